@@ -1,0 +1,687 @@
+"""The `trigger` command line: parse, call the engine, format. No SQL, no rules, no date arithmetic.
+
+Every domain error (`trigger.errors.TriggerError`) becomes one line on stderr and a non-zero exit, in
+one place (`TriggerGroup.invoke`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from datetime import date, datetime
+from functools import wraps
+
+import click
+
+from trigger.errors import TriggerError
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class TriggerGroup(click.Group):
+    """Turns every domain error into `Error: <one line>` on stderr and exit status 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except TriggerError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+class ISODate(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-03-14", param, ctx)
+
+
+class ISODateTime(click.ParamType):
+    name = "DATETIME"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a date and time; write it as YYYY-MM-DDTHH:MM", param, ctx)
+
+
+DATE = ISODate()
+DATETIME = ISODateTime()
+
+
+class Ctx:
+    """The context object: the engine's App, built lazily so that --help never touches the database."""
+
+    def __init__(self, db, actor, policy):
+        self.db, self.actor, self.policy = db, actor, policy
+        self._app = None
+
+    @property
+    def app(self):
+        if self._app is None:
+            from trigger.app import App
+
+            self._app = App(self.db, self.actor, self.policy)
+        return self._app
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+def on_option(f):
+    return click.option("--on", "on", type=DATE, default=None,
+                        help="The day it happened (default today; never in the future).")(f)
+
+
+def output_options(f):
+    """--json and --csv for every listing; a table otherwise."""
+    f = click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")(f)
+    f = click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
+    return f
+
+
+def emit_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def emit_rows(rows: list[dict], columns: list[str], as_json=False, as_csv=False, title=None) -> None:
+    if as_json:
+        emit_json(rows)
+        return
+    if as_csv:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(row.get(k)) for k in columns})
+        click.echo(buf.getvalue(), nl=False)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    for c in columns:
+        table.add_column(c)
+    for row in rows:
+        table.add_row(*[_cell(row.get(c)) for c in columns])
+    Console(file=sys.stdout, width=max(100, len(columns) * 14)).print(table)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+@click.group(cls=TriggerGroup, context_settings=CONTEXT_SETTINGS)
+@click.option("--db", envvar="TRIGGER_DB", show_envvar=True, default=None,
+              help="Database URL (default: a SQLite file in the user data directory).")
+@click.option("--as", "actor", envvar="TRIGGER_USER", show_envvar=True, default=None,
+              help="Who is acting; recorded on every change (default: the OS user).")
+@click.option("--policy", default=None, help="Policy preset name or TOML file (default: the one chosen at init).")
+@click.version_option(package_name="community-trigger")
+@click.pass_context
+def cli(ctx, db, actor, policy):
+    """Run ASB Case Reviews (the Community Trigger) under the ASB, Crime and Policing Act 2014, s.104.
+
+    \b
+    Start with:
+        trigger init --policy llr --manager-email csm@example.gov.uk
+        trigger activate --applicant "A. Resident" --received 2026-03-02 \\
+            --channel online --statement "Nothing has changed after five reports"
+        trigger show CT-2026-0001
+    """
+    ctx.obj = Ctx(db, actor, policy)
+
+
+def main() -> None:
+    cli(prog_name="trigger")
+
+
+# -- set-up -------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--policy", "policy_name", default="llr", show_default=True, help="Policy preset or TOML file.")
+@click.option("--manager-email", default=None, help="Where escalations and the morning digest go.")
+@pass_ctx
+def init(c, policy_name, manager_email):
+    """Create the database and choose the partnership's policy."""
+    from trigger import cases
+
+    pol = cases.init(c.app, c.policy or policy_name, manager_email)
+    click.echo(f"Initialised {c.app.url} with policy {pol.name} {pol.version} ({pol.area}).")
+
+
+@cli.group(cls=TriggerGroup)
+def policy():
+    """The local procedure presets."""
+
+
+@policy.command("list")
+def policy_list():
+    """List the policy presets shipped with the engine."""
+    from trigger import policy as policies
+
+    for name in policies.preset_names():
+        p = policies.load(name)
+        click.echo(f"{name:10} {p.version:10} {p.nation:8} {p.area}")
+
+
+@policy.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def policy_show(name, as_json):
+    """Show a policy's rules and timescales."""
+    from trigger import policy as policies
+
+    p = policies.load(name)
+    data = {
+        "name": p.name, "title": p.title, "area": p.area, "nation": p.nation, "version": p.version,
+        "effective": p.effective.isoformat(),
+        "threshold": {"qualifying_complaints": p.qualifying_complaints, "hate_route": p.hate_route,
+                      "community_route": p.community_route, "community_individuals": p.community_individuals,
+                      "stricter_caveats": list(p.stricter_caveats)},
+        "timescales": {k: str(v) for k, v in p.timescales.items()},
+        "appeal": {"body": p.appeal_body, "grounds": p.appeal_grounds},
+        "reminders": {"warn_before": str(p.warn_before), "escalate_after": str(p.escalate_after)},
+        "retention_years": p.retention_years, "hourly_rate": p.hourly_rate,
+        "agencies": [a.__dict__ for a in p.agencies],
+    }
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"{p.title} ({p.name} {p.version}, {p.nation}, effective {p.effective})")
+    click.echo(f"Threshold: {p.qualifying_complaints} qualifying complaints"
+               + (", or one hate incident" if p.hate_route else "")
+               + (f", or {p.community_individuals} people about the same problem" if p.community_route else ""))
+    for k, v in p.timescales.items():
+        click.echo(f"  {k:20} {v.describe()}")
+    click.echo(f"Appeals: {p.appeal_body}")
+    for k, v in p.appeal_grounds.items():
+        click.echo(f"  {k}: {v}")
+
+
+@cli.group(cls=TriggerGroup)
+def agency():
+    """The relevant bodies and partners."""
+
+
+@agency.command("add")
+@click.argument("code")
+@click.option("--name", required=True)
+@click.option("--kind", required=True, type=click.Choice(["council", "police", "health", "housing", "other"]))
+@click.option("--email", default=None)
+@pass_ctx
+def agency_add(c, code, name, kind, email):
+    """Register an agency."""
+    from trigger import cases
+
+    a = cases.add_agency(c.app, code, name, kind, email)
+    click.echo(f"Added agency {a.code} ({a.name}, {a.kind}).")
+
+
+@agency.command("list")
+@output_options
+@pass_ctx
+def agency_list(c, as_json, as_csv):
+    """List the agencies."""
+    from trigger import cases
+
+    rows = [{"code": a.code, "name": a.name, "kind": a.kind, "email": a.email} for a in cases.list_agencies(c.app)]
+    emit_rows(rows, ["code", "name", "kind", "email"], as_json, as_csv)
+
+
+# -- a case's life -------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--applicant", required=True, help="Who applies (the victim, or a third party with consent).")
+@click.option("--received", required=True, type=DATE, help="The day the application was received.")
+@click.option("--channel", required=True,
+              type=click.Choice(["online", "phone", "letter", "email", "in_person", "assisted"]))
+@click.option("--statement", required=True, help="Why the applicant is dissatisfied with the response so far.")
+@click.option("--victim", default=None, help="The victim, when a third party applies.")
+@click.option("--consent-date", type=DATE, default=None, help="When the victim consented to a third party applying.")
+@click.option("--consent-method", default=None, help="How consent was given (signed letter, phone...).")
+@click.option("--victim-kind", default="individual", type=click.Choice(["individual", "business", "community_group"]))
+@click.option("--victim-ref", default=None, help="The victim's id in the partners' case system (for scans).")
+@click.option("--address", default=None)
+@click.option("--postcode", default=None)
+@click.option("--beat", default=None, help="Police beat or neighbourhood code.")
+@click.option("--language", default="en", type=click.Choice(["en", "cy"]), help="cy for Welsh.")
+@click.option("--email", default=None)
+@click.option("--phone", default=None)
+@click.option("--preferred-contact", default=None, type=click.Choice(["email", "phone", "letter", "in_person"]))
+@click.option("--accessibility", default=None, help="Accessibility needs.")
+@click.option("--vulnerability", default=None, help="Vulnerability flags.")
+@on_option
+@click.option("--json", "as_json", is_flag=True, help="Print the new case's reference as JSON.")
+@pass_ctx
+def activate(c, applicant, received, channel, statement, victim, consent_date, consent_method, victim_kind,
+             victim_ref, address, postcode, beat, language, email, phone, preferred_contact, accessibility,
+             vulnerability, on, as_json):
+    """Log an application for an ASB case review."""
+    from trigger import cases
+
+    case = cases.activate(
+        c.app, applicant=applicant, received=received, channel=channel, statement=statement, victim=victim,
+        consent_date=consent_date, consent_method=consent_method, victim_kind=victim_kind, victim_ref=victim_ref,
+        address=address, postcode=postcode, beat=beat, language=language, email=email, phone=phone,
+        preferred_contact=preferred_contact, accessibility=accessibility, vulnerability=vulnerability, on=on,
+    )
+    if as_json:
+        emit_json({"reference": case.reference, "state": case.state})
+    else:
+        click.echo(f"{case.reference} received {case.received.isoformat()}; passed to every relevant body.")
+
+
+@cli.group(cls=TriggerGroup)
+def incident():
+    """Complaints recorded against a case."""
+
+
+@incident.command("add")
+@click.argument("reference")
+@click.option("--occurred", required=True, type=DATE, help="When the behaviour happened.")
+@click.option("--reported", required=True, type=DATE, help="When it was reported to the agency.")
+@click.option("--agency", required=True, help="The agency it was reported to (code).")
+@click.option("--agency-ref", default=None, help="The agency's own reference (CAD number...).")
+@click.option("--hate", default=None,
+              type=click.Choice(["race", "religion", "sexual_orientation", "disability", "transgender"]))
+@click.option("--same-as", type=int, default=None, help="The id of the complaint this one repeats.")
+@click.option("--complainant", default=None, help="Who complained, when not the victim (community route).")
+@click.option("--description", default=None)
+@on_option
+@click.option("--json", "as_json", is_flag=True, help="Print the new complaint's id as JSON.")
+@pass_ctx
+def incident_add(c, reference, occurred, reported, agency, agency_ref, hate, same_as, complainant,
+                 description, on, as_json):
+    """Record a complaint of ASB made to an agency."""
+    from trigger import cases
+
+    row = cases.add_incident(c.app, reference, occurred=occurred, reported=reported, agency=agency,
+                             agency_ref=agency_ref, hate=hate, same_as=same_as, description=description,
+                             complainant=complainant, on=on)
+    if as_json:
+        emit_json({"id": row.id})
+    else:
+        click.echo(f"Complaint {row.id} recorded on {reference.upper()}.")
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def check(c, reference, as_json):
+    """Evaluate the threshold from the recorded complaints and explain it."""
+    from trigger import cases
+
+    case, explanation = cases.check(c.app, reference)
+    if as_json:
+        emit_json(explanation.as_dict())
+        return
+    verdict = "MET" if explanation.met else "NOT MET"
+    click.echo(f"{case.reference}: threshold {verdict}" + (f" ({explanation.route} route)" if explanation.route else ""))
+    for v in explanation.counted:
+        click.echo(f"  counted   #{v.id}: {v.reason}")
+    for v in explanation.excluded:
+        click.echo(f"  excluded  #{v.id}: {v.reason}")
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--met", "verdict", flag_value="met", help="The threshold is met.")
+@click.option("--not-met", "verdict", flag_value="not_met", help="The threshold is not met.")
+@click.option("--reject", "category", default=None,
+              type=click.Choice(["prejudicial", "discriminatory", "malicious", "unreasonable", "vexatious",
+                                 "frivolous"]),
+              help="Reject the application (reported as threshold not met).")
+@click.option("--reason", default=None, help="Why (required for a discretionary met or a rejection).")
+@on_option
+@pass_ctx
+def decide(c, reference, verdict, category, reason, on):
+    """Record the threshold decision."""
+    from trigger import cases
+
+    if category and verdict:
+        raise click.UsageError("give one of --met, --not-met or --reject, not several")
+    if not category and not verdict:
+        raise click.UsageError("give one of --met, --not-met or --reject CATEGORY")
+    case = cases.decide(c.app, reference, met=verdict == "met", rejection_category=category, reason=reason, on=on)
+    click.echo(f"{case.reference} is now {case.state}.")
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--lead", default=None, help="The lead agency (code).")
+@click.option("--reviewer", default=None, help="The named reviewer.")
+@click.option("--reviewer-email", default=None)
+@on_option
+@pass_ctx
+def assign(c, reference, lead, reviewer, reviewer_email, on):
+    """Assign the lead agency and the reviewer; the review starts."""
+    from trigger import cases
+
+    case = cases.assign(c.app, reference, lead=lead or "", reviewer=reviewer or "",
+                        reviewer_email=reviewer_email, on=on)
+    click.echo(f"{case.reference} is now {case.state}; reviewer {case.reviewer}.")
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--agency", required=True)
+@click.option("--requested", type=DATE, default=None)
+@click.option("--due", type=DATE, default=None)
+@click.option("--answered", type=DATE, default=None)
+@click.option("--not-held", is_flag=True, help="The agency holds no data (a finding in its own right).")
+@click.option("--note", default=None)
+@pass_ctx
+def evidence(c, reference, agency, requested, due, answered, not_held, note):
+    """Request evidence from an agency, or record its answer."""
+    from trigger import cases
+
+    cases.evidence(c.app, reference, agency=agency, requested=requested, due=due, answered=answered,
+                   not_held=not_held, note=note)
+    click.echo(f"Evidence from {agency} {'requested' if requested else 'answered'} on {reference.upper()}.")
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--agency", required=True)
+@click.option("--person", required=True)
+@click.option("--hours", required=True, type=float)
+@click.option("--date", "worked_on", required=True, type=DATE)
+@click.option("--note", default=None)
+@pass_ctx
+def hours(c, reference, agency, person, hours, worked_on, note):
+    """Log review hours."""
+    from trigger import cases
+
+    cases.log_hours(c.app, reference, agency=agency, person=person, hours=hours, worked_on=worked_on, note=note)
+    click.echo(f"Logged {hours:g} hours by {person} ({agency}) on {reference.upper()}.")
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--at", "at", required=True, type=DATETIME)
+@click.option("--held", is_flag=True, help="The meeting took place.")
+@click.option("--victim-involvement", default=None,
+              type=click.Choice(["attend", "virtual", "representative", "statement", "none"]))
+@click.option("--attendees", default=None)
+@on_option
+@pass_ctx
+def meeting(c, reference, at, held, victim_involvement, attendees, on):
+    """Schedule the review meeting, or record that it was held."""
+    from trigger import cases
+
+    cases.meeting(c.app, reference, at=at, held=held, victim_involvement=victim_involvement,
+                  attendees=attendees, on=on)
+    click.echo(f"Meeting {'held' if held else 'scheduled'} {at.isoformat(timespec='minutes')} on {reference.upper()}.")
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--category", required=True, type=click.Choice([
+    "silo_working", "risk", "repeat_missed", "vulnerability_missed", "case_management", "partnership_working",
+    "powers_underused", "aggravating_factor", "other"]))
+@click.option("--text", default=None)
+@on_option
+@pass_ctx
+def finding(c, reference, category, text, on):
+    """Record a finding of the review."""
+    from trigger import cases
+
+    row = cases.add_finding(c.app, reference, category=category, text=text, on=on)
+    click.echo(f"Finding {row.id} ({category}) recorded on {reference.upper()}.")
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--to", "to", required=True, help="The body the recommendation is addressed to (code).")
+@click.option("--text", required=True)
+@on_option
+@pass_ctx
+def recommend(c, reference, to, text, on):
+    """Record a recommendation to a body, which must have regard to it."""
+    from trigger import cases
+
+    row = cases.recommend(c.app, reference, to=to, text=text, on=on)
+    click.echo(f"Recommendation {row.id} to {to} recorded on {reference.upper()}.")
+
+
+@cli.group(cls=TriggerGroup)
+def action():
+    """The action plan."""
+
+
+@action.command("add")
+@click.argument("reference")
+@click.option("--action", "text", required=True, help="The key action.")
+@click.option("--owner", required=True, help="The lead agency for the action (code).")
+@click.option("--due", required=True, type=DATE)
+@click.option("--resources", default=None)
+@click.option("--outcome-measure", default=None)
+@click.option("--jag", is_flag=True, help="Handed to the JAG.")
+@on_option
+@click.option("--json", "as_json", is_flag=True, help="Print the new action's id as JSON.")
+@pass_ctx
+def action_add(c, reference, text, owner, due, resources, outcome_measure, jag, on, as_json):
+    """Add an action to the case's action plan."""
+    from trigger import cases
+
+    row = cases.add_action(c.app, reference, action=text, owner=owner, due=due, resources=resources,
+                           outcome_measure=outcome_measure, jag=jag, on=on)
+    if as_json:
+        emit_json({"id": row.number, "number": row.number})
+    else:
+        click.echo(f"Action {row.number} added to {reference.upper()}, due {due.isoformat()}.")
+
+
+@action.command("update")
+@click.argument("reference")
+@click.argument("number", type=int)
+@click.option("--status", type=click.Choice(["open", "in_progress", "done", "dropped"]), default=None)
+@click.option("--rag", type=click.Choice(["red", "amber", "green"]), default=None)
+@click.option("--note", default=None, help="A progress note.")
+@click.option("--jag/--no-jag", default=None, help="Hand the action to the JAG (or take it back).")
+@on_option
+@pass_ctx
+def action_update(c, reference, number, status, rag, note, jag, on):
+    """Update an action's status, RAG or progress."""
+    from trigger import cases
+
+    row = cases.update_action(c.app, reference, number, status=status, rag=rag, note=note, jag=jag, on=on)
+    click.echo(f"Action {row.number} on {reference.upper()}: {row.status}" + (f", {row.rag}" if row.rag else "") + ".")
+
+
+@action.command("list")
+@click.argument("reference", required=False)
+@output_options
+@pass_ctx
+def action_list(c, reference, as_json, as_csv):
+    """List the actions of one case, or of every case."""
+    from trigger import cases
+
+    rows = cases.list_actions(c.app, reference)
+    emit_rows(rows, ["reference", "number", "action", "owner", "due", "status", "rag", "overdue"], as_json, as_csv)
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--no-recommendations", default=None, metavar="REASON",
+              help="Issue without recommendations, saying why.")
+@click.option("--victim-consulted", is_flag=True, help="The victim was consulted on the action plan.")
+@on_option
+@pass_ctx
+def outcome(c, reference, no_recommendations, victim_consulted, on):
+    """Issue the review's outcome; the appeal window opens."""
+    from trigger import cases
+
+    case, warnings = cases.issue_outcome(c.app, reference, no_recommendations=no_recommendations,
+                                         victim_consulted=victim_consulted, on=on)
+    for w in warnings:
+        click.echo(f"Warning: {w}", err=True)
+    click.echo(f"{case.reference} is now {case.state}.")
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--received", required=True, type=DATE)
+@click.option("--grounds", required=True, help="The ground of appeal the policy allows (LLR: process, facts).")
+@click.option("--detail", default=None)
+@click.option("--late-reason", default=None, help="Why a late appeal is accepted.")
+@on_option
+@pass_ctx
+def appeal(c, reference, received, grounds, detail, late_reason, on):
+    """Lodge an appeal against a threshold decision or an outcome."""
+    from trigger import cases
+
+    cases.lodge_appeal(c.app, reference, received=received, grounds=grounds, detail=detail,
+                       late_reason=late_reason, on=on)
+    click.echo(f"{reference.upper()} is now appealed.")
+
+
+@cli.command("appeal-decision")
+@click.argument("reference")
+@click.option("--upheld", "upheld", flag_value=True, default=None)
+@click.option("--dismissed", "upheld", flag_value=False)
+@click.option("--by", required=True, help="The independent decider.")
+@click.option("--reason", required=True)
+@on_option
+@pass_ctx
+def appeal_decision(c, reference, upheld, by, reason, on):
+    """Record the independent decision on an appeal."""
+    from trigger import cases
+
+    if upheld is None:
+        raise click.UsageError("give --upheld or --dismissed")
+    case = cases.decide_appeal(c.app, reference, upheld=upheld, by=by, reason=reason, on=on)
+    click.echo(f"{case.reference} is now {case.state}.")
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--reason", default=None, help="When and why the case is closed (2025 guidance).")
+@click.option("--force", is_flag=True, help="Close although the appeal window runs or actions are open.")
+@on_option
+@pass_ctx
+def close(c, reference, reason, force, on):
+    """Close a case."""
+    from trigger import cases
+
+    case = cases.close(c.app, reference, reason=reason, force=force, on=on)
+    click.echo(f"{case.reference} is now closed.")
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--reason", required=True)
+@on_option
+@pass_ctx
+def withdraw(c, reference, reason, on):
+    """Record that the applicant withdrew."""
+    from trigger import cases
+
+    case = cases.withdraw(c.app, reference, reason=reason, on=on)
+    click.echo(f"{case.reference} is now withdrawn.")
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def show(c, reference, as_json):
+    """Show a case: its state, threshold, deadlines and timeline."""
+    from trigger import cases
+
+    data = cases.show(c.app, reference)
+    if as_json:
+        emit_json(data)
+        return
+    print_case(data)
+
+
+def print_case(d: dict) -> None:
+    click.echo(f"{d['reference']}  {d['state']}  received {d['received']} ({d['channel']})  policy {d['policy']}")
+    who = d["applicant"] + (f" for {d['victim']} (consent {d['consent_date']})" if d["third_party"] else "")
+    click.echo(f"Applicant: {who}")
+    t = d["threshold"]
+    if t["decided"]:
+        verdict = "met" if t["met"] else "not met"
+        click.echo(f"Threshold: {verdict} on {t['decided']}" + (f" ({t['route']})" if t["route"] else "")
+                   + (f"; rejected as {t['rejection_category']}" if t["rejection_category"] else ""))
+    if d["lead_agency"]:
+        click.echo(f"Lead agency: {d['lead_agency']}; reviewer: {d['reviewer']}")
+    click.echo(f"Complaints: {len(d['incidents'])}; findings: {len(d['findings'])}; "
+               f"recommendations: {len(d['recommendations'])}; actions: {len(d['actions'])}; "
+               f"hours: {d['hours_total']:g}")
+    if d["deadlines"]:
+        click.echo("Deadlines:")
+        for dl in d["deadlines"]:
+            status = ("met " + dl["met_on"]) if dl["met_on"] else (
+                "not applicable" if dl["not_applicable"] else ("OVERDUE" if dl["overdue"] else "open"))
+            click.echo(f"  {dl['kind']:20} due {dl['due']}  {status}")
+    click.echo("Timeline:")
+    for e in d["events"]:
+        move = f" {e['from'] or ''} -> {e['to']}" if e["to"] and e["from"] != e["to"] else ""
+        reason = f"  ({e['reason']})" if e["reason"] else ""
+        click.echo(f"  {e['at']}  {e['event']:18} {e['actor']}{move}{reason}")
+
+
+@cli.command("list")
+@click.option("--state", default=None, help="Only cases in this state.")
+@click.option("--overdue", is_flag=True, help="Only cases with a deadline passed and not met.")
+@click.option("--as-of", type=DATE, default=None, help="Judge overdue as of this day (default today).")
+@output_options
+@pass_ctx
+def list_(c, state, overdue, as_of, as_json, as_csv):
+    """List cases."""
+    from trigger import cases
+
+    rows = cases.list_cases(c.app, state=state, overdue=overdue, as_of=as_of)
+    emit_rows(rows, ["reference", "state", "received", "lead_agency", "reviewer", "next_deadline", "next_due",
+                     "overdue"], as_json, as_csv)
+
+
+@cli.command()
+def diagram():
+    """Print the workflow as a Mermaid state diagram."""
+    from workflows import machine
+
+    click.echo(machine.mermaid())
+
+
+# -- threshold: import and scan (issue 3) -------------------------------------------------------------
+
+
+# -- deadlines, calendar and reminders (issue 4) ------------------------------------------------------
+
+
+# -- letters and the appeal bundle (issue 5) ----------------------------------------------------------
+
+
+# -- reports, export, audit and retention (issue 6) ---------------------------------------------------
+
+
+# -- database, backup (issue 7) -----------------------------------------------------------------------
+
+
+# -- demo ---------------------------------------------------------------------------------------------
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""What is sent: Jinja2 templates for every letter kind, the renderer and the bundled font."""

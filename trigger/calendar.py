@@ -1,0 +1,137 @@
+"""Dates the procedure counts in: calendar months "beginning with" a day, working days in England or
+Wales, and policy timescales with explicit units (`1wd`, `14d`). The one date-arithmetic module.
+
+Pure functions over plain values; nothing here opens the database.
+"""
+
+from __future__ import annotations
+
+import calendar as _cal
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+
+NATIONS = {"england": "ENG", "wales": "WLS"}
+
+
+# -- calendar months -------------------------------------------------------------------------------
+
+
+def add_months(day: date, months: int) -> date:
+    """The date with `day`'s day number `months` later, clamped to that month's last day."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, _cal.monthrange(year, month)[1]))
+
+
+def months_beginning_with(start: date, months: int) -> date:
+    """The last day of a period of `months` months beginning with `start` (SPEC §2).
+
+    It ends the day before the date in the Nth following month with `start`'s day number; where
+    that month has no such day, it ends on that month's last day (15 Jan -> 14 Feb; 31 Jan -> 28 Feb).
+    """
+    index = start.month - 1 + months
+    year, month = start.year + index // 12, index % 12 + 1
+    last = _cal.monthrange(year, month)[1]
+    if start.day > last:
+        return date(year, month, last)
+    return date(year, month, start.day) - timedelta(days=1)
+
+
+# -- policy timescales ----------------------------------------------------------------------------
+
+_SPAN = re.compile(r"^\s*(\d+)\s*(wd|d)\s*$")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A timescale with its unit: working days (`wd`) or calendar days (`d`)."""
+
+    count: int
+    unit: str  # "wd" or "d"
+
+    def __str__(self) -> str:
+        return f"{self.count}{self.unit}"
+
+    def describe(self) -> str:
+        noun = "working day" if self.unit == "wd" else "day"
+        return f"{self.count} {noun}{'' if self.count == 1 else 's'}"
+
+
+def parse_span(text: str) -> Span:
+    """`"20wd"` -> Span(20, "wd"); a unit-less or negative value is refused (ValueError)."""
+    match = _SPAN.match(str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not a timescale; write a whole number with its unit, e.g. 1wd or 14d")
+    return Span(int(match.group(1)), match.group(2))
+
+
+# -- working days -----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=16)
+def _bank_holidays(nation: str):
+    import holidays  # imported here: only the commands that count working days pay for it
+
+    if nation not in NATIONS:
+        raise ValueError(f"unknown nation {nation!r}; use england or wales")
+    return holidays.country_holidays("GB", subdiv=NATIONS[nation])
+
+
+class WorkingCalendar:
+    """Monday to Friday, less the nation's bank holidays and the partnership's closure days."""
+
+    def __init__(self, nation: str = "england", closures: Iterable[date] = ()):
+        self.nation = nation
+        self._holidays = _bank_holidays(nation)
+        self.closures = frozenset(closures)
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in self._holidays and day not in self.closures
+
+    def add_working_days(self, start: date, n: int) -> date:
+        """The Nth working day strictly after `start` (SPEC §3)."""
+        day = start
+        while n > 0:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                n -= 1
+        return day
+
+    def subtract_working_days(self, end: date, n: int) -> date:
+        """The working day N working days before `end`."""
+        day = end
+        while n > 0:
+            day -= timedelta(days=1)
+            if self.is_working_day(day):
+                n -= 1
+        return day
+
+    def next_working_day(self, day: date) -> date:
+        """`day` itself when it is a working day, else the next one."""
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
+
+    def due(self, start: date, span: Span, roll_forward: bool = True) -> date:
+        """When a timescale running from `start` ends. A calendar-day deadline that falls on a
+        non-working day moves to the next working day unless the policy says otherwise (SPEC §3)."""
+        if span.unit == "wd":
+            return self.add_working_days(start, span.count)
+        end = start + timedelta(days=span.count)
+        return self.next_working_day(end) if roll_forward else end
+
+    def before(self, due: date, span: Span) -> date:
+        """The day `span` before `due`: when a warning goes out."""
+        if span.unit == "wd":
+            return self.subtract_working_days(due, span.count)
+        return due - timedelta(days=span.count)
+
+    def holidays_in(self, year: int) -> list[tuple[date, str]]:
+        """The bank holidays (and closure days) of a year, in date order."""
+        _ = date(year, 1, 1) in self._holidays  # `holidays` fills a year when first asked about it
+        days = {d: name for d, name in self._holidays.items() if d.year == year}
+        days.update({d: "Partnership closure day" for d in self.closures if d.year == year})
+        return sorted(days.items())

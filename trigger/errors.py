@@ -1,0 +1,36 @@
+"""One exception per thing a user can get wrong. Each message is one line that says what is wrong
+and how to fix it; the command line prints it on stderr and exits non-zero."""
+
+
+class TriggerError(Exception):
+    """A mistake the user can fix; nothing was changed."""
+
+    exit_code = 1
+
+
+class NotFound(TriggerError):
+    """A case, agency, incident or action that does not exist."""
+
+
+class InvalidInput(TriggerError):
+    """A value that is malformed or impossible (a bad date, a missing field)."""
+
+
+class IllegalMove(TriggerError):
+    """A workflow move the case's current state does not allow."""
+
+
+class GuardRefused(TriggerError):
+    """A move the state allows but the law or the local procedure forbids as things stand."""
+
+
+class ConcurrentChange(TriggerError):
+    """Somebody else changed the same case between our read and our write."""
+
+
+class PolicyError(TriggerError):
+    """A policy file that is missing or invalid: names the file, the key and the reason."""
+
+
+class NotInitialised(TriggerError):
+    """The database has no schema yet."""

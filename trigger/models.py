@@ -1,0 +1,328 @@
+"""The tables. One row per thing the procedure creates; the workflow state is a plain string column
+(`review_case.state`) that only `workflows.machine` may move, and every change to a case is an
+`audit_event` row written in the same transaction.
+
+Table names avoid SQL keywords (`review_case`, never `case`). Dates that the procedure reasons about
+(received, decided, due) are `date`; moments of recording are UTC `datetime`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import Column, Integer, MetaData, UniqueConstraint
+from pydantic import NaiveDatetime
+from sqlmodel import Field, SQLModel
+
+# Named constraints so that Alembic batch migrations on SQLite can alter them (LIBRARIES.md §2.3).
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+
+def utcnow() -> datetime:
+    """Moments of recording are timezone-aware UTC (sqlmodel refuses naive datetimes)."""
+    return datetime.now(timezone.utc)
+
+
+class Setting(SQLModel, table=True):
+    """Key/value settings of this database: the default policy, the manager's address."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(default="")
+
+
+class Agency(SQLModel, table=True):
+    """A relevant body (s.105) or other partner: council, police, health, housing, other."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True, index=True)
+    name: str
+    kind: str = Field(max_length=16)
+    email: str | None = None
+
+
+class CaseSequence(SQLModel, table=True):
+    """The last reference number handed out in a year (CT-YYYY-NNNN); one locked row per year."""
+
+    __tablename__ = "case_sequence"
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last: int = 0
+
+
+_case_version = Column("version", Integer, nullable=False)
+
+
+class ReviewCase(SQLModel, table=True):
+    """One application for an ASB case review."""
+
+    __tablename__ = "review_case"
+    __mapper_args__ = {"version_id_col": _case_version}
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=16, unique=True, index=True)
+    version: int | None = Field(default=None, sa_column=_case_version)
+    state: str = Field(default="received", max_length=32, index=True)
+    state_changed: date  # the --on date of the last move between states
+    received: date = Field(index=True)
+    channel: str = Field(max_length=16)
+    # the applicant, and the victim when a third party applies with consent (2025 guidance)
+    applicant_name: str
+    victim_name: str
+    victim_kind: str = Field(default="individual", max_length=16)
+    victim_ref: str | None = Field(default=None, index=True)  # the victim's id in imported incident logs
+    consent_date: date | None = None
+    consent_method: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    preferred_contact: str | None = None
+    language: str = Field(default="en", max_length=2)
+    accessibility: str | None = None
+    address: str | None = None
+    postcode: str | None = None
+    beat: str | None = None
+    statement: str  # the applicant's dissatisfaction with the response so far (required)
+    vulnerability: str | None = None
+    policy_name: str
+    policy_version: str
+    lead_agency_id: int | None = Field(default=None, foreign_key="agency.id")
+    reviewer: str | None = None
+    reviewer_email: str | None = None
+    no_recommendations_reason: str | None = None
+    victim_consulted: bool | None = None
+    closure_reason: str | None = None
+    purged: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PartnerNotification(SQLModel, table=True):
+    """s.104(3): every application is passed on to all the relevant bodies; when each was told."""
+
+    __tablename__ = "partner_notification"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="review_case.id", index=True)
+    agency_id: int = Field(foreign_key="agency.id")
+    notified_on: date
+
+
+class Incident(SQLModel, table=True):
+    """A complaint (report) of anti-social behaviour made to one agency. Recorded against a case, or
+    imported from a case system's log with the victim's id there (`victim_ref`)."""
+
+    __table_args__ = (UniqueConstraint("agency_id", "agency_ref"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="review_case.id", index=True)
+    victim_ref: str | None = Field(default=None, index=True)
+    occurred: date
+    reported: date
+    agency_id: int = Field(foreign_key="agency.id")
+    agency_ref: str | None = None
+    hate: str | None = None  # empty or a strand: race, religion, sexual_orientation, disability, transgender
+    category: str | None = None
+    location: str | None = None
+    description: str | None = None
+    complainant: str | None = None  # who complained, for the community route
+    same_as_id: int | None = Field(default=None, foreign_key="incident.id")
+
+
+class ThresholdDecision(SQLModel, table=True):
+    """A threshold decision (s.104(4)/(5)) and the explanation it was based on."""
+
+    __tablename__ = "threshold_decision"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="review_case.id", index=True)
+    decided_on: date
+    met: bool
+    route: str | None = None  # statutory, hate, community, discretionary; null when not met
+    rejection_category: str | None = None
+    reason: str | None = None
+    explanation: str | None = None  # JSON of the threshold check at the time
+    actor: str
+
+
+class EvidenceRequest(SQLModel, table=True):
+    """A request to an agency for what it holds (Sch 4 para 7), and its answer."""
+
+    __tablename__ = "evidence_request"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="review_case.id", index=True)
+    agency_id: int = Field(foreign_key="agency.id")
+    requested: date | None = None
+    due: date | None = None
+    answered: date | None = None
+    not_held: bool = False  # "no data held" is a finding in its own right
+    note: str | None = None
+
+
+class HoursEntry(SQLModel, table=True):
+    """Review hours logged by a person of an agency."""
+
+    __tablename__ = "hours_entry"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="review_case.id", index=True)
+    agency_id: int = Field(foreign_key="agency.id")
+    person: str
+    hours: float
+    worked_on: date
+    note: str | None = None
+
+
+class Meeting(SQLModel, table=True):
+    """The review meeting: scheduled, then held."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="review_case.id", index=True)
+    at: NaiveDatetime  # local wall-clock time of the meeting (Europe/London)
+    held: bool = False
+    held_on: date | None = None
+    victim_involvement: str | None = None  # attend, virtual, representative, statement, none
+    attendees: str | None = None
+
+
+class Finding(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="review_case.id", index=True)
+    category: str = Field(max_length=32)
+    text: str | None = None
+    recorded_on: date
+
+
+class Recommendation(SQLModel, table=True):
+    """A recommendation to a body, which must have regard to it (s.104)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="review_case.id", index=True)
+    agency_id: int = Field(foreign_key="agency.id")
+    text: str
+    recorded_on: date
+    response: str | None = None  # accepted, declined
+    response_reason: str | None = None
+    responded_on: date | None = None
+
+
+class Action(SQLModel, table=True):
+    """A row of the action plan, in the partnership's own columns (DOMAIN appendix §4)."""
+
+    __table_args__ = (UniqueConstraint("case_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="review_case.id", index=True)
+    number: int  # 1, 2, 3 within the case
+    action: str
+    owner_agency_id: int = Field(foreign_key="agency.id")
+    due: date
+    status: str = Field(default="open", max_length=16)  # open, in_progress, done, dropped
+    rag: str | None = Field(default=None, max_length=8)  # red, amber, green
+    resources: str | None = None
+    outcome_measure: str | None = None
+    progress: str | None = None  # dated progress notes, newest last
+    jag: bool = False  # handed to the JAG
+    completed_on: date | None = None
+
+
+class Appeal(SQLModel, table=True):
+    """An appeal against a threshold decision or an outcome (Sch 4 para 3)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="review_case.id", index=True)
+    against: str = Field(max_length=16)  # threshold, outcome
+    received: date
+    grounds: str
+    detail: str | None = None
+    late_reason: str | None = None
+    decided_on: date | None = None
+    upheld: bool | None = None
+    decided_by: str | None = None
+    reason: str | None = None
+
+
+class Letter(SQLModel, table=True):
+    """The register of letters issued: kind, date, recipient and content hash."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="review_case.id", index=True)
+    kind: str = Field(max_length=32)
+    issued_on: date
+    recipient: str
+    format: str = Field(default="html", max_length=8)
+    content_hash: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Deadline(SQLModel, table=True):
+    """A time limit a case is held to, computed from its policy; never silently dropped."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="review_case.id", index=True)
+    kind: str = Field(max_length=32)  # acknowledge, threshold_decision, review, ... action
+    action_id: int | None = Field(default=None, foreign_key="action.id")
+    anchor: str | None = None  # the event it runs from, e.g. "received 2026-03-02"
+    span: str | None = None  # the policy timescale, e.g. "14d"
+    due: date = Field(index=True)
+    met_on: date | None = None
+    not_applicable: bool = False
+
+
+class Reminder(SQLModel, table=True):
+    """A reminder to send about a deadline: claimed before sending, marked after (SPEC §3)."""
+
+    __table_args__ = (UniqueConstraint("deadline_id", "kind", "recipient"),)
+    id: int | None = Field(default=None, primary_key=True)
+    deadline_id: int = Field(foreign_key="deadline.id", index=True)
+    kind: str = Field(max_length=16)  # warning, overdue, escalation
+    recipient: str
+    send_on: date = Field(index=True)
+    status: str = Field(default="pending", max_length=16, index=True)  # pending, claimed, sent, failed
+    claimed_at: datetime | None = None
+    claimed_by: str | None = None
+    sent_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None
+
+
+class AuditHead(SQLModel, table=True):
+    """One row: the newest event's hash. Updated first in every writing transaction, so that
+    writers append to the chain one at a time on SQLite and PostgreSQL alike."""
+
+    __tablename__ = "audit_head"
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = 0
+    last_hash: str = ""
+
+
+class AuditEvent(SQLModel, table=True):
+    """The append-only, hash-chained log of every change. Nothing updates or deletes a row."""
+
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)
+    case_id: int | None = Field(default=None, foreign_key="review_case.id", index=True)
+    reference: str | None = None
+    at: datetime = Field(default_factory=utcnow)  # when it was recorded
+    on: date  # the day it happened (--on)
+    actor: str
+    event: str = Field(max_length=32)
+    from_state: str | None = None
+    to_state: str | None = None
+    reason: str | None = None
+    detail: str | None = None  # JSON
+    prev_hash: str
+    hash: str
+
+
+class PolicySnapshot(SQLModel, table=True):
+    """The text of each policy version a case started under, so that editing or upgrading a policy
+    file never silently changes a live case (SPEC §8)."""
+
+    __tablename__ = "policy_snapshot"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    version: str
+    text: str
+    stored_at: datetime = Field(default_factory=utcnow)

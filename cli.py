@@ -20,14 +20,38 @@ from trigger.errors import TriggerError
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+class OneLineUsageError(click.UsageError):
+    """A usage mistake shown as one line that says what is wrong and where the help is."""
+
+    def show(self, file=None):
+        where = f"; see `{self.ctx.command_path} --help`" if self.ctx is not None else ""
+        click.echo(f"Error: {self.format_message().rstrip('.')}{where}", err=True)
+
+
 class TriggerGroup(click.Group):
-    """Turns every domain error into `Error: <one line>` on stderr and exit status 1."""
+    """Turns every domain error into `Error: <one line>` on stderr and a non-zero exit."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except TriggerError as exc:
             raise click.ClickException(str(exc)) from None
+        except OneLineUsageError:
+            raise
+        except click.UsageError as exc:
+            raise OneLineUsageError(exc.format_message(), exc.ctx) from None
+        except Exception as exc:
+            if _is_database_error(exc):
+                detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                raise click.ClickException(
+                    f"cannot use the database: {detail} (check --db or TRIGGER_DB)") from None
+            raise
+
+
+def _is_database_error(exc: Exception) -> bool:
+    """The database is unreachable, locked or its URL malformed: the user's to fix, not a bug."""
+    return type(exc).__module__.startswith("sqlalchemy") and type(exc).__name__ in (
+        "OperationalError", "ArgumentError", "NoSuchModuleError", "InterfaceError")
 
 
 class ISODate(click.ParamType):
@@ -639,7 +663,14 @@ def print_case(d: dict) -> None:
     for e in d["events"]:
         move = f" {e['from'] or ''} -> {e['to']}" if e["to"] and e["from"] != e["to"] else ""
         reason = f"  ({e['reason']})" if e["reason"] else ""
-        click.echo(f"  {e['at']}  {e['event']:18} {e['actor']}{move}{reason}")
+        detail = "  " + ", ".join(f"{k} {_cell(v)}" for k, v in e["detail"].items() if k in _TIMELINE_KEYS
+                                  and v not in (None, "", [], False)) if e.get("detail") else ""
+        click.echo(f"  {e['at']}  {e['event']:18} {e['actor']}{move}{reason}{detail.rstrip()}")
+
+
+_TIMELINE_KEYS = ("agency", "incident", "category", "to", "number", "status", "rag", "hours", "person", "lead",
+                  "reviewer", "route", "grounds", "against", "upheld", "by", "not_held", "channel", "kind",
+                  "recipient")
 
 
 @cli.command("list")
@@ -681,6 +712,35 @@ def diagram():
 
 
 # -- demo ---------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--keep", is_flag=True, help="Keep the demo database and say where it is.")
+def demo(keep):
+    """Walk two fictional cases through the whole process on a throw-away SQLite database."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from trigger import cases
+    from trigger import demo as demo_cases
+    from trigger.app import App, dispose_engines
+
+    folder = Path(tempfile.mkdtemp(prefix="trigger-demo-"))
+    app = App(f"sqlite:///{folder / 'demo.db'}", actor="demo-manager")
+    try:
+        references = demo_cases.run(app)
+        click.echo("Two fictional cases under the LLR policy (Leicester, Leicestershire and Rutland):\n")
+        for ref in references:
+            print_case(cases.show(app, ref))
+            click.echo("")
+        click.echo("Try: trigger --help, trigger policy show llr, trigger diagram")
+    finally:
+        dispose_engines()
+        if keep:
+            click.echo(f"The demo database is {folder / 'demo.db'} (use --db sqlite:///{folder / 'demo.db'}).")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -831,7 +831,8 @@ def case_view(session: Session, case: ReviewCase) -> dict:
     hours = session.exec(select(func.coalesce(func.sum(HoursEntry.hours), 0)).where(
         HoursEntry.case_id == case.id)).one()
     letters = session.exec(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)).all()
-    events = session.exec(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)).all()
+    events = session.exec(select(AuditEvent).where(AuditEvent.case_id == case.id)
+                          .order_by(AuditEvent.on, AuditEvent.seq)).all()
     meeting_row = session.exec(select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.id.desc())).first()
     findings = session.exec(select(Finding).where(Finding.case_id == case.id).order_by(Finding.id)).all()
     recs = session.exec(select(Recommendation).where(Recommendation.case_id == case.id)
@@ -908,7 +909,8 @@ def case_view(session: Session, case: ReviewCase) -> dict:
         "closure_reason": case.closure_reason,
         "events": [
             {"at": e.on.isoformat(), "recorded": e.at.isoformat(timespec="seconds"), "actor": e.actor,
-             "event": e.event, "from": e.from_state, "to": e.to_state, "reason": e.reason}
+             "event": e.event, "from": e.from_state, "to": e.to_state, "reason": e.reason,
+             "detail": json.loads(e.detail) if e.detail else {}}
             for e in events
         ],
     }

@@ -259,9 +259,12 @@ def _walk_paths(node: nodes.Node, roots: set[str], scope: dict[str, tuple], out:
         if isinstance(n, nodes.Getattr):
             base = path_of(n.node)
             return base + (n.attr,) if base is not None else None
-        if isinstance(n, nodes.Getitem) and isinstance(n.arg, nodes.Const) and isinstance(n.arg.value, str):
+        if isinstance(n, nodes.Getitem) and isinstance(n.arg, nodes.Const):
             base = path_of(n.node)
-            return base + (n.arg.value,) if base is not None else None
+            if base is None:
+                return None
+            # a string key reads a field; a number indexes a list (`outcome.actions[0]`)
+            return base + ((n.arg.value,) if isinstance(n.arg.value, str) else ("[]",))
         return None
 
     if isinstance(node, nodes.For):
@@ -300,6 +303,7 @@ def _unknown(path: tuple) -> str | None:
             if part != "[]":
                 return None  # an attribute of a list (e.g. a filter's result): not ours to judge
             spec = spec[0]
+            shown[-1] += "[]"
             continue
         if not isinstance(spec, dict):
             return None  # a method or attribute of a plain value; the sandbox judges its safety
@@ -318,9 +322,13 @@ def _referenced(ast: nodes.Template) -> list[str]:
     return names
 
 
-def _paths(env: Environment, name: str, seen: set[str]) -> set[tuple]:
+# The Welsh summary only appears in bilingual letters: what it shows does not make an English letter complete.
+WELSH_PARTIALS = frozenset({"_cymraeg.html", "_cymraeg.txt", "_cy.j2"})
+
+
+def _paths(env: Environment, name: str, seen: set[str], skip: frozenset = frozenset()) -> set[tuple]:
     """The paths a template reads, with those of the templates it extends, includes or imports."""
-    if name in seen:
+    if name in seen or name in skip:
         return set()
     seen.add(name)
     source, _, _ = env.loader.get_source(env, name)
@@ -330,7 +338,7 @@ def _paths(env: Environment, name: str, seen: set[str]) -> set[tuple]:
     _walk_paths(ast, roots, {}, out)
     for ref in _referenced(ast):
         try:
-            out |= _paths(env, ref, seen)
+            out |= _paths(env, ref, seen, skip)
         except TemplateError:
             pass  # reported when that template is checked itself
     return out
@@ -375,7 +383,8 @@ def check_folder(folder: str | Path) -> list[Problem]:
         for field in unknown:
             problems.append(Problem(name, "unknown", f"unknown field {field!r} (not in the letter context)"))
         if not partial:
-            dotted = {".".join(x for x in p if x != "[]") for p in used}
+            english = _paths(env, name, set(), WELSH_PARTIALS)
+            dotted = {".".join(x for x in p if x != "[]") for p in english}
             for field in REQUIRED[stem]:
                 if not any(d == field or d.startswith(field + ".") for d in dotted):
                     problems.append(Problem(name, "missing", f"missing required field {field!r}"))

@@ -207,11 +207,21 @@ def render_source(kind: str, context: dict, fmt: str, templates_dir: str | Path 
     except TemplateSyntaxError as exc:
         raise LetterError(f"{exc.filename or exc.name or name}:{exc.lineno}: {exc.message}") from None
     except UndefinedError as exc:
-        raise LetterError(f"{name}: {exc.message}; the letter needs it (see `trigger letters check`)") from None
+        raise LetterError(f"{name}: {_undefined_field(env, name) or exc.message}; "
+                          "every field must be in the letter context (see `trigger letters check`)") from None
     except SecurityError as exc:
         raise LetterError(f"{name}: refused by the template sandbox: {exc}") from None
     except TemplateError as exc:
         raise LetterError(f"{name}: {exc}") from None
+
+
+def _undefined_field(env: Environment, name: str) -> str | None:
+    """Name the first unknown field a template uses, for a clearer error than Jinja's own."""
+    try:
+        unknown = sorted({u for u in (_unknown(p) for p in _paths(env, name, set())) if u})
+    except TemplateError:
+        return None
+    return f"unknown field {unknown[0]!r}" if unknown else None
 
 
 def _font_css() -> str:

@@ -321,7 +321,7 @@ def test_override_renders_in_the_sandbox_and_blocks_escapes(db, case, tmp_path):
     result = db.fails("letter", case, "acknowledgement", "--format", "txt", "--templates", folder,
                       "--on", "2026-03-03")
     assert "object" not in result.stdout and "Traceback" not in result.stderr
-    assert "acknowledgement.txt" in result.stderr
+    assert "acknowledgement.txt: refused by the template sandbox" in result.stderr
     assert db.json("show", case)["letters"] == []
 
 
@@ -331,7 +331,7 @@ def test_a_broken_override_is_one_clear_line(db, case, tmp_path):
     (folder / "closure.txt").write_text("{% if %}")
     (folder / "acknowledgement.txt").write_text("Hello {{ victim.nam }}")
     result = db.fails("letter", case, "acknowledgement", "--templates", folder, "--format", "txt", "--preview")
-    assert result.stderr.strip().count("\n") == 0 and "'nam'" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "unknown field 'victim.nam'" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_letters_check_lists_unknown_missing_and_broken(trigger, tmp_path):
@@ -387,3 +387,27 @@ def test_bundle_holds_the_appeal_papers_and_is_registered(db, case, tmp_path):
     register = db.json("show", case)["letters"]
     assert register[-1]["kind"] == "appeal_bundle" and register[-1]["issued_on"] == "2026-04-02"
     assert register[-1]["hash"] == hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+def test_policy_key_templates_points_at_the_partnerships_folder(trigger, tmp_path):
+    from workflows import PRESETS_DIR
+
+    folder = tmp_path / "ours"
+    folder.mkdir()
+    (folder / "_base.txt").write_text("OUR LETTERHEAD\n{{ reference }}\n{% block body %}{% endblock %}")
+    text = (PRESETS_DIR / "llr.toml").read_text().replace('version = "2022.02"', 'version = "2022.02-ours"')
+    policy = tmp_path / "ours.toml"
+    policy.write_text(text.replace("closures = []", f'closures = []\ntemplates = "{folder}"'))
+    trigger("init", "--policy", policy)
+    ref, _, _ = not_met_case(trigger)
+    out = letter(trigger, ref, "acknowledgement", "--preview", "--on", "2026-03-03")
+    assert out.startswith("OUR LETTERHEAD\nCT-2026-0001\n") and "We received it on 2 March 2026" in out
+
+
+def test_letters_check_flags_an_unknown_top_level_field_and_fields_lists_the_context(trigger, tmp_path):
+    folder = tmp_path / "ours"
+    folder.mkdir()
+    (folder / "_footer.html").write_text("{{ perpetrator_name }}")
+    assert "_footer.html: unknown field 'perpetrator_name'" in trigger.fails("letters", "check", folder).stdout
+    fields = trigger("letters", "fields").stdout.splitlines()
+    assert "appeal_route.last_day" in fields and "outcome.actions[].owner" in fields

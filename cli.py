@@ -705,6 +705,98 @@ def diagram():
 # -- letters and the appeal bundle (issue 5) ----------------------------------------------------------
 
 
+_LETTER_KINDS = ["acknowledgement", "information_request", "threshold_met", "threshold_not_met", "rejection",
+                 "meeting_invitation", "delay", "outcome", "appeal_acknowledgement", "appeal_outcome", "closure"]
+
+
+def _write_output(content: bytes, output, binary: bool) -> None:
+    if output:
+        from pathlib import Path
+
+        Path(output).write_bytes(content)
+    elif binary:
+        raise click.UsageError("a PDF needs a file to go to: give -o FILE.pdf")
+    else:
+        click.echo(content.decode("utf-8"), nl=False)
+
+
+@cli.command()
+@click.argument("reference")
+@click.argument("kind", type=click.Choice(_LETTER_KINDS))
+@click.option("--format", "fmt", type=click.Choice(["html", "txt", "pdf"]), default="html", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the letter to this file (required for pdf; html and txt print otherwise).")
+@click.option("--preview", is_flag=True, help="Render without recording the letter in the register.")
+@click.option("--to", "to", default=None,
+              help="The recipient (default the applicant); for an information_request, the agency code.")
+@click.option("--templates", type=click.Path(file_okay=False), default=None,
+              help="The partnership's own template folder (rendered in the sandbox).")
+@on_option
+@pass_ctx
+def letter(c, reference, kind, fmt, output, preview, to, templates, on):
+    """Issue a letter about a case (recorded in the register), or --preview it."""
+    if fmt == "pdf" and not output:
+        raise click.UsageError("a PDF needs a file to go to: give -o FILE.pdf")
+    from trigger import correspondence
+
+    issued = correspondence.letter(c.app, reference, kind, fmt=fmt, on=on, recipient=to, preview=preview,
+                                   templates=templates)
+    _write_output(issued.content, output, fmt == "pdf")
+    if issued.letter_id is not None:
+        click.echo(f"Recorded {kind} letter {issued.letter_id} on {reference.upper()} ({issued.issued_on}, "
+                   f"{fmt}, sha256 {issued.content_hash[:12]}).", err=True)
+    elif output:
+        click.echo(f"Preview of the {kind} letter written to {output}; nothing recorded.", err=True)
+
+
+@cli.group(cls=TriggerGroup)
+def letters():
+    """The letter templates."""
+
+
+@letters.command("check")
+@click.argument("folder", type=click.Path(file_okay=False))
+def letters_check(folder):
+    """Check a partnership's template folder: unknown or missing fields, templates that do not parse."""
+    from trigger import correspondence
+
+    problems = correspondence.check_templates(folder)
+    for line in problems:
+        click.echo(line)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) in {folder}")
+    click.echo(f"{folder}: every template is fine.")
+
+
+@letters.command("fields")
+def letters_fields():
+    """List the fields a letter template may use."""
+    from letters.render import field_list
+
+    for name in field_list():
+        click.echo(name)
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="The zip file to write.")
+@click.option("--to", "to", default=None, help="Who receives it (default the policy's appeal body).")
+@click.option("--templates", type=click.Path(file_okay=False), default=None,
+              help="The partnership's own template folder, for the letters in the bundle.")
+@on_option
+@pass_ctx
+def bundle(c, reference, output, to, templates, on):
+    """Make the appeal bundle (report form, chronology, minutes, letters, outcome and action plan)."""
+    from trigger import correspondence
+
+    issued = correspondence.bundle(c.app, reference, on=on, recipient=to, templates=templates)
+    _write_output(issued.content, output, True)
+    click.echo(f"Appeal bundle for {reference.upper()} written to {output}; recorded as letter "
+               f"{issued.letter_id} (sha256 {issued.content_hash[:12]}).")
+
+
+
 # -- reports, export, audit and retention (issue 6) ---------------------------------------------------
 
 

@@ -653,6 +653,8 @@ def print_case(d: dict) -> None:
     click.echo(f"Complaints: {len(d['incidents'])}; findings: {len(d['findings'])}; "
                f"recommendations: {len(d['recommendations'])}; actions: {len(d['actions'])}; "
                f"hours: {d['hours_total']:g}")
+    if d["letters"]:
+        click.echo("Letters: " + "; ".join(f"{lt['kind']} {lt['issued_on']}" for lt in d["letters"]))
     if d["deadlines"]:
         click.echo("Deadlines:")
         for dl in d["deadlines"]:

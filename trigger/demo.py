@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from trigger import cases
+from trigger import cases, correspondence
 from trigger.app import App
 
 
@@ -22,6 +22,7 @@ def run(app: App) -> list[str]:
                   "since July and nothing has changed.",
         postcode="LE11 9ZZ", beat="72", email="priya.demo@example.org", on=date(2026, 9, 1),
     ).reference
+    correspondence.letter(app, met, "acknowledgement", fmt="txt", on=date(2026, 9, 2))
     for occurred, reported, agency, ref in (
         (date(2026, 7, 4), date(2026, 7, 4), "police", "CAD-4411"),
         (date(2026, 7, 26), date(2026, 7, 27), "cbc", "ASB-2231"),
@@ -30,6 +31,7 @@ def run(app: App) -> list[str]:
         cases.add_incident(app, met, occurred=occurred, reported=reported, agency=agency, agency_ref=ref,
                            description="Youths damaging parked cars", on=date(2026, 9, 2))
     cases.decide(app, met, met=True, on=date(2026, 9, 8))
+    correspondence.letter(app, met, "threshold_met", fmt="txt", on=date(2026, 9, 8))
     cases.assign(app, met, lead="cbc", reviewer="Morgan Reviewer", reviewer_email="morgan.reviewer@example.gov.uk",
                  on=date(2026, 9, 9))
     cases.evidence(app, met, agency="police", requested=date(2026, 9, 9), due=date(2026, 9, 16))
@@ -51,6 +53,7 @@ def run(app: App) -> list[str]:
     cases.add_action(app, met, action="Install street lighting repair", owner="cbc", due=date(2026, 10, 31),
                      on=date(2026, 9, 29))
     cases.issue_outcome(app, met, victim_consulted=True, on=date(2026, 10, 2))
+    correspondence.letter(app, met, "outcome", fmt="txt", on=date(2026, 10, 5))
     cases.update_action(app, met, 2, status="done", rag="green", note="Lights repaired", on=date(2026, 10, 20))
 
     # Case 2: one complaint, reported late -> not met, appealed, dismissed by an independent chair.
@@ -64,10 +67,14 @@ def run(app: App) -> list[str]:
                        agency_ref="HSG-901", description="Loud music late at night", on=date(2026, 10, 2))
     cases.add_incident(app, not_met, occurred=date(2026, 9, 10), reported=date(2026, 9, 11), agency="cbc",
                        agency_ref="ENV-332", description="Loud music late at night", on=date(2026, 10, 2))
+    correspondence.letter(app, not_met, "acknowledgement", fmt="txt", on=date(2026, 10, 1))
     cases.decide(app, not_met, met=False, reason="One qualifying complaint in six months", on=date(2026, 10, 9))
+    correspondence.letter(app, not_met, "threshold_not_met", fmt="txt", on=date(2026, 10, 9))
     cases.lodge_appeal(app, not_met, received=date(2026, 10, 20), grounds="facts",
                        detail="Diary sheets of the noise were not considered")
+    correspondence.letter(app, not_met, "appeal_acknowledgement", fmt="txt", on=date(2026, 10, 20))
     cases.decide_appeal(app, not_met, upheld=False, by="Chair of Melton CSP",
                         reason="The diary sheets do not record complaints made to an agency",
                         on=date(2026, 11, 3))
+    correspondence.letter(app, not_met, "appeal_outcome", fmt="txt", on=date(2026, 11, 3))
     return [met, not_met]

@@ -45,27 +45,33 @@ def within_one_month(occurred, reported):
 
 def scan_query(as_of: date, rules: ScanRules):
     start = window_start(as_of)  # an application on as_of is within six months of reports from here
-    qualifying = within_one_month(Incident.occurred, Incident.reported)
-    reports = func.count()
-    qualifying_count = func.sum(case((qualifying, 1), else_=0))
-    hate_count = func.sum(case((and_(qualifying, Incident.hate.is_not(None)), 1), else_=0))
-    meets = qualifying_count >= rules.qualifying_complaints
-    if rules.hate_route:
-        meets = or_(meets, hate_count >= 1)
-    return (
+    # each report in the window, with its s.104 qualifying flag computed once
+    reports = (
         select(
             Incident.victim_ref.label("victim_id"),
-            reports.label("reports"),
-            qualifying_count.label("qualifying"),
-            hate_count.label("hate"),
-            func.min(Incident.reported).label("first_report"),
-            func.max(Incident.reported).label("last_report"),
+            Incident.reported.label("reported"),
+            Incident.hate.label("hate"),
+            case((within_one_month(Incident.occurred, Incident.reported), 1), else_=0).label("q"),
         )
         .where(Incident.victim_ref.is_not(None), Incident.reported >= start, Incident.reported <= as_of)
-        .group_by(Incident.victim_ref)
-        .having(or_(reports >= 2, meets))
-        .order_by(Incident.victim_ref)
-    ), start
+        .subquery("report")
+    )
+    per_victim = (
+        select(
+            reports.c.victim_id,
+            func.count().label("reports"),
+            func.sum(reports.c.q).label("qualifying"),
+            func.sum(case((reports.c.hate.is_not(None), reports.c.q), else_=0)).label("hate"),
+            func.min(reports.c.reported).label("first_report"),
+            func.max(reports.c.reported).label("last_report"),
+        )
+        .group_by(reports.c.victim_id)
+        .subquery("victim")
+    )
+    wanted = or_(per_victim.c.reports >= 2, per_victim.c.qualifying >= rules.qualifying_complaints)
+    if rules.hate_route:
+        wanted = or_(wanted, per_victim.c.hate >= 1)
+    return select(per_victim).where(wanted).order_by(per_victim.c.victim_id), start
 
 
 def scan(app: App, as_of: date, rules: ScanRules) -> dict:

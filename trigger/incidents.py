@@ -166,6 +166,8 @@ def _insert_ignoring_existing(session, rows: list[dict]) -> None:
     order = [position[k] for k in compiled.positiontup] if compiled.positional else None
     sql = str(compiled)
     dates = (position["occurred"], position["reported"])
+    if dialect.name == "sqlite":  # a bigger page cache for this transaction: the indexes fit in memory
+        conn.exec_driver_sql("PRAGMA cache_size=-262144")
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start:start + CHUNK]
         if dialect.name == "sqlite":  # SQLAlchemy's Date type stores ISO text on SQLite
@@ -176,6 +178,8 @@ def _insert_ignoring_existing(session, rows: list[dict]) -> None:
         else:
             params = [dict(zip(ROW, r)) for r in chunk]
         conn.exec_driver_sql(sql, params)
+    if dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA cache_size=-2000")  # SQLite's default, for the pooled connection
 
 
 def import_csv(app: App, path: str | Path, *, skip_bad: bool = False) -> ImportResult:

@@ -126,7 +126,10 @@ class Explanation:
         )
         ids = _ids([v.id for v in self.counted])
         noun = "complaint" if total == 1 else "complaints"
-        if self.counted:
+        if total == 0:
+            parts.append(f"No complaints are recorded; the threshold under section 104(4) is "
+                         f"{self.statutory_required} qualifying complaints.")
+        elif self.counted:
             parts.append(
                 f"Of the {total} {noun} recorded, {self.statutory_count} about separate incidents "
                 f"{'qualifies' if self.statutory_count == 1 else 'qualify'} ({ids}); the threshold under "
@@ -142,7 +145,8 @@ class Explanation:
         for group in self.possible_duplicates:
             parts.append(
                 f"Complaints {_ids(group, prefix=False)} were made to different agencies about behaviour on "
-                "the same day and may be the same incident; they are counted separately unless linked."
+                "the same day and may be the same incident; unless they are linked as one incident they are "
+                "treated as separate incidents."
             )
         for route in ("hate", "community"):
             if route in self.routes:
@@ -250,6 +254,8 @@ def evaluate(complaints: list[Complaint], application: date, rules: Rules) -> Ex
             first = counted_for[_root(c, by_id)]
             excluded.append(Verdict(c.id, False, f"the same incident as complaint {first}, which is counted; "
                                                  "one incident reported to several agencies counts once", note))
+    counted.sort(key=lambda v: v.id)
+    excluded.sort(key=lambda v: v.id)
     count = len(counted)
 
     routes: dict[str, str] = {}

@@ -8,6 +8,7 @@ agency_ref is the natural key, so importing the same file twice adds nothing the
 from __future__ import annotations
 
 import csv
+from itertools import islice
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -40,6 +41,7 @@ class ImportResult:
     rows: int = 0  # data rows read
     imported: int = 0  # new incidents stored
     already_held: int = 0  # rows whose agency + agency_ref were already stored
+    valid: int = 0  # rows that passed validation
     bad: list[BadRow] = field(default_factory=list)
     skipped_bad: bool = False
 
@@ -62,13 +64,12 @@ class ImportRefused(InvalidInput):
 
 
 ROW = ("victim_ref", "occurred", "reported", "agency_id", "agency_ref", "hate", "category", "location",
-       "description")  # the order of the tuples `_parse` returns
+       "description")  # the order of the tuples `_rows` yields
 
 
-def _parse(path: Path, agencies: dict[str, int], as_of: date) -> tuple[list[tuple], ImportResult]:
-    """Read and validate every row. Returns the good rows (tuples in ROW order) and the tally."""
-    result = ImportResult(file=str(path))
-    good: list[tuple] = []
+def _rows(path: Path, agencies: dict[str, int], as_of: date, result: ImportResult, dates_as_text: bool):
+    """Read and validate the file row by row: yields the good rows (tuples in ROW order) and records
+    every bad one, with its line number, in `result.bad`."""
     seen: dict[tuple[int, str], int] = {}
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
@@ -137,67 +138,77 @@ def _parse(path: Path, agencies: dict[str, int], as_of: date) -> tuple[list[tupl
                 bad(BadRow(line, f"{code} reference {ref!r} repeats line {seen[key]}"))
                 continue
             seen[key] = line
-            good.append((victim, occurred, reported, agency_id, ref, hate, row[i_cat].strip() or None,
-                         row[i_loc].strip() or None, row[i_desc].strip() or None))
-    return good, result
+            if dates_as_text:  # SQLAlchemy's Date type stores ISO text on SQLite
+                occurred, reported = occurred.isoformat(), reported.isoformat()
+            result.valid += 1
+            yield (victim, occurred, reported, agency_id, ref, hate, row[i_cat].strip() or None,
+                   row[i_loc].strip() or None, row[i_desc].strip() or None)
 
 
-def _insert_ignoring_existing(session, rows: list[dict]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING on the (agency_id, agency_ref) key, in chunks.
+class _BulkInsert:
+    """INSERT ... ON CONFLICT DO NOTHING on the (agency_id, agency_ref) key.
 
-    The statement is built with SQLAlchemy Core and compiled once; the chunks go to the driver's
+    The statement is built with SQLAlchemy Core and compiled once; each chunk goes to the driver's
     executemany directly, because SQLAlchemy's per-row parameter processing cost more than SQLite's
-    own insert work on a million rows (dates are already validated and go in as ISO text on SQLite,
-    which is how SQLAlchemy's Date type stores them there)."""
-    table = Incident.__table__
-    conn = session.connection()
-    dialect = conn.dialect
-    if dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    elif dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:  # pragma: no cover - the project supports SQLite and PostgreSQL
-        raise InvalidInput(f"importing incidents is not supported on {dialect.name}")
-    if not rows:
-        return
-    stmt = insert(table).on_conflict_do_nothing(index_elements=["agency_id", "agency_ref"])
-    compiled = stmt.compile(dialect=dialect, column_keys=list(ROW))
-    position = {key: i for i, key in enumerate(ROW)}
-    order = [position[k] for k in compiled.positiontup] if compiled.positional else None
-    sql = str(compiled)
-    dates = (position["occurred"], position["reported"])
-    if dialect.name == "sqlite":  # a bigger page cache for this transaction: the indexes fit in memory
-        conn.exec_driver_sql("PRAGMA cache_size=-262144")
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start:start + CHUNK]
-        if dialect.name == "sqlite":  # SQLAlchemy's Date type stores ISO text on SQLite
-            chunk = [r[:dates[0]] + (r[dates[0]].isoformat(), r[dates[1]].isoformat()) + r[dates[1] + 1:]
-                     for r in chunk]
-        if order is not None:
-            params = [tuple(r[i] for i in order) for r in chunk]
-        else:
+    own insert work on a million rows."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        dialect = conn.dialect
+        if dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        elif dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:  # pragma: no cover - the project supports SQLite and PostgreSQL
+            raise InvalidInput(f"importing incidents is not supported on {dialect.name}")
+        self.sqlite = dialect.name == "sqlite"
+        stmt = insert(Incident.__table__).on_conflict_do_nothing(index_elements=["agency_id", "agency_ref"])
+        compiled = stmt.compile(dialect=dialect, column_keys=list(ROW))
+        position = {key: i for i, key in enumerate(ROW)}
+        self.order = [position[k] for k in compiled.positiontup] if compiled.positional else None
+        self.sql = str(compiled)
+
+    def __call__(self, chunk: list[tuple]) -> None:
+        if not chunk:
+            return
+        if self.order is None:
             params = [dict(zip(ROW, r)) for r in chunk]
-        conn.exec_driver_sql(sql, params)
-    if dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA cache_size=-2000")  # SQLite's default, for the pooled connection
+        elif self.order == list(range(len(ROW))):
+            params = chunk
+        else:
+            params = [tuple(r[i] for i in self.order) for r in chunk]
+        self.conn.exec_driver_sql(self.sql, params)
 
 
 def import_csv(app: App, path: str | Path, *, skip_bad: bool = False) -> ImportResult:
-    """Validate and import an incident log. Raises ImportRefused (nothing written) when a row is bad and
-    `skip_bad` is false; the caller lists `result.bad` for the user either way."""
+    """Validate and import an incident log. Raises ImportRefused (nothing written: the transaction rolls
+    back) when a row is bad and `skip_bad` is false; the caller lists `result.bad` either way.
+
+    Rows are validated and inserted chunk by chunk in one transaction, so memory stays flat on a
+    million rows; after the first bad row (without --skip-bad) the rest is only validated."""
     path = Path(path)
     app.require_schema()
+    result = ImportResult(file=str(path), skipped_bad=skip_bad)
     with app.write() as session:
+        conn = session.connection()
         agencies = dict(session.execute(select(Agency.code, Agency.id)).all())
-        rows, result = _parse(path, agencies, today())
-        result.skipped_bad = skip_bad
-        if result.bad and not skip_bad:
-            raise ImportRefused(result)
+        insert = _BulkInsert(conn)
         count = select(func.count()).select_from(Incident).where(Incident.case_id.is_(None))
         before = session.execute(count).scalar_one()
-        _insert_ignoring_existing(session, rows)
+        if insert.sqlite:  # a bigger page cache for this transaction: the indexes stay in memory
+            conn.exec_driver_sql("PRAGMA cache_size=-262144")
+        try:
+            rows = _rows(path, agencies, today(), result, dates_as_text=insert.sqlite)
+            while chunk := list(islice(rows, CHUNK)):
+                if skip_bad or not result.bad:
+                    insert(chunk)
+        finally:
+            if insert.sqlite:
+                conn.exec_driver_sql("PRAGMA cache_size=-2000")  # SQLite's default, for the pooled connection
+        if result.bad and not skip_bad:
+            raise ImportRefused(result)
         result.imported = session.execute(count).scalar_one() - before
-        result.already_held = len(rows) - result.imported
+        result.already_held = result.valid - result.imported
         # one event for the whole import: counts and the file's name, no personal data
         audit.record(session, None, "incidents_import", actor=app.actor, on=today(), detail={
             "file": path.name, "rows": result.rows, "imported": result.imported,

@@ -15,7 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trigger.calendar import months_beginning_with
-from trigger.scan import within_one_month
+from trigger.models import Incident
+from trigger.scan import ScanRules, scan_query, within_one_month
+from trigger.threshold import Complaint, Rules, evaluate
 
 HEADER = "victim_id,occurred,reported,agency,agency_ref,hate,category,location,description"
 # a small county: V1 three qualifying reports; V2 one hate report; V3 two reports, one of them late;
@@ -186,3 +188,31 @@ def test_the_scans_sql_one_month_rule_agrees_with_months_beginning_with(occurred
     with _engine.connect() as conn:
         in_sql = bool(conn.execute(sqlalchemy.select(sqlalchemy.case((expr, 1), else_=0))).scalar_one())
     assert in_sql == (reported <= months_beginning_with(occurred, 1))
+
+
+_county = sqlalchemy.create_engine("sqlite://")
+Incident.__table__.create(_county)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(0, 50), st.sampled_from([None, "race"])), max_size=8),
+       st.integers(150, 420))
+def test_scan_counts_what_check_would_count_for_an_application_on_the_as_of_date(raw, as_of_day):
+    base = date(2025, 1, 1)
+    as_of = base + timedelta(days=as_of_day)
+    reports = [(base + timedelta(days=o), base + timedelta(days=o + lag), hate) for o, lag, hate in raw]
+    reports = [r for r in reports if r[1] <= as_of]  # a log holds no reports from the future
+    with _county.begin() as conn:
+        conn.execute(Incident.__table__.delete())
+        if reports:
+            conn.execute(Incident.__table__.insert(), [
+                {"victim_ref": "V1", "occurred": o, "reported": r, "agency_id": 1, "agency_ref": f"R{i}", "hate": h}
+                for i, (o, r, h) in enumerate(reports)])
+        query, _start = scan_query(as_of, ScanRules(qualifying_complaints=3, hate_route=True))
+        found = {row.victim_id: row for row in conn.execute(query)}
+    explained = evaluate([Complaint(i, o, r, "police", h) for i, (o, r, h) in enumerate(reports)], as_of,
+                         Rules(qualifying_complaints=3, hate_route=True))
+    listed = found.get("V1")
+    if listed is not None:
+        assert listed.qualifying == explained.statutory_count
+    assert (listed is not None and (listed.qualifying >= 3 or listed.hate >= 1)) == explained.met

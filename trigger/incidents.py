@@ -8,9 +8,9 @@ agency_ref is the natural key, so importing the same file twice adds nothing the
 from __future__ import annotations
 
 import csv
-from itertools import islice
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 from pathlib import Path
 
 from sqlalchemy import func, select

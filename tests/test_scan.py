@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import os
-import sqlite3
 from datetime import date, timedelta
 
 import pytest
@@ -46,9 +45,12 @@ def _write(tmp_path, lines, name="log.csv"):
 
 
 def _db_rows(sql):
-    path = os.environ["TRIGGER_DB"].removeprefix("sqlite:///")
-    with sqlite3.connect(path) as conn:
-        return conn.execute(sql).fetchall()
+    engine = sqlalchemy.create_engine(os.environ["TRIGGER_DB"])
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(sqlalchemy.text(sql))]
+    finally:
+        engine.dispose()
 
 
 # -- import ---------------------------------------------------------------------------------------------

@@ -695,7 +695,8 @@ def incidents_import(c, file, skip_bad, as_json):
         return
     click.echo(f"Imported {result.imported} of {result.rows} rows from {file}"
                + (f"; {result.already_held} already held" if result.already_held else "")
-               + (f"; {len(result.bad)} bad rows skipped" if result.bad else "") + ".")
+               + (f"; {len(result.bad)} bad row{'s' if len(result.bad) != 1 else ''} skipped" if result.bad else "")
+               + ".")
 
 
 @cli.command()
@@ -722,9 +723,10 @@ def scan(c, as_of, as_json, as_csv):
         emit_rows(rows, columns, as_csv=True)
         return
     click.echo(f"Scan as of {found['as_of']}: reports from {found['window_start']} (six months).")
-    click.echo(f"(a) {len(found['second_report'])} victims made a second report within six months; "
+    a, b = len(found["second_report"]), len(found["meets_threshold"])
+    click.echo(f"(a) {a} {'victim' if a == 1 else 'victims'} made a second report within six months; "
                "tell them about the ASB Case Review (2025 guidance).")
-    click.echo(f"(b) {len(found['meets_threshold'])} victims meet the threshold with no open case; "
+    click.echo(f"(b) {b} {'victim meets' if b == 1 else 'victims meet'} the threshold with no open case; "
                "signpost them to the ASB Case Review.")
     if rows:
         emit_rows(rows, columns)

@@ -105,7 +105,7 @@ def test_bad_rows_are_reported_with_line_numbers_and_nothing_is_imported(db, tmp
 def test_skip_bad_imports_the_good_rows_and_still_lists_the_bad(db, tmp_path):
     result = db("incidents", "import", _write(tmp_path, [KNOWN[0], "V2,2026-03-0x,2026-03-01,police,P-20,,,,",
                                                           KNOWN[1]]), "--skip-bad")
-    assert "Imported 2 of 3 rows" in result.stdout and "1 bad rows skipped" in result.stdout
+    assert "Imported 2 of 3 rows" in result.stdout and "1 bad row skipped" in result.stdout
     assert "line 3: occurred '2026-03-0x' is not a date" in result.stderr
 
 

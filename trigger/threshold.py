@@ -17,7 +17,7 @@ How the routes fit together:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from trigger.calendar import months_beginning_with
 
@@ -206,8 +206,6 @@ def qualifies(c: Complaint, application: date) -> str | None:
 def window_start(application: date, months: int = 6) -> date:
     """The earliest complaint date from which an application on `application` is within `months`
     months beginning with the complaint (the inverse of `months_beginning_with`)."""
-    from datetime import timedelta
-
     day = application - timedelta(days=31 * months + 1)
     while months_beginning_with(day, months) < application:
         day += timedelta(days=1)

@@ -346,3 +346,17 @@ def test_policy_with_caveats_labels_them_in_the_cli_explanation(trigger, tmp_pat
     text = trigger("check", ref).stdout
     assert "Local rule, stricter than the Act: the most recent complaint" in text
     assert "It was not applied to the statutory count" in text
+
+
+def test_three_people_complaining_about_the_same_incident_meet_a_community_route(trigger, tmp_path: Path):
+    area = tmp_path / "oadby.toml"
+    area.write_text(_policy_text(name='"oadby"', community_route="true", hate_route="false"))
+    trigger("init", "--policy", str(area))
+    ref = _new_case(trigger)
+    first = _add(trigger, ref, "2026-02-14", "2026-02-14")
+    _add(trigger, ref, "2026-02-14", "2026-02-15", "cbc", "--same-as", first, "--complainant", "Next-door neighbour")
+    assert trigger.json("check", ref)["met"] is False
+    _add(trigger, ref, "2026-02-14", "2026-02-16", "emh", "--same-as", first, "--complainant", "Shop owner")
+    result = trigger.json("check", ref)
+    assert (result["met"], result["route"], result["statutory_count"]) == (True, "community", 1)
+    assert "3 different people complained" in trigger("check", ref).stdout

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from trigger import policy as policies
 from trigger.calendar import months_beginning_with
 from trigger.errors import PolicyError
-from trigger.threshold import Complaint, Rules, evaluate, qualifies, window_start
+from trigger.threshold import Complaint, Rules, evaluate, qualifies, why_not_qualifying, window_start
 from workflows import PRESETS_DIR
 
 D = date.fromisoformat
@@ -84,14 +84,14 @@ def complaint(i, occurred, reported, agency="police", **kw):
 
 def test_complaint_on_the_last_day_of_the_month_qualifies_and_the_next_day_does_not():
     assert qualifies(complaint(1, "2026-01-15", "2026-02-14"), D("2026-03-02")) is None
-    reason = qualifies(complaint(1, "2026-01-15", "2026-02-15"), D("2026-03-02"))
-    assert reason.startswith("reported 31 days after the behaviour; the limit is one month")
-    assert "ended on 14 February 2026" in reason
+    reason, detail = why_not_qualifying(complaint(1, "2026-01-15", "2026-02-15"), D("2026-03-02"))
+    assert reason == "reported 31 days after the behaviour; the limit is one month"
+    assert detail == "the month beginning with 15 January 2026 ended on 14 February 2026"
 
 
 def test_late_report_is_explained_in_plain_english():
     reason = qualifies(complaint(7, "2026-01-10", "2026-02-20"), D("2026-03-02"))
-    assert reason.startswith("reported 41 days after the behaviour; the limit is one month")
+    assert reason == "reported 41 days after the behaviour; the limit is one month"  # SPEC §2's own words
 
 
 def test_leap_year_month_end_qualifies_a_report_on_29_february():
@@ -102,9 +102,9 @@ def test_leap_year_month_end_qualifies_a_report_on_29_february():
 def test_application_on_the_last_day_of_six_months_still_counts_the_complaint():
     c = complaint(1, "2025-09-01", "2025-09-02")
     assert qualifies(c, D("2026-03-01")) is None  # six months beginning with 2 Sep end on 1 Mar
-    reason = qualifies(c, D("2026-03-02"))
-    assert "more than six months before the application" in reason
-    assert "ended on 1 March 2026" in reason
+    reason, detail = why_not_qualifying(c, D("2026-03-02"))
+    assert reason == "reported more than six months before the application"
+    assert detail == "the six months beginning with 2 September 2025 ended on 1 March 2026"
 
 
 def test_complaint_after_the_application_does_not_count():
@@ -283,7 +283,11 @@ def test_check_json_gives_met_route_counted_and_excluded_with_reasons(db):
     assert [c["id"] for c in result["counted"]] == [first, dup]
     excluded = {c["id"]: c["reason"] for c in result["excluded"]}
     assert excluded[late].startswith("reported 41 days after the behaviour; the limit is one month")
-    assert excluded[linked].startswith(f"the same incident as complaint {dup}")
+    assert excluded[linked] == f"the same incident as complaint {dup}; counted once"
+    details = {c["id"]: c.get("detail") for c in result["excluded"]}
+    assert details[late] == "the month beginning with 10 January 2026 ended on 9 February 2026"
+    assert (f"Complaint {late} was not counted: reported 41 days after the behaviour; the limit is one month "
+            "(the month beginning with 10 January 2026 ended on 9 February 2026).") in result["text"]
     assert result["possible_duplicates"] == [[first, late]]
 
 

@@ -67,6 +67,7 @@ class Verdict:
     counted: bool
     reason: str
     caveat: str | None = None  # what a stricter local caveat says about it, labelled as such
+    detail: str | None = None  # the dates behind the reason, for the letter
 
 
 @dataclass
@@ -141,7 +142,8 @@ class Explanation:
                 f"{self.statutory_required} qualifying complaints."
             )
         for v in self.excluded:
-            parts.append(f"Complaint {v.id} was not counted: {v.reason}.")
+            parts.append(f"Complaint {v.id} was not counted: {v.reason}"
+                         + (f" ({v.detail})." if v.detail else "."))
         for group in self.possible_duplicates:
             parts.append(
                 f"Complaints {_ids(group, prefix=False)} were made to different agencies about behaviour on "
@@ -165,6 +167,8 @@ class Explanation:
 
 def _verdict_dict(v: Verdict) -> dict:
     out = {"id": v.id, "reason": v.reason}
+    if v.detail:
+        out["detail"] = v.detail
     if v.caveat:
         out["stricter_caveat"] = v.caveat
     return out
@@ -187,19 +191,26 @@ def long_date(day: date) -> str:
 
 def qualifies(c: Complaint, application: date) -> str | None:
     """None when the complaint qualifies under s.104, else the plain-English reason it does not."""
+    found = why_not_qualifying(c, application)
+    return found[0] if found else None
+
+
+def why_not_qualifying(c: Complaint, application: date) -> tuple[str, str] | None:
+    """None when the complaint qualifies, else (reason, detail): the reason in the SPEC's words, the detail
+    naming the dates the limit ran between."""
     if c.reported > application:
-        return f"reported on {long_date(c.reported)}, after the application"
+        return ("reported after the application",
+                f"reported on {long_date(c.reported)}; the application was made on {long_date(application)}")
     # s.104 (qualifying complaint, EN para 231): made within one month beginning with the behaviour's date
     month_end = months_beginning_with(c.occurred, 1)
     if c.reported > month_end:
-        days = (c.reported - c.occurred).days
-        return (f"reported {days} days after the behaviour; the limit is one month (the month beginning "
-                f"with {long_date(c.occurred)} ended on {long_date(month_end)})")
+        return (f"reported {(c.reported - c.occurred).days} days after the behaviour; the limit is one month",
+                f"the month beginning with {long_date(c.occurred)} ended on {long_date(month_end)}")
     # ... and the application made within six months beginning with the complaint's date
     six_end = months_beginning_with(c.reported, 6)
     if application > six_end:
-        return (f"reported on {long_date(c.reported)}, more than six months before the application; the "
-                f"six months beginning with the complaint ended on {long_date(six_end)}")
+        return ("reported more than six months before the application",
+                f"the six months beginning with {long_date(c.reported)} ended on {long_date(six_end)}")
     return None
 
 
@@ -227,7 +238,7 @@ def _root(c: Complaint, by_id: dict[int, Complaint]) -> int:
 def evaluate(complaints: list[Complaint], application: date, rules: Rules) -> Explanation:
     by_id = {c.id: c for c in complaints}
     ordered = sorted(complaints, key=lambda c: (c.reported, c.id))
-    failing = {c.id: qualifies(c, application) for c in ordered}
+    failing = {c.id: why_not_qualifying(c, application) for c in ordered}
     qualifying = [c for c in ordered if failing[c.id] is None]
 
     # DOMAIN §5.3: one incident reported to several agencies counts once; the first qualifying report stands
@@ -247,11 +258,12 @@ def evaluate(complaints: list[Complaint], application: date, rules: Rules) -> Ex
                 reason += f" (hate: {c.hate.replace('_', ' ')})"
             counted.append(Verdict(c.id, True, reason, note))
         elif failing[c.id]:
-            excluded.append(Verdict(c.id, False, failing[c.id], note))
+            reason, detail = failing[c.id]
+            excluded.append(Verdict(c.id, False, reason, note, detail))
         else:
             first = counted_for[_root(c, by_id)]
-            excluded.append(Verdict(c.id, False, f"the same incident as complaint {first}, which is counted; "
-                                                 "one incident reported to several agencies counts once", note))
+            excluded.append(Verdict(c.id, False, f"the same incident as complaint {first}; counted once", note,
+                                    "one incident reported to several agencies counts once"))
     counted.sort(key=lambda v: v.id)
     excluded.sort(key=lambda v: v.id)
     count = len(counted)

@@ -328,18 +328,19 @@ def incident():
               type=click.Choice(["race", "religion", "sexual_orientation", "disability", "transgender"]))
 @click.option("--same-as", type=int, default=None, help="The id of the complaint this one repeats.")
 @click.option("--complainant", default=None, help="Who complained, when not the victim (community route).")
+@click.option("--category", default=None, help="The kind of report, e.g. diary_sheet (for local caveats).")
 @click.option("--description", default=None)
 @on_option
 @click.option("--json", "as_json", is_flag=True, help="Print the new complaint's id as JSON.")
 @pass_ctx
 def incident_add(c, reference, occurred, reported, agency, agency_ref, hate, same_as, complainant,
-                 description, on, as_json):
+                 category, description, on, as_json):
     """Record a complaint of ASB made to an agency."""
     from trigger import cases
 
     row = cases.add_incident(c.app, reference, occurred=occurred, reported=reported, agency=agency,
                              agency_ref=agency_ref, hate=hate, same_as=same_as, description=description,
-                             complainant=complainant, on=on)
+                             complainant=complainant, category=category, on=on)
     if as_json:
         emit_json({"id": row.id})
     else:
@@ -360,10 +361,8 @@ def check(c, reference, as_json):
         return
     verdict = "MET" if explanation.met else "NOT MET"
     click.echo(f"{case.reference}: threshold {verdict}" + (f" ({explanation.route} route)" if explanation.route else ""))
-    for v in explanation.counted:
-        click.echo(f"  counted   #{v.id}: {v.reason}")
-    for v in explanation.excluded:
-        click.echo(f"  excluded  #{v.id}: {v.reason}")
+    click.echo()
+    click.echo(explanation.text())
 
 
 @cli.command()
@@ -699,6 +698,71 @@ def diagram():
 
 
 # -- threshold: import and scan (issue 3) -------------------------------------------------------------
+
+
+@cli.group(cls=TriggerGroup)
+def incidents():
+    """Incident logs exported from the partners' case systems."""
+
+
+@incidents.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--skip-bad", is_flag=True, help="Import the good rows even when some rows are bad.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@pass_ctx
+def incidents_import(c, file, skip_bad, as_json):
+    """Import an incident log (CSV: victim_id, occurred, reported, agency, agency_ref, hate, category,
+    location, description). Importing the same file again adds nothing."""
+    from trigger import incidents as log
+
+    try:
+        result = log.import_csv(c.app, file, skip_bad=skip_bad)
+    except log.ImportRefused as exc:
+        for bad in exc.result.bad:
+            click.echo(f"{exc.result.file}: {bad}", err=True)
+        raise
+    for bad in result.bad:
+        click.echo(f"{result.file}: {bad} (skipped)", err=True)
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    click.echo(f"Imported {result.imported} of {result.rows} rows from {file}"
+               + (f"; {result.already_held} already held" if result.already_held else "")
+               + (f"; {len(result.bad)} bad row{'s' if len(result.bad) != 1 else ''} skipped" if result.bad else "")
+               + ".")
+
+
+@cli.command()
+@click.option("--as-of", type=DATE, required=True, help="Scan as if applications were made on this day.")
+@output_options
+@pass_ctx
+def scan(c, as_of, as_json, as_csv):
+    """List victims who made a second report within six months (to be told about the Case Review) and
+    victims who meet the threshold but have no open case (to be signposted)."""
+    from trigger import cases
+    from trigger import scan as scanning
+
+    with c.app.read() as session:
+        c.app.require_schema()
+        pol = cases.default_policy(c.app, session)
+    rules = scanning.ScanRules(pol.qualifying_complaints, pol.hate_route)
+    found = scanning.scan(c.app, as_of, rules)
+    if as_json:
+        emit_json(found)
+        return
+    rows = found["second_report"] + found["meets_threshold"]
+    columns = ["list", "victim_id", "reports", "qualifying", "first_report", "last_report"]
+    if as_csv:
+        emit_rows(rows, columns, as_csv=True)
+        return
+    click.echo(f"Scan as of {found['as_of']}: reports from {found['window_start']} (six months).")
+    a, b = len(found["second_report"]), len(found["meets_threshold"])
+    click.echo(f"(a) {a} {'victim' if a == 1 else 'victims'} made a second report within six months; "
+               "tell them about the ASB Case Review (2025 guidance).")
+    click.echo(f"(b) {b} {'victim meets' if b == 1 else 'victims meet'} the threshold with no open case; "
+               "signpost them to the ASB Case Review.")
+    if rows:
+        emit_rows(rows, columns)
 
 
 # -- deadlines, calendar and reminders (issue 4) ------------------------------------------------------

@@ -120,7 +120,7 @@ class Incident(SQLModel, table=True):
     case_id: int | None = Field(default=None, foreign_key="review_case.id", index=True)
     victim_ref: str | None = Field(default=None, index=True)
     occurred: date
-    reported: date
+    reported: date = Field(index=True)  # the proactive scan reads a six-month window of reports (issue 3)
     agency_id: int = Field(foreign_key="agency.id")
     agency_ref: str | None = None
     hate: str | None = None  # empty or a strand: race, religion, sexual_orientation, disability, transgender

@@ -16,15 +16,18 @@ import os
 import smtplib
 import socket
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from email.message import EmailMessage
+from email.mime.text import MIMEText
 from email.utils import make_msgid
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import case as sa_case
 
 from trigger import audit
 from trigger.app import App, data_dir
@@ -81,7 +84,7 @@ class Outbox:
 
     def send(self, msg: EmailMessage, name: str) -> None:
         tmp = self.folder / f".{name}.tmp"
-        tmp.write_bytes(bytes(msg))
+        tmp.write_bytes(msg.as_bytes())
         tmp.replace(self.folder / f"{name}.eml")  # atomic: a reader never sees half a message
 
     def close(self) -> None:
@@ -146,21 +149,21 @@ def sender() -> str:
 
 
 def message(reminder_kind: str, recipient: str, reference: str, deadline_kind: str, due: date,
-            victim_initials: str, mail_from: str) -> EmailMessage:
-    msg = EmailMessage()
+            victim_initials: str, mail_from: str) -> MIMEText:
     label = LABELS[reminder_kind]
-    msg["Subject"] = f"{label}: {reference} {deadline_kind} due {due.isoformat()}"
-    msg["From"] = mail_from
-    msg["To"] = recipient
-    msg["Message-ID"] = make_msgid(domain="community-trigger")
     when = {"warning": "is due on", "overdue": "was due on", "escalation": "was due on"}[reminder_kind]
-    msg.set_content(
+    # MIMEText: the same RFC 5322 message as EmailMessage, several times cheaper to build
+    msg = MIMEText(
         f"{label}.\n\n"
         f"Case: {reference} (victim {victim_initials or 'n/a'})\n"
         f"Deadline: {deadline_kind}\n"
         f"The deadline {when} {due.isoformat()}.\n\n"
-        f"See `trigger show {reference}` for the case.\n"
-    )
+        f"See `trigger show {reference}` for the case.\n",
+        "plain", "utf-8")
+    msg["Subject"] = f"{label}: {reference} {deadline_kind} due {due.isoformat()}"
+    msg["From"] = mail_from
+    msg["To"] = recipient
+    msg["Message-ID"] = make_msgid(domain="community-trigger")
     return msg
 
 
@@ -216,6 +219,37 @@ def _candidates(session, today: date, now: datetime, stale_after: timedelta, lim
     return rows
 
 
+@contextmanager
+def _marking(app: App):
+    """One connection for the small transactions that mark each reminder sent (or failed) right after
+    its delivery, so that a crash can at most repeat the one message in flight. On SQLite (WAL) these
+    commits skip the fsync (synchronous=NORMAL, what SQLite recommends with WAL): a process crash loses
+    nothing, only a power cut could lose the last marks."""
+    with app.engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA synchronous=FULL")
+
+
+_MARK_SENT = (update(Reminder).where(Reminder.id == bindparam("rid"), Reminder.claimed_by == bindparam("runner"))
+              .values(status="sent", sent_at=bindparam("at"), last_error=None))
+_MARK_FAILED = (update(Reminder).where(Reminder.id == bindparam("rid"), Reminder.claimed_by == bindparam("runner"),
+                                      Reminder.status == "claimed")
+                .values(status=sa_case((Reminder.attempts >= MAX_ATTEMPTS, "failed"), else_="pending"),
+                        last_error=bindparam("error")))
+
+
+def _chunks(items: list, size: int = 500):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
 def run(app: App, now: datetime | None = None, *, dry_run: bool = False, runner: str | None = None,
         channel=None, stale_after: timedelta = STALE_AFTER, limit: int | None = None) -> Result:
     """Send, once each, every reminder due at `now`. Safe to run repeatedly and concurrently."""
@@ -229,61 +263,59 @@ def run(app: App, now: datetime | None = None, *, dry_run: bool = False, runner:
     with app.write() as session:
         app.require_schema()
         rows = _candidates(session, today, now, stale_after, limit)
-        claimed: list[Due] = []
+        wanted: dict[int, Due] = {}
         for (rid, kind, recipient, _status, dkind, due, met_on, na, ref, state, victim) in rows:
             obsolete = (met_on is not None or na or state in ("closed", "withdrawn") or not is_duty(dkind)
                         or (kind == "warning" and due < today))  # the overdue notice supersedes it
             if obsolete:
-                if not dry_run:
-                    session.execute(update(Reminder).where(Reminder.id == rid, claimable).values(status="cancelled"))
                 result.cancelled.append(rid)
-                continue
-            item = Due(rid, kind, recipient, ref, dkind, due, initials(victim))
-            if dry_run:
-                result.due.append(item)
-                continue
-            won = session.execute(
-                update(Reminder).where(Reminder.id == rid, claimable)
+            else:
+                wanted[rid] = Due(rid, kind, recipient, ref, dkind, due, initials(victim))
+        if dry_run:
+            result.due = list(wanted.values())
+            return result
+        for chunk in _chunks(result.cancelled):
+            session.execute(update(Reminder).where(Reminder.id.in_(chunk), claimable).values(status="cancelled"))
+        won: set[int] = set()
+        for chunk in _chunks(list(wanted)):
+            # compare-and-set: only a row still pending (or abandoned by a crashed runner) is ours
+            won.update(session.execute(
+                update(Reminder).where(Reminder.id.in_(chunk), claimable)
                 .values(status="claimed", claimed_at=_naive(now), claimed_by=runner,
                         attempts=Reminder.attempts + 1)
-            ).rowcount
-            if won == 1:
-                claimed.append(item)
-            else:
-                result.skipped += 1
-        mail_from = sender()
+                .returning(Reminder.id)
+            ).scalars())
+        claimed = [item for rid, item in wanted.items() if rid in won]
+        result.skipped = len(wanted) - len(claimed)
     # the claims are committed: whatever happens next, no other runner sends these
-    if dry_run:
-        return result
     result.due = claimed
+    if not claimed:
+        return result
+    mail_from = sender()
     channel = channel or transport(app)
     result.channel = channel.describe()
+    at = _naive(now)
     try:
-        for item in claimed:
-            msg = message(item.kind, item.recipient, item.reference, item.deadline_kind, item.due,
-                          item.initials, mail_from)
-            try:
-                channel.send(msg, f"{item.id}-{item.kind}")
-            except Exception as exc:  # noqa: BLE001 - any delivery failure is retried next run
-                error = f"{type(exc).__name__}: {exc}"[:500]
-                with app.write() as session:
-                    attempts = session.execute(select(Reminder.attempts).where(Reminder.id == item.id)).scalar()
-                    session.execute(update(Reminder).where(Reminder.id == item.id, Reminder.claimed_by == runner,
-                                                           Reminder.status == "claimed")
-                                    .values(status="failed" if (attempts or 0) >= MAX_ATTEMPTS else "pending",
-                                            last_error=error))
-                result.failed.append((item.id, error))
-                continue
-            with app.write() as session:
-                session.execute(update(Reminder).where(Reminder.id == item.id, Reminder.claimed_by == runner)
-                                .values(status="sent", sent_at=_naive(now), last_error=None))
-            result.sent.append(item.id)
+        with _marking(app) as conn:
+            for item in claimed:
+                msg = message(item.kind, item.recipient, item.reference, item.deadline_kind, item.due,
+                              item.initials, mail_from)
+                try:
+                    channel.send(msg, f"{item.id}-{item.kind}")
+                except Exception as exc:  # noqa: BLE001 - any delivery failure is retried next run
+                    error = f"{type(exc).__name__}: {exc}"[:500]
+                    conn.execute(_MARK_FAILED, {"rid": item.id, "runner": runner, "error": error})
+                    conn.commit()
+                    result.failed.append((item.id, error))
+                    continue
+                conn.execute(_MARK_SENT, {"rid": item.id, "runner": runner, "at": at})
+                conn.commit()
+                result.sent.append(item.id)
     finally:
         channel.close()
-    if result.sent or result.failed:
-        with app.write() as session:
-            audit.record(session, None, "reminders_run", actor=app.actor, on=today,
-                         detail={"sent": len(result.sent), "failed": len(result.failed), "runner": runner})
+    with app.write() as session:
+        audit.record(session, None, "reminders_run", actor=app.actor, on=today,
+                     detail={"sent": len(result.sent), "failed": len(result.failed), "runner": runner})
     return result
 
 

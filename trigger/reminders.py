@@ -199,23 +199,37 @@ class Result:
                                "deadline": d.deadline_kind, "due": d.due.isoformat()} for d in self.due]}
 
 
+def _chunks(items: list, size: int = 500):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
 def _candidates(session, today: date, now: datetime, stale_after: timedelta, limit: int | None):
+    """The reminders due (and those abandoned by a crashed runner), with what their message needs.
+
+    Two steps so the planner cannot pick a scan of the cases: first the ids from the reminder table
+    alone through its (status, send_on) index, then their deadline and case by primary key."""
     stale = _naive(now - stale_after)
+    pg = session.bind.dialect.name == "postgresql"
+    ids: list[int] = []
+    for where in ((Reminder.status == "pending", Reminder.send_on <= today),
+                  (Reminder.status == "claimed", Reminder.claimed_at < stale)):
+        # no ORDER BY here: it would tempt SQLite into walking every pending row in id order
+        query = select(Reminder.id).where(*where)
+        if limit:
+            query = query.limit(limit)
+        if pg:  # several runners on one PostgreSQL: each takes rows the others have not locked
+            query = query.with_for_update(skip_locked=True)
+        ids.extend(sorted(session.execute(query).scalars()))
     cols = (Reminder.id, Reminder.kind, Reminder.recipient, Reminder.status, Deadline.kind, Deadline.due,
             Deadline.met_on, Deadline.not_applicable, ReviewCase.reference, ReviewCase.state,
             ReviewCase.victim_name)
-    base = (select(*cols).join(Deadline, Deadline.id == Reminder.deadline_id)
-            .join(ReviewCase, ReviewCase.id == Deadline.case_id))
-    pending = base.where(Reminder.status == "pending", Reminder.send_on <= today)
-    crashed = base.where(Reminder.status == "claimed", Reminder.claimed_at < stale)
     rows = []
-    for query in (pending, crashed):
-        query = query.order_by(Reminder.id)
-        if limit:
-            query = query.limit(limit)
-        if session.bind.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=Reminder)
-        rows.extend(session.execute(query).all())
+    for chunk in _chunks(ids):
+        rows.extend(session.execute(
+            select(*cols).join(Deadline, Deadline.id == Reminder.deadline_id)
+            .join(ReviewCase, ReviewCase.id == Deadline.case_id)
+            .where(Reminder.id.in_(chunk)).order_by(Reminder.id)).all())
     return rows
 
 
@@ -243,11 +257,6 @@ _MARK_FAILED = (update(Reminder).where(Reminder.id == bindparam("rid"), Reminder
                                       Reminder.status == "claimed")
                 .values(status=sa_case((Reminder.attempts >= MAX_ATTEMPTS, "failed"), else_="pending"),
                         last_error=bindparam("error")))
-
-
-def _chunks(items: list, size: int = 500):
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
 
 
 def run(app: App, now: datetime | None = None, *, dry_run: bool = False, runner: str | None = None,

@@ -96,7 +96,9 @@ def run(cases_held: int = 100_000, due: int = 5_000, workdir: str | None = None)
         with app.engine.connect() as conn:
             plan = conn.execute(text(
                 "EXPLAIN QUERY PLAN SELECT id FROM reminder WHERE status='pending' AND send_on <= :d"),
-                {"d": TODAY.isoformat()}).fetchall()
+                {"d": TODAY.isoformat()}).fetchall() + conn.execute(text(
+                "EXPLAIN QUERY PLAN SELECT id FROM reminder WHERE status='claimed' AND claimed_at < :t"),
+                {"t": NOW.isoformat()}).fetchall()
         t0 = time.perf_counter()
         dry = reminders.run(app, NOW, dry_run=True)
         dry_s = time.perf_counter() - t0

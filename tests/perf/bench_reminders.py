@@ -86,8 +86,8 @@ def build(path: Path, n_cases: int, n_due: int, chunk: int = 20_000) -> App:
     return app
 
 
-def run(cases_held: int = 100_000, due: int = 5_000, workdir: str | None = None) -> dict:
-    """Build a database and time one sweep; returns the figures (for a common harness)."""
+def run(cases_held: int = 100_000, due: int = 5_000, workdir: str | None = None, repeat: int = 3) -> dict:
+    """Build a database and time a sweep (best of `repeat`); returns the figures (for a common harness)."""
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         path = Path(tmp) / "bench.db"
         t0 = time.perf_counter()
@@ -102,10 +102,17 @@ def run(cases_held: int = 100_000, due: int = 5_000, workdir: str | None = None)
         t0 = time.perf_counter()
         dry = reminders.run(app, NOW, dry_run=True)
         dry_s = time.perf_counter() - t0
-        channel = Null()
-        t0 = time.perf_counter()
-        result = reminders.run(app, NOW, channel=channel)
-        sweep_s = time.perf_counter() - t0
+        times = []
+        for attempt in range(repeat):
+            if attempt:  # put the same reminders back as due, for another timing
+                with app.engine.begin() as conn:
+                    conn.execute(text("UPDATE reminder SET status='pending', claimed_by=NULL, claimed_at=NULL "
+                                      "WHERE status='sent' AND send_on = :d"), {"d": TODAY.isoformat()})
+            channel = Null()
+            t0 = time.perf_counter()
+            result = reminders.run(app, NOW, channel=channel)
+            times.append(time.perf_counter() - t0)
+        sweep_s = min(times)
         t0 = time.perf_counter()
         again = reminders.run(app, NOW + timedelta(minutes=5), channel=Null())
         idle_s = time.perf_counter() - t0

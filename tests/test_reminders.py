@@ -256,3 +256,36 @@ def test_serve_sweeps_and_stops_cleanly_on_sigterm(db, cases_, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+class Keep:
+    def __init__(self):
+        self.messages = []
+
+    def describe(self):
+        return "memory"
+
+    def send(self, msg, name):
+        self.messages.append(msg)
+
+    def close(self):
+        pass
+
+
+def test_morning_digest_on_working_days_once_a_day(db, cases_):
+    [ref] = cases_(1)
+    app = App()
+    # Mon 28 Dec 2026 is the Boxing Day substitute: no digest
+    assert reminders.digest(app, datetime(2026, 12, 28, 7, 30, tzinfo=timezone.utc), channel=Keep())["sent"] == 0
+    keep = Keep()
+    out = reminders.digest(app, datetime(2026, 12, 29, 7, 30, tzinfo=timezone.utc), channel=keep)
+    assert out["sent"] == 1 and keep.messages[0]["To"] == "csm@example.gov.uk"
+    body = keep.messages[0].get_content()
+    assert f"{ref}  acknowledge" in body and "OVERDUE" in body and "Ann" not in body and "Vera" not in body
+    again = reminders.digest(app, datetime(2026, 12, 29, 9, 0, tzinfo=timezone.utc), channel=Keep())
+    assert again == {"date": "2026-12-29", "skipped": "already sent", "sent": 0}
+
+
+def test_bad_now_is_one_clear_line(db):
+    result = db.fails("reminders", "run", "--now", "tomorrow")
+    assert "--now 'tomorrow' is not an ISO date" in result.stderr and "Traceback" not in result.stderr

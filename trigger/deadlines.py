@@ -171,8 +171,9 @@ def refresh(session: Session, case: ReviewCase, policy: Policy) -> None:
         row.met_on, row.not_applicable = item.met_on, item.not_applicable
         session.add(row)
         touched.append(row)
+    kept = {id(r) for r in touched}  # identity: SQLModel rows compare equal field by field
     for row in rows:
-        if row not in touched and not row.not_applicable and row.met_on is None:
+        if id(row) not in kept and not row.not_applicable and row.met_on is None:
             row.not_applicable = True  # the occurrence disappeared: kept, never dropped
             session.add(row)
             touched.append(row)

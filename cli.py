@@ -768,6 +768,91 @@ def scan(c, as_of, as_json, as_csv):
 # -- deadlines, calendar and reminders (issue 4) ------------------------------------------------------
 
 
+NATION = click.Choice(["england", "wales"])
+
+
+@cli.group(cls=TriggerGroup)
+def calendar():
+    """Working days and bank holidays, with the arithmetic the deadlines use."""
+
+
+@calendar.command("due")
+@click.argument("start", type=DATE)
+@click.argument("span")
+@click.option("--nation", type=NATION, default="england", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (key `due`).")
+def calendar_due(start, span, nation, as_json):
+    """When SPAN (e.g. 20wd or 14d) after START ends."""
+    from trigger.calendar import WorkingCalendar, parse_span
+
+    try:
+        parsed = parse_span(span)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="SPAN") from None
+    due = WorkingCalendar(nation).due(start, parsed)
+    if as_json:
+        emit_json({"start": start.isoformat(), "span": str(parsed), "nation": nation, "due": due.isoformat()})
+    else:
+        click.echo(f"{parsed.describe()} after {start.isoformat()} ({nation}): {due.isoformat()} "
+                   f"({due.strftime('%A')})")
+
+
+@calendar.command("holidays")
+@click.argument("year", type=click.IntRange(1900, 2200))
+@click.option("--nation", type=NATION, default="england", show_default=True)
+@output_options
+def calendar_holidays(year, nation, as_json, as_csv):
+    """The days treated as bank holidays in YEAR."""
+    from trigger.calendar import WorkingCalendar
+
+    rows = [{"date": d.isoformat(), "weekday": d.strftime("%A"), "name": name}
+            for d, name in WorkingCalendar(nation).holidays_in(year)]
+    emit_rows(rows, ["date", "weekday", "name"], as_json, as_csv)
+
+
+@cli.group(cls=TriggerGroup)
+def reminders():
+    """Deadline reminders: send those due, or run the scheduler."""
+
+
+@reminders.command("run")
+@click.option("--now", "now_text", default=None, help="Act as if it were this ISO date-time (Europe/London).")
+@click.option("--dry-run", is_flag=True, help="List what is due; send and change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def reminders_run(c, now_text, dry_run, as_json):
+    """Send, once each, every reminder due."""
+    from trigger import reminders as rem
+
+    result = rem.run(c.app, rem.parse_now(now_text), dry_run=dry_run)
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    for item in result.due:
+        click.echo(f"{'would send' if dry_run else 'due'} {item.kind:10} {item.reference} {item.deadline_kind} "
+                   f"due {item.due.isoformat()} -> {item.recipient}")
+    if dry_run:
+        click.echo(f"{len(result.due)} reminder(s) due; nothing sent (dry run).")
+        return
+    click.echo(f"Sent {len(result.sent)}, failed {len(result.failed)} (retried next run), "
+               f"cancelled {len(result.cancelled)}, taken by another runner {result.skipped}"
+               + (f" via {result.channel}." if result.channel else "."))
+    for rid, error in result.failed:
+        click.echo(f"failed reminder {rid}: {error}", err=True)
+
+
+@reminders.command("serve")
+@click.option("--every", default=300, show_default=True, type=click.IntRange(5, 86400),
+              help="Seconds between sweeps.")
+@click.option("--digest-at", default="07:30", show_default=True, help="Morning digest time on working days.")
+@pass_ctx
+def reminders_serve(c, every, digest_at):
+    """Run the sweep every few minutes and a morning digest on working days, until SIGTERM."""
+    from trigger import reminders as rem
+
+    rem.serve(c.app, every=every, digest_at=digest_at, log=lambda line: click.echo(line))
+
+
 # -- letters and the appeal bundle (issue 5) ----------------------------------------------------------
 
 

@@ -869,7 +869,8 @@ def case_view(session: Session, case: ReviewCase) -> dict:
             {
                 "kind": d.kind, "due": iso(d.due), "met_on": iso(d.met_on),
                 "not_applicable": d.not_applicable, "span": d.span, "anchor": d.anchor,
-                "overdue": (not d.not_applicable and d.met_on is None and d.due < as_of),
+                "overdue": (not d.not_applicable and d.met_on is None and d.due < as_of
+                            and deadlines.is_duty(d.kind)),  # an appeal window expires, it is never late
             }
             for d in deadline_rows
         ],
@@ -934,7 +935,7 @@ def list_cases(app: App, *, state: str | None = None, overdue: bool = False, as_
             .order_by(Deadline.due)
         ):
             next_due.setdefault(case_id, (kind, due))
-            if due < as_of:
+            if due < as_of and deadlines.is_duty(kind):  # an appeal window expires, it is never late
                 late.setdefault(case_id, []).append(kind)
         if overdue:
             query = query.where(ReviewCase.id.in_(list(late)))

@@ -657,8 +657,7 @@ def print_case(d: dict) -> None:
     if d["deadlines"]:
         click.echo("Deadlines:")
         for dl in d["deadlines"]:
-            status = ("met " + dl["met_on"]) if dl["met_on"] else (
-                "not applicable" if dl["not_applicable"] else ("OVERDUE" if dl["overdue"] else "open"))
+            status = f"met {dl['met_on']}" if dl["met_on"] else dl["status"].upper() if dl["overdue"] else dl["status"]
             click.echo(f"  {dl['kind']:20} due {dl['due']}  {status}")
     click.echo("Timeline:")
     for e in d["events"]:

@@ -865,15 +865,7 @@ def case_view(session: Session, case: ReviewCase) -> dict:
             "rejection_category": decision.rejection_category if decision else None,
             "reason": decision.reason if decision else None,
         },
-        "deadlines": [
-            {
-                "kind": d.kind, "due": iso(d.due), "met_on": iso(d.met_on),
-                "not_applicable": d.not_applicable, "span": d.span, "anchor": d.anchor,
-                "overdue": (not d.not_applicable and d.met_on is None and d.due < as_of
-                            and deadlines.is_duty(d.kind)),  # an appeal window expires, it is never late
-            }
-            for d in deadline_rows
-        ],
+        "deadlines": [_deadline_view(d, as_of) for d in deadline_rows],
         "incidents": [
             {
                 "id": i.id, "occurred": iso(i.occurred), "reported": iso(i.reported), "agency": code(i.agency_id),
@@ -914,6 +906,18 @@ def case_view(session: Session, case: ReviewCase) -> dict:
              "detail": json.loads(e.detail) if e.detail else {}}
             for e in events
         ],
+    }
+
+
+def _deadline_view(d: Deadline, as_of: date) -> dict:
+    passed = not d.not_applicable and d.met_on is None and d.due < as_of
+    duty = deadlines.is_duty(d.kind)  # an appeal window expires, it is never late
+    status = ("met" if d.met_on else "not applicable" if d.not_applicable
+              else ("overdue" if duty else "passed") if passed else "open")
+    return {
+        "kind": d.kind, "due": d.due.isoformat(), "met_on": d.met_on and d.met_on.isoformat(),
+        "not_applicable": d.not_applicable, "span": d.span, "anchor": d.anchor,
+        "overdue": passed and duty, "status": status,
     }
 
 

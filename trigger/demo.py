@@ -73,6 +73,7 @@ def run(app: App) -> list[str]:
     cases.lodge_appeal(app, not_met, received=date(2026, 10, 20), grounds="facts",
                        detail="Diary sheets of the noise were not considered")
     correspondence.letter(app, not_met, "appeal_acknowledgement", fmt="txt", on=date(2026, 10, 20))
+    correspondence.bundle(app, not_met, on=date(2026, 10, 21))  # LLR: to the independent chair within 1wd
     cases.decide_appeal(app, not_met, upheld=False, by="Chair of Melton CSP",
                         reason="The diary sheets do not record complaints made to an agency",
                         on=date(2026, 11, 3))

@@ -137,7 +137,9 @@ def emit_rows(rows: list[dict], columns: list[str], as_json=False, as_csv=False,
         table.add_column(c)
     for row in rows:
         table.add_row(*[_cell(row.get(c)) for c in columns])
-    Console(file=sys.stdout, width=max(100, len(columns) * 14)).print(table)
+    import shutil
+
+    Console(file=sys.stdout, width=shutil.get_terminal_size((160, 24)).columns).print(table)
 
 
 def _cell(value) -> str:

@@ -938,8 +938,10 @@ def list_cases(app: App, *, state: str | None = None, overdue: bool = False, as_
             .where(Deadline.met_on.is_(None), Deadline.not_applicable.is_(False))
             .order_by(Deadline.due)
         ):
+            if due < as_of and not deadlines.is_duty(kind):
+                continue  # an appeal window that has passed is neither late nor still to come
             next_due.setdefault(case_id, (kind, due))
-            if due < as_of and deadlines.is_duty(kind):  # an appeal window expires, it is never late
+            if due < as_of:
                 late.setdefault(case_id, []).append(kind)
         if overdue:
             query = query.where(ReviewCase.id.in_(list(late)))

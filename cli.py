@@ -680,6 +680,54 @@ def diagram():
 # -- database, backup (issue 7) -----------------------------------------------------------------------
 
 
+@cli.group("db", cls=TriggerGroup)
+def db_group():
+    """The database schema: migrations shipped with the engine."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Migrate to this revision.")
+@pass_ctx
+def db_upgrade(c, revision):
+    """Apply the shipped migrations (safe to rerun; run after upgrading trigger)."""
+    from trigger import db
+
+    state = db.upgrade(c.app.engine, revision)
+    c.app.schema_ready()
+    click.echo(f"{c.app.url}: schema at revision {', '.join(state.current or []) or 'none'}"
+               + (" (up to date)" if state.up_to_date else ""))
+
+
+@db_group.command("current")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def db_current(c, as_json):
+    """Show the database's schema revision and the newest one this version of trigger ships."""
+    from trigger import db
+
+    state = db.schema_state(c.app.engine)
+    if as_json:
+        emit_json({"current": state.current, "head": state.heads, "up_to_date": state.up_to_date})
+        return
+    have = "no migrations applied" if state.current is None else (", ".join(state.current) or "empty")
+    verdict = "up to date" if state.up_to_date else (
+        "newer than this trigger" if state.ahead else "behind: run `trigger db upgrade`")
+    click.echo(f"current: {have}\nhead:    {', '.join(state.heads)}\n{verdict}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@pass_ctx
+def backup(c, file):
+    """Copy the SQLite database to FILE while others may be using it (PostgreSQL: use pg_dump)."""
+    from pathlib import Path
+
+    from trigger import db
+
+    size = db.backup(c.app.url, Path(file))
+    click.echo(f"Backed up {c.app.url} to {file} ({size:,} bytes). Restore: stop trigger, copy it back.")
+
+
 # -- demo ---------------------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sqlite3
 from urllib.parse import quote
 
 import pytest
@@ -31,7 +32,7 @@ sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="SQLite only (a file databa
 
 def pytest_report_header(config):
     versions = (f"sqlalchemy {sqlalchemy.__version__}, sqlmodel {sqlmodel.__version__}, "
-                f"transitions {transitions.__version__}, sqlite {sqlalchemy.dialects.sqlite.base.sqlite3.sqlite_version}")
+                f"transitions {transitions.__version__}, sqlite {sqlite3.sqlite_version}")
     if ON_POSTGRES:
         where = f"database: PostgreSQL {_pg_url_safe()}, one schema per test"
     else:

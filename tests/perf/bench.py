@@ -16,7 +16,6 @@ import argparse
 import importlib.util
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,18 +31,32 @@ FLOOR = "import sqlmodel, transitions, click, jinja2"  # the bare import floor o
 PG_DEFAULT = os.environ.get("TRIGGER_TEST_DB") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
+def _once(cmd: list[str], env: dict) -> float:
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[1:])} failed: {proc.stderr.strip()[-300:]}")
+    return elapsed
+
+
 def wall(cmd: list[str], env: dict, runs: int) -> float:
-    """Median wall time of `runs` fresh processes (one warm-up run first, not counted)."""
-    times = []
-    for i in range(runs + 1):
-        t = time.perf_counter()
-        proc = subprocess.run(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        elapsed = time.perf_counter() - t
-        if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd[1:])} failed: {proc.stderr.strip()[-300:]}")
-        if i:
-            times.append(elapsed)
-    return statistics.median(times)
+    """Best wall time of `runs` fresh processes after one warm-up (the minimum is the least disturbed
+    by other load on the machine)."""
+    _once(cmd, env)
+    return min(_once(cmd, env) for _ in range(runs))
+
+
+def paired(cmd: list[str], env: dict, runs: int) -> tuple[float, float]:
+    """(best time of cmd, best time of the import floor), measured alternately so that both see the
+    same machine load: the ratio is what SPEC §9 judges."""
+    floor_cmd = [PY, "-c", FLOOR]
+    _once(cmd, env)
+    times, floors = [], []
+    for _ in range(runs):
+        floors.append(_once(floor_cmd, env))
+        times.append(_once(cmd, env))
+    return min(times), min(floors)
 
 
 def base_env(db_url: str, home: str) -> dict:
@@ -146,9 +159,10 @@ def show_and_list(results: list, engine_name: str, db_url: str, floor: float, ca
                          (f"list on {cases:,} cases", ["list"]),
                          (f"list --json on {cases:,} cases", ["list", "--json"]),
                          (f"list --state in_review on {cases:,} cases", ["list", "--state", "in_review"])):
-        value = wall([PY, str(ROOT / "cli.py"), *args], env, runs)
+        value, local_floor = paired([PY, str(ROOT / "cli.py"), *args], env, runs)
+        goal = 1.3 * local_floor
         line(results, f"[{engine_name}] {figure}", value, "s", goal,
-             f"<= 1.3 x floor = {goal:.3f} s", f"{value / floor:.2f} x floor")
+             f"<= 1.3 x floor = {goal:.3f} s", f"{value / local_floor:.2f} x floor ({local_floor:.3f} s)")
     results[-1]["note"] += f"; database built in {built:.1f} s"
 
 

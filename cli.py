@@ -90,7 +90,16 @@ def output_options(f):
 
 
 def emit_json(data) -> None:
+    if isinstance(data, list) and len(data) > LARGE and all(isinstance(r, dict) for r in data):
+        # a long listing: one compact object per line; indent=2 would force json's pure-Python encoder,
+        # which alone took 0.4 s on 10,000 cases (SPEC §9 wants `list` near the import floor)
+        dumps = json.JSONEncoder(default=str, ensure_ascii=False).encode
+        click.echo("[\n  " + ",\n  ".join(map(dumps, data)) + "\n]")
+        return
     click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+LARGE = 200  # rows beyond which listings are printed plainly (rich's Table took 10 s on 10,000 rows)
 
 
 def emit_rows(rows: list[dict], columns: list[str], as_json=False, as_csv=False, title=None) -> None:
@@ -105,6 +114,9 @@ def emit_rows(rows: list[dict], columns: list[str], as_json=False, as_csv=False,
             writer.writerow({k: _cell(row.get(k)) for k in columns})
         click.echo(buf.getvalue(), nl=False)
         return
+    if len(rows) > LARGE:
+        _plain_table(rows, columns, title)
+        return
     from rich.console import Console
     from rich.table import Table
 
@@ -114,6 +126,16 @@ def emit_rows(rows: list[dict], columns: list[str], as_json=False, as_csv=False,
     for row in rows:
         table.add_row(*[_cell(row.get(c)) for c in columns])
     Console(file=sys.stdout, width=max(100, len(columns) * 14)).print(table)
+
+
+def _plain_table(rows: list[dict], columns: list[str], title=None) -> None:
+    """Aligned columns without rich, for long listings."""
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    fmt = "  ".join(f"{{:{w}}}" for w in widths)
+    out = ([title] if title else []) + [fmt.format(*columns).rstrip(), "  ".join("-" * w for w in widths)]
+    out += [fmt.format(*r).rstrip() for r in cells]
+    click.echo("\n".join(out))
 
 
 def _cell(value) -> str:

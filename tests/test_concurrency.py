@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from conftest import sqlite_only
 from trigger import audit, cases
 from trigger.app import App
 from trigger.errors import ConcurrentChange
@@ -133,3 +134,29 @@ def test_a_stale_copy_of_a_case_is_refused_with_the_changed_by_someone_else_mess
         raise AssertionError("a stale write was accepted: a lost update")
     shown = db.json("show", case)
     assert shown["state"] == "threshold_met" and shown["reviewer"] is None
+
+
+@sqlite_only
+def test_a_long_held_sqlite_lock_ends_in_one_clear_line_and_no_change(db, case, monkeypatch):
+    import sqlite3
+
+    from trigger import app as app_module
+
+    original = app_module._sqlite_pragmas
+
+    def impatient(dbapi_conn, record):  # the real pragmas, but wait 0.2 s instead of 10 s
+        original(dbapi_conn, record)
+        dbapi_conn.execute("PRAGMA busy_timeout=200")
+
+    app_module.dispose_engines()
+    monkeypatch.setattr(app_module, "_sqlite_pragmas", impatient)
+    holder = sqlite3.connect(os.environ["TRIGGER_DB"][len("sqlite:///"):], isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # somebody else's long write transaction
+    try:
+        result = db.fails("decide", case, "--met", "--on", "2026-03-05")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.stderr == ("Error: the database is busy with another user's change; nothing was saved, "
+                             "try again in a moment\n")
+    assert db.json("show", case)["state"] == "received"

@@ -1,8 +1,17 @@
-"""Every test gets its own data directory and database file, and acts as `tester`."""
+"""Every test gets its own data directory and database, and acts as `tester`.
+
+The database is a SQLite file per test; with `TRIGGER_TEST_DB=postgresql+psycopg://...` it is instead
+a fresh PostgreSQL schema per test (`t_<random>`, selected through libpq's search_path option and
+dropped afterwards), so the whole suite runs against a shared server and the tests stay independent.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import sqlite3
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy
@@ -14,15 +23,69 @@ import cli
 from trigger.app import dispose_engines
 
 
+PG_URL = os.environ.get("TRIGGER_TEST_DB", "").strip()
+if PG_URL and not PG_URL.startswith("postgresql"):
+    raise pytest.UsageError(f"TRIGGER_TEST_DB must be a postgresql+psycopg:// URL, not {PG_URL!r}")
+ON_POSTGRES = bool(PG_URL)
+sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="SQLite only (a file database); this run uses PostgreSQL")
+
+
 def pytest_report_header(config):
-    return (f"sqlalchemy {sqlalchemy.__version__}, sqlmodel {sqlmodel.__version__}, "
-            f"transitions {transitions.__version__}, sqlite {sqlalchemy.dialects.sqlite.base.sqlite3.sqlite_version}")
+    versions = (f"sqlalchemy {sqlalchemy.__version__}, sqlmodel {sqlmodel.__version__}, "
+                f"transitions {transitions.__version__}, sqlite {sqlite3.sqlite_version}")
+    if ON_POSTGRES:
+        where = f"database: PostgreSQL {_pg_url_safe()}, one schema per test"
+    else:
+        where = ("database: SQLite only (set TRIGGER_TEST_DB=postgresql+psycopg://USER@HOST/DB to run the suite "
+                 "on PostgreSQL too)")
+    return [versions, where]
+
+
+def _pg_url_safe() -> str:
+    return sqlalchemy.engine.make_url(PG_URL).render_as_string(hide_password=True)
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """The URL of one schema: libpq's `options=-csearch_path=...` makes it the default for every connection."""
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options={quote(f'-csearch_path={schema}', safe='')}"
+
+
+@pytest.fixture(scope="session")
+def pg_admin():
+    """One connection engine to the test server, for creating and dropping the per-test schemas."""
+    if not ON_POSTGRES:
+        yield None
+        return
+    engine = sqlalchemy.create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except sqlalchemy.exc.OperationalError as exc:
+        pytest.exit(f"TRIGGER_TEST_DB={_pg_url_safe()} is not reachable: {exc.orig}", returncode=3)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db_url(tmp_path, pg_admin):
+    """The URL of this test's own empty database."""
+    if pg_admin is None:
+        yield f"sqlite:///{tmp_path / 'trigger.db'}"
+        return
+    schema = f"t_{secrets.token_hex(6)}"
+    with pg_admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    yield with_search_path(PG_URL, schema)
+    dispose_engines()
+    with pg_admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
+def isolated(tmp_path, monkeypatch, db_url):
     monkeypatch.setenv("TRIGGER_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("TRIGGER_DB", f"sqlite:///{tmp_path / 'trigger.db'}")
+    monkeypatch.setenv("TRIGGER_DB", db_url)
     monkeypatch.setenv("TRIGGER_USER", "tester")
     monkeypatch.delenv("TRIGGER_SMTP_URL", raising=False)
     monkeypatch.delenv("TRIGGER_OUTBOX", raising=False)

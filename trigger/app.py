@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, create_engine
 
@@ -58,11 +60,29 @@ def _sqlite_path(url: str) -> Path | None:
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # we issue BEGIN ourselves (below), so pysqlite's own implicit transactions are switched off
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")  # the CLI and the reminder service read and write at once
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def _sqlite_begin(conn) -> None:
+    # A writer takes the write lock at BEGIN (IMMEDIATE), so it waits its turn under busy_timeout
+    # instead of failing with "database is locked" when a reader's snapshot turns into a write
+    # after another writer committed (SQLITE_BUSY_SNAPSHOT). Readers begin DEFERRED and never block.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("trigger_write") else "BEGIN")
+
+
+def _postgres_session(dbapi_conn, _record) -> None:
+    # timestamps are stored as UTC wall-clock (TIMESTAMP WITHOUT TIME ZONE); a server in another zone
+    # would otherwise convert aware datetimes on the way in and break the audit hashes
+    cur = dbapi_conn.cursor()
+    cur.execute("SET TIME ZONE 'UTC'")
+    cur.close()
+    dbapi_conn.commit()
 
 
 _engines: dict[str, Engine] = {}
@@ -84,8 +104,47 @@ def get_engine(url: str) -> Engine:
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _postgres_session)
     _engines[url] = engine
     return engine
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+# PostgreSQL SQLSTATEs that mean "another transaction got there first": serialization failure,
+# deadlock detected, lock not available
+_PG_CONCURRENCY = {"40001", "40P01", "55P03"}
+_SQLITE_BUSY_SNAPSHOT = 517
+
+
+def concurrency_error(exc: BaseException) -> ConcurrentChange | None:
+    """The clear message for a database error caused by another user's simultaneous change, or None."""
+    if isinstance(exc, StaleDataError):
+        return ConcurrentChange(
+            "this case was changed by someone else while you worked; reload it "
+            "(`trigger show REF`) and try again"
+        )
+    if not isinstance(exc, DBAPIError):
+        return None
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in _PG_CONCURRENCY:
+        return ConcurrentChange(
+            "this case was changed by someone else at the same moment; reload it (`trigger show REF`) and try again"
+        )
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code == _SQLITE_BUSY_SNAPSHOT:
+        return ConcurrentChange(
+            "the data was changed by someone else while you worked; reload it and try again"
+        )
+    if code is not None and code & 0xFF in (5, 6):  # SQLITE_BUSY, SQLITE_LOCKED after busy_timeout
+        return ConcurrentChange(
+            "the database is busy with another user's change; nothing was saved, try again in a moment"
+        )
+    return None
 
 
 def dispose_engines() -> None:
@@ -101,34 +160,62 @@ class App:
         self.url = url or db_url()
         self.actor = actor or current_user()
         self.policy_override = policy
+        self._schema_checked = False
+        self._writer: Engine | None = None
 
     @property
     def engine(self) -> Engine:
         return get_engine(self.url)
 
+    @property
+    def _write_engine(self) -> Engine:
+        # the same pool; only the BEGIN differs on SQLite (see _sqlite_begin)
+        if self._writer is None:
+            self._writer = self.engine.execution_options(trigger_write=True)
+        return self._writer
+
     def require_schema(self) -> None:
-        if not inspect(self.engine).has_table("review_case"):
+        """Refuse a database without our tables; warn once (stderr) when it is behind the code's
+        migrations. Checked once per App, with one cheap query (`trigger.db.schema_state`)."""
+        if self._schema_checked:
+            return
+        from trigger import db
+
+        state = db.schema_state(self.engine)
+        if not state.initialised:
             raise NotInitialised("no Community Trigger database here yet; run `trigger init` first")
+        warning = db.behind_warning(state) if state.current is not None else (
+            "warning: this database has no migration history; run `trigger db upgrade` to adopt it")
+        if warning:
+            print(warning, file=sys.stderr)
+        self._schema_checked = True
+
+    def schema_ready(self) -> None:
+        """Called after `trigger init` / `trigger db upgrade` brought the schema to the head."""
+        self._schema_checked = True
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only session."""
+        self.require_schema()
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One transaction: everything inside commits together with its audit events, or nothing does."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        """One transaction: everything inside commits together with its audit events, or nothing does.
+        A clash with another user's simultaneous change becomes `ConcurrentChange`, one clear line."""
+        self.require_schema()
+        with Session(self._write_engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
-            except StaleDataError as exc:
+            except (StaleDataError, DBAPIError) as exc:
                 session.rollback()
-                raise ConcurrentChange(
-                    "this case was changed by someone else while you worked; reload it "
-                    "(`trigger show REF`) and try again"
-                ) from exc
+                clash = concurrency_error(exc)
+                if clash is None:
+                    raise
+                raise clash from exc
             except BaseException:
                 session.rollback()
                 raise

@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
 from trigger import audit, deadlines
 from trigger import policy as policies
@@ -90,9 +90,11 @@ def init(app: App, policy_name: str = "llr", manager_email: str | None = None) -
 
 
 def create_schema(app: App) -> None:
-    import trigger.models  # noqa: F401  (tables register on import)
+    """Apply the shipped migrations up to the newest (`trigger db upgrade` does the same)."""
+    from trigger import db
 
-    SQLModel.metadata.create_all(app.engine)
+    db.upgrade(app.engine)
+    app.schema_ready()
 
 
 def _set(session: Session, key: str, value: str) -> None:
@@ -130,8 +132,13 @@ def _snapshot(session: Session, pol: Policy) -> None:
         select(PolicySnapshot).where(PolicySnapshot.name == pol.name, PolicySnapshot.version == pol.version)
     ).first()
     if snap is None:
-        session.add(PolicySnapshot(name=pol.name, version=pol.version, text=pol.text))
-    elif snap.text != pol.text:
+        try:
+            with session.begin_nested():  # two first activations at once (PostgreSQL): one row wins
+                session.add(PolicySnapshot(name=pol.name, version=pol.version, text=pol.text))
+        except IntegrityError:
+            snap = session.exec(select(PolicySnapshot).where(
+                PolicySnapshot.name == pol.name, PolicySnapshot.version == pol.version)).one()
+    if snap is not None and snap.text != pol.text:
         raise PolicyError(
             f"{pol.path}: version: policy {pol.name} {pol.version} has changed since cases started under it; "
             "give the edited policy a new version"

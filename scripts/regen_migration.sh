@@ -2,5 +2,5 @@
 # Regenerate trigger/migrations/versions/0001_initial.py from trigger/models.py (after a merge).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY="${PYTHON:-$( [ -x /work/venv/bin/python ] && echo /work/venv/bin/python || echo python3 )}"
+PY="${PYTHON:-python3}"
 exec "$PY" scripts/regen_migration.py "$@"

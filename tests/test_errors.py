@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import sqlite3
+import os
 from datetime import date, timedelta
 
 import pytest
+import sqlalchemy
+from conftest import sqlite_only
 
 
 def _audit_count(tmp_path):
-    with sqlite3.connect(tmp_path / "trigger.db") as conn:
-        return conn.execute("select count(*) from audit_event").fetchone()[0]
+    engine = sqlalchemy.create_engine(os.environ["TRIGGER_DB"])
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sqlalchemy.text("select count(*) from audit_event")).scalar_one()
+    finally:
+        engine.dispose()
 
 
 def _one_line_error(result):
@@ -89,6 +95,7 @@ def test_a_bad_policy_file_names_the_file_key_and_reason(trigger, tmp_path):
     assert "timescales.acknowledge" in line and "unit" in line
 
 
+@sqlite_only
 def test_database_file_is_private_to_its_owner(db, tmp_path):
     assert oct((tmp_path / "trigger.db").stat().st_mode)[-3:] == "600"
 

@@ -113,8 +113,8 @@ def test_refused_send_is_retried_next_run_and_sent_once(db, cases_, smtp):
     assert out["sent"] == 0 and len(out["failed"]) == 1 and "451" in out["failed"][0]["error"]
     assert server.messages == []
     with Session(create_engine(os.environ["TRIGGER_DB"])) as s:
-        r = s.exec(select(Reminder).where(Reminder.kind == "warning")).first()
-        assert (r.status, r.attempts) == ("pending", 1) and "451" in r.last_error
+        r = s.get(Reminder, out["failed"][0]["id"])
+        assert (r.kind, r.status, r.attempts) == ("warning", "pending", 1) and "451" in r.last_error
     assert run(db, "2026-12-23T08:15")["sent"] == 1
     assert run(db, "2026-12-23T08:30")["sent"] == 0
     assert len(server.messages) == 1 and server.refused == 1

@@ -241,14 +241,15 @@ def _marking(app: App):
     nothing, only a power cut could lose the last marks."""
     with app.engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
+        raw = conn.connection.dbapi_connection  # outside SQLAlchemy's transaction: PRAGMA refuses one
         if sqlite:
-            conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+            raw.execute("PRAGMA synchronous=NORMAL")
         try:
             yield conn
         finally:
             conn.rollback()
             if sqlite:
-                conn.exec_driver_sql("PRAGMA synchronous=FULL")
+                raw.execute("PRAGMA synchronous=FULL")
 
 
 _MARK_SENT = (update(Reminder).where(Reminder.id == bindparam("rid"), Reminder.claimed_by == bindparam("runner"))

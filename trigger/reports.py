@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Integer, case, cast, distinct, func, literal, select
+from sqlalchemy import Integer, and_, case, cast, distinct, func, literal, select, union_all
 from sqlmodel import Session
 
 from trigger.app import App, today
@@ -154,11 +154,11 @@ def _day_number(conn, col):
     return cast(col - literal(_EPOCH), Integer)
 
 
-def _outcome_rows(conn, p: Period) -> list[tuple]:
-    """One row per case whose first outcome in the period (`issue_outcome` event) falls in it: that day,
-    its lead agency, the day received, its first and last met decision up to the outcome, the day a
-    threshold appeal was upheld, and whether it has a recommendation. Every outcome-based figure and
-    check is folded from these rows, so the audit log is scanned once."""
+def _outcome_figures(conn, p: Period) -> dict:
+    """Everything about the reviews carried out in the period from one pass over the audit log: each case
+    counted once, on the day of its first outcome there (`issue_outcome`). The per-case facts (lead
+    agency, day received, met decisions and upheld threshold appeals before the outcome, a
+    recommendation) are gathered in a CTE and folded by UNION ALL into small histograms."""
     day = lambda col: _day_number(conn, col)  # noqa: E731
     fo = (select(AuditEvent.case_id.label("case_id"), func.min(AuditEvent.on).label("first"))
           .where(AuditEvent.event == "issue_outcome", AuditEvent.case_id.is_not(None), _in(AuditEvent.on, p))
@@ -170,10 +170,36 @@ def _outcome_rows(conn, p: Period) -> list[tuple]:
                  .where(Appeal.case_id == fo.c.case_id, Appeal.against == "threshold", Appeal.upheld.is_(True),
                         Appeal.decided_on <= fo.c.first).scalar_subquery())
     has_rec = select(Recommendation.id).where(Recommendation.case_id == fo.c.case_id).exists()
-    stmt = (select(day(fo.c.first), ReviewCase.lead_agency_id, day(ReviewCase.received),
-                   day(met_on(func.min)), day(met_on(func.max)), day(upheld_on), has_rec)
-            .select_from(fo).join(ReviewCase, ReviewCase.id == fo.c.case_id))
-    return conn.execute(stmt).all()
+    o = (select(day(fo.c.first).label("first"), ReviewCase.lead_agency_id.label("lead"),
+                (day(fo.c.first) - day(ReviewCase.received)).label("from_receipt"),
+                (day(fo.c.first) - day(met_on(func.max))).label("from_met"),
+                case((has_rec, 1), else_=0).label("has_rec"),
+                case((and_(met_on(func.min).is_(None), upheld_on.is_(None)), 1), else_=0).label("unmet"))
+         .select_from(fo).join(ReviewCase, ReviewCase.id == fo.c.case_id).cte("outcome"))
+    n = func.count().label("n")
+    parts = [
+        select(literal("day").label("kind"), o.c.first.label("k"), o.c.has_rec.label("k2"), n)
+        .group_by(o.c.first, o.c.has_rec),
+        select(literal("lead"), o.c.lead, literal(0), n).group_by(o.c.lead),
+        select(literal("from_receipt"), o.c.from_receipt, literal(0), n).group_by(o.c.from_receipt),
+        select(literal("from_met"), o.c.from_met, literal(0), n).where(o.c.from_met.is_not(None))
+        .group_by(o.c.from_met),
+        select(literal("unmet"), literal(0), literal(0), n).where(o.c.unmet == 1),
+        select(literal("early"), literal(0), literal(0), n).where(o.c.from_receipt < 0),
+    ]
+    out = {"reviews": Counter(), "with_recs": Counter(), "lead": Counter(), "from_receipt": Counter(),
+           "from_met": Counter(), "unmet": 0, "early": 0}
+    for kind, k, k2, count in conn.execute(union_all(*parts)):
+        if kind == "day":
+            d = _EPOCH + timedelta(days=int(k))
+            out["reviews"][d] += count
+            if k2:
+                out["with_recs"][d] += count
+        elif kind in ("unmet", "early"):
+            out[kind] += count
+        else:
+            out[kind][k] += count
+    return out
 
 
 def annual(app: App, p: Period, *, publish: bool = False) -> dict:
@@ -204,21 +230,8 @@ def _annual(session: Session, p: Period) -> dict:
                       .group_by(ThresholdDecision.decided_on))
     # s.104(10)(c) and (d): reviews carried out by the day the outcome was issued, a case once in a
     # period (its first outcome there), and of those the reviews with recommendations
-    outcome_rows = _outcome_rows(conn, p)
-    reviews: Counter = Counter()
-    with_recs: Counter = Counter()
-    leads: Counter = Counter()
-    to_outcome_from_met: Counter = Counter()
-    to_outcome_from_receipt: Counter = Counter()
-    for first, lead, received, _first_met, last_met, _upheld, has_rec in outcome_rows:
-        day = _EPOCH + timedelta(days=first)
-        reviews[day] += 1
-        if has_rec:
-            with_recs[day] += 1
-        leads[lead] += 1
-        to_outcome_from_receipt[first - received] += 1
-        if last_met is not None:
-            to_outcome_from_met[first - last_met] += 1
+    outcomes = _outcome_figures(conn, p)
+    reviews, with_recs, leads = outcomes["reviews"], outcomes["with_recs"], outcomes["lead"]
 
     decisions = ex(select(ThresholdDecision.met, ThresholdDecision.route,
                           ThresholdDecision.rejection_category.is_not(None), func.count())
@@ -244,8 +257,8 @@ def _annual(session: Session, p: Period) -> dict:
                                            .join(ReviewCase, ReviewCase.id == ThresholdDecision.case_id)
                                            .where(_in(ThresholdDecision.decided_on, p))
                                            .group_by(received_to_decision)),
-        "decision_to_outcome": dict(to_outcome_from_met),
-        "received_to_outcome": dict(to_outcome_from_receipt),
+        "decision_to_outcome": dict(outcomes["from_met"]),
+        "received_to_outcome": dict(outcomes["from_receipt"]),
         "appeal_to_decision": _histogram(conn, select(appeal_days, func.count())
                                          .where(_in(Appeal.decided_on, p)).group_by(appeal_days)),
     }
@@ -299,7 +312,7 @@ def _annual(session: Session, p: Period) -> dict:
         "quarters": quarters,
         "suppressed": False,
     }
-    data["checks"] = _checks(conn, p, data, outcome_rows)
+    data["checks"] = _checks(conn, p, data, outcomes)
     return data
 
 
@@ -307,7 +320,7 @@ def _as_date(day) -> date:
     return date.fromisoformat(day[:10]) if isinstance(day, str) else day
 
 
-def _checks(conn, p: Period, d: dict, outcome_rows: list[tuple]) -> list[dict]:
+def _checks(conn, p: Period, d: dict, outcomes: dict) -> list[dict]:
     """Rules any true table obeys; a failure means the records are wrong and the table must not be
     published as it stands (DOMAIN §3.3: Reigate's 4 received, 4 not met and 4 reviews)."""
     ex = lambda stmt: int(conn.execute(stmt).scalar() or 0)  # noqa: E731
@@ -328,8 +341,7 @@ def _checks(conn, p: Period, d: dict, outcome_rows: list[tuple]) -> list[dict]:
                .where(ThresholdDecision.decided_on < ReviewCase.received))
     check("no decision before its application", early == 0, f"{early} decisions dated before the case was received")
     # s.104(4)/(5): a review needs the threshold met, by a decision or an appeal upheld, before its outcome
-    unmet = sum(1 for _f, _l, _r, first_met, _lm, upheld, _h in outcome_rows if first_met is None and upheld is None)
-    early_outcomes = sum(1 for first, _l, received, *_rest in outcome_rows if first < received)
+    unmet, early_outcomes = outcomes["unmet"], outcomes["early"]
     reviewed_to_end = ex(select(func.count(distinct(AuditEvent.case_id)))
                          .where(AuditEvent.event == "issue_outcome", AuditEvent.on <= p.end))
     met_to_end = ex(select(func.count(distinct(ThresholdDecision.case_id)))

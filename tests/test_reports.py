@@ -247,7 +247,7 @@ def test_a_deleted_last_event_is_detected(db, year):
 
 
 def test_nothing_in_the_program_updates_or_deletes_audit_rows():
-    pattern = re.compile(r"(update|delete)\s*\(\s*AuditEvent|(UPDATE|DELETE\s+FROM)\s+audit_event", re.I)
+    pattern = re.compile(r"(update|delete)\s*\(\s*AuditEvent|(UPDATE|DELETE\s+FROM)\s+audit_event", re.IGNORECASE)
     offenders = [str(p.relative_to(ROOT)) for p in ROOT.glob("**/*.py")
                  if "tests" not in p.parts and ".venv" not in p.parts and pattern.search(p.read_text())]
     assert offenders == []

@@ -159,11 +159,11 @@ def _outcome_figures(conn, p: Period) -> dict:
     counted once, on the day of its first outcome there (`issue_outcome`). The per-case facts (lead
     agency, day received, met decisions and upheld threshold appeals before the outcome, a
     recommendation) are gathered in a CTE and folded by UNION ALL into small histograms."""
-    day = lambda col: _day_number(conn, col)  # noqa: E731
+    day = lambda col: _day_number(conn, col)
     fo = (select(AuditEvent.case_id.label("case_id"), func.min(AuditEvent.on).label("first"))
           .where(AuditEvent.event == "issue_outcome", AuditEvent.case_id.is_not(None), _in(AuditEvent.on, p))
           .group_by(AuditEvent.case_id).subquery())
-    met_on = lambda agg: (select(agg(ThresholdDecision.decided_on))  # noqa: E731
+    met_on = lambda agg: (select(agg(ThresholdDecision.decided_on))
                           .where(ThresholdDecision.case_id == fo.c.case_id, ThresholdDecision.met.is_(True),
                                  ThresholdDecision.decided_on <= fo.c.first).scalar_subquery())
     upheld_on = (select(func.min(Appeal.decided_on))
@@ -283,11 +283,10 @@ def _annual(session: Session, p: Period) -> dict:
 
     quarters = []
     for i, q in enumerate(p.quarters(), 1):
-        inside = lambda series: sum(n for d, n in series.items() if q.start <= d <= q.end)  # noqa: E731
         quarters.append({"quarter": f"Q{i}", "from": q.start.isoformat(), "to": q.end.isoformat(),
-                         "applications": inside(applications), "threshold_not_met": inside(not_met),
-                         "reviews_carried_out": inside(reviews),
-                         "reviews_with_recommendations": inside(with_recs)})
+                         "applications": _within(applications, q), "threshold_not_met": _within(not_met, q),
+                         "reviews_carried_out": _within(reviews, q),
+                         "reviews_with_recommendations": _within(with_recs, q)})
 
     data = {
         "period": {"from": p.start.isoformat(), "to": p.end.isoformat(), "label": p.label},
@@ -316,6 +315,10 @@ def _annual(session: Session, p: Period) -> dict:
     return data
 
 
+def _within(series: dict[date, int], q: Period) -> int:
+    return sum(n for d, n in series.items() if q.start <= d <= q.end)
+
+
 def _as_date(day) -> date:
     return date.fromisoformat(day[:10]) if isinstance(day, str) else day
 
@@ -323,7 +326,7 @@ def _as_date(day) -> date:
 def _checks(conn, p: Period, d: dict, outcomes: dict) -> list[dict]:
     """Rules any true table obeys; a failure means the records are wrong and the table must not be
     published as it stands (DOMAIN §3.3: Reigate's 4 received, 4 not met and 4 reviews)."""
-    ex = lambda stmt: int(conn.execute(stmt).scalar() or 0)  # noqa: E731
+    ex = lambda stmt: int(conn.execute(stmt).scalar() or 0)
     checks = []
 
     def check(name: str, ok: bool, detail: str) -> None:
@@ -497,8 +500,8 @@ def _svg_chart(quarters: list[dict]) -> str:
     width, height, left, bottom = 640, 300, 40, 250
     group = (width - left - 10) / max(len(quarters), 1)
     bar = group / (len(series) + 1)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 40}" role="img" '
-             f'aria-label="Applications and outcomes by quarter">',
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 40}" role="img" '
+              f'aria-label="Applications and outcomes by quarter">'),
              f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#0b0c0c"/>']
     for tick in range(0, top + 1, max(1, top // 5)):
         y = bottom - tick / top * (bottom - 20)
@@ -705,7 +708,7 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
     event, complaint, decision with its reasons, evidence, meeting, finding, recommendation and its
     response, action, appeal and letter. Each entry: date, kind, summary, and the facts it rests on."""
     codes = {a.id: a.code for a in session.scalars(select(Agency)).all()}
-    iso = lambda d: d.isoformat() if d else None  # noqa: E731
+    iso = lambda d: d.isoformat() if d else None
     items: list[tuple] = []
 
     def add(day, order, kind, summary, **facts):

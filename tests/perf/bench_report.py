@@ -130,7 +130,7 @@ def run(n_cases: int = 100_000, path: str | Path | None = None) -> dict:
     env = dict(os.environ, TRIGGER_DB=f"sqlite:///{path}", TRIGGER_USER="bench")
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, str(ROOT / "cli.py"), "report", "annual", "--year", "2025", "--json"],
-                          env=env, capture_output=True, text=True, cwd=ROOT)
+                          check=False, env=env, capture_output=True, text=True, cwd=ROOT)
     cli_seconds = time.perf_counter() - t
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr)

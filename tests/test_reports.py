@@ -8,6 +8,7 @@ import re
 import sqlite3
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -141,6 +142,10 @@ def test_publish_suppresses_small_numbers_and_what_would_reveal_them(db, year, t
     html = page.read_text()
     assert "<svg" in html and "<script" not in html.lower()
     assert "&lt;5" in html and "Ann Example" not in html and "2025/26" in html
+    svg = html[html.index("<svg"):html.index("</svg>") + 6]
+    chart = ElementTree.fromstring(svg)  # well-formed, so browsers and WeasyPrint draw it
+    assert [t.text for t in chart.iter("{http://www.w3.org/2000/svg}text")][-4:] == [
+        "Applications", "Not met", "Reviews", "With recommendations"]
 
 
 def test_records_that_cannot_be_true_fail_the_report_loudly(db, year):

@@ -17,7 +17,7 @@ from trigger import audit
 from trigger.app import App, today
 from trigger.calendar import add_months
 from trigger.errors import GuardRefused
-from trigger.models import Appeal, HoursEntry, Incident, Letter, Meeting, ReviewCase
+from trigger.models import Appeal, EvidenceRequest, HoursEntry, Incident, Letter, Meeting, ReviewCase
 
 PURGED = "[purged]"
 # the case's own personal fields: names, contact, address, statement, vulnerability, accessibility
@@ -79,13 +79,15 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -
     case.purged = True
     session.add(case)
     session.execute(update(Incident).where(Incident.case_id == case.id)
-                    .values(description=None, location=None, complainant=None))
+                    .values(description=None, location=None, complainant=None, victim_ref=None))
     session.execute(update(Letter).where(Letter.case_id == case.id).values(recipient=PURGED))
     session.execute(update(Meeting).where(Meeting.case_id == case.id).values(attendees=None))
     session.execute(update(Appeal).where(Appeal.case_id == case.id).values(detail=None))
     session.execute(update(HoursEntry).where(HoursEntry.case_id == case.id).values(note=None))
+    session.execute(update(EvidenceRequest).where(EvidenceRequest.case_id == case.id).values(note=None))
     session.flush()
     audit.record(session, case, "purge", actor=actor, on=today(),
                  detail={"fields": sorted(CASE_FIELDS) + ["incident descriptions", "letter recipients",
-                                                          "meeting attendees", "appeal detail", "hours notes"]})
+                                                          "meeting attendees", "appeal detail", "hours notes",
+                                                          "evidence notes"]})
     return summary

@@ -335,20 +335,21 @@ def _checks(conn, p: Period, d: dict, outcomes: dict) -> list[dict]:
     check("decisions add up", d["threshold_met"] + d["threshold_not_met"] == d["threshold_decisions"],
           f"met {d['threshold_met']} + not met {d['threshold_not_met']} = decided {d['threshold_decisions']}")
     apps_to_end = ex(select(func.count()).where(ReviewCase.received <= p.end))
-    decided_to_end = ex(select(func.count(distinct(ThresholdDecision.case_id)))
-                        .where(ThresholdDecision.decided_on <= p.end))
+    decided_to_end, met_to_end = conn.execute(
+        select(func.count(distinct(ThresholdDecision.case_id)),
+               func.count(distinct(case((ThresholdDecision.met.is_(True), ThresholdDecision.case_id)))))
+        .where(ThresholdDecision.decided_on <= p.end)).one()
     check("no decision without an application", decided_to_end <= apps_to_end,
           f"{decided_to_end} cases decided up to {p.end} from {apps_to_end} applications received by then")
     early = ex(select(func.count()).select_from(ThresholdDecision)
                .join(ReviewCase, ReviewCase.id == ThresholdDecision.case_id)
-               .where(ThresholdDecision.decided_on < ReviewCase.received))
-    check("no decision before its application", early == 0, f"{early} decisions dated before the case was received")
+               .where(_in(ThresholdDecision.decided_on, p), ThresholdDecision.decided_on < ReviewCase.received))
+    check("no decision before its application", early == 0,
+          f"{early} decisions in the period dated before the case was received")
     # s.104(4)/(5): a review needs the threshold met, by a decision or an appeal upheld, before its outcome
     unmet, early_outcomes = outcomes["unmet"], outcomes["early"]
     reviewed_to_end = ex(select(func.count(distinct(AuditEvent.case_id)))
                          .where(AuditEvent.event == "issue_outcome", AuditEvent.on <= p.end))
-    met_to_end = ex(select(func.count(distinct(ThresholdDecision.case_id)))
-                    .where(ThresholdDecision.met.is_(True), ThresholdDecision.decided_on <= p.end))
     upheld_to_end = ex(select(func.count(distinct(Appeal.case_id))).where(
         Appeal.against == "threshold", Appeal.upheld.is_(True), Appeal.decided_on <= p.end))
     check("no review without the threshold met", unmet == 0,

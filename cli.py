@@ -20,14 +20,38 @@ from trigger.errors import TriggerError
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+class OneLineUsageError(click.UsageError):
+    """A usage mistake shown as one line that says what is wrong and where the help is."""
+
+    def show(self, file=None):
+        where = f"; see `{self.ctx.command_path} --help`" if self.ctx is not None else ""
+        click.echo(f"Error: {self.format_message().rstrip('.')}{where}", err=True)
+
+
 class TriggerGroup(click.Group):
-    """Turns every domain error into `Error: <one line>` on stderr and exit status 1."""
+    """Turns every domain error into `Error: <one line>` on stderr and a non-zero exit."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except TriggerError as exc:
             raise click.ClickException(str(exc)) from None
+        except OneLineUsageError:
+            raise
+        except click.UsageError as exc:
+            raise OneLineUsageError(exc.format_message(), exc.ctx) from None
+        except Exception as exc:
+            if _is_database_error(exc):
+                detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                raise click.ClickException(
+                    f"cannot use the database: {detail} (check --db or TRIGGER_DB)") from None
+            raise
+
+
+def _is_database_error(exc: Exception) -> bool:
+    """The database is unreachable, locked or its URL malformed: the user's to fix, not a bug."""
+    return type(exc).__module__.startswith("sqlalchemy") and type(exc).__name__ in (
+        "OperationalError", "ArgumentError", "NoSuchModuleError", "InterfaceError")
 
 
 class ISODate(click.ParamType):
@@ -304,18 +328,19 @@ def incident():
               type=click.Choice(["race", "religion", "sexual_orientation", "disability", "transgender"]))
 @click.option("--same-as", type=int, default=None, help="The id of the complaint this one repeats.")
 @click.option("--complainant", default=None, help="Who complained, when not the victim (community route).")
+@click.option("--category", default=None, help="The kind of report, e.g. diary_sheet (for local caveats).")
 @click.option("--description", default=None)
 @on_option
 @click.option("--json", "as_json", is_flag=True, help="Print the new complaint's id as JSON.")
 @pass_ctx
 def incident_add(c, reference, occurred, reported, agency, agency_ref, hate, same_as, complainant,
-                 description, on, as_json):
+                 category, description, on, as_json):
     """Record a complaint of ASB made to an agency."""
     from trigger import cases
 
     row = cases.add_incident(c.app, reference, occurred=occurred, reported=reported, agency=agency,
                              agency_ref=agency_ref, hate=hate, same_as=same_as, description=description,
-                             complainant=complainant, on=on)
+                             complainant=complainant, category=category, on=on)
     if as_json:
         emit_json({"id": row.id})
     else:
@@ -336,10 +361,8 @@ def check(c, reference, as_json):
         return
     verdict = "MET" if explanation.met else "NOT MET"
     click.echo(f"{case.reference}: threshold {verdict}" + (f" ({explanation.route} route)" if explanation.route else ""))
-    for v in explanation.counted:
-        click.echo(f"  counted   #{v.id}: {v.reason}")
-    for v in explanation.excluded:
-        click.echo(f"  excluded  #{v.id}: {v.reason}")
+    click.echo()
+    click.echo(explanation.text())
 
 
 @cli.command()
@@ -633,17 +656,25 @@ def print_case(d: dict) -> None:
     click.echo(f"Complaints: {len(d['incidents'])}; findings: {len(d['findings'])}; "
                f"recommendations: {len(d['recommendations'])}; actions: {len(d['actions'])}; "
                f"hours: {d['hours_total']:g}")
+    if d["letters"]:
+        click.echo("Letters: " + "; ".join(f"{lt['kind']} {lt['issued_on']}" for lt in d["letters"]))
     if d["deadlines"]:
         click.echo("Deadlines:")
         for dl in d["deadlines"]:
-            status = ("met " + dl["met_on"]) if dl["met_on"] else (
-                "not applicable" if dl["not_applicable"] else ("OVERDUE" if dl["overdue"] else "open"))
+            status = f"met {dl['met_on']}" if dl["met_on"] else dl["status"].upper() if dl["overdue"] else dl["status"]
             click.echo(f"  {dl['kind']:20} due {dl['due']}  {status}")
     click.echo("Timeline:")
     for e in d["events"]:
         move = f" {e['from'] or ''} -> {e['to']}" if e["to"] and e["from"] != e["to"] else ""
         reason = f"  ({e['reason']})" if e["reason"] else ""
-        click.echo(f"  {e['at']}  {e['event']:18} {e['actor']}{move}{reason}")
+        detail = "  " + ", ".join(f"{k} {_cell(v)}" for k, v in e["detail"].items() if k in _TIMELINE_KEYS
+                                  and v not in (None, "", [], False)) if e.get("detail") else ""
+        click.echo(f"  {e['at']}  {e['event']:18} {e['actor']}{move}{reason}{detail.rstrip()}")
+
+
+_TIMELINE_KEYS = ("agency", "incident", "category", "to", "number", "status", "rag", "hours", "person", "lead",
+                  "reviewer", "route", "grounds", "against", "upheld", "by", "not_held", "channel", "kind",
+                  "recipient")
 
 
 @cli.command("list")
@@ -672,10 +703,252 @@ def diagram():
 # -- threshold: import and scan (issue 3) -------------------------------------------------------------
 
 
+@cli.group(cls=TriggerGroup)
+def incidents():
+    """Incident logs exported from the partners' case systems."""
+
+
+@incidents.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--skip-bad", is_flag=True, help="Import the good rows even when some rows are bad.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@pass_ctx
+def incidents_import(c, file, skip_bad, as_json):
+    """Import an incident log (CSV: victim_id, occurred, reported, agency, agency_ref, hate, category,
+    location, description). Importing the same file again adds nothing."""
+    from trigger import incidents as log
+
+    try:
+        result = log.import_csv(c.app, file, skip_bad=skip_bad)
+    except log.ImportRefused as exc:
+        for bad in exc.result.bad:
+            click.echo(f"{exc.result.file}: {bad}", err=True)
+        raise
+    for bad in result.bad:
+        click.echo(f"{result.file}: {bad} (skipped)", err=True)
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    click.echo(f"Imported {result.imported} of {result.rows} rows from {file}"
+               + (f"; {result.already_held} already held" if result.already_held else "")
+               + (f"; {len(result.bad)} bad row{'s' if len(result.bad) != 1 else ''} skipped" if result.bad else "")
+               + ".")
+
+
+@cli.command()
+@click.option("--as-of", type=DATE, required=True, help="Scan as if applications were made on this day.")
+@output_options
+@pass_ctx
+def scan(c, as_of, as_json, as_csv):
+    """List victims who made a second report within six months (to be told about the Case Review) and
+    victims who meet the threshold but have no open case (to be signposted)."""
+    from trigger import cases
+    from trigger import scan as scanning
+
+    with c.app.read() as session:
+        c.app.require_schema()
+        pol = cases.default_policy(c.app, session)
+    rules = scanning.ScanRules(pol.qualifying_complaints, pol.hate_route)
+    found = scanning.scan(c.app, as_of, rules)
+    if as_json:
+        emit_json(found)
+        return
+    rows = found["second_report"] + found["meets_threshold"]
+    columns = ["list", "victim_id", "reports", "qualifying", "first_report", "last_report"]
+    if as_csv:
+        emit_rows(rows, columns, as_csv=True)
+        return
+    click.echo(f"Scan as of {found['as_of']}: reports from {found['window_start']} (six months).")
+    a, b = len(found["second_report"]), len(found["meets_threshold"])
+    click.echo(f"(a) {a} {'victim' if a == 1 else 'victims'} made a second report within six months; "
+               "tell them about the ASB Case Review (2025 guidance).")
+    click.echo(f"(b) {b} {'victim meets' if b == 1 else 'victims meet'} the threshold with no open case; "
+               "signpost them to the ASB Case Review.")
+    if rows:
+        emit_rows(rows, columns)
+
+
 # -- deadlines, calendar and reminders (issue 4) ------------------------------------------------------
 
 
+NATION = click.Choice(["england", "wales"])
+
+
+@cli.group(cls=TriggerGroup)
+def calendar():
+    """Working days and bank holidays, with the arithmetic the deadlines use."""
+
+
+@calendar.command("due")
+@click.argument("start", type=DATE)
+@click.argument("span")
+@click.option("--nation", type=NATION, default="england", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (key `due`).")
+def calendar_due(start, span, nation, as_json):
+    """When SPAN (e.g. 20wd or 14d) after START ends."""
+    from trigger.calendar import WorkingCalendar, parse_span
+
+    try:
+        parsed = parse_span(span)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="SPAN") from None
+    due = WorkingCalendar(nation).due(start, parsed)
+    if as_json:
+        emit_json({"start": start.isoformat(), "span": str(parsed), "nation": nation, "due": due.isoformat()})
+    else:
+        click.echo(f"{parsed.describe()} after {start.isoformat()} ({nation}): {due.isoformat()} "
+                   f"({due.strftime('%A')})")
+
+
+@calendar.command("holidays")
+@click.argument("year", type=click.IntRange(1900, 2200))
+@click.option("--nation", type=NATION, default="england", show_default=True)
+@output_options
+def calendar_holidays(year, nation, as_json, as_csv):
+    """The days treated as bank holidays in YEAR."""
+    from trigger.calendar import WorkingCalendar
+
+    rows = [{"date": d.isoformat(), "weekday": d.strftime("%A"), "name": name}
+            for d, name in WorkingCalendar(nation).holidays_in(year)]
+    emit_rows(rows, ["date", "weekday", "name"], as_json, as_csv)
+
+
+@cli.group(cls=TriggerGroup)
+def reminders():
+    """Deadline reminders: send those due, or run the scheduler."""
+
+
+@reminders.command("run")
+@click.option("--now", "now_text", default=None, help="Act as if it were this ISO date-time (Europe/London).")
+@click.option("--dry-run", is_flag=True, help="List what is due; send and change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def reminders_run(c, now_text, dry_run, as_json):
+    """Send, once each, every reminder due."""
+    from trigger import reminders as rem
+
+    result = rem.run(c.app, rem.parse_now(now_text), dry_run=dry_run)
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    for item in result.due:
+        click.echo(f"{'would send' if dry_run else 'due'} {item.kind:10} {item.reference} {item.deadline_kind} "
+                   f"due {item.due.isoformat()} -> {item.recipient}")
+    if dry_run:
+        click.echo(f"{len(result.due)} reminder(s) due; nothing sent (dry run).")
+        return
+    click.echo(f"Sent {len(result.sent)}, failed {len(result.failed)} (retried next run), "
+               f"cancelled {len(result.cancelled)}, taken by another runner {result.skipped}"
+               + (f" via {result.channel}." if result.channel else "."))
+    for rid, error in result.failed:
+        click.echo(f"failed reminder {rid}: {error}", err=True)
+
+
+@reminders.command("serve")
+@click.option("--every", default=300, show_default=True, type=click.IntRange(5, 86400),
+              help="Seconds between sweeps.")
+@click.option("--digest-at", default="07:30", show_default=True, help="Morning digest time on working days.")
+@pass_ctx
+def reminders_serve(c, every, digest_at):
+    """Run the sweep every few minutes and a morning digest on working days, until SIGTERM."""
+    from trigger import reminders as rem
+
+    rem.serve(c.app, every=every, digest_at=digest_at, log=lambda line: click.echo(line))
+
+
 # -- letters and the appeal bundle (issue 5) ----------------------------------------------------------
+
+
+_LETTER_KINDS = ["acknowledgement", "information_request", "threshold_met", "threshold_not_met", "rejection",
+                 "meeting_invitation", "delay", "outcome", "appeal_acknowledgement", "appeal_outcome", "closure"]
+
+
+def _write_output(content: bytes, output, binary: bool) -> None:
+    if output:
+        from pathlib import Path
+
+        Path(output).write_bytes(content)
+    elif binary:
+        raise click.UsageError("a PDF needs a file to go to: give -o FILE.pdf")
+    else:
+        click.echo(content.decode("utf-8"), nl=False)
+
+
+@cli.command()
+@click.argument("reference")
+@click.argument("kind", type=click.Choice(_LETTER_KINDS))
+@click.option("--format", "fmt", type=click.Choice(["html", "txt", "pdf"]), default="html", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the letter to this file (required for pdf; html and txt print otherwise).")
+@click.option("--preview", is_flag=True, help="Render without recording the letter in the register.")
+@click.option("--to", "to", default=None,
+              help="The recipient (default the applicant); for an information_request, the agency code.")
+@click.option("--templates", type=click.Path(file_okay=False), default=None,
+              help="The partnership's own template folder (rendered in the sandbox).")
+@on_option
+@pass_ctx
+def letter(c, reference, kind, fmt, output, preview, to, templates, on):
+    """Issue a letter about a case (recorded in the register), or --preview it."""
+    if fmt == "pdf" and not output:
+        raise click.UsageError("a PDF needs a file to go to: give -o FILE.pdf")
+    from trigger import correspondence
+
+    issued = correspondence.letter(c.app, reference, kind, fmt=fmt, on=on, recipient=to, preview=preview,
+                                   templates=templates)
+    _write_output(issued.content, output, fmt == "pdf")
+    if issued.letter_id is not None:
+        click.echo(f"Recorded {kind} letter {issued.letter_id} on {reference.upper()} ({issued.issued_on}, "
+                   f"{fmt}, sha256 {issued.content_hash[:12]}).", err=True)
+    elif output:
+        click.echo(f"Preview of the {kind} letter written to {output}; nothing recorded.", err=True)
+
+
+@cli.group(cls=TriggerGroup)
+def letters():
+    """The letter templates."""
+
+
+@letters.command("check")
+@click.argument("folder", type=click.Path(file_okay=False))
+def letters_check(folder):
+    """Check a partnership's template folder: unknown or missing fields, templates that do not parse."""
+    from trigger import correspondence
+
+    problems = correspondence.check_templates(folder)
+    for line in problems:
+        click.echo(line)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) in {folder}")
+    click.echo(f"{folder}: every template is fine.")
+
+
+@letters.command("fields")
+def letters_fields():
+    """List the fields a letter template may use."""
+    from letters.render import field_list
+
+    for name in field_list():
+        click.echo(name)
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="The zip file to write.")
+@click.option("--to", "to", default=None, help="Who receives it (default the policy's appeal body).")
+@click.option("--templates", type=click.Path(file_okay=False), default=None,
+              help="The partnership's own template folder, for the letters in the bundle.")
+@on_option
+@pass_ctx
+def bundle(c, reference, output, to, templates, on):
+    """Make the appeal bundle (report form, chronology, minutes, letters, outcome and action plan)."""
+    from trigger import correspondence
+
+    issued = correspondence.bundle(c.app, reference, on=on, recipient=to, templates=templates)
+    _write_output(issued.content, output, True)
+    click.echo(f"Appeal bundle for {reference.upper()} written to {output}; recorded as letter "
+               f"{issued.letter_id} (sha256 {issued.content_hash[:12]}).")
+
 
 
 # -- reports, export, audit and retention (issue 6) ---------------------------------------------------
@@ -860,6 +1133,35 @@ def purge(c, closed_before, dry_run, as_json, as_csv):
 
 
 # -- demo ---------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--keep", is_flag=True, help="Keep the demo database and say where it is.")
+def demo(keep):
+    """Walk two fictional cases through the whole process on a throw-away SQLite database."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from trigger import cases
+    from trigger import demo as demo_cases
+    from trigger.app import App, dispose_engines
+
+    folder = Path(tempfile.mkdtemp(prefix="trigger-demo-"))
+    app = App(f"sqlite:///{folder / 'demo.db'}", actor="demo-manager")
+    try:
+        references = demo_cases.run(app)
+        click.echo("Two fictional cases under the LLR policy (Leicester, Leicestershire and Rutland):\n")
+        for ref in references:
+            print_case(cases.show(app, ref))
+            click.echo("")
+        click.echo("Try: trigger --help, trigger policy show llr, trigger diagram")
+    finally:
+        dispose_engines()
+        if keep:
+            click.echo(f"The demo database is {folder / 'demo.db'} (use --db sqlite:///{folder / 'demo.db'}).")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

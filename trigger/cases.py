@@ -856,7 +856,8 @@ def case_view(session: Session, case: ReviewCase) -> dict:
     hours = session.exec(select(func.coalesce(func.sum(HoursEntry.hours), 0)).where(
         HoursEntry.case_id == case.id)).one()
     letters = session.exec(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)).all()
-    events = session.exec(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)).all()
+    events = session.exec(select(AuditEvent).where(AuditEvent.case_id == case.id)
+                          .order_by(AuditEvent.on, AuditEvent.seq)).all()
     meeting_row = session.exec(select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.id.desc())).first()
     findings = session.exec(select(Finding).where(Finding.case_id == case.id).order_by(Finding.id)).all()
     recs = session.exec(select(Recommendation).where(Recommendation.case_id == case.id)
@@ -889,14 +890,7 @@ def case_view(session: Session, case: ReviewCase) -> dict:
             "rejection_category": decision.rejection_category if decision else None,
             "reason": decision.reason if decision else None,
         },
-        "deadlines": [
-            {
-                "kind": d.kind, "due": iso(d.due), "met_on": iso(d.met_on),
-                "not_applicable": d.not_applicable, "span": d.span, "anchor": d.anchor,
-                "overdue": (not d.not_applicable and d.met_on is None and d.due < as_of),
-            }
-            for d in deadline_rows
-        ],
+        "deadlines": [_deadline_view(d, as_of) for d in deadline_rows],
         "incidents": [
             {
                 "id": i.id, "occurred": iso(i.occurred), "reported": iso(i.reported), "agency": code(i.agency_id),
@@ -933,9 +927,22 @@ def case_view(session: Session, case: ReviewCase) -> dict:
         "closure_reason": case.closure_reason,
         "events": [
             {"at": e.on.isoformat(), "recorded": e.at.isoformat(timespec="seconds"), "actor": e.actor,
-             "event": e.event, "from": e.from_state, "to": e.to_state, "reason": e.reason}
+             "event": e.event, "from": e.from_state, "to": e.to_state, "reason": e.reason,
+             "detail": json.loads(e.detail) if e.detail else {}}
             for e in events
         ],
+    }
+
+
+def _deadline_view(d: Deadline, as_of: date) -> dict:
+    passed = not d.not_applicable and d.met_on is None and d.due < as_of
+    duty = deadlines.is_duty(d.kind)  # an appeal window expires, it is never late
+    status = ("met" if d.met_on else "not applicable" if d.not_applicable
+              else ("overdue" if duty else "passed") if passed else "open")
+    return {
+        "kind": d.kind, "due": d.due.isoformat(), "met_on": d.met_on and d.met_on.isoformat(),
+        "not_applicable": d.not_applicable, "span": d.span, "anchor": d.anchor,
+        "overdue": passed and duty, "status": status,
     }
 
 
@@ -957,7 +964,7 @@ def list_cases(app: App, *, state: str | None = None, overdue: bool = False, as_
             .order_by(Deadline.due)
         ):
             next_due.setdefault(case_id, (kind, due))
-            if due < as_of:
+            if due < as_of and deadlines.is_duty(kind):  # an appeal window expires, it is never late
                 late.setdefault(case_id, []).append(kind)
         if overdue:
             query = query.where(ReviewCase.id.in_(list(late)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import Column, Integer, MetaData, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, MetaData, UniqueConstraint
 from pydantic import NaiveDatetime
 from sqlmodel import Field, SQLModel
 
@@ -120,7 +120,7 @@ class Incident(SQLModel, table=True):
     case_id: int | None = Field(default=None, foreign_key="review_case.id", index=True)
     victim_ref: str | None = Field(default=None, index=True)
     occurred: date
-    reported: date
+    reported: date = Field(index=True)  # the proactive scan reads a six-month window of reports (issue 3)
     agency_id: int = Field(foreign_key="agency.id")
     agency_ref: str | None = None
     hate: str | None = None  # empty or a strand: race, religion, sexual_orientation, disability, transgender
@@ -271,7 +271,9 @@ class Deadline(SQLModel, table=True):
 class Reminder(SQLModel, table=True):
     """A reminder to send about a deadline: claimed before sending, marked after (SPEC §3)."""
 
-    __table_args__ = (UniqueConstraint("deadline_id", "kind", "recipient"),)
+    # (status, send_on): a sweep reads only the pending reminders falling due, whatever the cases held
+    __table_args__ = (UniqueConstraint("deadline_id", "kind", "recipient"),
+                      Index("ix_reminder_status_send_on", "status", "send_on"))
     id: int | None = Field(default=None, primary_key=True)
     deadline_id: int = Field(foreign_key="deadline.id", index=True)
     kind: str = Field(max_length=16)  # warning, overdue, escalation

@@ -64,6 +64,8 @@ class Policy:
     manager_email: str
     agencies: tuple[AgencySpec, ...]
     welsh: bool = False  # bilingual letters for applicants who ask for Welsh
+    partnership: str = ""  # the letterhead: the partnership's name (default "<area> Community Safety Partnership")
+    templates: str = ""  # a folder of the partnership's own letter templates (rendered in the sandbox)
     path: str = ""
     text: str = field(default="", repr=False)
 
@@ -171,6 +173,8 @@ def parse(text: str, where: str = "<policy>") -> Policy:
         manager_email=r.get("manager.email", str, ""),
         agencies=tuple(agencies),
         welsh=r.get("welsh", bool, nation == "wales"),
+        partnership=r.get("partnership", str, "") or f"{r.get('area', str)} Community Safety Partnership",
+        templates=r.get("templates", str, ""),
         path=where,
         text=text,
     )

@@ -1,14 +1,41 @@
 """The threshold for an ASB case review (SPEC §2): complaints in, decision and explanation out.
 
 Pure functions over plain values; nothing here opens the database.
+
+How the routes fit together:
+- the **statutory route** (s.104(4)) counts qualifying complaints (s.104, "qualifying complaint":
+  within one month beginning with the behaviour; the application within six months beginning with
+  the complaint) about separate incidents. When the count reaches the policy's number the threshold
+  is met and nothing local can change that;
+- the **local routes** (s.104(5)) are the partnership's own: one qualifying hate incident (LLR), or
+  N distinct people complaining about the same problem within six months;
+- **stricter local caveats** (DOMAIN §2.4: Horsham's 7 days, Ashfield's diary sheets, Melton's latest
+  report within a month) are the partnership's discretion too, so they are applied to the local
+  routes only, never to the statutory count, and every explanation labels them "stricter than the Act".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from trigger.calendar import months_beginning_with
+
+STRICTER = "stricter than the Act"
+DIARY_CATEGORIES = ("diary", "diary_sheet")  # how an incident log marks a diary-sheet entry
+CAVEAT_TEXT = {
+    # DOMAIN §2.4: Melton, Westminster, Ashfield
+    "latest_within_month": "the most recent complaint must have been made within the month before the application",
+    # DOMAIN §2.4: Ashfield
+    "no_diary_sheets": "diary sheets do not count as complaints",
+    # DOMAIN §2.4: Horsham
+    "report_within_7_days": "each incident must be reported within 7 days",
+}
+ROUTE_TEXT = {
+    "statutory": "the statutory route (s.104(4))",
+    "hate": "the local hate incident route (s.104(5))",
+    "community": "the local community route (s.104(5))",
+}
 
 
 @dataclass(frozen=True)
@@ -19,7 +46,7 @@ class Complaint:
     agency: str
     hate: str | None = None
     same_as: int | None = None
-    complainant: str | None = None
+    complainant: str | None = None  # who complained; None is the victim
     category: str | None = None
 
 
@@ -39,6 +66,19 @@ class Verdict:
     id: int
     counted: bool
     reason: str
+    caveat: str | None = None  # what a stricter local caveat says about it, labelled as such
+    detail: str | None = None  # the dates behind the reason, for the letter
+
+
+@dataclass
+class Caveat:
+    name: str
+    text: str
+    effect: str  # what it changed, in plain English
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "text": self.text, "label": STRICTER, "applied_to": "local routes only",
+                "effect": self.effect}
 
 
 @dataclass
@@ -49,6 +89,10 @@ class Explanation:
     statutory_required: int
     counted: list[Verdict] = field(default_factory=list)
     excluded: list[Verdict] = field(default_factory=list)
+    application: date | None = None
+    routes: dict[str, str] = field(default_factory=dict)  # each route considered -> what it found
+    caveats: list[Caveat] = field(default_factory=list)
+    possible_duplicates: list[tuple[int, ...]] = field(default_factory=list)
 
     @property
     def statutory_met(self) -> bool:
@@ -60,44 +104,260 @@ class Explanation:
             "route": self.route,
             "statutory_count": self.statutory_count,
             "statutory_required": self.statutory_required,
-            "counted": [{"id": v.id, "reason": v.reason} for v in self.counted],
-            "excluded": [{"id": v.id, "reason": v.reason} for v in self.excluded],
+            "statutory_met": self.statutory_met,
+            "application": self.application.isoformat() if self.application else None,
+            "counted": [_verdict_dict(v) for v in self.counted],
+            "excluded": [_verdict_dict(v) for v in self.excluded],
+            "routes": dict(self.routes),
+            "stricter_caveats": [c.as_dict() for c in self.caveats],
+            "possible_duplicates": [list(group) for group in self.possible_duplicates],
+            "text": self.text(),
         }
+
+    def text(self) -> str:
+        """The explanation as the paragraph a threshold letter quotes."""
+        total = len(self.counted) + len(self.excluded)
+        parts = []
+        applied = f" on {long_date(self.application)}" if self.application else ""
+        parts.append(
+            f"The application was made{applied}. Under section 104 of the Anti-social Behaviour, Crime and "
+            "Policing Act 2014 a complaint counts towards the threshold when it was made within one month "
+            "of the behaviour and the application was made within six months of the complaint; the same "
+            "incident reported more than once counts once."
+        )
+        ids = _ids([v.id for v in self.counted])
+        noun = "complaint" if total == 1 else "complaints"
+        if total == 0:
+            parts.append(f"No complaints are recorded; the threshold under section 104(4) is "
+                         f"{self.statutory_required} qualifying complaints.")
+        elif self.counted:
+            parts.append(
+                f"Of the {total} {noun} recorded, {self.statutory_count} about separate incidents "
+                f"{'qualifies' if self.statutory_count == 1 else 'qualify'} ({ids}); the threshold under "
+                f"section 104(4) is {self.statutory_required} qualifying complaints."
+            )
+        else:
+            parts.append(
+                f"Of the {total} {noun} recorded, none qualifies; the threshold under section 104(4) is "
+                f"{self.statutory_required} qualifying complaints."
+            )
+        for v in self.excluded:
+            parts.append(f"Complaint {v.id} was not counted: {v.reason}"
+                         + (f" ({v.detail})." if v.detail else "."))
+        for group in self.possible_duplicates:
+            parts.append(
+                f"Complaints {_ids(group, prefix=False)} were made to different agencies about behaviour on "
+                "the same day and may be the same incident; unless they are linked as one incident they are "
+                "treated as separate incidents."
+            )
+        for route in ("hate", "community"):
+            if route in self.routes:
+                parts.append(self.routes[route])
+        for caveat in self.caveats:
+            parts.append(f"Local rule, {STRICTER}: {caveat.text}. {caveat.effect}")
+        if self.route == "statutory":
+            parts.append("The threshold is therefore met under section 104(4), and the partners must carry "
+                         "out an ASB case review.")
+        elif self.route:
+            parts.append(f"The threshold is therefore met under {ROUTE_TEXT[self.route]}.")
+        else:
+            parts.append("The threshold is therefore not met.")
+        return " ".join(parts)
+
+
+def _verdict_dict(v: Verdict) -> dict:
+    out = {"id": v.id, "reason": v.reason}
+    if v.detail:
+        out["detail"] = v.detail
+    if v.caveat:
+        out["stricter_caveat"] = v.caveat
+    return out
+
+
+def _ids(ids, prefix: bool = True) -> str:
+    ids = [str(i) for i in ids]
+    head = ("complaint " if len(ids) == 1 else "complaints ") if prefix else ""
+    if len(ids) <= 1:
+        return head + "".join(ids)
+    return head + ", ".join(ids[:-1]) + " and " + ids[-1]
+
+
+def long_date(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+# -- the statutory definition ---------------------------------------------------------------------------
 
 
 def qualifies(c: Complaint, application: date) -> str | None:
     """None when the complaint qualifies under s.104, else the plain-English reason it does not."""
-    # s.104 (qualifying complaint): made within one month beginning with the behaviour's date
-    if c.reported > months_beginning_with(c.occurred, 1):
-        return (
-            f"reported {(c.reported - c.occurred).days} days after the behaviour; the limit is one month"
-        )
-    # ... and the application made within six months beginning with the complaint's date
-    if application > months_beginning_with(c.reported, 6):
-        return "reported more than six months before the application"
+    found = why_not_qualifying(c, application)
+    return found[0] if found else None
+
+
+def why_not_qualifying(c: Complaint, application: date) -> tuple[str, str] | None:
+    """None when the complaint qualifies, else (reason, detail): the reason in the SPEC's words, the detail
+    naming the dates the limit ran between."""
     if c.reported > application:
-        return "reported after the application"
+        return ("reported after the application",
+                f"reported on {long_date(c.reported)}; the application was made on {long_date(application)}")
+    # s.104 (qualifying complaint, EN para 231): made within one month beginning with the behaviour's date
+    month_end = months_beginning_with(c.occurred, 1)
+    if c.reported > month_end:
+        return (f"reported {(c.reported - c.occurred).days} days after the behaviour; the limit is one month",
+                f"the month beginning with {long_date(c.occurred)} ended on {long_date(month_end)}")
+    # ... and the application made within six months beginning with the complaint's date
+    six_end = months_beginning_with(c.reported, 6)
+    if application > six_end:
+        return ("reported more than six months before the application",
+                f"the six months beginning with {long_date(c.reported)} ended on {long_date(six_end)}")
     return None
 
 
+def window_start(application: date, months: int = 6) -> date:
+    """The earliest complaint date from which an application on `application` is within `months`
+    months beginning with the complaint (the inverse of `months_beginning_with`)."""
+    day = application - timedelta(days=31 * months + 1)
+    while months_beginning_with(day, months) < application:
+        day += timedelta(days=1)
+    return day
+
+
+# -- evaluation -----------------------------------------------------------------------------------------
+
+
+def _root(c: Complaint, by_id: dict[int, Complaint]) -> int:
+    """The incident a report repeats (following --same-as links), to count it once."""
+    seen = set()
+    while c.same_as is not None and c.same_as in by_id and c.id not in seen:
+        seen.add(c.id)
+        c = by_id[c.same_as]
+    return c.id
+
+
 def evaluate(complaints: list[Complaint], application: date, rules: Rules) -> Explanation:
+    by_id = {c.id: c for c in complaints}
+    ordered = sorted(complaints, key=lambda c: (c.reported, c.id))
+    failing = {c.id: why_not_qualifying(c, application) for c in ordered}
+    qualifying = [c for c in ordered if failing[c.id] is None]
+
+    # DOMAIN §5.3: one incident reported to several agencies counts once; the first qualifying report stands
+    counted_for: dict[int, int] = {}  # incident root -> the report counted for it
+    for c in qualifying:
+        counted_for.setdefault(_root(c, by_id), c.id)
+    counted_ids = set(counted_for.values())
+
+    caveat_notes = _caveat_notes(ordered, rules)
     counted: list[Verdict] = []
     excluded: list[Verdict] = []
-    for c in sorted(complaints, key=lambda c: (c.reported, c.id)):
-        if c.same_as is not None:
-            excluded.append(Verdict(c.id, False, f"the same incident as complaint {c.same_as}; counted once"))
-            continue
-        reason = qualifies(c, application)
-        if reason:
-            excluded.append(Verdict(c.id, False, reason))
+    for c in ordered:
+        note = caveat_notes.get(c.id)
+        if c.id in counted_ids:
+            reason = "a qualifying complaint about a separate incident"
+            if c.hate:
+                reason += f" (hate: {c.hate.replace('_', ' ')})"
+            counted.append(Verdict(c.id, True, reason, note))
+        elif failing[c.id]:
+            reason, detail = failing[c.id]
+            excluded.append(Verdict(c.id, False, reason, note, detail))
         else:
-            counted.append(Verdict(c.id, True, "a qualifying complaint"))
+            first = counted_for[_root(c, by_id)]
+            excluded.append(Verdict(c.id, False, f"the same incident as complaint {first}; counted once", note,
+                                    "one incident reported to several agencies counts once"))
+    counted.sort(key=lambda v: v.id)
+    excluded.sort(key=lambda v: v.id)
     count = len(counted)
-    route = None
-    if count >= rules.qualifying_complaints:
-        route = "statutory"
-    elif rules.hate_route and any(
-        c.hate for c in complaints if c.id in {v.id for v in counted}
-    ):
-        route = "hate"
-    return Explanation(route is not None, route, count, rules.qualifying_complaints, counted, excluded)
+
+    routes: dict[str, str] = {}
+    caveats: list[Caveat] = []
+    statutory = count >= rules.qualifying_complaints  # s.104(4): must be decided met
+    local_pool, caveat_effects = _apply_caveats(qualifying, application, rules)
+    route = "statutory" if statutory else None
+
+    if rules.hate_route:
+        # s.104(5), LLR: one qualifying hate incident or crime (DOMAIN §3.1)
+        hate = [c for c in local_pool if c.hate]
+        if hate:
+            routes["hate"] = (f"Complaint {hate[0].id} is a qualifying report of a hate incident "
+                              f"({hate[0].hate.replace('_', ' ')}), which meets the local hate incident route.")
+            route = route or "hate"
+        else:
+            routes["hate"] = "No qualifying complaint is about a hate incident, so the local hate incident route is not met."
+    if rules.community_route:
+        # s.104(5): N distinct people complaining about the same problem in six months (DOMAIN §2.4)
+        people = {}
+        for c in local_pool:
+            people.setdefault((c.complainant or "").strip().casefold() or "the victim", c.id)
+        n = len(people)
+        if n >= rules.community_individuals:
+            routes["community"] = (f"{n} different people complained about this problem within six months "
+                                   f"(at least {rules.community_individuals} needed), which meets the local "
+                                   "community route.")
+            route = route or "community"
+        else:
+            routes["community"] = (f"{n} different {'person' if n == 1 else 'people'} complained about this "
+                                   f"problem within six months; the local community route needs "
+                                   f"{rules.community_individuals}.")
+
+    for name in rules.stricter_caveats:
+        effect = caveat_effects.get(name, "It made no difference here.")
+        if statutory:
+            effect += (" It was not applied to the statutory count: section 104(4) requires the threshold to be "
+                       "decided met when the qualifying complaints reach the number, whatever local rules say.")
+        else:
+            effect += " It is applied only to the local routes, never to the statutory count."
+        caveats.append(Caveat(name, CAVEAT_TEXT[name], effect))
+
+    return Explanation(
+        met=route is not None, route=route, statutory_count=count, statutory_required=rules.qualifying_complaints,
+        counted=counted, excluded=excluded, application=application, routes=routes, caveats=caveats,
+        possible_duplicates=_possible_duplicates(ordered),
+    )
+
+
+def _caveat_notes(ordered: list[Complaint], rules: Rules) -> dict[int, str]:
+    notes = {}
+    for c in ordered:
+        if "report_within_7_days" in rules.stricter_caveats and (c.reported - c.occurred).days > 7:
+            notes[c.id] = (f"reported {(c.reported - c.occurred).days} days after the behaviour, outside the "
+                           f"local 7-day rule ({STRICTER}; not applied to the statutory count)")
+        elif "no_diary_sheets" in rules.stricter_caveats and (c.category or "").lower() in DIARY_CATEGORIES:
+            notes[c.id] = f"a diary sheet, which the local rule does not count ({STRICTER}; not applied to the statutory count)"
+    return notes
+
+
+def _apply_caveats(qualifying: list[Complaint], application: date, rules: Rules) -> tuple[list[Complaint], dict]:
+    """The qualifying complaints the local routes may use once the stricter caveats are applied."""
+    pool = list(qualifying)
+    effects: dict[str, str] = {}
+    if "report_within_7_days" in rules.stricter_caveats:
+        late = [c.id for c in pool if (c.reported - c.occurred).days > 7]
+        pool = [c for c in pool if c.id not in late]
+        if late:
+            effects["report_within_7_days"] = f"It sets aside {_ids(late)} for the local routes."
+    if "no_diary_sheets" in rules.stricter_caveats:
+        diary = [c.id for c in pool if (c.category or "").lower() in DIARY_CATEGORIES]
+        pool = [c for c in pool if c.id not in diary]
+        if diary:
+            effects["no_diary_sheets"] = f"It sets aside {_ids(diary)} for the local routes."
+    if "latest_within_month" in rules.stricter_caveats and qualifying:
+        latest = max(c.reported for c in qualifying)
+        if application > months_beginning_with(latest, 1):
+            pool = []
+            effects["latest_within_month"] = (f"The most recent qualifying complaint was made on {long_date(latest)}, "
+                                              "more than a month before the application, so the local routes "
+                                              "are not met.")
+    return pool, effects
+
+
+def _possible_duplicates(ordered: list[Complaint]) -> list[tuple[int, ...]]:
+    """Unlinked reports of behaviour on the same day to different agencies (SPEC §2): flagged, not merged."""
+    groups: dict[date, list[Complaint]] = {}
+    for c in ordered:
+        if c.same_as is None:  # a linked report is already counted once with its incident
+            groups.setdefault(c.occurred, []).append(c)
+    out = []
+    for _day, reports in sorted(groups.items()):
+        if len(reports) > 1 and len({r.agency for r in reports}) > 1:
+            out.append(tuple(sorted(r.id for r in reports)))
+    return out

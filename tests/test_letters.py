@@ -1,0 +1,413 @@
+"""Letters through the real command line: every kind carries the case's own facts, the register
+records what was issued (and not what was previewed), the state refuses letters it cannot support,
+PDFs keep Welsh letters and dashes (checked by extracting the text), and overrides run in the sandbox."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from datetime import date
+
+import pypdf
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from letters.render import MONTHS_CY, dyddiad, longdate
+
+
+def review_to_outcome(db, ref):
+    """Carry the `case` fixture (three qualifying police complaints) through to an issued outcome."""
+    db("decide", ref, "--met", "--on", "2026-03-05")
+    db("assign", ref, "--lead", "cbc", "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
+    db("meeting", ref, "--at", "2026-03-20T10:00", "--victim-involvement", "attend", "--on", "2026-03-09")
+    db("meeting", ref, "--at", "2026-03-20T10:00", "--held", "--on", "2026-03-20")
+    db("finding", ref, "--category", "silo_working", "--text", "Police and council reports were never shared.",
+       "--on", "2026-03-20")
+    db("recommend", ref, "--to", "police", "--text", "Share ASB reports with the council every week.",
+       "--on", "2026-03-20")
+    db("action", "add", ref, "--action", "Joint visit to the perpetrator's address", "--owner", "police",
+       "--due", "2026-04-30", "--on", "2026-03-20")
+    db("action", "add", ref, "--action", "Install CCTV at the block entrance", "--owner", "emh",
+       "--due", "2026-05-29", "--on", "2026-03-20")
+    db("outcome", ref, "--victim-consulted", "--on", "2026-03-23")
+
+
+def not_met_case(db, applicant="Bob Example", agencies=("emh", "cbc"), **extra):
+    args = ["activate", "--applicant", applicant, "--received", "2026-03-02", "--channel", "phone",
+            "--statement", "Ignored"]
+    for k, v in extra.items():
+        args += [f"--{k.replace('_', '-')}", v]
+    ref = db.json(*args)["reference"]
+    first = db.json("incident", "add", ref, "--occurred", "2026-02-01", "--reported", "2026-02-02",
+                    "--agency", agencies[0], "--on", "2026-03-03")["id"]
+    late = db.json("incident", "add", ref, "--occurred", "2025-12-01", "--reported", "2026-01-20",
+                   "--agency", agencies[1], "--on", "2026-03-03")["id"]
+    return ref, first, late
+
+
+def letter(db, ref, kind, *args):
+    return db("letter", ref, kind, "--format", "txt", *args).stdout
+
+
+# -- every kind, with its facts --------------------------------------------------------------------
+
+
+def test_every_kind_carries_the_cases_facts(db, case):
+    ack = letter(db, case, "acknowledgement", "--on", "2026-03-03")
+    assert "Reference: CT-2026-0001" in ack.splitlines()[2]  # the reference at the top
+    assert "Your contact: Community Safety Manager (csm@example.gov.uk)" in ack
+    assert "We received it on 2 March 2026" in ack
+    assert "by 16 March 2026 whether the threshold" in ack  # 14 days after receipt (LLR)
+    assert "Dear Ann Example," in ack
+
+    db("evidence", case, "--agency", "emh", "--requested", "2026-03-03", "--due", "2026-03-10")
+    info = letter(db, case, "information_request", "--to", "emh", "--on", "2026-03-03")
+    assert "Dear EMH Homes," in info and "Please reply by 10 March 2026." in info
+    assert "Schedule 4, paragraph 7" in info
+
+    review_to_outcome(db, case)
+    met = letter(db, case, "threshold_met", "--on", "2026-03-05")
+    assert "On 5 March 2026 we decided that the threshold for an ASB Case Review is met." in met
+    assert "Charnwood Borough Council will lead the review. Your reviewer is Sam Reviewer." in met
+    assert "finish the review by 2 April 2026" in met  # 28 days after the decision
+
+    invite = letter(db, case, "meeting_invitation", "--on", "2026-03-09")
+    assert "The meeting is on 20 March 2026 at 10:00." in invite
+    assert "come to the meeting in person" in invite
+    assert "outcome of the review by 27 March 2026" in invite  # 5 working days after the meeting
+
+    outcome = letter(db, case, "outcome", "--on", "2026-03-24")
+    for fact in ("We issued the outcome on 23 March 2026", "Agencies worked in silos.",
+                 "Police and council reports were never shared.",
+                 "To Leicestershire Police: Share ASB reports with the council every week.",
+                 "Joint visit to the perpetrator's address", "Agency responsible: EMH Homes",
+                 "Due by: 29 May 2026", "The last day to appeal is 22 April 2026.",
+                 "an independent partnership Community Safety Partnership Chair"):
+        assert fact in outcome, fact
+
+    db("appeal", case, "--received", "2026-04-01", "--grounds", "facts", "--on", "2026-04-01")
+    ack_appeal = letter(db, case, "appeal_acknowledgement", "--on", "2026-04-01")
+    assert "We received your appeal on 1 April 2026. It is against the outcome of the review." in ack_appeal
+    assert "the review failed to consider relevant factual information" in ack_appeal
+    assert "decision by 1 May 2026" in ack_appeal  # 20 working days, over Easter 2026
+
+    delay = letter(db, case, "delay", "--on", "2026-04-02")
+    assert "We will not be able to decide your appeal by 1 May 2026" in delay
+
+    db("appeal-decision", case, "--dismissed", "--by", "Chair of Melton CSP", "--reason",
+       "The review considered every report.", "--on", "2026-04-20")
+    decided = letter(db, case, "appeal_outcome", "--on", "2026-04-20")
+    assert "On 20 April 2026 Chair of Melton CSP decided your appeal" in decided
+    assert "Your appeal is not upheld. The decision stands." in decided and "This decision is final." in decided
+
+    db("action", "update", case, "1", "--status", "done", "--on", "2026-04-25")
+    db("action", "update", case, "2", "--status", "done", "--on", "2026-05-20")
+    db("close", case, "--reason", "Every action of the plan is done.", "--on", "2026-05-26")
+    closure = letter(db, case, "closure", "--on", "2026-05-26")
+    assert "We closed your ASB Case Review on 26 May 2026." in closure
+    assert "Every action of the plan is done." in closure
+
+
+def test_outcome_letter_html_has_the_action_plan_table(db, case):
+    review_to_outcome(db, case)
+    html = db("letter", case, "outcome", "--on", "2026-03-24").stdout
+    assert "<th>Action</th><th>Agency responsible</th><th>Due by</th>" in html
+    assert ("<tr><td>2</td><td>Install CCTV at the block entrance</td><td>EMH Homes</td>"
+            "<td>29 May 2026</td></tr>") in html
+    assert "The last day to appeal is 22 April 2026." in html
+
+
+def test_threshold_not_met_quotes_the_explanation_signposting_and_appeal(db):
+    ref, first, late = not_met_case(db)
+    db("decide", ref, "--not-met", "--on", "2026-03-10")
+    text = letter(db, ref, "threshold_not_met", "--on", "2026-03-10")
+    assert "On 10 March 2026 we decided that the threshold for an ASB Case Review is not met." in text
+    assert "The threshold is 3 qualifying complaints." in text
+    assert f"Complaint {first}: behaviour on 1 February 2026, reported to EMH Homes on 2 February 2026." in text
+    assert (f"Complaint {late}: behaviour on 1 December 2025, reported to Charnwood Borough Council on "
+            "20 January 2026. It does not count: reported 50 days after the behaviour; the limit is one month."
+            in text)
+    assert "Victim Support" in text and "complaints procedure" in text  # signposting
+    assert "the review failed to consider a relevant process, policy or protocol" in text
+    assert "The last day to appeal is 9 April 2026." in text  # 20 working days after 10 March, over Easter
+
+
+def test_the_appeal_window_comes_from_the_cases_deadline_row_when_there_is_one(db, tmp_path):
+    ref, _, _ = not_met_case(db)
+    db("decide", ref, "--not-met", "--on", "2026-03-10")
+    from sqlmodel import Session, create_engine, select
+
+    from trigger.models import Deadline, ReviewCase
+
+    import os
+    engine = create_engine(os.environ["TRIGGER_DB"])
+    with Session(engine) as s:
+        case_id = s.exec(select(ReviewCase.id).where(ReviewCase.reference == ref)).one()
+        s.add(Deadline(case_id=case_id, kind="appeal_window", due=date(2026, 4, 14), span="20wd"))
+        s.commit()
+    engine.dispose()
+    assert "The last day to appeal is 14 April 2026." in letter(db, ref, "threshold_not_met", "--on", "2026-03-10")
+
+
+def test_rejection_letter_gives_category_reason_and_appeal(db):
+    ref, _, _ = not_met_case(db)
+    db("decide", ref, "--reject", "vexatious", "--reason", "The same complaint was made 40 times in a week.",
+       "--on", "2026-03-10")
+    text = letter(db, ref, "rejection", "--on", "2026-03-11")
+    assert "We found the application to be vexatious." in text
+    assert "The same complaint was made 40 times in a week." in text
+    assert "The last day to appeal is 9 April 2026." in text
+    db.fails("letter", ref, "threshold_not_met", "--preview")
+
+
+# -- the register -------------------------------------------------------------------------------------
+
+
+def test_issuing_records_the_letter_and_preview_records_nothing(db, case):
+    before = db.json("show", case)
+    preview = db("letter", case, "acknowledgement", "--preview", "--on", "2026-03-03")
+    assert "We received it on 2 March 2026" in preview.stdout
+    after_preview = db.json("show", case)
+    assert after_preview["letters"] == [] and len(after_preview["events"]) == len(before["events"])
+
+    issued = db("letter", case, "acknowledgement", "--format", "txt", "--on", "2026-03-03")
+    shown = db.json("show", case)
+    assert shown["letters"] == [{"kind": "acknowledgement", "issued_on": "2026-03-03", "recipient": "Ann Example",
+                                 "hash": hashlib.sha256(issued.stdout.encode()).hexdigest()}]
+    event = shown["events"][-1]
+    assert event["event"] == "letter" and event["at"] == "2026-03-03" and event["actor"] == "tester"
+
+
+def test_a_letter_written_to_a_file_is_the_one_hashed(db, case, tmp_path):
+    out = tmp_path / "ack.html"
+    db("letter", case, "acknowledgement", "-o", out, "--on", "2026-03-03")
+    assert db.json("show", case)["letters"][0]["hash"] == hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("kind, says", [
+    ("outcome", "has no outcome yet (it is received)"),
+    ("threshold_met", "has no threshold decision yet"),
+    ("threshold_not_met", "has no threshold decision yet"),
+    ("rejection", "has no threshold decision yet"),
+    ("appeal_acknowledgement", "has no appeal"),
+    ("appeal_outcome", "has no decided appeal"),
+    ("meeting_invitation", "has no review meeting"),
+    ("closure", "is received, not closed"),
+])
+def test_a_letter_the_state_does_not_support_is_refused(db, case, kind, says):
+    result = db.fails("letter", case, kind, "--on", "2026-03-03")
+    assert says in result.stderr and "Traceback" not in result.stderr
+    assert db.json("show", case)["letters"] == []
+
+
+def test_threshold_met_letter_is_refused_for_a_not_met_decision(db):
+    ref, _, _ = not_met_case(db)
+    db("decide", ref, "--not-met", "--on", "2026-03-10")
+    assert "send threshold_not_met" in db.fails("letter", ref, "threshold_met").stderr
+    assert "cannot be dated before it" in db.fails("letter", ref, "threshold_not_met", "--on", "2026-03-09").stderr
+
+
+def test_information_request_needs_the_agency_and_its_request(db, case):
+    assert "--to AGENCY" in db.fails("letter", case, "information_request").stderr
+    assert "no evidence request to police" in db.fails("letter", case, "information_request", "--to", "police").stderr
+    assert "no agency with code 'nope'" in db.fails("letter", case, "information_request", "--to", "nope").stderr
+
+
+def test_pdf_needs_an_output_file(db, case):
+    result = db.fails("letter", case, "acknowledgement", "--format", "pdf")
+    assert "-o FILE.pdf" in result.stderr
+    assert db.json("show", case)["letters"] == []
+
+
+def test_html_is_escaped_and_text_is_not(db):
+    ref = db.json("activate", "--applicant", "A & B <x>", "--received", "2026-03-02", "--channel", "online",
+                  "--statement", "Nothing changed")["reference"]
+    html = db("letter", ref, "acknowledgement", "--preview", "--on", "2026-03-03").stdout
+    assert "Dear A &amp; B &lt;x&gt;," in html and "<x>" not in html
+    assert "Dear A & B <x>," in letter(db, ref, "acknowledgement", "--preview", "--on", "2026-03-03")
+
+
+# -- PDF and Welsh ----------------------------------------------------------------------------------------
+
+
+def pdf_text(path) -> str:
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(str(path)).pages)
+
+
+def welsh_case(trigger):
+    trigger("init", "--policy", "wales")
+    ref, first, late = not_met_case(trigger, applicant="Siân Llŷr", agencies=("newport_homes", "ncc"), language="cy",
+                                    address="Tŷ'r Ŵyl, 3 Heol y Dŵr, Casnewydd", postcode="NP20 9ZZ")
+    trigger("decide", ref, "--not-met", "--reason", "Only one complaint counts — two more are needed.",
+            "--on", "2026-03-10")
+    return ref
+
+
+def test_pdf_keeps_welsh_letters_and_the_em_dash(trigger, tmp_path):
+    ref = welsh_case(trigger)
+    out = tmp_path / "letter.pdf"
+    trigger("letter", ref, "threshold_not_met", "--format", "pdf", "-o", out, "--on", "2026-03-10")
+    assert out.read_bytes().startswith(b"%PDF")
+    text = pdf_text(out)
+    for fact in ("Siân Llŷr", "Tŷ'r Ŵyl", "Heol y Dŵr", "Only one complaint counts — two more are needed.",
+                 "Safer Gwent Community Safety Partnership", "Tudalen 1 o 2 / Page 1 of 2",
+                 "Annwyl Siân Llŷr", "Y diwrnod olaf i apelio yw 9 Ebrill 2026",
+                 "The last day to appeal is 9 April 2026."):
+        assert fact in text, fact
+    assert trigger.json("show", ref)["letters"][0]["kind"] == "threshold_not_met"
+
+
+def test_english_pdf_has_letterhead_and_page_numbers(db, case, tmp_path):
+    review_to_outcome(db, case)
+    out = tmp_path / "outcome.pdf"
+    db("letter", case, "outcome", "--format", "pdf", "-o", out, "--on", "2026-03-24")
+    text = pdf_text(out)
+    assert "Leicester, Leicestershire and Rutland Community Safety" in text
+    assert "Page 1 of 2" in text and "Page 2 of 2" in text
+    assert "Install CCTV at the block entrance EMH Homes 29 May 2026" in text
+
+
+def test_welsh_policy_gives_bilingual_letters_welsh_first(trigger):
+    ref = welsh_case(trigger)
+    text = letter(trigger, ref, "threshold_not_met", "--on", "2026-03-10")
+    assert "Cyfeirnod / Reference: CT-2026-0001" in text
+    assert "Dyddiad / Date: 10 Mawrth 2026 / 10 March 2026" in text
+    welsh, english = text.index("Annwyl Siân Llŷr,"), text.index("Dear Siân Llŷr,")
+    assert welsh < english
+    assert "Ar 10 Mawrth 2026 penderfynwyd nad yw'r trothwy" in text and "Yn gywir," in text
+    # 20 working days in Wales: Easter Monday 6 April 2026 is a bank holiday
+    assert "The last day to appeal is 9 April 2026." in text
+
+
+def test_english_speaker_under_a_welsh_policy_gets_english_only(trigger):
+    trigger("init", "--policy", "wales")
+    ref, _, _ = not_met_case(trigger, agencies=("newport_homes", "ncc"))
+    text = letter(trigger, ref, "acknowledgement", "--preview", "--on", "2026-03-03")
+    assert "Annwyl" not in text and "Reference: CT-2026-0001" in text
+    assert "by 16 March 2026 whether the threshold" in text  # Gwent: 10 working days
+
+
+def test_richmond_preset_has_its_own_timescales(trigger):
+    trigger("init", "--policy", "richmond")
+    ref, _, _ = not_met_case(trigger, agencies=("rhp", "lbrut"))
+    text = letter(trigger, ref, "acknowledgement", "--preview", "--on", "2026-03-03")
+    assert "Richmond Community Safety Partnership" in text
+    assert "by 31 March 2026 whether the threshold" in text  # 21 working days after 2 March
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31)))
+def test_dates_read_back_in_english_and_welsh(day):
+    en, cy = longdate(day), dyddiad(day)
+    assert en.split()[0] == cy.split()[0] == str(day.day)
+    assert cy.split()[1] == MONTHS_CY[day.month - 1] and en.endswith(str(day.year))
+
+
+# -- partnership templates ------------------------------------------------------------------------------
+
+
+def test_override_renders_in_the_sandbox_and_blocks_escapes(db, case, tmp_path):
+    folder = tmp_path / "ours"
+    folder.mkdir()
+    (folder / "acknowledgement.txt").write_text(
+        "{% extends '_base.txt' %}{% block body %}Our own words for {{ reference }}, due "
+        "{{ next_step.due|longdate }}, received {{ case.received|longdate }}.{% endblock %}")
+    text = db("letter", case, "acknowledgement", "--format", "txt", "--templates", folder, "--preview",
+              "--on", "2026-03-03").stdout
+    assert "Our own words for CT-2026-0001, due 16 March 2026, received 2 March 2026." in text
+
+    (folder / "acknowledgement.txt").write_text("{{ ''.__class__.__mro__ }}")
+    result = db.fails("letter", case, "acknowledgement", "--format", "txt", "--templates", folder,
+                      "--on", "2026-03-03")
+    assert "object" not in result.stdout and "Traceback" not in result.stderr
+    assert "acknowledgement.txt: refused by the template sandbox" in result.stderr
+    assert db.json("show", case)["letters"] == []
+
+
+def test_a_broken_override_is_one_clear_line(db, case, tmp_path):
+    folder = tmp_path / "ours"
+    folder.mkdir()
+    (folder / "closure.txt").write_text("{% if %}")
+    (folder / "acknowledgement.txt").write_text("Hello {{ victim.nam }}")
+    result = db.fails("letter", case, "acknowledgement", "--templates", folder, "--format", "txt", "--preview")
+    assert result.stderr.strip().count("\n") == 0 and "unknown field 'victim.nam'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_letters_check_lists_unknown_missing_and_broken(trigger, tmp_path):
+    folder = tmp_path / "ours"
+    folder.mkdir()
+    (folder / "outcome.html").write_text(
+        "{% extends '_base.html' %}{% block body %}{{ victim.nam }}"
+        "{% for a in outcome.actions %}{{ a.owner }} {{ a.colour }}{% endfor %}{% endblock %}")
+    (folder / "closure.txt").write_text("{% if %}")
+    result = trigger.fails("letters", "check", folder)
+    out = result.stdout
+    assert "outcome.html: unknown field 'victim.nam'" in out
+    assert "outcome.html: unknown field 'outcome.actions[].colour'" in out
+    assert "outcome.html: missing required field 'outcome.findings'" in out
+    assert "outcome.html: missing required field 'appeal_route.last_day'" in out
+    assert "closure.txt: line 1: does not parse" in out
+    assert "Traceback" not in result.stderr
+
+
+def test_letters_check_passes_the_shipped_templates(trigger):
+    from letters.render import TEMPLATES_DIR
+
+    assert "every template is fine" in trigger("letters", "check", TEMPLATES_DIR).stdout
+
+
+# -- the appeal bundle ------------------------------------------------------------------------------------
+
+
+def test_bundle_is_refused_without_an_appeal(db, case, tmp_path):
+    result = db.fails("bundle", case, "-o", tmp_path / "b.zip")
+    assert "has no appeal" in result.stderr
+    assert not (tmp_path / "b.zip").exists()
+
+
+def test_bundle_holds_the_appeal_papers_and_is_registered(db, case, tmp_path):
+    review_to_outcome(db, case)
+    issued = db("letter", case, "outcome", "--format", "txt", "--on", "2026-03-24").stdout
+    db("appeal", case, "--received", "2026-04-01", "--grounds", "process", "--on", "2026-04-01")
+    out = tmp_path / "bundle.zip"
+    db("bundle", case, "-o", out, "--on", "2026-04-02")
+    with zipfile.ZipFile(io.BytesIO(out.read_bytes())) as zf:
+        names = zf.namelist()
+        assert names == ["01-report-form.txt", "02-chronology.txt", "03-meeting-minutes-summary.txt",
+                         "04-letters/01-2026-03-24-outcome.txt", "04-letters/index.txt",
+                         "05-outcome-and-action-plan.txt"]
+        assert zf.read("04-letters/01-2026-03-24-outcome.txt").decode() == issued
+        assert "identical to the copy issued" in zf.read("04-letters/index.txt").decode()
+        assert "issue_outcome" in zf.read("02-chronology.txt").decode()
+        assert "Police and council reports were never shared." in zf.read("03-meeting-minutes-summary.txt").decode()
+        plan = zf.read("05-outcome-and-action-plan.txt").decode()
+        assert "Install CCTV at the block entrance | emh | 2026-05-29 | open" in plan
+        assert "Five reports and nothing has changed" in zf.read("01-report-form.txt").decode()
+    register = db.json("show", case)["letters"]
+    assert register[-1]["kind"] == "appeal_bundle" and register[-1]["issued_on"] == "2026-04-02"
+    assert register[-1]["hash"] == hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+def test_policy_key_templates_points_at_the_partnerships_folder(trigger, tmp_path):
+    from workflows import PRESETS_DIR
+
+    folder = tmp_path / "ours"
+    folder.mkdir()
+    (folder / "_base.txt").write_text("OUR LETTERHEAD\n{{ reference }}\n{% block body %}{% endblock %}")
+    text = (PRESETS_DIR / "llr.toml").read_text().replace('version = "2022.02"', 'version = "2022.02-ours"')
+    policy = tmp_path / "ours.toml"
+    policy.write_text(text.replace("closures = []", f'closures = []\ntemplates = "{folder}"'))
+    trigger("init", "--policy", policy)
+    ref, _, _ = not_met_case(trigger)
+    out = letter(trigger, ref, "acknowledgement", "--preview", "--on", "2026-03-03")
+    assert out.startswith("OUR LETTERHEAD\nCT-2026-0001\n") and "We received it on 2 March 2026" in out
+
+
+def test_letters_check_flags_an_unknown_top_level_field_and_fields_lists_the_context(trigger, tmp_path):
+    folder = tmp_path / "ours"
+    folder.mkdir()
+    (folder / "_footer.html").write_text("{{ perpetrator_name }}")
+    assert "_footer.html: unknown field 'perpetrator_name'" in trigger.fails("letters", "check", folder).stdout
+    fields = trigger("letters", "fields").stdout.splitlines()
+    assert "appeal_route.last_day" in fields and "outcome.actions[].owner" in fields

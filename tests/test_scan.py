@@ -1,0 +1,220 @@
+"""Importing incident logs and the proactive scan (SPEC §2): second reports and unsignposted victims."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from trigger.calendar import months_beginning_with
+from trigger.models import Incident
+from trigger.scan import ScanRules, scan_query, within_one_month
+from trigger.threshold import Complaint, Rules, evaluate
+
+HEADER = "victim_id,occurred,reported,agency,agency_ref,hate,category,location,description"
+# a small county: V1 three qualifying reports; V2 one hate report; V3 two reports, one of them late;
+# V4 one report; V5 three qualifying reports but an open case; V6 reports older than six months
+KNOWN = [
+    "V1,2026-01-10,2026-01-12,police,P-1,,noise,Loughborough,loud music",
+    "V1,2026-02-01,2026-02-01,cbc,C-1,,noise,Loughborough,loud music",
+    "V1,2026-03-01,2026-03-03,emh,H-1,,noise,Loughborough,shouting",
+    "V2,2026-03-05,2026-03-06,police,P-2,race,abuse,Shepshed,",
+    "V3,2026-01-10,2026-02-20,police,P-3,,,,",
+    "V3,2026-03-01,2026-03-02,cbc,C-3,,,,",
+    "V4,2026-03-01,2026-03-02,cbc,C-4,,,,",
+    "V5,2026-01-10,2026-01-12,police,P-5,,,,",
+    "V5,2026-02-10,2026-02-12,police,P-6,,,,",
+    "V5,2026-03-10,2026-03-12,police,P-7,,,,",
+    "V6,2025-06-01,2025-06-02,police,P-8,,,,",
+    "V6,2025-07-01,2025-07-02,police,P-9,,,,",
+    "V6,2025-08-01,2025-08-02,police,P-10,,,,",
+]
+
+
+def _write(tmp_path, lines, name="log.csv"):
+    path = tmp_path / name
+    path.write_text("\n".join([HEADER, *lines]) + "\n", encoding="utf-8")
+    return path
+
+
+def _db_rows(sql):
+    engine = sqlalchemy.create_engine(os.environ["TRIGGER_DB"])
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(sqlalchemy.text(sql))]
+    finally:
+        engine.dispose()
+
+
+# -- import ---------------------------------------------------------------------------------------------
+
+
+def test_import_stores_every_row_without_a_case_and_with_the_victims_id(db, tmp_path):
+    out = db("incidents", "import", _write(tmp_path, KNOWN)).stdout
+    assert "Imported 13 of 13 rows" in out
+    rows = _db_rows("SELECT case_id, victim_ref, agency_ref, hate FROM incident ORDER BY id")
+    assert len(rows) == 13
+    assert all(case_id is None for case_id, *_ in rows)
+    assert rows[0][1:] == ("V1", "P-1", None) and rows[3][1:] == ("V2", "P-2", "race")
+
+
+def test_reimporting_the_same_file_adds_nothing(db, tmp_path):
+    path = _write(tmp_path, KNOWN)
+    db("incidents", "import", path)
+    again = db.json("incidents", "import", path)
+    assert (again["imported"], again["already_held"]) == (0, 13)
+    assert _db_rows("SELECT count(*) FROM incident") == [(13,)]
+    # a later export with one new row adds just that row
+    more = db.json("incidents", "import", _write(tmp_path, KNOWN + ["V7,2026-03-01,2026-03-01,cbc,C-9,,,,"], "b.csv"))
+    assert (more["imported"], more["already_held"]) == (1, 13)
+
+
+def test_bad_rows_are_reported_with_line_numbers_and_nothing_is_imported(db, tmp_path):
+    lines = [
+        KNOWN[0],
+        "V2,2026-02-30,2026-03-01,police,P-20,,,,",  # line 3: no 30 February
+        "V2,2026-03-05,2026-03-01,police,P-21,,,,",  # line 4: reported before it happened
+        "V2,2026-03-01,2026-03-01,fire,F-1,,,,",  # line 5: unknown agency
+        "V2,2026-03-01,2026-03-01,police,,,,,",  # line 6: no reference
+        "V2,2026-03-01,2026-03-01,police,P-22,football,,,",  # line 7: not a strand
+        ",2026-03-01,2026-03-01,police,P-23,,,,",  # line 8: no victim
+        "V2,2026-03-01,2026-03-01,police",  # line 9: short row
+        "V1,2026-01-10,2026-01-12,police,P-1,,,,",  # line 10: repeats line 2
+        "V2,2099-03-01,2099-03-01,police,P-24,,,,",  # line 11: in the future
+    ]
+    result = db.fails("incidents", "import", _write(tmp_path, lines))
+    err = result.stderr
+    for expected in ("line 3: occurred '2026-02-30' is not a date", "line 4: reported 2026-03-01 is before occurred",
+                     "line 5: unknown agency 'fire'", "line 6: agency_ref is empty", "line 7: hate 'football'",
+                     "line 8: victim_id is empty", "line 9: 4 fields where the header has 9",
+                     "line 10: police reference 'P-1' repeats line 2", "line 11: reported 2099-03-01 is in the future",
+                     "9 bad rows (listed above); nothing was imported"):
+        assert expected in err
+    assert "Traceback" not in err
+    assert _db_rows("SELECT count(*) FROM incident") == [(0,)]
+    assert _db_rows("SELECT count(*) FROM audit_event WHERE event = 'incidents_import'") == [(0,)]
+
+
+def test_skip_bad_imports_the_good_rows_and_still_lists_the_bad(db, tmp_path):
+    result = db("incidents", "import", _write(tmp_path, [KNOWN[0], "V2,2026-03-0x,2026-03-01,police,P-20,,,,",
+                                                          KNOWN[1]]), "--skip-bad")
+    assert "Imported 2 of 3 rows" in result.stdout and "1 bad row skipped" in result.stdout
+    assert "line 3: occurred '2026-03-0x' is not a date" in result.stderr
+
+
+def test_a_missing_column_is_refused_naming_it(db, tmp_path):
+    path = tmp_path / "short.csv"
+    path.write_text("victim_id,occurred,reported,agency\nV1,2026-01-01,2026-01-02,police\n")
+    result = db.fails("incidents", "import", path)
+    assert "missing columns agency_ref, hate, category, location, description" in result.stderr
+
+
+def test_import_is_one_audit_event_with_counts_and_no_personal_data(db, tmp_path):
+    db("incidents", "import", _write(tmp_path, KNOWN))
+    events = _db_rows("SELECT detail FROM audit_event WHERE event = 'incidents_import'")
+    assert len(events) == 1
+    detail = json.loads(events[0][0])
+    assert detail["file"] == "log.csv" and detail["imported"] == 13 and detail["rows"] == 13
+    assert "V1" not in events[0][0] and "Loughborough" not in events[0][0]
+
+
+# -- scan -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def county(db, tmp_path):
+    db("incidents", "import", _write(tmp_path, KNOWN))
+    db("activate", "--applicant", "Eve Example", "--received", "2026-03-15", "--channel", "phone",
+       "--statement", "Nothing done", "--victim-ref", "V5")
+    return db
+
+
+def test_scan_lists_second_reports_and_victims_meeting_the_threshold_without_a_case(county):
+    found = county.json("scan", "--as-of", "2026-03-20")
+    assert found["window_start"] == "2025-09-21"
+    second = {r["victim_id"]: r for r in found["second_report"]}
+    assert sorted(second) == ["V1", "V3", "V5"]  # V6's reports are older than six months
+    assert second["V1"] == {"victim_id": "V1", "reports": 3, "qualifying": 3, "first_report": "2026-01-12",
+                            "last_report": "2026-03-03", "list": "second_report"}
+    meets = {r["victim_id"]: r["route"] for r in found["meets_threshold"]}
+    # V1 by the statutory count, V2 by LLR's hate route; V5 has an open case; V3's late report does not qualify
+    assert meets == {"V1": "statutory", "V2": "hate"}
+
+
+def test_a_closed_case_does_not_hide_a_victim_who_meets_the_threshold_again(county):
+    county("withdraw", "CT-2026-0001", "--reason", "moved away", "--on", "2026-03-16")
+    meets = [r["victim_id"] for r in county.json("scan", "--as-of", "2026-03-20")["meets_threshold"]]
+    assert meets == ["V1", "V2", "V5"]
+
+
+def test_scan_window_follows_the_six_months_beginning_with_each_report(county):
+    # V1's first report (12 Jan) is within six months of an application on 11 July, not on 12 July
+    on_11 = {r["victim_id"]: r for r in county.json("scan", "--as-of", "2026-07-11")["second_report"]}
+    on_12 = {r["victim_id"]: r for r in county.json("scan", "--as-of", "2026-07-12")["second_report"]}
+    assert on_11["V1"]["reports"] == 3 and on_12["V1"]["reports"] == 2
+
+
+def test_scan_csv_and_text_show_ids_and_dates_but_no_names(county):
+    rows = list(csv.DictReader(io.StringIO(county("scan", "--as-of", "2026-03-20", "--csv").stdout)))
+    assert {(r["list"], r["victim_id"]) for r in rows} >= {("second_report", "V1"), ("meets_threshold", "V2")}
+    assert set(rows[0]) == {"list", "victim_id", "reports", "qualifying", "first_report", "last_report"}
+    text = county("scan", "--as-of", "2026-03-20").stdout
+    assert "(a) 3 victims made a second report within six months" in text
+    assert "(b) 2 victims meet the threshold with no open case" in text
+    assert "Eve Example" not in text
+
+
+def test_scan_of_an_empty_log_lists_nobody(db):
+    found = db.json("scan", "--as-of", "2026-03-20")
+    assert found["second_report"] == [] and found["meets_threshold"] == []
+
+
+# -- the SQL rule is the statute's rule ---------------------------------------------------------------------
+
+_engine = sqlalchemy.create_engine("sqlite://")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)), st.integers(0, 70))
+def test_the_scans_sql_one_month_rule_agrees_with_months_beginning_with(occurred, lag):
+    reported = occurred + timedelta(days=lag)
+    expr = within_one_month(sqlalchemy.literal(occurred, sqlalchemy.Date),
+                            sqlalchemy.literal(reported, sqlalchemy.Date))
+    with _engine.connect() as conn:
+        in_sql = bool(conn.execute(sqlalchemy.select(sqlalchemy.case((expr, 1), else_=0))).scalar_one())
+    assert in_sql == (reported <= months_beginning_with(occurred, 1))
+
+
+_county = sqlalchemy.create_engine("sqlite://")
+Incident.__table__.create(_county)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(0, 50), st.sampled_from([None, "race"])), max_size=8),
+       st.integers(150, 420))
+def test_scan_counts_what_check_would_count_for_an_application_on_the_as_of_date(raw, as_of_day):
+    base = date(2025, 1, 1)
+    as_of = base + timedelta(days=as_of_day)
+    reports = [(base + timedelta(days=o), base + timedelta(days=o + lag), hate) for o, lag, hate in raw]
+    reports = [r for r in reports if r[1] <= as_of]  # a log holds no reports from the future
+    with _county.begin() as conn:
+        conn.execute(Incident.__table__.delete())
+        if reports:
+            conn.execute(Incident.__table__.insert(), [
+                {"victim_ref": "V1", "occurred": o, "reported": r, "agency_id": 1, "agency_ref": f"R{i}", "hate": h}
+                for i, (o, r, h) in enumerate(reports)])
+        query, _start = scan_query(as_of, ScanRules(qualifying_complaints=3, hate_route=True))
+        found = {row.victim_id: row for row in conn.execute(query)}
+    explained = evaluate([Complaint(i, o, r, "police", h) for i, (o, r, h) in enumerate(reports)], as_of,
+                         Rules(qualifying_complaints=3, hate_route=True))
+    listed = found.get("V1")
+    if listed is not None:
+        assert listed.qualifying == explained.statutory_count
+    assert (listed is not None and (listed.qualifying >= 3 or listed.hate >= 1)) == explained.met

@@ -1,0 +1,366 @@
+"""The threshold (SPEC §2, s.104(4)-(5)): qualifying complaints, routes, caveats and the explanation."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from trigger import policy as policies
+from trigger.calendar import months_beginning_with
+from trigger.errors import PolicyError
+from trigger.threshold import Complaint, Rules, evaluate, qualifies, why_not_qualifying, window_start
+from workflows import PRESETS_DIR
+
+D = date.fromisoformat
+LLR = Rules(qualifying_complaints=3, hate_route=True)
+
+
+# -- calendar months "beginning with" (SPEC §2) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("start, months, end", [
+    ("2026-01-15", 1, "2026-02-14"),   # SPEC: 15 Jan -> 14 Feb
+    ("2026-01-31", 1, "2026-02-28"),   # SPEC: 31 Jan -> 28 Feb
+    ("2026-01-30", 1, "2026-02-28"),   # SPEC: 30 Jan -> 28 Feb
+    ("2024-01-31", 1, "2024-02-29"),   # SPEC: ... or 29 Feb in a leap year
+    ("2024-01-30", 1, "2024-02-29"),
+    ("2024-01-29", 1, "2024-02-28"),   # 29 Feb exists in 2024, so the day before it
+    ("2026-03-01", 1, "2026-03-31"),   # SPEC: 1 Mar -> 31 Mar
+    ("2026-12-15", 1, "2027-01-14"),   # across a year end
+    ("2025-08-31", 6, "2026-02-28"),   # six months ending in a short February
+    ("2026-03-02", 6, "2026-09-01"),
+])
+def test_months_beginning_with_worked_examples(start, months, end):
+    assert months_beginning_with(D(start), months) == D(end)
+
+
+def _month_index(day: date) -> int:
+    return day.year * 12 + day.month
+
+
+def in_period(day: date, start: date, months: int) -> bool:
+    """An independent formulation: `day` is inside N months beginning with `start` until the calendar
+    reaches the Nth following month on (or after) `start`'s day number; a month too short to have that
+    day is inside in full."""
+    gap = _month_index(day) - _month_index(start)
+    return day >= start and (gap < months or (gap == months and day.day < start.day))
+
+
+dates = st.dates(min_value=date(1990, 1, 1), max_value=date(2099, 12, 31))
+
+
+@given(dates, st.integers(min_value=1, max_value=24))
+def test_period_end_agrees_with_an_independent_formulation(start, months):
+    end = months_beginning_with(start, months)
+    assert in_period(end, start, months)
+    assert not in_period(end + timedelta(days=1), start, months)
+
+
+@given(dates, st.integers(min_value=1, max_value=12))
+def test_period_end_is_monotonic_and_the_period_never_shorter_than_28_days_a_month(start, months):
+    end = months_beginning_with(start, months)
+    assert end >= months_beginning_with(start - timedelta(days=1), months)
+    assert (end - start).days + 1 >= 28 * months
+    assert (end - start).days + 1 <= 31 * months
+
+
+@given(dates)
+def test_window_start_is_the_earliest_complaint_an_application_can_reach(application):
+    start = window_start(application)
+    assert months_beginning_with(start, 6) >= application
+    assert months_beginning_with(start - timedelta(days=1), 6) < application
+
+
+# -- the qualifying complaint (s.104, EN para 231) ------------------------------------------------------------
+
+
+def complaint(i, occurred, reported, agency="police", **kw):
+    return Complaint(id=i, occurred=D(occurred), reported=D(reported), agency=agency, **kw)
+
+
+def test_complaint_on_the_last_day_of_the_month_qualifies_and_the_next_day_does_not():
+    assert qualifies(complaint(1, "2026-01-15", "2026-02-14"), D("2026-03-02")) is None
+    reason, detail = why_not_qualifying(complaint(1, "2026-01-15", "2026-02-15"), D("2026-03-02"))
+    assert reason == "reported 31 days after the behaviour; the limit is one month"
+    assert detail == "the month beginning with 15 January 2026 ended on 14 February 2026"
+
+
+def test_late_report_is_explained_in_plain_english():
+    reason = qualifies(complaint(7, "2026-01-10", "2026-02-20"), D("2026-03-02"))
+    assert reason == "reported 41 days after the behaviour; the limit is one month"  # SPEC §2's own words
+
+
+def test_leap_year_month_end_qualifies_a_report_on_29_february():
+    assert qualifies(complaint(1, "2024-01-31", "2024-02-29"), D("2024-03-10")) is None
+    assert qualifies(complaint(1, "2024-01-31", "2024-03-01"), D("2024-03-10")) is not None
+
+
+def test_application_on_the_last_day_of_six_months_still_counts_the_complaint():
+    c = complaint(1, "2025-09-01", "2025-09-02")
+    assert qualifies(c, D("2026-03-01")) is None  # six months beginning with 2 Sep end on 1 Mar
+    reason, detail = why_not_qualifying(c, D("2026-03-02"))
+    assert reason == "reported more than six months before the application"
+    assert detail == "the six months beginning with 2 September 2025 ended on 1 March 2026"
+
+
+def test_complaint_after_the_application_does_not_count():
+    assert "after the application" in qualifies(complaint(1, "2026-03-01", "2026-03-05"), D("2026-03-02"))
+
+
+# -- routes -------------------------------------------------------------------------------------------------
+
+
+def test_three_qualifying_complaints_about_separate_incidents_meet_the_statutory_threshold():
+    e = evaluate([complaint(1, "2026-01-10", "2026-01-12"), complaint(2, "2026-01-20", "2026-01-21"),
+                  complaint(3, "2026-02-03", "2026-02-04")], D("2026-03-02"), LLR)
+    assert (e.met, e.route, e.statutory_count, e.statutory_met) == (True, "statutory", 3, True)
+    assert [v.id for v in e.counted] == [1, 2, 3]
+    assert all("separate incident" in v.reason for v in e.counted)
+
+
+def test_one_incident_reported_to_three_agencies_counts_once():
+    e = evaluate([complaint(1, "2026-01-10", "2026-01-12", "police"),
+                  complaint(2, "2026-01-10", "2026-01-13", "cbc", same_as=1),
+                  complaint(3, "2026-01-10", "2026-01-14", "emh", same_as=2)], D("2026-03-02"), LLR)
+    assert e.statutory_count == 1 and not e.met
+    assert [v.id for v in e.excluded] == [2, 3]
+    assert "the same incident as complaint 1" in e.excluded[0].reason
+    assert e.possible_duplicates == []  # linked reports are not "possible" duplicates
+
+
+def test_a_late_report_of_an_incident_also_reported_in_time_still_counts_the_incident():
+    e = evaluate([complaint(1, "2026-01-10", "2026-02-20", "police"),
+                  complaint(2, "2026-01-10", "2026-01-11", "cbc", same_as=1)], D("2026-03-02"), LLR)
+    assert e.statutory_count == 1 and [v.id for v in e.counted] == [2]
+
+
+def test_unlinked_reports_on_the_same_day_to_different_agencies_are_possible_duplicates():
+    e = evaluate([complaint(1, "2026-01-10", "2026-01-12", "police"),
+                  complaint(2, "2026-01-10", "2026-01-12", "cbc"),
+                  complaint(3, "2026-01-20", "2026-01-21", "police")], D("2026-03-02"), LLR)
+    assert e.possible_duplicates == [(1, 2)]
+    assert e.statutory_count == 3  # flagged, not merged: the manager links them with --same-as
+    assert "Complaints 1 and 2 were made to different agencies" in e.text()
+
+
+def test_hate_incident_alone_meets_llr_threshold():
+    e = evaluate([complaint(1, "2026-02-01", "2026-02-02", hate="race")], D("2026-03-02"), LLR)
+    assert (e.met, e.route, e.statutory_met) == (True, "hate", False)
+
+
+def test_hate_incident_reported_too_late_does_not_meet_the_hate_route():
+    e = evaluate([complaint(1, "2026-01-01", "2026-02-02", hate="race")], D("2026-03-02"), LLR)
+    assert not e.met and e.route is None
+
+
+def test_hate_route_off_in_policy_means_a_hate_incident_is_one_complaint():
+    e = evaluate([complaint(1, "2026-02-01", "2026-02-02", hate="race")], D("2026-03-02"), Rules())
+    assert not e.met
+
+
+def test_community_route_counts_distinct_people_with_the_victim_as_one():
+    rules = Rules(community_route=True, community_individuals=3)
+    reports = [complaint(1, "2026-02-01", "2026-02-02"),
+               complaint(2, "2026-02-01", "2026-02-02", "cbc", same_as=1, complainant="Neighbour A"),
+               complaint(3, "2026-02-01", "2026-02-03", "emh", same_as=1, complainant="neighbour a")]
+    assert not evaluate(reports, D("2026-03-02"), rules).met  # the victim and one neighbour: two people
+    reports.append(complaint(4, "2026-02-01", "2026-02-03", "emh", same_as=1, complainant="Shopkeeper B"))
+    e = evaluate(reports, D("2026-03-02"), rules)
+    assert (e.met, e.route, e.statutory_count) == (True, "community", 1)
+    assert "3 different people" in e.routes["community"]
+
+
+# -- stricter local caveats (DOMAIN §2.4) -----------------------------------------------------------------------
+
+
+def test_caveat_never_overrides_a_statutory_met_and_is_labelled_stricter_than_the_act():
+    rules = Rules(hate_route=True, stricter_caveats=("report_within_7_days", "latest_within_month"))
+    e = evaluate([complaint(1, "2025-10-01", "2025-10-20"), complaint(2, "2025-10-05", "2025-10-25"),
+                  complaint(3, "2025-10-10", "2025-10-30")], D("2026-03-02"), rules)
+    assert (e.met, e.route) == (True, "statutory")
+    names = [c.name for c in e.caveats]
+    assert names == ["report_within_7_days", "latest_within_month"]
+    for caveat in e.as_dict()["stricter_caveats"]:
+        assert caveat["label"] == "stricter than the Act"
+        assert "not applied to the statutory count" in caveat["effect"]
+    assert e.text().count("stricter than the Act") == 2
+    assert all("stricter than the Act" in v.caveat for v in e.counted)
+
+
+def test_seven_day_caveat_applies_to_the_local_hate_route():
+    rules = Rules(hate_route=True, stricter_caveats=("report_within_7_days",))
+    e = evaluate([complaint(1, "2026-02-01", "2026-02-12", hate="religion")], D("2026-03-02"), rules)
+    assert not e.met
+    assert "sets aside complaint 1 for the local routes" in e.caveats[0].effect
+    assert "only to the local routes" in e.caveats[0].effect
+
+
+def test_diary_sheets_caveat_applies_to_local_routes_but_not_the_statutory_count():
+    rules = Rules(hate_route=True, stricter_caveats=("no_diary_sheets",))
+    diary = [complaint(i, f"2026-02-0{i}", f"2026-02-0{i}", category="diary_sheet") for i in (1, 2, 3)]
+    assert evaluate(diary, D("2026-03-02"), rules).route == "statutory"
+    hate_diary = [complaint(1, "2026-02-01", "2026-02-02", hate="race", category="diary_sheet")]
+    assert not evaluate(hate_diary, D("2026-03-02"), rules).met
+
+
+def test_configured_caveat_is_labelled_even_when_it_changes_nothing():
+    e = evaluate([], D("2026-03-02"), Rules(stricter_caveats=("no_diary_sheets",)))
+    assert "Local rule, stricter than the Act: diary sheets do not count" in e.text()
+
+
+reports = st.lists(
+    st.tuples(st.integers(0, 200), st.integers(0, 45), st.sampled_from(["police", "cbc", "emh"]),
+              st.sampled_from([None, None, None, "race"]), st.sampled_from([None, "diary_sheet"])),
+    max_size=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(reports, st.integers(1, 3), st.lists(st.sampled_from(
+    ["latest_within_month", "no_diary_sheets", "report_within_7_days"]), unique=True))
+def test_caveats_never_change_the_statutory_count_or_a_statutory_met(raw, required, caveats):
+    base = date(2025, 9, 1)
+    complaints = [Complaint(i + 1, base + timedelta(days=o), base + timedelta(days=o + lag), agency, hate, None,
+                            None, cat) for i, (o, lag, agency, hate, cat) in enumerate(raw)]
+    application = date(2026, 3, 31)
+    plain = evaluate(complaints, application, Rules(required, hate_route=True))
+    strict = evaluate(complaints, application, Rules(required, hate_route=True, stricter_caveats=tuple(caveats)))
+    assert strict.statutory_count == plain.statutory_count
+    assert strict.statutory_count == sum(1 for c in complaints if qualifies(c, application) is None)
+    if plain.statutory_met:
+        assert strict.met and strict.route == "statutory"
+    assert len(strict.counted) + len(strict.excluded) == len(complaints)
+    assert not strict.met or plain.met  # a caveat can only take a local route away, never add one
+
+
+# -- policy --------------------------------------------------------------------------------------------------
+
+
+def _policy_text(**threshold) -> str:
+    text = (PRESETS_DIR / "llr.toml").read_text()
+    for key, value in threshold.items():
+        lines = [ln for ln in text.splitlines() if ln.split("=")[0].strip() == key]
+        text = text.replace(lines[0], f"{key} = {value}")
+    return text
+
+
+def test_policy_above_three_qualifying_complaints_is_refused_at_load():
+    with pytest.raises(PolicyError, match=r"threshold.qualifying_complaints: 4 is above 3.*s.104\(4\)"):
+        policies.parse(_policy_text(qualifying_complaints=4), "strict.toml")
+    assert policies.parse(_policy_text(qualifying_complaints=2), "lenient.toml").qualifying_complaints == 2
+
+
+def test_unknown_caveat_is_refused_at_load():
+    with pytest.raises(PolicyError, match="stricter_caveats"):
+        policies.parse(_policy_text(stricter_caveats='["case_closed"]'), "x.toml")
+
+
+# -- through the command line ----------------------------------------------------------------------------------
+
+
+def _new_case(db, received="2026-03-02"):
+    return db.json("activate", "--applicant", "Cara Example", "--received", received, "--channel", "phone",
+                   "--statement", "Still happening")["reference"]
+
+
+def _add(db, ref, occurred, reported, agency="police", *extra):
+    return db.json("incident", "add", ref, "--occurred", occurred, "--reported", reported, "--agency", agency,
+                   "--on", "2026-03-03", *extra)["id"]
+
+
+def test_check_json_gives_met_route_counted_and_excluded_with_reasons(db):
+    ref = _new_case(db)
+    first = _add(db, ref, "2026-01-10", "2026-01-12")
+    late = _add(db, ref, "2026-01-10", "2026-02-20", "cbc")
+    dup = _add(db, ref, "2026-01-20", "2026-01-21", "emh")
+    linked = _add(db, ref, "2026-01-20", "2026-01-22", "police", "--same-as", dup)
+    result = db.json("check", ref)
+    assert result["met"] is False and result["route"] is None
+    assert [c["id"] for c in result["counted"]] == [first, dup]
+    excluded = {c["id"]: c["reason"] for c in result["excluded"]}
+    assert excluded[late].startswith("reported 41 days after the behaviour; the limit is one month")
+    assert excluded[linked] == f"the same incident as complaint {dup}; counted once"
+    details = {c["id"]: c.get("detail") for c in result["excluded"]}
+    assert details[late] == "the month beginning with 10 January 2026 ended on 9 February 2026"
+    assert (f"Complaint {late} was not counted: reported 41 days after the behaviour; the limit is one month "
+            "(the month beginning with 10 January 2026 ended on 9 February 2026).") in result["text"]
+    assert result["possible_duplicates"] == [[first, late]]
+
+
+def test_check_text_reads_like_the_letter_paragraph(db, case):
+    out = db("check", case).stdout
+    assert out.startswith(f"{case}: threshold MET (statutory route)")
+    assert "The application was made on 2 March 2026." in out
+    assert "Of the 3 complaints recorded, 3 about separate incidents qualify (complaints 1, 2 and 3)" in out
+    assert "The threshold is therefore met under section 104(4)" in out
+
+
+def test_hate_incident_meets_the_threshold_through_the_cli_and_decide_records_the_route(db):
+    ref = _new_case(db)
+    _add(db, ref, "2026-02-10", "2026-02-10", "police", "--hate", "disability")
+    assert db.json("check", ref)["route"] == "hate"
+    db("decide", ref, "--met", "--on", "2026-03-05")
+    assert db.json("show", ref)["threshold"]["route"] == "hate"
+
+
+def test_not_met_decision_is_refused_while_three_complaints_qualify(db, case):
+    result = db.fails("decide", case, "--not-met", "--on", "2026-03-05")
+    assert "3 qualifying complaints meet the statutory threshold of 3" in result.stderr
+    assert db.json("show", case)["state"] == "received"
+
+
+def test_rejection_is_refused_while_the_statutory_count_is_met(db, case):
+    result = db.fails("decide", case, "--reject", "vexatious", "--reason", "third this week")
+    assert "cannot reject" in result.stderr
+
+
+def test_discretionary_met_below_threshold_needs_a_reason(db):
+    ref = _new_case(db)
+    _add(db, ref, "2026-02-01", "2026-02-02")
+    result = db.fails("decide", ref, "--met", "--on", "2026-03-05")
+    assert "needs a reason" in result.stderr
+    db("decide", ref, "--met", "--reason", "vulnerable victim, harm escalating", "--on", "2026-03-05")
+    assert db.json("show", ref)["threshold"]["route"] == "discretionary"
+
+
+def test_rejection_needs_a_reason_and_is_reported_as_not_met(db):
+    ref = _new_case(db)
+    _add(db, ref, "2026-02-01", "2026-02-02")
+    assert "needs the category and a reason" in db.fails("decide", ref, "--reject", "malicious").stderr
+    db("decide", ref, "--reject", "malicious", "--reason", "made up to harass a neighbour", "--on", "2026-03-05")
+    shown = db.json("show", ref)
+    assert shown["state"] == "threshold_not_met"
+    assert shown["threshold"]["met"] is False and shown["threshold"]["rejection_category"] == "malicious"
+
+
+def test_policy_with_caveats_labels_them_in_the_cli_explanation(trigger, tmp_path: Path):
+    melton = tmp_path / "melton.toml"
+    melton.write_text(_policy_text(name='"melton"', stricter_caveats='["latest_within_month"]'))
+    trigger("init", "--policy", str(melton))
+    ref = _new_case(trigger)
+    for occurred in ("2025-10-01", "2025-10-10", "2025-10-20"):
+        _add(trigger, ref, occurred, occurred)
+    result = trigger.json("check", ref)
+    assert result["route"] == "statutory"
+    assert result["stricter_caveats"][0]["label"] == "stricter than the Act"
+    text = trigger("check", ref).stdout
+    assert "Local rule, stricter than the Act: the most recent complaint" in text
+    assert "It was not applied to the statutory count" in text
+
+
+def test_three_people_complaining_about_the_same_incident_meet_a_community_route(trigger, tmp_path: Path):
+    area = tmp_path / "oadby.toml"
+    area.write_text(_policy_text(name='"oadby"', community_route="true", hate_route="false"))
+    trigger("init", "--policy", str(area))
+    ref = _new_case(trigger)
+    first = _add(trigger, ref, "2026-02-14", "2026-02-14")
+    _add(trigger, ref, "2026-02-14", "2026-02-15", "cbc", "--same-as", first, "--complainant", "Next-door neighbour")
+    assert trigger.json("check", ref)["met"] is False
+    _add(trigger, ref, "2026-02-14", "2026-02-16", "emh", "--same-as", first, "--complainant", "Shop owner")
+    result = trigger.json("check", ref)
+    assert (result["met"], result["route"], result["statutory_count"]) == (True, "community", 1)
+    assert "3 different people complained" in trigger("check", ref).stdout

@@ -1,0 +1,129 @@
+"""The workflow as a rule: random sequences of moves through the real engine on a real SQLite file.
+No illegal state is ever reached, a refused move changes nothing, and every accepted move leaves
+exactly one audit event."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from sqlmodel import func, select
+
+from trigger import cases
+from trigger.app import App, dispose_engines
+from trigger.errors import TriggerError
+from trigger.models import AuditEvent, ReviewCase
+from workflows import machine
+
+MOVES = st.sampled_from([
+    "decide_met", "decide_not_met", "decide_reject", "prepare_review", "assign", "outcome",
+    "appeal_ok", "appeal_bad_grounds", "appeal_late", "appeal_upheld", "appeal_dismissed",
+    "appeal_by_reviewer", "close", "close_forced", "withdraw", "complaint",
+])
+
+
+class CaseLife(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        self.folder = tempfile.mkdtemp(prefix="trigger-hyp-")
+        self.app = App(f"sqlite:///{Path(self.folder) / 't.db'}", actor="manager")
+        cases.init(self.app, "llr")
+        self.day = date(2025, 1, 6)
+        self.ref = cases.activate(self.app, applicant="Ann Example", received=self.day, channel="online",
+                                  statement="Nothing done").reference
+        self.history = ["received"]
+
+    def teardown(self):
+        dispose_engines()
+
+    def _state_and_moves(self):
+        with self.app.read() as s:
+            case = s.exec(select(ReviewCase).where(ReviewCase.reference == self.ref)).one()
+            moves = s.exec(select(func.count()).select_from(AuditEvent).where(
+                AuditEvent.case_id == case.id, AuditEvent.to_state.is_not(None))).one()
+            return case.state, moves
+
+    def _do(self, move: str):
+        on = self.day
+        ref, app = self.ref, self.app
+        if move == "decide_met":
+            cases.decide(app, ref, met=True, reason="persistent harm", on=on)
+        elif move == "decide_not_met":
+            cases.decide(app, ref, met=False, on=on)
+        elif move == "decide_reject":
+            cases.decide(app, ref, met=False, rejection_category="vexatious", reason="repeated", on=on)
+        elif move == "complaint":
+            cases.add_incident(app, ref, occurred=on - timedelta(days=2), reported=on - timedelta(days=1),
+                               agency="police", on=on)
+        elif move == "prepare_review":
+            cases.meeting(app, ref, at=datetime(on.year, on.month, on.day, 10), held=True)
+            cases.add_finding(app, ref, category="silo_working", on=on)
+            cases.recommend(app, ref, to="police", text="Share", on=on)
+        elif move == "assign":
+            cases.assign(app, ref, lead="cbc", reviewer="Sam Reviewer", on=on)
+        elif move == "outcome":
+            cases.issue_outcome(app, ref, victim_consulted=True, on=on)
+        elif move == "appeal_ok":
+            cases.lodge_appeal(app, ref, received=on, grounds="facts", on=on)
+        elif move == "appeal_bad_grounds":
+            cases.lodge_appeal(app, ref, received=on, grounds="unfair", on=on)
+        elif move == "appeal_late":
+            cases.lodge_appeal(app, ref, received=on, grounds="process", late_reason="in hospital", on=on)
+        elif move == "appeal_upheld":
+            cases.decide_appeal(app, ref, upheld=True, by="Independent Chair", reason="missed facts", on=on)
+        elif move == "appeal_dismissed":
+            cases.decide_appeal(app, ref, upheld=False, by="Independent Chair", reason="no merit", on=on)
+        elif move == "appeal_by_reviewer":
+            cases.decide_appeal(app, ref, upheld=True, by="Sam Reviewer", reason="mine", on=on)
+        elif move == "close":
+            cases.close(app, ref, on=on)
+        elif move == "close_forced":
+            cases.close(app, ref, force=True, reason="victim satisfied", on=on)
+        elif move == "withdraw":
+            cases.withdraw(app, ref, reason="moved away", on=on)
+
+    @rule(move=MOVES, days=st.integers(0, 40))
+    def act(self, move, days):
+        self.day = min(self.day + timedelta(days=days), date.today())
+        before_state, before_moves = self._state_and_moves()
+        try:
+            self._do(move)
+        except TriggerError:
+            accepted = False
+        else:
+            accepted = True
+        after_state, after_moves = self._state_and_moves()
+        changed = after_state != before_state
+        if not accepted:
+            assert (after_state, after_moves) == (before_state, before_moves)
+        elif move not in ("complaint", "prepare_review"):
+            assert after_moves == before_moves + 1, f"{move} left {after_moves - before_moves} move events"
+            assert self._legal(before_state, after_state), f"{before_state} -> {after_state} by {move}"
+        else:
+            assert not changed and after_moves == before_moves
+        self.history.append(after_state)
+
+    @staticmethod
+    def _legal(source, dest):
+        return any(dest == t["dest"] and source in machine._sources(t) for t in machine.TRANSITIONS)
+
+    @invariant()
+    def terminal_states_are_final(self):
+        for i, state in enumerate(self.history):
+            if state in machine.TERMINAL:
+                assert set(self.history[i:]) == {state}
+
+    @invariant()
+    def state_is_known(self):
+        assert self.history[-1] in machine.STATES
+
+
+CaseLife.TestCase.settings = settings(
+    max_examples=25, stateful_step_count=14, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestCaseLife = CaseLife.TestCase

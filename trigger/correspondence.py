@@ -1,0 +1,557 @@
+"""Letters about a case: which kinds its state supports, the plain-data context they are rendered
+from, the register of letters issued, and the appeal bundle (SPEC §4, §6).
+
+Every date and fact in a letter comes from the case (its rows, its audit events and its policy);
+nothing is typed into a letter. The context is plain dicts and lists, so that a partnership's own
+templates run in the sandbox with nothing to reach through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session, select
+
+from trigger import cases
+from trigger.app import App, today
+from trigger.errors import GuardRefused, InvalidInput, NotFound
+from trigger.models import (
+    Action,
+    Agency,
+    Appeal,
+    AuditEvent,
+    Deadline,
+    EvidenceRequest,
+    Finding,
+    Incident,
+    Letter,
+    Meeting,
+    Recommendation,
+    ReviewCase,
+    ThresholdDecision,
+)
+from trigger.policy import Policy
+
+FINDING_LABELS = {
+    "silo_working": "Agencies worked in silos",
+    "risk": "Risk was not identified or reduced",
+    "repeat_missed": "A repeat victim, perpetrator or location was missed",
+    "vulnerability_missed": "Vulnerability was missed",
+    "case_management": "Case-management practice",
+    "partnership_working": "Partnership working",
+    "powers_underused": "Powers were not used enough",
+    "aggravating_factor": "Aggravating factors",
+    "other": "Other finding",
+}
+INVOLVEMENT = {
+    "attend": "come to the meeting in person",
+    "virtual": "join the meeting online",
+    "representative": "send a representative",
+    "statement": "send a written statement",
+    "none": "not take part",
+}
+ROUTES = {
+    # s.104(4): the statutory threshold; s.104(5): the bodies' own local routes and discretion
+    "statutory": "You made enough qualifying complaints to meet the legal threshold.",
+    "hate": "One of your complaints was about a hate incident, which meets our local threshold.",
+    "community": "Several people complained about the same problem, which meets our local threshold.",
+    "discretionary": "We used our discretion to hold a review, although the threshold was not reached.",
+}
+STAGES = {
+    # the step a delay letter apologises for, and the deadline it belongs to (SPEC §3)
+    "received": ("threshold_decision", "decide whether the threshold for a review is met"),
+    "threshold_met": ("review", "finish your review"),
+    "in_review": ("review", "finish your review"),
+    "appealed": ("appeal_decision", "decide your appeal"),
+}
+DEFAULT_FORMATS = ("html", "txt", "pdf")
+
+
+@dataclass
+class Issued:
+    content: bytes
+    kind: str
+    format: str
+    recipient: str
+    issued_on: date
+    content_hash: str
+    letter_id: int | None  # None for a preview
+
+
+# -- helpers over the database ---------------------------------------------------------------------
+
+
+def _iso(d) -> str | None:
+    return d.isoformat() if d else None
+
+
+def _agencies(session: Session) -> dict[int, Agency]:
+    return {a.id: a for a in session.exec(select(Agency))}
+
+
+def _decision(session: Session, case: ReviewCase) -> ThresholdDecision | None:
+    return session.exec(select(ThresholdDecision).where(ThresholdDecision.case_id == case.id)
+                        .order_by(ThresholdDecision.id.desc())).first()
+
+
+def _event_on(session: Session, case: ReviewCase, event: str) -> date | None:
+    row = session.exec(select(AuditEvent).where(AuditEvent.case_id == case.id, AuditEvent.event == event)
+                       .order_by(AuditEvent.seq.desc())).first()
+    return row.on if row else None
+
+
+def _due(session: Session, case: ReviewCase, pol: Policy, kind: str, anchor: date) -> date:
+    """The case's own deadline row when the deadlines engine wrote one, else the policy's timescale
+    from the anchor, with the policy's calendar (SPEC §3)."""
+    row = session.exec(select(Deadline).where(Deadline.case_id == case.id, Deadline.kind == kind,
+                                              Deadline.not_applicable.is_(False))
+                       .order_by(Deadline.id.desc())).first()
+    if row is not None:
+        return row.due
+    return pol.calendar().due(anchor, pol.timescales[kind], pol.roll_forward)
+
+
+def _initials(name: str) -> str:
+    return "".join(part[0].upper() for part in name.replace("-", " ").split() if part[:1].isalpha())
+
+
+def _spoc(session: Session, pol: Policy) -> dict:
+    return {"name": pol.manager_name, "email": cases.setting(session, "manager_email", "") or pol.manager_email
+            or None}
+
+
+# -- what a case's state supports ------------------------------------------------------------------
+
+
+def _appeal_window(session: Session, case: ReviewCase, pol: Policy, opened: date) -> date:
+    """The last day to appeal: the case's appeal_window deadline, else computed with the policy's
+    calendar from the decision that opened it (LLR: 20 working days, DOMAIN §3.1)."""
+    return _due(session, case, pol, "appeal_window", opened)
+
+
+def _appeals(session: Session, case: ReviewCase) -> list[Appeal]:
+    return list(session.exec(select(Appeal).where(Appeal.case_id == case.id).order_by(Appeal.id)))
+
+
+def refusal(session: Session, case: ReviewCase, kind: str, on: date) -> str | None:
+    """None when the case's state supports the letter on that day, else the reason it does not."""
+    ref = case.reference
+    decision = _decision(session, case)
+    if kind == "acknowledgement":
+        return None
+    if kind == "information_request":
+        if case.state in ("closed", "withdrawn"):
+            return f"{ref} is {case.state}; no information is requested for it"
+        return None
+    if kind in ("threshold_met", "threshold_not_met", "rejection"):
+        if decision is None:
+            return f"{ref} has no threshold decision yet; record it with `trigger decide` first"
+        if kind == "threshold_met" and not decision.met:
+            return f"the threshold for {ref} was decided not met on {decision.decided_on}; send threshold_not_met"
+        if kind == "threshold_not_met" and (decision.met or decision.rejection_category):
+            other = "threshold_met" if decision.met else "rejection"
+            return f"the threshold decision on {ref} was not 'not met' on its merits; send {other}"
+        if kind == "rejection" and not decision.rejection_category:
+            return f"{ref} was not rejected; its threshold decision was {'met' if decision.met else 'not met'}"
+        if on < decision.decided_on:
+            return f"the threshold was decided on {decision.decided_on}; the letter cannot be dated before it"
+        return None
+    if kind == "meeting_invitation":
+        row = session.exec(select(Meeting).where(Meeting.case_id == case.id)).first()
+        if row is None:
+            return f"{ref} has no review meeting; schedule it with `trigger meeting {ref} --at ...` first"
+        return None
+    if kind == "delay":
+        if case.state not in STAGES:
+            return f"{ref} is {case.state}; nothing is pending that could be delayed"
+        return None
+    if kind == "outcome":
+        issued = _event_on(session, case, "issue_outcome")
+        if issued is None:
+            return f"{ref} has no outcome yet (it is {case.state}); issue it with `trigger outcome {ref}` first"
+        if on < issued:
+            return f"the outcome was issued on {issued}; the letter cannot be dated before it"
+        return None
+    if kind == "appeal_acknowledgement":
+        appeals = _appeals(session, case)
+        if not appeals:
+            return f"{ref} has no appeal; lodge it with `trigger appeal {ref}` first"
+        if on < appeals[-1].received:
+            return f"the appeal was received on {appeals[-1].received}; the letter cannot be dated before it"
+        return None
+    if kind == "appeal_outcome":
+        decided = [a for a in _appeals(session, case) if a.decided_on]
+        if not decided:
+            return f"{ref} has no decided appeal; record it with `trigger appeal-decision {ref}` first"
+        if on < decided[-1].decided_on:
+            return f"the appeal was decided on {decided[-1].decided_on}; the letter cannot be dated before it"
+        return None
+    if kind == "closure":
+        if case.state != "closed":
+            return f"{ref} is {case.state}, not closed; close it with `trigger close {ref}` first"
+        if on < case.state_changed:
+            return f"the case was closed on {case.state_changed}; the letter cannot be dated before it"
+        return None
+    from letters.render import KINDS
+
+    return f"{kind!r} is not a letter kind; use one of {', '.join(KINDS)}"
+
+
+# -- the context ------------------------------------------------------------------------------------
+
+
+def context(session: Session, case: ReviewCase, pol: Policy, kind: str, on: date,
+            recipient: str | None = None, fmt: str = "html") -> dict:
+    """The plain-data context of one letter (documented in `letters.render.FIELDS`)."""
+    from letters.render import TITLES
+
+    agencies = _agencies(session)
+    name_of = lambda agency_id: agencies[agency_id].name if agency_id in agencies else None  # noqa: E731
+    decision = _decision(session, case)
+    bilingual = bool(pol.welsh and case.language == "cy")
+
+    # who it goes to: the applicant, or an agency for an information request
+    info = None
+    if kind == "information_request":
+        code = (recipient or "").strip()
+        if not code:
+            raise InvalidInput("an information request goes to an agency: give --to AGENCY (its code)")
+        agency = cases._agency(session, code)
+        req = session.exec(select(EvidenceRequest).where(
+            EvidenceRequest.case_id == case.id, EvidenceRequest.agency_id == agency.id,
+            EvidenceRequest.requested.is_not(None)).order_by(EvidenceRequest.id.desc())).first()
+        if req is None:
+            raise GuardRefused(
+                f"no evidence request to {code} on {case.reference}; record it first with "
+                f"`trigger evidence {case.reference} --agency {code} --requested DATE --due DATE`")
+        info = {"agency": agency.name, "agency_code": agency.code, "requested": _iso(req.requested),
+                "due": _iso(req.due)}
+        to = {"name": agency.name, "address": [agency.email] if agency.email else [], "is_agency": True}
+    else:
+        address = [line.strip() for line in (case.address or "").split(",") if line.strip()]
+        if case.postcode:
+            address.append(case.postcode)
+        to = {"name": recipient or case.applicant_name, "address": address, "is_agency": False}
+
+    # threshold, with the explanation the decision was based on
+    threshold = {"decided": None, "met": None, "route": None, "route_text": None, "reason": None,
+                 "rejection_category": None, "required": pol.qualifying_complaints, "counted": [],
+                 "excluded": []}
+    if decision is not None:
+        explained = json.loads(decision.explanation) if decision.explanation else None
+        if explained is None:
+            explained = cases._explain(session, case, pol).as_dict()
+        incidents = {i.id: i for i in session.exec(select(Incident).where(Incident.case_id == case.id))}
+
+        def item(v: dict) -> dict:
+            inc = incidents.get(v["id"])
+            return {"id": v["id"], "reason": v["reason"], "occurred": _iso(inc.occurred) if inc else None,
+                    "reported": _iso(inc.reported) if inc else None,
+                    "agency": name_of(inc.agency_id) if inc else None}
+
+        threshold.update({
+            "decided": _iso(decision.decided_on), "met": decision.met, "route": decision.route,
+            "route_text": ROUTES.get(decision.route or "", ""), "reason": decision.reason,
+            "rejection_category": decision.rejection_category,
+            "required": explained.get("statutory_required", pol.qualifying_complaints),
+            "counted": [item(v) for v in explained.get("counted", [])],
+            "excluded": [item(v) for v in explained.get("excluded", [])],
+        })
+
+    # the review, the meeting and the outcome
+    review_due = None
+    if decision is not None and decision.met:
+        review_due = _iso(_due(session, case, pol, "review", decision.decided_on))
+    meeting_row = session.exec(select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.id.desc())).first()
+    meeting = {"date": None, "at": None, "held": None, "victim_involvement": None, "outcome_letter_due": None}
+    if meeting_row is not None:
+        meeting = {
+            "date": _iso(meeting_row.at.date()), "at": meeting_row.at.strftime("%H:%M"), "held": meeting_row.held,
+            "victim_involvement": INVOLVEMENT.get(meeting_row.victim_involvement or ""),
+            "outcome_letter_due": _iso(_due(session, case, pol, "outcome_letter", meeting_row.at.date())),
+        }
+    issued = _event_on(session, case, "issue_outcome")
+    findings = session.exec(select(Finding).where(Finding.case_id == case.id).order_by(Finding.id)).all()
+    recs = session.exec(select(Recommendation).where(Recommendation.case_id == case.id)
+                        .order_by(Recommendation.id)).all()
+    actions = session.exec(select(Action).where(Action.case_id == case.id).order_by(Action.number)).all()
+    outcome = {
+        "issued": _iso(issued),
+        "findings": [{"category": FINDING_LABELS.get(f.category, f.category), "text": f.text} for f in findings],
+        "recommendations": [{"to": name_of(r.agency_id), "text": r.text, "response": r.response} for r in recs],
+        "no_recommendations_reason": case.no_recommendations_reason,
+        "victim_consulted": case.victim_consulted,
+        "actions": [{"number": a.number, "action": a.action, "owner": name_of(a.owner_agency_id),
+                     "due": _iso(a.due), "status": a.status} for a in actions if a.status != "dropped"],
+    }
+
+    # the appeal route: from the decision this letter reports
+    opened = None
+    if kind in ("threshold_not_met", "rejection") and decision is not None:
+        opened = decision.decided_on
+    elif kind == "outcome":
+        opened = issued
+    appeal_route = {
+        "body": pol.appeal_body,
+        "grounds": [{"code": k, "text": v} for k, v in pol.appeal_grounds.items()],
+        "last_day": _iso(_appeal_window(session, case, pol, opened)) if opened else None,
+        "window": pol.timescales["appeal_window"].describe(),
+        "final": pol.appeal_final,
+    }
+    appeal = {"received": None, "against": None, "grounds": None, "grounds_text": None, "due": None,
+              "decided_on": None, "upheld": None, "decided_by": None, "reason": None}
+    appeals = _appeals(session, case)
+    if appeals:
+        chosen = appeals[-1]
+        if kind == "appeal_outcome":
+            chosen = [a for a in appeals if a.decided_on][-1] if any(a.decided_on for a in appeals) else chosen
+        appeal = {
+            "received": _iso(chosen.received),
+            "against": "outcome of the review" if chosen.against == "outcome" else "threshold decision",
+            "grounds": chosen.grounds, "grounds_text": pol.appeal_grounds.get(chosen.grounds, chosen.grounds),
+            "due": _iso(_due(session, case, pol, "appeal_decision", chosen.received)),
+            "decided_on": _iso(chosen.decided_on), "upheld": chosen.upheld, "decided_by": chosen.decided_by,
+            "reason": chosen.reason,
+        }
+
+    delay = {"step": None, "due": None}
+    if case.state in STAGES:
+        deadline_kind, step = STAGES[case.state]
+        anchor = {"threshold_decision": case.received,
+                  "review": decision.decided_on if decision else case.received,
+                  "appeal_decision": appeals[-1].received if appeals else case.state_changed}[deadline_kind]
+        delay = {"step": step, "due": _iso(_due(session, case, pol, deadline_kind, anchor))}
+
+    title, title_cy = TITLES[kind]
+    return {
+        "letter": {"kind": kind, "date": on.isoformat(), "format": fmt, "bilingual": bilingual,
+                   "language": "cy" if bilingual else "en", "title": title, "title_cy": title_cy},
+        "partnership": {"name": pol.partnership, "area": pol.area, "nation": pol.nation,
+                        "policy": f"{pol.name} {pol.version}"},
+        "reference": case.reference,
+        "spoc": _spoc(session, pol),
+        "recipient": to,
+        "applicant": {"name": case.applicant_name, "initials": _initials(case.applicant_name)},
+        "victim": {"name": case.victim_name, "third_party": case.applicant_name != case.victim_name,
+                   "consent_date": _iso(case.consent_date)},
+        "case": {"received": _iso(case.received), "channel": case.channel, "state": case.state,
+                 "statement": case.statement, "decided": threshold["decided"]},
+        "next_step": {"what": "threshold_decision",
+                      "due": _iso(_due(session, case, pol, "threshold_decision", case.received))},
+        "threshold": threshold,
+        "review": {"lead_agency": name_of(case.lead_agency_id), "reviewer": case.reviewer, "due": review_due},
+        "meeting": meeting,
+        "outcome": outcome,
+        "appeal_route": appeal_route,
+        "appeal": appeal,
+        "delay": delay,
+        "information_request": info or {"agency": None, "agency_code": None, "requested": None, "due": None},
+        "closure": {"closed_on": _iso(case.state_changed) if case.state == "closed" else None,
+                    "reason": case.closure_reason},
+    }
+
+
+# -- issuing and previewing -------------------------------------------------------------------------
+
+
+def _templates(pol: Policy, templates: str | None) -> str | None:
+    return templates or pol.templates or None
+
+
+def _render(kind: str, ctx: dict, fmt: str, templates: str | None) -> bytes:
+    from letters.render import LetterError, render
+
+    try:
+        return render(kind, ctx, fmt, templates)
+    except LetterError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def _check_kind_and_format(kind: str, fmt: str) -> None:
+    from letters.render import FORMATS, KINDS
+
+    if kind not in KINDS:
+        raise InvalidInput(f"{kind!r} is not a letter kind; use one of {', '.join(KINDS)}")
+    if fmt not in FORMATS:
+        raise InvalidInput(f"{fmt!r} is not a letter format; use html, txt or pdf")
+
+
+def letter(app: App, reference: str, kind: str, *, fmt: str = "html", on: date | None = None,
+           recipient: str | None = None, preview: bool = False, templates: str | None = None) -> Issued:
+    """Render a letter; unless previewing, record it in the register with its audit event, in the
+    case's transaction (so the deadlines it meets are refreshed with it)."""
+    _check_kind_and_format(kind, fmt)
+    if preview:
+        with app.read() as session:
+            app.require_schema()
+            case = cases._case(session, reference)
+            on = cases._on_for_change(case, on)
+            pol = cases.case_policy(session, case)
+            return _prepare(session, case, pol, kind, fmt, on, recipient, templates)
+    with cases.changing(app, reference) as w:
+        on = cases._on_for_change(w.case, on)
+        issued = _prepare(w.session, w.case, w.policy, kind, fmt, on, recipient, templates)
+        row = Letter(case_id=w.case.id, kind=kind, issued_on=on, recipient=issued.recipient, format=fmt,
+                     content_hash=issued.content_hash)
+        w.session.add(row)
+        w.session.flush()
+        # the recipient stays in the register row; the audit log carries no personal data
+        w.record("letter", on, detail={"letter": row.id, "kind": kind, "format": fmt,
+                                       "hash": issued.content_hash})
+        issued.letter_id = row.id
+    return issued
+
+
+def _prepare(session, case, pol, kind, fmt, on, recipient, templates) -> Issued:
+    reason = refusal(session, case, kind, on)
+    if reason:
+        raise GuardRefused(f"cannot issue the {kind} letter: {reason}")
+    ctx = context(session, case, pol, kind, on, recipient, fmt)
+    content = _render(kind, ctx, fmt, _templates(pol, templates))
+    return Issued(content, kind, fmt, ctx["recipient"]["name"], on, hashlib.sha256(content).hexdigest(), None)
+
+
+# -- the appeal bundle --------------------------------------------------------------------------------
+
+
+def _zip(files: list[tuple[str, bytes]]) -> bytes:
+    """A zip with fixed timestamps, so that the same bundle always has the same hash."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files:
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            zf.writestr(info, data)
+    return buf.getvalue()
+
+
+def _report_form(view: dict) -> str:
+    t = view["threshold"]
+    lines = [
+        f"ASB Case Review report form: {view['reference']}",
+        "",
+        f"Received: {view['received']} ({view['channel']})",
+        f"Applicant: {view['applicant']}" + (f" for {view['victim']} (consent {view['consent_date']})"
+                                              if view["third_party"] else ""),
+        f"State: {view['state']}",
+        f"Policy: {view['policy']}",
+        f"Statement of dissatisfaction: {view['statement']}",
+        f"Threshold: {'met' if t['met'] else 'not met'} on {t['decided']}" if t["decided"] else "Threshold: not decided",
+        f"Lead agency: {view['lead_agency'] or '-'}; reviewer: {view['reviewer'] or '-'}",
+        f"Review hours: {view['hours_total']:g}",
+        "",
+        "Complaints:",
+    ]
+    for i in view["incidents"]:
+        lines.append(f"  #{i['id']} occurred {i['occurred']}, reported {i['reported']} to {i['agency']}"
+                     + (f" (hate: {i['hate']})" if i["hate"] else "")
+                     + (f" (same as #{i['same_as']})" if i["same_as"] else ""))
+    lines += ["", "Appeals:"]
+    for a in view["appeals"]:
+        lines.append(f"  against the {a['against']}: received {a['received']}, grounds {a['grounds']}"
+                     + (f", decided {a['decided_on']} ({'upheld' if a['upheld'] else 'dismissed'})"
+                        if a["decided_on"] else ", not yet decided"))
+    return "\n".join(lines) + "\n"
+
+
+def _chronology(view: dict) -> str:
+    lines = [f"Chronology of {view['reference']} (from the audit log)", ""]
+    for e in view["events"]:
+        move = f" {e['from'] or ''} -> {e['to']}" if e["to"] and e["from"] != e["to"] else ""
+        lines.append(f"{e['at']}  {e['event']:20} {e['actor']}{move}" + (f"  ({e['reason']})" if e["reason"] else ""))
+    return "\n".join(lines) + "\n"
+
+
+def _minutes(session: Session, case: ReviewCase, view: dict) -> str:
+    rows = session.exec(select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.id)).all()
+    lines = [f"Review meeting minutes summary: {view['reference']}", ""]
+    if not rows:
+        lines.append("No review meeting was recorded.")
+    for m in rows:
+        lines.append(f"Meeting {m.at.isoformat(timespec='minutes')}: {'held' if m.held else 'scheduled, not held'}")
+        lines.append(f"  Attendees: {m.attendees or 'not recorded'}")
+        lines.append(f"  Victim's involvement: {INVOLVEMENT.get(m.victim_involvement or '', 'not recorded')}")
+    lines += ["", "Findings:"]
+    lines += [f"  - {FINDING_LABELS.get(f['category'], f['category'])}" + (f": {f['text']}" if f["text"] else "")
+              for f in view["findings"]] or ["  none"]
+    lines += ["", "Recommendations:"]
+    lines += [f"  - to {r['to']}: {r['text']}" + (f" [{r['response']}]" if r["response"] else "")
+              for r in view["recommendations"]] or ["  none"]
+    return "\n".join(lines) + "\n"
+
+
+def _outcome_and_plan(view: dict) -> str:
+    issued = [e["at"] for e in view["events"] if e["event"] == "issue_outcome"]
+    lines = [f"Outcome and action plan: {view['reference']}", "",
+             f"Outcome issued: {issued[-1] if issued else 'no outcome was issued'}", "",
+             "No. | Key action | Lead agency | Due | Status | RAG | Progress"]
+    for a in view["actions"]:
+        progress = (a["progress"] or "").replace("\n", " / ")
+        lines.append(f"{a['number']} | {a['action']} | {a['owner']} | {a['due']} | {a['status']} | "
+                     f"{a['rag'] or '-'} | {progress}")
+    if not view["actions"]:
+        lines.append("(no actions)")
+    return "\n".join(lines) + "\n"
+
+
+def bundle(app: App, reference: str, *, on: date | None = None, recipient: str | None = None,
+           templates: str | None = None) -> Issued:
+    """The appeal bundle (LLR: report form, minutes, chronology, result letters, outcome report and
+    action plan, to the independent chair within one working day; DOMAIN §0 row 39), recorded in the
+    register as an `appeal_bundle` letter."""
+    with cases.changing(app, reference) as w:
+        on = cases._on_for_change(w.case, on)
+        s, case = w.session, w.case
+        if not _appeals(s, case):
+            raise GuardRefused(f"{case.reference} has no appeal; an appeal bundle is made once an appeal is lodged")
+        view = cases.case_view(s, case)
+        files = [("01-report-form.txt", _report_form(view).encode()),
+                 ("02-chronology.txt", _chronology(view).encode()),
+                 ("03-meeting-minutes-summary.txt", _minutes(s, case, view).encode())]
+        index = ["Letters issued (re-rendered from the register's data):"]
+        issued = s.exec(select(Letter).where(Letter.case_id == case.id, Letter.kind != "appeal_bundle")
+                        .order_by(Letter.id)).all()
+        for n, lt in enumerate(issued, start=1):
+            fmt = lt.format if lt.format in ("html", "txt") else "html"
+            recip = None if lt.kind != "information_request" else _agency_code(s, lt.recipient)
+            ctx = context(s, case, w.policy, lt.kind, lt.issued_on, recip if lt.kind == "information_request"
+                          else lt.recipient, fmt)
+            content = _render(lt.kind, ctx, fmt, _templates(w.policy, templates))
+            same = hashlib.sha256(content).hexdigest() == lt.content_hash
+            name = f"04-letters/{n:02d}-{lt.issued_on.isoformat()}-{lt.kind}.{fmt}"
+            files.append((name, content))
+            index.append(f"  {name}: issued {lt.issued_on} as {lt.format} to {lt.recipient}; "
+                         + ("identical to the copy issued" if same else
+                            f"re-rendered from current data (the issued copy's sha256 is {lt.content_hash})"))
+        files.append(("04-letters/index.txt", ("\n".join(index) + "\n").encode()))
+        files.append(("05-outcome-and-action-plan.txt", _outcome_and_plan(view).encode()))
+        content = _zip(files)
+        digest = hashlib.sha256(content).hexdigest()
+        to = recipient or w.policy.appeal_body
+        row = Letter(case_id=case.id, kind="appeal_bundle", issued_on=on, recipient=to, format="zip",
+                     content_hash=digest)
+        s.add(row)
+        s.flush()
+        w.record("appeal_bundle", on, detail={"letter": row.id, "files": len(files), "hash": digest})
+    return Issued(content, "appeal_bundle", "zip", to, on, digest, row.id)
+
+
+def _agency_code(session: Session, name: str) -> str | None:
+    row = session.exec(select(Agency).where(Agency.name == name)).first()
+    return row.code if row else None
+
+
+def check_templates(folder: str) -> list[str]:
+    """`trigger letters check DIR`: one line per problem; empty when the folder is fine."""
+    from letters.render import LetterError, check_folder
+
+    try:
+        return [str(p) for p in check_folder(folder)]
+    except LetterError as exc:
+        raise NotFound(str(exc)) from None

@@ -1065,8 +1065,8 @@ def report_deadlines(c, as_of, as_json, as_csv):
     from trigger import reports
 
     rows = reports.deadline_performance(c.app, as_of)
-    emit_rows(rows, ["kind", "deadlines", "met_on_time", "met_late", "overdue", "open", "not_applicable",
-                     "on_time_share", "median_days_taken", "median_days_from_due"], as_json, as_csv,
+    emit_rows(rows, ["kind", "deadlines", "met_on_time", "met_late", "overdue", "expired", "open",
+                     "not_applicable", "on_time_share", "median_days_taken", "median_days_from_due"], as_json, as_csv,
               title="Deadline performance")
 
 

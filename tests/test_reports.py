@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+import sqlalchemy
 
 from trigger import cases
 from trigger.app import App
@@ -18,15 +18,15 @@ from trigger.app import App
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _db_path() -> str:
-    return os.environ["TRIGGER_DB"][len("sqlite:///"):]
-
-
-def _sql(statement: str, *params) -> None:
-    con = sqlite3.connect(_db_path())
-    con.execute(statement, params)
-    con.commit()
-    con.close()
+def _sql(statement: str, **params) -> list[tuple]:
+    """Raw SQL on the test's database behind the program's back (SQLite or PostgreSQL via TRIGGER_DB)."""
+    engine = sqlalchemy.create_engine(os.environ["TRIGGER_DB"])
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(sqlalchemy.text(statement), params)
+            return [tuple(r) for r in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
 
 
 def _activate(app, received, channel="online", complaints=3, applicant="Ann Example"):
@@ -150,8 +150,8 @@ def test_publish_suppresses_small_numbers_and_what_would_reveal_them(db, year, t
 
 def test_records_that_cannot_be_true_fail_the_report_loudly(db, year):
     # Reigate's table: a review carried out on a case whose threshold was decided not met
-    _sql("UPDATE threshold_decision SET met = 0, route = NULL WHERE case_id = "
-         "(SELECT id FROM review_case WHERE reference = ?)", year["A"])
+    _sql("UPDATE threshold_decision SET met = false, route = NULL WHERE case_id = "
+         "(SELECT id FROM review_case WHERE reference = :ref)", ref=year["A"])
     result = db.fails("report", "annual", "--year", "2025")
     assert "no review without the threshold met" in result.stderr
     assert "consistency check" in result.stderr
@@ -177,6 +177,8 @@ def test_deadline_performance_from_deadline_rows(db, year):
 
     from trigger.models import Deadline, ReviewCase
 
+    _sql("DELETE FROM reminder")
+    _sql("DELETE FROM deadline")  # replace the workflow's rows with known ones
     app = App()
     with Session(app.engine) as s:
         case_id = s.exec(select(ReviewCase)).first().id
@@ -187,6 +189,7 @@ def test_deadline_performance_from_deadline_rows(db, year):
                      due=date(2025, 6, 16), met_on=date(2025, 6, 20)),
             Deadline(case_id=case_id, kind="review", due=date(2025, 5, 1), met_on=None),
             Deadline(case_id=case_id, kind="review", due=date(2025, 5, 1), not_applicable=True),
+            Deadline(case_id=case_id, kind="appeal_window", due=date(2025, 6, 1), met_on=None),
         ])
         s.commit()
     rows = {r["kind"]: r for r in db.json("report", "deadlines", "--as-of", "2025-12-01")}
@@ -194,6 +197,17 @@ def test_deadline_performance_from_deadline_rows(db, year):
     assert rows["threshold_decision"]["median_days_taken"] == 16  # 13 and 19 days
     assert rows["review"]["overdue"] == 1 and rows["review"]["not_applicable"] == 1
     assert rows["review"]["on_time_share"] == 0.0
+    # the applicant's appeal window is not the partnership's duty: it expires, it is never overdue
+    assert (rows["appeal_window"]["expired"], rows["appeal_window"]["overdue"]) == (1, 0)
+    assert rows["appeal_window"]["on_time_share"] is None
+
+
+def test_deadline_performance_of_the_year_as_the_workflow_recorded_it(db, year):
+    rows = {r["kind"]: r for r in db.json("report", "deadlines", "--as-of", "2026-11-23")}
+    decisions = rows["threshold_decision"]
+    assert decisions["deadlines"] == 8  # one per application
+    assert decisions["met_on_time"] + decisions["met_late"] == 8
+    assert 0 <= decisions["on_time_share"] <= 100
 
 
 def test_action_tracker_lists_overdue_actions_by_owner(db, year):
@@ -259,10 +273,7 @@ def test_nothing_in_the_program_updates_or_deletes_audit_rows():
 
 
 def test_audit_details_hold_no_personal_data_of_the_victim(db, year):
-    con = sqlite3.connect(_db_path())
-    text = " ".join(str(v) for row in con.execute("SELECT reference, detail, reason FROM audit_event")
-                    for v in row)
-    con.close()
+    text = " ".join(str(v) for row in _sql("SELECT reference, detail, reason FROM audit_event") for v in row)
     for personal in ("Ann Example", "Ashby Road", "LE11", "ann@example.org", "lives alone", "Shouting"):
         assert personal not in text
 
@@ -279,8 +290,8 @@ def old(db):
     cases.withdraw(app, refs["withdrawn"], reason="moved away", on=date(2018, 10, 1))
     refs["open"] = _activate(app, date(2018, 11, 5), applicant="Cat Example", complaints=1)
     _sql("INSERT INTO letter (case_id, kind, issued_on, recipient, format, content_hash, created_at) VALUES "
-         "((SELECT id FROM review_case WHERE reference = ?), 'closure', '2019-01-10', 'Ann Example, 12 Ashby Road', "
-         "'html', 'abc123', '2019-01-10 09:00:00')", refs["closed"])
+         "((SELECT id FROM review_case WHERE reference = :ref), 'closure', '2019-01-10', "
+         "'Ann Example, 12 Ashby Road', 'html', 'abc123', '2019-01-10 09:00:00')", ref=refs["closed"])
     return refs
 
 
@@ -297,11 +308,9 @@ def test_purge_removes_personal_data_and_keeps_figures_and_chain(db, old):
     assert db.json("report", "annual", "--year", "2018") == figures
     assert "intact" in db("audit", "verify").stdout
     assert any(e["event"] == "purge" for e in shown["events"])
-    con = sqlite3.connect(_db_path())
-    leftovers = con.execute("SELECT count(*) FROM review_case WHERE purged = 1 AND (address IS NOT NULL "
-                            "OR email IS NOT NULL OR vulnerability IS NOT NULL)").fetchone()[0]
-    recipients = {r[0] for r in con.execute("SELECT DISTINCT recipient FROM letter")}
-    con.close()
+    leftovers = _sql("SELECT count(*) FROM review_case WHERE purged = true AND (address IS NOT NULL "
+                     "OR email IS NOT NULL OR vulnerability IS NOT NULL)")[0][0]
+    recipients = {r[0] for r in _sql("SELECT DISTINCT recipient FROM letter")}
     assert leftovers == 0 and recipients == {"[purged]"}
     assert "Purged personal data of 0 case(s)" in db("purge", "--closed-before", "2020-01-01").stdout
 

@@ -617,7 +617,11 @@ def hours(app: App, start: date | None = None, end: date | None = None) -> dict:
 
 
 def deadline_performance(app: App, as_of: date | None = None) -> list[dict]:
-    """On-time share and median days per kind of deadline (SPEC §3, §6), from the Deadline rows."""
+    """On-time share and median days per kind of deadline (SPEC §3, §6), from the Deadline rows. The
+    appeal window is the applicant's limit, not a duty: once passed unused it has expired, never
+    "overdue", and it has no on-time share (trigger.deadlines.is_duty)."""
+    from trigger.deadlines import is_duty
+
     as_of = as_of or today()
     with app.read() as session:
         app.require_schema()
@@ -626,7 +630,8 @@ def deadline_performance(app: App, as_of: date | None = None) -> list[dict]:
     out = {}
     for kind, due, met_on, na, anchor in rows:
         s = out.setdefault(kind, {"kind": kind, "deadlines": 0, "not_applicable": 0, "met_on_time": 0,
-                                  "met_late": 0, "overdue": 0, "open": 0, "_late": Counter(), "_taken": Counter()})
+                                  "met_late": 0, "overdue": 0, "expired": 0, "open": 0,
+                                  "_late": Counter(), "_taken": Counter()})
         s["deadlines"] += 1
         if na:
             s["not_applicable"] += 1
@@ -638,13 +643,13 @@ def deadline_performance(app: App, as_of: date | None = None) -> list[dict]:
             if start is not None:
                 s["_taken"][(met_on - start).days] += 1
         elif due < as_of:
-            s["overdue"] += 1
+            s["overdue" if is_duty(kind) else "expired"] += 1
         else:
             s["open"] += 1
     result = []
     for s in sorted(out.values(), key=lambda s: _KIND_ORDER.get(s["kind"], 99)):
         judged = s["met_on_time"] + s["met_late"] + s["overdue"]
-        s["on_time_share"] = round(100 * s["met_on_time"] / judged, 1) if judged else None
+        s["on_time_share"] = round(100 * s["met_on_time"] / judged, 1) if judged and is_duty(s["kind"]) else None
         s["median_days_taken"] = _median(dict(s.pop("_taken")))[0]
         s["median_days_from_due"] = _median(dict(s.pop("_late")))[0]
         result.append(s)

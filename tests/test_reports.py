@@ -319,3 +319,15 @@ def test_purge_refuses_a_date_inside_the_retention_period(db, old):
     result = db.fails("purge", "--closed-before", date.today().isoformat())
     assert "keeps case records for 6 years" in result.stderr
     assert db.json("show", old["closed"])["applicant"] == "Ann Example"
+
+
+def test_the_appeal_bundle_carries_the_same_chronology(db, year, tmp_path):
+    import io
+    import zipfile
+
+    out = tmp_path / "bundle.zip"
+    db("bundle", year["G"], "-o", out, "--on", "2026-01-11")
+    with zipfile.ZipFile(io.BytesIO(out.read_bytes())) as zf:
+        text = zf.read("02-chronology.txt").decode()
+    assert "complaint #" in text and "threshold not met" in text
+    assert "appeal upheld by Chair of Melton CSP: Missed reports" in text

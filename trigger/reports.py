@@ -792,6 +792,13 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
     return [t[3] for t in items]
 
 
+def chronology_text(session: Session, case: ReviewCase) -> str:
+    """The chronology as plain text: one dated line per entry (the appeal bundle's 02-chronology.txt)."""
+    lines = [f"Chronology of {case.reference} ({case.state}), received {case.received.isoformat()}", ""]
+    lines += [f"{item['date']}  {item['kind']:24} {item['summary']}" for item in chronology(session, case)]
+    return "\n".join(lines) + "\n"
+
+
 def export_case(app: App, reference: str) -> dict:
     from trigger import cases
 

@@ -557,14 +557,18 @@ def action_update(c, reference, number, status, rag, note, jag, on):
 
 @action.command("list")
 @click.argument("reference", required=False)
+@click.option("--overdue", is_flag=True, help="Only open actions past their due date.")
+@click.option("--owner", default=None, help="Only actions owned by this agency (code).")
+@click.option("--as-of", type=DATE, default=None, help="Judge overdue as of this day (default today).")
 @output_options
 @pass_ctx
-def action_list(c, reference, as_json, as_csv):
-    """List the actions of one case, or of every case."""
-    from trigger import cases
+def action_list(c, reference, overdue, owner, as_of, as_json, as_csv):
+    """The action-plan tracker: the actions of one case, or of every case, with owner, due date and RAG."""
+    from trigger import reports
 
-    rows = cases.list_actions(c.app, reference)
-    emit_rows(rows, ["reference", "number", "action", "owner", "due", "status", "rag", "overdue"], as_json, as_csv)
+    rows = reports.action_tracker(c.app, reference=reference, owner=owner, overdue=overdue, as_of=as_of)
+    emit_rows(rows, ["reference", "number", "action", "owner", "due", "status", "rag", "overdue", "days_overdue"],
+              as_json, as_csv)
 
 
 @cli.command()
@@ -972,6 +976,181 @@ def bundle(c, reference, output, to, templates, on):
 
 
 # -- reports, export, audit and retention (issue 6) ---------------------------------------------------
+
+
+@cli.command()
+@click.argument("reference")
+@click.argument("number", type=int)
+@click.option("--accepted", "accepted", flag_value=True, default=None, help="The body accepted it.")
+@click.option("--declined", "accepted", flag_value=False, help="The body declined it (give --reason).")
+@click.option("--reason", default=None, help="The body's reason (required when declined).")
+@on_option
+@pass_ctx
+def response(c, reference, number, accepted, reason, on):
+    """Record a body's response to recommendation NUMBER: it "had regard" to it (s.104(8)).
+
+    \b
+        trigger response CT-2026-0007 3 --accepted
+        trigger response CT-2026-0007 4 --declined --reason "Covered by the new ASB policy"
+    """
+    from trigger import cases
+
+    if accepted is None:
+        raise click.UsageError("give --accepted or --declined --reason TEXT")
+    row = cases.respond_to_recommendation(c.app, reference, number, accepted=accepted, reason=reason, on=on)
+    click.echo(f"Recommendation {row.id} on {reference.upper()}: {row.response}.")
+
+
+@cli.group(cls=TriggerGroup)
+def report():
+    """Published figures: the annual return, review hours, deadline performance."""
+
+
+def _period_options(f):
+    f = click.option("--to", "end", type=DATE, default=None, help="Last day of the period.")(f)
+    f = click.option("--from", "start", type=DATE, default=None, help="First day of the period.")(f)
+    return f
+
+
+@report.command("annual")
+@click.option("--year", type=int, default=None, help="Performance year: 2025 means 1 Apr 2025 to 31 Mar 2026.")
+@_period_options
+@click.option("--publish", is_flag=True, help="Suppress small numbers (1-4 shown as <5) for publication.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write a publishable HTML page with a chart by quarter.")
+@output_options
+@pass_ctx
+def report_annual(c, year, start, end, publish, html_file, as_json, as_csv):
+    """The annual return: the four statutory counts (s.104(10)) and the extras, each counted by the date
+    of its own event. Fails (exit 1) when the records break a consistency check.
+
+    \b
+        trigger report annual --year 2025
+        trigger report annual --year 2025 --publish --html asb-case-reviews-2025-26.html
+    """
+    from trigger import cases, reports
+
+    p = reports.period(year, start, end)
+    data = reports.annual(c.app, p, publish=publish)
+    failed = reports.failed_checks(data)
+    if html_file:
+        if failed:
+            raise click.ClickException("not writing a page to publish: " + "; ".join(
+                f"{f['name']} ({f['detail']})" for f in failed))
+        with c.app.read() as session:
+            area = cases.default_policy(c.app, session).area
+        with open(html_file, "w", encoding="utf-8") as fh:
+            fh.write(reports.annual_html(data, area))
+        click.echo(f"Wrote {html_file} ({p.label}{', small numbers suppressed' if publish else ''}).", err=True)
+    if as_json:
+        emit_json(data)
+    elif as_csv:
+        emit_rows(reports.annual_rows(data), ["section", "measure", "value"], as_csv=True)
+    elif not html_file:
+        emit_rows(reports.annual_rows(data), ["section", "measure", "value"],
+                  title=f"ASB case reviews {p.label} ({p.start} to {p.end})"
+                  + (", small numbers suppressed" if publish else ""))
+    if failed:
+        for f in failed:
+            click.echo(f"Inconsistent: {f['name']}: {f['detail']}", err=True)
+        raise click.ClickException(f"{len(failed)} consistency check(s) failed; correct the records before publishing")
+
+
+@report.command("hours")
+@_period_options
+@output_options
+@pass_ctx
+def report_hours(c, start, end, as_json, as_csv):
+    """Review hours by case, agency and person, with the cost at the policy's hourly rate."""
+    from trigger import reports
+
+    data = reports.hours(c.app, start, end)
+    if as_json:
+        emit_json(data)
+        return
+    rows = ([{"by": "case", "who": r["reference"], "hours": r["hours"], "cost": r["cost"]} for r in data["by_case"]]
+            + [{"by": "agency", "who": r["agency"], "hours": r["hours"], "cost": r["cost"]} for r in data["by_agency"]]
+            + [{"by": "person", "who": f"{r['person']} ({r['agency']})", "hours": r["hours"], "cost": r["cost"]}
+               for r in data["by_person"]])
+    emit_rows(rows, ["by", "who", "hours", "cost"], as_csv=as_csv, title="Review hours")
+    if not as_csv:
+        longest = data["longest_review"]
+        click.echo(f"Total {data['total_hours']:g} hours, £{data['total_cost']:,.2f} at £{data['hourly_rate']:g}/hour; "
+                   f"{data['cases']} reviews, mean {data['mean_hours_per_review'] or 0:g} hours"
+                   + (f", longest {longest['reference']} ({longest['hours']:g} hours)." if longest else "."))
+
+
+@report.command("deadlines")
+@click.option("--as-of", type=DATE, default=None, help="Judge overdue as of this day (default today).")
+@output_options
+@pass_ctx
+def report_deadlines(c, as_of, as_json, as_csv):
+    """Deadline performance: on-time share and median days per stage."""
+    from trigger import reports
+
+    rows = reports.deadline_performance(c.app, as_of)
+    emit_rows(rows, ["kind", "deadlines", "met_on_time", "met_late", "overdue", "expired", "open",
+                     "not_applicable", "on_time_share", "median_days_taken", "median_days_from_due"], as_json, as_csv,
+              title="Deadline performance")
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: the case and its chronology.")
+@pass_ctx
+def export(c, reference, as_json):
+    """The full chronology of a case, for the Ombudsman or an appeal bundle."""
+    from trigger import reports
+
+    data = reports.export_case(c.app, reference)
+    if as_json:
+        emit_json(data)
+        return
+    case = data["case"]
+    click.echo(f"Chronology of {case['reference']} ({case['state']}), received {case['received']}")
+    for item in data["chronology"]:
+        click.echo(f"{item['date']}  {item['kind']:24} {item['summary']}")
+
+
+@cli.group(cls=TriggerGroup)
+def audit():
+    """The append-only, hash-chained audit log."""
+
+
+@audit.command("verify")
+@pass_ctx
+def audit_verify(c):
+    """Check every event's hash and link; exit 1 naming the first broken event."""
+    from trigger import audit as audit_log
+
+    c.app.require_schema()
+    with c.app.read() as session:
+        result = audit_log.verify(session)
+    if not result.ok:
+        raise click.ClickException(f"audit chain broken at event {result.broken_seq}: {result.problem}")
+    click.echo(f"Audit chain intact: {result.events} events.")
+
+
+@cli.command()
+@click.option("--closed-before", required=True, type=DATE,
+              help="Purge cases closed or withdrawn before this day (at least retention_years ago).")
+@click.option("--dry-run", is_flag=True, help="List what would be purged; change nothing.")
+@output_options
+@pass_ctx
+def purge(c, closed_before, dry_run, as_json, as_csv):
+    """Remove the personal data of old closed cases (policy retention_years); statistics and the audit
+    chain stay."""
+    from trigger import retention
+
+    rows = retention.purge(c.app, closed_before, dry_run=dry_run)
+    if as_json or as_csv:
+        emit_rows(rows, ["reference", "state", "closed", "victim_initials", "incidents", "letters"], as_json, as_csv)
+        return
+    verb = "Would purge" if dry_run else "Purged"
+    click.echo(f"{verb} personal data of {len(rows)} case(s) closed before {closed_before.isoformat()}.")
+    for r in rows:
+        click.echo(f"  {r['reference']}  {r['state']} {r['closed']}  victim {r['victim_initials']}  "
+                   f"{r['incidents']} complaints, {r['letters']} letters")
 
 
 # -- database, backup (issue 7) -----------------------------------------------------------------------

@@ -612,6 +612,31 @@ def recommend(app: App, reference: str, *, to: str, text: str, on: date | None =
     return row
 
 
+def respond_to_recommendation(
+    app: App, reference: str, number: int, *, accepted: bool, reason: str | None = None, on: date | None = None,
+) -> Recommendation:
+    """Record that the body a recommendation was made to "had regard" to it (s.104(8)): accepted, or
+    declined with its reason."""
+    if not accepted and not (reason or "").strip():
+        raise InvalidInput("a declined recommendation needs the body's reason (--reason TEXT)")
+    with changing(app, reference) as w:
+        on = _on_for_change(w.case, on)
+        row = w.session.get(Recommendation, number)
+        if row is None or row.case_id != w.case.id:
+            raise NotFound(f"{w.case.reference} has no recommendation {number}; `trigger show "
+                           f"{w.case.reference}` lists them")
+        if on < row.recorded_on:
+            raise InvalidInput(f"--on {on.isoformat()} is before the recommendation was made "
+                               f"({row.recorded_on.isoformat()})")
+        row.response = "accepted" if accepted else "declined"
+        row.response_reason = (reason or "").strip() or None
+        row.responded_on = on
+        w.session.add(row)
+        w.record("recommendation_response", on, reason=row.response_reason,
+                 detail={"id": row.id, "response": row.response})
+    return row
+
+
 def add_action(
     app: App, reference: str, *, action: str, owner: str, due: date, resources: str | None = None,
     outcome_measure: str | None = None, jag: bool = False, on: date | None = None,

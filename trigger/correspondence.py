@@ -17,7 +17,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from trigger import cases
+from trigger import cases, reports
 from trigger.app import App, today
 from trigger.errors import GuardRefused, InvalidInput, NotFound
 from trigger.models import (
@@ -460,14 +460,6 @@ def _report_form(view: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _chronology(view: dict) -> str:
-    lines = [f"Chronology of {view['reference']} (from the audit log)", ""]
-    for e in view["events"]:
-        move = f" {e['from'] or ''} -> {e['to']}" if e["to"] and e["from"] != e["to"] else ""
-        lines.append(f"{e['at']}  {e['event']:20} {e['actor']}{move}" + (f"  ({e['reason']})" if e["reason"] else ""))
-    return "\n".join(lines) + "\n"
-
-
 def _minutes(session: Session, case: ReviewCase, view: dict) -> str:
     rows = session.exec(select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.id)).all()
     lines = [f"Review meeting minutes summary: {view['reference']}", ""]
@@ -512,7 +504,7 @@ def bundle(app: App, reference: str, *, on: date | None = None, recipient: str |
             raise GuardRefused(f"{case.reference} has no appeal; an appeal bundle is made once an appeal is lodged")
         view = cases.case_view(s, case)
         files = [("01-report-form.txt", _report_form(view).encode()),
-                 ("02-chronology.txt", _chronology(view).encode()),
+                 ("02-chronology.txt", reports.chronology_text(s, case).encode()),
                  ("03-meeting-minutes-summary.txt", _minutes(s, case, view).encode())]
         index = ["Letters issued (re-rendered from the register's data):"]
         issued = s.exec(select(Letter).where(Letter.case_id == case.id, Letter.kind != "appeal_bundle")

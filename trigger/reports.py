@@ -1,0 +1,807 @@
+"""Published figures and records (SPEC §6): the annual return, hours, deadline performance, the
+action-plan tracker and a case's chronology.
+
+The annual return counts each statutory figure by the date of its own event (s.104(10) and the Home
+Office guidance: applications received, times the threshold was not met, reviews carried out, reviews
+resulting in recommendations), with SQL aggregates grouped by day so that a county's history is read
+in a handful of queries. Consistency checks make an impossible table (DOMAIN §3.3: Reigate's
+"4 not met, 4 reviews"; Stafford's discretionary review hidden as "0 not met") fail loudly, and
+`publish=True` suppresses small numbers (DOMAIN appendix §4.4: "small numbers ... possibility of being
+able to identify individuals").
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import Integer, and_, case, cast, distinct, func, literal, select, union_all
+from sqlmodel import Session
+
+from trigger.app import App, today
+from trigger.calendar import add_months, months_beginning_with
+from trigger.errors import InvalidInput
+from trigger.models import (
+    Action,
+    Agency,
+    Appeal,
+    AuditEvent,
+    Deadline,
+    EvidenceRequest,
+    Finding,
+    HoursEntry,
+    Incident,
+    Letter,
+    Meeting,
+    Recommendation,
+    ReviewCase,
+    ThresholdDecision,
+)
+
+STATUTORY = ("applications", "threshold_not_met", "reviews_carried_out", "reviews_with_recommendations")
+SUPPRESSED = "<5"
+# DOMAIN appendix §4.4 (LSCSB action log): small local numbers could identify individuals
+SUPPRESS_BELOW = 5
+
+
+# -- the reporting period --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+    @property
+    def label(self) -> str:
+        if self.start.month == 4 and self.start.day == 1 and self.end == date(self.start.year + 1, 3, 31):
+            return f"{self.start.year}/{str(self.start.year + 1)[2:]}"
+        return f"{self.start.isoformat()} to {self.end.isoformat()}"
+
+    def quarters(self) -> list[Period]:
+        """Three-month blocks from the start (Q1 = Apr-Jun in a performance year, DOMAIN appendix §5)."""
+        out, start = [], self.start
+        while start <= self.end:
+            end = min(add_months(start, 3) - timedelta(days=1), self.end)
+            out.append(Period(start, end))
+            start = end + timedelta(days=1)
+        return out
+
+
+def period(year: int | None = None, start: date | None = None, end: date | None = None) -> Period:
+    """A performance year (1 April Y to 31 March Y+1, DOMAIN appendix §5) or any period up to 12 months."""
+    if year is not None and (start or end):
+        raise InvalidInput("give either --year or --from/--to, not both")
+    if year is not None:
+        if not 2014 <= year <= 9998:
+            raise InvalidInput(f"--year {year} is not a performance year; give e.g. --year 2025 for 2025/26")
+        return Period(date(year, 4, 1), date(year + 1, 3, 31))
+    if start is None and end is None:
+        now = today()
+        y = now.year if now.month >= 4 else now.year - 1
+        return Period(date(y, 4, 1), date(y + 1, 3, 31))
+    if start is None or end is None:
+        raise InvalidInput("give both --from and --to (or --year)")
+    if end < start:
+        raise InvalidInput(f"--to {end.isoformat()} is before --from {start.isoformat()}; swap them")
+    longest = months_beginning_with(start, 12)
+    if end > longest:
+        raise InvalidInput(
+            f"{start.isoformat()} to {end.isoformat()} is longer than 12 months; the longest period from "
+            f"{start.isoformat()} ends {longest.isoformat()}"
+        )
+    return Period(start, end)
+
+
+# -- small SQL helpers -------------------------------------------------------------------------------------
+
+
+def _days_between(conn, later, earlier):
+    """Whole days from `earlier` to `later`, in the database's own date arithmetic."""
+    if conn.dialect.name == "sqlite":
+        return cast(func.julianday(later) - func.julianday(earlier), Integer)
+    return cast(later - earlier, Integer)
+
+
+def _by_day(conn, stmt) -> dict[date, int]:
+    """Rows of (day, count) into a dict; SQLite hands back ISO strings for an aggregated date."""
+    out: dict[date, int] = {}
+    for day, n in conn.execute(stmt):
+        if isinstance(day, str):
+            day = date.fromisoformat(day[:10])
+        out[day] = out.get(day, 0) + int(n)
+    return out
+
+
+def _median(histogram: dict[int, int]) -> tuple[float | None, int]:
+    n = sum(histogram.values())
+    if not n:
+        return None, 0
+    values = sorted(histogram.items())
+
+    def nth(k: int) -> int:  # 0-based
+        seen = 0
+        for v, c in values:
+            seen += c
+            if k < seen:
+                return v
+        return values[-1][0]
+
+    mid = (nth((n - 1) // 2) + nth(n // 2)) / 2
+    return (int(mid) if mid == int(mid) else mid), n
+
+
+def _histogram(conn, stmt) -> dict[int, int]:
+    return {int(d): int(c) for d, c in conn.execute(stmt) if d is not None}
+
+
+def _in(col, p: Period):
+    return col.between(p.start, p.end)
+
+
+# -- the annual return ---------------------------------------------------------------------------------------
+
+
+_EPOCH = date(1970, 1, 1)
+
+
+def _day_number(conn, col):
+    """Days since 1970-01-01 as an integer, so that row-level results need no date parsing."""
+    if conn.dialect.name == "sqlite":
+        return cast(func.julianday(col) - 2440587.5, Integer)
+    return cast(col - literal(_EPOCH), Integer)
+
+
+def _outcome_figures(conn, p: Period) -> dict:
+    """Everything about the reviews carried out in the period from one pass over the audit log: each case
+    counted once, on the day of its first outcome there (`issue_outcome`). The per-case facts (lead
+    agency, day received, met decisions and upheld threshold appeals before the outcome, a
+    recommendation) are gathered in a CTE and folded by UNION ALL into small histograms."""
+    day = lambda col: _day_number(conn, col)
+    fo = (select(AuditEvent.case_id.label("case_id"), func.min(AuditEvent.on).label("first"))
+          .where(AuditEvent.event == "issue_outcome", AuditEvent.case_id.is_not(None), _in(AuditEvent.on, p))
+          .group_by(AuditEvent.case_id).subquery())
+    met_on = lambda agg: (select(agg(ThresholdDecision.decided_on))
+                          .where(ThresholdDecision.case_id == fo.c.case_id, ThresholdDecision.met.is_(True),
+                                 ThresholdDecision.decided_on <= fo.c.first).scalar_subquery())
+    upheld_on = (select(func.min(Appeal.decided_on))
+                 .where(Appeal.case_id == fo.c.case_id, Appeal.against == "threshold", Appeal.upheld.is_(True),
+                        Appeal.decided_on <= fo.c.first).scalar_subquery())
+    has_rec = select(Recommendation.id).where(Recommendation.case_id == fo.c.case_id).exists()
+    o = (select(day(fo.c.first).label("first"), ReviewCase.lead_agency_id.label("lead"),
+                (day(fo.c.first) - day(ReviewCase.received)).label("from_receipt"),
+                (day(fo.c.first) - day(met_on(func.max))).label("from_met"),
+                case((has_rec, 1), else_=0).label("has_rec"),
+                case((and_(met_on(func.min).is_(None), upheld_on.is_(None)), 1), else_=0).label("unmet"))
+         .select_from(fo).join(ReviewCase, ReviewCase.id == fo.c.case_id).cte("outcome"))
+    n = func.count().label("n")
+    parts = [
+        select(literal("day").label("kind"), o.c.first.label("k"), o.c.has_rec.label("k2"), n)
+        .group_by(o.c.first, o.c.has_rec),
+        select(literal("lead"), o.c.lead, literal(0), n).group_by(o.c.lead),
+        select(literal("from_receipt"), o.c.from_receipt, literal(0), n).group_by(o.c.from_receipt),
+        select(literal("from_met"), o.c.from_met, literal(0), n).where(o.c.from_met.is_not(None))
+        .group_by(o.c.from_met),
+        select(literal("unmet"), literal(0), literal(0), n).where(o.c.unmet == 1),
+        select(literal("early"), literal(0), literal(0), n).where(o.c.from_receipt < 0),
+    ]
+    out = {"reviews": Counter(), "with_recs": Counter(), "lead": Counter(), "from_receipt": Counter(),
+           "from_met": Counter(), "unmet": 0, "early": 0}
+    for kind, k, k2, count in conn.execute(union_all(*parts)):
+        if kind == "day":
+            d = _EPOCH + timedelta(days=int(k))
+            out["reviews"][d] += count
+            if k2:
+                out["with_recs"][d] += count
+        elif kind in ("unmet", "early"):
+            out[kind] += count
+        else:
+            out[kind][k] += count
+    return out
+
+
+def annual(app: App, p: Period, *, publish: bool = False) -> dict:
+    with app.read() as session:
+        app.require_schema()
+        data = _annual(session, p)
+    if publish:
+        data = suppress(data)
+    return data
+
+
+def _annual(session: Session, p: Period) -> dict:
+    # Core, not the ORM: plain tuples, no identity map (the benchmark: 100,000 cases under 1 s)
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA mmap_size=268435456")  # read a big file without copying pages
+    ex = conn.execute
+    # s.104(10)(a): applications, by the date received
+    applications = _by_day(conn, select(ReviewCase.received, func.count()).where(_in(ReviewCase.received, p))
+                           .group_by(ReviewCase.received))
+    # the channel mix: coalesce() keeps SQLite from a lookup per row through the index, a full scan is faster
+    channels = dict(ex(select(ReviewCase.channel, func.count())
+                       .where(func.coalesce(ReviewCase.received, ReviewCase.received).between(p.start, p.end))
+                       .group_by(ReviewCase.channel).order_by(ReviewCase.channel)).all())
+    # s.104(10)(b): threshold not met, by decision date; rejections are reported as not met (SPEC §1)
+    not_met = _by_day(conn, select(ThresholdDecision.decided_on, func.count())
+                      .where(_in(ThresholdDecision.decided_on, p), ThresholdDecision.met.is_(False))
+                      .group_by(ThresholdDecision.decided_on))
+    # s.104(10)(c) and (d): reviews carried out by the day the outcome was issued, a case once in a
+    # period (its first outcome there), and of those the reviews with recommendations
+    outcomes = _outcome_figures(conn, p)
+    reviews, with_recs, leads = outcomes["reviews"], outcomes["with_recs"], outcomes["lead"]
+
+    decisions = ex(select(ThresholdDecision.met, ThresholdDecision.route,
+                          ThresholdDecision.rejection_category.is_not(None), func.count())
+                   .where(_in(ThresholdDecision.decided_on, p))
+                   .group_by(ThresholdDecision.met, ThresholdDecision.route,
+                             ThresholdDecision.rejection_category.is_not(None))).all()
+    met = sum(n for m, _r, _j, n in decisions if m)
+    discretionary = sum(n for m, r, _j, n in decisions if m and r == "discretionary")
+    rejections = sum(n for m, _r, j, n in decisions if not m and j)
+    decided = sum(n for *_x, n in decisions)
+    # withdrawn is terminal, so the day it last moved is the day it was withdrawn
+    withdrawals = ex(select(func.count()).where(ReviewCase.state == "withdrawn",
+                                                _in(ReviewCase.state_changed, p))).scalar()
+    appeals_rows = ex(select(Appeal.against, func.count()).where(_in(Appeal.received, p))
+                      .group_by(Appeal.against)).all()
+    decided_rows = ex(select(Appeal.upheld, func.count()).where(_in(Appeal.decided_on, p))
+                      .group_by(Appeal.upheld)).all()
+
+    received_to_decision = _days_between(conn, ThresholdDecision.decided_on, ReviewCase.received)
+    appeal_days = _days_between(conn, Appeal.decided_on, Appeal.received)
+    stages = {
+        "received_to_decision": _histogram(conn, select(received_to_decision, func.count())
+                                           .join(ReviewCase, ReviewCase.id == ThresholdDecision.case_id)
+                                           .where(_in(ThresholdDecision.decided_on, p))
+                                           .group_by(received_to_decision)),
+        "decision_to_outcome": dict(outcomes["from_met"]),
+        "received_to_outcome": dict(outcomes["from_receipt"]),
+        "appeal_to_decision": _histogram(conn, select(appeal_days, func.count())
+                                         .where(_in(Appeal.decided_on, p)).group_by(appeal_days)),
+    }
+    median_days = {}
+    for stage, hist in stages.items():
+        m, n = _median(hist)
+        median_days[stage] = {"median": m, "cases": n}
+
+    # lead-agency shares of the reviews carried out: the denominator is the real number of reviews
+    total_reviews = sum(reviews.values())
+    agencies = {a.id: a for a in ex(select(Agency.id, Agency.code, Agency.name))}
+    lead_agencies = []
+    for lead, n in sorted(leads.items(), key=lambda kv: (-kv[1], agencies[kv[0]].code if kv[0] in agencies else "")):
+        a = agencies.get(lead)
+        lead_agencies.append({"agency": a.code if a else "(none)", "name": a.name if a else "no lead agency recorded",
+                              "reviews": n, "of": total_reviews,
+                              "share": round(100 * n / total_reviews, 1) if total_reviews else None})
+    # "had regard" (s.104): responses to the recommendations made in the period
+    responses = Counter({r or "awaiting": n for r, n in ex(
+        select(Recommendation.response, func.count()).where(_in(Recommendation.recorded_on, p))
+        .group_by(Recommendation.response))})
+
+    quarters = []
+    for i, q in enumerate(p.quarters(), 1):
+        quarters.append({"quarter": f"Q{i}", "from": q.start.isoformat(), "to": q.end.isoformat(),
+                         "applications": _within(applications, q), "threshold_not_met": _within(not_met, q),
+                         "reviews_carried_out": _within(reviews, q),
+                         "reviews_with_recommendations": _within(with_recs, q)})
+
+    data = {
+        "period": {"from": p.start.isoformat(), "to": p.end.isoformat(), "label": p.label},
+        "applications": sum(applications.values()),
+        "threshold_not_met": sum(not_met.values()),
+        "reviews_carried_out": total_reviews,
+        "reviews_with_recommendations": sum(with_recs.values()),
+        "threshold_decisions": decided,
+        "threshold_met": met,
+        "rejections": rejections,
+        "discretionary_below_threshold": discretionary,
+        "withdrawals": int(withdrawals or 0),
+        "appeals": sum(n for _a, n in appeals_rows),
+        "appeals_against_threshold": sum(n for a, n in appeals_rows if a == "threshold"),
+        "appeals_against_outcome": sum(n for a, n in appeals_rows if a == "outcome"),
+        "appeals_decided": sum(n for _u, n in decided_rows),
+        "appeals_upheld": sum(n for u, n in decided_rows if u),
+        "median_days": median_days,
+        "lead_agencies": lead_agencies,
+        "channels": channels,
+        "recommendation_responses": {k: responses.get(k, 0) for k in ("accepted", "declined", "awaiting")},
+        "quarters": quarters,
+        "suppressed": False,
+    }
+    data["checks"] = _checks(conn, p, data, outcomes)
+    return data
+
+
+def _within(series: dict[date, int], q: Period) -> int:
+    return sum(n for d, n in series.items() if q.start <= d <= q.end)
+
+
+def _as_date(day) -> date:
+    return date.fromisoformat(day[:10]) if isinstance(day, str) else day
+
+
+def _checks(conn, p: Period, d: dict, outcomes: dict) -> list[dict]:
+    """Rules any true table obeys; a failure means the records are wrong and the table must not be
+    published as it stands (DOMAIN §3.3: Reigate's 4 received, 4 not met and 4 reviews)."""
+    ex = lambda stmt: int(conn.execute(stmt).scalar() or 0)
+    checks = []
+
+    def check(name: str, ok: bool, detail: str) -> None:
+        checks.append({"name": name, "ok": bool(ok), "detail": detail})
+
+    check("decisions add up", d["threshold_met"] + d["threshold_not_met"] == d["threshold_decisions"],
+          f"met {d['threshold_met']} + not met {d['threshold_not_met']} = decided {d['threshold_decisions']}")
+    apps_to_end = ex(select(func.count()).where(ReviewCase.received <= p.end))
+    decided_to_end, met_to_end = conn.execute(
+        select(func.count(distinct(ThresholdDecision.case_id)),
+               func.count(distinct(case((ThresholdDecision.met.is_(True), ThresholdDecision.case_id)))))
+        .where(ThresholdDecision.decided_on <= p.end)).one()
+    check("no decision without an application", decided_to_end <= apps_to_end,
+          f"{decided_to_end} cases decided up to {p.end} from {apps_to_end} applications received by then")
+    early = ex(select(func.count()).select_from(ThresholdDecision)
+               .join(ReviewCase, ReviewCase.id == ThresholdDecision.case_id)
+               .where(_in(ThresholdDecision.decided_on, p), ThresholdDecision.decided_on < ReviewCase.received))
+    check("no decision before its application", early == 0,
+          f"{early} decisions in the period dated before the case was received")
+    # s.104(4)/(5): a review needs the threshold met, by a decision or an appeal upheld, before its outcome
+    unmet, early_outcomes = outcomes["unmet"], outcomes["early"]
+    reviewed_to_end = ex(select(func.count(distinct(AuditEvent.case_id)))
+                         .where(AuditEvent.event == "issue_outcome", AuditEvent.on <= p.end))
+    upheld_to_end = ex(select(func.count(distinct(Appeal.case_id))).where(
+        Appeal.against == "threshold", Appeal.upheld.is_(True), Appeal.decided_on <= p.end))
+    check("no review without the threshold met", unmet == 0,
+          f"{unmet} reviews in the period on cases not decided met before the outcome (s.104(4)/(5))")
+    check("no outcome before its application", early_outcomes == 0,
+          f"{early_outcomes} outcomes dated before the case was received")
+    check("reviews within met decisions", reviewed_to_end <= met_to_end + upheld_to_end,
+          f"{reviewed_to_end} reviews carried out up to {p.end} <= {met_to_end} met decisions "
+          f"+ {upheld_to_end} threshold appeals upheld, this period and earlier")
+    check("recommendations within reviews", d["reviews_with_recommendations"] <= d["reviews_carried_out"],
+          f"{d['reviews_with_recommendations']} reviews with recommendations <= {d['reviews_carried_out']} reviews")
+    appealed_to_end = ex(select(func.count()).where(Appeal.received <= p.end))
+    appeals_decided_to_end = ex(select(func.count()).where(Appeal.decided_on <= p.end))
+    check("appeals decided within appeals lodged", appeals_decided_to_end <= appealed_to_end
+          and d["appeals_upheld"] <= d["appeals_decided"],
+          f"{appeals_decided_to_end} appeals decided <= {appealed_to_end} lodged up to {p.end}; "
+          f"{d['appeals_upheld']} upheld <= {d['appeals_decided']} decided")
+    lead_total = sum(r["reviews"] for r in d["lead_agencies"] if r["agency"] != "(none)")
+    check("every review has a lead agency", lead_total == d["reviews_carried_out"],
+          f"lead-agency shares cover {lead_total} of {d['reviews_carried_out']} reviews")
+    check("channels add up", sum(d["channels"].values()) == d["applications"],
+          f"channels {sum(d['channels'].values())} = applications {d['applications']}")
+    for q in STATUTORY:
+        total = sum(row[q] for row in d["quarters"])
+        if total != d[q]:
+            check(f"quarters add up ({q})", False, f"quarters {total} != year {d[q]}")
+    return checks
+
+
+def failed_checks(data: dict) -> list[dict]:
+    return [c for c in data.get("checks", []) if not c["ok"]]
+
+
+# -- small-number suppression ---------------------------------------------------------------------------------
+
+
+def _small(n) -> bool:
+    return isinstance(n, int) and 0 < n < SUPPRESS_BELOW
+
+
+def _hide_group(cells: dict, total_published: bool) -> dict:
+    """Primary suppression of 1-4, then secondary: when a group sums to a published total, a single
+    hidden cell could be worked out by subtraction, so the next smallest cell is hidden too."""
+    out = {k: (SUPPRESSED if _small(v) else v) for k, v in cells.items()}
+    hidden = [k for k, v in out.items() if v == SUPPRESSED]
+    if total_published and len(hidden) == 1:
+        rest = sorted((v, k) for k, v in out.items() if isinstance(v, int) and v > 0)
+        if rest:
+            out[rest[0][1]] = SUPPRESSED
+    return out
+
+
+def suppress(data: dict) -> dict:
+    """The figures as a partnership may publish them: counts of 1-4 shown as "<5", and every derived
+    figure that would reveal one (shares, medians of fewer than five cases, complements) withheld."""
+    d = json.loads(json.dumps(data))
+    d["suppressed"] = True
+    counts = ["applications", "threshold_not_met", "reviews_carried_out", "reviews_with_recommendations",
+              "threshold_decisions", "threshold_met", "rejections", "discretionary_below_threshold", "withdrawals",
+              "appeals", "appeals_against_threshold", "appeals_against_outcome", "appeals_decided", "appeals_upheld"]
+    for k in counts:
+        if _small(d[k]):
+            d[k] = SUPPRESSED
+    # complements: met + not met = decided; upheld + dismissed = decided; threshold + outcome appeals
+    for a, b, total in (("threshold_met", "threshold_not_met", "threshold_decisions"),
+                        ("appeals_against_threshold", "appeals_against_outcome", "appeals"),
+                        ("reviews_with_recommendations", None, "reviews_carried_out")):
+        pair = [k for k in (a, b) if k]
+        if d[total] != SUPPRESSED and any(d[k] == SUPPRESSED for k in pair):
+            for k in pair:
+                if isinstance(d[k], int) and d[k] > 0:
+                    d[k] = SUPPRESSED
+    for stage in d["median_days"].values():
+        if stage["cases"] < SUPPRESS_BELOW:
+            stage["median"] = None
+            stage["cases"] = SUPPRESSED if stage["cases"] else 0
+    d["channels"] = _hide_group(d["channels"], d["applications"] != SUPPRESSED)
+    d["recommendation_responses"] = _hide_group(d["recommendation_responses"], True)
+    leads = _hide_group({r["agency"]: r["reviews"] for r in d["lead_agencies"]}, d["reviews_carried_out"] != SUPPRESSED)
+    for r in d["lead_agencies"]:
+        r["reviews"] = leads[r["agency"]]
+        r["of"] = d["reviews_carried_out"]
+        if r["reviews"] == SUPPRESSED or r["of"] == SUPPRESSED:
+            r["share"] = None
+    for q in d["quarters"]:
+        for k in STATUTORY:
+            if _small(q[k]):
+                q[k] = SUPPRESSED
+    return d
+
+
+# -- rows for a table or CSV ------------------------------------------------------------------------------------
+
+
+LABELS = {
+    "applications": "Applications received",
+    "threshold_not_met": "Times the threshold was not met (incl. rejections)",
+    "reviews_carried_out": "ASB case reviews carried out",
+    "reviews_with_recommendations": "Reviews resulting in recommendations",
+    "threshold_met": "Threshold decided met",
+    "discretionary_below_threshold": "  of which discretionary, below threshold (s.104(5))",
+    "rejections": "Rejected (vexatious etc.; counted as not met)",
+    "withdrawals": "Withdrawn by the applicant",
+    "appeals": "Appeals lodged",
+    "appeals_decided": "Appeals decided",
+    "appeals_upheld": "Appeals upheld",
+}
+STAGE_LABELS = {
+    "received_to_decision": "Median days, received to threshold decision",
+    "decision_to_outcome": "Median days, threshold met to outcome",
+    "received_to_outcome": "Median days, received to outcome",
+    "appeal_to_decision": "Median days, appeal lodged to decision",
+}
+
+
+def annual_rows(d: dict) -> list[dict]:
+    """The return as (section, measure, value) rows: the one flat shape for the table, CSV and HTML."""
+    rows = [{"section": "statutory (s.104(10))", "key": k, "measure": LABELS[k], "value": d[k]} for k in STATUTORY]
+    for k in ("threshold_met", "discretionary_below_threshold", "rejections", "withdrawals", "appeals",
+              "appeals_decided", "appeals_upheld"):
+        rows.append({"section": "activity", "key": k, "measure": LABELS[k], "value": d[k]})
+    for stage, v in d["median_days"].items():
+        shown = "" if v["median"] is None else v["median"]
+        rows.append({"section": "timeliness", "key": stage, "measure": STAGE_LABELS[stage],
+                     "value": shown if shown == "" else f"{shown} (of {v['cases']})"})
+    for r in d["lead_agencies"]:
+        share = "" if r["share"] is None else f" ({r['share']:g}%)"
+        rows.append({"section": "lead agency", "key": f"lead:{r['agency']}", "measure": r["name"],
+                     "value": f"{r['reviews']} of {r['of']}{share}"})
+    for ch, n in d["channels"].items():
+        rows.append({"section": "channel", "key": f"channel:{ch}", "measure": ch.replace("_", " "), "value": n})
+    for k, n in d["recommendation_responses"].items():
+        rows.append({"section": "recommendations had regard to", "key": f"response:{k}", "measure": k, "value": n})
+    return rows
+
+
+# -- the publishable page ----------------------------------------------------------------------------------------
+
+
+def _svg_chart(quarters: list[dict]) -> str:
+    """A grouped bar chart of the four statutory counts by quarter, as inline SVG (no JavaScript)."""
+    from html import escape
+
+    series = [("applications", "Applications", "#1d70b8"), ("threshold_not_met", "Not met", "#d4351c"),
+              ("reviews_carried_out", "Reviews", "#00703c"),
+              ("reviews_with_recommendations", "With recommendations", "#f47738")]
+    values = [q[k] for q in quarters for k, _l, _c in series]
+    top = max([v for v in values if isinstance(v, int)] + [SUPPRESS_BELOW, 1])
+    width, height, left, bottom = 640, 300, 40, 250
+    group = (width - left - 10) / max(len(quarters), 1)
+    bar = group / (len(series) + 1)
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 40}" role="img" '
+              f'aria-label="Applications and outcomes by quarter">'),
+             f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#0b0c0c"/>']
+    for tick in range(0, top + 1, max(1, top // 5)):
+        y = bottom - tick / top * (bottom - 20)
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{tick}</text>')
+    for i, q in enumerate(quarters):
+        x0 = left + i * group + bar / 2
+        for j, (k, label, colour) in enumerate(series):
+            v = q[k]
+            x = x0 + j * bar
+            if isinstance(v, int):
+                h = v / top * (bottom - 20)
+                parts.append(f'<rect x="{x:.1f}" y="{bottom - h:.1f}" width="{bar - 2:.1f}" height="{h:.1f}" '
+                             f'fill="{colour}"><title>{escape(label)}, {q["quarter"]}: {v}</title></rect>')
+            else:  # suppressed: no bar, the marker says why
+                parts.append(f'<text x="{x + bar / 2:.1f}" y="{bottom - 4}" font-size="9" '
+                             f'text-anchor="middle">{escape(str(v))}</text>')
+        parts.append(f'<text x="{x0 + group / 2 - bar / 2:.1f}" y="{bottom + 16}" font-size="12" '
+                     f'text-anchor="middle">{q["quarter"]}</text>')
+    for j, (_k, label, colour) in enumerate(series):
+        x = left + j * 150
+        parts.append(f'<rect x="{x}" y="{bottom + 26}" width="10" height="10" fill="{colour}"/>'
+                     f'<text x="{x + 14}" y="{bottom + 35}" font-size="12">{escape(label)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def annual_html(d: dict, area: str) -> str:
+    from html import escape
+
+    rows = annual_rows(d)
+    body = []
+    section = None
+    for r in rows:
+        if r["section"] != section:
+            section = r["section"]
+            body.append(f'<tr><th colspan="2" class="section">{escape(section.capitalize())}</th></tr>')
+        body.append(f"<tr><td>{escape(r['measure'])}</td><td class=\"n\">{escape(str(r['value']))}</td></tr>")
+    qrows = "".join(
+        f"<tr><td>{q['quarter']} ({q['from']} to {q['to']})</td>"
+        + "".join(f'<td class="n">{escape(str(q[k]))}</td>' for k in STATUTORY) + "</tr>"
+        for q in d["quarters"])
+    note = ("<p>Numbers from 1 to 4 are shown as &lt;5, and figures that would reveal them are withheld, "
+            "so that no one can be identified.</p>" if d["suppressed"] else "")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>ASB case reviews {escape(d['period']['label'])}: {escape(area)}</title>
+<style>
+body {{ font-family: Arial, Helvetica, sans-serif; max-width: 46em; margin: 2em auto; color: #0b0c0c; }}
+table {{ border-collapse: collapse; margin: 1em 0; }} td, th {{ border-bottom: 1px solid #b1b4b6; padding: .3em .6em; }}
+th.section {{ text-align: left; background: #f3f2f1; }} td.n {{ text-align: right; }}
+</style></head><body>
+<h1>ASB case reviews (the Community Trigger): {escape(d['period']['label'])}</h1>
+<p>{escape(area)}. Figures for {escape(d['period']['from'])} to {escape(d['period']['to'])}, published under
+section 104(10) of the Anti-social Behaviour, Crime and Policing Act 2014. Each figure is counted by the date of
+its own event: applications by the date received, decisions by the date decided, reviews by the date the
+outcome was issued.</p>
+{note}
+<table>{''.join(body)}</table>
+<h2>By quarter</h2>
+{_svg_chart(d['quarters'])}
+<table><tr><th>Quarter</th><th>Applications</th><th>Not met</th><th>Reviews</th><th>With recommendations</th></tr>
+{qrows}</table>
+</body></html>
+"""
+
+
+# -- hours and cost --------------------------------------------------------------------------------------------
+
+
+def hours(app: App, start: date | None = None, end: date | None = None) -> dict:
+    """Review hours by case, agency and person, and their cost at the policy's hourly rate (SPEC §5;
+    Charnwood's reviews took 80-100 hours, one 172: DOMAIN appendix §1.4)."""
+    from trigger import cases
+
+    if start and end and end < start:
+        raise InvalidInput(f"--to {end.isoformat()} is before --from {start.isoformat()}; swap them")
+    with app.read() as session:
+        app.require_schema()
+        rate = cases.default_policy(app, session).hourly_rate
+        cond = []
+        if start:
+            cond.append(HoursEntry.worked_on >= start)
+        if end:
+            cond.append(HoursEntry.worked_on <= end)
+        total_h = func.sum(HoursEntry.hours)
+        by_case = [{"reference": ref, "hours": round(float(h), 2), "cost": round(float(h) * rate, 2)}
+                   for ref, h in session.execute(
+                       select(ReviewCase.reference, total_h).join(ReviewCase, ReviewCase.id == HoursEntry.case_id)
+                       .where(*cond).group_by(ReviewCase.reference).order_by(total_h.desc(), ReviewCase.reference))]
+        by_agency = [{"agency": code, "hours": round(float(h), 2), "cost": round(float(h) * rate, 2)}
+                     for code, h in session.execute(
+                         select(Agency.code, total_h).join(Agency, Agency.id == HoursEntry.agency_id)
+                         .where(*cond).group_by(Agency.code).order_by(total_h.desc(), Agency.code))]
+        by_person = [{"person": person, "agency": code, "hours": round(float(h), 2),
+                      "cost": round(float(h) * rate, 2)}
+                     for person, code, h in session.execute(
+                         select(HoursEntry.person, Agency.code, total_h)
+                         .join(Agency, Agency.id == HoursEntry.agency_id).where(*cond)
+                         .group_by(HoursEntry.person, Agency.code).order_by(total_h.desc(), HoursEntry.person))]
+    total = sum(r["hours"] for r in by_case)
+    longest = by_case[0] if by_case else None
+    return {
+        "from": start and start.isoformat(), "to": end and end.isoformat(), "hourly_rate": rate,
+        "total_hours": round(total, 2), "total_cost": round(total * rate, 2), "cases": len(by_case),
+        "mean_hours_per_review": round(total / len(by_case), 1) if by_case else None,
+        "longest_review": longest,
+        "by_case": by_case, "by_agency": by_agency, "by_person": by_person,
+    }
+
+
+# -- deadline performance ---------------------------------------------------------------------------------------
+
+
+def deadline_performance(app: App, as_of: date | None = None) -> list[dict]:
+    """On-time share and median days per kind of deadline (SPEC §3, §6), from the Deadline rows. The
+    appeal window is the applicant's limit, not a duty: once passed unused it has expired, never
+    "overdue", and it has no on-time share (trigger.deadlines.is_duty)."""
+    from trigger.deadlines import is_duty
+
+    as_of = as_of or today()
+    with app.read() as session:
+        app.require_schema()
+        rows = session.execute(select(Deadline.kind, Deadline.due, Deadline.met_on, Deadline.not_applicable,
+                                      Deadline.anchor)).all()
+    out = {}
+    for kind, due, met_on, na, anchor in rows:
+        s = out.setdefault(kind, {"kind": kind, "deadlines": 0, "not_applicable": 0, "met_on_time": 0,
+                                  "met_late": 0, "overdue": 0, "expired": 0, "open": 0,
+                                  "_late": Counter(), "_taken": Counter()})
+        s["deadlines"] += 1
+        if na:
+            s["not_applicable"] += 1
+            continue
+        if met_on is not None:
+            s["met_on_time" if met_on <= due else "met_late"] += 1
+            s["_late"][(met_on - due).days] += 1
+            start = _anchor_date(anchor)
+            if start is not None:
+                s["_taken"][(met_on - start).days] += 1
+        elif due < as_of:
+            s["overdue" if is_duty(kind) else "expired"] += 1
+        else:
+            s["open"] += 1
+    result = []
+    for s in sorted(out.values(), key=lambda s: _KIND_ORDER.get(s["kind"], 99)):
+        judged = s["met_on_time"] + s["met_late"] + s["overdue"]
+        s["on_time_share"] = round(100 * s["met_on_time"] / judged, 1) if judged and is_duty(s["kind"]) else None
+        s["median_days_taken"] = _median(dict(s.pop("_taken")))[0]
+        s["median_days_from_due"] = _median(dict(s.pop("_late")))[0]
+        result.append(s)
+    return result
+
+
+_KIND_ORDER = {k: i for i, k in enumerate(("acknowledge", "threshold_decision", "review", "outcome_letter",
+                                           "appeal_window", "appeal_bundle", "appeal_decision", "action"))}
+
+
+def _anchor_date(anchor: str | None) -> date | None:
+    """Deadline.anchor reads like "received 2026-03-02": the day the time limit ran from."""
+    if not anchor:
+        return None
+    for word in reversed(anchor.split()):
+        try:
+            return date.fromisoformat(word.strip("(),"))
+        except ValueError:
+            continue
+    return None
+
+
+# -- the action-plan tracker ------------------------------------------------------------------------------------
+
+
+def action_tracker(app: App, *, reference: str | None = None, owner: str | None = None, overdue: bool = False,
+                   as_of: date | None = None) -> list[dict]:
+    """Every action across the cases with its owner, due date, RAG and whether it is overdue on `as_of`
+    (2025 guidance: actions are followed up; DOMAIN §4 criticism 9)."""
+    from trigger import cases
+
+    as_of = as_of or today()
+    with app.read() as session:
+        app.require_schema()
+        query = (select(Action, ReviewCase.reference, Agency.code)
+                 .join(ReviewCase, Action.case_id == ReviewCase.id)
+                 .join(Agency, Action.owner_agency_id == Agency.id))
+        if reference:
+            query = query.where(Action.case_id == cases._case(session, reference).id)
+        if owner:
+            query = query.where(Agency.id == cases._agency(session, owner).id)
+        if overdue:
+            query = query.where(Action.status.in_(("open", "in_progress")), Action.due < as_of)
+        rows = session.execute(query.order_by(Action.due, ReviewCase.reference, Action.number)).all()
+    out = []
+    for a, ref, code in rows:
+        late = a.status in ("open", "in_progress") and a.due < as_of
+        out.append({
+            "reference": ref, "number": a.number, "action": a.action, "owner": code, "due": a.due.isoformat(),
+            "status": a.status, "rag": a.rag, "jag": a.jag, "overdue": late,
+            "days_overdue": (as_of - a.due).days if late else 0,
+            "completed_on": a.completed_on and a.completed_on.isoformat(), "progress": a.progress,
+        })
+    return out
+
+
+# -- a case's chronology ------------------------------------------------------------------------------------------
+
+
+def chronology(session: Session, case: ReviewCase) -> list[dict]:
+    """The whole history of a case in date order, for the Ombudsman or an appeal bundle: every audited
+    event, complaint, decision with its reasons, evidence, meeting, finding, recommendation and its
+    response, action, appeal and letter. Each entry: date, kind, summary, and the facts it rests on."""
+    codes = {a.id: a.code for a in session.scalars(select(Agency)).all()}
+    iso = lambda d: d.isoformat() if d else None
+    items: list[tuple] = []
+
+    def add(day, order, kind, summary, **facts):
+        if day is None:
+            return
+        items.append((day, order, len(items), {"date": iso(day), "kind": kind, "summary": summary, **facts}))
+
+    for e in session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)).all():
+        move = f" ({e.from_state or ''} -> {e.to_state})" if e.to_state and e.from_state != e.to_state else ""
+        add(e.on, 0, "event", f"{e.event}{move} by {e.actor}" + (f": {e.reason}" if e.reason else ""),
+            event=e.event, actor=e.actor, seq=e.seq, recorded=e.at.isoformat(timespec="seconds"),
+            from_state=e.from_state, to_state=e.to_state, reason=e.reason,
+            detail=json.loads(e.detail) if e.detail else None)
+    for i in session.scalars(select(Incident).where(Incident.case_id == case.id).order_by(Incident.id)).all():
+        add(i.reported, 1, "complaint",
+            f"complaint #{i.id} to {codes.get(i.agency_id)} about behaviour on {iso(i.occurred)}"
+            + (f" (hate: {i.hate})" if i.hate else "") + (f", same as #{i.same_as_id}" if i.same_as_id else ""),
+            id=i.id, occurred=iso(i.occurred), agency=codes.get(i.agency_id), agency_ref=i.agency_ref,
+            hate=i.hate, same_as=i.same_as_id, description=i.description)
+    for t in session.scalars(select(ThresholdDecision).where(ThresholdDecision.case_id == case.id)
+                          .order_by(ThresholdDecision.id)).all():
+        verdict = "met" if t.met else ("rejected as " + t.rejection_category if t.rejection_category else "not met")
+        add(t.decided_on, 2, "threshold_decision",
+            f"threshold {verdict}" + (f" ({t.route} route)" if t.route else "") + (f": {t.reason}" if t.reason else ""),
+            met=t.met, route=t.route, rejection_category=t.rejection_category, reason=t.reason, actor=t.actor,
+            explanation=json.loads(t.explanation) if t.explanation else None)
+    for r in session.scalars(select(EvidenceRequest).where(EvidenceRequest.case_id == case.id)
+                          .order_by(EvidenceRequest.id)).all():
+        add(r.requested, 3, "evidence_request", f"evidence requested from {codes.get(r.agency_id)}, due {iso(r.due)}",
+            agency=codes.get(r.agency_id), due=iso(r.due))
+        add(r.answered, 3, "evidence_answer",
+            f"evidence from {codes.get(r.agency_id)}: " + ("no data held" if r.not_held else "answered"),
+            agency=codes.get(r.agency_id), not_held=r.not_held, note=r.note)
+    for m in session.scalars(select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.id)).all():
+        add(m.at.date(), 4, "meeting", f"review meeting {'held' if m.held else 'scheduled'} "
+            f"{m.at.isoformat(timespec='minutes')}" + (f", victim: {m.victim_involvement}" if m.victim_involvement else ""),
+            at=m.at.isoformat(timespec="minutes"), held=m.held, victim_involvement=m.victim_involvement,
+            attendees=m.attendees)
+    for f in session.scalars(select(Finding).where(Finding.case_id == case.id).order_by(Finding.id)).all():
+        add(f.recorded_on, 5, "finding", f"finding ({f.category})" + (f": {f.text}" if f.text else ""),
+            id=f.id, category=f.category, text=f.text)
+    for r in session.scalars(select(Recommendation).where(Recommendation.case_id == case.id)
+                          .order_by(Recommendation.id)).all():
+        add(r.recorded_on, 6, "recommendation", f"recommendation {r.id} to {codes.get(r.agency_id)}: {r.text}",
+            id=r.id, to=codes.get(r.agency_id), text=r.text)
+        add(r.responded_on, 6, "recommendation_response",
+            f"{codes.get(r.agency_id)} had regard to recommendation {r.id}: {r.response}"
+            + (f" ({r.response_reason})" if r.response_reason else ""),
+            id=r.id, response=r.response, reason=r.response_reason)
+    action_added = {}
+    for e in session.execute(select(AuditEvent.on, AuditEvent.detail).where(
+            AuditEvent.case_id == case.id, AuditEvent.event == "action_add")).all():
+        try:
+            action_added[json.loads(e[1])["number"]] = e[0]
+        except (TypeError, ValueError, KeyError):
+            pass
+    for a in session.scalars(select(Action).where(Action.case_id == case.id).order_by(Action.number)).all():
+        add(action_added.get(a.number, a.due), 7, "action",
+            f"action {a.number} for {codes.get(a.owner_agency_id)}, due {iso(a.due)}: {a.action}",
+            number=a.number, owner=codes.get(a.owner_agency_id), due=iso(a.due), status=a.status, rag=a.rag,
+            progress=a.progress, jag=a.jag)
+        add(a.completed_on, 7, "action_completed", f"action {a.number} {a.status}", number=a.number, status=a.status)
+    for ap in session.scalars(select(Appeal).where(Appeal.case_id == case.id).order_by(Appeal.id)).all():
+        add(ap.received, 8, "appeal", f"appeal against the {ap.against} on the ground '{ap.grounds}'"
+            + (f" (late: {ap.late_reason})" if ap.late_reason else ""),
+            against=ap.against, grounds=ap.grounds, detail=ap.detail, late_reason=ap.late_reason)
+        if ap.decided_on:
+            add(ap.decided_on, 8, "appeal_decision",
+                f"appeal {'upheld' if ap.upheld else 'dismissed'} by {ap.decided_by}: {ap.reason}",
+                upheld=ap.upheld, decided_by=ap.decided_by, reason=ap.reason)
+    for lt in session.scalars(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)).all():
+        add(lt.issued_on, 9, "letter", f"{lt.kind} letter issued to {lt.recipient}", letter_kind=lt.kind,
+            recipient=lt.recipient, format=lt.format, content_hash=lt.content_hash)
+    items.sort(key=lambda t: (t[0], t[1], t[2]))
+    return [t[3] for t in items]
+
+
+def chronology_text(session: Session, case: ReviewCase) -> str:
+    """The chronology as plain text: one dated line per entry (the appeal bundle's 02-chronology.txt)."""
+    lines = [f"Chronology of {case.reference} ({case.state}), received {case.received.isoformat()}", ""]
+    lines += [f"{item['date']}  {item['kind']:24} {item['summary']}" for item in chronology(session, case)]
+    return "\n".join(lines) + "\n"
+
+
+def export_case(app: App, reference: str) -> dict:
+    from trigger import cases
+
+    with app.read() as session:
+        case = cases._case(session, reference)
+        return {"case": cases.case_view(session, case), "chronology": chronology(session, case)}

@@ -1,0 +1,93 @@
+"""Retention (SPEC §6): Review-Retain-Delete of personal data after the policy's `retention_years`
+(LLR: 6 years, DOMAIN appendix §5 "Sentinel RRD: records older than 6 years").
+
+A purge blanks the personal data of cases closed or withdrawn before a date and keeps everything the
+published figures and the audit chain rest on: dates, states, channels, decisions, agencies, counts.
+Audit rows are never touched (they hold no personal data of the victim by design: see `cases.py`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from trigger import audit
+from trigger.app import App, today
+from trigger.calendar import add_months
+from trigger.errors import GuardRefused
+from trigger.models import Appeal, EvidenceRequest, HoursEntry, Incident, Letter, Meeting, ReviewCase
+
+PURGED = "[purged]"
+# the case's own personal fields: names, contact, address, statement, vulnerability, accessibility
+CASE_FIELDS = {
+    "applicant_name": PURGED, "victim_name": PURGED, "statement": PURGED,
+    "victim_ref": None, "consent_method": None, "email": None, "phone": None, "preferred_contact": None,
+    "accessibility": None, "address": None, "postcode": None, "vulnerability": None,
+}
+
+
+def latest_allowed(retention_years: int, on: date | None = None) -> date:
+    """The latest --closed-before a policy allows: today less the retention period."""
+    return add_months(on or today(), -12 * retention_years)
+
+
+def candidates(session: Session, closed_before: date) -> list[ReviewCase]:
+    return list(session.scalars(
+        select(ReviewCase).where(ReviewCase.state.in_(("closed", "withdrawn")),
+                                 ReviewCase.state_changed < closed_before, ReviewCase.purged.is_(False))
+        .order_by(ReviewCase.reference)))
+
+
+def purge(app: App, closed_before: date, *, dry_run: bool = False) -> list[dict]:
+    """Remove the personal data of cases closed or withdrawn before `closed_before`; one transaction,
+    one audit event per case. Returns what was (or, with dry_run, would be) purged."""
+    from trigger import cases
+
+    with app.write() as session:
+        app.require_schema()
+        pol = cases.default_policy(app, session)
+        limit = latest_allowed(pol.retention_years)
+        if closed_before > limit:
+            raise GuardRefused(
+                f"--closed-before {closed_before.isoformat()} is too recent: policy {pol.name} keeps case records "
+                f"for {pol.retention_years} years, so the latest date allowed today is {limit.isoformat()}"
+            )
+        found = []
+        for case in candidates(session, closed_before):
+            case_pol = cases.case_policy(session, case)
+            # a case started under a policy with a longer retention keeps its data for that longer period
+            if case.state_changed >= latest_allowed(case_pol.retention_years):
+                continue
+            found.append(_purge_case(session, case, app.actor, dry_run))
+        if dry_run:
+            session.rollback()
+    return found
+
+
+def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -> dict:
+    initials = "".join(w[0] for w in case.victim_name.split() if w[:1].isalpha()).upper()[:3]
+    incidents = session.scalars(select(Incident).where(Incident.case_id == case.id)).all()
+    letters = session.scalars(select(Letter).where(Letter.case_id == case.id)).all()
+    summary = {"reference": case.reference, "state": case.state, "closed": case.state_changed.isoformat(),
+               "victim_initials": initials, "incidents": len(incidents), "letters": len(letters)}
+    if dry_run:
+        return summary
+    for field, value in CASE_FIELDS.items():
+        setattr(case, field, value)
+    case.purged = True
+    session.add(case)
+    session.execute(update(Incident).where(Incident.case_id == case.id)
+                    .values(description=None, location=None, complainant=None, victim_ref=None))
+    session.execute(update(Letter).where(Letter.case_id == case.id).values(recipient=PURGED))
+    session.execute(update(Meeting).where(Meeting.case_id == case.id).values(attendees=None))
+    session.execute(update(Appeal).where(Appeal.case_id == case.id).values(detail=None))
+    session.execute(update(HoursEntry).where(HoursEntry.case_id == case.id).values(note=None))
+    session.execute(update(EvidenceRequest).where(EvidenceRequest.case_id == case.id).values(note=None))
+    session.flush()
+    audit.record(session, case, "purge", actor=actor, on=today(),
+                 detail={"fields": sorted(CASE_FIELDS) + ["incident descriptions", "letter recipients",
+                                                          "meeting attendees", "appeal detail", "hours notes",
+                                                          "evidence notes"]})
+    return summary

@@ -11,7 +11,6 @@ import io
 import json
 import sys
 from datetime import date, datetime
-from functools import wraps
 
 import click
 
@@ -439,9 +438,9 @@ def assign(c, reference, lead, reviewer, reviewer_email, on):
 @pass_ctx
 def evidence(c, reference, agency, requested, due, answered, not_held, note):
     """Request evidence from an agency, or record its answer."""
-    from trigger import cases
+    from trigger import review
 
-    cases.evidence(c.app, reference, agency=agency, requested=requested, due=due, answered=answered,
+    review.evidence(c.app, reference, agency=agency, requested=requested, due=due, answered=answered,
                    not_held=not_held, note=note)
     click.echo(f"Evidence from {agency} {'requested' if requested else 'answered'} on {reference.upper()}.")
 
@@ -456,9 +455,9 @@ def evidence(c, reference, agency, requested, due, answered, not_held, note):
 @pass_ctx
 def hours(c, reference, agency, person, hours, worked_on, note):
     """Log review hours."""
-    from trigger import cases
+    from trigger import review
 
-    cases.log_hours(c.app, reference, agency=agency, person=person, hours=hours, worked_on=worked_on, note=note)
+    review.log_hours(c.app, reference, agency=agency, person=person, hours=hours, worked_on=worked_on, note=note)
     click.echo(f"Logged {hours:g} hours by {person} ({agency}) on {reference.upper()}.")
 
 
@@ -473,9 +472,9 @@ def hours(c, reference, agency, person, hours, worked_on, note):
 @pass_ctx
 def meeting(c, reference, at, held, victim_involvement, attendees, on):
     """Schedule the review meeting, or record that it was held."""
-    from trigger import cases
+    from trigger import review
 
-    cases.meeting(c.app, reference, at=at, held=held, victim_involvement=victim_involvement,
+    review.meeting(c.app, reference, at=at, held=held, victim_involvement=victim_involvement,
                   attendees=attendees, on=on)
     click.echo(f"Meeting {'held' if held else 'scheduled'} {at.isoformat(timespec='minutes')} on {reference.upper()}.")
 
@@ -490,9 +489,9 @@ def meeting(c, reference, at, held, victim_involvement, attendees, on):
 @pass_ctx
 def finding(c, reference, category, text, on):
     """Record a finding of the review."""
-    from trigger import cases
+    from trigger import review
 
-    row = cases.add_finding(c.app, reference, category=category, text=text, on=on)
+    row = review.add_finding(c.app, reference, category=category, text=text, on=on)
     click.echo(f"Finding {row.id} ({category}) recorded on {reference.upper()}.")
 
 
@@ -504,9 +503,9 @@ def finding(c, reference, category, text, on):
 @pass_ctx
 def recommend(c, reference, to, text, on):
     """Record a recommendation to a body, which must have regard to it."""
-    from trigger import cases
+    from trigger import review
 
-    row = cases.recommend(c.app, reference, to=to, text=text, on=on)
+    row = review.recommend(c.app, reference, to=to, text=text, on=on)
     click.echo(f"Recommendation {row.id} to {to} recorded on {reference.upper()}.")
 
 
@@ -528,9 +527,9 @@ def action():
 @pass_ctx
 def action_add(c, reference, text, owner, due, resources, outcome_measure, jag, on, as_json):
     """Add an action to the case's action plan."""
-    from trigger import cases
+    from trigger import review
 
-    row = cases.add_action(c.app, reference, action=text, owner=owner, due=due, resources=resources,
+    row = review.add_action(c.app, reference, action=text, owner=owner, due=due, resources=resources,
                            outcome_measure=outcome_measure, jag=jag, on=on)
     if as_json:
         emit_json({"id": row.number, "number": row.number})
@@ -549,9 +548,9 @@ def action_add(c, reference, text, owner, due, resources, outcome_measure, jag, 
 @pass_ctx
 def action_update(c, reference, number, status, rag, note, jag, on):
     """Update an action's status, RAG or progress."""
-    from trigger import cases
+    from trigger import review
 
-    row = cases.update_action(c.app, reference, number, status=status, rag=rag, note=note, jag=jag, on=on)
+    row = review.update_action(c.app, reference, number, status=status, rag=rag, note=note, jag=jag, on=on)
     click.echo(f"Action {row.number} on {reference.upper()}: {row.status}" + (f", {row.rag}" if row.rag else "") + ".")
 
 
@@ -657,9 +656,9 @@ def withdraw(c, reference, reason, on):
 @pass_ctx
 def show(c, reference, as_json):
     """Show a case: its state, threshold, deadlines and timeline."""
-    from trigger import cases
+    from trigger import views
 
-    data = cases.show(c.app, reference)
+    data = views.show(c.app, reference)
     if as_json:
         emit_json(data)
         return
@@ -709,9 +708,9 @@ _TIMELINE_KEYS = ("agency", "incident", "category", "to", "number", "status", "r
 @pass_ctx
 def list_(c, state, overdue, as_of, as_json, as_csv):
     """List cases."""
-    from trigger import cases
+    from trigger import views
 
-    rows = cases.list_cases(c.app, state=state, overdue=overdue, as_of=as_of)
+    rows = views.list_cases(c.app, state=state, overdue=overdue, as_of=as_of)
     emit_rows(rows, ["reference", "state", "received", "lead_agency", "reviewer", "next_deadline", "next_due",
                      "overdue"], as_json, as_csv)
 
@@ -993,11 +992,11 @@ def response(c, reference, number, accepted, reason, on):
         trigger response CT-2026-0007 3 --accepted
         trigger response CT-2026-0007 4 --declined --reason "Covered by the new ASB policy"
     """
-    from trigger import cases
+    from trigger import review
 
     if accepted is None:
         raise click.UsageError("give --accepted or --declined --reason TEXT")
-    row = cases.respond_to_recommendation(c.app, reference, number, accepted=accepted, reason=reason, on=on)
+    row = review.respond_to_recommendation(c.app, reference, number, accepted=accepted, reason=reason, on=on)
     click.echo(f"Recommendation {row.id} on {reference.upper()}: {row.response}.")
 
 
@@ -1215,8 +1214,7 @@ def demo(keep):
     import tempfile
     from pathlib import Path
 
-    from trigger import cases
-    from trigger import demo as demo_cases
+    from trigger import demo as demo_cases, views
     from trigger.app import App, dispose_engines
 
     folder = Path(tempfile.mkdtemp(prefix="trigger-demo-"))
@@ -1225,7 +1223,7 @@ def demo(keep):
         references = demo_cases.run(app)
         click.echo("Two fictional cases under the LLR policy (Leicester, Leicestershire and Rutland):\n")
         for ref in references:
-            print_case(cases.show(app, ref))
+            print_case(views.show(app, ref))
             click.echo("")
         click.echo("Try: trigger --help, trigger policy show llr, trigger diagram")
     finally:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from aiosmtpd.controller import Controller
-from sqlmodel import Session, create_engine, select
+from sqlmodel import Session, create_engine
 
 from trigger import reminders
 from trigger.app import App

@@ -12,7 +12,7 @@ from xml.etree import ElementTree
 import pytest
 import sqlalchemy
 
-from trigger import cases
+from trigger import cases, review
 from trigger.app import App
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,10 +45,10 @@ def _review(app, ref, met_on, outcome_on, recs=True, discretionary=False):
     cases.assign(app, ref, lead="police" if recs else "cbc", reviewer="Sam Reviewer", on=met_on)
     if outcome_on is None:
         return
-    cases.meeting(app, ref, at=datetime.combine(outcome_on - timedelta(days=3), datetime.min.time()), held=True)
-    cases.add_finding(app, ref, category="silo_working", on=outcome_on - timedelta(days=3))
+    review.meeting(app, ref, at=datetime.combine(outcome_on - timedelta(days=3), datetime.min.time()), held=True)
+    review.add_finding(app, ref, category="silo_working", on=outcome_on - timedelta(days=3))
     if recs:
-        cases.recommend(app, ref, to="police", text="Share reports weekly", on=outcome_on - timedelta(days=3))
+        review.recommend(app, ref, to="police", text="Share reports weekly", on=outcome_on - timedelta(days=3))
     cases.issue_outcome(app, ref, no_recommendations=None if recs else "Response was reasonable",
                         victim_consulted=True, on=outcome_on)
 

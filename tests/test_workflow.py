@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlmodel import func, select
 
-from trigger import cases
+from trigger import cases, review
 from trigger.app import App, dispose_engines
 from trigger.errors import TriggerError
 from trigger.models import AuditEvent, ReviewCase
@@ -60,9 +60,9 @@ class CaseLife(RuleBasedStateMachine):
             cases.add_incident(app, ref, occurred=on - timedelta(days=2), reported=on - timedelta(days=1),
                                agency="police", on=on)
         elif move == "prepare_review":
-            cases.meeting(app, ref, at=datetime(on.year, on.month, on.day, 10), held=True)
-            cases.add_finding(app, ref, category="silo_working", on=on)
-            cases.recommend(app, ref, to="police", text="Share", on=on)
+            review.meeting(app, ref, at=datetime(on.year, on.month, on.day, 10), held=True)
+            review.add_finding(app, ref, category="silo_working", on=on)
+            review.recommend(app, ref, to="police", text="Share", on=on)
         elif move == "assign":
             cases.assign(app, ref, lead="cbc", reviewer="Sam Reviewer", on=on)
         elif move == "outcome":

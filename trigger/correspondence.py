@@ -17,8 +17,8 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from trigger import cases, reports
-from trigger.app import App, today
+from trigger import cases, reports, views
+from trigger.app import App
 from trigger.errors import GuardRefused, InvalidInput, NotFound
 from trigger.models import (
     Action,
@@ -502,7 +502,7 @@ def bundle(app: App, reference: str, *, on: date | None = None, recipient: str |
         s, case = w.session, w.case
         if not _appeals(s, case):
             raise GuardRefused(f"{case.reference} has no appeal; an appeal bundle is made once an appeal is lodged")
-        view = cases.case_view(s, case)
+        view = views.case_view(s, case)
         files = [("01-report-form.txt", _report_form(view).encode()),
                  ("02-chronology.txt", reports.chronology_text(s, case).encode()),
                  ("03-meeting-minutes-summary.txt", _minutes(s, case, view).encode())]

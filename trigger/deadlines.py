@@ -157,7 +157,6 @@ def refresh(session: Session, case: ReviewCase, policy: Policy) -> None:
     for r in rows:
         if r.kind != "action":
             by_kind.setdefault(r.kind, []).append(r)
-    seen: set[int] = set()
     touched: list[Deadline] = []
     for item in computed:
         if item.kind == "action":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from trigger import cases, correspondence
+from trigger import cases, correspondence, review
 from trigger.app import App
 
 
@@ -34,27 +34,27 @@ def run(app: App) -> list[str]:
     correspondence.letter(app, met, "threshold_met", fmt="txt", on=date(2026, 9, 8))
     cases.assign(app, met, lead="cbc", reviewer="Morgan Reviewer", reviewer_email="morgan.reviewer@example.gov.uk",
                  on=date(2026, 9, 9))
-    cases.evidence(app, met, agency="police", requested=date(2026, 9, 9), due=date(2026, 9, 16))
-    cases.evidence(app, met, agency="police", answered=date(2026, 9, 15))
-    cases.evidence(app, met, agency="emh", requested=date(2026, 9, 9), due=date(2026, 9, 16))
-    cases.evidence(app, met, agency="emh", answered=date(2026, 9, 14), not_held=True,
+    review.evidence(app, met, agency="police", requested=date(2026, 9, 9), due=date(2026, 9, 16))
+    review.evidence(app, met, agency="police", answered=date(2026, 9, 15))
+    review.evidence(app, met, agency="emh", requested=date(2026, 9, 9), due=date(2026, 9, 16))
+    review.evidence(app, met, agency="emh", answered=date(2026, 9, 14), not_held=True,
                    note="No record of the reports")
-    cases.log_hours(app, met, agency="cbc", person="Morgan Reviewer", hours=6.5, worked_on=date(2026, 9, 18))
-    cases.log_hours(app, met, agency="police", person="PC Example", hours=3, worked_on=date(2026, 9, 21))
-    cases.meeting(app, met, at=datetime(2026, 9, 29, 10, 0), held=True, victim_involvement="attend",
+    review.log_hours(app, met, agency="cbc", person="Morgan Reviewer", hours=6.5, worked_on=date(2026, 9, 18))
+    review.log_hours(app, met, agency="police", person="PC Example", hours=3, worked_on=date(2026, 9, 21))
+    review.meeting(app, met, at=datetime(2026, 9, 29, 10, 0), held=True, victim_involvement="attend",
                   attendees="CBC, Leicestershire Police, EMH Homes")
-    cases.add_finding(app, met, category="silo_working",
+    review.add_finding(app, met, category="silo_working",
                       text="Police and council reports were never linked", on=date(2026, 9, 29))
-    cases.add_finding(app, met, category="repeat_missed", text="Repeat location not flagged", on=date(2026, 9, 29))
-    cases.recommend(app, met, to="police", text="Flag Storrer Street as a repeat location on the JAG agenda",
+    review.add_finding(app, met, category="repeat_missed", text="Repeat location not flagged", on=date(2026, 9, 29))
+    review.recommend(app, met, to="police", text="Flag Storrer Street as a repeat location on the JAG agenda",
                     on=date(2026, 9, 29))
-    cases.add_action(app, met, action="Joint patrols on Friday and Saturday evenings", owner="police",
+    review.add_action(app, met, action="Joint patrols on Friday and Saturday evenings", owner="police",
                      due=date(2026, 11, 30), resources="Officer time", jag=True, on=date(2026, 9, 29))
-    cases.add_action(app, met, action="Install street lighting repair", owner="cbc", due=date(2026, 10, 31),
+    review.add_action(app, met, action="Install street lighting repair", owner="cbc", due=date(2026, 10, 31),
                      on=date(2026, 9, 29))
     cases.issue_outcome(app, met, victim_consulted=True, on=date(2026, 10, 2))
     correspondence.letter(app, met, "outcome", fmt="txt", on=date(2026, 10, 5))
-    cases.update_action(app, met, 2, status="done", rag="green", note="Lights repaired", on=date(2026, 10, 20))
+    review.update_action(app, met, 2, status="done", rag="green", note="Lights repaired", on=date(2026, 10, 20))
 
     # Case 2: one complaint, reported late -> not met, appealed, dismissed by an independent chair.
     not_met = cases.activate(

@@ -800,8 +800,8 @@ def chronology_text(session: Session, case: ReviewCase) -> str:
 
 
 def export_case(app: App, reference: str) -> dict:
-    from trigger import cases
+    from trigger import cases, views
 
     with app.read() as session:
         case = cases._case(session, reference)
-        return {"case": cases.case_view(session, case), "chronology": chronology(session, case)}
+        return {"case": views.case_view(session, case), "chronology": chronology(session, case)}

@@ -1,0 +1,225 @@
+"""The review's own work, recorded while a case is under review: evidence requests and answers
+(Sch 4 para 7), hours, the meeting, findings, recommendations and the bodies' responses (s.104: they
+must have regard to them), and the action plan. Each is one transaction through `cases.changing`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from trigger.app import App
+from trigger.cases import (
+    ACTION_STATUSES,
+    FINDING_CATEGORIES,
+    RAG,
+    VICTIM_INVOLVEMENT,
+    Work,
+    _agency,
+    _not_future,
+    _on_for_change,
+    changing,
+)
+from trigger.errors import GuardRefused, InvalidInput, NotFound
+from trigger.models import Action, EvidenceRequest, Finding, HoursEntry, Meeting, Recommendation
+
+
+def _require_open_review(w: Work, what: str) -> None:
+    if w.case.state not in ("threshold_met", "in_review", "outcome_issued", "appealed"):
+        raise GuardRefused(
+            f"cannot record {what}: {w.case.reference} is {w.case.state}; review work is recorded once the "
+            "threshold is met"
+        )
+
+
+def evidence(
+    app: App, reference: str, *, agency: str, requested: date | None = None, due: date | None = None,
+    answered: date | None = None, not_held: bool = False, note: str | None = None, on: date | None = None,
+) -> EvidenceRequest:
+    """Ask an agency for what it holds (Sch 4 para 7), or record its answer."""
+    if (requested is None) == (answered is None):
+        raise InvalidInput("give either --requested DATE --due DATE, or --answered DATE")
+    if requested is not None and due is None:
+        raise InvalidInput("an evidence request needs a --due date")
+    if requested and due and due < requested:
+        raise InvalidInput(f"--due {due.isoformat()} is before --requested {requested.isoformat()}")
+    for d, name in ((requested, "--requested"), (answered, "--answered")):
+        if d:
+            _not_future(d, name)
+    with changing(app, reference) as w:
+        on = _on_for_change(w.case, on or requested or answered)
+        ag = _agency(w.session, agency)
+        if requested is not None:
+            row = EvidenceRequest(case_id=w.case.id, agency_id=ag.id, requested=requested, due=due, note=note)
+            event = "evidence_request"
+        else:
+            row = w.session.exec(
+                select(EvidenceRequest)
+                .where(EvidenceRequest.case_id == w.case.id, EvidenceRequest.agency_id == ag.id,
+                       EvidenceRequest.answered.is_(None))
+                .order_by(EvidenceRequest.id)
+            ).first()
+            if row is None:  # an answer that came without a formal request
+                row = EvidenceRequest(case_id=w.case.id, agency_id=ag.id)
+            row.answered, row.not_held = answered, not_held
+            row.note = note or row.note
+            event = "evidence_answer"
+        w.session.add(row)
+        w.session.flush()
+        w.record(event, on, detail={"agency": agency, "not_held": not_held})
+    return row
+
+
+def log_hours(
+    app: App, reference: str, *, agency: str, person: str, hours: float, worked_on: date,
+    note: str | None = None,
+) -> HoursEntry:
+    if not (0 < hours <= 24):
+        raise InvalidInput(f"--hours {hours} is not a day's work; give a number of hours above 0 and at most 24")
+    if not person.strip():
+        raise InvalidInput("--person is required")
+    _not_future(worked_on, "--date")
+    with changing(app, reference) as w:
+        on = _on_for_change(w.case, worked_on)
+        ag = _agency(w.session, agency)
+        row = HoursEntry(case_id=w.case.id, agency_id=ag.id, person=person.strip(), hours=hours,
+                         worked_on=worked_on, note=note)
+        w.session.add(row)
+        w.session.flush()
+        w.record("hours", on, detail={"agency": agency, "person": person.strip(), "hours": hours})
+    return row
+
+
+def meeting(
+    app: App, reference: str, *, at: datetime, held: bool = False, victim_involvement: str | None = None,
+    attendees: str | None = None, on: date | None = None,
+) -> Meeting:
+    if victim_involvement and victim_involvement not in VICTIM_INVOLVEMENT:
+        raise InvalidInput(
+            f"{victim_involvement!r} is not a victim involvement; use one of {', '.join(VICTIM_INVOLVEMENT)}"
+        )
+    if held:
+        _not_future(at.date(), "--at")
+    with changing(app, reference) as w:
+        _require_open_review(w, "a meeting")
+        on = _on_for_change(w.case, on or (at.date() if held else None))
+        row = w.session.exec(
+            select(Meeting).where(Meeting.case_id == w.case.id, Meeting.held.is_(False)).order_by(Meeting.id)
+        ).first() or Meeting(case_id=w.case.id, at=at)
+        row.at = at
+        row.held = held
+        row.held_on = at.date() if held else None
+        row.victim_involvement = victim_involvement or row.victim_involvement
+        row.attendees = attendees or row.attendees
+        w.session.add(row)
+        w.session.flush()
+        w.record("meeting_held" if held else "meeting_scheduled", on,
+                 detail={"at": at.isoformat(timespec="minutes"), "victim_involvement": row.victim_involvement})
+    return row
+
+
+def add_finding(app: App, reference: str, *, category: str, text: str | None = None,
+                on: date | None = None) -> Finding:
+    if category not in FINDING_CATEGORIES:
+        raise InvalidInput(f"{category!r} is not a finding category; use one of {', '.join(FINDING_CATEGORIES)}")
+    with changing(app, reference) as w:
+        _require_open_review(w, "a finding")
+        on = _on_for_change(w.case, on)
+        row = Finding(case_id=w.case.id, category=category, text=text, recorded_on=on)
+        w.session.add(row)
+        w.session.flush()
+        w.record("finding", on, detail={"id": row.id, "category": category})
+    return row
+
+
+def recommend(app: App, reference: str, *, to: str, text: str, on: date | None = None) -> Recommendation:
+    if not text.strip():
+        raise InvalidInput("a recommendation needs its text (--text)")
+    with changing(app, reference) as w:
+        _require_open_review(w, "a recommendation")
+        on = _on_for_change(w.case, on)
+        ag = _agency(w.session, to)
+        row = Recommendation(case_id=w.case.id, agency_id=ag.id, text=text.strip(), recorded_on=on)
+        w.session.add(row)
+        w.session.flush()
+        w.record("recommendation", on, detail={"id": row.id, "to": to})
+    return row
+
+
+def respond_to_recommendation(
+    app: App, reference: str, number: int, *, accepted: bool, reason: str | None = None, on: date | None = None,
+) -> Recommendation:
+    """Record that the body a recommendation was made to "had regard" to it (s.104(8)): accepted, or
+    declined with its reason."""
+    if not accepted and not (reason or "").strip():
+        raise InvalidInput("a declined recommendation needs the body's reason (--reason TEXT)")
+    with changing(app, reference) as w:
+        on = _on_for_change(w.case, on)
+        row = w.session.get(Recommendation, number)
+        if row is None or row.case_id != w.case.id:
+            raise NotFound(f"{w.case.reference} has no recommendation {number}; `trigger show "
+                           f"{w.case.reference}` lists them")
+        if on < row.recorded_on:
+            raise InvalidInput(f"--on {on.isoformat()} is before the recommendation was made "
+                               f"({row.recorded_on.isoformat()})")
+        row.response = "accepted" if accepted else "declined"
+        row.response_reason = (reason or "").strip() or None
+        row.responded_on = on
+        w.session.add(row)
+        w.record("recommendation_response", on, reason=row.response_reason,
+                 detail={"id": row.id, "response": row.response})
+    return row
+
+
+def add_action(
+    app: App, reference: str, *, action: str, owner: str, due: date, resources: str | None = None,
+    outcome_measure: str | None = None, jag: bool = False, on: date | None = None,
+) -> Action:
+    if not action.strip():
+        raise InvalidInput("an action needs its text (--action)")
+    with changing(app, reference) as w:
+        _require_open_review(w, "an action")
+        on = _on_for_change(w.case, on)
+        if due < on:
+            raise InvalidInput(f"--due {due.isoformat()} is before the day the action was agreed ({on.isoformat()})")
+        ag = _agency(w.session, owner)
+        number = (w.session.exec(select(func.max(Action.number)).where(Action.case_id == w.case.id)).one() or 0) + 1
+        row = Action(case_id=w.case.id, number=number, action=action.strip(), owner_agency_id=ag.id, due=due,
+                     resources=resources, outcome_measure=outcome_measure, jag=jag)
+        w.session.add(row)
+        w.session.flush()
+        w.record("action_add", on, detail={"number": number, "owner": owner, "due": due.isoformat()})
+    return row
+
+
+def update_action(
+    app: App, reference: str, number: int, *, status: str | None = None, rag: str | None = None,
+    note: str | None = None, jag: bool | None = None, on: date | None = None,
+) -> Action:
+    if status is None and rag is None and note is None and jag is None:
+        raise InvalidInput("say what changed: --status, --rag, --note or --jag")
+    if status and status not in ACTION_STATUSES:
+        raise InvalidInput(f"{status!r} is not an action status; use one of {', '.join(ACTION_STATUSES)}")
+    if rag and rag not in RAG:
+        raise InvalidInput(f"{rag!r} is not a RAG status; use red, amber or green")
+    with changing(app, reference) as w:
+        on = _on_for_change(w.case, on)
+        row = w.session.exec(select(Action).where(Action.case_id == w.case.id, Action.number == number)).first()
+        if row is None:
+            raise NotFound(f"{w.case.reference} has no action {number}; `trigger action list {w.case.reference}`")
+        changes = {}
+        if status:
+            row.status, changes["status"] = status, status
+            row.completed_on = on if status in ("done", "dropped") else None
+        if rag:
+            row.rag, changes["rag"] = rag, rag
+        if jag is not None:
+            row.jag, changes["jag"] = jag, jag
+        if note:
+            row.progress = ((row.progress + "\n") if row.progress else "") + f"{on.isoformat()}: {note.strip()}"
+            changes["note"] = True
+        w.session.add(row)
+        w.record("action_update", on, detail={"number": number, **changes})
+    return row

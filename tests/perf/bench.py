@@ -5,9 +5,8 @@
 Each line names the figure, the measured value, the goal and the ratio (measured / goal). Start-up
 figures are medians of wall-clock runs of the real command line in fresh processes. The scan, reminder
 and report benchmarks live beside this file (bench_scan.py, bench_reminders.py, bench_report.py);
-each is imported and its `run(quick=..., db_url=...)` called when present, and skipped with a line
-saying so when it is missing or fails. A `run` returns a list of dicts with `figure`, `value`, `unit`,
-`goal` (and optionally `ratio`, `note`) or prints its own lines and returns None.
+each is imported and its `run(...)` called with the sizes of SPEC §9 (smaller with --quick) on SQLite;
+one that fails is reported as a line and does not stop the others.
 """
 
 from __future__ import annotations
@@ -166,30 +165,49 @@ def show_and_list(results: list, engine_name: str, db_url: str, floor: float, ca
     results[-1]["note"] += f"; database built in {built:.1f} s"
 
 
-def optional(results: list, name: str, quick: bool, db_url: str, engine_name: str) -> None:
-    path = HERE / f"{name}.py"
-    if not path.exists():
-        results.append({"figure": f"{name}", "value": None, "note": "not present", "ok": None})
-        return
-    try:
-        spec = importlib.util.spec_from_file_location(f"_bench_{name}", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.path.insert(0, str(ROOT))
-        spec.loader.exec_module(module)
-        try:
-            out = module.run(quick=quick, db_url=db_url)
-        except TypeError:
-            out = module.run(quick=quick) if "quick" in module.run.__code__.co_varnames else module.run()
-        for row in out or []:
-            row = dict(row)
-            row["figure"] = f"[{engine_name}] {row.get('figure', name)}"
-            results.append(row)
-        if not out:
-            results.append({"figure": f"[{engine_name}] {name}", "value": None, "note": "ran (printed its own lines)"})
-    except Exception as exc:  # another helper's benchmark must never stop this one
-        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        results.append({"figure": f"[{engine_name}] {name}", "value": None,
-                        "note": f"not present (run() failed: {detail[:200]})", "ok": None})
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", HERE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(ROOT))
+    spec.loader.exec_module(module)
+    return module
+
+
+def scan(results: list, quick: bool) -> None:
+    """SPEC §9: scan of 1,000,000 incidents in under 5 s on two cores (SQLite file)."""
+    n = 100_000 if quick else 1_000_000
+    out = _load("bench_scan").run(n)
+    line(results, f"[sqlite] scan of {n:,} incidents", out["scan_s"], "s", 5.0, "< 5 s",
+         f"{out['ratio_to_bare']:.2f} x a bare GROUP BY victim ({out['bare_group_by_s']:.3f} s); "
+         f"import {out['import_s']:.1f} s")
+
+
+def reminders(results: list, quick: bool) -> None:
+    """SPEC §9: the sweep's cost grows with the reminders due, not with the cases held."""
+    module = _load("bench_reminders")
+    held = (2_000, 20_000) if quick else (10_000, 100_000)
+    due = (200, 1_000) if quick else (1_000, 5_000)
+    figures = {}
+    for cases_held in held:
+        for n_due in due:
+            out = module.run(cases_held=cases_held, due=n_due, repeat=1 if quick else 3)
+            figures[cases_held, n_due] = out["sweep_s"]
+            line(results, f"[sqlite] reminder sweep, {cases_held:,} cases held, {n_due:,} due",
+                 out["sweep_s"], "s", None, "grows with due, not held", f"{out['per_reminder_ms']:.2f} ms each")
+    by_held = figures[held[1], due[1]] / figures[held[0], due[1]]
+    by_due = figures[held[1], due[1]] / figures[held[1], due[0]]
+    results.append({"figure": "[sqlite] reminder sweep growth", "value": round(by_held, 2), "unit": "x",
+                    "goal": "10x cases held ~ 1x", "ratio": None, "ok": None,
+                    "note": f"{held[1] // held[0]}x cases held -> {by_held:.2f}x time; "
+                            f"{due[1] // due[0]}x due -> {by_due:.2f}x time"})
+
+
+def report(results: list, quick: bool) -> None:
+    """SPEC §9: the annual report over 100,000 cases in under 1 s."""
+    n = 10_000 if quick else 100_000
+    out = _load("bench_report").run(n)
+    line(results, f"[sqlite] annual report over {n:,} cases", out["seconds"], "s", 1.0, "< 1 s",
+         f"whole command {out['cli_seconds']:.2f} s; consistency checks {'pass' if out['checks_ok'] else 'FAIL'}")
 
 
 def print_results(results: list) -> None:
@@ -227,20 +245,12 @@ def main(argv=None) -> int:
         finally:
             if cleanup:
                 cleanup()
-    for name in ("bench_scan", "bench_reminders", "bench_report"):
-        for engine_name in engines:
-            cleanup = None
-            if engine_name == "sqlite":
-                db_url = f"sqlite:///{tempfile.mkdtemp(prefix='bench-db-')}/trigger.db"
-            else:
-                db_url, cleanup = fresh_postgres_schema(args.pg_url)
-            try:
-                optional(results, name, args.quick, db_url, engine_name)
-            finally:
-                if cleanup:
-                    cleanup()
-            if not (HERE / f"{name}.py").exists():
-                break
+    for bench in (scan, reminders, report):
+        try:
+            bench(results, args.quick)
+        except Exception as exc:  # one failing benchmark must not hide the others' figures
+            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            results.append({"figure": bench.__name__, "value": None, "note": f"failed: {detail[:200]}"})
     if args.json:
         print(json.dumps(results, indent=2))
     else:

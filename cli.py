@@ -986,7 +986,7 @@ def bundle(c, reference, output, to, templates, on):
 @on_option
 @pass_ctx
 def response(c, reference, number, accepted, reason, on):
-    """Record a body's response to recommendation NUMBER: it "had regard" to it (s.104(8)).
+    """Record a body's response to recommendation NUMBER: it "had regard" to it (s.104).
 
     \b
         trigger response CT-2026-0007 3 --accepted
@@ -1020,7 +1020,7 @@ def _period_options(f):
 @output_options
 @pass_ctx
 def report_annual(c, year, start, end, publish, html_file, as_json, as_csv):
-    """The annual return: the four statutory counts (s.104(10)) and the extras, each counted by the date
+    """The annual return: the four statutory counts (s.104 publication duty) and the extras, each counted by the date
     of its own event. Fails (exit 1) when the records break a consistency check.
 
     \b

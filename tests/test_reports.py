@@ -109,7 +109,7 @@ def test_annual_table_and_csv_show_the_statutory_counts(db, year):
     assert re.search(r"Applications received\s+│ 7", table)
     csv = db("report", "annual", "--year", "2025", "--csv").stdout.splitlines()
     assert csv[0] == "section,measure,value"
-    assert "statutory (s.104(10)),Reviews resulting in recommendations,2" in csv
+    assert "statutory (s.104 publication duty),Reviews resulting in recommendations,2" in csv
 
 
 @pytest.mark.parametrize("args, message", [

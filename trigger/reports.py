@@ -1,7 +1,7 @@
 """Published figures and records (SPEC §6): the annual return, hours, deadline performance, the
 action-plan tracker and a case's chronology.
 
-The annual return counts each statutory figure by the date of its own event (s.104(10) and the Home
+The annual return counts each statutory figure by the date of its own event (s.104 publication duty and the Home
 Office guidance: applications received, times the threshold was not met, reviews carried out, reviews
 resulting in recommendations), with SQL aggregates grouped by day so that a county's history is read
 in a handful of queries. Consistency checks make an impossible table (DOMAIN §3.3: Reigate's
@@ -217,18 +217,18 @@ def _annual(session: Session, p: Period) -> dict:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA mmap_size=268435456")  # read a big file without copying pages
     ex = conn.execute
-    # s.104(10)(a): applications, by the date received
+    # s.104 (publication duty) (a): applications, by the date received
     applications = _by_day(conn, select(ReviewCase.received, func.count()).where(_in(ReviewCase.received, p))
                            .group_by(ReviewCase.received))
     # the channel mix: coalesce() keeps SQLite from a lookup per row through the index, a full scan is faster
     channels = dict(ex(select(ReviewCase.channel, func.count())
                        .where(func.coalesce(ReviewCase.received, ReviewCase.received).between(p.start, p.end))
                        .group_by(ReviewCase.channel).order_by(ReviewCase.channel)).all())
-    # s.104(10)(b): threshold not met, by decision date; rejections are reported as not met (SPEC §1)
+    # s.104 (publication duty) (b): threshold not met, by decision date; rejections are reported as not met (SPEC §1)
     not_met = _by_day(conn, select(ThresholdDecision.decided_on, func.count())
                       .where(_in(ThresholdDecision.decided_on, p), ThresholdDecision.met.is_(False))
                       .group_by(ThresholdDecision.decided_on))
-    # s.104(10)(c) and (d): reviews carried out by the day the outcome was issued, a case once in a
+    # s.104 (publication duty) (c) and (d): reviews carried out by the day the outcome was issued, a case once in a
     # period (its first outcome there), and of those the reviews with recommendations
     outcomes = _outcome_figures(conn, p)
     reviews, with_recs, leads = outcomes["reviews"], outcomes["with_recs"], outcomes["lead"]
@@ -467,7 +467,7 @@ STAGE_LABELS = {
 
 def annual_rows(d: dict) -> list[dict]:
     """The return as (section, measure, value) rows: the one flat shape for the table, CSV and HTML."""
-    rows = [{"section": "statutory (s.104(10))", "key": k, "measure": LABELS[k], "value": d[k]} for k in STATUTORY]
+    rows = [{"section": "statutory (s.104 publication duty)", "key": k, "measure": LABELS[k], "value": d[k]} for k in STATUTORY]
     for k in ("threshold_met", "discretionary_below_threshold", "rejections", "withdrawals", "appeals",
               "appeals_decided", "appeals_upheld"):
         rows.append({"section": "activity", "key": k, "measure": LABELS[k], "value": d[k]})
@@ -556,7 +556,7 @@ th.section {{ text-align: left; background: #f3f2f1; }} td.n {{ text-align: righ
 </style></head><body>
 <h1>ASB case reviews (the Community Trigger): {escape(d['period']['label'])}</h1>
 <p>{escape(area)}. Figures for {escape(d['period']['from'])} to {escape(d['period']['to'])}, published under
-section 104(10) of the Anti-social Behaviour, Crime and Policing Act 2014. Each figure is counted by the date of
+section 104 (the publication duty) of the Anti-social Behaviour, Crime and Policing Act 2014. Each figure is counted by the date of
 its own event: applications by the date received, decisions by the date decided, reviews by the date the
 outcome was issued.</p>
 {note}

@@ -151,7 +151,7 @@ def recommend(app: App, reference: str, *, to: str, text: str, on: date | None =
 def respond_to_recommendation(
     app: App, reference: str, number: int, *, accepted: bool, reason: str | None = None, on: date | None = None,
 ) -> Recommendation:
-    """Record that the body a recommendation was made to "had regard" to it (s.104(8)): accepted, or
+    """Record that the body a recommendation was made to "had regard" to it (s.104, subsection unverified): accepted, or
     declined with its reason."""
     if not accepted and not (reason or "").strip():
         raise InvalidInput("a declined recommendation needs the body's reason (--reason TEXT)")

@@ -116,10 +116,6 @@ def _due(session: Session, case: ReviewCase, pol: Policy, kind: str, anchor: dat
     return pol.calendar().due(anchor, pol.timescales[kind], pol.roll_forward)
 
 
-def _initials(name: str) -> str:
-    return "".join(part[0].upper() for part in name.replace("-", " ").split() if part[:1].isalpha())
-
-
 def _spoc(session: Session, pol: Policy) -> dict:
     return {"name": pol.manager_name, "email": cases.setting(session, "manager_email", "") or pol.manager_email
             or None}
@@ -336,7 +332,7 @@ def context(session: Session, case: ReviewCase, pol: Policy, kind: str, on: date
         "reference": case.reference,
         "spoc": _spoc(session, pol),
         "recipient": to,
-        "applicant": {"name": case.applicant_name, "initials": _initials(case.applicant_name)},
+        "applicant": {"name": case.applicant_name, "initials": views.initials(case.applicant_name)},
         "victim": {"name": case.victim_name, "third_party": case.applicant_name != case.victim_name,
                    "consent_date": _iso(case.consent_date)},
         "case": {"received": _iso(case.received), "channel": case.channel, "state": case.state,

@@ -33,6 +33,7 @@ from trigger import audit
 from trigger.app import App, data_dir
 from trigger.deadlines import is_duty, manager_address
 from trigger.errors import InvalidInput
+from trigger.views import initials
 from trigger.models import Deadline, Reminder, ReviewCase, Setting
 
 LONDON = ZoneInfo("Europe/London")
@@ -56,12 +57,6 @@ def parse_now(text: str | None) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LONDON)
     return moment.astimezone(timezone.utc)
-
-
-def initials(name: str | None) -> str:
-    """The victim's initials, the only personal detail a reminder carries (SPEC §9)."""
-    parts = [p for p in (name or "").replace("-", " ").split() if p[:1].isalpha()]
-    return ".".join(p[0].upper() for p in parts) + ("." if parts else "")
 
 
 def _naive(moment: datetime) -> datetime:

@@ -32,6 +32,12 @@ from trigger.models import (
 from workflows import machine
 
 
+def initials(name: str | None) -> str:
+    """A person's initials ("P.D."): the only personal detail reminders carry (SPEC §9)."""
+    parts = [p for p in (name or "").replace("-", " ").split() if p[:1].isalpha()]
+    return ".".join(p[0].upper() for p in parts) + ("." if parts else "")
+
+
 def _action_view(a: Action, reference: str, owner: str) -> dict:
     return {
         "reference": reference, "number": a.number, "action": a.action, "owner": owner,

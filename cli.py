@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 import click
 
+from trigger import codes
 from trigger.errors import TriggerError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -207,9 +208,9 @@ def main() -> None:
 @pass_ctx
 def init(c, policy_name, manager_email):
     """Create the database and choose the partnership's policy."""
-    from trigger import cases
+    from trigger import partnership
 
-    pol = cases.init(c.app, c.policy or policy_name, manager_email)
+    pol = partnership.init(c.app, c.policy or policy_name, manager_email)
     click.echo(f"Initialised {c.app.url} with policy {pol.name} {pol.version} ({pol.area}).")
 
 
@@ -221,7 +222,7 @@ def policy():
 @policy.command("list")
 def policy_list():
     """List the policy presets shipped with the engine."""
-    from trigger import policy as policies
+    from trigger.rules import policy as policies
 
     for name in policies.preset_names():
         p = policies.load(name)
@@ -233,7 +234,7 @@ def policy_list():
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def policy_show(name, as_json):
     """Show a policy's rules and timescales."""
-    from trigger import policy as policies
+    from trigger.rules import policy as policies
 
     p = policies.load(name)
     data = {
@@ -270,14 +271,14 @@ def agency():
 @agency.command("add")
 @click.argument("code")
 @click.option("--name", required=True)
-@click.option("--kind", required=True, type=click.Choice(["council", "police", "health", "housing", "other"]))
+@click.option("--kind", required=True, type=click.Choice(codes.AGENCY_KINDS))
 @click.option("--email", default=None)
 @pass_ctx
 def agency_add(c, code, name, kind, email):
     """Register an agency."""
-    from trigger import cases
+    from trigger import partnership
 
-    a = cases.add_agency(c.app, code, name, kind, email)
+    a = partnership.add_agency(c.app, code, name, kind, email)
     click.echo(f"Added agency {a.code} ({a.name}, {a.kind}).")
 
 
@@ -286,9 +287,9 @@ def agency_add(c, code, name, kind, email):
 @pass_ctx
 def agency_list(c, as_json, as_csv):
     """List the agencies."""
-    from trigger import cases
+    from trigger import partnership
 
-    rows = [{"code": a.code, "name": a.name, "kind": a.kind, "email": a.email} for a in cases.list_agencies(c.app)]
+    rows = [{"code": a.code, "name": a.name, "kind": a.kind, "email": a.email} for a in partnership.list_agencies(c.app)]
     emit_rows(rows, ["code", "name", "kind", "email"], as_json, as_csv)
 
 
@@ -299,20 +300,20 @@ def agency_list(c, as_json, as_csv):
 @click.option("--applicant", required=True, help="Who applies (the victim, or a third party with consent).")
 @click.option("--received", required=True, type=DATE, help="The day the application was received.")
 @click.option("--channel", required=True,
-              type=click.Choice(["online", "phone", "letter", "email", "in_person", "assisted"]))
+              type=click.Choice(codes.CHANNELS))
 @click.option("--statement", required=True, help="Why the applicant is dissatisfied with the response so far.")
 @click.option("--victim", default=None, help="The victim, when a third party applies.")
 @click.option("--consent-date", type=DATE, default=None, help="When the victim consented to a third party applying.")
 @click.option("--consent-method", default=None, help="How consent was given (signed letter, phone...).")
-@click.option("--victim-kind", default="individual", type=click.Choice(["individual", "business", "community_group"]))
+@click.option("--victim-kind", default="individual", type=click.Choice(codes.VICTIM_KINDS))
 @click.option("--victim-ref", default=None, help="The victim's id in the partners' case system (for scans).")
 @click.option("--address", default=None)
 @click.option("--postcode", default=None)
 @click.option("--beat", default=None, help="Police beat or neighbourhood code.")
-@click.option("--language", default="en", type=click.Choice(["en", "cy"]), help="cy for Welsh.")
+@click.option("--language", default="en", type=click.Choice(codes.LANGUAGES), help="cy for Welsh.")
 @click.option("--email", default=None)
 @click.option("--phone", default=None)
-@click.option("--preferred-contact", default=None, type=click.Choice(["email", "phone", "letter", "in_person"]))
+@click.option("--preferred-contact", default=None, type=click.Choice(codes.PREFERRED_CONTACT))
 @click.option("--accessibility", default=None, help="Accessibility needs.")
 @click.option("--vulnerability", default=None, help="Vulnerability flags.")
 @on_option
@@ -348,7 +349,7 @@ def incident():
 @click.option("--agency", required=True, help="The agency it was reported to (code).")
 @click.option("--agency-ref", default=None, help="The agency's own reference (CAD number...).")
 @click.option("--hate", default=None,
-              type=click.Choice(["race", "religion", "sexual_orientation", "disability", "transgender"]))
+              type=click.Choice(codes.HATE_STRANDS))
 @click.option("--same-as", type=int, default=None, help="The id of the complaint this one repeats.")
 @click.option("--complainant", default=None, help="Who complained, when not the victim (community route).")
 @click.option("--category", default=None, help="The kind of report, e.g. diary_sheet (for local caveats).")
@@ -359,9 +360,9 @@ def incident():
 def incident_add(c, reference, occurred, reported, agency, agency_ref, hate, same_as, complainant,
                  category, description, on, as_json):
     """Record a complaint of ASB made to an agency."""
-    from trigger import cases
+    from trigger import complaints
 
-    row = cases.add_incident(c.app, reference, occurred=occurred, reported=reported, agency=agency,
+    row = complaints.add_incident(c.app, reference, occurred=occurred, reported=reported, agency=agency,
                              agency_ref=agency_ref, hate=hate, same_as=same_as, description=description,
                              complainant=complainant, category=category, on=on)
     if as_json:
@@ -376,9 +377,9 @@ def incident_add(c, reference, occurred, reported, agency, agency_ref, hate, sam
 @pass_ctx
 def check(c, reference, as_json):
     """Evaluate the threshold from the recorded complaints and explain it."""
-    from trigger import cases
+    from trigger import complaints
 
-    case, explanation = cases.check(c.app, reference)
+    case, explanation = complaints.check(c.app, reference)
     if as_json:
         emit_json(explanation.as_dict())
         return
@@ -393,8 +394,7 @@ def check(c, reference, as_json):
 @click.option("--met", "verdict", flag_value="met", help="The threshold is met.")
 @click.option("--not-met", "verdict", flag_value="not_met", help="The threshold is not met.")
 @click.option("--reject", "category", default=None,
-              type=click.Choice(["prejudicial", "discriminatory", "malicious", "unreasonable", "vexatious",
-                                 "frivolous"]),
+              type=click.Choice(codes.REJECTION_CATEGORIES),
               help="Reject the application (reported as threshold not met).")
 @click.option("--reason", default=None, help="Why (required for a discretionary met or a rejection).")
 @on_option
@@ -466,7 +466,7 @@ def hours(c, reference, agency, person, hours, worked_on, note):
 @click.option("--at", "at", required=True, type=DATETIME)
 @click.option("--held", is_flag=True, help="The meeting took place.")
 @click.option("--victim-involvement", default=None,
-              type=click.Choice(["attend", "virtual", "representative", "statement", "none"]))
+              type=click.Choice(codes.VICTIM_INVOLVEMENT))
 @click.option("--attendees", default=None)
 @on_option
 @pass_ctx
@@ -481,9 +481,7 @@ def meeting(c, reference, at, held, victim_involvement, attendees, on):
 
 @cli.command()
 @click.argument("reference")
-@click.option("--category", required=True, type=click.Choice([
-    "silo_working", "risk", "repeat_missed", "vulnerability_missed", "case_management", "partnership_working",
-    "powers_underused", "aggravating_factor", "other"]))
+@click.option("--category", required=True, type=click.Choice(codes.FINDING_CATEGORIES))
 @click.option("--text", default=None)
 @on_option
 @pass_ctx
@@ -540,8 +538,8 @@ def action_add(c, reference, text, owner, due, resources, outcome_measure, jag, 
 @action.command("update")
 @click.argument("reference")
 @click.argument("number", type=int)
-@click.option("--status", type=click.Choice(["open", "in_progress", "done", "dropped"]), default=None)
-@click.option("--rag", type=click.Choice(["red", "amber", "green"]), default=None)
+@click.option("--status", type=click.Choice(codes.ACTION_STATUSES), default=None)
+@click.option("--rag", type=click.Choice(codes.RAG), default=None)
 @click.option("--note", default=None, help="A progress note.")
 @click.option("--jag/--no-jag", default=None, help="Hand the action to the JAG (or take it back).")
 @on_option
@@ -563,9 +561,9 @@ def action_update(c, reference, number, status, rag, note, jag, on):
 @pass_ctx
 def action_list(c, reference, overdue, owner, as_of, as_json, as_csv):
     """The action-plan tracker: the actions of one case, or of every case, with owner, due date and RAG."""
-    from trigger import reports
+    from trigger.reports import actions
 
-    rows = reports.action_tracker(c.app, reference=reference, owner=owner, overdue=overdue, as_of=as_of)
+    rows = actions.action_tracker(c.app, reference=reference, owner=owner, overdue=overdue, as_of=as_of)
     emit_rows(rows, ["reference", "number", "action", "owner", "due", "status", "rag", "overdue", "days_overdue"],
               as_json, as_csv)
 
@@ -765,14 +763,9 @@ def incidents_import(c, file, skip_bad, as_json):
 def scan(c, as_of, as_json, as_csv):
     """List victims who made a second report within six months (to be told about the Case Review) and
     victims who meet the threshold but have no open case (to be signposted)."""
-    from trigger import cases
     from trigger import scan as scanning
 
-    with c.app.read() as session:
-        c.app.require_schema()
-        pol = cases.default_policy(c.app, session)
-    rules = scanning.ScanRules(pol.qualifying_complaints, pol.hate_route)
-    found = scanning.scan(c.app, as_of, rules)
+    found = scanning.scan(c.app, as_of)
     if as_json:
         emit_json(found)
         return
@@ -794,7 +787,7 @@ def scan(c, as_of, as_json, as_csv):
 # -- deadlines, calendar and reminders (issue 4) ------------------------------------------------------
 
 
-NATION = click.Choice(["england", "wales"])
+NATION = click.Choice(codes.NATIONS)
 
 
 @cli.group(cls=TriggerGroup)
@@ -809,7 +802,7 @@ def calendar():
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (key `due`).")
 def calendar_due(start, span, nation, as_json):
     """When SPAN (e.g. 20wd or 14d) after START ends."""
-    from trigger.calendar import WorkingCalendar, parse_span
+    from trigger.rules.calendar import WorkingCalendar, parse_span
 
     try:
         parsed = parse_span(span)
@@ -829,7 +822,7 @@ def calendar_due(start, span, nation, as_json):
 @output_options
 def calendar_holidays(year, nation, as_json, as_csv):
     """The days treated as bank holidays in YEAR."""
-    from trigger.calendar import WorkingCalendar
+    from trigger.rules.calendar import WorkingCalendar
 
     rows = [{"date": d.isoformat(), "weekday": d.strftime("%A"), "name": name}
             for d, name in WorkingCalendar(nation).holidays_in(year)]
@@ -882,10 +875,6 @@ def reminders_serve(c, every, digest_at):
 # -- letters and the appeal bundle (issue 5) ----------------------------------------------------------
 
 
-_LETTER_KINDS = ["acknowledgement", "information_request", "threshold_met", "threshold_not_met", "rejection",
-                 "meeting_invitation", "delay", "outcome", "appeal_acknowledgement", "appeal_outcome", "closure"]
-
-
 def _write_output(content: bytes, output, binary: bool) -> None:
     if output:
         from pathlib import Path
@@ -899,8 +888,8 @@ def _write_output(content: bytes, output, binary: bool) -> None:
 
 @cli.command()
 @click.argument("reference")
-@click.argument("kind", type=click.Choice(_LETTER_KINDS))
-@click.option("--format", "fmt", type=click.Choice(["html", "txt", "pdf"]), default="html", show_default=True)
+@click.argument("kind", type=click.Choice(codes.LETTER_KINDS))
+@click.option("--format", "fmt", type=click.Choice(codes.LETTER_FORMATS), default="html", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the letter to this file (required for pdf; html and txt print otherwise).")
 @click.option("--preview", is_flag=True, help="Render without recording the letter in the register.")
@@ -948,7 +937,7 @@ def letters_check(folder):
 @letters.command("fields")
 def letters_fields():
     """List the fields a letter template may use."""
-    from letters.render import field_list
+    from letters.check import field_list
 
     for name in field_list():
         click.echo(name)
@@ -1027,26 +1016,25 @@ def report_annual(c, year, start, end, publish, html_file, as_json, as_csv):
         trigger report annual --year 2025
         trigger report annual --year 2025 --publish --html asb-case-reviews-2025-26.html
     """
-    from trigger import cases, reports
+    from trigger.reports import annual, common
 
-    p = reports.period(year, start, end)
-    data = reports.annual(c.app, p, publish=publish)
-    failed = reports.failed_checks(data)
+    p = common.period(year, start, end)
+    data = annual.annual(c.app, p, publish=publish)
+    failed = annual.failed_checks(data)
     if html_file:
         if failed:
             raise click.ClickException("not writing a page to publish: " + "; ".join(
                 f"{f['name']} ({f['detail']})" for f in failed))
-        with c.app.read() as session:
-            area = cases.default_policy(c.app, session).area
+        html = annual.page(c.app, data)
         with open(html_file, "w", encoding="utf-8") as fh:
-            fh.write(reports.annual_html(data, area))
+            fh.write(html)
         click.echo(f"Wrote {html_file} ({p.label}{', small numbers suppressed' if publish else ''}).", err=True)
     if as_json:
         emit_json(data)
     elif as_csv:
-        emit_rows(reports.annual_rows(data), ["section", "measure", "value"], as_csv=True)
+        emit_rows(annual.annual_rows(data), ["section", "measure", "value"], as_csv=True)
     elif not html_file:
-        emit_rows(reports.annual_rows(data), ["section", "measure", "value"],
+        emit_rows(annual.annual_rows(data), ["section", "measure", "value"],
                   title=f"ASB case reviews {p.label} ({p.start} to {p.end})"
                   + (", small numbers suppressed" if publish else ""))
     if failed:
@@ -1061,9 +1049,9 @@ def report_annual(c, year, start, end, publish, html_file, as_json, as_csv):
 @pass_ctx
 def report_hours(c, start, end, as_json, as_csv):
     """Review hours by case, agency and person, with the cost at the policy's hourly rate."""
-    from trigger import reports
+    from trigger.reports import hours
 
-    data = reports.hours(c.app, start, end)
+    data = hours.hours(c.app, start, end)
     if as_json:
         emit_json(data)
         return
@@ -1085,9 +1073,9 @@ def report_hours(c, start, end, as_json, as_csv):
 @pass_ctx
 def report_deadlines(c, as_of, as_json, as_csv):
     """Deadline performance: on-time share and median days per stage."""
-    from trigger import reports
+    from trigger.reports import deadlines
 
-    rows = reports.deadline_performance(c.app, as_of)
+    rows = deadlines.deadline_performance(c.app, as_of)
     emit_rows(rows, ["kind", "deadlines", "met_on_time", "met_late", "overdue", "expired", "open",
                      "not_applicable", "on_time_share", "median_days_taken", "median_days_from_due"], as_json, as_csv,
               title="Deadline performance")
@@ -1099,9 +1087,9 @@ def report_deadlines(c, as_of, as_json, as_csv):
 @pass_ctx
 def export(c, reference, as_json):
     """The full chronology of a case, for the Ombudsman or an appeal bundle."""
-    from trigger import reports
+    from trigger.reports import chronology
 
-    data = reports.export_case(c.app, reference)
+    data = chronology.export_case(c.app, reference)
     if as_json:
         emit_json(data)
         return

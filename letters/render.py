@@ -5,13 +5,12 @@ numbers) from the case and hands it over. `StrictUndefined` makes a missing fiel
 blank in a legal letter. A partnership's own templates are rendered in Jinja's
 `ImmutableSandboxedEnvironment`, with the shipped templates behind them for anything not overridden.
 
-The documented context is `FIELDS`; `check_folder` lists the fields a template uses that are not in
-it, the fields a kind must show that it leaves out, and templates that do not parse.
+The documented context is `letters.check.FIELDS`; `letters.check.check_folder` lists the fields a template
+uses that are not in it, the fields a kind must show that it leaves out, and templates that do not parse.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -22,30 +21,16 @@ from jinja2 import (
     TemplateError,
     TemplateSyntaxError,
     UndefinedError,
-    meta,
-    nodes,
     select_autoescape,
 )
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from trigger.codes import LETTER_FORMATS, LETTER_KINDS
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"
 FONTS_DIR = HERE / "fonts"
 
-KINDS = (
-    "acknowledgement",
-    "information_request",
-    "threshold_met",
-    "threshold_not_met",
-    "rejection",
-    "meeting_invitation",
-    "delay",
-    "outcome",
-    "appeal_acknowledgement",
-    "appeal_outcome",
-    "closure",
-)
-FORMATS = ("html", "txt", "pdf")
 
 
 class LetterError(Exception):
@@ -88,59 +73,6 @@ def clock(value) -> str:
     return str(value)[11:16]
 
 
-# -- the documented context ---------------------------------------------------------------------------
-# A dict is a record with these keys; [item] is a list of such items; None is a plain value.
-
-_INCIDENT = {"id": None, "occurred": None, "reported": None, "agency": None, "reason": None}
-FIELDS: dict = {
-    "letter": {"kind": None, "date": None, "format": None, "bilingual": None, "language": None,
-               "title": None, "title_cy": None},
-    "partnership": {"name": None, "area": None, "nation": None, "policy": None},
-    "reference": None,
-    "spoc": {"name": None, "email": None},
-    "recipient": {"name": None, "address": [None], "is_agency": None},
-    "applicant": {"name": None, "initials": None},
-    "victim": {"name": None, "third_party": None, "consent_date": None},
-    "case": {"received": None, "channel": None, "state": None, "statement": None, "decided": None},
-    "next_step": {"what": None, "due": None},
-    "threshold": {"decided": None, "met": None, "route": None, "route_text": None, "reason": None,
-                  "rejection_category": None, "required": None, "counted": [_INCIDENT],
-                  "excluded": [_INCIDENT]},
-    "review": {"lead_agency": None, "reviewer": None, "due": None},
-    "meeting": {"date": None, "at": None, "held": None, "victim_involvement": None,
-                "outcome_letter_due": None},
-    "outcome": {"issued": None, "findings": [{"category": None, "text": None}],
-                "recommendations": [{"to": None, "text": None, "response": None}],
-                "no_recommendations_reason": None, "victim_consulted": None,
-                "actions": [{"number": None, "action": None, "owner": None, "due": None, "status": None}]},
-    "appeal_route": {"body": None, "grounds": [{"code": None, "text": None}], "last_day": None,
-                     "window": None, "final": None},
-    "appeal": {"received": None, "against": None, "grounds": None, "grounds_text": None, "due": None,
-               "decided_on": None, "upheld": None, "decided_by": None, "reason": None},
-    "delay": {"step": None, "due": None},
-    "information_request": {"agency": None, "agency_code": None, "requested": None, "due": None},
-    "closure": {"closed_on": None, "reason": None},
-}
-
-# What each kind must show (SPEC §4; DOMAIN §5 items 9-10); a template that leaves one out is refused.
-_COMMON = ("reference", "spoc.name", "letter.date", "recipient.name")
-REQUIRED: dict[str, tuple[str, ...]] = {
-    "acknowledgement": _COMMON + ("case.received", "next_step.due"),
-    "information_request": _COMMON + ("information_request.agency", "information_request.due"),
-    "threshold_met": _COMMON + ("threshold.decided", "review.due"),
-    "threshold_not_met": _COMMON + ("threshold.decided", "threshold.counted", "threshold.excluded",
-                                    "appeal_route.body", "appeal_route.last_day"),
-    "rejection": _COMMON + ("threshold.rejection_category", "threshold.reason", "appeal_route.body",
-                            "appeal_route.last_day"),
-    "meeting_invitation": _COMMON + ("meeting.date", "meeting.at"),
-    "delay": _COMMON + ("delay.step", "delay.due"),
-    "outcome": _COMMON + ("outcome.findings", "outcome.recommendations", "outcome.actions",
-                          "appeal_route.body", "appeal_route.last_day"),
-    "appeal_acknowledgement": _COMMON + ("appeal.received", "appeal.due"),
-    "appeal_outcome": _COMMON + ("appeal.decided_on", "appeal.upheld", "appeal.reason"),
-    "closure": _COMMON + ("closure.closed_on", "closure.reason"),
-}
-
 FILTERS = {"longdate": longdate, "dyddiad": dyddiad, "clock": clock}
 
 
@@ -149,7 +81,7 @@ FILTERS = {"longdate": longdate, "dyddiad": dyddiad, "clock": clock}
 
 def _configure(env: Environment) -> Environment:
     env.filters.update(FILTERS)
-    env.globals["KINDS"] = KINDS
+    env.globals["KINDS"] = LETTER_KINDS
     return env
 
 
@@ -188,9 +120,9 @@ def environment(templates_dir: str | Path | None = None) -> Environment:
 
 def render(kind: str, context: dict, fmt: str = "html", templates_dir: str | Path | None = None) -> bytes:
     """The letter as bytes in the format asked for (UTF-8 text for html and txt)."""
-    if kind not in KINDS:
-        raise LetterError(f"{kind!r} is not a letter kind; use one of {', '.join(KINDS)}")
-    if fmt not in FORMATS:
+    if kind not in LETTER_KINDS:
+        raise LetterError(f"{kind!r} is not a letter kind; use one of {', '.join(LETTER_KINDS)}")
+    if fmt not in LETTER_FORMATS:
         raise LetterError(f"{fmt!r} is not a letter format; use html, txt or pdf")
     source_fmt = "txt" if fmt == "txt" else "html"
     text = render_source(kind, context, source_fmt, templates_dir)
@@ -217,6 +149,8 @@ def render_source(kind: str, context: dict, fmt: str, templates_dir: str | Path 
 
 def _undefined_field(env: Environment, name: str) -> str | None:
     """Name the first unknown field a template uses, for a clearer error than Jinja's own."""
+    from letters.check import _paths, _unknown  # the error path only; check imports this module
+
     try:
         unknown = sorted({u for u in (_unknown(p) for p in _paths(env, name, set())) if u})
     except TemplateError:
@@ -243,197 +177,3 @@ def pdf(html: str) -> bytes:
     css = weasyprint.CSS(string=_font_css(), font_config=fonts)
     return weasyprint.HTML(string=html, base_url=str(TEMPLATES_DIR)).write_pdf(
         stylesheets=[css], font_config=fonts)
-
-
-# -- checking a partnership's folder -------------------------------------------------------------------
-
-
-@dataclass
-class Problem:
-    template: str
-    kind: str  # "syntax", "unknown", "missing", "name"
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.template}: {self.message}"
-
-
-def _walk_paths(node: nodes.Node, roots: set[str], scope: dict[str, tuple], out: set[tuple]) -> None:
-    """Collect the dotted paths into the context that a template reads (`outcome.actions[].owner`)."""
-
-    def path_of(n) -> tuple | None:
-        if isinstance(n, nodes.Name):
-            if n.name in scope:
-                return scope[n.name]
-            return (n.name,) if n.name in roots else None
-        if isinstance(n, nodes.Getattr):
-            base = path_of(n.node)
-            return base + (n.attr,) if base is not None else None
-        if isinstance(n, nodes.Getitem) and isinstance(n.arg, nodes.Const):
-            base = path_of(n.node)
-            if base is None:
-                return None
-            # a string key reads a field; a number indexes a list (`outcome.actions[0]`)
-            return base + ((n.arg.value,) if isinstance(n.arg.value, str) else ("[]",))
-        return None
-
-    if isinstance(node, nodes.For):
-        _walk_paths(node.iter, roots, scope, out)
-        inner = dict(scope)
-        src = path_of(node.iter)
-        if isinstance(node.target, nodes.Name):
-            if src is not None:
-                inner[node.target.name] = src + ("[]",)
-            else:
-                inner.pop(node.target.name, None)
-        for child in node.body + node.else_:
-            _walk_paths(child, roots, inner, out)
-        if node.test is not None:
-            _walk_paths(node.test, roots, inner, out)
-        return
-    if isinstance(node, (nodes.Getattr, nodes.Getitem, nodes.Name)) and not (
-        isinstance(node, nodes.Name) and node.ctx != "load"
-    ):
-        p = path_of(node)
-        if p is not None:
-            out.add(p)
-            if isinstance(node, nodes.Getitem):
-                _walk_paths(node.arg, roots, scope, out)
-            return
-    for child in node.iter_child_nodes():
-        _walk_paths(child, roots, scope, out)
-
-
-def _unknown(path: tuple) -> str | None:
-    """None when the path is in FIELDS, else the dotted path up to the unknown part."""
-    spec = FIELDS
-    shown = []
-    for part in path:
-        if isinstance(spec, list):
-            if part != "[]":
-                return None  # an attribute of a list (e.g. a filter's result): not ours to judge
-            spec = spec[0]
-            shown[-1] += "[]"
-            continue
-        if not isinstance(spec, dict):
-            return None  # a method or attribute of a plain value; the sandbox judges its safety
-        if part not in spec:
-            return ".".join(shown + [part])
-        shown.append(part)
-        spec = spec[part]
-    return None
-
-
-def _referenced(ast: nodes.Template) -> list[str]:
-    names = []
-    for node in ast.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
-        if isinstance(node.template, nodes.Const) and isinstance(node.template.value, str):
-            names.append(node.template.value)
-    return names
-
-
-# The Welsh summary only appears in bilingual letters: what it shows does not make an English letter complete.
-WELSH_PARTIALS = frozenset({"_cymraeg.html", "_cymraeg.txt", "_cy.j2"})
-
-
-def _paths(env: Environment, name: str, seen: set[str], skip: frozenset = frozenset()) -> set[tuple]:
-    """The paths a template reads, with those of the templates it extends, includes or imports."""
-    if name in seen or name in skip:
-        return set()
-    seen.add(name)
-    source, _, _ = env.loader.get_source(env, name)
-    ast = env.parse(source, name)
-    roots = set(meta.find_undeclared_variables(ast)) - set(env.globals)
-    out: set[tuple] = set()
-    _walk_paths(ast, roots, {}, out)
-    for ref in _referenced(ast):
-        try:
-            out |= _paths(env, ref, seen, skip)
-        except TemplateError:
-            pass  # reported when that template is checked itself
-    return out
-
-
-def check_folder(folder: str | Path) -> list[Problem]:
-    """Every problem in a partnership's template folder: unparsable templates, unknown fields, missing
-    required fields, and files that are not a letter kind."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise LetterError(f"{folder}: no such template folder")
-    env = _env(folder)
-    problems: list[Problem] = []
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".html", ".txt", ".j2"))
-    if not files:
-        problems.append(Problem(str(folder), "name", "no templates (.html, .txt or .j2) in this folder"))
-    for path in files:
-        name = path.relative_to(folder).as_posix()
-        stem = path.stem
-        try:
-            source = path.read_text(encoding="utf-8")
-            env.parse(source, name)
-        except TemplateSyntaxError as exc:
-            problems.append(Problem(name, "syntax", f"line {exc.lineno}: does not parse: {exc.message}"))
-            continue
-        except UnicodeDecodeError:
-            problems.append(Problem(name, "syntax", "is not UTF-8 text"))
-            continue
-        partial = stem.startswith("_") or path.suffix == ".j2"
-        if not partial and stem not in KINDS:
-            problems.append(Problem(name, "name", f"{stem!r} is not a letter kind; use one of {', '.join(KINDS)}"))
-            continue
-        try:
-            used = _paths(env, name, set())
-        except TemplateSyntaxError as exc:
-            problems.append(Problem(name, "syntax", f"{exc.name}: line {exc.lineno}: does not parse: {exc.message}"))
-            continue
-        except TemplateError as exc:
-            problems.append(Problem(name, "syntax", f"cannot load a template it uses: {exc}"))
-            continue
-        unknown = sorted({u for u in (_unknown(p) for p in used) if u})
-        for field in unknown:
-            problems.append(Problem(name, "unknown", f"unknown field {field!r} (not in the letter context)"))
-        if not partial:
-            english = _paths(env, name, set(), WELSH_PARTIALS)
-            dotted = {".".join(x for x in p if x != "[]") for p in english}
-            for field in REQUIRED[stem]:
-                if not any(d == field or d.startswith(field + ".") for d in dotted):
-                    problems.append(Problem(name, "missing", f"missing required field {field!r}"))
-    return problems
-
-
-def field_list() -> list[str]:
-    """Every documented field as a dotted path (for `trigger letters fields` and the docs)."""
-    out = []
-
-    def walk(spec, prefix):
-        if isinstance(spec, list):
-            walk(spec[0], prefix + "[]")
-        elif isinstance(spec, dict):
-            for key, sub in spec.items():
-                walk(sub, f"{prefix}.{key}" if prefix else key)
-        else:
-            out.append(prefix)
-
-    walk(FIELDS, "")
-    return out
-
-
-# The title of each kind, in English and Welsh (Welsh: standard Welsh public-sector phrasing;
-# "ymddygiad gwrthgymdeithasol" = anti-social behaviour, BydTermCymru https://termau.cymru).
-TITLES = {
-    "acknowledgement": ("Your application for an ASB Case Review",
-                        "Eich cais am Adolygiad Achos Ymddygiad Gwrthgymdeithasol"),
-    "information_request": ("Request for information: ASB Case Review", "Cais am wybodaeth: Adolygiad Achos"),
-    "threshold_met": ("Your ASB Case Review will go ahead", "Bydd eich Adolygiad Achos yn mynd yn ei flaen"),
-    "threshold_not_met": ("The threshold for an ASB Case Review is not met",
-                          "Nid yw'r trothwy ar gyfer Adolygiad Achos wedi'i gyrraedd"),
-    "rejection": ("Your application for an ASB Case Review has been refused",
-                  "Mae eich cais am Adolygiad Achos wedi'i wrthod"),
-    "meeting_invitation": ("Invitation to your ASB Case Review meeting",
-                           "Gwahoddiad i gyfarfod eich Adolygiad Achos"),
-    "delay": ("A delay in your ASB Case Review", "Oedi yn eich Adolygiad Achos"),
-    "outcome": ("The outcome of your ASB Case Review", "Canlyniad eich Adolygiad Achos"),
-    "appeal_acknowledgement": ("We have received your appeal", "Rydym wedi cael eich apêl"),
-    "appeal_outcome": ("The decision on your appeal", "Y penderfyniad ar eich apêl"),
-    "closure": ("Your ASB Case Review is closed", "Mae eich Adolygiad Achos wedi'i gau"),
-}

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trigger import policy as policies
-from trigger.calendar import Span, WorkingCalendar, parse_span
 from trigger.errors import PolicyError
+from trigger.rules import policy as policies
+from trigger.rules.calendar import Span, WorkingCalendar, parse_span
 
 ENG = WorkingCalendar("england")
 WLS = WorkingCalendar("wales")

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy
 
 from trigger import cases, review
+from trigger.complaints import add_incident
 from trigger.app import App
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +36,7 @@ def _activate(app, received, channel="online", complaints=3, applicant="Ann Exam
                          postcode="LE11 3AA", email="ann@example.org", vulnerability="lives alone").reference
     for i in range(complaints):
         day = received - timedelta(days=40 - 10 * i)
-        cases.add_incident(app, ref, occurred=day, reported=day, agency="police",
+        add_incident(app, ref, occurred=day, reported=day, agency="police",
                            description="Shouting at Ann's door", on=received)
     return ref
 

@@ -9,13 +9,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trigger import policy as policies
-from trigger.calendar import months_beginning_with
 from trigger.errors import PolicyError
-from trigger.threshold import Complaint, Rules, evaluate, qualifies, why_not_qualifying, window_start
+from trigger.rules import policy as policies
+from trigger.rules.calendar import months_beginning_with
+from trigger.rules.threshold import Complaint, Rules, evaluate, why_not_qualifying, window_start
 from workflows import PRESETS_DIR
 
 D = date.fromisoformat
+
+
+def qualifies(c: Complaint, application: date) -> str | None:
+    """None when the complaint qualifies, else the reason it does not."""
+    found = why_not_qualifying(c, application)
+    return found[0] if found else None
 LLR = Rules(qualifying_complaints=3, hate_route=True)
 
 

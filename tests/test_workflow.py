@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlmodel import func, select
 
-from trigger import cases, review
+from trigger import cases, complaints, partnership, review
 from trigger.app import App, dispose_engines
 from trigger.errors import TriggerError
 from trigger.models import AuditEvent, ReviewCase
@@ -31,7 +31,7 @@ class CaseLife(RuleBasedStateMachine):
         super().__init__()
         self.folder = tempfile.mkdtemp(prefix="trigger-hyp-")
         self.app = App(f"sqlite:///{Path(self.folder) / 't.db'}", actor="manager")
-        cases.init(self.app, "llr")
+        partnership.init(self.app, "llr")
         self.day = date(2025, 1, 6)
         self.ref = cases.activate(self.app, applicant="Ann Example", received=self.day, channel="online",
                                   statement="Nothing done").reference
@@ -57,7 +57,7 @@ class CaseLife(RuleBasedStateMachine):
         elif move == "decide_reject":
             cases.decide(app, ref, met=False, rejection_category="vexatious", reason="repeated", on=on)
         elif move == "complaint":
-            cases.add_incident(app, ref, occurred=on - timedelta(days=2), reported=on - timedelta(days=1),
+            complaints.add_incident(app, ref, occurred=on - timedelta(days=2), reported=on - timedelta(days=1),
                                agency="police", on=on)
         elif move == "prepare_review":
             review.meeting(app, ref, at=datetime(on.year, on.month, on.day, 10), held=True)

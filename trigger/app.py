@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, create_engine
 
+from trigger import db
 from trigger.errors import ConcurrentChange, NotInitialised
 
 
@@ -50,13 +51,6 @@ def current_user() -> str:
 
 def today() -> date:
     return date.today()
-
-
-def _sqlite_path(url: str) -> Path | None:
-    if not url.startswith("sqlite:///"):
-        return None
-    raw = url[len("sqlite:///"):].split("?")[0]
-    return None if raw in ("", ":memory:") else Path(raw)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -92,7 +86,7 @@ def get_engine(url: str) -> Engine:
     """One engine per URL per process; a SQLite file is created 0600 before SQLite touches it."""
     if url in _engines:
         return _engines[url]
-    path = _sqlite_path(url)
+    path = db.sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
@@ -109,10 +103,6 @@ def get_engine(url: str) -> Engine:
         event.listen(engine, "connect", _postgres_session)
     _engines[url] = engine
     return engine
-
-
-def is_sqlite(url: str) -> bool:
-    return url.startswith("sqlite")
 
 
 # PostgreSQL SQLSTATEs that mean "another transaction got there first": serialization failure,
@@ -179,8 +169,6 @@ class App:
         migrations. Checked once per App, with one cheap query (`trigger.db.schema_state`)."""
         if self._schema_checked:
             return
-        from trigger import db
-
         state = db.schema_state(self.engine)
         if not state.initialised:
             raise NotInitialised("no Community Trigger database here yet; run `trigger init` first")

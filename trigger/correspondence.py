@@ -17,15 +17,15 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from trigger import cases, reports, views
+from trigger import complaints, views
 from trigger.app import App
+from trigger.codes import FINDING_LABELS, INVOLVEMENT_LABELS, LETTER_FORMATS, LETTER_KINDS, LETTER_TITLES
 from trigger.errors import GuardRefused, InvalidInput, NotFound
 from trigger.models import (
     Action,
     Agency,
     Appeal,
     AuditEvent,
-    Deadline,
     EvidenceRequest,
     Finding,
     Incident,
@@ -35,26 +35,14 @@ from trigger.models import (
     ReviewCase,
     ThresholdDecision,
 )
-from trigger.policy import Policy
+from trigger.partnership import manager_address
+from trigger.reports.chronology import chronology_text
+from trigger.rules.policy import Policy
+from trigger.schedule import due_date
+from trigger.unit import case_policy, changing, find_agency, find_case, on_for_change
+from trigger.views import iso
+from workflows.machine import LETTER_STATES, TERMINAL
 
-FINDING_LABELS = {
-    "silo_working": "Agencies worked in silos",
-    "risk": "Risk was not identified or reduced",
-    "repeat_missed": "A repeat victim, perpetrator or location was missed",
-    "vulnerability_missed": "Vulnerability was missed",
-    "case_management": "Case-management practice",
-    "partnership_working": "Partnership working",
-    "powers_underused": "Powers were not used enough",
-    "aggravating_factor": "Aggravating factors",
-    "other": "Other finding",
-}
-INVOLVEMENT = {
-    "attend": "come to the meeting in person",
-    "virtual": "join the meeting online",
-    "representative": "send a representative",
-    "statement": "send a written statement",
-    "none": "not take part",
-}
 ROUTES = {
     # s.104(4): the statutory threshold; s.104(5): the bodies' own local routes and discretion
     "statutory": "You made enough qualifying complaints to meet the legal threshold.",
@@ -69,7 +57,6 @@ STAGES = {
     "in_review": ("review", "finish your review"),
     "appealed": ("appeal_decision", "decide your appeal"),
 }
-DEFAULT_FORMATS = ("html", "txt", "pdf")
 
 
 @dataclass
@@ -84,10 +71,6 @@ class Issued:
 
 
 # -- helpers over the database ---------------------------------------------------------------------
-
-
-def _iso(d) -> str | None:
-    return d.isoformat() if d else None
 
 
 def _agencies(session: Session) -> dict[int, Agency]:
@@ -105,29 +88,11 @@ def _event_on(session: Session, case: ReviewCase, event: str) -> date | None:
     return row.on if row else None
 
 
-def _due(session: Session, case: ReviewCase, pol: Policy, kind: str, anchor: date) -> date:
-    """The case's own deadline row when the deadlines engine wrote one, else the policy's timescale
-    from the anchor, with the policy's calendar (SPEC §3)."""
-    row = session.exec(select(Deadline).where(Deadline.case_id == case.id, Deadline.kind == kind,
-                                              Deadline.not_applicable.is_(False))
-                       .order_by(Deadline.id.desc())).first()
-    if row is not None:
-        return row.due
-    return pol.calendar().due(anchor, pol.timescales[kind], pol.roll_forward)
-
-
 def _spoc(session: Session, pol: Policy) -> dict:
-    return {"name": pol.manager_name, "email": cases.setting(session, "manager_email", "") or pol.manager_email
-            or None}
+    return {"name": pol.manager_name, "email": manager_address(session, pol) or None}
 
 
 # -- what a case's state supports ------------------------------------------------------------------
-
-
-def _appeal_window(session: Session, case: ReviewCase, pol: Policy, opened: date) -> date:
-    """The last day to appeal: the case's appeal_window deadline, else computed with the policy's
-    calendar from the decision that opened it (LLR: 20 working days, DOMAIN §3.1)."""
-    return _due(session, case, pol, "appeal_window", opened)
 
 
 def _appeals(session: Session, case: ReviewCase) -> list[Appeal]:
@@ -135,13 +100,20 @@ def _appeals(session: Session, case: ReviewCase) -> list[Appeal]:
 
 
 def refusal(session: Session, case: ReviewCase, kind: str, on: date) -> str | None:
-    """None when the case's state supports the letter on that day, else the reason it does not."""
+    """None when the case's state and facts support the letter on that day, else the reason they do not."""
+    reason = _unsupported(session, case, kind, on)
+    if reason is None and case.state not in LETTER_STATES[kind]:
+        reason = f"{case.reference} is {case.state}; a {kind} letter is not sent from that state"
+    return reason
+
+
+def _unsupported(session: Session, case: ReviewCase, kind: str, on: date) -> str | None:
     ref = case.reference
     decision = _decision(session, case)
     if kind == "acknowledgement":
         return None
     if kind == "information_request":
-        if case.state in ("closed", "withdrawn"):
+        if case.state in TERMINAL:
             return f"{ref} is {case.state}; no information is requested for it"
         return None
     if kind in ("threshold_met", "threshold_not_met", "rejection"):
@@ -193,9 +165,7 @@ def refusal(session: Session, case: ReviewCase, kind: str, on: date) -> str | No
         if on < case.state_changed:
             return f"the case was closed on {case.state_changed}; the letter cannot be dated before it"
         return None
-    from letters.render import KINDS
-
-    return f"{kind!r} is not a letter kind; use one of {', '.join(KINDS)}"
+    return f"{kind!r} is not a letter kind; use one of {', '.join(LETTER_KINDS)}"
 
 
 # -- the context ------------------------------------------------------------------------------------
@@ -204,8 +174,6 @@ def refusal(session: Session, case: ReviewCase, kind: str, on: date) -> str | No
 def context(session: Session, case: ReviewCase, pol: Policy, kind: str, on: date,
             recipient: str | None = None, fmt: str = "html") -> dict:
     """The plain-data context of one letter (documented in `letters.render.FIELDS`)."""
-    from letters.render import TITLES
-
     agencies = _agencies(session)
     name_of = lambda agency_id: agencies[agency_id].name if agency_id in agencies else None  # noqa: E731
     decision = _decision(session, case)
@@ -217,7 +185,7 @@ def context(session: Session, case: ReviewCase, pol: Policy, kind: str, on: date
         code = (recipient or "").strip()
         if not code:
             raise InvalidInput("an information request goes to an agency: give --to AGENCY (its code)")
-        agency = cases._agency(session, code)
+        agency = find_agency(session, code)
         req = session.exec(select(EvidenceRequest).where(
             EvidenceRequest.case_id == case.id, EvidenceRequest.agency_id == agency.id,
             EvidenceRequest.requested.is_not(None)).order_by(EvidenceRequest.id.desc())).first()
@@ -225,8 +193,8 @@ def context(session: Session, case: ReviewCase, pol: Policy, kind: str, on: date
             raise GuardRefused(
                 f"no evidence request to {code} on {case.reference}; record it first with "
                 f"`trigger evidence {case.reference} --agency {code} --requested DATE --due DATE`")
-        info = {"agency": agency.name, "agency_code": agency.code, "requested": _iso(req.requested),
-                "due": _iso(req.due)}
+        info = {"agency": agency.name, "agency_code": agency.code, "requested": iso(req.requested),
+                "due": iso(req.due)}
         to = {"name": agency.name, "address": [agency.email] if agency.email else [], "is_agency": True}
     else:
         address = [line.strip() for line in (case.address or "").split(",") if line.strip()]
@@ -241,17 +209,17 @@ def context(session: Session, case: ReviewCase, pol: Policy, kind: str, on: date
     if decision is not None:
         explained = json.loads(decision.explanation) if decision.explanation else None
         if explained is None:
-            explained = cases._explain(session, case, pol).as_dict()
+            explained = complaints.explain(session, case, pol).as_dict()
         incidents = {i.id: i for i in session.exec(select(Incident).where(Incident.case_id == case.id))}
 
         def item(v: dict) -> dict:
             inc = incidents.get(v["id"])
-            return {"id": v["id"], "reason": v["reason"], "occurred": _iso(inc.occurred) if inc else None,
-                    "reported": _iso(inc.reported) if inc else None,
+            return {"id": v["id"], "reason": v["reason"], "occurred": iso(inc.occurred) if inc else None,
+                    "reported": iso(inc.reported) if inc else None,
                     "agency": name_of(inc.agency_id) if inc else None}
 
         threshold.update({
-            "decided": _iso(decision.decided_on), "met": decision.met, "route": decision.route,
+            "decided": iso(decision.decided_on), "met": decision.met, "route": decision.route,
             "route_text": ROUTES.get(decision.route or "", ""), "reason": decision.reason,
             "rejection_category": decision.rejection_category,
             "required": explained.get("statutory_required", pol.qualifying_complaints),
@@ -262,14 +230,14 @@ def context(session: Session, case: ReviewCase, pol: Policy, kind: str, on: date
     # the review, the meeting and the outcome
     review_due = None
     if decision is not None and decision.met:
-        review_due = _iso(_due(session, case, pol, "review", decision.decided_on))
+        review_due = iso(due_date(session, case, pol, "review", decision.decided_on))
     meeting_row = session.exec(select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.id.desc())).first()
     meeting = {"date": None, "at": None, "held": None, "victim_involvement": None, "outcome_letter_due": None}
     if meeting_row is not None:
         meeting = {
-            "date": _iso(meeting_row.at.date()), "at": meeting_row.at.strftime("%H:%M"), "held": meeting_row.held,
-            "victim_involvement": INVOLVEMENT.get(meeting_row.victim_involvement or ""),
-            "outcome_letter_due": _iso(_due(session, case, pol, "outcome_letter", meeting_row.at.date())),
+            "date": iso(meeting_row.at.date()), "at": meeting_row.at.strftime("%H:%M"), "held": meeting_row.held,
+            "victim_involvement": INVOLVEMENT_LABELS.get(meeting_row.victim_involvement or ""),
+            "outcome_letter_due": iso(due_date(session, case, pol, "outcome_letter", meeting_row.at.date())),
         }
     issued = _event_on(session, case, "issue_outcome")
     findings = session.exec(select(Finding).where(Finding.case_id == case.id).order_by(Finding.id)).all()
@@ -277,13 +245,13 @@ def context(session: Session, case: ReviewCase, pol: Policy, kind: str, on: date
                         .order_by(Recommendation.id)).all()
     actions = session.exec(select(Action).where(Action.case_id == case.id).order_by(Action.number)).all()
     outcome = {
-        "issued": _iso(issued),
+        "issued": iso(issued),
         "findings": [{"category": FINDING_LABELS.get(f.category, f.category), "text": f.text} for f in findings],
         "recommendations": [{"to": name_of(r.agency_id), "text": r.text, "response": r.response} for r in recs],
         "no_recommendations_reason": case.no_recommendations_reason,
         "victim_consulted": case.victim_consulted,
         "actions": [{"number": a.number, "action": a.action, "owner": name_of(a.owner_agency_id),
-                     "due": _iso(a.due), "status": a.status} for a in actions if a.status != "dropped"],
+                     "due": iso(a.due), "status": a.status} for a in actions if a.status != "dropped"],
     }
 
     # the appeal route: from the decision this letter reports
@@ -295,7 +263,7 @@ def context(session: Session, case: ReviewCase, pol: Policy, kind: str, on: date
     appeal_route = {
         "body": pol.appeal_body,
         "grounds": [{"code": k, "text": v} for k, v in pol.appeal_grounds.items()],
-        "last_day": _iso(_appeal_window(session, case, pol, opened)) if opened else None,
+        "last_day": iso(due_date(session, case, pol, "appeal_window", opened)) if opened else None,
         "window": pol.timescales["appeal_window"].describe(),
         "final": pol.appeal_final,
     }
@@ -307,11 +275,11 @@ def context(session: Session, case: ReviewCase, pol: Policy, kind: str, on: date
         if kind == "appeal_outcome":
             chosen = [a for a in appeals if a.decided_on][-1] if any(a.decided_on for a in appeals) else chosen
         appeal = {
-            "received": _iso(chosen.received),
+            "received": iso(chosen.received),
             "against": "outcome of the review" if chosen.against == "outcome" else "threshold decision",
             "grounds": chosen.grounds, "grounds_text": pol.appeal_grounds.get(chosen.grounds, chosen.grounds),
-            "due": _iso(_due(session, case, pol, "appeal_decision", chosen.received)),
-            "decided_on": _iso(chosen.decided_on), "upheld": chosen.upheld, "decided_by": chosen.decided_by,
+            "due": iso(due_date(session, case, pol, "appeal_decision", chosen.received)),
+            "decided_on": iso(chosen.decided_on), "upheld": chosen.upheld, "decided_by": chosen.decided_by,
             "reason": chosen.reason,
         }
 
@@ -321,9 +289,9 @@ def context(session: Session, case: ReviewCase, pol: Policy, kind: str, on: date
         anchor = {"threshold_decision": case.received,
                   "review": decision.decided_on if decision else case.received,
                   "appeal_decision": appeals[-1].received if appeals else case.state_changed}[deadline_kind]
-        delay = {"step": step, "due": _iso(_due(session, case, pol, deadline_kind, anchor))}
+        delay = {"step": step, "due": iso(due_date(session, case, pol, deadline_kind, anchor))}
 
-    title, title_cy = TITLES[kind]
+    title, title_cy = LETTER_TITLES[kind]
     return {
         "letter": {"kind": kind, "date": on.isoformat(), "format": fmt, "bilingual": bilingual,
                    "language": "cy" if bilingual else "en", "title": title, "title_cy": title_cy},
@@ -334,11 +302,11 @@ def context(session: Session, case: ReviewCase, pol: Policy, kind: str, on: date
         "recipient": to,
         "applicant": {"name": case.applicant_name, "initials": views.initials(case.applicant_name)},
         "victim": {"name": case.victim_name, "third_party": case.applicant_name != case.victim_name,
-                   "consent_date": _iso(case.consent_date)},
-        "case": {"received": _iso(case.received), "channel": case.channel, "state": case.state,
+                   "consent_date": iso(case.consent_date)},
+        "case": {"received": iso(case.received), "channel": case.channel, "state": case.state,
                  "statement": case.statement, "decided": threshold["decided"]},
         "next_step": {"what": "threshold_decision",
-                      "due": _iso(_due(session, case, pol, "threshold_decision", case.received))},
+                      "due": iso(due_date(session, case, pol, "threshold_decision", case.received))},
         "threshold": threshold,
         "review": {"lead_agency": name_of(case.lead_agency_id), "reviewer": case.reviewer, "due": review_due},
         "meeting": meeting,
@@ -347,7 +315,7 @@ def context(session: Session, case: ReviewCase, pol: Policy, kind: str, on: date
         "appeal": appeal,
         "delay": delay,
         "information_request": info or {"agency": None, "agency_code": None, "requested": None, "due": None},
-        "closure": {"closed_on": _iso(case.state_changed) if case.state == "closed" else None,
+        "closure": {"closed_on": iso(case.state_changed) if case.state == "closed" else None,
                     "reason": case.closure_reason},
     }
 
@@ -369,11 +337,9 @@ def _render(kind: str, ctx: dict, fmt: str, templates: str | None) -> bytes:
 
 
 def _check_kind_and_format(kind: str, fmt: str) -> None:
-    from letters.render import FORMATS, KINDS
-
-    if kind not in KINDS:
-        raise InvalidInput(f"{kind!r} is not a letter kind; use one of {', '.join(KINDS)}")
-    if fmt not in FORMATS:
+    if kind not in LETTER_KINDS:
+        raise InvalidInput(f"{kind!r} is not a letter kind; use one of {', '.join(LETTER_KINDS)}")
+    if fmt not in LETTER_FORMATS:
         raise InvalidInput(f"{fmt!r} is not a letter format; use html, txt or pdf")
 
 
@@ -384,13 +350,12 @@ def letter(app: App, reference: str, kind: str, *, fmt: str = "html", on: date |
     _check_kind_and_format(kind, fmt)
     if preview:
         with app.read() as session:
-            app.require_schema()
-            case = cases._case(session, reference)
-            on = cases._on_for_change(case, on)
-            pol = cases.case_policy(session, case)
+            case = find_case(session, reference)
+            on = on_for_change(case, on)
+            pol = case_policy(session, case)
             return _prepare(session, case, pol, kind, fmt, on, recipient, templates)
-    with cases.changing(app, reference) as w:
-        on = cases._on_for_change(w.case, on)
+    with changing(app, reference) as w:
+        on = on_for_change(w.case, on)
         issued = _prepare(w.session, w.case, w.policy, kind, fmt, on, recipient, templates)
         row = Letter(case_id=w.case.id, kind=kind, issued_on=on, recipient=issued.recipient, format=fmt,
                      content_hash=issued.content_hash)
@@ -464,7 +429,7 @@ def _minutes(session: Session, case: ReviewCase, view: dict) -> str:
     for m in rows:
         lines.append(f"Meeting {m.at.isoformat(timespec='minutes')}: {'held' if m.held else 'scheduled, not held'}")
         lines.append(f"  Attendees: {m.attendees or 'not recorded'}")
-        lines.append(f"  Victim's involvement: {INVOLVEMENT.get(m.victim_involvement or '', 'not recorded')}")
+        lines.append(f"  Victim's involvement: {INVOLVEMENT_LABELS.get(m.victim_involvement or '', 'not recorded')}")
     lines += ["", "Findings:"]
     lines += [f"  - {FINDING_LABELS.get(f['category'], f['category'])}" + (f": {f['text']}" if f["text"] else "")
               for f in view["findings"]] or ["  none"]
@@ -493,14 +458,14 @@ def bundle(app: App, reference: str, *, on: date | None = None, recipient: str |
     """The appeal bundle (LLR: report form, minutes, chronology, result letters, outcome report and
     action plan, to the independent chair within one working day; DOMAIN §0 row 39), recorded in the
     register as an `appeal_bundle` letter."""
-    with cases.changing(app, reference) as w:
-        on = cases._on_for_change(w.case, on)
+    with changing(app, reference) as w:
+        on = on_for_change(w.case, on)
         s, case = w.session, w.case
         if not _appeals(s, case):
             raise GuardRefused(f"{case.reference} has no appeal; an appeal bundle is made once an appeal is lodged")
         view = views.case_view(s, case)
         files = [("01-report-form.txt", _report_form(view).encode()),
-                 ("02-chronology.txt", reports.chronology_text(s, case).encode()),
+                 ("02-chronology.txt", chronology_text(s, case).encode()),
                  ("03-meeting-minutes-summary.txt", _minutes(s, case, view).encode())]
         index = ["Letters issued (re-rendered from the register's data):"]
         issued = s.exec(select(Letter).where(Letter.case_id == case.id, Letter.kind != "appeal_bundle")
@@ -537,7 +502,8 @@ def _agency_code(session: Session, name: str) -> str | None:
 
 def check_templates(folder: str) -> list[str]:
     """`trigger letters check DIR`: one line per problem; empty when the folder is fine."""
-    from letters.render import LetterError, check_folder
+    from letters.check import check_folder
+    from letters.render import LetterError
 
     try:
         return [str(p) for p in check_folder(folder)]

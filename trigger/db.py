@@ -18,12 +18,22 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from trigger.errors import InvalidInput, NotInitialised
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSIONS = MIGRATIONS / "versions"
 INITIAL = "0001_initial"  # the first revision; a database made before migrations is stamped with it
 
 _REV = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(.+)$", re.M)
 _head_cache: list[str] | None = None
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a `sqlite:///` URL; None for any other database (or an in-memory one)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    raw = url[len("sqlite:///") :].split("?")[0]
+    return None if raw in ("", ":memory:") else Path(raw)
 
 
 def head_revisions() -> list[str]:
@@ -142,15 +152,12 @@ def backup_sqlite(source: Path, target: Path) -> int:
 def backup(url: str, target: Path) -> int:
     """`trigger backup FILE`: SQLite through the online backup API; PostgreSQL is backed up with the
     server's own tools (README, "Shared PostgreSQL")."""
-    from trigger.app import _sqlite_path
-    from trigger.errors import InvalidInput, NotInitialised
-
     if not url.startswith("sqlite"):
         raise InvalidInput(
             "a PostgreSQL database is backed up with pg_dump, e.g. `pg_dump -Fc -f trigger.dump DBNAME` "
             "(restore with pg_restore; README, \"Shared PostgreSQL\")"
         )
-    source = _sqlite_path(url)
+    source = sqlite_path(url)
     if source is None or not source.exists():
         raise NotInitialised(f"there is no database file to back up at {source}; run `trigger init` first")
     target = Path(target)

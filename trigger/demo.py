@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from trigger import cases, correspondence, review
+from trigger import cases, complaints, correspondence, partnership, review
 from trigger.app import App
 
 
 def run(app: App) -> list[str]:
     """Build the two demo cases; return their references."""
-    cases.init(app, "llr", "csm@example.gov.uk")
+    partnership.init(app, "llr", "csm@example.gov.uk")
 
     # Case 1: three qualifying complaints to two agencies -> met, reviewed, outcome issued.
     met = cases.activate(
@@ -28,7 +28,7 @@ def run(app: App) -> list[str]:
         (date(2026, 7, 26), date(2026, 7, 27), "cbc", "ASB-2231"),
         (date(2026, 8, 15), date(2026, 8, 16), "police", "CAD-5102"),
     ):
-        cases.add_incident(app, met, occurred=occurred, reported=reported, agency=agency, agency_ref=ref,
+        complaints.add_incident(app, met, occurred=occurred, reported=reported, agency=agency, agency_ref=ref,
                            description="Youths damaging parked cars", on=date(2026, 9, 2))
     cases.decide(app, met, met=True, on=date(2026, 9, 8))
     correspondence.letter(app, met, "threshold_met", fmt="txt", on=date(2026, 9, 8))
@@ -63,9 +63,9 @@ def run(app: App) -> list[str]:
         statement="My neighbour's noise has gone on for a year and nobody has acted.",
         postcode="LE12 9ZZ", beat="69", on=date(2026, 10, 1),
     ).reference
-    cases.add_incident(app, not_met, occurred=date(2026, 6, 1), reported=date(2026, 7, 20), agency="emh",
+    complaints.add_incident(app, not_met, occurred=date(2026, 6, 1), reported=date(2026, 7, 20), agency="emh",
                        agency_ref="HSG-901", description="Loud music late at night", on=date(2026, 10, 2))
-    cases.add_incident(app, not_met, occurred=date(2026, 9, 10), reported=date(2026, 9, 11), agency="cbc",
+    complaints.add_incident(app, not_met, occurred=date(2026, 9, 10), reported=date(2026, 9, 11), agency="cbc",
                        agency_ref="ENV-332", description="Loud music late at night", on=date(2026, 10, 2))
     correspondence.letter(app, not_met, "acknowledgement", fmt="txt", on=date(2026, 10, 1))
     cases.decide(app, not_met, met=False, reason="One qualifying complaint in six months", on=date(2026, 10, 9))

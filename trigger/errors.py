@@ -5,8 +5,6 @@ and how to fix it; the command line prints it on stderr and exits non-zero."""
 class TriggerError(Exception):
     """A mistake the user can fix; nothing was changed."""
 
-    exit_code = 1
-
 
 class NotFound(TriggerError):
     """A case, agency, incident or action that does not exist."""

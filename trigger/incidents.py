@@ -17,12 +17,12 @@ from sqlalchemy import func, select
 
 from trigger import audit
 from trigger.app import App, today
+from trigger.codes import HATE_STRANDS
 from trigger.errors import InvalidInput
 from trigger.models import Agency, Incident
 
 COLUMNS = ("victim_id", "occurred", "reported", "agency", "agency_ref", "hate", "category", "location",
            "description")
-HATE_STRANDS = ("race", "religion", "sexual_orientation", "disability", "transgender")
 CHUNK = 20_000
 
 

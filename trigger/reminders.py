@@ -31,7 +31,11 @@ from sqlalchemy import case as sa_case
 
 from trigger import audit
 from trigger.app import App, data_dir
-from trigger.deadlines import is_duty, manager_address
+from trigger.partnership import manager_address
+from trigger.rules.deadlines import is_duty
+from trigger.schedule import recipients
+from trigger.unit import default_policy
+from workflows.machine import TERMINAL
 from trigger.errors import InvalidInput
 from trigger.views import initials
 from trigger.models import Deadline, Reminder, ReviewCase, Setting
@@ -266,11 +270,10 @@ def run(app: App, now: datetime | None = None, *, dry_run: bool = False, runner:
     claimable = or_(Reminder.status == "pending",
                     and_(Reminder.status == "claimed", Reminder.claimed_at < stale))
     with app.write() as session:
-        app.require_schema()
         rows = _candidates(session, today, now, stale_after, limit)
         wanted: dict[int, Due] = {}
         for (rid, kind, recipient, _status, dkind, due, met_on, na, ref, state, victim) in rows:
-            obsolete = (met_on is not None or na or state in ("closed", "withdrawn") or not is_duty(dkind)
+            obsolete = (met_on is not None or na or state in TERMINAL or not is_duty(dkind)
                         or (kind == "warning" and due < today))  # the overdue notice supersedes it
             if obsolete:
                 result.cancelled.append(rid)
@@ -330,16 +333,12 @@ def run(app: App, now: datetime | None = None, *, dry_run: bool = False, runner:
 def digest(app: App, now: datetime | None = None, channel=None) -> dict:
     """One message per recipient, on working days: their open deadlines overdue or due within
     `warn_before`. Sent at most once a day (a Setting row `digest:DATE` is the claim)."""
-    from trigger import cases
-    from trigger.deadlines import recipients
-
     now = now or datetime.now(timezone.utc)
     today = now.astimezone(LONDON).date()
     key = f"digest:{today.isoformat()}"
     per: dict[str, list[tuple[str, str, date]]] = {}
     with app.write() as session:
-        app.require_schema()
-        pol = cases.default_policy(app, session)
+        pol = default_policy(app, session)
         if not pol.calendar().is_working_day(today):
             return {"date": today.isoformat(), "skipped": "not a working day", "sent": 0}
         if session.get(Setting, key) is not None:
@@ -349,7 +348,7 @@ def digest(app: App, now: datetime | None = None, channel=None) -> dict:
         rows = session.execute(
             select(Deadline, ReviewCase).join(ReviewCase, ReviewCase.id == Deadline.case_id)
             .where(Deadline.met_on.is_(None), Deadline.not_applicable.is_(False), Deadline.due <= horizon,
-                   ReviewCase.state.not_in(("closed", "withdrawn")))
+                   ReviewCase.state.not_in(TERMINAL))
         ).all()
         manager = manager_address(session, pol)
         for deadline, case in rows:

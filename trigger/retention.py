@@ -3,7 +3,7 @@
 
 A purge blanks the personal data of cases closed or withdrawn before a date and keeps everything the
 published figures and the audit chain rest on: dates, states, channels, decisions, agencies, counts.
-Audit rows are never touched (they hold no personal data of the victim by design: see `cases.py`).
+Audit rows are never touched (they hold no personal data of the victim by design: see `trigger.audit`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from sqlmodel import Session
 
 from trigger import audit
 from trigger.app import App, today
-from trigger.calendar import add_months
+from trigger.rules.calendar import add_months
 from trigger.errors import GuardRefused
+from trigger.unit import case_policy, default_policy
+from workflows.machine import TERMINAL
 from trigger.models import Appeal, EvidenceRequest, HoursEntry, Incident, Letter, Meeting, ReviewCase
 
 PURGED = "[purged]"
@@ -35,7 +37,7 @@ def latest_allowed(retention_years: int, on: date | None = None) -> date:
 
 def candidates(session: Session, closed_before: date) -> list[ReviewCase]:
     return list(session.scalars(
-        select(ReviewCase).where(ReviewCase.state.in_(("closed", "withdrawn")),
+        select(ReviewCase).where(ReviewCase.state.in_(TERMINAL),
                                  ReviewCase.state_changed < closed_before, ReviewCase.purged.is_(False))
         .order_by(ReviewCase.reference)))
 
@@ -43,11 +45,8 @@ def candidates(session: Session, closed_before: date) -> list[ReviewCase]:
 def purge(app: App, closed_before: date, *, dry_run: bool = False) -> list[dict]:
     """Remove the personal data of cases closed or withdrawn before `closed_before`; one transaction,
     one audit event per case. Returns what was (or, with dry_run, would be) purged."""
-    from trigger import cases
-
     with app.write() as session:
-        app.require_schema()
-        pol = cases.default_policy(app, session)
+        pol = default_policy(app, session)
         limit = latest_allowed(pol.retention_years)
         if closed_before > limit:
             raise GuardRefused(
@@ -56,7 +55,7 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> list[dict]
             )
         found = []
         for case in candidates(session, closed_before):
-            case_pol = cases.case_policy(session, case)
+            case_pol = case_policy(session, case)
             # a case started under a policy with a longer retention keeps its data for that longer period
             if case.state_changed >= latest_allowed(case_pol.retention_years):
                 continue

@@ -1,6 +1,6 @@
 """The review's own work, recorded while a case is under review: evidence requests and answers
 (Sch 4 para 7), hours, the meeting, findings, recommendations and the bodies' responses (s.104: they
-must have regard to them), and the action plan. Each is one transaction through `cases.changing`.
+must have regard to them), and the action plan. Each is one transaction through `unit.changing`.
 """
 
 from __future__ import annotations
@@ -11,23 +11,22 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from trigger.app import App
-from trigger.cases import (
+from trigger.codes import (
+    ACTION_FINISHED,
     ACTION_STATUSES,
     FINDING_CATEGORIES,
     RAG,
     VICTIM_INVOLVEMENT,
-    Work,
-    _agency,
-    _not_future,
-    _on_for_change,
-    changing,
+    not_one_of,
 )
 from trigger.errors import GuardRefused, InvalidInput, NotFound
 from trigger.models import Action, EvidenceRequest, Finding, HoursEntry, Meeting, Recommendation
+from trigger.unit import Work, changing, find_agency, not_future, on_for_change
+from workflows.machine import REVIEW_WORK_STATES
 
 
 def _require_open_review(w: Work, what: str) -> None:
-    if w.case.state not in ("threshold_met", "in_review", "outcome_issued", "appealed"):
+    if w.case.state not in REVIEW_WORK_STATES:
         raise GuardRefused(
             f"cannot record {what}: {w.case.reference} is {w.case.state}; review work is recorded once the "
             "threshold is met"
@@ -47,10 +46,10 @@ def evidence(
         raise InvalidInput(f"--due {due.isoformat()} is before --requested {requested.isoformat()}")
     for d, name in ((requested, "--requested"), (answered, "--answered")):
         if d:
-            _not_future(d, name)
+            not_future(d, name)
     with changing(app, reference) as w:
-        on = _on_for_change(w.case, on or requested or answered)
-        ag = _agency(w.session, agency)
+        on = on_for_change(w.case, on or requested or answered)
+        ag = find_agency(w.session, agency)
         if requested is not None:
             row = EvidenceRequest(case_id=w.case.id, agency_id=ag.id, requested=requested, due=due, note=note)
             event = "evidence_request"
@@ -80,10 +79,10 @@ def log_hours(
         raise InvalidInput(f"--hours {hours} is not a day's work; give a number of hours above 0 and at most 24")
     if not person.strip():
         raise InvalidInput("--person is required")
-    _not_future(worked_on, "--date")
+    not_future(worked_on, "--date")
     with changing(app, reference) as w:
-        on = _on_for_change(w.case, worked_on)
-        ag = _agency(w.session, agency)
+        on = on_for_change(w.case, worked_on)
+        ag = find_agency(w.session, agency)
         row = HoursEntry(case_id=w.case.id, agency_id=ag.id, person=person.strip(), hours=hours,
                          worked_on=worked_on, note=note)
         w.session.add(row)
@@ -97,14 +96,12 @@ def meeting(
     attendees: str | None = None, on: date | None = None,
 ) -> Meeting:
     if victim_involvement and victim_involvement not in VICTIM_INVOLVEMENT:
-        raise InvalidInput(
-            f"{victim_involvement!r} is not a victim involvement; use one of {', '.join(VICTIM_INVOLVEMENT)}"
-        )
+        raise InvalidInput(not_one_of(victim_involvement, "a victim involvement", VICTIM_INVOLVEMENT))
     if held:
-        _not_future(at.date(), "--at")
+        not_future(at.date(), "--at")
     with changing(app, reference) as w:
         _require_open_review(w, "a meeting")
-        on = _on_for_change(w.case, on or (at.date() if held else None))
+        on = on_for_change(w.case, on or (at.date() if held else None))
         row = w.session.exec(
             select(Meeting).where(Meeting.case_id == w.case.id, Meeting.held.is_(False)).order_by(Meeting.id)
         ).first() or Meeting(case_id=w.case.id, at=at)
@@ -123,10 +120,10 @@ def meeting(
 def add_finding(app: App, reference: str, *, category: str, text: str | None = None,
                 on: date | None = None) -> Finding:
     if category not in FINDING_CATEGORIES:
-        raise InvalidInput(f"{category!r} is not a finding category; use one of {', '.join(FINDING_CATEGORIES)}")
+        raise InvalidInput(not_one_of(category, "a finding category", FINDING_CATEGORIES))
     with changing(app, reference) as w:
         _require_open_review(w, "a finding")
-        on = _on_for_change(w.case, on)
+        on = on_for_change(w.case, on)
         row = Finding(case_id=w.case.id, category=category, text=text, recorded_on=on)
         w.session.add(row)
         w.session.flush()
@@ -139,8 +136,8 @@ def recommend(app: App, reference: str, *, to: str, text: str, on: date | None =
         raise InvalidInput("a recommendation needs its text (--text)")
     with changing(app, reference) as w:
         _require_open_review(w, "a recommendation")
-        on = _on_for_change(w.case, on)
-        ag = _agency(w.session, to)
+        on = on_for_change(w.case, on)
+        ag = find_agency(w.session, to)
         row = Recommendation(case_id=w.case.id, agency_id=ag.id, text=text.strip(), recorded_on=on)
         w.session.add(row)
         w.session.flush()
@@ -156,7 +153,7 @@ def respond_to_recommendation(
     if not accepted and not (reason or "").strip():
         raise InvalidInput("a declined recommendation needs the body's reason (--reason TEXT)")
     with changing(app, reference) as w:
-        on = _on_for_change(w.case, on)
+        on = on_for_change(w.case, on)
         row = w.session.get(Recommendation, number)
         if row is None or row.case_id != w.case.id:
             raise NotFound(f"{w.case.reference} has no recommendation {number}; `trigger show "
@@ -181,10 +178,10 @@ def add_action(
         raise InvalidInput("an action needs its text (--action)")
     with changing(app, reference) as w:
         _require_open_review(w, "an action")
-        on = _on_for_change(w.case, on)
+        on = on_for_change(w.case, on)
         if due < on:
             raise InvalidInput(f"--due {due.isoformat()} is before the day the action was agreed ({on.isoformat()})")
-        ag = _agency(w.session, owner)
+        ag = find_agency(w.session, owner)
         number = (w.session.exec(select(func.max(Action.number)).where(Action.case_id == w.case.id)).one() or 0) + 1
         row = Action(case_id=w.case.id, number=number, action=action.strip(), owner_agency_id=ag.id, due=due,
                      resources=resources, outcome_measure=outcome_measure, jag=jag)
@@ -201,18 +198,18 @@ def update_action(
     if status is None and rag is None and note is None and jag is None:
         raise InvalidInput("say what changed: --status, --rag, --note or --jag")
     if status and status not in ACTION_STATUSES:
-        raise InvalidInput(f"{status!r} is not an action status; use one of {', '.join(ACTION_STATUSES)}")
+        raise InvalidInput(not_one_of(status, "an action status", ACTION_STATUSES))
     if rag and rag not in RAG:
         raise InvalidInput(f"{rag!r} is not a RAG status; use red, amber or green")
     with changing(app, reference) as w:
-        on = _on_for_change(w.case, on)
+        on = on_for_change(w.case, on)
         row = w.session.exec(select(Action).where(Action.case_id == w.case.id, Action.number == number)).first()
         if row is None:
             raise NotFound(f"{w.case.reference} has no action {number}; `trigger action list {w.case.reference}`")
         changes = {}
         if status:
             row.status, changes["status"] = status, status
-            row.completed_on = on if status in ("done", "dropped") else None
+            row.completed_on = on if status in ACTION_FINISHED else None
         if rag:
             row.rag, changes["rag"] = rag, rag
         if jag is not None:

@@ -18,9 +18,10 @@ from sqlalchemy import and_, case, extract, func, or_, select
 
 from trigger.app import App
 from trigger.models import Incident, ReviewCase
-from trigger.threshold import window_start
+from trigger.unit import default_policy
+from trigger.rules.threshold import window_start
+from workflows.machine import TERMINAL
 
-CLOSED_STATES = ("closed", "withdrawn")
 SECOND_REPORT = "second_report"
 MEETS_THRESHOLD = "meets_threshold"
 
@@ -74,15 +75,20 @@ def scan_query(as_of: date, rules: ScanRules):
     return select(per_victim).where(wanted).order_by(per_victim.c.victim_id), start
 
 
-def scan(app: App, as_of: date, rules: ScanRules) -> dict:
-    """Both lists, as plain data: {'as_of', 'window_start', 'second_report': [...], 'meets_threshold': [...]}."""
+def scan(app: App, as_of: date, rules: ScanRules | None = None) -> dict:
+    """Both lists, as plain data: {'as_of', 'window_start', 'second_report': [...], 'meets_threshold': [...]};
+    the rules are the default policy's unless given."""
+    if rules is None:
+        with app.read() as session:
+            pol = default_policy(app, session)
+        rules = ScanRules(pol.qualifying_complaints, pol.hate_route)
     app.require_schema()
     query, start = scan_query(as_of, rules)
     second, meeting = [], []
     with app.engine.connect() as conn:
         # victims with a case still open (few): they need no signposting
         open_cases = set(conn.execute(select(ReviewCase.victim_ref).where(
-            ReviewCase.victim_ref.is_not(None), ReviewCase.state.not_in(CLOSED_STATES))).scalars())
+            ReviewCase.victim_ref.is_not(None), ReviewCase.state.not_in(TERMINAL))).scalars())
         for victim, reports, qualifying, hate, first, last in conn.execute(query):
             open_case = victim in open_cases
             first = first if isinstance(first, date) else date.fromisoformat(first)

@@ -9,9 +9,8 @@ from datetime import date
 from sqlalchemy import String, func, type_coerce
 from sqlmodel import Session, select
 
-from trigger import deadlines
 from trigger.app import App, today
-from trigger.cases import _case
+from trigger.codes import ACTION_OPEN
 from trigger.errors import InvalidInput
 from trigger.models import (
     Action,
@@ -29,7 +28,14 @@ from trigger.models import (
     ReviewCase,
     ThresholdDecision,
 )
+from trigger.rules.deadlines import is_duty
+from trigger.unit import find_case
 from workflows import machine
+
+
+def iso(day: date | None) -> str | None:
+    """A date as ISO text, or None: how dates leave the engine in JSON and letter contexts."""
+    return day.isoformat() if day else None
 
 
 def initials(name: str | None) -> str:
@@ -43,18 +49,18 @@ def _action_view(a: Action, reference: str, owner: str) -> dict:
         "reference": reference, "number": a.number, "action": a.action, "owner": owner,
         "due": a.due.isoformat(), "status": a.status, "rag": a.rag, "jag": a.jag,
         "progress": a.progress, "completed_on": a.completed_on and a.completed_on.isoformat(),
-        "overdue": a.status in ("open", "in_progress") and a.due < today(),
+        "overdue": a.status in ACTION_OPEN and a.due < today(),
     }
 
 
 def show(app: App, reference: str) -> dict:
     """Everything about a case, as plain data (the one place a case is formatted for output)."""
     with app.read() as session:
-        return case_view(session, _case(session, reference))
+        return case_view(session, find_case(session, reference))
 
 
 def case_view(session: Session, case: ReviewCase) -> dict:
-
+    """A case as plain data: what `show --json` prints and what the bundle and export carry."""
     agencies = {a.id: a for a in session.exec(select(Agency))}
     code = lambda agency_id: agencies[agency_id].code if agency_id in agencies else None  # noqa: E731
     decision = session.exec(select(ThresholdDecision).where(ThresholdDecision.case_id == case.id)
@@ -75,7 +81,6 @@ def case_view(session: Session, case: ReviewCase) -> dict:
     appeals = session.exec(select(Appeal).where(Appeal.case_id == case.id).order_by(Appeal.id)).all()
     evidence_rows = session.exec(select(EvidenceRequest).where(EvidenceRequest.case_id == case.id)
                                  .order_by(EvidenceRequest.id)).all()
-    iso = lambda d: d.isoformat() if d else None  # noqa: E731
     return {
         "reference": case.reference,
         "state": case.state,
@@ -146,7 +151,7 @@ def case_view(session: Session, case: ReviewCase) -> dict:
 
 def _deadline_view(d: Deadline, as_of: date) -> dict:
     passed = not d.not_applicable and d.met_on is None and d.due < as_of
-    duty = deadlines.is_duty(d.kind)  # an appeal window expires, it is never late
+    duty = is_duty(d.kind)  # an appeal window expires, it is never late
     status = ("met" if d.met_on else "not applicable" if d.not_applicable
               else ("overdue" if duty else "passed") if passed else "open")
     return {
@@ -161,7 +166,6 @@ def list_cases(app: App, *, state: str | None = None, overdue: bool = False, as_
         raise InvalidInput(f"{state!r} is not a state; use one of {', '.join(machine.STATES)}")
     as_of = as_of or today()
     with app.read() as session:
-        app.require_schema()
         # dates as the driver gives them (ISO text on SQLite, a date on PostgreSQL): SQLite's date
         # parsing was most of the cost of listing 10,000 cases
         query = select(ReviewCase.id, ReviewCase.reference, ReviewCase.state,
@@ -177,7 +181,7 @@ def list_cases(app: App, *, state: str | None = None, overdue: bool = False, as_
             .order_by(Deadline.due)
         ):
             due = str(due)
-            if due < cutoff and not deadlines.is_duty(kind):
+            if due < cutoff and not is_duty(kind):
                 continue  # an appeal window that has passed is neither late nor still to come
             next_due.setdefault(case_id, (kind, due))
             if due < cutoff:

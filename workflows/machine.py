@@ -1,13 +1,19 @@
-"""The ASB case review workflow, declared once as data (SPEC §1).
+"""The ASB case review workflow, declared once as data: the one place that knows the states.
 
 States and moves are a table; the guards that carry the law and the local procedure are plain
-functions over the facts the caller gathered (`trigger.cases` reads them from the database), so the
-workflow itself never opens a session. A transitions Machine decorates a small `CaseFlow` object,
-never the SQLModel row (LIBRARIES.md §1.4), and is built per move with `auto_transitions=False`.
+functions over a typed, frozen facts object the caller gathered (`trigger.cases` reads them from the
+database), so the workflow itself never opens a session. A transitions Machine decorates a small
+`CaseFlow` object, never the SQLModel row (pydantic refuses the methods transitions adds), and is
+built per move with `auto_transitions=False` so that no state can be reached but by a declared move.
+
+Besides the moves this module says which states are terminal (`TERMINAL`), in which states review
+work may be recorded (`REVIEW_WORK_STATES`) and which letters each state allows (`LETTER_STATES`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 
 from transitions import Machine, MachineError
@@ -26,6 +32,29 @@ STATES = [
 ]
 TERMINAL = ("closed", "withdrawn")
 OPEN_STATES = [s for s in STATES if s not in TERMINAL]
+# evidence, hours, the meeting, findings, recommendations and actions are recorded once the threshold
+# is met, and the action plan is still monitored after the outcome and during an appeal
+REVIEW_WORK_STATES = ("threshold_met", "in_review", "outcome_issued", "appealed")
+# an appeal lies against a not-met decision or an outcome (Sch 4 para 3; docs/procedure.md#appeals)
+APPEALABLE_STATES = ("threshold_not_met", "outcome_issued")
+
+_DECIDED = tuple(s for s in STATES if s != "received")
+# Which letters each state allows: a letter about a step the case has not reached is never sent. The
+# facts (a decision recorded, a meeting scheduled...) are checked by `trigger.correspondence` too.
+LETTER_STATES: dict[str, tuple[str, ...]] = {
+    "acknowledgement": tuple(STATES),
+    "information_request": tuple(OPEN_STATES),
+    "threshold_met": tuple(s for s in _DECIDED if s != "threshold_not_met"),
+    "threshold_not_met": ("threshold_not_met", "appealed", "closed", "withdrawn"),
+    "rejection": ("threshold_not_met", "appealed", "closed", "withdrawn"),
+    "meeting_invitation": REVIEW_WORK_STATES,
+    # a delay notice is about a step still pending: the decision, the review or the appeal decision
+    "delay": ("received", "threshold_met", "in_review", "appealed"),
+    "outcome": ("outcome_issued", "appealed", "closed", "withdrawn"),
+    "appeal_acknowledgement": ("appealed", "threshold_met", "in_review", "outcome_issued", "closed", "withdrawn"),
+    "appeal_outcome": ("threshold_met", "in_review", "outcome_issued", "closed", "withdrawn"),
+    "closure": ("closed",),
+}
 
 # The command a user types for each trigger.
 COMMANDS = {
@@ -62,27 +91,93 @@ TRANSITIONS = [
 TRIGGERS = list(COMMANDS)
 
 
+# -- the facts each move is judged on ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecideFacts:
+    met: bool
+    statutory_met: bool  # s.104(4): the qualifying complaints reach the policy's number
+    statutory_count: int
+    statutory_required: int
+    route_met: bool  # the statutory or a local route is met
+    rejection_category: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AssignFacts:
+    lead_agency: str | None
+    reviewer: str
+
+
+@dataclass(frozen=True)
+class OutcomeFacts:
+    meeting_held: bool
+    findings: int
+    recommendations: int
+    no_recommendations_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AppealFacts:
+    grounds: str
+    allowed_grounds: Mapping[str, str]
+    received: date
+    window_end: date | None
+    late_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AppealDecisionFacts:
+    upheld: bool
+    against: str  # threshold, outcome
+    decided_by: str
+    involved: frozenset[str]
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CloseFacts:
+    closing_on: date
+    open_actions: int
+    appeal_decided: bool
+    window_end: date | None
+    force: bool = False
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class WithdrawFacts:
+    reason: str | None
+
+
+Facts = (
+    DecideFacts | AssignFacts | OutcomeFacts | AppealFacts | AppealDecisionFacts | CloseFacts | WithdrawFacts
+)
+
+
 # -- guards: facts in, GuardRefused out ----------------------------------------------------------------
 
 
-def _guard_decide(f: dict) -> None:
-    if f.get("rejection_category"):
-        if not f.get("reason"):
+def _guard_decide(state: str, f: DecideFacts) -> None:
+    if f.rejection_category:
+        if not f.reason:
             raise GuardRefused("a rejection needs the category and a reason (--reason)")
-        if f.get("statutory_met"):
+        if f.statutory_met:
             # s.104(4): with the statutory count met the bodies must decide the threshold is met
             raise GuardRefused(
-                f"cannot reject: {f['statutory_count']} qualifying complaints meet the statutory "
-                f"threshold of {f['statutory_required']}, so the threshold must be decided met (s.104(4))"
+                f"cannot reject: {f.statutory_count} qualifying complaints meet the statutory "
+                f"threshold of {f.statutory_required}, so the threshold must be decided met (s.104(4))"
             )
         return
-    if not f["met"] and f.get("statutory_met"):
+    if not f.met and f.statutory_met:
         # s.104(4): the relevant bodies *must* decide that the threshold is met
         raise GuardRefused(
-            f"cannot decide not met: {f['statutory_count']} qualifying complaints meet the statutory "
-            f"threshold of {f['statutory_required']}, so it must be decided met (s.104(4))"
+            f"cannot decide not met: {f.statutory_count} qualifying complaints meet the statutory "
+            f"threshold of {f.statutory_required}, so it must be decided met (s.104(4))"
         )
-    if f["met"] and not f.get("route_met") and not f.get("reason"):
+    if f.met and not f.route_met and not f.reason:
         # s.104(5): a discretionary decision below the threshold is the bodies' own and must say why
         raise GuardRefused(
             "the recorded complaints do not meet the threshold; a discretionary 'met' (s.104(5)) "
@@ -90,93 +185,90 @@ def _guard_decide(f: dict) -> None:
         )
 
 
-def _guard_assign(f: dict) -> None:
-    if not f.get("lead_agency"):
+def _guard_assign(state: str, f: AssignFacts) -> None:
+    if not f.lead_agency:
         raise GuardRefused("assigning a review needs a lead agency (--lead AGENCY)")
-    if not f.get("reviewer"):
+    if not f.reviewer:
         raise GuardRefused("assigning a review needs a named reviewer (--reviewer NAME)")
 
 
-def _guard_issue_outcome(f: dict) -> None:
-    if not f.get("meeting_held"):
+def _guard_issue_outcome(state: str, f: OutcomeFacts) -> None:
+    if not f.meeting_held:
         raise GuardRefused(
             "the review meeting has not been held; record it first (trigger meeting REF --at ... --held)"
         )
-    if f.get("findings", 0) < 1:
+    if f.findings < 1:
         raise GuardRefused("an outcome needs at least one finding (trigger finding REF --category ...)")
-    if f.get("recommendations", 0) < 1 and not f.get("no_recommendations_reason"):
+    if f.recommendations < 1 and not f.no_recommendations_reason:
         raise GuardRefused(
             "an outcome needs at least one recommendation (trigger recommend ...) "
             "or --no-recommendations REASON"
         )
 
 
-def _guard_appeal(f: dict) -> None:
-    grounds = f.get("allowed_grounds") or {}
-    if f.get("grounds") not in grounds:
+def _guard_appeal(state: str, f: AppealFacts) -> None:
+    if f.grounds not in f.allowed_grounds:
         raise GuardRefused(
-            f"{f.get('grounds')!r} is not a ground of appeal under this policy; "
-            f"use one of: {', '.join(grounds)}"
+            f"{f.grounds!r} is not a ground of appeal under this policy; "
+            f"use one of: {', '.join(f.allowed_grounds)}"
         )
-    window_end: date | None = f.get("window_end")
-    if window_end and f["received"] > window_end and not f.get("late_reason"):
+    if f.window_end and f.received > f.window_end and not f.late_reason:
         raise GuardRefused(
-            f"the appeal window closed on {window_end.isoformat()}; a late appeal needs --late-reason"
+            f"the appeal window closed on {f.window_end.isoformat()}; a late appeal needs --late-reason"
         )
 
 
-def _guard_decide_appeal(f: dict) -> None:
-    decider = (f.get("decided_by") or "").strip().casefold()
+def _guard_decide_appeal(state: str, f: AppealDecisionFacts) -> None:
+    decider = f.decided_by.strip().casefold()
     if not decider:
         raise GuardRefused("an appeal decision needs the name of who decided it (--by NAME)")
-    if not f.get("reason"):
+    if not f.reason:
         raise GuardRefused("an appeal decision needs a reason (--reason)")
-    involved = {name.strip().casefold() for name in f.get("involved", ()) if name}
+    involved = {name.strip().casefold() for name in f.involved if name}
     if decider in involved:
         # LLR: an independent CSP chair, never anybody involved in the case or the local chair
         raise GuardRefused(
-            f"{f['decided_by']} is recorded as involved in this case; the appeal must be decided by "
+            f"{f.decided_by} is recorded as involved in this case; the appeal must be decided by "
             "somebody independent of it"
         )
 
 
-def _guard_close(f: dict) -> None:
-    if f.get("force"):
-        if not f.get("reason"):
+def _guard_close(state: str, f: CloseFacts) -> None:
+    if f.force:
+        if not f.reason:
             raise GuardRefused("closing with --force needs a reason (--reason)")
         return
-    if f["state"] == "outcome_issued":
-        window_end = f.get("window_end")
-        if window_end and f["closing_on"] <= window_end and not f.get("appeal_decided"):
+    window_open = f.window_end is not None and f.closing_on <= f.window_end
+    if state == "outcome_issued":
+        if window_open and not f.appeal_decided:
             raise GuardRefused(
-                f"the appeal window runs until {window_end.isoformat()}; close after it, or --force with a reason"
+                f"the appeal window runs until {f.window_end}; close after it, or --force with a reason"
             )
-        if f.get("open_actions"):
+        if f.open_actions:
             raise GuardRefused(
-                f"{f['open_actions']} action(s) of the action plan are still open; "
+                f"{f.open_actions} action(s) of the action plan are still open; "
                 "finish or drop them, or --force with a reason"
             )
-    if f["state"] == "threshold_not_met":
-        window_end = f.get("window_end")
-        if window_end and f["closing_on"] <= window_end:
-            raise GuardRefused(
-                f"the appeal window runs until {window_end.isoformat()}; close after it, or --force with a reason"
-            )
+    if state == "threshold_not_met" and window_open:
+        raise GuardRefused(
+            f"the appeal window runs until {f.window_end}; close after it, or --force with a reason"
+        )
 
 
-def _guard_withdraw(f: dict) -> None:
-    if not f.get("reason"):
+def _guard_withdraw(state: str, f: WithdrawFacts) -> None:
+    if not f.reason:
         raise GuardRefused("a withdrawal needs the reason the applicant gave (--reason)")
 
 
-GUARDS = {
-    "decide": _guard_decide,
-    "assign": _guard_assign,
-    "issue_outcome": _guard_issue_outcome,
-    "appeal": _guard_appeal,
-    "decide_appeal": _guard_decide_appeal,
-    "close": _guard_close,
-    "withdraw": _guard_withdraw,
+# each move: the facts it is judged on and its guard
+MOVES: dict[str, tuple[type, object]] = {
+    "decide": (DecideFacts, _guard_decide),
+    "assign": (AssignFacts, _guard_assign),
+    "issue_outcome": (OutcomeFacts, _guard_issue_outcome),
+    "appeal": (AppealFacts, _guard_appeal),
+    "decide_appeal": (AppealDecisionFacts, _guard_decide_appeal),
+    "close": (CloseFacts, _guard_close),
+    "withdraw": (WithdrawFacts, _guard_withdraw),
 }
 
 
@@ -188,13 +280,16 @@ class CaseFlow:
 
     # conditions that choose the destination, read from the move's facts
     def met(self, event) -> bool:
-        return bool(event.kwargs.get("met")) and not event.kwargs.get("rejection_category")
+        facts: DecideFacts = event.kwargs["facts"]
+        return facts.met and not facts.rejection_category
 
     def upheld(self, event) -> bool:
-        return bool(event.kwargs.get("upheld"))
+        facts: AppealDecisionFacts = event.kwargs["facts"]
+        return facts.upheld
 
     def against_outcome(self, event) -> bool:
-        return event.kwargs.get("against") == "outcome"
+        facts: AppealDecisionFacts = event.kwargs["facts"]
+        return facts.against == "outcome"
 
 
 def _machine(flow: CaseFlow, machine_cls=Machine, **extra) -> Machine:
@@ -219,20 +314,23 @@ def _sources(transition: dict) -> set[str]:
     return {source} if isinstance(source, str) else set(source)
 
 
-def fire(state: str, trigger: str, **facts) -> str:
+def fire(state: str, trigger: str, facts: Facts) -> str:
     """Apply one move to a state; return the new state or raise IllegalMove / GuardRefused."""
-    if trigger not in GUARDS:
+    if trigger not in MOVES:
         raise IllegalMove(f"unknown move {trigger!r}")
+    kind, guard = MOVES[trigger]
+    if not isinstance(facts, kind):
+        raise TypeError(f"{trigger} is judged on {kind.__name__}, not {type(facts).__name__}")
     if trigger not in allowed_moves(state):
         allowed = ", ".join(COMMANDS[t] for t in allowed_moves(state)) or "none (the case is closed)"
         raise IllegalMove(
             f"cannot {COMMANDS[trigger]}: the case is {state}; allowed moves from {state}: {allowed}"
         )
-    GUARDS[trigger]({**facts, "state": state})
+    guard(state, facts)  # type: ignore[operator]
     flow = CaseFlow(state)
     _machine(flow)
     try:
-        moved = flow.trigger(trigger, **facts)
+        moved = flow.trigger(trigger, facts=facts)
     except MachineError as exc:  # not reachable after the check above; kept for a clear message
         raise IllegalMove(str(exc)) from None
     if not moved:

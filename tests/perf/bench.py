@@ -93,11 +93,12 @@ def populate(db_url: str, cases: int) -> str:
     from sqlalchemy import insert
 
     from trigger import cases as use_cases
+    from trigger import partnership
     from trigger.app import App
     from trigger.models import Deadline, PartnerNotification, ReviewCase, utcnow
 
     app = App(db_url, "bench")
-    use_cases.init(app, "llr")
+    partnership.init(app, "llr")
     first = use_cases.activate(app, applicant="Bench Applicant", received=date(2025, 1, 2), channel="online",
                                statement="Nothing has changed")
     states = ("received", "threshold_met", "in_review", "outcome_issued", "closed", "threshold_not_met")

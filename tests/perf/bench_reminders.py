@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from sqlalchemy import insert, text  # noqa: E402
 
-from trigger import cases, reminders  # noqa: E402
+from trigger import partnership, reminders  # noqa: E402
 from trigger.app import App, dispose_engines  # noqa: E402
 from trigger.models import Deadline, Reminder, ReviewCase  # noqa: E402
 
@@ -48,7 +48,7 @@ class Null:
 
 def build(path: Path, n_cases: int, n_due: int, chunk: int = 20_000) -> App:
     app = App(f"sqlite:///{path}", "bench", "llr")
-    cases.init(app, "llr", "csm@example.gov.uk")
+    partnership.init(app, "llr", "csm@example.gov.uk")
     stamp = datetime(2027, 1, 1, tzinfo=timezone.utc)
     with app.engine.begin() as conn:
         for lo in range(0, n_cases, chunk):

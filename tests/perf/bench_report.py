@@ -30,13 +30,13 @@ CHANNELS = ("online", "phone", "letter", "email", "in_person", "assisted")
 def build(n_cases: int, path: Path, seed: int = 2025) -> None:
     from sqlalchemy import insert
 
-    from trigger import cases
+    from trigger import partnership
     from trigger.app import App
     from trigger.models import Agency, Appeal, AuditEvent, Recommendation, ReviewCase, ThresholdDecision
 
     url = f"sqlite:///{path}"
     app = App(url, "bench")
-    cases.init(app, "llr")
+    partnership.init(app, "llr")
     rng = random.Random(seed)
     with app.engine.begin() as conn:
         agency_ids = [row[0] for row in conn.execute(Agency.__table__.select().with_only_columns(Agency.id))]
@@ -106,7 +106,7 @@ def build(n_cases: int, path: Path, seed: int = 2025) -> None:
 
 def run(n_cases: int = 100_000, path: str | Path | None = None) -> dict:
     """Build `n_cases` at `path` (a SQLite file; a temporary one when None) and time the annual return."""
-    from trigger import reports
+    from trigger.reports import annual, common
     from trigger.app import App, dispose_engines
 
     tmp = None
@@ -120,11 +120,11 @@ def run(n_cases: int = 100_000, path: str | Path | None = None) -> dict:
     build(n_cases, path)
     built = time.perf_counter() - t0
     app = App(f"sqlite:///{path}", "bench")
-    period = reports.period(2025)
+    period = common.period(2025)
     timings = []
     for _ in range(3):
         t = time.perf_counter()
-        data = reports.annual(app, period)
+        data = annual.annual(app, period)
         timings.append(time.perf_counter() - t)
     dispose_engines()
     env = dict(os.environ, TRIGGER_DB=f"sqlite:///{path}", TRIGGER_USER="bench")
@@ -140,7 +140,7 @@ def run(n_cases: int = 100_000, path: str | Path | None = None) -> dict:
         "cli_seconds": round(cli_seconds, 3), "goal_seconds": GOAL_SECONDS,
         "ok": min(timings) < GOAL_SECONDS,
         "applications": data["applications"], "reviews_carried_out": data["reviews_carried_out"],
-        "checks_ok": not reports.failed_checks(data),
+        "checks_ok": not annual.failed_checks(data),
     }
     if tmp is not None:
         tmp.cleanup()

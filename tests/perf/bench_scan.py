@@ -51,7 +51,7 @@ def run(n_incidents: int = 1_000_000, path: str | os.PathLike | None = None) -> 
     """Generate, import and scan; returns the figures (seconds) as a dict."""
     from sqlalchemy import text
 
-    from trigger import cases
+    from trigger import partnership
     from trigger import incidents as log
     from trigger import scan as scanning
     from trigger.app import App, dispose_engines
@@ -61,7 +61,7 @@ def run(n_incidents: int = 1_000_000, path: str | os.PathLike | None = None) -> 
     if db_path.exists():
         db_path.unlink()
     app = App(f"sqlite:///{db_path}", actor="bench")
-    cases.init(app, "llr")
+    partnership.init(app, "llr")
 
     csv_path = workdir / "incidents.csv"
     t0 = time.perf_counter()

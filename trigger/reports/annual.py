@@ -1,99 +1,37 @@
-"""Published figures and records (SPEC §6): the annual return, hours, deadline performance, the
-action-plan tracker and a case's chronology.
+"""The annual return (s.104 publication duty; docs/procedure.md#reporting): the four statutory counts,
+each counted by the date of its own event (applications received, times the threshold was not met,
+reviews carried out, reviews that resulted in recommendations), with the extras partnerships publish,
+consistency checks that make an impossible table fail loudly, small-number suppression for
+publication, and the publishable HTML page.
 
-The annual return counts each statutory figure by the date of its own event (s.104 publication duty and the Home
-Office guidance: applications received, times the threshold was not met, reviews carried out, reviews
-resulting in recommendations), with SQL aggregates grouped by day so that a county's history is read
-in a handful of queries. Consistency checks make an impossible table (DOMAIN §3.3: Reigate's
-"4 not met, 4 reviews"; Stafford's discretionary review hidden as "0 not met") fail loudly, and
-`publish=True` suppresses small numbers (DOMAIN appendix §4.4: "small numbers ... possibility of being
-able to identify individuals").
+SQL aggregates grouped by day read a county's history in a handful of queries.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import Integer, and_, case, cast, distinct, func, literal, select, union_all
 from sqlmodel import Session
 
-from trigger.app import App, today
-from trigger.calendar import add_months, months_beginning_with
-from trigger.errors import InvalidInput
+from trigger.app import App
 from trigger.models import (
-    Action,
     Agency,
     Appeal,
     AuditEvent,
-    Deadline,
-    EvidenceRequest,
-    Finding,
-    HoursEntry,
-    Incident,
-    Letter,
-    Meeting,
     Recommendation,
     ReviewCase,
     ThresholdDecision,
 )
+from trigger.reports.common import Period, median
+from trigger.unit import default_policy
 
 STATUTORY = ("applications", "threshold_not_met", "reviews_carried_out", "reviews_with_recommendations")
 SUPPRESSED = "<5"
 # DOMAIN appendix §4.4 (LSCSB action log): small local numbers could identify individuals
 SUPPRESS_BELOW = 5
-
-
-# -- the reporting period --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    start: date
-    end: date  # inclusive
-
-    @property
-    def label(self) -> str:
-        if self.start.month == 4 and self.start.day == 1 and self.end == date(self.start.year + 1, 3, 31):
-            return f"{self.start.year}/{str(self.start.year + 1)[2:]}"
-        return f"{self.start.isoformat()} to {self.end.isoformat()}"
-
-    def quarters(self) -> list[Period]:
-        """Three-month blocks from the start (Q1 = Apr-Jun in a performance year, DOMAIN appendix §5)."""
-        out, start = [], self.start
-        while start <= self.end:
-            end = min(add_months(start, 3) - timedelta(days=1), self.end)
-            out.append(Period(start, end))
-            start = end + timedelta(days=1)
-        return out
-
-
-def period(year: int | None = None, start: date | None = None, end: date | None = None) -> Period:
-    """A performance year (1 April Y to 31 March Y+1, DOMAIN appendix §5) or any period up to 12 months."""
-    if year is not None and (start or end):
-        raise InvalidInput("give either --year or --from/--to, not both")
-    if year is not None:
-        if not 2014 <= year <= 9998:
-            raise InvalidInput(f"--year {year} is not a performance year; give e.g. --year 2025 for 2025/26")
-        return Period(date(year, 4, 1), date(year + 1, 3, 31))
-    if start is None and end is None:
-        now = today()
-        y = now.year if now.month >= 4 else now.year - 1
-        return Period(date(y, 4, 1), date(y + 1, 3, 31))
-    if start is None or end is None:
-        raise InvalidInput("give both --from and --to (or --year)")
-    if end < start:
-        raise InvalidInput(f"--to {end.isoformat()} is before --from {start.isoformat()}; swap them")
-    longest = months_beginning_with(start, 12)
-    if end > longest:
-        raise InvalidInput(
-            f"{start.isoformat()} to {end.isoformat()} is longer than 12 months; the longest period from "
-            f"{start.isoformat()} ends {longest.isoformat()}"
-        )
-    return Period(start, end)
-
 
 # -- small SQL helpers -------------------------------------------------------------------------------------
 
@@ -113,24 +51,6 @@ def _by_day(conn, stmt) -> dict[date, int]:
             day = date.fromisoformat(day[:10])
         out[day] = out.get(day, 0) + int(n)
     return out
-
-
-def _median(histogram: dict[int, int]) -> tuple[float | None, int]:
-    n = sum(histogram.values())
-    if not n:
-        return None, 0
-    values = sorted(histogram.items())
-
-    def nth(k: int) -> int:  # 0-based
-        seen = 0
-        for v, c in values:
-            seen += c
-            if k < seen:
-                return v
-        return values[-1][0]
-
-    mid = (nth((n - 1) // 2) + nth(n // 2)) / 2
-    return (int(mid) if mid == int(mid) else mid), n
 
 
 def _histogram(conn, stmt) -> dict[int, int]:
@@ -204,7 +124,6 @@ def _outcome_figures(conn, p: Period) -> dict:
 
 def annual(app: App, p: Period, *, publish: bool = False) -> dict:
     with app.read() as session:
-        app.require_schema()
         data = _annual(session, p)
     if publish:
         data = suppress(data)
@@ -264,7 +183,7 @@ def _annual(session: Session, p: Period) -> dict:
     }
     median_days = {}
     for stage, hist in stages.items():
-        m, n = _median(hist)
+        m, n = median(hist)
         median_days[stage] = {"median": m, "cases": n}
 
     # lead-agency shares of the reviews carried out: the denominator is the real number of reviews
@@ -529,6 +448,13 @@ def _svg_chart(quarters: list[dict]) -> str:
     return "\n".join(parts)
 
 
+def page(app: App, d: dict) -> str:
+    """The publishable HTML page of a return, headed with the area of the default policy."""
+    with app.read() as session:
+        area = default_policy(app, session).area
+    return annual_html(d, area)
+
+
 def annual_html(d: dict, area: str) -> str:
     from html import escape
 
@@ -567,241 +493,3 @@ outcome was issued.</p>
 {qrows}</table>
 </body></html>
 """
-
-
-# -- hours and cost --------------------------------------------------------------------------------------------
-
-
-def hours(app: App, start: date | None = None, end: date | None = None) -> dict:
-    """Review hours by case, agency and person, and their cost at the policy's hourly rate (SPEC §5;
-    Charnwood's reviews took 80-100 hours, one 172: DOMAIN appendix §1.4)."""
-    from trigger import cases
-
-    if start and end and end < start:
-        raise InvalidInput(f"--to {end.isoformat()} is before --from {start.isoformat()}; swap them")
-    with app.read() as session:
-        app.require_schema()
-        rate = cases.default_policy(app, session).hourly_rate
-        cond = []
-        if start:
-            cond.append(HoursEntry.worked_on >= start)
-        if end:
-            cond.append(HoursEntry.worked_on <= end)
-        total_h = func.sum(HoursEntry.hours)
-        by_case = [{"reference": ref, "hours": round(float(h), 2), "cost": round(float(h) * rate, 2)}
-                   for ref, h in session.execute(
-                       select(ReviewCase.reference, total_h).join(ReviewCase, ReviewCase.id == HoursEntry.case_id)
-                       .where(*cond).group_by(ReviewCase.reference).order_by(total_h.desc(), ReviewCase.reference))]
-        by_agency = [{"agency": code, "hours": round(float(h), 2), "cost": round(float(h) * rate, 2)}
-                     for code, h in session.execute(
-                         select(Agency.code, total_h).join(Agency, Agency.id == HoursEntry.agency_id)
-                         .where(*cond).group_by(Agency.code).order_by(total_h.desc(), Agency.code))]
-        by_person = [{"person": person, "agency": code, "hours": round(float(h), 2),
-                      "cost": round(float(h) * rate, 2)}
-                     for person, code, h in session.execute(
-                         select(HoursEntry.person, Agency.code, total_h)
-                         .join(Agency, Agency.id == HoursEntry.agency_id).where(*cond)
-                         .group_by(HoursEntry.person, Agency.code).order_by(total_h.desc(), HoursEntry.person))]
-    total = sum(r["hours"] for r in by_case)
-    longest = by_case[0] if by_case else None
-    return {
-        "from": start and start.isoformat(), "to": end and end.isoformat(), "hourly_rate": rate,
-        "total_hours": round(total, 2), "total_cost": round(total * rate, 2), "cases": len(by_case),
-        "mean_hours_per_review": round(total / len(by_case), 1) if by_case else None,
-        "longest_review": longest,
-        "by_case": by_case, "by_agency": by_agency, "by_person": by_person,
-    }
-
-
-# -- deadline performance ---------------------------------------------------------------------------------------
-
-
-def deadline_performance(app: App, as_of: date | None = None) -> list[dict]:
-    """On-time share and median days per kind of deadline (SPEC §3, §6), from the Deadline rows. The
-    appeal window is the applicant's limit, not a duty: once passed unused it has expired, never
-    "overdue", and it has no on-time share (trigger.deadlines.is_duty)."""
-    from trigger.deadlines import is_duty
-
-    as_of = as_of or today()
-    with app.read() as session:
-        app.require_schema()
-        rows = session.execute(select(Deadline.kind, Deadline.due, Deadline.met_on, Deadline.not_applicable,
-                                      Deadline.anchor)).all()
-    out = {}
-    for kind, due, met_on, na, anchor in rows:
-        s = out.setdefault(kind, {"kind": kind, "deadlines": 0, "not_applicable": 0, "met_on_time": 0,
-                                  "met_late": 0, "overdue": 0, "expired": 0, "open": 0,
-                                  "_late": Counter(), "_taken": Counter()})
-        s["deadlines"] += 1
-        if na:
-            s["not_applicable"] += 1
-            continue
-        if met_on is not None:
-            s["met_on_time" if met_on <= due else "met_late"] += 1
-            s["_late"][(met_on - due).days] += 1
-            start = _anchor_date(anchor)
-            if start is not None:
-                s["_taken"][(met_on - start).days] += 1
-        elif due < as_of:
-            s["overdue" if is_duty(kind) else "expired"] += 1
-        else:
-            s["open"] += 1
-    result = []
-    for s in sorted(out.values(), key=lambda s: _KIND_ORDER.get(s["kind"], 99)):
-        judged = s["met_on_time"] + s["met_late"] + s["overdue"]
-        s["on_time_share"] = round(100 * s["met_on_time"] / judged, 1) if judged and is_duty(s["kind"]) else None
-        s["median_days_taken"] = _median(dict(s.pop("_taken")))[0]
-        s["median_days_from_due"] = _median(dict(s.pop("_late")))[0]
-        result.append(s)
-    return result
-
-
-_KIND_ORDER = {k: i for i, k in enumerate(("acknowledge", "threshold_decision", "review", "outcome_letter",
-                                           "appeal_window", "appeal_bundle", "appeal_decision", "action"))}
-
-
-def _anchor_date(anchor: str | None) -> date | None:
-    """Deadline.anchor reads like "received 2026-03-02": the day the time limit ran from."""
-    if not anchor:
-        return None
-    for word in reversed(anchor.split()):
-        try:
-            return date.fromisoformat(word.strip("(),"))
-        except ValueError:
-            continue
-    return None
-
-
-# -- the action-plan tracker ------------------------------------------------------------------------------------
-
-
-def action_tracker(app: App, *, reference: str | None = None, owner: str | None = None, overdue: bool = False,
-                   as_of: date | None = None) -> list[dict]:
-    """Every action across the cases with its owner, due date, RAG and whether it is overdue on `as_of`
-    (2025 guidance: actions are followed up; DOMAIN §4 criticism 9)."""
-    from trigger import cases
-
-    as_of = as_of or today()
-    with app.read() as session:
-        app.require_schema()
-        query = (select(Action, ReviewCase.reference, Agency.code)
-                 .join(ReviewCase, Action.case_id == ReviewCase.id)
-                 .join(Agency, Action.owner_agency_id == Agency.id))
-        if reference:
-            query = query.where(Action.case_id == cases._case(session, reference).id)
-        if owner:
-            query = query.where(Agency.id == cases._agency(session, owner).id)
-        if overdue:
-            query = query.where(Action.status.in_(("open", "in_progress")), Action.due < as_of)
-        rows = session.execute(query.order_by(Action.due, ReviewCase.reference, Action.number)).all()
-    out = []
-    for a, ref, code in rows:
-        late = a.status in ("open", "in_progress") and a.due < as_of
-        out.append({
-            "reference": ref, "number": a.number, "action": a.action, "owner": code, "due": a.due.isoformat(),
-            "status": a.status, "rag": a.rag, "jag": a.jag, "overdue": late,
-            "days_overdue": (as_of - a.due).days if late else 0,
-            "completed_on": a.completed_on and a.completed_on.isoformat(), "progress": a.progress,
-        })
-    return out
-
-
-# -- a case's chronology ------------------------------------------------------------------------------------------
-
-
-def chronology(session: Session, case: ReviewCase) -> list[dict]:
-    """The whole history of a case in date order, for the Ombudsman or an appeal bundle: every audited
-    event, complaint, decision with its reasons, evidence, meeting, finding, recommendation and its
-    response, action, appeal and letter. Each entry: date, kind, summary, and the facts it rests on."""
-    codes = {a.id: a.code for a in session.scalars(select(Agency)).all()}
-    iso = lambda d: d.isoformat() if d else None
-    items: list[tuple] = []
-
-    def add(day, order, kind, summary, **facts):
-        if day is None:
-            return
-        items.append((day, order, len(items), {"date": iso(day), "kind": kind, "summary": summary, **facts}))
-
-    for e in session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)).all():
-        move = f" ({e.from_state or ''} -> {e.to_state})" if e.to_state and e.from_state != e.to_state else ""
-        add(e.on, 0, "event", f"{e.event}{move} by {e.actor}" + (f": {e.reason}" if e.reason else ""),
-            event=e.event, actor=e.actor, seq=e.seq, recorded=e.at.isoformat(timespec="seconds"),
-            from_state=e.from_state, to_state=e.to_state, reason=e.reason,
-            detail=json.loads(e.detail) if e.detail else None)
-    for i in session.scalars(select(Incident).where(Incident.case_id == case.id).order_by(Incident.id)).all():
-        add(i.reported, 1, "complaint",
-            f"complaint #{i.id} to {codes.get(i.agency_id)} about behaviour on {iso(i.occurred)}"
-            + (f" (hate: {i.hate})" if i.hate else "") + (f", same as #{i.same_as_id}" if i.same_as_id else ""),
-            id=i.id, occurred=iso(i.occurred), agency=codes.get(i.agency_id), agency_ref=i.agency_ref,
-            hate=i.hate, same_as=i.same_as_id, description=i.description)
-    for t in session.scalars(select(ThresholdDecision).where(ThresholdDecision.case_id == case.id)
-                          .order_by(ThresholdDecision.id)).all():
-        verdict = "met" if t.met else ("rejected as " + t.rejection_category if t.rejection_category else "not met")
-        add(t.decided_on, 2, "threshold_decision",
-            f"threshold {verdict}" + (f" ({t.route} route)" if t.route else "") + (f": {t.reason}" if t.reason else ""),
-            met=t.met, route=t.route, rejection_category=t.rejection_category, reason=t.reason, actor=t.actor,
-            explanation=json.loads(t.explanation) if t.explanation else None)
-    for r in session.scalars(select(EvidenceRequest).where(EvidenceRequest.case_id == case.id)
-                          .order_by(EvidenceRequest.id)).all():
-        add(r.requested, 3, "evidence_request", f"evidence requested from {codes.get(r.agency_id)}, due {iso(r.due)}",
-            agency=codes.get(r.agency_id), due=iso(r.due))
-        add(r.answered, 3, "evidence_answer",
-            f"evidence from {codes.get(r.agency_id)}: " + ("no data held" if r.not_held else "answered"),
-            agency=codes.get(r.agency_id), not_held=r.not_held, note=r.note)
-    for m in session.scalars(select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.id)).all():
-        add(m.at.date(), 4, "meeting", f"review meeting {'held' if m.held else 'scheduled'} "
-            f"{m.at.isoformat(timespec='minutes')}" + (f", victim: {m.victim_involvement}" if m.victim_involvement else ""),
-            at=m.at.isoformat(timespec="minutes"), held=m.held, victim_involvement=m.victim_involvement,
-            attendees=m.attendees)
-    for f in session.scalars(select(Finding).where(Finding.case_id == case.id).order_by(Finding.id)).all():
-        add(f.recorded_on, 5, "finding", f"finding ({f.category})" + (f": {f.text}" if f.text else ""),
-            id=f.id, category=f.category, text=f.text)
-    for r in session.scalars(select(Recommendation).where(Recommendation.case_id == case.id)
-                          .order_by(Recommendation.id)).all():
-        add(r.recorded_on, 6, "recommendation", f"recommendation {r.id} to {codes.get(r.agency_id)}: {r.text}",
-            id=r.id, to=codes.get(r.agency_id), text=r.text)
-        add(r.responded_on, 6, "recommendation_response",
-            f"{codes.get(r.agency_id)} had regard to recommendation {r.id}: {r.response}"
-            + (f" ({r.response_reason})" if r.response_reason else ""),
-            id=r.id, response=r.response, reason=r.response_reason)
-    action_added = {}
-    for e in session.execute(select(AuditEvent.on, AuditEvent.detail).where(
-            AuditEvent.case_id == case.id, AuditEvent.event == "action_add")).all():
-        try:
-            action_added[json.loads(e[1])["number"]] = e[0]
-        except (TypeError, ValueError, KeyError):
-            pass
-    for a in session.scalars(select(Action).where(Action.case_id == case.id).order_by(Action.number)).all():
-        add(action_added.get(a.number, a.due), 7, "action",
-            f"action {a.number} for {codes.get(a.owner_agency_id)}, due {iso(a.due)}: {a.action}",
-            number=a.number, owner=codes.get(a.owner_agency_id), due=iso(a.due), status=a.status, rag=a.rag,
-            progress=a.progress, jag=a.jag)
-        add(a.completed_on, 7, "action_completed", f"action {a.number} {a.status}", number=a.number, status=a.status)
-    for ap in session.scalars(select(Appeal).where(Appeal.case_id == case.id).order_by(Appeal.id)).all():
-        add(ap.received, 8, "appeal", f"appeal against the {ap.against} on the ground '{ap.grounds}'"
-            + (f" (late: {ap.late_reason})" if ap.late_reason else ""),
-            against=ap.against, grounds=ap.grounds, detail=ap.detail, late_reason=ap.late_reason)
-        if ap.decided_on:
-            add(ap.decided_on, 8, "appeal_decision",
-                f"appeal {'upheld' if ap.upheld else 'dismissed'} by {ap.decided_by}: {ap.reason}",
-                upheld=ap.upheld, decided_by=ap.decided_by, reason=ap.reason)
-    for lt in session.scalars(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)).all():
-        add(lt.issued_on, 9, "letter", f"{lt.kind} letter issued to {lt.recipient}", letter_kind=lt.kind,
-            recipient=lt.recipient, format=lt.format, content_hash=lt.content_hash)
-    items.sort(key=lambda t: (t[0], t[1], t[2]))
-    return [t[3] for t in items]
-
-
-def chronology_text(session: Session, case: ReviewCase) -> str:
-    """The chronology as plain text: one dated line per entry (the appeal bundle's 02-chronology.txt)."""
-    lines = [f"Chronology of {case.reference} ({case.state}), received {case.received.isoformat()}", ""]
-    lines += [f"{item['date']}  {item['kind']:24} {item['summary']}" for item in chronology(session, case)]
-    return "\n".join(lines) + "\n"
-
-
-def export_case(app: App, reference: str) -> dict:
-    from trigger import cases, views
-
-    with app.read() as session:
-        case = cases._case(session, reference)
-        return {"case": views.case_view(session, case), "chronology": chronology(session, case)}

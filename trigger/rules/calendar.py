@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-NATIONS = {"england": "ENG", "wales": "WLS"}
+# the `holidays` package's subdivision codes for the two nations the Act covers
+SUBDIVISIONS = {"england": "ENG", "wales": "WLS"}
 
 
 # -- calendar months -------------------------------------------------------------------------------
@@ -75,9 +76,9 @@ def parse_span(text: str) -> Span:
 def _bank_holidays(nation: str):
     import holidays  # imported here: only the commands that count working days pay for it
 
-    if nation not in NATIONS:
+    if nation not in SUBDIVISIONS:
         raise ValueError(f"unknown nation {nation!r}; use england or wales")
-    return holidays.country_holidays("GB", subdiv=NATIONS[nation])
+    return holidays.country_holidays("GB", subdiv=SUBDIVISIONS[nation])
 
 
 class WorkingCalendar:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from trigger.calendar import months_beginning_with
+from trigger.rules.calendar import months_beginning_with
 
 STRICTER = "stricter than the Act"
 DIARY_CATEGORIES = ("diary", "diary_sheet")  # how an incident log marks a diary-sheet entry
@@ -187,12 +187,6 @@ def long_date(day: date) -> str:
 
 
 # -- the statutory definition ---------------------------------------------------------------------------
-
-
-def qualifies(c: Complaint, application: date) -> str | None:
-    """None when the complaint qualifies under s.104, else the plain-English reason it does not."""
-    found = why_not_qualifying(c, application)
-    return found[0] if found else None
 
 
 def why_not_qualifying(c: Complaint, application: date) -> tuple[str, str] | None:

@@ -1,0 +1,243 @@
+"""`trigger letters check DIR`: a partnership's template folder checked against the documented letter
+context (`FIELDS`): fields a template uses that are not in it, fields a kind must show that it leaves
+out, and templates that do not parse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, TemplateError, TemplateSyntaxError, meta, nodes
+
+from letters.render import LetterError, environment
+from trigger.codes import LETTER_KINDS
+
+# -- the documented context ---------------------------------------------------------------------------
+# A dict is a record with these keys; [item] is a list of such items; None is a plain value.
+
+_INCIDENT = {"id": None, "occurred": None, "reported": None, "agency": None, "reason": None}
+FIELDS: dict = {
+    "letter": {"kind": None, "date": None, "format": None, "bilingual": None, "language": None,
+               "title": None, "title_cy": None},
+    "partnership": {"name": None, "area": None, "nation": None, "policy": None},
+    "reference": None,
+    "spoc": {"name": None, "email": None},
+    "recipient": {"name": None, "address": [None], "is_agency": None},
+    "applicant": {"name": None, "initials": None},
+    "victim": {"name": None, "third_party": None, "consent_date": None},
+    "case": {"received": None, "channel": None, "state": None, "statement": None, "decided": None},
+    "next_step": {"what": None, "due": None},
+    "threshold": {"decided": None, "met": None, "route": None, "route_text": None, "reason": None,
+                  "rejection_category": None, "required": None, "counted": [_INCIDENT],
+                  "excluded": [_INCIDENT]},
+    "review": {"lead_agency": None, "reviewer": None, "due": None},
+    "meeting": {"date": None, "at": None, "held": None, "victim_involvement": None,
+                "outcome_letter_due": None},
+    "outcome": {"issued": None, "findings": [{"category": None, "text": None}],
+                "recommendations": [{"to": None, "text": None, "response": None}],
+                "no_recommendations_reason": None, "victim_consulted": None,
+                "actions": [{"number": None, "action": None, "owner": None, "due": None, "status": None}]},
+    "appeal_route": {"body": None, "grounds": [{"code": None, "text": None}], "last_day": None,
+                     "window": None, "final": None},
+    "appeal": {"received": None, "against": None, "grounds": None, "grounds_text": None, "due": None,
+               "decided_on": None, "upheld": None, "decided_by": None, "reason": None},
+    "delay": {"step": None, "due": None},
+    "information_request": {"agency": None, "agency_code": None, "requested": None, "due": None},
+    "closure": {"closed_on": None, "reason": None},
+}
+
+# What each kind must show (SPEC §4; DOMAIN §5 items 9-10); a template that leaves one out is refused.
+_COMMON = ("reference", "spoc.name", "letter.date", "recipient.name")
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "acknowledgement": _COMMON + ("case.received", "next_step.due"),
+    "information_request": _COMMON + ("information_request.agency", "information_request.due"),
+    "threshold_met": _COMMON + ("threshold.decided", "review.due"),
+    "threshold_not_met": _COMMON + ("threshold.decided", "threshold.counted", "threshold.excluded",
+                                    "appeal_route.body", "appeal_route.last_day"),
+    "rejection": _COMMON + ("threshold.rejection_category", "threshold.reason", "appeal_route.body",
+                            "appeal_route.last_day"),
+    "meeting_invitation": _COMMON + ("meeting.date", "meeting.at"),
+    "delay": _COMMON + ("delay.step", "delay.due"),
+    "outcome": _COMMON + ("outcome.findings", "outcome.recommendations", "outcome.actions",
+                          "appeal_route.body", "appeal_route.last_day"),
+    "appeal_acknowledgement": _COMMON + ("appeal.received", "appeal.due"),
+    "appeal_outcome": _COMMON + ("appeal.decided_on", "appeal.upheld", "appeal.reason"),
+    "closure": _COMMON + ("closure.closed_on", "closure.reason"),
+}
+
+
+# -- checking a partnership's folder -------------------------------------------------------------------
+
+
+@dataclass
+class Problem:
+    template: str
+    kind: str  # "syntax", "unknown", "missing", "name"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.template}: {self.message}"
+
+
+def _walk_paths(node: nodes.Node, roots: set[str], scope: dict[str, tuple], out: set[tuple]) -> None:
+    """Collect the dotted paths into the context that a template reads (`outcome.actions[].owner`)."""
+
+    def path_of(n) -> tuple | None:
+        if isinstance(n, nodes.Name):
+            if n.name in scope:
+                return scope[n.name]
+            return (n.name,) if n.name in roots else None
+        if isinstance(n, nodes.Getattr):
+            base = path_of(n.node)
+            return base + (n.attr,) if base is not None else None
+        if isinstance(n, nodes.Getitem) and isinstance(n.arg, nodes.Const):
+            base = path_of(n.node)
+            if base is None:
+                return None
+            # a string key reads a field; a number indexes a list (`outcome.actions[0]`)
+            return base + ((n.arg.value,) if isinstance(n.arg.value, str) else ("[]",))
+        return None
+
+    if isinstance(node, nodes.For):
+        _walk_paths(node.iter, roots, scope, out)
+        inner = dict(scope)
+        src = path_of(node.iter)
+        if isinstance(node.target, nodes.Name):
+            if src is not None:
+                inner[node.target.name] = src + ("[]",)
+            else:
+                inner.pop(node.target.name, None)
+        for child in node.body + node.else_:
+            _walk_paths(child, roots, inner, out)
+        if node.test is not None:
+            _walk_paths(node.test, roots, inner, out)
+        return
+    if isinstance(node, (nodes.Getattr, nodes.Getitem, nodes.Name)) and not (
+        isinstance(node, nodes.Name) and node.ctx != "load"
+    ):
+        p = path_of(node)
+        if p is not None:
+            out.add(p)
+            if isinstance(node, nodes.Getitem):
+                _walk_paths(node.arg, roots, scope, out)
+            return
+    for child in node.iter_child_nodes():
+        _walk_paths(child, roots, scope, out)
+
+
+def _unknown(path: tuple) -> str | None:
+    """None when the path is in FIELDS, else the dotted path up to the unknown part."""
+    spec = FIELDS
+    shown = []
+    for part in path:
+        if isinstance(spec, list):
+            if part != "[]":
+                return None  # an attribute of a list (e.g. a filter's result): not ours to judge
+            spec = spec[0]
+            shown[-1] += "[]"
+            continue
+        if not isinstance(spec, dict):
+            return None  # a method or attribute of a plain value; the sandbox judges its safety
+        if part not in spec:
+            return ".".join(shown + [part])
+        shown.append(part)
+        spec = spec[part]
+    return None
+
+
+def _referenced(ast: nodes.Template) -> list[str]:
+    names = []
+    for node in ast.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
+        if isinstance(node.template, nodes.Const) and isinstance(node.template.value, str):
+            names.append(node.template.value)
+    return names
+
+
+# The Welsh summary only appears in bilingual letters: what it shows does not make an English letter complete.
+WELSH_PARTIALS = frozenset({"_cymraeg.html", "_cymraeg.txt", "_cy.j2"})
+
+
+def _paths(env: Environment, name: str, seen: set[str], skip: frozenset = frozenset()) -> set[tuple]:
+    """The paths a template reads, with those of the templates it extends, includes or imports."""
+    if name in seen or name in skip:
+        return set()
+    seen.add(name)
+    source, _, _ = env.loader.get_source(env, name)
+    ast = env.parse(source, name)
+    roots = set(meta.find_undeclared_variables(ast)) - set(env.globals)
+    out: set[tuple] = set()
+    _walk_paths(ast, roots, {}, out)
+    for ref in _referenced(ast):
+        try:
+            out |= _paths(env, ref, seen, skip)
+        except TemplateError:
+            pass  # reported when that template is checked itself
+    return out
+
+
+def check_folder(folder: str | Path) -> list[Problem]:
+    """Every problem in a partnership's template folder: unparsable templates, unknown fields, missing
+    required fields, and files that are not a letter kind."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise LetterError(f"{folder}: no such template folder")
+    env = environment(folder)
+    problems: list[Problem] = []
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".html", ".txt", ".j2"))
+    if not files:
+        problems.append(Problem(str(folder), "name", "no templates (.html, .txt or .j2) in this folder"))
+    for path in files:
+        name = path.relative_to(folder).as_posix()
+        stem = path.stem
+        try:
+            source = path.read_text(encoding="utf-8")
+            env.parse(source, name)
+        except TemplateSyntaxError as exc:
+            problems.append(Problem(name, "syntax", f"line {exc.lineno}: does not parse: {exc.message}"))
+            continue
+        except UnicodeDecodeError:
+            problems.append(Problem(name, "syntax", "is not UTF-8 text"))
+            continue
+        partial = stem.startswith("_") or path.suffix == ".j2"
+        if not partial and stem not in LETTER_KINDS:
+            problems.append(Problem(name, "name", f"{stem!r} is not a letter kind; use one of {', '.join(LETTER_KINDS)}"))
+            continue
+        try:
+            used = _paths(env, name, set())
+        except TemplateSyntaxError as exc:
+            problems.append(Problem(name, "syntax", f"{exc.name}: line {exc.lineno}: does not parse: {exc.message}"))
+            continue
+        except TemplateError as exc:
+            problems.append(Problem(name, "syntax", f"cannot load a template it uses: {exc}"))
+            continue
+        unknown = sorted({u for u in (_unknown(p) for p in used) if u})
+        for field in unknown:
+            problems.append(Problem(name, "unknown", f"unknown field {field!r} (not in the letter context)"))
+        if not partial:
+            english = _paths(env, name, set(), WELSH_PARTIALS)
+            dotted = {".".join(x for x in p if x != "[]") for p in english}
+            for field in REQUIRED[stem]:
+                if not any(d == field or d.startswith(field + ".") for d in dotted):
+                    problems.append(Problem(name, "missing", f"missing required field {field!r}"))
+    return problems
+
+
+def field_list() -> list[str]:
+    """Every documented field as a dotted path (for `trigger letters fields` and the docs)."""
+    out = []
+
+    def walk(spec, prefix):
+        if isinstance(spec, list):
+            walk(spec[0], prefix + "[]")
+        elif isinstance(spec, dict):
+            for key, sub in spec.items():
+                walk(sub, f"{prefix}.{key}" if prefix else key)
+        else:
+            out.append(prefix)
+
+    walk(FIELDS, "")
+    return out
+
+
+# The title of each kind, in English and Welsh (Welsh: standard Welsh public-sector phrasing;
+# "ymddygiad gwrthgymdeithasol" = anti-social behaviour, BydTermCymru https://termau.cymru).

@@ -1,0 +1,95 @@
+"""The partnership's set-up: `trigger init` (the schema, the default policy, the manager's address),
+the database's settings, and the agencies (the relevant bodies of s.105 and other partners)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from trigger import audit, db
+from trigger.app import App, today
+from trigger.codes import AGENCY_KINDS, not_one_of
+from trigger.errors import InvalidInput
+from trigger.models import Agency, Setting
+from trigger.rules import policy as policies
+from trigger.rules.policy import Policy
+
+# -- settings of this database ------------------------------------------------------------------------
+
+
+def setting(session: Session, key: str, default: str = "") -> str:
+    row = session.get(Setting, key)
+    return row.value if row is not None else default
+
+
+def set_setting(session: Session, key: str, value: str) -> None:
+    row = session.get(Setting, key)
+    if row is None:
+        session.add(Setting(key=key, value=value))
+    else:
+        row.value = value
+        session.add(row)
+
+
+def manager_address(session: Session, policy: Policy) -> str:
+    """The manager (the single point of contact): the address given at `trigger init`, else the policy's."""
+    return (setting(session, "manager_email") or policy.manager_email or "").strip()
+
+
+# -- set-up ----------------------------------------------------------------------------------------
+
+
+def init(app: App, policy_name: str = "llr", manager_email: str | None = None) -> Policy:
+    """Create the schema, remember the default policy, register its relevant bodies."""
+    pol = policies.load(policy_name)
+    create_schema(app)
+    with app.write() as session:
+        audit.ensure_head(session)
+        set_setting(session, "policy", policy_name)
+        if manager_email is not None:
+            set_setting(session, "manager_email", manager_email)
+        added = []
+        for spec in pol.agencies:
+            if session.exec(select(Agency).where(Agency.code == spec.code)).first() is None:
+                session.add(Agency(code=spec.code, name=spec.name, kind=spec.kind, email=spec.email))
+                added.append(spec.code)
+        audit.record(
+            session,
+            None,
+            "init",
+            actor=app.actor,
+            on=today(),
+            detail={"policy": pol.name, "version": pol.version, "agencies_added": added},
+        )
+    return pol
+
+
+def create_schema(app: App) -> None:
+    """Apply the shipped migrations up to the newest (`trigger db upgrade` does the same)."""
+    db.upgrade(app.engine)
+    app.schema_ready()
+
+
+# -- agencies --------------------------------------------------------------------------------------
+
+
+def add_agency(app: App, code: str, name: str, kind: str, email: str | None = None) -> Agency:
+    code = code.strip()
+    if not code or not name.strip():
+        raise InvalidInput("an agency needs a code and a name (--name)")
+    if kind not in AGENCY_KINDS:
+        raise InvalidInput(not_one_of(kind, "an agency kind", AGENCY_KINDS))
+    with app.write() as session:
+        if session.exec(select(Agency).where(Agency.code == code)).first():
+            raise InvalidInput(f"agency {code!r} already exists")
+        agency = Agency(code=code, name=name.strip(), kind=kind, email=email)
+        session.add(agency)
+        session.flush()
+        audit.record(
+            session, None, "agency_add", actor=app.actor, on=today(), detail={"code": code, "kind": kind}
+        )
+    return agency
+
+
+def list_agencies(app: App) -> list[Agency]:
+    with app.read() as session:
+        return list(session.exec(select(Agency).order_by(Agency.code)))

@@ -1,0 +1,295 @@
+"""A partnership's local procedure as a TOML policy: validated by a pydantic model of the file with
+unknown keys forbidden, and refused at load with the file, the key, the line and the reason.
+
+Presets ship in `workflows/`; a partnership may point `--policy` at its own file. The engine reads the
+flat, frozen `Policy` built from a valid file.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from trigger.codes import AGENCY_KINDS, STRICTER_CAVEATS, TIMESCALES
+from trigger.errors import PolicyError
+from trigger.rules.calendar import Span, WorkingCalendar, parse_span
+from workflows import PRESETS_DIR
+
+# -- the file, as pydantic models ----------------------------------------------------------------------
+
+
+class _Section(BaseModel):
+    # strict: `true` is not a number and "3" is not a count; unknown (misspelt) keys are refused
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _timescale(text: str) -> str:
+    span = parse_span(text)  # ValueError names the unit rule
+    if span.count < 1:
+        raise ValueError(f"{text!r} is not a timescale: it must be at least one day")
+    return text
+
+
+Timescale = Annotated[str, AfterValidator(_timescale)]
+
+
+def _qualifying(n: int) -> int:
+    if n > 3:
+        # s.104(4) and Explanatory Notes para 231: the threshold may be set no higher than three complaints
+        raise ValueError(f"{n} is above 3, which the Act caps (s.104(4))")
+    if n < 1:
+        raise ValueError("must be at least 1")
+    return n
+
+
+def _caveat(name: str) -> str:
+    if name not in STRICTER_CAVEATS:
+        raise ValueError(f"{name!r} is not one of {', '.join(STRICTER_CAVEATS)}")
+    return name
+
+
+class ManagerFile(_Section):
+    name: str = "Community Safety Manager"
+    email: str = ""
+
+
+class ThresholdFile(_Section):
+    qualifying_complaints: Annotated[int, AfterValidator(_qualifying)]
+    hate_route: bool
+    community_route: bool
+    community_individuals: int = Field(3, ge=2)
+    stricter_caveats: list[Annotated[str, AfterValidator(_caveat)]] = []
+
+
+class TimescalesFile(_Section):
+    acknowledge: Timescale
+    threshold_decision: Timescale
+    review: Timescale
+    outcome_letter: Timescale
+    appeal_window: Timescale
+    appeal_bundle: Timescale
+    appeal_decision: Timescale
+    roll_forward: bool = True
+
+
+class AppealFile(_Section):
+    body: str
+    final: bool = True
+    grounds: dict[str, str] = Field(min_length=1)
+
+
+class RemindersFile(_Section):
+    warn_before: Timescale
+    escalate_after: Timescale
+
+
+class AgencyFile(_Section):
+    code: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    kind: Literal[AGENCY_KINDS]  # type: ignore[valid-type]
+    email: str | None = None
+
+
+class PolicyFile(_Section):
+    name: str = Field(min_length=1)
+    title: str
+    area: str
+    nation: Literal["england", "wales"]
+    version: str = Field(min_length=1)
+    effective: date
+    source: str = ""
+    welsh: bool | None = None  # bilingual letters for applicants who ask for Welsh (default: a Welsh nation)
+    partnership: str = ""  # the letterhead; default "<area> Community Safety Partnership"
+    templates: str = ""  # a folder of the partnership's own letter templates (rendered in the sandbox)
+    retention_years: int = Field(ge=1)
+    hourly_rate: float = Field(ge=0)
+    closures: list[date] = []
+    manager: ManagerFile = ManagerFile()
+    threshold: ThresholdFile
+    timescales: TimescalesFile
+    appeal: AppealFile
+    reminders: RemindersFile
+    agencies: list[AgencyFile] = []
+
+
+# -- what the engine reads ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgencySpec:
+    code: str
+    name: str
+    kind: str
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    title: str
+    area: str
+    nation: str
+    version: str
+    effective: date
+    source: str
+    qualifying_complaints: int
+    hate_route: bool
+    community_route: bool
+    community_individuals: int
+    stricter_caveats: tuple[str, ...]
+    timescales: dict[str, Span]
+    roll_forward: bool
+    appeal_body: str
+    appeal_final: bool
+    appeal_grounds: dict[str, str]
+    warn_before: Span
+    escalate_after: Span
+    hourly_rate: float
+    retention_years: int
+    closures: tuple[date, ...]
+    manager_name: str
+    manager_email: str
+    agencies: tuple[AgencySpec, ...]
+    welsh: bool = False
+    partnership: str = ""
+    templates: str = ""
+    path: str = ""
+    text: str = field(default="", repr=False)
+
+    def calendar(self) -> WorkingCalendar:
+        return WorkingCalendar(self.nation, self.closures)
+
+
+def _policy(f: PolicyFile, where: str, text: str) -> Policy:
+    return Policy(
+        name=f.name,
+        title=f.title,
+        area=f.area,
+        nation=f.nation,
+        version=f.version,
+        effective=f.effective,
+        source=f.source,
+        qualifying_complaints=f.threshold.qualifying_complaints,
+        hate_route=f.threshold.hate_route,
+        community_route=f.threshold.community_route,
+        community_individuals=f.threshold.community_individuals,
+        stricter_caveats=tuple(f.threshold.stricter_caveats),
+        timescales={name: parse_span(getattr(f.timescales, name)) for name in TIMESCALES},
+        roll_forward=f.timescales.roll_forward,
+        appeal_body=f.appeal.body,
+        appeal_final=f.appeal.final,
+        appeal_grounds=dict(f.appeal.grounds),
+        warn_before=parse_span(f.reminders.warn_before),
+        escalate_after=parse_span(f.reminders.escalate_after),
+        hourly_rate=f.hourly_rate,
+        retention_years=f.retention_years,
+        closures=tuple(f.closures),
+        manager_name=f.manager.name,
+        manager_email=f.manager.email,
+        agencies=tuple(AgencySpec(a.code, a.name, a.kind, a.email) for a in f.agencies),
+        welsh=f.nation == "wales" if f.welsh is None else f.welsh,
+        partnership=f.partnership or f"{f.area} Community Safety Partnership",
+        templates=f.templates,
+        path=where,
+        text=text,
+    )
+
+
+# -- loading ----------------------------------------------------------------------------------------
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+
+
+def resolve(name_or_path: str) -> Path:
+    """A preset name (`llr`) or a path to a TOML file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.exists():
+        if not candidate.is_file():
+            raise PolicyError(f"{name_or_path}: no such policy file")
+        return candidate
+    preset = PRESETS_DIR / f"{name_or_path}.toml"
+    if not preset.is_file():
+        raise PolicyError(
+            f"no policy called {name_or_path!r}; presets are {', '.join(preset_names())}, or give a .toml file"
+        )
+    return preset
+
+
+def load(name_or_path: str) -> Policy:
+    path = resolve(name_or_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"{path}: cannot be read as UTF-8 text: {exc}") from None
+    return parse(text, str(path))
+
+
+def parse(text: str, where: str = "<policy>") -> Policy:
+    """Validate a policy's TOML text; any problem raises PolicyError naming the file, key and reason."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{where}: not valid TOML: {exc}") from None
+    try:
+        return _policy(PolicyFile.model_validate(raw), where, text)
+    except ValidationError as exc:
+        raise PolicyError(_first_problem(exc, text, where)) from None
+
+
+_TABLE = re.compile(r"^\s*(\[\[?)\s*([\w.\-]+)\s*\]\]?")
+_KEY = re.compile(r"^\s*([\w\-]+)\s*=")
+
+
+def _lines(text: str) -> dict[str, int]:
+    """Where each key of the file is: "timescales.review" -> its line number (1-based)."""
+    found: dict[str, int] = {}
+    table = ""
+    arrays: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _TABLE.match(line)
+        if header:
+            name = header.group(2)
+            if header.group(1) == "[[":
+                arrays[name] = arrays.get(name, -1) + 1
+                name = f"{name}[{arrays[name]}]"
+            table = name
+            found.setdefault(table, number)
+            continue
+        key = _KEY.match(line)
+        if key:
+            found.setdefault(f"{table}.{key.group(1)}" if table else key.group(1), number)
+    return found
+
+
+def _first_problem(exc: ValidationError, text: str, where: str) -> str:
+    error = exc.errors()[0]
+    key = ""
+    for part in error["loc"]:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    kind, value = error["type"], error.get("input")
+    if kind == "extra_forbidden":
+        reason = "not a policy key (misspelt?); `trigger policy show llr` shows every key"
+    elif kind == "missing":
+        reason = "missing"
+    elif kind == "value_error":
+        reason = str(error["ctx"]["error"])
+    elif kind in ("int_type", "float_type", "int_parsing", "float_parsing"):
+        reason = f"expected a number, got {value!r}"
+    elif kind == "bool_type":
+        reason = f"expected true or false, got {value!r}"
+    elif kind in ("string_type", "date_type"):
+        reason = f"expected {'a date such as 2026-12-24' if kind == 'date_type' else 'text'}, got {value!r}"
+    elif kind == "literal_error":
+        reason = f"{value!r} is not one of {error['ctx']['expected']}"
+    else:
+        reason = error["msg"][0].lower() + error["msg"][1:]
+    line = _lines(text).get(key) or _lines(text).get(key.rsplit(".", 1)[0])
+    return f"{where}: {key}: {reason}" + (f" (line {line})" if line else "")

@@ -28,7 +28,8 @@ def _commands(command: click.Command, path: str = "trigger"):
     yield path, command
     if isinstance(command, click.Group):
         for name, sub in sorted(command.commands.items()):
-            yield from _commands(sub, f"{path} {name}")
+            if not sub.hidden:  # hidden commands are left out of the reference, as in --help
+                yield from _commands(sub, f"{path} {name}")
 
 
 COMMANDS = list(_commands(cli.cli))

@@ -44,14 +44,19 @@ class TriggerGroup(click.Group):
             if _is_database_error(exc):
                 detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
                 raise click.ClickException(
-                    f"cannot use the database: {detail} (check --db or TRIGGER_DB)") from None
+                    f"cannot use the database: {detail} (check --db or TRIGGER_DB)"
+                ) from None
             raise
 
 
 def _is_database_error(exc: Exception) -> bool:
     """The database is unreachable, locked or its URL malformed: the user's to fix, not a bug."""
     return type(exc).__module__.startswith("sqlalchemy") and type(exc).__name__ in (
-        "OperationalError", "ArgumentError", "NoSuchModuleError", "InterfaceError")
+        "OperationalError",
+        "ArgumentError",
+        "NoSuchModuleError",
+        "InterfaceError",
+    )
 
 
 class ISODate(click.ParamType):
@@ -102,8 +107,13 @@ pass_ctx = click.make_pass_decorator(Ctx)
 
 
 def on_option(f):
-    return click.option("--on", "on", type=DATE, default=None,
-                        help="The day it happened (default today; never in the future).")(f)
+    return click.option(
+        "--on",
+        "on",
+        type=DATE,
+        default=None,
+        help="The day it happened (default today; never in the future).",
+    )(f)
 
 
 def output_options(f):
@@ -175,11 +185,24 @@ def _cell(value) -> str:
 
 
 @click.group(cls=TriggerGroup, context_settings=CONTEXT_SETTINGS)
-@click.option("--db", envvar="TRIGGER_DB", show_envvar=True, default=None,
-              help="Database URL (default: a SQLite file in the user data directory).")
-@click.option("--as", "actor", envvar="TRIGGER_USER", show_envvar=True, default=None,
-              help="Who is acting; recorded on every change (default: the OS user).")
-@click.option("--policy", default=None, help="Policy preset name or TOML file (default: the one chosen at init).")
+@click.option(
+    "--db",
+    envvar="TRIGGER_DB",
+    show_envvar=True,
+    default=None,
+    help="Database URL (default: a SQLite file in the user data directory).",
+)
+@click.option(
+    "--as",
+    "actor",
+    envvar="TRIGGER_USER",
+    show_envvar=True,
+    default=None,
+    help="Who is acting; recorded on every change (default: the OS user).",
+)
+@click.option(
+    "--policy", default=None, help="Policy preset name or TOML file (default: the one chosen at init)."
+)
 @click.version_option(package_name="community-trigger")
 @click.pass_context
 def cli(ctx, db, actor, policy):
@@ -238,24 +261,35 @@ def policy_show(name, as_json):
 
     p = policies.load(name)
     data = {
-        "name": p.name, "title": p.title, "area": p.area, "nation": p.nation, "version": p.version,
+        "name": p.name,
+        "title": p.title,
+        "area": p.area,
+        "nation": p.nation,
+        "version": p.version,
         "effective": p.effective.isoformat(),
-        "threshold": {"qualifying_complaints": p.qualifying_complaints, "hate_route": p.hate_route,
-                      "community_route": p.community_route, "community_individuals": p.community_individuals,
-                      "stricter_caveats": list(p.stricter_caveats)},
+        "threshold": {
+            "qualifying_complaints": p.qualifying_complaints,
+            "hate_route": p.hate_route,
+            "community_route": p.community_route,
+            "community_individuals": p.community_individuals,
+            "stricter_caveats": list(p.stricter_caveats),
+        },
         "timescales": {k: str(v) for k, v in p.timescales.items()},
         "appeal": {"body": p.appeal_body, "grounds": p.appeal_grounds},
         "reminders": {"warn_before": str(p.warn_before), "escalate_after": str(p.escalate_after)},
-        "retention_years": p.retention_years, "hourly_rate": p.hourly_rate,
+        "retention_years": p.retention_years,
+        "hourly_rate": p.hourly_rate,
         "agencies": [a.__dict__ for a in p.agencies],
     }
     if as_json:
         emit_json(data)
         return
     click.echo(f"{p.title} ({p.name} {p.version}, {p.nation}, effective {p.effective})")
-    click.echo(f"Threshold: {p.qualifying_complaints} qualifying complaints"
-               + (", or one hate incident" if p.hate_route else "")
-               + (f", or {p.community_individuals} people about the same problem" if p.community_route else ""))
+    click.echo(
+        f"Threshold: {p.qualifying_complaints} qualifying complaints"
+        + (", or one hate incident" if p.hate_route else "")
+        + (f", or {p.community_individuals} people about the same problem" if p.community_route else "")
+    )
     for k, v in p.timescales.items():
         click.echo(f"  {k:20} {v.describe()}")
     click.echo(f"Appeals: {p.appeal_body}")
@@ -289,7 +323,10 @@ def agency_list(c, as_json, as_csv):
     """List the agencies."""
     from trigger import partnership
 
-    rows = [{"code": a.code, "name": a.name, "kind": a.kind, "email": a.email} for a in partnership.list_agencies(c.app)]
+    rows = [
+        {"code": a.code, "name": a.name, "kind": a.kind, "email": a.email}
+        for a in partnership.list_agencies(c.app)
+    ]
     emit_rows(rows, ["code", "name", "kind", "email"], as_json, as_csv)
 
 
@@ -299,11 +336,14 @@ def agency_list(c, as_json, as_csv):
 @cli.command()
 @click.option("--applicant", required=True, help="Who applies (the victim, or a third party with consent).")
 @click.option("--received", required=True, type=DATE, help="The day the application was received.")
-@click.option("--channel", required=True,
-              type=click.Choice(codes.CHANNELS))
-@click.option("--statement", required=True, help="Why the applicant is dissatisfied with the response so far.")
+@click.option("--channel", required=True, type=click.Choice(codes.CHANNELS))
+@click.option(
+    "--statement", required=True, help="Why the applicant is dissatisfied with the response so far."
+)
 @click.option("--victim", default=None, help="The victim, when a third party applies.")
-@click.option("--consent-date", type=DATE, default=None, help="When the victim consented to a third party applying.")
+@click.option(
+    "--consent-date", type=DATE, default=None, help="When the victim consented to a third party applying."
+)
 @click.option("--consent-method", default=None, help="How consent was given (signed letter, phone...).")
 @click.option("--victim-kind", default="individual", type=click.Choice(codes.VICTIM_KINDS))
 @click.option("--victim-ref", default=None, help="The victim's id in the partners' case system (for scans).")
@@ -319,17 +359,53 @@ def agency_list(c, as_json, as_csv):
 @on_option
 @click.option("--json", "as_json", is_flag=True, help="Print the new case's reference as JSON.")
 @pass_ctx
-def activate(c, applicant, received, channel, statement, victim, consent_date, consent_method, victim_kind,
-             victim_ref, address, postcode, beat, language, email, phone, preferred_contact, accessibility,
-             vulnerability, on, as_json):
+def activate(
+    c,
+    applicant,
+    received,
+    channel,
+    statement,
+    victim,
+    consent_date,
+    consent_method,
+    victim_kind,
+    victim_ref,
+    address,
+    postcode,
+    beat,
+    language,
+    email,
+    phone,
+    preferred_contact,
+    accessibility,
+    vulnerability,
+    on,
+    as_json,
+):
     """Log an application for an ASB case review."""
     from trigger import cases
 
     case = cases.activate(
-        c.app, applicant=applicant, received=received, channel=channel, statement=statement, victim=victim,
-        consent_date=consent_date, consent_method=consent_method, victim_kind=victim_kind, victim_ref=victim_ref,
-        address=address, postcode=postcode, beat=beat, language=language, email=email, phone=phone,
-        preferred_contact=preferred_contact, accessibility=accessibility, vulnerability=vulnerability, on=on,
+        c.app,
+        applicant=applicant,
+        received=received,
+        channel=channel,
+        statement=statement,
+        victim=victim,
+        consent_date=consent_date,
+        consent_method=consent_method,
+        victim_kind=victim_kind,
+        victim_ref=victim_ref,
+        address=address,
+        postcode=postcode,
+        beat=beat,
+        language=language,
+        email=email,
+        phone=phone,
+        preferred_contact=preferred_contact,
+        accessibility=accessibility,
+        vulnerability=vulnerability,
+        on=on,
     )
     if as_json:
         emit_json({"reference": case.reference, "state": case.state})
@@ -348,8 +424,7 @@ def incident():
 @click.option("--reported", required=True, type=DATE, help="When it was reported to the agency.")
 @click.option("--agency", required=True, help="The agency it was reported to (code).")
 @click.option("--agency-ref", default=None, help="The agency's own reference (CAD number...).")
-@click.option("--hate", default=None,
-              type=click.Choice(codes.HATE_STRANDS))
+@click.option("--hate", default=None, type=click.Choice(codes.HATE_STRANDS))
 @click.option("--same-as", type=int, default=None, help="The id of the complaint this one repeats.")
 @click.option("--complainant", default=None, help="Who complained, when not the victim (community route).")
 @click.option("--category", default=None, help="The kind of report, e.g. diary_sheet (for local caveats).")
@@ -357,14 +432,38 @@ def incident():
 @on_option
 @click.option("--json", "as_json", is_flag=True, help="Print the new complaint's id as JSON.")
 @pass_ctx
-def incident_add(c, reference, occurred, reported, agency, agency_ref, hate, same_as, complainant,
-                 category, description, on, as_json):
+def incident_add(
+    c,
+    reference,
+    occurred,
+    reported,
+    agency,
+    agency_ref,
+    hate,
+    same_as,
+    complainant,
+    category,
+    description,
+    on,
+    as_json,
+):
     """Record a complaint of ASB made to an agency."""
     from trigger import complaints
 
-    row = complaints.add_incident(c.app, reference, occurred=occurred, reported=reported, agency=agency,
-                             agency_ref=agency_ref, hate=hate, same_as=same_as, description=description,
-                             complainant=complainant, category=category, on=on)
+    row = complaints.add_incident(
+        c.app,
+        reference,
+        occurred=occurred,
+        reported=reported,
+        agency=agency,
+        agency_ref=agency_ref,
+        hate=hate,
+        same_as=same_as,
+        description=description,
+        complainant=complainant,
+        category=category,
+        on=on,
+    )
     if as_json:
         emit_json({"id": row.id})
     else:
@@ -384,7 +483,10 @@ def check(c, reference, as_json):
         emit_json(explanation.as_dict())
         return
     verdict = "MET" if explanation.met else "NOT MET"
-    click.echo(f"{case.reference}: threshold {verdict}" + (f" ({explanation.route} route)" if explanation.route else ""))
+    click.echo(
+        f"{case.reference}: threshold {verdict}"
+        + (f" ({explanation.route} route)" if explanation.route else "")
+    )
     click.echo()
     click.echo(explanation.text())
 
@@ -393,9 +495,13 @@ def check(c, reference, as_json):
 @click.argument("reference")
 @click.option("--met", "verdict", flag_value="met", help="The threshold is met.")
 @click.option("--not-met", "verdict", flag_value="not_met", help="The threshold is not met.")
-@click.option("--reject", "category", default=None,
-              type=click.Choice(codes.REJECTION_CATEGORIES),
-              help="Reject the application (reported as threshold not met).")
+@click.option(
+    "--reject",
+    "category",
+    default=None,
+    type=click.Choice(codes.REJECTION_CATEGORIES),
+    help="Reject the application (reported as threshold not met).",
+)
 @click.option("--reason", default=None, help="Why (required for a discretionary met or a rejection).")
 @on_option
 @pass_ctx
@@ -407,7 +513,9 @@ def decide(c, reference, verdict, category, reason, on):
         raise click.UsageError("give one of --met, --not-met or --reject, not several")
     if not category and not verdict:
         raise click.UsageError("give one of --met, --not-met or --reject CATEGORY")
-    case = cases.decide(c.app, reference, met=verdict == "met", rejection_category=category, reason=reason, on=on)
+    case = cases.decide(
+        c.app, reference, met=verdict == "met", rejection_category=category, reason=reason, on=on
+    )
     click.echo(f"{case.reference} is now {case.state}.")
 
 
@@ -422,8 +530,9 @@ def assign(c, reference, lead, reviewer, reviewer_email, on):
     """Assign the lead agency and the reviewer; the review starts."""
     from trigger import cases
 
-    case = cases.assign(c.app, reference, lead=lead or "", reviewer=reviewer or "",
-                        reviewer_email=reviewer_email, on=on)
+    case = cases.assign(
+        c.app, reference, lead=lead or "", reviewer=reviewer or "", reviewer_email=reviewer_email, on=on
+    )
     click.echo(f"{case.reference} is now {case.state}; reviewer {case.reviewer}.")
 
 
@@ -440,8 +549,16 @@ def evidence(c, reference, agency, requested, due, answered, not_held, note):
     """Request evidence from an agency, or record its answer."""
     from trigger import review
 
-    review.evidence(c.app, reference, agency=agency, requested=requested, due=due, answered=answered,
-                   not_held=not_held, note=note)
+    review.evidence(
+        c.app,
+        reference,
+        agency=agency,
+        requested=requested,
+        due=due,
+        answered=answered,
+        not_held=not_held,
+        note=note,
+    )
     click.echo(f"Evidence from {agency} {'requested' if requested else 'answered'} on {reference.upper()}.")
 
 
@@ -457,7 +574,9 @@ def hours(c, reference, agency, person, hours, worked_on, note):
     """Log review hours."""
     from trigger import review
 
-    review.log_hours(c.app, reference, agency=agency, person=person, hours=hours, worked_on=worked_on, note=note)
+    review.log_hours(
+        c.app, reference, agency=agency, person=person, hours=hours, worked_on=worked_on, note=note
+    )
     click.echo(f"Logged {hours:g} hours by {person} ({agency}) on {reference.upper()}.")
 
 
@@ -465,8 +584,7 @@ def hours(c, reference, agency, person, hours, worked_on, note):
 @click.argument("reference")
 @click.option("--at", "at", required=True, type=DATETIME)
 @click.option("--held", is_flag=True, help="The meeting took place.")
-@click.option("--victim-involvement", default=None,
-              type=click.Choice(codes.VICTIM_INVOLVEMENT))
+@click.option("--victim-involvement", default=None, type=click.Choice(codes.VICTIM_INVOLVEMENT))
 @click.option("--attendees", default=None)
 @on_option
 @pass_ctx
@@ -474,9 +592,12 @@ def meeting(c, reference, at, held, victim_involvement, attendees, on):
     """Schedule the review meeting, or record that it was held."""
     from trigger import review
 
-    review.meeting(c.app, reference, at=at, held=held, victim_involvement=victim_involvement,
-                  attendees=attendees, on=on)
-    click.echo(f"Meeting {'held' if held else 'scheduled'} {at.isoformat(timespec='minutes')} on {reference.upper()}.")
+    review.meeting(
+        c.app, reference, at=at, held=held, victim_involvement=victim_involvement, attendees=attendees, on=on
+    )
+    click.echo(
+        f"Meeting {'held' if held else 'scheduled'} {at.isoformat(timespec='minutes')} on {reference.upper()}."
+    )
 
 
 @cli.command()
@@ -527,8 +648,17 @@ def action_add(c, reference, text, owner, due, resources, outcome_measure, jag, 
     """Add an action to the case's action plan."""
     from trigger import review
 
-    row = review.add_action(c.app, reference, action=text, owner=owner, due=due, resources=resources,
-                           outcome_measure=outcome_measure, jag=jag, on=on)
+    row = review.add_action(
+        c.app,
+        reference,
+        action=text,
+        owner=owner,
+        due=due,
+        resources=resources,
+        outcome_measure=outcome_measure,
+        jag=jag,
+        on=on,
+    )
     if as_json:
         emit_json({"id": row.number, "number": row.number})
     else:
@@ -549,7 +679,11 @@ def action_update(c, reference, number, status, rag, note, jag, on):
     from trigger import review
 
     row = review.update_action(c.app, reference, number, status=status, rag=rag, note=note, jag=jag, on=on)
-    click.echo(f"Action {row.number} on {reference.upper()}: {row.status}" + (f", {row.rag}" if row.rag else "") + ".")
+    click.echo(
+        f"Action {row.number} on {reference.upper()}: {row.status}"
+        + (f", {row.rag}" if row.rag else "")
+        + "."
+    )
 
 
 @action.command("list")
@@ -564,14 +698,19 @@ def action_list(c, reference, overdue, owner, as_of, as_json, as_csv):
     from trigger.reports import actions
 
     rows = actions.action_tracker(c.app, reference=reference, owner=owner, overdue=overdue, as_of=as_of)
-    emit_rows(rows, ["reference", "number", "action", "owner", "due", "status", "rag", "overdue", "days_overdue"],
-              as_json, as_csv)
+    emit_rows(
+        rows,
+        ["reference", "number", "action", "owner", "due", "status", "rag", "overdue", "days_overdue"],
+        as_json,
+        as_csv,
+    )
 
 
 @cli.command()
 @click.argument("reference")
-@click.option("--no-recommendations", default=None, metavar="REASON",
-              help="Issue without recommendations, saying why.")
+@click.option(
+    "--no-recommendations", default=None, metavar="REASON", help="Issue without recommendations, saying why."
+)
 @click.option("--victim-consulted", is_flag=True, help="The victim was consulted on the action plan.")
 @on_option
 @pass_ctx
@@ -579,8 +718,9 @@ def outcome(c, reference, no_recommendations, victim_consulted, on):
     """Issue the review's outcome; the appeal window opens."""
     from trigger import cases
 
-    case, warnings = cases.issue_outcome(c.app, reference, no_recommendations=no_recommendations,
-                                         victim_consulted=victim_consulted, on=on)
+    case, warnings = cases.issue_outcome(
+        c.app, reference, no_recommendations=no_recommendations, victim_consulted=victim_consulted, on=on
+    )
     for w in warnings:
         click.echo(f"Warning: {w}", err=True)
     click.echo(f"{case.reference} is now {case.state}.")
@@ -589,7 +729,9 @@ def outcome(c, reference, no_recommendations, victim_consulted, on):
 @cli.command()
 @click.argument("reference")
 @click.option("--received", required=True, type=DATE)
-@click.option("--grounds", required=True, help="The ground of appeal the policy allows (LLR: process, facts).")
+@click.option(
+    "--grounds", required=True, help="The ground of appeal the policy allows (LLR: process, facts)."
+)
 @click.option("--detail", default=None)
 @click.option("--late-reason", default=None, help="Why a late appeal is accepted.")
 @on_option
@@ -598,8 +740,9 @@ def appeal(c, reference, received, grounds, detail, late_reason, on):
     """Lodge an appeal against a threshold decision or an outcome."""
     from trigger import cases
 
-    cases.lodge_appeal(c.app, reference, received=received, grounds=grounds, detail=detail,
-                       late_reason=late_reason, on=on)
+    cases.lodge_appeal(
+        c.app, reference, received=received, grounds=grounds, detail=detail, late_reason=late_reason, on=on
+    )
     click.echo(f"{reference.upper()} is now appealed.")
 
 
@@ -664,38 +807,78 @@ def show(c, reference, as_json):
 
 
 def print_case(d: dict) -> None:
-    click.echo(f"{d['reference']}  {d['state']}  received {d['received']} ({d['channel']})  policy {d['policy']}")
+    click.echo(
+        f"{d['reference']}  {d['state']}  received {d['received']} ({d['channel']})  policy {d['policy']}"
+    )
     who = d["applicant"] + (f" for {d['victim']} (consent {d['consent_date']})" if d["third_party"] else "")
     click.echo(f"Applicant: {who}")
     t = d["threshold"]
     if t["decided"]:
         verdict = "met" if t["met"] else "not met"
-        click.echo(f"Threshold: {verdict} on {t['decided']}" + (f" ({t['route']})" if t["route"] else "")
-                   + (f"; rejected as {t['rejection_category']}" if t["rejection_category"] else ""))
+        click.echo(
+            f"Threshold: {verdict} on {t['decided']}"
+            + (f" ({t['route']})" if t["route"] else "")
+            + (f"; rejected as {t['rejection_category']}" if t["rejection_category"] else "")
+        )
     if d["lead_agency"]:
         click.echo(f"Lead agency: {d['lead_agency']}; reviewer: {d['reviewer']}")
-    click.echo(f"Complaints: {len(d['incidents'])}; findings: {len(d['findings'])}; "
-               f"recommendations: {len(d['recommendations'])}; actions: {len(d['actions'])}; "
-               f"hours: {d['hours_total']:g}")
+    click.echo(
+        f"Complaints: {len(d['incidents'])}; findings: {len(d['findings'])}; "
+        f"recommendations: {len(d['recommendations'])}; actions: {len(d['actions'])}; "
+        f"hours: {d['hours_total']:g}"
+    )
     if d["letters"]:
         click.echo("Letters: " + "; ".join(f"{lt['kind']} {lt['issued_on']}" for lt in d["letters"]))
     if d["deadlines"]:
         click.echo("Deadlines:")
         for dl in d["deadlines"]:
-            status = f"met {dl['met_on']}" if dl["met_on"] else dl["status"].upper() if dl["overdue"] else dl["status"]
+            status = (
+                f"met {dl['met_on']}"
+                if dl["met_on"]
+                else dl["status"].upper()
+                if dl["overdue"]
+                else dl["status"]
+            )
             click.echo(f"  {dl['kind']:20} due {dl['due']}  {status}")
     click.echo("Timeline:")
     for e in d["events"]:
         move = f" {e['from'] or ''} -> {e['to']}" if e["to"] and e["from"] != e["to"] else ""
         reason = f"  ({e['reason']})" if e["reason"] else ""
-        detail = "  " + ", ".join(f"{k} {_cell(v)}" for k, v in e["detail"].items() if k in _TIMELINE_KEYS
-                                  and v not in (None, "", [], False)) if e.get("detail") else ""
+        detail = (
+            "  "
+            + ", ".join(
+                f"{k} {_cell(v)}"
+                for k, v in e["detail"].items()
+                if k in _TIMELINE_KEYS and v not in (None, "", [], False)
+            )
+            if e.get("detail")
+            else ""
+        )
         click.echo(f"  {e['at']}  {e['event']:18} {e['actor']}{move}{reason}{detail.rstrip()}")
 
 
-_TIMELINE_KEYS = ("agency", "incident", "category", "to", "number", "status", "rag", "hours", "person", "lead",
-                  "reviewer", "route", "grounds", "against", "upheld", "by", "not_held", "channel", "kind",
-                  "recipient")
+_TIMELINE_KEYS = (
+    "agency",
+    "incident",
+    "category",
+    "to",
+    "number",
+    "status",
+    "rag",
+    "hours",
+    "person",
+    "lead",
+    "reviewer",
+    "route",
+    "grounds",
+    "against",
+    "upheld",
+    "by",
+    "not_held",
+    "channel",
+    "kind",
+    "recipient",
+)
 
 
 @cli.command("list")
@@ -709,8 +892,12 @@ def list_(c, state, overdue, as_of, as_json, as_csv):
     from trigger import views
 
     rows = views.list_cases(c.app, state=state, overdue=overdue, as_of=as_of)
-    emit_rows(rows, ["reference", "state", "received", "lead_agency", "reviewer", "next_deadline", "next_due",
-                     "overdue"], as_json, as_csv)
+    emit_rows(
+        rows,
+        ["reference", "state", "received", "lead_agency", "reviewer", "next_deadline", "next_due", "overdue"],
+        as_json,
+        as_csv,
+    )
 
 
 @cli.command()
@@ -750,10 +937,12 @@ def incidents_import(c, file, skip_bad, as_json):
     if as_json:
         emit_json(result.as_dict())
         return
-    click.echo(f"Imported {result.imported} of {result.rows} rows from {file}"
-               + (f"; {result.already_held} already held" if result.already_held else "")
-               + (f"; {len(result.bad)} bad row{'s' if len(result.bad) != 1 else ''} skipped" if result.bad else "")
-               + ".")
+    click.echo(
+        f"Imported {result.imported} of {result.rows} rows from {file}"
+        + (f"; {result.already_held} already held" if result.already_held else "")
+        + (f"; {len(result.bad)} bad row{'s' if len(result.bad) != 1 else ''} skipped" if result.bad else "")
+        + "."
+    )
 
 
 @cli.command()
@@ -776,10 +965,14 @@ def scan(c, as_of, as_json, as_csv):
         return
     click.echo(f"Scan as of {found['as_of']}: reports from {found['window_start']} (six months).")
     a, b = len(found["second_report"]), len(found["meets_threshold"])
-    click.echo(f"(a) {a} {'victim' if a == 1 else 'victims'} made a second report within six months; "
-               "tell them about the ASB Case Review (2025 guidance).")
-    click.echo(f"(b) {b} {'victim meets' if b == 1 else 'victims meet'} the threshold with no open case; "
-               "signpost them to the ASB Case Review.")
+    click.echo(
+        f"(a) {a} {'victim' if a == 1 else 'victims'} made a second report within six months; "
+        "tell them about the ASB Case Review (2025 guidance)."
+    )
+    click.echo(
+        f"(b) {b} {'victim meets' if b == 1 else 'victims meet'} the threshold with no open case; "
+        "signpost them to the ASB Case Review."
+    )
     if rows:
         emit_rows(rows, columns)
 
@@ -812,8 +1005,10 @@ def calendar_due(start, span, nation, as_json):
     if as_json:
         emit_json({"start": start.isoformat(), "span": str(parsed), "nation": nation, "due": due.isoformat()})
     else:
-        click.echo(f"{parsed.describe()} after {start.isoformat()} ({nation}): {due.isoformat()} "
-                   f"({due.strftime('%A')})")
+        click.echo(
+            f"{parsed.describe()} after {start.isoformat()} ({nation}): {due.isoformat()} "
+            f"({due.strftime('%A')})"
+        )
 
 
 @calendar.command("holidays")
@@ -824,8 +1019,10 @@ def calendar_holidays(year, nation, as_json, as_csv):
     """The days treated as bank holidays in YEAR."""
     from trigger.rules.calendar import WorkingCalendar
 
-    rows = [{"date": d.isoformat(), "weekday": d.strftime("%A"), "name": name}
-            for d, name in WorkingCalendar(nation).holidays_in(year)]
+    rows = [
+        {"date": d.isoformat(), "weekday": d.strftime("%A"), "name": name}
+        for d, name in WorkingCalendar(nation).holidays_in(year)
+    ]
     emit_rows(rows, ["date", "weekday", "name"], as_json, as_csv)
 
 
@@ -848,21 +1045,26 @@ def reminders_run(c, now_text, dry_run, as_json):
         emit_json(result.as_dict())
         return
     for item in result.due:
-        click.echo(f"{'would send' if dry_run else 'due'} {item.kind:10} {item.reference} {item.deadline_kind} "
-                   f"due {item.due.isoformat()} -> {item.recipient}")
+        click.echo(
+            f"{'would send' if dry_run else 'due'} {item.kind:10} {item.reference} {item.deadline_kind} "
+            f"due {item.due.isoformat()} -> {item.recipient}"
+        )
     if dry_run:
         click.echo(f"{len(result.due)} reminder(s) due; nothing sent (dry run).")
         return
-    click.echo(f"Sent {len(result.sent)}, failed {len(result.failed)} (retried next run), "
-               f"cancelled {len(result.cancelled)}, taken by another runner {result.skipped}"
-               + (f" via {result.channel}." if result.channel else "."))
+    click.echo(
+        f"Sent {len(result.sent)}, failed {len(result.failed)} (retried next run), "
+        f"cancelled {len(result.cancelled)}, taken by another runner {result.skipped}"
+        + (f" via {result.channel}." if result.channel else ".")
+    )
     for rid, error in result.failed:
         click.echo(f"failed reminder {rid}: {error}", err=True)
 
 
 @reminders.command("serve")
-@click.option("--every", default=300, show_default=True, type=click.IntRange(5, 86400),
-              help="Seconds between sweeps.")
+@click.option(
+    "--every", default=300, show_default=True, type=click.IntRange(5, 86400), help="Seconds between sweeps."
+)
 @click.option("--digest-at", default="07:30", show_default=True, help="Morning digest time on working days.")
 @pass_ctx
 def reminders_serve(c, every, digest_at):
@@ -890,13 +1092,26 @@ def _write_output(content: bytes, output, binary: bool) -> None:
 @click.argument("reference")
 @click.argument("kind", type=click.Choice(codes.LETTER_KINDS))
 @click.option("--format", "fmt", type=click.Choice(codes.LETTER_FORMATS), default="html", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write the letter to this file (required for pdf; html and txt print otherwise).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the letter to this file (required for pdf; html and txt print otherwise).",
+)
 @click.option("--preview", is_flag=True, help="Render without recording the letter in the register.")
-@click.option("--to", "to", default=None,
-              help="The recipient (default the applicant); for an information_request, the agency code.")
-@click.option("--templates", type=click.Path(file_okay=False), default=None,
-              help="The partnership's own template folder (rendered in the sandbox).")
+@click.option(
+    "--to",
+    "to",
+    default=None,
+    help="The recipient (default the applicant); for an information_request, the agency code.",
+)
+@click.option(
+    "--templates",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The partnership's own template folder (rendered in the sandbox).",
+)
 @on_option
 @pass_ctx
 def letter(c, reference, kind, fmt, output, preview, to, templates, on):
@@ -905,12 +1120,16 @@ def letter(c, reference, kind, fmt, output, preview, to, templates, on):
         raise click.UsageError("a PDF needs a file to go to: give -o FILE.pdf")
     from trigger import correspondence
 
-    issued = correspondence.letter(c.app, reference, kind, fmt=fmt, on=on, recipient=to, preview=preview,
-                                   templates=templates)
+    issued = correspondence.letter(
+        c.app, reference, kind, fmt=fmt, on=on, recipient=to, preview=preview, templates=templates
+    )
     _write_output(issued.content, output, fmt == "pdf")
     if issued.letter_id is not None:
-        click.echo(f"Recorded {kind} letter {issued.letter_id} on {reference.upper()} ({issued.issued_on}, "
-                   f"{fmt}, sha256 {issued.content_hash[:12]}).", err=True)
+        click.echo(
+            f"Recorded {kind} letter {issued.letter_id} on {reference.upper()} ({issued.issued_on}, "
+            f"{fmt}, sha256 {issued.content_hash[:12]}).",
+            err=True,
+        )
     elif output:
         click.echo(f"Preview of the {kind} letter written to {output}; nothing recorded.", err=True)
 
@@ -945,11 +1164,20 @@ def letters_fields():
 
 @cli.command()
 @click.argument("reference")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
-              help="The zip file to write.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="The zip file to write.",
+)
 @click.option("--to", "to", default=None, help="Who receives it (default the policy's appeal body).")
-@click.option("--templates", type=click.Path(file_okay=False), default=None,
-              help="The partnership's own template folder, for the letters in the bundle.")
+@click.option(
+    "--templates",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The partnership's own template folder, for the letters in the bundle.",
+)
 @on_option
 @pass_ctx
 def bundle(c, reference, output, to, templates, on):
@@ -958,9 +1186,10 @@ def bundle(c, reference, output, to, templates, on):
 
     issued = correspondence.bundle(c.app, reference, on=on, recipient=to, templates=templates)
     _write_output(issued.content, output, True)
-    click.echo(f"Appeal bundle for {reference.upper()} written to {output}; recorded as letter "
-               f"{issued.letter_id} (sha256 {issued.content_hash[:12]}).")
-
+    click.echo(
+        f"Appeal bundle for {reference.upper()} written to {output}; recorded as letter "
+        f"{issued.letter_id} (sha256 {issued.content_hash[:12]})."
+    )
 
 
 # -- reports, export, audit and retention (issue 6) ---------------------------------------------------
@@ -1001,11 +1230,18 @@ def _period_options(f):
 
 
 @report.command("annual")
-@click.option("--year", type=int, default=None, help="Performance year: 2025 means 1 Apr 2025 to 31 Mar 2026.")
+@click.option(
+    "--year", type=int, default=None, help="Performance year: 2025 means 1 Apr 2025 to 31 Mar 2026."
+)
 @_period_options
 @click.option("--publish", is_flag=True, help="Suppress small numbers (1-4 shown as <5) for publication.")
-@click.option("--html", "html_file", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write a publishable HTML page with a chart by quarter.")
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write a publishable HTML page with a chart by quarter.",
+)
 @output_options
 @pass_ctx
 def report_annual(c, year, start, end, publish, html_file, as_json, as_csv):
@@ -1023,24 +1259,32 @@ def report_annual(c, year, start, end, publish, html_file, as_json, as_csv):
     failed = annual.failed_checks(data)
     if html_file:
         if failed:
-            raise click.ClickException("not writing a page to publish: " + "; ".join(
-                f"{f['name']} ({f['detail']})" for f in failed))
+            raise click.ClickException(
+                "not writing a page to publish: " + "; ".join(f"{f['name']} ({f['detail']})" for f in failed)
+            )
         html = annual.page(c.app, data)
         with open(html_file, "w", encoding="utf-8") as fh:
             fh.write(html)
-        click.echo(f"Wrote {html_file} ({p.label}{', small numbers suppressed' if publish else ''}).", err=True)
+        click.echo(
+            f"Wrote {html_file} ({p.label}{', small numbers suppressed' if publish else ''}).", err=True
+        )
     if as_json:
         emit_json(data)
     elif as_csv:
         emit_rows(annual.annual_rows(data), ["section", "measure", "value"], as_csv=True)
     elif not html_file:
-        emit_rows(annual.annual_rows(data), ["section", "measure", "value"],
-                  title=f"ASB case reviews {p.label} ({p.start} to {p.end})"
-                  + (", small numbers suppressed" if publish else ""))
+        emit_rows(
+            annual.annual_rows(data),
+            ["section", "measure", "value"],
+            title=f"ASB case reviews {p.label} ({p.start} to {p.end})"
+            + (", small numbers suppressed" if publish else ""),
+        )
     if failed:
         for f in failed:
             click.echo(f"Inconsistent: {f['name']}: {f['detail']}", err=True)
-        raise click.ClickException(f"{len(failed)} consistency check(s) failed; correct the records before publishing")
+        raise click.ClickException(
+            f"{len(failed)} consistency check(s) failed; correct the records before publishing"
+        )
 
 
 @report.command("hours")
@@ -1055,16 +1299,28 @@ def report_hours(c, start, end, as_json, as_csv):
     if as_json:
         emit_json(data)
         return
-    rows = ([{"by": "case", "who": r["reference"], "hours": r["hours"], "cost": r["cost"]} for r in data["by_case"]]
-            + [{"by": "agency", "who": r["agency"], "hours": r["hours"], "cost": r["cost"]} for r in data["by_agency"]]
-            + [{"by": "person", "who": f"{r['person']} ({r['agency']})", "hours": r["hours"], "cost": r["cost"]}
-               for r in data["by_person"]])
+    rows = (
+        [
+            {"by": "case", "who": r["reference"], "hours": r["hours"], "cost": r["cost"]}
+            for r in data["by_case"]
+        ]
+        + [
+            {"by": "agency", "who": r["agency"], "hours": r["hours"], "cost": r["cost"]}
+            for r in data["by_agency"]
+        ]
+        + [
+            {"by": "person", "who": f"{r['person']} ({r['agency']})", "hours": r["hours"], "cost": r["cost"]}
+            for r in data["by_person"]
+        ]
+    )
     emit_rows(rows, ["by", "who", "hours", "cost"], as_csv=as_csv, title="Review hours")
     if not as_csv:
         longest = data["longest_review"]
-        click.echo(f"Total {data['total_hours']:g} hours, £{data['total_cost']:,.2f} at £{data['hourly_rate']:g}/hour; "
-                   f"{data['cases']} reviews, mean {data['mean_hours_per_review'] or 0:g} hours"
-                   + (f", longest {longest['reference']} ({longest['hours']:g} hours)." if longest else "."))
+        click.echo(
+            f"Total {data['total_hours']:g} hours, £{data['total_cost']:,.2f} at £{data['hourly_rate']:g}/hour; "
+            f"{data['cases']} reviews, mean {data['mean_hours_per_review'] or 0:g} hours"
+            + (f", longest {longest['reference']} ({longest['hours']:g} hours)." if longest else ".")
+        )
 
 
 @report.command("deadlines")
@@ -1076,9 +1332,25 @@ def report_deadlines(c, as_of, as_json, as_csv):
     from trigger.reports import deadlines
 
     rows = deadlines.deadline_performance(c.app, as_of)
-    emit_rows(rows, ["kind", "deadlines", "met_on_time", "met_late", "overdue", "expired", "open",
-                     "not_applicable", "on_time_share", "median_days_taken", "median_days_from_due"], as_json, as_csv,
-              title="Deadline performance")
+    emit_rows(
+        rows,
+        [
+            "kind",
+            "deadlines",
+            "met_on_time",
+            "met_late",
+            "overdue",
+            "expired",
+            "open",
+            "not_applicable",
+            "on_time_share",
+            "median_days_taken",
+            "median_days_from_due",
+        ],
+        as_json,
+        as_csv,
+        title="Deadline performance",
+    )
 
 
 @cli.command()
@@ -1119,8 +1391,12 @@ def audit_verify(c):
 
 
 @cli.command()
-@click.option("--closed-before", required=True, type=DATE,
-              help="Purge cases closed or withdrawn before this day (at least retention_years ago).")
+@click.option(
+    "--closed-before",
+    required=True,
+    type=DATE,
+    help="Purge cases closed or withdrawn before this day (at least retention_years ago).",
+)
 @click.option("--dry-run", is_flag=True, help="List what would be purged; change nothing.")
 @output_options
 @pass_ctx
@@ -1131,13 +1407,17 @@ def purge(c, closed_before, dry_run, as_json, as_csv):
 
     rows = retention.purge(c.app, closed_before, dry_run=dry_run)
     if as_json or as_csv:
-        emit_rows(rows, ["reference", "state", "closed", "victim_initials", "incidents", "letters"], as_json, as_csv)
+        emit_rows(
+            rows, ["reference", "state", "closed", "victim_initials", "incidents", "letters"], as_json, as_csv
+        )
         return
     verb = "Would purge" if dry_run else "Purged"
     click.echo(f"{verb} personal data of {len(rows)} case(s) closed before {closed_before.isoformat()}.")
     for r in rows:
-        click.echo(f"  {r['reference']}  {r['state']} {r['closed']}  victim {r['victim_initials']}  "
-                   f"{r['incidents']} complaints, {r['letters']} letters")
+        click.echo(
+            f"  {r['reference']}  {r['state']} {r['closed']}  victim {r['victim_initials']}  "
+            f"{r['incidents']} complaints, {r['letters']} letters"
+        )
 
 
 # -- database, backup (issue 7) -----------------------------------------------------------------------
@@ -1157,8 +1437,10 @@ def db_upgrade(c, revision):
 
     state = db.upgrade(c.app.engine, revision)
     c.app.schema_ready()
-    click.echo(f"{c.app.url}: schema at revision {', '.join(state.current or []) or 'none'}"
-               + (" (up to date)" if state.up_to_date else ""))
+    click.echo(
+        f"{c.app.url}: schema at revision {', '.join(state.current or []) or 'none'}"
+        + (" (up to date)" if state.up_to_date else "")
+    )
 
 
 @db_group.command("current")
@@ -1173,8 +1455,11 @@ def db_current(c, as_json):
         emit_json({"current": state.current, "head": state.heads, "up_to_date": state.up_to_date})
         return
     have = "no migrations applied" if state.current is None else (", ".join(state.current) or "empty")
-    verdict = "up to date" if state.up_to_date else (
-        "newer than this trigger" if state.ahead else "behind: run `trigger db upgrade`")
+    verdict = (
+        "up to date"
+        if state.up_to_date
+        else ("newer than this trigger" if state.ahead else "behind: run `trigger db upgrade`")
+    )
     click.echo(f"current: {have}\nhead:    {', '.join(state.heads)}\n{verdict}")
 
 
@@ -1202,7 +1487,8 @@ def demo(keep):
     import tempfile
     from pathlib import Path
 
-    from trigger import demo as demo_cases, views
+    from trigger import demo as demo_cases
+    from trigger import views
     from trigger.app import App, dispose_engines
 
     folder = Path(tempfile.mkdtemp(prefix="trigger-demo-"))
@@ -1217,7 +1503,9 @@ def demo(keep):
     finally:
         dispose_engines()
         if keep:
-            click.echo(f"The demo database is {folder / 'demo.db'} (use --db sqlite:///{folder / 'demo.db'}).")
+            click.echo(
+                f"The demo database is {folder / 'demo.db'} (use --db sqlite:///{folder / 'demo.db'})."
+            )
         else:
             shutil.rmtree(folder, ignore_errors=True)
 

@@ -17,8 +17,15 @@ from trigger.codes import LETTER_KINDS
 
 _INCIDENT = {"id": None, "occurred": None, "reported": None, "agency": None, "reason": None}
 FIELDS: dict = {
-    "letter": {"kind": None, "date": None, "format": None, "bilingual": None, "language": None,
-               "title": None, "title_cy": None},
+    "letter": {
+        "kind": None,
+        "date": None,
+        "format": None,
+        "bilingual": None,
+        "language": None,
+        "title": None,
+        "title_cy": None,
+    },
     "partnership": {"name": None, "area": None, "nation": None, "policy": None},
     "reference": None,
     "spoc": {"name": None, "email": None},
@@ -27,20 +34,51 @@ FIELDS: dict = {
     "victim": {"name": None, "third_party": None, "consent_date": None},
     "case": {"received": None, "channel": None, "state": None, "statement": None, "decided": None},
     "next_step": {"what": None, "due": None},
-    "threshold": {"decided": None, "met": None, "route": None, "route_text": None, "reason": None,
-                  "rejection_category": None, "required": None, "counted": [_INCIDENT],
-                  "excluded": [_INCIDENT]},
+    "threshold": {
+        "decided": None,
+        "met": None,
+        "route": None,
+        "route_text": None,
+        "reason": None,
+        "rejection_category": None,
+        "required": None,
+        "counted": [_INCIDENT],
+        "excluded": [_INCIDENT],
+    },
     "review": {"lead_agency": None, "reviewer": None, "due": None},
-    "meeting": {"date": None, "at": None, "held": None, "victim_involvement": None,
-                "outcome_letter_due": None},
-    "outcome": {"issued": None, "findings": [{"category": None, "text": None}],
-                "recommendations": [{"to": None, "text": None, "response": None}],
-                "no_recommendations_reason": None, "victim_consulted": None,
-                "actions": [{"number": None, "action": None, "owner": None, "due": None, "status": None}]},
-    "appeal_route": {"body": None, "grounds": [{"code": None, "text": None}], "last_day": None,
-                     "window": None, "final": None},
-    "appeal": {"received": None, "against": None, "grounds": None, "grounds_text": None, "due": None,
-               "decided_on": None, "upheld": None, "decided_by": None, "reason": None},
+    "meeting": {
+        "date": None,
+        "at": None,
+        "held": None,
+        "victim_involvement": None,
+        "outcome_letter_due": None,
+    },
+    "outcome": {
+        "issued": None,
+        "findings": [{"category": None, "text": None}],
+        "recommendations": [{"to": None, "text": None, "response": None}],
+        "no_recommendations_reason": None,
+        "victim_consulted": None,
+        "actions": [{"number": None, "action": None, "owner": None, "due": None, "status": None}],
+    },
+    "appeal_route": {
+        "body": None,
+        "grounds": [{"code": None, "text": None}],
+        "last_day": None,
+        "window": None,
+        "final": None,
+    },
+    "appeal": {
+        "received": None,
+        "against": None,
+        "grounds": None,
+        "grounds_text": None,
+        "due": None,
+        "decided_on": None,
+        "upheld": None,
+        "decided_by": None,
+        "reason": None,
+    },
     "delay": {"step": None, "due": None},
     "information_request": {"agency": None, "agency_code": None, "requested": None, "due": None},
     "closure": {"closed_on": None, "reason": None},
@@ -49,20 +87,17 @@ FIELDS: dict = {
 # What each kind must show (SPEC §4; DOMAIN §5 items 9-10); a template that leaves one out is refused.
 _COMMON = ("reference", "spoc.name", "letter.date", "recipient.name")
 REQUIRED: dict[str, tuple[str, ...]] = {
-    "acknowledgement": _COMMON + ("case.received", "next_step.due"),
-    "information_request": _COMMON + ("information_request.agency", "information_request.due"),
-    "threshold_met": _COMMON + ("threshold.decided", "review.due"),
-    "threshold_not_met": _COMMON + ("threshold.decided", "threshold.counted", "threshold.excluded",
-                                    "appeal_route.body", "appeal_route.last_day"),
-    "rejection": _COMMON + ("threshold.rejection_category", "threshold.reason", "appeal_route.body",
-                            "appeal_route.last_day"),
-    "meeting_invitation": _COMMON + ("meeting.date", "meeting.at"),
-    "delay": _COMMON + ("delay.step", "delay.due"),
-    "outcome": _COMMON + ("outcome.findings", "outcome.recommendations", "outcome.actions",
-                          "appeal_route.body", "appeal_route.last_day"),
-    "appeal_acknowledgement": _COMMON + ("appeal.received", "appeal.due"),
-    "appeal_outcome": _COMMON + ("appeal.decided_on", "appeal.upheld", "appeal.reason"),
-    "closure": _COMMON + ("closure.closed_on", "closure.reason"),
+    "acknowledgement": (*_COMMON, "case.received", "next_step.due"),
+    "information_request": (*_COMMON, "information_request.agency", "information_request.due"),
+    "threshold_met": (*_COMMON, "threshold.decided", "review.due"),
+    "threshold_not_met": (*_COMMON, "threshold.decided", "threshold.counted", "threshold.excluded", "appeal_route.body", "appeal_route.last_day"),
+    "rejection": (*_COMMON, "threshold.rejection_category", "threshold.reason", "appeal_route.body", "appeal_route.last_day"),
+    "meeting_invitation": (*_COMMON, "meeting.date", "meeting.at"),
+    "delay": (*_COMMON, "delay.step", "delay.due"),
+    "outcome": (*_COMMON, "outcome.findings", "outcome.recommendations", "outcome.actions", "appeal_route.body", "appeal_route.last_day"),
+    "appeal_acknowledgement": (*_COMMON, "appeal.received", "appeal.due"),
+    "appeal_outcome": (*_COMMON, "appeal.decided_on", "appeal.upheld", "appeal.reason"),
+    "closure": (*_COMMON, "closure.closed_on", "closure.reason"),
 }
 
 
@@ -89,7 +124,7 @@ def _walk_paths(node: nodes.Node, roots: set[str], scope: dict[str, tuple], out:
             return (n.name,) if n.name in roots else None
         if isinstance(n, nodes.Getattr):
             base = path_of(n.node)
-            return base + (n.attr,) if base is not None else None
+            return (*base, n.attr) if base is not None else None
         if isinstance(n, nodes.Getitem) and isinstance(n.arg, nodes.Const):
             base = path_of(n.node)
             if base is None:
@@ -104,7 +139,7 @@ def _walk_paths(node: nodes.Node, roots: set[str], scope: dict[str, tuple], out:
         src = path_of(node.iter)
         if isinstance(node.target, nodes.Name):
             if src is not None:
-                inner[node.target.name] = src + ("[]",)
+                inner[node.target.name] = (*src, "[]")
             else:
                 inner.pop(node.target.name, None)
         for child in node.body + node.else_:
@@ -139,7 +174,7 @@ def _unknown(path: tuple) -> str | None:
         if not isinstance(spec, dict):
             return None  # a method or attribute of a plain value; the sandbox judges its safety
         if part not in spec:
-            return ".".join(shown + [part])
+            return ".".join([*shown, part])
         shown.append(part)
         spec = spec[part]
     return None
@@ -200,12 +235,16 @@ def check_folder(folder: str | Path) -> list[Problem]:
             continue
         partial = stem.startswith("_") or path.suffix == ".j2"
         if not partial and stem not in LETTER_KINDS:
-            problems.append(Problem(name, "name", f"{stem!r} is not a letter kind; use one of {', '.join(LETTER_KINDS)}"))
+            problems.append(
+                Problem(name, "name", f"{stem!r} is not a letter kind; use one of {', '.join(LETTER_KINDS)}")
+            )
             continue
         try:
             used = _paths(env, name, set())
         except TemplateSyntaxError as exc:
-            problems.append(Problem(name, "syntax", f"{exc.name}: line {exc.lineno}: does not parse: {exc.message}"))
+            problems.append(
+                Problem(name, "syntax", f"{exc.name}: line {exc.lineno}: does not parse: {exc.message}")
+            )
             continue
         except TemplateError as exc:
             problems.append(Problem(name, "syntax", f"cannot load a template it uses: {exc}"))

@@ -32,20 +32,43 @@ TEMPLATES_DIR = HERE / "templates"
 FONTS_DIR = HERE / "fonts"
 
 
-
 class LetterError(Exception):
     """A template that does not parse or render: one line naming the template and the problem."""
 
 
 # -- dates -------------------------------------------------------------------------------------------
 
-MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-             "October", "November", "December")
+MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 # Welsh month names as used in Welsh Government correspondence (Ionawr ... Rhagfyr); source: the
 # Welsh Government's term bank, https://termau.cymru (BydTermCymru), and the University of Wales
 # Geiriadur Prifysgol Cymru headwords for each month.
-MONTHS_CY = ("Ionawr", "Chwefror", "Mawrth", "Ebrill", "Mai", "Mehefin", "Gorffennaf", "Awst", "Medi",
-             "Hydref", "Tachwedd", "Rhagfyr")
+MONTHS_CY = (
+    "Ionawr",
+    "Chwefror",
+    "Mawrth",
+    "Ebrill",
+    "Mai",
+    "Mehefin",
+    "Gorffennaf",
+    "Awst",
+    "Medi",
+    "Hydref",
+    "Tachwedd",
+    "Rhagfyr",
+)
 
 
 def _as_date(value) -> date:
@@ -87,13 +110,13 @@ def _configure(env: Environment) -> Environment:
 
 def _env(templates_dir: str | Path | None = None) -> Environment:
     """The shipped templates; with a partnership folder, that folder first, all in the sandbox."""
-    options = dict(
-        undefined=StrictUndefined,
-        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    options = {
+        "undefined": StrictUndefined,
+        "autoescape": select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
+        "trim_blocks": True,
+        "lstrip_blocks": True,
+        "keep_trailing_newline": True,
+    }
     if templates_dir is None:
         return _configure(Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), **options))
     folder = Path(templates_dir)
@@ -139,8 +162,10 @@ def render_source(kind: str, context: dict, fmt: str, templates_dir: str | Path 
     except TemplateSyntaxError as exc:
         raise LetterError(f"{exc.filename or exc.name or name}:{exc.lineno}: {exc.message}") from None
     except UndefinedError as exc:
-        raise LetterError(f"{name}: {_undefined_field(env, name) or exc.message}; "
-                          "every field must be in the letter context (see `trigger letters check`)") from None
+        raise LetterError(
+            f"{name}: {_undefined_field(env, name) or exc.message}; "
+            "every field must be in the letter context (see `trigger letters check`)"
+        ) from None
     except SecurityError as exc:
         raise LetterError(f"{name}: refused by the template sandbox: {exc}") from None
     except TemplateError as exc:
@@ -176,4 +201,5 @@ def pdf(html: str) -> bytes:
     fonts = FontConfiguration()
     css = weasyprint.CSS(string=_font_css(), font_config=fonts)
     return weasyprint.HTML(string=html, base_url=str(TEMPLATES_DIR)).write_pdf(
-        stylesheets=[css], font_config=fonts)
+        stylesheets=[css], font_config=fonts
+    )

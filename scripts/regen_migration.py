@@ -33,8 +33,11 @@ def main() -> int:
         return 1
     others = [p for p in db.VERSIONS.glob("*.py") if p.stem != db.INITIAL]
     if others:
-        print(f"refusing: later revisions exist ({', '.join(p.name for p in others)}); "
-              "write a new revision instead", file=sys.stderr)
+        print(
+            f"refusing: later revisions exist ({', '.join(p.name for p in others)}); "
+            "write a new revision instead",
+            file=sys.stderr,
+        )
         return 1
     (db.VERSIONS / f"{db.INITIAL}.py").unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

@@ -22,22 +22,27 @@ from click.testing import CliRunner
 import cli
 from trigger.app import dispose_engines
 
-
 PG_URL = os.environ.get("TRIGGER_TEST_DB", "").strip()
 if PG_URL and not PG_URL.startswith("postgresql"):
     raise pytest.UsageError(f"TRIGGER_TEST_DB must be a postgresql+psycopg:// URL, not {PG_URL!r}")
 ON_POSTGRES = bool(PG_URL)
-sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="SQLite only (a file database); this run uses PostgreSQL")
+sqlite_only = pytest.mark.skipif(
+    ON_POSTGRES, reason="SQLite only (a file database); this run uses PostgreSQL"
+)
 
 
 def pytest_report_header(config):
-    versions = (f"sqlalchemy {sqlalchemy.__version__}, sqlmodel {sqlmodel.__version__}, "
-                f"transitions {transitions.__version__}, sqlite {sqlite3.sqlite_version}")
+    versions = (
+        f"sqlalchemy {sqlalchemy.__version__}, sqlmodel {sqlmodel.__version__}, "
+        f"transitions {transitions.__version__}, sqlite {sqlite3.sqlite_version}"
+    )
     if ON_POSTGRES:
         where = f"database: PostgreSQL {_pg_url_safe()}, one schema per test"
     else:
-        where = ("database: SQLite only (set TRIGGER_TEST_DB=postgresql+psycopg://USER@HOST/DB to run the suite "
-                 "on PostgreSQL too)")
+        where = (
+            "database: SQLite only (set TRIGGER_TEST_DB=postgresql+psycopg://USER@HOST/DB to run the suite "
+            "on PostgreSQL too)"
+        )
     return [versions, where]
 
 
@@ -57,7 +62,9 @@ def pg_admin():
     if not ON_POSTGRES:
         yield None
         return
-    engine = sqlalchemy.create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
+    engine = sqlalchemy.create_engine(
+        PG_URL, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool
+    )
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
@@ -102,8 +109,10 @@ class Runner:
     def __call__(self, *args, ok=True, input=None):
         result = self.runner.invoke(cli.cli, [str(a) for a in args], catch_exceptions=False, input=input)
         if ok and result.exit_code != 0:
-            raise AssertionError(f"trigger {' '.join(map(str, args))} failed ({result.exit_code}):\n"
-                                 f"{result.stdout}{result.stderr}")
+            raise AssertionError(
+                f"trigger {' '.join(map(str, args))} failed ({result.exit_code}):\n"
+                f"{result.stdout}{result.stderr}"
+            )
         return result
 
     def fails(self, *args):
@@ -130,10 +139,33 @@ def db(trigger):
 @pytest.fixture
 def case(db):
     """A case received on 2 March 2026 with three qualifying complaints to the police."""
-    ref = db.json("activate", "--applicant", "Ann Example", "--received", "2026-03-02", "--channel", "online",
-                  "--statement", "Five reports and nothing has changed")["reference"]
-    for occurred, reported in (("2026-01-10", "2026-01-12"), ("2026-01-20", "2026-01-21"),
-                               ("2026-02-03", "2026-02-04")):
-        db("incident", "add", ref, "--occurred", occurred, "--reported", reported, "--agency", "police",
-           "--on", "2026-03-03")
+    ref = db.json(
+        "activate",
+        "--applicant",
+        "Ann Example",
+        "--received",
+        "2026-03-02",
+        "--channel",
+        "online",
+        "--statement",
+        "Five reports and nothing has changed",
+    )["reference"]
+    for occurred, reported in (
+        ("2026-01-10", "2026-01-12"),
+        ("2026-01-20", "2026-01-21"),
+        ("2026-02-03", "2026-02-04"),
+    ):
+        db(
+            "incident",
+            "add",
+            ref,
+            "--occurred",
+            occurred,
+            "--reported",
+            reported,
+            "--agency",
+            "police",
+            "--on",
+            "2026-03-03",
+        )
     return ref

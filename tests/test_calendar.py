@@ -76,23 +76,36 @@ def test_closure_days_never_count(start, n, closed):
 # -- worked examples -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("start, span, due, why", [
-    ("2022-09-16", "1wd", "2022-09-20", "Fri; Mon 19 Sep 2022 was the Queen's state funeral"),
-    ("2023-05-05", "1wd", "2023-05-09", "Fri; Mon 8 May 2023 was the coronation bank holiday"),
-    ("2023-04-28", "5wd", "2023-05-09", "May Day 1 May and the coronation 8 May"),
-    ("2022-06-01", "1wd", "2022-06-06", "Platinum Jubilee Thu 2 and Fri 3 June 2022"),
-    ("2021-12-24", "1wd", "2021-12-29", "Christmas and Boxing Day 2021 fell at the weekend: 27 and 28 Dec"),
-    ("2021-12-31", "1wd", "2022-01-04", "New Year's Day 2022 was a Saturday: substitute Mon 3 Jan"),
-    ("2026-12-22", "10wd", "2027-01-08", "25 Dec, Boxing Day substitute Mon 28 Dec, 1 Jan (LIBRARIES §7.1)"),
-    ("2026-12-24", "1wd", "2026-12-29", "Christmas Eve counts; 25 and 28 Dec do not"),
-    ("2027-12-24", "1wd", "2027-12-29", "Christmas 2027 on a Saturday: substitutes 27 and 28 Dec"),
-    ("2026-12-19", "20wd", "2027-01-20", "the SPEC's own question"),
-    ("2026-04-02", "1wd", "2026-04-07", "Good Friday 3 and Easter Monday 6 April 2026"),
-    ("2027-03-25", "1wd", "2027-03-30", "Easter 2027: 26 and 29 March"),
-    ("2026-12-22", "14d", "2027-01-05", "calendar days: 5 Jan 2027 is a Tuesday"),
-    ("2026-12-12", "14d", "2026-12-29", "calendar days ending Sat 26 Dec roll past 28 Dec to 29 Dec"),
-    ("2022-09-05", "14d", "2022-09-20", "ends on the state funeral, rolls to the next day"),
-])
+@pytest.mark.parametrize(
+    "start, span, due, why",
+    [
+        ("2022-09-16", "1wd", "2022-09-20", "Fri; Mon 19 Sep 2022 was the Queen's state funeral"),
+        ("2023-05-05", "1wd", "2023-05-09", "Fri; Mon 8 May 2023 was the coronation bank holiday"),
+        ("2023-04-28", "5wd", "2023-05-09", "May Day 1 May and the coronation 8 May"),
+        ("2022-06-01", "1wd", "2022-06-06", "Platinum Jubilee Thu 2 and Fri 3 June 2022"),
+        (
+            "2021-12-24",
+            "1wd",
+            "2021-12-29",
+            "Christmas and Boxing Day 2021 fell at the weekend: 27 and 28 Dec",
+        ),
+        ("2021-12-31", "1wd", "2022-01-04", "New Year's Day 2022 was a Saturday: substitute Mon 3 Jan"),
+        (
+            "2026-12-22",
+            "10wd",
+            "2027-01-08",
+            "25 Dec, Boxing Day substitute Mon 28 Dec, 1 Jan (LIBRARIES §7.1)",
+        ),
+        ("2026-12-24", "1wd", "2026-12-29", "Christmas Eve counts; 25 and 28 Dec do not"),
+        ("2027-12-24", "1wd", "2027-12-29", "Christmas 2027 on a Saturday: substitutes 27 and 28 Dec"),
+        ("2026-12-19", "20wd", "2027-01-20", "the SPEC's own question"),
+        ("2026-04-02", "1wd", "2026-04-07", "Good Friday 3 and Easter Monday 6 April 2026"),
+        ("2027-03-25", "1wd", "2027-03-30", "Easter 2027: 26 and 29 March"),
+        ("2026-12-22", "14d", "2027-01-05", "calendar days: 5 Jan 2027 is a Tuesday"),
+        ("2026-12-12", "14d", "2026-12-29", "calendar days ending Sat 26 Dec roll past 28 Dec to 29 Dec"),
+        ("2022-09-05", "14d", "2022-09-20", "ends on the state funeral, rolls to the next day"),
+    ],
+)
 def test_worked_examples_england(start, span, due, why):
     assert ENG.due(date.fromisoformat(start), parse_span(span)) == date.fromisoformat(due), why
 
@@ -108,8 +121,9 @@ def test_wales_has_the_same_bank_holidays_as_england_in_these_years():
 
 def test_closure_days_move_deadlines():
     # LIBRARIES §7.1: Christmas Eve is a working day unless the partnership lists it as a closure
-    cal = WorkingCalendar("england", [date(2026, 12, 24), date(2026, 12, 29), date(2026, 12, 30),
-                                      date(2026, 12, 31)])
+    cal = WorkingCalendar(
+        "england", [date(2026, 12, 24), date(2026, 12, 29), date(2026, 12, 30), date(2026, 12, 31)]
+    )
     assert cal.add_working_days(date(2026, 12, 23), 1) == date(2027, 1, 4)
     assert (date(2026, 12, 24), "Partnership closure day") in cal.holidays_in(2026)
 
@@ -120,7 +134,9 @@ def test_unitless_or_negative_timescales_are_refused(text):
         parse_span(text)
 
 
-@pytest.mark.parametrize("key, value", [("acknowledge", '"1"'), ("review", '"-28d"'), ("appeal_window", "20")])
+@pytest.mark.parametrize(
+    "key, value", [("acknowledge", '"1"'), ("review", '"-28d"'), ("appeal_window", "20")]
+)
 def test_policy_with_a_unitless_or_negative_timescale_is_refused_at_load(key, value):
     text = policies.resolve("llr").read_text(encoding="utf-8")
     lines = [f"{key} = {value}" if line.startswith(f"{key} =") else line for line in text.splitlines()]
@@ -146,5 +162,11 @@ def test_calendar_due_refuses_a_unitless_span(trigger):
 
 def test_calendar_holidays_cli(trigger):
     rows = trigger.json("calendar", "holidays", "2026")
-    assert [r["date"] for r in rows if r["date"] >= "2026-12-01"] == ["2026-12-25", "2026-12-26", "2026-12-28"]
-    assert any(r["date"] == "2022-09-19" for r in trigger.json("calendar", "holidays", "2022", "--nation", "wales"))
+    assert [r["date"] for r in rows if r["date"] >= "2026-12-01"] == [
+        "2026-12-25",
+        "2026-12-26",
+        "2026-12-28",
+    ]
+    assert any(
+        r["date"] == "2022-09-19" for r in trigger.json("calendar", "holidays", "2022", "--nation", "wales")
+    )

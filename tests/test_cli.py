@@ -18,7 +18,9 @@ def _commands(group, prefix=()):
             yield from _commands(command, (*prefix, name))
 
 
-@pytest.mark.parametrize("path, command", list(_commands(cli.cli)), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+@pytest.mark.parametrize(
+    "path, command", list(_commands(cli.cli)), ids=lambda v: " ".join(v) if isinstance(v, tuple) else ""
+)
 def test_every_command_has_help(trigger, path, command):
     assert command.help, f"trigger {' '.join(path)} has no help"
     assert trigger(*path, "--help").exit_code == 0
@@ -49,14 +51,31 @@ def test_list_as_csv_and_json(db, case):
 
 
 def test_third_party_application_records_consent(db):
-    ref = db.json("activate", "--applicant", "Cllr Jones", "--victim", "Tom Example", "--consent-date",
-                  "2026-02-27", "--received", "2026-03-02", "--channel", "email", "--statement", "x")["reference"]
+    ref = db.json(
+        "activate",
+        "--applicant",
+        "Cllr Jones",
+        "--victim",
+        "Tom Example",
+        "--consent-date",
+        "2026-02-27",
+        "--received",
+        "2026-03-02",
+        "--channel",
+        "email",
+        "--statement",
+        "x",
+    )["reference"]
     shown = db.json("show", ref)
     assert shown["third_party"] is True and shown["consent_date"] == "2026-02-27"
     assert shown["victim"] == "Tom Example" and shown["applicant"] == "Cllr Jones"
 
 
 def test_references_run_per_year(db):
-    refs = [db.json("activate", "--applicant", "A", "--received", day, "--channel", "phone",
-                    "--statement", "x")["reference"] for day in ("2025-12-30", "2026-01-02", "2026-01-03")]
+    refs = [
+        db.json("activate", "--applicant", "A", "--received", day, "--channel", "phone", "--statement", "x")[
+            "reference"
+        ]
+        for day in ("2025-12-30", "2026-01-02", "2026-01-03")
+    ]
     assert refs == ["CT-2025-0001", "CT-2026-0001", "CT-2026-0002"]

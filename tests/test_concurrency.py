@@ -11,9 +11,9 @@ import time
 from datetime import date
 from pathlib import Path
 
+from conftest import sqlite_only
 from sqlmodel import select
 
-from conftest import sqlite_only
 from trigger import audit, cases
 from trigger.app import App
 from trigger.errors import ConcurrentChange
@@ -50,10 +50,12 @@ def _env() -> dict:
 
 def _at_once(commands: list[list[str]], delay: float = 1.5) -> list[subprocess.CompletedProcess]:
     """Start every command now; each waits until the same moment (after its imports) to act."""
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
-             for cmd in commands]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
+        for cmd in commands
+    ]
     results = []
-    for proc, cmd in zip(procs, commands):
+    for proc, cmd in zip(procs, commands, strict=False):
         out, err = proc.communicate(timeout=120)
         results.append(subprocess.CompletedProcess(cmd, proc.returncode, out, err))
     return results
@@ -61,8 +63,9 @@ def _at_once(commands: list[list[str]], delay: float = 1.5) -> list[subprocess.C
 
 def test_four_processes_activating_at_once_never_share_a_reference(db):
     start = time.time() + 1.5
-    results = _at_once([[sys.executable, "-c", ACTIVATE_WORKER, str(start), "10", f"worker{w}"]
-                        for w in range(4)])
+    results = _at_once(
+        [[sys.executable, "-c", ACTIVATE_WORKER, str(start), "10", f"worker{w}"] for w in range(4)]
+    )
     for r in results:
         assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
     lines = [line for r in results for line in r.stdout.split()]
@@ -76,15 +79,21 @@ def test_four_processes_activating_at_once_never_share_a_reference(db):
 
 def _cli_at(start: float, *args: str) -> list[str]:
     # `python cli.py ...` as a user would run it, started at a common moment
-    code = (f"import sys, time; time.sleep(max(0.0, {start} - time.time())); sys.argv = ['trigger'] + "
-            f"{list(args)!r}; import runpy; runpy.run_path({CLI!r}, run_name='__main__')")
+    code = (
+        f"import sys, time; time.sleep(max(0.0, {start} - time.time())); sys.argv = ['trigger'] + "
+        f"{list(args)!r}; import runpy; runpy.run_path({CLI!r}, run_name='__main__')"
+    )
     return [sys.executable, "-c", code]
 
 
 def test_the_same_move_by_three_people_at_once_happens_once_and_the_others_are_told(db, case):
     start = time.time() + 1.5
-    results = _at_once([_cli_at(start, "--as", f"officer{w}", "decide", case, "--met", "--on", "2026-03-05")
-                        for w in range(3)])
+    results = _at_once(
+        [
+            _cli_at(start, "--as", f"officer{w}", "decide", case, "--met", "--on", "2026-03-05")
+            for w in range(3)
+        ]
+    )
     winners = [r for r in results if r.returncode == 0]
     losers = [r for r in results if r.returncode != 0]
     assert len(winners) == 1, [r.stderr for r in results]
@@ -105,8 +114,14 @@ def test_findings_recorded_at_once_are_never_lost(db, case):
     db("decide", case, "--met", "--on", "2026-03-05")
     db("assign", case, "--lead", "cbc", "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
     start = time.time() + 1.5
-    results = _at_once([_cli_at(start, "finding", case, "--category", "risk", "--text", f"finding {w}",
-                                "--on", "2026-03-10") for w in range(3)])
+    results = _at_once(
+        [
+            _cli_at(
+                start, "finding", case, "--category", "risk", "--text", f"finding {w}", "--on", "2026-03-10"
+            )
+            for w in range(3)
+        ]
+    )
     saved = [r for r in results if r.returncode == 0]
     for r in results:
         if r.returncode:
@@ -150,13 +165,14 @@ def test_a_long_held_sqlite_lock_ends_in_one_clear_line_and_no_change(db, case, 
 
     app_module.dispose_engines()
     monkeypatch.setattr(app_module, "_sqlite_pragmas", impatient)
-    holder = sqlite3.connect(os.environ["TRIGGER_DB"][len("sqlite:///"):], isolation_level=None)
+    holder = sqlite3.connect(os.environ["TRIGGER_DB"][len("sqlite:///") :], isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # somebody else's long write transaction
     try:
         result = db.fails("decide", case, "--met", "--on", "2026-03-05")
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert result.stderr == ("Error: the database is busy with another user's change; nothing was saved, "
-                             "try again in a moment\n")
+    assert result.stderr == (
+        "Error: the database is busy with another user's change; nothing was saved, try again in a moment\n"
+    )
     assert db.json("show", case)["state"] == "received"

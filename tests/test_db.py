@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from conftest import ON_POSTGRES, sqlite_only
 from sqlalchemy import text
 
-from conftest import ON_POSTGRES, sqlite_only
-from trigger import audit, db as database
+from trigger import audit
+from trigger import db as database
 from trigger.app import App, get_engine
 from trigger.models import metadata
 
@@ -29,8 +30,11 @@ def test_init_migrates_an_empty_database_to_a_schema_that_matches_the_models(tri
     assert _differences(url) == []
     shown = trigger("db", "current").stdout
     assert "current: 0001_initial" in shown and "up to date" in shown
-    assert trigger.json("db", "current") == {"current": database.head_revisions(),
-                                             "head": database.head_revisions(), "up_to_date": True}
+    assert trigger.json("db", "current") == {
+        "current": database.head_revisions(),
+        "head": database.head_revisions(),
+        "up_to_date": True,
+    }
 
 
 def test_db_upgrade_creates_the_schema_and_is_safe_to_rerun(trigger):
@@ -47,8 +51,21 @@ def test_the_shipped_head_is_the_initial_revision_and_found_without_alembic():
 
 
 def test_a_command_on_an_empty_database_says_run_init(trigger):
-    for args in (("show", "CT-2026-0001"), ("list",), ("activate", "--applicant", "A", "--received",
-                                                       "2026-03-02", "--channel", "online", "--statement", "x")):
+    for args in (
+        ("show", "CT-2026-0001"),
+        ("list",),
+        (
+            "activate",
+            "--applicant",
+            "A",
+            "--received",
+            "2026-03-02",
+            "--channel",
+            "online",
+            "--statement",
+            "x",
+        ),
+    ):
         result = trigger.fails(*args)
         assert "run `trigger init` first" in result.stderr
         assert "Traceback" not in result.stderr
@@ -58,8 +75,10 @@ def test_a_database_behind_the_code_warns_once_on_stderr(db, case, monkeypatch):
     monkeypatch.setattr(database, "_head_cache", ["0002_future"])
     result = db("show", case)
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
-    assert warnings == ["warning: this database is at schema revision 0001_initial, the code expects "
-                        "0002_future; run `trigger db upgrade`"]
+    assert warnings == [
+        "warning: this database is at schema revision 0001_initial, the code expects "
+        "0002_future; run `trigger db upgrade`"
+    ]
     assert case in result.stdout
 
 
@@ -81,14 +100,14 @@ def test_a_database_made_before_migrations_is_adopted_by_db_upgrade(trigger):
 
 @sqlite_only
 def test_the_sqlite_database_file_is_private_to_its_owner(db):
-    path = Path(os.environ["TRIGGER_DB"][len("sqlite:///"):])
+    path = Path(os.environ["TRIGGER_DB"][len("sqlite:///") :])
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 @sqlite_only
 def test_backup_then_restore_brings_back_the_data_as_it_was(db, case, tmp_path):
     url = os.environ["TRIGGER_DB"]
-    live = Path(url[len("sqlite:///"):])
+    live = Path(url[len("sqlite:///") :])
     copy = tmp_path / "backup.db"
     out = db("backup", copy).stdout
     assert "Backed up" in out and str(copy) in out
@@ -112,7 +131,7 @@ def test_backup_then_restore_brings_back_the_data_as_it_was(db, case, tmp_path):
 
 @sqlite_only
 def test_backup_refuses_a_folder_and_the_database_itself(db, tmp_path):
-    live = os.environ["TRIGGER_DB"][len("sqlite:///"):]
+    live = os.environ["TRIGGER_DB"][len("sqlite:///") :]
     assert "is a directory" in db.fails("backup", tmp_path).stderr
     assert "must not be the database itself" in db.fails("backup", live).stderr
     assert "does not exist" in db.fails("backup", tmp_path / "nope" / "b.db").stderr
@@ -127,7 +146,11 @@ def test_backup_of_a_postgresql_database_points_to_pg_dump(trigger, tmp_path):
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs TRIGGER_TEST_DB (PostgreSQL)")
 def test_postgres_stores_recording_times_as_timestamptz(db, case):
     with get_engine(os.environ["TRIGGER_DB"]).connect() as conn:
-        kind = conn.execute(text("SELECT data_type FROM information_schema.columns WHERE table_schema = "
-                                 "current_schema() AND table_name = 'audit_event' AND column_name = 'at'")).scalar()
+        kind = conn.execute(
+            text(
+                "SELECT data_type FROM information_schema.columns WHERE table_schema = "
+                "current_schema() AND table_name = 'audit_event' AND column_name = 'at'"
+            )
+        ).scalar()
         verified = conn.execute(text("SELECT count(*) FROM audit_event")).scalar()
     assert kind == "timestamp with time zone" and verified >= 4

@@ -27,8 +27,15 @@ def issue_letter(ref: str, kind: str, on: str) -> None:
     """Letters (issue 5) record a register row; here it is written directly."""
     with _session() as s:
         case = s.exec(select(ReviewCase).where(ReviewCase.reference == ref)).one()
-        s.add(Letter(case_id=case.id, kind=kind, issued_on=date.fromisoformat(on), recipient="applicant",
-                     content_hash="x"))
+        s.add(
+            Letter(
+                case_id=case.id,
+                kind=kind,
+                issued_on=date.fromisoformat(on),
+                recipient="applicant",
+                content_hash="x",
+            )
+        )
         s.commit()
 
 
@@ -37,14 +44,46 @@ def deadlines(db, ref):
 
 
 def christmas_case(db) -> str:
-    db("agency", "add", "hbbc", "--name", "Hinckley and Bosworth BC", "--kind", "council",
-       "--email", "asb@hbbc.example")
-    ref = db.json("activate", "--applicant", "Ann Example", "--received", "2026-12-22", "--channel", "online",
-                  "--statement", "Nothing has changed")["reference"]
-    for occurred, reported in (("2026-11-10", "2026-11-12"), ("2026-11-20", "2026-11-21"),
-                               ("2026-12-03", "2026-12-04")):
-        db("incident", "add", ref, "--occurred", occurred, "--reported", reported, "--agency", "police",
-           "--on", "2026-12-22")
+    db(
+        "agency",
+        "add",
+        "hbbc",
+        "--name",
+        "Hinckley and Bosworth BC",
+        "--kind",
+        "council",
+        "--email",
+        "asb@hbbc.example",
+    )
+    ref = db.json(
+        "activate",
+        "--applicant",
+        "Ann Example",
+        "--received",
+        "2026-12-22",
+        "--channel",
+        "online",
+        "--statement",
+        "Nothing has changed",
+    )["reference"]
+    for occurred, reported in (
+        ("2026-11-10", "2026-11-12"),
+        ("2026-11-20", "2026-11-21"),
+        ("2026-12-03", "2026-12-04"),
+    ):
+        db(
+            "incident",
+            "add",
+            ref,
+            "--occurred",
+            occurred,
+            "--reported",
+            reported,
+            "--agency",
+            "police",
+            "--on",
+            "2026-12-22",
+        )
     return ref
 
 
@@ -60,15 +99,36 @@ def test_christmas_case_deadlines_through_its_life(db, later):
     assert d["acknowledge", "received 2026-12-22"]["met_on"] == "2026-12-23"
     assert d["threshold_decision", "received 2026-12-22"]["met_on"] == "2027-01-04"
     assert d["review", "threshold met 2027-01-04"]["due"] == "2027-02-01"
-    db("assign", ref, "--lead", "hbbc", "--reviewer", "Sam Reviewer", "--reviewer-email", "sam@hbbc.example",
-       "--on", "2027-01-05")
+    db(
+        "assign",
+        ref,
+        "--lead",
+        "hbbc",
+        "--reviewer",
+        "Sam Reviewer",
+        "--reviewer-email",
+        "sam@hbbc.example",
+        "--on",
+        "2027-01-05",
+    )
     db("meeting", ref, "--at", "2027-01-25T10:00", "--held", "--victim-involvement", "attend")
     d = deadlines(db, ref)
     assert d["outcome_letter", "meeting held 2027-01-25"]["due"] == "2027-02-01"
     db("finding", ref, "--category", "silo_working", "--on", "2027-01-25")
     db("recommend", ref, "--to", "police", "--text", "Share reports", "--on", "2027-01-25")
-    db("action", "add", ref, "--action", "Joint visit", "--owner", "police", "--due", "2027-03-31",
-       "--on", "2027-01-25")
+    db(
+        "action",
+        "add",
+        ref,
+        "--action",
+        "Joint visit",
+        "--owner",
+        "police",
+        "--due",
+        "2027-03-31",
+        "--on",
+        "2027-01-25",
+    )
     db("outcome", ref, "--victim-consulted", "--on", "2027-01-29")
     issue_letter(ref, "outcome", "2027-01-29")
     db("action", "update", ref, "1", "--status", "done", "--on", "2027-03-01")
@@ -82,8 +142,17 @@ def test_christmas_case_deadlines_through_its_life(db, later):
     assert d["appeal_window", "outcome issued 2027-01-29"]["met_on"] == "2027-02-10"
     assert d["appeal_bundle", "appeal received 2027-02-10"]["due"] == "2027-02-11"
     assert d["appeal_decision", "appeal received 2027-02-10"]["due"] == "2027-03-10"
-    db("appeal-decision", ref, "--dismissed", "--by", "Chair of Melton CSP", "--reason", "no new facts",
-       "--on", "2027-03-05")
+    db(
+        "appeal-decision",
+        ref,
+        "--dismissed",
+        "--by",
+        "Chair of Melton CSP",
+        "--reason",
+        "no new facts",
+        "--on",
+        "2027-03-05",
+    )
     d = deadlines(db, ref)
     assert d["appeal_decision", "appeal received 2027-02-10"]["met_on"] == "2027-03-05"
     # the decision came without a recorded bundle: it can no longer be met
@@ -118,12 +187,32 @@ def test_list_overdue_as_of(db, later):
 
 
 def test_not_met_window_is_the_applicants_never_overdue_and_not_applicable_once_closed(db, later):
-    ref = db.json("activate", "--applicant", "Bob Smith", "--received", "2026-12-22", "--channel", "phone",
-                  "--statement", "Ignored")["reference"]
+    ref = db.json(
+        "activate",
+        "--applicant",
+        "Bob Smith",
+        "--received",
+        "2026-12-22",
+        "--channel",
+        "phone",
+        "--statement",
+        "Ignored",
+    )["reference"]
     db("decide", ref, "--not-met", "--on", "2026-12-30")
     issue_letter(ref, "acknowledgement", "2026-12-23")
-    db("incident", "add", ref, "--occurred", "2026-12-01", "--reported", "2026-12-02", "--agency", "emh",
-       "--on", "2026-12-30")
+    db(
+        "incident",
+        "add",
+        ref,
+        "--occurred",
+        "2026-12-01",
+        "--reported",
+        "2026-12-02",
+        "--agency",
+        "emh",
+        "--on",
+        "2026-12-30",
+    )
     d = deadlines(db, ref)
     window = d["appeal_window", "threshold not met 2026-12-30"]
     assert window["due"] == "2027-01-28"  # 20wd, skipping New Year's Day
@@ -134,12 +223,30 @@ def test_not_met_window_is_the_applicants_never_overdue_and_not_applicable_once_
 
 
 def test_appeal_upheld_against_threshold_starts_a_review(db, later):
-    ref = db.json("activate", "--applicant", "Bob Smith", "--received", "2026-12-22", "--channel", "phone",
-                  "--statement", "Ignored")["reference"]
+    ref = db.json(
+        "activate",
+        "--applicant",
+        "Bob Smith",
+        "--received",
+        "2026-12-22",
+        "--channel",
+        "phone",
+        "--statement",
+        "Ignored",
+    )["reference"]
     db("decide", ref, "--not-met", "--on", "2026-12-30")
     db("appeal", ref, "--received", "2027-01-06", "--grounds", "facts", "--on", "2027-01-06")
-    db("appeal-decision", ref, "--upheld", "--by", "Chair of Melton CSP", "--reason", "missed a report",
-       "--on", "2027-01-20")
+    db(
+        "appeal-decision",
+        ref,
+        "--upheld",
+        "--by",
+        "Chair of Melton CSP",
+        "--reason",
+        "missed a report",
+        "--on",
+        "2027-01-20",
+    )
     d = deadlines(db, ref)
     assert d["review", "appeal upheld 2027-01-20"]["due"] == "2027-02-17"
     assert d["appeal_window", "threshold not met 2026-12-30"]["met_on"] == "2027-01-06"
@@ -151,7 +258,10 @@ def test_reminder_rows_follow_the_deadline(db, later):
         rows = s.exec(select(Reminder).order_by(Reminder.id)).all()
     # no reviewer yet: the manager (the SPoC) gets the warnings and overdue notices, and escalations
     assert {(r.kind, r.recipient) for r in rows} == {
-        ("warning", "csm@example.gov.uk"), ("overdue", "csm@example.gov.uk"), ("escalation", "csm@example.gov.uk")}
+        ("warning", "csm@example.gov.uk"),
+        ("overdue", "csm@example.gov.uk"),
+        ("escalation", "csm@example.gov.uk"),
+    }
     td = [r for r in rows if r.kind == "overdue"]
     assert sorted(r.send_on.isoformat() for r in td) == ["2026-12-24", "2027-01-06"]
     esc = sorted(r.send_on.isoformat() for r in rows if r.kind == "escalation")

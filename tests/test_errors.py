@@ -30,37 +30,159 @@ def _one_line_error(result):
 TOMORROW = (date.today() + timedelta(days=1)).isoformat()
 
 
-@pytest.mark.parametrize("args, words", [
-    (["show", "CT-2026-9999"], "no case"),
-    (["incident", "add", "{ref}", "--occurred", "2026-01-10", "--reported", "2026-01-11", "--agency", "fire"],
-     "no agency with code 'fire'"),
-    (["incident", "add", "{ref}", "--occurred", "2026-02-30", "--reported", "2026-03-01", "--agency", "police"],
-     "is not a date"),
-    (["incident", "add", "{ref}", "--occurred", "2026-02-10", "--reported", "2026-02-01", "--agency", "police"],
-     "before --occurred"),
-    (["incident", "add", "{ref}", "--occurred", TOMORROW, "--reported", TOMORROW, "--agency", "police"],
-     "in the future"),
-    (["incident", "add", "{ref}", "--occurred", "2026-02-01", "--reported", "2026-02-02", "--agency", "police",
-      "--same-as", "999"], "no complaint 999"),
-    (["decide", "{ref}", "--met", "--on", TOMORROW], "in the future"),
-    (["decide", "{ref}", "--met", "--on", "2026-03-01"], "before the case was received"),
-    (["decide", "{ref}", "--reject", "vexatious"], "needs the category and a reason"),
-    (["decide", "{ref}"], "give one of --met"),
-    (["assign", "{ref}", "--lead", "cbc", "--reviewer", "Sam"], "allowed moves from received: decide, withdraw"),
-    (["outcome", "{ref}"], "cannot outcome: the case is received"),
-    (["withdraw", "{ref}"], "Missing option '--reason'"),
-    (["activate", "--applicant", "Bob", "--received", "2026-03-01", "--channel", "online", "--statement", " "],
-     "statement of dissatisfaction is required"),
-    (["activate", "--applicant", "Bob", "--received", "2026-03-01", "--channel", "online", "--statement", "x",
-      "--victim", "Carol"], "consent date"),
-    (["activate", "--applicant", "Bob", "--received", "2026-03-01", "--channel", "pigeon", "--statement", "x"],
-     "pigeon"),
-    (["action", "update", "{ref}", "7", "--status", "done"], "no action 7"),
-    (["hours", "{ref}", "--agency", "cbc", "--person", "Sam", "--hours", "30", "--date", "2026-03-04"],
-     "not a day's work"),
-    (["--policy", "nowhere", "activate", "--applicant", "Bob", "--received", "2026-03-01", "--channel", "online",
-      "--statement", "x"], "no policy called 'nowhere'"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["show", "CT-2026-9999"], "no case"),
+        (
+            [
+                "incident",
+                "add",
+                "{ref}",
+                "--occurred",
+                "2026-01-10",
+                "--reported",
+                "2026-01-11",
+                "--agency",
+                "fire",
+            ],
+            "no agency with code 'fire'",
+        ),
+        (
+            [
+                "incident",
+                "add",
+                "{ref}",
+                "--occurred",
+                "2026-02-30",
+                "--reported",
+                "2026-03-01",
+                "--agency",
+                "police",
+            ],
+            "is not a date",
+        ),
+        (
+            [
+                "incident",
+                "add",
+                "{ref}",
+                "--occurred",
+                "2026-02-10",
+                "--reported",
+                "2026-02-01",
+                "--agency",
+                "police",
+            ],
+            "before --occurred",
+        ),
+        (
+            [
+                "incident",
+                "add",
+                "{ref}",
+                "--occurred",
+                TOMORROW,
+                "--reported",
+                TOMORROW,
+                "--agency",
+                "police",
+            ],
+            "in the future",
+        ),
+        (
+            [
+                "incident",
+                "add",
+                "{ref}",
+                "--occurred",
+                "2026-02-01",
+                "--reported",
+                "2026-02-02",
+                "--agency",
+                "police",
+                "--same-as",
+                "999",
+            ],
+            "no complaint 999",
+        ),
+        (["decide", "{ref}", "--met", "--on", TOMORROW], "in the future"),
+        (["decide", "{ref}", "--met", "--on", "2026-03-01"], "before the case was received"),
+        (["decide", "{ref}", "--reject", "vexatious"], "needs the category and a reason"),
+        (["decide", "{ref}"], "give one of --met"),
+        (
+            ["assign", "{ref}", "--lead", "cbc", "--reviewer", "Sam"],
+            "allowed moves from received: decide, withdraw",
+        ),
+        (["outcome", "{ref}"], "cannot outcome: the case is received"),
+        (["withdraw", "{ref}"], "Missing option '--reason'"),
+        (
+            [
+                "activate",
+                "--applicant",
+                "Bob",
+                "--received",
+                "2026-03-01",
+                "--channel",
+                "online",
+                "--statement",
+                " ",
+            ],
+            "statement of dissatisfaction is required",
+        ),
+        (
+            [
+                "activate",
+                "--applicant",
+                "Bob",
+                "--received",
+                "2026-03-01",
+                "--channel",
+                "online",
+                "--statement",
+                "x",
+                "--victim",
+                "Carol",
+            ],
+            "consent date",
+        ),
+        (
+            [
+                "activate",
+                "--applicant",
+                "Bob",
+                "--received",
+                "2026-03-01",
+                "--channel",
+                "pigeon",
+                "--statement",
+                "x",
+            ],
+            "pigeon",
+        ),
+        (["action", "update", "{ref}", "7", "--status", "done"], "no action 7"),
+        (
+            ["hours", "{ref}", "--agency", "cbc", "--person", "Sam", "--hours", "30", "--date", "2026-03-04"],
+            "not a day's work",
+        ),
+        (
+            [
+                "--policy",
+                "nowhere",
+                "activate",
+                "--applicant",
+                "Bob",
+                "--received",
+                "2026-03-01",
+                "--channel",
+                "online",
+                "--statement",
+                "x",
+            ],
+            "no policy called 'nowhere'",
+        ),
+    ],
+)
 def test_bad_input_is_one_clear_line_and_changes_nothing(db, case, tmp_path, args, words):
     before = _audit_count(tmp_path)
     shown = db.json("show", case)
@@ -84,7 +206,11 @@ def test_unreachable_database_is_a_clear_error(trigger):
 def test_a_bad_policy_file_names_the_file_key_and_reason(trigger, tmp_path):
     from workflows import PRESETS_DIR
 
-    text = (PRESETS_DIR / "llr.toml").read_text().replace("qualifying_complaints = 3", "qualifying_complaints = 4")
+    text = (
+        (PRESETS_DIR / "llr.toml")
+        .read_text()
+        .replace("qualifying_complaints = 3", "qualifying_complaints = 4")
+    )
     bad = tmp_path / "ours.toml"
     bad.write_text(text)
     line = _one_line_error(trigger.fails("init", "--policy", str(bad)))
@@ -102,5 +228,7 @@ def test_database_file_is_private_to_its_owner(db, tmp_path):
 
 def test_a_move_is_never_dated_before_the_previous_move(db, case):
     db("decide", case, "--met", "--on", "2026-03-10")
-    line = _one_line_error(db.fails("assign", case, "--lead", "cbc", "--reviewer", "Sam", "--on", "2026-03-09"))
+    line = _one_line_error(
+        db.fails("assign", case, "--lead", "cbc", "--reviewer", "Sam", "--on", "2026-03-09")
+    )
     assert "before the case's previous move (2026-03-10)" in line

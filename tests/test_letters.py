@@ -23,27 +23,96 @@ def review_to_outcome(db, ref):
     db("assign", ref, "--lead", "cbc", "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
     db("meeting", ref, "--at", "2026-03-20T10:00", "--victim-involvement", "attend", "--on", "2026-03-09")
     db("meeting", ref, "--at", "2026-03-20T10:00", "--held", "--on", "2026-03-20")
-    db("finding", ref, "--category", "silo_working", "--text", "Police and council reports were never shared.",
-       "--on", "2026-03-20")
-    db("recommend", ref, "--to", "police", "--text", "Share ASB reports with the council every week.",
-       "--on", "2026-03-20")
-    db("action", "add", ref, "--action", "Joint visit to the perpetrator's address", "--owner", "police",
-       "--due", "2026-04-30", "--on", "2026-03-20")
-    db("action", "add", ref, "--action", "Install CCTV at the block entrance", "--owner", "emh",
-       "--due", "2026-05-29", "--on", "2026-03-20")
+    db(
+        "finding",
+        ref,
+        "--category",
+        "silo_working",
+        "--text",
+        "Police and council reports were never shared.",
+        "--on",
+        "2026-03-20",
+    )
+    db(
+        "recommend",
+        ref,
+        "--to",
+        "police",
+        "--text",
+        "Share ASB reports with the council every week.",
+        "--on",
+        "2026-03-20",
+    )
+    db(
+        "action",
+        "add",
+        ref,
+        "--action",
+        "Joint visit to the perpetrator's address",
+        "--owner",
+        "police",
+        "--due",
+        "2026-04-30",
+        "--on",
+        "2026-03-20",
+    )
+    db(
+        "action",
+        "add",
+        ref,
+        "--action",
+        "Install CCTV at the block entrance",
+        "--owner",
+        "emh",
+        "--due",
+        "2026-05-29",
+        "--on",
+        "2026-03-20",
+    )
     db("outcome", ref, "--victim-consulted", "--on", "2026-03-23")
 
 
 def not_met_case(db, applicant="Bob Example", agencies=("emh", "cbc"), **extra):
-    args = ["activate", "--applicant", applicant, "--received", "2026-03-02", "--channel", "phone",
-            "--statement", "Ignored"]
+    args = [
+        "activate",
+        "--applicant",
+        applicant,
+        "--received",
+        "2026-03-02",
+        "--channel",
+        "phone",
+        "--statement",
+        "Ignored",
+    ]
     for k, v in extra.items():
         args += [f"--{k.replace('_', '-')}", v]
     ref = db.json(*args)["reference"]
-    first = db.json("incident", "add", ref, "--occurred", "2026-02-01", "--reported", "2026-02-02",
-                    "--agency", agencies[0], "--on", "2026-03-03")["id"]
-    late = db.json("incident", "add", ref, "--occurred", "2025-12-01", "--reported", "2026-01-20",
-                   "--agency", agencies[1], "--on", "2026-03-03")["id"]
+    first = db.json(
+        "incident",
+        "add",
+        ref,
+        "--occurred",
+        "2026-02-01",
+        "--reported",
+        "2026-02-02",
+        "--agency",
+        agencies[0],
+        "--on",
+        "2026-03-03",
+    )["id"]
+    late = db.json(
+        "incident",
+        "add",
+        ref,
+        "--occurred",
+        "2025-12-01",
+        "--reported",
+        "2026-01-20",
+        "--agency",
+        agencies[1],
+        "--on",
+        "2026-03-03",
+    )["id"]
     return ref, first, late
 
 
@@ -79,12 +148,17 @@ def test_every_kind_carries_the_cases_facts(db, case):
     assert "outcome of the review by 27 March 2026" in invite  # 5 working days after the meeting
 
     outcome = letter(db, case, "outcome", "--on", "2026-03-24")
-    for fact in ("We issued the outcome on 23 March 2026", "Agencies worked in silos.",
-                 "Police and council reports were never shared.",
-                 "To Leicestershire Police: Share ASB reports with the council every week.",
-                 "Joint visit to the perpetrator's address", "Agency responsible: EMH Homes",
-                 "Due by: 29 May 2026", "The last day to appeal is 22 April 2026.",
-                 "an independent partnership Community Safety Partnership Chair"):
+    for fact in (
+        "We issued the outcome on 23 March 2026",
+        "Agencies worked in silos.",
+        "Police and council reports were never shared.",
+        "To Leicestershire Police: Share ASB reports with the council every week.",
+        "Joint visit to the perpetrator's address",
+        "Agency responsible: EMH Homes",
+        "Due by: 29 May 2026",
+        "The last day to appeal is 22 April 2026.",
+        "an independent partnership Community Safety Partnership Chair",
+    ):
         assert fact in outcome, fact
 
     db("appeal", case, "--received", "2026-04-01", "--grounds", "facts", "--on", "2026-04-01")
@@ -96,11 +170,22 @@ def test_every_kind_carries_the_cases_facts(db, case):
     delay = letter(db, case, "delay", "--on", "2026-04-02")
     assert "We will not be able to decide your appeal by 1 May 2026" in delay
 
-    db("appeal-decision", case, "--dismissed", "--by", "Chair of Melton CSP", "--reason",
-       "The review considered every report.", "--on", "2026-04-20")
+    db(
+        "appeal-decision",
+        case,
+        "--dismissed",
+        "--by",
+        "Chair of Melton CSP",
+        "--reason",
+        "The review considered every report.",
+        "--on",
+        "2026-04-20",
+    )
     decided = letter(db, case, "appeal_outcome", "--on", "2026-04-20")
     assert "On 20 April 2026 Chair of Melton CSP decided your appeal" in decided
-    assert "Your appeal is not upheld. The decision stands." in decided and "This decision is final." in decided
+    assert (
+        "Your appeal is not upheld. The decision stands." in decided and "This decision is final." in decided
+    )
 
     db("action", "update", case, "1", "--status", "done", "--on", "2026-04-25")
     db("action", "update", case, "2", "--status", "done", "--on", "2026-05-20")
@@ -114,8 +199,9 @@ def test_outcome_letter_html_has_the_action_plan_table(db, case):
     review_to_outcome(db, case)
     html = db("letter", case, "outcome", "--on", "2026-03-24").stdout
     assert "<th>Action</th><th>Agency responsible</th><th>Due by</th>" in html
-    assert ("<tr><td>2</td><td>Install CCTV at the block entrance</td><td>EMH Homes</td>"
-            "<td>29 May 2026</td></tr>") in html
+    assert (
+        "<tr><td>2</td><td>Install CCTV at the block entrance</td><td>EMH Homes</td><td>29 May 2026</td></tr>"
+    ) in html
     assert "The last day to appeal is 22 April 2026." in html
 
 
@@ -125,10 +211,14 @@ def test_threshold_not_met_quotes_the_explanation_signposting_and_appeal(db):
     text = letter(db, ref, "threshold_not_met", "--on", "2026-03-10")
     assert "On 10 March 2026 we decided that the threshold for an ASB Case Review is not met." in text
     assert "The threshold is 3 qualifying complaints." in text
-    assert f"Complaint {first}: behaviour on 1 February 2026, reported to EMH Homes on 2 February 2026." in text
-    assert (f"Complaint {late}: behaviour on 1 December 2025, reported to Charnwood Borough Council on "
-            "20 January 2026. It does not count: reported 50 days after the behaviour; the limit is one month."
-            in text)
+    assert (
+        f"Complaint {first}: behaviour on 1 February 2026, reported to EMH Homes on 2 February 2026." in text
+    )
+    assert (
+        f"Complaint {late}: behaviour on 1 December 2025, reported to Charnwood Borough Council on "
+        "20 January 2026. It does not count: reported 50 days after the behaviour; the limit is one month."
+        in text
+    )
     assert "Victim Support" in text and "complaints procedure" in text  # signposting
     assert "the review failed to consider a relevant process, policy or protocol" in text
     assert "The last day to appeal is 9 April 2026." in text  # 20 working days after 10 March, over Easter
@@ -137,24 +227,35 @@ def test_threshold_not_met_quotes_the_explanation_signposting_and_appeal(db):
 def test_the_appeal_window_comes_from_the_cases_deadline_row_when_there_is_one(db, tmp_path):
     ref, _, _ = not_met_case(db)
     db("decide", ref, "--not-met", "--on", "2026-03-10")
+    import os
+
     from sqlmodel import Session, create_engine, select
 
     from trigger.models import Deadline, ReviewCase
 
-    import os
     engine = create_engine(os.environ["TRIGGER_DB"])
     with Session(engine) as s:
         case_id = s.exec(select(ReviewCase.id).where(ReviewCase.reference == ref)).one()
         s.add(Deadline(case_id=case_id, kind="appeal_window", due=date(2026, 4, 14), span="20wd"))
         s.commit()
     engine.dispose()
-    assert "The last day to appeal is 14 April 2026." in letter(db, ref, "threshold_not_met", "--on", "2026-03-10")
+    assert "The last day to appeal is 14 April 2026." in letter(
+        db, ref, "threshold_not_met", "--on", "2026-03-10"
+    )
 
 
 def test_rejection_letter_gives_category_reason_and_appeal(db):
     ref, _, _ = not_met_case(db)
-    db("decide", ref, "--reject", "vexatious", "--reason", "The same complaint was made 40 times in a week.",
-       "--on", "2026-03-10")
+    db(
+        "decide",
+        ref,
+        "--reject",
+        "vexatious",
+        "--reason",
+        "The same complaint was made 40 times in a week.",
+        "--on",
+        "2026-03-10",
+    )
     text = letter(db, ref, "rejection", "--on", "2026-03-11")
     assert "We found the application to be vexatious." in text
     assert "The same complaint was made 40 times in a week." in text
@@ -174,8 +275,14 @@ def test_issuing_records_the_letter_and_preview_records_nothing(db, case):
 
     issued = db("letter", case, "acknowledgement", "--format", "txt", "--on", "2026-03-03")
     shown = db.json("show", case)
-    assert shown["letters"] == [{"kind": "acknowledgement", "issued_on": "2026-03-03", "recipient": "Ann Example",
-                                 "hash": hashlib.sha256(issued.stdout.encode()).hexdigest()}]
+    assert shown["letters"] == [
+        {
+            "kind": "acknowledgement",
+            "issued_on": "2026-03-03",
+            "recipient": "Ann Example",
+            "hash": hashlib.sha256(issued.stdout.encode()).hexdigest(),
+        }
+    ]
     event = shown["events"][-1]
     assert event["event"] == "letter" and event["at"] == "2026-03-03" and event["actor"] == "tester"
 
@@ -186,16 +293,19 @@ def test_a_letter_written_to_a_file_is_the_one_hashed(db, case, tmp_path):
     assert db.json("show", case)["letters"][0]["hash"] == hashlib.sha256(out.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize("kind, says", [
-    ("outcome", "has no outcome yet (it is received)"),
-    ("threshold_met", "has no threshold decision yet"),
-    ("threshold_not_met", "has no threshold decision yet"),
-    ("rejection", "has no threshold decision yet"),
-    ("appeal_acknowledgement", "has no appeal"),
-    ("appeal_outcome", "has no decided appeal"),
-    ("meeting_invitation", "has no review meeting"),
-    ("closure", "is received, not closed"),
-])
+@pytest.mark.parametrize(
+    "kind, says",
+    [
+        ("outcome", "has no outcome yet (it is received)"),
+        ("threshold_met", "has no threshold decision yet"),
+        ("threshold_not_met", "has no threshold decision yet"),
+        ("rejection", "has no threshold decision yet"),
+        ("appeal_acknowledgement", "has no appeal"),
+        ("appeal_outcome", "has no decided appeal"),
+        ("meeting_invitation", "has no review meeting"),
+        ("closure", "is received, not closed"),
+    ],
+)
 def test_a_letter_the_state_does_not_support_is_refused(db, case, kind, says):
     result = db.fails("letter", case, kind, "--on", "2026-03-03")
     assert says in result.stderr and "Traceback" not in result.stderr
@@ -206,13 +316,21 @@ def test_threshold_met_letter_is_refused_for_a_not_met_decision(db):
     ref, _, _ = not_met_case(db)
     db("decide", ref, "--not-met", "--on", "2026-03-10")
     assert "send threshold_not_met" in db.fails("letter", ref, "threshold_met").stderr
-    assert "cannot be dated before it" in db.fails("letter", ref, "threshold_not_met", "--on", "2026-03-09").stderr
+    assert (
+        "cannot be dated before it"
+        in db.fails("letter", ref, "threshold_not_met", "--on", "2026-03-09").stderr
+    )
 
 
 def test_information_request_needs_the_agency_and_its_request(db, case):
     assert "--to AGENCY" in db.fails("letter", case, "information_request").stderr
-    assert "no evidence request to police" in db.fails("letter", case, "information_request", "--to", "police").stderr
-    assert "no agency with code 'nope'" in db.fails("letter", case, "information_request", "--to", "nope").stderr
+    assert (
+        "no evidence request to police"
+        in db.fails("letter", case, "information_request", "--to", "police").stderr
+    )
+    assert (
+        "no agency with code 'nope'" in db.fails("letter", case, "information_request", "--to", "nope").stderr
+    )
 
 
 def test_pdf_needs_an_output_file(db, case):
@@ -222,8 +340,17 @@ def test_pdf_needs_an_output_file(db, case):
 
 
 def test_html_is_escaped_and_text_is_not(db):
-    ref = db.json("activate", "--applicant", "A & B <x>", "--received", "2026-03-02", "--channel", "online",
-                  "--statement", "Nothing changed")["reference"]
+    ref = db.json(
+        "activate",
+        "--applicant",
+        "A & B <x>",
+        "--received",
+        "2026-03-02",
+        "--channel",
+        "online",
+        "--statement",
+        "Nothing changed",
+    )["reference"]
     html = db("letter", ref, "acknowledgement", "--preview", "--on", "2026-03-03").stdout
     assert "Dear A &amp; B &lt;x&gt;," in html and "<x>" not in html
     assert "Dear A & B <x>," in letter(db, ref, "acknowledgement", "--preview", "--on", "2026-03-03")
@@ -238,10 +365,23 @@ def pdf_text(path) -> str:
 
 def welsh_case(trigger):
     trigger("init", "--policy", "wales")
-    ref, first, late = not_met_case(trigger, applicant="Siân Llŷr", agencies=("newport_homes", "ncc"), language="cy",
-                                    address="Tŷ'r Ŵyl, 3 Heol y Dŵr, Casnewydd", postcode="NP20 9ZZ")
-    trigger("decide", ref, "--not-met", "--reason", "Only one complaint counts — two more are needed.",
-            "--on", "2026-03-10")
+    ref, _first, _late = not_met_case(
+        trigger,
+        applicant="Siân Llŷr",
+        agencies=("newport_homes", "ncc"),
+        language="cy",
+        address="Tŷ'r Ŵyl, 3 Heol y Dŵr, Casnewydd",
+        postcode="NP20 9ZZ",
+    )
+    trigger(
+        "decide",
+        ref,
+        "--not-met",
+        "--reason",
+        "Only one complaint counts — two more are needed.",
+        "--on",
+        "2026-03-10",
+    )
     return ref
 
 
@@ -251,10 +391,17 @@ def test_pdf_keeps_welsh_letters_and_the_em_dash(trigger, tmp_path):
     trigger("letter", ref, "threshold_not_met", "--format", "pdf", "-o", out, "--on", "2026-03-10")
     assert out.read_bytes().startswith(b"%PDF")
     text = pdf_text(out)
-    for fact in ("Siân Llŷr", "Tŷ'r Ŵyl", "Heol y Dŵr", "Only one complaint counts — two more are needed.",
-                 "Safer Gwent Community Safety Partnership", "Tudalen 1 o 2 / Page 1 of 2",
-                 "Annwyl Siân Llŷr", "Y diwrnod olaf i apelio yw 9 Ebrill 2026",
-                 "The last day to appeal is 9 April 2026."):
+    for fact in (
+        "Siân Llŷr",
+        "Tŷ'r Ŵyl",
+        "Heol y Dŵr",
+        "Only one complaint counts — two more are needed.",
+        "Safer Gwent Community Safety Partnership",
+        "Tudalen 1 o 2 / Page 1 of 2",
+        "Annwyl Siân Llŷr",
+        "Y diwrnod olaf i apelio yw 9 Ebrill 2026",
+        "The last day to appeal is 9 April 2026.",
+    ):
         assert fact in text, fact
     assert trigger.json("show", ref)["letters"][0]["kind"] == "threshold_not_met"
 
@@ -312,14 +459,26 @@ def test_override_renders_in_the_sandbox_and_blocks_escapes(db, case, tmp_path):
     folder.mkdir()
     (folder / "acknowledgement.txt").write_text(
         "{% extends '_base.txt' %}{% block body %}Our own words for {{ reference }}, due "
-        "{{ next_step.due|longdate }}, received {{ case.received|longdate }}.{% endblock %}")
-    text = db("letter", case, "acknowledgement", "--format", "txt", "--templates", folder, "--preview",
-              "--on", "2026-03-03").stdout
+        "{{ next_step.due|longdate }}, received {{ case.received|longdate }}.{% endblock %}"
+    )
+    text = db(
+        "letter",
+        case,
+        "acknowledgement",
+        "--format",
+        "txt",
+        "--templates",
+        folder,
+        "--preview",
+        "--on",
+        "2026-03-03",
+    ).stdout
     assert "Our own words for CT-2026-0001, due 16 March 2026, received 2 March 2026." in text
 
     (folder / "acknowledgement.txt").write_text("{{ ''.__class__.__mro__ }}")
-    result = db.fails("letter", case, "acknowledgement", "--format", "txt", "--templates", folder,
-                      "--on", "2026-03-03")
+    result = db.fails(
+        "letter", case, "acknowledgement", "--format", "txt", "--templates", folder, "--on", "2026-03-03"
+    )
     assert "object" not in result.stdout and "Traceback" not in result.stderr
     assert "acknowledgement.txt: refused by the template sandbox" in result.stderr
     assert db.json("show", case)["letters"] == []
@@ -330,8 +489,14 @@ def test_a_broken_override_is_one_clear_line(db, case, tmp_path):
     folder.mkdir()
     (folder / "closure.txt").write_text("{% if %}")
     (folder / "acknowledgement.txt").write_text("Hello {{ victim.nam }}")
-    result = db.fails("letter", case, "acknowledgement", "--templates", folder, "--format", "txt", "--preview")
-    assert result.stderr.strip().count("\n") == 0 and "unknown field 'victim.nam'" in result.stderr and "Traceback" not in result.stderr
+    result = db.fails(
+        "letter", case, "acknowledgement", "--templates", folder, "--format", "txt", "--preview"
+    )
+    assert (
+        result.stderr.strip().count("\n") == 0
+        and "unknown field 'victim.nam'" in result.stderr
+        and "Traceback" not in result.stderr
+    )
 
 
 def test_letters_check_lists_unknown_missing_and_broken(trigger, tmp_path):
@@ -339,7 +504,8 @@ def test_letters_check_lists_unknown_missing_and_broken(trigger, tmp_path):
     folder.mkdir()
     (folder / "outcome.html").write_text(
         "{% extends '_base.html' %}{% block body %}{{ victim.nam }}"
-        "{% for a in outcome.actions %}{{ a.owner }} {{ a.colour }}{% endfor %}{% endblock %}")
+        "{% for a in outcome.actions %}{{ a.owner }} {{ a.colour }}{% endfor %}{% endblock %}"
+    )
     (folder / "closure.txt").write_text("{% if %}")
     result = trigger.fails("letters", "check", folder)
     out = result.stdout
@@ -374,13 +540,21 @@ def test_bundle_holds_the_appeal_papers_and_is_registered(db, case, tmp_path):
     db("bundle", case, "-o", out, "--on", "2026-04-02")
     with zipfile.ZipFile(io.BytesIO(out.read_bytes())) as zf:
         names = zf.namelist()
-        assert names == ["01-report-form.txt", "02-chronology.txt", "03-meeting-minutes-summary.txt",
-                         "04-letters/01-2026-03-24-outcome.txt", "04-letters/index.txt",
-                         "05-outcome-and-action-plan.txt"]
+        assert names == [
+            "01-report-form.txt",
+            "02-chronology.txt",
+            "03-meeting-minutes-summary.txt",
+            "04-letters/01-2026-03-24-outcome.txt",
+            "04-letters/index.txt",
+            "05-outcome-and-action-plan.txt",
+        ]
         assert zf.read("04-letters/01-2026-03-24-outcome.txt").decode() == issued
         assert "identical to the copy issued" in zf.read("04-letters/index.txt").decode()
         assert "issue_outcome" in zf.read("02-chronology.txt").decode()
-        assert "Police and council reports were never shared." in zf.read("03-meeting-minutes-summary.txt").decode()
+        assert (
+            "Police and council reports were never shared."
+            in zf.read("03-meeting-minutes-summary.txt").decode()
+        )
         plan = zf.read("05-outcome-and-action-plan.txt").decode()
         assert "Install CCTV at the block entrance | emh | 2026-05-29 | open" in plan
         assert "Five reports and nothing has changed" in zf.read("01-report-form.txt").decode()
@@ -408,6 +582,8 @@ def test_letters_check_flags_an_unknown_top_level_field_and_fields_lists_the_con
     folder = tmp_path / "ours"
     folder.mkdir()
     (folder / "_footer.html").write_text("{{ perpetrator_name }}")
-    assert "_footer.html: unknown field 'perpetrator_name'" in trigger.fails("letters", "check", folder).stdout
+    assert (
+        "_footer.html: unknown field 'perpetrator_name'" in trigger.fails("letters", "check", folder).stdout
+    )
     fields = trigger("letters", "fields").stdout.splitlines()
     assert "appeal_route.last_day" in fields and "outcome.actions[].owner" in fields

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
 from pathlib import Path
@@ -75,9 +75,23 @@ def cases_(db):
         refs = []
         with time_machine.travel(date(2027, 6, 1), tick=False):
             for i in range(n):
-                ref = db.json("activate", "--applicant", f"Ann Example{i}", "--victim", f"Vera Victim{i}",
-                              "--consent-date", "2026-12-20", "--received", "2026-12-22", "--channel", "online",
-                              "--address", "1 Secret Street", "--statement", "Nothing changed")["reference"]
+                ref = db.json(
+                    "activate",
+                    "--applicant",
+                    f"Ann Example{i}",
+                    "--victim",
+                    f"Vera Victim{i}",
+                    "--consent-date",
+                    "2026-12-20",
+                    "--received",
+                    "2026-12-22",
+                    "--channel",
+                    "online",
+                    "--address",
+                    "1 Secret Street",
+                    "--statement",
+                    "Nothing changed",
+                )["reference"]
                 refs.append(ref)
         return refs
 
@@ -96,8 +110,10 @@ def test_smtp_sends_each_due_reminder_once_with_initials_only(db, cases_, smtp):
     assert first["sent"] == 1 and first["reminders"][0]["kind"] == "overdue"
     assert run(db, "2026-12-24T09:00")["sent"] == 0  # a rerun never sends one twice
     subjects = [m["Subject"] for m in server.messages]
-    assert subjects == [f"Deadline approaching: {ref} acknowledge due 2026-12-23",
-                        f"Deadline missed: {ref} acknowledge due 2026-12-23"]
+    assert subjects == [
+        f"Deadline approaching: {ref} acknowledge due 2026-12-23",
+        f"Deadline missed: {ref} acknowledge due 2026-12-23",
+    ]
     body = server.messages[1].get_content()
     assert ref in body and "acknowledge" in body and "2026-12-23" in body and "victim V.V." in body
     raw = b"".join(bytes(m) for m in server.messages)
@@ -130,8 +146,9 @@ def test_smtp_login(db, cases_, monkeypatch):
         return AuthResult(success=auth_data.login == b"csp" and auth_data.password == b"s3cret")
 
     handler, port = Collect(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, authenticator=authenticator,
-                            auth_require_tls=False)
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=port, authenticator=authenticator, auth_require_tls=False
+    )
     controller.start()
     try:
         monkeypatch.setenv("TRIGGER_SMTP_URL", f"smtp://csp:s3cret@127.0.0.1:{port}")
@@ -171,7 +188,7 @@ def test_crash_between_claim_and_send_is_recovered(db, cases_, tmp_path, monkeyp
         def close(self):
             pass
 
-    now = datetime(2026, 12, 23, 8, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 12, 23, 8, 0, tzinfo=UTC)
     with pytest.raises(KeyboardInterrupt):
         reminders.run(app, now, channel=Crash())
     sent = []
@@ -187,7 +204,7 @@ def test_crash_between_claim_and_send_is_recovered(db, cases_, tmp_path, monkeyp
 
 def test_two_threads_never_double_send(db, cases_):
     cases_(6)
-    app_now = datetime(2027, 1, 8, 8, 0, tzinfo=timezone.utc)
+    app_now = datetime(2027, 1, 8, 8, 0, tzinfo=UTC)
     sent, lock = [], threading.Lock()
 
     class Slow:
@@ -222,8 +239,10 @@ def test_two_processes_never_double_send(db, cases_, smtp):
     cases_(8)
     env = dict(os.environ)
     cmd = [sys.executable, str(ROOT / "cli.py"), "reminders", "run", "--now", "2027-01-08T08:00"]
-    procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for _ in range(3)]
+    procs = [
+        subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
     outs = [p.communicate(timeout=60) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
     keys = [(m["To"], m["Subject"]) for m in server.messages]
@@ -233,8 +252,14 @@ def test_two_processes_never_double_send(db, cases_, smtp):
 def test_serve_sweeps_and_stops_cleanly_on_sigterm(db, cases_, tmp_path):
     cases_(1)
     env = dict(os.environ, TRIGGER_OUTBOX=str(tmp_path / "out"), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "reminders", "serve", "--every", "3600"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "cli.py"), "reminders", "serve", "--every", "3600"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines, deadline = [], time.monotonic() + 20
     try:
         while time.monotonic() < deadline and not any(line.startswith("sweep ") for line in lines):
@@ -276,13 +301,15 @@ def test_morning_digest_on_working_days_once_a_day(db, cases_):
     [ref] = cases_(1)
     app = App()
     # Mon 28 Dec 2026 is the Boxing Day substitute: no digest
-    assert reminders.digest(app, datetime(2026, 12, 28, 7, 30, tzinfo=timezone.utc), channel=Keep())["sent"] == 0
+    assert (
+        reminders.digest(app, datetime(2026, 12, 28, 7, 30, tzinfo=UTC), channel=Keep())["sent"] == 0
+    )
     keep = Keep()
-    out = reminders.digest(app, datetime(2026, 12, 29, 7, 30, tzinfo=timezone.utc), channel=keep)
+    out = reminders.digest(app, datetime(2026, 12, 29, 7, 30, tzinfo=UTC), channel=keep)
     assert out["sent"] == 1 and keep.messages[0]["To"] == "csm@example.gov.uk"
     body = keep.messages[0].get_content()
     assert f"{ref}  acknowledge" in body and "OVERDUE" in body and "Ann" not in body and "Vera" not in body
-    again = reminders.digest(app, datetime(2026, 12, 29, 9, 0, tzinfo=timezone.utc), channel=Keep())
+    again = reminders.digest(app, datetime(2026, 12, 29, 9, 0, tzinfo=UTC), channel=Keep())
     assert again == {"date": "2026-12-29", "skipped": "already sent", "sent": 0}
 
 

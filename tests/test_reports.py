@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy
 
 from trigger import cases, review
-from trigger.complaints import add_incident
 from trigger.app import App
+from trigger.complaints import add_incident
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,13 +31,28 @@ def _sql(statement: str, **params) -> list[tuple]:
 
 
 def _activate(app, received, channel="online", complaints=3, applicant="Ann Example"):
-    ref = cases.activate(app, applicant=applicant, received=received, channel=channel,
-                         statement="Reported many times and nothing changed", address="12 Ashby Road",
-                         postcode="LE11 3AA", email="ann@example.org", vulnerability="lives alone").reference
+    ref = cases.activate(
+        app,
+        applicant=applicant,
+        received=received,
+        channel=channel,
+        statement="Reported many times and nothing changed",
+        address="12 Ashby Road",
+        postcode="LE11 3AA",
+        email="ann@example.org",
+        vulnerability="lives alone",
+    ).reference
     for i in range(complaints):
         day = received - timedelta(days=40 - 10 * i)
-        add_incident(app, ref, occurred=day, reported=day, agency="police",
-                           description="Shouting at Ann's door", on=received)
+        add_incident(
+            app,
+            ref,
+            occurred=day,
+            reported=day,
+            agency="police",
+            description="Shouting at Ann's door",
+            on=received,
+        )
     return ref
 
 
@@ -46,12 +61,21 @@ def _review(app, ref, met_on, outcome_on, recs=True, discretionary=False):
     cases.assign(app, ref, lead="police" if recs else "cbc", reviewer="Sam Reviewer", on=met_on)
     if outcome_on is None:
         return
-    review.meeting(app, ref, at=datetime.combine(outcome_on - timedelta(days=3), datetime.min.time()), held=True)
+    review.meeting(
+        app, ref, at=datetime.combine(outcome_on - timedelta(days=3), datetime.min.time()), held=True
+    )
     review.add_finding(app, ref, category="silo_working", on=outcome_on - timedelta(days=3))
     if recs:
-        review.recommend(app, ref, to="police", text="Share reports weekly", on=outcome_on - timedelta(days=3))
-    cases.issue_outcome(app, ref, no_recommendations=None if recs else "Response was reasonable",
-                        victim_consulted=True, on=outcome_on)
+        review.recommend(
+            app, ref, to="police", text="Share reports weekly", on=outcome_on - timedelta(days=3)
+        )
+    cases.issue_outcome(
+        app,
+        ref,
+        no_recommendations=None if recs else "Response was reasonable",
+        victim_consulted=True,
+        on=outcome_on,
+    )
 
 
 @pytest.fixture
@@ -59,40 +83,53 @@ def year(db):
     """Cases around the 2025/26 performance year (1 Apr 2025 to 31 Mar 2026), with known figures."""
     app = App()
     refs = {}
-    refs["A"] = _activate(app, date(2025, 3, 20))                          # received in 2024/25
-    _review(app, refs["A"], date(2025, 4, 2), date(2025, 5, 10))            # met and reviewed in 2025/26
+    refs["A"] = _activate(app, date(2025, 3, 20))  # received in 2024/25
+    _review(app, refs["A"], date(2025, 4, 2), date(2025, 5, 10))  # met and reviewed in 2025/26
     refs["B"] = _activate(app, date(2025, 4, 1), "phone", complaints=1)
-    cases.decide(app, refs["B"], met=False, on=date(2025, 4, 10))           # not met, first day's application
-    refs["C"] = _activate(app, date(2026, 3, 31), "email", complaints=1)    # last day of the year
-    cases.decide(app, refs["C"], met=False, rejection_category="vexatious", reason="Fourth identical request",
-                 on=date(2026, 4, 1))                                       # rejected in 2026/27
+    cases.decide(app, refs["B"], met=False, on=date(2025, 4, 10))  # not met, first day's application
+    refs["C"] = _activate(app, date(2026, 3, 31), "email", complaints=1)  # last day of the year
+    cases.decide(
+        app,
+        refs["C"],
+        met=False,
+        rejection_category="vexatious",
+        reason="Fourth identical request",
+        on=date(2026, 4, 1),
+    )  # rejected in 2026/27
     refs["D"] = _activate(app, date(2025, 6, 1), complaints=1)
     _review(app, refs["D"], date(2025, 6, 10), date(2025, 8, 1), recs=False, discretionary=True)
     refs["E"] = _activate(app, date(2025, 9, 1), "letter")
     cases.decide(app, refs["E"], met=True, on=date(2025, 9, 5))
     cases.withdraw(app, refs["E"], reason="moved away", on=date(2025, 10, 1))
     refs["F"] = _activate(app, date(2025, 11, 3))
-    _review(app, refs["F"], date(2025, 11, 10), date(2026, 4, 2))           # outcome in 2026/27
+    _review(app, refs["F"], date(2025, 11, 10), date(2026, 4, 2))  # outcome in 2026/27
     refs["G"] = _activate(app, date(2025, 12, 1), "phone", complaints=1)
     cases.decide(app, refs["G"], met=False, on=date(2025, 12, 10))
     cases.lodge_appeal(app, refs["G"], received=date(2025, 12, 15), grounds="facts")
-    cases.decide_appeal(app, refs["G"], upheld=True, by="Chair of Melton CSP", reason="Missed reports",
-                        on=date(2026, 1, 10))
+    cases.decide_appeal(
+        app, refs["G"], upheld=True, by="Chair of Melton CSP", reason="Missed reports", on=date(2026, 1, 10)
+    )
     refs["H"] = _activate(app, date(2026, 1, 5))
-    _review(app, refs["H"], date(2026, 1, 10), date(2026, 3, 31))           # last day of the year
+    _review(app, refs["H"], date(2026, 1, 10), date(2026, 3, 31))  # last day of the year
     return refs
 
 
 def test_annual_return_counts_each_figure_by_the_date_of_its_own_event(db, year):
     r = db.json("report", "annual", "--year", "2025")
-    assert (r["applications"], r["threshold_not_met"], r["reviews_carried_out"],
-            r["reviews_with_recommendations"]) == (7, 2, 3, 2)
+    assert (
+        r["applications"],
+        r["threshold_not_met"],
+        r["reviews_carried_out"],
+        r["reviews_with_recommendations"],
+    ) == (7, 2, 3, 2)
     assert r["threshold_met"] == 5 and r["threshold_decisions"] == 7
     assert r["discretionary_below_threshold"] == 1  # Stafford's hidden case is reported, not lost
     assert r["withdrawals"] == 1 and r["appeals"] == 1 and r["appeals_upheld"] == 1
     assert r["channels"] == {"email": 1, "letter": 1, "online": 3, "phone": 2}
     assert {x["agency"]: (x["reviews"], x["of"], x["share"]) for x in r["lead_agencies"]} == {
-        "police": (2, 3, 66.7), "cbc": (1, 3, 33.3)}
+        "police": (2, 3, 66.7),
+        "cbc": (1, 3, 33.3),
+    }
     assert r["median_days"]["decision_to_outcome"] == {"median": 52, "cases": 3}
     assert [q["applications"] for q in r["quarters"]] == [2, 1, 2, 2]
     assert [q["reviews_carried_out"] for q in r["quarters"]] == [1, 1, 0, 1]
@@ -100,8 +137,12 @@ def test_annual_return_counts_each_figure_by_the_date_of_its_own_event(db, year)
     before = db.json("report", "annual", "--year", "2024")
     assert (before["applications"], before["threshold_not_met"], before["reviews_carried_out"]) == (1, 0, 0)
     after = db.json("report", "annual", "--from", "2026-04-01", "--to", "2026-11-23")
-    assert (after["applications"], after["threshold_not_met"], after["rejections"],
-            after["reviews_carried_out"]) == (0, 1, 1, 1)
+    assert (
+        after["applications"],
+        after["threshold_not_met"],
+        after["rejections"],
+        after["reviews_carried_out"],
+    ) == (0, 1, 1, 1)
 
 
 def test_annual_table_and_csv_show_the_statutory_counts(db, year):
@@ -113,12 +154,15 @@ def test_annual_table_and_csv_show_the_statutory_counts(db, year):
     assert "statutory (s.104 publication duty),Reviews resulting in recommendations,2" in csv
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--from", "2025-06-01", "--to", "2025-05-01"), "is before --from"),
-    (("--from", "2025-04-01", "--to", "2026-04-01"), "longer than 12 months"),
-    (("--from", "2025-04-01"), "give both --from and --to"),
-    (("--year", "2025", "--from", "2025-04-01", "--to", "2025-05-01"), "not both"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--from", "2025-06-01", "--to", "2025-05-01"), "is before --from"),
+        (("--from", "2025-04-01", "--to", "2026-04-01"), "longer than 12 months"),
+        (("--from", "2025-04-01"), "give both --from and --to"),
+        (("--year", "2025", "--from", "2025-04-01", "--to", "2025-05-01"), "not both"),
+    ],
+)
 def test_report_period_is_validated(db, args, message):
     result = db.fails("report", "annual", *args)
     assert message in result.stderr and "Traceback" not in result.stderr
@@ -143,16 +187,23 @@ def test_publish_suppresses_small_numbers_and_what_would_reveal_them(db, year, t
     html = page.read_text()
     assert "<svg" in html and "<script" not in html.lower()
     assert "&lt;5" in html and "Ann Example" not in html and "2025/26" in html
-    svg = html[html.index("<svg"):html.index("</svg>") + 6]
+    svg = html[html.index("<svg") : html.index("</svg>") + 6]
     chart = ElementTree.fromstring(svg)  # well-formed, so browsers and WeasyPrint draw it
     assert [t.text for t in chart.iter("{http://www.w3.org/2000/svg}text")][-4:] == [
-        "Applications", "Not met", "Reviews", "With recommendations"]
+        "Applications",
+        "Not met",
+        "Reviews",
+        "With recommendations",
+    ]
 
 
 def test_records_that_cannot_be_true_fail_the_report_loudly(db, year):
     # Reigate's table: a review carried out on a case whose threshold was decided not met
-    _sql("UPDATE threshold_decision SET met = false, route = NULL WHERE case_id = "
-         "(SELECT id FROM review_case WHERE reference = :ref)", ref=year["A"])
+    _sql(
+        "UPDATE threshold_decision SET met = false, route = NULL WHERE case_id = "
+        "(SELECT id FROM review_case WHERE reference = :ref)",
+        ref=year["A"],
+    )
     result = db.fails("report", "annual", "--year", "2025")
     assert "no review without the threshold met" in result.stderr
     assert "consistency check" in result.stderr
@@ -160,9 +211,42 @@ def test_records_that_cannot_be_true_fail_the_report_loudly(db, year):
 
 
 def test_hours_by_case_agency_and_person_with_cost(db, year):
-    db("hours", year["A"], "--agency", "cbc", "--person", "Sam Reviewer", "--hours", "7.5", "--date", "2025-04-20")
-    db("hours", year["A"], "--agency", "police", "--person", "PC Jones", "--hours", "4", "--date", "2025-04-21")
-    db("hours", year["H"], "--agency", "cbc", "--person", "Sam Reviewer", "--hours", "2", "--date", "2026-01-20")
+    db(
+        "hours",
+        year["A"],
+        "--agency",
+        "cbc",
+        "--person",
+        "Sam Reviewer",
+        "--hours",
+        "7.5",
+        "--date",
+        "2025-04-20",
+    )
+    db(
+        "hours",
+        year["A"],
+        "--agency",
+        "police",
+        "--person",
+        "PC Jones",
+        "--hours",
+        "4",
+        "--date",
+        "2025-04-21",
+    )
+    db(
+        "hours",
+        year["H"],
+        "--agency",
+        "cbc",
+        "--person",
+        "Sam Reviewer",
+        "--hours",
+        "2",
+        "--date",
+        "2026-01-20",
+    )
     r = db.json("report", "hours")
     assert r["total_hours"] == 13.5 and r["total_cost"] == 13.5 * 35.0
     assert r["longest_review"] == {"reference": year["A"], "hours": 11.5, "cost": 402.5}
@@ -183,15 +267,29 @@ def test_deadline_performance_from_deadline_rows(db, year):
     app = App()
     with Session(app.engine) as s:
         case_id = s.exec(select(ReviewCase)).first().id
-        s.add_all([
-            Deadline(case_id=case_id, kind="threshold_decision", anchor="received 2025-03-20", span="14d",
-                     due=date(2025, 4, 3), met_on=date(2025, 4, 2)),
-            Deadline(case_id=case_id, kind="threshold_decision", anchor="received 2025-06-01", span="14d",
-                     due=date(2025, 6, 16), met_on=date(2025, 6, 20)),
-            Deadline(case_id=case_id, kind="review", due=date(2025, 5, 1), met_on=None),
-            Deadline(case_id=case_id, kind="review", due=date(2025, 5, 1), not_applicable=True),
-            Deadline(case_id=case_id, kind="appeal_window", due=date(2025, 6, 1), met_on=None),
-        ])
+        s.add_all(
+            [
+                Deadline(
+                    case_id=case_id,
+                    kind="threshold_decision",
+                    anchor="received 2025-03-20",
+                    span="14d",
+                    due=date(2025, 4, 3),
+                    met_on=date(2025, 4, 2),
+                ),
+                Deadline(
+                    case_id=case_id,
+                    kind="threshold_decision",
+                    anchor="received 2025-06-01",
+                    span="14d",
+                    due=date(2025, 6, 16),
+                    met_on=date(2025, 6, 20),
+                ),
+                Deadline(case_id=case_id, kind="review", due=date(2025, 5, 1), met_on=None),
+                Deadline(case_id=case_id, kind="review", due=date(2025, 5, 1), not_applicable=True),
+                Deadline(case_id=case_id, kind="appeal_window", due=date(2025, 6, 1), met_on=None),
+            ]
+        )
         s.commit()
     rows = {r["kind"]: r for r in db.json("report", "deadlines", "--as-of", "2025-12-01")}
     assert rows["threshold_decision"]["on_time_share"] == 50.0
@@ -212,14 +310,37 @@ def test_deadline_performance_of_the_year_as_the_workflow_recorded_it(db, year):
 
 
 def test_action_tracker_lists_overdue_actions_by_owner(db, year):
-    db("action", "add", year["F"], "--action", "Joint visit", "--owner", "police", "--due", "2026-02-01",
-       "--on", "2025-12-01")
-    db("action", "add", year["F"], "--action", "Tenancy warning", "--owner", "emh", "--due", "2026-05-01",
-       "--on", "2025-12-01")
+    db(
+        "action",
+        "add",
+        year["F"],
+        "--action",
+        "Joint visit",
+        "--owner",
+        "police",
+        "--due",
+        "2026-02-01",
+        "--on",
+        "2025-12-01",
+    )
+    db(
+        "action",
+        "add",
+        year["F"],
+        "--action",
+        "Tenancy warning",
+        "--owner",
+        "emh",
+        "--due",
+        "2026-05-01",
+        "--on",
+        "2025-12-01",
+    )
     db("action", "update", year["F"], "1", "--rag", "red", "--on", "2026-01-15")
     late = db.json("action", "list", "--overdue", "--as-of", "2026-03-01")
     assert [(a["reference"], a["number"], a["owner"], a["rag"], a["days_overdue"]) for a in late] == [
-        (year["F"], 1, "police", "red", 28)]
+        (year["F"], 1, "police", "red", 28)
+    ]
     assert [a["number"] for a in db.json("action", "list", "--owner", "emh")] == [2]
     assert db.json("action", "list", "--overdue", "--as-of", "2026-01-31") == []
     assert "no agency with code" in db.fails("action", "list", "--owner", "nobody").stderr
@@ -267,9 +388,14 @@ def test_a_deleted_last_event_is_detected(db, year):
 
 
 def test_nothing_in_the_program_updates_or_deletes_audit_rows():
-    pattern = re.compile(r"(update|delete)\s*\(\s*AuditEvent|(UPDATE|DELETE\s+FROM)\s+audit_event", re.IGNORECASE)
-    offenders = [str(p.relative_to(ROOT)) for p in ROOT.glob("**/*.py")
-                 if "tests" not in p.parts and ".venv" not in p.parts and pattern.search(p.read_text())]
+    pattern = re.compile(
+        r"(update|delete)\s*\(\s*AuditEvent|(UPDATE|DELETE\s+FROM)\s+audit_event", re.IGNORECASE
+    )
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in ROOT.glob("**/*.py")
+        if "tests" not in p.parts and ".venv" not in p.parts and pattern.search(p.read_text())
+    ]
     assert offenders == []
 
 
@@ -290,9 +416,12 @@ def old(db):
     refs["withdrawn"] = _activate(app, date(2018, 9, 3), applicant="Bob Example", complaints=1)
     cases.withdraw(app, refs["withdrawn"], reason="moved away", on=date(2018, 10, 1))
     refs["open"] = _activate(app, date(2018, 11, 5), applicant="Cat Example", complaints=1)
-    _sql("INSERT INTO letter (case_id, kind, issued_on, recipient, format, content_hash, created_at) VALUES "
-         "((SELECT id FROM review_case WHERE reference = :ref), 'closure', '2019-01-10', "
-         "'Ann Example, 12 Ashby Road', 'html', 'abc123', '2019-01-10 09:00:00')", ref=refs["closed"])
+    _sql(
+        "INSERT INTO letter (case_id, kind, issued_on, recipient, format, content_hash, created_at) VALUES "
+        "((SELECT id FROM review_case WHERE reference = :ref), 'closure', '2019-01-10', "
+        "'Ann Example, 12 Ashby Road', 'html', 'abc123', '2019-01-10 09:00:00')",
+        ref=refs["closed"],
+    )
     return refs
 
 
@@ -309,8 +438,10 @@ def test_purge_removes_personal_data_and_keeps_figures_and_chain(db, old):
     assert db.json("report", "annual", "--year", "2018") == figures
     assert "intact" in db("audit", "verify").stdout
     assert any(e["event"] == "purge" for e in shown["events"])
-    leftovers = _sql("SELECT count(*) FROM review_case WHERE purged = true AND (address IS NOT NULL "
-                     "OR email IS NOT NULL OR vulnerability IS NOT NULL)")[0][0]
+    leftovers = _sql(
+        "SELECT count(*) FROM review_case WHERE purged = true AND (address IS NOT NULL "
+        "OR email IS NOT NULL OR vulnerability IS NOT NULL)"
+    )[0][0]
     recipients = {r[0] for r in _sql("SELECT DISTINCT recipient FROM letter")}
     assert leftovers == 0 and recipients == {"[purged]"}
     assert "Purged personal data of 0 case(s)" in db("purge", "--closed-before", "2020-01-01").stdout

@@ -13,10 +13,10 @@ import sqlalchemy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trigger.rules.calendar import months_beginning_with
 from trigger.models import Incident
-from trigger.scan import ScanRules, scan_query, within_one_month
+from trigger.rules.calendar import months_beginning_with
 from trigger.rules.threshold import Complaint, Rules, evaluate
+from trigger.scan import ScanRules, scan_query, within_one_month
 
 HEADER = "victim_id,occurred,reported,agency,agency_ref,hate,category,location,description"
 # a small county: V1 three qualifying reports; V2 one hate report; V3 two reports, one of them late;
@@ -72,7 +72,9 @@ def test_reimporting_the_same_file_adds_nothing(db, tmp_path):
     assert (again["imported"], again["already_held"]) == (0, 13)
     assert _db_rows("SELECT count(*) FROM incident") == [(13,)]
     # a later export with one new row adds just that row
-    more = db.json("incidents", "import", _write(tmp_path, KNOWN + ["V7,2026-03-01,2026-03-01,cbc,C-9,,,,"], "b.csv"))
+    more = db.json(
+        "incidents", "import", _write(tmp_path, [*KNOWN, "V7,2026-03-01,2026-03-01,cbc,C-9,,,,"], "b.csv")
+    )
     assert (more["imported"], more["already_held"]) == (1, 13)
 
 
@@ -91,11 +93,18 @@ def test_bad_rows_are_reported_with_line_numbers_and_nothing_is_imported(db, tmp
     ]
     result = db.fails("incidents", "import", _write(tmp_path, lines))
     err = result.stderr
-    for expected in ("line 3: occurred '2026-02-30' is not a date", "line 4: reported 2026-03-01 is before occurred",
-                     "line 5: unknown agency 'fire'", "line 6: agency_ref is empty", "line 7: hate 'football'",
-                     "line 8: victim_id is empty", "line 9: 4 fields where the header has 9",
-                     "line 10: police reference 'P-1' repeats line 2", "line 11: reported 2099-03-01 is in the future",
-                     "9 bad rows (listed above); nothing was imported"):
+    for expected in (
+        "line 3: occurred '2026-02-30' is not a date",
+        "line 4: reported 2026-03-01 is before occurred",
+        "line 5: unknown agency 'fire'",
+        "line 6: agency_ref is empty",
+        "line 7: hate 'football'",
+        "line 8: victim_id is empty",
+        "line 9: 4 fields where the header has 9",
+        "line 10: police reference 'P-1' repeats line 2",
+        "line 11: reported 2099-03-01 is in the future",
+        "9 bad rows (listed above); nothing was imported",
+    ):
         assert expected in err
     assert "Traceback" not in err
     assert _db_rows("SELECT count(*) FROM incident") == [(0,)]
@@ -103,8 +112,12 @@ def test_bad_rows_are_reported_with_line_numbers_and_nothing_is_imported(db, tmp
 
 
 def test_skip_bad_imports_the_good_rows_and_still_lists_the_bad(db, tmp_path):
-    result = db("incidents", "import", _write(tmp_path, [KNOWN[0], "V2,2026-03-0x,2026-03-01,police,P-20,,,,",
-                                                          KNOWN[1]]), "--skip-bad")
+    result = db(
+        "incidents",
+        "import",
+        _write(tmp_path, [KNOWN[0], "V2,2026-03-0x,2026-03-01,police,P-20,,,,", KNOWN[1]]),
+        "--skip-bad",
+    )
     assert "Imported 2 of 3 rows" in result.stdout and "1 bad row skipped" in result.stdout
     assert "line 3: occurred '2026-03-0x' is not a date" in result.stderr
 
@@ -131,8 +144,19 @@ def test_import_is_one_audit_event_with_counts_and_no_personal_data(db, tmp_path
 @pytest.fixture
 def county(db, tmp_path):
     db("incidents", "import", _write(tmp_path, KNOWN))
-    db("activate", "--applicant", "Eve Example", "--received", "2026-03-15", "--channel", "phone",
-       "--statement", "Nothing done", "--victim-ref", "V5")
+    db(
+        "activate",
+        "--applicant",
+        "Eve Example",
+        "--received",
+        "2026-03-15",
+        "--channel",
+        "phone",
+        "--statement",
+        "Nothing done",
+        "--victim-ref",
+        "V5",
+    )
     return db
 
 
@@ -141,8 +165,14 @@ def test_scan_lists_second_reports_and_victims_meeting_the_threshold_without_a_c
     assert found["window_start"] == "2025-09-21"
     second = {r["victim_id"]: r for r in found["second_report"]}
     assert sorted(second) == ["V1", "V3", "V5"]  # V6's reports are older than six months
-    assert second["V1"] == {"victim_id": "V1", "reports": 3, "qualifying": 3, "first_report": "2026-01-12",
-                            "last_report": "2026-03-03", "list": "second_report"}
+    assert second["V1"] == {
+        "victim_id": "V1",
+        "reports": 3,
+        "qualifying": 3,
+        "first_report": "2026-01-12",
+        "last_report": "2026-03-03",
+        "list": "second_report",
+    }
     meets = {r["victim_id"]: r["route"] for r in found["meets_threshold"]}
     # V1 by the statutory count, V2 by LLR's hate route; V5 has an open case; V3's late report does not qualify
     assert meets == {"V1": "statutory", "V2": "hate"}
@@ -185,8 +215,9 @@ _engine = sqlalchemy.create_engine("sqlite://")
 @given(st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)), st.integers(0, 70))
 def test_the_scans_sql_one_month_rule_agrees_with_months_beginning_with(occurred, lag):
     reported = occurred + timedelta(days=lag)
-    expr = within_one_month(sqlalchemy.literal(occurred, sqlalchemy.Date),
-                            sqlalchemy.literal(reported, sqlalchemy.Date))
+    expr = within_one_month(
+        sqlalchemy.literal(occurred, sqlalchemy.Date), sqlalchemy.literal(reported, sqlalchemy.Date)
+    )
     with _engine.connect() as conn:
         in_sql = bool(conn.execute(sqlalchemy.select(sqlalchemy.case((expr, 1), else_=0))).scalar_one())
     assert in_sql == (reported <= months_beginning_with(occurred, 1))
@@ -197,8 +228,10 @@ Incident.__table__.create(_county)
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 400), st.integers(0, 50), st.sampled_from([None, "race"])), max_size=8),
-       st.integers(150, 420))
+@given(
+    st.lists(st.tuples(st.integers(0, 400), st.integers(0, 50), st.sampled_from([None, "race"])), max_size=8),
+    st.integers(150, 420),
+)
 def test_scan_counts_what_check_would_count_for_an_application_on_the_as_of_date(raw, as_of_day):
     base = date(2025, 1, 1)
     as_of = base + timedelta(days=as_of_day)
@@ -207,13 +240,27 @@ def test_scan_counts_what_check_would_count_for_an_application_on_the_as_of_date
     with _county.begin() as conn:
         conn.execute(Incident.__table__.delete())
         if reports:
-            conn.execute(Incident.__table__.insert(), [
-                {"victim_ref": "V1", "occurred": o, "reported": r, "agency_id": 1, "agency_ref": f"R{i}", "hate": h}
-                for i, (o, r, h) in enumerate(reports)])
+            conn.execute(
+                Incident.__table__.insert(),
+                [
+                    {
+                        "victim_ref": "V1",
+                        "occurred": o,
+                        "reported": r,
+                        "agency_id": 1,
+                        "agency_ref": f"R{i}",
+                        "hate": h,
+                    }
+                    for i, (o, r, h) in enumerate(reports)
+                ],
+            )
         query, _start = scan_query(as_of, ScanRules(qualifying_complaints=3, hate_route=True))
         found = {row.victim_id: row for row in conn.execute(query)}
-    explained = evaluate([Complaint(i, o, r, "police", h) for i, (o, r, h) in enumerate(reports)], as_of,
-                         Rules(qualifying_complaints=3, hate_route=True))
+    explained = evaluate(
+        [Complaint(i, o, r, "police", h) for i, (o, r, h) in enumerate(reports)],
+        as_of,
+        Rules(qualifying_complaints=3, hate_route=True),
+    )
     listed = found.get("V1")
     if listed is not None:
         assert listed.qualifying == explained.statutory_count

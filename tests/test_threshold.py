@@ -22,24 +22,29 @@ def qualifies(c: Complaint, application: date) -> str | None:
     """None when the complaint qualifies, else the reason it does not."""
     found = why_not_qualifying(c, application)
     return found[0] if found else None
+
+
 LLR = Rules(qualifying_complaints=3, hate_route=True)
 
 
 # -- calendar months "beginning with" (SPEC §2) ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("start, months, end", [
-    ("2026-01-15", 1, "2026-02-14"),   # SPEC: 15 Jan -> 14 Feb
-    ("2026-01-31", 1, "2026-02-28"),   # SPEC: 31 Jan -> 28 Feb
-    ("2026-01-30", 1, "2026-02-28"),   # SPEC: 30 Jan -> 28 Feb
-    ("2024-01-31", 1, "2024-02-29"),   # SPEC: ... or 29 Feb in a leap year
-    ("2024-01-30", 1, "2024-02-29"),
-    ("2024-01-29", 1, "2024-02-28"),   # 29 Feb exists in 2024, so the day before it
-    ("2026-03-01", 1, "2026-03-31"),   # SPEC: 1 Mar -> 31 Mar
-    ("2026-12-15", 1, "2027-01-14"),   # across a year end
-    ("2025-08-31", 6, "2026-02-28"),   # six months ending in a short February
-    ("2026-03-02", 6, "2026-09-01"),
-])
+@pytest.mark.parametrize(
+    "start, months, end",
+    [
+        ("2026-01-15", 1, "2026-02-14"),  # SPEC: 15 Jan -> 14 Feb
+        ("2026-01-31", 1, "2026-02-28"),  # SPEC: 31 Jan -> 28 Feb
+        ("2026-01-30", 1, "2026-02-28"),  # SPEC: 30 Jan -> 28 Feb
+        ("2024-01-31", 1, "2024-02-29"),  # SPEC: ... or 29 Feb in a leap year
+        ("2024-01-30", 1, "2024-02-29"),
+        ("2024-01-29", 1, "2024-02-28"),  # 29 Feb exists in 2024, so the day before it
+        ("2026-03-01", 1, "2026-03-31"),  # SPEC: 1 Mar -> 31 Mar
+        ("2026-12-15", 1, "2027-01-14"),  # across a year end
+        ("2025-08-31", 6, "2026-02-28"),  # six months ending in a short February
+        ("2026-03-02", 6, "2026-09-01"),
+    ],
+)
 def test_months_beginning_with_worked_examples(start, months, end):
     assert months_beginning_with(D(start), months) == D(end)
 
@@ -121,17 +126,30 @@ def test_complaint_after_the_application_does_not_count():
 
 
 def test_three_qualifying_complaints_about_separate_incidents_meet_the_statutory_threshold():
-    e = evaluate([complaint(1, "2026-01-10", "2026-01-12"), complaint(2, "2026-01-20", "2026-01-21"),
-                  complaint(3, "2026-02-03", "2026-02-04")], D("2026-03-02"), LLR)
+    e = evaluate(
+        [
+            complaint(1, "2026-01-10", "2026-01-12"),
+            complaint(2, "2026-01-20", "2026-01-21"),
+            complaint(3, "2026-02-03", "2026-02-04"),
+        ],
+        D("2026-03-02"),
+        LLR,
+    )
     assert (e.met, e.route, e.statutory_count, e.statutory_met) == (True, "statutory", 3, True)
     assert [v.id for v in e.counted] == [1, 2, 3]
     assert all("separate incident" in v.reason for v in e.counted)
 
 
 def test_one_incident_reported_to_three_agencies_counts_once():
-    e = evaluate([complaint(1, "2026-01-10", "2026-01-12", "police"),
-                  complaint(2, "2026-01-10", "2026-01-13", "cbc", same_as=1),
-                  complaint(3, "2026-01-10", "2026-01-14", "emh", same_as=2)], D("2026-03-02"), LLR)
+    e = evaluate(
+        [
+            complaint(1, "2026-01-10", "2026-01-12", "police"),
+            complaint(2, "2026-01-10", "2026-01-13", "cbc", same_as=1),
+            complaint(3, "2026-01-10", "2026-01-14", "emh", same_as=2),
+        ],
+        D("2026-03-02"),
+        LLR,
+    )
     assert e.statutory_count == 1 and not e.met
     assert [v.id for v in e.excluded] == [2, 3]
     assert "the same incident as complaint 1" in e.excluded[0].reason
@@ -139,15 +157,27 @@ def test_one_incident_reported_to_three_agencies_counts_once():
 
 
 def test_a_late_report_of_an_incident_also_reported_in_time_still_counts_the_incident():
-    e = evaluate([complaint(1, "2026-01-10", "2026-02-20", "police"),
-                  complaint(2, "2026-01-10", "2026-01-11", "cbc", same_as=1)], D("2026-03-02"), LLR)
+    e = evaluate(
+        [
+            complaint(1, "2026-01-10", "2026-02-20", "police"),
+            complaint(2, "2026-01-10", "2026-01-11", "cbc", same_as=1),
+        ],
+        D("2026-03-02"),
+        LLR,
+    )
     assert e.statutory_count == 1 and [v.id for v in e.counted] == [2]
 
 
 def test_unlinked_reports_on_the_same_day_to_different_agencies_are_possible_duplicates():
-    e = evaluate([complaint(1, "2026-01-10", "2026-01-12", "police"),
-                  complaint(2, "2026-01-10", "2026-01-12", "cbc"),
-                  complaint(3, "2026-01-20", "2026-01-21", "police")], D("2026-03-02"), LLR)
+    e = evaluate(
+        [
+            complaint(1, "2026-01-10", "2026-01-12", "police"),
+            complaint(2, "2026-01-10", "2026-01-12", "cbc"),
+            complaint(3, "2026-01-20", "2026-01-21", "police"),
+        ],
+        D("2026-03-02"),
+        LLR,
+    )
     assert e.possible_duplicates == [(1, 2)]
     assert e.statutory_count == 3  # flagged, not merged: the manager links them with --same-as
     assert "Complaints 1 and 2 were made to different agencies" in e.text()
@@ -170,9 +200,11 @@ def test_hate_route_off_in_policy_means_a_hate_incident_is_one_complaint():
 
 def test_community_route_counts_distinct_people_with_the_victim_as_one():
     rules = Rules(community_route=True, community_individuals=3)
-    reports = [complaint(1, "2026-02-01", "2026-02-02"),
-               complaint(2, "2026-02-01", "2026-02-02", "cbc", same_as=1, complainant="Neighbour A"),
-               complaint(3, "2026-02-01", "2026-02-03", "emh", same_as=1, complainant="neighbour a")]
+    reports = [
+        complaint(1, "2026-02-01", "2026-02-02"),
+        complaint(2, "2026-02-01", "2026-02-02", "cbc", same_as=1, complainant="Neighbour A"),
+        complaint(3, "2026-02-01", "2026-02-03", "emh", same_as=1, complainant="neighbour a"),
+    ]
     assert not evaluate(reports, D("2026-03-02"), rules).met  # the victim and one neighbour: two people
     reports.append(complaint(4, "2026-02-01", "2026-02-03", "emh", same_as=1, complainant="Shopkeeper B"))
     e = evaluate(reports, D("2026-03-02"), rules)
@@ -185,8 +217,15 @@ def test_community_route_counts_distinct_people_with_the_victim_as_one():
 
 def test_caveat_never_overrides_a_statutory_met_and_is_labelled_stricter_than_the_act():
     rules = Rules(hate_route=True, stricter_caveats=("report_within_7_days", "latest_within_month"))
-    e = evaluate([complaint(1, "2025-10-01", "2025-10-20"), complaint(2, "2025-10-05", "2025-10-25"),
-                  complaint(3, "2025-10-10", "2025-10-30")], D("2026-03-02"), rules)
+    e = evaluate(
+        [
+            complaint(1, "2025-10-01", "2025-10-20"),
+            complaint(2, "2025-10-05", "2025-10-25"),
+            complaint(3, "2025-10-10", "2025-10-30"),
+        ],
+        D("2026-03-02"),
+        rules,
+    )
     assert (e.met, e.route) == (True, "statutory")
     names = [c.name for c in e.caveats]
     assert names == ["report_within_7_days", "latest_within_month"]
@@ -219,22 +258,38 @@ def test_configured_caveat_is_labelled_even_when_it_changes_nothing():
 
 
 reports = st.lists(
-    st.tuples(st.integers(0, 200), st.integers(0, 45), st.sampled_from(["police", "cbc", "emh"]),
-              st.sampled_from([None, None, None, "race"]), st.sampled_from([None, "diary_sheet"])),
+    st.tuples(
+        st.integers(0, 200),
+        st.integers(0, 45),
+        st.sampled_from(["police", "cbc", "emh"]),
+        st.sampled_from([None, None, None, "race"]),
+        st.sampled_from([None, "diary_sheet"]),
+    ),
     max_size=8,
 )
 
 
 @settings(max_examples=150, deadline=None)
-@given(reports, st.integers(1, 3), st.lists(st.sampled_from(
-    ["latest_within_month", "no_diary_sheets", "report_within_7_days"]), unique=True))
+@given(
+    reports,
+    st.integers(1, 3),
+    st.lists(
+        st.sampled_from(["latest_within_month", "no_diary_sheets", "report_within_7_days"]), unique=True
+    ),
+)
 def test_caveats_never_change_the_statutory_count_or_a_statutory_met(raw, required, caveats):
     base = date(2025, 9, 1)
-    complaints = [Complaint(i + 1, base + timedelta(days=o), base + timedelta(days=o + lag), agency, hate, None,
-                            None, cat) for i, (o, lag, agency, hate, cat) in enumerate(raw)]
+    complaints = [
+        Complaint(
+            i + 1, base + timedelta(days=o), base + timedelta(days=o + lag), agency, hate, None, None, cat
+        )
+        for i, (o, lag, agency, hate, cat) in enumerate(raw)
+    ]
     application = date(2026, 3, 31)
     plain = evaluate(complaints, application, Rules(required, hate_route=True))
-    strict = evaluate(complaints, application, Rules(required, hate_route=True, stricter_caveats=tuple(caveats)))
+    strict = evaluate(
+        complaints, application, Rules(required, hate_route=True, stricter_caveats=tuple(caveats))
+    )
     assert strict.statutory_count == plain.statutory_count
     assert strict.statutory_count == sum(1 for c in complaints if qualifies(c, application) is None)
     if plain.statutory_met:
@@ -269,13 +324,34 @@ def test_unknown_caveat_is_refused_at_load():
 
 
 def _new_case(db, received="2026-03-02"):
-    return db.json("activate", "--applicant", "Cara Example", "--received", received, "--channel", "phone",
-                   "--statement", "Still happening")["reference"]
+    return db.json(
+        "activate",
+        "--applicant",
+        "Cara Example",
+        "--received",
+        received,
+        "--channel",
+        "phone",
+        "--statement",
+        "Still happening",
+    )["reference"]
 
 
 def _add(db, ref, occurred, reported, agency="police", *extra):
-    return db.json("incident", "add", ref, "--occurred", occurred, "--reported", reported, "--agency", agency,
-                   "--on", "2026-03-03", *extra)["id"]
+    return db.json(
+        "incident",
+        "add",
+        ref,
+        "--occurred",
+        occurred,
+        "--reported",
+        reported,
+        "--agency",
+        agency,
+        "--on",
+        "2026-03-03",
+        *extra,
+    )["id"]
 
 
 def test_check_json_gives_met_route_counted_and_excluded_with_reasons(db):
@@ -292,8 +368,10 @@ def test_check_json_gives_met_route_counted_and_excluded_with_reasons(db):
     assert excluded[linked] == f"the same incident as complaint {dup}; counted once"
     details = {c["id"]: c.get("detail") for c in result["excluded"]}
     assert details[late] == "the month beginning with 10 January 2026 ended on 9 February 2026"
-    assert (f"Complaint {late} was not counted: reported 41 days after the behaviour; the limit is one month "
-            "(the month beginning with 10 January 2026 ended on 9 February 2026).") in result["text"]
+    assert (
+        f"Complaint {late} was not counted: reported 41 days after the behaviour; the limit is one month "
+        "(the month beginning with 10 January 2026 ended on 9 February 2026)."
+    ) in result["text"]
     assert result["possible_duplicates"] == [[first, late]]
 
 
@@ -337,7 +415,16 @@ def test_rejection_needs_a_reason_and_is_reported_as_not_met(db):
     ref = _new_case(db)
     _add(db, ref, "2026-02-01", "2026-02-02")
     assert "needs the category and a reason" in db.fails("decide", ref, "--reject", "malicious").stderr
-    db("decide", ref, "--reject", "malicious", "--reason", "made up to harass a neighbour", "--on", "2026-03-05")
+    db(
+        "decide",
+        ref,
+        "--reject",
+        "malicious",
+        "--reason",
+        "made up to harass a neighbour",
+        "--on",
+        "2026-03-05",
+    )
     shown = db.json("show", ref)
     assert shown["state"] == "threshold_not_met"
     assert shown["threshold"]["met"] is False and shown["threshold"]["rejection_category"] == "malicious"
@@ -364,7 +451,17 @@ def test_three_people_complaining_about_the_same_incident_meet_a_community_route
     trigger("init", "--policy", str(area))
     ref = _new_case(trigger)
     first = _add(trigger, ref, "2026-02-14", "2026-02-14")
-    _add(trigger, ref, "2026-02-14", "2026-02-15", "cbc", "--same-as", first, "--complainant", "Next-door neighbour")
+    _add(
+        trigger,
+        ref,
+        "2026-02-14",
+        "2026-02-15",
+        "cbc",
+        "--same-as",
+        first,
+        "--complainant",
+        "Next-door neighbour",
+    )
     assert trigger.json("check", ref)["met"] is False
     _add(trigger, ref, "2026-02-14", "2026-02-16", "emh", "--same-as", first, "--complainant", "Shop owner")
     result = trigger.json("check", ref)

@@ -19,11 +19,26 @@ from trigger.errors import TriggerError
 from trigger.models import AuditEvent, ReviewCase
 from workflows import machine
 
-MOVES = st.sampled_from([
-    "decide_met", "decide_not_met", "decide_reject", "prepare_review", "assign", "outcome",
-    "appeal_ok", "appeal_bad_grounds", "appeal_late", "appeal_upheld", "appeal_dismissed",
-    "appeal_by_reviewer", "close", "close_forced", "withdraw", "complaint",
-])
+MOVES = st.sampled_from(
+    [
+        "decide_met",
+        "decide_not_met",
+        "decide_reject",
+        "prepare_review",
+        "assign",
+        "outcome",
+        "appeal_ok",
+        "appeal_bad_grounds",
+        "appeal_late",
+        "appeal_upheld",
+        "appeal_dismissed",
+        "appeal_by_reviewer",
+        "close",
+        "close_forced",
+        "withdraw",
+        "complaint",
+    ]
+)
 
 
 class CaseLife(RuleBasedStateMachine):
@@ -33,8 +48,9 @@ class CaseLife(RuleBasedStateMachine):
         self.app = App(f"sqlite:///{Path(self.folder) / 't.db'}", actor="manager")
         partnership.init(self.app, "llr")
         self.day = date(2025, 1, 6)
-        self.ref = cases.activate(self.app, applicant="Ann Example", received=self.day, channel="online",
-                                  statement="Nothing done").reference
+        self.ref = cases.activate(
+            self.app, applicant="Ann Example", received=self.day, channel="online", statement="Nothing done"
+        ).reference
         self.history = ["received"]
 
     def teardown(self):
@@ -43,8 +59,11 @@ class CaseLife(RuleBasedStateMachine):
     def _state_and_moves(self):
         with self.app.read() as s:
             case = s.exec(select(ReviewCase).where(ReviewCase.reference == self.ref)).one()
-            moves = s.exec(select(func.count()).select_from(AuditEvent).where(
-                AuditEvent.case_id == case.id, AuditEvent.to_state.is_not(None))).one()
+            moves = s.exec(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.case_id == case.id, AuditEvent.to_state.is_not(None))
+            ).one()
             return case.state, moves
 
     def _do(self, move: str):
@@ -57,8 +76,14 @@ class CaseLife(RuleBasedStateMachine):
         elif move == "decide_reject":
             cases.decide(app, ref, met=False, rejection_category="vexatious", reason="repeated", on=on)
         elif move == "complaint":
-            complaints.add_incident(app, ref, occurred=on - timedelta(days=2), reported=on - timedelta(days=1),
-                               agency="police", on=on)
+            complaints.add_incident(
+                app,
+                ref,
+                occurred=on - timedelta(days=2),
+                reported=on - timedelta(days=1),
+                agency="police",
+                on=on,
+            )
         elif move == "prepare_review":
             review.meeting(app, ref, at=datetime(on.year, on.month, on.day, 10), held=True)
             review.add_finding(app, ref, category="silo_working", on=on)
@@ -123,7 +148,9 @@ class CaseLife(RuleBasedStateMachine):
 
 
 CaseLife.TestCase.settings = settings(
-    max_examples=25, stateful_step_count=14, deadline=None,
+    max_examples=25,
+    stateful_step_count=14,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestCaseLife = CaseLife.TestCase

@@ -172,8 +172,11 @@ class App:
         state = db.schema_state(self.engine)
         if not state.initialised:
             raise NotInitialised("no Community Trigger database here yet; run `trigger init` first")
-        warning = db.behind_warning(state) if state.current is not None else (
-            "warning: this database has no migration history; run `trigger db upgrade` to adopt it")
+        warning = (
+            db.behind_warning(state)
+            if state.current is not None
+            else ("warning: this database has no migration history; run `trigger db upgrade` to adopt it")
+        )
         if warning:
             print(warning, file=sys.stderr)
         self._schema_checked = True

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, timezone
+from datetime import UTC, date
 
 from sqlalchemy import update
 from sqlmodel import Session, select
@@ -22,7 +22,7 @@ GENESIS = "0" * 64
 
 def _utc(moment) -> str:
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.isoformat()
 
 

@@ -58,8 +58,11 @@ def _snapshot(session: Session, pol: Policy) -> None:
             with session.begin_nested():  # two first activations at once (PostgreSQL): one row wins
                 session.add(PolicySnapshot(name=pol.name, version=pol.version, text=pol.text))
         except IntegrityError:
-            snap = session.exec(select(PolicySnapshot).where(
-                PolicySnapshot.name == pol.name, PolicySnapshot.version == pol.version)).one()
+            snap = session.exec(
+                select(PolicySnapshot).where(
+                    PolicySnapshot.name == pol.name, PolicySnapshot.version == pol.version
+                )
+            ).one()
     if snap is not None and snap.text != pol.text:
         raise PolicyError(
             f"{pol.path}: version: policy {pol.name} {pol.version} has changed since cases started under it; "
@@ -166,9 +169,18 @@ def activate(
             session.add(PartnerNotification(case_id=case.id, agency_id=agency.id, notified_on=on))
             notified.append(agency.code)
         audit.record(
-            session, case, "activate", actor=app.actor, on=on, to_state="received",
-            detail={"channel": channel, "third_party": bool(third_party), "partners_notified": notified,
-                    "policy": f"{pol.name} {pol.version}"},
+            session,
+            case,
+            "activate",
+            actor=app.actor,
+            on=on,
+            to_state="received",
+            detail={
+                "channel": channel,
+                "third_party": bool(third_party),
+                "partners_notified": notified,
+                "policy": f"{pol.name} {pol.version}",
+            },
         )
         schedule.refresh(session, case, pol)
     return case
@@ -207,10 +219,18 @@ def decide(
             reason=reason,
             detail={"met": met, "route": route, "rejection_category": rejection_category},
         )
-        w.session.add(ThresholdDecision(
-            case_id=w.case.id, decided_on=on, met=met, route=route, rejection_category=rejection_category,
-            reason=reason, explanation=json.dumps(explanation.as_dict()), actor=w.actor,
-        ))
+        w.session.add(
+            ThresholdDecision(
+                case_id=w.case.id,
+                decided_on=on,
+                met=met,
+                route=route,
+                rejection_category=rejection_category,
+                reason=reason,
+                explanation=json.dumps(explanation.as_dict()),
+                actor=w.actor,
+            )
+        )
     return w.case
 
 
@@ -218,7 +238,12 @@ def decide(
 
 
 def assign(
-    app: App, reference: str, *, lead: str, reviewer: str, reviewer_email: str | None = None,
+    app: App,
+    reference: str,
+    *,
+    lead: str,
+    reviewer: str,
+    reviewer_email: str | None = None,
     on: date | None = None,
 ) -> ReviewCase:
     with changing(app, reference) as w:
@@ -236,7 +261,11 @@ def assign(
 
 
 def issue_outcome(
-    app: App, reference: str, *, no_recommendations: str | None = None, victim_consulted: bool = False,
+    app: App,
+    reference: str,
+    *,
+    no_recommendations: str | None = None,
+    victim_consulted: bool = False,
     on: date | None = None,
 ) -> tuple[ReviewCase, list[str]]:
     """Issue the outcome; returns the case and any warnings for the user."""
@@ -246,8 +275,9 @@ def issue_outcome(
         s = w.session
         held = s.exec(select(Meeting).where(Meeting.case_id == w.case.id, Meeting.held.is_(True))).first()
         findings = s.exec(select(func.count()).select_from(Finding).where(Finding.case_id == w.case.id)).one()
-        recs = s.exec(select(func.count()).select_from(Recommendation).where(
-            Recommendation.case_id == w.case.id)).one()
+        recs = s.exec(
+            select(func.count()).select_from(Recommendation).where(Recommendation.case_id == w.case.id)
+        ).one()
         facts = OutcomeFacts(
             meeting_held=held is not None,
             findings=findings,
@@ -278,8 +308,14 @@ def appeal_window_end(session: Session, case: ReviewCase, pol: Policy) -> date |
 
 
 def lodge_appeal(
-    app: App, reference: str, *, received: date, grounds: str, detail: str | None = None,
-    late_reason: str | None = None, on: date | None = None,
+    app: App,
+    reference: str,
+    *,
+    received: date,
+    grounds: str,
+    detail: str | None = None,
+    late_reason: str | None = None,
+    on: date | None = None,
 ) -> Appeal:
     not_future(received, "--received")
     with changing(app, reference) as w:
@@ -303,10 +339,20 @@ def lodge_appeal(
             on,
             facts,
             reason=late_reason,
-            detail={"against": against, "grounds": grounds, "late": bool(window_end and received > window_end)},
+            detail={
+                "against": against,
+                "grounds": grounds,
+                "late": bool(window_end and received > window_end),
+            },
         )
-        row = Appeal(case_id=w.case.id, against=against, received=received, grounds=grounds,
-                     detail=detail, late_reason=late_reason)
+        row = Appeal(
+            case_id=w.case.id,
+            against=against,
+            received=received,
+            grounds=grounds,
+            detail=detail,
+            late_reason=late_reason,
+        )
         w.session.add(row)
     return row
 
@@ -323,16 +369,28 @@ def _involved(session: Session, case: ReviewCase) -> set[str]:
 
 
 def decide_appeal(
-    app: App, reference: str, *, upheld: bool, by: str, reason: str, on: date | None = None,
+    app: App,
+    reference: str,
+    *,
+    upheld: bool,
+    by: str,
+    reason: str,
+    on: date | None = None,
 ) -> ReviewCase:
     with changing(app, reference) as w:
         on = on_for_move(w.case, on)
         row = w.session.exec(
-            select(Appeal).where(Appeal.case_id == w.case.id, Appeal.decided_on.is_(None)).order_by(Appeal.id.desc())
+            select(Appeal)
+            .where(Appeal.case_id == w.case.id, Appeal.decided_on.is_(None))
+            .order_by(Appeal.id.desc())
         ).first()
         against = row.against if row else "threshold"
         facts = AppealDecisionFacts(
-            upheld=upheld, against=against, decided_by=by, involved=_involved(w.session, w.case), reason=reason
+            upheld=upheld,
+            against=against,
+            decided_by=by,
+            involved=_involved(w.session, w.case),
+            reason=reason,
         )
         w.move(
             "decide_appeal",
@@ -349,8 +407,9 @@ def decide_appeal(
     return w.case
 
 
-def close(app: App, reference: str, *, reason: str | None = None, force: bool = False,
-          on: date | None = None) -> ReviewCase:
+def close(
+    app: App, reference: str, *, reason: str | None = None, force: bool = False, on: date | None = None
+) -> ReviewCase:
     with changing(app, reference) as w:
         on = on_for_move(w.case, on)
         s = w.session
@@ -359,8 +418,10 @@ def close(app: App, reference: str, *, reason: str | None = None, force: bool = 
             .select_from(Action)
             .where(Action.case_id == w.case.id, Action.status.in_(ACTION_OPEN))
         ).one()
-        appeal_decided = s.exec(select(Appeal).where(
-            Appeal.case_id == w.case.id, Appeal.decided_on.is_not(None))).first() is not None
+        appeal_decided = (
+            s.exec(select(Appeal).where(Appeal.case_id == w.case.id, Appeal.decided_on.is_not(None))).first()
+            is not None
+        )
         facts = CloseFacts(
             closing_on=on,
             open_actions=open_actions,
@@ -371,7 +432,8 @@ def close(app: App, reference: str, *, reason: str | None = None, force: bool = 
         )
         w.move("close", on, facts, reason=reason, detail={"forced": force, "open_actions": open_actions})
         w.case.closure_reason = reason or (
-            "appeal window passed without an appeal" if w.case.state == "closed" else None)
+            "appeal window passed without an appeal" if w.case.state == "closed" else None
+        )
     return w.case
 
 

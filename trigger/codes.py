@@ -22,7 +22,14 @@ AGENCY_KINDS = ("council", "police", "health", "housing", "other")
 HATE_STRANDS = ("race", "religion", "sexual_orientation", "disability", "transgender")
 
 # a threshold decision refused as prejudicial, ... frivolous is reported as "not met" (docs/procedure.md)
-REJECTION_CATEGORIES = ("prejudicial", "discriminatory", "malicious", "unreasonable", "vexatious", "frivolous")
+REJECTION_CATEGORIES = (
+    "prejudicial",
+    "discriminatory",
+    "malicious",
+    "unreasonable",
+    "vexatious",
+    "frivolous",
+)
 
 # -- the review ------------------------------------------------------------------------------------
 
@@ -107,7 +114,6 @@ LETTER_TITLES = {
 }
 LETTER_KINDS = tuple(LETTER_TITLES)
 LETTER_FORMATS = ("html", "txt", "pdf")
-
 
 
 def not_one_of(value: object, what: str, codes: tuple[str, ...]) -> str:

@@ -50,14 +50,25 @@ def add_incident(
             original = w.session.get(Incident, same_as)
             if original is None or original.case_id != w.case.id:
                 raise NotFound(f"--same-as {same_as}: no complaint {same_as} on {w.case.reference}")
-        if agency_ref and w.session.exec(
-            select(Incident).where(Incident.agency_id == ag.id, Incident.agency_ref == agency_ref)
-        ).first():
+        if (
+            agency_ref
+            and w.session.exec(
+                select(Incident).where(Incident.agency_id == ag.id, Incident.agency_ref == agency_ref)
+            ).first()
+        ):
             raise InvalidInput(f"{agency} already has a complaint with reference {agency_ref!r}")
         incident = Incident(
-            case_id=w.case.id, victim_ref=w.case.victim_ref, occurred=occurred, reported=reported,
-            agency_id=ag.id, agency_ref=agency_ref, hate=hate or None, same_as_id=same_as,
-            description=description, complainant=complainant, category=category,
+            case_id=w.case.id,
+            victim_ref=w.case.victim_ref,
+            occurred=occurred,
+            reported=reported,
+            agency_id=ag.id,
+            agency_ref=agency_ref,
+            hate=hate or None,
+            same_as_id=same_as,
+            description=description,
+            complainant=complainant,
+            category=category,
         )
         w.session.add(incident)
         w.session.flush()
@@ -83,8 +94,14 @@ def explain(session: Session, case: ReviewCase, pol: Policy) -> threshold.Explan
     ).all()
     found = [
         threshold.Complaint(
-            id=i.id, occurred=i.occurred, reported=i.reported, agency=code, hate=i.hate,
-            same_as=i.same_as_id, complainant=i.complainant, category=i.category,
+            id=i.id,
+            occurred=i.occurred,
+            reported=i.reported,
+            agency=code,
+            hate=i.hate,
+            same_as=i.same_as_id,
+            complainant=i.complainant,
+            category=i.category,
         )
         for i, code in rows
     ]
@@ -95,5 +112,3 @@ def check(app: App, reference: str) -> tuple[ReviewCase, threshold.Explanation]:
     with app.read() as session:
         case = find_case(session, reference)
         return case, explain(session, case, case_policy(session, case))
-
-

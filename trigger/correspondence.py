@@ -78,13 +78,19 @@ def _agencies(session: Session) -> dict[int, Agency]:
 
 
 def _decision(session: Session, case: ReviewCase) -> ThresholdDecision | None:
-    return session.exec(select(ThresholdDecision).where(ThresholdDecision.case_id == case.id)
-                        .order_by(ThresholdDecision.id.desc())).first()
+    return session.exec(
+        select(ThresholdDecision)
+        .where(ThresholdDecision.case_id == case.id)
+        .order_by(ThresholdDecision.id.desc())
+    ).first()
 
 
 def _event_on(session: Session, case: ReviewCase, event: str) -> date | None:
-    row = session.exec(select(AuditEvent).where(AuditEvent.case_id == case.id, AuditEvent.event == event)
-                       .order_by(AuditEvent.seq.desc())).first()
+    row = session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.case_id == case.id, AuditEvent.event == event)
+        .order_by(AuditEvent.seq.desc())
+    ).first()
     return row.on if row else None
 
 
@@ -125,7 +131,9 @@ def _unsupported(session: Session, case: ReviewCase, kind: str, on: date) -> str
             other = "threshold_met" if decision.met else "rejection"
             return f"the threshold decision on {ref} was not 'not met' on its merits; send {other}"
         if kind == "rejection" and not decision.rejection_category:
-            return f"{ref} was not rejected; its threshold decision was {'met' if decision.met else 'not met'}"
+            return (
+                f"{ref} was not rejected; its threshold decision was {'met' if decision.met else 'not met'}"
+            )
         if on < decision.decided_on:
             return f"the threshold was decided on {decision.decided_on}; the letter cannot be dated before it"
         return None
@@ -141,7 +149,9 @@ def _unsupported(session: Session, case: ReviewCase, kind: str, on: date) -> str
     if kind == "outcome":
         issued = _event_on(session, case, "issue_outcome")
         if issued is None:
-            return f"{ref} has no outcome yet (it is {case.state}); issue it with `trigger outcome {ref}` first"
+            return (
+                f"{ref} has no outcome yet (it is {case.state}); issue it with `trigger outcome {ref}` first"
+            )
         if on < issued:
             return f"the outcome was issued on {issued}; the letter cannot be dated before it"
         return None
@@ -171,8 +181,15 @@ def _unsupported(session: Session, case: ReviewCase, kind: str, on: date) -> str
 # -- the context ------------------------------------------------------------------------------------
 
 
-def context(session: Session, case: ReviewCase, pol: Policy, kind: str, on: date,
-            recipient: str | None = None, fmt: str = "html") -> dict:
+def context(
+    session: Session,
+    case: ReviewCase,
+    pol: Policy,
+    kind: str,
+    on: date,
+    recipient: str | None = None,
+    fmt: str = "html",
+) -> dict:
     """The plain-data context of one letter (documented in `letters.render.FIELDS`)."""
     agencies = _agencies(session)
     name_of = lambda agency_id: agencies[agency_id].name if agency_id in agencies else None  # noqa: E731
@@ -186,15 +203,26 @@ def context(session: Session, case: ReviewCase, pol: Policy, kind: str, on: date
         if not code:
             raise InvalidInput("an information request goes to an agency: give --to AGENCY (its code)")
         agency = find_agency(session, code)
-        req = session.exec(select(EvidenceRequest).where(
-            EvidenceRequest.case_id == case.id, EvidenceRequest.agency_id == agency.id,
-            EvidenceRequest.requested.is_not(None)).order_by(EvidenceRequest.id.desc())).first()
+        req = session.exec(
+            select(EvidenceRequest)
+            .where(
+                EvidenceRequest.case_id == case.id,
+                EvidenceRequest.agency_id == agency.id,
+                EvidenceRequest.requested.is_not(None),
+            )
+            .order_by(EvidenceRequest.id.desc())
+        ).first()
         if req is None:
             raise GuardRefused(
                 f"no evidence request to {code} on {case.reference}; record it first with "
-                f"`trigger evidence {case.reference} --agency {code} --requested DATE --due DATE`")
-        info = {"agency": agency.name, "agency_code": agency.code, "requested": iso(req.requested),
-                "due": iso(req.due)}
+                f"`trigger evidence {case.reference} --agency {code} --requested DATE --due DATE`"
+            )
+        info = {
+            "agency": agency.name,
+            "agency_code": agency.code,
+            "requested": iso(req.requested),
+            "due": iso(req.due),
+        }
         to = {"name": agency.name, "address": [agency.email] if agency.email else [], "is_agency": True}
     else:
         address = [line.strip() for line in (case.address or "").split(",") if line.strip()]
@@ -203,9 +231,17 @@ def context(session: Session, case: ReviewCase, pol: Policy, kind: str, on: date
         to = {"name": recipient or case.applicant_name, "address": address, "is_agency": False}
 
     # threshold, with the explanation the decision was based on
-    threshold = {"decided": None, "met": None, "route": None, "route_text": None, "reason": None,
-                 "rejection_category": None, "required": pol.qualifying_complaints, "counted": [],
-                 "excluded": []}
+    threshold = {
+        "decided": None,
+        "met": None,
+        "route": None,
+        "route_text": None,
+        "reason": None,
+        "rejection_category": None,
+        "required": pol.qualifying_complaints,
+        "counted": [],
+        "excluded": [],
+    }
     if decision is not None:
         explained = json.loads(decision.explanation) if decision.explanation else None
         if explained is None:
@@ -214,44 +250,71 @@ def context(session: Session, case: ReviewCase, pol: Policy, kind: str, on: date
 
         def item(v: dict) -> dict:
             inc = incidents.get(v["id"])
-            return {"id": v["id"], "reason": v["reason"], "occurred": iso(inc.occurred) if inc else None,
-                    "reported": iso(inc.reported) if inc else None,
-                    "agency": name_of(inc.agency_id) if inc else None}
+            return {
+                "id": v["id"],
+                "reason": v["reason"],
+                "occurred": iso(inc.occurred) if inc else None,
+                "reported": iso(inc.reported) if inc else None,
+                "agency": name_of(inc.agency_id) if inc else None,
+            }
 
-        threshold.update({
-            "decided": iso(decision.decided_on), "met": decision.met, "route": decision.route,
-            "route_text": ROUTES.get(decision.route or "", ""), "reason": decision.reason,
-            "rejection_category": decision.rejection_category,
-            "required": explained.get("statutory_required", pol.qualifying_complaints),
-            "counted": [item(v) for v in explained.get("counted", [])],
-            "excluded": [item(v) for v in explained.get("excluded", [])],
-        })
+        threshold.update(
+            {
+                "decided": iso(decision.decided_on),
+                "met": decision.met,
+                "route": decision.route,
+                "route_text": ROUTES.get(decision.route or "", ""),
+                "reason": decision.reason,
+                "rejection_category": decision.rejection_category,
+                "required": explained.get("statutory_required", pol.qualifying_complaints),
+                "counted": [item(v) for v in explained.get("counted", [])],
+                "excluded": [item(v) for v in explained.get("excluded", [])],
+            }
+        )
 
     # the review, the meeting and the outcome
     review_due = None
     if decision is not None and decision.met:
         review_due = iso(due_date(session, case, pol, "review", decision.decided_on))
-    meeting_row = session.exec(select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.id.desc())).first()
+    meeting_row = session.exec(
+        select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.id.desc())
+    ).first()
     meeting = {"date": None, "at": None, "held": None, "victim_involvement": None, "outcome_letter_due": None}
     if meeting_row is not None:
         meeting = {
-            "date": iso(meeting_row.at.date()), "at": meeting_row.at.strftime("%H:%M"), "held": meeting_row.held,
+            "date": iso(meeting_row.at.date()),
+            "at": meeting_row.at.strftime("%H:%M"),
+            "held": meeting_row.held,
             "victim_involvement": INVOLVEMENT_LABELS.get(meeting_row.victim_involvement or ""),
             "outcome_letter_due": iso(due_date(session, case, pol, "outcome_letter", meeting_row.at.date())),
         }
     issued = _event_on(session, case, "issue_outcome")
     findings = session.exec(select(Finding).where(Finding.case_id == case.id).order_by(Finding.id)).all()
-    recs = session.exec(select(Recommendation).where(Recommendation.case_id == case.id)
-                        .order_by(Recommendation.id)).all()
+    recs = session.exec(
+        select(Recommendation).where(Recommendation.case_id == case.id).order_by(Recommendation.id)
+    ).all()
     actions = session.exec(select(Action).where(Action.case_id == case.id).order_by(Action.number)).all()
     outcome = {
         "issued": iso(issued),
-        "findings": [{"category": FINDING_LABELS.get(f.category, f.category), "text": f.text} for f in findings],
-        "recommendations": [{"to": name_of(r.agency_id), "text": r.text, "response": r.response} for r in recs],
+        "findings": [
+            {"category": FINDING_LABELS.get(f.category, f.category), "text": f.text} for f in findings
+        ],
+        "recommendations": [
+            {"to": name_of(r.agency_id), "text": r.text, "response": r.response} for r in recs
+        ],
         "no_recommendations_reason": case.no_recommendations_reason,
         "victim_consulted": case.victim_consulted,
-        "actions": [{"number": a.number, "action": a.action, "owner": name_of(a.owner_agency_id),
-                     "due": iso(a.due), "status": a.status} for a in actions if a.status != "dropped"],
+        "actions": [
+            {
+                "number": a.number,
+                "action": a.action,
+                "owner": name_of(a.owner_agency_id),
+                "due": iso(a.due),
+                "status": a.status,
+            }
+            for a in actions
+            if a.status != "dropped"
+        ],
     }
 
     # the appeal route: from the decision this letter reports
@@ -267,46 +330,83 @@ def context(session: Session, case: ReviewCase, pol: Policy, kind: str, on: date
         "window": pol.timescales["appeal_window"].describe(),
         "final": pol.appeal_final,
     }
-    appeal = {"received": None, "against": None, "grounds": None, "grounds_text": None, "due": None,
-              "decided_on": None, "upheld": None, "decided_by": None, "reason": None}
+    appeal = {
+        "received": None,
+        "against": None,
+        "grounds": None,
+        "grounds_text": None,
+        "due": None,
+        "decided_on": None,
+        "upheld": None,
+        "decided_by": None,
+        "reason": None,
+    }
     appeals = _appeals(session, case)
     if appeals:
         chosen = appeals[-1]
         if kind == "appeal_outcome":
-            chosen = [a for a in appeals if a.decided_on][-1] if any(a.decided_on for a in appeals) else chosen
+            chosen = (
+                [a for a in appeals if a.decided_on][-1] if any(a.decided_on for a in appeals) else chosen
+            )
         appeal = {
             "received": iso(chosen.received),
             "against": "outcome of the review" if chosen.against == "outcome" else "threshold decision",
-            "grounds": chosen.grounds, "grounds_text": pol.appeal_grounds.get(chosen.grounds, chosen.grounds),
+            "grounds": chosen.grounds,
+            "grounds_text": pol.appeal_grounds.get(chosen.grounds, chosen.grounds),
             "due": iso(due_date(session, case, pol, "appeal_decision", chosen.received)),
-            "decided_on": iso(chosen.decided_on), "upheld": chosen.upheld, "decided_by": chosen.decided_by,
+            "decided_on": iso(chosen.decided_on),
+            "upheld": chosen.upheld,
+            "decided_by": chosen.decided_by,
             "reason": chosen.reason,
         }
 
     delay = {"step": None, "due": None}
     if case.state in STAGES:
         deadline_kind, step = STAGES[case.state]
-        anchor = {"threshold_decision": case.received,
-                  "review": decision.decided_on if decision else case.received,
-                  "appeal_decision": appeals[-1].received if appeals else case.state_changed}[deadline_kind]
+        anchor = {
+            "threshold_decision": case.received,
+            "review": decision.decided_on if decision else case.received,
+            "appeal_decision": appeals[-1].received if appeals else case.state_changed,
+        }[deadline_kind]
         delay = {"step": step, "due": iso(due_date(session, case, pol, deadline_kind, anchor))}
 
     title, title_cy = LETTER_TITLES[kind]
     return {
-        "letter": {"kind": kind, "date": on.isoformat(), "format": fmt, "bilingual": bilingual,
-                   "language": "cy" if bilingual else "en", "title": title, "title_cy": title_cy},
-        "partnership": {"name": pol.partnership, "area": pol.area, "nation": pol.nation,
-                        "policy": f"{pol.name} {pol.version}"},
+        "letter": {
+            "kind": kind,
+            "date": on.isoformat(),
+            "format": fmt,
+            "bilingual": bilingual,
+            "language": "cy" if bilingual else "en",
+            "title": title,
+            "title_cy": title_cy,
+        },
+        "partnership": {
+            "name": pol.partnership,
+            "area": pol.area,
+            "nation": pol.nation,
+            "policy": f"{pol.name} {pol.version}",
+        },
         "reference": case.reference,
         "spoc": _spoc(session, pol),
         "recipient": to,
         "applicant": {"name": case.applicant_name, "initials": views.initials(case.applicant_name)},
-        "victim": {"name": case.victim_name, "third_party": case.applicant_name != case.victim_name,
-                   "consent_date": iso(case.consent_date)},
-        "case": {"received": iso(case.received), "channel": case.channel, "state": case.state,
-                 "statement": case.statement, "decided": threshold["decided"]},
-        "next_step": {"what": "threshold_decision",
-                      "due": iso(due_date(session, case, pol, "threshold_decision", case.received))},
+        "victim": {
+            "name": case.victim_name,
+            "third_party": case.applicant_name != case.victim_name,
+            "consent_date": iso(case.consent_date),
+        },
+        "case": {
+            "received": iso(case.received),
+            "channel": case.channel,
+            "state": case.state,
+            "statement": case.statement,
+            "decided": threshold["decided"],
+        },
+        "next_step": {
+            "what": "threshold_decision",
+            "due": iso(due_date(session, case, pol, "threshold_decision", case.received)),
+        },
         "threshold": threshold,
         "review": {"lead_agency": name_of(case.lead_agency_id), "reviewer": case.reviewer, "due": review_due},
         "meeting": meeting,
@@ -315,8 +415,10 @@ def context(session: Session, case: ReviewCase, pol: Policy, kind: str, on: date
         "appeal": appeal,
         "delay": delay,
         "information_request": info or {"agency": None, "agency_code": None, "requested": None, "due": None},
-        "closure": {"closed_on": iso(case.state_changed) if case.state == "closed" else None,
-                    "reason": case.closure_reason},
+        "closure": {
+            "closed_on": iso(case.state_changed) if case.state == "closed" else None,
+            "reason": case.closure_reason,
+        },
     }
 
 
@@ -343,8 +445,17 @@ def _check_kind_and_format(kind: str, fmt: str) -> None:
         raise InvalidInput(f"{fmt!r} is not a letter format; use html, txt or pdf")
 
 
-def letter(app: App, reference: str, kind: str, *, fmt: str = "html", on: date | None = None,
-           recipient: str | None = None, preview: bool = False, templates: str | None = None) -> Issued:
+def letter(
+    app: App,
+    reference: str,
+    kind: str,
+    *,
+    fmt: str = "html",
+    on: date | None = None,
+    recipient: str | None = None,
+    preview: bool = False,
+    templates: str | None = None,
+) -> Issued:
     """Render a letter; unless previewing, record it in the register with its audit event, in the
     case's transaction (so the deadlines it meets are refreshed with it)."""
     _check_kind_and_format(kind, fmt)
@@ -357,13 +468,20 @@ def letter(app: App, reference: str, kind: str, *, fmt: str = "html", on: date |
     with changing(app, reference) as w:
         on = on_for_change(w.case, on)
         issued = _prepare(w.session, w.case, w.policy, kind, fmt, on, recipient, templates)
-        row = Letter(case_id=w.case.id, kind=kind, issued_on=on, recipient=issued.recipient, format=fmt,
-                     content_hash=issued.content_hash)
+        row = Letter(
+            case_id=w.case.id,
+            kind=kind,
+            issued_on=on,
+            recipient=issued.recipient,
+            format=fmt,
+            content_hash=issued.content_hash,
+        )
         w.session.add(row)
         w.session.flush()
         # the recipient stays in the register row; the audit log carries no personal data
-        w.record("letter", on, detail={"letter": row.id, "kind": kind, "format": fmt,
-                                       "hash": issued.content_hash})
+        w.record(
+            "letter", on, detail={"letter": row.id, "kind": kind, "format": fmt, "hash": issued.content_hash}
+        )
         issued.letter_id = row.id
     return issued
 
@@ -398,26 +516,35 @@ def _report_form(view: dict) -> str:
         f"ASB Case Review report form: {view['reference']}",
         "",
         f"Received: {view['received']} ({view['channel']})",
-        f"Applicant: {view['applicant']}" + (f" for {view['victim']} (consent {view['consent_date']})"
-                                              if view["third_party"] else ""),
+        f"Applicant: {view['applicant']}"
+        + (f" for {view['victim']} (consent {view['consent_date']})" if view["third_party"] else ""),
         f"State: {view['state']}",
         f"Policy: {view['policy']}",
         f"Statement of dissatisfaction: {view['statement']}",
-        f"Threshold: {'met' if t['met'] else 'not met'} on {t['decided']}" if t["decided"] else "Threshold: not decided",
+        f"Threshold: {'met' if t['met'] else 'not met'} on {t['decided']}"
+        if t["decided"]
+        else "Threshold: not decided",
         f"Lead agency: {view['lead_agency'] or '-'}; reviewer: {view['reviewer'] or '-'}",
         f"Review hours: {view['hours_total']:g}",
         "",
         "Complaints:",
     ]
     for i in view["incidents"]:
-        lines.append(f"  #{i['id']} occurred {i['occurred']}, reported {i['reported']} to {i['agency']}"
-                     + (f" (hate: {i['hate']})" if i["hate"] else "")
-                     + (f" (same as #{i['same_as']})" if i["same_as"] else ""))
+        lines.append(
+            f"  #{i['id']} occurred {i['occurred']}, reported {i['reported']} to {i['agency']}"
+            + (f" (hate: {i['hate']})" if i["hate"] else "")
+            + (f" (same as #{i['same_as']})" if i["same_as"] else "")
+        )
     lines += ["", "Appeals:"]
     for a in view["appeals"]:
-        lines.append(f"  against the {a['against']}: received {a['received']}, grounds {a['grounds']}"
-                     + (f", decided {a['decided_on']} ({'upheld' if a['upheld'] else 'dismissed'})"
-                        if a["decided_on"] else ", not yet decided"))
+        lines.append(
+            f"  against the {a['against']}: received {a['received']}, grounds {a['grounds']}"
+            + (
+                f", decided {a['decided_on']} ({'upheld' if a['upheld'] else 'dismissed'})"
+                if a["decided_on"]
+                else ", not yet decided"
+            )
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -427,34 +554,54 @@ def _minutes(session: Session, case: ReviewCase, view: dict) -> str:
     if not rows:
         lines.append("No review meeting was recorded.")
     for m in rows:
-        lines.append(f"Meeting {m.at.isoformat(timespec='minutes')}: {'held' if m.held else 'scheduled, not held'}")
+        lines.append(
+            f"Meeting {m.at.isoformat(timespec='minutes')}: {'held' if m.held else 'scheduled, not held'}"
+        )
         lines.append(f"  Attendees: {m.attendees or 'not recorded'}")
-        lines.append(f"  Victim's involvement: {INVOLVEMENT_LABELS.get(m.victim_involvement or '', 'not recorded')}")
+        lines.append(
+            f"  Victim's involvement: {INVOLVEMENT_LABELS.get(m.victim_involvement or '', 'not recorded')}"
+        )
     lines += ["", "Findings:"]
-    lines += [f"  - {FINDING_LABELS.get(f['category'], f['category'])}" + (f": {f['text']}" if f["text"] else "")
-              for f in view["findings"]] or ["  none"]
+    lines += [
+        f"  - {FINDING_LABELS.get(f['category'], f['category'])}" + (f": {f['text']}" if f["text"] else "")
+        for f in view["findings"]
+    ] or ["  none"]
     lines += ["", "Recommendations:"]
-    lines += [f"  - to {r['to']}: {r['text']}" + (f" [{r['response']}]" if r["response"] else "")
-              for r in view["recommendations"]] or ["  none"]
+    lines += [
+        f"  - to {r['to']}: {r['text']}" + (f" [{r['response']}]" if r["response"] else "")
+        for r in view["recommendations"]
+    ] or ["  none"]
     return "\n".join(lines) + "\n"
 
 
 def _outcome_and_plan(view: dict) -> str:
     issued = [e["at"] for e in view["events"] if e["event"] == "issue_outcome"]
-    lines = [f"Outcome and action plan: {view['reference']}", "",
-             f"Outcome issued: {issued[-1] if issued else 'no outcome was issued'}", "",
-             "No. | Key action | Lead agency | Due | Status | RAG | Progress"]
+    lines = [
+        f"Outcome and action plan: {view['reference']}",
+        "",
+        f"Outcome issued: {issued[-1] if issued else 'no outcome was issued'}",
+        "",
+        "No. | Key action | Lead agency | Due | Status | RAG | Progress",
+    ]
     for a in view["actions"]:
         progress = (a["progress"] or "").replace("\n", " / ")
-        lines.append(f"{a['number']} | {a['action']} | {a['owner']} | {a['due']} | {a['status']} | "
-                     f"{a['rag'] or '-'} | {progress}")
+        lines.append(
+            f"{a['number']} | {a['action']} | {a['owner']} | {a['due']} | {a['status']} | "
+            f"{a['rag'] or '-'} | {progress}"
+        )
     if not view["actions"]:
         lines.append("(no actions)")
     return "\n".join(lines) + "\n"
 
 
-def bundle(app: App, reference: str, *, on: date | None = None, recipient: str | None = None,
-           templates: str | None = None) -> Issued:
+def bundle(
+    app: App,
+    reference: str,
+    *,
+    on: date | None = None,
+    recipient: str | None = None,
+    templates: str | None = None,
+) -> Issued:
     """The appeal bundle (LLR: report form, minutes, chronology, result letters, outcome report and
     action plan, to the independent chair within one working day; DOMAIN §0 row 39), recorded in the
     register as an `appeal_bundle` letter."""
@@ -462,33 +609,58 @@ def bundle(app: App, reference: str, *, on: date | None = None, recipient: str |
         on = on_for_change(w.case, on)
         s, case = w.session, w.case
         if not _appeals(s, case):
-            raise GuardRefused(f"{case.reference} has no appeal; an appeal bundle is made once an appeal is lodged")
+            raise GuardRefused(
+                f"{case.reference} has no appeal; an appeal bundle is made once an appeal is lodged"
+            )
         view = views.case_view(s, case)
-        files = [("01-report-form.txt", _report_form(view).encode()),
-                 ("02-chronology.txt", chronology_text(s, case).encode()),
-                 ("03-meeting-minutes-summary.txt", _minutes(s, case, view).encode())]
+        files = [
+            ("01-report-form.txt", _report_form(view).encode()),
+            ("02-chronology.txt", chronology_text(s, case).encode()),
+            ("03-meeting-minutes-summary.txt", _minutes(s, case, view).encode()),
+        ]
         index = ["Letters issued (re-rendered from the register's data):"]
-        issued = s.exec(select(Letter).where(Letter.case_id == case.id, Letter.kind != "appeal_bundle")
-                        .order_by(Letter.id)).all()
+        issued = s.exec(
+            select(Letter)
+            .where(Letter.case_id == case.id, Letter.kind != "appeal_bundle")
+            .order_by(Letter.id)
+        ).all()
         for n, lt in enumerate(issued, start=1):
             fmt = lt.format if lt.format in ("html", "txt") else "html"
             recip = None if lt.kind != "information_request" else _agency_code(s, lt.recipient)
-            ctx = context(s, case, w.policy, lt.kind, lt.issued_on, recip if lt.kind == "information_request"
-                          else lt.recipient, fmt)
+            ctx = context(
+                s,
+                case,
+                w.policy,
+                lt.kind,
+                lt.issued_on,
+                recip if lt.kind == "information_request" else lt.recipient,
+                fmt,
+            )
             content = _render(lt.kind, ctx, fmt, _templates(w.policy, templates))
             same = hashlib.sha256(content).hexdigest() == lt.content_hash
             name = f"04-letters/{n:02d}-{lt.issued_on.isoformat()}-{lt.kind}.{fmt}"
             files.append((name, content))
-            index.append(f"  {name}: issued {lt.issued_on} as {lt.format} to {lt.recipient}; "
-                         + ("identical to the copy issued" if same else
-                            f"re-rendered from current data (the issued copy's sha256 is {lt.content_hash})"))
+            index.append(
+                f"  {name}: issued {lt.issued_on} as {lt.format} to {lt.recipient}; "
+                + (
+                    "identical to the copy issued"
+                    if same
+                    else f"re-rendered from current data (the issued copy's sha256 is {lt.content_hash})"
+                )
+            )
         files.append(("04-letters/index.txt", ("\n".join(index) + "\n").encode()))
         files.append(("05-outcome-and-action-plan.txt", _outcome_and_plan(view).encode()))
         content = _zip(files)
         digest = hashlib.sha256(content).hexdigest()
         to = recipient or w.policy.appeal_body
-        row = Letter(case_id=case.id, kind="appeal_bundle", issued_on=on, recipient=to, format="zip",
-                     content_hash=digest)
+        row = Letter(
+            case_id=case.id,
+            kind="appeal_bundle",
+            issued_on=on,
+            recipient=to,
+            format="zip",
+            content_hash=digest,
+        )
         s.add(row)
         s.flush()
         w.record("appeal_bundle", on, detail={"letter": row.id, "files": len(files), "hash": digest})

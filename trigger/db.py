@@ -92,10 +92,14 @@ def behind_warning(state: SchemaState) -> str | None:
         return None
     have = ", ".join(state.current) or "no revision"
     if state.ahead:
-        return (f"warning: this database was migrated by a newer trigger (revision {have}); "
-                "upgrade trigger before changing anything")
-    return (f"warning: this database is at schema revision {have}, the code expects {', '.join(state.heads)}; "
-            "run `trigger db upgrade`")
+        return (
+            f"warning: this database was migrated by a newer trigger (revision {have}); "
+            "upgrade trigger before changing anything"
+        )
+    return (
+        f"warning: this database is at schema revision {have}, the code expects {', '.join(state.heads)}; "
+        "run `trigger db upgrade`"
+    )
 
 
 def _config(conn: Connection):
@@ -155,7 +159,7 @@ def backup(url: str, target: Path) -> int:
     if not url.startswith("sqlite"):
         raise InvalidInput(
             "a PostgreSQL database is backed up with pg_dump, e.g. `pg_dump -Fc -f trigger.dump DBNAME` "
-            "(restore with pg_restore; README, \"Shared PostgreSQL\")"
+            '(restore with pg_restore; README, "Shared PostgreSQL")'
         )
     source = sqlite_path(url)
     if source is None or not source.exists():

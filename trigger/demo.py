@@ -17,10 +17,16 @@ def run(app: App) -> list[str]:
 
     # Case 1: three qualifying complaints to two agencies -> met, reviewed, outcome issued.
     met = cases.activate(
-        app, applicant="Priya Demo", received=date(2026, 9, 1), channel="online",
+        app,
+        applicant="Priya Demo",
+        received=date(2026, 9, 1),
+        channel="online",
         statement="I have reported youths gathering and damaging cars on Storrer Street five times "
-                  "since July and nothing has changed.",
-        postcode="LE11 9ZZ", beat="72", email="priya.demo@example.org", on=date(2026, 9, 1),
+        "since July and nothing has changed.",
+        postcode="LE11 9ZZ",
+        beat="72",
+        email="priya.demo@example.org",
+        on=date(2026, 9, 1),
     ).reference
     correspondence.letter(app, met, "acknowledgement", fmt="txt", on=date(2026, 9, 2))
     for occurred, reported, agency, ref in (
@@ -28,54 +34,138 @@ def run(app: App) -> list[str]:
         (date(2026, 7, 26), date(2026, 7, 27), "cbc", "ASB-2231"),
         (date(2026, 8, 15), date(2026, 8, 16), "police", "CAD-5102"),
     ):
-        complaints.add_incident(app, met, occurred=occurred, reported=reported, agency=agency, agency_ref=ref,
-                           description="Youths damaging parked cars", on=date(2026, 9, 2))
+        complaints.add_incident(
+            app,
+            met,
+            occurred=occurred,
+            reported=reported,
+            agency=agency,
+            agency_ref=ref,
+            description="Youths damaging parked cars",
+            on=date(2026, 9, 2),
+        )
     cases.decide(app, met, met=True, on=date(2026, 9, 8))
     correspondence.letter(app, met, "threshold_met", fmt="txt", on=date(2026, 9, 8))
-    cases.assign(app, met, lead="cbc", reviewer="Morgan Reviewer", reviewer_email="morgan.reviewer@example.gov.uk",
-                 on=date(2026, 9, 9))
+    cases.assign(
+        app,
+        met,
+        lead="cbc",
+        reviewer="Morgan Reviewer",
+        reviewer_email="morgan.reviewer@example.gov.uk",
+        on=date(2026, 9, 9),
+    )
     review.evidence(app, met, agency="police", requested=date(2026, 9, 9), due=date(2026, 9, 16))
     review.evidence(app, met, agency="police", answered=date(2026, 9, 15))
     review.evidence(app, met, agency="emh", requested=date(2026, 9, 9), due=date(2026, 9, 16))
-    review.evidence(app, met, agency="emh", answered=date(2026, 9, 14), not_held=True,
-                   note="No record of the reports")
+    review.evidence(
+        app, met, agency="emh", answered=date(2026, 9, 14), not_held=True, note="No record of the reports"
+    )
     review.log_hours(app, met, agency="cbc", person="Morgan Reviewer", hours=6.5, worked_on=date(2026, 9, 18))
     review.log_hours(app, met, agency="police", person="PC Example", hours=3, worked_on=date(2026, 9, 21))
-    review.meeting(app, met, at=datetime(2026, 9, 29, 10, 0), held=True, victim_involvement="attend",
-                  attendees="CBC, Leicestershire Police, EMH Homes")
-    review.add_finding(app, met, category="silo_working",
-                      text="Police and council reports were never linked", on=date(2026, 9, 29))
-    review.add_finding(app, met, category="repeat_missed", text="Repeat location not flagged", on=date(2026, 9, 29))
-    review.recommend(app, met, to="police", text="Flag Storrer Street as a repeat location on the JAG agenda",
-                    on=date(2026, 9, 29))
-    review.add_action(app, met, action="Joint patrols on Friday and Saturday evenings", owner="police",
-                     due=date(2026, 11, 30), resources="Officer time", jag=True, on=date(2026, 9, 29))
-    review.add_action(app, met, action="Install street lighting repair", owner="cbc", due=date(2026, 10, 31),
-                     on=date(2026, 9, 29))
+    review.meeting(
+        app,
+        met,
+        at=datetime(2026, 9, 29, 10, 0),
+        held=True,
+        victim_involvement="attend",
+        attendees="CBC, Leicestershire Police, EMH Homes",
+    )
+    review.add_finding(
+        app,
+        met,
+        category="silo_working",
+        text="Police and council reports were never linked",
+        on=date(2026, 9, 29),
+    )
+    review.add_finding(
+        app, met, category="repeat_missed", text="Repeat location not flagged", on=date(2026, 9, 29)
+    )
+    review.recommend(
+        app,
+        met,
+        to="police",
+        text="Flag Storrer Street as a repeat location on the JAG agenda",
+        on=date(2026, 9, 29),
+    )
+    review.add_action(
+        app,
+        met,
+        action="Joint patrols on Friday and Saturday evenings",
+        owner="police",
+        due=date(2026, 11, 30),
+        resources="Officer time",
+        jag=True,
+        on=date(2026, 9, 29),
+    )
+    review.add_action(
+        app,
+        met,
+        action="Install street lighting repair",
+        owner="cbc",
+        due=date(2026, 10, 31),
+        on=date(2026, 9, 29),
+    )
     cases.issue_outcome(app, met, victim_consulted=True, on=date(2026, 10, 2))
     correspondence.letter(app, met, "outcome", fmt="txt", on=date(2026, 10, 5))
-    review.update_action(app, met, 2, status="done", rag="green", note="Lights repaired", on=date(2026, 10, 20))
+    review.update_action(
+        app, met, 2, status="done", rag="green", note="Lights repaired", on=date(2026, 10, 20)
+    )
 
     # Case 2: one complaint, reported late -> not met, appealed, dismissed by an independent chair.
     not_met = cases.activate(
-        app, applicant="Councillor Demo", victim="Tom Example", consent_date=date(2026, 9, 30),
-        consent_method="signed letter", received=date(2026, 10, 1), channel="email",
+        app,
+        applicant="Councillor Demo",
+        victim="Tom Example",
+        consent_date=date(2026, 9, 30),
+        consent_method="signed letter",
+        received=date(2026, 10, 1),
+        channel="email",
         statement="My neighbour's noise has gone on for a year and nobody has acted.",
-        postcode="LE12 9ZZ", beat="69", on=date(2026, 10, 1),
+        postcode="LE12 9ZZ",
+        beat="69",
+        on=date(2026, 10, 1),
     ).reference
-    complaints.add_incident(app, not_met, occurred=date(2026, 6, 1), reported=date(2026, 7, 20), agency="emh",
-                       agency_ref="HSG-901", description="Loud music late at night", on=date(2026, 10, 2))
-    complaints.add_incident(app, not_met, occurred=date(2026, 9, 10), reported=date(2026, 9, 11), agency="cbc",
-                       agency_ref="ENV-332", description="Loud music late at night", on=date(2026, 10, 2))
+    complaints.add_incident(
+        app,
+        not_met,
+        occurred=date(2026, 6, 1),
+        reported=date(2026, 7, 20),
+        agency="emh",
+        agency_ref="HSG-901",
+        description="Loud music late at night",
+        on=date(2026, 10, 2),
+    )
+    complaints.add_incident(
+        app,
+        not_met,
+        occurred=date(2026, 9, 10),
+        reported=date(2026, 9, 11),
+        agency="cbc",
+        agency_ref="ENV-332",
+        description="Loud music late at night",
+        on=date(2026, 10, 2),
+    )
     correspondence.letter(app, not_met, "acknowledgement", fmt="txt", on=date(2026, 10, 1))
-    cases.decide(app, not_met, met=False, reason="One qualifying complaint in six months", on=date(2026, 10, 9))
+    cases.decide(
+        app, not_met, met=False, reason="One qualifying complaint in six months", on=date(2026, 10, 9)
+    )
     correspondence.letter(app, not_met, "threshold_not_met", fmt="txt", on=date(2026, 10, 9))
-    cases.lodge_appeal(app, not_met, received=date(2026, 10, 20), grounds="facts",
-                       detail="Diary sheets of the noise were not considered")
+    cases.lodge_appeal(
+        app,
+        not_met,
+        received=date(2026, 10, 20),
+        grounds="facts",
+        detail="Diary sheets of the noise were not considered",
+    )
     correspondence.letter(app, not_met, "appeal_acknowledgement", fmt="txt", on=date(2026, 10, 20))
     correspondence.bundle(app, not_met, on=date(2026, 10, 21))  # LLR: to the independent chair within 1wd
-    cases.decide_appeal(app, not_met, upheld=False, by="Chair of Melton CSP",
-                        reason="The diary sheets do not record complaints made to an agency",
-                        on=date(2026, 11, 3))
+    cases.decide_appeal(
+        app,
+        not_met,
+        upheld=False,
+        by="Chair of Melton CSP",
+        reason="The diary sheets do not record complaints made to an agency",
+        on=date(2026, 11, 3),
+    )
     correspondence.letter(app, not_met, "appeal_outcome", fmt="txt", on=date(2026, 11, 3))
     return [met, not_met]

@@ -21,8 +21,17 @@ from trigger.codes import HATE_STRANDS
 from trigger.errors import InvalidInput
 from trigger.models import Agency, Incident
 
-COLUMNS = ("victim_id", "occurred", "reported", "agency", "agency_ref", "hate", "category", "location",
-           "description")
+COLUMNS = (
+    "victim_id",
+    "occurred",
+    "reported",
+    "agency",
+    "agency_ref",
+    "hate",
+    "category",
+    "location",
+    "description",
+)
 CHUNK = 20_000
 
 
@@ -46,9 +55,14 @@ class ImportResult:
     skipped_bad: bool = False
 
     def as_dict(self) -> dict:
-        return {"file": self.file, "rows": self.rows, "imported": self.imported,
-                "already_held": self.already_held, "bad_rows": len(self.bad),
-                "errors": [str(b) for b in self.bad]}
+        return {
+            "file": self.file,
+            "rows": self.rows,
+            "imported": self.imported,
+            "already_held": self.already_held,
+            "bad_rows": len(self.bad),
+            "errors": [str(b) for b in self.bad],
+        }
 
 
 class ImportRefused(InvalidInput):
@@ -63,8 +77,17 @@ class ImportRefused(InvalidInput):
         )
 
 
-ROW = ("victim_ref", "occurred", "reported", "agency_id", "agency_ref", "hate", "category", "location",
-       "description")  # the order of the tuples `_rows` yields
+ROW = (
+    "victim_ref",
+    "occurred",
+    "reported",
+    "agency_id",
+    "agency_ref",
+    "hate",
+    "category",
+    "location",
+    "description",
+)  # the order of the tuples `_rows` yields
 
 
 def _rows(path: Path, agencies: dict[str, int], as_of: date, result: ImportResult, dates_as_text: bool):
@@ -83,12 +106,15 @@ def _rows(path: Path, agencies: dict[str, int], as_of: date, result: ImportResul
             raise InvalidInput(f"{path.name} is empty; it needs a header row: {', '.join(COLUMNS)}") from None
         missing = [c for c in COLUMNS if c not in header]
         if missing:
-            raise InvalidInput(f"{path.name}: line 1: missing column{'s' if len(missing) > 1 else ''} "
-                               f"{', '.join(missing)}; the header must be {', '.join(COLUMNS)}")
+            raise InvalidInput(
+                f"{path.name}: line 1: missing column{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)}; the header must be {', '.join(COLUMNS)}"
+            )
         at = {c: header.index(c) for c in COLUMNS}
         width = len(header)
-        i_victim, i_occ, i_rep, i_ag, i_ref = (at[c] for c in ("victim_id", "occurred", "reported", "agency",
-                                                                "agency_ref"))
+        i_victim, i_occ, i_rep, i_ag, i_ref = (
+            at[c] for c in ("victim_id", "occurred", "reported", "agency", "agency_ref")
+        )
         i_hate, i_cat, i_loc, i_desc = (at[c] for c in ("hate", "category", "location", "description"))
         fromiso = date.fromisoformat
         bad = result.bad.append
@@ -131,7 +157,12 @@ def _rows(path: Path, agencies: dict[str, int], as_of: date, result: ImportResul
                 continue
             hate = row[i_hate].strip().lower() or None
             if hate is not None and hate not in HATE_STRANDS:
-                bad(BadRow(line, f"hate {hate!r} is not a strand; leave it empty or use {', '.join(HATE_STRANDS)}"))
+                bad(
+                    BadRow(
+                        line,
+                        f"hate {hate!r} is not a strand; leave it empty or use {', '.join(HATE_STRANDS)}",
+                    )
+                )
                 continue
             key = (agency_id, ref)
             if key in seen:
@@ -141,8 +172,17 @@ def _rows(path: Path, agencies: dict[str, int], as_of: date, result: ImportResul
             if dates_as_text:  # SQLAlchemy's Date type stores ISO text on SQLite
                 occurred, reported = occurred.isoformat(), reported.isoformat()
             result.valid += 1
-            yield (victim, occurred, reported, agency_id, ref, hate, row[i_cat].strip() or None,
-                   row[i_loc].strip() or None, row[i_desc].strip() or None)
+            yield (
+                victim,
+                occurred,
+                reported,
+                agency_id,
+                ref,
+                hate,
+                row[i_cat].strip() or None,
+                row[i_loc].strip() or None,
+                row[i_desc].strip() or None,
+            )
 
 
 class _BulkInsert:
@@ -172,7 +212,7 @@ class _BulkInsert:
         if not chunk:
             return
         if self.order is None:
-            params = [dict(zip(ROW, r)) for r in chunk]
+            params = [dict(zip(ROW, r, strict=False)) for r in chunk]
         elif self.order == list(range(len(ROW))):
             params = chunk
         else:
@@ -210,8 +250,19 @@ def import_csv(app: App, path: str | Path, *, skip_bad: bool = False) -> ImportR
         result.imported = session.execute(count).scalar_one() - before
         result.already_held = result.valid - result.imported
         # one event for the whole import: counts and the file's name, no personal data
-        audit.record(session, None, "incidents_import", actor=app.actor, on=today(), detail={
-            "file": path.name, "rows": result.rows, "imported": result.imported,
-            "already_held": result.already_held, "bad_rows": len(result.bad), "skipped_bad": skip_bad,
-        })
+        audit.record(
+            session,
+            None,
+            "incidents_import",
+            actor=app.actor,
+            on=today(),
+            detail={
+                "file": path.name,
+                "rows": result.rows,
+                "imported": result.imported,
+                "already_held": result.already_held,
+                "bad_rows": len(result.bad),
+                "skipped_bad": skip_bad,
+            },
+        )
     return result

@@ -8,10 +8,10 @@ Table names avoid SQL keywords (`review_case`, never `case`). Dates that the pro
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
-from sqlalchemy import Column, Index, Integer, MetaData, UniqueConstraint
 from pydantic import NaiveDatetime
+from sqlalchemy import Column, Index, Integer, MetaData, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Named constraints so that Alembic batch migrations on SQLite can alter them (LIBRARIES.md §2.3).
@@ -27,7 +27,7 @@ metadata: MetaData = SQLModel.metadata
 
 def utcnow() -> datetime:
     """Moments of recording are timezone-aware UTC (sqlmodel refuses naive datetimes)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Setting(SQLModel, table=True):
@@ -272,8 +272,10 @@ class Reminder(SQLModel, table=True):
     """A reminder to send about a deadline: claimed before sending, marked after (SPEC §3)."""
 
     # (status, send_on): a sweep reads only the pending reminders falling due, whatever the cases held
-    __table_args__ = (UniqueConstraint("deadline_id", "kind", "recipient"),
-                      Index("ix_reminder_status_send_on", "status", "send_on"))
+    __table_args__ = (
+        UniqueConstraint("deadline_id", "kind", "recipient"),
+        Index("ix_reminder_status_send_on", "status", "send_on"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     deadline_id: int = Field(foreign_key="deadline.id", index=True)
     kind: str = Field(max_length=16)  # warning, overdue, escalation

@@ -18,7 +18,7 @@ import socket
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.mime.text import MIMEText
 from email.utils import make_msgid
@@ -31,14 +31,14 @@ from sqlalchemy import case as sa_case
 
 from trigger import audit
 from trigger.app import App, data_dir
+from trigger.errors import InvalidInput
+from trigger.models import Deadline, Reminder, ReviewCase, Setting
 from trigger.partnership import manager_address
 from trigger.rules.deadlines import is_duty
 from trigger.schedule import recipients
 from trigger.unit import default_policy
-from workflows.machine import TERMINAL
-from trigger.errors import InvalidInput
 from trigger.views import initials
-from trigger.models import Deadline, Reminder, ReviewCase, Setting
+from workflows.machine import TERMINAL
 
 LONDON = ZoneInfo("Europe/London")
 MAX_ATTEMPTS = 10
@@ -53,19 +53,19 @@ LABELS = {
 def parse_now(text: str | None) -> datetime:
     """`--now`: an ISO date or date-time (Europe/London when no offset is given); default now."""
     if not text:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput(f"--now {text!r} is not an ISO date or date-time, e.g. 2026-12-24T08:00") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LONDON)
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _naive(moment: datetime) -> datetime:
     """UTC for the database (sqlmodel refuses naive datetimes; SQLite keeps them as UTC text)."""
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 # -- delivery --------------------------------------------------------------------------------------------
@@ -96,8 +96,10 @@ class Smtp:
     def __init__(self, url: str, timeout: float = 20):
         u = urlparse(url)
         if u.scheme not in ("smtp", "smtps") or not u.hostname:
-            raise InvalidInput(f"TRIGGER_SMTP_URL {u.scheme}://{u.hostname or ''}... is not smtp://host:port "
-                               "or smtps://host:port")
+            raise InvalidInput(
+                f"TRIGGER_SMTP_URL {u.scheme}://{u.hostname or ''}... is not smtp://host:port "
+                "or smtps://host:port"
+            )
         query = parse_qs(u.query)
         self.ssl = u.scheme == "smtps"
         self.starttls = query.get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
@@ -147,8 +149,15 @@ def sender() -> str:
     return os.environ.get("TRIGGER_MAIL_FROM") or "community-trigger@localhost"
 
 
-def message(reminder_kind: str, recipient: str, reference: str, deadline_kind: str, due: date,
-            victim_initials: str, mail_from: str) -> MIMEText:
+def message(
+    reminder_kind: str,
+    recipient: str,
+    reference: str,
+    deadline_kind: str,
+    due: date,
+    victim_initials: str,
+    mail_from: str,
+) -> MIMEText:
     label = LABELS[reminder_kind]
     when = {"warning": "is due on", "overdue": "was due on", "escalation": "was due on"}[reminder_kind]
     # MIMEText: the same RFC 5322 message as EmailMessage, several times cheaper to build
@@ -158,7 +167,9 @@ def message(reminder_kind: str, recipient: str, reference: str, deadline_kind: s
         f"Deadline: {deadline_kind}\n"
         f"The deadline {when} {due.isoformat()}.\n\n"
         f"See `trigger show {reference}` for the case.\n",
-        "plain", "utf-8")
+        "plain",
+        "utf-8",
+    )
     msg["Subject"] = f"{label}: {reference} {deadline_kind} due {due.isoformat()}"
     msg["From"] = mail_from
     msg["To"] = recipient
@@ -191,16 +202,31 @@ class Result:
     channel: str = ""
 
     def as_dict(self) -> dict:
-        return {"now": self.now.isoformat(), "due": len(self.due), "sent": len(self.sent),
-                "failed": [{"id": i, "error": e} for i, e in self.failed], "cancelled": len(self.cancelled),
-                "skipped": self.skipped, "channel": self.channel,
-                "reminders": [{"id": d.id, "kind": d.kind, "recipient": d.recipient, "reference": d.reference,
-                               "deadline": d.deadline_kind, "due": d.due.isoformat()} for d in self.due]}
+        return {
+            "now": self.now.isoformat(),
+            "due": len(self.due),
+            "sent": len(self.sent),
+            "failed": [{"id": i, "error": e} for i, e in self.failed],
+            "cancelled": len(self.cancelled),
+            "skipped": self.skipped,
+            "channel": self.channel,
+            "reminders": [
+                {
+                    "id": d.id,
+                    "kind": d.kind,
+                    "recipient": d.recipient,
+                    "reference": d.reference,
+                    "deadline": d.deadline_kind,
+                    "due": d.due.isoformat(),
+                }
+                for d in self.due
+            ],
+        }
 
 
 def _chunks(items: list, size: int = 500):
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def _candidates(session, today: date, now: datetime, stale_after: timedelta, limit: int | None):
@@ -211,8 +237,10 @@ def _candidates(session, today: date, now: datetime, stale_after: timedelta, lim
     stale = _naive(now - stale_after)
     pg = session.bind.dialect.name == "postgresql"
     ids: list[int] = []
-    for where in ((Reminder.status == "pending", Reminder.send_on <= today),
-                  (Reminder.status == "claimed", Reminder.claimed_at < stale)):
+    for where in (
+        (Reminder.status == "pending", Reminder.send_on <= today),
+        (Reminder.status == "claimed", Reminder.claimed_at < stale),
+    ):
         # no ORDER BY here: it would tempt SQLite into walking every pending row in id order
         query = select(Reminder.id).where(*where)
         if limit:
@@ -220,15 +248,30 @@ def _candidates(session, today: date, now: datetime, stale_after: timedelta, lim
         if pg:  # several runners on one PostgreSQL: each takes rows the others have not locked
             query = query.with_for_update(skip_locked=True)
         ids.extend(sorted(session.execute(query).scalars()))
-    cols = (Reminder.id, Reminder.kind, Reminder.recipient, Reminder.status, Deadline.kind, Deadline.due,
-            Deadline.met_on, Deadline.not_applicable, ReviewCase.reference, ReviewCase.state,
-            ReviewCase.victim_name)
+    cols = (
+        Reminder.id,
+        Reminder.kind,
+        Reminder.recipient,
+        Reminder.status,
+        Deadline.kind,
+        Deadline.due,
+        Deadline.met_on,
+        Deadline.not_applicable,
+        ReviewCase.reference,
+        ReviewCase.state,
+        ReviewCase.victim_name,
+    )
     rows = []
     for chunk in _chunks(ids):
-        rows.extend(session.execute(
-            select(*cols).join(Deadline, Deadline.id == Reminder.deadline_id)
-            .join(ReviewCase, ReviewCase.id == Deadline.case_id)
-            .where(Reminder.id.in_(chunk)).order_by(Reminder.id)).all())
+        rows.extend(
+            session.execute(
+                select(*cols)
+                .join(Deadline, Deadline.id == Reminder.deadline_id)
+                .join(ReviewCase, ReviewCase.id == Deadline.case_id)
+                .where(Reminder.id.in_(chunk))
+                .order_by(Reminder.id)
+            ).all()
+        )
     return rows
 
 
@@ -251,30 +294,55 @@ def _marking(app: App):
                 raw.execute("PRAGMA synchronous=FULL")
 
 
-_MARK_SENT = (update(Reminder).where(Reminder.id == bindparam("rid"), Reminder.claimed_by == bindparam("runner"))
-              .values(status="sent", sent_at=bindparam("at"), last_error=None))
-_MARK_FAILED = (update(Reminder).where(Reminder.id == bindparam("rid"), Reminder.claimed_by == bindparam("runner"),
-                                      Reminder.status == "claimed")
-                .values(status=sa_case((Reminder.attempts >= MAX_ATTEMPTS, "failed"), else_="pending"),
-                        last_error=bindparam("error")))
+_MARK_SENT = (
+    update(Reminder)
+    .where(Reminder.id == bindparam("rid"), Reminder.claimed_by == bindparam("runner"))
+    .values(status="sent", sent_at=bindparam("at"), last_error=None)
+)
+_MARK_FAILED = (
+    update(Reminder)
+    .where(
+        Reminder.id == bindparam("rid"),
+        Reminder.claimed_by == bindparam("runner"),
+        Reminder.status == "claimed",
+    )
+    .values(
+        status=sa_case((Reminder.attempts >= MAX_ATTEMPTS, "failed"), else_="pending"),
+        last_error=bindparam("error"),
+    )
+)
 
 
-def run(app: App, now: datetime | None = None, *, dry_run: bool = False, runner: str | None = None,
-        channel=None, stale_after: timedelta = STALE_AFTER, limit: int | None = None) -> Result:
+def run(
+    app: App,
+    now: datetime | None = None,
+    *,
+    dry_run: bool = False,
+    runner: str | None = None,
+    channel=None,
+    stale_after: timedelta = STALE_AFTER,
+    limit: int | None = None,
+) -> Result:
     """Send, once each, every reminder due at `now`. Safe to run repeatedly and concurrently."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     today = now.astimezone(LONDON).date()
     runner = runner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     result = Result(now)
     stale = _naive(now - stale_after)
-    claimable = or_(Reminder.status == "pending",
-                    and_(Reminder.status == "claimed", Reminder.claimed_at < stale))
+    claimable = or_(
+        Reminder.status == "pending", and_(Reminder.status == "claimed", Reminder.claimed_at < stale)
+    )
     with app.write() as session:
         rows = _candidates(session, today, now, stale_after, limit)
         wanted: dict[int, Due] = {}
-        for (rid, kind, recipient, _status, dkind, due, met_on, na, ref, state, victim) in rows:
-            obsolete = (met_on is not None or na or state in TERMINAL or not is_duty(dkind)
-                        or (kind == "warning" and due < today))  # the overdue notice supersedes it
+        for rid, kind, recipient, _status, dkind, due, met_on, na, ref, state, victim in rows:
+            obsolete = (
+                met_on is not None
+                or na
+                or state in TERMINAL
+                or not is_duty(dkind)
+                or (kind == "warning" and due < today)
+            )  # the overdue notice supersedes it
             if obsolete:
                 result.cancelled.append(rid)
             else:
@@ -283,16 +351,25 @@ def run(app: App, now: datetime | None = None, *, dry_run: bool = False, runner:
             result.due = list(wanted.values())
             return result
         for chunk in _chunks(result.cancelled):
-            session.execute(update(Reminder).where(Reminder.id.in_(chunk), claimable).values(status="cancelled"))
+            session.execute(
+                update(Reminder).where(Reminder.id.in_(chunk), claimable).values(status="cancelled")
+            )
         won: set[int] = set()
         for chunk in _chunks(list(wanted)):
             # compare-and-set: only a row still pending (or abandoned by a crashed runner) is ours
-            won.update(session.execute(
-                update(Reminder).where(Reminder.id.in_(chunk), claimable)
-                .values(status="claimed", claimed_at=_naive(now), claimed_by=runner,
-                        attempts=Reminder.attempts + 1)
-                .returning(Reminder.id)
-            ).scalars())
+            won.update(
+                session.execute(
+                    update(Reminder)
+                    .where(Reminder.id.in_(chunk), claimable)
+                    .values(
+                        status="claimed",
+                        claimed_at=_naive(now),
+                        claimed_by=runner,
+                        attempts=Reminder.attempts + 1,
+                    )
+                    .returning(Reminder.id)
+                ).scalars()
+            )
         claimed = [item for rid, item in wanted.items() if rid in won]
         result.skipped = len(wanted) - len(claimed)
     # the claims are committed: whatever happens next, no other runner sends these
@@ -306,8 +383,15 @@ def run(app: App, now: datetime | None = None, *, dry_run: bool = False, runner:
     try:
         with _marking(app) as conn:
             for item in claimed:
-                msg = message(item.kind, item.recipient, item.reference, item.deadline_kind, item.due,
-                              item.initials, mail_from)
+                msg = message(
+                    item.kind,
+                    item.recipient,
+                    item.reference,
+                    item.deadline_kind,
+                    item.due,
+                    item.initials,
+                    mail_from,
+                )
                 try:
                     channel.send(msg, f"{item.id}-{item.kind}")
                 except Exception as exc:  # noqa: BLE001 - any delivery failure is retried next run
@@ -322,8 +406,14 @@ def run(app: App, now: datetime | None = None, *, dry_run: bool = False, runner:
     finally:
         channel.close()
     with app.write() as session:
-        audit.record(session, None, "reminders_run", actor=app.actor, on=today,
-                     detail={"sent": len(result.sent), "failed": len(result.failed), "runner": runner})
+        audit.record(
+            session,
+            None,
+            "reminders_run",
+            actor=app.actor,
+            on=today,
+            detail={"sent": len(result.sent), "failed": len(result.failed), "runner": runner},
+        )
     return result
 
 
@@ -333,7 +423,7 @@ def run(app: App, now: datetime | None = None, *, dry_run: bool = False, runner:
 def digest(app: App, now: datetime | None = None, channel=None) -> dict:
     """One message per recipient, on working days: their open deadlines overdue or due within
     `warn_before`. Sent at most once a day (a Setting row `digest:DATE` is the claim)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     today = now.astimezone(LONDON).date()
     key = f"digest:{today.isoformat()}"
     per: dict[str, list[tuple[str, str, date]]] = {}
@@ -346,9 +436,14 @@ def digest(app: App, now: datetime | None = None, channel=None) -> dict:
         session.add(Setting(key=key, value=now.isoformat()))
         horizon = pol.calendar().due(today, pol.warn_before)
         rows = session.execute(
-            select(Deadline, ReviewCase).join(ReviewCase, ReviewCase.id == Deadline.case_id)
-            .where(Deadline.met_on.is_(None), Deadline.not_applicable.is_(False), Deadline.due <= horizon,
-                   ReviewCase.state.not_in(TERMINAL))
+            select(Deadline, ReviewCase)
+            .join(ReviewCase, ReviewCase.id == Deadline.case_id)
+            .where(
+                Deadline.met_on.is_(None),
+                Deadline.not_applicable.is_(False),
+                Deadline.due <= horizon,
+                ReviewCase.state.not_in(TERMINAL),
+            )
         ).all()
         manager = manager_address(session, pol)
         for deadline, case in rows:
@@ -367,8 +462,10 @@ def digest(app: App, now: datetime | None = None, channel=None) -> dict:
             msg["Subject"] = f"Community Trigger deadlines for {today.isoformat()}: {len(items)}"
             msg["From"] = sender()
             msg["To"] = person
-            lines = [f"{ref}  {kind:20} due {due.isoformat()}{'  OVERDUE' if due < today else ''}"
-                     for ref, kind, due in sorted(items, key=lambda i: (i[2], i[0]))]
+            lines = [
+                f"{ref}  {kind:20} due {due.isoformat()}{'  OVERDUE' if due < today else ''}"
+                for ref, kind, due in sorted(items, key=lambda i: (i[2], i[0]))
+            ]
             msg.set_content("Open deadlines overdue or due soon:\n\n" + "\n".join(lines) + "\n")
             channel.send(msg, f"digest-{today.isoformat()}-{abs(hash(person)) % 10**8}")
             sent += 1
@@ -397,8 +494,10 @@ def serve(app: App, *, every: int = 300, digest_at: str = "07:30", log=print) ->
     def sweep() -> None:
         try:
             r = run(app)
-            log(f"sweep {r.now.astimezone(LONDON).isoformat(timespec='seconds')}: due {len(r.due)}, "
-                f"sent {len(r.sent)}, failed {len(r.failed)}, cancelled {len(r.cancelled)}")
+            log(
+                f"sweep {r.now.astimezone(LONDON).isoformat(timespec='seconds')}: due {len(r.due)}, "
+                f"sent {len(r.sent)}, failed {len(r.failed)}, cancelled {len(r.cancelled)}"
+            )
         except Exception as exc:  # noqa: BLE001 - one bad sweep must not stop the service
             log(f"sweep failed: {type(exc).__name__}: {exc}")
 
@@ -409,12 +508,28 @@ def serve(app: App, *, every: int = 300, digest_at: str = "07:30", log=print) ->
         except Exception as exc:  # noqa: BLE001
             log(f"digest failed: {type(exc).__name__}: {exc}")
 
-    sched = BlockingScheduler(timezone=LONDON, job_defaults={
-        "coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
-    sched.add_job(sweep, "interval", seconds=every, id="sweep", replace_existing=True,
-                  next_run_time=datetime.now(LONDON), misfire_grace_time=max(every, 60))
-    sched.add_job(morning, "cron", day_of_week="mon-fri", hour=hour, minute=minute, id="digest",
-                  replace_existing=True, misfire_grace_time=3 * 3600)
+    sched = BlockingScheduler(
+        timezone=LONDON, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
+    )
+    sched.add_job(
+        sweep,
+        "interval",
+        seconds=every,
+        id="sweep",
+        replace_existing=True,
+        next_run_time=datetime.now(LONDON),
+        misfire_grace_time=max(every, 60),
+    )
+    sched.add_job(
+        morning,
+        "cron",
+        day_of_week="mon-fri",
+        hour=hour,
+        minute=minute,
+        id="digest",
+        replace_existing=True,
+        misfire_grace_time=3 * 3600,
+    )
 
     def stop(signum, _frame):
         log(f"stopping on {signal.Signals(signum).name}")

@@ -15,18 +15,27 @@ from sqlmodel import Session
 
 from trigger import audit
 from trigger.app import App, today
-from trigger.rules.calendar import add_months
 from trigger.errors import GuardRefused
+from trigger.models import Appeal, EvidenceRequest, HoursEntry, Incident, Letter, Meeting, ReviewCase
+from trigger.rules.calendar import add_months
 from trigger.unit import case_policy, default_policy
 from workflows.machine import TERMINAL
-from trigger.models import Appeal, EvidenceRequest, HoursEntry, Incident, Letter, Meeting, ReviewCase
 
 PURGED = "[purged]"
 # the case's own personal fields: names, contact, address, statement, vulnerability, accessibility
 CASE_FIELDS = {
-    "applicant_name": PURGED, "victim_name": PURGED, "statement": PURGED,
-    "victim_ref": None, "consent_method": None, "email": None, "phone": None, "preferred_contact": None,
-    "accessibility": None, "address": None, "postcode": None, "vulnerability": None,
+    "applicant_name": PURGED,
+    "victim_name": PURGED,
+    "statement": PURGED,
+    "victim_ref": None,
+    "consent_method": None,
+    "email": None,
+    "phone": None,
+    "preferred_contact": None,
+    "accessibility": None,
+    "address": None,
+    "postcode": None,
+    "vulnerability": None,
 }
 
 
@@ -36,10 +45,17 @@ def latest_allowed(retention_years: int, on: date | None = None) -> date:
 
 
 def candidates(session: Session, closed_before: date) -> list[ReviewCase]:
-    return list(session.scalars(
-        select(ReviewCase).where(ReviewCase.state.in_(TERMINAL),
-                                 ReviewCase.state_changed < closed_before, ReviewCase.purged.is_(False))
-        .order_by(ReviewCase.reference)))
+    return list(
+        session.scalars(
+            select(ReviewCase)
+            .where(
+                ReviewCase.state.in_(TERMINAL),
+                ReviewCase.state_changed < closed_before,
+                ReviewCase.purged.is_(False),
+            )
+            .order_by(ReviewCase.reference)
+        )
+    )
 
 
 def purge(app: App, closed_before: date, *, dry_run: bool = False) -> list[dict]:
@@ -69,24 +85,39 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -
     initials = "".join(w[0] for w in case.victim_name.split() if w[:1].isalpha()).upper()[:3]
     incidents = session.scalars(select(Incident).where(Incident.case_id == case.id)).all()
     letters = session.scalars(select(Letter).where(Letter.case_id == case.id)).all()
-    summary = {"reference": case.reference, "state": case.state, "closed": case.state_changed.isoformat(),
-               "victim_initials": initials, "incidents": len(incidents), "letters": len(letters)}
+    summary = {
+        "reference": case.reference,
+        "state": case.state,
+        "closed": case.state_changed.isoformat(),
+        "victim_initials": initials,
+        "incidents": len(incidents),
+        "letters": len(letters),
+    }
     if dry_run:
         return summary
     for field, value in CASE_FIELDS.items():
         setattr(case, field, value)
     case.purged = True
     session.add(case)
-    session.execute(update(Incident).where(Incident.case_id == case.id)
-                    .values(description=None, location=None, complainant=None, victim_ref=None))
+    session.execute(
+        update(Incident)
+        .where(Incident.case_id == case.id)
+        .values(description=None, location=None, complainant=None, victim_ref=None)
+    )
     session.execute(update(Letter).where(Letter.case_id == case.id).values(recipient=PURGED))
     session.execute(update(Meeting).where(Meeting.case_id == case.id).values(attendees=None))
     session.execute(update(Appeal).where(Appeal.case_id == case.id).values(detail=None))
     session.execute(update(HoursEntry).where(HoursEntry.case_id == case.id).values(note=None))
     session.execute(update(EvidenceRequest).where(EvidenceRequest.case_id == case.id).values(note=None))
     session.flush()
-    audit.record(session, case, "purge", actor=actor, on=today(),
-                 detail={"fields": sorted(CASE_FIELDS) + ["incident descriptions", "letter recipients",
-                                                          "meeting attendees", "appeal detail", "hours notes",
-                                                          "evidence notes"]})
+    audit.record(
+        session,
+        case,
+        "purge",
+        actor=actor,
+        on=today(),
+        detail={
+            "fields": [*sorted(CASE_FIELDS), "incident descriptions", "letter recipients", "meeting attendees", "appeal detail", "hours notes", "evidence notes"]
+        },
+    )
     return summary

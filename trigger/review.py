@@ -34,8 +34,16 @@ def _require_open_review(w: Work, what: str) -> None:
 
 
 def evidence(
-    app: App, reference: str, *, agency: str, requested: date | None = None, due: date | None = None,
-    answered: date | None = None, not_held: bool = False, note: str | None = None, on: date | None = None,
+    app: App,
+    reference: str,
+    *,
+    agency: str,
+    requested: date | None = None,
+    due: date | None = None,
+    answered: date | None = None,
+    not_held: bool = False,
+    note: str | None = None,
+    on: date | None = None,
 ) -> EvidenceRequest:
     """Ask an agency for what it holds (Sch 4 para 7), or record its answer."""
     if (requested is None) == (answered is None):
@@ -56,8 +64,11 @@ def evidence(
         else:
             row = w.session.exec(
                 select(EvidenceRequest)
-                .where(EvidenceRequest.case_id == w.case.id, EvidenceRequest.agency_id == ag.id,
-                       EvidenceRequest.answered.is_(None))
+                .where(
+                    EvidenceRequest.case_id == w.case.id,
+                    EvidenceRequest.agency_id == ag.id,
+                    EvidenceRequest.answered.is_(None),
+                )
                 .order_by(EvidenceRequest.id)
             ).first()
             if row is None:  # an answer that came without a formal request
@@ -72,19 +83,33 @@ def evidence(
 
 
 def log_hours(
-    app: App, reference: str, *, agency: str, person: str, hours: float, worked_on: date,
+    app: App,
+    reference: str,
+    *,
+    agency: str,
+    person: str,
+    hours: float,
+    worked_on: date,
     note: str | None = None,
 ) -> HoursEntry:
     if not (0 < hours <= 24):
-        raise InvalidInput(f"--hours {hours} is not a day's work; give a number of hours above 0 and at most 24")
+        raise InvalidInput(
+            f"--hours {hours} is not a day's work; give a number of hours above 0 and at most 24"
+        )
     if not person.strip():
         raise InvalidInput("--person is required")
     not_future(worked_on, "--date")
     with changing(app, reference) as w:
         on = on_for_change(w.case, worked_on)
         ag = find_agency(w.session, agency)
-        row = HoursEntry(case_id=w.case.id, agency_id=ag.id, person=person.strip(), hours=hours,
-                         worked_on=worked_on, note=note)
+        row = HoursEntry(
+            case_id=w.case.id,
+            agency_id=ag.id,
+            person=person.strip(),
+            hours=hours,
+            worked_on=worked_on,
+            note=note,
+        )
         w.session.add(row)
         w.session.flush()
         w.record("hours", on, detail={"agency": agency, "person": person.strip(), "hours": hours})
@@ -92,8 +117,14 @@ def log_hours(
 
 
 def meeting(
-    app: App, reference: str, *, at: datetime, held: bool = False, victim_involvement: str | None = None,
-    attendees: str | None = None, on: date | None = None,
+    app: App,
+    reference: str,
+    *,
+    at: datetime,
+    held: bool = False,
+    victim_involvement: str | None = None,
+    attendees: str | None = None,
+    on: date | None = None,
 ) -> Meeting:
     if victim_involvement and victim_involvement not in VICTIM_INVOLVEMENT:
         raise InvalidInput(not_one_of(victim_involvement, "a victim involvement", VICTIM_INVOLVEMENT))
@@ -112,13 +143,17 @@ def meeting(
         row.attendees = attendees or row.attendees
         w.session.add(row)
         w.session.flush()
-        w.record("meeting_held" if held else "meeting_scheduled", on,
-                 detail={"at": at.isoformat(timespec="minutes"), "victim_involvement": row.victim_involvement})
+        w.record(
+            "meeting_held" if held else "meeting_scheduled",
+            on,
+            detail={"at": at.isoformat(timespec="minutes"), "victim_involvement": row.victim_involvement},
+        )
     return row
 
 
-def add_finding(app: App, reference: str, *, category: str, text: str | None = None,
-                on: date | None = None) -> Finding:
+def add_finding(
+    app: App, reference: str, *, category: str, text: str | None = None, on: date | None = None
+) -> Finding:
     if category not in FINDING_CATEGORIES:
         raise InvalidInput(not_one_of(category, "a finding category", FINDING_CATEGORIES))
     with changing(app, reference) as w:
@@ -146,7 +181,13 @@ def recommend(app: App, reference: str, *, to: str, text: str, on: date | None =
 
 
 def respond_to_recommendation(
-    app: App, reference: str, number: int, *, accepted: bool, reason: str | None = None, on: date | None = None,
+    app: App,
+    reference: str,
+    number: int,
+    *,
+    accepted: bool,
+    reason: str | None = None,
+    on: date | None = None,
 ) -> Recommendation:
     """Record that the body a recommendation was made to "had regard" to it (s.104, subsection unverified): accepted, or
     declined with its reason."""
@@ -156,23 +197,38 @@ def respond_to_recommendation(
         on = on_for_change(w.case, on)
         row = w.session.get(Recommendation, number)
         if row is None or row.case_id != w.case.id:
-            raise NotFound(f"{w.case.reference} has no recommendation {number}; `trigger show "
-                           f"{w.case.reference}` lists them")
+            raise NotFound(
+                f"{w.case.reference} has no recommendation {number}; `trigger show "
+                f"{w.case.reference}` lists them"
+            )
         if on < row.recorded_on:
-            raise InvalidInput(f"--on {on.isoformat()} is before the recommendation was made "
-                               f"({row.recorded_on.isoformat()})")
+            raise InvalidInput(
+                f"--on {on.isoformat()} is before the recommendation was made ({row.recorded_on.isoformat()})"
+            )
         row.response = "accepted" if accepted else "declined"
         row.response_reason = (reason or "").strip() or None
         row.responded_on = on
         w.session.add(row)
-        w.record("recommendation_response", on, reason=row.response_reason,
-                 detail={"id": row.id, "response": row.response})
+        w.record(
+            "recommendation_response",
+            on,
+            reason=row.response_reason,
+            detail={"id": row.id, "response": row.response},
+        )
     return row
 
 
 def add_action(
-    app: App, reference: str, *, action: str, owner: str, due: date, resources: str | None = None,
-    outcome_measure: str | None = None, jag: bool = False, on: date | None = None,
+    app: App,
+    reference: str,
+    *,
+    action: str,
+    owner: str,
+    due: date,
+    resources: str | None = None,
+    outcome_measure: str | None = None,
+    jag: bool = False,
+    on: date | None = None,
 ) -> Action:
     if not action.strip():
         raise InvalidInput("an action needs its text (--action)")
@@ -180,11 +236,23 @@ def add_action(
         _require_open_review(w, "an action")
         on = on_for_change(w.case, on)
         if due < on:
-            raise InvalidInput(f"--due {due.isoformat()} is before the day the action was agreed ({on.isoformat()})")
+            raise InvalidInput(
+                f"--due {due.isoformat()} is before the day the action was agreed ({on.isoformat()})"
+            )
         ag = find_agency(w.session, owner)
-        number = (w.session.exec(select(func.max(Action.number)).where(Action.case_id == w.case.id)).one() or 0) + 1
-        row = Action(case_id=w.case.id, number=number, action=action.strip(), owner_agency_id=ag.id, due=due,
-                     resources=resources, outcome_measure=outcome_measure, jag=jag)
+        number = (
+            w.session.exec(select(func.max(Action.number)).where(Action.case_id == w.case.id)).one() or 0
+        ) + 1
+        row = Action(
+            case_id=w.case.id,
+            number=number,
+            action=action.strip(),
+            owner_agency_id=ag.id,
+            due=due,
+            resources=resources,
+            outcome_measure=outcome_measure,
+            jag=jag,
+        )
         w.session.add(row)
         w.session.flush()
         w.record("action_add", on, detail={"number": number, "owner": owner, "due": due.isoformat()})
@@ -192,8 +260,15 @@ def add_action(
 
 
 def update_action(
-    app: App, reference: str, number: int, *, status: str | None = None, rag: str | None = None,
-    note: str | None = None, jag: bool | None = None, on: date | None = None,
+    app: App,
+    reference: str,
+    number: int,
+    *,
+    status: str | None = None,
+    rag: str | None = None,
+    note: str | None = None,
+    jag: bool | None = None,
+    on: date | None = None,
 ) -> Action:
     if status is None and rag is None and note is None and jag is None:
         raise InvalidInput("say what changed: --status, --rag, --note or --jag")
@@ -203,9 +278,13 @@ def update_action(
         raise InvalidInput(f"{rag!r} is not a RAG status; use red, amber or green")
     with changing(app, reference) as w:
         on = on_for_change(w.case, on)
-        row = w.session.exec(select(Action).where(Action.case_id == w.case.id, Action.number == number)).first()
+        row = w.session.exec(
+            select(Action).where(Action.case_id == w.case.id, Action.number == number)
+        ).first()
         if row is None:
-            raise NotFound(f"{w.case.reference} has no action {number}; `trigger action list {w.case.reference}`")
+            raise NotFound(
+                f"{w.case.reference} has no action {number}; `trigger action list {w.case.reference}`"
+            )
         changes = {}
         if status:
             row.status, changes["status"] = status, status
@@ -215,7 +294,9 @@ def update_action(
         if jag is not None:
             row.jag, changes["jag"] = jag, jag
         if note:
-            row.progress = ((row.progress + "\n") if row.progress else "") + f"{on.isoformat()}: {note.strip()}"
+            row.progress = (
+                (row.progress + "\n") if row.progress else ""
+            ) + f"{on.isoformat()}: {note.strip()}"
             changes["note"] = True
         w.session.add(row)
         w.record("action_update", on, detail={"number": number, **changes})

@@ -18,8 +18,8 @@ from sqlalchemy import and_, case, extract, func, or_, select
 
 from trigger.app import App
 from trigger.models import Incident, ReviewCase
-from trigger.unit import default_policy
 from trigger.rules.threshold import window_start
+from trigger.unit import default_policy
 from workflows.machine import TERMINAL
 
 SECOND_REPORT = "second_report"
@@ -87,18 +87,34 @@ def scan(app: App, as_of: date, rules: ScanRules | None = None) -> dict:
     second, meeting = [], []
     with app.engine.connect() as conn:
         # victims with a case still open (few): they need no signposting
-        open_cases = set(conn.execute(select(ReviewCase.victim_ref).where(
-            ReviewCase.victim_ref.is_not(None), ReviewCase.state.not_in(TERMINAL))).scalars())
+        open_cases = set(
+            conn.execute(
+                select(ReviewCase.victim_ref).where(
+                    ReviewCase.victim_ref.is_not(None), ReviewCase.state.not_in(TERMINAL)
+                )
+            ).scalars()
+        )
         for victim, reports, qualifying, hate, first, last in conn.execute(query):
             open_case = victim in open_cases
             first = first if isinstance(first, date) else date.fromisoformat(first)
             last = last if isinstance(last, date) else date.fromisoformat(last)
-            row = {"victim_id": victim, "reports": reports, "qualifying": int(qualifying or 0),
-                   "first_report": first.isoformat(), "last_report": last.isoformat()}
+            row = {
+                "victim_id": victim,
+                "reports": reports,
+                "qualifying": int(qualifying or 0),
+                "first_report": first.isoformat(),
+                "last_report": last.isoformat(),
+            }
             if reports >= 2:
                 second.append({**row, "list": SECOND_REPORT})
             statutory = row["qualifying"] >= rules.qualifying_complaints
             if not open_case and (statutory or (rules.hate_route and hate)):
-                meeting.append({**row, "list": MEETS_THRESHOLD, "route": "statutory" if statutory else "hate"})
-    return {"as_of": as_of.isoformat(), "window_start": start.isoformat(),
-            SECOND_REPORT: second, MEETS_THRESHOLD: meeting}
+                meeting.append(
+                    {**row, "list": MEETS_THRESHOLD, "route": "statutory" if statutory else "hate"}
+                )
+    return {
+        "as_of": as_of.isoformat(),
+        "window_start": start.isoformat(),
+        SECOND_REPORT: second,
+        MEETS_THRESHOLD: meeting,
+    }

@@ -128,7 +128,9 @@ def refresh(session: Session, case: ReviewCase, policy: Policy) -> None:
 # -- reminders -------------------------------------------------------------------------------------------
 
 
-def recipients(session: Session, case: ReviewCase, policy: Policy, deadline: Deadline) -> dict[str, list[str]]:
+def recipients(
+    session: Session, case: ReviewCase, policy: Policy, deadline: Deadline
+) -> dict[str, list[str]]:
     """Who is told about a deadline: the reviewer and the lead agency's contact (and an action's owner)
     for warnings and overdue notices, the manager for escalations; anyone without an address is skipped.
     Before a reviewer is assigned the manager (the SPoC) is the one answerable, so gets the notices."""
@@ -163,7 +165,9 @@ def reminder_dates(policy: Policy, deadline: Deadline) -> dict[str, date]:
     }
 
 
-def _schedule_reminders(session: Session, case: ReviewCase, policy: Policy, deadlines: list[Deadline]) -> None:
+def _schedule_reminders(
+    session: Session, case: ReviewCase, policy: Policy, deadlines: list[Deadline]
+) -> None:
     ids = [d.id for d in deadlines]
     existing = {}
     if ids:

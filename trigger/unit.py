@@ -17,10 +17,10 @@ from datetime import date
 from sqlmodel import Session, select
 
 from trigger import audit, schedule
-from trigger.partnership import setting
 from trigger.app import App, today
 from trigger.errors import InvalidInput, NotFound
 from trigger.models import Agency, PolicySnapshot, ReviewCase, utcnow
+from trigger.partnership import setting
 from trigger.rules import policy as policies
 from trigger.rules.policy import Policy
 from workflows import machine

@@ -46,9 +46,16 @@ def initials(name: str | None) -> str:
 
 def _action_view(a: Action, reference: str, owner: str) -> dict:
     return {
-        "reference": reference, "number": a.number, "action": a.action, "owner": owner,
-        "due": a.due.isoformat(), "status": a.status, "rag": a.rag, "jag": a.jag,
-        "progress": a.progress, "completed_on": a.completed_on and a.completed_on.isoformat(),
+        "reference": reference,
+        "number": a.number,
+        "action": a.action,
+        "owner": owner,
+        "due": a.due.isoformat(),
+        "status": a.status,
+        "rag": a.rag,
+        "jag": a.jag,
+        "progress": a.progress,
+        "completed_on": a.completed_on and a.completed_on.isoformat(),
         "overdue": a.status in ACTION_OPEN and a.due < today(),
     }
 
@@ -63,24 +70,35 @@ def case_view(session: Session, case: ReviewCase) -> dict:
     """A case as plain data: what `show --json` prints and what the bundle and export carry."""
     agencies = {a.id: a for a in session.exec(select(Agency))}
     code = lambda agency_id: agencies[agency_id].code if agency_id in agencies else None  # noqa: E731
-    decision = session.exec(select(ThresholdDecision).where(ThresholdDecision.case_id == case.id)
-                            .order_by(ThresholdDecision.id.desc())).first()
+    decision = session.exec(
+        select(ThresholdDecision)
+        .where(ThresholdDecision.case_id == case.id)
+        .order_by(ThresholdDecision.id.desc())
+    ).first()
     as_of = today()
-    deadline_rows = session.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.due)).all()
+    deadline_rows = session.exec(
+        select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.due)
+    ).all()
     incidents = session.exec(select(Incident).where(Incident.case_id == case.id).order_by(Incident.id)).all()
     actions = session.exec(select(Action).where(Action.case_id == case.id).order_by(Action.number)).all()
-    hours = session.exec(select(func.coalesce(func.sum(HoursEntry.hours), 0)).where(
-        HoursEntry.case_id == case.id)).one()
+    hours = session.exec(
+        select(func.coalesce(func.sum(HoursEntry.hours), 0)).where(HoursEntry.case_id == case.id)
+    ).one()
     letters = session.exec(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)).all()
-    events = session.exec(select(AuditEvent).where(AuditEvent.case_id == case.id)
-                          .order_by(AuditEvent.on, AuditEvent.seq)).all()
-    meeting_row = session.exec(select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.id.desc())).first()
+    events = session.exec(
+        select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.on, AuditEvent.seq)
+    ).all()
+    meeting_row = session.exec(
+        select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.id.desc())
+    ).first()
     findings = session.exec(select(Finding).where(Finding.case_id == case.id).order_by(Finding.id)).all()
-    recs = session.exec(select(Recommendation).where(Recommendation.case_id == case.id)
-                        .order_by(Recommendation.id)).all()
+    recs = session.exec(
+        select(Recommendation).where(Recommendation.case_id == case.id).order_by(Recommendation.id)
+    ).all()
     appeals = session.exec(select(Appeal).where(Appeal.case_id == case.id).order_by(Appeal.id)).all()
-    evidence_rows = session.exec(select(EvidenceRequest).where(EvidenceRequest.case_id == case.id)
-                                 .order_by(EvidenceRequest.id)).all()
+    evidence_rows = session.exec(
+        select(EvidenceRequest).where(EvidenceRequest.case_id == case.id).order_by(EvidenceRequest.id)
+    ).all()
     return {
         "reference": case.reference,
         "state": case.state,
@@ -108,42 +126,80 @@ def case_view(session: Session, case: ReviewCase) -> dict:
         "deadlines": [_deadline_view(d, as_of) for d in deadline_rows],
         "incidents": [
             {
-                "id": i.id, "occurred": iso(i.occurred), "reported": iso(i.reported), "agency": code(i.agency_id),
-                "agency_ref": i.agency_ref, "hate": i.hate, "same_as": i.same_as_id, "description": i.description,
+                "id": i.id,
+                "occurred": iso(i.occurred),
+                "reported": iso(i.reported),
+                "agency": code(i.agency_id),
+                "agency_ref": i.agency_ref,
+                "hate": i.hate,
+                "same_as": i.same_as_id,
+                "description": i.description,
             }
             for i in incidents
         ],
         "evidence": [
-            {"agency": code(e.agency_id), "requested": iso(e.requested), "due": iso(e.due),
-             "answered": iso(e.answered), "not_held": e.not_held}
+            {
+                "agency": code(e.agency_id),
+                "requested": iso(e.requested),
+                "due": iso(e.due),
+                "answered": iso(e.answered),
+                "not_held": e.not_held,
+            }
             for e in evidence_rows
         ],
-        "meeting": None if meeting_row is None else {
-            "at": meeting_row.at.isoformat(timespec="minutes"), "held": meeting_row.held,
+        "meeting": None
+        if meeting_row is None
+        else {
+            "at": meeting_row.at.isoformat(timespec="minutes"),
+            "held": meeting_row.held,
             "victim_involvement": meeting_row.victim_involvement,
         },
         "findings": [{"id": f.id, "category": f.category, "text": f.text} for f in findings],
         "recommendations": [
-            {"id": r.id, "to": code(r.agency_id), "text": r.text, "response": r.response,
-             "response_reason": r.response_reason}
+            {
+                "id": r.id,
+                "to": code(r.agency_id),
+                "text": r.text,
+                "response": r.response,
+                "response_reason": r.response_reason,
+            }
             for r in recs
         ],
         "actions": [_action_view(a, case.reference, code(a.owner_agency_id)) for a in actions],
         "appeals": [
-            {"against": a.against, "received": iso(a.received), "grounds": a.grounds, "late_reason": a.late_reason,
-             "decided_on": iso(a.decided_on), "upheld": a.upheld, "decided_by": a.decided_by}
+            {
+                "against": a.against,
+                "received": iso(a.received),
+                "grounds": a.grounds,
+                "late_reason": a.late_reason,
+                "decided_on": iso(a.decided_on),
+                "upheld": a.upheld,
+                "decided_by": a.decided_by,
+            }
             for a in appeals
         ],
         "hours_total": float(hours or 0),
         "letters": [
-            {"kind": lt.kind, "issued_on": iso(lt.issued_on), "recipient": lt.recipient, "hash": lt.content_hash}
+            {
+                "kind": lt.kind,
+                "issued_on": iso(lt.issued_on),
+                "recipient": lt.recipient,
+                "hash": lt.content_hash,
+            }
             for lt in letters
         ],
         "closure_reason": case.closure_reason,
         "events": [
-            {"at": e.on.isoformat(), "recorded": e.at.isoformat(timespec="seconds"), "actor": e.actor,
-             "event": e.event, "from": e.from_state, "to": e.to_state, "reason": e.reason,
-             "detail": json.loads(e.detail) if e.detail else {}}
+            {
+                "at": e.on.isoformat(),
+                "recorded": e.at.isoformat(timespec="seconds"),
+                "actor": e.actor,
+                "event": e.event,
+                "from": e.from_state,
+                "to": e.to_state,
+                "reason": e.reason,
+                "detail": json.loads(e.detail) if e.detail else {},
+            }
             for e in events
         ],
     }
@@ -152,24 +208,44 @@ def case_view(session: Session, case: ReviewCase) -> dict:
 def _deadline_view(d: Deadline, as_of: date) -> dict:
     passed = not d.not_applicable and d.met_on is None and d.due < as_of
     duty = is_duty(d.kind)  # an appeal window expires, it is never late
-    status = ("met" if d.met_on else "not applicable" if d.not_applicable
-              else ("overdue" if duty else "passed") if passed else "open")
+    status = (
+        "met"
+        if d.met_on
+        else "not applicable"
+        if d.not_applicable
+        else ("overdue" if duty else "passed")
+        if passed
+        else "open"
+    )
     return {
-        "kind": d.kind, "due": d.due.isoformat(), "met_on": d.met_on and d.met_on.isoformat(),
-        "not_applicable": d.not_applicable, "span": d.span, "anchor": d.anchor,
-        "overdue": passed and duty, "status": status,
+        "kind": d.kind,
+        "due": d.due.isoformat(),
+        "met_on": d.met_on and d.met_on.isoformat(),
+        "not_applicable": d.not_applicable,
+        "span": d.span,
+        "anchor": d.anchor,
+        "overdue": passed and duty,
+        "status": status,
     }
 
 
-def list_cases(app: App, *, state: str | None = None, overdue: bool = False, as_of: date | None = None) -> list[dict]:
+def list_cases(
+    app: App, *, state: str | None = None, overdue: bool = False, as_of: date | None = None
+) -> list[dict]:
     if state and state not in machine.STATES:
         raise InvalidInput(f"{state!r} is not a state; use one of {', '.join(machine.STATES)}")
     as_of = as_of or today()
     with app.read() as session:
         # dates as the driver gives them (ISO text on SQLite, a date on PostgreSQL): SQLite's date
         # parsing was most of the cost of listing 10,000 cases
-        query = select(ReviewCase.id, ReviewCase.reference, ReviewCase.state,
-                       type_coerce(ReviewCase.received, String), ReviewCase.reviewer, ReviewCase.lead_agency_id)
+        query = select(
+            ReviewCase.id,
+            ReviewCase.reference,
+            ReviewCase.state,
+            type_coerce(ReviewCase.received, String),
+            ReviewCase.reviewer,
+            ReviewCase.lead_agency_id,
+        )
         if state:
             query = query.where(ReviewCase.state == state)
         late = {}
@@ -192,10 +268,16 @@ def list_cases(app: App, *, state: str | None = None, overdue: bool = False, as_
         rows = []
         for case_id, ref, st, received, reviewer, lead in session.exec(query.order_by(ReviewCase.reference)):
             nxt = next_due.get(case_id)
-            rows.append({
-                "reference": ref, "state": st, "received": str(received),
-                "lead_agency": codes.get(lead), "reviewer": reviewer,
-                "next_deadline": nxt[0] if nxt else None, "next_due": nxt[1] if nxt else None,
-                "overdue": late.get(case_id, []),
-            })
+            rows.append(
+                {
+                    "reference": ref,
+                    "state": st,
+                    "received": str(received),
+                    "lead_agency": codes.get(lead),
+                    "reviewer": reviewer,
+                    "next_deadline": nxt[0] if nxt else None,
+                    "next_due": nxt[1] if nxt else None,
+                    "overdue": late.get(case_id, []),
+                }
+            )
         return rows

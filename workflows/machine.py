@@ -51,7 +51,14 @@ LETTER_STATES: dict[str, tuple[str, ...]] = {
     # a delay notice is about a step still pending: the decision, the review or the appeal decision
     "delay": ("received", "threshold_met", "in_review", "appealed"),
     "outcome": ("outcome_issued", "appealed", "closed", "withdrawn"),
-    "appeal_acknowledgement": ("appealed", "threshold_met", "in_review", "outcome_issued", "closed", "withdrawn"),
+    "appeal_acknowledgement": (
+        "appealed",
+        "threshold_met",
+        "in_review",
+        "outcome_issued",
+        "closed",
+        "withdrawn",
+    ),
     "appeal_outcome": ("threshold_met", "in_review", "outcome_issued", "closed", "withdrawn"),
     "closure": ("closed",),
 }
@@ -74,17 +81,35 @@ TRANSITIONS = [
     {"trigger": "issue_outcome", "source": "in_review", "dest": "outcome_issued"},
     {"trigger": "appeal", "source": ["threshold_not_met", "outcome_issued"], "dest": "appealed"},
     # upheld against an outcome: the review is reopened
-    {"trigger": "decide_appeal", "source": "appealed", "dest": "in_review",
-     "conditions": ["upheld", "against_outcome"]},
+    {
+        "trigger": "decide_appeal",
+        "source": "appealed",
+        "dest": "in_review",
+        "conditions": ["upheld", "against_outcome"],
+    },
     # upheld against a threshold decision: the threshold is met after all
-    {"trigger": "decide_appeal", "source": "appealed", "dest": "threshold_met",
-     "conditions": "upheld", "unless": "against_outcome"},
+    {
+        "trigger": "decide_appeal",
+        "source": "appealed",
+        "dest": "threshold_met",
+        "conditions": "upheld",
+        "unless": "against_outcome",
+    },
     # dismissed against an outcome: it stands and its actions are still monitored
-    {"trigger": "decide_appeal", "source": "appealed", "dest": "outcome_issued",
-     "conditions": "against_outcome", "unless": "upheld"},
+    {
+        "trigger": "decide_appeal",
+        "source": "appealed",
+        "dest": "outcome_issued",
+        "conditions": "against_outcome",
+        "unless": "upheld",
+    },
     # dismissed against a threshold decision: the case closes
-    {"trigger": "decide_appeal", "source": "appealed", "dest": "closed",
-     "unless": ["upheld", "against_outcome"]},
+    {
+        "trigger": "decide_appeal",
+        "source": "appealed",
+        "dest": "closed",
+        "unless": ["upheld", "against_outcome"],
+    },
     {"trigger": "close", "source": ["outcome_issued", "threshold_not_met"], "dest": "closed"},
     {"trigger": "withdraw", "source": OPEN_STATES, "dest": "withdrawn"},
 ]

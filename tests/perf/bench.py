@@ -32,7 +32,9 @@ PG_DEFAULT = os.environ.get("TRIGGER_TEST_DB") or "postgresql+psycopg://postgres
 
 def _once(cmd: list[str], env: dict) -> float:
     t = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(
+        cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     elapsed = time.perf_counter() - t
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[1:])} failed: {proc.stderr.strip()[-300:]}")
@@ -67,9 +69,9 @@ def base_env(db_url: str, home: str) -> dict:
 def fresh_postgres_schema(url: str) -> tuple[str, callable]:
     """A throw-away schema on the server, and the function that drops it."""
     import secrets
+    from urllib.parse import quote
 
     import sqlalchemy
-    from urllib.parse import quote
 
     admin = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
     schema = f"bench_{secrets.token_hex(4)}"
@@ -99,8 +101,13 @@ def populate(db_url: str, cases: int) -> str:
 
     app = App(db_url, "bench")
     partnership.init(app, "llr")
-    first = use_cases.activate(app, applicant="Bench Applicant", received=date(2025, 1, 2), channel="online",
-                               statement="Nothing has changed")
+    first = use_cases.activate(
+        app,
+        applicant="Bench Applicant",
+        received=date(2025, 1, 2),
+        channel="online",
+        statement="Nothing has changed",
+    )
     states = ("received", "threshold_met", "in_review", "outcome_issued", "closed", "threshold_not_met")
     now = utcnow()
     with app.engine.begin() as conn:
@@ -108,34 +115,72 @@ def populate(db_url: str, cases: int) -> str:
         case_rows, start = [], 2
         for n in range(start, cases + 1):
             received = date(2025, 1, 1) + timedelta(days=n % 400)
-            case_rows.append({
-                "reference": f"CT-{received.year}-{n:05d}", "version": 1, "state": states[n % len(states)],
-                "state_changed": received, "received": received, "channel": "online",
-                "applicant_name": f"Applicant {n}", "victim_name": f"Applicant {n}", "victim_kind": "individual",
-                "language": "en", "statement": "Nothing has changed", "policy_name": pid.policy_name,
-                "policy_version": pid.policy_version, "purged": False, "created_at": now, "updated_at": now,
-            })
+            case_rows.append(
+                {
+                    "reference": f"CT-{received.year}-{n:05d}",
+                    "version": 1,
+                    "state": states[n % len(states)],
+                    "state_changed": received,
+                    "received": received,
+                    "channel": "online",
+                    "applicant_name": f"Applicant {n}",
+                    "victim_name": f"Applicant {n}",
+                    "victim_kind": "individual",
+                    "language": "en",
+                    "statement": "Nothing has changed",
+                    "policy_name": pid.policy_name,
+                    "policy_version": pid.policy_version,
+                    "purged": False,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
         for i in range(0, len(case_rows), 2000):
-            conn.execute(insert(ReviewCase.__table__), case_rows[i:i + 2000])
-        ids = conn.execute(ReviewCase.__table__.select().with_only_columns(ReviewCase.id, ReviewCase.received)).all()
+            conn.execute(insert(ReviewCase.__table__), case_rows[i : i + 2000])
+        ids = conn.execute(
+            ReviewCase.__table__.select().with_only_columns(ReviewCase.id, ReviewCase.received)
+        ).all()
         deadline_rows = []
         for case_id, received in ids:
-            deadline_rows.append({"case_id": case_id, "kind": "acknowledge", "due": received + timedelta(days=1),
-                                  "met_on": received + timedelta(days=1), "not_applicable": False})
-            deadline_rows.append({"case_id": case_id, "kind": "threshold_decision",
-                                  "due": received + timedelta(days=14), "met_on": None, "not_applicable": False})
+            deadline_rows.append(
+                {
+                    "case_id": case_id,
+                    "kind": "acknowledge",
+                    "due": received + timedelta(days=1),
+                    "met_on": received + timedelta(days=1),
+                    "not_applicable": False,
+                }
+            )
+            deadline_rows.append(
+                {
+                    "case_id": case_id,
+                    "kind": "threshold_decision",
+                    "due": received + timedelta(days=14),
+                    "met_on": None,
+                    "not_applicable": False,
+                }
+            )
         for i in range(0, len(deadline_rows), 4000):
-            conn.execute(insert(Deadline.__table__), deadline_rows[i:i + 4000])
+            conn.execute(insert(Deadline.__table__), deadline_rows[i : i + 4000])
         del PartnerNotification
     return first.reference
 
 
-def line(results: list, figure: str, value: float, unit: str, goal: float | None, goal_text: str,
-         note: str = "") -> None:
+def line(
+    results: list, figure: str, value: float, unit: str, goal: float | None, goal_text: str, note: str = ""
+) -> None:
     ratio = (value / goal) if goal else None
-    results.append({"figure": figure, "value": round(value, 4), "unit": unit, "goal": goal_text,
-                    "ratio": round(ratio, 2) if ratio is not None else None, "note": note,
-                    "ok": (ratio <= 1.0) if ratio is not None else None})
+    results.append(
+        {
+            "figure": figure,
+            "value": round(value, 4),
+            "unit": unit,
+            "goal": goal_text,
+            "ratio": round(ratio, 2) if ratio is not None else None,
+            "note": note,
+            "ok": (ratio <= 1.0) if ratio is not None else None,
+        }
+    )
 
 
 def startup(results: list, runs: int) -> float:
@@ -154,15 +199,24 @@ def show_and_list(results: list, engine_name: str, db_url: str, floor: float, ca
     built = time.perf_counter() - t
     env = base_env(db_url, home)
     goal = 1.3 * floor
-    for figure, args in ((f"show on {cases:,} cases", ["show", ref]),
-                         (f"show --json on {cases:,} cases", ["show", ref, "--json"]),
-                         (f"list on {cases:,} cases", ["list"]),
-                         (f"list --json on {cases:,} cases", ["list", "--json"]),
-                         (f"list --state in_review on {cases:,} cases", ["list", "--state", "in_review"])):
+    for figure, args in (
+        (f"show on {cases:,} cases", ["show", ref]),
+        (f"show --json on {cases:,} cases", ["show", ref, "--json"]),
+        (f"list on {cases:,} cases", ["list"]),
+        (f"list --json on {cases:,} cases", ["list", "--json"]),
+        (f"list --state in_review on {cases:,} cases", ["list", "--state", "in_review"]),
+    ):
         value, local_floor = paired([PY, str(ROOT / "cli.py"), *args], env, runs)
         goal = 1.3 * local_floor
-        line(results, f"[{engine_name}] {figure}", value, "s", goal,
-             f"<= 1.3 x floor = {goal:.3f} s", f"{value / local_floor:.2f} x floor ({local_floor:.3f} s)")
+        line(
+            results,
+            f"[{engine_name}] {figure}",
+            value,
+            "s",
+            goal,
+            f"<= 1.3 x floor = {goal:.3f} s",
+            f"{value / local_floor:.2f} x floor ({local_floor:.3f} s)",
+        )
     results[-1]["note"] += f"; database built in {built:.1f} s"
 
 
@@ -178,9 +232,16 @@ def scan(results: list, quick: bool) -> None:
     """SPEC §9: scan of 1,000,000 incidents in under 5 s on two cores (SQLite file)."""
     n = 100_000 if quick else 1_000_000
     out = _load("bench_scan").run(n)
-    line(results, f"[sqlite] scan of {n:,} incidents", out["scan_s"], "s", 5.0, "< 5 s",
-         f"{out['ratio_to_bare']:.2f} x a bare GROUP BY victim ({out['bare_group_by_s']:.3f} s); "
-         f"import {out['import_s']:.1f} s")
+    line(
+        results,
+        f"[sqlite] scan of {n:,} incidents",
+        out["scan_s"],
+        "s",
+        5.0,
+        "< 5 s",
+        f"{out['ratio_to_bare']:.2f} x a bare GROUP BY victim ({out['bare_group_by_s']:.3f} s); "
+        f"import {out['import_s']:.1f} s",
+    )
 
 
 def reminders(results: list, quick: bool) -> None:
@@ -193,22 +254,44 @@ def reminders(results: list, quick: bool) -> None:
         for n_due in due:
             out = module.run(cases_held=cases_held, due=n_due, repeat=1 if quick else 3)
             figures[cases_held, n_due] = out["sweep_s"]
-            line(results, f"[sqlite] reminder sweep, {cases_held:,} cases held, {n_due:,} due",
-                 out["sweep_s"], "s", None, "grows with due, not held", f"{out['per_reminder_ms']:.2f} ms each")
+            line(
+                results,
+                f"[sqlite] reminder sweep, {cases_held:,} cases held, {n_due:,} due",
+                out["sweep_s"],
+                "s",
+                None,
+                "grows with due, not held",
+                f"{out['per_reminder_ms']:.2f} ms each",
+            )
     by_held = figures[held[1], due[1]] / figures[held[0], due[1]]
     by_due = figures[held[1], due[1]] / figures[held[1], due[0]]
-    results.append({"figure": "[sqlite] reminder sweep growth", "value": round(by_held, 2), "unit": "x",
-                    "goal": "10x cases held ~ 1x", "ratio": None, "ok": None,
-                    "note": f"{held[1] // held[0]}x cases held -> {by_held:.2f}x time; "
-                            f"{due[1] // due[0]}x due -> {by_due:.2f}x time"})
+    results.append(
+        {
+            "figure": "[sqlite] reminder sweep growth",
+            "value": round(by_held, 2),
+            "unit": "x",
+            "goal": "10x cases held ~ 1x",
+            "ratio": None,
+            "ok": None,
+            "note": f"{held[1] // held[0]}x cases held -> {by_held:.2f}x time; "
+            f"{due[1] // due[0]}x due -> {by_due:.2f}x time",
+        }
+    )
 
 
 def report(results: list, quick: bool) -> None:
     """SPEC §9: the annual report over 100,000 cases in under 1 s."""
     n = 10_000 if quick else 100_000
     out = _load("bench_report").run(n)
-    line(results, f"[sqlite] annual report over {n:,} cases", out["seconds"], "s", 1.0, "< 1 s",
-         f"whole command {out['cli_seconds']:.2f} s; consistency checks {'pass' if out['checks_ok'] else 'FAIL'}")
+    line(
+        results,
+        f"[sqlite] annual report over {n:,} cases",
+        out["seconds"],
+        "s",
+        1.0,
+        "< 1 s",
+        f"whole command {out['cli_seconds']:.2f} s; consistency checks {'pass' if out['checks_ok'] else 'FAIL'}",
+    )
 
 
 def print_results(results: list) -> None:
@@ -218,16 +301,22 @@ def print_results(results: list) -> None:
             continue
         ratio = f"ratio {r['ratio']:.2f}" if r.get("ratio") is not None else ""
         verdict = "" if r.get("ok") is None else ("ok" if r["ok"] else "OVER GOAL")
-        print(f"{r['figure']:58} {r['value']:8.3f} {r.get('unit', ''):2}  goal {r.get('goal', ''):28} "
-              f"{ratio:11} {verdict:9} {r.get('note', '')}")
+        print(
+            f"{r['figure']:58} {r['value']:8.3f} {r.get('unit', ''):2}  goal {r.get('goal', ''):28} "
+            f"{ratio:11} {verdict:9} {r.get('note', '')}"
+        )
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer runs and smaller data (a smoke test)")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
-    ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="sqlite",
-                    help="which engines to measure where it applies (postgres runs both)")
+    ap.add_argument(
+        "--db",
+        choices=("sqlite", "postgres", "both"),
+        default="sqlite",
+        help="which engines to measure where it applies (postgres runs both)",
+    )
     ap.add_argument("--pg-url", default=PG_DEFAULT, help="PostgreSQL server (a throw-away schema is used)")
     args = ap.parse_args(argv)
     runs = 3 if args.quick else 7

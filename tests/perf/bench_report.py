@@ -49,9 +49,23 @@ def build(n_cases: int, path: Path, seed: int = 2025) -> None:
         def event(case_id, ref, on, name, frm, to):
             nonlocal seq
             seq += 1
-            events.append({"seq": seq, "case_id": case_id, "reference": ref, "at": now, "on": on, "actor": "bench",
-                           "event": name, "from_state": frm, "to_state": to, "reason": None, "detail": None,
-                           "prev_hash": "0" * 64, "hash": f"{seq:064x}"})
+            events.append(
+                {
+                    "seq": seq,
+                    "case_id": case_id,
+                    "reference": ref,
+                    "at": now,
+                    "on": on,
+                    "actor": "bench",
+                    "event": name,
+                    "from_state": frm,
+                    "to_state": to,
+                    "reason": None,
+                    "detail": None,
+                    "prev_hash": "0" * 64,
+                    "hash": f"{seq:064x}",
+                }
+            )
 
         for i in range(1, n_cases + 1):
             received = start + timedelta(days=rng.randrange(455))
@@ -62,10 +76,18 @@ def build(n_cases: int, path: Path, seed: int = 2025) -> None:
             lead = None
             event(i, ref, received, "activate", None, "received")
             event(i, ref, decided, "decide", "received", "threshold_met" if met else "threshold_not_met")
-            decisions.append({"case_id": i, "decided_on": decided, "met": met,
-                              "route": ("discretionary" if rng.random() < 0.05 else "statutory") if met else None,
-                              "rejection_category": None if met or rng.random() > 0.1 else "vexatious",
-                              "reason": None, "explanation": None, "actor": "bench"})
+            decisions.append(
+                {
+                    "case_id": i,
+                    "decided_on": decided,
+                    "met": met,
+                    "route": ("discretionary" if rng.random() < 0.05 else "statutory") if met else None,
+                    "rejection_category": None if met or rng.random() > 0.1 else "vexatious",
+                    "reason": None,
+                    "explanation": None,
+                    "actor": "bench",
+                }
+            )
             if met:
                 lead = rng.choice(agency_ids)
                 event(i, ref, decided, "assign", "threshold_met", "in_review")
@@ -75,23 +97,53 @@ def build(n_cases: int, path: Path, seed: int = 2025) -> None:
                     event(i, ref, outcome, "issue_outcome", "in_review", "outcome_issued")
                     state = "outcome_issued"
                     if rng.random() < 0.7:
-                        recs.append({"case_id": i, "agency_id": lead, "text": "Share reports",
-                                     "recorded_on": outcome, "response": rng.choice([None, "accepted"])})
+                        recs.append(
+                            {
+                                "case_id": i,
+                                "agency_id": lead,
+                                "text": "Share reports",
+                                "recorded_on": outcome,
+                                "response": rng.choice([None, "accepted"]),
+                            }
+                        )
                     if rng.random() < 0.5:
                         event(i, ref, outcome + timedelta(days=40), "close", "outcome_issued", "closed")
                         state = "closed"
             elif rng.random() < 0.1:
-                appeals.append({"case_id": i, "against": "threshold", "received": decided + timedelta(days=5),
-                                "grounds": "facts", "decided_on": decided + timedelta(days=20),
-                                "upheld": False, "decided_by": "Chair"})
-            case_rows.append({
-                "id": i, "reference": ref, "version": 1, "state": state, "state_changed": decided,
-                "received": received, "channel": rng.choice(CHANNELS), "applicant_name": "Bench Applicant",
-                "victim_name": "Bench Applicant", "victim_kind": "individual", "language": "en",
-                "statement": "Nothing has changed", "policy_name": "llr", "policy_version": "2022.02",
-                "lead_agency_id": lead, "reviewer": "Reviewer" if lead else None, "purged": False,
-                "created_at": now, "updated_at": now,
-            })
+                appeals.append(
+                    {
+                        "case_id": i,
+                        "against": "threshold",
+                        "received": decided + timedelta(days=5),
+                        "grounds": "facts",
+                        "decided_on": decided + timedelta(days=20),
+                        "upheld": False,
+                        "decided_by": "Chair",
+                    }
+                )
+            case_rows.append(
+                {
+                    "id": i,
+                    "reference": ref,
+                    "version": 1,
+                    "state": state,
+                    "state_changed": decided,
+                    "received": received,
+                    "channel": rng.choice(CHANNELS),
+                    "applicant_name": "Bench Applicant",
+                    "victim_name": "Bench Applicant",
+                    "victim_kind": "individual",
+                    "language": "en",
+                    "statement": "Nothing has changed",
+                    "policy_name": "llr",
+                    "policy_version": "2022.02",
+                    "lead_agency_id": lead,
+                    "reviewer": "Reviewer" if lead else None,
+                    "purged": False,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
         conn.execute(insert(ReviewCase), case_rows)
         conn.execute(insert(ThresholdDecision), decisions)
         conn.execute(insert(AuditEvent), events)
@@ -106,8 +158,8 @@ def build(n_cases: int, path: Path, seed: int = 2025) -> None:
 
 def run(n_cases: int = 100_000, path: str | Path | None = None) -> dict:
     """Build `n_cases` at `path` (a SQLite file; a temporary one when None) and time the annual return."""
-    from trigger.reports import annual, common
     from trigger.app import App, dispose_engines
+    from trigger.reports import annual, common
 
     tmp = None
     if path is None:
@@ -129,17 +181,27 @@ def run(n_cases: int = 100_000, path: str | Path | None = None) -> dict:
     dispose_engines()
     env = dict(os.environ, TRIGGER_DB=f"sqlite:///{path}", TRIGGER_USER="bench")
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(ROOT / "cli.py"), "report", "annual", "--year", "2025", "--json"],
-                          check=False, env=env, capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "report", "annual", "--year", "2025", "--json"],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     cli_seconds = time.perf_counter() - t
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr)
     result = {
-        "n_cases": n_cases, "build_seconds": round(built, 2),
-        "seconds": round(min(timings), 3), "first_seconds": round(timings[0], 3),
-        "cli_seconds": round(cli_seconds, 3), "goal_seconds": GOAL_SECONDS,
+        "n_cases": n_cases,
+        "build_seconds": round(built, 2),
+        "seconds": round(min(timings), 3),
+        "first_seconds": round(timings[0], 3),
+        "cli_seconds": round(cli_seconds, 3),
+        "goal_seconds": GOAL_SECONDS,
         "ok": min(timings) < GOAL_SECONDS,
-        "applications": data["applications"], "reviews_carried_out": data["reviews_carried_out"],
+        "applications": data["applications"],
+        "reviews_carried_out": data["reviews_carried_out"],
         "checks_ok": not annual.failed_checks(data),
     }
     if tmp is not None:
@@ -150,10 +212,16 @@ def run(n_cases: int = 100_000, path: str | Path | None = None) -> dict:
 if __name__ == "__main__":
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     r = run(n)
-    print(f"annual report over {r['n_cases']:,} cases ({r['applications']:,} applications and "
-          f"{r['reviews_carried_out']:,} reviews in 2025/26; database built in {r['build_seconds']} s)")
-    print(f"  engine: {r['seconds']:.3f} s (first run {r['first_seconds']:.3f} s); goal < {GOAL_SECONDS} s: "
-          f"{'OK' if r['ok'] else 'MISSED'}")
-    print(f"  whole command `trigger report annual --year 2025 --json`: {r['cli_seconds']:.3f} s "
-          f"(includes interpreter start-up)")
+    print(
+        f"annual report over {r['n_cases']:,} cases ({r['applications']:,} applications and "
+        f"{r['reviews_carried_out']:,} reviews in 2025/26; database built in {r['build_seconds']} s)"
+    )
+    print(
+        f"  engine: {r['seconds']:.3f} s (first run {r['first_seconds']:.3f} s); goal < {GOAL_SECONDS} s: "
+        f"{'OK' if r['ok'] else 'MISSED'}"
+    )
+    print(
+        f"  whole command `trigger report annual --year 2025 --json`: {r['cli_seconds']:.3f} s "
+        f"(includes interpreter start-up)"
+    )
     print(f"  consistency checks: {'pass' if r['checks_ok'] else 'FAIL'}")

@@ -5,9 +5,9 @@ naming convention (models.py) gives every constraint the name a batch migration 
 """
 
 from alembic import context
+from sqlmodel import SQLModel
 
 import trigger.models  # noqa: F401  (the tables register on import)
-from sqlmodel import SQLModel
 
 target_metadata = SQLModel.metadata
 
@@ -22,7 +22,9 @@ def include_name(name, type_, parent_names):
 def run_migrations() -> None:
     connection = context.config.attributes.get("connection")
     if connection is None:
-        raise RuntimeError("run migrations through `trigger db upgrade` (trigger.db.upgrade), not the alembic CLI")
+        raise RuntimeError(
+            "run migrations through `trigger db upgrade` (trigger.db.upgrade), not the alembic CLI"
+        )
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

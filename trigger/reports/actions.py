@@ -14,15 +14,23 @@ from trigger.unit import find_agency, find_case
 # -- the action-plan tracker ------------------------------------------------------------------------------------
 
 
-def action_tracker(app: App, *, reference: str | None = None, owner: str | None = None, overdue: bool = False,
-                   as_of: date | None = None) -> list[dict]:
+def action_tracker(
+    app: App,
+    *,
+    reference: str | None = None,
+    owner: str | None = None,
+    overdue: bool = False,
+    as_of: date | None = None,
+) -> list[dict]:
     """Every action across the cases with its owner, due date, RAG and whether it is overdue on `as_of`
     (2025 guidance: actions are followed up; DOMAIN §4 criticism 9)."""
     as_of = as_of or today()
     with app.read() as session:
-        query = (select(Action, ReviewCase.reference, Agency.code)
-                 .join(ReviewCase, Action.case_id == ReviewCase.id)
-                 .join(Agency, Action.owner_agency_id == Agency.id))
+        query = (
+            select(Action, ReviewCase.reference, Agency.code)
+            .join(ReviewCase, Action.case_id == ReviewCase.id)
+            .join(Agency, Action.owner_agency_id == Agency.id)
+        )
         if reference:
             query = query.where(Action.case_id == find_case(session, reference).id)
         if owner:
@@ -33,10 +41,20 @@ def action_tracker(app: App, *, reference: str | None = None, owner: str | None 
     out = []
     for a, ref, code in rows:
         late = a.status in ACTION_OPEN and a.due < as_of
-        out.append({
-            "reference": ref, "number": a.number, "action": a.action, "owner": code, "due": a.due.isoformat(),
-            "status": a.status, "rag": a.rag, "jag": a.jag, "overdue": late,
-            "days_overdue": (as_of - a.due).days if late else 0,
-            "completed_on": a.completed_on and a.completed_on.isoformat(), "progress": a.progress,
-        })
+        out.append(
+            {
+                "reference": ref,
+                "number": a.number,
+                "action": a.action,
+                "owner": code,
+                "due": a.due.isoformat(),
+                "status": a.status,
+                "rag": a.rag,
+                "jag": a.jag,
+                "overdue": late,
+                "days_overdue": (as_of - a.due).days if late else 0,
+                "completed_on": a.completed_on and a.completed_on.isoformat(),
+                "progress": a.progress,
+            }
+        )
     return out

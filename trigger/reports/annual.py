@@ -80,35 +80,67 @@ def _outcome_figures(conn, p: Period) -> dict:
     agency, day received, met decisions and upheld threshold appeals before the outcome, a
     recommendation) are gathered in a CTE and folded by UNION ALL into small histograms."""
     day = lambda col: _day_number(conn, col)
-    fo = (select(AuditEvent.case_id.label("case_id"), func.min(AuditEvent.on).label("first"))
-          .where(AuditEvent.event == "issue_outcome", AuditEvent.case_id.is_not(None), _in(AuditEvent.on, p))
-          .group_by(AuditEvent.case_id).subquery())
-    met_on = lambda agg: (select(agg(ThresholdDecision.decided_on))
-                          .where(ThresholdDecision.case_id == fo.c.case_id, ThresholdDecision.met.is_(True),
-                                 ThresholdDecision.decided_on <= fo.c.first).scalar_subquery())
-    upheld_on = (select(func.min(Appeal.decided_on))
-                 .where(Appeal.case_id == fo.c.case_id, Appeal.against == "threshold", Appeal.upheld.is_(True),
-                        Appeal.decided_on <= fo.c.first).scalar_subquery())
+    fo = (
+        select(AuditEvent.case_id.label("case_id"), func.min(AuditEvent.on).label("first"))
+        .where(AuditEvent.event == "issue_outcome", AuditEvent.case_id.is_not(None), _in(AuditEvent.on, p))
+        .group_by(AuditEvent.case_id)
+        .subquery()
+    )
+    met_on = lambda agg: (
+        select(agg(ThresholdDecision.decided_on))
+        .where(
+            ThresholdDecision.case_id == fo.c.case_id,
+            ThresholdDecision.met.is_(True),
+            ThresholdDecision.decided_on <= fo.c.first,
+        )
+        .scalar_subquery()
+    )
+    upheld_on = (
+        select(func.min(Appeal.decided_on))
+        .where(
+            Appeal.case_id == fo.c.case_id,
+            Appeal.against == "threshold",
+            Appeal.upheld.is_(True),
+            Appeal.decided_on <= fo.c.first,
+        )
+        .scalar_subquery()
+    )
     has_rec = select(Recommendation.id).where(Recommendation.case_id == fo.c.case_id).exists()
-    o = (select(day(fo.c.first).label("first"), ReviewCase.lead_agency_id.label("lead"),
-                (day(fo.c.first) - day(ReviewCase.received)).label("from_receipt"),
-                (day(fo.c.first) - day(met_on(func.max))).label("from_met"),
-                case((has_rec, 1), else_=0).label("has_rec"),
-                case((and_(met_on(func.min).is_(None), upheld_on.is_(None)), 1), else_=0).label("unmet"))
-         .select_from(fo).join(ReviewCase, ReviewCase.id == fo.c.case_id).cte("outcome"))
+    o = (
+        select(
+            day(fo.c.first).label("first"),
+            ReviewCase.lead_agency_id.label("lead"),
+            (day(fo.c.first) - day(ReviewCase.received)).label("from_receipt"),
+            (day(fo.c.first) - day(met_on(func.max))).label("from_met"),
+            case((has_rec, 1), else_=0).label("has_rec"),
+            case((and_(met_on(func.min).is_(None), upheld_on.is_(None)), 1), else_=0).label("unmet"),
+        )
+        .select_from(fo)
+        .join(ReviewCase, ReviewCase.id == fo.c.case_id)
+        .cte("outcome")
+    )
     n = func.count().label("n")
     parts = [
-        select(literal("day").label("kind"), o.c.first.label("k"), o.c.has_rec.label("k2"), n)
-        .group_by(o.c.first, o.c.has_rec),
+        select(literal("day").label("kind"), o.c.first.label("k"), o.c.has_rec.label("k2"), n).group_by(
+            o.c.first, o.c.has_rec
+        ),
         select(literal("lead"), o.c.lead, literal(0), n).group_by(o.c.lead),
         select(literal("from_receipt"), o.c.from_receipt, literal(0), n).group_by(o.c.from_receipt),
-        select(literal("from_met"), o.c.from_met, literal(0), n).where(o.c.from_met.is_not(None))
+        select(literal("from_met"), o.c.from_met, literal(0), n)
+        .where(o.c.from_met.is_not(None))
         .group_by(o.c.from_met),
         select(literal("unmet"), literal(0), literal(0), n).where(o.c.unmet == 1),
         select(literal("early"), literal(0), literal(0), n).where(o.c.from_receipt < 0),
     ]
-    out = {"reviews": Counter(), "with_recs": Counter(), "lead": Counter(), "from_receipt": Counter(),
-           "from_met": Counter(), "unmet": 0, "early": 0}
+    out = {
+        "reviews": Counter(),
+        "with_recs": Counter(),
+        "lead": Counter(),
+        "from_receipt": Counter(),
+        "from_met": Counter(),
+        "unmet": 0,
+        "early": 0,
+    }
     for kind, k, k2, count in conn.execute(union_all(*parts)):
         if kind == "day":
             d = _EPOCH + timedelta(days=int(k))
@@ -137,49 +169,75 @@ def _annual(session: Session, p: Period) -> dict:
         conn.exec_driver_sql("PRAGMA mmap_size=268435456")  # read a big file without copying pages
     ex = conn.execute
     # s.104 (publication duty) (a): applications, by the date received
-    applications = _by_day(conn, select(ReviewCase.received, func.count()).where(_in(ReviewCase.received, p))
-                           .group_by(ReviewCase.received))
+    applications = _by_day(
+        conn,
+        select(ReviewCase.received, func.count())
+        .where(_in(ReviewCase.received, p))
+        .group_by(ReviewCase.received),
+    )
     # the channel mix: coalesce() keeps SQLite from a lookup per row through the index, a full scan is faster
-    channels = dict(ex(select(ReviewCase.channel, func.count())
-                       .where(func.coalesce(ReviewCase.received, ReviewCase.received).between(p.start, p.end))
-                       .group_by(ReviewCase.channel).order_by(ReviewCase.channel)).all())
+    channels = dict(
+        ex(
+            select(ReviewCase.channel, func.count())
+            .where(func.coalesce(ReviewCase.received, ReviewCase.received).between(p.start, p.end))
+            .group_by(ReviewCase.channel)
+            .order_by(ReviewCase.channel)
+        ).all()
+    )
     # s.104 (publication duty) (b): threshold not met, by decision date; rejections are reported as not met (SPEC §1)
-    not_met = _by_day(conn, select(ThresholdDecision.decided_on, func.count())
-                      .where(_in(ThresholdDecision.decided_on, p), ThresholdDecision.met.is_(False))
-                      .group_by(ThresholdDecision.decided_on))
+    not_met = _by_day(
+        conn,
+        select(ThresholdDecision.decided_on, func.count())
+        .where(_in(ThresholdDecision.decided_on, p), ThresholdDecision.met.is_(False))
+        .group_by(ThresholdDecision.decided_on),
+    )
     # s.104 (publication duty) (c) and (d): reviews carried out by the day the outcome was issued, a case once in a
     # period (its first outcome there), and of those the reviews with recommendations
     outcomes = _outcome_figures(conn, p)
     reviews, with_recs, leads = outcomes["reviews"], outcomes["with_recs"], outcomes["lead"]
 
-    decisions = ex(select(ThresholdDecision.met, ThresholdDecision.route,
-                          ThresholdDecision.rejection_category.is_not(None), func.count())
-                   .where(_in(ThresholdDecision.decided_on, p))
-                   .group_by(ThresholdDecision.met, ThresholdDecision.route,
-                             ThresholdDecision.rejection_category.is_not(None))).all()
+    decisions = ex(
+        select(
+            ThresholdDecision.met,
+            ThresholdDecision.route,
+            ThresholdDecision.rejection_category.is_not(None),
+            func.count(),
+        )
+        .where(_in(ThresholdDecision.decided_on, p))
+        .group_by(
+            ThresholdDecision.met, ThresholdDecision.route, ThresholdDecision.rejection_category.is_not(None)
+        )
+    ).all()
     met = sum(n for m, _r, _j, n in decisions if m)
     discretionary = sum(n for m, r, _j, n in decisions if m and r == "discretionary")
     rejections = sum(n for m, _r, j, n in decisions if not m and j)
     decided = sum(n for *_x, n in decisions)
     # withdrawn is terminal, so the day it last moved is the day it was withdrawn
-    withdrawals = ex(select(func.count()).where(ReviewCase.state == "withdrawn",
-                                                _in(ReviewCase.state_changed, p))).scalar()
-    appeals_rows = ex(select(Appeal.against, func.count()).where(_in(Appeal.received, p))
-                      .group_by(Appeal.against)).all()
-    decided_rows = ex(select(Appeal.upheld, func.count()).where(_in(Appeal.decided_on, p))
-                      .group_by(Appeal.upheld)).all()
+    withdrawals = ex(
+        select(func.count()).where(ReviewCase.state == "withdrawn", _in(ReviewCase.state_changed, p))
+    ).scalar()
+    appeals_rows = ex(
+        select(Appeal.against, func.count()).where(_in(Appeal.received, p)).group_by(Appeal.against)
+    ).all()
+    decided_rows = ex(
+        select(Appeal.upheld, func.count()).where(_in(Appeal.decided_on, p)).group_by(Appeal.upheld)
+    ).all()
 
     received_to_decision = _days_between(conn, ThresholdDecision.decided_on, ReviewCase.received)
     appeal_days = _days_between(conn, Appeal.decided_on, Appeal.received)
     stages = {
-        "received_to_decision": _histogram(conn, select(received_to_decision, func.count())
-                                           .join(ReviewCase, ReviewCase.id == ThresholdDecision.case_id)
-                                           .where(_in(ThresholdDecision.decided_on, p))
-                                           .group_by(received_to_decision)),
+        "received_to_decision": _histogram(
+            conn,
+            select(received_to_decision, func.count())
+            .join(ReviewCase, ReviewCase.id == ThresholdDecision.case_id)
+            .where(_in(ThresholdDecision.decided_on, p))
+            .group_by(received_to_decision),
+        ),
         "decision_to_outcome": dict(outcomes["from_met"]),
         "received_to_outcome": dict(outcomes["from_receipt"]),
-        "appeal_to_decision": _histogram(conn, select(appeal_days, func.count())
-                                         .where(_in(Appeal.decided_on, p)).group_by(appeal_days)),
+        "appeal_to_decision": _histogram(
+            conn, select(appeal_days, func.count()).where(_in(Appeal.decided_on, p)).group_by(appeal_days)
+        ),
     }
     median_days = {}
     for stage, hist in stages.items():
@@ -190,22 +248,44 @@ def _annual(session: Session, p: Period) -> dict:
     total_reviews = sum(reviews.values())
     agencies = {a.id: a for a in ex(select(Agency.id, Agency.code, Agency.name))}
     lead_agencies = []
-    for lead, n in sorted(leads.items(), key=lambda kv: (-kv[1], agencies[kv[0]].code if kv[0] in agencies else "")):
+    for lead, n in sorted(
+        leads.items(), key=lambda kv: (-kv[1], agencies[kv[0]].code if kv[0] in agencies else "")
+    ):
         a = agencies.get(lead)
-        lead_agencies.append({"agency": a.code if a else "(none)", "name": a.name if a else "no lead agency recorded",
-                              "reviews": n, "of": total_reviews,
-                              "share": round(100 * n / total_reviews, 1) if total_reviews else None})
+        lead_agencies.append(
+            {
+                "agency": a.code if a else "(none)",
+                "name": a.name if a else "no lead agency recorded",
+                "reviews": n,
+                "of": total_reviews,
+                "share": round(100 * n / total_reviews, 1) if total_reviews else None,
+            }
+        )
     # "had regard" (s.104): responses to the recommendations made in the period
-    responses = Counter({r or "awaiting": n for r, n in ex(
-        select(Recommendation.response, func.count()).where(_in(Recommendation.recorded_on, p))
-        .group_by(Recommendation.response))})
+    responses = Counter(
+        {
+            r or "awaiting": n
+            for r, n in ex(
+                select(Recommendation.response, func.count())
+                .where(_in(Recommendation.recorded_on, p))
+                .group_by(Recommendation.response)
+            )
+        }
+    )
 
     quarters = []
     for i, q in enumerate(p.quarters(), 1):
-        quarters.append({"quarter": f"Q{i}", "from": q.start.isoformat(), "to": q.end.isoformat(),
-                         "applications": _within(applications, q), "threshold_not_met": _within(not_met, q),
-                         "reviews_carried_out": _within(reviews, q),
-                         "reviews_with_recommendations": _within(with_recs, q)})
+        quarters.append(
+            {
+                "quarter": f"Q{i}",
+                "from": q.start.isoformat(),
+                "to": q.end.isoformat(),
+                "applications": _within(applications, q),
+                "threshold_not_met": _within(not_met, q),
+                "reviews_carried_out": _within(reviews, q),
+                "reviews_with_recommendations": _within(with_recs, q),
+            }
+        )
 
     data = {
         "period": {"from": p.start.isoformat(), "to": p.end.isoformat(), "label": p.label},
@@ -251,46 +331,86 @@ def _checks(conn, p: Period, d: dict, outcomes: dict) -> list[dict]:
     def check(name: str, ok: bool, detail: str) -> None:
         checks.append({"name": name, "ok": bool(ok), "detail": detail})
 
-    check("decisions add up", d["threshold_met"] + d["threshold_not_met"] == d["threshold_decisions"],
-          f"met {d['threshold_met']} + not met {d['threshold_not_met']} = decided {d['threshold_decisions']}")
+    check(
+        "decisions add up",
+        d["threshold_met"] + d["threshold_not_met"] == d["threshold_decisions"],
+        f"met {d['threshold_met']} + not met {d['threshold_not_met']} = decided {d['threshold_decisions']}",
+    )
     apps_to_end = ex(select(func.count()).where(ReviewCase.received <= p.end))
     decided_to_end, met_to_end = conn.execute(
-        select(func.count(distinct(ThresholdDecision.case_id)),
-               func.count(distinct(case((ThresholdDecision.met.is_(True), ThresholdDecision.case_id)))))
-        .where(ThresholdDecision.decided_on <= p.end)).one()
-    check("no decision without an application", decided_to_end <= apps_to_end,
-          f"{decided_to_end} cases decided up to {p.end} from {apps_to_end} applications received by then")
-    early = ex(select(func.count()).select_from(ThresholdDecision)
-               .join(ReviewCase, ReviewCase.id == ThresholdDecision.case_id)
-               .where(_in(ThresholdDecision.decided_on, p), ThresholdDecision.decided_on < ReviewCase.received))
-    check("no decision before its application", early == 0,
-          f"{early} decisions in the period dated before the case was received")
+        select(
+            func.count(distinct(ThresholdDecision.case_id)),
+            func.count(distinct(case((ThresholdDecision.met.is_(True), ThresholdDecision.case_id)))),
+        ).where(ThresholdDecision.decided_on <= p.end)
+    ).one()
+    check(
+        "no decision without an application",
+        decided_to_end <= apps_to_end,
+        f"{decided_to_end} cases decided up to {p.end} from {apps_to_end} applications received by then",
+    )
+    early = ex(
+        select(func.count())
+        .select_from(ThresholdDecision)
+        .join(ReviewCase, ReviewCase.id == ThresholdDecision.case_id)
+        .where(_in(ThresholdDecision.decided_on, p), ThresholdDecision.decided_on < ReviewCase.received)
+    )
+    check(
+        "no decision before its application",
+        early == 0,
+        f"{early} decisions in the period dated before the case was received",
+    )
     # s.104(4)/(5): a review needs the threshold met, by a decision or an appeal upheld, before its outcome
     unmet, early_outcomes = outcomes["unmet"], outcomes["early"]
-    reviewed_to_end = ex(select(func.count(distinct(AuditEvent.case_id)))
-                         .where(AuditEvent.event == "issue_outcome", AuditEvent.on <= p.end))
-    upheld_to_end = ex(select(func.count(distinct(Appeal.case_id))).where(
-        Appeal.against == "threshold", Appeal.upheld.is_(True), Appeal.decided_on <= p.end))
-    check("no review without the threshold met", unmet == 0,
-          f"{unmet} reviews in the period on cases not decided met before the outcome (s.104(4)/(5))")
-    check("no outcome before its application", early_outcomes == 0,
-          f"{early_outcomes} outcomes dated before the case was received")
-    check("reviews within met decisions", reviewed_to_end <= met_to_end + upheld_to_end,
-          f"{reviewed_to_end} reviews carried out up to {p.end} <= {met_to_end} met decisions "
-          f"+ {upheld_to_end} threshold appeals upheld, this period and earlier")
-    check("recommendations within reviews", d["reviews_with_recommendations"] <= d["reviews_carried_out"],
-          f"{d['reviews_with_recommendations']} reviews with recommendations <= {d['reviews_carried_out']} reviews")
+    reviewed_to_end = ex(
+        select(func.count(distinct(AuditEvent.case_id))).where(
+            AuditEvent.event == "issue_outcome", AuditEvent.on <= p.end
+        )
+    )
+    upheld_to_end = ex(
+        select(func.count(distinct(Appeal.case_id))).where(
+            Appeal.against == "threshold", Appeal.upheld.is_(True), Appeal.decided_on <= p.end
+        )
+    )
+    check(
+        "no review without the threshold met",
+        unmet == 0,
+        f"{unmet} reviews in the period on cases not decided met before the outcome (s.104(4)/(5))",
+    )
+    check(
+        "no outcome before its application",
+        early_outcomes == 0,
+        f"{early_outcomes} outcomes dated before the case was received",
+    )
+    check(
+        "reviews within met decisions",
+        reviewed_to_end <= met_to_end + upheld_to_end,
+        f"{reviewed_to_end} reviews carried out up to {p.end} <= {met_to_end} met decisions "
+        f"+ {upheld_to_end} threshold appeals upheld, this period and earlier",
+    )
+    check(
+        "recommendations within reviews",
+        d["reviews_with_recommendations"] <= d["reviews_carried_out"],
+        f"{d['reviews_with_recommendations']} reviews with recommendations <= {d['reviews_carried_out']} reviews",
+    )
     appealed_to_end = ex(select(func.count()).where(Appeal.received <= p.end))
     appeals_decided_to_end = ex(select(func.count()).where(Appeal.decided_on <= p.end))
-    check("appeals decided within appeals lodged", appeals_decided_to_end <= appealed_to_end
-          and d["appeals_upheld"] <= d["appeals_decided"],
-          f"{appeals_decided_to_end} appeals decided <= {appealed_to_end} lodged up to {p.end}; "
-          f"{d['appeals_upheld']} upheld <= {d['appeals_decided']} decided")
+    check(
+        "appeals decided within appeals lodged",
+        appeals_decided_to_end <= appealed_to_end and d["appeals_upheld"] <= d["appeals_decided"],
+        f"{appeals_decided_to_end} appeals decided <= {appealed_to_end} lodged up to {p.end}; "
+        f"{d['appeals_upheld']} upheld <= {d['appeals_decided']} decided",
+    )
     lead_total = sum(r["reviews"] for r in d["lead_agencies"] if r["agency"] != "(none)")
-    check("every review has a lead agency", lead_total == d["reviews_carried_out"],
-          f"lead-agency shares cover {lead_total} of {d['reviews_carried_out']} reviews")
-    check("channels add up", sum(d["channels"].values()) == d["applications"],
-          f"channels {sum(d['channels'].values())} = applications {d['applications']}")
+    check(
+        "every review has a lead agency",
+        lead_total == d["reviews_carried_out"],
+        f"lead-agency shares cover {lead_total} of {d['reviews_carried_out']} reviews",
+    )
+    check(
+        "channels add up",
+        sum(d["channels"].values()) == d["applications"],
+        f"channels {sum(d['channels'].values())} = applications {d['applications']}",
+    )
     for q in STATUTORY:
         total = sum(row[q] for row in d["quarters"])
         if total != d[q]:
@@ -326,16 +446,31 @@ def suppress(data: dict) -> dict:
     figure that would reveal one (shares, medians of fewer than five cases, complements) withheld."""
     d = json.loads(json.dumps(data))
     d["suppressed"] = True
-    counts = ["applications", "threshold_not_met", "reviews_carried_out", "reviews_with_recommendations",
-              "threshold_decisions", "threshold_met", "rejections", "discretionary_below_threshold", "withdrawals",
-              "appeals", "appeals_against_threshold", "appeals_against_outcome", "appeals_decided", "appeals_upheld"]
+    counts = [
+        "applications",
+        "threshold_not_met",
+        "reviews_carried_out",
+        "reviews_with_recommendations",
+        "threshold_decisions",
+        "threshold_met",
+        "rejections",
+        "discretionary_below_threshold",
+        "withdrawals",
+        "appeals",
+        "appeals_against_threshold",
+        "appeals_against_outcome",
+        "appeals_decided",
+        "appeals_upheld",
+    ]
     for k in counts:
         if _small(d[k]):
             d[k] = SUPPRESSED
     # complements: met + not met = decided; upheld + dismissed = decided; threshold + outcome appeals
-    for a, b, total in (("threshold_met", "threshold_not_met", "threshold_decisions"),
-                        ("appeals_against_threshold", "appeals_against_outcome", "appeals"),
-                        ("reviews_with_recommendations", None, "reviews_carried_out")):
+    for a, b, total in (
+        ("threshold_met", "threshold_not_met", "threshold_decisions"),
+        ("appeals_against_threshold", "appeals_against_outcome", "appeals"),
+        ("reviews_with_recommendations", None, "reviews_carried_out"),
+    ):
         pair = [k for k in (a, b) if k]
         if d[total] != SUPPRESSED and any(d[k] == SUPPRESSED for k in pair):
             for k in pair:
@@ -347,7 +482,9 @@ def suppress(data: dict) -> dict:
             stage["cases"] = SUPPRESSED if stage["cases"] else 0
     d["channels"] = _hide_group(d["channels"], d["applications"] != SUPPRESSED)
     d["recommendation_responses"] = _hide_group(d["recommendation_responses"], True)
-    leads = _hide_group({r["agency"]: r["reviews"] for r in d["lead_agencies"]}, d["reviews_carried_out"] != SUPPRESSED)
+    leads = _hide_group(
+        {r["agency"]: r["reviews"] for r in d["lead_agencies"]}, d["reviews_carried_out"] != SUPPRESSED
+    )
     for r in d["lead_agencies"]:
         r["reviews"] = leads[r["agency"]]
         r["of"] = d["reviews_carried_out"]
@@ -386,22 +523,48 @@ STAGE_LABELS = {
 
 def annual_rows(d: dict) -> list[dict]:
     """The return as (section, measure, value) rows: the one flat shape for the table, CSV and HTML."""
-    rows = [{"section": "statutory (s.104 publication duty)", "key": k, "measure": LABELS[k], "value": d[k]} for k in STATUTORY]
-    for k in ("threshold_met", "discretionary_below_threshold", "rejections", "withdrawals", "appeals",
-              "appeals_decided", "appeals_upheld"):
+    rows = [
+        {"section": "statutory (s.104 publication duty)", "key": k, "measure": LABELS[k], "value": d[k]}
+        for k in STATUTORY
+    ]
+    for k in (
+        "threshold_met",
+        "discretionary_below_threshold",
+        "rejections",
+        "withdrawals",
+        "appeals",
+        "appeals_decided",
+        "appeals_upheld",
+    ):
         rows.append({"section": "activity", "key": k, "measure": LABELS[k], "value": d[k]})
     for stage, v in d["median_days"].items():
         shown = "" if v["median"] is None else v["median"]
-        rows.append({"section": "timeliness", "key": stage, "measure": STAGE_LABELS[stage],
-                     "value": shown if shown == "" else f"{shown} (of {v['cases']})"})
+        rows.append(
+            {
+                "section": "timeliness",
+                "key": stage,
+                "measure": STAGE_LABELS[stage],
+                "value": shown if shown == "" else f"{shown} (of {v['cases']})",
+            }
+        )
     for r in d["lead_agencies"]:
         share = "" if r["share"] is None else f" ({r['share']:g}%)"
-        rows.append({"section": "lead agency", "key": f"lead:{r['agency']}", "measure": r["name"],
-                     "value": f"{r['reviews']} of {r['of']}{share}"})
+        rows.append(
+            {
+                "section": "lead agency",
+                "key": f"lead:{r['agency']}",
+                "measure": r["name"],
+                "value": f"{r['reviews']} of {r['of']}{share}",
+            }
+        )
     for ch, n in d["channels"].items():
-        rows.append({"section": "channel", "key": f"channel:{ch}", "measure": ch.replace("_", " "), "value": n})
+        rows.append(
+            {"section": "channel", "key": f"channel:{ch}", "measure": ch.replace("_", " "), "value": n}
+        )
     for k, n in d["recommendation_responses"].items():
-        rows.append({"section": "recommendations had regard to", "key": f"response:{k}", "measure": k, "value": n})
+        rows.append(
+            {"section": "recommendations had regard to", "key": f"response:{k}", "measure": k, "value": n}
+        )
     return rows
 
 
@@ -412,17 +575,24 @@ def _svg_chart(quarters: list[dict]) -> str:
     """A grouped bar chart of the four statutory counts by quarter, as inline SVG (no JavaScript)."""
     from html import escape
 
-    series = [("applications", "Applications", "#1d70b8"), ("threshold_not_met", "Not met", "#d4351c"),
-              ("reviews_carried_out", "Reviews", "#00703c"),
-              ("reviews_with_recommendations", "With recommendations", "#f47738")]
+    series = [
+        ("applications", "Applications", "#1d70b8"),
+        ("threshold_not_met", "Not met", "#d4351c"),
+        ("reviews_carried_out", "Reviews", "#00703c"),
+        ("reviews_with_recommendations", "With recommendations", "#f47738"),
+    ]
     values = [q[k] for q in quarters for k, _l, _c in series]
     top = max([v for v in values if isinstance(v, int)] + [SUPPRESS_BELOW, 1])
     width, height, left, bottom = 640, 300, 40, 250
     group = (width - left - 10) / max(len(quarters), 1)
     bar = group / (len(series) + 1)
-    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 40}" role="img" '
-              f'aria-label="Applications and outcomes by quarter">'),
-             f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#0b0c0c"/>']
+    parts = [
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 40}" role="img" '
+            f'aria-label="Applications and outcomes by quarter">'
+        ),
+        f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#0b0c0c"/>',
+    ]
     for tick in range(0, top + 1, max(1, top // 5)):
         y = bottom - tick / top * (bottom - 20)
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{tick}</text>')
@@ -433,17 +603,25 @@ def _svg_chart(quarters: list[dict]) -> str:
             x = x0 + j * bar
             if isinstance(v, int):
                 h = v / top * (bottom - 20)
-                parts.append(f'<rect x="{x:.1f}" y="{bottom - h:.1f}" width="{bar - 2:.1f}" height="{h:.1f}" '
-                             f'fill="{colour}"><title>{escape(label)}, {q["quarter"]}: {v}</title></rect>')
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{bottom - h:.1f}" width="{bar - 2:.1f}" height="{h:.1f}" '
+                    f'fill="{colour}"><title>{escape(label)}, {q["quarter"]}: {v}</title></rect>'
+                )
             else:  # suppressed: no bar, the marker says why
-                parts.append(f'<text x="{x + bar / 2:.1f}" y="{bottom - 4}" font-size="9" '
-                             f'text-anchor="middle">{escape(str(v))}</text>')
-        parts.append(f'<text x="{x0 + group / 2 - bar / 2:.1f}" y="{bottom + 16}" font-size="12" '
-                     f'text-anchor="middle">{q["quarter"]}</text>')
+                parts.append(
+                    f'<text x="{x + bar / 2:.1f}" y="{bottom - 4}" font-size="9" '
+                    f'text-anchor="middle">{escape(str(v))}</text>'
+                )
+        parts.append(
+            f'<text x="{x0 + group / 2 - bar / 2:.1f}" y="{bottom + 16}" font-size="12" '
+            f'text-anchor="middle">{q["quarter"]}</text>'
+        )
     for j, (_k, label, colour) in enumerate(series):
         x = left + j * 150
-        parts.append(f'<rect x="{x}" y="{bottom + 26}" width="10" height="10" fill="{colour}"/>'
-                     f'<text x="{x + 14}" y="{bottom + 35}" font-size="12">{escape(label)}</text>')
+        parts.append(
+            f'<rect x="{x}" y="{bottom + 26}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{x + 14}" y="{bottom + 35}" font-size="12">{escape(label)}</text>'
+        )
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -465,30 +643,36 @@ def annual_html(d: dict, area: str) -> str:
         if r["section"] != section:
             section = r["section"]
             body.append(f'<tr><th colspan="2" class="section">{escape(section.capitalize())}</th></tr>')
-        body.append(f"<tr><td>{escape(r['measure'])}</td><td class=\"n\">{escape(str(r['value']))}</td></tr>")
+        body.append(f'<tr><td>{escape(r["measure"])}</td><td class="n">{escape(str(r["value"]))}</td></tr>')
     qrows = "".join(
         f"<tr><td>{q['quarter']} ({q['from']} to {q['to']})</td>"
-        + "".join(f'<td class="n">{escape(str(q[k]))}</td>' for k in STATUTORY) + "</tr>"
-        for q in d["quarters"])
-    note = ("<p>Numbers from 1 to 4 are shown as &lt;5, and figures that would reveal them are withheld, "
-            "so that no one can be identified.</p>" if d["suppressed"] else "")
+        + "".join(f'<td class="n">{escape(str(q[k]))}</td>' for k in STATUTORY)
+        + "</tr>"
+        for q in d["quarters"]
+    )
+    note = (
+        "<p>Numbers from 1 to 4 are shown as &lt;5, and figures that would reveal them are withheld, "
+        "so that no one can be identified.</p>"
+        if d["suppressed"]
+        else ""
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>ASB case reviews {escape(d['period']['label'])}: {escape(area)}</title>
+<title>ASB case reviews {escape(d["period"]["label"])}: {escape(area)}</title>
 <style>
 body {{ font-family: Arial, Helvetica, sans-serif; max-width: 46em; margin: 2em auto; color: #0b0c0c; }}
 table {{ border-collapse: collapse; margin: 1em 0; }} td, th {{ border-bottom: 1px solid #b1b4b6; padding: .3em .6em; }}
 th.section {{ text-align: left; background: #f3f2f1; }} td.n {{ text-align: right; }}
 </style></head><body>
-<h1>ASB case reviews (the Community Trigger): {escape(d['period']['label'])}</h1>
-<p>{escape(area)}. Figures for {escape(d['period']['from'])} to {escape(d['period']['to'])}, published under
+<h1>ASB case reviews (the Community Trigger): {escape(d["period"]["label"])}</h1>
+<p>{escape(area)}. Figures for {escape(d["period"]["from"])} to {escape(d["period"]["to"])}, published under
 section 104 (the publication duty) of the Anti-social Behaviour, Crime and Policing Act 2014. Each figure is counted by the date of
 its own event: applications by the date received, decisions by the date decided, reviews by the date the
 outcome was issued.</p>
 {note}
-<table>{''.join(body)}</table>
+<table>{"".join(body)}</table>
 <h2>By quarter</h2>
-{_svg_chart(d['quarters'])}
+{_svg_chart(d["quarters"])}
 <table><tr><th>Quarter</th><th>Applications</th><th>Not met</th><th>Reviews</th><th>With recommendations</th></tr>
 {qrows}</table>
 </body></html>

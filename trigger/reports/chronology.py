@@ -8,7 +8,6 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from trigger import views
-from trigger.views import iso
 from trigger.app import App
 from trigger.models import (
     Action,
@@ -25,6 +24,7 @@ from trigger.models import (
     ThresholdDecision,
 )
 from trigger.unit import find_case
+from trigger.views import iso
 
 # -- a case's chronology ------------------------------------------------------------------------------------------
 
@@ -41,72 +41,190 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             return
         items.append((day, order, len(items), {"date": iso(day), "kind": kind, "summary": summary, **facts}))
 
-    for e in session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)).all():
+    for e in session.scalars(
+        select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)
+    ).all():
         move = f" ({e.from_state or ''} -> {e.to_state})" if e.to_state and e.from_state != e.to_state else ""
-        add(e.on, 0, "event", f"{e.event}{move} by {e.actor}" + (f": {e.reason}" if e.reason else ""),
-            event=e.event, actor=e.actor, seq=e.seq, recorded=e.at.isoformat(timespec="seconds"),
-            from_state=e.from_state, to_state=e.to_state, reason=e.reason,
-            detail=json.loads(e.detail) if e.detail else None)
+        add(
+            e.on,
+            0,
+            "event",
+            f"{e.event}{move} by {e.actor}" + (f": {e.reason}" if e.reason else ""),
+            event=e.event,
+            actor=e.actor,
+            seq=e.seq,
+            recorded=e.at.isoformat(timespec="seconds"),
+            from_state=e.from_state,
+            to_state=e.to_state,
+            reason=e.reason,
+            detail=json.loads(e.detail) if e.detail else None,
+        )
     for i in session.scalars(select(Incident).where(Incident.case_id == case.id).order_by(Incident.id)).all():
-        add(i.reported, 1, "complaint",
+        add(
+            i.reported,
+            1,
+            "complaint",
             f"complaint #{i.id} to {codes.get(i.agency_id)} about behaviour on {iso(i.occurred)}"
-            + (f" (hate: {i.hate})" if i.hate else "") + (f", same as #{i.same_as_id}" if i.same_as_id else ""),
-            id=i.id, occurred=iso(i.occurred), agency=codes.get(i.agency_id), agency_ref=i.agency_ref,
-            hate=i.hate, same_as=i.same_as_id, description=i.description)
-    for t in session.scalars(select(ThresholdDecision).where(ThresholdDecision.case_id == case.id)
-                          .order_by(ThresholdDecision.id)).all():
-        verdict = "met" if t.met else ("rejected as " + t.rejection_category if t.rejection_category else "not met")
-        add(t.decided_on, 2, "threshold_decision",
-            f"threshold {verdict}" + (f" ({t.route} route)" if t.route else "") + (f": {t.reason}" if t.reason else ""),
-            met=t.met, route=t.route, rejection_category=t.rejection_category, reason=t.reason, actor=t.actor,
-            explanation=json.loads(t.explanation) if t.explanation else None)
-    for r in session.scalars(select(EvidenceRequest).where(EvidenceRequest.case_id == case.id)
-                          .order_by(EvidenceRequest.id)).all():
-        add(r.requested, 3, "evidence_request", f"evidence requested from {codes.get(r.agency_id)}, due {iso(r.due)}",
-            agency=codes.get(r.agency_id), due=iso(r.due))
-        add(r.answered, 3, "evidence_answer",
+            + (f" (hate: {i.hate})" if i.hate else "")
+            + (f", same as #{i.same_as_id}" if i.same_as_id else ""),
+            id=i.id,
+            occurred=iso(i.occurred),
+            agency=codes.get(i.agency_id),
+            agency_ref=i.agency_ref,
+            hate=i.hate,
+            same_as=i.same_as_id,
+            description=i.description,
+        )
+    for t in session.scalars(
+        select(ThresholdDecision).where(ThresholdDecision.case_id == case.id).order_by(ThresholdDecision.id)
+    ).all():
+        verdict = (
+            "met" if t.met else ("rejected as " + t.rejection_category if t.rejection_category else "not met")
+        )
+        add(
+            t.decided_on,
+            2,
+            "threshold_decision",
+            f"threshold {verdict}"
+            + (f" ({t.route} route)" if t.route else "")
+            + (f": {t.reason}" if t.reason else ""),
+            met=t.met,
+            route=t.route,
+            rejection_category=t.rejection_category,
+            reason=t.reason,
+            actor=t.actor,
+            explanation=json.loads(t.explanation) if t.explanation else None,
+        )
+    for r in session.scalars(
+        select(EvidenceRequest).where(EvidenceRequest.case_id == case.id).order_by(EvidenceRequest.id)
+    ).all():
+        add(
+            r.requested,
+            3,
+            "evidence_request",
+            f"evidence requested from {codes.get(r.agency_id)}, due {iso(r.due)}",
+            agency=codes.get(r.agency_id),
+            due=iso(r.due),
+        )
+        add(
+            r.answered,
+            3,
+            "evidence_answer",
             f"evidence from {codes.get(r.agency_id)}: " + ("no data held" if r.not_held else "answered"),
-            agency=codes.get(r.agency_id), not_held=r.not_held, note=r.note)
+            agency=codes.get(r.agency_id),
+            not_held=r.not_held,
+            note=r.note,
+        )
     for m in session.scalars(select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.id)).all():
-        add(m.at.date(), 4, "meeting", f"review meeting {'held' if m.held else 'scheduled'} "
-            f"{m.at.isoformat(timespec='minutes')}" + (f", victim: {m.victim_involvement}" if m.victim_involvement else ""),
-            at=m.at.isoformat(timespec="minutes"), held=m.held, victim_involvement=m.victim_involvement,
-            attendees=m.attendees)
+        add(
+            m.at.date(),
+            4,
+            "meeting",
+            f"review meeting {'held' if m.held else 'scheduled'} "
+            f"{m.at.isoformat(timespec='minutes')}"
+            + (f", victim: {m.victim_involvement}" if m.victim_involvement else ""),
+            at=m.at.isoformat(timespec="minutes"),
+            held=m.held,
+            victim_involvement=m.victim_involvement,
+            attendees=m.attendees,
+        )
     for f in session.scalars(select(Finding).where(Finding.case_id == case.id).order_by(Finding.id)).all():
-        add(f.recorded_on, 5, "finding", f"finding ({f.category})" + (f": {f.text}" if f.text else ""),
-            id=f.id, category=f.category, text=f.text)
-    for r in session.scalars(select(Recommendation).where(Recommendation.case_id == case.id)
-                          .order_by(Recommendation.id)).all():
-        add(r.recorded_on, 6, "recommendation", f"recommendation {r.id} to {codes.get(r.agency_id)}: {r.text}",
-            id=r.id, to=codes.get(r.agency_id), text=r.text)
-        add(r.responded_on, 6, "recommendation_response",
+        add(
+            f.recorded_on,
+            5,
+            "finding",
+            f"finding ({f.category})" + (f": {f.text}" if f.text else ""),
+            id=f.id,
+            category=f.category,
+            text=f.text,
+        )
+    for r in session.scalars(
+        select(Recommendation).where(Recommendation.case_id == case.id).order_by(Recommendation.id)
+    ).all():
+        add(
+            r.recorded_on,
+            6,
+            "recommendation",
+            f"recommendation {r.id} to {codes.get(r.agency_id)}: {r.text}",
+            id=r.id,
+            to=codes.get(r.agency_id),
+            text=r.text,
+        )
+        add(
+            r.responded_on,
+            6,
+            "recommendation_response",
             f"{codes.get(r.agency_id)} had regard to recommendation {r.id}: {r.response}"
             + (f" ({r.response_reason})" if r.response_reason else ""),
-            id=r.id, response=r.response, reason=r.response_reason)
+            id=r.id,
+            response=r.response,
+            reason=r.response_reason,
+        )
     action_added = {}
-    for e in session.execute(select(AuditEvent.on, AuditEvent.detail).where(
-            AuditEvent.case_id == case.id, AuditEvent.event == "action_add")).all():
+    for e in session.execute(
+        select(AuditEvent.on, AuditEvent.detail).where(
+            AuditEvent.case_id == case.id, AuditEvent.event == "action_add"
+        )
+    ).all():
         try:
             action_added[json.loads(e[1])["number"]] = e[0]
         except (TypeError, ValueError, KeyError):
             pass
     for a in session.scalars(select(Action).where(Action.case_id == case.id).order_by(Action.number)).all():
-        add(action_added.get(a.number, a.due), 7, "action",
+        add(
+            action_added.get(a.number, a.due),
+            7,
+            "action",
             f"action {a.number} for {codes.get(a.owner_agency_id)}, due {iso(a.due)}: {a.action}",
-            number=a.number, owner=codes.get(a.owner_agency_id), due=iso(a.due), status=a.status, rag=a.rag,
-            progress=a.progress, jag=a.jag)
-        add(a.completed_on, 7, "action_completed", f"action {a.number} {a.status}", number=a.number, status=a.status)
+            number=a.number,
+            owner=codes.get(a.owner_agency_id),
+            due=iso(a.due),
+            status=a.status,
+            rag=a.rag,
+            progress=a.progress,
+            jag=a.jag,
+        )
+        add(
+            a.completed_on,
+            7,
+            "action_completed",
+            f"action {a.number} {a.status}",
+            number=a.number,
+            status=a.status,
+        )
     for ap in session.scalars(select(Appeal).where(Appeal.case_id == case.id).order_by(Appeal.id)).all():
-        add(ap.received, 8, "appeal", f"appeal against the {ap.against} on the ground '{ap.grounds}'"
+        add(
+            ap.received,
+            8,
+            "appeal",
+            f"appeal against the {ap.against} on the ground '{ap.grounds}'"
             + (f" (late: {ap.late_reason})" if ap.late_reason else ""),
-            against=ap.against, grounds=ap.grounds, detail=ap.detail, late_reason=ap.late_reason)
+            against=ap.against,
+            grounds=ap.grounds,
+            detail=ap.detail,
+            late_reason=ap.late_reason,
+        )
         if ap.decided_on:
-            add(ap.decided_on, 8, "appeal_decision",
+            add(
+                ap.decided_on,
+                8,
+                "appeal_decision",
                 f"appeal {'upheld' if ap.upheld else 'dismissed'} by {ap.decided_by}: {ap.reason}",
-                upheld=ap.upheld, decided_by=ap.decided_by, reason=ap.reason)
+                upheld=ap.upheld,
+                decided_by=ap.decided_by,
+                reason=ap.reason,
+            )
     for lt in session.scalars(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)).all():
-        add(lt.issued_on, 9, "letter", f"{lt.kind} letter issued to {lt.recipient}", letter_kind=lt.kind,
-            recipient=lt.recipient, format=lt.format, content_hash=lt.content_hash)
+        add(
+            lt.issued_on,
+            9,
+            "letter",
+            f"{lt.kind} letter issued to {lt.recipient}",
+            letter_kind=lt.kind,
+            recipient=lt.recipient,
+            format=lt.format,
+            content_hash=lt.content_hash,
+        )
     items.sort(key=lambda t: (t[0], t[1], t[2]))
     return [t[3] for t in items]
 

@@ -22,13 +22,26 @@ def deadline_performance(app: App, as_of: date | None = None) -> list[dict]:
     "overdue", and it has no on-time share (trigger.deadlines.is_duty)."""
     as_of = as_of or today()
     with app.read() as session:
-        rows = session.execute(select(Deadline.kind, Deadline.due, Deadline.met_on, Deadline.not_applicable,
-                                      Deadline.anchor)).all()
+        rows = session.execute(
+            select(Deadline.kind, Deadline.due, Deadline.met_on, Deadline.not_applicable, Deadline.anchor)
+        ).all()
     out = {}
     for kind, due, met_on, na, anchor in rows:
-        s = out.setdefault(kind, {"kind": kind, "deadlines": 0, "not_applicable": 0, "met_on_time": 0,
-                                  "met_late": 0, "overdue": 0, "expired": 0, "open": 0,
-                                  "_late": Counter(), "_taken": Counter()})
+        s = out.setdefault(
+            kind,
+            {
+                "kind": kind,
+                "deadlines": 0,
+                "not_applicable": 0,
+                "met_on_time": 0,
+                "met_late": 0,
+                "overdue": 0,
+                "expired": 0,
+                "open": 0,
+                "_late": Counter(),
+                "_taken": Counter(),
+            },
+        )
         s["deadlines"] += 1
         if na:
             s["not_applicable"] += 1
@@ -46,7 +59,9 @@ def deadline_performance(app: App, as_of: date | None = None) -> list[dict]:
     result = []
     for s in sorted(out.values(), key=lambda s: _KIND_ORDER.get(s["kind"], 99)):
         judged = s["met_on_time"] + s["met_late"] + s["overdue"]
-        s["on_time_share"] = round(100 * s["met_on_time"] / judged, 1) if judged and is_duty(s["kind"]) else None
+        s["on_time_share"] = (
+            round(100 * s["met_on_time"] / judged, 1) if judged and is_duty(s["kind"]) else None
+        )
         s["median_days_taken"] = median(dict(s.pop("_taken")))[0]
         s["median_days_from_due"] = median(dict(s.pop("_late")))[0]
         result.append(s)

@@ -287,6 +287,15 @@ def _first_problem(exc: ValidationError, text: str, where: str) -> str:
         reason = f"expected true or false, got {value!r}"
     elif kind in ("string_type", "date_type"):
         reason = f"expected {'a date such as 2026-12-24' if kind == 'date_type' else 'text'}, got {value!r}"
+    elif kind in ("greater_than_equal", "greater_than"):
+        limit = error["ctx"].get("ge", error["ctx"].get("gt"))
+        reason = (
+            f"must be at least {limit}, not {value!r}"
+            if kind == "greater_than_equal"
+            else (f"must be above {limit}, not {value!r}")
+        )
+    elif kind == "too_short":
+        reason = "must not be empty"
     elif kind == "literal_error":
         reason = f"{value!r} is not one of {error['ctx']['expected']}"
     else:

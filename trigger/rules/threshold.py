@@ -77,8 +77,13 @@ class Caveat:
     effect: str  # what it changed, in plain English
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "text": self.text, "label": STRICTER, "applied_to": "local routes only",
-                "effect": self.effect}
+        return {
+            "name": self.name,
+            "text": self.text,
+            "label": STRICTER,
+            "applied_to": "local routes only",
+            "effect": self.effect,
+        }
 
 
 @dataclass
@@ -128,8 +133,10 @@ class Explanation:
         ids = _ids([v.id for v in self.counted])
         noun = "complaint" if total == 1 else "complaints"
         if total == 0:
-            parts.append(f"No complaints are recorded; the threshold under section 104(4) is "
-                         f"{self.statutory_required} qualifying complaints.")
+            parts.append(
+                f"No complaints are recorded; the threshold under section 104(4) is "
+                f"{self.statutory_required} qualifying complaints."
+            )
         elif self.counted:
             parts.append(
                 f"Of the {total} {noun} recorded, {self.statutory_count} about separate incidents "
@@ -142,8 +149,9 @@ class Explanation:
                 f"{self.statutory_required} qualifying complaints."
             )
         for v in self.excluded:
-            parts.append(f"Complaint {v.id} was not counted: {v.reason}"
-                         + (f" ({v.detail})." if v.detail else "."))
+            parts.append(
+                f"Complaint {v.id} was not counted: {v.reason}" + (f" ({v.detail})." if v.detail else ".")
+            )
         for group in self.possible_duplicates:
             parts.append(
                 f"Complaints {_ids(group, prefix=False)} were made to different agencies about behaviour on "
@@ -156,8 +164,10 @@ class Explanation:
         for caveat in self.caveats:
             parts.append(f"Local rule, {STRICTER}: {caveat.text}. {caveat.effect}")
         if self.route == "statutory":
-            parts.append("The threshold is therefore met under section 104(4), and the partners must carry "
-                         "out an ASB case review.")
+            parts.append(
+                "The threshold is therefore met under section 104(4), and the partners must carry "
+                "out an ASB case review."
+            )
         elif self.route:
             parts.append(f"The threshold is therefore met under {ROUTE_TEXT[self.route]}.")
         else:
@@ -193,18 +203,24 @@ def why_not_qualifying(c: Complaint, application: date) -> tuple[str, str] | Non
     """None when the complaint qualifies, else (reason, detail): the reason in the SPEC's words, the detail
     naming the dates the limit ran between."""
     if c.reported > application:
-        return ("reported after the application",
-                f"reported on {long_date(c.reported)}; the application was made on {long_date(application)}")
+        return (
+            "reported after the application",
+            f"reported on {long_date(c.reported)}; the application was made on {long_date(application)}",
+        )
     # s.104 (qualifying complaint, EN para 231): made within one month beginning with the behaviour's date
     month_end = months_beginning_with(c.occurred, 1)
     if c.reported > month_end:
-        return (f"reported {(c.reported - c.occurred).days} days after the behaviour; the limit is one month",
-                f"the month beginning with {long_date(c.occurred)} ended on {long_date(month_end)}")
+        return (
+            f"reported {(c.reported - c.occurred).days} days after the behaviour; the limit is one month",
+            f"the month beginning with {long_date(c.occurred)} ended on {long_date(month_end)}",
+        )
     # ... and the application made within six months beginning with the complaint's date
     six_end = months_beginning_with(c.reported, 6)
     if application > six_end:
-        return ("reported more than six months before the application",
-                f"the six months beginning with {long_date(c.reported)} ended on {long_date(six_end)}")
+        return (
+            "reported more than six months before the application",
+            f"the six months beginning with {long_date(c.reported)} ended on {long_date(six_end)}",
+        )
     return None
 
 
@@ -256,8 +272,15 @@ def evaluate(complaints: list[Complaint], application: date, rules: Rules) -> Ex
             excluded.append(Verdict(c.id, False, reason, note, detail))
         else:
             first = counted_for[_root(c, by_id)]
-            excluded.append(Verdict(c.id, False, f"the same incident as complaint {first}; counted once", note,
-                                    "one incident reported to several agencies counts once"))
+            excluded.append(
+                Verdict(
+                    c.id,
+                    False,
+                    f"the same incident as complaint {first}; counted once",
+                    note,
+                    "one incident reported to several agencies counts once",
+                )
+            )
     counted.sort(key=lambda v: v.id)
     excluded.sort(key=lambda v: v.id)
     count = len(counted)
@@ -272,11 +295,15 @@ def evaluate(complaints: list[Complaint], application: date, rules: Rules) -> Ex
         # s.104(5), LLR: one qualifying hate incident or crime (DOMAIN §3.1)
         hate = [c for c in local_pool if c.hate]
         if hate:
-            routes["hate"] = (f"Complaint {hate[0].id} is a qualifying report of a hate incident "
-                              f"({hate[0].hate.replace('_', ' ')}), which meets the local hate incident route.")
+            routes["hate"] = (
+                f"Complaint {hate[0].id} is a qualifying report of a hate incident "
+                f"({hate[0].hate.replace('_', ' ')}), which meets the local hate incident route."
+            )
             route = route or "hate"
         else:
-            routes["hate"] = "No qualifying complaint is about a hate incident, so the local hate incident route is not met."
+            routes["hate"] = (
+                "No qualifying complaint is about a hate incident, so the local hate incident route is not met."
+            )
     if rules.community_route:
         # s.104(5): N distinct people complaining about the same problem in six months (DOMAIN §2.4)
         people = {}
@@ -284,27 +311,40 @@ def evaluate(complaints: list[Complaint], application: date, rules: Rules) -> Ex
             people.setdefault((c.complainant or "").strip().casefold() or "the victim", c.id)
         n = len(people)
         if n >= rules.community_individuals:
-            routes["community"] = (f"{n} different people complained about this problem within six months "
-                                   f"(at least {rules.community_individuals} needed), which meets the local "
-                                   "community route.")
+            routes["community"] = (
+                f"{n} different people complained about this problem within six months "
+                f"(at least {rules.community_individuals} needed), which meets the local "
+                "community route."
+            )
             route = route or "community"
         else:
-            routes["community"] = (f"{n} different {'person' if n == 1 else 'people'} complained about this "
-                                   f"problem within six months; the local community route needs "
-                                   f"{rules.community_individuals}.")
+            routes["community"] = (
+                f"{n} different {'person' if n == 1 else 'people'} complained about this "
+                f"problem within six months; the local community route needs "
+                f"{rules.community_individuals}."
+            )
 
     for name in rules.stricter_caveats:
         effect = caveat_effects.get(name, "It made no difference here.")
         if statutory:
-            effect += (" It was not applied to the statutory count: section 104(4) requires the threshold to be "
-                       "decided met when the qualifying complaints reach the number, whatever local rules say.")
+            effect += (
+                " It was not applied to the statutory count: section 104(4) requires the threshold to be "
+                "decided met when the qualifying complaints reach the number, whatever local rules say."
+            )
         else:
             effect += " It is applied only to the local routes, never to the statutory count."
         caveats.append(Caveat(name, CAVEAT_TEXT[name], effect))
 
     return Explanation(
-        met=route is not None, route=route, statutory_count=count, statutory_required=rules.qualifying_complaints,
-        counted=counted, excluded=excluded, application=application, routes=routes, caveats=caveats,
+        met=route is not None,
+        route=route,
+        statutory_count=count,
+        statutory_required=rules.qualifying_complaints,
+        counted=counted,
+        excluded=excluded,
+        application=application,
+        routes=routes,
+        caveats=caveats,
         possible_duplicates=_possible_duplicates(ordered),
     )
 
@@ -313,14 +353,20 @@ def _caveat_notes(ordered: list[Complaint], rules: Rules) -> dict[int, str]:
     notes = {}
     for c in ordered:
         if "report_within_7_days" in rules.stricter_caveats and (c.reported - c.occurred).days > 7:
-            notes[c.id] = (f"reported {(c.reported - c.occurred).days} days after the behaviour, outside the "
-                           f"local 7-day rule ({STRICTER}; not applied to the statutory count)")
+            notes[c.id] = (
+                f"reported {(c.reported - c.occurred).days} days after the behaviour, outside the "
+                f"local 7-day rule ({STRICTER}; not applied to the statutory count)"
+            )
         elif "no_diary_sheets" in rules.stricter_caveats and (c.category or "").lower() in DIARY_CATEGORIES:
-            notes[c.id] = f"a diary sheet, which the local rule does not count ({STRICTER}; not applied to the statutory count)"
+            notes[c.id] = (
+                f"a diary sheet, which the local rule does not count ({STRICTER}; not applied to the statutory count)"
+            )
     return notes
 
 
-def _apply_caveats(qualifying: list[Complaint], application: date, rules: Rules) -> tuple[list[Complaint], dict]:
+def _apply_caveats(
+    qualifying: list[Complaint], application: date, rules: Rules
+) -> tuple[list[Complaint], dict]:
     """The qualifying complaints the local routes may use once the stricter caveats are applied."""
     pool = list(qualifying)
     effects: dict[str, str] = {}
@@ -338,9 +384,11 @@ def _apply_caveats(qualifying: list[Complaint], application: date, rules: Rules)
         latest = max(c.reported for c in qualifying)
         if application > months_beginning_with(latest, 1):
             pool = []
-            effects["latest_within_month"] = (f"The most recent qualifying complaint was made on {long_date(latest)}, "
-                                              "more than a month before the application, so the local routes "
-                                              "are not met.")
+            effects["latest_within_month"] = (
+                f"The most recent qualifying complaint was made on {long_date(latest)}, "
+                "more than a month before the application, so the local routes "
+                "are not met."
+            )
     return pool, effects
 
 

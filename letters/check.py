@@ -90,11 +90,31 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "acknowledgement": (*_COMMON, "case.received", "next_step.due"),
     "information_request": (*_COMMON, "information_request.agency", "information_request.due"),
     "threshold_met": (*_COMMON, "threshold.decided", "review.due"),
-    "threshold_not_met": (*_COMMON, "threshold.decided", "threshold.counted", "threshold.excluded", "appeal_route.body", "appeal_route.last_day"),
-    "rejection": (*_COMMON, "threshold.rejection_category", "threshold.reason", "appeal_route.body", "appeal_route.last_day"),
+    "threshold_not_met": (
+        *_COMMON,
+        "threshold.decided",
+        "threshold.counted",
+        "threshold.excluded",
+        "appeal_route.body",
+        "appeal_route.last_day",
+    ),
+    "rejection": (
+        *_COMMON,
+        "threshold.rejection_category",
+        "threshold.reason",
+        "appeal_route.body",
+        "appeal_route.last_day",
+    ),
     "meeting_invitation": (*_COMMON, "meeting.date", "meeting.at"),
     "delay": (*_COMMON, "delay.step", "delay.due"),
-    "outcome": (*_COMMON, "outcome.findings", "outcome.recommendations", "outcome.actions", "appeal_route.body", "appeal_route.last_day"),
+    "outcome": (
+        *_COMMON,
+        "outcome.findings",
+        "outcome.recommendations",
+        "outcome.actions",
+        "appeal_route.body",
+        "appeal_route.last_day",
+    ),
     "appeal_acknowledgement": (*_COMMON, "appeal.received", "appeal.due"),
     "appeal_outcome": (*_COMMON, "appeal.decided_on", "appeal.upheld", "appeal.reason"),
     "closure": (*_COMMON, "closure.closed_on", "closure.reason"),
@@ -160,10 +180,10 @@ def _walk_paths(node: nodes.Node, roots: set[str], scope: dict[str, tuple], out:
         _walk_paths(child, roots, scope, out)
 
 
-def _unknown(path: tuple) -> str | None:
+def unknown_field(path: tuple) -> str | None:
     """None when the path is in FIELDS, else the dotted path up to the unknown part."""
     spec = FIELDS
-    shown = []
+    shown: list[str] = []
     for part in path:
         if isinstance(spec, list):
             if part != "[]":
@@ -183,8 +203,9 @@ def _unknown(path: tuple) -> str | None:
 def _referenced(ast: nodes.Template) -> list[str]:
     names = []
     for node in ast.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
-        if isinstance(node.template, nodes.Const) and isinstance(node.template.value, str):
-            names.append(node.template.value)
+        target = getattr(node, "template", None)
+        if isinstance(target, nodes.Const) and isinstance(target.value, str):
+            names.append(target.value)
     return names
 
 
@@ -192,11 +213,12 @@ def _referenced(ast: nodes.Template) -> list[str]:
 WELSH_PARTIALS = frozenset({"_cymraeg.html", "_cymraeg.txt", "_cy.j2"})
 
 
-def _paths(env: Environment, name: str, seen: set[str], skip: frozenset = frozenset()) -> set[tuple]:
+def template_paths(env: Environment, name: str, seen: set[str], skip: frozenset = frozenset()) -> set[tuple]:
     """The paths a template reads, with those of the templates it extends, includes or imports."""
     if name in seen or name in skip:
         return set()
     seen.add(name)
+    assert env.loader is not None  # every environment here is built with a loader
     source, _, _ = env.loader.get_source(env, name)
     ast = env.parse(source, name)
     roots = set(meta.find_undeclared_variables(ast)) - set(env.globals)
@@ -204,7 +226,7 @@ def _paths(env: Environment, name: str, seen: set[str], skip: frozenset = frozen
     _walk_paths(ast, roots, {}, out)
     for ref in _referenced(ast):
         try:
-            out |= _paths(env, ref, seen, skip)
+            out |= template_paths(env, ref, seen, skip)
         except TemplateError:
             pass  # reported when that template is checked itself
     return out
@@ -240,7 +262,7 @@ def check_folder(folder: str | Path) -> list[Problem]:
             )
             continue
         try:
-            used = _paths(env, name, set())
+            used = template_paths(env, name, set())
         except TemplateSyntaxError as exc:
             problems.append(
                 Problem(name, "syntax", f"{exc.name}: line {exc.lineno}: does not parse: {exc.message}")
@@ -249,11 +271,11 @@ def check_folder(folder: str | Path) -> list[Problem]:
         except TemplateError as exc:
             problems.append(Problem(name, "syntax", f"cannot load a template it uses: {exc}"))
             continue
-        unknown = sorted({u for u in (_unknown(p) for p in used) if u})
+        unknown = sorted({u for u in (unknown_field(p) for p in used) if u})
         for field in unknown:
             problems.append(Problem(name, "unknown", f"unknown field {field!r} (not in the letter context)"))
         if not partial:
-            english = _paths(env, name, set(), WELSH_PARTIALS)
+            english = template_paths(env, name, set(), WELSH_PARTIALS)
             dotted = {".".join(x for x in p if x != "[]") for p in english}
             for field in REQUIRED[stem]:
                 if not any(d == field or d.startswith(field + ".") for d in dotted):

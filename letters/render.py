@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from jinja2 import (
     Environment,
@@ -110,9 +111,11 @@ def _configure(env: Environment) -> Environment:
 
 def _env(templates_dir: str | Path | None = None) -> Environment:
     """The shipped templates; with a partnership folder, that folder first, all in the sandbox."""
-    options = {
+    options: dict[str, Any] = {
         "undefined": StrictUndefined,
-        "autoescape": select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
+        "autoescape": select_autoescape(
+            enabled_extensions=("html",), default_for_string=False, default=False
+        ),
         "trim_blocks": True,
         "lstrip_blocks": True,
         "keep_trailing_newline": True,
@@ -174,10 +177,10 @@ def render_source(kind: str, context: dict, fmt: str, templates_dir: str | Path 
 
 def _undefined_field(env: Environment, name: str) -> str | None:
     """Name the first unknown field a template uses, for a clearer error than Jinja's own."""
-    from letters.check import _paths, _unknown  # the error path only; check imports this module
+    from letters.check import template_paths, unknown_field  # the error path only; check imports this module
 
     try:
-        unknown = sorted({u for u in (_unknown(p) for p in _paths(env, name, set())) if u})
+        unknown = sorted({u for u in (unknown_field(p) for p in template_paths(env, name, set())) if u})
     except TemplateError:
         return None
     return f"unknown field {unknown[0]!r}" if unknown else None

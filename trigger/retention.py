@@ -117,7 +117,15 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -
         actor=actor,
         on=today(),
         detail={
-            "fields": [*sorted(CASE_FIELDS), "incident descriptions", "letter recipients", "meeting attendees", "appeal detail", "hours notes", "evidence notes"]
+            "fields": [
+                *sorted(CASE_FIELDS),
+                "incident descriptions",
+                "letter recipients",
+                "meeting attendees",
+                "appeal detail",
+                "hours notes",
+                "evidence notes",
+            ]
         },
     )
     return summary

@@ -12,9 +12,10 @@ work may be recorded (`REVIEW_WORK_STATES`) and which letters each state allows 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from transitions import Machine, MachineError
 
@@ -74,7 +75,7 @@ COMMANDS = {
     "withdraw": "withdraw",
 }
 
-TRANSITIONS = [
+TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "decide", "source": "received", "dest": "threshold_met", "conditions": "met"},
     {"trigger": "decide", "source": "received", "dest": "threshold_not_met", "unless": "met"},
     {"trigger": "assign", "source": "threshold_met", "dest": "in_review"},
@@ -286,7 +287,7 @@ def _guard_withdraw(state: str, f: WithdrawFacts) -> None:
 
 
 # each move: the facts it is judged on and its guard
-MOVES: dict[str, tuple[type, object]] = {
+MOVES: dict[str, tuple[type, Callable[[str, Any], None]]] = {
     "decide": (DecideFacts, _guard_decide),
     "assign": (AssignFacts, _guard_assign),
     "issue_outcome": (OutcomeFacts, _guard_issue_outcome),
@@ -299,6 +300,10 @@ MOVES: dict[str, tuple[type, object]] = {
 
 class CaseFlow:
     """The plain object the Machine decorates; carries only the state and the move's facts."""
+
+    # set by the Machine on each flow it decorates (declared for the type checker only)
+    trigger: Callable[..., bool]
+    get_graph: Callable[..., Any]
 
     def __init__(self, state: str):
         self.state = state
@@ -351,7 +356,7 @@ def fire(state: str, trigger: str, facts: Facts) -> str:
         raise IllegalMove(
             f"cannot {COMMANDS[trigger]}: the case is {state}; allowed moves from {state}: {allowed}"
         )
-    guard(state, facts)  # type: ignore[operator]
+    guard(state, facts)
     flow = CaseFlow(state)
     _machine(flow)
     try:

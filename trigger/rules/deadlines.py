@@ -114,7 +114,7 @@ def compute(policy: Policy, facts: CaseFacts) -> list[Due]:
         )
 
     # LLR: acknowledged within one working day of receipt (docs/procedure.md#the-llr-procedure); met by the letter
-    add("acknowledge", "received", facts.received, (sent("acknowledgement") or [None])[0])
+    add("acknowledge", "received", facts.received, min(sent("acknowledgement"), default=None))
     # LLR: the threshold decision within 14 days of receipt
     first_decision = min((d.on for d in facts.decisions), default=None)
     add("threshold_decision", "received", facts.received, first_decision)

@@ -267,8 +267,8 @@ def evaluate(complaints: list[Complaint], application: date, rules: Rules) -> Ex
             if c.hate:
                 reason += f" (hate: {c.hate.replace('_', ' ')})"
             counted.append(Verdict(c.id, True, reason, note))
-        elif failing[c.id]:
-            reason, detail = failing[c.id]
+        elif (failed := failing[c.id]) is not None:
+            reason, detail = failed
             excluded.append(Verdict(c.id, False, reason, note, detail))
         else:
             first = counted_for[_root(c, by_id)]
@@ -297,7 +297,7 @@ def evaluate(complaints: list[Complaint], application: date, rules: Rules) -> Ex
         if hate:
             routes["hate"] = (
                 f"Complaint {hate[0].id} is a qualifying report of a hate incident "
-                f"({hate[0].hate.replace('_', ' ')}), which meets the local hate incident route."
+                f"({(hate[0].hate or '').replace('_', ' ')}), which meets the local hate incident route."
             )
             route = route or "hate"
         else:
@@ -306,7 +306,7 @@ def evaluate(complaints: list[Complaint], application: date, rules: Rules) -> Ex
             )
     if rules.community_route:
         # s.104(5): N distinct people complaining about the same problem in six months (DOMAIN §2.4)
-        people = {}
+        people: dict[str, int] = {}
         for c in local_pool:
             people.setdefault((c.complainant or "").strip().casefold() or "the victim", c.id)
         n = len(people)

@@ -1,0 +1,88 @@
+"""The layout's rules, held by tests rather than hoped for (docs/architecture.md):
+
+- the pure packages (`trigger.rules`, `workflows`, `letters`) and `trigger.codes` import neither
+  SQLAlchemy nor click, so they never open the database and stay cheap to test;
+- the engine (`trigger`) imports without click: `cli.py` is only a skin;
+- no module imports another's private names: the shared core is the public `trigger.unit`.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PURE = ["trigger.codes", "trigger.rules", "workflows", "letters"]
+
+
+def _modules(package: str) -> list[str]:
+    """Every module of a first-party package (or the module itself), as dotted names."""
+    path = ROOT / package.replace(".", "/")
+    if path.with_suffix(".py").is_file():
+        return [package]
+    return sorted(
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for p in path.rglob("*.py")
+        if "migrations" not in p.parts
+    )
+
+
+def _imported_after(modules: list[str], blocked: tuple[str, ...] = ()) -> set[str]:
+    """Import `modules` in a fresh interpreter (with `blocked` made unimportable) and return the
+    top-level packages that ended up loaded."""
+    code = (
+        "import sys\n"
+        f"for name in {blocked!r}: sys.modules[name] = None\n"
+        f"for name in {modules!r}: __import__(name)\n"
+        "print(' '.join(sorted({m.split('.')[0] for m, mod in sys.modules.items() if mod is not None})))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    return set(proc.stdout.split())
+
+
+@pytest.mark.parametrize("package", PURE)
+def test_pure_packages_import_neither_sqlalchemy_nor_click(package):
+    loaded = _imported_after(_modules(package))
+    assert not loaded & {"sqlalchemy", "sqlmodel", "click", "alembic", "psycopg"}, package
+
+
+def test_codes_need_only_the_standard_library():
+    loaded = {m for m in _imported_after(["trigger.codes"]) if not m.startswith("_")}
+    assert loaded - {"trigger"} <= set(sys.stdlib_module_names)
+
+
+def test_the_engine_imports_without_click():
+    engine = [m for m in _modules("trigger") if not m.startswith("trigger.migrations")]
+    assert "click" not in _imported_after(engine, blocked=("click",))
+
+
+def _first_party(name: str) -> bool:
+    return name.split(".")[0] in ("trigger", "workflows", "letters", "cli")
+
+
+def test_no_module_imports_another_modules_private_names():
+    offences = []
+    for path in sorted(
+        [*ROOT.glob("trigger/**/*.py"), *ROOT.glob("workflows/*.py"), *ROOT.glob("letters/*.py")]
+    ):
+        if "migrations" in path.parts:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and _first_party(node.module):
+                own = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+                if node.module == own:
+                    continue
+                offences += [
+                    f"{path.relative_to(ROOT)}:{node.lineno}: {node.module}.{a.name}"
+                    for a in node.names
+                    if a.name.startswith("_")
+                ]
+    assert offences == []

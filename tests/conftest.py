@@ -1,8 +1,13 @@
 """Every test gets its own data directory and database, and acts as `tester`.
 
-The database is a SQLite file per test; with `TRIGGER_TEST_DB=postgresql+psycopg://...` it is instead
-a fresh PostgreSQL schema per test (`t_<random>`, selected through libpq's search_path option and
-dropped afterwards), so the whole suite runs against a shared server and the tests stay independent.
+The database is a SQLite file per test, copied from one database migrated once per run (migrating
+each test's database with Alembic was most of the suite's set-up time); with
+`TRIGGER_TEST_DB=postgresql+psycopg://...` it is instead a fresh PostgreSQL schema per test
+(`t_<random>`, selected through libpq's search_path option and dropped afterwards), so the whole suite
+runs against a shared server and the tests stay independent.
+
+`snapshot(name, build)` lets a module build a large fixture database once and hand each test its own
+copy (SQLite); on PostgreSQL it builds it for each test.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import json
 import os
 import secrets
 import sqlite3
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -20,7 +26,8 @@ import transitions
 from click.testing import CliRunner
 
 import cli
-from trigger.app import dispose_engines
+from trigger import db as database
+from trigger.app import dispose_engines, get_engine
 
 PG_URL = os.environ.get("TRIGGER_TEST_DB", "").strip()
 if PG_URL and not PG_URL.startswith("postgresql"):
@@ -74,10 +81,34 @@ def pg_admin():
     engine.dispose()
 
 
+def _copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database (the online backup API; no WAL left behind)."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory, pg_admin) -> Path | None:
+    """One SQLite database migrated to the newest schema, copied for every test (SQLite runs only)."""
+    if pg_admin is not None:
+        return None
+    path = tmp_path_factory.mktemp("template") / "trigger.db"
+    database.upgrade(get_engine(f"sqlite:///{path}"))
+    dispose_engines()
+    return path
+
+
 @pytest.fixture
-def db_url(tmp_path, pg_admin):
-    """The URL of this test's own empty database."""
+def db_url(request, tmp_path, pg_admin, migrated_template):
+    """The URL of this test's own database: migrated but empty (`trigger init` not yet run), or with
+    no schema at all for a test marked `no_schema`."""
     if pg_admin is None:
+        if request.node.get_closest_marker("no_schema") is None:
+            _copy_sqlite(migrated_template, tmp_path / "trigger.db")
         yield f"sqlite:///{tmp_path / 'trigger.db'}"
         return
     schema = f"t_{secrets.token_hex(6)}"
@@ -98,6 +129,36 @@ def isolated(tmp_path, monkeypatch, db_url):
     monkeypatch.delenv("TRIGGER_OUTBOX", raising=False)
     yield
     dispose_engines()
+
+
+@pytest.fixture(scope="session")
+def _snapshots(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("snapshots")
+
+
+@pytest.fixture
+def snapshot(db_url, _snapshots):
+    """`snapshot(name, build)`: run `build()` (which fills this test's database and returns plain JSON
+    data) once per run, and give later tests a copy of the database it made and the data it returned.
+    On PostgreSQL every test builds its own."""
+
+    def use(name: str, build):
+        if ON_POSTGRES:
+            return build()
+        saved = _snapshots / f"{name}.db"
+        data = saved.with_suffix(".json")
+        here = Path(db_url.removeprefix("sqlite:///"))
+        dispose_engines()
+        if saved.exists():
+            _copy_sqlite(saved, here)
+            return json.loads(data.read_text())
+        value = build()
+        dispose_engines()
+        _copy_sqlite(here, saved)
+        data.write_text(json.dumps(value))
+        return value
+
+    return use
 
 
 class Runner:

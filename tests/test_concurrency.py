@@ -11,6 +11,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import pytest
 from conftest import sqlite_only
 from sqlmodel import select
 
@@ -20,6 +21,7 @@ from trigger.errors import ConcurrentChange
 from trigger.models import Finding, ReviewCase
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # real processes racing each other
 CLI = str(ROOT / "cli.py")
 
 # One worker process: wait for the common start moment, then activate N cases in a row.

@@ -37,6 +37,7 @@ def test_init_migrates_an_empty_database_to_a_schema_that_matches_the_models(tri
     }
 
 
+@pytest.mark.no_schema
 def test_db_upgrade_creates_the_schema_and_is_safe_to_rerun(trigger):
     url = os.environ["TRIGGER_DB"]
     assert "no migrations applied" in trigger("db", "current").stdout
@@ -50,6 +51,7 @@ def test_the_shipped_head_is_the_initial_revision_and_found_without_alembic():
     assert (database.VERSIONS / "0001_initial.py").read_text().count("import sqlmodel") == 1
 
 
+@pytest.mark.no_schema
 def test_a_command_on_an_empty_database_says_run_init(trigger):
     for args in (
         ("show", "CT-2026-0001"),
@@ -89,6 +91,7 @@ def test_a_database_migrated_by_a_newer_trigger_is_flagged(db, case):
     assert "migrated by a newer trigger (revision 0009_unknown)" in result.stderr
 
 
+@pytest.mark.no_schema
 def test_a_database_made_before_migrations_is_adopted_by_db_upgrade(trigger):
     url = os.environ["TRIGGER_DB"]
     metadata.create_all(get_engine(url))  # what the foundation's `trigger init` did

@@ -193,6 +193,7 @@ def test_bad_input_is_one_clear_line_and_changes_nothing(db, case, tmp_path, arg
     assert db.json("show", case) == shown
 
 
+@pytest.mark.no_schema
 def test_commands_before_init_say_to_run_init(trigger):
     result = trigger.fails("list")
     assert "trigger init" in _one_line_error(result)

@@ -385,6 +385,7 @@ def welsh_case(trigger):
     return ref
 
 
+@pytest.mark.slow
 def test_pdf_keeps_welsh_letters_and_the_em_dash(trigger, tmp_path):
     ref = welsh_case(trigger)
     out = tmp_path / "letter.pdf"
@@ -406,6 +407,7 @@ def test_pdf_keeps_welsh_letters_and_the_em_dash(trigger, tmp_path):
     assert trigger.json("show", ref)["letters"][0]["kind"] == "threshold_not_met"
 
 
+@pytest.mark.slow
 def test_english_pdf_has_letterhead_and_page_numbers(db, case, tmp_path):
     review_to_outcome(db, case)
     out = tmp_path / "outcome.pdf"

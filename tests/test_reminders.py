@@ -234,6 +234,7 @@ def test_two_threads_never_double_send(db, cases_):
     assert sum(len(r.sent) for r in results) == 24
 
 
+@pytest.mark.slow
 def test_two_processes_never_double_send(db, cases_, smtp):
     server = smtp()
     cases_(8)
@@ -249,6 +250,7 @@ def test_two_processes_never_double_send(db, cases_, smtp):
     assert len(keys) == 32 and len(set(keys)) == 32
 
 
+@pytest.mark.slow
 def test_serve_sweeps_and_stops_cleanly_on_sigterm(db, cases_, tmp_path):
     cases_(1)
     env = dict(os.environ, TRIGGER_OUTBOX=str(tmp_path / "out"), PYTHONUNBUFFERED="1")

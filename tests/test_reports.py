@@ -79,8 +79,13 @@ def _review(app, ref, met_on, outcome_on, recs=True, discretionary=False):
 
 
 @pytest.fixture
-def year(db):
-    """Cases around the 2025/26 performance year (1 Apr 2025 to 31 Mar 2026), with known figures."""
+def year(db, snapshot):
+    """Cases around the 2025/26 performance year (1 Apr 2025 to 31 Mar 2026), with known figures
+    (built once per run; each test gets its own copy)."""
+    return snapshot("year", _build_year)
+
+
+def _build_year():
     app = App()
     refs = {}
     refs["A"] = _activate(app, date(2025, 3, 20))  # received in 2024/25
@@ -406,8 +411,12 @@ def test_audit_details_hold_no_personal_data_of_the_victim(db, year):
 
 
 @pytest.fixture
-def old(db):
+def old(db, snapshot):
     """Cases closed in 2019 and one still open, well past LLR's six years."""
+    return snapshot("old", _build_old)
+
+
+def _build_old():
     app = App()
     refs = {}
     refs["closed"] = _activate(app, date(2018, 5, 1), applicant="Ann Example")

@@ -8,6 +8,7 @@ import tempfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -154,3 +155,4 @@ CaseLife.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestCaseLife = CaseLife.TestCase
+TestCaseLife.pytestmark = [pytest.mark.slow]

@@ -114,6 +114,8 @@ def _config(conn: Connection):
 def upgrade(engine: Engine, revision: str = "head") -> SchemaState:
     """Bring the database to `revision` (default the newest). A database created before migrations
     existed (tables but no `alembic_version`) is first stamped with the initial revision."""
+    if revision == "head" and schema_state(engine).up_to_date:
+        return schema_state(engine)  # nothing to apply: skip loading Alembic and its environment
     from alembic import command
 
     with engine.begin() as conn:

@@ -126,7 +126,7 @@ def output_options(f):
 def emit_json(data) -> None:
     if isinstance(data, list) and len(data) > LARGE and all(isinstance(r, dict) for r in data):
         # a long listing: one compact object per line; indent=2 would force json's pure-Python encoder,
-        # which alone took 0.4 s on 10,000 cases (SPEC §9 wants `list` near the import floor)
+        # which alone took 0.4 s on 10,000 cases (tests/perf/bench.py wants `list` near the import floor)
         dumps = json.JSONEncoder(default=str, ensure_ascii=False).encode
         click.echo("[\n  " + ",\n  ".join(map(dumps, data)) + "\n]")
         return

@@ -1,5 +1,5 @@
 """Letters about a case: which kinds its state supports, the plain-data context they are rendered
-from, the register of letters issued, and the appeal bundle (SPEC §4, §6).
+from, the register of letters issued, and the appeal bundle (docs/architecture.md#letters).
 
 Every date and fact in a letter comes from the case (its rows, its audit events and its policy);
 nothing is typed into a letter. The context is plain dicts and lists, so that a partnership's own
@@ -51,7 +51,7 @@ ROUTES = {
     "discretionary": "We used our discretion to hold a review, although the threshold was not reached.",
 }
 STAGES = {
-    # the step a delay letter apologises for, and the deadline it belongs to (SPEC §3)
+    # the step a delay letter apologises for, and its deadline (docs/architecture.md#letters-and-states)
     "received": ("threshold_decision", "decide whether the threshold for a review is met"),
     "threshold_met": ("review", "finish your review"),
     "in_review": ("review", "finish your review"),
@@ -603,7 +603,7 @@ def bundle(
     templates: str | None = None,
 ) -> Issued:
     """The appeal bundle (LLR: report form, minutes, chronology, result letters, outcome report and
-    action plan, to the independent chair within one working day; DOMAIN §0 row 39), recorded in the
+    action plan, to the independent chair within one working day; docs/procedure.md#appeals), recorded in the
     register as an `appeal_bundle` letter."""
     with changing(app, reference) as w:
         on = on_for_change(w.case, on)

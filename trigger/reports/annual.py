@@ -30,7 +30,7 @@ from trigger.unit import default_policy
 
 STATUTORY = ("applications", "threshold_not_met", "reviews_carried_out", "reviews_with_recommendations")
 SUPPRESSED = "<5"
-# DOMAIN appendix §4.4 (LSCSB action log): small local numbers could identify individuals
+# docs/procedure.md#reporting: small local numbers could identify individuals (LLR partnership papers)
 SUPPRESS_BELOW = 5
 
 # -- small SQL helpers -------------------------------------------------------------------------------------
@@ -184,7 +184,8 @@ def _annual(session: Session, p: Period) -> dict:
             .order_by(ReviewCase.channel)
         ).all()
     )
-    # s.104 (publication duty) (b): threshold not met, by decision date; rejections are reported as not met (SPEC §1)
+    # s.104 (publication duty) (b): threshold not met, by decision date; rejections are reported as
+    # not met (docs/procedure.md#rejection)
     not_met = _by_day(
         conn,
         select(ThresholdDecision.decided_on, func.count())
@@ -324,7 +325,7 @@ def _as_date(day) -> date:
 
 def _checks(conn, p: Period, d: dict, outcomes: dict) -> list[dict]:
     """Rules any true table obeys; a failure means the records are wrong and the table must not be
-    published as it stands (DOMAIN §3.3: Reigate's 4 received, 4 not met and 4 reviews)."""
+    published as it stands (docs/procedure.md#reporting: Reigate's 4 received, 4 not met and 4 reviews)."""
     ex = lambda stmt: int(conn.execute(stmt).scalar() or 0)
     checks = []
 

@@ -1,4 +1,5 @@
-"""Importing incident logs and the proactive scan (SPEC §2): second reports and unsignposted victims."""
+"""Importing incident logs and the proactive scan (docs/procedure.md#2025-revision): second reports and
+unsignposted victims."""
 
 from __future__ import annotations
 

@@ -596,7 +596,8 @@ def meeting(c, reference, at, held, victim_involvement, attendees, on):
         c.app, reference, at=at, held=held, victim_involvement=victim_involvement, attendees=attendees, on=on
     )
     click.echo(
-        f"Meeting {'held' if held else 'scheduled'} {at.isoformat(timespec='minutes')} on {reference.upper()}."
+        f"Meeting {'held' if held else 'scheduled'} {at.isoformat(timespec='minutes')} "
+        f"on {reference.upper()}."
     )
 
 
@@ -1245,8 +1246,8 @@ def _period_options(f):
 @output_options
 @pass_ctx
 def report_annual(c, year, start, end, publish, html_file, as_json, as_csv):
-    """The annual return: the four statutory counts (s.104 publication duty) and the extras, each counted by the date
-    of its own event. Fails (exit 1) when the records break a consistency check.
+    """The annual return: the four statutory counts (s.104 publication duty) and the extras, each counted by
+    the date of its own event. Fails (exit 1) when the records break a consistency check.
 
     \b
         trigger report annual --year 2025
@@ -1317,7 +1318,8 @@ def report_hours(c, start, end, as_json, as_csv):
     if not as_csv:
         longest = data["longest_review"]
         click.echo(
-            f"Total {data['total_hours']:g} hours, £{data['total_cost']:,.2f} at £{data['hourly_rate']:g}/hour; "
+            f"Total {data['total_hours']:g} hours, £{data['total_cost']:,.2f} "
+            f"at £{data['hourly_rate']:g}/hour; "
             f"{data['cases']} reviews, mean {data['mean_hours_per_review'] or 0:g} hours"
             + (f", longest {longest['reference']} ({longest['hours']:g} hours)." if longest else ".")
         )

@@ -112,7 +112,9 @@ def _env(templates_dir: str | Path | None = None) -> Environment:
     """The shipped templates; with a partnership folder, that folder first, all in the sandbox."""
     options = {
         "undefined": StrictUndefined,
-        "autoescape": select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
+        "autoescape": select_autoescape(
+            enabled_extensions=("html",), default_for_string=False, default=False
+        ),
         "trim_blocks": True,
         "lstrip_blocks": True,
         "keep_trailing_newline": True,

@@ -302,9 +302,7 @@ def test_morning_digest_on_working_days_once_a_day(db, cases_):
     [ref] = cases_(1)
     app = App()
     # Mon 28 Dec 2026 is the Boxing Day substitute: no digest
-    assert (
-        reminders.digest(app, datetime(2026, 12, 28, 7, 30, tzinfo=UTC), channel=Keep())["sent"] == 0
-    )
+    assert reminders.digest(app, datetime(2026, 12, 28, 7, 30, tzinfo=UTC), channel=Keep())["sent"] == 0
     keep = Keep()
     out = reminders.digest(app, datetime(2026, 12, 29, 7, 30, tzinfo=UTC), channel=keep)
     assert out["sent"] == 1 and keep.messages[0]["To"] == "csm@example.gov.uk"

@@ -87,7 +87,7 @@ def test_window_start_is_the_earliest_complaint_an_application_can_reach(applica
     assert months_beginning_with(start - timedelta(days=1), 6) < application
 
 
-# -- the qualifying complaint (s.104, EN para 231) ------------------------------------------------------------
+# -- the qualifying complaint (s.104, EN para 231) -----------------------------------------------------------
 
 
 def complaint(i, occurred, reported, agency="police", **kw):
@@ -322,7 +322,7 @@ def test_unknown_caveat_is_refused_at_load():
         policies.parse(_policy_text(stricter_caveats='["case_closed"]'), "x.toml")
 
 
-# -- through the command line ----------------------------------------------------------------------------------
+# -- through the command line --------------------------------------------------------------------------------
 
 
 def _new_case(db, received="2026-03-02"):

@@ -126,7 +126,10 @@ def _unsupported(session: Session, case: ReviewCase, kind: str, on: date) -> str
         if decision is None:
             return f"{ref} has no threshold decision yet; record it with `trigger decide` first"
         if kind == "threshold_met" and not decision.met:
-            return f"the threshold for {ref} was decided not met on {decision.decided_on}; send threshold_not_met"
+            return (
+                f"the threshold for {ref} was decided not met on {decision.decided_on}; "
+                "send threshold_not_met"
+            )
         if kind == "threshold_not_met" and (decision.met or decision.rejection_category):
             other = "threshold_met" if decision.met else "rejection"
             return f"the threshold decision on {ref} was not 'not met' on its merits; send {other}"

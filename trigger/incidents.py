@@ -72,7 +72,8 @@ class ImportRefused(InvalidInput):
         self.result = result
         n = len(result.bad)
         super().__init__(
-            f"{Path(result.file).name}: {n} bad row{'s' if n != 1 else ''} (listed above); nothing was imported. "
+            f"{Path(result.file).name}: {n} bad row{'s' if n != 1 else ''} (listed above); "
+            "nothing was imported. "
             "Fix them, or give --skip-bad to import the good rows"
         )
 

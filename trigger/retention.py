@@ -66,7 +66,8 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> list[dict]
         limit = latest_allowed(pol.retention_years)
         if closed_before > limit:
             raise GuardRefused(
-                f"--closed-before {closed_before.isoformat()} is too recent: policy {pol.name} keeps case records "
+                f"--closed-before {closed_before.isoformat()} is too recent: "
+                f"policy {pol.name} keeps case records "
                 f"for {pol.retention_years} years, so the latest date allowed today is {limit.isoformat()}"
             )
         found = []
@@ -117,7 +118,15 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -
         actor=actor,
         on=today(),
         detail={
-            "fields": [*sorted(CASE_FIELDS), "incident descriptions", "letter recipients", "meeting attendees", "appeal detail", "hours notes", "evidence notes"]
+            "fields": [
+                *sorted(CASE_FIELDS),
+                "incident descriptions",
+                "letter recipients",
+                "meeting attendees",
+                "appeal detail",
+                "hours notes",
+                "evidence notes",
+            ]
         },
     )
     return summary

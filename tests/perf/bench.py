@@ -290,7 +290,8 @@ def report(results: list, quick: bool) -> None:
         "s",
         1.0,
         "< 1 s",
-        f"whole command {out['cli_seconds']:.2f} s; consistency checks {'pass' if out['checks_ok'] else 'FAIL'}",
+        f"whole command {out['cli_seconds']:.2f} s; "
+        f"consistency checks {'pass' if out['checks_ok'] else 'FAIL'}",
     )
 
 

@@ -151,7 +151,8 @@ def run(cases_held: int = 100_000, due: int = 5_000, workdir: str | None = None,
                 ).fetchall()
                 + conn.execute(
                     text(
-                        "EXPLAIN QUERY PLAN SELECT id FROM reminder WHERE status='claimed' AND claimed_at < :t"
+                        "EXPLAIN QUERY PLAN SELECT id FROM reminder "
+                        "WHERE status='claimed' AND claimed_at < :t"
                     ),
                     {"t": NOW.isoformat()},
                 ).fetchall()
@@ -214,7 +215,8 @@ def main() -> None:
         return
     print("goal: a reminder sweep whose cost grows with the reminders due, not with the cases held")
     print(
-        f"{'cases held':>10} {'due':>6} {'sweep s':>8} {'ms/reminder':>11} {'dry run s':>9} {'idle rerun s':>12}"
+        f"{'cases held':>10} {'due':>6} {'sweep s':>8} {'ms/reminder':>11} "
+        f"{'dry run s':>9} {'idle rerun s':>12}"
     )
     for f in figures:
         print(

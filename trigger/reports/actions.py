@@ -11,7 +11,7 @@ from trigger.codes import ACTION_OPEN
 from trigger.models import Action, Agency, ReviewCase
 from trigger.unit import find_agency, find_case
 
-# -- the action-plan tracker ------------------------------------------------------------------------------------
+# -- the action-plan tracker ---------------------------------------------------------------------------------
 
 
 def action_tracker(

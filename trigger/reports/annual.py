@@ -192,8 +192,8 @@ def _annual(session: Session, p: Period) -> dict:
         .where(_in(ThresholdDecision.decided_on, p), ThresholdDecision.met.is_(False))
         .group_by(ThresholdDecision.decided_on),
     )
-    # s.104 (publication duty) (c) and (d): reviews carried out by the day the outcome was issued, a case once in a
-    # period (its first outcome there), and of those the reviews with recommendations
+    # s.104 (publication duty) (c) and (d): reviews carried out by the day the outcome was issued, a case
+    # once in a period (its first outcome there), and of those the reviews with recommendations
     outcomes = _outcome_figures(conn, p)
     reviews, with_recs, leads = outcomes["reviews"], outcomes["with_recs"], outcomes["lead"]
 
@@ -391,7 +391,8 @@ def _checks(conn, p: Period, d: dict, outcomes: dict) -> list[dict]:
     check(
         "recommendations within reviews",
         d["reviews_with_recommendations"] <= d["reviews_carried_out"],
-        f"{d['reviews_with_recommendations']} reviews with recommendations <= {d['reviews_carried_out']} reviews",
+        f"{d['reviews_with_recommendations']} reviews with recommendations "
+        f"<= {d['reviews_carried_out']} reviews",
     )
     appealed_to_end = ex(select(func.count()).where(Appeal.received <= p.end))
     appeals_decided_to_end = ex(select(func.count()).where(Appeal.decided_on <= p.end))
@@ -423,7 +424,7 @@ def failed_checks(data: dict) -> list[dict]:
     return [c for c in data.get("checks", []) if not c["ok"]]
 
 
-# -- small-number suppression ---------------------------------------------------------------------------------
+# -- small-number suppression --------------------------------------------------------------------------------
 
 
 def _small(n) -> bool:
@@ -498,7 +499,7 @@ def suppress(data: dict) -> dict:
     return d
 
 
-# -- rows for a table or CSV ------------------------------------------------------------------------------------
+# -- rows for a table or CSV ---------------------------------------------------------------------------------
 
 
 LABELS = {
@@ -569,7 +570,7 @@ def annual_rows(d: dict) -> list[dict]:
     return rows
 
 
-# -- the publishable page ----------------------------------------------------------------------------------------
+# -- the publishable page ------------------------------------------------------------------------------------
 
 
 def _svg_chart(quarters: list[dict]) -> str:
@@ -662,19 +663,21 @@ def annual_html(d: dict, area: str) -> str:
 <title>ASB case reviews {escape(d["period"]["label"])}: {escape(area)}</title>
 <style>
 body {{ font-family: Arial, Helvetica, sans-serif; max-width: 46em; margin: 2em auto; color: #0b0c0c; }}
-table {{ border-collapse: collapse; margin: 1em 0; }} td, th {{ border-bottom: 1px solid #b1b4b6; padding: .3em .6em; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+td, th {{ border-bottom: 1px solid #b1b4b6; padding: .3em .6em; }}
 th.section {{ text-align: left; background: #f3f2f1; }} td.n {{ text-align: right; }}
 </style></head><body>
 <h1>ASB case reviews (the Community Trigger): {escape(d["period"]["label"])}</h1>
 <p>{escape(area)}. Figures for {escape(d["period"]["from"])} to {escape(d["period"]["to"])}, published under
-section 104 (the publication duty) of the Anti-social Behaviour, Crime and Policing Act 2014. Each figure is counted by the date of
-its own event: applications by the date received, decisions by the date decided, reviews by the date the
-outcome was issued.</p>
+section 104 (the publication duty) of the Anti-social Behaviour, Crime and Policing Act 2014. Each figure
+is counted by the date of its own event: applications by the date received, decisions by the date decided,
+reviews by the date the outcome was issued.</p>
 {note}
 <table>{"".join(body)}</table>
 <h2>By quarter</h2>
 {_svg_chart(d["quarters"])}
-<table><tr><th>Quarter</th><th>Applications</th><th>Not met</th><th>Reviews</th><th>With recommendations</th></tr>
+<table><tr><th>Quarter</th><th>Applications</th><th>Not met</th><th>Reviews</th>
+<th>With recommendations</th></tr>
 {qrows}</table>
 </body></html>
 """

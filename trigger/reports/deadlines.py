@@ -13,7 +13,7 @@ from trigger.models import Deadline
 from trigger.reports.common import median
 from trigger.rules.deadlines import is_duty
 
-# -- deadline performance ---------------------------------------------------------------------------------------
+# -- deadline performance ------------------------------------------------------------------------------------
 
 
 def deadline_performance(app: App, as_of: date | None = None) -> list[dict]:

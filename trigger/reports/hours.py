@@ -11,7 +11,7 @@ from trigger.errors import InvalidInput
 from trigger.models import Agency, HoursEntry, ReviewCase
 from trigger.unit import default_policy
 
-# -- hours and cost --------------------------------------------------------------------------------------------
+# -- hours and cost ------------------------------------------------------------------------------------------
 
 
 def hours(app: App, start: date | None = None, end: date | None = None) -> dict:

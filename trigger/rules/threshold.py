@@ -26,7 +26,9 @@ STRICTER = "stricter than the Act"
 DIARY_CATEGORIES = ("diary", "diary_sheet")  # how an incident log marks a diary-sheet entry
 CAVEAT_TEXT = {
     # docs/procedure.md#stricter-local-caveats: Melton, Westminster, Ashfield
-    "latest_within_month": "the most recent complaint must have been made within the month before the application",
+    "latest_within_month": (
+        "the most recent complaint must have been made within the month before the application"
+    ),
     # docs/procedure.md#stricter-local-caveats: Ashfield
     "no_diary_sheets": "diary sheets do not count as complaints",
     # docs/procedure.md#stricter-local-caveats: Horsham
@@ -303,7 +305,8 @@ def evaluate(complaints: list[Complaint], application: date, rules: Rules) -> Ex
             route = route or "hate"
         else:
             routes["hate"] = (
-                "No qualifying complaint is about a hate incident, so the local hate incident route is not met."
+                "No qualifying complaint is about a hate incident, "
+                "so the local hate incident route is not met."
             )
     if rules.community_route:
         # s.104(5): N distinct people complain about one problem in six months (docs/procedure.md#threshold)
@@ -360,7 +363,8 @@ def _caveat_notes(ordered: list[Complaint], rules: Rules) -> dict[int, str]:
             )
         elif "no_diary_sheets" in rules.stricter_caveats and (c.category or "").lower() in DIARY_CATEGORIES:
             notes[c.id] = (
-                f"a diary sheet, which the local rule does not count ({STRICTER}; not applied to the statutory count)"
+                f"a diary sheet, which the local rule does not count "
+                f"({STRICTER}; not applied to the statutory count)"
             )
     return notes
 

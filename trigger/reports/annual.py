@@ -79,22 +79,28 @@ def _outcome_figures(conn, p: Period) -> dict:
     counted once, on the day of its first outcome there (`issue_outcome`). The per-case facts (lead
     agency, day received, met decisions and upheld threshold appeals before the outcome, a
     recommendation) are gathered in a CTE and folded by UNION ALL into small histograms."""
-    day = lambda col: _day_number(conn, col)
+
+    def day(col):
+        return _day_number(conn, col)
+
     fo = (
         select(AuditEvent.case_id.label("case_id"), func.min(AuditEvent.on).label("first"))
         .where(AuditEvent.event == "issue_outcome", AuditEvent.case_id.is_not(None), _in(AuditEvent.on, p))
         .group_by(AuditEvent.case_id)
         .subquery()
     )
-    met_on = lambda agg: (
-        select(agg(ThresholdDecision.decided_on))
-        .where(
-            ThresholdDecision.case_id == fo.c.case_id,
-            ThresholdDecision.met.is_(True),
-            ThresholdDecision.decided_on <= fo.c.first,
+
+    def met_on(agg):
+        return (
+            select(agg(ThresholdDecision.decided_on))
+            .where(
+                ThresholdDecision.case_id == fo.c.case_id,
+                ThresholdDecision.met.is_(True),
+                ThresholdDecision.decided_on <= fo.c.first,
+            )
+            .scalar_subquery()
         )
-        .scalar_subquery()
-    )
+
     upheld_on = (
         select(func.min(Appeal.decided_on))
         .where(
@@ -326,7 +332,10 @@ def _as_date(day) -> date:
 def _checks(conn, p: Period, d: dict, outcomes: dict) -> list[dict]:
     """Rules any true table obeys; a failure means the records are wrong and the table must not be
     published as it stands (docs/procedure.md#reporting: Reigate's 4 received, 4 not met and 4 reviews)."""
-    ex = lambda stmt: int(conn.execute(stmt).scalar() or 0)
+
+    def ex(stmt):
+        return int(conn.execute(stmt).scalar() or 0)
+
     checks = []
 
     def check(name: str, ok: bool, detail: str) -> None:

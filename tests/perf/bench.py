@@ -339,7 +339,7 @@ def main(argv=None) -> int:
     for bench in (scan, reminders, report):
         try:
             bench(results, args.quick)
-        except Exception as exc:  # one failing benchmark must not hide the others' figures
+        except Exception as exc:  # noqa: BLE001 - one failing benchmark must not hide the others' figures
             detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
             results.append({"figure": bench.__name__, "value": None, "note": f"failed: {detail[:200]}"})
     if args.json:

@@ -126,7 +126,7 @@ def output_options(f):
 def emit_json(data) -> None:
     if isinstance(data, list) and len(data) > LARGE and all(isinstance(r, dict) for r in data):
         # a long listing: one compact object per line; indent=2 would force json's pure-Python encoder,
-        # which alone took 0.4 s on 10,000 cases (SPEC §9 wants `list` near the import floor)
+        # which alone took 0.4 s on 10,000 cases (tests/perf/bench.py wants `list` near the import floor)
         dumps = json.JSONEncoder(default=str, ensure_ascii=False).encode
         click.echo("[\n  " + ",\n  ".join(map(dumps, data)) + "\n]")
         return
@@ -596,7 +596,8 @@ def meeting(c, reference, at, held, victim_involvement, attendees, on):
         c.app, reference, at=at, held=held, victim_involvement=victim_involvement, attendees=attendees, on=on
     )
     click.echo(
-        f"Meeting {'held' if held else 'scheduled'} {at.isoformat(timespec='minutes')} on {reference.upper()}."
+        f"Meeting {'held' if held else 'scheduled'} {at.isoformat(timespec='minutes')} "
+        f"on {reference.upper()}."
     )
 
 
@@ -1245,8 +1246,8 @@ def _period_options(f):
 @output_options
 @pass_ctx
 def report_annual(c, year, start, end, publish, html_file, as_json, as_csv):
-    """The annual return: the four statutory counts (s.104 publication duty) and the extras, each counted by the date
-    of its own event. Fails (exit 1) when the records break a consistency check.
+    """The annual return: the four statutory counts (s.104 publication duty) and the extras, each counted by
+    the date of its own event. Fails (exit 1) when the records break a consistency check.
 
     \b
         trigger report annual --year 2025
@@ -1317,7 +1318,8 @@ def report_hours(c, start, end, as_json, as_csv):
     if not as_csv:
         longest = data["longest_review"]
         click.echo(
-            f"Total {data['total_hours']:g} hours, £{data['total_cost']:,.2f} at £{data['hourly_rate']:g}/hour; "
+            f"Total {data['total_hours']:g} hours, £{data['total_cost']:,.2f} "
+            f"at £{data['hourly_rate']:g}/hour; "
             f"{data['cases']} reviews, mean {data['mean_hours_per_review'] or 0:g} hours"
             + (f", longest {longest['reference']} ({longest['hours']:g} hours)." if longest else ".")
         )

@@ -84,7 +84,7 @@ FIELDS: dict = {
     "closure": {"closed_on": None, "reason": None},
 }
 
-# What each kind must show (SPEC §4; DOMAIN §5 items 9-10); a template that leaves one out is refused.
+# What each letter must show (docs/procedure.md#informing-the-applicant); one left out is refused.
 _COMMON = ("reference", "spoc.name", "letter.date", "recipient.name")
 REQUIRED: dict[str, tuple[str, ...]] = {
     "acknowledgement": (*_COMMON, "case.received", "next_step.due"),

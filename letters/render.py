@@ -1,4 +1,4 @@
-"""Letters: Jinja2 templates rendered to HTML, plain text and PDF from a plain-data context (SPEC §4).
+"""Letters: Jinja2 templates rendered to HTML, text and PDF from plain data (docs/architecture.md#letters).
 
 Nothing here opens the database: `trigger.correspondence` builds the context (dicts, lists, strings,
 numbers) from the case and hands it over. `StrictUndefined` makes a missing field an error, never a
@@ -197,7 +197,7 @@ def _font_css() -> str:
 
 
 def pdf(html: str) -> bytes:
-    """HTML to PDF with the bundled DejaVu font, so Welsh ŵ and ŷ print (LIBRARIES.md §0 item 8)."""
+    """HTML to PDF with the bundled DejaVu font, so Welsh ŵ and ŷ print whatever fonts the host has."""
     import weasyprint  # imported here: slow to import, and only the PDF path needs it
     from weasyprint.text.fonts import FontConfiguration
 

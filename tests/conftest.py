@@ -58,7 +58,8 @@ def _pg_url_safe() -> str:
 
 
 def with_search_path(url: str, schema: str) -> str:
-    """The URL of one schema: libpq's `options=-csearch_path=...` makes it the default for every connection."""
+    """The URL of one schema: libpq's `options=-csearch_path=...` makes it the default for every
+    connection."""
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}options={quote(f'-csearch_path={schema}', safe='')}"
 

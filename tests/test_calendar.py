@@ -1,4 +1,5 @@
-"""Working days, bank holidays and timescales: the arithmetic every deadline uses (SPEC §3)."""
+"""Working days, bank holidays and timescales: the arithmetic every deadline uses
+(docs/procedure.md#counting-days)."""
 
 from __future__ import annotations
 
@@ -94,7 +95,7 @@ def test_closure_days_never_count(start, n, closed):
             "2026-12-22",
             "10wd",
             "2027-01-08",
-            "25 Dec, Boxing Day substitute Mon 28 Dec, 1 Jan (LIBRARIES §7.1)",
+            "25 Dec, Boxing Day substitute Mon 28 Dec, 1 Jan; 24 Dec is a working day",
         ),
         ("2026-12-24", "1wd", "2026-12-29", "Christmas Eve counts; 25 and 28 Dec do not"),
         ("2027-12-24", "1wd", "2027-12-29", "Christmas 2027 on a Saturday: substitutes 27 and 28 Dec"),
@@ -120,7 +121,7 @@ def test_wales_has_the_same_bank_holidays_as_england_in_these_years():
 
 
 def test_closure_days_move_deadlines():
-    # LIBRARIES §7.1: Christmas Eve is a working day unless the partnership lists it as a closure
+    # Christmas Eve is no bank holiday, so it is a working day unless the partnership lists it as a closure
     cal = WorkingCalendar(
         "england", [date(2026, 12, 24), date(2026, 12, 29), date(2026, 12, 30), date(2026, 12, 31)]
     )

@@ -1,5 +1,6 @@
 """Several people (processes) at once, on SQLite and on PostgreSQL: no lost update, no reference handed
-out twice, and a clash ends in one clear line, never a "database is locked" traceback (SPEC §1, §9)."""
+out twice, and a clash ends in one clear line, never a "database is locked" traceback
+(docs/architecture.md#one-change-one-transaction)."""
 
 from __future__ import annotations
 

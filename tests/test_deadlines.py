@@ -1,4 +1,5 @@
-"""A case's deadlines through its life (SPEC §3), through the real command line."""
+"""A case's deadlines through its life (docs/architecture.md#deadlines-and-reminders), through the real
+command line."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Reminders sent once each, through a real SMTP server (aiosmtpd) or the outbox (SPEC §3)."""
+"""Reminders sent once each, through a real SMTP server (aiosmtpd) or the outbox
+(docs/architecture.md#deadlines-and-reminders)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ class Collect:
 
 
 def free_port() -> int:
-    # aiosmtpd's Controller cannot take port=0 (LIBRARIES §7.5): pick a free port explicitly
+    # aiosmtpd's Controller cannot take port=0 (it probes the port on start): pick a free port explicitly
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -1,4 +1,5 @@
-"""Importing incident logs and the proactive scan (SPEC §2): second reports and unsignposted victims."""
+"""Importing incident logs and the proactive scan (docs/procedure.md#2025-revision): second reports and
+unsignposted victims."""
 
 from __future__ import annotations
 
@@ -174,7 +175,8 @@ def test_scan_lists_second_reports_and_victims_meeting_the_threshold_without_a_c
         "list": "second_report",
     }
     meets = {r["victim_id"]: r["route"] for r in found["meets_threshold"]}
-    # V1 by the statutory count, V2 by LLR's hate route; V5 has an open case; V3's late report does not qualify
+    # V1 by the statutory count, V2 by LLR's hate route; V5 has an open case;
+    # V3's late report does not qualify
     assert meets == {"V1": "statutory", "V2": "hate"}
 
 

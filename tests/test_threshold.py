@@ -1,4 +1,5 @@
-"""The threshold (SPEC §2, s.104(4)-(5)): qualifying complaints, routes, caveats and the explanation."""
+"""The threshold (s.104(4)-(5), docs/procedure.md#threshold): qualifying complaints, routes, caveats and
+the explanation."""
 
 from __future__ import annotations
 
@@ -27,19 +28,19 @@ def qualifies(c: Complaint, application: date) -> str | None:
 LLR = Rules(qualifying_complaints=3, hate_route=True)
 
 
-# -- calendar months "beginning with" (SPEC §2) ------------------------------------------------------------
+# -- calendar months "beginning with" (docs/procedure.md#counting-months) -----------------------------------
 
 
 @pytest.mark.parametrize(
     "start, months, end",
     [
-        ("2026-01-15", 1, "2026-02-14"),  # SPEC: 15 Jan -> 14 Feb
-        ("2026-01-31", 1, "2026-02-28"),  # SPEC: 31 Jan -> 28 Feb
-        ("2026-01-30", 1, "2026-02-28"),  # SPEC: 30 Jan -> 28 Feb
-        ("2024-01-31", 1, "2024-02-29"),  # SPEC: ... or 29 Feb in a leap year
+        ("2026-01-15", 1, "2026-02-14"),  # worked example: 15 Jan -> 14 Feb
+        ("2026-01-31", 1, "2026-02-28"),  # worked example: 31 Jan -> 28 Feb
+        ("2026-01-30", 1, "2026-02-28"),  # worked example: 30 Jan -> 28 Feb
+        ("2024-01-31", 1, "2024-02-29"),  # worked example: ... or 29 Feb in a leap year
         ("2024-01-30", 1, "2024-02-29"),
         ("2024-01-29", 1, "2024-02-28"),  # 29 Feb exists in 2024, so the day before it
-        ("2026-03-01", 1, "2026-03-31"),  # SPEC: 1 Mar -> 31 Mar
+        ("2026-03-01", 1, "2026-03-31"),  # worked example: 1 Mar -> 31 Mar
         ("2026-12-15", 1, "2027-01-14"),  # across a year end
         ("2025-08-31", 6, "2026-02-28"),  # six months ending in a short February
         ("2026-03-02", 6, "2026-09-01"),
@@ -86,7 +87,7 @@ def test_window_start_is_the_earliest_complaint_an_application_can_reach(applica
     assert months_beginning_with(start - timedelta(days=1), 6) < application
 
 
-# -- the qualifying complaint (s.104, EN para 231) ------------------------------------------------------------
+# -- the qualifying complaint (s.104, EN para 231) -----------------------------------------------------------
 
 
 def complaint(i, occurred, reported, agency="police", **kw):
@@ -102,7 +103,8 @@ def test_complaint_on_the_last_day_of_the_month_qualifies_and_the_next_day_does_
 
 def test_late_report_is_explained_in_plain_english():
     reason = qualifies(complaint(7, "2026-01-10", "2026-02-20"), D("2026-03-02"))
-    assert reason == "reported 41 days after the behaviour; the limit is one month"  # SPEC §2's own words
+    # the plain-English reason docs/procedure.md#qualifying-complaint quotes
+    assert reason == "reported 41 days after the behaviour; the limit is one month"
 
 
 def test_leap_year_month_end_qualifies_a_report_on_29_february():
@@ -212,7 +214,7 @@ def test_community_route_counts_distinct_people_with_the_victim_as_one():
     assert "3 different people" in e.routes["community"]
 
 
-# -- stricter local caveats (DOMAIN §2.4) -----------------------------------------------------------------------
+# -- stricter local caveats (docs/procedure.md#stricter-local-caveats) ---------------------------------------
 
 
 def test_caveat_never_overrides_a_statutory_met_and_is_labelled_stricter_than_the_act():
@@ -320,7 +322,7 @@ def test_unknown_caveat_is_refused_at_load():
         policies.parse(_policy_text(stricter_caveats='["case_closed"]'), "x.toml")
 
 
-# -- through the command line ----------------------------------------------------------------------------------
+# -- through the command line --------------------------------------------------------------------------------
 
 
 def _new_case(db, received="2026-03-02"):

@@ -123,7 +123,8 @@ def concurrency_error(exc: BaseException) -> ConcurrentChange | None:
     orig = exc.orig
     if getattr(orig, "sqlstate", None) in _PG_CONCURRENCY:
         return ConcurrentChange(
-            "this case was changed by someone else at the same moment; reload it (`trigger show REF`) and try again"
+            "this case was changed by someone else at the same moment; "
+            "reload it (`trigger show REF`) and try again"
         )
     code = getattr(orig, "sqlite_errorcode", None)
     if code == _SQLITE_BUSY_SNAPSHOT:

@@ -18,10 +18,10 @@ PREFERRED_CONTACT = ("email", "phone", "letter", "in_person")
 # s.105: the relevant bodies (council, police, health, registered housing providers) and other partners
 AGENCY_KINDS = ("council", "police", "health", "housing", "other")
 
-# the monitored hate strands (docs/procedure.md#the-llr-procedure: the LLR hate-incident route)
+# the monitored hate strands (docs/procedure.md#hate-incidents: the LLR hate-incident route)
 HATE_STRANDS = ("race", "religion", "sexual_orientation", "disability", "transgender")
 
-# a threshold decision refused as prejudicial, ... frivolous is reported as "not met" (docs/procedure.md)
+# a threshold decision refused as prejudicial, ... frivolous counts as "not met" (docs/procedure.md#rejection)
 REJECTION_CATEGORIES = (
     "prejudicial",
     "discriminatory",
@@ -65,7 +65,7 @@ RESPONSES = ("accepted", "declined")  # a body's response to a recommendation: i
 
 # -- deadlines and reminders ------------------------------------------------------------------------
 
-# the policy timescales, in the order a case meets them (docs/procedure.md#timescales)
+# the policy timescales, in the order a case meets them (docs/procedure.md#llr-timescales)
 TIMESCALES = (
     "acknowledge",
     "threshold_decision",

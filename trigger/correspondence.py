@@ -1,5 +1,5 @@
 """Letters about a case: which kinds its state supports, the plain-data context they are rendered
-from, the register of letters issued, and the appeal bundle (SPEC §4, §6).
+from, the register of letters issued, and the appeal bundle (docs/architecture.md#letters).
 
 Every date and fact in a letter comes from the case (its rows, its audit events and its policy);
 nothing is typed into a letter. The context is plain dicts and lists, so that a partnership's own
@@ -51,7 +51,7 @@ ROUTES = {
     "discretionary": "We used our discretion to hold a review, although the threshold was not reached.",
 }
 STAGES = {
-    # the step a delay letter apologises for, and the deadline it belongs to (SPEC §3)
+    # the step a delay letter apologises for, and its deadline (docs/architecture.md#letters-and-states)
     "received": ("threshold_decision", "decide whether the threshold for a review is met"),
     "threshold_met": ("review", "finish your review"),
     "in_review": ("review", "finish your review"),
@@ -126,7 +126,10 @@ def _unsupported(session: Session, case: ReviewCase, kind: str, on: date) -> str
         if decision is None:
             return f"{ref} has no threshold decision yet; record it with `trigger decide` first"
         if kind == "threshold_met" and not decision.met:
-            return f"the threshold for {ref} was decided not met on {decision.decided_on}; send threshold_not_met"
+            return (
+                f"the threshold for {ref} was decided not met on {decision.decided_on}; "
+                "send threshold_not_met"
+            )
         if kind == "threshold_not_met" and (decision.met or decision.rejection_category):
             other = "threshold_met" if decision.met else "rejection"
             return f"the threshold decision on {ref} was not 'not met' on its merits; send {other}"
@@ -603,7 +606,7 @@ def bundle(
     templates: str | None = None,
 ) -> Issued:
     """The appeal bundle (LLR: report form, minutes, chronology, result letters, outcome report and
-    action plan, to the independent chair within one working day; DOMAIN §0 row 39), recorded in the
+    action plan, to the independent chair within one working day; docs/procedure.md#appeals), recorded in the
     register as an `appeal_bundle` letter."""
     with changing(app, reference) as w:
         on = on_for_change(w.case, on)

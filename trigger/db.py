@@ -1,7 +1,7 @@
 """The database itself: migrations (Alembic, shipped in `trigger/migrations`), the schema check done
 when a command opens the database, and backups.
 
-Opening must stay cheap (SPEC §9: `show`/`list` within 1.3x of the bare import floor), so nothing here
+Opening must stay cheap (tests/perf/bench.py: `show`/`list` within 1.3x of the import floor), so nothing here
 imports Alembic until a migration actually runs: the code's head revision is read from the revision
 files' own `revision = ...` lines, and the database's from `alembic_version`, in one query.
 """

@@ -1,6 +1,6 @@
 """`trigger demo`: two fictional cases walked through the whole process on a throw-away database.
 
-Names and places are invented (DOMAIN appendix §6: fictionalised place names only, no real people).
+Names and places are invented: fictionalised place names only, never a real person's name.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`trigger incidents import FILE.csv`: load an incident log exported from a case system (SPEC §2).
+"""`trigger incidents import FILE.csv`: load a case system's incident log for `trigger scan`.
 
 Every row is validated first; a file with any bad row imports nothing unless the caller asks to skip
 the bad rows. Rows go in with SQLAlchemy Core in chunks (a million rows in seconds), and agency +
@@ -72,7 +72,8 @@ class ImportRefused(InvalidInput):
         self.result = result
         n = len(result.bad)
         super().__init__(
-            f"{Path(result.file).name}: {n} bad row{'s' if n != 1 else ''} (listed above); nothing was imported. "
+            f"{Path(result.file).name}: {n} bad row{'s' if n != 1 else ''} (listed above); "
+            "nothing was imported. "
             "Fix them, or give --skip-bad to import the good rows"
         )
 

@@ -14,7 +14,7 @@ from pydantic import NaiveDatetime
 from sqlalchemy import Column, Index, Integer, MetaData, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-# Named constraints so that Alembic batch migrations on SQLite can alter them (LIBRARIES.md §2.3).
+# Named constraints so that Alembic batch migrations on SQLite can alter them (it cannot drop an unnamed one).
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -207,7 +207,7 @@ class Recommendation(SQLModel, table=True):
 
 
 class Action(SQLModel, table=True):
-    """A row of the action plan, in the partnership's own columns (DOMAIN appendix §4)."""
+    """A row of the action plan, in the partnership's own columns (those of the LLR partnerships' plans)."""
 
     __table_args__ = (UniqueConstraint("case_id", "number"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -269,7 +269,7 @@ class Deadline(SQLModel, table=True):
 
 
 class Reminder(SQLModel, table=True):
-    """A reminder to send about a deadline: claimed before sending, marked after (SPEC §3)."""
+    """A deadline's reminder: claimed, sent, marked (docs/architecture.md#deadlines-and-reminders)."""
 
     # (status, send_on): a sweep reads only the pending reminders falling due, whatever the cases held
     __table_args__ = (
@@ -321,7 +321,7 @@ class AuditEvent(SQLModel, table=True):
 
 class PolicySnapshot(SQLModel, table=True):
     """The text of each policy version a case started under, so that editing or upgrading a policy
-    file never silently changes a live case (SPEC §8)."""
+    file never silently changes a live case (docs/architecture.md#policies)."""
 
     __tablename__ = "policy_snapshot"
     __table_args__ = (UniqueConstraint("name", "version"),)

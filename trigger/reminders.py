@@ -1,4 +1,4 @@
-"""Sending the deadline reminders (SPEC §3): each one claimed before it is sent and marked after.
+"""Deadline reminders, claimed before sending and marked after (docs/architecture.md#deadlines-and-reminders).
 
 - A sweep reads only the pending reminders whose day has come (index on status, send_on), so its cost
   grows with the reminders due, not with the cases held.
@@ -177,7 +177,7 @@ def message(
     return msg
 
 
-# -- the sweep ------------------------------------------------------------------------------------------------
+# -- the sweep -----------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -417,7 +417,7 @@ def run(
     return result
 
 
-# -- the morning digest -------------------------------------------------------------------------------------------
+# -- the morning digest --------------------------------------------------------------------------------------
 
 
 def digest(app: App, now: datetime | None = None, channel=None) -> dict:
@@ -474,14 +474,14 @@ def digest(app: App, now: datetime | None = None, channel=None) -> dict:
     return {"date": today.isoformat(), "sent": sent}
 
 
-# -- the scheduler ------------------------------------------------------------------------------------------------
+# -- the scheduler -------------------------------------------------------------------------------------------
 
 
 def serve(app: App, *, every: int = 300, digest_at: str = "07:30", log=print) -> None:
     """APScheduler 3.11 BlockingScheduler (Europe/London): a sweep every `every` seconds (one at
     start-up) and a morning digest at `digest_at` Monday to Friday, skipped on bank holidays. Jobs live
-    in memory only; the deadlines and reminders are in our own tables (SPEC §3). Stops cleanly on
-    SIGINT/SIGTERM."""
+    in memory only; the deadlines and reminders are in our own tables
+    (docs/architecture.md#deadlines-and-reminders). Stops cleanly on SIGINT/SIGTERM."""
     import signal
 
     from apscheduler.schedulers.blocking import BlockingScheduler  # only this command pays for it

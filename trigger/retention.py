@@ -1,5 +1,5 @@
-"""Retention (SPEC §6): Review-Retain-Delete of personal data after the policy's `retention_years`
-(LLR: 6 years, DOMAIN appendix §5 "Sentinel RRD: records older than 6 years").
+"""Retention (docs/procedure.md#retention): Review-Retain-Delete of personal data after the policy's
+`retention_years` (LLR: 6 years, from the partnership papers on the Sentinel case system).
 
 A purge blanks the personal data of cases closed or withdrawn before a date and keeps everything the
 published figures and the audit chain rest on: dates, states, channels, decisions, agencies, counts.
@@ -66,7 +66,8 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> list[dict]
         limit = latest_allowed(pol.retention_years)
         if closed_before > limit:
             raise GuardRefused(
-                f"--closed-before {closed_before.isoformat()} is too recent: policy {pol.name} keeps case records "
+                f"--closed-before {closed_before.isoformat()} is too recent: "
+                f"policy {pol.name} keeps case records "
                 f"for {pol.retention_years} years, so the latest date allowed today is {limit.isoformat()}"
             )
         found = []

@@ -189,8 +189,8 @@ def respond_to_recommendation(
     reason: str | None = None,
     on: date | None = None,
 ) -> Recommendation:
-    """Record that the body a recommendation was made to "had regard" to it (s.104, subsection unverified): accepted, or
-    declined with its reason."""
+    """Record that the body a recommendation was made to "had regard" to it (s.104, subsection
+    unverified): accepted, or declined with its reason."""
     if not accepted and not (reason or "").strip():
         raise InvalidInput("a declined recommendation needs the body's reason (--reason TEXT)")
     with changing(app, reference) as w:

@@ -1,9 +1,9 @@
-"""`trigger scan --as-of DATE`: the proactive scan of the incident log (SPEC §2).
+"""`trigger scan --as-of DATE`: the proactive scan of the incident log (docs/procedure.md#2025-revision).
 
 (a) victims who made a second report within six months, who must be told about the Case Review
-    (2025 guidance, DOMAIN §2.2);
-(b) victims who meet the threshold as if they applied on the as-of date, with no open case, so that
-    agencies can signpost them (Jan 2021 guidance; Ombudsman Oct 2021, DOMAIN §2.2).
+    (2025 guidance; docs/procedure.md#2025-revision);
+(b) victims who meet the threshold as if they applied on the as-of date, with no open case, so that agencies
+    can signpost them (Jan 2021 guidance; Ombudsman Oct 2021; docs/procedure.md#what-the-guidance-asks).
 
 One GROUP BY over the incidents in the six-month window, in the database; no Python loop per row.
 Victims appear by their id in the partners' case system, never by name.
@@ -38,8 +38,8 @@ def _months(col):
 
 def within_one_month(occurred, reported):
     """SQL for s.104's "made within one month beginning with the behaviour": the report is in the same
-    calendar month, or in the next with a smaller day number (equivalent to SPEC §2's rule, month ends
-    included; see calendar.months_beginning_with and the property test that ties the two)."""
+    calendar month, or in the next with a smaller day number (equivalent to docs/procedure.md#counting-months,
+    month ends included; see calendar.months_beginning_with and the property test that ties the two)."""
     gap = _months(reported) - _months(occurred)
     return or_(gap == 0, and_(gap == 1, extract("day", reported) < extract("day", occurred)))
 

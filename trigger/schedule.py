@@ -154,8 +154,8 @@ def recipients(
 
 
 def reminder_dates(policy: Policy, deadline: Deadline) -> dict[str, date]:
-    """warning: `warn_before` before the due date (not before the deadline began); overdue: the day after
-    the due date; escalation: once overdue for `escalate_after` (SPEC §3)."""
+    """warning: `warn_before` before the due date (not before the deadline began); overdue: the day
+    after it; escalation: once overdue for `escalate_after` (docs/architecture.md#deadlines-and-reminders)."""
     cal = policy.calendar()
     warn = cal.before(deadline.due, policy.warn_before)
     return {

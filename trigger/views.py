@@ -39,7 +39,7 @@ def iso(day: date | None) -> str | None:
 
 
 def initials(name: str | None) -> str:
-    """A person's initials ("P.D."): the only personal detail reminders carry (SPEC §9)."""
+    """A person's initials ("P.D."): beside the reference, the only personal detail reminders carry."""
     parts = [p for p in (name or "").replace("-", " ").split() if p[:1].isalpha()]
     return ".".join(p[0].upper() for p in parts) + ("." if parts else "")
 

@@ -1,11 +1,11 @@
-"""Every benchmark, one entry point: figures against the SPEC §9 goals.
+"""Every benchmark, one entry point: figures against the project's speed goals.
 
     python tests/perf/bench.py [--quick] [--json] [--db sqlite|postgres|both] [--pg-url URL]
 
 Each line names the figure, the measured value, the goal and the ratio (measured / goal). Start-up
 figures are medians of wall-clock runs of the real command line in fresh processes. The scan, reminder
 and report benchmarks live beside this file (bench_scan.py, bench_reminders.py, bench_report.py);
-each is imported and its `run(...)` called with the sizes of SPEC §9 (smaller with --quick) on SQLite;
+each is imported and its `run(...)` called with the sizes its goal names (smaller with --quick) on SQLite;
 one that fails is reported as a line and does not stop the others.
 """
 
@@ -50,7 +50,7 @@ def wall(cmd: list[str], env: dict, runs: int) -> float:
 
 def paired(cmd: list[str], env: dict, runs: int) -> tuple[float, float]:
     """(best time of cmd, best time of the import floor), measured alternately so that both see the
-    same machine load: the ratio is what SPEC §9 judges."""
+    same machine load: the ratio is what the goal judges."""
     floor_cmd = [PY, "-c", FLOOR]
     _once(cmd, env)
     times, floors = [], []
@@ -229,7 +229,7 @@ def _load(name: str):
 
 
 def scan(results: list, quick: bool) -> None:
-    """SPEC §9: scan of 1,000,000 incidents in under 5 s on two cores (SQLite file)."""
+    """Goal: scan of 1,000,000 incidents in under 5 s on two cores (SQLite file)."""
     n = 100_000 if quick else 1_000_000
     out = _load("bench_scan").run(n)
     line(
@@ -245,7 +245,7 @@ def scan(results: list, quick: bool) -> None:
 
 
 def reminders(results: list, quick: bool) -> None:
-    """SPEC §9: the sweep's cost grows with the reminders due, not with the cases held."""
+    """Goal: the sweep's cost grows with the reminders due, not with the cases held."""
     module = _load("bench_reminders")
     held = (2_000, 20_000) if quick else (10_000, 100_000)
     due = (200, 1_000) if quick else (1_000, 5_000)
@@ -280,7 +280,7 @@ def reminders(results: list, quick: bool) -> None:
 
 
 def report(results: list, quick: bool) -> None:
-    """SPEC §9: the annual report over 100,000 cases in under 1 s."""
+    """Goal: the annual report over 100,000 cases in under 1 s."""
     n = 10_000 if quick else 100_000
     out = _load("bench_report").run(n)
     line(
@@ -290,7 +290,8 @@ def report(results: list, quick: bool) -> None:
         "s",
         1.0,
         "< 1 s",
-        f"whole command {out['cli_seconds']:.2f} s; consistency checks {'pass' if out['checks_ok'] else 'FAIL'}",
+        f"whole command {out['cli_seconds']:.2f} s; "
+        f"consistency checks {'pass' if out['checks_ok'] else 'FAIL'}",
     )
 
 
@@ -338,7 +339,7 @@ def main(argv=None) -> int:
     for bench in (scan, reminders, report):
         try:
             bench(results, args.quick)
-        except Exception as exc:  # one failing benchmark must not hide the others' figures
+        except Exception as exc:  # noqa: BLE001 - one failing benchmark must not hide the others' figures
             detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
             results.append({"figure": bench.__name__, "value": None, "note": f"failed: {detail[:200]}"})
     if args.json:

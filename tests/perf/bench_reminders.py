@@ -1,4 +1,4 @@
-"""Benchmark: a reminder sweep costs what the reminders due cost, not what the cases held cost (SPEC §9).
+"""Benchmark: a reminder sweep costs what the reminders due cost, not what the cases held cost.
 
 Builds SQLite databases with bulk Core inserts (not the CLI): N cases, each with a deadline and its three
 reminders (most already sent or still in the future), of which D are due now; then times one
@@ -151,7 +151,8 @@ def run(cases_held: int = 100_000, due: int = 5_000, workdir: str | None = None,
                 ).fetchall()
                 + conn.execute(
                     text(
-                        "EXPLAIN QUERY PLAN SELECT id FROM reminder WHERE status='claimed' AND claimed_at < :t"
+                        "EXPLAIN QUERY PLAN SELECT id FROM reminder "
+                        "WHERE status='claimed' AND claimed_at < :t"
                     ),
                     {"t": NOW.isoformat()},
                 ).fetchall()
@@ -212,9 +213,10 @@ def main() -> None:
     if args.json:
         print(json.dumps(figures, indent=2))
         return
-    print("SPEC §9 goal: a reminder sweep whose cost grows with the reminders due, not with the cases held")
+    print("goal: a reminder sweep whose cost grows with the reminders due, not with the cases held")
     print(
-        f"{'cases held':>10} {'due':>6} {'sweep s':>8} {'ms/reminder':>11} {'dry run s':>9} {'idle rerun s':>12}"
+        f"{'cases held':>10} {'due':>6} {'sweep s':>8} {'ms/reminder':>11} "
+        f"{'dry run s':>9} {'idle rerun s':>12}"
     )
     for f in figures:
         print(

@@ -1,4 +1,4 @@
-"""Benchmark: `trigger report annual` over 100,000 cases in under 1 s (SPEC §9).
+"""Benchmark: `trigger report annual` over 100,000 cases in under 1 s (a goal in tests/perf/bench.py).
 
 Builds a SQLite database with bulk Core inserts (review_case, threshold_decision, audit_event,
 recommendation, appeal rows shaped as the engine writes them), then times the annual return for the

@@ -11,7 +11,7 @@ from trigger.codes import ACTION_OPEN
 from trigger.models import Action, Agency, ReviewCase
 from trigger.unit import find_agency, find_case
 
-# -- the action-plan tracker ------------------------------------------------------------------------------------
+# -- the action-plan tracker ---------------------------------------------------------------------------------
 
 
 def action_tracker(
@@ -23,7 +23,7 @@ def action_tracker(
     as_of: date | None = None,
 ) -> list[dict]:
     """Every action across the cases with its owner, due date, RAG and whether it is overdue on `as_of`
-    (2025 guidance: actions are followed up; DOMAIN §4 criticism 9)."""
+    (2025 guidance: actions are followed up; docs/procedure.md#recommendations)."""
     as_of = as_of or today()
     with app.read() as session:
         query = (

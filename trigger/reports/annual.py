@@ -30,7 +30,7 @@ from trigger.unit import default_policy
 
 STATUTORY = ("applications", "threshold_not_met", "reviews_carried_out", "reviews_with_recommendations")
 SUPPRESSED = "<5"
-# DOMAIN appendix §4.4 (LSCSB action log): small local numbers could identify individuals
+# docs/procedure.md#reporting: small local numbers could identify individuals (LLR partnership papers)
 SUPPRESS_BELOW = 5
 
 # -- small SQL helpers -------------------------------------------------------------------------------------
@@ -79,22 +79,28 @@ def _outcome_figures(conn, p: Period) -> dict:
     counted once, on the day of its first outcome there (`issue_outcome`). The per-case facts (lead
     agency, day received, met decisions and upheld threshold appeals before the outcome, a
     recommendation) are gathered in a CTE and folded by UNION ALL into small histograms."""
-    day = lambda col: _day_number(conn, col)
+
+    def day(col):
+        return _day_number(conn, col)
+
     fo = (
         select(AuditEvent.case_id.label("case_id"), func.min(AuditEvent.on).label("first"))
         .where(AuditEvent.event == "issue_outcome", AuditEvent.case_id.is_not(None), _in(AuditEvent.on, p))
         .group_by(AuditEvent.case_id)
         .subquery()
     )
-    met_on = lambda agg: (
-        select(agg(ThresholdDecision.decided_on))
-        .where(
-            ThresholdDecision.case_id == fo.c.case_id,
-            ThresholdDecision.met.is_(True),
-            ThresholdDecision.decided_on <= fo.c.first,
+
+    def met_on(agg):
+        return (
+            select(agg(ThresholdDecision.decided_on))
+            .where(
+                ThresholdDecision.case_id == fo.c.case_id,
+                ThresholdDecision.met.is_(True),
+                ThresholdDecision.decided_on <= fo.c.first,
+            )
+            .scalar_subquery()
         )
-        .scalar_subquery()
-    )
+
     upheld_on = (
         select(func.min(Appeal.decided_on))
         .where(
@@ -184,15 +190,16 @@ def _annual(session: Session, p: Period) -> dict:
             .order_by(ReviewCase.channel)
         ).all()
     )
-    # s.104 (publication duty) (b): threshold not met, by decision date; rejections are reported as not met (SPEC §1)
+    # s.104 (publication duty) (b): threshold not met, by decision date; rejections are reported as
+    # not met (docs/procedure.md#rejection)
     not_met = _by_day(
         conn,
         select(ThresholdDecision.decided_on, func.count())
         .where(_in(ThresholdDecision.decided_on, p), ThresholdDecision.met.is_(False))
         .group_by(ThresholdDecision.decided_on),
     )
-    # s.104 (publication duty) (c) and (d): reviews carried out by the day the outcome was issued, a case once in a
-    # period (its first outcome there), and of those the reviews with recommendations
+    # s.104 (publication duty) (c) and (d): reviews carried out by the day the outcome was issued, a case
+    # once in a period (its first outcome there), and of those the reviews with recommendations
     outcomes = _outcome_figures(conn, p)
     reviews, with_recs, leads = outcomes["reviews"], outcomes["with_recs"], outcomes["lead"]
 
@@ -324,8 +331,11 @@ def _as_date(day) -> date:
 
 def _checks(conn, p: Period, d: dict, outcomes: dict) -> list[dict]:
     """Rules any true table obeys; a failure means the records are wrong and the table must not be
-    published as it stands (DOMAIN §3.3: Reigate's 4 received, 4 not met and 4 reviews)."""
-    ex = lambda stmt: int(conn.execute(stmt).scalar() or 0)
+    published as it stands (docs/procedure.md#reporting: Reigate's 4 received, 4 not met and 4 reviews)."""
+
+    def ex(stmt):
+        return int(conn.execute(stmt).scalar() or 0)
+
     checks = []
 
     def check(name: str, ok: bool, detail: str) -> None:
@@ -390,7 +400,8 @@ def _checks(conn, p: Period, d: dict, outcomes: dict) -> list[dict]:
     check(
         "recommendations within reviews",
         d["reviews_with_recommendations"] <= d["reviews_carried_out"],
-        f"{d['reviews_with_recommendations']} reviews with recommendations <= {d['reviews_carried_out']} reviews",
+        f"{d['reviews_with_recommendations']} reviews with recommendations "
+        f"<= {d['reviews_carried_out']} reviews",
     )
     appealed_to_end = ex(select(func.count()).where(Appeal.received <= p.end))
     appeals_decided_to_end = ex(select(func.count()).where(Appeal.decided_on <= p.end))
@@ -422,7 +433,7 @@ def failed_checks(data: dict) -> list[dict]:
     return [c for c in data.get("checks", []) if not c["ok"]]
 
 
-# -- small-number suppression ---------------------------------------------------------------------------------
+# -- small-number suppression --------------------------------------------------------------------------------
 
 
 def _small(n) -> bool:
@@ -497,7 +508,7 @@ def suppress(data: dict) -> dict:
     return d
 
 
-# -- rows for a table or CSV ------------------------------------------------------------------------------------
+# -- rows for a table or CSV ---------------------------------------------------------------------------------
 
 
 LABELS = {
@@ -568,7 +579,7 @@ def annual_rows(d: dict) -> list[dict]:
     return rows
 
 
-# -- the publishable page ----------------------------------------------------------------------------------------
+# -- the publishable page ------------------------------------------------------------------------------------
 
 
 def _svg_chart(quarters: list[dict]) -> str:
@@ -661,19 +672,21 @@ def annual_html(d: dict, area: str) -> str:
 <title>ASB case reviews {escape(d["period"]["label"])}: {escape(area)}</title>
 <style>
 body {{ font-family: Arial, Helvetica, sans-serif; max-width: 46em; margin: 2em auto; color: #0b0c0c; }}
-table {{ border-collapse: collapse; margin: 1em 0; }} td, th {{ border-bottom: 1px solid #b1b4b6; padding: .3em .6em; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+td, th {{ border-bottom: 1px solid #b1b4b6; padding: .3em .6em; }}
 th.section {{ text-align: left; background: #f3f2f1; }} td.n {{ text-align: right; }}
 </style></head><body>
 <h1>ASB case reviews (the Community Trigger): {escape(d["period"]["label"])}</h1>
 <p>{escape(area)}. Figures for {escape(d["period"]["from"])} to {escape(d["period"]["to"])}, published under
-section 104 (the publication duty) of the Anti-social Behaviour, Crime and Policing Act 2014. Each figure is counted by the date of
-its own event: applications by the date received, decisions by the date decided, reviews by the date the
-outcome was issued.</p>
+section 104 (the publication duty) of the Anti-social Behaviour, Crime and Policing Act 2014. Each figure
+is counted by the date of its own event: applications by the date received, decisions by the date decided,
+reviews by the date the outcome was issued.</p>
 {note}
 <table>{"".join(body)}</table>
 <h2>By quarter</h2>
 {_svg_chart(d["quarters"])}
-<table><tr><th>Quarter</th><th>Applications</th><th>Not met</th><th>Reviews</th><th>With recommendations</th></tr>
+<table><tr><th>Quarter</th><th>Applications</th><th>Not met</th><th>Reviews</th>
+<th>With recommendations</th></tr>
 {qrows}</table>
 </body></html>
 """

@@ -26,7 +26,7 @@ from trigger.models import (
 from trigger.unit import find_case
 from trigger.views import iso
 
-# -- a case's chronology ------------------------------------------------------------------------------------------
+# -- a case's chronology -------------------------------------------------------------------------------------
 
 
 def chronology(session: Session, case: ReviewCase) -> list[dict]:

@@ -25,7 +25,7 @@ class Period:
         return f"{self.start.isoformat()} to {self.end.isoformat()}"
 
     def quarters(self) -> list[Period]:
-        """Three-month blocks from the start (Q1 = Apr-Jun in a performance year, DOMAIN appendix §5)."""
+        """Quarters from the start (Q1 = Apr-Jun in a performance year, docs/procedure.md#reporting)."""
         out, start = [], self.start
         while start <= self.end:
             end = min(add_months(start, 3) - timedelta(days=1), self.end)
@@ -35,7 +35,7 @@ class Period:
 
 
 def period(year: int | None = None, start: date | None = None, end: date | None = None) -> Period:
-    """A performance year (1 April Y to 31 March Y+1, DOMAIN appendix §5) or any period up to 12 months."""
+    """A performance year (1 April Y to 31 March Y+1: docs/procedure.md#reporting) or up to 12 months."""
     if year is not None and (start or end):
         raise InvalidInput("give either --year or --from/--to, not both")
     if year is not None:

@@ -13,13 +13,13 @@ from trigger.models import Deadline
 from trigger.reports.common import median
 from trigger.rules.deadlines import is_duty
 
-# -- deadline performance ---------------------------------------------------------------------------------------
+# -- deadline performance ------------------------------------------------------------------------------------
 
 
 def deadline_performance(app: App, as_of: date | None = None) -> list[dict]:
-    """On-time share and median days per kind of deadline (SPEC §3, §6), from the Deadline rows. The
-    appeal window is the applicant's limit, not a duty: once passed unused it has expired, never
-    "overdue", and it has no on-time share (trigger.deadlines.is_duty)."""
+    """On-time share and median days per kind of deadline (docs/procedure.md#reporting), from the
+    Deadline rows. The appeal window is the applicant's limit, not a duty: once passed unused it has
+    expired, never "overdue", and it has no on-time share (trigger.deadlines.is_duty)."""
     as_of = as_of or today()
     with app.read() as session:
         rows = session.execute(

@@ -11,12 +11,12 @@ from trigger.errors import InvalidInput
 from trigger.models import Agency, HoursEntry, ReviewCase
 from trigger.unit import default_policy
 
-# -- hours and cost --------------------------------------------------------------------------------------------
+# -- hours and cost ------------------------------------------------------------------------------------------
 
 
 def hours(app: App, start: date | None = None, end: date | None = None) -> dict:
-    """Review hours by case, agency and person, and their cost at the policy's hourly rate (SPEC §5;
-    Charnwood's reviews took 80-100 hours, one 172: DOMAIN appendix §1.4)."""
+    """Review hours by case, agency and person, and their cost at the policy's hourly rate
+    (docs/procedure.md#reporting; Charnwood CSP's papers: its reviews took 80-100 hours, one 172)."""
     if start and end and end < start:
         raise InvalidInput(f"--to {end.isoformat()} is before --from {start.isoformat()}; swap them")
     with app.read() as session:

@@ -28,7 +28,7 @@ def add_months(day: date, months: int) -> date:
 
 
 def months_beginning_with(start: date, months: int) -> date:
-    """The last day of a period of `months` months beginning with `start` (SPEC §2).
+    """The last day of a period of `months` months beginning with `start` (docs/procedure.md#counting-months).
 
     It ends the day before the date in the Nth following month with `start`'s day number; where
     that month has no such day, it ends on that month's last day (15 Jan -> 14 Feb; 31 Jan -> 28 Feb).
@@ -93,7 +93,7 @@ class WorkingCalendar:
         return day.weekday() < 5 and day not in self._holidays and day not in self.closures
 
     def add_working_days(self, start: date, n: int) -> date:
-        """The Nth working day strictly after `start` (SPEC §3)."""
+        """The Nth working day strictly after `start` (docs/procedure.md#counting-days)."""
         day = start
         while n > 0:
             day += timedelta(days=1)
@@ -117,8 +117,8 @@ class WorkingCalendar:
         return day
 
     def due(self, start: date, span: Span, roll_forward: bool = True) -> date:
-        """When a timescale running from `start` ends. A calendar-day deadline that falls on a
-        non-working day moves to the next working day unless the policy says otherwise (SPEC §3)."""
+        """When a timescale from `start` ends. A calendar-day deadline that falls on a non-working day
+        moves to the next working day unless the policy says otherwise (docs/procedure.md#counting-days)."""
         if span.unit == "wd":
             return self.add_working_days(start, span.count)
         end = start + timedelta(days=span.count)

@@ -1,7 +1,7 @@
 """Which deadlines a case has and when they fall due, from its policy and its history. Pure: the
 caller gathers the facts (`trigger.schedule` reads them from the database) and writes the rows.
 
-Semantics the policy texts leave open, decided here (docs/procedure.md#timescales):
+Semantics the policy texts leave open, decided here (docs/architecture.md#deadlines-and-reminders):
 
 - Each kind of deadline may occur more than once in a case's life (a second review after an appeal is
   upheld, a second appeal window after a second outcome).
@@ -113,7 +113,7 @@ def compute(policy: Policy, facts: CaseFacts) -> list[Due]:
             )
         )
 
-    # LLR: acknowledged within one working day of receipt (docs/procedure.md#the-llr-procedure); met by the letter
+    # LLR: acknowledged within one working day (docs/procedure.md#llr-timescales); met by the letter
     add("acknowledge", "received", facts.received, min(sent("acknowledgement"), default=None))
     # LLR: the threshold decision within 14 days of receipt
     first_decision = min((d.on for d in facts.decisions), default=None)

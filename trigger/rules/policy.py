@@ -218,7 +218,8 @@ def resolve(name_or_path: str) -> Path:
     preset = PRESETS_DIR / f"{name_or_path}.toml"
     if not preset.is_file():
         raise PolicyError(
-            f"no policy called {name_or_path!r}; presets are {', '.join(preset_names())}, or give a .toml file"
+            f"no policy called {name_or_path!r}; presets are {', '.join(preset_names())}, "
+            "or give a .toml file"
         )
     return preset
 

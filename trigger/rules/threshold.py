@@ -1,4 +1,4 @@
-"""The threshold for an ASB case review (SPEC §2): complaints in, decision and explanation out.
+"""The ASB case review threshold (docs/procedure.md#threshold): complaints in, decision and explanation out.
 
 Pure functions over plain values; nothing here opens the database.
 
@@ -9,9 +9,10 @@ How the routes fit together:
   is met and nothing local can change that;
 - the **local routes** (s.104(5)) are the partnership's own: one qualifying hate incident (LLR), or
   N distinct people complaining about the same problem within six months;
-- **stricter local caveats** (DOMAIN §2.4: Horsham's 7 days, Ashfield's diary sheets, Melton's latest
-  report within a month) are the partnership's discretion too, so they are applied to the local
-  routes only, never to the statutory count, and every explanation labels them "stricter than the Act".
+- **stricter local caveats** (docs/procedure.md#stricter-local-caveats: Horsham's 7 days, Ashfield's
+  diary sheets, Melton's latest report within a month) are the partnership's discretion too, so they are
+  applied to the local routes only, never to the statutory count, and every explanation labels them
+  "stricter than the Act".
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from trigger.rules.calendar import months_beginning_with
 STRICTER = "stricter than the Act"
 DIARY_CATEGORIES = ("diary", "diary_sheet")  # how an incident log marks a diary-sheet entry
 CAVEAT_TEXT = {
-    # DOMAIN §2.4: Melton, Westminster, Ashfield
-    "latest_within_month": "the most recent complaint must have been made within the month before the application",
-    # DOMAIN §2.4: Ashfield
+    # docs/procedure.md#stricter-local-caveats: Melton, Westminster, Ashfield
+    "latest_within_month": (
+        "the most recent complaint must have been made within the month before the application"
+    ),
+    # docs/procedure.md#stricter-local-caveats: Ashfield
     "no_diary_sheets": "diary sheets do not count as complaints",
-    # DOMAIN §2.4: Horsham
+    # docs/procedure.md#stricter-local-caveats: Horsham
     "report_within_7_days": "each incident must be reported within 7 days",
 }
 ROUTE_TEXT = {
@@ -200,8 +203,8 @@ def long_date(day: date) -> str:
 
 
 def why_not_qualifying(c: Complaint, application: date) -> tuple[str, str] | None:
-    """None when the complaint qualifies, else (reason, detail): the reason in the SPEC's words, the detail
-    naming the dates the limit ran between."""
+    """None when the complaint qualifies, else (reason, detail): the reason in plain English, as
+    docs/procedure.md#qualifying-complaint words it, the detail naming the dates the limit ran between."""
     if c.reported > application:
         return (
             "reported after the application",
@@ -251,7 +254,7 @@ def evaluate(complaints: list[Complaint], application: date, rules: Rules) -> Ex
     failing = {c.id: why_not_qualifying(c, application) for c in ordered}
     qualifying = [c for c in ordered if failing[c.id] is None]
 
-    # DOMAIN §5.3: one incident reported to several agencies counts once; the first qualifying report stands
+    # one incident, many agencies: counted once, by its first qualifying report (docs/procedure.md#threshold)
     counted_for: dict[int, int] = {}  # incident root -> the report counted for it
     for c in qualifying:
         counted_for.setdefault(_root(c, by_id), c.id)
@@ -292,7 +295,7 @@ def evaluate(complaints: list[Complaint], application: date, rules: Rules) -> Ex
     route = "statutory" if statutory else None
 
     if rules.hate_route:
-        # s.104(5), LLR: one qualifying hate incident or crime (DOMAIN §3.1)
+        # s.104(5), LLR: one qualifying hate incident or crime (docs/procedure.md#hate-incidents)
         hate = [c for c in local_pool if c.hate]
         if hate:
             routes["hate"] = (
@@ -302,10 +305,11 @@ def evaluate(complaints: list[Complaint], application: date, rules: Rules) -> Ex
             route = route or "hate"
         else:
             routes["hate"] = (
-                "No qualifying complaint is about a hate incident, so the local hate incident route is not met."
+                "No qualifying complaint is about a hate incident, "
+                "so the local hate incident route is not met."
             )
     if rules.community_route:
-        # s.104(5): N distinct people complaining about the same problem in six months (DOMAIN §2.4)
+        # s.104(5): N distinct people complain about one problem in six months (docs/procedure.md#threshold)
         people: dict[str, int] = {}
         for c in local_pool:
             people.setdefault((c.complainant or "").strip().casefold() or "the victim", c.id)
@@ -359,7 +363,8 @@ def _caveat_notes(ordered: list[Complaint], rules: Rules) -> dict[int, str]:
             )
         elif "no_diary_sheets" in rules.stricter_caveats and (c.category or "").lower() in DIARY_CATEGORIES:
             notes[c.id] = (
-                f"a diary sheet, which the local rule does not count ({STRICTER}; not applied to the statutory count)"
+                f"a diary sheet, which the local rule does not count "
+                f"({STRICTER}; not applied to the statutory count)"
             )
     return notes
 
@@ -393,7 +398,7 @@ def _apply_caveats(
 
 
 def _possible_duplicates(ordered: list[Complaint]) -> list[tuple[int, ...]]:
-    """Unlinked reports of behaviour on the same day to different agencies (SPEC §2): flagged, not merged."""
+    """Unlinked same-day reports to different agencies (docs/procedure.md#threshold): flagged, not merged."""
     groups: dict[date, list[Complaint]] = {}
     for c in ordered:
         if c.same_as is None:  # a linked report is already counted once with its incident

@@ -10,6 +10,7 @@ one-line message for anything a user got wrong.
 from __future__ import annotations
 
 import json
+import tomllib
 from datetime import date
 
 from sqlalchemy import func, update
@@ -63,7 +64,8 @@ def _snapshot(session: Session, pol: Policy) -> None:
                     PolicySnapshot.name == pol.name, PolicySnapshot.version == pol.version
                 )
             ).one()
-    if snap is not None and snap.text != pol.text:
+    # what the policy says, not how it is written: a re-worded comment is not a new version
+    if snap is not None and snap.text != pol.text and tomllib.loads(snap.text) != tomllib.loads(pol.text):
         raise PolicyError(
             f"{pol.path}: version: policy {pol.name} {pol.version} has changed since cases started under it; "
             "give the edited policy a new version"

@@ -271,7 +271,8 @@ def _lines(text: str) -> dict[str, int]:
 
 
 def _first_problem(exc: ValidationError, text: str, where: str) -> str:
-    error = exc.errors()[0]
+    # a misspelt key shows as an unknown key and a missing one: name the misspelling first
+    error = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
     key = ""
     for part in error["loc"]:
         key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))

@@ -98,8 +98,10 @@ def test_a_policy_edited_without_a_new_version_is_refused_for_new_cases(trigger,
     trigger("init", "--policy", path)
     _activate(trigger)
     path.write_text(path.read_text().replace('review = "28d"', 'review = "35d"'))
-    result = trigger.fails("activate", "--applicant", "Bob", "--received", "2026-03-03", "--channel", "online",
-                           "--statement", "Still happening")  # fmt: skip
+    result = trigger.fails(
+        "activate", "--applicant", "Bob", "--received", "2026-03-03", "--channel", "online",
+        "--statement", "Still happening",
+    )  # fmt: skip
     assert "has changed since cases started under it; give the edited policy a new version" in result.stderr
 
 

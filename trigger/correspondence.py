@@ -17,6 +17,8 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from letters.check import check_folder
+from letters.render import LetterError, render
 from trigger import complaints, views
 from trigger.app import App
 from trigger.codes import FINDING_LABELS, INVOLVEMENT_LABELS, LETTER_FORMATS, LETTER_KINDS, LETTER_TITLES
@@ -433,8 +435,6 @@ def _templates(pol: Policy, templates: str | None) -> str | None:
 
 
 def _render(kind: str, ctx: dict, fmt: str, templates: str | None) -> bytes:
-    from letters.render import LetterError, render
-
     try:
         return render(kind, ctx, fmt, templates)
     except LetterError as exc:
@@ -677,9 +677,6 @@ def _agency_code(session: Session, name: str) -> str | None:
 
 def check_templates(folder: str) -> list[str]:
     """`trigger letters check DIR`: one line per problem; empty when the folder is fine."""
-    from letters.check import check_folder
-    from letters.render import LetterError
-
     try:
         return [str(p) for p in check_folder(folder)]
     except LetterError as exc:

@@ -17,7 +17,7 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from trigger import audit, complaints, corrections, duties, schedule
+from trigger import audit, complaints, duties, reassignment, schedule
 from trigger.app import App
 from trigger.codes import ACTION_OPEN, CHANNELS, LANGUAGES, REJECTION_CATEGORIES, VICTIM_KINDS, not_one_of
 from trigger.errors import GuardRefused, InvalidInput, PolicyError
@@ -259,7 +259,7 @@ def assign(
     with changing(app, reference) as w:
         if w.case.state in REVIEW_WORK_STATES and w.case.state != "threshold_met":
             on = on_for_change(w.case, on)
-            corrections.reassign(
+            reassignment.reassign(
                 w,
                 lead=lead or None,
                 reviewer=reviewer,
@@ -409,7 +409,7 @@ def involved(session: Session, case: ReviewCase) -> set[str]:
         names |= {lead.code, lead.name}
     names |= set(session.exec(select(HoursEntry.person).where(HoursEntry.case_id == case.id)).all())
     names |= set(session.exec(select(AuditEvent.actor).where(AuditEvent.case_id == case.id)).all())
-    names |= corrections.replaced_people(session, case)
+    names |= reassignment.replaced_people(session, case)
     return {n for n in names if n}
 
 
@@ -518,9 +518,12 @@ def _closure_reason(
         return None
     if not actions:
         return f"{ground}, and the action plan had no actions"
+    joint = ground if came_by == "decide_appeal" else f"{ground},"
     if not dropped:
-        return f"{ground} and every action is complete"
-    return f"{ground}; of the action plan, {done} action(s) were completed and {dropped} dropped"
+        return f"{joint} and every action is complete"
+    if not done:
+        return f"{joint} and every action was dropped ({dropped})"
+    return f"{joint} and every action is complete or was dropped ({done} complete, {dropped} dropped)"
 
 
 def withdraw(app: App, reference: str, *, reason: str, on: date | None = None) -> ReviewCase:

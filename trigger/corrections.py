@@ -14,6 +14,7 @@ decided case, `check` and `show` say so (`trigger.decisions.since_corrected`) an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -46,7 +47,7 @@ from trigger.models import (
     ReviewCase,
 )
 from trigger.unit import Work, case_policy, changing, find_agency, not_future, on_for_change
-from workflows.machine import REVIEW_WORK_STATES, TERMINAL
+from workflows.machine import TERMINAL
 
 NONE = "none"  # `--hate none`, `--same-as none`: the value is cleared
 
@@ -61,14 +62,14 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _reason(reason: str | None) -> str:
+def required_reason(reason: str | None) -> str:
     text = (reason or "").strip()
     if not text:
         raise InvalidInput("a correction needs the reason it is made (--reason TEXT)")
     return text
 
 
-def _record(
+def record_changes(
     session: Session,
     case: ReviewCase | None,
     subject: str,
@@ -97,7 +98,14 @@ def _record(
     return rows
 
 
-def _detail(rows: list[Correction], **ids: Any) -> dict:
+def stamp(rows: list[Correction], event: AuditEvent) -> list[Correction]:
+    """Each correction row remembers the audit event that recorded it: its place in the history."""
+    for r in rows:
+        r.audit_seq = event.seq
+    return rows
+
+
+def detail(rows: list[Correction], **ids: Any) -> dict:
     """What the audit event carries: field names and row ids, never the values."""
     return {**ids, "fields": [r.field for r in rows], "corrections": [r.id for r in rows]}
 
@@ -196,7 +204,7 @@ def update_case(
         raise InvalidInput(f"cannot correct {', '.join(sorted(unknown))} with `case update`")
     if all(v is None for v in given.values()):
         raise InvalidInput("say what to correct, e.g. --address TEXT (see `trigger case update --help`)")
-    why = _reason(reason)
+    why = required_reason(reason)
     with changing(app, reference) as w:
         _not_purged(w.case)
         on = on_for_change(w.case, on)
@@ -209,10 +217,10 @@ def update_case(
             if name == "involvement":
                 w.case.involvement_on = on
             setattr(w.case, column, new)
-        rows = _record(
+        rows = record_changes(
             w.session, w.case, "case", w.case.id, [(n, o, v) for n, _c, o, v in changes], why, on, w.actor
         )
-        w.record("case_update", on, reason=why, detail=_detail(rows))
+        stamp(rows, w.record("case_update", on, reason=why, detail=detail(rows)))
     return rows
 
 
@@ -280,7 +288,7 @@ def update_incident(
     }
     if all(v is None for v in given.values()):
         raise InvalidInput("say what to correct, e.g. --reported DATE (see `trigger incident update --help`)")
-    why = _reason(reason)
+    why = required_reason(reason)
     for day, name in ((occurred, "--occurred"), (reported, "--reported")):
         if day is not None:
             not_future(day, name)
@@ -339,15 +347,18 @@ def update_incident(
         if not changes:
             raise InvalidInput(f"nothing to correct: complaint {incident_id} already holds those values")
         session.add(row)
-        rows = _record(session, case, "incident", row.id, changes, why, on, actor)
-        audit.record(
-            session,
-            case,
-            "incident_update",
-            actor=actor,
-            on=on,
-            reason=why,
-            detail=_detail(rows, incident=row.id),
+        rows = record_changes(session, case, "incident", row.id, changes, why, on, actor)
+        stamp(
+            rows,
+            audit.record(
+                session,
+                case,
+                "incident_update",
+                actor=actor,
+                on=on,
+                reason=why,
+                detail=detail(rows, incident=row.id),
+            ),
         )
         return rows
 
@@ -376,21 +387,24 @@ def _same_as(session: Session, row: Incident, value: str | int) -> int | None:
 def void_incident(app: App, incident_id: int, *, reason: str | None, on: date | None = None) -> Correction:
     """`trigger incident void`: a complaint recorded in error stays on the record, with the reason, and
     is left out of every count (the threshold check, the scan)."""
-    why = _reason(reason)
+    why = required_reason(reason)
 
     def change(session: Session, case: ReviewCase | None, on: date, actor: str) -> list[Correction]:
         row = _incident(session, incident_id)
         row.voided_on, row.void_reason = on, why
         session.add(row)
-        rows = _record(session, case, "incident", row.id, [("void", None, why)], why, on, actor)
-        audit.record(
-            session,
-            case,
-            "incident_void",
-            actor=actor,
-            on=on,
-            reason=why,
-            detail=_detail(rows, incident=row.id),
+        rows = record_changes(session, case, "incident", row.id, [("void", None, why)], why, on, actor)
+        stamp(
+            rows,
+            audit.record(
+                session,
+                case,
+                "incident_void",
+                actor=actor,
+                on=on,
+                reason=why,
+                detail=detail(rows, incident=row.id),
+            ),
         )
         return rows
 
@@ -415,7 +429,7 @@ def void_hours(
     app: App, reference: str, entry: int, *, reason: str | None, on: date | None = None
 ) -> Correction:
     """`trigger hours void`: an hours entry logged in error, kept and left out of every total."""
-    why = _reason(reason)
+    why = required_reason(reason)
     with changing(app, reference) as w:
         on = on_for_change(w.case, on)
         row = w.session.get(HoursEntry, entry)
@@ -427,8 +441,10 @@ def void_hours(
             raise GuardRefused(f"hours entry {entry} is already void ({row.void_reason})")
         row.voided_on, row.void_reason = on, why
         w.session.add(row)
-        rows = _record(w.session, w.case, "hours", row.id, [("void", None, why)], why, on, w.actor)
-        w.record("hours_void", on, reason=why, detail=_detail(rows, entry=row.id, hours=row.hours))
+        rows = record_changes(w.session, w.case, "hours", row.id, [("void", None, why)], why, on, w.actor)
+        stamp(
+            rows, w.record("hours_void", on, reason=why, detail=detail(rows, entry=row.id, hours=row.hours))
+        )
     return rows[0]
 
 
@@ -467,15 +483,18 @@ def update_agency(
         if not changes:
             raise InvalidInput(f"nothing to change: agency {code} already holds those values")
         session.add(row)
-        rows = _record(session, None, "agency", row.id, changes, why, on, app.actor)
-        audit.record(
-            session,
-            None,
-            "agency_update",
-            actor=app.actor,
-            on=on,
-            reason=why,
-            detail=_detail(rows, agency=row.code),
+        rows = record_changes(session, None, "agency", row.id, changes, why, on, app.actor)
+        stamp(
+            rows,
+            audit.record(
+                session,
+                None,
+                "agency_update",
+                actor=app.actor,
+                on=on,
+                reason=why,
+                detail=detail(rows, agency=row.code),
+            ),
         )
         if any(c[0] == "email" for c in changes):
             for case in _open_cases_of(session, row.id):
@@ -494,78 +513,6 @@ def _open_cases_of(session: Session, agency_id: int) -> list[ReviewCase]:
             )
         )
     )
-
-
-# -- reassignment -----------------------------------------------------------------------------------
-
-
-def reassign(
-    w: Work,
-    *,
-    lead: str | None,
-    reviewer: str | None,
-    reviewer_email: str | None,
-    spoc: str | None,
-    spoc_email: str | None,
-    reason: str | None,
-    on: date,
-) -> list[Correction]:
-    """`trigger assign REF ... --reason` once the review has started: a new lead agency or reviewer (a
-    reviewer on leave, say). The one replaced stays on the list of people involved in the case, so can
-    never decide its appeal (`trigger.cases.involved`)."""
-    case = w.case
-    if case.state not in REVIEW_WORK_STATES:
-        raise GuardRefused(f"cannot reassign {case.reference}: it is {case.state}")
-    if not (reason or "").strip():
-        raise GuardRefused(
-            f"{case.reference} is already assigned ({case.state}, reviewer {case.reviewer}); to reassign it "
-            "give --reason"
-        )
-    why = _reason(reason)
-    changes = []
-    if lead:
-        agency = find_agency(w.session, lead)
-        if agency.id != case.lead_agency_id:
-            old = w.session.get(Agency, case.lead_agency_id) if case.lead_agency_id else None
-            changes.append(("lead", old.code if old else None, agency.code))
-            case.lead_agency_id = agency.id
-    if reviewer is not None and reviewer.strip() and reviewer.strip() != case.reviewer:
-        changes.append(("reviewer", case.reviewer, reviewer.strip()))
-        case.reviewer = reviewer.strip()
-        if (
-            reviewer_email is None and case.reviewer_email
-        ):  # the old reviewer's address must not get reminders
-            changes.append(("reviewer_email", case.reviewer_email, None))
-            case.reviewer_email = None
-    if reviewer_email is not None and (reviewer_email.strip() or None) != case.reviewer_email:
-        changes.append(("reviewer_email", case.reviewer_email, reviewer_email.strip() or None))
-        case.reviewer_email = reviewer_email.strip() or None
-    for option, column, value in (("spoc", "spoc_name", spoc), ("spoc_email", "spoc_email", spoc_email)):
-        if value is not None and (value.strip() or None) != getattr(case, column):
-            changes.append((option, getattr(case, column), value.strip() or None))
-            setattr(case, column, value.strip() or None)
-    if not changes:
-        raise InvalidInput(f"nothing to reassign: {case.reference} already has that lead agency and reviewer")
-    rows = _record(w.session, case, "assignment", case.id, changes, why, on, w.actor)
-    w.record("reassign", on, reason=why, detail=_detail(rows, lead=lead or None))
-    return rows
-
-
-def replaced_people(session: Session, case: ReviewCase) -> set[str]:
-    """Everybody a reassignment replaced: former reviewers, lead agencies and SPoCs of the case."""
-    rows = session.exec(
-        select(Correction.old_value).where(
-            Correction.case_id == case.id,
-            Correction.subject.in_(("assignment", "case")),
-            Correction.field.in_(("reviewer", "lead", "spoc")),
-        )
-    ).all()
-    names = {r for r in rows if r}
-    for code in list(names):
-        agency = session.exec(select(Agency).where(Agency.code == code)).first()
-        if agency is not None:
-            names.add(agency.name)
-    return names
 
 
 # -- reading corrections back -------------------------------------------------------------------------
@@ -606,15 +553,36 @@ def _touches_letter(c: Correction, kind: str) -> bool:
 
 
 def letter_marks(session: Session, case: ReviewCase, letters: list[Letter]) -> dict[int, list[Correction]]:
-    """For each letter, the corrections recorded after it was issued that touch facts it shows: `show`
-    marks such a letter, which stays in the register exactly as it was sent."""
-    found = of_case(session, case)
+    """For each letter, the corrections that changed a fact it showed: recorded after the letter was
+    issued, of a value in force when it was (set before it: a reviewer corrected after a letter sent
+    before anyone was assigned does not touch it). `show` marks such a letter, which stays in the
+    register exactly as it was sent."""
+    found = [c for c in of_case(session, case) if c.audit_seq is not None]
+    events = session.exec(
+        select(AuditEvent.seq, AuditEvent.event, AuditEvent.detail).where(
+            AuditEvent.case_id == case.id, AuditEvent.event.in_(("letter", "appeal_bundle", "assign"))
+        )
+    ).all()
+    issued: dict[int, int] = {}
+    assigned = 0
+    for seq, event, detail in events:
+        if event == "assign":
+            assigned = assigned or seq
+        elif detail:
+            issued[json.loads(detail).get("letter")] = seq
+    since: dict[int, int] = {}  # correction id -> the seq from which the value it replaced was in force
+    last: dict[tuple, int] = {}
+    for c in sorted(found, key=lambda c: c.audit_seq or 0):
+        key = (c.subject, c.subject_id, c.field)
+        start = assigned if c.subject == "assignment" or c.field in ("spoc", "spoc_email") else 0
+        since[c.id] = last.get(key, start)
+        last[key] = c.audit_seq or 0
     out: dict[int, list[Correction]] = {}
     for lt in letters:
-        issued = _moment(lt.created_at)
-        out[lt.id] = [c for c in found if _moment(c.created_at) > issued and _touches_letter(c, lt.kind)]
+        at = issued.get(lt.id)
+        out[lt.id] = [
+            c
+            for c in found
+            if at is not None and since[c.id] < at < (c.audit_seq or 0) and _touches_letter(c, lt.kind)
+        ]
     return out
-
-
-def _moment(at):
-    return at.replace(tzinfo=None) if at is not None and at.tzinfo is not None else at

@@ -147,6 +147,11 @@ def _unsupported(session: Session, case: ReviewCase, kind: str, on: date) -> str
             return (
                 f"the threshold for {ref} was decided not met on {decision.decided}; send threshold_not_met"
             )
+        if kind in ("threshold_not_met", "rejection") and decision.by_appeal and decision.met:
+            return (
+                f"the appeal upheld on {decision.decided} replaced the decision on {ref}; the threshold is "
+                "met: send threshold_met or appeal_outcome"
+            )
         if kind == "threshold_not_met" and (decision.met or decision.rejection_category):
             other = "threshold_met" if decision.met else "rejection"
             return f"the threshold decision on {ref} was not 'not met' on its merits; send {other}"

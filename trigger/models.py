@@ -371,6 +371,7 @@ class Correction(SQLModel, table=True):
     corrected_on: date  # the --on day
     actor: str
     created_at: datetime = Field(default_factory=utcnow)
+    audit_seq: int | None = None  # the audit event that recorded it (its place in the case's history)
 
 
 class Consultation(SQLModel, table=True):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-28 00:30:06.299920
+Create Date: 2026-11-28 00:38:10.021411
 
 """
 from typing import Sequence, Union
@@ -204,6 +204,7 @@ def upgrade() -> None:
     sa.Column('corrected_on', sa.Date(), nullable=False),
     sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('audit_seq', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['review_case.id'], name=op.f('fk_correction_case_id_review_case')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_correction'))
     )

@@ -309,11 +309,11 @@ def evaluate(complaints: list[Complaint], application: date, rules: Rules) -> Ex
             route = route or "hate"
         elif aside := [c for c in qualifying if c.hate and c.id in set_aside]:
             # a qualifying hate complaint that a stricter local caveat set aside: said, never hidden
-            first = aside[0]
+            shown = aside[0]
             routes["hate"] = (
-                f"Complaint {first.id} is a qualifying report of a hate incident "
-                f"({(first.hate or '').replace('_', ' ')}), but the local rule that "
-                f"{CAVEAT_TEXT[set_aside[first.id]]} ({STRICTER}) sets it aside, so the local hate "
+                f"Complaint {shown.id} is a qualifying report of a hate incident "
+                f"({(shown.hate or '').replace('_', ' ')}), but the local rule that "
+                f"{CAVEAT_TEXT[set_aside[shown.id]]} ({STRICTER}) sets it aside, so the local hate "
                 "incident route is not met."
             )
         else:

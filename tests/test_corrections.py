@@ -390,7 +390,7 @@ def test_corrections_show_in_the_export_and_the_bundle_and_the_chain_holds(db, t
     exported = db.json("export", ref)
     assert {c["field"] for c in exported["case"]["corrections"]} == {"address", "void"}
     summaries = [i["summary"] for i in exported["chronology"]]
-    assert any("case_update [address]" in s and "typo" in s for s in summaries)
+    assert any("case_update by tester (fields address): typo" in s for s in summaries)
     assert any("VOID since 2025-05-07: keyed twice" in s for s in summaries)
     # an appeal needs an appealable decision: take the case to an outcome
     db("assign", ref, "--lead", "cbc", "--reviewer", "Sam Reviewer", "--on", "2025-05-08")

@@ -54,12 +54,18 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             continue
         detail = json.loads(e.detail) if e.detail else None
         move = f" ({e.from_state or ''} -> {e.to_state})" if e.to_state and e.from_state != e.to_state else ""
-        fields = f" [{', '.join(detail['fields'])}]" if detail and detail.get("fields") else ""
+        facts = ", ".join(
+            f"{k} {', '.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in (detail or {}).items()
+            if k in _SUMMARY_KEYS and v not in (None, "", [], False)
+        )
         add(
             e.on,
             0,
             "event",
-            f"{e.event}{fields}{move} by {e.actor}" + (f": {e.reason}" if e.reason else ""),
+            f"{e.event}{move} by {e.actor}"
+            + (f" ({facts})" if facts else "")
+            + (f": {e.reason}" if e.reason else ""),
             event=e.event,
             actor=e.actor,
             seq=e.seq,
@@ -202,14 +208,7 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             progress=a.progress,
             jag=a.jag,
         )
-        add(
-            a.completed_on,
-            7,
-            "action_completed",
-            f"action {a.number} {a.status}",
-            number=a.number,
-            status=a.status,
-        )
+        # its completion is the `action_update` event above, listed once there
     lodged = [e.actor for e in events if e.event == "appeal"]
     for n, ap in enumerate(
         session.scalars(select(Appeal).where(Appeal.case_id == case.id).order_by(Appeal.id)).all()
@@ -281,6 +280,19 @@ SHOWN_BY_ROWS = (
     "recommendation_response",
     "action_add",
     "consult",
+)
+# the details an event's line in the chronology names (no personal data is kept in them)
+_SUMMARY_KEYS = (
+    "number",
+    "status",
+    "rag",
+    "agency",
+    "person",
+    "hours",
+    "entry",
+    "incident",
+    "fields",
+    "channel",
 )
 _KEYS = {
     "incident_add": "incident",

@@ -254,7 +254,10 @@ def _deadline_view(d: Deadline, as_of: date, calendar) -> dict:
         "due": d.due.isoformat(),
         "met_on": d.met_on and d.met_on.isoformat(),
         "status": status,
-        "days_late": deadlines.days_late(fact, calendar()) if status == "met_late" else None,
+        # the working calendar (and its bank holidays) only for a working-day deadline done late
+        "days_late": deadlines.days_late(fact, calendar() if (d.span or "").endswith("wd") else None)
+        if status == "met_late"
+        else None,
         "not_applicable": status == "not_applicable",
         "span": d.span,
         "anchor": d.anchor,

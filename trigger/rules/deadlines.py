@@ -236,13 +236,15 @@ def status(d: DeadlineFact, as_of: date) -> str:
     return "open"
 
 
-def days_late(d: DeadlineFact, calendar: WorkingCalendar) -> int | None:
+def days_late(d: DeadlineFact, calendar: WorkingCalendar | None) -> int | None:
     """How late a deadline done after its due day was, in its own unit: working days for a `wd`
-    timescale (the working days after the due day up to and including the day it was done), calendar
-    days otherwise. None when it was not done late."""
+    timescale (the working days after the due day up to and including the day it was done; the
+    calendar is needed for these only), calendar days otherwise. None when it was not done late."""
     if d.met_on is None or d.met_on <= d.due:
         return None
     if d.span and parse_span(d.span).unit == "wd":
+        if calendar is None:
+            raise ValueError(f"{d.kind} runs in working days: its days late need the policy's calendar")
         return calendar.working_days_between(d.due, d.met_on)
     return (d.met_on - d.due).days
 

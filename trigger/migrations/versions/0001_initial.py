@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-28 00:38:10.021411
+Create Date: 2026-11-28 00:55:21.053775
 
 """
 from typing import Sequence, Union

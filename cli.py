@@ -1054,7 +1054,9 @@ _TIMELINE_KEYS = (
 
 @cli.command("list")
 @click.option("--state", default=None, help="Only cases in this state.")
-@click.option("--overdue", is_flag=True, help="Only cases with a deadline passed and not met.")
+@click.option(
+    "--overdue", is_flag=True, help="Only cases with a deadline overdue: due, not done, and still possible."
+)
 @click.option("--as-of", type=DATE, default=None, help="Judge overdue as of this day (default today).")
 @output_options
 @pass_ctx
@@ -1844,29 +1846,35 @@ def agency_update(c, code, name, kind, email, reason):
 
 @cli.command()
 @click.argument("reference")
-@click.option("--on", "on", type=DATE, required=True, help="The day the draft plan was put to the victim.")
 @click.option("--response", required=True, help="What the victim said about the draft action plan.")
+@on_option
 @pass_ctx
-def consult(c, reference, on, response):
+def consult(c, reference, response, on):
     """Record that the draft action plan was put to the victim before the outcome (2025 guidance)."""
     from trigger import duties
 
-    duties.consult(c.app, reference, on=on, response=response)
-    click.echo(f"Consultation on the draft action plan of {reference.upper()} recorded ({on.isoformat()}).")
+    row = duties.consult(c.app, reference, on=on, response=response)
+    click.echo(
+        f"Consultation on the draft action plan of {reference.upper()} recorded "
+        f"({row.consulted_on.isoformat()})."
+    )
 
 
 @cli.command()
 @click.argument("victim_ref", metavar="VICTIM_REF")
-@click.option("--on", "on", type=DATE, required=True, help="The day the victim was told.")
 @click.option("--how", required=True, help="How they were told (letter, visit, phone...).")
+@on_option
 @pass_ctx
-def signpost(c, victim_ref, on, how):
+def signpost(c, victim_ref, how, on):
     """Record that a victim who made a second report within six months was told about the Case Review
     (2025 guidance); VICTIM_REF is their id in the partners' case system, as `scan` lists it."""
     from trigger import duties
 
-    duties.signpost(c.app, victim_ref, on=on, how=how)
-    click.echo(f"Victim {victim_ref} told about the ASB Case Review on {on.isoformat()}; `scan` marks them.")
+    row = duties.signpost(c.app, victim_ref, on=on, how=how)
+    click.echo(
+        f"Victim {row.victim_ref} told about the ASB Case Review on {row.told_on.isoformat()}; "
+        "`scan` marks them."
+    )
 
 
 # -- demo ---------------------------------------------------------------------------------------------

@@ -105,11 +105,21 @@ def test_a_case_correction_needs_a_reason_and_a_change(db):
     assert "say what to correct" in nothing.stderr
     cleared = db.fails("case", "update", ref, "--applicant", "", "--reason", "oops")
     assert "--applicant cannot be cleared" in cleared.stderr
+    third = db.fails("case", "update", ref, "--victim", "Cat Example", "--reason", "applied for her mother")
+    assert "needs the victim's consent date: give --consent-date too" in third.stderr
     late = db.fails("case", "update", ref, "--received", "2025-05-03", "--reason", "wrong day")
     assert "after the case's first recorded event (2025-05-01)" in late.stderr
     assert _events() == before
     db("case", "update", ref, "--postcode", "", "--reason", "not the victim's postcode")
     assert db.json("show", ref)["postcode"] is None
+    db(
+        "case",
+        "update",
+        ref,
+        *("--victim", "Cat Example", "--consent-date", "2025-04-28", "--reason", "applied for her mother"),
+    )
+    shown = db.json("show", ref)
+    assert (shown["third_party"], shown["consent_date"]) == (True, "2025-04-28")
 
 
 def test_correcting_the_received_date_moves_the_deadlines_it_runs_from(db):

@@ -336,3 +336,15 @@ def test_a_reminder_warning_is_never_dated_before_the_case_was_received(db):
         assert reminder.send_on >= date(2025, 6, 2), (deadline.kind, reminder.send_on)
     ack = [r for r, d in rows if d.kind == "acknowledge"]
     assert ack and ack[0].send_on == date(2025, 6, 2)
+
+
+def test_list_overdue_and_show_agree_on_which_deadlines_are_overdue(db):
+    withdrawn = _activate(db, "2025-03-03")
+    db("withdraw", withdrawn, "--reason", "moved away", "--on", "2025-03-20")
+    met = _met_case(db)
+    _not_met_case(db)
+    listed = {r["reference"]: sorted(r["overdue"]) for r in db.json("list")}
+    for ref in listed:
+        shown = sorted(d["kind"] for d in db.json("show", ref)["deadlines"] if d["status"] == "overdue")
+        assert listed[ref] == shown, ref
+    assert listed[withdrawn] == [] and listed[met] == ["action", "outcome_letter", "review"]

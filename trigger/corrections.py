@@ -217,6 +217,12 @@ def update_case(
             if name == "involvement":
                 w.case.involvement_on = on
             setattr(w.case, column, new)
+        if w.case.applicant_name != w.case.victim_name and w.case.consent_date is None:
+            # gov.uk guidance: a third party applies with the victim's consent
+            raise InvalidInput(
+                "with the applicant and the victim different people, the case needs the victim's consent "
+                "date: give --consent-date too"
+            )
         rows = record_changes(
             w.session, w.case, "case", w.case.id, [(n, o, v) for n, _c, o, v in changes], why, on, w.actor
         )

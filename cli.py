@@ -1198,6 +1198,35 @@ def calendar_holidays(year, nation, as_json, as_csv):
     emit_rows(rows, ["date", "weekday", "name"], as_json, as_csv)
 
 
+@calendar.command("ics")
+@click.option("--reviewer", default=None, help="Only the cases this reviewer is assigned to.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the calendar to this file (default: print it).",
+)
+@pass_ctx
+def calendar_ics(c, reviewer, output):
+    """Open deadlines (all-day) and review meetings (Europe/London) as an iCalendar file for Outlook.
+
+    \b
+        trigger calendar ics -o asb-deadlines.ics
+        trigger calendar ics --reviewer "Sam Reviewer" -o sam.ics
+    Events carry the case reference and what falls due, never the applicant's or victim's name.
+    """
+    from trigger import calendar_feed
+
+    content = calendar_feed.ics(c.app, reviewer)
+    if output:
+        _write_file(output, content)
+        count = content.count(b"BEGIN:VEVENT")
+        click.echo(f"Wrote {count} event{'s' if count != 1 else ''} to {output}.", err=True)
+    else:
+        click.echo(content, nl=False)
+
+
 @cli.group(cls=TriggerGroup)
 def reminders():
     """Deadline reminders: send those due, or run the scheduler."""
@@ -1416,37 +1445,86 @@ def _period_options(f):
     default=None,
     help="Write a publishable HTML page with a chart by quarter.",
 )
+@click.option(
+    "--templates",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The partnership's template folder: its annual.html replaces or extends ours.",
+)
+@click.option(
+    "--xlsx",
+    "xlsx_file",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the tidy figures as an Excel workbook.",
+)
+@click.option(
+    "--ods",
+    "ods_file",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the tidy figures as an OpenDocument spreadsheet.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="With --csv: write the CSV to this file (with a byte-order mark, so Excel reads £ and ŵ).",
+)
 @output_options
 @pass_ctx
-def report_annual(c, year, start, end, publish, html_file, as_json, as_csv):
+def report_annual(
+    c, year, start, end, publish, html_file, templates, xlsx_file, ods_file, output, as_json, as_csv
+):
     """The annual return: the four statutory counts (s.104 publication duty) and the extras, each counted by
     the date of its own event. Fails (exit 1) when the records break a consistency check.
 
     \b
         trigger report annual --year 2025
         trigger report annual --year 2025 --publish --html asb-case-reviews-2025-26.html
+        trigger report annual --year 2025 --publish --csv -o asb-2025-26.csv --xlsx asb-2025-26.xlsx
+    --csv is tidy: one row per partnership, period, measure and value, with a suppressed flag.
     """
     from trigger.reports import annual, common
+    from trigger.reports import publish as published
 
+    if output and not as_csv:
+        raise click.UsageError("-o/--output is for --csv; the other formats name their file themselves")
     p = common.period(year, start, end)
     data = annual.annual(c.app, p, publish=publish)
     failed = annual.failed_checks(data)
+    files = [f for f in (html_file, xlsx_file, ods_file, output) if f]
+    if files and failed:
+        raise click.ClickException(
+            "not writing figures to publish: " + "; ".join(f"{f['name']} ({f['detail']})" for f in failed)
+        )
+    partnership = published.partnership_name(c.app) if (files or as_csv) else ""
+    rows = published.tidy_rows(data, partnership) if (files or as_csv) else []
+    written = []
     if html_file:
-        if failed:
-            raise click.ClickException(
-                "not writing a page to publish: " + "; ".join(f"{f['name']} ({f['detail']})" for f in failed)
-            )
-        html = annual.page(c.app, data)
-        with open(html_file, "w", encoding="utf-8") as fh:
-            fh.write(html)
+        _write_file(html_file, published.render_page(data, partnership, templates).encode("utf-8"))
+        written.append(html_file)
+    if xlsx_file:
+        _write_file(xlsx_file, published.xlsx_bytes(rows, data, partnership))
+        written.append(xlsx_file)
+    if ods_file:
+        _write_file(ods_file, published.ods_bytes(rows, data, partnership))
+        written.append(ods_file)
+    if output:
+        _write_file(output, published.csv_text(rows).encode("utf-8-sig"))
+        written.append(output)
+    if written:
         click.echo(
-            f"Wrote {html_file} ({p.label}{', small numbers suppressed' if publish else ''}).", err=True
+            f"Wrote {', '.join(written)} ({p.label}{', small numbers suppressed' if publish else ''}).",
+            err=True,
         )
     if as_json:
         emit_json(data)
-    elif as_csv:
-        emit_rows(annual.annual_rows(data), ["section", "measure", "value"], as_csv=True)
-    elif not html_file:
+    elif as_csv and not output:
+        text = published.csv_text(rows)
+        click.echo(("\ufeff" if _stdout_is_a_file() else "") + text, nl=False)
+    elif not written:
         emit_rows(
             annual.annual_rows(data),
             ["section", "measure", "value"],
@@ -1459,6 +1537,37 @@ def report_annual(c, year, start, end, publish, html_file, as_json, as_csv):
         raise click.ClickException(
             f"{len(failed)} consistency check(s) failed; correct the records before publishing"
         )
+
+
+def _stdout_is_a_file() -> bool:
+    """`> figures.csv`: output redirected to a regular file gets the byte-order mark Excel needs."""
+    import os
+    import stat
+
+    try:
+        return stat.S_ISREG(os.fstat(sys.stdout.fileno()).st_mode)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+
+
+def _write_file(path, content: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename it into place: never a half-written file."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    target = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(content)
+            os.replace(tmp, target)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 @report.command("hours")

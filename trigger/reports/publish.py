@@ -57,7 +57,7 @@ RESPONSE_LABELS = {
 INK = "#0b0c0c"
 PALETTE = {
     "applications": "#1d70b8",
-    "threshold_not_met": "#d4351c",
+    "threshold_not_met": "#aa2a16",
     "reviews_carried_out": "#00703c",
     "reviews_with_recommendations": "#4c2c92",
 }

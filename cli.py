@@ -234,7 +234,8 @@ def config_defaults(command: click.Command, table: dict, where: str, path) -> di
 def setup_logging(verbosity: int) -> None:
     """Our own messages (`trigger.*`, e.g. each sweep of `reminders serve`) at INFO and the libraries'
     at WARNING by default; -v adds our DEBUG and the libraries' INFO (the scheduler's jobs), -vv
-    everything; -q keeps warnings only, -qq errors only."""
+    everything; -q keeps warnings only, -qq errors only. One handler on stderr, installed once; other
+    handlers (a test runner's) are left alone."""
     import logging
 
     ours = {-1: logging.WARNING, 0: logging.INFO}.get(
@@ -243,12 +244,31 @@ def setup_logging(verbosity: int) -> None:
     libraries = {0: logging.WARNING, 1: logging.INFO}.get(
         verbosity, logging.DEBUG if verbosity > 1 else max(ours, logging.WARNING)
     )
-    logging.basicConfig(
-        level=libraries,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        force=True,
-    )
+
+    class Stderr(logging.StreamHandler):
+        """Writes to whatever sys.stderr is when a record comes (CliRunner swaps it per command)."""
+
+        @property  # type: ignore[override]
+        def stream(self):
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, _value):
+            pass
+
+    def wanted(record: logging.LogRecord) -> bool:
+        mine = record.name == "trigger" or record.name.startswith("trigger.")
+        return record.levelno >= (ours if mine else libraries)
+
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "trigger_cli", False)]:
+        root.removeHandler(handler)
+    handler = Stderr()
+    handler.trigger_cli = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(wanted)
+    root.addHandler(handler)
+    root.setLevel(min(ours, libraries))
     logging.getLogger("trigger").setLevel(ours)
 
 

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import pty
+import select
 import subprocess
 import sys
 from datetime import date, datetime
@@ -330,26 +331,31 @@ def test_the_progress_bar_shows_on_a_terminal_only(db, tmp_path):
     path.write_bytes(_csv_bytes([ECINS_HEADER, *ECINS_ROWS], "cp1252"))
     env = dict(os.environ, COLUMNS="100")
     master, slave = pty.openpty()
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "cli.py", "incidents", "import", str(path), "--map", "ecins"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=slave,
-        timeout=60,
     )
     os.close(slave)
     terminal = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
+    while True:  # read the terminal while the command runs, or a full pty would block it
+        ready, _, _ = select.select([master], [], [], 1.0)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the command ended and closed the terminal
+                break
+            if not chunk:
+                break
+            terminal += chunk
+        elif proc.poll() is not None:
             break
-        if not chunk:
-            break
-        terminal += chunk
     os.close(master)
-    assert proc.returncode == 0 and b"Imported 4 of 4 rows" in proc.stdout
+    stdout = proc.stdout.read()
+    proc.wait(timeout=60)
+    assert proc.returncode == 0 and b"Imported 4 of 4 rows" in stdout
     assert b"Importing" in terminal and "━".encode() in terminal  # rich's bar, on the terminal
     piped = subprocess.run(
         [sys.executable, "cli.py", "incidents", "import", str(path), "--map", "ecins"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -177,30 +178,61 @@ def test_a_broken_config_file_is_one_line_naming_the_file(db, tmp_path, text, ex
 # -- logging for reminders serve ----------------------------------------------------------------------------
 
 
-def _serve(args: list[str], tmp_path) -> str:
+@pytest.mark.slow
+def test_reminders_serve_logs_each_sweep_through_logging_on_stderr(db, tmp_path):
     env = {**os.environ, "TRIGGER_OUTBOX": str(tmp_path / "outbox")}
     proc = subprocess.Popen(
-        [sys.executable, "cli.py", *args, "reminders", "serve", "--every", "5"],
+        [sys.executable, "cli.py", "reminders", "serve", "--every", "5"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        text=True,
     )
-    time.sleep(4)
+    lines = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        lines.append(line)
+        if " trigger.reminders: sweep " in line or not line:
+            break
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0 and out == b""
-    return err.decode()
+    out, rest = proc.communicate(timeout=30)
+    log = "".join(lines) + rest
+    assert proc.returncode == 0 and out == "", log
+    assert re.search(
+        r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO trigger.reminders: serving: sweep every 5s", log, re.M
+    )
+    assert " INFO trigger.reminders: sweep " in log and " INFO trigger.reminders: stopped" in log
+    assert "apscheduler" not in log  # the scheduler's chatter only with -v
 
 
-@pytest.mark.slow
-def test_reminders_serve_logs_through_logging_and_v_and_q_change_how_much(db, tmp_path):
-    normal = _serve([], tmp_path)
-    assert " INFO trigger.reminders: serving: sweep every 5s" in normal
-    assert " INFO trigger.reminders: sweep " in normal and " INFO trigger.reminders: stopped" in normal
-    assert "apscheduler" not in normal
-    assert _serve(["-q"], tmp_path) == ""
-    assert "INFO apscheduler" in _serve(["-v"], tmp_path)
+@pytest.mark.parametrize(
+    "verbosity, shown",
+    [
+        (0, ["trigger INFO", "trigger WARNING", "library WARNING"]),
+        (-1, ["trigger WARNING", "library WARNING"]),
+        (-2, []),
+        (1, ["trigger DEBUG", "trigger INFO", "trigger WARNING", "library INFO", "library WARNING"]),
+    ],
+)
+def test_v_and_q_choose_how_much_is_logged(capsys, verbosity, shown):
+    import logging
+
+    import cli
+
+    cli.setup_logging(verbosity)
+    try:
+        for name, logger in (
+            ("trigger", logging.getLogger("trigger.reminders")),
+            ("library", logging.getLogger("apscheduler.x")),
+        ):
+            for level in ("DEBUG", "INFO", "WARNING"):
+                logger.log(getattr(logging, level), f"{name} {level}")
+        err = capsys.readouterr().err
+        assert [line.split(": ", 1)[1] for line in err.splitlines()] == shown
+    finally:
+        cli.setup_logging(0)
 
 
 # -- what to install -----------------------------------------------------------------------------------------

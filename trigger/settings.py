@@ -15,7 +15,6 @@ The data directory, in order:
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 
 from trigger.errors import InvalidInput
@@ -68,6 +67,8 @@ def load_config() -> tuple[Path | None, dict]:
     path = config_path()
     if path is None:
         return None, {}
+    import tomllib  # only when there is a file to read
+
     try:
         with path.open("rb") as fh:
             return path, tomllib.load(fh)

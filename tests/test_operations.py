@@ -56,6 +56,26 @@ def test_a_cp1252_console_gets_utf8_instead_of_a_crash(db):
 
 
 @pytest.mark.slow
+def test_a_txt_letter_with_a_welsh_name_prints_on_a_cp1252_console(db):
+    ref = db.json(
+        "activate",
+        "--applicant",
+        "Gwenllian Gŵyr",
+        "--received",
+        "2026-03-02",
+        "--channel",
+        "letter",
+        "--statement",
+        "Nothing has changed",
+    )["reference"]
+    proc = _run(
+        "letter", ref, "acknowledgement", "--format", "txt", "--preview", env={"PYTHONIOENCODING": "cp1252"}
+    )
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+    assert "Gwenllian Gŵyr" in proc.stdout.decode("utf-8")
+
+
+@pytest.mark.slow
 def test_python_dash_m_trigger_is_the_same_command(db):
     proc = subprocess.run(
         [sys.executable, "-m", "trigger", "agency", "list", "--json"],

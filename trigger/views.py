@@ -29,6 +29,7 @@ from trigger.models import (
     ThresholdDecision,
 )
 from trigger.rules.deadlines import is_duty
+from trigger.undelivered import undelivered
 from trigger.unit import find_case
 from workflows import machine
 
@@ -63,7 +64,11 @@ def _action_view(a: Action, reference: str, owner: str) -> dict:
 def show(app: App, reference: str) -> dict:
     """Everything about a case, as plain data (the one place a case is formatted for output)."""
     with app.read() as session:
-        return case_view(session, find_case(session, reference))
+        case = find_case(session, reference)
+        view = case_view(session, case)
+        # reminders failed, retrying or being sent (docs/architecture.md#deadlines-and-reminders)
+        view["reminders_undelivered"] = undelivered(session, case.id)
+        return view
 
 
 def case_view(session: Session, case: ReviewCase) -> dict:

@@ -1068,12 +1068,15 @@ def reminders_run(c, now_text, dry_run, as_json):
     if dry_run:
         click.echo(f"{len(result.due)} reminder(s) due; nothing sent (dry run).")
         return
+    others = result.skipped + result.lost
     click.echo(
         f"Sent {len(result.sent)}, not sent {len(result.failed)} (kept and retried), "
-        f"given up {len(result.gave_up)}, cancelled {len(result.cancelled)}, "
-        f"taken by another runner {result.skipped + result.lost}"
+        f"given up {len(result.gave_up)}, cancelled {len(result.cancelled)}"
+        + (f", taken by another runner {others}" if others else "")
         + (f" via {result.channel}." if result.channel else ".")
     )
+    if result.stopped:
+        click.echo(f"Stopped early; {result.released} claimed reminder(s) given back.")
     for rid, error, retry_at in result.failed:
         click.echo(f"reminder {rid} not sent: {error}; kept, next attempt {_local_time(retry_at)}", err=True)
     for rid, error, because in result.gave_up:
@@ -1116,7 +1119,8 @@ def reminders_status(c, as_json):
                 "FAILED, refused for good" if r["because"] == "refused" else "FAILED after a day of retries"
             ) + ("; manager told" if r["reported"] else "; manager not yet told")
         elif r["status"] == "retrying":
-            how = f"retrying ({r['attempts']} attempt(s)), next {r['next_attempt']}"
+            when = _local_time(datetime.fromisoformat(r["next_attempt"])) if r["next_attempt"] else "now"
+            how = f"retrying ({r['attempts']} attempt(s)), next {when}"
         else:
             how = "being sent now"
         click.echo(

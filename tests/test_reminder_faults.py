@@ -156,6 +156,11 @@ def test_a_550_is_given_up_at_once_and_reported_to_the_manager(db, case, mail, t
         ("rob@police.example", "failed", "refused")
     }
     assert run(db, "2026-04-02T09:00")["sent"] == 0  # refused for good: not retried by itself
+    tries = [r["attempts"] for r in db.json("show", case)["reminders_undelivered"]]
+    db("hours", case, "--agency", "police", "--person", "P. Officer", "--hours", "1", "--date", "2026-03-20")
+    out = run(db, "2026-04-02T09:01")  # nor by an unrelated change to the case
+    assert out["sent"] == 0 and out["gave_up"] == []
+    assert [r["attempts"] for r in db.json("show", case)["reminders_undelivered"]] == tries
     server.handler.reject.clear()  # the address is put right
     assert f"Put back {len(refused)} reminder(s)" in db("reminders", "retry", case).stdout
     assert run(db, "2026-04-02T09:05")["sent"] == len(refused)
@@ -277,7 +282,8 @@ class Serve:
 
     def __init__(self, *args: str, env: dict | None = None):
         self.proc = subprocess.Popen(
-            cli("reminders", "serve", "--every", "3600", *args),
+            # a digest at 23:59: the sweeps in these tests are not followed by the day's digest
+            cli("reminders", "serve", "--every", "3600", "--digest-at", "23:59", *args),
             cwd=ROOT,
             env=dict(os.environ, PYTHONUNBUFFERED="1", **(env or {})),
             stdout=subprocess.PIPE,
@@ -323,7 +329,7 @@ def test_serve_stops_cleanly_on_a_signal_and_releases_its_claims(db, mail, signu
     expected = due_ids(db)
     serve = Serve()
     try:
-        serve.wait_until(lambda: len(server.handler.messages) >= 2)
+        serve.wait_until(lambda: len(server.handler.reminder_ids()) >= 2)
         signalled = serve.signal(signum)
         assert serve.finish() == 0
         took = time.monotonic() - signalled
@@ -333,7 +339,7 @@ def test_serve_stops_cleanly_on_a_signal_and_releases_its_claims(db, mail, signu
     assert any(line.startswith(f"stopping on {signum.name}") for line in serve.lines), serve.lines
     assert serve.lines[-1] == "stopped"
     sweep = next(line for line in serve.lines if line.startswith("sweep "))
-    delivered_before = len(server.handler.messages)
+    delivered_before = len(server.handler.reminder_ids())
     assert 2 <= delivered_before < 12 and f"sent {delivered_before}," in sweep  # the one in hand finished
     status = db.json("reminders", "status")
     assert status["counts"]["claimed"] == 0  # every claim it did not use was given back

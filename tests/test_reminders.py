@@ -284,6 +284,14 @@ def test_a_digest_whose_send_failed_is_retried_not_marked_sent(db, cases_):
     assert service.digest(app, datetime(2026, 12, 29, 9, 0, tzinfo=UTC), channel=Keep())["sent"] == 0
 
 
+def test_a_digest_never_tried_is_due_once_its_time_has_passed(db, cases_):
+    cases_(1)
+    app = App()
+    assert not service.digest_pending(app, datetime(2026, 12, 29, 7, 0, tzinfo=UTC), (7, 30))
+    assert service.digest_pending(app, datetime(2026, 12, 29, 10, 0, tzinfo=UTC), (7, 30))  # serve was down
+    assert not service.digest_pending(app, datetime(2026, 12, 28, 10, 0, tzinfo=UTC), (7, 30))  # holiday
+
+
 def test_bad_now_is_one_clear_line(db):
     result = db.fails("reminders", "run", "--now", "tomorrow")
     assert "--now 'tomorrow' is not an ISO date" in result.stderr and "Traceback" not in result.stderr

@@ -491,6 +491,13 @@ def release_claims(app: App, runner: str, keep: int | None = None) -> int:
         ).rowcount
 
 
+def transport(app: App):
+    """The mail channel; it lives in `trigger.mail` (`mail.transport`), kept here for older callers."""
+    from trigger import mail
+
+    return mail.transport(app)
+
+
 def runner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 

@@ -166,7 +166,8 @@ def digest(
 
 
 def digest_pending(app: App, now: datetime, at: tuple[int, int]) -> bool:
-    """Is today's digest due (a working day, past its time) and not yet sent to everyone?"""
+    """Is today's digest due (a working day, past its time) and not yet sent to everyone? True too
+    when it was never tried (the service was down at its time), so a late start still sends it."""
     local = now.astimezone(LONDON)
     if (local.hour, local.minute) < at:
         return False
@@ -174,7 +175,7 @@ def digest_pending(app: App, now: datetime, at: tuple[int, int]) -> bool:
         if not default_policy(app, session).calendar().is_working_day(local.date()):
             return False
         state = _digest_state(session, f"digest:{local.date().isoformat()}")
-    return state is not None and state.get("state") != "done"
+    return state is None or state.get("state") != "done"
 
 
 # -- the service ---------------------------------------------------------------------------------------

@@ -103,7 +103,8 @@ def test_a_day_of_failures_is_reported_to_the_manager_by_the_outbox_and_retry_pu
     assert report["To"] == MANAGER and report["Subject"].startswith("Reminders not delivered: 8")
     assert report["Auto-Submitted"] == "auto-generated" and report["Message-ID"] and report["Date"]
     body = report.get_content()
-    assert "still failing after a day of retries" in body and f"trigger reminders retry {ref}" in body
+    assert "still failing after a day of retries (since Friday 8 January 2027 at 08:00)" in body
+    assert f"trigger reminders retry {ref}" in body
     assert run(db, "2027-01-09T08:30")["reported"] == 0  # reported once
     status = db.json("reminders", "status")
     assert status["counts"]["failed"] == 8

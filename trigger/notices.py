@@ -14,9 +14,11 @@ from datetime import UTC, date, datetime
 from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from zoneinfo import ZoneInfo
 
 from trigger.mail import domain_of
 
+LONDON = ZoneInfo("Europe/London")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTHS = (
     "January",
@@ -82,6 +84,12 @@ _DUTIES = {
 def long_date(day: date) -> str:
     """`2027-01-08` -> `Friday 8 January 2027` (UK style: weekday, day, month, year; no commas)."""
     return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def _moment(when: datetime) -> str:
+    """A moment in UK time: `Monday 5 October 2026 at 08:00`."""
+    local = when.astimezone(LONDON)
+    return f"{long_date(local.date())} at {local:%H:%M}"
 
 
 def duty(deadline_kind: str, reference: str, action_number: int | None = None) -> tuple[str, str, str]:
@@ -176,7 +184,7 @@ def reminder(facts: ReminderFacts, to: str, mail_from: str, idstring: str) -> Em
     if facts.alone:
         lines += [
             "",
-            "WARNING: nobody but you has been told of this deadline: the reviewer has no e-mail "
+            "WARNING: nobody but you has been told of this deadline: the reviewer has no e-mail",
             "address (nor has the lead agency). Give the reviewer an address so that they are told.",
         ]
     msg = EmailMessage(policy=POLICY)
@@ -210,7 +218,7 @@ def failure_report(items: list[Undelivered], to: str | None, mail_from: str, ids
             "refused by the mail server"
             if i.refused
             else "still failing after a day of retries"
-            + (f" (since {i.first_failed.astimezone(UTC):%Y-%m-%d %H:%M} UTC)" if i.first_failed else "")
+            + (f" (since {_moment(i.first_failed)})" if i.first_failed else "")
         )
         lines += [
             f"- {i.reference}: {LABELS[i.kind].lower()} about {what}, due {long_date(i.due)}",

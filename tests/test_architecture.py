@@ -86,3 +86,14 @@ def test_no_module_imports_another_modules_private_names():
                     if a.name.startswith("_")
                 ]
     assert offences == []
+
+
+def test_the_read_tables_are_generated_from_the_models():
+    proc = subprocess.run(
+        [sys.executable, "scripts/read_tables.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr

@@ -4,6 +4,9 @@
 A reminder is `failed` when the mail server refused it for good (5xx) or when it was still failing a day
 after its first failure; one still being retried is `pending` with `first_failed_at` and
 `next_attempt_at` set.
+
+The listing reads the Core tables (`trigger/tables.py`) so that `show` can use it without building the
+models (docs/architecture.md#speed); reporting and retrying, which write, import what they need when called.
 """
 
 from __future__ import annotations
@@ -11,27 +14,45 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlmodel import Session
 
-from trigger import audit
-from trigger.app import App
-from trigger.models import Deadline, Reminder, ReviewCase
-from trigger.partnership import manager_address
-from trigger.unit import default_policy, find_case
+from trigger.tables import deadline as D
+from trigger.tables import reminder as R
+from trigger.tables import review_case as C
+
+if TYPE_CHECKING:
+    from trigger.app import App
 
 LONDON = ZoneInfo("Europe/London")
 
 
-def _failed_rows(session: Session, where):
+_COLUMNS = (
+    R.c.id,
+    R.c.kind,
+    R.c.recipient,
+    R.c.status,
+    R.c.attempts,
+    R.c.last_error,
+    R.c.failure,
+    R.c.first_failed_at,
+    R.c.next_attempt_at,
+    R.c.reported_at,
+    D.c.kind.label("deadline_kind"),
+    D.c.due,
+    C.c.reference,
+)
+
+
+def _rows(session, where):
     return session.execute(
-        select(Reminder, Deadline.kind, Deadline.due, ReviewCase.reference)
-        .join(Deadline, Deadline.id == Reminder.deadline_id)
-        .join(ReviewCase, ReviewCase.id == Deadline.case_id)
+        select(*_COLUMNS)
+        .join(D, D.c.id == R.c.deadline_id)
+        .join(C, C.c.id == D.c.case_id)
         .where(where)
-        .order_by(ReviewCase.reference, Reminder.id)
+        .order_by(C.c.reference, R.c.id)
     ).all()
 
 
@@ -48,34 +69,35 @@ def report(app: App, channel, now: datetime) -> Told:
     """Tell the manager, once, of each reminder given up on: by the sweep's own channel, or by the
     outbox when that fails (SMTP itself down, or the manager's address refused too)."""
     from trigger import mail, notices
+    from trigger.partnership import manager_address
+    from trigger.unit import default_policy
 
     told = Told()
     with app.write() as session:
-        rows = _failed_rows(session, and_(Reminder.status == "failed", Reminder.reported_at.is_(None)))
+        rows = _rows(session, and_(R.c.status == "failed", R.c.reported_at.is_(None)))
         if not rows:
             return told
-        ids = [r.id for r, *_ in rows]
         taken = set(
             session.execute(  # compare-and-set: two runners never report one failure twice
-                update(Reminder)
-                .where(Reminder.id.in_(ids), Reminder.reported_at.is_(None))
+                update(R)
+                .where(R.c.id.in_([r.id for r in rows]), R.c.reported_at.is_(None))
                 .values(reported_at=now)
-                .returning(Reminder.id)
+                .returning(R.c.id)
             ).scalars()
         )
         manager = manager_address(session, default_policy(app, session))
     items = [
         notices.Undelivered(
-            ref,
+            r.reference,
             r.kind,
-            dkind,
-            due,
+            r.deadline_kind,
+            r.due,
             r.recipient,
             r.last_error or "",
             r.failure == "refused",
             r.first_failed_at and r.first_failed_at.replace(tzinfo=UTC),
         )
-        for r, dkind, due, ref in rows
+        for r in rows
         if r.id in taken
     ]
     if not items:
@@ -98,34 +120,33 @@ def report(app: App, channel, now: datetime) -> Told:
     except OSError as exc:
         told.error = f"could not write the failure report to the outbox: {exc}"
         with app.write() as session:  # not told: try again next run
-            session.execute(update(Reminder).where(Reminder.id.in_(list(taken))).values(reported_at=None))
+            session.execute(update(R).where(R.c.id.in_(list(taken))).values(reported_at=None))
     return told
 
 
 def _problem():
     return or_(
-        Reminder.status.in_(("failed", "claimed")),
-        and_(Reminder.status == "pending", Reminder.first_failed_at.is_not(None)),
+        R.c.status.in_(("failed", "claimed")),
+        and_(R.c.status == "pending", R.c.first_failed_at.is_not(None)),
     )
 
 
-def undelivered(session: Session, case_id: int | None = None) -> list[dict]:
+def undelivered(session, case_id: int | None = None) -> list[dict]:
     """Reminders not (yet) delivered: failed, retrying after a failure, or being sent now."""
     where = _problem()
     if case_id is not None:
-        where = and_(where, Deadline.case_id == case_id)
+        where = and_(where, D.c.case_id == case_id)
     out = []
-    for r, dkind, due, ref in _failed_rows(session, where):
-        state = {"failed": "failed", "claimed": "sending"}.get(r.status, "retrying")
+    for r in _rows(session, where):
         out.append(
             {
                 "id": r.id,
-                "reference": ref,
+                "reference": r.reference,
                 "kind": r.kind,
-                "deadline": dkind,
-                "due": due.isoformat(),
+                "deadline": r.deadline_kind,
+                "due": r.due.isoformat(),
                 "recipient": r.recipient,
-                "status": state,
+                "status": {"failed": "failed", "claimed": "sending"}.get(r.status, "retrying"),
                 "because": r.failure,
                 "attempts": r.attempts,
                 "last_error": r.last_error,
@@ -144,7 +165,7 @@ def _iso(moment: datetime | None) -> str | None:
 def status(app: App) -> dict:
     """`trigger reminders status`: how many reminders stand in each state, and those not delivered."""
     with app.read() as session:
-        counts = dict(session.execute(select(Reminder.status, func.count()).group_by(Reminder.status)).all())
+        counts = dict(session.execute(select(R.c.status, func.count()).group_by(R.c.status)).all())
         return {
             "counts": {s: counts.get(s, 0) for s in ("pending", "claimed", "sent", "failed", "cancelled")},
             "undelivered": undelivered(session),
@@ -153,18 +174,16 @@ def status(app: App) -> dict:
 
 def retry(app: App, reference: str | None = None, on: date | None = None) -> int:
     """Put failed reminders back (and let those backing off go now): pending, a fresh run of attempts."""
+    from trigger import audit
+    from trigger.unit import find_case
+
     with app.write() as session:
         case = find_case(session, reference) if reference else None
-        where = or_(
-            Reminder.status == "failed",
-            and_(Reminder.status == "pending", Reminder.next_attempt_at.is_not(None)),
-        )
+        where = or_(R.c.status == "failed", and_(R.c.status == "pending", R.c.next_attempt_at.is_not(None)))
         if case is not None:
-            where = and_(
-                where, Reminder.deadline_id.in_(select(Deadline.id).where(Deadline.case_id == case.id))
-            )
+            where = and_(where, R.c.deadline_id.in_(select(D.c.id).where(D.c.case_id == case.id)))
         count = session.execute(
-            update(Reminder)
+            update(R)
             .where(where)
             .values(
                 status="pending",

@@ -265,7 +265,10 @@ def test_runners_whose_clocks_differ_by_fifteen_minutes_send_each_message_once(d
                 text=True,
             )
         )
-        time.sleep(1.0)  # the first runner is part-way through its sweep
+        # the first runner is part-way through its sweep (it holds its claims) before the second starts
+        end = time.monotonic() + 60
+        while server.handler.receiving == 0 and time.monotonic() < end:
+            time.sleep(0.05)
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
     results = [json.loads(o) for o, _ in outs]

@@ -161,3 +161,19 @@ def test_bad_mail_settings_are_one_line_and_nothing_is_claimed(db, mail_env, env
     assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert result.stderr.startswith("Error: ") and "Traceback" not in result.stderr
     assert db.json("reminders", "status") == before
+
+
+def test_a_send_longer_than_the_smtp_timeout_is_cut_off_and_kept(db, mail_env, servers):
+    # the bound on one send is what lets a runner's claim on the message in hand cover the whole send
+    make_cases(db, 1)
+    server = servers(Collect(delay=5))
+    mail_env.setenv("TRIGGER_SMTP_URL", server.url())
+    mail_env.setenv("TRIGGER_SMTP_TIMEOUT", "1")
+    out = run(db, "2026-12-23T08:00")
+    assert (
+        "the send was cut off (it took longer than the time allowed)" in out.stderr and "kept" in out.stderr
+    )
+    assert server.handler.receiving == 1 and server.handler.messages == []  # the server never kept it
+    server.handler.delay = 0
+    assert "Sent 1," in run(db, "2026-12-23T08:05").stdout
+    assert len(server.handler.messages) == 1

@@ -357,6 +357,34 @@ def test_serve_stops_cleanly_on_a_signal_and_releases_its_claims(db, mail, signu
 
 
 @pytest.mark.slow
+def test_a_stop_while_the_server_sits_on_a_message_still_exits_within_ten_seconds(db, mail):
+    # the server takes 30 s over each message; the first signal allows the message in hand eight seconds
+    server = mail(Server(Collect(delay=30)).start())
+    overdue_now(db, 1)
+    expected = due_ids(db)
+    serve = Serve()
+    try:
+        serve.wait_until(lambda: server.handler.receiving >= 1)
+        signalled = serve.signal(signal.SIGTERM)
+        assert serve.finish() == 0
+        took = time.monotonic() - signalled
+        assert 7 < took < 10, took
+    finally:
+        serve.kill()
+    assert serve.lines[-1] == "stopped", serve.lines
+    assert any("not sent: the send was cut off" in line for line in serve.lines), serve.lines
+    status = db.json("reminders", "status")
+    assert status["counts"]["claimed"] == 0 and server.handler.messages == []
+    [cut] = [r for r in status["undelivered"] if r["status"] == "retrying"]  # kept, to be tried again
+    assert "cut off" in cut["last_error"] and cut["next_attempt"]
+    server.handler.delay = 0
+    db("reminders", "retry")
+    assert db.json("reminders", "run")["sent"] == len(expected)
+    got = figures("serve stopped while the server sat on a message", expected, server.handler.reminder_ids())
+    assert (got["delivered"], got["doubled"], got["lost"]) == (len(expected), 0, 0)
+
+
+@pytest.mark.slow
 def test_a_second_signal_stops_serve_at_once_and_still_releases_the_claims(db, mail):
     # the server takes 20 s over each message: the first signal would wait up to eight seconds for it
     server = mail(Server(Collect(delay=20)).start())

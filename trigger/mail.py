@@ -305,6 +305,7 @@ class Smtp:
         self._cut = ""
         self.phase = "idle"  # connecting, sending: a message in "sending" may have reached the server
         self.broken: str | None = None
+        self._stop_by: float | None = None
 
     @staticmethod
     def _tls_context() -> ssl.SSLContext:
@@ -398,7 +399,10 @@ class Smtp:
             raise MailError(self.broken)
         self._cut = ""
         self.phase = "connecting"
-        self._dog.arm(self.timeout, lambda: self._cut_connection("it took longer than TRIGGER_SMTP_TIMEOUT"))
+        allowed = self.timeout
+        if self._stop_by is not None:  # a service asked to stop: what is left of its grace only
+            allowed = max(0.1, min(allowed, self._stop_by - time.monotonic()))
+        self._dog.arm(allowed, lambda: self._cut_connection("it took longer than the time allowed"))
         try:
             conn = self._conn if self._conn is not None and getattr(self._conn, "sock", None) else None
             if conn is None:
@@ -418,14 +422,15 @@ class Smtp:
                 and isinstance(exc, Exception)
                 and not isinstance(exc, smtplib.SMTPResponseException)
             ):
-                raise TimeoutError(f"the send was cut off: {self._cut}") from None
+                raise MailError(f"the send was cut off ({self._cut}); it may be tried again") from None
             raise
         finally:
             self._dog.disarm()
             self.phase = "idle"
 
     def limit(self, seconds: float) -> None:
-        """Allow the message in hand at most `seconds` more (a service asked to stop)."""
+        """Allow the message in hand, and any after it, at most `seconds` more (a service asked to stop)."""
+        self._stop_by = time.monotonic() + seconds
         self._dog.shorten(seconds)
 
     def abort(self) -> None:

@@ -390,8 +390,10 @@ class _Sweep:
                 # still ours (nobody took it over after it ran out)? then keep it for as long as the send
                 # may take: nobody else can take it before the send is over, sent or cut off
                 with conn.begin():
-                    sent = self._mark_sent(conn, sent, in_transaction=True)
+                    if sent is not None:
+                        conn.execute(self._done, {"rid": sent.id})
                     ours = conn.execute(self._keep, {"rid": item.id}).rowcount
+                sent = self._counted(sent)  # only once its mark is committed
                 if not ours:
                     self.result.lost += 1
                     continue
@@ -423,20 +425,21 @@ class _Sweep:
         finally:
             self._mark_sent(conn, sent)
 
-    def _mark_sent(self, conn, item: Due | None, in_transaction: bool = False) -> None:
-        if item is None:
-            return None
-        if in_transaction:
-            conn.execute(self._done, {"rid": item.id})
-        else:
+    def _mark_sent(self, conn, item: Due | None) -> None:
+        """Mark a sent reminder in its own transaction (returns None: nothing left to mark)."""
+        if item is not None:
             with conn.begin():
                 conn.execute(self._done, {"rid": item.id})
-        self.result.sent.append(item.id)
-        if item.alone:
-            self.result.warnings.append(
-                f"{item.reference}: only the manager was told of the {item.deadline_kind} deadline; "
-                "the reviewer has no e-mail address"
-            )
+        return self._counted(item)
+
+    def _counted(self, item: Due | None) -> None:
+        if item is not None:
+            self.result.sent.append(item.id)
+            if item.alone:
+                self.result.warnings.append(
+                    f"{item.reference}: only the manager was told of the {item.deadline_kind} deadline; "
+                    "the reviewer has no e-mail address"
+                )
         return None
 
     def _failed(self, conn, item: Due, failure) -> None:
@@ -569,8 +572,9 @@ def run(
                 if sqlite:
                     conn.rollback()
                     raw.execute("PRAGMA synchronous=FULL")
-        told = undelivered.report(app, channel, now)
-        result.reported, result.reported_via, result.report_error = told.count, told.via, told.error
+        if not result.stopped:  # a stopping service leaves the report to the next sweep
+            told = undelivered.report(app, channel, now)
+            result.reported, result.reported_via, result.report_error = told.count, told.via, told.error
     finally:
         channel.close()
     if result.sent or result.failed or result.gave_up or result.reported:

@@ -264,17 +264,21 @@ def serve(app: App, *, every: int = 300, digest_at: str = "07:30", log=print) ->
         misfire_grace_time=3 * 3600,
     )
     signals: list[str] = []
+    leaving = threading.Event()  # set once the service is on its way out at once: later signals ignored
 
     def on_signal(signum, _frame) -> None:
         name = signal.Signals(signum).name
         signals.append(name)
+        if leaving.is_set():
+            return
         if len(signals) == 1:
             log(f"stopping on {name}: finishing the message in hand")
             stop.set()
             if progress.channel is not None:
                 progress.channel.limit(STOP_GRACE)
             sched.shutdown(wait=False)
-        elif len(signals) == 2:
+        else:
+            leaving.set()
             raise _StopNow(f"second signal, {name}")
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
@@ -293,6 +297,7 @@ def serve(app: App, *, every: int = 300, digest_at: str = "07:30", log=print) ->
             stop.set()
             raise _StopNow("interrupt") from None
     except _StopNow as why:
+        leaving.set()
         stop.set()
         channel = progress.channel
         if channel is not None:

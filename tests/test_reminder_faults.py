@@ -301,8 +301,9 @@ class Serve:
         self.reader.start()
 
     def _read(self) -> None:
+        # its log is on stderr through `logging`: "2026-11-28 08:00:00,123 INFO trigger.reminders: sweep ..."
         for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
+            self.lines.append(line.rstrip("\n").partition(" trigger.reminders: ")[2] or line.rstrip("\n"))
 
     def wait_until(self, check, timeout: float = 30) -> None:
         end = time.monotonic() + timeout

@@ -4,12 +4,17 @@
 from __future__ import annotations
 
 import os
+import select as _select
+import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 import pytest
 from mailservers import MANAGER, Collect, Server, make_cases
@@ -18,6 +23,8 @@ from sqlmodel import Session, create_engine, select
 from trigger import reminders, service
 from trigger.app import App
 from trigger.models import Reminder
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -238,6 +245,72 @@ def test_two_threads_never_double_send(db, cases_):
         t.join()
     assert len(sent) == 24 and len(set(sent)) == 24  # 4 per case, each once
     assert sum(len(r.sent) for r in results) == 24
+
+
+@pytest.mark.slow
+def test_two_processes_never_double_send(db, cases_, smtp):
+    server = smtp()
+    cases_(8)
+    env = dict(os.environ)
+    cmd = [sys.executable, str(ROOT / "cli.py"), "reminders", "run", "--now", "2027-01-08T08:00"]
+    procs = [
+        subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    keys = [(m["To"], m["Subject"]) for m in server.messages]
+    assert len(keys) == 32 and len(set(keys)) == 32
+
+
+@pytest.mark.slow
+def test_serve_sweeps_and_stops_cleanly_on_sigterm(db, cases_, tmp_path):
+    cases_(1)
+    env = dict(os.environ, TRIGGER_OUTBOX=str(tmp_path / "out"), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "cli.py"),
+            "reminders",
+            "serve",
+            "--every",
+            "3600",
+            "--digest-at",
+            "23:59",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    # serve logs through `logging`, on stderr: "2026-03-14 07:30:00,123 INFO trigger.reminders: sweep ..."
+    def sweep(line: str) -> bool:
+        return " trigger.reminders: sweep " in line
+
+    lines, deadline = [], time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and not any(sweep(line) for line in lines):
+            ready, _, _ = _select.select([proc.stderr], [], [], deadline - time.monotonic())
+            if ready:
+                line = proc.stderr.readline()
+                if not line:
+                    break
+                lines.append(line)
+        assert any(sweep(line) for line in lines), lines
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+        assert proc.returncode == 0, err
+        assert time.monotonic() - started < 5
+        assert out == ""
+        lines += err.splitlines()
+        assert sum(sweep(line) for line in lines) == 1
+        assert any("stopped" in line for line in lines)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 class Keep:

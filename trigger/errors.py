@@ -32,3 +32,8 @@ class PolicyError(TriggerError):
 
 class NotInitialised(TriggerError):
     """The database has no schema yet."""
+
+
+class MissingDependency(TriggerError):
+    """An optional extra or a system library that this command needs is not installed: names what
+    to install."""

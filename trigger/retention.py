@@ -10,13 +10,24 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from trigger import audit
 from trigger.app import App, today
 from trigger.errors import GuardRefused
-from trigger.models import Appeal, EvidenceRequest, HoursEntry, Incident, Letter, Meeting, ReviewCase
+from trigger.models import (
+    Appeal,
+    Consultation,
+    Correction,
+    EvidenceRequest,
+    HoursEntry,
+    Incident,
+    Letter,
+    LetterCopy,
+    Meeting,
+    ReviewCase,
+)
 from trigger.rules.calendar import add_months
 from trigger.unit import case_policy, default_policy
 from workflows.machine import TERMINAL
@@ -36,6 +47,7 @@ CASE_FIELDS = {
     "address": None,
     "postcode": None,
     "vulnerability": None,
+    "spoc_email": None,
 }
 
 
@@ -106,6 +118,17 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -
         .values(description=None, location=None, complainant=None, victim_ref=None)
     )
     session.execute(update(Letter).where(Letter.case_id == case.id).values(recipient=PURGED))
+    # the exact bytes of the letters sent are personal data through and through: the register keeps
+    # each letter's kind, date and sha256 only
+    letter_ids = select(Letter.id).where(Letter.case_id == case.id)
+    session.execute(delete(LetterCopy).where(LetterCopy.letter_id.in_(letter_ids)))
+    # corrections keep which field changed, when and by whom; the values and reasons go
+    session.execute(
+        update(Correction)
+        .where(Correction.case_id == case.id)
+        .values(old_value=None, new_value=None, reason=PURGED)
+    )
+    session.execute(update(Consultation).where(Consultation.case_id == case.id).values(response=PURGED))
     session.execute(update(Meeting).where(Meeting.case_id == case.id).values(attendees=None))
     session.execute(update(Appeal).where(Appeal.case_id == case.id).values(detail=None))
     session.execute(update(HoursEntry).where(HoursEntry.case_id == case.id).values(note=None))
@@ -126,6 +149,9 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -
                 "appeal detail",
                 "hours notes",
                 "evidence notes",
+                "letter copies",
+                "correction values",
+                "consultation responses",
             ]
         },
     )

@@ -103,6 +103,7 @@ def digest(
                 .where(
                     Deadline.met_on.is_(None),
                     Deadline.not_applicable.is_(False),
+                    Deadline.missed.is_(False),
                     Deadline.due <= horizon,
                     ReviewCase.state.not_in(TERMINAL),
                 )

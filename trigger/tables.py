@@ -3,7 +3,7 @@ columns and their types only (the models' own types, so values read back alike).
 trigger/models.py by scripts/read_tables.py; do not edit (a test checks it).
 """
 
-from sqlalchemy import Boolean, Column, Date, DateTime, Float, Integer, MetaData, Table
+from sqlalchemy import Boolean, Column, Date, DateTime, Float, Integer, LargeBinary, MetaData, Table
 from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 
 metadata = MetaData()
@@ -86,6 +86,34 @@ case_sequence = Table(
     Column("last", Integer()),
 )
 
+consultation = Table(
+    "consultation",
+    metadata,
+    Column("id", Integer(), primary_key=True),
+    Column("case_id", Integer()),
+    Column("consulted_on", Date()),
+    Column("response", AutoString()),
+    Column("actor", AutoString()),
+    Column("created_at", UTCDateTime()),
+)
+
+correction = Table(
+    "correction",
+    metadata,
+    Column("id", Integer(), primary_key=True),
+    Column("case_id", Integer()),
+    Column("subject", AutoString()),
+    Column("subject_id", Integer()),
+    Column("field", AutoString()),
+    Column("old_value", AutoString()),
+    Column("new_value", AutoString()),
+    Column("reason", AutoString()),
+    Column("corrected_on", Date()),
+    Column("actor", AutoString()),
+    Column("created_at", UTCDateTime()),
+    Column("audit_seq", Integer()),
+)
+
 deadline = Table(
     "deadline",
     metadata,
@@ -98,6 +126,7 @@ deadline = Table(
     Column("due", Date()),
     Column("met_on", Date()),
     Column("not_applicable", Boolean()),
+    Column("missed", Boolean()),
 )
 
 evidence_request = Table(
@@ -133,6 +162,8 @@ hours_entry = Table(
     Column("hours", Float()),
     Column("worked_on", Date()),
     Column("note", AutoString()),
+    Column("voided_on", Date()),
+    Column("void_reason", AutoString()),
 )
 
 incident = Table(
@@ -151,6 +182,8 @@ incident = Table(
     Column("description", AutoString()),
     Column("complainant", AutoString()),
     Column("same_as_id", Integer()),
+    Column("voided_on", Date()),
+    Column("void_reason", AutoString()),
 )
 
 letter = Table(
@@ -164,6 +197,13 @@ letter = Table(
     Column("format", AutoString()),
     Column("content_hash", AutoString()),
     Column("created_at", UTCDateTime()),
+)
+
+letter_copy = Table(
+    "letter_copy",
+    metadata,
+    Column("letter_id", Integer(), primary_key=True),
+    Column("content", LargeBinary()),
 )
 
 meeting = Table(
@@ -268,6 +308,10 @@ review_case = Table(
     Column("purged", Boolean()),
     Column("created_at", UTCDateTime()),
     Column("updated_at", UTCDateTime()),
+    Column("spoc_name", AutoString()),
+    Column("spoc_email", AutoString()),
+    Column("victim_involvement", AutoString()),
+    Column("involvement_on", Date()),
 )
 
 setting = Table(
@@ -275,6 +319,17 @@ setting = Table(
     metadata,
     Column("key", AutoString(), primary_key=True),
     Column("value", AutoString()),
+)
+
+signposting = Table(
+    "signposting",
+    metadata,
+    Column("id", Integer(), primary_key=True),
+    Column("victim_ref", AutoString()),
+    Column("told_on", Date()),
+    Column("how", AutoString()),
+    Column("actor", AutoString()),
+    Column("created_at", UTCDateTime()),
 )
 
 threshold_decision = Table(

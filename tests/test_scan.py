@@ -266,6 +266,7 @@ def test_scan_counts_what_check_would_count_for_an_application_on_the_as_of_date
                         "agency_id": 1,
                         "agency_ref": f"R{i}",
                         "hate": h,
+                        "partnership_id": 1,
                     }
                     for i, (o, r, h) in enumerate(reports)
                 ],

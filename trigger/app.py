@@ -38,6 +38,11 @@ def current_user() -> str:
     return os.environ.get("TRIGGER_USER") or getpass.getuser()
 
 
+def typed_user() -> str | None:
+    """The name typed with TRIGGER_USER, if any (the OS user is not typed)."""
+    return os.environ.get("TRIGGER_USER") or None
+
+
 def today() -> date:
     return date.today()
 
@@ -151,12 +156,24 @@ def dispose_engines() -> None:
 
 
 class App:
-    """What every command needs: where the data is, who is acting, which policy by default."""
+    """What every command needs: where the data is, who is acting, which policy by default, and the
+    partnership chosen with --partnership. `needs` is the stack of permissions the use-cases in hand
+    declared (`trigger.access.needs`); `who` is the acting user once resolved."""
 
-    def __init__(self, url: str | None = None, actor: str | None = None, policy: str | None = None):
+    def __init__(
+        self,
+        url: str | None = None,
+        actor: str | None = None,
+        policy: str | None = None,
+        partnership: str | None = None,
+    ):
         self.url = url or db_url()
+        self.actor_given = bool(actor or typed_user())
         self.actor = actor or current_user()
         self.policy_override = policy
+        self.partnership = partnership
+        self.needs: list = []
+        self.who = None
         self._schema_checked = False
         self._writer: Engine | None = None
 
@@ -197,7 +214,16 @@ class App:
         """A read-only session."""
         self.require_schema()
         with Session(self.engine, expire_on_commit=False) as session:
-            yield session
+            try:
+                _enter(self, session)
+                yield session
+            except DBAPIError as exc:
+                refused = permission_error(
+                    exc
+                )  # the server's own refusal (docs/architecture.md#partnerships-people-and-roles)
+                if refused is None:
+                    raise
+                raise refused from None
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -206,14 +232,37 @@ class App:
         self.require_schema()
         with Session(self._write_engine, expire_on_commit=False) as session:
             try:
+                _enter(self, session)
                 yield session
                 session.commit()
             except (StaleDataError, DBAPIError) as exc:
                 session.rollback()
-                clash = concurrency_error(exc)
+                clash = concurrency_error(exc) or permission_error(exc)
                 if clash is None:
                     raise
                 raise clash from exc
             except BaseException:
                 session.rollback()
                 raise
+
+
+def _enter(app: App, session: Session) -> None:
+    from trigger import access  # light: the Core tables only
+
+    access.enter(app, session)
+
+
+_PG_PERMISSION = "42501"
+
+
+def permission_error(exc: BaseException):
+    """The server refused the login (PostgreSQL's insufficient privilege): one line, or None."""
+    from trigger.errors import NotPermitted
+
+    if getattr(getattr(exc, "orig", None), "sqlstate", None) != _PG_PERMISSION:
+        return None
+    text = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    return NotPermitted(
+        f"the database refused this login: {text}; nothing was changed (an admin registers people and "
+        "their roles with `trigger user add`)"
+    )

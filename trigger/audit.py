@@ -15,6 +15,7 @@ from datetime import UTC, date
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from trigger import access
 from trigger.models import AuditEvent, AuditHead, ReviewCase, utcnow
 
 GENESIS = "0" * 64
@@ -55,8 +56,12 @@ def record(
     to_state: str | None = None,
     reason: str | None = None,
     detail: dict | None = None,
+    partnership_id: int | None = None,
 ) -> AuditEvent:
-    """Append one event in the caller's transaction."""
+    """Append one event in the caller's transaction, marked with the partnership it belongs to (the
+    case's, else the one given, else the acting user's) so that each partnership sees its own."""
+    if partnership_id is None:
+        partnership_id = case.partnership_id if case is not None else access.scope_of(session)
     # take the head row first: the write lock (SQLite) or row lock (PostgreSQL) orders the appends
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1))
     head = session.exec(select(AuditHead).where(AuditHead.id == 1)).one()
@@ -75,6 +80,7 @@ def record(
         detail=json.dumps(detail, sort_keys=True, default=str) if detail else None,
         prev_hash=head.last_hash or GENESIS,
         hash="",
+        partnership_id=partnership_id,
     )
     row.hash = _digest(row)
     head.last_hash = row.hash

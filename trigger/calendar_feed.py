@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from trigger.access import READ, needs
 from trigger.app import App
 from trigger.codes import TIMESCALES
 from trigger.models import Agency, Deadline, Meeting, ReviewCase
@@ -41,6 +42,7 @@ def _same_person(a: str | None, b: str) -> bool:
     return a is not None and " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
+@needs(READ)
 def events(app: App, reviewer: str | None = None) -> list[dict]:
     """The calendar's events as plain data: open deadlines and meetings of cases still open (of one
     reviewer's cases, when named), in date order."""

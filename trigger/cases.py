@@ -17,25 +17,29 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from trigger import audit, complaints, duties, reassignment, schedule
+from trigger import access, audit, complaints, duties, reassignment, schedule
+from trigger.access import ACTIVATE, APPEAL_DECISION, DECIDE, REVIEW, needs
 from trigger.app import App
 from trigger.codes import ACTION_OPEN, CHANNELS, LANGUAGES, REJECTION_CATEGORIES, VICTIM_KINDS, not_one_of
-from trigger.errors import GuardRefused, InvalidInput, PolicyError
+from trigger.errors import GuardRefused, InvalidInput, NotInitialised, NotPermitted, PolicyError
 from trigger.models import (
     Action,
     Agency,
     Appeal,
+    AppUser,
     AuditEvent,
     CaseSequence,
     Finding,
     HoursEntry,
     Meeting,
     PartnerNotification,
+    Partnership,
     PolicySnapshot,
     Recommendation,
     ReviewCase,
     ThresholdDecision,
 )
+from trigger.partnership import partnership_of
 from trigger.rules.policy import Policy
 from trigger.rules.threshold import long_date
 from trigger.unit import changing, default_policy, find_agency, not_future, on_for_change, on_for_move
@@ -74,26 +78,25 @@ def _snapshot(session: Session, pol: Policy) -> None:
         )
 
 
-def _next_reference(session: Session, year: int) -> str:
-    """CT-YYYY-NNNN, never the same twice: the year's row is locked by the UPDATE that bumps it."""
-    bumped = session.execute(
-        update(CaseSequence).where(CaseSequence.year == year).values(last=CaseSequence.last + 1)
-    )
+def _next_reference(session: Session, partnership: Partnership, year: int) -> str:
+    """PREFIX-YYYY-NNNN (CT-2026-0007, or CT-CHA-2026-0007 in a county), never the same twice: the
+    partnership's row for the year is locked by the UPDATE that bumps it."""
+    mine = (CaseSequence.partnership_id == partnership.id, CaseSequence.year == year)
+    bumped = session.execute(update(CaseSequence).where(*mine).values(last=CaseSequence.last + 1))
     if bumped.rowcount == 0:
         try:
             with session.begin_nested():
-                session.add(CaseSequence(year=year, last=1))
+                session.add(CaseSequence(partnership_id=partnership.id, year=year, last=1))
         except IntegrityError:  # another writer created the year's row first
-            session.execute(
-                update(CaseSequence).where(CaseSequence.year == year).values(last=CaseSequence.last + 1)
-            )
-    seq = session.exec(select(CaseSequence.last).where(CaseSequence.year == year)).one()
-    return f"CT-{year}-{seq:04d}"
+            session.execute(update(CaseSequence).where(*mine).values(last=CaseSequence.last + 1))
+    seq = session.exec(select(CaseSequence.last).where(*mine)).one()
+    return f"{partnership.reference_prefix}-{year}-{seq:04d}"
 
 
 # -- activation ---------------------------------------------------------------------------------------
 
 
+@needs(ACTIVATE)
 def activate(
     app: App,
     *,
@@ -139,10 +142,14 @@ def activate(
             raise InvalidInput("a third-party application needs the victim's consent date (--consent-date)")
         not_future(consent_date, "--consent-date")
     with app.write() as session:
-        pol = default_policy(app, session)
+        home = partnership_of(session)  # the user's, the one chosen with --partnership, or the only one
+        if home is None:
+            raise NotInitialised("this database has no partnership yet; run `trigger init` first")
+        pol = default_policy(app, session, home.id)
         _snapshot(session, pol)
         case = ReviewCase(
-            reference=_next_reference(session, received.year),
+            partnership_id=home.id,
+            reference=_next_reference(session, home, received.year),
             state="received",
             state_changed=received,
             received=received,
@@ -169,7 +176,9 @@ def activate(
         session.add(case)
         session.flush()
         notified = []
-        for agency in session.exec(select(Agency).order_by(Agency.code)):
+        for agency in session.exec(
+            select(Agency).where(Agency.partnership_id == home.id).order_by(Agency.code)
+        ):
             session.add(PartnerNotification(case_id=case.id, agency_id=agency.id, notified_on=on))
             notified.append(agency.code)
         audit.record(
@@ -190,6 +199,7 @@ def activate(
     return case
 
 
+@needs(DECIDE)
 def decide(
     app: App,
     reference: str,
@@ -241,6 +251,7 @@ def decide(
 # -- the review ------------------------------------------------------------------------------------------
 
 
+@needs(DECIDE)
 def assign(
     app: App,
     reference: str,
@@ -293,6 +304,7 @@ def assign(
 # -- outcome, appeal, closure -----------------------------------------------------------------------------
 
 
+@needs(REVIEW)
 def issue_outcome(
     app: App,
     reference: str,
@@ -350,6 +362,7 @@ def appeal_window_end(session: Session, case: ReviewCase, pol: Policy) -> date |
     return schedule.due_date(session, case, pol, "appeal_window", case.state_changed)
 
 
+@needs(DECIDE)
 def lodge_appeal(
     app: App,
     reference: str,
@@ -408,11 +421,32 @@ def involved(session: Session, case: ReviewCase) -> set[str]:
         lead = session.get(Agency, case.lead_agency_id)
         names |= {lead.code, lead.name}
     names |= set(session.exec(select(HoursEntry.person).where(HoursEntry.case_id == case.id)).all())
-    names |= set(session.exec(select(AuditEvent.actor).where(AuditEvent.case_id == case.id)).all())
+    actors = set(session.exec(select(AuditEvent.actor).where(AuditEvent.case_id == case.id)).all())
+    names |= actors
+    # a registered person who acted under their login is involved under their name too
+    names |= (
+        set(session.exec(select(AppUser.name).where(AppUser.login.in_(actors))).all()) if actors else set()
+    )
     names |= reassignment.replaced_people(session, case)
     return {n for n in names if n}
 
 
+def _decider(session: Session, by: str) -> str:
+    """Once people are registered the appeal is decided by the acting chair, never a typed name
+    (docs/architecture.md#partnerships-people-and-roles): --by must name them."""
+    acting = access.of(session)
+    if acting is None or not acting.actor.registered:
+        return by
+    me = acting.actor
+    if not any(access.same_person(by, n) for n in me.names()):
+        raise NotPermitted(
+            f"--by {by.strip()!r} is not you: an appeal is decided by the chair acting, "
+            f"{me.name} ({me.login}); give --by {me.name!r}"
+        )
+    return me.name or me.login
+
+
+@needs(APPEAL_DECISION)
 def decide_appeal(
     app: App,
     reference: str,
@@ -423,6 +457,7 @@ def decide_appeal(
     on: date | None = None,
 ) -> ReviewCase:
     with changing(app, reference) as w:
+        by = _decider(w.session, by)
         on = on_for_move(w.case, on)
         row = w.session.exec(
             select(Appeal)
@@ -452,6 +487,7 @@ def decide_appeal(
     return w.case
 
 
+@needs(DECIDE)
 def close(
     app: App, reference: str, *, reason: str | None = None, force: bool = False, on: date | None = None
 ) -> ReviewCase:
@@ -526,6 +562,7 @@ def _closure_reason(
     return f"{joint} and every action is complete or was dropped ({done} complete, {dropped} dropped)"
 
 
+@needs(DECIDE)
 def withdraw(app: App, reference: str, *, reason: str, on: date | None = None) -> ReviewCase:
     with changing(app, reference) as w:
         on = on_for_move(w.case, on)

@@ -8,6 +8,7 @@ from datetime import date
 from sqlmodel import Session, select
 
 from trigger import decisions
+from trigger.access import COMPLAINTS, READ_CASE, needs
 from trigger.app import App
 from trigger.codes import HATE_STRANDS, not_one_of
 from trigger.errors import GuardRefused, InvalidInput, NotFound
@@ -18,6 +19,7 @@ from trigger.unit import case_policy, changing, find_agency, find_case, not_futu
 from workflows import machine
 
 
+@needs(COMPLAINTS)
 def add_incident(
     app: App,
     reference: str,
@@ -59,6 +61,7 @@ def add_incident(
         ):
             raise InvalidInput(f"{agency} already has a complaint with reference {agency_ref!r}")
         incident = Incident(
+            partnership_id=w.case.partnership_id,
             case_id=w.case.id,
             victim_ref=w.case.victim_ref,
             occurred=occurred,
@@ -117,6 +120,7 @@ def explain(session: Session, case: ReviewCase, pol: Policy) -> threshold.Explan
     return explanation
 
 
+@needs(READ_CASE)
 def check(app: App, reference: str) -> tuple[ReviewCase, threshold.Explanation, str | None]:
     """The threshold check over the case's complaints as they stand, and, for a decided case whose
     complaints were corrected since in a way that changes the check, the note saying so."""

@@ -21,6 +21,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from trigger import audit, schedule
+from trigger.access import AGENCIES, COMPLAINTS, DECIDE, REVIEW, needs
 from trigger.app import App, today
 from trigger.codes import (
     AGENCY_KINDS,
@@ -177,6 +178,7 @@ def _changes(row: Any, fields: dict, given: dict[str, Any]) -> list[tuple[str, s
     return out
 
 
+@needs(DECIDE)
 def update_case(
     app: App, reference: str, *, reason: str | None, on: date | None = None, **given: Any
 ) -> list[Correction]:
@@ -246,6 +248,7 @@ def _case_of(app: App, incident_id: int) -> str | None:
         return case.reference if case else None
 
 
+@needs(COMPLAINTS)
 def update_incident(
     app: App,
     incident_id: int,
@@ -372,6 +375,7 @@ def _same_as(session: Session, row: Incident, value: str | int) -> int | None:
     return target_id
 
 
+@needs(COMPLAINTS)
 def void_incident(app: App, incident_id: int, *, reason: str | None, on: date | None = None) -> Correction:
     """`trigger incident void`: a complaint recorded in error stays on the record, with the reason, and
     is left out of every count (the threshold check, the scan)."""
@@ -413,6 +417,7 @@ def _on_incident(app: App, incident_id: int, on: date | None, change) -> list[Co
 # -- hours ------------------------------------------------------------------------------------------
 
 
+@needs(REVIEW)
 def void_hours(
     app: App, reference: str, entry: int, *, reason: str | None, on: date | None = None
 ) -> Correction:
@@ -439,6 +444,7 @@ def void_hours(
 # -- agencies ---------------------------------------------------------------------------------------
 
 
+@needs(AGENCIES)
 def update_agency(
     app: App,
     code: str,

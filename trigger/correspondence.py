@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 from letters.check import check_folder
 from letters.render import LetterError, render
 from trigger import complaints, decisions, views
+from trigger.access import BUNDLE, LETTERS, READ_CASE, needs
 from trigger.app import App
 from trigger.codes import FINDING_LABELS, INVOLVEMENT_LABELS, LETTER_FORMATS, LETTER_KINDS, LETTER_TITLES
 from trigger.errors import GuardRefused, InvalidInput, NotFound
@@ -476,6 +477,7 @@ def _check_kind_and_format(kind: str, fmt: str) -> None:
         raise InvalidInput(f"{fmt!r} is not a letter format; use html, txt or pdf")
 
 
+@needs(LETTERS)
 def letter(
     app: App,
     reference: str,
@@ -526,6 +528,7 @@ def register_number(session: Session, case: ReviewCase, letter_id: int) -> int:
     ).one()
 
 
+@needs(READ_CASE)
 def issued_copy(app: App, reference: str, number: int) -> Issued:
     """`trigger letter REF --issued N`: register entry N of the case (as `show` numbers them), exactly
     as it was sent; refused when the stored bytes no longer match the hash recorded at issue."""
@@ -724,6 +727,7 @@ def _outcome_and_plan(view: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+@needs(BUNDLE)
 def bundle(
     app: App,
     reference: str,

@@ -17,7 +17,8 @@ from datetime import date
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from trigger import audit
+from trigger import access, audit
+from trigger.access import COMPLAINTS, REVIEW, needs
 from trigger.app import App, today
 from trigger.errors import GuardRefused, InvalidInput, NotFound
 from trigger.models import AuditEvent, Consultation, Incident, ReviewCase, Signposting
@@ -32,6 +33,7 @@ def _words(text: str | None, option: str) -> str:
     return words
 
 
+@needs(REVIEW)
 def consult(app: App, reference: str, *, on: date | None, response: str) -> Consultation:
     """Record that the draft action plan was put to the victim, and what they said (2025 guidance)."""
     words = _words(response, "--response")
@@ -70,6 +72,7 @@ def consultations(session: Session, case: ReviewCase) -> list[Consultation]:
     )
 
 
+@needs(COMPLAINTS)
 def signpost(app: App, victim_ref: str, *, on: date | None, how: str) -> Signposting:
     """Record that a victim (by their id in the partners' case system) was told about the Case Review."""
     ref = (victim_ref or "").strip()
@@ -78,29 +81,39 @@ def signpost(app: App, victim_ref: str, *, on: date | None, how: str) -> Signpos
     words = _words(how, "--how")
     on = not_future(on or today(), "--on")
     with app.write() as session:
-        known = session.exec(select(Incident.id).where(Incident.victim_ref == ref).limit(1)).first()
+        pid = access.acting_partnership(session)
+        ours = Incident.partnership_id == pid
+        known = session.exec(select(Incident.id).where(Incident.victim_ref == ref, ours).limit(1)).first()
         if known is None:
             raise NotFound(
                 f"no complaints are recorded for victim {ref!r}; give the id `trigger scan` lists "
                 "(import the incident log first with `trigger incidents import`)"
             )
-        row = Signposting(victim_ref=ref, told_on=on, how=words, actor=app.actor)
+        row = Signposting(victim_ref=ref, told_on=on, how=words, actor=app.actor, partnership_id=pid)
         session.add(row)
         session.flush()
-        audit.record(session, None, "signpost", actor=app.actor, on=on, detail={"signposting": row.id})
+        audit.record(
+            session, None, "signpost", actor=app.actor, on=on, detail={"signposting": row.id}, partnership_id=pid
+        )
     return row
 
 
-def told(session_or_conn, victim_refs: Iterable[str], as_of: date) -> dict[str, date]:
-    """The latest day each victim was told about the Case Review, on or before `as_of`. One grouped
-    query over the signposting record (far smaller than the incident log the scan reads)."""
+def told(
+    session_or_conn, victim_refs: Iterable[str], as_of: date, partnership_id: int | None = None
+) -> dict[str, date]:
+    """The latest day each victim was told about the Case Review, on or before `as_of` (by the
+    partnership given, or any). One grouped query over the signposting record (far smaller than the
+    incident log the scan reads)."""
     wanted = set(victim_refs)
     out: dict[str, date] = {}
     if not wanted:
         return out
     rows = session_or_conn.execute(
         select(Signposting.victim_ref, func.max(Signposting.told_on))
-        .where(Signposting.told_on <= as_of)
+        .where(
+            Signposting.told_on <= as_of,
+            *([Signposting.partnership_id == partnership_id] if partnership_id is not None else []),
+        )
         .group_by(Signposting.victim_ref)
     ).all()
     for ref, day in rows:

@@ -37,3 +37,7 @@ class NotInitialised(TriggerError):
 class MissingDependency(TriggerError):
     """An optional extra or a system library that this command needs is not installed: names what
     to install."""
+
+
+class NotPermitted(TriggerError):
+    """The acting user's role (or the database's login) does not allow this."""

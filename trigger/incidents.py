@@ -16,7 +16,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from trigger import audit
+from trigger import access, audit
+from trigger.access import COMPLAINTS, needs
 from trigger.app import App, today
 from trigger.codes import HATE_STRANDS
 from trigger.errors import InvalidInput
@@ -95,10 +96,19 @@ ROW = (
     "category",
     "location",
     "description",
+    "partnership_id",
 )  # the order of the tuples `_rows` yields
 
 
-def _rows(source: Source, cmap: ColumnMap, agencies: dict[str, int], dates: DateReader, as_of, result):
+def _rows(
+    source: Source,
+    cmap: ColumnMap,
+    agencies: dict[str, int],
+    dates: DateReader,
+    as_of,
+    result,
+    partnership_id: int,
+):
     """Validate the file row by row: yields the good rows (tuples in ROW order) and records every bad
     one, with its line (or row) number, in `result.bad`. The partner's header names and values go
     through the column map; the loop stays lean for a million rows."""
@@ -208,6 +218,7 @@ def _rows(source: Source, cmap: ColumnMap, agencies: dict[str, int], dates: Date
             cell(row, i_cat, "category") or None,
             cell(row, i_loc, "location") or None,
             cell(row, i_desc, "description") or None,
+            partnership_id,  # an import carries the partnership it was made for
         )
 
 
@@ -251,6 +262,7 @@ def import_csv(app: App, path: str | Path, *, skip_bad: bool = False) -> ImportR
     return import_file(app, path, skip_bad=skip_bad)
 
 
+@needs(COMPLAINTS)
 def import_file(
     app: App,
     path: str | Path,
@@ -281,15 +293,21 @@ def import_file(
     try:
         with app.write() as session:
             conn = session.connection()
-            agencies = dict(session.execute(select(Agency.code, Agency.id)).all())
+            pid = access.acting_partnership(session)
+            ours = select(Agency.code, Agency.id).where(Agency.partnership_id == pid)
+            agencies = dict(session.execute(ours).all())
             insert = _BulkInsert(conn)
-            count = select(func.count()).select_from(Incident).where(Incident.case_id.is_(None))
+            count = (
+                select(func.count())
+                .select_from(Incident)
+                .where(Incident.case_id.is_(None), Incident.partnership_id == pid)
+            )
             before = session.execute(count).scalar_one()
             if insert.sqlite:  # a bigger page cache for this transaction: the indexes stay in memory
                 conn.exec_driver_sql("PRAGMA cache_size=-262144")
             try:
                 dates = DateReader(fmt, as_text=insert.sqlite)  # SQLAlchemy's Date is ISO text on SQLite
-                rows = _rows(source, cmap, agencies, dates, dates.today(today()), result)
+                rows = _rows(source, cmap, agencies, dates, dates.today(today()), result, pid)
                 while chunk := list(islice(rows, CHUNK)):
                     if skip_bad or not result.bad:
                         insert(chunk)
@@ -322,6 +340,7 @@ def import_file(
                     "bad_rows": len(result.bad),
                     "skipped_bad": skip_bad,
                 },
+                partnership_id=pid,
             )
     finally:
         close_source(source)

@@ -31,28 +31,66 @@ def utcnow() -> datetime:
 
 
 class Setting(SQLModel, table=True):
-    """Key/value settings of this database: the default policy, the manager's address."""
+    """Key/value settings of the whole database (e.g. the morning digest's record); what belongs to a
+    partnership (its policy, its manager) is on its `partnership` row."""
 
     key: str = Field(primary_key=True, max_length=64)
     value: str = Field(default="")
 
 
-class Agency(SQLModel, table=True):
-    """A relevant body (s.105) or other partner: council, police, health, housing, other."""
+class Partnership(SQLModel, table=True):
+    """A Community Safety Partnership: its own policy, reference series, agencies, officers, manager and
+    cases. A database made by `trigger init` holds one; a county holds several
+    (docs/architecture.md#partnerships-people-and-roles)."""
 
     id: int | None = Field(default=None, primary_key=True)
-    code: str = Field(max_length=32, unique=True, index=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str
+    policy: str  # the preset name or policy file new cases start under
+    reference_prefix: str = Field(default="CT", max_length=12, unique=True)  # CT-CHA -> CT-CHA-2026-0001
+    manager_email: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AppUser(SQLModel, table=True):
+    """A registered person: their login (the database login on PostgreSQL), role and partnership. With
+    nobody registered, the database trusts whoever runs a command."""
+
+    __tablename__ = "app_user"
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(max_length=63, unique=True)
+    name: str
+    role: str = Field(max_length=16)  # admin, manager, reviewer, chair, clerk, viewer
+    partnership_id: int | None = Field(default=None, foreign_key="partnership.id")  # none for an admin
+    email: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    disabled_on: date | None = None
+    disabled_reason: str | None = None
+
+
+class Agency(SQLModel, table=True):
+    """A relevant body (s.105) or other partner of one partnership: council, police, health, housing,
+    other. Codes are unique within the partnership."""
+
+    __table_args__ = (UniqueConstraint("partnership_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, index=True)
     name: str
     kind: str = Field(max_length=16)
     email: str | None = None
+    partnership_id: int = Field(foreign_key="partnership.id", index=True)
 
 
 class CaseSequence(SQLModel, table=True):
-    """The last reference number handed out in a year (CT-YYYY-NNNN); one locked row per year."""
+    """The last reference number a partnership handed out in a year (CT-YYYY-NNNN); one locked row per
+    partnership and year."""
 
     __tablename__ = "case_sequence"
     year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     last: int = 0
+    partnership_id: int = Field(
+        foreign_key="partnership.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
 
 
 _case_version = Column("version", Integer, nullable=False)
@@ -65,7 +103,7 @@ class ReviewCase(SQLModel, table=True):
     __mapper_args__ = {"version_id_col": _case_version}
 
     id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=16, unique=True, index=True)
+    reference: str = Field(max_length=24, unique=True, index=True)
     version: int | None = Field(default=None, sa_column=_case_version)
     state: str = Field(default="received", max_length=32, index=True)
     state_changed: date  # the --on date of the last move between states
@@ -105,6 +143,7 @@ class ReviewCase(SQLModel, table=True):
     spoc_email: str | None = None
     victim_involvement: str | None = None  # attend, virtual, representative, statement, none
     involvement_on: date | None = None
+    partnership_id: int = Field(foreign_key="partnership.id", index=True)
 
 
 class PartnerNotification(SQLModel, table=True):
@@ -137,6 +176,7 @@ class Incident(SQLModel, table=True):
     same_as_id: int | None = Field(default=None, foreign_key="incident.id")
     voided_on: date | None = None  # recorded in error: kept, excluded from every count
     void_reason: str | None = None
+    partnership_id: int = Field(foreign_key="partnership.id", index=True)  # imports carry it too
 
 
 class ThresholdDecision(SQLModel, table=True):
@@ -347,6 +387,7 @@ class AuditEvent(SQLModel, table=True):
     detail: str | None = None  # JSON
     prev_hash: str
     hash: str
+    partnership_id: int | None = Field(default=None, foreign_key="partnership.id", index=True)
 
 
 class PolicySnapshot(SQLModel, table=True):
@@ -402,3 +443,4 @@ class Signposting(SQLModel, table=True):
     how: str
     actor: str
     created_at: datetime = Field(default_factory=utcnow)
+    partnership_id: int = Field(foreign_key="partnership.id", index=True)

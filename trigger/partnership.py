@@ -1,20 +1,30 @@
-"""The partnership's set-up: `trigger init` (the schema, the default policy, the manager's address),
-the database's settings, and the agencies (the relevant bodies of s.105 and other partners)."""
+"""The partnerships' set-up: `trigger init` (the schema and the first partnership), `trigger
+partnership add|list` (a county's several partnerships in one database, each with its own policy,
+reference series, manager and agencies), the database's own settings, and the agencies (the relevant
+bodies of s.105 and other partners) of each partnership."""
 
 from __future__ import annotations
+
+import re
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from trigger import audit, db
+from trigger import access, audit, db
+from trigger.access import AGENCIES, READ_CASE, SETUP, needs
 from trigger.app import App, today
 from trigger.codes import AGENCY_KINDS, not_one_of
 from trigger.errors import GuardRefused, InvalidInput
-from trigger.models import Agency, ReviewCase, Setting
+from trigger.models import Agency, AppUser, Partnership, ReviewCase, Setting
 from trigger.rules import policy as policies
 from trigger.rules.policy import Policy
 
-# -- settings of this database ------------------------------------------------------------------------
+FIRST_CODE = "main"  # the partnership `trigger init` makes when not told its code
+FIRST_PREFIX = "CT"  # CT-2026-0001, as a database of one partnership always had
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+_PREFIX = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
+
+# -- settings of the whole database ------------------------------------------------------------------
 
 
 def setting(session: Session, key: str, default: str = "") -> str:
@@ -31,29 +41,101 @@ def set_setting(session: Session, key: str, value: str) -> None:
         session.add(row)
 
 
-def manager_address(session: Session, policy: Policy) -> str:
-    """The manager (the single point of contact): the address given at `trigger init`, else the policy's."""
-    return (setting(session, "manager_email") or policy.manager_email or "").strip()
+# -- a partnership's own settings ----------------------------------------------------------------------
+
+
+def partnership_of(session: Session, partnership_id: int | None = None) -> Partnership | None:
+    """A partnership's row: the one given, else the one in hand (the case's, the user's, the one chosen
+    with --partnership, the database's only one); None before `trigger init`."""
+    if partnership_id is None:
+        if session.exec(select(Partnership.id).limit(1)).first() is None:
+            return None
+        partnership_id = access.acting_partnership(session)
+    return session.get(Partnership, partnership_id)
+
+
+def manager_address(session: Session, policy: Policy, partnership_id: int | None = None) -> str:
+    """The partnership's manager (the single point of contact): the address given at `trigger init` or
+    `partnership add`, else the policy's."""
+    row = partnership_of(session, partnership_id)
+    return ((row.manager_email if row is not None else None) or policy.manager_email or "").strip()
+
+
+def managers(session: Session, policy: Policy | None = None) -> dict[int, str]:
+    """Every partnership's manager address, by partnership id (for the reminder sweep)."""
+    out = {}
+    for row in session.exec(select(Partnership)):
+        fallback = policy.manager_email if policy is not None else policies.load(row.policy).manager_email
+        out[row.id] = (row.manager_email or fallback or "").strip()
+    return out
 
 
 # -- set-up ----------------------------------------------------------------------------------------
 
 
+def _check_code(code: str) -> str:
+    code = code.strip()
+    if not _CODE.match(code):
+        raise InvalidInput(
+            f"{code!r} is not a partnership code: use up to 32 letters, digits, '-' or '_', e.g. CHA"
+        )
+    return code
+
+
+def _check_prefix(prefix: str) -> str:
+    prefix = prefix.strip().upper()
+    if not _PREFIX.match(prefix) or len(prefix) > 12:
+        raise InvalidInput(
+            f"{prefix!r} is not a reference prefix: use up to 12 capital letters and digits in parts "
+            "joined by '-', e.g. CT-CHA (references then read CT-CHA-2026-0001)"
+        )
+    return prefix
+
+
+@needs(SETUP)
 def init(
-    app: App, policy_name: str | None = "llr", manager_email: str | None = None, *, force: bool = False
+    app: App,
+    policy_name: str | None = "llr",
+    manager_email: str | None = None,
+    *,
+    force: bool = False,
+    code: str | None = None,
+    name: str | None = None,
 ) -> tuple[Policy, list[str]]:
-    """Create the schema, remember the default policy, register its relevant bodies. Rerun on a database
-    that already holds cases, it refuses to switch the policy or the manager unless `force`, and then
-    records the change in the audit log. Returns the policy and the changes made to a live database."""
+    """Create the schema and the first partnership (code `main` unless given), remember its policy and
+    manager, register its relevant bodies. Rerun, it changes the settings of that partnership (or of
+    the one named with `code`), and on a partnership that already holds cases refuses to switch the
+    policy or the manager unless `force`, and then records the change in the audit log. Returns the
+    policy and the changes made to a live partnership."""
     pol = policies.load(policy_name) if policy_name else None  # a bad policy is refused before anything
+    code = _check_code(code) if code is not None else None
+    if db.schema_state(app.engine).initialised:
+        with app.read():  # only an admin may rerun it once people are registered
+            pass
     create_schema(app)
     with app.write() as session:
         audit.ensure_head(session)
-        current_policy = setting(session, "policy", "")
+        first = session.exec(select(Partnership).order_by(Partnership.id)).first()
+        row = first
+        if code is not None and first is not None:
+            row = session.exec(
+                select(Partnership).where(func.lower(Partnership.code) == code.lower())
+            ).first()
+            if row is None:
+                raise InvalidInput(
+                    f"this database has no partnership {code!r}; add one with `trigger partnership add`"
+                )
+        current_policy = row.policy if row is not None else ""
         pol = pol or policies.load(current_policy or "llr")
         chosen = policy_name or current_policy or "llr"
-        current_manager = setting(session, "manager_email", "")
-        cases = session.exec(select(func.count()).select_from(ReviewCase)).one()
+        current_manager = (row.manager_email or "") if row is not None else ""
+        cases = (
+            session.exec(
+                select(func.count()).select_from(ReviewCase).where(ReviewCase.partnership_id == row.id)
+            ).one()
+            if row is not None
+            else 0
+        )
         changes = []
         if current_policy and chosen != current_policy:
             changes.append(f"the policy from {current_policy} to {chosen}")
@@ -64,18 +146,25 @@ def init(
                 f"this database holds {cases} case(s); init would change {' and '.join(changes)}: give "
                 "--force to change it (recorded), or rerun without those options"
             )
-        set_setting(session, "policy", chosen)
+        if row is None:
+            row = Partnership(
+                code=code or FIRST_CODE,
+                name=(name or "").strip() or pol.partnership,
+                policy=chosen,
+                reference_prefix=FIRST_PREFIX,
+            )
+        row.policy = chosen
+        if name is not None and name.strip():
+            row.name = name.strip()
         if manager_email is not None:
-            set_setting(session, "manager_email", manager_email.strip())
-        added = []
-        for spec in pol.agencies:
-            if session.exec(select(Agency).where(Agency.code == spec.code)).first() is None:
-                session.add(Agency(code=spec.code, name=spec.name, kind=spec.kind, email=spec.email))
-                added.append(spec.code)
+            row.manager_email = manager_email.strip() or None
+        session.add(row)
+        session.flush()
+        added = _register_agencies(session, row, pol)
         detail: dict = {"policy": pol.name, "version": pol.version, "agencies_added": added}
         if cases and changes:
             detail |= {"forced": True, "cases": cases, "changed": changes}
-        audit.record(session, None, "init", actor=app.actor, on=today(), detail=detail)
+        audit.record(session, None, "init", actor=app.actor, on=today(), detail=detail, partnership_id=row.id)
     return pol, changes if cases else []
 
 
@@ -85,9 +174,109 @@ def create_schema(app: App) -> None:
     app.schema_ready()
 
 
+def _register_agencies(session: Session, row: Partnership, pol: Policy) -> list[str]:
+    added = []
+    for spec in pol.agencies:
+        taken = session.exec(
+            select(Agency).where(Agency.partnership_id == row.id, Agency.code == spec.code)
+        ).first()
+        if taken is None:
+            session.add(
+                Agency(
+                    code=spec.code, name=spec.name, kind=spec.kind, email=spec.email, partnership_id=row.id
+                )
+            )
+            added.append(spec.code)
+    return added
+
+
+@needs(SETUP)
+def add_partnership(
+    app: App,
+    code: str,
+    *,
+    name: str,
+    policy: str,
+    reference_prefix: str | None = None,
+    manager_email: str | None = None,
+) -> Partnership:
+    """A further partnership in this database, with its own policy, reference series (`CT-CODE` unless
+    given), manager and the relevant bodies its policy lists."""
+    code = _check_code(code)
+    if not name.strip():
+        raise InvalidInput("a partnership needs a name (--name)")
+    pol = policies.load(policy)  # a bad policy is refused before anything
+    prefix = _check_prefix(reference_prefix or f"{FIRST_PREFIX}-{code}")
+    with app.write() as session:
+        for row in session.exec(select(Partnership)):
+            if row.code.lower() == code.lower():
+                raise InvalidInput(f"partnership {row.code!r} already exists (`trigger partnership list`)")
+            if row.reference_prefix == prefix:
+                raise InvalidInput(
+                    f"the reference prefix {prefix} is already partnership {row.code}'s; give another with "
+                    "--reference-prefix"
+                )
+        row = Partnership(
+            code=code,
+            name=name.strip(),
+            policy=policy,
+            reference_prefix=prefix,
+            manager_email=(manager_email or "").strip() or None,
+        )
+        session.add(row)
+        session.flush()
+        added = _register_agencies(session, row, pol)
+        audit.record(
+            session,
+            None,
+            "partnership_add",
+            actor=app.actor,
+            on=today(),
+            detail={
+                "code": code,
+                "policy": f"{pol.name} {pol.version}",
+                "prefix": prefix,
+                "agencies_added": added,
+            },
+            partnership_id=row.id,
+        )
+    return row
+
+
+@needs(READ_CASE)
+def list_partnerships(app: App) -> list[dict]:
+    """The partnerships the acting user sees (an admin, or anybody in a database with nobody
+    registered: all of them), with their cases, agencies and people counted."""
+    with app.read() as session:
+        query = (
+            select(Partnership).where(*access.in_scope(session, Partnership.id)).order_by(Partnership.code)
+        )
+        rows = list(session.exec(query))
+
+        def count(model, pid):
+            return session.exec(
+                select(func.count()).select_from(model).where(model.partnership_id == pid)
+            ).one()
+
+        return [
+            {
+                "code": p.code,
+                "name": p.name,
+                "policy": p.policy,
+                "reference_prefix": p.reference_prefix,
+                "manager_email": p.manager_email,
+                "cases": count(ReviewCase, p.id),
+                "agencies": count(Agency, p.id),
+                "users": count(AppUser, p.id),
+            }
+            for p in rows
+        ]
+
+
 # -- agencies --------------------------------------------------------------------------------------
 
 
+@needs(AGENCIES)
 def add_agency(app: App, code: str, name: str, kind: str, email: str | None = None) -> Agency:
     code = code.strip()
     if not code or not name.strip():
@@ -95,17 +284,26 @@ def add_agency(app: App, code: str, name: str, kind: str, email: str | None = No
     if kind not in AGENCY_KINDS:
         raise InvalidInput(not_one_of(kind, "an agency kind", AGENCY_KINDS))
     with app.write() as session:
-        if session.exec(select(Agency).where(Agency.code == code)).first():
+        pid = access.acting_partnership(session)
+        if session.exec(select(Agency).where(Agency.code == code, Agency.partnership_id == pid)).first():
             raise InvalidInput(f"agency {code!r} already exists")
-        agency = Agency(code=code, name=name.strip(), kind=kind, email=email)
+        agency = Agency(code=code, name=name.strip(), kind=kind, email=email, partnership_id=pid)
         session.add(agency)
         session.flush()
         audit.record(
-            session, None, "agency_add", actor=app.actor, on=today(), detail={"code": code, "kind": kind}
+            session,
+            None,
+            "agency_add",
+            actor=app.actor,
+            on=today(),
+            detail={"code": code, "kind": kind},
+            partnership_id=pid,
         )
     return agency
 
 
+@needs(READ_CASE)
 def list_agencies(app: App) -> list[Agency]:
     with app.read() as session:
-        return list(session.exec(select(Agency).order_by(Agency.code)))
+        mine = access.in_scope(session, Agency.partnership_id)
+        return list(session.exec(select(Agency).where(*mine).order_by(Agency.code, Agency.partnership_id)))

@@ -29,6 +29,7 @@ from sqlalchemy import and_, bindparam, func, literal_column, or_, select, updat
 from sqlmodel import Session
 
 from trigger import audit, undelivered
+from trigger.access import REMINDERS, needs
 from trigger.app import App
 from trigger.errors import InvalidInput
 from trigger.models import Action, Deadline, Reminder, ReviewCase
@@ -483,6 +484,7 @@ def _connection(app: App):
     return app.engine.execution_options(trigger_write=True).connect()
 
 
+@needs(REMINDERS)
 def release_claims(app: App, runner: str, keep: int | None = None) -> int:
     """Give back every claim `runner` holds (a service stopped at once), but `keep`: a message cut off
     mid-send may have reached the server, so its claim runs out rather than letting another send it now."""
@@ -505,6 +507,7 @@ def runner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+@needs(REMINDERS)
 def run(
     app: App,
     now: datetime | None = None,

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from trigger import audit
+from trigger.access import PURGE, needs
 from trigger.app import App, today
 from trigger.errors import GuardRefused
 from trigger.models import (
@@ -70,6 +71,7 @@ def candidates(session: Session, closed_before: date) -> list[ReviewCase]:
     )
 
 
+@needs(PURGE)
 def purge(app: App, closed_before: date, *, dry_run: bool = False) -> list[dict]:
     """Remove the personal data of cases closed or withdrawn before `closed_before`; one transaction,
     one audit event per case. Returns what was (or, with dry_run, would be) purged."""

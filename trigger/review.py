@@ -10,6 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import func
 from sqlmodel import select
 
+from trigger.access import REVIEW, needs
 from trigger.app import App
 from trigger.codes import (
     ACTION_FINISHED,
@@ -33,6 +34,7 @@ def _require_open_review(w: Work, what: str) -> None:
         )
 
 
+@needs(REVIEW)
 def evidence(
     app: App,
     reference: str,
@@ -82,6 +84,7 @@ def evidence(
     return row
 
 
+@needs(REVIEW)
 def log_hours(
     app: App,
     reference: str,
@@ -116,6 +119,7 @@ def log_hours(
     return row
 
 
+@needs(REVIEW)
 def meeting(
     app: App,
     reference: str,
@@ -154,6 +158,7 @@ def meeting(
     return row
 
 
+@needs(REVIEW)
 def add_finding(
     app: App, reference: str, *, category: str, text: str | None = None, on: date | None = None
 ) -> Finding:
@@ -169,6 +174,7 @@ def add_finding(
     return row
 
 
+@needs(REVIEW)
 def recommend(app: App, reference: str, *, to: str, text: str, on: date | None = None) -> Recommendation:
     if not text.strip():
         raise InvalidInput("a recommendation needs its text (--text)")
@@ -183,6 +189,7 @@ def recommend(app: App, reference: str, *, to: str, text: str, on: date | None =
     return row
 
 
+@needs(REVIEW)
 def respond_to_recommendation(
     app: App,
     reference: str,
@@ -221,6 +228,7 @@ def respond_to_recommendation(
     return row
 
 
+@needs(REVIEW)
 def add_action(
     app: App,
     reference: str,
@@ -262,6 +270,7 @@ def add_action(
     return row
 
 
+@needs(REVIEW)
 def update_action(
     app: App,
     reference: str,

@@ -16,7 +16,8 @@ from datetime import date
 
 from sqlalchemy import and_, case, extract, func, or_, select
 
-from trigger import duties
+from trigger import access, duties
+from trigger.access import READ, needs
 from trigger.app import App
 from trigger.models import Incident, ReviewCase
 from trigger.rules.threshold import window_start
@@ -45,7 +46,9 @@ def within_one_month(occurred, reported):
     return or_(gap == 0, and_(gap == 1, extract("day", reported) < extract("day", occurred)))
 
 
-def scan_query(as_of: date, rules: ScanRules):
+def scan_query(as_of: date, rules: ScanRules, partnership_id: int | None = None):
+    """The victims of one partnership's incident log (all of them when `partnership_id` is None: a
+    database of one partnership)."""
     start = window_start(as_of)  # an application on as_of is within six months of reports from here
     # each report in the window, with its s.104 qualifying flag computed once
     reports = (
@@ -60,6 +63,7 @@ def scan_query(as_of: date, rules: ScanRules):
             Incident.reported >= start,
             Incident.reported <= as_of,
             Incident.voided_on.is_(None),  # a complaint recorded in error counts nowhere
+            *([Incident.partnership_id == partnership_id] if partnership_id is not None else []),
         )
         .subquery("report")
     )
@@ -81,22 +85,29 @@ def scan_query(as_of: date, rules: ScanRules):
     return select(per_victim).where(wanted).order_by(per_victim.c.victim_id), start
 
 
+@needs(READ)
 def scan(app: App, as_of: date, rules: ScanRules | None = None) -> dict:
     """Both lists, as plain data: {'as_of', 'window_start', 'second_report': [...], 'meets_threshold': [...]};
     the rules are the default policy's unless given."""
-    if rules is None:
-        with app.read() as session:
-            pol = default_policy(app, session)
-        rules = ScanRules(pol.qualifying_complaints, pol.hate_route)
+    with app.read() as session:
+        # one partnership's log at a time: its victims, its policy (in a county, --partnership)
+        pid = access.acting_partnership(session)
+        only = access.partnerships(session) == 1
+        if rules is None:
+            pol = default_policy(app, session, pid)
+            rules = ScanRules(pol.qualifying_complaints, pol.hate_route)
     app.require_schema()
-    query, start = scan_query(as_of, rules)
+    ours = None if only else pid  # a database of one partnership reads its log as before
+    query, start = scan_query(as_of, rules, ours)
     second, meeting = [], []
     with app.engine.connect() as conn:
         # victims with a case still open (few): they need no signposting
         open_cases = set(
             conn.execute(
                 select(ReviewCase.victim_ref).where(
-                    ReviewCase.victim_ref.is_not(None), ReviewCase.state.not_in(TERMINAL)
+                    ReviewCase.victim_ref.is_not(None),
+                    ReviewCase.state.not_in(TERMINAL),
+                    ReviewCase.partnership_id == pid,
                 )
             ).scalars()
         )
@@ -119,7 +130,7 @@ def scan(app: App, as_of: date, rules: ScanRules | None = None) -> dict:
                     {**row, "list": MEETS_THRESHOLD, "route": "statutory" if statutory else "hate"}
                 )
         # victims already told about the Case Review (`trigger signpost`), and when
-        told = duties.told(conn, {r["victim_id"] for r in (*second, *meeting)}, as_of)
+        told = duties.told(conn, {r["victim_id"] for r in (*second, *meeting)}, as_of, ours)
     for row in (*second, *meeting):
         day = told.get(row["victim_id"])
         row["told_on"] = day.isoformat() if day else None

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from trigger import reminders
+from trigger.access import REMINDERS, needs
 from trigger.app import App
 from trigger.errors import InvalidInput
 from trigger.models import Deadline, ReviewCase, Setting
@@ -63,6 +64,7 @@ def _save_digest_state(session, key: str, state: dict) -> None:
         session.add(row)
 
 
+@needs(REMINDERS)
 def digest(
     app: App,
     now: datetime | None = None,
@@ -166,6 +168,7 @@ def digest(
     return out
 
 
+@needs(REMINDERS)
 def digest_pending(app: App, now: datetime, at: tuple[int, int]) -> bool:
     """Is today's digest due (a working day, past its time) and not yet sent to everyone? True too
     when it was never tried (the service was down at its time), so a late start still sends it."""
@@ -182,6 +185,7 @@ def digest_pending(app: App, now: datetime, at: tuple[int, int]) -> bool:
 # -- the service ---------------------------------------------------------------------------------------
 
 
+@needs(REMINDERS)
 def serve(app: App, *, every: int = 300, digest_at: str = "07:30", log=print) -> int:
     """APScheduler 3.11 BlockingScheduler (Europe/London): a sweep every `every` seconds (one at
     start-up) and the morning digest at `digest_at` Monday to Friday (the digest skips bank holidays

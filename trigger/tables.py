@@ -34,6 +34,21 @@ agency = Table(
     Column("name", AutoString()),
     Column("kind", AutoString()),
     Column("email", AutoString()),
+    Column("partnership_id", Integer()),
+)
+
+app_user = Table(
+    "app_user",
+    metadata,
+    Column("id", Integer(), primary_key=True),
+    Column("login", AutoString()),
+    Column("name", AutoString()),
+    Column("role", AutoString()),
+    Column("partnership_id", Integer()),
+    Column("email", AutoString()),
+    Column("created_at", UTCDateTime()),
+    Column("disabled_on", Date()),
+    Column("disabled_reason", AutoString()),
 )
 
 appeal = Table(
@@ -69,6 +84,7 @@ audit_event = Table(
     Column("detail", AutoString()),
     Column("prev_hash", AutoString()),
     Column("hash", AutoString()),
+    Column("partnership_id", Integer()),
 )
 
 audit_head = Table(
@@ -84,6 +100,7 @@ case_sequence = Table(
     metadata,
     Column("year", Integer(), primary_key=True),
     Column("last", Integer()),
+    Column("partnership_id", Integer(), primary_key=True),
 )
 
 consultation = Table(
@@ -184,6 +201,7 @@ incident = Table(
     Column("same_as_id", Integer()),
     Column("voided_on", Date()),
     Column("void_reason", AutoString()),
+    Column("partnership_id", Integer()),
 )
 
 letter = Table(
@@ -225,6 +243,18 @@ partner_notification = Table(
     Column("case_id", Integer()),
     Column("agency_id", Integer()),
     Column("notified_on", Date()),
+)
+
+partnership = Table(
+    "partnership",
+    metadata,
+    Column("id", Integer(), primary_key=True),
+    Column("code", AutoString()),
+    Column("name", AutoString()),
+    Column("policy", AutoString()),
+    Column("reference_prefix", AutoString()),
+    Column("manager_email", AutoString()),
+    Column("created_at", UTCDateTime()),
 )
 
 policy_snapshot = Table(
@@ -312,6 +342,7 @@ review_case = Table(
     Column("spoc_email", AutoString()),
     Column("victim_involvement", AutoString()),
     Column("involvement_on", Date()),
+    Column("partnership_id", Integer()),
 )
 
 setting = Table(
@@ -330,6 +361,7 @@ signposting = Table(
     Column("how", AutoString()),
     Column("actor", AutoString()),
     Column("created_at", UTCDateTime()),
+    Column("partnership_id", Integer()),
 )
 
 threshold_decision = Table(

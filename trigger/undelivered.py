@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
 
+from trigger.access import READ, REMINDERS, needs
 from trigger.tables import deadline as D
 from trigger.tables import reminder as R
 from trigger.tables import review_case as C
@@ -65,6 +66,7 @@ class Told:
     error: str = ""
 
 
+@needs(REMINDERS)
 def report(app: App, channel, now: datetime) -> Told:
     """Tell the manager, once, of each reminder given up on: by the sweep's own channel, or by the
     outbox when that fails (SMTP itself down, or the manager's address refused too)."""
@@ -162,6 +164,7 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.replace(tzinfo=UTC).isoformat(timespec="seconds") if moment else None
 
 
+@needs(READ)
 def status(app: App) -> dict:
     """`trigger reminders status`: how many reminders stand in each state, and those not delivered."""
     with app.read() as session:
@@ -172,6 +175,7 @@ def status(app: App) -> dict:
         }
 
 
+@needs(REMINDERS)
 def retry(app: App, reference: str | None = None, on: date | None = None) -> int:
     """Put failed reminders back (and let those backing off go now): pending, a fresh run of attempts."""
     from trigger import audit

@@ -16,11 +16,11 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from trigger import audit, schedule
+from trigger import access, audit, schedule
 from trigger.app import App, today
 from trigger.errors import InvalidInput, NotFound
 from trigger.models import Agency, AuditEvent, PolicySnapshot, ReviewCase, utcnow
-from trigger.partnership import setting
+from trigger.partnership import partnership_of
 from trigger.rules import policy as policies
 from trigger.rules.policy import Policy
 from workflows import machine
@@ -28,9 +28,13 @@ from workflows import machine
 # -- policies ---------------------------------------------------------------------------------------
 
 
-def default_policy(app: App, session: Session) -> Policy:
-    """The policy a new case starts under: `--policy`, else the one chosen at `trigger init`."""
-    return policies.load(app.policy_override or setting(session, "policy", "llr"))
+def default_policy(app: App, session: Session, partnership_id: int | None = None) -> Policy:
+    """The policy a new case starts under: `--policy`, else its partnership's (the one chosen at
+    `trigger init` or `trigger partnership add`)."""
+    if app.policy_override:
+        return policies.load(app.policy_override)
+    row = partnership_of(session, partnership_id)
+    return policies.load(row.policy if row is not None else "llr")
 
 
 def case_policy(session: Session, case: ReviewCase) -> Policy:
@@ -49,17 +53,26 @@ def case_policy(session: Session, case: ReviewCase) -> Policy:
 
 
 def find_case(session: Session, reference: str) -> ReviewCase:
+    """A case by its reference, among the cases the acting user sees (another partnership's cases are
+    not there for them); then what the user may do with it (`trigger.access.case_check`)."""
     ref = reference.strip().upper()
-    case = session.exec(select(ReviewCase).where(ReviewCase.reference == ref)).first()
+    seen = access.case_filter(session, ReviewCase, one=True)
+    case = session.exec(select(ReviewCase).where(ReviewCase.reference == ref, *seen)).first()
     if case is None:
         raise NotFound(f"no case {reference!r}; `trigger list` shows the cases")
+    access.case_check(session, case)
     return case
 
 
 def find_agency(session: Session, code: str) -> Agency:
-    agency = session.exec(select(Agency).where(Agency.code == code)).first()
+    """An agency of the partnership in hand (the case's, or the acting one's) by its code."""
+    mine = Agency.partnership_id == access.acting_partnership(session)
+    agency = session.exec(select(Agency).where(Agency.code == code, mine)).first()
     if agency is None:
-        known = ", ".join(a.code for a in session.exec(select(Agency).order_by(Agency.code))) or "none yet"
+        known = (
+            ", ".join(a.code for a in session.exec(select(Agency).where(mine).order_by(Agency.code)))
+            or "none yet"
+        )
         raise NotFound(
             f"no agency with code {code!r}; known agencies: {known} (add one with `trigger agency add`)"
         )

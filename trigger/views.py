@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from trigger import corrected, decisions
 from trigger import tables as t
+from trigger.access import READ_CASE, needs
 from trigger.app import App, today
 from trigger.codes import ACTION_OPEN
 from trigger.errors import InvalidInput, NotFound
@@ -54,6 +55,7 @@ def _action_view(a: Any, reference: str, owner: str | None) -> dict:
     }
 
 
+@needs(READ_CASE)
 def show(app: App, reference: str) -> dict:
     """Everything about a case, as plain data (the one place a case is formatted for output)."""
     with app.read() as session:
@@ -278,6 +280,7 @@ def _deadline_view(d: Any, as_of: date, calendar) -> dict:
     }
 
 
+@needs(READ_CASE)
 def list_cases(
     app: App, *, state: str | None = None, overdue: bool = False, as_of: date | None = None
 ) -> list[dict]:

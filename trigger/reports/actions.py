@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from trigger.access import READ, needs
 from trigger.app import App, today
 from trigger.codes import ACTION_OPEN
 from trigger.models import Action, Agency, ReviewCase
@@ -14,6 +15,7 @@ from trigger.unit import find_agency, find_case
 # -- the action-plan tracker ---------------------------------------------------------------------------------
 
 
+@needs(READ)
 def action_tracker(
     app: App,
     *,

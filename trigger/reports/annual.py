@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from sqlalchemy import Integer, and_, case, cast, distinct, func, literal, select, union_all
 from sqlmodel import Session
 
+from trigger.access import READ, needs
 from trigger.app import App
 from trigger.models import (
     Agency,
@@ -163,6 +164,7 @@ def _outcome_figures(conn, p: Period) -> dict:
     return out
 
 
+@needs(READ)
 def annual(app: App, p: Period, *, publish: bool = False) -> dict:
     with app.read() as session:
         data = _annual(session, p)

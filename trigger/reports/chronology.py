@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from trigger import views
+from trigger.access import READ_CASE, needs
 from trigger.app import App
 from trigger.models import (
     Action,
@@ -326,6 +327,7 @@ def chronology_text(session: Session, case: ReviewCase) -> str:
     return "\n".join(lines) + "\n"
 
 
+@needs(READ_CASE)
 def export_case(app: App, reference: str) -> dict:
     """`trigger export REF`: the case as `show --json` gives it, its chronology, and every document in
     its register exactly as issued (base64 of the bytes sent, with their sha256)."""

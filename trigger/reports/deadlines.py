@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from trigger.access import READ, needs
 from trigger.app import App, today
 from trigger.codes import DEADLINE_KINDS
 from trigger.models import Deadline
@@ -29,6 +30,7 @@ COLUMNS = {
 assert set(COLUMNS) == set(STATUSES)
 
 
+@needs(READ)
 def deadline_performance(app: App, as_of: date | None = None) -> list[dict]:
     """On-time share and median days per kind of deadline (docs/procedure.md#reporting), from the
     Deadline rows, each judged by the one status rule `show` uses. A deadline met late or missed

@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from trigger.access import READ, needs
 from trigger.app import App
 from trigger.errors import InvalidInput
 from trigger.models import Agency, HoursEntry, ReviewCase
@@ -14,6 +15,7 @@ from trigger.unit import default_policy
 # -- hours and cost ------------------------------------------------------------------------------------------
 
 
+@needs(READ)
 def hours(app: App, start: date | None = None, end: date | None = None) -> dict:
     """Review hours by case, agency and person, and their cost at the policy's hourly rate
     (docs/procedure.md#reporting; Charnwood CSP's papers: its reviews took 80-100 hours, one 172)."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from trigger.access import READ, needs
 from trigger.app import App
 from trigger.reports.annual import LABELS, STAGE_LABELS, STATUTORY, SUPPRESSED
 from trigger.unit import default_policy
@@ -69,6 +70,7 @@ SHORT = {
 }
 
 
+@needs(READ)
 def partnership_name(app: App) -> str:
     """The partnership's area, from the policy chosen at `trigger init`."""
     with app.read() as session:

@@ -136,6 +136,7 @@ class Ctx:
 
     def __init__(self, db, actor, policy):
         self.db, self.actor, self.policy = db, actor, policy
+        self.partnership = None  # --partnership CODE, on the commands that take it
         self._app = None
 
     @property
@@ -143,11 +144,30 @@ class Ctx:
         if self._app is None:
             from trigger.app import App
 
-            self._app = App(self.db, self.actor, self.policy)
+            self._app = App(self.db, self.actor, self.policy, self.partnership)
         return self._app
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
+
+
+def partnership_option(f):
+    """--partnership CODE: which partnership the command acts for, in a database of several (a user
+    acts for their own; an admin reads every partnership)."""
+
+    def remember(ctx, _param, value):
+        if value is not None:
+            ctx.find_object(Ctx).partnership = value
+        return value
+
+    return click.option(
+        "--partnership",
+        metavar="CODE",
+        default=None,
+        expose_value=False,
+        callback=remember,
+        help="The partnership (default: yours, or the database's only one).",
+    )(f)
 
 
 def on_option(f):
@@ -396,13 +416,23 @@ def main() -> None:
     is_flag=True,
     help="Change the policy or the manager of a database that holds cases (recorded).",
 )
+@click.option(
+    "--partnership",
+    "code",
+    metavar="CODE",
+    default=None,
+    help="The first partnership's code (default main); rerun, the partnership whose settings change.",
+)
+@click.option("--name", default=None, help="The first partnership's name (default: its policy's area).")
 @pass_ctx
-def init(c, policy_name, manager_email, force):
+def init(c, policy_name, manager_email, force, code, name):
     """Create the database and choose the partnership's policy. Safe to rerun; on a database that
     already holds cases it refuses to change the policy or the manager unless --force."""
     from trigger import partnership
 
-    pol, changed = partnership.init(c.app, c.policy or policy_name, manager_email, force=force)
+    pol, changed = partnership.init(
+        c.app, c.policy or policy_name, manager_email, force=force, code=code, name=name
+    )
     click.echo(f"Initialised {c.app.url} with policy {pol.name} {pol.version} ({pol.area}).")
     for line in changed:
         click.echo(f"Changed (recorded in the audit log): {line}", err=True)
@@ -478,6 +508,7 @@ def agency():
 @click.option("--name", required=True)
 @click.option("--kind", required=True, type=click.Choice(codes.AGENCY_KINDS))
 @click.option("--email", default=None)
+@partnership_option
 @pass_ctx
 def agency_add(c, code, name, kind, email):
     """Register an agency."""
@@ -489,6 +520,7 @@ def agency_add(c, code, name, kind, email):
 
 @agency.command("list")
 @output_options
+@partnership_option
 @pass_ctx
 def agency_list(c, as_json, as_csv):
     """List the agencies."""
@@ -529,6 +561,7 @@ def agency_list(c, as_json, as_csv):
 @click.option("--vulnerability", default=None, help="Vulnerability flags.")
 @on_option
 @click.option("--json", "as_json", is_flag=True, help="Print the new case's reference as JSON.")
+@partnership_option
 @pass_ctx
 def activate(
     c,
@@ -911,6 +944,7 @@ def action_update(c, reference, number, status, rag, note, jag, no_jag, on):
 @click.option("--owner", default=None, help="Only actions owned by this agency (code).")
 @click.option("--as-of", type=DATE, default=None, help="Judge overdue as of this day (default today).")
 @output_options
+@partnership_option
 @pass_ctx
 def action_list(c, reference, overdue, owner, as_of, as_json, as_csv):
     """The action-plan tracker: the actions of one case, or of every case, with owner, due date and RAG."""
@@ -1181,6 +1215,7 @@ _TIMELINE_KEYS = (
 )
 @click.option("--as-of", type=DATE, default=None, help="Judge overdue as of this day (default today).")
 @output_options
+@partnership_option
 @pass_ctx
 def list_(c, state, overdue, as_of, as_json, as_csv):
     """List cases."""
@@ -1228,6 +1263,7 @@ def incidents():
 )
 @click.option("--skip-bad", is_flag=True, help="Import the good rows even when some rows are bad.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@partnership_option
 @pass_ctx
 def incidents_import(c, file, column_map, date_format, skip_bad, as_json):
     """Import an incident log: CSV (UTF-8 or Windows-1252) or .xlsx, or - for standard input.
@@ -1324,6 +1360,7 @@ def _progress_bar(label: str):
 @cli.command()
 @click.option("--as-of", type=DATE, required=True, help="Scan as if applications were made on this day.")
 @output_options
+@partnership_option
 @pass_ctx
 def scan(c, as_of, as_json, as_csv):
     """List victims who made a second report within six months (to be told about the Case Review) and
@@ -1413,6 +1450,7 @@ def calendar_holidays(year, nation, as_json, as_csv):
     default=None,
     help="Write the calendar to this file (default: print it).",
 )
+@partnership_option
 @pass_ctx
 def calendar_ics(c, reviewer, output):
     """Open deadlines (all-day) and review meetings (Europe/London) as an iCalendar file for Outlook.
@@ -1799,6 +1837,7 @@ def _period_options(f):
     help="With --csv: write the CSV to this file (with a byte-order mark, so Excel reads £ and ŵ).",
 )
 @output_options
+@partnership_option
 @pass_ctx
 def report_annual(
     c, year, start, end, publish, html_file, templates, xlsx_file, ods_file, output, as_json, as_csv
@@ -1899,6 +1938,7 @@ def _write_file(path, content: bytes) -> None:
 @report.command("hours")
 @_period_options
 @output_options
+@partnership_option
 @pass_ctx
 def report_hours(c, start, end, as_json, as_csv):
     """Review hours by case, agency and person, with the cost at the policy's hourly rate."""
@@ -1936,6 +1976,7 @@ def report_hours(c, start, end, as_json, as_csv):
 @report.command("deadlines")
 @click.option("--as-of", type=DATE, default=None, help="Judge overdue as of this day (default today).")
 @output_options
+@partnership_option
 @pass_ctx
 def report_deadlines(c, as_of, as_json, as_csv):
     """Deadline performance: on-time share and median days per stage. Met late and missed deadlines
@@ -2022,9 +2063,7 @@ def audit_verify(c):
     """Check every event's hash and link; exit 1 naming the first broken event."""
     from trigger import audit as audit_log
 
-    c.app.require_schema()
-    with c.app.read() as session:
-        result = audit_log.verify(session)
+    result = audit_log.verify_log(c.app)
     if not result.ok:
         raise click.ClickException(f"audit chain broken at event {result.broken_seq}: {result.problem}")
     click.echo(f"Audit chain intact: {result.events} events.")
@@ -2039,6 +2078,7 @@ def audit_verify(c):
 )
 @click.option("--dry-run", is_flag=True, help="List what would be purged; change nothing.")
 @output_options
+@partnership_option
 @pass_ctx
 def purge(c, closed_before, dry_run, as_json, as_csv):
     """Remove the personal data of old closed cases (policy retention_years); statistics and the audit
@@ -2073,10 +2113,9 @@ def db_group():
 @pass_ctx
 def db_upgrade(c, revision):
     """Apply the shipped migrations (safe to rerun; run after upgrading trigger)."""
-    from trigger import db
+    from trigger import partnership
 
-    state = db.upgrade(c.app.engine, revision)
-    c.app.schema_ready()
+    state = partnership.upgrade(c.app, revision)
     click.echo(
         f"{c.app.url}: schema at revision {', '.join(state.current or []) or 'none'}"
         + (" (up to date)" if state.up_to_date else "")
@@ -2110,10 +2149,151 @@ def backup(c, file):
     """Copy the SQLite database to FILE while others may be using it (PostgreSQL: use pg_dump)."""
     from pathlib import Path
 
-    from trigger import db
+    from trigger import partnership
 
-    size = db.backup(c.app.url, Path(file))
+    size = partnership.backup(c.app, Path(file))
     click.echo(f"Backed up {c.app.url} to {file} ({size:,} bytes). Restore: stop trigger, copy it back.")
+
+
+# -- partnerships, people and roles (issue 12) ----------------------------------------------------------
+
+
+@db_group.command("grant")
+@pass_ctx
+def db_grant(c):
+    """PostgreSQL: create the group roles (trigger_admin, trigger_manager, trigger_reviewer,
+    trigger_chair, trigger_clerk, trigger_viewer), grant them least privilege on this schema's tables,
+    make the audit log append-only and turn on row-level security, so that a login sees and changes
+    only what its role allows, with psql too. Safe to rerun (after `db upgrade`, run it again)."""
+    from trigger import grants
+
+    done = grants.grant(c.app)
+    made = f"created {', '.join(done.groups_created)}" if done.groups_created else "the groups existed"
+    click.echo(
+        f"Granted schema {done.schema}: {made}; {done.tables} tables, {done.policies} with row-level "
+        "security; audit_event is append-only."
+    )
+    for login, group in done.logins:
+        click.echo(f"  {login}: {group or 'no group (disabled, or no such login on this server)'}")
+
+
+@cli.group(cls=TriggerGroup)
+def partnership():
+    """The partnerships this database serves (a county's several, or the one `init` made)."""
+
+
+@partnership.command("add")
+@click.argument("code")
+@click.option(
+    "--name", required=True, help="The partnership's name, e.g. Charnwood Community Safety Partnership."
+)
+@click.option(
+    "--policy", "policy_name", required=True, metavar="NAME|FILE", help="Its policy: a preset or a TOML file."
+)
+@click.option(
+    "--reference-prefix",
+    default=None,
+    metavar="PREFIX",
+    help="Its case references' prefix, e.g. CT-CHA for CT-CHA-2026-0001 (default CT-CODE).",
+)
+@click.option("--manager-email", default=None, help="Where its escalations and the morning digest go.")
+@pass_ctx
+def partnership_add(c, code, name, policy_name, reference_prefix, manager_email):
+    """Add a partnership, with its own policy, reference series, manager and the agencies its policy
+    lists."""
+    from trigger import partnership as partnerships
+
+    row = partnerships.add_partnership(
+        c.app,
+        code,
+        name=name,
+        policy=policy_name,
+        reference_prefix=reference_prefix,
+        manager_email=manager_email,
+    )
+    click.echo(
+        f"Added partnership {row.code} ({row.name}), policy {row.policy}, "
+        f"references {row.reference_prefix}-YYYY-NNNN."
+    )
+
+
+@partnership.command("list")
+@output_options
+@pass_ctx
+def partnership_list(c, as_json, as_csv):
+    """List the partnerships you see (an admin: all of them)."""
+    from trigger import partnership as partnerships
+
+    rows = partnerships.list_partnerships(c.app)
+    emit_rows(
+        rows,
+        ["code", "name", "policy", "reference_prefix", "manager_email", "cases", "agencies", "users"],
+        as_json,
+        as_csv,
+    )
+
+
+@cli.group(cls=TriggerGroup)
+def user():
+    """The people registered and their roles. With nobody registered, whoever runs a command is trusted;
+    once anybody is, every command checks the actor's role."""
+
+
+@user.command("add")
+@click.argument("login")
+@click.option("--name", required=True, help="The person's name, as letters and the audit log show it.")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(codes.ROLES),
+    help="What they may do (see docs/architecture.md).",
+)
+@click.option(
+    "--partnership",
+    "partnership_code",
+    metavar="CODE",
+    default=None,
+    help="Their partnership (not for an admin; default: the only one).",
+)
+@click.option("--email", default=None)
+@pass_ctx
+def user_add(c, login, name, role, partnership_code, email):
+    """Register a person (on PostgreSQL, an existing database login) with a role. The first must be an
+    admin. On PostgreSQL the login is given its role's group once `trigger db grant` has run."""
+    from trigger import people
+
+    added = people.add(c.app, login, name=name, role=role, partnership=partnership_code, email=email)
+    where = f" in {added.partnership}" if added.partnership else ""
+    click.echo(f"Registered {added.user.login} ({added.user.name}) as {added.user.role}{where}.")
+    for note in added.notes:
+        click.echo(note, err=True)
+
+
+@user.command("list")
+@output_options
+@pass_ctx
+def user_list(c, as_json, as_csv):
+    """List the people registered (a manager: their partnership's)."""
+    from trigger import people
+
+    emit_rows(
+        people.list_users(c.app),
+        ["login", "name", "role", "partnership", "email", "disabled_on", "disabled_reason"],
+        as_json,
+        as_csv,
+    )
+
+
+@user.command("disable")
+@click.argument("login")
+@click.option("--reason", required=True, help="Why they may no longer act (kept in the audit log).")
+@pass_ctx
+def user_disable(c, login, reason):
+    """Stop a person acting; what they did stays in the record. On PostgreSQL their login loses its group."""
+    from trigger import people
+
+    u = people.disable(c.app, login, reason=reason)
+    click.echo(f"Disabled {u.login} ({u.name}) on {u.disabled_on.isoformat()}.")
 
 
 # -- corrections and the 2025 guidance duties (issue 11) ----------------------------------------------
@@ -2233,6 +2413,7 @@ def hours_void(c, reference, entry, reason, on):
 @click.option("--kind", default=None, type=click.Choice(codes.AGENCY_KINDS))
 @click.option("--email", default=None, help='The agency\'s contact address ("" clears it).')
 @click.option("--reason", default=None, help="Why (kept with the old and new value).")
+@partnership_option
 @pass_ctx
 def agency_update(c, code, name, kind, email, reason):
     """Change an agency's name, kind or e-mail (audited; reminders go to the new address)."""
@@ -2262,6 +2443,7 @@ def consult(c, reference, response, on):
 @click.argument("victim_ref", metavar="VICTIM_REF")
 @click.option("--how", required=True, help="How they were told (letter, visit, phone...).")
 @on_option
+@partnership_option
 @pass_ctx
 def signpost(c, victim_ref, how, on):
     """Record that a victim who made a second report within six months was told about the Case Review

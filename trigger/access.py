@@ -24,9 +24,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from trigger import tables as t
+from trigger.codes import ROLES
 from trigger.errors import InvalidInput, NotFound, NotPermitted
 
-ROLES = ("admin", "manager", "reviewer", "chair", "clerk", "viewer")
 SCOPED_ROLES = ROLES[1:]  # every role but admin belongs to one partnership
 UNDER_APPEAL = "appealed"
 

@@ -16,6 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from trigger import access
+from trigger.errors import NotPermitted
 from trigger.models import AuditEvent, AuditHead, ReviewCase, utcnow
 
 GENESIS = "0" * 64
@@ -123,3 +124,17 @@ def verify(session: Session) -> Verification:
     if head is not None and head.seq != count:
         return Verification(False, count, count + 1, f"event {count + 1} is missing (the log ends early)")
     return Verification(True, count)
+
+
+@access.needs(access.AUDIT)
+def verify_log(app) -> Verification:
+    """`trigger audit verify`. The chain runs through every partnership's events, so in a database of
+    several partnerships only an admin (who reads them all) can walk it."""
+    with app.read() as session:
+        acting = access.of(session)
+        if acting is not None and acting.scope is not None and access.partnerships(session) > 1:
+            raise NotPermitted(
+                "verifying the audit log of a database of several partnerships needs the admin role: "
+                "the chain runs through every partnership's events"
+            )
+        return verify(session)

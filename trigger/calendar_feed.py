@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from trigger import access
 from trigger.access import READ, needs
 from trigger.app import App
 from trigger.codes import TIMESCALES
@@ -51,7 +52,11 @@ def events(app: App, reviewer: str | None = None) -> list[dict]:
         agencies = dict(session.execute(select(Agency.id, Agency.code)).all())
         cases = {
             c.id: c
-            for c in session.scalars(select(ReviewCase).where(ReviewCase.state.not_in(tuple(TERMINAL))))
+            for c in session.scalars(
+                select(ReviewCase).where(
+                    ReviewCase.state.not_in(tuple(TERMINAL)), *access.case_filter(session, ReviewCase)
+                )
+            )
             if reviewer is None or _same_person(c.reviewer, reviewer)
         }
         if not cases:

@@ -115,6 +115,9 @@ LETTER_TITLES = {
 LETTER_KINDS = tuple(LETTER_TITLES)
 LETTER_FORMATS = ("html", "txt", "pdf")
 
+# the roles a registered person may hold (docs/architecture.md#partnerships-people-and-roles)
+ROLES = ("admin", "manager", "reviewer", "chair", "clerk", "viewer")
+
 
 def not_one_of(value: object, what: str, codes: tuple[str, ...]) -> str:
     """The one-line refusal of an unknown code: "'x' is not a channel; use one of online, phone, ..."."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from trigger import audit, schedule
+from trigger import access, audit, schedule
 from trigger.access import AGENCIES, COMPLAINTS, DECIDE, REVIEW, needs
 from trigger.app import App, today
 from trigger.codes import (
@@ -228,8 +228,21 @@ def _check_received(w: Work, received: date) -> None:
 # -- complaints ---------------------------------------------------------------------------------------
 
 
-def _incident(session: Session, incident_id: int) -> Incident:
+def _visible_incident(session: Session, incident_id: int) -> Incident | None:
+    """A complaint the acting user may see (their partnership's), or None; its partnership is then the
+    one whose agencies a correction names."""
     row = session.get(Incident, incident_id)
+    if row is None:
+        return None
+    scope = access.scope_of(session)
+    if scope is not None and row.partnership_id != scope:
+        return None
+    session.info["case_partnership"] = row.partnership_id
+    return row
+
+
+def _incident(session: Session, incident_id: int) -> Incident:
+    row = _visible_incident(session, incident_id)
     if row is None:
         raise NotFound(f"no complaint {incident_id}; `trigger show REF` lists a case's complaints")
     if row.voided_on is not None:
@@ -239,7 +252,7 @@ def _incident(session: Session, incident_id: int) -> Incident:
 
 def _case_of(app: App, incident_id: int) -> str | None:
     with app.read() as session:
-        row = session.get(Incident, incident_id)
+        row = _visible_incident(session, incident_id)
         if row is None:
             raise NotFound(f"no complaint {incident_id}; `trigger show REF` lists a case's complaints")
         if row.case_id is None:
@@ -488,6 +501,7 @@ def update_agency(
                 on=on,
                 reason=why,
                 detail=detail(rows, agency=row.code),
+                partnership_id=row.partnership_id,
             ),
         )
         if any(c[0] == "email" for c in changes):

@@ -93,7 +93,13 @@ def signpost(app: App, victim_ref: str, *, on: date | None, how: str) -> Signpos
         session.add(row)
         session.flush()
         audit.record(
-            session, None, "signpost", actor=app.actor, on=on, detail={"signposting": row.id}, partnership_id=pid
+            session,
+            None,
+            "signpost",
+            actor=app.actor,
+            on=on,
+            detail={"signposting": row.id},
+            partnership_id=pid,
         )
     return row
 

@@ -61,12 +61,14 @@ def manager_address(session: Session, policy: Policy, partnership_id: int | None
     return ((row.manager_email if row is not None else None) or policy.manager_email or "").strip()
 
 
-def managers(session: Session, policy: Policy | None = None) -> dict[int, str]:
-    """Every partnership's manager address, by partnership id (for the reminder sweep)."""
+def managers(session: Session, override: str | None = None) -> dict[int, str]:
+    """Every partnership's manager address, by partnership id (for the reminder sweep); `override` is
+    the --policy given, whose address stands in for a partnership that has none of its own."""
+    forced = policies.load(override) if override else None
     out = {}
     for row in session.exec(select(Partnership)):
-        fallback = policy.manager_email if policy is not None else policies.load(row.policy).manager_email
-        out[row.id] = (row.manager_email or fallback or "").strip()
+        fallback = row.manager_email or (forced or policies.load(row.policy)).manager_email
+        out[row.id] = (fallback or "").strip()
     return out
 
 
@@ -149,7 +151,7 @@ def init(
         if row is None:
             row = Partnership(
                 code=code or FIRST_CODE,
-                name=(name or "").strip() or pol.partnership,
+                name=(name or "").strip() or pol.area,
                 policy=chosen,
                 reference_prefix=FIRST_PREFIX,
             )
@@ -166,6 +168,27 @@ def init(
             detail |= {"forced": True, "cases": cases, "changed": changes}
         audit.record(session, None, "init", actor=app.actor, on=today(), detail=detail, partnership_id=row.id)
     return pol, changes if cases else []
+
+
+@needs(SETUP)
+def upgrade(app: App, revision: str = "head") -> db.SchemaState:
+    """`trigger db upgrade`: once people are registered, only an admin migrates the schema."""
+    if db.schema_state(app.engine).initialised:
+        with app.read():
+            pass
+    state = db.upgrade(app.engine, revision)
+    app.schema_ready()
+    return state
+
+
+@needs(SETUP)
+def backup(app: App, target) -> int:
+    """`trigger backup FILE` (SQLite): once people are registered, only an admin copies the database."""
+    source = db.sqlite_path(app.url)
+    if source is not None and source.exists():  # PostgreSQL is pg_dump's, which `db.backup` says
+        with app.read():
+            pass
+    return db.backup(app.url, target)
 
 
 def create_schema(app: App) -> None:

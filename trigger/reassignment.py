@@ -80,7 +80,9 @@ def replaced_people(session: Session, case: ReviewCase) -> set[str]:
     ).all()
     names = {r for r in rows if r}
     for code in list(names):
-        agency = session.exec(select(Agency).where(Agency.code == code)).first()
+        agency = session.exec(
+            select(Agency).where(Agency.code == code, Agency.partnership_id == case.partnership_id)
+        ).first()
         if agency is not None:
             names.add(agency.name)
     return names

@@ -28,14 +28,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, bindparam, func, literal_column, or_, select, update
 from sqlmodel import Session
 
-from trigger import audit, undelivered
+from trigger import access, audit, undelivered
 from trigger.access import REMINDERS, needs
 from trigger.app import App
 from trigger.errors import InvalidInput
 from trigger.models import Action, Deadline, Reminder, ReviewCase
-from trigger.partnership import manager_address
+from trigger.partnership import managers
 from trigger.rules.deadlines import is_duty
-from trigger.unit import default_policy
 from trigger.views import initials
 from workflows.machine import TERMINAL
 
@@ -196,9 +195,15 @@ def _candidates(session: Session, today: date, now: datetime, limit: int | None)
     send_on) index, then their deadline and case by primary key."""
     pg = session.bind.dialect.name == "postgresql"
     ids: list[int] = []
+    visible = access.visible_cases(session)  # a manager's sweep: their partnership's reminders only
+    ours = (
+        []
+        if visible is None
+        else [Reminder.deadline_id.in_(select(Deadline.id).where(Deadline.case_id.in_(visible)))]
+    )
     for where in (_ready(today, now), _abandoned(session)):
         # no ORDER BY here: it would tempt SQLite into walking every pending row in id order
-        query = select(Reminder.id).where(where)
+        query = select(Reminder.id).where(where, *ours)
         if limit:
             query = query.limit(limit)
         if pg:  # several runners on one PostgreSQL: each takes rows the others have not locked
@@ -220,6 +225,7 @@ def _candidates(session: Session, today: date, now: datetime, limit: int | None)
         ReviewCase.victim_name,
         ReviewCase.reviewer,
         ReviewCase.reviewer_email,
+        ReviewCase.partnership_id,
     )
     rows = []
     for chunk in _chunks(ids):
@@ -236,12 +242,13 @@ def _candidates(session: Session, today: date, now: datetime, limit: int | None)
     return rows
 
 
-def _sorted_out(rows, today: date, manager: str) -> tuple[dict[int, Due], list[int]]:
+def _sorted_out(rows, today: date, managers: dict[int, str]) -> tuple[dict[int, Due], list[int]]:
     wanted: dict[int, Due] = {}
     cancelled: list[int] = []
     for row in rows:
         rid, kind, recipient, attempts, first_failed, dkind, due, met_on, na, number = row[:10]
-        ref, state, victim, reviewer, reviewer_email = row[10:]
+        ref, state, victim, reviewer, reviewer_email, partnership_id = row[10:]
+        manager = managers.get(partnership_id, "")  # the case's partnership's manager
         obsolete = (
             met_on is not None
             or na
@@ -532,8 +539,9 @@ def run(
 
         channel = mail.transport(app)  # settings checked before anything is claimed
     with app.write() as session:
-        manager = manager_address(session, default_policy(app, session))
-        wanted, result.cancelled = _sorted_out(_candidates(session, today, now, limit), today, manager)
+        wanted, result.cancelled = _sorted_out(
+            _candidates(session, today, now, limit), today, managers(session, app.policy_override)
+        )
         if dry_run:
             result.due = list(wanted.values())
             result.warnings = [

@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
-from trigger import audit
+from trigger import access, audit
 from trigger.access import PURGE, needs
 from trigger.app import App, today
 from trigger.errors import GuardRefused
@@ -57,11 +57,14 @@ def latest_allowed(retention_years: int, on: date | None = None) -> date:
     return add_months(on or today(), -12 * retention_years)
 
 
-def candidates(session: Session, closed_before: date) -> list[ReviewCase]:
+def candidates(session: Session, closed_before: date, partnership_id: int | None = None) -> list[ReviewCase]:
+    """Closed and withdrawn cases whose personal data is due to go (of one partnership, when given)."""
+    ours = [] if partnership_id is None else [ReviewCase.partnership_id == partnership_id]
     return list(
         session.scalars(
             select(ReviewCase)
             .where(
+                *ours,
                 ReviewCase.state.in_(TERMINAL),
                 ReviewCase.state_changed < closed_before,
                 ReviewCase.purged.is_(False),
@@ -76,7 +79,8 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> list[dict]
     """Remove the personal data of cases closed or withdrawn before `closed_before`; one transaction,
     one audit event per case. Returns what was (or, with dry_run, would be) purged."""
     with app.write() as session:
-        pol = default_policy(app, session)
+        pid = access.acting_partnership(session)  # a partnership purges its own cases, under its policy
+        pol = default_policy(app, session, pid)
         limit = latest_allowed(pol.retention_years)
         if closed_before > limit:
             raise GuardRefused(
@@ -85,7 +89,7 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> list[dict]
                 f"for {pol.retention_years} years, so the latest date allowed today is {limit.isoformat()}"
             )
         found = []
-        for case in candidates(session, closed_before):
+        for case in candidates(session, closed_before, pid):
             case_pol = case_policy(session, case)
             # a case started under a policy with a longer retention keeps its data for that longer period
             if case.state_changed >= latest_allowed(case_pol.retention_years):

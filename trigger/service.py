@@ -25,11 +25,11 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from trigger import reminders
+from trigger import access, reminders
 from trigger.access import REMINDERS, needs
 from trigger.app import App
 from trigger.errors import InvalidInput
-from trigger.models import Deadline, ReviewCase, Setting
+from trigger.models import Deadline, Partnership, ReviewCase, Setting
 from trigger.partnership import manager_address
 from trigger.rules.deadlines import is_duty
 from trigger.schedule import recipients
@@ -64,6 +64,19 @@ def _save_digest_state(session, key: str, state: dict) -> None:
         session.add(row)
 
 
+def _working(app: App, session, today: date) -> tuple[dict, str]:
+    """The partnerships the digest covers (the user's, or every one) for which `today` is a working
+    day under their own policy (England and Wales differ), and the day's record key."""
+    scope = access.scope_of(session)
+    pids = [scope] if scope is not None else list(session.execute(select(Partnership.id)).scalars())
+    working = {}
+    for pid in pids:
+        pol = default_policy(app, session, pid)
+        if pol.calendar().is_working_day(today):
+            working[pid] = pol
+    return working, f"digest:{today.isoformat()}" + (f":{scope}" if scope is not None else "")
+
+
 @needs(REMINDERS)
 def digest(
     app: App,
@@ -79,14 +92,13 @@ def digest(
 
     now = now or datetime.now(UTC)
     today = now.astimezone(LONDON).date()
-    key = f"digest:{today.isoformat()}"
     runner = runner or reminders.runner_id()
     window = reminders.claim_seconds() + STOP_GRACE + 60
     per: dict[str, list[tuple[str, str, date]]] = {}
     try:
         with app.write() as session:
-            pol = default_policy(app, session)
-            if not pol.calendar().is_working_day(today):
+            working, key = _working(app, session, today)
+            if not working:
                 return {"date": today.isoformat(), "skipped": "not a working day", "sent": 0}
             state = _digest_state(session, key) or {"state": "new", "sent_to": []}
             if state.get("state") == "done":
@@ -98,27 +110,29 @@ def digest(
                 state="claimed", by=runner, until=(clock_now + timedelta(seconds=window)).isoformat()
             )
             _save_digest_state(session, key, state)
-            horizon = pol.calendar().due(today, pol.warn_before)
-            rows = session.execute(
-                select(Deadline, ReviewCase)
-                .join(ReviewCase, ReviewCase.id == Deadline.case_id)
-                .where(
-                    Deadline.met_on.is_(None),
-                    Deadline.not_applicable.is_(False),
-                    Deadline.missed.is_(False),
-                    Deadline.due <= horizon,
-                    ReviewCase.state.not_in(TERMINAL),
-                )
-            ).all()
-            manager = manager_address(session, pol)
-            for deadline, case in rows:
-                if not is_duty(deadline.kind):
-                    continue
-                people = set(recipients(session, case, pol, deadline)["warning"])
-                if deadline.due < today and manager:
-                    people.add(manager)
-                for person in people:
-                    per.setdefault(person, []).append((case.reference, deadline.kind, deadline.due))
+            for pid, pol in working.items():
+                horizon = pol.calendar().due(today, pol.warn_before)
+                rows = session.execute(
+                    select(Deadline, ReviewCase)
+                    .join(ReviewCase, ReviewCase.id == Deadline.case_id)
+                    .where(
+                        Deadline.met_on.is_(None),
+                        Deadline.not_applicable.is_(False),
+                        Deadline.missed.is_(False),
+                        Deadline.due <= horizon,
+                        ReviewCase.state.not_in(TERMINAL),
+                        ReviewCase.partnership_id == pid,
+                    )
+                ).all()
+                manager = manager_address(session, pol, pid)
+                for deadline, case in rows:
+                    if not is_duty(deadline.kind):
+                        continue
+                    people = set(recipients(session, case, pol, deadline)["warning"])
+                    if deadline.due < today and manager:
+                        people.add(manager)
+                    for person in people:
+                        per.setdefault(person, []).append((case.reference, deadline.kind, deadline.due))
     except IntegrityError:  # PostgreSQL: another runner created the day's row first
         return {"date": today.isoformat(), "skipped": "being sent by another runner", "sent": 0}
     done_before = set(state.get("sent_to", []))
@@ -176,9 +190,10 @@ def digest_pending(app: App, now: datetime, at: tuple[int, int]) -> bool:
     if (local.hour, local.minute) < at:
         return False
     with app.read() as session:
-        if not default_policy(app, session).calendar().is_working_day(local.date()):
+        working, key = _working(app, session, local.date())
+        if not working:
             return False
-        state = _digest_state(session, f"digest:{local.date().isoformat()}")
+        state = _digest_state(session, key)
     return state is None or state.get("state") != "done"
 
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
 
+from trigger import access
 from trigger.access import READ, REMINDERS, needs
 from trigger.tables import deadline as D
 from trigger.tables import reminder as R
@@ -44,17 +45,27 @@ _COLUMNS = (
     D.c.kind.label("deadline_kind"),
     D.c.due,
     C.c.reference,
+    C.c.partnership_id,
 )
 
 
 def _rows(session, where):
+    """The reminders matching `where`, of the cases the session sees (its partnership's)."""
     return session.execute(
         select(*_COLUMNS)
         .join(D, D.c.id == R.c.deadline_id)
         .join(C, C.c.id == D.c.case_id)
-        .where(where)
+        .where(where, *access.case_filter(session))
         .order_by(C.c.reference, R.c.id)
     ).all()
+
+
+def _ours(session, where):
+    """`where`, limited to the reminders of the cases the session sees (all of them when unscoped)."""
+    visible = access.visible_cases(session)
+    if visible is None:
+        return where
+    return and_(where, R.c.deadline_id.in_(select(D.c.id).where(D.c.case_id.in_(visible))))
 
 
 @dataclass
@@ -68,15 +79,36 @@ class Told:
 
 @needs(REMINDERS)
 def report(app: App, channel, now: datetime) -> Told:
-    """Tell the manager, once, of each reminder given up on: by the sweep's own channel, or by the
-    outbox when that fails (SMTP itself down, or the manager's address refused too)."""
+    """Tell each partnership's manager, once, of each of its reminders given up on: by the sweep's own
+    channel, or by the outbox when that fails (SMTP itself down, or the manager's address refused
+    too)."""
+    told = Told()
+    with app.read() as session:
+        pids = sorted(
+            {
+                r.partnership_id
+                for r in _rows(session, and_(R.c.status == "failed", R.c.reported_at.is_(None)))
+            }
+        )
+    for pid in pids:
+        one = _report(app, channel, now, pid)
+        told.count += one.count
+        told.via = one.via or told.via
+        told.error = one.error or told.error
+    return told
+
+
+def _report(app: App, channel, now: datetime, partnership_id: int) -> Told:
     from trigger import mail, notices
     from trigger.partnership import manager_address
     from trigger.unit import default_policy
 
     told = Told()
     with app.write() as session:
-        rows = _rows(session, and_(R.c.status == "failed", R.c.reported_at.is_(None)))
+        rows = _rows(
+            session,
+            and_(R.c.status == "failed", R.c.reported_at.is_(None), C.c.partnership_id == partnership_id),
+        )
         if not rows:
             return told
         taken = set(
@@ -87,7 +119,7 @@ def report(app: App, channel, now: datetime) -> Told:
                 .returning(R.c.id)
             ).scalars()
         )
-        manager = manager_address(session, default_policy(app, session))
+        manager = manager_address(session, default_policy(app, session, partnership_id), partnership_id)
     items = [
         notices.Undelivered(
             r.reference,
@@ -168,7 +200,13 @@ def _iso(moment: datetime | None) -> str | None:
 def status(app: App) -> dict:
     """`trigger reminders status`: how many reminders stand in each state, and those not delivered."""
     with app.read() as session:
-        counts = dict(session.execute(select(R.c.status, func.count()).group_by(R.c.status)).all())
+        counts = dict(
+            session.execute(
+                select(R.c.status, func.count())
+                .where(_ours(session, R.c.id.is_not(None)))
+                .group_by(R.c.status)
+            ).all()
+        )
         return {
             "counts": {s: counts.get(s, 0) for s in ("pending", "claimed", "sent", "failed", "cancelled")},
             "undelivered": undelivered(session),
@@ -186,6 +224,8 @@ def retry(app: App, reference: str | None = None, on: date | None = None) -> int
         where = or_(R.c.status == "failed", and_(R.c.status == "pending", R.c.next_attempt_at.is_not(None)))
         if case is not None:
             where = and_(where, R.c.deadline_id.in_(select(D.c.id).where(D.c.case_id == case.id)))
+        else:
+            where = _ours(session, where)
         count = session.execute(
             update(R)
             .where(where)

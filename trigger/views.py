@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import String, select, type_coerce
 from sqlmodel import Session
 
-from trigger import corrected, decisions
+from trigger import access, corrected, decisions
 from trigger import tables as t
 from trigger.access import READ_CASE, needs
 from trigger.app import App, today
@@ -69,9 +69,11 @@ def show(app: App, reference: str) -> dict:
 def case_row(session: Session, reference: str) -> Any:
     """The review_case row of a reference (as `trigger.unit.find_case`, without the models)."""
     ref = reference.strip().upper()
-    row = session.execute(select(t.review_case).where(t.review_case.c.reference == ref)).first()
+    seen = access.case_filter(session, one=True)  # another partnership's case is not there
+    row = session.execute(select(t.review_case).where(t.review_case.c.reference == ref, *seen)).first()
     if row is None:
         raise NotFound(f"no case {reference!r}; `trigger list` shows the cases")
+    access.case_check(session, row)
     return row
 
 
@@ -296,12 +298,16 @@ def list_cases(
         )
         if state:
             query = query.where(c.state == state)
+        seen = access.case_filter(session)  # the partnership's cases (a chair's: those under appeal)
+        query = query.where(*seen)
+        visible = access.visible_cases(session)
+        ours = [d.case_id.in_(visible)] if visible is not None else []
         late: dict[int, list[str]] = {}
         next_due: dict[int, tuple[str, str]] = {}
         cutoff = as_of.isoformat()  # ISO dates compare as text
         for case_id, kind, due in session.execute(
             select(d.case_id, d.kind, type_coerce(d.due, String))
-            .where(d.met_on.is_(None), d.not_applicable.is_(False), d.missed.is_(False))
+            .where(d.met_on.is_(None), d.not_applicable.is_(False), d.missed.is_(False), *ours)
             .order_by(d.due)
         ).all():  # all at once: row-by-row fetching was a third of the cost on 10,000 cases
             due = str(due)

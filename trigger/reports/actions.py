@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from trigger import access
 from trigger.access import READ, needs
 from trigger.app import App, today
 from trigger.codes import ACTION_OPEN
@@ -32,6 +33,7 @@ def action_tracker(
             select(Action, ReviewCase.reference, Agency.code)
             .join(ReviewCase, Action.case_id == ReviewCase.id)
             .join(Agency, Action.owner_agency_id == Agency.id)
+            .where(*access.case_filter(session, ReviewCase))  # the partnership's cases
         )
         if reference:
             query = query.where(Action.case_id == find_case(session, reference).id)

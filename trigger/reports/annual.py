@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import Integer, and_, case, cast, distinct, func, literal, select, union_all
 from sqlmodel import Session
 
+from trigger import access
 from trigger.access import READ, needs
 from trigger.app import App
 from trigger.models import (
@@ -74,7 +77,7 @@ def _day_number(conn, col):
     return cast(col - literal(_EPOCH), Integer)
 
 
-def _outcome_figures(conn, p: Period) -> dict:
+def _outcome_figures(conn, p: Period, ours: Callable[[Any], list]) -> dict:
     """Everything about the reviews carried out in the period from one pass over the audit log: each case
     counted once, on the day of its first outcome there (`issue_outcome`). The per-case facts (lead
     agency, day received, met decisions and upheld threshold appeals before the outcome, a
@@ -85,7 +88,12 @@ def _outcome_figures(conn, p: Period) -> dict:
 
     fo = (
         select(AuditEvent.case_id.label("case_id"), func.min(AuditEvent.on).label("first"))
-        .where(AuditEvent.event == "issue_outcome", AuditEvent.case_id.is_not(None), _in(AuditEvent.on, p))
+        .where(
+            AuditEvent.event == "issue_outcome",
+            AuditEvent.case_id.is_not(None),
+            _in(AuditEvent.on, p),
+            *ours(AuditEvent.case_id),
+        )
         .group_by(AuditEvent.case_id)
         .subquery()
     )
@@ -179,18 +187,25 @@ def _annual(session: Session, p: Period) -> dict:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA mmap_size=268435456")  # read a big file without copying pages
     ex = conn.execute
+    # one partnership's return (a user's own, or --partnership); every partnership's for a county total
+    scope = access.visible_cases(session)
+
+    def ours(case_col) -> list:
+        return [] if scope is None else [case_col.in_(scope)]
+
+    mine = access.case_filter(session, ReviewCase)
     # s.104 (publication duty) (a): applications, by the date received
     applications = _by_day(
         conn,
         select(ReviewCase.received, func.count())
-        .where(_in(ReviewCase.received, p))
+        .where(_in(ReviewCase.received, p), *mine)
         .group_by(ReviewCase.received),
     )
     # the channel mix: coalesce() keeps SQLite from a lookup per row through the index, a full scan is faster
     channels = dict(
         ex(
             select(ReviewCase.channel, func.count())
-            .where(func.coalesce(ReviewCase.received, ReviewCase.received).between(p.start, p.end))
+            .where(func.coalesce(ReviewCase.received, ReviewCase.received).between(p.start, p.end), *mine)
             .group_by(ReviewCase.channel)
             .order_by(ReviewCase.channel)
         ).all()
@@ -200,12 +215,16 @@ def _annual(session: Session, p: Period) -> dict:
     not_met = _by_day(
         conn,
         select(ThresholdDecision.decided_on, func.count())
-        .where(_in(ThresholdDecision.decided_on, p), ThresholdDecision.met.is_(False))
+        .where(
+            _in(ThresholdDecision.decided_on, p),
+            ThresholdDecision.met.is_(False),
+            *ours(ThresholdDecision.case_id),
+        )
         .group_by(ThresholdDecision.decided_on),
     )
     # s.104 (publication duty) (c) and (d): reviews carried out by the day the outcome was issued, a case
     # once in a period (its first outcome there), and of those the reviews with recommendations
-    outcomes = _outcome_figures(conn, p)
+    outcomes = _outcome_figures(conn, p, ours)
     reviews, with_recs, leads = outcomes["reviews"], outcomes["with_recs"], outcomes["lead"]
 
     decisions = ex(
@@ -215,7 +234,7 @@ def _annual(session: Session, p: Period) -> dict:
             ThresholdDecision.rejection_category.is_not(None),
             func.count(),
         )
-        .where(_in(ThresholdDecision.decided_on, p))
+        .where(_in(ThresholdDecision.decided_on, p), *ours(ThresholdDecision.case_id))
         .group_by(
             ThresholdDecision.met, ThresholdDecision.route, ThresholdDecision.rejection_category.is_not(None)
         )
@@ -226,13 +245,17 @@ def _annual(session: Session, p: Period) -> dict:
     decided = sum(n for *_x, n in decisions)
     # withdrawn is terminal, so the day it last moved is the day it was withdrawn
     withdrawals = ex(
-        select(func.count()).where(ReviewCase.state == "withdrawn", _in(ReviewCase.state_changed, p))
+        select(func.count()).where(ReviewCase.state == "withdrawn", _in(ReviewCase.state_changed, p), *mine)
     ).scalar()
     appeals_rows = ex(
-        select(Appeal.against, func.count()).where(_in(Appeal.received, p)).group_by(Appeal.against)
+        select(Appeal.against, func.count())
+        .where(_in(Appeal.received, p), *ours(Appeal.case_id))
+        .group_by(Appeal.against)
     ).all()
     decided_rows = ex(
-        select(Appeal.upheld, func.count()).where(_in(Appeal.decided_on, p)).group_by(Appeal.upheld)
+        select(Appeal.upheld, func.count())
+        .where(_in(Appeal.decided_on, p), *ours(Appeal.case_id))
+        .group_by(Appeal.upheld)
     ).all()
 
     received_to_decision = _days_between(conn, ThresholdDecision.decided_on, ReviewCase.received)
@@ -242,13 +265,16 @@ def _annual(session: Session, p: Period) -> dict:
             conn,
             select(received_to_decision, func.count())
             .join(ReviewCase, ReviewCase.id == ThresholdDecision.case_id)
-            .where(_in(ThresholdDecision.decided_on, p))
+            .where(_in(ThresholdDecision.decided_on, p), *mine)
             .group_by(received_to_decision),
         ),
         "decision_to_outcome": dict(outcomes["from_met"]),
         "received_to_outcome": dict(outcomes["from_receipt"]),
         "appeal_to_decision": _histogram(
-            conn, select(appeal_days, func.count()).where(_in(Appeal.decided_on, p)).group_by(appeal_days)
+            conn,
+            select(appeal_days, func.count())
+            .where(_in(Appeal.decided_on, p), *ours(Appeal.case_id))
+            .group_by(appeal_days),
         ),
     }
     median_days = {}
@@ -279,7 +305,7 @@ def _annual(session: Session, p: Period) -> dict:
             r or "awaiting": n
             for r, n in ex(
                 select(Recommendation.response, func.count())
-                .where(_in(Recommendation.recorded_on, p))
+                .where(_in(Recommendation.recorded_on, p), *ours(Recommendation.case_id))
                 .group_by(Recommendation.response)
             )
         }
@@ -323,7 +349,7 @@ def _annual(session: Session, p: Period) -> dict:
         "quarters": quarters,
         "suppressed": False,
     }
-    data["checks"] = _checks(conn, p, data, outcomes)
+    data["checks"] = _checks(conn, p, data, outcomes, ours, mine)
     return data
 
 
@@ -335,7 +361,7 @@ def _as_date(day) -> date:
     return date.fromisoformat(day[:10]) if isinstance(day, str) else day
 
 
-def _checks(conn, p: Period, d: dict, outcomes: dict) -> list[dict]:
+def _checks(conn, p: Period, d: dict, outcomes: dict, ours: Callable[[Any], list], mine: list) -> list[dict]:
     """Rules any true table obeys; a failure means the records are wrong and the table must not be
     published as it stands (docs/procedure.md#reporting: Reigate's 4 received, 4 not met and 4 reviews)."""
 
@@ -352,12 +378,12 @@ def _checks(conn, p: Period, d: dict, outcomes: dict) -> list[dict]:
         d["threshold_met"] + d["threshold_not_met"] == d["threshold_decisions"],
         f"met {d['threshold_met']} + not met {d['threshold_not_met']} = decided {d['threshold_decisions']}",
     )
-    apps_to_end = ex(select(func.count()).where(ReviewCase.received <= p.end))
+    apps_to_end = ex(select(func.count()).where(ReviewCase.received <= p.end, *mine))
     decided_to_end, met_to_end = conn.execute(
         select(
             func.count(distinct(ThresholdDecision.case_id)),
             func.count(distinct(case((ThresholdDecision.met.is_(True), ThresholdDecision.case_id)))),
-        ).where(ThresholdDecision.decided_on <= p.end)
+        ).where(ThresholdDecision.decided_on <= p.end, *ours(ThresholdDecision.case_id))
     ).one()
     check(
         "no decision without an application",
@@ -368,7 +394,9 @@ def _checks(conn, p: Period, d: dict, outcomes: dict) -> list[dict]:
         select(func.count())
         .select_from(ThresholdDecision)
         .join(ReviewCase, ReviewCase.id == ThresholdDecision.case_id)
-        .where(_in(ThresholdDecision.decided_on, p), ThresholdDecision.decided_on < ReviewCase.received)
+        .where(
+            _in(ThresholdDecision.decided_on, p), ThresholdDecision.decided_on < ReviewCase.received, *mine
+        )
     )
     check(
         "no decision before its application",
@@ -379,12 +407,15 @@ def _checks(conn, p: Period, d: dict, outcomes: dict) -> list[dict]:
     unmet, early_outcomes = outcomes["unmet"], outcomes["early"]
     reviewed_to_end = ex(
         select(func.count(distinct(AuditEvent.case_id))).where(
-            AuditEvent.event == "issue_outcome", AuditEvent.on <= p.end
+            AuditEvent.event == "issue_outcome", AuditEvent.on <= p.end, *ours(AuditEvent.case_id)
         )
     )
     upheld_to_end = ex(
         select(func.count(distinct(Appeal.case_id))).where(
-            Appeal.against == "threshold", Appeal.upheld.is_(True), Appeal.decided_on <= p.end
+            Appeal.against == "threshold",
+            Appeal.upheld.is_(True),
+            Appeal.decided_on <= p.end,
+            *ours(Appeal.case_id),
         )
     )
     check(
@@ -409,8 +440,8 @@ def _checks(conn, p: Period, d: dict, outcomes: dict) -> list[dict]:
         f"{d['reviews_with_recommendations']} reviews with recommendations "
         f"<= {d['reviews_carried_out']} reviews",
     )
-    appealed_to_end = ex(select(func.count()).where(Appeal.received <= p.end))
-    appeals_decided_to_end = ex(select(func.count()).where(Appeal.decided_on <= p.end))
+    appealed_to_end = ex(select(func.count()).where(Appeal.received <= p.end, *ours(Appeal.case_id)))
+    appeals_decided_to_end = ex(select(func.count()).where(Appeal.decided_on <= p.end, *ours(Appeal.case_id)))
     check(
         "appeals decided within appeals lodged",
         appeals_decided_to_end <= appealed_to_end and d["appeals_upheld"] <= d["appeals_decided"],

@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from trigger import access
 from trigger.access import READ, needs
 from trigger.app import App, today
 from trigger.codes import DEADLINE_KINDS
@@ -39,6 +40,8 @@ def deadline_performance(app: App, as_of: date | None = None) -> list[dict]:
     has no on-time share (trigger.rules.deadlines.is_duty)."""
     as_of = as_of or today()
     with app.read() as session:
+        visible = access.visible_cases(session)  # the partnership's cases
+        ours = [Deadline.case_id.in_(visible)] if visible is not None else []
         rows = session.execute(
             select(
                 Deadline.kind,
@@ -47,7 +50,7 @@ def deadline_performance(app: App, as_of: date | None = None) -> list[dict]:
                 Deadline.not_applicable,
                 Deadline.missed,
                 Deadline.anchor,
-            )
+            ).where(*ours)
         ).all()
     out = {}
     for kind, due, met_on, na, missed, anchor in rows:

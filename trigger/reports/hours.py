@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from trigger import access
 from trigger.access import READ, needs
 from trigger.app import App
 from trigger.errors import InvalidInput
@@ -24,6 +25,9 @@ def hours(app: App, start: date | None = None, end: date | None = None) -> dict:
     with app.read() as session:
         rate = default_policy(app, session).hourly_rate
         cond = [HoursEntry.voided_on.is_(None)]  # an entry logged in error counts nowhere
+        visible = access.visible_cases(session)  # the partnership's cases
+        if visible is not None:
+            cond.append(HoursEntry.case_id.in_(visible))
         if start:
             cond.append(HoursEntry.worked_on >= start)
         if end:

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from trigger import access
 from trigger.access import READ, needs
 from trigger.app import App
+from trigger.partnership import partnership_of
 from trigger.reports.annual import LABELS, STAGE_LABELS, STATUTORY, SUPPRESSED
 from trigger.unit import default_policy
 
@@ -72,9 +74,14 @@ SHORT = {
 
 @needs(READ)
 def partnership_name(app: App) -> str:
-    """The partnership's area, from the policy chosen at `trigger init`."""
+    """The name of the partnership whose return it is (the area of the policy chosen at `trigger init`,
+    unless named otherwise); "All partnerships" for a county's total."""
     with app.read() as session:
-        return default_policy(app, session).area
+        scope = access.scope_of(session)
+        if scope is None and access.partnerships(session) > 1:
+            return "All partnerships"
+        row = partnership_of(session, scope)
+        return row.name if row is not None else default_policy(app, session).area
 
 
 # -- the tidy table --------------------------------------------------------------------------------------

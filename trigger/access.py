@@ -323,6 +323,6 @@ def case_check(session, case: Any) -> None:
     if actor.role == "chair" and need in CHAIR_ON_APPEAL and case.state != UNDER_APPEAL:
         others = tuple(r for r in need.roles if r != "chair") or ("manager",)
         raise NotPermitted(
-            f"{need.what} of {case.reference} needs the {roles_text(others)} role; a chair works only on a "
-            f"case under appeal, and this one is {case.state}"
+            f"{case.reference} is {case.state}, not under appeal: a chair works only on a case under "
+            f"appeal ({need.what} otherwise needs the {roles_text(others)} role)"
         )

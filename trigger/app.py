@@ -195,6 +195,9 @@ class App:
             return
         state = db.schema_state(self.engine)
         if not state.initialised:
+            from trigger import grants  # a login the server keeps out sees no tables at all
+
+            grants.refuse_unregistered(self.engine)
             raise NotInitialised("no Community Trigger database here yet; run `trigger init` first")
         warning = (
             db.behind_warning(state)

@@ -134,7 +134,8 @@ def verify_log(app) -> Verification:
         acting = access.of(session)
         if acting is not None and acting.scope is not None and access.partnerships(session) > 1:
             raise NotPermitted(
-                "verifying the audit log of a database of several partnerships needs the admin role: "
-                "the chain runs through every partnership's events"
+                "verifying the audit log of a database of several partnerships needs the admin role; "
+                f"{acting.actor.login} is registered as {acting.actor.role} (the chain runs through every "
+                "partnership's events)"
             )
         return verify(session)

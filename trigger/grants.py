@@ -281,7 +281,10 @@ def grant(app: App) -> Granted:
             )
         everyone = ", ".join(GROUPS)
         conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {s} TO {everyone}")
-        conn.exec_driver_sql(_FUNCTIONS.format(s=s, groups=", ".join(f"'{g}'" for g in GROUPS)))
+        # straight to the driver: no parameters, so psycopg leaves format()'s %I alone
+        cursor = conn.connection.dbapi_connection.cursor()
+        cursor.execute(_FUNCTIONS.format(s=s, groups=", ".join(f"'{g}'" for g in GROUPS)))
+        cursor.close()
         for fn in (
             "trigger_role()",
             "trigger_partnership()",
@@ -382,3 +385,23 @@ def sync_login(session: Session, login: str) -> str | None:
     if installed is None:
         return None
     return conn.execute(text("SELECT trigger_sync_login(:l)"), {"l": login}).scalar()
+
+
+def refuse_unregistered(engine) -> None:
+    """A PostgreSQL login without a group sees none of the tables `db grant` protects: say so, rather
+    than "no database here"."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        kept_out = conn.execute(
+            text(
+                "SELECT session_user FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relname = 'review_case' AND NOT has_schema_privilege(n.oid, 'USAGE') "
+                "AND n.nspname = ANY(string_to_array(replace(current_setting('search_path'), ' ', ''), ','))"
+            )
+        ).scalar()
+    if kept_out is not None:
+        raise NotPermitted(
+            f"the login {kept_out} may not use this database: it is not registered, or was disabled "
+            "(an admin registers people with `trigger user add`, which gives their login its group)"
+        )

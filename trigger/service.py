@@ -213,6 +213,8 @@ def serve(app: App, *, every: int = 300, digest_at: str = "07:30", log=print) ->
             raise ValueError
     except ValueError:
         raise InvalidInput(f"--digest-at {digest_at!r} is not a time such as 07:30") from None
+    with app.read():  # who is acting, before anything starts (the sweeps check again as they run)
+        pass
     from trigger import mail
 
     mail.transport(app)  # settings checked before the service starts (one clear line if wrong)

@@ -829,7 +829,15 @@ def print_case(d: dict) -> None:
         f"hours: {d['hours_total']:g}"
     )
     if d["letters"]:
-        click.echo("Letters: " + "; ".join(f"{lt['kind']} {lt['issued_on']}" for lt in d["letters"]))
+        click.echo(
+            "Letters: "
+            + "; ".join(
+                f"{lt['kind']} {lt['issued_on']}"
+                + (" (edited, as sent)" if lt["edited"] else "")
+                + (f" e-mailed to {lt['sent']['to']}" if lt["sent"] else "")
+                for lt in d["letters"]
+            )
+        )
     if d["deadlines"]:
         click.echo("Deadlines:")
         for dl in d["deadlines"]:
@@ -1092,13 +1100,19 @@ def _write_output(content: bytes, output, binary: bool) -> None:
 @cli.command()
 @click.argument("reference")
 @click.argument("kind", type=click.Choice(codes.LETTER_KINDS))
-@click.option("--format", "fmt", type=click.Choice(codes.LETTER_FORMATS), default="html", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(codes.LETTER_FORMATS),
+    default=None,
+    help="html (the default), txt, pdf or docx (Word, to edit before sending).",
+)
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, writable=True),
     default=None,
-    help="Write the letter to this file (required for pdf; html and txt print otherwise).",
+    help="Write the letter to this file (required for pdf and docx; html and txt print otherwise).",
 )
 @click.option("--preview", is_flag=True, help="Render without recording the letter in the register.")
 @click.option(
@@ -1113,18 +1127,81 @@ def _write_output(content: bytes, output, binary: bool) -> None:
     default=None,
     help="The partnership's own template folder (rendered in the sandbox).",
 )
+@click.option("--until", type=DATE, default=None, help="A delay letter: the new date for the delayed step.")
+@click.option("--reason", default=None, help="A delay letter: why the step is late.")
+@click.option(
+    "--record",
+    "record_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Register the edited version actually sent (.pdf, .docx, .html or .txt) instead of rendering.",
+)
+@click.option(
+    "--send",
+    is_flag=True,
+    help="E-mail the letter to the applicant (PDF attached) over TRIGGER_SMTP_URL or to the outbox.",
+)
 @on_option
 @pass_ctx
-def letter(c, reference, kind, fmt, output, preview, to, templates, on):
-    """Issue a letter about a case (recorded in the register), or --preview it."""
-    if fmt == "pdf" and not output:
-        raise click.UsageError("a PDF needs a file to go to: give -o FILE.pdf")
+def letter(c, reference, kind, fmt, output, preview, to, templates, until, reason, record_file, send, on):
+    """Issue a letter about a case, or preview, record or e-mail it.
+
+    The letter is recorded in the register as issued; --preview records nothing; --record FILE
+    registers the edited version actually sent; --send e-mails it to the applicant with the PDF
+    attached and records the delivery."""
+    if preview and (record_file or send):
+        raise click.UsageError("--preview records nothing; leave it out with --record or --send")
+    if record_file and fmt:
+        raise click.UsageError("--record takes the format from the file name; leave out --format")
+    if send and fmt not in (None, "pdf"):
+        raise click.UsageError("--send attaches the letter as a PDF; leave out --format or use pdf")
+    if record_file or send:
+        from trigger import dispatch
+
+        if send:
+            sent = dispatch.send(
+                c.app,
+                reference,
+                kind,
+                on=on,
+                recipient=to,
+                templates=templates,
+                until=until,
+                reason=reason,
+                record_path=record_file,
+            )
+            if output:
+                _write_output(sent.issued.content, output, True)
+            click.echo(
+                f"Sent the {kind} letter on {reference.upper()} to {sent.to} ({sent.via}, "
+                f"Message-ID {sent.message_id}); recorded as letter {sent.issued.letter_id} "
+                f"({sent.issued.issued_on}, pdf, sha256 {sent.issued.content_hash[:12]})."
+            )
+            return
+        issued = dispatch.record(c.app, reference, kind, record_file, on=on, recipient=to)
+        click.echo(
+            f"Recorded the {kind} letter sent on {reference.upper()} as letter {issued.letter_id} "
+            f"({issued.issued_on}, {issued.format} from {record_file}, sha256 {issued.content_hash[:12]})."
+        )
+        return
+    fmt = fmt or "html"
+    if fmt in ("pdf", "docx") and not output:
+        raise click.UsageError(f"a {fmt.upper()} letter needs a file to go to: give -o FILE.{fmt}")
     from trigger import correspondence
 
     issued = correspondence.letter(
-        c.app, reference, kind, fmt=fmt, on=on, recipient=to, preview=preview, templates=templates
+        c.app,
+        reference,
+        kind,
+        fmt=fmt,
+        on=on,
+        recipient=to,
+        preview=preview,
+        templates=templates,
+        until=until,
+        reason=reason,
     )
-    _write_output(issued.content, output, fmt == "pdf")
+    _write_output(issued.content, output, fmt in ("pdf", "docx"))
     if issued.letter_id is not None:
         click.echo(
             f"Recorded {kind} letter {issued.letter_id} on {reference.upper()} ({issued.issued_on}, "

@@ -16,7 +16,16 @@ from sqlmodel import Session
 from trigger import audit
 from trigger.app import App, today
 from trigger.errors import GuardRefused
-from trigger.models import Appeal, EvidenceRequest, HoursEntry, Incident, Letter, Meeting, ReviewCase
+from trigger.models import (
+    Appeal,
+    EvidenceRequest,
+    HoursEntry,
+    Incident,
+    Letter,
+    LetterDelivery,
+    Meeting,
+    ReviewCase,
+)
 from trigger.rules.calendar import add_months
 from trigger.unit import case_policy, default_policy
 from workflows.machine import TERMINAL
@@ -105,7 +114,16 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -
         .where(Incident.case_id == case.id)
         .values(description=None, location=None, complainant=None, victim_ref=None)
     )
-    session.execute(update(Letter).where(Letter.case_id == case.id).values(recipient=PURGED))
+    # the letters' bytes, their facts and the addresses they were e-mailed to are personal data too;
+    # the register keeps each letter's kind, date and hash
+    session.execute(
+        update(Letter).where(Letter.case_id == case.id).values(recipient=PURGED, content=None, facts=None)
+    )
+    session.execute(
+        update(LetterDelivery)
+        .where(LetterDelivery.letter_id.in_(select(Letter.id).where(Letter.case_id == case.id)))
+        .values(sent_to=PURGED)
+    )
     session.execute(update(Meeting).where(Meeting.case_id == case.id).values(attendees=None))
     session.execute(update(Appeal).where(Appeal.case_id == case.id).values(detail=None))
     session.execute(update(HoursEntry).where(HoursEntry.case_id == case.id).values(note=None))

@@ -23,6 +23,7 @@ from trigger.models import (
     HoursEntry,
     Incident,
     Letter,
+    LetterDelivery,
     Meeting,
     Recommendation,
     ReviewCase,
@@ -85,6 +86,14 @@ def case_view(session: Session, case: ReviewCase) -> dict:
         select(func.coalesce(func.sum(HoursEntry.hours), 0)).where(HoursEntry.case_id == case.id)
     ).one()
     letters = session.exec(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)).all()
+    sent = {
+        d.letter_id: d
+        for d in session.exec(
+            select(LetterDelivery)
+            .where(LetterDelivery.letter_id.in_([lt.id for lt in letters]))
+            .order_by(LetterDelivery.id)
+        )
+    }
     events = session.exec(
         select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.on, AuditEvent.seq)
     ).all()
@@ -185,6 +194,17 @@ def case_view(session: Session, case: ReviewCase) -> dict:
                 "issued_on": iso(lt.issued_on),
                 "recipient": lt.recipient,
                 "hash": lt.content_hash,
+                "format": lt.format,
+                "edited": lt.edited,  # registered from the edited file actually sent
+                "sent": (
+                    {
+                        "to": sent[lt.id].sent_to,
+                        "at": sent[lt.id].sent_at.isoformat(timespec="seconds"),
+                        "message_id": sent[lt.id].message_id,
+                    }
+                    if lt.id in sent
+                    else None
+                ),
             }
             for lt in letters
         ],

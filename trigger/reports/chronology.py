@@ -219,7 +219,8 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             lt.issued_on,
             9,
             "letter",
-            f"{lt.kind} letter issued to {lt.recipient}",
+            f"{lt.kind} letter issued to {lt.recipient}"
+            + (" (the edited version sent, recorded from its file)" if lt.edited else ""),
             letter_kind=lt.kind,
             recipient=lt.recipient,
             format=lt.format,

@@ -32,3 +32,7 @@ class PolicyError(TriggerError):
 
 class NotInitialised(TriggerError):
     """The database has no schema yet."""
+
+
+class DeliveryFailed(TriggerError):
+    """A message the mail server or the outbox refused: names the address and the server's reason."""

@@ -259,3 +259,34 @@ def test_a_recorded_letter_shows_as_edited(db, case, tmp_path):
     sent.write_text("<p>Dear Ann Example, our edited words.</p>", encoding="utf-8")
     db("letter", case, "acknowledgement", "--record", sent, "--on", "2026-03-03")
     assert "acknowledgement 2026-03-03 (edited, as sent)" in db("show", case).stdout
+
+
+@pytest.mark.slow
+def test_send_with_record_sends_the_edited_pdf_and_registers_it(db, smtp, tmp_path):
+    inbox = smtp()
+    ref = applicant_case(db)
+    draft = tmp_path / "draft.pdf"
+    db("letter", ref, "acknowledgement", "--format", "pdf", "-o", draft, "--preview", "--on", "2026-03-03")
+    edited = draft.read_bytes() + b"\n% signed by hand and scanned\n"
+    signed = tmp_path / "signed.pdf"
+    signed.write_bytes(edited)
+    db("letter", ref, "acknowledgement", "--record", signed, "--send", "--on", "2026-03-03")
+    body, attachments = parts(inbox.messages[0])
+    assert attachments[0].get_content() == edited
+    assert "Please find attached our letter about your ASB Case Review (reference CT-2026-0001)" in body
+    letter = db.json("show", ref)["letters"][-1]
+    assert letter["edited"] is True and letter["hash"] == hashlib.sha256(edited).hexdigest()
+    assert letter["sent"]["message_id"] == inbox.messages[0]["Message-ID"]
+    word = tmp_path / "sent.docx"
+    word.write_bytes(zipfile_bytes())
+    refused = db.fails("letter", ref, "acknowledgement", "--record", word, "--send", "--on", "2026-03-03")
+    assert "only a PDF is sent by e-mail" in refused.stderr
+
+
+def zipfile_bytes() -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("word/document.xml", "<w:document/>")
+    return buf.getvalue()

@@ -28,8 +28,52 @@ class OneLineUsageError(click.UsageError):
         click.echo(f"Error: {self.format_message().rstrip('.')}{where}", err=True)
 
 
+def exclusive(*names: str):
+    """Declare options that contradict each other (`--met` and `--not-met`): given together on the
+    command line, the command is refused with one line naming both, before anything runs. An argument
+    is named by its metavar (`KIND`). Checked once, for every command, by `TriggerCommand`."""
+
+    def mark(f):
+        f.__exclusive__ = [*getattr(f, "__exclusive__", []), names]
+        return f
+
+    return mark
+
+
+class TriggerCommand(click.Command):
+    """A command that refuses contradictory options (see `exclusive`)."""
+
+    def parse_args(self, ctx, args):
+        rest = super().parse_args(ctx, args)
+        for names in getattr(self.callback, "__exclusive__", []):
+            given = [name for name in names if self._given(ctx, name)]
+            if len(given) > 1:
+                listed = (
+                    " and ".join([", ".join(given[:-1]), given[-1]])
+                    if len(given) > 2
+                    else " and ".join(given)
+                )
+                raise click.UsageError(f"{listed} contradict each other; give only one", ctx)
+        return rest
+
+    def _given(self, ctx, name: str) -> bool:
+        for param in self.params:
+            named = (
+                name in param.opts if isinstance(param, click.Option) else name == param.human_readable_name
+            )
+            if named:
+                source = ctx.get_parameter_source(param.name)
+                value = ctx.params.get(param.name)
+                return source is click.core.ParameterSource.COMMANDLINE and value not in (None, False, ())
+        raise LookupError(f"{self.name}: no option {name} to declare exclusive")  # a programming error
+
+
 class TriggerGroup(click.Group):
     """Turns every domain error into `Error: <one line>` on stderr and a non-zero exit."""
+
+    command_class = TriggerCommand
+    # subgroups made with @group.group() are TriggerGroups too (their commands refuse contradictions)
+    group_class = type
 
     def invoke(self, ctx):
         try:
@@ -117,10 +161,10 @@ def on_option(f):
 
 
 def output_options(f):
-    """--json and --csv for every listing; a table otherwise."""
+    """--json and --csv for every listing (one or the other); a table otherwise."""
     f = click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")(f)
     f = click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
-    return f
+    return exclusive("--json", "--csv")(f)
 
 
 def emit_json(data) -> None:
@@ -184,7 +228,113 @@ def _cell(value) -> str:
     return str(value)
 
 
-@click.group(cls=TriggerGroup, context_settings=CONTEXT_SETTINGS)
+# -- start-up: UTF-8 output, the data directory, the config file, logging (issue 15) ----------------------
+
+
+def utf8_output() -> None:
+    """Write UTF-8 whatever the console's code page (Windows cp1252 cannot encode ŵ); cheap, no imports."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(encoding="utf-8", errors="replace")
+            except (ValueError, OSError):  # a stream already written to in another encoding
+                pass
+
+
+def config_defaults(command: click.Command, table: dict, where: str, path) -> dict:
+    """A config file's table for `command` as click's `default_map`: keys are option names as typed
+    on the command line (`date-format`, `date_format` or the parameter's own name), sub-tables are
+    subcommands; an unknown key is refused, naming the file and the table."""
+    names: dict[str, str] = {}
+    typed: list[str] = []
+    for param in command.params:
+        if not isinstance(param, click.Option) or param.name is None:
+            continue
+        names[param.name] = param.name
+        for opt in param.opts + param.secondary_opts:
+            if opt.startswith("--"):
+                names[opt[2:]] = names[opt[2:].replace("-", "_")] = param.name
+                typed.append(opt[2:])
+    subcommands = getattr(command, "commands", {})
+    out: dict = {}
+    for key, value in table.items():
+        if isinstance(value, dict) and key in subcommands:
+            out[key] = config_defaults(subcommands[key], value, f"{where} {key}".strip(), path)
+        elif key in names:
+            out[names[key]] = value
+        else:
+            known = ", ".join(
+                sorted(typed) + [f"[{where} {c}]".replace("[ ", "[") for c in sorted(subcommands)]
+            )
+            command_path = " ".join(["trigger", *where.split()])
+            raise click.ClickException(
+                f"{path}: [{where.replace(' ', '.') or 'top level'}] {key!r} is not an option of "
+                f"`{command_path}`; the options are {known or 'none'} (see docs/operations.md)"
+            )
+    return out
+
+
+def setup_logging(verbosity: int) -> None:
+    """Our own messages (`trigger.*`, e.g. each sweep of `reminders serve`) at INFO and the libraries'
+    at WARNING by default; -v adds our DEBUG and the libraries' INFO (the scheduler's jobs), -vv
+    everything; -q keeps warnings only, -qq errors only. One handler on stderr, installed once; other
+    handlers (a test runner's) are left alone."""
+    import logging
+
+    ours = {-1: logging.WARNING, 0: logging.INFO}.get(
+        verbosity, logging.DEBUG if verbosity > 0 else logging.ERROR
+    )
+    libraries = {0: logging.WARNING, 1: logging.INFO}.get(
+        verbosity, logging.DEBUG if verbosity > 1 else max(ours, logging.WARNING)
+    )
+
+    class Stderr(logging.StreamHandler):
+        """Writes to whatever sys.stderr is when a record comes (CliRunner swaps it per command)."""
+
+        @property  # type: ignore[override]
+        def stream(self):
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, _value):
+            pass
+
+    def wanted(record: logging.LogRecord) -> bool:
+        mine = record.name == "trigger" or record.name.startswith("trigger.")
+        return record.levelno >= (ours if mine else libraries)
+
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "trigger_cli", False)]:
+        root.removeHandler(handler)
+    handler = Stderr()
+    handler.trigger_cli = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(wanted)
+    root.addHandler(handler)
+    root.setLevel(min(ours, libraries))
+    logging.getLogger("trigger").setLevel(ours)
+
+
+class RootGroup(TriggerGroup):
+    """The `trigger` group: finds the data directory and reads the config file before parsing, so the
+    file's values become click's `default_map` (command line > environment > config file > default)."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        if parent is None and "default_map" not in extra:
+            from trigger import settings
+
+            settings.use_app_dir(click.get_app_dir(settings.APP_NAME, roaming=False))
+            try:
+                path, table = settings.load_config()
+            except TriggerError as exc:
+                raise click.ClickException(str(exc)) from None
+            if table:
+                extra["default_map"] = config_defaults(self, table, "", path)
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+
+@click.group(cls=RootGroup, context_settings=CONTEXT_SETTINGS)
 @click.option(
     "--db",
     envvar="TRIGGER_DB",
@@ -203,9 +353,11 @@ def _cell(value) -> str:
 @click.option(
     "--policy", default=None, help="Policy preset name or TOML file (default: the one chosen at init)."
 )
+@click.option("-v", "--verbose", count=True, help="Log more (-v: debug detail).")
+@click.option("-q", "--quiet", count=True, help="Log less (-q: warnings only, -qq: errors only).")
 @click.version_option(package_name="community-trigger")
 @click.pass_context
-def cli(ctx, db, actor, policy):
+def cli(ctx, db, actor, policy, verbose, quiet):
     """Run ASB Case Reviews (the Community Trigger) under the ASB, Crime and Policing Act 2014, s.104.
 
     \b
@@ -216,9 +368,11 @@ def cli(ctx, db, actor, policy):
         trigger show CT-2026-0001
     """
     ctx.obj = Ctx(db, actor, policy)
+    setup_logging(verbose - quiet)
 
 
 def main() -> None:
+    utf8_output()
     cli(prog_name="trigger")
 
 
@@ -226,15 +380,28 @@ def main() -> None:
 
 
 @cli.command()
-@click.option("--policy", "policy_name", default="llr", show_default=True, help="Policy preset or TOML file.")
+@click.option(
+    "--policy",
+    "policy_name",
+    default=None,
+    help="Policy preset or TOML file (default: the database's current policy; llr for a new one).",
+)
 @click.option("--manager-email", default=None, help="Where escalations and the morning digest go.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Change the policy or the manager of a database that holds cases (recorded).",
+)
 @pass_ctx
-def init(c, policy_name, manager_email):
-    """Create the database and choose the partnership's policy."""
+def init(c, policy_name, manager_email, force):
+    """Create the database and choose the partnership's policy. Safe to rerun; on a database that
+    already holds cases it refuses to change the policy or the manager unless --force."""
     from trigger import partnership
 
-    pol = partnership.init(c.app, c.policy or policy_name, manager_email)
+    pol, changed = partnership.init(c.app, c.policy or policy_name, manager_email, force=force)
     click.echo(f"Initialised {c.app.url} with policy {pol.name} {pol.version} ({pol.area}).")
+    for line in changed:
+        click.echo(f"Changed (recorded in the audit log): {line}", err=True)
 
 
 @cli.group(cls=TriggerGroup)
@@ -478,9 +645,9 @@ def check(c, reference, as_json):
     """Evaluate the threshold from the recorded complaints and explain it."""
     from trigger import complaints
 
-    case, explanation = complaints.check(c.app, reference)
+    case, explanation, corrected = complaints.check(c.app, reference)
     if as_json:
-        emit_json(explanation.as_dict())
+        emit_json({**explanation.as_dict(), "since_corrected": corrected})
         return
     verdict = "MET" if explanation.met else "NOT MET"
     click.echo(
@@ -489,12 +656,15 @@ def check(c, reference, as_json):
     )
     click.echo()
     click.echo(explanation.text())
+    if corrected:
+        click.echo()
+        click.echo(f"Note: {corrected}.")
 
 
 @cli.command()
 @click.argument("reference")
-@click.option("--met", "verdict", flag_value="met", help="The threshold is met.")
-@click.option("--not-met", "verdict", flag_value="not_met", help="The threshold is not met.")
+@click.option("--met", is_flag=True, help="The threshold is met.")
+@click.option("--not-met", is_flag=True, help="The threshold is not met.")
 @click.option(
     "--reject",
     "category",
@@ -504,18 +674,15 @@ def check(c, reference, as_json):
 )
 @click.option("--reason", default=None, help="Why (required for a discretionary met or a rejection).")
 @on_option
+@exclusive("--met", "--not-met", "--reject")
 @pass_ctx
-def decide(c, reference, verdict, category, reason, on):
+def decide(c, reference, met, not_met, category, reason, on):
     """Record the threshold decision."""
     from trigger import cases
 
-    if category and verdict:
-        raise click.UsageError("give one of --met, --not-met or --reject, not several")
-    if not category and not verdict:
+    if not (met or not_met or category):
         raise click.UsageError("give one of --met, --not-met or --reject CATEGORY")
-    case = cases.decide(
-        c.app, reference, met=verdict == "met", rejection_category=category, reason=reason, on=on
-    )
+    case = cases.decide(c.app, reference, met=met, rejection_category=category, reason=reason, on=on)
     click.echo(f"{case.reference} is now {case.state}.")
 
 
@@ -524,16 +691,39 @@ def decide(c, reference, verdict, category, reason, on):
 @click.option("--lead", default=None, help="The lead agency (code).")
 @click.option("--reviewer", default=None, help="The named reviewer.")
 @click.option("--reviewer-email", default=None)
+@click.option(
+    "--spoc", default=None, metavar="NAME", help="The case's named single point of contact (a person)."
+)
+@click.option("--spoc-email", default=None, help="The SPoC's e-mail address.")
+@click.option(
+    "--reason",
+    default=None,
+    help="Why the review is reassigned (required once it has started: a reassignment).",
+)
 @on_option
 @pass_ctx
-def assign(c, reference, lead, reviewer, reviewer_email, on):
-    """Assign the lead agency and the reviewer; the review starts."""
+def assign(c, reference, lead, reviewer, reviewer_email, spoc, spoc_email, reason, on):
+    """Assign the lead agency and the reviewer; the review starts. Once it has started, the same command
+    with --reason reassigns it (the reviewer replaced stays recorded as involved).
+
+    \b
+        trigger assign CT-2026-0007 --lead nwlbc --reviewer "Sam Patel" --spoc "Jo Smith"
+        trigger assign CT-2026-0007 --reviewer "Ali Khan" --reason "Sam Patel on leave until June"
+    """
     from trigger import cases
 
     case = cases.assign(
-        c.app, reference, lead=lead or "", reviewer=reviewer or "", reviewer_email=reviewer_email, on=on
+        c.app,
+        reference,
+        lead=lead or "",
+        reviewer=reviewer or "",
+        reviewer_email=reviewer_email,
+        spoc=spoc,
+        spoc_email=spoc_email,
+        reason=reason,
+        on=on,
     )
-    click.echo(f"{case.reference} is now {case.state}; reviewer {case.reviewer}.")
+    click.echo(f"{case.reference} is {case.state}; lead agency assigned, reviewer {case.reviewer}.")
 
 
 @cli.command()
@@ -544,6 +734,9 @@ def assign(c, reference, lead, reviewer, reviewer_email, on):
 @click.option("--answered", type=DATE, default=None)
 @click.option("--not-held", is_flag=True, help="The agency holds no data (a finding in its own right).")
 @click.option("--note", default=None)
+@exclusive("--requested", "--answered")
+@exclusive("--answered", "--due")
+@exclusive("--requested", "--not-held")
 @pass_ctx
 def evidence(c, reference, agency, requested, due, answered, not_held, note):
     """Request evidence from an agency, or record its answer."""
@@ -562,7 +755,25 @@ def evidence(c, reference, agency, requested, due, answered, not_held, note):
     click.echo(f"Evidence from {agency} {'requested' if requested else 'answered'} on {reference.upper()}.")
 
 
-@cli.command()
+class DefaultCommandGroup(TriggerGroup):
+    """A group whose first argument, when it names none of its commands, goes to its default command:
+    `trigger hours REF ...` logs hours as it always did, `trigger hours void REF N` voids an entry."""
+
+    default_command = "log"
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group(cls=DefaultCommandGroup)
+def hours():
+    """Review hours: log them (`trigger hours REF --agency ... --person ... --hours N --date D`), or
+    void an entry logged in error."""
+
+
+@hours.command("log")
 @click.argument("reference")
 @click.option("--agency", required=True)
 @click.option("--person", required=True)
@@ -570,14 +781,14 @@ def evidence(c, reference, agency, requested, due, answered, not_held, note):
 @click.option("--date", "worked_on", required=True, type=DATE)
 @click.option("--note", default=None)
 @pass_ctx
-def hours(c, reference, agency, person, hours, worked_on, note):
-    """Log review hours."""
+def hours_log(c, reference, agency, person, hours, worked_on, note):
+    """Log review hours (the default: `trigger hours REF ...` does the same)."""
     from trigger import review
 
-    review.log_hours(
+    row = review.log_hours(
         c.app, reference, agency=agency, person=person, hours=hours, worked_on=worked_on, note=note
     )
-    click.echo(f"Logged {hours:g} hours by {person} ({agency}) on {reference.upper()}.")
+    click.echo(f"Logged {hours:g} hours by {person} ({agency}) on {reference.upper()} as entry {row.id}.")
 
 
 @cli.command()
@@ -672,13 +883,16 @@ def action_add(c, reference, text, owner, due, resources, outcome_measure, jag, 
 @click.option("--status", type=click.Choice(codes.ACTION_STATUSES), default=None)
 @click.option("--rag", type=click.Choice(codes.RAG), default=None)
 @click.option("--note", default=None, help="A progress note.")
-@click.option("--jag/--no-jag", default=None, help="Hand the action to the JAG (or take it back).")
+@click.option("--jag", is_flag=True, help="Hand the action to the JAG.")
+@click.option("--no-jag", is_flag=True, help="Take the action back from the JAG.")
 @on_option
+@exclusive("--jag", "--no-jag")
 @pass_ctx
-def action_update(c, reference, number, status, rag, note, jag, on):
+def action_update(c, reference, number, status, rag, note, jag, no_jag, on):
     """Update an action's status, RAG or progress."""
     from trigger import review
 
+    jag = True if jag else (False if no_jag else None)
     row = review.update_action(c.app, reference, number, status=status, rag=rag, note=note, jag=jag, on=on)
     click.echo(
         f"Action {row.number} on {reference.upper()}: {row.status}"
@@ -749,17 +963,18 @@ def appeal(c, reference, received, grounds, detail, late_reason, on):
 
 @cli.command("appeal-decision")
 @click.argument("reference")
-@click.option("--upheld", "upheld", flag_value=True, default=None)
-@click.option("--dismissed", "upheld", flag_value=False)
+@click.option("--upheld", is_flag=True, help="The appeal is upheld.")
+@click.option("--dismissed", is_flag=True, help="The appeal is dismissed; the decision stands.")
 @click.option("--by", required=True, help="The independent decider.")
 @click.option("--reason", required=True)
 @on_option
+@exclusive("--upheld", "--dismissed")
 @pass_ctx
-def appeal_decision(c, reference, upheld, by, reason, on):
+def appeal_decision(c, reference, upheld, dismissed, by, reason, on):
     """Record the independent decision on an appeal."""
     from trigger import cases
 
-    if upheld is None:
+    if not (upheld or dismissed):
         raise click.UsageError("give --upheld or --dismissed")
     case = cases.decide_appeal(c.app, reference, upheld=upheld, by=by, reason=reason, on=on)
     click.echo(f"{case.reference} is now {case.state}.")
@@ -813,42 +1028,79 @@ def print_case(d: dict) -> None:
     )
     who = d["applicant"] + (f" for {d['victim']} (consent {d['consent_date']})" if d["third_party"] else "")
     click.echo(f"Applicant: {who}")
+    if d["spoc"]["name"]:
+        click.echo(f"SPoC: {d['spoc']['name']}" + (f" <{d['spoc']['email']}>" if d["spoc"]["email"] else ""))
+    if d["victim_involvement"]["choice"]:
+        inv = d["victim_involvement"]
+        click.echo(f"Victim's involvement: {inv['choice']} (recorded {inv['recorded']})")
     t = d["threshold"]
     if t["decided"]:
         verdict = "met" if t["met"] else "not met"
-        click.echo(
-            f"Threshold: {verdict} on {t['decided']}"
-            + (f" ({t['route']})" if t["route"] else "")
-            + (f"; rejected as {t['rejection_category']}" if t["rejection_category"] else "")
-        )
+        if t["by_appeal"]:
+            first = t["history"][0]
+            was = "met" if first["met"] else ("rejected" if first["rejection_category"] else "not met")
+            upheld = t["history"][-1].get("upheld")
+            how = "appeal upheld" if upheld else "appeal dismissed, the decision stands"
+            click.echo(
+                f"Threshold: {verdict} on {t['decided']} ({how}; first decided {was} on {first['decided']})"
+            )
+        else:
+            click.echo(
+                f"Threshold: {verdict} on {t['decided']}"
+                + (f" ({t['route']})" if t["route"] else "")
+                + (f"; rejected as {t['rejection_category']}" if t["rejection_category"] else "")
+            )
+        if t["since_corrected"]:
+            click.echo(f"  Note: {t['since_corrected']}.")
     if d["lead_agency"]:
         click.echo(f"Lead agency: {d['lead_agency']}; reviewer: {d['reviewer']}")
+    void = [i for i in d["incidents"] if i["void"]]
     click.echo(
-        f"Complaints: {len(d['incidents'])}; findings: {len(d['findings'])}; "
+        f"Complaints: {len(d['incidents']) - len(void)}"
+        + (f" (and {len(void)} void)" if void else "")
+        + f"; findings: {len(d['findings'])}; "
         f"recommendations: {len(d['recommendations'])}; actions: {len(d['actions'])}; "
         f"hours: {d['hours_total']:g}"
     )
-    if d["letters"]:
+    for i in void:
+        click.echo(f"  complaint {i['id']} void since {i['voided_on']}: {i['void_reason']}")
+    if d["hours"]:
         click.echo(
-            "Letters: "
+            "Hours entries: "
             + "; ".join(
-                f"{lt['kind']} {lt['issued_on']}"
-                + (" (edited, as sent)" if lt["edited"] else "")
-                + (f" e-mailed to {lt['sent']['to']}" if lt["sent"] else "")
-                for lt in d["letters"]
+                f"{h['entry']}. {h['date']} {h['person']} ({h['agency']}) {h['hours']:g}"
+                + (f" VOID: {h['void_reason']}" if h["void"] else "")
+                for h in d["hours"]
             )
         )
+    if d["consultations"]:
+        click.echo(
+            "Plan put to the victim: " + "; ".join(f"{c['on']}: {c['response']}" for c in d["consultations"])
+        )
+    if d["letters"]:
+        click.echo("Letters (the register; `trigger letter REF --issued N -o FILE` gives one back as sent):")
+        for lt in d["letters"]:
+            fixed = ", ".join(dict.fromkeys(c["field"] for c in lt["corrected_since"]))
+            click.echo(
+                f"  {lt['number']}. {lt['kind']} {lt['issued_on']} ({lt['format']}, sha256 {lt['hash'][:12]})"
+                + (" edited, as sent" if lt["edited"] else "")
+                + (f" e-mailed to {lt['sent']['to']}" if lt["sent"] else "")
+                + (f"  facts since corrected: {fixed}" if fixed else "")
+            )
+    if d["closure_reason"]:
+        click.echo(f"Closure reason: {d['closure_reason']}")
     if d["deadlines"]:
         click.echo("Deadlines:")
         for dl in d["deadlines"]:
-            status = (
-                f"met {dl['met_on']}"
-                if dl["met_on"]
-                else dl["status"].upper()
-                if dl["overdue"]
-                else dl["status"]
+            click.echo(f"  {dl['kind']:20} due {dl['due']}  {_deadline_status(dl)}")
+    if d["corrections"]:
+        click.echo("Corrections:")
+        for c in d["corrections"]:
+            what = c["subject"] + (f" {c['id']}" if c["subject"] in ("incident", "hours") else "")
+            click.echo(
+                f"  {c['on']}  {what} {c['field']}: {_shown(c['old'])} -> {_shown(c['new'])}  by {c['by']}"
+                + (f"  ({c['reason']})" if c["reason"] else "")
             )
-            click.echo(f"  {dl['kind']:20} due {dl['due']}  {status}")
     click.echo("Timeline:")
     for e in d["events"]:
         move = f" {e['from'] or ''} -> {e['to']}" if e["to"] and e["from"] != e["to"] else ""
@@ -864,6 +1116,26 @@ def print_case(d: dict) -> None:
             else ""
         )
         click.echo(f"  {e['at']}  {e['event']:18} {e['actor']}{move}{reason}{detail.rstrip()}")
+
+
+def _shown(value) -> str:
+    return "(none)" if value is None else repr(value)
+
+
+def _deadline_status(dl: dict) -> str:
+    """A deadline's status as `show` prints it; the JSON carries the same `status` code."""
+    st, met_on = dl["status"], dl["met_on"]
+    if st == "met":
+        return f"met {met_on}"
+    if st == "met_late":
+        unit = "working day" if (dl["span"] or "").endswith("wd") else "day"
+        n = dl["days_late"]
+        return f"met late {met_on} ({n} {unit}{'' if n == 1 else 's'} late)"
+    if st == "late_accepted":
+        return f"late appeal accepted {met_on}"
+    if st in ("overdue", "missed"):
+        return st.upper()
+    return st.replace("_", " ")
 
 
 _TIMELINE_KEYS = (
@@ -887,12 +1159,16 @@ _TIMELINE_KEYS = (
     "channel",
     "kind",
     "recipient",
+    "fields",
+    "entry",
 )
 
 
 @cli.command("list")
 @click.option("--state", default=None, help="Only cases in this state.")
-@click.option("--overdue", is_flag=True, help="Only cases with a deadline passed and not met.")
+@click.option(
+    "--overdue", is_flag=True, help="Only cases with a deadline overdue: due, not done, and still possible."
+)
 @click.option("--as-of", type=DATE, default=None, help="Judge overdue as of this day (default today).")
 @output_options
 @pass_ctx
@@ -926,17 +1202,47 @@ def incidents():
 
 
 @incidents.command("import")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option(
+    "--map",
+    "column_map",
+    default=None,
+    metavar="ecins|sentinel|civica|MAP.toml",
+    help="The partner's column names: a preset or your own TOML column map (`trigger incidents maps`).",
+)
+@click.option(
+    "--date-format",
+    default=None,
+    metavar="FORMAT",
+    help="How the file writes dates, e.g. '%d/%m/%Y' (ISO dates are always read).",
+)
 @click.option("--skip-bad", is_flag=True, help="Import the good rows even when some rows are bad.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @pass_ctx
-def incidents_import(c, file, skip_bad, as_json):
-    """Import an incident log (CSV: victim_id, occurred, reported, agency, agency_ref, hate, category,
-    location, description). Importing the same file again adds nothing."""
+def incidents_import(c, file, column_map, date_format, skip_bad, as_json):
+    """Import an incident log: CSV (UTF-8 or Windows-1252) or .xlsx, or - for standard input.
+
+    \b
+    Our columns: victim_id, occurred, reported, agency, agency_ref (required), hate, category,
+    location, description. A partner's export goes through a column map:
+        trigger incidents import ecins-export.csv --map ecins
+        trigger incidents import sentinel.xlsx --map sentinel --date-format '%d/%m/%Y'
+    Every bad row is listed with its line number and nothing is imported (unless --skip-bad).
+    Importing the same file again adds nothing."""
     from trigger import incidents as log
 
+    data = getattr(sys.stdin, "buffer", sys.stdin).read() if file == "-" else None
     try:
-        result = log.import_csv(c.app, file, skip_bad=skip_bad)
+        with _progress_bar("Importing") as progress:
+            result = log.import_file(
+                c.app,
+                file,
+                data=data,
+                column_map=column_map,
+                date_format=date_format,
+                skip_bad=skip_bad,
+                progress=progress,
+            )
     except log.ImportRefused as exc:
         for bad in exc.result.bad:
             click.echo(f"{exc.result.file}: {bad}", err=True)
@@ -947,11 +1253,62 @@ def incidents_import(c, file, skip_bad, as_json):
         emit_json(result.as_dict())
         return
     click.echo(
-        f"Imported {result.imported} of {result.rows} rows from {file}"
+        f"Imported {result.imported} of {result.rows} rows from {result.file}"
         + (f"; {result.already_held} already held" if result.already_held else "")
         + (f"; {len(result.bad)} bad row{'s' if len(result.bad) != 1 else ''} skipped" if result.bad else "")
         + "."
     )
+
+
+@incidents.command("maps")
+@click.argument("name", required=False)
+def incidents_maps(name):
+    """List the column maps shipped for partners' systems, or print one (NAME) to copy and adjust."""
+    from trigger import incident_files
+
+    if name:
+        click.echo(incident_files.preset_text(name), nl=False)
+        return
+    for preset in incident_files.preset_names():
+        cmap = incident_files.load_map(preset)
+        click.echo(f"{preset:10} {cmap.title}")
+
+
+class _NoProgress:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _progress_bar(label: str):
+    """A rich progress bar on stderr when it is a terminal; nothing (None) otherwise."""
+    if not sys.stderr.isatty():
+        return _NoProgress()
+    import contextlib
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+    @contextlib.contextmanager
+    def bar():
+        with Progress(
+            TextColumn(label),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeRemainingColumn(),
+            console=Console(file=sys.stderr),
+            transient=True,
+        ) as progress:
+            task = progress.add_task(label, total=None)
+
+            def update(done, total):
+                progress.update(task, completed=done, total=total)
+
+            yield update
+
+    return bar()
 
 
 @cli.command()
@@ -968,15 +1325,17 @@ def scan(c, as_of, as_json, as_csv):
         emit_json(found)
         return
     rows = found["second_report"] + found["meets_threshold"]
-    columns = ["list", "victim_id", "reports", "qualifying", "first_report", "last_report"]
+    columns = ["list", "victim_id", "reports", "qualifying", "first_report", "last_report", "told_on"]
     if as_csv:
         emit_rows(rows, columns, as_csv=True)
         return
     click.echo(f"Scan as of {found['as_of']}: reports from {found['window_start']} (six months).")
     a, b = len(found["second_report"]), len(found["meets_threshold"])
+    told = sum(1 for r in found["second_report"] if r["told"])
     click.echo(
         f"(a) {a} {'victim' if a == 1 else 'victims'} made a second report within six months; "
-        "tell them about the ASB Case Review (2025 guidance)."
+        "tell them about the ASB Case Review (2025 guidance)"
+        + (f"; {told} already told (told_on; record with `trigger signpost`)." if told else ".")
     )
     click.echo(
         f"(b) {b} {'victim meets' if b == 1 else 'victims meet'} the threshold with no open case; "
@@ -1035,6 +1394,35 @@ def calendar_holidays(year, nation, as_json, as_csv):
     emit_rows(rows, ["date", "weekday", "name"], as_json, as_csv)
 
 
+@calendar.command("ics")
+@click.option("--reviewer", default=None, help="Only the cases this reviewer is assigned to.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the calendar to this file (default: print it).",
+)
+@pass_ctx
+def calendar_ics(c, reviewer, output):
+    """Open deadlines (all-day) and review meetings (Europe/London) as an iCalendar file for Outlook.
+
+    \b
+        trigger calendar ics -o asb-deadlines.ics
+        trigger calendar ics --reviewer "Sam Reviewer" -o sam.ics
+    Events carry the case reference and what falls due, never the applicant's or victim's name.
+    """
+    from trigger import calendar_feed
+
+    content = calendar_feed.ics(c.app, reviewer)
+    if output:
+        _write_file(output, content)
+        count = content.count(b"BEGIN:VEVENT")
+        click.echo(f"Wrote {count} event{'s' if count != 1 else ''} to {output}.", err=True)
+    else:
+        click.echo(content, nl=False)
+
+
 @cli.group(cls=TriggerGroup)
 def reminders():
     """Deadline reminders: send those due, or run the scheduler."""
@@ -1078,9 +1466,11 @@ def reminders_run(c, now_text, dry_run, as_json):
 @pass_ctx
 def reminders_serve(c, every, digest_at):
     """Run the sweep every few minutes and a morning digest on working days, until SIGTERM."""
+    import logging
+
     from trigger import reminders as rem
 
-    rem.serve(c.app, every=every, digest_at=digest_at, log=lambda line: click.echo(line))
+    rem.serve(c.app, every=every, digest_at=digest_at, log=logging.getLogger("trigger.reminders").info)
 
 
 # -- letters and the appeal bundle (issue 5) ----------------------------------------------------------
@@ -1099,7 +1489,7 @@ def _write_output(content: bytes, output, binary: bool) -> None:
 
 @cli.command()
 @click.argument("reference")
-@click.argument("kind", type=click.Choice(codes.LETTER_KINDS))
+@click.argument("kind", type=click.Choice(codes.LETTER_KINDS), required=False)
 @click.option(
     "--format",
     "fmt",
@@ -1141,18 +1531,60 @@ def _write_output(content: bytes, output, binary: bool) -> None:
     is_flag=True,
     help="E-mail the letter to the applicant (PDF attached) over TRIGGER_SMTP_URL or to the outbox.",
 )
+@click.option(
+    "--issued",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Give back register entry N (as `show` numbers them) exactly as it was sent.",
+)
 @on_option
+@exclusive("--issued", "KIND")
+@exclusive("--issued", "--preview")
+@exclusive("--issued", "--format")
+@exclusive("--issued", "--to")
+@exclusive("--issued", "--on")
+@exclusive("--issued", "--templates")
+@exclusive("--issued", "--record")
+@exclusive("--issued", "--send")
+@exclusive("--issued", "--until")
+@exclusive("--preview", "--record")
+@exclusive("--preview", "--send")
+@exclusive("--record", "--format")
+@exclusive("--record", "--templates")
 @pass_ctx
-def letter(c, reference, kind, fmt, output, preview, to, templates, until, reason, record_file, send, on):
-    """Issue a letter about a case, or preview, record or e-mail it.
+def letter(
+    c, reference, kind, fmt, output, preview, to, templates, until, reason, record_file, send, issued, on
+):
+    """Issue a letter about a case, or preview, record, e-mail or give back one.
 
     The letter is recorded in the register as issued; --preview records nothing; --record FILE
     registers the edited version actually sent; --send e-mails it to the applicant with the PDF
-    attached and records the delivery."""
-    if preview and (record_file or send):
-        raise click.UsageError("--preview records nothing; leave it out with --record or --send")
-    if record_file and fmt:
-        raise click.UsageError("--record takes the format from the file name; leave out --format")
+    attached and records the delivery; --issued N gives back an issued one exactly as sent.
+
+    \b
+        trigger letter CT-2026-0007 threshold_met --format pdf -o met.pdf
+        trigger letter CT-2026-0007 outcome --format docx -o outcome.docx --preview
+        trigger letter CT-2026-0007 outcome --record outcome-as-sent.pdf
+        trigger letter CT-2026-0007 outcome --send
+        trigger letter CT-2026-0007 --issued 2 -o sent.pdf
+    """
+    from trigger import correspondence
+
+    if issued is not None:
+        copy = correspondence.issued_copy(c.app, reference, issued)
+        binary = copy.format in ("pdf", "zip", "docx")
+        if binary and not output:
+            raise click.UsageError(f"entry {issued} is a {copy.format}: give -o FILE.{copy.format}")
+        _write_output(copy.content, output, binary)
+        click.echo(
+            f"Entry {issued} of {reference.upper()}: {copy.kind} issued {copy.issued_on} as {copy.format}, "
+            f"exactly as sent (sha256 {copy.content_hash[:12]} checked).",
+            err=True,
+        )
+        return
+    if kind is None:
+        raise click.UsageError("say which letter: give KIND (e.g. acknowledgement), or --issued N")
     if send and fmt not in (None, "pdf"):
         raise click.UsageError("--send attaches the letter as a PDF; leave out --format or use pdf")
     if record_file or send:
@@ -1174,22 +1606,22 @@ def letter(c, reference, kind, fmt, output, preview, to, templates, until, reaso
                 _write_output(sent.issued.content, output, True)
             click.echo(
                 f"Sent the {kind} letter on {reference.upper()} to {sent.to} ({sent.via}, "
-                f"Message-ID {sent.message_id}); recorded as letter {sent.issued.letter_id} "
+                f"Message-ID {sent.message_id}); recorded as register entry {sent.issued.number} "
                 f"({sent.issued.issued_on}, pdf, sha256 {sent.issued.content_hash[:12]})."
             )
             return
-        issued = dispatch.record(c.app, reference, kind, record_file, on=on, recipient=to)
+        recorded = dispatch.record(c.app, reference, kind, record_file, on=on, recipient=to)
         click.echo(
-            f"Recorded the {kind} letter sent on {reference.upper()} as letter {issued.letter_id} "
-            f"({issued.issued_on}, {issued.format} from {record_file}, sha256 {issued.content_hash[:12]})."
+            f"Recorded the {kind} letter sent on {reference.upper()} as register entry {recorded.number} "
+            f"({recorded.issued_on}, {recorded.format} from {record_file}, "
+            f"sha256 {recorded.content_hash[:12]})."
         )
         return
     fmt = fmt or "html"
     if fmt in ("pdf", "docx") and not output:
         raise click.UsageError(f"a {fmt.upper()} letter needs a file to go to: give -o FILE.{fmt}")
-    from trigger import correspondence
 
-    issued = correspondence.letter(
+    letter_issued = correspondence.letter(
         c.app,
         reference,
         kind,
@@ -1201,11 +1633,11 @@ def letter(c, reference, kind, fmt, output, preview, to, templates, until, reaso
         until=until,
         reason=reason,
     )
-    _write_output(issued.content, output, fmt in ("pdf", "docx"))
-    if issued.letter_id is not None:
+    _write_output(letter_issued.content, output, fmt in ("pdf", "docx"))
+    if letter_issued.letter_id is not None:
         click.echo(
-            f"Recorded {kind} letter {issued.letter_id} on {reference.upper()} ({issued.issued_on}, "
-            f"{fmt}, sha256 {issued.content_hash[:12]}).",
+            f"Recorded {kind} letter on {reference.upper()} as register entry {letter_issued.number} "
+            f"({letter_issued.issued_on}, {fmt}, sha256 {letter_issued.content_hash[:12]}).",
             err=True,
         )
     elif output:
@@ -1250,23 +1682,18 @@ def letters_fields():
     help="The zip file to write.",
 )
 @click.option("--to", "to", default=None, help="Who receives it (default the policy's appeal body).")
-@click.option(
-    "--templates",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="The partnership's own template folder, for the letters in the bundle.",
-)
 @on_option
 @pass_ctx
-def bundle(c, reference, output, to, templates, on):
-    """Make the appeal bundle (report form, chronology, minutes, letters, outcome and action plan)."""
+def bundle(c, reference, output, to, on):
+    """Make the appeal bundle (report form, chronology, minutes, the letters as issued, outcome and
+    action plan, the appellant's own words)."""
     from trigger import correspondence
 
-    issued = correspondence.bundle(c.app, reference, on=on, recipient=to, templates=templates)
+    issued = correspondence.bundle(c.app, reference, on=on, recipient=to)
     _write_output(issued.content, output, True)
     click.echo(
-        f"Appeal bundle for {reference.upper()} written to {output}; recorded as letter "
-        f"{issued.letter_id} (sha256 {issued.content_hash[:12]})."
+        f"Appeal bundle for {reference.upper()} written to {output}; recorded as register entry "
+        f"{issued.number} (sha256 {issued.content_hash[:12]})."
     )
 
 
@@ -1276,12 +1703,13 @@ def bundle(c, reference, output, to, templates, on):
 @cli.command()
 @click.argument("reference")
 @click.argument("number", type=int)
-@click.option("--accepted", "accepted", flag_value=True, default=None, help="The body accepted it.")
-@click.option("--declined", "accepted", flag_value=False, help="The body declined it (give --reason).")
+@click.option("--accepted", is_flag=True, help="The body accepted it.")
+@click.option("--declined", is_flag=True, help="The body declined it (give --reason).")
 @click.option("--reason", default=None, help="The body's reason (required when declined).")
 @on_option
+@exclusive("--accepted", "--declined")
 @pass_ctx
-def response(c, reference, number, accepted, reason, on):
+def response(c, reference, number, accepted, declined, reason, on):
     """Record a body's response to recommendation NUMBER: it "had regard" to it (s.104).
 
     \b
@@ -1290,7 +1718,7 @@ def response(c, reference, number, accepted, reason, on):
     """
     from trigger import review
 
-    if accepted is None:
+    if not (accepted or declined):
         raise click.UsageError("give --accepted or --declined --reason TEXT")
     row = review.respond_to_recommendation(c.app, reference, number, accepted=accepted, reason=reason, on=on)
     click.echo(f"Recommendation {row.id} on {reference.upper()}: {row.response}.")
@@ -1320,37 +1748,86 @@ def _period_options(f):
     default=None,
     help="Write a publishable HTML page with a chart by quarter.",
 )
+@click.option(
+    "--templates",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The partnership's template folder: its annual.html replaces or extends ours.",
+)
+@click.option(
+    "--xlsx",
+    "xlsx_file",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the tidy figures as an Excel workbook.",
+)
+@click.option(
+    "--ods",
+    "ods_file",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the tidy figures as an OpenDocument spreadsheet.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="With --csv: write the CSV to this file (with a byte-order mark, so Excel reads £ and ŵ).",
+)
 @output_options
 @pass_ctx
-def report_annual(c, year, start, end, publish, html_file, as_json, as_csv):
+def report_annual(
+    c, year, start, end, publish, html_file, templates, xlsx_file, ods_file, output, as_json, as_csv
+):
     """The annual return: the four statutory counts (s.104 publication duty) and the extras, each counted by
     the date of its own event. Fails (exit 1) when the records break a consistency check.
 
     \b
         trigger report annual --year 2025
         trigger report annual --year 2025 --publish --html asb-case-reviews-2025-26.html
+        trigger report annual --year 2025 --publish --csv -o asb-2025-26.csv --xlsx asb-2025-26.xlsx
+    --csv is tidy: one row per partnership, period, measure and value, with a suppressed flag.
     """
     from trigger.reports import annual, common
+    from trigger.reports import publish as published
 
+    if output and not as_csv:
+        raise click.UsageError("-o/--output is for --csv; the other formats name their file themselves")
     p = common.period(year, start, end)
     data = annual.annual(c.app, p, publish=publish)
     failed = annual.failed_checks(data)
+    files = [f for f in (html_file, xlsx_file, ods_file, output) if f]
+    if files and failed:
+        raise click.ClickException(
+            "not writing figures to publish: " + "; ".join(f"{f['name']} ({f['detail']})" for f in failed)
+        )
+    partnership = published.partnership_name(c.app) if (files or as_csv) else ""
+    rows = published.tidy_rows(data, partnership) if (files or as_csv) else []
+    written = []
     if html_file:
-        if failed:
-            raise click.ClickException(
-                "not writing a page to publish: " + "; ".join(f"{f['name']} ({f['detail']})" for f in failed)
-            )
-        html = annual.page(c.app, data)
-        with open(html_file, "w", encoding="utf-8") as fh:
-            fh.write(html)
+        _write_file(html_file, published.render_page(data, partnership, templates).encode("utf-8"))
+        written.append(html_file)
+    if xlsx_file:
+        _write_file(xlsx_file, published.xlsx_bytes(rows, data, partnership))
+        written.append(xlsx_file)
+    if ods_file:
+        _write_file(ods_file, published.ods_bytes(rows, data, partnership))
+        written.append(ods_file)
+    if output:
+        _write_file(output, published.csv_text(rows).encode("utf-8-sig"))
+        written.append(output)
+    if written:
         click.echo(
-            f"Wrote {html_file} ({p.label}{', small numbers suppressed' if publish else ''}).", err=True
+            f"Wrote {', '.join(written)} ({p.label}{', small numbers suppressed' if publish else ''}).",
+            err=True,
         )
     if as_json:
         emit_json(data)
-    elif as_csv:
-        emit_rows(annual.annual_rows(data), ["section", "measure", "value"], as_csv=True)
-    elif not html_file:
+    elif as_csv and not output:
+        text = published.csv_text(rows)
+        click.echo(("\ufeff" if _stdout_is_a_file() else "") + text, nl=False)
+    elif not written:
         emit_rows(
             annual.annual_rows(data),
             ["section", "measure", "value"],
@@ -1363,6 +1840,37 @@ def report_annual(c, year, start, end, publish, html_file, as_json, as_csv):
         raise click.ClickException(
             f"{len(failed)} consistency check(s) failed; correct the records before publishing"
         )
+
+
+def _stdout_is_a_file() -> bool:
+    """`> figures.csv`: output redirected to a regular file gets the byte-order mark Excel needs."""
+    import os
+    import stat
+
+    try:
+        return stat.S_ISREG(os.fstat(sys.stdout.fileno()).st_mode)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+
+
+def _write_file(path, content: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename it into place: never a half-written file."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    target = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(content)
+            os.replace(tmp, target)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 @report.command("hours")
@@ -1407,7 +1915,8 @@ def report_hours(c, start, end, as_json, as_csv):
 @output_options
 @pass_ctx
 def report_deadlines(c, as_of, as_json, as_csv):
-    """Deadline performance: on-time share and median days per stage."""
+    """Deadline performance: on-time share and median days per stage. Met late and missed deadlines
+    are not on time; the applicant's appeal window is counted as passed or late_accepted, with no share."""
     from trigger.reports import deadlines
 
     rows = deadlines.deadline_performance(c.app, as_of)
@@ -1418,10 +1927,12 @@ def report_deadlines(c, as_of, as_json, as_csv):
             "deadlines",
             "met_on_time",
             "met_late",
+            "missed",
             "overdue",
-            "expired",
             "open",
             "not_applicable",
+            "passed",
+            "late_accepted",
             "on_time_share",
             "median_days_taken",
             "median_days_from_due",
@@ -1434,13 +1945,33 @@ def report_deadlines(c, as_of, as_json, as_csv):
 
 @cli.command()
 @click.argument("reference")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: the case and its chronology.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON: the case, its chronology and its documents as issued.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write a zip: case.json, chronology.txt and every document exactly as issued.",
+)
+@exclusive("--json", "--output")
 @pass_ctx
-def export(c, reference, as_json):
-    """The full chronology of a case, for the Ombudsman or an appeal bundle."""
+def export(c, reference, as_json, output):
+    """The full chronology of a case and the documents it issued, for the Ombudsman or an appeal."""
     from trigger.reports import chronology
 
     data = chronology.export_case(c.app, reference)
+    if output:
+        _write_output(chronology.export_zip(data), output, True)
+        click.echo(
+            f"Exported {data['case']['reference']} to {output} ({len(data['documents'])} documents).",
+            err=True,
+        )
+        return
     if as_json:
         emit_json(data)
         return
@@ -1448,6 +1979,13 @@ def export(c, reference, as_json):
     click.echo(f"Chronology of {case['reference']} ({case['state']}), received {case['received']}")
     for item in data["chronology"]:
         click.echo(f"{item['date']}  {item['kind']:24} {item['summary']}")
+    if data["documents"]:
+        click.echo("Documents as issued (`trigger export REF -o FILE.zip` writes them out):")
+        for d in data["documents"]:
+            click.echo(
+                f"  {d['number']}. {d['issued_on']} {d['kind']} ({d['format']}) sha256 {d['sha256']}"
+                + ("" if d["as_issued"] else "  (no intact copy held)")
+            )
 
 
 @cli.group(cls=TriggerGroup)
@@ -1553,6 +2091,165 @@ def backup(c, file):
 
     size = db.backup(c.app.url, Path(file))
     click.echo(f"Backed up {c.app.url} to {file} ({size:,} bytes). Restore: stop trigger, copy it back.")
+
+
+# -- corrections and the 2025 guidance duties (issue 11) ----------------------------------------------
+
+
+def _corrected(rows, what: str) -> None:
+    fields = ", ".join(dict.fromkeys(r.field for r in rows))
+    click.echo(f"Corrected {what}: {fields} (old values kept; `trigger show` lists the corrections).")
+
+
+@cli.group("case", cls=TriggerGroup)
+def case_group():
+    """Corrections to a case's own facts."""
+
+
+@case_group.command("update")
+@click.argument("reference")
+@click.option("--applicant", default=None)
+@click.option("--victim", default=None)
+@click.option("--victim-kind", default=None, type=click.Choice(codes.VICTIM_KINDS))
+@click.option("--victim-ref", default=None, help="The victim's id in the partners' case system.")
+@click.option("--consent-date", type=DATE, default=None)
+@click.option("--consent-method", default=None)
+@click.option("--received", type=DATE, default=None, help="The day the application was received.")
+@click.option("--channel", default=None, type=click.Choice(codes.CHANNELS))
+@click.option("--statement", default=None)
+@click.option("--address", default=None)
+@click.option("--postcode", default=None)
+@click.option("--beat", default=None)
+@click.option("--email", default=None)
+@click.option("--phone", default=None)
+@click.option("--language", default=None, type=click.Choice(codes.LANGUAGES))
+@click.option("--preferred-contact", default=None, type=click.Choice(codes.PREFERRED_CONTACT))
+@click.option("--accessibility", default=None)
+@click.option("--vulnerability", default=None)
+@click.option("--spoc", default=None, metavar="NAME", help="The case's named single point of contact.")
+@click.option("--spoc-email", default=None)
+@click.option(
+    "--involvement",
+    default=None,
+    type=click.Choice(codes.VICTIM_INVOLVEMENT),
+    help="The victim's chosen involvement in the review, as they said when asked.",
+)
+@click.option("--reason", required=True, help="Why the correction is made (kept with the old and new value).")
+@on_option
+@pass_ctx
+def case_update(c, reference, reason, on, **given):
+    """Correct a case's facts: each change keeps the old value, the new value, the reason, who and when.
+    An empty value ("") clears an optional field. Letters already issued stay as they were sent.
+
+    \b
+        trigger case update CT-2026-0007 --address "11 High Street, Loughborough" --reason "typo"
+        trigger case update CT-2026-0007 --involvement virtual --reason "asked by phone"
+    """
+    from trigger import corrections
+
+    rows = corrections.update_case(c.app, reference, reason=reason, on=on, **given)
+    _corrected(rows, reference.upper())
+
+
+@incident.command("update")
+@click.argument("incident_id", metavar="ID", type=int)
+@click.option("--occurred", type=DATE, default=None)
+@click.option("--reported", type=DATE, default=None)
+@click.option("--agency", default=None, help="The agency it was reported to (code).")
+@click.option("--agency-ref", default=None)
+@click.option(
+    "--hate", default=None, type=click.Choice((*codes.HATE_STRANDS, "none")), help="A strand, or none."
+)
+@click.option("--same-as", default=None, help="The id of the complaint this one repeats, or none.")
+@click.option("--complainant", default=None)
+@click.option("--category", default=None)
+@click.option("--description", default=None)
+@click.option("--reason", required=True, help="Why the correction is made.")
+@on_option
+@pass_ctx
+def incident_update(c, incident_id, reason, on, **given):
+    """Correct a complaint; the threshold check reads the corrected values, and `check` and `show` say
+    when a decided case's check has changed (nothing changes state by itself)."""
+    from trigger import corrections
+
+    rows = corrections.update_incident(c.app, incident_id, reason=reason, on=on, **given)
+    _corrected(rows, f"complaint {incident_id}")
+
+
+@incident.command("void")
+@click.argument("incident_id", metavar="ID", type=int)
+@click.option("--reason", required=True, help="Why the complaint was recorded in error.")
+@on_option
+@pass_ctx
+def incident_void(c, incident_id, reason, on):
+    """Void a complaint recorded in error: it stays on the record, with the reason, and is left out of
+    every count (`check` shows it as void)."""
+    from trigger import corrections
+
+    corrections.void_incident(c.app, incident_id, reason=reason, on=on)
+    click.echo(f"Complaint {incident_id} is void; it is kept on the record and counted nowhere.")
+
+
+@hours.command("void")
+@click.argument("reference")
+@click.argument("entry", type=int)
+@click.option("--reason", required=True, help="Why the entry was logged in error.")
+@on_option
+@pass_ctx
+def hours_void(c, reference, entry, reason, on):
+    """Void an hours entry logged in error (ENTRY as `show` lists them): kept, left out of every total."""
+    from trigger import corrections
+
+    corrections.void_hours(c.app, reference, entry, reason=reason, on=on)
+    click.echo(f"Hours entry {entry} on {reference.upper()} is void; it is kept and counted nowhere.")
+
+
+@agency.command("update")
+@click.argument("code")
+@click.option("--name", default=None)
+@click.option("--kind", default=None, type=click.Choice(codes.AGENCY_KINDS))
+@click.option("--email", default=None, help='The agency\'s contact address ("" clears it).')
+@click.option("--reason", default=None, help="Why (kept with the old and new value).")
+@pass_ctx
+def agency_update(c, code, name, kind, email, reason):
+    """Change an agency's name, kind or e-mail (audited; reminders go to the new address)."""
+    from trigger import corrections
+
+    rows = corrections.update_agency(c.app, code, name=name, kind=kind, email=email, reason=reason)
+    _corrected(rows, f"agency {code}")
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--response", required=True, help="What the victim said about the draft action plan.")
+@on_option
+@pass_ctx
+def consult(c, reference, response, on):
+    """Record that the draft action plan was put to the victim before the outcome (2025 guidance)."""
+    from trigger import duties
+
+    row = duties.consult(c.app, reference, on=on, response=response)
+    click.echo(
+        f"Consultation on the draft action plan of {reference.upper()} recorded "
+        f"({row.consulted_on.isoformat()})."
+    )
+
+
+@cli.command()
+@click.argument("victim_ref", metavar="VICTIM_REF")
+@click.option("--how", required=True, help="How they were told (letter, visit, phone...).")
+@on_option
+@pass_ctx
+def signpost(c, victim_ref, how, on):
+    """Record that a victim who made a second report within six months was told about the Case Review
+    (2025 guidance); VICTIM_REF is their id in the partners' case system, as `scan` lists it."""
+    from trigger import duties
+
+    row = duties.signpost(c.app, victim_ref, on=on, how=how)
+    click.echo(
+        f"Victim {row.victim_ref} told about the ASB Case Review on {row.told_on.isoformat()}; "
+        "`scan` marks them."
+    )
 
 
 # -- demo ---------------------------------------------------------------------------------------------

@@ -46,6 +46,19 @@ FIELDS: dict = {
     "next_step": {"what": None, "due": None},
     "threshold": {
         "decided": None,
+        "by_appeal": None,
+        "local_routes": [None],
+        "local_route_facts": [
+            {
+                "route": None,
+                "met": None,
+                "complaint": None,
+                "strand": None,
+                "caveat": None,
+                "people": None,
+                "needed": None,
+            }
+        ],
         "met": None,
         "route": None,
         "route_text": None,

@@ -30,6 +30,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from letters.glossary import GlossaryError, welsh, welsh_name
 from trigger.codes import LETTER_FORMATS, LETTER_KINDS
+from trigger.errors import MissingDependency
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"
@@ -268,11 +269,23 @@ def _font_css() -> str:
     return f"{faces}*, *::before, *::after, *::marker {{ {family} }}\n@page {{ {family} {boxes} }}\n"
 
 
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def pdf(html: str) -> bytes:
     """HTML to a tagged PDF (PDF/UA-1) with the bundled DejaVu faces only, so Welsh ŵ and ŷ print the
     same whatever fonts the host has."""
-    import weasyprint  # imported here: slow to import, and only the PDF path needs it
-    from weasyprint.text.fonts import FontConfiguration
+    try:
+        import weasyprint  # imported here: slow to import, and only the PDF path needs it
+        from weasyprint.text.fonts import FontConfiguration
+    except OSError as exc:  # WeasyPrint loads Pango, GObject and HarfBuzz from the system when imported
+        raise MissingDependency(
+            f"PDF letters need the Pango library, which is not installed ({_first_line(exc)}); on Debian or "
+            "Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0; on Windows: "
+            "install MSYS2 and run pacman -S mingw-w64-x86_64-pango, then set "
+            "WEASYPRINT_DLL_DIRECTORIES=C:\\msys64\\mingw64\\bin; or use --format html or txt"
+        ) from None
 
     fonts = FontConfiguration()
     css = weasyprint.CSS(string=_font_css(), font_config=fonts)

@@ -173,9 +173,9 @@ def test_an_information_request_is_sent_to_the_agency(db, smtp):
 @pytest.mark.parametrize(
     "args, says",
     [
-        (["--send", "--preview"], "--preview records nothing"),
+        (["--send", "--preview"], "--preview and --send contradict each other"),
         (["--send", "--format", "docx"], "--send attaches the letter as a PDF"),
-        (["--record", "x.pdf", "--format", "pdf"], "--record takes the format from the file name"),
+        (["--record", "x.pdf", "--format", "pdf"], "--record and --format contradict each other"),
     ],
 )
 def test_contradictory_options_are_refused(db, case, args, says):
@@ -196,7 +196,7 @@ def test_record_registers_the_edited_word_file_as_sent(db, tmp_path):
     sent = tmp_path / "sent.docx"
     edited.save(str(sent))
     result = db("letter", ref, "acknowledgement", "--record", sent, "--on", "2026-03-04")
-    assert "Recorded the acknowledgement letter sent on CT-2026-0001 as letter 1" in result.stdout
+    assert "Recorded the acknowledgement letter sent on CT-2026-0001 as register entry 1" in result.stdout
     letter = db.json("show", ref)["letters"][-1]
     assert letter["format"] == "docx" and letter["edited"] is True and letter["issued_on"] == "2026-03-04"
     assert letter["hash"] == hashlib.sha256(sent.read_bytes()).hexdigest()
@@ -258,7 +258,9 @@ def test_a_recorded_letter_shows_as_edited(db, case, tmp_path):
     sent = tmp_path / "sent.html"
     sent.write_text("<p>Dear Ann Example, our edited words.</p>", encoding="utf-8")
     db("letter", case, "acknowledgement", "--record", sent, "--on", "2026-03-03")
-    assert "acknowledgement 2026-03-03 (edited, as sent)" in db("show", case).stdout
+    shown = db("show", case).stdout
+    assert "1. acknowledgement 2026-03-03 (html, sha256" in shown and "edited, as sent" in shown
+    assert db("letter", case, "--issued", "1").stdout == sent.read_text(encoding="utf-8")
 
 
 @pytest.mark.slow

@@ -9,8 +9,15 @@ import pytest
 from letters.glossary import GLOSSARY_FILE, shipped, welsh
 from letters.render import plural
 from tests.lettercases import applicant_case, pdf_text
-from trigger.codes import ACTION_STATUS_LABELS, FINDING_LABELS, INVOLVEMENT_LABELS, REJECTION_CATEGORIES
+from trigger.codes import (
+    ACTION_STATUS_LABELS,
+    FINDING_LABELS,
+    HATE_STRANDS,
+    INVOLVEMENT_LABELS,
+    REJECTION_CATEGORIES,
+)
 from trigger.rules import policy as policies
+from trigger.rules.threshold import CAVEAT_TEXT
 
 
 def flat(text: str) -> str:
@@ -277,6 +284,8 @@ def test_the_glossary_has_welsh_for_every_code_a_letter_prints():
         *INVOLVEMENT_LABELS.values(),
         *ACTION_STATUS_LABELS.values(),
         *REJECTION_CATEGORIES,
+        *(strand.replace("_", " ") for strand in HATE_STRANDS),
+        *CAVEAT_TEXT.values(),
         "outcome of the review",
         "threshold decision",
         "Single point of contact",
@@ -324,3 +333,45 @@ def test_the_letter_date_is_in_both_languages_at_the_top(trigger):
     top = text[: text.index("Annwyl")]
     assert "Dyddiad / Date: 3 Mawrth 2026, 3 March 2026" in top
     assert "Cyfeirnod / Reference: CT-2026-0001" in top
+
+
+def test_the_local_routes_are_explained_in_welsh_too(trigger, tmp_path):
+    """A hate complaint a stricter local rule sets aside, and a community route not reached: the
+    explanation the English letter gives, given in Welsh as well."""
+    from workflows import PRESETS_DIR
+
+    text = (PRESETS_DIR / "wales.toml").read_text().replace('version = "2026.1"', 'version = "2026.1-strict"')
+    text = text.replace("community_route = false", "community_route = true")
+    text = text.replace("stricter_caveats = []", 'stricter_caveats = ["report_within_7_days"]')
+    policy = tmp_path / "strict.toml"
+    policy.write_text(text)
+    trigger("init", "--policy", policy)
+    ref = applicant_case(trigger, welsh=True, complaints=0)
+    trigger(
+        "incident",
+        "add",
+        ref,
+        "--occurred",
+        "2026-02-01",
+        "--reported",
+        "2026-02-11",
+        "--agency",
+        "police",
+        "--hate",
+        "race",
+        "--on",
+        "2026-03-03",
+    )
+    trigger("decide", ref, "--not-met", "--on", "2026-03-10")
+    letter = trigger("letter", ref, "threshold_not_met", "--format", "txt", "--on", "2026-03-10").stdout
+    cymraeg, english = halves(letter, "Annwyl Siân Llŷr,", "Dear Siân Llŷr,")
+    assert (
+        "Mae cwyn 1 yn adroddiad cymwys am ddigwyddiad casineb (hil), ond mae rheol leol sy'n llymach na'r "
+        "Ddeddf (rhaid rhoi gwybod am bob digwyddiad o fewn 7 diwrnod) yn ei rhoi o'r neilltu" in cymraeg
+    )
+    assert (
+        "Ni chwynodd neb am y broblem hon o fewn chwe mis; mae angen 3 ar gyfer y llwybr cymunedol lleol."
+        in cymraeg
+    )
+    assert "each incident must be reported within 7 days (stricter than the Act) sets it aside" in english
+    assert "the local community route needs 3." in english  # the set-aside complaint counts for no route

@@ -148,7 +148,7 @@ def send(
         body = _covering_note(ctx) if edited is not None else _text(kind, ctx, w.policy, templates)
         mail_from = sender()
         msg = _message(ctx, issued, address, mail_from, body)
-        row = register(w, issued, facts, edited=edited is not None)
+        row = register(w, issued, edited=edited is not None)
         channel = transport(app)
         try:
             channel.send(msg, f"letter-{row.id}-{issued.kind}")

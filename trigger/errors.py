@@ -34,5 +34,10 @@ class NotInitialised(TriggerError):
     """The database has no schema yet."""
 
 
+class MissingDependency(TriggerError):
+    """An optional extra or a system library that this command needs is not installed: names what
+    to install."""
+
+
 class DeliveryFailed(TriggerError):
     """A message the mail server or the outbox refused: names the address and the server's reason."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from trigger import audit
@@ -18,10 +18,13 @@ from trigger.app import App, today
 from trigger.errors import GuardRefused
 from trigger.models import (
     Appeal,
+    Consultation,
+    Correction,
     EvidenceRequest,
     HoursEntry,
     Incident,
     Letter,
+    LetterCopy,
     LetterDelivery,
     Meeting,
     ReviewCase,
@@ -45,6 +48,7 @@ CASE_FIELDS = {
     "address": None,
     "postcode": None,
     "vulnerability": None,
+    "spoc_email": None,
 }
 
 
@@ -114,16 +118,22 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -
         .where(Incident.case_id == case.id)
         .values(description=None, location=None, complainant=None, victim_ref=None)
     )
-    # the letters' bytes, their facts and the addresses they were e-mailed to are personal data too;
-    # the register keeps each letter's kind, date and hash
+    session.execute(update(Letter).where(Letter.case_id == case.id).values(recipient=PURGED))
+    # the exact bytes of the letters sent are personal data through and through: the register keeps
+    # each letter's kind, date and sha256 only
+    letter_ids = select(Letter.id).where(Letter.case_id == case.id)
+    session.execute(delete(LetterCopy).where(LetterCopy.letter_id.in_(letter_ids)))
+    # and the addresses the letters were e-mailed to
     session.execute(
-        update(Letter).where(Letter.case_id == case.id).values(recipient=PURGED, content=None, facts=None)
+        update(LetterDelivery).where(LetterDelivery.letter_id.in_(letter_ids)).values(sent_to=PURGED)
     )
+    # corrections keep which field changed, when and by whom; the values and reasons go
     session.execute(
-        update(LetterDelivery)
-        .where(LetterDelivery.letter_id.in_(select(Letter.id).where(Letter.case_id == case.id)))
-        .values(sent_to=PURGED)
+        update(Correction)
+        .where(Correction.case_id == case.id)
+        .values(old_value=None, new_value=None, reason=PURGED)
     )
+    session.execute(update(Consultation).where(Consultation.case_id == case.id).values(response=PURGED))
     session.execute(update(Meeting).where(Meeting.case_id == case.id).values(attendees=None))
     session.execute(update(Appeal).where(Appeal.case_id == case.id).values(detail=None))
     session.execute(update(HoursEntry).where(HoursEntry.case_id == case.id).values(note=None))
@@ -144,6 +154,9 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -
                 "appeal detail",
                 "hours notes",
                 "evidence notes",
+                "letter copies",
+                "correction values",
+                "consultation responses",
             ]
         },
     )

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from trigger import audit, schedule
 from trigger.app import App, today
 from trigger.errors import InvalidInput, NotFound
-from trigger.models import Agency, PolicySnapshot, ReviewCase, utcnow
+from trigger.models import Agency, AuditEvent, PolicySnapshot, ReviewCase, utcnow
 from trigger.partnership import setting
 from trigger.rules import policy as policies
 from trigger.rules.policy import Policy
@@ -105,8 +105,8 @@ class Work:
     policy: Policy
     actor: str
 
-    def record(self, event: str, on: date, **kw) -> None:
-        audit.record(self.session, self.case, event, actor=self.actor, on=on, **kw)
+    def record(self, event: str, on: date, **kw) -> AuditEvent:
+        return audit.record(self.session, self.case, event, actor=self.actor, on=on, **kw)
 
     def move(
         self,

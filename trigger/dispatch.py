@@ -3,7 +3,8 @@ and a letter e-mailed to the applicant with its PDF attached (`letter --send`).
 
 Either way the register keeps exactly what went out: its bytes and sha256, and for an e-mail the
 address, the moment it was handed to the mail server (or written to the outbox) and its Message-ID.
-The e-mail goes over the reminders' transport (`TRIGGER_SMTP_URL`, else the outbox folder).
+The e-mail goes over the same channel as the reminders (`trigger.mail`: `TRIGGER_SMTP_URL` over
+verified TLS, XOAUTH2 where configured, else the outbox folder), From `TRIGGER_MAIL_FROM`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 
 from letters.render import LetterError, render
@@ -129,7 +130,7 @@ def send(
     attached and the letter as the text of the message; record it and its delivery in one
     transaction. With `record_path`, the edited PDF is what is attached and recorded. A send the
     server refuses leaves nothing recorded."""
-    from trigger.reminders import sender, transport  # the reminders' SMTP settings and outbox
+    from trigger import mail  # the reminders' channel: SMTP settings, From address, outbox
 
     facts = letter_facts(kind, until, reason)
     edited = None
@@ -146,16 +147,15 @@ def send(
             issued = prepare(w.session, w.case, w.policy, kind, "pdf", on, recipient, templates, facts)
         ctx = context(w.session, w.case, w.policy, kind, on, recipient, "txt", facts)
         body = _covering_note(ctx) if edited is not None else _text(kind, ctx, w.policy, templates)
-        mail_from = sender()
-        msg = _message(ctx, issued, address, mail_from, body)
+        channel = mail.transport(app)  # its settings (and TRIGGER_MAIL_FROM under SMTP) checked first
+        msg = _message(ctx, issued, address, mail.sender(), body)
         row = register(w, issued, edited=edited is not None)
-        channel = transport(app)
         try:
             channel.send(msg, f"letter-{row.id}-{issued.kind}")
-        except (smtplib.SMTPException, OSError) as exc:
+        except (smtplib.SMTPException, OSError, mail.MailError, mail.BadAddress) as exc:
             raise DeliveryFailed(
                 f"could not send the {kind} letter to {address} by {channel.describe()}: "
-                f"{_reason(exc)}; nothing was recorded"
+                f"{mail.classify(exc).text}; nothing was recorded"
             ) from None
         finally:
             channel.close()
@@ -177,13 +177,21 @@ def _address(session, case: ReviewCase, kind: str, recipient: str | None) -> str
                 f"agency {agency.code} has no e-mail address, so the request cannot be e-mailed; "
                 f"add it with `trigger agency add {agency.code} ... --email ADDRESS`, or post the letter"
             )
-        return agency.email.strip()
+        return _checked(agency.email.strip(), f"agency {agency.code}'s e-mail address")
     if not (case.email or "").strip():
         raise InvalidInput(
             f"{case.reference}: the applicant has no e-mail address on record, so the letter cannot be "
             "e-mailed; write it to a file (--format pdf -o FILE.pdf) and post it"
         )
-    return case.email.strip()
+    return _checked(case.email.strip(), f"{case.reference}: the applicant's e-mail address")
+
+
+def _checked(address: str, what: str) -> str:
+    from trigger.mail import valid_address
+
+    if not valid_address(address):
+        raise InvalidInput(f"{what} {address!r} is not an e-mail address; correct it before sending")
+    return address
 
 
 def _text(kind: str, ctx: dict, pol, templates: str | None) -> str:
@@ -220,7 +228,7 @@ def _message(ctx: dict, issued: Issued, to: str, mail_from: str, body: str) -> E
     msg["From"] = mail_from
     msg["To"] = to
     msg["Date"] = formatdate(localtime=True)
-    msg["Message-ID"] = make_msgid(domain=mail_from.rpartition("@")[2].strip("> ") or "community-trigger")
+    msg["Message-ID"] = make_msgid(domain=parseaddr(mail_from)[1].rpartition("@")[2] or "localhost")
     msg.set_content(body)
     msg.add_attachment(
         issued.content,
@@ -229,11 +237,3 @@ def _message(ctx: dict, issued: Issued, to: str, mail_from: str, body: str) -> E
         filename=f"{ctx['reference']}-{issued.kind}.pdf",
     )
     return msg
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return "the server refused the address"
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return f"the server said {exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
-    return str(exc) or type(exc).__name__

@@ -202,6 +202,10 @@ def test_record_registers_the_edited_word_file_as_sent(db, tmp_path):
     assert letter["hash"] == hashlib.sha256(sent.read_bytes()).hexdigest()
     event = db.json("show", ref)["events"][-1]
     assert event["event"] == "letter"
+    back = tmp_path / "back.docx"
+    db("letter", ref, "--issued", "1", "-o", back)
+    assert back.read_bytes() == sent.read_bytes()  # the register gives back the edited file itself
+    assert "-o FILE.docx" in db.fails("letter", ref, "--issued", "1").stderr
     # the appeal bundle carries the edited bytes exactly
     db("decide", ref, "--met", "--on", "2026-03-05")
     db("assign", ref, "--lead", "cbc", "--reviewer", "Sam", "--on", "2026-03-06")

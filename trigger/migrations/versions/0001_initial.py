@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-28 01:37:52.229372
+Create Date: 2026-11-28 01:53:17.456355
 
 """
 from typing import Sequence, Union

@@ -15,7 +15,16 @@ from trigger.codes import LETTER_KINDS
 # -- the documented context ---------------------------------------------------------------------------
 # A dict is a record with these keys; [item] is a list of such items; None is a plain value.
 
-_INCIDENT = {"id": None, "occurred": None, "reported": None, "agency": None, "reason": None}
+_INCIDENT = {
+    "id": None,
+    "occurred": None,
+    "reported": None,
+    "agency": None,
+    "reason": None,
+    "why": None,  # after_application, late, stale, same (or None): why it was not counted
+    "days": None,
+    "same_as": None,
+}
 FIELDS: dict = {
     "letter": {
         "kind": None,
@@ -27,8 +36,9 @@ FIELDS: dict = {
         "title_cy": None,
     },
     "partnership": {"name": None, "area": None, "nation": None, "policy": None},
+    "letterhead": {"logo": None, "address": [None], "telephone": None, "web": None},
     "reference": None,
-    "spoc": {"name": None, "email": None},
+    "spoc": {"name": None, "person": None, "role": None, "email": None},
     "recipient": {"name": None, "address": [None], "is_agency": None},
     "applicant": {"name": None, "initials": None},
     "victim": {"name": None, "third_party": None, "consent_date": None},
@@ -38,6 +48,17 @@ FIELDS: dict = {
         "decided": None,
         "by_appeal": None,
         "local_routes": [None],
+        "local_route_facts": [
+            {
+                "route": None,
+                "met": None,
+                "complaint": None,
+                "strand": None,
+                "caveat": None,
+                "people": None,
+                "needed": None,
+            }
+        ],
         "met": None,
         "route": None,
         "route_text": None,
@@ -57,22 +78,28 @@ FIELDS: dict = {
     },
     "outcome": {
         "issued": None,
-        "findings": [{"category": None, "text": None}],
+        "findings": [{"code": None, "category": None, "text": None}],
         "recommendations": [{"to": None, "text": None, "response": None}],
         "no_recommendations_reason": None,
         "victim_consulted": None,
-        "actions": [{"number": None, "action": None, "owner": None, "due": None, "status": None}],
+        "actions": [
+            {"number": None, "action": None, "owner": None, "due": None, "status": None, "status_label": None}
+        ],
     },
     "appeal_route": {
         "body": None,
+        "against": None,
         "grounds": [{"code": None, "text": None}],
         "last_day": None,
         "window": None,
+        "window_count": None,
+        "window_unit": None,
         "final": None,
     },
     "appeal": {
         "received": None,
         "against": None,
+        "against_code": None,
         "grounds": None,
         "grounds_text": None,
         "due": None,
@@ -81,9 +108,9 @@ FIELDS: dict = {
         "decided_by": None,
         "reason": None,
     },
-    "delay": {"step": None, "due": None},
+    "delay": {"stage": None, "step": None, "due": None, "until": None, "reason": None},
     "information_request": {"agency": None, "agency_code": None, "requested": None, "due": None},
-    "closure": {"closed_on": None, "reason": None},
+    "closure": {"closed_on": None, "reason": None, "after": None},
 }
 
 # What each letter must show (docs/procedure.md#informing-the-applicant); one left out is refused.
@@ -108,7 +135,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
         "appeal_route.last_day",
     ),
     "meeting_invitation": (*_COMMON, "meeting.date", "meeting.at"),
-    "delay": (*_COMMON, "delay.step", "delay.due"),
+    "delay": (*_COMMON, "delay.due", "delay.until"),
     "outcome": (
         *_COMMON,
         "outcome.findings",
@@ -211,8 +238,8 @@ def _referenced(ast: nodes.Template) -> list[str]:
     return names
 
 
-# The Welsh summary only appears in bilingual letters: what it shows does not make an English letter complete.
-WELSH_PARTIALS = frozenset({"_cymraeg.html", "_cymraeg.txt", "_cy.j2"})
+# The Welsh partials appear only in bilingual letters: they do not make an English letter complete.
+WELSH_PARTIALS = frozenset({"_appeal_cy.html", "_signpost_cy.html"})
 
 
 def template_paths(env: Environment, name: str, seen: set[str], skip: frozenset = frozenset()) -> set[tuple]:
@@ -223,7 +250,8 @@ def template_paths(env: Environment, name: str, seen: set[str], skip: frozenset 
     assert env.loader is not None  # every environment here is built with a loader
     source, _, _ = env.loader.get_source(env, name)
     ast = env.parse(source, name)
-    roots = set(meta.find_undeclared_variables(ast)) - set(env.globals)
+    macros = {m.name for m in ast.find_all(nodes.Macro)}  # a template's own macros are not context fields
+    roots = set(meta.find_undeclared_variables(ast)) - set(env.globals) - macros
     out: set[tuple] = set()
     _walk_paths(ast, roots, {}, out)
     for ref in _referenced(ast):
@@ -300,7 +328,3 @@ def field_list() -> list[str]:
 
     walk(FIELDS, "")
     return out
-
-
-# The title of each kind, in English and Welsh (Welsh: standard Welsh public-sector phrasing;
-# "ymddygiad gwrthgymdeithasol" = anti-social behaviour, BydTermCymru https://termau.cymru).

@@ -20,12 +20,15 @@ from jinja2 import (
     FileSystemLoader,
     StrictUndefined,
     TemplateError,
+    TemplateNotFound,
     TemplateSyntaxError,
     UndefinedError,
+    pass_context,
     select_autoescape,
 )
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from letters.glossary import GlossaryError, welsh, welsh_name
 from trigger.codes import LETTER_FORMATS, LETTER_KINDS
 from trigger.errors import MissingDependency
 
@@ -38,39 +41,8 @@ class LetterError(Exception):
     """A template that does not parse or render: one line naming the template and the problem."""
 
 
-# -- dates -------------------------------------------------------------------------------------------
-
-MONTHS_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-# Welsh month names as used in Welsh Government correspondence (Ionawr ... Rhagfyr); source: the
-# Welsh Government's term bank, https://termau.cymru (BydTermCymru), and the University of Wales
-# Geiriadur Prifysgol Cymru headwords for each month.
-MONTHS_CY = (
-    "Ionawr",
-    "Chwefror",
-    "Mawrth",
-    "Ebrill",
-    "Mai",
-    "Mehefin",
-    "Gorffennaf",
-    "Awst",
-    "Medi",
-    "Hydref",
-    "Tachwedd",
-    "Rhagfyr",
-)
+# -- dates, numbers and terms -------------------------------------------------------------------------
+# Dates and numbers come from Babel's CLDR data (en_GB and cy), never from hand-made month tables.
 
 
 def _as_date(value) -> date:
@@ -83,14 +55,16 @@ def _as_date(value) -> date:
 
 def longdate(value) -> str:
     """`2026-03-05` -> `5 March 2026` (GOV.UK style: no ordinal, no comma)."""
-    d = _as_date(value)
-    return f"{d.day} {MONTHS_EN[d.month - 1]} {d.year}"
+    from babel.dates import format_date  # imported here: only rendering a letter needs Babel
+
+    return format_date(_as_date(value), format="long", locale="en_GB")
 
 
 def dyddiad(value) -> str:
     """`2026-03-05` -> `5 Mawrth 2026`."""
-    d = _as_date(value)
-    return f"{d.day} {MONTHS_CY[d.month - 1]} {d.year}"
+    from babel.dates import format_date
+
+    return format_date(_as_date(value), format="long", locale="cy")
 
 
 def clock(value) -> str:
@@ -98,7 +72,50 @@ def clock(value) -> str:
     return str(value)[11:16]
 
 
-FILTERS = {"longdate": longdate, "dyddiad": dyddiad, "clock": clock}
+def number(n, lang: str = "en") -> str:
+    from babel.numbers import format_decimal
+
+    return format_decimal(n, locale="cy" if lang == "cy" else "en_GB")
+
+
+def plural(n, one: str, other: str, lang: str = "en") -> str:
+    """`plural(3, "{n} action", "{n} actions")` -> `3 actions`: the form CLDR's plural rule picks for
+    the language ("one" or any other category), with the number formatted for it. A Welsh letter
+    writes its other form as "{n} o ..." (with the soft mutation), which suits every number but one."""
+    from babel import Locale
+
+    category = Locale.parse("cy" if lang == "cy" else "en_GB").plural_form(n)
+    return (one if category == "one" else other).replace("{n}", number(n, lang))
+
+
+@pass_context
+def _cy(ctx, term) -> str:
+    try:
+        return welsh(term, ctx.get("_terms"))
+    except GlossaryError as exc:
+        raise LetterError(str(exc)) from None
+
+
+@pass_context
+def _cyname(ctx, name) -> str:
+    return welsh_name(name, ctx.get("_terms"))
+
+
+def _no_welsh(kind: str) -> str:
+    raise LetterError(
+        f"the {kind} template has no Welsh text (a {{% block body_cy %}}), and this letter must be "
+        "bilingual; add the Welsh, or send the letter in English only under a policy without Welsh"
+    )
+
+
+FILTERS = {
+    "longdate": longdate,
+    "dyddiad": dyddiad,
+    "clock": clock,
+    "number": number,
+    "cy": _cy,
+    "cyname": _cyname,
+}
 
 
 # -- environments -----------------------------------------------------------------------------------
@@ -107,6 +124,8 @@ FILTERS = {"longdate": longdate, "dyddiad": dyddiad, "clock": clock}
 def _configure(env: Environment) -> Environment:
     env.filters.update(FILTERS)
     env.globals["KINDS"] = LETTER_KINDS
+    env.globals["plural"] = plural
+    env.globals["no_welsh"] = _no_welsh
     return env
 
 
@@ -145,17 +164,47 @@ def environment(templates_dir: str | Path | None = None) -> Environment:
 # -- rendering ----------------------------------------------------------------------------------------
 
 
-def render(kind: str, context: dict, fmt: str = "html", templates_dir: str | Path | None = None) -> bytes:
-    """The letter as bytes in the format asked for (UTF-8 text for html and txt)."""
+def render(
+    kind: str,
+    context: dict,
+    fmt: str = "html",
+    templates_dir: str | Path | None = None,
+    terms: dict[str, str] | None = None,
+) -> bytes:
+    """The letter as bytes in the format asked for (UTF-8 text for html and txt).
+
+    The kind's HTML template is the one source of the wording: the PDF prints it, and the text and
+    Word versions are built from it (a partnership's own `KIND.txt` template, when it has one, is
+    used for text instead). `terms` is the policy's own glossary, read before the shipped one."""
     if kind not in LETTER_KINDS:
         raise LetterError(f"{kind!r} is not a letter kind; use one of {', '.join(LETTER_KINDS)}")
     if fmt not in LETTER_FORMATS:
-        raise LetterError(f"{fmt!r} is not a letter format; use html, txt or pdf")
-    source_fmt = "txt" if fmt == "txt" else "html"
-    text = render_source(kind, context, source_fmt, templates_dir)
+        raise LetterError(f"{fmt!r} is not a letter format; use one of {', '.join(LETTER_FORMATS)}")
+    values = {**context, "_terms": dict(terms or {})}
+    if fmt == "txt":
+        if _has_template(f"{kind}.txt", templates_dir):
+            return render_source(kind, values, "txt", templates_dir).encode("utf-8")
+        from letters.plain import text_of
+
+        return text_of(render_source(kind, values, "html", templates_dir)).encode("utf-8")
+    html = render_source(kind, values, "html", templates_dir)
     if fmt == "pdf":
-        return pdf(text)
-    return text.encode("utf-8")
+        return pdf(html)
+    if fmt == "docx":
+        from letters.word import docx_of  # python-docx: only the Word path loads it
+
+        return docx_of(html, _as_date(context["letter"]["date"]) if "letter" in context else None)
+    return html.encode("utf-8")
+
+
+def _has_template(name: str, templates_dir: str | Path | None) -> bool:
+    env = environment(templates_dir)
+    assert env.loader is not None
+    try:
+        env.loader.get_source(env, name)
+    except TemplateNotFound:
+        return False
+    return True
 
 
 def render_source(kind: str, context: dict, fmt: str, templates_dir: str | Path | None = None) -> str:
@@ -187,14 +236,37 @@ def _undefined_field(env: Environment, name: str) -> str | None:
     return f"unknown field {unknown[0]!r}" if unknown else None
 
 
+# -- PDF ----------------------------------------------------------------------------------------------
+# Only the bundled fonts: every box, the page-margin boxes included, is set in "Letter Sans" with
+# !important (a user stylesheet, so it wins over a partnership's own CSS), and the faces are the
+# files in fonts/. The PDF is tagged (PDF/UA-1), so screen readers get headings, lists and tables.
+
+FONT_FILES = {
+    ("normal", "normal"): "DejaVuSans.ttf",
+    ("bold", "normal"): "DejaVuSans-Bold.ttf",
+    ("normal", "italic"): "DejaVuSans-Oblique.ttf",
+    ("bold", "italic"): "DejaVuSans-BoldOblique.ttf",
+}
+FONT_FAMILY = "Letter Sans"
+_MARGIN_BOXES = (
+    "top-left",
+    "top-center",
+    "top-right",
+    "bottom-left",
+    "bottom-center",
+    "bottom-right",
+)
+
+
 def _font_css() -> str:
-    regular = (FONTS_DIR / "DejaVuSans.ttf").as_uri()
-    bold = (FONTS_DIR / "DejaVuSans-Bold.ttf").as_uri()
-    return (
-        f'@font-face {{ font-family: "Letter Sans"; src: url("{regular}"); font-weight: normal; }}\n'
-        f'@font-face {{ font-family: "Letter Sans"; src: url("{bold}"); font-weight: bold; }}\n'
-        'html, body, table, th, td { font-family: "Letter Sans"; }\n'
+    faces = "".join(
+        f'@font-face {{ font-family: "{FONT_FAMILY}"; src: url("{(FONTS_DIR / name).as_uri()}"); '
+        f"font-weight: {weight}; font-style: {style}; }}\n"
+        for (weight, style), name in FONT_FILES.items()
     )
+    family = f'font-family: "{FONT_FAMILY}" !important;'
+    boxes = " ".join(f"@{box} {{ {family} }}" for box in _MARGIN_BOXES)
+    return f"{faces}*, *::before, *::after, *::marker {{ {family} }}\n@page {{ {family} {boxes} }}\n"
 
 
 def _first_line(exc: BaseException) -> str:
@@ -202,7 +274,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def pdf(html: str) -> bytes:
-    """HTML to PDF with the bundled DejaVu font, so Welsh ŵ and ŷ print whatever fonts the host has."""
+    """HTML to a tagged PDF (PDF/UA-1) with the bundled DejaVu faces only, so Welsh ŵ and ŷ print the
+    same whatever fonts the host has."""
     try:
         import weasyprint  # imported here: slow to import, and only the PDF path needs it
         from weasyprint.text.fonts import FontConfiguration
@@ -217,5 +290,5 @@ def pdf(html: str) -> bytes:
     fonts = FontConfiguration()
     css = weasyprint.CSS(string=_font_css(), font_config=fonts)
     return weasyprint.HTML(string=html, base_url=str(TEMPLATES_DIR)).write_pdf(
-        stylesheets=[css], font_config=fonts
+        stylesheets=[css], font_config=fonts, pdf_variant="pdf/ua-1"
     )

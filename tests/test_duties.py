@@ -61,7 +61,8 @@ def test_the_named_spoc_is_set_at_assign_shown_and_signs_the_letters(db):
     assert shown["spoc"] == {"name": "Jo Smith", "email": "jo@cbc.example"}
     assert "SPoC: Jo Smith <jo@cbc.example>" in db("show", ref).stdout
     letter = db("letter", ref, "threshold_met", "--format", "txt", "--on", "2025-03-11").stdout
-    assert "Your contact: Jo Smith (jo@cbc.example)" in letter
+    assert "Your contact: Jo Smith, jo@cbc.example" in letter
+    assert "Yours sincerely,\n\nJo Smith\nSingle point of contact\n" in letter  # the named SPoC signs
     db("case", "update", ref, "--spoc", "Kim Lee", "--spoc-email", "kim@cbc.example", "--reason", "Jo left")
     assert db.json("show", ref)["spoc"] == {"name": "Kim Lee", "email": "kim@cbc.example"}
     assert [c["field"] for c in db.json("show", ref)["letters"][0]["corrected_since"]] == [

@@ -14,7 +14,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from letters.render import MONTHS_CY, dyddiad, longdate
+from letters.render import dyddiad, longdate
+
+# the Welsh months as Welsh public bodies write them; the letters take them from Babel's CLDR data
+MONTHS_CY = (
+    "Ionawr",
+    "Chwefror",
+    "Mawrth",
+    "Ebrill",
+    "Mai",
+    "Mehefin",
+    "Gorffennaf",
+    "Awst",
+    "Medi",
+    "Hydref",
+    "Tachwedd",
+    "Rhagfyr",
+)
 
 
 def review_to_outcome(db, ref):
@@ -125,8 +141,8 @@ def letter(db, ref, kind, *args):
 
 def test_every_kind_carries_the_cases_facts(db, case):
     ack = letter(db, case, "acknowledgement", "--on", "2026-03-03")
-    assert "Reference: CT-2026-0001" in ack.splitlines()[2]  # the reference at the top
-    assert "Your contact: Community Safety Manager (csm@example.gov.uk)" in ack
+    assert ack.index("Reference: CT-2026-0001") < ack.index("Dear Ann Example")  # the reference at the top
+    assert "Your contact: Community Safety Manager, csm@example.gov.uk" in ack
     assert "We received it on 2 March 2026" in ack
     assert "by 16 March 2026 whether the threshold" in ack  # 14 days after receipt (LLR)
     assert "Dear Ann Example," in ack
@@ -157,18 +173,21 @@ def test_every_kind_carries_the_cases_facts(db, case):
         "Agency responsible: EMH Homes",
         "Due by: 29 May 2026",
         "The last day to appeal is 22 April 2026.",
-        "an independent partnership Community Safety Partnership Chair",
+        "Your appeal will be decided by the independent chair of another Community Safety Partnership in "
+        "Leicester, Leicestershire and Rutland, never the chair of your local partnership.",
+        "You can appeal if you believe that, in the review:",
     ):
         assert fact in outcome, fact
 
     db("appeal", case, "--received", "2026-04-01", "--grounds", "facts", "--on", "2026-04-01")
     ack_appeal = letter(db, case, "appeal_acknowledgement", "--on", "2026-04-01")
-    assert "We received your appeal on 1 April 2026. It is against the outcome of the review." in ack_appeal
-    assert "the review failed to consider relevant factual information" in ack_appeal
+    assert "We received your appeal against the outcome of the review on 1 April 2026." in ack_appeal
+    assert "You believe that, in the review, relevant factual information was not considered." in ack_appeal
     assert "decision by 1 May 2026" in ack_appeal  # 20 working days, over Easter 2026
 
-    delay = letter(db, case, "delay", "--on", "2026-04-02")
+    delay = letter(db, case, "delay", "--until", "2026-05-15", "--on", "2026-04-02")
     assert "We will not be able to decide your appeal by 1 May 2026" in delay
+    assert "We now expect to decide your appeal by 15 May 2026." in delay
 
     db(
         "appeal-decision",
@@ -200,7 +219,8 @@ def test_outcome_letter_html_has_the_action_plan_table(db, case):
     html = db("letter", case, "outcome", "--on", "2026-03-24").stdout
     assert "<th>Action</th><th>Agency responsible</th><th>Due by</th>" in html
     assert (
-        "<tr><td>2</td><td>Install CCTV at the block entrance</td><td>EMH Homes</td><td>29 May 2026</td></tr>"
+        "<tr><td>2</td><td>Install CCTV at the block entrance</td><td>EMH Homes</td>"
+        '<td class="date">29 May 2026</td></tr>'
     ) in html
     assert "The last day to appeal is 22 April 2026." in html
 
@@ -220,7 +240,10 @@ def test_threshold_not_met_quotes_the_explanation_signposting_and_appeal(db):
         in text
     )
     assert "Victim Support" in text and "complaints procedure" in text  # signposting
-    assert "the review failed to consider a relevant process, policy or protocol" in text
+    # no review took place: the grounds are framed by the decision, not by "the review"
+    assert "You can appeal if you believe that, when we made this decision:" in text
+    assert "a relevant process, policy or protocol was not considered" in text
+    assert "the review failed" not in text and "in the review" not in text
     assert "The last day to appeal is 9 April 2026." in text  # 20 working days after 10 March, over Easter
 
 
@@ -284,6 +307,8 @@ def test_issuing_records_the_letter_and_preview_records_nothing(db, case):
             "format": "txt",
             "hash": hashlib.sha256(issued.stdout.encode()).hexdigest(),
             "corrected_since": [],
+            "edited": False,
+            "sent": None,
         }
     ]
     event = shown["events"][-1]
@@ -401,7 +426,7 @@ def test_pdf_keeps_welsh_letters_and_the_em_dash(trigger, tmp_path):
         "Heol y Dŵr",
         "Only one complaint counts — two more are needed.",
         "Safer Gwent Community Safety Partnership",
-        "Tudalen 1 o 2 / Page 1 of 2",
+        "Tudalen 1 o 4 / Page 1 of 4",
         "Annwyl Siân Llŷr",
         "Y diwrnod olaf i apelio yw 9 Ebrill 2026",
         "The last day to appeal is 9 April 2026.",
@@ -425,20 +450,29 @@ def test_welsh_policy_gives_bilingual_letters_welsh_first(trigger):
     ref = welsh_case(trigger)
     text = letter(trigger, ref, "threshold_not_met", "--on", "2026-03-10")
     assert "Cyfeirnod / Reference: CT-2026-0001" in text
-    assert "Dyddiad / Date: 10 Mawrth 2026 / 10 March 2026" in text
+    assert "Dyddiad / Date: 10 Mawrth 2026, 10 March 2026" in text
     welsh, english = text.index("Annwyl Siân Llŷr,"), text.index("Dear Siân Llŷr,")
     assert welsh < english
-    assert "Ar 10 Mawrth 2026 penderfynwyd nad yw'r trothwy" in text and "Yn gywir," in text
+    cymraeg = text[welsh:english]
+    assert "Ar 10 Mawrth 2026 gwnaethom benderfynu nad yw'r trothwy" in cymraeg and "Yn gywir," in cymraeg
+    # the whole letter in Welsh, not a summary: the reasons, the signposting and the appeal route
+    assert "Gwnaethom gyfrif un gŵyn:" in cymraeg and "Nid yw'r cwynion hyn yn cyfrif:" in cymraeg
+    assert "rhoddwyd gwybod amdano 50 diwrnod ar ôl yr ymddygiad, a'r terfyn yw mis." in cymraeg
+    assert "Help arall" in cymraeg and "Cymorth i Ddioddefwyr" in cymraeg
+    assert "Swyddfa Comisiynydd yr Heddlu a Throseddu Gwent" in cymraeg
+    assert "nad ystyriwyd proses, polisi na phrotocol perthnasol" in cymraeg
     # 20 working days in Wales: Easter Monday 6 April 2026 is a bank holiday
-    assert "The last day to appeal is 9 April 2026." in text
+    assert "Y diwrnod olaf i apelio yw 9 Ebrill 2026." in cymraeg
+    assert "The last day to appeal is 9 April 2026." in text[english:]
 
 
-def test_english_speaker_under_a_welsh_policy_gets_english_only(trigger):
+def test_every_letter_under_a_welsh_policy_is_bilingual_whatever_the_applicants_language(trigger):
     trigger("init", "--policy", "wales")
     ref, _, _ = not_met_case(trigger, agencies=("newport_homes", "ncc"))
     text = letter(trigger, ref, "acknowledgement", "--preview", "--on", "2026-03-03")
-    assert "Annwyl" not in text and "Reference: CT-2026-0001" in text
-    assert "by 16 March 2026 whether the threshold" in text  # Gwent: 10 working days
+    assert text.index("Annwyl Bob Example,") < text.index("Dear Bob Example,")
+    assert "erbyn 16 Mawrth 2026 a yw'r trothwy" in text  # Gwent: 10 working days
+    assert "by 16 March 2026 whether the threshold" in text
 
 
 def test_richmond_preset_has_its_own_timescales(trigger):
@@ -452,8 +486,8 @@ def test_richmond_preset_has_its_own_timescales(trigger):
 @given(st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31)))
 def test_dates_read_back_in_english_and_welsh(day):
     en, cy = longdate(day), dyddiad(day)
-    assert en.split()[0] == cy.split()[0] == str(day.day)
-    assert cy.split()[1] == MONTHS_CY[day.month - 1] and en.endswith(str(day.year))
+    assert en == f"{day.day} {day:%B} {day.year}"
+    assert cy == f"{day.day} {MONTHS_CY[day.month - 1]} {day.year}"
 
 
 # -- partnership templates ------------------------------------------------------------------------------
@@ -463,8 +497,8 @@ def test_override_renders_in_the_sandbox_and_blocks_escapes(db, case, tmp_path):
     folder = tmp_path / "ours"
     folder.mkdir()
     (folder / "acknowledgement.txt").write_text(
-        "{% extends '_base.txt' %}{% block body %}Our own words for {{ reference }}, due "
-        "{{ next_step.due|longdate }}, received {{ case.received|longdate }}.{% endblock %}"
+        "Our own words for {{ reference }}, due "
+        "{{ next_step.due|longdate }}, received {{ case.received|longdate }}."
     )
     text = db(
         "letter",
@@ -574,14 +608,16 @@ def test_policy_key_templates_points_at_the_partnerships_folder(trigger, tmp_pat
 
     folder = tmp_path / "ours"
     folder.mkdir()
-    (folder / "_base.txt").write_text("OUR LETTERHEAD\n{{ reference }}\n{% block body %}{% endblock %}")
+    (folder / "_base.html").write_text(
+        "<p>OUR LETTERHEAD</p><p>{{ reference }}</p>{% block body %}{% endblock %}"
+    )
     text = (PRESETS_DIR / "llr.toml").read_text().replace('version = "2022.02"', 'version = "2022.02-ours"')
     policy = tmp_path / "ours.toml"
     policy.write_text(text.replace("closures = []", f'closures = []\ntemplates = "{folder}"'))
     trigger("init", "--policy", policy)
     ref, _, _ = not_met_case(trigger)
     out = letter(trigger, ref, "acknowledgement", "--preview", "--on", "2026-03-03")
-    assert out.startswith("OUR LETTERHEAD\nCT-2026-0001\n") and "We received it on 2 March 2026" in out
+    assert out.startswith("OUR LETTERHEAD\n\nCT-2026-0001\n") and "We received it on 2 March 2026" in out
 
 
 def test_letters_check_flags_an_unknown_top_level_field_and_fields_lists_the_context(trigger, tmp_path):
@@ -593,3 +629,170 @@ def test_letters_check_flags_an_unknown_top_level_field_and_fields_lists_the_con
     )
     fields = trigger("letters", "fields").stdout.splitlines()
     assert "appeal_route.last_day" in fields and "outcome.actions[].owner" in fields
+
+
+# -- wording a recipient reads (regressions) ---------------------------------------------------------------
+
+
+def closed_after(db, how: str) -> str:
+    ref, _, _ = not_met_case(db)
+    if how == "rejected":
+        db(
+            "decide",
+            ref,
+            "--reject",
+            "vexatious",
+            "--reason",
+            "Forty reports in a week.",
+            "--on",
+            "2026-03-10",
+        )
+    else:
+        db("decide", ref, "--not-met", "--on", "2026-03-10")
+    db("close", ref, "--reason", "The appeal window passed without an appeal.", "--on", "2026-04-20")
+    return letter(db, ref, "closure", "--on", "2026-04-20")
+
+
+def test_a_refused_application_is_closed_as_an_application_not_as_a_review(db):
+    text = closed_after(db, "rejected")
+    assert "Your application for an ASB Case Review is closed" in text
+    assert (
+        "We closed your application for an ASB Case Review on 20 April 2026. We refused the application on "
+        "10 March 2026, so no review took place." in text
+    )
+    assert "We closed your ASB Case Review" not in text and "Your ASB Case Review is closed" not in text
+    assert "met again" not in text
+
+
+def test_an_application_below_the_threshold_is_closed_as_an_application(db):
+    text = closed_after(db, "not_met")
+    assert (
+        "We closed your application for an ASB Case Review on 20 April 2026. The threshold for a review "
+        "was not met, so no review took place." in text
+    )
+    assert "We closed your ASB Case Review" not in text
+
+
+def test_the_rejection_letter_says_what_allows_it_in_plain_words(db):
+    ref, _, _ = not_met_case(db)
+    db("decide", ref, "--reject", "frivolous", "--reason", "A joke application.", "--on", "2026-03-10")
+    text = letter(db, ref, "rejection", "--on", "2026-03-10")
+    assert "Our procedure allows us to refuse an application for this reason." in text
+    assert "The law allows" not in text and 'recorded as "threshold not met"' not in text
+    assert "You can appeal if you believe that, when we made this decision:" in text
+
+
+def test_the_delay_letter_gives_the_new_date_and_why(db, case):
+    result = db.fails("letter", case, "delay", "--on", "2026-03-10")
+    assert "a delay letter gives the applicant the new date: add --until DATE" in result.stderr
+    result = db.fails("letter", case, "delay", "--until", "2026-03-12", "--on", "2026-03-10")
+    assert "--until 2026-03-12 is not after 2026-03-16, the day the step was due" in result.stderr
+    assert (
+        "belong to a delay letter"
+        in db.fails("letter", case, "acknowledgement", "--until", "2026-04-01").stderr
+    )
+    text = letter(
+        db,
+        case,
+        "delay",
+        "--until",
+        "2026-03-27",
+        "--reason",
+        "Two agencies have not replied yet.",
+        "--on",
+        "2026-03-10",
+    )
+    assert "We will not be able to decide whether the threshold for a review is met by 16 March 2026" in text
+    assert "The reason: Two agencies have not replied yet." in text
+    assert "We now expect to decide whether the threshold for a review is met by 27 March 2026." in text
+    assert db.json("show", case)["letters"][-1]["kind"] == "delay"
+
+
+def test_counts_are_proper_plurals_never_an_s_in_brackets(db, case):
+    review_to_outcome(db, case)
+    db(
+        "action",
+        "update",
+        case,
+        "2",
+        "--status",
+        "dropped",
+        "--note",
+        "The landlord sold the block.",
+        "--on",
+        "2026-04-25",
+    )
+    db("action", "update", case, "1", "--status", "done", "--on", "2026-04-25")
+    db("close", case, "--force", "--reason", "The plan is finished.", "--on", "2026-05-26")
+    closure = letter(db, case, "closure", "--on", "2026-05-26")
+    assert "The action plan had 1 action. This is how each one ended:" in closure
+    assert "Status: done" in closure
+    for kind in ("outcome", "closure"):
+        assert "(s)" not in letter(db, case, kind, "--preview", "--on", "2026-05-26")
+    ref, _, _ = not_met_case(db)
+    db("decide", ref, "--not-met", "--on", "2026-03-10")
+    text = letter(db, ref, "threshold_not_met", "--on", "2026-03-10")
+    assert "The threshold is 3 qualifying complaints." in text and "We counted 1 complaint:" in text
+
+
+def test_the_appeal_body_reads_naturally(db, case):
+    review_to_outcome(db, case)
+    db("appeal", case, "--received", "2026-04-01", "--grounds", "process", "--on", "2026-04-01")
+    text = letter(db, case, "appeal_acknowledgement", "--on", "2026-04-01")
+    assert (
+        "Your appeal will be decided by the independent chair of another Community Safety Partnership in "
+        "Leicester, Leicestershire and Rutland, never the chair of your local partnership. "
+        "They have not been involved in your case." in text
+    )
+    assert "independent partnership Community Safety Partnership" not in text
+
+
+def test_a_ground_open_only_against_a_threshold_decision_is_not_offered_against_an_outcome(trigger):
+    trigger("init", "--policy", "richmond")
+    ref, _, _ = not_met_case(trigger, agencies=("rhp", "lbrut"))
+    trigger("decide", ref, "--not-met", "--on", "2026-03-10")
+    assert "the threshold was wrongly decided not met" in letter(
+        trigger, ref, "threshold_not_met", "--on", "2026-03-10"
+    )
+
+    ref = trigger.json(
+        "activate",
+        "--applicant",
+        "Cat Example",
+        "--received",
+        "2026-03-02",
+        "--channel",
+        "online",
+        "--statement",
+        "Nothing changed",
+    )["reference"]
+    for occurred, reported in (
+        ("2026-01-10", "2026-01-12"),
+        ("2026-01-20", "2026-01-21"),
+        ("2026-02-03", "2026-02-04"),
+    ):
+        trigger(
+            "incident",
+            "add",
+            ref,
+            "--occurred",
+            occurred,
+            "--reported",
+            reported,
+            "--agency",
+            "rhp",
+            "--on",
+            "2026-03-03",
+        )
+    trigger("decide", ref, "--met", "--on", "2026-03-05")
+    trigger("assign", ref, "--lead", "lbrut", "--reviewer", "Sam", "--on", "2026-03-06")
+    trigger("meeting", ref, "--at", "2026-03-20T10:00", "--held", "--on", "2026-03-20")
+    trigger("finding", ref, "--category", "other", "--text", "x", "--on", "2026-03-20")
+    trigger("outcome", ref, "--no-recommendations", "Nothing to add.", "--on", "2026-03-23")
+    outcome = letter(trigger, ref, "outcome", "--on", "2026-03-23")
+    assert "You can appeal if you believe that, in the review:" in outcome
+    assert "wrongly decided not met" not in outcome
+    refused = trigger.fails(
+        "appeal", ref, "--received", "2026-03-25", "--grounds", "threshold", "--on", "2026-03-25"
+    )
+    assert "'threshold' is not a ground of appeal" in refused.stderr

@@ -385,7 +385,7 @@ def lodge_appeal(
         window_end = appeal_window_end(w.session, w.case, w.policy)
         facts = AppealFacts(
             grounds=grounds,
-            allowed_grounds=w.policy.appeal_grounds,
+            allowed_grounds=w.policy.grounds_against(against),
             received=received,
             window_end=window_end,
             late_reason=late_reason,

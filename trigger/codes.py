@@ -47,6 +47,8 @@ FINDING_LABELS = {
 FINDING_CATEGORIES = tuple(FINDING_LABELS)
 
 ACTION_STATUSES = ("open", "in_progress", "done", "dropped")
+# as a letter says each status (the closure letter's table)
+ACTION_STATUS_LABELS = {"open": "open", "in_progress": "in progress", "done": "done", "dropped": "dropped"}
 ACTION_OPEN = ("open", "in_progress")
 ACTION_FINISHED = ("done", "dropped")
 RAG = ("red", "amber", "green")
@@ -112,8 +114,15 @@ LETTER_TITLES = {
     "appeal_outcome": ("The decision on your appeal", "Y penderfyniad ar eich apêl"),
     "closure": ("Your ASB Case Review is closed", "Mae eich Adolygiad Achos wedi'i gau"),
 }
+# the closure letter of an application that never became a review (threshold not met, or refused)
+APPLICATION_CLOSED_TITLES = (
+    "Your application for an ASB Case Review is closed",
+    "Mae eich cais am Adolygiad Achos wedi'i gau",
+)
 LETTER_KINDS = tuple(LETTER_TITLES)
-LETTER_FORMATS = ("html", "txt", "pdf")
+LETTER_FORMATS = ("html", "txt", "pdf", "docx")
+# what `letter --record FILE` accepts: the file's suffix gives the format of the letter as sent
+RECORD_SUFFIXES = {".pdf": "pdf", ".docx": "docx", ".html": "html", ".htm": "html", ".txt": "txt"}
 
 # the roles a registered person may hold (docs/architecture.md#partnerships-people-and-roles)
 ROLES = ("admin", "manager", "reviewer", "chair", "clerk", "viewer")

@@ -8,9 +8,11 @@ templates run in the sandbox with nothing to reach through.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -24,8 +26,16 @@ from letters.render import LetterError, render
 from trigger import complaints, decisions, views
 from trigger.access import BUNDLE, LETTERS, READ_CASE, needs
 from trigger.app import App
-from trigger.codes import FINDING_LABELS, INVOLVEMENT_LABELS, LETTER_FORMATS, LETTER_KINDS, LETTER_TITLES
-from trigger.errors import GuardRefused, InvalidInput, NotFound
+from trigger.codes import (
+    ACTION_STATUS_LABELS,
+    APPLICATION_CLOSED_TITLES,
+    FINDING_LABELS,
+    INVOLVEMENT_LABELS,
+    LETTER_FORMATS,
+    LETTER_KINDS,
+    LETTER_TITLES,
+)
+from trigger.errors import GuardRefused, InvalidInput, NotFound, PolicyError
 from trigger.models import (
     Action,
     Agency,
@@ -40,8 +50,9 @@ from trigger.models import (
     Recommendation,
     ReviewCase,
 )
-from trigger.partnership import manager_address
+from trigger.partnership import manager_address, partnership_of
 from trigger.reports.chronology import chronology_text
+from trigger.rules import policy as policies
 from trigger.rules.policy import Policy
 from trigger.schedule import due_date
 from trigger.unit import case_policy, changing, find_agency, find_case, on_for_change
@@ -111,10 +122,65 @@ def _event_on(session: Session, case: ReviewCase, event: str) -> date | None:
 
 
 def _spoc(session: Session, case: ReviewCase, pol: Policy) -> dict:
-    """The case's named single point of contact (2025 guidance); the manager until one is named."""
-    if case.spoc_name:
-        return {"name": case.spoc_name, "email": case.spoc_email}
-    return {"name": pol.manager_name, "email": manager_address(session, pol) or None}
+    """Who the applicant deals with, and who signs: the case's named single point of contact when one
+    is recorded, else the policy's letterhead signatory, else the manager
+    (docs/procedure.md#point-of-contact). The one place a per-case SPoC drops in."""
+    if case.spoc_name:  # the case's named SPoC (2025 guidance), set at assign or by case update
+        return {
+            "name": case.spoc_name,
+            "person": True,
+            "role": "Single point of contact",
+            "email": case.spoc_email or manager_address(session, pol) or None,
+        }
+    head = pol.letterhead
+    if head.signatory_name:
+        return {
+            "name": head.signatory_name,
+            "person": True,
+            "role": head.signatory_role or None,
+            "email": manager_address(session, pol) or None,
+        }
+    # the manager's name in the policy is usually a role ("Community Safety Manager"): letters say
+    # "contact us" rather than naming a role as if it were a person
+    return {
+        "name": pol.manager_name,
+        "person": False,
+        "role": None,
+        "email": manager_address(session, pol) or None,
+    }
+
+
+def _letterhead(session: Session, pol: Policy) -> dict:
+    """The letterhead block: the logo as a data: URI (so HTML, PDF and Word carry it alike), the
+    address lines, telephone and web address."""
+    logo = None
+    path = pol.letterhead.logo_path(_policy_folder(session))
+    if path is not None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InvalidInput(
+                f"the policy's letterhead logo {path} cannot be read ({exc.strerror or exc}); "
+                "put the file beside the policy file or give its full path"
+            ) from None
+        mime = {".png": "image/png", ".gif": "image/gif"}.get(path.suffix.lower(), "image/jpeg")
+        logo = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    return {
+        "logo": logo,
+        "address": list(pol.letterhead.address),
+        "telephone": pol.letterhead.telephone or None,
+        "web": pol.letterhead.web or None,
+    }
+
+
+def _policy_folder(session: Session) -> str | None:
+    """The folder of the policy file of the case's partnership (chosen at `trigger init` or `partnership
+    add`): where a relative logo is read from when the case's policy comes from its stored snapshot."""
+    row = partnership_of(session)
+    try:
+        return str(policies.resolve(row.policy if row is not None else "llr").resolve().parent)
+    except PolicyError:
+        return None
 
 
 # -- what a case's state supports ------------------------------------------------------------------
@@ -215,12 +281,17 @@ def context(
     on: date,
     recipient: str | None = None,
     fmt: str = "html",
+    facts: dict | None = None,
 ) -> dict:
-    """The plain-data context of one letter (documented in `letters.render.FIELDS`)."""
+    """The plain-data context of one letter (documented in `letters.check.FIELDS`). `facts` are what
+    the officer gave with the letter itself (a delay letter's new date and reason)."""
+    facts = facts or {}
     agencies = _agencies(session)
     name_of = lambda agency_id: agencies[agency_id].name if agency_id in agencies else None  # noqa: E731
     decision = _decision(session, case, kind, on)
-    bilingual = bool(pol.welsh and case.language == "cy")
+    # a Welsh policy writes every letter in both languages; so does any case whose applicant asked for
+    # Welsh, under any policy (never a silent English letter)
+    bilingual = bool(pol.welsh or case.language == "cy")
 
     # who it goes to: the applicant, or an agency for an information request
     info = None
@@ -261,6 +332,7 @@ def context(
         "decided": None,
         "by_appeal": False,
         "local_routes": [],
+        "local_route_facts": [],
         "met": None,
         "route": None,
         "route_text": None,
@@ -282,6 +354,7 @@ def context(
             return {
                 "id": v["id"],
                 "reason": v["reason"],
+                **_why(v["reason"]),
                 "occurred": iso(inc.occurred) if inc else None,
                 "reported": iso(inc.reported) if inc else None,
                 "agency": name_of(inc.agency_id) if inc else None,
@@ -293,6 +366,9 @@ def context(
                 "decided": iso(decision.decided),
                 "by_appeal": decision.by_appeal,
                 "local_routes": [routes[r] for r in ("hate", "community") if r in routes],
+                "local_route_facts": [
+                    _route_facts(r, routes[r]) for r in ("hate", "community") if r in routes
+                ],
                 "met": decision.met,
                 "route": decision.route,
                 "route_text": ROUTES.get(decision.route or "", ""),
@@ -331,7 +407,8 @@ def context(
     outcome = {
         "issued": iso(issued),
         "findings": [
-            {"category": FINDING_LABELS.get(f.category, f.category), "text": f.text} for f in findings
+            {"code": f.category, "category": FINDING_LABELS.get(f.category, f.category), "text": f.text}
+            for f in findings
         ],
         "recommendations": [
             {"to": name_of(r.agency_id), "text": r.text, "response": r.response} for r in recs
@@ -345,6 +422,7 @@ def context(
                 "owner": name_of(a.owner_agency_id),
                 "due": iso(a.due),
                 "status": a.status,
+                "status_label": ACTION_STATUS_LABELS.get(a.status, a.status),
             }
             for a in actions
             if a.status != "dropped"
@@ -357,16 +435,25 @@ def context(
         opened = decision.decided
     elif kind == "outcome":
         opened = issued
+    window = pol.timescales["appeal_window"]
     appeal_route = {
         "body": pol.appeal_body,
-        "grounds": [{"code": k, "text": v} for k, v in pol.appeal_grounds.items()],
+        # what an appeal from this letter would be against: the grounds are framed by it
+        "against": "outcome" if kind == "outcome" else "threshold" if opened else None,
+        "grounds": [
+            {"code": k, "text": v}
+            for k, v in pol.grounds_against("outcome" if kind == "outcome" else "threshold").items()
+        ],
         "last_day": iso(due_date(session, case, pol, "appeal_window", opened)) if opened else None,
-        "window": pol.timescales["appeal_window"].describe(),
+        "window": window.describe(),
+        "window_count": window.count,
+        "window_unit": window.unit,
         "final": pol.appeal_final,
     }
     appeal = {
         "received": None,
         "against": None,
+        "against_code": None,
         "grounds": None,
         "grounds_text": None,
         "due": None,
@@ -385,6 +472,7 @@ def context(
         appeal = {
             "received": iso(chosen.received),
             "against": "outcome of the review" if chosen.against == "outcome" else "threshold decision",
+            "against_code": "outcome" if chosen.against == "outcome" else "threshold",
             "grounds": chosen.grounds,
             "grounds_text": pol.appeal_grounds.get(chosen.grounds, chosen.grounds),
             "due": iso(due_date(session, case, pol, "appeal_decision", chosen.received)),
@@ -394,7 +482,7 @@ def context(
             "reason": chosen.reason,
         }
 
-    delay = {"step": None, "due": None}
+    delay = {"stage": None, "step": None, "due": None, "until": None, "reason": None}
     if case.state in STAGES:
         deadline_kind, step = STAGES[case.state]
         anchor = {
@@ -402,9 +490,21 @@ def context(
             "review": decision.decided if decision else case.received,
             "appeal_decision": appeals[-1].received if appeals else case.state_changed,
         }[deadline_kind]
-        delay = {"step": step, "due": iso(due_date(session, case, pol, deadline_kind, anchor))}
+        delay = {
+            "stage": deadline_kind,
+            "step": step,
+            "due": iso(due_date(session, case, pol, deadline_kind, anchor)),
+            "until": facts.get("until"),
+            "reason": facts.get("reason"),
+        }
 
+    # what the closure ends: a review, or an application that never became one
+    after = "review"
+    if issued is None and decision is not None and not decision.met:
+        after = "rejected" if decision.rejection_category else "not_met"
     title, title_cy = LETTER_TITLES[kind]
+    if kind == "closure" and after != "review":
+        title, title_cy = APPLICATION_CLOSED_TITLES
     return {
         "letter": {
             "kind": kind,
@@ -421,6 +521,7 @@ def context(
             "nation": pol.nation,
             "policy": f"{pol.name} {pol.version}",
         },
+        "letterhead": _letterhead(session, pol),
         "reference": case.reference,
         "spoc": _spoc(session, case, pol),
         "recipient": to,
@@ -452,20 +553,62 @@ def context(
         "closure": {
             "closed_on": iso(case.state_changed) if case.state == "closed" else None,
             "reason": case.closure_reason,
+            "after": after,
         },
     }
+
+
+_LATE = re.compile(r"reported (\d+) days after the behaviour")
+_SAME = re.compile(r"the same incident as complaint (\d+)")
+
+
+def _why(reason: str) -> dict:
+    """Why a complaint was not counted, as a code a Welsh sentence can be written for (the stored
+    explanation holds the English sentence of trigger.rules.threshold.why_not_qualifying)."""
+    if reason.startswith("reported after the application"):
+        return {"why": "after_application", "days": None, "same_as": None}
+    if late := _LATE.match(reason):
+        return {"why": "late", "days": int(late.group(1)), "same_as": None}
+    if reason.startswith("reported more than six months before"):
+        return {"why": "stale", "days": None, "same_as": None}
+    if same := _SAME.match(reason):
+        return {"why": "same", "days": None, "same_as": int(same.group(1))}
+    return {"why": None, "days": None, "same_as": None}
+
+
+_HATE = re.compile(r"Complaint (\d+) is a qualifying report of a hate incident \(([^)]*)\)")
+_ASIDE = re.compile(r"but the local rule that (.*) \(stricter than the Act\) sets it aside")
+_PEOPLE = re.compile(r"(\d+) different (?:person|people) complained")
+_NEEDED = re.compile(r"(?:at least (\d+) needed|the local community route needs (\d+))")
+
+
+def _route_facts(route: str, line: str) -> dict:
+    """A local route's line of the explanation (English, as trigger.rules.threshold words it) as facts
+    a Welsh sentence can be written from: which route, met or why not, and the numbers it names."""
+    facts: dict = {"route": route, "met": "not met" not in line and "route needs" not in line}
+    facts.update({"complaint": None, "strand": None, "caveat": None, "people": None, "needed": None})
+    if hate := _HATE.search(line):
+        facts.update(complaint=int(hate.group(1)), strand=hate.group(2) or None)
+    if aside := _ASIDE.search(line):
+        facts["caveat"] = aside.group(1)
+    if people := _PEOPLE.search(line):
+        facts["people"] = int(people.group(1))
+    if needed := _NEEDED.search(line):
+        facts["needed"] = int(needed.group(1) or needed.group(2))
+    return facts
 
 
 # -- issuing and previewing -------------------------------------------------------------------------
 
 
-def _templates(pol: Policy, templates: str | None) -> str | None:
+def templates_for(pol: Policy, templates: str | None) -> str | None:
+    """The template folder a letter is rendered from: `--templates`, else the policy's, else the shipped."""
     return templates or pol.templates or None
 
 
-def _render(kind: str, ctx: dict, fmt: str, templates: str | None) -> bytes:
+def _render(kind: str, ctx: dict, fmt: str, templates: str | None, terms: dict | None = None) -> bytes:
     try:
-        return render(kind, ctx, fmt, templates)
+        return render(kind, ctx, fmt, templates, terms)
     except LetterError as exc:
         raise InvalidInput(str(exc)) from None
 
@@ -474,7 +617,7 @@ def _check_kind_and_format(kind: str, fmt: str) -> None:
     if kind not in LETTER_KINDS:
         raise InvalidInput(f"{kind!r} is not a letter kind; use one of {', '.join(LETTER_KINDS)}")
     if fmt not in LETTER_FORMATS:
-        raise InvalidInput(f"{fmt!r} is not a letter format; use html, txt or pdf")
+        raise InvalidInput(f"{fmt!r} is not a letter format; use one of {', '.join(LETTER_FORMATS)}")
 
 
 @needs(LETTERS)
@@ -488,37 +631,64 @@ def letter(
     recipient: str | None = None,
     preview: bool = False,
     templates: str | None = None,
+    until: date | None = None,
+    reason: str | None = None,
 ) -> Issued:
     """Render a letter; unless previewing, record it in the register with its audit event, in the
-    case's transaction (so the deadlines it meets are refreshed with it)."""
+    case's transaction (so the deadlines it meets are refreshed with it). `until` and `reason` are a
+    delay letter's new date and why."""
     _check_kind_and_format(kind, fmt)
+    facts = letter_facts(kind, until, reason)
     if preview:
         with app.read() as session:
             case = find_case(session, reference)
             on = on_for_change(case, on)
             pol = case_policy(session, case)
-            return _prepare(session, case, pol, kind, fmt, on, recipient, templates)
+            return prepare(session, case, pol, kind, fmt, on, recipient, templates, facts)
     with changing(app, reference) as w:
         on = on_for_change(w.case, on)
-        issued = _prepare(w.session, w.case, w.policy, kind, fmt, on, recipient, templates)
-        row = Letter(
-            case_id=w.case.id,
-            kind=kind,
-            issued_on=on,
-            recipient=issued.recipient,
-            format=fmt,
-            content_hash=issued.content_hash,
-        )
-        w.session.add(row)
-        w.session.flush()
-        w.session.add(LetterCopy(letter_id=row.id, content=issued.content))  # exactly what was sent
-        # the recipient stays in the register row; the audit log carries no personal data
-        w.record(
-            "letter", on, detail={"letter": row.id, "kind": kind, "format": fmt, "hash": issued.content_hash}
-        )
-        issued.letter_id = row.id
-        issued.number = register_number(w.session, w.case, row.id)
+        issued = prepare(w.session, w.case, w.policy, kind, fmt, on, recipient, templates, facts)
+        register(w, issued)
     return issued
+
+
+def letter_facts(kind: str, until: date | None, reason: str | None) -> dict:
+    """What the officer gives with a letter: a delay letter must give the new date
+    (docs/procedure.md#informing-the-applicant)."""
+    if kind != "delay":
+        if until is not None or reason:
+            raise InvalidInput("--until and --reason belong to a delay letter; leave them out for a " + kind)
+        return {}
+    if until is None:
+        raise InvalidInput(
+            "a delay letter gives the applicant the new date: add --until DATE (when you now expect "
+            "to finish the step), and --reason TEXT to say why"
+        )
+    return {"until": until.isoformat(), "reason": (reason or "").strip() or None}
+
+
+def register(w, issued: Issued, *, edited: bool = False) -> Letter:
+    """Add the letter to the register, with its bytes, and its audit event (no personal data)."""
+    row = Letter(
+        case_id=w.case.id,
+        kind=issued.kind,
+        issued_on=issued.issued_on,
+        recipient=issued.recipient,
+        format=issued.format,
+        content_hash=issued.content_hash,
+        edited=edited,
+    )
+    w.session.add(row)
+    w.session.flush()
+    w.session.add(LetterCopy(letter_id=row.id, content=issued.content))  # exactly what was sent
+    detail = {"letter": row.id, "kind": issued.kind, "format": issued.format, "hash": issued.content_hash}
+    if edited:
+        detail["edited"] = True
+    # the recipient stays in the register row; the audit log carries no personal data
+    w.record("letter", issued.issued_on, detail=detail)
+    issued.letter_id = row.id
+    issued.number = register_number(w.session, w.case, row.id)
+    return row
 
 
 def register_number(session: Session, case: ReviewCase, letter_id: int) -> int:
@@ -559,13 +729,28 @@ def issued_copy(app: App, reference: str, number: int) -> Issued:
         )
 
 
-def _prepare(session, case, pol, kind, fmt, on, recipient, templates) -> Issued:
+def prepare(session, case, pol, kind, fmt, on, recipient, templates, facts=None) -> Issued:
+    """Check the case supports the letter on that day, gather its facts and render it (nothing written)."""
     reason = refusal(session, case, kind, on)
     if reason:
         raise GuardRefused(f"cannot issue the {kind} letter: {reason}")
-    ctx = context(session, case, pol, kind, on, recipient, fmt)
-    content = _render(kind, ctx, fmt, _templates(pol, templates))
+    ctx = context(session, case, pol, kind, on, recipient, fmt, facts)
+    if kind == "delay":
+        _check_delay(ctx, on)
+    content = _render(kind, ctx, fmt, templates_for(pol, templates), pol.glossary)
     return Issued(content, kind, fmt, ctx["recipient"]["name"], on, hashlib.sha256(content).hexdigest(), None)
+
+
+def _check_delay(ctx: dict, on: date) -> None:
+    delay = ctx["delay"]
+    until = date.fromisoformat(delay["until"])
+    due = date.fromisoformat(delay["due"])
+    if until <= due:
+        raise InvalidInput(
+            f"--until {until} is not after {due}, the day the step was due; give the new, later date"
+        )
+    if until < on:
+        raise InvalidInput(f"--until {until} is before the letter's date {on}; give a date still to come")
 
 
 # -- the appeal bundle --------------------------------------------------------------------------------
@@ -760,6 +945,8 @@ def bundle(
             if doc["content"] is not None:
                 files.append((name, doc["content"], lt.created_at))
                 state = "as issued" if doc["intact"] else "STORED COPY DOES NOT MATCH ITS SHA256"
+                if lt.edited:
+                    state += " (the edited version recorded as sent)"
             else:
                 state = "no copy kept; only its sha256 is held"
             index.append(

@@ -41,3 +41,7 @@ class MissingDependency(TriggerError):
 
 class NotPermitted(TriggerError):
     """The acting user's role (or the database's login) does not allow this."""
+
+
+class DeliveryFailed(TriggerError):
+    """A message the mail server or the outbox refused: names the address and the server's reason."""

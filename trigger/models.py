@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from pydantic import NaiveDatetime
-from sqlalchemy import Column, Index, Integer, LargeBinary, MetaData, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, LargeBinary, MetaData, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 # Named constraints so that Alembic batch migrations on SQLite can alter them (it cannot drop an unnamed one).
@@ -303,6 +303,20 @@ class Letter(SQLModel, table=True):
     format: str = Field(default="html", max_length=8)
     content_hash: str
     created_at: datetime = Field(default_factory=utcnow)
+    # registered from the edited file actually sent (`letter --record FILE`)
+    edited: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+
+
+class LetterDelivery(SQLModel, table=True):
+    """A letter sent by e-mail from the engine (`letter --send`): to whom, when, and the message id."""
+
+    __tablename__ = "letter_delivery"
+    id: int | None = Field(default=None, primary_key=True)
+    letter_id: int = Field(foreign_key="letter.id", index=True)
+    sent_to: str
+    sent_at: datetime = Field(default_factory=utcnow)
+    message_id: str
+    via: str = Field(max_length=120)  # "smtp host:port" or "outbox"
 
 
 class LetterCopy(SQLModel, table=True):

@@ -26,6 +26,7 @@ from trigger.models import (
     Incident,
     Letter,
     LetterCopy,
+    LetterDelivery,
     Meeting,
     ReviewCase,
 )
@@ -128,6 +129,10 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -
     # each letter's kind, date and sha256 only
     letter_ids = select(Letter.id).where(Letter.case_id == case.id)
     session.execute(delete(LetterCopy).where(LetterCopy.letter_id.in_(letter_ids)))
+    # and the addresses the letters were e-mailed to
+    session.execute(
+        update(LetterDelivery).where(LetterDelivery.letter_id.in_(letter_ids)).values(sent_to=PURGED)
+    )
     # corrections keep which field changed, when and by whom; the values and reasons go
     session.execute(
         update(Correction)

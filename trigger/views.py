@@ -13,7 +13,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import select
 from sqlmodel import Session
 
 from trigger import access, corrected, decisions
@@ -21,11 +21,9 @@ from trigger import tables as t
 from trigger.access import READ_CASE, needs
 from trigger.app import App, today
 from trigger.codes import ACTION_OPEN
-from trigger.errors import InvalidInput, NotFound
+from trigger.errors import NotFound
 from trigger.rules import deadlines
-from trigger.rules.deadlines import is_duty
 from trigger.undelivered import undelivered
-from workflows import machine
 
 
 def iso(day: date | None) -> str | None:
@@ -77,6 +75,18 @@ def case_row(session: Session, reference: str) -> Any:
     return row
 
 
+def _deliveries(session: Session, letter_ids: list[int]) -> dict[int, Any]:
+    """Letters sent by e-mail from the engine (`letter --send`): the delivery of each, by letter id."""
+    if not letter_ids:
+        return {}
+    rows = session.execute(
+        select(t.letter_delivery)
+        .where(t.letter_delivery.c.letter_id.in_(letter_ids))
+        .order_by(t.letter_delivery.c.id)
+    ).all()
+    return {row.letter_id: row for row in rows}
+
+
 def _of_case(session: Session, table: Any, case: Any, *order: Any) -> list[Any]:
     """The rows of a table that belong to the case, in the order given."""
     return list(session.execute(select(table).where(table.c.case_id == case.id).order_by(*order)).all())
@@ -107,6 +117,7 @@ def case_view(session: Session, case: Any) -> dict:
     actions = _of_case(session, t.action, case, t.action.c.number)
     hours_rows = _of_case(session, t.hours_entry, case, t.hours_entry.c.id)
     letters = _of_case(session, t.letter, case, t.letter.c.id)
+    sent = _deliveries(session, [lt.id for lt in letters])
     events = _of_case(session, t.audit_event, case, t.audit_event.c.on, t.audit_event.c.seq)
     meetings = _of_case(session, t.meeting, case, t.meeting.c.id.desc())
     meeting_row = meetings[0] if meetings else None
@@ -226,6 +237,16 @@ def case_view(session: Session, case: Any) -> dict:
                     {"field": f"{c.subject}.{c.field}", "on": iso(c.corrected_on)}
                     for c in marks.get(lt.id, [])
                 ],
+                "edited": lt.edited,  # registered from the edited file actually sent
+                "sent": (
+                    {
+                        "to": sent[lt.id].sent_to,
+                        "at": sent[lt.id].sent_at.isoformat(timespec="seconds"),
+                        "message_id": sent[lt.id].message_id,
+                    }
+                    if lt.id in sent
+                    else None
+                ),
             }
             for n, lt in enumerate(letters, start=1)
         ],
@@ -280,58 +301,3 @@ def _deadline_view(d: Any, as_of: date, calendar) -> dict:
         "anchor": d.anchor,
         "overdue": status == "overdue",
     }
-
-
-@needs(READ_CASE)
-def list_cases(
-    app: App, *, state: str | None = None, overdue: bool = False, as_of: date | None = None
-) -> list[dict]:
-    if state and state not in machine.STATES:
-        raise InvalidInput(f"{state!r} is not a state; use one of {', '.join(machine.STATES)}")
-    as_of = as_of or today()
-    c, d = t.review_case.c, t.deadline.c
-    with app.read() as session:
-        # dates as the driver gives them (ISO text on SQLite, a date on PostgreSQL): SQLite's date
-        # parsing was most of the cost of listing 10,000 cases
-        query = select(
-            c.id, c.reference, c.state, type_coerce(c.received, String), c.reviewer, c.lead_agency_id
-        )
-        if state:
-            query = query.where(c.state == state)
-        seen = access.case_filter(session)  # the partnership's cases (a chair's: those under appeal)
-        query = query.where(*seen)
-        visible = access.visible_cases(session)
-        ours = [d.case_id.in_(visible)] if visible is not None else []
-        late: dict[int, list[str]] = {}
-        next_due: dict[int, tuple[str, str]] = {}
-        cutoff = as_of.isoformat()  # ISO dates compare as text
-        for case_id, kind, due in session.execute(
-            select(d.case_id, d.kind, type_coerce(d.due, String))
-            .where(d.met_on.is_(None), d.not_applicable.is_(False), d.missed.is_(False), *ours)
-            .order_by(d.due)
-        ).all():  # all at once: row-by-row fetching was a third of the cost on 10,000 cases
-            due = str(due)
-            if due < cutoff and not is_duty(kind):
-                continue  # an appeal window that has passed is neither late nor still to come
-            next_due.setdefault(case_id, (kind, due))
-            if due < cutoff:
-                late.setdefault(case_id, []).append(kind)
-        if overdue:
-            query = query.where(c.id.in_(list(late)))
-        codes = dict(session.execute(select(t.agency.c.id, t.agency.c.code)).all())
-        rows = []
-        for case_id, ref, st, received, reviewer, lead in session.execute(query.order_by(c.reference)).all():
-            nxt = next_due.get(case_id)
-            rows.append(
-                {
-                    "reference": ref,
-                    "state": st,
-                    "received": str(received),
-                    "lead_agency": codes.get(lead),
-                    "reviewer": reviewer,
-                    "next_deadline": nxt[0] if nxt else None,
-                    "next_due": nxt[1] if nxt else None,
-                    "overdue": late.get(case_id, []),
-                }
-            )
-        return rows

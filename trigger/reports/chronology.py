@@ -243,6 +243,7 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             9,
             "letter",
             f"{lt.kind} letter issued to {lt.recipient} ({lt.format}, sha256 {lt.content_hash[:12]})"
+            + (" (the edited version sent, recorded from its file)" if lt.edited else "")
             + _recorded(by.get(("letter", lt.id))),
             letter_kind=lt.kind,
             recipient=lt.recipient,

@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from trigger.codes import AGENCY_KINDS, STRICTER_CAVEATS, TIMESCALES
 from trigger.errors import PolicyError
@@ -59,6 +59,29 @@ class ManagerFile(_Section):
     email: str = ""
 
 
+LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
+
+
+def _logo(name: str) -> str:
+    if name and Path(name).suffix.lower() not in LOGO_SUFFIXES:
+        raise ValueError(f"{name!r} is not a PNG, JPEG or GIF image (the formats a PDF and Word both take)")
+    return name
+
+
+class SignatoryFile(_Section):
+    name: str = Field(min_length=1)
+    role: str = ""
+
+
+class LetterheadFile(_Section):
+    # the top of every letter and who signs it (docs/architecture.md#letters)
+    logo: Annotated[str, AfterValidator(_logo)] = ""  # an image file, relative to the policy file
+    address: list[str] = []  # the partnership's address block, one line each
+    telephone: str = ""
+    web: str = ""
+    signatory: SignatoryFile | None = None  # who signs when the case has no named SPoC
+
+
 class ThresholdFile(_Section):
     qualifying_complaints: Annotated[int, AfterValidator(_qualifying)]
     hate_route: bool
@@ -82,6 +105,15 @@ class AppealFile(_Section):
     body: str
     final: bool = True
     grounds: dict[str, str] = Field(min_length=1)
+    # a ground that applies to one kind of decision only: code -> "threshold" or "outcome"
+    only: dict[str, Literal["threshold", "outcome"]] = {}
+
+    @model_validator(mode="after")
+    def _only_names_grounds(self) -> AppealFile:
+        unknown = sorted(set(self.only) - set(self.grounds))
+        if unknown:
+            raise ValueError(f"appeal.only names {', '.join(unknown)}, which is not in [appeal.grounds]")
+        return self
 
 
 class RemindersFile(_Section):
@@ -116,6 +148,10 @@ class PolicyFile(_Section):
     appeal: AppealFile
     reminders: RemindersFile
     agencies: list[AgencyFile] = []
+    letterhead: LetterheadFile = LetterheadFile()
+    # English -> Welsh for this partnership's own names and phrases (appeal body, grounds, roles),
+    # read on top of letters/templates/glossary.toml by bilingual letters
+    glossary: dict[str, str] = {}
 
 
 # -- what the engine reads ----------------------------------------------------------------------------
@@ -127,6 +163,28 @@ class AgencySpec:
     name: str
     kind: str
     email: str | None = None
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    logo: str = ""  # as written in the policy
+    logo_base: str = ""  # the policy file's folder, which a relative logo is read from ("" when unknown)
+    address: tuple[str, ...] = ()
+    telephone: str = ""
+    web: str = ""
+    signatory_name: str = ""
+    signatory_role: str = ""
+
+    def logo_path(self, fallback_base: str | Path | None = None) -> Path | None:
+        """The logo file: absolute as written, else under the policy's folder (or `fallback_base`
+        when the policy came from a stored snapshot and its folder is not known)."""
+        if not self.logo:
+            return None
+        path = Path(self.logo).expanduser()
+        if path.is_absolute():
+            return path
+        base = self.logo_base or fallback_base
+        return Path(base) / path if base else path
 
 
 @dataclass(frozen=True)
@@ -159,11 +217,22 @@ class Policy:
     welsh: bool = False
     partnership: str = ""
     templates: str = ""
+    letterhead: Letterhead = Letterhead()
+    glossary: dict[str, str] = field(default_factory=dict)
+    appeal_only: dict[str, str] = field(default_factory=dict)  # ground -> "threshold" or "outcome"
     path: str = ""
     text: str = field(default="", repr=False)
 
     def calendar(self) -> WorkingCalendar:
         return WorkingCalendar(self.nation, self.closures)
+
+    def grounds_against(self, against: str | None) -> dict[str, str]:
+        """The grounds of appeal open against a threshold decision or an outcome (all when None)."""
+        return {
+            code: text
+            for code, text in self.appeal_grounds.items()
+            if against is None or self.appeal_only.get(code, against) == against
+        }
 
 
 def _policy(f: PolicyFile, where: str, text: str) -> Policy:
@@ -196,9 +265,32 @@ def _policy(f: PolicyFile, where: str, text: str) -> Policy:
         welsh=f.nation == "wales" if f.welsh is None else f.welsh,
         partnership=f.partnership or f"{f.area} Community Safety Partnership",
         templates=f.templates,
+        letterhead=_letterhead(f.letterhead, where),
+        appeal_only=dict(f.appeal.only),
+        glossary=dict(f.glossary),
         path=where,
         text=text,
     )
+
+
+def _letterhead(f: LetterheadFile, where: str) -> Letterhead:
+    source = Path(where)
+    base = str(source.resolve().parent) if source.is_file() else ""
+    head = Letterhead(
+        logo=f.logo,
+        logo_base=base,
+        address=tuple(f.address),
+        telephone=f.telephone,
+        web=f.web,
+        signatory_name=f.signatory.name if f.signatory else "",
+        signatory_role=f.signatory.role if f.signatory else "",
+    )
+    logo = head.logo_path()
+    if base and logo is not None and not logo.is_file():
+        raise PolicyError(
+            f"{where}: letterhead.logo: no such file {logo} (a logo is read from the policy file's folder)"
+        )
+    return head
 
 
 # -- loading ----------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-28 01:34:59.233780
+Create Date: 2026-11-28 02:06:56.100072
 
 """
 from typing import Sequence, Union
@@ -336,6 +336,7 @@ def upgrade() -> None:
     sa.Column('format', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('edited', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['review_case.id'], name=op.f('fk_letter_case_id_review_case')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_letter'))
     )
@@ -425,6 +426,19 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['letter_id'], ['letter.id'], name=op.f('fk_letter_copy_letter_id_letter')),
     sa.PrimaryKeyConstraint('letter_id', name=op.f('pk_letter_copy'))
     )
+    op.create_table('letter_delivery',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('letter_id', sa.Integer(), nullable=False),
+    sa.Column('sent_to', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('sent_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('via', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.ForeignKeyConstraint(['letter_id'], ['letter.id'], name=op.f('fk_letter_delivery_letter_id_letter')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_letter_delivery'))
+    )
+    with op.batch_alter_table('letter_delivery', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_letter_delivery_letter_id'), ['letter_id'], unique=False)
+
     op.create_table('reminder',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('deadline_id', sa.Integer(), nullable=False),
@@ -464,6 +478,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_reminder_deadline_id'))
 
     op.drop_table('reminder')
+    with op.batch_alter_table('letter_delivery', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_letter_delivery_letter_id'))
+
+    op.drop_table('letter_delivery')
     op.drop_table('letter_copy')
     with op.batch_alter_table('deadline', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_deadline_due'))

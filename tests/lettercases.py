@@ -1,0 +1,97 @@
+"""Cases for the letter tests, built through the real command line: one walk through every letter kind,
+for an English and for a Welsh applicant."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pypdf
+
+# an 8 x 4 pixel PNG (a logo for the letterhead tests)
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000080000000408020000003cafe9a70000001449444154789c63"
+    "94350d67c00698b08a92250100426c00b1ce344b9e0000000049454e44ae426082"
+)
+
+
+def pdf_text(source) -> str:
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
+def pdf_pages(source) -> list[str]:
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    return [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages]
+
+
+def applicant_case(
+    t, *, welsh: bool = False, email: str | None = "ann@example.org", complaints: int = 3, **extra
+) -> str:
+    """A case received on 2 March 2026 with (by default three) qualifying police complaints."""
+    args = [
+        "activate",
+        "--applicant",
+        "Siân Llŷr" if welsh else "Ann Example",
+        "--received",
+        "2026-03-02",
+        "--channel",
+        "online",
+        "--statement",
+        "Five reports and nothing has changed",
+        "--address",
+        "Tŷ'r Ŵyl, 3 Heol y Dŵr, Casnewydd" if welsh else "1 High Street, Loughborough",
+        "--postcode",
+        "NP20 9ZZ" if welsh else "LE11 1AA",
+    ]
+    if email:
+        args += ["--email", email]
+    if welsh:
+        args += ["--language", "cy"]
+    for key, value in extra.items():
+        args += [f"--{key.replace('_', '-')}", value]
+    ref = t.json(*args)["reference"]
+    dates = (("2026-01-10", "2026-01-12"), ("2026-01-20", "2026-01-21"), ("2026-02-03", "2026-02-04"))
+    for occurred, reported in dates[:complaints]:
+        t(
+            "incident",
+            "add",
+            ref,
+            "--occurred",
+            occurred,
+            "--reported",
+            reported,
+            "--agency",
+            "police",
+            "--on",
+            "2026-03-03",
+        )
+    return ref
+
+
+def to_outcome(t, ref: str, *, lead: str, housing: str, findings: int = 1) -> None:
+    """Decide, assign, hold the meeting, record findings, a recommendation and two actions, issue the
+    outcome on 23 March 2026."""
+    t("decide", ref, "--met", "--on", "2026-03-05")
+    t("assign", ref, "--lead", lead, "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
+    t("meeting", ref, "--at", "2026-03-20T10:00", "--victim-involvement", "attend", "--on", "2026-03-09")
+    t("meeting", ref, "--at", "2026-03-20T10:00", "--held", "--on", "2026-03-20")
+    categories = ("silo_working", "vulnerability_missed", "powers_underused")
+    for n in range(findings):
+        t(
+            "finding",
+            ref,
+            "--category",
+            categories[n % 3],
+            "--text",
+            f"Finding {n + 1}.",
+            "--on",
+            "2026-03-20",
+        )
+    t("recommend", ref, "--to", "police", "--text", "Share ASB reports weekly.", "--on", "2026-03-20")
+    for action, owner, due in (
+        ("Joint visit to the perpetrator's address", "police", "2026-04-30"),
+        ("Install CCTV at the block entrance", housing, "2026-05-29"),
+    ):
+        t("action", "add", ref, "--action", action, "--owner", owner, "--due", due, "--on", "2026-03-20")
+    t("outcome", ref, "--victim-consulted", "--on", "2026-03-23")

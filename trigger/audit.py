@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from trigger import access
@@ -132,7 +132,11 @@ def verify_log(app) -> Verification:
     several partnerships only an admin (who reads them all) can walk it."""
     with app.read() as session:
         acting = access.of(session)
-        if acting is not None and acting.scope is not None and access.partnerships(session) > 1:
+        head = session.get(AuditHead, 1)
+        seen = session.exec(select(func.count()).select_from(AuditEvent)).one()
+        # the chain runs through every partnership's events; on PostgreSQL a login sees only its own
+        hidden = head is not None and seen < head.seq
+        if acting is not None and acting.scope is not None and (hidden or access.partnerships(session) > 1):
             raise NotPermitted(
                 "verifying the audit log of a database of several partnerships needs the admin role; "
                 f"{acting.actor.login} is registered as {acting.actor.role} (the chain runs through every "

@@ -421,7 +421,9 @@ def involved(session: Session, case: ReviewCase) -> set[str]:
         lead = session.get(Agency, case.lead_agency_id)
         names |= {lead.code, lead.name}
     names |= set(session.exec(select(HoursEntry.person).where(HoursEntry.case_id == case.id)).all())
-    actors = set(session.exec(select(AuditEvent.actor).where(AuditEvent.case_id == case.id)).all())
+    # making the appeal bundle is preparing the appeal, not handling the case: a chair may make their own
+    acted = select(AuditEvent.actor).where(AuditEvent.case_id == case.id, AuditEvent.event != "appeal_bundle")
+    actors = set(session.exec(acted).all())
     names |= actors
     # a registered person who acted under their login is involved under their name too
     names |= (

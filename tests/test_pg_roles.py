@@ -1,0 +1,481 @@
+"""What PostgreSQL itself enforces once `trigger db grant` has run
+(docs/architecture.md#what-the-server-enforces): each refusal shown twice, through the command line and
+through raw SQL as the same login, so that a person who bypasses `trigger` with `psql` gets no more
+than the command line gives them.
+
+Real logins on the real server (127.0.0.1:5432, TRIGGER_TEST_DB's when set): created here with
+unique names, set up by the county's own recipe (README, "A county on one PostgreSQL database": an
+owner login runs `init`, `partnership add`, `db grant` and registers people), dropped afterwards. These
+run in the SQLite pass too, and skip only when the server cannot be reached.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy
+from conftest import Runner
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from trigger.app import dispose_engines
+
+SERVER = os.environ.get("TRIGGER_TEST_DB", "").strip() or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+ROLES = ("admin", "mgr_a", "mgr_b", "rev_a", "chair_a", "clerk_a", "view_a", "stranger")
+NAMES = {
+    "admin": "Ada Admin",
+    "mgr_a": "Mia Manager",
+    "mgr_b": "Bob Manager",
+    "rev_a": "Rita Reviewer",
+    "chair_a": "Cora Chair",
+    "clerk_a": "Cleo Clerk",
+    "view_a": "Vin Viewer",
+}
+COMPLAINTS = (("2026-01-10", "2026-01-12"), ("2026-01-20", "2026-01-21"), ("2026-02-03", "2026-02-04"))
+
+
+class County:
+    """A county database in its own schema, owned by its own login, with a login per role."""
+
+    def __init__(self, admin_engine, tag: str, folder):
+        self.admin = admin_engine
+        self.schema = f"ct_{tag}"
+        self.login = {role: f"ct_{tag}_{role}" for role in ("owner", *ROLES)}
+        self.folder = folder
+        self.runner = Runner()
+
+    def url(self, who: str) -> str:
+        login = self.login[who]
+        base = make_url(SERVER).set(username=login, password=None)
+        text = base.render_as_string(hide_password=False)
+        return f"{text}?options={quote(f'-csearch_path={self.schema}', safe='')}"
+
+    def cli(self, who: str, *args, env: dict | None = None):
+        """`trigger --db <who's URL> ...`, with no typed name (the login is who acts)."""
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("TRIGGER_HOME", str(self.folder / "home"))
+            mp.delenv("TRIGGER_USER", raising=False)
+            mp.delenv("TRIGGER_SMTP_URL", raising=False)
+            for key, value in (env or {}).items():
+                mp.setenv(key, value)
+            result = self.runner("--db", self.url(who), *args, ok=False)
+        dispose_engines()
+        return result
+
+    def ok(self, who: str, *args):
+        result = self.cli(who, *args)
+        assert result.exit_code == 0, f"{who}: trigger {' '.join(map(str, args))}:\n{result.stderr}"
+        return result
+
+    def sql(self, who: str, statement: str, **params):
+        """Run one statement as the login, in a transaction rolled back afterwards; return the rows
+        (or the rowcount of a change)."""
+        engine = sqlalchemy.create_engine(self.url(who), poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                result = conn.execute(sqlalchemy.text(statement), params)
+                out = result.all() if result.returns_rows else result.rowcount
+                conn.rollback()
+                return out
+        finally:
+            engine.dispose()
+
+    def refused(self, who: str, statement: str, *, codes=("42501",), **params) -> str:
+        """The server's refusal of a statement by the login: insufficient privilege (42501), or for a
+        login with no group, tables it cannot even see (42P01)."""
+        with pytest.raises(sqlalchemy.exc.DBAPIError) as caught:
+            self.sql(who, statement, **params)
+        assert caught.value.orig.sqlstate in codes, caught.value.orig
+        return str(caught.value.orig)
+
+
+@pytest.fixture(scope="module")
+def server():
+    engine = sqlalchemy.create_engine(SERVER, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except sqlalchemy.exc.OperationalError as exc:
+        engine.dispose()
+        pytest.skip(
+            f"PostgreSQL at {make_url(SERVER).host}:{make_url(SERVER).port} is not reachable: {exc.orig}"
+        )
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def county(server, tmp_path_factory):
+    """Partnerships A and B set up as the README's recipe says, one login of each role, a case in each."""
+    c = County(server, secrets.token_hex(4), tmp_path_factory.mktemp("pgroles"))
+    with server.connect() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {c.login['owner']} LOGIN CREATEROLE")
+        for role in ROLES:
+            conn.exec_driver_sql(f"CREATE ROLE {c.login[role]} LOGIN")
+        conn.exec_driver_sql(f"CREATE SCHEMA {c.schema} AUTHORIZATION {c.login['owner']}")
+    try:
+        c.ok(
+            "owner",
+            "init",
+            "--policy",
+            "llr",
+            "--partnership",
+            "A",
+            "--name",
+            "Partnership A",
+            "--manager-email",
+            "a@example.gov.uk",
+        )
+        c.ok("owner", "partnership", "add", "B", "--name", "Partnership B", "--policy", "llr")
+        c.ok("owner", "db", "grant")
+        c.ok("owner", "user", "add", c.login["owner"], "--name", "Database Owner", "--role", "admin")
+        # the admin registers the others from their own login: no CREATEROLE needed to give the groups
+        c.ok("owner", "user", "add", c.login["admin"], "--name", NAMES["admin"], "--role", "admin")
+        for role, (kind, where) in {
+            "mgr_a": ("manager", "A"),
+            "mgr_b": ("manager", "B"),
+            "rev_a": ("reviewer", "A"),
+            "chair_a": ("chair", "A"),
+            "clerk_a": ("clerk", "A"),
+            "view_a": ("viewer", "A"),
+        }.items():
+            c.ok(
+                "admin",
+                "user",
+                "add",
+                c.login[role],
+                "--name",
+                NAMES[role],
+                "--role",
+                kind,
+                "--partnership",
+                where,
+            )
+        c.a = json.loads(
+            c.ok(
+                "clerk_a",
+                "activate",
+                "--applicant",
+                "Ann A",
+                "--received",
+                "2026-03-02",
+                "--channel",
+                "online",
+                "--statement",
+                "x",
+                "--json",
+            ).stdout
+        )["reference"]
+        c.b = json.loads(
+            c.ok(
+                "mgr_b",
+                "activate",
+                "--applicant",
+                "Ben B",
+                "--received",
+                "2026-03-02",
+                "--channel",
+                "online",
+                "--statement",
+                "x",
+                "--json",
+            ).stdout
+        )["reference"]
+        yield c
+    finally:
+        dispose_engines()
+        with server.connect() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {c.schema} CASCADE")
+            for login in c.login.values():
+                conn.exec_driver_sql(f"DROP ROLE IF EXISTS {login}")
+
+
+def test_the_groups_are_given_to_each_login_by_its_role(county, server):
+    with server.connect() as conn:
+        rows = conn.execute(
+            sqlalchemy.text(
+                "SELECT r.rolname, g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
+                "JOIN pg_roles r ON r.oid = m.member WHERE r.rolname LIKE :p AND g.rolname LIKE 'trigger\\_%'"
+            ),
+            {"p": f"ct\\_{county.schema[3:]}\\_%"},
+        ).all()
+    groups = dict(rows)
+    assert groups[county.login["mgr_a"]] == "trigger_manager"
+    assert groups[county.login["view_a"]] == "trigger_viewer"
+    assert groups[county.login["chair_a"]] == "trigger_chair"
+    assert county.login["stranger"] not in groups
+
+
+def test_a_login_sees_only_its_own_partnership(county):
+    listed = [r["reference"] for r in json.loads(county.ok("mgr_a", "list", "--json").stdout)]
+    assert county.a in listed and county.b not in listed
+    assert f"Error: no case '{county.b}'" in county.cli("mgr_a", "show", county.b).stderr
+    # and psql gives no more: B's case is not there for A's manager
+    refs = {r[0] for r in county.sql("mgr_a", "SELECT reference FROM review_case")}
+    assert county.a in refs and county.b not in refs
+    assert county.sql("mgr_a", "SELECT count(*) FROM incident WHERE partnership_id <> 1")[0][0] == 0
+    assert {r[0] for r in county.sql("mgr_b", "SELECT reference FROM review_case")} == {county.b}
+    assert {r[0] for r in county.sql("mgr_a", "SELECT code FROM partnership")} == {"A"}
+    assert {r[0] for r in county.sql("admin", "SELECT code FROM partnership")} == {"A", "B"}
+
+
+def test_a_manager_cannot_change_another_partnerships_case_with_sql(county):
+    assert (
+        f"Error: no case '{county.b}'"
+        in county.cli("mgr_a", "decide", county.b, "--met", "--reason", "x").stderr
+    )
+    changed = county.sql(
+        "mgr_a", "UPDATE review_case SET statement = 'edited' WHERE reference = :r", r=county.b
+    )
+    assert changed == 0  # the row is not there to change
+    err = county.refused(
+        "mgr_a",
+        "INSERT INTO review_case (reference, version, state, state_changed, received, channel, "
+        "applicant_name, victim_name, victim_kind, language, statement, policy_name, policy_version, "
+        "purged, created_at, updated_at, partnership_id) "
+        "VALUES ('CT-B-2026-0999', 1, 'received', current_date, current_date, "
+        "'online', 'x', 'x', 'individual', 'en', 'x', 'llr', '1', false, now(), now(), "
+        "(SELECT partnership_id FROM app_user WHERE login = :b))",
+        b=county.login["mgr_b"],
+    )
+    assert "row-level security" in err
+
+
+def test_a_viewer_only_selects(county):
+    before = county.sql("view_a", "SELECT count(*) FROM audit_event")[0][0]
+    err = county.cli("view_a", "decide", county.a, "--met", "--reason", "x").stderr
+    assert (
+        "Error: deciding and managing a case needs the manager role; "
+        f"{county.login['view_a']} is registered as viewer" in err
+    )
+    assert county.sql("view_a", "SELECT count(*) FROM review_case")[0][0] >= 1
+    assert "permission denied for table review_case" in county.refused(
+        "view_a", "UPDATE review_case SET statement = 'x' WHERE reference = :r", r=county.a
+    )
+    assert "permission denied for table finding" in county.refused(
+        "view_a", "INSERT INTO finding (case_id, category, recorded_on) VALUES (1, 'risk', current_date)"
+    )
+    assert "permission denied" in county.refused("view_a", "DELETE FROM incident")
+    assert "permission denied" in county.refused("view_a", "UPDATE audit_head SET seq = seq")
+    assert county.sql("view_a", "SELECT count(*) FROM audit_event")[0][0] == before
+
+
+def test_nobody_may_rewrite_the_audit_log(county, server):
+    for who in ("admin", "mgr_a", "rev_a", "chair_a", "clerk_a", "view_a"):
+        for statement in (
+            "UPDATE audit_event SET actor = 'someone'",
+            "DELETE FROM audit_event",
+            "TRUNCATE audit_event",
+        ):
+            assert "permission denied for table audit_event" in county.refused(who, statement)
+    # not even the tables' owner, who may do anything else: the log is append-only
+    for statement in (
+        "UPDATE audit_event SET actor = 'someone'",
+        "DELETE FROM audit_event",
+        "TRUNCATE audit_event",
+    ):
+        assert "the audit log is append-only" in county.refused("owner", statement)
+    assert "Audit chain intact" in county.ok("admin", "audit", "verify").stdout
+
+
+def test_a_typed_name_proves_nothing_on_postgresql(county):
+    err = county.cli("mgr_a", "--as", county.login["chair_a"], "list").stderr
+    assert f"the acting user is the database login {county.login['mgr_a']}" in err
+    assert "a typed name proves nothing" in err
+    err = county.cli("mgr_a", "list", env={"TRIGGER_USER": "Independent Chair"}).stderr
+    assert "--as/TRIGGER_USER 'Independent Chair' is refused" in err
+    # naming yourself is fine
+    assert county.cli("mgr_a", "--as", county.login["mgr_a"], "list").exit_code == 0
+
+
+def test_a_reviewer_changes_only_the_cases_they_review_even_with_sql(county):
+    mine = _met_case(county, "Rita Reviewer")
+    theirs = _met_case(county, "Someone Else")
+    err = county.cli("rev_a", "finding", theirs, "--category", "risk", "--text", "x").stderr
+    assert (
+        f"recording review work on {theirs} needs the manager role, or the reviewer role as its reviewer"
+        in err
+    )
+    county.ok("rev_a", "finding", mine, "--category", "risk", "--text", "x", "--on", "2026-03-07")
+    insert = (
+        "INSERT INTO finding (case_id, category, recorded_on) "
+        "SELECT id, 'risk', current_date FROM review_case WHERE reference = :r"
+    )
+    assert "row-level security" in county.refused("rev_a", insert, r=theirs)
+    assert county.sql("rev_a", insert, r=mine) == 1  # (rolled back)
+    assert "permission denied for table threshold_decision" in county.refused(
+        "rev_a", "UPDATE threshold_decision SET reason = 'x'"
+    )
+
+
+def test_a_chair_sees_and_decides_only_what_went_to_appeal(county):
+    appealed = _met_case(county, "Rita Reviewer", appeal=True)
+    quiet = _met_case(county, "Rita Reviewer")
+    assert {r[0] for r in county.sql("chair_a", "SELECT reference FROM review_case")} == {appealed}
+    assert county.sql("chair_a", "SELECT count(*) FROM incident WHERE case_id IS NULL")[0][0] == 0
+    # the server does not even hand the chair the row (on SQLite the engine says "not under appeal")
+    assert f"Error: no case '{quiet}'" in county.cli("chair_a", "show", quiet).stderr
+    err = county.cli(
+        "chair_a", "appeal-decision", appealed, "--dismissed", "--by", "Independent Chair", "--reason", "x"
+    ).stderr
+    assert "--by 'Independent Chair' is not you" in err
+    assert "permission denied for table finding" in county.refused(
+        "chair_a", "INSERT INTO finding (case_id, category, recorded_on) VALUES (1, 'risk', current_date)"
+    )
+    county.ok("chair_a", "bundle", appealed, "-o", county.folder / f"{appealed}.zip", "--on", "2026-03-13")
+    county.ok(
+        "chair_a",
+        "appeal-decision",
+        appealed,
+        "--dismissed",
+        "--by",
+        "Cora Chair",
+        "--reason",
+        "the review weighed the facts",
+        "--on",
+        "2026-03-16",
+    )
+    events = json.loads(county.ok("mgr_a", "show", appealed, "--json").stdout)["events"]
+    assert (events[-1]["event"], events[-1]["actor"]) == ("decide_appeal", county.login["chair_a"])
+
+
+def test_a_whole_case_runs_through_the_command_line_under_the_grants(county):
+    # every role's writes, and the engine's own for them (the audit head, the reference counter,
+    # deadlines, reminder claims), work with no more than the groups give
+    ref = _met_case(county, "Rita Reviewer")
+    county.ok("clerk_a", "letter", ref, "acknowledgement", "--format", "txt", "--on", "2026-03-03")
+    county.ok("rev_a", "meeting", ref, "--at", "2026-03-10T10:00", "--held", "--on", "2026-03-10")
+    county.ok(
+        "rev_a", "hours", ref, "--agency", "cbc", "--person", "Rita", "--hours", "3", "--date", "2026-03-10"
+    )
+    county.ok("rev_a", "finding", ref, "--category", "silo_working", "--text", "x", "--on", "2026-03-10")
+    county.ok("rev_a", "recommend", ref, "--to", "police", "--text", "Share logs", "--on", "2026-03-10")
+    county.ok(
+        "rev_a",
+        "action",
+        "add",
+        ref,
+        "--action",
+        "Joint visit",
+        "--owner",
+        "police",
+        "--due",
+        "2027-05-01",
+        "--on",
+        "2026-03-10",
+    )
+    county.ok("rev_a", "outcome", ref, "--on", "2026-03-11")
+    county.ok("mgr_a", "appeal", ref, "--received", "2026-03-12", "--grounds", "facts", "--on", "2026-03-12")
+    county.ok(
+        "chair_a",
+        "appeal-decision",
+        ref,
+        "--upheld",
+        "--by",
+        "Cora Chair",
+        "--reason",
+        "missed facts",
+        "--on",
+        "2026-03-16",
+    )
+    sweep = json.loads(county.ok("mgr_a", "reminders", "run", "--now", "2026-12-01T09:00", "--json").stdout)
+    assert sweep["sent"]  # claimed, sent to the outbox and marked, as a manager
+    assert (
+        json.loads(county.ok("admin", "reminders", "run", "--now", "2026-12-01T09:00", "--json").stdout)
+        is not None
+    )
+    year = json.loads(county.ok("mgr_a", "report", "annual", "--year", "2025", "--json").stdout)
+    assert year["reviews_carried_out"] >= 1
+    assert "needs the admin role" in county.cli("mgr_a", "audit", "verify").stderr  # two partnerships
+    assert "Audit chain intact" in county.ok("admin", "audit", "verify").stdout
+    shown = json.loads(county.ok("view_a", "show", ref, "--json").stdout)
+    assert shown["state"] == "in_review" and {e["actor"] for e in shown["events"]} >= {
+        county.login["clerk_a"],
+        county.login["mgr_a"],
+        county.login["rev_a"],
+        county.login["chair_a"],
+    }
+
+
+def test_an_unregistered_login_is_kept_out(county):
+    err = county.cli("stranger", "list").stderr
+    assert f"Error: the login {county.login['stranger']} may not use this database" in err
+    county.refused("stranger", "SELECT count(*) FROM review_case", codes=("42501", "42P01"))
+
+
+def test_a_disabled_login_loses_its_group(county, server):
+    county.ok(
+        "admin",
+        "user",
+        "add",
+        county.login["stranger"],
+        "--name",
+        "Sam Stranger",
+        "--role",
+        "viewer",
+        "--partnership",
+        "B",
+    )
+    assert {r[0] for r in county.sql("stranger", "SELECT reference FROM review_case")} == {county.b}
+    county.ok("admin", "user", "disable", county.login["stranger"], "--reason", "left the council")
+    assert "may not use this database" in county.cli("stranger", "list").stderr
+    county.refused("stranger", "SELECT count(*) FROM review_case", codes=("42501", "42P01"))
+    listed = {u["login"]: u for u in json.loads(county.ok("admin", "user", "list", "--json").stdout)}
+    assert listed[county.login["stranger"]]["disabled_reason"] == "left the council"
+
+
+def test_db_grant_is_safe_to_rerun_and_only_for_the_owner(county):
+    again = county.ok("owner", "db", "grant").stdout
+    assert "the groups existed" in again and "audit_event is append-only" in again
+    assert (
+        "setting up the database and its partnerships needs the admin role"
+        in county.cli("mgr_a", "db", "grant").stderr
+    )
+    assert "must run as the tables' owner" in county.cli("admin", "db", "grant").stderr
+
+
+def _met_case(county, reviewer: str, appeal: bool = False) -> str:
+    ref = json.loads(
+        county.ok(
+            "clerk_a",
+            "activate",
+            "--applicant",
+            "Pat Example",
+            "--received",
+            "2026-03-02",
+            "--channel",
+            "online",
+            "--statement",
+            "x",
+            "--json",
+        ).stdout
+    )["reference"]
+    for occurred, reported in COMPLAINTS:
+        county.ok(
+            "clerk_a",
+            "incident",
+            "add",
+            ref,
+            "--occurred",
+            occurred,
+            "--reported",
+            reported,
+            "--agency",
+            "police",
+            "--on",
+            "2026-03-03",
+        )
+    county.ok("mgr_a", "decide", ref, "--met", "--on", "2026-03-05")
+    county.ok("mgr_a", "assign", ref, "--lead", "cbc", "--reviewer", reviewer, "--on", "2026-03-06")
+    if appeal:
+        county.ok("mgr_a", "meeting", ref, "--at", "2026-03-09T10:00", "--held", "--on", "2026-03-09")
+        county.ok("mgr_a", "finding", ref, "--category", "risk", "--text", "x", "--on", "2026-03-09")
+        county.ok("mgr_a", "outcome", ref, "--no-recommendations", "none needed", "--on", "2026-03-10")
+        county.ok(
+            "mgr_a", "appeal", ref, "--received", "2026-03-12", "--grounds", "facts", "--on", "2026-03-12"
+        )
+    return ref

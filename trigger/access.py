@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select, text
@@ -31,11 +30,17 @@ SCOPED_ROLES = ROLES[1:]  # every role but admin belongs to one partnership
 UNDER_APPEAL = "appealed"
 
 
-@dataclass(frozen=True)
 class Permission:
-    name: str
-    what: str  # how a refusal names the work: "recording review work needs ..."
-    roles: tuple[str, ...]
+    """A permission: its name, how a refusal names the work ("recording review work needs ..."), and
+    the roles that hold it. (Plain classes here, not dataclasses: `show` and `list` import this module.)"""
+
+    __slots__ = ("name", "roles", "what")
+
+    def __init__(self, name: str, what: str, roles: tuple[str, ...]):
+        self.name, self.what, self.roles = name, what, roles
+
+    def __repr__(self) -> str:
+        return f"Permission({self.name!r}, {self.roles!r})"
 
 
 # -- the table: who may do what (on both engines, once anybody is registered) --------------------------
@@ -112,12 +117,16 @@ def same_person(a: str | None, b: str | None) -> bool:
 # -- who is acting ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Actor:
-    login: str
-    name: str | None = None
-    role: str | None = None  # None: nobody is registered, the database trusts whoever runs a command
-    partnership_id: int | None = None  # the user's partnership; None for an admin (and when open)
+    """Who is acting: `role` None when nobody is registered (the database trusts whoever runs a
+    command); `partnership_id` the user's partnership, None for an admin (and when nobody is)."""
+
+    __slots__ = ("login", "name", "partnership_id", "role")
+
+    def __init__(
+        self, login: str, name: str | None = None, role: str | None = None, partnership_id: int | None = None
+    ):
+        self.login, self.name, self.role, self.partnership_id = login, name, role, partnership_id
 
     @property
     def registered(self) -> bool:
@@ -173,11 +182,14 @@ def refusal(permission: Permission, actor: Actor) -> NotPermitted:
 # -- the session's access: checked when a session opens ------------------------------------------------
 
 
-@dataclass
 class Access:
-    actor: Actor
-    need: Permission | None
-    scope: int | None  # the partnership whose rows this session sees; None: every partnership
+    """A session's access: who, for which permission, and the partnership whose rows it sees (None:
+    every partnership)."""
+
+    __slots__ = ("actor", "need", "scope")
+
+    def __init__(self, actor: Actor, need: Permission | None, scope: int | None):
+        self.actor, self.need, self.scope = actor, need, scope
 
     @property
     def chair(self) -> bool:

@@ -194,10 +194,11 @@ class App:
         if self._schema_checked:
             return
         state = db.schema_state(self.engine)
-        if not state.initialised:
-            from trigger import grants  # a login the server keeps out sees no tables at all
+        if not state.initialised or state.current is None:
+            from trigger import grants  # a login the server keeps out sees no tables, or cannot read them
 
             grants.refuse_unregistered(self.engine)
+        if not state.initialised:
             raise NotInitialised("no Community Trigger database here yet; run `trigger init` first")
         warning = (
             db.behind_warning(state)

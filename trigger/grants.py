@@ -389,15 +389,16 @@ def sync_login(session: Session, login: str) -> str | None:
 
 
 def refuse_unregistered(engine) -> None:
-    """A PostgreSQL login without a group sees none of the tables `db grant` protects: say so, rather
-    than "no database here"."""
+    """A PostgreSQL login without a group cannot see or read the tables `db grant` protects: say so,
+    rather than "no database here" or "no migration history"."""
     if engine.dialect.name != "postgresql":
         return
     with engine.connect() as conn:
         kept_out = conn.execute(
             text(
                 "SELECT session_user FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE c.relname = 'review_case' AND NOT has_schema_privilege(n.oid, 'USAGE') "
+                "WHERE c.relname = 'review_case' "
+                "AND NOT (has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT')) "
                 "AND n.nspname = ANY(string_to_array(replace(current_setting('search_path'), ' ', ''), ','))"
             )
         ).scalar()

@@ -141,6 +141,7 @@ def populate(db_url: str, cases: int) -> str:
                     "statement": "Nothing has changed",
                     "policy_name": pid.policy_name,
                     "policy_version": pid.policy_version,
+                    "partnership_id": pid.partnership_id,
                     "purged": False,
                     "created_at": now,
                     "updated_at": now,

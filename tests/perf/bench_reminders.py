@@ -74,6 +74,7 @@ def build(path: Path, n_cases: int, n_due: int, chunk: int = 20_000) -> App:
                         "statement": "bench",
                         "policy_name": "llr",
                         "policy_version": "2022.02",
+                        "partnership_id": 1,  # the one partnership `trigger init` made
                         "purged": False,
                         "created_at": stamp,
                         "updated_at": stamp,

@@ -139,6 +139,7 @@ def build(n_cases: int, path: Path, seed: int = 2025) -> None:
                     "policy_version": "2022.02",
                     "lead_agency_id": lead,
                     "reviewer": "Reviewer" if lead else None,
+                    "partnership_id": 1,  # the one partnership `trigger init` made
                     "purged": False,
                     "created_at": now,
                     "updated_at": now,

@@ -525,11 +525,10 @@ def agency_list(c, as_json, as_csv):
     """List the agencies."""
     from trigger import partnership
 
-    rows = [
-        {"code": a.code, "name": a.name, "kind": a.kind, "email": a.email}
-        for a in partnership.list_agencies(c.app)
-    ]
-    emit_rows(rows, ["code", "name", "kind", "email"], as_json, as_csv)
+    rows = partnership.list_agencies(c.app)
+    several = len({r["partnership"] for r in rows}) > 1  # an admin's view of a county
+    columns = ["code", "name", "kind", "email"] + (["partnership"] if several else [])
+    emit_rows([{k: r[k] for k in columns} for r in rows], columns, as_json, as_csv)
 
 
 # -- a case's life -------------------------------------------------------------------------------------

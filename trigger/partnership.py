@@ -326,7 +326,18 @@ def add_agency(app: App, code: str, name: str, kind: str, email: str | None = No
 
 
 @needs(READ_CASE)
-def list_agencies(app: App) -> list[Agency]:
+def list_agencies(app: App) -> list[dict]:
+    """The agencies of the partnership(s) the acting user sees, each with its partnership's code."""
     with app.read() as session:
         mine = access.in_scope(session, Agency.partnership_id)
-        return list(session.exec(select(Agency).where(*mine).order_by(Agency.code, Agency.partnership_id)))
+        codes = dict(session.exec(select(Partnership.id, Partnership.code)).all())
+        return [
+            {
+                "code": a.code,
+                "name": a.name,
+                "kind": a.kind,
+                "email": a.email,
+                "partnership": codes.get(a.partnership_id),
+            }
+            for a in session.exec(select(Agency).where(*mine).order_by(Agency.code, Agency.partnership_id))
+        ]

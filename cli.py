@@ -42,7 +42,9 @@ class TriggerGroup(click.Group):
             raise OneLineUsageError(exc.format_message(), exc.ctx) from None
         except Exception as exc:
             if _is_database_error(exc):
-                detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                detail = (
+                    str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__]
+                )[0]
                 raise click.ClickException(
                     f"cannot use the database: {detail} (check --db or TRIGGER_DB)"
                 ) from None
@@ -50,13 +52,22 @@ class TriggerGroup(click.Group):
 
 
 def _is_database_error(exc: Exception) -> bool:
-    """The database is unreachable, locked or its URL malformed: the user's to fix, not a bug."""
+    """The database is unreachable, locked, refuses us, or its URL is malformed: the user's to fix
+    (every error of the database driver, as SQLAlchemy wraps it), not a bug."""
     return type(exc).__module__.startswith("sqlalchemy") and type(exc).__name__ in (
         "OperationalError",
         "ArgumentError",
         "NoSuchModuleError",
         "InterfaceError",
+        "DatabaseError",
+        "ProgrammingError",
+        "DataError",
+        "InternalError",
+        "NotSupportedError",
     )
+
+
+YEARS = (1990, 2100)  # trigger.checks.YEAR_MIN/MAX (not imported here: --help stays light)
 
 
 class ISODate(click.ParamType):
@@ -66,9 +77,12 @@ class ISODate(click.ParamType):
         if isinstance(value, date):
             return value
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-03-14", param, ctx)
+        if not YEARS[0] <= day.year <= YEARS[1]:
+            self.fail(f"{value}: a year outside {YEARS[0]}-{YEARS[1]} is refused; check the date", param, ctx)
+        return day
 
 
 class ISODateTime(click.ParamType):
@@ -78,13 +92,18 @@ class ISODateTime(click.ParamType):
         if isinstance(value, datetime):
             return value
         try:
-            return datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a date and time; write it as YYYY-MM-DDTHH:MM", param, ctx)
+        if not YEARS[0] <= moment.year <= YEARS[1]:
+            self.fail(f"{value}: a year outside {YEARS[0]}-{YEARS[1]} is refused; check the date", param, ctx)
+        return moment
 
 
 DATE = ISODate()
 DATETIME = ISODateTime()
+ID = click.IntRange(1, 2**31 - 1)  # an id or number: what a database INTEGER holds
+YEAR = click.IntRange(*YEARS)
 
 
 class Ctx:
@@ -144,8 +163,10 @@ def emit_rows(rows: list[dict], columns: list[str], as_json=False, as_csv=False,
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
+        from trigger.outputs import csv_cell
+
         for row in rows:
-            writer.writerow({k: _cell(row.get(k)) for k in columns})
+            writer.writerow({k: csv_cell(_cell(row.get(k))) for k in columns})
         click.echo(buf.getvalue(), nl=False)
         return
     if len(rows) > LARGE:
@@ -425,7 +446,7 @@ def incident():
 @click.option("--agency", required=True, help="The agency it was reported to (code).")
 @click.option("--agency-ref", default=None, help="The agency's own reference (CAD number...).")
 @click.option("--hate", default=None, type=click.Choice(codes.HATE_STRANDS))
-@click.option("--same-as", type=int, default=None, help="The id of the complaint this one repeats.")
+@click.option("--same-as", type=ID, default=None, help="The id of the complaint this one repeats.")
 @click.option("--complainant", default=None, help="Who complained, when not the victim (community route).")
 @click.option("--category", default=None, help="The kind of report, e.g. diary_sheet (for local caveats).")
 @click.option("--description", default=None)
@@ -668,7 +689,7 @@ def action_add(c, reference, text, owner, due, resources, outcome_measure, jag, 
 
 @action.command("update")
 @click.argument("reference")
-@click.argument("number", type=int)
+@click.argument("number", type=ID)
 @click.option("--status", type=click.Choice(codes.ACTION_STATUSES), default=None)
 @click.option("--rag", type=click.Choice(codes.RAG), default=None)
 @click.option("--note", default=None, help="A progress note.")
@@ -1013,7 +1034,7 @@ def calendar_due(start, span, nation, as_json):
 
 
 @calendar.command("holidays")
-@click.argument("year", type=click.IntRange(1900, 2200))
+@click.argument("year", type=YEAR)
 @click.option("--nation", type=NATION, default="england", show_default=True)
 @output_options
 def calendar_holidays(year, nation, as_json, as_csv):
@@ -1078,15 +1099,15 @@ def reminders_serve(c, every, digest_at):
 # -- letters and the appeal bundle (issue 5) ----------------------------------------------------------
 
 
-def _write_output(content: bytes, output, binary: bool) -> None:
-    if output:
-        from pathlib import Path
+def force_option(f):
+    return click.option("--force", "force", is_flag=True, help="Replace the output file if it exists.")(f)
 
-        Path(output).write_bytes(content)
-    elif binary:
-        raise click.UsageError("a PDF needs a file to go to: give -o FILE.pdf")
-    else:
-        click.echo(content.decode("utf-8"), nl=False)
+
+def output_target(c, path, force, stream=True):
+    """Where a command's bytes go: the file (checked before any work), or standard output."""
+    from trigger import outputs
+
+    return outputs.target(path, force=force, db_url=c.app.url, stream=sys.stdout.buffer if stream else None)
 
 
 @cli.command()
@@ -1096,10 +1117,11 @@ def _write_output(content: bytes, output, binary: bool) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True),
     default=None,
+    metavar="FILE",
     help="Write the letter to this file (required for pdf; html and txt print otherwise).",
 )
+@force_option
 @click.option("--preview", is_flag=True, help="Render without recording the letter in the register.")
 @click.option(
     "--to",
@@ -1115,16 +1137,27 @@ def _write_output(content: bytes, output, binary: bool) -> None:
 )
 @on_option
 @pass_ctx
-def letter(c, reference, kind, fmt, output, preview, to, templates, on):
-    """Issue a letter about a case (recorded in the register), or --preview it."""
+def letter(c, reference, kind, fmt, output, force, preview, to, templates, on):
+    """Issue a letter about a case (recorded in the register), or --preview it.
+
+    The letter is recorded only once it has been written: to -o FILE (never over an existing file
+    without --force), or to standard output.
+    """
     if fmt == "pdf" and not output:
         raise click.UsageError("a PDF needs a file to go to: give -o FILE.pdf")
     from trigger import correspondence
 
     issued = correspondence.letter(
-        c.app, reference, kind, fmt=fmt, on=on, recipient=to, preview=preview, templates=templates
+        c.app,
+        reference,
+        kind,
+        fmt=fmt,
+        on=on,
+        recipient=to,
+        preview=preview,
+        templates=templates,
+        output=output_target(c, output, force),
     )
-    _write_output(issued.content, output, fmt == "pdf")
     if issued.letter_id is not None:
         click.echo(
             f"Recorded {kind} letter {issued.letter_id} on {reference.upper()} ({issued.issued_on}, "
@@ -1165,13 +1198,8 @@ def letters_fields():
 
 @cli.command()
 @click.argument("reference")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, writable=True),
-    help="The zip file to write.",
-)
+@click.option("-o", "--output", required=True, metavar="FILE", help="The zip file to write.")
+@force_option
 @click.option("--to", "to", default=None, help="Who receives it (default the policy's appeal body).")
 @click.option(
     "--templates",
@@ -1181,12 +1209,21 @@ def letters_fields():
 )
 @on_option
 @pass_ctx
-def bundle(c, reference, output, to, templates, on):
-    """Make the appeal bundle (report form, chronology, minutes, letters, outcome and action plan)."""
+def bundle(c, reference, output, force, to, templates, on):
+    """Make the appeal bundle (report form, chronology, minutes, letters, outcome and action plan).
+
+    It is recorded only once the file has been written (never over an existing file without --force).
+    """
     from trigger import correspondence
 
-    issued = correspondence.bundle(c.app, reference, on=on, recipient=to, templates=templates)
-    _write_output(issued.content, output, True)
+    issued = correspondence.bundle(
+        c.app,
+        reference,
+        on=on,
+        recipient=to,
+        templates=templates,
+        output=output_target(c, output, force, stream=False),
+    )
     click.echo(
         f"Appeal bundle for {reference.upper()} written to {output}; recorded as letter "
         f"{issued.letter_id} (sha256 {issued.content_hash[:12]})."
@@ -1198,7 +1235,7 @@ def bundle(c, reference, output, to, templates, on):
 
 @cli.command()
 @click.argument("reference")
-@click.argument("number", type=int)
+@click.argument("number", type=ID)
 @click.option("--accepted", "accepted", flag_value=True, default=None, help="The body accepted it.")
 @click.option("--declined", "accepted", flag_value=False, help="The body declined it (give --reason).")
 @click.option("--reason", default=None, help="The body's reason (required when declined).")
@@ -1232,20 +1269,21 @@ def _period_options(f):
 
 @report.command("annual")
 @click.option(
-    "--year", type=int, default=None, help="Performance year: 2025 means 1 Apr 2025 to 31 Mar 2026."
+    "--year", type=YEAR, default=None, help="Performance year: 2025 means 1 Apr 2025 to 31 Mar 2026."
 )
 @_period_options
 @click.option("--publish", is_flag=True, help="Suppress small numbers (1-4 shown as <5) for publication.")
 @click.option(
     "--html",
     "html_file",
-    type=click.Path(dir_okay=False, writable=True),
     default=None,
+    metavar="FILE",
     help="Write a publishable HTML page with a chart by quarter.",
 )
+@force_option
 @output_options
 @pass_ctx
-def report_annual(c, year, start, end, publish, html_file, as_json, as_csv):
+def report_annual(c, year, start, end, publish, html_file, force, as_json, as_csv):
     """The annual return: the four statutory counts (s.104 publication duty) and the extras, each counted by
     the date of its own event. Fails (exit 1) when the records break a consistency check.
 
@@ -1253,19 +1291,19 @@ def report_annual(c, year, start, end, publish, html_file, as_json, as_csv):
         trigger report annual --year 2025
         trigger report annual --year 2025 --publish --html asb-case-reviews-2025-26.html
     """
+    from trigger import outputs
     from trigger.reports import annual, common
 
+    page = output_target(c, html_file, force, stream=False) if html_file else None
     p = common.period(year, start, end)
     data = annual.annual(c.app, p, publish=publish)
     failed = annual.failed_checks(data)
-    if html_file:
+    if page is not None:
         if failed:
             raise click.ClickException(
                 "not writing a page to publish: " + "; ".join(f"{f['name']} ({f['detail']})" for f in failed)
             )
-        html = annual.page(c.app, data)
-        with open(html_file, "w", encoding="utf-8") as fh:
-            fh.write(html)
+        outputs.write(page, annual.page(c.app, data).encode("utf-8"))
         click.echo(
             f"Wrote {html_file} ({p.label}{', small numbers suppressed' if publish else ''}).", err=True
         )
@@ -1432,12 +1470,18 @@ def db_group():
 
 @db_group.command("upgrade")
 @click.option("--revision", default="head", show_default=True, help="Migrate to this revision.")
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="A database made before migrations (tables, no revision record): check that its tables "
+    "match, then record it at the initial revision and migrate.",
+)
 @pass_ctx
-def db_upgrade(c, revision):
+def db_upgrade(c, revision, adopt):
     """Apply the shipped migrations (safe to rerun; run after upgrading trigger)."""
     from trigger import db
 
-    state = db.upgrade(c.app.engine, revision)
+    state = db.upgrade(c.app.engine, revision, adopt=adopt)
     c.app.schema_ready()
     click.echo(
         f"{c.app.url}: schema at revision {', '.join(state.current or []) or 'none'}"
@@ -1466,15 +1510,14 @@ def db_current(c, as_json):
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file")
+@force_option
 @pass_ctx
-def backup(c, file):
+def backup(c, file, force):
     """Copy the SQLite database to FILE while others may be using it (PostgreSQL: use pg_dump)."""
-    from pathlib import Path
-
     from trigger import db
 
-    size = db.backup(c.app.url, Path(file))
+    size = db.backup(c.app.url, file, force=force)
     click.echo(f"Backed up {c.app.url} to {file} ({size:,} bytes). Restore: stop trigger, copy it back.")
 
 

@@ -11,6 +11,8 @@ uses that are not in it, the fields a kind must show that it leaves out, and tem
 
 from __future__ import annotations
 
+import functools
+import os
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -20,10 +22,12 @@ from jinja2 import (
     FileSystemLoader,
     StrictUndefined,
     TemplateError,
+    TemplateNotFound,
     TemplateSyntaxError,
     UndefinedError,
     select_autoescape,
 )
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from trigger.codes import LETTER_FORMATS, LETTER_KINDS
@@ -35,6 +39,48 @@ FONTS_DIR = HERE / "fonts"
 
 class LetterError(Exception):
     """A template that does not parse or render: one line naming the template and the problem."""
+
+
+OUTPUT_LIMIT = 2_000_000  # characters of HTML or text: hundreds of pages, far beyond any letter
+TEMPLATE_LIMIT = 1_000_000  # bytes of one template file
+
+
+def _unchanged(path: str, mtime: float) -> bool:
+    try:
+        return os.path.getmtime(path) == mtime
+    except OSError:
+        return False
+
+
+class ConfinedLoader(FileSystemLoader):
+    """A template folder whose files are read only from inside it: a symbolic link (to a file or a
+    folder) that leads out of the folder is refused, so a template cannot print an arbitrary file;
+    only regular files of a sensible size are read."""
+
+    def get_source(self, environment: Environment, template: str):
+        pieces = split_template_path(template)
+        for searchpath in self.searchpath:
+            filename = os.path.join(searchpath, *pieces)
+            if not os.path.lexists(filename):
+                continue
+            root = os.path.realpath(searchpath)
+            real = os.path.realpath(filename)
+            if os.path.commonpath([root, real]) != root:
+                raise LetterError(
+                    f"{template}: a link out of the template folder {searchpath} is refused; "
+                    "copy the template into the folder instead"
+                )
+            if not os.path.isfile(real):
+                continue
+            if os.path.getsize(real) > TEMPLATE_LIMIT:
+                raise LetterError(
+                    f"{template}: larger than {TEMPLATE_LIMIT:,} bytes; a letter template is small"
+                )
+            with open(real, encoding=self.encoding) as fh:
+                contents = fh.read()
+            mtime = os.path.getmtime(real)
+            return contents, os.path.normpath(filename), functools.partial(_unchanged, real, mtime)
+        raise TemplateNotFound(template)
 
 
 # -- dates -------------------------------------------------------------------------------------------
@@ -121,11 +167,11 @@ def _env(templates_dir: str | Path | None = None) -> Environment:
         "keep_trailing_newline": True,
     }
     if templates_dir is None:
-        return _configure(Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), **options))
+        return _configure(Environment(loader=ConfinedLoader(str(TEMPLATES_DIR)), **options))
     folder = Path(templates_dir)
     if not folder.is_dir():
         raise LetterError(f"{templates_dir}: no such template folder")
-    loader = FileSystemLoader([str(folder), str(TEMPLATES_DIR)])
+    loader = ConfinedLoader([str(folder), str(TEMPLATES_DIR)])
     return _configure(ImmutableSandboxedEnvironment(loader=loader, **options))
 
 
@@ -145,11 +191,31 @@ def environment(templates_dir: str | Path | None = None) -> Environment:
 
 
 def render(kind: str, context: dict, fmt: str = "html", templates_dir: str | Path | None = None) -> bytes:
-    """The letter as bytes in the format asked for (UTF-8 text for html and txt)."""
+    """The letter as bytes in the format asked for (UTF-8 text for html and txt). A partnership's own
+    templates are rendered in a child process with a time, memory and output limit
+    (`letters.sandbox`); the shipped templates here."""
     if kind not in LETTER_KINDS:
         raise LetterError(f"{kind!r} is not a letter kind; use one of {', '.join(LETTER_KINDS)}")
     if fmt not in LETTER_FORMATS:
         raise LetterError(f"{fmt!r} is not a letter format; use html, txt or pdf")
+    if templates_dir:
+        from letters import sandbox
+
+        return sandbox.render_isolated([(kind, context, fmt)], templates_dir)[0]
+    return render_here(kind, context, fmt)
+
+
+def render_many(jobs: list[tuple[str, dict, str]], templates_dir: str | Path | None = None) -> list[bytes]:
+    """Several letters (kind, context, format) at once: with a partnership's templates, in one child."""
+    if templates_dir and jobs:
+        from letters import sandbox
+
+        return sandbox.render_isolated(jobs, templates_dir)
+    return [render(kind, ctx, fmt, templates_dir) for kind, ctx, fmt in jobs]
+
+
+def render_here(kind: str, context: dict, fmt: str, templates_dir: str | Path | None = None) -> bytes:
+    """Render in this process (the shipped templates; or, inside the sandbox's child, a partner's)."""
     source_fmt = "txt" if fmt == "txt" else "html"
     text = render_source(kind, context, source_fmt, templates_dir)
     if fmt == "pdf":
@@ -157,11 +223,25 @@ def render(kind: str, context: dict, fmt: str = "html", templates_dir: str | Pat
     return text.encode("utf-8")
 
 
+def _capped(chunks, name: str) -> str:
+    """Join a template's output, stopping as soon as it grows past OUTPUT_LIMIT."""
+    parts, size = [], 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > OUTPUT_LIMIT:
+            raise LetterError(
+                f"{name}: the letter grew past {OUTPUT_LIMIT:,} characters; rendering was stopped "
+                "(a loop that repeats too often?)"
+            )
+        parts.append(chunk)
+    return "".join(parts)
+
+
 def render_source(kind: str, context: dict, fmt: str, templates_dir: str | Path | None = None) -> str:
     name = f"{kind}.{fmt}"
     env = environment(templates_dir)
     try:
-        return env.get_template(name).render(**context)
+        return _capped(env.get_template(name).generate(**context), name)
     except TemplateSyntaxError as exc:
         raise LetterError(f"{exc.filename or exc.name or name}:{exc.lineno}: {exc.message}") from None
     except UndefinedError as exc:

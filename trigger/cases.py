@@ -17,7 +17,7 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from trigger import audit, complaints, schedule
+from trigger import audit, checks, complaints, schedule
 from trigger.app import App
 from trigger.codes import ACTION_OPEN, CHANNELS, LANGUAGES, REJECTION_CATEGORIES, VICTIM_KINDS, not_one_of
 from trigger.errors import InvalidInput, PolicyError
@@ -36,8 +36,9 @@ from trigger.models import (
     ReviewCase,
     ThresholdDecision,
 )
+from trigger.rules.calendar import add_months
 from trigger.rules.policy import Policy
-from trigger.unit import changing, default_policy, find_agency, not_future, on_for_move
+from trigger.unit import changing, default_policy, find_agency, not_future, on_for_move, retried
 from workflows import machine
 from workflows.machine import (
     AppealDecisionFacts,
@@ -92,6 +93,7 @@ def _next_reference(session: Session, year: int) -> str:
 # -- activation ---------------------------------------------------------------------------------------
 
 
+@retried
 def activate(
     app: App,
     *,
@@ -116,10 +118,20 @@ def activate(
     on: date | None = None,
 ) -> ReviewCase:
     """Log an application (s.104(1)) and pass it on to every relevant body (s.104(3))."""
-    if not applicant.strip():
-        raise InvalidInput("the applicant's name is required (--applicant)")
-    if not statement.strip():
+    applicant = checks.name(applicant, "the applicant's name (--applicant)", required=True) or ""
+    if not (statement or "").strip():
         raise InvalidInput("the applicant's statement of dissatisfaction is required (--statement)")
+    statement = checks.words(statement, "--statement") or ""
+    victim = checks.name(victim, "--victim")
+    consent_method = checks.text(consent_method, "--consent-method", limit=checks.SHORT_MAX, multiline=False)
+    victim_ref = checks.reference(victim_ref, "--victim-ref")
+    address = checks.text(address, "--address", limit=checks.SHORT_MAX, multiline=False)
+    postcode = checks.text(postcode, "--postcode", limit=16, multiline=False)
+    beat = checks.reference(beat, "--beat", limit=checks.CODE_MAX)
+    email = checks.email(email, "--email")
+    phone = checks.text(phone, "--phone", limit=40, multiline=False)
+    accessibility = checks.text(accessibility, "--accessibility", limit=checks.SHORT_MAX)
+    vulnerability = checks.text(vulnerability, "--vulnerability", limit=checks.SHORT_MAX)
     if channel not in CHANNELS:
         raise InvalidInput(not_one_of(channel, "a channel", CHANNELS))
     if victim_kind not in VICTIM_KINDS:
@@ -130,12 +142,17 @@ def activate(
     on = not_future(on or received, "--on")
     if on < received:
         raise InvalidInput(f"--on {on.isoformat()} is before --received {received.isoformat()}")
-    third_party = victim is not None and victim.strip() and victim.strip() != applicant.strip()
+    third_party = victim is not None and not checks.same_name(victim, applicant)
     if third_party:
         # gov.uk guidance: a third party applies with the victim's consent
         if consent_date is None:
             raise InvalidInput("a third-party application needs the victim's consent date (--consent-date)")
         not_future(consent_date, "--consent-date")
+        if consent_date < add_months(received, -12):
+            raise InvalidInput(
+                f"--consent-date {consent_date.isoformat()} is more than a year before the application was "
+                f"received ({received.isoformat()}); consent is given for this application"
+            )
     with app.write() as session:
         pol = default_policy(app, session)
         _snapshot(session, pol)
@@ -145,8 +162,8 @@ def activate(
             state_changed=received,
             received=received,
             channel=channel,
-            applicant_name=applicant.strip(),
-            victim_name=(victim or applicant).strip(),
+            applicant_name=applicant,
+            victim_name=victim or applicant,
             victim_kind=victim_kind,
             victim_ref=victim_ref,
             consent_date=consent_date if third_party else None,
@@ -159,7 +176,7 @@ def activate(
             address=address,
             postcode=postcode,
             beat=beat,
-            statement=statement.strip(),
+            statement=statement,
             vulnerability=vulnerability,
             policy_name=pol.name,
             policy_version=pol.version,
@@ -188,6 +205,7 @@ def activate(
     return case
 
 
+@retried
 def decide(
     app: App,
     reference: str,
@@ -198,6 +216,7 @@ def decide(
     on: date | None = None,
 ) -> ReviewCase:
     """Record the threshold decision (s.104(4)-(6))."""
+    reason = checks.words(reason, "--reason")
     if rejection_category and rejection_category not in REJECTION_CATEGORIES:
         raise InvalidInput(not_one_of(rejection_category, "a rejection category", REJECTION_CATEGORIES))
     with changing(app, reference) as w:
@@ -239,6 +258,7 @@ def decide(
 # -- the review ------------------------------------------------------------------------------------------
 
 
+@retried
 def assign(
     app: App,
     reference: str,
@@ -248,13 +268,15 @@ def assign(
     reviewer_email: str | None = None,
     on: date | None = None,
 ) -> ReviewCase:
+    reviewer = checks.name(reviewer, "--reviewer") or ""
+    reviewer_email = checks.email(reviewer_email, "--reviewer-email")
     with changing(app, reference) as w:
         on = on_for_move(w.case, on)
         agency = find_agency(w.session, lead) if lead else None
-        facts = AssignFacts(lead_agency=agency and agency.code, reviewer=(reviewer or "").strip())
-        w.move("assign", on, facts, detail={"lead": lead, "reviewer": reviewer})
+        facts = AssignFacts(lead_agency=agency and agency.code, reviewer=reviewer)
+        w.move("assign", on, facts, detail={"lead": agency and agency.code, "reviewer": reviewer})
         w.case.lead_agency_id = agency.id
-        w.case.reviewer = reviewer.strip()
+        w.case.reviewer = reviewer
         w.case.reviewer_email = reviewer_email
     return w.case
 
@@ -262,6 +284,7 @@ def assign(
 # -- outcome, appeal, closure -----------------------------------------------------------------------------
 
 
+@retried
 def issue_outcome(
     app: App,
     reference: str,
@@ -271,6 +294,7 @@ def issue_outcome(
     on: date | None = None,
 ) -> tuple[ReviewCase, list[str]]:
     """Issue the outcome; returns the case and any warnings for the user."""
+    no_recommendations = checks.words(no_recommendations, "--no-recommendations")
     warnings = []
     with changing(app, reference) as w:
         on = on_for_move(w.case, on)
@@ -309,6 +333,7 @@ def appeal_window_end(session: Session, case: ReviewCase, pol: Policy) -> date |
     return schedule.due_date(session, case, pol, "appeal_window", case.state_changed)
 
 
+@retried
 def lodge_appeal(
     app: App,
     reference: str,
@@ -320,6 +345,9 @@ def lodge_appeal(
     on: date | None = None,
 ) -> Appeal:
     not_future(received, "--received")
+    grounds = checks.text(grounds, "--grounds", limit=checks.CODE_MAX, multiline=False) or ""
+    detail = checks.words(detail, "--detail")
+    late_reason = checks.words(late_reason, "--late-reason")
     with changing(app, reference) as w:
         on = on_for_move(w.case, on or received)
         if received < w.case.state_changed:
@@ -360,6 +388,7 @@ def lodge_appeal(
 
 
 def _involved(session: Session, case: ReviewCase) -> set[str]:
+    # compared by `checks.name_key` in the guard: case, spaces and look-alike forms ignored
     """Everybody recorded as involved in the case: reviewer, lead agency, hours, actors."""
     names = {case.reviewer or "", case.applicant_name, case.victim_name}
     if case.lead_agency_id:
@@ -370,6 +399,7 @@ def _involved(session: Session, case: ReviewCase) -> set[str]:
     return {n for n in names if n}
 
 
+@retried
 def decide_appeal(
     app: App,
     reference: str,
@@ -379,6 +409,8 @@ def decide_appeal(
     reason: str,
     on: date | None = None,
 ) -> ReviewCase:
+    by = checks.name(by, "--by") or ""
+    reason = checks.words(reason, "--reason")
     with changing(app, reference) as w:
         on = on_for_move(w.case, on)
         row = w.session.exec(
@@ -402,16 +434,18 @@ def decide_appeal(
             detail={"upheld": upheld, "by": by, "against": against},
         )
         if row is not None:
-            row.decided_on, row.upheld, row.decided_by, row.reason = on, upheld, by.strip(), reason
+            row.decided_on, row.upheld, row.decided_by, row.reason = on, upheld, by, reason
             w.session.add(row)
         if w.case.state == "closed":
             w.case.closure_reason = f"appeal dismissed: {reason}"
     return w.case
 
 
+@retried
 def close(
     app: App, reference: str, *, reason: str | None = None, force: bool = False, on: date | None = None
 ) -> ReviewCase:
+    reason = checks.words(reason, "--reason")
     with changing(app, reference) as w:
         on = on_for_move(w.case, on)
         s = w.session
@@ -439,7 +473,9 @@ def close(
     return w.case
 
 
+@retried
 def withdraw(app: App, reference: str, *, reason: str, on: date | None = None) -> ReviewCase:
+    reason = checks.words(reason, "--reason")
     with changing(app, reference) as w:
         on = on_for_move(w.case, on)
         w.move("withdraw", on, WithdrawFacts(reason=reason), reason=reason)

@@ -18,11 +18,11 @@ from datetime import date
 from sqlmodel import Session, select
 
 from letters.check import check_folder
-from letters.render import LetterError, render
-from trigger import complaints, views
+from letters.render import LetterError, render, render_many
+from trigger import checks, complaints, views
 from trigger.app import App
 from trigger.codes import FINDING_LABELS, INVOLVEMENT_LABELS, LETTER_FORMATS, LETTER_KINDS, LETTER_TITLES
-from trigger.errors import GuardRefused, InvalidInput, NotFound
+from trigger.errors import GuardRefused, InvalidInput, NotFound, Retry
 from trigger.models import (
     Action,
     Agency,
@@ -37,11 +37,12 @@ from trigger.models import (
     ReviewCase,
     ThresholdDecision,
 )
+from trigger.outputs import OutputError, Target
 from trigger.partnership import manager_address
 from trigger.reports.chronology import chronology_text
 from trigger.rules.policy import Policy
 from trigger.schedule import due_date
-from trigger.unit import case_policy, changing, find_agency, find_case, on_for_change
+from trigger.unit import case_policy, changing, find_agency, find_case, last_event, on_for_change, retried
 from trigger.views import iso
 from workflows.machine import LETTER_STATES, TERMINAL
 
@@ -441,6 +442,13 @@ def _render(kind: str, ctx: dict, fmt: str, templates: str | None) -> bytes:
         raise InvalidInput(str(exc)) from None
 
 
+def _render_many(jobs: list[tuple[str, dict, str]], templates: str | None) -> list[bytes]:
+    try:
+        return render_many(jobs, templates)
+    except LetterError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
 def _check_kind_and_format(kind: str, fmt: str) -> None:
     if kind not in LETTER_KINDS:
         raise InvalidInput(f"{kind!r} is not a letter kind; use one of {', '.join(LETTER_KINDS)}")
@@ -448,6 +456,7 @@ def _check_kind_and_format(kind: str, fmt: str) -> None:
         raise InvalidInput(f"{fmt!r} is not a letter format; use html, txt or pdf")
 
 
+@retried
 def letter(
     app: App,
     reference: str,
@@ -458,44 +467,93 @@ def letter(
     recipient: str | None = None,
     preview: bool = False,
     templates: str | None = None,
+    output: Target | None = None,
 ) -> Issued:
-    """Render a letter; unless previewing, record it in the register with its audit event, in the
-    case's transaction (so the deadlines it meets are refreshed with it)."""
+    """Render a letter and write it to `output`; unless previewing, record it in the register with its
+    audit event (the deadlines it meets refreshed with it). Recorded only when it happened
+    (docs/architecture.md#files-the-engine-writes):
+
+    1. the letter's facts are read from a snapshot, and it is rendered outside any transaction, so a
+       slow PDF or a partner's template never keeps other users waiting;
+    2. the bytes go to a temporary file beside the target (a full disk, a missing folder or a refused
+       permission stops here, with nothing recorded);
+    3. a short write transaction re-reads the facts: if the case changed while the letter was
+       rendered, it is rendered again from the case as it now is; else the register row and the audit
+       event are written, the file is renamed into place, and the transaction commits. If the commit
+       fails, the file is taken away again."""
     _check_kind_and_format(kind, fmt)
+    recipient = checks.name(recipient, "--to")
+    with app.read() as session:
+        case = find_case(session, reference)
+        on = on_for_change(case, on)
+        pol = case_policy(session, case)
+        ctx = _letter_context(session, case, pol, kind, fmt, on, recipient)
+    content = _render(kind, ctx, fmt, _templates(pol, templates))
+    issued = Issued(
+        content, kind, fmt, ctx["recipient"]["name"], on, hashlib.sha256(content).hexdigest(), None
+    )
+    staged = _stage(
+        output, content, "the letter was not written" if preview else "the letter was not recorded"
+    )
     if preview:
-        with app.read() as session:
-            case = find_case(session, reference)
-            on = on_for_change(case, on)
-            pol = case_policy(session, case)
-            return _prepare(session, case, pol, kind, fmt, on, recipient, templates)
-    with changing(app, reference) as w:
-        on = on_for_change(w.case, on)
-        issued = _prepare(w.session, w.case, w.policy, kind, fmt, on, recipient, templates)
-        row = Letter(
-            case_id=w.case.id,
-            kind=kind,
-            issued_on=on,
-            recipient=issued.recipient,
-            format=fmt,
-            content_hash=issued.content_hash,
-        )
-        w.session.add(row)
-        w.session.flush()
-        # the recipient stays in the register row; the audit log carries no personal data
-        w.record(
-            "letter", on, detail={"letter": row.id, "kind": kind, "format": fmt, "hash": issued.content_hash}
-        )
-        issued.letter_id = row.id
+        _place(staged, "the letter was not written")
+        return issued
+    try:
+        with changing(app, reference) as w:
+            w.lock()
+            if _letter_context(w.session, w.case, w.policy, kind, fmt, on, recipient) != ctx:
+                raise Retry(
+                    f"{w.case.reference} changed while the letter was being rendered; run the command again"
+                )
+            row = Letter(
+                case_id=w.case.id,
+                kind=kind,
+                issued_on=on,
+                recipient=issued.recipient,
+                format=fmt,
+                content_hash=issued.content_hash,
+            )
+            w.session.add(row)
+            w.session.flush()
+            # the recipient stays in the register row; the audit log carries no personal data
+            w.record(
+                "letter",
+                on,
+                detail={"letter": row.id, "kind": kind, "format": fmt, "hash": issued.content_hash},
+            )
+            if staged is not None:
+                w.before_commit.append(lambda: _place(staged, "the letter was not recorded"))
+            issued.letter_id = row.id
+    except BaseException:
+        if staged is not None:
+            staged.discard()
+        raise
     return issued
 
 
-def _prepare(session, case, pol, kind, fmt, on, recipient, templates) -> Issued:
+def _stage(output: Target | None, content: bytes, consequence: str):
+    if output is None:
+        return None
+    try:
+        return output.stage(content)
+    except OutputError as exc:
+        raise OutputError(f"{exc}; {consequence}") from None
+
+
+def _place(staged, consequence: str) -> None:
+    if staged is None:
+        return
+    try:
+        staged.place()
+    except OutputError as exc:
+        raise OutputError(f"{exc}; {consequence}") from None
+
+
+def _letter_context(session, case, pol, kind, fmt, on, recipient) -> dict:
     reason = refusal(session, case, kind, on)
     if reason:
         raise GuardRefused(f"cannot issue the {kind} letter: {reason}")
-    ctx = context(session, case, pol, kind, on, recipient, fmt)
-    content = _render(kind, ctx, fmt, _templates(pol, templates))
-    return Issued(content, kind, fmt, ctx["recipient"]["name"], on, hashlib.sha256(content).hexdigest(), None)
+    return context(session, case, pol, kind, on, recipient, fmt)
 
 
 # -- the appeal bundle --------------------------------------------------------------------------------
@@ -597,6 +655,7 @@ def _outcome_and_plan(view: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+@retried
 def bundle(
     app: App,
     reference: str,
@@ -604,70 +663,93 @@ def bundle(
     on: date | None = None,
     recipient: str | None = None,
     templates: str | None = None,
+    output: Target | None = None,
 ) -> Issued:
     """The appeal bundle (LLR: report form, minutes, chronology, result letters, outcome report and
-    action plan, to the independent chair within one working day; docs/procedure.md#appeals), recorded in the
-    register as an `appeal_bundle` letter."""
-    with changing(app, reference) as w:
-        on = on_for_change(w.case, on)
-        s, case = w.session, w.case
+    action plan, to the independent chair within one working day; docs/procedure.md#appeals), written to
+    `output` and recorded in the register as an `appeal_bundle` letter, in the same steps as `letter`:
+    built from a snapshot outside any transaction, staged in a temporary file, then recorded and put in
+    place in one short transaction (built again if the case changed meanwhile)."""
+    recipient = checks.name(recipient, "--to")
+    with app.read() as s:
+        case = find_case(s, reference)
+        on = on_for_change(case, on)
+        pol = case_policy(s, case)
         if not _appeals(s, case):
             raise GuardRefused(
                 f"{case.reference} has no appeal; an appeal bundle is made once an appeal is lodged"
             )
-        view = views.case_view(s, case)
-        files = [
-            ("01-report-form.txt", _report_form(view).encode()),
-            ("02-chronology.txt", chronology_text(s, case).encode()),
-            ("03-meeting-minutes-summary.txt", _minutes(s, case, view).encode()),
-        ]
-        index = ["Letters issued (re-rendered from the register's data):"]
-        issued = s.exec(
-            select(Letter)
-            .where(Letter.case_id == case.id, Letter.kind != "appeal_bundle")
-            .order_by(Letter.id)
-        ).all()
-        for n, lt in enumerate(issued, start=1):
-            fmt = lt.format if lt.format in ("html", "txt") else "html"
-            recip = None if lt.kind != "information_request" else _agency_code(s, lt.recipient)
-            ctx = context(
-                s,
-                case,
-                w.policy,
-                lt.kind,
-                lt.issued_on,
-                recip if lt.kind == "information_request" else lt.recipient,
-                fmt,
-            )
-            content = _render(lt.kind, ctx, fmt, _templates(w.policy, templates))
-            same = hashlib.sha256(content).hexdigest() == lt.content_hash
-            name = f"04-letters/{n:02d}-{lt.issued_on.isoformat()}-{lt.kind}.{fmt}"
-            files.append((name, content))
-            index.append(
-                f"  {name}: issued {lt.issued_on} as {lt.format} to {lt.recipient}; "
-                + (
-                    "identical to the copy issued"
-                    if same
-                    else f"re-rendered from current data (the issued copy's sha256 is {lt.content_hash})"
+        seen = (case.version, last_event(s, case.id))
+        content = _bundle_content(s, case, pol, templates)
+    digest = hashlib.sha256(content).hexdigest()
+    to = recipient or pol.appeal_body
+    staged = _stage(output, content, "the bundle was not recorded")
+    try:
+        with changing(app, reference) as w:
+            w.lock()
+            if (w.case.version, last_event(w.session, w.case.id)) != seen:
+                raise Retry(
+                    f"{w.case.reference} was changed while the bundle was being made; run the command again"
                 )
+            row = Letter(
+                case_id=w.case.id,
+                kind="appeal_bundle",
+                issued_on=on,
+                recipient=to,
+                format="zip",
+                content_hash=digest,
             )
-        files.append(("04-letters/index.txt", ("\n".join(index) + "\n").encode()))
-        files.append(("05-outcome-and-action-plan.txt", _outcome_and_plan(view).encode()))
-        content = _zip(files)
-        digest = hashlib.sha256(content).hexdigest()
-        to = recipient or w.policy.appeal_body
-        row = Letter(
-            case_id=case.id,
-            kind="appeal_bundle",
-            issued_on=on,
-            recipient=to,
-            format="zip",
-            content_hash=digest,
-        )
-        s.add(row)
-        s.flush()
-        w.record("appeal_bundle", on, detail={"letter": row.id, "files": len(files), "hash": digest})
+            w.session.add(row)
+            w.session.flush()
+            w.record(
+                "appeal_bundle", on, detail={"letter": row.id, "files": _files_in(content), "hash": digest}
+            )
+            if staged is not None:
+                w.before_commit.append(lambda: _place(staged, "the bundle was not recorded"))
+    except BaseException:
+        if staged is not None:
+            staged.discard()
+        raise
     return Issued(content, "appeal_bundle", "zip", to, on, digest, row.id)
+
+
+def _files_in(content: bytes) -> int:
+    with zipfile.ZipFile(io.BytesIO(content)) as zf:
+        return len(zf.namelist())
+
+
+def _bundle_content(s: Session, case: ReviewCase, pol: Policy, templates: str | None) -> bytes:
+    view = views.case_view(s, case)
+    files = [
+        ("01-report-form.txt", _report_form(view).encode()),
+        ("02-chronology.txt", chronology_text(s, case).encode()),
+        ("03-meeting-minutes-summary.txt", _minutes(s, case, view).encode()),
+    ]
+    index = ["Letters issued (re-rendered from the register's data):"]
+    issued = s.exec(
+        select(Letter).where(Letter.case_id == case.id, Letter.kind != "appeal_bundle").order_by(Letter.id)
+    ).all()
+    jobs = []
+    for lt in issued:
+        fmt = lt.format if lt.format in ("html", "txt") else "html"
+        recip = _agency_code(s, lt.recipient) if lt.kind == "information_request" else lt.recipient
+        jobs.append((lt.kind, context(s, case, pol, lt.kind, lt.issued_on, recip, fmt), fmt))
+    rendered = _render_many(jobs, _templates(pol, templates))
+    for n, (lt, (_, _, fmt), content) in enumerate(zip(issued, jobs, rendered, strict=True), start=1):
+        same = hashlib.sha256(content).hexdigest() == lt.content_hash
+        name = f"04-letters/{n:02d}-{lt.issued_on.isoformat()}-{lt.kind}.{fmt}"
+        files.append((name, content))
+        index.append(
+            f"  {name}: issued {lt.issued_on} as {lt.format} to {lt.recipient}; "
+            + (
+                "identical to the copy issued"
+                if same
+                else f"re-rendered from current data (the issued copy's sha256 is {lt.content_hash})"
+            )
+        )
+    files.append(("04-letters/index.txt", ("\n".join(index) + "\n").encode()))
+    files.append(("05-outcome-and-action-plan.txt", _outcome_and_plan(view).encode()))
+    return _zip(files)
 
 
 def _agency_code(session: Session, name: str) -> str | None:

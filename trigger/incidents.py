@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from trigger import audit
+from trigger import audit, checks
 from trigger.app import App, today
 from trigger.codes import HATE_STRANDS
 from trigger.errors import InvalidInput
@@ -100,11 +100,13 @@ def _rows(path: Path, agencies: dict[str, int], as_of: date, result: ImportResul
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
     with handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(handle, strict=True)
         try:
             header = [h.strip().lower() for h in next(reader)]
         except StopIteration:
             raise InvalidInput(f"{path.name} is empty; it needs a header row: {', '.join(COLUMNS)}") from None
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise _unreadable(path, 1, exc) from None
         missing = [c for c in COLUMNS if c not in header]
         if missing:
             raise InvalidInput(
@@ -119,13 +121,35 @@ def _rows(path: Path, agencies: dict[str, int], as_of: date, result: ImportResul
         i_hate, i_cat, i_loc, i_desc = (at[c] for c in ("hate", "category", "location", "description"))
         fromiso = date.fromisoformat
         bad = result.bad.append
-        for row in reader:
+        line = 1
+        while True:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except (UnicodeDecodeError, csv.Error) as exc:
+                raise _unreadable(path, start, exc) from None
             line = reader.line_num
             if not row:
                 continue
             result.rows += 1
+            if line != start:
+                # a quote left open swallows the rows after it into one field: never import that
+                bad(
+                    BadRow(
+                        start,
+                        f"a quoted field runs on to line {line} (a quote left open?); a field may not hold "
+                        "a line break",
+                    )
+                )
+                continue
             if len(row) != width:
                 bad(BadRow(line, f"{len(row)} fields where the header has {width}"))
+                continue
+            problem = _field_problem(header, row)
+            if problem:
+                bad(BadRow(line, problem))
                 continue
             victim = row[i_victim].strip()
             if not victim:
@@ -141,6 +165,14 @@ def _rows(path: Path, agencies: dict[str, int], as_of: date, result: ImportResul
             except ValueError:
                 bad(BadRow(line, f"reported {row[i_rep]!r} is not a date; write it as YYYY-MM-DD"))
                 continue
+            if not (checks.YEAR_MIN <= occurred.year and reported.year <= checks.YEAR_MAX):
+                bad(
+                    BadRow(
+                        line,
+                        f"a year outside {checks.YEAR_MIN}-{checks.YEAR_MAX} is refused; check the dates",
+                    )
+                )
+                continue
             if reported < occurred:
                 bad(BadRow(line, f"reported {reported} is before occurred {occurred}"))
                 continue
@@ -148,7 +180,7 @@ def _rows(path: Path, agencies: dict[str, int], as_of: date, result: ImportResul
                 bad(BadRow(line, f"reported {reported} is in the future"))
                 continue
             code = row[i_ag].strip()
-            agency_id = agencies.get(code)
+            agency_id = agencies.get(checks.code_key(code))
             if agency_id is None:
                 bad(BadRow(line, f"unknown agency {code!r}; add it with `trigger agency add`"))
                 continue
@@ -184,6 +216,30 @@ def _rows(path: Path, agencies: dict[str, int], as_of: date, result: ImportResul
                 row[i_loc].strip() or None,
                 row[i_desc].strip() or None,
             )
+
+
+LIMITS = {"description": checks.TEXT_MAX, "location": checks.SHORT_MAX}
+
+
+def _field_problem(header: list[str], row: list[str]) -> str | None:
+    """The first field holding what no field may: NUL or control characters, or too much text."""
+    for column, value in zip(header, row, strict=False):
+        try:
+            checks.text(value, column, limit=LIMITS.get(column, checks.REF_MAX), multiline=False)
+        except InvalidInput as exc:
+            return str(exc)
+    return None
+
+
+def _unreadable(path: Path, line: int, exc: Exception) -> InvalidInput:
+    """A file the CSV reader cannot go on with: it is refused whole, naming the line."""
+    if isinstance(exc, UnicodeDecodeError):
+        return InvalidInput(
+            f"{path.name}: line {line} or near it is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
+            "the file may be Latin-1, Windows-1252 or UTF-16: save it as 'CSV UTF-8' and import it again; "
+            "nothing was imported"
+        )
+    return InvalidInput(f"{path.name}: line {line}: {exc} (a quote left open?); nothing was imported")
 
 
 class _BulkInsert:
@@ -232,7 +288,7 @@ def import_csv(app: App, path: str | Path, *, skip_bad: bool = False) -> ImportR
     result = ImportResult(file=str(path), skipped_bad=skip_bad)
     with app.write() as session:
         conn = session.connection()
-        agencies = dict(session.execute(select(Agency.code, Agency.id)).all())
+        agencies = {checks.code_key(code): i for code, i in session.execute(select(Agency.code, Agency.id))}
         insert = _BulkInsert(conn)
         count = select(func.count()).select_from(Incident).where(Incident.case_id.is_(None))
         before = session.execute(count).scalar_one()

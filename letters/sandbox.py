@@ -1,0 +1,172 @@
+"""A partnership's own templates are rendered in a child process, so that a template cannot hurt the
+engine (docs/architecture.md#letters): Jinja's sandbox already keeps a template away from Python's
+insides; the child adds what the sandbox cannot give:
+
+- a time limit: a template that runs longer than `RENDER_SECONDS` (nested loops, say) is stopped
+  with one clear error, and the child is killed if it does not stop;
+- a memory limit (the child's address space) and an output limit (`render.OUTPUT_LIMIT` characters
+  of HTML or text, `PDF_LIMIT` bytes of PDF);
+- no database and no secrets: the child receives the letter's context as JSON and returns bytes.
+
+Files are read only from inside the template folder (`render.ConfinedLoader`).
+
+`python -m letters.sandbox` is the child: a JSON request on stdin, the letters on stdout (each an
+8-byte length and the bytes), one line on stderr and exit status 2 when a template fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+from letters.render import LetterError
+
+RENDER_SECONDS = 5.0  # for one letter's template; TRIGGER_RENDER_SECONDS overrides
+PDF_SECONDS = 60.0  # laying out one PDF
+START_SECONDS = 20.0  # starting the child and importing what it needs, on a busy machine
+TEMPLATE_MEMORY = 512 * 2**20  # address space while a template runs
+PDF_MEMORY = 3 * 2**30  # and while WeasyPrint lays out the PDF (fonts and Pango map a lot)
+PDF_LIMIT = 20_000_000
+_FRAME = struct.Struct(">Q")
+_SECRETS = ("TRIGGER_DB", "TRIGGER_SMTP_URL", "TRIGGER_SMTP_TOKEN_CMD", "PGPASSWORD")
+
+
+def seconds() -> float:
+    try:
+        value = float(os.environ.get("TRIGGER_RENDER_SECONDS", RENDER_SECONDS))
+    except ValueError:
+        return RENDER_SECONDS
+    return value if 0 < value <= 600 else RENDER_SECONDS
+
+
+def render_isolated(jobs: list[tuple[str, dict, str]], templates_dir: str | Path) -> list[bytes]:
+    """Render each (kind, context, format) with the partnership's templates, in one child process."""
+    limit = seconds()
+    request = {
+        "templates": str(Path(templates_dir).resolve()),
+        "seconds": limit,
+        "jobs": [{"kind": k, "context": c, "format": f} for k, c, f in jobs],
+    }
+    budget = START_SECONDS + limit * len(jobs) + PDF_SECONDS * sum(f == "pdf" for _, _, f in jobs)
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = {k: v for k, v in os.environ.items() if k not in _SECRETS}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "letters.sandbox"],
+            input=json.dumps(request).encode("utf-8"),
+            capture_output=True,
+            timeout=budget,
+            env=env,
+            cwd=package_root,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise LetterError(
+            f"the templates in {templates_dir} did not finish within {budget:.0f} s; rendering was stopped"
+        ) from None
+    if proc.returncode != 0:
+        lines = [line for line in proc.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+        if proc.returncode == 2 and lines:
+            raise LetterError(lines[-1])
+        raise LetterError(
+            f"rendering with the templates in {templates_dir} failed (the renderer stopped with "
+            f"status {proc.returncode}{': ' + lines[-1] if lines else ''})"
+        )
+    return _unframe(proc.stdout, len(jobs))
+
+
+def _unframe(data: bytes, count: int) -> list[bytes]:
+    out, at = [], 0
+    for _ in range(count):
+        (size,) = _FRAME.unpack_from(data, at)
+        at += _FRAME.size
+        out.append(data[at : at + size])
+        at += size
+    return out
+
+
+# -- the child ------------------------------------------------------------------------------------------
+
+
+class _TimeUp(BaseException):
+    """Raised by the alarm; a BaseException so that nothing inside Jinja catches it."""
+
+
+def _limit_memory(size: int) -> None:
+    try:
+        import resource
+    except ImportError:  # Windows: the parent's timeout still applies
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY and size > hard:
+        size = hard
+    resource.setrlimit(resource.RLIMIT_AS, (size, hard))
+
+
+def _alarm(after: float) -> None:
+    import signal
+
+    if hasattr(signal, "setitimer"):
+        signal.setitimer(signal.ITIMER_REAL, after)
+
+
+def _on_alarm(signum, frame):
+    raise _TimeUp()
+
+
+def _child() -> int:
+    import signal
+
+    from letters.render import pdf, render_source
+
+    request = json.loads(sys.stdin.buffer.read())
+    limit = float(request["seconds"])
+    folder = request["templates"]
+    if hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, _on_alarm)
+    out = sys.stdout.buffer
+    for job in request["jobs"]:
+        kind, fmt = job["kind"], job["format"]
+        name = f"{kind}.{'txt' if fmt == 'txt' else 'html'}"
+        try:
+            _limit_memory(TEMPLATE_MEMORY)
+            _alarm(limit)
+            text = render_source(kind, job["context"], "txt" if fmt == "txt" else "html", folder)
+            _alarm(0)
+            if fmt == "pdf":
+                _limit_memory(PDF_MEMORY)
+                _alarm(PDF_SECONDS)
+                data = pdf(text)
+                _alarm(0)
+                if len(data) > PDF_LIMIT:
+                    raise LetterError(f"{name}: the PDF grew past {PDF_LIMIT:,} bytes; rendering was stopped")
+            else:
+                data = text.encode("utf-8")
+        except _TimeUp:
+            print(
+                f"{name}: the template ran for more than {limit:g} s and was stopped "
+                "(a loop that repeats too often?); check it with `trigger letters check`",
+                file=sys.stderr,
+            )
+            return 2
+        except MemoryError:
+            _alarm(0)
+            print(f"{name}: the template needed too much memory and was stopped", file=sys.stderr)
+            return 2
+        except LetterError as exc:
+            _alarm(0)
+            print(str(exc), file=sys.stderr)
+            return 2
+        out.write(_FRAME.pack(len(data)))
+        out.write(data)
+    out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child())

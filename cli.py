@@ -1445,14 +1445,21 @@ def purge(c, closed_before, dry_run, as_json, as_csv):
     chain stay."""
     from trigger import retention
 
-    rows = retention.purge(c.app, closed_before, dry_run=dry_run)
+    result = retention.purge(c.app, closed_before, dry_run=dry_run)
+    rows = result.cases
+    imported = (
+        f"{'Would remove' if dry_run else 'Removed'} {result.imported_incidents} imported incident row(s) "
+        f"reported before {closed_before.isoformat()}."
+    )
     if as_json or as_csv:
         emit_rows(
             rows, ["reference", "state", "closed", "victim_initials", "incidents", "letters"], as_json, as_csv
         )
+        click.echo(imported, err=True)
         return
     verb = "Would purge" if dry_run else "Purged"
     click.echo(f"{verb} personal data of {len(rows)} case(s) closed before {closed_before.isoformat()}.")
+    click.echo(imported)
     for r in rows:
         click.echo(
             f"  {r['reference']}  {r['state']} {r['closed']}  victim {r['victim_initials']}  "

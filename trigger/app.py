@@ -26,7 +26,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, create_engine
 
 from trigger import db
-from trigger.errors import ConcurrentChange, InvalidInput, NotInitialised, NotPermitted, Retry, TriggerError
+from trigger.errors import (
+    ConcurrentChange,
+    InvalidInput,
+    NotInitialised,
+    NotPermitted,
+    Retry,
+    StorageError,
+    TriggerError,
+)
 
 
 def data_dir() -> Path:
@@ -340,7 +348,15 @@ class App:
             event.listen(session, "before_flush", _lock_before_flush)
             try:
                 yield session
-                session.commit()
+                try:
+                    session.commit()
+                except DBAPIError as exc:
+                    if concurrency_error(exc) is not None:
+                        raise
+                    session.rollback()
+                    raise StorageError(
+                        f"the database could not store the change ({_first_line(exc)}); nothing was saved"
+                    ) from None
             except (StaleDataError, DBAPIError) as exc:
                 session.rollback()
                 clash = concurrency_error(exc)

@@ -41,3 +41,7 @@ class PolicyError(TriggerError):
 
 class NotInitialised(TriggerError):
     """The database has no schema yet."""
+
+
+class StorageError(TriggerError):
+    """The database could not store a change (a full disk, a lost connection); nothing was saved."""

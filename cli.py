@@ -1446,6 +1446,8 @@ def purge(c, closed_before, dry_run, as_json, as_csv):
     from trigger import retention
 
     result = retention.purge(c.app, closed_before, dry_run=dry_run)
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     rows = result.cases
     imported = (
         f"{'Would remove' if dry_run else 'Removed'} {result.imported_incidents} imported incident row(s) "

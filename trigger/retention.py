@@ -15,6 +15,7 @@ reused); on SQLite the purge runs with `secure_delete` and ends with a WAL check
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -79,6 +80,10 @@ TABLES = ["review_case", *(model.__tablename__ for model, _ in ROW_FIELDS)]
 class Purged:
     cases: list[dict] = field(default_factory=list)
     imported_incidents: int = 0  # imported incident rows deleted (or, dry run, that would be)
+    warnings: list[str] = field(default_factory=list)
+
+
+SNAPSHOT_WAIT = 60.0  # seconds to wait for older transactions before rewriting the tables
 
 
 def latest_allowed(retention_years: int, on: date | None = None) -> date:
@@ -114,9 +119,12 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
                 f"policy {pol.name} keeps case records "
                 f"for {pol.retention_years} years, so the latest date allowed today is {limit.isoformat()}"
             )
-        sqlite = session.connection().dialect.name == "sqlite"
-        if sqlite and not dry_run:
+        dialect = session.connection().dialect.name
+        if dialect == "sqlite" and not dry_run:
             session.connection().exec_driver_sql("PRAGMA secure_delete=ON")  # freed pages are zeroed
+        xid = None
+        if dialect == "postgresql" and not dry_run:
+            xid = session.connection().exec_driver_sql("SELECT pg_current_xact_id()::text::bigint").scalar()
         for case in candidates(session, closed_before):
             case_pol = case_policy(session, case)
             # a case started under a policy with a longer retention keeps its data for that longer period
@@ -127,7 +135,7 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
         if dry_run:
             session.rollback()
     if not dry_run and (result.cases or result.imported_incidents):
-        _reclaim(app)
+        result.warnings += _reclaim(app, xid)
     return result
 
 
@@ -148,16 +156,44 @@ def _purge_imported(session: Session, before: date, actor: str, dry_run: bool) -
     return count
 
 
-def _reclaim(app: App) -> None:
-    """After the commit, outside any transaction: make the old bytes unreadable from the files."""
+# sessions that began before the purge committed (an older snapshot, or a transaction older than
+# it): the VACUUM's horizon is the oldest of them, and any row deleted after it is kept as "recently
+# dead" and copied into the rewritten table
+_OLDER_SESSIONS = """
+SELECT count(*) FROM pg_stat_activity
+WHERE (datname = current_database() OR datname IS NULL) AND pid <> pg_backend_pid()
+  AND (age(backend_xmin) >= %(since)s OR age(backend_xid) >= %(since)s)
+"""
+_SINCE = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint - %(xid)s"
+
+
+def _reclaim(app: App, xid: int | None) -> list[str]:
+    """After the commit, outside any transaction: make the old bytes unreadable from the files.
+    Returns warnings for the user (none when all went well)."""
     engine = app.engine
+    warnings = []
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
-            # a plain VACUUM only marks the space reusable; FULL rewrites each table and its indexes
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            deadline = time.monotonic() + SNAPSHOT_WAIT
+            while (
+                xid is not None
+                and conn.exec_driver_sql(
+                    _OLDER_SESSIONS, {"since": conn.exec_driver_sql(_SINCE, {"xid": xid}).scalar()}
+                ).scalar()
+            ):
+                if time.monotonic() > deadline:
+                    warnings.append(
+                        "a transaction older than the purge is still open, so the old rows may stay in the "
+                        "table files until `VACUUM FULL` is run again after it has finished"
+                    )
+                    break
+                time.sleep(0.1)
+            # a plain VACUUM only marks the space reusable; FULL rewrites each table and its indexes
             conn.exec_driver_sql("VACUUM (FULL) " + ", ".join(TABLES))
         elif engine.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    return warnings
 
 
 def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -> dict:

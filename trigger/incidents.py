@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from trigger import audit, checks
-from trigger.app import App, today
+from trigger.app import App, today, writers_lock
 from trigger.codes import HATE_STRANDS
 from trigger.errors import InvalidInput
 from trigger.models import Agency, Incident
@@ -287,6 +287,8 @@ def import_csv(app: App, path: str | Path, *, skip_bad: bool = False) -> ImportR
     app.require_schema()
     result = ImportResult(file=str(path), skipped_bad=skip_bad)
     with app.write() as session:
+        # the writers' lock first: other changes wait for the import instead of deadlocking with it
+        writers_lock(session)
         conn = session.connection()
         agencies = {checks.code_key(code): i for code, i in session.execute(select(Agency.code, Agency.id))}
         insert = _BulkInsert(conn)

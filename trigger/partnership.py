@@ -39,6 +39,7 @@ def manager_address(session: Session, policy: Policy) -> str:
 # -- set-up ----------------------------------------------------------------------------------------
 
 
+@retried
 def init(app: App, policy_name: str = "llr", manager_email: str | None = None) -> Policy:
     """Create the schema, remember the default policy, register its relevant bodies."""
     manager_email = checks.email(manager_email, "--manager-email")

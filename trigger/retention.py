@@ -39,7 +39,7 @@ from trigger.models import (
     ThresholdDecision,
 )
 from trigger.rules.calendar import add_months
-from trigger.unit import case_policy, default_policy
+from trigger.unit import case_policy, default_policy, retried
 from workflows.machine import TERMINAL
 
 PURGED = "[purged]"
@@ -105,6 +105,7 @@ def candidates(session: Session, closed_before: date) -> list[ReviewCase]:
     )
 
 
+@retried
 def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
     """Remove the personal data of cases closed or withdrawn before `closed_before`, and the imported
     incident rows reported before it; one transaction, one audit event per case and one for the

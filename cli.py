@@ -28,8 +28,52 @@ class OneLineUsageError(click.UsageError):
         click.echo(f"Error: {self.format_message().rstrip('.')}{where}", err=True)
 
 
+def exclusive(*names: str):
+    """Declare options that contradict each other (`--met` and `--not-met`): given together on the
+    command line, the command is refused with one line naming both, before anything runs. An argument
+    is named by its metavar (`KIND`). Checked once, for every command, by `TriggerCommand`."""
+
+    def mark(f):
+        f.__exclusive__ = [*getattr(f, "__exclusive__", []), names]
+        return f
+
+    return mark
+
+
+class TriggerCommand(click.Command):
+    """A command that refuses contradictory options (see `exclusive`)."""
+
+    def parse_args(self, ctx, args):
+        rest = super().parse_args(ctx, args)
+        for names in getattr(self.callback, "__exclusive__", []):
+            given = [name for name in names if self._given(ctx, name)]
+            if len(given) > 1:
+                listed = (
+                    " and ".join([", ".join(given[:-1]), given[-1]])
+                    if len(given) > 2
+                    else " and ".join(given)
+                )
+                raise click.UsageError(f"{listed} contradict each other; give only one", ctx)
+        return rest
+
+    def _given(self, ctx, name: str) -> bool:
+        for param in self.params:
+            named = (
+                name in param.opts if isinstance(param, click.Option) else name == param.human_readable_name
+            )
+            if named:
+                source = ctx.get_parameter_source(param.name)
+                value = ctx.params.get(param.name)
+                return source is click.core.ParameterSource.COMMANDLINE and value not in (None, False, ())
+        raise LookupError(f"{self.name}: no option {name} to declare exclusive")  # a programming error
+
+
 class TriggerGroup(click.Group):
     """Turns every domain error into `Error: <one line>` on stderr and a non-zero exit."""
+
+    command_class = TriggerCommand
+    # subgroups made with @group.group() are TriggerGroups too (their commands refuse contradictions)
+    group_class = type
 
     def invoke(self, ctx):
         try:
@@ -136,10 +180,10 @@ def on_option(f):
 
 
 def output_options(f):
-    """--json and --csv for every listing; a table otherwise."""
+    """--json and --csv for every listing (one or the other); a table otherwise."""
     f = click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")(f)
     f = click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
-    return f
+    return exclusive("--json", "--csv")(f)
 
 
 def emit_json(data) -> None:
@@ -247,15 +291,28 @@ def main() -> None:
 
 
 @cli.command()
-@click.option("--policy", "policy_name", default="llr", show_default=True, help="Policy preset or TOML file.")
+@click.option(
+    "--policy",
+    "policy_name",
+    default=None,
+    help="Policy preset or TOML file (default: the database's current policy; llr for a new one).",
+)
 @click.option("--manager-email", default=None, help="Where escalations and the morning digest go.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Change the policy or the manager of a database that holds cases (recorded).",
+)
 @pass_ctx
-def init(c, policy_name, manager_email):
-    """Create the database and choose the partnership's policy."""
+def init(c, policy_name, manager_email, force):
+    """Create the database and choose the partnership's policy. Safe to rerun; on a database that
+    already holds cases it refuses to change the policy or the manager unless --force."""
     from trigger import partnership
 
-    pol = partnership.init(c.app, c.policy or policy_name, manager_email)
+    pol, changed = partnership.init(c.app, c.policy or policy_name, manager_email, force=force)
     click.echo(f"Initialised {c.app.url} with policy {pol.name} {pol.version} ({pol.area}).")
+    for line in changed:
+        click.echo(f"Changed (recorded in the audit log): {line}", err=True)
 
 
 @cli.group(cls=TriggerGroup)
@@ -499,9 +556,9 @@ def check(c, reference, as_json):
     """Evaluate the threshold from the recorded complaints and explain it."""
     from trigger import complaints
 
-    case, explanation = complaints.check(c.app, reference)
+    case, explanation, corrected = complaints.check(c.app, reference)
     if as_json:
-        emit_json(explanation.as_dict())
+        emit_json({**explanation.as_dict(), "since_corrected": corrected})
         return
     verdict = "MET" if explanation.met else "NOT MET"
     click.echo(
@@ -510,12 +567,15 @@ def check(c, reference, as_json):
     )
     click.echo()
     click.echo(explanation.text())
+    if corrected:
+        click.echo()
+        click.echo(f"Note: {corrected}.")
 
 
 @cli.command()
 @click.argument("reference")
-@click.option("--met", "verdict", flag_value="met", help="The threshold is met.")
-@click.option("--not-met", "verdict", flag_value="not_met", help="The threshold is not met.")
+@click.option("--met", is_flag=True, help="The threshold is met.")
+@click.option("--not-met", is_flag=True, help="The threshold is not met.")
 @click.option(
     "--reject",
     "category",
@@ -525,18 +585,15 @@ def check(c, reference, as_json):
 )
 @click.option("--reason", default=None, help="Why (required for a discretionary met or a rejection).")
 @on_option
+@exclusive("--met", "--not-met", "--reject")
 @pass_ctx
-def decide(c, reference, verdict, category, reason, on):
+def decide(c, reference, met, not_met, category, reason, on):
     """Record the threshold decision."""
     from trigger import cases
 
-    if category and verdict:
-        raise click.UsageError("give one of --met, --not-met or --reject, not several")
-    if not category and not verdict:
+    if not (met or not_met or category):
         raise click.UsageError("give one of --met, --not-met or --reject CATEGORY")
-    case = cases.decide(
-        c.app, reference, met=verdict == "met", rejection_category=category, reason=reason, on=on
-    )
+    case = cases.decide(c.app, reference, met=met, rejection_category=category, reason=reason, on=on)
     click.echo(f"{case.reference} is now {case.state}.")
 
 
@@ -545,16 +602,39 @@ def decide(c, reference, verdict, category, reason, on):
 @click.option("--lead", default=None, help="The lead agency (code).")
 @click.option("--reviewer", default=None, help="The named reviewer.")
 @click.option("--reviewer-email", default=None)
+@click.option(
+    "--spoc", default=None, metavar="NAME", help="The case's named single point of contact (a person)."
+)
+@click.option("--spoc-email", default=None, help="The SPoC's e-mail address.")
+@click.option(
+    "--reason",
+    default=None,
+    help="Why the review is reassigned (required once it has started: a reassignment).",
+)
 @on_option
 @pass_ctx
-def assign(c, reference, lead, reviewer, reviewer_email, on):
-    """Assign the lead agency and the reviewer; the review starts."""
+def assign(c, reference, lead, reviewer, reviewer_email, spoc, spoc_email, reason, on):
+    """Assign the lead agency and the reviewer; the review starts. Once it has started, the same command
+    with --reason reassigns it (the reviewer replaced stays recorded as involved).
+
+    \b
+        trigger assign CT-2026-0007 --lead nwlbc --reviewer "Sam Patel" --spoc "Jo Smith"
+        trigger assign CT-2026-0007 --reviewer "Ali Khan" --reason "Sam Patel on leave until June"
+    """
     from trigger import cases
 
     case = cases.assign(
-        c.app, reference, lead=lead or "", reviewer=reviewer or "", reviewer_email=reviewer_email, on=on
+        c.app,
+        reference,
+        lead=lead or "",
+        reviewer=reviewer or "",
+        reviewer_email=reviewer_email,
+        spoc=spoc,
+        spoc_email=spoc_email,
+        reason=reason,
+        on=on,
     )
-    click.echo(f"{case.reference} is now {case.state}; reviewer {case.reviewer}.")
+    click.echo(f"{case.reference} is {case.state}; lead agency assigned, reviewer {case.reviewer}.")
 
 
 @cli.command()
@@ -565,6 +645,9 @@ def assign(c, reference, lead, reviewer, reviewer_email, on):
 @click.option("--answered", type=DATE, default=None)
 @click.option("--not-held", is_flag=True, help="The agency holds no data (a finding in its own right).")
 @click.option("--note", default=None)
+@exclusive("--requested", "--answered")
+@exclusive("--answered", "--due")
+@exclusive("--requested", "--not-held")
 @pass_ctx
 def evidence(c, reference, agency, requested, due, answered, not_held, note):
     """Request evidence from an agency, or record its answer."""
@@ -583,7 +666,25 @@ def evidence(c, reference, agency, requested, due, answered, not_held, note):
     click.echo(f"Evidence from {agency} {'requested' if requested else 'answered'} on {reference.upper()}.")
 
 
-@cli.command()
+class DefaultCommandGroup(TriggerGroup):
+    """A group whose first argument, when it names none of its commands, goes to its default command:
+    `trigger hours REF ...` logs hours as it always did, `trigger hours void REF N` voids an entry."""
+
+    default_command = "log"
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group(cls=DefaultCommandGroup)
+def hours():
+    """Review hours: log them (`trigger hours REF --agency ... --person ... --hours N --date D`), or
+    void an entry logged in error."""
+
+
+@hours.command("log")
 @click.argument("reference")
 @click.option("--agency", required=True)
 @click.option("--person", required=True)
@@ -591,14 +692,14 @@ def evidence(c, reference, agency, requested, due, answered, not_held, note):
 @click.option("--date", "worked_on", required=True, type=DATE)
 @click.option("--note", default=None)
 @pass_ctx
-def hours(c, reference, agency, person, hours, worked_on, note):
-    """Log review hours."""
+def hours_log(c, reference, agency, person, hours, worked_on, note):
+    """Log review hours (the default: `trigger hours REF ...` does the same)."""
     from trigger import review
 
-    review.log_hours(
+    row = review.log_hours(
         c.app, reference, agency=agency, person=person, hours=hours, worked_on=worked_on, note=note
     )
-    click.echo(f"Logged {hours:g} hours by {person} ({agency}) on {reference.upper()}.")
+    click.echo(f"Logged {hours:g} hours by {person} ({agency}) on {reference.upper()} as entry {row.id}.")
 
 
 @cli.command()
@@ -693,13 +794,16 @@ def action_add(c, reference, text, owner, due, resources, outcome_measure, jag, 
 @click.option("--status", type=click.Choice(codes.ACTION_STATUSES), default=None)
 @click.option("--rag", type=click.Choice(codes.RAG), default=None)
 @click.option("--note", default=None, help="A progress note.")
-@click.option("--jag/--no-jag", default=None, help="Hand the action to the JAG (or take it back).")
+@click.option("--jag", is_flag=True, help="Hand the action to the JAG.")
+@click.option("--no-jag", is_flag=True, help="Take the action back from the JAG.")
 @on_option
+@exclusive("--jag", "--no-jag")
 @pass_ctx
-def action_update(c, reference, number, status, rag, note, jag, on):
+def action_update(c, reference, number, status, rag, note, jag, no_jag, on):
     """Update an action's status, RAG or progress."""
     from trigger import review
 
+    jag = True if jag else (False if no_jag else None)
     row = review.update_action(c.app, reference, number, status=status, rag=rag, note=note, jag=jag, on=on)
     click.echo(
         f"Action {row.number} on {reference.upper()}: {row.status}"
@@ -770,17 +874,18 @@ def appeal(c, reference, received, grounds, detail, late_reason, on):
 
 @cli.command("appeal-decision")
 @click.argument("reference")
-@click.option("--upheld", "upheld", flag_value=True, default=None)
-@click.option("--dismissed", "upheld", flag_value=False)
+@click.option("--upheld", is_flag=True, help="The appeal is upheld.")
+@click.option("--dismissed", is_flag=True, help="The appeal is dismissed; the decision stands.")
 @click.option("--by", required=True, help="The independent decider.")
 @click.option("--reason", required=True)
 @on_option
+@exclusive("--upheld", "--dismissed")
 @pass_ctx
-def appeal_decision(c, reference, upheld, by, reason, on):
+def appeal_decision(c, reference, upheld, dismissed, by, reason, on):
     """Record the independent decision on an appeal."""
     from trigger import cases
 
-    if upheld is None:
+    if not (upheld or dismissed):
         raise click.UsageError("give --upheld or --dismissed")
     case = cases.decide_appeal(c.app, reference, upheld=upheld, by=by, reason=reason, on=on)
     click.echo(f"{case.reference} is now {case.state}.")
@@ -834,34 +939,77 @@ def print_case(d: dict) -> None:
     )
     who = d["applicant"] + (f" for {d['victim']} (consent {d['consent_date']})" if d["third_party"] else "")
     click.echo(f"Applicant: {who}")
+    if d["spoc"]["name"]:
+        click.echo(f"SPoC: {d['spoc']['name']}" + (f" <{d['spoc']['email']}>" if d["spoc"]["email"] else ""))
+    if d["victim_involvement"]["choice"]:
+        inv = d["victim_involvement"]
+        click.echo(f"Victim's involvement: {inv['choice']} (recorded {inv['recorded']})")
     t = d["threshold"]
     if t["decided"]:
         verdict = "met" if t["met"] else "not met"
-        click.echo(
-            f"Threshold: {verdict} on {t['decided']}"
-            + (f" ({t['route']})" if t["route"] else "")
-            + (f"; rejected as {t['rejection_category']}" if t["rejection_category"] else "")
-        )
+        if t["by_appeal"]:
+            first = t["history"][0]
+            was = "met" if first["met"] else ("rejected" if first["rejection_category"] else "not met")
+            upheld = t["history"][-1].get("upheld")
+            how = "appeal upheld" if upheld else "appeal dismissed, the decision stands"
+            click.echo(
+                f"Threshold: {verdict} on {t['decided']} ({how}; first decided {was} on {first['decided']})"
+            )
+        else:
+            click.echo(
+                f"Threshold: {verdict} on {t['decided']}"
+                + (f" ({t['route']})" if t["route"] else "")
+                + (f"; rejected as {t['rejection_category']}" if t["rejection_category"] else "")
+            )
+        if t["since_corrected"]:
+            click.echo(f"  Note: {t['since_corrected']}.")
     if d["lead_agency"]:
         click.echo(f"Lead agency: {d['lead_agency']}; reviewer: {d['reviewer']}")
+    void = [i for i in d["incidents"] if i["void"]]
     click.echo(
-        f"Complaints: {len(d['incidents'])}; findings: {len(d['findings'])}; "
+        f"Complaints: {len(d['incidents']) - len(void)}"
+        + (f" (and {len(void)} void)" if void else "")
+        + f"; findings: {len(d['findings'])}; "
         f"recommendations: {len(d['recommendations'])}; actions: {len(d['actions'])}; "
         f"hours: {d['hours_total']:g}"
     )
+    for i in void:
+        click.echo(f"  complaint {i['id']} void since {i['voided_on']}: {i['void_reason']}")
+    if d["hours"]:
+        click.echo(
+            "Hours entries: "
+            + "; ".join(
+                f"{h['entry']}. {h['date']} {h['person']} ({h['agency']}) {h['hours']:g}"
+                + (f" VOID: {h['void_reason']}" if h["void"] else "")
+                for h in d["hours"]
+            )
+        )
+    if d["consultations"]:
+        click.echo(
+            "Plan put to the victim: " + "; ".join(f"{c['on']}: {c['response']}" for c in d["consultations"])
+        )
     if d["letters"]:
-        click.echo("Letters: " + "; ".join(f"{lt['kind']} {lt['issued_on']}" for lt in d["letters"]))
+        click.echo("Letters (the register; `trigger letter REF --issued N -o FILE` gives one back as sent):")
+        for lt in d["letters"]:
+            fixed = ", ".join(dict.fromkeys(c["field"] for c in lt["corrected_since"]))
+            click.echo(
+                f"  {lt['number']}. {lt['kind']} {lt['issued_on']} ({lt['format']}, sha256 {lt['hash'][:12]})"
+                + (f"  facts since corrected: {fixed}" if fixed else "")
+            )
+    if d["closure_reason"]:
+        click.echo(f"Closure reason: {d['closure_reason']}")
     if d["deadlines"]:
         click.echo("Deadlines:")
         for dl in d["deadlines"]:
-            status = (
-                f"met {dl['met_on']}"
-                if dl["met_on"]
-                else dl["status"].upper()
-                if dl["overdue"]
-                else dl["status"]
+            click.echo(f"  {dl['kind']:20} due {dl['due']}  {_deadline_status(dl)}")
+    if d["corrections"]:
+        click.echo("Corrections:")
+        for c in d["corrections"]:
+            what = c["subject"] + (f" {c['id']}" if c["subject"] in ("incident", "hours") else "")
+            click.echo(
+                f"  {c['on']}  {what} {c['field']}: {_shown(c['old'])} -> {_shown(c['new'])}  by {c['by']}"
+                + (f"  ({c['reason']})" if c["reason"] else "")
             )
-            click.echo(f"  {dl['kind']:20} due {dl['due']}  {status}")
     click.echo("Timeline:")
     for e in d["events"]:
         move = f" {e['from'] or ''} -> {e['to']}" if e["to"] and e["from"] != e["to"] else ""
@@ -877,6 +1025,26 @@ def print_case(d: dict) -> None:
             else ""
         )
         click.echo(f"  {e['at']}  {e['event']:18} {e['actor']}{move}{reason}{detail.rstrip()}")
+
+
+def _shown(value) -> str:
+    return "(none)" if value is None else repr(value)
+
+
+def _deadline_status(dl: dict) -> str:
+    """A deadline's status as `show` prints it; the JSON carries the same `status` code."""
+    st, met_on = dl["status"], dl["met_on"]
+    if st == "met":
+        return f"met {met_on}"
+    if st == "met_late":
+        unit = "working day" if (dl["span"] or "").endswith("wd") else "day"
+        n = dl["days_late"]
+        return f"met late {met_on} ({n} {unit}{'' if n == 1 else 's'} late)"
+    if st == "late_accepted":
+        return f"late appeal accepted {met_on}"
+    if st in ("overdue", "missed"):
+        return st.upper()
+    return st.replace("_", " ")
 
 
 _TIMELINE_KEYS = (
@@ -900,12 +1068,16 @@ _TIMELINE_KEYS = (
     "channel",
     "kind",
     "recipient",
+    "fields",
+    "entry",
 )
 
 
 @cli.command("list")
 @click.option("--state", default=None, help="Only cases in this state.")
-@click.option("--overdue", is_flag=True, help="Only cases with a deadline passed and not met.")
+@click.option(
+    "--overdue", is_flag=True, help="Only cases with a deadline overdue: due, not done, and still possible."
+)
 @click.option("--as-of", type=DATE, default=None, help="Judge overdue as of this day (default today).")
 @output_options
 @pass_ctx
@@ -981,15 +1153,17 @@ def scan(c, as_of, as_json, as_csv):
         emit_json(found)
         return
     rows = found["second_report"] + found["meets_threshold"]
-    columns = ["list", "victim_id", "reports", "qualifying", "first_report", "last_report"]
+    columns = ["list", "victim_id", "reports", "qualifying", "first_report", "last_report", "told_on"]
     if as_csv:
         emit_rows(rows, columns, as_csv=True)
         return
     click.echo(f"Scan as of {found['as_of']}: reports from {found['window_start']} (six months).")
     a, b = len(found["second_report"]), len(found["meets_threshold"])
+    told = sum(1 for r in found["second_report"] if r["told"])
     click.echo(
         f"(a) {a} {'victim' if a == 1 else 'victims'} made a second report within six months; "
-        "tell them about the ASB Case Review (2025 guidance)."
+        "tell them about the ASB Case Review (2025 guidance)"
+        + (f"; {told} already told (told_on; record with `trigger signpost`)." if told else ".")
     )
     click.echo(
         f"(b) {b} {'victim meets' if b == 1 else 'victims meet'} the threshold with no open case; "
@@ -1112,8 +1286,14 @@ def output_target(c, path, force, stream=True):
 
 @cli.command()
 @click.argument("reference")
-@click.argument("kind", type=click.Choice(codes.LETTER_KINDS))
-@click.option("--format", "fmt", type=click.Choice(codes.LETTER_FORMATS), default="html", show_default=True)
+@click.argument("kind", type=click.Choice(codes.LETTER_KINDS), required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(codes.LETTER_FORMATS),
+    default=None,
+    help="html (default), txt or pdf.",
+)
 @click.option(
     "-o",
     "--output",
@@ -1135,17 +1315,50 @@ def output_target(c, path, force, stream=True):
     default=None,
     help="The partnership's own template folder (rendered in the sandbox).",
 )
+@click.option(
+    "--issued",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Give back register entry N (as `show` numbers them) exactly as it was sent.",
+)
 @on_option
+@exclusive("--issued", "KIND")
+@exclusive("--issued", "--preview")
+@exclusive("--issued", "--format")
+@exclusive("--issued", "--to")
+@exclusive("--issued", "--on")
+@exclusive("--issued", "--templates")
 @pass_ctx
-def letter(c, reference, kind, fmt, output, force, preview, to, templates, on):
-    """Issue a letter about a case (recorded in the register), or --preview it.
+def letter(c, reference, kind, fmt, output, force, preview, to, templates, issued, on):
+    """Issue a letter about a case (recorded in the register), or --preview it; or give back an issued
+    one exactly as sent (--issued N).
 
     The letter is recorded only once it has been written: to -o FILE (never over an existing file
     without --force), or to standard output.
+
+    \b
+        trigger letter CT-2026-0007 threshold_met --format pdf -o met.pdf
+        trigger letter CT-2026-0007 --issued 2 -o sent.pdf
     """
+    from trigger import correspondence, outputs
+
+    if issued is not None:
+        copy = correspondence.issued_copy(c.app, reference, issued)
+        if copy.format in ("pdf", "zip") and not output:
+            raise click.UsageError(f"entry {issued} is a {copy.format}: give -o FILE.{copy.format}")
+        outputs.write(output_target(c, output, force), copy.content)
+        click.echo(
+            f"Entry {issued} of {reference.upper()}: {copy.kind} issued {copy.issued_on} as {copy.format}, "
+            f"exactly as sent (sha256 {copy.content_hash[:12]} checked).",
+            err=True,
+        )
+        return
+    if kind is None:
+        raise click.UsageError("say which letter: give KIND (e.g. acknowledgement), or --issued N")
+    fmt = fmt or "html"
     if fmt == "pdf" and not output:
         raise click.UsageError("a PDF needs a file to go to: give -o FILE.pdf")
-    from trigger import correspondence
 
     issued = correspondence.letter(
         c.app,
@@ -1160,8 +1373,8 @@ def letter(c, reference, kind, fmt, output, force, preview, to, templates, on):
     )
     if issued.letter_id is not None:
         click.echo(
-            f"Recorded {kind} letter {issued.letter_id} on {reference.upper()} ({issued.issued_on}, "
-            f"{fmt}, sha256 {issued.content_hash[:12]}).",
+            f"Recorded {kind} letter on {reference.upper()} as register entry {issued.number} "
+            f"({issued.issued_on}, {fmt}, sha256 {issued.content_hash[:12]}).",
             err=True,
         )
     elif output:
@@ -1201,32 +1414,22 @@ def letters_fields():
 @click.option("-o", "--output", required=True, metavar="FILE", help="The zip file to write.")
 @force_option
 @click.option("--to", "to", default=None, help="Who receives it (default the policy's appeal body).")
-@click.option(
-    "--templates",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="The partnership's own template folder, for the letters in the bundle.",
-)
 @on_option
 @pass_ctx
-def bundle(c, reference, output, force, to, templates, on):
-    """Make the appeal bundle (report form, chronology, minutes, letters, outcome and action plan).
+def bundle(c, reference, output, force, to, on):
+    """Make the appeal bundle (report form, chronology, minutes, the letters as issued, outcome and
+    action plan, the appellant's own words).
 
     It is recorded only once the file has been written (never over an existing file without --force).
     """
     from trigger import correspondence
 
     issued = correspondence.bundle(
-        c.app,
-        reference,
-        on=on,
-        recipient=to,
-        templates=templates,
-        output=output_target(c, output, force, stream=False),
+        c.app, reference, on=on, recipient=to, output=output_target(c, output, force, stream=False)
     )
     click.echo(
-        f"Appeal bundle for {reference.upper()} written to {output}; recorded as letter "
-        f"{issued.letter_id} (sha256 {issued.content_hash[:12]})."
+        f"Appeal bundle for {reference.upper()} written to {output}; recorded as register entry "
+        f"{issued.number} (sha256 {issued.content_hash[:12]})."
     )
 
 
@@ -1236,12 +1439,13 @@ def bundle(c, reference, output, force, to, templates, on):
 @cli.command()
 @click.argument("reference")
 @click.argument("number", type=ID)
-@click.option("--accepted", "accepted", flag_value=True, default=None, help="The body accepted it.")
-@click.option("--declined", "accepted", flag_value=False, help="The body declined it (give --reason).")
+@click.option("--accepted", is_flag=True, help="The body accepted it.")
+@click.option("--declined", is_flag=True, help="The body declined it (give --reason).")
 @click.option("--reason", default=None, help="The body's reason (required when declined).")
 @on_option
+@exclusive("--accepted", "--declined")
 @pass_ctx
-def response(c, reference, number, accepted, reason, on):
+def response(c, reference, number, accepted, declined, reason, on):
     """Record a body's response to recommendation NUMBER: it "had regard" to it (s.104).
 
     \b
@@ -1250,7 +1454,7 @@ def response(c, reference, number, accepted, reason, on):
     """
     from trigger import review
 
-    if accepted is None:
+    if not (accepted or declined):
         raise click.UsageError("give --accepted or --declined --reason TEXT")
     row = review.respond_to_recommendation(c.app, reference, number, accepted=accepted, reason=reason, on=on)
     click.echo(f"Recommendation {row.id} on {reference.upper()}: {row.response}.")
@@ -1368,7 +1572,8 @@ def report_hours(c, start, end, as_json, as_csv):
 @output_options
 @pass_ctx
 def report_deadlines(c, as_of, as_json, as_csv):
-    """Deadline performance: on-time share and median days per stage."""
+    """Deadline performance: on-time share and median days per stage. Met late and missed deadlines
+    are not on time; the applicant's appeal window is counted as passed or late_accepted, with no share."""
     from trigger.reports import deadlines
 
     rows = deadlines.deadline_performance(c.app, as_of)
@@ -1379,10 +1584,12 @@ def report_deadlines(c, as_of, as_json, as_csv):
             "deadlines",
             "met_on_time",
             "met_late",
+            "missed",
             "overdue",
-            "expired",
             "open",
             "not_applicable",
+            "passed",
+            "late_accepted",
             "on_time_share",
             "median_days_taken",
             "median_days_from_due",
@@ -1395,13 +1602,36 @@ def report_deadlines(c, as_of, as_json, as_csv):
 
 @cli.command()
 @click.argument("reference")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: the case and its chronology.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON: the case, its chronology and its documents as issued.",
+)
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    metavar="FILE",
+    help="Write a zip: case.json, chronology.txt and every document exactly as issued.",
+)
+@force_option
+@exclusive("--json", "--output")
 @pass_ctx
-def export(c, reference, as_json):
-    """The full chronology of a case, for the Ombudsman or an appeal bundle."""
+def export(c, reference, as_json, output, force):
+    """The full chronology of a case and the documents it issued, for the Ombudsman or an appeal."""
+    from trigger import outputs
     from trigger.reports import chronology
 
+    target = output_target(c, output, force, stream=False) if output else None
     data = chronology.export_case(c.app, reference)
+    if target is not None:
+        outputs.write(target, chronology.export_zip(data))
+        click.echo(
+            f"Exported {data['case']['reference']} to {output} ({len(data['documents'])} documents).",
+            err=True,
+        )
+        return
     if as_json:
         emit_json(data)
         return
@@ -1409,6 +1639,13 @@ def export(c, reference, as_json):
     click.echo(f"Chronology of {case['reference']} ({case['state']}), received {case['received']}")
     for item in data["chronology"]:
         click.echo(f"{item['date']}  {item['kind']:24} {item['summary']}")
+    if data["documents"]:
+        click.echo("Documents as issued (`trigger export REF -o FILE.zip` writes them out):")
+        for d in data["documents"]:
+            click.echo(
+                f"  {d['number']}. {d['issued_on']} {d['kind']} ({d['format']}) sha256 {d['sha256']}"
+                + ("" if d["as_issued"] else "  (no intact copy held)")
+            )
 
 
 @cli.group(cls=TriggerGroup)
@@ -1528,6 +1765,165 @@ def backup(c, file, force):
 
     size = db.backup(c.app.url, file, force=force)
     click.echo(f"Backed up {c.app.url} to {file} ({size:,} bytes). Restore: stop trigger, copy it back.")
+
+
+# -- corrections and the 2025 guidance duties (issue 11) ----------------------------------------------
+
+
+def _corrected(rows, what: str) -> None:
+    fields = ", ".join(dict.fromkeys(r.field for r in rows))
+    click.echo(f"Corrected {what}: {fields} (old values kept; `trigger show` lists the corrections).")
+
+
+@cli.group("case", cls=TriggerGroup)
+def case_group():
+    """Corrections to a case's own facts."""
+
+
+@case_group.command("update")
+@click.argument("reference")
+@click.option("--applicant", default=None)
+@click.option("--victim", default=None)
+@click.option("--victim-kind", default=None, type=click.Choice(codes.VICTIM_KINDS))
+@click.option("--victim-ref", default=None, help="The victim's id in the partners' case system.")
+@click.option("--consent-date", type=DATE, default=None)
+@click.option("--consent-method", default=None)
+@click.option("--received", type=DATE, default=None, help="The day the application was received.")
+@click.option("--channel", default=None, type=click.Choice(codes.CHANNELS))
+@click.option("--statement", default=None)
+@click.option("--address", default=None)
+@click.option("--postcode", default=None)
+@click.option("--beat", default=None)
+@click.option("--email", default=None)
+@click.option("--phone", default=None)
+@click.option("--language", default=None, type=click.Choice(codes.LANGUAGES))
+@click.option("--preferred-contact", default=None, type=click.Choice(codes.PREFERRED_CONTACT))
+@click.option("--accessibility", default=None)
+@click.option("--vulnerability", default=None)
+@click.option("--spoc", default=None, metavar="NAME", help="The case's named single point of contact.")
+@click.option("--spoc-email", default=None)
+@click.option(
+    "--involvement",
+    default=None,
+    type=click.Choice(codes.VICTIM_INVOLVEMENT),
+    help="The victim's chosen involvement in the review, as they said when asked.",
+)
+@click.option("--reason", required=True, help="Why the correction is made (kept with the old and new value).")
+@on_option
+@pass_ctx
+def case_update(c, reference, reason, on, **given):
+    """Correct a case's facts: each change keeps the old value, the new value, the reason, who and when.
+    An empty value ("") clears an optional field. Letters already issued stay as they were sent.
+
+    \b
+        trigger case update CT-2026-0007 --address "11 High Street, Loughborough" --reason "typo"
+        trigger case update CT-2026-0007 --involvement virtual --reason "asked by phone"
+    """
+    from trigger import corrections
+
+    rows = corrections.update_case(c.app, reference, reason=reason, on=on, **given)
+    _corrected(rows, reference.upper())
+
+
+@incident.command("update")
+@click.argument("incident_id", metavar="ID", type=ID)
+@click.option("--occurred", type=DATE, default=None)
+@click.option("--reported", type=DATE, default=None)
+@click.option("--agency", default=None, help="The agency it was reported to (code).")
+@click.option("--agency-ref", default=None)
+@click.option(
+    "--hate", default=None, type=click.Choice((*codes.HATE_STRANDS, "none")), help="A strand, or none."
+)
+@click.option("--same-as", default=None, help="The id of the complaint this one repeats, or none.")
+@click.option("--complainant", default=None)
+@click.option("--category", default=None)
+@click.option("--description", default=None)
+@click.option("--reason", required=True, help="Why the correction is made.")
+@on_option
+@pass_ctx
+def incident_update(c, incident_id, reason, on, **given):
+    """Correct a complaint; the threshold check reads the corrected values, and `check` and `show` say
+    when a decided case's check has changed (nothing changes state by itself)."""
+    from trigger import corrections
+
+    rows = corrections.update_incident(c.app, incident_id, reason=reason, on=on, **given)
+    _corrected(rows, f"complaint {incident_id}")
+
+
+@incident.command("void")
+@click.argument("incident_id", metavar="ID", type=ID)
+@click.option("--reason", required=True, help="Why the complaint was recorded in error.")
+@on_option
+@pass_ctx
+def incident_void(c, incident_id, reason, on):
+    """Void a complaint recorded in error: it stays on the record, with the reason, and is left out of
+    every count (`check` shows it as void)."""
+    from trigger import corrections
+
+    corrections.void_incident(c.app, incident_id, reason=reason, on=on)
+    click.echo(f"Complaint {incident_id} is void; it is kept on the record and counted nowhere.")
+
+
+@hours.command("void")
+@click.argument("reference")
+@click.argument("entry", type=ID)
+@click.option("--reason", required=True, help="Why the entry was logged in error.")
+@on_option
+@pass_ctx
+def hours_void(c, reference, entry, reason, on):
+    """Void an hours entry logged in error (ENTRY as `show` lists them): kept, left out of every total."""
+    from trigger import corrections
+
+    corrections.void_hours(c.app, reference, entry, reason=reason, on=on)
+    click.echo(f"Hours entry {entry} on {reference.upper()} is void; it is kept and counted nowhere.")
+
+
+@agency.command("update")
+@click.argument("code")
+@click.option("--name", default=None)
+@click.option("--kind", default=None, type=click.Choice(codes.AGENCY_KINDS))
+@click.option("--email", default=None, help='The agency\'s contact address ("" clears it).')
+@click.option("--reason", default=None, help="Why (kept with the old and new value).")
+@pass_ctx
+def agency_update(c, code, name, kind, email, reason):
+    """Change an agency's name, kind or e-mail (audited; reminders go to the new address)."""
+    from trigger import corrections
+
+    rows = corrections.update_agency(c.app, code, name=name, kind=kind, email=email, reason=reason)
+    _corrected(rows, f"agency {code}")
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--response", required=True, help="What the victim said about the draft action plan.")
+@on_option
+@pass_ctx
+def consult(c, reference, response, on):
+    """Record that the draft action plan was put to the victim before the outcome (2025 guidance)."""
+    from trigger import duties
+
+    row = duties.consult(c.app, reference, on=on, response=response)
+    click.echo(
+        f"Consultation on the draft action plan of {reference.upper()} recorded "
+        f"({row.consulted_on.isoformat()})."
+    )
+
+
+@cli.command()
+@click.argument("victim_ref", metavar="VICTIM_REF")
+@click.option("--how", required=True, help="How they were told (letter, visit, phone...).")
+@on_option
+@pass_ctx
+def signpost(c, victim_ref, how, on):
+    """Record that a victim who made a second report within six months was told about the Case Review
+    (2025 guidance); VICTIM_REF is their id in the partners' case system, as `scan` lists it."""
+    from trigger import duties
+
+    row = duties.signpost(c.app, victim_ref, on=on, how=how)
+    click.echo(
+        f"Victim {row.victim_ref} told about the ASB Case Review on {row.told_on.isoformat()}; "
+        "`scan` marks them."
+    )
 
 
 # -- demo ---------------------------------------------------------------------------------------------

@@ -36,6 +36,8 @@ FIELDS: dict = {
     "next_step": {"what": None, "due": None},
     "threshold": {
         "decided": None,
+        "by_appeal": None,
+        "local_routes": [None],
         "met": None,
         "route": None,
         "route_text": None,

@@ -1,6 +1,7 @@
 """Delete and regenerate the initial migration `0001_initial` from the current models.
 
-Run after merging branches that changed trigger/models.py (there are no released databases yet, so
+It also rewrites trigger/tables.py (scripts/read_tables.py). Run after merging branches that changed
+trigger/models.py (there are no released databases yet, so
 one initial revision is the whole history):
 
     python scripts/regen_migration.py          # or scripts/regen_migration.sh
@@ -55,7 +56,9 @@ def main() -> int:
         print(f"the regenerated revision does not match the models: {diff}", file=sys.stderr)
         return 1
     print(f"wrote {db.VERSIONS / (db.INITIAL + '.py')}; an empty database upgraded to it matches the models")
-    return 0
+    import read_tables  # the Core tables of the read paths are derived from the same models
+
+    return read_tables.main([])
 
 
 if __name__ == "__main__":

@@ -59,7 +59,16 @@ def test_codes_and_checks_need_only_the_standard_library(module):
     assert loaded - {"trigger"} <= set(sys.stdlib_module_names)
 
 
-CASE_WORK = ["cases", "complaints", "review", "correspondence", "partnership", "retention"]
+CASE_WORK = [
+    "cases",
+    "complaints",
+    "review",
+    "correspondence",
+    "partnership",
+    "retention",
+    "corrections",
+    "duties",
+]
 
 
 def test_every_use_case_that_writes_runs_again_when_it_loses_a_race():
@@ -114,3 +123,14 @@ def test_no_module_imports_another_modules_private_names():
                     if a.name.startswith("_")
                 ]
     assert offences == []
+
+
+def test_the_read_tables_are_generated_from_the_models():
+    proc = subprocess.run(
+        [sys.executable, "scripts/read_tables.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr

@@ -156,8 +156,9 @@ def test_christmas_case_deadlines_through_its_life(db, later):
     )
     d = deadlines(db, ref)
     assert d["appeal_decision", "appeal received 2027-02-10"]["met_on"] == "2027-03-05"
-    # the decision came without a recorded bundle: it can no longer be met
-    assert d["appeal_bundle", "appeal received 2027-02-10"]["not_applicable"] is True
+    # the decision came without a recorded bundle: missed, never "not applicable"
+    bundle = d["appeal_bundle", "appeal received 2027-02-10"]
+    assert (bundle["status"], bundle["not_applicable"]) == ("missed", False)
     text = db("show", ref).stdout
     assert "acknowledge          due 2026-12-23  met 2026-12-23" in text
 
@@ -168,7 +169,12 @@ def test_deadline_rows_keep_their_ids_and_are_never_deleted(db, later):
     db("withdraw", ref, "--reason", "moved away", "--on", "2026-12-24")
     rows = _deadline_rows(ref)
     assert {d.kind: d.id for d in rows} == before
-    assert all(d.not_applicable for d in rows)
+    # withdrawn on 24 Dec: the acknowledgement was due on the 23rd and never sent (missed); the
+    # threshold decision was not yet due (not applicable)
+    assert {d.kind: (d.missed, d.not_applicable) for d in rows} == {
+        "acknowledge": (True, False),
+        "threshold_decision": (False, True),
+    }
     assert db.json("list", "--overdue", "--as-of", "2027-02-01") == []
 
 
@@ -187,7 +193,7 @@ def test_list_overdue_as_of(db, later):
     assert rows[0]["overdue"] == ["acknowledge", "threshold_decision"]
 
 
-def test_not_met_window_is_the_applicants_never_overdue_and_not_applicable_once_closed(db, later):
+def test_not_met_window_is_the_applicants_never_overdue_and_passed_once_closed(db, later):
     ref = db.json(
         "activate",
         "--applicant",
@@ -220,7 +226,8 @@ def test_not_met_window_is_the_applicants_never_overdue_and_not_applicable_once_
     assert db.json("list", "--overdue", "--as-of", "2027-02-15") == []
     db("close", ref, "--on", "2027-02-15")
     d = deadlines(db, ref)
-    assert d["appeal_window", "threshold not met 2026-12-30"]["not_applicable"] is True
+    # the window ran its course before the case closed: it passed, it was not "not applicable"
+    assert d["appeal_window", "threshold not met 2026-12-30"]["status"] == "passed"
 
 
 def test_appeal_upheld_against_threshold_starts_a_review(db, later):

@@ -277,10 +277,13 @@ def test_issuing_records_the_letter_and_preview_records_nothing(db, case):
     shown = db.json("show", case)
     assert shown["letters"] == [
         {
+            "number": 1,
             "kind": "acknowledgement",
             "issued_on": "2026-03-03",
             "recipient": "Ann Example",
+            "format": "txt",
             "hash": hashlib.sha256(issued.stdout.encode()).hexdigest(),
+            "corrected_since": [],
         }
     ]
     event = shown["events"][-1]
@@ -549,9 +552,10 @@ def test_bundle_holds_the_appeal_papers_and_is_registered(db, case, tmp_path):
             "04-letters/01-2026-03-24-outcome.txt",
             "04-letters/index.txt",
             "05-outcome-and-action-plan.txt",
+            "06-the-appeal.txt",
         ]
         assert zf.read("04-letters/01-2026-03-24-outcome.txt").decode() == issued
-        assert "identical to the copy issued" in zf.read("04-letters/index.txt").decode()
+        assert "as issued" in zf.read("04-letters/index.txt").decode()
         assert "issue_outcome" in zf.read("02-chronology.txt").decode()
         assert (
             "Police and council reports were never shared."

@@ -27,12 +27,16 @@ def test_met_case_is_reviewed_outcome_issued_and_closed(db, case):
     db("close", case, "--reason", "actions complete", "--on", "2026-05-01")
     shown = db.json("show", case)
     assert shown["state"] == "closed"
-    assert shown["threshold"] == {
+    assert shown["threshold"] | {"history": None} == {
         "met": True,
         "route": "statutory",
         "decided": "2026-03-05",
+        "by_appeal": False,
+        "first_decided": "2026-03-05",
         "rejection_category": None,
         "reason": None,
+        "since_corrected": None,
+        "history": None,
     }
     assert shown["lead_agency"] == "cbc" and shown["reviewer"] == "Sam Reviewer"
     moves = [(e["event"], e["from"], e["to"]) for e in shown["events"] if e["to"]]

@@ -302,7 +302,7 @@ def test_deadline_performance_from_deadline_rows(db, year):
     assert rows["review"]["overdue"] == 1 and rows["review"]["not_applicable"] == 1
     assert rows["review"]["on_time_share"] == 0.0
     # the applicant's appeal window is not the partnership's duty: it expires, it is never overdue
-    assert (rows["appeal_window"]["expired"], rows["appeal_window"]["overdue"]) == (1, 0)
+    assert (rows["appeal_window"]["passed"], rows["appeal_window"]["overdue"]) == (1, 0)
     assert rows["appeal_window"]["on_time_share"] is None
 
 

@@ -173,6 +173,8 @@ def test_scan_lists_second_reports_and_victims_meeting_the_threshold_without_a_c
         "first_report": "2026-01-12",
         "last_report": "2026-03-03",
         "list": "second_report",
+        "told": False,
+        "told_on": None,
     }
     meets = {r["victim_id"]: r["route"] for r in found["meets_threshold"]}
     # V1 by the statutory count, V2 by LLR's hate route; V5 has an open case;
@@ -196,7 +198,15 @@ def test_scan_window_follows_the_six_months_beginning_with_each_report(county):
 def test_scan_csv_and_text_show_ids_and_dates_but_no_names(county):
     rows = list(csv.DictReader(io.StringIO(county("scan", "--as-of", "2026-03-20", "--csv").stdout)))
     assert {(r["list"], r["victim_id"]) for r in rows} >= {("second_report", "V1"), ("meets_threshold", "V2")}
-    assert set(rows[0]) == {"list", "victim_id", "reports", "qualifying", "first_report", "last_report"}
+    assert set(rows[0]) == {
+        "list",
+        "victim_id",
+        "reports",
+        "qualifying",
+        "first_report",
+        "last_report",
+        "told_on",
+    }
     text = county("scan", "--as-of", "2026-03-20").stdout
     assert "(a) 3 victims made a second report within six months" in text
     assert "(b) 2 victims meet the threshold with no open case" in text

@@ -469,3 +469,70 @@ def test_three_people_complaining_about_the_same_incident_meet_a_community_route
     result = trigger.json("check", ref)
     assert (result["met"], result["route"], result["statutory_count"]) == (True, "community", 1)
     assert "3 different people complained" in trigger("check", ref).stdout
+
+
+def test_a_hate_complaint_set_aside_by_a_caveat_is_said_so_never_hidden():
+    rules = Rules(hate_route=True, stricter_caveats=("report_within_7_days",))
+    e = evaluate([complaint(1, "2026-02-01", "2026-02-12", hate="religion")], D("2026-03-02"), rules)
+    hate = e.routes["hate"]
+    assert "No qualifying complaint is about a hate incident" not in hate and not e.met
+    assert hate == (
+        "Complaint 1 is a qualifying report of a hate incident (religion), but the local rule that each "
+        "incident must be reported within 7 days (stricter than the Act) sets it aside, so the local hate "
+        "incident route is not met."
+    )
+    assert hate in e.text()
+
+
+def test_every_caveat_that_sets_a_hate_complaint_aside_is_named():
+    diary = Rules(hate_route=True, stricter_caveats=("no_diary_sheets",))
+    hate_diary = [complaint(1, "2026-02-01", "2026-02-02", hate="race", category="diary_sheet")]
+    assert (
+        "the local rule that diary sheets do not count as complaints"
+        in (evaluate(hate_diary, D("2026-03-02"), diary).routes["hate"])
+    )
+    latest = Rules(hate_route=True, stricter_caveats=("latest_within_month",))
+    old = [complaint(1, "2025-12-01", "2025-12-02", hate="disability")]
+    said = evaluate(old, D("2026-03-02"), latest).routes["hate"]
+    assert "Complaint 1 is a qualifying report of a hate incident (disability)" in said
+    assert "the most recent complaint must have been made within the month before the application" in said
+
+
+def test_no_hate_complaint_at_all_is_still_said_plainly():
+    rules = Rules(hate_route=True, stricter_caveats=("report_within_7_days",))
+    e = evaluate([complaint(1, "2026-02-01", "2026-02-12")], D("2026-03-02"), rules)
+    assert e.routes["hate"].startswith("No qualifying complaint is about a hate incident")
+
+
+def test_check_and_the_not_met_letter_quote_the_hate_complaint_set_aside(trigger, tmp_path):
+    llr = (Path(__file__).resolve().parents[1] / "workflows" / "llr.toml").read_text()
+    ours = tmp_path / "melton.toml"
+    ours.write_text(
+        llr.replace('name = "llr"', 'name = "melton"').replace(
+            "stricter_caveats = []", 'stricter_caveats = ["report_within_7_days"]'
+        )
+    )
+    trigger("init", "--policy", ours)
+    ref = trigger.json(
+        "activate",
+        *("--applicant", "Ann Example", "--received", "2026-03-02", "--channel", "online"),
+        *("--statement", "Nothing has changed"),
+    )["reference"]
+    trigger(
+        "incident",
+        "add",
+        ref,
+        *("--occurred", "2026-02-01", "--reported", "2026-02-12", "--agency", "police", "--hate", "religion"),
+        *("--on", "2026-03-02"),
+    )
+    said = (
+        "Complaint 1 is a qualifying report of a hate incident (religion), but the local rule that each "
+        "incident must be reported within 7 days (stricter than the Act) sets it aside"
+    )
+    checked = trigger("check", ref).stdout
+    assert "NOT MET" in checked and said in " ".join(checked.split())
+    assert "No qualifying complaint is about a hate incident" not in checked
+    trigger("decide", ref, "--not-met", "--on", "2026-03-05")
+    letter = trigger("letter", ref, "threshold_not_met", "--format", "txt", "--on", "2026-03-05").stdout
+    assert said in " ".join(letter.split())
+    assert "No qualifying complaint is about a hate incident" not in letter

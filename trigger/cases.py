@@ -17,10 +17,10 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from trigger import audit, checks, complaints, schedule
+from trigger import audit, checks, complaints, duties, reassignment, schedule
 from trigger.app import App
 from trigger.codes import ACTION_OPEN, CHANNELS, LANGUAGES, REJECTION_CATEGORIES, VICTIM_KINDS, not_one_of
-from trigger.errors import InvalidInput, PolicyError
+from trigger.errors import GuardRefused, InvalidInput, PolicyError
 from trigger.models import (
     Action,
     Agency,
@@ -38,9 +38,19 @@ from trigger.models import (
 )
 from trigger.rules.calendar import add_months
 from trigger.rules.policy import Policy
-from trigger.unit import changing, default_policy, find_agency, not_future, on_for_move, retried
+from trigger.rules.threshold import long_date
+from trigger.unit import (
+    changing,
+    default_policy,
+    find_agency,
+    not_future,
+    on_for_change,
+    on_for_move,
+    retried,
+)
 from workflows import machine
 from workflows.machine import (
+    REVIEW_WORK_STATES,
     AppealDecisionFacts,
     AppealFacts,
     AssignFacts,
@@ -266,18 +276,52 @@ def assign(
     lead: str,
     reviewer: str,
     reviewer_email: str | None = None,
+    spoc: str | None = None,
+    spoc_email: str | None = None,
+    reason: str | None = None,
     on: date | None = None,
 ) -> ReviewCase:
+    """Assign the lead agency and the reviewer (the review starts), naming the case's single point of
+    contact (2025 guidance). Once the review has started, the same command with `--reason` reassigns
+    it (`trigger.corrections.reassign`)."""
     reviewer = checks.name(reviewer, "--reviewer") or ""
     reviewer_email = checks.email(reviewer_email, "--reviewer-email")
+    if spoc and spoc.strip():
+        spoc = checks.name(spoc, "--spoc")
+    if spoc_email and spoc_email.strip():
+        spoc_email = checks.email(spoc_email, "--spoc-email")
+    reason = checks.words(reason, "--reason")
     with changing(app, reference) as w:
+        if w.case.state in REVIEW_WORK_STATES and w.case.state != "threshold_met":
+            on = on_for_change(w.case, on)
+            reassignment.reassign(
+                w,
+                lead=lead or None,
+                reviewer=reviewer,
+                reviewer_email=reviewer_email,
+                spoc=spoc,
+                spoc_email=spoc_email,
+                reason=reason,
+                on=on,
+            )
+            return w.case
         on = on_for_move(w.case, on)
         agency = find_agency(w.session, lead) if lead else None
         facts = AssignFacts(lead_agency=agency and agency.code, reviewer=reviewer)
-        w.move("assign", on, facts, detail={"lead": agency and agency.code, "reviewer": reviewer})
+        w.move(
+            "assign",
+            on,
+            facts,
+            reason=reason,
+            detail={"lead": agency and agency.code, "reviewer": reviewer, "spoc": bool(spoc)},
+        )
         w.case.lead_agency_id = agency.id
         w.case.reviewer = reviewer
         w.case.reviewer_email = reviewer_email
+        if spoc is not None:
+            w.case.spoc_name = spoc.strip() or None
+        if spoc_email is not None:
+            w.case.spoc_email = spoc_email.strip() or None
     return w.case
 
 
@@ -310,18 +354,28 @@ def issue_outcome(
             recommendations=recs,
             no_recommendations_reason=no_recommendations,
         )
+        consultation = duties.consulted(s, w.case, on)
+        consulted = bool(victim_consulted or consultation)
         w.move(
             "issue_outcome",
             on,
             facts,
             reason=no_recommendations,
-            detail={"findings": findings, "recommendations": recs, "victim_consulted": victim_consulted},
+            detail={
+                "findings": findings,
+                "recommendations": recs,
+                "victim_consulted": consulted,
+                "consultation": consultation.id if consultation else None,
+            },
         )
         w.case.no_recommendations_reason = no_recommendations if not recs else None
-        w.case.victim_consulted = victim_consulted
-        if not victim_consulted:
+        w.case.victim_consulted = consulted
+        if not consulted:
             # 2025 guidance: the victim must be consulted on any action plan before it is final
-            warnings.append("the victim was not recorded as consulted on the action plan (2025 guidance)")
+            warnings.append(
+                "the draft action plan was not put to the victim (2025 guidance); record the consultation "
+                f"with `trigger consult {w.case.reference} --on DATE --response TEXT` before the outcome"
+            )
     return w.case, warnings
 
 
@@ -387,15 +441,17 @@ def lodge_appeal(
     return row
 
 
-def _involved(session: Session, case: ReviewCase) -> set[str]:
-    # compared by `checks.name_key` in the guard: case, spaces and look-alike forms ignored
-    """Everybody recorded as involved in the case: reviewer, lead agency, hours, actors."""
-    names = {case.reviewer or "", case.applicant_name, case.victim_name}
+def involved(session: Session, case: ReviewCase) -> set[str]:
+    """Everybody recorded as involved in the case: reviewer, lead agency, SPoC, hours, actors, and
+    everybody a reassignment replaced (they stay involved). Compared by `checks.name_key` in the
+    guard: case, repeated spaces and look-alike forms ignored."""
+    names = {case.reviewer or "", case.spoc_name or "", case.applicant_name, case.victim_name}
     if case.lead_agency_id:
         lead = session.get(Agency, case.lead_agency_id)
         names |= {lead.code, lead.name}
     names |= set(session.exec(select(HoursEntry.person).where(HoursEntry.case_id == case.id)).all())
     names |= set(session.exec(select(AuditEvent.actor).where(AuditEvent.case_id == case.id)).all())
+    names |= reassignment.replaced_people(session, case)
     return {n for n in names if n}
 
 
@@ -423,7 +479,7 @@ def decide_appeal(
             upheld=upheld,
             against=against,
             decided_by=by,
-            involved=_involved(w.session, w.case),
+            involved=involved(w.session, w.case),
             reason=reason,
         )
         w.move(
@@ -437,7 +493,7 @@ def decide_appeal(
             row.decided_on, row.upheld, row.decided_by, row.reason = on, upheld, by, reason
             w.session.add(row)
         if w.case.state == "closed":
-            w.case.closure_reason = f"appeal dismissed: {reason}"
+            w.case.closure_reason = f"the appeal was dismissed on {long_date(on)}: {reason.strip()}"
     return w.case
 
 
@@ -445,32 +501,75 @@ def decide_appeal(
 def close(
     app: App, reference: str, *, reason: str | None = None, force: bool = False, on: date | None = None
 ) -> ReviewCase:
+    """Close a case with a reason that is true of it: the one given with --reason, or, without one, the
+    reason its facts support ("no appeal was lodged within the window, which ended on ...", "the appeal
+    was dismissed on ... and every action is complete"). When the facts support none, the close is
+    refused and asks for --reason (2025 guidance: the case file says when and why it closed)."""
     reason = checks.words(reason, "--reason")
     with changing(app, reference) as w:
         on = on_for_move(w.case, on)
         s = w.session
-        open_actions = s.exec(
-            select(func.count())
-            .select_from(Action)
-            .where(Action.case_id == w.case.id, Action.status.in_(ACTION_OPEN))
-        ).one()
-        appeal_decided = (
-            s.exec(select(Appeal).where(Appeal.case_id == w.case.id, Appeal.decided_on.is_not(None))).first()
-            is not None
-        )
+        actions = s.exec(select(Action.status).where(Action.case_id == w.case.id)).all()
+        open_actions = sum(1 for a in actions if a in ACTION_OPEN)
+        came_by = _last_move(s, w.case)
+        # an appeal against the outcome that stands, dismissed (an earlier appeal, against the threshold
+        # decision, does not end the window of the outcome that followed)
+        appeal_decided = w.case.state == "outcome_issued" and came_by == "decide_appeal"
+        window_end = appeal_window_end(s, w.case, w.policy)
+        before = w.case.state
+        changed = w.case.state_changed
         facts = CloseFacts(
             closing_on=on,
             open_actions=open_actions,
             appeal_decided=appeal_decided,
-            window_end=appeal_window_end(s, w.case, w.policy),
+            window_end=window_end,
             force=force,
             reason=reason,
         )
         w.move("close", on, facts, reason=reason, detail={"forced": force, "open_actions": open_actions})
-        w.case.closure_reason = reason or (
-            "appeal window passed without an appeal" if w.case.state == "closed" else None
-        )
+        stated = reason or _closure_reason(before, came_by, changed, window_end, on, actions)
+        if stated is None:
+            raise GuardRefused(
+                f"say why {w.case.reference} is closed: give --reason TEXT (its record supports no reason "
+                "the engine could state)"
+            )
+        w.case.closure_reason = stated
     return w.case
+
+
+def _last_move(session: Session, case: ReviewCase) -> str | None:
+    """The move that brought the case into its current state."""
+    return session.exec(
+        select(AuditEvent.event)
+        .where(AuditEvent.case_id == case.id, AuditEvent.to_state == case.state)
+        .order_by(AuditEvent.seq.desc())
+    ).first()
+
+
+def _closure_reason(
+    state: str, came_by: str | None, changed: date, window_end: date | None, on: date, actions: list[str]
+) -> str | None:
+    """The closure reason the record supports, or None. Only what is true: a window that ended with no
+    appeal, an appeal dismissed on its day, and the actions as they ended."""
+    if state == "outcome_issued" and came_by == "decide_appeal":
+        ground = f"the appeal was dismissed on {long_date(changed)}"
+    elif window_end is not None and on > window_end and came_by in ("decide", "issue_outcome"):
+        ground = f"no appeal was lodged within the window, which ended on {long_date(window_end)}"
+    else:
+        return None
+    if state != "outcome_issued":
+        return ground
+    done, dropped = actions.count("done"), actions.count("dropped")
+    if any(a in ACTION_OPEN for a in actions):
+        return None
+    if not actions:
+        return f"{ground}, and the action plan had no actions"
+    joint = ground if came_by == "decide_appeal" else f"{ground},"
+    if not dropped:
+        return f"{joint} and every action is complete"
+    if not done:
+        return f"{joint} and every action was dropped ({dropped})"
+    return f"{joint} and every action is complete or was dropped ({done} complete, {dropped} dropped)"
 
 
 @retried

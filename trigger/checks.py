@@ -85,10 +85,10 @@ def words(value: str | None, what: str, *, limit: int = TEXT_MAX) -> str | None:
     given but blank or whitespace-only is refused. Returned stripped."""
     if value is None:
         return None
-    value = text(value, what, limit=limit)
-    if not value.strip():
+    cleaned = text(value, what, limit=limit) or ""
+    if not cleaned.strip():
         raise InvalidInput(f"{what} is blank; say it in words")
-    return value.strip()
+    return cleaned.strip()
 
 
 def required_words(value: str | None, what: str, *, limit: int = TEXT_MAX) -> str:

@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from trigger import checks
+from trigger import checks, decisions
 from trigger.app import App
 from trigger.codes import HATE_STRANDS, not_one_of
 from trigger.errors import GuardRefused, InvalidInput, NotFound
@@ -99,6 +99,12 @@ def explain(session: Session, case: ReviewCase, pol: Policy) -> threshold.Explan
     rows = session.exec(
         select(Incident, Agency.code).join(Agency).where(Incident.case_id == case.id).order_by(Incident.id)
     ).all()
+    void = [
+        threshold.Verdict(i.id, False, f"voided on {i.voided_on.isoformat()}: {i.void_reason}")
+        for i, _code in rows
+        if i.voided_on is not None
+    ]
+    rows = [(i, code) for i, code in rows if i.voided_on is None]  # left out of every count
     found = [
         threshold.Complaint(
             id=i.id,
@@ -112,10 +118,15 @@ def explain(session: Session, case: ReviewCase, pol: Policy) -> threshold.Explan
         )
         for i, code in rows
     ]
-    return threshold.evaluate(found, case.received, rules(pol))
+    explanation = threshold.evaluate(found, case.received, rules(pol))
+    explanation.void = void
+    return explanation
 
 
-def check(app: App, reference: str) -> tuple[ReviewCase, threshold.Explanation]:
+def check(app: App, reference: str) -> tuple[ReviewCase, threshold.Explanation, str | None]:
+    """The threshold check over the case's complaints as they stand, and, for a decided case whose
+    complaints were corrected since in a way that changes the check, the note saying so."""
     with app.read() as session:
         case = find_case(session, reference)
-        return case, explain(session, case, case_policy(session, case))
+        explanation = explain(session, case, case_policy(session, case))
+        return case, explanation, decisions.since_corrected(session, case, lambda: explanation)

@@ -13,13 +13,15 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from letters.check import check_folder
-from letters.render import LetterError, render, render_many
-from trigger import checks, complaints, views
+from letters.render import LetterError, render
+from trigger import checks, complaints, decisions, views
 from trigger.app import App
 from trigger.codes import FINDING_LABELS, INVOLVEMENT_LABELS, LETTER_FORMATS, LETTER_KINDS, LETTER_TITLES
 from trigger.errors import GuardRefused, InvalidInput, NotFound, Retry
@@ -32,10 +34,10 @@ from trigger.models import (
     Finding,
     Incident,
     Letter,
+    LetterCopy,
     Meeting,
     Recommendation,
     ReviewCase,
-    ThresholdDecision,
 )
 from trigger.outputs import OutputError, Target
 from trigger.partnership import manager_address
@@ -52,6 +54,8 @@ ROUTES = {
     "hate": "One of your complaints was about a hate incident, which meets our local threshold.",
     "community": "Several people complained about the same problem, which meets our local threshold.",
     "discretionary": "We used our discretion to hold a review, although the threshold was not reached.",
+    # Sch 4 para 3: the decision that stands after an upheld appeal against a not-met decision
+    "appeal": "Your appeal was upheld, so the threshold for a review is treated as met.",
 }
 STAGES = {
     # the step a delay letter apologises for, and its deadline (docs/architecture.md#letters-and-states)
@@ -71,6 +75,7 @@ class Issued:
     issued_on: date
     content_hash: str
     letter_id: int | None  # None for a preview
+    number: int | None = None  # the case's register entry (as `show` numbers them)
 
 
 # -- helpers over the database ---------------------------------------------------------------------
@@ -80,12 +85,20 @@ def _agencies(session: Session) -> dict[int, Agency]:
     return {a.id: a for a in session.exec(select(Agency))}
 
 
-def _decision(session: Session, case: ReviewCase) -> ThresholdDecision | None:
-    return session.exec(
-        select(ThresholdDecision)
-        .where(ThresholdDecision.case_id == case.id)
-        .order_by(ThresholdDecision.id.desc())
-    ).first()
+def _decision(
+    session: Session, case: ReviewCase, kind: str | None = None, on: date | None = None
+) -> decisions.Standing | None:
+    """The threshold decision a letter reports: the one that stands (after an appeal, the one the appeal
+    left standing), except that a not-met or rejection letter reports the decision as `decide` made it,
+    unless it is dated once an upheld appeal had replaced it."""
+    standing = decisions.standing(session, case)
+    if standing.decided is None:
+        return None
+    if kind in ("threshold_not_met", "rejection") and standing.original is not None:
+        replaced = standing.by_appeal and standing.met and on is not None and on >= standing.decided
+        if not replaced:
+            return decisions.as_decided(standing.original)
+    return standing
 
 
 def _event_on(session: Session, case: ReviewCase, event: str) -> date | None:
@@ -97,7 +110,10 @@ def _event_on(session: Session, case: ReviewCase, event: str) -> date | None:
     return row.on if row else None
 
 
-def _spoc(session: Session, pol: Policy) -> dict:
+def _spoc(session: Session, case: ReviewCase, pol: Policy) -> dict:
+    """The case's named single point of contact (2025 guidance); the manager until one is named."""
+    if case.spoc_name:
+        return {"name": case.spoc_name, "email": case.spoc_email}
     return {"name": pol.manager_name, "email": manager_address(session, pol) or None}
 
 
@@ -118,7 +134,7 @@ def refusal(session: Session, case: ReviewCase, kind: str, on: date) -> str | No
 
 def _unsupported(session: Session, case: ReviewCase, kind: str, on: date) -> str | None:
     ref = case.reference
-    decision = _decision(session, case)
+    decision = _decision(session, case, kind, on)
     if kind == "acknowledgement":
         return None
     if kind == "information_request":
@@ -130,8 +146,12 @@ def _unsupported(session: Session, case: ReviewCase, kind: str, on: date) -> str
             return f"{ref} has no threshold decision yet; record it with `trigger decide` first"
         if kind == "threshold_met" and not decision.met:
             return (
-                f"the threshold for {ref} was decided not met on {decision.decided_on}; "
-                "send threshold_not_met"
+                f"the threshold for {ref} was decided not met on {decision.decided}; send threshold_not_met"
+            )
+        if kind in ("threshold_not_met", "rejection") and decision.by_appeal and decision.met:
+            return (
+                f"the appeal upheld on {decision.decided} replaced the decision on {ref}; the threshold is "
+                "met: send threshold_met or appeal_outcome"
             )
         if kind == "threshold_not_met" and (decision.met or decision.rejection_category):
             other = "threshold_met" if decision.met else "rejection"
@@ -140,8 +160,8 @@ def _unsupported(session: Session, case: ReviewCase, kind: str, on: date) -> str
             return (
                 f"{ref} was not rejected; its threshold decision was {'met' if decision.met else 'not met'}"
             )
-        if on < decision.decided_on:
-            return f"the threshold was decided on {decision.decided_on}; the letter cannot be dated before it"
+        if on < decision.decided:
+            return f"the threshold was decided on {decision.decided}; the letter cannot be dated before it"
         return None
     if kind == "meeting_invitation":
         row = session.exec(select(Meeting).where(Meeting.case_id == case.id)).first()
@@ -199,7 +219,7 @@ def context(
     """The plain-data context of one letter (documented in `letters.render.FIELDS`)."""
     agencies = _agencies(session)
     name_of = lambda agency_id: agencies[agency_id].name if agency_id in agencies else None  # noqa: E731
-    decision = _decision(session, case)
+    decision = _decision(session, case, kind, on)
     bilingual = bool(pol.welsh and case.language == "cy")
 
     # who it goes to: the applicant, or an agency for an information request
@@ -239,6 +259,8 @@ def context(
     # threshold, with the explanation the decision was based on
     threshold = {
         "decided": None,
+        "by_appeal": False,
+        "local_routes": [],
         "met": None,
         "route": None,
         "route_text": None,
@@ -249,7 +271,8 @@ def context(
         "excluded": [],
     }
     if decision is not None:
-        explained = json.loads(decision.explanation) if decision.explanation else None
+        first = decision.original
+        explained = json.loads(first.explanation) if first is not None and first.explanation else None
         if explained is None:
             explained = complaints.explain(session, case, pol).as_dict()
         incidents = {i.id: i for i in session.exec(select(Incident).where(Incident.case_id == case.id))}
@@ -264,9 +287,12 @@ def context(
                 "agency": name_of(inc.agency_id) if inc else None,
             }
 
+        routes = explained.get("routes", {})
         threshold.update(
             {
-                "decided": iso(decision.decided_on),
+                "decided": iso(decision.decided),
+                "by_appeal": decision.by_appeal,
+                "local_routes": [routes[r] for r in ("hate", "community") if r in routes],
                 "met": decision.met,
                 "route": decision.route,
                 "route_text": ROUTES.get(decision.route or "", ""),
@@ -281,7 +307,7 @@ def context(
     # the review, the meeting and the outcome
     review_due = None
     if decision is not None and decision.met:
-        review_due = iso(due_date(session, case, pol, "review", decision.decided_on))
+        review_due = iso(due_date(session, case, pol, "review", decision.decided))
     meeting_row = session.exec(
         select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.id.desc())
     ).first()
@@ -291,7 +317,9 @@ def context(
             "date": iso(meeting_row.at.date()),
             "at": meeting_row.at.strftime("%H:%M"),
             "held": meeting_row.held,
-            "victim_involvement": INVOLVEMENT_LABELS.get(meeting_row.victim_involvement or ""),
+            "victim_involvement": INVOLVEMENT_LABELS.get(
+                meeting_row.victim_involvement or case.victim_involvement or ""
+            ),
             "outcome_letter_due": iso(due_date(session, case, pol, "outcome_letter", meeting_row.at.date())),
         }
     issued = _event_on(session, case, "issue_outcome")
@@ -326,7 +354,7 @@ def context(
     # the appeal route: from the decision this letter reports
     opened = None
     if kind in ("threshold_not_met", "rejection") and decision is not None:
-        opened = decision.decided_on
+        opened = decision.decided
     elif kind == "outcome":
         opened = issued
     appeal_route = {
@@ -371,7 +399,7 @@ def context(
         deadline_kind, step = STAGES[case.state]
         anchor = {
             "threshold_decision": case.received,
-            "review": decision.decided_on if decision else case.received,
+            "review": decision.decided if decision else case.received,
             "appeal_decision": appeals[-1].received if appeals else case.state_changed,
         }[deadline_kind]
         delay = {"step": step, "due": iso(due_date(session, case, pol, deadline_kind, anchor))}
@@ -394,7 +422,7 @@ def context(
             "policy": f"{pol.name} {pol.version}",
         },
         "reference": case.reference,
-        "spoc": _spoc(session, pol),
+        "spoc": _spoc(session, case, pol),
         "recipient": to,
         "applicant": {"name": case.applicant_name, "initials": views.initials(case.applicant_name)},
         "victim": {
@@ -438,13 +466,6 @@ def _templates(pol: Policy, templates: str | None) -> str | None:
 def _render(kind: str, ctx: dict, fmt: str, templates: str | None) -> bytes:
     try:
         return render(kind, ctx, fmt, templates)
-    except LetterError as exc:
-        raise InvalidInput(str(exc)) from None
-
-
-def _render_many(jobs: list[tuple[str, dict, str]], templates: str | None) -> list[bytes]:
-    try:
-        return render_many(jobs, templates)
     except LetterError as exc:
         raise InvalidInput(str(exc)) from None
 
@@ -515,6 +536,7 @@ def letter(
             )
             w.session.add(row)
             w.session.flush()
+            w.session.add(LetterCopy(letter_id=row.id, content=content))  # exactly what was sent
             # the recipient stays in the register row; the audit log carries no personal data
             w.record(
                 "letter",
@@ -524,11 +546,49 @@ def letter(
             if staged is not None:
                 w.before_commit.append(lambda: _place(staged, "the letter was not recorded"))
             issued.letter_id = row.id
+            issued.number = register_number(w.session, w.case, row.id)
     except BaseException:
         if staged is not None:
             staged.discard()
         raise
     return issued
+
+
+def register_number(session: Session, case: ReviewCase, letter_id: int) -> int:
+    """A letter's entry number in its case's register (1, 2, 3 in the order issued)."""
+    return session.exec(
+        select(func.count()).select_from(Letter).where(Letter.case_id == case.id, Letter.id <= letter_id)
+    ).one()
+
+
+def issued_copy(app: App, reference: str, number: int) -> Issued:
+    """`trigger letter REF --issued N`: register entry N of the case (as `show` numbers them), exactly
+    as it was sent; refused when the stored bytes no longer match the hash recorded at issue."""
+    with app.read() as session:
+        case = find_case(session, reference)
+        rows = session.exec(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)).all()
+        if not 1 <= number <= len(rows):
+            listed = f"1 to {len(rows)}" if rows else "none yet"
+            raise NotFound(
+                f"{case.reference} has no register entry {number} (entries: {listed}; `trigger show "
+                f"{case.reference}` lists them)"
+            )
+        row = rows[number - 1]
+        copy = session.get(LetterCopy, row.id)
+        if copy is None:
+            raise NotFound(
+                f"entry {number} of {case.reference} ({row.kind}, {row.issued_on}) has no stored copy "
+                f"(purged, or issued before copies were kept); its sha256 was {row.content_hash}"
+            )
+        content = bytes(copy.content)
+        if hashlib.sha256(content).hexdigest() != row.content_hash:
+            raise GuardRefused(
+                f"the stored copy of entry {number} of {case.reference} does not match the sha256 recorded "
+                "when it was issued; it has been altered"
+            )
+        return Issued(
+            content, row.kind, row.format, row.recipient, row.issued_on, row.content_hash, row.id, number
+        )
 
 
 def _stage(output: Target | None, content: bytes, consequence: str):
@@ -559,16 +619,46 @@ def _letter_context(session, case, pol, kind, fmt, on, recipient) -> dict:
 # -- the appeal bundle --------------------------------------------------------------------------------
 
 
-def _zip(files: list[tuple[str, bytes]]) -> bytes:
-    """A zip with fixed timestamps, so that the same bundle always has the same hash."""
+def zip_files(files: list[tuple[str, bytes, datetime]]) -> bytes:
+    """A zip whose files carry their real dates: an issued letter the moment it was recorded, a page
+    made for the bundle the moment the bundle was made (shown in the partnership's own time)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in files:
-            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+        for name, data, moment in files:
+            local = _local(moment)
+            info = zipfile.ZipInfo(name, date_time=local.timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o600 << 16
             zf.writestr(info, data)
     return buf.getvalue()
+
+
+def _local(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo("Europe/London"))
+
+
+def issued_documents(session: Session, case: ReviewCase, *, exclude_bundles: bool = True) -> list[dict]:
+    """Every document in the case's register with the bytes that were sent (None when no copy is kept)
+    and whether they still match the sha256 recorded at issue; for the bundle and the export."""
+    query = select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)
+    out = []
+    for n, lt in enumerate(session.exec(query).all(), start=1):
+        if exclude_bundles and lt.kind == "appeal_bundle":
+            continue
+        copy = session.get(LetterCopy, lt.id)
+        content = bytes(copy.content) if copy is not None else None
+        out.append(
+            {
+                "number": n,
+                "row": lt,
+                "content": content,
+                "intact": content is not None and hashlib.sha256(content).hexdigest() == lt.content_hash,
+                "name": f"{n:02d}-{lt.issued_on.isoformat()}-{lt.kind}.{lt.format}",
+            }
+        )
+    return out
 
 
 def _report_form(view: dict) -> str:
@@ -600,13 +690,43 @@ def _report_form(view: dict) -> str:
     for a in view["appeals"]:
         lines.append(
             f"  against the {a['against']}: received {a['received']}, grounds {a['grounds']}"
+            + (f" (late, accepted: {a['late_reason']})" if a["late_reason"] else "")
             + (
                 f", decided {a['decided_on']} ({'upheld' if a['upheld'] else 'dismissed'})"
                 if a["decided_on"]
                 else ", not yet decided"
             )
         )
+        lines.append(f"    In the appellant's own words: {a['detail'] or '(no words recorded)'}")
+    if view["corrections"]:
+        lines += ["", "Corrections (old value -> new value, reason):"]
+        for c in view["corrections"]:
+            lines.append(
+                f"  {c['on']} {c['subject']} {c['field']}: {c['old']!r} -> {c['new']!r} by {c['by']}"
+                + (f" ({c['reason']})" if c["reason"] else "")
+            )
     return "\n".join(lines) + "\n"
+
+
+def _appeal_papers(view: dict, pol: Policy) -> str:
+    """The appeal as the appellant made it: the ground and their own words (`appeal --detail`)."""
+    lines = [f"The appeal: {view['reference']}", ""]
+    for n, a in enumerate(view["appeals"], start=1):
+        lines += [
+            f"Appeal {n}, against the {a['against']}, received {a['received']}",
+            f"Ground: {a['grounds']}: {pol.appeal_grounds.get(a['grounds'], a['grounds'])}",
+            "In the appellant's own words:",
+            f"  {a['detail']}" if a["detail"] else "  (no words of the appellant were recorded)",
+        ]
+        if a["late_reason"]:
+            lines.append(f"Lodged after the window; accepted because: {a['late_reason']}")
+        if a["decided_on"]:
+            lines.append(
+                f"Decided {a['decided_on']} by {a['decided_by']}: {'upheld' if a['upheld'] else 'dismissed'}"
+                f" ({a['reason']})"
+            )
+        lines.append("")
+    return "\n".join(lines)
 
 
 def _minutes(session: Session, case: ReviewCase, view: dict) -> str:
@@ -662,14 +782,16 @@ def bundle(
     *,
     on: date | None = None,
     recipient: str | None = None,
-    templates: str | None = None,
     output: Target | None = None,
 ) -> Issued:
     """The appeal bundle (LLR: report form, minutes, chronology, result letters, outcome report and
-    action plan, to the independent chair within one working day; docs/procedure.md#appeals), written to
-    `output` and recorded in the register as an `appeal_bundle` letter, in the same steps as `letter`:
-    built from a snapshot outside any transaction, staged in a temporary file, then recorded and put in
-    place in one short transaction (built again if the case changed meanwhile)."""
+    action plan, to the independent chair within one working day; docs/procedure.md#appeals), recorded in the
+    register as an `appeal_bundle` letter, its bytes kept like every letter's. The letters in it are
+    the documents as issued (a PDF is the PDF), and it carries the appellant's own words.
+
+    Written to `output` in the same steps as `letter`: built from a snapshot outside any transaction,
+    staged in a temporary file, then recorded and put in place in one short transaction (built again
+    if the case changed meanwhile)."""
     recipient = checks.name(recipient, "--to")
     with app.read() as s:
         case = find_case(s, reference)
@@ -680,7 +802,7 @@ def bundle(
                 f"{case.reference} has no appeal; an appeal bundle is made once an appeal is lodged"
             )
         seen = (case.version, last_event(s, case.id))
-        content = _bundle_content(s, case, pol, templates)
+        content = _bundle_content(s, case, pol)
     digest = hashlib.sha256(content).hexdigest()
     to = recipient or pol.appeal_body
     staged = _stage(output, content, "the bundle was not recorded")
@@ -701,16 +823,18 @@ def bundle(
             )
             w.session.add(row)
             w.session.flush()
+            w.session.add(LetterCopy(letter_id=row.id, content=content))
             w.record(
                 "appeal_bundle", on, detail={"letter": row.id, "files": _files_in(content), "hash": digest}
             )
+            number = register_number(w.session, w.case, row.id)
             if staged is not None:
                 w.before_commit.append(lambda: _place(staged, "the bundle was not recorded"))
     except BaseException:
         if staged is not None:
             staged.discard()
         raise
-    return Issued(content, "appeal_bundle", "zip", to, on, digest, row.id)
+    return Issued(content, "appeal_bundle", "zip", to, on, digest, row.id, number)
 
 
 def _files_in(content: bytes) -> int:
@@ -718,43 +842,31 @@ def _files_in(content: bytes) -> int:
         return len(zf.namelist())
 
 
-def _bundle_content(s: Session, case: ReviewCase, pol: Policy, templates: str | None) -> bytes:
+def _bundle_content(s: Session, case: ReviewCase, pol: Policy) -> bytes:
+    now = datetime.now(UTC)
     view = views.case_view(s, case)
     files = [
-        ("01-report-form.txt", _report_form(view).encode()),
-        ("02-chronology.txt", chronology_text(s, case).encode()),
-        ("03-meeting-minutes-summary.txt", _minutes(s, case, view).encode()),
+        ("01-report-form.txt", _report_form(view).encode(), now),
+        ("02-chronology.txt", chronology_text(s, case).encode(), now),
+        ("03-meeting-minutes-summary.txt", _minutes(s, case, view).encode(), now),
     ]
-    index = ["Letters issued (re-rendered from the register's data):"]
-    issued = s.exec(
-        select(Letter).where(Letter.case_id == case.id, Letter.kind != "appeal_bundle").order_by(Letter.id)
-    ).all()
-    jobs = []
-    for lt in issued:
-        fmt = lt.format if lt.format in ("html", "txt") else "html"
-        recip = _agency_code(s, lt.recipient) if lt.kind == "information_request" else lt.recipient
-        jobs.append((lt.kind, context(s, case, pol, lt.kind, lt.issued_on, recip, fmt), fmt))
-    rendered = _render_many(jobs, _templates(pol, templates))
-    for n, (lt, (_, _, fmt), content) in enumerate(zip(issued, jobs, rendered, strict=True), start=1):
-        same = hashlib.sha256(content).hexdigest() == lt.content_hash
-        name = f"04-letters/{n:02d}-{lt.issued_on.isoformat()}-{lt.kind}.{fmt}"
-        files.append((name, content))
+    index = ["Letters issued, as issued (the bytes the register keeps; sha256 checked):"]
+    for doc in issued_documents(s, case):
+        lt = doc["row"]
+        name = f"04-letters/{doc['name']}"
+        if doc["content"] is not None:
+            files.append((name, doc["content"], lt.created_at))
+            state = "as issued" if doc["intact"] else "STORED COPY DOES NOT MATCH ITS SHA256"
+        else:
+            state = "no copy kept; only its sha256 is held"
         index.append(
-            f"  {name}: issued {lt.issued_on} as {lt.format} to {lt.recipient}; "
-            + (
-                "identical to the copy issued"
-                if same
-                else f"re-rendered from current data (the issued copy's sha256 is {lt.content_hash})"
-            )
+            f"  {name}: entry {doc['number']}, issued {lt.issued_on} as {lt.format} to {lt.recipient}, "
+            f"sha256 {lt.content_hash}; {state}"
         )
-    files.append(("04-letters/index.txt", ("\n".join(index) + "\n").encode()))
-    files.append(("05-outcome-and-action-plan.txt", _outcome_and_plan(view).encode()))
-    return _zip(files)
-
-
-def _agency_code(session: Session, name: str) -> str | None:
-    row = session.exec(select(Agency).where(Agency.name == name)).first()
-    return row.code if row else None
+    files.append(("04-letters/index.txt", ("\n".join(index) + "\n").encode(), now))
+    files.append(("05-outcome-and-action-plan.txt", _outcome_and_plan(view).encode(), now))
+    files.append(("06-the-appeal.txt", _appeal_papers(view, pol).encode(), now))
+    return zip_files(files)
 
 
 def check_templates(folder: str) -> list[str]:

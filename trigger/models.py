@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from pydantic import NaiveDatetime
-from sqlalchemy import Column, Index, Integer, MetaData, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, LargeBinary, MetaData, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Named constraints so that Alembic batch migrations on SQLite can alter them (it cannot drop an unnamed one).
@@ -99,6 +99,12 @@ class ReviewCase(SQLModel, table=True):
     purged: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # 2025 guidance duties recorded as facts (docs/procedure.md#2025-revision): the case's named single
+    # point of contact, and the victim's chosen involvement with the day it was recorded
+    spoc_name: str | None = None
+    spoc_email: str | None = None
+    victim_involvement: str | None = None  # attend, virtual, representative, statement, none
+    involvement_on: date | None = None
 
 
 class PartnerNotification(SQLModel, table=True):
@@ -129,6 +135,8 @@ class Incident(SQLModel, table=True):
     description: str | None = None
     complainant: str | None = None  # who complained, for the community route
     same_as_id: int | None = Field(default=None, foreign_key="incident.id")
+    voided_on: date | None = None  # recorded in error: kept, excluded from every count
+    void_reason: str | None = None
 
 
 class ThresholdDecision(SQLModel, table=True):
@@ -171,6 +179,8 @@ class HoursEntry(SQLModel, table=True):
     hours: float
     worked_on: date
     note: str | None = None
+    voided_on: date | None = None  # logged in error: kept, excluded from every total
+    void_reason: str | None = None
 
 
 class Meeting(SQLModel, table=True):
@@ -248,7 +258,8 @@ class Appeal(SQLModel, table=True):
 
 
 class Letter(SQLModel, table=True):
-    """The register of letters issued: kind, date, recipient and content hash."""
+    """The register of letters issued: kind, date, recipient and the sha256 of the bytes sent (kept in
+    `letter_copy`)."""
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="review_case.id", index=True)
@@ -258,6 +269,17 @@ class Letter(SQLModel, table=True):
     format: str = Field(default="html", max_length=8)
     content_hash: str
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class LetterCopy(SQLModel, table=True):
+    """The exact bytes of an issued letter (or bundle), beside its register row so that reading the
+    register never loads them; `trigger letter REF --issued N` gives them back."""
+
+    __tablename__ = "letter_copy"
+    letter_id: int = Field(
+        foreign_key="letter.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    content: bytes = Field(sa_column=Column("content", LargeBinary, nullable=False))
 
 
 class Deadline(SQLModel, table=True):
@@ -271,7 +293,8 @@ class Deadline(SQLModel, table=True):
     span: str | None = None  # the policy timescale, e.g. "14d"
     due: date = Field(index=True)
     met_on: date | None = None
-    not_applicable: bool = False
+    not_applicable: bool = False  # the case ended before it fell due
+    missed: bool = False  # its stage ended after it fell due, without it being done
 
 
 class Reminder(SQLModel, table=True):
@@ -336,3 +359,45 @@ class PolicySnapshot(SQLModel, table=True):
     version: str
     text: str
     stored_at: datetime = Field(default_factory=utcnow)
+
+
+class Correction(SQLModel, table=True):
+    """One corrected value: what it was, what it became, why, who and when. The audit event of the
+    correction names the fields and this row's id only, so that personal values stay here, with the
+    case, and are purged with it (docs/architecture.md#corrections)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="review_case.id", index=True)
+    subject: str = Field(max_length=16)  # case, incident, hours, agency, assignment
+    subject_id: int | None = None  # the incident, hours entry or agency corrected
+    field: str = Field(max_length=32)
+    old_value: str | None = None
+    new_value: str | None = None
+    reason: str | None = None
+    corrected_on: date  # the --on day
+    actor: str
+    created_at: datetime = Field(default_factory=utcnow)
+    audit_seq: int | None = None  # the audit event that recorded it (its place in the case's history)
+
+
+class Consultation(SQLModel, table=True):
+    """The victim consulted on the draft action plan before the outcome (2025 guidance)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="review_case.id", index=True)
+    consulted_on: date
+    response: str
+    actor: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Signposting(SQLModel, table=True):
+    """A victim who made a second report within six months, told about the Case Review (2025 guidance);
+    by the victim's id in the partners' case system, as the scan lists them."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    victim_ref: str = Field(index=True)
+    told_on: date
+    how: str
+    actor: str
+    created_at: datetime = Field(default_factory=utcnow)

@@ -9,8 +9,8 @@ from sqlmodel import Session, select
 from trigger import audit, checks, db
 from trigger.app import App, retried, today, writers_lock
 from trigger.codes import AGENCY_KINDS, not_one_of
-from trigger.errors import InvalidInput
-from trigger.models import Agency, Setting
+from trigger.errors import GuardRefused, InvalidInput
+from trigger.models import Agency, ReviewCase, Setting
 from trigger.rules import policy as policies
 from trigger.rules.policy import Policy
 
@@ -40,30 +40,46 @@ def manager_address(session: Session, policy: Policy) -> str:
 
 
 @retried
-def init(app: App, policy_name: str = "llr", manager_email: str | None = None) -> Policy:
-    """Create the schema, remember the default policy, register its relevant bodies."""
-    manager_email = checks.email(manager_email, "--manager-email")
-    pol = policies.load(policy_name)
+def init(
+    app: App, policy_name: str | None = "llr", manager_email: str | None = None, *, force: bool = False
+) -> tuple[Policy, list[str]]:
+    """Create the schema, remember the default policy, register its relevant bodies. Rerun on a database
+    that already holds cases, it refuses to switch the policy or the manager unless `force`, and then
+    records the change in the audit log. Returns the policy and the changes made to a live database."""
+    if manager_email and manager_email.strip():
+        manager_email = checks.email(manager_email, "--manager-email")
+    pol = policies.load(policy_name) if policy_name else None  # a bad policy is refused before anything
     create_schema(app)
     with app.write() as session:
         audit.ensure_head(session)
-        set_setting(session, "policy", policy_name)
+        current_policy = setting(session, "policy", "")
+        pol = pol or policies.load(current_policy or "llr")
+        chosen = policy_name or current_policy or "llr"
+        current_manager = setting(session, "manager_email", "")
+        cases = session.exec(select(func.count()).select_from(ReviewCase)).one()
+        changes = []
+        if current_policy and chosen != current_policy:
+            changes.append(f"the policy from {current_policy} to {chosen}")
+        if manager_email is not None and current_manager and manager_email.strip() != current_manager:
+            changes.append(f"the manager from {current_manager} to {manager_email.strip()}")
+        if cases and changes and not force:
+            raise GuardRefused(
+                f"this database holds {cases} case(s); init would change {' and '.join(changes)}: give "
+                "--force to change it (recorded), or rerun without those options"
+            )
+        set_setting(session, "policy", chosen)
         if manager_email is not None:
-            set_setting(session, "manager_email", manager_email)
+            set_setting(session, "manager_email", manager_email.strip())
         added = []
         for spec in pol.agencies:
             if session.exec(select(Agency).where(Agency.code == spec.code)).first() is None:
                 session.add(Agency(code=spec.code, name=spec.name, kind=spec.kind, email=spec.email))
                 added.append(spec.code)
-        audit.record(
-            session,
-            None,
-            "init",
-            actor=app.actor,
-            on=today(),
-            detail={"policy": pol.name, "version": pol.version, "agencies_added": added},
-        )
-    return pol
+        detail: dict = {"policy": pol.name, "version": pol.version, "agencies_added": added}
+        if cases and changes:
+            detail |= {"forced": True, "cases": cases, "changed": changes}
+        audit.record(session, None, "init", actor=app.actor, on=today(), detail=detail)
+    return pol, changes if cases else []
 
 
 def create_schema(app: App) -> None:

@@ -441,6 +441,7 @@ def digest(app: App, now: datetime | None = None, channel=None) -> dict:
             .where(
                 Deadline.met_on.is_(None),
                 Deadline.not_applicable.is_(False),
+                Deadline.missed.is_(False),
                 Deadline.due <= horizon,
                 ReviewCase.state.not_in(TERMINAL),
             )

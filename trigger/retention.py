@@ -28,14 +28,18 @@ from trigger.errors import GuardRefused
 from trigger.models import (
     Action,
     Appeal,
+    Consultation,
+    Correction,
     EvidenceRequest,
     Finding,
     HoursEntry,
     Incident,
     Letter,
+    LetterCopy,
     Meeting,
     Recommendation,
     ReviewCase,
+    Signposting,
     ThresholdDecision,
 )
 from trigger.rules.calendar import add_months
@@ -57,6 +61,7 @@ CASE_FIELDS = {
     "address": None,
     "postcode": None,
     "vulnerability": None,
+    "spoc_email": None,
     "closure_reason": PURGED,
     "no_recommendations_reason": None,
 }
@@ -72,8 +77,11 @@ ROW_FIELDS = (
     (Finding, {"text": None}),
     (Recommendation, {"text": PURGED, "response_reason": None}),
     (Action, {"action": PURGED, "progress": None, "resources": None, "outcome_measure": None}),
+    # corrections keep which field changed, when and by whom; the values and reasons go
+    (Correction, {"old_value": None, "new_value": None, "reason": PURGED}),
+    (Consultation, {"response": PURGED}),
 )
-TABLES = ["review_case", *(model.__tablename__ for model, _ in ROW_FIELDS)]
+TABLES = ["review_case", "letter_copy", "signposting", *(model.__tablename__ for model, _ in ROW_FIELDS)]
 
 
 @dataclass
@@ -141,18 +149,23 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
 
 
 def _purge_imported(session: Session, before: date, actor: str, dry_run: bool) -> int:
-    """Imported incident rows (no case) reported before `before`: deleted, with one audit event."""
+    """Imported incident rows (no case) reported before `before`, and the record of victims told
+    about the Case Review before it (by their id in the partners' systems): deleted, with one audit
+    event. Returns the number of incident rows."""
     old = (Incident.case_id.is_(None), Incident.reported < before)
     count = session.scalar(select(func.count()).select_from(Incident).where(*old)) or 0
-    if count and not dry_run:
+    told = Signposting.told_on < before
+    signposted = session.scalar(select(func.count()).select_from(Signposting).where(told)) or 0
+    if (count or signposted) and not dry_run:
         session.execute(delete(Incident).where(*old))
+        session.execute(delete(Signposting).where(told))
         audit.record(
             session,
             None,
             "purge_imported",
             actor=actor,
             on=today(),
-            detail={"incidents": count, "reported_before": before.isoformat()},
+            detail={"incidents": count, "signposted": signposted, "before": before.isoformat()},
         )
     return count
 
@@ -217,6 +230,10 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -
     session.add(case)
     for model, values in ROW_FIELDS:
         session.execute(update(model).where(model.case_id == case.id).values(**values))
+    # the exact bytes of the letters sent are personal data through and through: the register keeps
+    # each letter's kind, date and sha256 only
+    letter_ids = select(Letter.id).where(Letter.case_id == case.id)
+    session.execute(delete(LetterCopy).where(LetterCopy.letter_id.in_(letter_ids)))
     session.flush()
     audit.record(
         session,
@@ -232,6 +249,7 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -
                     for model, values in ROW_FIELDS
                     for column in sorted(values)
                 ),
+                "letter copies",
             ]
         },
     )

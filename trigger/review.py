@@ -162,6 +162,9 @@ def meeting(
         row.held_on = at.date() if held else None
         row.victim_involvement = victim_involvement or row.victim_involvement
         row.attendees = attendees or row.attendees
+        if victim_involvement and victim_involvement != w.case.victim_involvement:
+            # the victim's chosen involvement is also the case's (2025 guidance), changeable later
+            w.case.victim_involvement, w.case.involvement_on = victim_involvement, on
         w.session.add(row)
         w.session.flush()
         w.record(

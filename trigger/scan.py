@@ -16,6 +16,7 @@ from datetime import date
 
 from sqlalchemy import and_, case, extract, func, or_, select
 
+from trigger import duties
 from trigger.app import App
 from trigger.models import Incident, ReviewCase
 from trigger.rules.threshold import window_start
@@ -54,7 +55,12 @@ def scan_query(as_of: date, rules: ScanRules):
             Incident.hate.label("hate"),
             case((within_one_month(Incident.occurred, Incident.reported), 1), else_=0).label("q"),
         )
-        .where(Incident.victim_ref.is_not(None), Incident.reported >= start, Incident.reported <= as_of)
+        .where(
+            Incident.victim_ref.is_not(None),
+            Incident.reported >= start,
+            Incident.reported <= as_of,
+            Incident.voided_on.is_(None),  # a complaint recorded in error counts nowhere
+        )
         .subquery("report")
     )
     per_victim = (
@@ -112,6 +118,12 @@ def scan(app: App, as_of: date, rules: ScanRules | None = None) -> dict:
                 meeting.append(
                     {**row, "list": MEETS_THRESHOLD, "route": "statutory" if statutory else "hate"}
                 )
+        # victims already told about the Case Review (`trigger signpost`), and when
+        told = duties.told(conn, {r["victim_id"] for r in (*second, *meeting)}, as_of)
+    for row in (*second, *meeting):
+        day = told.get(row["victim_id"])
+        row["told_on"] = day.isoformat() if day else None
+        row["told"] = day is not None and day.isoformat() >= row["first_report"]
     return {
         "as_of": as_of.isoformat(),
         "window_start": start.isoformat(),

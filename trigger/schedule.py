@@ -7,7 +7,8 @@ module reads its facts from the database and writes the rows:
 
 - Rows of one kind are matched to the computed occurrences in order, so a row keeps its id (reminders
   point at it) when its anchor date is corrected. Action deadlines are matched by their action.
-- A row is never deleted: one whose occurrence disappeared is marked `not_applicable`.
+- A row is never deleted: one whose occurrence disappeared is marked `not_applicable`; one whose stage
+  ended without it is `missed` (`trigger.rules.deadlines`).
 - Reminders (a warning `warn_before` the due date, an overdue notice the day after, an escalation to the
   manager once overdue for `escalate_after`) are rows written here too, so a sweep reads only the
   reminders falling due.
@@ -32,8 +33,17 @@ from trigger.models import (
     ThresholdDecision,
 )
 from trigger.partnership import manager_address
-from trigger.rules.deadlines import ActionFact, AppealFact, CaseFacts, Decision, compute, is_duty
+from trigger.rules.deadlines import (
+    ActionFact,
+    AppealFact,
+    CaseFacts,
+    Decision,
+    anchor_date,
+    compute,
+    is_duty,
+)
 from trigger.rules.policy import Policy
+from workflows.machine import TERMINAL
 
 
 def facts(session: Session, case: ReviewCase) -> CaseFacts:
@@ -76,6 +86,7 @@ def facts(session: Session, case: ReviewCase) -> CaseFacts:
         actions=actions,
         letters=letters,
         bundles=[on for ev, on in events if ev != "issue_outcome"],
+        ended_on=case.state_changed if case.state in TERMINAL else None,
     )
 
 
@@ -112,13 +123,13 @@ def refresh(session: Session, case: ReviewCase, policy: Policy) -> None:
         if row is None:
             row = Deadline(case_id=case.id, kind=item.kind, action_id=item.action_id, due=item.due)
         row.anchor, row.span, row.due = item.anchor, item.span, item.due
-        row.met_on, row.not_applicable = item.met_on, item.not_applicable
+        row.met_on, row.not_applicable, row.missed = item.met_on, item.not_applicable, item.missed
         session.add(row)
         touched.append(row)
     kept = {id(r) for r in touched}  # identity: SQLModel rows compare equal field by field
     for row in rows:
         if id(row) not in kept and not row.not_applicable and row.met_on is None:
-            row.not_applicable = True  # the occurrence disappeared: kept, never dropped
+            row.not_applicable, row.missed = True, False  # the occurrence disappeared: kept, never dropped
             session.add(row)
             touched.append(row)
     session.flush()
@@ -153,11 +164,15 @@ def recipients(
     return {"warning": people, "overdue": people, "escalation": [manager] if manager else []}
 
 
-def reminder_dates(policy: Policy, deadline: Deadline) -> dict[str, date]:
-    """warning: `warn_before` before the due date (not before the deadline began); overdue: the day
-    after it; escalation: once overdue for `escalate_after` (docs/architecture.md#deadlines-and-reminders)."""
+def reminder_dates(policy: Policy, deadline: Deadline, received: date | None = None) -> dict[str, date]:
+    """warning: `warn_before` before the due date, but never before the deadline began nor before the
+    case was received; overdue: the day after it; escalation: once overdue for `escalate_after`
+    (docs/architecture.md#deadlines-and-reminders)."""
     cal = policy.calendar()
     warn = cal.before(deadline.due, policy.warn_before)
+    began = max((d for d in (anchor_date(deadline.anchor), received) if d is not None), default=None)
+    if began is not None and warn < began:
+        warn = min(began, deadline.due)
     return {
         "warning": warn,
         "overdue": deadline.due + timedelta(days=1),
@@ -175,9 +190,9 @@ def _schedule_reminders(
             existing[(r.deadline_id, r.kind, r.recipient)] = r
     wanted = set()
     for d in deadlines:
-        if d.not_applicable or d.met_on is not None or not is_duty(d.kind):
+        if d.not_applicable or d.missed or d.met_on is not None or not is_duty(d.kind):
             continue
-        dates = reminder_dates(policy, d)
+        dates = reminder_dates(policy, d, case.received)
         for kind, people in recipients(session, case, policy, d).items():
             for person in people:
                 key = (d.id, kind, person)

@@ -127,8 +127,8 @@ class Work:
     actor: str
     before_commit: list[Callable[[], None]] = field(default_factory=list)
 
-    def record(self, event: str, on: date, **kw) -> None:
-        audit.record(self.session, self.case, event, actor=self.actor, on=on, **kw)
+    def record(self, event: str, on: date, **kw) -> AuditEvent:
+        return audit.record(self.session, self.case, event, actor=self.actor, on=on, **kw)
 
     def lock(self) -> None:
         """Take the writers' lock now (before allocating a number from what is stored); the case's

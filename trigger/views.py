@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from functools import lru_cache
 
-from sqlalchemy import String, func, type_coerce
+from sqlalchemy import String, type_coerce
 from sqlmodel import Session, select
 
+from trigger import complaints, corrections, decisions, duties
 from trigger.app import App, today
 from trigger.codes import ACTION_OPEN
 from trigger.errors import InvalidInput
@@ -26,10 +28,10 @@ from trigger.models import (
     Meeting,
     Recommendation,
     ReviewCase,
-    ThresholdDecision,
 )
+from trigger.rules import deadlines
 from trigger.rules.deadlines import is_duty
-from trigger.unit import find_case
+from trigger.unit import case_policy, find_case
 from workflows import machine
 
 
@@ -70,20 +72,16 @@ def case_view(session: Session, case: ReviewCase) -> dict:
     """A case as plain data: what `show --json` prints and what the bundle and export carry."""
     agencies = {a.id: a for a in session.exec(select(Agency))}
     code = lambda agency_id: agencies[agency_id].code if agency_id in agencies else None  # noqa: E731
-    decision = session.exec(
-        select(ThresholdDecision)
-        .where(ThresholdDecision.case_id == case.id)
-        .order_by(ThresholdDecision.id.desc())
-    ).first()
     as_of = today()
+    policy = lru_cache(maxsize=1)(lambda: case_policy(session, case))  # read only when needed
     deadline_rows = session.exec(
         select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.due)
     ).all()
     incidents = session.exec(select(Incident).where(Incident.case_id == case.id).order_by(Incident.id)).all()
     actions = session.exec(select(Action).where(Action.case_id == case.id).order_by(Action.number)).all()
-    hours = session.exec(
-        select(func.coalesce(func.sum(HoursEntry.hours), 0)).where(HoursEntry.case_id == case.id)
-    ).one()
+    hours_rows = session.exec(
+        select(HoursEntry).where(HoursEntry.case_id == case.id).order_by(HoursEntry.id)
+    ).all()
     letters = session.exec(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)).all()
     events = session.exec(
         select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.on, AuditEvent.seq)
@@ -99,6 +97,9 @@ def case_view(session: Session, case: ReviewCase) -> dict:
     evidence_rows = session.exec(
         select(EvidenceRequest).where(EvidenceRequest.case_id == case.id).order_by(EvidenceRequest.id)
     ).all()
+    fixes = corrections.of_case(session, case)
+    marks = corrections.letter_marks(session, case, list(letters)) if fixes else {}
+    note = decisions.since_corrected(session, case, lambda: complaints.explain(session, case, policy()))
     return {
         "reference": case.reference,
         "state": case.state,
@@ -116,14 +117,10 @@ def case_view(session: Session, case: ReviewCase) -> dict:
         "policy": f"{case.policy_name} {case.policy_version}",
         "lead_agency": code(case.lead_agency_id),
         "reviewer": case.reviewer,
-        "threshold": {
-            "met": decision.met if decision else None,
-            "route": decision.route if decision else None,
-            "decided": iso(decision.decided_on) if decision else None,
-            "rejection_category": decision.rejection_category if decision else None,
-            "reason": decision.reason if decision else None,
-        },
-        "deadlines": [_deadline_view(d, as_of) for d in deadline_rows],
+        "spoc": {"name": case.spoc_name, "email": case.spoc_email},
+        "victim_involvement": {"choice": case.victim_involvement, "recorded": iso(case.involvement_on)},
+        "threshold": decisions.view(session, case, note),
+        "deadlines": [_deadline_view(d, as_of, lambda: policy().calendar()) for d in deadline_rows],
         "incidents": [
             {
                 "id": i.id,
@@ -134,6 +131,9 @@ def case_view(session: Session, case: ReviewCase) -> dict:
                 "hate": i.hate,
                 "same_as": i.same_as_id,
                 "description": i.description,
+                "void": i.voided_on is not None,
+                "voided_on": iso(i.voided_on),
+                "void_reason": i.void_reason,
             }
             for i in incidents
         ],
@@ -154,6 +154,10 @@ def case_view(session: Session, case: ReviewCase) -> dict:
             "held": meeting_row.held,
             "victim_involvement": meeting_row.victim_involvement,
         },
+        "consultations": [
+            {"on": iso(c.consulted_on), "response": c.response, "by": c.actor}
+            for c in duties.consultations(session, case)
+        ],
         "findings": [{"id": f.id, "category": f.category, "text": f.text} for f in findings],
         "recommendations": [
             {
@@ -171,22 +175,55 @@ def case_view(session: Session, case: ReviewCase) -> dict:
                 "against": a.against,
                 "received": iso(a.received),
                 "grounds": a.grounds,
+                "detail": a.detail,
                 "late_reason": a.late_reason,
                 "decided_on": iso(a.decided_on),
                 "upheld": a.upheld,
                 "decided_by": a.decided_by,
+                "reason": a.reason,
             }
             for a in appeals
         ],
-        "hours_total": float(hours or 0),
+        "hours_total": float(sum(h.hours for h in hours_rows if h.voided_on is None)),
+        "hours": [
+            {
+                "entry": h.id,
+                "agency": code(h.agency_id),
+                "person": h.person,
+                "hours": h.hours,
+                "date": iso(h.worked_on),
+                "void": h.voided_on is not None,
+                "void_reason": h.void_reason,
+            }
+            for h in hours_rows
+        ],
         "letters": [
             {
+                "number": n,
                 "kind": lt.kind,
                 "issued_on": iso(lt.issued_on),
                 "recipient": lt.recipient,
+                "format": lt.format,
                 "hash": lt.content_hash,
+                "corrected_since": [
+                    {"field": f"{c.subject}.{c.field}", "on": iso(c.corrected_on)}
+                    for c in marks.get(lt.id, [])
+                ],
             }
-            for lt in letters
+            for n, lt in enumerate(letters, start=1)
+        ],
+        "corrections": [
+            {
+                "subject": c.subject,
+                "id": c.subject_id,
+                "field": c.field,
+                "old": c.old_value,
+                "new": c.new_value,
+                "reason": c.reason,
+                "on": iso(c.corrected_on),
+                "by": c.actor,
+            }
+            for c in fixes
         ],
         "closure_reason": case.closure_reason,
         "events": [
@@ -205,27 +242,26 @@ def case_view(session: Session, case: ReviewCase) -> dict:
     }
 
 
-def _deadline_view(d: Deadline, as_of: date) -> dict:
-    passed = not d.not_applicable and d.met_on is None and d.due < as_of
-    duty = is_duty(d.kind)  # an appeal window expires, it is never late
-    status = (
-        "met"
-        if d.met_on
-        else "not applicable"
-        if d.not_applicable
-        else ("overdue" if duty else "passed")
-        if passed
-        else "open"
-    )
+def deadline_fact(d: Deadline) -> deadlines.DeadlineFact:
+    return deadlines.DeadlineFact(d.kind, d.due, d.span, d.met_on, d.not_applicable, d.missed)
+
+
+def _deadline_view(d: Deadline, as_of: date, calendar) -> dict:
+    fact = deadline_fact(d)
+    status = deadlines.status(fact, as_of)
     return {
         "kind": d.kind,
         "due": d.due.isoformat(),
         "met_on": d.met_on and d.met_on.isoformat(),
-        "not_applicable": d.not_applicable,
+        "status": status,
+        # the working calendar (and its bank holidays) only for a working-day deadline done late
+        "days_late": deadlines.days_late(fact, calendar() if (d.span or "").endswith("wd") else None)
+        if status == "met_late"
+        else None,
+        "not_applicable": status == "not_applicable",
         "span": d.span,
         "anchor": d.anchor,
-        "overdue": passed and duty,
-        "status": status,
+        "overdue": status == "overdue",
     }
 
 
@@ -253,7 +289,7 @@ def list_cases(
         cutoff = as_of.isoformat()  # ISO dates compare as text
         for case_id, kind, due in session.exec(
             select(Deadline.case_id, Deadline.kind, type_coerce(Deadline.due, String))
-            .where(Deadline.met_on.is_(None), Deadline.not_applicable.is_(False))
+            .where(Deadline.met_on.is_(None), Deadline.not_applicable.is_(False), Deadline.missed.is_(False))
             .order_by(Deadline.due)
         ):
             due = str(due)

@@ -120,6 +120,8 @@ def _outcome_figures(conn, p: Period) -> dict:
             (day(fo.c.first) - day(met_on(func.max))).label("from_met"),
             case((has_rec, 1), else_=0).label("has_rec"),
             case((and_(met_on(func.min).is_(None), upheld_on.is_(None)), 1), else_=0).label("unmet"),
+            # 2025 guidance: the draft action plan put to the victim before the outcome (`trigger consult`)
+            case((ReviewCase.victim_consulted.is_(True), 0), else_=1).label("not_consulted"),
         )
         .select_from(fo)
         .join(ReviewCase, ReviewCase.id == fo.c.case_id)
@@ -137,6 +139,7 @@ def _outcome_figures(conn, p: Period) -> dict:
         .group_by(o.c.from_met),
         select(literal("unmet"), literal(0), literal(0), n).where(o.c.unmet == 1),
         select(literal("early"), literal(0), literal(0), n).where(o.c.from_receipt < 0),
+        select(literal("not_consulted"), literal(0), literal(0), n).where(o.c.not_consulted == 1),
     ]
     out = {
         "reviews": Counter(),
@@ -146,6 +149,7 @@ def _outcome_figures(conn, p: Period) -> dict:
         "from_met": Counter(),
         "unmet": 0,
         "early": 0,
+        "not_consulted": 0,
     }
     for kind, k, k2, count in conn.execute(union_all(*parts)):
         if kind == "day":
@@ -153,7 +157,7 @@ def _outcome_figures(conn, p: Period) -> dict:
             out["reviews"][d] += count
             if k2:
                 out["with_recs"][d] += count
-        elif kind in ("unmet", "early"):
+        elif kind in ("unmet", "early", "not_consulted"):
             out[kind] += count
         else:
             out[kind][k] += count
@@ -300,6 +304,7 @@ def _annual(session: Session, p: Period) -> dict:
         "threshold_not_met": sum(not_met.values()),
         "reviews_carried_out": total_reviews,
         "reviews_with_recommendations": sum(with_recs.values()),
+        "reviews_plan_not_put_to_victim": outcomes["not_consulted"],
         "threshold_decisions": decided,
         "threshold_met": met,
         "rejections": rejections,
@@ -472,6 +477,7 @@ def suppress(data: dict) -> dict:
         "appeals_against_outcome",
         "appeals_decided",
         "appeals_upheld",
+        "reviews_plan_not_put_to_victim",
     ]
     for k in counts:
         if _small(d[k]):
@@ -523,6 +529,7 @@ LABELS = {
     "appeals": "Appeals lodged",
     "appeals_decided": "Appeals decided",
     "appeals_upheld": "Appeals upheld",
+    "reviews_plan_not_put_to_victim": "Reviews whose draft action plan was not put to the victim",
 }
 STAGE_LABELS = {
     "received_to_decision": "Median days, received to threshold decision",
@@ -546,6 +553,7 @@ def annual_rows(d: dict) -> list[dict]:
         "appeals",
         "appeals_decided",
         "appeals_upheld",
+        "reviews_plan_not_put_to_victim",
     ):
         rows.append({"section": "activity", "key": k, "measure": LABELS[k], "value": d[k]})
     for stage, v in d["median_days"].items():

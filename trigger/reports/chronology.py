@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -14,6 +16,7 @@ from trigger.models import (
     Agency,
     Appeal,
     AuditEvent,
+    Consultation,
     EvidenceRequest,
     Finding,
     Incident,
@@ -41,15 +44,28 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             return
         items.append((day, order, len(items), {"date": iso(day), "kind": kind, "summary": summary, **facts}))
 
-    for e in session.scalars(
+    events = session.scalars(
         select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)
-    ).all():
+    ).all()
+    # who recorded each thing that has its own entry below, so the event itself is not listed again
+    by = _recorded_by(events)
+    for e in events:
+        if e.event in SHOWN_BY_ROWS:
+            continue
+        detail = json.loads(e.detail) if e.detail else None
         move = f" ({e.from_state or ''} -> {e.to_state})" if e.to_state and e.from_state != e.to_state else ""
+        facts = ", ".join(
+            f"{k} {', '.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in (detail or {}).items()
+            if k in _SUMMARY_KEYS and v not in (None, "", [], False)
+        )
         add(
             e.on,
             0,
             "event",
-            f"{e.event}{move} by {e.actor}" + (f": {e.reason}" if e.reason else ""),
+            f"{e.event}{move} by {e.actor}"
+            + (f" ({facts})" if facts else "")
+            + (f": {e.reason}" if e.reason else ""),
             event=e.event,
             actor=e.actor,
             seq=e.seq,
@@ -57,7 +73,7 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             from_state=e.from_state,
             to_state=e.to_state,
             reason=e.reason,
-            detail=json.loads(e.detail) if e.detail else None,
+            detail=detail,
         )
     for i in session.scalars(select(Incident).where(Incident.case_id == case.id).order_by(Incident.id)).all():
         add(
@@ -66,8 +82,11 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             "complaint",
             f"complaint #{i.id} to {codes.get(i.agency_id)} about behaviour on {iso(i.occurred)}"
             + (f" (hate: {i.hate})" if i.hate else "")
-            + (f", same as #{i.same_as_id}" if i.same_as_id else ""),
+            + (f", same as #{i.same_as_id}" if i.same_as_id else "")
+            + _recorded(by.get(("incident_add", i.id)))
+            + (f"; VOID since {iso(i.voided_on)}: {i.void_reason}" if i.voided_on else ""),
             id=i.id,
+            void=i.voided_on is not None,
             occurred=iso(i.occurred),
             agency=codes.get(i.agency_id),
             agency_ref=i.agency_ref,
@@ -87,6 +106,7 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             "threshold_decision",
             f"threshold {verdict}"
             + (f" ({t.route} route)" if t.route else "")
+            + f" by {t.actor}"
             + (f": {t.reason}" if t.reason else ""),
             met=t.met,
             route=t.route,
@@ -133,7 +153,9 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             f.recorded_on,
             5,
             "finding",
-            f"finding ({f.category})" + (f": {f.text}" if f.text else ""),
+            f"finding ({f.category})"
+            + (f": {f.text}" if f.text else "")
+            + _recorded(by.get(("finding", f.id))),
             id=f.id,
             category=f.category,
             text=f.text,
@@ -145,7 +167,8 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             r.recorded_on,
             6,
             "recommendation",
-            f"recommendation {r.id} to {codes.get(r.agency_id)}: {r.text}",
+            f"recommendation {r.id} to {codes.get(r.agency_id)}: {r.text}"
+            + _recorded(by.get(("recommendation", r.id))),
             id=r.id,
             to=codes.get(r.agency_id),
             text=r.text,
@@ -175,7 +198,8 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             action_added.get(a.number, a.due),
             7,
             "action",
-            f"action {a.number} for {codes.get(a.owner_agency_id)}, due {iso(a.due)}: {a.action}",
+            f"action {a.number} for {codes.get(a.owner_agency_id)}, due {iso(a.due)}: {a.action}"
+            + _recorded(by.get(("action_add", a.number))),
             number=a.number,
             owner=codes.get(a.owner_agency_id),
             due=iso(a.due),
@@ -184,21 +208,19 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             progress=a.progress,
             jag=a.jag,
         )
-        add(
-            a.completed_on,
-            7,
-            "action_completed",
-            f"action {a.number} {a.status}",
-            number=a.number,
-            status=a.status,
-        )
-    for ap in session.scalars(select(Appeal).where(Appeal.case_id == case.id).order_by(Appeal.id)).all():
+        # its completion is the `action_update` event above, listed once there
+    lodged = [e.actor for e in events if e.event == "appeal"]
+    for n, ap in enumerate(
+        session.scalars(select(Appeal).where(Appeal.case_id == case.id).order_by(Appeal.id)).all()
+    ):
         add(
             ap.received,
             8,
             "appeal",
             f"appeal against the {ap.against} on the ground '{ap.grounds}'"
-            + (f" (late: {ap.late_reason})" if ap.late_reason else ""),
+            + (f" (late: {ap.late_reason})" if ap.late_reason else "")
+            + (f"; in the appellant's words: {ap.detail}" if ap.detail else "")
+            + _recorded(lodged[n] if n < len(lodged) else None),
             against=ap.against,
             grounds=ap.grounds,
             detail=ap.detail,
@@ -219,14 +241,82 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             lt.issued_on,
             9,
             "letter",
-            f"{lt.kind} letter issued to {lt.recipient}",
+            f"{lt.kind} letter issued to {lt.recipient} ({lt.format}, sha256 {lt.content_hash[:12]})"
+            + _recorded(by.get(("letter", lt.id))),
             letter_kind=lt.kind,
             recipient=lt.recipient,
             format=lt.format,
             content_hash=lt.content_hash,
         )
+    for c in session.scalars(
+        select(Consultation).where(Consultation.case_id == case.id).order_by(Consultation.id)
+    ).all():
+        add(
+            c.consulted_on,
+            7,
+            "consultation",
+            f"draft action plan put to the victim by {c.actor}; response: {c.response}",
+            response=c.response,
+            actor=c.actor,
+        )
     items.sort(key=lambda t: (t[0], t[1], t[2]))
     return [t[3] for t in items]
+
+
+# audit events whose happening has its own, fuller entry in the chronology (listed once, there)
+SHOWN_BY_ROWS = (
+    "incident_add",
+    "decide",
+    "letter",
+    "appeal_bundle",
+    "appeal",
+    "decide_appeal",
+    "evidence_request",
+    "evidence_answer",
+    "meeting_scheduled",
+    "meeting_held",
+    "finding",
+    "recommendation",
+    "recommendation_response",
+    "action_add",
+    "consult",
+)
+# the details an event's line in the chronology names (no personal data is kept in them)
+_SUMMARY_KEYS = (
+    "number",
+    "status",
+    "rag",
+    "agency",
+    "person",
+    "hours",
+    "entry",
+    "incident",
+    "fields",
+    "channel",
+)
+_KEYS = {
+    "incident_add": "incident",
+    "letter": "letter",
+    "appeal_bundle": "letter",
+    "finding": "id",
+    "recommendation": "id",
+    "action_add": "number",
+}
+
+
+def _recorded_by(events) -> dict[tuple[str, int], str]:
+    out = {}
+    for e in events:
+        key = _KEYS.get(e.event)
+        if key and e.detail:
+            value = json.loads(e.detail).get(key)
+            if value is not None:
+                out[("letter" if e.event == "appeal_bundle" else e.event, value)] = e.actor
+    return out
+
+
+def _recorded(actor: str | None) -> str:
+    return f" (recorded by {actor})" if actor else ""
 
 
 def chronology_text(session: Session, case: ReviewCase) -> str:
@@ -237,7 +327,51 @@ def chronology_text(session: Session, case: ReviewCase) -> str:
 
 
 def export_case(app: App, reference: str) -> dict:
-    """`trigger export REF`: the case as `show --json` gives it, and its chronology."""
+    """`trigger export REF`: the case as `show --json` gives it, its chronology, and every document in
+    its register exactly as issued (base64 of the bytes sent, with their sha256)."""
+    from trigger.correspondence import issued_documents  # the register; it imports this module
+
     with app.read() as session:
         case = find_case(session, reference)
-        return {"case": views.case_view(session, case), "chronology": chronology(session, case)}
+        documents = [
+            {
+                "number": d["number"],
+                "kind": d["row"].kind,
+                "issued_on": iso(d["row"].issued_on),
+                "format": d["row"].format,
+                "recipient": d["row"].recipient,
+                "sha256": d["row"].content_hash,
+                "file": d["name"],
+                "as_issued": d["intact"],
+                "content_base64": base64.b64encode(d["content"]).decode("ascii") if d["content"] else None,
+                "recorded": d["row"].created_at,
+            }
+            for d in issued_documents(session, case, exclude_bundles=False)
+        ]
+        return {
+            "case": views.case_view(session, case),
+            "chronology": chronology(session, case),
+            "documents": documents,
+        }
+
+
+def export_zip(data: dict) -> bytes:
+    """`trigger export REF -o FILE.zip`: case.json, chronology.txt and the documents as issued."""
+    from trigger.correspondence import zip_files
+
+    now = datetime.now(UTC)
+    case = data["case"]
+    lines = [f"Chronology of {case['reference']} ({case['state']}), received {case['received']}", ""]
+    lines += [f"{item['date']}  {item['kind']:24} {item['summary']}" for item in data["chronology"]]
+    meta = {
+        **data,
+        "documents": [{k: v for k, v in d.items() if k != "content_base64"} for d in data["documents"]],
+    }
+    files = [
+        ("case.json", json.dumps(meta, indent=2, default=str, ensure_ascii=False).encode(), now),
+        ("chronology.txt", ("\n".join(lines) + "\n").encode(), now),
+    ]
+    for d in data["documents"]:
+        if d["content_base64"]:
+            files.append((f"documents/{d['file']}", base64.b64decode(d["content_base64"]), d["recorded"]))
+    return zip_files(files)

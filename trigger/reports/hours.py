@@ -21,7 +21,7 @@ def hours(app: App, start: date | None = None, end: date | None = None) -> dict:
         raise InvalidInput(f"--to {end.isoformat()} is before --from {start.isoformat()}; swap them")
     with app.read() as session:
         rate = default_policy(app, session).hourly_rate
-        cond = []
+        cond = [HoursEntry.voided_on.is_(None)]  # an entry logged in error counts nowhere
         if start:
             cond.append(HoursEntry.worked_on >= start)
         if end:

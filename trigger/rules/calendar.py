@@ -110,6 +110,16 @@ class WorkingCalendar:
                 n -= 1
         return day
 
+    def working_days_between(self, start: date, end: date) -> int:
+        """How many working days fall after `start`, up to and including `end` (0 when end <= start):
+        the inverse of `add_working_days` on working days."""
+        count, day = 0, start
+        while day < end:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                count += 1
+        return count
+
     def next_working_day(self, day: date) -> date:
         """`day` itself when it is a working day, else the next one."""
         while not self.is_working_day(day):

@@ -101,6 +101,7 @@ class Explanation:
     routes: dict[str, str] = field(default_factory=dict)  # each route considered -> what it found
     caveats: list[Caveat] = field(default_factory=list)
     possible_duplicates: list[tuple[int, ...]] = field(default_factory=list)
+    void: list[Verdict] = field(default_factory=list)  # recorded in error: kept, never counted
 
     @property
     def statutory_met(self) -> bool:
@@ -119,6 +120,7 @@ class Explanation:
             "routes": dict(self.routes),
             "stricter_caveats": [c.as_dict() for c in self.caveats],
             "possible_duplicates": [list(group) for group in self.possible_duplicates],
+            "void": [_verdict_dict(v) for v in self.void],
             "text": self.text(),
         }
 
@@ -155,6 +157,8 @@ class Explanation:
             parts.append(
                 f"Complaint {v.id} was not counted: {v.reason}" + (f" ({v.detail})." if v.detail else ".")
             )
+        for v in self.void:
+            parts.append(f"Complaint {v.id} is void and not counted: {v.reason}.")
         for group in self.possible_duplicates:
             parts.append(
                 f"Complaints {_ids(group, prefix=False)} were made to different agencies about behaviour on "
@@ -291,7 +295,7 @@ def evaluate(complaints: list[Complaint], application: date, rules: Rules) -> Ex
     routes: dict[str, str] = {}
     caveats: list[Caveat] = []
     statutory = count >= rules.qualifying_complaints  # s.104(4): must be decided met
-    local_pool, caveat_effects = _apply_caveats(qualifying, application, rules)
+    local_pool, caveat_effects, set_aside = _apply_caveats(qualifying, application, rules)
     route = "statutory" if statutory else None
 
     if rules.hate_route:
@@ -303,6 +307,15 @@ def evaluate(complaints: list[Complaint], application: date, rules: Rules) -> Ex
                 f"({(hate[0].hate or '').replace('_', ' ')}), which meets the local hate incident route."
             )
             route = route or "hate"
+        elif aside := [c for c in qualifying if c.hate and c.id in set_aside]:
+            # a qualifying hate complaint that a stricter local caveat set aside: said, never hidden
+            shown = aside[0]
+            routes["hate"] = (
+                f"Complaint {shown.id} is a qualifying report of a hate incident "
+                f"({(shown.hate or '').replace('_', ' ')}), but the local rule that "
+                f"{CAVEAT_TEXT[set_aside[shown.id]]} ({STRICTER}) sets it aside, so the local hate "
+                "incident route is not met."
+            )
         else:
             routes["hate"] = (
                 "No qualifying complaint is about a hate incident, "
@@ -371,30 +384,35 @@ def _caveat_notes(ordered: list[Complaint], rules: Rules) -> dict[int, str]:
 
 def _apply_caveats(
     qualifying: list[Complaint], application: date, rules: Rules
-) -> tuple[list[Complaint], dict]:
-    """The qualifying complaints the local routes may use once the stricter caveats are applied."""
+) -> tuple[list[Complaint], dict, dict[int, str]]:
+    """The qualifying complaints the local routes may use once the stricter caveats are applied, what
+    each caveat did, and which caveat set each other qualifying complaint aside."""
     pool = list(qualifying)
     effects: dict[str, str] = {}
+    set_aside: dict[int, str] = {}
     if "report_within_7_days" in rules.stricter_caveats:
         late = [c.id for c in pool if (c.reported - c.occurred).days > 7]
         pool = [c for c in pool if c.id not in late]
+        set_aside.update(dict.fromkeys(late, "report_within_7_days"))
         if late:
             effects["report_within_7_days"] = f"It sets aside {_ids(late)} for the local routes."
     if "no_diary_sheets" in rules.stricter_caveats:
         diary = [c.id for c in pool if (c.category or "").lower() in DIARY_CATEGORIES]
         pool = [c for c in pool if c.id not in diary]
+        set_aside.update(dict.fromkeys(diary, "no_diary_sheets"))
         if diary:
             effects["no_diary_sheets"] = f"It sets aside {_ids(diary)} for the local routes."
     if "latest_within_month" in rules.stricter_caveats and qualifying:
         latest = max(c.reported for c in qualifying)
         if application > months_beginning_with(latest, 1):
+            set_aside.update(dict.fromkeys((c.id for c in pool), "latest_within_month"))
             pool = []
             effects["latest_within_month"] = (
                 f"The most recent qualifying complaint was made on {long_date(latest)}, "
                 "more than a month before the application, so the local routes "
                 "are not met."
             )
-    return pool, effects
+    return pool, effects, set_aside
 
 
 def _possible_duplicates(ordered: list[Complaint]) -> list[tuple[int, ...]]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-28 00:35:20.863323
+Create Date: 2026-11-28 01:09:43.368485
 
 """
 from typing import Sequence, Union
@@ -57,6 +57,18 @@ def upgrade() -> None:
     sa.Column('value', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_setting'))
     )
+    op.create_table('signposting',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('victim_ref', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('told_on', sa.Date(), nullable=False),
+    sa.Column('how', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_signposting'))
+    )
+    with op.batch_alter_table('signposting', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_signposting_victim_ref'), ['victim_ref'], unique=False)
+
     op.create_table('review_case',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('reference', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -92,6 +104,10 @@ def upgrade() -> None:
     sa.Column('purged', sa.Boolean(), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('spoc_name', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('spoc_email', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('victim_involvement', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('involvement_on', sa.Date(), nullable=True),
     sa.ForeignKeyConstraint(['lead_agency_id'], ['agency.id'], name=op.f('fk_review_case_lead_agency_id_agency')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_review_case'))
     )
@@ -164,6 +180,38 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_event_case_id'), ['case_id'], unique=False)
 
+    op.create_table('consultation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('consulted_on', sa.Date(), nullable=False),
+    sa.Column('response', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['review_case.id'], name=op.f('fk_consultation_case_id_review_case')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_consultation'))
+    )
+    with op.batch_alter_table('consultation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_consultation_case_id'), ['case_id'], unique=False)
+
+    op.create_table('correction',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('subject_id', sa.Integer(), nullable=True),
+    sa.Column('field', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('old_value', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('new_value', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('corrected_on', sa.Date(), nullable=False),
+    sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('audit_seq', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['review_case.id'], name=op.f('fk_correction_case_id_review_case')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_correction'))
+    )
+    with op.batch_alter_table('correction', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_correction_case_id'), ['case_id'], unique=False)
+
     op.create_table('evidence_request',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -200,6 +248,8 @@ def upgrade() -> None:
     sa.Column('hours', sa.Float(), nullable=False),
     sa.Column('worked_on', sa.Date(), nullable=False),
     sa.Column('note', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('voided_on', sa.Date(), nullable=True),
+    sa.Column('void_reason', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], name=op.f('fk_hours_entry_agency_id_agency')),
     sa.ForeignKeyConstraint(['case_id'], ['review_case.id'], name=op.f('fk_hours_entry_case_id_review_case')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_hours_entry'))
@@ -221,6 +271,8 @@ def upgrade() -> None:
     sa.Column('description', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('complainant', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('same_as_id', sa.Integer(), nullable=True),
+    sa.Column('voided_on', sa.Date(), nullable=True),
+    sa.Column('void_reason', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], name=op.f('fk_incident_agency_id_agency')),
     sa.ForeignKeyConstraint(['case_id'], ['review_case.id'], name=op.f('fk_incident_case_id_review_case')),
     sa.ForeignKeyConstraint(['same_as_id'], ['incident.id'], name=op.f('fk_incident_same_as_id_incident')),
@@ -315,6 +367,7 @@ def upgrade() -> None:
     sa.Column('due', sa.Date(), nullable=False),
     sa.Column('met_on', sa.Date(), nullable=True),
     sa.Column('not_applicable', sa.Boolean(), nullable=False),
+    sa.Column('missed', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['action_id'], ['action.id'], name=op.f('fk_deadline_action_id_action')),
     sa.ForeignKeyConstraint(['case_id'], ['review_case.id'], name=op.f('fk_deadline_case_id_review_case')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_deadline'))
@@ -323,6 +376,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_deadline_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_deadline_due'), ['due'], unique=False)
 
+    op.create_table('letter_copy',
+    sa.Column('letter_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('content', sa.LargeBinary(), nullable=False),
+    sa.ForeignKeyConstraint(['letter_id'], ['letter.id'], name=op.f('fk_letter_copy_letter_id_letter')),
+    sa.PrimaryKeyConstraint('letter_id', name=op.f('pk_letter_copy'))
+    )
     op.create_table('reminder',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('deadline_id', sa.Integer(), nullable=False),
@@ -357,6 +416,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_reminder_deadline_id'))
 
     op.drop_table('reminder')
+    op.drop_table('letter_copy')
     with op.batch_alter_table('deadline', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_deadline_due'))
         batch_op.drop_index(batch_op.f('ix_deadline_case_id'))
@@ -400,6 +460,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_evidence_request_case_id'))
 
     op.drop_table('evidence_request')
+    with op.batch_alter_table('correction', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_correction_case_id'))
+
+    op.drop_table('correction')
+    with op.batch_alter_table('consultation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_consultation_case_id'))
+
+    op.drop_table('consultation')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_event_case_id'))
 
@@ -419,6 +487,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_review_case_received'))
 
     op.drop_table('review_case')
+    with op.batch_alter_table('signposting', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_signposting_victim_ref'))
+
+    op.drop_table('signposting')
     op.drop_table('setting')
     op.drop_table('policy_snapshot')
     op.drop_table('case_sequence')

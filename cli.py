@@ -186,6 +186,17 @@ def output_options(f):
     return exclusive("--json", "--csv")(f)
 
 
+def force_option(f):
+    return click.option("--force", "force", is_flag=True, help="Replace the output file if it exists.")(f)
+
+
+def output_target(c, path, force, stream=True):
+    """Where a command's bytes go: the file (checked before any work), or standard output."""
+    from trigger import outputs
+
+    return outputs.target(path, force=force, db_url=c.app.url, stream=sys.stdout.buffer if stream else None)
+
+
 def emit_json(data) -> None:
     if isinstance(data, list) and len(data) > LARGE and all(isinstance(r, dict) for r in data):
         # a long listing: one compact object per line; indent=2 would force json's pure-Python encoder,
@@ -230,12 +241,16 @@ def emit_rows(rows: list[dict], columns: list[str], as_json=False, as_csv=False,
 
 
 def _plain_table(rows: list[dict], columns: list[str], title=None) -> None:
-    """Aligned columns without rich, for long listings."""
-    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    """Aligned columns without rich, for long listings: built column by column, with text (most cells)
+    taken as it is, because `list` on 10,000 cases must stay near the import floor."""
+    texts = [
+        [v if type(v) is str else "" if v is None else _cell(v) for v in [row.get(c) for row in rows]]
+        for c in columns
+    ]
+    widths = [max(len(c), *map(len, col)) if col else len(c) for c, col in zip(columns, texts, strict=True)]
     fmt = "  ".join(f"{{:{w}}}" for w in widths)
     out = ([title] if title else []) + [fmt.format(*columns).rstrip(), "  ".join("-" * w for w in widths)]
-    out += [fmt.format(*r).rstrip() for r in cells]
+    out += [line.rstrip() for line in map(fmt.format, *texts)]
     click.echo("\n".join(out))
 
 
@@ -249,7 +264,113 @@ def _cell(value) -> str:
     return str(value)
 
 
-@click.group(cls=TriggerGroup, context_settings=CONTEXT_SETTINGS)
+# -- start-up: UTF-8 output, the data directory, the config file, logging (issue 15) ----------------------
+
+
+def utf8_output() -> None:
+    """Write UTF-8 whatever the console's code page (Windows cp1252 cannot encode ŵ); cheap, no imports."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(encoding="utf-8", errors="replace")
+            except (ValueError, OSError):  # a stream already written to in another encoding
+                pass
+
+
+def config_defaults(command: click.Command, table: dict, where: str, path) -> dict:
+    """A config file's table for `command` as click's `default_map`: keys are option names as typed
+    on the command line (`date-format`, `date_format` or the parameter's own name), sub-tables are
+    subcommands; an unknown key is refused, naming the file and the table."""
+    names: dict[str, str] = {}
+    typed: list[str] = []
+    for param in command.params:
+        if not isinstance(param, click.Option) or param.name is None:
+            continue
+        names[param.name] = param.name
+        for opt in param.opts + param.secondary_opts:
+            if opt.startswith("--"):
+                names[opt[2:]] = names[opt[2:].replace("-", "_")] = param.name
+                typed.append(opt[2:])
+    subcommands = getattr(command, "commands", {})
+    out: dict = {}
+    for key, value in table.items():
+        if isinstance(value, dict) and key in subcommands:
+            out[key] = config_defaults(subcommands[key], value, f"{where} {key}".strip(), path)
+        elif key in names:
+            out[names[key]] = value
+        else:
+            known = ", ".join(
+                sorted(typed) + [f"[{where} {c}]".replace("[ ", "[") for c in sorted(subcommands)]
+            )
+            command_path = " ".join(["trigger", *where.split()])
+            raise click.ClickException(
+                f"{path}: [{where.replace(' ', '.') or 'top level'}] {key!r} is not an option of "
+                f"`{command_path}`; the options are {known or 'none'} (see docs/operations.md)"
+            )
+    return out
+
+
+def setup_logging(verbosity: int) -> None:
+    """Our own messages (`trigger.*`, e.g. each sweep of `reminders serve`) at INFO and the libraries'
+    at WARNING by default; -v adds our DEBUG and the libraries' INFO (the scheduler's jobs), -vv
+    everything; -q keeps warnings only, -qq errors only. One handler on stderr, installed once; other
+    handlers (a test runner's) are left alone."""
+    import logging
+
+    ours = {-1: logging.WARNING, 0: logging.INFO}.get(
+        verbosity, logging.DEBUG if verbosity > 0 else logging.ERROR
+    )
+    libraries = {0: logging.WARNING, 1: logging.INFO}.get(
+        verbosity, logging.DEBUG if verbosity > 1 else max(ours, logging.WARNING)
+    )
+
+    class Stderr(logging.StreamHandler):
+        """Writes to whatever sys.stderr is when a record comes (CliRunner swaps it per command)."""
+
+        @property  # type: ignore[override]
+        def stream(self):
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, _value):
+            pass
+
+    def wanted(record: logging.LogRecord) -> bool:
+        mine = record.name == "trigger" or record.name.startswith("trigger.")
+        return record.levelno >= (ours if mine else libraries)
+
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "trigger_cli", False)]:
+        root.removeHandler(handler)
+    handler = Stderr()
+    handler.trigger_cli = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(wanted)
+    root.addHandler(handler)
+    root.setLevel(min(ours, libraries))
+    logging.getLogger("trigger").setLevel(ours)
+
+
+class RootGroup(TriggerGroup):
+    """The `trigger` group: finds the data directory and reads the config file before parsing, so the
+    file's values become click's `default_map` (command line > environment > config file > default)."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        if parent is None and "default_map" not in extra:
+            from trigger import settings
+
+            settings.use_app_dir(click.get_app_dir(settings.APP_NAME, roaming=False))
+            try:
+                path, table = settings.load_config()
+            except TriggerError as exc:
+                raise click.ClickException(str(exc)) from None
+            if table:
+                extra["default_map"] = config_defaults(self, table, "", path)
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+
+@click.group(cls=RootGroup, context_settings=CONTEXT_SETTINGS)
 @click.option(
     "--db",
     envvar="TRIGGER_DB",
@@ -268,9 +389,11 @@ def _cell(value) -> str:
 @click.option(
     "--policy", default=None, help="Policy preset name or TOML file (default: the one chosen at init)."
 )
+@click.option("-v", "--verbose", count=True, help="Log more (-v: debug detail).")
+@click.option("-q", "--quiet", count=True, help="Log less (-q: warnings only, -qq: errors only).")
 @click.version_option(package_name="community-trigger")
 @click.pass_context
-def cli(ctx, db, actor, policy):
+def cli(ctx, db, actor, policy, verbose, quiet):
     """Run ASB Case Reviews (the Community Trigger) under the ASB, Crime and Policing Act 2014, s.104.
 
     \b
@@ -281,9 +404,11 @@ def cli(ctx, db, actor, policy):
         trigger show CT-2026-0001
     """
     ctx.obj = Ctx(db, actor, policy)
+    setup_logging(verbose - quiet)
 
 
 def main() -> None:
+    utf8_output()
     cli(prog_name="trigger")
 
 
@@ -1111,17 +1236,47 @@ def incidents():
 
 
 @incidents.command("import")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option(
+    "--map",
+    "column_map",
+    default=None,
+    metavar="ecins|sentinel|civica|MAP.toml",
+    help="The partner's column names: a preset or your own TOML column map (`trigger incidents maps`).",
+)
+@click.option(
+    "--date-format",
+    default=None,
+    metavar="FORMAT",
+    help="How the file writes dates, e.g. '%d/%m/%Y' (ISO dates are always read).",
+)
 @click.option("--skip-bad", is_flag=True, help="Import the good rows even when some rows are bad.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @pass_ctx
-def incidents_import(c, file, skip_bad, as_json):
-    """Import an incident log (CSV: victim_id, occurred, reported, agency, agency_ref, hate, category,
-    location, description). Importing the same file again adds nothing."""
+def incidents_import(c, file, column_map, date_format, skip_bad, as_json):
+    """Import an incident log: CSV (UTF-8 or Windows-1252) or .xlsx, or - for standard input.
+
+    \b
+    Our columns: victim_id, occurred, reported, agency, agency_ref (required), hate, category,
+    location, description. A partner's export goes through a column map:
+        trigger incidents import ecins-export.csv --map ecins
+        trigger incidents import sentinel.xlsx --map sentinel --date-format '%d/%m/%Y'
+    Every bad row is listed with its line number and nothing is imported (unless --skip-bad).
+    Importing the same file again adds nothing."""
     from trigger import incidents as log
 
+    data = getattr(sys.stdin, "buffer", sys.stdin).read() if file == "-" else None
     try:
-        result = log.import_csv(c.app, file, skip_bad=skip_bad)
+        with _progress_bar("Importing") as progress:
+            result = log.import_file(
+                c.app,
+                file,
+                data=data,
+                column_map=column_map,
+                date_format=date_format,
+                skip_bad=skip_bad,
+                progress=progress,
+            )
     except log.ImportRefused as exc:
         for bad in exc.result.bad:
             click.echo(f"{exc.result.file}: {bad}", err=True)
@@ -1132,11 +1287,62 @@ def incidents_import(c, file, skip_bad, as_json):
         emit_json(result.as_dict())
         return
     click.echo(
-        f"Imported {result.imported} of {result.rows} rows from {file}"
+        f"Imported {result.imported} of {result.rows} rows from {result.file}"
         + (f"; {result.already_held} already held" if result.already_held else "")
         + (f"; {len(result.bad)} bad row{'s' if len(result.bad) != 1 else ''} skipped" if result.bad else "")
         + "."
     )
+
+
+@incidents.command("maps")
+@click.argument("name", required=False)
+def incidents_maps(name):
+    """List the column maps shipped for partners' systems, or print one (NAME) to copy and adjust."""
+    from trigger import incident_files
+
+    if name:
+        click.echo(incident_files.preset_text(name), nl=False)
+        return
+    for preset in incident_files.preset_names():
+        cmap = incident_files.load_map(preset)
+        click.echo(f"{preset:10} {cmap.title}")
+
+
+class _NoProgress:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _progress_bar(label: str):
+    """A rich progress bar on stderr when it is a terminal; nothing (None) otherwise."""
+    if not sys.stderr.isatty():
+        return _NoProgress()
+    import contextlib
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+    @contextlib.contextmanager
+    def bar():
+        with Progress(
+            TextColumn(label),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeRemainingColumn(),
+            console=Console(file=sys.stderr),
+            transient=True,
+        ) as progress:
+            task = progress.add_task(label, total=None)
+
+            def update(done, total):
+                progress.update(task, completed=done, total=total)
+
+            yield update
+
+    return bar()
 
 
 @cli.command()
@@ -1222,6 +1428,37 @@ def calendar_holidays(year, nation, as_json, as_csv):
     emit_rows(rows, ["date", "weekday", "name"], as_json, as_csv)
 
 
+@calendar.command("ics")
+@click.option("--reviewer", default=None, help="Only the cases this reviewer is assigned to.")
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    metavar="FILE",
+    help="Write the calendar to this file (default: print it).",
+)
+@force_option
+@pass_ctx
+def calendar_ics(c, reviewer, output, force):
+    """Open deadlines (all-day) and review meetings (Europe/London) as an iCalendar file for Outlook.
+
+    \b
+        trigger calendar ics -o asb-deadlines.ics
+        trigger calendar ics --reviewer "Sam Reviewer" -o sam.ics
+    Events carry the case reference and what falls due, never the applicant's or victim's name.
+    """
+    from trigger import calendar_feed, outputs
+
+    target = output_target(c, output, force, stream=False) if output else None
+    content = calendar_feed.ics(c.app, reviewer)
+    if target is not None:
+        outputs.write(target, content)
+        count = content.count(b"BEGIN:VEVENT")
+        click.echo(f"Wrote {count} event{'s' if count != 1 else ''} to {output}.", err=True)
+    else:
+        click.echo(content, nl=False)
+
+
 @cli.group(cls=TriggerGroup)
 def reminders():
     """Deadline reminders: send those due, or run the scheduler."""
@@ -1265,23 +1502,14 @@ def reminders_run(c, now_text, dry_run, as_json):
 @pass_ctx
 def reminders_serve(c, every, digest_at):
     """Run the sweep every few minutes and a morning digest on working days, until SIGTERM."""
+    import logging
+
     from trigger import reminders as rem
 
-    rem.serve(c.app, every=every, digest_at=digest_at, log=lambda line: click.echo(line))
+    rem.serve(c.app, every=every, digest_at=digest_at, log=logging.getLogger("trigger.reminders").info)
 
 
 # -- letters and the appeal bundle (issue 5) ----------------------------------------------------------
-
-
-def force_option(f):
-    return click.option("--force", "force", is_flag=True, help="Replace the output file if it exists.")(f)
-
-
-def output_target(c, path, force, stream=True):
-    """Where a command's bytes go: the file (checked before any work), or standard output."""
-    from trigger import outputs
-
-    return outputs.target(path, force=force, db_url=c.app.url, stream=sys.stdout.buffer if stream else None)
 
 
 @cli.command()
@@ -1484,38 +1712,92 @@ def _period_options(f):
     metavar="FILE",
     help="Write a publishable HTML page with a chart by quarter.",
 )
+@click.option(
+    "--templates",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The partnership's template folder: its annual.html replaces or extends ours.",
+)
+@click.option(
+    "--xlsx",
+    "xlsx_file",
+    default=None,
+    metavar="FILE",
+    help="Write the tidy figures as an Excel workbook.",
+)
+@click.option(
+    "--ods",
+    "ods_file",
+    default=None,
+    metavar="FILE",
+    help="Write the tidy figures as an OpenDocument spreadsheet.",
+)
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    metavar="FILE",
+    help="With --csv: write the CSV to this file (with a byte-order mark, so Excel reads £ and ŵ).",
+)
 @force_option
 @output_options
 @pass_ctx
-def report_annual(c, year, start, end, publish, html_file, force, as_json, as_csv):
+def report_annual(
+    c, year, start, end, publish, html_file, templates, xlsx_file, ods_file, output, force, as_json, as_csv
+):
     """The annual return: the four statutory counts (s.104 publication duty) and the extras, each counted by
     the date of its own event. Fails (exit 1) when the records break a consistency check.
 
     \b
         trigger report annual --year 2025
         trigger report annual --year 2025 --publish --html asb-case-reviews-2025-26.html
+        trigger report annual --year 2025 --publish --csv -o asb-2025-26.csv --xlsx asb-2025-26.xlsx
+    --csv is tidy: one row per partnership, period, measure and value, with a suppressed flag.
     """
     from trigger import outputs
     from trigger.reports import annual, common
+    from trigger.reports import publish as published
 
-    page = output_target(c, html_file, force, stream=False) if html_file else None
+    if output and not as_csv:
+        raise click.UsageError("-o/--output is for --csv; the other formats name their file themselves")
+    # every file checked before any work: not the database, not over a file without --force
+    targets = {
+        f: output_target(c, f, force, stream=False) for f in (html_file, xlsx_file, ods_file, output) if f
+    }
     p = common.period(year, start, end)
     data = annual.annual(c.app, p, publish=publish)
     failed = annual.failed_checks(data)
-    if page is not None:
-        if failed:
-            raise click.ClickException(
-                "not writing a page to publish: " + "; ".join(f"{f['name']} ({f['detail']})" for f in failed)
-            )
-        outputs.write(page, annual.page(c.app, data).encode("utf-8"))
+    files = [f for f in (html_file, xlsx_file, ods_file, output) if f]
+    if files and failed:
+        raise click.ClickException(
+            "not writing figures to publish: " + "; ".join(f"{f['name']} ({f['detail']})" for f in failed)
+        )
+    partnership = published.partnership_name(c.app) if (files or as_csv) else ""
+    rows = published.tidy_rows(data, partnership) if (files or as_csv) else []
+    written = []
+    if html_file:
+        outputs.write(targets[html_file], published.render_page(data, partnership, templates).encode("utf-8"))
+        written.append(html_file)
+    if xlsx_file:
+        outputs.write(targets[xlsx_file], published.xlsx_bytes(rows, data, partnership))
+        written.append(xlsx_file)
+    if ods_file:
+        outputs.write(targets[ods_file], published.ods_bytes(rows, data, partnership))
+        written.append(ods_file)
+    if output:
+        outputs.write(targets[output], published.csv_text(rows).encode("utf-8-sig"))
+        written.append(output)
+    if written:
         click.echo(
-            f"Wrote {html_file} ({p.label}{', small numbers suppressed' if publish else ''}).", err=True
+            f"Wrote {', '.join(written)} ({p.label}{', small numbers suppressed' if publish else ''}).",
+            err=True,
         )
     if as_json:
         emit_json(data)
-    elif as_csv:
-        emit_rows(annual.annual_rows(data), ["section", "measure", "value"], as_csv=True)
-    elif not html_file:
+    elif as_csv and not output:
+        text = published.csv_text(rows)
+        click.echo(("\ufeff" if _stdout_is_a_file() else "") + text, nl=False)
+    elif not written:
         emit_rows(
             annual.annual_rows(data),
             ["section", "measure", "value"],
@@ -1528,6 +1810,17 @@ def report_annual(c, year, start, end, publish, html_file, force, as_json, as_cs
         raise click.ClickException(
             f"{len(failed)} consistency check(s) failed; correct the records before publishing"
         )
+
+
+def _stdout_is_a_file() -> bool:
+    """`> figures.csv`: output redirected to a regular file gets the byte-order mark Excel needs."""
+    import os
+    import stat
+
+    try:
+        return stat.S_ISREG(os.fstat(sys.stdout.fileno()).st_mode)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
 
 
 @report.command("hours")

@@ -31,6 +31,7 @@ from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from trigger.codes import LETTER_FORMATS, LETTER_KINDS
+from trigger.errors import MissingDependency
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"
@@ -276,10 +277,22 @@ def _font_css() -> str:
     )
 
 
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def pdf(html: str) -> bytes:
     """HTML to PDF with the bundled DejaVu font, so Welsh ŵ and ŷ print whatever fonts the host has."""
-    import weasyprint  # imported here: slow to import, and only the PDF path needs it
-    from weasyprint.text.fonts import FontConfiguration
+    try:
+        import weasyprint  # imported here: slow to import, and only the PDF path needs it
+        from weasyprint.text.fonts import FontConfiguration
+    except OSError as exc:  # WeasyPrint loads Pango, GObject and HarfBuzz from the system when imported
+        raise MissingDependency(
+            f"PDF letters need the Pango library, which is not installed ({_first_line(exc)}); on Debian or "
+            "Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0; on Windows: "
+            "install MSYS2 and run pacman -S mingw-w64-x86_64-pango, then set "
+            "WEASYPRINT_DLL_DIRECTORIES=C:\\msys64\\mingw64\\bin; or use --format html or txt"
+        ) from None
 
     fonts = FontConfiguration()
     css = weasyprint.CSS(string=_font_css(), font_config=fonts)

@@ -23,7 +23,8 @@ KB128 = "x" * 131_072
 HEADER = "victim_id,occurred,reported,agency,agency_ref,hate,category,location,description\r\n"
 ROW = "V1,2026-01-10,2026-01-11,police,CAD-{n},,,,{text}\r\n"
 CSV = {
-    "latin1": (HEADER + ROW.format(n=1, text="Café on the corner")).encode("latin-1"),
+    # neither UTF-8 nor Windows-1252 (0x81 and 0x8d mean nothing in either)
+    "undecodable": (HEADER + ROW.format(n=1, text="Caf")).encode() + b"\x81\x8d\r\n",
     "utf16": (HEADER + ROW.format(n=1, text="noise")).encode("utf-16"),
     "unclosed quote": (
         HEADER + 'V1,2026-01-10,2026-01-11,police,CAD-1,,,,"shouting\r\n' + ROW.format(n=2, text="noise")
@@ -149,15 +150,15 @@ REFUSALS = [
     ("action number 2**70", ["action", "update", "{B}", BIG, "--status", "done"], "not in the range"),
     ("recommendation number 2**70", ["response", "{B}", BIG, "--accepted"], "not in the range"),
     # files partners send: never a traceback, never a swallowed row
-    ("Latin-1 CSV", ["incidents", "import", "{csv}"], "is not UTF-8 text"),
-    ("UTF-16 CSV", ["incidents", "import", "{csv}"], "is not UTF-8 text"),
+    ("undecodable CSV", ["incidents", "import", "{csv}"], "is neither UTF-8 nor Windows-1252"),
+    ("UTF-16 CSV", ["incidents", "import", "{csv}"], "is UTF-16"),
     ("unclosed quote", ["incidents", "import", "{csv}"], "quote left open"),
     ("NUL byte in a CSV", ["incidents", "import", "{csv}"], "NUL"),
     ("128 KB CSV field", ["incidents", "import", "{csv}"], "the limit is 10,000"),
     ("escape characters in a CSV", ["incidents", "import", "{csv}"], "an escape"),
     ("CSV year 1900", ["incidents", "import", "{csv}"], "a year outside 1990-2100"),
     ("CSV year 9999", ["incidents", "import", "{csv}"], "a year outside 1990-2100"),
-    ("CRLF in a CSV reference", ["incidents", "import", "{csv}"], "quote left open"),
+    ("CRLF in a CSV reference", ["incidents", "import", "{csv}"], "a carriage return"),
     # text too long, NUL, control and escape characters
     ("128 KB statement", activate("Bob", KB128), "the limit is 10,000"),
     ("128 KB finding", ["finding", "{B}", "--category", "risk", "--text", KB128], "the limit is 10,000"),
@@ -393,7 +394,7 @@ def test_bad_input_is_refused_with_one_line_and_the_database_unchanged(
 
 def _csv_for(name: str) -> bytes:
     key = {
-        "Latin-1 CSV": "latin1",
+        "undecodable CSV": "undecodable",
         "UTF-16 CSV": "utf16",
         "unclosed quote": "unclosed quote",
         "NUL byte in a CSV": "NUL byte",
@@ -422,7 +423,7 @@ def test_the_table_covers_every_kind_of_bad_input_the_issue_names():
         "0001",
         "9999",
         "2**70",
-        "Latin-1",
+        "undecodable",
         "UTF-16",
         "128 KB",
         "NUL",
@@ -483,3 +484,10 @@ def test_a_read_only_postgresql_login_is_told_in_one_line_and_nothing_changes(db
             conn.exec_driver_sql(f"DROP OWNED BY {role}")
             conn.exec_driver_sql(f"DROP ROLE {role}")
         admin.dispose()
+
+
+def test_a_latin_1_csv_from_excel_is_read_as_windows_1252_not_a_traceback(db, tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes((HEADER + ROW.format(n=1, text="Café on the corner")).encode("latin-1"))
+    result = db("incidents", "import", path)
+    assert "Imported 1 of 1 rows" in result.stdout and "Traceback" not in result.stderr

@@ -263,23 +263,29 @@ def test_serve_sweeps_and_stops_cleanly_on_sigterm(db, cases_, tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    lines, deadline = [], time.monotonic() + 20
+
+    # serve logs through `logging`, on stderr: "2026-03-14 07:30:00,123 INFO trigger.reminders: sweep ..."
+    def sweep(line: str) -> bool:
+        return " trigger.reminders: sweep " in line
+
+    lines, deadline = [], time.monotonic() + 60
     try:
-        while time.monotonic() < deadline and not any(line.startswith("sweep ") for line in lines):
-            ready, _, _ = _select.select([proc.stdout], [], [], deadline - time.monotonic())
+        while time.monotonic() < deadline and not any(sweep(line) for line in lines):
+            ready, _, _ = _select.select([proc.stderr], [], [], deadline - time.monotonic())
             if ready:
-                line = proc.stdout.readline()
+                line = proc.stderr.readline()
                 if not line:
                     break
                 lines.append(line)
-        assert any(line.startswith("sweep ") for line in lines), (lines, proc.stderr.read())
+        assert any(sweep(line) for line in lines), lines
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=10)
         assert proc.returncode == 0, err
         assert time.monotonic() - started < 5
-        lines += out.splitlines()
-        assert sum(line.startswith("sweep ") for line in lines) == 1
+        assert out == ""
+        lines += err.splitlines()
+        assert sum(sweep(line) for line in lines) == 1
         assert any("stopped" in line for line in lines)
     finally:
         if proc.poll() is None:

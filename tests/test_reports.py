@@ -154,9 +154,13 @@ def test_annual_table_and_csv_show_the_statutory_counts(db, year):
     table = db("report", "annual", "--year", "2025").stdout
     assert "ASB case reviews 2025/26" in table
     assert re.search(r"Applications received\s+│ 7", table)
-    csv = db("report", "annual", "--year", "2025", "--csv").stdout.splitlines()
-    assert csv[0] == "section,measure,value"
-    assert "statutory (s.104 publication duty),Reviews resulting in recommendations,2" in csv
+    text = db("report", "annual", "--year", "2025", "--csv").stdout
+    header = "partnership,period,period_from,period_to,section,measure,label,value,suppressed"
+    assert text.splitlines()[0] == header
+    assert (
+        '"Leicester, Leicestershire and Rutland",2025/26,2025-04-01,2026-03-31,statutory,'
+        "reviews_with_recommendations,Reviews resulting in recommendations,2,false"
+    ) in text.splitlines()
 
 
 @pytest.mark.parametrize(

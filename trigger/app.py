@@ -1,4 +1,5 @@
-"""Settings (TRIGGER_DB, TRIGGER_USER, TRIGGER_HOME), the engine and the unit of work.
+"""Settings (TRIGGER_DB, TRIGGER_USER; the data directory is `trigger.settings`), the engine and the
+unit of work.
 
 The database defaults to a SQLite file in the user's data directory, created private to its owner
 (0600, directory 0700), with WAL, foreign keys and a busy timeout. Any SQLAlchemy URL works, e.g.
@@ -29,24 +30,14 @@ from trigger import db
 from trigger.errors import (
     ConcurrentChange,
     InvalidInput,
+    MissingDependency,
     NotInitialised,
     NotPermitted,
     Retry,
     StorageError,
     TriggerError,
 )
-
-
-def data_dir() -> Path:
-    """Where the default database and the outbox live: $TRIGGER_HOME, else the XDG data dir."""
-    home = os.environ.get("TRIGGER_HOME")
-    if home:
-        path = Path(home)
-    else:
-        base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-        path = Path(base) / "community-trigger"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
+from trigger.settings import data_dir
 
 
 def default_db_url() -> str:
@@ -143,7 +134,10 @@ def get_engine(url: str) -> Engine:
     kwargs = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False}
-    engine = create_engine(url, **kwargs)
+    try:
+        engine = create_engine(url, **kwargs)
+    except ImportError as exc:  # the URL's driver is not installed
+        raise missing_driver(url, exc) from None
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -151,6 +145,20 @@ def get_engine(url: str) -> Engine:
         event.listen(engine, "connect", _postgres_session)
     _engines[url] = engine
     return engine
+
+
+def missing_driver(url: str, exc: ImportError) -> MissingDependency:
+    """The one line that says what to install for a database URL whose driver is missing."""
+    module = (exc.name or "").split(".")[0]
+    if url.startswith("postgres") and module in ("psycopg", "psycopg_binary", ""):
+        return MissingDependency(
+            "this database URL needs PostgreSQL's driver, psycopg 3; "
+            "install the postgres extra: pip install 'community-trigger[postgres]'"
+        )
+    return MissingDependency(
+        f"the database driver {module or 'for this URL'} is not installed; for PostgreSQL use a "
+        "postgresql+psycopg:// URL and install the postgres extra: pip install 'community-trigger[postgres]'"
+    )
 
 
 # PostgreSQL SQLSTATEs that mean "another transaction got there first": serialization failure,

@@ -14,7 +14,6 @@ decided case, `check` and `show` say so (`trigger.decisions.since_corrected`) an
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -39,11 +38,8 @@ from trigger.models import (
     Agency,
     AuditEvent,
     Correction,
-    EvidenceRequest,
     HoursEntry,
     Incident,
-    Letter,
-    Recommendation,
     ReviewCase,
 )
 from trigger.unit import Work, case_policy, changing, find_agency, not_future, on_for_change, retried
@@ -166,20 +162,6 @@ CASE_FIELDS: dict[str, tuple[str, bool, Callable[[Any], Any]]] = {
     "spoc_email": ("spoc_email", False, _email("--spoc-email")),
     "involvement": ("victim_involvement", False, _choice(VICTIM_INVOLVEMENT, "a victim involvement")),
 }
-# the case fields a letter shows: a letter issued before one of them was corrected is marked in `show`
-LETTER_CASE_FIELDS = (
-    "applicant",
-    "victim",
-    "consent_date",
-    "received",
-    "channel",
-    "statement",
-    "address",
-    "postcode",
-    "language",
-    "spoc",
-    "spoc_email",
-)
 
 
 def _option(name: str) -> str:
@@ -554,73 +536,3 @@ def _open_cases_of(session: Session, agency_id: int) -> list[ReviewCase]:
 
 
 # -- reading corrections back -------------------------------------------------------------------------
-
-
-def of_case(session: Session, case: ReviewCase) -> list[Correction]:
-    """A case's corrections, with those of agencies its record names, oldest first."""
-    agencies = _agencies_named(session, case)
-    query = select(Correction).where(
-        (Correction.case_id == case.id)
-        | ((Correction.subject == "agency") & Correction.subject_id.in_(agencies or [-1]))
-    )
-    return list(session.exec(query.order_by(Correction.id)))
-
-
-def _agencies_named(session: Session, case: ReviewCase) -> set[int]:
-    ids = {case.lead_agency_id} if case.lead_agency_id else set()
-    for model, column in (
-        (Incident, Incident.agency_id),
-        (Action, Action.owner_agency_id),
-        (Recommendation, Recommendation.agency_id),
-        (EvidenceRequest, EvidenceRequest.agency_id),
-    ):
-        ids |= set(session.exec(select(column).where(model.case_id == case.id)).all())
-    return ids
-
-
-def _touches_letter(c: Correction, kind: str) -> bool:
-    if kind == "appeal_bundle":
-        return True  # the bundle carries the whole record
-    if c.subject == "case":
-        return c.field in LETTER_CASE_FIELDS
-    if c.subject == "agency":
-        return c.field in ("name", "email")
-    if c.subject == "assignment":
-        return c.field in ("lead", "reviewer", "spoc")
-    return c.subject == "incident"
-
-
-def letter_marks(session: Session, case: ReviewCase, letters: list[Letter]) -> dict[int, list[Correction]]:
-    """For each letter, the corrections that changed a fact it showed: recorded after the letter was
-    issued, of a value in force when it was (set before it: a reviewer corrected after a letter sent
-    before anyone was assigned does not touch it). `show` marks such a letter, which stays in the
-    register exactly as it was sent."""
-    found = [c for c in of_case(session, case) if c.audit_seq is not None]
-    events = session.exec(
-        select(AuditEvent.seq, AuditEvent.event, AuditEvent.detail).where(
-            AuditEvent.case_id == case.id, AuditEvent.event.in_(("letter", "appeal_bundle", "assign"))
-        )
-    ).all()
-    issued: dict[int, int] = {}
-    assigned = 0
-    for seq, event, detail in events:
-        if event == "assign":
-            assigned = assigned or seq
-        elif detail:
-            issued[json.loads(detail).get("letter")] = seq
-    since: dict[int, int] = {}  # correction id -> the seq from which the value it replaced was in force
-    last: dict[tuple, int] = {}
-    for c in sorted(found, key=lambda c: c.audit_seq or 0):
-        key = (c.subject, c.subject_id, c.field)
-        start = assigned if c.subject == "assignment" or c.field in ("spoc", "spoc_email") else 0
-        since[c.id] = last.get(key, start)
-        last[key] = c.audit_seq or 0
-    out: dict[int, list[Correction]] = {}
-    for lt in letters:
-        at = issued.get(lt.id)
-        out[lt.id] = [
-            c
-            for c in found
-            if at is not None and since[c.id] < at < (c.audit_seq or 0) and _touches_letter(c, lt.kind)
-        ]
-    return out

@@ -14,11 +14,16 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import select
+from sqlmodel import Session
 
-from trigger.models import Appeal, AuditEvent, ReviewCase, ThresholdDecision
+from trigger import tables as t
 from trigger.rules.threshold import Explanation, long_date
+
+# Read with the Core tables (rows read like the models' objects), so that `show` need not build the
+# models (docs/architecture.md#speed); `case` is a ReviewCase or a review_case row.
 
 
 def iso(day: date | None) -> str | None:
@@ -39,21 +44,18 @@ class Standing:
     by_appeal: bool = False
     rejection_category: str | None = None
     reason: str | None = None
-    original: ThresholdDecision | None = None  # the decision `decide` recorded
-    appeal: Appeal | None = None  # the decided appeal against it, if any
+    original: Any = None  # the threshold_decision row `decide` recorded
+    appeal: Any = None  # the decided appeal against it (an appeal row), if any
     history: list[dict] = field(default_factory=list)
 
 
-def original(session: Session, case: ReviewCase) -> ThresholdDecision | None:
+def original(session: Session, case: Any) -> Any:
     """The latest decision recorded by `decide` (a case is decided once; kept as a list for safety)."""
-    return session.exec(
-        select(ThresholdDecision)
-        .where(ThresholdDecision.case_id == case.id)
-        .order_by(ThresholdDecision.id.desc())
-    ).first()
+    d = t.threshold_decision
+    return session.execute(select(d).where(d.c.case_id == case.id).order_by(d.c.id.desc())).first()
 
 
-def standing(session: Session, case: ReviewCase) -> Standing:
+def standing(session: Session, case: Any) -> Standing:
     """The decision that stands: an upheld appeal against a not-met decision (or a rejection) makes the
     threshold met from the appeal decision's day (`by_appeal`); a dismissed one confirms the original
     on that day. An appeal against an outcome leaves the threshold as it was."""
@@ -71,15 +73,16 @@ def standing(session: Session, case: ReviewCase) -> Standing:
             "by_appeal": False,
         }
     ]
-    appeals = session.exec(
-        select(Appeal)
+    ap = t.appeal
+    appeals = session.execute(
+        select(ap)
         .where(
-            Appeal.case_id == case.id,
-            Appeal.against == "threshold",
-            Appeal.decided_on.is_not(None),
-            Appeal.decided_on >= d.decided_on,
+            ap.c.case_id == case.id,
+            ap.c.against == "threshold",
+            ap.c.decided_on.is_not(None),
+            ap.c.decided_on >= d.decided_on,
         )
-        .order_by(Appeal.id)
+        .order_by(ap.c.id)
     ).all()
     for a in appeals:
         history.append(
@@ -102,14 +105,14 @@ def standing(session: Session, case: ReviewCase) -> Standing:
     return Standing(d.met, d.route, a.decided_on, True, d.rejection_category, d.reason, d, a, history)
 
 
-def as_decided(d: ThresholdDecision, history: list[dict] | None = None) -> Standing:
+def as_decided(d: Any, history: list[dict] | None = None) -> Standing:
     """A decision as `decide` recorded it (what a threshold_not_met or rejection letter reports)."""
     return Standing(
         d.met, d.route, d.decided_on, False, d.rejection_category, d.reason, d, None, history or []
     )
 
 
-def view(session: Session, case: ReviewCase, note: str | None = None) -> dict:
+def view(session: Session, case: Any, note: str | None = None) -> dict:
     """`show --json` `threshold`: the standing decision, and its history."""
     s = standing(session, case)
     return {
@@ -143,22 +146,21 @@ def _said(explained: dict) -> str:
     return f"{said}, {n} qualifying complaint{'' if n == 1 else 's'}"
 
 
-def since_corrected(session: Session, case: ReviewCase, now: Callable[[], Explanation]) -> str | None:
+def since_corrected(session: Session, case: Any, now: Callable[[], Explanation]) -> str | None:
     """The note for a decided case whose complaints were corrected after the decision in a way that
     changes what the check says, or None. Nothing changes state by itself: the manager decides."""
     d = original(session, case)
     if d is None or not d.explanation:
         return None
-    decided_seq = session.exec(
-        select(AuditEvent.seq)
-        .where(AuditEvent.case_id == case.id, AuditEvent.event == "decide")
-        .order_by(AuditEvent.seq.desc())
-    ).first()
-    corrected = session.exec(
-        select(AuditEvent).where(
-            AuditEvent.case_id == case.id,
-            AuditEvent.seq > (decided_seq or 0),
-            AuditEvent.event.in_((*THRESHOLD_CORRECTIONS, "case_update")),
+    ev = t.audit_event
+    decided_seq = session.execute(
+        select(ev.c.seq).where(ev.c.case_id == case.id, ev.c.event == "decide").order_by(ev.c.seq.desc())
+    ).scalar()
+    corrected = session.execute(
+        select(ev.c.event, ev.c.detail).where(
+            ev.c.case_id == case.id,
+            ev.c.seq > (decided_seq or 0),
+            ev.c.event.in_((*THRESHOLD_CORRECTIONS, "case_update")),
         )
     ).all()
     relevant = [

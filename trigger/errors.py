@@ -45,3 +45,8 @@ class NotInitialised(TriggerError):
 
 class StorageError(TriggerError):
     """The database could not store a change (a full disk, a lost connection); nothing was saved."""
+
+
+class MissingDependency(TriggerError):
+    """An optional extra or a system library that this command needs is not installed: names what
+    to install."""

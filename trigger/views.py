@@ -1,37 +1,28 @@
 """Reading cases: the one place a case is turned into plain data for output (`case_view`), and the
-case list with its next and overdue deadlines."""
+case list with its next and overdue deadlines.
+
+Everything here reads with the Core tables of `trigger.tables` (rows read like the models' objects), so
+that `show` and `list` never build the SQLModel classes and stay near the import floor
+(docs/architecture.md#speed). `case_view` takes a review_case row or a ReviewCase alike.
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import String, type_coerce
-from sqlmodel import Session, select
+from sqlalchemy import String, select, type_coerce
+from sqlmodel import Session
 
-from trigger import complaints, corrections, decisions, duties
+from trigger import corrected, decisions
+from trigger import tables as t
 from trigger.app import App, today
 from trigger.codes import ACTION_OPEN
-from trigger.errors import InvalidInput
-from trigger.models import (
-    Action,
-    Agency,
-    Appeal,
-    AuditEvent,
-    Deadline,
-    EvidenceRequest,
-    Finding,
-    HoursEntry,
-    Incident,
-    Letter,
-    Meeting,
-    Recommendation,
-    ReviewCase,
-)
+from trigger.errors import InvalidInput, NotFound
 from trigger.rules import deadlines
 from trigger.rules.deadlines import is_duty
-from trigger.unit import case_policy, find_case
 from workflows import machine
 
 
@@ -46,7 +37,7 @@ def initials(name: str | None) -> str:
     return ".".join(p[0].upper() for p in parts) + ("." if parts else "")
 
 
-def _action_view(a: Action, reference: str, owner: str) -> dict:
+def _action_view(a: Any, reference: str, owner: str | None) -> dict:
     return {
         "reference": reference,
         "number": a.number,
@@ -65,41 +56,59 @@ def _action_view(a: Action, reference: str, owner: str) -> dict:
 def show(app: App, reference: str) -> dict:
     """Everything about a case, as plain data (the one place a case is formatted for output)."""
     with app.read() as session:
-        return case_view(session, find_case(session, reference))
+        return case_view(session, case_row(session, reference))
 
 
-def case_view(session: Session, case: ReviewCase) -> dict:
+def case_row(session: Session, reference: str) -> Any:
+    """The review_case row of a reference (as `trigger.unit.find_case`, without the models)."""
+    ref = reference.strip().upper()
+    row = session.execute(select(t.review_case).where(t.review_case.c.reference == ref)).first()
+    if row is None:
+        raise NotFound(f"no case {reference!r}; `trigger list` shows the cases")
+    return row
+
+
+def _of_case(session: Session, table: Any, case: Any, *order: Any) -> list[Any]:
+    """The rows of a table that belong to the case, in the order given."""
+    return list(session.execute(select(table).where(table.c.case_id == case.id).order_by(*order)).all())
+
+
+def _policy(session: Session, case: Any) -> Any:
+    # the policy model and the unit of work are loaded only when a view needs them (a late working-day
+    # deadline, a decision whose complaints were corrected): `show` stays near the import floor
+    from trigger.unit import case_policy
+
+    return case_policy(session, case)
+
+
+def _explain(session: Session, case: Any, policy: Any) -> Any:
+    from trigger import complaints  # only for a decided case whose complaints were corrected since
+
+    return complaints.explain(session, case, policy)
+
+
+def case_view(session: Session, case: Any) -> dict:
     """A case as plain data: what `show --json` prints and what the bundle and export carry."""
-    agencies = {a.id: a for a in session.exec(select(Agency))}
-    code = lambda agency_id: agencies[agency_id].code if agency_id in agencies else None  # noqa: E731
+    codes = dict(session.execute(select(t.agency.c.id, t.agency.c.code)).all())
+    code = codes.get
     as_of = today()
-    policy = lru_cache(maxsize=1)(lambda: case_policy(session, case))  # read only when needed
-    deadline_rows = session.exec(
-        select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.due)
-    ).all()
-    incidents = session.exec(select(Incident).where(Incident.case_id == case.id).order_by(Incident.id)).all()
-    actions = session.exec(select(Action).where(Action.case_id == case.id).order_by(Action.number)).all()
-    hours_rows = session.exec(
-        select(HoursEntry).where(HoursEntry.case_id == case.id).order_by(HoursEntry.id)
-    ).all()
-    letters = session.exec(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)).all()
-    events = session.exec(
-        select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.on, AuditEvent.seq)
-    ).all()
-    meeting_row = session.exec(
-        select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.id.desc())
-    ).first()
-    findings = session.exec(select(Finding).where(Finding.case_id == case.id).order_by(Finding.id)).all()
-    recs = session.exec(
-        select(Recommendation).where(Recommendation.case_id == case.id).order_by(Recommendation.id)
-    ).all()
-    appeals = session.exec(select(Appeal).where(Appeal.case_id == case.id).order_by(Appeal.id)).all()
-    evidence_rows = session.exec(
-        select(EvidenceRequest).where(EvidenceRequest.case_id == case.id).order_by(EvidenceRequest.id)
-    ).all()
-    fixes = corrections.of_case(session, case)
-    marks = corrections.letter_marks(session, case, list(letters)) if fixes else {}
-    note = decisions.since_corrected(session, case, lambda: complaints.explain(session, case, policy()))
+    policy = lru_cache(maxsize=1)(lambda: _policy(session, case))  # read only when needed
+    deadline_rows = _of_case(session, t.deadline, case, t.deadline.c.due)
+    incidents = _of_case(session, t.incident, case, t.incident.c.id)
+    actions = _of_case(session, t.action, case, t.action.c.number)
+    hours_rows = _of_case(session, t.hours_entry, case, t.hours_entry.c.id)
+    letters = _of_case(session, t.letter, case, t.letter.c.id)
+    events = _of_case(session, t.audit_event, case, t.audit_event.c.on, t.audit_event.c.seq)
+    meetings = _of_case(session, t.meeting, case, t.meeting.c.id.desc())
+    meeting_row = meetings[0] if meetings else None
+    findings = _of_case(session, t.finding, case, t.finding.c.id)
+    recs = _of_case(session, t.recommendation, case, t.recommendation.c.id)
+    appeals = _of_case(session, t.appeal, case, t.appeal.c.id)
+    evidence_rows = _of_case(session, t.evidence_request, case, t.evidence_request.c.id)
+    consultations = _of_case(session, t.consultation, case, t.consultation.c.id)
+    fixes = corrected.of_case(session, case)
+    marks = corrected.letter_marks(session, case, letters, fixes) if fixes else {}
+    note = decisions.since_corrected(session, case, lambda: _explain(session, case, policy()))
     return {
         "reference": case.reference,
         "state": case.state,
@@ -155,8 +164,7 @@ def case_view(session: Session, case: ReviewCase) -> dict:
             "victim_involvement": meeting_row.victim_involvement,
         },
         "consultations": [
-            {"on": iso(c.consulted_on), "response": c.response, "by": c.actor}
-            for c in duties.consultations(session, case)
+            {"on": iso(c.consulted_on), "response": c.response, "by": c.actor} for c in consultations
         ],
         "findings": [{"id": f.id, "category": f.category, "text": f.text} for f in findings],
         "recommendations": [
@@ -242,11 +250,11 @@ def case_view(session: Session, case: ReviewCase) -> dict:
     }
 
 
-def deadline_fact(d: Deadline) -> deadlines.DeadlineFact:
+def deadline_fact(d: Any) -> deadlines.DeadlineFact:
     return deadlines.DeadlineFact(d.kind, d.due, d.span, d.met_on, d.not_applicable, d.missed)
 
 
-def _deadline_view(d: Deadline, as_of: date, calendar) -> dict:
+def _deadline_view(d: Any, as_of: date, calendar) -> dict:
     fact = deadline_fact(d)
     status = deadlines.status(fact, as_of)
     return {
@@ -271,27 +279,23 @@ def list_cases(
     if state and state not in machine.STATES:
         raise InvalidInput(f"{state!r} is not a state; use one of {', '.join(machine.STATES)}")
     as_of = as_of or today()
+    c, d = t.review_case.c, t.deadline.c
     with app.read() as session:
         # dates as the driver gives them (ISO text on SQLite, a date on PostgreSQL): SQLite's date
         # parsing was most of the cost of listing 10,000 cases
         query = select(
-            ReviewCase.id,
-            ReviewCase.reference,
-            ReviewCase.state,
-            type_coerce(ReviewCase.received, String),
-            ReviewCase.reviewer,
-            ReviewCase.lead_agency_id,
+            c.id, c.reference, c.state, type_coerce(c.received, String), c.reviewer, c.lead_agency_id
         )
         if state:
-            query = query.where(ReviewCase.state == state)
-        late = {}
-        next_due = {}
+            query = query.where(c.state == state)
+        late: dict[int, list[str]] = {}
+        next_due: dict[int, tuple[str, str]] = {}
         cutoff = as_of.isoformat()  # ISO dates compare as text
-        for case_id, kind, due in session.exec(
-            select(Deadline.case_id, Deadline.kind, type_coerce(Deadline.due, String))
-            .where(Deadline.met_on.is_(None), Deadline.not_applicable.is_(False), Deadline.missed.is_(False))
-            .order_by(Deadline.due)
-        ):
+        for case_id, kind, due in session.execute(
+            select(d.case_id, d.kind, type_coerce(d.due, String))
+            .where(d.met_on.is_(None), d.not_applicable.is_(False), d.missed.is_(False))
+            .order_by(d.due)
+        ).all():  # all at once: row-by-row fetching was a third of the cost on 10,000 cases
             due = str(due)
             if due < cutoff and not is_duty(kind):
                 continue  # an appeal window that has passed is neither late nor still to come
@@ -299,10 +303,10 @@ def list_cases(
             if due < cutoff:
                 late.setdefault(case_id, []).append(kind)
         if overdue:
-            query = query.where(ReviewCase.id.in_(list(late)))
-        codes = {a.id: a.code for a in session.exec(select(Agency))}
+            query = query.where(c.id.in_(list(late)))
+        codes = dict(session.execute(select(t.agency.c.id, t.agency.c.code)).all())
         rows = []
-        for case_id, ref, st, received, reviewer, lead in session.exec(query.order_by(ReviewCase.reference)):
+        for case_id, ref, st, received, reviewer, lead in session.execute(query.order_by(c.reference)).all():
             nxt = next_due.get(case_id)
             rows.append(
                 {

@@ -1,8 +1,8 @@
 """The annual return (s.104 publication duty; docs/procedure.md#reporting): the four statutory counts,
 each counted by the date of its own event (applications received, times the threshold was not met,
 reviews carried out, reviews that resulted in recommendations), with the extras partnerships publish,
-consistency checks that make an impossible table fail loudly, small-number suppression for
-publication, and the publishable HTML page.
+consistency checks that make an impossible table fail loudly, and small-number suppression for
+publication. The published forms (tidy CSV, XLSX, ODS, the HTML page) are `trigger.reports.publish`'s.
 
 SQL aggregates grouped by day read a county's history in a handful of queries.
 """
@@ -26,7 +26,6 @@ from trigger.models import (
     ThresholdDecision,
 )
 from trigger.reports.common import Period, median
-from trigger.unit import default_policy
 
 STATUTORY = ("applications", "threshold_not_met", "reviews_carried_out", "reviews_with_recommendations")
 SUPPRESSED = "<5"
@@ -585,116 +584,3 @@ def annual_rows(d: dict) -> list[dict]:
             {"section": "recommendations had regard to", "key": f"response:{k}", "measure": k, "value": n}
         )
     return rows
-
-
-# -- the publishable page ------------------------------------------------------------------------------------
-
-
-def _svg_chart(quarters: list[dict]) -> str:
-    """A grouped bar chart of the four statutory counts by quarter, as inline SVG (no JavaScript)."""
-    from html import escape
-
-    series = [
-        ("applications", "Applications", "#1d70b8"),
-        ("threshold_not_met", "Not met", "#d4351c"),
-        ("reviews_carried_out", "Reviews", "#00703c"),
-        ("reviews_with_recommendations", "With recommendations", "#f47738"),
-    ]
-    values = [q[k] for q in quarters for k, _l, _c in series]
-    top = max([v for v in values if isinstance(v, int)] + [SUPPRESS_BELOW, 1])
-    width, height, left, bottom = 640, 300, 40, 250
-    group = (width - left - 10) / max(len(quarters), 1)
-    bar = group / (len(series) + 1)
-    parts = [
-        (
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 40}" role="img" '
-            f'aria-label="Applications and outcomes by quarter">'
-        ),
-        f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#0b0c0c"/>',
-    ]
-    for tick in range(0, top + 1, max(1, top // 5)):
-        y = bottom - tick / top * (bottom - 20)
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{tick}</text>')
-    for i, q in enumerate(quarters):
-        x0 = left + i * group + bar / 2
-        for j, (k, label, colour) in enumerate(series):
-            v = q[k]
-            x = x0 + j * bar
-            if isinstance(v, int):
-                h = v / top * (bottom - 20)
-                parts.append(
-                    f'<rect x="{x:.1f}" y="{bottom - h:.1f}" width="{bar - 2:.1f}" height="{h:.1f}" '
-                    f'fill="{colour}"><title>{escape(label)}, {q["quarter"]}: {v}</title></rect>'
-                )
-            else:  # suppressed: no bar, the marker says why
-                parts.append(
-                    f'<text x="{x + bar / 2:.1f}" y="{bottom - 4}" font-size="9" '
-                    f'text-anchor="middle">{escape(str(v))}</text>'
-                )
-        parts.append(
-            f'<text x="{x0 + group / 2 - bar / 2:.1f}" y="{bottom + 16}" font-size="12" '
-            f'text-anchor="middle">{q["quarter"]}</text>'
-        )
-    for j, (_k, label, colour) in enumerate(series):
-        x = left + j * 150
-        parts.append(
-            f'<rect x="{x}" y="{bottom + 26}" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{x + 14}" y="{bottom + 35}" font-size="12">{escape(label)}</text>'
-        )
-    parts.append("</svg>")
-    return "\n".join(parts)
-
-
-def page(app: App, d: dict) -> str:
-    """The publishable HTML page of a return, headed with the area of the default policy."""
-    with app.read() as session:
-        area = default_policy(app, session).area
-    return annual_html(d, area)
-
-
-def annual_html(d: dict, area: str) -> str:
-    from html import escape
-
-    rows = annual_rows(d)
-    body = []
-    section = None
-    for r in rows:
-        if r["section"] != section:
-            section = r["section"]
-            body.append(f'<tr><th colspan="2" class="section">{escape(section.capitalize())}</th></tr>')
-        body.append(f'<tr><td>{escape(r["measure"])}</td><td class="n">{escape(str(r["value"]))}</td></tr>')
-    qrows = "".join(
-        f"<tr><td>{q['quarter']} ({q['from']} to {q['to']})</td>"
-        + "".join(f'<td class="n">{escape(str(q[k]))}</td>' for k in STATUTORY)
-        + "</tr>"
-        for q in d["quarters"]
-    )
-    note = (
-        "<p>Numbers from 1 to 4 are shown as &lt;5, and figures that would reveal them are withheld, "
-        "so that no one can be identified.</p>"
-        if d["suppressed"]
-        else ""
-    )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>ASB case reviews {escape(d["period"]["label"])}: {escape(area)}</title>
-<style>
-body {{ font-family: Arial, Helvetica, sans-serif; max-width: 46em; margin: 2em auto; color: #0b0c0c; }}
-table {{ border-collapse: collapse; margin: 1em 0; }}
-td, th {{ border-bottom: 1px solid #b1b4b6; padding: .3em .6em; }}
-th.section {{ text-align: left; background: #f3f2f1; }} td.n {{ text-align: right; }}
-</style></head><body>
-<h1>ASB case reviews (the Community Trigger): {escape(d["period"]["label"])}</h1>
-<p>{escape(area)}. Figures for {escape(d["period"]["from"])} to {escape(d["period"]["to"])}, published under
-section 104 (the publication duty) of the Anti-social Behaviour, Crime and Policing Act 2014. Each figure
-is counted by the date of its own event: applications by the date received, decisions by the date decided,
-reviews by the date the outcome was issued.</p>
-{note}
-<table>{"".join(body)}</table>
-<h2>By quarter</h2>
-{_svg_chart(d["quarters"])}
-<table><tr><th>Quarter</th><th>Applications</th><th>Not met</th><th>Reviews</th>
-<th>With recommendations</th></tr>
-{qrows}</table>
-</body></html>
-"""

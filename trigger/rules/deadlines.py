@@ -23,11 +23,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from trigger.codes import NOT_DUTIES
 from trigger.rules.calendar import WorkingCalendar, parse_span
-from trigger.rules.policy import Policy
 from workflows.machine import TERMINAL
+
+if TYPE_CHECKING:  # the policy model is only read, never built, here
+    from trigger.rules.policy import Policy
 
 
 def is_duty(kind: str) -> bool:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-28 01:09:43.368485
+Create Date: 2026-11-28 01:28:58.912831
 
 """
 from typing import Sequence, Union

@@ -1,0 +1,358 @@
+"""What a council's IT team meets (docs/operations.md): a Windows console, the data directory, the config
+file, logging for `reminders serve`, `python -m trigger`, one-line errors naming what to install, and the
+shipped recipes (compose.yaml, the systemd unit, cron and schtasks, LICENSE, the package metadata)."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args, env=None, **kwargs):
+    return subprocess.run(
+        [sys.executable, "cli.py", *map(str, args)],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        timeout=120,
+        **kwargs,
+    )
+
+
+# -- a Windows console ------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_cp1252_console_gets_utf8_instead_of_a_crash(db):
+    db("agency", "add", "gower", "--name", "Cyngor Gŵyr", "--kind", "council")
+    for args in (("agency", "list", "--csv"), ("agency", "list")):
+        proc = _run(*args, env={"PYTHONIOENCODING": "cp1252"})
+        assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+        assert "Cyngor Gŵyr" in proc.stdout.decode("utf-8")
+    # errors too: stderr is UTF-8 as well
+    proc = _run(
+        "agency",
+        "add",
+        "gower",
+        "--name",
+        "Gŵyr eto",
+        "--kind",
+        "council",
+        env={"PYTHONIOENCODING": "cp1252"},
+    )
+    assert proc.returncode != 0 and b"Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_txt_letter_with_a_welsh_name_prints_on_a_cp1252_console(db):
+    ref = db.json(
+        "activate",
+        "--applicant",
+        "Gwenllian Gŵyr",
+        "--received",
+        "2026-03-02",
+        "--channel",
+        "letter",
+        "--statement",
+        "Nothing has changed",
+    )["reference"]
+    proc = _run(
+        "letter", ref, "acknowledgement", "--format", "txt", "--preview", env={"PYTHONIOENCODING": "cp1252"}
+    )
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+    assert "Gwenllian Gŵyr" in proc.stdout.decode("utf-8")
+
+
+@pytest.mark.slow
+def test_python_dash_m_trigger_is_the_same_command(db):
+    proc = subprocess.run(
+        [sys.executable, "-m", "trigger", "agency", "list", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0 and b'"code": "police"' in proc.stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "trigger", "--help"], cwd=ROOT, capture_output=True
+    ).stdout
+    assert help_text.startswith(b"Usage: trigger ")
+
+
+# -- the data directory -----------------------------------------------------------------------------------
+
+
+def _fresh_user(tmp_path) -> dict:
+    home = tmp_path / "user"
+    home.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIGGER_", "XDG_"))}
+    return {**env, "HOME": str(home), "TRIGGER_USER": "tester"}
+
+
+@pytest.mark.slow
+def test_a_new_install_uses_the_platforms_app_dir_and_an_old_one_keeps_its_database(tmp_path):
+    env = _fresh_user(tmp_path)
+    home = Path(env["HOME"])
+    proc = subprocess.run(
+        [sys.executable, "cli.py", "init"], cwd=ROOT, env=env, capture_output=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    new = home / ".config" / "community-trigger"  # click.get_app_dir on Linux
+    assert (new / "trigger.db").is_file() and oct(new.stat().st_mode & 0o777) == "0o700"
+    assert not (home / ".local" / "share" / "community-trigger").exists()
+
+    env = _fresh_user(tmp_path / "old")
+    old = Path(env["HOME"]) / ".local" / "share" / "community-trigger"
+    old.mkdir(parents=True)
+    proc = subprocess.run(
+        [sys.executable, "cli.py", "init"], cwd=ROOT, env=env, capture_output=True, timeout=120
+    )
+    assert proc.returncode == 0 and str(old / "trigger.db") in proc.stdout.decode()
+    assert not (Path(env["HOME"]) / ".config" / "community-trigger").exists()
+
+
+def test_trigger_home_still_wins(tmp_path, monkeypatch):
+    from trigger import settings
+
+    monkeypatch.setenv("TRIGGER_HOME", str(tmp_path / "here"))
+    settings.use_app_dir(tmp_path / "app")
+    assert settings.data_dir() == tmp_path / "here"
+
+
+# -- the config file --------------------------------------------------------------------------------------
+
+
+def _config(tmp_path, text: str) -> Path:
+    home = Path(os.environ["TRIGGER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "trigger.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_config_file_gives_defaults_to_any_command(db, tmp_path):
+    from test_incident_files import ECINS_HEADER, ECINS_ROWS, _csv_bytes
+
+    _config(tmp_path, '[incidents.import]\nmap = "ecins"\ndate-format = "%d/%m/%Y"\n')
+    path = tmp_path / "export.csv"
+    path.write_bytes(_csv_bytes([ECINS_HEADER, *ECINS_ROWS], "cp1252"))
+    assert "Imported 4 of 4 rows" in db("incidents", "import", path).stdout  # no --map typed
+    # the command line still wins
+    assert "missing column" in db.fails("incidents", "import", path, "--map", "sentinel").stderr
+
+
+def test_the_environment_beats_the_config_file_and_the_command_line_beats_both(db, tmp_path, monkeypatch):
+    _config(tmp_path, 'as = "From Config"\n[report.annual]\npublish = true\n')
+    assert db.json("report", "annual", "--year", "2025")["suppressed"] is True
+    db("agency", "add", "fire", "--name", "Fire", "--kind", "other")  # TRIGGER_USER=tester is set
+    monkeypatch.delenv("TRIGGER_USER")
+    db("agency", "add", "ywca", "--name", "YWCA", "--kind", "other")
+    db("--as", "Typed Person", "agency", "add", "nhs", "--name", "NHS", "--kind", "health")
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(os.environ["TRIGGER_DB"])
+    with engine.connect() as conn:
+        actors = [r[0] for r in conn.execute(sqlalchemy.text("SELECT actor FROM audit_event ORDER BY id"))]
+    engine.dispose()
+    assert actors[-3:] == ["tester", "From Config", "Typed Person"]
+
+
+def test_trigger_config_names_another_file(db, tmp_path, monkeypatch):
+    path = tmp_path / "elsewhere.toml"
+    path.write_text("[report.annual]\npublish = true\n", encoding="utf-8")
+    monkeypatch.setenv("TRIGGER_CONFIG", str(path))
+    assert db.json("report", "annual", "--year", "2025")["suppressed"] is True
+    monkeypatch.setenv("TRIGGER_CONFIG", str(tmp_path / "missing.toml"))
+    err = db.fails("report", "annual").stderr
+    assert err == f"Error: TRIGGER_CONFIG names {tmp_path / 'missing.toml'}, which is not a file\n"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "[report.annual]\npublsh = true\n",
+            "[report.annual] 'publsh' is not an option of `trigger report annual`",
+        ),
+        ("[reprot]\nx = 1\n", "[top level] 'reprot' is not an option of `trigger`"),
+        ("db = \n", "is not valid TOML"),
+    ],
+)
+def test_a_broken_config_file_is_one_line_naming_the_file(db, tmp_path, text, expected):
+    path = _config(tmp_path, text)
+    err = db.fails("agency", "list").stderr
+    assert err.startswith(f"Error: {path}") and expected in err and err.count("\n") == 1
+
+
+# -- logging for reminders serve ----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_reminders_serve_logs_each_sweep_through_logging_on_stderr(db, tmp_path):
+    env = {**os.environ, "TRIGGER_OUTBOX": str(tmp_path / "outbox")}
+    proc = subprocess.Popen(
+        [sys.executable, "cli.py", "reminders", "serve", "--every", "5"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        lines.append(line)
+        if " trigger.reminders: sweep " in line or not line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    out, rest = proc.communicate(timeout=30)
+    log = "".join(lines) + rest
+    assert proc.returncode == 0 and out == "", log
+    assert re.search(
+        r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO trigger.reminders: serving: sweep every 5s", log, re.M
+    )
+    assert " INFO trigger.reminders: sweep " in log and " INFO trigger.reminders: stopped" in log
+    assert "apscheduler" not in log  # the scheduler's chatter only with -v
+
+
+@pytest.mark.parametrize(
+    "verbosity, shown",
+    [
+        (0, ["trigger INFO", "trigger WARNING", "library WARNING"]),
+        (-1, ["trigger WARNING", "library WARNING"]),
+        (-2, []),
+        (1, ["trigger DEBUG", "trigger INFO", "trigger WARNING", "library INFO", "library WARNING"]),
+    ],
+)
+def test_v_and_q_choose_how_much_is_logged(capsys, verbosity, shown):
+    import logging
+
+    import cli
+
+    cli.setup_logging(verbosity)
+    try:
+        for name, logger in (
+            ("trigger", logging.getLogger("trigger.reminders")),
+            ("library", logging.getLogger("apscheduler.x")),
+        ):
+            for level in ("DEBUG", "INFO", "WARNING"):
+                logger.log(getattr(logging, level), f"{name} {level}")
+        err = capsys.readouterr().err
+        assert [line.split(": ", 1)[1] for line in err.splitlines()] == shown
+    finally:
+        cli.setup_logging(0)
+
+
+# -- what to install -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_postgresql_url_without_psycopg_says_which_extra_to_install(tmp_path):
+    code = "import sys; sys.modules['psycopg'] = None; import cli; sys.argv = ['trigger', 'list']; cli.main()"
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "TRIGGER_DB": "postgresql+psycopg://trigger@127.0.0.1:5432/ct"},
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.decode() == (
+        "Error: this database URL needs PostgreSQL's driver, psycopg 3; "
+        "install the postgres extra: pip install 'community-trigger[postgres]'\n"
+    )
+
+
+@pytest.mark.slow
+def test_a_pdf_without_pango_names_the_packages_to_install(db, case, tmp_path):
+    fake = tmp_path / "fake" / "weasyprint"
+    fake.mkdir(parents=True)
+    # what WeasyPrint raises when the system has no Pango
+    (fake / "__init__.py").write_text(
+        "raise OSError(\"cannot load library 'libpango-1.0-0': libpango-1.0-0: \"\n"
+        '              "cannot open shared object file")\n'
+    )
+    out = tmp_path / "letter.pdf"
+    proc = _run(
+        "letter",
+        case,
+        "acknowledgement",
+        "--format",
+        "pdf",
+        "-o",
+        out,
+        env={"PYTHONPATH": str(tmp_path / "fake")},
+    )
+    err = proc.stderr.decode()
+    assert proc.returncode == 1 and err.count("\n") == 1, err
+    assert (
+        "PDF letters need the Pango library, which is not installed (cannot load library 'libpango-1.0-0'"
+        in err
+    )
+    assert "apt-get install libpango-1.0-0 libpangoft2-1.0-0" in err and "mingw-w64-x86_64-pango" in err
+    assert not out.exists()
+
+
+# -- the shipped recipes -------------------------------------------------------------------------------------
+
+
+def test_compose_runs_postgresql_and_reminders_serve():
+    # no Docker engine here: the file is parsed and its shape checked
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
+    db, reminders = compose["services"]["db"], compose["services"]["reminders"]
+    assert db["image"].startswith("postgres:")
+    assert db["environment"]["POSTGRES_DB"] == "community_trigger"
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+    assert any(v.endswith(":/var/lib/postgresql/data") for v in db["volumes"])
+    assert reminders["build"] == "." and reminders["command"] == ["reminders", "serve"]
+    url = reminders["environment"]["TRIGGER_DB"]
+    assert url.startswith("postgresql+psycopg://trigger:") and url.endswith("@db:5432/community_trigger")
+    assert reminders["depends_on"]["db"]["condition"] == "service_healthy"
+    assert reminders["healthcheck"]["test"][:2] == ["CMD", "trigger"]
+    assert reminders["stop_signal"] == "SIGTERM" and set(compose["volumes"]) >= {"pgdata"}
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "'.[postgres]'" in dockerfile and "USER trigger" in dockerfile and "libpango-1.0-0" in dockerfile
+    assert 'ENTRYPOINT ["trigger"]' in dockerfile
+
+
+def test_the_systemd_unit_runs_reminders_serve():
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str
+    unit.read(ROOT / "deploy" / "trigger-reminders.service")
+    service = unit["Service"]
+    assert service["ExecStart"].endswith("/bin/trigger reminders serve")
+    assert service["KillSignal"] == "SIGTERM" and service["Restart"] == "on-failure"
+    assert service["User"] == "trigger" and service["UMask"] == "0077"
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_operations_doc_has_a_cron_line_and_a_schtasks_command():
+    doc = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    assert "*/15 * * * *" in doc and "trigger -q reminders run" in doc
+    assert 'schtasks /Create /TN "Community Trigger reminders" /SC MINUTE /MO 15' in doc
+    assert "-m trigger -q reminders run" in doc
+
+
+def test_license_and_package_metadata():
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION" in text
+    assert "END OF TERMS AND CONDITIONS" in text and "APPENDIX: How to apply the Apache License" in text
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["license"] == "Apache-2.0" and project["license-files"] == ["LICENSE"]
+    assert "Operating System :: Microsoft :: Windows" in project["classifiers"]
+    assert {"Homepage", "Source", "Issues", "Documentation"} <= set(project["urls"])
+    assert any(d.startswith("openpyxl") for d in project["dependencies"])
+    assert any(d.startswith("icalendar") for d in project["dependencies"])

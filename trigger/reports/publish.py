@@ -1,0 +1,385 @@
+"""The annual return as a council's web team publishes it (docs/procedure.md#reporting): a tidy table
+(one row per partnership, period, measure and value, with a suppressed flag), written as CSV (with a
+byte-order mark for Excel), XLSX (openpyxl) or ODS, and the HTML page rendered from a Jinja template a
+partnership may override.
+
+Tidy means numbers are numbers: a small number withheld for publication is an empty value with
+`suppressed` true, never the text "<5" in a column of numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from trigger.app import App
+from trigger.outputs import csv_cell
+from trigger.reports.annual import LABELS, STAGE_LABELS, STATUTORY, SUPPRESSED
+from trigger.unit import default_policy
+
+COLUMNS = (
+    "partnership",
+    "period",
+    "period_from",
+    "period_to",
+    "section",
+    "measure",
+    "label",
+    "value",
+    "suppressed",
+)
+TEMPLATES = Path(__file__).parent / "templates"
+COUNTS = (
+    "threshold_decisions",
+    "threshold_met",
+    "discretionary_below_threshold",
+    "rejections",
+    "withdrawals",
+    "appeals",
+    "appeals_against_threshold",
+    "appeals_against_outcome",
+    "appeals_decided",
+    "appeals_upheld",
+)
+EXTRA_LABELS = {
+    "threshold_decisions": "Threshold decisions made",
+    "appeals_against_threshold": "Appeals against a threshold decision",
+    "appeals_against_outcome": "Appeals against a review's outcome",
+}
+RESPONSE_LABELS = {
+    "accepted": "Recommendations accepted by the body",
+    "declined": "Recommendations declined by the body",
+    "awaiting": "Recommendations awaiting the body's response",
+}
+# WCAG 2.2 AA: text and chart colours keep at least 4.5:1 against the page's white (tests compute it)
+INK = "#0b0c0c"
+PALETTE = {
+    "applications": "#1d70b8",
+    "threshold_not_met": "#aa2a16",
+    "reviews_carried_out": "#00703c",
+    "reviews_with_recommendations": "#4c2c92",
+}
+SHORT = {
+    "applications": "Applications",
+    "threshold_not_met": "Not met",
+    "reviews_carried_out": "Reviews",
+    "reviews_with_recommendations": "With recommendations",
+}
+
+
+def partnership_name(app: App) -> str:
+    """The partnership's area, from the policy chosen at `trigger init`."""
+    with app.read() as session:
+        return default_policy(app, session).area
+
+
+# -- the tidy table --------------------------------------------------------------------------------------
+
+
+def _cell(value) -> tuple[int | float | None, bool]:
+    """(number or None, suppressed) from a figure of the return."""
+    if value == SUPPRESSED:
+        return None, True
+    if isinstance(value, bool) or value is None:
+        return None, False
+    return value, False
+
+
+def tidy_rows(d: dict, partnership: str) -> list[dict]:
+    """One row per partnership, period, measure: the year's figures, then each quarter's statutory ones."""
+    p = d["period"]
+    rows: list[dict] = []
+
+    def add(section, measure, label, value, suppressed=None, period=p["label"], start=p["from"], end=p["to"]):
+        number, hidden = _cell(value)
+        rows.append(
+            {
+                "partnership": partnership,
+                "period": period,
+                "period_from": start,
+                "period_to": end,
+                "section": section,
+                "measure": measure,
+                "label": label,
+                "value": number,
+                "suppressed": hidden if suppressed is None else suppressed,
+            }
+        )
+
+    for k in STATUTORY:
+        add("statutory", k, LABELS[k], d[k])
+    for k in COUNTS:
+        add("activity", k, EXTRA_LABELS.get(k) or LABELS[k].strip(), d[k])
+    for stage, v in d["median_days"].items():
+        withheld = v["cases"] == SUPPRESSED
+        add("timeliness", f"median_days.{stage}", STAGE_LABELS[stage], v["median"], suppressed=withheld)
+        add("timeliness", f"cases.{stage}", f"Cases in the median: {STAGE_LABELS[stage][13:]}", v["cases"])
+    for r in d["lead_agencies"]:
+        add("lead agency", f"lead_agency_reviews.{r['agency']}", f"Reviews led by {r['name']}", r["reviews"])
+        hidden = r["share"] is None and SUPPRESSED in (r["reviews"], r["of"])
+        add(
+            "lead agency",
+            f"lead_agency_share.{r['agency']}",
+            f"Share led by {r['name']} (%)",
+            r["share"],
+            hidden,
+        )
+    for ch, n in d["channels"].items():
+        add("channel", f"channel.{ch}", f"Applications: {ch.replace('_', ' ')}", n)
+    for k, n in d["recommendation_responses"].items():
+        add("recommendations", f"recommendation_response.{k}", RESPONSE_LABELS.get(k, k), n)
+    for q in d["quarters"]:
+        for k in STATUTORY:
+            add(
+                "quarter",
+                k,
+                LABELS[k],
+                q[k],
+                period=f"{p['label']} {q['quarter']}",
+                start=q["from"],
+                end=q["to"],
+            )
+    return rows
+
+
+def _safe_text(value: str) -> str:
+    """A spreadsheet must not take a name for a formula (=, +, -, @ at the start): the one rule of
+    `trigger.outputs.csv_cell`."""
+    return str(csv_cell(value))
+
+
+def csv_text(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for r in rows:
+        writer.writerow(
+            [
+                *(_safe_text(str(r[c])) for c in COLUMNS[:7]),
+                "" if r["value"] is None else r["value"],
+                "true" if r["suppressed"] else "false",
+            ]
+        )
+    return buf.getvalue()
+
+
+def notes(d: dict, partnership: str) -> list[tuple[str, str]]:
+    """What a reader of a spreadsheet needs to know, as (heading, text) pairs."""
+    p = d["period"]
+    out = [
+        ("Title", f"ASB case reviews (the Community Trigger): {p['label']}"),
+        ("Partnership", partnership),
+        ("Period", f"{p['from']} to {p['to']}"),
+        (
+            "Basis",
+            "Published under section 104 (the publication duty) of the Anti-social Behaviour, Crime and "
+            "Policing Act 2014. Each figure is counted by the date of its own event.",
+        ),
+        ("Produced", date.today().isoformat()),
+    ]
+    if d["suppressed"]:
+        out.append(
+            (
+                "Suppression",
+                "Numbers from 1 to 4, and figures that would reveal them, are withheld so that no one can be "
+                "identified: their value is empty and suppressed is TRUE.",
+            )
+        )
+    return out
+
+
+def xlsx_bytes(rows: list[dict], d: dict, partnership: str) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Figures"
+    sheet.append(list(COLUMNS))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for r in rows:
+        sheet.append([*(_safe_text(str(r[c])) for c in COLUMNS[:7]), r["value"], bool(r["suppressed"])])
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+    for letter, width in zip("ABCDEFGHI", (28, 14, 12, 12, 16, 40, 60, 10, 11), strict=True):
+        sheet.column_dimensions[letter].width = width
+    about = book.create_sheet("Notes")
+    for heading, text in notes(d, partnership):
+        about.append([heading, text])
+        about.cell(about.max_row, 1).font = Font(bold=True)
+    about.column_dimensions["A"].width = 14
+    about.column_dimensions["B"].width = 100
+    book.properties.title = notes(d, partnership)[0][1]
+    book.properties.creator = "Community Trigger"
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def ods_bytes(rows: list[dict], d: dict, partnership: str) -> bytes:
+    from trigger.reports.ods import Sheet, spreadsheet
+
+    figures = Sheet("Figures", list(COLUMNS), widths_cm=[6, 3, 2.6, 2.6, 3.4, 8, 12, 2.4, 2.4])
+    for r in rows:
+        figures.rows.append([*(str(r[c]) for c in COLUMNS[:7]), r["value"], bool(r["suppressed"])])
+    about = Sheet("Notes", ["", ""], widths_cm=[3, 20], header=False)
+    about.rows.extend([list(pair) for pair in notes(d, partnership)])
+    return spreadsheet([figures, about], title=notes(d, partnership)[0][1])
+
+
+# -- the HTML page ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    colour: str
+    label: str
+    value: str
+
+
+def _chart(quarters: list[dict]) -> dict:
+    """The geometry of a grouped bar chart of the four statutory counts by quarter (drawn by the template)."""
+    width, height, left, bottom, top_pad = 640, 300, 44, 250, 24
+    values = [q[k] for q in quarters for k in STATUTORY]
+    top = max([v for v in values if isinstance(v, int)] + [5, 1])
+    step = max(1, -(-top // 5))
+    top = step * -(-top // step)
+    group = (width - left - 10) / max(len(quarters), 1)
+    bar = group / (len(STATUTORY) + 1)
+    scale = (bottom - top_pad) / top
+    bars, labels = [], []
+    for i, q in enumerate(quarters):
+        x0 = left + i * group + bar / 2
+        labels.append({"x": round(x0 + group / 2 - bar / 2, 1), "text": q["quarter"]})
+        for j, k in enumerate(STATUTORY):
+            v = q[k]
+            h = v * scale if isinstance(v, int) else 0
+            bars.append(
+                Bar(
+                    round(x0 + j * bar, 1),
+                    round(bottom - h, 1),
+                    round(bar - 2, 1),
+                    round(h, 1),
+                    PALETTE[k],
+                    f"{SHORT[k]}, {q['quarter']}",
+                    str(v),
+                )
+            )
+    ticks = [{"y": round(bottom - t * scale, 1), "text": str(t)} for t in range(0, top + 1, step)]
+    legend = [{"x": left + j * 150, "colour": PALETTE[k], "text": SHORT[k]} for j, k in enumerate(STATUTORY)]
+    described = "; ".join(
+        f"{q['quarter']}: " + ", ".join(f"{SHORT[k].lower()} {q[k]}" for k in STATUTORY) for q in quarters
+    )
+    return {
+        "width": width,
+        "height": height + 40,
+        "left": left,
+        "right": width - 10,
+        "bottom": bottom,
+        "bars": bars,
+        "ticks": ticks,
+        "groups": labels,
+        "legend": legend,
+        "legend_y": bottom + 26,
+        "description": described,
+        "ink": INK,
+    }
+
+
+def _shown(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def page_context(d: dict, partnership: str) -> dict:
+    """Plain data for the template: no ORM rows, nothing with side effects (docs/architecture.md#letters)."""
+    rows = tidy_rows(d, partnership)
+    year = [r for r in rows if r["section"] != "quarter"]
+    titles = {
+        "statutory": "The statutory figures",
+        "activity": "Decisions, withdrawals and appeals",
+        "timeliness": "Timeliness",
+        "lead agency": "Lead agencies",
+        "channel": "How applications were made",
+        "recommendations": "Responses to recommendations",
+    }
+    sections = []
+    for key, title in titles.items():
+        items = [
+            {
+                "label": r["label"],
+                "value": _shown(r["value"]),
+                "suppressed": r["suppressed"],
+                # a median or a share is withheld, not "<5": only counts are small numbers
+                "derived": r["measure"].startswith(("median_days.", "lead_agency_share.")),
+            }
+            for r in year
+            if r["section"] == key and not (key == "timeliness" and r["measure"].startswith("cases."))
+        ]
+        if key == "timeliness":
+            cases = {r["measure"][6:]: r for r in year if r["measure"].startswith("cases.")}
+            for item, stage in zip(items, d["median_days"], strict=True):
+                c = cases[stage]
+                n = _shown(c["value"])
+                item["note"] = (
+                    "fewer than 5 cases" if c["suppressed"] else f"of {n} case{'' if n == '1' else 's'}"
+                )
+        if items:
+            sections.append({"id": key.replace(" ", "-"), "title": title, "rows": items})
+    quarters = [
+        {
+            "quarter": q["quarter"],
+            "from": q["from"],
+            "to": q["to"],
+            "cells": [{"value": _shown(_cell(q[k])[0]), "suppressed": _cell(q[k])[1]} for k in STATUTORY],
+        }
+        for q in d["quarters"]
+    ]
+    return {
+        "partnership": partnership,
+        "period": d["period"],
+        "suppressed": d["suppressed"],
+        "sections": sections,
+        "quarter_columns": [SHORT[k] for k in STATUTORY],
+        "quarters": quarters,
+        "chart": _chart(d["quarters"]),
+        "ink": INK,
+    }
+
+
+def render_page(d: dict, partnership: str, templates: str | Path | None = None) -> str:
+    """The page from `annual.html`: the partnership's own (in `templates`) if it has one, else ours. The
+    partnership's template may `{% extends "trigger/annual.html" %}` and replace blocks. Rendered in the
+    sandbox with autoescape, like partnership letters."""
+    from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader, StrictUndefined, TemplateError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from trigger.errors import InvalidInput
+
+    ours = FileSystemLoader(TEMPLATES)
+    loaders = [FileSystemLoader(str(templates))] if templates else []
+    if templates and not Path(templates).is_dir():
+        raise InvalidInput(f"--templates {templates} is not a folder")
+    env = ImmutableSandboxedEnvironment(
+        loader=ChoiceLoader([*loaders, PrefixLoader({"trigger": ours}), ours]),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    try:
+        return env.get_template("annual.html").render(page_context(d, partnership))
+    except TemplateError as exc:
+        where = f" in {templates}" if templates else ""
+        raise InvalidInput(f"the annual page template{where} failed: {exc}") from None

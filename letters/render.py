@@ -224,7 +224,7 @@ def render_here(kind: str, context: dict, fmt: str, templates_dir: str | Path | 
     return text.encode("utf-8")
 
 
-def _capped(chunks, name: str) -> str:
+def capped(chunks, name: str) -> str:
     """Join a template's output, stopping as soon as it grows past OUTPUT_LIMIT."""
     parts, size = [], 0
     for chunk in chunks:
@@ -242,7 +242,7 @@ def render_source(kind: str, context: dict, fmt: str, templates_dir: str | Path 
     name = f"{kind}.{fmt}"
     env = environment(templates_dir)
     try:
-        return _capped(env.get_template(name).generate(**context), name)
+        return capped(env.get_template(name).generate(**context), name)
     except TemplateSyntaxError as exc:
         raise LetterError(f"{exc.filename or exc.name or name}:{exc.lineno}: {exc.message}") from None
     except UndefinedError as exc:

@@ -16,11 +16,13 @@ Files are read only from inside the template folder (`render.ConfinedLoader`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import struct
 import subprocess
 import sys
+from datetime import date, datetime
 from pathlib import Path
 
 from letters.render import LetterError
@@ -52,13 +54,27 @@ def render_isolated(jobs: list[tuple[str, dict, str]], templates_dir: str | Path
         "jobs": [{"kind": k, "context": c, "format": f} for k, c, f in jobs],
     }
     budget = START_SECONDS + limit * len(jobs) + PDF_SECONDS * sum(f == "pdf" for _, _, f in jobs)
+    return _run(request, len(jobs), budget, f"the templates in {templates_dir}")
+
+
+def _plain(value):
+    """Plain data for the child: a dataclass as its fields (a template reads `bar.x` either way)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not plain data for a template")
+
+
+def _run(request: dict, count: int, budget: float, what: str) -> list[bytes]:
+    """Run the child on `request`; its results, or one LetterError line."""
     package_root = str(Path(__file__).resolve().parent.parent)
     env = {k: v for k, v in os.environ.items() if k not in _SECRETS}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "letters.sandbox"],
-            input=json.dumps(request).encode("utf-8"),
+            input=json.dumps(request, default=_plain).encode("utf-8"),
             capture_output=True,
             timeout=budget,
             env=env,
@@ -66,18 +82,34 @@ def render_isolated(jobs: list[tuple[str, dict, str]], templates_dir: str | Path
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise LetterError(
-            f"the templates in {templates_dir} did not finish within {budget:.0f} s; rendering was stopped"
-        ) from None
+        raise LetterError(f"{what} did not finish within {budget:.0f} s; rendering was stopped") from None
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
         if proc.returncode == 2 and lines:
             raise LetterError(lines[-1])
         raise LetterError(
-            f"rendering with the templates in {templates_dir} failed (the renderer stopped with "
+            f"rendering {what} failed (the renderer stopped with "
             f"status {proc.returncode}{': ' + lines[-1] if lines else ''})"
         )
-    return _unframe(proc.stdout, len(jobs))
+    return _unframe(proc.stdout, count)
+
+
+def render_page_isolated(
+    template: str, context: dict, folders: list[tuple[str | None, str | Path]], what: str
+) -> str:
+    """A partnership's own page template (the published annual page), rendered in the child with the
+    same limits as a letter: HTML-autoescaped, Jinja's sandbox, `folders` searched in order (with an
+    optional prefix, `trigger/annual.html` for ours). `what` names the template in errors."""
+    request = {
+        "seconds": seconds(),
+        "page": {
+            "template": template,
+            "context": context,
+            "folders": [[prefix, str(Path(folder).resolve())] for prefix, folder in folders],
+        },
+    }
+    (data,) = _run(request, 1, START_SECONDS + seconds(), what)
+    return data.decode("utf-8")
 
 
 def _unframe(data: bytes, count: int) -> list[bytes]:
@@ -126,10 +158,12 @@ def _child() -> int:
 
     request = json.loads(sys.stdin.buffer.read())
     limit = float(request["seconds"])
-    folder = request["templates"]
     if hasattr(signal, "SIGALRM"):
         signal.signal(signal.SIGALRM, _on_alarm)
     out = sys.stdout.buffer
+    if "page" in request:
+        return _page(request["page"], limit, out)
+    folder = request["templates"]
     for job in request["jobs"]:
         kind, fmt = job["kind"], job["format"]
         name = f"{kind}.{'txt' if fmt == 'txt' else 'html'}"
@@ -164,6 +198,50 @@ def _child() -> int:
             return 2
         out.write(_FRAME.pack(len(data)))
         out.write(data)
+    out.flush()
+    return 0
+
+
+def _page(job: dict, limit: float, out) -> int:
+    from jinja2 import ChoiceLoader, PrefixLoader, StrictUndefined, TemplateError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from letters.render import ConfinedLoader, capped
+
+    loaders = [
+        PrefixLoader({prefix: ConfinedLoader(folder)}) if prefix else ConfinedLoader(folder)
+        for prefix, folder in job["folders"]
+    ]
+    env = ImmutableSandboxedEnvironment(
+        loader=ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    name = job["template"]
+    try:
+        _limit_memory(TEMPLATE_MEMORY)
+        _alarm(limit)
+        text = capped(env.get_template(name).generate(job["context"]), name)
+        _alarm(0)
+    except _TimeUp:
+        print(
+            f"{name} ran for more than {limit:g} s and was stopped (a loop that repeats too often?)",
+            file=sys.stderr,
+        )
+        return 2
+    except MemoryError:
+        _alarm(0)
+        print(f"{name} needed too much memory and was stopped", file=sys.stderr)
+        return 2
+    except (TemplateError, LetterError) as exc:
+        _alarm(0)
+        print(f"{exc}", file=sys.stderr)
+        return 2
+    data = text.encode("utf-8")
+    out.write(_FRAME.pack(len(data)))
+    out.write(data)
     out.flush()
     return 0
 

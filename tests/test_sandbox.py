@@ -177,3 +177,23 @@ def test_a_letter_whose_case_changes_while_it_renders_is_rendered_again(db, case
     assert renders == ["received", "threshold_met"]
     assert issued.letter_id is not None
     assert db.json("show", case)["letters"][0]["issued_on"] == "2026-03-03"
+
+
+def test_a_partners_annual_page_template_has_the_same_limits(db, case, tmp_path):
+    """The published annual page may be the partnership's own template (`report annual --templates`):
+    it runs in the same child, with the same time limit and no link out of its folder."""
+    folder = _folder(tmp_path, "")
+    (folder / "annual.html").write_text(HOSTILE["nested loops"][0])
+    began = time.monotonic()
+    result = db.fails(
+        "report", "annual", "--year", "2025", "--html", tmp_path / "p.html", "--templates", folder
+    )
+    line = _one_line(result)
+    assert "the annual page template in" in line and "ran for more than 5 s and was stopped" in line, line
+    assert time.monotonic() - began < 30 and not (tmp_path / "p.html").exists()
+    (folder / "annual.html").unlink()
+    (folder / "annual.html").symlink_to("/etc/passwd")
+    line = _one_line(
+        db.fails("report", "annual", "--year", "2025", "--html", tmp_path / "p.html", "--templates", folder)
+    )
+    assert "a link out of the template folder" in line and "root:" not in line

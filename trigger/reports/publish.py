@@ -371,6 +371,21 @@ def render_page(d: dict, partnership: str, templates: str | Path | None = None) 
     loaders = [FileSystemLoader(str(templates))] if templates else []
     if templates and not Path(templates).is_dir():
         raise InvalidInput(f"--templates {templates} is not a folder")
+    if templates:
+        # a partnership's own template runs in the child process, with the letters' limits
+        # (docs/architecture.md#letters): time, memory, output, no link out of its folder
+        from letters.render import LetterError
+        from letters.sandbox import render_page_isolated
+
+        folders: list[tuple[str | None, str | Path]] = [
+            (None, templates),
+            ("trigger", TEMPLATES),
+            (None, TEMPLATES),
+        ]
+        try:
+            return render_page_isolated("annual.html", page_context(d, partnership), folders, "annual.html")
+        except LetterError as exc:
+            raise InvalidInput(f"the annual page template in {templates} failed: {exc}") from None
     env = ImmutableSandboxedEnvironment(
         loader=ChoiceLoader([*loaders, PrefixLoader({"trigger": ours}), ours]),
         autoescape=True,

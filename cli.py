@@ -1135,6 +1135,14 @@ def print_case(d: dict) -> None:
                 f"  {c['on']}  {what} {c['field']}: {_shown(c['old'])} -> {_shown(c['new'])}  by {c['by']}"
                 + (f"  ({c['reason']})" if c["reason"] else "")
             )
+    if d.get("reminders_undelivered"):
+        click.echo("Reminders not delivered:")
+        for r in d["reminders_undelivered"]:
+            how = {"failed": "FAILED", "retrying": "retrying", "sending": "being sent"}[r["status"]]
+            click.echo(
+                f"  {r['kind']:10} {r['deadline']:18} -> {r['recipient']}: {how}"
+                + (f" ({r['last_error']})" if r["last_error"] else "")
+            )
     click.echo("Timeline:")
     for e in d["events"]:
         move = f" {e['from'] or ''} -> {e['to']}" if e["to"] and e["from"] != e["to"] else ""
@@ -1461,7 +1469,7 @@ def calendar_ics(c, reviewer, output, force):
 
 @cli.group(cls=TriggerGroup)
 def reminders():
-    """Deadline reminders: send those due, or run the scheduler."""
+    """Deadline reminders: send those due, run the scheduler, see and retry failed ones."""
 
 
 @reminders.command("run")
@@ -1470,7 +1478,12 @@ def reminders():
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 def reminders_run(c, now_text, dry_run, as_json):
-    """Send, once each, every reminder due."""
+    """Send, once each, every reminder due.
+
+    Mail goes by SMTP when TRIGGER_SMTP_URL is set (TRIGGER_MAIL_FROM is then required), else to the
+    outbox folder (TRIGGER_OUTBOX). A reminder that cannot be sent is kept and retried, backing off,
+    for at least a day; one refused for good, or still failing after a day, is reported to the manager.
+    """
     from trigger import reminders as rem
 
     result = rem.run(c.app, rem.parse_now(now_text), dry_run=dry_run)
@@ -1482,16 +1495,88 @@ def reminders_run(c, now_text, dry_run, as_json):
             f"{'would send' if dry_run else 'due'} {item.kind:10} {item.reference} {item.deadline_kind} "
             f"due {item.due.isoformat()} -> {item.recipient}"
         )
+    for line in result.warnings:
+        click.echo(f"warning: {line}", err=True)
     if dry_run:
         click.echo(f"{len(result.due)} reminder(s) due; nothing sent (dry run).")
         return
+    others = result.skipped + result.lost
     click.echo(
-        f"Sent {len(result.sent)}, failed {len(result.failed)} (retried next run), "
-        f"cancelled {len(result.cancelled)}, taken by another runner {result.skipped}"
+        f"Sent {len(result.sent)}, not sent {len(result.failed)} (kept and retried), "
+        f"given up {len(result.gave_up)}, cancelled {len(result.cancelled)}"
+        + (f", taken by another runner {others}" if others else "")
         + (f" via {result.channel}." if result.channel else ".")
     )
-    for rid, error in result.failed:
-        click.echo(f"failed reminder {rid}: {error}", err=True)
+    if result.stopped:
+        click.echo(f"Stopped early; {result.released} claimed reminder(s) given back.")
+    for rid, error, retry_at in result.failed:
+        click.echo(f"reminder {rid} not sent: {error}; kept, next attempt {_local_time(retry_at)}", err=True)
+    for rid, error, because in result.gave_up:
+        why = "refused for good" if because == "refused" else "still failing after a day"
+        click.echo(f"reminder {rid} given up ({why}): {error}", err=True)
+    if result.reported:
+        click.echo(
+            f"Reported {result.reported} undelivered reminder(s) to the manager via {result.reported_via}."
+        )
+    if result.report_error:
+        click.echo(f"warning: {result.report_error}", err=True)
+
+
+def _local_time(moment) -> str:
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo("Europe/London")).strftime("%Y-%m-%d %H:%M")
+
+
+@reminders.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (keys `counts`, `undelivered`).")
+@pass_ctx
+def reminders_status(c, as_json):
+    """Reminders by state, and every one not delivered: failed, retrying or being sent."""
+    from trigger import undelivered
+
+    data = undelivered.status(c.app)
+    if as_json:
+        emit_json(data)
+        return
+    click.echo("Reminders: " + ", ".join(f"{k} {v}" for k, v in data["counts"].items()) + ".")
+    rows = data["undelivered"]
+    if not rows:
+        click.echo("Every reminder due has been delivered.")
+        return
+    click.echo("Not delivered:")
+    for r in rows:
+        if r["status"] == "failed":
+            how = (
+                "FAILED, refused for good" if r["because"] == "refused" else "FAILED after a day of retries"
+            ) + ("; manager told" if r["reported"] else "; manager not yet told")
+        elif r["status"] == "retrying":
+            when = _local_time(datetime.fromisoformat(r["next_attempt"])) if r["next_attempt"] else "now"
+            how = f"retrying ({r['attempts']} attempt(s)), next {when}"
+        else:
+            how = "being sent now"
+        click.echo(
+            f"  {r['reference']}  {r['kind']:10} {r['deadline']:18} due {r['due']} -> {r['recipient']}: {how}"
+        )
+        if r["last_error"]:
+            click.echo(f"      last error: {r['last_error']}")
+    if any(r["status"] == "failed" for r in rows):
+        click.echo("Put failed ones back with `trigger reminders retry [REF]`.")
+
+
+@reminders.command("retry")
+@click.argument("reference", required=False)
+@pass_ctx
+def reminders_retry(c, reference):
+    """Put failed reminders back to be sent by the next run (all, or one case's)."""
+    from trigger import undelivered
+
+    count = undelivered.retry(c.app, reference)
+    where = f" on {reference.upper()}" if reference else ""
+    if count:
+        click.echo(f"Put back {count} reminder(s){where}; the next `trigger reminders run` sends them.")
+    else:
+        click.echo(f"No failed reminders{where}.")
 
 
 @reminders.command("serve")
@@ -1501,12 +1586,19 @@ def reminders_run(c, now_text, dry_run, as_json):
 @click.option("--digest-at", default="07:30", show_default=True, help="Morning digest time on working days.")
 @pass_ctx
 def reminders_serve(c, every, digest_at):
-    """Run the sweep every few minutes and a morning digest on working days, until SIGTERM."""
+    """Run the sweep every few minutes and a morning digest on working days, until SIGTERM or SIGINT.
+
+    On the first signal it finishes the message in hand, releases the reminders it claimed and exits
+    within ten seconds; a second signal exits at once. Its log goes to stderr (-v, -q).
+    """
     import logging
 
-    from trigger import reminders as rem
+    from trigger import service
 
-    rem.serve(c.app, every=every, digest_at=digest_at, log=logging.getLogger("trigger.reminders").info)
+    log = logging.getLogger("trigger.reminders").info
+    code = service.serve(c.app, every=every, digest_at=digest_at, log=log)
+    if code:
+        raise SystemExit(code)
 
 
 # -- letters and the appeal bundle (issue 5) ----------------------------------------------------------

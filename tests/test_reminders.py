@@ -1,12 +1,11 @@
-"""Reminders sent once each, through a real SMTP server (aiosmtpd) or the outbox
-(docs/architecture.md#deadlines-and-reminders)."""
+"""Reminders sent once each, as proper e-mails, through a real SMTP server (aiosmtpd) or the outbox
+(docs/architecture.md#deadlines-and-reminders, docs/architecture.md#sending-mail)."""
 
 from __future__ import annotations
 
 import os
 import select as _select
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -14,125 +13,102 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
-import time_machine
-from aiosmtpd.controller import Controller
-from sqlmodel import Session, create_engine
+from mailservers import MANAGER, Collect, Server, make_cases
+from sqlmodel import Session, create_engine, select
 
-from trigger import reminders
+from trigger import reminders, service
 from trigger.app import App
 from trigger.models import Reminder
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class Collect:
-    """An SMTP handler that keeps what it receives; `refuse` first answers that many messages with 451."""
-
-    def __init__(self, refuse: int = 0):
-        self.messages, self.refuse, self.refused = [], refuse, 0
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            if self.refused < self.refuse:
-                self.refused += 1
-                return "451 4.3.0 Mailbox busy, try again later"
-            self.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))
-        return "250 OK"
-
-
-def free_port() -> int:
-    # aiosmtpd's Controller cannot take port=0 (it probes the port on start): pick a free port explicitly
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def smtp(monkeypatch):
-    def start(refuse: int = 0) -> Collect:
-        handler = Collect(refuse)
-        port = free_port()
-        controller = Controller(handler, hostname="127.0.0.1", port=port)
-        controller.start()
-        started.append(controller)
-        monkeypatch.setenv("TRIGGER_SMTP_URL", f"smtp://127.0.0.1:{port}")
-        return handler
-
+    """`smtp(**handler_options)`: a real SMTP server on loopback that TRIGGER_SMTP_URL points at."""
     started = []
+
+    def start(**options) -> Collect:
+        server = Server(Collect(**options)).start()
+        started.append(server)
+        monkeypatch.setenv("TRIGGER_SMTP_URL", server.url())
+        monkeypatch.setenv("TRIGGER_MAIL_FROM", "Community Safety <community.safety@council.example>")
+        return server.handler
+
     yield start
-    for c in started:
-        c.stop()
+    for s in started:
+        s.stop()
 
 
 @pytest.fixture
 def cases_(db):
-    """Cases received 22 Dec 2026 (created from a later day), nothing done on them."""
-
-    def make(n: int = 1, reviewer: bool = False) -> list[str]:
-        refs = []
-        with time_machine.travel(date(2027, 6, 1), tick=False):
-            for i in range(n):
-                ref = db.json(
-                    "activate",
-                    "--applicant",
-                    f"Ann Example{i}",
-                    "--victim",
-                    f"Vera Victim{i}",
-                    "--consent-date",
-                    "2026-12-20",
-                    "--received",
-                    "2026-12-22",
-                    "--channel",
-                    "online",
-                    "--address",
-                    "1 Secret Street",
-                    "--statement",
-                    "Nothing changed",
-                )["reference"]
-                refs.append(ref)
-        return refs
-
-    return make
+    return lambda n=1: make_cases(db, n)
 
 
 def run(db, now: str, *extra):
     return db.json("reminders", "run", "--now", now, *extra)
 
 
-def test_smtp_sends_each_due_reminder_once_with_initials_only(db, cases_, smtp):
+def rows() -> list[Reminder]:
+    with Session(create_engine(os.environ["TRIGGER_DB"])) as s:
+        return list(s.exec(select(Reminder).order_by(Reminder.id)))
+
+
+def test_each_due_reminder_is_sent_once_as_a_proper_email(db, cases_, smtp):
     server = smtp()
     [ref] = cases_(1)
     assert run(db, "2026-12-23T08:00")["sent"] == 1  # warning: acknowledge due 23 Dec
     first = run(db, "2026-12-24T08:00")
     assert first["sent"] == 1 and first["reminders"][0]["kind"] == "overdue"
     assert run(db, "2026-12-24T09:00")["sent"] == 0  # a rerun never sends one twice
-    subjects = [m["Subject"] for m in server.messages]
-    assert subjects == [
-        f"Deadline approaching: {ref} acknowledge due 2026-12-23",
-        f"Deadline missed: {ref} acknowledge due 2026-12-23",
-    ]
-    body = server.messages[1].get_content()
-    assert ref in body and "acknowledge" in body and "2026-12-23" in body and "victim V.V." in body
+    warning, overdue = server.messages
+    assert warning["Subject"] == f"Deadline approaching: {ref} acknowledgement due Wednesday 23 December 2026"
+    assert overdue["Subject"] == f"Deadline missed: {ref} acknowledgement due Wednesday 23 December 2026"
+    for msg in server.messages:
+        assert msg["From"] == "Community Safety <community.safety@council.example>"
+        assert msg["To"] == MANAGER
+        assert msg["Auto-Submitted"] == "auto-generated"
+        assert msg["Message-ID"].endswith("@council.example>")
+        sent = parsedate_to_datetime(msg["Date"])
+        assert sent.tzinfo is not None and abs(datetime.now(UTC) - sent) < timedelta(minutes=5)
+    assert len({m["Message-ID"] for m in server.messages}) == 2
+    body = overdue.get_content()
+    assert f"Case: {ref} (victim V.V.)" in body
+    assert "It was due on Wednesday 23 December 2026." in body
+    assert f"    trigger letter {ref} acknowledgement --format pdf -o {ref}-acknowledgement.pdf" in body
+    assert "2026-12-23" not in body  # UK long dates only
     raw = b"".join(bytes(m) for m in server.messages)
     for personal in (b"Vera", b"Victim", b"Ann", b"Secret Street"):
         assert personal not in raw
-    assert {m["To"] for m in server.messages} == {"csm@example.gov.uk"}
 
 
-def test_refused_send_is_retried_next_run_and_sent_once(db, cases_, smtp):
+def test_each_deadline_names_its_next_step_as_a_command(db, cases_, smtp):
+    server = smtp()
+    [ref] = cases_(1)
+    run(db, "2027-01-08T08:00")
+    bodies = {m["Subject"]: m.get_content() for m in server.messages}
+    decision = next(b for s, b in bodies.items() if s.startswith("Deadline missed") and "threshold" in s)
+    assert f"trigger decide {ref} --met" in decision and f"trigger check {ref}" in decision
+    escalation = next(b for s, b in bodies.items() if s.startswith("Escalation"))
+    assert "comes to you as the manager" in escalation
+
+
+def test_a_temporary_refusal_backs_off_and_is_sent_once(db, cases_, smtp):
     server = smtp(refuse=1)
     cases_(1)
     out = run(db, "2026-12-23T08:00")
     assert out["sent"] == 0 and len(out["failed"]) == 1 and "451" in out["failed"][0]["error"]
+    assert out["failed"][0]["next_attempt"] == "2026-12-23T08:02:00+00:00"  # two minutes at first
     assert server.messages == []
-    with Session(create_engine(os.environ["TRIGGER_DB"])) as s:
-        r = s.get(Reminder, out["failed"][0]["id"])
-        assert (r.kind, r.status, r.attempts) == ("warning", "pending", 1) and "451" in r.last_error
-    assert run(db, "2026-12-23T08:15")["sent"] == 1
+    [r] = [r for r in rows() if r.id == out["failed"][0]["id"]]
+    assert (r.kind, r.status, r.attempts) == ("warning", "pending", 1) and "451" in r.last_error
+    assert r.next_attempt_at.replace(tzinfo=UTC) == datetime(2026, 12, 23, 8, 2, tzinfo=UTC)
+    assert run(db, "2026-12-23T08:01")["sent"] == 0  # still backing off
+    assert run(db, "2026-12-23T08:05")["sent"] == 1
     assert run(db, "2026-12-23T08:30")["sent"] == 0
     assert len(server.messages) == 1 and server.refused == 1
 
@@ -146,18 +122,28 @@ def test_smtp_login(db, cases_, monkeypatch):
         seen.append((auth_data.login, auth_data.password))
         return AuthResult(success=auth_data.login == b"csp" and auth_data.password == b"s3cret")
 
-    handler, port = Collect(), free_port()
-    controller = Controller(
-        handler, hostname="127.0.0.1", port=port, authenticator=authenticator, auth_require_tls=False
-    )
-    controller.start()
+    server = Server(Collect(), authenticator=authenticator, auth_require_tls=False).start()
     try:
-        monkeypatch.setenv("TRIGGER_SMTP_URL", f"smtp://csp:s3cret@127.0.0.1:{port}")
+        monkeypatch.setenv("TRIGGER_SMTP_URL", f"smtp://csp:s3cret@127.0.0.1:{server.port}")
+        monkeypatch.setenv("TRIGGER_MAIL_FROM", "csp@council.example")
         cases_(1)
         assert run(db, "2026-12-23T08:00")["sent"] == 1
-        assert seen == [(b"csp", b"s3cret")] and len(handler.messages) == 1
+        assert seen == [(b"csp", b"s3cret")] and len(server.handler.messages) == 1
     finally:
-        controller.stop()
+        server.stop()
+
+
+def test_smtp_without_a_from_address_is_refused_before_anything_is_claimed(db, cases_, smtp):
+    server = smtp()
+    os.environ.pop("TRIGGER_MAIL_FROM")
+    cases_(1)
+    before = [(r.status, r.claimed_by) for r in rows()]
+    result = db.fails("reminders", "run", "--now", "2027-01-08T08:00")
+    assert result.stderr.startswith("Error: TRIGGER_MAIL_FROM is not set")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert [(r.status, r.claimed_by) for r in rows()] == before and server.messages == []
+    os.environ["TRIGGER_MAIL_FROM"] = "not an address"
+    assert "is not an e-mail address" in db.fails("reminders", "run").stderr
 
 
 def test_outbox_when_no_smtp(db, cases_, tmp_path, monkeypatch):
@@ -171,20 +157,43 @@ def test_outbox_when_no_smtp(db, cases_, tmp_path, monkeypatch):
     assert out["sent"] == 4 and out["cancelled"] == 2
     files = sorted((tmp_path / "out").glob("*.eml"))
     assert len(files) == 4
+    assert all(f.stat().st_mode & 0o777 == 0o600 for f in files)
     msg = message_from_bytes(files[0].read_bytes(), policy=email_policy.default)
-    assert ref in msg["Subject"]
+    assert ref in msg["Subject"] and msg["From"] == "community-trigger@localhost"
+    assert msg["Date"] and msg["Message-ID"] and msg["Auto-Submitted"] == "auto-generated"
 
 
-def test_crash_between_claim_and_send_is_recovered(db, cases_, tmp_path, monkeypatch):
+def test_a_deadline_only_the_manager_hears_of_is_a_warning(db, case, smtp):
+    server = smtp()
+    db("decide", case, "--met", "--on", "2026-03-04")
+    db("assign", case, "--lead", "police", "--reviewer", "Rob Reviewer", "--on", "2026-03-05")
+    result = db("reminders", "run", "--now", "2026-04-02T08:00")  # review due 1 April: overdue
+    assert f"warning: {case}: only the manager was told of the review deadline" in result.stderr
+    [overdue] = [
+        m for m in server.messages if m["Subject"].startswith("Deadline missed") and "review" in m["Subject"]
+    ]
+    assert overdue["To"] == MANAGER
+    body = overdue.get_content()
+    assert "WARNING: nobody but you has been told of this deadline" in body
+    assert (
+        "the reviewer has no e-mail\naddress" in body.replace("\r\n", "\n")
+        and f"trigger outcome {case}" in body
+    )
+
+
+def test_a_crash_between_claim_and_send_keeps_the_claim_until_it_runs_out(db, cases_, monkeypatch):
+    monkeypatch.setenv("TRIGGER_CLAIM_SECONDS", "1")
     cases_(1)
     app = App()
 
     class Crash:
+        mail_from = "csp@council.example"
+
         def describe(self):
             return "crashing"
 
         def send(self, msg, name):
-            raise KeyboardInterrupt  # the process dies mid-sweep
+            raise KeyboardInterrupt  # the process dies mid-send
 
         def close(self):
             pass
@@ -198,8 +207,9 @@ def test_crash_between_claim_and_send_is_recovered(db, cases_, tmp_path, monkeyp
         def send(self, msg, name):
             sent.append(msg["Subject"])
 
-    assert reminders.run(app, now + timedelta(minutes=5), channel=Keep()).sent == []  # claim still fresh
-    assert len(reminders.run(app, now + timedelta(minutes=20), channel=Keep()).sent) == 1
+    assert reminders.run(app, now, channel=Keep()).sent == []  # its claim has not run out
+    time.sleep(2.2)  # the claim (one second) and the send's allowance (one more) run out
+    assert len(reminders.run(app, now, channel=Keep()).sent) == 1
     assert len(sent) == 1
 
 
@@ -208,7 +218,9 @@ def test_two_threads_never_double_send(db, cases_):
     app_now = datetime(2027, 1, 8, 8, 0, tzinfo=UTC)
     sent, lock = [], threading.Lock()
 
-    class Slow:
+    class Memory:
+        mail_from = "csp@council.example"
+
         def describe(self):
             return "memory"
 
@@ -224,7 +236,7 @@ def test_two_threads_never_double_send(db, cases_):
 
     def worker():
         barrier.wait()
-        results.append(reminders.run(App(), app_now, channel=Slow()))
+        results.append(reminders.run(App(), app_now, channel=Memory()))
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for t in threads:
@@ -256,7 +268,16 @@ def test_serve_sweeps_and_stops_cleanly_on_sigterm(db, cases_, tmp_path):
     cases_(1)
     env = dict(os.environ, TRIGGER_OUTBOX=str(tmp_path / "out"), PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "cli.py"), "reminders", "serve", "--every", "3600"],
+        [
+            sys.executable,
+            str(ROOT / "cli.py"),
+            "reminders",
+            "serve",
+            "--every",
+            "3600",
+            "--digest-at",
+            "23:59",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -293,13 +314,17 @@ def test_serve_sweeps_and_stops_cleanly_on_sigterm(db, cases_, tmp_path):
 
 
 class Keep:
-    def __init__(self):
-        self.messages = []
+    mail_from = "csp@council.example"
+
+    def __init__(self, fail: bool = False):
+        self.messages, self.fail = [], fail
 
     def describe(self):
         return "memory"
 
     def send(self, msg, name):
+        if self.fail:
+            raise ConnectionRefusedError(111, "Connection refused")
         self.messages.append(msg)
 
     def close(self):
@@ -310,16 +335,46 @@ def test_morning_digest_on_working_days_once_a_day(db, cases_):
     [ref] = cases_(1)
     app = App()
     # Mon 28 Dec 2026 is the Boxing Day substitute: no digest
-    assert reminders.digest(app, datetime(2026, 12, 28, 7, 30, tzinfo=UTC), channel=Keep())["sent"] == 0
+    assert service.digest(app, datetime(2026, 12, 28, 7, 30, tzinfo=UTC), channel=Keep())["sent"] == 0
     keep = Keep()
-    out = reminders.digest(app, datetime(2026, 12, 29, 7, 30, tzinfo=UTC), channel=keep)
-    assert out["sent"] == 1 and keep.messages[0]["To"] == "csm@example.gov.uk"
+    out = service.digest(app, datetime(2026, 12, 29, 7, 30, tzinfo=UTC), channel=keep)
+    assert out["sent"] == 1 and keep.messages[0]["To"] == MANAGER
+    assert keep.messages[0]["Subject"] == "Community Trigger deadlines for Tuesday 29 December 2026: 1"
+    assert keep.messages[0]["Auto-Submitted"] == "auto-generated"
     body = keep.messages[0].get_content()
     assert f"{ref}  acknowledge" in body and "OVERDUE" in body and "Ann" not in body and "Vera" not in body
-    again = reminders.digest(app, datetime(2026, 12, 29, 9, 0, tzinfo=UTC), channel=Keep())
+    again = service.digest(app, datetime(2026, 12, 29, 9, 0, tzinfo=UTC), channel=Keep())
     assert again == {"date": "2026-12-29", "skipped": "already sent", "sent": 0}
+
+
+def test_a_digest_whose_send_failed_is_retried_not_marked_sent(db, cases_):
+    cases_(1)
+    app = App()
+    failed = service.digest(app, datetime(2026, 12, 29, 7, 30, tzinfo=UTC), channel=Keep(fail=True))
+    assert failed["sent"] == 0 and "connection refused" in failed["failed"][0]
+    assert service.digest_pending(app, datetime(2026, 12, 29, 7, 35, tzinfo=UTC), (7, 30))
+    keep = Keep()
+    assert service.digest(app, datetime(2026, 12, 29, 7, 35, tzinfo=UTC), channel=keep)["sent"] == 1
+    assert len(keep.messages) == 1
+    assert not service.digest_pending(app, datetime(2026, 12, 29, 7, 40, tzinfo=UTC), (7, 30))
+    assert service.digest(app, datetime(2026, 12, 29, 9, 0, tzinfo=UTC), channel=Keep())["sent"] == 0
+
+
+def test_a_digest_never_tried_is_due_once_its_time_has_passed(db, cases_):
+    cases_(1)
+    app = App()
+    assert not service.digest_pending(app, datetime(2026, 12, 29, 7, 0, tzinfo=UTC), (7, 30))
+    assert service.digest_pending(app, datetime(2026, 12, 29, 10, 0, tzinfo=UTC), (7, 30))  # serve was down
+    assert not service.digest_pending(app, datetime(2026, 12, 28, 10, 0, tzinfo=UTC), (7, 30))  # holiday
 
 
 def test_bad_now_is_one_clear_line(db):
     result = db.fails("reminders", "run", "--now", "tomorrow")
     assert "--now 'tomorrow' is not an ISO date" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_dates_read_as_uk_long_dates():
+    from trigger.notices import long_date
+
+    assert long_date(date(2027, 1, 8)) == "Friday 8 January 2027"
+    assert long_date(date(2026, 12, 28)) == "Monday 28 December 2026"

@@ -310,12 +310,19 @@ class Reminder(SQLModel, table=True):
     kind: str = Field(max_length=16)  # warning, overdue, escalation
     recipient: str
     send_on: date = Field(index=True)
-    status: str = Field(default="pending", max_length=16, index=True)  # pending, claimed, sent, failed
+    status: str = Field(default="pending", max_length=16, index=True)  # pending claimed sent failed cancelled
     claimed_at: datetime | None = None
     claimed_by: str | None = None
     sent_at: datetime | None = None
     attempts: int = 0
     last_error: str | None = None
+    # claims run on the database's clock, so runners on hosts whose clocks differ agree on them
+    claim_until: datetime | None = None
+    # a temporary failure backs off until then; a failure streak began then (given up after a day)
+    next_attempt_at: datetime | None = None
+    first_failed_at: datetime | None = None
+    failure: str | None = Field(default=None, max_length=16)  # failed because: refused, expired
+    reported_at: datetime | None = None  # the manager was told it failed
 
 
 class AuditHead(SQLModel, table=True):

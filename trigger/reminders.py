@@ -1,53 +1,48 @@
-"""Deadline reminders, claimed before sending and marked after (docs/architecture.md#deadlines-and-reminders).
+"""Deadline reminders: each sent once, none dropped (docs/architecture.md#deadlines-and-reminders).
 
 - A sweep reads only the pending reminders whose day has come (index on status, send_on), so its cost
   grows with the reminders due, not with the cases held.
-- Claim = compare-and-set UPDATE pending -> claimed (on PostgreSQL the candidates are first locked
-  with FOR UPDATE SKIP LOCKED), so two runners at once never send one twice.
-- A failed send goes back to pending with `attempts` and `last_error`, and is retried next run
-  (after MAX_ATTEMPTS it is marked failed). A claim older than `stale_after` (a runner that crashed
-  between claim and send) is reclaimable.
+- **Claims.** A batch of reminders is claimed with a compare-and-set UPDATE (on PostgreSQL the candidates
+  are first locked with FOR UPDATE SKIP LOCKED), for a short window on the *database's* clock, so two
+  runners whose own clocks differ agree on when a claim runs out. Just before each message the runner
+  renews that one claim, and only if it still holds it (lease: the window plus the longest a send may
+  take, which the transport enforces); the rest of the batch is renewed as the sweep goes. A runner
+  that lost a claim neither sends nor counts the reminder. Claims it will not use are released.
+- **Failures.** A temporary failure (no connection, a timeout, 4xx, TLS or login) backs off (minutes,
+  then hours: `next_attempt_at`) and is retried for at least a day; a permanent refusal (5xx), or a day
+  of failures, marks the reminder `failed` and reports it to the manager (by the outbox when SMTP itself
+  is failing). `status` and `show` list them; `retry` puts them back.
 - Bodies carry the case reference, the deadline kind, the due date and the victim's initials only.
 """
 
 from __future__ import annotations
 
 import os
-import smtplib
 import socket
+import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from email.message import EmailMessage
-from email.mime.text import MIMEText
-from email.utils import make_msgid
-from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlparse
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, or_, select, update
-from sqlalchemy import case as sa_case
+from sqlalchemy import and_, bindparam, func, literal_column, or_, select, update
+from sqlmodel import Session
 
-from trigger import audit
-from trigger.app import App, data_dir
+from trigger import audit, undelivered
+from trigger.app import App
 from trigger.errors import InvalidInput
-from trigger.models import Deadline, Reminder, ReviewCase, Setting
+from trigger.models import Action, Deadline, Reminder, ReviewCase
 from trigger.partnership import manager_address
 from trigger.rules.deadlines import is_duty
-from trigger.schedule import recipients
 from trigger.unit import default_policy
 from trigger.views import initials
 from workflows.machine import TERMINAL
 
 LONDON = ZoneInfo("Europe/London")
-MAX_ATTEMPTS = 10
-STALE_AFTER = timedelta(minutes=15)
-LABELS = {
-    "warning": "Deadline approaching",
-    "overdue": "Deadline missed",
-    "escalation": "Escalation: deadline overdue",
-}
+CLAIM_SECONDS = 60.0  # a claim's life; renewed as the sweep goes
+BATCH = 100  # reminders claimed at a time
+GIVE_UP_AFTER = timedelta(hours=24)  # temporary failures are retried at least this long
+BACKOFF = tuple(timedelta(minutes=m) for m in (2, 5, 15, 30, 60, 120, 240))  # then every four hours
 
 
 def parse_now(text: str | None) -> datetime:
@@ -63,121 +58,48 @@ def parse_now(text: str | None) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _naive(moment: datetime) -> datetime:
-    """UTC for the database (sqlmodel refuses naive datetimes; SQLite keeps them as UTC text)."""
-    return moment.astimezone(UTC)
+def claim_seconds() -> float:
+    """TRIGGER_CLAIM_SECONDS, the life of a claim (default 60)."""
+    text = os.environ.get("TRIGGER_CLAIM_SECONDS", "").strip()
+    if not text:
+        return CLAIM_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0
+    if not 0.5 <= value <= 3600:
+        raise InvalidInput(f"TRIGGER_CLAIM_SECONDS {text!r} is not a number of seconds from 0.5 to 3600")
+    return value
 
 
-# -- delivery --------------------------------------------------------------------------------------------
+def backoff(failures: int) -> timedelta:
+    """The wait after the `failures`-th failure in a row (1-based): minutes at first, then hours."""
+    return BACKOFF[min(failures, len(BACKOFF)) - 1]
 
 
-class Outbox:
-    """No SMTP server configured: each message becomes an .eml file in the outbox folder."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-
-    def describe(self) -> str:
-        return f"outbox {self.folder}"
-
-    def send(self, msg: EmailMessage, name: str) -> None:
-        tmp = self.folder / f".{name}.tmp"
-        tmp.write_bytes(msg.as_bytes())
-        tmp.replace(self.folder / f"{name}.eml")  # atomic: a reader never sees half a message
-
-    def close(self) -> None:
-        pass
+def _dialect(db) -> str:
+    return (db.bind if isinstance(db, Session) else db).dialect.name
 
 
-class Smtp:
-    """TRIGGER_SMTP_URL: smtp://[user:pass@]host[:port][?starttls=1], or smtps:// for TLS from the start."""
-
-    def __init__(self, url: str, timeout: float = 20):
-        u = urlparse(url)
-        if u.scheme not in ("smtp", "smtps") or not u.hostname:
-            raise InvalidInput(
-                f"TRIGGER_SMTP_URL {u.scheme}://{u.hostname or ''}... is not smtp://host:port "
-                "or smtps://host:port"
-            )
-        query = parse_qs(u.query)
-        self.ssl = u.scheme == "smtps"
-        self.starttls = query.get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
-        self.host, self.port = u.hostname, u.port or (465 if self.ssl else 587 if self.starttls else 25)
-        self.user, self.password = unquote(u.username or ""), unquote(u.password or "")
-        self.timeout = timeout
-        self._conn: smtplib.SMTP | None = None
-
-    def describe(self) -> str:
-        return f"smtp {self.host}:{self.port}"
-
-    def _connect(self) -> smtplib.SMTP:
-        if self._conn is None:
-            cls = smtplib.SMTP_SSL if self.ssl else smtplib.SMTP
-            conn = cls(self.host, self.port, timeout=self.timeout)
-            if self.starttls:
-                conn.starttls()
-            if self.user:
-                conn.login(self.user, self.password)
-            self._conn = conn
-        return self._conn
-
-    def send(self, msg: EmailMessage, name: str) -> None:
-        try:
-            self._connect().send_message(msg)
-        except (smtplib.SMTPServerDisconnected, OSError):
-            self.close()
-            raise
-
-    def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.quit()
-            except (smtplib.SMTPException, OSError):
-                pass
-            self._conn = None
+def clock(db, plus: float = 0.0):
+    """The database's clock (UTC), `plus` seconds ahead, as SQL comparable with our DateTime columns.
+    SQLite's is the clock of the host holding the file; PostgreSQL's the server's (`clock_timestamp`,
+    not the transaction's start). `db` is a Session or a Connection."""
+    if _dialect(db) == "sqlite":
+        return func.strftime("%Y-%m-%d %H:%M:%f", "now", f"{plus:+.3f} seconds")
+    now = func.timezone("UTC", func.clock_timestamp())
+    return now + literal_column(f"interval '{round(plus * 1000)} milliseconds'") if plus else now
 
 
-def transport(app: App):
-    url = os.environ.get("TRIGGER_SMTP_URL")
-    if url:
-        return Smtp(url)
-    return Outbox(Path(os.environ.get("TRIGGER_OUTBOX") or data_dir() / "outbox"))
+def db_now(db) -> datetime:
+    """The database's clock, read (UTC, aware)."""
+    value = (db.execute(select(clock(db)))).scalar_one()
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
 
 
-def sender() -> str:
-    return os.environ.get("TRIGGER_MAIL_FROM") or "community-trigger@localhost"
-
-
-def message(
-    reminder_kind: str,
-    recipient: str,
-    reference: str,
-    deadline_kind: str,
-    due: date,
-    victim_initials: str,
-    mail_from: str,
-) -> MIMEText:
-    label = LABELS[reminder_kind]
-    when = {"warning": "is due on", "overdue": "was due on", "escalation": "was due on"}[reminder_kind]
-    # MIMEText: the same RFC 5322 message as EmailMessage, several times cheaper to build
-    msg = MIMEText(
-        f"{label}.\n\n"
-        f"Case: {reference} (victim {victim_initials or 'n/a'})\n"
-        f"Deadline: {deadline_kind}\n"
-        f"The deadline {when} {due.isoformat()}.\n\n"
-        f"See `trigger show {reference}` for the case.\n",
-        "plain",
-        "utf-8",
-    )
-    msg["Subject"] = f"{label}: {reference} {deadline_kind} due {due.isoformat()}"
-    msg["From"] = mail_from
-    msg["To"] = recipient
-    msg["Message-ID"] = make_msgid(domain="community-trigger")
-    return msg
-
-
-# -- the sweep -----------------------------------------------------------------------------------------------
+# -- what is due ----------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -189,6 +111,10 @@ class Due:
     deadline_kind: str
     due: date
     initials: str
+    attempts: int = 0
+    first_failed: datetime | None = None
+    action_number: int | None = None
+    alone: bool = False  # the manager is the only one told: the reviewer has no address
 
 
 @dataclass
@@ -196,20 +122,38 @@ class Result:
     now: datetime
     due: list[Due] = field(default_factory=list)
     sent: list[int] = field(default_factory=list)
-    failed: list[tuple[int, str]] = field(default_factory=list)
+    failed: list[tuple[int, str, datetime]] = field(default_factory=list)  # kept: (id, error, next try)
+    gave_up: list[tuple[int, str, str]] = field(default_factory=list)  # (id, error, refused|expired)
     cancelled: list[int] = field(default_factory=list)
     skipped: int = 0  # claimed by another runner first
+    lost: int = 0  # claims that ran out before their turn: left to the runner that took them
+    released: int = 0  # claims given back unused (a stop)
+    reported: int = 0  # failures reported to the manager
+    reported_via: str = ""
+    report_error: str = ""
+    warnings: list[str] = field(default_factory=list)
     channel: str = ""
+    stopped: bool = False
 
     def as_dict(self) -> dict:
         return {
             "now": self.now.isoformat(),
             "due": len(self.due),
             "sent": len(self.sent),
-            "failed": [{"id": i, "error": e} for i, e in self.failed],
+            "failed": [
+                {"id": i, "error": e, "next_attempt": n.astimezone(UTC).isoformat()}
+                for i, e, n in self.failed
+            ],
+            "gave_up": [{"id": i, "error": e, "because": b} for i, e, b in self.gave_up],
             "cancelled": len(self.cancelled),
             "skipped": self.skipped,
+            "lost": self.lost,
+            "released": self.released,
+            "reported": self.reported,
+            "reported_via": self.reported_via,
+            "warnings": self.warnings,
             "channel": self.channel,
+            "stopped": self.stopped,
             "reminders": [
                 {
                     "id": d.id,
@@ -229,20 +173,31 @@ def _chunks(items: list, size: int = 500):
         yield items[i : i + size]
 
 
-def _candidates(session, today: date, now: datetime, stale_after: timedelta, limit: int | None):
-    """The reminders due (and those abandoned by a crashed runner), with what their message needs.
+def _ready(today: date, now: datetime):
+    """A pending reminder whose day has come and that is not backing off."""
+    return and_(
+        Reminder.status == "pending",
+        Reminder.send_on <= today,
+        or_(Reminder.next_attempt_at.is_(None), Reminder.next_attempt_at <= now),
+    )
 
-    Two steps so the planner cannot pick a scan of the cases: first the ids from the reminder table
-    alone through its (status, send_on) index, then their deadline and case by primary key."""
-    stale = _naive(now - stale_after)
+
+def _abandoned(db):
+    """A claim that ran out (its runner crashed, or was too slow): anyone may take it."""
+    return and_(
+        Reminder.status == "claimed", or_(Reminder.claim_until.is_(None), Reminder.claim_until < clock(db))
+    )
+
+
+def _candidates(session: Session, today: date, now: datetime, limit: int | None):
+    """The reminders due (and those abandoned), with what their message needs. Two steps so the planner
+    cannot pick a scan of the cases: the ids from the reminder table alone through its (status,
+    send_on) index, then their deadline and case by primary key."""
     pg = session.bind.dialect.name == "postgresql"
     ids: list[int] = []
-    for where in (
-        (Reminder.status == "pending", Reminder.send_on <= today),
-        (Reminder.status == "claimed", Reminder.claimed_at < stale),
-    ):
+    for where in (_ready(today, now), _abandoned(session)):
         # no ORDER BY here: it would tempt SQLite into walking every pending row in id order
-        query = select(Reminder.id).where(*where)
+        query = select(Reminder.id).where(where)
         if limit:
             query = query.limit(limit)
         if pg:  # several runners on one PostgreSQL: each takes rows the others have not locked
@@ -252,14 +207,18 @@ def _candidates(session, today: date, now: datetime, stale_after: timedelta, lim
         Reminder.id,
         Reminder.kind,
         Reminder.recipient,
-        Reminder.status,
+        Reminder.attempts,
+        Reminder.first_failed_at,
         Deadline.kind,
         Deadline.due,
         Deadline.met_on,
         Deadline.not_applicable,
+        Action.number,
         ReviewCase.reference,
         ReviewCase.state,
         ReviewCase.victim_name,
+        ReviewCase.reviewer,
+        ReviewCase.reviewer_email,
     )
     rows = []
     for chunk in _chunks(ids):
@@ -268,6 +227,7 @@ def _candidates(session, today: date, now: datetime, stale_after: timedelta, lim
                 select(*cols)
                 .join(Deadline, Deadline.id == Reminder.deadline_id)
                 .join(ReviewCase, ReviewCase.id == Deadline.case_id)
+                .outerjoin(Action, Action.id == Deadline.action_id)
                 .where(Reminder.id.in_(chunk))
                 .order_by(Reminder.id)
             ).all()
@@ -275,42 +235,274 @@ def _candidates(session, today: date, now: datetime, stale_after: timedelta, lim
     return rows
 
 
-@contextmanager
-def _marking(app: App):
-    """One connection for the small transactions that mark each reminder sent (or failed) right after
-    its delivery, so that a crash can at most repeat the one message in flight. On SQLite (WAL) these
-    commits skip the fsync (synchronous=NORMAL, what SQLite recommends with WAL): a process crash loses
-    nothing, only a power cut could lose the last marks."""
-    with app.engine.connect() as conn:
-        sqlite = conn.dialect.name == "sqlite"
-        raw = conn.connection.dbapi_connection  # outside SQLAlchemy's transaction: PRAGMA refuses one
-        if sqlite:
-            raw.execute("PRAGMA synchronous=NORMAL")
+def _sorted_out(rows, today: date, manager: str) -> tuple[dict[int, Due], list[int]]:
+    wanted: dict[int, Due] = {}
+    cancelled: list[int] = []
+    for row in rows:
+        rid, kind, recipient, attempts, first_failed, dkind, due, met_on, na, number = row[:10]
+        ref, state, victim, reviewer, reviewer_email = row[10:]
+        obsolete = (
+            met_on is not None
+            or na
+            or state in TERMINAL
+            or not is_duty(dkind)
+            or (kind == "warning" and due < today)  # the overdue notice supersedes it
+        )
+        if obsolete:
+            cancelled.append(rid)
+            continue
+        alone = (
+            kind in ("warning", "overdue")
+            and bool(manager)
+            and recipient == manager
+            and bool(reviewer)
+            and not (reviewer_email or "").strip()
+        )
+        wanted[rid] = Due(
+            rid,
+            kind,
+            recipient,
+            ref,
+            dkind,
+            due,
+            initials(victim),
+            attempts,
+            first_failed and first_failed.replace(tzinfo=UTC),
+            number,
+            alone,
+        )
+    return wanted, cancelled
+
+
+@dataclass
+class Progress:
+    """What a sweep is doing, for a service that must stop it: its channel and the message in hand."""
+
+    channel: object = None
+    in_hand: int | None = None
+
+
+# -- sending, claim by claim ------------------------------------------------------------------------------
+
+
+class _Sweep:
+    """One runner's pass over the reminders it claimed."""
+
+    def __init__(self, app: App, runner: str, now: datetime, channel, result: Result, stop, progress, window):
+        self.app, self.runner, self.now, self.channel = app, runner, now, channel
+        self.result, self.stop, self.progress = result, stop, progress
+        self.window = window
+        # the message in hand must stay ours for as long as the transport may take to send it
+        margin = max(1.0, min(5.0, self.window))  # time to record the outcome after the send
+        self.lease = self.window + float(getattr(channel, "timeout", 0) or 0) + margin
+        self.held: list[Due] = []
+        self.renewed = time.monotonic()
+        self.in_hand: Due | None = None
+        self.mail_from = getattr(channel, "mail_from", None)
+
+    def _mine(self):
+        return and_(Reminder.claimed_by == self.runner, Reminder.status == "claimed")
+
+    def claim(self, conn, items: list[Due]) -> list[Due]:
+        ids = [d.id for d in items]
+        with conn.begin():
+            won = set(
+                conn.execute(
+                    update(Reminder)
+                    .where(
+                        Reminder.id.in_(ids),
+                        or_(_ready(self.now.astimezone(LONDON).date(), self.now), _abandoned(conn)),
+                    )
+                    .values(
+                        status="claimed",
+                        claimed_at=clock(conn),
+                        claim_until=clock(conn, self.window),
+                        claimed_by=self.runner,
+                    )
+                    .returning(Reminder.id)
+                ).scalars()
+            )
+        self.result.skipped += len(ids) - len(won)
+        self.held = [d for d in items if d.id in won]
+        self.renewed = time.monotonic()
+        return list(self.held)
+
+    def _renew_rest(self, conn, rest: list[Due]) -> list[Due]:
+        """Renew the claims still queued. One that ran out and was taken by another runner (its
+        `claimed_by` changed) is that runner's now; one nobody took is still ours."""
+        if not rest:
+            return rest
+        with conn.begin():
+            kept = set(
+                conn.execute(
+                    update(Reminder)
+                    .where(
+                        Reminder.id.in_([d.id for d in rest]),
+                        self._mine(),
+                    )
+                    .values(claim_until=clock(conn, self.window))
+                    .returning(Reminder.id)
+                ).scalars()
+            )
+        self.renewed = time.monotonic()
+        self.result.lost += len(rest) - len(kept)
+        return [d for d in rest if d.id in kept]
+
+    def _statements(self, conn) -> None:
+        """The per-message statements, built once a sweep (the database's clock differs by dialect)."""
+        mine = and_(
+            Reminder.id == bindparam("rid"), Reminder.claimed_by == self.runner, Reminder.status == "claimed"
+        )
+        self._keep = update(Reminder).where(mine).values(claim_until=clock(conn, self.lease))
+        self._done = (
+            update(Reminder)
+            .where(mine)
+            .values(
+                status="sent",
+                sent_at=self.now,
+                attempts=Reminder.attempts + 1,
+                last_error=None,
+                next_attempt_at=None,
+                first_failed_at=None,
+                claim_until=None,
+            )
+        )
+
+    def send_held(self, conn) -> None:
+        from trigger import mail, notices
+
+        if not hasattr(self, "_keep"):
+            self._statements(conn)
+        queue = list(self.held)
+        sent: Due | None = None  # sent, to be marked in the very next transaction
         try:
-            yield conn
+            while queue:
+                if self.stop is not None and self.stop.is_set():
+                    self.result.stopped = True
+                    return
+                if time.monotonic() - self.renewed > self.window / 3:
+                    sent = self._mark_sent(conn, sent)
+                    queue = self._renew_rest(conn, queue)
+                    if not queue:
+                        return
+                item = queue.pop(0)
+                self.held = queue
+                # still ours (nobody took it over after it ran out)? then keep it for as long as the send
+                # may take: nobody else can take it before the send is over, sent or cut off
+                with conn.begin():
+                    if sent is not None:
+                        conn.execute(self._done, {"rid": sent.id})
+                    ours = conn.execute(self._keep, {"rid": item.id}).rowcount
+                sent = self._counted(sent)  # only once its mark is committed
+                if not ours:
+                    self.result.lost += 1
+                    continue
+                self.in_hand = item
+                self.progress.in_hand = item.id
+                try:
+                    if not mail.valid_address(item.recipient):
+                        raise mail.BadAddress(
+                            f"{item.recipient!r} is not an e-mail address; nothing was sent"
+                        )
+                    facts = notices.ReminderFacts(
+                        item.kind,
+                        item.reference,
+                        item.deadline_kind,
+                        item.due,
+                        item.initials,
+                        item.action_number,
+                        item.alone,
+                    )
+                    msg = notices.reminder(
+                        facts, item.recipient, self.mail_from, idstring=f"reminder-{item.id}-{item.kind}"
+                    )
+                    self.channel.send(msg, f"{item.id}-{item.kind}")
+                except Exception as exc:  # noqa: BLE001 - every failure is recorded, the reminder kept or reported
+                    self._failed(conn, item, mail.classify(exc))
+                else:
+                    sent = item
+                self.in_hand = self.progress.in_hand = None
         finally:
-            conn.rollback()
-            if sqlite:
-                raw.execute("PRAGMA synchronous=FULL")
+            self._mark_sent(conn, sent)
+
+    def _mark_sent(self, conn, item: Due | None) -> None:
+        """Mark a sent reminder in its own transaction (returns None: nothing left to mark)."""
+        if item is not None:
+            with conn.begin():
+                conn.execute(self._done, {"rid": item.id})
+        return self._counted(item)
+
+    def _counted(self, item: Due | None) -> None:
+        if item is not None:
+            self.result.sent.append(item.id)
+            if item.alone:
+                self.result.warnings.append(
+                    f"{item.reference}: only the manager was told of the {item.deadline_kind} deadline; "
+                    "the reviewer has no e-mail address"
+                )
+        return None
+
+    def _failed(self, conn, item: Due, failure) -> None:
+        first = item.first_failed or self.now
+        error = failure.text[:500]
+        values: dict = {
+            "attempts": Reminder.attempts + 1,
+            "last_error": error,
+            "first_failed_at": first,
+            "claimed_by": None,
+            "claim_until": None,
+        }
+        if failure.permanent or self.now - first >= GIVE_UP_AFTER:
+            because = "refused" if failure.permanent else "expired"
+            values.update(status="failed", failure=because, next_attempt_at=None)
+            self.result.gave_up.append((item.id, error, because))
+        else:
+            retry_at = min(self.now + backoff(item.attempts + 1), first + GIVE_UP_AFTER)
+            values.update(status="pending", next_attempt_at=retry_at)
+            self.result.failed.append((item.id, error, retry_at))
+        with conn.begin():
+            conn.execute(update(Reminder).where(Reminder.id == item.id, self._mine()).values(**values))
+
+    def release(self, conn) -> None:
+        """Give back the claims this runner will not use (not the message in hand: it may be out)."""
+        ids = [d.id for d in self.held if self.in_hand is None or d.id != self.in_hand.id]
+        if not ids:
+            return
+        with conn.begin():
+            self.result.released += conn.execute(
+                update(Reminder)
+                .where(Reminder.id.in_(ids), self._mine())
+                .values(status="pending", claimed_by=None, claimed_at=None, claim_until=None)
+            ).rowcount
+        self.held = []
 
 
-_MARK_SENT = (
-    update(Reminder)
-    .where(Reminder.id == bindparam("rid"), Reminder.claimed_by == bindparam("runner"))
-    .values(status="sent", sent_at=bindparam("at"), last_error=None)
-)
-_MARK_FAILED = (
-    update(Reminder)
-    .where(
-        Reminder.id == bindparam("rid"),
-        Reminder.claimed_by == bindparam("runner"),
-        Reminder.status == "claimed",
-    )
-    .values(
-        status=sa_case((Reminder.attempts >= MAX_ATTEMPTS, "failed"), else_="pending"),
-        last_error=bindparam("error"),
-    )
-)
+def _connection(app: App):
+    """A connection whose transactions take SQLite's write lock at BEGIN (the `trigger_write` option of
+    `trigger.app`), for the small transactions of a sweep."""
+    return app.engine.execution_options(trigger_write=True).connect()
+
+
+def release_claims(app: App, runner: str, keep: int | None = None) -> int:
+    """Give back every claim `runner` holds (a service stopped at once), but `keep`: a message cut off
+    mid-send may have reached the server, so its claim runs out rather than letting another send it now."""
+    with _connection(app) as conn, conn.begin():
+        return conn.execute(
+            update(Reminder)
+            .where(Reminder.claimed_by == runner, Reminder.status == "claimed", Reminder.id != (keep or -1))
+            .values(status="pending", claimed_by=None, claimed_at=None, claim_until=None)
+        ).rowcount
+
+
+def transport(app: App):
+    """The mail channel; it lives in `trigger.mail` (`mail.transport`), kept here for older callers."""
+    from trigger import mail
+
+    return mail.transport(app)
+
+
+def runner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def run(
@@ -320,227 +512,85 @@ def run(
     dry_run: bool = False,
     runner: str | None = None,
     channel=None,
-    stale_after: timedelta = STALE_AFTER,
     limit: int | None = None,
+    stop=None,
+    progress: Progress | None = None,
 ) -> Result:
-    """Send, once each, every reminder due at `now`. Safe to run repeatedly and concurrently."""
+    """Send, once each, every reminder due at `now`. Safe to run repeatedly and concurrently.
+    `stop` (a threading.Event) ends the sweep after the message in hand; `progress` is kept up to date
+    with the transport and the message in hand, for a service that must stop the sweep."""
     now = now or datetime.now(UTC)
     today = now.astimezone(LONDON).date()
-    runner = runner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    runner = runner or runner_id()
     result = Result(now)
-    stale = _naive(now - stale_after)
-    claimable = or_(
-        Reminder.status == "pending", and_(Reminder.status == "claimed", Reminder.claimed_at < stale)
-    )
+    window = claim_seconds()
+    if not dry_run and channel is None:
+        from trigger import mail
+
+        channel = mail.transport(app)  # settings checked before anything is claimed
     with app.write() as session:
-        rows = _candidates(session, today, now, stale_after, limit)
-        wanted: dict[int, Due] = {}
-        for rid, kind, recipient, _status, dkind, due, met_on, na, ref, state, victim in rows:
-            obsolete = (
-                met_on is not None
-                or na
-                or state in TERMINAL
-                or not is_duty(dkind)
-                or (kind == "warning" and due < today)
-            )  # the overdue notice supersedes it
-            if obsolete:
-                result.cancelled.append(rid)
-            else:
-                wanted[rid] = Due(rid, kind, recipient, ref, dkind, due, initials(victim))
+        manager = manager_address(session, default_policy(app, session))
+        wanted, result.cancelled = _sorted_out(_candidates(session, today, now, limit), today, manager)
         if dry_run:
             result.due = list(wanted.values())
+            result.warnings = [
+                f"{d.reference}: only the manager would be told of the {d.deadline_kind} deadline; "
+                "the reviewer has no e-mail address"
+                for d in result.due
+                if d.alone
+            ]
             return result
         for chunk in _chunks(result.cancelled):
             session.execute(
-                update(Reminder).where(Reminder.id.in_(chunk), claimable).values(status="cancelled")
+                update(Reminder)
+                .where(Reminder.id.in_(chunk), or_(_ready(today, now), _abandoned(session)))
+                .values(status="cancelled", claimed_by=None, claim_until=None)
             )
-        won: set[int] = set()
-        for chunk in _chunks(list(wanted)):
-            # compare-and-set: only a row still pending (or abandoned by a crashed runner) is ours
-            won.update(
-                session.execute(
-                    update(Reminder)
-                    .where(Reminder.id.in_(chunk), claimable)
-                    .values(
-                        status="claimed",
-                        claimed_at=_naive(now),
-                        claimed_by=runner,
-                        attempts=Reminder.attempts + 1,
-                    )
-                    .returning(Reminder.id)
-                ).scalars()
-            )
-        claimed = [item for rid, item in wanted.items() if rid in won]
-        result.skipped = len(wanted) - len(claimed)
-    # the claims are committed: whatever happens next, no other runner sends these
-    result.due = claimed
-    if not claimed:
-        return result
-    mail_from = sender()
-    channel = channel or transport(app)
     result.channel = channel.describe()
-    at = _naive(now)
+    progress = progress if progress is not None else Progress()
+    progress.channel = channel
+    sweep = _Sweep(app, runner, now, channel, result, stop, progress, window)
+    items = list(wanted.values())
     try:
-        with _marking(app) as conn:
-            for item in claimed:
-                msg = message(
-                    item.kind,
-                    item.recipient,
-                    item.reference,
-                    item.deadline_kind,
-                    item.due,
-                    item.initials,
-                    mail_from,
-                )
-                try:
-                    channel.send(msg, f"{item.id}-{item.kind}")
-                except Exception as exc:  # noqa: BLE001 - any delivery failure is retried next run
-                    error = f"{type(exc).__name__}: {exc}"[:500]
-                    conn.execute(_MARK_FAILED, {"rid": item.id, "runner": runner, "error": error})
-                    conn.commit()
-                    result.failed.append((item.id, error))
-                    continue
-                conn.execute(_MARK_SENT, {"rid": item.id, "runner": runner, "at": at})
-                conn.commit()
-                result.sent.append(item.id)
+        with _connection(app) as conn:
+            raw = conn.connection.dbapi_connection
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:  # WAL: a crash loses nothing; only a power cut could lose the last marks
+                raw.execute("PRAGMA synchronous=NORMAL")
+            try:
+                for chunk in _chunks(items, BATCH):
+                    if stop is not None and stop.is_set():
+                        result.stopped = True
+                        break
+                    result.due.extend(sweep.claim(conn, chunk))
+                    sweep.send_held(conn)
+                    sweep.release(conn)
+                    if result.stopped:
+                        break
+            finally:
+                sweep.release(conn)
+                if sqlite:
+                    conn.rollback()
+                    raw.execute("PRAGMA synchronous=FULL")
+        if not result.stopped:  # a stopping service leaves the report to the next sweep
+            told = undelivered.report(app, channel, now)
+            result.reported, result.reported_via, result.report_error = told.count, told.via, told.error
     finally:
         channel.close()
-    with app.write() as session:
-        audit.record(
-            session,
-            None,
-            "reminders_run",
-            actor=app.actor,
-            on=today,
-            detail={"sent": len(result.sent), "failed": len(result.failed), "runner": runner},
-        )
+    if result.sent or result.failed or result.gave_up or result.reported:
+        with app.write() as session:
+            audit.record(
+                session,
+                None,
+                "reminders_run",
+                actor=app.actor,
+                on=today,
+                detail={
+                    "sent": len(result.sent),
+                    "failed": len(result.failed),
+                    "gave_up": len(result.gave_up),
+                    "reported": result.reported,
+                    "runner": runner,
+                },
+            )
     return result
-
-
-# -- the morning digest --------------------------------------------------------------------------------------
-
-
-def digest(app: App, now: datetime | None = None, channel=None) -> dict:
-    """One message per recipient, on working days: their open deadlines overdue or due within
-    `warn_before`. Sent at most once a day (a Setting row `digest:DATE` is the claim)."""
-    now = now or datetime.now(UTC)
-    today = now.astimezone(LONDON).date()
-    key = f"digest:{today.isoformat()}"
-    per: dict[str, list[tuple[str, str, date]]] = {}
-    with app.write() as session:
-        pol = default_policy(app, session)
-        if not pol.calendar().is_working_day(today):
-            return {"date": today.isoformat(), "skipped": "not a working day", "sent": 0}
-        if session.get(Setting, key) is not None:
-            return {"date": today.isoformat(), "skipped": "already sent", "sent": 0}
-        session.add(Setting(key=key, value=now.isoformat()))
-        horizon = pol.calendar().due(today, pol.warn_before)
-        rows = session.execute(
-            select(Deadline, ReviewCase)
-            .join(ReviewCase, ReviewCase.id == Deadline.case_id)
-            .where(
-                Deadline.met_on.is_(None),
-                Deadline.not_applicable.is_(False),
-                Deadline.missed.is_(False),
-                Deadline.due <= horizon,
-                ReviewCase.state.not_in(TERMINAL),
-            )
-        ).all()
-        manager = manager_address(session, pol)
-        for deadline, case in rows:
-            if not is_duty(deadline.kind):
-                continue
-            people = set(recipients(session, case, pol, deadline)["warning"])
-            if deadline.due < today and manager:
-                people.add(manager)
-            for person in people:
-                per.setdefault(person, []).append((case.reference, deadline.kind, deadline.due))
-    channel = channel or transport(app)
-    sent = 0
-    try:
-        for person, items in sorted(per.items()):
-            msg = EmailMessage()
-            msg["Subject"] = f"Community Trigger deadlines for {today.isoformat()}: {len(items)}"
-            msg["From"] = sender()
-            msg["To"] = person
-            lines = [
-                f"{ref}  {kind:20} due {due.isoformat()}{'  OVERDUE' if due < today else ''}"
-                for ref, kind, due in sorted(items, key=lambda i: (i[2], i[0]))
-            ]
-            msg.set_content("Open deadlines overdue or due soon:\n\n" + "\n".join(lines) + "\n")
-            channel.send(msg, f"digest-{today.isoformat()}-{abs(hash(person)) % 10**8}")
-            sent += 1
-    finally:
-        channel.close()
-    return {"date": today.isoformat(), "sent": sent}
-
-
-# -- the scheduler -------------------------------------------------------------------------------------------
-
-
-def serve(app: App, *, every: int = 300, digest_at: str = "07:30", log=print) -> None:
-    """APScheduler 3.11 BlockingScheduler (Europe/London): a sweep every `every` seconds (one at
-    start-up) and a morning digest at `digest_at` Monday to Friday, skipped on bank holidays. Jobs live
-    in memory only; the deadlines and reminders are in our own tables
-    (docs/architecture.md#deadlines-and-reminders). Stops cleanly on SIGINT/SIGTERM."""
-    import signal
-
-    from apscheduler.schedulers.blocking import BlockingScheduler  # only this command pays for it
-
-    try:
-        hour, minute = (int(p) for p in digest_at.split(":"))
-    except ValueError:
-        raise InvalidInput(f"--digest-at {digest_at!r} is not a time such as 07:30") from None
-
-    def sweep() -> None:
-        try:
-            r = run(app)
-            log(
-                f"sweep {r.now.astimezone(LONDON).isoformat(timespec='seconds')}: due {len(r.due)}, "
-                f"sent {len(r.sent)}, failed {len(r.failed)}, cancelled {len(r.cancelled)}"
-            )
-        except Exception as exc:  # noqa: BLE001 - one bad sweep must not stop the service
-            log(f"sweep failed: {type(exc).__name__}: {exc}")
-
-    def morning() -> None:
-        try:
-            d = digest(app)  # skips weekends' bank holidays itself (is_working_day)
-            log(f"digest {d['date']}: sent {d['sent']}" + (f" ({d['skipped']})" if d.get("skipped") else ""))
-        except Exception as exc:  # noqa: BLE001
-            log(f"digest failed: {type(exc).__name__}: {exc}")
-
-    sched = BlockingScheduler(
-        timezone=LONDON, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
-    )
-    sched.add_job(
-        sweep,
-        "interval",
-        seconds=every,
-        id="sweep",
-        replace_existing=True,
-        next_run_time=datetime.now(LONDON),
-        misfire_grace_time=max(every, 60),
-    )
-    sched.add_job(
-        morning,
-        "cron",
-        day_of_week="mon-fri",
-        hour=hour,
-        minute=minute,
-        id="digest",
-        replace_existing=True,
-        misfire_grace_time=3 * 3600,
-    )
-
-    def stop(signum, _frame):
-        log(f"stopping on {signal.Signals(signum).name}")
-        sched.shutdown(wait=False)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    log(f"serving: sweep every {every}s, digest {digest_at} on working days (Europe/London)")
-    try:
-        sched.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    log("stopped")

@@ -200,8 +200,14 @@ def _schedule_reminders(
                 row = existing.get(key)
                 if row is None:
                     session.add(Reminder(deadline_id=d.id, kind=kind, recipient=person, send_on=dates[kind]))
-                elif row.status in ("pending", "cancelled", "failed"):
-                    row.send_on, row.status = dates[kind], "pending"
+                elif row.status == "pending":
+                    row.send_on = dates[kind]
+                    session.add(row)
+                elif row.status == "cancelled" or (row.status == "failed" and row.send_on != dates[kind]):
+                    # wanted again, or its deadline moved: a fresh reminder, no failures behind it (a failed
+                    # one whose deadline stands waits for `trigger reminders retry`)
+                    row.send_on, row.status, row.attempts = dates[kind], "pending", 0
+                    row.next_attempt_at = row.first_failed_at = row.failure = row.reported_at = None
                     session.add(row)
     for key, row in existing.items():
         if key not in wanted and row.status in ("pending", "failed"):

@@ -265,6 +265,11 @@ reminder = Table(
     Column("sent_at", UTCDateTime()),
     Column("attempts", Integer()),
     Column("last_error", AutoString()),
+    Column("claim_until", UTCDateTime()),
+    Column("next_attempt_at", UTCDateTime()),
+    Column("first_failed_at", UTCDateTime()),
+    Column("failure", AutoString()),
+    Column("reported_at", UTCDateTime()),
 )
 
 review_case = Table(

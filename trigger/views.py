@@ -23,6 +23,7 @@ from trigger.codes import ACTION_OPEN
 from trigger.errors import InvalidInput, NotFound
 from trigger.rules import deadlines
 from trigger.rules.deadlines import is_duty
+from trigger.undelivered import undelivered
 from workflows import machine
 
 
@@ -56,7 +57,11 @@ def _action_view(a: Any, reference: str, owner: str | None) -> dict:
 def show(app: App, reference: str) -> dict:
     """Everything about a case, as plain data (the one place a case is formatted for output)."""
     with app.read() as session:
-        return case_view(session, case_row(session, reference))
+        case = case_row(session, reference)
+        view = case_view(session, case)
+        # reminders failed, retrying or being sent (docs/architecture.md#deadlines-and-reminders)
+        view["reminders_undelivered"] = undelivered(session, case.id)
+        return view
 
 
 def case_row(session: Session, reference: str) -> Any:

@@ -33,6 +33,8 @@ TODAY = NOW.date()
 class Null:
     """A channel that only counts: the benchmark measures the sweep, not a mail server."""
 
+    mail_from = "community.safety@council.example"
+
     def __init__(self):
         self.count = 0
 

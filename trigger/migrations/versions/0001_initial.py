@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-28 01:28:58.912831
+Create Date: 2026-11-28 01:39:25.879417
 
 """
 from typing import Sequence, Union
@@ -394,6 +394,11 @@ def upgrade() -> None:
     sa.Column('sent_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('claim_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('next_attempt_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('first_failed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('failure', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('reported_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['deadline_id'], ['deadline.id'], name=op.f('fk_reminder_deadline_id_deadline')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder')),
     sa.UniqueConstraint('deadline_id', 'kind', 'recipient', name=op.f('uq_reminder_deadline_id'))

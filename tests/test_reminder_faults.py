@@ -1,0 +1,449 @@
+"""Reminders under real faults: a mail server that is down, answers 451 or 550, or is slow; two real
+`reminders run` processes whose sweep outlives the claim window, or whose clocks differ by fifteen
+minutes; signals sent to a running `reminders serve`; a runner killed mid-send. Each scenario checks that
+every reminder due is delivered once (or, refused for good, reported to the manager) and records its
+figures: expected / delivered / doubled / lost (docs/architecture.md#deadlines-and-reminders).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email import policy as email_policy
+from pathlib import Path
+
+import pytest
+from mailservers import MANAGER, Collect, Server, due_ids, figures, make_cases, overdue_now
+
+from trigger import service
+from trigger.app import App
+
+ROOT = Path(__file__).resolve().parent.parent
+FROM = "Community Safety <community.safety@council.example>"
+
+
+@pytest.fixture
+def mail(monkeypatch, tmp_path):
+    """Mail settings for a server on loopback (`mail(server)`), with the outbox in tmp_path/out."""
+    monkeypatch.setenv("TRIGGER_MAIL_FROM", FROM)
+    monkeypatch.setenv("TRIGGER_OUTBOX", str(tmp_path / "out"))
+    started: list[Server] = []
+
+    def use(server: Server) -> Server:
+        started.append(server)
+        monkeypatch.setenv("TRIGGER_SMTP_URL", server.url())
+        return server
+
+    yield use
+    for s in started:
+        s.stop()
+
+
+def run(db, now: str) -> dict:
+    return db.json("reminders", "run", "--now", now)
+
+
+def outbox(tmp_path) -> list:
+    folder = tmp_path / "out"
+    return [
+        message_from_bytes(p.read_bytes(), policy=email_policy.default) for p in sorted(folder.glob("*.eml"))
+    ]
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, str(ROOT / "cli.py"), *args]
+
+
+# -- a server that is down, refuses, or refuses for good -----------------------------------------------------
+
+
+def test_a_server_that_is_down_keeps_every_reminder_and_backs_off_until_it_is_back(db, mail, tmp_path):
+    server = mail(Server(Collect()))  # chosen, not started: connection refused
+    make_cases(db, 4)
+    expected = due_ids(db, "2027-01-08T08:00")
+    out = run(db, "2027-01-08T08:00")
+    assert out["sent"] == 0 and len(out["failed"]) == len(expected) == 16
+    assert {f["error"] for f in out["failed"]} == {"connection refused by the mail server"}
+    assert {f["next_attempt"] for f in out["failed"]} == {"2027-01-08T08:02:00+00:00"}
+    status = db.json("reminders", "status")
+    assert status["counts"]["pending"] >= 16 and status["counts"]["claimed"] == 0
+    assert len([r for r in status["undelivered"] if r["status"] == "retrying"]) == 16
+    assert run(db, "2027-01-08T08:06")["failed"][0]["next_attempt"] == "2027-01-08T08:11:00+00:00"  # 5 min
+    server.start()
+    assert run(db, "2027-01-08T08:08")["sent"] == 0  # backing off still
+    assert run(db, "2027-01-08T08:12")["sent"] == 16
+    assert run(db, "2027-01-08T08:30")["sent"] == 0
+    got = figures("SMTP server down, then back", expected, server.handler.reminder_ids())
+    assert (got["delivered"], got["doubled"], got["lost"]) == (16, 0, 0)
+    assert db.json("reminders", "status")["undelivered"] == []
+
+
+def test_a_day_of_failures_is_reported_to_the_manager_by_the_outbox_and_retry_puts_them_back(
+    db, mail, tmp_path
+):
+    server = mail(Server(Collect()))
+    [ref, *_] = make_cases(db, 2)
+    expected = due_ids(db, "2027-01-08T08:00")
+    assert len(expected) == 8
+    for now in ("2027-01-08T08:00", "2027-01-08T12:00", "2027-01-08T20:00", "2027-01-09T07:59"):
+        out = run(db, now)
+        assert out["sent"] == 0 and len(out["failed"]) == 8 and out["gave_up"] == []  # still trying
+    assert outbox(tmp_path) == []
+    out = run(db, "2027-01-09T08:00")  # a day after the first failure
+    reported = {g["id"] for g in out["gave_up"]}
+    assert len(out["gave_up"]) == 8 and {g["because"] for g in out["gave_up"]} == {"expired"}
+    assert out["reported"] == 8 and out["reported_via"].startswith("outbox")
+    [report] = outbox(tmp_path)
+    assert report["To"] == MANAGER and report["Subject"].startswith("Reminders not delivered: 8")
+    assert report["Auto-Submitted"] == "auto-generated" and report["Message-ID"] and report["Date"]
+    body = report.get_content()
+    assert "still failing after a day of retries (since Friday 8 January 2027 at 08:00)" in body
+    assert f"trigger reminders retry {ref}" in body
+    assert run(db, "2027-01-09T08:30")["reported"] == 0  # reported once
+    status = db.json("reminders", "status")
+    assert status["counts"]["failed"] == 8
+    assert {(r["status"], r["because"], r["reported"]) for r in status["undelivered"]} == {
+        ("failed", "expired", True)
+    }
+    shown = db("show", ref).stdout
+    assert "Reminders not delivered:" in shown and "FAILED" in shown
+    assert len(db.json("show", ref)["reminders_undelivered"]) == 4
+    assert "Put back 4 reminder(s)" in db("reminders", "retry", ref).stdout
+    assert "Put back 4 reminder(s)" in db("reminders", "retry").stdout
+    assert db("reminders", "retry").stdout.startswith("No failed reminders")
+    server.start()
+    assert run(db, "2027-01-09T08:35")["sent"] == 8
+    received = server.handler.reminder_ids()
+    got = figures("SMTP server down for a day, reported, retried", expected, received, reported)
+    assert (got["delivered"], got["doubled"], got["lost"]) == (8, 0, 0)
+
+
+def test_451_answers_back_off_and_every_reminder_arrives_once(db, mail):
+    server = mail(Server(Collect(refuse=5)).start())
+    make_cases(db, 3)
+    expected = due_ids(db, "2027-01-08T08:00")
+    first = run(db, "2027-01-08T08:00")
+    assert first["sent"] == 7 and len(first["failed"]) == 5
+    assert all("451" in f["error"] for f in first["failed"])
+    assert run(db, "2027-01-08T08:05")["sent"] == 5
+    got = figures("SMTP answers 451 (five times)", expected, server.handler.reminder_ids())
+    assert (got["delivered"], got["doubled"], got["lost"]) == (12, 0, 0)
+
+
+def test_a_550_is_given_up_at_once_and_reported_to_the_manager(db, case, mail, tmp_path):
+    server = mail(Server(Collect(reject={"rob@police.example"})).start())
+    db("decide", case, "--met", "--on", "2026-03-04")
+    db(
+        "assign", case, "--lead", "police", "--reviewer", "Rob", "--reviewer-email", "rob@police.example",
+        "--on", "2026-03-05",
+    )  # fmt: skip
+    expected = due_ids(db, "2026-04-02T08:00")
+    out = run(db, "2026-04-02T08:00")
+    refused = out["gave_up"]
+    assert refused and all(g["because"] == "refused" and "550" in g["error"] for g in refused)
+    assert out["sent"] == len(expected) - len(refused) > 0  # the manager's escalations went
+    assert out["reported"] == len(refused) and out["reported_via"].startswith("smtp")  # SMTP itself works
+    [report] = [m for m in server.handler.messages if m["Subject"].startswith("Reminders not delivered")]
+    assert (
+        report["To"] == MANAGER and "rob@police.example: refused by the mail server" in report.get_content()
+    )
+    shown = db.json("show", case)["reminders_undelivered"]
+    assert {(r["recipient"], r["status"], r["because"]) for r in shown} == {
+        ("rob@police.example", "failed", "refused")
+    }
+    assert run(db, "2026-04-02T09:00")["sent"] == 0  # refused for good: not retried by itself
+    tries = [r["attempts"] for r in db.json("show", case)["reminders_undelivered"]]
+    db("hours", case, "--agency", "police", "--person", "P. Officer", "--hours", "1", "--date", "2026-03-20")
+    out = run(db, "2026-04-02T09:01")  # nor by an unrelated change to the case
+    assert out["sent"] == 0 and out["gave_up"] == []
+    assert [r["attempts"] for r in db.json("show", case)["reminders_undelivered"]] == tries
+    server.handler.reject.clear()  # the address is put right
+    assert f"Put back {len(refused)} reminder(s)" in db("reminders", "retry", case).stdout
+    assert run(db, "2026-04-02T09:05")["sent"] == len(refused)
+    received = server.handler.reminder_ids()
+    reported = {g["id"] for g in refused}
+    got = figures("SMTP answers 550 for the reviewer, reported, then retried", expected, received, reported)
+    assert (got["delivered"], got["doubled"], got["lost"]) == (len(expected), 0, 0)
+
+
+def test_a_550_for_the_manager_is_reported_through_the_outbox(db, mail, tmp_path):
+    server = mail(Server(Collect(reject={MANAGER})).start())
+    make_cases(db, 1)
+    expected = due_ids(db, "2027-01-08T08:00")
+    out = run(db, "2027-01-08T08:00")
+    assert len(out["gave_up"]) == 4 and out["reported_via"].startswith("outbox")
+    [report] = outbox(tmp_path)
+    assert report["To"] == MANAGER and "refused by the mail server" in report.get_content()
+    got = figures(
+        "SMTP answers 550 for the manager (reported by the outbox)",
+        expected,
+        server.handler.reminder_ids(),
+        {g["id"] for g in out["gave_up"]},
+    )
+    assert (got["delivered"], got["doubled"], got["lost"], got["reported_to_manager"]) == (0, 0, 0, 4)
+
+
+def test_a_digest_whose_send_failed_is_retried_and_sent_once(db, mail):
+    server = mail(Server(Collect(fail_all="451 4.3.0 Try again later")).start())
+    make_cases(db, 1)
+    app = App()
+    morning = datetime(2026, 12, 29, 7, 30, tzinfo=UTC)
+    failed = service.digest(app, morning)
+    assert failed["sent"] == 0 and "451" in failed["failed"][0]
+    assert service.digest_pending(app, morning, (7, 30))
+    server.handler.fail_all = None
+    assert service.digest(app, morning)["sent"] == 1
+    assert service.digest(app, morning)["skipped"] == "already sent"
+    assert [m["Subject"] for m in server.handler.messages] == [
+        "Community Trigger deadlines for Tuesday 29 December 2026: 1"
+    ]
+
+
+# -- claims: two runners, slow sweeps, clocks apart ----------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_two_runners_whose_sweep_outlives_the_claim_window_send_each_message_once(db, mail, monkeypatch):
+    # each message takes 1.5 s, the claim window is half a second: the queued claims run out while their
+    # runner is busy with the message in hand, and a runner started later takes them over
+    server = mail(Server(Collect(delay=1.5)).start())
+    monkeypatch.setenv("TRIGGER_CLAIM_SECONDS", "0.5")
+    make_cases(db, 2)
+    expected = due_ids(db, "2027-01-08T08:00")
+    procs = []
+    for pause in (0, 1.0, 1.0):
+        time.sleep(pause)
+        procs.append(
+            subprocess.Popen(
+                cli("reminders", "run", "--now", "2027-01-08T08:00", "--json"),
+                cwd=ROOT,
+                env=dict(os.environ),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    results = [json.loads(o) for o, _ in outs]
+    assert sum(r["sent"] for r in results) == 8
+    assert sum(r["lost"] for r in results) > 0  # claims did run out and were taken over
+    got = figures(
+        "three runners, sweep slower than the claim window", expected, server.handler.reminder_ids()
+    )
+    assert (got["delivered"], got["doubled"], got["lost"]) == (8, 0, 0)
+
+
+@pytest.mark.slow
+def test_runners_whose_clocks_differ_by_fifteen_minutes_send_each_message_once(db, mail):
+    server = mail(Server(Collect(delay=0.4)).start())
+    overdue_now(db, 3)
+    expected = due_ids(db)
+    # the second runner's clock is fifteen minutes fast (time-machine moves Python's clock in that
+    # process; the database's clock, which claims use, is not the runner's)
+    fast = (
+        "import runpy, sys, time_machine; from datetime import datetime, timedelta, UTC; "
+        "time_machine.travel(datetime.now(UTC) + timedelta(minutes=15)).start(); "
+        f"sys.argv = ['cli.py', 'reminders', 'run', '--json']; runpy.run_path({str(ROOT / 'cli.py')!r}, "
+        "run_name='__main__')"
+    )
+    commands = [cli("reminders", "run", "--json"), [sys.executable, "-c", fast]]
+    procs = []
+    for command in commands:
+        procs.append(
+            subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=dict(os.environ),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+        # the first runner is part-way through its sweep (it holds its claims) before the second starts
+        end = time.monotonic() + 60
+        while server.handler.receiving == 0 and time.monotonic() < end:
+            time.sleep(0.05)
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    results = [json.loads(o) for o, _ in outs]
+    # the first runner's claims were still good by the database's clock: the fast runner took none
+    assert results[0]["sent"] == 12 and results[1]["sent"] == 0 and results[1]["due"] == 0
+    got = figures("two runners, clocks 15 minutes apart", expected, server.handler.reminder_ids())
+    assert (got["delivered"], got["doubled"], got["lost"]) == (12, 0, 0)
+
+
+# -- reminders serve: signals; a runner killed -------------------------------------------------------------
+
+
+class Serve:
+    """`trigger reminders serve` in a subprocess, its output collected line by line."""
+
+    def __init__(self, *args: str, env: dict | None = None):
+        self.proc = subprocess.Popen(
+            # a digest at 23:59: the sweeps in these tests are not followed by the day's digest
+            cli("reminders", "serve", "--every", "3600", "--digest-at", "23:59", *args),
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONUNBUFFERED="1", **(env or {})),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        # its log is on stderr through `logging`: "2026-11-28 08:00:00,123 INFO trigger.reminders: sweep ..."
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n").partition(" trigger.reminders: ")[2] or line.rstrip("\n"))
+
+    def wait_until(self, check, timeout: float = 30) -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if check():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"timed out; output so far: {self.lines}")
+
+    def signal(self, signum) -> float:
+        self.proc.send_signal(signum)
+        return time.monotonic()
+
+    def finish(self, timeout: float = 15) -> int:
+        code = self.proc.wait(timeout=timeout)
+        self.reader.join(timeout=5)
+        return code
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_serve_stops_cleanly_on_a_signal_and_releases_its_claims(db, mail, signum):
+    server = mail(Server(Collect(delay=0.5)).start())
+    overdue_now(db, 3)
+    expected = due_ids(db)
+    serve = Serve()
+    try:
+        serve.wait_until(lambda: len(server.handler.reminder_ids()) >= 2)
+        signalled = serve.signal(signum)
+        assert serve.finish() == 0
+        took = time.monotonic() - signalled
+        assert took < 10, took
+    finally:
+        serve.kill()
+    assert any(line.startswith(f"stopping on {signum.name}") for line in serve.lines), serve.lines
+    assert serve.lines[-1] == "stopped"
+    sweep = next(line for line in serve.lines if line.startswith("sweep "))
+    delivered_before = len(server.handler.reminder_ids())
+    assert 2 <= delivered_before < 12 and f"sent {delivered_before}," in sweep  # the one in hand finished
+    status = db.json("reminders", "status")
+    assert status["counts"]["claimed"] == 0  # every claim it did not use was given back
+    assert f"released {12 - delivered_before}" in sweep
+    out = db.json("reminders", "run")  # the rest, by the next runner, at once
+    assert out["sent"] == 12 - delivered_before
+    got = figures(f"serve stopped by {signum.name} mid-sweep", expected, server.handler.reminder_ids())
+    assert (got["delivered"], got["doubled"], got["lost"]) == (12, 0, 0)
+
+
+@pytest.mark.slow
+def test_a_stop_while_the_server_sits_on_a_message_still_exits_within_ten_seconds(db, mail):
+    # the server takes 30 s over each message; the first signal allows the message in hand eight seconds
+    server = mail(Server(Collect(delay=30)).start())
+    overdue_now(db, 1)
+    expected = due_ids(db)
+    serve = Serve()
+    try:
+        serve.wait_until(lambda: server.handler.receiving >= 1)
+        signalled = serve.signal(signal.SIGTERM)
+        assert serve.finish() == 0
+        took = time.monotonic() - signalled
+        assert 7 < took < 10, took
+    finally:
+        serve.kill()
+    assert serve.lines[-1] == "stopped", serve.lines
+    assert any("not sent: the send was cut off" in line for line in serve.lines), serve.lines
+    status = db.json("reminders", "status")
+    assert status["counts"]["claimed"] == 0 and server.handler.messages == []
+    [cut] = [r for r in status["undelivered"] if r["status"] == "retrying"]  # kept, to be tried again
+    assert "cut off" in cut["last_error"] and cut["next_attempt"]
+    server.handler.delay = 0
+    db("reminders", "retry")
+    assert db.json("reminders", "run")["sent"] == len(expected)
+    got = figures("serve stopped while the server sat on a message", expected, server.handler.reminder_ids())
+    assert (got["delivered"], got["doubled"], got["lost"]) == (len(expected), 0, 0)
+
+
+@pytest.mark.slow
+def test_a_second_signal_stops_serve_at_once_and_still_releases_the_claims(db, mail):
+    # the server takes 20 s over each message: the first signal would wait up to eight seconds for it
+    server = mail(Server(Collect(delay=20)).start())
+    overdue_now(db, 2)
+    expected = due_ids(db)
+    serve = Serve()
+    try:
+        serve.wait_until(lambda: any(line.startswith("serving") for line in serve.lines))
+        time.sleep(1.5)  # the first message is in hand, the server sitting on it
+        serve.signal(signal.SIGTERM)
+        time.sleep(0.3)
+        second = serve.signal(signal.SIGINT)
+        assert serve.finish() == 1
+        took = time.monotonic() - second
+        assert took < 2.5, took
+    finally:
+        serve.kill()
+    assert any(line.startswith("stopped at once (second signal, SIGINT)") for line in serve.lines), (
+        serve.lines
+    )
+    assert db.json("reminders", "status")["counts"]["claimed"] == 0  # nothing left stuck
+    assert server.handler.messages == []  # the message cut off never reached the mailbox
+    server.handler.delay = 0
+    db("reminders", "retry")  # the message cut off is backing off: let it go now
+    assert db.json("reminders", "run")["sent"] == 8
+    got = figures("serve stopped by a second signal", expected, server.handler.reminder_ids())
+    assert (got["delivered"], got["doubled"], got["lost"]) == (8, 0, 0)
+
+
+@pytest.mark.slow
+def test_a_runner_killed_mid_send_loses_nothing_and_doubles_nothing(db, mail, monkeypatch):
+    server = mail(Server(Collect(delay=3)).start())
+    monkeypatch.setenv("TRIGGER_CLAIM_SECONDS", "1")
+    monkeypatch.setenv("TRIGGER_SMTP_TIMEOUT", "5")
+    make_cases(db, 2)
+    expected = due_ids(db, "2027-01-08T08:00")
+    proc = subprocess.Popen(
+        cli("reminders", "run", "--now", "2027-01-08T08:00"),
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    end = time.monotonic() + 30
+    while server.handler.receiving == 0 and time.monotonic() < end:
+        time.sleep(0.05)
+    time.sleep(0.2)  # mid-send: the server is sitting on the first message
+    proc.kill()  # kill -9
+    proc.wait()
+    server.handler.delay = 0
+    time.sleep(1.2)
+    # the queued claims (one second) have run out: the next runner sends those at once; the message in
+    # hand keeps its claim (one second, plus the five a send may take, plus one) in case it went out
+    assert run(db, "2027-01-08T08:00")["sent"] == 7
+    assert db.json("reminders", "status")["counts"]["claimed"] == 1
+    time.sleep(6)
+    assert run(db, "2027-01-08T08:00")["sent"] == 1
+    assert server.handler.receiving == 9  # the one cut off by the kill never reached the mailbox
+    assert db.json("reminders", "status")["counts"]["claimed"] == 0
+    got = figures("runner killed (-9) mid-send", expected, server.handler.reminder_ids())
+    assert (got["delivered"], got["doubled"], got["lost"]) == (8, 0, 0)

@@ -19,7 +19,8 @@ sys.path.insert(0, str(ROOT))
 TARGET = ROOT / "trigger" / "tables.py"
 
 HEADER = '''"""The tables as plain SQLAlchemy Core `Table`s for the read paths (`show`, `list`): names,
-columns and their types only (the models' own types, so values read back alike). GENERATED from
+columns and their types only (the models' own types, so values read back alike), each built the first
+time it is used (`tables.deadline`), so a command pays only for the tables it reads. GENERATED from
 trigger/models.py by scripts/read_tables.py; do not edit (a test checks it).
 """
 
@@ -28,12 +29,28 @@ trigger/models.py by scripts/read_tables.py; do not edit (a test checks it).
 metadata = MetaData()
 '''
 
+FOOTER = """
+
+_BUILD = {{
+{entries}
+}}
+
+
+def __getattr__(name: str) -> Table:
+    try:
+        build = _BUILD[name]
+    except KeyError:
+        raise AttributeError(f"trigger.tables has no table {{name!r}}") from None
+    table = globals()[name] = build()
+    return table
+"""
+
 
 def source() -> str:
     from trigger.models import metadata
 
     modules: dict[str, set[str]] = {"sqlalchemy": {"Column", "MetaData", "Table"}}
-    tables = []
+    tables, table_names = [], []
     for table in sorted(metadata.tables.values(), key=lambda t: t.name):
         cols = []
         for col in table.columns:
@@ -42,10 +59,15 @@ def source() -> str:
             modules.setdefault(module, set()).add(kind.__name__)
             key = ", primary_key=True" if col.primary_key else ""
             cols.append(f'    Column("{col.name}", {kind.__name__}(){key}),')
-        body = "\n".join(cols)
-        tables.append(f'{table.name} = Table(\n    "{table.name}",\n    metadata,\n{body}\n)\n')
+        body = "\n".join("    " + col for col in cols)
+        tables.append(
+            f"def _{table.name}() -> Table:\n    return Table(\n"
+            f'        "{table.name}",\n        metadata,\n{body}\n    )\n'
+        )
+        table_names.append(table.name)
     imports = "\n".join(f"from {m} import {', '.join(sorted(names))}" for m, names in sorted(modules.items()))
-    return "\n".join([HEADER.format(imports=imports), *tables])
+    entries = "\n".join(f'    "{name}": _{name},' for name in table_names)
+    return HEADER.format(imports=imports) + "\n\n" + "\n\n".join(tables) + FOOTER.format(entries=entries)
 
 
 def main(argv: list[str]) -> int:

@@ -13,18 +13,16 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import select
 from sqlmodel import Session
 
 from trigger import corrected, decisions
 from trigger import tables as t
 from trigger.app import App, today
 from trigger.codes import ACTION_OPEN
-from trigger.errors import InvalidInput, NotFound
+from trigger.errors import NotFound
 from trigger.rules import deadlines
-from trigger.rules.deadlines import is_duty
 from trigger.undelivered import undelivered
-from workflows import machine
 
 
 def iso(day: date | None) -> str | None:
@@ -276,53 +274,3 @@ def _deadline_view(d: Any, as_of: date, calendar) -> dict:
         "anchor": d.anchor,
         "overdue": status == "overdue",
     }
-
-
-def list_cases(
-    app: App, *, state: str | None = None, overdue: bool = False, as_of: date | None = None
-) -> list[dict]:
-    if state and state not in machine.STATES:
-        raise InvalidInput(f"{state!r} is not a state; use one of {', '.join(machine.STATES)}")
-    as_of = as_of or today()
-    c, d = t.review_case.c, t.deadline.c
-    with app.read() as session:
-        # dates as the driver gives them (ISO text on SQLite, a date on PostgreSQL): SQLite's date
-        # parsing was most of the cost of listing 10,000 cases
-        query = select(
-            c.id, c.reference, c.state, type_coerce(c.received, String), c.reviewer, c.lead_agency_id
-        )
-        if state:
-            query = query.where(c.state == state)
-        late: dict[int, list[str]] = {}
-        next_due: dict[int, tuple[str, str]] = {}
-        cutoff = as_of.isoformat()  # ISO dates compare as text
-        for case_id, kind, due in session.execute(
-            select(d.case_id, d.kind, type_coerce(d.due, String))
-            .where(d.met_on.is_(None), d.not_applicable.is_(False), d.missed.is_(False))
-            .order_by(d.due)
-        ).all():  # all at once: row-by-row fetching was a third of the cost on 10,000 cases
-            due = str(due)
-            if due < cutoff and not is_duty(kind):
-                continue  # an appeal window that has passed is neither late nor still to come
-            next_due.setdefault(case_id, (kind, due))
-            if due < cutoff:
-                late.setdefault(case_id, []).append(kind)
-        if overdue:
-            query = query.where(c.id.in_(list(late)))
-        codes = dict(session.execute(select(t.agency.c.id, t.agency.c.code)).all())
-        rows = []
-        for case_id, ref, st, received, reviewer, lead in session.execute(query.order_by(c.reference)).all():
-            nxt = next_due.get(case_id)
-            rows.append(
-                {
-                    "reference": ref,
-                    "state": st,
-                    "received": str(received),
-                    "lead_agency": codes.get(lead),
-                    "reviewer": reviewer,
-                    "next_deadline": nxt[0] if nxt else None,
-                    "next_due": nxt[1] if nxt else None,
-                    "overdue": late.get(case_id, []),
-                }
-            )
-        return rows

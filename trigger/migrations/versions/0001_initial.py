@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-28 01:39:25.879417
+Create Date: 2026-11-28 01:56:14.409547
 
 """
 from typing import Sequence, Union

@@ -15,6 +15,7 @@ from datetime import UTC, date
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from trigger.app import writers_lock
 from trigger.models import AuditEvent, AuditHead, ReviewCase, utcnow
 
 GENESIS = "0" * 64
@@ -57,6 +58,7 @@ def record(
     detail: dict | None = None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction."""
+    writers_lock(session)
     # take the head row first: the write lock (SQLite) or row lock (PostgreSQL) orders the appends
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1))
     head = session.exec(select(AuditHead).where(AuditHead.id == 1)).one()

@@ -26,12 +26,25 @@ class ConcurrentChange(TriggerError):
     """Somebody else changed the same case between our read and our write."""
 
 
+class Retry(ConcurrentChange):
+    """A race that running the command again settles (a serialization failure, a deadlock, a number
+    taken at the same moment): `trigger.app.retried` runs it again; shown only if it keeps happening."""
+
+
+class NotPermitted(TriggerError):
+    """The database (its login, or the file's permissions) does not allow this change."""
+
+
 class PolicyError(TriggerError):
     """A policy file that is missing or invalid: names the file, the key and the reason."""
 
 
 class NotInitialised(TriggerError):
     """The database has no schema yet."""
+
+
+class StorageError(TriggerError):
+    """The database could not store a change (a full disk, a lost connection); nothing was saved."""
 
 
 class MissingDependency(TriggerError):

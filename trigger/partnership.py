@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from trigger import audit, db
-from trigger.app import App, today
+from trigger import audit, checks, db
+from trigger.app import App, retried, today, writers_lock
 from trigger.codes import AGENCY_KINDS, not_one_of
 from trigger.errors import GuardRefused, InvalidInput
 from trigger.models import Agency, ReviewCase, Setting
@@ -39,12 +39,15 @@ def manager_address(session: Session, policy: Policy) -> str:
 # -- set-up ----------------------------------------------------------------------------------------
 
 
+@retried
 def init(
     app: App, policy_name: str | None = "llr", manager_email: str | None = None, *, force: bool = False
 ) -> tuple[Policy, list[str]]:
     """Create the schema, remember the default policy, register its relevant bodies. Rerun on a database
     that already holds cases, it refuses to switch the policy or the manager unless `force`, and then
     records the change in the audit log. Returns the policy and the changes made to a live database."""
+    if manager_email and manager_email.strip():
+        manager_email = checks.email(manager_email, "--manager-email")
     pol = policies.load(policy_name) if policy_name else None  # a bad policy is refused before anything
     create_schema(app)
     with app.write() as session:
@@ -88,16 +91,24 @@ def create_schema(app: App) -> None:
 # -- agencies --------------------------------------------------------------------------------------
 
 
+@retried
 def add_agency(app: App, code: str, name: str, kind: str, email: str | None = None) -> Agency:
-    code = code.strip()
-    if not code or not name.strip():
+    if not (code or "").strip() or not (name or "").strip():
         raise InvalidInput("an agency needs a code and a name (--name)")
+    code = checks.code(code, "the agency code")
+    name = checks.name(name, "--name", required=True) or ""
+    email = checks.email(email, "--email")
     if kind not in AGENCY_KINDS:
         raise InvalidInput(not_one_of(kind, "an agency kind", AGENCY_KINDS))
     with app.write() as session:
-        if session.exec(select(Agency).where(Agency.code == code)).first():
-            raise InvalidInput(f"agency {code!r} already exists")
-        agency = Agency(code=code, name=name.strip(), kind=kind, email=email)
+        writers_lock(session)  # the check and the insert together: two people adding one code at once
+        same = session.exec(select(Agency).where(func.lower(Agency.code) == checks.code_key(code))).first()
+        if same:
+            raise InvalidInput(
+                f"agency {same.code!r} already exists (codes are the same whatever their case); "
+                "`trigger agency list` shows them"
+            )
+        agency = Agency(code=code, name=name, kind=kind, email=email)
         session.add(agency)
         session.flush()
         audit.record(

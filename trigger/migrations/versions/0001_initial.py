@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-28 01:53:17.456355
+Create Date: 2026-11-28 02:10:32.019399
 
 """
 from typing import Sequence, Union
@@ -131,6 +131,7 @@ def upgrade() -> None:
     sa.Column('progress', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('jag', sa.Boolean(), nullable=False),
     sa.Column('completed_on', sa.Date(), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['review_case.id'], name=op.f('fk_action_case_id_review_case')),
     sa.ForeignKeyConstraint(['owner_agency_id'], ['agency.id'], name=op.f('fk_action_owner_agency_id_agency')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_action')),

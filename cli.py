@@ -86,7 +86,9 @@ class TriggerGroup(click.Group):
             raise OneLineUsageError(exc.format_message(), exc.ctx) from None
         except Exception as exc:
             if _is_database_error(exc):
-                detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                detail = (
+                    str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__]
+                )[0]
                 raise click.ClickException(
                     f"cannot use the database: {detail} (check --db or TRIGGER_DB)"
                 ) from None
@@ -94,13 +96,22 @@ class TriggerGroup(click.Group):
 
 
 def _is_database_error(exc: Exception) -> bool:
-    """The database is unreachable, locked or its URL malformed: the user's to fix, not a bug."""
+    """The database is unreachable, locked, refuses us, or its URL is malformed: the user's to fix
+    (every error of the database driver, as SQLAlchemy wraps it), not a bug."""
     return type(exc).__module__.startswith("sqlalchemy") and type(exc).__name__ in (
         "OperationalError",
         "ArgumentError",
         "NoSuchModuleError",
         "InterfaceError",
+        "DatabaseError",
+        "ProgrammingError",
+        "DataError",
+        "InternalError",
+        "NotSupportedError",
     )
+
+
+YEARS = (1990, 2100)  # trigger.checks.YEAR_MIN/MAX (not imported here: --help stays light)
 
 
 class ISODate(click.ParamType):
@@ -110,9 +121,12 @@ class ISODate(click.ParamType):
         if isinstance(value, date):
             return value
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-03-14", param, ctx)
+        if not YEARS[0] <= day.year <= YEARS[1]:
+            self.fail(f"{value}: a year outside {YEARS[0]}-{YEARS[1]} is refused; check the date", param, ctx)
+        return day
 
 
 class ISODateTime(click.ParamType):
@@ -122,13 +136,18 @@ class ISODateTime(click.ParamType):
         if isinstance(value, datetime):
             return value
         try:
-            return datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a date and time; write it as YYYY-MM-DDTHH:MM", param, ctx)
+        if not YEARS[0] <= moment.year <= YEARS[1]:
+            self.fail(f"{value}: a year outside {YEARS[0]}-{YEARS[1]} is refused; check the date", param, ctx)
+        return moment
 
 
 DATE = ISODate()
 DATETIME = ISODateTime()
+ID = click.IntRange(1, 2**31 - 1)  # an id or number: what a database INTEGER holds
+YEAR = click.IntRange(*YEARS)
 
 
 class Ctx:
@@ -187,6 +206,17 @@ def output_options(f):
     return exclusive("--json", "--csv")(f)
 
 
+def force_option(f):
+    return click.option("--force", "force", is_flag=True, help="Replace the output file if it exists.")(f)
+
+
+def output_target(c, path, force, stream=True):
+    """Where a command's bytes go: the file (checked before any work), or standard output."""
+    from trigger import outputs
+
+    return outputs.target(path, force=force, db_url=c.app.url, stream=sys.stdout.buffer if stream else None)
+
+
 def emit_json(data) -> None:
     if isinstance(data, list) and len(data) > LARGE:
         # a long listing: compact, in one call of json's C encoder (indented output forces the
@@ -207,8 +237,10 @@ def emit_rows(rows: list[dict], columns: list[str], as_json=False, as_csv=False,
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
+        from trigger.outputs import csv_cell
+
         for row in rows:
-            writer.writerow({k: _cell(row.get(k)) for k in columns})
+            writer.writerow({k: csv_cell(_cell(row.get(k))) for k in columns})
         click.echo(buf.getvalue(), nl=False)
         return
     if len(rows) > LARGE:
@@ -627,7 +659,7 @@ def incident():
 @click.option("--agency", required=True, help="The agency it was reported to (code).")
 @click.option("--agency-ref", default=None, help="The agency's own reference (CAD number...).")
 @click.option("--hate", default=None, type=click.Choice(codes.HATE_STRANDS))
-@click.option("--same-as", type=int, default=None, help="The id of the complaint this one repeats.")
+@click.option("--same-as", type=ID, default=None, help="The id of the complaint this one repeats.")
 @click.option("--complainant", default=None, help="Who complained, when not the victim (community route).")
 @click.option("--category", default=None, help="The kind of report, e.g. diary_sheet (for local caveats).")
 @click.option("--description", default=None)
@@ -914,7 +946,7 @@ def action_add(c, reference, text, owner, due, resources, outcome_measure, jag, 
 
 @action.command("update")
 @click.argument("reference")
-@click.argument("number", type=int)
+@click.argument("number", type=ID)
 @click.option("--status", type=click.Choice(codes.ACTION_STATUSES), default=None)
 @click.option("--rag", type=click.Choice(codes.RAG), default=None)
 @click.option("--note", default=None, help="A progress note.")
@@ -1427,7 +1459,7 @@ def calendar_due(start, span, nation, as_json):
 
 
 @calendar.command("holidays")
-@click.argument("year", type=click.IntRange(1900, 2200))
+@click.argument("year", type=YEAR)
 @click.option("--nation", type=NATION, default="england", show_default=True)
 @output_options
 def calendar_holidays(year, nation, as_json, as_csv):
@@ -1446,13 +1478,14 @@ def calendar_holidays(year, nation, as_json, as_csv):
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True),
     default=None,
+    metavar="FILE",
     help="Write the calendar to this file (default: print it).",
 )
+@force_option
 @partnership_option
 @pass_ctx
-def calendar_ics(c, reviewer, output):
+def calendar_ics(c, reviewer, output, force):
     """Open deadlines (all-day) and review meetings (Europe/London) as an iCalendar file for Outlook.
 
     \b
@@ -1460,11 +1493,12 @@ def calendar_ics(c, reviewer, output):
         trigger calendar ics --reviewer "Sam Reviewer" -o sam.ics
     Events carry the case reference and what falls due, never the applicant's or victim's name.
     """
-    from trigger import calendar_feed
+    from trigger import calendar_feed, outputs
 
+    target = output_target(c, output, force, stream=False) if output else None
     content = calendar_feed.ics(c.app, reviewer)
-    if output:
-        _write_file(output, content)
+    if target is not None:
+        outputs.write(target, content)
         count = content.count(b"BEGIN:VEVENT")
         click.echo(f"Wrote {count} event{'s' if count != 1 else ''} to {output}.", err=True)
     else:
@@ -1608,17 +1642,6 @@ def reminders_serve(c, every, digest_at):
 # -- letters and the appeal bundle (issue 5) ----------------------------------------------------------
 
 
-def _write_output(content: bytes, output, binary: bool) -> None:
-    if output:
-        from pathlib import Path
-
-        Path(output).write_bytes(content)
-    elif binary:
-        raise click.UsageError("a PDF needs a file to go to: give -o FILE.pdf")
-    else:
-        click.echo(content.decode("utf-8"), nl=False)
-
-
 @cli.command()
 @click.argument("reference")
 @click.argument("kind", type=click.Choice(codes.LETTER_KINDS), required=False)
@@ -1632,10 +1655,11 @@ def _write_output(content: bytes, output, binary: bool) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True),
     default=None,
+    metavar="FILE",
     help="Write the letter to this file (required for pdf and docx; html and txt print otherwise).",
 )
+@force_option
 @click.option("--preview", is_flag=True, help="Render without recording the letter in the register.")
 @click.option(
     "--to",
@@ -1686,13 +1710,30 @@ def _write_output(content: bytes, output, binary: bool) -> None:
 @exclusive("--record", "--templates")
 @pass_ctx
 def letter(
-    c, reference, kind, fmt, output, preview, to, templates, until, reason, record_file, send, issued, on
+    c,
+    reference,
+    kind,
+    fmt,
+    output,
+    force,
+    preview,
+    to,
+    templates,
+    until,
+    reason,
+    record_file,
+    send,
+    issued,
+    on,
 ):
     """Issue a letter about a case, or preview, record, e-mail or give back one.
 
     The letter is recorded in the register as issued; --preview records nothing; --record FILE
     registers the edited version actually sent; --send e-mails it to the applicant with the PDF
     attached and records the delivery; --issued N gives back an issued one exactly as sent.
+
+    The letter is recorded only once it has been written: to -o FILE (never over an existing file
+    without --force), or to standard output.
 
     \b
         trigger letter CT-2026-0007 threshold_met --format pdf -o met.pdf
@@ -1701,14 +1742,14 @@ def letter(
         trigger letter CT-2026-0007 outcome --send
         trigger letter CT-2026-0007 --issued 2 -o sent.pdf
     """
-    from trigger import correspondence
+    from trigger import correspondence, outputs
 
     if issued is not None:
         copy = correspondence.issued_copy(c.app, reference, issued)
         binary = copy.format in ("pdf", "zip", "docx")
         if binary and not output:
             raise click.UsageError(f"entry {issued} is a {copy.format}: give -o FILE.{copy.format}")
-        _write_output(copy.content, output, binary)
+        outputs.write(output_target(c, output, force), copy.content)
         click.echo(
             f"Entry {issued} of {reference.upper()}: {copy.kind} issued {copy.issued_on} as {copy.format}, "
             f"exactly as sent (sha256 {copy.content_hash[:12]} checked).",
@@ -1723,6 +1764,8 @@ def letter(
         from trigger import dispatch
 
         if send:
+            # the file is checked before anything is sent or recorded
+            target = output_target(c, output, force, stream=False) if output else None
             sent = dispatch.send(
                 c.app,
                 reference,
@@ -1734,8 +1777,8 @@ def letter(
                 reason=reason,
                 record_path=record_file,
             )
-            if output:
-                _write_output(sent.issued.content, output, True)
+            if target is not None:
+                outputs.write(target, sent.issued.content)
             click.echo(
                 f"Sent the {kind} letter on {reference.upper()} to {sent.to} ({sent.via}, "
                 f"Message-ID {sent.message_id}); recorded as register entry {sent.issued.number} "
@@ -1764,8 +1807,8 @@ def letter(
         templates=templates,
         until=until,
         reason=reason,
+        output=output_target(c, output, force),
     )
-    _write_output(letter_issued.content, output, fmt in ("pdf", "docx"))
     if letter_issued.letter_id is not None:
         click.echo(
             f"Recorded {kind} letter on {reference.upper()} as register entry {letter_issued.number} "
@@ -1806,23 +1849,22 @@ def letters_fields():
 
 @cli.command()
 @click.argument("reference")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, writable=True),
-    help="The zip file to write.",
-)
+@click.option("-o", "--output", required=True, metavar="FILE", help="The zip file to write.")
+@force_option
 @click.option("--to", "to", default=None, help="Who receives it (default the policy's appeal body).")
 @on_option
 @pass_ctx
-def bundle(c, reference, output, to, on):
+def bundle(c, reference, output, force, to, on):
     """Make the appeal bundle (report form, chronology, minutes, the letters as issued, outcome and
-    action plan, the appellant's own words)."""
+    action plan, the appellant's own words).
+
+    It is recorded only once the file has been written (never over an existing file without --force).
+    """
     from trigger import correspondence
 
-    issued = correspondence.bundle(c.app, reference, on=on, recipient=to)
-    _write_output(issued.content, output, True)
+    issued = correspondence.bundle(
+        c.app, reference, on=on, recipient=to, output=output_target(c, output, force, stream=False)
+    )
     click.echo(
         f"Appeal bundle for {reference.upper()} written to {output}; recorded as register entry "
         f"{issued.number} (sha256 {issued.content_hash[:12]})."
@@ -1834,7 +1876,7 @@ def bundle(c, reference, output, to, on):
 
 @cli.command()
 @click.argument("reference")
-@click.argument("number", type=int)
+@click.argument("number", type=ID)
 @click.option("--accepted", is_flag=True, help="The body accepted it.")
 @click.option("--declined", is_flag=True, help="The body declined it (give --reason).")
 @click.option("--reason", default=None, help="The body's reason (required when declined).")
@@ -1869,15 +1911,15 @@ def _period_options(f):
 
 @report.command("annual")
 @click.option(
-    "--year", type=int, default=None, help="Performance year: 2025 means 1 Apr 2025 to 31 Mar 2026."
+    "--year", type=YEAR, default=None, help="Performance year: 2025 means 1 Apr 2025 to 31 Mar 2026."
 )
 @_period_options
 @click.option("--publish", is_flag=True, help="Suppress small numbers (1-4 shown as <5) for publication.")
 @click.option(
     "--html",
     "html_file",
-    type=click.Path(dir_okay=False, writable=True),
     default=None,
+    metavar="FILE",
     help="Write a publishable HTML page with a chart by quarter.",
 )
 @click.option(
@@ -1889,29 +1931,30 @@ def _period_options(f):
 @click.option(
     "--xlsx",
     "xlsx_file",
-    type=click.Path(dir_okay=False, writable=True),
     default=None,
+    metavar="FILE",
     help="Write the tidy figures as an Excel workbook.",
 )
 @click.option(
     "--ods",
     "ods_file",
-    type=click.Path(dir_okay=False, writable=True),
     default=None,
+    metavar="FILE",
     help="Write the tidy figures as an OpenDocument spreadsheet.",
 )
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True),
     default=None,
+    metavar="FILE",
     help="With --csv: write the CSV to this file (with a byte-order mark, so Excel reads £ and ŵ).",
 )
+@force_option
 @output_options
 @partnership_option
 @pass_ctx
 def report_annual(
-    c, year, start, end, publish, html_file, templates, xlsx_file, ods_file, output, as_json, as_csv
+    c, year, start, end, publish, html_file, templates, xlsx_file, ods_file, output, force, as_json, as_csv
 ):
     """The annual return: the four statutory counts (s.104 publication duty) and the extras, each counted by
     the date of its own event. Fails (exit 1) when the records break a consistency check.
@@ -1922,11 +1965,16 @@ def report_annual(
         trigger report annual --year 2025 --publish --csv -o asb-2025-26.csv --xlsx asb-2025-26.xlsx
     --csv is tidy: one row per partnership, period, measure and value, with a suppressed flag.
     """
+    from trigger import outputs
     from trigger.reports import annual, common
     from trigger.reports import publish as published
 
     if output and not as_csv:
         raise click.UsageError("-o/--output is for --csv; the other formats name their file themselves")
+    # every file checked before any work: not the database, not over a file without --force
+    targets = {
+        f: output_target(c, f, force, stream=False) for f in (html_file, xlsx_file, ods_file, output) if f
+    }
     p = common.period(year, start, end)
     data = annual.annual(c.app, p, publish=publish)
     failed = annual.failed_checks(data)
@@ -1939,16 +1987,16 @@ def report_annual(
     rows = published.tidy_rows(data, partnership) if (files or as_csv) else []
     written = []
     if html_file:
-        _write_file(html_file, published.render_page(data, partnership, templates).encode("utf-8"))
+        outputs.write(targets[html_file], published.render_page(data, partnership, templates).encode("utf-8"))
         written.append(html_file)
     if xlsx_file:
-        _write_file(xlsx_file, published.xlsx_bytes(rows, data, partnership))
+        outputs.write(targets[xlsx_file], published.xlsx_bytes(rows, data, partnership))
         written.append(xlsx_file)
     if ods_file:
-        _write_file(ods_file, published.ods_bytes(rows, data, partnership))
+        outputs.write(targets[ods_file], published.ods_bytes(rows, data, partnership))
         written.append(ods_file)
     if output:
-        _write_file(output, published.csv_text(rows).encode("utf-8-sig"))
+        outputs.write(targets[output], published.csv_text(rows).encode("utf-8-sig"))
         written.append(output)
     if written:
         click.echo(
@@ -1984,26 +2032,6 @@ def _stdout_is_a_file() -> bool:
         return stat.S_ISREG(os.fstat(sys.stdout.fileno()).st_mode)
     except (OSError, ValueError, io.UnsupportedOperation):
         return False
-
-
-def _write_file(path, content: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename it into place: never a half-written file."""
-    import os
-    import tempfile
-    from pathlib import Path
-
-    target = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(content)
-            os.replace(tmp, target)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 @report.command("hours")
@@ -2089,19 +2117,22 @@ def report_deadlines(c, as_of, as_json, as_csv):
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True),
     default=None,
+    metavar="FILE",
     help="Write a zip: case.json, chronology.txt and every document exactly as issued.",
 )
+@force_option
 @exclusive("--json", "--output")
 @pass_ctx
-def export(c, reference, as_json, output):
+def export(c, reference, as_json, output, force):
     """The full chronology of a case and the documents it issued, for the Ombudsman or an appeal."""
+    from trigger import outputs
     from trigger.reports import chronology
 
+    target = output_target(c, output, force, stream=False) if output else None
     data = chronology.export_case(c.app, reference)
-    if output:
-        _write_output(chronology.export_zip(data), output, True)
+    if target is not None:
+        outputs.write(target, chronology.export_zip(data))
         click.echo(
             f"Exported {data['case']['reference']} to {output} ({len(data['documents'])} documents).",
             err=True,
@@ -2156,14 +2187,23 @@ def purge(c, closed_before, dry_run, as_json, as_csv):
     chain stay."""
     from trigger import retention
 
-    rows = retention.purge(c.app, closed_before, dry_run=dry_run)
+    result = retention.purge(c.app, closed_before, dry_run=dry_run)
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    rows = result.cases
+    imported = (
+        f"{'Would remove' if dry_run else 'Removed'} {result.imported_incidents} imported incident row(s) "
+        f"reported before {closed_before.isoformat()}."
+    )
     if as_json or as_csv:
         emit_rows(
             rows, ["reference", "state", "closed", "victim_initials", "incidents", "letters"], as_json, as_csv
         )
+        click.echo(imported, err=True)
         return
     verb = "Would purge" if dry_run else "Purged"
     click.echo(f"{verb} personal data of {len(rows)} case(s) closed before {closed_before.isoformat()}.")
+    click.echo(imported)
     for r in rows:
         click.echo(
             f"  {r['reference']}  {r['state']} {r['closed']}  victim {r['victim_initials']}  "
@@ -2181,12 +2221,18 @@ def db_group():
 
 @db_group.command("upgrade")
 @click.option("--revision", default="head", show_default=True, help="Migrate to this revision.")
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="A database made before migrations (tables, no revision record): check that its tables "
+    "match, then record it at the initial revision and migrate.",
+)
 @pass_ctx
-def db_upgrade(c, revision):
+def db_upgrade(c, revision, adopt):
     """Apply the shipped migrations (safe to rerun; run after upgrading trigger)."""
     from trigger import partnership
 
-    state = partnership.upgrade(c.app, revision)
+    state = partnership.upgrade(c.app, revision, adopt=adopt)
     click.echo(
         f"{c.app.url}: schema at revision {', '.join(state.current or []) or 'none'}"
         + (" (up to date)" if state.up_to_date else "")
@@ -2214,15 +2260,14 @@ def db_current(c, as_json):
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file")
+@force_option
 @pass_ctx
-def backup(c, file):
+def backup(c, file, force):
     """Copy the SQLite database to FILE while others may be using it (PostgreSQL: use pg_dump)."""
-    from pathlib import Path
-
     from trigger import partnership
 
-    size = partnership.backup(c.app, Path(file))
+    size = partnership.backup(c.app, file, force=force)
     click.echo(f"Backed up {c.app.url} to {file} ({size:,} bytes). Restore: stop trigger, copy it back.")
 
 
@@ -2426,7 +2471,7 @@ def case_update(c, reference, reason, on, **given):
 
 
 @incident.command("update")
-@click.argument("incident_id", metavar="ID", type=int)
+@click.argument("incident_id", metavar="ID", type=ID)
 @click.option("--occurred", type=DATE, default=None)
 @click.option("--reported", type=DATE, default=None)
 @click.option("--agency", default=None, help="The agency it was reported to (code).")
@@ -2451,7 +2496,7 @@ def incident_update(c, incident_id, reason, on, **given):
 
 
 @incident.command("void")
-@click.argument("incident_id", metavar="ID", type=int)
+@click.argument("incident_id", metavar="ID", type=ID)
 @click.option("--reason", required=True, help="Why the complaint was recorded in error.")
 @on_option
 @pass_ctx
@@ -2466,7 +2511,7 @@ def incident_void(c, incident_id, reason, on):
 
 @hours.command("void")
 @click.argument("reference")
-@click.argument("entry", type=int)
+@click.argument("entry", type=ID)
 @click.option("--reason", required=True, help="Why the entry was logged in error.")
 @on_option
 @pass_ctx

@@ -156,7 +156,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 @dataclass
 class Problem:
     template: str
-    kind: str  # "syntax", "unknown", "missing", "name"
+    kind: str  # "syntax", "unknown", "missing", "name", "link"
     message: str
 
     def __str__(self) -> str:
@@ -273,9 +273,15 @@ def check_folder(folder: str | Path) -> list[Problem]:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".html", ".txt", ".j2"))
     if not files:
         problems.append(Problem(str(folder), "name", "no templates (.html, .txt or .j2) in this folder"))
+    root = folder.resolve()
     for path in files:
         name = path.relative_to(folder).as_posix()
         stem = path.stem
+        if not path.resolve().is_relative_to(root):
+            problems.append(
+                Problem(name, "link", "a link out of the template folder; letters refuse it (copy the file)")
+            )
+            continue
         try:
             source = path.read_text(encoding="utf-8")
             env.parse(source, name)
@@ -298,7 +304,7 @@ def check_folder(folder: str | Path) -> list[Problem]:
                 Problem(name, "syntax", f"{exc.name}: line {exc.lineno}: does not parse: {exc.message}")
             )
             continue
-        except TemplateError as exc:
+        except (TemplateError, LetterError) as exc:
             problems.append(Problem(name, "syntax", f"cannot load a template it uses: {exc}"))
             continue
         unknown = sorted({u for u in (unknown_field(p) for p in used) if u})

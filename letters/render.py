@@ -11,6 +11,8 @@ uses that are not in it, the fields a kind must show that it leaves out, and tem
 
 from __future__ import annotations
 
+import functools
+import os
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from jinja2 import (
     pass_context,
     select_autoescape,
 )
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from letters.glossary import GlossaryError, welsh, welsh_name
@@ -39,6 +42,48 @@ FONTS_DIR = HERE / "fonts"
 
 class LetterError(Exception):
     """A template that does not parse or render: one line naming the template and the problem."""
+
+
+OUTPUT_LIMIT = 2_000_000  # characters of HTML or text: hundreds of pages, far beyond any letter
+TEMPLATE_LIMIT = 1_000_000  # bytes of one template file
+
+
+def _unchanged(path: str, mtime: float) -> bool:
+    try:
+        return os.path.getmtime(path) == mtime
+    except OSError:
+        return False
+
+
+class ConfinedLoader(FileSystemLoader):
+    """A template folder whose files are read only from inside it: a symbolic link (to a file or a
+    folder) that leads out of the folder is refused, so a template cannot print an arbitrary file;
+    only regular files of a sensible size are read."""
+
+    def get_source(self, environment: Environment, template: str):
+        pieces = split_template_path(template)
+        for searchpath in self.searchpath:
+            filename = os.path.join(searchpath, *pieces)
+            if not os.path.lexists(filename):
+                continue
+            root = os.path.realpath(searchpath)
+            real = os.path.realpath(filename)
+            if os.path.commonpath([root, real]) != root:
+                raise LetterError(
+                    f"{template}: a link out of the template folder {searchpath} is refused; "
+                    "copy the template into the folder instead"
+                )
+            if not os.path.isfile(real):
+                continue
+            if os.path.getsize(real) > TEMPLATE_LIMIT:
+                raise LetterError(
+                    f"{template}: larger than {TEMPLATE_LIMIT:,} bytes; a letter template is small"
+                )
+            with open(real, encoding=self.encoding) as fh:
+                contents = fh.read()
+            mtime = os.path.getmtime(real)
+            return contents, os.path.normpath(filename), functools.partial(_unchanged, real, mtime)
+        raise TemplateNotFound(template)
 
 
 # -- dates, numbers and terms -------------------------------------------------------------------------
@@ -141,11 +186,11 @@ def _env(templates_dir: str | Path | None = None) -> Environment:
         "keep_trailing_newline": True,
     }
     if templates_dir is None:
-        return _configure(Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), **options))
+        return _configure(Environment(loader=ConfinedLoader(str(TEMPLATES_DIR)), **options))
     folder = Path(templates_dir)
     if not folder.is_dir():
         raise LetterError(f"{templates_dir}: no such template folder")
-    loader = FileSystemLoader([str(folder), str(TEMPLATES_DIR)])
+    loader = ConfinedLoader([str(folder), str(TEMPLATES_DIR)])
     return _configure(ImmutableSandboxedEnvironment(loader=loader, **options))
 
 
@@ -175,26 +220,55 @@ def render(
 
     The kind's HTML template is the one source of the wording: the PDF prints it, and the text and
     Word versions are built from it (a partnership's own `KIND.txt` template, when it has one, is
-    used for text instead). `terms` is the policy's own glossary, read before the shipped one."""
-    if kind not in LETTER_KINDS:
-        raise LetterError(f"{kind!r} is not a letter kind; use one of {', '.join(LETTER_KINDS)}")
-    if fmt not in LETTER_FORMATS:
-        raise LetterError(f"{fmt!r} is not a letter format; use one of {', '.join(LETTER_FORMATS)}")
-    values = {**context, "_terms": dict(terms or {})}
-    if fmt == "txt":
-        if _has_template(f"{kind}.txt", templates_dir):
-            return render_source(kind, values, "txt", templates_dir).encode("utf-8")
-        from letters.plain import text_of
+    used for text instead). `terms` is the policy's own glossary, read before the shipped one. A
+    partnership's own templates are rendered in a child process with a time, memory and output limit
+    (`letters.sandbox`); the shipped templates here."""
+    return render_many([(kind, context, fmt)], templates_dir, terms)[0]
 
-        return text_of(render_source(kind, values, "html", templates_dir)).encode("utf-8")
-    html = render_source(kind, values, "html", templates_dir)
+
+def render_many(
+    jobs: list[tuple[str, dict, str]],
+    templates_dir: str | Path | None = None,
+    terms: dict[str, str] | None = None,
+) -> list[bytes]:
+    """Several letters (kind, context, format) at once: with a partnership's templates, in one child."""
+    for kind, _context, fmt in jobs:
+        if kind not in LETTER_KINDS:
+            raise LetterError(f"{kind!r} is not a letter kind; use one of {', '.join(LETTER_KINDS)}")
+        if fmt not in LETTER_FORMATS:
+            raise LetterError(f"{fmt!r} is not a letter format; use one of {', '.join(LETTER_FORMATS)}")
+    jobs = [(kind, {**context, "_terms": dict(terms or {})}, fmt) for kind, context, fmt in jobs]
+    if templates_dir and jobs:
+        from letters import sandbox
+
+        return sandbox.render_isolated(jobs, templates_dir)
+    return [render_here(kind, values, fmt) for kind, values, fmt in jobs]
+
+
+def source_format(kind: str, fmt: str, templates_dir: str | Path | None) -> str:
+    """The template a format is rendered from: the kind's HTML, or a partnership's own KIND.txt for text."""
+    return "txt" if fmt == "txt" and _has_template(f"{kind}.txt", templates_dir) else "html"
+
+
+def finish(source: str, source_fmt: str, fmt: str, context: dict) -> bytes:
+    """A rendered template turned into the format asked for."""
     if fmt == "pdf":
-        return pdf(html)
+        return pdf(source)
     if fmt == "docx":
         from letters.word import docx_of  # python-docx: only the Word path loads it
 
-        return docx_of(html, _as_date(context["letter"]["date"]) if "letter" in context else None)
-    return html.encode("utf-8")
+        return docx_of(source, _as_date(context["letter"]["date"]) if "letter" in context else None)
+    if fmt == "txt" and source_fmt == "html":
+        from letters.plain import text_of
+
+        return text_of(source).encode("utf-8")
+    return source.encode("utf-8")
+
+
+def render_here(kind: str, values: dict, fmt: str, templates_dir: str | Path | None = None) -> bytes:
+    """Render in this process (the shipped templates; or, inside the sandbox's child, a partner's)."""
+    source_fmt = source_format(kind, fmt, templates_dir)
+    return finish(render_source(kind, values, source_fmt, templates_dir), source_fmt, fmt, values)
 
 
 def _has_template(name: str, templates_dir: str | Path | None) -> bool:
@@ -207,11 +281,25 @@ def _has_template(name: str, templates_dir: str | Path | None) -> bool:
     return True
 
 
+def capped(chunks, name: str) -> str:
+    """Join a template's output, stopping as soon as it grows past OUTPUT_LIMIT."""
+    parts, size = [], 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > OUTPUT_LIMIT:
+            raise LetterError(
+                f"{name}: the letter grew past {OUTPUT_LIMIT:,} characters; rendering was stopped "
+                "(a loop that repeats too often?)"
+            )
+        parts.append(chunk)
+    return "".join(parts)
+
+
 def render_source(kind: str, context: dict, fmt: str, templates_dir: str | Path | None = None) -> str:
     name = f"{kind}.{fmt}"
     env = environment(templates_dir)
     try:
-        return env.get_template(name).render(**context)
+        return capped(env.get_template(name).generate(**context), name)
     except TemplateSyntaxError as exc:
         raise LetterError(f"{exc.filename or exc.name or name}:{exc.lineno}: {exc.message}") from None
     except UndefinedError as exc:

@@ -234,7 +234,7 @@ TABLE = [
     (("list",), READ_CASE),
     (("check", APPEALED), READ_CASE),
     (("export", APPEALED, "--json"), READ_CASE),
-    (("letter", APPEALED, "--issued", "1", "-o", "{tmp}/copy.txt"), READ_CASE),
+    (("letter", APPEALED, "--issued", "1", "-o", "{tmp}/copy.txt", "--force"), READ_CASE),
     (("partnership", "list"), READ_CASE),
     (("agency", "list"), READ_CASE),
     (("report", "annual", "--year", "2025"), READ),
@@ -242,7 +242,7 @@ TABLE = [
     (("report", "deadlines"), READ),
     (("action", "list"), READ),
     (("scan", "--as-of", "2026-03-01"), READ),
-    (("calendar", "ics", "-o", "{tmp}/cal.ics"), READ),
+    (("calendar", "ics", "-o", "{tmp}/cal.ics", "--force"), READ),
     (("reminders", "status"), READ),
     (
         (
@@ -277,7 +277,7 @@ TABLE = [
     (("incidents", "import", "{tmp}/log.csv"), COMPLAINTS),
     (("signpost", "V1", "--how", "letter"), COMPLAINTS),
     (("letter", REVIEWING, "threshold_met", "--format", "txt"), LETTERS),
-    (("bundle", APPEALED, "-o", "{tmp}/bundle.zip"), BUNDLE),
+    (("bundle", APPEALED, "-o", "{tmp}/bundle.zip", "--force"), BUNDLE),
     (("decide", RECEIVED, "--not-met", "--reason", "nothing reported"), DECIDE),
     (("assign", RECEIVED, "--lead", "cbc", "--reviewer", "Rita Reviewer"), DECIDE),
     (("appeal", RECEIVED, "--received", "2026-03-09", "--grounds", "facts"), DECIDE),
@@ -323,7 +323,7 @@ TABLE = [
     (("db", "upgrade"), SETUP),
     (("db", "grant"), SETUP),
     (("partnership", "add", "C", "--name", "C", "--policy", "llr"), SETUP),
-    (("backup", "{tmp}/backup.db"), SETUP),
+    (("backup", "{tmp}/backup.db", "--force"), SETUP),
     (("user", "add", "newbie", "--name", "New Person", "--role", "viewer", "--partnership", "A"), USERS),
     (("user", "disable", "spare", "--reason", "left the council"), USERS),
     (("user", "list"), PEOPLE),
@@ -367,6 +367,42 @@ def test_the_table_covers_every_command():
     missing = _commands(cli.cli) - covered - NO_DATABASE
     assert not missing, f"commands with no row in the permission table: {sorted(missing)}"
     assert not (covered & NO_DATABASE)
+
+
+def test_every_use_case_that_opens_a_session_declares_its_permission():
+    """A public function of the engine that opens a session (`app.read()`, `app.write()`,
+    `changing(app, ...)`) names the permission it needs with `@needs(...)`: undeclared, it is refused
+    to everybody once people are registered."""
+    import ast
+
+    root = Path(__file__).resolve().parent.parent / "trigger"
+    missing = []
+    for path in sorted(root.rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        for fn in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not isinstance(fn, ast.FunctionDef) or fn.name.startswith("_") or fn.name == "changing":
+                continue  # (`changing` is the unit of work the use-cases open)
+            opens = any(
+                isinstance(n, ast.Call)
+                and (
+                    (isinstance(n.func, ast.Name) and n.func.id == "changing")
+                    or (
+                        isinstance(n.func, ast.Attribute)
+                        and n.func.attr in ("read", "write")
+                        and isinstance(n.func.value, ast.Name)
+                        and n.func.value.id == "app"
+                    )
+                )
+                for n in ast.walk(fn)
+            )
+            declared = any(
+                isinstance(d, ast.Call) and getattr(d.func, "id", getattr(d.func, "attr", "")) == "needs"
+                for d in fn.decorator_list
+            )
+            if opens and not declared:
+                missing.append(f"{path.relative_to(root.parent)}: {fn.name}")
+    assert missing == []
 
 
 def test_every_use_case_names_a_permission_in_the_one_table():

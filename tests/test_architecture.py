@@ -53,9 +53,46 @@ def test_pure_packages_import_neither_sqlalchemy_nor_click(package):
     assert not loaded & {"sqlalchemy", "sqlmodel", "click", "alembic", "psycopg"}, package
 
 
-def test_codes_need_only_the_standard_library():
-    loaded = {m for m in _imported_after(["trigger.codes"]) if not m.startswith("_")}
+@pytest.mark.parametrize("module", ["trigger.codes", "trigger.checks"])
+def test_codes_and_checks_need_only_the_standard_library(module):
+    loaded = {m for m in _imported_after([module]) if not m.startswith("_")}
     assert loaded - {"trigger"} <= set(sys.stdlib_module_names)
+
+
+CASE_WORK = [
+    "cases",
+    "complaints",
+    "review",
+    "correspondence",
+    "partnership",
+    "retention",
+    "corrections",
+    "duties",
+]
+
+
+def test_every_use_case_that_writes_runs_again_when_it_loses_a_race():
+    """docs/architecture.md#optimistic-locking: a function that opens a write transaction
+    (`changing(...)` or `app.write()`) is wrapped in `retried`, so a serialization failure, a deadlock
+    or a number taken at the same moment is run again instead of reaching the user."""
+    missing = []
+    for name in CASE_WORK:
+        tree = ast.parse((ROOT / "trigger" / f"{name}.py").read_text(encoding="utf-8"))
+        for fn in tree.body:
+            if not isinstance(fn, ast.FunctionDef) or fn.name.startswith("_"):
+                continue
+            writes = any(
+                isinstance(n, ast.Call)
+                and (
+                    (isinstance(n.func, ast.Name) and n.func.id == "changing")
+                    or (isinstance(n.func, ast.Attribute) and n.func.attr == "write")
+                )
+                for n in ast.walk(fn)
+            )
+            decorated = any(isinstance(d, ast.Name) and d.id == "retried" for d in fn.decorator_list)
+            if writes and not decorated:
+                missing.append(f"trigger/{name}.py: {fn.name}")
+    assert missing == []
 
 
 def test_the_engine_imports_without_click():

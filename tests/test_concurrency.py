@@ -13,13 +13,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import sqlite_only
+from conftest import ON_POSTGRES, sqlite_only
 from sqlmodel import select
 
 from trigger import audit, cases
 from trigger.app import App
 from trigger.errors import ConcurrentChange
-from trigger.models import Finding, ReviewCase
+from trigger.models import Action, AuditEvent, Finding, HoursEntry, Recommendation, ReviewCase
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow  # real processes racing each other
@@ -179,3 +179,248 @@ def test_a_long_held_sqlite_lock_ends_in_one_clear_line_and_no_change(db, case, 
         "Error: the database is busy with another user's change; nothing was saved, try again in a moment\n"
     )
     assert db.json("show", case)["state"] == "received"
+
+
+# -- many people on one case at once (docs/architecture.md#optimistic-locking) ----------------------------
+
+# One worker process: wait for the common start moment, then make its edits to one case, each through
+# the engine, and print one line per edit: OK, ERROR <message> (a clear refusal) or TRACEBACK <type>.
+EDIT_WORKER = textwrap.dedent("""
+    import sys, time, traceback
+    from datetime import date
+    from trigger import review
+    from trigger.app import App
+    from trigger.errors import TriggerError
+    start, ref, name, edits = float(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4].split(",")
+    app = App(actor=name)
+    day = date(2026, 3, 10)
+    do = {
+        "hours": lambda: review.log_hours(app, ref, agency="cbc", person=name, hours=1.5, worked_on=day),
+        "finding": lambda: review.add_finding(app, ref, category="risk", text=f"{name} found", on=day),
+        "recommend": lambda: review.recommend(app, ref, to="police", text=f"{name} recommends", on=day),
+        "action": lambda: review.add_action(app, ref, action=f"{name} acts", owner="cbc",
+                                            due=date(2026, 6, 1), on=day),
+        "evidence": lambda: review.evidence(app, ref, agency="police", requested=day, due=date(2026, 3, 24)),
+        "update": lambda: review.update_action(app, ref, 1, status="in_progress", note=f"{name} was here",
+                                               on=day),
+    }
+    time.sleep(max(0.0, start - time.time()))
+    for edit in edits:
+        try:
+            do[edit]()
+            print("OK", edit, flush=True)
+        except TriggerError as exc:
+            print("ERROR", edit, exc, flush=True)
+        except Exception as exc:
+            traceback.print_exc()
+            print("TRACEBACK", edit, type(exc).__name__, flush=True)
+""")
+
+
+def _in_review(db, case) -> None:
+    db("decide", case, "--met", "--on", "2026-03-05")
+    db("assign", case, "--lead", "cbc", "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
+
+
+def _edits_at_once(case: str, workers: list[tuple[str, list[str]]]) -> list[tuple[str, str, str]]:
+    """Start one process per worker; all begin their edits at the same moment. (name, edit, outcome)."""
+    start = time.time() + 3.0 + 0.4 * len(workers)  # after every process has imported its libraries
+    results = _at_once(
+        [
+            [sys.executable, "-c", EDIT_WORKER, str(start), case, name, ",".join(edits)]
+            for name, edits in workers
+        ]
+    )
+    outcomes = []
+    for (name, _), r in zip(workers, results, strict=True):
+        assert r.returncode == 0, r.stderr
+        for line in r.stdout.splitlines():
+            verdict, edit, *rest = line.split(" ", 2)
+            outcomes.append((name, edit, verdict if verdict != "ERROR" else f"ERROR {rest[0]}"))
+    return outcomes
+
+
+def _figures(scenario: str, outcomes: list[tuple[str, str, str]], stored: int) -> dict:
+    ok = sum(1 for *_, v in outcomes if v == "OK")
+    figures = {
+        "scenario": scenario,
+        "engine": "postgresql" if ON_POSTGRES else "sqlite",
+        "attempted": len(outcomes),
+        "succeeded": ok,
+        "refused_clearly": sum(1 for *_, v in outcomes if v.startswith("ERROR")),
+        "tracebacks": sum(1 for *_, v in outcomes if v == "TRACEBACK"),
+        "lost": ok - stored,  # a success whose row is not stored
+    }
+    print("FIGURES", figures)
+    return figures
+
+
+def _case_row(session, case):
+    return session.exec(select(ReviewCase).where(ReviewCase.reference == case)).one()
+
+
+def test_eight_people_adding_actions_to_one_case_at_once_all_succeed_with_their_own_numbers(db, case):
+    _in_review(db, case)
+    outcomes = _edits_at_once(case, [(f"officer{w}", ["action"]) for w in range(8)])
+    with App().read() as session:
+        row = _case_row(session, case)
+        numbers = sorted(a.number for a in session.exec(select(Action).where(Action.case_id == row.id)))
+        assert audit.verify(session).ok
+    figures = _figures("8 processes adding an action to one case", outcomes, len(numbers))
+    assert figures["succeeded"] == 8 and figures["lost"] == 0, outcomes
+    assert numbers == list(range(1, 9))  # none shared, none skipped
+    assert len(db.json("show", case)["deadlines"]) >= 8
+
+
+def test_forty_eight_edits_by_twelve_people_touching_different_things_all_succeed(db, case):
+    _in_review(db, case)
+    edits = ["hours", "finding", "recommend", "action"]
+    outcomes = _edits_at_once(case, [(f"reviewer{w}", edits) for w in range(12)])
+    with App().read() as session:
+        cid = _case_row(session, case).id
+        stored = sum(
+            len(session.exec(select(model).where(model.case_id == cid)).all())
+            for model in (HoursEntry, Finding, Recommendation, Action)
+        )
+        events = session.exec(select(AuditEvent).where(AuditEvent.case_id == cid)).all()
+        assert audit.verify(session).ok
+    figures = _figures("12 processes x 4 edits on one case", outcomes, stored)
+    assert figures == {**figures, "attempted": 48, "succeeded": 48, "tracebacks": 0, "lost": 0}, outcomes
+    assert sum(e.event in ("hours", "finding", "recommendation", "action_add") for e in events) == 48
+    shown = db.json("show", case)
+    assert shown["hours_total"] == 18 and len(shown["actions"]) == 12
+    assert sorted(a["number"] for a in shown["actions"]) == list(range(1, 13))
+
+
+def test_two_people_updating_the_same_action_at_once_are_never_silently_overwritten(db, case):
+    _in_review(db, case)
+    db(
+        "action",
+        "add",
+        case,
+        "--action",
+        "Joint visit",
+        "--owner",
+        "cbc",
+        "--due",
+        "2026-06-01",
+        "--on",
+        "2026-03-10",
+    )
+    outcomes = _edits_at_once(case, [(f"officer{w}", ["update"]) for w in range(6)])
+    with App().read() as session:
+        cid = _case_row(session, case).id
+        updates = session.exec(
+            select(AuditEvent).where(AuditEvent.case_id == cid, AuditEvent.event == "action_update")
+        ).all()
+        progress = session.exec(select(Action).where(Action.case_id == cid)).one().progress or ""
+    figures = _figures("6 processes updating the same action", outcomes, len(updates))
+    assert figures["tracebacks"] == 0 and figures["lost"] == 0 and figures["succeeded"] >= 1, outcomes
+    for *_, verdict in outcomes:
+        if verdict != "OK":  # refused: the person is told, and their note is not half-saved
+            assert "action was changed by someone else" in verdict, verdict
+    assert progress.count("was here") == figures["succeeded"]  # every success's note is kept
+
+
+def test_the_same_move_by_four_processes_at_once_happens_once_and_the_others_are_told(db, case):
+    start = time.time() + 3 + 0.5 * 4
+    results = _at_once(
+        [
+            _cli_at(start, "--as", f"officer{w}", "decide", case, "--met", "--on", "2026-03-05")
+            for w in range(4)
+        ]
+    )
+    losers = [r for r in results if r.returncode != 0]
+    assert len(losers) == 3, [r.stderr for r in results]
+    told = 0
+    for r in losers:
+        assert r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1, r.stderr
+        # at the same moment: "changed by someone else"; a process that started after the winner had
+        # committed (a busy machine) reads the new state and is told the move is no longer allowed
+        assert "changed by someone else" in r.stderr or "the case is threshold_met" in r.stderr, r.stderr
+        told += "changed by someone else" in r.stderr
+    print("FIGURES", {"scenario": "4 processes, the same move", "attempted": 4, "succeeded": 1, "told": told})
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs TRIGGER_TEST_DB: on SQLite writers queue from BEGIN")
+def test_two_people_who_both_read_the_case_before_either_moved_it_one_is_told_changed_by_someone_else(
+    db, case, monkeypatch
+):
+    """Deterministic: two threads (two connections to the server) each load the case, wait until both
+    have, then decide it. One decision stands; the other is refused as changed by someone else."""
+    import threading
+
+    from trigger import unit
+
+    both_read = threading.Barrier(2, timeout=30)
+    real = unit.case_policy
+
+    def read_then_wait(session, row):
+        policy = real(session, row)
+        both_read.wait()
+        return policy
+
+    monkeypatch.setattr(unit, "case_policy", read_then_wait)
+    outcomes: list[str] = []
+
+    def decide(name: str) -> None:
+        try:
+            cases.decide(App(actor=name), case, met=True, on=date(2026, 3, 5))
+            outcomes.append("OK")
+        except ConcurrentChange as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=decide, args=(f"officer{w}",)) for w in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(outcomes)[0] == "OK" and outcomes.count("OK") == 1, outcomes
+    refused = next(o for o in outcomes if o != "OK")
+    assert "changed by someone else" in refused and "reload it" in refused
+    shown = db.json("show", case)
+    assert [e["event"] for e in shown["events"]].count("decide") == 1
+
+
+def test_a_stale_copy_of_an_action_is_refused_with_the_changed_by_someone_else_message(db, case):
+    _in_review(db, case)
+    db(
+        "action",
+        "add",
+        case,
+        "--action",
+        "Joint visit",
+        "--owner",
+        "cbc",
+        "--due",
+        "2026-06-01",
+        "--on",
+        "2026-03-10",
+    )
+    app = App()
+    with app.read() as session:
+        stale = session.exec(select(Action)).one()
+    db("action", "update", case, "1", "--status", "done", "--on", "2026-03-11")  # another person's change
+    stale.status = "dropped"
+    try:
+        with app.write() as session:
+            session.add(stale)
+    except ConcurrentChange as exc:
+        assert "action was changed by someone else" in str(exc)
+    else:
+        raise AssertionError("a stale write to an action was accepted: a lost update")
+    assert db.json("show", case)["actions"][0]["status"] == "done"
+
+
+def test_adding_to_a_case_does_not_move_its_version(db, case):
+    _in_review(db, case)
+    with App().read() as session:
+        before = _case_row(session, case).version
+    db("hours", case, "--agency", "cbc", "--person", "Sam", "--hours", "2", "--date", "2026-03-10")
+    db("finding", case, "--category", "risk", "--on", "2026-03-10")
+    with App().read() as session:
+        assert _case_row(session, case).version == before
+    db("meeting", case, "--at", "2026-03-20T10:00", "--on", "2026-03-10")
+    db("outcome", case, "--no-recommendations", "Nothing to add", "--on", "2026-03-10", ok=False)
+    with App().read() as session:
+        assert _case_row(session, case).version == before  # a refused move changes nothing either

@@ -91,14 +91,57 @@ def test_a_database_migrated_by_a_newer_trigger_is_flagged(db, case):
     assert "migrated by a newer trigger (revision 0009_unknown)" in result.stderr
 
 
+def _one_line(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in result.stderr, (
+        result.stderr
+    )
+    return lines[0]
+
+
 @pytest.mark.no_schema
-def test_a_database_made_before_migrations_is_adopted_by_db_upgrade(trigger):
+def test_a_database_made_before_migrations_is_refused_until_adopted_after_a_check(trigger):
     url = os.environ["TRIGGER_DB"]
     metadata.create_all(get_engine(url))  # what the foundation's `trigger init` did
-    assert "no migration history" in trigger("list").stderr
-    trigger("db", "upgrade")
+    for args in (("list",), ("db", "upgrade"), ("init", "--policy", "llr")):
+        line = _one_line(trigger.fails(*args))
+        assert "no record of its schema revision" in line and "trigger db upgrade --adopt" in line
+    assert "no migrations applied" in trigger("db", "current").stdout  # never stamped by a refusal
+    trigger("db", "upgrade", "--adopt")
     assert "0001_initial" in trigger("db", "current").stdout
     assert trigger("list").stderr == ""
+    assert "only for a database with tables but no revision" in _one_line(
+        trigger.fails("db", "upgrade", "--adopt")
+    )
+
+
+@pytest.mark.no_schema
+def test_a_database_whose_tables_do_not_match_is_not_adopted(trigger):
+    url = os.environ["TRIGGER_DB"]
+    metadata.create_all(get_engine(url))
+    with get_engine(url).begin() as conn:
+        conn.execute(text("DROP TABLE reminder"))
+        conn.execute(text("ALTER TABLE agency ADD COLUMN fax VARCHAR"))
+    line = _one_line(trigger.fails("db", "upgrade", "--adopt"))
+    assert "table reminder is missing" in line and "agency.fax is not one of ours" in line
+    assert "no migrations applied" in trigger("db", "current").stdout
+
+
+def test_a_database_migrated_by_a_newer_trigger_is_read_with_a_warning_and_never_written(db, case):
+    with get_engine(os.environ["TRIGGER_DB"]).begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0009_unknown'"))
+    before = db.json("show", case)
+    for args in (
+        ("decide", case, "--met", "--on", "2026-03-05"),
+        ("agency", "add", "fire", "--name", "Fire and Rescue", "--kind", "other"),
+        ("db", "upgrade"),
+        ("init", "--policy", "llr"),
+    ):
+        line = _one_line(db.fails(*args))
+        assert "migrated by a newer trigger" in line and "Upgrade trigger" in line, line
+    shown = db("show", case)
+    assert "migrated by a newer trigger (revision 0009_unknown)" in shown.stderr
+    assert db.json("show", case) == before
 
 
 @sqlite_only
@@ -135,8 +178,8 @@ def test_backup_then_restore_brings_back_the_data_as_it_was(db, case, tmp_path):
 @sqlite_only
 def test_backup_refuses_a_folder_and_the_database_itself(db, tmp_path):
     live = os.environ["TRIGGER_DB"][len("sqlite:///") :]
-    assert "is a directory" in db.fails("backup", tmp_path).stderr
-    assert "must not be the database itself" in db.fails("backup", live).stderr
+    assert "is a folder; name a file" in db.fails("backup", tmp_path).stderr
+    assert "is the database" in db.fails("backup", live).stderr
     assert "does not exist" in db.fails("backup", tmp_path / "nope" / "b.db").stderr
 
 

@@ -124,7 +124,19 @@ def test_the_sign_off_is_never_alone_on_a_page(db, tmp_path):
     lonely = []
     for n in range(1, 22):
         db("finding", ref, "--category", "other", "--text", words, "--on", "2026-03-23")
-        db("letter", ref, "outcome", "--format", "pdf", "-o", out, "--preview", "--on", "2026-03-24")
+        db(
+            "letter",
+            ref,
+            "outcome",
+            "--format",
+            "pdf",
+            "-o",
+            out,
+            "--preview",
+            "--on",
+            "2026-03-24",
+            "--force",
+        )
         pages = pdf_pages(out)
         last = next(p for p in pages if "Yours sincerely" in p)
         before = last[: last.index("If you have any questions")]

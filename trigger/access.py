@@ -110,8 +110,11 @@ def roles_text(roles: tuple[str, ...]) -> str:
 
 
 def same_person(a: str | None, b: str | None) -> bool:
-    """Names compared ignoring case and repeated spaces."""
-    return bool(a and b) and " ".join(a.split()).casefold() == " ".join(b.split()).casefold()  # type: ignore[union-attr]
+    """Names compared as the independence check compares them (`trigger.checks.same_name`: case,
+    repeated spaces and compatibility forms ignored)."""
+    from trigger.checks import same_name  # only when a reviewer's or a chair's case is judged
+
+    return same_name(a, b)
 
 
 # -- who is acting ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from trigger import access
+from trigger.app import writers_lock
 from trigger.errors import NotPermitted
 from trigger.models import AuditEvent, AuditHead, ReviewCase, utcnow
 
@@ -61,6 +62,7 @@ def record(
 ) -> AuditEvent:
     """Append one event in the caller's transaction, marked with the partnership it belongs to (the
     case's, else the one given, else the acting user's) so that each partnership sees its own."""
+    writers_lock(session)
     if partnership_id is None:
         partnership_id = case.partnership_id if case is not None else access.scope_of(session)
     # take the head row first: the write lock (SQLite) or row lock (PostgreSQL) orders the appends

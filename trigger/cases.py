@@ -17,7 +17,7 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from trigger import access, audit, complaints, duties, reassignment, schedule
+from trigger import access, audit, checks, complaints, duties, reassignment, schedule
 from trigger.access import ACTIVATE, APPEAL_DECISION, DECIDE, REVIEW, needs
 from trigger.app import App
 from trigger.codes import ACTION_OPEN, CHANNELS, LANGUAGES, REJECTION_CATEGORIES, VICTIM_KINDS, not_one_of
@@ -40,9 +40,18 @@ from trigger.models import (
     ThresholdDecision,
 )
 from trigger.partnership import partnership_of
+from trigger.rules.calendar import add_months
 from trigger.rules.policy import Policy
 from trigger.rules.threshold import long_date
-from trigger.unit import changing, default_policy, find_agency, not_future, on_for_change, on_for_move
+from trigger.unit import (
+    changing,
+    default_policy,
+    find_agency,
+    not_future,
+    on_for_change,
+    on_for_move,
+    retried,
+)
 from workflows import machine
 from workflows.machine import (
     REVIEW_WORK_STATES,
@@ -96,6 +105,7 @@ def _next_reference(session: Session, partnership: Partnership, year: int) -> st
 # -- activation ---------------------------------------------------------------------------------------
 
 
+@retried
 @needs(ACTIVATE)
 def activate(
     app: App,
@@ -121,10 +131,20 @@ def activate(
     on: date | None = None,
 ) -> ReviewCase:
     """Log an application (s.104(1)) and pass it on to every relevant body (s.104(3))."""
-    if not applicant.strip():
-        raise InvalidInput("the applicant's name is required (--applicant)")
-    if not statement.strip():
+    applicant = checks.name(applicant, "the applicant's name (--applicant)", required=True) or ""
+    if not (statement or "").strip():
         raise InvalidInput("the applicant's statement of dissatisfaction is required (--statement)")
+    statement = checks.words(statement, "--statement") or ""
+    victim = checks.name(victim, "--victim")
+    consent_method = checks.text(consent_method, "--consent-method", limit=checks.SHORT_MAX, multiline=False)
+    victim_ref = checks.reference(victim_ref, "--victim-ref")
+    address = checks.text(address, "--address", limit=checks.SHORT_MAX, multiline=False)
+    postcode = checks.text(postcode, "--postcode", limit=16, multiline=False)
+    beat = checks.reference(beat, "--beat", limit=checks.CODE_MAX)
+    email = checks.email(email, "--email")
+    phone = checks.text(phone, "--phone", limit=40, multiline=False)
+    accessibility = checks.text(accessibility, "--accessibility", limit=checks.SHORT_MAX)
+    vulnerability = checks.text(vulnerability, "--vulnerability", limit=checks.SHORT_MAX)
     if channel not in CHANNELS:
         raise InvalidInput(not_one_of(channel, "a channel", CHANNELS))
     if victim_kind not in VICTIM_KINDS:
@@ -135,12 +155,17 @@ def activate(
     on = not_future(on or received, "--on")
     if on < received:
         raise InvalidInput(f"--on {on.isoformat()} is before --received {received.isoformat()}")
-    third_party = victim is not None and victim.strip() and victim.strip() != applicant.strip()
+    third_party = victim is not None and not checks.same_name(victim, applicant)
     if third_party:
         # gov.uk guidance: a third party applies with the victim's consent
         if consent_date is None:
             raise InvalidInput("a third-party application needs the victim's consent date (--consent-date)")
         not_future(consent_date, "--consent-date")
+        if consent_date < add_months(received, -12):
+            raise InvalidInput(
+                f"--consent-date {consent_date.isoformat()} is more than a year before the application was "
+                f"received ({received.isoformat()}); consent is given for this application"
+            )
     with app.write() as session:
         home = partnership_of(session)  # the user's, the one chosen with --partnership, or the only one
         if home is None:
@@ -154,8 +179,8 @@ def activate(
             state_changed=received,
             received=received,
             channel=channel,
-            applicant_name=applicant.strip(),
-            victim_name=(victim or applicant).strip(),
+            applicant_name=applicant,
+            victim_name=victim or applicant,
             victim_kind=victim_kind,
             victim_ref=victim_ref,
             consent_date=consent_date if third_party else None,
@@ -168,7 +193,7 @@ def activate(
             address=address,
             postcode=postcode,
             beat=beat,
-            statement=statement.strip(),
+            statement=statement,
             vulnerability=vulnerability,
             policy_name=pol.name,
             policy_version=pol.version,
@@ -199,6 +224,7 @@ def activate(
     return case
 
 
+@retried
 @needs(DECIDE)
 def decide(
     app: App,
@@ -210,6 +236,7 @@ def decide(
     on: date | None = None,
 ) -> ReviewCase:
     """Record the threshold decision (s.104(4)-(6))."""
+    reason = checks.words(reason, "--reason")
     if rejection_category and rejection_category not in REJECTION_CATEGORIES:
         raise InvalidInput(not_one_of(rejection_category, "a rejection category", REJECTION_CATEGORIES))
     with changing(app, reference) as w:
@@ -251,6 +278,7 @@ def decide(
 # -- the review ------------------------------------------------------------------------------------------
 
 
+@retried
 @needs(DECIDE)
 def assign(
     app: App,
@@ -267,6 +295,13 @@ def assign(
     """Assign the lead agency and the reviewer (the review starts), naming the case's single point of
     contact (2025 guidance). Once the review has started, the same command with `--reason` reassigns
     it (`trigger.corrections.reassign`)."""
+    reviewer = checks.name(reviewer, "--reviewer") or ""
+    reviewer_email = checks.email(reviewer_email, "--reviewer-email")
+    if spoc and spoc.strip():
+        spoc = checks.name(spoc, "--spoc")
+    if spoc_email and spoc_email.strip():
+        spoc_email = checks.email(spoc_email, "--spoc-email")
+    reason = checks.words(reason, "--reason")
     with changing(app, reference) as w:
         if w.case.state in REVIEW_WORK_STATES and w.case.state != "threshold_met":
             on = on_for_change(w.case, on)
@@ -283,16 +318,16 @@ def assign(
             return w.case
         on = on_for_move(w.case, on)
         agency = find_agency(w.session, lead) if lead else None
-        facts = AssignFacts(lead_agency=agency and agency.code, reviewer=(reviewer or "").strip())
+        facts = AssignFacts(lead_agency=agency and agency.code, reviewer=reviewer)
         w.move(
             "assign",
             on,
             facts,
-            reason=(reason or "").strip() or None,
-            detail={"lead": lead, "reviewer": reviewer, "spoc": bool(spoc)},
+            reason=reason,
+            detail={"lead": agency and agency.code, "reviewer": reviewer, "spoc": bool(spoc)},
         )
         w.case.lead_agency_id = agency.id
-        w.case.reviewer = reviewer.strip()
+        w.case.reviewer = reviewer
         w.case.reviewer_email = reviewer_email
         if spoc is not None:
             w.case.spoc_name = spoc.strip() or None
@@ -304,6 +339,7 @@ def assign(
 # -- outcome, appeal, closure -----------------------------------------------------------------------------
 
 
+@retried
 @needs(REVIEW)
 def issue_outcome(
     app: App,
@@ -314,6 +350,7 @@ def issue_outcome(
     on: date | None = None,
 ) -> tuple[ReviewCase, list[str]]:
     """Issue the outcome; returns the case and any warnings for the user."""
+    no_recommendations = checks.words(no_recommendations, "--no-recommendations")
     warnings = []
     with changing(app, reference) as w:
         on = on_for_move(w.case, on)
@@ -362,6 +399,7 @@ def appeal_window_end(session: Session, case: ReviewCase, pol: Policy) -> date |
     return schedule.due_date(session, case, pol, "appeal_window", case.state_changed)
 
 
+@retried
 @needs(DECIDE)
 def lodge_appeal(
     app: App,
@@ -374,6 +412,9 @@ def lodge_appeal(
     on: date | None = None,
 ) -> Appeal:
     not_future(received, "--received")
+    grounds = checks.text(grounds, "--grounds", limit=checks.CODE_MAX, multiline=False) or ""
+    detail = checks.words(detail, "--detail")
+    late_reason = checks.words(late_reason, "--late-reason")
     with changing(app, reference) as w:
         on = on_for_move(w.case, on or received)
         if received < w.case.state_changed:
@@ -415,7 +456,8 @@ def lodge_appeal(
 
 def involved(session: Session, case: ReviewCase) -> set[str]:
     """Everybody recorded as involved in the case: reviewer, lead agency, SPoC, hours, actors, and
-    everybody a reassignment replaced (they stay involved)."""
+    everybody a reassignment replaced (they stay involved). Compared by `checks.name_key` in the
+    guard: case, repeated spaces and look-alike forms ignored."""
     names = {case.reviewer or "", case.spoc_name or "", case.applicant_name, case.victim_name}
     if case.lead_agency_id:
         lead = session.get(Agency, case.lead_agency_id)
@@ -448,6 +490,7 @@ def _decider(session: Session, by: str) -> str:
     return me.name or me.login
 
 
+@retried
 @needs(APPEAL_DECISION)
 def decide_appeal(
     app: App,
@@ -458,6 +501,8 @@ def decide_appeal(
     reason: str,
     on: date | None = None,
 ) -> ReviewCase:
+    by = checks.name(by, "--by") or ""
+    reason = checks.words(reason, "--reason")
     with changing(app, reference) as w:
         by = _decider(w.session, by)
         on = on_for_move(w.case, on)
@@ -482,13 +527,14 @@ def decide_appeal(
             detail={"upheld": upheld, "by": by, "against": against},
         )
         if row is not None:
-            row.decided_on, row.upheld, row.decided_by, row.reason = on, upheld, by.strip(), reason
+            row.decided_on, row.upheld, row.decided_by, row.reason = on, upheld, by, reason
             w.session.add(row)
         if w.case.state == "closed":
             w.case.closure_reason = f"the appeal was dismissed on {long_date(on)}: {reason.strip()}"
     return w.case
 
 
+@retried
 @needs(DECIDE)
 def close(
     app: App, reference: str, *, reason: str | None = None, force: bool = False, on: date | None = None
@@ -497,7 +543,7 @@ def close(
     reason its facts support ("no appeal was lodged within the window, which ended on ...", "the appeal
     was dismissed on ... and every action is complete"). When the facts support none, the close is
     refused and asks for --reason (2025 guidance: the case file says when and why it closed)."""
-    reason = (reason or "").strip() or None
+    reason = checks.words(reason, "--reason")
     with changing(app, reference) as w:
         on = on_for_move(w.case, on)
         s = w.session
@@ -564,8 +610,10 @@ def _closure_reason(
     return f"{joint} and every action is complete or was dropped ({done} complete, {dropped} dropped)"
 
 
+@retried
 @needs(DECIDE)
 def withdraw(app: App, reference: str, *, reason: str, on: date | None = None) -> ReviewCase:
+    reason = checks.words(reason, "--reason")
     with changing(app, reference) as w:
         on = on_for_move(w.case, on)
         w.move("withdraw", on, WithdrawFacts(reason=reason), reason=reason)

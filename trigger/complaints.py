@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from trigger import decisions
+from trigger import checks, decisions
 from trigger.access import COMPLAINTS, READ_CASE, needs
 from trigger.app import App
 from trigger.codes import HATE_STRANDS, not_one_of
@@ -15,10 +15,11 @@ from trigger.errors import GuardRefused, InvalidInput, NotFound
 from trigger.models import Agency, Incident, ReviewCase
 from trigger.rules import threshold
 from trigger.rules.policy import Policy
-from trigger.unit import case_policy, changing, find_agency, find_case, not_future, on_for_change
+from trigger.unit import case_policy, changing, find_agency, find_case, not_future, on_for_change, retried
 from workflows import machine
 
 
+@retried
 @needs(COMPLAINTS)
 def add_incident(
     app: App,
@@ -37,6 +38,11 @@ def add_incident(
 ) -> Incident:
     not_future(occurred, "--occurred")
     not_future(reported, "--reported")
+    agency_ref = checks.reference(agency_ref, "--agency-ref")
+    same_as = checks.whole(same_as, "--same-as")
+    description = checks.text(description, "--description")
+    complainant = checks.name(complainant, "--complainant")
+    category = checks.text(category, "--category", limit=64, multiline=False)
     if reported < occurred:
         raise InvalidInput(
             f"--reported {reported.isoformat()} is before --occurred {occurred.isoformat()}; "
@@ -59,7 +65,7 @@ def add_incident(
                 select(Incident).where(Incident.agency_id == ag.id, Incident.agency_ref == agency_ref)
             ).first()
         ):
-            raise InvalidInput(f"{agency} already has a complaint with reference {agency_ref!r}")
+            raise InvalidInput(f"{ag.code} already has a complaint with reference {agency_ref!r}")
         incident = Incident(
             partnership_id=w.case.partnership_id,
             case_id=w.case.id,
@@ -76,7 +82,7 @@ def add_incident(
         )
         w.session.add(incident)
         w.session.flush()
-        w.record("incident_add", on, detail={"incident": incident.id, "agency": agency, "same_as": same_as})
+        w.record("incident_add", on, detail={"incident": incident.id, "agency": ag.code, "same_as": same_as})
     return incident
 
 

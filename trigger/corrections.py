@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from trigger import access, audit, schedule
+from trigger import access, audit, checks, schedule
 from trigger.access import AGENCIES, COMPLAINTS, DECIDE, REVIEW, needs
 from trigger.app import App, today
 from trigger.codes import (
@@ -43,7 +43,7 @@ from trigger.models import (
     Incident,
     ReviewCase,
 )
-from trigger.unit import Work, case_policy, changing, find_agency, not_future, on_for_change
+from trigger.unit import Work, case_policy, changing, find_agency, not_future, on_for_change, retried
 from workflows.machine import TERMINAL
 
 NONE = "none"  # `--hate none`, `--same-as none`: the value is cleared
@@ -60,10 +60,9 @@ def _text(value: Any) -> str | None:
 
 
 def required_reason(reason: str | None) -> str:
-    text = (reason or "").strip()
-    if not text:
+    if not (reason or "").strip():
         raise InvalidInput("a correction needs the reason it is made (--reason TEXT)")
-    return text
+    return checks.words(reason, "--reason") or ""
 
 
 def record_changes(
@@ -124,32 +123,44 @@ def _choice(codes: tuple[str, ...], what: str) -> Callable[[str], str]:
     return check
 
 
-def _plain(value: str) -> str:
-    return value.strip()
+def _name(option: str) -> Callable[[str], str | None]:
+    return lambda value: checks.name(value, option)
 
 
-# option -> (column, required (cannot be cleared), check)
+def _line(option: str, limit: int = checks.SHORT_MAX) -> Callable[[str], str | None]:
+    return lambda value: (checks.text(value, option, limit=limit, multiline=False) or "").strip()
+
+
+def _long(option: str, limit: int = checks.TEXT_MAX) -> Callable[[str], str | None]:
+    return lambda value: checks.words(value, option, limit=limit)
+
+
+def _email(option: str) -> Callable[[str], str | None]:
+    return lambda value: checks.email(value, option)
+
+
+# option -> (column, required (cannot be cleared), check); the same checks as when the case was logged
 CASE_FIELDS: dict[str, tuple[str, bool, Callable[[Any], Any]]] = {
-    "applicant": ("applicant_name", True, _plain),
-    "victim": ("victim_name", True, _plain),
+    "applicant": ("applicant_name", True, _name("--applicant")),
+    "victim": ("victim_name", True, _name("--victim")),
     "victim_kind": ("victim_kind", True, _choice(VICTIM_KINDS, "a victim kind")),
-    "victim_ref": ("victim_ref", False, _plain),
+    "victim_ref": ("victim_ref", False, lambda v: checks.reference(v, "--victim-ref")),
     "consent_date": ("consent_date", False, lambda d: not_future(d, "--consent-date")),
-    "consent_method": ("consent_method", False, _plain),
+    "consent_method": ("consent_method", False, _line("--consent-method")),
     "received": ("received", True, lambda d: not_future(d, "--received")),
     "channel": ("channel", True, _choice(CHANNELS, "a channel")),
-    "statement": ("statement", True, _plain),
-    "address": ("address", False, _plain),
-    "postcode": ("postcode", False, _plain),
-    "beat": ("beat", False, _plain),
-    "email": ("email", False, _plain),
-    "phone": ("phone", False, _plain),
+    "statement": ("statement", True, _long("--statement")),
+    "address": ("address", False, _line("--address")),
+    "postcode": ("postcode", False, _line("--postcode", 16)),
+    "beat": ("beat", False, lambda v: checks.reference(v, "--beat", limit=checks.CODE_MAX)),
+    "email": ("email", False, _email("--email")),
+    "phone": ("phone", False, _line("--phone", 40)),
     "language": ("language", True, _choice(LANGUAGES, "a language")),
     "preferred_contact": ("preferred_contact", False, _choice(PREFERRED_CONTACT, "a contact method")),
-    "accessibility": ("accessibility", False, _plain),
-    "vulnerability": ("vulnerability", False, _plain),
-    "spoc": ("spoc_name", False, _plain),
-    "spoc_email": ("spoc_email", False, _plain),
+    "accessibility": ("accessibility", False, _long("--accessibility", checks.SHORT_MAX)),
+    "vulnerability": ("vulnerability", False, _long("--vulnerability", checks.SHORT_MAX)),
+    "spoc": ("spoc_name", False, _name("--spoc")),
+    "spoc_email": ("spoc_email", False, _email("--spoc-email")),
     "involvement": ("victim_involvement", False, _choice(VICTIM_INVOLVEMENT, "a victim involvement")),
 }
 
@@ -178,6 +189,7 @@ def _changes(row: Any, fields: dict, given: dict[str, Any]) -> list[tuple[str, s
     return out
 
 
+@retried
 @needs(DECIDE)
 def update_case(
     app: App, reference: str, *, reason: str | None, on: date | None = None, **given: Any
@@ -261,6 +273,7 @@ def _case_of(app: App, incident_id: int) -> str | None:
         return case.reference if case else None
 
 
+@retried
 @needs(COMPLAINTS)
 def update_incident(
     app: App,
@@ -298,6 +311,15 @@ def update_incident(
             not_future(day, name)
     if hate is not None and hate != NONE and hate not in HATE_STRANDS:
         raise InvalidInput(not_one_of(hate, "a hate strand (or none)", HATE_STRANDS))
+    checks.whole(incident_id, "the complaint id")
+    if agency_ref and agency_ref.strip():
+        agency_ref = checks.reference(agency_ref, "--agency-ref")
+    if complainant and complainant.strip():
+        complainant = checks.name(complainant, "--complainant")
+    category = checks.text(category, "--category", limit=64, multiline=False)
+    description = checks.text(description, "--description")
+    if isinstance(same_as, int):
+        checks.whole(same_as, "--same-as")
 
     def change(session: Session, case: ReviewCase | None, on: date, actor: str) -> list[Correction]:
         row = _incident(session, incident_id)
@@ -376,6 +398,7 @@ def _same_as(session: Session, row: Incident, value: str | int) -> int | None:
         target_id = int(value)
     except ValueError:
         raise InvalidInput(f"--same-as {value!r} is not a complaint id (or none)") from None
+    checks.whole(target_id, "--same-as")
     target = session.get(Incident, target_id)
     if target is None or target.case_id != row.case_id or target.id == row.id:
         raise NotFound(f"--same-as {target_id}: no other complaint {target_id} on the same case")
@@ -388,10 +411,12 @@ def _same_as(session: Session, row: Incident, value: str | int) -> int | None:
     return target_id
 
 
+@retried
 @needs(COMPLAINTS)
 def void_incident(app: App, incident_id: int, *, reason: str | None, on: date | None = None) -> Correction:
     """`trigger incident void`: a complaint recorded in error stays on the record, with the reason, and
     is left out of every count (the threshold check, the scan)."""
+    checks.whole(incident_id, "the complaint id")
     why = required_reason(reason)
 
     def change(session: Session, case: ReviewCase | None, on: date, actor: str) -> list[Correction]:
@@ -430,11 +455,13 @@ def _on_incident(app: App, incident_id: int, on: date | None, change) -> list[Co
 # -- hours ------------------------------------------------------------------------------------------
 
 
+@retried
 @needs(REVIEW)
 def void_hours(
     app: App, reference: str, entry: int, *, reason: str | None, on: date | None = None
 ) -> Correction:
     """`trigger hours void`: an hours entry logged in error, kept and left out of every total."""
+    checks.whole(entry, "the hours entry")
     why = required_reason(reason)
     with changing(app, reference) as w:
         on = on_for_change(w.case, on)
@@ -457,6 +484,7 @@ def void_hours(
 # -- agencies ---------------------------------------------------------------------------------------
 
 
+@retried
 @needs(AGENCIES)
 def update_agency(
     app: App,
@@ -475,7 +503,11 @@ def update_agency(
         raise InvalidInput(not_one_of(kind, "an agency kind", AGENCY_KINDS))
     if name is not None and not name.strip():
         raise InvalidInput("an agency needs a name; --name cannot be cleared")
-    why = (reason or "").strip() or None
+    if name is not None:
+        name = checks.name(name, "--name")
+    if email is not None and email.strip():
+        email = checks.email(email, "--email")
+    why = checks.words(reason, "--reason")
     on = today()
     with app.write() as session:
         row = find_agency(session, code)

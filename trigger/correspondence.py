@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from letters.check import check_folder
 from letters.render import LetterError, render
-from trigger import complaints, decisions, views
+from trigger import checks, complaints, decisions, views
 from trigger.access import BUNDLE, LETTERS, READ_CASE, needs
 from trigger.app import App
 from trigger.codes import (
@@ -35,7 +35,7 @@ from trigger.codes import (
     LETTER_KINDS,
     LETTER_TITLES,
 )
-from trigger.errors import GuardRefused, InvalidInput, NotFound, PolicyError
+from trigger.errors import GuardRefused, InvalidInput, NotFound, PolicyError, Retry
 from trigger.models import (
     Action,
     Agency,
@@ -50,12 +50,13 @@ from trigger.models import (
     Recommendation,
     ReviewCase,
 )
+from trigger.outputs import OutputError, Target
 from trigger.partnership import manager_address, partnership_of
 from trigger.reports.chronology import chronology_text
 from trigger.rules import policy as policies
 from trigger.rules.policy import Policy
 from trigger.schedule import due_date
-from trigger.unit import case_policy, changing, find_agency, find_case, on_for_change
+from trigger.unit import case_policy, changing, find_agency, find_case, last_event, on_for_change, retried
 from trigger.views import iso
 from workflows.machine import LETTER_STATES, TERMINAL
 
@@ -620,6 +621,7 @@ def _check_kind_and_format(kind: str, fmt: str) -> None:
         raise InvalidInput(f"{fmt!r} is not a letter format; use one of {', '.join(LETTER_FORMATS)}")
 
 
+@retried
 @needs(LETTERS)
 def letter(
     app: App,
@@ -633,22 +635,49 @@ def letter(
     templates: str | None = None,
     until: date | None = None,
     reason: str | None = None,
+    output: Target | None = None,
 ) -> Issued:
-    """Render a letter; unless previewing, record it in the register with its audit event, in the
-    case's transaction (so the deadlines it meets are refreshed with it). `until` and `reason` are a
-    delay letter's new date and why."""
+    """Render a letter and write it to `output`; unless previewing, record it in the register with its
+    audit event (the deadlines it meets refreshed with it). `until` and `reason` are a delay letter's
+    new date and why. Recorded only when it happened (docs/architecture.md#files-the-engine-writes):
+
+    1. the letter's facts are read from a snapshot, and it is rendered outside any transaction, so a
+       slow PDF or a partner's template never keeps other users waiting;
+    2. the bytes go to a temporary file beside the target (a full disk, a missing folder or a refused
+       permission stops here, with nothing recorded);
+    3. a short write transaction re-reads the facts: if the case changed while the letter was
+       rendered, it is rendered again from the case as it now is; else the register row and the audit
+       event are written, the file is renamed into place, and the transaction commits. If the commit
+       fails, the file is taken away again."""
     _check_kind_and_format(kind, fmt)
     facts = letter_facts(kind, until, reason)
+    recipient = checks.name(recipient, "--to")
+    with app.read() as session:
+        case = find_case(session, reference)
+        on = on_for_change(case, on)
+        pol = case_policy(session, case)
+        ctx = _letter_context(session, case, pol, kind, fmt, on, recipient, facts)
+    issued = _rendered(ctx, kind, fmt, on, pol, templates)
+    staged = _stage(
+        output, issued.content, "the letter was not written" if preview else "the letter was not recorded"
+    )
     if preview:
-        with app.read() as session:
-            case = find_case(session, reference)
-            on = on_for_change(case, on)
-            pol = case_policy(session, case)
-            return prepare(session, case, pol, kind, fmt, on, recipient, templates, facts)
-    with changing(app, reference) as w:
-        on = on_for_change(w.case, on)
-        issued = prepare(w.session, w.case, w.policy, kind, fmt, on, recipient, templates, facts)
-        register(w, issued)
+        _place(staged, "the letter was not written")
+        return issued
+    try:
+        with changing(app, reference) as w:
+            w.lock()
+            if _letter_context(w.session, w.case, w.policy, kind, fmt, on, recipient, facts) != ctx:
+                raise Retry(
+                    f"{w.case.reference} changed while the letter was being rendered; run the command again"
+                )
+            register(w, issued)
+            if staged is not None:
+                w.before_commit.append(lambda: _place(staged, "the letter was not recorded"))
+    except BaseException:
+        if staged is not None:
+            staged.discard()
+        raise
     return issued
 
 
@@ -731,14 +760,41 @@ def issued_copy(app: App, reference: str, number: int) -> Issued:
 
 def prepare(session, case, pol, kind, fmt, on, recipient, templates, facts=None) -> Issued:
     """Check the case supports the letter on that day, gather its facts and render it (nothing written)."""
+    ctx = _letter_context(session, case, pol, kind, fmt, on, recipient, facts)
+    return _rendered(ctx, kind, fmt, on, pol, templates)
+
+
+def _rendered(ctx: dict, kind: str, fmt: str, on: date, pol: Policy, templates: str | None) -> Issued:
+    content = _render(kind, ctx, fmt, templates_for(pol, templates), pol.glossary)
+    return Issued(content, kind, fmt, ctx["recipient"]["name"], on, hashlib.sha256(content).hexdigest(), None)
+
+
+def _letter_context(session, case, pol, kind, fmt, on, recipient, facts=None) -> dict:
     reason = refusal(session, case, kind, on)
     if reason:
         raise GuardRefused(f"cannot issue the {kind} letter: {reason}")
     ctx = context(session, case, pol, kind, on, recipient, fmt, facts)
     if kind == "delay":
         _check_delay(ctx, on)
-    content = _render(kind, ctx, fmt, templates_for(pol, templates), pol.glossary)
-    return Issued(content, kind, fmt, ctx["recipient"]["name"], on, hashlib.sha256(content).hexdigest(), None)
+    return ctx
+
+
+def _stage(output: Target | None, content: bytes, consequence: str):
+    if output is None:
+        return None
+    try:
+        return output.stage(content)
+    except OutputError as exc:
+        raise OutputError(f"{exc}; {consequence}") from None
+
+
+def _place(staged, consequence: str) -> None:
+    if staged is None:
+        return
+    try:
+        staged.place()
+    except OutputError as exc:
+        raise OutputError(f"{exc}; {consequence}") from None
 
 
 def _check_delay(ctx: dict, on: date) -> None:
@@ -912,6 +968,7 @@ def _outcome_and_plan(view: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+@retried
 @needs(BUNDLE)
 def bundle(
     app: App,
@@ -919,60 +976,93 @@ def bundle(
     *,
     on: date | None = None,
     recipient: str | None = None,
+    output: Target | None = None,
 ) -> Issued:
     """The appeal bundle (LLR: report form, minutes, chronology, result letters, outcome report and
     action plan, to the independent chair within one working day; docs/procedure.md#appeals), recorded in the
     register as an `appeal_bundle` letter, its bytes kept like every letter's. The letters in it are
-    the documents as issued (a PDF is the PDF), and it carries the appellant's own words."""
-    with changing(app, reference) as w:
-        on = on_for_change(w.case, on)
-        s, case = w.session, w.case
+    the documents as issued (a PDF is the PDF), and it carries the appellant's own words.
+
+    Written to `output` in the same steps as `letter`: built from a snapshot outside any transaction,
+    staged in a temporary file, then recorded and put in place in one short transaction (built again
+    if the case changed meanwhile)."""
+    recipient = checks.name(recipient, "--to")
+    with app.read() as s:
+        case = find_case(s, reference)
+        on = on_for_change(case, on)
+        pol = case_policy(s, case)
         if not _appeals(s, case):
             raise GuardRefused(
                 f"{case.reference} has no appeal; an appeal bundle is made once an appeal is lodged"
             )
-        now = datetime.now(UTC)
-        view = views.case_view(s, case)
-        files = [
-            ("01-report-form.txt", _report_form(view).encode(), now),
-            ("02-chronology.txt", chronology_text(s, case).encode(), now),
-            ("03-meeting-minutes-summary.txt", _minutes(s, case, view).encode(), now),
-        ]
-        index = ["Letters issued, as issued (the bytes the register keeps; sha256 checked):"]
-        for doc in issued_documents(s, case):
-            lt = doc["row"]
-            name = f"04-letters/{doc['name']}"
-            if doc["content"] is not None:
-                files.append((name, doc["content"], lt.created_at))
-                state = "as issued" if doc["intact"] else "STORED COPY DOES NOT MATCH ITS SHA256"
-                if lt.edited:
-                    state += " (the edited version recorded as sent)"
-            else:
-                state = "no copy kept; only its sha256 is held"
-            index.append(
-                f"  {name}: entry {doc['number']}, issued {lt.issued_on} as {lt.format} to {lt.recipient}, "
-                f"sha256 {lt.content_hash}; {state}"
+        seen = (case.version, last_event(s, case.id))
+        content = _bundle_content(s, case, pol)
+    digest = hashlib.sha256(content).hexdigest()
+    to = recipient or pol.appeal_body
+    staged = _stage(output, content, "the bundle was not recorded")
+    try:
+        with changing(app, reference) as w:
+            w.lock()
+            if (w.case.version, last_event(w.session, w.case.id)) != seen:
+                raise Retry(
+                    f"{w.case.reference} was changed while the bundle was being made; run the command again"
+                )
+            row = Letter(
+                case_id=w.case.id,
+                kind="appeal_bundle",
+                issued_on=on,
+                recipient=to,
+                format="zip",
+                content_hash=digest,
             )
-        files.append(("04-letters/index.txt", ("\n".join(index) + "\n").encode(), now))
-        files.append(("05-outcome-and-action-plan.txt", _outcome_and_plan(view).encode(), now))
-        files.append(("06-the-appeal.txt", _appeal_papers(view, w.policy).encode(), now))
-        content = zip_files(files)
-        digest = hashlib.sha256(content).hexdigest()
-        to = recipient or w.policy.appeal_body
-        row = Letter(
-            case_id=case.id,
-            kind="appeal_bundle",
-            issued_on=on,
-            recipient=to,
-            format="zip",
-            content_hash=digest,
-        )
-        s.add(row)
-        s.flush()
-        s.add(LetterCopy(letter_id=row.id, content=content))
-        w.record("appeal_bundle", on, detail={"letter": row.id, "files": len(files), "hash": digest})
-        number = register_number(s, case, row.id)
+            w.session.add(row)
+            w.session.flush()
+            w.session.add(LetterCopy(letter_id=row.id, content=content))
+            w.record(
+                "appeal_bundle", on, detail={"letter": row.id, "files": _files_in(content), "hash": digest}
+            )
+            number = register_number(w.session, w.case, row.id)
+            if staged is not None:
+                w.before_commit.append(lambda: _place(staged, "the bundle was not recorded"))
+    except BaseException:
+        if staged is not None:
+            staged.discard()
+        raise
     return Issued(content, "appeal_bundle", "zip", to, on, digest, row.id, number)
+
+
+def _files_in(content: bytes) -> int:
+    with zipfile.ZipFile(io.BytesIO(content)) as zf:
+        return len(zf.namelist())
+
+
+def _bundle_content(s: Session, case: ReviewCase, pol: Policy) -> bytes:
+    now = datetime.now(UTC)
+    view = views.case_view(s, case)
+    files = [
+        ("01-report-form.txt", _report_form(view).encode(), now),
+        ("02-chronology.txt", chronology_text(s, case).encode(), now),
+        ("03-meeting-minutes-summary.txt", _minutes(s, case, view).encode(), now),
+    ]
+    index = ["Letters issued, as issued (the bytes the register keeps; sha256 checked):"]
+    for doc in issued_documents(s, case):
+        lt = doc["row"]
+        name = f"04-letters/{doc['name']}"
+        if doc["content"] is not None:
+            files.append((name, doc["content"], lt.created_at))
+            state = "as issued" if doc["intact"] else "STORED COPY DOES NOT MATCH ITS SHA256"
+            if lt.edited:
+                state += " (the edited version recorded as sent)"
+        else:
+            state = "no copy kept; only its sha256 is held"
+        index.append(
+            f"  {name}: entry {doc['number']}, issued {lt.issued_on} as {lt.format} to {lt.recipient}, "
+            f"sha256 {lt.content_hash}; {state}"
+        )
+    files.append(("04-letters/index.txt", ("\n".join(index) + "\n").encode(), now))
+    files.append(("05-outcome-and-action-plan.txt", _outcome_and_plan(view).encode(), now))
+    files.append(("06-the-appeal.txt", _appeal_papers(view, pol).encode(), now))
+    return zip_files(files)
 
 
 def check_templates(folder: str) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,10 +21,21 @@ from trigger.errors import InvalidInput, NotInitialised
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSIONS = MIGRATIONS / "versions"
-INITIAL = "0001_initial"  # the first revision; a database made before migrations is stamped with it
+INITIAL = "0001_initial"  # the first revision; a database made before migrations is adopted at it
+
+UNADOPTED = (
+    "this database has tables but no record of its schema revision (it was made before migrations, "
+    "or copied without its alembic_version table); nothing was changed. If it was made by trigger, run "
+    "`trigger db upgrade --adopt`, which checks that its tables match before recording the revision"
+)
 
 _REV = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(.+)$", re.M)
 _head_cache: list[str] | None = None
+
+
+def safe_url(url: str) -> str:
+    """The URL for a message: any password hidden."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -86,6 +96,14 @@ def schema_state(engine: Engine) -> SchemaState:
     return SchemaState(current, head_revisions(), has_tables)
 
 
+def ahead_refusal(state: SchemaState) -> str:
+    """The one line refusing to write to a database a newer trigger migrated."""
+    return (
+        f"this database was migrated by a newer trigger (revision {', '.join(state.current or [])}); "
+        "this version will not change it. Upgrade trigger (pip install -U community-trigger), then try again"
+    )
+
+
 def behind_warning(state: SchemaState) -> str | None:
     """One line for stderr when the database and the code disagree on the schema, else None."""
     if state.current is None or state.up_to_date:
@@ -111,11 +129,31 @@ def _config(conn: Connection):
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> SchemaState:
-    """Bring the database to `revision` (default the newest). A database created before migrations
-    existed (tables but no `alembic_version`) is first stamped with the initial revision."""
-    if revision == "head" and schema_state(engine).up_to_date:
-        return schema_state(engine)  # nothing to apply: skip loading Alembic and its environment
+def upgrade(engine: Engine, revision: str = "head", *, adopt: bool = False) -> SchemaState:
+    """Bring the database to `revision` (default the newest). A database with tables but no revision
+    record is refused unless `adopt` is given; then its tables are first checked against the models
+    (`adoption_problems`) and only a match is recorded at the initial revision. A database migrated by
+    a newer trigger is refused."""
+    state = schema_state(engine)
+    if state.ahead:
+        raise InvalidInput(ahead_refusal(state))
+    if state.current is None and state.has_tables:
+        if not adopt:
+            raise NotInitialised(UNADOPTED)
+        problems = adoption_problems(engine)
+        if problems:
+            raise InvalidInput(
+                "not adopting this database: its tables do not match what trigger expects ("
+                + "; ".join(problems[:5])
+                + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+                + "); nothing was changed"
+            )
+    elif adopt:
+        raise InvalidInput(
+            "--adopt is only for a database with tables but no revision record; this one has one"
+        )
+    if revision == "head" and state.up_to_date:
+        return state  # nothing to apply: skip loading Alembic and its environment
     from alembic import command
 
     with engine.begin() as conn:
@@ -125,18 +163,36 @@ def upgrade(engine: Engine, revision: str = "head") -> SchemaState:
     return schema_state(engine)
 
 
-def backup_sqlite(source: Path, target: Path) -> int:
-    """Copy a live SQLite database with the online backup API (consistent while others write); the
-    copy is private to its owner (0600), like the database. Returns the copy's size in bytes."""
+def adoption_problems(engine: Engine) -> list[str]:
+    """What keeps a database made before migrations from being adopted: each table of the models that
+    is missing, and each of its columns that is missing or extra. Empty when they match."""
+    from trigger.models import metadata  # the models: only when adopting
+
+    problems = []
+    with engine.connect() as conn:
+        found = inspect(conn)
+        tables = set(found.get_table_names())
+        for table in metadata.sorted_tables:
+            if table.name not in tables:
+                problems.append(f"table {table.name} is missing")
+                continue
+            have = {c["name"] for c in found.get_columns(table.name)}
+            want = {c.name for c in table.columns}
+            problems += [f"column {table.name}.{c} is missing" for c in sorted(want - have)]
+            problems += [f"column {table.name}.{c} is not one of ours" for c in sorted(have - want)]
+    return problems
+
+
+def backup_sqlite(source: Path, target) -> int:
+    """Copy a live SQLite database with the online backup API (consistent while others write) into a
+    private temporary file beside `target` (a `trigger.outputs.FileTarget`), then rename it into place
+    (docs/architecture.md#files-the-engine-writes). Returns the copy's size in bytes."""
     import sqlite3
 
-    target = Path(target)
-    if target.exists() and target.is_dir():
-        raise IsADirectoryError(str(target))
-    tmp = target.with_name(f".{target.name}.partial")
-    if tmp.exists():
-        tmp.unlink()
-    os.close(os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+    from trigger.outputs import OutputError, place_file, temp_beside
+
+    fd, tmp = temp_beside(target)
+    os.close(fd)
     try:
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         dst = sqlite3.connect(tmp)
@@ -147,17 +203,24 @@ def backup_sqlite(source: Path, target: Path) -> int:
         finally:
             dst.close()
             src.close()
-        os.chmod(tmp, 0o600)
-        shutil.move(tmp, target)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+    except sqlite3.Error as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {target.description}: {exc}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return target.stat().st_size
+    size = tmp.stat().st_size
+    place_file(tmp, target)
+    return size
 
 
-def backup(url: str, target: Path) -> int:
+def backup(url: str, file, *, force: bool = False) -> int:
     """`trigger backup FILE`: SQLite through the online backup API; PostgreSQL is backed up with the
     server's own tools (README, "Shared PostgreSQL")."""
+    from trigger.outputs import FileTarget
+
     if not url.startswith("sqlite"):
         raise InvalidInput(
             "a PostgreSQL database is backed up with pg_dump, e.g. `pg_dump -Fc -f trigger.dump DBNAME` "
@@ -166,11 +229,7 @@ def backup(url: str, target: Path) -> int:
     source = sqlite_path(url)
     if source is None or not source.exists():
         raise NotInitialised(f"there is no database file to back up at {source}; run `trigger init` first")
-    target = Path(target)
-    if target.resolve() == source.resolve():
-        raise InvalidInput("the backup file must not be the database itself; name another file")
-    if not target.parent.is_dir():
-        raise InvalidInput(f"the folder {target.parent} does not exist; create it or name another file")
-    if target.is_dir():
-        raise InvalidInput(f"{target} is a folder; name a file, e.g. {target / 'trigger-backup.db'}")
+    target = FileTarget(file, force=force, db_url=url)
+    if target.stream:
+        raise InvalidInput(f"{file} is not a regular file; a backup goes to a file")
     return backup_sqlite(source, target)

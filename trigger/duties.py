@@ -17,22 +17,22 @@ from datetime import date
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from trigger import access, audit
+from trigger import access, audit, checks
 from trigger.access import COMPLAINTS, REVIEW, needs
 from trigger.app import App, today
 from trigger.errors import GuardRefused, InvalidInput, NotFound
 from trigger.models import AuditEvent, Consultation, Incident, ReviewCase, Signposting
-from trigger.unit import changing, not_future, on_for_change
+from trigger.unit import changing, not_future, on_for_change, retried
 from workflows.machine import REVIEW_WORK_STATES
 
 
 def _words(text: str | None, option: str) -> str:
-    words = (text or "").strip()
-    if not words:
+    if not (text or "").strip():
         raise InvalidInput(f"{option} needs words: say what the victim said, or how they were told")
-    return words
+    return checks.words(text, option) or ""
 
 
+@retried
 @needs(REVIEW)
 def consult(app: App, reference: str, *, on: date | None, response: str) -> Consultation:
     """Record that the draft action plan was put to the victim, and what they said (2025 guidance)."""
@@ -72,10 +72,11 @@ def consultations(session: Session, case: ReviewCase) -> list[Consultation]:
     )
 
 
+@retried
 @needs(COMPLAINTS)
 def signpost(app: App, victim_ref: str, *, on: date | None, how: str) -> Signposting:
     """Record that a victim (by their id in the partners' case system) was told about the Case Review."""
-    ref = (victim_ref or "").strip()
+    ref = checks.reference(victim_ref, "the victim's id")
     if not ref:
         raise InvalidInput("give the victim's id in the partners' case system, as `trigger scan` lists it")
     words = _words(how, "--how")

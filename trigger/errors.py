@@ -26,6 +26,15 @@ class ConcurrentChange(TriggerError):
     """Somebody else changed the same case between our read and our write."""
 
 
+class Retry(ConcurrentChange):
+    """A race that running the command again settles (a serialization failure, a deadlock, a number
+    taken at the same moment): `trigger.app.retried` runs it again; shown only if it keeps happening."""
+
+
+class NotPermitted(TriggerError):
+    """The acting user's role, the database's login or the file's permissions do not allow this."""
+
+
 class PolicyError(TriggerError):
     """A policy file that is missing or invalid: names the file, the key and the reason."""
 
@@ -34,13 +43,13 @@ class NotInitialised(TriggerError):
     """The database has no schema yet."""
 
 
+class StorageError(TriggerError):
+    """The database could not store a change (a full disk, a lost connection); nothing was saved."""
+
+
 class MissingDependency(TriggerError):
     """An optional extra or a system library that this command needs is not installed: names what
     to install."""
-
-
-class NotPermitted(TriggerError):
-    """The acting user's role (or the database's login) does not allow this."""
 
 
 class DeliveryFailed(TriggerError):

@@ -270,7 +270,11 @@ def _encoding(name: str, opener) -> str:
     """utf-8-sig (which also reads UTF-8 without a BOM), else cp1252; UTF-16 and undecodable refused."""
     with opener() as fh:
         first = fh.read(4096)
-        if first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in first:
+        # UTF-16 text has a NUL in nearly every other byte; a stray NUL in a cell is the row's problem
+        utf16 = first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or first.count(
+            b"\x00"
+        ) * 4 > len(first)
+        if utf16:
             raise InvalidInput(
                 f'{name} is UTF-16 (Excel\'s "Unicode Text"), which is not read; save it from Excel as '
                 '"CSV UTF-8 (Comma delimited)" or as .xlsx'
@@ -316,13 +320,39 @@ def _csv(name: str, opener, size: int) -> Source:
         text.close()
         raise InvalidInput(f"{name}: line 1 is not CSV: {exc}") from None
 
+    width = len(header)
+
     def rows() -> Iterator[tuple[int, list[str]]]:
         with text:
-            for row in reader:
+            while True:
+                start = reader.line_num + 1
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    raise InvalidInput(
+                        f"{name}: line {start}: {exc} (a quote left open?); nothing was imported"
+                    ) from None
+                if row and reader.line_num != start:
+                    _not_swallowed(name, start, reader.line_num, row, width)
                 if row:
                     yield reader.line_num, row
 
     return Source(name, "line", header, rows(), size, lambda: counted.done, True, encoding)
+
+
+def _not_swallowed(name: str, start: int, end: int, row: list[str], width: int) -> None:
+    """A quoted cell may run over several lines (a note with line breaks), but a quote left open
+    swallows the rows after it into one cell: when a line inside a cell is itself a whole row of the
+    file, the file is refused rather than read one row short."""
+    for value in row:
+        for inner in value.splitlines()[1:]:
+            if inner.count(",") >= max(width - 1, 1):
+                raise InvalidInput(
+                    f"{name}: line {start}: a quote left open runs on to line {end} and swallows the rows "
+                    "after it; close the quote and import the file again (nothing was imported)"
+                )
 
 
 def _cell(value) -> str:

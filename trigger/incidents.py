@@ -16,9 +16,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from trigger import access, audit
+from trigger import access, audit, checks
 from trigger.access import COMPLAINTS, needs
-from trigger.app import App, today
+from trigger.app import App, today, writers_lock
 from trigger.codes import HATE_STRANDS
 from trigger.errors import InvalidInput
 from trigger.incident_files import (
@@ -129,6 +129,18 @@ def _rows(
     bad = result.bad.append
     hint = dates.hint()
 
+    # what no cell may hold (NUL, control characters) and how long each may be (checks.text)
+    limits = [checks.TEXT_MAX] * width
+    for column, limit in (("location", checks.SHORT_MAX), ("description", checks.TEXT_MAX)):
+        if at.get(column) is not None:
+            limits[at[column]] = limit
+    one_line = set()  # an id, a code, a date: never a line break
+    for column in ("victim_id", "occurred", "reported", "agency", "agency_ref", "hate", "category"):
+        if at.get(column) is not None:
+            limits[at[column]] = checks.REF_MAX
+            one_line.add(at[column])
+    names = list(source.header)
+
     def cell(row, i, column):
         value = row[i].strip() if i is not None else ""
         if not value:
@@ -143,6 +155,10 @@ def _rows(
             continue
         if not strict and len(row) > width:
             bad(BadRow(line, f"{len(row)} cells where the header has {width}", unit))
+            continue
+        problem = _cell_problem(row, names, limits, one_line)
+        if problem:
+            bad(BadRow(line, problem, unit))
             continue
         victim = row[i_victim].strip() if i_victim is not None else ""
         if not victim:
@@ -160,6 +176,15 @@ def _rows(
         except ValueError:
             bad(BadRow(line, f"{label['reported']} {text!r} is not a date; {hint}", unit))
             continue
+        if not (checks.YEAR_MIN <= _year(occurred) and _year(reported) <= checks.YEAR_MAX):
+            bad(
+                BadRow(
+                    line,
+                    f"a year outside {checks.YEAR_MIN}-{checks.YEAR_MAX} is refused; check the dates",
+                    unit,
+                )
+            )
+            continue
         if reported < occurred:
             bad(
                 BadRow(line, f"{label['reported']} {reported} is before {label['occurred']} {occurred}", unit)
@@ -171,7 +196,7 @@ def _rows(
         code = (row[i_ag].strip() if i_ag is not None else "") or defaults.get("agency", "")
         if agency_values:
             code = agency_values.get(code.casefold(), code)
-        agency_id = agencies.get(code)
+        agency_id = agencies.get(checks.code_key(code))
         if agency_id is None:
             fix = f" or map it in [values.agency] of {cmap.name}" if cmap.name != "standard" else ""
             bad(BadRow(line, f"unknown agency {code!r}; add it with `trigger agency add`{fix}", unit))
@@ -220,6 +245,26 @@ def _rows(
             cell(row, i_desc, "description") or None,
             partnership_id,  # an import carries the partnership it was made for
         )
+
+
+def _year(day) -> int:
+    """The year of a date the reader gave back (a date, or ISO text on SQLite)."""
+    return day.year if hasattr(day, "year") else int(str(day)[:4])
+
+
+def _cell_problem(row: list[str], names: list[str], limits: list[int], one_line: set[int]) -> str | None:
+    """The first cell holding what no cell may (NUL, control characters; a line break outside the
+    free-text columns) or more text than its column takes; None when every cell is fine."""
+    for i, value in enumerate(row):
+        if not value:
+            continue
+        name = names[i] if i < len(names) and names[i] else f"column {i + 1}"
+        try:
+            limit = limits[i] if i < len(limits) else checks.TEXT_MAX
+            checks.text(value, name, limit=limit, multiline=i not in one_line)
+        except InvalidInput as exc:
+            return str(exc)
+    return None
 
 
 class _BulkInsert:
@@ -293,9 +338,12 @@ def import_file(
     try:
         with app.write() as session:
             conn = session.connection()
-            pid = access.acting_partnership(session)
+            # the writers' lock first: other changes wait for the import instead of deadlocking with it
+            writers_lock(session)
+            pid = access.acting_partnership(session)  # an import carries its partnership
+            # agency codes are the same whatever their case (`CBC` is `cbc`), the partnership's own
             ours = select(Agency.code, Agency.id).where(Agency.partnership_id == pid)
-            agencies = dict(session.execute(ours).all())
+            agencies = {checks.code_key(c): i for c, i in session.execute(ours)}
             insert = _BulkInsert(conn)
             count = (
                 select(func.count())

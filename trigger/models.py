@@ -256,10 +256,15 @@ class Recommendation(SQLModel, table=True):
     responded_on: date | None = None
 
 
+_action_version = Column("version", Integer, nullable=False)
+
+
 class Action(SQLModel, table=True):
-    """A row of the action plan, in the partnership's own columns (those of the LLR partnerships' plans)."""
+    """A row of the action plan, in the partnership's own columns (those of the LLR partnerships' plans).
+    Its own version (optimistic lock): two people updating one action at once are told."""
 
     __table_args__ = (UniqueConstraint("case_id", "number"),)
+    __mapper_args__ = {"version_id_col": _action_version}
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="review_case.id", index=True)
     number: int  # 1, 2, 3 within the case
@@ -273,6 +278,7 @@ class Action(SQLModel, table=True):
     progress: str | None = None  # dated progress notes, newest last
     jag: bool = False  # handed to the JAG
     completed_on: date | None = None
+    version: int | None = Field(default=None, sa_column=_action_version)
 
 
 class Appeal(SQLModel, table=True):

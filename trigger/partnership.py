@@ -10,9 +10,9 @@ import re
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from trigger import access, audit, db
+from trigger import access, audit, checks, db
 from trigger.access import AGENCIES, READ_CASE, SETUP, needs
-from trigger.app import App, today
+from trigger.app import App, retried, today, writers_lock
 from trigger.codes import AGENCY_KINDS, not_one_of
 from trigger.errors import GuardRefused, InvalidInput
 from trigger.models import Agency, AppUser, Partnership, ReviewCase, Setting
@@ -94,6 +94,7 @@ def _check_prefix(prefix: str) -> str:
     return prefix
 
 
+@retried
 @needs(SETUP)
 def init(
     app: App,
@@ -109,9 +110,13 @@ def init(
     the one named with `code`), and on a partnership that already holds cases refuses to switch the
     policy or the manager unless `force`, and then records the change in the audit log. Returns the
     policy and the changes made to a live partnership."""
+    if manager_email and manager_email.strip():
+        manager_email = checks.email(manager_email, "--manager-email")
+    name = checks.name(name, "--name")
     pol = policies.load(policy_name) if policy_name else None  # a bad policy is refused before anything
     code = _check_code(code) if code is not None else None
-    if db.schema_state(app.engine).initialised:
+    state = db.schema_state(app.engine)
+    if state.current is not None and not state.ahead:  # (a newer schema is refused below, as it is)
         with app.read():  # only an admin may rerun it once people are registered
             pass
     create_schema(app)
@@ -171,24 +176,25 @@ def init(
 
 
 @needs(SETUP)
-def upgrade(app: App, revision: str = "head") -> db.SchemaState:
+def upgrade(app: App, revision: str = "head", *, adopt: bool = False) -> db.SchemaState:
     """`trigger db upgrade`: once people are registered, only an admin migrates the schema."""
-    if db.schema_state(app.engine).initialised:
+    state = db.schema_state(app.engine)
+    if state.current is not None and not state.ahead:  # (a newer schema is refused below, as it is)
         with app.read():
             pass
-    state = db.upgrade(app.engine, revision)
+    state = db.upgrade(app.engine, revision, adopt=adopt)
     app.schema_ready()
     return state
 
 
 @needs(SETUP)
-def backup(app: App, target) -> int:
+def backup(app: App, target, *, force: bool = False) -> int:
     """`trigger backup FILE` (SQLite): once people are registered, only an admin copies the database."""
     source = db.sqlite_path(app.url)
-    if source is not None and source.exists():  # PostgreSQL is pg_dump's, which `db.backup` says
-        with app.read():
+    if source is not None and source.exists() and db.schema_state(app.engine).current is not None:
+        with app.read():  # PostgreSQL is pg_dump's, which `db.backup` says
             pass
-    return db.backup(app.url, target)
+    return db.backup(app.url, target, force=force)
 
 
 def create_schema(app: App) -> None:
@@ -213,6 +219,7 @@ def _register_agencies(session: Session, row: Partnership, pol: Policy) -> list[
     return added
 
 
+@retried
 @needs(SETUP)
 def add_partnership(
     app: App,
@@ -226,8 +233,10 @@ def add_partnership(
     """A further partnership in this database, with its own policy, reference series (`CT-CODE` unless
     given), manager and the relevant bodies its policy lists."""
     code = _check_code(code)
-    if not name.strip():
+    if not (name or "").strip():
         raise InvalidInput("a partnership needs a name (--name)")
+    name = checks.name(name, "--name", required=True) or ""
+    manager_email = checks.email(manager_email, "--manager-email")
     pol = policies.load(policy)  # a bad policy is refused before anything
     prefix = _check_prefix(reference_prefix or f"{FIRST_PREFIX}-{code}")
     with app.write() as session:
@@ -241,10 +250,10 @@ def add_partnership(
                 )
         row = Partnership(
             code=code,
-            name=name.strip(),
+            name=name,
             policy=policy,
             reference_prefix=prefix,
-            manager_email=(manager_email or "").strip() or None,
+            manager_email=manager_email,
         )
         session.add(row)
         session.flush()
@@ -299,18 +308,29 @@ def list_partnerships(app: App) -> list[dict]:
 # -- agencies --------------------------------------------------------------------------------------
 
 
+@retried
 @needs(AGENCIES)
 def add_agency(app: App, code: str, name: str, kind: str, email: str | None = None) -> Agency:
-    code = code.strip()
-    if not code or not name.strip():
+    if not (code or "").strip() or not (name or "").strip():
         raise InvalidInput("an agency needs a code and a name (--name)")
+    code = checks.code(code, "the agency code")
+    name = checks.name(name, "--name", required=True) or ""
+    email = checks.email(email, "--email")
     if kind not in AGENCY_KINDS:
         raise InvalidInput(not_one_of(kind, "an agency kind", AGENCY_KINDS))
     with app.write() as session:
+        writers_lock(session)  # the check and the insert together: two people adding one code at once
         pid = access.acting_partnership(session)
-        if session.exec(select(Agency).where(Agency.code == code, Agency.partnership_id == pid)).first():
-            raise InvalidInput(f"agency {code!r} already exists")
-        agency = Agency(code=code, name=name.strip(), kind=kind, email=email, partnership_id=pid)
+        ours = Agency.partnership_id == pid
+        same = session.exec(
+            select(Agency).where(func.lower(Agency.code) == checks.code_key(code), ours)
+        ).first()
+        if same:
+            raise InvalidInput(
+                f"agency {same.code!r} already exists (codes are the same whatever their case); "
+                "`trigger agency list` shows them"
+            )
+        agency = Agency(code=code, name=name, kind=kind, email=email, partnership_id=pid)
         session.add(agency)
         session.flush()
         audit.record(

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from trigger import access, audit, grants
+from trigger import access, audit, checks, grants
 from trigger.access import PEOPLE, ROLES, USERS, needs
-from trigger.app import App, today
+from trigger.app import App, retried, today
 from trigger.codes import not_one_of
 from trigger.errors import GuardRefused, InvalidInput, NotFound
 from trigger.models import AppUser, Partnership
@@ -47,6 +47,7 @@ def _find(session: Session, login: str) -> AppUser | None:
     return session.exec(select(AppUser).where(func.lower(AppUser.login) == login.lower())).first()
 
 
+@retried
 @needs(USERS)
 def add(
     app: App,
@@ -63,6 +64,8 @@ def add(
     login = _check_login(login)
     if not (name or "").strip():
         raise InvalidInput("a person needs a name (--name), as letters and the audit log show it")
+    name = checks.name(name, "--name", required=True) or ""
+    email = checks.email(email, "--email")
     if role not in ROLES:
         raise InvalidInput(not_one_of(role, "a role", ROLES))
     notes: list[str] = []
@@ -93,13 +96,7 @@ def add(
                 f"there is no login {login} on this PostgreSQL server; create it first "
                 f"(CREATE ROLE {login} LOGIN PASSWORD '...'), then register it"
             )
-        user = AppUser(
-            login=login,
-            name=" ".join(name.split()),
-            role=role,
-            partnership_id=pid,
-            email=(email or "").strip() or None,
-        )
+        user = AppUser(login=login, name=name, role=role, partnership_id=pid, email=email)
         session.add(user)
         session.flush()
         audit.record(
@@ -158,13 +155,14 @@ def list_users(app: App) -> list[dict]:
         ]
 
 
+@retried
 @needs(USERS)
 def disable(app: App, login: str, *, reason: str) -> AppUser:
     """Stop a person acting (they stay in the record of what they did); on PostgreSQL their login loses
     its group. The last enabled admin cannot be disabled."""
-    words = " ".join((reason or "").split())
-    if not words:
+    if not (reason or "").strip():
         raise InvalidInput("say why the person is disabled (--reason), e.g. left the council")
+    words = checks.required_words(reason, "--reason")
     with app.write() as session:
         user = _find(session, (login or "").strip())
         if user is None:

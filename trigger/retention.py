@@ -1,16 +1,25 @@
 """Retention (docs/procedure.md#retention): Review-Retain-Delete of personal data after the policy's
 `retention_years` (LLR: 6 years, from the partnership papers on the Sentinel case system).
 
-A purge blanks the personal data of cases closed or withdrawn before a date and keeps everything the
-published figures and the audit chain rest on: dates, states, channels, decisions, agencies, counts.
-Audit rows are never touched (they hold no personal data of the victim by design: see `trigger.audit`).
+A purge blanks the personal data of cases closed or withdrawn before a date, and every free text tied
+to them (closure and decision reasons, findings, recommendations, actions, notes), and keeps
+everything the published figures and the audit chain rest on: dates, states, channels, decisions,
+agencies, counts. Imported incident rows (partners' logs, kept only for `trigger scan`) reported
+before the same date are deleted. Audit rows are never touched (they hold no personal data of the
+victim by design: see `trigger.audit`).
+
+After the commit, the space the old values took is cleaned too: on PostgreSQL a `VACUUM FULL` of the
+tables touched rewrites them (a plain VACUUM leaves the old bytes in the table file until the space is
+reused); on SQLite the purge runs with `secure_delete` and ends with a WAL checkpoint.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
 from trigger import access, audit
@@ -18,20 +27,25 @@ from trigger.access import PURGE, needs
 from trigger.app import App, today
 from trigger.errors import GuardRefused
 from trigger.models import (
+    Action,
     Appeal,
     Consultation,
     Correction,
     EvidenceRequest,
+    Finding,
     HoursEntry,
     Incident,
     Letter,
     LetterCopy,
     LetterDelivery,
     Meeting,
+    Recommendation,
     ReviewCase,
+    Signposting,
+    ThresholdDecision,
 )
 from trigger.rules.calendar import add_months
-from trigger.unit import case_policy, default_policy
+from trigger.unit import case_policy, default_policy, retried
 from workflows.machine import TERMINAL
 
 PURGED = "[purged]"
@@ -50,7 +64,42 @@ CASE_FIELDS = {
     "postcode": None,
     "vulnerability": None,
     "spoc_email": None,
+    "closure_reason": PURGED,
+    "no_recommendations_reason": None,
 }
+# free text in the case's other rows: (table, {column: value}); the audit chain is never touched
+ROW_FIELDS = (
+    (Incident, {"description": None, "location": None, "complainant": None, "victim_ref": None}),
+    (Letter, {"recipient": PURGED}),
+    (Meeting, {"attendees": None}),
+    (Appeal, {"detail": None, "late_reason": None, "reason": None}),
+    (HoursEntry, {"note": None}),
+    (EvidenceRequest, {"note": None}),
+    (ThresholdDecision, {"reason": None}),
+    (Finding, {"text": None}),
+    (Recommendation, {"text": PURGED, "response_reason": None}),
+    (Action, {"action": PURGED, "progress": None, "resources": None, "outcome_measure": None}),
+    # corrections keep which field changed, when and by whom; the values and reasons go
+    (Correction, {"old_value": None, "new_value": None, "reason": PURGED}),
+    (Consultation, {"response": PURGED}),
+)
+TABLES = [
+    "review_case",
+    "letter_copy",
+    "letter_delivery",
+    "signposting",
+    *(model.__tablename__ for model, _ in ROW_FIELDS),
+]
+
+
+@dataclass
+class Purged:
+    cases: list[dict] = field(default_factory=list)
+    imported_incidents: int = 0  # imported incident rows deleted (or, dry run, that would be)
+    warnings: list[str] = field(default_factory=list)
+
+
+SNAPSHOT_WAIT = 60.0  # seconds to wait for older transactions before rewriting the tables
 
 
 def latest_allowed(retention_years: int, on: date | None = None) -> date:
@@ -75,10 +124,13 @@ def candidates(session: Session, closed_before: date, partnership_id: int | None
     )
 
 
+@retried
 @needs(PURGE)
-def purge(app: App, closed_before: date, *, dry_run: bool = False) -> list[dict]:
-    """Remove the personal data of cases closed or withdrawn before `closed_before`; one transaction,
-    one audit event per case. Returns what was (or, with dry_run, would be) purged."""
+def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
+    """Remove the personal data of cases closed or withdrawn before `closed_before`, and the imported
+    incident rows reported before it; one transaction, one audit event per case and one for the
+    imported rows. Returns what was (or, with dry_run, would be) purged."""
+    result = Purged()
     with app.write() as session:
         pid = access.acting_partnership(session)  # a partnership purges its own cases, under its policy
         pol = default_policy(app, session, pid)
@@ -89,42 +141,109 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> list[dict]
                 f"policy {pol.name} keeps case records "
                 f"for {pol.retention_years} years, so the latest date allowed today is {limit.isoformat()}"
             )
-        found = []
+        dialect = session.connection().dialect.name
+        if dialect == "sqlite" and not dry_run:
+            session.connection().exec_driver_sql("PRAGMA secure_delete=ON")  # freed pages are zeroed
+        xid = None
+        if dialect == "postgresql" and not dry_run:
+            xid = session.connection().exec_driver_sql("SELECT pg_current_xact_id()::text::bigint").scalar()
         for case in candidates(session, closed_before, pid):
             case_pol = case_policy(session, case)
             # a case started under a policy with a longer retention keeps its data for that longer period
             if case.state_changed >= latest_allowed(case_pol.retention_years):
                 continue
-            found.append(_purge_case(session, case, app.actor, dry_run))
+            result.cases.append(_purge_case(session, case, app.actor, dry_run))
+        result.imported_incidents = _purge_imported(session, closed_before, app.actor, dry_run, pid)
         if dry_run:
             session.rollback()
-    return found
+    if not dry_run and (result.cases or result.imported_incidents):
+        result.warnings += _reclaim(app, xid)
+    return result
+
+
+def _purge_imported(session: Session, before: date, actor: str, dry_run: bool, partnership_id: int) -> int:
+    """The partnership's imported incident rows (no case) reported before `before`, and its record of
+    victims told about the Case Review before it (by their id in the partners' systems): deleted, with
+    one audit event. Returns the number of incident rows."""
+    old = (Incident.case_id.is_(None), Incident.reported < before, Incident.partnership_id == partnership_id)
+    count = session.scalar(select(func.count()).select_from(Incident).where(*old)) or 0
+    told = (Signposting.told_on < before) & (Signposting.partnership_id == partnership_id)
+    signposted = session.scalar(select(func.count()).select_from(Signposting).where(told)) or 0
+    if (count or signposted) and not dry_run:
+        session.execute(delete(Incident).where(*old))
+        session.execute(delete(Signposting).where(told))
+        audit.record(
+            session,
+            None,
+            "purge_imported",
+            actor=actor,
+            on=today(),
+            detail={"incidents": count, "signposted": signposted, "before": before.isoformat()},
+            partnership_id=partnership_id,
+        )
+    return count
+
+
+# sessions that began before the purge committed (an older snapshot, or a transaction older than
+# it): the VACUUM's horizon is the oldest of them, and any row deleted after it is kept as "recently
+# dead" and copied into the rewritten table
+_OLDER_SESSIONS = """
+SELECT count(*) FROM pg_stat_activity
+WHERE (datname = current_database() OR datname IS NULL) AND pid <> pg_backend_pid()
+  AND (age(backend_xmin) >= %(since)s OR age(backend_xid) >= %(since)s)
+"""
+_SINCE = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint - %(xid)s"
+
+
+def _reclaim(app: App, xid: int | None) -> list[str]:
+    """After the commit, outside any transaction: make the old bytes unreadable from the files.
+    Returns warnings for the user (none when all went well)."""
+    engine = app.engine
+    warnings = []
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            deadline = time.monotonic() + SNAPSHOT_WAIT
+            while (
+                xid is not None
+                and conn.exec_driver_sql(
+                    _OLDER_SESSIONS, {"since": conn.exec_driver_sql(_SINCE, {"xid": xid}).scalar()}
+                ).scalar()
+            ):
+                if time.monotonic() > deadline:
+                    warnings.append(
+                        "a transaction older than the purge is still open, so the old rows may stay in the "
+                        "table files until `VACUUM FULL` is run again after it has finished"
+                    )
+                    break
+                time.sleep(0.1)
+            # a plain VACUUM only marks the space reusable; FULL rewrites each table and its indexes
+            conn.exec_driver_sql("VACUUM (FULL) " + ", ".join(TABLES))
+        elif engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    return warnings
 
 
 def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -> dict:
     initials = "".join(w[0] for w in case.victim_name.split() if w[:1].isalpha()).upper()[:3]
-    incidents = session.scalars(select(Incident).where(Incident.case_id == case.id)).all()
-    letters = session.scalars(select(Letter).where(Letter.case_id == case.id)).all()
+    incidents = session.scalar(select(func.count()).select_from(Incident).where(Incident.case_id == case.id))
+    letters = session.scalar(select(func.count()).select_from(Letter).where(Letter.case_id == case.id))
     summary = {
         "reference": case.reference,
         "state": case.state,
         "closed": case.state_changed.isoformat(),
         "victim_initials": initials,
-        "incidents": len(incidents),
-        "letters": len(letters),
+        "incidents": incidents,
+        "letters": letters,
     }
     if dry_run:
         return summary
-    for field, value in CASE_FIELDS.items():
-        setattr(case, field, value)
+    for name, value in CASE_FIELDS.items():
+        setattr(case, name, value)
     case.purged = True
     session.add(case)
-    session.execute(
-        update(Incident)
-        .where(Incident.case_id == case.id)
-        .values(description=None, location=None, complainant=None, victim_ref=None)
-    )
-    session.execute(update(Letter).where(Letter.case_id == case.id).values(recipient=PURGED))
+    for model, values in ROW_FIELDS:
+        session.execute(update(model).where(model.case_id == case.id).values(**values))
     # the exact bytes of the letters sent are personal data through and through: the register keeps
     # each letter's kind, date and sha256 only
     letter_ids = select(Letter.id).where(Letter.case_id == case.id)
@@ -133,17 +252,6 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -
     session.execute(
         update(LetterDelivery).where(LetterDelivery.letter_id.in_(letter_ids)).values(sent_to=PURGED)
     )
-    # corrections keep which field changed, when and by whom; the values and reasons go
-    session.execute(
-        update(Correction)
-        .where(Correction.case_id == case.id)
-        .values(old_value=None, new_value=None, reason=PURGED)
-    )
-    session.execute(update(Consultation).where(Consultation.case_id == case.id).values(response=PURGED))
-    session.execute(update(Meeting).where(Meeting.case_id == case.id).values(attendees=None))
-    session.execute(update(Appeal).where(Appeal.case_id == case.id).values(detail=None))
-    session.execute(update(HoursEntry).where(HoursEntry.case_id == case.id).values(note=None))
-    session.execute(update(EvidenceRequest).where(EvidenceRequest.case_id == case.id).values(note=None))
     session.flush()
     audit.record(
         session,
@@ -154,15 +262,12 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -
         detail={
             "fields": [
                 *sorted(CASE_FIELDS),
-                "incident descriptions",
-                "letter recipients",
-                "meeting attendees",
-                "appeal detail",
-                "hours notes",
-                "evidence notes",
+                *(
+                    f"{model.__tablename__}.{column}"
+                    for model, values in ROW_FIELDS
+                    for column in sorted(values)
+                ),
                 "letter copies",
-                "correction values",
-                "consultation responses",
             ]
         },
     )

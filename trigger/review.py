@@ -5,11 +5,13 @@ must have regard to them), and the action plan. Each is one transaction through 
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 
 from sqlalchemy import func
 from sqlmodel import select
 
+from trigger import checks
 from trigger.access import REVIEW, needs
 from trigger.app import App
 from trigger.codes import (
@@ -22,7 +24,16 @@ from trigger.codes import (
 )
 from trigger.errors import GuardRefused, InvalidInput, NotFound
 from trigger.models import Action, EvidenceRequest, Finding, HoursEntry, Meeting, Recommendation
-from trigger.unit import Work, changing, find_agency, not_future, on_for_change
+from trigger.unit import (
+    Work,
+    changing,
+    find_agency,
+    not_before_receipt,
+    not_far_ahead,
+    not_future,
+    on_for_change,
+    retried,
+)
 from workflows.machine import REVIEW_WORK_STATES
 
 
@@ -34,6 +45,7 @@ def _require_open_review(w: Work, what: str) -> None:
         )
 
 
+@retried
 @needs(REVIEW)
 def evidence(
     app: App,
@@ -57,9 +69,13 @@ def evidence(
     for d, name in ((requested, "--requested"), (answered, "--answered")):
         if d:
             not_future(d, name)
+    if due is not None:
+        not_far_ahead(due, "--due")
+    note = checks.text(note, "--note")
     with changing(app, reference) as w:
         on = on_for_change(w.case, on or requested or answered)
         ag = find_agency(w.session, agency)
+        agency = ag.code
         if requested is not None:
             row = EvidenceRequest(case_id=w.case.id, agency_id=ag.id, requested=requested, due=due, note=note)
             event = "evidence_request"
@@ -84,6 +100,7 @@ def evidence(
     return row
 
 
+@retried
 @needs(REVIEW)
 def log_hours(
     app: App,
@@ -95,12 +112,12 @@ def log_hours(
     worked_on: date,
     note: str | None = None,
 ) -> HoursEntry:
-    if not (0 < hours <= 24):
+    if not (math.isfinite(hours) and 0 < hours <= 24):
         raise InvalidInput(
-            f"--hours {hours} is not a day's work; give a number of hours above 0 and at most 24"
+            f"--hours {hours:g} is not a day's work; give a number of hours above 0 and at most 24"
         )
-    if not person.strip():
-        raise InvalidInput("--person is required")
+    person = checks.name(person, "--person", required=True) or ""
+    note = checks.text(note, "--note")
     not_future(worked_on, "--date")
     with changing(app, reference) as w:
         on = on_for_change(w.case, worked_on)
@@ -108,17 +125,18 @@ def log_hours(
         row = HoursEntry(
             case_id=w.case.id,
             agency_id=ag.id,
-            person=person.strip(),
+            person=person,
             hours=hours,
             worked_on=worked_on,
             note=note,
         )
         w.session.add(row)
         w.session.flush()
-        w.record("hours", on, detail={"agency": agency, "person": person.strip(), "hours": hours})
+        w.record("hours", on, detail={"agency": ag.code, "person": person, "hours": hours})
     return row
 
 
+@retried
 @needs(REVIEW)
 def meeting(
     app: App,
@@ -132,10 +150,13 @@ def meeting(
 ) -> Meeting:
     if victim_involvement and victim_involvement not in VICTIM_INVOLVEMENT:
         raise InvalidInput(not_one_of(victim_involvement, "a victim involvement", VICTIM_INVOLVEMENT))
+    attendees = checks.text(attendees, "--attendees", limit=checks.SHORT_MAX)
+    not_far_ahead(at.date(), "--at")
     if held:
         not_future(at.date(), "--at")
     with changing(app, reference) as w:
         _require_open_review(w, "a meeting")
+        not_before_receipt(w.case, at.date(), "--at")
         on = on_for_change(w.case, on or (at.date() if held else None))
         row = w.session.exec(
             select(Meeting).where(Meeting.case_id == w.case.id, Meeting.held.is_(False)).order_by(Meeting.id)
@@ -158,12 +179,14 @@ def meeting(
     return row
 
 
+@retried
 @needs(REVIEW)
 def add_finding(
     app: App, reference: str, *, category: str, text: str | None = None, on: date | None = None
 ) -> Finding:
     if category not in FINDING_CATEGORIES:
         raise InvalidInput(not_one_of(category, "a finding category", FINDING_CATEGORIES))
+    text = checks.text(text, "--text")
     with changing(app, reference) as w:
         _require_open_review(w, "a finding")
         on = on_for_change(w.case, on)
@@ -174,21 +197,24 @@ def add_finding(
     return row
 
 
+@retried
 @needs(REVIEW)
 def recommend(app: App, reference: str, *, to: str, text: str, on: date | None = None) -> Recommendation:
     if not text.strip():
         raise InvalidInput("a recommendation needs its text (--text)")
+    text = checks.words(text, "--text") or ""
     with changing(app, reference) as w:
         _require_open_review(w, "a recommendation")
         on = on_for_change(w.case, on)
         ag = find_agency(w.session, to)
-        row = Recommendation(case_id=w.case.id, agency_id=ag.id, text=text.strip(), recorded_on=on)
+        row = Recommendation(case_id=w.case.id, agency_id=ag.id, text=text, recorded_on=on)
         w.session.add(row)
         w.session.flush()
-        w.record("recommendation", on, detail={"id": row.id, "to": to})
+        w.record("recommendation", on, detail={"id": row.id, "to": ag.code})
     return row
 
 
+@retried
 @needs(REVIEW)
 def respond_to_recommendation(
     app: App,
@@ -201,7 +227,9 @@ def respond_to_recommendation(
 ) -> Recommendation:
     """Record that the body a recommendation was made to "had regard" to it (s.104, subsection
     unverified): accepted, or declined with its reason."""
-    if not accepted and not (reason or "").strip():
+    number = checks.whole(number, "the recommendation number") or 0
+    reason = checks.words(reason, "--reason")
+    if not accepted and not reason:
         raise InvalidInput("a declined recommendation needs the body's reason (--reason TEXT)")
     with changing(app, reference) as w:
         on = on_for_change(w.case, on)
@@ -216,7 +244,7 @@ def respond_to_recommendation(
                 f"--on {on.isoformat()} is before the recommendation was made ({row.recorded_on.isoformat()})"
             )
         row.response = "accepted" if accepted else "declined"
-        row.response_reason = (reason or "").strip() or None
+        row.response_reason = reason
         row.responded_on = on
         w.session.add(row)
         w.record(
@@ -228,6 +256,7 @@ def respond_to_recommendation(
     return row
 
 
+@retried
 @needs(REVIEW)
 def add_action(
     app: App,
@@ -243,6 +272,10 @@ def add_action(
 ) -> Action:
     if not action.strip():
         raise InvalidInput("an action needs its text (--action)")
+    action = checks.words(action, "--action", limit=checks.SHORT_MAX) or ""
+    resources = checks.text(resources, "--resources", limit=checks.SHORT_MAX)
+    outcome_measure = checks.text(outcome_measure, "--outcome-measure", limit=checks.SHORT_MAX)
+    not_far_ahead(due, "--due")
     with changing(app, reference) as w:
         _require_open_review(w, "an action")
         on = on_for_change(w.case, on)
@@ -251,13 +284,14 @@ def add_action(
                 f"--due {due.isoformat()} is before the day the action was agreed ({on.isoformat()})"
             )
         ag = find_agency(w.session, owner)
+        w.lock()  # the next number is read under the writers' lock: two actions never share one
         number = (
             w.session.exec(select(func.max(Action.number)).where(Action.case_id == w.case.id)).one() or 0
         ) + 1
         row = Action(
             case_id=w.case.id,
             number=number,
-            action=action.strip(),
+            action=action,
             owner_agency_id=ag.id,
             due=due,
             resources=resources,
@@ -266,10 +300,11 @@ def add_action(
         )
         w.session.add(row)
         w.session.flush()
-        w.record("action_add", on, detail={"number": number, "owner": owner, "due": due.isoformat()})
+        w.record("action_add", on, detail={"number": number, "owner": ag.code, "due": due.isoformat()})
     return row
 
 
+@retried
 @needs(REVIEW)
 def update_action(
     app: App,
@@ -282,6 +317,8 @@ def update_action(
     jag: bool | None = None,
     on: date | None = None,
 ) -> Action:
+    number = checks.whole(number, "the action number") or 0
+    note = checks.words(note, "--note")
     if status is None and rag is None and note is None and jag is None:
         raise InvalidInput("say what changed: --status, --rag, --note or --jag")
     if status and status not in ACTION_STATUSES:
@@ -306,9 +343,7 @@ def update_action(
         if jag is not None:
             row.jag, changes["jag"] = jag, jag
         if note:
-            row.progress = (
-                (row.progress + "\n") if row.progress else ""
-            ) + f"{on.isoformat()}: {note.strip()}"
+            row.progress = ((row.progress + "\n") if row.progress else "") + f"{on.isoformat()}: {note}"
             changes["note"] = True
         w.session.add(row)
         w.record("action_update", on, detail={"number": number, **changes})

@@ -27,6 +27,7 @@ def _action() -> Table:
         Column("progress", AutoString()),
         Column("jag", Boolean()),
         Column("completed_on", Date()),
+        Column("version", Integer()),
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from transitions import Machine, MachineError
 
+from trigger.checks import name_key
 from trigger.errors import GuardRefused, IllegalMove
 
 STATES = [
@@ -186,9 +187,14 @@ Facts = (
 # -- guards: facts in, GuardRefused out ----------------------------------------------------------------
 
 
+def _said(reason: str | None) -> bool:
+    """A reason is words: blank or whitespace-only is no reason."""
+    return bool(reason and reason.strip())
+
+
 def _guard_decide(state: str, f: DecideFacts) -> None:
     if f.rejection_category:
-        if not f.reason:
+        if not _said(f.reason):
             raise GuardRefused("a rejection needs the category and a reason (--reason)")
         if f.statutory_met:
             # s.104(4): with the statutory count met the bodies must decide the threshold is met
@@ -203,7 +209,7 @@ def _guard_decide(state: str, f: DecideFacts) -> None:
             f"cannot decide not met: {f.statutory_count} qualifying complaints meet the statutory "
             f"threshold of {f.statutory_required}, so it must be decided met (s.104(4))"
         )
-    if f.met and not f.route_met and not f.reason:
+    if f.met and not f.route_met and not _said(f.reason):
         # s.104(5): a discretionary decision below the threshold is the bodies' own and must say why
         raise GuardRefused(
             "the recorded complaints do not meet the threshold; a discretionary 'met' (s.104(5)) "
@@ -214,7 +220,7 @@ def _guard_decide(state: str, f: DecideFacts) -> None:
 def _guard_assign(state: str, f: AssignFacts) -> None:
     if not f.lead_agency:
         raise GuardRefused("assigning a review needs a lead agency (--lead AGENCY)")
-    if not f.reviewer:
+    if not name_key(f.reviewer):
         raise GuardRefused("assigning a review needs a named reviewer (--reviewer NAME)")
 
 
@@ -225,7 +231,7 @@ def _guard_issue_outcome(state: str, f: OutcomeFacts) -> None:
         )
     if f.findings < 1:
         raise GuardRefused("an outcome needs at least one finding (trigger finding REF --category ...)")
-    if f.recommendations < 1 and not f.no_recommendations_reason:
+    if f.recommendations < 1 and not _said(f.no_recommendations_reason):
         raise GuardRefused(
             "an outcome needs at least one recommendation (trigger recommend ...) "
             "or --no-recommendations REASON"
@@ -238,19 +244,20 @@ def _guard_appeal(state: str, f: AppealFacts) -> None:
             f"{f.grounds!r} is not a ground of appeal under this policy; "
             f"use one of: {', '.join(f.allowed_grounds)}"
         )
-    if f.window_end and f.received > f.window_end and not f.late_reason:
+    if f.window_end and f.received > f.window_end and not _said(f.late_reason):
         raise GuardRefused(
             f"the appeal window closed on {f.window_end.isoformat()}; a late appeal needs --late-reason"
         )
 
 
 def _guard_decide_appeal(state: str, f: AppealDecisionFacts) -> None:
-    decider = f.decided_by.strip().casefold()
+    # names compared ignoring case and repeated spaces: `Sam  Reviewer` is `sam reviewer`
+    decider = name_key(f.decided_by)
     if not decider:
         raise GuardRefused("an appeal decision needs the name of who decided it (--by NAME)")
-    if not f.reason:
+    if not _said(f.reason):
         raise GuardRefused("an appeal decision needs a reason (--reason)")
-    involved = {name.strip().casefold() for name in f.involved if name}
+    involved = {name_key(name) for name in f.involved if name}
     if decider in involved:
         # LLR: an independent CSP chair, never anybody involved in the case or the local chair
         raise GuardRefused(
@@ -261,7 +268,7 @@ def _guard_decide_appeal(state: str, f: AppealDecisionFacts) -> None:
 
 def _guard_close(state: str, f: CloseFacts) -> None:
     if f.force:
-        if not f.reason:
+        if not _said(f.reason):
             raise GuardRefused("closing with --force needs a reason (--reason)")
         return
     window_open = f.window_end is not None and f.closing_on <= f.window_end
@@ -282,7 +289,7 @@ def _guard_close(state: str, f: CloseFacts) -> None:
 
 
 def _guard_withdraw(state: str, f: WithdrawFacts) -> None:
-    if not f.reason:
+    if not _said(f.reason):
         raise GuardRefused("a withdrawal needs the reason the applicant gave (--reason)")
 
 

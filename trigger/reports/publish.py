@@ -18,6 +18,7 @@ from pathlib import Path
 from trigger import access
 from trigger.access import READ, needs
 from trigger.app import App
+from trigger.outputs import csv_cell
 from trigger.partnership import partnership_of
 from trigger.reports.annual import LABELS, STAGE_LABELS, STATUTORY, SUPPRESSED
 from trigger.unit import default_policy
@@ -154,8 +155,9 @@ def tidy_rows(d: dict, partnership: str) -> list[dict]:
 
 
 def _safe_text(value: str) -> str:
-    """A spreadsheet must not take a name for a formula (=, +, -, @ at the start)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    """A spreadsheet must not take a name for a formula (=, +, -, @ at the start): the one rule of
+    `trigger.outputs.csv_cell`."""
+    return str(csv_cell(value))
 
 
 def csv_text(rows: list[dict]) -> str:
@@ -378,6 +380,21 @@ def render_page(d: dict, partnership: str, templates: str | Path | None = None) 
     loaders = [FileSystemLoader(str(templates))] if templates else []
     if templates and not Path(templates).is_dir():
         raise InvalidInput(f"--templates {templates} is not a folder")
+    if templates:
+        # a partnership's own template runs in the child process, with the letters' limits
+        # (docs/architecture.md#letters): time, memory, output, no link out of its folder
+        from letters.render import LetterError
+        from letters.sandbox import render_page_isolated
+
+        folders: list[tuple[str | None, str | Path]] = [
+            (None, templates),
+            ("trigger", TEMPLATES),
+            (None, TEMPLATES),
+        ]
+        try:
+            return render_page_isolated("annual.html", page_context(d, partnership), folders, "annual.html")
+        except LetterError as exc:
+            raise InvalidInput(f"the annual page template in {templates} failed: {exc}") from None
     env = ImmutableSandboxedEnvironment(
         loader=ChoiceLoader([*loaders, PrefixLoader({"trigger": ours}), ours]),
         autoescape=True,

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from trigger.checks import is_email
 from trigger.codes import AGENCY_KINDS, STRICTER_CAVEATS, TIMESCALES
 from trigger.errors import PolicyError
 from trigger.rules.calendar import Span, WorkingCalendar, parse_span
@@ -54,9 +55,18 @@ def _caveat(name: str) -> str:
     return name
 
 
+def _email(value: str | None) -> str | None:
+    if value and not is_email(value.strip()):
+        raise ValueError(f"{value!r} is not an e-mail address (name@example.gov.uk)")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email)]
+
+
 class ManagerFile(_Section):
     name: str = "Community Safety Manager"
-    email: str = ""
+    email: Email = ""
 
 
 LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
@@ -125,7 +135,7 @@ class AgencyFile(_Section):
     code: str = Field(min_length=1)
     name: str = Field(min_length=1)
     kind: Literal[AGENCY_KINDS]  # type: ignore[valid-type]
-    email: str | None = None
+    email: Email | None = None
 
 
 class PolicyFile(_Section):

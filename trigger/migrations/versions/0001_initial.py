@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-28 02:06:56.100072
+Create Date: 2026-11-28 02:18:34.439070
 
 """
 from typing import Sequence, Union
@@ -169,6 +169,7 @@ def upgrade() -> None:
     sa.Column('progress', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('jag', sa.Boolean(), nullable=False),
     sa.Column('completed_on', sa.Date(), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['review_case.id'], name=op.f('fk_action_case_id_review_case')),
     sa.ForeignKeyConstraint(['owner_agency_id'], ['agency.id'], name=op.f('fk_action_owner_agency_id_agency')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_action')),

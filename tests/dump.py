@@ -1,0 +1,34 @@
+"""The whole database as plain data, to prove that a refused command changed nothing: every table of
+the models, every row in primary-key order (SQLAlchemy, so the same on SQLite and PostgreSQL); on
+SQLite also the `sqlite3` module's `.dump` of the file (what the `sqlite3` shell prints)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+import sqlalchemy
+
+from trigger.models import metadata
+
+
+def database_dump(url: str | None = None) -> dict:
+    url = url or os.environ["TRIGGER_DB"]
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            tables = {
+                table.name: [
+                    tuple(row) for row in conn.execute(table.select().order_by(*table.primary_key.columns))
+                ]
+                for table in metadata.sorted_tables
+            }
+    finally:
+        engine.dispose()
+    if url.startswith("sqlite:///"):
+        conn = sqlite3.connect(url[len("sqlite:///") :])
+        try:
+            tables["-- sqlite3 .dump"] = list(conn.iterdump())
+        finally:
+            conn.close()
+    return tables

@@ -556,3 +556,27 @@ def test_the_first_person_registered_must_be_an_admin(db):
     assert db.json("user", "list") == []
     # nobody registered: the database trusts whoever runs a command, as before
     assert db("--as", "anybody at all", "list").exit_code == 0
+
+
+def test_the_server_grants_a_manager_what_purge_changes():
+    """`purge` runs as the partnership's manager: every table it blanks or deletes from is theirs to
+    change on PostgreSQL too (a purge refused half-way by the server would keep the personal data)."""
+    from trigger import grants, retention
+
+    for model, _fields in retention.ROW_FIELDS:
+        assert "manager" in grants.WRITES[model.__tablename__].get("UPDATE", ()), model.__tablename__
+    for table in ("letter_delivery",):
+        assert "manager" in grants.WRITES[table]["UPDATE"]
+    for table in ("letter_copy", "signposting", "incident"):
+        assert "manager" in grants.WRITES[table]["DELETE"], table
+
+
+def test_every_table_has_its_grants_and_its_row_level_security():
+    from trigger import grants
+    from trigger.models import metadata
+
+    assert set(metadata.tables) | {"alembic_version"} == set(grants.WRITES)
+    for name, table in metadata.tables.items():
+        parents = {fk.parent.name: fk.column.table.name for fk in table.foreign_keys}
+        rule = grants.policy_for(name, {c.name for c in table.columns}, parents)
+        assert (rule is None) == (name in grants.UNSCOPED), name

@@ -401,6 +401,38 @@ def test_a_whole_case_runs_through_the_command_line_under_the_grants(county):
     }
 
 
+def test_a_manager_purges_their_own_partnership_and_is_told_who_must_vacuum(county):
+    old = json.loads(
+        county.ok(
+            "clerk_a",
+            "activate",
+            "--applicant",
+            "Olive Old",
+            "--received",
+            "2018-01-02",
+            "--channel",
+            "phone",
+            "--statement",
+            "x",
+            "--on",
+            "2018-01-02",
+            "--json",
+        ).stdout
+    )["reference"]
+    county.ok("mgr_a", "withdraw", old, "--reason", "the applicant moved away", "--on", "2018-02-01")
+    assert (
+        "purging personal data needs the manager role"
+        in county.cli("clerk_a", "purge", "--closed-before", "2019-01-01").stderr
+    )
+    done = county.ok("mgr_a", "purge", "--closed-before", "2019-01-01")
+    assert old in done.stdout and county.b not in done.stdout
+    assert f"the tables' owner ({county.login['owner']}) runs `VACUUM (FULL)" in done.stderr
+    assert (
+        county.sql("mgr_a", "SELECT applicant_name FROM review_case WHERE reference = :r", r=old)[0][0]
+        != "Olive Old"
+    )
+
+
 def test_an_unregistered_login_is_kept_out(county):
     err = county.cli("stranger", "list").stderr
     assert f"Error: the login {county.login['stranger']} may not use this database" in err

@@ -55,7 +55,7 @@ WRITES: dict[str, dict[str, tuple[str, ...]]] = {
     "appeal": {"INSERT": ("manager",), "UPDATE": ("manager", "chair")},
     "letter": {"INSERT": ("manager", "clerk", "chair"), "UPDATE": ("manager",)},
     "letter_copy": {"INSERT": ("manager", "clerk", "chair"), "UPDATE": ("manager",), "DELETE": ("manager",)},
-    "letter_delivery": {"INSERT": ("manager", "clerk")},  # `letter --send`
+    "letter_delivery": {"INSERT": ("manager", "clerk"), "UPDATE": ("manager",)},  # `letter --send`; purge
     "deadline": {"INSERT": CASE_WORK, "UPDATE": CASE_WORK},
     "reminder": {"INSERT": CASE_WORK, "UPDATE": ("admin", *CASE_WORK)},  # an admin may run the sweep
     "audit_head": {"UPDATE": WRITERS},  # every change appends to the chain (and locks its head)

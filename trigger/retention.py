@@ -217,6 +217,20 @@ def _reclaim(app: App, xid: int | None) -> list[str]:
                     )
                     break
                 time.sleep(0.1)
+            # only the tables' owner may VACUUM them (a county's people act under their own logins,
+            # docs/architecture.md#what-the-server-enforces): anyone else is told who must
+            owner = conn.exec_driver_sql(
+                "SELECT pg_get_userbyid(c.relowner) FROM pg_class c JOIN pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relname = 'review_case' "
+                "AND NOT pg_has_role(c.relowner, 'MEMBER') "
+                "AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
+            ).scalar()
+            if owner is not None:
+                warnings.append(
+                    f"the purged text may stay in the table files until the tables' owner ({owner}) runs "
+                    f"`VACUUM (FULL) {', '.join(TABLES)}`; this login may not"
+                )
+                return warnings
             # a plain VACUUM only marks the space reusable; FULL rewrites each table and its indexes
             conn.exec_driver_sql("VACUUM (FULL) " + ", ".join(TABLES))
         elif engine.dialect.name == "sqlite":

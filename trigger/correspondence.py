@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from letters.check import check_folder
+from letters.check import FIELDS, check_folder
 from letters.render import LetterError, render
 from trigger import checks, complaints, decisions, views
 from trigger.access import BUNDLE, LETTERS, READ_CASE, needs
@@ -451,18 +451,7 @@ def context(
         "window_unit": window.unit,
         "final": pol.appeal_final,
     }
-    appeal = {
-        "received": None,
-        "against": None,
-        "against_code": None,
-        "grounds": None,
-        "grounds_text": None,
-        "due": None,
-        "decided_on": None,
-        "upheld": None,
-        "decided_by": None,
-        "reason": None,
-    }
+    appeal = dict.fromkeys(FIELDS["appeal"])  # no appeal yet: every field of the context, empty
     appeals = _appeals(session, case)
     if appeals:
         chosen = appeals[-1]

@@ -23,6 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from trigger.incident_files import COLUMNS  # the columns an import reads
+
 GOAL_SECONDS = 5.0
 AS_OF = date(2026, 6, 30)
 FIRST_DAY = date(2021, 1, 1)
@@ -36,19 +38,7 @@ def _generate(csv_path: Path, n_incidents: int, seed: int = 2026) -> None:
     span = (AS_OF - FIRST_DAY).days
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
-        out.writerow(
-            [
-                "victim_id",
-                "occurred",
-                "reported",
-                "agency",
-                "agency_ref",
-                "hate",
-                "category",
-                "location",
-                "description",
-            ]
-        )
+        out.writerow(COLUMNS)
         for i in range(n_incidents):
             occurred = FIRST_DAY + timedelta(days=rng.randrange(span))
             lag = rng.choice((0, 0, 1, 1, 2, 3, 7, 14, 29, 30, 31, 45))

@@ -400,7 +400,12 @@ def _same_as(session: Session, row: Incident, value: str | int) -> int | None:
         raise InvalidInput(f"--same-as {value!r} is not a complaint id (or none)") from None
     checks.whole(target_id, "--same-as")
     target = session.get(Incident, target_id)
-    if target is None or target.case_id != row.case_id or target.id == row.id:
+    if (
+        target is None
+        or target.case_id != row.case_id
+        or target.partnership_id != row.partnership_id  # another partnership's log is not there
+        or target.id == row.id
+    ):
         raise NotFound(f"--same-as {target_id}: no other complaint {target_id} on the same case")
     seen, probe = {row.id}, target
     while probe is not None and probe.same_as_id is not None:  # a loop of links would count nothing

@@ -2362,7 +2362,10 @@ def user():
     "--role",
     required=True,
     type=click.Choice(codes.ROLES),
-    help="What they may do (see docs/architecture.md).",
+    help=(
+        "admin: partnerships, people, reading all; manager: their partnership's work; reviewer: the "
+        "cases they review; chair: appeals; clerk: applications, complaints, letters; viewer: reading."
+    ),
 )
 @click.option(
     "--partnership",

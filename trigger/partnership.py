@@ -1,7 +1,7 @@
 """The partnerships' set-up: `trigger init` (the schema and the first partnership), `trigger
 partnership add|list` (a county's several partnerships in one database, each with its own policy,
-reference series, manager and agencies), the database's own settings, and the agencies (the relevant
-bodies of s.105 and other partners) of each partnership."""
+reference series, manager and agencies; what a database of one partnership kept as its settings),
+and the agencies (the relevant bodies of s.105 and other partners) of each partnership."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from trigger.access import AGENCIES, READ_CASE, SETUP, needs
 from trigger.app import App, retried, today, writers_lock
 from trigger.codes import AGENCY_KINDS, not_one_of
 from trigger.errors import GuardRefused, InvalidInput
-from trigger.models import Agency, AppUser, Partnership, ReviewCase, Setting
+from trigger.models import Agency, AppUser, Partnership, ReviewCase
 from trigger.rules import policy as policies
 from trigger.rules.policy import Policy
 
@@ -23,23 +23,6 @@ FIRST_CODE = "main"  # the partnership `trigger init` makes when not told its co
 FIRST_PREFIX = "CT"  # CT-2026-0001, as a database of one partnership always had
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _PREFIX = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
-
-# -- settings of the whole database ------------------------------------------------------------------
-
-
-def setting(session: Session, key: str, default: str = "") -> str:
-    row = session.get(Setting, key)
-    return row.value if row is not None else default
-
-
-def set_setting(session: Session, key: str, value: str) -> None:
-    row = session.get(Setting, key)
-    if row is None:
-        session.add(Setting(key=key, value=value))
-    else:
-        row.value = value
-        session.add(row)
-
 
 # -- a partnership's own settings ----------------------------------------------------------------------
 

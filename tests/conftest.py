@@ -2,9 +2,10 @@
 
 The database is a SQLite file per test, copied from one database migrated once per run (migrating
 each test's database with Alembic was most of the suite's set-up time); with
-`TRIGGER_TEST_DB=postgresql+psycopg://...` it is instead a fresh PostgreSQL schema per test
-(`t_<random>`, selected through libpq's search_path option and dropped afterwards), so the whole suite
-runs against a shared server and the tests stay independent.
+`TRIGGER_TEST_DB=postgresql+psycopg://...` it is instead a PostgreSQL schema selected through libpq's
+search_path option: one migrated schema per test process (`w_<random>`), emptied after every test and
+made anew when a test changed its shape, or a fresh empty schema (`t_<random>`) for a test marked
+`no_schema`; so the whole suite runs against a shared server and the tests stay independent.
 
 `snapshot(name, build)` lets a module build a large fixture database once and hand each test its own
 copy (SQLite); on PostgreSQL it builds it for each test.
@@ -103,14 +104,157 @@ def migrated_template(tmp_path_factory, pg_admin) -> Path | None:
     return path
 
 
+# what a test could change in its PostgreSQL schema besides rows: its tables and columns, grants,
+# row-level security and policies, functions, the migration revision. A worker's schema is reused
+# only while this is as it was after migrating.
+_SCHEMA_PRINT = """
+SELECT
+  (SELECT count(*) FROM information_schema.columns WHERE table_schema = :s),
+  (SELECT count(*) FROM pg_policies WHERE schemaname = :s),
+  (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = :s),
+  (SELECT string_agg(c.relname || ':' || c.relrowsecurity || ':' || coalesce(c.relacl::text, ''), ','
+                     ORDER BY c.relname)
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :s)
+"""
+
+
+class _WorkerSchema:
+    """One migrated PostgreSQL schema per test process, emptied after each test that left its shape
+    alone (TRUNCATE) and made anew after one that changed it: migrating a fresh schema for every test
+    was most of the suite's time on PostgreSQL."""
+
+    def __init__(self, admin):
+        self.admin, self.name, self.print = admin, None, None
+        self.saved: dict[str, str] = {}  # snapshot name -> the schema holding its rows
+
+    def make(self) -> None:
+        self.__dict__.pop("_sql", None)
+        self._drop_worker()
+        self.name = f"w_{secrets.token_hex(6)}"
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {self.name}")
+        database.upgrade(get_engine(with_search_path(PG_URL, self.name)))
+        dispose_engines()
+        self.print = self._print()
+
+    def _print(self):
+        with self.admin.connect() as conn:
+            shape = tuple(conn.execute(sqlalchemy.text(_SCHEMA_PRINT), {"s": self.name}).one())
+            revision = conn.exec_driver_sql(f"SELECT version_num FROM {self.name}.alembic_version").all()
+            return (*shape, tuple(revision))
+
+    def reset(self) -> None:
+        """Empty every table, or make the schema anew when the test changed more than rows."""
+        try:
+            if self._print() != self.print:
+                raise RuntimeError("the schema changed")
+            with self.admin.connect() as conn:
+                conn.exec_driver_sql(self._emptying(conn))
+        except Exception:  # noqa: BLE001 - anything unexpected: start again from a fresh schema
+            self.make()
+
+    def _drop_worker(self) -> None:
+        if self.name:
+            with self.admin.connect() as conn:
+                conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
+            self.name = None
+
+    def drop(self) -> None:
+        self._drop_worker()
+        for saved in self.saved.values():
+            with self.admin.connect() as conn:
+                conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {saved} CASCADE")
+        self.saved.clear()
+
+    def _emptying(self, conn) -> str:
+        """One batch of SQL that deletes every row and restarts every id sequence (DELETE is cheaper
+        than TRUNCATE for tables this small: no new files)."""
+        if not hasattr(self, "_sql"):
+            sequences = conn.execute(
+                sqlalchemy.text(
+                    "SELECT pg_get_serial_sequence(table_schema || '.' || table_name, column_name) "
+                    "FROM information_schema.columns "
+                    "WHERE table_schema = :s AND column_default LIKE 'nextval%'"
+                ),
+                {"s": self.name},
+            ).scalars()
+            self._sql = ";".join(
+                [
+                    "SET lock_timeout = '10s'",
+                    "SET session_replication_role = replica",  # rows in any order, foreign keys or not
+                    *(f"DELETE FROM {self.name}.{t}" for t in self._tables(conn)),
+                    "SET session_replication_role = DEFAULT",
+                    *(f"ALTER SEQUENCE {seq} RESTART" for seq in sequences),
+                ]
+            )
+        return self._sql
+
+    def _tables(self, conn) -> list[str]:
+        rows = conn.execute(
+            sqlalchemy.text("SELECT tablename FROM pg_tables WHERE schemaname = :s ORDER BY tablename"),
+            {"s": self.name},
+        ).scalars()
+        return [t for t in rows if t != "alembic_version"]
+
+    def save(self, key: str) -> None:
+        """Keep a copy of every table's rows (the `snapshot` fixture), in a schema of its own."""
+        copy = f"s_{secrets.token_hex(6)}"
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {copy}")
+            for table in self._tables(conn):
+                conn.exec_driver_sql(f"CREATE TABLE {copy}.{table} AS TABLE {self.name}.{table}")
+        self.saved[key] = copy
+
+    def restore(self, key: str) -> None:
+        """Put the saved rows back, and each id sequence after the highest id restored."""
+        copy = self.saved[key]
+        with self.admin.connect() as conn:
+            tables = self._tables(conn)
+            conn.exec_driver_sql(self._emptying(conn))
+            conn.exec_driver_sql("SET session_replication_role = replica")  # copy rows in any order
+            for table in tables:
+                conn.exec_driver_sql(f"INSERT INTO {self.name}.{table} SELECT * FROM {copy}.{table}")
+            conn.exec_driver_sql("SET session_replication_role = DEFAULT")
+            serials = conn.execute(
+                sqlalchemy.text(
+                    "SELECT table_name, column_name, "
+                    "pg_get_serial_sequence(table_schema || '.' || table_name, column_name) "
+                    "FROM information_schema.columns "
+                    "WHERE table_schema = :s AND column_default LIKE 'nextval%'"
+                ),
+                {"s": self.name},
+            ).all()
+            for table, column, sequence in serials:
+                highest = f"coalesce((SELECT max({column}) FROM {self.name}.{table}), 0) + 1"
+                conn.exec_driver_sql(f"SELECT setval('{sequence}', {highest}, false)")
+
+
+@pytest.fixture(scope="session")
+def pg_worker_schema(pg_admin):
+    if pg_admin is None:
+        yield None
+        return
+    worker = _WorkerSchema(pg_admin)
+    worker.make()
+    yield worker
+    dispose_engines()
+    worker.drop()
+
+
 @pytest.fixture
-def db_url(request, tmp_path, pg_admin, migrated_template):
+def db_url(request, tmp_path, pg_admin, migrated_template, pg_worker_schema):
     """The URL of this test's own database: migrated but empty (`trigger init` not yet run), or with
     no schema at all for a test marked `no_schema`."""
+    empty = request.node.get_closest_marker("no_schema") is not None
     if pg_admin is None:
-        if request.node.get_closest_marker("no_schema") is None:
+        if not empty:
             _copy_sqlite(migrated_template, tmp_path / "trigger.db")
         yield f"sqlite:///{tmp_path / 'trigger.db'}"
+        return
+    if not empty:
+        yield with_search_path(PG_URL, pg_worker_schema.name)
+        dispose_engines()
+        pg_worker_schema.reset()
         return
     schema = f"t_{secrets.token_hex(6)}"
     with pg_admin.connect() as conn:
@@ -128,6 +272,8 @@ def isolated(tmp_path, monkeypatch, db_url):
     monkeypatch.setenv("TRIGGER_USER", "tester")
     monkeypatch.delenv("TRIGGER_SMTP_URL", raising=False)
     monkeypatch.delenv("TRIGGER_OUTBOX", raising=False)
+    # tables as wide as a desktop terminal, whatever runs the tests (a parallel worker has no terminal)
+    monkeypatch.setenv("COLUMNS", "160")
     yield
     dispose_engines()
 
@@ -137,15 +283,27 @@ def _snapshots(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("snapshots")
 
 
+_PG_SNAPSHOT_DATA: dict[str, object] = {}  # what each PostgreSQL snapshot's build returned
+
+
 @pytest.fixture
-def snapshot(db_url, _snapshots):
+def snapshot(db_url, _snapshots, pg_worker_schema):
     """`snapshot(name, build)`: run `build()` (which fills this test's database and returns plain JSON
-    data) once per run, and give later tests a copy of the database it made and the data it returned.
-    On PostgreSQL every test builds its own."""
+    data) once per run, and give later tests a copy of the database it made and the data it returned
+    (on PostgreSQL, once per test process, the rows kept in a schema of their own)."""
+    pg_data: dict[str, object] = _PG_SNAPSHOT_DATA
 
     def use(name: str, build):
         if ON_POSTGRES:
-            return build()
+            dispose_engines()
+            if name in pg_worker_schema.saved:
+                pg_worker_schema.restore(name)
+                return pg_data[name]
+            value = build()
+            dispose_engines()
+            pg_worker_schema.save(name)
+            pg_data[name] = value
+            return value
         saved = _snapshots / f"{name}.db"
         data = saved.with_suffix(".json")
         here = Path(db_url.removeprefix("sqlite:///"))

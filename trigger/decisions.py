@@ -14,13 +14,15 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from trigger import tables as t
-from trigger.rules.threshold import Explanation, long_date
+
+if TYPE_CHECKING:  # the threshold rule is read only for a decision whose complaints were corrected
+    from trigger.rules.threshold import Explanation
 
 # Read with the Core tables (rows read like the models' objects), so that `show` need not build the
 # models (docs/architecture.md#speed); `case` is a ReviewCase or a review_case row.
@@ -174,6 +176,8 @@ def since_corrected(session: Session, case: Any, now: Callable[[], Explanation])
     current = now().as_dict()
     if _verdict(then) == _verdict(current):
         return None
+    from trigger.rules.threshold import long_date
+
     return (
         f"the decision of {long_date(d.decided_on)} was made on complaints since corrected: it found the "
         f"threshold {_said(then)}; as corrected they give {_said(current)}. Nothing has changed state; "

@@ -74,6 +74,9 @@ def paired(cmd: list[str], env: dict, runs: int, floor: str = FLOOR) -> tuple[fl
 def base_env(db_url: str, home: str) -> dict:
     env = dict(os.environ, TRIGGER_DB=db_url, TRIGGER_HOME=home, TRIGGER_USER="bench", PYTHONPATH=str(ROOT))
     env.pop("TRIGGER_SMTP_URL", None)
+    # an installed trigger runs from bytecode compiled at install time, as the libraries of the floor
+    # do: let the warm-up run write it for the source tree too (never compile 2,000 lines per start)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, date
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
-from trigger import access
+from trigger import access, seal
 from trigger.app import writers_lock
 from trigger.errors import NotPermitted
 from trigger.models import AuditEvent, AuditHead, ReviewCase, utcnow
@@ -59,9 +59,12 @@ def record(
     reason: str | None = None,
     detail: dict | None = None,
     partnership_id: int | None = None,
+    sealed: bool = True,
 ) -> AuditEvent:
     """Append one event in the caller's transaction, marked with the partnership it belongs to (the
-    case's, else the one given, else the acting user's) so that each partnership sees its own."""
+    case's, else the one given, else the acting user's) so that each partnership sees its own. A case's
+    event has its reason and detail sealed under the case's key (`trigger.seal`), unless `sealed` is
+    False (the purge's own event, written as the key goes)."""
     writers_lock(session)
     if partnership_id is None:
         partnership_id = case.partnership_id if case is not None else access.scope_of(session)
@@ -85,6 +88,8 @@ def record(
         hash="",
         partnership_id=partnership_id,
     )
+    if case is not None and sealed:
+        seal.seal_event(session, row)  # the hash covers the ciphertext: docs/operations.md#erasure
     row.hash = _digest(row)
     head.last_hash = row.hash
     session.add(row)

@@ -410,6 +410,18 @@ class AuditEvent(SQLModel, table=True):
     partnership_id: int | None = Field(default=None, foreign_key="partnership.id", index=True)
 
 
+class CaseKey(SQLModel, table=True):
+    """The key that seals the free text of a case's audit events (docs/operations.md#erasure):
+    `purge` deletes the row, and with it every reason and detail those events hold, while the chain
+    still verifies over the ciphertext."""
+
+    __tablename__ = "case_key"
+    case_id: int = Field(
+        foreign_key="review_case.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    key: bytes = Field(sa_column=Column("key", LargeBinary, nullable=False))
+
+
 class PolicySnapshot(SQLModel, table=True):
     """The text of each policy version a case started under, so that editing or upgrading a policy
     file never silently changes a live case (docs/architecture.md#policies)."""

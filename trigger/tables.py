@@ -110,6 +110,15 @@ def _audit_head() -> Table:
     )
 
 
+def _case_key() -> Table:
+    return Table(
+        "case_key",
+        metadata,
+        Column("case_id", Integer(), primary_key=True),
+        Column("key", LargeBinary()),
+    )
+
+
 def _case_sequence() -> Table:
     return Table(
         "case_sequence",
@@ -454,6 +463,7 @@ _BUILD = {
     "appeal": _appeal,
     "audit_event": _audit_event,
     "audit_head": _audit_head,
+    "case_key": _case_key,
     "case_sequence": _case_sequence,
     "consultation": _consultation,
     "correction": _correction,

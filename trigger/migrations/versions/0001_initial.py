@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-28 02:18:34.439070
+Create Date: 2026-12-06 01:49:25.974272
 
 """
 from typing import Sequence, Union
@@ -221,6 +221,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_event_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_partnership_id'), ['partnership_id'], unique=False)
 
+    op.create_table('case_key',
+    sa.Column('case_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('key', sa.LargeBinary(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['review_case.id'], name=op.f('fk_case_key_case_id_review_case')),
+    sa.PrimaryKeyConstraint('case_id', name=op.f('pk_case_key'))
+    )
     op.create_table('consultation',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -536,6 +542,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_consultation_case_id'))
 
     op.drop_table('consultation')
+    op.drop_table('case_key')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_event_partnership_id'))
         batch_op.drop_index(batch_op.f('ix_audit_event_case_id'))

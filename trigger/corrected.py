@@ -4,12 +4,12 @@ letters each one marks as issued before a fact they showed was corrected."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
 
+from trigger import seal
 from trigger import tables as t
 
 # the case fields a letter shows: a letter issued before one of them was corrected is marked in `show`
@@ -70,17 +70,18 @@ def letter_marks(session: Session, case: Any, letters: list[Any], found: list[An
     found = [c for c in found if c.audit_seq is not None]
     ev = t.audit_event
     events = session.execute(
-        select(ev.c.seq, ev.c.event, ev.c.detail).where(
+        select(ev.c.case_id, ev.c.seq, ev.c.event, ev.c.detail).where(
             ev.c.case_id == case.id, ev.c.event.in_(("letter", "appeal_bundle", "assign"))
         )
     ).all()
     issued: dict[int, int] = {}
     assigned = 0
-    for seq, event, detail in events:
-        if event == "assign":
-            assigned = assigned or seq
-        elif detail:
-            issued[json.loads(detail).get("letter")] = seq
+    sealed = seal.Opener(session, [case.id])
+    for e in events:
+        if e.event == "assign":
+            assigned = assigned or e.seq
+        elif e.detail:
+            issued[sealed.details(e).get("letter")] = e.seq
     since: dict[int, int] = {}  # correction id -> the seq from which the value it replaced was in force
     last: dict[tuple, int] = {}
     for c in sorted(found, key=lambda c: c.audit_seq or 0):

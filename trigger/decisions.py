@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from trigger import seal
 from trigger import tables as t
 
 if TYPE_CHECKING:  # the threshold rule is read only for a decision whose complaints were corrected
@@ -159,16 +160,17 @@ def since_corrected(session: Session, case: Any, now: Callable[[], Explanation])
         select(ev.c.seq).where(ev.c.case_id == case.id, ev.c.event == "decide").order_by(ev.c.seq.desc())
     ).scalar()
     corrected = session.execute(
-        select(ev.c.event, ev.c.detail).where(
+        select(ev.c.case_id, ev.c.seq, ev.c.event, ev.c.detail).where(
             ev.c.case_id == case.id,
             ev.c.seq > (decided_seq or 0),
             ev.c.event.in_((*THRESHOLD_CORRECTIONS, "case_update")),
         )
     ).all()
+    sealed = seal.Opener(session, [case.id])
     relevant = [
         e
         for e in corrected
-        if e.event in THRESHOLD_CORRECTIONS or "received" in json.loads(e.detail or "{}").get("fields", [])
+        if e.event in THRESHOLD_CORRECTIONS or "received" in sealed.details(e).get("fields", [])
     ]
     if not relevant:
         return None

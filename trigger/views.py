@@ -8,7 +8,6 @@ that `show` and `list` never build the SQLModel classes and stay near the import
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from trigger import access, corrected, decisions
+from trigger import access, corrected, decisions, seal
 from trigger import tables as t
 from trigger.access import READ_CASE, needs
 from trigger.app import App, today
@@ -119,6 +118,7 @@ def case_view(session: Session, case: Any) -> dict:
     letters = _of_case(session, t.letter, case, t.letter.c.id)
     sent = _deliveries(session, [lt.id for lt in letters])
     events = _of_case(session, t.audit_event, case, t.audit_event.c.on, t.audit_event.c.seq)
+    sealed = seal.Opener(session, [case.id])  # reasons and details, or what purge left of them
     meetings = _of_case(session, t.meeting, case, t.meeting.c.id.desc())
     meeting_row = meetings[0] if meetings else None
     findings = _of_case(session, t.finding, case, t.finding.c.id)
@@ -272,8 +272,8 @@ def case_view(session: Session, case: Any) -> dict:
                 "event": e.event,
                 "from": e.from_state,
                 "to": e.to_state,
-                "reason": e.reason,
-                "detail": json.loads(e.detail) if e.detail else {},
+                "reason": sealed.reason(e),
+                "detail": sealed.details(e),
             }
             for e in events
         ],

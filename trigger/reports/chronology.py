@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from trigger import views
+from trigger import seal, views
 from trigger.access import READ_CASE, needs
 from trigger.app import App
 from trigger.models import (
@@ -48,12 +48,14 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
     events = session.scalars(
         select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)
     ).all()
+    sealed = seal.Opener(session, [case.id])  # reasons and details, or what purge left of them
     # who recorded each thing that has its own entry below, so the event itself is not listed again
-    by = _recorded_by(events)
+    by = _recorded_by(events, sealed)
     for e in events:
         if e.event in SHOWN_BY_ROWS:
             continue
-        detail = json.loads(e.detail) if e.detail else None
+        detail = sealed.details(e) or None
+        reason = sealed.reason(e)
         move = f" ({e.from_state or ''} -> {e.to_state})" if e.to_state and e.from_state != e.to_state else ""
         facts = ", ".join(
             f"{k} {', '.join(map(str, v)) if isinstance(v, list) else v}"
@@ -66,14 +68,14 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             "event",
             f"{e.event}{move} by {e.actor}"
             + (f" ({facts})" if facts else "")
-            + (f": {e.reason}" if e.reason else ""),
+            + (f": {reason}" if reason else f": {detail['erased']}" if detail and "erased" in detail else ""),
             event=e.event,
             actor=e.actor,
             seq=e.seq,
             recorded=e.at.isoformat(timespec="seconds"),
             from_state=e.from_state,
             to_state=e.to_state,
-            reason=e.reason,
+            reason=reason,
             detail=detail,
         )
     for i in session.scalars(select(Incident).where(Incident.case_id == case.id).order_by(Incident.id)).all():
@@ -186,14 +188,13 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
         )
     action_added = {}
     for e in session.execute(
-        select(AuditEvent.on, AuditEvent.detail).where(
+        select(AuditEvent.case_id, AuditEvent.seq, AuditEvent.on, AuditEvent.detail).where(
             AuditEvent.case_id == case.id, AuditEvent.event == "action_add"
         )
     ).all():
-        try:
-            action_added[json.loads(e[1])["number"]] = e[0]
-        except (TypeError, ValueError, KeyError):
-            pass
+        number = sealed.details(e).get("number")
+        if number is not None:
+            action_added[number] = e.on
     for a in session.scalars(select(Action).where(Action.case_id == case.id).order_by(Action.number)).all():
         add(
             action_added.get(a.number, a.due),
@@ -306,12 +307,12 @@ _KEYS = {
 }
 
 
-def _recorded_by(events) -> dict[tuple[str, int], str]:
+def _recorded_by(events, sealed: seal.Opener) -> dict[tuple[str, int], str]:
     out = {}
     for e in events:
         key = _KEYS.get(e.event)
         if key and e.detail:
-            value = json.loads(e.detail).get(key)
+            value = sealed.details(e).get(key)
             if value is not None:
                 out[("letter" if e.event == "appeal_bundle" else e.event, value)] = e.actor
     return out

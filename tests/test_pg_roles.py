@@ -433,6 +433,21 @@ def test_a_manager_purges_their_own_partnership_and_is_told_who_must_vacuum(coun
     )
 
 
+def test_a_live_cases_key_is_deleted_by_nobody(county):
+    """Deleting the key erases the text of the case's audit events (docs/operations.md#erasure): only
+    the purge of its personal data may, not a manager with `psql`, not even the tables' owner."""
+    ref = _met_case(county, "Rita Reviewer")
+    live = "DELETE FROM case_key WHERE case_id = (SELECT id FROM review_case WHERE reference = :r)"
+    assert "a case's key goes only with the purge" in county.refused("mgr_a", live, r=ref)
+    assert "a case's key goes only with the purge" in county.refused("owner", live, r=ref)
+    assert "a case's key goes only with the purge" in county.refused(
+        "owner",
+        "UPDATE case_key SET key = key WHERE case_id = (SELECT id FROM review_case WHERE reference = :r)",
+        r=ref,
+    )
+    assert "permission denied for table case_key" in county.refused("rev_a", live, r=ref)
+
+
 def test_an_unregistered_login_is_kept_out(county):
     err = county.cli("stranger", "list").stderr
     assert f"Error: the login {county.login['stranger']} may not use this database" in err

@@ -9,7 +9,8 @@ with `psql` can do no more than its role allows on the command line
   may INSERT or UPDATE only the tables its work writes (`WRITES`); only a manager may DELETE, and only
   what `purge` deletes; `trigger_viewer` only SELECTs.
 - **The audit log is append-only for everybody**: no group is granted UPDATE, DELETE or TRUNCATE on
-  `audit_event`, and triggers refuse them even to the tables' owner.
+  `audit_event`, and triggers refuse them even to the tables' owner. A case's key (`case_key`, which
+  opens the text of its events) is never updated, and deleted only for a case being purged.
 - **Row-level security**: each login sees and changes only its own partnership's rows, looked up in
   `app_user` by `session_user`; an admin reads every partnership and changes no case; a reviewer
   changes only the cases they review; a chair sees only cases that went to appeal.
@@ -60,6 +61,8 @@ WRITES: dict[str, dict[str, tuple[str, ...]]] = {
     "reminder": {"INSERT": CASE_WORK, "UPDATE": ("admin", *CASE_WORK)},  # an admin may run the sweep
     "audit_head": {"UPDATE": WRITERS},  # every change appends to the chain (and locks its head)
     "audit_event": {"INSERT": WRITERS},  # never UPDATE, DELETE or TRUNCATE
+    # a case's key is made with its first event and deleted only by purge (docs/operations.md#erasure)
+    "case_key": {"INSERT": CASE_WORK, "DELETE": ("manager",)},
     "policy_snapshot": {"INSERT": ("manager", "clerk")},
     "correction": {"INSERT": ("admin", "manager", "reviewer", "clerk"), "UPDATE": ("manager",)},
     "signposting": {"INSERT": ("manager", "clerk"), "UPDATE": ("manager",), "DELETE": ("manager",)},
@@ -218,6 +221,15 @@ BEGIN
   IF wanted IS NOT NULL THEN EXECUTE format('GRANT %I TO %I', wanted, who); END IF;
   RETURN wanted;
 END $$;
+CREATE OR REPLACE FUNCTION {s}.trigger_key_kept() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' AND EXISTS (SELECT 1 FROM {s}.review_case WHERE id = OLD.case_id AND purged) THEN
+    RETURN OLD;
+  END IF;
+  RAISE EXCEPTION 'a case''s key goes only with the purge of its personal data: % on case_key is refused',
+    TG_OP USING ERRCODE = 'insufficient_privilege';
+END $$;
 CREATE OR REPLACE FUNCTION {s}.trigger_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -336,6 +348,13 @@ def grant(app: App) -> Granted:
         conn.exec_driver_sql(
             f"CREATE TRIGGER trigger_append_only_truncate BEFORE TRUNCATE ON {audit_log} "
             f"FOR EACH STATEMENT EXECUTE FUNCTION {s}.trigger_append_only()"
+        )
+        # a key destroyed outside purge would erase a live case's audit text (docs/operations.md#erasure)
+        keys = f"{s}.case_key"
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS trigger_key_kept ON {keys}")
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER trigger_key_kept BEFORE UPDATE OR DELETE ON {keys} "
+            f"FOR EACH ROW EXECUTE FUNCTION {s}.trigger_key_kept()"
         )
         for (login,) in conn.execute(text("SELECT login FROM app_user ORDER BY login")):
             done.logins.append((login, sync_login(session, login)))

@@ -2184,7 +2184,7 @@ def audit_verify(c):
 @pass_ctx
 def purge(c, closed_before, dry_run, as_json, as_csv):
     """Remove the personal data of old closed cases (policy retention_years); statistics and the audit
-    chain stay."""
+    chain stay, the reasons in each case's audit events erased with the case's key."""
     from trigger import retention
 
     result = retention.purge(c.app, closed_before, dry_run=dry_run)

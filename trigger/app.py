@@ -68,6 +68,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")  # the CLI and the reminder service read and write at once
     cur.execute("PRAGMA busy_timeout=10000")
+    # a deleted or overwritten value is zeroed in the file, not left in free space until reused, so
+    # that purge erases for good (docs/operations.md#erasure)
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 

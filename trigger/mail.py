@@ -175,14 +175,38 @@ class Outbox:
     def describe(self) -> str:
         return f"outbox {self.folder}"
 
+    @staticmethod
+    def _safe(name: str) -> str:
+        return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
+
     def send(self, msg: EmailMessage, name: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
+        safe = self._safe(name)
         tmp = self.folder / f".{safe}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(msg.as_bytes())
         tmp.replace(self.folder / f"{safe}.eml")  # atomic: a reader never sees half a message
+
+    def discard(self, names: list[str]) -> int:
+        """Remove the messages `send` wrote under these names (and any half-written one), their bytes
+        overwritten first: a purged case's letters and reminders (docs/operations.md#erasure).
+        Returns how many files went."""
+        gone = 0
+        for name in names:
+            safe = self._safe(name)
+            for path in (self.folder / f"{safe}.eml", self.folder / f".{safe}.tmp"):
+                try:
+                    size = path.stat().st_size
+                    with open(path, "r+b") as out:
+                        out.write(b"\0" * size)
+                        out.flush()
+                        os.fsync(out.fileno())
+                    path.unlink()
+                except FileNotFoundError:
+                    continue
+                gone += 1
+        return gone
 
     def limit(self, seconds: float) -> None:
         pass

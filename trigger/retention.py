@@ -5,12 +5,15 @@ A purge blanks the personal data of cases closed or withdrawn before a date, and
 to them (closure and decision reasons, findings, recommendations, actions, notes), and keeps
 everything the published figures and the audit chain rest on: dates, states, channels, decisions,
 agencies, counts. Imported incident rows (partners' logs, kept only for `trigger scan`) reported
-before the same date are deleted. Audit rows are never touched (they hold no personal data of the
-victim by design: see `trigger.audit`).
+before the same date are deleted. Audit rows are never touched: the reasons and details of a case's
+events are sealed under the case's key (`trigger.seal`), and the purge deletes the key, in the same
+transaction, so the chain still verifies while the text is gone (docs/operations.md#erasure).
 
 After the commit, the space the old values took is cleaned too: on PostgreSQL a `VACUUM FULL` of the
 tables touched rewrites them (a plain VACUUM leaves the old bytes in the table file until the space is
-reused); on SQLite the purge runs with `secure_delete` and ends with a WAL checkpoint.
+reused); on SQLite every connection runs with `secure_delete` (freed space is zeroed) and the purge
+ends with a WAL checkpoint that empties the WAL. The case's letters and reminders waiting in the
+outbox folder are overwritten and removed.
 """
 
 from __future__ import annotations
@@ -22,15 +25,17 @@ from datetime import date
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
-from trigger import access, audit
+from trigger import access, audit, mail
 from trigger.access import PURGE, needs
 from trigger.app import App, today
 from trigger.errors import GuardRefused
 from trigger.models import (
     Action,
     Appeal,
+    CaseKey,
     Consultation,
     Correction,
+    Deadline,
     EvidenceRequest,
     Finding,
     HoursEntry,
@@ -40,6 +45,7 @@ from trigger.models import (
     LetterDelivery,
     Meeting,
     Recommendation,
+    Reminder,
     ReviewCase,
     Signposting,
     ThresholdDecision,
@@ -88,6 +94,7 @@ TABLES = [
     "letter_copy",
     "letter_delivery",
     "signposting",
+    "case_key",
     *(model.__tablename__ for model, _ in ROW_FIELDS),
 ]
 
@@ -97,6 +104,7 @@ class Purged:
     cases: list[dict] = field(default_factory=list)
     imported_incidents: int = 0  # imported incident rows deleted (or, dry run, that would be)
     warnings: list[str] = field(default_factory=list)
+    outbox: list[str] = field(default_factory=list)  # the purged cases' messages, by outbox name
 
 
 SNAPSHOT_WAIT = 60.0  # seconds to wait for older transactions before rewriting the tables
@@ -142,8 +150,6 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
                 f"for {pol.retention_years} years, so the latest date allowed today is {limit.isoformat()}"
             )
         dialect = session.connection().dialect.name
-        if dialect == "sqlite" and not dry_run:
-            session.connection().exec_driver_sql("PRAGMA secure_delete=ON")  # freed pages are zeroed
         xid = None
         if dialect == "postgresql" and not dry_run:
             xid = session.connection().exec_driver_sql("SELECT pg_current_xact_id()::text::bigint").scalar()
@@ -152,12 +158,17 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
             # a case started under a policy with a longer retention keeps its data for that longer period
             if case.state_changed >= latest_allowed(case_pol.retention_years):
                 continue
-            result.cases.append(_purge_case(session, case, app.actor, dry_run))
+            result.cases.append(_purge_case(session, case, app.actor, dry_run, result.outbox))
         result.imported_incidents = _purge_imported(session, closed_before, app.actor, dry_run, pid)
         if dry_run:
             session.rollback()
     if not dry_run and (result.cases or result.imported_incidents):
         result.warnings += _reclaim(app, xid)
+    if not dry_run and result.outbox:
+        try:
+            mail.Outbox(mail.outbox_dir()).discard(result.outbox)
+        except OSError as exc:
+            result.warnings.append(f"the purged cases' messages could not be removed from the outbox: {exc}")
     return result
 
 
@@ -234,11 +245,18 @@ def _reclaim(app: App, xid: int | None) -> list[str]:
             # a plain VACUUM only marks the space reusable; FULL rewrites each table and its indexes
             conn.exec_driver_sql("VACUUM (FULL) " + ", ".join(TABLES))
         elif engine.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            # every page the purge changed goes into the file (zeroed where freed: secure_delete, set on
+            # every connection) and the WAL, which still holds the pages as they were, is emptied
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+            if busy is not None and busy[0]:
+                warnings.append(
+                    "another program (a `reminders serve`?) was reading the database, so the old rows may "
+                    "stay in its WAL file until the last program using the database closes it"
+                )
     return warnings
 
 
-def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -> dict:
+def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool, outbox: list[str]) -> dict:
     initials = "".join(w[0] for w in case.victim_name.split() if w[:1].isalpha()).upper()[:3]
     incidents = session.scalar(select(func.count()).select_from(Incident).where(Incident.case_id == case.id))
     letters = session.scalar(select(func.count()).select_from(Letter).where(Letter.case_id == case.id))
@@ -266,11 +284,21 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -
     session.execute(
         update(LetterDelivery).where(LetterDelivery.letter_id.in_(letter_ids)).values(sent_to=PURGED)
     )
+    # the messages about the case that may wait in the outbox, by the names they were written under
+    outbox += [
+        f"letter-{i}-{kind}"
+        for i, kind in session.execute(select(Letter.id, Letter.kind).where(Letter.case_id == case.id))
+    ]
+    reminders = select(Reminder.id, Reminder.kind).join(Deadline, Deadline.id == Reminder.deadline_id)
+    outbox += [f"{i}-{kind}" for i, kind in session.execute(reminders.where(Deadline.case_id == case.id))]
+    # the key goes, and with it every reason and detail of the case's audit events (the chain stays)
+    session.execute(delete(CaseKey).where(CaseKey.case_id == case.id))
     session.flush()
     audit.record(
         session,
         case,
         "purge",
+        sealed=False,  # what was purged (field names only), readable after the key is gone
         actor=actor,
         on=today(),
         detail={
@@ -282,6 +310,8 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool) -
                     for column in sorted(values)
                 ),
                 "letter copies",
+                "outbox messages",
+                "audit reasons and details (the case's key)",
             ]
         },
     )

@@ -1,0 +1,238 @@
+"""Erasure that erases (docs/operations.md#erasure): the reasons and details of a case's audit events
+are stored encrypted under the case's own key, and `purge` destroys the key. Proved on the bytes: after
+`trigger purge`, none of a person's words is left in the SQLite file, its WAL or its shared memory
+file, in PostgreSQL's table files, in the outbox or in the letter register; the chain still verifies,
+and `show` and `export` say the text was erased."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import date
+from email import message_from_bytes
+from email import policy as email_policy
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+from conftest import ON_POSTGRES, sqlite_only
+
+# words that occur nowhere else, so that a byte found is one of the case's
+NAME = "Quenbury Zaltwhistle"
+OLD_ADDRESS = "4 Vexmoor Lane"
+ADDRESS = "9 Prundlefield Close"
+REASON = "Yorvaldine misheard the street"
+WITHDRAWN = "moving in with Ermintrude Scobbleton"
+EMAIL = "quenbury@zaltwhistle.example"
+MARKERS = (NAME, OLD_ADDRESS, ADDRESS, REASON, WITHDRAWN, EMAIL)
+
+
+def _sql(statement: str, **params):
+    engine = sqlalchemy.create_engine(os.environ["TRIGGER_DB"], poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(sqlalchemy.text(statement), params)
+            return result.all() if result.returns_rows else None
+    finally:
+        engine.dispose()
+
+
+def _found(data: bytes) -> list[str]:
+    """The markers in `data`, in UTF-8 (SQLite's and PostgreSQL's text), UTF-16 either way round (a
+    SQLite file may store text so), and lower case."""
+    hits = []
+    for marker in MARKERS:
+        for text in {marker, marker.lower()}:
+            for encoding in ("utf-8", "utf-16-le", "utf-16-be"):
+                if text.encode(encoding) in data:
+                    hits.append(f"{text} ({encoding})")
+    return hits
+
+
+@pytest.fixture
+def outbox(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "outbox"
+    monkeypatch.setenv("TRIGGER_OUTBOX", str(folder))
+    return folder
+
+
+@pytest.fixture
+def old_case(db, outbox, tmp_path):
+    """A case of 2018, withdrawn in 2019: its address corrected with a reason, a letter issued and one
+    e-mailed (to the outbox), its reminders sent to the outbox."""
+    ref = db.json(
+        "activate", "--applicant", NAME, "--received", "2018-05-01", "--channel", "online",
+        "--statement", f"{NAME} cannot sleep", "--address", OLD_ADDRESS, "--postcode", "LE11 1AA",
+        "--email", EMAIL,
+    )["reference"]  # fmt: skip
+    for day in ("2018-04-03", "2018-04-10", "2018-04-17"):
+        db(
+            "incident",
+            "add",
+            ref,
+            "--occurred",
+            day,
+            "--reported",
+            day,
+            "--agency",
+            "police",
+            "--on",
+            "2018-05-02",
+        )
+    db("case", "update", ref, "--address", ADDRESS, "--reason", REASON, "--on", "2018-05-02")
+    db("letter", ref, "acknowledgement", "--format", "txt", "-o", tmp_path / "ack.txt", "--on", "2018-05-03")
+    db("letter", ref, "acknowledgement", "--send", "--on", "2018-05-03")
+    db("reminders", "run", "--now", "2018-06-20T08:00")
+    db("withdraw", ref, "--reason", WITHDRAWN, "--on", "2019-01-10")
+    return ref
+
+
+def _outbox_text(folder: Path) -> str:
+    """Every message in the outbox as its reader sees it (bodies decoded)."""
+    out = []
+    for path in sorted(folder.glob("*.eml")):
+        msg = message_from_bytes(path.read_bytes(), policy=email_policy.default)
+        out += [str(v) for v in msg.values()]
+        out += [p.get_content() for p in msg.walk() if p.get_content_maintype() == "text"]
+    return "\n".join(out)
+
+
+def _before_purge_the_data_is_there_and_the_audit_log_holds_it_sealed(db, ref, outbox):
+    shown = db.json("show", ref)
+    events = {e["event"]: e for e in shown["events"]}
+    assert events["case_update"]["reason"] == REASON and events["withdraw"]["reason"] == WITHDRAWN
+    stored = _sql(
+        "SELECT reason, detail FROM audit_event WHERE case_id = (SELECT id FROM review_case "
+        "WHERE reference = :r) AND event IN ('case_update', 'withdraw')",
+        r=ref,
+    )
+    assert len(stored) == 2 and all(reason.startswith("sealed:") for reason, _ in stored)
+    assert all(detail is None or detail.startswith("sealed:") for _, detail in stored)
+    copies = b"".join(bytes(r[0]) for r in _sql("SELECT content FROM letter_copy"))
+    assert NAME.encode() in copies and ADDRESS.encode() in copies  # the register holds the letter's bytes
+    mail = _outbox_text(outbox)
+    assert NAME in mail and ADDRESS in mail and EMAIL in mail  # the e-mailed letter
+    assert any(p.name.startswith("letter-") for p in outbox.glob("*.eml"))
+    assert len(list(outbox.glob("*.eml"))) >= 2  # and at least one reminder beside it
+
+
+def _after_purge_nothing_is_left_but_the_chain(db, ref, outbox):
+    assert "intact" in db("audit", "verify").stdout
+    erased = f"[erased by purge on {date.today().isoformat()}]"
+    events = {e["event"]: e for e in db.json("show", ref)["events"]}
+    assert events["case_update"]["reason"] == erased and events["withdraw"]["reason"] == erased
+    assert events["case_update"]["detail"] == {"erased": erased}
+    assert "audit reasons and details (the case's key)" in events["purge"]["detail"]["fields"]
+    exported = db("export", ref, "--json").stdout
+    assert erased in exported and _found(exported.encode()) == []
+    assert _sql("SELECT count(*) FROM letter_copy")[0][0] == 0
+    assert _sql("SELECT count(*) FROM case_key")[0][0] == 0
+    assert list(outbox.iterdir()) == []  # the letter and the reminders, overwritten and removed
+
+
+@sqlite_only
+@pytest.mark.slow
+def test_on_sqlite_no_byte_of_the_person_is_left_in_the_file_its_wal_or_shm(db, old_case, outbox):
+    path = Path(os.environ["TRIGGER_DB"][len("sqlite:///") :])
+    _before_purge_the_data_is_there_and_the_audit_log_holds_it_sealed(db, old_case, outbox)
+    # the audit log's own pages (its table, its indexes, their overflow pages) hold no plaintext even
+    # before the purge, while the case's pages do: read them from the file itself
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = dict(conn.execute("SELECT name, group_concat(pageno) FROM dbstat GROUP BY name").fetchall())
+        names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'audit_event'")]
+    finally:
+        conn.close()
+    data = path.read_bytes()
+
+    def read(name: str) -> bytes:
+        return b"".join(data[(int(p) - 1) * size : int(p) * size] for p in pages[name].split(","))
+
+    assert {"audit_event", "ix_audit_event_case_id"} <= set(names)
+    assert _found(b"".join(read(n) for n in names if n in pages)) == []
+    assert NAME.encode() in read("review_case") and REASON.encode() in read("correction")
+
+    result = db("purge", "--closed-before", "2020-01-01")
+    assert "Purged personal data of 1 case(s)" in result.stdout and result.stderr == ""
+    files = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
+    for f in files:
+        if f.exists():
+            assert _found(f.read_bytes()) == [], f
+    _after_purge_nothing_is_left_but_the_chain(db, old_case, outbox)
+    for f in files:  # and the commands run since left nothing behind either
+        if f.exists():
+            assert _found(f.read_bytes()) == [], f
+
+
+def _pg_relations() -> dict[str, str]:
+    """Every relation of the test's schema (each table, its indexes, its TOAST table and that one's
+    index), named `table:relation`, with its file under the server's data directory."""
+    rows = _sql(
+        """
+        SELECT t.relname || ':' || x.oid::regclass::text, pg_relation_filepath(x.oid)
+        FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace
+        CROSS JOIN LATERAL (
+          SELECT t.oid UNION SELECT indexrelid FROM pg_index WHERE indrelid = t.oid
+          UNION SELECT t.reltoastrelid WHERE t.reltoastrelid <> 0
+          UNION SELECT indexrelid FROM pg_index WHERE indrelid = t.reltoastrelid AND t.reltoastrelid <> 0
+        ) x(oid)
+        WHERE n.nspname = current_schema() AND t.relkind = 'r'
+        """
+    )
+    return {name: path for name, path in rows if path}
+
+
+def _pg_bytes(path: str) -> bytes:
+    return bytes(_sql("SELECT pg_read_binary_file(:p)", p=path)[0][0] or b"")
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs TRIGGER_TEST_DB (PostgreSQL table files)")
+@pytest.mark.slow
+def test_on_postgresql_no_byte_of_the_person_is_left_in_the_table_files(db, old_case, outbox):
+    if not _sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0][0]:
+        pytest.skip("reading the server's table files (pg_read_binary_file) needs a superuser")
+    _before_purge_the_data_is_there_and_the_audit_log_holds_it_sealed(db, old_case, outbox)
+    _sql("CHECKPOINT")  # what is in shared buffers goes to the files
+    relations = _pg_relations()
+    audit_files = [n for n in relations if n.startswith("audit_event:")]
+    assert len(audit_files) >= 4 and "case_key:case_key" in relations  # heap, indexes, TOAST
+    # the audit log's files hold no plaintext even before the purge
+    assert {n: h for n in audit_files if (h := _found(_pg_bytes(relations[n])))} == {}
+    assert NAME.encode() in _pg_bytes(relations["review_case:review_case"])  # the check can see it
+
+    result = db("purge", "--closed-before", "2020-01-01")
+    assert "Purged personal data of 1 case(s)" in result.stdout and result.stderr == ""
+    _sql("CHECKPOINT")
+    relations = _pg_relations()  # VACUUM FULL gave the tables new files
+    left = {n: h for n, p in relations.items() if (h := _found(_pg_bytes(p)))}
+    assert left == {}
+    _after_purge_nothing_is_left_but_the_chain(db, old_case, outbox)
+
+
+def test_a_sealed_reason_moved_to_another_event_does_not_open(db, case):
+    """The case, the event's number and the field are bound into each sealed value: copied onto
+    another event (by someone with write access to the table) it opens nowhere."""
+    db("decide", case, "--met", "--reason", "three qualifying complaints", "--on", "2026-03-04")
+    db("withdraw", case, "--reason", "the applicant moved", "--on", "2026-03-05")
+    from sqlmodel import select
+
+    from trigger import seal
+    from trigger.app import App
+    from trigger.models import AuditEvent
+
+    with App().read() as session:
+        rows = session.exec(select(AuditEvent).where(AuditEvent.event.in_(("decide", "withdraw")))).all()
+        decided, withdrawn = sorted(rows, key=lambda r: r.seq)
+        opener = seal.Opener(session, [decided.case_id])
+        assert opener.reason(decided) == "three qualifying complaints"
+        withdrawn.reason = decided.reason
+        assert opener.reason(withdrawn).startswith("[sealed text that does not open")
+        session.rollback()
+
+
+def test_events_of_no_case_are_stored_as_written(db):
+    db("agency", "add", "fire", "--name", "Fire and Rescue", "--kind", "other")
+    (detail,) = _sql("SELECT detail FROM audit_event WHERE event = 'agency_add'")[0]
+    assert '"code": "fire"' in detail

@@ -236,3 +236,27 @@ def test_events_of_no_case_are_stored_as_written(db):
     db("agency", "add", "fire", "--name", "Fire and Rescue", "--kind", "other")
     (detail,) = _sql("SELECT detail FROM audit_event WHERE event = 'agency_add'")[0]
     assert '"code": "fire"' in detail
+
+
+def test_text_recorded_after_a_purge_reads_and_the_purged_text_stays_erased(db):
+    """A case's key made after its purge (an event recorded on the purged case) opens only what
+    followed; what was sealed before stays erased."""
+    ref = db.json(
+        "activate", "--applicant", NAME, "--received", "2018-05-01", "--channel", "online",
+        "--statement", "x",
+    )["reference"]  # fmt: skip
+    db("withdraw", ref, "--reason", WITHDRAWN, "--on", "2019-01-10")
+    db("purge", "--closed-before", "2020-01-01")
+    from sqlmodel import select
+
+    from trigger import audit
+    from trigger.app import App
+    from trigger.models import ReviewCase
+
+    with App().write() as session:
+        case = session.exec(select(ReviewCase).where(ReviewCase.reference == ref)).one()
+        audit.record(session, case, "note", actor="tester", on=date.today(), reason="asked about by phone")
+    events = {e["event"]: e for e in db.json("show", ref)["events"]}
+    assert events["withdraw"]["reason"] == f"[erased by purge on {date.today().isoformat()}]"
+    assert events["note"]["reason"] == "asked about by phone"
+    assert "intact" in db("audit", "verify").stdout

@@ -82,13 +82,15 @@ class Opener:
         self._aeads: dict[int, Any] = {}
         self._purged: dict[int, Any] | None = None
 
-    def erased(self, case_id: int) -> str:
+    def _purge(self, case_id: int) -> tuple[Any, int] | None:
+        """The day and place in the log of the case's purge, if it was purged."""
         if self._purged is None:
             ev = t.audit_event
-            purges = select(ev.c.case_id, ev.c.on).where(ev.c.event == "purge", ev.c.case_id.in_(self._ids))
-            self._purged = dict(self._session.execute(purges).all())
-        on = self._purged.get(case_id)
-        return f"[erased by purge on {on.isoformat()}]" if on else "[erased: the case's key is gone]"
+            purges = select(ev.c.case_id, ev.c.on, ev.c.seq).where(
+                ev.c.event == "purge", ev.c.case_id.in_(self._ids)
+            )
+            self._purged = {case_id: (on, seq) for case_id, on, seq in self._session.execute(purges)}
+        return self._purged.get(case_id)
 
     def _open(self, row: Any, field: str) -> tuple[str | None, bool]:
         """(the text, whether it was erased)."""
@@ -96,15 +98,22 @@ class Opener:
         if not is_sealed(stored) or row.case_id is None:
             return stored, False
         key = self._keys.get(row.case_id)
+        opened = None
+        if key is not None:
+            aead = self._aeads.get(row.case_id) or self._aeads.setdefault(row.case_id, _aead(key))
+            data = base64.b64decode(stored[len(PREFIX) :])
+            try:
+                opened = aead.decrypt(data[:NONCE], data[NONCE:], _bound(row.case_id, row.seq, field))
+            except Exception:  # noqa: BLE001 - sealed under the key the purge destroyed, or altered
+                opened = None
+        if opened is not None:
+            return opened.decode(), False
+        purge = self._purge(row.case_id)
+        if purge is not None and row.seq < purge[1]:  # a key made after the purge opens only what followed
+            return f"[erased by purge on {purge[0].isoformat()}]", True
         if key is None:
-            return self.erased(row.case_id), True
-        aead = self._aeads.get(row.case_id) or self._aeads.setdefault(row.case_id, _aead(key))
-        data = base64.b64decode(stored[len(PREFIX) :])
-        try:
-            opened = aead.decrypt(data[:NONCE], data[NONCE:], _bound(row.case_id, row.seq, field))
-        except Exception:  # noqa: BLE001 - altered or moved: `audit verify` says where; show, not crash
-            return "[sealed text that does not open: run `trigger audit verify`]", True
-        return opened.decode(), False
+            return "[erased: the case's key is gone]", True
+        return "[sealed text that does not open: run `trigger audit verify`]", True
 
     def reason(self, row: Any) -> str | None:
         return self._open(row, "reason")[0]

@@ -367,6 +367,27 @@ def db(trigger):
     return trigger
 
 
+THREE_COMPLAINTS = (("2026-01-10", "2026-01-12"), ("2026-01-20", "2026-01-21"), ("2026-02-03", "2026-02-04"))
+
+
+def add_complaints(run, ref: str, dates, *, on: str, agency: str = "police") -> None:
+    """Record one complaint to `agency` for each (occurred, reported) pair, as a clerk would."""
+    for occurred, reported in dates:
+        run(
+            "incident",
+            "add",
+            ref,
+            "--occurred",
+            occurred,
+            "--reported",
+            reported,
+            "--agency",
+            agency,
+            "--on",
+            on,
+        )
+
+
 @pytest.fixture
 def case(db):
     """A case received on 2 March 2026 with three qualifying complaints to the police."""
@@ -381,22 +402,5 @@ def case(db):
         "--statement",
         "Five reports and nothing has changed",
     )["reference"]
-    for occurred, reported in (
-        ("2026-01-10", "2026-01-12"),
-        ("2026-01-20", "2026-01-21"),
-        ("2026-02-03", "2026-02-04"),
-    ):
-        db(
-            "incident",
-            "add",
-            ref,
-            "--occurred",
-            occurred,
-            "--reported",
-            reported,
-            "--agency",
-            "police",
-            "--on",
-            "2026-03-03",
-        )
+    add_complaints(db, ref, THREE_COMPLAINTS, on="2026-03-03")
     return ref

@@ -353,7 +353,7 @@ def _allowed(value: str, link: bool = False) -> bool:
 
 def _shown(value: str) -> str:
     value = " ".join(value.split())
-    return value if len(value) <= 80 else value[:77] + "..."
+    return value if len(value) <= 200 else value[:197] + "..."
 
 
 class _Tags(HTMLParser):

@@ -1677,7 +1677,7 @@ def reminders_serve(c, every, digest_at):
     "--templates",
     type=click.Path(file_okay=False),
     default=None,
-    help="The partnership's own template folder (rendered in the sandbox).",
+    help="The partnership's own template folder (rendered in the sandbox; it fetches no file or URL).",
 )
 @click.option("--until", type=DATE, default=None, help="A delay letter: the new date for the delayed step.")
 @click.option("--reason", default=None, help="A delay letter: why the step is late.")
@@ -1833,7 +1833,9 @@ def letters():
 @letters.command("check")
 @click.argument("folder", type=click.Path(file_okay=False))
 def letters_check(folder):
-    """Check a partnership's template folder: unknown or missing fields, templates that do not parse."""
+    """Check a partnership's template folder: unknown or missing fields, templates that do not parse,
+    and references to anything outside the letter (a file or web address in href, src, CSS url() or
+    @import), which letters never fetch; each is named with its file and line."""
     from trigger import correspondence
 
     problems = correspondence.check_templates(folder)

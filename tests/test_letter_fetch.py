@@ -8,12 +8,14 @@ secret and an HTTP server on loopback that records every request it gets."""
 
 from __future__ import annotations
 
+import base64
 import http.server
 import io
 import secrets
 import threading
 import zipfile
 from pathlib import Path
+from urllib.parse import quote
 
 import pypdf
 import pytest
@@ -246,22 +248,30 @@ def test_a_reference_hidden_by_a_jinja_statement_or_spread_over_lines_is_still_n
     assert "comment" not in out
 
 
-def test_a_refused_reference_in_a_pdf_leaves_the_letter_whole(tmp_path):
-    """The fetcher itself: a file: URL in an image and an attachment gives nothing, a data: image
-    still prints, and the bundled fonts are still used."""
+def test_a_refused_reference_in_a_pdf_leaves_the_letter_whole(tmp_path, secret):
+    """The fetcher itself: a file: URL in an image and an attachment gives nothing, nor does one
+    inside a data: SVG or a data: stylesheet; a data: image still prints, in the bundled fonts."""
     from letters.render import pdf
 
-    marker = tmp_path / "m.txt"
-    marker.write_text("MARKER-FOR-THE-FETCHER")
+    marker = tmp_path / "m.svg"
+    marker.write_bytes(_svg(secret))
+    nested = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="80">'
+        f'<image href="{marker.as_uri()}" width="400" height="40"/><text x="0" y="70">Outer</text></svg>'
+    )
+    sheet = quote(f'@import "{marker.as_uri()}"; p {{ color: #222 }}')
     data = pdf(
-        f'<html lang="en"><head><link rel="attachment" href="{marker.as_uri()}"></head><body>'
+        f'<html lang="en"><head><link rel="attachment" href="{marker.as_uri()}">'
+        f'<link rel="stylesheet" href="data:text/css,{sheet}"></head><body>'
         f'<p>Hello ŵ ŷ</p><img src="{marker.as_uri()}" alt="">'
+        f'<img alt="" src="data:image/svg+xml;base64,{base64.b64encode(nested.encode()).decode()}">'
         '<img alt="" src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4'
         '2mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="></body></html>'
     )
     reader = pypdf.PdfReader(io.BytesIO(data))
-    assert "Hello ŵ ŷ" in reader.pages[0].extract_text()
+    text = reader.pages[0].extract_text()
+    assert "Hello ŵ ŷ" in text and "Outer" in text and secret not in text
     assert not list(reader.attachments)
     assert len(images_of(reader.pages[0])) == 1
-    fonts = reader.pages[0]["/Resources"]["/Font"]
-    assert all("Letter-Sans" in str(f.get_object()["/BaseFont"]) for f in fonts.values())
+    fonts = reader.pages[0]["/Resources"]["/Font"]  # the bundled faces were served (an SVG has its own)
+    assert any("Letter-Sans" in str(f.get_object()["/BaseFont"]) for f in fonts.values())

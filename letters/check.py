@@ -335,8 +335,8 @@ _JINJA_STATEMENT = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.S)
 _CSS_REFERENCES = (
     re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)]*?))\s*\)""", re.I),
     re.compile(r"""@import\s+(?:"([^"]*)"|'([^']*)')""", re.I),
-    re.compile(r"""attr\(([^)]*\burl\b[^)]*)\)""", re.I),  # an address made from an attribute
 )
+_CSS_ATTR_URL = re.compile(r"attr\([^)]*\burl\b[^)]*\)", re.I)  # an address made from an attribute
 
 
 def _allowed(value: str, link: bool = False) -> bool:
@@ -394,9 +394,10 @@ def external_references(source: str) -> list[tuple[int, str]]:
     found = tags.found
     for pattern in _CSS_REFERENCES:
         for match in pattern.finditer(text):
-            value = next((g for g in match.groups() if g is not None), "")
-            if pattern.pattern.startswith("attr") or not _allowed(value):
+            if not _allowed(next((g for g in match.groups() if g is not None), "")):
                 found.append((text.count("\n", 0, match.start()) + 1, _shown(match.group())))
+    for match in _CSS_ATTR_URL.finditer(text):
+        found.append((text.count("\n", 0, match.start()) + 1, _shown(match.group())))
     return sorted(found)
 
 
@@ -424,8 +425,8 @@ def reference_problems(folder: Path, templates: list[Path]) -> list[Problem]:
                 Problem(
                     name,
                     "reference",
-                    f"line {line}: {what} points outside the letter; letters fetch "
-                    "nothing, so it would be left out (the logo comes from the policy)",
+                    f"line {line}: {what} points outside the letter; letters fetch nothing, so it "
+                    "would be left out (a logo belongs in the policy's [letterhead])",
                 )
             )
         try:

@@ -413,7 +413,7 @@ def _first_line(exc: BaseException) -> str:
 
 def pdf(html: str) -> bytes:
     """HTML to a tagged PDF (PDF/UA-1) with the bundled DejaVu faces only, so Welsh ŵ and ŷ print the
-    same whatever fonts the host has."""
+    same whatever fonts the host has. Nothing else is fetched but `data:` URIs (`_fetcher`)."""
     try:
         import weasyprint  # imported here: slow to import, and only the PDF path needs it
         from weasyprint.text.fonts import FontConfiguration

@@ -240,11 +240,13 @@ def test_a_reference_hidden_by_a_jinja_statement_or_spread_over_lines_is_still_n
         '<object\n  data="ftp://example.org/x"></object>\n'
         '{# <img src="file:///only/a/comment"> #}\n'
         '<meta http-equiv="refresh" content="0; url=https://example.org/?{{ reference }}">\n'
+        '<p style="background-image: attr(data-x url)" data-x="file:///etc/passwd">x</p>\n'
     )
     out = trigger.fails("letters", "check", folder).stdout
     assert '_part.html: line 2: <img src="file:///etc/passwd">' in out
     assert '_part.html: line 5: <object data="ftp://example.org/x">' in out
     assert "_part.html: line 7: <meta content=" in out
+    assert "_part.html: line 8: attr(data-x url) points outside the letter" in out
     assert "comment" not in out
 
 

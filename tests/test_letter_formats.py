@@ -14,6 +14,8 @@ import pytest
 
 from tests.lettercases import applicant_case, letterhead_policy, pdf_pages, to_outcome
 
+pytestmark = pytest.mark.any_engine  # a letter's layout, fonts and Word file: the same on any database
+
 BUNDLED = re.compile(r"^/?[A-Z]{6}\+Letter-Sans(-Bold)?(-Italic|-Oblique)?$")
 
 

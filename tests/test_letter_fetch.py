@@ -23,6 +23,8 @@ from pypdf.generic import IndirectObject, StreamObject
 
 from tests.lettercases import applicant_case, letterhead_policy
 
+pytestmark = pytest.mark.any_engine  # what a letter fetches does not depend on the database
+
 SHIPPED = Path(__file__).resolve().parent.parent / "letters" / "templates"
 
 # the template: each reference a line of its own, so `letters check` can be held to its line numbers

@@ -10,6 +10,7 @@ import os
 import re
 import stat
 
+import openpyxl
 import pytest
 import sqlalchemy
 from sqlmodel import Session, select
@@ -214,3 +215,44 @@ def test_an_anchor_that_cannot_be_read_is_one_line(db, case, tmp_path):
     )
     folder = db.fails("audit", "verify", "--anchor", tmp_path)
     assert folder.stderr == f"Error: cannot read the anchor {tmp_path}: Is a directory\n"
+
+
+def test_a_published_return_carries_the_anchor_and_serves_as_one(db, case, tmp_path):
+    returned = db.json("report", "annual", "--year", "2025", "--publish")
+    seq, last = _head()
+    assert returned["audit_anchor"]["seq"] == seq and returned["audit_anchor"]["hash"] == last
+    assert "audit_anchor" not in db.json("report", "annual", "--year", "2025")  # only what is published
+    kept = tmp_path / "asb-2025-26.json"
+    kept.write_text(json.dumps(returned))
+    _more_events(db, case)
+    assert f"running through event {seq} " in db("audit", "verify", "--anchor", kept).stdout
+    _rewrite_history(3, "Edited after publication")
+    assert f"audit chain broken at event {seq}: " in db.fails("audit", "verify", "--anchor", kept).stderr
+
+
+def test_published_files_carry_the_anchor_where_it_fits(db, case, tmp_path):
+    page, book, table = tmp_path / "asb.html", tmp_path / "asb.xlsx", tmp_path / "asb.csv"
+    db(
+        "report",
+        "annual",
+        "--year",
+        "2025",
+        "--publish",
+        "--html",
+        page,
+        "--xlsx",
+        book,
+        "--csv",
+        "-o",
+        table,
+    )
+    seq, last = _head()
+    html = page.read_text()
+    footer = html[html.index("<footer>") :]
+    assert f"event\n{seq} of the audit log had the SHA-256 hash <code>{last}</code>" in footer
+    notes = {
+        row[0]: row[1]
+        for row in openpyxl.load_workbook(book, read_only=True)["Notes"].iter_rows(values_only=True)
+    }
+    assert f"event {seq} of the audit log had the SHA-256 hash {last}" in notes["Audit anchor"]
+    assert last not in table.read_text(encoding="utf-8-sig")  # the tidy CSV holds measures only

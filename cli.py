@@ -355,9 +355,15 @@ def setup_logging(verbosity: int) -> None:
         def stream(self, _value):
             pass
 
+    # the PDF renderer's own notes (a font subset by fontTools rather than HarfBuzz, a CSS rule it
+    # skips) say nothing an officer can act on: shown from -v, errors always
+    renderer = logging.ERROR if verbosity < 1 else libraries
+
     def wanted(record: logging.LogRecord) -> bool:
-        mine = record.name == "trigger" or record.name.startswith("trigger.")
-        return record.levelno >= (ours if mine else libraries)
+        top = record.name.split(".", 1)[0]
+        if top == "trigger":
+            return record.levelno >= ours
+        return record.levelno >= (renderer if top in ("weasyprint", "fontTools") else libraries)
 
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "trigger_cli", False)]:

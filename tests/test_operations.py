@@ -230,10 +230,16 @@ def test_reminders_serve_logs_each_sweep_through_logging_on_stderr(db, tmp_path)
 @pytest.mark.parametrize(
     "verbosity, shown",
     [
-        (0, ["trigger INFO", "trigger WARNING", "library WARNING"]),
-        (-1, ["trigger WARNING", "library WARNING"]),
-        (-2, []),
-        (1, ["trigger DEBUG", "trigger INFO", "trigger WARNING", "library INFO", "library WARNING"]),
+        (0, ["trigger INFO", "trigger WARNING", "library WARNING", "renderer ERROR"]),
+        (-1, ["trigger WARNING", "library WARNING", "renderer ERROR"]),
+        (-2, ["renderer ERROR"]),
+        (
+            1,
+            [
+                *("trigger DEBUG", "trigger INFO", "trigger WARNING", "library INFO", "library WARNING"),
+                *("renderer INFO", "renderer WARNING", "renderer ERROR"),
+            ],
+        ),
     ],
 )
 def test_v_and_q_choose_how_much_is_logged(capsys, verbosity, shown):
@@ -246,8 +252,9 @@ def test_v_and_q_choose_how_much_is_logged(capsys, verbosity, shown):
         for name, logger in (
             ("trigger", logging.getLogger("trigger.reminders")),
             ("library", logging.getLogger("apscheduler.x")),
+            ("renderer", logging.getLogger("weasyprint")),  # e.g. its font-subsetting note on every PDF
         ):
-            for level in ("DEBUG", "INFO", "WARNING"):
+            for level in ("DEBUG", "INFO", "WARNING") + (("ERROR",) if name == "renderer" else ()):
                 logger.log(getattr(logging, level), f"{name} {level}")
         err = capsys.readouterr().err
         assert [line.split(": ", 1)[1] for line in err.splitlines()] == shown

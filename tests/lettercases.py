@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import pypdf
+from conftest import THREE_COMPLAINTS, add_complaints
 
 # an 8 x 4 pixel PNG (a logo for the letterhead tests)
 PNG = bytes.fromhex(
@@ -51,21 +52,7 @@ def applicant_case(
     for key, value in extra.items():
         args += [f"--{key.replace('_', '-')}", value]
     ref = t.json(*args)["reference"]
-    dates = (("2026-01-10", "2026-01-12"), ("2026-01-20", "2026-01-21"), ("2026-02-03", "2026-02-04"))
-    for occurred, reported in dates[:complaints]:
-        t(
-            "incident",
-            "add",
-            ref,
-            "--occurred",
-            occurred,
-            "--reported",
-            reported,
-            "--agency",
-            "police",
-            "--on",
-            "2026-03-03",
-        )
+    add_complaints(t, ref, THREE_COMPLAINTS[:complaints], on="2026-03-03")
     return ref
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.any_engine  # the import graph and the sources: the same on any database
+
 ROOT = Path(__file__).resolve().parents[1]
 PURE = ["trigger.codes", "trigger.rules", "workflows", "letters"]
 

@@ -13,6 +13,8 @@ from trigger.errors import PolicyError
 from trigger.rules import policy as policies
 from trigger.rules.calendar import Span, WorkingCalendar, parse_span
 
+pytestmark = pytest.mark.any_engine  # working-day arithmetic: the same on any database
+
 ENG = WorkingCalendar("england")
 WLS = WorkingCalendar("wales")
 days = st.dates(min_value=date(2019, 1, 1), max_value=date(2030, 12, 31))

@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 import time_machine
+from conftest import add_complaints
 from sqlmodel import Session, create_engine, select
 
 from trigger.models import Deadline, Letter, Reminder, ReviewCase
@@ -67,24 +68,12 @@ def christmas_case(db) -> str:
         "--statement",
         "Nothing has changed",
     )["reference"]
-    for occurred, reported in (
-        ("2026-11-10", "2026-11-12"),
-        ("2026-11-20", "2026-11-21"),
-        ("2026-12-03", "2026-12-04"),
-    ):
-        db(
-            "incident",
-            "add",
-            ref,
-            "--occurred",
-            occurred,
-            "--reported",
-            reported,
-            "--agency",
-            "police",
-            "--on",
-            "2026-12-22",
-        )
+    add_complaints(
+        db,
+        ref,
+        (("2026-11-10", "2026-11-12"), ("2026-11-20", "2026-11-21"), ("2026-12-03", "2026-12-04")),
+        on="2026-12-22",
+    )
     return ref
 
 

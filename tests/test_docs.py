@@ -12,6 +12,8 @@ import pytest
 
 import cli
 
+pytestmark = pytest.mark.any_engine  # the docs and the help text: the same on any database
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -309,6 +309,7 @@ def test_presets_ship_say_they_are_to_be_checked_and_map_only_to_real_strands(tr
         assert set(incident_files.REQUIRED) <= set(cmap.columns) and cmap.date_format == "%d/%m/%Y"
 
 
+@pytest.mark.any_engine
 def test_the_progress_callback_reaches_the_whole_file(db, tmp_path):
     from trigger import incidents
     from trigger.app import App
@@ -325,6 +326,7 @@ def test_the_progress_callback_reaches_the_whole_file(db, tmp_path):
     assert seen[0][0] < seen[1][0] < seen[2][0]
 
 
+@pytest.mark.any_engine
 @pytest.mark.slow
 def test_the_progress_bar_shows_on_a_terminal_only(db, tmp_path):
     path = tmp_path / "log.csv"

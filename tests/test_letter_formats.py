@@ -15,6 +15,8 @@ import pytest
 from tests.lettercases import PNG, applicant_case, pdf_pages, to_outcome
 from workflows import PRESETS_DIR
 
+pytestmark = pytest.mark.any_engine  # a letter's layout, fonts and Word file: the same on any database
+
 BUNDLED = re.compile(r"^/?[A-Z]{6}\+Letter-Sans(-Bold)?(-Italic|-Oblique)?$")
 
 

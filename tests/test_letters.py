@@ -413,6 +413,7 @@ def welsh_case(trigger):
     return ref
 
 
+@pytest.mark.any_engine
 @pytest.mark.slow
 def test_pdf_keeps_welsh_letters_and_the_em_dash(trigger, tmp_path):
     ref = welsh_case(trigger)
@@ -435,6 +436,7 @@ def test_pdf_keeps_welsh_letters_and_the_em_dash(trigger, tmp_path):
     assert trigger.json("show", ref)["letters"][0]["kind"] == "threshold_not_met"
 
 
+@pytest.mark.any_engine
 @pytest.mark.slow
 def test_english_pdf_has_letterhead_and_page_numbers(db, case, tmp_path):
     review_to_outcome(db, case)
@@ -708,6 +710,7 @@ def test_the_delay_letter_gives_the_new_date_and_why(db, case):
     assert db.json("show", case)["letters"][-1]["kind"] == "delay"
 
 
+@pytest.mark.any_engine
 def test_counts_are_proper_plurals_never_an_s_in_brackets(db, case):
     review_to_outcome(db, case)
     db(

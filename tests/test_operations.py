@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.any_engine  # consoles, installs, config files and logging: the same on any database
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

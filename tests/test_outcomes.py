@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from datetime import date, timedelta
 
+from conftest import add_complaints
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import Session, create_engine, select
@@ -232,24 +233,12 @@ def test_an_unused_window_has_passed_even_once_the_case_is_closed(db):
 
 def _met_case(db) -> str:
     ref = _activate(db, "2025-03-03")
-    for occurred, reported in (
-        ("2025-01-10", "2025-01-12"),
-        ("2025-01-20", "2025-01-21"),
-        ("2025-02-03", "2025-02-04"),
-    ):
-        db(
-            "incident",
-            "add",
-            ref,
-            "--occurred",
-            occurred,
-            "--reported",
-            reported,
-            "--agency",
-            "police",
-            "--on",
-            "2025-03-03",
-        )
+    add_complaints(
+        db,
+        ref,
+        (("2025-01-10", "2025-01-12"), ("2025-01-20", "2025-01-21"), ("2025-02-03", "2025-02-04")),
+        on="2025-03-03",
+    )
     db("letter", ref, "acknowledgement", "--format", "txt", "--on", "2025-03-04")
     db("decide", ref, "--met", "--on", "2025-03-10")
     db("assign", ref, "--lead", "cbc", "--reviewer", "Sam Reviewer", "--on", "2025-03-11")

@@ -96,6 +96,7 @@ def test_csv_written_to_a_file_starts_with_a_byte_order_mark_and_stdout_does_not
     assert not db("report", "annual", "--year", "2025", "--csv").stdout.startswith("\ufeff")
 
 
+@pytest.mark.any_engine
 @pytest.mark.slow
 def test_csv_redirected_to_a_file_gets_the_byte_order_mark(db, year, tmp_path):
     target = tmp_path / "redirected.csv"

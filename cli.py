@@ -2168,15 +2168,64 @@ def audit():
 
 
 @audit.command("verify")
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    metavar="FILE",
+    help="An anchor kept outside the database (`audit anchor`, or a published return's JSON): fail "
+    "unless the chain still runs through it. Repeat for several.",
+)
 @pass_ctx
-def audit_verify(c):
-    """Check every event's hash and link; exit 1 naming the first broken event."""
+def audit_verify(c, anchors):
+    """Check every event's hash and link; exit 1 naming the first broken event. With --anchor, also
+    that the chain still runs through each kept head, so a history rewritten in the database (every hash
+    computed again) is found, not only an edited row.
+
+    \b
+        trigger audit verify
+        trigger audit verify --anchor audit-anchor-2026-03.json --anchor audit-anchor-2026-04.json
+    """
     from trigger import audit as audit_log
 
-    result = audit_log.verify_log(c.app)
+    kept = [audit_log.read_anchor(path) for path in anchors]
+    result = audit_log.verify_through(c.app, kept)
     if not result.ok:
         raise click.ClickException(f"audit chain broken at event {result.broken_seq}: {result.problem}")
-    click.echo(f"Audit chain intact: {result.events} events.")
+    through = ", ".join(f"event {a.seq}" + (f" (anchored {a.at})" if a.at else "") for a in kept)
+    click.echo(
+        f"Audit chain intact: {result.events} events" + (f", running through {through}." if kept else ".")
+    )
+
+
+@audit.command("anchor")
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    metavar="FILE",
+    help="Write the anchor to this file (private to you); without it, print it.",
+)
+@force_option
+@pass_ctx
+def audit_anchor(c, output, force):
+    """Write the head of the audit chain (its sequence, hash and the time, UTC) as JSON, to keep outside
+    the database: `audit verify --anchor FILE` later fails if the history up to it was rewritten. Keep
+    one a month somewhere the database's users cannot write.
+
+    \b
+        trigger audit anchor -o audit-anchor-2026-03.json
+    """
+    from trigger import audit as audit_log
+    from trigger import outputs
+
+    target = output_target(c, output, force)
+    anchor = audit_log.take_anchor(c.app)
+    outputs.write(target, audit_log.anchor_json(anchor))
+    if output:
+        click.echo(
+            f"Anchored the audit chain at event {anchor['seq']} ({anchor['at']}) in {output}.", err=True
+        )
 
 
 @cli.command()

@@ -1677,7 +1677,7 @@ def reminders_serve(c, every, digest_at):
     "--templates",
     type=click.Path(file_okay=False),
     default=None,
-    help="The partnership's own template folder (rendered in the sandbox).",
+    help="The partnership's own template folder (rendered in the sandbox; it fetches no file or URL).",
 )
 @click.option("--until", type=DATE, default=None, help="A delay letter: the new date for the delayed step.")
 @click.option("--reason", default=None, help="A delay letter: why the step is late.")
@@ -1833,7 +1833,9 @@ def letters():
 @letters.command("check")
 @click.argument("folder", type=click.Path(file_okay=False))
 def letters_check(folder):
-    """Check a partnership's template folder: unknown or missing fields, templates that do not parse."""
+    """Check a partnership's template folder: unknown or missing fields, templates that do not parse,
+    and references to anything outside the letter (a file or web address in href, src, CSS url() or
+    @import), which letters never fetch; each is named with its file and line."""
     from trigger import correspondence
 
     problems = correspondence.check_templates(folder)
@@ -2166,15 +2168,64 @@ def audit():
 
 
 @audit.command("verify")
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    metavar="FILE",
+    help="An anchor kept outside the database (`audit anchor`, or a published return's JSON): fail "
+    "unless the chain still runs through it. Repeat for several.",
+)
 @pass_ctx
-def audit_verify(c):
-    """Check every event's hash and link; exit 1 naming the first broken event."""
+def audit_verify(c, anchors):
+    """Check every event's hash and link; exit 1 naming the first broken event. With --anchor, also
+    that the chain still runs through each kept head, so a history rewritten in the database (every hash
+    computed again) is found, not only an edited row.
+
+    \b
+        trigger audit verify
+        trigger audit verify --anchor audit-anchor-2026-03.json --anchor audit-anchor-2026-04.json
+    """
     from trigger import audit as audit_log
 
-    result = audit_log.verify_log(c.app)
+    kept = [audit_log.read_anchor(path) for path in anchors]
+    result = audit_log.verify_through(c.app, kept)
     if not result.ok:
         raise click.ClickException(f"audit chain broken at event {result.broken_seq}: {result.problem}")
-    click.echo(f"Audit chain intact: {result.events} events.")
+    through = ", ".join(f"event {a.seq}" + (f" (anchored {a.at})" if a.at else "") for a in kept)
+    click.echo(
+        f"Audit chain intact: {result.events} events" + (f", running through {through}." if kept else ".")
+    )
+
+
+@audit.command("anchor")
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    metavar="FILE",
+    help="Write the anchor to this file (private to you); without it, print it.",
+)
+@force_option
+@pass_ctx
+def audit_anchor(c, output, force):
+    """Write the head of the audit chain (its sequence, hash and the time, UTC) as JSON, to keep outside
+    the database: `audit verify --anchor FILE` later fails if the history up to it was rewritten. Keep
+    one a month somewhere the database's users cannot write.
+
+    \b
+        trigger audit anchor -o audit-anchor-2026-03.json
+    """
+    from trigger import audit as audit_log
+    from trigger import outputs
+
+    target = output_target(c, output, force)
+    anchor = audit_log.take_anchor(c.app)
+    outputs.write(target, audit_log.anchor_json(anchor))
+    if output:
+        click.echo(
+            f"Anchored the audit chain at event {anchor['seq']} ({anchor['at']}) in {output}.", err=True
+        )
 
 
 @cli.command()

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from jinja2 import (
     Environment,
@@ -262,7 +264,25 @@ def finish(source: str, source_fmt: str, fmt: str, context: dict) -> bytes:
         from letters.plain import text_of
 
         return text_of(source).encode("utf-8")
+    if fmt == "html":
+        return sealed(source).encode("utf-8")
     return source.encode("utf-8")
+
+
+# A browser that opens the HTML letter fetches nothing either (docs/architecture.md#letters-fetch-nothing):
+# the policy comes first, after the doctype and before any element, so no reference precedes it.
+CONTENT_POLICY = (
+    '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
+    "font-src data:; style-src 'unsafe-inline'; form-action 'none'; base-uri 'none'\">"
+)
+_DOCTYPE = re.compile(r"\s*<!doctype[^>]*>", re.I)
+
+
+def sealed(html: str) -> str:
+    """The HTML letter with its Content-Security-Policy in front."""
+    doctype = _DOCTYPE.match(html)
+    at = doctype.end() if doctype else 0
+    return f"{html[:at]}{CONTENT_POLICY}\n{html[at:]}"
 
 
 def render_here(kind: str, values: dict, fmt: str, templates_dir: str | Path | None = None) -> bytes:
@@ -328,6 +348,8 @@ def _undefined_field(env: Environment, name: str) -> str | None:
 # Only the bundled fonts: every box, the page-margin boxes included, is set in "Letter Sans" with
 # !important (a user stylesheet, so it wins over a partnership's own CSS), and the faces are the
 # files in fonts/. The PDF is tagged (PDF/UA-1), so screen readers get headings, lists and tables.
+# A letter fetches nothing else (docs/architecture.md#letters-fetch-nothing): the renderer is given
+# those font files and `data:` URIs (the policy's logo is one), and every other address is refused.
 
 FONT_FILES = {
     ("normal", "normal"): "DejaVuSans.ttf",
@@ -357,13 +379,41 @@ def _font_css() -> str:
     return f"{faces}*, *::before, *::after, *::marker {{ {family} }}\n@page {{ {family} {boxes} }}\n"
 
 
+def _font_uris() -> dict[str, Path]:
+    """The bundled font files by the address the @font-face rules give them (unquoted, as WeasyPrint
+    may re-quote it)."""
+    return {unquote((FONTS_DIR / name).as_uri()): FONTS_DIR / name for name in FONT_FILES.values()}
+
+
+class Refused(ValueError):
+    """An address a letter may not fetch; WeasyPrint logs it and leaves the resource out."""
+
+
+def _fetcher():
+    """WeasyPrint's fetcher, allowed `data:` URIs only, with the bundled fonts served from fonts/."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    fonts = _font_uris()
+
+    class LetterFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            font = fonts.get(unquote(url))
+            if font is not None:
+                return URLFetcherResponse(url, font.read_bytes(), {"Content-Type": "font/ttf"})
+            if not url.lower().startswith("data:"):
+                raise Refused(f"a letter fetches nothing: {url[:200]} refused")
+            return super().fetch(url, headers)
+
+    return LetterFetcher(allowed_protocols={"data"}, allow_redirects=False)
+
+
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def pdf(html: str) -> bytes:
     """HTML to a tagged PDF (PDF/UA-1) with the bundled DejaVu faces only, so Welsh ŵ and ŷ print the
-    same whatever fonts the host has."""
+    same whatever fonts the host has. Nothing else is fetched but `data:` URIs (`_fetcher`)."""
     try:
         import weasyprint  # imported here: slow to import, and only the PDF path needs it
         from weasyprint.text.fonts import FontConfiguration
@@ -376,7 +426,9 @@ def pdf(html: str) -> bytes:
         ) from None
 
     fonts = FontConfiguration()
-    css = weasyprint.CSS(string=_font_css(), font_config=fonts)
-    return weasyprint.HTML(string=html, base_url=str(TEMPLATES_DIR)).write_pdf(
+    fetcher = _fetcher()
+    css = weasyprint.CSS(string=_font_css(), font_config=fonts, url_fetcher=fetcher)
+    # no base URL: a relative address resolves to nothing, and the fetcher refuses it anyway
+    return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf(
         stylesheets=[css], font_config=fonts, pdf_variant="pdf/ua-1"
     )

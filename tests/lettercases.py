@@ -9,6 +9,8 @@ from pathlib import Path
 import pypdf
 from conftest import THREE_COMPLAINTS, add_complaints
 
+from workflows import PRESETS_DIR
+
 # an 8 x 4 pixel PNG (a logo for the letterhead tests)
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000080000000408020000003cafe9a70000001449444154789c63"
@@ -24,6 +26,28 @@ def pdf_text(source) -> str:
 def pdf_pages(source) -> list[str]:
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     return [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages]
+
+
+def letterhead_policy(tmp_path, *, signatory: bool = True) -> str:
+    """The LLR policy as Charnwood's, with a letterhead: logo (`PNG`), address, telephone, web."""
+    (tmp_path / "logo.png").write_bytes(PNG)
+    text = (PRESETS_DIR / "llr.toml").read_text()
+    text = text.replace('version = "2022.02"', 'version = "2022.02-charnwood"').replace(
+        'name = "llr"', 'name = "charnwood"'
+    )
+    text = text.replace(
+        "closures = []", 'closures = []\npartnership = "Charnwood Community Safety Partnership"'
+    )
+    text += (
+        '\n[letterhead]\nlogo = "logo.png"\n'
+        'address = ["Community Safety Team", "Southfield Road", "Loughborough LE11 2TX"]\n'
+        'telephone = "01509 263151"\nweb = "www.charnwood.gov.uk/asb"\n'
+    )
+    if signatory:
+        text += '[letterhead.signatory]\nname = "Priya Shah"\nrole = "Community Safety Manager"\n'
+    path = tmp_path / "charnwood.toml"
+    path.write_text(text)
+    return str(path)
 
 
 def applicant_case(

@@ -319,6 +319,7 @@ TABLE = [
     (("reminders", "retry"), REMINDERS),
     (("purge", "--closed-before", "2019-01-01", "--dry-run"), PURGE),
     (("audit", "verify"), AUDIT, ("admin",)),  # in a county the chain runs through every partnership
+    (("audit", "anchor"), AUDIT, ("admin",)),
     (("init",), SETUP),
     (("db", "upgrade"), SETUP),
     (("db", "grant"), SETUP),

@@ -12,33 +12,11 @@ import docx
 import pypdf
 import pytest
 
-from tests.lettercases import PNG, applicant_case, pdf_pages, to_outcome
-from workflows import PRESETS_DIR
+from tests.lettercases import applicant_case, letterhead_policy, pdf_pages, to_outcome
 
 pytestmark = pytest.mark.any_engine  # a letter's layout, fonts and Word file: the same on any database
 
 BUNDLED = re.compile(r"^/?[A-Z]{6}\+Letter-Sans(-Bold)?(-Italic|-Oblique)?$")
-
-
-def letterhead_policy(tmp_path, *, signatory: bool = True) -> str:
-    (tmp_path / "logo.png").write_bytes(PNG)
-    text = (PRESETS_DIR / "llr.toml").read_text()
-    text = text.replace('version = "2022.02"', 'version = "2022.02-charnwood"').replace(
-        'name = "llr"', 'name = "charnwood"'
-    )
-    text = text.replace(
-        "closures = []", 'closures = []\npartnership = "Charnwood Community Safety Partnership"'
-    )
-    text += (
-        '\n[letterhead]\nlogo = "logo.png"\n'
-        'address = ["Community Safety Team", "Southfield Road", "Loughborough LE11 2TX"]\n'
-        'telephone = "01509 263151"\nweb = "www.charnwood.gov.uk/asb"\n'
-    )
-    if signatory:
-        text += '[letterhead.signatory]\nname = "Priya Shah"\nrole = "Community Safety Manager"\n'
-    path = tmp_path / "charnwood.toml"
-    path.write_text(text)
-    return str(path)
 
 
 def fonts_of(data: bytes) -> set[str]:

@@ -343,7 +343,7 @@ def test_a_chair_sees_and_decides_only_what_went_to_appeal(county):
     assert (events[-1]["event"], events[-1]["actor"]) == ("decide_appeal", county.login["chair_a"])
 
 
-def test_a_whole_case_runs_through_the_command_line_under_the_grants(county):
+def test_a_whole_case_runs_through_the_command_line_under_the_grants(county, tmp_path):
     # every role's writes, and the engine's own for them (the audit head, the reference counter,
     # deadlines, reminder claims), work with no more than the groups give
     ref = _met_case(county, "Rita Reviewer")
@@ -392,6 +392,14 @@ def test_a_whole_case_runs_through_the_command_line_under_the_grants(county):
     assert year["reviews_carried_out"] >= 1
     assert "needs the admin role" in county.cli("mgr_a", "audit", "verify").stderr  # two partnerships
     assert "Audit chain intact" in county.ok("admin", "audit", "verify").stdout
+    # docs/operations.md#audit-anchors: an admin anchors the chain; a published return carries its head
+    assert "anchoring the audit log" in county.cli("mgr_a", "audit", "anchor").stderr
+    anchor = json.loads(county.ok("admin", "audit", "anchor").stdout)
+    published = county.ok("view_a", "report", "annual", "--year", "2025", "--publish", "--json").stdout
+    assert json.loads(published)["audit_anchor"]["seq"] == anchor["seq"]
+    (tmp_path / "published.json").write_text(published)
+    verified = county.ok("admin", "audit", "verify", "--anchor", tmp_path / "published.json").stdout
+    assert f"running through event {anchor['seq']} " in verified
     shown = json.loads(county.ok("view_a", "show", ref, "--json").stdout)
     assert shown["state"] == "in_review" and {e["actor"] for e in shown["events"]} >= {
         county.login["clerk_a"],

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from dump import database_dump
 
+from letters.render import CONTENT_POLICY
 from trigger import correspondence
 from trigger.app import App
 
@@ -87,7 +88,7 @@ def test_a_template_inside_the_folder_may_include_another_one_there(db, case, tm
     folder = _folder(tmp_path, '{% include "_part.html" %} for {{ reference }}')
     (folder / "_part.html").write_text("Our own words")
     out = db("letter", case, "acknowledgement", "--templates", folder, "--preview").stdout
-    assert out.strip() == f"Our own words for {case}"
+    assert out.strip() == f"{CONTENT_POLICY}\nOur own words for {case}"  # an HTML letter fetches nothing
 
 
 def test_a_partners_pdf_renders_in_the_child_within_its_limits(db, case, tmp_path):

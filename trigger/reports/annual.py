@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Integer, and_, case, cast, distinct, func, literal, select, union_all
 from sqlmodel import Session
 
-from trigger import access
+from trigger import access, audit
 from trigger.access import READ, needs
 from trigger.app import App
 from trigger.models import (
@@ -176,8 +176,11 @@ def _outcome_figures(conn, p: Period, ours: Callable[[Any], list]) -> dict:
 def annual(app: App, p: Period, *, publish: bool = False) -> dict:
     with app.read() as session:
         data = _annual(session, p)
+        # a published return carries the audit chain's head as it stood (docs/operations.md#audit-anchors)
+        anchor = audit.head_anchor(session) if publish else None
     if publish:
         data = suppress(data)
+        data["audit_anchor"] = anchor
     return data
 
 

@@ -189,6 +189,16 @@ def notes(d: dict, partnership: str) -> list[tuple[str, str]]:
         ),
         ("Produced", date.today().isoformat()),
     ]
+    anchor = d.get("audit_anchor")
+    if anchor:
+        # docs/operations.md#audit-anchors; the tidy CSV has no place for it (every row is a measure)
+        out.append(
+            (
+                "Audit anchor",
+                f"When these figures were published ({anchor['at']}), event {anchor['seq']} of the audit "
+                f"log had the SHA-256 hash {anchor['hash']}.",
+            )
+        )
     if d["suppressed"]:
         out.append(
             (
@@ -364,6 +374,7 @@ def page_context(d: dict, partnership: str) -> dict:
         "quarters": quarters,
         "chart": _chart(d["quarters"]),
         "ink": INK,
+        "audit_anchor": d.get("audit_anchor"),
     }
 
 

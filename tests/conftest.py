@@ -361,9 +361,13 @@ def trigger():
 
 
 @pytest.fixture
-def db(trigger):
-    """An initialised database with the LLR policy and its four agencies."""
-    trigger("init", "--policy", "llr", "--manager-email", "csm@example.gov.uk")
+def db(trigger, snapshot):
+    """An initialised database with the LLR policy and its four agencies (initialised once per test
+    process through the command line, then copied)."""
+    snapshot(
+        "init-llr",
+        lambda: trigger("init", "--policy", "llr", "--manager-email", "csm@example.gov.uk") and None,
+    )
     return trigger
 
 
@@ -389,18 +393,22 @@ def add_complaints(run, ref: str, dates, *, on: str, agency: str = "police") -> 
 
 
 @pytest.fixture
-def case(db):
+def case(db, snapshot):
     """A case received on 2 March 2026 with three qualifying complaints to the police."""
-    ref = db.json(
-        "activate",
-        "--applicant",
-        "Ann Example",
-        "--received",
-        "2026-03-02",
-        "--channel",
-        "online",
-        "--statement",
-        "Five reports and nothing has changed",
-    )["reference"]
-    add_complaints(db, ref, THREE_COMPLAINTS, on="2026-03-03")
-    return ref
+
+    def build() -> str:
+        ref = db.json(
+            "activate",
+            "--applicant",
+            "Ann Example",
+            "--received",
+            "2026-03-02",
+            "--channel",
+            "online",
+            "--statement",
+            "Five reports and nothing has changed",
+        )["reference"]
+        add_complaints(db, ref, THREE_COMPLAINTS, on="2026-03-03")
+        return ref
+
+    return snapshot("case-ann", build)

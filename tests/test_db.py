@@ -145,7 +145,8 @@ def test_a_database_migrated_by_a_newer_trigger_is_read_with_a_warning_and_never
 
 
 @sqlite_only
-def test_the_sqlite_database_file_is_private_to_its_owner(db):
+def test_the_sqlite_database_file_is_private_to_its_owner(trigger):
+    trigger("init", "--policy", "llr")
     path = Path(os.environ["TRIGGER_DB"][len("sqlite:///") :])
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 

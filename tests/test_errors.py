@@ -223,10 +223,6 @@ def test_a_bad_policy_file_names_the_file_key_and_reason(trigger, tmp_path):
 
 
 @sqlite_only
-def test_database_file_is_private_to_its_owner(db, tmp_path):
-    assert oct((tmp_path / "trigger.db").stat().st_mode)[-3:] == "600"
-
-
 def test_a_move_is_never_dated_before_the_previous_move(db, case):
     db("decide", case, "--met", "--on", "2026-03-10")
     line = _one_line_error(

@@ -43,15 +43,18 @@ def _leftovers(folder: Path) -> list[str]:
 
 
 @pytest.fixture
-def appealed(db, case, tmp_path):
-    """The case, decided not met and appealed: it can have every letter and a bundle."""
-    db("decide", case, "--not-met", "--on", "2026-03-05", ok=False)
-    db("decide", case, "--met", "--on", "2026-03-05")
-    db("assign", case, "--lead", "cbc", "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
-    db("meeting", case, "--at", "2026-03-20T10:00", "--held", "--on", "2026-03-20")
-    db("finding", case, "--category", "risk", "--on", "2026-03-20")
-    db("outcome", case, "--no-recommendations", "The agencies acted well", "--on", "2026-03-23")
-    db("appeal", case, "--received", "2026-03-30", "--grounds", "process")
+def appealed(db, case, snapshot):
+    """The case, decided met, its outcome issued and appealed: it can have every letter and a bundle."""
+
+    def build() -> None:
+        db("decide", case, "--met", "--on", "2026-03-05")
+        db("assign", case, "--lead", "cbc", "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
+        db("meeting", case, "--at", "2026-03-20T10:00", "--held", "--on", "2026-03-20")
+        db("finding", case, "--category", "risk", "--on", "2026-03-20")
+        db("outcome", case, "--no-recommendations", "The agencies acted well", "--on", "2026-03-23")
+        db("appeal", case, "--received", "2026-03-30", "--grounds", "process")
+
+    snapshot("outputs-appealed", build)
     return case
 
 

@@ -333,41 +333,48 @@ REFUSALS = [
 
 
 @pytest.fixture
-def world(db, case, tmp_path):
+def world(db, case, snapshot, tmp_path):
     """{A}: `case`; {B}: under appeal against its outcome; {C}: decided not met."""
-    app = App()
-    b = cases.activate(
-        app, applicant="Dee Example", received=date(2026, 3, 2), channel="online", statement="x"
-    )
-    for day in (10, 20, 25):
-        db(
-            "incident",
-            "add",
-            b.reference,
-            "--occurred",
-            f"2026-01-{day}",
-            "--reported",
-            f"2026-01-{day}",
-            "--agency",
-            "police",
+
+    def build() -> dict:
+        app = App()
+        b = cases.activate(
+            app, applicant="Dee Example", received=date(2026, 3, 2), channel="online", statement="x"
         )
-    cases.decide(app, b.reference, met=True, on=date(2026, 3, 5))
-    cases.assign(app, b.reference, lead="cbc", reviewer="Sam Reviewer", on=date(2026, 3, 6))
-    review.meeting(app, b.reference, at=datetime(2026, 3, 20, 10), held=True)
-    review.add_finding(app, b.reference, category="risk", on=date(2026, 3, 20))
-    review.recommend(app, b.reference, to="police", text="Share the log", on=date(2026, 3, 20))
-    review.add_action(
-        app, b.reference, action="Visit", owner="cbc", due=date(2026, 6, 1), on=date(2026, 3, 20)
-    )
-    cases.issue_outcome(app, b.reference, victim_consulted=True, on=date(2026, 3, 23))
-    cases.lodge_appeal(app, b.reference, received=date(2026, 3, 30), grounds="process", on=date(2026, 3, 30))
-    c = cases.activate(
-        app, applicant="Eve Example", received=date(2026, 3, 2), channel="online", statement="x"
-    )
-    cases.decide(app, c.reference, met=False, on=date(2026, 3, 5))
+        for day in (10, 20, 25):
+            db(
+                "incident",
+                "add",
+                b.reference,
+                "--occurred",
+                f"2026-01-{day}",
+                "--reported",
+                f"2026-01-{day}",
+                "--agency",
+                "police",
+            )
+        cases.decide(app, b.reference, met=True, on=date(2026, 3, 5))
+        cases.assign(app, b.reference, lead="cbc", reviewer="Sam Reviewer", on=date(2026, 3, 6))
+        review.meeting(app, b.reference, at=datetime(2026, 3, 20, 10), held=True)
+        review.add_finding(app, b.reference, category="risk", on=date(2026, 3, 20))
+        review.recommend(app, b.reference, to="police", text="Share the log", on=date(2026, 3, 20))
+        review.add_action(
+            app, b.reference, action="Visit", owner="cbc", due=date(2026, 6, 1), on=date(2026, 3, 20)
+        )
+        cases.issue_outcome(app, b.reference, victim_consulted=True, on=date(2026, 3, 23))
+        cases.lodge_appeal(
+            app, b.reference, received=date(2026, 3, 30), grounds="process", on=date(2026, 3, 30)
+        )
+        c = cases.activate(
+            app, applicant="Eve Example", received=date(2026, 3, 2), channel="online", statement="x"
+        )
+        cases.decide(app, c.reference, met=False, on=date(2026, 3, 5))
+        return {"B": b.reference, "C": c.reference}
+
+    made = snapshot("refusals-world", build)
     notdb = tmp_path / "notes.txt"
     notdb.write_text("Minutes of the review meeting\n" * 50)
-    return {"A": case, "B": b.reference, "C": c.reference, "notdb": str(notdb), "tmp": str(tmp_path)}
+    return {"A": case, **made, "notdb": str(notdb), "tmp": str(tmp_path)}
 
 
 @pytest.mark.parametrize("name, args, words", REFUSALS, ids=[r[0] for r in REFUSALS])

@@ -371,6 +371,18 @@ def db(trigger, snapshot):
     return trigger
 
 
+def raw_sql(statement: str, **params) -> list[tuple]:
+    """SQL on this test's database behind the program's back (SQLite or PostgreSQL, as TRIGGER_DB says):
+    the rows as tuples, or [] for a statement that returns none."""
+    engine = sqlalchemy.create_engine(os.environ["TRIGGER_DB"], poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(sqlalchemy.text(statement), params)
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
 THREE_COMPLAINTS = (("2026-01-10", "2026-01-12"), ("2026-01-20", "2026-01-21"), ("2026-02-03", "2026-02-04"))
 
 

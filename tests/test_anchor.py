@@ -13,22 +13,11 @@ import stat
 import openpyxl
 import pytest
 import sqlalchemy
-from conftest import sqlite_only
+from conftest import raw_sql, sqlite_only
 from sqlmodel import Session, select
 
 from trigger import audit
 from trigger.models import AuditEvent
-
-
-def _sql(statement: str, **params) -> list[tuple]:
-    """Raw SQL on the test's database behind the program's back."""
-    engine = sqlalchemy.create_engine(os.environ["TRIGGER_DB"])
-    try:
-        with engine.begin() as conn:
-            result = conn.execute(sqlalchemy.text(statement), params)
-            return [tuple(r) for r in result] if result.returns_rows else []
-    finally:
-        engine.dispose()
 
 
 def _rewrite_history(seq: int, reason: str) -> None:
@@ -63,7 +52,7 @@ def _rewrite_history(seq: int, reason: str) -> None:
 
 
 def _head() -> tuple[int, str]:
-    seq, last = _sql("SELECT seq, last_hash FROM audit_head WHERE id = 1")[0]
+    seq, last = raw_sql("SELECT seq, last_hash FROM audit_head WHERE id = 1")[0]
     return seq, last
 
 
@@ -89,7 +78,7 @@ def test_an_anchor_names_the_head_and_the_database_and_no_person(db, case, tmp_p
     seq, last = _head()
     assert (anchor["seq"], anchor["hash"]) == (seq, last)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", anchor["at"])
-    assert anchor["first_hash"] == _sql("SELECT hash FROM audit_event WHERE seq = 1")[0][0]
+    assert anchor["first_hash"] == raw_sql("SELECT hash FROM audit_event WHERE seq = 1")[0][0]
     assert anchor["partnerships"] == [{"code": "main", "name": "Leicester, Leicestershire and Rutland"}]
     assert anchor["database"].startswith(("SQLite file trigger.db", "PostgreSQL database test on "))
     text = json.dumps(anchor)
@@ -122,9 +111,9 @@ def test_a_rewritten_history_passes_plain_verify_but_not_the_anchor(db, anchored
 def test_a_log_cut_back_before_the_anchor_is_found(db, anchored):
     path, seq = anchored
     keep = seq - 2
-    (kept_hash,) = _sql("SELECT hash FROM audit_event WHERE seq = :s", s=keep)[0]
-    _sql("DELETE FROM audit_event WHERE seq > :s", s=keep)
-    _sql("UPDATE audit_head SET seq = :s, last_hash = :h WHERE id = 1", s=keep, h=kept_hash)
+    (kept_hash,) = raw_sql("SELECT hash FROM audit_event WHERE seq = :s", s=keep)[0]
+    raw_sql("DELETE FROM audit_event WHERE seq > :s", s=keep)
+    raw_sql("UPDATE audit_head SET seq = :s, last_hash = :h WHERE id = 1", s=keep, h=kept_hash)
     assert f"Audit chain intact: {keep} events." in db("audit", "verify").stdout
     result = db.fails("audit", "verify", "--anchor", path)
     assert result.stderr.strip() == (
@@ -169,7 +158,7 @@ def test_an_anchor_is_never_written_over_the_database(db, case):
 
 
 def test_a_broken_chain_is_not_anchored(db, case, tmp_path):
-    _sql("UPDATE audit_event SET actor = 'someone else' WHERE seq = 2")
+    raw_sql("UPDATE audit_event SET actor = 'someone else' WHERE seq = 2")
     result = db.fails("audit", "anchor", "-o", tmp_path / "a.json")
     assert result.stderr.strip() == (
         "Error: audit chain broken at event 2: event 2 (activate) was altered; "

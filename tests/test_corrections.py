@@ -10,25 +10,18 @@ import os
 import zipfile
 from datetime import date
 
-from sqlalchemy import text
+from conftest import raw_sql
 from sqlmodel import Session, create_engine, select
 
 from trigger.models import Deadline, Reminder, ReviewCase
 
 
-def _sql(query: str, **params):
-    engine = create_engine(os.environ["TRIGGER_DB"])
-    with engine.begin() as conn:
-        result = conn.execute(text(query), params)
-        return result.all() if result.returns_rows else []
-
-
 def _audit_text() -> str:
-    return " ".join(str(v) for row in _sql("SELECT detail FROM audit_event") for v in row)
+    return " ".join(str(v) for row in raw_sql("SELECT detail FROM audit_event") for v in row)
 
 
 def _events() -> int:
-    return _sql("SELECT count(*) FROM audit_event")[0][0]
+    return raw_sql("SELECT count(*) FROM audit_event")[0][0]
 
 
 def _met_case(db) -> str:
@@ -249,7 +242,7 @@ def test_a_voided_imported_complaint_leaves_the_scan(db, tmp_path):
     )
     db("incidents", "import", log)
     assert [r["victim_id"] for r in db.json("scan", "--as-of", "2026-03-20")["second_report"]] == ["V1"]
-    (row,) = _sql("SELECT id FROM incident WHERE agency_ref = 'CAD-2'")
+    (row,) = raw_sql("SELECT id FROM incident WHERE agency_ref = 'CAD-2'")
     db("incident", "void", str(row[0]), "--reason", "duplicate of CAD-1 keyed twice", "--on", "2026-03-01")
     assert db.json("scan", "--as-of", "2026-03-20")["second_report"] == []
     assert "duplicate" not in _audit_text()
@@ -316,7 +309,7 @@ def test_an_agency_update_is_audited_and_its_reminders_follow_the_new_address(db
     assert [(c["field"], c["old"], c["new"]) for c in fixes] == [
         ("email", "old@hbbc.example", "asb@hbbc.example")
     ]
-    event = _sql("SELECT event, detail FROM audit_event ORDER BY seq DESC")[0]
+    event = raw_sql("SELECT event, detail FROM audit_event ORDER BY seq DESC")[0]
     assert event[0] == "agency_update" and json.loads(event[1])["fields"] == ["email"]
     same = db.fails("agency", "update", "hbbc", "--email", "asb@hbbc.example")
     assert "nothing to change" in same.stderr
@@ -371,7 +364,9 @@ def test_init_on_a_database_with_cases_refuses_to_switch_policy_or_manager_unles
     db("init", "--policy", "llr", "--manager-email", "csm@example.gov.uk")
     forced = db("init", "--policy", "richmond", "--force")
     assert "Changed (recorded in the audit log): the policy from llr to richmond" in forced.stderr
-    detail = json.loads(_sql("SELECT detail FROM audit_event WHERE event = 'init' ORDER BY seq DESC")[0][0])
+    detail = json.loads(
+        raw_sql("SELECT detail FROM audit_event WHERE event = 'init' ORDER BY seq DESC")[0][0]
+    )
     assert detail["forced"] is True and detail["changed"] == ["the policy from llr to richmond"]
 
 
@@ -430,8 +425,8 @@ def test_purge_removes_the_values_a_correction_kept(db):
         "2025-05-07",
     )
     db("withdraw", ref, "--reason", "moved away", "--on", "2025-05-08")
-    _sql("UPDATE review_case SET state_changed = :d", d=date(2018, 1, 1))
+    raw_sql("UPDATE review_case SET state_changed = :d", d=date(2018, 1, 1))
     db("purge", "--closed-before", "2019-01-01")
-    values = _sql("SELECT old_value, new_value, reason FROM correction")
+    values = raw_sql("SELECT old_value, new_value, reason FROM correction")
     assert values == [(None, None, "[purged]")]
     assert "Audit chain intact" in db("audit", "verify").stdout

@@ -3,14 +3,7 @@ case, the victim's chosen involvement, consultation on the draft action plan, an
 
 from __future__ import annotations
 
-import os
-
-from sqlalchemy import create_engine, text
-
-
-def _sql(query: str):
-    with create_engine(os.environ["TRIGGER_DB"]).begin() as conn:
-        return conn.execute(text(query)).all()
+from conftest import raw_sql
 
 
 def _met_case(db) -> str:
@@ -153,7 +146,7 @@ def test_a_consultation_recorded_before_the_outcome_is_the_fact_the_outcome_rest
     event = next(e for e in shown["events"] if e["event"] == "issue_outcome")
     assert event["detail"]["victim_consulted"] is True and event["detail"]["consultation"]
     assert db.json("report", "annual", "--year", "2024")["reviews_plan_not_put_to_victim"] == 0
-    assert "Wants the visit" not in " ".join(str(r[0]) for r in _sql("SELECT detail FROM audit_event"))
+    assert "Wants the visit" not in " ".join(str(r[0]) for r in raw_sql("SELECT detail FROM audit_event"))
     chronology = [i["summary"] for i in db.json("export", ref)["chronology"]]
     assert any("draft action plan put to the victim" in s for s in chronology)
 
@@ -189,4 +182,4 @@ def test_scan_marks_the_victims_already_told_and_when(db, tmp_path):
     assert "1 already told" in text_
     # told before the reports of this window: not yet told about these
     assert db.json("scan", "--as-of", "2026-02-19")["second_report"][0]["told_on"] is None
-    assert "leaflet" not in " ".join(str(r[0]) for r in _sql("SELECT detail FROM audit_event"))
+    assert "leaflet" not in " ".join(str(r[0]) for r in raw_sql("SELECT detail FROM audit_event"))

@@ -14,8 +14,7 @@ from email import policy as email_policy
 from pathlib import Path
 
 import pytest
-import sqlalchemy
-from conftest import ON_POSTGRES, sqlite_only
+from conftest import ON_POSTGRES, raw_sql, sqlite_only
 
 # words that occur nowhere else, so that a byte found is one of the case's
 NAME = "Quenbury Zaltwhistle"
@@ -25,16 +24,6 @@ REASON = "Yorvaldine misheard the street"
 WITHDRAWN = "moving in with Ermintrude Scobbleton"
 EMAIL = "quenbury@zaltwhistle.example"
 MARKERS = (NAME, OLD_ADDRESS, ADDRESS, REASON, WITHDRAWN, EMAIL)
-
-
-def _sql(statement: str, **params):
-    engine = sqlalchemy.create_engine(os.environ["TRIGGER_DB"], poolclass=sqlalchemy.pool.NullPool)
-    try:
-        with engine.begin() as conn:
-            result = conn.execute(sqlalchemy.text(statement), params)
-            return result.all() if result.returns_rows else None
-    finally:
-        engine.dispose()
 
 
 def _found(data: bytes) -> list[str]:
@@ -101,14 +90,14 @@ def _before_purge_the_data_is_there_and_the_audit_log_holds_it_sealed(db, ref, o
     shown = db.json("show", ref)
     events = {e["event"]: e for e in shown["events"]}
     assert events["case_update"]["reason"] == REASON and events["withdraw"]["reason"] == WITHDRAWN
-    stored = _sql(
+    stored = raw_sql(
         "SELECT reason, detail FROM audit_event WHERE case_id = (SELECT id FROM review_case "
         "WHERE reference = :r) AND event IN ('case_update', 'withdraw')",
         r=ref,
     )
     assert len(stored) == 2 and all(reason.startswith("sealed:") for reason, _ in stored)
     assert all(detail is None or detail.startswith("sealed:") for _, detail in stored)
-    copies = b"".join(bytes(r[0]) for r in _sql("SELECT content FROM letter_copy"))
+    copies = b"".join(bytes(r[0]) for r in raw_sql("SELECT content FROM letter_copy"))
     assert NAME.encode() in copies and ADDRESS.encode() in copies  # the register holds the letter's bytes
     mail = _outbox_text(outbox)
     assert NAME in mail and ADDRESS in mail and EMAIL in mail  # the e-mailed letter
@@ -125,8 +114,8 @@ def _after_purge_nothing_is_left_but_the_chain(db, ref, outbox):
     assert "audit reasons and details (the case's key)" in events["purge"]["detail"]["fields"]
     exported = db("export", ref, "--json").stdout
     assert erased in exported and _found(exported.encode()) == []
-    assert _sql("SELECT count(*) FROM letter_copy")[0][0] == 0
-    assert _sql("SELECT count(*) FROM case_key")[0][0] == 0
+    assert raw_sql("SELECT count(*) FROM letter_copy")[0][0] == 0
+    assert raw_sql("SELECT count(*) FROM case_key")[0][0] == 0
     assert list(outbox.iterdir()) == []  # the letter and the reminders, overwritten and removed
 
 
@@ -169,7 +158,7 @@ def test_on_sqlite_no_byte_of_the_person_is_left_in_the_file_its_wal_or_shm(db, 
 def _pg_relations() -> dict[str, str]:
     """Every relation of the test's schema (each table, its indexes, its TOAST table and that one's
     index), named `table:relation`, with its file under the server's data directory."""
-    rows = _sql(
+    rows = raw_sql(
         """
         SELECT t.relname || ':' || x.oid::regclass::text, pg_relation_filepath(x.oid)
         FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace
@@ -185,16 +174,16 @@ def _pg_relations() -> dict[str, str]:
 
 
 def _pg_bytes(path: str) -> bytes:
-    return bytes(_sql("SELECT pg_read_binary_file(:p)", p=path)[0][0] or b"")
+    return bytes(raw_sql("SELECT pg_read_binary_file(:p)", p=path)[0][0] or b"")
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs TRIGGER_TEST_DB (PostgreSQL table files)")
 @pytest.mark.slow
 def test_on_postgresql_no_byte_of_the_person_is_left_in_the_table_files(db, old_case, outbox):
-    if not _sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0][0]:
+    if not raw_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0][0]:
         pytest.skip("reading the server's table files (pg_read_binary_file) needs a superuser")
     _before_purge_the_data_is_there_and_the_audit_log_holds_it_sealed(db, old_case, outbox)
-    _sql("CHECKPOINT")  # what is in shared buffers goes to the files
+    raw_sql("CHECKPOINT")  # what is in shared buffers goes to the files
     relations = _pg_relations()
     audit_files = [n for n in relations if n.startswith("audit_event:")]
     assert len(audit_files) >= 4 and "case_key:case_key" in relations  # heap, indexes, TOAST
@@ -204,7 +193,7 @@ def test_on_postgresql_no_byte_of_the_person_is_left_in_the_table_files(db, old_
 
     result = db("purge", "--closed-before", "2020-01-01")
     assert "Purged personal data of 1 case(s)" in result.stdout and result.stderr == ""
-    _sql("CHECKPOINT")
+    raw_sql("CHECKPOINT")
     relations = _pg_relations()  # VACUUM FULL gave the tables new files
     left = {n: h for n, p in relations.items() if (h := _found(_pg_bytes(p)))}
     assert left == {}
@@ -234,7 +223,7 @@ def test_a_sealed_reason_moved_to_another_event_does_not_open(db, case):
 
 def test_events_of_no_case_are_stored_as_written(db):
     db("agency", "add", "fire", "--name", "Fire and Rescue", "--kind", "other")
-    (detail,) = _sql("SELECT detail FROM audit_event WHERE event = 'agency_add'")[0]
+    (detail,) = raw_sql("SELECT detail FROM audit_event WHERE event = 'agency_add'")[0]
     assert '"code": "fire"' in detail
 
 

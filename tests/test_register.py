@@ -7,20 +7,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import os
 import zipfile
 from datetime import date
 
 import pytest
+from conftest import raw_sql
 from pypdf import PdfReader
-from sqlalchemy import create_engine, text
-
-
-def _sql(query: str, **params):
-    engine = create_engine(os.environ["TRIGGER_DB"])
-    with engine.begin() as conn:
-        result = conn.execute(text(query), params)
-        return result.all() if result.returns_rows else []
 
 
 def _not_met_with_pdf(db, tmp_path) -> tuple[str, bytes]:
@@ -76,7 +68,7 @@ def test_register_entries_are_numbered_per_case_and_checked(db, tmp_path):
     none = db.fails("letter", ref)
     assert "say which letter: give KIND" in none.stderr
     # a copy altered in the database no longer matches the hash recorded when it was issued
-    _sql("UPDATE letter_copy SET content = :c", c=b"not what was sent")
+    raw_sql("UPDATE letter_copy SET content = :c", c=b"not what was sent")
     altered = db.fails("letter", ref, "--issued", "1")
     assert "does not match the sha256 recorded when it was issued" in altered.stderr
     assert altered.stderr.count("\n") == 1
@@ -146,9 +138,9 @@ def test_purge_erases_the_letters_bytes_and_keeps_their_hashes(db):
     )["reference"]
     db("letter", ref, "acknowledgement", "--format", "txt", "--on", "2025-05-02")
     db("withdraw", ref, "--reason", "moved away", "--on", "2025-05-08")
-    _sql("UPDATE review_case SET state_changed = :d", d=date(2018, 1, 1))
+    raw_sql("UPDATE review_case SET state_changed = :d", d=date(2018, 1, 1))
     db("purge", "--closed-before", "2019-01-01")
-    assert _sql("SELECT count(*) FROM letter_copy")[0][0] == 0
-    assert len(_sql("SELECT content_hash FROM letter")[0][0]) == 64
+    assert raw_sql("SELECT count(*) FROM letter_copy")[0][0] == 0
+    assert len(raw_sql("SELECT content_hash FROM letter")[0][0]) == 64
     gone = db.fails("letter", ref, "--issued", "1")
     assert "has no stored copy" in gone.stderr

@@ -3,31 +3,19 @@ responses to recommendations, the audit chain and retention, through the real co
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-import sqlalchemy
+from conftest import raw_sql
 
 from trigger import cases, review
 from trigger.app import App
 from trigger.complaints import add_incident
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _sql(statement: str, **params) -> list[tuple]:
-    """Raw SQL on the test's database behind the program's back (SQLite or PostgreSQL via TRIGGER_DB)."""
-    engine = sqlalchemy.create_engine(os.environ["TRIGGER_DB"])
-    try:
-        with engine.begin() as conn:
-            result = conn.execute(sqlalchemy.text(statement), params)
-            return [tuple(r) for r in result] if result.returns_rows else []
-    finally:
-        engine.dispose()
 
 
 def _activate(app, received, channel="online", complaints=3, applicant="Ann Example"):
@@ -208,7 +196,7 @@ def test_publish_suppresses_small_numbers_and_what_would_reveal_them(db, year, t
 
 def test_records_that_cannot_be_true_fail_the_report_loudly(db, year):
     # Reigate's table: a review carried out on a case whose threshold was decided not met
-    _sql(
+    raw_sql(
         "UPDATE threshold_decision SET met = false, route = NULL WHERE case_id = "
         "(SELECT id FROM review_case WHERE reference = :ref)",
         ref=year["A"],
@@ -271,8 +259,8 @@ def test_deadline_performance_from_deadline_rows(db, year):
 
     from trigger.models import Deadline, ReviewCase
 
-    _sql("DELETE FROM reminder")
-    _sql("DELETE FROM deadline")  # replace the workflow's rows with known ones
+    raw_sql("DELETE FROM reminder")
+    raw_sql("DELETE FROM deadline")  # replace the workflow's rows with known ones
     app = App()
     with Session(app.engine) as s:
         case_id = s.exec(select(ReviewCase)).first().id
@@ -385,13 +373,13 @@ def test_audit_verify_counts_an_intact_chain(db, year):
 
 
 def test_an_edited_event_is_detected_and_named(db, year):
-    _sql("UPDATE audit_event SET actor = 'someone else' WHERE seq = 7")
+    raw_sql("UPDATE audit_event SET actor = 'someone else' WHERE seq = 7")
     result = db.fails("audit", "verify")
     assert "event 7" in result.stderr and "altered" in result.stderr
 
 
 def test_a_deleted_last_event_is_detected(db, year):
-    _sql("DELETE FROM audit_event WHERE seq = (SELECT MAX(seq) FROM audit_event)")
+    raw_sql("DELETE FROM audit_event WHERE seq = (SELECT MAX(seq) FROM audit_event)")
     result = db.fails("audit", "verify")
     assert "missing" in result.stderr
 
@@ -409,7 +397,9 @@ def test_nothing_in_the_program_updates_or_deletes_audit_rows():
 
 
 def test_audit_details_hold_no_personal_data_of_the_victim(db, year):
-    text = " ".join(str(v) for row in _sql("SELECT reference, detail, reason FROM audit_event") for v in row)
+    text = " ".join(
+        str(v) for row in raw_sql("SELECT reference, detail, reason FROM audit_event") for v in row
+    )
     for personal in ("Ann Example", "Ashby Road", "LE11", "ann@example.org", "lives alone", "Shouting"):
         assert personal not in text
 
@@ -429,7 +419,7 @@ def _build_old():
     refs["withdrawn"] = _activate(app, date(2018, 9, 3), applicant="Bob Example", complaints=1)
     cases.withdraw(app, refs["withdrawn"], reason="moved away", on=date(2018, 10, 1))
     refs["open"] = _activate(app, date(2018, 11, 5), applicant="Cat Example", complaints=1)
-    _sql(
+    raw_sql(
         "INSERT INTO letter (case_id, kind, issued_on, recipient, format, content_hash, created_at) VALUES "
         "((SELECT id FROM review_case WHERE reference = :ref), 'closure', '2019-01-10', "
         "'Ann Example, 12 Ashby Road', 'html', 'abc123', '2019-01-10 09:00:00')",
@@ -451,11 +441,11 @@ def test_purge_removes_personal_data_and_keeps_figures_and_chain(db, old):
     assert db.json("report", "annual", "--year", "2018") == figures
     assert "intact" in db("audit", "verify").stdout
     assert any(e["event"] == "purge" for e in shown["events"])
-    leftovers = _sql(
+    leftovers = raw_sql(
         "SELECT count(*) FROM review_case WHERE purged = true AND (address IS NOT NULL "
         "OR email IS NOT NULL OR vulnerability IS NOT NULL)"
     )[0][0]
-    recipients = {r[0] for r in _sql("SELECT DISTINCT recipient FROM letter")}
+    recipients = {r[0] for r in raw_sql("SELECT DISTINCT recipient FROM letter")}
     assert leftovers == 0 and recipients == {"[purged]"}
     assert "Purged personal data of 0 case(s)" in db("purge", "--closed-before", "2020-01-01").stdout
 

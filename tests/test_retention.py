@@ -11,24 +11,13 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-import sqlalchemy
-from conftest import ON_POSTGRES, sqlite_only
+from conftest import ON_POSTGRES, raw_sql, sqlite_only
 
 from trigger import cases, review
 from trigger.app import App
 
 HEADER = "victim_id,occurred,reported,agency,agency_ref,hate,category,location,description\n"
 SECRET = "Zebediah Quartermaine"  # a name to look for, byte by byte, after the purge
-
-
-def _sql(statement: str, **params):
-    engine = sqlalchemy.create_engine(os.environ["TRIGGER_DB"], poolclass=sqlalchemy.pool.NullPool)
-    try:
-        with engine.begin() as conn:
-            result = conn.execute(sqlalchemy.text(statement), params)
-            return result.all() if result.returns_rows else None
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture
@@ -73,13 +62,17 @@ def test_purge_removes_old_imported_rows_and_every_free_text_of_the_case(db, old
     out = db("purge", "--closed-before", "2020-01-01").stdout
     assert "Purged personal data of 1 case(s)" in out
     assert "Removed 1 imported incident row(s) reported before 2020-01-01." in out
-    left = _sql("SELECT agency_ref FROM incident WHERE case_id IS NULL")
+    left = raw_sql("SELECT agency_ref FROM incident WHERE case_id IS NULL")
     assert [r[0] for r in left] == ["CAD-2026"]  # the 2012 row is gone, the recent one kept
     shown = db.json("show", old_case)
     # the audit events' reasons too: their case's key went with the purge (docs/operations.md#erasure)
-    dumped = repr(shown) + repr(_sql("SELECT * FROM threshold_decision")) + repr(_sql("SELECT * FROM action"))
-    dumped += repr(_sql("SELECT * FROM finding")) + repr(_sql("SELECT * FROM recommendation"))
-    dumped += repr(_sql("SELECT * FROM meeting")) + repr(_sql("SELECT * FROM review_case"))
+    dumped = (
+        repr(shown)
+        + repr(raw_sql("SELECT * FROM threshold_decision"))
+        + repr(raw_sql("SELECT * FROM action"))
+    )
+    dumped += repr(raw_sql("SELECT * FROM finding")) + repr(raw_sql("SELECT * FROM recommendation"))
+    dumped += repr(raw_sql("SELECT * FROM meeting")) + repr(raw_sql("SELECT * FROM review_case"))
     assert SECRET not in dumped, [dumped[max(0, i - 150) : i + 40] for i in [dumped.find(SECRET)]]
     assert "Leeds" not in dumped and "vulnerable" not in dumped
     assert "intact" in db("audit", "verify").stdout
@@ -90,7 +83,7 @@ def test_purge_removes_old_imported_rows_and_every_free_text_of_the_case(db, old
 def test_a_dry_run_counts_the_imported_rows_and_changes_nothing(db, old_case):
     out = db("purge", "--closed-before", "2020-01-01", "--dry-run").stdout
     assert "Would remove 1 imported incident row(s)" in out
-    assert len(_sql("SELECT id FROM incident WHERE case_id IS NULL")) == 2
+    assert len(raw_sql("SELECT id FROM incident WHERE case_id IS NULL")) == 2
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs TRIGGER_TEST_DB (PostgreSQL table files)")
@@ -106,11 +99,11 @@ def test_on_postgresql_the_purged_name_is_gone_from_the_table_files(db, old_case
     )
 
     def found_in_files() -> list[str]:
-        _sql("CHECKPOINT")  # what is in shared buffers goes to the files
+        raw_sql("CHECKPOINT")  # what is in shared buffers goes to the files
         hits = []
         for table in tables:
-            (path,) = _sql(f"SELECT pg_relation_filepath('{table}')")[0]
-            (data,) = _sql("SELECT pg_read_binary_file(:p)", p=path)[0]
+            (path,) = raw_sql(f"SELECT pg_relation_filepath('{table}')")[0]
+            (data,) = raw_sql("SELECT pg_read_binary_file(:p)", p=path)[0]
             if SECRET.encode() in bytes(data):
                 hits.append(table)
         return hits

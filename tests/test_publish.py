@@ -16,6 +16,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import raw_sql
 from test_reports import _build_year
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -313,9 +314,7 @@ def test_a_partnership_template_extends_ours_and_a_broken_one_is_one_line(db, ye
 
 
 def test_publishing_files_is_refused_when_the_records_are_inconsistent(db, year, tmp_path):
-    from test_reports import _sql
-
-    _sql(
+    raw_sql(
         "UPDATE threshold_decision SET met = false, route = NULL WHERE case_id = "
         "(SELECT id FROM review_case WHERE reference = :ref)",
         ref=year["A"],

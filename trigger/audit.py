@@ -136,12 +136,6 @@ def verify(session: Session) -> Verification:
     return Verification(True, count)
 
 
-@access.needs(access.AUDIT)
-def verify_log(app) -> Verification:
-    """`trigger audit verify`."""
-    return verify_through(app, [])
-
-
 # -- anchors: the chain's head kept outside the database (docs/operations.md#audit-anchors) -------------
 #
 # A hash chain in the database proves nothing against someone who can write to the database: they can

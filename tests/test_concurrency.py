@@ -5,15 +5,12 @@ out twice, and a clash ends in one clear line, never a "database is locked" trac
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import textwrap
-import time
 from datetime import date
-from pathlib import Path
 
 import pytest
 from conftest import ON_POSTGRES, sqlite_only
+from racers import at_once
 from sqlmodel import select
 
 from trigger import audit, cases
@@ -21,20 +18,17 @@ from trigger.app import App
 from trigger.errors import ConcurrentChange
 from trigger.models import Action, AuditEvent, Finding, HoursEntry, Recommendation, ReviewCase
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow  # real processes racing each other
-CLI = str(ROOT / "cli.py")
 
-# One worker process: wait for the common start moment, then activate N cases in a row.
+# One worker process (started with the others, tests/racers.py): activate N cases in a row.
 ACTIVATE_WORKER = textwrap.dedent("""
-    import sys, time
+    import sys
     from datetime import date
     from trigger import cases
     from trigger.app import App
     from trigger.errors import TriggerError
-    start, n, name = float(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    n, name = int(sys.argv[1]), sys.argv[2]
     app = App(actor=name)
-    time.sleep(max(0.0, start - time.time()))
     for i in range(n):
         try:
             case = cases.activate(app, applicant=f"{name} {i}", received=date(2026, 3, 2), channel="online",
@@ -45,30 +39,8 @@ ACTIVATE_WORKER = textwrap.dedent("""
 """)
 
 
-def _env() -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT)
-    return env
-
-
-def _at_once(commands: list[list[str]], delay: float = 1.5) -> list[subprocess.CompletedProcess]:
-    """Start every command now; each waits until the same moment (after its imports) to act."""
-    procs = [
-        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
-        for cmd in commands
-    ]
-    results = []
-    for proc, cmd in zip(procs, commands, strict=False):
-        out, err = proc.communicate(timeout=120)
-        results.append(subprocess.CompletedProcess(cmd, proc.returncode, out, err))
-    return results
-
-
 def test_four_processes_activating_at_once_never_share_a_reference(db):
-    start = time.time() + 1.5
-    results = _at_once(
-        [[sys.executable, "-c", ACTIVATE_WORKER, str(start), "10", f"worker{w}"] for w in range(4)]
-    )
+    results = at_once([["-c", ACTIVATE_WORKER, "10", f"worker{w}"] for w in range(4)])
     for r in results:
         assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
     lines = [line for r in results for line in r.stdout.split()]
@@ -80,22 +52,13 @@ def test_four_processes_activating_at_once_never_share_a_reference(db):
         assert len(session.exec(select(ReviewCase)).all()) == 40
 
 
-def _cli_at(start: float, *args: str) -> list[str]:
-    # `python cli.py ...` as a user would run it, started at a common moment
-    code = (
-        f"import sys, time; time.sleep(max(0.0, {start} - time.time())); sys.argv = ['trigger'] + "
-        f"{list(args)!r}; import runpy; runpy.run_path({CLI!r}, run_name='__main__')"
-    )
-    return [sys.executable, "-c", code]
+def _cli(*args: str) -> list[str]:
+    return ["cli.py", *args]  # `python cli.py ...` as a user would run it
 
 
 def test_the_same_move_by_three_people_at_once_happens_once_and_the_others_are_told(db, case):
-    start = time.time() + 1.5
-    results = _at_once(
-        [
-            _cli_at(start, "--as", f"officer{w}", "decide", case, "--met", "--on", "2026-03-05")
-            for w in range(3)
-        ]
+    results = at_once(
+        [_cli("--as", f"officer{w}", "decide", case, "--met", "--on", "2026-03-05") for w in range(3)]
     )
     winners = [r for r in results if r.returncode == 0]
     losers = [r for r in results if r.returncode != 0]
@@ -116,12 +79,9 @@ def test_the_same_move_by_three_people_at_once_happens_once_and_the_others_are_t
 def test_findings_recorded_at_once_are_never_lost(db, case):
     db("decide", case, "--met", "--on", "2026-03-05")
     db("assign", case, "--lead", "cbc", "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
-    start = time.time() + 1.5
-    results = _at_once(
+    results = at_once(
         [
-            _cli_at(
-                start, "finding", case, "--category", "risk", "--text", f"finding {w}", "--on", "2026-03-10"
-            )
+            _cli("finding", case, "--category", "risk", "--text", f"finding {w}", "--on", "2026-03-10")
             for w in range(3)
         ]
     )
@@ -183,15 +143,16 @@ def test_a_long_held_sqlite_lock_ends_in_one_clear_line_and_no_change(db, case, 
 
 # -- many people on one case at once (docs/architecture.md#optimistic-locking) ----------------------------
 
-# One worker process: wait for the common start moment, then make its edits to one case, each through
-# the engine, and print one line per edit: OK, ERROR <message> (a clear refusal) or TRACEBACK <type>.
+# One worker process (started with the others, tests/racers.py): make its edits to one case, each
+# through the engine, and print one line per edit: OK, ERROR <message> (a clear refusal) or TRACEBACK
+# <type>.
 EDIT_WORKER = textwrap.dedent("""
-    import sys, time, traceback
+    import sys, traceback
     from datetime import date
     from trigger import review
     from trigger.app import App
     from trigger.errors import TriggerError
-    start, ref, name, edits = float(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4].split(",")
+    ref, name, edits = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
     app = App(actor=name)
     day = date(2026, 3, 10)
     do = {
@@ -204,7 +165,6 @@ EDIT_WORKER = textwrap.dedent("""
         "update": lambda: review.update_action(app, ref, 1, status="in_progress", note=f"{name} was here",
                                                on=day),
     }
-    time.sleep(max(0.0, start - time.time()))
     for edit in edits:
         try:
             do[edit]()
@@ -223,14 +183,8 @@ def _in_review(db, case) -> None:
 
 
 def _edits_at_once(case: str, workers: list[tuple[str, list[str]]]) -> list[tuple[str, str, str]]:
-    """Start one process per worker; all begin their edits at the same moment. (name, edit, outcome)."""
-    start = time.time() + 3.0 + 0.4 * len(workers)  # after every process has imported its libraries
-    results = _at_once(
-        [
-            [sys.executable, "-c", EDIT_WORKER, str(start), case, name, ",".join(edits)]
-            for name, edits in workers
-        ]
-    )
+    """One process per worker; all begin their edits at the same moment. (name, edit, outcome)."""
+    results = at_once([["-c", EDIT_WORKER, case, name, ",".join(edits)] for name, edits in workers])
     outcomes = []
     for (name, _), r in zip(workers, results, strict=True):
         assert r.returncode == 0, r.stderr
@@ -323,12 +277,8 @@ def test_two_people_updating_the_same_action_at_once_are_never_silently_overwrit
 
 
 def test_the_same_move_by_four_processes_at_once_happens_once_and_the_others_are_told(db, case):
-    start = time.time() + 3 + 0.5 * 4
-    results = _at_once(
-        [
-            _cli_at(start, "--as", f"officer{w}", "decide", case, "--met", "--on", "2026-03-05")
-            for w in range(4)
-        ]
+    results = at_once(
+        [_cli("--as", f"officer{w}", "decide", case, "--met", "--on", "2026-03-05") for w in range(4)]
     )
     losers = [r for r in results if r.returncode != 0]
     assert len(losers) == 3, [r.stderr for r in results]

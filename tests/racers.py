@@ -1,9 +1,10 @@
 """Real processes racing each other, started at one moment.
 
-`at_once(commands)` runs each command (`["cli.py", *args]` as `python cli.py ...`, or `["-c", code,
+`at_once(commands, after)` runs each command (`["cli.py", *args]` as `python cli.py ...`, or `["-c", code,
 *args]` as `python -c code ...`) in a process of its own and returns what each printed and its exit
 code. One launcher process imports the engine once and forks a child per command; every child waits
-on one pipe, and closing it starts them all together. Each child is a real process with its own
+on one pipe, and closing it starts them all together (or each `after[i]` seconds later, for a race
+whose runners join one after another). Each child is a real process with its own
 database connections, so the races are real; what is shared is only the time it took to import the
 libraries (two thirds of a second a process), which is neither part of the race nor worth paying
 forty times, and no start moment has to be guessed far enough ahead for a busy machine.
@@ -20,6 +21,7 @@ import runpy
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 from pathlib import Path
 
@@ -27,11 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 PRELOAD = ("cli", "trigger.app", "trigger.cases", "trigger.review", "trigger.views")
 
 
-def at_once(commands: list[list[str]], timeout: float = 120) -> list[subprocess.CompletedProcess]:
+def at_once(
+    commands: list[list[str]], after: list[float] | None = None, timeout: float = 120
+) -> list[subprocess.CompletedProcess]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     launched = subprocess.run(
         [sys.executable, __file__],
-        input=json.dumps(commands),
+        input=json.dumps({"commands": commands, "after": after or [0.0] * len(commands)}),
         capture_output=True,
         text=True,
         env=env,
@@ -66,13 +70,13 @@ def _run(command: list[str]) -> int:
     return 0
 
 
-def _launch(commands: list[list[str]]) -> list[dict]:
+def _launch(commands: list[list[str]], after: list[float]) -> list[dict]:
     for module in PRELOAD:
         __import__(module)
     folder = Path(tempfile.mkdtemp(prefix="racers-"))
     go_read, go_write = os.pipe()
     children = []
-    for n, command in enumerate(commands):
+    for n, (command, wait) in enumerate(zip(commands, after, strict=True)):
         out, err = folder / f"{n}.out", folder / f"{n}.err"
         sys.stdout.flush()
         sys.stderr.flush()
@@ -84,6 +88,7 @@ def _launch(commands: list[list[str]]) -> list[dict]:
             os.dup2(os.open(out, os.O_WRONLY | os.O_CREAT, 0o600), 1)
             os.dup2(os.open(err, os.O_WRONLY | os.O_CREAT, 0o600), 2)
             os.read(go_read, 1)  # returns when the launcher closes its end: every child at once
+            time.sleep(wait)
             code = _run(command)
             sys.stdout.flush()
             sys.stderr.flush()
@@ -109,4 +114,5 @@ def _launch(commands: list[list[str]]) -> list[dict]:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
-    json.dump(_launch(json.loads(sys.stdin.read())), sys.stdout)
+    spec = json.loads(sys.stdin.read())
+    json.dump(_launch(spec["commands"], spec["after"]), sys.stdout)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from mailservers import MANAGER, Collect, Server, due_ids, figures, make_cases, overdue_now
+from racers import at_once
 
 from trigger import service
 from trigger.app import App
@@ -211,28 +212,16 @@ def test_a_digest_whose_send_failed_is_retried_and_sent_once(db, mail):
 
 @pytest.mark.slow
 def test_two_runners_whose_sweep_outlives_the_claim_window_send_each_message_once(db, mail, monkeypatch):
-    # each message takes 1.5 s, the claim window is half a second: the queued claims run out while their
-    # runner is busy with the message in hand, and a runner started later takes them over
-    server = mail(Server(Collect(delay=1.5)).start())
+    # each message takes a second, the claim window is half a second: the queued claims run out while
+    # their runner is busy with the message in hand, and a runner started 0.6 s later takes them over
+    server = mail(Server(Collect(delay=1.0)).start())
     monkeypatch.setenv("TRIGGER_CLAIM_SECONDS", "0.5")
     make_cases(db, 2)
     expected = due_ids(db, "2027-01-08T08:00")
-    procs = []
-    for pause in (0, 1.0, 1.0):
-        time.sleep(pause)
-        procs.append(
-            subprocess.Popen(
-                cli("reminders", "run", "--now", "2027-01-08T08:00", "--json"),
-                cwd=ROOT,
-                env=dict(os.environ),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        )
-    outs = [p.communicate(timeout=120) for p in procs]
-    assert all(p.returncode == 0 for p in procs), outs
-    results = [json.loads(o) for o, _ in outs]
+    runner = ["cli.py", "reminders", "run", "--now", "2027-01-08T08:00", "--json"]
+    outs = at_once([runner, runner, runner], after=[0, 0.6, 1.2])
+    assert all(r.returncode == 0 for r in outs), outs
+    results = [json.loads(r.stdout) for r in outs]
     assert sum(r["sent"] for r in results) == 8
     assert sum(r["lost"] for r in results) > 0  # claims did run out and were taken over
     got = figures(
@@ -243,7 +232,7 @@ def test_two_runners_whose_sweep_outlives_the_claim_window_send_each_message_onc
 
 @pytest.mark.slow
 def test_runners_whose_clocks_differ_by_fifteen_minutes_send_each_message_once(db, mail):
-    server = mail(Server(Collect(delay=0.4)).start())
+    server = mail(Server(Collect(delay=0.25)).start())
     overdue_now(db, 3)
     expected = due_ids(db)
     # the second runner's clock is fifteen minutes fast (time-machine moves Python's clock in that
@@ -351,6 +340,7 @@ def test_serve_stops_cleanly_on_a_signal_and_releases_its_claims(db, mail, signu
     status = db.json("reminders", "status")
     assert status["counts"]["claimed"] == 0  # every claim it did not use was given back
     assert f"released {12 - delivered_before}" in sweep
+    server.handler.delay = 0
     out = db.json("reminders", "run")  # the rest, by the next runner, at once
     assert out["sent"] == 12 - delivered_before
     got = figures(f"serve stopped by {signum.name} mid-sweep", expected, server.handler.reminder_ids())
@@ -418,8 +408,8 @@ def test_a_second_signal_stops_serve_at_once_and_still_releases_the_claims(db, m
 @pytest.mark.slow
 def test_a_runner_killed_mid_send_loses_nothing_and_doubles_nothing(db, mail, monkeypatch):
     server = mail(Server(Collect(delay=3)).start())
-    monkeypatch.setenv("TRIGGER_CLAIM_SECONDS", "1")
-    monkeypatch.setenv("TRIGGER_SMTP_TIMEOUT", "5")
+    monkeypatch.setenv("TRIGGER_CLAIM_SECONDS", "0.5")
+    monkeypatch.setenv("TRIGGER_SMTP_TIMEOUT", "3")
     make_cases(db, 2)
     expected = due_ids(db, "2027-01-08T08:00")
     proc = subprocess.Popen(
@@ -432,16 +422,18 @@ def test_a_runner_killed_mid_send_loses_nothing_and_doubles_nothing(db, mail, mo
     end = time.monotonic() + 30
     while server.handler.receiving == 0 and time.monotonic() < end:
         time.sleep(0.05)
+    sending = time.monotonic()
     time.sleep(0.2)  # mid-send: the server is sitting on the first message
     proc.kill()  # kill -9
     proc.wait()
     server.handler.delay = 0
-    time.sleep(1.2)
-    # the queued claims (one second) have run out: the next runner sends those at once; the message in
-    # hand keeps its claim (one second, plus the five a send may take, plus one) in case it went out
+    time.sleep(0.8)
+    # the queued claims (half a second) have run out: the next runner sends those at once; the message
+    # in hand keeps its claim (half a second, plus the three a send may take, plus one) in case it went
+    # out
     assert run(db, "2027-01-08T08:00")["sent"] == 7
     assert db.json("reminders", "status")["counts"]["claimed"] == 1
-    time.sleep(6)
+    time.sleep(max(0.0, sending + 4.5 + 0.5 - time.monotonic()))
     assert run(db, "2027-01-08T08:00")["sent"] == 1
     assert server.handler.receiving == 9  # the one cut off by the kill never reached the mailbox
     assert db.json("reminders", "status")["counts"]["claimed"] == 0

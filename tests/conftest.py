@@ -95,7 +95,7 @@ def pg_admin():
     engine.dispose()
 
 
-def _copy_sqlite(source: Path, target: Path) -> None:
+def copy_sqlite(source: Path, target: Path) -> None:
     """A consistent copy of a SQLite database (the online backup API; no WAL left behind)."""
     src, dst = sqlite3.connect(source), sqlite3.connect(target)
     try:
@@ -256,7 +256,7 @@ def pg_worker_schema(pg_admin):
 _KEPT: dict[str, sqlalchemy.Engine] = {}  # this process's engine for each test database URL
 
 
-def _kept_engine(url: str) -> None:
+def keep_engine(url: str) -> None:
     """Hand this test the engine earlier tests in this process used for `url`, its pool emptied. An
     engine's SQLAlchemy caches (compiled statements, column types adapted to the dialect) were about a
     fifth of the suite's time when every test built its own; nothing of the database's contents is kept.
@@ -292,15 +292,15 @@ def db_url(request, sqlite_home, pg_admin, migrated_template, pg_worker_schema):
         dispose_engines()
         _remove_sqlite(path)
         if not empty:
-            _copy_sqlite(migrated_template, path)
+            copy_sqlite(migrated_template, path)
             os.chmod(path, 0o600)
-            _kept_engine(url)
+            keep_engine(url)
         yield url
         dispose_engines()
         return
     if not empty:
         url = with_search_path(PG_URL, pg_worker_schema.name)
-        _kept_engine(url)
+        keep_engine(url)
         yield url
         dispose_engines()
         pg_worker_schema.reset()
@@ -347,13 +347,13 @@ def snapshot(db_url, _snapshots, pg_worker_schema):
             dispose_engines()
             if name in pg_worker_schema.saved:
                 pg_worker_schema.restore(name)
-                _kept_engine(db_url)
+                keep_engine(db_url)
                 return pg_data[name]
-            _kept_engine(db_url)
+            keep_engine(db_url)
             value = build()
             dispose_engines()
             pg_worker_schema.save(name)
-            _kept_engine(db_url)
+            keep_engine(db_url)
             pg_data[name] = value
             return value
         saved = _snapshots / f"{name}.db"
@@ -361,14 +361,14 @@ def snapshot(db_url, _snapshots, pg_worker_schema):
         here = Path(db_url.removeprefix("sqlite:///"))
         dispose_engines()
         if saved.exists():
-            _copy_sqlite(saved, here)
-            _kept_engine(db_url)
+            copy_sqlite(saved, here)
+            keep_engine(db_url)
             return json.loads(data.read_text())
-        _kept_engine(db_url)
+        keep_engine(db_url)
         value = build()
         dispose_engines()
-        _copy_sqlite(here, saved)
-        _kept_engine(db_url)
+        copy_sqlite(here, saved)
+        keep_engine(db_url)
         data.write_text(json.dumps(value))
         return value
 

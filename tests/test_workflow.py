@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import copy_sqlite, keep_engine
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -42,12 +43,33 @@ MOVES = st.sampled_from(
 )
 
 
+_FOLDER: list[Path] = []  # made by the first example, reused by the others
+
+
+def _initialised() -> str:
+    """The URL of a database `init`ed with the LLR policy: initialised (migrated) by the first example
+    and saved; each later example starts from a copy of it, at the same path (so one engine)."""
+    if not _FOLDER:
+        _FOLDER.append(Path(tempfile.mkdtemp(prefix="trigger-hyp-")))
+    folder = _FOLDER[0]
+    path, saved = folder / "t.db", folder / "initialised.db"
+    url = f"sqlite:///{path}"
+    dispose_engines()
+    path.unlink(missing_ok=True)
+    if not saved.exists():
+        partnership.init(App(url, actor="manager"), "llr")
+        dispose_engines()
+        copy_sqlite(path, saved)
+    else:
+        copy_sqlite(saved, path)
+    keep_engine(url)
+    return url
+
+
 class CaseLife(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
-        self.folder = tempfile.mkdtemp(prefix="trigger-hyp-")
-        self.app = App(f"sqlite:///{Path(self.folder) / 't.db'}", actor="manager")
-        partnership.init(self.app, "llr")
+        self.app = App(_initialised(), actor="manager")
         self.day = date(2025, 1, 6)
         self.ref = cases.activate(
             self.app, applicant="Ann Example", received=self.day, channel="online", statement="Nothing done"

@@ -1,7 +1,8 @@
 """Every test gets its own data directory and database, and acts as `tester`.
 
 The database is a SQLite file per test, copied from one database migrated once per run (migrating
-each test's database with Alembic was most of the suite's set-up time); with
+each test's database with Alembic was most of the suite's set-up time) to one path per test process,
+whose SQLAlchemy engine the process keeps (`keep_engine`); with
 `TRIGGER_TEST_DB=postgresql+psycopg://...` it is instead a PostgreSQL schema selected through libpq's
 search_path option: one migrated schema per test process (`w_<random>`), emptied after every test and
 made anew when a test changed its shape, or a fresh empty schema (`t_<random>`) for a test marked

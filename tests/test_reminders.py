@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from mailservers import MANAGER, Collect, Server, make_cases
+from racers import at_once
 from sqlmodel import Session, create_engine, select
 
 from trigger import reminders, service
@@ -251,14 +252,8 @@ def test_two_threads_never_double_send(db, cases_):
 def test_two_processes_never_double_send(db, cases_, smtp):
     server = smtp()
     cases_(8)
-    env = dict(os.environ)
-    cmd = [sys.executable, str(ROOT / "cli.py"), "reminders", "run", "--now", "2027-01-08T08:00"]
-    procs = [
-        subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(3)
-    ]
-    outs = [p.communicate(timeout=60) for p in procs]
-    assert all(p.returncode == 0 for p in procs), outs
+    outs = at_once([["cli.py", "reminders", "run", "--now", "2027-01-08T08:00"]] * 3)
+    assert all(r.returncode == 0 for r in outs), outs
     keys = [(m["To"], m["Subject"]) for m in server.messages]
     assert len(keys) == 32 and len(set(keys)) == 32
 

@@ -260,7 +260,7 @@ _KEPT: dict[str, sqlalchemy.Engine] = {}  # this process's engine for each test 
 def keep_engine(url: str) -> None:
     """Hand this test the engine earlier tests in this process used for `url`, its pool emptied. An
     engine's SQLAlchemy caches (compiled statements, column types adapted to the dialect) were about a
-    fifth of the suite's time when every test built its own; nothing of the database's contents is kept.
+    quarter of the suite's time when every test built its own; nothing of the database's contents is kept.
     A test wanting an engine of its own (other pragmas, say) calls `dispose_engines()` and gets one; the
     kept engine was made here, before any test could patch what `get_engine` does."""
     engine = _KEPT.get(url)
@@ -273,11 +273,12 @@ def keep_engine(url: str) -> None:
 
 @pytest.fixture(scope="session")
 def sqlite_home(tmp_path_factory) -> Path:
-    """Where this test process's SQLite test database lives: one path, so one engine (`_kept_engine`)."""
+    """Where this test process's SQLite test database lives: one path, so one engine (`keep_engine`)."""
     return tmp_path_factory.mktemp("database")
 
 
-def _remove_sqlite(path: Path) -> None:
+def remove_sqlite(path: Path) -> None:
+    """A SQLite file and what SQLite keeps beside it, so a copy put there starts clean."""
     for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
         (path.parent / name).unlink(missing_ok=True)
 
@@ -291,7 +292,7 @@ def db_url(request, sqlite_home, pg_admin, migrated_template, pg_worker_schema):
         path = sqlite_home / "trigger.db"
         url = f"sqlite:///{path}"
         dispose_engines()
-        _remove_sqlite(path)
+        remove_sqlite(path)
         if not empty:
             copy_sqlite(migrated_template, path)
             os.chmod(path, 0o600)

@@ -4,12 +4,13 @@ exactly one audit event."""
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import copy_sqlite, keep_engine
+from conftest import copy_sqlite, keep_engine, remove_sqlite
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -43,19 +44,18 @@ MOVES = st.sampled_from(
 )
 
 
-_FOLDER: list[Path] = []  # made by the first example, reused by the others
+@functools.cache
+def _folder() -> Path:
+    return Path(tempfile.mkdtemp(prefix="trigger-hyp-"))  # one per test process, reused by every example
 
 
 def _initialised() -> str:
     """The URL of a database `init`ed with the LLR policy: initialised (migrated) by the first example
     and saved; each later example starts from a copy of it, at the same path (so one engine)."""
-    if not _FOLDER:
-        _FOLDER.append(Path(tempfile.mkdtemp(prefix="trigger-hyp-")))
-    folder = _FOLDER[0]
-    path, saved = folder / "t.db", folder / "initialised.db"
+    path, saved = _folder() / "t.db", _folder() / "initialised.db"
     url = f"sqlite:///{path}"
     dispose_engines()
-    path.unlink(missing_ok=True)
+    remove_sqlite(path)
     if not saved.exists():
         partnership.init(App(url, actor="manager"), "llr")
         dispose_engines()

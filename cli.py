@@ -161,7 +161,7 @@ class Ctx:
     @property
     def app(self):
         if self._app is None:
-            from trigger.app import App
+            from trigger.store.app import App
 
             self._app = App(self.db, self.actor, self.policy, self.partnership)
         return self._app
@@ -212,7 +212,7 @@ def force_option(f):
 
 def output_target(c, path, force, stream=True):
     """Where a command's bytes go: the file (checked before any work), or standard output."""
-    from trigger import outputs
+    from trigger.store import outputs
 
     return outputs.target(path, force=force, db_url=c.app.url, stream=sys.stdout.buffer if stream else None)
 
@@ -237,7 +237,7 @@ def emit_rows(rows: list[dict], columns: list[str], as_json=False, as_csv=False,
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
-        from trigger.outputs import csv_cell
+        from trigger.store.outputs import csv_cell
 
         for row in rows:
             writer.writerow({k: csv_cell(_cell(row.get(k))) for k in columns})
@@ -465,7 +465,7 @@ def main() -> None:
 def init(c, policy_name, manager_email, force, code, name):
     """Create the database and choose the partnership's policy. Safe to rerun; on a database that
     already holds cases it refuses to change the policy or the manager unless --force."""
-    from trigger import partnership
+    from trigger.access import partnership
 
     pol, changed = partnership.init(
         c.app, c.policy or policy_name, manager_email, force=force, code=code, name=name
@@ -549,7 +549,7 @@ def agency():
 @pass_ctx
 def agency_add(c, code, name, kind, email):
     """Register an agency."""
-    from trigger import partnership
+    from trigger.access import partnership
 
     a = partnership.add_agency(c.app, code, name, kind, email)
     click.echo(f"Added agency {a.code} ({a.name}, {a.kind}).")
@@ -561,7 +561,7 @@ def agency_add(c, code, name, kind, email):
 @pass_ctx
 def agency_list(c, as_json, as_csv):
     """List the agencies."""
-    from trigger import partnership
+    from trigger.access import partnership
 
     rows = partnership.list_agencies(c.app)
     several = len({r["partnership"] for r in rows}) > 1  # an admin's view of a county
@@ -623,9 +623,9 @@ def activate(
     as_json,
 ):
     """Log an application for an ASB case review."""
-    from trigger import cases
+    from trigger.cases import moves
 
-    case = cases.activate(
+    case = moves.activate(
         c.app,
         applicant=applicant,
         received=received,
@@ -688,7 +688,7 @@ def incident_add(
     as_json,
 ):
     """Record a complaint of ASB made to an agency."""
-    from trigger import complaints
+    from trigger.cases import complaints
 
     row = complaints.add_incident(
         c.app,
@@ -716,7 +716,7 @@ def incident_add(
 @pass_ctx
 def check(c, reference, as_json):
     """Evaluate the threshold from the recorded complaints and explain it."""
-    from trigger import complaints
+    from trigger.cases import complaints
 
     case, explanation, corrected = complaints.check(c.app, reference)
     if as_json:
@@ -751,11 +751,11 @@ def check(c, reference, as_json):
 @pass_ctx
 def decide(c, reference, met, not_met, category, reason, on):
     """Record the threshold decision."""
-    from trigger import cases
+    from trigger.cases import moves
 
     if not (met or not_met or category):
         raise click.UsageError("give one of --met, --not-met or --reject CATEGORY")
-    case = cases.decide(c.app, reference, met=met, rejection_category=category, reason=reason, on=on)
+    case = moves.decide(c.app, reference, met=met, rejection_category=category, reason=reason, on=on)
     click.echo(f"{case.reference} is now {case.state}.")
 
 
@@ -783,9 +783,9 @@ def assign(c, reference, lead, reviewer, reviewer_email, spoc, spoc_email, reaso
         trigger assign CT-2026-0007 --lead nwlbc --reviewer "Sam Patel" --spoc "Jo Smith"
         trigger assign CT-2026-0007 --reviewer "Ali Khan" --reason "Sam Patel on leave until June"
     """
-    from trigger import cases
+    from trigger.cases import moves
 
-    case = cases.assign(
+    case = moves.assign(
         c.app,
         reference,
         lead=lead or "",
@@ -813,7 +813,7 @@ def assign(c, reference, lead, reviewer, reviewer_email, spoc, spoc_email, reaso
 @pass_ctx
 def evidence(c, reference, agency, requested, due, answered, not_held, note):
     """Request evidence from an agency, or record its answer."""
-    from trigger import review
+    from trigger.cases import review
 
     review.evidence(
         c.app,
@@ -856,7 +856,7 @@ def hours():
 @pass_ctx
 def hours_log(c, reference, agency, person, hours, worked_on, note):
     """Log review hours (the default: `trigger hours REF ...` does the same)."""
-    from trigger import review
+    from trigger.cases import review
 
     row = review.log_hours(
         c.app, reference, agency=agency, person=person, hours=hours, worked_on=worked_on, note=note
@@ -874,7 +874,7 @@ def hours_log(c, reference, agency, person, hours, worked_on, note):
 @pass_ctx
 def meeting(c, reference, at, held, victim_involvement, attendees, on):
     """Schedule the review meeting, or record that it was held."""
-    from trigger import review
+    from trigger.cases import review
 
     review.meeting(
         c.app, reference, at=at, held=held, victim_involvement=victim_involvement, attendees=attendees, on=on
@@ -893,7 +893,7 @@ def meeting(c, reference, at, held, victim_involvement, attendees, on):
 @pass_ctx
 def finding(c, reference, category, text, on):
     """Record a finding of the review."""
-    from trigger import review
+    from trigger.cases import review
 
     row = review.add_finding(c.app, reference, category=category, text=text, on=on)
     click.echo(f"Finding {row.id} ({category}) recorded on {reference.upper()}.")
@@ -907,7 +907,7 @@ def finding(c, reference, category, text, on):
 @pass_ctx
 def recommend(c, reference, to, text, on):
     """Record a recommendation to a body, which must have regard to it."""
-    from trigger import review
+    from trigger.cases import review
 
     row = review.recommend(c.app, reference, to=to, text=text, on=on)
     click.echo(f"Recommendation {row.id} to {to} recorded on {reference.upper()}.")
@@ -931,7 +931,7 @@ def action():
 @pass_ctx
 def action_add(c, reference, text, owner, due, resources, outcome_measure, jag, on, as_json):
     """Add an action to the case's action plan."""
-    from trigger import review
+    from trigger.cases import review
 
     row = review.add_action(
         c.app,
@@ -963,7 +963,7 @@ def action_add(c, reference, text, owner, due, resources, outcome_measure, jag, 
 @pass_ctx
 def action_update(c, reference, number, status, rag, note, jag, no_jag, on):
     """Update an action's status, RAG or progress."""
-    from trigger import review
+    from trigger.cases import review
 
     jag = True if jag else (False if no_jag else None)
     row = review.update_action(c.app, reference, number, status=status, rag=rag, note=note, jag=jag, on=on)
@@ -1005,9 +1005,9 @@ def action_list(c, reference, overdue, owner, as_of, as_json, as_csv):
 @pass_ctx
 def outcome(c, reference, no_recommendations, victim_consulted, on):
     """Issue the review's outcome; the appeal window opens."""
-    from trigger import cases
+    from trigger.cases import moves
 
-    case, warnings = cases.issue_outcome(
+    case, warnings = moves.issue_outcome(
         c.app, reference, no_recommendations=no_recommendations, victim_consulted=victim_consulted, on=on
     )
     for w in warnings:
@@ -1027,9 +1027,9 @@ def outcome(c, reference, no_recommendations, victim_consulted, on):
 @pass_ctx
 def appeal(c, reference, received, grounds, detail, late_reason, on):
     """Lodge an appeal against a threshold decision or an outcome."""
-    from trigger import cases
+    from trigger.cases import moves
 
-    cases.lodge_appeal(
+    moves.lodge_appeal(
         c.app, reference, received=received, grounds=grounds, detail=detail, late_reason=late_reason, on=on
     )
     click.echo(f"{reference.upper()} is now appealed.")
@@ -1046,11 +1046,11 @@ def appeal(c, reference, received, grounds, detail, late_reason, on):
 @pass_ctx
 def appeal_decision(c, reference, upheld, dismissed, by, reason, on):
     """Record the independent decision on an appeal."""
-    from trigger import cases
+    from trigger.cases import moves
 
     if not (upheld or dismissed):
         raise click.UsageError("give --upheld or --dismissed")
-    case = cases.decide_appeal(c.app, reference, upheld=upheld, by=by, reason=reason, on=on)
+    case = moves.decide_appeal(c.app, reference, upheld=upheld, by=by, reason=reason, on=on)
     click.echo(f"{case.reference} is now {case.state}.")
 
 
@@ -1062,9 +1062,9 @@ def appeal_decision(c, reference, upheld, dismissed, by, reason, on):
 @pass_ctx
 def close(c, reference, reason, force, on):
     """Close a case."""
-    from trigger import cases
+    from trigger.cases import moves
 
-    case = cases.close(c.app, reference, reason=reason, force=force, on=on)
+    case = moves.close(c.app, reference, reason=reason, force=force, on=on)
     click.echo(f"{case.reference} is now closed.")
 
 
@@ -1075,9 +1075,9 @@ def close(c, reference, reason, force, on):
 @pass_ctx
 def withdraw(c, reference, reason, on):
     """Record that the applicant withdrew."""
-    from trigger import cases
+    from trigger.cases import moves
 
-    case = cases.withdraw(c.app, reference, reason=reason, on=on)
+    case = moves.withdraw(c.app, reference, reason=reason, on=on)
     click.echo(f"{case.reference} is now withdrawn.")
 
 
@@ -1087,7 +1087,7 @@ def withdraw(c, reference, reason, on):
 @pass_ctx
 def show(c, reference, as_json):
     """Show a case: its state, threshold, deadlines and timeline."""
-    from trigger import views
+    from trigger.read import views
 
     data = views.show(c.app, reference)
     if as_json:
@@ -1257,7 +1257,7 @@ _TIMELINE_KEYS = (
 @pass_ctx
 def list_(c, state, overdue, as_of, as_json, as_csv):
     """List cases."""
-    from trigger import listing
+    from trigger.read import listing
 
     rows = listing.list_cases(c.app, state=state, overdue=overdue, as_of=as_of)
     emit_rows(
@@ -1313,7 +1313,7 @@ def incidents_import(c, file, column_map, date_format, skip_bad, as_json):
         trigger incidents import sentinel.xlsx --map sentinel --date-format '%d/%m/%Y'
     Every bad row is listed with its line number and nothing is imported (unless --skip-bad).
     Importing the same file again adds nothing."""
-    from trigger import incidents as log
+    from trigger.intake import partner_logs as log
 
     data = getattr(sys.stdin, "buffer", sys.stdin).read() if file == "-" else None
     try:
@@ -1348,13 +1348,13 @@ def incidents_import(c, file, column_map, date_format, skip_bad, as_json):
 @click.argument("name", required=False)
 def incidents_maps(name):
     """List the column maps shipped for partners' systems, or print one (NAME) to copy and adjust."""
-    from trigger import incident_files
+    from trigger.intake import log_files
 
     if name:
-        click.echo(incident_files.preset_text(name), nl=False)
+        click.echo(log_files.preset_text(name), nl=False)
         return
-    for preset in incident_files.preset_names():
-        cmap = incident_files.load_map(preset)
+    for preset in log_files.preset_names():
+        cmap = log_files.load_map(preset)
         click.echo(f"{preset:10} {cmap.title}")
 
 
@@ -1403,7 +1403,7 @@ def _progress_bar(label: str):
 def scan(c, as_of, as_json, as_csv):
     """List victims who made a second report within six months (to be told about the Case Review) and
     victims who meet the threshold but have no open case (to be signposted)."""
-    from trigger import scan as scanning
+    from trigger.intake import scan as scanning
 
     found = scanning.scan(c.app, as_of)
     if as_json:
@@ -1499,7 +1499,8 @@ def calendar_ics(c, reviewer, output, force):
         trigger calendar ics --reviewer "Sam Reviewer" -o sam.ics
     Events carry the case reference and what falls due, never the applicant's or victim's name.
     """
-    from trigger import calendar_feed, outputs
+    from trigger.deadlines import calendar_feed
+    from trigger.store import outputs
 
     target = output_target(c, output, force, stream=False) if output else None
     content = calendar_feed.ics(c.app, reviewer)
@@ -1528,7 +1529,7 @@ def reminders_run(c, now_text, dry_run, as_json):
     outbox folder (TRIGGER_OUTBOX). A reminder that cannot be sent is kept and retried, backing off,
     for at least a day; one refused for good, or still failing after a day, is reported to the manager.
     """
-    from trigger import reminders as rem
+    from trigger.deadlines import reminders as rem
 
     result = rem.run(c.app, rem.parse_now(now_text), dry_run=dry_run)
     if as_json:
@@ -1577,7 +1578,7 @@ def _local_time(moment) -> str:
 @pass_ctx
 def reminders_status(c, as_json):
     """Reminders by state, and every one not delivered: failed, retrying or being sent."""
-    from trigger import undelivered
+    from trigger.read import undelivered
 
     data = undelivered.status(c.app)
     if as_json:
@@ -1613,7 +1614,7 @@ def reminders_status(c, as_json):
 @pass_ctx
 def reminders_retry(c, reference):
     """Put failed reminders back to be sent by the next run (all, or one case's)."""
-    from trigger import undelivered
+    from trigger.deadlines import undelivered
 
     count = undelivered.retry(c.app, reference)
     where = f" on {reference.upper()}" if reference else ""
@@ -1637,9 +1638,9 @@ def reminders_serve(c, every, digest_at):
     """
     import logging
 
-    from trigger import service
+    from trigger.deadlines import service
 
-    log = logging.getLogger("trigger.reminders").info
+    log = logging.getLogger("trigger.deadlines.reminders").info
     code = service.serve(c.app, every=every, digest_at=digest_at, log=log)
     if code:
         raise SystemExit(code)
@@ -1748,7 +1749,8 @@ def letter(
         trigger letter CT-2026-0007 outcome --send
         trigger letter CT-2026-0007 --issued 2 -o sent.pdf
     """
-    from trigger import correspondence, outputs
+    from trigger import correspondence
+    from trigger.store import outputs
 
     if issued is not None:
         copy = correspondence.issued_copy(c.app, reference, issued)
@@ -1767,7 +1769,7 @@ def letter(
     if send and fmt not in (None, "pdf"):
         raise click.UsageError("--send attaches the letter as a PDF; leave out --format or use pdf")
     if record_file or send:
-        from trigger import dispatch
+        from trigger.correspondence import dispatch
 
         if send:
             # the file is checked before anything is sent or recorded
@@ -1898,7 +1900,7 @@ def response(c, reference, number, accepted, declined, reason, on):
         trigger response CT-2026-0007 3 --accepted
         trigger response CT-2026-0007 4 --declined --reason "Covered by the new ASB policy"
     """
-    from trigger import review
+    from trigger.cases import review
 
     if not (accepted or declined):
         raise click.UsageError("give --accepted or --declined --reason TEXT")
@@ -1973,9 +1975,9 @@ def report_annual(
         trigger report annual --year 2025 --publish --csv -o asb-2025-26.csv --xlsx asb-2025-26.xlsx
     --csv is tidy: one row per partnership, period, measure and value, with a suppressed flag.
     """
-    from trigger import outputs
     from trigger.reports import annual, common
     from trigger.reports import publish as published
+    from trigger.store import outputs
 
     if output and not as_csv:
         raise click.UsageError("-o/--output is for --csv; the other formats name their file themselves")
@@ -2134,13 +2136,13 @@ def report_deadlines(c, as_of, as_json, as_csv):
 @pass_ctx
 def export(c, reference, as_json, output, force):
     """The full chronology of a case and the documents it issued, for the Ombudsman or an appeal."""
-    from trigger import outputs
-    from trigger.reports import chronology
+    from trigger.correspondence import export as exporting
+    from trigger.store import outputs
 
     target = output_target(c, output, force, stream=False) if output else None
-    data = chronology.export_case(c.app, reference)
+    data = exporting.export_case(c.app, reference)
     if target is not None:
-        outputs.write(target, chronology.export_zip(data))
+        outputs.write(target, exporting.export_zip(data))
         click.echo(
             f"Exported {data['case']['reference']} to {output} ({len(data['documents'])} documents).",
             err=True,
@@ -2186,7 +2188,7 @@ def audit_verify(c, anchors):
         trigger audit verify
         trigger audit verify --anchor audit-anchor-2026-03.json --anchor audit-anchor-2026-04.json
     """
-    from trigger import audit as audit_log
+    from trigger.store import audit as audit_log
 
     kept = [audit_log.read_anchor(path) for path in anchors]
     result = audit_log.verify_through(c.app, kept)
@@ -2216,8 +2218,8 @@ def audit_anchor(c, output, force):
     \b
         trigger audit anchor -o audit-anchor-2026-03.json
     """
-    from trigger import audit as audit_log
-    from trigger import outputs
+    from trigger.store import audit as audit_log
+    from trigger.store import outputs
 
     target = output_target(c, output, force)
     anchor = audit_log.take_anchor(c.app)
@@ -2242,7 +2244,7 @@ def audit_anchor(c, output, force):
 def purge(c, closed_before, dry_run, as_json, as_csv):
     """Remove the personal data of old closed cases (policy retention_years); statistics and the audit
     chain stay, the reasons in each case's audit events erased with the case's key."""
-    from trigger import retention
+    from trigger.cases import retention
 
     result = retention.purge(c.app, closed_before, dry_run=dry_run)
     for warning in result.warnings:
@@ -2287,7 +2289,7 @@ def db_group():
 @pass_ctx
 def db_upgrade(c, revision, adopt):
     """Apply the shipped migrations (safe to rerun; run after upgrading trigger)."""
-    from trigger import partnership
+    from trigger.access import partnership
 
     state = partnership.upgrade(c.app, revision, adopt=adopt)
     click.echo(
@@ -2301,7 +2303,7 @@ def db_upgrade(c, revision, adopt):
 @pass_ctx
 def db_current(c, as_json):
     """Show the database's schema revision and the newest one this version of trigger ships."""
-    from trigger import db
+    from trigger.store import db
 
     state = db.schema_state(c.app.engine)
     if as_json:
@@ -2322,7 +2324,7 @@ def db_current(c, as_json):
 @pass_ctx
 def backup(c, file, force):
     """Copy the SQLite database to FILE while others may be using it (PostgreSQL: use pg_dump)."""
-    from trigger import partnership
+    from trigger.access import partnership
 
     size = partnership.backup(c.app, file, force=force)
     click.echo(f"Backed up {c.app.url} to {file} ({size:,} bytes). Restore: stop trigger, copy it back.")
@@ -2338,7 +2340,7 @@ def db_grant(c):
     trigger_chair, trigger_clerk, trigger_viewer), grant them least privilege on this schema's tables,
     make the audit log append-only and turn on row-level security, so that a login sees and changes
     only what its role allows, with psql too. Safe to rerun (after `db upgrade`, run it again)."""
-    from trigger import grants
+    from trigger.access import grants
 
     done = grants.grant(c.app)
     made = f"created {', '.join(done.groups_created)}" if done.groups_created else "the groups existed"
@@ -2374,7 +2376,7 @@ def partnership():
 def partnership_add(c, code, name, policy_name, reference_prefix, manager_email):
     """Add a partnership, with its own policy, reference series, manager and the agencies its policy
     lists."""
-    from trigger import partnership as partnerships
+    from trigger.access import partnership as partnerships
 
     row = partnerships.add_partnership(
         c.app,
@@ -2395,7 +2397,7 @@ def partnership_add(c, code, name, policy_name, reference_prefix, manager_email)
 @pass_ctx
 def partnership_list(c, as_json, as_csv):
     """List the partnerships you see (an admin: all of them)."""
-    from trigger import partnership as partnerships
+    from trigger.access import partnership as partnerships
 
     rows = partnerships.list_partnerships(c.app)
     emit_rows(
@@ -2436,7 +2438,7 @@ def user():
 def user_add(c, login, name, role, partnership_code, email):
     """Register a person (on PostgreSQL, an existing database login) with a role. The first must be an
     admin. On PostgreSQL the login is given its role's group once `trigger db grant` has run."""
-    from trigger import people
+    from trigger.access import people
 
     added = people.add(c.app, login, name=name, role=role, partnership=partnership_code, email=email)
     where = f" in {added.partnership}" if added.partnership else ""
@@ -2450,7 +2452,7 @@ def user_add(c, login, name, role, partnership_code, email):
 @pass_ctx
 def user_list(c, as_json, as_csv):
     """List the people registered (a manager: their partnership's)."""
-    from trigger import people
+    from trigger.access import people
 
     emit_rows(
         people.list_users(c.app),
@@ -2466,7 +2468,7 @@ def user_list(c, as_json, as_csv):
 @pass_ctx
 def user_disable(c, login, reason):
     """Stop a person acting; what they did stays in the record. On PostgreSQL their login loses its group."""
-    from trigger import people
+    from trigger.access import people
 
     u = people.disable(c.app, login, reason=reason)
     click.echo(f"Disabled {u.login} ({u.name}) on {u.disabled_on.isoformat()}.")
@@ -2524,7 +2526,7 @@ def case_update(c, reference, reason, on, **given):
         trigger case update CT-2026-0007 --address "11 High Street, Loughborough" --reason "typo"
         trigger case update CT-2026-0007 --involvement virtual --reason "asked by phone"
     """
-    from trigger import corrections
+    from trigger.cases import corrections
 
     rows = corrections.update_case(c.app, reference, reason=reason, on=on, **given)
     _corrected(rows, reference.upper())
@@ -2549,7 +2551,7 @@ def case_update(c, reference, reason, on, **given):
 def incident_update(c, incident_id, reason, on, **given):
     """Correct a complaint; the threshold check reads the corrected values, and `check` and `show` say
     when a decided case's check has changed (nothing changes state by itself)."""
-    from trigger import corrections
+    from trigger.cases import corrections
 
     rows = corrections.update_incident(c.app, incident_id, reason=reason, on=on, **given)
     _corrected(rows, f"complaint {incident_id}")
@@ -2563,7 +2565,7 @@ def incident_update(c, incident_id, reason, on, **given):
 def incident_void(c, incident_id, reason, on):
     """Void a complaint recorded in error: it stays on the record, with the reason, and is left out of
     every count (`check` shows it as void)."""
-    from trigger import corrections
+    from trigger.cases import corrections
 
     corrections.void_incident(c.app, incident_id, reason=reason, on=on)
     click.echo(f"Complaint {incident_id} is void; it is kept on the record and counted nowhere.")
@@ -2577,7 +2579,7 @@ def incident_void(c, incident_id, reason, on):
 @pass_ctx
 def hours_void(c, reference, entry, reason, on):
     """Void an hours entry logged in error (ENTRY as `show` lists them): kept, left out of every total."""
-    from trigger import corrections
+    from trigger.cases import corrections
 
     corrections.void_hours(c.app, reference, entry, reason=reason, on=on)
     click.echo(f"Hours entry {entry} on {reference.upper()} is void; it is kept and counted nowhere.")
@@ -2593,7 +2595,7 @@ def hours_void(c, reference, entry, reason, on):
 @pass_ctx
 def agency_update(c, code, name, kind, email, reason):
     """Change an agency's name, kind or e-mail (audited; reminders go to the new address)."""
-    from trigger import corrections
+    from trigger.cases import corrections
 
     rows = corrections.update_agency(c.app, code, name=name, kind=kind, email=email, reason=reason)
     _corrected(rows, f"agency {code}")
@@ -2606,7 +2608,7 @@ def agency_update(c, code, name, kind, email, reason):
 @pass_ctx
 def consult(c, reference, response, on):
     """Record that the draft action plan was put to the victim before the outcome (2025 guidance)."""
-    from trigger import duties
+    from trigger.cases import duties
 
     row = duties.consult(c.app, reference, on=on, response=response)
     click.echo(
@@ -2624,7 +2626,7 @@ def consult(c, reference, response, on):
 def signpost(c, victim_ref, how, on):
     """Record that a victim who made a second report within six months was told about the Case Review
     (2025 guidance); VICTIM_REF is their id in the partners' case system, as `scan` lists it."""
-    from trigger import duties
+    from trigger.cases import duties
 
     row = duties.signpost(c.app, victim_ref, on=on, how=how)
     click.echo(
@@ -2645,8 +2647,8 @@ def demo(keep):
     from pathlib import Path
 
     from trigger import demo as demo_cases
-    from trigger import views
-    from trigger.app import App, dispose_engines
+    from trigger.read import views
+    from trigger.store.app import App, dispose_engines
 
     folder = Path(tempfile.mkdtemp(prefix="trigger-demo-"))
     app = App(f"sqlite:///{folder / 'demo.db'}", actor="demo-manager")

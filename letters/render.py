@@ -5,7 +5,7 @@ numbers) from the case and hands it over. `StrictUndefined` makes a missing fiel
 blank in a legal letter. A partnership's own templates are rendered in Jinja's
 `ImmutableSandboxedEnvironment`, with the shipped templates behind them for anything not overridden.
 
-The documented context is `letters.check.FIELDS`; `letters.check.check_folder` lists the fields a template
+The documented context is `letters.fields.FIELDS`; `letters.check.check_folder` lists the fields a template
 uses that are not in it, the fields a kind must show that it leaves out, and templates that do not parse.
 """
 
@@ -33,8 +33,9 @@ from jinja2 import (
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from letters.fields import template_paths, unknown_field
 from letters.glossary import GlossaryError, welsh, welsh_name
-from trigger.codes import LETTER_FORMATS, LETTER_KINDS
+from trigger.codes import LETTER_KINDS
 from trigger.errors import MissingDependency
 
 HERE = Path(__file__).resolve().parent
@@ -211,42 +212,6 @@ def environment(templates_dir: str | Path | None = None) -> Environment:
 # -- rendering ----------------------------------------------------------------------------------------
 
 
-def render(
-    kind: str,
-    context: dict,
-    fmt: str = "html",
-    templates_dir: str | Path | None = None,
-    terms: dict[str, str] | None = None,
-) -> bytes:
-    """The letter as bytes in the format asked for (UTF-8 text for html and txt).
-
-    The kind's HTML template is the one source of the wording: the PDF prints it, and the text and
-    Word versions are built from it (a partnership's own `KIND.txt` template, when it has one, is
-    used for text instead). `terms` is the policy's own glossary, read before the shipped one. A
-    partnership's own templates are rendered in a child process with a time, memory and output limit
-    (`letters.sandbox`); the shipped templates here."""
-    return render_many([(kind, context, fmt)], templates_dir, terms)[0]
-
-
-def render_many(
-    jobs: list[tuple[str, dict, str]],
-    templates_dir: str | Path | None = None,
-    terms: dict[str, str] | None = None,
-) -> list[bytes]:
-    """Several letters (kind, context, format) at once: with a partnership's templates, in one child."""
-    for kind, _context, fmt in jobs:
-        if kind not in LETTER_KINDS:
-            raise LetterError(f"{kind!r} is not a letter kind; use one of {', '.join(LETTER_KINDS)}")
-        if fmt not in LETTER_FORMATS:
-            raise LetterError(f"{fmt!r} is not a letter format; use one of {', '.join(LETTER_FORMATS)}")
-    jobs = [(kind, {**context, "_terms": dict(terms or {})}, fmt) for kind, context, fmt in jobs]
-    if templates_dir and jobs:
-        from letters import sandbox
-
-        return sandbox.render_isolated(jobs, templates_dir)
-    return [render_here(kind, values, fmt) for kind, values, fmt in jobs]
-
-
 def source_format(kind: str, fmt: str, templates_dir: str | Path | None) -> str:
     """The template a format is rendered from: the kind's HTML, or a partnership's own KIND.txt for text."""
     return "txt" if fmt == "txt" and _has_template(f"{kind}.txt", templates_dir) else "html"
@@ -335,8 +300,6 @@ def render_source(kind: str, context: dict, fmt: str, templates_dir: str | Path 
 
 def _undefined_field(env: Environment, name: str) -> str | None:
     """Name the first unknown field a template uses, for a clearer error than Jinja's own."""
-    from letters.check import template_paths, unknown_field  # the error path only; check imports this module
-
     try:
         unknown = sorted({u for u in (unknown_field(p) for p in template_paths(env, name, set())) if u})
     except TemplateError:

@@ -25,7 +25,7 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-from letters.render import LetterError
+from letters.render import ConfinedLoader, LetterError, capped, finish, render_source, source_format
 
 RENDER_SECONDS = 5.0  # for one letter's template; TRIGGER_RENDER_SECONDS overrides
 PDF_SECONDS = 60.0  # laying out one PDF
@@ -154,8 +154,6 @@ def _on_alarm(signum, frame):
 def _child() -> int:
     import signal
 
-    from letters.render import finish, render_source, source_format
-
     request = json.loads(sys.stdin.buffer.read())
     limit = float(request["seconds"])
     if hasattr(signal, "SIGALRM"):
@@ -204,8 +202,6 @@ def _child() -> int:
 def _page(job: dict, limit: float, out) -> int:
     from jinja2 import ChoiceLoader, PrefixLoader, StrictUndefined, TemplateError
     from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-    from letters.render import ConfinedLoader, capped
 
     loaders = [
         PrefixLoader({prefix: ConfinedLoader(folder)}) if prefix else ConfinedLoader(folder)

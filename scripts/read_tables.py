@@ -1,11 +1,11 @@
-"""Write `trigger/tables.py`: the tables as plain SQLAlchemy Core `Table`s, generated from the models.
+"""Write `trigger/store/tables.py`: the tables as plain SQLAlchemy Core `Table`s, generated from the models.
 
 Building the SQLModel classes (a pydantic model and an ORM mapping each) costs about as much as a
 fifth of the libraries' own import time; `show` and `list` only read, so they use these Core tables
 instead and stay near the import floor (the speed goal in docs/architecture.md#speed). The models stay
 the one definition of the schema; this file is derived from them and checked:
 
-    python scripts/read_tables.py           # rewrite trigger/tables.py
+    python scripts/read_tables.py           # rewrite trigger/store/tables.py
     python scripts/read_tables.py --check   # exit 1 when it no longer matches the models (CI)
 """
 
@@ -16,12 +16,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-TARGET = ROOT / "trigger" / "tables.py"
+TARGET = ROOT / "trigger" / "store" / "tables.py"
 
 HEADER = '''"""The tables as plain SQLAlchemy Core `Table`s for the read paths (`show`, `list`): names,
 columns and their types only (the models' own types, so values read back alike), each built the first
 time it is used (`tables.deadline`), so a command pays only for the tables it reads. GENERATED from
-trigger/models.py by scripts/read_tables.py; do not edit (a test checks it).
+trigger/store/models.py by scripts/read_tables.py; do not edit (a test checks it).
 """
 
 {imports}
@@ -40,14 +40,14 @@ def __getattr__(name: str) -> Table:
     try:
         build = _BUILD[name]
     except KeyError:
-        raise AttributeError(f"trigger.tables has no table {{name!r}}") from None
+        raise AttributeError(f"trigger.store.tables has no table {{name!r}}") from None
     table = globals()[name] = build()
     return table
 """
 
 
 def source() -> str:
-    from trigger.models import metadata
+    from trigger.store.models import metadata
 
     modules: dict[str, set[str]] = {"sqlalchemy": {"Column", "MetaData", "Table"}}
     tables, table_names = [], []
@@ -74,9 +74,11 @@ def main(argv: list[str]) -> int:
     text = source()
     if "--check" in argv:
         if not TARGET.exists() or TARGET.read_text(encoding="utf-8") != text:
-            print("trigger/tables.py is out of date; run python scripts/read_tables.py", file=sys.stderr)
+            print(
+                "trigger/store/tables.py is out of date; run python scripts/read_tables.py", file=sys.stderr
+            )
             return 1
-        print("trigger/tables.py is up to date")
+        print("trigger/store/tables.py is up to date")
         return 0
     TARGET.write_text(text, encoding="utf-8")
     print(f"wrote {TARGET.relative_to(ROOT)}")

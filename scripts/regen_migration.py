@@ -1,7 +1,7 @@
 """Delete and regenerate the initial migration `0001_initial` from the current models.
 
-It also rewrites trigger/tables.py (scripts/read_tables.py). Run after merging branches that changed
-trigger/models.py (there are no released databases yet, so
+It also rewrites trigger/store/tables.py (scripts/read_tables.py). Run after merging branches that changed
+trigger/store/models.py (there are no released databases yet, so
 one initial revision is the whole history):
 
     python scripts/regen_migration.py          # or scripts/regen_migration.sh
@@ -24,8 +24,8 @@ from alembic.autogenerate import compare_metadata  # noqa: E402
 from alembic.migration import MigrationContext  # noqa: E402
 from sqlalchemy import create_engine  # noqa: E402
 
-from trigger import db  # noqa: E402
-from trigger.models import metadata  # noqa: E402
+from trigger.store import db  # noqa: E402
+from trigger.store.models import metadata  # noqa: E402
 
 
 def main() -> int:

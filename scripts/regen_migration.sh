@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate trigger/migrations/versions/0001_initial.py from trigger/models.py (after a merge).
+# Regenerate trigger/store/migrations/versions/0001_initial.py from trigger/store/models.py (after a merge).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"

@@ -28,9 +28,9 @@ import transitions
 from click.testing import CliRunner
 
 import cli
-from trigger import app as app_module
-from trigger import db as database
-from trigger.app import dispose_engines, get_engine
+from trigger.store import app as app_module
+from trigger.store import db as database
+from trigger.store.app import dispose_engines, get_engine
 
 PG_URL = os.environ.get("TRIGGER_TEST_DB", "").strip()
 if PG_URL and not PG_URL.startswith("postgresql"):
@@ -111,7 +111,7 @@ def migrated_template(tmp_path_factory, pg_admin) -> Path | None:
     """One SQLite database migrated to the newest schema, copied for every test (SQLite runs only)."""
     if pg_admin is not None:
         return None
-    path = tmp_path_factory.mktemp("template") / "trigger.db"
+    path = tmp_path_factory.mktemp("template") / "trigger.store.db"
     database.upgrade(get_engine(f"sqlite:///{path}"))
     dispose_engines()
     return path
@@ -289,7 +289,7 @@ def db_url(request, sqlite_home, pg_admin, migrated_template, pg_worker_schema):
     no schema at all for a test marked `no_schema`."""
     empty = request.node.get_closest_marker("no_schema") is not None
     if pg_admin is None:
-        path = sqlite_home / "trigger.db"
+        path = sqlite_home / "trigger.store.db"
         url = f"sqlite:///{path}"
         dispose_engines()
         remove_sqlite(path)

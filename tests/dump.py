@@ -9,7 +9,7 @@ import sqlite3
 
 import sqlalchemy
 
-from trigger.models import metadata
+from trigger.store.models import metadata
 
 
 def database_dump(url: str | None = None) -> dict:

@@ -26,7 +26,7 @@ import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PRELOAD = ("cli", "trigger.app", "trigger.cases", "trigger.review", "trigger.views")
+PRELOAD = ("cli", "trigger.store.app", "trigger.cases.moves", "trigger.cases.review", "trigger.read.views")
 
 
 def at_once(

@@ -19,8 +19,8 @@ import pytest
 from conftest import Runner
 
 import cli
-from trigger import access
-from trigger.access import (
+from trigger.store import access
+from trigger.store.access import (
     ACTIVATE,
     AGENCIES,
     APPEAL_DECISION,
@@ -38,7 +38,7 @@ from trigger.access import (
     SETUP,
     USERS,
 )
-from trigger.app import dispose_engines
+from trigger.store.app import dispose_engines
 
 # the people of the template: one of each role in partnership A, a manager in B, an admin
 PEOPLE_OF = {
@@ -228,7 +228,7 @@ def county(template, tmp_path):
     dispose_engines()
 
 
-# command, the permission it needs (the table in trigger/access.py, seen from the command line)
+# command, the permission it needs (the table in trigger/store/access.py, seen from the command line)
 TABLE = [
     (("show", APPEALED), READ_CASE),
     (("list",), READ_CASE),
@@ -562,7 +562,8 @@ def test_the_first_person_registered_must_be_an_admin(db):
 def test_the_server_grants_a_manager_what_purge_changes():
     """`purge` runs as the partnership's manager: every table it blanks or deletes from is theirs to
     change on PostgreSQL too (a purge refused half-way by the server would keep the personal data)."""
-    from trigger import grants, retention
+    from trigger.access import grants
+    from trigger.cases import retention
 
     for model, _fields in retention.ROW_FIELDS:
         assert "manager" in grants.WRITES[model.__tablename__].get("UPDATE", ()), model.__tablename__
@@ -573,8 +574,8 @@ def test_the_server_grants_a_manager_what_purge_changes():
 
 
 def test_every_table_has_its_grants_and_its_row_level_security():
-    from trigger import grants
-    from trigger.models import metadata
+    from trigger.access import grants
+    from trigger.store.models import metadata
 
     assert set(metadata.tables) | {"alembic_version"} == set(grants.WRITES)
     for name, table in metadata.tables.items():

@@ -13,10 +13,11 @@ from conftest import ON_POSTGRES, sqlite_only
 from racers import at_once
 from sqlmodel import select
 
-from trigger import audit, cases
-from trigger.app import App
+from trigger.cases import moves
 from trigger.errors import ConcurrentChange
-from trigger.models import Action, AuditEvent, Finding, HoursEntry, Recommendation, ReviewCase
+from trigger.store import audit
+from trigger.store.app import App
+from trigger.store.models import Action, AuditEvent, Finding, HoursEntry, Recommendation, ReviewCase
 
 pytestmark = pytest.mark.slow  # real processes racing each other
 
@@ -24,14 +25,14 @@ pytestmark = pytest.mark.slow  # real processes racing each other
 ACTIVATE_WORKER = textwrap.dedent("""
     import sys
     from datetime import date
-    from trigger import cases
-    from trigger.app import App
+    from trigger.cases import moves
+    from trigger.store.app import App
     from trigger.errors import TriggerError
     n, name = int(sys.argv[1]), sys.argv[2]
     app = App(actor=name)
     for i in range(n):
         try:
-            case = cases.activate(app, applicant=f"{name} {i}", received=date(2026, 3, 2), channel="online",
+            case = moves.activate(app, applicant=f"{name} {i}", received=date(2026, 3, 2), channel="online",
                                   statement="Nothing has changed")
             print(case.reference, flush=True)
         except TriggerError as exc:
@@ -101,7 +102,7 @@ def test_a_stale_copy_of_a_case_is_refused_with_the_changed_by_someone_else_mess
     app = App()
     with app.read() as session:
         stale = session.exec(select(ReviewCase).where(ReviewCase.reference == case)).one()
-    cases.decide(App(actor="someone else"), case, met=True, on=date(2026, 3, 5))  # another user moves it on
+    moves.decide(App(actor="someone else"), case, met=True, on=date(2026, 3, 5))  # another user moves it on
     stale.reviewer = "Overwrites Everything"
     try:
         with app.write() as session:
@@ -118,7 +119,7 @@ def test_a_stale_copy_of_a_case_is_refused_with_the_changed_by_someone_else_mess
 def test_a_long_held_sqlite_lock_ends_in_one_clear_line_and_no_change(db, case, monkeypatch):
     import sqlite3
 
-    from trigger import app as app_module
+    from trigger.store import app as app_module
 
     original = app_module._sqlite_pragmas
 
@@ -149,8 +150,8 @@ def test_a_long_held_sqlite_lock_ends_in_one_clear_line_and_no_change(db, case, 
 EDIT_WORKER = textwrap.dedent("""
     import sys, traceback
     from datetime import date
-    from trigger import review
-    from trigger.app import App
+    from trigger.cases import review
+    from trigger.store.app import App
     from trigger.errors import TriggerError
     ref, name, edits = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
     app = App(actor=name)
@@ -300,7 +301,7 @@ def test_two_people_who_both_read_the_case_before_either_moved_it_one_is_told_ch
     have, then decide it. One decision stands; the other is refused as changed by someone else."""
     import threading
 
-    from trigger import unit
+    from trigger.store import unit
 
     both_read = threading.Barrier(2, timeout=30)
     real = unit.case_policy
@@ -315,7 +316,7 @@ def test_two_people_who_both_read_the_case_before_either_moved_it_one_is_told_ch
 
     def decide(name: str) -> None:
         try:
-            cases.decide(App(actor=name), case, met=True, on=date(2026, 3, 5))
+            moves.decide(App(actor=name), case, met=True, on=date(2026, 3, 5))
             outcomes.append("OK")
         except ConcurrentChange as exc:
             outcomes.append(str(exc))

@@ -13,7 +13,7 @@ from datetime import date
 from conftest import raw_sql
 from sqlmodel import Session, create_engine, select
 
-from trigger.models import Deadline, Reminder, ReviewCase
+from trigger.store.models import Deadline, Reminder, ReviewCase
 
 
 def _audit_text() -> str:

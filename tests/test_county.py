@@ -9,7 +9,7 @@ import os
 
 from sqlmodel import Session, create_engine, select
 
-from trigger.models import Incident, Partnership, Setting
+from trigger.store.models import Incident, Partnership, Setting
 
 
 def _activate(

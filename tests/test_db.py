@@ -13,10 +13,10 @@ from alembic.migration import MigrationContext
 from conftest import ON_POSTGRES, sqlite_only
 from sqlalchemy import text
 
-from trigger import audit
-from trigger import db as database
-from trigger.app import App, get_engine
-from trigger.models import metadata
+from trigger.store import audit
+from trigger.store import db as database
+from trigger.store.app import App, get_engine
+from trigger.store.models import metadata
 
 
 def _differences(url: str) -> list:
@@ -163,7 +163,7 @@ def test_backup_then_restore_brings_back_the_data_as_it_was(db, case, tmp_path):
     db("decide", case, "--met", "--on", "2026-03-05")
     assert db.json("show", case)["state"] == "threshold_met"
 
-    from trigger.app import dispose_engines
+    from trigger.store.app import dispose_engines
 
     dispose_engines()  # "stop trigger", then copy the file back
     for suffix in ("-wal", "-shm"):

@@ -11,7 +11,7 @@ import time_machine
 from conftest import add_complaints
 from sqlmodel import Session, create_engine, select
 
-from trigger.models import Deadline, Letter, Reminder, ReviewCase
+from trigger.store.models import Deadline, Letter, Reminder, ReviewCase
 
 
 @pytest.fixture

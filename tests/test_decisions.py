@@ -7,8 +7,8 @@ import json
 
 from sqlmodel import select
 
-from trigger.app import App
-from trigger.models import AuditEvent
+from trigger.store.app import App
+from trigger.store.models import AuditEvent
 
 
 def _not_met_case(db) -> str:

@@ -207,9 +207,9 @@ def test_a_sealed_reason_moved_to_another_event_does_not_open(db, case):
     db("withdraw", case, "--reason", "the applicant moved", "--on", "2026-03-05")
     from sqlmodel import select
 
-    from trigger import seal
-    from trigger.app import App
-    from trigger.models import AuditEvent
+    from trigger.store import seal
+    from trigger.store.app import App
+    from trigger.store.models import AuditEvent
 
     with App().read() as session:
         rows = session.exec(select(AuditEvent).where(AuditEvent.event.in_(("decide", "withdraw")))).all()
@@ -238,9 +238,9 @@ def test_text_recorded_after_a_purge_reads_and_the_purged_text_stays_erased(db):
     db("purge", "--closed-before", "2020-01-01")
     from sqlmodel import select
 
-    from trigger import audit
-    from trigger.app import App
-    from trigger.models import ReviewCase
+    from trigger.store import audit
+    from trigger.store.app import App
+    from trigger.store.models import ReviewCase
 
     with App().write() as session:
         case = session.exec(select(ReviewCase).where(ReviewCase.reference == ref)).one()

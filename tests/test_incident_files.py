@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 import sqlalchemy
 
-from trigger import incident_files
+from trigger.intake import log_files
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -302,17 +302,17 @@ def test_an_unknown_map_name_lists_the_presets(db, tmp_path):
 def test_presets_ship_say_they_are_to_be_checked_and_map_only_to_real_strands(trigger):
     listed = trigger("incidents", "maps").stdout
     assert [line.split()[0] for line in listed.splitlines()] == ["civica", "ecins", "sentinel"]
-    for name in incident_files.preset_names():
+    for name in log_files.preset_names():
         text = trigger("incidents", "maps", name).stdout
         assert "NOT TAKEN FROM A REAL EXPORT: check them against a real" in text
-        cmap = incident_files.load_map(name)  # validates the strands and columns
-        assert set(incident_files.REQUIRED) <= set(cmap.columns) and cmap.date_format == "%d/%m/%Y"
+        cmap = log_files.load_map(name)  # validates the strands and columns
+        assert set(log_files.REQUIRED) <= set(cmap.columns) and cmap.date_format == "%d/%m/%Y"
 
 
 @pytest.mark.any_engine
 def test_the_progress_callback_reaches_the_whole_file(db, tmp_path):
-    from trigger import incidents
-    from trigger.app import App
+    from trigger.intake import partner_logs
+    from trigger.store.app import App
 
     path = tmp_path / "big.csv"
     lines = ["victim_id,occurred,reported,agency,agency_ref"] + [
@@ -320,7 +320,7 @@ def test_the_progress_callback_reaches_the_whole_file(db, tmp_path):
     ]
     path.write_text("\n".join(lines) + "\n")
     seen = []
-    result = incidents.import_file(App(), path, progress=lambda done, total: seen.append((done, total)))
+    result = partner_logs.import_file(App(), path, progress=lambda done, total: seen.append((done, total)))
     assert result.imported == 45_000
     assert len(seen) == 3 and seen[-1] == (path.stat().st_size, path.stat().st_size)
     assert seen[0][0] < seen[1][0] < seen[2][0]

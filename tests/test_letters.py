@@ -254,7 +254,7 @@ def test_the_appeal_window_comes_from_the_cases_deadline_row_when_there_is_one(d
 
     from sqlmodel import Session, create_engine, select
 
-    from trigger.models import Deadline, ReviewCase
+    from trigger.store.models import Deadline, ReviewCase
 
     engine = create_engine(os.environ["TRIGGER_DB"])
     with Session(engine) as s:

@@ -111,7 +111,7 @@ def test_a_new_install_uses_the_platforms_app_dir_and_an_old_one_keeps_its_datab
     )
     assert proc.returncode == 0, proc.stderr
     new = home / ".config" / "community-trigger"  # click.get_app_dir on Linux
-    assert (new / "trigger.db").is_file() and oct(new.stat().st_mode & 0o777) == "0o700"
+    assert (new / "trigger.store.db").is_file() and oct(new.stat().st_mode & 0o777) == "0o700"
     assert not (home / ".local" / "share" / "community-trigger").exists()
 
     env = _fresh_user(tmp_path / "old")
@@ -120,7 +120,7 @@ def test_a_new_install_uses_the_platforms_app_dir_and_an_old_one_keeps_its_datab
     proc = subprocess.run(
         [sys.executable, "cli.py", "init"], cwd=ROOT, env=env, capture_output=True, timeout=120
     )
-    assert proc.returncode == 0 and str(old / "trigger.db") in proc.stdout.decode()
+    assert proc.returncode == 0 and str(old / "trigger.store.db") in proc.stdout.decode()
     assert not (Path(env["HOME"]) / ".config" / "community-trigger").exists()
 
 
@@ -216,16 +216,21 @@ def test_reminders_serve_logs_each_sweep_through_logging_on_stderr(db, tmp_path)
     while time.monotonic() < deadline:
         line = proc.stderr.readline()
         lines.append(line)
-        if " trigger.reminders: sweep " in line or not line:
+        if " trigger.deadlines.reminders: sweep " in line or not line:
             break
     proc.send_signal(signal.SIGTERM)
     out, rest = proc.communicate(timeout=30)
     log = "".join(lines) + rest
     assert proc.returncode == 0 and out == "", log
     assert re.search(
-        r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO trigger.reminders: serving: sweep every 5s", log, re.M
+        r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO trigger.deadlines.reminders: serving: sweep every 5s",
+        log,
+        re.M,
     )
-    assert " INFO trigger.reminders: sweep " in log and " INFO trigger.reminders: stopped" in log
+    assert (
+        " INFO trigger.deadlines.reminders: sweep " in log
+        and " INFO trigger.deadlines.reminders: stopped" in log
+    )
     assert "apscheduler" not in log  # the scheduler's chatter only with -v
 
 
@@ -252,7 +257,7 @@ def test_v_and_q_choose_how_much_is_logged(capsys, verbosity, shown):
     cli.setup_logging(verbosity)
     try:
         for name, logger in (
-            ("trigger", logging.getLogger("trigger.reminders")),
+            ("trigger", logging.getLogger("trigger.deadlines.reminders")),
             ("library", logging.getLogger("apscheduler.x")),
             ("renderer", logging.getLogger("weasyprint")),  # e.g. its font-subsetting note on every PDF
         ):

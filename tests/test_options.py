@@ -8,8 +8,8 @@ import pytest
 from sqlmodel import select
 
 import cli
-from trigger.app import App
-from trigger.models import AuditEvent
+from trigger.store.app import App
+from trigger.store.models import AuditEvent
 
 
 def _events() -> int:

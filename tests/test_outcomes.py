@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from sqlmodel import Session, create_engine, select
 
 from trigger.codes import DEADLINE_KINDS
-from trigger.models import Deadline, Reminder, ReviewCase
 from trigger.rules import policy as policies
 from trigger.rules.calendar import WorkingCalendar
 from trigger.rules.deadlines import (
@@ -28,6 +27,7 @@ from trigger.rules.deadlines import (
     is_duty,
     status,
 )
+from trigger.store.models import Deadline, Reminder, ReviewCase
 
 ENGLAND = WorkingCalendar("england")
 days = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))

@@ -22,7 +22,7 @@ from conftest import Runner
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from trigger.app import dispose_engines
+from trigger.store.app import dispose_engines
 
 SERVER = os.environ.get("TRIGGER_TEST_DB", "").strip() or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ROLES = ("admin", "mgr_a", "mgr_b", "rev_a", "chair_a", "clerk_a", "view_a", "stranger")

@@ -275,7 +275,7 @@ def test_the_page_escapes_what_it_prints(db, year, tmp_path):
     db("agency", "add", "xss", "--name", "<script>alert(1)</script> & Co", "--kind", "other")
     import sqlalchemy
 
-    from trigger.app import dispose_engines
+    from trigger.store.app import dispose_engines
 
     engine = sqlalchemy.create_engine(__import__("os").environ["TRIGGER_DB"])
     with engine.begin() as conn:

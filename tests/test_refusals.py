@@ -14,8 +14,8 @@ import sqlalchemy
 from conftest import ON_POSTGRES, PG_URL, with_search_path
 from dump import database_dump
 
-from trigger import cases, review
-from trigger.app import App
+from trigger.cases import moves, review
+from trigger.store.app import App
 
 BIG = str(2**70)  # 1180591620717411303424
 KB128 = "x" * 131_072
@@ -338,7 +338,7 @@ def world(db, case, snapshot, tmp_path):
 
     def build() -> dict:
         app = App()
-        b = cases.activate(
+        b = moves.activate(
             app, applicant="Dee Example", received=date(2026, 3, 2), channel="online", statement="x"
         )
         for day in (10, 20, 25):
@@ -353,22 +353,22 @@ def world(db, case, snapshot, tmp_path):
                 "--agency",
                 "police",
             )
-        cases.decide(app, b.reference, met=True, on=date(2026, 3, 5))
-        cases.assign(app, b.reference, lead="cbc", reviewer="Sam Reviewer", on=date(2026, 3, 6))
+        moves.decide(app, b.reference, met=True, on=date(2026, 3, 5))
+        moves.assign(app, b.reference, lead="cbc", reviewer="Sam Reviewer", on=date(2026, 3, 6))
         review.meeting(app, b.reference, at=datetime(2026, 3, 20, 10), held=True)
         review.add_finding(app, b.reference, category="risk", on=date(2026, 3, 20))
         review.recommend(app, b.reference, to="police", text="Share the log", on=date(2026, 3, 20))
         review.add_action(
             app, b.reference, action="Visit", owner="cbc", due=date(2026, 6, 1), on=date(2026, 3, 20)
         )
-        cases.issue_outcome(app, b.reference, victim_consulted=True, on=date(2026, 3, 23))
-        cases.lodge_appeal(
+        moves.issue_outcome(app, b.reference, victim_consulted=True, on=date(2026, 3, 23))
+        moves.lodge_appeal(
             app, b.reference, received=date(2026, 3, 30), grounds="process", on=date(2026, 3, 30)
         )
-        c = cases.activate(
+        c = moves.activate(
             app, applicant="Eve Example", received=date(2026, 3, 2), channel="online", statement="x"
         )
-        cases.decide(app, c.reference, met=False, on=date(2026, 3, 5))
+        moves.decide(app, c.reference, met=False, on=date(2026, 3, 5))
         return {"B": b.reference, "C": c.reference}
 
     made = snapshot("refusals-world", build)
@@ -484,7 +484,7 @@ def test_a_read_only_postgresql_login_is_told_in_one_line_and_nothing_changes(db
             assert "permission denied" in result.stderr and "this login may only read" in result.stderr
         assert database_dump() == before
     finally:
-        from trigger.app import dispose_engines
+        from trigger.store.app import dispose_engines
 
         dispose_engines()
         with admin.connect() as conn:

@@ -23,8 +23,8 @@ import pytest
 from mailservers import MANAGER, Collect, Server, due_ids, figures, make_cases, overdue_now
 from racers import at_once
 
-from trigger import service
-from trigger.app import App
+from trigger.deadlines import service
+from trigger.store.app import App
 
 ROOT = Path(__file__).resolve().parent.parent
 FROM = "Community Safety <community.safety@council.example>"
@@ -290,9 +290,12 @@ class Serve:
         self.reader.start()
 
     def _read(self) -> None:
-        # its log is on stderr through `logging`: "2026-11-28 08:00:00,123 INFO trigger.reminders: sweep ..."
+        # its log is on stderr through `logging`:
+        # "2026-11-28 08:00:00,123 INFO trigger.deadlines.reminders: sweep ..."
         for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n").partition(" trigger.reminders: ")[2] or line.rstrip("\n"))
+            self.lines.append(
+                line.rstrip("\n").partition(" trigger.deadlines.reminders: ")[2] or line.rstrip("\n")
+            )
 
     def wait_until(self, check, timeout: float = 30) -> None:
         end = time.monotonic() + timeout

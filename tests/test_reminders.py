@@ -21,9 +21,9 @@ from mailservers import MANAGER, Collect, Server, make_cases
 from racers import at_once
 from sqlmodel import Session, create_engine, select
 
-from trigger import reminders, service
-from trigger.app import App
-from trigger.models import Reminder
+from trigger.deadlines import reminders, service
+from trigger.store.app import App
+from trigger.store.models import Reminder
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -280,9 +280,10 @@ def test_serve_sweeps_and_stops_cleanly_on_sigterm(db, cases_, tmp_path):
         text=True,
     )
 
-    # serve logs through `logging`, on stderr: "2026-03-14 07:30:00,123 INFO trigger.reminders: sweep ..."
+    # serve logs through `logging`, on stderr:
+    # "2026-03-14 07:30:00,123 INFO trigger.deadlines.reminders: sweep ..."
     def sweep(line: str) -> bool:
-        return " trigger.reminders: sweep " in line
+        return " trigger.deadlines.reminders: sweep " in line
 
     lines, deadline = [], time.monotonic() + 60
     try:
@@ -369,7 +370,7 @@ def test_bad_now_is_one_clear_line(db):
 
 
 def test_dates_read_as_uk_long_dates():
-    from trigger.notices import long_date
+    from trigger.deadlines.notices import long_date
 
     assert long_date(date(2027, 1, 8)) == "Friday 8 January 2027"
     assert long_date(date(2026, 12, 28)) == "Monday 28 December 2026"

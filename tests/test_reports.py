@@ -11,15 +11,15 @@ from xml.etree import ElementTree
 import pytest
 from conftest import raw_sql
 
-from trigger import cases, review
-from trigger.app import App
-from trigger.complaints import add_incident
+from trigger.cases import moves, review
+from trigger.cases.complaints import add_incident
+from trigger.store.app import App
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _activate(app, received, channel="online", complaints=3, applicant="Ann Example"):
-    ref = cases.activate(
+    ref = moves.activate(
         app,
         applicant=applicant,
         received=received,
@@ -45,8 +45,8 @@ def _activate(app, received, channel="online", complaints=3, applicant="Ann Exam
 
 
 def _review(app, ref, met_on, outcome_on, recs=True, discretionary=False):
-    cases.decide(app, ref, met=True, reason="Persistent and escalating" if discretionary else None, on=met_on)
-    cases.assign(app, ref, lead="police" if recs else "cbc", reviewer="Sam Reviewer", on=met_on)
+    moves.decide(app, ref, met=True, reason="Persistent and escalating" if discretionary else None, on=met_on)
+    moves.assign(app, ref, lead="police" if recs else "cbc", reviewer="Sam Reviewer", on=met_on)
     if outcome_on is None:
         return
     review.meeting(
@@ -57,7 +57,7 @@ def _review(app, ref, met_on, outcome_on, recs=True, discretionary=False):
         review.recommend(
             app, ref, to="police", text="Share reports weekly", on=outcome_on - timedelta(days=3)
         )
-    cases.issue_outcome(
+    moves.issue_outcome(
         app,
         ref,
         no_recommendations=None if recs else "Response was reasonable",
@@ -79,9 +79,9 @@ def _build_year():
     refs["A"] = _activate(app, date(2025, 3, 20))  # received in 2024/25
     _review(app, refs["A"], date(2025, 4, 2), date(2025, 5, 10))  # met and reviewed in 2025/26
     refs["B"] = _activate(app, date(2025, 4, 1), "phone", complaints=1)
-    cases.decide(app, refs["B"], met=False, on=date(2025, 4, 10))  # not met, first day's application
+    moves.decide(app, refs["B"], met=False, on=date(2025, 4, 10))  # not met, first day's application
     refs["C"] = _activate(app, date(2026, 3, 31), "email", complaints=1)  # last day of the year
-    cases.decide(
+    moves.decide(
         app,
         refs["C"],
         met=False,
@@ -92,14 +92,14 @@ def _build_year():
     refs["D"] = _activate(app, date(2025, 6, 1), complaints=1)
     _review(app, refs["D"], date(2025, 6, 10), date(2025, 8, 1), recs=False, discretionary=True)
     refs["E"] = _activate(app, date(2025, 9, 1), "letter")
-    cases.decide(app, refs["E"], met=True, on=date(2025, 9, 5))
-    cases.withdraw(app, refs["E"], reason="moved away", on=date(2025, 10, 1))
+    moves.decide(app, refs["E"], met=True, on=date(2025, 9, 5))
+    moves.withdraw(app, refs["E"], reason="moved away", on=date(2025, 10, 1))
     refs["F"] = _activate(app, date(2025, 11, 3))
     _review(app, refs["F"], date(2025, 11, 10), date(2026, 4, 2))  # outcome in 2026/27
     refs["G"] = _activate(app, date(2025, 12, 1), "phone", complaints=1)
-    cases.decide(app, refs["G"], met=False, on=date(2025, 12, 10))
-    cases.lodge_appeal(app, refs["G"], received=date(2025, 12, 15), grounds="facts")
-    cases.decide_appeal(
+    moves.decide(app, refs["G"], met=False, on=date(2025, 12, 10))
+    moves.lodge_appeal(app, refs["G"], received=date(2025, 12, 15), grounds="facts")
+    moves.decide_appeal(
         app, refs["G"], upheld=True, by="Chair of Melton CSP", reason="Missed reports", on=date(2026, 1, 10)
     )
     refs["H"] = _activate(app, date(2026, 1, 5))
@@ -257,7 +257,7 @@ def test_hours_by_case_agency_and_person_with_cost(db, year):
 def test_deadline_performance_from_deadline_rows(db, year):
     from sqlmodel import Session, select
 
-    from trigger.models import Deadline, ReviewCase
+    from trigger.store.models import Deadline, ReviewCase
 
     raw_sql("DELETE FROM reminder")
     raw_sql("DELETE FROM deadline")  # replace the workflow's rows with known ones
@@ -415,9 +415,9 @@ def _build_old():
     refs = {}
     refs["closed"] = _activate(app, date(2018, 5, 1), applicant="Ann Example")
     _review(app, refs["closed"], date(2018, 5, 10), date(2018, 7, 1))
-    cases.close(app, refs["closed"], reason="actions complete", force=True, on=date(2019, 1, 10))
+    moves.close(app, refs["closed"], reason="actions complete", force=True, on=date(2019, 1, 10))
     refs["withdrawn"] = _activate(app, date(2018, 9, 3), applicant="Bob Example", complaints=1)
-    cases.withdraw(app, refs["withdrawn"], reason="moved away", on=date(2018, 10, 1))
+    moves.withdraw(app, refs["withdrawn"], reason="moved away", on=date(2018, 10, 1))
     refs["open"] = _activate(app, date(2018, 11, 5), applicant="Cat Example", complaints=1)
     raw_sql(
         "INSERT INTO letter (case_id, kind, issued_on, recipient, format, content_hash, created_at) VALUES "

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import ON_POSTGRES, raw_sql, sqlite_only
 
-from trigger import cases, review
-from trigger.app import App
+from trigger.cases import moves, review
+from trigger.store.app import App
 
 HEADER = "victim_id,occurred,reported,agency,agency_ref,hate,category,location,description\n"
 SECRET = "Zebediah Quartermaine"  # a name to look for, byte by byte, after the purge
@@ -24,7 +24,7 @@ SECRET = "Zebediah Quartermaine"  # a name to look for, byte by byte, after the 
 def old_case(db, tmp_path):
     """A case closed in 2019 with free text everywhere, and an imported log with a 2012 row."""
     app = App()
-    ref = cases.activate(
+    ref = moves.activate(
         app,
         applicant=SECRET,
         received=date(2018, 5, 1),
@@ -37,8 +37,8 @@ def old_case(db, tmp_path):
             "incident", "add", ref, "--occurred", day, "--reported", day, "--agency", "police",
             "--description", f"{SECRET} shouting", "--complainant", SECRET, "--on", "2018-05-02",
         )  # fmt: skip
-    cases.decide(app, ref, met=True, reason=f"discretion: {SECRET} is vulnerable", on=date(2018, 5, 10))
-    cases.assign(app, ref, lead="cbc", reviewer="Sam Reviewer", on=date(2018, 5, 11))
+    moves.decide(app, ref, met=True, reason=f"discretion: {SECRET} is vulnerable", on=date(2018, 5, 10))
+    moves.assign(app, ref, lead="cbc", reviewer="Sam Reviewer", on=date(2018, 5, 11))
     review.meeting(app, ref, at=datetime(2018, 6, 1, 10), held=True, attendees=f"{SECRET}, police")
     review.add_finding(app, ref, category="risk", text=f"{SECRET} was not risk assessed", on=date(2018, 6, 1))
     review.recommend(app, ref, to="police", text=f"Visit {SECRET}", on=date(2018, 6, 1))
@@ -46,8 +46,8 @@ def old_case(db, tmp_path):
         app, ref, action=f"Call {SECRET} weekly", owner="cbc", due=date(2018, 7, 1), on=date(2018, 6, 1)
     )
     review.update_action(app, ref, 1, status="done", note=f"{SECRET} called", on=date(2018, 6, 20))
-    cases.issue_outcome(app, ref, victim_consulted=True, on=date(2018, 6, 5))
-    cases.close(app, ref, reason=f"{SECRET} moved to Leeds", force=True, on=date(2019, 1, 10))
+    moves.issue_outcome(app, ref, victim_consulted=True, on=date(2018, 6, 5))
+    moves.close(app, ref, reason=f"{SECRET} moved to Leeds", force=True, on=date(2019, 1, 10))
     log = tmp_path / "log.csv"
     log.write_text(
         HEADER

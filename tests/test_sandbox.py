@@ -17,7 +17,7 @@ from dump import database_dump
 
 from letters.render import CONTENT_POLICY
 from trigger import correspondence
-from trigger.app import App
+from trigger.store.app import App
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "letters" / "templates"
@@ -162,7 +162,7 @@ def _wait_for_the_sandbox(parent: int, timeout: float = 60) -> None:
 def test_a_letter_whose_case_changes_while_it_renders_is_rendered_again(db, case, monkeypatch):
     """Another officer records the threshold decision while the acknowledgement renders: the register
     keeps the letter as rendered from the case as it now stands, never the stale one."""
-    from trigger import cases
+    from trigger.cases import moves
 
     renders = []
     real = correspondence._render
@@ -170,7 +170,7 @@ def test_a_letter_whose_case_changes_while_it_renders_is_rendered_again(db, case
     def render_while_someone_decides(kind, ctx, fmt, *rest):
         renders.append(ctx["case"]["state"])
         if len(renders) == 1:
-            cases.decide(App(actor="colleague"), case, met=True, on=date(2026, 3, 5))
+            moves.decide(App(actor="colleague"), case, met=True, on=date(2026, 3, 5))
         return real(kind, ctx, fmt, *rest)
 
     monkeypatch.setattr(correspondence, "_render", render_while_someone_decides)

@@ -14,10 +14,10 @@ import sqlalchemy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trigger.models import Incident
+from trigger.intake.scan import ScanRules, scan_query, within_one_month
 from trigger.rules.calendar import months_beginning_with
 from trigger.rules.threshold import Complaint, Rules, evaluate
-from trigger.scan import ScanRules, scan_query, within_one_month
+from trigger.store.models import Incident
 
 HEADER = "victim_id,occurred,reported,agency,agency_ref,hate,category,location,description"
 # a small county: V1 three qualifying reports; V2 one hate report; V3 two reports, one of them late;

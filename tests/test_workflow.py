@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlmodel import func, select
 
-from trigger import cases, complaints, partnership, review
-from trigger.app import App, dispose_engines
+from trigger.access import partnership
+from trigger.cases import complaints, moves, review
 from trigger.errors import TriggerError
-from trigger.models import AuditEvent, ReviewCase
+from trigger.store.app import App, dispose_engines
+from trigger.store.models import AuditEvent, ReviewCase
 from workflows import machine
 
 MOVES = st.sampled_from(
@@ -71,7 +72,7 @@ class CaseLife(RuleBasedStateMachine):
         super().__init__()
         self.app = App(_initialised(), actor="manager")
         self.day = date(2025, 1, 6)
-        self.ref = cases.activate(
+        self.ref = moves.activate(
             self.app, applicant="Ann Example", received=self.day, channel="online", statement="Nothing done"
         ).reference
         self.history = ["received"]
@@ -93,11 +94,11 @@ class CaseLife(RuleBasedStateMachine):
         on = self.day
         ref, app = self.ref, self.app
         if move == "decide_met":
-            cases.decide(app, ref, met=True, reason="persistent harm", on=on)
+            moves.decide(app, ref, met=True, reason="persistent harm", on=on)
         elif move == "decide_not_met":
-            cases.decide(app, ref, met=False, on=on)
+            moves.decide(app, ref, met=False, on=on)
         elif move == "decide_reject":
-            cases.decide(app, ref, met=False, rejection_category="vexatious", reason="repeated", on=on)
+            moves.decide(app, ref, met=False, rejection_category="vexatious", reason="repeated", on=on)
         elif move == "complaint":
             complaints.add_incident(
                 app,
@@ -112,27 +113,27 @@ class CaseLife(RuleBasedStateMachine):
             review.add_finding(app, ref, category="silo_working", on=on)
             review.recommend(app, ref, to="police", text="Share", on=on)
         elif move == "assign":
-            cases.assign(app, ref, lead="cbc", reviewer="Sam Reviewer", on=on)
+            moves.assign(app, ref, lead="cbc", reviewer="Sam Reviewer", on=on)
         elif move == "outcome":
-            cases.issue_outcome(app, ref, victim_consulted=True, on=on)
+            moves.issue_outcome(app, ref, victim_consulted=True, on=on)
         elif move == "appeal_ok":
-            cases.lodge_appeal(app, ref, received=on, grounds="facts", on=on)
+            moves.lodge_appeal(app, ref, received=on, grounds="facts", on=on)
         elif move == "appeal_bad_grounds":
-            cases.lodge_appeal(app, ref, received=on, grounds="unfair", on=on)
+            moves.lodge_appeal(app, ref, received=on, grounds="unfair", on=on)
         elif move == "appeal_late":
-            cases.lodge_appeal(app, ref, received=on, grounds="process", late_reason="in hospital", on=on)
+            moves.lodge_appeal(app, ref, received=on, grounds="process", late_reason="in hospital", on=on)
         elif move == "appeal_upheld":
-            cases.decide_appeal(app, ref, upheld=True, by="Independent Chair", reason="missed facts", on=on)
+            moves.decide_appeal(app, ref, upheld=True, by="Independent Chair", reason="missed facts", on=on)
         elif move == "appeal_dismissed":
-            cases.decide_appeal(app, ref, upheld=False, by="Independent Chair", reason="no merit", on=on)
+            moves.decide_appeal(app, ref, upheld=False, by="Independent Chair", reason="no merit", on=on)
         elif move == "appeal_by_reviewer":
-            cases.decide_appeal(app, ref, upheld=True, by="Sam Reviewer", reason="mine", on=on)
+            moves.decide_appeal(app, ref, upheld=True, by="Sam Reviewer", reason="mine", on=on)
         elif move == "close":
-            cases.close(app, ref, on=on)
+            moves.close(app, ref, on=on)
         elif move == "close_forced":
-            cases.close(app, ref, force=True, reason="victim satisfied", on=on)
+            moves.close(app, ref, force=True, reason="victim satisfied", on=on)
         elif move == "withdraw":
-            cases.withdraw(app, ref, reason="moved away", on=on)
+            moves.withdraw(app, ref, reason="moved away", on=on)
 
     @rule(move=MOVES, days=st.integers(0, 40))
     def act(self, move, days):

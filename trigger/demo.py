@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from trigger import cases, complaints, correspondence, partnership, review
-from trigger.app import App
+from trigger import correspondence
+from trigger.access import partnership
+from trigger.cases import complaints, moves, review
+from trigger.store.app import App
 
 
 def run(app: App) -> list[str]:
@@ -16,7 +18,7 @@ def run(app: App) -> list[str]:
     partnership.init(app, "llr", "csm@example.gov.uk")
 
     # Case 1: three qualifying complaints to two agencies -> met, reviewed, outcome issued.
-    met = cases.activate(
+    met = moves.activate(
         app,
         applicant="Priya Demo",
         received=date(2026, 9, 1),
@@ -44,9 +46,9 @@ def run(app: App) -> list[str]:
             description="Youths damaging parked cars",
             on=date(2026, 9, 2),
         )
-    cases.decide(app, met, met=True, on=date(2026, 9, 8))
+    moves.decide(app, met, met=True, on=date(2026, 9, 8))
     correspondence.letter(app, met, "threshold_met", fmt="txt", on=date(2026, 9, 8))
-    cases.assign(
+    moves.assign(
         app,
         met,
         lead="cbc",
@@ -105,14 +107,14 @@ def run(app: App) -> list[str]:
         due=date(2026, 10, 31),
         on=date(2026, 9, 29),
     )
-    cases.issue_outcome(app, met, victim_consulted=True, on=date(2026, 10, 2))
+    moves.issue_outcome(app, met, victim_consulted=True, on=date(2026, 10, 2))
     correspondence.letter(app, met, "outcome", fmt="txt", on=date(2026, 10, 5))
     review.update_action(
         app, met, 2, status="done", rag="green", note="Lights repaired", on=date(2026, 10, 20)
     )
 
     # Case 2: one complaint, reported late -> not met, appealed, dismissed by an independent chair.
-    not_met = cases.activate(
+    not_met = moves.activate(
         app,
         applicant="Councillor Demo",
         victim="Tom Example",
@@ -146,11 +148,11 @@ def run(app: App) -> list[str]:
         on=date(2026, 10, 2),
     )
     correspondence.letter(app, not_met, "acknowledgement", fmt="txt", on=date(2026, 10, 1))
-    cases.decide(
+    moves.decide(
         app, not_met, met=False, reason="One qualifying complaint in six months", on=date(2026, 10, 9)
     )
     correspondence.letter(app, not_met, "threshold_not_met", fmt="txt", on=date(2026, 10, 9))
-    cases.lodge_appeal(
+    moves.lodge_appeal(
         app,
         not_met,
         received=date(2026, 10, 20),
@@ -159,7 +161,7 @@ def run(app: App) -> list[str]:
     )
     correspondence.letter(app, not_met, "appeal_acknowledgement", fmt="txt", on=date(2026, 10, 20))
     correspondence.bundle(app, not_met, on=date(2026, 10, 21))  # LLR: to the independent chair within 1wd
-    cases.decide_appeal(
+    moves.decide_appeal(
         app,
         not_met,
         upheld=False,

@@ -28,7 +28,7 @@ class ConcurrentChange(TriggerError):
 
 class Retry(ConcurrentChange):
     """A race that running the command again settles (a serialization failure, a deadlock, a number
-    taken at the same moment): `trigger.app.retried` runs it again; shown only if it keeps happening."""
+    taken at the same moment): `trigger.store.app.retried` runs it again; shown only if it keeps happening."""
 
 
 class NotPermitted(TriggerError):

@@ -1,7 +1,7 @@
 """The ASB case review workflow, declared once as data: the one place that knows the states.
 
 States and moves are a table; the guards that carry the law and the local procedure are plain
-functions over a typed, frozen facts object the caller gathered (`trigger.cases` reads them from the
+functions over a typed, frozen facts object the caller gathered (`trigger.cases.moves` reads them from the
 database), so the workflow itself never opens a session. A transitions Machine decorates a small
 `CaseFlow` object, never the SQLModel row (pydantic refuses the methods transitions adds), and is
 built per move with `auto_transitions=False` so that no state can be reached but by a declared move.

@@ -93,7 +93,7 @@ def fresh_postgres_schema(url: str) -> tuple[str, callable]:
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
 
     def drop():
-        from trigger.app import dispose_engines
+        from trigger.store.app import dispose_engines
 
         dispose_engines()
         with admin.connect() as conn:
@@ -108,10 +108,10 @@ def populate(db_url: str, cases: int) -> str:
     sys.path.insert(0, str(ROOT))
     from sqlalchemy import insert
 
-    from trigger import cases as use_cases
-    from trigger import partnership
-    from trigger.app import App
-    from trigger.models import Deadline, PartnerNotification, ReviewCase, utcnow
+    from trigger.access import partnership
+    from trigger.cases import moves as use_cases
+    from trigger.store.app import App
+    from trigger.store.models import Deadline, PartnerNotification, ReviewCase, utcnow
 
     app = App(db_url, "bench")
     partnership.init(app, "llr")
@@ -344,7 +344,7 @@ def main(argv=None) -> int:
     for engine_name in engines:
         cleanup = None
         if engine_name == "sqlite":
-            db_url = f"sqlite:///{tempfile.mkdtemp(prefix='bench-db-')}/trigger.db"
+            db_url = f"sqlite:///{tempfile.mkdtemp(prefix='bench-db-')}/trigger.store.db"
         else:
             db_url, cleanup = fresh_postgres_schema(args.pg_url)
         try:

@@ -22,9 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from sqlalchemy import insert, text
 
-from trigger import partnership, reminders
-from trigger.app import App, dispose_engines
-from trigger.models import Deadline, Reminder, ReviewCase
+from trigger.access import partnership
+from trigger.deadlines import reminders
+from trigger.store.app import App, dispose_engines
+from trigger.store.models import Deadline, Reminder, ReviewCase
 
 NOW = datetime(2027, 3, 10, 8, 0, tzinfo=UTC)
 TODAY = NOW.date()

@@ -30,9 +30,9 @@ CHANNELS = ("online", "phone", "letter", "email", "in_person", "assisted")
 def build(n_cases: int, path: Path, seed: int = 2025) -> None:
     from sqlalchemy import insert
 
-    from trigger import partnership
-    from trigger.app import App
-    from trigger.models import Agency, Appeal, AuditEvent, Recommendation, ReviewCase, ThresholdDecision
+    from trigger.access import partnership
+    from trigger.store.app import App
+    from trigger.store.models import Agency, Appeal, AuditEvent, Recommendation, ReviewCase, ThresholdDecision
 
     url = f"sqlite:///{path}"
     app = App(url, "bench")
@@ -152,15 +152,15 @@ def build(n_cases: int, path: Path, seed: int = 2025) -> None:
             conn.execute(insert(Recommendation), recs)
         if appeals:
             conn.execute(insert(Appeal), appeals)
-    from trigger.app import dispose_engines
+    from trigger.store.app import dispose_engines
 
     dispose_engines()
 
 
 def run(n_cases: int = 100_000, path: str | Path | None = None) -> dict:
     """Build `n_cases` at `path` (a SQLite file; a temporary one when None) and time the annual return."""
-    from trigger.app import App, dispose_engines
     from trigger.reports import annual, common
+    from trigger.store.app import App, dispose_engines
 
     tmp = None
     if path is None:

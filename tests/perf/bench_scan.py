@@ -4,7 +4,8 @@
     /work/venv/bin/python tests/perf/bench_scan.py [N_INCIDENTS] [DB_PATH]
 
 Generates N incidents (default 1,000,000) for N/5 victims over five and a half years into a CSV, imports
-it through `trigger.incidents.import_csv` into a fresh SQLite file, then times `trigger.scan.scan` and a
+it through `trigger.intake.partner_logs.import_csv` into a fresh SQLite file, then times
+`trigger.intake.scan.scan` and a
 bare `SELECT victim_ref, count(*) FROM incident GROUP BY victim_ref` over the same table. `run()` is the
 entry point for a common bench harness.
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from trigger.incident_files import COLUMNS  # the columns an import reads
+from trigger.intake.log_files import COLUMNS  # the columns an import reads
 
 GOAL_SECONDS = 5.0
 AS_OF = date(2026, 6, 30)
@@ -63,10 +64,10 @@ def run(n_incidents: int = 1_000_000, path: str | os.PathLike | None = None) -> 
     """Generate, import and scan; returns the figures (seconds) as a dict."""
     from sqlalchemy import text
 
-    from trigger import incidents as log
-    from trigger import partnership
-    from trigger import scan as scanning
-    from trigger.app import App, dispose_engines
+    from trigger.access import partnership
+    from trigger.intake import partner_logs as log
+    from trigger.intake import scan as scanning
+    from trigger.store.app import App, dispose_engines
 
     workdir = Path(tempfile.mkdtemp(prefix="bench_scan_"))
     db_path = Path(path) if path else workdir / "bench.db"

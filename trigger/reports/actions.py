@@ -6,12 +6,12 @@ from datetime import date
 
 from sqlalchemy import select
 
-from trigger import access
-from trigger.access import READ, needs
-from trigger.app import App, today
 from trigger.codes import ACTION_OPEN
-from trigger.models import Action, Agency, ReviewCase
-from trigger.unit import find_agency, find_case
+from trigger.store import access
+from trigger.store.access import READ, needs
+from trigger.store.app import App, today
+from trigger.store.models import Action, Agency, ReviewCase
+from trigger.store.unit import find_agency, find_case
 
 # -- the action-plan tracker ---------------------------------------------------------------------------------
 

@@ -18,10 +18,11 @@ from typing import Any
 from sqlalchemy import Integer, and_, case, cast, distinct, func, literal, select, union_all
 from sqlmodel import Session
 
-from trigger import access, audit
-from trigger.access import READ, needs
-from trigger.app import App
-from trigger.models import (
+from trigger.reports.common import Period, median
+from trigger.store import access, audit
+from trigger.store.access import READ, needs
+from trigger.store.app import App
+from trigger.store.models import (
     Agency,
     Appeal,
     AuditEvent,
@@ -29,7 +30,6 @@ from trigger.models import (
     ReviewCase,
     ThresholdDecision,
 )
-from trigger.reports.common import Period, median
 
 STATUTORY = ("applications", "threshold_not_met", "reviews_carried_out", "reviews_with_recommendations")
 SUPPRESSED = "<5"

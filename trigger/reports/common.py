@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from trigger.app import today
 from trigger.errors import InvalidInput
 from trigger.rules.calendar import add_months, months_beginning_with
+from trigger.store.app import today
 
 # -- the reporting period --------------------------------------------------------------------------------
 

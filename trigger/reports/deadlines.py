@@ -7,13 +7,13 @@ from datetime import date
 
 from sqlalchemy import select
 
-from trigger import access
-from trigger.access import READ, needs
-from trigger.app import App, today
 from trigger.codes import DEADLINE_KINDS
-from trigger.models import Deadline
 from trigger.reports.common import median
 from trigger.rules.deadlines import STATUSES, DeadlineFact, anchor_date, is_duty, status
+from trigger.store import access
+from trigger.store.access import READ, needs
+from trigger.store.app import App, today
+from trigger.store.models import Deadline
 
 # -- deadline performance ------------------------------------------------------------------------------------
 

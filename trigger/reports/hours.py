@@ -6,12 +6,12 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from trigger import access
-from trigger.access import READ, needs
-from trigger.app import App
 from trigger.errors import InvalidInput
-from trigger.models import Agency, HoursEntry, ReviewCase
-from trigger.unit import default_policy
+from trigger.store import access
+from trigger.store.access import READ, needs
+from trigger.store.app import App
+from trigger.store.models import Agency, HoursEntry, ReviewCase
+from trigger.store.unit import default_policy
 
 # -- hours and cost ------------------------------------------------------------------------------------------
 

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from trigger import access
-from trigger.access import READ, needs
-from trigger.app import App
-from trigger.outputs import csv_cell
-from trigger.partnership import partnership_of
 from trigger.reports.annual import LABELS, STAGE_LABELS, STATUTORY, SUPPRESSED
-from trigger.unit import default_policy
+from trigger.store import access
+from trigger.store.access import READ, needs
+from trigger.store.app import App
+from trigger.store.outputs import csv_cell
+from trigger.store.partnerships import partnership_of
+from trigger.store.unit import default_policy
 
 COLUMNS = (
     "partnership",
@@ -156,7 +156,7 @@ def tidy_rows(d: dict, partnership: str) -> list[dict]:
 
 def _safe_text(value: str) -> str:
     """A spreadsheet must not take a name for a formula (=, +, -, @ at the start): the one rule of
-    `trigger.outputs.csv_cell`."""
+    `trigger.store.outputs.csv_cell`."""
     return str(csv_cell(value))
 
 

@@ -1,5 +1,5 @@
 """Which deadlines a case has and when they fall due, from its policy and its history. Pure: the
-caller gathers the facts (`trigger.schedule` reads them from the database) and writes the rows.
+caller gathers the facts (`trigger.store.schedule` reads them from the database) and writes the rows.
 
 Semantics the policy texts leave open, decided here (docs/architecture.md#deadlines-and-reminders):
 

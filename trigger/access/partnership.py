@@ -1,0 +1,316 @@
+"""The partnerships' set-up: `trigger init` (the schema and the first partnership), `trigger
+partnership add|list` (a county's several partnerships in one database, each with its own policy,
+reference series, manager and agencies; what a database of one partnership kept as its settings),
+and the agencies (the relevant bodies of s.105 and other partners) of each partnership."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from trigger import checks
+from trigger.codes import AGENCY_KINDS, not_one_of
+from trigger.errors import GuardRefused, InvalidInput
+from trigger.rules import policy as policies
+from trigger.rules.policy import Policy
+from trigger.store import access, audit, db, outputs
+from trigger.store.access import AGENCIES, READ_CASE, SETUP, needs
+from trigger.store.app import App, retried, today, writers_lock
+from trigger.store.models import Agency, AppUser, Partnership, ReviewCase
+
+FIRST_CODE = "main"  # the partnership `trigger init` makes when not told its code
+FIRST_PREFIX = "CT"  # CT-2026-0001, as a database of one partnership always had
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+_PREFIX = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
+
+# -- set-up ----------------------------------------------------------------------------------------
+
+
+def _check_code(code: str) -> str:
+    code = code.strip()
+    if not _CODE.match(code):
+        raise InvalidInput(
+            f"{code!r} is not a partnership code: use up to 32 letters, digits, '-' or '_', e.g. CHA"
+        )
+    return code
+
+
+def _check_prefix(prefix: str) -> str:
+    prefix = prefix.strip().upper()
+    if not _PREFIX.match(prefix) or len(prefix) > 12:
+        raise InvalidInput(
+            f"{prefix!r} is not a reference prefix: use up to 12 capital letters and digits in parts "
+            "joined by '-', e.g. CT-CHA (references then read CT-CHA-2026-0001)"
+        )
+    return prefix
+
+
+@retried
+@needs(SETUP)
+def init(
+    app: App,
+    policy_name: str | None = "llr",
+    manager_email: str | None = None,
+    *,
+    force: bool = False,
+    code: str | None = None,
+    name: str | None = None,
+) -> tuple[Policy, list[str]]:
+    """Create the schema and the first partnership (code `main` unless given), remember its policy and
+    manager, register its relevant bodies. Rerun, it changes the settings of that partnership (or of
+    the one named with `code`), and on a partnership that already holds cases refuses to switch the
+    policy or the manager unless `force`, and then records the change in the audit log. Returns the
+    policy and the changes made to a live partnership."""
+    if manager_email and manager_email.strip():
+        manager_email = checks.email(manager_email, "--manager-email")
+    name = checks.name(name, "--name")
+    pol = policies.load(policy_name) if policy_name else None  # a bad policy is refused before anything
+    code = _check_code(code) if code is not None else None
+    state = db.schema_state(app.engine)
+    if state.current is not None and not state.ahead:  # (a newer schema is refused below, as it is)
+        with app.read():  # only an admin may rerun it once people are registered
+            pass
+    create_schema(app)
+    with app.write() as session:
+        audit.ensure_head(session)
+        first = session.exec(select(Partnership).order_by(Partnership.id)).first()
+        row = first
+        if code is not None and first is not None:
+            row = session.exec(
+                select(Partnership).where(func.lower(Partnership.code) == code.lower())
+            ).first()
+            if row is None:
+                raise InvalidInput(
+                    f"this database has no partnership {code!r}; add one with `trigger partnership add`"
+                )
+        current_policy = row.policy if row is not None else ""
+        pol = pol or policies.load(current_policy or "llr")
+        chosen = policy_name or current_policy or "llr"
+        current_manager = (row.manager_email or "") if row is not None else ""
+        cases = (
+            session.exec(
+                select(func.count()).select_from(ReviewCase).where(ReviewCase.partnership_id == row.id)
+            ).one()
+            if row is not None
+            else 0
+        )
+        changes = []
+        if current_policy and chosen != current_policy:
+            changes.append(f"the policy from {current_policy} to {chosen}")
+        if manager_email is not None and current_manager and manager_email.strip() != current_manager:
+            changes.append(f"the manager from {current_manager} to {manager_email.strip()}")
+        if cases and changes and not force:
+            raise GuardRefused(
+                f"this database holds {cases} case(s); init would change {' and '.join(changes)}: give "
+                "--force to change it (recorded), or rerun without those options"
+            )
+        if row is None:
+            row = Partnership(
+                code=code or FIRST_CODE,
+                name=(name or "").strip() or pol.area,
+                policy=chosen,
+                reference_prefix=FIRST_PREFIX,
+            )
+        row.policy = chosen
+        if name is not None and name.strip():
+            row.name = name.strip()
+        if manager_email is not None:
+            row.manager_email = manager_email.strip() or None
+        session.add(row)
+        session.flush()
+        added = _register_agencies(session, row, pol)
+        detail: dict = {"policy": pol.name, "version": pol.version, "agencies_added": added}
+        if cases and changes:
+            detail |= {"forced": True, "cases": cases, "changed": changes}
+        audit.record(session, None, "init", actor=app.actor, on=today(), detail=detail, partnership_id=row.id)
+    return pol, changes if cases else []
+
+
+@needs(SETUP)
+def upgrade(app: App, revision: str = "head", *, adopt: bool = False) -> db.SchemaState:
+    """`trigger db upgrade`: once people are registered, only an admin migrates the schema."""
+    state = db.schema_state(app.engine)
+    if state.current is not None and not state.ahead:  # (a newer schema is refused below, as it is)
+        with app.read():
+            pass
+    state = db.upgrade(app.engine, revision, adopt=adopt)
+    app.schema_ready()
+    return state
+
+
+@needs(SETUP)
+def backup(app: App, target, *, force: bool = False) -> int:
+    """`trigger backup FILE` (SQLite): once people are registered, only an admin copies the database."""
+    source = outputs.sqlite_path(app.url)
+    if source is not None and source.exists() and db.schema_state(app.engine).current is not None:
+        with app.read():  # PostgreSQL is pg_dump's, which `db.backup` says
+            pass
+    return db.backup(app.url, target, force=force)
+
+
+def create_schema(app: App) -> None:
+    """Apply the shipped migrations up to the newest (`trigger db upgrade` does the same)."""
+    db.upgrade(app.engine)
+    app.schema_ready()
+
+
+def _register_agencies(session: Session, row: Partnership, pol: Policy) -> list[str]:
+    added = []
+    for spec in pol.agencies:
+        taken = session.exec(
+            select(Agency).where(Agency.partnership_id == row.id, Agency.code == spec.code)
+        ).first()
+        if taken is None:
+            session.add(
+                Agency(
+                    code=spec.code, name=spec.name, kind=spec.kind, email=spec.email, partnership_id=row.id
+                )
+            )
+            added.append(spec.code)
+    return added
+
+
+@retried
+@needs(SETUP)
+def add_partnership(
+    app: App,
+    code: str,
+    *,
+    name: str,
+    policy: str,
+    reference_prefix: str | None = None,
+    manager_email: str | None = None,
+) -> Partnership:
+    """A further partnership in this database, with its own policy, reference series (`CT-CODE` unless
+    given), manager and the relevant bodies its policy lists."""
+    code = _check_code(code)
+    if not (name or "").strip():
+        raise InvalidInput("a partnership needs a name (--name)")
+    name = checks.name(name, "--name", required=True) or ""
+    manager_email = checks.email(manager_email, "--manager-email")
+    pol = policies.load(policy)  # a bad policy is refused before anything
+    prefix = _check_prefix(reference_prefix or f"{FIRST_PREFIX}-{code}")
+    with app.write() as session:
+        for row in session.exec(select(Partnership)):
+            if row.code.lower() == code.lower():
+                raise InvalidInput(f"partnership {row.code!r} already exists (`trigger partnership list`)")
+            if row.reference_prefix == prefix:
+                raise InvalidInput(
+                    f"the reference prefix {prefix} is already partnership {row.code}'s; give another with "
+                    "--reference-prefix"
+                )
+        row = Partnership(
+            code=code,
+            name=name,
+            policy=policy,
+            reference_prefix=prefix,
+            manager_email=manager_email,
+        )
+        session.add(row)
+        session.flush()
+        added = _register_agencies(session, row, pol)
+        audit.record(
+            session,
+            None,
+            "partnership_add",
+            actor=app.actor,
+            on=today(),
+            detail={
+                "code": code,
+                "policy": f"{pol.name} {pol.version}",
+                "prefix": prefix,
+                "agencies_added": added,
+            },
+            partnership_id=row.id,
+        )
+    return row
+
+
+@needs(READ_CASE)
+def list_partnerships(app: App) -> list[dict]:
+    """The partnerships the acting user sees (an admin, or anybody in a database with nobody
+    registered: all of them), with their cases, agencies and people counted."""
+    with app.read() as session:
+        query = (
+            select(Partnership).where(*access.in_scope(session, Partnership.id)).order_by(Partnership.code)
+        )
+        rows = list(session.exec(query))
+
+        def count(model, pid):
+            return session.exec(
+                select(func.count()).select_from(model).where(model.partnership_id == pid)
+            ).one()
+
+        return [
+            {
+                "code": p.code,
+                "name": p.name,
+                "policy": p.policy,
+                "reference_prefix": p.reference_prefix,
+                "manager_email": p.manager_email,
+                "cases": count(ReviewCase, p.id),
+                "agencies": count(Agency, p.id),
+                "users": count(AppUser, p.id),
+            }
+            for p in rows
+        ]
+
+
+# -- agencies --------------------------------------------------------------------------------------
+
+
+@retried
+@needs(AGENCIES)
+def add_agency(app: App, code: str, name: str, kind: str, email: str | None = None) -> Agency:
+    if not (code or "").strip() or not (name or "").strip():
+        raise InvalidInput("an agency needs a code and a name (--name)")
+    code = checks.code(code, "the agency code")
+    name = checks.name(name, "--name", required=True) or ""
+    email = checks.email(email, "--email")
+    if kind not in AGENCY_KINDS:
+        raise InvalidInput(not_one_of(kind, "an agency kind", AGENCY_KINDS))
+    with app.write() as session:
+        writers_lock(session)  # the check and the insert together: two people adding one code at once
+        pid = access.acting_partnership(session)
+        ours = Agency.partnership_id == pid
+        same = session.exec(
+            select(Agency).where(func.lower(Agency.code) == checks.code_key(code), ours)
+        ).first()
+        if same:
+            raise InvalidInput(
+                f"agency {same.code!r} already exists (codes are the same whatever their case); "
+                "`trigger agency list` shows them"
+            )
+        agency = Agency(code=code, name=name, kind=kind, email=email, partnership_id=pid)
+        session.add(agency)
+        session.flush()
+        audit.record(
+            session,
+            None,
+            "agency_add",
+            actor=app.actor,
+            on=today(),
+            detail={"code": code, "kind": kind},
+            partnership_id=pid,
+        )
+    return agency
+
+
+@needs(READ_CASE)
+def list_agencies(app: App) -> list[dict]:
+    """The agencies of the partnership(s) the acting user sees, each with its partnership's code."""
+    with app.read() as session:
+        mine = access.in_scope(session, Agency.partnership_id)
+        codes = dict(session.exec(select(Partnership.id, Partnership.code)).all())
+        return [
+            {
+                "code": a.code,
+                "name": a.name,
+                "kind": a.kind,
+                "email": a.email,
+                "partnership": codes.get(a.partnership_id),
+            }
+            for a in session.exec(select(Agency).where(*mine).order_by(Agency.code, Agency.partnership_id))
+        ]

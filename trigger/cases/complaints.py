@@ -1,0 +1,145 @@
+"""Complaints on a case and the threshold they meet (s.104(4)-(5)): recording a complaint, and the
+check that explains, complaint by complaint, what counts and why (`trigger check`)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session, select
+
+from trigger import checks
+from trigger.cases import decisions
+from trigger.codes import HATE_STRANDS, not_one_of
+from trigger.errors import GuardRefused, InvalidInput, NotFound
+from trigger.rules import threshold
+from trigger.rules.policy import Policy
+from trigger.store.access import COMPLAINTS, READ_CASE, needs
+from trigger.store.app import App
+from trigger.store.models import Agency, Incident, ReviewCase
+from trigger.store.unit import (
+    case_policy,
+    changing,
+    find_agency,
+    find_case,
+    not_future,
+    on_for_change,
+    retried,
+)
+from workflows import machine
+
+
+@retried
+@needs(COMPLAINTS)
+def add_incident(
+    app: App,
+    reference: str,
+    *,
+    occurred: date,
+    reported: date,
+    agency: str,
+    agency_ref: str | None = None,
+    hate: str | None = None,
+    same_as: int | None = None,
+    description: str | None = None,
+    complainant: str | None = None,
+    category: str | None = None,
+    on: date | None = None,
+) -> Incident:
+    not_future(occurred, "--occurred")
+    not_future(reported, "--reported")
+    agency_ref = checks.reference(agency_ref, "--agency-ref")
+    same_as = checks.whole(same_as, "--same-as")
+    description = checks.text(description, "--description")
+    complainant = checks.name(complainant, "--complainant")
+    category = checks.text(category, "--category", limit=64, multiline=False)
+    if reported < occurred:
+        raise InvalidInput(
+            f"--reported {reported.isoformat()} is before --occurred {occurred.isoformat()}; "
+            "a complaint cannot be made before the behaviour"
+        )
+    if hate and hate not in HATE_STRANDS:
+        raise InvalidInput(not_one_of(hate, "a hate strand", HATE_STRANDS))
+    with changing(app, reference) as w:
+        on = on_for_change(w.case, on)
+        if w.case.state in machine.TERMINAL:
+            raise GuardRefused(f"{w.case.reference} is {w.case.state}; it takes no new complaints")
+        ag = find_agency(w.session, agency)
+        if same_as is not None:
+            original = w.session.get(Incident, same_as)
+            if original is None or original.case_id != w.case.id:
+                raise NotFound(f"--same-as {same_as}: no complaint {same_as} on {w.case.reference}")
+        if (
+            agency_ref
+            and w.session.exec(
+                select(Incident).where(Incident.agency_id == ag.id, Incident.agency_ref == agency_ref)
+            ).first()
+        ):
+            raise InvalidInput(f"{ag.code} already has a complaint with reference {agency_ref!r}")
+        incident = Incident(
+            partnership_id=w.case.partnership_id,
+            case_id=w.case.id,
+            victim_ref=w.case.victim_ref,
+            occurred=occurred,
+            reported=reported,
+            agency_id=ag.id,
+            agency_ref=agency_ref,
+            hate=hate or None,
+            same_as_id=same_as,
+            description=description,
+            complainant=complainant,
+            category=category,
+        )
+        w.session.add(incident)
+        w.session.flush()
+        w.record("incident_add", on, detail={"incident": incident.id, "agency": ag.code, "same_as": same_as})
+    return incident
+
+
+def rules(pol: Policy) -> threshold.Rules:
+    """The threshold rules of a policy."""
+    return threshold.Rules(
+        qualifying_complaints=pol.qualifying_complaints,
+        hate_route=pol.hate_route,
+        community_route=pol.community_route,
+        community_individuals=pol.community_individuals,
+        stricter_caveats=pol.stricter_caveats,
+    )
+
+
+def explain(session: Session, case: ReviewCase, pol: Policy) -> threshold.Explanation:
+    """The threshold check over the complaints recorded on the case."""
+    rows = session.exec(
+        select(Incident, Agency.code).join(Agency).where(Incident.case_id == case.id).order_by(Incident.id)
+    ).all()
+    void = [
+        threshold.Verdict(i.id, False, f"voided on {i.voided_on.isoformat()}: {i.void_reason}")
+        for i, _code in rows
+        if i.voided_on is not None
+    ]
+    rows = [(i, code) for i, code in rows if i.voided_on is None]  # left out of every count
+    found = [
+        threshold.Complaint(
+            id=i.id,
+            occurred=i.occurred,
+            reported=i.reported,
+            agency=code,
+            hate=i.hate,
+            same_as=i.same_as_id,
+            complainant=i.complainant,
+            category=i.category,
+        )
+        for i, code in rows
+    ]
+    explanation = threshold.evaluate(found, case.received, rules(pol))
+    explanation.void = void
+    return explanation
+
+
+@needs(READ_CASE)
+def check(app: App, reference: str) -> tuple[ReviewCase, threshold.Explanation, str | None]:
+    """The threshold check over the case's complaints as they stand, and, for a decided case whose
+    complaints were corrected since in a way that changes the check, the note saying so."""
+    with app.read() as session:
+        case = find_case(session, reference)
+        explanation = explain(session, case, case_policy(session, case))
+        return case, explanation, decisions.since_corrected(session, case, lambda: explanation)

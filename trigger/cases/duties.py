@@ -1,0 +1,130 @@
+"""The duties of the 2025 statutory guidance, recorded as facts (docs/procedure.md#2025-revision):
+
+- the victim consulted on the draft action plan before the outcome (`trigger consult`); `outcome`
+  warns and the annual report counts the outcomes whose plan was not put to the victim;
+- a victim who made a second report within six months told about the Case Review (`trigger
+  signpost`), by their id in the partners' case system; `scan` marks the victims already told.
+
+The named single point of contact of each case and the victim's chosen involvement are columns of the
+case, set by `assign` and `case update` (`trigger.cases.corrections`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from trigger import checks
+from trigger.errors import GuardRefused, InvalidInput, NotFound
+from trigger.store import access, audit
+from trigger.store.access import COMPLAINTS, REVIEW, needs
+from trigger.store.app import App, today
+from trigger.store.models import AuditEvent, Consultation, Incident, ReviewCase, Signposting
+from trigger.store.unit import changing, not_future, on_for_change, retried
+from workflows.machine import REVIEW_WORK_STATES
+
+
+def _words(text: str | None, option: str) -> str:
+    if not (text or "").strip():
+        raise InvalidInput(f"{option} needs words: say what the victim said, or how they were told")
+    return checks.words(text, option) or ""
+
+
+@retried
+@needs(REVIEW)
+def consult(app: App, reference: str, *, on: date | None, response: str) -> Consultation:
+    """Record that the draft action plan was put to the victim, and what they said (2025 guidance)."""
+    words = _words(response, "--response")
+    with changing(app, reference) as w:
+        if w.case.state not in REVIEW_WORK_STATES:
+            raise GuardRefused(
+                f"cannot record a consultation: {w.case.reference} is {w.case.state}; the action plan is "
+                "drafted once the threshold is met"
+            )
+        on = on_for_change(w.case, on)
+        row = Consultation(case_id=w.case.id, consulted_on=on, response=words, actor=w.actor)
+        w.session.add(row)
+        w.session.flush()
+        # the victim's words stay in the consultation row, purged with the case; the event names the row
+        w.record("consult", on, detail={"consultation": row.id})
+    return row
+
+
+def consulted(session: Session, case: ReviewCase, until: date) -> Consultation | None:
+    """The latest consultation on the plan of the outcome issued on `until`: on or before it, and after
+    any earlier outcome (whose plan it was)."""
+    earlier = session.exec(
+        select(func.max(AuditEvent.on)).where(
+            AuditEvent.case_id == case.id, AuditEvent.event == "issue_outcome", AuditEvent.on < until
+        )
+    ).one()
+    query = select(Consultation).where(Consultation.case_id == case.id, Consultation.consulted_on <= until)
+    if earlier is not None:
+        query = query.where(Consultation.consulted_on > earlier)
+    return session.exec(query.order_by(Consultation.consulted_on.desc(), Consultation.id.desc())).first()
+
+
+def consultations(session: Session, case: ReviewCase) -> list[Consultation]:
+    return list(
+        session.exec(select(Consultation).where(Consultation.case_id == case.id).order_by(Consultation.id))
+    )
+
+
+@retried
+@needs(COMPLAINTS)
+def signpost(app: App, victim_ref: str, *, on: date | None, how: str) -> Signposting:
+    """Record that a victim (by their id in the partners' case system) was told about the Case Review."""
+    ref = checks.reference(victim_ref, "the victim's id")
+    if not ref:
+        raise InvalidInput("give the victim's id in the partners' case system, as `trigger scan` lists it")
+    words = _words(how, "--how")
+    on = not_future(on or today(), "--on")
+    with app.write() as session:
+        pid = access.acting_partnership(session)
+        ours = Incident.partnership_id == pid
+        known = session.exec(select(Incident.id).where(Incident.victim_ref == ref, ours).limit(1)).first()
+        if known is None:
+            raise NotFound(
+                f"no complaints are recorded for victim {ref!r}; give the id `trigger scan` lists "
+                "(import the incident log first with `trigger incidents import`)"
+            )
+        row = Signposting(victim_ref=ref, told_on=on, how=words, actor=app.actor, partnership_id=pid)
+        session.add(row)
+        session.flush()
+        audit.record(
+            session,
+            None,
+            "signpost",
+            actor=app.actor,
+            on=on,
+            detail={"signposting": row.id},
+            partnership_id=pid,
+        )
+    return row
+
+
+def told(
+    session_or_conn, victim_refs: Iterable[str], as_of: date, partnership_id: int | None = None
+) -> dict[str, date]:
+    """The latest day each victim was told about the Case Review, on or before `as_of` (by the
+    partnership given, or any). One grouped query over the signposting record (far smaller than the
+    incident log the scan reads)."""
+    wanted = set(victim_refs)
+    out: dict[str, date] = {}
+    if not wanted:
+        return out
+    rows = session_or_conn.execute(
+        select(Signposting.victim_ref, func.max(Signposting.told_on))
+        .where(
+            Signposting.told_on <= as_of,
+            *([Signposting.partnership_id == partnership_id] if partnership_id is not None else []),
+        )
+        .group_by(Signposting.victim_ref)
+    ).all()
+    for ref, day in rows:
+        if ref in wanted:
+            out[ref] = day if isinstance(day, date) else date.fromisoformat(str(day))
+    return out

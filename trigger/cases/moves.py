@@ -1,0 +1,623 @@
+"""The moves of a case through the workflow: activate, decide, assign, issue the outcome, appeal,
+decide the appeal, close, withdraw. Each is one transaction (`trigger.store.unit.changing`) that writes the
+move, its audit event and the case's refreshed deadlines together, or nothing at all.
+
+Every function takes the `App` (where the data is, who acts) and plain values, validates them, gathers
+the facts the workflow's guard judges (`workflows.machine`), and raises a `TriggerError` subclass with a
+one-line message for anything a user got wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from datetime import date
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from trigger import checks
+from trigger.cases import complaints, duties, reassignment
+from trigger.codes import ACTION_OPEN, CHANNELS, LANGUAGES, REJECTION_CATEGORIES, VICTIM_KINDS, not_one_of
+from trigger.errors import GuardRefused, InvalidInput, NotInitialised, NotPermitted, PolicyError
+from trigger.rules.calendar import add_months
+from trigger.rules.policy import Policy
+from trigger.rules.threshold import long_date
+from trigger.store import access, audit, schedule
+from trigger.store.access import ACTIVATE, APPEAL_DECISION, DECIDE, REVIEW, needs
+from trigger.store.app import App
+from trigger.store.models import (
+    Action,
+    Agency,
+    Appeal,
+    AppUser,
+    AuditEvent,
+    CaseSequence,
+    Finding,
+    HoursEntry,
+    Meeting,
+    PartnerNotification,
+    Partnership,
+    PolicySnapshot,
+    Recommendation,
+    ReviewCase,
+    ThresholdDecision,
+)
+from trigger.store.partnerships import partnership_of
+from trigger.store.unit import (
+    changing,
+    default_policy,
+    find_agency,
+    not_future,
+    on_for_change,
+    on_for_move,
+    retried,
+)
+from workflows import machine
+from workflows.machine import (
+    REVIEW_WORK_STATES,
+    AppealDecisionFacts,
+    AppealFacts,
+    AssignFacts,
+    CloseFacts,
+    DecideFacts,
+    OutcomeFacts,
+    WithdrawFacts,
+)
+
+
+def _snapshot(session: Session, pol: Policy) -> None:
+    snap = session.exec(
+        select(PolicySnapshot).where(PolicySnapshot.name == pol.name, PolicySnapshot.version == pol.version)
+    ).first()
+    if snap is None:
+        try:
+            with session.begin_nested():  # two first activations at once (PostgreSQL): one row wins
+                session.add(PolicySnapshot(name=pol.name, version=pol.version, text=pol.text))
+        except IntegrityError:
+            snap = session.exec(
+                select(PolicySnapshot).where(
+                    PolicySnapshot.name == pol.name, PolicySnapshot.version == pol.version
+                )
+            ).one()
+    # what the policy says, not how it is written: a re-worded comment is not a new version
+    if snap is not None and snap.text != pol.text and tomllib.loads(snap.text) != tomllib.loads(pol.text):
+        raise PolicyError(
+            f"{pol.path}: version: policy {pol.name} {pol.version} has changed since cases started under it; "
+            "give the edited policy a new version"
+        )
+
+
+def _next_reference(session: Session, partnership: Partnership, year: int) -> str:
+    """PREFIX-YYYY-NNNN (CT-2026-0007, or CT-CHA-2026-0007 in a county), never the same twice: the
+    partnership's row for the year is locked by the UPDATE that bumps it."""
+    mine = (CaseSequence.partnership_id == partnership.id, CaseSequence.year == year)
+    bumped = session.execute(update(CaseSequence).where(*mine).values(last=CaseSequence.last + 1))
+    if bumped.rowcount == 0:
+        try:
+            with session.begin_nested():
+                session.add(CaseSequence(partnership_id=partnership.id, year=year, last=1))
+        except IntegrityError:  # another writer created the year's row first
+            session.execute(update(CaseSequence).where(*mine).values(last=CaseSequence.last + 1))
+    seq = session.exec(select(CaseSequence.last).where(*mine)).one()
+    return f"{partnership.reference_prefix}-{year}-{seq:04d}"
+
+
+# -- activation ---------------------------------------------------------------------------------------
+
+
+@retried
+@needs(ACTIVATE)
+def activate(
+    app: App,
+    *,
+    applicant: str,
+    received: date,
+    channel: str,
+    statement: str,
+    victim: str | None = None,
+    consent_date: date | None = None,
+    consent_method: str | None = None,
+    victim_kind: str = "individual",
+    victim_ref: str | None = None,
+    address: str | None = None,
+    postcode: str | None = None,
+    beat: str | None = None,
+    language: str = "en",
+    email: str | None = None,
+    phone: str | None = None,
+    preferred_contact: str | None = None,
+    accessibility: str | None = None,
+    vulnerability: str | None = None,
+    on: date | None = None,
+) -> ReviewCase:
+    """Log an application (s.104(1)) and pass it on to every relevant body (s.104(3))."""
+    applicant = checks.name(applicant, "the applicant's name (--applicant)", required=True) or ""
+    if not (statement or "").strip():
+        raise InvalidInput("the applicant's statement of dissatisfaction is required (--statement)")
+    statement = checks.words(statement, "--statement") or ""
+    victim = checks.name(victim, "--victim")
+    consent_method = checks.text(consent_method, "--consent-method", limit=checks.SHORT_MAX, multiline=False)
+    victim_ref = checks.reference(victim_ref, "--victim-ref")
+    address = checks.text(address, "--address", limit=checks.SHORT_MAX, multiline=False)
+    postcode = checks.text(postcode, "--postcode", limit=16, multiline=False)
+    beat = checks.reference(beat, "--beat", limit=checks.CODE_MAX)
+    email = checks.email(email, "--email")
+    phone = checks.text(phone, "--phone", limit=40, multiline=False)
+    accessibility = checks.text(accessibility, "--accessibility", limit=checks.SHORT_MAX)
+    vulnerability = checks.text(vulnerability, "--vulnerability", limit=checks.SHORT_MAX)
+    if channel not in CHANNELS:
+        raise InvalidInput(not_one_of(channel, "a channel", CHANNELS))
+    if victim_kind not in VICTIM_KINDS:
+        raise InvalidInput(not_one_of(victim_kind, "a victim kind", VICTIM_KINDS))
+    if language not in LANGUAGES:
+        raise InvalidInput(f"{language!r} is not a language; use en or cy")
+    not_future(received, "--received")
+    on = not_future(on or received, "--on")
+    if on < received:
+        raise InvalidInput(f"--on {on.isoformat()} is before --received {received.isoformat()}")
+    third_party = victim is not None and not checks.same_name(victim, applicant)
+    if third_party:
+        # gov.uk guidance: a third party applies with the victim's consent
+        if consent_date is None:
+            raise InvalidInput("a third-party application needs the victim's consent date (--consent-date)")
+        not_future(consent_date, "--consent-date")
+        if consent_date < add_months(received, -12):
+            raise InvalidInput(
+                f"--consent-date {consent_date.isoformat()} is more than a year before the application was "
+                f"received ({received.isoformat()}); consent is given for this application"
+            )
+    with app.write() as session:
+        home = partnership_of(session)  # the user's, the one chosen with --partnership, or the only one
+        if home is None:
+            raise NotInitialised("this database has no partnership yet; run `trigger init` first")
+        pol = default_policy(app, session, home.id)
+        _snapshot(session, pol)
+        case = ReviewCase(
+            partnership_id=home.id,
+            reference=_next_reference(session, home, received.year),
+            state="received",
+            state_changed=received,
+            received=received,
+            channel=channel,
+            applicant_name=applicant,
+            victim_name=victim or applicant,
+            victim_kind=victim_kind,
+            victim_ref=victim_ref,
+            consent_date=consent_date if third_party else None,
+            consent_method=consent_method if third_party else None,
+            email=email,
+            phone=phone,
+            preferred_contact=preferred_contact,
+            language=language,
+            accessibility=accessibility,
+            address=address,
+            postcode=postcode,
+            beat=beat,
+            statement=statement,
+            vulnerability=vulnerability,
+            policy_name=pol.name,
+            policy_version=pol.version,
+        )
+        session.add(case)
+        session.flush()
+        notified = []
+        for agency in session.exec(
+            select(Agency).where(Agency.partnership_id == home.id).order_by(Agency.code)
+        ):
+            session.add(PartnerNotification(case_id=case.id, agency_id=agency.id, notified_on=on))
+            notified.append(agency.code)
+        audit.record(
+            session,
+            case,
+            "activate",
+            actor=app.actor,
+            on=on,
+            to_state="received",
+            detail={
+                "channel": channel,
+                "third_party": bool(third_party),
+                "partners_notified": notified,
+                "policy": f"{pol.name} {pol.version}",
+            },
+        )
+        schedule.refresh(session, case, pol)
+    return case
+
+
+@retried
+@needs(DECIDE)
+def decide(
+    app: App,
+    reference: str,
+    *,
+    met: bool,
+    rejection_category: str | None = None,
+    reason: str | None = None,
+    on: date | None = None,
+) -> ReviewCase:
+    """Record the threshold decision (s.104(4)-(6))."""
+    reason = checks.words(reason, "--reason")
+    if rejection_category and rejection_category not in REJECTION_CATEGORIES:
+        raise InvalidInput(not_one_of(rejection_category, "a rejection category", REJECTION_CATEGORIES))
+    with changing(app, reference) as w:
+        on = on_for_move(w.case, on)
+        explanation = complaints.explain(w.session, w.case, w.policy)
+        met = bool(met) and not rejection_category
+        route = explanation.route if met and explanation.met else ("discretionary" if met else None)
+        facts = DecideFacts(
+            met=met,
+            statutory_met=explanation.statutory_met,
+            statutory_count=explanation.statutory_count,
+            statutory_required=explanation.statutory_required,
+            route_met=explanation.met,
+            rejection_category=rejection_category,
+            reason=reason,
+        )
+        w.move(
+            "decide",
+            on,
+            facts,
+            reason=reason,
+            detail={"met": met, "route": route, "rejection_category": rejection_category},
+        )
+        w.session.add(
+            ThresholdDecision(
+                case_id=w.case.id,
+                decided_on=on,
+                met=met,
+                route=route,
+                rejection_category=rejection_category,
+                reason=reason,
+                explanation=json.dumps(explanation.as_dict()),
+                actor=w.actor,
+            )
+        )
+    return w.case
+
+
+# -- the review ------------------------------------------------------------------------------------------
+
+
+@retried
+@needs(DECIDE)
+def assign(
+    app: App,
+    reference: str,
+    *,
+    lead: str,
+    reviewer: str,
+    reviewer_email: str | None = None,
+    spoc: str | None = None,
+    spoc_email: str | None = None,
+    reason: str | None = None,
+    on: date | None = None,
+) -> ReviewCase:
+    """Assign the lead agency and the reviewer (the review starts), naming the case's single point of
+    contact (2025 guidance). Once the review has started, the same command with `--reason` reassigns
+    it (`trigger.cases.corrections.reassign`)."""
+    reviewer = checks.name(reviewer, "--reviewer") or ""
+    reviewer_email = checks.email(reviewer_email, "--reviewer-email")
+    if spoc and spoc.strip():
+        spoc = checks.name(spoc, "--spoc")
+    if spoc_email and spoc_email.strip():
+        spoc_email = checks.email(spoc_email, "--spoc-email")
+    reason = checks.words(reason, "--reason")
+    with changing(app, reference) as w:
+        if w.case.state in REVIEW_WORK_STATES and w.case.state != "threshold_met":
+            on = on_for_change(w.case, on)
+            reassignment.reassign(
+                w,
+                lead=lead or None,
+                reviewer=reviewer,
+                reviewer_email=reviewer_email,
+                spoc=spoc,
+                spoc_email=spoc_email,
+                reason=reason,
+                on=on,
+            )
+            return w.case
+        on = on_for_move(w.case, on)
+        agency = find_agency(w.session, lead) if lead else None
+        facts = AssignFacts(lead_agency=agency and agency.code, reviewer=reviewer)
+        w.move(
+            "assign",
+            on,
+            facts,
+            reason=reason,
+            detail={"lead": agency and agency.code, "reviewer": reviewer, "spoc": bool(spoc)},
+        )
+        w.case.lead_agency_id = agency.id
+        w.case.reviewer = reviewer
+        w.case.reviewer_email = reviewer_email
+        if spoc is not None:
+            w.case.spoc_name = spoc.strip() or None
+        if spoc_email is not None:
+            w.case.spoc_email = spoc_email.strip() or None
+    return w.case
+
+
+# -- outcome, appeal, closure -----------------------------------------------------------------------------
+
+
+@retried
+@needs(REVIEW)
+def issue_outcome(
+    app: App,
+    reference: str,
+    *,
+    no_recommendations: str | None = None,
+    victim_consulted: bool = False,
+    on: date | None = None,
+) -> tuple[ReviewCase, list[str]]:
+    """Issue the outcome; returns the case and any warnings for the user."""
+    no_recommendations = checks.words(no_recommendations, "--no-recommendations")
+    warnings = []
+    with changing(app, reference) as w:
+        on = on_for_move(w.case, on)
+        s = w.session
+        held = s.exec(select(Meeting).where(Meeting.case_id == w.case.id, Meeting.held.is_(True))).first()
+        findings = s.exec(select(func.count()).select_from(Finding).where(Finding.case_id == w.case.id)).one()
+        recs = s.exec(
+            select(func.count()).select_from(Recommendation).where(Recommendation.case_id == w.case.id)
+        ).one()
+        facts = OutcomeFacts(
+            meeting_held=held is not None,
+            findings=findings,
+            recommendations=recs,
+            no_recommendations_reason=no_recommendations,
+        )
+        consultation = duties.consulted(s, w.case, on)
+        consulted = bool(victim_consulted or consultation)
+        w.move(
+            "issue_outcome",
+            on,
+            facts,
+            reason=no_recommendations,
+            detail={
+                "findings": findings,
+                "recommendations": recs,
+                "victim_consulted": consulted,
+                "consultation": consultation.id if consultation else None,
+            },
+        )
+        w.case.no_recommendations_reason = no_recommendations if not recs else None
+        w.case.victim_consulted = consulted
+        if not consulted:
+            # 2025 guidance: the victim must be consulted on any action plan before it is final
+            warnings.append(
+                "the draft action plan was not put to the victim (2025 guidance); record the consultation "
+                f"with `trigger consult {w.case.reference} --on DATE --response TEXT` before the outcome"
+            )
+    return w.case, warnings
+
+
+def appeal_window_end(session: Session, case: ReviewCase, pol: Policy) -> date | None:
+    """The last day to appeal the decision the case stands on, or None when nothing is open to appeal.
+    LLR: twenty working days from the not-met notice or the outcome (docs/procedure.md#appeals)."""
+    if case.state not in machine.APPEALABLE_STATES:
+        return None
+    return schedule.due_date(session, case, pol, "appeal_window", case.state_changed)
+
+
+@retried
+@needs(DECIDE)
+def lodge_appeal(
+    app: App,
+    reference: str,
+    *,
+    received: date,
+    grounds: str,
+    detail: str | None = None,
+    late_reason: str | None = None,
+    on: date | None = None,
+) -> Appeal:
+    not_future(received, "--received")
+    grounds = checks.text(grounds, "--grounds", limit=checks.CODE_MAX, multiline=False) or ""
+    detail = checks.words(detail, "--detail")
+    late_reason = checks.words(late_reason, "--late-reason")
+    with changing(app, reference) as w:
+        on = on_for_move(w.case, on or received)
+        if received < w.case.state_changed:
+            raise InvalidInput(
+                f"--received {received.isoformat()} is before the decision appealed against "
+                f"({w.case.state_changed.isoformat()})"
+            )
+        against = "outcome" if w.case.state == "outcome_issued" else "threshold"
+        window_end = appeal_window_end(w.session, w.case, w.policy)
+        facts = AppealFacts(
+            grounds=grounds,
+            allowed_grounds=w.policy.grounds_against(against),
+            received=received,
+            window_end=window_end,
+            late_reason=late_reason,
+        )
+        w.move(
+            "appeal",
+            on,
+            facts,
+            reason=late_reason,
+            detail={
+                "against": against,
+                "grounds": grounds,
+                "late": bool(window_end and received > window_end),
+            },
+        )
+        row = Appeal(
+            case_id=w.case.id,
+            against=against,
+            received=received,
+            grounds=grounds,
+            detail=detail,
+            late_reason=late_reason,
+        )
+        w.session.add(row)
+    return row
+
+
+def involved(session: Session, case: ReviewCase) -> set[str]:
+    """Everybody recorded as involved in the case: reviewer, lead agency, SPoC, hours, actors, and
+    everybody a reassignment replaced (they stay involved). Compared by `checks.name_key` in the
+    guard: case, repeated spaces and look-alike forms ignored."""
+    names = {case.reviewer or "", case.spoc_name or "", case.applicant_name, case.victim_name}
+    if case.lead_agency_id:
+        lead = session.get(Agency, case.lead_agency_id)
+        names |= {lead.code, lead.name}
+    names |= set(session.exec(select(HoursEntry.person).where(HoursEntry.case_id == case.id)).all())
+    # making the appeal bundle is preparing the appeal, not handling the case: a chair may make their own
+    acted = select(AuditEvent.actor).where(AuditEvent.case_id == case.id, AuditEvent.event != "appeal_bundle")
+    actors = set(session.exec(acted).all())
+    names |= actors
+    # a registered person who acted under their login is involved under their name too
+    names |= (
+        set(session.exec(select(AppUser.name).where(AppUser.login.in_(actors))).all()) if actors else set()
+    )
+    names |= reassignment.replaced_people(session, case)
+    return {n for n in names if n}
+
+
+def _decider(session: Session, by: str) -> str:
+    """Once people are registered the appeal is decided by the acting chair, never a typed name
+    (docs/architecture.md#partnerships-people-and-roles): --by must name them."""
+    acting = access.of(session)
+    if acting is None or not acting.actor.registered:
+        return by
+    me = acting.actor
+    if not any(access.same_person(by, n) for n in me.names()):
+        raise NotPermitted(
+            f"--by {by.strip()!r} is not you: an appeal is decided by the chair acting, "
+            f"{me.name} ({me.login}); give --by {me.name!r}"
+        )
+    return me.name or me.login
+
+
+@retried
+@needs(APPEAL_DECISION)
+def decide_appeal(
+    app: App,
+    reference: str,
+    *,
+    upheld: bool,
+    by: str,
+    reason: str,
+    on: date | None = None,
+) -> ReviewCase:
+    by = checks.name(by, "--by") or ""
+    reason = checks.words(reason, "--reason")
+    with changing(app, reference) as w:
+        by = _decider(w.session, by)
+        on = on_for_move(w.case, on)
+        row = w.session.exec(
+            select(Appeal)
+            .where(Appeal.case_id == w.case.id, Appeal.decided_on.is_(None))
+            .order_by(Appeal.id.desc())
+        ).first()
+        against = row.against if row else "threshold"
+        facts = AppealDecisionFacts(
+            upheld=upheld,
+            against=against,
+            decided_by=by,
+            involved=involved(w.session, w.case),
+            reason=reason,
+        )
+        w.move(
+            "decide_appeal",
+            on,
+            facts,
+            reason=reason,
+            detail={"upheld": upheld, "by": by, "against": against},
+        )
+        if row is not None:
+            row.decided_on, row.upheld, row.decided_by, row.reason = on, upheld, by, reason
+            w.session.add(row)
+        if w.case.state == "closed":
+            w.case.closure_reason = f"the appeal was dismissed on {long_date(on)}: {reason.strip()}"
+    return w.case
+
+
+@retried
+@needs(DECIDE)
+def close(
+    app: App, reference: str, *, reason: str | None = None, force: bool = False, on: date | None = None
+) -> ReviewCase:
+    """Close a case with a reason that is true of it: the one given with --reason, or, without one, the
+    reason its facts support ("no appeal was lodged within the window, which ended on ...", "the appeal
+    was dismissed on ... and every action is complete"). When the facts support none, the close is
+    refused and asks for --reason (2025 guidance: the case file says when and why it closed)."""
+    reason = checks.words(reason, "--reason")
+    with changing(app, reference) as w:
+        on = on_for_move(w.case, on)
+        s = w.session
+        actions = s.exec(select(Action.status).where(Action.case_id == w.case.id)).all()
+        open_actions = sum(1 for a in actions if a in ACTION_OPEN)
+        came_by = _last_move(s, w.case)
+        # an appeal against the outcome that stands, dismissed (an earlier appeal, against the threshold
+        # decision, does not end the window of the outcome that followed)
+        appeal_decided = w.case.state == "outcome_issued" and came_by == "decide_appeal"
+        window_end = appeal_window_end(s, w.case, w.policy)
+        before = w.case.state
+        changed = w.case.state_changed
+        facts = CloseFacts(
+            closing_on=on,
+            open_actions=open_actions,
+            appeal_decided=appeal_decided,
+            window_end=window_end,
+            force=force,
+            reason=reason,
+        )
+        w.move("close", on, facts, reason=reason, detail={"forced": force, "open_actions": open_actions})
+        stated = reason or _closure_reason(before, came_by, changed, window_end, on, actions)
+        if stated is None:
+            raise GuardRefused(
+                f"say why {w.case.reference} is closed: give --reason TEXT (its record supports no reason "
+                "the engine could state)"
+            )
+        w.case.closure_reason = stated
+    return w.case
+
+
+def _last_move(session: Session, case: ReviewCase) -> str | None:
+    """The move that brought the case into its current state."""
+    return session.exec(
+        select(AuditEvent.event)
+        .where(AuditEvent.case_id == case.id, AuditEvent.to_state == case.state)
+        .order_by(AuditEvent.seq.desc())
+    ).first()
+
+
+def _closure_reason(
+    state: str, came_by: str | None, changed: date, window_end: date | None, on: date, actions: list[str]
+) -> str | None:
+    """The closure reason the record supports, or None. Only what is true: a window that ended with no
+    appeal, an appeal dismissed on its day, and the actions as they ended."""
+    if state == "outcome_issued" and came_by == "decide_appeal":
+        ground = f"the appeal was dismissed on {long_date(changed)}"
+    elif window_end is not None and on > window_end and came_by in ("decide", "issue_outcome"):
+        ground = f"no appeal was lodged within the window, which ended on {long_date(window_end)}"
+    else:
+        return None
+    if state != "outcome_issued":
+        return ground
+    done, dropped = actions.count("done"), actions.count("dropped")
+    if any(a in ACTION_OPEN for a in actions):
+        return None
+    if not actions:
+        return f"{ground}, and the action plan had no actions"
+    joint = ground if came_by == "decide_appeal" else f"{ground},"
+    if not dropped:
+        return f"{joint} and every action is complete"
+    if not done:
+        return f"{joint} and every action was dropped ({dropped})"
+    return f"{joint} and every action is complete or was dropped ({done} complete, {dropped} dropped)"
+
+
+@retried
+@needs(DECIDE)
+def withdraw(app: App, reference: str, *, reason: str, on: date | None = None) -> ReviewCase:
+    reason = checks.words(reason, "--reason")
+    with changing(app, reference) as w:
+        on = on_for_move(w.case, on)
+        w.move("withdraw", on, WithdrawFacts(reason=reason), reason=reason)
+        w.case.closure_reason = f"withdrawn: {reason}"
+    return w.case

@@ -1,0 +1,318 @@
+"""Retention (docs/procedure.md#retention): Review-Retain-Delete of personal data after the policy's
+`retention_years` (LLR: 6 years, from the partnership papers on the Sentinel case system).
+
+A purge blanks the personal data of cases closed or withdrawn before a date, and every free text tied
+to them (closure and decision reasons, findings, recommendations, actions, notes), and keeps
+everything the published figures and the audit chain rest on: dates, states, channels, decisions,
+agencies, counts. Imported incident rows (partners' logs, kept only for `trigger scan`) reported
+before the same date are deleted. Audit rows are never touched: the reasons and details of a case's
+events are sealed under the case's key (`trigger.store.seal`), and the purge deletes the key, in the same
+transaction, so the chain still verifies while the text is gone (docs/operations.md#erasure).
+
+After the commit, the space the old values took is cleaned too: on PostgreSQL a `VACUUM FULL` of the
+tables touched rewrites them (a plain VACUUM leaves the old bytes in the table file until the space is
+reused); on SQLite every connection runs with `secure_delete` (freed space is zeroed) and the purge
+ends with a WAL checkpoint that empties the WAL. The case's letters and reminders waiting in the
+outbox folder are overwritten and removed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import delete, func, select, update
+from sqlmodel import Session
+
+from trigger.errors import GuardRefused
+from trigger.rules.calendar import add_months
+from trigger.store import access, audit, mail
+from trigger.store.access import PURGE, needs
+from trigger.store.app import App, today
+from trigger.store.models import (
+    Action,
+    Appeal,
+    CaseKey,
+    Consultation,
+    Correction,
+    Deadline,
+    EvidenceRequest,
+    Finding,
+    HoursEntry,
+    Incident,
+    Letter,
+    LetterCopy,
+    LetterDelivery,
+    Meeting,
+    Recommendation,
+    Reminder,
+    ReviewCase,
+    Signposting,
+    ThresholdDecision,
+)
+from trigger.store.unit import case_policy, default_policy, retried
+from workflows.machine import TERMINAL
+
+PURGED = "[purged]"
+# the case's own personal fields: names, contact, address, statement, vulnerability, accessibility
+CASE_FIELDS = {
+    "applicant_name": PURGED,
+    "victim_name": PURGED,
+    "statement": PURGED,
+    "victim_ref": None,
+    "consent_method": None,
+    "email": None,
+    "phone": None,
+    "preferred_contact": None,
+    "accessibility": None,
+    "address": None,
+    "postcode": None,
+    "vulnerability": None,
+    "spoc_email": None,
+    "closure_reason": PURGED,
+    "no_recommendations_reason": None,
+}
+# free text in the case's other rows: (table, {column: value}); the audit chain is never touched
+ROW_FIELDS = (
+    (Incident, {"description": None, "location": None, "complainant": None, "victim_ref": None}),
+    (Letter, {"recipient": PURGED}),
+    (Meeting, {"attendees": None}),
+    (Appeal, {"detail": None, "late_reason": None, "reason": None}),
+    (HoursEntry, {"note": None}),
+    (EvidenceRequest, {"note": None}),
+    (ThresholdDecision, {"reason": None}),
+    (Finding, {"text": None}),
+    (Recommendation, {"text": PURGED, "response_reason": None}),
+    (Action, {"action": PURGED, "progress": None, "resources": None, "outcome_measure": None}),
+    # corrections keep which field changed, when and by whom; the values and reasons go
+    (Correction, {"old_value": None, "new_value": None, "reason": PURGED}),
+    (Consultation, {"response": PURGED}),
+)
+TABLES = [
+    "review_case",
+    "letter_copy",
+    "letter_delivery",
+    "signposting",
+    "case_key",
+    *(model.__tablename__ for model, _ in ROW_FIELDS),
+]
+
+
+@dataclass
+class Purged:
+    cases: list[dict] = field(default_factory=list)
+    imported_incidents: int = 0  # imported incident rows deleted (or, dry run, that would be)
+    warnings: list[str] = field(default_factory=list)
+    outbox: list[str] = field(default_factory=list)  # the purged cases' messages, by outbox name
+
+
+SNAPSHOT_WAIT = 60.0  # seconds to wait for older transactions before rewriting the tables
+
+
+def latest_allowed(retention_years: int, on: date | None = None) -> date:
+    """The latest --closed-before a policy allows: today less the retention period."""
+    return add_months(on or today(), -12 * retention_years)
+
+
+def candidates(session: Session, closed_before: date, partnership_id: int | None = None) -> list[ReviewCase]:
+    """Closed and withdrawn cases whose personal data is due to go (of one partnership, when given)."""
+    ours = [] if partnership_id is None else [ReviewCase.partnership_id == partnership_id]
+    return list(
+        session.scalars(
+            select(ReviewCase)
+            .where(
+                *ours,
+                ReviewCase.state.in_(TERMINAL),
+                ReviewCase.state_changed < closed_before,
+                ReviewCase.purged.is_(False),
+            )
+            .order_by(ReviewCase.reference)
+        )
+    )
+
+
+@retried
+@needs(PURGE)
+def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
+    """Remove the personal data of cases closed or withdrawn before `closed_before`, and the imported
+    incident rows reported before it; one transaction, one audit event per case and one for the
+    imported rows. Returns what was (or, with dry_run, would be) purged."""
+    result = Purged()
+    with app.write() as session:
+        pid = access.acting_partnership(session)  # a partnership purges its own cases, under its policy
+        pol = default_policy(app, session, pid)
+        limit = latest_allowed(pol.retention_years)
+        if closed_before > limit:
+            raise GuardRefused(
+                f"--closed-before {closed_before.isoformat()} is too recent: "
+                f"policy {pol.name} keeps case records "
+                f"for {pol.retention_years} years, so the latest date allowed today is {limit.isoformat()}"
+            )
+        dialect = session.connection().dialect.name
+        xid = None
+        if dialect == "postgresql" and not dry_run:
+            xid = session.connection().exec_driver_sql("SELECT pg_current_xact_id()::text::bigint").scalar()
+        for case in candidates(session, closed_before, pid):
+            case_pol = case_policy(session, case)
+            # a case started under a policy with a longer retention keeps its data for that longer period
+            if case.state_changed >= latest_allowed(case_pol.retention_years):
+                continue
+            result.cases.append(_purge_case(session, case, app.actor, dry_run, result.outbox))
+        result.imported_incidents = _purge_imported(session, closed_before, app.actor, dry_run, pid)
+        if dry_run:
+            session.rollback()
+    if not dry_run and (result.cases or result.imported_incidents):
+        result.warnings += _reclaim(app, xid)
+    if not dry_run and result.outbox:
+        try:
+            mail.Outbox(mail.outbox_dir()).discard(result.outbox)
+        except OSError as exc:
+            result.warnings.append(f"the purged cases' messages could not be removed from the outbox: {exc}")
+    return result
+
+
+def _purge_imported(session: Session, before: date, actor: str, dry_run: bool, partnership_id: int) -> int:
+    """The partnership's imported incident rows (no case) reported before `before`, and its record of
+    victims told about the Case Review before it (by their id in the partners' systems): deleted, with
+    one audit event. Returns the number of incident rows."""
+    old = (Incident.case_id.is_(None), Incident.reported < before, Incident.partnership_id == partnership_id)
+    count = session.scalar(select(func.count()).select_from(Incident).where(*old)) or 0
+    told = (Signposting.told_on < before) & (Signposting.partnership_id == partnership_id)
+    signposted = session.scalar(select(func.count()).select_from(Signposting).where(told)) or 0
+    if (count or signposted) and not dry_run:
+        session.execute(delete(Incident).where(*old))
+        session.execute(delete(Signposting).where(told))
+        audit.record(
+            session,
+            None,
+            "purge_imported",
+            actor=actor,
+            on=today(),
+            detail={"incidents": count, "signposted": signposted, "before": before.isoformat()},
+            partnership_id=partnership_id,
+        )
+    return count
+
+
+# sessions that began before the purge committed (an older snapshot, or a transaction older than
+# it): the VACUUM's horizon is the oldest of them, and any row deleted after it is kept as "recently
+# dead" and copied into the rewritten table
+_OLDER_SESSIONS = """
+SELECT count(*) FROM pg_stat_activity
+WHERE (datname = current_database() OR datname IS NULL) AND pid <> pg_backend_pid()
+  AND (age(backend_xmin) >= %(since)s OR age(backend_xid) >= %(since)s)
+"""
+_SINCE = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint - %(xid)s"
+
+
+def _reclaim(app: App, xid: int | None) -> list[str]:
+    """After the commit, outside any transaction: make the old bytes unreadable from the files.
+    Returns warnings for the user (none when all went well)."""
+    engine = app.engine
+    warnings = []
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            deadline = time.monotonic() + SNAPSHOT_WAIT
+            while (
+                xid is not None
+                and conn.exec_driver_sql(
+                    _OLDER_SESSIONS, {"since": conn.exec_driver_sql(_SINCE, {"xid": xid}).scalar()}
+                ).scalar()
+            ):
+                if time.monotonic() > deadline:
+                    warnings.append(
+                        "a transaction older than the purge is still open, so the old rows may stay in the "
+                        "table files until `VACUUM FULL` is run again after it has finished"
+                    )
+                    break
+                time.sleep(0.1)
+            # only the tables' owner may VACUUM them (a county's people act under their own logins,
+            # docs/architecture.md#what-the-server-enforces): anyone else is told who must
+            owner = conn.exec_driver_sql(
+                "SELECT pg_get_userbyid(c.relowner) FROM pg_class c JOIN pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relname = 'review_case' "
+                "AND NOT pg_has_role(c.relowner, 'MEMBER') "
+                "AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
+            ).scalar()
+            if owner is not None:
+                warnings.append(
+                    f"the purged text may stay in the table files until the tables' owner ({owner}) runs "
+                    f"`VACUUM (FULL) {', '.join(TABLES)}`; this login may not"
+                )
+                return warnings
+            # a plain VACUUM only marks the space reusable; FULL rewrites each table and its indexes
+            conn.exec_driver_sql("VACUUM (FULL) " + ", ".join(TABLES))
+        elif engine.dialect.name == "sqlite":
+            # every page the purge changed goes into the file (zeroed where freed: secure_delete, set on
+            # every connection) and the WAL, which still holds the pages as they were, is emptied
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+            if busy is not None and busy[0]:
+                warnings.append(
+                    "another program (a `reminders serve`?) was reading the database, so the old rows may "
+                    "stay in its WAL file until the last program using the database closes it"
+                )
+    return warnings
+
+
+def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool, outbox: list[str]) -> dict:
+    initials = "".join(w[0] for w in case.victim_name.split() if w[:1].isalpha()).upper()[:3]
+    incidents = session.scalar(select(func.count()).select_from(Incident).where(Incident.case_id == case.id))
+    letters = session.scalar(select(func.count()).select_from(Letter).where(Letter.case_id == case.id))
+    summary = {
+        "reference": case.reference,
+        "state": case.state,
+        "closed": case.state_changed.isoformat(),
+        "victim_initials": initials,
+        "incidents": incidents,
+        "letters": letters,
+    }
+    if dry_run:
+        return summary
+    for name, value in CASE_FIELDS.items():
+        setattr(case, name, value)
+    case.purged = True
+    session.add(case)
+    for model, values in ROW_FIELDS:
+        session.execute(update(model).where(model.case_id == case.id).values(**values))
+    # the exact bytes of the letters sent are personal data through and through: the register keeps
+    # each letter's kind, date and sha256 only
+    letter_ids = select(Letter.id).where(Letter.case_id == case.id)
+    session.execute(delete(LetterCopy).where(LetterCopy.letter_id.in_(letter_ids)))
+    # and the addresses the letters were e-mailed to
+    session.execute(
+        update(LetterDelivery).where(LetterDelivery.letter_id.in_(letter_ids)).values(sent_to=PURGED)
+    )
+    # the messages about the case that may wait in the outbox, by the names they were written under
+    outbox += [
+        f"letter-{i}-{kind}"
+        for i, kind in session.execute(select(Letter.id, Letter.kind).where(Letter.case_id == case.id))
+    ]
+    reminders = select(Reminder.id, Reminder.kind).join(Deadline, Deadline.id == Reminder.deadline_id)
+    outbox += [f"{i}-{kind}" for i, kind in session.execute(reminders.where(Deadline.case_id == case.id))]
+    # the key goes, and with it every reason and detail of the case's audit events (the chain stays)
+    session.execute(delete(CaseKey).where(CaseKey.case_id == case.id))
+    session.flush()
+    audit.record(
+        session,
+        case,
+        "purge",
+        sealed=False,  # what was purged (field names only), readable after the key is gone
+        actor=actor,
+        on=today(),
+        detail={
+            "fields": [
+                *sorted(CASE_FIELDS),
+                *(
+                    f"{model.__tablename__}.{column}"
+                    for model, values in ROW_FIELDS
+                    for column in sorted(values)
+                ),
+                "letter copies",
+                "outbox messages",
+                "audit reasons and details (the case's key)",
+            ]
+        },
+    )
+    return summary

@@ -1,0 +1,243 @@
+"""Letters that leave the engine: the edited file recorded as the one sent (`letter --record FILE`),
+and a letter e-mailed to the applicant with its PDF attached (`letter --send`).
+
+Either way the register keeps exactly what went out: its bytes and sha256, and for an e-mail the
+address, the moment it was handed to the mail server (or written to the outbox) and its Message-ID.
+The e-mail goes over the same channel as the reminders (`trigger.store.mail`: `TRIGGER_SMTP_URL` over
+verified TLS, XOAUTH2 where configured, else the outbox folder), From `TRIGGER_MAIL_FROM`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import smtplib
+import zipfile
+from dataclasses import dataclass
+from datetime import date
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from pathlib import Path
+
+from letters.make import render
+from letters.render import LetterError
+from trigger.codes import RECORD_SUFFIXES
+from trigger.correspondence import (
+    Issued,
+    context,
+    letter_facts,
+    prepare,
+    refusal,
+    register,
+    templates_for,
+)
+from trigger.errors import DeliveryFailed, GuardRefused, InvalidInput
+from trigger.store import mail
+from trigger.store.access import LETTERS, needs
+from trigger.store.app import App
+from trigger.store.mail import valid_address
+from trigger.store.models import LetterDelivery, ReviewCase
+from trigger.store.unit import changing, find_agency, on_for_change
+
+
+@dataclass
+class Sent:
+    issued: Issued
+    to: str
+    message_id: str
+    via: str
+
+
+# -- the edited version actually sent ----------------------------------------------------------------
+
+
+@needs(LETTERS)
+def record(
+    app: App,
+    reference: str,
+    kind: str,
+    path: str,
+    *,
+    on: date | None = None,
+    recipient: str | None = None,
+) -> Issued:
+    """Register the edited version actually sent (its bytes and sha256, its format from the file
+    name), under the same checks as issuing the letter: the case must support the kind on that day."""
+    content, fmt = recorded_file(kind, path)
+    with changing(app, reference) as w:
+        on = on_for_change(w.case, on)
+        issued = _recorded(w, kind, content, fmt, on, recipient)
+        register(w, issued, edited=True)
+    return issued
+
+
+def _recorded(w, kind: str, content: bytes, fmt: str, on: date, recipient: str | None) -> Issued:
+    why = refusal(w.session, w.case, kind, on)
+    if why:
+        raise GuardRefused(f"cannot record the {kind} letter: {why}")
+    ctx = context(w.session, w.case, w.policy, kind, on, recipient, fmt)
+    return Issued(content, kind, fmt, ctx["recipient"]["name"], on, hashlib.sha256(content).hexdigest(), None)
+
+
+def recorded_file(kind: str, path: str) -> tuple[bytes, str]:
+    """The bytes of an edited letter and its format; refused when the file is not what its name says."""
+    source = Path(path)
+    fmt = RECORD_SUFFIXES.get(source.suffix.lower())
+    if fmt is None:
+        raise InvalidInput(
+            f"{path}: record the letter from a .pdf, .docx, .html or .txt file "
+            "(the format is taken from the file name)"
+        )
+    try:
+        content = source.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not content:
+        raise InvalidInput(f"{path} is empty; record the file that was actually sent")
+    problem = None
+    if fmt == "pdf" and not content.startswith(b"%PDF-"):
+        problem = "is not a PDF (it does not start with %PDF-)"
+    elif fmt == "docx":
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as zf:
+                if "word/document.xml" not in zf.namelist():
+                    problem = "is not a Word document (it has no word/document.xml)"
+        except zipfile.BadZipFile:
+            problem = "is not a Word document (a .docx file is a zip archive)"
+    elif fmt in ("html", "txt"):
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError:
+            problem = "is not UTF-8 text"
+    if problem:
+        raise InvalidInput(f"{path} {problem}; record the {kind} letter as it was sent")
+    return content, fmt
+
+
+# -- by e-mail -----------------------------------------------------------------------------------------
+
+
+@needs(LETTERS)
+def send(
+    app: App,
+    reference: str,
+    kind: str,
+    *,
+    on: date | None = None,
+    recipient: str | None = None,
+    templates: str | None = None,
+    until: date | None = None,
+    reason: str | None = None,
+    record_path: str | None = None,
+) -> Sent:
+    """E-mail the letter to the applicant (an information request: to the agency) with the PDF
+    attached and the letter as the text of the message; record it and its delivery in one
+    transaction. With `record_path`, the edited PDF is what is attached and recorded. A send the
+    server refuses leaves nothing recorded."""
+
+    facts = letter_facts(kind, until, reason)
+    edited = None
+    if record_path is not None:
+        edited = recorded_file(kind, record_path)
+        if edited[1] != "pdf":
+            raise InvalidInput(f"{record_path}: only a PDF is sent by e-mail; save the edited letter as PDF")
+    with changing(app, reference) as w:
+        on = on_for_change(w.case, on)
+        address = _address(w.session, w.case, kind, recipient)
+        if edited is not None:
+            issued = _recorded(w, kind, edited[0], "pdf", on, recipient)
+        else:
+            issued = prepare(w.session, w.case, w.policy, kind, "pdf", on, recipient, templates, facts)
+        ctx = context(w.session, w.case, w.policy, kind, on, recipient, "txt", facts)
+        body = _covering_note(ctx) if edited is not None else _text(kind, ctx, w.policy, templates)
+        channel = mail.transport(app)  # its settings (and TRIGGER_MAIL_FROM under SMTP) checked first
+        msg = _message(ctx, issued, address, mail.sender(), body)
+        row = register(w, issued, edited=edited is not None)
+        try:
+            channel.send(msg, f"letter-{row.id}-{issued.kind}")
+        except (smtplib.SMTPException, OSError, mail.MailError, mail.BadAddress) as exc:
+            raise DeliveryFailed(
+                f"could not send the {kind} letter to {address} by {channel.describe()}: "
+                f"{mail.classify(exc).text}; nothing was recorded"
+            ) from None
+        finally:
+            channel.close()
+        w.session.add(
+            LetterDelivery(
+                letter_id=row.id, sent_to=address, message_id=msg["Message-ID"], via=channel.describe()
+            )
+        )
+    return Sent(issued, address, msg["Message-ID"], channel.describe())
+
+
+def _address(session, case: ReviewCase, kind: str, recipient: str | None) -> str:
+    if kind == "information_request":
+        if not recipient:
+            raise InvalidInput("an information request goes to an agency: give --to AGENCY (its code)")
+        agency = find_agency(session, recipient)
+        if not (agency.email or "").strip():
+            raise InvalidInput(
+                f"agency {agency.code} has no e-mail address, so the request cannot be e-mailed; "
+                f"add it with `trigger agency add {agency.code} ... --email ADDRESS`, or post the letter"
+            )
+        return _checked(agency.email.strip(), f"agency {agency.code}'s e-mail address")
+    if not (case.email or "").strip():
+        raise InvalidInput(
+            f"{case.reference}: the applicant has no e-mail address on record, so the letter cannot be "
+            "e-mailed; write it to a file (--format pdf -o FILE.pdf) and post it"
+        )
+    return _checked(case.email.strip(), f"{case.reference}: the applicant's e-mail address")
+
+
+def _checked(address: str, what: str) -> str:
+
+    if not valid_address(address):
+        raise InvalidInput(f"{what} {address!r} is not an e-mail address; correct it before sending")
+    return address
+
+
+def _text(kind: str, ctx: dict, pol, templates: str | None) -> str:
+    try:
+        return render(kind, ctx, "txt", templates_for(pol, templates), pol.glossary).decode("utf-8")
+    except LetterError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def _covering_note(ctx: dict) -> str:
+    """The text of a message whose attachment is an edited letter: the attachment is the letter."""
+    ref, name = ctx["reference"], ctx["recipient"]["name"]
+    english = (
+        f"Dear {name},\n\nPlease find attached our letter about your ASB Case Review (reference {ref}): "
+        f"{ctx['letter']['title']}.\n\nIf you cannot open the attachment, reply to this message and we "
+        "will send it another way.\n"
+    )
+    if not ctx["letter"]["bilingual"]:
+        return english
+    welsh = (
+        f"Annwyl {name},\n\nMae ein llythyr am eich Adolygiad Achos Ymddygiad Gwrthgymdeithasol "
+        f"(cyfeirnod {ref}) ynghlwm: {ctx['letter']['title_cy']}.\n\nOs na allwch agor yr atodiad, "
+        "atebwch y neges hon a byddwn yn ei anfon atoch mewn ffordd arall.\n"
+    )
+    return f"{welsh}\n{'-' * 60}\n\n{english}"
+
+
+def _message(ctx: dict, issued: Issued, to: str, mail_from: str, body: str) -> EmailMessage:
+    title = ctx["letter"]["title"]
+    if ctx["letter"]["bilingual"]:
+        title = f"{ctx['letter']['title_cy']} / {title}"
+    msg = EmailMessage()
+    msg["Subject"] = f"{title} ({ctx['reference']})"
+    msg["From"] = mail_from
+    msg["To"] = to
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain=parseaddr(mail_from)[1].rpartition("@")[2] or "localhost")
+    msg.set_content(body)
+    msg.add_attachment(
+        issued.content,
+        maintype="application",
+        subtype="pdf",
+        filename=f"{ctx['reference']}-{issued.kind}.pdf",
+    )
+    return msg

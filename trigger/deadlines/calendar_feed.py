@@ -1,0 +1,157 @@
+"""`trigger calendar ics`: open deadlines and review meetings as an iCalendar file (RFC 5545) that
+officers import or subscribe to in Outlook (docs/operations.md#calendars).
+
+- A deadline is an all-day event on its due date; a meeting a timed event in Europe/London.
+- Each event's UID is built from the row's id, which a refreshed deadline keeps
+  (docs/architecture.md#deadlines-and-reminders), so a re-exported file updates events in place
+  instead of duplicating them.
+- The summary says the case reference and what falls due; nothing names the applicant or the
+  victim, because calendars are shared, synced to phones and shown in notifications.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from trigger.codes import TIMESCALES
+from trigger.store import access
+from trigger.store.access import READ, needs
+from trigger.store.app import App
+from trigger.store.models import Agency, Deadline, Meeting, ReviewCase
+from workflows.machine import TERMINAL
+
+LONDON = ZoneInfo("Europe/London")
+MEETING_LENGTH = timedelta(hours=1, minutes=30)  # the record holds a start time only
+DOMAIN = "community-trigger"
+WHAT = {
+    "acknowledge": "acknowledgement due",
+    "threshold_decision": "threshold decision due",
+    "review": "review due",
+    "outcome_letter": "outcome letter due",
+    "appeal_window": "appeal window closes",
+    "appeal_bundle": "appeal bundle due",
+    "appeal_decision": "appeal decision due",
+    "action": "action due",
+}
+assert set(WHAT) == {*TIMESCALES, "action"}
+
+
+def _same_person(a: str | None, b: str) -> bool:
+    return a is not None and " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+@needs(READ)
+def events(app: App, reviewer: str | None = None) -> list[dict]:
+    """The calendar's events as plain data: open deadlines and meetings of cases still open (of one
+    reviewer's cases, when named), in date order."""
+    out = []
+    with app.read() as session:
+        agencies = dict(session.execute(select(Agency.id, Agency.code)).all())
+        cases = {
+            c.id: c
+            for c in session.scalars(
+                select(ReviewCase).where(
+                    ReviewCase.state.not_in(tuple(TERMINAL)), *access.case_filter(session, ReviewCase)
+                )
+            )
+            if reviewer is None or _same_person(c.reviewer, reviewer)
+        }
+        if not cases:
+            return []
+        ids = list(cases)
+        open_deadlines = session.scalars(
+            select(Deadline)
+            .where(
+                Deadline.case_id.in_(ids),
+                Deadline.met_on.is_(None),
+                Deadline.not_applicable.is_(False),
+            )
+            .order_by(Deadline.due, Deadline.id)
+        ).all()
+        numbers = {}
+        if any(d.action_id for d in open_deadlines):
+            from trigger.store.models import Action
+
+            numbers = dict(
+                session.execute(select(Action.id, Action.number).where(Action.case_id.in_(ids))).all()
+            )
+        for d in open_deadlines:
+            c = cases[d.case_id]
+            what = WHAT.get(d.kind, d.kind.replace("_", " "))
+            if d.kind == "action" and d.action_id in numbers:
+                what = f"action {numbers[d.action_id]} due"
+            out.append(
+                {
+                    "uid": f"{c.reference}-{d.kind}-{d.id}@{DOMAIN}",
+                    "summary": f"{c.reference}: {what} ({d.kind})",
+                    "day": d.due,
+                    "kind": d.kind,
+                    "description": _about(
+                        c, agencies, f"Deadline: {d.kind}" + (f" ({d.span})" if d.span else "")
+                    ),
+                }
+            )
+        for m in session.scalars(
+            select(Meeting).where(Meeting.case_id.in_(ids)).order_by(Meeting.at, Meeting.id)
+        ):
+            c = cases[m.case_id]
+            out.append(
+                {
+                    "uid": f"{c.reference}-meeting-{m.id}@{DOMAIN}",
+                    "summary": f"{c.reference}: case review meeting" + (" (held)" if m.held else ""),
+                    "start": m.at.replace(tzinfo=LONDON),
+                    "kind": "meeting",
+                    "description": _about(c, agencies, "Case review meeting; the end time is assumed"),
+                }
+            )
+    out.sort(key=lambda e: e.get("day") or e["start"].date())
+    return out
+
+
+def _about(c: ReviewCase, agencies: dict, first: str) -> str:
+    lead = agencies.get(c.lead_agency_id) if c.lead_agency_id else None
+    return "\n".join(
+        [
+            first,
+            f"Case: {c.reference} ({c.state})",
+            f"Lead agency: {lead or 'not yet assigned'}",
+            f"Reviewer: {c.reviewer or 'not yet assigned'}",
+            f"See: trigger show {c.reference}",
+        ]
+    )
+
+
+def ics(app: App, reviewer: str | None = None, now: datetime | None = None) -> bytes:
+    """The iCalendar file."""
+    from icalendar import Calendar, Event
+
+    stamp = (now or datetime.now(UTC)).astimezone(UTC)
+    cal = Calendar()
+    cal.add("prodid", "-//Community Trigger//calendar ics//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    name = "ASB case reviews" + (f": {' '.join(reviewer.split())}" if reviewer else "")
+    cal.add("x-wr-calname", name)
+    cal.add("x-wr-timezone", "Europe/London")
+    for e in events(app, reviewer):
+        ev = Event()
+        ev.add("uid", e["uid"])
+        ev.add("dtstamp", stamp)
+        if "day" in e:
+            day: date = e["day"]
+            ev.add("dtstart", day)
+            ev.add("dtend", day + timedelta(days=1))
+            ev.add("transp", "TRANSPARENT")  # a deadline does not make anyone busy all day
+        else:
+            ev.add("dtstart", e["start"])
+            ev.add("dtend", e["start"] + MEETING_LENGTH)
+        ev.add("summary", e["summary"])
+        ev.add("description", e["description"])
+        ev.add("categories", ["ASB case review", e["kind"]])
+        cal.add_component(ev)
+    cal.add_missing_timezones()
+    return cal.to_ical()

@@ -1,0 +1,258 @@
+"""The e-mails the engine writes about deadlines: a reminder, the report of reminders that could not be
+delivered, and the morning digest (docs/architecture.md#sending-mail).
+
+Each is a proper `EmailMessage`: `Date`, `Message-ID` (in the From address's domain), `Auto-Submitted:
+auto-generated` (RFC 3834, so out-of-office replies are not sent back), the configured From, UK long dates
+("Friday 8 January 2027") and the next step as a command to run. Personal data stays out: a case is named
+by its reference and the victim's initials only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email import policy as email_policy
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from zoneinfo import ZoneInfo
+
+from trigger.store.mail import domain_of
+
+LONDON = ZoneInfo("Europe/London")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+LABELS = {
+    "warning": "Deadline approaching",
+    "overdue": "Deadline missed",
+    "escalation": "Escalation: deadline overdue",
+}
+
+# what each deadline asks for, in words, and the command that meets it
+_DUTIES = {
+    "acknowledge": (
+        "acknowledgement",
+        "acknowledge the application in writing",
+        "trigger letter {ref} acknowledgement --format pdf -o {ref}-acknowledgement.pdf",
+    ),
+    "threshold_decision": (
+        "threshold decision",
+        "decide whether the threshold is met (check the complaints first with `trigger check {ref}`)",
+        "trigger decide {ref} --met   (or --not-met, or --reject CATEGORY --reason TEXT)",
+    ),
+    "review": (
+        "review and outcome",
+        "finish the review and issue the outcome",
+        "trigger outcome {ref}",
+    ),
+    "outcome_letter": (
+        "outcome letter",
+        "send the applicant the outcome letter",
+        "trigger letter {ref} outcome --format pdf -o {ref}-outcome.pdf",
+    ),
+    "appeal_bundle": (
+        "appeal bundle",
+        "send the appeal bundle to the independent chair",
+        "trigger bundle {ref} -o {ref}-appeal-bundle.zip",
+    ),
+    "appeal_decision": (
+        "appeal decision",
+        "have the independent chair decide the appeal",
+        "trigger appeal-decision {ref} --upheld|--dismissed --by NAME --reason TEXT",
+    ),
+    "action": (
+        "action {n}",
+        "complete action {n} of the action plan (or record its progress)",
+        "trigger action update {ref} {n} --status done",
+    ),
+}
+
+
+def long_date(day: date) -> str:
+    """`2027-01-08` -> `Friday 8 January 2027` (UK style: weekday, day, month, year; no commas)."""
+    return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def _moment(when: datetime) -> str:
+    """A moment in UK time: `Monday 5 October 2026 at 08:00`."""
+    local = when.astimezone(LONDON)
+    return f"{long_date(local.date())} at {local:%H:%M}"
+
+
+def duty(deadline_kind: str, reference: str, action_number: int | None = None) -> tuple[str, str, str]:
+    """(what is due, what to do, the command that does it) for a deadline of a case."""
+    what, todo, command = _DUTIES.get(
+        deadline_kind, (deadline_kind.replace("_", " "), "see the case", "trigger show {ref}")
+    )
+    n = action_number if action_number is not None else "N"
+    return (
+        what.format(n=n),
+        todo.format(ref=reference, n=n),
+        command.format(ref=reference, n=n),
+    )
+
+
+def _plain(value: str) -> bool:
+    return value.isascii() and value.isprintable() and len(value) < 900
+
+
+def _put(msg: EmailMessage, name: str, value: str) -> None:
+    """Set a header. A sweep writes thousands of messages, and the email package's header objects cost
+    more than all the rest of a message together; a value we formed ourselves from printable ASCII (no
+    line break can hide in it) is stored as it is, anything else goes through the full parser."""
+    if _plain(value):
+        msg.set_raw(name, value)
+    else:
+        msg[name] = value
+
+
+def _body(msg: EmailMessage, text: str) -> None:
+    # plain 7-bit text when it is ASCII, so the command lines read as they are in any mail client
+    if text.isascii():
+        _put(msg, "MIME-Version", "1.0")
+        _put(msg, "Content-Type", 'text/plain; charset="utf-8"')
+        _put(msg, "Content-Transfer-Encoding", "7bit")
+        msg.set_payload(text)
+    else:
+        msg.set_content(text, cte="quoted-printable")
+
+
+def _headers(msg: EmailMessage, mail_from: str, to: str | None, subject: str, idstring: str) -> EmailMessage:
+    _put(msg, "Subject", subject)
+    _put(msg, "From", mail_from)
+    if to:
+        _put(msg, "To", to)
+    _put(msg, "Date", format_datetime(datetime.now(UTC)))
+    _put(msg, "Message-ID", make_msgid(idstring=idstring, domain=domain_of(mail_from)))
+    _put(msg, "Auto-Submitted", "auto-generated")
+    return msg
+
+
+# Header lines up to RFC 5322's hard limit (998), not folded at 78: Python's folder moves a subject of
+# 79-90 characters whole onto a continuation line, which some readers then show with a leading space.
+POLICY = email_policy.default.clone(max_line_length=998)
+
+_FOOTER = "\n-- \nSent automatically by Community Trigger. Replies to this address may not be read.\n"
+
+
+@dataclass(frozen=True)
+class ReminderFacts:
+    """What one reminder says: the case by reference and initials, the deadline, when it falls due."""
+
+    kind: str  # warning, overdue, escalation
+    reference: str
+    deadline_kind: str
+    due: date
+    initials: str
+    action_number: int | None = None
+    alone: bool = False  # the manager is the only one told: the reviewer has no address
+
+
+def reminder(facts: ReminderFacts, to: str, mail_from: str, idstring: str) -> EmailMessage:
+    what, todo, command = duty(facts.deadline_kind, facts.reference, facts.action_number)
+    label = LABELS[facts.kind]
+    due = long_date(facts.due)
+    when = "is due on" if facts.kind == "warning" else "was due on"
+    lines = [
+        f"{label}.",
+        "",
+        f"Case: {facts.reference} (victim {facts.initials or 'n/a'})",
+        f"Deadline: {what} ({facts.deadline_kind})",
+        f"It {when} {due}.",
+        "",
+        f"Next step: {todo}:",
+        "",
+        f"    {command}",
+        "",
+        f"See the whole case with `trigger show {facts.reference}`.",
+    ]
+    if facts.kind == "escalation":
+        lines[5:5] = ["", "It is still not done, so it comes to you as the manager."]
+    if facts.alone:
+        lines += [
+            "",
+            "WARNING: nobody but you has been told of this deadline: the reviewer has no e-mail",
+            "address (nor has the lead agency). Give the reviewer an address so that they are told.",
+        ]
+    msg = EmailMessage(policy=POLICY)
+    _body(msg, "\n".join(lines) + "\n" + _FOOTER)
+    return _headers(msg, mail_from, to, f"{label}: {facts.reference} {what} due {due}", idstring)
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """A reminder given up on: refused for good, or still failing after a day of trying."""
+
+    reference: str
+    kind: str
+    deadline_kind: str
+    due: date
+    recipient: str
+    error: str
+    refused: bool
+    first_failed: datetime | None
+
+
+def failure_report(items: list[Undelivered], to: str | None, mail_from: str, idstring: str) -> EmailMessage:
+    refs = sorted({i.reference for i in items})
+    lines = [
+        f"{len(items)} deadline reminder(s) could not be delivered, so the people below have not been told.",
+        "",
+    ]
+    for i in items:
+        what, _todo, _command = duty(i.deadline_kind, i.reference)
+        why = (
+            "refused by the mail server"
+            if i.refused
+            else "still failing after a day of retries"
+            + (f" (since {_moment(i.first_failed)})" if i.first_failed else "")
+        )
+        lines += [
+            f"- {i.reference}: {LABELS[i.kind].lower()} about {what}, due {long_date(i.due)}",
+            f"  to {i.recipient}: {why}",
+            f"  last error: {i.error}",
+        ]
+    lines += [
+        "",
+        "Next step: tell them yourself, correct the address or the mail settings, then send them again:",
+        "",
+        *(f"    trigger reminders retry {ref}" for ref in refs),
+        "",
+        "`trigger reminders status` lists every reminder not yet delivered.",
+    ]
+    msg = EmailMessage(policy=POLICY)
+    _body(msg, "\n".join(lines) + "\n" + _FOOTER)
+    subject = (
+        f"Reminders not delivered: {len(items)} ({', '.join(refs[:5])}{' ...' if len(refs) > 5 else ''})"
+    )
+    return _headers(msg, mail_from, to, subject, idstring)
+
+
+def digest(
+    items: list[tuple[str, str, date]], day: date, to: str, mail_from: str, idstring: str
+) -> EmailMessage:
+    """The morning digest: one recipient's open deadlines overdue or due soon, soonest first."""
+    lines = [f"Open deadlines overdue or due soon, as of {long_date(day)}:", ""]
+    for ref, kind, due in sorted(items, key=lambda i: (i[2], i[0])):
+        what = duty(kind, ref)[0]
+        late = "  OVERDUE" if due < day else ""
+        lines.append(f"{ref}  {kind:20} due {long_date(due)}{late}   ({what})")
+    lines += ["", "`trigger show REF` shows a case and what is due next."]
+    msg = EmailMessage(policy=POLICY)
+    _body(msg, "\n".join(lines) + "\n" + _FOOTER)
+    return _headers(
+        msg, mail_from, to, f"Community Trigger deadlines for {long_date(day)}: {len(items)}", idstring
+    )

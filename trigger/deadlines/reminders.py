@@ -1,0 +1,604 @@
+"""Deadline reminders: each sent once, none dropped (docs/architecture.md#deadlines-and-reminders).
+
+- A sweep reads only the pending reminders whose day has come (index on status, send_on), so its cost
+  grows with the reminders due, not with the cases held.
+- **Claims.** A batch of reminders is claimed with a compare-and-set UPDATE (on PostgreSQL the candidates
+  are first locked with FOR UPDATE SKIP LOCKED), for a short window on the *database's* clock, so two
+  runners whose own clocks differ agree on when a claim runs out. Just before each message the runner
+  renews that one claim, and only if it still holds it (lease: the window plus the longest a send may
+  take, which the transport enforces); the rest of the batch is renewed as the sweep goes. A runner
+  that lost a claim neither sends nor counts the reminder. Claims it will not use are released.
+- **Failures.** A temporary failure (no connection, a timeout, 4xx, TLS or login) backs off (minutes,
+  then hours: `next_attempt_at`) and is retried for at least a day; a permanent refusal (5xx), or a day
+  of failures, marks the reminder `failed` and reports it to the manager (by the outbox when SMTP itself
+  is failing). `status` and `show` list them; `retry` puts them back.
+- Bodies carry the case reference, the deadline kind, the due date and the victim's initials only.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, bindparam, func, literal_column, or_, select, update
+from sqlmodel import Session
+
+from trigger.deadlines import notices, undelivered
+from trigger.errors import InvalidInput
+from trigger.read.views import initials
+from trigger.rules.deadlines import is_duty
+from trigger.store import access, audit, mail
+from trigger.store.access import REMINDERS, needs
+from trigger.store.app import App
+from trigger.store.models import Action, Deadline, Reminder, ReviewCase
+from trigger.store.partnerships import managers
+from workflows.machine import TERMINAL
+
+LONDON = ZoneInfo("Europe/London")
+CLAIM_SECONDS = 60.0  # a claim's life; renewed as the sweep goes
+BATCH = 100  # reminders claimed at a time
+GIVE_UP_AFTER = timedelta(hours=24)  # temporary failures are retried at least this long
+BACKOFF = tuple(timedelta(minutes=m) for m in (2, 5, 15, 30, 60, 120, 240))  # then every four hours
+
+
+def parse_now(text: str | None) -> datetime:
+    """`--now`: an ISO date or date-time (Europe/London when no offset is given); default now."""
+    if not text:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"--now {text!r} is not an ISO date or date-time, e.g. 2026-12-24T08:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=LONDON)
+    return moment.astimezone(UTC)
+
+
+def claim_seconds() -> float:
+    """TRIGGER_CLAIM_SECONDS, the life of a claim (default 60)."""
+    text = os.environ.get("TRIGGER_CLAIM_SECONDS", "").strip()
+    if not text:
+        return CLAIM_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0
+    if not 0.5 <= value <= 3600:
+        raise InvalidInput(f"TRIGGER_CLAIM_SECONDS {text!r} is not a number of seconds from 0.5 to 3600")
+    return value
+
+
+def backoff(failures: int) -> timedelta:
+    """The wait after the `failures`-th failure in a row (1-based): minutes at first, then hours."""
+    return BACKOFF[min(failures, len(BACKOFF)) - 1]
+
+
+def _dialect(db) -> str:
+    return (db.bind if isinstance(db, Session) else db).dialect.name
+
+
+def clock(db, plus: float = 0.0):
+    """The database's clock (UTC), `plus` seconds ahead, as SQL comparable with our DateTime columns.
+    SQLite's is the clock of the host holding the file; PostgreSQL's the server's (`clock_timestamp`,
+    not the transaction's start). `db` is a Session or a Connection."""
+    if _dialect(db) == "sqlite":
+        return func.strftime("%Y-%m-%d %H:%M:%f", "now", f"{plus:+.3f} seconds")
+    now = func.timezone("UTC", func.clock_timestamp())
+    return now + literal_column(f"interval '{round(plus * 1000)} milliseconds'") if plus else now
+
+
+def db_now(db) -> datetime:
+    """The database's clock, read (UTC, aware)."""
+    value = (db.execute(select(clock(db)))).scalar_one()
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
+
+
+# -- what is due ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Due:
+    id: int
+    kind: str
+    recipient: str
+    reference: str
+    deadline_kind: str
+    due: date
+    initials: str
+    attempts: int = 0
+    first_failed: datetime | None = None
+    action_number: int | None = None
+    alone: bool = False  # the manager is the only one told: the reviewer has no address
+
+
+@dataclass
+class Result:
+    now: datetime
+    due: list[Due] = field(default_factory=list)
+    sent: list[int] = field(default_factory=list)
+    failed: list[tuple[int, str, datetime]] = field(default_factory=list)  # kept: (id, error, next try)
+    gave_up: list[tuple[int, str, str]] = field(default_factory=list)  # (id, error, refused|expired)
+    cancelled: list[int] = field(default_factory=list)
+    skipped: int = 0  # claimed by another runner first
+    lost: int = 0  # claims that ran out before their turn: left to the runner that took them
+    released: int = 0  # claims given back unused (a stop)
+    reported: int = 0  # failures reported to the manager
+    reported_via: str = ""
+    report_error: str = ""
+    warnings: list[str] = field(default_factory=list)
+    channel: str = ""
+    stopped: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "now": self.now.isoformat(),
+            "due": len(self.due),
+            "sent": len(self.sent),
+            "failed": [
+                {"id": i, "error": e, "next_attempt": n.astimezone(UTC).isoformat()}
+                for i, e, n in self.failed
+            ],
+            "gave_up": [{"id": i, "error": e, "because": b} for i, e, b in self.gave_up],
+            "cancelled": len(self.cancelled),
+            "skipped": self.skipped,
+            "lost": self.lost,
+            "released": self.released,
+            "reported": self.reported,
+            "reported_via": self.reported_via,
+            "warnings": self.warnings,
+            "channel": self.channel,
+            "stopped": self.stopped,
+            "reminders": [
+                {
+                    "id": d.id,
+                    "kind": d.kind,
+                    "recipient": d.recipient,
+                    "reference": d.reference,
+                    "deadline": d.deadline_kind,
+                    "due": d.due.isoformat(),
+                }
+                for d in self.due
+            ],
+        }
+
+
+def _chunks(items: list, size: int = 500):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _ready(today: date, now: datetime):
+    """A pending reminder whose day has come and that is not backing off."""
+    return and_(
+        Reminder.status == "pending",
+        Reminder.send_on <= today,
+        or_(Reminder.next_attempt_at.is_(None), Reminder.next_attempt_at <= now),
+    )
+
+
+def _abandoned(db):
+    """A claim that ran out (its runner crashed, or was too slow): anyone may take it."""
+    return and_(
+        Reminder.status == "claimed", or_(Reminder.claim_until.is_(None), Reminder.claim_until < clock(db))
+    )
+
+
+def _candidates(session: Session, today: date, now: datetime, limit: int | None):
+    """The reminders due (and those abandoned), with what their message needs. Two steps so the planner
+    cannot pick a scan of the cases: the ids from the reminder table alone through its (status,
+    send_on) index, then their deadline and case by primary key."""
+    pg = session.bind.dialect.name == "postgresql"
+    ids: list[int] = []
+    visible = access.visible_cases(session)  # a manager's sweep: their partnership's reminders only
+    ours = (
+        []
+        if visible is None
+        else [Reminder.deadline_id.in_(select(Deadline.id).where(Deadline.case_id.in_(visible)))]
+    )
+    for where in (_ready(today, now), _abandoned(session)):
+        # no ORDER BY here: it would tempt SQLite into walking every pending row in id order
+        query = select(Reminder.id).where(where, *ours)
+        if limit:
+            query = query.limit(limit)
+        if pg:  # several runners on one PostgreSQL: each takes rows the others have not locked
+            query = query.with_for_update(skip_locked=True)
+        ids.extend(sorted(session.execute(query).scalars()))
+    cols = (
+        Reminder.id,
+        Reminder.kind,
+        Reminder.recipient,
+        Reminder.attempts,
+        Reminder.first_failed_at,
+        Deadline.kind,
+        Deadline.due,
+        Deadline.met_on,
+        Deadline.not_applicable,
+        Action.number,
+        ReviewCase.reference,
+        ReviewCase.state,
+        ReviewCase.victim_name,
+        ReviewCase.reviewer,
+        ReviewCase.reviewer_email,
+        ReviewCase.partnership_id,
+    )
+    rows = []
+    for chunk in _chunks(ids):
+        rows.extend(
+            session.execute(
+                select(*cols)
+                .join(Deadline, Deadline.id == Reminder.deadline_id)
+                .join(ReviewCase, ReviewCase.id == Deadline.case_id)
+                .outerjoin(Action, Action.id == Deadline.action_id)
+                .where(Reminder.id.in_(chunk))
+                .order_by(Reminder.id)
+            ).all()
+        )
+    return rows
+
+
+def _sorted_out(rows, today: date, managers: dict[int, str]) -> tuple[dict[int, Due], list[int]]:
+    wanted: dict[int, Due] = {}
+    cancelled: list[int] = []
+    for row in rows:
+        rid, kind, recipient, attempts, first_failed, dkind, due, met_on, na, number = row[:10]
+        ref, state, victim, reviewer, reviewer_email, partnership_id = row[10:]
+        manager = managers.get(partnership_id, "")  # the case's partnership's manager
+        obsolete = (
+            met_on is not None
+            or na
+            or state in TERMINAL
+            or not is_duty(dkind)
+            or (kind == "warning" and due < today)  # the overdue notice supersedes it
+        )
+        if obsolete:
+            cancelled.append(rid)
+            continue
+        alone = (
+            kind in ("warning", "overdue")
+            and bool(manager)
+            and recipient == manager
+            and bool(reviewer)
+            and not (reviewer_email or "").strip()
+        )
+        wanted[rid] = Due(
+            rid,
+            kind,
+            recipient,
+            ref,
+            dkind,
+            due,
+            initials(victim),
+            attempts,
+            first_failed and first_failed.replace(tzinfo=UTC),
+            number,
+            alone,
+        )
+    return wanted, cancelled
+
+
+@dataclass
+class Progress:
+    """What a sweep is doing, for a service that must stop it: its channel and the message in hand."""
+
+    channel: object = None
+    in_hand: int | None = None
+
+
+# -- sending, claim by claim ------------------------------------------------------------------------------
+
+
+class _Sweep:
+    """One runner's pass over the reminders it claimed."""
+
+    def __init__(self, app: App, runner: str, now: datetime, channel, result: Result, stop, progress, window):
+        self.app, self.runner, self.now, self.channel = app, runner, now, channel
+        self.result, self.stop, self.progress = result, stop, progress
+        self.window = window
+        # the message in hand must stay ours for as long as the transport may take to send it
+        margin = max(1.0, min(5.0, self.window))  # time to record the outcome after the send
+        self.lease = self.window + float(getattr(channel, "timeout", 0) or 0) + margin
+        self.held: list[Due] = []
+        self.renewed = time.monotonic()
+        self.in_hand: Due | None = None
+        self.mail_from = getattr(channel, "mail_from", None)
+
+    def _mine(self):
+        return and_(Reminder.claimed_by == self.runner, Reminder.status == "claimed")
+
+    def claim(self, conn, items: list[Due]) -> list[Due]:
+        ids = [d.id for d in items]
+        with conn.begin():
+            won = set(
+                conn.execute(
+                    update(Reminder)
+                    .where(
+                        Reminder.id.in_(ids),
+                        or_(_ready(self.now.astimezone(LONDON).date(), self.now), _abandoned(conn)),
+                    )
+                    .values(
+                        status="claimed",
+                        claimed_at=clock(conn),
+                        claim_until=clock(conn, self.window),
+                        claimed_by=self.runner,
+                    )
+                    .returning(Reminder.id)
+                ).scalars()
+            )
+        self.result.skipped += len(ids) - len(won)
+        self.held = [d for d in items if d.id in won]
+        self.renewed = time.monotonic()
+        return list(self.held)
+
+    def _renew_rest(self, conn, rest: list[Due]) -> list[Due]:
+        """Renew the claims still queued. One that ran out and was taken by another runner (its
+        `claimed_by` changed) is that runner's now; one nobody took is still ours."""
+        if not rest:
+            return rest
+        with conn.begin():
+            kept = set(
+                conn.execute(
+                    update(Reminder)
+                    .where(
+                        Reminder.id.in_([d.id for d in rest]),
+                        self._mine(),
+                    )
+                    .values(claim_until=clock(conn, self.window))
+                    .returning(Reminder.id)
+                ).scalars()
+            )
+        self.renewed = time.monotonic()
+        self.result.lost += len(rest) - len(kept)
+        return [d for d in rest if d.id in kept]
+
+    def _statements(self, conn) -> None:
+        """The per-message statements, built once a sweep (the database's clock differs by dialect)."""
+        mine = and_(
+            Reminder.id == bindparam("rid"), Reminder.claimed_by == self.runner, Reminder.status == "claimed"
+        )
+        self._keep = update(Reminder).where(mine).values(claim_until=clock(conn, self.lease))
+        self._done = (
+            update(Reminder)
+            .where(mine)
+            .values(
+                status="sent",
+                sent_at=self.now,
+                attempts=Reminder.attempts + 1,
+                last_error=None,
+                next_attempt_at=None,
+                first_failed_at=None,
+                claim_until=None,
+            )
+        )
+
+    def send_held(self, conn) -> None:
+
+        if not hasattr(self, "_keep"):
+            self._statements(conn)
+        queue = list(self.held)
+        sent: Due | None = None  # sent, to be marked in the very next transaction
+        try:
+            while queue:
+                if self.stop is not None and self.stop.is_set():
+                    self.result.stopped = True
+                    return
+                if time.monotonic() - self.renewed > self.window / 3:
+                    sent = self._mark_sent(conn, sent)
+                    queue = self._renew_rest(conn, queue)
+                    if not queue:
+                        return
+                item = queue.pop(0)
+                self.held = queue
+                # still ours (nobody took it over after it ran out)? then keep it for as long as the send
+                # may take: nobody else can take it before the send is over, sent or cut off
+                with conn.begin():
+                    if sent is not None:
+                        conn.execute(self._done, {"rid": sent.id})
+                    ours = conn.execute(self._keep, {"rid": item.id}).rowcount
+                sent = self._counted(sent)  # only once its mark is committed
+                if not ours:
+                    self.result.lost += 1
+                    continue
+                self.in_hand = item
+                self.progress.in_hand = item.id
+                try:
+                    if not mail.valid_address(item.recipient):
+                        raise mail.BadAddress(
+                            f"{item.recipient!r} is not an e-mail address; nothing was sent"
+                        )
+                    facts = notices.ReminderFacts(
+                        item.kind,
+                        item.reference,
+                        item.deadline_kind,
+                        item.due,
+                        item.initials,
+                        item.action_number,
+                        item.alone,
+                    )
+                    msg = notices.reminder(
+                        facts, item.recipient, self.mail_from, idstring=f"reminder-{item.id}-{item.kind}"
+                    )
+                    self.channel.send(msg, f"{item.id}-{item.kind}")
+                except Exception as exc:  # noqa: BLE001 - every failure is recorded, the reminder kept or reported
+                    self._failed(conn, item, mail.classify(exc))
+                else:
+                    sent = item
+                self.in_hand = self.progress.in_hand = None
+        finally:
+            self._mark_sent(conn, sent)
+
+    def _mark_sent(self, conn, item: Due | None) -> None:
+        """Mark a sent reminder in its own transaction (returns None: nothing left to mark)."""
+        if item is not None:
+            with conn.begin():
+                conn.execute(self._done, {"rid": item.id})
+        return self._counted(item)
+
+    def _counted(self, item: Due | None) -> None:
+        if item is not None:
+            self.result.sent.append(item.id)
+            if item.alone:
+                self.result.warnings.append(
+                    f"{item.reference}: only the manager was told of the {item.deadline_kind} deadline; "
+                    "the reviewer has no e-mail address"
+                )
+        return None
+
+    def _failed(self, conn, item: Due, failure) -> None:
+        first = item.first_failed or self.now
+        error = failure.text[:500]
+        values: dict = {
+            "attempts": Reminder.attempts + 1,
+            "last_error": error,
+            "first_failed_at": first,
+            "claimed_by": None,
+            "claim_until": None,
+        }
+        if failure.permanent or self.now - first >= GIVE_UP_AFTER:
+            because = "refused" if failure.permanent else "expired"
+            values.update(status="failed", failure=because, next_attempt_at=None)
+            self.result.gave_up.append((item.id, error, because))
+        else:
+            retry_at = min(self.now + backoff(item.attempts + 1), first + GIVE_UP_AFTER)
+            values.update(status="pending", next_attempt_at=retry_at)
+            self.result.failed.append((item.id, error, retry_at))
+        with conn.begin():
+            conn.execute(update(Reminder).where(Reminder.id == item.id, self._mine()).values(**values))
+
+    def release(self, conn) -> None:
+        """Give back the claims this runner will not use (not the message in hand: it may be out)."""
+        ids = [d.id for d in self.held if self.in_hand is None or d.id != self.in_hand.id]
+        if not ids:
+            return
+        with conn.begin():
+            self.result.released += conn.execute(
+                update(Reminder)
+                .where(Reminder.id.in_(ids), self._mine())
+                .values(status="pending", claimed_by=None, claimed_at=None, claim_until=None)
+            ).rowcount
+        self.held = []
+
+
+def _connection(app: App):
+    """A connection whose transactions take SQLite's write lock at BEGIN (the `trigger_write` option of
+    `trigger.store.app`), for the small transactions of a sweep."""
+    return app.engine.execution_options(trigger_write=True).connect()
+
+
+@needs(REMINDERS)
+def release_claims(app: App, runner: str, keep: int | None = None) -> int:
+    """Give back every claim `runner` holds (a service stopped at once), but `keep`: a message cut off
+    mid-send may have reached the server, so its claim runs out rather than letting another send it now."""
+    with _connection(app) as conn, conn.begin():
+        return conn.execute(
+            update(Reminder)
+            .where(Reminder.claimed_by == runner, Reminder.status == "claimed", Reminder.id != (keep or -1))
+            .values(status="pending", claimed_by=None, claimed_at=None, claim_until=None)
+        ).rowcount
+
+
+def transport(app: App):
+    """The mail channel; it lives in `trigger.store.mail` (`mail.transport`), kept here for older callers."""
+
+    return mail.transport(app)
+
+
+def runner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@needs(REMINDERS)
+def run(
+    app: App,
+    now: datetime | None = None,
+    *,
+    dry_run: bool = False,
+    runner: str | None = None,
+    channel=None,
+    limit: int | None = None,
+    stop=None,
+    progress: Progress | None = None,
+) -> Result:
+    """Send, once each, every reminder due at `now`. Safe to run repeatedly and concurrently.
+    `stop` (a threading.Event) ends the sweep after the message in hand; `progress` is kept up to date
+    with the transport and the message in hand, for a service that must stop the sweep."""
+    now = now or datetime.now(UTC)
+    today = now.astimezone(LONDON).date()
+    runner = runner or runner_id()
+    result = Result(now)
+    window = claim_seconds()
+    if not dry_run and channel is None:
+        channel = mail.transport(app)  # settings checked before anything is claimed
+    with app.write() as session:
+        wanted, result.cancelled = _sorted_out(
+            _candidates(session, today, now, limit), today, managers(session, app.policy_override)
+        )
+        if dry_run:
+            result.due = list(wanted.values())
+            result.warnings = [
+                f"{d.reference}: only the manager would be told of the {d.deadline_kind} deadline; "
+                "the reviewer has no e-mail address"
+                for d in result.due
+                if d.alone
+            ]
+            return result
+        for chunk in _chunks(result.cancelled):
+            session.execute(
+                update(Reminder)
+                .where(Reminder.id.in_(chunk), or_(_ready(today, now), _abandoned(session)))
+                .values(status="cancelled", claimed_by=None, claim_until=None)
+            )
+    result.channel = channel.describe()
+    progress = progress if progress is not None else Progress()
+    progress.channel = channel
+    sweep = _Sweep(app, runner, now, channel, result, stop, progress, window)
+    items = list(wanted.values())
+    try:
+        with _connection(app) as conn:
+            raw = conn.connection.dbapi_connection
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:  # WAL: a crash loses nothing; only a power cut could lose the last marks
+                raw.execute("PRAGMA synchronous=NORMAL")
+            try:
+                for chunk in _chunks(items, BATCH):
+                    if stop is not None and stop.is_set():
+                        result.stopped = True
+                        break
+                    result.due.extend(sweep.claim(conn, chunk))
+                    sweep.send_held(conn)
+                    sweep.release(conn)
+                    if result.stopped:
+                        break
+            finally:
+                sweep.release(conn)
+                if sqlite:
+                    conn.rollback()
+                    raw.execute("PRAGMA synchronous=FULL")
+        if not result.stopped:  # a stopping service leaves the report to the next sweep
+            told = undelivered.report(app, channel, now)
+            result.reported, result.reported_via, result.report_error = told.count, told.via, told.error
+    finally:
+        channel.close()
+    if result.sent or result.failed or result.gave_up or result.reported:
+        with app.write() as session:
+            audit.record(
+                session,
+                None,
+                "reminders_run",
+                actor=app.actor,
+                on=today,
+                detail={
+                    "sent": len(result.sent),
+                    "failed": len(result.failed),
+                    "gave_up": len(result.gave_up),
+                    "reported": result.reported,
+                    "runner": runner,
+                },
+            )
+    return result

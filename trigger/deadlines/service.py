@@ -1,0 +1,347 @@
+"""`trigger reminders serve`: the sweep every few minutes and the morning digest, under APScheduler, and a
+clean stop (docs/architecture.md#deadlines-and-reminders).
+
+APScheduler holds two jobs in memory and nothing else; the deadlines and reminders stay in our tables.
+
+- **Stopping.** On SIGTERM or SIGINT the service stops taking messages, finishes the one in hand (cut off
+  after `STOP_GRACE` seconds if the server is that slow: it is then kept for a later retry), releases the
+  claims it will not use and exits, all within ten seconds. A second signal cuts the message in hand at
+  once, releases every claim the service holds and exits.
+- **The digest** goes to each recipient once a working day. The day's row in `setting` (`digest:DATE`)
+  records who has had it; it is claimed (on the database's clock) while being sent, marked done only when
+  every recipient has had theirs, and a failed send is retried by the following sweeps that day.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from trigger.deadlines import notices, reminders
+from trigger.errors import InvalidInput
+from trigger.rules.deadlines import is_duty
+from trigger.store import access, mail
+from trigger.store.access import REMINDERS, needs
+from trigger.store.app import App
+from trigger.store.models import Deadline, Partnership, ReviewCase, Setting
+from trigger.store.partnerships import manager_address
+from trigger.store.schedule import recipients
+from trigger.store.unit import default_policy
+from workflows.machine import TERMINAL
+
+LONDON = reminders.LONDON
+STOP_GRACE = 8.0  # seconds the message in hand may still take once asked to stop
+STOP_WITHIN = 9.5  # seconds after the first signal by which the process is gone
+
+
+# -- the morning digest ---------------------------------------------------------------------------------
+
+
+def _digest_state(session, key: str) -> dict | None:
+    row = session.get(Setting, key)
+    if row is None:
+        return None
+    try:
+        state = json.loads(row.value)
+    except ValueError:
+        state = None
+    return state if isinstance(state, dict) else {"state": "done"}  # an older plain timestamp: sent
+
+
+def _save_digest_state(session, key: str, state: dict) -> None:
+    row = session.get(Setting, key)
+    if row is None:
+        session.add(Setting(key=key, value=json.dumps(state)))
+    else:
+        row.value = json.dumps(state)
+        session.add(row)
+
+
+def _working(app: App, session, today: date) -> tuple[dict, str]:
+    """The partnerships the digest covers (the user's, or every one) for which `today` is a working
+    day under their own policy (England and Wales differ), and the day's record key."""
+    scope = access.scope_of(session)
+    pids = [scope] if scope is not None else list(session.execute(select(Partnership.id)).scalars())
+    working = {}
+    for pid in pids:
+        pol = default_policy(app, session, pid)
+        if pol.calendar().is_working_day(today):
+            working[pid] = pol
+    return working, f"digest:{today.isoformat()}" + (f":{scope}" if scope is not None else "")
+
+
+@needs(REMINDERS)
+def digest(
+    app: App,
+    now: datetime | None = None,
+    channel=None,
+    runner: str | None = None,
+    stop=None,
+    progress: reminders.Progress | None = None,
+) -> dict:
+    """One message per recipient, on working days: their open deadlines overdue or due within
+    `warn_before`. Each recipient gets it once a day; a failed send is retried by the next call."""
+
+    now = now or datetime.now(UTC)
+    today = now.astimezone(LONDON).date()
+    runner = runner or reminders.runner_id()
+    window = reminders.claim_seconds() + STOP_GRACE + 60
+    per: dict[str, list[tuple[str, str, date]]] = {}
+    try:
+        with app.write() as session:
+            working, key = _working(app, session, today)
+            if not working:
+                return {"date": today.isoformat(), "skipped": "not a working day", "sent": 0}
+            state = _digest_state(session, key) or {"state": "new", "sent_to": []}
+            if state.get("state") == "done":
+                return {"date": today.isoformat(), "skipped": "already sent", "sent": 0}
+            clock_now = reminders.db_now(session)
+            if state.get("state") == "claimed" and datetime.fromisoformat(state["until"]) > clock_now:
+                return {"date": today.isoformat(), "skipped": "being sent by another runner", "sent": 0}
+            state.update(
+                state="claimed", by=runner, until=(clock_now + timedelta(seconds=window)).isoformat()
+            )
+            _save_digest_state(session, key, state)
+            for pid, pol in working.items():
+                horizon = pol.calendar().due(today, pol.warn_before)
+                rows = session.execute(
+                    select(Deadline, ReviewCase)
+                    .join(ReviewCase, ReviewCase.id == Deadline.case_id)
+                    .where(
+                        Deadline.met_on.is_(None),
+                        Deadline.not_applicable.is_(False),
+                        Deadline.missed.is_(False),
+                        Deadline.due <= horizon,
+                        ReviewCase.state.not_in(TERMINAL),
+                        ReviewCase.partnership_id == pid,
+                    )
+                ).all()
+                manager = manager_address(session, pol, pid)
+                for deadline, case in rows:
+                    if not is_duty(deadline.kind):
+                        continue
+                    people = set(recipients(session, case, pol, deadline)["warning"])
+                    if deadline.due < today and manager:
+                        people.add(manager)
+                    for person in people:
+                        per.setdefault(person, []).append((case.reference, deadline.kind, deadline.due))
+    except IntegrityError:  # PostgreSQL: another runner created the day's row first
+        return {"date": today.isoformat(), "skipped": "being sent by another runner", "sent": 0}
+    done_before = set(state.get("sent_to", []))
+    sent, errors = 0, []
+    if channel is None:
+        channel = mail.transport(app)
+    mail_from = getattr(channel, "mail_from", None) or "community-trigger@localhost"
+    if progress is not None:
+        progress.channel = channel
+    try:
+        for n, (person, items) in enumerate(sorted(per.items())):
+            if person in done_before:
+                continue
+            if stop is not None and stop.is_set():
+                errors.append("stopped before every recipient had it")
+                break
+            msg = notices.digest(items, today, person, mail_from, idstring=f"digest-{today.isoformat()}-{n}")
+            try:
+                channel.send(msg, f"digest-{today.isoformat()}-{n}")
+            except Exception as exc:  # noqa: BLE001 - kept for the next attempt, said in the log
+                from trigger.store.mail import classify
+
+                errors.append(f"{person}: {classify(exc).text}")
+                continue
+            sent += 1
+            done_before.add(person)
+            with app.write() as session:  # each recipient's digest recorded as it goes
+                state = _digest_state(session, key) or {}
+                if state.get("by") == runner:
+                    state["sent_to"] = sorted(done_before)
+                    _save_digest_state(session, key, state)
+    finally:
+        channel.close()
+    with app.write() as session:
+        state = _digest_state(session, key) or {}
+        if state.get("by") == runner:
+            if errors:  # not sent to everyone: released for the next attempt, never marked sent
+                state.update(state="retry", until=None, error=errors[0][:300], sent_to=sorted(done_before))
+            else:
+                state.update(state="done", until=None, sent_to=sorted(done_before), at=now.isoformat())
+            _save_digest_state(session, key, state)
+    out: dict = {"date": today.isoformat(), "sent": sent}
+    if errors:
+        out["failed"] = errors
+    return out
+
+
+@needs(REMINDERS)
+def digest_pending(app: App, now: datetime, at: tuple[int, int]) -> bool:
+    """Is today's digest due (a working day, past its time) and not yet sent to everyone? True too
+    when it was never tried (the service was down at its time), so a late start still sends it."""
+    local = now.astimezone(LONDON)
+    if (local.hour, local.minute) < at:
+        return False
+    with app.read() as session:
+        working, key = _working(app, session, local.date())
+        if not working:
+            return False
+        state = _digest_state(session, key)
+    return state is None or state.get("state") != "done"
+
+
+# -- the service ---------------------------------------------------------------------------------------
+
+
+@needs(REMINDERS)
+def serve(app: App, *, every: int = 300, digest_at: str = "07:30", log=print) -> int:
+    """APScheduler 3.11 BlockingScheduler (Europe/London): a sweep every `every` seconds (one at
+    start-up) and the morning digest at `digest_at` Monday to Friday (the digest skips bank holidays
+    itself). Returns the exit status: 0 after a clean stop, 1 after a second signal."""
+    from apscheduler.schedulers.blocking import BlockingScheduler  # only this command pays for it
+
+    try:
+        hour, minute = (int(p) for p in digest_at.split(":"))
+        if not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError
+    except ValueError:
+        raise InvalidInput(f"--digest-at {digest_at!r} is not a time such as 07:30") from None
+    with app.read():  # who is acting, before anything starts (the sweeps check again as they run)
+        pass
+
+    mail.transport(app)  # settings checked before the service starts (one clear line if wrong)
+    runner = reminders.runner_id()
+    stop = threading.Event()
+    busy = threading.Lock()  # held while a job runs, so the stop knows when the work is over
+    progress = reminders.Progress()
+
+    def sweep() -> None:
+        if stop.is_set():
+            return
+        with busy:
+            try:
+                progress.channel = progress.in_hand = None
+                r = reminders.run(app, runner=runner, stop=stop, progress=progress)
+                log(
+                    f"sweep {r.now.astimezone(LONDON).isoformat(timespec='seconds')}: due {len(r.due)}, "
+                    f"sent {len(r.sent)}, failed {len(r.failed)} (kept), given up {len(r.gave_up)}, "
+                    f"cancelled {len(r.cancelled)}, lost {r.lost}, released {r.released}"
+                )
+                for rid, error, retry_at in r.failed:
+                    log(f"reminder {rid} not sent: {error}; retried from {retry_at.astimezone(LONDON):%H:%M}")
+                for line in r.warnings:
+                    log(f"warning: {line}")
+                if r.reported:
+                    log(f"{r.reported} undelivered reminder(s) reported to the manager via {r.reported_via}")
+                if r.report_error:
+                    log(f"warning: {r.report_error}")
+            except Exception as exc:  # noqa: BLE001 - one bad sweep must not stop the service
+                log(f"sweep failed: {type(exc).__name__}: {exc}")
+            if not stop.is_set() and digest_pending(app, datetime.now(UTC), (hour, minute)):
+                morning(locked=True)
+
+    def morning(locked: bool = False) -> None:
+        if stop.is_set():
+            return
+        if not locked:
+            with busy:
+                morning(locked=True)
+            return
+        try:
+            d = digest(app, runner=runner, stop=stop, progress=progress)
+            note = f" ({d['skipped']})" if d.get("skipped") else ""
+            note += f"; not sent, retried at the next sweep: {d['failed'][0]}" if d.get("failed") else ""
+            log(f"digest {d['date']}: sent {d['sent']}{note}")
+        except Exception as exc:  # noqa: BLE001
+            log(f"digest failed: {type(exc).__name__}: {exc}")
+
+    sched = BlockingScheduler(
+        timezone=LONDON, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
+    )
+    sched.add_job(
+        sweep,
+        "interval",
+        seconds=every,
+        id="sweep",
+        replace_existing=True,
+        next_run_time=datetime.now(LONDON),
+        misfire_grace_time=max(every, 60),
+    )
+    sched.add_job(
+        morning,
+        "cron",
+        day_of_week="mon-fri",
+        hour=hour,
+        minute=minute,
+        id="digest",
+        replace_existing=True,
+        misfire_grace_time=3 * 3600,
+    )
+    signals: list[str] = []
+    leaving = threading.Event()  # set once the service is on its way out at once: later signals ignored
+
+    def on_signal(signum, _frame) -> None:
+        name = signal.Signals(signum).name
+        signals.append(name)
+        if leaving.is_set():
+            return
+        if len(signals) == 1:
+            log(f"stopping on {name}: finishing the message in hand")
+            stop.set()
+            if progress.channel is not None:
+                progress.channel.limit(STOP_GRACE)
+            sched.shutdown(wait=False)
+        else:
+            leaving.set()
+            raise _StopNow(f"second signal, {name}")
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    log(f"serving: sweep every {every}s, digest {digest_at} on working days (Europe/London)")
+    started = None
+    try:
+        try:
+            sched.start()
+            started = time.monotonic()
+            # wait for the job in hand to finish its message and release its claims
+            while not busy.acquire(timeout=0.1):
+                if time.monotonic() - started > STOP_WITHIN:
+                    raise _StopNow("time")
+            busy.release()
+        except (KeyboardInterrupt, SystemExit):
+            stop.set()
+            raise _StopNow("interrupt") from None
+    except _StopNow as why:
+        leaving.set()
+        stop.set()
+        channel = progress.channel
+        if channel is not None:
+            channel.abort()
+        # give the sweep a moment to record the cut message as not sent, then release the claims left;
+        # a message cut off mid-send keeps its claim until it runs out (the server may have taken it)
+        busy.acquire(timeout=1.0)
+        keep = progress.in_hand if getattr(channel, "phase", "") == "sending" else None
+        released = reminders.release_claims(app, runner, keep=keep)
+        log(f"stopped at once ({why}); {released} claim(s) released")
+        _exit_now(1)  # the sweep's thread may still be waiting on the network: do not wait for it
+    for s, handler in previous.items():
+        signal.signal(s, handler)
+    log("stopped")
+    return 0
+
+
+class _StopNow(Exception):
+    """A second signal (or the stop taking too long): leave now."""
+
+
+def _exit_now(code: int) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)

@@ -1,0 +1,305 @@
+"""Reading cases: the one place a case is turned into plain data for output (`case_view`), and the
+case list with its next and overdue deadlines.
+
+Everything here reads with the Core tables of `trigger.store.tables` (rows read like the models' objects), so
+that `show` and `list` never build the SQLModel classes and stay near the import floor
+(docs/architecture.md#speed). `case_view` takes a review_case row or a ReviewCase alike.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from trigger.cases import decisions
+from trigger.codes import ACTION_OPEN
+from trigger.errors import NotFound
+from trigger.read import corrected
+from trigger.read.undelivered import undelivered
+from trigger.rules import deadlines
+from trigger.store import access, seal
+from trigger.store import tables as t
+from trigger.store.access import READ_CASE, needs
+from trigger.store.app import App, today
+
+
+def iso(day: date | None) -> str | None:
+    """A date as ISO text, or None: how dates leave the engine in JSON and letter contexts."""
+    return day.isoformat() if day else None
+
+
+def initials(name: str | None) -> str:
+    """A person's initials ("P.D."): beside the reference, the only personal detail reminders carry."""
+    parts = [p for p in (name or "").replace("-", " ").split() if p[:1].isalpha()]
+    return ".".join(p[0].upper() for p in parts) + ("." if parts else "")
+
+
+def _action_view(a: Any, reference: str, owner: str | None) -> dict:
+    return {
+        "reference": reference,
+        "number": a.number,
+        "action": a.action,
+        "owner": owner,
+        "due": a.due.isoformat(),
+        "status": a.status,
+        "rag": a.rag,
+        "jag": a.jag,
+        "progress": a.progress,
+        "completed_on": a.completed_on and a.completed_on.isoformat(),
+        "overdue": a.status in ACTION_OPEN and a.due < today(),
+    }
+
+
+@needs(READ_CASE)
+def show(app: App, reference: str) -> dict:
+    """Everything about a case, as plain data (the one place a case is formatted for output)."""
+    with app.read() as session:
+        case = case_row(session, reference)
+        view = case_view(session, case)
+        # reminders failed, retrying or being sent (docs/architecture.md#deadlines-and-reminders)
+        view["reminders_undelivered"] = undelivered(session, case.id)
+        return view
+
+
+def case_row(session: Session, reference: str) -> Any:
+    """The review_case row of a reference (as `trigger.store.unit.find_case`, without the models)."""
+    ref = reference.strip().upper()
+    seen = access.case_filter(session, one=True)  # another partnership's case is not there
+    row = session.execute(select(t.review_case).where(t.review_case.c.reference == ref, *seen)).first()
+    if row is None:
+        raise NotFound(f"no case {reference!r}; `trigger list` shows the cases")
+    access.case_check(session, row)
+    return row
+
+
+def _deliveries(session: Session, letter_ids: list[int]) -> dict[int, Any]:
+    """Letters sent by e-mail from the engine (`letter --send`): the delivery of each, by letter id."""
+    if not letter_ids:
+        return {}
+    rows = session.execute(
+        select(t.letter_delivery)
+        .where(t.letter_delivery.c.letter_id.in_(letter_ids))
+        .order_by(t.letter_delivery.c.id)
+    ).all()
+    return {row.letter_id: row for row in rows}
+
+
+def _of_case(session: Session, table: Any, case: Any, *order: Any) -> list[Any]:
+    """The rows of a table that belong to the case, in the order given."""
+    return list(session.execute(select(table).where(table.c.case_id == case.id).order_by(*order)).all())
+
+
+def _policy(session: Session, case: Any) -> Any:
+    # the policy model and the unit of work are loaded only when a view needs them (a late working-day
+    # deadline, a decision whose complaints were corrected): `show` stays near the import floor
+    from trigger.store.unit import case_policy
+
+    return case_policy(session, case)
+
+
+def _explain(session: Session, case: Any, policy: Any) -> Any:
+    from trigger.cases import complaints  # only for a decided case whose complaints were corrected since
+
+    return complaints.explain(session, case, policy)
+
+
+def case_view(session: Session, case: Any) -> dict:
+    """A case as plain data: what `show --json` prints and what the bundle and export carry."""
+    codes = dict(session.execute(select(t.agency.c.id, t.agency.c.code)).all())
+    code = codes.get
+    as_of = today()
+    policy = lru_cache(maxsize=1)(lambda: _policy(session, case))  # read only when needed
+    deadline_rows = _of_case(session, t.deadline, case, t.deadline.c.due)
+    incidents = _of_case(session, t.incident, case, t.incident.c.id)
+    actions = _of_case(session, t.action, case, t.action.c.number)
+    hours_rows = _of_case(session, t.hours_entry, case, t.hours_entry.c.id)
+    letters = _of_case(session, t.letter, case, t.letter.c.id)
+    sent = _deliveries(session, [lt.id for lt in letters])
+    events = _of_case(session, t.audit_event, case, t.audit_event.c.on, t.audit_event.c.seq)
+    sealed = seal.Opener(session, [case.id])  # reasons and details, or what purge left of them
+    meetings = _of_case(session, t.meeting, case, t.meeting.c.id.desc())
+    meeting_row = meetings[0] if meetings else None
+    findings = _of_case(session, t.finding, case, t.finding.c.id)
+    recs = _of_case(session, t.recommendation, case, t.recommendation.c.id)
+    appeals = _of_case(session, t.appeal, case, t.appeal.c.id)
+    evidence_rows = _of_case(session, t.evidence_request, case, t.evidence_request.c.id)
+    consultations = _of_case(session, t.consultation, case, t.consultation.c.id)
+    fixes = corrected.of_case(session, case)
+    marks = corrected.letter_marks(session, case, letters, fixes) if fixes else {}
+    note = decisions.since_corrected(session, case, lambda: _explain(session, case, policy()))
+    return {
+        "reference": case.reference,
+        "state": case.state,
+        "received": iso(case.received),
+        "channel": case.channel,
+        "applicant": case.applicant_name,
+        "victim": case.victim_name,
+        "victim_kind": case.victim_kind,
+        "third_party": case.applicant_name != case.victim_name,
+        "consent_date": iso(case.consent_date),
+        "language": case.language,
+        "postcode": case.postcode,
+        "beat": case.beat,
+        "statement": case.statement,
+        "policy": f"{case.policy_name} {case.policy_version}",
+        "lead_agency": code(case.lead_agency_id),
+        "reviewer": case.reviewer,
+        "spoc": {"name": case.spoc_name, "email": case.spoc_email},
+        "victim_involvement": {"choice": case.victim_involvement, "recorded": iso(case.involvement_on)},
+        "threshold": decisions.view(session, case, note),
+        "deadlines": [_deadline_view(d, as_of, lambda: policy().calendar()) for d in deadline_rows],
+        "incidents": [
+            {
+                "id": i.id,
+                "occurred": iso(i.occurred),
+                "reported": iso(i.reported),
+                "agency": code(i.agency_id),
+                "agency_ref": i.agency_ref,
+                "hate": i.hate,
+                "same_as": i.same_as_id,
+                "description": i.description,
+                "void": i.voided_on is not None,
+                "voided_on": iso(i.voided_on),
+                "void_reason": i.void_reason,
+            }
+            for i in incidents
+        ],
+        "evidence": [
+            {
+                "agency": code(e.agency_id),
+                "requested": iso(e.requested),
+                "due": iso(e.due),
+                "answered": iso(e.answered),
+                "not_held": e.not_held,
+            }
+            for e in evidence_rows
+        ],
+        "meeting": None
+        if meeting_row is None
+        else {
+            "at": meeting_row.at.isoformat(timespec="minutes"),
+            "held": meeting_row.held,
+            "victim_involvement": meeting_row.victim_involvement,
+        },
+        "consultations": [
+            {"on": iso(c.consulted_on), "response": c.response, "by": c.actor} for c in consultations
+        ],
+        "findings": [{"id": f.id, "category": f.category, "text": f.text} for f in findings],
+        "recommendations": [
+            {
+                "id": r.id,
+                "to": code(r.agency_id),
+                "text": r.text,
+                "response": r.response,
+                "response_reason": r.response_reason,
+            }
+            for r in recs
+        ],
+        "actions": [_action_view(a, case.reference, code(a.owner_agency_id)) for a in actions],
+        "appeals": [
+            {
+                "against": a.against,
+                "received": iso(a.received),
+                "grounds": a.grounds,
+                "detail": a.detail,
+                "late_reason": a.late_reason,
+                "decided_on": iso(a.decided_on),
+                "upheld": a.upheld,
+                "decided_by": a.decided_by,
+                "reason": a.reason,
+            }
+            for a in appeals
+        ],
+        "hours_total": float(sum(h.hours for h in hours_rows if h.voided_on is None)),
+        "hours": [
+            {
+                "entry": h.id,
+                "agency": code(h.agency_id),
+                "person": h.person,
+                "hours": h.hours,
+                "date": iso(h.worked_on),
+                "void": h.voided_on is not None,
+                "void_reason": h.void_reason,
+            }
+            for h in hours_rows
+        ],
+        "letters": [
+            {
+                "number": n,
+                "kind": lt.kind,
+                "issued_on": iso(lt.issued_on),
+                "recipient": lt.recipient,
+                "format": lt.format,
+                "hash": lt.content_hash,
+                "corrected_since": [
+                    {"field": f"{c.subject}.{c.field}", "on": iso(c.corrected_on)}
+                    for c in marks.get(lt.id, [])
+                ],
+                "edited": lt.edited,  # registered from the edited file actually sent
+                "sent": (
+                    {
+                        "to": sent[lt.id].sent_to,
+                        "at": sent[lt.id].sent_at.isoformat(timespec="seconds"),
+                        "message_id": sent[lt.id].message_id,
+                    }
+                    if lt.id in sent
+                    else None
+                ),
+            }
+            for n, lt in enumerate(letters, start=1)
+        ],
+        "corrections": [
+            {
+                "subject": c.subject,
+                "id": c.subject_id,
+                "field": c.field,
+                "old": c.old_value,
+                "new": c.new_value,
+                "reason": c.reason,
+                "on": iso(c.corrected_on),
+                "by": c.actor,
+            }
+            for c in fixes
+        ],
+        "closure_reason": case.closure_reason,
+        "events": [
+            {
+                "at": e.on.isoformat(),
+                "recorded": e.at.isoformat(timespec="seconds"),
+                "actor": e.actor,
+                "event": e.event,
+                "from": e.from_state,
+                "to": e.to_state,
+                "reason": sealed.reason(e),
+                "detail": sealed.details(e),
+            }
+            for e in events
+        ],
+    }
+
+
+def deadline_fact(d: Any) -> deadlines.DeadlineFact:
+    return deadlines.DeadlineFact(d.kind, d.due, d.span, d.met_on, d.not_applicable, d.missed)
+
+
+def _deadline_view(d: Any, as_of: date, calendar) -> dict:
+    fact = deadline_fact(d)
+    status = deadlines.status(fact, as_of)
+    return {
+        "kind": d.kind,
+        "due": d.due.isoformat(),
+        "met_on": d.met_on and d.met_on.isoformat(),
+        "status": status,
+        # the working calendar (and its bank holidays) only for a working-day deadline done late
+        "days_late": deadlines.days_late(fact, calendar() if (d.span or "").endswith("wd") else None)
+        if status == "met_late"
+        else None,
+        "not_applicable": status == "not_applicable",
+        "span": d.span,
+        "anchor": d.anchor,
+        "overdue": status == "overdue",
+    }

@@ -1,0 +1,300 @@
+"""The audit log: append-only and hash-chained. Each event's hash covers its own fields and the
+previous event's hash, so an edited, deleted or reordered row breaks the chain at that point.
+
+Writers take the single `audit_head` row first (an UPDATE), which serialises appends on SQLite and
+PostgreSQL alike, then read the chain head and append.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, date
+from pathlib import PurePath
+
+from sqlalchemy import func, update
+from sqlmodel import Session, select
+
+from trigger.checks import ID_MAX
+from trigger.errors import InvalidInput, NotPermitted
+from trigger.store import access, seal
+from trigger.store.app import writers_lock
+from trigger.store.models import AuditEvent, AuditHead, Partnership, ReviewCase, utcnow
+
+GENESIS = "0" * 64
+
+
+def _utc(moment) -> str:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat()
+
+
+def _digest(event: AuditEvent) -> str:
+    body = {
+        "seq": event.seq,
+        "case_id": event.case_id,
+        "reference": event.reference,
+        "at": _utc(event.at),
+        "on": event.on.isoformat(),
+        "actor": event.actor,
+        "event": event.event,
+        "from": event.from_state,
+        "to": event.to_state,
+        "reason": event.reason,
+        "detail": event.detail,
+        "prev": event.prev_hash,
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def record(
+    session: Session,
+    case: ReviewCase | None,
+    event: str,
+    *,
+    actor: str,
+    on: date,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason: str | None = None,
+    detail: dict | None = None,
+    partnership_id: int | None = None,
+    sealed: bool = True,
+) -> AuditEvent:
+    """Append one event in the caller's transaction, marked with the partnership it belongs to (the
+    case's, else the one given, else the acting user's) so that each partnership sees its own. A case's
+    event has its reason and detail sealed under the case's key (`trigger.store.seal`), unless `sealed` is
+    False (the purge's own event, written as the key goes)."""
+    writers_lock(session)
+    if partnership_id is None:
+        partnership_id = case.partnership_id if case is not None else access.scope_of(session)
+    # take the head row first: the write lock (SQLite) or row lock (PostgreSQL) orders the appends
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1))
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1)).one()
+    session.refresh(head)
+    row = AuditEvent(
+        seq=head.seq,
+        case_id=case.id if case is not None else None,
+        reference=case.reference if case is not None else None,
+        at=utcnow().replace(microsecond=0),
+        on=on,
+        actor=actor,
+        event=event,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        detail=json.dumps(detail, sort_keys=True, default=str) if detail else None,
+        prev_hash=head.last_hash or GENESIS,
+        hash="",
+        partnership_id=partnership_id,
+    )
+    if case is not None and sealed:
+        seal.seal_event(session, row)  # the hash covers the ciphertext: docs/operations.md#erasure
+    row.hash = _digest(row)
+    head.last_hash = row.hash
+    session.add(row)
+    session.add(head)
+    session.flush()
+    return row
+
+
+def ensure_head(session: Session) -> None:
+    if session.get(AuditHead, 1) is None:
+        session.add(AuditHead(id=1, seq=0, last_hash=GENESIS))
+        session.flush()
+
+
+@dataclass
+class Verification:
+    ok: bool
+    events: int
+    broken_seq: int | None = None
+    problem: str | None = None
+
+
+def verify(session: Session) -> Verification:
+    """Walk the chain in order; report the first event whose hash or link does not hold."""
+    prev = GENESIS
+    count = 0
+    expected_seq = 1
+    for row in session.exec(select(AuditEvent).order_by(AuditEvent.seq)):
+        count += 1
+        if row.seq != expected_seq:
+            return Verification(False, count, expected_seq, f"event {expected_seq} is missing")
+        if row.prev_hash != prev:
+            return Verification(False, count, row.seq, f"event {row.seq} does not follow event {row.seq - 1}")
+        if _digest(row) != row.hash:
+            return Verification(False, count, row.seq, f"event {row.seq} ({row.event}) was altered")
+        prev = row.hash
+        expected_seq += 1
+    head = session.get(AuditHead, 1)
+    if head is not None and head.seq != count:
+        return Verification(False, count, count + 1, f"event {count + 1} is missing (the log ends early)")
+    return Verification(True, count)
+
+
+# -- anchors: the chain's head kept outside the database (docs/operations.md#audit-anchors) -------------
+#
+# A hash chain in the database proves nothing against someone who can write to the database: they can
+# edit a row and compute every hash after it again. An anchor, the head's sequence and hash written to
+# a file the manager keeps elsewhere (or printed in a published return), pins the history up to that
+# event: a chain that no longer runs through it was rewritten.
+
+ANCHOR_ABOUT = (
+    "The head of a Community Trigger audit chain, to keep outside the database: "
+    "`trigger audit verify --anchor FILE` fails if the chain no longer runs through this event."
+)
+ANCHOR_MAX_BYTES = 5_000_000  # an anchor or a published return's JSON is a few kilobytes
+_HASH = re.compile(r"[0-9a-f]{64}")
+_MOMENT = re.compile(r"[0-9][0-9T:.+Z -]{0,39}")  # shown back in messages: no control characters
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A kept head of the chain: event `seq` had hash `hash` when the anchor was taken (`at`)."""
+
+    seq: int
+    hash: str
+    at: str | None = None
+    source: str = "kept"
+
+    @property
+    def named(self) -> str:
+        return f"the anchor {self.source}" + (f" (taken {self.at})" if self.at else "")
+
+
+def _now_utc() -> str:
+    return utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def head_anchor(session: Session) -> dict | None:
+    """The chain's head now, as a published return carries it: {seq, hash, at (UTC)}; None while the
+    log is empty. Holds no personal data: a count and a hash."""
+    head = session.get(AuditHead, 1)
+    if head is None or head.seq == 0:
+        return None
+    return {"seq": head.seq, "hash": head.last_hash, "at": _now_utc()}
+
+
+def _whole_chain_readable(session: Session, doing: str) -> None:
+    """The chain runs through every partnership's events, so in a database of several partnerships
+    only an admin (who reads them all) can walk or anchor it
+    (docs/architecture.md#partnerships-people-and-roles)."""
+    acting = access.of(session)
+    head = session.get(AuditHead, 1)
+    seen = session.exec(select(func.count()).select_from(AuditEvent)).one()
+    # on PostgreSQL a login sees only its own partnership's events
+    hidden = head is not None and seen < head.seq
+    if acting is not None and acting.scope is not None and (hidden or access.partnerships(session) > 1):
+        raise NotPermitted(
+            f"{doing} the audit log of a database of several partnerships needs the admin role; "
+            f"{acting.actor.login} is registered as {acting.actor.role} (the chain runs through every "
+            "partnership's events)"
+        )
+
+
+def _database_label(url: str) -> str:
+    """Which database, for the person holding the anchor: the SQLite file's name, or the PostgreSQL
+    server and database; never a login, a password or a folder (which may carry a person's name)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"SQLite file {PurePath(parsed.database or '').name or 'in memory'}"
+    where = f"{parsed.host or 'localhost'}" + (f":{parsed.port}" if parsed.port else "")
+    return f"PostgreSQL database {parsed.database} on {where}"
+
+
+@access.needs(access.AUDIT)
+def take_anchor(app) -> dict:
+    """`trigger audit anchor`: the head of a chain that verifies, with what a person needs to know
+    which database it belongs to. Refused while the chain is broken (an anchor would vouch for it) or
+    empty."""
+    with app.read() as session:
+        _whole_chain_readable(session, "anchoring")
+        result = verify(session)
+        if not result.ok:
+            raise InvalidInput(
+                f"audit chain broken at event {result.broken_seq}: {result.problem}; "
+                "an anchor would vouch for it, so none was taken"
+            )
+        anchor = head_anchor(session)
+        if anchor is None:
+            raise InvalidInput("the audit log is empty; there is nothing to anchor yet")
+        first = session.exec(select(AuditEvent.hash).where(AuditEvent.seq == 1)).one()
+        partnerships = session.exec(select(Partnership.code, Partnership.name).order_by(Partnership.code))
+        return {
+            "about": ANCHOR_ABOUT,
+            **anchor,
+            "first_hash": first,
+            "database": _database_label(app.url),
+            "partnerships": [{"code": code, "name": name} for code, name in partnerships],
+        }
+
+
+def anchor_json(anchor: dict) -> bytes:
+    return (json.dumps(anchor, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def read_anchor(path: str) -> Anchor:
+    """An anchor file written by `trigger audit anchor`, or the JSON of a published return (its
+    `audit_anchor`). Anything else is refused in one line naming the file."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(ANCHOR_MAX_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read the anchor {path}: {exc.strerror or exc}") from None
+    if len(raw) > ANCHOR_MAX_BYTES:
+        raise InvalidInput(f"{path} is not an audit anchor: it is larger than any anchor")
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path} is not an audit anchor: it is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"{path} is not an audit anchor: not JSON ({exc.msg}, line {exc.lineno})"
+        ) from None
+    except RecursionError:
+        raise InvalidInput(f"{path} is not an audit anchor: its JSON is nested too deeply") from None
+    if isinstance(data, dict) and isinstance(data.get("audit_anchor"), dict):
+        data = data["audit_anchor"]  # a published return (`report annual --publish --json`)
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{path} is not an audit anchor: it holds no seq and hash")
+    seq, digest, at = data.get("seq"), data.get("hash"), data.get("at")
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= ID_MAX:
+        raise InvalidInput(f"{path} is not an audit anchor: seq must be a whole number from 1 to {ID_MAX}")
+    if not isinstance(digest, str) or not _HASH.fullmatch(digest):
+        raise InvalidInput(f"{path} is not an audit anchor: hash must be 64 hexadecimal digits")
+    return Anchor(seq, digest, at if isinstance(at, str) and _MOMENT.fullmatch(at) else None, path)
+
+
+def runs_through(session: Session, anchor: Anchor) -> str | None:
+    """Why the chain no longer runs through `anchor` (its event gone, or its hash changed: the history
+    up to it was written again), or None when it does."""
+    stored = session.exec(select(AuditEvent.hash).where(AuditEvent.seq == anchor.seq)).one_or_none()
+    if stored is None:
+        return f"event {anchor.seq} is missing, but {anchor.named} has it (the log was cut back)"
+    if stored != anchor.hash:
+        return (
+            f"event {anchor.seq} has hash {stored[:12]}..., but {anchor.named} says {anchor.hash[:12]}... "
+            "(the history up to it was written again)"
+        )
+    return None
+
+
+@access.needs(access.AUDIT)
+def verify_through(app, anchors: list[Anchor]) -> Verification:
+    """`trigger audit verify --anchor FILE`: the chain holds, and still runs through every anchor."""
+    with app.read() as session:
+        _whole_chain_readable(session, "verifying")
+        result = verify(session)
+        if not result.ok:
+            return result
+        for anchor in anchors:
+            problem = runs_through(session, anchor)
+            if problem is not None:
+                return Verification(False, result.events, anchor.seq, problem)
+        return result

@@ -1,0 +1,489 @@
+"""Sending e-mail: SMTP over verified TLS, or `.eml` files in an outbox folder when no server is set
+(docs/architecture.md#sending-mail).
+
+    transport(app)          the configured channel: `Smtp` (TRIGGER_SMTP_URL) or `Outbox`
+    channel.send(msg, name) deliver one `EmailMessage` (`name` names the outbox file)
+    channel.close()         end the SMTP session
+    sender()                the From address (TRIGGER_MAIL_FROM; refused when unset under SMTP)
+    classify(exc)           a failed send as a `Failure`: permanent (a 5xx refusal of the message) or not
+
+Settings, all read from the environment:
+
+- `TRIGGER_SMTP_URL`: `smtp://[user[:password]@]host[:port][?starttls=1][&auth=xoauth2]`, or `smtps://`
+  for TLS from the first byte. STARTTLS and SMTPS verify the certificate and the host name against the
+  system's trust store (`ssl.create_default_context()`); `TRIGGER_SMTP_CAFILE` adds a CA file. A
+  certificate that does not verify means nothing is sent: there is no plain-text fallback, and a URL that
+  asks for STARTTLS fails when the server does not offer it.
+- `auth=xoauth2` logs in with OAuth 2.0 (Office 365, Gmail): the access token is what the command in
+  `TRIGGER_SMTP_TOKEN_CMD` prints, fetched afresh for each connection. Without it, a user and password in
+  the URL log in with the best mechanism the server offers (smtplib's `login`).
+- `TRIGGER_SMTP_TIMEOUT` (seconds, default 30): the longest one message may take, connection included.
+  A watchdog cuts the connection when it is exceeded, so a caller holding a claim on the message knows
+  the send is over before its claim runs out.
+- `TRIGGER_MAIL_FROM`: the From address. `TRIGGER_OUTBOX`: the outbox folder (default `outbox` in the
+  data directory).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shlex
+import smtplib
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import parseaddr
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from trigger.errors import InvalidInput
+from trigger.store.app import App, data_dir
+
+DEFAULT_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 8.0  # a connection that hangs cannot be cut, so it is given less time
+OUTBOX_FROM = "community-trigger@localhost"
+
+
+class MailError(Exception):
+    """A send that failed for a reason worth one clear line (certificate, login, token, STARTTLS)."""
+
+
+class BadAddress(ValueError):
+    """A recipient that is not an e-mail address: no server will ever take it."""
+
+
+# -- settings -----------------------------------------------------------------------------------------
+
+
+def outbox_dir() -> Path:
+    return Path(os.environ.get("TRIGGER_OUTBOX") or data_dir() / "outbox")
+
+
+def timeout() -> float:
+    text = os.environ.get("TRIGGER_SMTP_TIMEOUT", "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0
+    if not 0 < value <= 600:
+        raise InvalidInput(f"TRIGGER_SMTP_TIMEOUT {text!r} is not a number of seconds between 0 and 600")
+    return value
+
+
+@lru_cache(maxsize=4096)
+def valid_address(text: str) -> bool:
+    """An address a header may carry: one mailbox with a local part and a domain, no line breaks."""
+    if not text or any(c in text for c in "\r\n\0"):
+        return False
+    _name, addr = parseaddr(text)
+    local, _, domain = addr.rpartition("@")
+    return bool(local) and bool(domain) and " " not in addr
+
+
+def sender(smtp: bool | None = None) -> str:
+    """TRIGGER_MAIL_FROM. Under SMTP it must be set (a server and the people reading need a real
+    address); the outbox may do without."""
+    if smtp is None:
+        smtp = bool(os.environ.get("TRIGGER_SMTP_URL"))
+    text = (os.environ.get("TRIGGER_MAIL_FROM") or "").strip()
+    if not text:
+        if smtp:
+            raise InvalidInput(
+                "TRIGGER_MAIL_FROM is not set: mail sent by SMTP needs a From address, e.g. "
+                "TRIGGER_MAIL_FROM='Community Safety <community.safety@council.gov.uk>'"
+            )
+        return OUTBOX_FROM
+    if not valid_address(text):
+        raise InvalidInput(f"TRIGGER_MAIL_FROM {text!r} is not an e-mail address such as csp@council.gov.uk")
+    return text
+
+
+@lru_cache(maxsize=64)
+def domain_of(address: str) -> str:
+    """The domain for Message-IDs: the From address's own."""
+    return parseaddr(address)[1].rpartition("@")[2] or "localhost"
+
+
+# -- failures -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A send that did not happen: `permanent` when the server refused the message itself (5xx to
+    MAIL FROM, RCPT TO or DATA), else temporary (no connection, a timeout, 4xx, TLS, login)."""
+
+    permanent: bool
+    text: str
+
+
+def classify(exc: BaseException) -> Failure:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _msg in exc.recipients.values()]
+        text = "; ".join(
+            f"{addr}: {code} {_decode(msg)}" for addr, (code, msg) in sorted(exc.recipients.items())
+        )
+        return Failure(bool(codes) and all(c >= 500 for c in codes), f"refused {text}")
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return Failure(False, f"login refused: {exc.smtp_code} {_decode(exc.smtp_error)}")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        message_level = isinstance(exc, smtplib.SMTPSenderRefused | smtplib.SMTPDataError)
+        return Failure(message_level and exc.smtp_code >= 500, f"{exc.smtp_code} {_decode(exc.smtp_error)}")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return Failure(
+            False,
+            f"the server's certificate did not verify ({exc.verify_message or exc.reason}); nothing was "
+            "sent (set TRIGGER_SMTP_CAFILE to the CA that signed it if the server is yours)",
+        )
+    if isinstance(exc, ssl.SSLError):
+        return Failure(False, f"TLS failed ({exc.reason or exc}); nothing was sent")
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return Failure(False, "timed out waiting for the mail server")
+    if isinstance(exc, ConnectionRefusedError):
+        return Failure(False, "connection refused by the mail server")
+    if isinstance(exc, MailError):
+        return Failure(False, str(exc))
+    if isinstance(exc, BadAddress):
+        return Failure(True, str(exc))
+    if isinstance(exc, smtplib.SMTPException | OSError):
+        return Failure(False, f"{type(exc).__name__}: {exc}")
+    return Failure(False, f"{type(exc).__name__}: {exc}")
+
+
+def _decode(value) -> str:
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return " ".join(text.split())
+
+
+# -- the outbox ---------------------------------------------------------------------------------------
+
+
+class Outbox:
+    """No SMTP server configured: each message becomes an .eml file in the outbox folder (0600)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.mail_from = sender(smtp=False)
+
+    def describe(self) -> str:
+        return f"outbox {self.folder}"
+
+    @staticmethod
+    def _safe(name: str) -> str:
+        return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
+
+    def send(self, msg: EmailMessage, name: str) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        safe = self._safe(name)
+        tmp = self.folder / f".{safe}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(msg.as_bytes())
+        tmp.replace(self.folder / f"{safe}.eml")  # atomic: a reader never sees half a message
+
+    def discard(self, names: list[str]) -> int:
+        """Remove the messages `send` wrote under these names (and any half-written one), their bytes
+        overwritten first: a purged case's letters and reminders (docs/operations.md#erasure).
+        Returns how many files went."""
+        gone = 0
+        for name in names:
+            safe = self._safe(name)
+            for path in (self.folder / f"{safe}.eml", self.folder / f".{safe}.tmp"):
+                try:
+                    size = path.stat().st_size
+                    with open(path, "r+b") as out:
+                        out.write(b"\0" * size)
+                        out.flush()
+                        os.fsync(out.fileno())
+                    path.unlink()
+                except FileNotFoundError:
+                    continue
+                gone += 1
+        return gone
+
+    def limit(self, seconds: float) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+# -- SMTP ---------------------------------------------------------------------------------------------
+
+
+class _Watchdog:
+    """One thread that cuts the connection when the message in hand runs past its deadline."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._deadline: float | None = None
+        self._action = None
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float, action) -> None:
+        with self._cond:
+            self._deadline, self._action = time.monotonic() + seconds, action
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="smtp-watchdog", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def shorten(self, seconds: float) -> None:
+        with self._cond:
+            if self._deadline is not None:
+                self._deadline = min(self._deadline, time.monotonic() + seconds)
+                self._cond.notify()
+
+    def disarm(self) -> None:
+        with self._cond:
+            self._deadline = self._action = None
+
+    def _watch(self) -> None:
+        with self._cond:
+            while True:
+                if self._deadline is None:
+                    self._cond.wait()
+                    continue
+                left = self._deadline - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                action, self._deadline, self._action = self._action, None, None
+                if action is not None:
+                    action()
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Smtp:
+    """TRIGGER_SMTP_URL: one SMTP session reused for every message of a sweep."""
+
+    def __init__(self, url: str, *, limit: float | None = None):
+        u = urlparse(url)
+        where = f"{u.scheme}://{u.hostname or ''}"
+        if u.scheme not in ("smtp", "smtps") or not u.hostname:
+            raise InvalidInput(f"TRIGGER_SMTP_URL {where}... is not smtp://host:port or smtps://host:port")
+        try:
+            port = u.port
+        except ValueError:
+            raise InvalidInput(f"TRIGGER_SMTP_URL {where}: the port is not a number") from None
+        query = parse_qs(u.query)
+        unknown = set(query) - {"starttls", "auth"}
+        if unknown:
+            raise InvalidInput(
+                f"TRIGGER_SMTP_URL: unknown setting {sorted(unknown)[0]!r}; known: starttls, auth"
+            )
+        self.ssl = u.scheme == "smtps"
+        self.starttls = query.get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
+        if self.ssl and self.starttls:
+            raise InvalidInput("TRIGGER_SMTP_URL: smtps:// is TLS already; drop ?starttls=1")
+        self.auth = query.get("auth", [""])[0].lower()
+        if self.auth not in ("", "login", "xoauth2"):
+            raise InvalidInput(f"TRIGGER_SMTP_URL: auth={self.auth!r} is not login or xoauth2")
+        self.host = u.hostname
+        self.port = port or (465 if self.ssl else 587 if self.starttls else 25)
+        self.user, self.password = unquote(u.username or ""), unquote(u.password or "")
+        self.token_cmd = (os.environ.get("TRIGGER_SMTP_TOKEN_CMD") or "").strip()
+        if self.auth == "xoauth2":
+            if not self.user:
+                raise InvalidInput(
+                    "TRIGGER_SMTP_URL: auth=xoauth2 needs the mailbox as the user (smtp://user@host)"
+                )
+            if self.password:
+                raise InvalidInput(
+                    "TRIGGER_SMTP_URL: auth=xoauth2 takes its token from TRIGGER_SMTP_TOKEN_CMD, "
+                    "not a password in the URL"
+                )
+            if not self.token_cmd:
+                raise InvalidInput(
+                    "auth=xoauth2 needs TRIGGER_SMTP_TOKEN_CMD, a command that prints an access token"
+                )
+        elif self.auth == "login" and not self.user:
+            raise InvalidInput("TRIGGER_SMTP_URL: auth=login needs a user (smtp://user:password@host)")
+        if self.user and not (self.ssl or self.starttls) and not _loopback(self.host):
+            raise InvalidInput(
+                f"TRIGGER_SMTP_URL would log in to {self.host} without TLS: add ?starttls=1 or use smtps://"
+            )
+        self.context = self._tls_context()
+        self.timeout = limit or timeout()
+        self.mail_from = sender(smtp=True)
+        self._conn: smtplib.SMTP | None = None
+        self._dog = _Watchdog()
+        self._cut = ""
+        self.phase = "idle"  # connecting, sending: a message in "sending" may have reached the server
+        self.broken: str | None = None
+        self._stop_by: float | None = None
+
+    @staticmethod
+    def _tls_context() -> ssl.SSLContext:
+        # verified against the system's trust store (certificate and host name), plus our CA file if given
+        context = ssl.create_default_context()
+        cafile = (os.environ.get("TRIGGER_SMTP_CAFILE") or "").strip()
+        if cafile:
+            try:
+                context.load_verify_locations(cafile=cafile)
+            except (OSError, ssl.SSLError) as exc:
+                raise InvalidInput(
+                    f"TRIGGER_SMTP_CAFILE {cafile}: cannot be read as PEM certificates "
+                    f"({exc.strerror or exc})"
+                ) from None
+        return context
+
+    def describe(self) -> str:
+        tls = " (TLS)" if self.ssl else " (STARTTLS)" if self.starttls else ""
+        return f"smtp {self.host}:{self.port}{tls}"
+
+    # -- the session --
+
+    def _token(self) -> str:
+        try:
+            proc = subprocess.run(
+                shlex.split(self.token_cmd), capture_output=True, text=True, timeout=self.timeout, check=False
+            )
+        except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+            raise MailError(f"TRIGGER_SMTP_TOKEN_CMD could not run: {exc}") from None
+        token = proc.stdout.strip()
+        if proc.returncode != 0 or not token:
+            why = (proc.stderr.strip().splitlines() or ["it printed no token"])[0][:200]
+            raise MailError(f"TRIGGER_SMTP_TOKEN_CMD failed (exit {proc.returncode}): {why}")
+        return token
+
+    def _login(self, conn: smtplib.SMTP) -> None:
+        if self.auth == "xoauth2":
+            conn.ehlo_or_helo_if_needed()
+            offered = conn.esmtp_features.get("auth", "").upper().split()
+            if "XOAUTH2" not in offered:
+                raise MailError(
+                    f"the mail server does not offer XOAUTH2 login (it offers: {' '.join(offered) or 'none'})"
+                )
+            raw = f"user={self.user}\x01auth=Bearer {self._token()}\x01\x01"
+
+            def answer(challenge=None):
+                # the first call is the initial response; after a 334 error challenge, an empty reply
+                # ends the exchange and the server gives its final 535
+                return raw if challenge is None else ""
+
+            conn.auth("XOAUTH2", answer, initial_response_ok=True)
+        elif self.user:
+            conn.login(self.user, self.password)
+
+    def _open(self) -> smtplib.SMTP:
+        connect_within = min(self.timeout, CONNECT_TIMEOUT)
+        if self.ssl:
+            conn: smtplib.SMTP = smtplib.SMTP_SSL(timeout=connect_within, context=self.context)
+        else:
+            conn = smtplib.SMTP(timeout=connect_within)
+        # smtplib checks the certificate against `_host`, which only its constructor sets; connecting
+        # separately lets the watchdog reach the session as soon as there is one
+        conn._host = self.host
+        self._conn = conn
+        conn.connect(self.host, self.port)
+        conn.sock.settimeout(self.timeout)
+        if self.starttls:
+            conn.ehlo()
+            if not conn.has_extn("starttls"):
+                raise MailError(
+                    "the mail server does not offer STARTTLS; nothing was sent (never in plain text)"
+                )
+            conn.starttls(context=self.context)
+            conn.ehlo()
+        self._login(conn)
+        return conn
+
+    def _cut_connection(self, why: str) -> None:
+        """From the watchdog or a signal: end the session now, whatever it is waiting for."""
+        self._cut = why
+        conn = self._conn
+        sock = getattr(conn, "sock", None) if conn is not None else None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def send(self, msg: EmailMessage, name: str) -> None:
+        if self.broken is not None:  # the session could not be opened this time: do not try it per message
+            raise MailError(self.broken)
+        self._cut = ""
+        self.phase = "connecting"
+        allowed = self.timeout
+        if self._stop_by is not None:  # a service asked to stop: what is left of its grace only
+            allowed = max(0.1, min(allowed, self._stop_by - time.monotonic()))
+        self._dog.arm(allowed, lambda: self._cut_connection("it took longer than the time allowed"))
+        try:
+            conn = self._conn if self._conn is not None and getattr(self._conn, "sock", None) else None
+            if conn is None:
+                try:
+                    conn = self._open()
+                except BaseException as exc:
+                    if not isinstance(exc, Exception) or self._cut:
+                        raise
+                    self.broken = classify(exc).text
+                    raise
+            self.phase = "sending"
+            conn.send_message(msg)
+        except BaseException as exc:
+            self._drop()
+            if (
+                self._cut
+                and isinstance(exc, Exception)
+                and not isinstance(exc, smtplib.SMTPResponseException)
+            ):
+                raise MailError(f"the send was cut off ({self._cut}); it may be tried again") from None
+            raise
+        finally:
+            self._dog.disarm()
+            self.phase = "idle"
+
+    def limit(self, seconds: float) -> None:
+        """Allow the message in hand, and any after it, at most `seconds` more (a service asked to stop)."""
+        self._stop_by = time.monotonic() + seconds
+        self._dog.shorten(seconds)
+
+    def abort(self) -> None:
+        """Cut the message in hand now (a second signal)."""
+        self._cut_connection("the service was stopped at once")
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """End the session politely (QUIT); the next send opens a new one."""
+        conn = self._conn
+        if conn is not None and getattr(conn, "sock", None) is not None:
+            try:
+                conn.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+        self._drop()
+        self.broken = None
+
+
+def transport(app: App | None = None) -> Smtp | Outbox:
+    """The configured channel, its settings checked now (one clear line for a bad one)."""
+    url = (os.environ.get("TRIGGER_SMTP_URL") or "").strip()
+    if url:
+        return Smtp(url)
+    return Outbox(outbox_dir())

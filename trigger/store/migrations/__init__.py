@@ -1,0 +1,1 @@
+"""The schema's Alembic migrations, shipped inside the package (`trigger.store:migrations`)."""

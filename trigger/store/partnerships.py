@@ -1,0 +1,40 @@
+"""A partnership's own settings as every use-case reads them: its row (the case's, the user's, the one
+chosen with --partnership, or the database's only one) and its manager's address (the single point of
+contact). Setting them up is `trigger.access.partnership`."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from trigger.rules import policy as policies
+from trigger.rules.policy import Policy
+from trigger.store import access
+from trigger.store.models import Partnership
+
+
+def partnership_of(session: Session, partnership_id: int | None = None) -> Partnership | None:
+    """A partnership's row: the one given, else the one in hand (the case's, the user's, the one chosen
+    with --partnership, the database's only one); None before `trigger init`."""
+    if partnership_id is None:
+        if session.exec(select(Partnership.id).limit(1)).first() is None:
+            return None
+        partnership_id = access.acting_partnership(session)
+    return session.get(Partnership, partnership_id)
+
+
+def manager_address(session: Session, policy: Policy, partnership_id: int | None = None) -> str:
+    """The partnership's manager (the single point of contact): the address given at `trigger init` or
+    `partnership add`, else the policy's."""
+    row = partnership_of(session, partnership_id)
+    return ((row.manager_email if row is not None else None) or policy.manager_email or "").strip()
+
+
+def managers(session: Session, override: str | None = None) -> dict[int, str]:
+    """Every partnership's manager address, by partnership id (for the reminder sweep); `override` is
+    the --policy given, whose address stands in for a partnership that has none of its own."""
+    forced = policies.load(override) if override else None
+    out = {}
+    for row in session.exec(select(Partnership)):
+        fallback = row.manager_email or (forced or policies.load(row.policy)).manager_email
+        out[row.id] = (fallback or "").strip()
+    return out

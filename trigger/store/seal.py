@@ -1,0 +1,128 @@
+"""The free text of a case's audit events, sealed under the case's own key (docs/operations.md#erasure).
+
+The audit log is append-only and hash-chained, so nothing may blank a row of it; yet a reason or a
+detail can hold a person's name, words or address. So the `reason` and `detail` of every event that
+belongs to a case are stored encrypted: AES-GCM under a 256-bit key kept in `case_key`, a random nonce
+for each value, and the case, the event's number and the field bound in, so that a sealed value cannot
+be moved to another event. The chain's hashes cover what is stored, the ciphertext. `purge` deletes the
+key: the chain still verifies, and the text can never be read again.
+
+Events that belong to no case (setup, people, imports, reminder runs) hold no victim's data and are
+stored as written; so are the events of a database written before sealing began.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from typing import Any
+
+from sqlalchemy import select
+
+from trigger.store import tables as t
+
+PREFIX = "sealed:"  # before the base64 of nonce + ciphertext + tag
+NONCE = 12  # bytes: AES-GCM's standard 96-bit nonce, random for each value
+FIELDS = ("reason", "detail")
+
+
+def _aead(key: bytes) -> Any:
+    # imported only when there is text to seal or open: `list` and `--help` never pay for it
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return AESGCM(key)
+
+
+def _bound(case_id: int, seq: int, field: str) -> bytes:
+    return f"{case_id}/{seq}/{field}".encode()
+
+
+def key_of(session: Any, case_id: int) -> bytes:
+    """The case's key, made with its first sealed event. The caller holds the writers' lock (every
+    append does), so two first events of one case never make two keys."""
+    from trigger.store.models import CaseKey
+
+    row = session.get(CaseKey, case_id)
+    if row is None:
+        row = CaseKey(case_id=case_id, key=os.urandom(32))
+        session.add(row)
+        session.flush()
+    return row.key
+
+
+def seal_event(session: Any, event: Any) -> None:
+    """Replace the event's reason and detail by their sealed form (before its hash is taken)."""
+    values = {f: getattr(event, f) for f in FIELDS if getattr(event, f)}
+    if not values:
+        return
+    aead = _aead(key_of(session, event.case_id))
+    for field, text in values.items():
+        nonce = os.urandom(NONCE)
+        sealed = aead.encrypt(nonce, text.encode(), _bound(event.case_id, event.seq, field))
+        setattr(event, field, PREFIX + base64.b64encode(nonce + sealed).decode("ascii"))
+
+
+def is_sealed(stored: str | None) -> bool:
+    return bool(stored) and stored.startswith(PREFIX)  # type: ignore[union-attr]
+
+
+class Opener:
+    """Reads the reason and detail of the events of some cases: the text while the case's key
+    exists, "[erased by purge on DATE]" once `purge` has destroyed it; a value stored unsealed (no case,
+    or written before sealing began) as it is. Rows are ORM events or Core rows with `case_id`, `seq`
+    and the field read."""
+
+    def __init__(self, session: Any, case_ids: Any):
+        self._session = session
+        self._ids = sorted({c for c in case_ids if c is not None})
+        ck = t.case_key
+        found = select(ck.c.case_id, ck.c.key).where(ck.c.case_id.in_(self._ids))
+        self._keys: dict[int, bytes] = dict(session.execute(found).all()) if self._ids else {}
+        self._aeads: dict[int, Any] = {}
+        self._purged: dict[int, Any] | None = None
+
+    def _purge(self, case_id: int) -> tuple[Any, int] | None:
+        """The day and place in the log of the case's purge, if it was purged."""
+        if self._purged is None:
+            ev = t.audit_event
+            purges = select(ev.c.case_id, ev.c.on, ev.c.seq).where(
+                ev.c.event == "purge", ev.c.case_id.in_(self._ids)
+            )
+            self._purged = {case_id: (on, seq) for case_id, on, seq in self._session.execute(purges)}
+        return self._purged.get(case_id)
+
+    def _open(self, row: Any, field: str) -> tuple[str | None, bool]:
+        """(the text, whether it was erased)."""
+        stored = getattr(row, field)
+        if not is_sealed(stored) or row.case_id is None:
+            return stored, False
+        key = self._keys.get(row.case_id)
+        opened = None
+        if key is not None:
+            aead = self._aeads.get(row.case_id) or self._aeads.setdefault(row.case_id, _aead(key))
+            data = base64.b64decode(stored[len(PREFIX) :])
+            try:
+                opened = aead.decrypt(data[:NONCE], data[NONCE:], _bound(row.case_id, row.seq, field))
+            except Exception:  # noqa: BLE001 - sealed under the key the purge destroyed, or altered
+                opened = None
+        if opened is not None:
+            return opened.decode(), False
+        purge = self._purge(row.case_id)
+        if purge is not None and row.seq < purge[1]:  # a key made after the purge opens only what followed
+            return f"[erased by purge on {purge[0].isoformat()}]", True
+        if key is None:
+            return "[erased: the case's key is gone]", True
+        return "[sealed text that does not open: run `trigger audit verify`]", True
+
+    def reason(self, row: Any) -> str | None:
+        return self._open(row, "reason")[0]
+
+    def detail(self, row: Any) -> str | None:
+        """The detail's JSON text, as recorded; after purge `{"erased": "[erased by purge on DATE]"}`."""
+        text, erased = self._open(row, "detail")
+        return json.dumps({"erased": text}) if erased else text
+
+    def details(self, row: Any) -> dict:
+        text = self.detail(row)
+        return json.loads(text) if text else {}

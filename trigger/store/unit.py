@@ -1,0 +1,227 @@
+"""The unit of work: one change to one case is one transaction holding the change, its audit event and
+the case's refreshed deadlines (`changing`). Also what every use-case needs to find its way: a case
+or an agency by its code, the checks on an `--on` date, the database's settings and the policy a case
+runs under.
+
+This is the public core the use-case modules (`cases`, `complaints`, `review`, `correspondence`,
+...) share; they import it, never each other's private helpers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from trigger import checks
+from trigger.errors import ConcurrentChange, InvalidInput, NotFound, Retry
+from trigger.store import access, audit, schedule
+from trigger.store.app import App, retried, today, writers_lock
+from trigger.store.models import Agency, AuditEvent, PolicySnapshot, ReviewCase, utcnow
+
+__all__ = ["retried", "writers_lock"]  # re-exported: the use-case modules take them from here
+from trigger.rules import policy as policies
+from trigger.rules.policy import Policy
+from trigger.store.partnerships import partnership_of
+from workflows import machine
+
+# -- policies ---------------------------------------------------------------------------------------
+
+
+def default_policy(app: App, session: Session, partnership_id: int | None = None) -> Policy:
+    """The policy a new case starts under: `--policy`, else its partnership's (the one chosen at
+    `trigger init` or `trigger partnership add`)."""
+    if app.policy_override:
+        return policies.load(app.policy_override)
+    row = partnership_of(session, partnership_id)
+    return policies.load(row.policy if row is not None else "llr")
+
+
+def case_policy(session: Session, case: ReviewCase) -> Policy:
+    """The policy version the case started under, from its stored snapshot."""
+    snap = session.exec(
+        select(PolicySnapshot).where(
+            PolicySnapshot.name == case.policy_name, PolicySnapshot.version == case.policy_version
+        )
+    ).first()
+    if snap is None:
+        return policies.load(case.policy_name)
+    return policies.parse(snap.text, f"{case.policy_name} {case.policy_version} (as stored)")
+
+
+# -- finding things ---------------------------------------------------------------------------------
+
+
+def find_case(session: Session, reference: str) -> ReviewCase:
+    """A case by its reference, among the cases the acting user sees (another partnership's cases are
+    not there for them); then what the user may do with it (`trigger.store.access.case_check`)."""
+    checks.text(reference, "the case reference", limit=32, multiline=False)
+    ref = reference.strip().upper()
+    seen = access.case_filter(session, ReviewCase, one=True)
+    case = session.exec(select(ReviewCase).where(ReviewCase.reference == ref, *seen)).first()
+    if case is None:
+        raise NotFound(f"no case {reference!r}; `trigger list` shows the cases")
+    access.case_check(session, case)
+    return case
+
+
+def find_agency(session: Session, code: str) -> Agency:
+    """An agency of the partnership in hand (the case's, or the acting one's) by its code, ignoring case
+    (`CBC` is `cbc`)."""
+    checks.text(code, "the agency code", limit=checks.CODE_MAX, multiline=False)
+    mine = Agency.partnership_id == access.acting_partnership(session)
+    agency = session.exec(
+        select(Agency).where(func.lower(Agency.code) == checks.code_key(code), mine)
+    ).first()
+    if agency is None:
+        known = (
+            ", ".join(a.code for a in session.exec(select(Agency).where(mine).order_by(Agency.code)))
+            or "none yet"
+        )
+        raise NotFound(
+            f"no agency with code {code!r}; known agencies: {known} (add one with `trigger agency add`)"
+        )
+    return agency
+
+
+# -- dates ------------------------------------------------------------------------------------------
+
+
+def not_future(day: date, what: str) -> date:
+    checks.year_ok(day, what)
+    if day > today():
+        raise InvalidInput(f"{what} {day.isoformat()} is in the future; give the day it happened")
+    return day
+
+
+def not_far_ahead(day: date, what: str) -> date:
+    """A date that may lie ahead (a meeting, a due date), but not absurdly far."""
+    return checks.not_far_ahead(day, what, today())
+
+
+def not_before_receipt(case: ReviewCase, day: date, what: str) -> date:
+    """Nothing about a case happens before the case was received."""
+    if day < case.received:
+        raise InvalidInput(
+            f"{what} {day.isoformat()} is before the case was received ({case.received.isoformat()})"
+        )
+    return day
+
+
+def on_for_change(case: ReviewCase, on: date | None) -> date:
+    """The `--on` of a change to a case: not in the future, not before the case was received."""
+    on = not_future(on or today(), "--on")
+    if on < case.received:
+        raise InvalidInput(
+            f"--on {on.isoformat()} is before the case was received ({case.received.isoformat()})"
+        )
+    return on
+
+
+def on_for_move(case: ReviewCase, on: date | None) -> date:
+    """The `--on` of a move between states: also never before the case's previous move."""
+    on = on_for_change(case, on)
+    if on < case.state_changed:
+        raise InvalidInput(
+            f"--on {on.isoformat()} is before the case's previous move ({case.state_changed.isoformat()})"
+        )
+    return on
+
+
+# -- the unit of work around one case --------------------------------------------------------------
+
+
+@dataclass
+class Work:
+    session: Session
+    case: ReviewCase
+    policy: Policy
+    actor: str
+    before_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def record(self, event: str, on: date, **kw) -> AuditEvent:
+        return audit.record(self.session, self.case, event, actor=self.actor, on=on, **kw)
+
+    def lock(self) -> None:
+        """Take the writers' lock now (before allocating a number from what is stored); the case's
+        version is checked at that moment (see `changing`)."""
+        writers_lock(self.session)
+
+    def move(
+        self,
+        trigger: str,
+        on: date,
+        facts: machine.Facts,
+        reason: str | None = None,
+        detail: dict | None = None,
+    ) -> str:
+        """Apply a workflow move judged on `facts`, and record it."""
+        before = self.case.state
+        after = machine.fire(before, trigger, facts)
+        self.case.state = after
+        self.case.state_changed = on
+        self.record(trigger, on, from_state=before, to_state=after, reason=reason, detail=detail)
+        return after
+
+
+def last_event(session: Session, case_id: int) -> int:
+    """The newest audit event of a case: it moves whenever anything about the case changes."""
+    return session.exec(select(func.max(AuditEvent.seq)).where(AuditEvent.case_id == case_id)).one() or 0
+
+
+def _version_check(case: ReviewCase, version: int | None, seen: int) -> Callable[[Session], None]:
+    """docs/architecture.md#optimistic-locking: run when the writers' lock is taken. The case row (its
+    version) and the case's newest event are read again, now that no other writer can move them:
+    - the case row changed and this command changes it too (the same move, the same edit by two
+      people at once): "changed by someone else", nothing saved;
+    - the case row changed under an addition (hours, a finding, an action...): the command runs
+      again on the fresh case (`Retry`), so its checks see the case as it now is;
+    - only other things about the case changed (another person's addition) while this command moves
+      the case: it runs again too, so the move is judged on every fact as it now stands."""
+
+    def check(session: Session) -> None:
+        table = ReviewCase.__table__
+        now = session.connection().execute(select(table.c.version).where(table.c.id == case.id)).scalar()
+        moving = case in session.dirty and session.is_modified(case)
+        if now != version:
+            if moving:
+                raise ConcurrentChange(
+                    "this case was changed by someone else while you worked; reload it "
+                    f"(`trigger show {case.reference}`) and try again"
+                )
+            raise Retry(f"{case.reference} was changed by someone else at the same moment; try again")
+        if moving and last_event(session, case.id) != seen:
+            raise Retry(f"{case.reference} was changed by someone else at the same moment; try again")
+
+    return check
+
+
+@contextmanager
+def changing(app: App, reference: str) -> Iterator[Work]:
+    """Load a case for change; then, in one transaction: the change, its audit event, the case's
+    refreshed deadlines, and whatever must happen just before the commit (`Work.before_commit`: a
+    letter's file put in place). The case's version (optimistic lock) moves only when the case row
+    itself changes (a move, an edit of the case); an addition to the case leaves it alone, so two
+    people adding to one case never clash (docs/architecture.md#optimistic-locking).
+
+    Use-case functions that use this are wrapped in `retried`."""
+    with app.write() as session:
+        case = find_case(session, reference)
+        work = Work(session, case, case_policy(session, case), app.actor)
+        session.info.setdefault("on_lock", []).append(
+            _version_check(case, case.version, last_event(session, case.id))
+        )
+        yield work
+        work.lock()
+        if session.is_modified(case):
+            case.updated_at = utcnow()
+            session.add(case)
+        session.flush()  # the version check happens here: a stale writer gets ConcurrentChange
+        schedule.refresh(session, case, work.policy)
+        session.flush()
+        for step in work.before_commit:
+            step()

@@ -319,6 +319,27 @@ def test_a_pdf_without_pango_names_the_packages_to_install(db, case, tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("fmt", "module", "extra"), [("pdf", "weasyprint", "pdf"), ("docx", "docx", "docx")], ids=["pdf", "docx"]
+)
+def test_a_letter_format_whose_extra_is_not_installed_names_the_extra(db, case, tmp_path, fmt, module, extra):
+    fake = tmp_path / "fake" / module
+    fake.mkdir(parents=True)
+    # what Python raises when the minimal install (no extras) imports the renderer
+    (fake / "__init__.py").write_text(
+        f"raise ModuleNotFoundError(\"No module named '{module}'\", name='{module}')\n"
+    )
+    out = tmp_path / f"letter.{fmt}"
+    proc = _run(
+        "letter", case, "acknowledgement", "--format", fmt, "-o", out, env={"PYTHONPATH": str(fake.parent)}
+    )
+    err = proc.stderr.decode()
+    assert proc.returncode == 1 and err.count("\n") == 1, err
+    assert f"install the {extra} extra: pip install 'community-trigger[{extra}]'" in err
+    assert not out.exists()
+
+
 # -- the shipped recipes -------------------------------------------------------------------------------------
 
 

@@ -385,7 +385,7 @@ class RootGroup(TriggerGroup):
         if parent is None and "default_map" not in extra:
             from trigger import settings
 
-            settings.use_app_dir(click.get_app_dir(settings.APP_NAME, roaming=False))
+            settings.use_former_dir(click.get_app_dir(settings.APP_NAME, roaming=False))
             try:
                 path, table = settings.load_config()
             except TriggerError as exc:

@@ -102,33 +102,55 @@ def _fresh_user(tmp_path) -> dict:
     return {**env, "HOME": str(home), "TRIGGER_USER": "tester"}
 
 
+def _init(env):
+    return subprocess.run(
+        [sys.executable, "cli.py", "init"], cwd=ROOT, env=env, capture_output=True, timeout=120
+    )
+
+
 @pytest.mark.slow
-def test_a_new_install_uses_the_platforms_app_dir_and_an_old_one_keeps_its_database(tmp_path):
+def test_a_new_install_keeps_its_data_in_the_data_folder_and_an_old_one_keeps_its_database(tmp_path):
     env = _fresh_user(tmp_path)
     home = Path(env["HOME"])
-    proc = subprocess.run(
-        [sys.executable, "cli.py", "init"], cwd=ROOT, env=env, capture_output=True, timeout=120
-    )
+    proc = _init(env)
     assert proc.returncode == 0, proc.stderr
-    new = home / ".config" / "community-trigger"  # click.get_app_dir on Linux
-    assert (new / "trigger.store.db").is_file() and oct(new.stat().st_mode & 0o777) == "0o700"
-    assert not (home / ".local" / "share" / "community-trigger").exists()
+    data = home / ".local" / "share" / "community-trigger"  # platformdirs.user_data_dir on Linux
+    assert (data / "trigger.db").is_file() and oct(data.stat().st_mode & 0o777) == "0o700"
+    assert not (home / ".config" / "community-trigger").exists() and not proc.stderr
 
     env = _fresh_user(tmp_path / "old")
-    old = Path(env["HOME"]) / ".local" / "share" / "community-trigger"
+    old = Path(env["HOME"]) / ".config" / "community-trigger"  # where click.get_app_dir put it before
     old.mkdir(parents=True)
-    proc = subprocess.run(
-        [sys.executable, "cli.py", "init"], cwd=ROOT, env=env, capture_output=True, timeout=120
+    (old / "trigger.toml").write_text('as = "Sam Reviewer"\n')
+    assert _init(env).returncode == 0
+    (Path(env["HOME"]) / ".local" / "share" / "community-trigger" / "trigger.db").rename(old / "trigger.db")
+    first = subprocess.run(
+        [sys.executable, "cli.py", "agency", "add", "gower", "--name", "Gower", "--kind", "council"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=120,
     )
-    assert proc.returncode == 0 and str(old / "trigger.store.db") in proc.stdout.decode()
-    assert not (Path(env["HOME"]) / ".config" / "community-trigger").exists()
+    assert first.returncode == 0, first.stderr
+    assert f"the database is {old / 'trigger.db'}, the folder used before" in first.stderr.decode()
+    again = subprocess.run(
+        [sys.executable, "cli.py", "agency", "list", "--csv"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert "Gower" in again.stdout.decode() and not again.stderr  # the same database, named once
+    assert not (Path(env["HOME"]) / ".local" / "share" / "community-trigger" / "trigger.db").exists()
 
 
 def test_trigger_home_still_wins(tmp_path, monkeypatch):
     from trigger import settings
 
     monkeypatch.setenv("TRIGGER_HOME", str(tmp_path / "here"))
-    settings.use_app_dir(tmp_path / "app")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "trigger.db").touch()
+    monkeypatch.setattr(settings, "_former_dir", tmp_path / "app")
     assert settings.data_dir() == tmp_path / "here"
 
 

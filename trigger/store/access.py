@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from sqlalchemy import func, select, text
 from sqlalchemy.sql.elements import ColumnElement
@@ -85,23 +85,33 @@ PERMISSIONS = (
 # what a chair may do, and only on a case under appeal
 CHAIR_ON_APPEAL = (READ_CASE, BUNDLE, APPEAL_DECISION)
 
-F = TypeVar("F", bound=Callable[..., Any])
+
+class Needing(Protocol):
+    """What a use-case is called with (`trigger.store.app.App`): the stack of permissions declared."""
+
+    needs: list[Permission]
 
 
-def needs(permission: Permission) -> Callable[[F], F]:
+A = TypeVar("A", bound=Needing)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def needs(
+    permission: Permission,
+) -> Callable[[Callable[Concatenate[A, P], R]], Callable[Concatenate[A, P], R]]:
     """Declare the permission a use-case needs; `App.read`/`App.write` check it when they open."""
 
-    def wrap(fn: F) -> F:
+    def wrap(fn: Callable[Concatenate[A, P], R]) -> Callable[Concatenate[A, P], R]:
         @functools.wraps(fn)
-        def run(app, *args, **kwargs):
+        def run(app: A, *args: P.args, **kwargs: P.kwargs) -> R:
             app.needs.append(permission)
             try:
                 return fn(app, *args, **kwargs)
             finally:
                 app.needs.pop()
 
-        run.permission = permission  # type: ignore[attr-defined]
-        return run  # type: ignore[return-value]
+        return run
 
     return wrap
 

@@ -315,7 +315,7 @@ class App:
         self.actor = actor or current_user()
         self.policy_override = policy
         self.partnership = partnership
-        self.needs: list = []
+        self.needs: list[access.Permission] = []
         self.who = None
         self._schema_checked = False
         self._ahead = False

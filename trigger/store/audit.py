@@ -15,7 +15,7 @@ from datetime import UTC, date
 from pathlib import PurePath
 
 from sqlalchemy import func, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from trigger.checks import ID_MAX
 from trigger.errors import InvalidInput, NotPermitted
@@ -72,7 +72,7 @@ def record(
     if partnership_id is None:
         partnership_id = case.partnership_id if case is not None else access.scope_of(session)
     # take the head row first: the write lock (SQLite) or row lock (PostgreSQL) orders the appends
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1))
+    session.execute(update(AuditHead).where(col(AuditHead.id) == 1).values(seq=col(AuditHead.seq) + 1))
     head = session.exec(select(AuditHead).where(AuditHead.id == 1)).one()
     session.refresh(head)
     row = AuditEvent(
@@ -120,7 +120,7 @@ def verify(session: Session) -> Verification:
     prev = GENESIS
     count = 0
     expected_seq = 1
-    for row in session.exec(select(AuditEvent).order_by(AuditEvent.seq)):
+    for row in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))):
         count += 1
         if row.seq != expected_seq:
             return Verification(False, count, expected_seq, f"event {expected_seq} is missing")

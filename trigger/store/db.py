@@ -43,7 +43,8 @@ def head_revisions() -> list[str]:
     """The code's head revision(s), read from the revision files without importing Alembic."""
     global _head_cache
     if _head_cache is None:
-        revisions, parents = set(), set()
+        revisions: set[str] = set()
+        parents: set[str] = set()
         for path in VERSIONS.glob("*.py"):
             for key, value in _REV.findall(path.read_text(encoding="utf-8")):
                 names = re.findall(r"['\"]([^'\"]+)['\"]", value)
@@ -78,8 +79,10 @@ class SchemaState:
     @property
     def ahead(self) -> bool:
         """The database carries a revision this code does not know: a newer `trigger` migrated it."""
+        if not self.current:
+            return False
         known = {p.stem for p in VERSIONS.glob("*.py")} | set(self.heads)
-        return bool(self.current) and any(r not in known for r in self.current)
+        return any(r not in known for r in self.current)
 
 
 def schema_state(engine: Engine) -> SchemaState:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from pathlib import PurePath
 
 from sqlalchemy import func, update
@@ -20,13 +20,13 @@ from sqlmodel import Session, col, select
 from trigger.checks import ID_MAX
 from trigger.errors import InvalidInput, NotPermitted
 from trigger.store import access, seal
-from trigger.store.app import writers_lock
+from trigger.store.app import App, writers_lock
 from trigger.store.models import AuditEvent, AuditHead, Partnership, ReviewCase, utcnow
 
 GENESIS = "0" * 64
 
 
-def _utc(moment) -> str:
+def _utc(moment: datetime) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.isoformat()
@@ -209,7 +209,7 @@ def _database_label(url: str) -> str:
 
 
 @access.needs(access.AUDIT)
-def take_anchor(app) -> dict:
+def take_anchor(app: App) -> dict:
     """`trigger audit anchor`: the head of a chain that verifies, with what a person needs to know
     which database it belongs to. Refused while the chain is broken (an anchor would vouch for it) or
     empty."""
@@ -286,7 +286,7 @@ def runs_through(session: Session, anchor: Anchor) -> str | None:
 
 
 @access.needs(access.AUDIT)
-def verify_through(app, anchors: list[Anchor]) -> Verification:
+def verify_through(app: App, anchors: list[Anchor]) -> Verification:
     """`trigger audit verify --anchor FILE`: the chain holds, and still runs through every anchor."""
     with app.read() as session:
         _whole_chain_readable(session, "verifying")

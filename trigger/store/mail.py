@@ -157,7 +157,7 @@ def classify(exc: BaseException) -> Failure:
     return Failure(False, f"{type(exc).__name__}: {exc}")
 
 
-def _decode(value) -> str:
+def _decode(value: object) -> str:
     text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
     return " ".join(text.split())
 

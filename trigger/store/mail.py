@@ -58,6 +58,10 @@ class BadAddress(ValueError):
     """A recipient that is not an e-mail address: no server will ever take it."""
 
 
+class Refused(Exception):
+    """A delivery service refused the message itself (GOV.UK Notify's 400): sending it again cannot help."""
+
+
 # -- settings -----------------------------------------------------------------------------------------
 
 
@@ -150,7 +154,7 @@ def classify(exc: BaseException) -> Failure:
         return Failure(False, "connection refused by the mail server")
     if isinstance(exc, MailError):
         return Failure(False, str(exc))
-    if isinstance(exc, BadAddress):
+    if isinstance(exc, BadAddress | Refused):
         return Failure(True, str(exc))
     if isinstance(exc, smtplib.SMTPException | OSError):
         return Failure(False, f"{type(exc).__name__}: {exc}")
@@ -483,7 +487,8 @@ class Smtp:
 
 
 def transport(app: App | None = None) -> Smtp | Outbox:
-    """The configured channel, its settings checked now (one clear line for a bad one)."""
+    """SMTP or the outbox, its settings checked now (one clear line for a bad one); `channels.transport`
+    chooses GOV.UK Notify before either when it is configured."""
     url = (os.environ.get("TRIGGER_SMTP_URL") or "").strip()
     if url:
         return Smtp(url)

@@ -111,6 +111,7 @@ def log_hours(
     hours: float,
     worked_on: date,
     note: str | None = None,
+    on: date | None = None,
 ) -> HoursEntry:
     if not (math.isfinite(hours) and 0 < hours <= 24):
         raise InvalidInput(
@@ -120,7 +121,7 @@ def log_hours(
     note = checks.text(note, "--note")
     not_future(worked_on, "--date")
     with changing(app, reference) as w:
-        on = on_for_change(w.case, worked_on)
+        on = on_for_change(w.case, on or worked_on)
         ag = find_agency(w.session, agency)
         row = HoursEntry(
             case_id=w.case.id,

@@ -332,3 +332,26 @@ def test_help_loads_no_database_library():
     )
     loaded = set(proc.stdout.splitlines()[-1].split())
     assert not loaded & {"sqlalchemy", "sqlmodel", "rich", "jinja2", "transitions", "alembic", "pydantic"}
+
+
+def test_tests_share_helpers_only_through_tests_support_and_fixtures_only_through_conftest():
+    offences = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        where = path.relative_to(ROOT)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [(a.name, a.name) for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [(node.module, a.name) for a in node.names]
+            else:
+                names = []
+            for module, name in names:
+                test_code = module.split(".")[0] in ("conftest", "tests") or module.startswith("test_")
+                if test_code and not module.startswith("tests.support"):
+                    offences.append(f"{where}:{node.lineno}: imports {module}")
+                elif module.startswith("tests.support") and name.startswith("_"):
+                    offences.append(f"{where}:{node.lineno}: imports the private {module}.{name}")
+            if "support" in where.parts and isinstance(node, ast.FunctionDef | ast.ClassDef):
+                if any("fixture" in ast.unparse(d) for d in node.decorator_list):
+                    offences.append(f"{where}:{node.lineno}: a fixture outside conftest.py ({node.name})")
+    assert offences == []

@@ -52,8 +52,9 @@ class Listing:
     """A listing's columns, in order (the JSON's keys and the CSV's columns too), and how a table fits
     them to the screen: a column in `wrap` (running text, names, codes) wraps onto more lines at
     spaces and after `_ - , . / @`; every other column (a reference, a date, a number) is never cut
-    or wrapped; the columns in `drop` are left out, in that order, while the table is wider than
-    the screen. Headers wrap after `_`. `--wide` shows every column in full."""
+    or wrapped; the columns in `drop` are left out, in that order (those with nothing in them
+    first), while the table is wider than the screen. Headers wrap after `_`. `--wide` shows every
+    column in full."""
 
     columns: tuple[str, ...]
     wrap: tuple[str, ...] = ()
@@ -71,7 +72,7 @@ class Listing:
         if not self.drop:
             return "Show every column in full, however narrow the screen."
         left_out = ", then ".join(self.drop)
-        return f"Show every column in full (a narrow screen leaves out {left_out})."
+        return f"Show every column in full (a narrow screen leaves out {left_out}; an empty one first)."
 
 
 # Every listing's columns. What a narrow screen leaves out first is what matters least to the person
@@ -89,7 +90,7 @@ ACTIONS = Listing(
 USERS = Listing(
     ("login", "name", "role", "partnership", "email", "disabled_on", "disabled_reason"),
     wrap=("name", "email", "disabled_reason"),
-    drop=("disabled_reason", "email", "partnership"),
+    drop=("disabled_reason", "disabled_on", "email", "partnership"),
 )
 PARTNERSHIPS = Listing(
     ("code", "name", "policy", "reference_prefix", "manager_email", "cases", "agencies", "users"),
@@ -188,10 +189,13 @@ def table_lines(rows: list[dict], listing: Listing, width: int | None, title: st
     full = {c: max(len(c), *map(len, col)) if col else len(c) for c, col in texts.items()}
     least = {c: _least(c, col, c in listing.wrap) for c, col in texts.items()}
     shown = list(listing.columns)
-    for column in listing.drop:
-        if width is None or _span([least[c] for c in shown]) <= width:
-            break
-        shown.remove(column)
+    if width is not None and _span([full[c] for c in shown]) > width:
+        # a column with nothing in it goes before any text is wrapped; then the others, in order
+        shown = [c for c in shown if c not in listing.drop or any(texts[c])]
+        for column in [c for c in listing.drop if c in shown]:
+            if _span([least[c] for c in shown]) <= width:
+                break
+            shown.remove(column)
     widths = {c: full[c] for c in shown}
     if width is not None:
         # headers wrap first (one more line, once), then the text, then words fold

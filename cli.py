@@ -100,7 +100,7 @@ class TriggerGroup(click.Group):
         self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
     ) -> click.Context:
         if parent is None and "default_map" not in extra:
-            settings.use_app_dir(click.get_app_dir(settings.APP_NAME, roaming=False))
+            settings.use_former_dir(click.get_app_dir(settings.APP_NAME, roaming=False))
             try:
                 path, table = settings.load_config()
             except errors.TriggerError as exc:
@@ -1963,15 +1963,15 @@ def report_annual(
         raise click.ClickException(
             "not writing figures to publish: " + "; ".join(f"{f['name']} ({f['detail']})" for f in failed)
         )
-    name = publish.partnership_name(c.app) if (targets or as_csv) else ""
-    rows = publish.tidy_rows(data, name) if (targets or as_csv) else []
+    name = publish.partnership_name(c.app) if (targets or as_csv or (as_json and suppress)) else ""
+    rows = publish.tidy_rows(data, name) if (targets or as_csv or (as_json and suppress)) else []
     if targets:
         _write_published(targets, data, rows, name, templates)
         written = ", ".join(f for f in files.values() if f)
         suppressed = ", small numbers suppressed" if suppress else ""
         click.echo(f"Wrote {written} ({period.label}{suppressed}).", err=True)
     if as_json:
-        console.emit_json(data)
+        console.emit_json(publish.published_json(data, rows) if suppress else data)
     elif as_csv and not output:
         click.echo(("\ufeff" if console.stdout_is_a_file() else "") + publish.csv_text(rows), nl=False)
     elif not targets:

@@ -36,12 +36,12 @@ from trigger.errors import (
     StorageError,
     TriggerError,
 )
-from trigger.settings import data_dir
+from trigger.settings import DB_NAME, data_dir
 from trigger.store import access, db, outputs
 
 
 def default_db_url() -> str:
-    return f"sqlite:///{data_dir() / 'trigger.store.db'}"
+    return f"sqlite:///{data_dir() / DB_NAME}"
 
 
 def db_url() -> str:

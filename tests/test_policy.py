@@ -9,9 +9,9 @@ import os
 from pathlib import Path
 
 import pytest
-from dump import database_dump
-from lettercases import PNG, letterhead_policy
 
+from tests.support.letters import PNG, letterhead_policy
+from tests.support.sql import database_dump
 from trigger.errors import PolicyError
 from trigger.rules import policy as policies
 from workflows import PRESETS_DIR

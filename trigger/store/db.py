@@ -86,8 +86,10 @@ class SchemaState:
     @property
     def ahead(self) -> bool:
         """The database carries a revision this code does not know: a newer `trigger` migrated it."""
+        if not self.current:
+            return False
         known = {p.stem for p in VERSIONS.glob("*.py")} | set(self.heads)
-        return bool(self.current) and any(r not in known for r in self.current)
+        return any(r not in known for r in self.current)
 
 
 def schema_state(engine: Engine) -> SchemaState:
@@ -192,7 +194,7 @@ def adoption_problems(engine: Engine) -> list[str]:
     return problems
 
 
-def backup_sqlite(source: Path, target) -> int:
+def backup_sqlite(source: Path, target: FileTarget) -> int:
     """Copy a live SQLite database with the online backup API (consistent while others write) into a
     private temporary file beside `target` (a `trigger.store.outputs.FileTarget`), then rename it into place
     (docs/architecture.md#files-the-engine-writes). Returns the copy's size in bytes."""
@@ -223,7 +225,7 @@ def backup_sqlite(source: Path, target) -> int:
     return size
 
 
-def backup(url: str, file, *, force: bool = False) -> int:
+def backup(url: str, file: str | os.PathLike[str], *, force: bool = False) -> int:
     """`trigger backup FILE`: SQLite through the online backup API; PostgreSQL is backed up with the
     server's own tools (README, "Shared PostgreSQL")."""
     if not url.startswith("sqlite"):
@@ -240,7 +242,7 @@ def backup(url: str, file, *, force: bool = False) -> int:
     return backup_sqlite(source, target)
 
 
-def refuse_unregistered(engine) -> None:
+def refuse_unregistered(engine: Engine) -> None:
     """A PostgreSQL login without a group cannot see or read the tables `db grant` protects: say so,
     rather than "no database here" or "no migration history"."""
     if engine.dialect.name != "postgresql":

@@ -467,9 +467,9 @@ def db_upgrade(c, revision, adopt):
 @pass_ctx
 def db_current(c, as_json):
     """Show the database's schema revision and the newest one this version of trigger ships."""
-    from trigger.store import db
+    from trigger.access import partnership
 
-    state = db.schema_state(c.app.engine)
+    state = partnership.schema(c.app)
     if as_json:
         console.emit_json({"current": state.current, "head": state.heads, "up_to_date": state.up_to_date})
     else:
@@ -1293,11 +1293,11 @@ def meeting(c, reference, at, held, victim_involvement, attendees, on):
     """Schedule the review meeting, or record that it was held."""
     from trigger.cases import review
 
-    review.meeting(
+    row = review.meeting(
         c.app, reference, at=at, held=held, victim_involvement=victim_involvement, attendees=attendees, on=on
     )
     click.echo(
-        f"Meeting {'held' if held else 'scheduled'} {at.isoformat(timespec='minutes')} "
+        f"Meeting {'held' if held else 'scheduled'} {row.at.isoformat(timespec='minutes')} "
         f"on {reference.upper()}."
     )
 

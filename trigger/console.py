@@ -19,9 +19,8 @@ import stat
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import click
@@ -47,8 +46,7 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
 
-@dataclass(frozen=True)
-class Listing:
+class Listing(NamedTuple):
     """A listing's columns, in order (the JSON's keys and the CSV's columns too), and how a table fits
     them to the screen: a column in `wrap` (running text, names, codes) wraps onto more lines at
     spaces and after `_ - , . / @`; every other column (a reference, a date, a number) is never cut

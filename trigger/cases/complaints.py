@@ -50,6 +50,8 @@ def add_incident(
     agency_ref = checks.reference(agency_ref, "--agency-ref")
     same_as = checks.whole(same_as, "--same-as")
     description = checks.text(description, "--description")
+    if complainant is not None and not complainant.strip():
+        raise InvalidInput("--complainant is blank; give who complained, or leave it out")
     complainant = checks.name(complainant, "--complainant")
     category = checks.text(category, "--category", limit=64, multiline=False)
     if reported < occurred:

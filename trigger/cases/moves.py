@@ -158,6 +158,12 @@ def activate(
     if on < received:
         raise InvalidInput(f"--on {on.isoformat()} is before --received {received.isoformat()}")
     third_party = victim is not None and not checks.same_name(victim, applicant)
+    if not third_party and (consent_date is not None or consent_method is not None):
+        # gov.uk guidance: consent is the victim's, to a third party applying for them
+        raise InvalidInput(
+            "--consent-date and --consent-method are the victim's consent to a third party applying; "
+            "give the victim with --victim, or leave them out"
+        )
     if third_party:
         # gov.uk guidance: a third party applies with the victim's consent
         if consent_date is None:
@@ -419,6 +425,11 @@ def lodge_appeal(
     late_reason = checks.words(late_reason, "--late-reason")
     with changing(app, reference) as w:
         on = on_for_move(w.case, on or received)
+        if on < received:
+            raise InvalidInput(
+                f"--on {on.isoformat()} is before --received {received.isoformat()}; an appeal is recorded "
+                "on or after the day it was received"
+            )
         if received < w.case.state_changed:
             raise InvalidInput(
                 f"--received {received.isoformat()} is before the decision appealed against "

@@ -14,12 +14,15 @@ page's answers here, and hands the whole application to `submit`.
 from __future__ import annotations
 
 import logging
+import secrets
 import smtplib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+from sqlalchemy import func
 from sqlmodel import select
 
 from trigger.cases import complaints, moves
@@ -30,7 +33,7 @@ from trigger.rules.calendar import Span
 from trigger.store import mail, schedule
 from trigger.store.access import APPLY, needs
 from trigger.store.app import App, retried, today
-from trigger.store.models import Agency, Deadline, Partnership
+from trigger.store.models import Agency, Deadline, Partnership, Setting
 from trigger.store.partnerships import partnership_of
 from trigger.store.unit import Work, find_agency
 
@@ -131,10 +134,26 @@ def door(app: App, code: str | None) -> Door:
             if len(rows) != 1:
                 raise NotFound("this database holds several partnerships; choose one")
             return _door(session, rows[0], app)
-        row = session.exec(select(Partnership).where(Partnership.code == code)).first()
+        row = session.exec(select(Partnership).where(func.lower(Partnership.code) == code.lower())).first()
         if row is None:
             raise NotFound(f"no partnership {code!r}")
         return _door(session, row, app)
+
+
+@retried
+@needs(APPLY)
+def web_keys(app: App) -> tuple[bytes, bytes]:
+    """The door's session key and form key: made once, at random, and kept in the database's settings,
+    so that every process serving the door (and a restart) signs and checks alike."""
+    keys = []
+    with app.write() as session:
+        for name in ("web.session_key", "web.csrf_key"):
+            row = session.get(Setting, name)
+            if row is None:
+                row = Setting(key=name, value=secrets.token_hex(32))
+                session.add(row)
+            keys.append(bytes.fromhex(row.value))
+    return keys[0], keys[1]
 
 
 # -- checking the answers, page by page ----------------------------------------------------------------
@@ -200,6 +219,12 @@ def check_complaint(door_: Door, complaint: Complaint) -> Complaint:
         raise FieldProblem("agency", InvalidInput("choose the agency it was reported to", "required"))
     if complaint.hate is not None and complaint.hate not in HATE_STRANDS:
         raise FieldProblem("hate", InvalidInput("not a hate strand", "format"))
+    _checked_complaint(complaint)
+    return complaint
+
+
+def _checked_complaint(complaint: Complaint) -> None:
+    """`trigger incident add`'s checks of one incident; a refusal names the answer it is about."""
     try:
         complaints.checked_complaint(
             occurred=complaint.occurred,
@@ -212,7 +237,6 @@ def check_complaint(door_: Door, complaint: Complaint) -> Complaint:
         where = str(exc).split(" ", 1)[0]
         field_name = {"--occurred": "occurred", "--agency-ref": "agency_ref", "--description": "description"}
         raise FieldProblem(field_name.get(where, "reported"), exc) from None
-    return complaint
 
 
 # -- sending the application ---------------------------------------------------------------------------
@@ -310,13 +334,7 @@ def submit(app: App, application: Application) -> Receipt:
     ):
         fields[name] = check_field(name, value)
     for complaint in application.complaints:
-        complaints.checked_complaint(
-            occurred=complaint.occurred,
-            reported=complaint.reported,
-            agency_ref=complaint.agency_ref,
-            description=complaint.description,
-            hate=complaint.hate,
-        )
+        _checked_complaint(complaint)
     checked = moves.checked_application(
         received=received,
         consent_date=consent_date,
@@ -376,28 +394,13 @@ def submit(app: App, application: Application) -> Receipt:
 
 # -- the acknowledgement e-mail ------------------------------------------------------------------------
 
-_MONTHS_CY = (
-    "Ionawr",
-    "Chwefror",
-    "Mawrth",
-    "Ebrill",
-    "Mai",
-    "Mehefin",
-    "Gorffennaf",
-    "Awst",
-    "Medi",
-    "Hydref",
-    "Tachwedd",
-    "Rhagfyr",
-)
-
 
 def _day(day: date | None, language: str) -> str:
+    from babel.dates import format_date  # Babel's CLDR data: loaded only when a message is written
+
     if day is None:
         return "-"
-    if language == "cy":
-        return f"{day.day} {_MONTHS_CY[day.month - 1]} {day.year}"
-    return f"{day.day} {day:%B} {day.year}"
+    return format_date(day, "d MMMM y", locale="cy" if language == "cy" else "en_GB")
 
 
 def acknowledgement(receipt: Receipt, to: str, mail_from: str) -> EmailMessage:
@@ -432,7 +435,7 @@ def acknowledgement(receipt: Receipt, to: str, mail_from: str) -> EmailMessage:
         )
         text = f"{welsh}\n{'-' * 60}\n\n{english}"
         subject = f"Eich cais am Adolygiad Achos / {subject}"
-    msg = EmailMessage()
+    msg = EmailMessage(policy=email_policy.default.clone(max_line_length=998))  # subjects stay on one line
     msg["Subject"] = subject
     msg["From"] = mail_from
     msg["To"] = to
@@ -440,8 +443,8 @@ def acknowledgement(receipt: Receipt, to: str, mail_from: str) -> EmailMessage:
     msg["Message-ID"] = make_msgid(domain=mail.domain_of(mail_from))
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "All"
-    msg["Content-Language"] = "cy, en-GB" if receipt.language == "cy" else "en-GB"
     msg.set_content(text + "\n-- \nSent automatically by Community Trigger. Replies may not be read.\n")
+    msg["Content-Language"] = "cy, en-GB" if receipt.language == "cy" else "en-GB"  # after the content
     return msg
 
 

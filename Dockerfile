@@ -1,4 +1,4 @@
-# The engine with the PostgreSQL driver, as compose.yaml's `reminders` service runs it
+# The engine with the PostgreSQL driver and the web door, as compose.yaml's `reminders` and `web` run it
 # (docs/operations.md#postgresql-and-the-reminder-service-with-docker-compose).
 FROM python:3.11-slim
 
@@ -13,7 +13,7 @@ COPY pyproject.toml README.md LICENSE cli.py ./
 COPY trigger ./trigger
 COPY workflows ./workflows
 COPY letters ./letters
-RUN pip install --no-cache-dir '.[postgres]' && rm -rf /src
+RUN pip install --no-cache-dir '.[postgres,web]' && rm -rf /src
 
 USER trigger
 WORKDIR /home/trigger

@@ -44,9 +44,9 @@ LAYERS = {
     "trigger.correspondence": 9,
     "trigger.reports": 9,
     "trigger.demo": 10,
-    "cli": 11,
     "trigger.web": 11,
-    "trigger.__main__": 12,  # `python -m trigger`: the command line itself
+    "cli": 12,  # the command line starts the web door (`trigger web serve`); the door never imports it
+    "trigger.__main__": 13,  # `python -m trigger`: the command line itself
 }
 FACES = ("cli", "trigger.__main__", "trigger.web")
 

@@ -337,8 +337,18 @@ def test_compose_runs_postgresql_and_reminders_serve():
     assert reminders["healthcheck"]["test"][:2] == ["CMD", "trigger"]
     assert reminders["stop_signal"] == "SIGTERM" and set(compose["volumes"]) >= {"pgdata"}
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    assert "'.[postgres]'" in dockerfile and "USER trigger" in dockerfile and "libpango-1.0-0" in dockerfile
+    assert "'.[postgres,web]'" in dockerfile and "USER trigger" in dockerfile
+    assert "libpango-1.0-0" in dockerfile
     assert 'ENTRYPOINT ["trigger"]' in dockerfile
+
+
+def test_compose_runs_the_applicants_door_beside_them_on_loopback():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
+    web, reminders = compose["services"]["web"], compose["services"]["reminders"]
+    assert web["image"] == reminders["image"] and web["command"][:2] == ["web", "serve"]
+    assert web["environment"]["TRIGGER_DB"] == reminders["environment"]["TRIGGER_DB"]
+    assert web["ports"] == ["127.0.0.1:8080:8080"]  # only the host's reverse proxy reaches it
+    assert web["depends_on"]["db"]["condition"] == "service_healthy" and web["stop_signal"] == "SIGTERM"
 
 
 def test_the_systemd_unit_runs_reminders_serve():

@@ -104,7 +104,8 @@ def _door(session, row: Partnership, app: App) -> Door:
     head = pol.letterhead
     return Door(
         code=row.code,
-        name=row.name or pol.partnership,
+        # `init` names a partnership after its policy's area; the door names the partnership itself
+        name=pol.partnership if row.name in ("", pol.area) else row.name,
         welsh_first=pol.nation == "wales",
         agencies=tuple((a.code, a.name) for a in agencies),
         hate_route=pol.hate_route,

@@ -124,7 +124,7 @@ class Guard:
             if status["code"] == 0:
                 await self._answer(send_with_headers, 500, "broken_title", "broken_text")
         took = (time.perf_counter() - started) * 1000
-        log.info("%s %s %s %.0fms", scope["method"], scope["path"], status["code"], took)
+        log.info("%s %s %s %.1fms", scope["method"], scope["path"], status["code"], took)
 
     def _refusal(self, scope) -> tuple[int, str, str] | None:
         if scope["method"] != "POST":

@@ -424,7 +424,8 @@ def _sections(draft: Draft, door: online.Door, language: str) -> list[dict]:
         ]
         if i.get("agency_ref"):
             lines.append(t("reference_given", ref=i["agency_ref"]))
-        lines.append(t(f"hate_{i['hate']}"))
+        answer = t("hate_" + i["hate"])
+        lines.append(f"{t('hate_question')} {answer}")
         lines.append(i["description"])
         incidents.append({"key": t("incident_title", n=n), "lines": lines, "href": f"{base}/incident/{n}"})
     reasons = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 
 from trigger.errors import InvalidInput, MissingDependency
 
@@ -39,6 +40,10 @@ def run(url: str | None, *, host: str, port: int, policy: str | None = None) -> 
         timeout_graceful_shutdown=10,
     )
     log.info("the applicant's door is listening on http://%s:%s/apply", host, port)
+    # uvicorn answers SIGTERM and SIGINT itself (the requests in hand finish), then raises the signal
+    # again to whatever handler was there before: a quiet one, so the process ends with status 0
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     uvicorn.Server(config).run()
     log.info("the applicant's door has stopped")
 

@@ -164,6 +164,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "name_question": ("What is your full name?", "Beth yw eich enw llawn?"),
     "err_applicant_required": ("Enter your full name", "Rhowch eich enw llawn"),
     "contact_question": ("How should we contact you?", "Sut dylem gysylltu â chi?"),
+    "contact_details": ("Your contact details", "Eich manylion cyswllt"),
+    "contact_details_hint": (
+        "Give the details for the way you chose. The others are optional.",
+        "Rhowch y manylion ar gyfer y ffordd a ddewisoch. Mae'r lleill yn ddewisol.",
+    ),
     "contact_email": ("By email", "Drwy e-bost"),
     "contact_phone": ("By phone", "Dros y ffôn"),
     "contact_letter": ("By letter", "Drwy lythyr"),

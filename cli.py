@@ -1,40 +1,59 @@
-"""The `trigger` command line: parse, call the engine, format. No SQL, no rules, no date arithmetic.
+"""The `trigger` command line: parse, call a use-case, hand its result to a printer. No SQL, no rules,
+no date arithmetic (docs/architecture.md).
+
+Finding a command: `trigger X Y` is the function `X_Y` (`trigger report annual` is `report_annual`), a
+group `trigger X` is `X_group`, and a command `trigger X` is `X`, or `X_` where that name is taken
+(`list_`, `scan_`, `export_`, `demo_`). The file runs in sections by noun, in this order: the
+partnership and its settings, cases, complaints, the review, letters, deadlines, reports and records,
+the workflow and the demo. What a command prints beyond a line or two is in `trigger/console.py`.
 
 Every domain error (`trigger.errors.TriggerError`) becomes one line on stderr and a non-zero exit, in
 one place (`TriggerGroup.invoke`).
+
+Imports, one rule: `trigger --help` must not load the engine, so at the top of this file are only the
+standard library, click and the light modules of the face (`trigger.codes`, `trigger.errors`,
+`trigger.settings`, `trigger.console`). A command imports each engine module it calls on its first
+lines, as `from <package> import <module>` (`from trigger.cases import moves`), then calls
+`module.function(...)`: never a name out of a module, never an alias.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import logging
+import shutil
 import sys
+import tempfile
+from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
-from trigger import codes
-from trigger.errors import TriggerError
+from trigger import codes, console, errors, settings
 
+F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+# -- the machinery -------------------------------------------------------------------------------------
+# groups, commands, option types, shared options, start-up
 
 
 class OneLineUsageError(click.UsageError):
     """A usage mistake shown as one line that says what is wrong and where the help is."""
 
-    def show(self, file=None):
+    def show(self, file: Any = None) -> None:
         where = f"; see `{self.ctx.command_path} --help`" if self.ctx is not None else ""
         click.echo(f"Error: {self.format_message().rstrip('.')}{where}", err=True)
 
 
-def exclusive(*names: str):
+def exclusive(*names: str) -> Callable[[F], F]:
     """Declare options that contradict each other (`--met` and `--not-met`): given together on the
     command line, the command is refused with one line naming both, before anything runs. An argument
     is named by its metavar (`KIND`). Checked once, for every command, by `TriggerCommand`."""
 
-    def mark(f):
-        f.__exclusive__ = [*getattr(f, "__exclusive__", []), names]
+    def mark(f: F) -> F:
+        f.__exclusive__ = [*getattr(f, "__exclusive__", []), names]  # type: ignore[attr-defined]
         return f
 
     return mark
@@ -43,7 +62,7 @@ def exclusive(*names: str):
 class TriggerCommand(click.Command):
     """A command that refuses contradictory options (see `exclusive`)."""
 
-    def parse_args(self, ctx, args):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         rest = super().parse_args(ctx, args)
         for names in getattr(self.callback, "__exclusive__", []):
             given = [name for name in names if self._given(ctx, name)]
@@ -56,12 +75,12 @@ class TriggerCommand(click.Command):
                 raise click.UsageError(f"{listed} contradict each other; give only one", ctx)
         return rest
 
-    def _given(self, ctx, name: str) -> bool:
+    def _given(self, ctx: click.Context, name: str) -> bool:
         for param in self.params:
             named = (
                 name in param.opts if isinstance(param, click.Option) else name == param.human_readable_name
             )
-            if named:
+            if named and param.name is not None:
                 source = ctx.get_parameter_source(param.name)
                 value = ctx.params.get(param.name)
                 return source is click.core.ParameterSource.COMMANDLINE and value not in (None, False, ())
@@ -69,16 +88,31 @@ class TriggerCommand(click.Command):
 
 
 class TriggerGroup(click.Group):
-    """Turns every domain error into `Error: <one line>` on stderr and a non-zero exit."""
+    """Every group of `trigger`, the root included: its commands refuse contradictions, every domain
+    error becomes `Error: <one line>` on stderr and a non-zero exit, and the root reads the config file
+    before parsing, so the file's values become click's `default_map` (command line > environment >
+    config file > default)."""
 
     command_class = TriggerCommand
-    # subgroups made with @group.group() are TriggerGroups too (their commands refuse contradictions)
-    group_class = type
+    group_class = type  # `@group.group()` makes a TriggerGroup too: the class is set once, here
 
-    def invoke(self, ctx):
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        if parent is None and "default_map" not in extra:
+            settings.use_app_dir(click.get_app_dir(settings.APP_NAME, roaming=False))
+            try:
+                path, table = settings.load_config()
+            except errors.TriggerError as exc:
+                raise click.ClickException(str(exc)) from None
+            if table:
+                extra["default_map"] = config_defaults(self, table, "", path)
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except TriggerError as exc:
+        except errors.TriggerError as exc:
             raise click.ClickException(str(exc)) from None
         except OneLineUsageError:
             raise
@@ -93,6 +127,18 @@ class TriggerGroup(click.Group):
                     f"cannot use the database: {detail} (check --db or TRIGGER_DB)"
                 ) from None
             raise
+
+
+class DefaultCommandGroup(TriggerGroup):
+    """A group whose first argument, when it names none of its commands, goes to its default command:
+    `trigger hours REF ...` logs hours as it always did, `trigger hours void REF N` voids an entry."""
+
+    default_command = "log"
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
 
 
 def _is_database_error(exc: Exception) -> bool:
@@ -117,7 +163,7 @@ YEARS = (1990, 2100)  # trigger.checks.YEAR_MIN/MAX (not imported here: --help s
 class ISODate(click.ParamType):
     name = "DATE"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
         if isinstance(value, date):
             return value
         try:
@@ -132,7 +178,7 @@ class ISODate(click.ParamType):
 class ISODateTime(click.ParamType):
     name = "DATETIME"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
         if isinstance(value, datetime):
             return value
         try:
@@ -148,35 +194,36 @@ DATE = ISODate()
 DATETIME = ISODateTime()
 ID = click.IntRange(1, 2**31 - 1)  # an id or number: what a database INTEGER holds
 YEAR = click.IntRange(*YEARS)
+NATION = click.Choice(codes.NATIONS)
 
 
 class Ctx:
     """The context object: the engine's App, built lazily so that --help never touches the database."""
 
-    def __init__(self, db, actor, policy):
+    def __init__(self, db: str | None, actor: str | None, policy: str | None) -> None:
         self.db, self.actor, self.policy = db, actor, policy
-        self.partnership = None  # --partnership CODE, on the commands that take it
-        self._app = None
+        self.partnership: str | None = None  # --partnership CODE, on the commands that take it
+        self._app: Any = None
 
     @property
-    def app(self):
+    def app(self) -> Any:
         if self._app is None:
-            from trigger.store.app import App
+            from trigger.store import app
 
-            self._app = App(self.db, self.actor, self.policy, self.partnership)
+            self._app = app.App(self.db, self.actor, self.policy, self.partnership)
         return self._app
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
 
 
-def partnership_option(f):
+def partnership_option(f: F) -> F:
     """--partnership CODE: which partnership the command acts for, in a database of several (a user
     acts for their own; an admin reads every partnership)."""
 
-    def remember(ctx, _param, value):
+    def remember(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
         if value is not None:
-            ctx.find_object(Ctx).partnership = value
+            ctx.find_object(Ctx).partnership = value  # type: ignore[union-attr]
         return value
 
     return click.option(
@@ -189,7 +236,7 @@ def partnership_option(f):
     )(f)
 
 
-def on_option(f):
+def on_option(f: F) -> F:
     return click.option(
         "--on",
         "on",
@@ -199,91 +246,22 @@ def on_option(f):
     )(f)
 
 
-def output_options(f):
+def output_options(f: F) -> F:
     """--json and --csv for every listing (one or the other); a table otherwise."""
     f = click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")(f)
     f = click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
     return exclusive("--json", "--csv")(f)
 
 
-def force_option(f):
+def force_option(f: F) -> F:
     return click.option("--force", "force", is_flag=True, help="Replace the output file if it exists.")(f)
 
 
-def output_target(c, path, force, stream=True):
+def output_target(c: Ctx, path: str | None, force: bool, stream: bool = True) -> Any:
     """Where a command's bytes go: the file (checked before any work), or standard output."""
     from trigger.store import outputs
 
     return outputs.target(path, force=force, db_url=c.app.url, stream=sys.stdout.buffer if stream else None)
-
-
-def emit_json(data) -> None:
-    if isinstance(data, list) and len(data) > LARGE:
-        # a long listing: compact, in one call of json's C encoder (indented output forces the
-        # pure-Python encoder, 0.4 s on 10,000 cases; `list` must stay near the import floor)
-        click.echo(json.dumps(data, default=str, ensure_ascii=False))
-        return
-    click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
-
-
-LARGE = 200  # rows beyond which listings are printed plainly (rich's Table took 10 s on 10,000 rows)
-
-
-def emit_rows(rows: list[dict], columns: list[str], as_json=False, as_csv=False, title=None) -> None:
-    if as_json:
-        emit_json(rows)
-        return
-    if as_csv:
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        from trigger.store.outputs import csv_cell
-
-        for row in rows:
-            writer.writerow({k: csv_cell(_cell(row.get(k))) for k in columns})
-        click.echo(buf.getvalue(), nl=False)
-        return
-    if len(rows) > LARGE:
-        _plain_table(rows, columns, title)
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title, show_lines=False)
-    for c in columns:
-        table.add_column(c)
-    for row in rows:
-        table.add_row(*[_cell(row.get(c)) for c in columns])
-    import shutil
-
-    Console(file=sys.stdout, width=shutil.get_terminal_size((160, 24)).columns).print(table)
-
-
-def _plain_table(rows: list[dict], columns: list[str], title=None) -> None:
-    """Aligned columns without rich, for long listings: built column by column, with text (most cells)
-    taken as it is, because `list` on 10,000 cases must stay near the import floor."""
-    texts = [
-        [v if type(v) is str else "" if v is None else _cell(v) for v in [row.get(c) for row in rows]]
-        for c in columns
-    ]
-    widths = [max(len(c), *map(len, col)) if col else len(c) for c, col in zip(columns, texts, strict=True)]
-    fmt = "  ".join(f"{{:{w}}}" for w in widths)
-    out = ([title] if title else []) + [fmt.format(*columns).rstrip(), "  ".join("-" * w for w in widths)]
-    out += [line.rstrip() for line in map(fmt.format, *texts)]
-    click.echo("\n".join(out))
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
-# -- start-up: UTF-8 output, the data directory, the config file, logging (issue 15) ----------------------
 
 
 def utf8_output() -> None:
@@ -297,7 +275,7 @@ def utf8_output() -> None:
                 pass
 
 
-def config_defaults(command: click.Command, table: dict, where: str, path) -> dict:
+def config_defaults(command: click.Command, table: dict, where: str, path: Path | None) -> dict:
     """A config file's table for `command` as click's `default_map`: keys are option names as typed
     on the command line (`date-format`, `date_format` or the parameter's own name), sub-tables are
     subcommands; an unknown key is refused, naming the file and the table."""
@@ -335,8 +313,6 @@ def setup_logging(verbosity: int) -> None:
     at WARNING by default; -v adds our DEBUG and the libraries' INFO (the scheduler's jobs), -vv
     everything; -q keeps warnings only, -qq errors only. One handler on stderr, installed once; other
     handlers (a test runner's) are left alone."""
-    import logging
-
     ours = {-1: logging.WARNING, 0: logging.INFO}.get(
         verbosity, logging.DEBUG if verbosity > 0 else logging.ERROR
     )
@@ -347,12 +323,12 @@ def setup_logging(verbosity: int) -> None:
     class Stderr(logging.StreamHandler):
         """Writes to whatever sys.stderr is when a record comes (CliRunner swaps it per command)."""
 
-        @property  # type: ignore[override]
-        def stream(self):
+        @property
+        def stream(self) -> Any:
             return sys.stderr
 
         @stream.setter
-        def stream(self, _value):
+        def stream(self, _value: Any) -> None:
             pass
 
     # the PDF renderer's own notes (a font subset by fontTools rather than HarfBuzz, a CSS rule it
@@ -377,25 +353,10 @@ def setup_logging(verbosity: int) -> None:
     logging.getLogger("trigger").setLevel(ours)
 
 
-class RootGroup(TriggerGroup):
-    """The `trigger` group: finds the data directory and reads the config file before parsing, so the
-    file's values become click's `default_map` (command line > environment > config file > default)."""
-
-    def make_context(self, info_name, args, parent=None, **extra):
-        if parent is None and "default_map" not in extra:
-            from trigger import settings
-
-            settings.use_app_dir(click.get_app_dir(settings.APP_NAME, roaming=False))
-            try:
-                path, table = settings.load_config()
-            except TriggerError as exc:
-                raise click.ClickException(str(exc)) from None
-            if table:
-                extra["default_map"] = config_defaults(self, table, "", path)
-        return super().make_context(info_name, args, parent=parent, **extra)
+# -- trigger itself ------------------------------------------------------------------------------------
 
 
-@click.group(cls=RootGroup, context_settings=CONTEXT_SETTINGS)
+@click.group(cls=TriggerGroup, context_settings=CONTEXT_SETTINGS)
 @click.option(
     "--db",
     envvar="TRIGGER_DB",
@@ -437,7 +398,8 @@ def main() -> None:
     cli(prog_name="trigger")
 
 
-# -- set-up -------------------------------------------------------------------------------------------
+# -- the partnership and its settings ------------------------------------------------------------------
+# init, db, backup, partnership, agency, user, policy
 
 
 @cli.command()
@@ -475,72 +437,138 @@ def init(c, policy_name, manager_email, force, code, name):
         click.echo(f"Changed (recorded in the audit log): {line}", err=True)
 
 
-@cli.group(cls=TriggerGroup)
-def policy():
-    """The local procedure presets."""
+@cli.group("db")
+def db_group():
+    """The database schema: migrations shipped with the engine."""
 
 
-@policy.command("list")
-def policy_list():
-    """List the policy presets shipped with the engine."""
-    from trigger.rules import policy as policies
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Migrate to this revision.")
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="A database made before migrations (tables, no revision record): check that its tables "
+    "match, then record it at the initial revision and migrate.",
+)
+@pass_ctx
+def db_upgrade(c, revision, adopt):
+    """Apply the shipped migrations (safe to rerun; run after upgrading trigger)."""
+    from trigger.access import partnership
 
-    for name in policies.preset_names():
-        p = policies.load(name)
-        click.echo(f"{name:10} {p.version:10} {p.nation:8} {p.area}")
-
-
-@policy.command("show")
-@click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def policy_show(name, as_json):
-    """Show a policy's rules and timescales."""
-    from trigger.rules import policy as policies
-
-    p = policies.load(name)
-    data = {
-        "name": p.name,
-        "title": p.title,
-        "area": p.area,
-        "nation": p.nation,
-        "version": p.version,
-        "effective": p.effective.isoformat(),
-        "threshold": {
-            "qualifying_complaints": p.qualifying_complaints,
-            "hate_route": p.hate_route,
-            "community_route": p.community_route,
-            "community_individuals": p.community_individuals,
-            "stricter_caveats": list(p.stricter_caveats),
-        },
-        "timescales": {k: str(v) for k, v in p.timescales.items()},
-        "appeal": {"body": p.appeal_body, "grounds": p.appeal_grounds},
-        "reminders": {"warn_before": str(p.warn_before), "escalate_after": str(p.escalate_after)},
-        "retention_years": p.retention_years,
-        "hourly_rate": p.hourly_rate,
-        "agencies": [a.__dict__ for a in p.agencies],
-    }
-    if as_json:
-        emit_json(data)
-        return
-    click.echo(f"{p.title} ({p.name} {p.version}, {p.nation}, effective {p.effective})")
+    state = partnership.upgrade(c.app, revision, adopt=adopt)
     click.echo(
-        f"Threshold: {p.qualifying_complaints} qualifying complaints"
-        + (", or one hate incident" if p.hate_route else "")
-        + (f", or {p.community_individuals} people about the same problem" if p.community_route else "")
+        f"{c.app.url}: schema at revision {', '.join(state.current or []) or 'none'}"
+        + (" (up to date)" if state.up_to_date else "")
     )
-    for k, v in p.timescales.items():
-        click.echo(f"  {k:20} {v.describe()}")
-    click.echo(f"Appeals: {p.appeal_body}")
-    for k, v in p.appeal_grounds.items():
-        click.echo(f"  {k}: {v}")
 
 
-@cli.group(cls=TriggerGroup)
-def agency():
+@db_group.command("current")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def db_current(c, as_json):
+    """Show the database's schema revision and the newest one this version of trigger ships."""
+    from trigger.store import db
+
+    state = db.schema_state(c.app.engine)
+    if as_json:
+        console.emit_json({"current": state.current, "head": state.heads, "up_to_date": state.up_to_date})
+    else:
+        console.print_schema_state(state)
+
+
+@db_group.command("grant")
+@pass_ctx
+def db_grant(c):
+    """PostgreSQL: create the group roles (trigger_admin, trigger_manager, trigger_reviewer,
+    trigger_chair, trigger_clerk, trigger_viewer), grant them least privilege on this schema's tables,
+    make the audit log append-only and turn on row-level security, so that a login sees and changes
+    only what its role allows, with psql too. Safe to rerun (after `db upgrade`, run it again)."""
+    from trigger.access import grants
+
+    done = grants.grant(c.app)
+    made = f"created {', '.join(done.groups_created)}" if done.groups_created else "the groups existed"
+    click.echo(
+        f"Granted schema {done.schema}: {made}; {done.tables} tables, {done.policies} with row-level "
+        "security; audit_event is append-only."
+    )
+    for login, group in done.logins:
+        click.echo(f"  {login}: {group or 'no group (disabled, or no such login on this server)'}")
+
+
+@cli.command()
+@click.argument("file")
+@force_option
+@pass_ctx
+def backup(c, file, force):
+    """Copy the SQLite database to FILE while others may be using it (PostgreSQL: use pg_dump)."""
+    from trigger.access import partnership
+
+    size = partnership.backup(c.app, file, force=force)
+    click.echo(f"Backed up {c.app.url} to {file} ({size:,} bytes). Restore: stop trigger, copy it back.")
+
+
+@cli.group("partnership")
+def partnership_group():
+    """The partnerships this database serves (a county's several, or the one `init` made)."""
+
+
+@partnership_group.command("add")
+@click.argument("code")
+@click.option(
+    "--name", required=True, help="The partnership's name, e.g. Charnwood Community Safety Partnership."
+)
+@click.option(
+    "--policy", "policy_name", required=True, metavar="NAME|FILE", help="Its policy: a preset or a TOML file."
+)
+@click.option(
+    "--reference-prefix",
+    default=None,
+    metavar="PREFIX",
+    help="Its case references' prefix, e.g. CT-CHA for CT-CHA-2026-0001 (default CT-CODE).",
+)
+@click.option("--manager-email", default=None, help="Where its escalations and the morning digest go.")
+@pass_ctx
+def partnership_add(c, code, name, policy_name, reference_prefix, manager_email):
+    """Add a partnership, with its own policy, reference series, manager and the agencies its policy
+    lists."""
+    from trigger.access import partnership
+
+    row = partnership.add_partnership(
+        c.app,
+        code,
+        name=name,
+        policy=policy_name,
+        reference_prefix=reference_prefix,
+        manager_email=manager_email,
+    )
+    click.echo(
+        f"Added partnership {row.code} ({row.name}), policy {row.policy}, "
+        f"references {row.reference_prefix}-YYYY-NNNN."
+    )
+
+
+@partnership_group.command("list")
+@output_options
+@pass_ctx
+def partnership_list(c, as_json, as_csv):
+    """List the partnerships you see (an admin: all of them)."""
+    from trigger.access import partnership
+
+    rows = partnership.list_partnerships(c.app)
+    console.emit_rows(
+        rows,
+        ["code", "name", "policy", "reference_prefix", "manager_email", "cases", "agencies", "users"],
+        as_json,
+        as_csv,
+    )
+
+
+@cli.group("agency")
+def agency_group():
     """The relevant bodies and partners."""
 
 
-@agency.command("add")
+@agency_group.command("add")
 @click.argument("code")
 @click.option("--name", required=True)
 @click.option("--kind", required=True, type=click.Choice(codes.AGENCY_KINDS))
@@ -555,7 +583,7 @@ def agency_add(c, code, name, kind, email):
     click.echo(f"Added agency {a.code} ({a.name}, {a.kind}).")
 
 
-@agency.command("list")
+@agency_group.command("list")
 @output_options
 @partnership_option
 @pass_ctx
@@ -566,10 +594,123 @@ def agency_list(c, as_json, as_csv):
     rows = partnership.list_agencies(c.app)
     several = len({r["partnership"] for r in rows}) > 1  # an admin's view of a county
     columns = ["code", "name", "kind", "email"] + (["partnership"] if several else [])
-    emit_rows([{k: r[k] for k in columns} for r in rows], columns, as_json, as_csv)
+    console.emit_rows([{k: r[k] for k in columns} for r in rows], columns, as_json, as_csv)
 
 
-# -- a case's life -------------------------------------------------------------------------------------
+@agency_group.command("update")
+@click.argument("code")
+@click.option("--name", default=None)
+@click.option("--kind", default=None, type=click.Choice(codes.AGENCY_KINDS))
+@click.option("--email", default=None, help='The agency\'s contact address ("" clears it).')
+@click.option("--reason", default=None, help="Why (kept with the old and new value).")
+@partnership_option
+@pass_ctx
+def agency_update(c, code, name, kind, email, reason):
+    """Change an agency's name, kind or e-mail (audited; reminders go to the new address)."""
+    from trigger.cases import corrections
+
+    rows = corrections.update_agency(c.app, code, name=name, kind=kind, email=email, reason=reason)
+    console.print_corrected(rows, f"agency {code}")
+
+
+@cli.group("user")
+def user_group():
+    """The people registered and their roles. With nobody registered, whoever runs a command is trusted;
+    once anybody is, every command checks the actor's role."""
+
+
+@user_group.command("add")
+@click.argument("login")
+@click.option("--name", required=True, help="The person's name, as letters and the audit log show it.")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(codes.ROLES),
+    help=(
+        "admin: partnerships, people, reading all; manager: their partnership's work; reviewer: the "
+        "cases they review; chair: appeals; clerk: applications, complaints, letters; viewer: reading."
+    ),
+)
+@click.option(
+    "--partnership",
+    "partnership_code",
+    metavar="CODE",
+    default=None,
+    help="Their partnership (not for an admin; default: the only one).",
+)
+@click.option("--email", default=None)
+@pass_ctx
+def user_add(c, login, name, role, partnership_code, email):
+    """Register a person (on PostgreSQL, an existing database login) with a role. The first must be an
+    admin. On PostgreSQL the login is given its role's group once `trigger db grant` has run."""
+    from trigger.access import people
+
+    added = people.add(c.app, login, name=name, role=role, partnership=partnership_code, email=email)
+    where = f" in {added.partnership}" if added.partnership else ""
+    click.echo(f"Registered {added.user.login} ({added.user.name}) as {added.user.role}{where}.")
+    for note in added.notes:
+        click.echo(note, err=True)
+
+
+@user_group.command("list")
+@output_options
+@pass_ctx
+def user_list(c, as_json, as_csv):
+    """List the people registered (a manager: their partnership's)."""
+    from trigger.access import people
+
+    console.emit_rows(
+        people.list_users(c.app),
+        ["login", "name", "role", "partnership", "email", "disabled_on", "disabled_reason"],
+        as_json,
+        as_csv,
+    )
+
+
+@user_group.command("disable")
+@click.argument("login")
+@click.option("--reason", required=True, help="Why they may no longer act (kept in the audit log).")
+@pass_ctx
+def user_disable(c, login, reason):
+    """Stop a person acting; what they did stays in the record. On PostgreSQL their login loses its group."""
+    from trigger.access import people
+
+    u = people.disable(c.app, login, reason=reason)
+    click.echo(f"Disabled {u.login} ({u.name}) on {u.disabled_on}.")
+
+
+@cli.group("policy")
+def policy_group():
+    """The local procedure presets."""
+
+
+@policy_group.command("list")
+def policy_list():
+    """List the policy presets shipped with the engine."""
+    from trigger.rules import policy
+
+    for name in policy.preset_names():
+        p = policy.load(name)
+        click.echo(f"{name:10} {p.version:10} {p.nation:8} {p.area}")
+
+
+@policy_group.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def policy_show(name, as_json):
+    """Show a policy's rules and timescales."""
+    from trigger.rules import policy
+
+    p = policy.load(name)
+    if as_json:
+        console.emit_json(console.policy_data(p))
+    else:
+        console.print_policy(p)
+
+
+# -- cases ---------------------------------------------------------------------------------------------
+# activate, show, list, check, decide, assign, outcome, appeal, appeal-decision, close, withdraw,
+# case, consult
 
 
 @cli.command()
@@ -599,115 +740,52 @@ def agency_list(c, as_json, as_csv):
 @click.option("--json", "as_json", is_flag=True, help="Print the new case's reference as JSON.")
 @partnership_option
 @pass_ctx
-def activate(
-    c,
-    applicant,
-    received,
-    channel,
-    statement,
-    victim,
-    consent_date,
-    consent_method,
-    victim_kind,
-    victim_ref,
-    address,
-    postcode,
-    beat,
-    language,
-    email,
-    phone,
-    preferred_contact,
-    accessibility,
-    vulnerability,
-    on,
-    as_json,
-):
+def activate(c, on, as_json, **given):
     """Log an application for an ASB case review."""
     from trigger.cases import moves
 
-    case = moves.activate(
-        c.app,
-        applicant=applicant,
-        received=received,
-        channel=channel,
-        statement=statement,
-        victim=victim,
-        consent_date=consent_date,
-        consent_method=consent_method,
-        victim_kind=victim_kind,
-        victim_ref=victim_ref,
-        address=address,
-        postcode=postcode,
-        beat=beat,
-        language=language,
-        email=email,
-        phone=phone,
-        preferred_contact=preferred_contact,
-        accessibility=accessibility,
-        vulnerability=vulnerability,
-        on=on,
-    )
+    case = moves.activate(c.app, on=on, **given)
     if as_json:
-        emit_json({"reference": case.reference, "state": case.state})
+        console.emit_json({"reference": case.reference, "state": case.state})
     else:
         click.echo(f"{case.reference} received {case.received.isoformat()}; passed to every relevant body.")
 
 
-@cli.group(cls=TriggerGroup)
-def incident():
-    """Complaints recorded against a case."""
-
-
-@incident.command("add")
+@cli.command()
 @click.argument("reference")
-@click.option("--occurred", required=True, type=DATE, help="When the behaviour happened.")
-@click.option("--reported", required=True, type=DATE, help="When it was reported to the agency.")
-@click.option("--agency", required=True, help="The agency it was reported to (code).")
-@click.option("--agency-ref", default=None, help="The agency's own reference (CAD number...).")
-@click.option("--hate", default=None, type=click.Choice(codes.HATE_STRANDS))
-@click.option("--same-as", type=ID, default=None, help="The id of the complaint this one repeats.")
-@click.option("--complainant", default=None, help="Who complained, when not the victim (community route).")
-@click.option("--category", default=None, help="The kind of report, e.g. diary_sheet (for local caveats).")
-@click.option("--description", default=None)
-@on_option
-@click.option("--json", "as_json", is_flag=True, help="Print the new complaint's id as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
-def incident_add(
-    c,
-    reference,
-    occurred,
-    reported,
-    agency,
-    agency_ref,
-    hate,
-    same_as,
-    complainant,
-    category,
-    description,
-    on,
-    as_json,
-):
-    """Record a complaint of ASB made to an agency."""
-    from trigger.cases import complaints
+def show(c, reference, as_json):
+    """Show a case: its state, threshold, deadlines and timeline."""
+    from trigger.read import views
 
-    row = complaints.add_incident(
-        c.app,
-        reference,
-        occurred=occurred,
-        reported=reported,
-        agency=agency,
-        agency_ref=agency_ref,
-        hate=hate,
-        same_as=same_as,
-        description=description,
-        complainant=complainant,
-        category=category,
-        on=on,
-    )
+    data = views.show(c.app, reference)
     if as_json:
-        emit_json({"id": row.id})
+        console.emit_json(data)
     else:
-        click.echo(f"Complaint {row.id} recorded on {reference.upper()}.")
+        console.print_case(data)
+
+
+@cli.command("list")
+@click.option("--state", default=None, help="Only cases in this state.")
+@click.option(
+    "--overdue", is_flag=True, help="Only cases with a deadline overdue: due, not done, and still possible."
+)
+@click.option("--as-of", type=DATE, default=None, help="Judge overdue as of this day (default today).")
+@output_options
+@partnership_option
+@pass_ctx
+def list_(c, state, overdue, as_of, as_json, as_csv):
+    """List cases."""
+    from trigger.read import listing
+
+    rows = listing.list_cases(c.app, state=state, overdue=overdue, as_of=as_of)
+    console.emit_rows(
+        rows,
+        ["reference", "state", "received", "lead_agency", "reviewer", "next_deadline", "next_due", "overdue"],
+        as_json,
+        as_csv,
+    )
 
 
 @cli.command()
@@ -720,18 +798,9 @@ def check(c, reference, as_json):
 
     case, explanation, corrected = complaints.check(c.app, reference)
     if as_json:
-        emit_json({**explanation.as_dict(), "since_corrected": corrected})
-        return
-    verdict = "MET" if explanation.met else "NOT MET"
-    click.echo(
-        f"{case.reference}: threshold {verdict}"
-        + (f" ({explanation.route} route)" if explanation.route else "")
-    )
-    click.echo()
-    click.echo(explanation.text())
-    if corrected:
-        click.echo()
-        click.echo(f"Note: {corrected}.")
+        console.emit_json({**explanation.as_dict(), "since_corrected": corrected})
+    else:
+        console.print_check(case, explanation, corrected)
 
 
 @cli.command()
@@ -797,202 +866,6 @@ def assign(c, reference, lead, reviewer, reviewer_email, spoc, spoc_email, reaso
         on=on,
     )
     click.echo(f"{case.reference} is {case.state}; lead agency assigned, reviewer {case.reviewer}.")
-
-
-@cli.command()
-@click.argument("reference")
-@click.option("--agency", required=True)
-@click.option("--requested", type=DATE, default=None)
-@click.option("--due", type=DATE, default=None)
-@click.option("--answered", type=DATE, default=None)
-@click.option("--not-held", is_flag=True, help="The agency holds no data (a finding in its own right).")
-@click.option("--note", default=None)
-@exclusive("--requested", "--answered")
-@exclusive("--answered", "--due")
-@exclusive("--requested", "--not-held")
-@pass_ctx
-def evidence(c, reference, agency, requested, due, answered, not_held, note):
-    """Request evidence from an agency, or record its answer."""
-    from trigger.cases import review
-
-    review.evidence(
-        c.app,
-        reference,
-        agency=agency,
-        requested=requested,
-        due=due,
-        answered=answered,
-        not_held=not_held,
-        note=note,
-    )
-    click.echo(f"Evidence from {agency} {'requested' if requested else 'answered'} on {reference.upper()}.")
-
-
-class DefaultCommandGroup(TriggerGroup):
-    """A group whose first argument, when it names none of its commands, goes to its default command:
-    `trigger hours REF ...` logs hours as it always did, `trigger hours void REF N` voids an entry."""
-
-    default_command = "log"
-
-    def parse_args(self, ctx, args):
-        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
-            args = [self.default_command, *args]
-        return super().parse_args(ctx, args)
-
-
-@cli.group(cls=DefaultCommandGroup)
-def hours():
-    """Review hours: log them (`trigger hours REF --agency ... --person ... --hours N --date D`), or
-    void an entry logged in error."""
-
-
-@hours.command("log")
-@click.argument("reference")
-@click.option("--agency", required=True)
-@click.option("--person", required=True)
-@click.option("--hours", required=True, type=float)
-@click.option("--date", "worked_on", required=True, type=DATE)
-@click.option("--note", default=None)
-@pass_ctx
-def hours_log(c, reference, agency, person, hours, worked_on, note):
-    """Log review hours (the default: `trigger hours REF ...` does the same)."""
-    from trigger.cases import review
-
-    row = review.log_hours(
-        c.app, reference, agency=agency, person=person, hours=hours, worked_on=worked_on, note=note
-    )
-    click.echo(f"Logged {hours:g} hours by {person} ({agency}) on {reference.upper()} as entry {row.id}.")
-
-
-@cli.command()
-@click.argument("reference")
-@click.option("--at", "at", required=True, type=DATETIME)
-@click.option("--held", is_flag=True, help="The meeting took place.")
-@click.option("--victim-involvement", default=None, type=click.Choice(codes.VICTIM_INVOLVEMENT))
-@click.option("--attendees", default=None)
-@on_option
-@pass_ctx
-def meeting(c, reference, at, held, victim_involvement, attendees, on):
-    """Schedule the review meeting, or record that it was held."""
-    from trigger.cases import review
-
-    review.meeting(
-        c.app, reference, at=at, held=held, victim_involvement=victim_involvement, attendees=attendees, on=on
-    )
-    click.echo(
-        f"Meeting {'held' if held else 'scheduled'} {at.isoformat(timespec='minutes')} "
-        f"on {reference.upper()}."
-    )
-
-
-@cli.command()
-@click.argument("reference")
-@click.option("--category", required=True, type=click.Choice(codes.FINDING_CATEGORIES))
-@click.option("--text", default=None)
-@on_option
-@pass_ctx
-def finding(c, reference, category, text, on):
-    """Record a finding of the review."""
-    from trigger.cases import review
-
-    row = review.add_finding(c.app, reference, category=category, text=text, on=on)
-    click.echo(f"Finding {row.id} ({category}) recorded on {reference.upper()}.")
-
-
-@cli.command()
-@click.argument("reference")
-@click.option("--to", "to", required=True, help="The body the recommendation is addressed to (code).")
-@click.option("--text", required=True)
-@on_option
-@pass_ctx
-def recommend(c, reference, to, text, on):
-    """Record a recommendation to a body, which must have regard to it."""
-    from trigger.cases import review
-
-    row = review.recommend(c.app, reference, to=to, text=text, on=on)
-    click.echo(f"Recommendation {row.id} to {to} recorded on {reference.upper()}.")
-
-
-@cli.group(cls=TriggerGroup)
-def action():
-    """The action plan."""
-
-
-@action.command("add")
-@click.argument("reference")
-@click.option("--action", "text", required=True, help="The key action.")
-@click.option("--owner", required=True, help="The lead agency for the action (code).")
-@click.option("--due", required=True, type=DATE)
-@click.option("--resources", default=None)
-@click.option("--outcome-measure", default=None)
-@click.option("--jag", is_flag=True, help="Handed to the JAG.")
-@on_option
-@click.option("--json", "as_json", is_flag=True, help="Print the new action's id as JSON.")
-@pass_ctx
-def action_add(c, reference, text, owner, due, resources, outcome_measure, jag, on, as_json):
-    """Add an action to the case's action plan."""
-    from trigger.cases import review
-
-    row = review.add_action(
-        c.app,
-        reference,
-        action=text,
-        owner=owner,
-        due=due,
-        resources=resources,
-        outcome_measure=outcome_measure,
-        jag=jag,
-        on=on,
-    )
-    if as_json:
-        emit_json({"id": row.number, "number": row.number})
-    else:
-        click.echo(f"Action {row.number} added to {reference.upper()}, due {due.isoformat()}.")
-
-
-@action.command("update")
-@click.argument("reference")
-@click.argument("number", type=ID)
-@click.option("--status", type=click.Choice(codes.ACTION_STATUSES), default=None)
-@click.option("--rag", type=click.Choice(codes.RAG), default=None)
-@click.option("--note", default=None, help="A progress note.")
-@click.option("--jag", is_flag=True, help="Hand the action to the JAG.")
-@click.option("--no-jag", is_flag=True, help="Take the action back from the JAG.")
-@on_option
-@exclusive("--jag", "--no-jag")
-@pass_ctx
-def action_update(c, reference, number, status, rag, note, jag, no_jag, on):
-    """Update an action's status, RAG or progress."""
-    from trigger.cases import review
-
-    jag = True if jag else (False if no_jag else None)
-    row = review.update_action(c.app, reference, number, status=status, rag=rag, note=note, jag=jag, on=on)
-    click.echo(
-        f"Action {row.number} on {reference.upper()}: {row.status}"
-        + (f", {row.rag}" if row.rag else "")
-        + "."
-    )
-
-
-@action.command("list")
-@click.argument("reference", required=False)
-@click.option("--overdue", is_flag=True, help="Only open actions past their due date.")
-@click.option("--owner", default=None, help="Only actions owned by this agency (code).")
-@click.option("--as-of", type=DATE, default=None, help="Judge overdue as of this day (default today).")
-@output_options
-@partnership_option
-@pass_ctx
-def action_list(c, reference, overdue, owner, as_of, as_json, as_csv):
-    """The action-plan tracker: the actions of one case, or of every case, with owner, due date and RAG."""
-    from trigger.reports import actions
-
-    rows = actions.action_tracker(c.app, reference=reference, owner=owner, overdue=overdue, as_of=as_of)
-    emit_rows(
-        rows,
-        ["reference", "number", "action", "owner", "due", "status", "rag", "overdue", "days_overdue"],
-        as_json,
-        as_csv,
-    )
 
 
 @cli.command()
@@ -1081,210 +954,151 @@ def withdraw(c, reference, reason, on):
     click.echo(f"{case.reference} is now withdrawn.")
 
 
+@cli.group("case")
+def case_group():
+    """Corrections to a case's own facts."""
+
+
+@case_group.command("update")
+@click.argument("reference")
+@click.option("--applicant", default=None)
+@click.option("--victim", default=None)
+@click.option("--victim-kind", default=None, type=click.Choice(codes.VICTIM_KINDS))
+@click.option("--victim-ref", default=None, help="The victim's id in the partners' case system.")
+@click.option("--consent-date", type=DATE, default=None)
+@click.option("--consent-method", default=None)
+@click.option("--received", type=DATE, default=None, help="The day the application was received.")
+@click.option("--channel", default=None, type=click.Choice(codes.CHANNELS))
+@click.option("--statement", default=None)
+@click.option("--address", default=None)
+@click.option("--postcode", default=None)
+@click.option("--beat", default=None)
+@click.option("--email", default=None)
+@click.option("--phone", default=None)
+@click.option("--language", default=None, type=click.Choice(codes.LANGUAGES))
+@click.option("--preferred-contact", default=None, type=click.Choice(codes.PREFERRED_CONTACT))
+@click.option("--accessibility", default=None)
+@click.option("--vulnerability", default=None)
+@click.option("--spoc", default=None, metavar="NAME", help="The case's named single point of contact.")
+@click.option("--spoc-email", default=None)
+@click.option(
+    "--involvement",
+    default=None,
+    type=click.Choice(codes.VICTIM_INVOLVEMENT),
+    help="The victim's chosen involvement in the review, as they said when asked.",
+)
+@click.option("--reason", required=True, help="Why the correction is made (kept with the old and new value).")
+@on_option
+@pass_ctx
+def case_update(c, reference, reason, on, **given):
+    """Correct a case's facts: each change keeps the old value, the new value, the reason, who and when.
+    An empty value ("") clears an optional field. Letters already issued stay as they were sent.
+
+    \b
+        trigger case update CT-2026-0007 --address "11 High Street, Loughborough" --reason "typo"
+        trigger case update CT-2026-0007 --involvement virtual --reason "asked by phone"
+    """
+    from trigger.cases import corrections
+
+    rows = corrections.update_case(c.app, reference, reason=reason, on=on, **given)
+    console.print_corrected(rows, reference.upper())
+
+
 @cli.command()
 @click.argument("reference")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--response", required=True, help="What the victim said about the draft action plan.")
+@on_option
 @pass_ctx
-def show(c, reference, as_json):
-    """Show a case: its state, threshold, deadlines and timeline."""
-    from trigger.read import views
+def consult(c, reference, response, on):
+    """Record that the draft action plan was put to the victim before the outcome (2025 guidance)."""
+    from trigger.cases import duties
 
-    data = views.show(c.app, reference)
+    row = duties.consult(c.app, reference, on=on, response=response)
+    click.echo(
+        f"Consultation on the draft action plan of {reference.upper()} recorded "
+        f"({row.consulted_on.isoformat()})."
+    )
+
+
+# -- complaints ----------------------------------------------------------------------------------------
+# incident, incidents, scan, signpost
+
+
+@cli.group("incident")
+def incident_group():
+    """Complaints recorded against a case."""
+
+
+@incident_group.command("add")
+@click.argument("reference")
+@click.option("--occurred", required=True, type=DATE, help="When the behaviour happened.")
+@click.option("--reported", required=True, type=DATE, help="When it was reported to the agency.")
+@click.option("--agency", required=True, help="The agency it was reported to (code).")
+@click.option("--agency-ref", default=None, help="The agency's own reference (CAD number...).")
+@click.option("--hate", default=None, type=click.Choice(codes.HATE_STRANDS))
+@click.option("--same-as", type=ID, default=None, help="The id of the complaint this one repeats.")
+@click.option("--complainant", default=None, help="Who complained, when not the victim (community route).")
+@click.option("--category", default=None, help="The kind of report, e.g. diary_sheet (for local caveats).")
+@click.option("--description", default=None)
+@on_option
+@click.option("--json", "as_json", is_flag=True, help="Print the new complaint's id as JSON.")
+@pass_ctx
+def incident_add(c, reference, on, as_json, **given):
+    """Record a complaint of ASB made to an agency."""
+    from trigger.cases import complaints
+
+    row = complaints.add_incident(c.app, reference, on=on, **given)
     if as_json:
-        emit_json(data)
-        return
-    print_case(data)
+        console.emit_json({"id": row.id})
+    else:
+        click.echo(f"Complaint {row.id} recorded on {reference.upper()}.")
 
 
-def print_case(d: dict) -> None:
-    click.echo(
-        f"{d['reference']}  {d['state']}  received {d['received']} ({d['channel']})  policy {d['policy']}"
-    )
-    who = d["applicant"] + (f" for {d['victim']} (consent {d['consent_date']})" if d["third_party"] else "")
-    click.echo(f"Applicant: {who}")
-    if d["spoc"]["name"]:
-        click.echo(f"SPoC: {d['spoc']['name']}" + (f" <{d['spoc']['email']}>" if d["spoc"]["email"] else ""))
-    if d["victim_involvement"]["choice"]:
-        inv = d["victim_involvement"]
-        click.echo(f"Victim's involvement: {inv['choice']} (recorded {inv['recorded']})")
-    t = d["threshold"]
-    if t["decided"]:
-        verdict = "met" if t["met"] else "not met"
-        if t["by_appeal"]:
-            first = t["history"][0]
-            was = "met" if first["met"] else ("rejected" if first["rejection_category"] else "not met")
-            upheld = t["history"][-1].get("upheld")
-            how = "appeal upheld" if upheld else "appeal dismissed, the decision stands"
-            click.echo(
-                f"Threshold: {verdict} on {t['decided']} ({how}; first decided {was} on {first['decided']})"
-            )
-        else:
-            click.echo(
-                f"Threshold: {verdict} on {t['decided']}"
-                + (f" ({t['route']})" if t["route"] else "")
-                + (f"; rejected as {t['rejection_category']}" if t["rejection_category"] else "")
-            )
-        if t["since_corrected"]:
-            click.echo(f"  Note: {t['since_corrected']}.")
-    if d["lead_agency"]:
-        click.echo(f"Lead agency: {d['lead_agency']}; reviewer: {d['reviewer']}")
-    void = [i for i in d["incidents"] if i["void"]]
-    click.echo(
-        f"Complaints: {len(d['incidents']) - len(void)}"
-        + (f" (and {len(void)} void)" if void else "")
-        + f"; findings: {len(d['findings'])}; "
-        f"recommendations: {len(d['recommendations'])}; actions: {len(d['actions'])}; "
-        f"hours: {d['hours_total']:g}"
-    )
-    for i in void:
-        click.echo(f"  complaint {i['id']} void since {i['voided_on']}: {i['void_reason']}")
-    if d["hours"]:
-        click.echo(
-            "Hours entries: "
-            + "; ".join(
-                f"{h['entry']}. {h['date']} {h['person']} ({h['agency']}) {h['hours']:g}"
-                + (f" VOID: {h['void_reason']}" if h["void"] else "")
-                for h in d["hours"]
-            )
-        )
-    if d["consultations"]:
-        click.echo(
-            "Plan put to the victim: " + "; ".join(f"{c['on']}: {c['response']}" for c in d["consultations"])
-        )
-    if d["letters"]:
-        click.echo("Letters (the register; `trigger letter REF --issued N -o FILE` gives one back as sent):")
-        for lt in d["letters"]:
-            fixed = ", ".join(dict.fromkeys(c["field"] for c in lt["corrected_since"]))
-            click.echo(
-                f"  {lt['number']}. {lt['kind']} {lt['issued_on']} ({lt['format']}, sha256 {lt['hash'][:12]})"
-                + (" edited, as sent" if lt["edited"] else "")
-                + (f" e-mailed to {lt['sent']['to']}" if lt["sent"] else "")
-                + (f"  facts since corrected: {fixed}" if fixed else "")
-            )
-    if d["closure_reason"]:
-        click.echo(f"Closure reason: {d['closure_reason']}")
-    if d["deadlines"]:
-        click.echo("Deadlines:")
-        for dl in d["deadlines"]:
-            click.echo(f"  {dl['kind']:20} due {dl['due']}  {_deadline_status(dl)}")
-    if d["corrections"]:
-        click.echo("Corrections:")
-        for c in d["corrections"]:
-            what = c["subject"] + (f" {c['id']}" if c["subject"] in ("incident", "hours") else "")
-            click.echo(
-                f"  {c['on']}  {what} {c['field']}: {_shown(c['old'])} -> {_shown(c['new'])}  by {c['by']}"
-                + (f"  ({c['reason']})" if c["reason"] else "")
-            )
-    if d.get("reminders_undelivered"):
-        click.echo("Reminders not delivered:")
-        for r in d["reminders_undelivered"]:
-            how = {"failed": "FAILED", "retrying": "retrying", "sending": "being sent"}[r["status"]]
-            click.echo(
-                f"  {r['kind']:10} {r['deadline']:18} -> {r['recipient']}: {how}"
-                + (f" ({r['last_error']})" if r["last_error"] else "")
-            )
-    click.echo("Timeline:")
-    for e in d["events"]:
-        move = f" {e['from'] or ''} -> {e['to']}" if e["to"] and e["from"] != e["to"] else ""
-        reason = f"  ({e['reason']})" if e["reason"] else ""
-        detail = (
-            "  "
-            + ", ".join(
-                f"{k} {_cell(v)}"
-                for k, v in e["detail"].items()
-                if k in _TIMELINE_KEYS and v not in (None, "", [], False)
-            )
-            if e.get("detail")
-            else ""
-        )
-        click.echo(f"  {e['at']}  {e['event']:18} {e['actor']}{move}{reason}{detail.rstrip()}")
-
-
-def _shown(value) -> str:
-    return "(none)" if value is None else repr(value)
-
-
-def _deadline_status(dl: dict) -> str:
-    """A deadline's status as `show` prints it; the JSON carries the same `status` code."""
-    st, met_on = dl["status"], dl["met_on"]
-    if st == "met":
-        return f"met {met_on}"
-    if st == "met_late":
-        unit = "working day" if (dl["span"] or "").endswith("wd") else "day"
-        n = dl["days_late"]
-        return f"met late {met_on} ({n} {unit}{'' if n == 1 else 's'} late)"
-    if st == "late_accepted":
-        return f"late appeal accepted {met_on}"
-    if st in ("overdue", "missed"):
-        return st.upper()
-    return st.replace("_", " ")
-
-
-_TIMELINE_KEYS = (
-    "agency",
-    "incident",
-    "category",
-    "to",
-    "number",
-    "status",
-    "rag",
-    "hours",
-    "person",
-    "lead",
-    "reviewer",
-    "route",
-    "grounds",
-    "against",
-    "upheld",
-    "by",
-    "not_held",
-    "channel",
-    "kind",
-    "recipient",
-    "fields",
-    "entry",
-)
-
-
-@cli.command("list")
-@click.option("--state", default=None, help="Only cases in this state.")
+@incident_group.command("update")
+@click.argument("incident_id", metavar="ID", type=ID)
+@click.option("--occurred", type=DATE, default=None)
+@click.option("--reported", type=DATE, default=None)
+@click.option("--agency", default=None, help="The agency it was reported to (code).")
+@click.option("--agency-ref", default=None)
 @click.option(
-    "--overdue", is_flag=True, help="Only cases with a deadline overdue: due, not done, and still possible."
+    "--hate", default=None, type=click.Choice((*codes.HATE_STRANDS, "none")), help="A strand, or none."
 )
-@click.option("--as-of", type=DATE, default=None, help="Judge overdue as of this day (default today).")
-@output_options
-@partnership_option
+@click.option("--same-as", default=None, help="The id of the complaint this one repeats, or none.")
+@click.option("--complainant", default=None)
+@click.option("--category", default=None)
+@click.option("--description", default=None)
+@click.option("--reason", required=True, help="Why the correction is made.")
+@on_option
 @pass_ctx
-def list_(c, state, overdue, as_of, as_json, as_csv):
-    """List cases."""
-    from trigger.read import listing
+def incident_update(c, incident_id, reason, on, **given):
+    """Correct a complaint; the threshold check reads the corrected values, and `check` and `show` say
+    when a decided case's check has changed (nothing changes state by itself)."""
+    from trigger.cases import corrections
 
-    rows = listing.list_cases(c.app, state=state, overdue=overdue, as_of=as_of)
-    emit_rows(
-        rows,
-        ["reference", "state", "received", "lead_agency", "reviewer", "next_deadline", "next_due", "overdue"],
-        as_json,
-        as_csv,
-    )
+    rows = corrections.update_incident(c.app, incident_id, reason=reason, on=on, **given)
+    console.print_corrected(rows, f"complaint {incident_id}")
 
 
-@cli.command()
-def diagram():
-    """Print the workflow as a Mermaid state diagram."""
-    from workflows import machine
+@incident_group.command("void")
+@click.argument("incident_id", metavar="ID", type=ID)
+@click.option("--reason", required=True, help="Why the complaint was recorded in error.")
+@on_option
+@pass_ctx
+def incident_void(c, incident_id, reason, on):
+    """Void a complaint recorded in error: it stays on the record, with the reason, and is left out of
+    every count (`check` shows it as void)."""
+    from trigger.cases import corrections
 
-    click.echo(machine.mermaid())
+    corrections.void_incident(c.app, incident_id, reason=reason, on=on)
+    click.echo(f"Complaint {incident_id} is void; it is kept on the record and counted nowhere.")
 
 
-# -- threshold: import and scan (issue 3) -------------------------------------------------------------
-
-
-@cli.group(cls=TriggerGroup)
-def incidents():
+@cli.group("incidents")
+def incidents_group():
     """Incident logs exported from the partners' case systems."""
 
 
-@incidents.command("import")
+@incidents_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
     "--map",
@@ -1313,12 +1127,12 @@ def incidents_import(c, file, column_map, date_format, skip_bad, as_json):
         trigger incidents import sentinel.xlsx --map sentinel --date-format '%d/%m/%Y'
     Every bad row is listed with its line number and nothing is imported (unless --skip-bad).
     Importing the same file again adds nothing."""
-    from trigger.intake import partner_logs as log
+    from trigger.intake import partner_logs
 
-    data = getattr(sys.stdin, "buffer", sys.stdin).read() if file == "-" else None
+    data = sys.stdin.buffer.read() if file == "-" else None
     try:
-        with _progress_bar("Importing") as progress:
-            result = log.import_file(
+        with console.progress_bar("Importing") as progress:
+            result = partner_logs.import_file(
                 c.app,
                 file,
                 data=data,
@@ -1327,14 +1141,14 @@ def incidents_import(c, file, column_map, date_format, skip_bad, as_json):
                 skip_bad=skip_bad,
                 progress=progress,
             )
-    except log.ImportRefused as exc:
+    except partner_logs.ImportRefused as exc:
         for bad in exc.result.bad:
             click.echo(f"{exc.result.file}: {bad}", err=True)
         raise
     for bad in result.bad:
         click.echo(f"{result.file}: {bad} (skipped)", err=True)
     if as_json:
-        emit_json(result.as_dict())
+        console.emit_json(result.as_dict())
         return
     click.echo(
         f"Imported {result.imported} of {result.rows} rows from {result.file}"
@@ -1344,7 +1158,7 @@ def incidents_import(c, file, column_map, date_format, skip_bad, as_json):
     )
 
 
-@incidents.command("maps")
+@incidents_group.command("maps")
 @click.argument("name", required=False)
 def incidents_maps(name):
     """List the column maps shipped for partners' systems, or print one (NAME) to copy and adjust."""
@@ -1358,318 +1172,272 @@ def incidents_maps(name):
         click.echo(f"{preset:10} {cmap.title}")
 
 
-class _NoProgress:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _progress_bar(label: str):
-    """A rich progress bar on stderr when it is a terminal; nothing (None) otherwise."""
-    if not sys.stderr.isatty():
-        return _NoProgress()
-    import contextlib
-
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-
-    @contextlib.contextmanager
-    def bar():
-        with Progress(
-            TextColumn(label),
-            BarColumn(),
-            TaskProgressColumn(),
-            TimeRemainingColumn(),
-            console=Console(file=sys.stderr),
-            transient=True,
-        ) as progress:
-            task = progress.add_task(label, total=None)
-
-            def update(done, total):
-                progress.update(task, completed=done, total=total)
-
-            yield update
-
-    return bar()
-
-
-@cli.command()
+@cli.command("scan")
 @click.option("--as-of", type=DATE, required=True, help="Scan as if applications were made on this day.")
 @output_options
 @partnership_option
 @pass_ctx
-def scan(c, as_of, as_json, as_csv):
+def scan_(c, as_of, as_json, as_csv):
     """List victims who made a second report within six months (to be told about the Case Review) and
     victims who meet the threshold but have no open case (to be signposted)."""
-    from trigger.intake import scan as scanning
+    from trigger.intake import scan
 
-    found = scanning.scan(c.app, as_of)
+    found = scan.scan(c.app, as_of)
     if as_json:
-        emit_json(found)
-        return
-    rows = found["second_report"] + found["meets_threshold"]
-    columns = ["list", "victim_id", "reports", "qualifying", "first_report", "last_report", "told_on"]
-    if as_csv:
-        emit_rows(rows, columns, as_csv=True)
-        return
-    click.echo(f"Scan as of {found['as_of']}: reports from {found['window_start']} (six months).")
-    a, b = len(found["second_report"]), len(found["meets_threshold"])
-    told = sum(1 for r in found["second_report"] if r["told"])
-    click.echo(
-        f"(a) {a} {'victim' if a == 1 else 'victims'} made a second report within six months; "
-        "tell them about the ASB Case Review (2025 guidance)"
-        + (f"; {told} already told (told_on; record with `trigger signpost`)." if told else ".")
-    )
-    click.echo(
-        f"(b) {b} {'victim meets' if b == 1 else 'victims meet'} the threshold with no open case; "
-        "signpost them to the ASB Case Review."
-    )
-    if rows:
-        emit_rows(rows, columns)
-
-
-# -- deadlines, calendar and reminders (issue 4) ------------------------------------------------------
-
-
-NATION = click.Choice(codes.NATIONS)
-
-
-@cli.group(cls=TriggerGroup)
-def calendar():
-    """Working days and bank holidays, with the arithmetic the deadlines use."""
-
-
-@calendar.command("due")
-@click.argument("start", type=DATE)
-@click.argument("span")
-@click.option("--nation", type=NATION, default="england", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (key `due`).")
-def calendar_due(start, span, nation, as_json):
-    """When SPAN (e.g. 20wd or 14d) after START ends."""
-    from trigger.rules.calendar import WorkingCalendar, parse_span
-
-    try:
-        parsed = parse_span(span)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="SPAN") from None
-    due = WorkingCalendar(nation).due(start, parsed)
-    if as_json:
-        emit_json({"start": start.isoformat(), "span": str(parsed), "nation": nation, "due": due.isoformat()})
+        console.emit_json(found)
+    elif as_csv:
+        rows = found["second_report"] + found["meets_threshold"]
+        console.emit_rows(rows, console.SCAN_COLUMNS, as_csv=True)
     else:
-        click.echo(
-            f"{parsed.describe()} after {start.isoformat()} ({nation}): {due.isoformat()} "
-            f"({due.strftime('%A')})"
-        )
+        console.print_scan(found)
 
 
-@calendar.command("holidays")
-@click.argument("year", type=YEAR)
-@click.option("--nation", type=NATION, default="england", show_default=True)
-@output_options
-def calendar_holidays(year, nation, as_json, as_csv):
-    """The days treated as bank holidays in YEAR."""
-    from trigger.rules.calendar import WorkingCalendar
-
-    rows = [
-        {"date": d.isoformat(), "weekday": d.strftime("%A"), "name": name}
-        for d, name in WorkingCalendar(nation).holidays_in(year)
-    ]
-    emit_rows(rows, ["date", "weekday", "name"], as_json, as_csv)
-
-
-@calendar.command("ics")
-@click.option("--reviewer", default=None, help="Only the cases this reviewer is assigned to.")
-@click.option(
-    "-o",
-    "--output",
-    default=None,
-    metavar="FILE",
-    help="Write the calendar to this file (default: print it).",
-)
-@force_option
+@cli.command()
+@click.argument("victim_ref", metavar="VICTIM_REF")
+@click.option("--how", required=True, help="How they were told (letter, visit, phone...).")
+@on_option
 @partnership_option
 @pass_ctx
-def calendar_ics(c, reviewer, output, force):
-    """Open deadlines (all-day) and review meetings (Europe/London) as an iCalendar file for Outlook.
+def signpost(c, victim_ref, how, on):
+    """Record that a victim who made a second report within six months was told about the Case Review
+    (2025 guidance); VICTIM_REF is their id in the partners' case system, as `scan` lists it."""
+    from trigger.cases import duties
+
+    row = duties.signpost(c.app, victim_ref, on=on, how=how)
+    click.echo(
+        f"Victim {row.victim_ref} told about the ASB Case Review on {row.told_on.isoformat()}; "
+        "`scan` marks them."
+    )
+
+
+# -- the review ----------------------------------------------------------------------------------------
+# evidence, hours, meeting, finding, recommend, response, action
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--agency", required=True)
+@click.option("--requested", type=DATE, default=None)
+@click.option("--due", type=DATE, default=None)
+@click.option("--answered", type=DATE, default=None)
+@click.option("--not-held", is_flag=True, help="The agency holds no data (a finding in its own right).")
+@click.option("--note", default=None)
+@exclusive("--requested", "--answered")
+@exclusive("--answered", "--due")
+@exclusive("--requested", "--not-held")
+@pass_ctx
+def evidence(c, reference, agency, requested, due, answered, not_held, note):
+    """Request evidence from an agency, or record its answer."""
+    from trigger.cases import review
+
+    review.evidence(
+        c.app,
+        reference,
+        agency=agency,
+        requested=requested,
+        due=due,
+        answered=answered,
+        not_held=not_held,
+        note=note,
+    )
+    click.echo(f"Evidence from {agency} {'requested' if requested else 'answered'} on {reference.upper()}.")
+
+
+@cli.group("hours", cls=DefaultCommandGroup)
+def hours_group():
+    """Review hours: log them (`trigger hours REF --agency ... --person ... --hours N --date D`), or
+    void an entry logged in error."""
+
+
+@hours_group.command("log")
+@click.argument("reference")
+@click.option("--agency", required=True)
+@click.option("--person", required=True)
+@click.option("--hours", required=True, type=float)
+@click.option("--date", "worked_on", required=True, type=DATE)
+@click.option("--note", default=None)
+@pass_ctx
+def hours_log(c, reference, agency, person, hours, worked_on, note):
+    """Log review hours (the default: `trigger hours REF ...` does the same)."""
+    from trigger.cases import review
+
+    row = review.log_hours(
+        c.app, reference, agency=agency, person=person, hours=hours, worked_on=worked_on, note=note
+    )
+    click.echo(f"Logged {hours:g} hours by {person} ({agency}) on {reference.upper()} as entry {row.id}.")
+
+
+@hours_group.command("void")
+@click.argument("reference")
+@click.argument("entry", type=ID)
+@click.option("--reason", required=True, help="Why the entry was logged in error.")
+@on_option
+@pass_ctx
+def hours_void(c, reference, entry, reason, on):
+    """Void an hours entry logged in error (ENTRY as `show` lists them): kept, left out of every total."""
+    from trigger.cases import corrections
+
+    corrections.void_hours(c.app, reference, entry, reason=reason, on=on)
+    click.echo(f"Hours entry {entry} on {reference.upper()} is void; it is kept and counted nowhere.")
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--at", "at", required=True, type=DATETIME)
+@click.option("--held", is_flag=True, help="The meeting took place.")
+@click.option("--victim-involvement", default=None, type=click.Choice(codes.VICTIM_INVOLVEMENT))
+@click.option("--attendees", default=None)
+@on_option
+@pass_ctx
+def meeting(c, reference, at, held, victim_involvement, attendees, on):
+    """Schedule the review meeting, or record that it was held."""
+    from trigger.cases import review
+
+    review.meeting(
+        c.app, reference, at=at, held=held, victim_involvement=victim_involvement, attendees=attendees, on=on
+    )
+    click.echo(
+        f"Meeting {'held' if held else 'scheduled'} {at.isoformat(timespec='minutes')} "
+        f"on {reference.upper()}."
+    )
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--category", required=True, type=click.Choice(codes.FINDING_CATEGORIES))
+@click.option("--text", default=None)
+@on_option
+@pass_ctx
+def finding(c, reference, category, text, on):
+    """Record a finding of the review."""
+    from trigger.cases import review
+
+    row = review.add_finding(c.app, reference, category=category, text=text, on=on)
+    click.echo(f"Finding {row.id} ({category}) recorded on {reference.upper()}.")
+
+
+@cli.command()
+@click.argument("reference")
+@click.option("--to", "to", required=True, help="The body the recommendation is addressed to (code).")
+@click.option("--text", required=True)
+@on_option
+@pass_ctx
+def recommend(c, reference, to, text, on):
+    """Record a recommendation to a body, which must have regard to it."""
+    from trigger.cases import review
+
+    row = review.recommend(c.app, reference, to=to, text=text, on=on)
+    click.echo(f"Recommendation {row.id} to {to} recorded on {reference.upper()}.")
+
+
+@cli.command()
+@click.argument("reference")
+@click.argument("number", type=ID)
+@click.option("--accepted", is_flag=True, help="The body accepted it.")
+@click.option("--declined", is_flag=True, help="The body declined it (give --reason).")
+@click.option("--reason", default=None, help="The body's reason (required when declined).")
+@on_option
+@exclusive("--accepted", "--declined")
+@pass_ctx
+def response(c, reference, number, accepted, declined, reason, on):
+    """Record a body's response to recommendation NUMBER: it "had regard" to it (s.104).
 
     \b
-        trigger calendar ics -o asb-deadlines.ics
-        trigger calendar ics --reviewer "Sam Reviewer" -o sam.ics
-    Events carry the case reference and what falls due, never the applicant's or victim's name.
+        trigger response CT-2026-0007 3 --accepted
+        trigger response CT-2026-0007 4 --declined --reason "Covered by the new ASB policy"
     """
-    from trigger.deadlines import calendar_feed
-    from trigger.store import outputs
+    from trigger.cases import review
 
-    target = output_target(c, output, force, stream=False) if output else None
-    content = calendar_feed.ics(c.app, reviewer)
-    if target is not None:
-        outputs.write(target, content)
-        count = content.count(b"BEGIN:VEVENT")
-        click.echo(f"Wrote {count} event{'s' if count != 1 else ''} to {output}.", err=True)
-    else:
-        click.echo(content, nl=False)
+    if not (accepted or declined):
+        raise click.UsageError("give --accepted or --declined --reason TEXT")
+    row = review.respond_to_recommendation(c.app, reference, number, accepted=accepted, reason=reason, on=on)
+    click.echo(f"Recommendation {row.id} on {reference.upper()}: {row.response}.")
 
 
-@cli.group(cls=TriggerGroup)
-def reminders():
-    """Deadline reminders: send those due, run the scheduler, see and retry failed ones."""
+@cli.group("action")
+def action_group():
+    """The action plan."""
 
 
-@reminders.command("run")
-@click.option("--now", "now_text", default=None, help="Act as if it were this ISO date-time (Europe/London).")
-@click.option("--dry-run", is_flag=True, help="List what is due; send and change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@action_group.command("add")
+@click.argument("reference")
+@click.option("--action", "text", required=True, help="The key action.")
+@click.option("--owner", required=True, help="The lead agency for the action (code).")
+@click.option("--due", required=True, type=DATE)
+@click.option("--resources", default=None)
+@click.option("--outcome-measure", default=None)
+@click.option("--jag", is_flag=True, help="Handed to the JAG.")
+@on_option
+@click.option("--json", "as_json", is_flag=True, help="Print the new action's id as JSON.")
 @pass_ctx
-def reminders_run(c, now_text, dry_run, as_json):
-    """Send, once each, every reminder due.
+def action_add(c, reference, text, owner, due, resources, outcome_measure, jag, on, as_json):
+    """Add an action to the case's action plan."""
+    from trigger.cases import review
 
-    Mail goes by SMTP when TRIGGER_SMTP_URL is set (TRIGGER_MAIL_FROM is then required), else to the
-    outbox folder (TRIGGER_OUTBOX). A reminder that cannot be sent is kept and retried, backing off,
-    for at least a day; one refused for good, or still failing after a day, is reported to the manager.
-    """
-    from trigger.deadlines import reminders as rem
-
-    result = rem.run(c.app, rem.parse_now(now_text), dry_run=dry_run)
-    if as_json:
-        emit_json(result.as_dict())
-        return
-    for item in result.due:
-        click.echo(
-            f"{'would send' if dry_run else 'due'} {item.kind:10} {item.reference} {item.deadline_kind} "
-            f"due {item.due.isoformat()} -> {item.recipient}"
-        )
-    for line in result.warnings:
-        click.echo(f"warning: {line}", err=True)
-    if dry_run:
-        click.echo(f"{len(result.due)} reminder(s) due; nothing sent (dry run).")
-        return
-    others = result.skipped + result.lost
-    click.echo(
-        f"Sent {len(result.sent)}, not sent {len(result.failed)} (kept and retried), "
-        f"given up {len(result.gave_up)}, cancelled {len(result.cancelled)}"
-        + (f", taken by another runner {others}" if others else "")
-        + (f" via {result.channel}." if result.channel else ".")
+    row = review.add_action(
+        c.app,
+        reference,
+        action=text,
+        owner=owner,
+        due=due,
+        resources=resources,
+        outcome_measure=outcome_measure,
+        jag=jag,
+        on=on,
     )
-    if result.stopped:
-        click.echo(f"Stopped early; {result.released} claimed reminder(s) given back.")
-    for rid, error, retry_at in result.failed:
-        click.echo(f"reminder {rid} not sent: {error}; kept, next attempt {_local_time(retry_at)}", err=True)
-    for rid, error, because in result.gave_up:
-        why = "refused for good" if because == "refused" else "still failing after a day"
-        click.echo(f"reminder {rid} given up ({why}): {error}", err=True)
-    if result.reported:
-        click.echo(
-            f"Reported {result.reported} undelivered reminder(s) to the manager via {result.reported_via}."
-        )
-    if result.report_error:
-        click.echo(f"warning: {result.report_error}", err=True)
-
-
-def _local_time(moment) -> str:
-    from zoneinfo import ZoneInfo
-
-    return moment.astimezone(ZoneInfo("Europe/London")).strftime("%Y-%m-%d %H:%M")
-
-
-@reminders.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (keys `counts`, `undelivered`).")
-@pass_ctx
-def reminders_status(c, as_json):
-    """Reminders by state, and every one not delivered: failed, retrying or being sent."""
-    from trigger.read import undelivered
-
-    data = undelivered.status(c.app)
     if as_json:
-        emit_json(data)
-        return
-    click.echo("Reminders: " + ", ".join(f"{k} {v}" for k, v in data["counts"].items()) + ".")
-    rows = data["undelivered"]
-    if not rows:
-        click.echo("Every reminder due has been delivered.")
-        return
-    click.echo("Not delivered:")
-    for r in rows:
-        if r["status"] == "failed":
-            how = (
-                "FAILED, refused for good" if r["because"] == "refused" else "FAILED after a day of retries"
-            ) + ("; manager told" if r["reported"] else "; manager not yet told")
-        elif r["status"] == "retrying":
-            when = _local_time(datetime.fromisoformat(r["next_attempt"])) if r["next_attempt"] else "now"
-            how = f"retrying ({r['attempts']} attempt(s)), next {when}"
-        else:
-            how = "being sent now"
-        click.echo(
-            f"  {r['reference']}  {r['kind']:10} {r['deadline']:18} due {r['due']} -> {r['recipient']}: {how}"
-        )
-        if r["last_error"]:
-            click.echo(f"      last error: {r['last_error']}")
-    if any(r["status"] == "failed" for r in rows):
-        click.echo("Put failed ones back with `trigger reminders retry [REF]`.")
-
-
-@reminders.command("retry")
-@click.argument("reference", required=False)
-@pass_ctx
-def reminders_retry(c, reference):
-    """Put failed reminders back to be sent by the next run (all, or one case's)."""
-    from trigger.deadlines import undelivered
-
-    count = undelivered.retry(c.app, reference)
-    where = f" on {reference.upper()}" if reference else ""
-    if count:
-        click.echo(f"Put back {count} reminder(s){where}; the next `trigger reminders run` sends them.")
+        console.emit_json({"id": row.number, "number": row.number})
     else:
-        click.echo(f"No failed reminders{where}.")
+        click.echo(f"Action {row.number} added to {reference.upper()}, due {due.isoformat()}.")
 
 
-@reminders.command("serve")
-@click.option(
-    "--every", default=300, show_default=True, type=click.IntRange(5, 86400), help="Seconds between sweeps."
-)
-@click.option("--digest-at", default="07:30", show_default=True, help="Morning digest time on working days.")
+@action_group.command("update")
+@click.argument("reference")
+@click.argument("number", type=ID)
+@click.option("--status", type=click.Choice(codes.ACTION_STATUSES), default=None)
+@click.option("--rag", type=click.Choice(codes.RAG), default=None)
+@click.option("--note", default=None, help="A progress note.")
+@click.option("--jag", is_flag=True, help="Hand the action to the JAG.")
+@click.option("--no-jag", is_flag=True, help="Take the action back from the JAG.")
+@on_option
+@exclusive("--jag", "--no-jag")
 @pass_ctx
-def reminders_serve(c, every, digest_at):
-    """Run the sweep every few minutes and a morning digest on working days, until SIGTERM or SIGINT.
+def action_update(c, reference, number, status, rag, note, jag, no_jag, on):
+    """Update an action's status, RAG or progress."""
+    from trigger.cases import review
 
-    On the first signal it finishes the message in hand, releases the reminders it claimed and exits
-    within ten seconds; a second signal exits at once. Its log goes to stderr (-v, -q).
-    """
-    import logging
-
-    from trigger.deadlines import service
-
-    log = logging.getLogger("trigger.deadlines.reminders").info
-    code = service.serve(c.app, every=every, digest_at=digest_at, log=log)
-    if code:
-        raise SystemExit(code)
+    jag = True if jag else (False if no_jag else None)
+    row = review.update_action(c.app, reference, number, status=status, rag=rag, note=note, jag=jag, on=on)
+    click.echo(
+        f"Action {row.number} on {reference.upper()}: {row.status}"
+        + (f", {row.rag}" if row.rag else "")
+        + "."
+    )
 
 
-# -- the applicant's door ------------------------------------------------------------------------------
-
-
-@cli.group(cls=TriggerGroup)
-def web():
-    """The applicant's door: apply online, in English or Welsh (needs the web extra)."""
-
-
-@web.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="The port.")
+@action_group.command("list")
+@click.argument("reference", required=False)
+@click.option("--overdue", is_flag=True, help="Only open actions past their due date.")
+@click.option("--owner", default=None, help="Only actions owned by this agency (code).")
+@click.option("--as-of", type=DATE, default=None, help="Judge overdue as of this day (default today).")
+@output_options
+@partnership_option
 @pass_ctx
-def web_serve(c, host, port):
-    """Serve the online application (/apply, /apply/CODE in a county) until SIGTERM or SIGINT.
+def action_list(c, reference, overdue, owner, as_of, as_json, as_csv):
+    """The action-plan tracker: the actions of one case, or of every case, with owner, due date and RAG."""
+    from trigger.reports import actions
 
-    Put it behind a reverse proxy that terminates TLS (docs/operations.md); the first signal lets the
-    requests in hand finish. Its log (stderr) never holds an applicant's details.
-    """
-    from trigger.web import serve
+    rows = actions.action_tracker(c.app, reference=reference, owner=owner, overdue=overdue, as_of=as_of)
+    console.emit_rows(
+        rows,
+        ["reference", "number", "action", "owner", "due", "status", "rag", "overdue", "days_overdue"],
+        as_json,
+        as_csv,
+    )
 
-    serve.run(c.app.url, host=host, port=port, policy=c.policy)
 
-
-# -- letters and the appeal bundle (issue 5) ----------------------------------------------------------
+# -- letters -------------------------------------------------------------------------------------------
+# letter, letters, bundle, export
 
 
 @cli.command()
@@ -1739,23 +1507,7 @@ def web_serve(c, host, port):
 @exclusive("--record", "--format")
 @exclusive("--record", "--templates")
 @pass_ctx
-def letter(
-    c,
-    reference,
-    kind,
-    fmt,
-    output,
-    force,
-    preview,
-    to,
-    templates,
-    until,
-    reason,
-    record_file,
-    send,
-    issued,
-    on,
-):
+def letter(c, reference, kind, fmt, output, force, issued, record_file, send, **given):
     """Issue a letter about a case, or preview, record, e-mail or give back one.
 
     The letter is recorded in the register as issued; --preview records nothing; --record FILE
@@ -1772,90 +1524,116 @@ def letter(
         trigger letter CT-2026-0007 outcome --send
         trigger letter CT-2026-0007 --issued 2 -o sent.pdf
     """
+    if issued is not None:
+        _letter_copy(c, reference, issued, output, force)
+    elif kind is None:
+        raise click.UsageError("say which letter: give KIND (e.g. acknowledgement), or --issued N")
+    elif send:
+        if fmt not in (None, "pdf"):
+            raise click.UsageError("--send attaches the letter as a PDF; leave out --format or use pdf")
+        _letter_send(c, reference, kind, output, force, record_file, **given)
+    elif record_file:
+        _letter_record(c, reference, kind, record_file, on=given["on"], to=given["to"])
+    else:
+        _letter_issue(c, reference, kind, fmt or "html", output, force, **given)
+
+
+def _letter_copy(c: Ctx, reference: str, issued: int, output: str | None, force: bool) -> None:
+    """`letter REF --issued N`: a register entry given back exactly as sent."""
     from trigger import correspondence
     from trigger.store import outputs
 
-    if issued is not None:
-        copy = correspondence.issued_copy(c.app, reference, issued)
-        binary = copy.format in ("pdf", "zip", "docx")
-        if binary and not output:
-            raise click.UsageError(f"entry {issued} is a {copy.format}: give -o FILE.{copy.format}")
-        outputs.write(output_target(c, output, force), copy.content)
-        click.echo(
-            f"Entry {issued} of {reference.upper()}: {copy.kind} issued {copy.issued_on} as {copy.format}, "
-            f"exactly as sent (sha256 {copy.content_hash[:12]} checked).",
-            err=True,
-        )
-        return
-    if kind is None:
-        raise click.UsageError("say which letter: give KIND (e.g. acknowledgement), or --issued N")
-    if send and fmt not in (None, "pdf"):
-        raise click.UsageError("--send attaches the letter as a PDF; leave out --format or use pdf")
-    if record_file or send:
-        from trigger.correspondence import dispatch
+    copy = correspondence.issued_copy(c.app, reference, issued)
+    if copy.format in ("pdf", "zip", "docx") and not output:
+        raise click.UsageError(f"entry {issued} is a {copy.format}: give -o FILE.{copy.format}")
+    outputs.write(output_target(c, output, force), copy.content)
+    click.echo(
+        f"Entry {issued} of {reference.upper()}: {copy.kind} issued {copy.issued_on} as {copy.format}, "
+        f"exactly as sent (sha256 {copy.content_hash[:12]} checked).",
+        err=True,
+    )
 
-        if send:
-            # the file is checked before anything is sent or recorded
-            target = output_target(c, output, force, stream=False) if output else None
-            sent = dispatch.send(
-                c.app,
-                reference,
-                kind,
-                on=on,
-                recipient=to,
-                templates=templates,
-                until=until,
-                reason=reason,
-                record_path=record_file,
-            )
-            if target is not None:
-                outputs.write(target, sent.issued.content)
-            click.echo(
-                f"Sent the {kind} letter on {reference.upper()} to {sent.to} ({sent.via}, "
-                f"Message-ID {sent.message_id}); recorded as register entry {sent.issued.number} "
-                f"({sent.issued.issued_on}, pdf, sha256 {sent.issued.content_hash[:12]})."
-            )
-            return
-        recorded = dispatch.record(c.app, reference, kind, record_file, on=on, recipient=to)
-        click.echo(
-            f"Recorded the {kind} letter sent on {reference.upper()} as register entry {recorded.number} "
-            f"({recorded.issued_on}, {recorded.format} from {record_file}, "
-            f"sha256 {recorded.content_hash[:12]})."
-        )
-        return
-    fmt = fmt or "html"
+
+def _letter_send(
+    c: Ctx, reference: str, kind: str, output: str | None, force: bool, record_file: str | None, **given: Any
+) -> None:
+    """`letter REF KIND --send`: e-mailed with the PDF attached, and recorded."""
+    from trigger.correspondence import dispatch
+    from trigger.store import outputs
+
+    # the file is checked before anything is sent or recorded
+    target = output_target(c, output, force, stream=False) if output else None
+    sent = dispatch.send(
+        c.app,
+        reference,
+        kind,
+        on=given["on"],
+        recipient=given["to"],
+        templates=given["templates"],
+        until=given["until"],
+        reason=given["reason"],
+        record_path=record_file,
+    )
+    if target is not None:
+        outputs.write(target, sent.issued.content)
+    click.echo(
+        f"Sent the {kind} letter on {reference.upper()} to {sent.to} ({sent.via}, "
+        f"Message-ID {sent.message_id}); recorded as register entry {sent.issued.number} "
+        f"({sent.issued.issued_on}, pdf, sha256 {sent.issued.content_hash[:12]})."
+    )
+
+
+def _letter_record(
+    c: Ctx, reference: str, kind: str, record_file: str, on: date | None, to: str | None
+) -> None:
+    """`letter REF KIND --record FILE`: the edited version actually sent, registered."""
+    from trigger.correspondence import dispatch
+
+    recorded = dispatch.record(c.app, reference, kind, record_file, on=on, recipient=to)
+    click.echo(
+        f"Recorded the {kind} letter sent on {reference.upper()} as register entry {recorded.number} "
+        f"({recorded.issued_on}, {recorded.format} from {record_file}, "
+        f"sha256 {recorded.content_hash[:12]})."
+    )
+
+
+def _letter_issue(
+    c: Ctx, reference: str, kind: str, fmt: str, output: str | None, force: bool, **given: Any
+) -> None:
+    """`letter REF KIND`: rendered, written, and recorded (unless --preview)."""
+    from trigger import correspondence
+
     if fmt in ("pdf", "docx") and not output:
         raise click.UsageError(f"a {fmt.upper()} letter needs a file to go to: give -o FILE.{fmt}")
-
-    letter_issued = correspondence.letter(
+    issued = correspondence.letter(
         c.app,
         reference,
         kind,
         fmt=fmt,
-        on=on,
-        recipient=to,
-        preview=preview,
-        templates=templates,
-        until=until,
-        reason=reason,
+        on=given["on"],
+        recipient=given["to"],
+        preview=given["preview"],
+        templates=given["templates"],
+        until=given["until"],
+        reason=given["reason"],
         output=output_target(c, output, force),
     )
-    if letter_issued.letter_id is not None:
+    if issued.letter_id is not None:
         click.echo(
-            f"Recorded {kind} letter on {reference.upper()} as register entry {letter_issued.number} "
-            f"({letter_issued.issued_on}, {fmt}, sha256 {letter_issued.content_hash[:12]}).",
+            f"Recorded {kind} letter on {reference.upper()} as register entry {issued.number} "
+            f"({issued.issued_on}, {fmt}, sha256 {issued.content_hash[:12]}).",
             err=True,
         )
     elif output:
         click.echo(f"Preview of the {kind} letter written to {output}; nothing recorded.", err=True)
 
 
-@cli.group(cls=TriggerGroup)
-def letters():
+@cli.group("letters")
+def letters_group():
     """The letter templates."""
 
 
-@letters.command("check")
+@letters_group.command("check")
 @click.argument("folder", type=click.Path(file_okay=False))
 def letters_check(folder):
     """Check a partnership's template folder: unknown or missing fields, templates that do not parse,
@@ -1871,12 +1649,12 @@ def letters_check(folder):
     click.echo(f"{folder}: every template is fine.")
 
 
-@letters.command("fields")
+@letters_group.command("fields")
 def letters_fields():
     """List the fields a letter template may use."""
-    from letters.check import field_list
+    from letters import check
 
-    for name in field_list():
+    for name in check.field_list():
         click.echo(name)
 
 
@@ -1904,35 +1682,229 @@ def bundle(c, reference, output, force, to, on):
     )
 
 
-# -- reports, export, audit and retention (issue 6) ---------------------------------------------------
-
-
-@cli.command()
+@cli.command("export")
 @click.argument("reference")
-@click.argument("number", type=ID)
-@click.option("--accepted", is_flag=True, help="The body accepted it.")
-@click.option("--declined", is_flag=True, help="The body declined it (give --reason).")
-@click.option("--reason", default=None, help="The body's reason (required when declined).")
-@on_option
-@exclusive("--accepted", "--declined")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON: the case, its chronology and its documents as issued.",
+)
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    metavar="FILE",
+    help="Write a zip: case.json, chronology.txt and every document exactly as issued.",
+)
+@force_option
+@exclusive("--json", "--output")
 @pass_ctx
-def response(c, reference, number, accepted, declined, reason, on):
-    """Record a body's response to recommendation NUMBER: it "had regard" to it (s.104).
+def export_(c, reference, as_json, output, force):
+    """The full chronology of a case and the documents it issued, for the Ombudsman or an appeal."""
+    from trigger.correspondence import export
+    from trigger.store import outputs
+
+    target = output_target(c, output, force, stream=False) if output else None
+    data = export.export_case(c.app, reference)
+    if target is not None:
+        outputs.write(target, export.export_zip(data))
+        click.echo(
+            f"Exported {data['case']['reference']} to {output} ({len(data['documents'])} documents).",
+            err=True,
+        )
+    elif as_json:
+        console.emit_json(data)
+    else:
+        console.print_chronology(data)
+
+
+# -- deadlines -----------------------------------------------------------------------------------------
+# calendar, reminders
+
+
+@cli.group("calendar")
+def calendar_group():
+    """Working days and bank holidays, with the arithmetic the deadlines use."""
+
+
+@calendar_group.command("due")
+@click.argument("start", type=DATE)
+@click.argument("span")
+@click.option("--nation", type=NATION, default="england", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (key `due`).")
+def calendar_due(start, span, nation, as_json):
+    """When SPAN (e.g. 20wd or 14d) after START ends."""
+    from trigger.rules import calendar
+
+    try:
+        parsed = calendar.parse_span(span)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="SPAN") from None
+    due = calendar.WorkingCalendar(nation).due(start, parsed)
+    if as_json:
+        console.emit_json(
+            {"start": start.isoformat(), "span": str(parsed), "nation": nation, "due": due.isoformat()}
+        )
+    else:
+        click.echo(
+            f"{parsed.describe()} after {start.isoformat()} ({nation}): {due.isoformat()} "
+            f"({due.strftime('%A')})"
+        )
+
+
+@calendar_group.command("holidays")
+@click.argument("year", type=YEAR)
+@click.option("--nation", type=NATION, default="england", show_default=True)
+@output_options
+def calendar_holidays(year, nation, as_json, as_csv):
+    """The days treated as bank holidays in YEAR."""
+    from trigger.rules import calendar
+
+    rows = [
+        {"date": d.isoformat(), "weekday": d.strftime("%A"), "name": name}
+        for d, name in calendar.WorkingCalendar(nation).holidays_in(year)
+    ]
+    console.emit_rows(rows, ["date", "weekday", "name"], as_json, as_csv)
+
+
+@calendar_group.command("ics")
+@click.option("--reviewer", default=None, help="Only the cases this reviewer is assigned to.")
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    metavar="FILE",
+    help="Write the calendar to this file (default: print it).",
+)
+@force_option
+@partnership_option
+@pass_ctx
+def calendar_ics(c, reviewer, output, force):
+    """Open deadlines (all-day) and review meetings (Europe/London) as an iCalendar file for Outlook.
 
     \b
-        trigger response CT-2026-0007 3 --accepted
-        trigger response CT-2026-0007 4 --declined --reason "Covered by the new ASB policy"
+        trigger calendar ics -o asb-deadlines.ics
+        trigger calendar ics --reviewer "Sam Reviewer" -o sam.ics
+    Events carry the case reference and what falls due, never the applicant's or victim's name.
     """
-    from trigger.cases import review
+    from trigger.deadlines import calendar_feed
+    from trigger.store import outputs
 
-    if not (accepted or declined):
-        raise click.UsageError("give --accepted or --declined --reason TEXT")
-    row = review.respond_to_recommendation(c.app, reference, number, accepted=accepted, reason=reason, on=on)
-    click.echo(f"Recommendation {row.id} on {reference.upper()}: {row.response}.")
+    target = output_target(c, output, force, stream=False) if output else None
+    content = calendar_feed.ics(c.app, reviewer)
+    if target is not None:
+        outputs.write(target, content)
+        count = content.count(b"BEGIN:VEVENT")
+        click.echo(f"Wrote {count} event{'s' if count != 1 else ''} to {output}.", err=True)
+    else:
+        click.echo(content, nl=False)
 
 
-@cli.group(cls=TriggerGroup)
-def report():
+@cli.group("reminders")
+def reminders_group():
+    """Deadline reminders: send those due, run the scheduler, see and retry failed ones."""
+
+
+@reminders_group.command("run")
+@click.option("--now", "now_text", default=None, help="Act as if it were this ISO date-time (Europe/London).")
+@click.option("--dry-run", is_flag=True, help="List what is due; send and change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def reminders_run(c, now_text, dry_run, as_json):
+    """Send, once each, every reminder due.
+
+    Mail goes by SMTP when TRIGGER_SMTP_URL is set (TRIGGER_MAIL_FROM is then required), else to the
+    outbox folder (TRIGGER_OUTBOX). A reminder that cannot be sent is kept and retried, backing off,
+    for at least a day; one refused for good, or still failing after a day, is reported to the manager.
+    """
+    from trigger.deadlines import reminders
+
+    result = reminders.run(c.app, reminders.parse_now(now_text), dry_run=dry_run)
+    if as_json:
+        console.emit_json(result.as_dict())
+    else:
+        console.print_reminder_run(result, dry_run)
+
+
+@reminders_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (keys `counts`, `undelivered`).")
+@pass_ctx
+def reminders_status(c, as_json):
+    """Reminders by state, and every one not delivered: failed, retrying or being sent."""
+    from trigger.read import undelivered
+
+    data = undelivered.status(c.app)
+    if as_json:
+        console.emit_json(data)
+    else:
+        console.print_reminder_status(data)
+
+
+@reminders_group.command("retry")
+@click.argument("reference", required=False)
+@pass_ctx
+def reminders_retry(c, reference):
+    """Put failed reminders back to be sent by the next run (all, or one case's)."""
+    from trigger.deadlines import undelivered
+
+    count = undelivered.retry(c.app, reference)
+    where = f" on {reference.upper()}" if reference else ""
+    if count:
+        click.echo(f"Put back {count} reminder(s){where}; the next `trigger reminders run` sends them.")
+    else:
+        click.echo(f"No failed reminders{where}.")
+
+
+@reminders_group.command("serve")
+@click.option(
+    "--every", default=300, show_default=True, type=click.IntRange(5, 86400), help="Seconds between sweeps."
+)
+@click.option("--digest-at", default="07:30", show_default=True, help="Morning digest time on working days.")
+@pass_ctx
+def reminders_serve(c, every, digest_at):
+    """Run the sweep every few minutes and a morning digest on working days, until SIGTERM or SIGINT.
+
+    On the first signal it finishes the message in hand, releases the reminders it claimed and exits
+    within ten seconds; a second signal exits at once. Its log goes to stderr (-v, -q).
+    """
+    from trigger.deadlines import service
+
+    log = logging.getLogger("trigger.deadlines.reminders").info
+    code = service.serve(c.app, every=every, digest_at=digest_at, log=log)
+    if code:
+        raise SystemExit(code)
+
+
+# -- the applicant's door ------------------------------------------------------------------------------
+
+
+@cli.group("web")
+def web_group():
+    """The applicant's door: apply online, in English or Welsh (needs the web extra)."""
+
+
+@web_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="The port.")
+@pass_ctx
+def web_serve(c, host, port):
+    """Serve the online application (/apply, /apply/CODE in a county) until SIGTERM or SIGINT.
+
+    Put it behind a reverse proxy that terminates TLS (docs/operations.md); the first signal lets the
+    requests in hand finish. Its log (stderr) never holds an applicant's details.
+    """
+    from trigger.web import serve
+
+    serve.run(c.app.url, host=host, port=port, policy=c.policy)
+
+
+# -- reports and records -------------------------------------------------------------------------------
+# report, audit, purge
+
+
+@cli.group("report")
+def report_group():
     """Published figures: the annual return, review hours, deadline performance."""
 
 
@@ -1942,12 +1914,14 @@ def _period_options(f):
     return f
 
 
-@report.command("annual")
+@report_group.command("annual")
 @click.option(
     "--year", type=YEAR, default=None, help="Performance year: 2025 means 1 Apr 2025 to 31 Mar 2026."
 )
 @_period_options
-@click.option("--publish", is_flag=True, help="Suppress small numbers (1-4 shown as <5) for publication.")
+@click.option(
+    "--publish", "suppress", is_flag=True, help="Suppress small numbers (1-4 shown as <5) for publication."
+)
 @click.option(
     "--html",
     "html_file",
@@ -1987,7 +1961,7 @@ def _period_options(f):
 @partnership_option
 @pass_ctx
 def report_annual(
-    c, year, start, end, publish, html_file, templates, xlsx_file, ods_file, output, force, as_json, as_csv
+    c, year, start, end, suppress, html_file, templates, xlsx_file, ods_file, output, force, as_json, as_csv
 ):
     """The annual return: the four statutory counts (s.104 publication duty) and the extras, each counted by
     the date of its own event. Fails (exit 1) when the records break a consistency check.
@@ -1998,56 +1972,33 @@ def report_annual(
         trigger report annual --year 2025 --publish --csv -o asb-2025-26.csv --xlsx asb-2025-26.xlsx
     --csv is tidy: one row per partnership, period, measure and value, with a suppressed flag.
     """
-    from trigger.reports import annual, common
-    from trigger.reports import publish as published
-    from trigger.store import outputs
+    from trigger.reports import annual, common, publish
 
     if output and not as_csv:
         raise click.UsageError("-o/--output is for --csv; the other formats name their file themselves")
+    files = {"html": html_file, "xlsx": xlsx_file, "ods": ods_file, "csv": output}
     # every file checked before any work: not the database, not over a file without --force
-    targets = {
-        f: output_target(c, f, force, stream=False) for f in (html_file, xlsx_file, ods_file, output) if f
-    }
-    p = common.period(year, start, end)
-    data = annual.annual(c.app, p, publish=publish)
+    targets = {kind: output_target(c, f, force, stream=False) for kind, f in files.items() if f}
+    period = common.period(year, start, end)
+    data = annual.annual(c.app, period, publish=suppress)
     failed = annual.failed_checks(data)
-    files = [f for f in (html_file, xlsx_file, ods_file, output) if f]
-    if files and failed:
+    if targets and failed:
         raise click.ClickException(
             "not writing figures to publish: " + "; ".join(f"{f['name']} ({f['detail']})" for f in failed)
         )
-    partnership = published.partnership_name(c.app) if (files or as_csv) else ""
-    rows = published.tidy_rows(data, partnership) if (files or as_csv) else []
-    written = []
-    if html_file:
-        outputs.write(targets[html_file], published.render_page(data, partnership, templates).encode("utf-8"))
-        written.append(html_file)
-    if xlsx_file:
-        outputs.write(targets[xlsx_file], published.xlsx_bytes(rows, data, partnership))
-        written.append(xlsx_file)
-    if ods_file:
-        outputs.write(targets[ods_file], published.ods_bytes(rows, data, partnership))
-        written.append(ods_file)
-    if output:
-        outputs.write(targets[output], published.csv_text(rows).encode("utf-8-sig"))
-        written.append(output)
-    if written:
-        click.echo(
-            f"Wrote {', '.join(written)} ({p.label}{', small numbers suppressed' if publish else ''}).",
-            err=True,
-        )
+    name = publish.partnership_name(c.app) if (targets or as_csv) else ""
+    rows = publish.tidy_rows(data, name) if (targets or as_csv) else []
+    if targets:
+        _write_published(targets, data, rows, name, templates)
+        written = ", ".join(f for f in files.values() if f)
+        suppressed = ", small numbers suppressed" if suppress else ""
+        click.echo(f"Wrote {written} ({period.label}{suppressed}).", err=True)
     if as_json:
-        emit_json(data)
+        console.emit_json(data)
     elif as_csv and not output:
-        text = published.csv_text(rows)
-        click.echo(("\ufeff" if _stdout_is_a_file() else "") + text, nl=False)
-    elif not written:
-        emit_rows(
-            annual.annual_rows(data),
-            ["section", "measure", "value"],
-            title=f"ASB case reviews {p.label} ({p.start} to {p.end})"
-            + (", small numbers suppressed" if publish else ""),
-        )
+        click.echo(("\ufeff" if console.stdout_is_a_file() else "") + publish.csv_text(rows), nl=False)
+    elif not targets:
+        console.print_annual(annual.annual_rows(data), period, suppress)
     if failed:
         for f in failed:
             click.echo(f"Inconsistent: {f['name']}: {f['detail']}", err=True)
@@ -2056,18 +2007,22 @@ def report_annual(
         )
 
 
-def _stdout_is_a_file() -> bool:
-    """`> figures.csv`: output redirected to a regular file gets the byte-order mark Excel needs."""
-    import os
-    import stat
+def _write_published(targets: dict, data: dict, rows: list, name: str, templates: str | None) -> None:
+    """The annual return's files to publish: the page, the workbooks, the tidy CSV (Excel's BOM)."""
+    from trigger.reports import publish
+    from trigger.store import outputs
 
-    try:
-        return stat.S_ISREG(os.fstat(sys.stdout.fileno()).st_mode)
-    except (OSError, ValueError, io.UnsupportedOperation):
-        return False
+    content = {
+        "html": lambda: publish.render_page(data, name, templates).encode("utf-8"),
+        "xlsx": lambda: publish.xlsx_bytes(rows, data, name),
+        "ods": lambda: publish.ods_bytes(rows, data, name),
+        "csv": lambda: publish.csv_text(rows).encode("utf-8-sig"),
+    }
+    for kind, target in targets.items():
+        outputs.write(target, content[kind]())
 
 
-@report.command("hours")
+@report_group.command("hours")
 @_period_options
 @output_options
 @partnership_option
@@ -2078,34 +2033,12 @@ def report_hours(c, start, end, as_json, as_csv):
 
     data = hours.hours(c.app, start, end)
     if as_json:
-        emit_json(data)
-        return
-    rows = (
-        [
-            {"by": "case", "who": r["reference"], "hours": r["hours"], "cost": r["cost"]}
-            for r in data["by_case"]
-        ]
-        + [
-            {"by": "agency", "who": r["agency"], "hours": r["hours"], "cost": r["cost"]}
-            for r in data["by_agency"]
-        ]
-        + [
-            {"by": "person", "who": f"{r['person']} ({r['agency']})", "hours": r["hours"], "cost": r["cost"]}
-            for r in data["by_person"]
-        ]
-    )
-    emit_rows(rows, ["by", "who", "hours", "cost"], as_csv=as_csv, title="Review hours")
-    if not as_csv:
-        longest = data["longest_review"]
-        click.echo(
-            f"Total {data['total_hours']:g} hours, £{data['total_cost']:,.2f} "
-            f"at £{data['hourly_rate']:g}/hour; "
-            f"{data['cases']} reviews, mean {data['mean_hours_per_review'] or 0:g} hours"
-            + (f", longest {longest['reference']} ({longest['hours']:g} hours)." if longest else ".")
-        )
+        console.emit_json(data)
+    else:
+        console.print_hours_report(data, as_csv)
 
 
-@report.command("deadlines")
+@report_group.command("deadlines")
 @click.option("--as-of", type=DATE, default=None, help="Judge overdue as of this day (default today).")
 @output_options
 @partnership_option
@@ -2116,7 +2049,7 @@ def report_deadlines(c, as_of, as_json, as_csv):
     from trigger.reports import deadlines
 
     rows = deadlines.deadline_performance(c.app, as_of)
-    emit_rows(
+    console.emit_rows(
         rows,
         [
             "kind",
@@ -2139,60 +2072,12 @@ def report_deadlines(c, as_of, as_json, as_csv):
     )
 
 
-@cli.command()
-@click.argument("reference")
-@click.option(
-    "--json",
-    "as_json",
-    is_flag=True,
-    help="Print JSON: the case, its chronology and its documents as issued.",
-)
-@click.option(
-    "-o",
-    "--output",
-    default=None,
-    metavar="FILE",
-    help="Write a zip: case.json, chronology.txt and every document exactly as issued.",
-)
-@force_option
-@exclusive("--json", "--output")
-@pass_ctx
-def export(c, reference, as_json, output, force):
-    """The full chronology of a case and the documents it issued, for the Ombudsman or an appeal."""
-    from trigger.correspondence import export as exporting
-    from trigger.store import outputs
-
-    target = output_target(c, output, force, stream=False) if output else None
-    data = exporting.export_case(c.app, reference)
-    if target is not None:
-        outputs.write(target, exporting.export_zip(data))
-        click.echo(
-            f"Exported {data['case']['reference']} to {output} ({len(data['documents'])} documents).",
-            err=True,
-        )
-        return
-    if as_json:
-        emit_json(data)
-        return
-    case = data["case"]
-    click.echo(f"Chronology of {case['reference']} ({case['state']}), received {case['received']}")
-    for item in data["chronology"]:
-        click.echo(f"{item['date']}  {item['kind']:24} {item['summary']}")
-    if data["documents"]:
-        click.echo("Documents as issued (`trigger export REF -o FILE.zip` writes them out):")
-        for d in data["documents"]:
-            click.echo(
-                f"  {d['number']}. {d['issued_on']} {d['kind']} ({d['format']}) sha256 {d['sha256']}"
-                + ("" if d["as_issued"] else "  (no intact copy held)")
-            )
-
-
-@cli.group(cls=TriggerGroup)
-def audit():
+@cli.group("audit")
+def audit_group():
     """The append-only, hash-chained audit log."""
 
 
-@audit.command("verify")
+@audit_group.command("verify")
 @click.option(
     "--anchor",
     "anchors",
@@ -2211,10 +2096,10 @@ def audit_verify(c, anchors):
         trigger audit verify
         trigger audit verify --anchor audit-anchor-2026-03.json --anchor audit-anchor-2026-04.json
     """
-    from trigger.store import audit as audit_log
+    from trigger.store import audit
 
-    kept = [audit_log.read_anchor(path) for path in anchors]
-    result = audit_log.verify_through(c.app, kept)
+    kept = [audit.read_anchor(path) for path in anchors]
+    result = audit.verify_through(c.app, kept)
     if not result.ok:
         raise click.ClickException(f"audit chain broken at event {result.broken_seq}: {result.problem}")
     through = ", ".join(f"event {a.seq}" + (f" (anchored {a.at})" if a.at else "") for a in kept)
@@ -2223,7 +2108,7 @@ def audit_verify(c, anchors):
     )
 
 
-@audit.command("anchor")
+@audit_group.command("anchor")
 @click.option(
     "-o",
     "--output",
@@ -2241,12 +2126,11 @@ def audit_anchor(c, output, force):
     \b
         trigger audit anchor -o audit-anchor-2026-03.json
     """
-    from trigger.store import audit as audit_log
-    from trigger.store import outputs
+    from trigger.store import audit, outputs
 
     target = output_target(c, output, force)
-    anchor = audit_log.take_anchor(c.app)
-    outputs.write(target, audit_log.anchor_json(anchor))
+    anchor = audit.take_anchor(c.app)
+    outputs.write(target, audit.anchor_json(anchor))
     if output:
         click.echo(
             f"Anchored the audit chain at event {anchor['seq']} ({anchor['at']}) in {output}.", err=True
@@ -2272,418 +2156,45 @@ def purge(c, closed_before, dry_run, as_json, as_csv):
     result = retention.purge(c.app, closed_before, dry_run=dry_run)
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    rows = result.cases
-    imported = (
-        f"{'Would remove' if dry_run else 'Removed'} {result.imported_incidents} imported incident row(s) "
-        f"reported before {closed_before.isoformat()}."
-    )
     if as_json or as_csv:
-        emit_rows(
-            rows, ["reference", "state", "closed", "victim_initials", "incidents", "letters"], as_json, as_csv
-        )
-        click.echo(imported, err=True)
-        return
-    verb = "Would purge" if dry_run else "Purged"
-    click.echo(f"{verb} personal data of {len(rows)} case(s) closed before {closed_before.isoformat()}.")
-    click.echo(imported)
-    for r in rows:
-        click.echo(
-            f"  {r['reference']}  {r['state']} {r['closed']}  victim {r['victim_initials']}  "
-            f"{r['incidents']} complaints, {r['letters']} letters"
-        )
+        columns = ["reference", "state", "closed", "victim_initials", "incidents", "letters"]
+        console.emit_rows(result.cases, columns, as_json, as_csv)
+        click.echo(console.purged_imports(result, closed_before, dry_run), err=True)
+    else:
+        console.print_purge(result, closed_before, dry_run)
 
 
-# -- database, backup (issue 7) -----------------------------------------------------------------------
-
-
-@cli.group("db", cls=TriggerGroup)
-def db_group():
-    """The database schema: migrations shipped with the engine."""
-
-
-@db_group.command("upgrade")
-@click.option("--revision", default="head", show_default=True, help="Migrate to this revision.")
-@click.option(
-    "--adopt",
-    is_flag=True,
-    help="A database made before migrations (tables, no revision record): check that its tables "
-    "match, then record it at the initial revision and migrate.",
-)
-@pass_ctx
-def db_upgrade(c, revision, adopt):
-    """Apply the shipped migrations (safe to rerun; run after upgrading trigger)."""
-    from trigger.access import partnership
-
-    state = partnership.upgrade(c.app, revision, adopt=adopt)
-    click.echo(
-        f"{c.app.url}: schema at revision {', '.join(state.current or []) or 'none'}"
-        + (" (up to date)" if state.up_to_date else "")
-    )
-
-
-@db_group.command("current")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@pass_ctx
-def db_current(c, as_json):
-    """Show the database's schema revision and the newest one this version of trigger ships."""
-    from trigger.store import db
-
-    state = db.schema_state(c.app.engine)
-    if as_json:
-        emit_json({"current": state.current, "head": state.heads, "up_to_date": state.up_to_date})
-        return
-    have = "no migrations applied" if state.current is None else (", ".join(state.current) or "empty")
-    verdict = (
-        "up to date"
-        if state.up_to_date
-        else ("newer than this trigger" if state.ahead else "behind: run `trigger db upgrade`")
-    )
-    click.echo(f"current: {have}\nhead:    {', '.join(state.heads)}\n{verdict}")
+# -- the workflow and the demo -------------------------------------------------------------------------
+# diagram, demo
 
 
 @cli.command()
-@click.argument("file")
-@force_option
-@pass_ctx
-def backup(c, file, force):
-    """Copy the SQLite database to FILE while others may be using it (PostgreSQL: use pg_dump)."""
-    from trigger.access import partnership
+def diagram():
+    """Print the workflow as a Mermaid state diagram."""
+    from workflows import machine
 
-    size = partnership.backup(c.app, file, force=force)
-    click.echo(f"Backed up {c.app.url} to {file} ({size:,} bytes). Restore: stop trigger, copy it back.")
+    click.echo(machine.mermaid())
 
 
-# -- partnerships, people and roles (issue 12) ----------------------------------------------------------
-
-
-@db_group.command("grant")
-@pass_ctx
-def db_grant(c):
-    """PostgreSQL: create the group roles (trigger_admin, trigger_manager, trigger_reviewer,
-    trigger_chair, trigger_clerk, trigger_viewer), grant them least privilege on this schema's tables,
-    make the audit log append-only and turn on row-level security, so that a login sees and changes
-    only what its role allows, with psql too. Safe to rerun (after `db upgrade`, run it again)."""
-    from trigger.access import grants
-
-    done = grants.grant(c.app)
-    made = f"created {', '.join(done.groups_created)}" if done.groups_created else "the groups existed"
-    click.echo(
-        f"Granted schema {done.schema}: {made}; {done.tables} tables, {done.policies} with row-level "
-        "security; audit_event is append-only."
-    )
-    for login, group in done.logins:
-        click.echo(f"  {login}: {group or 'no group (disabled, or no such login on this server)'}")
-
-
-@cli.group(cls=TriggerGroup)
-def partnership():
-    """The partnerships this database serves (a county's several, or the one `init` made)."""
-
-
-@partnership.command("add")
-@click.argument("code")
-@click.option(
-    "--name", required=True, help="The partnership's name, e.g. Charnwood Community Safety Partnership."
-)
-@click.option(
-    "--policy", "policy_name", required=True, metavar="NAME|FILE", help="Its policy: a preset or a TOML file."
-)
-@click.option(
-    "--reference-prefix",
-    default=None,
-    metavar="PREFIX",
-    help="Its case references' prefix, e.g. CT-CHA for CT-CHA-2026-0001 (default CT-CODE).",
-)
-@click.option("--manager-email", default=None, help="Where its escalations and the morning digest go.")
-@pass_ctx
-def partnership_add(c, code, name, policy_name, reference_prefix, manager_email):
-    """Add a partnership, with its own policy, reference series, manager and the agencies its policy
-    lists."""
-    from trigger.access import partnership as partnerships
-
-    row = partnerships.add_partnership(
-        c.app,
-        code,
-        name=name,
-        policy=policy_name,
-        reference_prefix=reference_prefix,
-        manager_email=manager_email,
-    )
-    click.echo(
-        f"Added partnership {row.code} ({row.name}), policy {row.policy}, "
-        f"references {row.reference_prefix}-YYYY-NNNN."
-    )
-
-
-@partnership.command("list")
-@output_options
-@pass_ctx
-def partnership_list(c, as_json, as_csv):
-    """List the partnerships you see (an admin: all of them)."""
-    from trigger.access import partnership as partnerships
-
-    rows = partnerships.list_partnerships(c.app)
-    emit_rows(
-        rows,
-        ["code", "name", "policy", "reference_prefix", "manager_email", "cases", "agencies", "users"],
-        as_json,
-        as_csv,
-    )
-
-
-@cli.group(cls=TriggerGroup)
-def user():
-    """The people registered and their roles. With nobody registered, whoever runs a command is trusted;
-    once anybody is, every command checks the actor's role."""
-
-
-@user.command("add")
-@click.argument("login")
-@click.option("--name", required=True, help="The person's name, as letters and the audit log show it.")
-@click.option(
-    "--role",
-    required=True,
-    type=click.Choice(codes.ROLES),
-    help=(
-        "admin: partnerships, people, reading all; manager: their partnership's work; reviewer: the "
-        "cases they review; chair: appeals; clerk: applications, complaints, letters; viewer: reading."
-    ),
-)
-@click.option(
-    "--partnership",
-    "partnership_code",
-    metavar="CODE",
-    default=None,
-    help="Their partnership (not for an admin; default: the only one).",
-)
-@click.option("--email", default=None)
-@pass_ctx
-def user_add(c, login, name, role, partnership_code, email):
-    """Register a person (on PostgreSQL, an existing database login) with a role. The first must be an
-    admin. On PostgreSQL the login is given its role's group once `trigger db grant` has run."""
-    from trigger.access import people
-
-    added = people.add(c.app, login, name=name, role=role, partnership=partnership_code, email=email)
-    where = f" in {added.partnership}" if added.partnership else ""
-    click.echo(f"Registered {added.user.login} ({added.user.name}) as {added.user.role}{where}.")
-    for note in added.notes:
-        click.echo(note, err=True)
-
-
-@user.command("list")
-@output_options
-@pass_ctx
-def user_list(c, as_json, as_csv):
-    """List the people registered (a manager: their partnership's)."""
-    from trigger.access import people
-
-    emit_rows(
-        people.list_users(c.app),
-        ["login", "name", "role", "partnership", "email", "disabled_on", "disabled_reason"],
-        as_json,
-        as_csv,
-    )
-
-
-@user.command("disable")
-@click.argument("login")
-@click.option("--reason", required=True, help="Why they may no longer act (kept in the audit log).")
-@pass_ctx
-def user_disable(c, login, reason):
-    """Stop a person acting; what they did stays in the record. On PostgreSQL their login loses its group."""
-    from trigger.access import people
-
-    u = people.disable(c.app, login, reason=reason)
-    click.echo(f"Disabled {u.login} ({u.name}) on {u.disabled_on.isoformat()}.")
-
-
-# -- corrections and the 2025 guidance duties (issue 11) ----------------------------------------------
-
-
-def _corrected(rows, what: str) -> None:
-    fields = ", ".join(dict.fromkeys(r.field for r in rows))
-    click.echo(f"Corrected {what}: {fields} (old values kept; `trigger show` lists the corrections).")
-
-
-@cli.group("case", cls=TriggerGroup)
-def case_group():
-    """Corrections to a case's own facts."""
-
-
-@case_group.command("update")
-@click.argument("reference")
-@click.option("--applicant", default=None)
-@click.option("--victim", default=None)
-@click.option("--victim-kind", default=None, type=click.Choice(codes.VICTIM_KINDS))
-@click.option("--victim-ref", default=None, help="The victim's id in the partners' case system.")
-@click.option("--consent-date", type=DATE, default=None)
-@click.option("--consent-method", default=None)
-@click.option("--received", type=DATE, default=None, help="The day the application was received.")
-@click.option("--channel", default=None, type=click.Choice(codes.CHANNELS))
-@click.option("--statement", default=None)
-@click.option("--address", default=None)
-@click.option("--postcode", default=None)
-@click.option("--beat", default=None)
-@click.option("--email", default=None)
-@click.option("--phone", default=None)
-@click.option("--language", default=None, type=click.Choice(codes.LANGUAGES))
-@click.option("--preferred-contact", default=None, type=click.Choice(codes.PREFERRED_CONTACT))
-@click.option("--accessibility", default=None)
-@click.option("--vulnerability", default=None)
-@click.option("--spoc", default=None, metavar="NAME", help="The case's named single point of contact.")
-@click.option("--spoc-email", default=None)
-@click.option(
-    "--involvement",
-    default=None,
-    type=click.Choice(codes.VICTIM_INVOLVEMENT),
-    help="The victim's chosen involvement in the review, as they said when asked.",
-)
-@click.option("--reason", required=True, help="Why the correction is made (kept with the old and new value).")
-@on_option
-@pass_ctx
-def case_update(c, reference, reason, on, **given):
-    """Correct a case's facts: each change keeps the old value, the new value, the reason, who and when.
-    An empty value ("") clears an optional field. Letters already issued stay as they were sent.
-
-    \b
-        trigger case update CT-2026-0007 --address "11 High Street, Loughborough" --reason "typo"
-        trigger case update CT-2026-0007 --involvement virtual --reason "asked by phone"
-    """
-    from trigger.cases import corrections
-
-    rows = corrections.update_case(c.app, reference, reason=reason, on=on, **given)
-    _corrected(rows, reference.upper())
-
-
-@incident.command("update")
-@click.argument("incident_id", metavar="ID", type=ID)
-@click.option("--occurred", type=DATE, default=None)
-@click.option("--reported", type=DATE, default=None)
-@click.option("--agency", default=None, help="The agency it was reported to (code).")
-@click.option("--agency-ref", default=None)
-@click.option(
-    "--hate", default=None, type=click.Choice((*codes.HATE_STRANDS, "none")), help="A strand, or none."
-)
-@click.option("--same-as", default=None, help="The id of the complaint this one repeats, or none.")
-@click.option("--complainant", default=None)
-@click.option("--category", default=None)
-@click.option("--description", default=None)
-@click.option("--reason", required=True, help="Why the correction is made.")
-@on_option
-@pass_ctx
-def incident_update(c, incident_id, reason, on, **given):
-    """Correct a complaint; the threshold check reads the corrected values, and `check` and `show` say
-    when a decided case's check has changed (nothing changes state by itself)."""
-    from trigger.cases import corrections
-
-    rows = corrections.update_incident(c.app, incident_id, reason=reason, on=on, **given)
-    _corrected(rows, f"complaint {incident_id}")
-
-
-@incident.command("void")
-@click.argument("incident_id", metavar="ID", type=ID)
-@click.option("--reason", required=True, help="Why the complaint was recorded in error.")
-@on_option
-@pass_ctx
-def incident_void(c, incident_id, reason, on):
-    """Void a complaint recorded in error: it stays on the record, with the reason, and is left out of
-    every count (`check` shows it as void)."""
-    from trigger.cases import corrections
-
-    corrections.void_incident(c.app, incident_id, reason=reason, on=on)
-    click.echo(f"Complaint {incident_id} is void; it is kept on the record and counted nowhere.")
-
-
-@hours.command("void")
-@click.argument("reference")
-@click.argument("entry", type=ID)
-@click.option("--reason", required=True, help="Why the entry was logged in error.")
-@on_option
-@pass_ctx
-def hours_void(c, reference, entry, reason, on):
-    """Void an hours entry logged in error (ENTRY as `show` lists them): kept, left out of every total."""
-    from trigger.cases import corrections
-
-    corrections.void_hours(c.app, reference, entry, reason=reason, on=on)
-    click.echo(f"Hours entry {entry} on {reference.upper()} is void; it is kept and counted nowhere.")
-
-
-@agency.command("update")
-@click.argument("code")
-@click.option("--name", default=None)
-@click.option("--kind", default=None, type=click.Choice(codes.AGENCY_KINDS))
-@click.option("--email", default=None, help='The agency\'s contact address ("" clears it).')
-@click.option("--reason", default=None, help="Why (kept with the old and new value).")
-@partnership_option
-@pass_ctx
-def agency_update(c, code, name, kind, email, reason):
-    """Change an agency's name, kind or e-mail (audited; reminders go to the new address)."""
-    from trigger.cases import corrections
-
-    rows = corrections.update_agency(c.app, code, name=name, kind=kind, email=email, reason=reason)
-    _corrected(rows, f"agency {code}")
-
-
-@cli.command()
-@click.argument("reference")
-@click.option("--response", required=True, help="What the victim said about the draft action plan.")
-@on_option
-@pass_ctx
-def consult(c, reference, response, on):
-    """Record that the draft action plan was put to the victim before the outcome (2025 guidance)."""
-    from trigger.cases import duties
-
-    row = duties.consult(c.app, reference, on=on, response=response)
-    click.echo(
-        f"Consultation on the draft action plan of {reference.upper()} recorded "
-        f"({row.consulted_on.isoformat()})."
-    )
-
-
-@cli.command()
-@click.argument("victim_ref", metavar="VICTIM_REF")
-@click.option("--how", required=True, help="How they were told (letter, visit, phone...).")
-@on_option
-@partnership_option
-@pass_ctx
-def signpost(c, victim_ref, how, on):
-    """Record that a victim who made a second report within six months was told about the Case Review
-    (2025 guidance); VICTIM_REF is their id in the partners' case system, as `scan` lists it."""
-    from trigger.cases import duties
-
-    row = duties.signpost(c.app, victim_ref, on=on, how=how)
-    click.echo(
-        f"Victim {row.victim_ref} told about the ASB Case Review on {row.told_on.isoformat()}; "
-        "`scan` marks them."
-    )
-
-
-# -- demo ---------------------------------------------------------------------------------------------
-
-
-@cli.command()
+@cli.command("demo")
 @click.option("--keep", is_flag=True, help="Keep the demo database and say where it is.")
-def demo(keep):
+def demo_(keep):
     """Walk two fictional cases through the whole process on a throw-away SQLite database."""
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    from trigger import demo as demo_cases
+    from trigger import demo
     from trigger.read import views
-    from trigger.store.app import App, dispose_engines
+    from trigger.store import app
 
     folder = Path(tempfile.mkdtemp(prefix="trigger-demo-"))
-    app = App(f"sqlite:///{folder / 'demo.db'}", actor="demo-manager")
+    demo_app = app.App(f"sqlite:///{folder / 'demo.db'}", actor="demo-manager")
     try:
-        references = demo_cases.run(app)
+        references = demo.run(demo_app)
         click.echo("Two fictional cases under the LLR policy (Leicester, Leicestershire and Rutland):\n")
         for ref in references:
-            print_case(views.show(app, ref))
+            console.print_case(views.show(demo_app, ref))
             click.echo("")
         click.echo("Try: trigger --help, trigger policy show llr, trigger diagram")
     finally:
-        dispose_engines()
+        app.dispose_engines()
         if keep:
             click.echo(
                 f"The demo database is {folder / 'demo.db'} (use --db sqlite:///{folder / 'demo.db'})."

@@ -29,7 +29,7 @@ from trigger.store.models import metadata  # noqa: E402
 
 
 def main() -> int:
-    if db.MIGRATIONS.resolve() != (ROOT / "trigger" / "migrations").resolve():
+    if db.MIGRATIONS.resolve() != (ROOT / "trigger" / "store" / "migrations").resolve():
         print(f"refusing: trigger is imported from {db.MIGRATIONS}, not this source tree", file=sys.stderr)
         return 1
     others = [p for p in db.VERSIONS.glob("*.py") if p.stem != db.INITIAL]

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import click
 import pytest
-from conftest import Runner
 
 import cli
+from tests.support.runner import Runner
 from trigger.store import access
 from trigger.store.access import (
     ACTIVATE,

@@ -13,9 +13,10 @@ import stat
 import openpyxl
 import pytest
 import sqlalchemy
-from conftest import raw_sql, sqlite_only
 from sqlmodel import Session, select
 
+from tests.support.databases import sqlite_only
+from tests.support.sql import raw_sql
 from trigger.store import audit
 from trigger.store.models import AuditEvent
 

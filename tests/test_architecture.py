@@ -1,14 +1,14 @@
 """The layout's rules, held by tests rather than hoped for (docs/architecture.md):
 
 - every package sits in a layer and imports only from its own package or from layers below it:
-  faces (`cli.py`, `trigger.web`) -> use-cases -> `trigger.access` -> `trigger.store` ->
-  `trigger.rules` -> `workflows`, `letters` -> the base modules (`errors`, `codes`, `checks`,
-  `settings`); nothing imports a face;
+  faces (`cli.py` over `trigger.console`, its printers; `trigger.web`) -> use-cases ->
+  `trigger.access` -> `trigger.store` -> `trigger.rules` -> `workflows`, `letters` -> the base
+  modules (`errors`, `codes`, `checks`, `settings`); nothing imports a face;
 - there is no import cycle between modules, counting imports made inside functions (a lazy import
   is for start-up time, never to hide a cycle);
 - the pure packages (`trigger.rules`, `workflows`, `letters`) and `trigger.codes` import neither
   SQLAlchemy nor click, so they never open the database and stay cheap to test;
-- the engine (`trigger`) imports without click: `cli.py` is only a skin;
+- the engine (`trigger`, its faces aside) imports without click: `cli.py` is only a skin;
 - no module imports another's private names.
 """
 
@@ -44,11 +44,12 @@ LAYERS = {
     "trigger.correspondence": 9,
     "trigger.reports": 9,
     "trigger.demo": 10,
+    "trigger.console": 11,  # what the command line prints: a face's own module
     "trigger.web": 11,
     "cli": 12,  # the command line starts the web door (`trigger web serve`); the door never imports it
     "trigger.__main__": 13,  # `python -m trigger`: the command line itself
 }
-FACES = ("cli", "trigger.__main__", "trigger.web")
+FACES = ("cli", "trigger.__main__", "trigger.console", "trigger.web")
 
 
 def _modules(package: str) -> list[str]:
@@ -244,11 +245,11 @@ def test_every_use_case_that_writes_runs_again_when_it_loses_a_race():
 
 
 def test_the_engine_imports_without_click():
-    # trigger/__main__.py is `python -m trigger`, the command line itself, not the engine
+    # the faces (`python -m trigger`, the printers of the command line, the web) are not the engine
     engine = [
         m
         for m in _modules("trigger")
-        if not m.startswith("trigger.store.migrations") and m != "trigger.__main__"
+        if not m.startswith("trigger.store.migrations") and (m == "trigger" or _layer_of(m) not in FACES)
     ]
     assert "click" not in _imported_after(engine, blocked=("click",))
 
@@ -283,3 +284,74 @@ def test_the_read_tables_are_generated_from_the_models():
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+COMMAND_LINE = ("cli.py", "trigger/console.py")
+COMMAND_LINE_TOP = ("click", "trigger.codes", "trigger.errors", "trigger.settings", "trigger.console")
+
+
+@pytest.mark.parametrize("path", COMMAND_LINE)
+def test_the_command_line_imports_one_way(path):
+    """cli.py's rule (its docstring, docs/architecture.md#the-command-line): at the top only the
+    standard library, click and the face's light modules; inside a function, whole modules
+    (`from trigger.cases import moves`), never a name out of one, never an alias."""
+    modules = _sources()
+    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+    top = {id(n) for n in tree.body}
+    offences = []
+    checking: set[int] = set()  # `if TYPE_CHECKING:` imports, read by mypy only
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            checking |= {id(n) for n in node.body}
+        if not isinstance(node, (ast.Import, ast.ImportFrom)) or id(node) in checking:
+            continue
+        names = [a.name for a in node.names]
+        base = node.module if isinstance(node, ast.ImportFrom) else None
+        where = f"{path}:{node.lineno}: {ast.unparse(node)}"
+        if any(a.asname for a in node.names):
+            offences.append(f"{where} (an alias)")
+        if id(node) in top:
+            full = [f"{base}.{n}" if base else n for n in names]
+            allowed = {*sys.stdlib_module_names, *COMMAND_LINE_TOP}
+            if base in allowed or all(m in allowed or m.split(".")[0] in allowed for m in full):
+                continue
+            offences.append(f"{where} (the engine at the top: --help would load it)")
+        elif base and _first_party(base) and base != "__future__":
+            offences += [f"{where} ({n} is not a module)" for n in names if f"{base}.{n}" not in modules]
+    assert offences == []
+
+
+def test_help_loads_no_database_library():
+    code = (
+        "import sys; sys.argv = ['trigger', 'list', '--help']; import cli\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = set(proc.stdout.splitlines()[-1].split())
+    assert not loaded & {"sqlalchemy", "sqlmodel", "rich", "jinja2", "transitions", "alembic", "pydantic"}
+
+
+def test_tests_share_helpers_only_through_tests_support_and_fixtures_only_through_conftest():
+    offences = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        where = path.relative_to(ROOT)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [(a.name, a.name) for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [(node.module, a.name) for a in node.names]
+            else:
+                names = []
+            for module, name in names:
+                test_code = module.split(".")[0] in ("conftest", "tests") or module.startswith("test_")
+                if test_code and not module.startswith("tests.support"):
+                    offences.append(f"{where}:{node.lineno}: imports {module}")
+                elif module.startswith("tests.support") and name.startswith("_"):
+                    offences.append(f"{where}:{node.lineno}: imports the private {module}.{name}")
+            if "support" in where.parts and isinstance(node, ast.FunctionDef | ast.ClassDef):
+                if any("fixture" in ast.unparse(d) for d in node.decorator_list):
+                    offences.append(f"{where}:{node.lineno}: a fixture outside conftest.py ({node.name})")
+    assert offences == []

@@ -9,10 +9,10 @@ import textwrap
 from datetime import date
 
 import pytest
-from conftest import ON_POSTGRES, sqlite_only
-from racers import at_once
 from sqlmodel import select
 
+from tests.support.databases import ON_POSTGRES, sqlite_only
+from tests.support.racers import at_once
 from trigger.cases import moves
 from trigger.errors import ConcurrentChange
 from trigger.store import audit
@@ -21,7 +21,7 @@ from trigger.store.models import Action, AuditEvent, Finding, HoursEntry, Recomm
 
 pytestmark = pytest.mark.slow  # real processes racing each other
 
-# One worker process (started with the others, tests/racers.py): activate N cases in a row.
+# One worker process (started with the others, tests/support/racers.py): activate N cases in a row.
 ACTIVATE_WORKER = textwrap.dedent("""
     import sys
     from datetime import date
@@ -144,7 +144,7 @@ def test_a_long_held_sqlite_lock_ends_in_one_clear_line_and_no_change(db, case, 
 
 # -- many people on one case at once (docs/architecture.md#optimistic-locking) ----------------------------
 
-# One worker process (started with the others, tests/racers.py): make its edits to one case, each
+# One worker process (started with the others, tests/support/racers.py): make its edits to one case, each
 # through the engine, and print one line per edit: OK, ERROR <message> (a clear refusal) or TRACEBACK
 # <type>.
 EDIT_WORKER = textwrap.dedent("""

@@ -10,9 +10,9 @@ import os
 import zipfile
 from datetime import date
 
-from conftest import raw_sql
 from sqlmodel import Session, create_engine, select
 
+from tests.support.sql import raw_sql
 from trigger.store.models import Deadline, Reminder, ReviewCase
 
 

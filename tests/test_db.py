@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import ON_POSTGRES, sqlite_only
 from sqlalchemy import text
 
+from tests.support.databases import ON_POSTGRES, sqlite_only
 from trigger.store import audit
 from trigger.store import db as database
 from trigger.store.app import App, get_engine

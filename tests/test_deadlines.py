@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 import time_machine
-from conftest import add_complaints
 from sqlmodel import Session, create_engine, select
 
+from tests.support.cases import add_complaints
 from trigger.store.models import Deadline, Letter, Reminder, ReviewCase
 
 

@@ -3,7 +3,7 @@ case, the victim's chosen involvement, consultation on the draft action plan, an
 
 from __future__ import annotations
 
-from conftest import raw_sql
+from tests.support.sql import raw_sql
 
 
 def _met_case(db) -> str:

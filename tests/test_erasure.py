@@ -14,7 +14,9 @@ from email import policy as email_policy
 from pathlib import Path
 
 import pytest
-from conftest import ON_POSTGRES, raw_sql, sqlite_only
+
+from tests.support.databases import ON_POSTGRES, sqlite_only
+from tests.support.sql import raw_sql
 
 # words that occur nowhere else, so that a byte found is one of the case's
 NAME = "Quenbury Zaltwhistle"

@@ -7,7 +7,8 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy
-from conftest import sqlite_only
+
+from tests.support.databases import sqlite_only
 
 
 def _audit_count(tmp_path):

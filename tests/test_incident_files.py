@@ -4,8 +4,6 @@ a workbook written by openpyxl, standard input; refused files say why in one lin
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import pty
@@ -19,43 +17,10 @@ import openpyxl
 import pytest
 import sqlalchemy
 
+from tests.support.incident_logs import ECINS_HEADER, ECINS_ROWS, csv_bytes
 from trigger.intake import log_files
 
 ROOT = Path(__file__).resolve().parents[1]
-
-ECINS_HEADER = [
-    "Victim ID",
-    "Date of Incident",
-    "Date Reported",
-    "Agency",
-    "Reference",
-    "Hate Crime/Incident",
-    "Incident Type",
-    "Location",
-    "Summary",
-]
-ECINS_ROWS = [
-    [
-        "V-0001",
-        "10/01/2026",
-        "12/01/2026",
-        "Leicestershire Police",
-        "P/2026/1",
-        "No",
-        "Noise",
-        "Café Row",
-        "£250 damage",
-    ],
-    ["V-0001", "01/02/2026", "01/02/2026", "cbc", "C-1", "Racial", "Abuse", "", "José was abused"],
-    ["V-0001", "01/03/2026", "03/03/2026 09:30", "emh", "H-1", "", "Noise", "", ""],
-    ["V-0002", "05/03/2026", "06/03/2026", "police", "P/2026/2", "Religion/Belief", "", "Shepshed", ""],
-]
-
-
-def _csv_bytes(rows, encoding: str) -> bytes:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerows(rows)  # Excel writes CRLF
-    return buf.getvalue().encode(encoding)
 
 
 def _incidents():
@@ -82,7 +47,7 @@ def _day(value) -> str:
 
 def test_an_excel_cp1252_export_with_ecins_headers_and_uk_dates_imports_through_the_preset(db, tmp_path):
     path = tmp_path / "ECINS export.csv"
-    path.write_bytes(_csv_bytes([ECINS_HEADER, *ECINS_ROWS], "cp1252"))
+    path.write_bytes(csv_bytes([ECINS_HEADER, *ECINS_ROWS], "cp1252"))
     assert b"\xa3250" in path.read_bytes() and b"Caf\xe9" in path.read_bytes()  # really Windows-1252
     out = db("incidents", "import", path, "--map", "ecins").stdout
     assert "Imported 4 of 4 rows from" in out
@@ -105,7 +70,7 @@ def test_an_excel_cp1252_export_with_ecins_headers_and_uk_dates_imports_through_
 
 def test_the_same_export_without_the_map_is_refused_and_told_which_preset_fits(db, tmp_path):
     path = tmp_path / "export.csv"
-    path.write_bytes(_csv_bytes([ECINS_HEADER, *ECINS_ROWS], "cp1252"))
+    path.write_bytes(csv_bytes([ECINS_HEADER, *ECINS_ROWS], "cp1252"))
     err = db.fails("incidents", "import", path).stderr
     assert err.count("\n") == 1 and err.startswith("Error: ")
     assert "line 1: missing columns victim_id, occurred, reported, agency_ref" in err
@@ -116,7 +81,7 @@ def test_the_same_export_without_the_map_is_refused_and_told_which_preset_fits(d
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
 def test_utf8_with_or_without_a_byte_order_mark(db, tmp_path, encoding):
     path = tmp_path / "export.csv"
-    path.write_bytes(_csv_bytes([ECINS_HEADER, *ECINS_ROWS], encoding))
+    path.write_bytes(csv_bytes([ECINS_HEADER, *ECINS_ROWS], encoding))
     result = db.json("incidents", "import", path, "--map", "ecins")
     assert result["imported"] == 4
     assert _incidents()[0][7:] == ("Café Row", "£250 damage")  # no "Ã©", no BOM in the first header
@@ -124,7 +89,7 @@ def test_utf8_with_or_without_a_byte_order_mark(db, tmp_path, encoding):
 
 def test_utf16_is_refused_in_one_line_saying_how_to_save_the_file(db, tmp_path):
     path = tmp_path / "unicode.txt"
-    path.write_bytes(_csv_bytes([ECINS_HEADER, *ECINS_ROWS], "utf-16"))
+    path.write_bytes(csv_bytes([ECINS_HEADER, *ECINS_ROWS], "utf-16"))
     err = db.fails("incidents", "import", path, "--map", "ecins").stderr
     assert err.count("\n") == 1
     assert "is UTF-16" in err and 'save it from Excel as "CSV UTF-8 (Comma delimited)"' in err
@@ -133,7 +98,7 @@ def test_utf16_is_refused_in_one_line_saying_how_to_save_the_file(db, tmp_path):
 
 def test_a_file_neither_utf8_nor_windows_1252_is_refused_naming_the_byte(db, tmp_path):
     path = tmp_path / "odd.csv"
-    body = _csv_bytes([ECINS_HEADER, *ECINS_ROWS[:1]], "utf-8")
+    body = csv_bytes([ECINS_HEADER, *ECINS_ROWS[:1]], "utf-8")
     path.write_bytes(body + b"V-9,10/01/2026,12/01/2026,police,P-9,,,\x81,\r\n")  # 0x81: unused in cp1252
     err = db.fails("incidents", "import", path, "--map", "ecins").stderr
     assert err.count("\n") == 1
@@ -233,7 +198,7 @@ def test_bad_rows_of_a_workbook_are_named_by_row_with_the_partners_headers_and_n
 
 
 def test_standard_input_reads_csv_and_xlsx(db, tmp_path):
-    body = _csv_bytes([ECINS_HEADER, *ECINS_ROWS[:2]], "cp1252")
+    body = csv_bytes([ECINS_HEADER, *ECINS_ROWS[:2]], "cp1252")
     out = db("incidents", "import", "-", "--map", "ecins", input=body).stdout
     assert "Imported 2 of 2 rows from standard input." in out
     path = tmp_path / "s.xlsx"
@@ -330,7 +295,7 @@ def test_the_progress_callback_reaches_the_whole_file(db, tmp_path):
 @pytest.mark.slow
 def test_the_progress_bar_shows_on_a_terminal_only(db, tmp_path):
     path = tmp_path / "log.csv"
-    path.write_bytes(_csv_bytes([ECINS_HEADER, *ECINS_ROWS], "cp1252"))
+    path.write_bytes(csv_bytes([ECINS_HEADER, *ECINS_ROWS], "cp1252"))
     env = dict(os.environ, COLUMNS="100")
     master, slave = pty.openpty()
     proc = subprocess.Popen(
@@ -371,7 +336,7 @@ def test_the_progress_bar_shows_on_a_terminal_only(db, tmp_path):
 
 def test_the_audit_event_names_the_format_encoding_and_map_but_no_person(db, tmp_path):
     path = tmp_path / "export.csv"
-    path.write_bytes(_csv_bytes([ECINS_HEADER, *ECINS_ROWS], "cp1252"))
+    path.write_bytes(csv_bytes([ECINS_HEADER, *ECINS_ROWS], "cp1252"))
     db("incidents", "import", path, "--map", "ecins")
     engine = sqlalchemy.create_engine(os.environ["TRIGGER_DB"])
     with engine.connect() as conn:

@@ -15,7 +15,7 @@ import docx
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.lettercases import applicant_case, pdf_text
+from tests.support.letters import applicant_case, pdf_text
 
 
 class Inbox:

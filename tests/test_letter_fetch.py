@@ -21,7 +21,7 @@ import pypdf
 import pytest
 from pypdf.generic import IndirectObject, StreamObject
 
-from tests.lettercases import applicant_case, letterhead_policy
+from tests.support.letters import applicant_case, letterhead_policy
 
 pytestmark = pytest.mark.any_engine  # what a letter fetches does not depend on the database
 

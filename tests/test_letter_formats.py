@@ -12,7 +12,7 @@ import docx
 import pypdf
 import pytest
 
-from tests.lettercases import applicant_case, letterhead_policy, pdf_pages, to_outcome
+from tests.support.letters import applicant_case, letterhead_policy, pdf_pages, to_outcome
 
 pytestmark = pytest.mark.any_engine  # a letter's layout, fonts and Word file: the same on any database
 

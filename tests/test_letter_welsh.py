@@ -8,7 +8,7 @@ import pytest
 
 from letters.glossary import GLOSSARY_FILE, shipped, welsh
 from letters.render import plural
-from tests.lettercases import applicant_case, pdf_text
+from tests.support.letters import applicant_case, pdf_text
 from trigger.codes import (
     ACTION_STATUS_LABELS,
     FINDING_LABELS,

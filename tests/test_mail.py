@@ -7,7 +7,8 @@ import shlex
 import sys
 
 import pytest
-from mailservers import Collect, Server, make_cases, self_signed, server_tls
+
+from tests.support.mailservers import Collect, Server, make_cases, self_signed, server_tls
 
 FROM = "csp@council.example"
 

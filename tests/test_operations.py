@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.incident_logs import ECINS_HEADER, ECINS_ROWS, csv_bytes
+
 pytestmark = pytest.mark.any_engine  # consoles, installs, config files and logging: the same on any database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,11 +146,9 @@ def _config(tmp_path, text: str) -> Path:
 
 
 def test_the_config_file_gives_defaults_to_any_command(db, tmp_path):
-    from test_incident_files import ECINS_HEADER, ECINS_ROWS, _csv_bytes
-
     _config(tmp_path, '[incidents.import]\nmap = "ecins"\ndate-format = "%d/%m/%Y"\n')
     path = tmp_path / "export.csv"
-    path.write_bytes(_csv_bytes([ECINS_HEADER, *ECINS_ROWS], "cp1252"))
+    path.write_bytes(csv_bytes([ECINS_HEADER, *ECINS_ROWS], "cp1252"))
     assert "Imported 4 of 4 rows" in db("incidents", "import", path).stdout  # no --map typed
     # the command line still wins
     assert "missing column" in db.fails("incidents", "import", path, "--map", "sentinel").stderr

@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 from datetime import date, timedelta
 
-from conftest import add_complaints
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import Session, create_engine, select
 
+from tests.support.cases import add_complaints
 from trigger.codes import DEADLINE_KINDS
 from trigger.rules import policy as policies
 from trigger.rules.calendar import WorkingCalendar

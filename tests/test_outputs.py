@@ -17,8 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ON_POSTGRES, sqlite_only
-from dump import database_dump
+
+from tests.support.databases import ON_POSTGRES, sqlite_only
+from tests.support.sql import database_dump
 
 ROOT = Path(__file__).resolve().parent.parent
 

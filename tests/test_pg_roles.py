@@ -18,10 +18,10 @@ from urllib.parse import quote
 
 import pytest
 import sqlalchemy
-from conftest import Runner
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from tests.support.runner import Runner
 from trigger.store.app import dispose_engines
 
 SERVER = os.environ.get("TRIGGER_TEST_DB", "").strip() or "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import raw_sql
-from test_reports import _build_year
+
+from tests.support.sql import raw_sql
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = [
@@ -31,11 +31,6 @@ HEADER = [
     "value",
     "suppressed",
 ]
-
-
-@pytest.fixture
-def year(db, snapshot):
-    return snapshot("year", _build_year)
 
 
 def _tidy(text: str) -> list[dict]:

@@ -11,9 +11,9 @@ from datetime import date, datetime
 
 import pytest
 import sqlalchemy
-from conftest import ON_POSTGRES, PG_URL, with_search_path
-from dump import database_dump
 
+from tests.support.databases import ON_POSTGRES, PG_URL, with_search_path
+from tests.support.sql import database_dump
 from trigger.cases import moves, review
 from trigger.store.app import App
 

@@ -11,8 +11,9 @@ import zipfile
 from datetime import date
 
 import pytest
-from conftest import raw_sql
 from pypdf import PdfReader
+
+from tests.support.sql import raw_sql
 
 
 def _not_met_with_pdf(db, tmp_path) -> tuple[str, bytes]:

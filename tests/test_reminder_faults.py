@@ -20,9 +20,9 @@ from email import policy as email_policy
 from pathlib import Path
 
 import pytest
-from mailservers import MANAGER, Collect, Server, due_ids, figures, make_cases, overdue_now
-from racers import at_once
 
+from tests.support.mailservers import MANAGER, Collect, Server, due_ids, figures, make_cases, overdue_now
+from tests.support.racers import at_once
 from trigger.deadlines import service
 from trigger.store.app import App
 

@@ -17,10 +17,10 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
-from mailservers import MANAGER, Collect, Server, make_cases
-from racers import at_once
 from sqlmodel import Session, create_engine, select
 
+from tests.support.mailservers import MANAGER, Collect, Server, make_cases
+from tests.support.racers import at_once
 from trigger.deadlines import reminders, service
 from trigger.store.app import App
 from trigger.store.models import Reminder

@@ -4,107 +4,18 @@ responses to recommendations, the audit chain and retention, through the real co
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from conftest import raw_sql
 
-from trigger.cases import moves, review
-from trigger.cases.complaints import add_incident
+from tests.support.cases import received_case, review_to_outcome
+from tests.support.sql import raw_sql
+from trigger.cases import moves
 from trigger.store.app import App
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _activate(app, received, channel="online", complaints=3, applicant="Ann Example"):
-    ref = moves.activate(
-        app,
-        applicant=applicant,
-        received=received,
-        channel=channel,
-        statement="Reported many times and nothing changed",
-        address="12 Ashby Road",
-        postcode="LE11 3AA",
-        email="ann@example.org",
-        vulnerability="lives alone",
-    ).reference
-    for i in range(complaints):
-        day = received - timedelta(days=40 - 10 * i)
-        add_incident(
-            app,
-            ref,
-            occurred=day,
-            reported=day,
-            agency="police",
-            description="Shouting at Ann's door",
-            on=received,
-        )
-    return ref
-
-
-def _review(app, ref, met_on, outcome_on, recs=True, discretionary=False):
-    moves.decide(app, ref, met=True, reason="Persistent and escalating" if discretionary else None, on=met_on)
-    moves.assign(app, ref, lead="police" if recs else "cbc", reviewer="Sam Reviewer", on=met_on)
-    if outcome_on is None:
-        return
-    review.meeting(
-        app, ref, at=datetime.combine(outcome_on - timedelta(days=3), datetime.min.time()), held=True
-    )
-    review.add_finding(app, ref, category="silo_working", on=outcome_on - timedelta(days=3))
-    if recs:
-        review.recommend(
-            app, ref, to="police", text="Share reports weekly", on=outcome_on - timedelta(days=3)
-        )
-    moves.issue_outcome(
-        app,
-        ref,
-        no_recommendations=None if recs else "Response was reasonable",
-        victim_consulted=True,
-        on=outcome_on,
-    )
-
-
-@pytest.fixture
-def year(db, snapshot):
-    """Cases around the 2025/26 performance year (1 Apr 2025 to 31 Mar 2026), with known figures
-    (built once per run; each test gets its own copy)."""
-    return snapshot("year", _build_year)
-
-
-def _build_year():
-    app = App()
-    refs = {}
-    refs["A"] = _activate(app, date(2025, 3, 20))  # received in 2024/25
-    _review(app, refs["A"], date(2025, 4, 2), date(2025, 5, 10))  # met and reviewed in 2025/26
-    refs["B"] = _activate(app, date(2025, 4, 1), "phone", complaints=1)
-    moves.decide(app, refs["B"], met=False, on=date(2025, 4, 10))  # not met, first day's application
-    refs["C"] = _activate(app, date(2026, 3, 31), "email", complaints=1)  # last day of the year
-    moves.decide(
-        app,
-        refs["C"],
-        met=False,
-        rejection_category="vexatious",
-        reason="Fourth identical request",
-        on=date(2026, 4, 1),
-    )  # rejected in 2026/27
-    refs["D"] = _activate(app, date(2025, 6, 1), complaints=1)
-    _review(app, refs["D"], date(2025, 6, 10), date(2025, 8, 1), recs=False, discretionary=True)
-    refs["E"] = _activate(app, date(2025, 9, 1), "letter")
-    moves.decide(app, refs["E"], met=True, on=date(2025, 9, 5))
-    moves.withdraw(app, refs["E"], reason="moved away", on=date(2025, 10, 1))
-    refs["F"] = _activate(app, date(2025, 11, 3))
-    _review(app, refs["F"], date(2025, 11, 10), date(2026, 4, 2))  # outcome in 2026/27
-    refs["G"] = _activate(app, date(2025, 12, 1), "phone", complaints=1)
-    moves.decide(app, refs["G"], met=False, on=date(2025, 12, 10))
-    moves.lodge_appeal(app, refs["G"], received=date(2025, 12, 15), grounds="facts")
-    moves.decide_appeal(
-        app, refs["G"], upheld=True, by="Chair of Melton CSP", reason="Missed reports", on=date(2026, 1, 10)
-    )
-    refs["H"] = _activate(app, date(2026, 1, 5))
-    _review(app, refs["H"], date(2026, 1, 10), date(2026, 3, 31))  # last day of the year
-    return refs
 
 
 def test_annual_return_counts_each_figure_by_the_date_of_its_own_event(db, year):
@@ -413,12 +324,12 @@ def old(db, snapshot):
 def _build_old():
     app = App()
     refs = {}
-    refs["closed"] = _activate(app, date(2018, 5, 1), applicant="Ann Example")
-    _review(app, refs["closed"], date(2018, 5, 10), date(2018, 7, 1))
+    refs["closed"] = received_case(app, date(2018, 5, 1), applicant="Ann Example")
+    review_to_outcome(app, refs["closed"], date(2018, 5, 10), date(2018, 7, 1))
     moves.close(app, refs["closed"], reason="actions complete", force=True, on=date(2019, 1, 10))
-    refs["withdrawn"] = _activate(app, date(2018, 9, 3), applicant="Bob Example", complaints=1)
+    refs["withdrawn"] = received_case(app, date(2018, 9, 3), applicant="Bob Example", complaints=1)
     moves.withdraw(app, refs["withdrawn"], reason="moved away", on=date(2018, 10, 1))
-    refs["open"] = _activate(app, date(2018, 11, 5), applicant="Cat Example", complaints=1)
+    refs["open"] = received_case(app, date(2018, 11, 5), applicant="Cat Example", complaints=1)
     raw_sql(
         "INSERT INTO letter (case_id, kind, issued_on, recipient, format, content_hash, created_at) VALUES "
         "((SELECT id FROM review_case WHERE reference = :ref), 'closure', '2019-01-10', "

@@ -11,8 +11,9 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from conftest import ON_POSTGRES, raw_sql, sqlite_only
 
+from tests.support.databases import ON_POSTGRES, sqlite_only
+from tests.support.sql import raw_sql
 from trigger.cases import moves, review
 from trigger.store.app import App
 

@@ -13,9 +13,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from dump import database_dump
 
 from letters.render import CONTENT_POLICY
+from tests.support.sql import database_dump
 from trigger import correspondence
 from trigger.store.app import App
 

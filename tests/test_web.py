@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import ON_POSTGRES, raw_sql
+from tests.support.databases import ON_POSTGRES
+from tests.support.sql import raw_sql
+from tests.support.webdoor import Applicant, ago, date_parts, incident, victim_answers
 from tests.test_county import county
-from tests.webdoor import Applicant, ago, date_parts, incident, victim_answers
 from trigger.cases import online
 from trigger.errors import NotFound, NotPermitted
 from trigger.store.app import App

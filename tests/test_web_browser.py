@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.webdoor import ago
+from tests.support.webdoor import ago
 
 pytestmark = [pytest.mark.any_engine, pytest.mark.slow]
 

@@ -10,12 +10,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import copy_sqlite, keep_engine, remove_sqlite
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlmodel import func, select
 
+from tests.support.databases import copy_sqlite, keep_engine, remove_sqlite
 from trigger.access import partnership
 from trigger.cases import complaints, moves, review
 from trigger.errors import TriggerError

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from tests.webdoor import Applicant, victim_answers  # noqa: E402
+from tests.support.webdoor import Applicant, victim_answers  # noqa: E402
 
 PG_DEFAULT = os.environ.get("TRIGGER_TEST_DB") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 LINE = re.compile(r"trigger\.web: (GET|POST) (\S+) (\d{3}) ([\d.]+)ms")

@@ -268,6 +268,7 @@ def grant(app: App) -> Granted:
                 "owner (0600), and the roles are checked by trigger itself"
             )
         schema = conn.execute(text("SELECT current_schema()")).scalar()
+        assert schema is not None  # App.write found the tables there: it is the first schema of the path
         owner = conn.execute(
             text(
                 "SELECT pg_get_userbyid(c.relowner) FROM pg_class c JOIN pg_namespace n "
@@ -297,7 +298,9 @@ def grant(app: App) -> Granted:
         everyone = ", ".join(GROUPS)
         conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {s} TO {everyone}")
         # straight to the driver: no parameters, so psycopg leaves format()'s %I alone
-        cursor = conn.connection.dbapi_connection.cursor()
+        driver = conn.connection.dbapi_connection
+        assert driver is not None  # None only once the connection is closed
+        cursor = driver.cursor()
         cursor.execute(_FUNCTIONS.format(s=s, groups=", ".join(f"'{g}'" for g in GROUPS)))
         cursor.close()
         for fn in (

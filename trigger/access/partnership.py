@@ -5,10 +5,11 @@ and the agencies (the relevant bodies of s.105 and other partners) of each partn
 
 from __future__ import annotations
 
+import os
 import re
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from trigger import checks
 from trigger.codes import AGENCY_KINDS, not_one_of
@@ -18,7 +19,7 @@ from trigger.rules.policy import Policy
 from trigger.store import access, audit, db, outputs
 from trigger.store.access import AGENCIES, READ_CASE, SETUP, needs
 from trigger.store.app import App, retried, today, writers_lock
-from trigger.store.models import Agency, AppUser, Partnership, ReviewCase
+from trigger.store.models import Agency, AppUser, Partnership, ReviewCase, row_id
 
 FIRST_CODE = "main"  # the partnership `trigger init` makes when not told its code
 FIRST_PREFIX = "CT"  # CT-2026-0001, as a database of one partnership always had
@@ -75,7 +76,7 @@ def init(
     create_schema(app)
     with app.write() as session:
         audit.ensure_head(session)
-        first = session.exec(select(Partnership).order_by(Partnership.id)).first()
+        first = session.exec(select(Partnership).order_by(col(Partnership.id))).first()
         row = first
         if code is not None and first is not None:
             row = session.exec(
@@ -141,7 +142,7 @@ def upgrade(app: App, revision: str = "head", *, adopt: bool = False) -> db.Sche
 
 
 @needs(SETUP)
-def backup(app: App, target, *, force: bool = False) -> int:
+def backup(app: App, target: str | os.PathLike[str], *, force: bool = False) -> int:
     """`trigger backup FILE` (SQLite): once people are registered, only an admin copies the database."""
     source = outputs.sqlite_path(app.url)
     if source is not None and source.exists() and db.schema_state(app.engine).current is not None:
@@ -158,15 +159,14 @@ def create_schema(app: App) -> None:
 
 def _register_agencies(session: Session, row: Partnership, pol: Policy) -> list[str]:
     added = []
+    pid = row_id(row)
     for spec in pol.agencies:
         taken = session.exec(
-            select(Agency).where(Agency.partnership_id == row.id, Agency.code == spec.code)
+            select(Agency).where(Agency.partnership_id == pid, Agency.code == spec.code)
         ).first()
         if taken is None:
             session.add(
-                Agency(
-                    code=spec.code, name=spec.name, kind=spec.kind, email=spec.email, partnership_id=row.id
-                )
+                Agency(code=spec.code, name=spec.name, kind=spec.kind, email=spec.email, partnership_id=pid)
             )
             added.append(spec.code)
     return added
@@ -312,5 +312,7 @@ def list_agencies(app: App) -> list[dict]:
                 "email": a.email,
                 "partnership": codes.get(a.partnership_id),
             }
-            for a in session.exec(select(Agency).where(*mine).order_by(Agency.code, Agency.partnership_id))
+            for a in session.exec(
+                select(Agency).where(*mine).order_by(col(Agency.code), col(Agency.partnership_id))
+            )
         ]

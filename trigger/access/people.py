@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from trigger import checks
 from trigger.access import grants
@@ -91,7 +91,7 @@ def add(
                 pid, code = row.id, row.code
             else:
                 pid = access.acting_partnership(session)
-                code = session.get(Partnership, pid).code  # type: ignore[union-attr]
+                code = access.code_of(session.connection(), pid)
         on_server = grants.login_exists(session, login)
         if on_server is False:
             raise NotFound(
@@ -175,7 +175,7 @@ def disable(app: App, login: str, *, reason: str) -> AppUser:
             admins = session.exec(
                 select(func.count())
                 .select_from(AppUser)
-                .where(AppUser.role == "admin", AppUser.disabled_on.is_(None))
+                .where(AppUser.role == "admin", col(AppUser.disabled_on).is_(None))
             ).one()
             if admins <= 1:
                 raise GuardRefused(

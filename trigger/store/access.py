@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Row, Select, func, select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from trigger.checks import same_name
@@ -88,23 +90,33 @@ PERMISSIONS = (
 # what a chair may do, and only on a case under appeal
 CHAIR_ON_APPEAL = (READ_CASE, BUNDLE, APPEAL_DECISION)
 
-F = TypeVar("F", bound=Callable[..., Any])
+
+class Needing(Protocol):
+    """What a use-case is called with (`trigger.store.app.App`): the stack of permissions declared."""
+
+    needs: list[Permission]
 
 
-def needs(permission: Permission) -> Callable[[F], F]:
+A = TypeVar("A", bound=Needing)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def needs(
+    permission: Permission,
+) -> Callable[[Callable[Concatenate[A, P], R]], Callable[Concatenate[A, P], R]]:
     """Declare the permission a use-case needs; `App.read`/`App.write` check it when they open."""
 
-    def wrap(fn: F) -> F:
+    def wrap(fn: Callable[Concatenate[A, P], R]) -> Callable[Concatenate[A, P], R]:
         @functools.wraps(fn)
-        def run(app, *args, **kwargs):
+        def run(app: A, *args: P.args, **kwargs: P.kwargs) -> R:
             app.needs.append(permission)
             try:
                 return fn(app, *args, **kwargs)
             finally:
                 app.needs.pop()
 
-        run.permission = permission  # type: ignore[attr-defined]
-        return run  # type: ignore[return-value]
+        return run
 
     return wrap
 
@@ -144,11 +156,11 @@ class Actor:
         return {n for n in (self.login, self.name) if n}
 
 
-def users_registered(conn) -> bool:
+def users_registered(conn: Connection) -> bool:
     return bool(conn.execute(select(func.count()).select_from(t.app_user)).scalar())
 
 
-def resolve(conn, typed: str, typed_given: bool) -> Actor:
+def resolve(conn: Connection, typed: str, typed_given: bool) -> Actor:
     """Who is acting. Nobody registered: whoever runs the command (`typed`), unchecked, as before.
     Once people are registered: on PostgreSQL the authenticated login (`session_user`), and a typed
     name (--as, TRIGGER_USER) naming anybody else is refused; on SQLite the typed name, which must be
@@ -190,6 +202,16 @@ def refusal(permission: Permission, actor: Actor) -> NotPermitted:
 # -- the session's access: checked when a session opens ------------------------------------------------
 
 
+class Acting(Needing, Protocol):
+    """What `enter` reads and settles on the App: who was typed, and who is acting once resolved."""
+
+    who: Actor | None
+    actor: str
+    actor_given: bool
+    partnership: str | None
+    public: bool  # the online door: a member of the public, who may only apply
+
+
 class Access:
     """A session's access: who, for which permission, and the partnership whose rows it sees (None:
     every partnership)."""
@@ -204,7 +226,7 @@ class Access:
         return self.actor.role == "chair"
 
 
-def enter(app, session) -> Access:
+def enter(app: Acting, session: Session) -> Access:
     """Called by `App.read`/`App.write` when a session opens: who is acting, whether their role allows
     the use-case's permission, and which partnership's rows the session sees (`session.info`)."""
     conn = session.connection()
@@ -236,7 +258,7 @@ def enter(app, session) -> Access:
     return access
 
 
-def _enter_public(app, session, conn) -> Access:
+def _enter_public(app: Acting, session: Session, conn: Connection) -> Access:
     """A member of the public at the online door: nobody registered, allowed to apply and nothing else,
     for the partnership whose door they came through."""
     need = app.needs[-1] if app.needs else None
@@ -249,14 +271,14 @@ def _enter_public(app, session, conn) -> Access:
     return access
 
 
-def of(session) -> Access | None:
+def of(session: Session) -> Access | None:
     return session.info.get("access")
 
 
 # -- partnerships -------------------------------------------------------------------------------------
 
 
-def partnership_by_code(conn, code: str) -> Any:
+def partnership_by_code(conn: Connection, code: str) -> Row[Any]:
     p = t.partnership.c
     row = conn.execute(select(t.partnership).where(func.lower(p.code) == code.strip().lower())).first()
     if row is None:
@@ -265,12 +287,12 @@ def partnership_by_code(conn, code: str) -> Any:
     return row
 
 
-def code_of(conn, partnership_id: int) -> str:
+def code_of(conn: Connection, partnership_id: int) -> str:
     p = t.partnership.c
     return conn.execute(select(p.code).where(p.id == partnership_id)).scalar() or str(partnership_id)
 
 
-def acting_partnership(session) -> int:
+def acting_partnership(session: Session) -> int:
     """The one partnership a new thing (a case, an agency, an import) belongs to: the case in hand's,
     the user's, the one chosen with --partnership, or the database's only one."""
     info = session.info
@@ -292,12 +314,12 @@ def acting_partnership(session) -> int:
     )
 
 
-def partnerships(session) -> int:
+def partnerships(session: Session) -> int:
     """How many partnerships the database holds."""
     return session.connection().execute(select(func.count()).select_from(t.partnership)).scalar() or 0
 
 
-def scope_of(session) -> int | None:
+def scope_of(session: Session) -> int | None:
     """The partnership whose rows the session sees, or None for every partnership."""
     access = of(session)
     return access.scope if access is not None else None
@@ -306,7 +328,7 @@ def scope_of(session) -> int | None:
 # -- cases: which the session sees, and what it may do with one ---------------------------------------
 
 
-def case_filter(session, cols: Any = None, *, one: bool = False) -> list[ColumnElement[bool]]:
+def case_filter(session: Session, cols: Any = None, *, one: bool = False) -> list[ColumnElement[bool]]:
     """The conditions on `review_case` for the cases this session sees: its partnership's, and in a
     list a chair's only those under appeal (`one`: finding one case, which `case_check` then judges,
     so that a refusal names the role needed). `cols` is the Core table's `.c` (the default) or the
@@ -323,7 +345,7 @@ def case_filter(session, cols: Any = None, *, one: bool = False) -> list[ColumnE
     return conds
 
 
-def visible_cases(session) -> Any | None:
+def visible_cases(session: Session) -> Select[Any] | None:
     """A subquery of the ids of the cases the session sees, or None when it sees them all (so
     unscoped reports carry no extra join)."""
     conds = case_filter(session)
@@ -332,13 +354,13 @@ def visible_cases(session) -> Any | None:
     return select(t.review_case.c.id).where(*conds)
 
 
-def in_scope(session, partnership_col: Any) -> list[ColumnElement[bool]]:
+def in_scope(session: Session, partnership_col: Any) -> list[ColumnElement[bool]]:
     """The condition on a table's own `partnership_id` (agencies, incidents, signposting)."""
     scope = scope_of(session)
     return [] if scope is None else [partnership_col == scope]
 
 
-def case_check(session, case: Any) -> None:
+def case_check(session: Session, case: Any) -> None:
     """What depends on the case: a reviewer changes only the cases they review; a chair reads, bundles
     and decides only a case under appeal. Remembers the case's partnership for what follows."""
     session.info["case_partnership"] = case.partnership_id

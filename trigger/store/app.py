@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, create_engine
@@ -74,7 +74,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def _sqlite_begin(conn) -> None:
+def _sqlite_begin(conn: Connection) -> None:
     # A writer takes the write lock at BEGIN (IMMEDIATE), so it waits its turn under busy_timeout
     # instead of failing with "database is locked" when a reader's snapshot turns into a write
     # after another writer committed (SQLITE_BUSY_SNAPSHOT). Readers begin DEFERRED and never block.
@@ -253,7 +253,7 @@ def writers_lock(session: Session) -> None:
         check(session)
 
 
-def _lock_before_flush(session, _context, _instances) -> None:
+def _lock_before_flush(session: Session, _context: object, _instances: object) -> None:
     writers_lock(session)
 
 
@@ -318,8 +318,8 @@ class App:
         self.actor = actor or current_user()
         self.policy_override = policy
         self.partnership = partnership
-        self.needs: list = []
-        self.who = None
+        self.needs: list[access.Permission] = []
+        self.who: access.Actor | None = None
         self._schema_checked = False
         self._ahead = False
         self._writer: Engine | None = None
@@ -419,7 +419,7 @@ def _enter(app: App, session: Session) -> None:
 _PG_PERMISSION = "42501"
 
 
-def permission_error(exc: BaseException):
+def permission_error(exc: BaseException) -> NotPermitted | None:
     """The server refused the login (PostgreSQL's insufficient privilege): one line, or None."""
 
     if getattr(getattr(exc, "orig", None), "sqlstate", None) != _PG_PERMISSION:

@@ -11,22 +11,22 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from pathlib import PurePath
 
 from sqlalchemy import func, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from trigger.checks import ID_MAX
 from trigger.errors import InvalidInput, NotPermitted
 from trigger.store import access, seal
-from trigger.store.app import writers_lock
+from trigger.store.app import App, writers_lock
 from trigger.store.models import AuditEvent, AuditHead, Partnership, ReviewCase, utcnow
 
 GENESIS = "0" * 64
 
 
-def _utc(moment) -> str:
+def _utc(moment: datetime) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.isoformat()
@@ -72,7 +72,7 @@ def record(
     if partnership_id is None:
         partnership_id = case.partnership_id if case is not None else access.scope_of(session)
     # take the head row first: the write lock (SQLite) or row lock (PostgreSQL) orders the appends
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1))
+    session.execute(update(AuditHead).where(col(AuditHead.id) == 1).values(seq=col(AuditHead.seq) + 1))
     head = session.exec(select(AuditHead).where(AuditHead.id == 1)).one()
     session.refresh(head)
     row = AuditEvent(
@@ -120,7 +120,7 @@ def verify(session: Session) -> Verification:
     prev = GENESIS
     count = 0
     expected_seq = 1
-    for row in session.exec(select(AuditEvent).order_by(AuditEvent.seq)):
+    for row in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))):
         count += 1
         if row.seq != expected_seq:
             return Verification(False, count, expected_seq, f"event {expected_seq} is missing")
@@ -209,7 +209,7 @@ def _database_label(url: str) -> str:
 
 
 @access.needs(access.AUDIT)
-def take_anchor(app) -> dict:
+def take_anchor(app: App) -> dict:
     """`trigger audit anchor`: the head of a chain that verifies, with what a person needs to know
     which database it belongs to. Refused while the chain is broken (an anchor would vouch for it) or
     empty."""
@@ -286,7 +286,7 @@ def runs_through(session: Session, anchor: Anchor) -> str | None:
 
 
 @access.needs(access.AUDIT)
-def verify_through(app, anchors: list[Anchor]) -> Verification:
+def verify_through(app: App, anchors: list[Anchor]) -> Verification:
     """`trigger audit verify --anchor FILE`: the chain holds, and still runs through every anchor."""
     with app.read() as session:
         _whole_chain_readable(session, "verifying")

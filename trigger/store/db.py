@@ -43,7 +43,8 @@ def head_revisions() -> list[str]:
     """The code's head revision(s), read from the revision files without importing Alembic."""
     global _head_cache
     if _head_cache is None:
-        revisions, parents = set(), set()
+        revisions: set[str] = set()
+        parents: set[str] = set()
         for path in VERSIONS.glob("*.py"):
             for key, value in _REV.findall(path.read_text(encoding="utf-8")):
                 names = re.findall(r"['\"]([^'\"]+)['\"]", value)
@@ -78,8 +79,10 @@ class SchemaState:
     @property
     def ahead(self) -> bool:
         """The database carries a revision this code does not know: a newer `trigger` migrated it."""
+        if not self.current:
+            return False
         known = {p.stem for p in VERSIONS.glob("*.py")} | set(self.heads)
-        return bool(self.current) and any(r not in known for r in self.current)
+        return any(r not in known for r in self.current)
 
 
 def schema_state(engine: Engine) -> SchemaState:
@@ -178,7 +181,7 @@ def adoption_problems(engine: Engine) -> list[str]:
     return problems
 
 
-def backup_sqlite(source: Path, target) -> int:
+def backup_sqlite(source: Path, target: FileTarget) -> int:
     """Copy a live SQLite database with the online backup API (consistent while others write) into a
     private temporary file beside `target` (a `trigger.store.outputs.FileTarget`), then rename it into place
     (docs/architecture.md#files-the-engine-writes). Returns the copy's size in bytes."""
@@ -209,7 +212,7 @@ def backup_sqlite(source: Path, target) -> int:
     return size
 
 
-def backup(url: str, file, *, force: bool = False) -> int:
+def backup(url: str, file: str | os.PathLike[str], *, force: bool = False) -> int:
     """`trigger backup FILE`: SQLite through the online backup API; PostgreSQL is backed up with the
     server's own tools (README, "Shared PostgreSQL")."""
     if not url.startswith("sqlite"):
@@ -226,7 +229,7 @@ def backup(url: str, file, *, force: bool = False) -> int:
     return backup_sqlite(source, target)
 
 
-def refuse_unregistered(engine) -> None:
+def refuse_unregistered(engine: Engine) -> None:
     """A PostgreSQL login without a group cannot see or read the tables `db grant` protects: say so,
     rather than "no database here" or "no migration history"."""
     if engine.dialect.name != "postgresql":

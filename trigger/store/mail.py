@@ -157,7 +157,7 @@ def classify(exc: BaseException) -> Failure:
     return Failure(False, f"{type(exc).__name__}: {exc}")
 
 
-def _decode(value) -> str:
+def _decode(value: object) -> str:
     text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
     return " ".join(text.split())
 
@@ -392,9 +392,10 @@ class Smtp:
             conn = smtplib.SMTP(timeout=connect_within)
         # smtplib checks the certificate against `_host`, which only its constructor sets; connecting
         # separately lets the watchdog reach the session as soon as there is one
-        conn._host = self.host
+        conn._host = self.host  # type: ignore[attr-defined]  # typeshed leaves out smtplib's private _host
         self._conn = conn
         conn.connect(self.host, self.port)
+        assert conn.sock is not None  # connect() opened it or raised
         conn.sock.settimeout(self.timeout)
         if self.starttls:
             conn.ehlo()

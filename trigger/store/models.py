@@ -9,6 +9,7 @@ Table names avoid SQL keywords (`review_case`, never `case`). Dates that the pro
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Protocol
 
 from pydantic import NaiveDatetime
 from sqlalchemy import Column, Index, Integer, LargeBinary, MetaData, UniqueConstraint, text
@@ -23,6 +24,19 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 metadata: MetaData = SQLModel.metadata
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def row_id(row: _Row) -> int:
+    """The id of a stored row. The database gives a row its id when it is flushed, so a row read back or
+    flushed always has one; None here is a row used before its flush, a mistake in the code."""
+    if row.id is None:
+        raise RuntimeError(f"a {type(row).__name__} row has no id until it is flushed")
+    return row.id
 
 
 def utcnow() -> datetime:

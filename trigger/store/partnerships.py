@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from trigger.rules import policy as policies
 from trigger.rules.policy import Policy
 from trigger.store import access
-from trigger.store.models import Partnership
+from trigger.store.models import Partnership, row_id
 
 
 def partnership_of(session: Session, partnership_id: int | None = None) -> Partnership | None:
@@ -33,8 +33,8 @@ def managers(session: Session, override: str | None = None) -> dict[int, str]:
     """Every partnership's manager address, by partnership id (for the reminder sweep); `override` is
     the --policy given, whose address stands in for a partnership that has none of its own."""
     forced = policies.load(override) if override else None
-    out = {}
+    out: dict[int, str] = {}
     for row in session.exec(select(Partnership)):
         fallback = row.manager_email or (forced or policies.load(row.policy)).manager_email
-        out[row.id] = (fallback or "").strip()
+        out[row_id(row)] = (fallback or "").strip()
     return out

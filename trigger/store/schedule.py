@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from trigger.rules.deadlines import (
     ActionFact,
@@ -41,6 +41,7 @@ from trigger.store.models import (
     Reminder,
     ReviewCase,
     ThresholdDecision,
+    row_id,
 )
 from trigger.store.partnerships import manager_address
 from workflows.machine import TERMINAL
@@ -52,29 +53,32 @@ def facts(session: Session, case: ReviewCase) -> CaseFacts:
     decisions = [
         Decision(d.decided_on, d.met)
         for d in session.exec(
-            select(ThresholdDecision).where(ThresholdDecision.case_id == cid).order_by(ThresholdDecision.id)
+            select(ThresholdDecision)
+            .where(ThresholdDecision.case_id == cid)
+            .order_by(col(ThresholdDecision.id))
         )
     ]
     events = session.exec(
-        select(AuditEvent.event, AuditEvent.on).where(
-            AuditEvent.case_id == cid, AuditEvent.event.in_(("issue_outcome", "bundle", "appeal_bundle"))
+        select(col(AuditEvent.event), col(AuditEvent.on)).where(
+            AuditEvent.case_id == cid, col(AuditEvent.event).in_(("issue_outcome", "bundle", "appeal_bundle"))
         )
     ).all()
     meetings = [
         m.held_on
-        for m in session.exec(select(Meeting).where(Meeting.case_id == cid, Meeting.held.is_(True)))
+        for m in session.exec(select(Meeting).where(Meeting.case_id == cid, col(Meeting.held).is_(True)))
         if m.held_on
     ]
     appeals = [
         AppealFact(a.received, a.against, a.decided_on, a.upheld)
-        for a in session.exec(select(Appeal).where(Appeal.case_id == cid).order_by(Appeal.id))
+        for a in session.exec(select(Appeal).where(Appeal.case_id == cid).order_by(col(Appeal.id)))
     ]
     actions = [
-        ActionFact(a.id, a.number, a.due, a.status, a.completed_on)
-        for a in session.exec(select(Action).where(Action.case_id == cid).order_by(Action.number))
+        ActionFact(row_id(a), a.number, a.due, a.status, a.completed_on)
+        for a in session.exec(select(Action).where(Action.case_id == cid).order_by(col(Action.number)))
     ]
     letters = [
-        (k, d) for k, d in session.exec(select(Letter.kind, Letter.issued_on).where(Letter.case_id == cid))
+        (k, d)
+        for k, d in session.exec(select(col(Letter.kind), col(Letter.issued_on)).where(Letter.case_id == cid))
     ]
     return CaseFacts(
         state=case.state,
@@ -95,8 +99,8 @@ def due_date(session: Session, case: ReviewCase, policy: Policy, kind: str, anch
     the policy's timescale counted from `anchor` with the policy's calendar."""
     row = session.exec(
         select(Deadline)
-        .where(Deadline.case_id == case.id, Deadline.kind == kind, Deadline.not_applicable.is_(False))
-        .order_by(Deadline.id.desc())
+        .where(Deadline.case_id == case.id, Deadline.kind == kind, col(Deadline.not_applicable).is_(False))
+        .order_by(col(Deadline.id).desc())
     ).first()
     if row is not None:
         return row.due
@@ -107,7 +111,7 @@ def refresh(session: Session, case: ReviewCase, policy: Policy) -> None:
     """Bring the case's deadline rows (and their reminders) up to date with its state and history."""
     session.flush()
     computed = compute(policy, facts(session, case))
-    rows = session.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.id)).all()
+    rows = session.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.id))).all()
     by_action = {r.action_id: r for r in rows if r.kind == "action"}
     by_kind: dict[str, list[Deadline]] = {}
     for r in rows:
@@ -121,7 +125,7 @@ def refresh(session: Session, case: ReviewCase, policy: Policy) -> None:
             pool = by_kind.get(item.kind, [])
             row = pool.pop(0) if pool else None
         if row is None:
-            row = Deadline(case_id=case.id, kind=item.kind, action_id=item.action_id, due=item.due)
+            row = Deadline(case_id=row_id(case), kind=item.kind, action_id=item.action_id, due=item.due)
         row.anchor, row.span, row.due = item.anchor, item.span, item.due
         row.met_on, row.not_applicable, row.missed = item.met_on, item.not_applicable, item.missed
         session.add(row)
@@ -183,23 +187,25 @@ def reminder_dates(policy: Policy, deadline: Deadline, received: date | None = N
 def _schedule_reminders(
     session: Session, case: ReviewCase, policy: Policy, deadlines: list[Deadline]
 ) -> None:
-    ids = [d.id for d in deadlines]
-    existing = {}
+    ids = [row_id(d) for d in deadlines]
+    existing: dict[tuple[int, str, str], Reminder] = {}
     if ids:
-        for r in session.exec(select(Reminder).where(Reminder.deadline_id.in_(ids))):
+        for r in session.exec(select(Reminder).where(col(Reminder.deadline_id).in_(ids))):
             existing[(r.deadline_id, r.kind, r.recipient)] = r
-    wanted = set()
+    wanted: set[tuple[int, str, str]] = set()
     for d in deadlines:
         if d.not_applicable or d.missed or d.met_on is not None or not is_duty(d.kind):
             continue
         dates = reminder_dates(policy, d, case.received)
         for kind, people in recipients(session, case, policy, d).items():
             for person in people:
-                key = (d.id, kind, person)
+                key = (row_id(d), kind, person)
                 wanted.add(key)
                 row = existing.get(key)
                 if row is None:
-                    session.add(Reminder(deadline_id=d.id, kind=kind, recipient=person, send_on=dates[kind]))
+                    session.add(
+                        Reminder(deadline_id=row_id(d), kind=kind, recipient=person, send_on=dates[kind])
+                    )
                 elif row.status == "pending":
                     row.send_on = dates[kind]
                     session.add(row)

@@ -64,7 +64,7 @@ def seal_event(session: Any, event: Any) -> None:
 
 
 def is_sealed(stored: str | None) -> bool:
-    return bool(stored) and stored.startswith(PREFIX)  # type: ignore[union-attr]
+    return stored is not None and stored.startswith(PREFIX)
 
 
 class Opener:

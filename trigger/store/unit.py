@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from trigger import checks
 from trigger.errors import ConcurrentChange, InvalidInput, NotFound, Retry
 from trigger.store import access, audit, schedule
 from trigger.store.app import App, retried, today, writers_lock
-from trigger.store.models import Agency, AuditEvent, PolicySnapshot, ReviewCase, utcnow
+from trigger.store.models import Agency, AuditEvent, PolicySnapshot, ReviewCase, row_id, utcnow
 
 __all__ = ["retried", "writers_lock"]  # re-exported: the use-case modules take them from here
 from trigger.rules import policy as policies
@@ -184,8 +184,8 @@ def _version_check(case: ReviewCase, version: int | None, seen: int) -> Callable
       the case: it runs again too, so the move is judged on every fact as it now stands."""
 
     def check(session: Session) -> None:
-        table = ReviewCase.__table__
-        now = session.connection().execute(select(table.c.version).where(table.c.id == case.id)).scalar()
+        current = select(col(ReviewCase.version)).where(col(ReviewCase.id) == case.id)
+        now = session.connection().execute(current).scalar()
         moving = case in session.dirty and session.is_modified(case)
         if now != version:
             if moving:
@@ -194,7 +194,7 @@ def _version_check(case: ReviewCase, version: int | None, seen: int) -> Callable
                     f"(`trigger show {case.reference}`) and try again"
                 )
             raise Retry(f"{case.reference} was changed by someone else at the same moment; try again")
-        if moving and last_event(session, case.id) != seen:
+        if moving and last_event(session, row_id(case)) != seen:
             raise Retry(f"{case.reference} was changed by someone else at the same moment; try again")
 
     return check
@@ -213,7 +213,7 @@ def changing(app: App, reference: str) -> Iterator[Work]:
         case = find_case(session, reference)
         work = Work(session, case, case_policy(session, case), app.actor)
         session.info.setdefault("on_lock", []).append(
-            _version_check(case, case.version, last_event(session, case.id))
+            _version_check(case, case.version, last_event(session, row_id(case)))
         )
         yield work
         work.lock()

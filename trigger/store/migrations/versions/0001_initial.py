@@ -9,7 +9,7 @@ from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel  # autogenerate writes sqlmodel.sql.sqltypes.AutoString; Alembic's template lacks this import
+import sqlmodel.sql.sqltypes  # autogenerate writes sqlmodel.sql.sqltypes.AutoString; Alembic's template lacks this import
 
 
 # revision identifiers, used by Alembic.

@@ -25,7 +25,7 @@ import time
 import traceback
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PRELOAD = ("cli", "trigger.store.app", "trigger.cases.moves", "trigger.cases.review", "trigger.read.views")
 
 

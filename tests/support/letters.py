@@ -7,8 +7,8 @@ import io
 from pathlib import Path
 
 import pypdf
-from conftest import THREE_COMPLAINTS, add_complaints
 
+from tests.support.cases import THREE_COMPLAINTS, add_complaints
 from workflows import PRESETS_DIR
 
 # an 8 x 4 pixel PNG (a logo for the letterhead tests)

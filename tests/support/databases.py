@@ -1,0 +1,196 @@
+"""The test databases: which engine this run uses (`TRIGGER_TEST_DB`), a SQLite file copied from a
+migrated template, one migrated PostgreSQL schema per test process (`WorkerSchema`), and the engine a
+process keeps for its test database's URL (`keep_engine`). The fixtures in `tests/conftest.py` use them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy
+
+from trigger.store import app as app_module
+from trigger.store import db as database
+from trigger.store.app import dispose_engines, get_engine
+
+PG_URL = os.environ.get("TRIGGER_TEST_DB", "").strip()
+if PG_URL and not PG_URL.startswith("postgresql"):
+    raise pytest.UsageError(f"TRIGGER_TEST_DB must be a postgresql+psycopg:// URL, not {PG_URL!r}")
+ON_POSTGRES = bool(PG_URL)
+sqlite_only = pytest.mark.skipif(
+    ON_POSTGRES, reason="SQLite only (a file database); this run uses PostgreSQL"
+)
+
+
+def pg_url_safe() -> str:
+    return sqlalchemy.engine.make_url(PG_URL).render_as_string(hide_password=True)
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """The URL of one schema: libpq's `options=-csearch_path=...` makes it the default for every
+    connection."""
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options={quote(f'-csearch_path={schema}', safe='')}"
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database (the online backup API; no WAL left behind)."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+def remove_sqlite(path: Path) -> None:
+    """A SQLite file and what SQLite keeps beside it, so a copy put there starts clean."""
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
+        (path.parent / name).unlink(missing_ok=True)
+
+
+_KEPT: dict[str, sqlalchemy.Engine] = {}  # this process's engine for each test database URL
+
+
+def keep_engine(url: str) -> None:
+    """Hand this test the engine earlier tests in this process used for `url`, its pool emptied. An
+    engine's SQLAlchemy caches (compiled statements, column types adapted to the dialect) were about a
+    quarter of the suite's time when every test built its own; nothing of the database's contents is kept.
+    A test wanting an engine of its own (other pragmas, say) calls `dispose_engines()` and gets one; the
+    kept engine was made here, before any test could patch what `get_engine` does."""
+    engine = _KEPT.get(url)
+    if engine is None:
+        _KEPT[url] = get_engine(url)
+        return
+    engine.dispose()
+    app_module._engines[url] = engine
+
+
+# what a test could change in its PostgreSQL schema besides rows: its tables and columns, grants,
+# row-level security and policies, functions, the migration revision. A worker's schema is reused
+# only while this is as it was after migrating.
+_SCHEMA_PRINT = """
+SELECT
+  (SELECT count(*) FROM information_schema.columns WHERE table_schema = :s),
+  (SELECT count(*) FROM pg_policies WHERE schemaname = :s),
+  (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = :s),
+  (SELECT string_agg(c.relname || ':' || c.relrowsecurity || ':' || coalesce(c.relacl::text, ''), ','
+                     ORDER BY c.relname)
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :s)
+"""
+
+
+class WorkerSchema:
+    """One migrated PostgreSQL schema per test process, emptied after each test that left its shape
+    alone (TRUNCATE) and made anew after one that changed it: migrating a fresh schema for every test
+    was most of the suite's time on PostgreSQL."""
+
+    def __init__(self, admin):
+        self.admin, self.name, self.print = admin, None, None
+        self.saved: dict[str, str] = {}  # snapshot name -> the schema holding its rows
+
+    def make(self) -> None:
+        self.__dict__.pop("_sql", None)
+        self._drop_worker()
+        self.name = f"w_{secrets.token_hex(6)}"
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {self.name}")
+        database.upgrade(get_engine(with_search_path(PG_URL, self.name)))
+        dispose_engines()
+        self.print = self._print()
+
+    def _print(self):
+        with self.admin.connect() as conn:
+            shape = tuple(conn.execute(sqlalchemy.text(_SCHEMA_PRINT), {"s": self.name}).one())
+            revision = conn.exec_driver_sql(f"SELECT version_num FROM {self.name}.alembic_version").all()
+            return (*shape, tuple(revision))
+
+    def reset(self) -> None:
+        """Empty every table, or make the schema anew when the test changed more than rows."""
+        try:
+            if self._print() != self.print:
+                raise RuntimeError("the schema changed")
+            with self.admin.connect() as conn:
+                conn.exec_driver_sql(self._emptying(conn))
+        except Exception:  # noqa: BLE001 - anything unexpected: start again from a fresh schema
+            self.make()
+
+    def _drop_worker(self) -> None:
+        if self.name:
+            with self.admin.connect() as conn:
+                conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
+            self.name = None
+
+    def drop(self) -> None:
+        self._drop_worker()
+        for saved in self.saved.values():
+            with self.admin.connect() as conn:
+                conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {saved} CASCADE")
+        self.saved.clear()
+
+    def _emptying(self, conn) -> str:
+        """One batch of SQL that deletes every row and restarts every id sequence (DELETE is cheaper
+        than TRUNCATE for tables this small: no new files)."""
+        if not hasattr(self, "_sql"):
+            sequences = conn.execute(
+                sqlalchemy.text(
+                    "SELECT pg_get_serial_sequence(table_schema || '.' || table_name, column_name) "
+                    "FROM information_schema.columns "
+                    "WHERE table_schema = :s AND column_default LIKE 'nextval%'"
+                ),
+                {"s": self.name},
+            ).scalars()
+            self._sql = ";".join(
+                [
+                    "SET lock_timeout = '10s'",
+                    "SET session_replication_role = replica",  # rows in any order, foreign keys or not
+                    *(f"DELETE FROM {self.name}.{t}" for t in self._tables(conn)),
+                    "SET session_replication_role = DEFAULT",
+                    *(f"ALTER SEQUENCE {seq} RESTART" for seq in sequences),
+                ]
+            )
+        return self._sql
+
+    def _tables(self, conn) -> list[str]:
+        rows = conn.execute(
+            sqlalchemy.text("SELECT tablename FROM pg_tables WHERE schemaname = :s ORDER BY tablename"),
+            {"s": self.name},
+        ).scalars()
+        return [t for t in rows if t != "alembic_version"]
+
+    def save(self, key: str) -> None:
+        """Keep a copy of every table's rows (the `snapshot` fixture), in a schema of its own."""
+        copy = f"s_{secrets.token_hex(6)}"
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {copy}")
+            for table in self._tables(conn):
+                conn.exec_driver_sql(f"CREATE TABLE {copy}.{table} AS TABLE {self.name}.{table}")
+        self.saved[key] = copy
+
+    def restore(self, key: str) -> None:
+        """Put the saved rows back, and each id sequence after the highest id restored."""
+        copy = self.saved[key]
+        with self.admin.connect() as conn:
+            tables = self._tables(conn)
+            conn.exec_driver_sql(self._emptying(conn))
+            conn.exec_driver_sql("SET session_replication_role = replica")  # copy rows in any order
+            for table in tables:
+                conn.exec_driver_sql(f"INSERT INTO {self.name}.{table} SELECT * FROM {copy}.{table}")
+            conn.exec_driver_sql("SET session_replication_role = DEFAULT")
+            serials = conn.execute(
+                sqlalchemy.text(
+                    "SELECT table_name, column_name, "
+                    "pg_get_serial_sequence(table_schema || '.' || table_name, column_name) "
+                    "FROM information_schema.columns "
+                    "WHERE table_schema = :s AND column_default LIKE 'nextval%'"
+                ),
+                {"s": self.name},
+            ).all()
+            for table, column, sequence in serials:
+                highest = f"coalesce((SELECT max({column}) FROM {self.name}.{table}), 0) + 1"
+                conn.exec_driver_sql(f"SELECT setval('{sequence}', {highest}, false)")

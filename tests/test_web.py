@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from tests.support.cases import county
 from tests.support.databases import ON_POSTGRES
 from tests.support.sql import raw_sql
 from tests.support.webdoor import Applicant, ago, date_parts, incident, victim_answers
-from tests.test_county import county
 from trigger.cases import online
 from trigger.errors import NotFound, NotPermitted
 from trigger.store.app import App
@@ -499,6 +499,20 @@ def test_the_words_have_english_and_welsh_for_every_key():
     for template in (ROOT / "trigger" / "web" / "templates").glob("*.html"):
         used |= set(re.findall(r"\bt\('([a-z_0-9]*[a-z0-9])'", template.read_text()))
     assert used <= set(TEXT), used - set(TEXT)
+
+
+@pytest.mark.any_engine
+def test_the_welsh_pages_use_the_letters_glossary_for_the_hate_strands_and_agencies():
+    from letters.glossary import welsh, welsh_name
+    from trigger.codes import HATE_STRANDS
+    from trigger.web.words import say
+
+    for strand in HATE_STRANDS:
+        term = welsh(strand.replace("_", " "))
+        if strand == "transgender":  # after "hunaniaeth" (feminine) the adjective takes soft mutation
+            term = "d" + term[1:]
+        assert term in say(f"hate_{strand}", "cy"), strand
+    assert welsh_name("Gwent Police") == "Heddlu Gwent"  # an agency's Welsh name, as the letters give it
 
 
 @pytest.mark.any_engine

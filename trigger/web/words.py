@@ -55,7 +55,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "cymunedol.",
     ),
     "start_before": ("Before you start", "Cyn i chi ddechrau"),
-    "start_need": ("You will need:", "Bydd angen:"),
+    "start_need": ("You will need:", "Bydd angen y canlynol arnoch:"),
     "start_need_dates": (
         "the dates of the incidents you reported, and who you reported them to",
         "dyddiadau'r digwyddiadau y rhoesoch wybod amdanynt, ac i bwy y rhoesoch wybod",

@@ -100,7 +100,7 @@ class TriggerGroup(click.Group):
         self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
     ) -> click.Context:
         if parent is None and "default_map" not in extra:
-            settings.use_app_dir(click.get_app_dir(settings.APP_NAME, roaming=False))
+            settings.use_former_dir(click.get_app_dir(settings.APP_NAME, roaming=False))
             try:
                 path, table = settings.load_config()
             except errors.TriggerError as exc:
@@ -467,9 +467,9 @@ def db_upgrade(c, revision, adopt):
 @pass_ctx
 def db_current(c, as_json):
     """Show the database's schema revision and the newest one this version of trigger ships."""
-    from trigger.store import db
+    from trigger.access import partnership
 
-    state = db.schema_state(c.app.engine)
+    state = partnership.schema(c.app)
     if as_json:
         console.emit_json({"current": state.current, "head": state.heads, "up_to_date": state.up_to_date})
     else:
@@ -1293,11 +1293,11 @@ def meeting(c, reference, at, held, victim_involvement, attendees, on):
     """Schedule the review meeting, or record that it was held."""
     from trigger.cases import review
 
-    review.meeting(
+    row = review.meeting(
         c.app, reference, at=at, held=held, victim_involvement=victim_involvement, attendees=attendees, on=on
     )
     click.echo(
-        f"Meeting {'held' if held else 'scheduled'} {at.isoformat(timespec='minutes')} "
+        f"Meeting {'held' if held else 'scheduled'} {row.at.isoformat(timespec='minutes')} "
         f"on {reference.upper()}."
     )
 
@@ -1986,15 +1986,15 @@ def report_annual(
         raise click.ClickException(
             "not writing figures to publish: " + "; ".join(f"{f['name']} ({f['detail']})" for f in failed)
         )
-    name = publish.partnership_name(c.app) if (targets or as_csv) else ""
-    rows = publish.tidy_rows(data, name) if (targets or as_csv) else []
+    name = publish.partnership_name(c.app) if (targets or as_csv or (as_json and suppress)) else ""
+    rows = publish.tidy_rows(data, name) if (targets or as_csv or (as_json and suppress)) else []
     if targets:
         _write_published(targets, data, rows, name, templates)
         written = ", ".join(f for f in files.values() if f)
         suppressed = ", small numbers suppressed" if suppress else ""
         click.echo(f"Wrote {written} ({period.label}{suppressed}).", err=True)
     if as_json:
-        console.emit_json(data)
+        console.emit_json(publish.published_json(data, rows) if suppress else data)
     elif as_csv and not output:
         click.echo(("\ufeff" if console.stdout_is_a_file() else "") + publish.csv_text(rows), nl=False)
     elif not targets:

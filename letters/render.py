@@ -380,6 +380,13 @@ def pdf(html: str) -> bytes:
     try:
         import weasyprint  # imported here: slow to import, and only the PDF path needs it
         from weasyprint.text.fonts import FontConfiguration
+    except ModuleNotFoundError as exc:
+        if exc.name != "weasyprint":
+            raise
+        raise MissingDependency(
+            "PDF letters need WeasyPrint; install the pdf extra: pip install 'community-trigger[pdf]' "
+            "(or use --format html, txt or docx)"
+        ) from None
     except OSError as exc:  # WeasyPrint loads Pango, GObject and HarfBuzz from the system when imported
         raise MissingDependency(
             f"PDF letters need the Pango library, which is not installed ({_first_line(exc)}); on Debian or "

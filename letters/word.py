@@ -21,6 +21,7 @@ import zipfile
 from datetime import date, datetime
 
 from letters.markup import Element, document_language, parse
+from trigger.errors import MissingDependency
 
 FONT = "Arial"  # on every council PC; has ŵ and ŷ
 INK = (0x1D, 0x35, 0x57)
@@ -32,7 +33,15 @@ _ITALIC = frozenset({"i", "em"})
 def docx_of(html: str, dated: date | None = None) -> bytes:
     """The Word document of a rendered letter; `dated` (the letter's date) stamps its properties, so
     the same letter always gives the same bytes."""
-    from docx import Document
+    try:
+        from docx import Document
+    except ModuleNotFoundError as exc:
+        if exc.name != "docx":
+            raise
+        raise MissingDependency(
+            "Word letters need python-docx; install the docx extra: pip install 'community-trigger[docx]' "
+            "(or use --format html, txt or pdf)"
+        ) from None
     from docx.enum.section import WD_ORIENT
     from docx.shared import Mm
 

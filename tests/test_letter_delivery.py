@@ -84,6 +84,7 @@ def test_send_emails_the_pdf_with_the_letter_as_text_and_records_the_delivery(db
     assert msg["To"] == "ann@example.org" and msg["From"] == "asb@charnwood.gov.uk"
     assert msg["Subject"] == "Your application for an ASB Case Review (CT-2026-0001)"
     assert msg["Date"] and msg["Message-ID"].endswith("@charnwood.gov.uk>")
+    assert msg["Content-Language"] == "en"
     body, attachments = parts(msg)
     assert "Dear Ann Example," in body and "We received it on 2 March 2026." in body
     assert [a.get_filename() for a in attachments] == ["CT-2026-0001-acknowledgement.pdf"]
@@ -112,6 +113,7 @@ def test_a_welsh_letter_is_sent_bilingual(trigger, smtp):
         "Eich cais am Adolygiad Achos Ymddygiad Gwrthgymdeithasol / "
         "Your application for an ASB Case Review (CT-2026-0001)"
     )
+    assert msg["Content-Language"] == "cy, en"
     body, _ = parts(msg)
     assert body.index("Annwyl Siân Llŷr,") < body.index("Dear Siân Llŷr,")
 
@@ -123,7 +125,9 @@ def test_without_an_smtp_server_the_letter_goes_to_the_outbox(db, tmp_path, monk
     result = db("letter", ref, "acknowledgement", "--send", "--on", "2026-03-03")
     files = list((tmp_path / "outbox").glob("*.eml"))
     assert len(files) == 1 and "outbox" in result.stdout
-    msg = message_from_bytes(files[0].read_bytes(), policy=email_policy.default)
+    raw = files[0].read_bytes()
+    assert b"\r\n" in raw and raw.count(b"\r\n") == raw.count(b"\n")
+    msg = message_from_bytes(raw, policy=email_policy.default)
     assert msg["To"] == "ann@example.org"
     _, attachments = parts(msg)
     assert attachments[0].get_filename() == "CT-2026-0001-acknowledgement.pdf"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import configparser
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -104,33 +105,55 @@ def _fresh_user(tmp_path) -> dict:
     return {**env, "HOME": str(home), "TRIGGER_USER": "tester"}
 
 
+def _init(env):
+    return subprocess.run(
+        [sys.executable, "cli.py", "init"], cwd=ROOT, env=env, capture_output=True, timeout=120
+    )
+
+
 @pytest.mark.slow
-def test_a_new_install_uses_the_platforms_app_dir_and_an_old_one_keeps_its_database(tmp_path):
+def test_a_new_install_keeps_its_data_in_the_data_folder_and_an_old_one_keeps_its_database(tmp_path):
     env = _fresh_user(tmp_path)
     home = Path(env["HOME"])
-    proc = subprocess.run(
-        [sys.executable, "cli.py", "init"], cwd=ROOT, env=env, capture_output=True, timeout=120
-    )
+    proc = _init(env)
     assert proc.returncode == 0, proc.stderr
-    new = home / ".config" / "community-trigger"  # click.get_app_dir on Linux
-    assert (new / "trigger.store.db").is_file() and oct(new.stat().st_mode & 0o777) == "0o700"
-    assert not (home / ".local" / "share" / "community-trigger").exists()
+    data = home / ".local" / "share" / "community-trigger"  # platformdirs.user_data_dir on Linux
+    assert (data / "trigger.db").is_file() and oct(data.stat().st_mode & 0o777) == "0o700"
+    assert not (home / ".config" / "community-trigger").exists() and not proc.stderr
 
     env = _fresh_user(tmp_path / "old")
-    old = Path(env["HOME"]) / ".local" / "share" / "community-trigger"
+    old = Path(env["HOME"]) / ".config" / "community-trigger"  # where click.get_app_dir put it before
     old.mkdir(parents=True)
-    proc = subprocess.run(
-        [sys.executable, "cli.py", "init"], cwd=ROOT, env=env, capture_output=True, timeout=120
+    (old / "trigger.toml").write_text('as = "Sam Reviewer"\n')
+    assert _init(env).returncode == 0
+    (Path(env["HOME"]) / ".local" / "share" / "community-trigger" / "trigger.db").rename(old / "trigger.db")
+    first = subprocess.run(
+        [sys.executable, "cli.py", "agency", "add", "gower", "--name", "Gower", "--kind", "council"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=120,
     )
-    assert proc.returncode == 0 and str(old / "trigger.store.db") in proc.stdout.decode()
-    assert not (Path(env["HOME"]) / ".config" / "community-trigger").exists()
+    assert first.returncode == 0, first.stderr
+    assert f"the database is {old / 'trigger.db'}, the folder used before" in first.stderr.decode()
+    again = subprocess.run(
+        [sys.executable, "cli.py", "agency", "list", "--csv"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert "Gower" in again.stdout.decode() and not again.stderr  # the same database, named once
+    assert not (Path(env["HOME"]) / ".local" / "share" / "community-trigger" / "trigger.db").exists()
 
 
 def test_trigger_home_still_wins(tmp_path, monkeypatch):
     from trigger import settings
 
     monkeypatch.setenv("TRIGGER_HOME", str(tmp_path / "here"))
-    settings.use_app_dir(tmp_path / "app")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "trigger.db").touch()
+    monkeypatch.setattr(settings, "_former_dir", tmp_path / "app")
     assert settings.data_dir() == tmp_path / "here"
 
 
@@ -319,6 +342,27 @@ def test_a_pdf_without_pango_names_the_packages_to_install(db, case, tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("fmt", "module", "extra"), [("pdf", "weasyprint", "pdf"), ("docx", "docx", "docx")], ids=["pdf", "docx"]
+)
+def test_a_letter_format_whose_extra_is_not_installed_names_the_extra(db, case, tmp_path, fmt, module, extra):
+    fake = tmp_path / "fake" / module
+    fake.mkdir(parents=True)
+    # what Python raises when the minimal install (no extras) imports the renderer
+    (fake / "__init__.py").write_text(
+        f"raise ModuleNotFoundError(\"No module named '{module}'\", name='{module}')\n"
+    )
+    out = tmp_path / f"letter.{fmt}"
+    proc = _run(
+        "letter", case, "acknowledgement", "--format", fmt, "-o", out, env={"PYTHONPATH": str(fake.parent)}
+    )
+    err = proc.stderr.decode()
+    assert proc.returncode == 1 and err.count("\n") == 1, err
+    assert f"install the {extra} extra: pip install 'community-trigger[{extra}]'" in err
+    assert not out.exists()
+
+
 # -- the shipped recipes -------------------------------------------------------------------------------------
 
 
@@ -336,10 +380,58 @@ def test_compose_runs_postgresql_and_reminders_serve():
     assert reminders["depends_on"]["db"]["condition"] == "service_healthy"
     assert reminders["healthcheck"]["test"][:2] == ["CMD", "trigger"]
     assert reminders["stop_signal"] == "SIGTERM" and set(compose["volumes"]) >= {"pgdata"}
-    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    assert "'.[postgres,web]'" in dockerfile and "USER trigger" in dockerfile
-    assert "libpango-1.0-0" in dockerfile
-    assert 'ENTRYPOINT ["trigger"]' in dockerfile
+
+
+def _dockerfile() -> list[tuple[str, str]]:
+    """The Dockerfile's instructions in order, continuation lines joined, comments left out."""
+    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text(encoding="utf-8"))
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
+
+
+def test_the_image_runs_as_its_user_with_the_volumes_it_mounts_created_and_owned():
+    # no Docker engine here, and no registry for the base image: the image's layers are read in order
+    steps = _dockerfile()
+    users = [arg for op, arg in steps if op == "USER"]
+    assert users == ["trigger"]
+    before_user = steps[: steps.index(("USER", "trigger"))]
+    runs = " ".join(arg for op, arg in before_user if op == "RUN")
+    assert re.search(r"useradd [^&]*\btrigger\b", runs)
+    env = dict(re.findall(r"(\w+)=(\S+)", " ".join(arg for op, arg in steps if op == "ENV")))
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
+    mounts = [v.split(":")[1] for v in compose["services"]["reminders"]["volumes"]]
+    assert env["TRIGGER_HOME"] in mounts
+    made = re.findall(r"install -d -o trigger -g trigger -m 0700 ([^&;]+)", runs)
+    made = {path for group in made for path in group.split()}
+    for mount in mounts:  # a folder the image does not make is made by Docker, owned by root
+        assert mount in made, f"{mount} is mounted by compose.yaml but not created and owned in the image"
+    assert f"{env['TRIGGER_HOME']}/outbox" in made
+    # the tested versions, and only the extras the reminders need unless asked
+    assert ("COPY", "deploy/constraints.txt ./deploy/") in before_user
+    assert 'pip install --no-cache-dir -c deploy/constraints.txt ".[$EXTRAS]"' in runs
+    assert ("ARG", "EXTRAS=postgres,web") in steps and ("ENTRYPOINT", '["trigger"]') in steps
+
+
+def test_the_deployment_constraints_pin_every_dependency_within_its_declared_range():
+    # deploy/constraints.txt is what README, Dockerfile and compose.yaml install; scripts/lock.sh refreshes it
+    from packaging.requirements import Requirement
+
+    pins = {}
+    for line in (ROOT / "deploy" / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith(("#", " ")):
+            req = Requirement(line)
+            pins[req.name.lower()] = next(iter(req.specifier)).version
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras = project["optional-dependencies"]
+    for line in [*project["dependencies"], *extras["pdf"], *extras["docx"], *extras["postgres"], *extras["web"]]:
+        req = Requirement(line)
+        if req.marker and not req.marker.evaluate({"sys_platform": "win32"}):
+            continue
+        name = req.name.lower()
+        assert name in pins, f"{name} is not in deploy/constraints.txt: run scripts/lock.sh"
+        assert req.specifier.contains(pins[name]), (
+            f"{name}=={pins[name]} is outside {req}: run scripts/lock.sh"
+        )
 
 
 def test_compose_runs_the_applicants_door_beside_them_on_loopback():
@@ -360,6 +452,21 @@ def test_the_systemd_unit_runs_reminders_serve():
     assert service["KillSignal"] == "SIGTERM" and service["Restart"] == "on-failure"
     assert service["User"] == "trigger" and service["UMask"] == "0077"
     assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_the_systemd_unit_is_hardened_to_an_exposure_of_three_or_less(tmp_path):
+    # scored offline, as `systemd-analyze security` scores an installed unit
+    shutil.copy(ROOT / "deploy" / "trigger-reminders.service", tmp_path)
+    proc = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", "trigger-reminders.service"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    score = re.search(r"Overall exposure level for trigger-reminders.service: ([0-9.]+)", proc.stdout)
+    assert score and float(score[1]) <= 3.0, proc.stdout[-2000:]
 
 
 def test_operations_doc_has_a_cron_line_and_a_schtasks_command():

@@ -4,10 +4,14 @@ policy edited without a new version never silently changes the cases already run
 
 from __future__ import annotations
 
+import io
+import os
 from pathlib import Path
 
 import pytest
 
+from tests.support.letters import PNG, letterhead_policy
+from tests.support.sql import database_dump
 from trigger.errors import PolicyError
 from trigger.rules import policy as policies
 from workflows import PRESETS_DIR
@@ -112,3 +116,152 @@ def test_rewording_a_policy_comment_is_not_a_new_version(trigger, tmp_path: Path
     path.write_text(path.read_text().replace("# Leicester City:", "# Leicester City's page says:"))
     second = _activate(trigger)
     assert trigger.json("show", second)["policy"] == trigger.json("show", first)["policy"]
+
+
+# -- values that used to load and fail later, and a logo that was not what it said ----------------------
+
+BAD_POLICIES = [
+    # (name, old text, new text, words in the one line)
+    (
+        "timescale 99999999999wd",
+        'threshold_decision = "14d"',
+        'threshold_decision = "99999999999wd"',
+        "ten years",
+    ),
+    ("timescale 3000000d", 'review = "28d"', 'review = "3000000d"', "more than ten years"),
+    ("timescale over a year", 'review = "28d"', 'review = "400d"', "longer than a year"),
+    ("warning 5000wd", 'warn_before = "2wd"', 'warn_before = "2000wd"', "longer than a year"),
+    ("retention 1000000 years", "retention_years = 6", "retention_years = 1000000", "must be at most 100"),
+    ("hourly rate inf", "hourly_rate = 35.0", "hourly_rate = inf", "must be a finite number"),
+    ("hourly rate nan", "hourly_rate = 35.0", "hourly_rate = nan", "must be a finite number"),
+    ("hourly rate 1e300", "hourly_rate = 35.0", "hourly_rate = 1e300", "must be at most 10000"),
+    (
+        "community individuals 10**9",
+        "community_individuals = 3",
+        "community_individuals = 1000000000",
+        "at most 100",
+    ),
+    ("closure day in 1900", "closures = []", "closures = [1900-12-25]", "a year outside 1990-2100"),
+    ("effective in 9999", "effective = 2022-02-10", "effective = 9999-02-10", "a year outside 1990-2100"),
+    (
+        "nested 100,000 arrays",
+        "closures = []",
+        "closures = " + "[" * 100_000 + "]" * 100_000,
+        "nested too deeply",
+    ),
+    ("agency code twice", 'code = "icb"', 'code = "POLICE"', "the agency code 'POLICE' is given twice"),
+    ("agency code with an escape", 'code = "icb"', 'code = "i\\u001bcb"', "an escape"),
+    ("agency code with a space", 'code = "icb"', 'code = "i cb"', "is not a code"),
+    (
+        "title with a control character",
+        'area = "Leicester',
+        'area = "\\u0007Leicester',
+        "a control character",
+    ),
+]
+
+
+@pytest.mark.parametrize("name, old, new, says", BAD_POLICIES, ids=[b[0] for b in BAD_POLICIES])
+def test_a_policy_value_that_would_fail_later_is_refused_at_load(db, tmp_path, name, old, new, says):
+    assert old in LLR, old
+    path = tmp_path / "ours.toml"
+    path.write_text(LLR.replace(old, new, 1))
+    before = database_dump()
+    for args in (["init", "--policy", path], ["--policy", path, *ACTIVATE]):
+        result = db.fails(*args)
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"Error: {path}: "), result.stderr
+        assert says in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert database_dump() == before
+
+
+ACTIVATE = [
+    "activate", "--applicant", "Ann Example", "--received", "2026-03-02", "--channel", "online",
+    "--statement", "Nothing has changed",
+]  # fmt: skip
+
+
+def _logo_policy(tmp_path: Path, logo: str = "logo.png") -> Path:
+    path = Path(letterhead_policy(tmp_path))
+    path.write_text(path.read_text().replace('logo = "logo.png"', f'logo = "{logo}"'))
+    return path
+
+
+@pytest.mark.parametrize(
+    "name, make, says",
+    [
+        ("a link to /etc/passwd", lambda d: (d / "evil.png").symlink_to("/etc/passwd"), "is a link"),
+        ("a link to a real image", lambda d: (d / "evil.png").symlink_to(d / "logo.png"), "is a link"),
+        (
+            "text named .png",
+            lambda d: (d / "evil.png").write_text("root:x:0:0:root:/root:/bin/bash\n"),
+            "is not",
+        ),
+        (
+            "a GIF cut short",
+            lambda d: (d / "evil.png").write_bytes(b"GIF89a\x08\x00\x04\x00"),
+            "is not a PNG",
+        ),
+        ("25 MB", lambda d: (d / "evil.png").write_bytes(PNG + b"\0" * 25_000_000), "larger than 2,000,000"),
+        ("20000 pixels wide", lambda d: (d / "evil.png").write_bytes(_wide_png()), "20000 x 1 pixels"),
+        ("a folder", lambda d: (d / "evil.png").mkdir(), "not a plain file"),
+        ("a FIFO", lambda d: os.mkfifo(d / "evil.png"), "not a plain file"),
+    ],
+)
+def test_a_logo_that_is_not_a_small_image_file_in_the_policys_folder_is_refused(
+    db, tmp_path, name, make, says
+):
+    path = _logo_policy(tmp_path, "evil.png")
+    make(tmp_path)
+    before = database_dump()
+    result = db.fails("init", "--policy", path)
+    assert result.stderr.count("\n") == 1 and "letterhead.logo: " in result.stderr, result.stderr
+    assert says in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert "root:x" not in result.stderr
+    assert database_dump() == before
+
+
+@pytest.mark.parametrize("where", ["../outside.png", "{tmp}/outside.png", "sub/../../outside.png"])
+def test_a_logo_outside_the_policys_folder_is_refused(db, tmp_path, where):
+    folder = tmp_path / "policy"
+    (folder / "sub").mkdir(parents=True)
+    (tmp_path / "outside.png").write_bytes(PNG)
+    path = _logo_policy(folder, where.replace("{tmp}", str(tmp_path)))
+    result = db.fails("init", "--policy", path)
+    assert result.stderr.count("\n") == 1 and "is outside the policy's folder" in result.stderr, result.stderr
+
+
+def test_a_logo_made_a_link_after_cases_started_is_refused_by_the_word_letter_not_a_traceback(
+    trigger, tmp_path
+):
+    path = _logo_policy(tmp_path)
+    trigger("init", "--policy", path)
+    ref = trigger.json(*ACTIVATE)["reference"]
+    (tmp_path / "logo.png").unlink()
+    (tmp_path / "logo.png").symlink_to("/etc/passwd")
+    out = tmp_path / "ack.docx"
+    result = trigger.fails(
+        "letter", ref, "acknowledgement", "--format", "docx", "-o", out, "--on", "2026-03-03"
+    )
+    assert result.stderr.count("\n") == 1 and "is a link" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_a_logo_in_a_folder_beside_the_policy_is_carried_as_the_image_it_is(trigger, tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "crest.gif").write_bytes(GIF)
+    trigger("init", "--policy", _logo_policy(tmp_path, "images/crest.gif"))
+    ref = trigger.json(*ACTIVATE)["reference"]
+    html = trigger("letter", ref, "acknowledgement", "--preview", "--on", "2026-03-03").stdout
+    assert 'src="data:image/gif;base64,R0lGOD' in html
+
+
+# a 1 x 1 pixel GIF
+GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+
+
+def _wide_png() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (20_000, 1)).save(buf, "PNG")
+    return buf.getvalue()

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -125,6 +126,9 @@ def test_the_xlsx_reads_back_with_numbers_as_numbers(db, year, tmp_path):
     hidden = by_measure[("2025/26", "reviews_carried_out")]
     assert hidden[7] is None and hidden[8] is True
     assert by_measure[("2025/26 Q1", "applications")][8] is True
+    assert apps[2:4] == (datetime(2025, 4, 1), datetime(2026, 3, 31))  # real dates, not text
+    cells = next(book["Figures"].iter_rows(min_row=2, max_row=2))
+    assert cells[2].is_date and cells[2].number_format == "yyyy-mm-dd"
     notes = dict(book["Notes"].iter_rows(values_only=True))
     assert notes["Partnership"] == "Leicester, Leicestershire and Rutland"
     assert "value is empty and suppressed is TRUE" in notes["Suppression"]

@@ -12,6 +12,7 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy
 
+from tests.support.cases import THREE_COMPLAINTS, add_complaints
 from tests.support.databases import ON_POSTGRES, PG_URL, with_search_path
 from tests.support.sql import database_dump
 from trigger.cases import moves, review
@@ -35,6 +36,10 @@ CSV = {
     "year 1900": (HEADER + "V1,1900-01-10,1900-01-11,police,CAD-1,,,,x\r\n").encode(),
     "year 9999": (HEADER + "V1,9999-01-10,9999-01-11,police,CAD-1,,,,x\r\n").encode(),
     "CRLF in a reference": (HEADER + 'V1,2026-01-10,2026-01-11,police,"CAD\r\n1",,,,x\r\n').encode(),
+    "duplicate header": (
+        b"victim_id,occurred,reported,reported,agency,agency_ref\r\n"
+        b"V1,2026-01-10,2026-01-11,2026-01-30,police,C1\r\n"
+    ),
 }
 
 ACTIVATE = ["activate", "--received", "2026-03-02", "--channel", "online"]
@@ -329,6 +334,59 @@ REFUSALS = [
         "is not a SQLite database",
     ),
     ("a folder as the database", ["--db", "sqlite:///{tmp}", "list"], "is a folder, not a database file"),
+    # left over after the first rounds: each was a traceback or was accepted
+    ("calendar span 999999999wd", ["calendar", "due", "2026-12-19", "999999999wd"], "more than ten years"),
+    ("calendar span 99999d", ["calendar", "due", "2026-12-19", "99999d"], "more than ten years"),
+    ("db upgrade to a bogus revision", ["db", "upgrade", "--revision", "bogus"], "not a revision this"),
+    (
+        "appeal received after --on",
+        ["appeal", "{C}", "--received", "2026-03-20", "--grounds", "process", "--on", "2026-03-10"],
+        "is before --received 2026-03-20",
+    ),
+    (
+        "consent date with no victim",
+        activate("Bob", "x", "--consent-date", "2026-03-01"),
+        "give the victim with --victim",
+    ),
+    (
+        "consent date for the applicant as victim",
+        activate("Bob Example", "x", "--victim", "bob example", "--consent-date", "2026-03-01"),
+        "give the victim with --victim",
+    ),
+    ("blank finding text", ["finding", "{B}", "--category", "risk", "--text", "  \t "], "--text is blank"),
+    ("blank complainant", incident("--complainant", "   "), "--complainant is blank"),
+    ("blank --as", ["--as", "   ", "finding", "{B}", "--category", "risk", "--text", "x"], "is blank"),
+    (
+        "escape in --as",
+        ["--as", "Sam\x1b[31mRed", "finding", "{B}", "--category", "risk", "--text", "x"],
+        "an escape",
+    ),
+    (
+        "hours 1e-320",
+        ["hours", "{B}", "--agency", "cbc", "--person", "Sam", "--hours", "1e-320", "--date", "2026-03-10"],
+        "not a day's work",
+    ),
+    (
+        "decider with a Cyrillic look-alike letter",
+        ["appeal-decision", "{B}", "--upheld", "--by", "S\u0430m Revi\u0435wer", "--reason", "x"],
+        "recorded as involved",
+    ),
+    (
+        "decider with a trailing dot",
+        ["appeal-decision", "{B}", "--upheld", "--by", "Sam Reviewer.", "--reason", "x"],
+        "recorded as involved",
+    ),
+    (
+        "decider with an accent",
+        ["appeal-decision", "{B}", "--upheld", "--by", "Sám Reviewer", "--reason", "x"],
+        "recorded as involved",
+    ),
+    (
+        "a read-only command on a new SQLite file",
+        ["--db", "sqlite:///{tmp}/new/folder/trigger.db", "list"],
+        "no Community Trigger database at",
+    ),
+    ("CSV with a header twice", ["incidents", "import", "{csv}"], "is there twice"),
 ]
 
 
@@ -410,6 +468,7 @@ def _csv_for(name: str) -> bytes:
         "CSV year 1900": "year 1900",
         "CSV year 9999": "year 9999",
         "CRLF in a CSV reference": "CRLF in a reference",
+        "CSV with a header twice": "duplicate header",
     }[name]
     return CSV[key]
 
@@ -498,3 +557,30 @@ def test_a_latin_1_csv_from_excel_is_read_as_windows_1252_not_a_traceback(db, tm
     path.write_bytes((HEADER + ROW.format(n=1, text="Café on the corner")).encode("latin-1"))
     result = db("incidents", "import", path)
     assert "Imported 1 of 1 rows" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_a_read_only_command_on_a_new_sqlite_url_makes_no_folder_and_no_file(db, tmp_path):
+    target = tmp_path / "new" / "folder" / "trigger.db"
+    for args in (["list"], ["show", "CT-2026-0001"], ["audit", "verify"], ["report", "annual"]):
+        result = db.fails("--db", f"sqlite:///{target}", *args)
+        assert (
+            result.stderr
+            == f"Error: no Community Trigger database at {target} yet; run `trigger init` first\n"
+        )
+    assert "no migrations applied" in db("--db", f"sqlite:///{target}", "db", "current").stdout
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_meeting_time_given_with_an_offset_is_kept_as_the_time_in_england(db, world):
+    reviewed = db.json(
+        "activate", "--applicant", "Fay Example", "--received", "2026-03-02", "--channel", "online",
+        "--statement", "x",
+    )["reference"]  # fmt: skip
+    add_complaints(db, reviewed, THREE_COMPLAINTS, on="2026-03-03")
+    db("decide", reviewed, "--met", "--on", "2026-03-05")
+    db("assign", reviewed, "--lead", "cbc", "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
+    said = db("meeting", reviewed, "--at", "2026-12-21T10:00+05:00").stdout
+    assert said == f"Meeting scheduled 2026-12-21T05:00 on {reviewed}.\n"  # 10:00 at UTC+5 is 05:00 GMT
+    assert db.json("show", reviewed)["meeting"]["at"] == "2026-12-21T05:00"
+    db("meeting", reviewed, "--at", "2026-06-21T10:00Z")
+    assert db.json("show", reviewed)["meeting"]["at"] == "2026-06-21T11:00"  # British Summer Time

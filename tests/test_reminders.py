@@ -159,9 +159,13 @@ def test_outbox_when_no_smtp(db, cases_, tmp_path, monkeypatch):
     files = sorted((tmp_path / "out").glob("*.eml"))
     assert len(files) == 4
     assert all(f.stat().st_mode & 0o777 == 0o600 for f in files)
-    msg = message_from_bytes(files[0].read_bytes(), policy=email_policy.default)
+    raw = files[0].read_bytes()
+    assert raw.count(b"\r\n") == raw.count(b"\n")  # mail's CRLF line ends, as a mail server stores it
+    msg = message_from_bytes(raw, policy=email_policy.default)
     assert ref in msg["Subject"] and msg["From"] == "community-trigger@localhost"
     assert msg["Date"] and msg["Message-ID"] and msg["Auto-Submitted"] == "auto-generated"
+    # Exchange sends no out-of-office replies back, and still returns bounces
+    assert msg["X-Auto-Response-Suppress"] == "OOF, AutoReply"
 
 
 def test_a_deadline_only_the_manager_hears_of_is_a_warning(db, case, smtp):

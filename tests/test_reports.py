@@ -3,6 +3,7 @@ responses to recommendations, the audit chain and retention, through the real co
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from pathlib import Path
@@ -84,10 +85,17 @@ def test_a_period_of_exactly_twelve_months_is_accepted(db):
 def test_publish_suppresses_small_numbers_and_what_would_reveal_them(db, year, tmp_path):
     r = db.json("report", "annual", "--year", "2025", "--publish")
     assert r["applications"] == 7
-    assert r["threshold_not_met"] == "<5" and r["reviews_carried_out"] == "<5"
+    # a withheld figure is null among numbers, never "<5"; the tidy figures flag it suppressed
+    assert r["threshold_not_met"] is None and r["reviews_carried_out"] is None
     # met 5 + not met 2 = 7 decided: publishing 5 would give away the hidden 2
-    assert r["threshold_met"] == "<5"
-    assert all(v in ("<5", 0) for v in r["channels"].values())  # 1, 1, 3, 2: all small
+    assert r["threshold_met"] is None
+    assert all(v in (None, 0) for v in r["channels"].values())  # 1, 1, 3, 2: all small
+    assert "<5" not in json.dumps(r)
+    figures = {(f["period"], f["measure"]): f for f in r["figures"]}
+    met = figures[("2025/26", "threshold_met")]
+    assert met["value"] is None and met["suppressed"] is True
+    assert figures[("2025/26", "applications")]["value"] == 7
+    assert figures[("2025/26", "applications")]["suppressed"] is False
     assert all(x["share"] is None for x in r["lead_agencies"])
     assert r["median_days"]["decision_to_outcome"]["median"] is None
     page = tmp_path / "asb-2025-26.html"

@@ -111,10 +111,26 @@ def name(value: str | None, what: str, *, limit: int = NAME_MAX, required: bool 
     return " ".join(value.split())
 
 
+# Cyrillic and Greek letters drawn like Latin ones (after casefolding: each capital's small form too),
+# so that a name typed with one of them is still the same name to the eye and to the independence check
+_LOOKALIKES = str.maketrans(
+    "авеѕіјкмнорстухүһԁԛԝӏαβεζηικμνορτυχ",
+    "abesijkmhopctyxyhdqwlabezhikmvoptux",
+)
+
+
 def name_key(value: str | None) -> str:
-    """What two names are compared on: compatibility forms folded (NFKC), case ignored, spaces
-    collapsed. `Sam  Chair`, `sam chair` and `SAM\u00a0CHAIR` are the same person."""
-    return " ".join(unicodedata.normalize("NFKC", value or "").casefold().split())
+    """What two names are compared on: compatibility forms folded (NFKC), case and accents ignored,
+    letters of other scripts drawn like Latin ones read as those, punctuation and repeated spaces
+    ignored. `Sam  Chair`, `sam chair.`, `SAM\u00a0CHAIR` and `Sаm Chair` (a Cyrillic а) are the same
+    person."""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", value or "").casefold())
+    letters = (
+        " " if unicodedata.category(ch)[0] == "P" else ch
+        for ch in folded.translate(_LOOKALIKES)
+        if unicodedata.category(ch) != "Mn"
+    )
+    return " ".join("".join(letters).split())
 
 
 def same_name(a: str | None, b: str | None) -> bool:

@@ -1,63 +1,100 @@
-"""Where the data lives and the config file: standard library only, because the command line reads
-both before anything else (`trigger --help` must stay fast; docs/operations.md#the-config-file).
+"""Where the data lives and the config file: the standard library and platformdirs only, because the
+command line reads both before anything else (`trigger --help` must stay fast;
+docs/operations.md#the-data-directory).
 
-The data directory, in order:
+The data directory (the default database and the outbox: personal data), in order:
 
 1. `TRIGGER_HOME`, when set;
-2. `~/.local/share/community-trigger` (or under `XDG_DATA_HOME`) when it already exists, so an
-   installation made before the move to the platform's application directory keeps its database;
-3. the platform's application directory, which the command line sets from
-   `click.get_app_dir("community-trigger", roaming=False)` (`%LOCALAPPDATA%` on Windows,
-   `~/Library/Application Support` on macOS, `~/.config` on Linux). The engine itself does not
-   import click; used without the command line, it falls back to (2)'s location.
+2. the folder the command line used before, `click.get_app_dir("community-trigger", roaming=False)`
+   (`~/.config/community-trigger` on Linux, a configuration folder), when it holds a database and the
+   data folder does not: an existing installation keeps working, and is told once where its data is;
+3. the platform's data folder, `platformdirs.user_data_dir` (`~/.local/share/community-trigger` on
+   Linux, `~/Library/Application Support/community-trigger` on macOS, `%LOCALAPPDATA%\\community-trigger`
+   on Windows).
+
+The config file `trigger.toml` lives in the platform's config folder (`platformdirs.user_config_dir`),
+or in the data directory where an older installation put it.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from trigger.errors import InvalidInput
 
 APP_NAME = "community-trigger"
 CONFIG_NAME = "trigger.toml"
-_app_dir: Path | None = None
+DB_NAME = "trigger.db"
+_NOTED = ".data-folder-noted"  # in the former folder: its user has been told where the data is
+_former_dir: Path | None = None
 
 
-def use_app_dir(path: str | os.PathLike) -> None:
-    """The platform's application directory, as the command line found it."""
-    global _app_dir
-    _app_dir = Path(path)
+def use_former_dir(path: str | os.PathLike) -> None:
+    """The folder the command line kept the data in before the platform's data folder was used."""
+    global _former_dir
+    _former_dir = Path(path)
 
 
-def legacy_dir() -> Path:
-    """Where the data lived before the platform's application directory was used."""
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / APP_NAME
+def user_data_dir() -> Path:
+    import platformdirs  # here: only a command that opens the default database or outbox needs it
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def user_config_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def _former_database() -> Path | None:
+    """The former folder, when it holds the only database (the data folder has none)."""
+    former = _former_dir
+    if former is None or not (former / DB_NAME).is_file():
+        return None
+    if former == user_data_dir() or (user_data_dir() / DB_NAME).exists():
+        return None
+    return former
 
 
 def data_dir(create: bool = True) -> Path:
-    """Where the default database, the outbox and the config file live (created private, 0700)."""
+    """Where the default database and the outbox live (created private, 0700)."""
     home = os.environ.get("TRIGGER_HOME")
     if home:
         path = Path(home)
-    elif legacy_dir().is_dir() or _app_dir is None:
-        path = legacy_dir()
     else:
-        path = _app_dir
+        path = _former_database() or user_data_dir()
+        if path == _former_dir and not (path / _NOTED).exists():
+            print(
+                f"Note: the database is {path / DB_NAME}, the folder used before this version; it "
+                f"keeps working there. New installations use {user_data_dir()} "
+                "(see docs/operations.md#the-data-directory).",
+                file=sys.stderr,
+            )
+            try:
+                (path / _NOTED).touch()
+            except OSError:  # a read-only folder: the note is shown again next time, nothing else changes
+                pass
     if create:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
 
 
 def config_path() -> Path | None:
-    """`TRIGGER_CONFIG` (which must exist), else `trigger.toml` in the data directory if there is one."""
+    """`TRIGGER_CONFIG` (which must exist), else `trigger.toml` in the config folder, else in the data
+    directory (where an older installation kept it), if there is one."""
     named = os.environ.get("TRIGGER_CONFIG")
     if named:
         path = Path(named)
         if not path.is_file():
             raise InvalidInput(f"TRIGGER_CONFIG names {path}, which is not a file")
         return path
+    if not os.environ.get("TRIGGER_HOME"):
+        path = user_config_dir() / CONFIG_NAME
+        if path.is_file():
+            return path
     path = data_dir(create=False) / CONFIG_NAME
     return path if path.is_file() else None
 

@@ -141,6 +141,15 @@ def upgrade(app: App, revision: str = "head", *, adopt: bool = False) -> db.Sche
     return state
 
 
+def schema(app: App) -> db.SchemaState:
+    """`trigger db current`: a SQLite file that is not there yet has no migrations applied, and is
+    not made by asking."""
+    path = outputs.sqlite_path(app.url)
+    if path is not None and not path.exists():
+        return db.SchemaState(None, db.head_revisions(), False)
+    return db.schema_state(app.engine)
+
+
 @needs(SETUP)
 def backup(app: App, target: str | os.PathLike[str], *, force: bool = False) -> int:
     """`trigger backup FILE` (SQLite): once people are registered, only an admin copies the database."""

@@ -44,6 +44,8 @@ def checked_complaint(
     first that is wrong (the online form checks each incident with this)."""
     not_future(occurred, "--occurred")
     not_future(reported, "--reported")
+    if complainant is not None and not complainant.strip():
+        raise InvalidInput("--complainant is blank; give who complained, or leave it out", "blank")
     cleaned = {
         "occurred": occurred,
         "reported": reported,

@@ -240,7 +240,14 @@ def checked_application(*, received: date, on: date | None = None, consent_date=
     on = not_future(on or received, "--on")
     if on < received:
         raise InvalidInput(f"--on {on.isoformat()} is before --received {received.isoformat()}", "order")
-    if third_party(cleaned["applicant"], cleaned.get("victim")):
+    for_another = third_party(cleaned["applicant"], cleaned.get("victim"))
+    if not for_another and (consent_date is not None or cleaned.get("consent_method") is not None):
+        # gov.uk guidance: consent is the victim's, to a third party applying for them
+        raise InvalidInput(
+            "--consent-date and --consent-method are the victim's consent to a third party applying; "
+            "give the victim with --victim, or leave them out"
+        )
+    if for_another:
         check_consent(consent_date, received)
     return {**cleaned, "received": received, "on": on, "consent_date": consent_date}
 
@@ -521,6 +528,11 @@ def lodge_appeal(
     late_reason = checks.words(late_reason, "--late-reason")
     with changing(app, reference) as w:
         on = on_for_move(w.case, on or received)
+        if on < received:
+            raise InvalidInput(
+                f"--on {on.isoformat()} is before --received {received.isoformat()}; an appeal is recorded "
+                "on or after the day it was received"
+            )
         if received < w.case.state_changed:
             raise InvalidInput(
                 f"--received {received.isoformat()} is before the decision appealed against "

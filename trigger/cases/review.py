@@ -21,6 +21,7 @@ from trigger.codes import (
     not_one_of,
 )
 from trigger.errors import GuardRefused, InvalidInput, NotFound
+from trigger.rules.calendar import wall_clock
 from trigger.store.access import REVIEW, needs
 from trigger.store.app import App
 from trigger.store.models import Action, EvidenceRequest, Finding, HoursEntry, Meeting, Recommendation
@@ -100,6 +101,9 @@ def evidence(
     return row
 
 
+HOURS_MIN = 0.01  # hours are logged to the hundredth (36 seconds); less is a typing mistake
+
+
 @retried
 @needs(REVIEW)
 def log_hours(
@@ -112,9 +116,9 @@ def log_hours(
     worked_on: date,
     note: str | None = None,
 ) -> HoursEntry:
-    if not (math.isfinite(hours) and 0 < hours <= 24):
+    if not (math.isfinite(hours) and HOURS_MIN <= hours <= 24):
         raise InvalidInput(
-            f"--hours {hours:g} is not a day's work; give a number of hours above 0 and at most 24"
+            f"--hours {hours:g} is not a day's work; give a number of hours from {HOURS_MIN} to 24"
         )
     person = checks.name(person, "--person", required=True) or ""
     note = checks.text(note, "--note")
@@ -151,6 +155,7 @@ def meeting(
     if victim_involvement and victim_involvement not in VICTIM_INVOLVEMENT:
         raise InvalidInput(not_one_of(victim_involvement, "a victim involvement", VICTIM_INVOLVEMENT))
     attendees = checks.text(attendees, "--attendees", limit=checks.SHORT_MAX)
+    at = wall_clock(at)
     not_far_ahead(at.date(), "--at")
     if held:
         not_future(at.date(), "--at")
@@ -186,7 +191,7 @@ def add_finding(
 ) -> Finding:
     if category not in FINDING_CATEGORIES:
         raise InvalidInput(not_one_of(category, "a finding category", FINDING_CATEGORIES))
-    text = checks.text(text, "--text")
+    text = checks.words(text, "--text")
     with changing(app, reference) as w:
         _require_open_review(w, "a finding")
         on = on_for_change(w.case, on)

@@ -8,7 +8,6 @@ templates run in the sandbox with nothing to reach through.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import json
@@ -165,20 +164,8 @@ def _spoc(session: Session, case: ReviewCase, pol: Policy) -> dict:
 def _letterhead(session: Session, pol: Policy) -> dict:
     """The letterhead block: the logo as a data: URI (so HTML, PDF and Word carry it alike), the
     address lines, telephone and web address."""
-    logo = None
-    path = pol.letterhead.logo_path(_policy_folder(session))
-    if path is not None:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InvalidInput(
-                f"the policy's letterhead logo {path} cannot be read ({exc.strerror or exc}); "
-                "put the file beside the policy file or give its full path"
-            ) from None
-        mime = {".png": "image/png", ".gif": "image/gif"}.get(path.suffix.lower(), "image/jpeg")
-        logo = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
     return {
-        "logo": logo,
+        "logo": pol.letterhead.logo_uri(_policy_folder(session)),
         "address": list(pol.letterhead.address),
         "telephone": pol.letterhead.telephone or None,
         "web": pol.letterhead.web or None,

@@ -240,4 +240,6 @@ def _message(ctx: dict, issued: Issued, to: str, mail_from: str, body: str) -> E
         subtype="pdf",
         filename=f"{ctx['reference']}-{issued.kind}.pdf",
     )
+    # set after the attachment: making the message multipart moves Content-* headers into its first part
+    msg["Content-Language"] = "cy, en" if ctx["letter"]["bilingual"] else "en"  # RFC 3282: Welsh first
     return msg

@@ -2,7 +2,8 @@
 delivered, and the morning digest (docs/architecture.md#sending-mail).
 
 Each is a proper `EmailMessage`: `Date`, `Message-ID` (in the From address's domain), `Auto-Submitted:
-auto-generated` (RFC 3834, so out-of-office replies are not sent back), the configured From, UK long dates
+auto-generated` (RFC 3834, so out-of-office replies are not sent back) and Exchange's
+`X-Auto-Response-Suppress`, the configured From, UK long dates
 ("Friday 8 January 2027") and the next step as a command to run. Personal data stays out: a case is named
 by its reference and the victim's initials only.
 """
@@ -138,6 +139,8 @@ def _headers(msg: EmailMessage, mail_from: str, to: str | None, subject: str, id
     _put(msg, "Date", format_datetime(datetime.now(UTC)))
     _put(msg, "Message-ID", make_msgid(idstring=idstring, domain=domain_of(mail_from)))
     _put(msg, "Auto-Submitted", "auto-generated")
+    # Exchange ignores Auto-Submitted: no out-of-office or auto-replies back; bounces (NDRs) still come
+    _put(msg, "X-Auto-Response-Suppress", "OOF, AutoReply")
     return msg
 
 

@@ -440,7 +440,14 @@ def positions(source: Source, cmap: ColumnMap) -> dict[str, int | None]:
     missing = []
     for column in COLUMNS:
         header = cmap.header_for(column)
-        i = found.get(header.strip().casefold())
+        key = header.strip().casefold()
+        i = found.get(key)
+        twice = [n + 1 for n, h in enumerate(source.header) if h.strip().casefold() == key]
+        if len(twice) > 1:
+            raise InvalidInput(
+                f"{source.name}: {source.unit} 1: the header {header!r} is there twice (columns "
+                f"{', '.join(map(str, twice))}), so which one holds the {column} is unclear; rename one"
+            )
         if i is None and column in REQUIRED and column not in cmap.defaults:
             missing.append(header if header == column else f"{header!r} ({column})")
         at[column] = i

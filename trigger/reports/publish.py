@@ -210,6 +210,22 @@ def notes(d: dict, partnership: str) -> list[tuple[str, str]]:
     return out
 
 
+def published_json(d: dict, rows: list[dict]) -> dict:
+    """The return for publication as JSON: a withheld figure is null, never the text "<5" among numbers,
+    and `figures` holds the tidy rows, each with its `suppressed` flag."""
+
+    def plain(value):
+        if value == SUPPRESSED:
+            return None
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    return {**plain(d), "figures": rows}
+
+
 def xlsx_bytes(rows: list[dict], d: dict, partnership: str) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -221,7 +237,11 @@ def xlsx_bytes(rows: list[dict], d: dict, partnership: str) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for r in rows:
-        sheet.append([*(_safe_text(str(r[c])) for c in COLUMNS[:7]), r["value"], bool(r["suppressed"])])
+        start, end = (date.fromisoformat(str(r[c])) for c in ("period_from", "period_to"))
+        texts = [_safe_text(str(r[c])) for c in COLUMNS[:7]]
+        sheet.append([*texts[:2], start, end, *texts[4:], r["value"], bool(r["suppressed"])])
+        for cell in sheet[sheet.max_row][2:4]:
+            cell.number_format = "yyyy-mm-dd"  # real dates: Excel sorts and filters them as dates
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
     for letter, width in zip("ABCDEFGHI", (28, 14, 12, 12, 16, 40, 60, 10, 11), strict=True):

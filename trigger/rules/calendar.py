@@ -10,8 +10,9 @@ import calendar as _cal
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 # the `holidays` package's subdivision codes for the two nations the Act covers
 SUBDIVISIONS = {"england": "ENG", "wales": "WLS"}
@@ -41,9 +42,23 @@ def months_beginning_with(start: date, months: int) -> date:
     return date(year, month, start.day) - timedelta(days=1)
 
 
+# -- the time of day -------------------------------------------------------------------------------
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def wall_clock(moment: datetime) -> datetime:
+    """A moment as the wall-clock time in England and Wales (naive), which meetings are kept in: a time
+    typed with an offset (`10:00+05:00`) is converted, never stored with its offset dropped."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(LONDON).replace(tzinfo=None)
+
+
 # -- policy timescales ----------------------------------------------------------------------------
 
 _SPAN = re.compile(r"^\s*(\d+)\s*(wd|d)\s*$")
+SPAN_MAX = {"d": 3_660, "wd": 2_610}  # ten years: beyond any time limit, and within the calendar's dates
 
 
 @dataclass(frozen=True)
@@ -66,7 +81,10 @@ def parse_span(text: str) -> Span:
     match = _SPAN.match(str(text))
     if not match:
         raise ValueError(f"{text!r} is not a timescale; write a whole number with its unit, e.g. 1wd or 14d")
-    return Span(int(match.group(1)), match.group(2))
+    count, unit = match.group(1), match.group(2)
+    if len(count) > 6 or int(count) > SPAN_MAX[unit]:
+        raise ValueError(f"{text!r} is more than ten years; give at most {SPAN_MAX[unit]}{unit}")
+    return Span(int(count), unit)
 
 
 # -- working days -----------------------------------------------------------------------------------

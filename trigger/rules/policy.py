@@ -7,7 +7,11 @@ flat, frozen `Policy` built from a valid file.
 
 from __future__ import annotations
 
+import base64
+import io
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,9 +20,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from trigger import checks
 from trigger.checks import is_email
 from trigger.codes import AGENCY_KINDS, STRICTER_CAVEATS, TIMESCALES
-from trigger.errors import PolicyError
+from trigger.errors import InvalidInput, PolicyError
 from trigger.rules.calendar import Span, WorkingCalendar, parse_span
 from workflows import PRESETS_DIR
 
@@ -30,10 +35,18 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+POLICY_SPAN_MAX = {"d": 366, "wd": 261}  # a year: no time limit of the procedure is longer
+
+
 def _timescale(text: str) -> str:
     span = parse_span(text)  # ValueError names the unit rule
     if span.count < 1:
         raise ValueError(f"{text!r} is not a timescale: it must be at least one day")
+    if span.count > POLICY_SPAN_MAX[span.unit]:
+        raise ValueError(
+            f"{text!r} is longer than a year; a time limit of the procedure is at most "
+            f"{POLICY_SPAN_MAX['d']}d or {POLICY_SPAN_MAX['wd']}wd"
+        )
     return text
 
 
@@ -62,6 +75,24 @@ def _email(value: str | None) -> str | None:
 
 
 Email = Annotated[str, AfterValidator(_email)]
+
+
+def _day(value: date) -> date:
+    if not checks.YEAR_MIN <= value.year <= checks.YEAR_MAX:
+        raise ValueError(
+            f"{value.isoformat()}: a year outside {checks.YEAR_MIN}-{checks.YEAR_MAX} is refused"
+        )
+    return value
+
+
+Day = Annotated[date, AfterValidator(_day)]
+
+
+def _agency_code(value: str) -> str:
+    try:
+        return checks.code(value, "the code")
+    except InvalidInput as exc:
+        raise ValueError(str(exc)) from None
 
 
 class ManagerFile(_Section):
@@ -96,7 +127,7 @@ class ThresholdFile(_Section):
     qualifying_complaints: Annotated[int, AfterValidator(_qualifying)]
     hate_route: bool
     community_route: bool
-    community_individuals: int = Field(3, ge=2)
+    community_individuals: int = Field(3, ge=2, le=100)
     stricter_caveats: list[Annotated[str, AfterValidator(_caveat)]] = []
 
 
@@ -132,10 +163,20 @@ class RemindersFile(_Section):
 
 
 class AgencyFile(_Section):
-    code: str = Field(min_length=1)
+    code: Annotated[str, AfterValidator(_agency_code)]
     name: str = Field(min_length=1)
     kind: Literal[AGENCY_KINDS]  # type: ignore[valid-type]
     email: Email | None = None
+
+
+def _unique_codes(agencies: list[AgencyFile]) -> list[AgencyFile]:
+    seen: set[str] = set()
+    for agency in agencies:
+        key = checks.code_key(agency.code)
+        if key in seen:
+            raise ValueError(f"the agency code {agency.code!r} is given twice (codes ignore case)")
+        seen.add(key)
+    return agencies
 
 
 class PolicyFile(_Section):
@@ -144,20 +185,20 @@ class PolicyFile(_Section):
     area: str
     nation: Literal["england", "wales"]
     version: str = Field(min_length=1)
-    effective: date
+    effective: Day
     source: str = ""
     welsh: bool | None = None  # bilingual letters for applicants who ask for Welsh (default: a Welsh nation)
     partnership: str = ""  # the letterhead; default "<area> Community Safety Partnership"
     templates: str = ""  # a folder of the partnership's own letter templates (rendered in the sandbox)
-    retention_years: int = Field(ge=1)
-    hourly_rate: float = Field(ge=0)
-    closures: list[date] = []
+    retention_years: int = Field(ge=1, le=100)
+    hourly_rate: float = Field(ge=0, le=10_000, allow_inf_nan=False)  # pounds an hour
+    closures: list[Day] = Field([], max_length=1_000)
     manager: ManagerFile = ManagerFile()
     threshold: ThresholdFile
     timescales: TimescalesFile
     appeal: AppealFile
     reminders: RemindersFile
-    agencies: list[AgencyFile] = []
+    agencies: Annotated[list[AgencyFile], AfterValidator(_unique_codes)] = []
     letterhead: LetterheadFile = LetterheadFile()
     # English -> Welsh for this partnership's own names and phrases (appeal body, grounds, roles),
     # read on top of letters/templates/glossary.toml by bilingual letters
@@ -177,24 +218,91 @@ class AgencySpec:
 
 @dataclass(frozen=True)
 class Letterhead:
-    logo: str = ""  # as written in the policy
-    logo_base: str = ""  # the policy file's folder, which a relative logo is read from ("" when unknown)
+    logo: str = ""  # as written in the policy: a file in the policy's folder
+    logo_base: str = ""  # the policy file's folder, which the logo is read from ("" when unknown)
     address: tuple[str, ...] = ()
     telephone: str = ""
     web: str = ""
     signatory_name: str = ""
     signatory_role: str = ""
+    logo_image: tuple[str, bytes] | None = field(default=None, repr=False)  # (MIME type, bytes), read at load
 
-    def logo_path(self, fallback_base: str | Path | None = None) -> Path | None:
-        """The logo file: absolute as written, else under the policy's folder (or `fallback_base`
-        when the policy came from a stored snapshot and its folder is not known)."""
+    def logo_uri(self, fallback_base: str | None = None) -> str | None:
+        """The logo as a `data:` URI (so HTML, PDF and Word carry it alike): as read when the policy
+        was loaded, else (a policy from a stored snapshot, whose folder is not known) read now from
+        `fallback_base`, the folder of the partnership's policy file."""
         if not self.logo:
             return None
-        path = Path(self.logo).expanduser()
-        if path.is_absolute():
-            return path
-        base = self.logo_base or fallback_base
-        return Path(base) / path if base else path
+        image = self.logo_image
+        if image is None:
+            base = self.logo_base or fallback_base
+            if not base:
+                raise PolicyError(
+                    f"letterhead.logo: the folder of the policy holding {self.logo!r} is not known"
+                )
+            image = read_logo(base, self.logo, "letterhead.logo")
+        mime, data = image
+        return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+LOGO_MAX_BYTES = 2_000_000  # a letterhead's logo is tens of kilobytes
+LOGO_MAX_SIDE = 4_000  # pixels, either way
+_LOGO_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif"}
+# a link is refused, not followed; a FIFO does not block the open (it is refused as not a plain file)
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def read_logo(folder: str | Path, name: str, what: str) -> tuple[str, bytes]:
+    """A letterhead logo: a PNG, JPEG or GIF file inside the policy's folder, opened without following
+    a link (a logo that is a link to another file, or a folder outside, is refused), no larger than
+    LOGO_MAX_BYTES, and decoded to prove it is an image. Returns (its MIME type, its bytes)."""
+    base = Path(os.path.realpath(folder))
+    path = Path(name).expanduser()
+    target = path if path.is_absolute() else base / path
+    inside = Path(os.path.realpath(target.parent))
+    if inside != base and base not in inside.parents:
+        raise PolicyError(
+            f"{what}: {name} is outside the policy's folder {base}; put the logo beside the policy"
+        )
+    try:
+        fd = os.open(inside / target.name, os.O_RDONLY | _NO_FOLLOW)
+    except FileNotFoundError:
+        raise PolicyError(
+            f"{what}: no such file {target} (a logo is read from the policy file's folder)"
+        ) from None
+    except OSError as exc:
+        if os.path.islink(inside / target.name):
+            raise PolicyError(f"{what}: {target} is a link; the logo must be the image file itself") from None
+        raise PolicyError(f"{what}: {target} cannot be read ({exc.strerror or exc})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PolicyError(f"{what}: {target} is not a plain file; the logo must be the image file itself")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            data = fh.read(LOGO_MAX_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > LOGO_MAX_BYTES:
+        raise PolicyError(f"{what}: {target} is larger than {LOGO_MAX_BYTES:,} bytes; a logo is far smaller")
+    return _logo_type(data, target, what), data
+
+
+def _logo_type(data: bytes, target: Path, what: str) -> str:
+    """The MIME type of a logo decoded in full (Pillow, imported only when a policy has a logo)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data), formats=list(_LOGO_FORMATS)) as image:
+            if max(image.size) > LOGO_MAX_SIDE:
+                raise PolicyError(
+                    f"{what}: {target} is {image.width} x {image.height} pixels; a logo is at most "
+                    f"{LOGO_MAX_SIDE} either way"
+                )
+            image.load()
+            return _LOGO_FORMATS[image.format or ""]
+    except PolicyError:
+        raise
+    except Exception:  # noqa: BLE001 - Pillow's many ways of saying "not this image"
+        raise PolicyError(f"{what}: {target} is not a PNG, JPEG or GIF image") from None
 
 
 @dataclass(frozen=True)
@@ -286,7 +394,7 @@ def _policy(f: PolicyFile, where: str, text: str) -> Policy:
 def _letterhead(f: LetterheadFile, where: str) -> Letterhead:
     source = Path(where)
     base = str(source.resolve().parent) if source.is_file() else ""
-    head = Letterhead(
+    return Letterhead(
         logo=f.logo,
         logo_base=base,
         address=tuple(f.address),
@@ -294,13 +402,9 @@ def _letterhead(f: LetterheadFile, where: str) -> Letterhead:
         web=f.web,
         signatory_name=f.signatory.name if f.signatory else "",
         signatory_role=f.signatory.role if f.signatory else "",
+        # read, checked and kept once at load: what the letters carry is what was checked
+        logo_image=read_logo(base, f.logo, f"{where}: letterhead.logo") if base and f.logo else None,
     )
-    logo = head.logo_path()
-    if base and logo is not None and not logo.is_file():
-        raise PolicyError(
-            f"{where}: letterhead.logo: no such file {logo} (a logo is read from the policy file's folder)"
-        )
-    return head
 
 
 # -- loading ----------------------------------------------------------------------------------------
@@ -326,12 +430,19 @@ def resolve(name_or_path: str) -> Path:
     return preset
 
 
+POLICY_MAX_BYTES = 1_000_000  # a policy is a few kilobytes of TOML
+
+
 def load(name_or_path: str) -> Policy:
     path = resolve(name_or_path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(POLICY_MAX_BYTES + 1)
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"{path}: cannot be read as UTF-8 text: {exc}") from None
+    if len(raw) > POLICY_MAX_BYTES:
+        raise PolicyError(f"{path}: larger than {POLICY_MAX_BYTES:,} bytes; a policy is a few kilobytes")
     return parse(text, str(path))
 
 
@@ -341,10 +452,30 @@ def parse(text: str, where: str = "<policy>") -> Policy:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{where}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise PolicyError(f"{where}: arrays or tables nested too deeply; no policy key is") from None
+    _plain_text(raw, "", where)
     try:
         return _policy(PolicyFile.model_validate(raw), where, text)
     except ValidationError as exc:
         raise PolicyError(_first_problem(exc, text, where)) from None
+
+
+def _plain_text(value: object, key: str, where: str) -> None:
+    """Every text in a policy reaches letters and messages: no control or invisible characters (line
+    breaks and tabs aside), as for what people type (`trigger.checks.text`)."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            _plain_text(name, key, where)
+            _plain_text(item, f"{key}.{name}" if key else name, where)
+    elif isinstance(value, list):
+        for number, item in enumerate(value):
+            _plain_text(item, f"{key}[{number}]", where)
+    elif isinstance(value, str):
+        try:
+            checks.text(value, key or "a key", limit=checks.TEXT_MAX)
+        except InvalidInput as exc:
+            raise PolicyError(f"{where}: {exc}") from None
 
 
 _TABLE = re.compile(r"^\s*(\[\[?)\s*([\w.\-]+)\s*\]\]?")
@@ -398,8 +529,15 @@ def _first_problem(exc: ValidationError, text: str, where: str) -> str:
             if kind == "greater_than_equal"
             else (f"must be above {limit}, not {value!r}")
         )
+    elif kind in ("less_than_equal", "less_than"):
+        limit = error["ctx"].get("le", error["ctx"].get("lt"))
+        reason = f"must be at most {limit}, not {value!r}"
+    elif kind == "finite_number":
+        reason = f"must be a finite number, not {value!r}"
     elif kind == "too_short":
         reason = "must not be empty"
+    elif kind == "too_long":
+        reason = f"has more than {error['ctx'].get('max_length')} entries"
     elif kind == "literal_error":
         reason = f"{value!r} is not one of {error['ctx']['expected']}"
     else:

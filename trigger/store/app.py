@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, create_engine
 
+from trigger import checks
 from trigger.errors import (
     ConcurrentChange,
     InvalidInput,
@@ -36,12 +37,12 @@ from trigger.errors import (
     StorageError,
     TriggerError,
 )
-from trigger.settings import data_dir
+from trigger.settings import DB_NAME, data_dir
 from trigger.store import access, db, outputs
 
 
 def default_db_url() -> str:
-    return f"sqlite:///{data_dir() / 'trigger.store.db'}"
+    return f"sqlite:///{data_dir() / DB_NAME}"
 
 
 def db_url() -> str:
@@ -298,6 +299,14 @@ def dispose_engines() -> None:
     _engines.clear()
 
 
+def _acting(name: str) -> str:
+    """Who is acting, as typed (--as, TRIGGER_USER) or the OS user: a name of one line, never blank,
+    recorded on every change and shown back, so no control or escape characters."""
+    if not name.strip():
+        raise InvalidInput("--as (or TRIGGER_USER) is blank; give the name of who is acting")
+    return checks.name(name, "--as (or TRIGGER_USER)", required=True) or ""
+
+
 class App:
     """What every command needs: where the data is, who is acting, which policy by default, and the
     partnership chosen with --partnership (`public`: the online door, whose one permission is to apply).
@@ -315,7 +324,7 @@ class App:
         self.url = url or db_url()
         self.public = public  # the online door: a member of the public, who may only apply
         self.actor_given = bool(actor or typed_user())
-        self.actor = actor or current_user()
+        self.actor = _acting(actor if actor is not None else current_user())
         self.policy_override = policy
         self.partnership = partnership
         self.needs: list[access.Permission] = []
@@ -335,12 +344,20 @@ class App:
             self._writer = self.engine.execution_options(trigger_write=True)
         return self._writer
 
+    def require_file(self) -> None:
+        """A SQLite file that does not exist is refused before the engine would make it (and its
+        folders) for a command that only reads or changes what is there."""
+        path = outputs.sqlite_path(self.url)
+        if path is not None and not path.exists():
+            raise NotInitialised(f"no Community Trigger database at {path} yet; run `trigger init` first")
+
     def require_schema(self, writing: bool = False) -> None:
         """Refuse a database without our tables, or with tables but no migration record (it must be
         adopted first); warn once (stderr) when it is behind the code's migrations; refuse to write to
         one migrated by a newer trigger. Checked once per App, with one cheap query
         (`trigger.store.db.schema_state`)."""
         if not self._schema_checked:
+            self.require_file()
             state = db.schema_state(self.engine)
             if not state.initialised or state.current is None:
                 # a login the server keeps out sees no tables, or cannot read them

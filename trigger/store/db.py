@@ -39,16 +39,23 @@ def safe_url(url: str) -> str:
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
+def shipped_revisions() -> tuple[set[str], set[str]]:
+    """The revisions the code ships and the ones that have a successor, read from the revision files
+    without importing Alembic."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in VERSIONS.glob("*.py"):
+        for key, value in _REV.findall(path.read_text(encoding="utf-8")):
+            names = re.findall(r"['\"]([^'\"]+)['\"]", value)
+            (revisions if key == "revision" else parents).update(names)
+    return revisions, parents
+
+
 def head_revisions() -> list[str]:
-    """The code's head revision(s), read from the revision files without importing Alembic."""
+    """The code's head revision(s)."""
     global _head_cache
     if _head_cache is None:
-        revisions: set[str] = set()
-        parents: set[str] = set()
-        for path in VERSIONS.glob("*.py"):
-            for key, value in _REV.findall(path.read_text(encoding="utf-8")):
-                names = re.findall(r"['\"]([^'\"]+)['\"]", value)
-                (revisions if key == "revision" else parents).update(names)
+        revisions, parents = shipped_revisions()
         _head_cache = sorted(revisions - parents)
     return _head_cache
 
@@ -132,6 +139,12 @@ def upgrade(engine: Engine, revision: str = "head", *, adopt: bool = False) -> S
     record is refused unless `adopt` is given; then its tables are first checked against the models
     (`adoption_problems`) and only a match is recorded at the initial revision. A database migrated by
     a newer trigger is refused."""
+    shipped = sorted(shipped_revisions()[0])
+    if revision not in ("head", *shipped):
+        raise InvalidInput(
+            f"--revision {revision!r} is not a revision this trigger ships ({', '.join(shipped)}, or head); "
+            "nothing was changed"
+        )
     state = schema_state(engine)
     if state.ahead:
         raise InvalidInput(ahead_refusal(state))

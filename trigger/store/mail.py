@@ -185,7 +185,7 @@ class Outbox:
         tmp = self.folder / f".{safe}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
-            out.write(msg.as_bytes())
+            out.write(msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")))  # mail's line ends (RFC 5322)
         tmp.replace(self.folder / f"{safe}.eml")  # atomic: a reader never sees half a message
 
     def discard(self, names: list[str]) -> int:

@@ -197,6 +197,18 @@ def test_mistakes_are_worded_for_the_field_and_corrected(door, trigger):
     assert cases(trigger) == []  # nothing is written until the application is sent
 
 
+def test_naming_yourself_as_the_person_you_apply_for_is_sent_back_to_that_question(door, trigger):
+    answers = victim_answers(name="Sam Support")
+    answers["who"] = {"who": "behalf"}
+    answers["victim"] = {"victim": "sam  SUPPORT"}  # the same person, as the engine compares names
+    answers["consent"] = {"consent_method": "phone", **date_parts("consent_date", ago(3))}
+    a = Applicant(door)
+    with pytest.raises(AssertionError, match="'check', 200"):
+        a.apply(answers)
+    assert "not your own name" in a.page and 'href="/apply/main/victim"' in a.page
+    assert cases(trigger) == []
+
+
 def test_a_statement_over_the_command_lines_limit_is_refused_by_both(door, trigger):
     long = "x" * 10_001
     said = trigger.fails(
@@ -344,7 +356,7 @@ SCRIPT = '<script>alert("x")</script>'
 def test_script_typed_in_every_field_is_shown_as_text(door, trigger):
     answers = {
         "who": {"who": "behalf"},
-        "victim": {"victim": SCRIPT},
+        "victim": {"victim": SCRIPT.replace("x", "victim")},
         "consent": {"consent_method": "writing", **date_parts("consent_date", ago(1))},
         "name": {"applicant": SCRIPT},
         "contact": {

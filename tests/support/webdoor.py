@@ -81,6 +81,7 @@ class Applicant:
             assert r.status_code == 200, (step, r.status_code)
             self.page = r.text
             return self.errors()
+        self.page = r.text
         assert r.status_code == 303, (step, r.status_code, self.errors_of(r.text) or r.text[:800])
         return r.headers["location"]
 

@@ -27,7 +27,7 @@ from sqlmodel import select
 
 from trigger.cases import complaints, moves
 from trigger.codes import HATE_STRANDS, VICTIM_KINDS
-from trigger.errors import InvalidInput, NotFound, PolicyError
+from trigger.errors import InvalidInput, NotFound
 from trigger.rules import policy as policies
 from trigger.rules.calendar import Span
 from trigger.store import mail, schedule
@@ -89,18 +89,8 @@ def _door(session, row: Partnership, app: App) -> Door:
     agencies = session.exec(
         select(Agency.code, Agency.name).where(Agency.partnership_id == row.id).order_by(Agency.name)
     ).all()
-    logo, logo_type = None, ""
-    try:
-        base = policies.resolve(row.policy).resolve().parent
-    except PolicyError:
-        base = None
-    path = pol.letterhead.logo_path(base)
-    if path is not None:
-        try:
-            logo = path.read_bytes()
-            logo_type = {".png": "image/png", ".gif": "image/gif"}.get(path.suffix.lower(), "image/jpeg")
-        except OSError:
-            log.warning("the letterhead logo of partnership %s cannot be read: %s", row.code, path)
+    image = pol.letterhead.logo_image  # (MIME type, bytes), read when the policy was loaded
+    logo_type, logo = image if image is not None else ("", None)
     head = pol.letterhead
     return Door(
         code=row.code,
@@ -310,6 +300,9 @@ def submit(app: App, application: Application) -> Receipt:
     victim, consent_date, consent_method = _consent(application)
     if application.who != "victim" and not (victim or "").strip():
         raise FieldProblem("victim", InvalidInput("the victim's name is required", "required"))
+    if application.who != "victim" and not moves.third_party(application.applicant, victim or ""):
+        # the victim named must be someone other than the applicant (else: apply as the victim)
+        raise FieldProblem("victim", InvalidInput("the victim named is the applicant", "same"))
     if application.who == "behalf":
         check_choice("consent_method", application.consent_method, CONSENT_METHODS)
         check_consent(consent_date)

@@ -99,6 +99,7 @@ def render(
     if not (door is not None and door.welsh_first):
         languages.reverse()
     errors = dict(problems.messages) if problems else {}
+    link = context.pop("error_link", lambda name: f"#{journey.anchor(name)}")
     html = web.env.get_template(template).render(
         t=lambda key, **values: say(key, lang, **values),
         lang=lang,
@@ -108,9 +109,7 @@ def render(
         languages=languages,
         csrf=web.drafts.csrf(draft) if draft is not None else "",
         errors=errors,
-        error_list=[
-            {"text": message, "href": f"#{journey.anchor(name)}"} for name, message in errors.items()
-        ],
+        error_list=[{"text": message, "href": link(name)} for name, message in errors.items()],
         values=context.pop("values", {}),
         **context,
     )
@@ -277,6 +276,7 @@ def create_app(
             problems = Problems(lang)
             problems.refused(exc.field, exc)
             context = journey.show(journey.page("check", None), draft, door, lang)
+            context["error_link"] = lambda name: f"/apply/{door.code}/{journey.page_of(name)}"
             return render(web, request, "check.html", door=door, draft=draft, problems=problems, **context)
         except TriggerError as exc:
             log.warning("an online application to %s was refused: %s", door.code, type(exc).__name__)

@@ -56,6 +56,30 @@ def page(name: str, number: int | None) -> Page | None:
     return Page(name, f"{name}.html", number)
 
 
+# the page that asks each answer, for a mistake found only when the whole application is sent
+PAGE_OF = {
+    "who": "who",
+    "victim": "victim",
+    "authorised": "victim",
+    "consent_method": "consent",
+    "consent_date": "consent",
+    "applicant": "name",
+    "preferred_contact": "contact",
+    "email": "contact",
+    "phone": "contact",
+    "address": "contact",
+    "postcode": "contact",
+    "language": "language",
+    "statement": "statement",
+    "accessibility": "accessibility",
+    "share_consent": "share",
+}
+
+
+def page_of(name: str) -> str:
+    return PAGE_OF.get(name, "incidents")
+
+
 def anchor(name: str) -> str:
     return f"{name}-day" if name in DATES else name
 

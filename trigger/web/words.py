@@ -121,6 +121,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "Enter the name of the community group",
         "Rhowch enw'r grŵp cymunedol",
     ),
+    "err_victim_same": (
+        "Enter the name of the person, business or group you are applying for, not your own name",
+        "Rhowch enw'r person, y busnes neu'r grŵp rydych yn gwneud cais ar ei ran, nid eich enw eich hun",
+    ),
     "authorised": (
         "I am authorised to apply for it",
         "Mae gennyf awdurdod i wneud cais ar ei ran",

@@ -1518,6 +1518,13 @@ def action_list(c, reference, overdue, owner, as_of, as_json, as_csv, wide):
     help="E-mail the letter to the applicant (PDF attached) over TRIGGER_SMTP_URL or to the outbox.",
 )
 @click.option(
+    "--by",
+    type=click.Choice(["email", "sms", "post"]),
+    default="email",
+    show_default=True,
+    help="With --send: e-mail (SMTP, the outbox or GOV.UK Notify); sms or post through GOV.UK Notify only.",
+)
+@click.option(
     "--issued",
     type=click.IntRange(min=1),
     default=None,
@@ -1539,7 +1546,7 @@ def action_list(c, reference, overdue, owner, as_of, as_json, as_csv, wide):
 @exclusive("--record", "--format")
 @exclusive("--record", "--templates")
 @pass_ctx
-def letter(c, reference, kind, fmt, output, force, issued, record_file, send, **given):
+def letter(c, reference, kind, fmt, output, force, issued, record_file, send, by, **given):
     """Issue a letter about a case, or preview, record, e-mail or give back one.
 
     The letter is recorded in the register as issued; --preview records nothing; --record FILE
@@ -1564,7 +1571,9 @@ def letter(c, reference, kind, fmt, output, force, issued, record_file, send, **
     elif send:
         if fmt not in (None, "pdf"):
             raise click.UsageError("--send attaches the letter as a PDF; leave out --format or use pdf")
-        _letter_send(c, reference, kind, output, force, record_file, **given)
+        _letter_send(c, reference, kind, output, force, record_file, by, **given)
+    elif by != "email":
+        raise click.UsageError("--by is for --send")
     elif record_file:
         _letter_record(c, reference, kind, record_file, on=given["on"], to=given["to"])
     else:
@@ -1588,7 +1597,14 @@ def _letter_copy(c: Ctx, reference: str, issued: int, output: str | None, force:
 
 
 def _letter_send(
-    c: Ctx, reference: str, kind: str, output: str | None, force: bool, record_file: str | None, **given: Any
+    c: Ctx,
+    reference: str,
+    kind: str,
+    output: str | None,
+    force: bool,
+    record_file: str | None,
+    by: str,
+    **given: Any,
 ) -> None:
     """`letter REF KIND --send`: e-mailed with the PDF attached, and recorded."""
     from trigger.correspondence import dispatch
@@ -1606,12 +1622,14 @@ def _letter_send(
         until=given["until"],
         reason=given["reason"],
         record_path=record_file,
+        by=by,
     )
     if target is not None:
         outputs.write(target, sent.issued.content)
+    id_name = "Message-ID" if sent.message_id.startswith("<") else "Notify id"
     click.echo(
         f"Sent the {kind} letter on {reference.upper()} to {sent.to} ({sent.via}, "
-        f"Message-ID {sent.message_id}); recorded as register entry {sent.issued.number} "
+        f"{id_name} {sent.message_id}); recorded as register entry {sent.issued.number} "
         f"({sent.issued.issued_on}, pdf, sha256 {sent.issued.content_hash[:12]})."
     )
 

@@ -50,7 +50,7 @@ class OneLineUsageError(click.UsageError):
 def exclusive(*names: str) -> Callable[[F], F]:
     """Declare options that contradict each other (`--met` and `--not-met`): given together on the
     command line, the command is refused with one line naming both, before anything runs. An argument
-    is named by its metavar (`KIND`). Checked once, for every command, by `TriggerCommand`."""
+    is named by its name in capitals (`KIND`). Checked once, for every command, by `TriggerCommand`."""
 
     def mark(f: F) -> F:
         f.__exclusive__ = [*getattr(f, "__exclusive__", []), names]  # type: ignore[attr-defined]
@@ -78,7 +78,9 @@ class TriggerCommand(click.Command):
     def _given(self, ctx: click.Context, name: str) -> bool:
         for param in self.params:
             named = (
-                name in param.opts if isinstance(param, click.Option) else name == param.human_readable_name
+                name in param.opts
+                if isinstance(param, click.Option)
+                else name in (param.human_readable_name, (param.name or "").upper())
             )
             if named and param.name is not None:
                 source = ctx.get_parameter_source(param.name)
@@ -236,6 +238,11 @@ def partnership_option(f: F) -> F:
     )(f)
 
 
+def one_of(choices: tuple[str, ...]) -> str:
+    """The choices, in an option's help: click's `[a|b|c]` beside the option would run off the screen."""
+    return f"One of: {', '.join(choices)}."
+
+
 def on_option(f: F) -> F:
     return click.option(
         "--on",
@@ -246,22 +253,45 @@ def on_option(f: F) -> F:
     )(f)
 
 
-def output_options(f: F) -> F:
-    """--json and --csv for every listing (one or the other); a table otherwise."""
-    f = click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")(f)
-    f = click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
-    return exclusive("--json", "--csv")(f)
+def output_options(listing: console.Listing | None) -> Callable[[F], F]:
+    """--json and --csv for every listing (one or the other); a table otherwise, fitted to the screen
+    unless --wide (a listing printed otherwise than as a table has no --wide)."""
+
+    def add(f: F) -> F:
+        if listing is not None:
+            f = click.option("--wide", is_flag=True, help=listing.wide_help())(f)
+        f = click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")(f)
+        f = click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
+        return exclusive("--json", "--csv", *(["--wide"] if listing is not None else []))(f)
+
+    return add
 
 
 def force_option(f: F) -> F:
     return click.option("--force", "force", is_flag=True, help="Replace the output file if it exists.")(f)
 
 
-def output_target(c: Ctx, path: str | None, force: bool, stream: bool = True) -> Any:
-    """Where a command's bytes go: the file (checked before any work), or standard output."""
+SUFFIXES = {
+    "html": (".html", ".htm"),
+    "txt": (".txt",),
+    "pdf": (".pdf",),
+    "docx": (".docx",),
+    "zip": (".zip",),
+}
+
+
+def output_target(c: Ctx, path: str | None, force: bool, stream: bool = True, fmt: str | None = None) -> Any:
+    """Where a command's bytes go: the file (checked before any work), or standard output. A file
+    named for another format than `fmt` (a zip as `x.txt`) is refused; a name without a suffix (a
+    device, a pipe) is taken as it is."""
     from trigger.store import outputs
 
-    return outputs.target(path, force=force, db_url=c.app.url, stream=sys.stdout.buffer if stream else None)
+    target = outputs.target(path, force=force, db_url=c.app.url, stream=sys.stdout.buffer if stream else None)
+    suffix = Path(path).suffix.lower() if path else ""
+    if fmt in SUFFIXES and suffix and suffix not in SUFFIXES[fmt]:
+        expected = Path(path or "").with_suffix(SUFFIXES[fmt][0]).name
+        raise click.UsageError(f"-o {path}: this writes {fmt}, not {suffix[1:]}; name the file {expected}")
+    return target
 
 
 def utf8_output() -> None:
@@ -548,19 +578,14 @@ def partnership_add(c, code, name, policy_name, reference_prefix, manager_email)
 
 
 @partnership_group.command("list")
-@output_options
+@output_options(console.PARTNERSHIPS)
 @pass_ctx
-def partnership_list(c, as_json, as_csv):
+def partnership_list(c, as_json, as_csv, wide):
     """List the partnerships you see (an admin: all of them)."""
     from trigger.access import partnership
 
     rows = partnership.list_partnerships(c.app)
-    console.emit_rows(
-        rows,
-        ["code", "name", "policy", "reference_prefix", "manager_email", "cases", "agencies", "users"],
-        as_json,
-        as_csv,
-    )
+    console.emit_rows(rows, console.PARTNERSHIPS, as_json, as_csv, wide)
 
 
 @cli.group("agency")
@@ -584,17 +609,18 @@ def agency_add(c, code, name, kind, email):
 
 
 @agency_group.command("list")
-@output_options
+@output_options(console.AGENCIES)
 @partnership_option
 @pass_ctx
-def agency_list(c, as_json, as_csv):
+def agency_list(c, as_json, as_csv, wide):
     """List the agencies."""
     from trigger.access import partnership
 
     rows = partnership.list_agencies(c.app)
     several = len({r["partnership"] for r in rows}) > 1  # an admin's view of a county
     columns = ["code", "name", "kind", "email"] + (["partnership"] if several else [])
-    console.emit_rows([{k: r[k] for k in columns} for r in rows], columns, as_json, as_csv)
+    rows = [{k: r[k] for k in columns} for r in rows]
+    console.emit_rows(rows, console.AGENCIES.only(columns), as_json, as_csv, wide)
 
 
 @agency_group.command("update")
@@ -653,18 +679,13 @@ def user_add(c, login, name, role, partnership_code, email):
 
 
 @user_group.command("list")
-@output_options
+@output_options(console.USERS)
 @pass_ctx
-def user_list(c, as_json, as_csv):
+def user_list(c, as_json, as_csv, wide):
     """List the people registered (a manager: their partnership's)."""
     from trigger.access import people
 
-    console.emit_rows(
-        people.list_users(c.app),
-        ["login", "name", "role", "partnership", "email", "disabled_on", "disabled_reason"],
-        as_json,
-        as_csv,
-    )
+    console.emit_rows(people.list_users(c.app), console.USERS, as_json, as_csv, wide)
 
 
 @user_group.command("disable")
@@ -685,13 +706,16 @@ def policy_group():
 
 
 @policy_group.command("list")
-def policy_list():
+@output_options(console.POLICIES)
+def policy_list(as_json, as_csv, wide):
     """List the policy presets shipped with the engine."""
     from trigger.rules import policy
 
+    rows = []
     for name in policy.preset_names():
         p = policy.load(name)
-        click.echo(f"{name:10} {p.version:10} {p.nation:8} {p.area}")
+        rows.append({"name": name, "version": p.version, "nation": p.nation, "area": p.area})
+    console.emit_rows(rows, console.POLICIES, as_json, as_csv, wide)
 
 
 @policy_group.command("show")
@@ -772,20 +796,15 @@ def show(c, reference, as_json):
     "--overdue", is_flag=True, help="Only cases with a deadline overdue: due, not done, and still possible."
 )
 @click.option("--as-of", type=DATE, default=None, help="Judge overdue as of this day (default today).")
-@output_options
+@output_options(console.CASES)
 @partnership_option
 @pass_ctx
-def list_(c, state, overdue, as_of, as_json, as_csv):
+def list_(c, state, overdue, as_of, as_json, as_csv, wide):
     """List cases."""
     from trigger.read import listing
 
     rows = listing.list_cases(c.app, state=state, overdue=overdue, as_of=as_of)
-    console.emit_rows(
-        rows,
-        ["reference", "state", "received", "lead_agency", "reviewer", "next_deadline", "next_due", "overdue"],
-        as_json,
-        as_csv,
-    )
+    console.emit_rows(rows, console.CASES, as_json, as_csv, wide)
 
 
 @cli.command()
@@ -812,7 +831,8 @@ def check(c, reference, as_json):
     "category",
     default=None,
     type=click.Choice(codes.REJECTION_CATEGORIES),
-    help="Reject the application (reported as threshold not met).",
+    metavar="CATEGORY",
+    help="Reject the application (reported as threshold not met). " + one_of(codes.REJECTION_CATEGORIES),
 )
 @click.option("--reason", default=None, help="Why (required for a discretionary met or a rejection).")
 @on_option
@@ -849,8 +869,10 @@ def assign(c, reference, lead, reviewer, reviewer_email, spoc, spoc_email, reaso
     with --reason reassigns it (the reviewer replaced stays recorded as involved).
 
     \b
-        trigger assign CT-2026-0007 --lead nwlbc --reviewer "Sam Patel" --spoc "Jo Smith"
-        trigger assign CT-2026-0007 --reviewer "Ali Khan" --reason "Sam Patel on leave until June"
+        trigger assign CT-2026-0007 --lead nwlbc --reviewer "Sam Patel" \\
+            --spoc "Jo Smith"
+        trigger assign CT-2026-0007 --reviewer "Ali Khan" \\
+            --reason "Sam Patel on leave until June"
     """
     from trigger.cases import moves
 
@@ -995,8 +1017,10 @@ def case_update(c, reference, reason, on, **given):
     An empty value ("") clears an optional field. Letters already issued stay as they were sent.
 
     \b
-        trigger case update CT-2026-0007 --address "11 High Street, Loughborough" --reason "typo"
-        trigger case update CT-2026-0007 --involvement virtual --reason "asked by phone"
+        trigger case update CT-2026-0007 --reason "typo" \\
+            --address "11 High Street, Loughborough"
+        trigger case update CT-2026-0007 --involvement virtual \\
+            --reason "asked by phone"
     """
     from trigger.cases import corrections
 
@@ -1120,11 +1144,14 @@ def incidents_group():
 def incidents_import(c, file, column_map, date_format, skip_bad, as_json):
     """Import an incident log: CSV (UTF-8 or Windows-1252) or .xlsx, or - for standard input.
 
-    \b
     Our columns: victim_id, occurred, reported, agency, agency_ref (required), hate, category,
     location, description. A partner's export goes through a column map:
+
+    \b
         trigger incidents import ecins-export.csv --map ecins
-        trigger incidents import sentinel.xlsx --map sentinel --date-format '%d/%m/%Y'
+        trigger incidents import sentinel.xlsx --map sentinel \\
+            --date-format '%d/%m/%Y'
+
     Every bad row is listed with its line number and nothing is imported (unless --skip-bad).
     Importing the same file again adds nothing."""
     from trigger.intake import partner_logs
@@ -1174,10 +1201,10 @@ def incidents_maps(name):
 
 @cli.command("scan")
 @click.option("--as-of", type=DATE, required=True, help="Scan as if applications were made on this day.")
-@output_options
+@output_options(console.SCAN)
 @partnership_option
 @pass_ctx
-def scan_(c, as_of, as_json, as_csv):
+def scan_(c, as_of, as_json, as_csv, wide):
     """List victims who made a second report within six months (to be told about the Case Review) and
     victims who meet the threshold but have no open case (to be signposted)."""
     from trigger.intake import scan
@@ -1187,9 +1214,9 @@ def scan_(c, as_of, as_json, as_csv):
         console.emit_json(found)
     elif as_csv:
         rows = found["second_report"] + found["meets_threshold"]
-        console.emit_rows(rows, console.SCAN_COLUMNS, as_csv=True)
+        console.emit_rows(rows, console.SCAN, as_csv=True)
     else:
-        console.print_scan(found)
+        console.print_scan(found, wide)
 
 
 @cli.command()
@@ -1222,11 +1249,12 @@ def signpost(c, victim_ref, how, on):
 @click.option("--answered", type=DATE, default=None)
 @click.option("--not-held", is_flag=True, help="The agency holds no data (a finding in its own right).")
 @click.option("--note", default=None)
+@on_option
 @exclusive("--requested", "--answered")
 @exclusive("--answered", "--due")
 @exclusive("--requested", "--not-held")
 @pass_ctx
-def evidence(c, reference, agency, requested, due, answered, not_held, note):
+def evidence(c, reference, agency, requested, due, answered, not_held, note, on):
     """Request evidence from an agency, or record its answer."""
     from trigger.cases import review
 
@@ -1239,6 +1267,7 @@ def evidence(c, reference, agency, requested, due, answered, not_held, note):
         answered=answered,
         not_held=not_held,
         note=note,
+        on=on,
     )
     click.echo(f"Evidence from {agency} {'requested' if requested else 'answered'} on {reference.upper()}.")
 
@@ -1256,13 +1285,14 @@ def hours_group():
 @click.option("--hours", required=True, type=float)
 @click.option("--date", "worked_on", required=True, type=DATE)
 @click.option("--note", default=None)
+@on_option
 @pass_ctx
-def hours_log(c, reference, agency, person, hours, worked_on, note):
+def hours_log(c, reference, agency, person, hours, worked_on, note, on):
     """Log review hours (the default: `trigger hours REF ...` does the same)."""
     from trigger.cases import review
 
     row = review.log_hours(
-        c.app, reference, agency=agency, person=person, hours=hours, worked_on=worked_on, note=note
+        c.app, reference, agency=agency, person=person, hours=hours, worked_on=worked_on, note=note, on=on
     )
     click.echo(f"Logged {hours:g} hours by {person} ({agency}) on {reference.upper()} as entry {row.id}.")
 
@@ -1304,7 +1334,13 @@ def meeting(c, reference, at, held, victim_involvement, attendees, on):
 
 @cli.command()
 @click.argument("reference")
-@click.option("--category", required=True, type=click.Choice(codes.FINDING_CATEGORIES))
+@click.option(
+    "--category",
+    required=True,
+    type=click.Choice(codes.FINDING_CATEGORIES),
+    metavar="CATEGORY",
+    help="What the review found. " + one_of(codes.FINDING_CATEGORIES),
+)
 @click.option("--text", default=None)
 @on_option
 @pass_ctx
@@ -1344,7 +1380,8 @@ def response(c, reference, number, accepted, declined, reason, on):
 
     \b
         trigger response CT-2026-0007 3 --accepted
-        trigger response CT-2026-0007 4 --declined --reason "Covered by the new ASB policy"
+        trigger response CT-2026-0007 4 --declined \\
+            --reason "Covered by the new ASB policy"
     """
     from trigger.cases import review
 
@@ -1420,29 +1457,24 @@ def action_update(c, reference, number, status, rag, note, jag, no_jag, on):
 @click.option("--overdue", is_flag=True, help="Only open actions past their due date.")
 @click.option("--owner", default=None, help="Only actions owned by this agency (code).")
 @click.option("--as-of", type=DATE, default=None, help="Judge overdue as of this day (default today).")
-@output_options
+@output_options(console.ACTIONS)
 @partnership_option
 @pass_ctx
-def action_list(c, reference, overdue, owner, as_of, as_json, as_csv):
+def action_list(c, reference, overdue, owner, as_of, as_json, as_csv, wide):
     """The action-plan tracker: the actions of one case, or of every case, with owner, due date and RAG."""
     from trigger.reports import actions
 
     rows = actions.action_tracker(c.app, reference=reference, owner=owner, overdue=overdue, as_of=as_of)
-    console.emit_rows(
-        rows,
-        ["reference", "number", "action", "owner", "due", "status", "rag", "overdue", "days_overdue"],
-        as_json,
-        as_csv,
-    )
+    console.emit_rows(rows, console.ACTIONS, as_json, as_csv, wide)
 
 
 # -- letters -------------------------------------------------------------------------------------------
 # letter, letters, bundle, export
 
 
-@cli.command()
+@cli.command(epilog=f"KIND is one of: {', '.join(codes.LETTER_KINDS)}.")
 @click.argument("reference")
-@click.argument("kind", type=click.Choice(codes.LETTER_KINDS), required=False)
+@click.argument("kind", type=click.Choice(codes.LETTER_KINDS), required=False, metavar="[KIND]")
 @click.option(
     "--format",
     "fmt",
@@ -1486,6 +1518,13 @@ def action_list(c, reference, overdue, owner, as_of, as_json, as_csv):
     help="E-mail the letter to the applicant (PDF attached) over TRIGGER_SMTP_URL or to the outbox.",
 )
 @click.option(
+    "--by",
+    type=click.Choice(["email", "sms", "post"]),
+    default="email",
+    show_default=True,
+    help="With --send: e-mail (SMTP, the outbox or GOV.UK Notify); sms or post through GOV.UK Notify only.",
+)
+@click.option(
     "--issued",
     type=click.IntRange(min=1),
     default=None,
@@ -1507,7 +1546,7 @@ def action_list(c, reference, overdue, owner, as_of, as_json, as_csv):
 @exclusive("--record", "--format")
 @exclusive("--record", "--templates")
 @pass_ctx
-def letter(c, reference, kind, fmt, output, force, issued, record_file, send, **given):
+def letter(c, reference, kind, fmt, output, force, issued, record_file, send, by, **given):
     """Issue a letter about a case, or preview, record, e-mail or give back one.
 
     The letter is recorded in the register as issued; --preview records nothing; --record FILE
@@ -1519,7 +1558,8 @@ def letter(c, reference, kind, fmt, output, force, issued, record_file, send, **
 
     \b
         trigger letter CT-2026-0007 threshold_met --format pdf -o met.pdf
-        trigger letter CT-2026-0007 outcome --format docx -o outcome.docx --preview
+        trigger letter CT-2026-0007 outcome --format docx -o outcome.docx \\
+            --preview
         trigger letter CT-2026-0007 outcome --record outcome-as-sent.pdf
         trigger letter CT-2026-0007 outcome --send
         trigger letter CT-2026-0007 --issued 2 -o sent.pdf
@@ -1531,7 +1571,9 @@ def letter(c, reference, kind, fmt, output, force, issued, record_file, send, **
     elif send:
         if fmt not in (None, "pdf"):
             raise click.UsageError("--send attaches the letter as a PDF; leave out --format or use pdf")
-        _letter_send(c, reference, kind, output, force, record_file, **given)
+        _letter_send(c, reference, kind, output, force, record_file, by, **given)
+    elif by != "email":
+        raise click.UsageError("--by is for --send")
     elif record_file:
         _letter_record(c, reference, kind, record_file, on=given["on"], to=given["to"])
     else:
@@ -1546,7 +1588,7 @@ def _letter_copy(c: Ctx, reference: str, issued: int, output: str | None, force:
     copy = correspondence.issued_copy(c.app, reference, issued)
     if copy.format in ("pdf", "zip", "docx") and not output:
         raise click.UsageError(f"entry {issued} is a {copy.format}: give -o FILE.{copy.format}")
-    outputs.write(output_target(c, output, force), copy.content)
+    outputs.write(output_target(c, output, force, fmt=copy.format), copy.content)
     click.echo(
         f"Entry {issued} of {reference.upper()}: {copy.kind} issued {copy.issued_on} as {copy.format}, "
         f"exactly as sent (sha256 {copy.content_hash[:12]} checked).",
@@ -1555,14 +1597,21 @@ def _letter_copy(c: Ctx, reference: str, issued: int, output: str | None, force:
 
 
 def _letter_send(
-    c: Ctx, reference: str, kind: str, output: str | None, force: bool, record_file: str | None, **given: Any
+    c: Ctx,
+    reference: str,
+    kind: str,
+    output: str | None,
+    force: bool,
+    record_file: str | None,
+    by: str,
+    **given: Any,
 ) -> None:
     """`letter REF KIND --send`: e-mailed with the PDF attached, and recorded."""
     from trigger.correspondence import dispatch
     from trigger.store import outputs
 
     # the file is checked before anything is sent or recorded
-    target = output_target(c, output, force, stream=False) if output else None
+    target = output_target(c, output, force, stream=False, fmt="pdf") if output else None
     sent = dispatch.send(
         c.app,
         reference,
@@ -1573,12 +1622,14 @@ def _letter_send(
         until=given["until"],
         reason=given["reason"],
         record_path=record_file,
+        by=by,
     )
     if target is not None:
         outputs.write(target, sent.issued.content)
+    id_name = "Message-ID" if sent.message_id.startswith("<") else "Notify id"
     click.echo(
         f"Sent the {kind} letter on {reference.upper()} to {sent.to} ({sent.via}, "
-        f"Message-ID {sent.message_id}); recorded as register entry {sent.issued.number} "
+        f"{id_name} {sent.message_id}); recorded as register entry {sent.issued.number} "
         f"({sent.issued.issued_on}, pdf, sha256 {sent.issued.content_hash[:12]})."
     )
 
@@ -1616,7 +1667,7 @@ def _letter_issue(
         templates=given["templates"],
         until=given["until"],
         reason=given["reason"],
-        output=output_target(c, output, force),
+        output=output_target(c, output, force, fmt=fmt),
     )
     if issued.letter_id is not None:
         click.echo(
@@ -1674,7 +1725,7 @@ def bundle(c, reference, output, force, to, on):
     from trigger import correspondence
 
     issued = correspondence.bundle(
-        c.app, reference, on=on, recipient=to, output=output_target(c, output, force, stream=False)
+        c.app, reference, on=on, recipient=to, output=output_target(c, output, force, stream=False, fmt="zip")
     )
     click.echo(
         f"Appeal bundle for {reference.upper()} written to {output}; recorded as register entry "
@@ -1705,7 +1756,7 @@ def export_(c, reference, as_json, output, force):
     from trigger.correspondence import export
     from trigger.store import outputs
 
-    target = output_target(c, output, force, stream=False) if output else None
+    target = output_target(c, output, force, stream=False, fmt="zip") if output else None
     data = export.export_case(c.app, reference)
     if target is not None:
         outputs.write(target, export.export_zip(data))
@@ -1756,8 +1807,8 @@ def calendar_due(start, span, nation, as_json):
 @calendar_group.command("holidays")
 @click.argument("year", type=YEAR)
 @click.option("--nation", type=NATION, default="england", show_default=True)
-@output_options
-def calendar_holidays(year, nation, as_json, as_csv):
+@output_options(console.HOLIDAYS)
+def calendar_holidays(year, nation, as_json, as_csv, wide):
     """The days treated as bank holidays in YEAR."""
     from trigger.rules import calendar
 
@@ -1765,7 +1816,7 @@ def calendar_holidays(year, nation, as_json, as_csv):
         {"date": d.isoformat(), "weekday": d.strftime("%A"), "name": name}
         for d, name in calendar.WorkingCalendar(nation).holidays_in(year)
     ]
-    console.emit_rows(rows, ["date", "weekday", "name"], as_json, as_csv)
+    console.emit_rows(rows, console.HOLIDAYS, as_json, as_csv, wide)
 
 
 @calendar_group.command("ics")
@@ -1786,6 +1837,7 @@ def calendar_ics(c, reviewer, output, force):
     \b
         trigger calendar ics -o asb-deadlines.ics
         trigger calendar ics --reviewer "Sam Reviewer" -o sam.ics
+
     Events carry the case reference and what falls due, never the applicant's or victim's name.
     """
     from trigger.deadlines import calendar_feed
@@ -1957,19 +2009,35 @@ def _period_options(f):
     help="With --csv: write the CSV to this file (with a byte-order mark, so Excel reads £ and ŵ).",
 )
 @force_option
-@output_options
+@output_options(console.ANNUAL)
 @partnership_option
 @pass_ctx
 def report_annual(
-    c, year, start, end, suppress, html_file, templates, xlsx_file, ods_file, output, force, as_json, as_csv
+    c,
+    year,
+    start,
+    end,
+    suppress,
+    html_file,
+    templates,
+    xlsx_file,
+    ods_file,
+    output,
+    force,
+    as_json,
+    as_csv,
+    wide,
 ):
     """The annual return: the four statutory counts (s.104 publication duty) and the extras, each counted by
     the date of its own event. Fails (exit 1) when the records break a consistency check.
 
     \b
         trigger report annual --year 2025
-        trigger report annual --year 2025 --publish --html asb-case-reviews-2025-26.html
-        trigger report annual --year 2025 --publish --csv -o asb-2025-26.csv --xlsx asb-2025-26.xlsx
+        trigger report annual --year 2025 --publish \\
+            --html asb-case-reviews-2025-26.html
+        trigger report annual --year 2025 --publish --csv -o asb-2025-26.csv \\
+            --xlsx asb-2025-26.xlsx
+
     --csv is tidy: one row per partnership, period, measure and value, with a suppressed flag.
     """
     from trigger.reports import annual, common, publish
@@ -1998,7 +2066,7 @@ def report_annual(
     elif as_csv and not output:
         click.echo(("\ufeff" if console.stdout_is_a_file() else "") + publish.csv_text(rows), nl=False)
     elif not targets:
-        console.print_annual(annual.annual_rows(data), period, suppress)
+        console.print_annual(annual.annual_rows(data), period, suppress, wide)
     if failed:
         for f in failed:
             click.echo(f"Inconsistent: {f['name']}: {f['detail']}", err=True)
@@ -2024,10 +2092,10 @@ def _write_published(targets: dict, data: dict, rows: list, name: str, templates
 
 @report_group.command("hours")
 @_period_options
-@output_options
+@output_options(console.HOURS)
 @partnership_option
 @pass_ctx
-def report_hours(c, start, end, as_json, as_csv):
+def report_hours(c, start, end, as_json, as_csv, wide):
     """Review hours by case, agency and person, with the cost at the policy's hourly rate."""
     from trigger.reports import hours
 
@@ -2035,41 +2103,21 @@ def report_hours(c, start, end, as_json, as_csv):
     if as_json:
         console.emit_json(data)
     else:
-        console.print_hours_report(data, as_csv)
+        console.print_hours_report(data, as_csv, wide)
 
 
 @report_group.command("deadlines")
 @click.option("--as-of", type=DATE, default=None, help="Judge overdue as of this day (default today).")
-@output_options
+@output_options(console.DEADLINE_PERFORMANCE)
 @partnership_option
 @pass_ctx
-def report_deadlines(c, as_of, as_json, as_csv):
+def report_deadlines(c, as_of, as_json, as_csv, wide):
     """Deadline performance: on-time share and median days per stage. Met late and missed deadlines
     are not on time; the applicant's appeal window is counted as passed or late_accepted, with no share."""
     from trigger.reports import deadlines
 
     rows = deadlines.deadline_performance(c.app, as_of)
-    console.emit_rows(
-        rows,
-        [
-            "kind",
-            "deadlines",
-            "met_on_time",
-            "met_late",
-            "missed",
-            "overdue",
-            "open",
-            "not_applicable",
-            "passed",
-            "late_accepted",
-            "on_time_share",
-            "median_days_taken",
-            "median_days_from_due",
-        ],
-        as_json,
-        as_csv,
-        title="Deadline performance",
-    )
+    console.emit_rows(rows, console.DEADLINE_PERFORMANCE, as_json, as_csv, wide, title="Deadline performance")
 
 
 @cli.group("audit")
@@ -2094,7 +2142,8 @@ def audit_verify(c, anchors):
 
     \b
         trigger audit verify
-        trigger audit verify --anchor audit-anchor-2026-03.json --anchor audit-anchor-2026-04.json
+        trigger audit verify --anchor audit-anchor-2026-03.json \\
+            --anchor audit-anchor-2026-04.json
     """
     from trigger.store import audit
 
@@ -2145,7 +2194,7 @@ def audit_anchor(c, output, force):
     help="Purge cases closed or withdrawn before this day (at least retention_years ago).",
 )
 @click.option("--dry-run", is_flag=True, help="List what would be purged; change nothing.")
-@output_options
+@output_options(None)
 @partnership_option
 @pass_ctx
 def purge(c, closed_before, dry_run, as_json, as_csv):
@@ -2157,8 +2206,7 @@ def purge(c, closed_before, dry_run, as_json, as_csv):
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     if as_json or as_csv:
-        columns = ["reference", "state", "closed", "victim_initials", "incidents", "letters"]
-        console.emit_rows(result.cases, columns, as_json, as_csv)
+        console.emit_rows(result.cases, console.PURGED, as_json, as_csv)
         click.echo(console.purged_imports(result, closed_before, dry_run), err=True)
     else:
         console.print_purge(result, closed_before, dry_run)

@@ -11,9 +11,12 @@ uses that are not in it, the fields a kind must show that it leaves out, and tem
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import os
 import re
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -374,11 +377,40 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
+@contextlib.contextmanager
+def _no_library_search():
+    """Skip ctypes' search for a shared library by name, on Linux. WeasyPrint tries several names for
+    each of Pango's libraries and reaches their sonames (libpango-1.0.so.0), which the loader finds
+    itself, only after names that cffi hands to `ctypes.util.find_library`: each of those runs
+    ldconfig, gcc and ld in turn, a fifth of the CPU time of a PDF letter."""
+    if not sys.platform.startswith("linux"):
+        yield
+        return
+    import ctypes.util
+
+    search = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: None
+    try:
+        yield
+    finally:
+        ctypes.util.find_library = search
+
+
+def _import_weasyprint():
+    """WeasyPrint, imported here: slow to import, and only the PDF path needs it."""
+    try:  # WeasyPrint prints its advice on a missing library: only the second attempt's is shown
+        with _no_library_search(), contextlib.redirect_stdout(io.StringIO()):
+            import weasyprint
+    except OSError:  # a library only the search finds (outside the loader's own paths): search after all
+        import weasyprint
+    return weasyprint
+
+
 def pdf(html: str) -> bytes:
     """HTML to a tagged PDF (PDF/UA-1) with the bundled DejaVu faces only, so Welsh ŵ and ŷ print the
     same whatever fonts the host has. Nothing else is fetched but `data:` URIs (`_fetcher`)."""
     try:
-        import weasyprint  # imported here: slow to import, and only the PDF path needs it
+        weasyprint = _import_weasyprint()
         from weasyprint.text.fonts import FontConfiguration
     except ModuleNotFoundError as exc:
         if exc.name != "weasyprint":

@@ -122,6 +122,18 @@ def test_wales_has_the_same_bank_holidays_as_england_in_these_years():
     assert date(2023, 5, 8) in dict(WLS.holidays_in(2023))
 
 
+def test_bank_holidays_are_those_of_the_holidays_package_for_both_nations():
+    # the calendar loads the package's United Kingdom module on its own (a faster start): same days and names
+    import holidays
+
+    for nation, subdiv in (("england", "ENG"), ("wales", "WLS")):
+        ours = WorkingCalendar(nation)
+        theirs = holidays.country_holidays("GB", subdiv=subdiv)
+        for year in range(1990, 2101):
+            _ = date(year, 1, 1) in theirs
+            assert ours.holidays_in(year) == sorted((d, n) for d, n in theirs.items() if d.year == year)
+
+
 def test_closure_days_move_deadlines():
     # Christmas Eve is no bank holiday, so it is a working day unless the partnership lists it as a closure
     cal = WorkingCalendar(

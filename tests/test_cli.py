@@ -79,3 +79,64 @@ def test_references_run_per_year(db):
         for day in ("2025-12-30", "2026-01-02", "2026-01-03")
     ]
     assert refs == ["CT-2025-0001", "CT-2026-0001", "CT-2026-0002"]
+
+
+def test_policy_list_as_json_names_each_preset(trigger):
+    presets = trigger.json("policy", "list")
+    assert {"name": "llr", "nation": "england"}.items() <= presets[0].items()
+    assert set(presets[0]) == {"name", "version", "nation", "area"}
+    assert [p["name"] for p in presets] == sorted(p["name"] for p in presets)
+
+
+# the commands that change no case (reading one, or a reminder's delivery): every other takes --on
+READING = {("show",), ("check",), ("export",), ("action", "list"), ("reminders", "retry")}
+
+
+def test_every_command_that_changes_a_case_takes_on():
+    takes_a_case = [
+        path
+        for path, command in _commands(cli.cli)
+        if not isinstance(command, click.Group)
+        and {p.name for p in command.params} & {"reference", "incident_id"}
+    ]
+    assert len(takes_a_case) > 25
+    missing = [
+        " ".join(p)
+        for p, c in _commands(cli.cli)
+        if p in takes_a_case and p not in READING and "on" not in {q.name for q in c.params}
+    ]
+    assert missing == []
+
+
+def test_hours_and_evidence_are_recorded_on_the_day_given(db, case):
+    db("decide", case, "--met", "--on", "2026-03-05")
+    db("assign", case, "--lead", "cbc", "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
+    db(
+        "hours",
+        case,
+        "--agency",
+        "cbc",
+        "--person",
+        "Sam",
+        "--hours",
+        "2",
+        "--date",
+        "2026-03-07",
+        "--on",
+        "2026-03-09",
+    )
+    db(
+        "evidence",
+        case,
+        "--agency",
+        "police",
+        "--requested",
+        "2026-03-07",
+        "--due",
+        "2026-03-20",
+        "--on",
+        "2026-03-10",
+    )
+    events = {e["event"]: e["at"] for e in db.json("show", case)["events"]}
+    assert events["hours"].startswith("2026-03-09") and events["evidence_request"].startswith("2026-03-10")
+    assert db.json("show", case)["hours"][0]["date"] == "2026-03-07"  # the day worked stays the day worked

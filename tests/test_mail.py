@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -16,7 +20,15 @@ FROM = "csp@council.example"
 @pytest.fixture
 def mail_env(monkeypatch):
     monkeypatch.setenv("TRIGGER_MAIL_FROM", FROM)
-    for name in ("TRIGGER_SMTP_CAFILE", "TRIGGER_SMTP_TOKEN_CMD", "TRIGGER_SMTP_TIMEOUT"):
+    for name in (
+        "TRIGGER_SMTP_CAFILE",
+        "TRIGGER_SMTP_TOKEN_CMD",
+        "TRIGGER_SMTP_TIMEOUT",
+        "TRIGGER_SMTP_TENANT",
+        "TRIGGER_SMTP_CLIENT_ID",
+        "TRIGGER_SMTP_CLIENT_SECRET",
+        "TRIGGER_SMTP_AUTHORITY",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -137,12 +149,110 @@ def test_xoauth2_with_a_wrong_or_missing_token_sends_nothing_and_keeps_the_remin
     assert len(handler.messages) == 1
 
 
+# -- Office 365 by the app's client credentials (msal) ----------------------------------------------------
+
+TENANT, CLIENT_ID, SECRET = "council.onmicrosoft.com", "5b1c8a3e-0d2f-4e6a-9c7b-2f4e6a8c0d1e", "s3cret~value"
+
+
+def identity_platform(cert) -> tuple[ThreadingHTTPServer, list[dict]]:
+    """The two calls msal makes for client credentials, over TLS on loopback, as Microsoft's identity
+    platform documents them: the tenant's OpenID configuration, then the token endpoint, which gives
+    a token for the right secret and scope and `invalid_client` otherwise."""
+    asked: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def _json(self, status, body):
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            base = f"https://127.0.0.1:{self.server.server_address[1]}/{TENANT}"
+            if self.path != f"/{TENANT}/v2.0/.well-known/openid-configuration":
+                return self._json(404, {"error": "not_found"})
+            self._json(
+                200,
+                {
+                    "token_endpoint": f"{base}/oauth2/v2.0/token",
+                    "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                    "issuer": f"{base}/v2.0",
+                },
+            )
+
+        def do_POST(self):
+            form = {
+                k: v[0]
+                for k, v in parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode()).items()
+            }
+            asked.append(form)
+            ok = (
+                self.path == f"/{TENANT}/oauth2/v2.0/token"
+                and form.get("grant_type") == "client_credentials"
+                and form.get("client_id") == CLIENT_ID
+                and form.get("client_secret") == SECRET
+                and form.get("scope") == "https://outlook.office365.com/.default"
+            )
+            if not ok:
+                return self._json(
+                    401,
+                    {
+                        "error": "invalid_client",
+                        "error_description": "AADSTS7000215: Invalid client secret provided.",
+                    },
+                )
+            self._json(200, {"token_type": "Bearer", "expires_in": 3599, "access_token": "eyJ0.app-token"})
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = server_tls(*cert).wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, asked
+
+
+def test_office365_client_credentials_get_the_token_from_microsofts_identity_platform(
+    db, mail_env, servers, cert
+):
+    make_cases(db, 1)
+    handler = Collect(token="eyJ0.app-token", user=FROM)
+    smtp = servers(handler, tls_context=server_tls(*cert), require_starttls=True)
+    idp, asked = identity_platform(cert)
+    try:
+        mail_env.setenv("TRIGGER_SMTP_URL", smtp.url(query="starttls=1&auth=xoauth2", user=FROM))
+        mail_env.setenv("TRIGGER_SMTP_CAFILE", str(cert[0]))
+        mail_env.setenv("REQUESTS_CA_BUNDLE", str(cert[0]))  # msal's HTTPS, to the platform on loopback
+        mail_env.setenv("TRIGGER_SMTP_AUTHORITY", f"https://127.0.0.1:{idp.server_address[1]}")
+        mail_env.setenv("TRIGGER_SMTP_TENANT", TENANT)
+        mail_env.setenv("TRIGGER_SMTP_CLIENT_ID", CLIENT_ID)
+        mail_env.setenv("TRIGGER_SMTP_CLIENT_SECRET", "wrong")
+        out = run(db, "2026-12-23T08:00")
+        assert "Microsoft sign-in refused the app's credentials (invalid_client): AADSTS7000215" in out.stderr
+        assert handler.logins == [] and handler.messages == []  # nothing tried without a token
+        mail_env.setenv("TRIGGER_SMTP_CLIENT_SECRET", SECRET)
+        out = run(db, "2026-12-23T08:05")
+        assert "Sent 1," in out.stdout, out.stderr
+        assert handler.logins == [(FROM, True)] and len(handler.messages) == 1
+        assert "app-token" not in out.stdout + out.stderr and SECRET not in out.stdout + out.stderr
+        assert [a["client_secret"] for a in asked] == ["wrong", SECRET]
+    finally:
+        idp.shutdown()
+        idp.server_close()
+
+
 @pytest.mark.parametrize(
     ("env", "says"),
     [
         ({"TRIGGER_SMTP_URL": "http://mail.example"}, "is not smtp://host:port"),
         ({"TRIGGER_SMTP_URL": "smtp://127.0.0.1:25?tls=1"}, "unknown setting 'tls'"),
         ({"TRIGGER_SMTP_URL": "smtp://u@127.0.0.1:25?auth=xoauth2"}, "needs TRIGGER_SMTP_TOKEN_CMD"),
+        (
+            {"TRIGGER_SMTP_URL": "smtp://u@127.0.0.1:25?auth=xoauth2", "TRIGGER_SMTP_TENANT": "council"},
+            "client credentials need TRIGGER_SMTP_CLIENT_ID, TRIGGER_SMTP_CLIENT_SECRET too",
+        ),
         ({"TRIGGER_SMTP_URL": "smtp://u:p@mail.example.org:25"}, "without TLS"),
         ({"TRIGGER_SMTP_URL": "smtps://127.0.0.1:1?starttls=1"}, "drop ?starttls=1"),
         (

@@ -259,3 +259,24 @@ def test_csv_output_neutralises_cells_a_spreadsheet_would_run(db, case):
     assert names["fire"] == "'@SUM(1+1)" and names["water"] == "'+44 water" and names["cbc"][0].isalpha()
     hours = list(csv.DictReader(io.StringIO(db("report", "deadlines", "--csv").stdout)))
     assert all(not r["median_days_from_due"].startswith("'") for r in hours)  # numbers stay numbers
+
+
+def test_a_file_named_for_another_format_is_refused_and_nothing_written(db, appealed, tmp_path):
+    """`export REF -o x.txt` would put a zip under a .txt name: refused in one line, before any work."""
+    for args, name, right in (
+        (("export", appealed), "chronology.txt", "chronology.zip"),
+        (("bundle", appealed, "--on", "2026-04-01"), "bundle.pdf", "bundle.zip"),
+        (
+            ("letter", appealed, "acknowledgement", "--format", "pdf", "--on", "2026-03-03"),
+            "ack.docx",
+            "ack.pdf",
+        ),
+        (("letter", appealed, "acknowledgement", "--on", "2026-03-03"), "ack.txt", "ack.html"),
+    ):
+        before = _letters(db, appealed)
+        line = _one_line(db.fails(*args, "-o", tmp_path / name))
+        assert f"-o {tmp_path / name}: this writes" in line and f"name the file {right}" in line
+        assert not (tmp_path / name).exists() and _leftovers(tmp_path) == []
+        assert _letters(db, appealed) == before
+    db("export", appealed, "-o", tmp_path / "chronology.zip")
+    assert (tmp_path / "chronology.zip").read_bytes()[:2] == b"PK"

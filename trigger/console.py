@@ -13,11 +13,14 @@ import csv
 import io
 import json
 import os
+import re
+import shutil
 import stat
 import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import click
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
     from trigger.store.db import SchemaState
     from trigger.store.models import ReviewCase
 
-LARGE = 200  # rows beyond which listings are printed plainly (rich's Table took 10 s on 10,000 rows)
+LARGE = 200  # rows beyond which a listing's JSON is printed compact
 
 
 def emit_json(data: Any) -> None:
@@ -43,55 +46,239 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
 
+class Listing(NamedTuple):
+    """A listing's columns, in order (the JSON's keys and the CSV's columns too), and how a table fits
+    them to the screen: a column in `wrap` (running text, names, codes) wraps onto more lines at
+    spaces and after `_ - , . / @`; every other column (a reference, a date, a number) is never cut
+    or wrapped; the columns in `drop` are left out, in that order (those with nothing in them
+    first), while the table is wider than the screen. Headers wrap after `_`. `--wide` shows every
+    column in full."""
+
+    columns: tuple[str, ...]
+    wrap: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+
+    def only(self, columns: list[str]) -> Listing:
+        return Listing(
+            tuple(columns),
+            tuple(c for c in self.wrap if c in columns),
+            tuple(c for c in self.drop if c in columns),
+        )
+
+    def wide_help(self) -> str:
+        """`--wide`'s help: what a narrow screen leaves out, in order."""
+        if not self.drop:
+            return "Show every column in full, however narrow the screen."
+        left_out = ", then ".join(self.drop)
+        return f"Show every column in full (a narrow screen leaves out {left_out}; an empty one first)."
+
+
+# Every listing's columns. What a narrow screen leaves out first is what matters least to the person
+# reading: the reference, the dates and what is overdue stay.
+CASES = Listing(
+    ("reference", "state", "received", "lead_agency", "reviewer", "next_deadline", "next_due", "overdue"),
+    wrap=("state", "reviewer", "next_deadline", "overdue"),
+    drop=("lead_agency", "next_deadline", "reviewer", "received"),
+)
+ACTIONS = Listing(
+    ("reference", "number", "action", "owner", "due", "status", "rag", "overdue", "days_overdue"),
+    wrap=("action", "status"),
+    drop=("overdue", "rag", "owner", "status"),
+)
+USERS = Listing(
+    ("login", "name", "role", "partnership", "email", "disabled_on", "disabled_reason"),
+    wrap=("name", "email", "disabled_reason"),
+    drop=("disabled_reason", "disabled_on", "email", "partnership"),
+)
+PARTNERSHIPS = Listing(
+    ("code", "name", "policy", "reference_prefix", "manager_email", "cases", "agencies", "users"),
+    wrap=("name", "policy", "manager_email"),
+    drop=("manager_email", "agencies", "users", "policy"),
+)
+AGENCIES = Listing(
+    ("code", "name", "kind", "email", "partnership"), wrap=("name", "email"), drop=("email", "kind")
+)
+POLICIES = Listing(("name", "version", "nation", "area"), wrap=("area",))
+SCAN = Listing(
+    ("list", "victim_id", "reports", "qualifying", "first_report", "last_report", "told_on"),
+    wrap=("list",),
+    drop=("reports", "qualifying"),
+)
+DEADLINE_PERFORMANCE = Listing(
+    (
+        "kind",
+        "deadlines",
+        "met_on_time",
+        "met_late",
+        "missed",
+        "overdue",
+        "open",
+        "not_applicable",
+        "passed",
+        "late_accepted",
+        "on_time_share",
+        "median_days_taken",
+        "median_days_from_due",
+    ),
+    wrap=("kind",),
+    drop=("not_applicable", "passed", "late_accepted", "median_days_from_due", "open", "deadlines"),
+)
+HOLIDAYS = Listing(("date", "weekday", "name"), wrap=("name",))
+HOURS = Listing(("by", "who", "hours", "cost"), wrap=("who",))
+ANNUAL = Listing(("section", "measure", "value"), wrap=("section", "measure"))
+PURGED = Listing(("reference", "state", "closed", "victim_initials", "incidents", "letters"))
+
+
 def emit_rows(
     rows: list[dict],
-    columns: list[str],
+    listing: Listing,
     as_json: bool = False,
     as_csv: bool = False,
+    wide: bool = False,
     title: str | None = None,
 ) -> None:
-    """A listing as JSON, as CSV, or as a table."""
+    """A listing as JSON, as CSV, or as a table fitted to the screen."""
     if as_json:
         emit_json(rows)
-        return
-    if as_csv:
+    elif as_csv:
         from trigger.store import outputs
 
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer = csv.DictWriter(buf, fieldnames=listing.columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: outputs.csv_cell(cell(row.get(k))) for k in columns})
+            writer.writerow({k: outputs.csv_cell(cell(row.get(k))) for k in listing.columns})
         click.echo(buf.getvalue(), nl=False)
-        return
-    if len(rows) > LARGE:
-        _plain_table(rows, columns, title)
-        return
-    import shutil
-
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title, show_lines=False)
-    for c in columns:
-        table.add_column(c)
-    for row in rows:
-        table.add_row(*[cell(row.get(c)) for c in columns])
-    Console(file=sys.stdout, width=shutil.get_terminal_size((160, 24)).columns).print(table)
+    else:
+        click.echo("\n".join(table_lines(rows, listing, None if wide else screen_width(), title)))
 
 
-def _plain_table(rows: list[dict], columns: list[str], title: str | None = None) -> None:
-    """Aligned columns without rich, for long listings: built column by column, with text (most cells)
-    taken as it is, because `list` on 10,000 cases must stay near the import floor."""
-    texts = [
-        [v if type(v) is str else "" if v is None else cell(v) for v in [row.get(c) for row in rows]]
-        for c in columns
-    ]
-    widths = [max(len(c), *map(len, col)) if col else len(c) for c, col in zip(columns, texts, strict=True)]
-    fmt = "  ".join(f"{{:{w}}}" for w in widths)
-    out = ([title] if title else []) + [fmt.format(*columns).rstrip(), "  ".join("-" * w for w in widths)]
-    out += [line.rstrip() for line in map(fmt.format, *texts)]
-    click.echo("\n".join(out))
+GAP = 2  # spaces between columns
+LONGEST_PART = 20  # a longer word in a wrapping column may be folded
+NARROWEST = 8  # a wrapping column folds its words down to this width before lines run off the screen
+_PARTS = re.compile(r"[^\s_,./@-]*[_,./@-]+|[^\s_,./@-]+|\s+")  # a space, or a word up to a break after it
+_HEAD_PARTS = re.compile(r"[^_]*_+|[^_]+")
+
+
+def screen_width() -> int | None:
+    """The width to fit a table to: COLUMNS when set, else the terminal's; None when the output goes
+    to a file or a pipe (every column, nothing wrapped)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+
+
+def say(text: str) -> None:
+    """A line of prose, wrapped at spaces to the screen (a file or a pipe gets it whole)."""
+    width = screen_width()
+    lines = textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) if width else [text]
+    click.echo("\n".join(lines))
+
+
+def table_lines(rows: list[dict], listing: Listing, width: int | None, title: str | None = None) -> list[str]:
+    """The table's lines: the columns that fit `width` (None: all, unwrapped), headers, a rule, rows.
+    Built column by column, with text (most cells) taken as it is: `list` on 10,000 cases must stay
+    near the import floor."""
+    texts = {
+        c: [v if type(v) is str else "" if v is None else cell(v) for v in [row.get(c) for row in rows]]
+        for c in listing.columns
+    }
+    full = {c: max(len(c), *map(len, col)) if col else len(c) for c, col in texts.items()}
+    least = {c: _least(c, col, c in listing.wrap) for c, col in texts.items()}
+    shown = list(listing.columns)
+    if width is not None and _span([full[c] for c in shown]) > width:
+        # a column with nothing in it goes before any text is wrapped; then the others, in order
+        shown = [c for c in shown if c not in listing.drop or any(texts[c])]
+        for column in [c for c in listing.drop if c in shown]:
+            if _span([least[c] for c in shown]) <= width:
+                break
+            shown.remove(column)
+    widths = {c: full[c] for c in shown}
+    if width is not None:
+        # headers wrap first (one more line, once), then the text, then words fold
+        _narrow(widths, {c: max([_head(c), *map(len, texts[c])]) for c in shown}, width)
+        _narrow(widths, least, width)
+        folded = {c: max(_head(c), NARROWEST) if c in listing.wrap else least[c] for c in shown}
+        _narrow(widths, {c: min(least[c], folded[c]) for c in shown}, width)
+    columns = [widths[c] for c in shown]
+    out = [title] if title else []
+    out += _cells_lines([_wrap(c, widths[c], _HEAD_PARTS) for c in shown], columns, head=True)
+    out.append((" " * GAP).join("-" * w for w in columns))
+    if all(widths[c] == full[c] for c in shown):
+        fmt = (" " * GAP).join(f"{{:{w}}}" for w in columns)
+        out += [line.rstrip() for line in map(fmt.format, *[texts[c] for c in shown])]
+    else:
+        for i in range(len(rows)):
+            out += _cells_lines([_wrap(texts[c][i], widths[c]) for c in shown], columns)
+    if len(shown) < len(listing.columns):
+        left_out = ", ".join(c for c in listing.drop if c not in shown)
+        note = f"(Left out at {width} columns: {left_out}; --wide shows every column.)"
+        out += textwrap.wrap(note, width or len(note), break_long_words=False, break_on_hyphens=False)
+    return out
+
+
+def _span(widths: list[int]) -> int:
+    return sum(widths) + GAP * (len(widths) - 1)
+
+
+def _narrow(widths: dict[str, int], least: dict[str, int], width: int) -> None:
+    """Take columns in, the widest first, until the table fits `width` or each is at its `least`."""
+    while _span(list(widths.values())) > width:
+        wider = [(w, c) for c, w in widths.items() if w > least[c]]
+        if not wider:
+            return
+        widths[max(wider)[1]] -= 1
+
+
+def _head(header: str) -> int:
+    """A header's longest part: headers wrap after `_`."""
+    return max(len(part) for part in _HEAD_PARTS.findall(header))
+
+
+def _least(header: str, texts: list[str], wraps: bool) -> int:
+    """The narrowest a column is made before columns are left out: its header's longest part, and
+    its longest value, or for a wrapping column its longest word (up to LONGEST_PART)."""
+    if not wraps:
+        return max([_head(header), *map(len, texts)])
+    words = [len(part) for text in texts for part in _PARTS.findall(text) if not part.isspace()]
+    return max(_head(header), min(max(words, default=0), LONGEST_PART))
+
+
+def _wrap(text: str, width: int, parts: re.Pattern[str] = _PARTS) -> list[str]:
+    """`text` in lines of at most `width`, broken between its parts; a part longer than a line folded."""
+    if len(text) <= width:
+        return [text]
+    lines, line = [], ""
+    for part in parts.findall(text):
+        if part.isspace():
+            line += " " if line else ""
+            continue
+        if len(line) + len(part) > width and line.strip():
+            lines.append(line.rstrip())
+            line = ""
+        while len(part) > width:
+            lines.append(part[:width])
+            part = part[width:]
+        line += part
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
+
+
+def _cells_lines(cells: list[list[str]], widths: list[int], head: bool = False) -> list[str]:
+    """One row of wrapped cells as screen lines, each cell padded to its width (the headers: aligned
+    at the bottom, bold on a terminal)."""
+    height = max(map(len, cells))
+    out = []
+    for i in range(height):
+        parts = []
+        for lines, w in zip(cells, widths, strict=True):
+            k = i - (height - len(lines)) if head else i
+            parts.append((lines[k] if 0 <= k < len(lines) else "").ljust(w))
+        line = (" " * GAP).join(parts).rstrip()
+        out.append(click.style(line, bold=True) if head else line)
+    return out
 
 
 def cell(value: object) -> str:
@@ -401,26 +588,24 @@ def print_schema_state(state: SchemaState) -> None:
 # -- complaints -------------------------------------------------------------------------------------
 
 
-SCAN_COLUMNS = ["list", "victim_id", "reports", "qualifying", "first_report", "last_report", "told_on"]
-
-
-def print_scan(found: dict) -> None:
+def print_scan(found: dict, wide: bool = False) -> None:
     """`trigger scan`: what each list means and what to do, then the victims on it."""
-    click.echo(f"Scan as of {found['as_of']}: reports from {found['window_start']} (six months).")
+    say(f"Scan as of {found['as_of']}: reports from {found['window_start']} (six months).")
     a, b = len(found["second_report"]), len(found["meets_threshold"])
     told = sum(1 for r in found["second_report"] if r["told"])
-    click.echo(
+    say(
         f"(a) {a} {'victim' if a == 1 else 'victims'} made a second report within six months; "
         "tell them about the ASB Case Review (2025 guidance)"
         + (f"; {told} already told (told_on; record with `trigger signpost`)." if told else ".")
     )
-    click.echo(
+    say(
         f"(b) {b} {'victim meets' if b == 1 else 'victims meet'} the threshold with no open case; "
         "signpost them to the ASB Case Review."
     )
     rows = found["second_report"] + found["meets_threshold"]
     if rows:
-        emit_rows(rows, SCAN_COLUMNS)
+        click.echo()
+        emit_rows(rows, SCAN, wide=wide)
 
 
 # -- deadlines and reminders --------------------------------------------------------------------------
@@ -490,17 +675,18 @@ def print_reminder_status(data: dict) -> None:
 # -- reports and records ------------------------------------------------------------------------------
 
 
-def print_annual(rows: list[dict], period: Period, suppressed: bool) -> None:
+def print_annual(rows: list[dict], period: Period, suppressed: bool, wide: bool = False) -> None:
     """`trigger report annual`: the return as a table of section, measure and value."""
     emit_rows(
         rows,
-        ["section", "measure", "value"],
+        ANNUAL,
+        wide=wide,
         title=f"ASB case reviews {period.label} ({period.start} to {period.end})"
         + (", small numbers suppressed" if suppressed else ""),
     )
 
 
-def print_hours_report(data: dict, as_csv: bool) -> None:
+def print_hours_report(data: dict, as_csv: bool, wide: bool = False) -> None:
     """`trigger report hours`: hours and cost by case, agency and person, then the totals."""
     rows = (
         [
@@ -516,11 +702,11 @@ def print_hours_report(data: dict, as_csv: bool) -> None:
             for r in data["by_person"]
         ]
     )
-    emit_rows(rows, ["by", "who", "hours", "cost"], as_csv=as_csv, title="Review hours")
+    emit_rows(rows, HOURS, as_csv=as_csv, wide=wide, title="Review hours")
     if as_csv:
         return
     longest = data["longest_review"]
-    click.echo(
+    say(
         f"Total {data['total_hours']:g} hours, £{data['total_cost']:,.2f} "
         f"at £{data['hourly_rate']:g}/hour; "
         f"{data['cases']} reviews, mean {data['mean_hours_per_review'] or 0:g} hours"

@@ -115,6 +115,7 @@ def log_hours(
     hours: float,
     worked_on: date,
     note: str | None = None,
+    on: date | None = None,
 ) -> HoursEntry:
     if not (math.isfinite(hours) and HOURS_MIN <= hours <= 24):
         raise InvalidInput(
@@ -124,7 +125,7 @@ def log_hours(
     note = checks.text(note, "--note")
     not_future(worked_on, "--date")
     with changing(app, reference) as w:
-        on = on_for_change(w.case, worked_on)
+        on = on_for_change(w.case, on or worked_on)
         ag = find_agency(w.session, agency)
         row = HoursEntry(
             case_id=w.case.id,

@@ -32,7 +32,7 @@ from trigger.correspondence import (
     templates_for,
 )
 from trigger.errors import DeliveryFailed, GuardRefused, InvalidInput
-from trigger.store import mail
+from trigger.store import channels, mail, notify
 from trigger.store.access import LETTERS, needs
 from trigger.store.app import App
 from trigger.store.mail import valid_address
@@ -131,11 +131,13 @@ def send(
     until: date | None = None,
     reason: str | None = None,
     record_path: str | None = None,
+    by: str = "email",
 ) -> Sent:
     """E-mail the letter to the applicant (an information request: to the agency) with the PDF
     attached and the letter as the text of the message; record it and its delivery in one
     transaction. With `record_path`, the edited PDF is what is attached and recorded. A send the
-    server refuses leaves nothing recorded."""
+    server refuses leaves nothing recorded. Through GOV.UK Notify, `by` may also be "sms" (a text
+    that the letter was sent) or "post" (Notify prints and posts the PDF)."""
 
     facts = letter_facts(kind, until, reason)
     edited = None
@@ -145,31 +147,52 @@ def send(
             raise InvalidInput(f"{record_path}: only a PDF is sent by e-mail; save the edited letter as PDF")
     with changing(app, reference) as w:
         on = on_for_change(w.case, on)
-        address = _address(w.session, w.case, kind, recipient)
+        channel = channels.transport(app)  # its settings (and TRIGGER_MAIL_FROM under SMTP) checked first
+        if by != "email" and not isinstance(channel, notify.Notify):
+            raise InvalidInput(
+                f"--by {by} goes through GOV.UK Notify: set TRIGGER_NOTIFY_API_KEY "
+                "(docs/operations.md#govuk-notify), or send by e-mail"
+            )
+        address = {"email": _address, "sms": _phone, "post": _postal}[by](w.session, w.case, kind, recipient)
         if edited is not None:
             issued = _recorded(w, kind, edited[0], "pdf", on, recipient)
         else:
             issued = prepare(w.session, w.case, w.policy, kind, "pdf", on, recipient, templates, facts)
         ctx = context(w.session, w.case, w.policy, kind, on, recipient, "txt", facts)
         body = _covering_note(ctx) if edited is not None else _text(kind, ctx, w.policy, templates)
-        channel = mail.transport(app)  # its settings (and TRIGGER_MAIL_FROM under SMTP) checked first
-        msg = _message(ctx, issued, address, mail.sender(), body)
         row = register(w, issued, edited=edited is not None)
+        via = channel.describe() if by == "email" else f"{channel.describe()}, {by}"
         try:
-            channel.send(msg, f"letter-{row.id}-{issued.kind}")
-        except (smtplib.SMTPException, OSError, mail.MailError, mail.BadAddress) as exc:
+            if isinstance(channel, notify.Notify):
+                message_id = _by_notify(channel, by, ctx, issued, address, body)
+            else:
+                msg = _message(ctx, issued, address, mail.sender(), body)
+                channel.send(msg, f"letter-{row.id}-{issued.kind}")
+                message_id = msg["Message-ID"]
+        except (smtplib.SMTPException, OSError, mail.MailError, mail.BadAddress, mail.Refused) as exc:
             raise DeliveryFailed(
-                f"could not send the {kind} letter to {address} by {channel.describe()}: "
+                f"could not send the {kind} letter to {address} by {via}: "
                 f"{mail.classify(exc).text}; nothing was recorded"
             ) from None
         finally:
             channel.close()
-        w.session.add(
-            LetterDelivery(
-                letter_id=row.id, sent_to=address, message_id=msg["Message-ID"], via=channel.describe()
-            )
-        )
-    return Sent(issued, address, msg["Message-ID"], channel.describe())
+        w.session.add(LetterDelivery(letter_id=row.id, sent_to=address, message_id=message_id, via=via))
+    return Sent(issued, address, message_id, via)
+
+
+def _by_notify(channel: notify.Notify, by: str, ctx: dict, issued: Issued, address: str, body: str) -> str:
+    """Notify's id for the letter sent by e-mail, text or post; its reference is the letter's own bytes
+    and the way it goes, so a send whose answer was lost is found, not sent again."""
+    reference = f"trigger-{ctx['reference']}-{issued.kind}-{by}-{issued.content_hash[:16]}"
+    if by == "sms":
+        return channel.sms(address, ctx["reference"], ctx["letter"]["title"], reference)
+    if by == "post":
+        return channel.letter(issued.content, reference, postage="second")
+    title = ctx["letter"]["title"]
+    if ctx["letter"]["bilingual"]:
+        title = f"{ctx['letter']['title_cy']} / {title}"
+    filename = f"{ctx['reference']}-{issued.kind}.pdf"
+    return channel.email(address, f"{title} ({ctx['reference']})", body, issued.content, filename, reference)
 
 
 def _address(session, case: ReviewCase, kind: str, recipient: str | None) -> str:
@@ -189,6 +212,26 @@ def _address(session, case: ReviewCase, kind: str, recipient: str | None) -> str
             "e-mailed; write it to a file (--format pdf -o FILE.pdf) and post it"
         )
     return _checked(case.email.strip(), f"{case.reference}: the applicant's e-mail address")
+
+
+def _phone(session, case: ReviewCase, kind: str, recipient: str | None) -> str:
+    if recipient or kind == "information_request":
+        raise InvalidInput("a text message goes to the applicant's phone only; leave out --to")
+    if not (case.phone or "").strip():
+        raise InvalidInput(
+            f"{case.reference}: the applicant has no phone number on record for a text message"
+        )
+    return case.phone.strip()
+
+
+def _postal(session, case: ReviewCase, kind: str, recipient: str | None) -> str:
+    if recipient or kind == "information_request":
+        raise InvalidInput("a letter by post goes to the applicant's address only; leave out --to")
+    if not (case.address or "").strip() or not (case.postcode or "").strip():
+        raise InvalidInput(
+            f"{case.reference}: the applicant has no postal address and postcode on record to post to"
+        )
+    return f"post: {case.address.strip().splitlines()[0]}, {case.postcode.strip()}"
 
 
 def _checked(address: str, what: str) -> str:

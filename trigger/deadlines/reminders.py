@@ -32,7 +32,7 @@ from trigger.deadlines import notices, undelivered
 from trigger.errors import InvalidInput
 from trigger.read.views import initials
 from trigger.rules.deadlines import is_duty
-from trigger.store import access, audit, mail
+from trigger.store import access, audit, channels, mail
 from trigger.store.access import REMINDERS, needs
 from trigger.store.app import App
 from trigger.store.models import Action, Deadline, Reminder, ReviewCase
@@ -504,9 +504,9 @@ def release_claims(app: App, runner: str, keep: int | None = None) -> int:
 
 
 def transport(app: App):
-    """The mail channel; it lives in `trigger.store.mail` (`mail.transport`), kept here for older callers."""
+    """The channel; it lives in `trigger.store.channels`, kept here for older callers."""
 
-    return mail.transport(app)
+    return channels.transport(app)
 
 
 def runner_id() -> str:
@@ -534,7 +534,7 @@ def run(
     result = Result(now)
     window = claim_seconds()
     if not dry_run and channel is None:
-        channel = mail.transport(app)  # settings checked before anything is claimed
+        channel = channels.transport(app)  # settings checked before anything is claimed
     with app.write() as session:
         wanted, result.cancelled = _sorted_out(
             _candidates(session, today, now, limit), today, managers(session, app.policy_override)

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from trigger.deadlines import notices, reminders
 from trigger.errors import InvalidInput
 from trigger.rules.deadlines import is_duty
-from trigger.store import access, mail
+from trigger.store import access, channels
 from trigger.store.access import REMINDERS, needs
 from trigger.store.app import App
 from trigger.store.models import Deadline, Partnership, ReviewCase, Setting
@@ -138,7 +138,7 @@ def digest(
     done_before = set(state.get("sent_to", []))
     sent, errors = 0, []
     if channel is None:
-        channel = mail.transport(app)
+        channel = channels.transport(app)
     mail_from = getattr(channel, "mail_from", None) or "community-trigger@localhost"
     if progress is not None:
         progress.channel = channel
@@ -214,7 +214,7 @@ def serve(app: App, *, every: int = 300, digest_at: str = "07:30", log=print) ->
     with app.read():  # who is acting, before anything starts (the sweeps check again as they run)
         pass
 
-    mail.transport(app)  # settings checked before the service starts (one clear line if wrong)
+    channels.transport(app)  # settings checked before the service starts (one clear line if wrong)
     runner = reminders.runner_id()
     stop = threading.Event()
     busy = threading.Lock()  # held while a job runs, so the stop knows when the work is over

@@ -123,6 +123,22 @@ class LetterheadFile(_Section):
     signatory: SignatoryFile | None = None  # who signs when the case has no named SPoC
 
 
+def _template_id(text: str) -> str:
+    if text and not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", text):
+        raise ValueError(f"{text!r} is not a GOV.UK Notify template id (the UUID on the template's page)")
+    return text
+
+
+TemplateId = Annotated[str, AfterValidator(_template_id)]
+
+
+class NotifyFile(_Section):
+    # GOV.UK Notify's templates, by id, when TRIGGER_NOTIFY_API_KEY sends (docs/operations.md#govuk-notify)
+    email_template: TemplateId = ""  # a letter by e-mail: ((subject)), ((body)), ((link_to_file))
+    sms_template: TemplateId = ""  # a text that a letter was sent: ((reference)), ((title))
+    reminder_template: TemplateId = ""  # reminders and reports to staff: ((subject)), ((body))
+
+
 class ThresholdFile(_Section):
     qualifying_complaints: Annotated[int, AfterValidator(_qualifying)]
     hate_route: bool
@@ -200,6 +216,7 @@ class PolicyFile(_Section):
     reminders: RemindersFile
     agencies: Annotated[list[AgencyFile], AfterValidator(_unique_codes)] = []
     letterhead: LetterheadFile = LetterheadFile()
+    notify: NotifyFile = NotifyFile()
     # English -> Welsh for this partnership's own names and phrases (appeal body, grounds, roles),
     # read on top of letters/templates/glossary.toml by bilingual letters
     glossary: dict[str, str] = {}
@@ -306,6 +323,13 @@ def _logo_type(data: bytes, target: Path, what: str) -> str:
 
 
 @dataclass(frozen=True)
+class NotifyTemplates:
+    email_template: str = ""
+    sms_template: str = ""
+    reminder_template: str = ""
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     title: str
@@ -336,6 +360,7 @@ class Policy:
     partnership: str = ""
     templates: str = ""
     letterhead: Letterhead = Letterhead()
+    notify: NotifyTemplates = NotifyTemplates()
     glossary: dict[str, str] = field(default_factory=dict)
     appeal_only: dict[str, str] = field(default_factory=dict)  # ground -> "threshold" or "outcome"
     path: str = ""
@@ -384,6 +409,7 @@ def _policy(f: PolicyFile, where: str, text: str) -> Policy:
         partnership=f.partnership or f"{f.area} Community Safety Partnership",
         templates=f.templates,
         letterhead=_letterhead(f.letterhead, where),
+        notify=NotifyTemplates(**f.notify.model_dump()),
         appeal_only=dict(f.appeal.only),
         glossary=dict(f.glossary),
         path=where,

@@ -15,8 +15,10 @@ Settings, all read from the environment:
   certificate that does not verify means nothing is sent: there is no plain-text fallback, and a URL that
   asks for STARTTLS fails when the server does not offer it.
 - `auth=xoauth2` logs in with OAuth 2.0 (Office 365, Gmail): the access token is what the command in
-  `TRIGGER_SMTP_TOKEN_CMD` prints, fetched afresh for each connection. Without it, a user and password in
-  the URL log in with the best mechanism the server offers (smtplib's `login`).
+  `TRIGGER_SMTP_TOKEN_CMD` prints, fetched afresh for each connection; or, for Office 365, the app's own
+  client credentials (`TRIGGER_SMTP_TENANT`, `TRIGGER_SMTP_CLIENT_ID`, `TRIGGER_SMTP_CLIENT_SECRET`,
+  the `office365` extra: Microsoft's msal). Without it, a user and password in the URL log in with the
+  best mechanism the server offers (smtplib's `login`).
 - `TRIGGER_SMTP_TIMEOUT` (seconds, default 30): the longest one message may take, connection included.
   A watchdog cuts the connection when it is exceeded, so a caller holding a claim on the message knows
   the send is over before its claim runs out.
@@ -42,10 +44,12 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
-from trigger.errors import InvalidInput
+from trigger.errors import InvalidInput, MissingDependency
 from trigger.store.app import App, data_dir
 
 DEFAULT_TIMEOUT = 30.0
+MICROSOFT_LOGIN = "https://login.microsoftonline.com"
+EXCHANGE_SCOPE = "https://outlook.office365.com/.default"  # SMTP AUTH for an app (client credentials)
 CONNECT_TIMEOUT = 8.0  # a connection that hangs cannot be cut, so it is given less time
 OUTBOX_FROM = "community-trigger@localhost"
 
@@ -56,6 +60,10 @@ class MailError(Exception):
 
 class BadAddress(ValueError):
     """A recipient that is not an e-mail address: no server will ever take it."""
+
+
+class Refused(Exception):
+    """A delivery service refused the message itself (GOV.UK Notify's 400): sending it again cannot help."""
 
 
 # -- settings -----------------------------------------------------------------------------------------
@@ -150,7 +158,7 @@ def classify(exc: BaseException) -> Failure:
         return Failure(False, "connection refused by the mail server")
     if isinstance(exc, MailError):
         return Failure(False, str(exc))
-    if isinstance(exc, BadAddress):
+    if isinstance(exc, BadAddress | Refused):
         return Failure(True, str(exc))
     if isinstance(exc, smtplib.SMTPException | OSError):
         return Failure(False, f"{type(exc).__name__}: {exc}")
@@ -160,6 +168,57 @@ def classify(exc: BaseException) -> Failure:
 def _decode(value: object) -> str:
     text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
     return " ".join(text.split())
+
+
+# -- Office 365 by the app's client credentials ----------------------------------------------------------
+
+
+def _app_credentials() -> tuple[str, str, str, str] | None:
+    """(authority, tenant, client id, secret) when any is set; all three are then required."""
+    names = ("TRIGGER_SMTP_TENANT", "TRIGGER_SMTP_CLIENT_ID", "TRIGGER_SMTP_CLIENT_SECRET")
+    values = [(os.environ.get(n) or "").strip() for n in names]
+    if not any(values):
+        return None
+    missing = [n for n, v in zip(names, values, strict=True) if not v]
+    if missing:
+        raise InvalidInput(f"Office 365 client credentials need {', '.join(missing)} too")
+    authority = (os.environ.get("TRIGGER_SMTP_AUTHORITY") or MICROSOFT_LOGIN).strip().rstrip("/")
+    return authority, *values  # type: ignore[return-value]
+
+
+def _msal_app(authority: str, tenant: str, client_id: str, secret: str, *, timeout: float):
+    try:
+        import msal
+    except ModuleNotFoundError as exc:
+        if exc.name != "msal":
+            raise
+        raise MissingDependency(
+            "Office 365 client credentials need Microsoft's msal; install the office365 extra: "
+            "pip install 'community-trigger[office365]'"
+        ) from None
+    try:
+        return msal.ConfidentialClientApplication(
+            client_id,
+            client_credential=secret,
+            authority=f"{authority}/{tenant}",
+            instance_discovery=False,  # the authority is given: no look-up of other clouds
+            timeout=timeout,
+        )
+    except ValueError as exc:
+        raise InvalidInput(f"TRIGGER_SMTP_AUTHORITY or TRIGGER_SMTP_TENANT: {exc}") from None
+
+
+def _app_token(app) -> str:
+    """An access token for SMTP from Microsoft's identity platform (msal caches it until it expires)."""
+    try:
+        result = app.acquire_token_for_client(scopes=[EXCHANGE_SCOPE])
+    except (OSError, ValueError) as exc:
+        raise MailError(f"Microsoft sign-in could not be reached: {type(exc).__name__}") from None
+    token = result.get("access_token")
+    if not token:
+        why = (str(result.get("error_description") or "").strip().splitlines() or [""])[0][:200]
+        raise MailError(f"Microsoft sign-in refused the app's credentials ({result.get('error')}): {why}")
+    return token
 
 
 # -- the outbox ---------------------------------------------------------------------------------------
@@ -301,6 +360,8 @@ class Smtp:
         self.port = port or (465 if self.ssl else 587 if self.starttls else 25)
         self.user, self.password = unquote(u.username or ""), unquote(u.password or "")
         self.token_cmd = (os.environ.get("TRIGGER_SMTP_TOKEN_CMD") or "").strip()
+        self.app_login = _app_credentials()
+        self._msal = None
         if self.auth == "xoauth2":
             if not self.user:
                 raise InvalidInput(
@@ -311,9 +372,14 @@ class Smtp:
                     "TRIGGER_SMTP_URL: auth=xoauth2 takes its token from TRIGGER_SMTP_TOKEN_CMD, "
                     "not a password in the URL"
                 )
-            if not self.token_cmd:
+            if self.token_cmd and self.app_login:
                 raise InvalidInput(
-                    "auth=xoauth2 needs TRIGGER_SMTP_TOKEN_CMD, a command that prints an access token"
+                    "auth=xoauth2: give TRIGGER_SMTP_TOKEN_CMD or the client credentials, not both"
+                )
+            if not self.token_cmd and not self.app_login:
+                raise InvalidInput(
+                    "auth=xoauth2 needs TRIGGER_SMTP_TOKEN_CMD, a command that prints an access token, or "
+                    "Office 365's TRIGGER_SMTP_TENANT, TRIGGER_SMTP_CLIENT_ID and TRIGGER_SMTP_CLIENT_SECRET"
                 )
         elif self.auth == "login" and not self.user:
             raise InvalidInput("TRIGGER_SMTP_URL: auth=login needs a user (smtp://user:password@host)")
@@ -323,6 +389,8 @@ class Smtp:
             )
         self.context = self._tls_context()
         self.timeout = limit or timeout()
+        if self.auth == "xoauth2" and self.app_login:
+            self._msal = _msal_app(*self.app_login, timeout=self.timeout)
         self.mail_from = sender(smtp=True)
         self._conn: smtplib.SMTP | None = None
         self._dog = _Watchdog()
@@ -353,6 +421,8 @@ class Smtp:
     # -- the session --
 
     def _token(self) -> str:
+        if self._msal is not None:
+            return _app_token(self._msal)
         try:
             proc = subprocess.run(
                 shlex.split(self.token_cmd), capture_output=True, text=True, timeout=self.timeout, check=False
@@ -483,7 +553,8 @@ class Smtp:
 
 
 def transport(app: App | None = None) -> Smtp | Outbox:
-    """The configured channel, its settings checked now (one clear line for a bad one)."""
+    """SMTP or the outbox, its settings checked now (one clear line for a bad one); `channels.transport`
+    chooses GOV.UK Notify before either when it is configured."""
     url = (os.environ.get("TRIGGER_SMTP_URL") or "").strip()
     if url:
         return Smtp(url)

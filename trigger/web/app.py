@@ -56,6 +56,7 @@ class Web:
                 ]
             ),
             autoescape=select_autoescape(default=True, default_for_string=True),
+            auto_reload=False,  # the templates ship in the package: no file checks on every render
         )
         self._doors: dict[str | None, tuple[float, online.Door]] = {}
 

@@ -1,8 +1,8 @@
-# The engine with the PostgreSQL driver, as compose.yaml's `reminders` service runs it
+# The engine with the PostgreSQL driver and the applicant's door, as compose.yaml's `reminders` and `web` run it
 # (docs/operations.md#postgresql-and-the-reminder-service-with-docker-compose). The versions are the
 # tested ones in deploy/constraints.txt. For PDF and Word letters too: --build-arg EXTRAS=postgres,pdf,docx
 FROM python:3.11-slim
-ARG EXTRAS=postgres
+ARG EXTRAS=postgres,web
 
 # WeasyPrint (the pdf extra) loads Pango and HarfBuzz from the system; the reminders alone need neither
 RUN case ",$EXTRAS," in *,pdf,*) \

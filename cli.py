@@ -1928,6 +1928,29 @@ def reminders_serve(c, every, digest_at):
         raise SystemExit(code)
 
 
+# -- the applicant's door ------------------------------------------------------------------------------
+
+
+@cli.group("web")
+def web_group():
+    """The applicant's door: apply online, in English or Welsh (needs the web extra)."""
+
+
+@web_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="The port.")
+@pass_ctx
+def web_serve(c, host, port):
+    """Serve the online application (/apply, /apply/CODE in a county) until SIGTERM or SIGINT.
+
+    Put it behind a reverse proxy that terminates TLS (docs/operations.md); the first signal lets the
+    requests in hand finish. Its log (stderr) never holds an applicant's details.
+    """
+    from trigger.web import serve
+
+    serve.run(c.app.url, host=host, port=port, policy=c.policy)
+
+
 # -- reports and records -------------------------------------------------------------------------------
 # report, audit, purge
 

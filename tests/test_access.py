@@ -342,6 +342,7 @@ NO_DATABASE = {
     "incidents maps",
     "db current",  # the schema's revision only
     "reminders serve",  # runs until stopped: `test_serve_refuses_before_it_starts`
+    "web serve",  # runs until stopped, as the public (APPLY, which no role holds): test_web.py
 }
 
 

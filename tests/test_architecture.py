@@ -46,7 +46,7 @@ LAYERS = {
     "trigger.demo": 10,
     "trigger.console": 11,  # what the command line prints: a face's own module
     "trigger.web": 11,
-    "cli": 12,
+    "cli": 12,  # the command line starts the web door (`trigger web serve`); the door never imports it
     "trigger.__main__": 13,  # `python -m trigger`: the command line itself
 }
 FACES = ("cli", "trigger.__main__", "trigger.console", "trigger.web")

@@ -9,6 +9,7 @@ import os
 
 from sqlmodel import Session, create_engine, select
 
+from tests.support.cases import county
 from trigger.store.models import Incident, Partnership, Setting
 
 
@@ -50,35 +51,6 @@ def _complaints(trigger, ref: str, agency: str = "police") -> None:
             "--on",
             "2026-03-03",
         )
-
-
-def county(trigger):
-    trigger(
-        "init",
-        "--policy",
-        "llr",
-        "--partnership",
-        "CITY",
-        "--name",
-        "Leicester City",
-        "--manager-email",
-        "city@example.gov.uk",
-    )
-    trigger(
-        "partnership",
-        "add",
-        "CHA",
-        "--name",
-        "Charnwood",
-        "--policy",
-        "llr",
-        "--reference-prefix",
-        "CT-CHA",
-        "--manager-email",
-        "cha@example.gov.uk",
-    )
-    trigger("partnership", "add", "GW", "--name", "Gwent", "--policy", "wales")
-    return trigger
 
 
 def test_init_makes_one_partnership_and_references_read_as_before(db):

@@ -409,7 +409,7 @@ def test_the_image_runs_as_its_user_with_the_volumes_it_mounts_created_and_owned
     # the tested versions, and only the extras the reminders need unless asked
     assert ("COPY", "deploy/constraints.txt ./deploy/") in before_user
     assert 'pip install --no-cache-dir -c deploy/constraints.txt ".[$EXTRAS]"' in runs
-    assert ("ARG", "EXTRAS=postgres") in steps and ("ENTRYPOINT", '["trigger"]') in steps
+    assert ("ARG", "EXTRAS=postgres,web") in steps and ("ENTRYPOINT", '["trigger"]') in steps
 
 
 def test_the_deployment_constraints_pin_every_dependency_within_its_declared_range():
@@ -423,7 +423,8 @@ def test_the_deployment_constraints_pin_every_dependency_within_its_declared_ran
             pins[req.name.lower()] = next(iter(req.specifier)).version
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     extras = project["optional-dependencies"]
-    for line in [*project["dependencies"], *extras["pdf"], *extras["docx"], *extras["postgres"]]:
+    deployed = [extras[name] for name in ("pdf", "docx", "postgres", "web")]
+    for line in [*project["dependencies"], *(line for extra in deployed for line in extra)]:
         req = Requirement(line)
         if req.marker and not req.marker.evaluate({"sys_platform": "win32"}):
             continue
@@ -432,6 +433,15 @@ def test_the_deployment_constraints_pin_every_dependency_within_its_declared_ran
         assert req.specifier.contains(pins[name]), (
             f"{name}=={pins[name]} is outside {req}: run scripts/lock.sh"
         )
+
+
+def test_compose_runs_the_applicants_door_beside_them_on_loopback():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
+    web, reminders = compose["services"]["web"], compose["services"]["reminders"]
+    assert web["image"] == reminders["image"] and web["command"][:2] == ["web", "serve"]
+    assert web["environment"]["TRIGGER_DB"] == reminders["environment"]["TRIGGER_DB"]
+    assert web["ports"] == ["127.0.0.1:8080:8080"]  # only the host's reverse proxy reaches it
+    assert web["depends_on"]["db"]["condition"] == "service_healthy" and web["stop_signal"] == "SIGTERM"
 
 
 def test_the_systemd_unit_runs_reminders_serve():

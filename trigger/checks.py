@@ -71,11 +71,13 @@ def text(value: str | None, what: str, *, limit: int = TEXT_MAX, multiline: bool
     bad = _bad_character(value, multiline)
     if bad:
         where = "" if multiline else "; it must be one line"
-        raise InvalidInput(f"{what} contains {bad}{where}; type it again without it")
+        raise InvalidInput(f"{what} contains {bad}{where}; type it again without it", "character")
     if len(value) > limit:
         raise InvalidInput(
             f"{what} is {len(value):,} characters long; the limit is {limit:,} (attach long documents "
-            "to the case file instead)"
+            "to the case file instead)",
+            "too_long",
+            limit,
         )
     return value
 
@@ -87,14 +89,14 @@ def words(value: str | None, what: str, *, limit: int = TEXT_MAX) -> str | None:
         return None
     cleaned = text(value, what, limit=limit) or ""
     if not cleaned.strip():
-        raise InvalidInput(f"{what} is blank; say it in words")
+        raise InvalidInput(f"{what} is blank; say it in words", "blank")
     return cleaned.strip()
 
 
 def required_words(value: str | None, what: str, *, limit: int = TEXT_MAX) -> str:
     """Like `words`, but a missing value is refused too."""
     if value is None or not value.strip():
-        raise InvalidInput(f"{what} is required and must be words, not blank")
+        raise InvalidInput(f"{what} is required and must be words, not blank", "required")
     return words(value, what, limit=limit) or ""
 
 
@@ -103,7 +105,7 @@ def name(value: str | None, what: str, *, limit: int = NAME_MAX, required: bool 
     collapsed. Blank is None, or refused when `required`."""
     if value is None or not value.strip():
         if required:
-            raise InvalidInput(f"{what} is required")
+            raise InvalidInput(f"{what} is required", "required")
         return None
     text(value, what, limit=limit, multiline=False)
     return " ".join(value.split())
@@ -195,7 +197,9 @@ def email(value: str | None, what: str) -> str | None:
     value = value.strip()
     text(value, what, limit=EMAIL_MAX, multiline=False)
     if not is_email(value):
-        raise InvalidInput(f"{what} {_show(value)} is not an e-mail address; write it as name@example.gov.uk")
+        raise InvalidInput(
+            f"{what} {_show(value)} is not an e-mail address; write it as name@example.gov.uk", "format"
+        )
     return value
 
 
@@ -224,7 +228,8 @@ def year_ok(day: date | datetime, what: str) -> date | datetime:
     """A year outside 1990-2100 is a typing mistake (`0001`, `9999`, `1900`), refused with one line."""
     if not (YEAR_MIN <= day.year <= YEAR_MAX):
         raise InvalidInput(
-            f"{what} {day.isoformat()}: a year outside {YEAR_MIN}-{YEAR_MAX} is refused; check the date"
+            f"{what} {day.isoformat()}: a year outside {YEAR_MIN}-{YEAR_MAX} is refused; check the date",
+            "year",
         )
     return day
 

@@ -11,7 +11,13 @@ class NotFound(TriggerError):
 
 
 class InvalidInput(TriggerError):
-    """A value that is malformed or impossible (a bad date, a missing field)."""
+    """A value that is malformed or impossible (a bad date, a missing field). `problem` says which kind
+    of mistake it is (required, blank, too_long, character, format, future, year, order), so that a
+    form can word it for the field it came from; `limit` is the length limit of a text too long."""
+
+    def __init__(self, message: str, problem: str | None = None, limit: int | None = None):
+        super().__init__(message)
+        self.problem, self.limit = problem, limit
 
 
 class IllegalMove(TriggerError):

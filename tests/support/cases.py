@@ -114,3 +114,34 @@ def build_year():
     refs["H"] = received_case(app, date(2026, 1, 5))
     review_to_outcome(app, refs["H"], date(2026, 1, 10), date(2026, 3, 31))  # last day of the year
     return refs
+
+
+def county(trigger):
+    """A county: three partnerships (CITY, the first; CHA with its own reference prefix; GW under the
+    Welsh policy), made through the command line."""
+    trigger(
+        "init",
+        "--policy",
+        "llr",
+        "--partnership",
+        "CITY",
+        "--name",
+        "Leicester City",
+        "--manager-email",
+        "city@example.gov.uk",
+    )
+    trigger(
+        "partnership",
+        "add",
+        "CHA",
+        "--name",
+        "Charnwood",
+        "--policy",
+        "llr",
+        "--reference-prefix",
+        "CT-CHA",
+        "--manager-email",
+        "cha@example.gov.uk",
+    )
+    trigger("partnership", "add", "GW", "--name", "Gwent", "--policy", "wales")
+    return trigger

@@ -17,6 +17,7 @@ from trigger.store.access import COMPLAINTS, READ_CASE, needs
 from trigger.store.app import App
 from trigger.store.models import Agency, Incident, ReviewCase
 from trigger.store.unit import (
+    Work,
     case_policy,
     changing,
     find_agency,
@@ -26,6 +27,44 @@ from trigger.store.unit import (
     retried,
 )
 from workflows import machine
+
+
+def checked_complaint(
+    *,
+    occurred: date,
+    reported: date,
+    agency_ref: str | None = None,
+    hate: str | None = None,
+    same_as: int | None = None,
+    description: str | None = None,
+    complainant: str | None = None,
+    category: str | None = None,
+) -> dict:
+    """A complaint's fields checked and cleaned as `add_incident` takes them, or `InvalidInput` for the
+    first that is wrong (the online form checks each incident with this)."""
+    not_future(occurred, "--occurred")
+    not_future(reported, "--reported")
+    if complainant is not None and not complainant.strip():
+        raise InvalidInput("--complainant is blank; give who complained, or leave it out", "blank")
+    cleaned = {
+        "occurred": occurred,
+        "reported": reported,
+        "agency_ref": checks.reference(agency_ref, "--agency-ref"),
+        "same_as": checks.whole(same_as, "--same-as"),
+        "description": checks.text(description, "--description"),
+        "complainant": checks.name(complainant, "--complainant"),
+        "category": checks.text(category, "--category", limit=64, multiline=False),
+        "hate": hate or None,
+    }
+    if reported < occurred:
+        raise InvalidInput(
+            f"--reported {reported.isoformat()} is before --occurred {occurred.isoformat()}; "
+            "a complaint cannot be made before the behaviour",
+            "order",
+        )
+    if hate and hate not in HATE_STRANDS:
+        raise InvalidInput(not_one_of(hate, "a hate strand", HATE_STRANDS), "format")
+    return cleaned
 
 
 @retried
@@ -45,55 +84,52 @@ def add_incident(
     category: str | None = None,
     on: date | None = None,
 ) -> Incident:
-    not_future(occurred, "--occurred")
-    not_future(reported, "--reported")
-    agency_ref = checks.reference(agency_ref, "--agency-ref")
-    same_as = checks.whole(same_as, "--same-as")
-    description = checks.text(description, "--description")
-    if complainant is not None and not complainant.strip():
-        raise InvalidInput("--complainant is blank; give who complained, or leave it out")
-    complainant = checks.name(complainant, "--complainant")
-    category = checks.text(category, "--category", limit=64, multiline=False)
-    if reported < occurred:
-        raise InvalidInput(
-            f"--reported {reported.isoformat()} is before --occurred {occurred.isoformat()}; "
-            "a complaint cannot be made before the behaviour"
-        )
-    if hate and hate not in HATE_STRANDS:
-        raise InvalidInput(not_one_of(hate, "a hate strand", HATE_STRANDS))
+    fields = checked_complaint(
+        occurred=occurred,
+        reported=reported,
+        agency_ref=agency_ref,
+        hate=hate,
+        same_as=same_as,
+        description=description,
+        complainant=complainant,
+        category=category,
+    )
     with changing(app, reference) as w:
         on = on_for_change(w.case, on)
         if w.case.state in machine.TERMINAL:
             raise GuardRefused(f"{w.case.reference} is {w.case.state}; it takes no new complaints")
         ag = find_agency(w.session, agency)
-        if same_as is not None:
-            original = w.session.get(Incident, same_as)
-            if original is None or original.case_id != w.case.id:
-                raise NotFound(f"--same-as {same_as}: no complaint {same_as} on {w.case.reference}")
-        if (
-            agency_ref
-            and w.session.exec(
-                select(Incident).where(Incident.agency_id == ag.id, Incident.agency_ref == agency_ref)
-            ).first()
-        ):
-            raise InvalidInput(f"{ag.code} already has a complaint with reference {agency_ref!r}")
-        incident = Incident(
-            partnership_id=w.case.partnership_id,
-            case_id=w.case.id,
-            victim_ref=w.case.victim_ref,
-            occurred=occurred,
-            reported=reported,
-            agency_id=ag.id,
-            agency_ref=agency_ref,
-            hate=hate or None,
-            same_as_id=same_as,
-            description=description,
-            complainant=complainant,
-            category=category,
-        )
-        w.session.add(incident)
-        w.session.flush()
-        w.record("incident_add", on, detail={"incident": incident.id, "agency": ag.code, "same_as": same_as})
+        if fields["agency_ref"] and reference_taken(w.session, ag, fields["agency_ref"]):
+            raise InvalidInput(f"{ag.code} already has a complaint with reference {fields['agency_ref']!r}")
+        incident = record_complaint(w, ag, on, **fields)
+    return incident
+
+
+def reference_taken(session: Session, agency: Agency, agency_ref: str) -> bool:
+    """The agency already has a complaint (recorded or imported) under this reference of its own."""
+    found = session.exec(
+        select(Incident.id).where(Incident.agency_id == agency.id, Incident.agency_ref == agency_ref)
+    ).first()
+    return found is not None
+
+
+def record_complaint(w: Work, agency: Agency, on: date, *, same_as: int | None = None, **fields) -> Incident:
+    """A checked complaint (`checked_complaint`) recorded on the case in hand, with its audit event."""
+    if same_as is not None:
+        original = w.session.get(Incident, same_as)
+        if original is None or original.case_id != w.case.id:
+            raise NotFound(f"--same-as {same_as}: no complaint {same_as} on {w.case.reference}")
+    incident = Incident(
+        partnership_id=w.case.partnership_id,
+        case_id=w.case.id,
+        victim_ref=w.case.victim_ref,
+        agency_id=agency.id,
+        same_as_id=same_as,
+        **fields,
+    )
+    w.session.add(incident)
+    w.session.flush()
+    w.record("incident_add", on, detail={"incident": incident.id, "agency": agency.code, "same_as": same_as})
     return incident
 
 

@@ -107,6 +107,77 @@ def _next_reference(session: Session, partnership: Partnership, year: int) -> st
 # -- activation ---------------------------------------------------------------------------------------
 
 
+def _statement(value: str | None) -> str:
+    if not (value or "").strip():
+        raise InvalidInput(
+            "the applicant's statement of dissatisfaction is required (--statement)", "required"
+        )
+    return checks.words(value, "--statement") or ""
+
+
+def _one_of(codes: tuple[str, ...], what: str):
+    def check(value: str) -> str:
+        if value not in codes:
+            raise InvalidInput(not_one_of(value, what, codes), "format")
+        return value
+
+    return check
+
+
+def _language(value: str) -> str:
+    if value not in LANGUAGES:
+        raise InvalidInput(f"{value!r} is not a language; use en or cy", "format")
+    return value
+
+
+# What activate checks in each field of an application, in the order it checks them; the online form
+# checks the same fields with the same functions, one page at a time (`check_field`).
+APPLICATION_CHECKS = {
+    "applicant": lambda v: checks.name(v, "the applicant's name (--applicant)", required=True) or "",
+    "statement": _statement,
+    "victim": lambda v: checks.name(v, "--victim"),
+    "consent_method": lambda v: checks.text(v, "--consent-method", limit=checks.SHORT_MAX, multiline=False),
+    "victim_ref": lambda v: checks.reference(v, "--victim-ref"),
+    "address": lambda v: checks.text(v, "--address", limit=checks.SHORT_MAX, multiline=False),
+    "postcode": lambda v: checks.text(v, "--postcode", limit=16, multiline=False),
+    "beat": lambda v: checks.reference(v, "--beat", limit=checks.CODE_MAX),
+    "email": lambda v: checks.email(v, "--email"),
+    "phone": lambda v: checks.text(v, "--phone", limit=40, multiline=False),
+    "accessibility": lambda v: checks.text(v, "--accessibility", limit=checks.SHORT_MAX),
+    "vulnerability": lambda v: checks.text(v, "--vulnerability", limit=checks.SHORT_MAX),
+    "channel": _one_of(CHANNELS, "a channel"),
+    "victim_kind": _one_of(VICTIM_KINDS, "a victim kind"),
+    "language": _language,
+}
+
+
+def check_field(name: str, value):
+    """One field of an application, checked as `activate` checks it: the cleaned value, or
+    `InvalidInput` saying what is wrong."""
+    return APPLICATION_CHECKS[name](value)
+
+
+def third_party(applicant: str, victim: str | None) -> bool:
+    """Someone applies for another person (the victim named is not the applicant)."""
+    return victim is not None and not checks.same_name(victim, applicant)
+
+
+def check_consent(consent_date: date | None, received: date) -> date:
+    """gov.uk guidance: a third party applies with the victim's consent, given for this application."""
+    if consent_date is None:
+        raise InvalidInput(
+            "a third-party application needs the victim's consent date (--consent-date)", "required"
+        )
+    not_future(consent_date, "--consent-date")
+    if consent_date < add_months(received, -12):
+        raise InvalidInput(
+            f"--consent-date {consent_date.isoformat()} is more than a year before the application was "
+            f"received ({received.isoformat()}); consent is given for this application",
+            "order",
+        )
+    return consent_date
+
+
 @retried
 @needs(ACTIVATE)
 def activate(
@@ -133,103 +204,135 @@ def activate(
     on: date | None = None,
 ) -> ReviewCase:
     """Log an application (s.104(1)) and pass it on to every relevant body (s.104(3))."""
-    applicant = checks.name(applicant, "the applicant's name (--applicant)", required=True) or ""
-    if not (statement or "").strip():
-        raise InvalidInput("the applicant's statement of dissatisfaction is required (--statement)")
-    statement = checks.words(statement, "--statement") or ""
-    victim = checks.name(victim, "--victim")
-    consent_method = checks.text(consent_method, "--consent-method", limit=checks.SHORT_MAX, multiline=False)
-    victim_ref = checks.reference(victim_ref, "--victim-ref")
-    address = checks.text(address, "--address", limit=checks.SHORT_MAX, multiline=False)
-    postcode = checks.text(postcode, "--postcode", limit=16, multiline=False)
-    beat = checks.reference(beat, "--beat", limit=checks.CODE_MAX)
-    email = checks.email(email, "--email")
-    phone = checks.text(phone, "--phone", limit=40, multiline=False)
-    accessibility = checks.text(accessibility, "--accessibility", limit=checks.SHORT_MAX)
-    vulnerability = checks.text(vulnerability, "--vulnerability", limit=checks.SHORT_MAX)
-    if channel not in CHANNELS:
-        raise InvalidInput(not_one_of(channel, "a channel", CHANNELS))
-    if victim_kind not in VICTIM_KINDS:
-        raise InvalidInput(not_one_of(victim_kind, "a victim kind", VICTIM_KINDS))
-    if language not in LANGUAGES:
-        raise InvalidInput(f"{language!r} is not a language; use en or cy")
+    fields = checked_application(
+        applicant=applicant,
+        received=received,
+        channel=channel,
+        statement=statement,
+        victim=victim,
+        consent_date=consent_date,
+        consent_method=consent_method,
+        victim_kind=victim_kind,
+        victim_ref=victim_ref,
+        address=address,
+        postcode=postcode,
+        beat=beat,
+        language=language,
+        email=email,
+        phone=phone,
+        preferred_contact=preferred_contact,
+        accessibility=accessibility,
+        vulnerability=vulnerability,
+        on=on,
+    )
+    with app.write() as session:
+        case, pol = open_case(app, session, **fields)
+        schedule.refresh(session, case, pol)
+    return case
+
+
+def checked_application(*, received: date, on: date | None = None, consent_date=None, **fields) -> dict:
+    """An application's fields checked and cleaned as `activate` takes them (`open_case`), or
+    `InvalidInput` for the first that is wrong."""
+    cleaned = {name: APPLICATION_CHECKS[name](fields[name]) for name in APPLICATION_CHECKS if name in fields}
+    cleaned["preferred_contact"] = fields.get("preferred_contact")
     not_future(received, "--received")
     on = not_future(on or received, "--on")
     if on < received:
-        raise InvalidInput(f"--on {on.isoformat()} is before --received {received.isoformat()}")
-    third_party = victim is not None and not checks.same_name(victim, applicant)
-    if not third_party and (consent_date is not None or consent_method is not None):
+        raise InvalidInput(f"--on {on.isoformat()} is before --received {received.isoformat()}", "order")
+    for_another = third_party(cleaned["applicant"], cleaned.get("victim"))
+    if not for_another and (consent_date is not None or cleaned.get("consent_method") is not None):
         # gov.uk guidance: consent is the victim's, to a third party applying for them
         raise InvalidInput(
             "--consent-date and --consent-method are the victim's consent to a third party applying; "
             "give the victim with --victim, or leave them out"
         )
-    if third_party:
-        # gov.uk guidance: a third party applies with the victim's consent
-        if consent_date is None:
-            raise InvalidInput("a third-party application needs the victim's consent date (--consent-date)")
-        not_future(consent_date, "--consent-date")
-        if consent_date < add_months(received, -12):
-            raise InvalidInput(
-                f"--consent-date {consent_date.isoformat()} is more than a year before the application was "
-                f"received ({received.isoformat()}); consent is given for this application"
-            )
-    with app.write() as session:
-        home = partnership_of(session)  # the user's, the one chosen with --partnership, or the only one
-        if home is None:
-            raise NotInitialised("this database has no partnership yet; run `trigger init` first")
-        pol = default_policy(app, session, home.id)
-        _snapshot(session, pol)
-        case = ReviewCase(
-            partnership_id=home.id,
-            reference=_next_reference(session, home, received.year),
-            state="received",
-            state_changed=received,
-            received=received,
-            channel=channel,
-            applicant_name=applicant,
-            victim_name=victim or applicant,
-            victim_kind=victim_kind,
-            victim_ref=victim_ref,
-            consent_date=consent_date if third_party else None,
-            consent_method=consent_method if third_party else None,
-            email=email,
-            phone=phone,
-            preferred_contact=preferred_contact,
-            language=language,
-            accessibility=accessibility,
-            address=address,
-            postcode=postcode,
-            beat=beat,
-            statement=statement,
-            vulnerability=vulnerability,
-            policy_name=pol.name,
-            policy_version=pol.version,
-        )
-        session.add(case)
-        session.flush()
-        notified = []
-        for agency in session.exec(
-            select(Agency).where(Agency.partnership_id == home.id).order_by(Agency.code)
-        ):
-            session.add(PartnerNotification(case_id=case.id, agency_id=agency.id, notified_on=on))
-            notified.append(agency.code)
-        audit.record(
-            session,
-            case,
-            "activate",
-            actor=app.actor,
-            on=on,
-            to_state="received",
-            detail={
-                "channel": channel,
-                "third_party": bool(third_party),
-                "partners_notified": notified,
-                "policy": f"{pol.name} {pol.version}",
-            },
-        )
-        schedule.refresh(session, case, pol)
-    return case
+    if for_another:
+        check_consent(consent_date, received)
+    return {**cleaned, "received": received, "on": on, "consent_date": consent_date}
+
+
+def open_case(
+    app: App,
+    session: Session,
+    *,
+    applicant: str,
+    received: date,
+    on: date,
+    channel: str,
+    statement: str,
+    victim: str | None = None,
+    consent_date: date | None = None,
+    consent_method: str | None = None,
+    victim_kind: str = "individual",
+    victim_ref: str | None = None,
+    address: str | None = None,
+    postcode: str | None = None,
+    beat: str | None = None,
+    language: str = "en",
+    email: str | None = None,
+    phone: str | None = None,
+    preferred_contact: str | None = None,
+    accessibility: str | None = None,
+    vulnerability: str | None = None,
+    detail: dict | None = None,
+) -> tuple[ReviewCase, Policy]:
+    """The case of a checked application (`checked_application`), its notices to the partners and its
+    audit event, inside the caller's transaction; the caller refreshes its deadlines."""
+    home = partnership_of(session)  # the user's, the one chosen with --partnership, or the only one
+    if home is None:
+        raise NotInitialised("this database has no partnership yet; run `trigger init` first")
+    pol = default_policy(app, session, home.id)
+    _snapshot(session, pol)
+    for_another = third_party(applicant, victim)
+    case = ReviewCase(
+        partnership_id=home.id,
+        reference=_next_reference(session, home, received.year),
+        state="received",
+        state_changed=received,
+        received=received,
+        channel=channel,
+        applicant_name=applicant,
+        victim_name=victim or applicant,
+        victim_kind=victim_kind,
+        victim_ref=victim_ref,
+        consent_date=consent_date if for_another else None,
+        consent_method=consent_method if for_another else None,
+        email=email,
+        phone=phone,
+        preferred_contact=preferred_contact,
+        language=language,
+        accessibility=accessibility,
+        address=address,
+        postcode=postcode,
+        beat=beat,
+        statement=statement,
+        vulnerability=vulnerability,
+        policy_name=pol.name,
+        policy_version=pol.version,
+    )
+    session.add(case)
+    session.flush()
+    notified = []
+    for agency in session.exec(select(Agency).where(Agency.partnership_id == home.id).order_by(Agency.code)):
+        session.add(PartnerNotification(case_id=case.id, agency_id=agency.id, notified_on=on))
+        notified.append(agency.code)
+    audit.record(
+        session,
+        case,
+        "activate",
+        actor=app.actor,
+        on=on,
+        to_state="received",
+        detail={
+            "channel": channel,
+            "third_party": bool(for_another),
+            "partners_notified": notified,
+            "policy": f"{pol.name} {pol.version}",
+            **(detail or {}),
+        },
+    )
+    return case, pol
 
 
 @retried

@@ -65,6 +65,9 @@ APPEAL_DECISION = Permission("appeal_decision", "deciding an appeal", ("chair",)
 REMINDERS = Permission("reminders", "sending reminders", ("admin", "manager"))
 PURGE = Permission("purge", "purging personal data", ("manager",))
 AUDIT = Permission("audit", "verifying the audit log", ("admin", "manager"))
+# the public's one permission, through the online door only (`App(public=True)`): no role holds it,
+# so it is not among PERMISSIONS, the roles' table
+APPLY = Permission("apply", "applying online", ())
 
 PERMISSIONS = (
     SETUP,
@@ -119,6 +122,8 @@ def needs(
 
 
 def roles_text(roles: tuple[str, ...]) -> str:
+    if not roles:
+        return "online door's (no registered person's)"
     return roles[0] if len(roles) == 1 else f"{', '.join(roles[:-1])} or {roles[-1]}"
 
 
@@ -204,6 +209,7 @@ class Acting(Needing, Protocol):
     actor: str
     actor_given: bool
     partnership: str | None
+    public: bool  # the online door: a member of the public, who may only apply
 
 
 class Access:
@@ -224,6 +230,8 @@ def enter(app: Acting, session: Session) -> Access:
     """Called by `App.read`/`App.write` when a session opens: who is acting, whether their role allows
     the use-case's permission, and which partnership's rows the session sees (`session.info`)."""
     conn = session.connection()
+    if app.public:
+        return _enter_public(app, session, conn)
     if app.who is None:
         app.who = resolve(conn, app.actor, app.actor_given)
         app.actor = app.who.login
@@ -246,6 +254,19 @@ def enter(app: Acting, session: Session) -> Access:
             )
         scope = chosen.id
     access = Access(actor, need, scope)
+    session.info["access"] = access
+    return access
+
+
+def _enter_public(app: Acting, session: Session, conn: Connection) -> Access:
+    """A member of the public at the online door: nobody registered, allowed to apply and nothing else,
+    for the partnership whose door they came through."""
+    need = app.needs[-1] if app.needs else None
+    if need is not APPLY:
+        raise NotPermitted(f"the online door only takes applications, not {need.what if need else 'this'}")
+    app.who = Actor(app.actor)
+    scope = partnership_by_code(conn, app.partnership).id if app.partnership else None
+    access = Access(app.who, need, scope)
     session.info["access"] = access
     return access
 

@@ -309,7 +309,8 @@ def _acting(name: str) -> str:
 
 class App:
     """What every command needs: where the data is, who is acting, which policy by default, and the
-    partnership chosen with --partnership. `needs` is the stack of permissions the use-cases in hand
+    partnership chosen with --partnership (`public`: the online door, whose one permission is to apply).
+    `needs` is the stack of permissions the use-cases in hand
     declared (`trigger.store.access.needs`); `who` is the acting user once resolved."""
 
     def __init__(
@@ -318,8 +319,10 @@ class App:
         actor: str | None = None,
         policy: str | None = None,
         partnership: str | None = None,
+        public: bool = False,
     ):
         self.url = url or db_url()
+        self.public = public  # the online door: a member of the public, who may only apply
         self.actor_given = bool(actor or typed_user())
         self.actor = _acting(actor if actor is not None else current_user())
         self.policy_override = policy

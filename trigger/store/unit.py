@@ -94,7 +94,7 @@ def find_agency(session: Session, code: str) -> Agency:
 def not_future(day: date, what: str) -> date:
     checks.year_ok(day, what)
     if day > today():
-        raise InvalidInput(f"{what} {day.isoformat()} is in the future; give the day it happened")
+        raise InvalidInput(f"{what} {day.isoformat()} is in the future; give the day it happened", "future")
     return day
 
 

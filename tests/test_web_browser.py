@@ -1,0 +1,531 @@
+"""The applicant's door in a real browser: Playwright driving Debian's Chromium against `trigger web
+serve` on loopback, as an applicant would use it: a victim, someone applying on a victim's behalf, an
+application in Welsh, one whose mistakes are corrected, one by keyboard alone; each read back with
+`trigger show --json`. axe-core checks every page, in English and Welsh, at 320 and 1280 pixels wide,
+as it first shows, and at 320 pixels with its mistakes shown. The server's log is read for personal
+data, and it stops cleanly on SIGTERM.
+
+Run once (any_engine): what the browser sees does not depend on the database, which the page tests
+(test_web.py) run on both engines. Set TRIGGER_SCREENSHOTS=FOLDER to keep a PNG of every page.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support.webdoor import ago
+
+pytestmark = [pytest.mark.any_engine, pytest.mark.slow]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[1]
+playwright_api = pytest.importorskip("playwright.sync_api")
+if not os.path.exists(CHROMIUM):
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+SHOTS = os.environ.get("TRIGGER_SCREENSHOTS")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`trigger web serve` in its own process, its log (stderr) kept."""
+
+    def __init__(self, tmp_path: Path):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp_path / "serve.log"
+        self.log = open(self.log_path, "w")  # closed in stop()
+        env = {**os.environ, "TRIGGER_OUTBOX": str(tmp_path / "outbox")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "cli.py", "web", "serve", "--port", str(self.port)],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/apply", timeout=5).read()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"the server did not start:\n{self.log_path.read_text()}") from None
+                time.sleep(0.2)
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=30)
+        self.log.close()
+        return code
+
+
+@pytest.fixture
+def server(db, tmp_path):
+    s = Server(tmp_path)
+    yield s
+    s.stop()
+
+
+def _page(browser, width: int = 1280):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    return context.new_page()
+
+
+def _shot(page, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def _date(page, legend: str, day) -> None:
+    group = page.get_by_role("group", name=legend)
+    group.get_by_label({"en": "Day", "cy": "Diwrnod"}[page.locator("html").get_attribute("lang")]).fill(
+        str(day.day)
+    )
+    group.locator("input").nth(1).fill(str(day.month))
+    group.locator("input").nth(2).fill(str(day.year))
+
+
+def _incident(page, text: str, days: int, agency: str, hate: str, ref: str = "") -> None:
+    lang = page.locator("html").get_attribute("lang")
+    w = WORDS[lang]
+    page.get_by_label(w["what"]).fill(text)
+    _date(page, w["when"], ago(days))
+    _date(page, w["reported"], ago(days - 1))
+    page.get_by_role("group", name=w["to"]).get_by_label(agency).check()
+    if ref:
+        page.get_by_label(w["ref"]).fill(ref)
+    page.get_by_role("group", name=w["hate"]).get_by_label(hate, exact=True).check()
+    page.get_by_role("button", name=w["continue"]).click()
+
+
+WORDS = {
+    "en": {
+        "start": "Start now",
+        "continue": "Continue",
+        "me": "Me: I have experienced the anti-social behaviour",
+        "someone": "Someone else: I am applying for them with their permission",
+        "name": "What is your full name?",
+        "by_email": "By email",
+        "email": "Email address",
+        "english": "English",
+        "what": "What happened?",
+        "when": "When did it happen?",
+        "reported": "When did you report it?",
+        "to": "Who did you report it to?",
+        "ref": "Reference number (optional)",
+        "hate": "Do you think it was motivated by hate?",
+        "no": "No",
+        "why": "Why are you unhappy with the response to your reports?",
+        "needs": "Do you have any accessibility needs? (optional)",
+        "agree": "I agree to this information being shared with the partner agencies for this review",
+        "send": "Accept and send",
+        "sent": "Application sent",
+    },
+    "cy": {
+        "start": "Dechrau nawr",
+        "continue": "Parhau",
+        "me": "Fi: rwyf wedi profi'r ymddygiad gwrthgymdeithasol",
+        "name": "Beth yw eich enw llawn?",
+        "by_email": "Drwy e-bost",
+        "email": "Cyfeiriad e-bost",
+        "welsh": "Cymraeg",
+        "what": "Beth ddigwyddodd?",
+        "when": "Pryd digwyddodd hyn?",
+        "reported": "Pryd rhoesoch wybod amdano?",
+        "to": "I bwy y rhoesoch wybod amdano?",
+        "ref": "Cyfeirnod (dewisol)",
+        "hate": "Ydych chi'n credu mai casineb oedd y cymhelliad?",
+        "no": "Nac ydw",
+        "why": "Pam ydych chi'n anhapus â'r ymateb i'ch adroddiadau?",
+        "needs": "Oes gennych unrhyw anghenion hygyrchedd? (dewisol)",
+        "agree": (
+            "Rwy'n cytuno i'r wybodaeth hon gael ei rhannu â'r asiantaethau partner ar gyfer yr adolygiad hwn"
+        ),
+        "send": "Derbyn ac anfon",
+        "sent": "Cais wedi'i anfon",
+    },
+}
+
+
+def _reference(page) -> str:
+    return page.locator(".app-reference").inner_text().strip()
+
+
+def _victim_journey(page, lang: str, name: str, email: str, language_choice: str) -> str:
+    w = WORDS[lang]
+    page.get_by_role("button", name=w["start"]).click()
+    page.get_by_label(w["me"]).check()
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label(w["name"]).fill(name)
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label(w["by_email"]).check()
+    page.get_by_label(w["email"]).fill(email)
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label(language_choice, exact=True).check()
+    page.get_by_role("button", name=w["continue"]).click()
+    return w
+
+
+def test_a_victim_applies_in_the_browser_and_the_manager_sees_the_case(server, browser, trigger):
+    page = _page(browser)
+    page.goto(server.url + "/apply")
+    w = _victim_journey(page, "en", "Robin Ashworth", "robin@example.org", "English")
+    _incident(page, "Youths kicking the door at night", 30, "Leicestershire Police", "No", "CAD-2001")
+    page.get_by_label("No", exact=True).check()  # another incident? no
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label(w["why"]).fill("Three reports and no one came.")
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_role("button", name=w["continue"]).click()  # no accessibility needs
+    page.get_by_label(w["agree"]).check()
+    page.get_by_role("button", name=w["continue"]).click()
+    assert "Robin Ashworth" in page.inner_text("main")
+    page.get_by_role("button", name=w["send"]).click()
+    assert page.get_by_role("heading", name=w["sent"]).is_visible()
+    ref = _reference(page)
+    case = trigger.json("show", ref)
+    assert (case["applicant"], case["channel"], case["language"], case["third_party"]) == (
+        "Robin Ashworth",
+        "online",
+        "en",
+        False,
+    )
+    assert [(i["agency"], i["agency_ref"]) for i in case["incidents"]] == [("police", "CAD-2001")]
+    assert [c["reference"] for c in trigger.json("list")] == [ref]
+
+
+def test_someone_applies_on_behalf_of_a_victim_with_consent(server, browser, trigger):
+    page = _page(browser, 320)
+    page.goto(server.url + "/apply")
+    w = WORDS["en"]
+    page.get_by_role("button", name=w["start"]).click()
+    page.get_by_label(w["someone"]).check()
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label("What is the name of the person you are applying for?").fill("Morgan Price")
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label("By phone").check()
+    _date(page, "When did they give permission?", ago(2))
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label(w["name"]).fill("Councillor Jean Hale")
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label("By letter").check()
+    page.get_by_label("Address", exact=True).fill("Council House, 1 Town Square")
+    page.get_by_label("Postcode").fill("LE1 1AA")
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label("English", exact=True).check()
+    page.get_by_role("button", name=w["continue"]).click()
+    _incident(
+        page, "Threats shouted in the street", 12, "Charnwood Borough Council", "Yes, because of disability"
+    )
+    page.get_by_label("No", exact=True).check()
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label(w["why"]).fill("The council did not call back.")
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label(w["needs"]).fill("Large print letters")
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label(w["agree"]).check()
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_role("button", name=w["send"]).click()
+    case = trigger.json("show", _reference(page))
+    assert (case["applicant"], case["victim"], case["third_party"]) == (
+        "Councillor Jean Hale",
+        "Morgan Price",
+        True,
+    )
+    assert case["consent_date"] == ago(2).isoformat()
+    assert [(i["agency"], i["hate"]) for i in case["incidents"]] == [("cbc", "disability")]
+
+
+def test_an_application_in_welsh(server, browser, trigger):
+    page = _page(browser)
+    page.goto(server.url + "/apply")
+    page.get_by_role("link", name="Cymraeg").click()
+    assert page.locator("html").get_attribute("lang") == "cy"
+    w = _victim_journey(page, "cy", "Gwenllian ap Rhys", "gwen@example.org", "Cymraeg")
+    _incident(page, "Sŵn uchel bob nos", 20, "Leicestershire Police", "Nac ydw")
+    page.get_by_label("Nac ydw", exact=True).check()
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label(w["why"]).fill("Does dim byd wedi newid.")
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label(w["agree"]).check()
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_role("button", name=w["send"]).click()
+    assert page.get_by_role("heading", name=w["sent"]).is_visible()
+    assert "Byddwn yn rhoi gwybod i chi erbyn" in page.inner_text("main")
+    case = trigger.json("show", _reference(page))
+    assert (case["language"], case["applicant"], case["statement"]) == (
+        "cy",
+        "Gwenllian ap Rhys",
+        "Does dim byd wedi newid.",
+    )
+    assert case["incidents"][0]["description"] == "Sŵn uchel bob nos"
+
+
+def test_mistakes_are_shown_linked_and_corrected(server, browser, trigger):
+    page = _page(browser)
+    page.goto(server.url + "/apply")
+    w = WORDS["en"]
+    page.get_by_role("button", name=w["start"]).click()
+    page.get_by_role("button", name=w["continue"]).click()
+    summary = page.locator(".govuk-error-summary")
+    assert summary.is_visible() and page.title().startswith("Error:")
+    summary.get_by_role("link", name="Select who this application is for").click()
+    assert page.evaluate("document.activeElement.id") == "who"
+    page.get_by_label(w["me"]).check()
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label(w["name"]).fill("Dana Fox")
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label(w["by_email"]).check()
+    page.get_by_label(w["email"]).fill("dana@")
+    page.get_by_role("button", name=w["continue"]).click()
+    assert "Enter an email address in the correct format" in summary.inner_text()
+    page.get_by_label(w["email"]).fill("dana@example.org")
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label("English", exact=True).check()
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label(w["what"]).fill("Graffiti on my fence")
+    group = page.get_by_role("group", name=w["when"])
+    group.get_by_label("Day").fill("31")
+    group.get_by_label("Month").fill("2")
+    group.get_by_label("Year").fill("2026")
+    page.get_by_role("button", name=w["continue"]).click()
+    errors = summary.inner_text()
+    assert "The date it happened must be a real date" in errors and "Enter the date you reported it" in errors
+    assert page.get_by_label(w["what"]).input_value() == "Graffiti on my fence"  # kept as typed
+    _incident(page, "Graffiti on my fence", 9, "EMH Homes", "No")
+    page.get_by_label("No", exact=True).check()
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_role("button", name=w["continue"]).click()  # no statement: refused
+    assert "Tell us why you are unhappy with the response" in summary.inner_text()
+    page.get_by_label(w["why"]).fill("Nobody removed it.")
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_role("button", name=w["continue"]).click()  # sharing not agreed: refused
+    assert "Confirm that you agree" in summary.inner_text()
+    page.get_by_label(w["agree"]).check()
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_role("link", name="Change Your name").click()
+    page.get_by_label(w["name"]).fill("Dana J. Fox")
+    page.get_by_role("button", name=w["continue"]).click()
+    assert page.get_by_role("heading", name="Check your answers before sending your application").is_visible()
+    page.get_by_role("button", name=w["send"]).click()
+    case = trigger.json("show", _reference(page))
+    assert case["applicant"] == "Dana J. Fox" and case["incidents"][0]["agency"] == "emh"
+
+
+def _tab_to(page, selector: str, most: int = 80) -> None:
+    """Press Tab until the element `selector` has the focus (as a keyboard user moves through a page)."""
+    target = page.locator(selector).first.element_handle()
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if page.evaluate("(el) => document.activeElement === el", target):
+            return
+    raise AssertionError(f"{selector} cannot be reached with the keyboard")
+
+
+def test_the_whole_application_by_keyboard_alone(server, browser, trigger):
+    page = _page(browser)
+    page.goto(server.url + "/apply")
+    keys = page.keyboard
+    _tab_to(page, "a.govuk-button--start")
+    keys.press("Enter")
+    page.wait_for_url("**/who")
+    _tab_to(page, "#who")
+    keys.press("Space")
+    _tab_to(page, "button.govuk-button")
+    keys.press("Enter")
+    page.wait_for_url("**/name")
+    _tab_to(page, "#applicant")
+    keys.type("Kim Keyboard")
+    keys.press("Enter")
+    page.wait_for_url("**/contact")
+    _tab_to(page, "#preferred_contact")
+    keys.press("Space")
+    _tab_to(page, "#email")
+    keys.type("kim@example.org")
+    keys.press("Enter")
+    page.wait_for_url("**/language")
+    _tab_to(page, "#language")
+    keys.press("Space")
+    keys.press("Enter")
+    page.wait_for_url("**/incident/1")
+    _tab_to(page, "#description")
+    keys.type("Loud music every night")
+    for name, day in (("occurred", ago(15)), ("reported", ago(14))):
+        _tab_to(page, f"#{name}-day")
+        keys.type(str(day.day))
+        keys.press("Tab")
+        keys.type(str(day.month))
+        keys.press("Tab")
+        keys.type(str(day.year))
+    _tab_to(page, "#agency")
+    keys.press("Space")
+    _tab_to(page, "#hate")
+    keys.press("Space")
+    _tab_to(page, "button.govuk-button")
+    keys.press("Enter")
+    page.wait_for_url("**/incidents")
+    _tab_to(page, "#another")  # a group of radios is one stop; the arrow keys choose within it
+    keys.press("ArrowDown")
+    assert page.locator("#another-2").is_checked()
+    _tab_to(page, "button.govuk-button")
+    keys.press("Enter")
+    page.wait_for_url("**/statement")
+    _tab_to(page, "#statement")
+    keys.type("Nothing happened after I reported it.")
+    _tab_to(page, "button.govuk-button")
+    keys.press("Enter")
+    page.wait_for_url("**/accessibility")
+    _tab_to(page, "button.govuk-button")
+    keys.press("Enter")
+    page.wait_for_url("**/share")
+    _tab_to(page, "#share_consent")
+    keys.press("Space")
+    _tab_to(page, "button.govuk-button")
+    keys.press("Enter")
+    page.wait_for_url("**/check")
+    _tab_to(page, "main button.govuk-button")
+    keys.press("Enter")
+    page.wait_for_url("**/done")
+    case = trigger.json("show", _reference(page))
+    assert (
+        case["applicant"] == "Kim Keyboard"
+        and case["incidents"][0]["description"] == "Loud music every night"
+    )
+
+
+# -- axe-core on every page -----------------------------------------------------------------------------
+
+
+def _axe(page, what: str, found: list) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    for v in results.response["violations"]:
+        targets = [n["target"] for n in v["nodes"]][:3]
+        found.append(f"{what}: {v['id']} ({v['impact']}) {v['help']} {targets}")
+    _shot(page, what)
+
+
+def _empty_submit(page, lang: str, what: str, found: list) -> None:
+    """The page with its mistakes shown (at 320 pixels: the narrowest, where they crowd most)."""
+    if page.viewport_size["width"] != 320:
+        return
+    page.get_by_role("button", name=WORDS[lang]["continue"]).click()
+    assert page.locator(".govuk-error-summary").count() == 1, what
+    _axe(page, f"{what}-errors", found)
+
+
+@pytest.mark.parametrize("lang", ["en", "cy"])
+def test_every_page_passes_axe_in_both_languages_at_320_and_1280_pixels(server, browser, lang):
+    found: list[str] = []
+    for width in (320, 1280):
+        page = _page(browser, width)
+        w = WORDS[lang]
+        tag = f"{lang}-{width}"
+        page.goto(server.url + f"/apply?lang={lang}")
+        _axe(page, f"{tag}-start", found)
+        page.get_by_role("button", name=w["start"]).click()
+        _axe(page, f"{tag}-who", found)
+        _empty_submit(page, lang, f"{tag}-who", found)
+        page.locator("#who-2").check()  # someone else: the victim and consent pages too
+        page.get_by_role("button", name=w["continue"]).click()
+        _axe(page, f"{tag}-victim", found)
+        _empty_submit(page, lang, f"{tag}-victim", found)
+        page.locator("#victim").fill("Morgan Price")
+        page.get_by_role("button", name=w["continue"]).click()
+        _axe(page, f"{tag}-consent", found)
+        _empty_submit(page, lang, f"{tag}-consent", found)
+        page.locator("#consent_method").check()
+        for part, value in zip(
+            ("day", "month", "year"), (ago(1).day, ago(1).month, ago(1).year), strict=True
+        ):
+            page.locator(f"#consent_date-{part}").fill(str(value))
+        page.get_by_role("button", name=w["continue"]).click()
+        _axe(page, f"{tag}-name", found)
+        _empty_submit(page, lang, f"{tag}-name", found)
+        page.locator("#applicant").fill("Sam Support")
+        page.get_by_role("button", name=w["continue"]).click()
+        _axe(page, f"{tag}-contact", found)
+        _empty_submit(page, lang, f"{tag}-contact", found)
+        page.locator("#preferred_contact").check()
+        page.locator("#email").fill("sam@example.org")
+        page.get_by_role("button", name=w["continue"]).click()
+        _axe(page, f"{tag}-language", found)
+        page.locator("#language-2" if lang == "cy" else "#language").check()
+        page.get_by_role("button", name=w["continue"]).click()
+        _axe(page, f"{tag}-incident", found)
+        _empty_submit(page, lang, f"{tag}-incident", found)
+        _incident(page, "Noise", 20, "Leicestershire Police", w["no"], "CAD-1")
+        _axe(page, f"{tag}-incidents", found)
+        _empty_submit(page, lang, f"{tag}-incidents", found)
+        page.locator("#another-2").check()
+        page.get_by_role("button", name=w["continue"]).click()
+        _axe(page, f"{tag}-statement", found)
+        _empty_submit(page, lang, f"{tag}-statement", found)
+        page.locator("#statement").fill("Nothing changed")
+        page.get_by_role("button", name=w["continue"]).click()
+        _axe(page, f"{tag}-accessibility", found)
+        page.get_by_role("button", name=w["continue"]).click()
+        _axe(page, f"{tag}-share", found)
+        _empty_submit(page, lang, f"{tag}-share", found)
+        page.locator("#share_consent").check()
+        page.get_by_role("button", name=w["continue"]).click()
+        _axe(page, f"{tag}-check", found)
+        page.get_by_role("button", name=w["send"]).click()
+        _axe(page, f"{tag}-done", found)
+        page.goto(server.url + "/apply/main/no-such-page")
+        _axe(page, f"{tag}-not-found", found)
+        page.context.close()
+    assert found == []
+
+
+def test_the_server_log_holds_no_personal_data_and_sigterm_stops_it_cleanly(server, browser):
+    page = _page(browser)
+    page.goto(server.url + "/apply")
+    w = _victim_journey(page, "en", "Zebedee Quartermain", "zebedee.q@example.org", "English")
+    _incident(page, "Xylophone thrown at window", 8, "EMH Homes", "No", "REF-ZQ-77")
+    page.get_by_label("No", exact=True).check()
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label(w["why"]).fill("Quibbling neighbours ignored")
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_label(w["agree"]).check()
+    page.get_by_role("button", name=w["continue"]).click()
+    page.get_by_role("button", name=w["send"]).click()
+    ref = _reference(page)
+    page.context.close()
+    assert server.stop() == 0
+    log = server.log_path.read_text()
+    assert ref in log and "POST /apply/main/check 303" in log and "has stopped" in log
+    for personal in ("Zebedee", "Quartermain", "zebedee.q", "Xylophone", "REF-ZQ-77", "Quibbling"):
+        assert personal not in log, personal
+    # the client's address neither (the only address is the one the server listens on)
+    assert [line for line in log.splitlines() if "127.0.0.1" in line and "listening on" not in line] == []
+    assert "Traceback" not in log

@@ -332,7 +332,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "consent_on": ("{method} on {date}", "{method} ar {date}"),
     "reference_given": ("Reference: {ref}", "Cyfeirnod: {ref}"),
     "occurred_on": ("Happened on {date}", "Digwyddodd ar {date}"),
-    "reported_on": ("reported on {date} to {agency}", "rhoddwyd gwybod ar {date} i {agency}"),
+    "reported_on": ("Reported on {date} to {agency}", "Rhoddwyd gwybod ar {date} i {agency}"),
     "check_send": ("Now send your application", "Nawr anfonwch eich cais"),
     "check_declaration": (
         "By sending this application you confirm that, to the best of your knowledge, the details you are "

@@ -121,7 +121,7 @@ def _incident(page, text: str, days: int, agency: str, hate: str, ref: str = "")
     if ref:
         page.get_by_label(w["ref"]).fill(ref)
     page.get_by_role("group", name=w["hate"]).get_by_label(hate, exact=True).check()
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
 
 
 WORDS = {
@@ -179,16 +179,16 @@ def _reference(page) -> str:
 
 def _victim_journey(page, lang: str, name: str, email: str, language_choice: str) -> str:
     w = WORDS[lang]
-    page.get_by_role("button", name=w["start"]).click()
+    _press(page, w["start"])
     page.get_by_label(w["me"]).check()
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     page.get_by_label(w["name"]).fill(name)
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     page.get_by_label(w["by_email"]).check()
     page.get_by_label(w["email"]).fill(email)
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     page.get_by_label(language_choice, exact=True).check()
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     return w
 
 
@@ -198,14 +198,14 @@ def test_a_victim_applies_in_the_browser_and_the_manager_sees_the_case(server, b
     w = _victim_journey(page, "en", "Robin Ashworth", "robin@example.org", "English")
     _incident(page, "Youths kicking the door at night", 30, "Leicestershire Police", "No", "CAD-2001")
     page.get_by_label("No", exact=True).check()  # another incident? no
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     page.get_by_label(w["why"]).fill("Three reports and no one came.")
-    page.get_by_role("button", name=w["continue"]).click()
-    page.get_by_role("button", name=w["continue"]).click()  # no accessibility needs
+    _press(page, w["continue"])
+    _press(page, w["continue"])  # no accessibility needs
     page.get_by_label(w["agree"]).check()
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     assert "Robin Ashworth" in page.inner_text("main")
-    page.get_by_role("button", name=w["send"]).click()
+    _press(page, w["send"])
     assert page.get_by_role("heading", name=w["sent"]).is_visible()
     ref = _reference(page)
     case = trigger.json("show", ref)
@@ -223,34 +223,34 @@ def test_someone_applies_on_behalf_of_a_victim_with_consent(server, browser, tri
     page = _page(browser, 320)
     page.goto(server.url + "/apply")
     w = WORDS["en"]
-    page.get_by_role("button", name=w["start"]).click()
+    _press(page, w["start"])
     page.get_by_label(w["someone"]).check()
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     page.get_by_label("What is the name of the person you are applying for?").fill("Morgan Price")
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     page.get_by_label("By phone").check()
     _date(page, "When did they give permission?", ago(2))
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     page.get_by_label(w["name"]).fill("Councillor Jean Hale")
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     page.get_by_label("By letter").check()
     page.get_by_label("Address", exact=True).fill("Council House, 1 Town Square")
     page.get_by_label("Postcode").fill("LE1 1AA")
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     page.get_by_label("English", exact=True).check()
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     _incident(
         page, "Threats shouted in the street", 12, "Charnwood Borough Council", "Yes, because of disability"
     )
     page.get_by_label("No", exact=True).check()
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     page.get_by_label(w["why"]).fill("The council did not call back.")
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     page.get_by_label(w["needs"]).fill("Large print letters")
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     page.get_by_label(w["agree"]).check()
-    page.get_by_role("button", name=w["continue"]).click()
-    page.get_by_role("button", name=w["send"]).click()
+    _press(page, w["continue"])
+    _press(page, w["send"])
     case = trigger.json("show", _reference(page))
     assert (case["applicant"], case["victim"], case["third_party"]) == (
         "Councillor Jean Hale",
@@ -264,18 +264,19 @@ def test_someone_applies_on_behalf_of_a_victim_with_consent(server, browser, tri
 def test_an_application_in_welsh(server, browser, trigger):
     page = _page(browser)
     page.goto(server.url + "/apply")
-    page.get_by_role("link", name="Cymraeg").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Cymraeg").click()
     assert page.locator("html").get_attribute("lang") == "cy"
     w = _victim_journey(page, "cy", "Gwenllian ap Rhys", "gwen@example.org", "Cymraeg")
     _incident(page, "Sŵn uchel bob nos", 20, "Leicestershire Police", "Nac ydw")
     page.get_by_label("Nac ydw", exact=True).check()
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     page.get_by_label(w["why"]).fill("Does dim byd wedi newid.")
-    page.get_by_role("button", name=w["continue"]).click()
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
+    _press(page, w["continue"])
     page.get_by_label(w["agree"]).check()
-    page.get_by_role("button", name=w["continue"]).click()
-    page.get_by_role("button", name=w["send"]).click()
+    _press(page, w["continue"])
+    _press(page, w["send"])
     assert page.get_by_role("heading", name=w["sent"]).is_visible()
     assert "Byddwn yn rhoi gwybod i chi erbyn" in page.inner_text("main")
     case = trigger.json("show", _reference(page))
@@ -291,50 +292,51 @@ def test_mistakes_are_shown_linked_and_corrected(server, browser, trigger):
     page = _page(browser)
     page.goto(server.url + "/apply")
     w = WORDS["en"]
-    page.get_by_role("button", name=w["start"]).click()
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["start"])
+    _press(page, w["continue"])
     summary = page.locator(".govuk-error-summary")
     assert summary.is_visible() and page.title().startswith("Error:")
     summary.get_by_role("link", name="Select who this application is for").click()
     assert page.evaluate("document.activeElement.id") == "who"
     page.get_by_label(w["me"]).check()
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     page.get_by_label(w["name"]).fill("Dana Fox")
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     page.get_by_label(w["by_email"]).check()
     page.get_by_label(w["email"]).fill("dana@")
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     assert "Enter an email address in the correct format" in summary.inner_text()
     page.get_by_label(w["email"]).fill("dana@example.org")
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     page.get_by_label("English", exact=True).check()
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     page.get_by_label(w["what"]).fill("Graffiti on my fence")
     group = page.get_by_role("group", name=w["when"])
     group.get_by_label("Day").fill("31")
     group.get_by_label("Month").fill("2")
     group.get_by_label("Year").fill("2026")
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     errors = summary.inner_text()
     assert "The date it happened must be a real date" in errors and "Enter the date you reported it" in errors
     assert page.get_by_label(w["what"]).input_value() == "Graffiti on my fence"  # kept as typed
     _incident(page, "Graffiti on my fence", 9, "EMH Homes", "No")
     page.get_by_label("No", exact=True).check()
-    page.get_by_role("button", name=w["continue"]).click()
-    page.get_by_role("button", name=w["continue"]).click()  # no statement: refused
+    _press(page, w["continue"])
+    _press(page, w["continue"])  # no statement: refused
     assert "Tell us why you are unhappy with the response" in summary.inner_text()
     page.get_by_label(w["why"]).fill("Nobody removed it.")
-    page.get_by_role("button", name=w["continue"]).click()
-    page.get_by_role("button", name=w["continue"]).click()
-    page.get_by_role("button", name=w["continue"]).click()  # sharing not agreed: refused
+    _press(page, w["continue"])
+    _press(page, w["continue"])
+    _press(page, w["continue"])  # sharing not agreed: refused
     assert "Confirm that you agree" in summary.inner_text()
     page.get_by_label(w["agree"]).check()
-    page.get_by_role("button", name=w["continue"]).click()
-    page.get_by_role("link", name="Change Your name").click()
+    _press(page, w["continue"])
+    with page.expect_navigation():
+        page.get_by_role("link", name="Change Your name").click()
     page.get_by_label(w["name"]).fill("Dana J. Fox")
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     assert page.get_by_role("heading", name="Check your answers before sending your application").is_visible()
-    page.get_by_role("button", name=w["send"]).click()
+    _press(page, w["send"])
     case = trigger.json("show", _reference(page))
     assert case["applicant"] == "Dana J. Fox" and case["incidents"][0]["agency"] == "emh"
 
@@ -423,6 +425,13 @@ def test_the_whole_application_by_keyboard_alone(server, browser, trigger):
 # -- axe-core on every page -----------------------------------------------------------------------------
 
 
+def _press(page, name: str) -> None:
+    """Press a form's button and wait for the page it leads to: a click alone returns before the
+    answer arrives, and on a busy machine the next look would still see the old page."""
+    with page.expect_navigation():
+        page.get_by_role("button", name=name).click()
+
+
 def _axe(page, what: str, found: list) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
@@ -437,7 +446,7 @@ def _empty_submit(page, lang: str, what: str, found: list) -> None:
     """The page with its mistakes shown (at 320 pixels: the narrowest, where they crowd most)."""
     if page.viewport_size["width"] != 320:
         return
-    page.get_by_role("button", name=WORDS[lang]["continue"]).click()
+    _press(page, WORDS[lang]["continue"])
     assert page.locator(".govuk-error-summary").count() == 1, what
     _axe(page, f"{what}-errors", found)
 
@@ -451,15 +460,15 @@ def test_every_page_passes_axe_in_both_languages_at_320_and_1280_pixels(server, 
         tag = f"{lang}-{width}"
         page.goto(server.url + f"/apply?lang={lang}")
         _axe(page, f"{tag}-start", found)
-        page.get_by_role("button", name=w["start"]).click()
+        _press(page, w["start"])
         _axe(page, f"{tag}-who", found)
         _empty_submit(page, lang, f"{tag}-who", found)
         page.locator("#who-2").check()  # someone else: the victim and consent pages too
-        page.get_by_role("button", name=w["continue"]).click()
+        _press(page, w["continue"])
         _axe(page, f"{tag}-victim", found)
         _empty_submit(page, lang, f"{tag}-victim", found)
         page.locator("#victim").fill("Morgan Price")
-        page.get_by_role("button", name=w["continue"]).click()
+        _press(page, w["continue"])
         _axe(page, f"{tag}-consent", found)
         _empty_submit(page, lang, f"{tag}-consent", found)
         page.locator("#consent_method").check()
@@ -467,38 +476,38 @@ def test_every_page_passes_axe_in_both_languages_at_320_and_1280_pixels(server, 
             ("day", "month", "year"), (ago(1).day, ago(1).month, ago(1).year), strict=True
         ):
             page.locator(f"#consent_date-{part}").fill(str(value))
-        page.get_by_role("button", name=w["continue"]).click()
+        _press(page, w["continue"])
         _axe(page, f"{tag}-name", found)
         _empty_submit(page, lang, f"{tag}-name", found)
         page.locator("#applicant").fill("Sam Support")
-        page.get_by_role("button", name=w["continue"]).click()
+        _press(page, w["continue"])
         _axe(page, f"{tag}-contact", found)
         _empty_submit(page, lang, f"{tag}-contact", found)
         page.locator("#preferred_contact").check()
         page.locator("#email").fill("sam@example.org")
-        page.get_by_role("button", name=w["continue"]).click()
+        _press(page, w["continue"])
         _axe(page, f"{tag}-language", found)
         page.locator("#language-2" if lang == "cy" else "#language").check()
-        page.get_by_role("button", name=w["continue"]).click()
+        _press(page, w["continue"])
         _axe(page, f"{tag}-incident", found)
         _empty_submit(page, lang, f"{tag}-incident", found)
         _incident(page, "Noise", 20, "Leicestershire Police", w["no"], "CAD-1")
         _axe(page, f"{tag}-incidents", found)
         _empty_submit(page, lang, f"{tag}-incidents", found)
         page.locator("#another-2").check()
-        page.get_by_role("button", name=w["continue"]).click()
+        _press(page, w["continue"])
         _axe(page, f"{tag}-statement", found)
         _empty_submit(page, lang, f"{tag}-statement", found)
         page.locator("#statement").fill("Nothing changed")
-        page.get_by_role("button", name=w["continue"]).click()
+        _press(page, w["continue"])
         _axe(page, f"{tag}-accessibility", found)
-        page.get_by_role("button", name=w["continue"]).click()
+        _press(page, w["continue"])
         _axe(page, f"{tag}-share", found)
         _empty_submit(page, lang, f"{tag}-share", found)
         page.locator("#share_consent").check()
-        page.get_by_role("button", name=w["continue"]).click()
+        _press(page, w["continue"])
         _axe(page, f"{tag}-check", found)
-        page.get_by_role("button", name=w["send"]).click()
+        _press(page, w["send"])
         _axe(page, f"{tag}-done", found)
         page.goto(server.url + "/apply/main/no-such-page")
         _axe(page, f"{tag}-not-found", found)
@@ -512,13 +521,13 @@ def test_the_server_log_holds_no_personal_data_and_sigterm_stops_it_cleanly(serv
     w = _victim_journey(page, "en", "Zebedee Quartermain", "zebedee.q@example.org", "English")
     _incident(page, "Xylophone thrown at window", 8, "EMH Homes", "No", "REF-ZQ-77")
     page.get_by_label("No", exact=True).check()
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
     page.get_by_label(w["why"]).fill("Quibbling neighbours ignored")
-    page.get_by_role("button", name=w["continue"]).click()
-    page.get_by_role("button", name=w["continue"]).click()
+    _press(page, w["continue"])
+    _press(page, w["continue"])
     page.get_by_label(w["agree"]).check()
-    page.get_by_role("button", name=w["continue"]).click()
-    page.get_by_role("button", name=w["send"]).click()
+    _press(page, w["continue"])
+    _press(page, w["send"])
     ref = _reference(page)
     page.context.close()
     assert server.stop() == 0

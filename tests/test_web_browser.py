@@ -538,3 +538,41 @@ def test_the_server_log_holds_no_personal_data_and_sigterm_stops_it_cleanly(serv
     # the client's address neither (the only address is the one the server listens on)
     assert [line for line in log.splitlines() if "127.0.0.1" in line and "listening on" not in line] == []
     assert "Traceback" not in log
+
+
+# -- the applicant's own case page ----------------------------------------------------------------------
+
+
+def _case_link(trigger) -> tuple[str, str]:
+    ref = trigger.json(
+        "activate",
+        "--applicant",
+        "Robin Ashworth",
+        "--received",
+        ago(6).isoformat(),
+        "--channel",
+        "phone",
+        "--statement",
+        "Nothing has changed",
+    )["reference"]
+    return ref, trigger("web", "link", ref).stdout.strip()
+
+
+@pytest.mark.parametrize("lang", ["en", "cy"])
+def test_the_case_page_and_a_dead_link_pass_axe_at_320_and_1280_pixels(server, browser, trigger, lang):
+    ref, link = _case_link(trigger)
+    found: list[str] = []
+    for width in (320, 1280):
+        page = _page(browser, width)
+        tag = f"{lang}-{width}-case"
+        page.goto(server.url + link)
+        assert page.url == server.url + "/case"  # the token has left the address bar
+        if lang == "cy":
+            with page.expect_navigation():
+                page.get_by_role("link", name="Cymraeg").click()
+        assert ref in page.get_by_role("heading", level=1).inner_text()
+        _axe(page, f"{tag}-received", found)
+        page.goto(server.url + "/case/" + "x" * 43 + (f"?lang={lang}" if lang == "cy" else ""))
+        _axe(page, f"{tag}-dead-link", found)
+        page.context.close()
+    assert found == []

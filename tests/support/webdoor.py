@@ -112,3 +112,50 @@ class Applicant:
         assert where.endswith("/done"), where
         r = self.open("done")
         return REFERENCE.search(r.text).group(1).strip()
+
+
+def open_case(client, link: str) -> str:
+    """Open an applicant's private link (a path, /case/TOKEN) and return their case page."""
+    opened = client.get(link, follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == "/case", (link, opened.status_code)
+    page = client.get("/case", follow_redirects=False)
+    assert page.status_code == 200, page.status_code
+    return page.text
+
+
+def statuses(app, paths, client: tuple[str, int]) -> list[int]:
+    """GET each path from one client straight through the ASGI application (no HTTP client in between,
+    so thousands of requests take seconds): the status of each answer."""
+    import asyncio
+
+    async def get(path: str) -> int:
+        answer: dict = {}
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                answer["status"] = message["status"]
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"testserver")],
+            "client": client,
+            "server": ("testserver", 80),
+        }
+        await app(scope, receive, send)
+        return answer["status"]
+
+    async def run() -> list[int]:
+        return [await get(path) for path in paths]
+
+    return asyncio.run(run())

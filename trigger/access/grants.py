@@ -68,6 +68,8 @@ WRITES: dict[str, dict[str, tuple[str, ...]]] = {
     "policy_snapshot": {"INSERT": ("manager", "clerk")},
     "correction": {"INSERT": ("admin", "manager", "reviewer", "clerk"), "UPDATE": ("manager",)},
     "signposting": {"INSERT": ("manager", "clerk"), "UPDATE": ("manager",), "DELETE": ("manager",)},
+    # the applicant's links: made by `web link` and the acknowledgement letter, revoked by `web link`
+    "applicant_link": {"INSERT": ("manager", "clerk"), "UPDATE": ("manager", "clerk")},
     "alembic_version": {},
 }
 

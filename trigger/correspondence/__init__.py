@@ -24,7 +24,7 @@ from letters.fields import FIELDS
 from letters.make import render
 from letters.render import LetterError
 from trigger import checks
-from trigger.cases import complaints, decisions
+from trigger.cases import complaints, decisions, links
 from trigger.codes import (
     ACTION_STATUS_LABELS,
     APPLICATION_CLOSED_TITLES,
@@ -283,7 +283,8 @@ def context(
     facts: dict | None = None,
 ) -> dict:
     """The plain-data context of one letter (documented in `letters.fields.FIELDS`). `facts` are what
-    the officer gave with the letter itself (a delay letter's new date and reason)."""
+    the officer gave with the letter itself (a delay letter's new date and reason), and the applicant's
+    link an acknowledgement carries (`link_facts`)."""
     facts = facts or {}
     agencies = _agencies(session)
     name_of = lambda agency_id: agencies[agency_id].name if agency_id in agencies else None  # noqa: E731
@@ -538,6 +539,9 @@ def context(
         "appeal": appeal,
         "delay": delay,
         "information_request": info or {"agency": None, "agency_code": None, "requested": None, "due": None},
+        # the applicant's private link to their case page (an acknowledgement, when the door has a
+        # public address): made for this letter, kept as a hash (`trigger.cases.links`)
+        "online": {"link": facts.get("link")},
         "closure": {
             "closed_on": iso(case.state_changed) if case.state == "closed" else None,
             "reason": case.closure_reason,
@@ -643,6 +647,7 @@ def letter(
         case = find_case(session, reference)
         on = on_for_change(case, on)
         pol = case_policy(session, case)
+        facts = link_facts(session, case, kind, facts, preview=preview)
         ctx = _letter_context(session, case, pol, kind, fmt, on, recipient, facts)
     issued = _rendered(ctx, kind, fmt, on, pol, templates)
     staged = _stage(
@@ -659,6 +664,7 @@ def letter(
                     f"{w.case.reference} changed while the letter was being rendered; run the command again"
                 )
             register(w, issued)
+            keep_link(w, facts, on)
             if staged is not None:
                 w.before_commit.append(lambda: _place(staged, "the letter was not recorded"))
     except BaseException:
@@ -681,6 +687,29 @@ def letter_facts(kind: str, until: date | None, reason: str | None) -> dict:
             "to finish the step), and --reason TEXT to say why"
         )
     return {"until": until.isoformat(), "reason": (reason or "").strip() or None}
+
+
+PREVIEW_TOKEN = "preview-only-no-link-was-made"  # a preview shows where the link goes, not a working one
+
+
+def link_facts(session: Session, case: ReviewCase, kind: str, facts: dict, *, preview: bool = False) -> dict:
+    """An acknowledgement carries the applicant's private link to their case page when the
+    partnership's door has a public address (`[web] base_url`): a new link for each letter issued
+    (`keep_link` stores its hash when the letter is registered), none in a preview."""
+    if kind != "acknowledgement":
+        return facts
+    base = links.door_policy(session, case).web_base_url
+    if not base:
+        return facts
+    return {**facts, "link": links.address(base, PREVIEW_TOKEN if preview else links.new_token())}
+
+
+def keep_link(w, facts: dict, on: date) -> None:
+    """Store (as its hash) the link the letter being registered carries, with its audit event."""
+    if not facts.get("link"):
+        return
+    row = links.keep(w, links.token_in(facts["link"]), links.BY_LETTER, on)
+    w.record("web_link", on, detail={"link": row.id, "replaced": [], "by": links.BY_LETTER})
 
 
 def register(w, issued: Issued, *, edited: bool = False) -> Letter:

@@ -25,7 +25,9 @@ from trigger.codes import RECORD_SUFFIXES
 from trigger.correspondence import (
     Issued,
     context,
+    keep_link,
     letter_facts,
+    link_facts,
     prepare,
     refusal,
     register,
@@ -157,10 +159,12 @@ def send(
         if edited is not None:
             issued = _recorded(w, kind, edited[0], "pdf", on, recipient)
         else:
+            facts = link_facts(w.session, w.case, kind, facts)
             issued = prepare(w.session, w.case, w.policy, kind, "pdf", on, recipient, templates, facts)
         ctx = context(w.session, w.case, w.policy, kind, on, recipient, "txt", facts)
         body = _covering_note(ctx) if edited is not None else _text(kind, ctx, w.policy, templates)
         row = register(w, issued, edited=edited is not None)
+        keep_link(w, facts, on)
         via = channel.describe() if by == "email" else f"{channel.describe()}, {by}"
         try:
             if isinstance(channel, notify.Notify):

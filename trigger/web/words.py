@@ -33,6 +33,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "Built with GOV.UK Frontend (MIT licence). Run by {partnership}.",
         "Wedi'i adeiladu gyda GOV.UK Frontend (trwydded MIT). Yn cael ei redeg gan {partnership}.",
     ),
+    "footer_built_plain": (
+        "Built with GOV.UK Frontend (MIT licence).",
+        "Wedi'i adeiladu gyda GOV.UK Frontend (trwydded MIT).",
+    ),
     "emergency": (
         "In an emergency call 999. Otherwise call 101 or report online.",
         "Mewn argyfwng, ffoniwch 999. Fel arall, ffoniwch 101 neu rhowch wybod ar-lein.",
@@ -369,6 +373,19 @@ TEXT: dict[str, tuple[str, str]] = {
         "Keep your reference number and quote it when you contact us.",
         "Cadwch eich cyfeirnod a'i nodi pan fyddwch yn cysylltu â ni.",
     ),
+    "done_follow": ("Follow your case online", "Dilyn eich achos ar-lein"),
+    "done_follow_text": (
+        "You can follow your case, and take part in the review, on your own private page:",
+        "Gallwch ddilyn eich achos, a chymryd rhan yn yr adolygiad, ar eich tudalen breifat eich hun:",
+    ),
+    "done_follow_private": (
+        "Keep this link private: anyone who has it can see your case.",
+        "Cadwch y ddolen hon yn breifat: gall unrhyw un sydd â hi weld eich achos.",
+    ),
+    "done_follow_email": (
+        "We have sent it to you by email too.",
+        "Rydym wedi'i hanfon atoch drwy e-bost hefyd.",
+    ),
     "done_keep_reporting": (
         "Please keep reporting any new incidents.",
         "Daliwch ati i roi gwybod am unrhyw ddigwyddiadau newydd.",
@@ -377,6 +394,51 @@ TEXT: dict[str, tuple[str, str]] = {
     "span_wd": ("{n} working days", "{n} diwrnod gwaith"),
     "span_d_1": ("1 day", "1 diwrnod"),
     "span_d": ("{n} days", "{n} diwrnod"),
+    # -- the applicant's own case page -----------------------------------------------------------------------
+    "case_service": ("Your ASB Case Review", "Eich Adolygiad Achos"),
+    "case_caption": ("Your ASB Case Review", "Eich Adolygiad Achos"),
+    "case_title": ("Case {reference}", "Achos {reference}"),
+    "case_stage": ("Where your case is now", "Ble mae eich achos nawr"),
+    "case_history": ("What has happened so far", "Beth sydd wedi digwydd hyd yma"),
+    "stage_received": ("Received", "Wedi dod i law"),
+    "stage_threshold": (
+        "Deciding whether the threshold for a review is met",
+        "Penderfynu a yw'r trothwy ar gyfer adolygiad wedi'i gyrraedd",
+    ),
+    "stage_review": ("Under review", "Yn cael ei adolygu"),
+    "stage_outcome": ("Outcome issued", "Canlyniad wedi'i gyhoeddi"),
+    "stage_appeal": ("Appeal", "Apêl"),
+    "stage_closed": ("Closed", "Wedi cau"),
+    "moved_received": ("We received your application", "Cawsom eich cais"),
+    "moved_threshold_met": (
+        "The threshold was met: your case will be reviewed",
+        "Cafodd y trothwy ei gyrraedd: bydd eich achos yn cael ei adolygu",
+    ),
+    "moved_threshold_not_met": (
+        "We decided the threshold for a review was not met",
+        "Gwnaethom benderfynu nad oedd y trothwy ar gyfer adolygiad wedi'i gyrraedd",
+    ),
+    "moved_in_review": ("The review started", "Dechreuodd yr adolygiad"),
+    "moved_outcome_issued": (
+        "We sent you the outcome of the review",
+        "Anfonwyd canlyniad yr adolygiad atoch",
+    ),
+    "moved_appealed": ("We received your appeal", "Cawsom eich apêl"),
+    "moved_closed": ("Your case was closed", "Cafodd eich achos ei gau"),
+    "moved_withdrawn": ("Your application was withdrawn", "Cafodd eich cais ei dynnu'n ôl"),
+    "link_title": ("This link does not work", "Nid yw'r ddolen hon yn gweithio"),
+    "link_text": (
+        "Check that you copied the whole link from your letter or email. A link stops working when a new "
+        "one is sent to you, and some time after your case has closed. To ask for a new link, contact the "
+        "community safety team and give your case reference.",
+        "Gwiriwch eich bod wedi copïo'r ddolen gyfan o'ch llythyr neu'ch e-bost. Mae dolen yn peidio â "
+        "gweithio pan fydd un newydd yn cael ei hanfon atoch, a pheth amser ar ôl i'ch achos gau. I ofyn "
+        "am ddolen newydd, cysylltwch â'r tîm diogelwch cymunedol a rhowch gyfeirnod eich achos.",
+    ),
+    "too_many_links_text": (
+        "Please wait an hour and try your link again, or contact the community safety team.",
+        "Arhoswch awr a rhowch gynnig arall ar eich dolen, neu cysylltwch â'r tîm diogelwch cymunedol.",
+    ),
     # -- problems -------------------------------------------------------------------------------------------
     "expired_title": (
         "Sorry, we could not accept this form",

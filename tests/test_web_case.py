@@ -16,7 +16,15 @@ from starlette.testclient import TestClient
 
 from tests.support.databases import ON_POSTGRES
 from tests.support.sql import raw_sql
-from tests.support.webdoor import Applicant, open_case, statuses, victim_answers
+from tests.support.webdoor import (
+    AHEAD,
+    Applicant,
+    activate,
+    open_case,
+    reviewed_case,
+    statuses,
+    victim_answers,
+)
 from trigger.cases import links
 from trigger.errors import NotPermitted
 from trigger.store.app import App
@@ -44,20 +52,6 @@ def public_door(trigger, tmp_path, monkeypatch):
     monkeypatch.setenv("TRIGGER_OUTBOX", str(tmp_path / "outbox"))
     with TestClient(create_app(), follow_redirects=False) as client:
         yield client
-
-
-def activate(trigger, applicant="Ann Example", received="2026-03-02") -> str:
-    return trigger.json(
-        "activate",
-        "--applicant",
-        applicant,
-        "--received",
-        received,
-        "--channel",
-        "phone",
-        "--statement",
-        "Nothing has changed",
-    )["reference"]
 
 
 def token_of(link: str) -> str:
@@ -220,3 +214,115 @@ def test_the_case_page_switches_language_and_keeps_it(door, trigger):
     assert r.status_code == 303 and r.headers["location"] == "/case"
     welsh = door.get("/case").text
     assert f"Achos {ref}" in welsh and 'lang="cy"' in welsh and "Cawsom eich cais" in welsh
+
+
+# -- following the case -----------------------------------------------------------------------------------
+
+
+def test_the_page_gives_the_stage_the_next_step_and_says_when_it_is_late(door, trigger, tmp_path):
+    ref = reviewed_case(trigger, outcome=False)
+    link = trigger("web", "link", ref).stdout.strip()
+    page = open_case(door, link)
+    assert "Under review" in page
+    assert "Charnwood Borough Council will finish the review and send you its outcome." in page
+    assert "This is late: it was due by 7 April 2026." in page  # 28 days after the decision
+    assert "We have not written to you about the delay yet" in page
+    trigger(
+        "letter",
+        ref,
+        "delay",
+        "--format",
+        "txt",
+        "--until",
+        "2026-05-20",
+        "--on",
+        "2026-04-10",
+        "--reason",
+        "The housing association's records came late.",
+        "-o",
+        tmp_path / "delay.txt",
+    )
+    page = door.get("/case").text
+    assert "On 10 April 2026 we wrote to you about the delay." in page
+    assert "The housing association&#39;s records came late." in page
+    assert "We now expect to do this by 20 May 2026." in page
+    history = re.findall(r'<dt class="govuk-summary-list__key">([^<]+)</dt>\s*<dd[^>]*>([^<]+)</dd>', page)
+    assert ("10 March 2026", "The threshold was met: your case will be reviewed") in history
+    assert ("11 March 2026", "The review started") in history
+
+
+def test_the_page_names_the_point_of_contact_and_nobody_else(door, trigger):
+    ref = reviewed_case(trigger, outcome=True)
+    other = reviewed_case(trigger, outcome=False, applicant="Bob Neighbour")
+    page = open_case(door, trigger("web", "link", ref).stdout.strip())
+    assert "Jo Bloggs" in page and "jo@example.gov.uk" in page and "Single point of contact" in page
+    for secret in (
+        "Sam Reviewer",  # the reviewer: an officer the letters do not name
+        "Pat Hours",  # hours
+        "Lives alone",  # the vulnerability noted
+        "Internal note",  # an action's progress notes
+        "Internal finding",
+        "Bob Neighbour",  # another case's applicant
+        other,
+        "Nothing has changed",  # even their own statement: the page is what a letter says
+    ):
+        assert secret not in page, secret
+
+
+def test_the_action_plan_is_shown_once_the_outcome_is_issued(door, trigger):
+    before = reviewed_case(trigger, outcome=False)
+    after = reviewed_case(trigger, outcome=True)
+    assert "Your action plan" not in open_case(door, trigger("web", "link", before).stdout.strip())
+    page = open_case(door, trigger("web", "link", after).stdout.strip())
+    cards = re.findall(r'<div class="govuk-summary-card app-action">(.*?)</dl>', page, re.S)
+    text = [" ".join(re.sub(r"<[^>]+>", " ", c).split()) for c in cards]
+    assert text == [
+        "Action 1 Action Share logs weekly Who Leicestershire Police By 1 April 2026 Progress Late",
+        f"Action 2 Action Visit Who EMH Homes By {AHEAD.day} {AHEAD:%B %Y} Progress In progress",
+    ]
+    assert "Outcome issued" in page
+
+
+def test_every_letter_downloads_exactly_as_issued_and_only_the_applicants(door, trigger, tmp_path):
+    ref = reviewed_case(trigger, outcome=True)
+    trigger(
+        "letter", ref, "acknowledgement", "--format", "pdf", "-o", tmp_path / "a.pdf", "--on", "2026-03-03"
+    )
+    trigger("letter", ref, "information_request", "--to", "emh", "--format", "txt", "--on", "2026-03-12")
+    trigger("letter", ref, "outcome", "--format", "html", "-o", tmp_path / "o.html", "--on", "2026-03-25")
+    page = open_case(door, trigger("web", "link", ref).stdout.strip())
+    hrefs = re.findall(r'href="(/case/letters/\d+)"', page)
+    assert hrefs == ["/case/letters/3", "/case/letters/1"]  # newest first; not the agency's request
+    for href in hrefs:
+        got = door.get(href)
+        number = href.rpartition("/")[2]
+        issued = tmp_path / f"issued-{number}"
+        trigger("letter", ref, "--issued", number, "-o", issued)
+        assert got.content == issued.read_bytes()  # byte for byte, as the register holds it
+        assert got.headers["content-disposition"].startswith(f'attachment; filename="{ref}-0{number}-')
+        assert "sandbox" in got.headers["content-security-policy"]
+    assert door.get("/case/letters/1").headers["content-type"] == "application/pdf"
+    assert door.get("/case/letters/2").status_code == 404  # the information request to EMH Homes
+    assert door.get("/case/letters/9").status_code == 404
+
+
+def test_one_cases_link_never_shows_another_cases_data(door, trigger, tmp_path):
+    mine, theirs = (
+        reviewed_case(trigger, outcome=False),
+        reviewed_case(trigger, outcome=True, applicant="Bob Neighbour"),
+    )
+    trigger("letter", theirs, "outcome", "--format", "txt", "--on", "2026-03-25", "-o", tmp_path / "o.txt")
+    open_case(door, trigger("web", "link", mine).stdout.strip())
+    page = door.get("/case").text
+    assert mine in page and theirs not in page and "Bob Neighbour" not in page
+    assert door.get("/case/letters/1").status_code == 404  # their letter 1 is not mine to have
+    assert door.get(f"/case/{theirs}").status_code == 404  # a reference is not a link
+
+
+def test_a_letter_is_not_given_when_its_stored_copy_was_altered(door, trigger, tmp_path):
+    ref = activate(trigger)
+    trigger("letter", ref, "acknowledgement", "--format", "txt", "-o", tmp_path / "a.txt")
+    open_case(door, trigger("web", "link", ref).stdout.strip())
+    assert door.get("/case/letters/1").status_code == 200
+    raw_sql("UPDATE letter_copy SET content = :c", c=b"forged")
+    assert door.get("/case/letters/1").status_code == 404

@@ -34,7 +34,7 @@ from trigger.store import mail, schedule
 from trigger.store.access import APPLY, needs
 from trigger.store.app import App, retried, today
 from trigger.store.models import Agency, Deadline, Partnership, Setting
-from trigger.store.partnerships import partnership_of
+from trigger.store.partnerships import display_name, partnership_of
 from trigger.store.unit import Work, find_agency
 
 ACTOR = "applicant (online)"
@@ -94,8 +94,7 @@ def _door(session, row: Partnership, app: App) -> Door:
     head = pol.letterhead
     return Door(
         code=row.code,
-        # `init` names a partnership after its policy's area; the door names the partnership itself
-        name=pol.partnership if row.name in ("", pol.area) else row.name,
+        name=display_name(row, pol),
         welsh_first=pol.nation == "wales",
         agencies=tuple((a.code, a.name) for a in agencies),
         hate_route=pol.hate_route,

@@ -57,7 +57,7 @@ from trigger.store.models import (
     ReviewCase,
 )
 from trigger.store.outputs import OutputError, Target, zip_files
-from trigger.store.partnerships import manager_address, partnership_of
+from trigger.store.partnerships import partnership_of, point_of_contact
 from trigger.store.schedule import due_date
 from trigger.store.unit import (
     case_policy,
@@ -130,35 +130,6 @@ def _event_on(session: Session, case: ReviewCase, event: str) -> date | None:
         .order_by(AuditEvent.seq.desc())
     ).first()
     return row.on if row else None
-
-
-def _spoc(session: Session, case: ReviewCase, pol: Policy) -> dict:
-    """Who the applicant deals with, and who signs: the case's named single point of contact when one
-    is recorded, else the policy's letterhead signatory, else the manager
-    (docs/procedure.md#point-of-contact). The one place a per-case SPoC drops in."""
-    if case.spoc_name:  # the case's named SPoC (2025 guidance), set at assign or by case update
-        return {
-            "name": case.spoc_name,
-            "person": True,
-            "role": "Single point of contact",
-            "email": case.spoc_email or manager_address(session, pol) or None,
-        }
-    head = pol.letterhead
-    if head.signatory_name:
-        return {
-            "name": head.signatory_name,
-            "person": True,
-            "role": head.signatory_role or None,
-            "email": manager_address(session, pol) or None,
-        }
-    # the manager's name in the policy is usually a role ("Community Safety Manager"): letters say
-    # "contact us" rather than naming a role as if it were a person
-    return {
-        "name": pol.manager_name,
-        "person": False,
-        "role": None,
-        "email": manager_address(session, pol) or None,
-    }
 
 
 def _letterhead(session: Session, pol: Policy) -> dict:
@@ -512,7 +483,7 @@ def context(
         },
         "letterhead": _letterhead(session, pol),
         "reference": case.reference,
-        "spoc": _spoc(session, case, pol),
+        "spoc": point_of_contact(session, case, pol),
         "recipient": to,
         "applicant": {"name": case.applicant_name, "initials": views.initials(case.applicant_name)},
         "victim": {
@@ -663,7 +634,7 @@ def letter(
                 raise Retry(
                     f"{w.case.reference} changed while the letter was being rendered; run the command again"
                 )
-            register(w, issued)
+            register(w, issued, facts=facts)
             keep_link(w, facts, on)
             if staged is not None:
                 w.before_commit.append(lambda: _place(staged, "the letter was not recorded"))
@@ -712,8 +683,10 @@ def keep_link(w, facts: dict, on: date) -> None:
     w.record("web_link", on, detail={"link": row.id, "replaced": [], "by": links.BY_LETTER})
 
 
-def register(w, issued: Issued, *, edited: bool = False) -> Letter:
-    """Add the letter to the register, with its bytes, and its audit event (no personal data)."""
+def register(w, issued: Issued, *, edited: bool = False, facts: dict | None = None) -> Letter:
+    """Add the letter to the register, with its bytes, and its audit event (no personal data; a delay
+    letter's new date and reason, sealed with the event, are what the applicant's page says of the
+    delay)."""
     row = Letter(
         case_id=w.case.id,
         kind=issued.kind,
@@ -729,6 +702,8 @@ def register(w, issued: Issued, *, edited: bool = False) -> Letter:
     detail = {"letter": row.id, "kind": issued.kind, "format": issued.format, "hash": issued.content_hash}
     if edited:
         detail["edited"] = True
+    if issued.kind == "delay" and facts:
+        detail["until"], detail["reason"] = facts.get("until"), facts.get("reason")
     # the recipient stays in the register row; the audit log carries no personal data
     w.record("letter", issued.issued_on, detail=detail)
     issued.letter_id = row.id

@@ -163,7 +163,7 @@ def send(
             issued = prepare(w.session, w.case, w.policy, kind, "pdf", on, recipient, templates, facts)
         ctx = context(w.session, w.case, w.policy, kind, on, recipient, "txt", facts)
         body = _covering_note(ctx) if edited is not None else _text(kind, ctx, w.policy, templates)
-        row = register(w, issued, edited=edited is not None)
+        row = register(w, issued, edited=edited is not None, facts=facts)
         keep_link(w, facts, on)
         via = channel.describe() if by == "email" else f"{channel.describe()}, {by}"
         try:

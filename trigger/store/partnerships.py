@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from trigger.rules import policy as policies
 from trigger.rules.policy import Policy
 from trigger.store import access
-from trigger.store.models import Partnership, row_id
+from trigger.store.models import Partnership, ReviewCase, row_id
 
 
 def partnership_of(session: Session, partnership_id: int | None = None) -> Partnership | None:
@@ -20,6 +20,12 @@ def partnership_of(session: Session, partnership_id: int | None = None) -> Partn
             return None
         partnership_id = access.acting_partnership(session)
     return session.get(Partnership, partnership_id)
+
+
+def display_name(row: Partnership, policy: Policy) -> str:
+    """The partnership's name as the public sees it: `init` names a partnership after its policy's
+    area, and then its door and its page name the partnership the policy names."""
+    return policy.partnership if row.name in ("", policy.area) else row.name
 
 
 def manager_address(session: Session, policy: Policy, partnership_id: int | None = None) -> str:
@@ -38,3 +44,32 @@ def managers(session: Session, override: str | None = None) -> dict[int, str]:
         fallback = row.manager_email or (forced or policies.load(row.policy)).manager_email
         out[row_id(row)] = (fallback or "").strip()
     return out
+
+
+def point_of_contact(session: Session, case: ReviewCase, pol: Policy) -> dict:
+    """Who the applicant deals with, and who signs: the case's named single point of contact when one
+    is recorded, else the policy's letterhead signatory, else the manager
+    (docs/procedure.md#point-of-contact). The one place a per-case SPoC drops in."""
+    if case.spoc_name:  # the case's named SPoC (2025 guidance), set at assign or by case update
+        return {
+            "name": case.spoc_name,
+            "person": True,
+            "role": "Single point of contact",
+            "email": case.spoc_email or manager_address(session, pol, case.partnership_id) or None,
+        }
+    head = pol.letterhead
+    if head.signatory_name:
+        return {
+            "name": head.signatory_name,
+            "person": True,
+            "role": head.signatory_role or None,
+            "email": manager_address(session, pol, case.partnership_id) or None,
+        }
+    # the manager's name in the policy is usually a role ("Community Safety Manager"): letters say
+    # "contact us" rather than naming a role as if it were a person
+    return {
+        "name": pol.manager_name,
+        "person": False,
+        "role": None,
+        "email": manager_address(session, pol, case.partnership_id) or None,
+    }

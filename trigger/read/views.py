@@ -44,7 +44,7 @@ def initials(name: str | None) -> str:
     return ".".join(p[0].upper() for p in parts) + ("." if parts else "")
 
 
-def _action_view(a: Row[Any], reference: str, owner: str | None) -> dict:
+def _action_view(a: Row, reference: str, owner: str | None) -> dict:
     return {
         "reference": reference,
         "number": a.number,
@@ -71,7 +71,7 @@ def show(app: App, reference: str) -> dict:
         return view
 
 
-def case_row(session: Session, reference: str) -> Row[Any]:
+def case_row(session: Session, reference: str) -> Row:
     """The review_case row of a reference (as `trigger.store.unit.find_case`, without the models)."""
     ref = reference.strip().upper()
     seen = access.case_filter(session, one=True)  # another partnership's case is not there
@@ -82,7 +82,7 @@ def case_row(session: Session, reference: str) -> Row[Any]:
     return row
 
 
-def _deliveries(session: Session, letter_ids: list[int]) -> dict[int, Row[Any]]:
+def _deliveries(session: Session, letter_ids: list[int]) -> dict[int, Row]:
     """Letters sent by e-mail from the engine (`letter --send`): the delivery of each, by letter id."""
     if not letter_ids:
         return {}
@@ -94,7 +94,7 @@ def _deliveries(session: Session, letter_ids: list[int]) -> dict[int, Row[Any]]:
     return {row.letter_id: row for row in rows}
 
 
-def _of_case(session: Session, table: Table, case: Any, *order: ColumnElement[Any]) -> list[Row[Any]]:
+def _of_case(session: Session, table: Table, case: Any, *order: ColumnElement[Any]) -> list[Row]:
     """The rows of a table that belong to the case, in the order given."""
     return list(session.execute(select(table).where(table.c.case_id == case.id).order_by(*order)).all())
 
@@ -288,11 +288,11 @@ def case_view(session: Session, case: Any) -> dict:
     }
 
 
-def deadline_fact(d: Row[Any]) -> deadlines.DeadlineFact:
+def deadline_fact(d: Row) -> deadlines.DeadlineFact:
     return deadlines.DeadlineFact(d.kind, d.due, d.span, d.met_on, d.not_applicable, d.missed)
 
 
-def _deadline_view(d: Row[Any], as_of: date, calendar: Callable[[], WorkingCalendar]) -> dict:
+def _deadline_view(d: Row, as_of: date, calendar: Callable[[], WorkingCalendar]) -> dict:
     fact = deadline_fact(d)
     status = deadlines.status(fact, as_of)
     return {

@@ -18,9 +18,11 @@ outbox folder are overwritten and removed.
 
 from __future__ import annotations
 
+import glob
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parseaddr, parsedate_to_datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
@@ -99,14 +101,30 @@ TABLES = [
 ]
 
 
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A purged case's message that may be in the outbox: the file recorded when it was written, or
+    (written before outbox names were unique, or never recorded: the online acknowledgement) the name
+    or glob it would have, with what its headers must say for it to be this case's and not another
+    database's: (header, value, how), `how` being "is" (an address: its address part), "has" (the
+    header contains the value) or "near" (Date: from a minute before the ISO moment to an hour after)."""
+
+    name: str
+    must: tuple[tuple[str, str, str], ...] = ()
+    glob: bool = False
+
+
 @dataclass
 class Purged:
     cases: list[dict] = field(default_factory=list)
     imported_incidents: int = 0  # imported incident rows deleted (or, dry run, that would be)
     warnings: list[str] = field(default_factory=list)
-    outbox: list[str] = field(default_factory=list)  # the purged cases' messages, by outbox name
+    outbox: list[OutboxMessage] = field(default_factory=list)  # the purged cases' messages
 
 
+# a message found by its old name is the case's only if its Date header falls this near the moment
+# the engine recorded (a minute before, for clocks and rounding; an hour after, for a long sweep)
+LATE_BY = (timedelta(minutes=1), timedelta(hours=1))
 SNAPSHOT_WAIT = 60.0  # seconds to wait for older transactions before rewriting the tables
 
 
@@ -166,10 +184,43 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
         result.warnings += _reclaim(app, xid)
     if not dry_run and result.outbox:
         try:
-            mail.Outbox(mail.outbox_dir()).discard(result.outbox)
+            discard(mail.Outbox(mail.outbox_dir()), result.outbox)
         except OSError as exc:
             result.warnings.append(f"the purged cases' messages could not be removed from the outbox: {exc}")
     return result
+
+
+def discard(outbox: mail.Outbox, messages: list[OutboxMessage]) -> int:
+    """Overwrite and remove the purged cases' messages from the outbox: the files recorded, and those
+    found by name whose headers say they are the case's own (another database's file of the same name
+    is left alone). Returns how many files went."""
+    names = []
+    for m in messages:
+        for name in outbox.names(m.name) if m.glob else [m.name]:
+            if not m.must or _says(outbox.read(name), m.must):
+                names.append(name)
+    return outbox.discard(names)
+
+
+def _says(msg, must: tuple[tuple[str, str, str], ...]) -> bool:
+    if msg is None:
+        return False
+    for header, wanted, how in must:
+        value = str(msg.get(header) or "").strip()
+        if how == "is":
+            ok = bool(wanted) and parseaddr(value)[1].lower() == parseaddr(wanted)[1].lower()
+        elif how == "has":
+            ok = bool(wanted) and wanted in value
+        else:
+            try:
+                moment = parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                return False
+            at = datetime.fromisoformat(wanted)
+            ok = moment.tzinfo is not None and at - LATE_BY[0] <= moment <= at + LATE_BY[1]
+        if not ok:
+            return False
+    return True
 
 
 def _purge_imported(session: Session, before: date, actor: str, dry_run: bool, partnership_id: int) -> int:
@@ -256,6 +307,58 @@ def _reclaim(app: App, xid: int | None) -> list[str]:
     return warnings
 
 
+def _outbox_messages(session: Session, case: ReviewCase) -> list[OutboxMessage]:
+    """The messages about the case that may wait in the outbox: the files recorded as written; and, by
+    the names of old (one name per letter or reminder, shared by every database writing to the folder),
+    only those whose headers are the case's own: a letter's Message-ID, or a reminder's recipient,
+    reference and the hour it was sent."""
+    found = []
+    sent = (
+        select(
+            LetterDelivery.outbox_file, LetterDelivery.message_id, LetterDelivery.via, Letter.id, Letter.kind
+        )
+        .join(Letter, Letter.id == LetterDelivery.letter_id)
+        .where(Letter.case_id == case.id)
+    )
+    for file, message_id, via, letter_id, kind in session.execute(sent):
+        if file:
+            found.append(OutboxMessage(file))
+        elif via.startswith("outbox"):
+            found.append(OutboxMessage(f"letter-{letter_id}-{kind}.eml", (("Message-ID", message_id, "is"),)))
+    reminders = (
+        select(Reminder.id, Reminder.kind, Reminder.recipient, Reminder.sent_at, Reminder.outbox_file)
+        .join(Deadline, Deadline.id == Reminder.deadline_id)
+        .where(Deadline.case_id == case.id)
+    )
+    for rid, kind, recipient, sent_at, file in session.execute(reminders):
+        if file:
+            found.append(OutboxMessage(file))
+        elif sent_at is not None:
+            must = (
+                ("To", recipient, "is"),
+                ("Message-ID", f".reminder-{rid}-{kind}@", "has"),
+                ("Subject", f" {case.reference} ", "has"),
+                ("Date", _utc(sent_at), "near"),
+            )
+            found.append(OutboxMessage(f"{rid}-{kind}.eml", must))
+    if case.email:  # the online acknowledgement (`trigger.cases.online`), to the address it went to
+        must = (
+            ("To", case.email, "is"),
+            ("Subject", f"({case.reference})", "has"),
+            ("Date", _utc(case.created_at), "near"),
+        )
+        name = mail.Outbox.safe_name(f"online-{case.reference}")
+        found += [
+            OutboxMessage(f"{glob.escape(name)}-*.eml", must, glob=True),
+            OutboxMessage(f"{name}.eml", must),
+        ]
+    return found
+
+
+def _utc(moment: datetime) -> str:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
 def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool, outbox: list[str]) -> dict:
     initials = "".join(w[0] for w in case.victim_name.split() if w[:1].isalpha()).upper()[:3]
     incidents = session.scalar(select(func.count()).select_from(Incident).where(Incident.case_id == case.id))
@@ -270,6 +373,7 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool, o
     }
     if dry_run:
         return summary
+    outbox += _outbox_messages(session, case)  # read before the address and the rows are blanked
     for name, value in CASE_FIELDS.items():
         setattr(case, name, value)
     case.purged = True
@@ -284,13 +388,6 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool, o
     session.execute(
         update(LetterDelivery).where(LetterDelivery.letter_id.in_(letter_ids)).values(sent_to=PURGED)
     )
-    # the messages about the case that may wait in the outbox, by the names they were written under
-    outbox += [
-        f"letter-{i}-{kind}"
-        for i, kind in session.execute(select(Letter.id, Letter.kind).where(Letter.case_id == case.id))
-    ]
-    reminders = select(Reminder.id, Reminder.kind).join(Deadline, Deadline.id == Reminder.deadline_id)
-    outbox += [f"{i}-{kind}" for i, kind in session.execute(reminders.where(Deadline.case_id == case.id))]
     # the key goes, and with it every reason and detail of the case's audit events (the chain stays)
     session.execute(delete(CaseKey).where(CaseKey.case_id == case.id))
     session.flush()

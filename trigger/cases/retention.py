@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr, parsedate_to_datetime
 
 from sqlalchemy import delete, func, select, update
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel, col
 
 from trigger.errors import GuardRefused
 from trigger.rules.calendar import add_months
@@ -91,13 +91,21 @@ ROW_FIELDS = (
     (Correction, {"old_value": None, "new_value": None, "reason": PURGED}),
     (Consultation, {"response": PURGED}),
 )
+
+
+def _table(model: type[SQLModel]) -> str:
+    name = model.__tablename__  # sqlmodel types it as a name or a function making one; a table has the name
+    assert isinstance(name, str)
+    return name
+
+
 TABLES = [
     "review_case",
     "letter_copy",
     "letter_delivery",
     "signposting",
     "case_key",
-    *(model.__tablename__ for model, _ in ROW_FIELDS),
+    *(_table(model) for model, _ in ROW_FIELDS),
 ]
 
 
@@ -135,17 +143,17 @@ def latest_allowed(retention_years: int, on: date | None = None) -> date:
 
 def candidates(session: Session, closed_before: date, partnership_id: int | None = None) -> list[ReviewCase]:
     """Closed and withdrawn cases whose personal data is due to go (of one partnership, when given)."""
-    ours = [] if partnership_id is None else [ReviewCase.partnership_id == partnership_id]
+    ours = [] if partnership_id is None else [col(ReviewCase.partnership_id) == partnership_id]
     return list(
         session.scalars(
             select(ReviewCase)
             .where(
                 *ours,
-                ReviewCase.state.in_(TERMINAL),
-                ReviewCase.state_changed < closed_before,
-                ReviewCase.purged.is_(False),
+                col(ReviewCase.state).in_(TERMINAL),
+                col(ReviewCase.state_changed) < closed_before,
+                col(ReviewCase.purged).is_(False),
             )
-            .order_by(ReviewCase.reference)
+            .order_by(col(ReviewCase.reference))
         )
     )
 
@@ -227,9 +235,13 @@ def _purge_imported(session: Session, before: date, actor: str, dry_run: bool, p
     """The partnership's imported incident rows (no case) reported before `before`, and its record of
     victims told about the Case Review before it (by their id in the partners' systems): deleted, with
     one audit event. Returns the number of incident rows."""
-    old = (Incident.case_id.is_(None), Incident.reported < before, Incident.partnership_id == partnership_id)
+    old = (
+        col(Incident.case_id).is_(None),
+        col(Incident.reported) < before,
+        col(Incident.partnership_id) == partnership_id,
+    )
     count = session.scalar(select(func.count()).select_from(Incident).where(*old)) or 0
-    told = (Signposting.told_on < before) & (Signposting.partnership_id == partnership_id)
+    told = (col(Signposting.told_on) < before) & (col(Signposting.partnership_id) == partnership_id)
     signposted = session.scalar(select(func.count()).select_from(Signposting).where(told)) or 0
     if (count or signposted) and not dry_run:
         session.execute(delete(Incident).where(*old))
@@ -312,13 +324,17 @@ def _outbox_messages(session: Session, case: ReviewCase) -> list[OutboxMessage]:
     the names of old (one name per letter or reminder, shared by every database writing to the folder),
     only those whose headers are the case's own: a letter's Message-ID, or a reminder's recipient,
     reference and the hour it was sent."""
-    found = []
+    found: list[OutboxMessage] = []
     sent = (
         select(
-            LetterDelivery.outbox_file, LetterDelivery.message_id, LetterDelivery.via, Letter.id, Letter.kind
+            col(LetterDelivery.outbox_file),
+            col(LetterDelivery.message_id),
+            col(LetterDelivery.via),
+            col(Letter.id),
+            col(Letter.kind),
         )
-        .join(Letter, Letter.id == LetterDelivery.letter_id)
-        .where(Letter.case_id == case.id)
+        .join(Letter, col(Letter.id) == col(LetterDelivery.letter_id))
+        .where(col(Letter.case_id) == case.id)
     )
     for file, message_id, via, letter_id, kind in session.execute(sent):
         if file:
@@ -326,15 +342,21 @@ def _outbox_messages(session: Session, case: ReviewCase) -> list[OutboxMessage]:
         elif via.startswith("outbox"):
             found.append(OutboxMessage(f"letter-{letter_id}-{kind}.eml", (("Message-ID", message_id, "is"),)))
     reminders = (
-        select(Reminder.id, Reminder.kind, Reminder.recipient, Reminder.sent_at, Reminder.outbox_file)
-        .join(Deadline, Deadline.id == Reminder.deadline_id)
-        .where(Deadline.case_id == case.id)
+        select(
+            col(Reminder.id),
+            col(Reminder.kind),
+            col(Reminder.recipient),
+            col(Reminder.sent_at),
+            col(Reminder.outbox_file),
+        )
+        .join(Deadline, col(Deadline.id) == col(Reminder.deadline_id))
+        .where(col(Deadline.case_id) == case.id)
     )
     for rid, kind, recipient, sent_at, file in session.execute(reminders):
         if file:
             found.append(OutboxMessage(file))
         elif sent_at is not None:
-            must = (
+            must: tuple[tuple[str, str, str], ...] = (
                 ("To", recipient, "is"),
                 ("Message-ID", f".reminder-{rid}-{kind}@", "has"),
                 ("Subject", f" {case.reference} ", "has"),
@@ -359,10 +381,14 @@ def _utc(moment: datetime) -> str:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
-def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool, outbox: list[str]) -> dict:
+def _purge_case(
+    session: Session, case: ReviewCase, actor: str, dry_run: bool, outbox: list[OutboxMessage]
+) -> dict:
     initials = "".join(w[0] for w in case.victim_name.split() if w[:1].isalpha()).upper()[:3]
-    incidents = session.scalar(select(func.count()).select_from(Incident).where(Incident.case_id == case.id))
-    letters = session.scalar(select(func.count()).select_from(Letter).where(Letter.case_id == case.id))
+    incidents = session.scalar(
+        select(func.count()).select_from(Incident).where(col(Incident.case_id) == case.id)
+    )
+    letters = session.scalar(select(func.count()).select_from(Letter).where(col(Letter.case_id) == case.id))
     summary = {
         "reference": case.reference,
         "state": case.state,
@@ -379,17 +405,17 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool, o
     case.purged = True
     session.add(case)
     for model, values in ROW_FIELDS:
-        session.execute(update(model).where(model.case_id == case.id).values(**values))
+        session.execute(update(model).where(col(model.case_id) == case.id).values(**values))
     # the exact bytes of the letters sent are personal data through and through: the register keeps
     # each letter's kind, date and sha256 only
-    letter_ids = select(Letter.id).where(Letter.case_id == case.id)
-    session.execute(delete(LetterCopy).where(LetterCopy.letter_id.in_(letter_ids)))
+    letter_ids = select(col(Letter.id)).where(col(Letter.case_id) == case.id)
+    session.execute(delete(LetterCopy).where(col(LetterCopy.letter_id).in_(letter_ids)))
     # and the addresses the letters were e-mailed to
     session.execute(
-        update(LetterDelivery).where(LetterDelivery.letter_id.in_(letter_ids)).values(sent_to=PURGED)
+        update(LetterDelivery).where(col(LetterDelivery.letter_id).in_(letter_ids)).values(sent_to=PURGED)
     )
     # the key goes, and with it every reason and detail of the case's audit events (the chain stays)
-    session.execute(delete(CaseKey).where(CaseKey.case_id == case.id))
+    session.execute(delete(CaseKey).where(col(CaseKey.case_id) == case.id))
     session.flush()
     audit.record(
         session,
@@ -401,11 +427,7 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool, o
         detail={
             "fields": [
                 *sorted(CASE_FIELDS),
-                *(
-                    f"{model.__tablename__}.{column}"
-                    for model, values in ROW_FIELDS
-                    for column in sorted(values)
-                ),
+                *(f"{_table(model)}.{column}" for model, values in ROW_FIELDS for column in sorted(values)),
                 "letter copies",
                 "outbox messages",
                 "audit reasons and details (the case's key)",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-12-06 17:14:15.853386
+Create Date: 2026-12-06 17:43:16.685601
 
 """
 from typing import Sequence, Union

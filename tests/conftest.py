@@ -231,6 +231,14 @@ def db(trigger, snapshot):
 
 
 @pytest.fixture
+def outbox(tmp_path, monkeypatch) -> Path:
+    """The outbox folder (TRIGGER_OUTBOX), in the test's own directory."""
+    folder = tmp_path / "outbox"
+    monkeypatch.setenv("TRIGGER_OUTBOX", str(folder))
+    return folder
+
+
+@pytest.fixture
 def case(db, snapshot):
     """A case received on 2 March 2026 with three qualifying complaints to the police."""
 

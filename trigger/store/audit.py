@@ -20,9 +20,9 @@ from sqlmodel import Session, col, select
 
 from trigger.checks import ID_MAX
 from trigger.errors import InvalidInput, NotPermitted
-from trigger.store import access, facts, seal
+from trigger.store import access, facts, seal, tables
 from trigger.store.app import App, writers_lock
-from trigger.store.models import AuditEvent, AuditHead, Partnership, ReviewCase, utcnow
+from trigger.store.models import AuditEvent, AuditHead, CaseKey, Partnership, ReviewCase, utcnow
 
 GENESIS = "0" * 64
 
@@ -161,16 +161,23 @@ def pending(session: Session, case_id: int) -> list[AuditEvent]:
 def _carries_facts(session: Session, case_id: int, before: int) -> bool:
     """Whether the case's last event before `before` carries facts (its history does too), or the case
     has no earlier event (its rows are all new in this transaction)."""
-    earlier = session.exec(
-        select(AuditEvent)
-        .where(AuditEvent.case_id == case_id, col(AuditEvent.seq) < before)
-        .order_by(col(AuditEvent.seq).desc())
+    ev = tables.audit_event
+    earlier = session.execute(
+        select(ev.c.seq, ev.c.detail)
+        .where(ev.c.case_id == case_id, ev.c.seq < before)
+        .order_by(ev.c.seq.desc())
         .limit(1)
     ).first()
     if earlier is None:
         return True
-    opened = seal.Opener(session, [case_id]).recorded(earlier)
-    return opened is not None and "facts" in opened
+    text = earlier.detail
+    if seal.is_sealed(text):
+        key = session.get(CaseKey, case_id)
+        text = seal.opened(key.key, case_id, earlier.seq, "detail", text) if key is not None else None
+    try:
+        return isinstance(recorded := json.loads(text or "null"), dict) and "facts" in recorded
+    except ValueError:
+        return False
 
 
 event.listen(OrmSession, "before_flush", facts.collect)

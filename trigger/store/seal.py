@@ -65,6 +65,15 @@ def seal_event(session: Any, event: Any) -> None:
         setattr(event, field, PREFIX + base64.b64encode(nonce + sealed).decode("ascii"))
 
 
+def opened(key: bytes, case_id: int, seq: int, field: str, stored: str) -> str | None:
+    """One sealed value opened with the case's key; None when the key does not open it."""
+    data = base64.b64decode(stored[len(PREFIX) :])
+    try:
+        return _aead(key).decrypt(data[:NONCE], data[NONCE:], _bound(case_id, seq, field)).decode()
+    except Exception:  # noqa: BLE001 - another key, or altered
+        return None
+
+
 def is_sealed(stored: str | None) -> bool:
     return stored is not None and stored.startswith(PREFIX)
 

@@ -1582,10 +1582,10 @@ def letter(c, reference, kind, fmt, output, force, issued, record_file, send, by
 
 def _letter_copy(c: Ctx, reference: str, issued: int, output: str | None, force: bool) -> None:
     """`letter REF --issued N`: a register entry given back exactly as sent."""
-    from trigger import correspondence
+    from trigger.correspondence import register
     from trigger.store import outputs
 
-    copy = correspondence.issued_copy(c.app, reference, issued)
+    copy = register.issued_copy(c.app, reference, issued)
     if copy.format in ("pdf", "zip", "docx") and not output:
         raise click.UsageError(f"entry {issued} is a {copy.format}: give -o FILE.{copy.format}")
     outputs.write(output_target(c, output, force, fmt=copy.format), copy.content)
@@ -1628,8 +1628,9 @@ def _letter_send(
         outputs.write(target, sent.issued.content)
     id_name = "Message-ID" if sent.message_id.startswith("<") else "Notify id"
     click.echo(
-        f"Sent the {kind} letter on {reference.upper()} to {sent.to} ({sent.via}, "
-        f"{id_name} {sent.message_id}); recorded as register entry {sent.issued.number} "
+        f"Sent the {kind} letter on {reference.upper()} to {sent.to} ({sent.via}"
+        + (f", file {sent.file}" if sent.file else "")
+        + f", {id_name} {sent.message_id}); recorded as register entry {sent.issued.number} "
         f"({sent.issued.issued_on}, pdf, sha256 {sent.issued.content_hash[:12]})."
     )
 
@@ -1652,11 +1653,11 @@ def _letter_issue(
     c: Ctx, reference: str, kind: str, fmt: str, output: str | None, force: bool, **given: Any
 ) -> None:
     """`letter REF KIND`: rendered, written, and recorded (unless --preview)."""
-    from trigger import correspondence
+    from trigger.correspondence import register
 
     if fmt in ("pdf", "docx") and not output:
         raise click.UsageError(f"a {fmt.upper()} letter needs a file to go to: give -o FILE.{fmt}")
-    issued = correspondence.letter(
+    issued = register.letter(
         c.app,
         reference,
         kind,
@@ -1690,9 +1691,9 @@ def letters_check(folder):
     """Check a partnership's template folder: unknown or missing fields, templates that do not parse,
     and references to anything outside the letter (a file or web address in href, src, CSS url() or
     @import), which letters never fetch; each is named with its file and line."""
-    from trigger import correspondence
+    from trigger.correspondence import register
 
-    problems = correspondence.check_templates(folder)
+    problems = register.check_templates(folder)
     for line in problems:
         click.echo(line)
     if problems:
@@ -1722,9 +1723,9 @@ def bundle(c, reference, output, force, to, on):
 
     It is recorded only once the file has been written (never over an existing file without --force).
     """
-    from trigger import correspondence
+    from trigger.correspondence import appeal_bundle
 
-    issued = correspondence.bundle(
+    issued = appeal_bundle.make(
         c.app, reference, on=on, recipient=to, output=output_target(c, output, force, stream=False, fmt="zip")
     )
     click.echo(

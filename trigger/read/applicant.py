@@ -38,7 +38,7 @@ from trigger.store.models import (
     ReviewCase,
     row_id,
 )
-from trigger.store.partnerships import display_name, partnership_of, point_of_contact
+from trigger.store.partnerships import heading, name_of, partnership_of, point_of_contact
 from trigger.store.unit import case_policy
 
 # the stages a case goes through, as the applicant is told them, and the stage of each state
@@ -228,8 +228,9 @@ def _next_step(
 
 
 def _contact(session: Session, case: ReviewCase, pol: Policy, partnership: str) -> Contact:
-    spoc = point_of_contact(session, case, pol)
-    head = pol.letterhead
+    own = heading(session, pol, case.partnership_id)  # the partnership's letterhead, else its policy's
+    spoc = point_of_contact(session, case, pol, own)
+    head = own.letterhead
     return Contact(
         name=spoc["name"],
         person=spoc["person"],
@@ -297,7 +298,7 @@ def _partnership(session: Session, case: ReviewCase, pol: Policy) -> tuple[str, 
     home = partnership_of(session, case.partnership_id)
     if home is None:
         return "", pol.partnership
-    return home.code, display_name(home, pol)
+    return home.code, name_of(home, pol)
 
 
 @needs(FOLLOW)

@@ -64,6 +64,15 @@ class Partnership(SQLModel, table=True):
     reference_prefix: str = Field(default="CT", max_length=12, unique=True)  # CT-CHA -> CT-CHA-2026-0001
     manager_email: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # its own letterhead (`partnership add|update`); where one is empty the policy's [letterhead] is used
+    name_cy: str | None = None  # the Welsh name, for the Welsh half of bilingual letters
+    address: str | None = None  # the address lines, one per line
+    telephone: str | None = None
+    web: str | None = None
+    logo: bytes | None = Field(default=None, sa_column=Column("logo", LargeBinary, nullable=True))
+    logo_type: str | None = Field(default=None, max_length=16)  # the logo's MIME type: image/png, ...
+    signatory_name: str | None = None
+    signatory_role: str | None = None
 
 
 class AppUser(SQLModel, table=True):
@@ -337,6 +346,8 @@ class LetterDelivery(SQLModel, table=True):
     sent_at: datetime = Field(default_factory=utcnow)
     message_id: str
     via: str = Field(max_length=120)  # "smtp host:port" or "outbox"
+    # the file written in the outbox folder (a name of its own: nothing there is ever replaced)
+    outbox_file: str | None = Field(default=None, max_length=160)
 
 
 class LetterCopy(SQLModel, table=True):
@@ -391,6 +402,10 @@ class Reminder(SQLModel, table=True):
     first_failed_at: datetime | None = None
     failure: str | None = Field(default=None, max_length=16)  # failed because: refused, expired
     reported_at: datetime | None = None  # the manager was told it failed
+    # the report could not be mailed then: a copy went to the outbox, and it is sent when mail works again
+    report_copied_at: datetime | None = None
+    report_claim_until: datetime | None = None  # a runner is sending the report until then (database clock)
+    outbox_file: str | None = Field(default=None, max_length=160)  # sent to the outbox folder, as this file
 
 
 class AuditHead(SQLModel, table=True):

@@ -293,6 +293,7 @@ def _letter_delivery() -> Table:
         Column("sent_at", UTCDateTime()),
         Column("message_id", AutoString()),
         Column("via", AutoString()),
+        Column("outbox_file", AutoString()),
     )
 
 
@@ -332,6 +333,14 @@ def _partnership() -> Table:
         Column("reference_prefix", AutoString()),
         Column("manager_email", AutoString()),
         Column("created_at", UTCDateTime()),
+        Column("name_cy", AutoString()),
+        Column("address", AutoString()),
+        Column("telephone", AutoString()),
+        Column("web", AutoString()),
+        Column("logo", LargeBinary()),
+        Column("logo_type", AutoString()),
+        Column("signatory_name", AutoString()),
+        Column("signatory_role", AutoString()),
     )
 
 
@@ -382,6 +391,9 @@ def _reminder() -> Table:
         Column("first_failed_at", UTCDateTime()),
         Column("failure", AutoString()),
         Column("reported_at", UTCDateTime()),
+        Column("report_copied_at", UTCDateTime()),
+        Column("report_claim_until", UTCDateTime()),
+        Column("outbox_file", AutoString()),
     )
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-12-06 17:09:24.959472
+Create Date: 2026-12-06 18:46:20.751782
 
 """
 from typing import Sequence, Union
@@ -35,6 +35,14 @@ def upgrade() -> None:
     sa.Column('reference_prefix', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
     sa.Column('manager_email', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('name_cy', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('address', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('telephone', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('web', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('logo', sa.LargeBinary(), nullable=True),
+    sa.Column('logo_type', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('signatory_name', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('signatory_role', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_partnership')),
     sa.UniqueConstraint('code', name=op.f('uq_partnership_code')),
     sa.UniqueConstraint('reference_prefix', name=op.f('uq_partnership_reference_prefix'))
@@ -455,6 +463,7 @@ def upgrade() -> None:
     sa.Column('sent_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('via', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('outbox_file', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=True),
     sa.ForeignKeyConstraint(['letter_id'], ['letter.id'], name=op.f('fk_letter_delivery_letter_id_letter')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_letter_delivery'))
     )
@@ -478,6 +487,9 @@ def upgrade() -> None:
     sa.Column('first_failed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('failure', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
     sa.Column('reported_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('report_copied_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('report_claim_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('outbox_file', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=True),
     sa.ForeignKeyConstraint(['deadline_id'], ['deadline.id'], name=op.f('fk_reminder_deadline_id_deadline')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder')),
     sa.UniqueConstraint('deadline_id', 'kind', 'recipient', name=op.f('uq_reminder_deadline_id'))

@@ -20,6 +20,7 @@ import secrets
 import sqlite3
 from pathlib import Path
 
+import hypothesis
 import pytest
 import sqlalchemy
 import sqlmodel
@@ -39,6 +40,11 @@ from tests.support.databases import (
 from tests.support.runner import Runner
 from trigger.store import db as database
 from trigger.store.app import dispose_engines, get_engine
+
+# No time limit per example: hypothesis's default (200 ms) fails a test because the machine is busy,
+# which says nothing about the rule under test. What a property must hold it asserts itself.
+hypothesis.settings.register_profile("trigger", deadline=None)
+hypothesis.settings.load_profile("trigger")
 
 
 def pytest_collection_modifyitems(config, items):

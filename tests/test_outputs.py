@@ -218,7 +218,11 @@ def test_no_output_ever_goes_to_the_database_its_wal_or_its_journal(db, appealed
     live = Path(os.environ["TRIGGER_DB"][len("sqlite:///") :])
     (tmp_path / "link.db").symlink_to(live)
     os.link(live, tmp_path / "hard.db")
-    names = [live, Path(f"{live}-wal"), Path(f"{live}-journal"), Path(f"{live}-shm"), tmp_path / "link.db"]
+    names = [
+        live,
+        *(Path(f"{live}{end}") for end in ("-wal", "-journal", "-shm", "-queue")),
+        tmp_path / "link.db",
+    ]
     names.append(tmp_path / "hard.db")
     before = database_dump()
     raw = live.read_bytes()

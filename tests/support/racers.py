@@ -15,6 +15,7 @@ as JSON on standard output.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import runpy
@@ -23,7 +24,11 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from trigger.store import queue
 
 ROOT = Path(__file__).resolve().parents[2]
 PRELOAD = ("cli", "trigger.store.app", "trigger.cases.moves", "trigger.cases.review", "trigger.read.views")
@@ -48,6 +53,32 @@ def at_once(
         subprocess.CompletedProcess(cmd, r["returncode"], r["stdout"], r["stderr"])
         for cmd, r in zip(commands, json.loads(launched.stdout), strict=True)
     ]
+
+
+def started(command: list[str], **env: str) -> subprocess.Popen:
+    """One command (`["cli.py", *args]`) started now in a process of its own, its output piped (text), so
+    a test can read a line it prints while it is still running; `env` is added to the environment."""
+    return subprocess.Popen(
+        [sys.executable, *command],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT), **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@contextmanager
+def holding_the_queue(db_url: str) -> Iterator[None]:
+    """Somebody else's change in progress: this process holds the SQLite database's writers' queue
+    (`trigger.store.queue`) until the block ends."""
+    path = Path(f"{db_url.removeprefix('sqlite:///')}{queue.SUFFIX}")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _run(command: list[str]) -> int:

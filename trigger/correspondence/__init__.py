@@ -652,7 +652,7 @@ def letter(
         _place(staged, "the letter was not written")
         return issued
     try:
-        with changing(app, reference) as w:
+        with changing(app, reference, pol) as w:
             w.lock()
             if _letter_context(w.session, w.case, w.policy, kind, fmt, on, recipient, facts) != ctx:
                 raise Retry(
@@ -968,7 +968,7 @@ def bundle(
     to = recipient or pol.appeal_body
     staged = _stage(output, content, "the bundle was not recorded")
     try:
-        with changing(app, reference) as w:
+        with changing(app, reference, pol) as w:
             w.lock()
             if (w.case.version, last_event(w.session, w.case.id)) != seen:
                 raise Retry(

@@ -58,11 +58,12 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def database_files(db_url: str | None) -> list[Path]:
-    """The files of a SQLite database: the file itself and its WAL, shared-memory and journal files."""
+    """The files of a SQLite database: the file itself, its WAL, shared-memory and journal files, and the
+    writers' queue (`trigger.store.queue`)."""
     path = sqlite_path(db_url or "")
     if path is None:
         return []
-    return [Path(f"{path}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")]
+    return [Path(f"{path}{suffix}") for suffix in ("", "-wal", "-shm", "-journal", "-queue")]
 
 
 def _is_database(target: Path, db_url: str | None) -> bool:

@@ -146,3 +146,21 @@ def test_every_cited_docs_anchor_exists():
         elif anchor not in cache[doc]:
             broken.append(f"{where}: docs/{doc} has no heading with the anchor #{anchor}")
     assert not broken, f"{len(broken)} citation(s) name a missing docs/ file or anchor:\n" + "\n".join(broken)
+
+
+def _lint_commands(lines: list[str]) -> list[str]:
+    """Commands as one would type them, whatever file holds them (a hook's file filtering left out)."""
+    return [re.sub(r" --force-exclude| \.$", "", line.strip()) for line in lines if line.strip()]
+
+
+def test_ci_just_and_pre_commit_run_the_same_lint_commands():
+    ci = (ROOT / ".ci" / "run").read_text().split('echo "== lint"\n', 1)[1].split("\n\n", 1)[0]
+    just = (ROOT / "Justfile").read_text().split("\nlint:\n", 1)[1].split("\n\n", 1)[0]
+    hooks = re.findall(r"^\s+entry: (.+)$", (ROOT / ".pre-commit-config.yaml").read_text(), re.M)[:-1]
+    expected = _lint_commands(ci.splitlines())
+    assert len(expected) == 5, expected
+    assert _lint_commands(just.splitlines()) == expected
+    assert _lint_commands(hooks) == expected
+    contributing = (ROOT / "CONTRIBUTING.md").read_text()
+    for recipe in re.findall(r"`just ([a-z-]+)`", contributing):
+        assert f"\n{recipe}" in (ROOT / "Justfile").read_text(), f"CONTRIBUTING names `just {recipe}`"

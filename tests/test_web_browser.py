@@ -439,6 +439,11 @@ def _axe(page, what: str, found: list) -> None:
     for v in results.response["violations"]:
         targets = [n["target"] for n in v["nodes"]][:3]
         found.append(f"{what}: {v['id']} ({v['impact']}) {v['help']} {targets}")
+    # WCAG 1.4.10 reflow: at 320 CSS pixels (a 1280-pixel screen zoomed to 400%, so 200% as well)
+    # nothing needs scrolling sideways
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    if wide > page.viewport_size["width"]:
+        found.append(f"{what}: {wide} pixels wide in a {page.viewport_size['width']}-pixel window")
     _shot(page, what)
 
 

@@ -73,7 +73,7 @@ def load_ahead(policy: Policy) -> Policy:
     return policy
 
 
-def policy_of_case(app: App, reference: str) -> Policy:
+def _policy_of_case(app: App, reference: str) -> Policy:
     """The policy a case runs under, read outside any write transaction, with what it needs loaded
     (`load_ahead`)."""
     app.require_schema(writing=True)  # a database the code must not write is refused before it is read
@@ -244,11 +244,11 @@ def changing(app: App, reference: str, policy: Policy | None = None) -> Iterator
     letter's file put in place). The case's version (optimistic lock) moves only when the case row
     itself changes (a move, an edit of the case); an addition to the case leaves it alone, so two
     people adding to one case never clash (docs/architecture.md#optimistic-locking). The case's
-    policy is read first, outside the transaction (`policy_of_case`, or `policy` when the caller
+    policy is read first, outside the transaction (`_policy_of_case`, or `policy` when the caller
     has it already).
 
     Use-case functions that use this are wrapped in `retried`."""
-    known = load_ahead(policy) if policy is not None else policy_of_case(app, reference)
+    known = load_ahead(policy) if policy is not None else _policy_of_case(app, reference)
     with app.write() as session:
         case = find_case(session, reference)
         work = Work(session, case, case_policy(session, case, known), app.actor)

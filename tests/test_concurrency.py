@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from tests.support.databases import ON_POSTGRES, sqlite_only
 from tests.support.racers import at_once, holding_the_queue, started
+from tests.support.waiting import HANG
 from trigger.cases import moves
 from trigger.errors import ConcurrentChange
 from trigger.store import audit
@@ -408,7 +409,7 @@ def test_two_people_who_both_read_the_case_before_either_moved_it_one_is_told_ch
 
     from trigger.store import unit
 
-    both_read = threading.Barrier(2, timeout=30)
+    both_read = threading.Barrier(2, timeout=HANG)
     real = unit.case_policy
 
     def read_then_wait(session, row, known=None):
@@ -431,7 +432,7 @@ def test_two_people_who_both_read_the_case_before_either_moved_it_one_is_told_ch
     for t in threads:
         t.start()
     for t in threads:
-        t.join(60)
+        t.join(HANG)
     assert sorted(outcomes)[0] == "OK" and outcomes.count("OK") == 1, outcomes
     refused = next(o for o in outcomes if o != "OK")
     assert "changed by someone else" in refused and "reload it" in refused

@@ -5,8 +5,8 @@
   flushed to disk, and only then renamed into place, so a full disk or a missing folder leaves no
   half-written file and, for a letter, nothing recorded;
 - an existing file is never replaced without `--force`;
-- nothing is ever written over the database file, its WAL or its journal (symbolic and hard links
-  resolved);
+- nothing is ever written over the database file, its WAL, its journal or its writers' queue
+  (symbolic and hard links resolved);
 - a character device or a pipe (`/dev/stdout`, a FIFO) is written to directly, as a stream.
 
 Writing is in two steps, `stage` (the temporary file) and `place` (the rename), so that a command

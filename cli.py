@@ -1587,10 +1587,10 @@ def letter(c, reference, kind, fmt, output, force, issued, record_file, send, by
 
 def _letter_copy(c: Ctx, reference: str, issued: int, output: str | None, force: bool) -> None:
     """`letter REF --issued N`: a register entry given back exactly as sent."""
-    from trigger import correspondence
+    from trigger.correspondence import register
     from trigger.store import outputs
 
-    copy = correspondence.issued_copy(c.app, reference, issued)
+    copy = register.issued_copy(c.app, reference, issued)
     if copy.format in ("pdf", "zip", "docx") and not output:
         raise click.UsageError(f"entry {issued} is a {copy.format}: give -o FILE.{copy.format}")
     outputs.write(output_target(c, output, force, fmt=copy.format), copy.content)
@@ -1657,11 +1657,11 @@ def _letter_issue(
     c: Ctx, reference: str, kind: str, fmt: str, output: str | None, force: bool, **given: Any
 ) -> None:
     """`letter REF KIND`: rendered, written, and recorded (unless --preview)."""
-    from trigger import correspondence
+    from trigger.correspondence import register
 
     if fmt in ("pdf", "docx") and not output:
         raise click.UsageError(f"a {fmt.upper()} letter needs a file to go to: give -o FILE.{fmt}")
-    issued = correspondence.letter(
+    issued = register.letter(
         c.app,
         reference,
         kind,
@@ -1695,9 +1695,9 @@ def letters_check(folder):
     """Check a partnership's template folder: unknown or missing fields, templates that do not parse,
     and references to anything outside the letter (a file or web address in href, src, CSS url() or
     @import), which letters never fetch; each is named with its file and line."""
-    from trigger import correspondence
+    from trigger.correspondence import register
 
-    problems = correspondence.check_templates(folder)
+    problems = register.check_templates(folder)
     for line in problems:
         click.echo(line)
     if problems:
@@ -1727,9 +1727,9 @@ def bundle(c, reference, output, force, to, on):
 
     It is recorded only once the file has been written (never over an existing file without --force).
     """
-    from trigger import correspondence
+    from trigger.correspondence import appeal_bundle
 
-    issued = correspondence.bundle(
+    issued = appeal_bundle.make(
         c.app, reference, on=on, recipient=to, output=output_target(c, output, force, stream=False, fmt="zip")
     )
     click.echo(
@@ -1787,41 +1787,45 @@ def calendar_group():
 @calendar_group.command("due")
 @click.argument("start", type=DATE)
 @click.argument("span")
-@click.option("--nation", type=NATION, default="england", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (key `due`).")
-def calendar_due(start, span, nation, as_json):
-    """When SPAN (e.g. 20wd or 14d) after START ends."""
+@click.option(
+    "--nation", type=NATION, default=None, help="Whose bank holidays count (default: the policy's nation)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (keys `due`, `policy`).")
+@partnership_option
+@pass_ctx
+def calendar_due(c, start, span, nation, as_json):
+    """When SPAN (such as 20wd or 14d; at least one day) after START ends.
+
+    Counted as the cases' deadlines are: the bank holidays of the policy's nation, its closure days and
+    its roll-forward rule (the policy chosen at init, or --policy).
+    """
+    from trigger.deadlines import working_days
     from trigger.rules import calendar
 
-    try:
-        parsed = calendar.parse_span(span)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="SPAN") from None
-    due = calendar.WorkingCalendar(nation).due(start, parsed)
+    data = working_days.due(c.app, start, span, nation)
     if as_json:
-        console.emit_json(
-            {"start": start.isoformat(), "span": str(parsed), "nation": nation, "due": due.isoformat()}
-        )
+        console.emit_json(data)
     else:
+        due = date.fromisoformat(data["due"])
         click.echo(
-            f"{parsed.describe()} after {start.isoformat()} ({nation}): {due.isoformat()} "
-            f"({due.strftime('%A')})"
+            f"{calendar.parse_span(data['span']).describe()} after {start.isoformat()} "
+            f"({data['nation']}, policy {data['policy']}): {due.isoformat()} ({due.strftime('%A')})"
         )
 
 
 @calendar_group.command("holidays")
 @click.argument("year", type=YEAR)
-@click.option("--nation", type=NATION, default="england", show_default=True)
+@click.option(
+    "--nation", type=NATION, default=None, help="Whose bank holidays to list (default: the policy's nation)."
+)
 @output_options(console.HOLIDAYS)
-def calendar_holidays(year, nation, as_json, as_csv, wide):
-    """The days treated as bank holidays in YEAR."""
-    from trigger.rules import calendar
+@partnership_option
+@pass_ctx
+def calendar_holidays(c, year, nation, as_json, as_csv, wide):
+    """The days not counted as working days in YEAR: the bank holidays and the policy's closure days."""
+    from trigger.deadlines import working_days
 
-    rows = [
-        {"date": d.isoformat(), "weekday": d.strftime("%A"), "name": name}
-        for d, name in calendar.WorkingCalendar(nation).holidays_in(year)
-    ]
-    console.emit_rows(rows, console.HOLIDAYS, as_json, as_csv, wide)
+    console.emit_rows(working_days.holidays(c.app, year, nation), console.HOLIDAYS, as_json, as_csv, wide)
 
 
 @calendar_group.command("ics")

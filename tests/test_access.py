@@ -237,6 +237,8 @@ TABLE = [
     (("letter", APPEALED, "--issued", "1", "-o", "{tmp}/copy.txt", "--force"), READ_CASE),
     (("partnership", "list"), READ_CASE),
     (("agency", "list"), READ_CASE),
+    (("calendar", "due", "2026-03-02", "1wd"), READ_CASE),  # the partnership's closure days
+    (("calendar", "holidays", "2026"), READ_CASE),
     (("report", "annual", "--year", "2025"), READ),
     (("report", "hours"), READ),
     (("report", "deadlines"), READ),
@@ -333,8 +335,6 @@ TABLE = [
 NO_DATABASE = {
     "demo",
     "diagram",
-    "calendar due",
-    "calendar holidays",
     "policy list",
     "policy show",
     "letters check",

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.runner import Runner
 from trigger.errors import PolicyError
+from trigger.rules import deadlines
 from trigger.rules import policy as policies
 from trigger.rules.calendar import Span, WorkingCalendar, parse_span
 
@@ -143,9 +146,9 @@ def test_closure_days_move_deadlines():
     assert (date(2026, 12, 24), "Partnership closure day") in cal.holidays_in(2026)
 
 
-@pytest.mark.parametrize("text", ["14", "-1d", "2 weeks", "1.5wd", "", "wd", "3w"])
+@pytest.mark.parametrize("text", ["14", "-1d", "2 weeks", "1.5wd", "", "wd", "3w", "0wd", "0d", "00wd"])
 def test_unitless_or_negative_timescales_are_refused(text):
-    with pytest.raises(ValueError, match="write a whole number with its unit"):
+    with pytest.raises(ValueError, match="is not a timescale"):
         parse_span(text)
 
 
@@ -173,6 +176,70 @@ def test_calendar_due_cli(trigger):
 def test_calendar_due_refuses_a_unitless_span(trigger):
     result = trigger.fails("calendar", "due", "2026-12-19", "20")
     assert "is not a timescale" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("span", ["0wd", "0d", "-1wd", "-3d"])
+def test_calendar_due_refuses_a_zero_or_negative_span_in_one_line(trigger, span, tmp_path, monkeypatch):
+    # a zero span would answer with the start day itself, a weekend or a closure day included
+    monkeypatch.setenv("TRIGGER_DB", f"sqlite:///{tmp_path / 'none' / 'trigger.db'}")
+    result = trigger.fails("calendar", "due", "2026-12-18", "--", span)
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        f"Error: SPAN: {span!r} is not a timescale: it must be at least one day (1{span[-2:].strip('0')})"
+        if span.startswith("0")
+        else f"Error: SPAN: {span!r} is not a timescale; write a whole number with its unit, e.g. 1wd or 14d"
+    )
+    assert not (tmp_path / "none").exists()  # nothing written, not even the database's folder
+
+
+def _policy_file(folder, closures=(), roll_forward=True, nation="england"):
+    text = policies.resolve("llr").read_text(encoding="utf-8")
+    days = ", ".join(d.isoformat() for d in sorted(closures))
+    text = text.replace("closures = []", f"closures = [{days}]")
+    text = text.replace("roll_forward = true", f"roll_forward = {str(roll_forward).lower()}")
+    text = text.replace('nation = "england"', f'nation = "{nation}"')
+    path = folder / "ours.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_calendar_due_counts_the_policys_closure_days(trigger, tmp_path):
+    policy = _policy_file(tmp_path, closures=[date(2026, 12, 21), date(2026, 12, 22)])
+    # Friday 18 December: Monday 21 and Tuesday 22 are closed, so one working day later is Wednesday 23
+    assert trigger.json("--policy", policy, "calendar", "due", "2026-12-18", "1wd")["due"] == "2026-12-23"
+    out = trigger("--policy", policy, "calendar", "due", "2026-12-18", "1wd").stdout
+    assert out == "1 working day after 2026-12-18 (england, policy llr): 2026-12-23 (Wednesday)\n"
+    # without them the preset's calendar answers Monday
+    assert trigger.json("calendar", "due", "2026-12-18", "1wd")["due"] == "2026-12-21"
+    listed = trigger.json("--policy", policy, "calendar", "holidays", "2026")
+    assert {"date": "2026-12-21", "weekday": "Monday", "name": "Partnership closure day"} in listed
+
+
+closure_days = st.sets(st.dates(min_value=date(2019, 1, 1), max_value=date(2031, 12, 31)), max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start=days,
+    count=st.integers(min_value=1, max_value=60),
+    unit=st.sampled_from(["wd", "d"]),
+    closed=closure_days,
+    roll_forward=st.booleans(),
+    nation=st.sampled_from(["england", "wales"]),
+)
+def test_calendar_due_is_the_deadline_a_case_gets_under_the_same_policy(
+    tmp_path_factory, start, count, unit, closed, roll_forward, nation
+):
+    path = _policy_file(tmp_path_factory.mktemp("policy"), closed, roll_forward, nation)
+    answered = Runner().json("--policy", path, "calendar", "due", start.isoformat(), f"{count}{unit}")
+    pol = policies.load(str(path))
+    # the case engine's own computation: an acknowledgement timescale of the same span, received on START
+    pol = dataclasses.replace(pol, timescales={**pol.timescales, "acknowledge": Span(count, unit)})
+    (ack,) = [
+        d for d in deadlines.compute(pol, deadlines.CaseFacts("received", start)) if d.kind == "acknowledge"
+    ]
+    assert answered["due"] == ack.due.isoformat()
+    assert answered["nation"] == nation
 
 
 def test_calendar_holidays_cli(trigger):

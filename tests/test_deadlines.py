@@ -12,6 +12,7 @@ from sqlmodel import Session, create_engine, select
 
 from tests.support.cases import add_complaints
 from trigger.store.models import Deadline, Letter, Reminder, ReviewCase
+from workflows import PRESETS_DIR
 
 
 @pytest.fixture
@@ -267,3 +268,35 @@ def test_reminder_rows_follow_the_deadline(db, later):
     with _session() as s:
         statuses = {r.id: r.status for r in s.exec(select(Reminder))}
     assert all(statuses[r.id] == "cancelled" for r in rows if r.send_on >= date(2027, 1, 1))
+
+
+def test_calendar_due_answers_what_a_case_under_the_partnerships_policy_is_given(trigger, tmp_path, later):
+    # the partnership closes on Monday 21 and Tuesday 22 December 2026
+    text = (PRESETS_DIR / "llr.toml").read_text(encoding="utf-8")
+    policy = tmp_path / "closures.toml"
+    policy.write_text(text.replace("closures = []", "closures = [2026-12-21, 2026-12-22]"), encoding="utf-8")
+    trigger("init", "--policy", policy, "--manager-email", "csm@example.gov.uk")
+    ref = trigger.json(
+        "activate",
+        "--applicant",
+        "Ann Example",
+        "--received",
+        "2026-12-18",
+        "--channel",
+        "online",
+        "--statement",
+        "Nothing has changed",
+    )["reference"]
+    assert deadlines(trigger, ref)["acknowledge", "received 2026-12-18"]["due"] == "2026-12-23"
+    # no --policy: the calendar is the one the partnership's cases count in
+    assert trigger.json("calendar", "due", "2026-12-18", "1wd")["due"] == "2026-12-23"
+    assert trigger("calendar", "due", "2026-12-18", "1wd").stdout == (
+        "1 working day after 2026-12-18 (england, policy llr): 2026-12-23 (Wednesday)\n"
+    )
+    closed = [
+        r for r in trigger.json("calendar", "holidays", "2026") if r["name"] == "Partnership closure day"
+    ]
+    assert [r["date"] for r in closed] == ["2026-12-21", "2026-12-22"]
+    refused = trigger.fails("calendar", "due", "2026-12-18", "0wd")
+    assert refused.stderr == "Error: SPAN: '0wd' is not a timescale: it must be at least one day (1wd)\n"
+    assert refused.stdout == ""

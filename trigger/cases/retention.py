@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import delete, func, select, update
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel, col
 
 from trigger.errors import GuardRefused
 from trigger.rules.calendar import add_months
@@ -89,13 +89,21 @@ ROW_FIELDS = (
     (Correction, {"old_value": None, "new_value": None, "reason": PURGED}),
     (Consultation, {"response": PURGED}),
 )
+
+
+def _table(model: type[SQLModel]) -> str:
+    name = model.__tablename__  # sqlmodel types it as a name or a function making one; a table has the name
+    assert isinstance(name, str)
+    return name
+
+
 TABLES = [
     "review_case",
     "letter_copy",
     "letter_delivery",
     "signposting",
     "case_key",
-    *(model.__tablename__ for model, _ in ROW_FIELDS),
+    *(_table(model) for model, _ in ROW_FIELDS),
 ]
 
 
@@ -117,17 +125,17 @@ def latest_allowed(retention_years: int, on: date | None = None) -> date:
 
 def candidates(session: Session, closed_before: date, partnership_id: int | None = None) -> list[ReviewCase]:
     """Closed and withdrawn cases whose personal data is due to go (of one partnership, when given)."""
-    ours = [] if partnership_id is None else [ReviewCase.partnership_id == partnership_id]
+    ours = [] if partnership_id is None else [col(ReviewCase.partnership_id) == partnership_id]
     return list(
         session.scalars(
             select(ReviewCase)
             .where(
                 *ours,
-                ReviewCase.state.in_(TERMINAL),
-                ReviewCase.state_changed < closed_before,
-                ReviewCase.purged.is_(False),
+                col(ReviewCase.state).in_(TERMINAL),
+                col(ReviewCase.state_changed) < closed_before,
+                col(ReviewCase.purged).is_(False),
             )
-            .order_by(ReviewCase.reference)
+            .order_by(col(ReviewCase.reference))
         )
     )
 
@@ -176,9 +184,13 @@ def _purge_imported(session: Session, before: date, actor: str, dry_run: bool, p
     """The partnership's imported incident rows (no case) reported before `before`, and its record of
     victims told about the Case Review before it (by their id in the partners' systems): deleted, with
     one audit event. Returns the number of incident rows."""
-    old = (Incident.case_id.is_(None), Incident.reported < before, Incident.partnership_id == partnership_id)
+    old = (
+        col(Incident.case_id).is_(None),
+        col(Incident.reported) < before,
+        col(Incident.partnership_id) == partnership_id,
+    )
     count = session.scalar(select(func.count()).select_from(Incident).where(*old)) or 0
-    told = (Signposting.told_on < before) & (Signposting.partnership_id == partnership_id)
+    told = (col(Signposting.told_on) < before) & (col(Signposting.partnership_id) == partnership_id)
     signposted = session.scalar(select(func.count()).select_from(Signposting).where(told)) or 0
     if (count or signposted) and not dry_run:
         session.execute(delete(Incident).where(*old))
@@ -258,8 +270,10 @@ def _reclaim(app: App, xid: int | None) -> list[str]:
 
 def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool, outbox: list[str]) -> dict:
     initials = "".join(w[0] for w in case.victim_name.split() if w[:1].isalpha()).upper()[:3]
-    incidents = session.scalar(select(func.count()).select_from(Incident).where(Incident.case_id == case.id))
-    letters = session.scalar(select(func.count()).select_from(Letter).where(Letter.case_id == case.id))
+    incidents = session.scalar(
+        select(func.count()).select_from(Incident).where(col(Incident.case_id) == case.id)
+    )
+    letters = session.scalar(select(func.count()).select_from(Letter).where(col(Letter.case_id) == case.id))
     summary = {
         "reference": case.reference,
         "state": case.state,
@@ -275,24 +289,30 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool, o
     case.purged = True
     session.add(case)
     for model, values in ROW_FIELDS:
-        session.execute(update(model).where(model.case_id == case.id).values(**values))
+        session.execute(update(model).where(col(model.case_id) == case.id).values(**values))
     # the exact bytes of the letters sent are personal data through and through: the register keeps
     # each letter's kind, date and sha256 only
-    letter_ids = select(Letter.id).where(Letter.case_id == case.id)
-    session.execute(delete(LetterCopy).where(LetterCopy.letter_id.in_(letter_ids)))
+    letter_ids = select(col(Letter.id)).where(col(Letter.case_id) == case.id)
+    session.execute(delete(LetterCopy).where(col(LetterCopy.letter_id).in_(letter_ids)))
     # and the addresses the letters were e-mailed to
     session.execute(
-        update(LetterDelivery).where(LetterDelivery.letter_id.in_(letter_ids)).values(sent_to=PURGED)
+        update(LetterDelivery).where(col(LetterDelivery.letter_id).in_(letter_ids)).values(sent_to=PURGED)
     )
     # the messages about the case that may wait in the outbox, by the names they were written under
     outbox += [
         f"letter-{i}-{kind}"
-        for i, kind in session.execute(select(Letter.id, Letter.kind).where(Letter.case_id == case.id))
+        for i, kind in session.execute(
+            select(col(Letter.id), col(Letter.kind)).where(col(Letter.case_id) == case.id)
+        )
     ]
-    reminders = select(Reminder.id, Reminder.kind).join(Deadline, Deadline.id == Reminder.deadline_id)
-    outbox += [f"{i}-{kind}" for i, kind in session.execute(reminders.where(Deadline.case_id == case.id))]
+    reminders = select(col(Reminder.id), col(Reminder.kind)).join(
+        Deadline, col(Deadline.id) == col(Reminder.deadline_id)
+    )
+    outbox += [
+        f"{i}-{kind}" for i, kind in session.execute(reminders.where(col(Deadline.case_id) == case.id))
+    ]
     # the key goes, and with it every reason and detail of the case's audit events (the chain stays)
-    session.execute(delete(CaseKey).where(CaseKey.case_id == case.id))
+    session.execute(delete(CaseKey).where(col(CaseKey.case_id) == case.id))
     session.flush()
     audit.record(
         session,
@@ -304,11 +324,7 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool, o
         detail={
             "fields": [
                 *sorted(CASE_FIELDS),
-                *(
-                    f"{model.__tablename__}.{column}"
-                    for model, values in ROW_FIELDS
-                    for column in sorted(values)
-                ),
+                *(f"{_table(model)}.{column}" for model, values in ROW_FIELDS for column in sorted(values)),
                 "letter copies",
                 "outbox messages",
                 "audit reasons and details (the case's key)",

@@ -21,7 +21,7 @@ from trigger.store.partnerships import manager_address
 from trigger.store.tables import deadline as D
 from trigger.store.tables import reminder as R
 from trigger.store.tables import review_case as C
-from trigger.store.unit import default_policy, find_case
+from trigger.store.unit import default_policy, find_case, rows_matched
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -122,18 +122,20 @@ def retry(app: App, reference: str | None = None, on: date | None = None) -> int
             where = and_(where, R.c.deadline_id.in_(select(D.c.id).where(D.c.case_id == case.id)))
         else:
             where = ours(session, where)
-        count = session.execute(
-            update(R)
-            .where(where)
-            .values(
-                status="pending",
-                attempts=0,
-                next_attempt_at=None,
-                first_failed_at=None,
-                failure=None,
-                reported_at=None,
+        count = rows_matched(
+            session.execute(
+                update(R)
+                .where(where)
+                .values(
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=None,
+                    first_failed_at=None,
+                    failure=None,
+                    reported_at=None,
+                )
             )
-        ).rowcount
+        )
         if count:
             audit.record(
                 session,

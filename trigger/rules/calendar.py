@@ -79,11 +79,13 @@ class Span:
 
 
 def parse_span(text: str) -> Span:
-    """`"20wd"` -> Span(20, "wd"); a unit-less or negative value is refused (ValueError)."""
+    """`"20wd"` -> Span(20, "wd"); a unit-less, negative or zero value is refused (ValueError)."""
     match = _SPAN.match(str(text))
     if not match:
         raise ValueError(f"{text!r} is not a timescale; write a whole number with its unit, e.g. 1wd or 14d")
     count, unit = match.group(1), match.group(2)
+    if int(count) < 1:
+        raise ValueError(f"{text!r} is not a timescale: it must be at least one day (1{unit})")
     if len(count) > 6 or int(count) > SPAN_MAX[unit]:
         raise ValueError(f"{text!r} is more than ten years; give at most {SPAN_MAX[unit]}{unit}")
     return Span(int(count), unit)

@@ -115,7 +115,6 @@ def _unmet_end(kind: str, due: date, ended_on: date | None) -> tuple[bool, bool]
 
 def compute(policy: Policy, facts: CaseFacts) -> list[Due]:
     """The deadlines of a case, in the order the procedure meets them."""
-    cal = policy.calendar()
     ts = policy.timescales
     ended = facts.ended_on if facts.state in TERMINAL else None
     if facts.state in TERMINAL and ended is None:
@@ -127,7 +126,7 @@ def compute(policy: Policy, facts: CaseFacts) -> list[Due]:
 
     def add(kind: str, anchor: str, start: date, met_on: date | None, missed: bool = False) -> None:
         span = ts[kind]
-        due = cal.due(start, span, policy.roll_forward)
+        due = policy.due(start, span)
         na, late = (False, False) if met_on is not None else _unmet_end(kind, due, ended)
         out.append(
             Due(

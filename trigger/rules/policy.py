@@ -39,9 +39,7 @@ POLICY_SPAN_MAX = {"d": 366, "wd": 261}  # a year: no time limit of the procedur
 
 
 def _timescale(text: str) -> str:
-    span = parse_span(text)  # ValueError names the unit rule
-    if span.count < 1:
-        raise ValueError(f"{text!r} is not a timescale: it must be at least one day")
+    span = parse_span(text)  # ValueError names the unit rule and refuses a zero span
     if span.count > POLICY_SPAN_MAX[span.unit]:
         raise ValueError(
             f"{text!r} is longer than a year; a time limit of the procedure is at most "
@@ -368,6 +366,12 @@ class Policy:
 
     def calendar(self) -> WorkingCalendar:
         return WorkingCalendar(self.nation, self.closures)
+
+    def due(self, start: date, span: Span) -> date:
+        """When a timescale from `start` ends under this policy: its nation's bank holidays, its closure
+        days and its roll-forward rule. Every deadline, reminder and `calendar due` counts with this one
+        (docs/procedure.md#counting-days)."""
+        return self.calendar().due(start, span, self.roll_forward)
 
     def grounds_against(self, against: str | None) -> dict[str, str]:
         """The grounds of appeal open against a threshold decision or an outcome (all when None)."""

@@ -104,7 +104,7 @@ def due_date(session: Session, case: ReviewCase, policy: Policy, kind: str, anch
     ).first()
     if row is not None:
         return row.due
-    return policy.calendar().due(anchor, policy.timescales[kind], policy.roll_forward)
+    return policy.due(anchor, policy.timescales[kind])
 
 
 def refresh(session: Session, case: ReviewCase, policy: Policy) -> None:
@@ -180,7 +180,7 @@ def reminder_dates(policy: Policy, deadline: Deadline, received: date | None = N
     return {
         "warning": warn,
         "overdue": deadline.due + timedelta(days=1),
-        "escalation": cal.due(deadline.due, policy.escalate_after, policy.roll_forward),
+        "escalation": policy.due(deadline.due, policy.escalate_after),
     }
 
 

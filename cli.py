@@ -1633,8 +1633,9 @@ def _letter_send(
         outputs.write(target, sent.issued.content)
     id_name = "Message-ID" if sent.message_id.startswith("<") else "Notify id"
     click.echo(
-        f"Sent the {kind} letter on {reference.upper()} to {sent.to} ({sent.via}, "
-        f"{id_name} {sent.message_id}); recorded as register entry {sent.issued.number} "
+        f"Sent the {kind} letter on {reference.upper()} to {sent.to} ({sent.via}"
+        + (f", file {sent.file}" if sent.file else "")
+        + f", {id_name} {sent.message_id}); recorded as register entry {sent.issued.number} "
         f"({sent.issued.issued_on}, pdf, sha256 {sent.issued.content_hash[:12]})."
     )
 

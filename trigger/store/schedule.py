@@ -214,6 +214,7 @@ def _schedule_reminders(
                     # one whose deadline stands waits for `trigger reminders retry`)
                     row.send_on, row.status, row.attempts = dates[kind], "pending", 0
                     row.next_attempt_at = row.first_failed_at = row.failure = row.reported_at = None
+                    row.report_copied_at = row.report_claim_until = None
                     session.add(row)
     for key, row in existing.items():
         if key not in wanted and row.status in ("pending", "failed"):

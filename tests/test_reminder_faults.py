@@ -31,6 +31,7 @@ from tests.support.mailservers import (
     overdue_now,
     run_out_claims,
 )
+from tests.support.racers import at_once
 from tests.support.serving import Serve
 from tests.support.waiting import HANG, until
 from trigger.deadlines import service

@@ -25,7 +25,7 @@ from aiosmtpd.smtp import AuthResult
 from sqlalchemy import func, select
 
 from tests.support.sql import raw_sql
-from trigger.deadlines.reminders import clock
+from trigger.deadlines.dbclock import clock
 from trigger.store.app import App
 from trigger.store.models import Reminder
 

@@ -23,8 +23,8 @@ from trigger.cases import complaints, duties, reassignment
 from trigger.codes import ACTION_OPEN, CHANNELS, LANGUAGES, REJECTION_CATEGORIES, VICTIM_KINDS, not_one_of
 from trigger.errors import GuardRefused, InvalidInput, NotInitialised, NotPermitted, PolicyError
 from trigger.rules.calendar import add_months
+from trigger.rules.dates import long_date
 from trigger.rules.policy import Policy
-from trigger.rules.threshold import long_date
 from trigger.store import access, audit, schedule
 from trigger.store.access import ACTIVATE, APPEAL_DECISION, DECIDE, REVIEW, needs
 from trigger.store.app import App

@@ -29,8 +29,8 @@ from trigger.codes import (
 from trigger.correspondence.eligibility import STAGES, appeals_of, event_on, reported_decision
 from trigger.errors import GuardRefused, InvalidInput, PolicyError
 from trigger.read import views
-from trigger.read.views import iso
 from trigger.rules import policy as policies
+from trigger.rules.dates import iso
 from trigger.rules.policy import Policy
 from trigger.store.models import (
     Action,

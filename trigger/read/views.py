@@ -22,6 +22,7 @@ from trigger.errors import NotFound
 from trigger.read import corrected
 from trigger.read.undelivered import undelivered
 from trigger.rules import deadlines
+from trigger.rules.dates import iso
 from trigger.store import access, seal
 from trigger.store import tables as t
 from trigger.store.access import READ_CASE, needs
@@ -31,11 +32,6 @@ if TYPE_CHECKING:  # the policy model and the threshold rule are loaded only whe
     from trigger.rules.calendar import WorkingCalendar
     from trigger.rules.policy import Policy
     from trigger.rules.threshold import Explanation
-
-
-def iso(day: date | None) -> str | None:
-    """A date as ISO text, or None: how dates leave the engine in JSON and letter contexts."""
-    return day.isoformat() if day else None
 
 
 def initials(name: str | None) -> str:

@@ -546,12 +546,6 @@ def release_claims(app: App, runner: str, keep: int | None = None) -> int:
         ).rowcount
 
 
-def transport(app: App) -> Channel:
-    """The channel; it lives in `trigger.store.channels`, kept here for older callers."""
-
-    return channels.transport(app)
-
-
 def runner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 

@@ -27,7 +27,10 @@ def test_the_long_date_is_the_one_the_letters_print(day):
 
 def test_the_long_forms():
     assert long_date(date(2026, 3, 2)) == "2 March 2026"
+    # the Welsh months as Welsh public bodies write them
     assert long_date(date(2026, 3, 2), "cy") == "2 Mawrth 2026"
+    assert long_date(date(2026, 7, 31), "cy") == "31 Gorffennaf 2026"
+    assert long_date(date(2027, 2, 1), "cy") == "1 Chwefror 2027"
     assert long_date(date(2026, 3, 2), "en") == long_date(date(2026, 3, 2), "fr") == "2 March 2026"
     assert long_date_with_weekday(date(2027, 1, 8)) == "Friday 8 January 2027"
 

@@ -18,9 +18,11 @@ outbox folder are overwritten and removed.
 
 from __future__ import annotations
 
+import glob
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parseaddr, parsedate_to_datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, SQLModel, col
@@ -107,14 +109,30 @@ TABLES = [
 ]
 
 
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A purged case's message that may be in the outbox: the file recorded when it was written, or
+    (written before outbox names were unique, or never recorded: the online acknowledgement) the name
+    or glob it would have, with what its headers must say for it to be this case's and not another
+    database's: (header, value, how), `how` being "is" (an address: its address part), "has" (the
+    header contains the value) or "near" (Date: from a minute before the ISO moment to an hour after)."""
+
+    name: str
+    must: tuple[tuple[str, str, str], ...] = ()
+    glob: bool = False
+
+
 @dataclass
 class Purged:
     cases: list[dict] = field(default_factory=list)
     imported_incidents: int = 0  # imported incident rows deleted (or, dry run, that would be)
     warnings: list[str] = field(default_factory=list)
-    outbox: list[str] = field(default_factory=list)  # the purged cases' messages, by outbox name
+    outbox: list[OutboxMessage] = field(default_factory=list)  # the purged cases' messages
 
 
+# a message found by its old name is the case's only if its Date header falls this near the moment
+# the engine recorded (a minute before, for clocks and rounding; an hour after, for a long sweep)
+LATE_BY = (timedelta(minutes=1), timedelta(hours=1))
 SNAPSHOT_WAIT = 60.0  # seconds to wait for older transactions before rewriting the tables
 
 
@@ -174,10 +192,43 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
         result.warnings += _reclaim(app, xid)
     if not dry_run and result.outbox:
         try:
-            mail.Outbox(mail.outbox_dir()).discard(result.outbox)
+            discard(mail.Outbox(mail.outbox_dir()), result.outbox)
         except OSError as exc:
             result.warnings.append(f"the purged cases' messages could not be removed from the outbox: {exc}")
     return result
+
+
+def discard(outbox: mail.Outbox, messages: list[OutboxMessage]) -> int:
+    """Overwrite and remove the purged cases' messages from the outbox: the files recorded, and those
+    found by name whose headers say they are the case's own (another database's file of the same name
+    is left alone). Returns how many files went."""
+    names = []
+    for m in messages:
+        for name in outbox.names(m.name) if m.glob else [m.name]:
+            if not m.must or _says(outbox.read(name), m.must):
+                names.append(name)
+    return outbox.discard(names)
+
+
+def _says(msg, must: tuple[tuple[str, str, str], ...]) -> bool:
+    if msg is None:
+        return False
+    for header, wanted, how in must:
+        value = str(msg.get(header) or "").strip()
+        if how == "is":
+            ok = bool(wanted) and parseaddr(value)[1].lower() == parseaddr(wanted)[1].lower()
+        elif how == "has":
+            ok = bool(wanted) and wanted in value
+        else:
+            try:
+                moment = parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                return False
+            at = datetime.fromisoformat(wanted)
+            ok = moment.tzinfo is not None and at - LATE_BY[0] <= moment <= at + LATE_BY[1]
+        if not ok:
+            return False
+    return True
 
 
 def _purge_imported(session: Session, before: date, actor: str, dry_run: bool, partnership_id: int) -> int:
@@ -268,7 +319,71 @@ def _reclaim(app: App, xid: int | None) -> list[str]:
     return warnings
 
 
-def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool, outbox: list[str]) -> dict:
+def _outbox_messages(session: Session, case: ReviewCase) -> list[OutboxMessage]:
+    """The messages about the case that may wait in the outbox: the files recorded as written; and, by
+    the names of old (one name per letter or reminder, shared by every database writing to the folder),
+    only those whose headers are the case's own: a letter's Message-ID, or a reminder's recipient,
+    reference and the hour it was sent."""
+    found: list[OutboxMessage] = []
+    sent = (
+        select(
+            col(LetterDelivery.outbox_file),
+            col(LetterDelivery.message_id),
+            col(LetterDelivery.via),
+            col(Letter.id),
+            col(Letter.kind),
+        )
+        .join(Letter, col(Letter.id) == col(LetterDelivery.letter_id))
+        .where(col(Letter.case_id) == case.id)
+    )
+    for file, message_id, via, letter_id, kind in session.execute(sent):
+        if file:
+            found.append(OutboxMessage(file))
+        elif via.startswith("outbox"):
+            found.append(OutboxMessage(f"letter-{letter_id}-{kind}.eml", (("Message-ID", message_id, "is"),)))
+    reminders = (
+        select(
+            col(Reminder.id),
+            col(Reminder.kind),
+            col(Reminder.recipient),
+            col(Reminder.sent_at),
+            col(Reminder.outbox_file),
+        )
+        .join(Deadline, col(Deadline.id) == col(Reminder.deadline_id))
+        .where(col(Deadline.case_id) == case.id)
+    )
+    for rid, kind, recipient, sent_at, file in session.execute(reminders):
+        if file:
+            found.append(OutboxMessage(file))
+        elif sent_at is not None:
+            must: tuple[tuple[str, str, str], ...] = (
+                ("To", recipient, "is"),
+                ("Message-ID", f".reminder-{rid}-{kind}@", "has"),
+                ("Subject", f" {case.reference} ", "has"),
+                ("Date", _utc(sent_at), "near"),
+            )
+            found.append(OutboxMessage(f"{rid}-{kind}.eml", must))
+    if case.email:  # the online acknowledgement (`trigger.cases.online`), to the address it went to
+        must = (
+            ("To", case.email, "is"),
+            ("Subject", f"({case.reference})", "has"),
+            ("Date", _utc(case.created_at), "near"),
+        )
+        name = mail.Outbox.safe_name(f"online-{case.reference}")
+        found += [
+            OutboxMessage(f"{glob.escape(name)}-*.eml", must, glob=True),
+            OutboxMessage(f"{name}.eml", must),
+        ]
+    return found
+
+
+def _utc(moment: datetime) -> str:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def _purge_case(
+    session: Session, case: ReviewCase, actor: str, dry_run: bool, outbox: list[OutboxMessage]
+) -> dict:
     initials = "".join(w[0] for w in case.victim_name.split() if w[:1].isalpha()).upper()[:3]
     incidents = session.scalar(
         select(func.count()).select_from(Incident).where(col(Incident.case_id) == case.id)
@@ -284,6 +399,7 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool, o
     }
     if dry_run:
         return summary
+    outbox += _outbox_messages(session, case)  # read before the address and the rows are blanked
     for name, value in CASE_FIELDS.items():
         setattr(case, name, value)
     case.purged = True
@@ -298,19 +414,6 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool, o
     session.execute(
         update(LetterDelivery).where(col(LetterDelivery.letter_id).in_(letter_ids)).values(sent_to=PURGED)
     )
-    # the messages about the case that may wait in the outbox, by the names they were written under
-    outbox += [
-        f"letter-{i}-{kind}"
-        for i, kind in session.execute(
-            select(col(Letter.id), col(Letter.kind)).where(col(Letter.case_id) == case.id)
-        )
-    ]
-    reminders = select(col(Reminder.id), col(Reminder.kind)).join(
-        Deadline, col(Deadline.id) == col(Reminder.deadline_id)
-    )
-    outbox += [
-        f"{i}-{kind}" for i, kind in session.execute(reminders.where(col(Deadline.case_id) == case.id))
-    ]
     # the key goes, and with it every reason and detail of the case's audit events (the chain stays)
     session.execute(delete(CaseKey).where(col(CaseKey.case_id) == case.id))
     session.flush()

@@ -4,7 +4,8 @@ and a letter e-mailed to the applicant with its PDF attached (`letter --send`).
 Either way the register keeps exactly what went out: its bytes and sha256, and for an e-mail the
 address, the moment it was handed to the mail server (or written to the outbox) and its Message-ID.
 The e-mail goes over the same channel as the reminders (`trigger.store.mail`: `TRIGGER_SMTP_URL` over
-verified TLS, XOAUTH2 where configured, else the outbox folder), From `TRIGGER_MAIL_FROM`.
+verified TLS, XOAUTH2 where configured, else the outbox folder, where the file it was written to is
+recorded too), From `TRIGGER_MAIL_FROM`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Sent:
     to: str
     message_id: str
     via: str
+    file: str | None = None  # the outbox file it was written to
 
 
 # -- the edited version actually sent ----------------------------------------------------------------
@@ -165,12 +167,13 @@ def send(
         body = _covering_note(ctx) if edited is not None else _text(kind, ctx, w.policy, templates)
         row = register(w, issued, edited=edited is not None)
         via = channel.describe() if by == "email" else f"{channel.describe()}, {by}"
+        written = None
         try:
             if isinstance(channel, notify.Notify):
                 message_id = _by_notify(channel, by, ctx, issued, address, body)
             else:
                 msg = _message(ctx, issued, address, mail.sender(), body)
-                channel.send(msg, f"letter-{row.id}-{issued.kind}")
+                written = channel.send(msg, f"letter-{row.id}-{issued.kind}")
                 message_id = msg["Message-ID"]
         except (smtplib.SMTPException, OSError, mail.MailError, mail.BadAddress, mail.Refused) as exc:
             raise DeliveryFailed(
@@ -179,8 +182,12 @@ def send(
             ) from None
         finally:
             channel.close()
-        w.session.add(LetterDelivery(letter_id=row_id(row), sent_to=address, message_id=message_id, via=via))
-    return Sent(issued, address, message_id, via)
+        w.session.add(
+            LetterDelivery(
+                letter_id=row_id(row), sent_to=address, message_id=message_id, via=via, outbox_file=written
+            )
+        )
+    return Sent(issued, address, message_id, via, written)
 
 
 def _by_notify(channel: notify.Notify, by: str, ctx: dict, issued: Issued, address: str, body: str) -> str:

@@ -10,8 +10,9 @@
   that lost a claim neither sends nor counts the reminder. Claims it will not use are released.
 - **Failures.** A temporary failure (no connection, a timeout, 4xx, TLS or login) backs off (minutes,
   then hours: `next_attempt_at`) and is retried for at least a day; a permanent refusal (5xx), or a day
-  of failures, marks the reminder `failed` and reports it to the manager (by the outbox when SMTP itself
-  is failing). `status` and `show` list them; `retry` puts them back.
+  of failures, marks the reminder `failed` and reports it to the manager. A report SMTP cannot take for
+  now is copied to the outbox and sent by the first run whose mail works, once. `status` and `show`
+  list them; `retry` puts them back.
 - Bodies carry the case reference, the deadline kind, the due date and the victim's initials only.
 """
 
@@ -24,7 +25,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -33,8 +34,6 @@ from sqlalchemy import (
     Row,
     and_,
     bindparam,
-    func,
-    literal_column,
     or_,
     select,
     update,
@@ -42,6 +41,7 @@ from sqlalchemy import (
 from sqlmodel import Session, col
 
 from trigger.deadlines import notices, undelivered
+from trigger.deadlines.dbclock import clock, dialect
 from trigger.errors import InvalidInput
 from trigger.read.views import initials
 from trigger.rules.deadlines import is_duty
@@ -96,28 +96,6 @@ def backoff(failures: int) -> timedelta:
     return BACKOFF[min(failures, len(BACKOFF)) - 1]
 
 
-def _dialect(db: Session | Connection) -> str:
-    return (db.get_bind() if isinstance(db, Session) else db).dialect.name
-
-
-def clock(db: Session | Connection, plus: float = 0.0) -> ColumnElement[Any]:
-    """The database's clock (UTC), `plus` seconds ahead, as SQL comparable with our DateTime columns.
-    SQLite's is the clock of the host holding the file; PostgreSQL's the server's (`clock_timestamp`,
-    not the transaction's start). `db` is a Session or a Connection."""
-    if _dialect(db) == "sqlite":
-        return func.strftime("%Y-%m-%d %H:%M:%f", "now", f"{plus:+.3f} seconds")
-    now = func.timezone("UTC", func.clock_timestamp())
-    return now + literal_column(f"interval '{round(plus * 1000)} milliseconds'") if plus else now
-
-
-def db_now(db: Session | Connection) -> datetime:
-    """The database's clock, read (UTC, aware)."""
-    value = (db.execute(select(clock(db)))).scalar_one()
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC)
-
-
 # -- what is due ----------------------------------------------------------------------------------------
 
 
@@ -134,6 +112,7 @@ class Due:
     first_failed: datetime | None = None
     action_number: int | None = None
     alone: bool = False  # the manager is the only one told: the reviewer has no address
+    outbox_file: str | None = None  # the file it was written to, when the outbox is the channel
 
 
 @dataclass
@@ -213,7 +192,7 @@ def _candidates(session: Session, today: date, now: datetime, limit: int | None)
     """The reminders due (and those abandoned), with what their message needs. Two steps so the planner
     cannot pick a scan of the cases: the ids from the reminder table alone through its (status,
     send_on) index, then their deadline and case by primary key."""
-    pg = _dialect(session) == "postgresql"
+    pg = dialect(session) == "postgresql"
     ids: list[int] = []
     visible = access.visible_cases(session)  # a manager's sweep: their partnership's reminders only
     ours = (
@@ -412,6 +391,7 @@ class _Sweep:
                 next_attempt_at=None,
                 first_failed_at=None,
                 claim_until=None,
+                outbox_file=bindparam("file"),
             )
         )
 
@@ -438,7 +418,7 @@ class _Sweep:
                 # may take: nobody else can take it before the send is over, sent or cut off
                 with conn.begin():
                     if sent is not None:
-                        conn.execute(self._done, {"rid": sent.id})
+                        conn.execute(self._done, {"rid": sent.id, "file": sent.outbox_file})
                     ours = conn.execute(self._keep, {"rid": item.id}).rowcount
                 self._counted(sent)  # only once its mark is committed
                 sent = None
@@ -464,7 +444,8 @@ class _Sweep:
                     msg = notices.reminder(
                         facts, item.recipient, self.mail_from, idstring=f"reminder-{item.id}-{item.kind}"
                     )
-                    self.channel.send(msg, f"{item.id}-{item.kind}")
+                    written = self.channel.send(msg, f"{item.id}-{item.kind}")
+                    item.outbox_file = written if isinstance(written, str) else None
                 except Exception as exc:  # noqa: BLE001 - every failure is recorded, the reminder kept or reported
                     self._failed(conn, item, mail.classify(exc))
                 else:
@@ -477,7 +458,7 @@ class _Sweep:
         """Mark a sent reminder in its own transaction."""
         if item is not None:
             with conn.begin():
-                conn.execute(self._done, {"rid": item.id})
+                conn.execute(self._done, {"rid": item.id, "file": item.outbox_file})
         self._counted(item)
 
     def _counted(self, item: Due | None) -> None:
@@ -546,6 +527,14 @@ def release_claims(app: App, runner: str, keep: int | None = None) -> int:
         ).rowcount
 
 
+def _tell(result: Result, told: undelivered.Told) -> None:
+    result.reported += told.count
+    result.reported_via = told.via or result.reported_via
+    result.report_error = told.error or result.report_error
+    if told.owed:
+        result.warnings.append(told.owed)
+
+
 def runner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -598,6 +587,7 @@ def run(
     sweep = _Sweep(app, runner, now, channel, result, stop, progress, window)
     items = list(wanted.values())
     try:
+        _tell(result, undelivered.report(app, channel, now))  # reports owed since mail last failed
         with _connection(app) as conn:
             raw = conn.connection.dbapi_connection
             assert raw is not None  # None only once the connection is closed
@@ -620,8 +610,7 @@ def run(
                     conn.rollback()
                     raw.execute("PRAGMA synchronous=FULL")
         if not result.stopped:  # a stopping service leaves the report to the next sweep
-            told = undelivered.report(app, channel, now)
-            result.reported, result.reported_via, result.report_error = told.count, told.via, told.error
+            _tell(result, undelivered.report(app, channel, now))
     finally:
         channel.close()
     if result.sent or result.failed or result.gave_up or result.reported:

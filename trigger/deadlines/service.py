@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from trigger.deadlines import notices, reminders
+from trigger.deadlines.dbclock import db_now
 from trigger.errors import InvalidInput
 from trigger.rules.deadlines import is_duty
 from trigger.store import access, channels
@@ -111,7 +112,7 @@ def digest(
             state = _digest_state(session, key) or {"state": "new", "sent_to": []}
             if state.get("state") == "done":
                 return {"date": today.isoformat(), "skipped": "already sent", "sent": 0}
-            clock_now = reminders.db_now(session)
+            clock_now = db_now(session)
             if state.get("state") == "claimed" and datetime.fromisoformat(state["until"]) > clock_now:
                 return {"date": today.isoformat(), "skipped": "being sent by another runner", "sent": 0}
             state.update(

@@ -47,6 +47,7 @@ def chronology(session: Session, case: ReviewCase) -> list[dict[str, object]]:
     events = session.scalars(
         select(AuditEvent).where(col(AuditEvent.case_id) == case.id).order_by(col(AuditEvent.seq))
     ).all()
+    seal.require_key(session, case)
     sealed = seal.Opener(session, [case.id])  # reasons and details, or what purge left of them
     # who recorded each thing that has its own entry below, so the event itself is not listed again
     by = _recorded_by(events, sealed)

@@ -122,6 +122,7 @@ def case_view(session: Session, case: Any) -> dict:
     letters = _of_case(session, t.letter, case, t.letter.c.id)
     sent = _deliveries(session, [lt.id for lt in letters])
     events = _of_case(session, t.audit_event, case, t.audit_event.c.on, t.audit_event.c.seq)
+    seal.require_key(session, case)
     sealed = seal.Opener(session, [case.id])  # reasons and details, or what purge left of them
     meetings = _of_case(session, t.meeting, case, t.meeting.c.id.desc())
     meeting_row = meetings[0] if meetings else None

@@ -64,6 +64,15 @@ class Partnership(SQLModel, table=True):
     reference_prefix: str = Field(default="CT", max_length=12, unique=True)  # CT-CHA -> CT-CHA-2026-0001
     manager_email: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # its own letterhead (`partnership add|update`); where one is empty the policy's [letterhead] is used
+    name_cy: str | None = None  # the Welsh name, for the Welsh half of bilingual letters
+    address: str | None = None  # the address lines, one per line
+    telephone: str | None = None
+    web: str | None = None
+    logo: bytes | None = Field(default=None, sa_column=Column("logo", LargeBinary, nullable=True))
+    logo_type: str | None = Field(default=None, max_length=16)  # the logo's MIME type: image/png, ...
+    signatory_name: str | None = None
+    signatory_role: str | None = None
 
 
 class AppUser(SQLModel, table=True):

@@ -1861,7 +1861,7 @@ def calendar_due(c, start, span, nation, as_json):
     its roll-forward rule (the policy chosen at init, or --policy).
     """
     from trigger.deadlines import working_days
-    from trigger.rules import calendar
+    from trigger.rules import calendar, dates
 
     data = working_days.due(c.app, start, span, nation)
     if as_json:
@@ -1870,7 +1870,7 @@ def calendar_due(c, start, span, nation, as_json):
         due = date.fromisoformat(data["due"])
         click.echo(
             f"{calendar.parse_span(data['span']).describe()} after {start.isoformat()} "
-            f"({data['nation']}, policy {data['policy']}): {due.isoformat()} ({due.strftime('%A')})"
+            f"({data['nation']}, policy {data['policy']}): {due.isoformat()} ({dates.weekday(due)})"
         )
 
 

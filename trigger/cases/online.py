@@ -30,6 +30,7 @@ from trigger.codes import HATE_STRANDS, VICTIM_KINDS
 from trigger.errors import InvalidInput, NotFound
 from trigger.rules import policy as policies
 from trigger.rules.calendar import Span
+from trigger.rules.dates import long_date
 from trigger.store import mail, schedule
 from trigger.store.access import APPLY, needs
 from trigger.store.app import App, retried, today
@@ -393,11 +394,7 @@ def submit(app: App, application: Application) -> Receipt:
 
 
 def _day(day: date | None, language: str) -> str:
-    from babel.dates import format_date  # Babel's CLDR data: loaded only when a message is written
-
-    if day is None:
-        return "-"
-    return format_date(day, "d MMMM y", locale="cy" if language == "cy" else "en_GB")
+    return long_date(day, language) if day is not None else "-"
 
 
 def acknowledgement(receipt: Receipt, to: str, mail_from: str) -> EmailMessage:

@@ -213,8 +213,13 @@ class Ctx:
         if self._app is None:
             from trigger.store import app
 
-            self._app = app.App(self.db, self.actor, self.policy, self.partnership)
+            self._app = app.App(self.db, self.actor, self.policy, self.partnership, notice=say_waiting)
         return self._app
+
+
+def say_waiting(text: str) -> None:
+    """A change that has waited a few seconds for its turn says so, once, on stderr."""
+    print(text, file=sys.stderr, flush=True)
 
 
 pass_ctx = click.make_pass_decorator(Ctx)

@@ -36,7 +36,7 @@ from trigger.store.access import APPLY, needs
 from trigger.store.app import App, retried, today
 from trigger.store.models import Agency, Deadline, Partnership, Setting
 from trigger.store.partnerships import heading
-from trigger.store.unit import Work, find_agency
+from trigger.store.unit import Work, find_agency, policy_of_new_case
 
 ACTOR = "applicant (online)"
 CHANNEL = "online"
@@ -337,9 +337,14 @@ def submit(app: App, application: Application) -> Receipt:
         preferred_contact=application.preferred_contact,
         **fields,
     )
+    policy = policy_of_new_case(app)
     with app.write() as session:
         case, pol = moves.open_case(
-            app, session, **checked, detail={"consent_to_share": True, "applied_as": application.who}
+            app,
+            session,
+            **checked,
+            detail={"consent_to_share": True, "applied_as": application.who},
+            policy=policy,
         )
         session.info["case_partnership"] = case.partnership_id
         work = Work(session, case, pol, app.actor)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from trigger.rules.calendar import months_beginning_with
+from trigger.rules.dates import long_date
 
 STRICTER = "stricter than the Act"
 DIARY_CATEGORIES = ("diary", "diary_sheet")  # how an incident log marks a diary-sheet entry
@@ -198,10 +199,6 @@ def _ids(ids: Iterable[int], prefix: bool = True) -> str:
     if len(names) <= 1:
         return head + "".join(names)
     return head + ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def long_date(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
 
 
 # -- the statutory definition ---------------------------------------------------------------------------

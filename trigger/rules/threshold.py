@@ -17,6 +17,7 @@ How the routes fit together:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -192,12 +193,12 @@ def _verdict_dict(v: Verdict) -> dict:
     return out
 
 
-def _ids(ids, prefix: bool = True) -> str:
-    ids = [str(i) for i in ids]
-    head = ("complaint " if len(ids) == 1 else "complaints ") if prefix else ""
-    if len(ids) <= 1:
-        return head + "".join(ids)
-    return head + ", ".join(ids[:-1]) + " and " + ids[-1]
+def _ids(ids: Iterable[int], prefix: bool = True) -> str:
+    names = [str(i) for i in ids]
+    head = ("complaint " if len(names) == 1 else "complaints ") if prefix else ""
+    if len(names) <= 1:
+        return head + "".join(names)
+    return head + ", ".join(names[:-1]) + " and " + names[-1]
 
 
 # -- the statutory definition ---------------------------------------------------------------------------

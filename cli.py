@@ -213,8 +213,13 @@ class Ctx:
         if self._app is None:
             from trigger.store import app
 
-            self._app = app.App(self.db, self.actor, self.policy, self.partnership)
+            self._app = app.App(self.db, self.actor, self.policy, self.partnership, notice=say_waiting)
         return self._app
+
+
+def say_waiting(text: str) -> None:
+    """A change that has waited a few seconds for its turn says so, once, on stderr."""
+    print(text, file=sys.stderr, flush=True)
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
@@ -543,20 +548,35 @@ def db_current(c, as_json):
 
 
 @db_group.command("grant")
+@click.option(
+    "--prefix",
+    default=None,
+    metavar="NAME",
+    help="Name this database's group roles NAME_admin, NAME_manager, ... (default: after the database, "
+    "and its schema when not public; kept for later runs).",
+)
 @pass_ctx
-def db_grant(c):
-    """PostgreSQL: create the group roles (trigger_admin, trigger_manager, trigger_reviewer,
-    trigger_chair, trigger_clerk, trigger_viewer), grant them least privilege on this schema's tables,
-    make the audit log append-only and turn on row-level security, so that a login sees and changes
-    only what its role allows, with psql too. Safe to rerun (after `db upgrade`, run it again)."""
+def db_grant(c, prefix):
+    """PostgreSQL: create this database's group roles (<database>_admin, _manager, _reviewer, _chair,
+    _clerk, _viewer), grant them least privilege on this schema's tables, make the audit log and the
+    records of who did what append-only and turn on row-level security, so that a login sees and
+    changes only what its role allows, with psql too, and nothing in another database on the server.
+    Safe to rerun (after `db upgrade`, run it again)."""
     from trigger.access import grants
 
-    done = grants.grant(c.app)
+    done = grants.grant(c.app, prefix)
     made = f"created {', '.join(done.groups_created)}" if done.groups_created else "the groups existed"
     click.echo(
-        f"Granted schema {done.schema}: {made}; {done.tables} tables, {done.policies} with row-level "
-        "security; audit_event is append-only."
+        f"Granted schema {done.schema} to the groups {done.prefix}_*: {made}; {done.tables} tables, "
+        f"{done.policies} with row-level security; audit_event and the records of who did what are "
+        "append-only."
     )
+    if done.old_groups:
+        click.echo(
+            f"The server-wide groups of old ({', '.join(done.old_groups)}) hold nothing here any more; "
+            f"drop them once every database on this server has run `trigger db grant`: "
+            f"DROP ROLE {', '.join(done.old_groups)};"
+        )
     for login, group in done.logins:
         click.echo(f"  {login}: {group or 'no group (disabled, or no such login on this server)'}")
 
@@ -1856,7 +1876,7 @@ def calendar_due(c, start, span, nation, as_json):
     its roll-forward rule (the policy chosen at init, or --policy).
     """
     from trigger.deadlines import working_days
-    from trigger.rules import calendar
+    from trigger.rules import calendar, dates
 
     data = working_days.due(c.app, start, span, nation)
     if as_json:
@@ -1865,7 +1885,7 @@ def calendar_due(c, start, span, nation, as_json):
         due = date.fromisoformat(data["due"])
         click.echo(
             f"{calendar.parse_span(data['span']).describe()} after {start.isoformat()} "
-            f"({data['nation']}, policy {data['policy']}): {due.isoformat()} ({due.strftime('%A')})"
+            f"({data['nation']}, policy {data['policy']}): {due.isoformat()} ({dates.weekday(due)})"
         )
 
 

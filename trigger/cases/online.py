@@ -30,12 +30,13 @@ from trigger.codes import HATE_STRANDS, VICTIM_KINDS
 from trigger.errors import InvalidInput, NotFound
 from trigger.rules import policy as policies
 from trigger.rules.calendar import Span
+from trigger.rules.dates import long_date
 from trigger.store import mail, schedule
 from trigger.store.access import APPLY, needs
 from trigger.store.app import App, retried, today
 from trigger.store.models import Agency, Deadline, Partnership, Setting
 from trigger.store.partnerships import heading
-from trigger.store.unit import Work, find_agency
+from trigger.store.unit import Work, find_agency, policy_of_new_case
 
 ACTOR = "applicant (online)"
 CHANNEL = "online"
@@ -349,9 +350,14 @@ def submit(app: App, application: Application) -> Receipt:
         preferred_contact=application.preferred_contact,
         **fields,
     )
+    policy = policy_of_new_case(app)
     with app.write() as session:
         case, pol = moves.open_case(
-            app, session, **checked, detail={"consent_to_share": True, "applied_as": application.who}
+            app,
+            session,
+            **checked,
+            detail={"consent_to_share": True, "applied_as": application.who},
+            policy=policy,
         )
         session.info["case_partnership"] = case.partnership_id
         work = Work(session, case, pol, app.actor)
@@ -408,11 +414,7 @@ def submit(app: App, application: Application) -> Receipt:
 
 
 def _day(day: date | None, language: str) -> str:
-    from babel.dates import format_date  # Babel's CLDR data: loaded only when a message is written
-
-    if day is None:
-        return "-"
-    return format_date(day, "d MMMM y", locale="cy" if language == "cy" else "en_GB")
+    return long_date(day, language) if day is not None else "-"
 
 
 def acknowledgement(receipt: Receipt, to: str, mail_from: str) -> EmailMessage:

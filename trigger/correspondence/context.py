@@ -29,8 +29,8 @@ from trigger.codes import (
 from trigger.correspondence.eligibility import STAGES, appeals_of, event_on, reported_decision
 from trigger.errors import GuardRefused, InvalidInput, PolicyError
 from trigger.read import views
-from trigger.read.views import iso
 from trigger.rules import policy as policies
+from trigger.rules.dates import iso
 from trigger.rules.policy import Policy
 from trigger.store.models import (
     Action,
@@ -46,6 +46,7 @@ from trigger.store.models import (
 from trigger.store.partnerships import Heading, heading, partnership_of, point_of_contact
 from trigger.store.schedule import due_date
 from trigger.store.unit import find_agency
+from workflows.machine import State
 
 Part = dict[str, Any]  # one part of a letter's context: plain values only
 NameOf = Callable[[int | None], str | None]  # an agency's id -> its name
@@ -497,7 +498,7 @@ def _closure(case: ReviewCase, decision: decisions.Standing | None, issued: date
     if issued is None and decision is not None and not decision.met:
         after = "rejected" if decision.rejection_category else "not_met"
     return {
-        "closed_on": iso(case.state_changed) if case.state == "closed" else None,
+        "closed_on": iso(case.state_changed) if case.state == State.CLOSED else None,
         "reason": case.closure_reason,
         "after": after,
     }

@@ -17,10 +17,12 @@ How the routes fit together:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from trigger.rules.calendar import months_beginning_with
+from trigger.rules.dates import long_date
 
 STRICTER = "stricter than the Act"
 DIARY_CATEGORIES = ("diary", "diary_sheet")  # how an incident log marks a diary-sheet entry
@@ -191,16 +193,12 @@ def _verdict_dict(v: Verdict) -> dict:
     return out
 
 
-def _ids(ids, prefix: bool = True) -> str:
-    ids = [str(i) for i in ids]
-    head = ("complaint " if len(ids) == 1 else "complaints ") if prefix else ""
-    if len(ids) <= 1:
-        return head + "".join(ids)
-    return head + ", ".join(ids[:-1]) + " and " + ids[-1]
-
-
-def long_date(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
+def _ids(ids: Iterable[int], prefix: bool = True) -> str:
+    names = [str(i) for i in ids]
+    head = ("complaint " if len(names) == 1 else "complaints ") if prefix else ""
+    if len(names) <= 1:
+        return head + "".join(names)
+    return head + ", ".join(names[:-1]) + " and " + names[-1]
 
 
 # -- the statutory definition ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The tables. One row per thing the procedure creates; the workflow state is a plain string column
-(`review_case.state`) that only `workflows.machine` may move, and every change to a case is an
-`audit_event` row written in the same transaction.
+(`review_case.state`, holding the values of `workflows.machine.State`) that only `workflows.machine`
+may move, and every change to a case is an `audit_event` row written in the same transaction.
 
 Table names avoid SQL keywords (`review_case`, never `case`). Dates that the procedure reasons about
 (received, decided, due) are `date`; moments of recording are UTC `datetime`.
@@ -188,7 +188,7 @@ class Incident(SQLModel, table=True):
     case_id: int | None = Field(default=None, foreign_key="review_case.id", index=True)
     victim_ref: str | None = Field(default=None, index=True)
     occurred: date
-    reported: date = Field(index=True)  # the proactive scan reads a six-month window of reports (issue 3)
+    reported: date = Field(index=True)  # the proactive scan reads a six-month window of reports
     agency_id: int = Field(foreign_key="agency.id")
     agency_ref: str | None = None
     hate: str | None = None  # empty or a strand: race, religion, sexual_orientation, disability, transgender

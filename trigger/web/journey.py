@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-
-from babel.dates import format_date
+from typing import Literal, overload
 
 from letters.glossary import welsh_name
 from trigger.cases import online
 from trigger.codes import HATE_STRANDS
+from trigger.rules.dates import long_date
 from trigger.web import forms
 from trigger.web.drafts import Draft
 from trigger.web.forms import Problems
@@ -50,7 +50,12 @@ ORDER = (
 )
 
 
+@overload
+def page(name: Literal["check"], number: None) -> Page: ...
+@overload
+def page(name: str, number: int | None) -> Page | None: ...
 def page(name: str, number: int | None) -> Page | None:
+    """The page of that name (and complaint number, for `incident`), or None: no such page."""
     if name not in ORDER or (name == "incident") != (number is not None):
         return None
     return Page(name, f"{name}.html", number)
@@ -155,7 +160,7 @@ def _back(p: Page, draft: Draft) -> str:
 def _day_text(iso: str | None, language: str) -> str:
     if not iso:
         return ""
-    return format_date(date.fromisoformat(iso), "d MMMM y", locale="cy" if language == "cy" else "en_GB")
+    return long_date(date.fromisoformat(iso), language)
 
 
 def agency_name(door: online.Door, code: str, language: str) -> str:
@@ -337,7 +342,7 @@ def _incident(p: Page, form, draft: Draft, door: online.Door, problems: Problems
     hate = text(form, "hate")
     if hate not in ("no", "unsure", *HATE_STRANDS):
         problems.add("hate", say("err_hate_required", problems.language))
-    if problems:
+    if problems or occurred is None or reported is None or agency is None:  # each None added a problem
         return ""
     complaint = online.Complaint(
         occurred=occurred,

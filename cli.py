@@ -2018,7 +2018,7 @@ def reminders_serve(c, every, digest_at):
 
 @cli.group("web")
 def web_group():
-    """The applicant's door: apply online, in English or Welsh (needs the web extra)."""
+    """The applicant's door: apply online and follow a case, in English or Welsh (the web extra)."""
 
 
 @web_group.command("serve")
@@ -2034,6 +2034,38 @@ def web_serve(c, host, port):
     from trigger.web import serve
 
     serve.run(c.app.url, host=host, port=port, policy=c.policy)
+
+
+@web_group.command("link")
+@click.argument("reference")
+@click.option("--revoke", is_flag=True, help="Stop every link to the case working (needs --reason).")
+@click.option("--reissue", is_flag=True, help="Make a new link and stop the earlier ones (needs --reason).")
+@click.option("--reason", help="Why the link is revoked or reissued (kept in the case's record).")
+@on_option
+@pass_ctx
+def web_link(c, reference, revoke, reissue, reason, on):
+    """Print the applicant's private link to their case page at the online door.
+
+    The link is shown once: only a hash of it is kept, so a case that has one already needs --reissue
+    for a new one. It stops working when revoked, or once the case has been closed or withdrawn for
+    the policy's [web] link_expires_after. Its address starts with the policy's [web] base_url.
+    """
+    from trigger.cases import links
+
+    if revoke and reissue:
+        raise click.UsageError("give --revoke or --reissue, not both")
+    if revoke:
+        count = links.revoke(c.app, reference, reason=reason, on=on)
+        click.echo(f"{reference.strip().upper()}: {count} link{'' if count == 1 else 's'} revoked.")
+        return
+    issued = links.issue(c.app, reference, reissue=reissue, reason=reason, on=on)
+    click.echo(issued.link)
+    if not issued.public:
+        click.echo(
+            "The door has no public address yet: put it in front of the link, or set [web] base_url "
+            "in the partnership's policy so that letters carry the whole link.",
+            err=True,
+        )
 
 
 # -- reports and records -------------------------------------------------------------------------------

@@ -104,6 +104,7 @@ FIELDS: dict = {
     },
     "delay": {"stage": None, "step": None, "due": None, "until": None, "reason": None},
     "information_request": {"agency": None, "agency_code": None, "requested": None, "due": None},
+    "online": {"link": None},
     "closure": {"closed_on": None, "reason": None, "after": None},
 }
 

@@ -279,6 +279,7 @@ TABLE = [
     (("incidents", "import", "{tmp}/log.csv"), COMPLAINTS),
     (("signpost", "V1", "--how", "letter"), COMPLAINTS),
     (("letter", REVIEWING, "threshold_met", "--format", "txt"), LETTERS),
+    (("web", "link", REVIEWING, "--reissue", "--reason", "the letter was lost"), LETTERS),
     (("bundle", APPEALED, "-o", "{tmp}/bundle.zip", "--force"), BUNDLE),
     (("decide", RECEIVED, "--not-met", "--reason", "nothing reported"), DECIDE),
     (("assign", RECEIVED, "--lead", "cbc", "--reviewer", "Rita Reviewer"), DECIDE),

@@ -90,7 +90,13 @@ def test_a_victim_applies_and_the_case_is_the_one_activate_would_make(door, trig
     assert online_case["channel"] == "online" and online_case["third_party"] is False
     events = online_case["events"]
     assert {e["actor"] for e in events} == {"applicant (online)"}
-    assert [e["event"] for e in events] == ["activate", "incident_add", "incident_add", "incident_add"]
+    assert [e["event"] for e in events] == [
+        "activate",
+        "incident_add",
+        "incident_add",
+        "incident_add",
+        "web_link",  # the applicant's private link, on the confirmation page
+    ]
     assert events[0]["detail"]["consent_to_share"] is True
     assert [i["hate"] for i in online_case["incidents"]] == [None, None, "race"]
 

@@ -85,6 +85,8 @@ WRITES: dict[str, dict[str, tuple[str, ...]]] = {
         "UPDATE (old_value, new_value, reason)": ("manager",),
     },
     "signposting": {"INSERT": ("manager", "clerk"), "DELETE": ("manager",)},
+    # the applicant's links: made by `web link` and the acknowledgement letter, revoked by `web link`
+    "applicant_link": {"INSERT": ("manager", "clerk"), "UPDATE (revoked_on)": ("manager", "clerk")},
     "alembic_version": {},
 }
 

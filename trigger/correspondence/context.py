@@ -43,7 +43,7 @@ from trigger.store.models import (
     Recommendation,
     ReviewCase,
 )
-from trigger.store.partnerships import Heading, heading, manager_address, partnership_of
+from trigger.store.partnerships import Heading, heading, partnership_of, point_of_contact
 from trigger.store.schedule import due_date
 from trigger.store.unit import find_agency
 from workflows.machine import State
@@ -73,7 +73,8 @@ def context(
     facts: dict[str, Any] | None = None,
 ) -> Part:
     """The plain-data context of one letter (documented in `letters.fields.FIELDS`). `facts` are what
-    the officer gave with the letter itself (a delay letter's new date and reason)."""
+    the officer gave with the letter itself (a delay letter's new date and reason), and the applicant's
+    link an acknowledgement carries (`register.link_facts`)."""
     name_of = _names(session)
     head = heading(session, pol, case.partnership_id)
     decision = reported_decision(session, case, kind, on)
@@ -87,7 +88,7 @@ def context(
         "partnership": _partnership(pol, head),
         "letterhead": _letterhead(session, head, case.partnership_id),
         "reference": case.reference,
-        "spoc": _spoc(session, case, pol, head),
+        "spoc": point_of_contact(session, case, pol, head),
         "recipient": to,
         "applicant": {"name": case.applicant_name, "initials": views.initials(case.applicant_name)},
         "victim": _victim(case),
@@ -104,6 +105,9 @@ def context(
         "appeal": _appeal(session, case, pol, kind, appeals),
         "delay": _delay(session, case, pol, decision, appeals, facts or {}),
         "information_request": info,
+        # the applicant's private link to their case page (an acknowledgement, when the door has a
+        # public address): made for this letter, kept as a hash (`trigger.cases.links`)
+        "online": {"link": (facts or {}).get("link")},
         "closure": closure,
     }
 
@@ -167,35 +171,6 @@ def _policy_folder(session: Session, partnership_id: int | None) -> str | None:
         return str(policies.resolve(row.policy if row is not None else "llr").resolve().parent)
     except PolicyError:
         return None
-
-
-def _spoc(session: Session, case: ReviewCase, pol: Policy, heading: Heading) -> Part:
-    """Who the applicant deals with, and who signs: the case's named single point of contact when one
-    is recorded, else the policy's letterhead signatory, else the manager
-    (docs/procedure.md#point-of-contact). The one place a per-case SPoC drops in."""
-    if case.spoc_name:  # the case's named SPoC (2025 guidance), set at assign or by case update
-        return {
-            "name": case.spoc_name,
-            "person": True,
-            "role": "Single point of contact",
-            "email": case.spoc_email or manager_address(session, pol) or None,
-        }
-    head = heading.letterhead
-    if head.signatory_name:
-        return {
-            "name": head.signatory_name,
-            "person": True,
-            "role": head.signatory_role or None,
-            "email": manager_address(session, pol) or None,
-        }
-    # the manager's name in the policy is usually a role ("Community Safety Manager"): letters say
-    # "contact us" rather than naming a role as if it were a person
-    return {
-        "name": pol.manager_name,
-        "person": False,
-        "role": None,
-        "email": manager_address(session, pol) or None,
-    }
 
 
 def _recipient(session: Session, case: ReviewCase, kind: str, recipient: str | None) -> tuple[Part, Part]:

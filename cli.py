@@ -1582,10 +1582,10 @@ def letter(c, reference, kind, fmt, output, force, issued, record_file, send, by
 
 def _letter_copy(c: Ctx, reference: str, issued: int, output: str | None, force: bool) -> None:
     """`letter REF --issued N`: a register entry given back exactly as sent."""
-    from trigger import correspondence
+    from trigger.correspondence import register
     from trigger.store import outputs
 
-    copy = correspondence.issued_copy(c.app, reference, issued)
+    copy = register.issued_copy(c.app, reference, issued)
     if copy.format in ("pdf", "zip", "docx") and not output:
         raise click.UsageError(f"entry {issued} is a {copy.format}: give -o FILE.{copy.format}")
     outputs.write(output_target(c, output, force, fmt=copy.format), copy.content)
@@ -1628,8 +1628,9 @@ def _letter_send(
         outputs.write(target, sent.issued.content)
     id_name = "Message-ID" if sent.message_id.startswith("<") else "Notify id"
     click.echo(
-        f"Sent the {kind} letter on {reference.upper()} to {sent.to} ({sent.via}, "
-        f"{id_name} {sent.message_id}); recorded as register entry {sent.issued.number} "
+        f"Sent the {kind} letter on {reference.upper()} to {sent.to} ({sent.via}"
+        + (f", file {sent.file}" if sent.file else "")
+        + f", {id_name} {sent.message_id}); recorded as register entry {sent.issued.number} "
         f"({sent.issued.issued_on}, pdf, sha256 {sent.issued.content_hash[:12]})."
     )
 
@@ -1652,11 +1653,11 @@ def _letter_issue(
     c: Ctx, reference: str, kind: str, fmt: str, output: str | None, force: bool, **given: Any
 ) -> None:
     """`letter REF KIND`: rendered, written, and recorded (unless --preview)."""
-    from trigger import correspondence
+    from trigger.correspondence import register
 
     if fmt in ("pdf", "docx") and not output:
         raise click.UsageError(f"a {fmt.upper()} letter needs a file to go to: give -o FILE.{fmt}")
-    issued = correspondence.letter(
+    issued = register.letter(
         c.app,
         reference,
         kind,
@@ -1690,9 +1691,9 @@ def letters_check(folder):
     """Check a partnership's template folder: unknown or missing fields, templates that do not parse,
     and references to anything outside the letter (a file or web address in href, src, CSS url() or
     @import), which letters never fetch; each is named with its file and line."""
-    from trigger import correspondence
+    from trigger.correspondence import register
 
-    problems = correspondence.check_templates(folder)
+    problems = register.check_templates(folder)
     for line in problems:
         click.echo(line)
     if problems:
@@ -1722,9 +1723,9 @@ def bundle(c, reference, output, force, to, on):
 
     It is recorded only once the file has been written (never over an existing file without --force).
     """
-    from trigger import correspondence
+    from trigger.correspondence import appeal_bundle
 
-    issued = correspondence.bundle(
+    issued = appeal_bundle.make(
         c.app, reference, on=on, recipient=to, output=output_target(c, output, force, stream=False, fmt="zip")
     )
     click.echo(
@@ -2140,9 +2141,11 @@ def audit_group():
 )
 @pass_ctx
 def audit_verify(c, anchors):
-    """Check every event's hash and link; exit 1 naming the first broken event. With --anchor, also
-    that the chain still runs through each kept head, so a history rewritten in the database (every hash
-    computed again) is found, not only an edited row.
+    """Check every event's hash and link, and replay each case's events to check its rows against
+    them (state, decision, complaints, agencies, hours, actions, deadlines, letters, the case's key);
+    print each difference in one line and exit 1 if there is any. With --anchor, also that the chain
+    still runs through each kept head, so a history rewritten in the database (every hash computed
+    again) is found, not only an edited row.
 
     \b
         trigger audit verify
@@ -2153,12 +2156,7 @@ def audit_verify(c, anchors):
 
     kept = [audit.read_anchor(path) for path in anchors]
     result = audit.verify_through(c.app, kept)
-    if not result.ok:
-        raise click.ClickException(f"audit chain broken at event {result.broken_seq}: {result.problem}")
-    through = ", ".join(f"event {a.seq}" + (f" (anchored {a.at})" if a.at else "") for a in kept)
-    click.echo(
-        f"Audit chain intact: {result.events} events" + (f", running through {through}." if kept else ".")
-    )
+    console.print_verification(result, kept)
 
 
 @audit_group.command("anchor")

@@ -1,6 +1,6 @@
 """Letters: Jinja2 templates rendered to HTML, text and PDF from plain data (docs/architecture.md#letters).
 
-Nothing here opens the database: `trigger.correspondence` builds the context (dicts, lists, strings,
+Nothing here opens the database: `trigger.correspondence.context` builds the context (dicts, lists, strings,
 numbers) from the case and hands it over. `StrictUndefined` makes a missing field an error, never a
 blank in a legal letter. A partnership's own templates are rendered in Jinja's
 `ImmutableSandboxedEnvironment`, with the shipped templates behind them for anything not overridden.

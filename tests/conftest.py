@@ -20,6 +20,7 @@ import secrets
 import sqlite3
 from pathlib import Path
 
+import hypothesis
 import pytest
 import sqlalchemy
 import sqlmodel
@@ -39,6 +40,11 @@ from tests.support.databases import (
 from tests.support.runner import Runner
 from trigger.store import db as database
 from trigger.store.app import dispose_engines, get_engine
+
+# No time limit per example: hypothesis's default (200 ms) fails a test because the machine is busy,
+# which says nothing about the rule under test. What a property must hold it asserts itself.
+hypothesis.settings.register_profile("trigger", deadline=None)
+hypothesis.settings.load_profile("trigger")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -222,6 +228,14 @@ def db(trigger, snapshot):
         lambda: trigger("init", "--policy", "llr", "--manager-email", "csm@example.gov.uk") and None,
     )
     return trigger
+
+
+@pytest.fixture
+def outbox(tmp_path, monkeypatch) -> Path:
+    """The outbox folder (TRIGGER_OUTBOX), in the test's own directory."""
+    folder = tmp_path / "outbox"
+    monkeypatch.setenv("TRIGGER_OUTBOX", str(folder))
+    return folder
 
 
 @pytest.fixture

@@ -41,13 +41,6 @@ def _found(data: bytes) -> list[str]:
 
 
 @pytest.fixture
-def outbox(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "outbox"
-    monkeypatch.setenv("TRIGGER_OUTBOX", str(folder))
-    return folder
-
-
-@pytest.fixture
 def old_case(db, outbox, tmp_path):
     """A case of 2018, withdrawn in 2019: its address corrected with a reason, a letter issued and one
     e-mailed (to the outbox), its reminders sent to the outbox."""

@@ -161,3 +161,17 @@ def test_a_reminder_notify_refuses_for_good_is_given_up_at_once_not_retried(noti
         in out["gave_up"][0]["error"]
     )
     assert notify.of("email") == []
+
+
+def test_reminders_given_up_are_reported_to_the_manager_through_notify(notifying, notify):
+    make_cases(notifying, 1)  # 4 reminders due, all to the manager
+    for now in ("2027-01-08T08:00", "2027-01-09T08:00"):  # Notify failing for a day: given up
+        notify.fail_next = [500] * 4
+        out = notifying.json("reminders", "run", "--now", now)
+    assert len(out["gave_up"]) == 4 and {g["because"] for g in out["gave_up"]} == {"expired"}
+    assert out["reported"] == 4 and out["reported_via"].startswith("GOV.UK Notify")
+    [report] = [n for n in notify.of("email") if n["personalisation"]["subject"].startswith("Reminders not")]
+    assert (
+        report["email_address"] == MANAGER
+        and "still failing after a day" in report["personalisation"]["body"]
+    )

@@ -86,10 +86,14 @@ def test_a_server_that_is_down_keeps_every_reminder_and_backs_off_until_it_is_ba
     assert db.json("reminders", "status")["undelivered"] == []
 
 
-def test_a_day_of_failures_is_reported_to_the_manager_by_the_outbox_and_retry_puts_them_back(
+def reports(server: Server) -> list:
+    return [m for m in server.handler.messages if str(m["Subject"]).startswith("Reminders not delivered")]
+
+
+def test_a_day_of_failures_is_reported_to_the_manager_once_mail_is_back_and_retry_puts_them_back(
     db, mail, tmp_path
 ):
-    server = mail(Server(Collect()))
+    server = mail(Server(Collect()))  # chosen, not started: the mail server is down all day
     [ref, *_] = make_cases(db, 2)
     expected = due_ids(db, "2027-01-08T08:00")
     assert len(expected) == 8
@@ -100,14 +104,32 @@ def test_a_day_of_failures_is_reported_to_the_manager_by_the_outbox_and_retry_pu
     out = run(db, "2027-01-09T08:00")  # a day after the first failure
     reported = {g["id"] for g in out["gave_up"]}
     assert len(out["gave_up"]) == 8 and {g["because"] for g in out["gave_up"]} == {"expired"}
-    assert out["reported"] == 8 and out["reported_via"].startswith("outbox")
-    [report] = outbox(tmp_path)
-    assert report["To"] == MANAGER and report["Subject"].startswith("Reminders not delivered: 8")
-    assert report["Auto-Submitted"] == "auto-generated" and report["Message-ID"] and report["Date"]
-    body = report.get_content()
+    # the manager cannot be mailed either: not counted as told; a copy waits in the outbox meanwhile
+    assert out["reported"] == 0
+    [owed] = [w for w in out["warnings"] if "could not be mailed to the manager" in w]
+    assert "connection refused" in owed and "it will be sent when mail works again" in owed
+    [copy] = outbox(tmp_path)
+    assert copy["To"] == MANAGER and copy["Subject"].startswith("Reminders not delivered: 8")
+    assert copy["Auto-Submitted"] == "auto-generated" and copy["Message-ID"] and copy["Date"]
+    body = copy.get_content()
     assert "still failing after a day of retries (since Friday 8 January 2027 at 08:00)" in body
     assert f"trigger reminders retry {ref}" in body
-    assert run(db, "2027-01-09T08:30")["reported"] == 0  # reported once
+    assert run(db, "2027-01-09T08:30")["reported"] == 0 and len(outbox(tmp_path)) == 1  # one copy
+    status = db.json("reminders", "status")
+    assert {(r["status"], r["because"], r["reported"]) for r in status["undelivered"]} == {
+        ("failed", "expired", False)
+    }
+    assert "manager not yet told" in db("reminders", "status").stdout
+
+    server.start()  # mail is back: the next run sends the report first, once
+    out = run(db, "2027-01-09T09:00")
+    assert out["reported"] == 8 and out["reported_via"].startswith("smtp")
+    [report] = reports(server)
+    assert report["To"] == MANAGER and report["Subject"].startswith("Reminders not delivered: 8")
+    assert "still failing after a day of retries (since Friday 8 January 2027 at 08:00)" in (
+        report.get_content()
+    )
+    assert run(db, "2027-01-09T09:30")["reported"] == 0 and len(reports(server)) == 1
     status = db.json("reminders", "status")
     assert status["counts"]["failed"] == 8
     assert {(r["status"], r["because"], r["reported"]) for r in status["undelivered"]} == {
@@ -119,11 +141,28 @@ def test_a_day_of_failures_is_reported_to_the_manager_by_the_outbox_and_retry_pu
     assert "Put back 4 reminder(s)" in db("reminders", "retry", ref).stdout
     assert "Put back 4 reminder(s)" in db("reminders", "retry").stdout
     assert db("reminders", "retry").stdout.startswith("No failed reminders")
-    server.start()
-    assert run(db, "2027-01-09T08:35")["sent"] == 8
+    assert run(db, "2027-01-09T09:35")["sent"] == 8
     received = server.handler.reminder_ids()
-    got = figures("SMTP server down for a day, reported, retried", expected, received, reported)
+    got = figures("SMTP server down for a day, reported when back, retried", expected, received, reported)
     assert (got["delivered"], got["doubled"], got["lost"]) == (8, 0, 0)
+
+
+@pytest.mark.slow
+def test_a_report_owed_since_an_outage_is_sent_once_by_runners_racing_when_mail_is_back(db, mail, tmp_path):
+    server = mail(Server(Collect(delay=0.3)))
+    make_cases(db, 3)
+    for now in ("2027-01-08T08:00", "2027-01-09T08:00"):  # a day of failures: given up, report owed
+        run(db, now)
+    assert run(db, "2027-01-09T08:05")["reported"] == 0 and len(outbox(tmp_path)) == 1
+    server.start()
+    runner = ["cli.py", "reminders", "run", "--now", "2027-01-09T09:00", "--json"]
+    outs = at_once([runner] * 4)
+    assert all(r.returncode == 0 for r in outs), outs
+    assert sorted(json.loads(r.stdout)["reported"] for r in outs) == [0, 0, 0, 12]
+    [report] = reports(server)
+    assert report["Subject"].startswith("Reminders not delivered: 12") and report["To"] == MANAGER
+    assert len(outbox(tmp_path)) == 1  # the copy written during the outage, and no other
+    assert {r["reported"] for r in db.json("reminders", "status")["undelivered"]} == {True}
 
 
 def test_451_answers_back_off_and_every_reminder_arrives_once(db, mail):

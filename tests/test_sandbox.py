@@ -16,7 +16,7 @@ import pytest
 
 from letters.render import CONTENT_POLICY
 from tests.support.sql import database_dump
-from trigger import correspondence
+from trigger.correspondence import register
 from trigger.store.app import App
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,7 +165,7 @@ def test_a_letter_whose_case_changes_while_it_renders_is_rendered_again(db, case
     from trigger.cases import moves
 
     renders = []
-    real = correspondence._render
+    real = register._render
 
     def render_while_someone_decides(kind, ctx, fmt, *rest):
         renders.append(ctx["case"]["state"])
@@ -173,8 +173,8 @@ def test_a_letter_whose_case_changes_while_it_renders_is_rendered_again(db, case
             moves.decide(App(actor="colleague"), case, met=True, on=date(2026, 3, 5))
         return real(kind, ctx, fmt, *rest)
 
-    monkeypatch.setattr(correspondence, "_render", render_while_someone_decides)
-    issued = correspondence.letter(App(), case, "acknowledgement", on=date(2026, 3, 3))
+    monkeypatch.setattr(register, "_render", render_while_someone_decides)
+    issued = register.letter(App(), case, "acknowledgement", on=date(2026, 3, 3))
     assert renders == ["received", "threshold_met"]
     assert issued.letter_id is not None
     assert db.json("show", case)["letters"][0]["issued_on"] == "2026-03-03"

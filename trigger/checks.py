@@ -18,6 +18,7 @@ import math
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
+from typing import overload
 
 from trigger.errors import InvalidInput
 
@@ -82,6 +83,10 @@ def text(value: str | None, what: str, *, limit: int = TEXT_MAX, multiline: bool
     return value
 
 
+@overload
+def words(value: str, what: str, *, limit: int = TEXT_MAX) -> str: ...
+@overload
+def words(value: str | None, what: str, *, limit: int = TEXT_MAX) -> str | None: ...
 def words(value: str | None, what: str, *, limit: int = TEXT_MAX) -> str | None:
     """A reason, a detail, a statement: None stays None (the caller decides whether it is required);
     given but blank or whitespace-only is refused. Returned stripped."""
@@ -97,7 +102,7 @@ def required_words(value: str | None, what: str, *, limit: int = TEXT_MAX) -> st
     """Like `words`, but a missing value is refused too."""
     if value is None or not value.strip():
         raise InvalidInput(f"{what} is required and must be words, not blank", "required")
-    return words(value, what, limit=limit) or ""
+    return words(value, what, limit=limit)
 
 
 def name(value: str | None, what: str, *, limit: int = NAME_MAX, required: bool = False) -> str | None:

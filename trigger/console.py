@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from trigger.reports.common import Period
     from trigger.rules.policy import Policy
     from trigger.rules.threshold import Explanation
+    from trigger.store.audit import Anchor, Verification
     from trigger.store.db import SchemaState
     from trigger.store.models import ReviewCase
 
@@ -733,4 +734,34 @@ def print_purge(result: Purged, closed_before: date, dry_run: bool) -> None:
         click.echo(
             f"  {r['reference']}  {r['state']} {r['closed']}  victim {r['victim_initials']}  "
             f"{r['incidents']} complaints, {r['letters']} letters"
+        )
+
+
+def print_verification(result: Verification, kept: list[Anchor]) -> None:
+    """`trigger audit verify`: each difference between the tables and the log on a line of its own,
+    then the chain; exit 1 (one line on stderr) when anything is wrong."""
+    for line in result.differences:
+        click.echo(line)
+    if not result.ok:
+        raise click.ClickException(f"audit chain broken at event {result.broken_seq}: {result.problem}")
+    if result.differences:
+        raise click.ClickException(
+            f"{len(result.differences)} difference(s) between the tables and the audit log: the rows were "
+            "changed outside the engine; the log is the record (restore the rows from a backup, or "
+            "correct them through the commands)"
+        )
+    through = ", ".join(f"event {a.seq}" + (f" (anchored {a.at})" if a.at else "") for a in kept)
+    click.echo(
+        f"Audit chain intact: {result.events} events" + (f", running through {through}." if kept else ".")
+    )
+    click.echo(f"The tables hold what the log says: {result.cases} case(s) replayed.")
+    if result.partial or result.agencies_unknown:
+        older = [
+            f"{result.partial} case(s)" if result.partial else "",
+            f"{result.agencies_unknown} agency(ies)" if result.agencies_unknown else "",
+        ]
+        click.echo(
+            f"Note: {' and '.join(o for o in older if o)} began before the log carried the rows of each "
+            "change, so their older events cannot be replayed in full (state, key and purge checked).",
+            err=True,
         )

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from trigger import correspondence
 from trigger.access import partnership
 from trigger.cases import complaints, moves, review
+from trigger.correspondence import appeal_bundle, register
 from trigger.store.app import App
 
 
@@ -30,7 +30,7 @@ def run(app: App) -> list[str]:
         email="priya.demo@example.org",
         on=date(2026, 9, 1),
     ).reference
-    correspondence.letter(app, met, "acknowledgement", fmt="txt", on=date(2026, 9, 2))
+    register.letter(app, met, "acknowledgement", fmt="txt", on=date(2026, 9, 2))
     for occurred, reported, agency, ref in (
         (date(2026, 7, 4), date(2026, 7, 4), "police", "CAD-4411"),
         (date(2026, 7, 26), date(2026, 7, 27), "cbc", "ASB-2231"),
@@ -47,7 +47,7 @@ def run(app: App) -> list[str]:
             on=date(2026, 9, 2),
         )
     moves.decide(app, met, met=True, on=date(2026, 9, 8))
-    correspondence.letter(app, met, "threshold_met", fmt="txt", on=date(2026, 9, 8))
+    register.letter(app, met, "threshold_met", fmt="txt", on=date(2026, 9, 8))
     moves.assign(
         app,
         met,
@@ -108,7 +108,7 @@ def run(app: App) -> list[str]:
         on=date(2026, 9, 29),
     )
     moves.issue_outcome(app, met, victim_consulted=True, on=date(2026, 10, 2))
-    correspondence.letter(app, met, "outcome", fmt="txt", on=date(2026, 10, 5))
+    register.letter(app, met, "outcome", fmt="txt", on=date(2026, 10, 5))
     review.update_action(
         app, met, 2, status="done", rag="green", note="Lights repaired", on=date(2026, 10, 20)
     )
@@ -147,11 +147,11 @@ def run(app: App) -> list[str]:
         description="Loud music late at night",
         on=date(2026, 10, 2),
     )
-    correspondence.letter(app, not_met, "acknowledgement", fmt="txt", on=date(2026, 10, 1))
+    register.letter(app, not_met, "acknowledgement", fmt="txt", on=date(2026, 10, 1))
     moves.decide(
         app, not_met, met=False, reason="One qualifying complaint in six months", on=date(2026, 10, 9)
     )
-    correspondence.letter(app, not_met, "threshold_not_met", fmt="txt", on=date(2026, 10, 9))
+    register.letter(app, not_met, "threshold_not_met", fmt="txt", on=date(2026, 10, 9))
     moves.lodge_appeal(
         app,
         not_met,
@@ -159,8 +159,8 @@ def run(app: App) -> list[str]:
         grounds="facts",
         detail="Diary sheets of the noise were not considered",
     )
-    correspondence.letter(app, not_met, "appeal_acknowledgement", fmt="txt", on=date(2026, 10, 20))
-    correspondence.bundle(app, not_met, on=date(2026, 10, 21))  # LLR: to the independent chair within 1wd
+    register.letter(app, not_met, "appeal_acknowledgement", fmt="txt", on=date(2026, 10, 20))
+    appeal_bundle.make(app, not_met, on=date(2026, 10, 21))  # LLR: to the independent chair within 1wd
     moves.decide_appeal(
         app,
         not_met,
@@ -169,5 +169,5 @@ def run(app: App) -> list[str]:
         reason="The diary sheets do not record complaints made to an agency",
         on=date(2026, 11, 3),
     )
-    correspondence.letter(app, not_met, "appeal_outcome", fmt="txt", on=date(2026, 11, 3))
+    register.letter(app, not_met, "appeal_outcome", fmt="txt", on=date(2026, 11, 3))
     return [met, not_met]

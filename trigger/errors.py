@@ -60,3 +60,8 @@ class MissingDependency(TriggerError):
 
 class DeliveryFailed(TriggerError):
     """A message the mail server or the outbox refused: names the address and the server's reason."""
+
+
+class Damaged(TriggerError):
+    """The record was changed outside the engine (a case's key deleted, rows edited by hand): what it
+    holds cannot be shown as the record; `trigger audit verify` names every difference."""

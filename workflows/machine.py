@@ -42,7 +42,7 @@ APPEALABLE_STATES = ("threshold_not_met", "outcome_issued")
 
 _DECIDED = tuple(s for s in STATES if s != "received")
 # Which letters each state allows: a letter about a step the case has not reached is never sent. The
-# facts (a decision recorded, a meeting scheduled...) are checked by `trigger.correspondence` too.
+# facts (a decision recorded, a meeting scheduled...) are checked by `trigger.correspondence.eligibility` too.
 LETTER_STATES: dict[str, tuple[str, ...]] = {
     "acknowledgement": tuple(STATES),
     "information_request": tuple(OPEN_STATES),

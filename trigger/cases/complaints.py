@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from trigger import checks
 from trigger.cases import decisions
@@ -15,7 +15,7 @@ from trigger.rules import threshold
 from trigger.rules.policy import Policy
 from trigger.store.access import COMPLAINTS, READ_CASE, needs
 from trigger.store.app import App
-from trigger.store.models import Agency, Incident, ReviewCase
+from trigger.store.models import Agency, Incident, ReviewCase, row_id
 from trigger.store.unit import (
     Work,
     case_policy,
@@ -123,7 +123,7 @@ def record_complaint(w: Work, agency: Agency, on: date, *, same_as: int | None =
         partnership_id=w.case.partnership_id,
         case_id=w.case.id,
         victim_ref=w.case.victim_ref,
-        agency_id=agency.id,
+        agency_id=row_id(agency),
         same_as_id=same_as,
         **fields,
     )
@@ -147,17 +147,20 @@ def rules(pol: Policy) -> threshold.Rules:
 def explain(session: Session, case: ReviewCase, pol: Policy) -> threshold.Explanation:
     """The threshold check over the complaints recorded on the case."""
     rows = session.exec(
-        select(Incident, Agency.code).join(Agency).where(Incident.case_id == case.id).order_by(Incident.id)
+        select(Incident, Agency.code)
+        .join(Agency)
+        .where(Incident.case_id == case.id)
+        .order_by(col(Incident.id))
     ).all()
     void = [
-        threshold.Verdict(i.id, False, f"voided on {i.voided_on.isoformat()}: {i.void_reason}")
+        threshold.Verdict(row_id(i), False, f"voided on {i.voided_on.isoformat()}: {i.void_reason}")
         for i, _code in rows
         if i.voided_on is not None
     ]
     rows = [(i, code) for i, code in rows if i.voided_on is None]  # left out of every count
     found = [
         threshold.Complaint(
-            id=i.id,
+            id=row_id(i),
             occurred=i.occurred,
             reported=i.reported,
             agency=code,

@@ -14,11 +14,11 @@ decided case, `check` and `show` say so (`trigger.cases.decisions.since_correcte
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from trigger import checks
 from trigger.codes import (
@@ -43,6 +43,7 @@ from trigger.store.models import (
     HoursEntry,
     Incident,
     ReviewCase,
+    row_id,
 )
 from trigger.store.unit import Work, case_policy, changing, find_agency, not_future, on_for_change, retried
 from workflows.machine import TERMINAL
@@ -50,7 +51,7 @@ from workflows.machine import TERMINAL
 NONE = "none"  # `--hate none`, `--same-as none`: the value is cleared
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, date):
@@ -71,7 +72,7 @@ def record_changes(
     case: ReviewCase | None,
     subject: str,
     subject_id: int | None,
-    changes: list[tuple[str, Any, Any]],
+    changes: Sequence[tuple[str, object, object]],
     reason: str | None,
     on: date,
     actor: str,
@@ -229,7 +230,7 @@ def update_case(
 
 def _check_received(w: Work, received: date) -> None:
     first = w.session.exec(
-        select(AuditEvent.on).where(AuditEvent.case_id == w.case.id).order_by(AuditEvent.on)
+        select(col(AuditEvent.on)).where(AuditEvent.case_id == w.case.id).order_by(col(AuditEvent.on))
     ).first()
     if first is not None and received > first:
         raise InvalidInput(
@@ -408,7 +409,8 @@ def _same_as(session: Session, row: Incident, value: str | int) -> int | None:
         or target.id == row.id
     ):
         raise NotFound(f"--same-as {target_id}: no other complaint {target_id} on the same case")
-    seen, probe = {row.id}, target
+    seen = {row.id}
+    probe: Incident | None = target
     while probe is not None and probe.same_as_id is not None:  # a loop of links would count nothing
         if probe.same_as_id in seen:
             raise InvalidInput(f"--same-as {target_id} would link complaint {row.id} to itself")
@@ -543,7 +545,7 @@ def update_agency(
             ),
         )
         if any(c[0] == "email" for c in changes):
-            for case in _open_cases_of(session, row.id):
+            for case in _open_cases_of(session, row_id(row)):
                 schedule.refresh(session, case, case_policy(session, case))
     return rows
 
@@ -554,8 +556,8 @@ def _open_cases_of(session: Session, agency_id: int) -> list[ReviewCase]:
     return list(
         session.exec(
             select(ReviewCase).where(
-                ReviewCase.state.not_in(TERMINAL),
-                (ReviewCase.lead_agency_id == agency_id) | ReviewCase.id.in_(owned),
+                col(ReviewCase.state).not_in(TERMINAL),
+                (col(ReviewCase.lead_agency_id) == agency_id) | col(ReviewCase.id).in_(owned),
             )
         )
     )

@@ -15,14 +15,14 @@ from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from trigger import checks
 from trigger.errors import GuardRefused, InvalidInput, NotFound
 from trigger.store import access, audit
 from trigger.store.access import COMPLAINTS, REVIEW, needs
 from trigger.store.app import App, today
-from trigger.store.models import AuditEvent, Consultation, Incident, ReviewCase, Signposting
+from trigger.store.models import AuditEvent, Consultation, Incident, ReviewCase, Signposting, row_id
 from trigger.store.unit import changing, not_future, on_for_change, retried
 from workflows.machine import REVIEW_WORK_STATES
 
@@ -45,7 +45,7 @@ def consult(app: App, reference: str, *, on: date | None, response: str) -> Cons
                 "drafted once the threshold is met"
             )
         on = on_for_change(w.case, on)
-        row = Consultation(case_id=w.case.id, consulted_on=on, response=words, actor=w.actor)
+        row = Consultation(case_id=row_id(w.case), consulted_on=on, response=words, actor=w.actor)
         w.session.add(row)
         w.session.flush()
         # the victim's words stay in the consultation row, purged with the case; the event names the row
@@ -64,12 +64,16 @@ def consulted(session: Session, case: ReviewCase, until: date) -> Consultation |
     query = select(Consultation).where(Consultation.case_id == case.id, Consultation.consulted_on <= until)
     if earlier is not None:
         query = query.where(Consultation.consulted_on > earlier)
-    return session.exec(query.order_by(Consultation.consulted_on.desc(), Consultation.id.desc())).first()
+    return session.exec(
+        query.order_by(col(Consultation.consulted_on).desc(), col(Consultation.id).desc())
+    ).first()
 
 
 def consultations(session: Session, case: ReviewCase) -> list[Consultation]:
     return list(
-        session.exec(select(Consultation).where(Consultation.case_id == case.id).order_by(Consultation.id))
+        session.exec(
+            select(Consultation).where(Consultation.case_id == case.id).order_by(col(Consultation.id))
+        )
     )
 
 

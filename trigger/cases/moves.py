@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from trigger import checks
 from trigger.cases import complaints, duties, reassignment
@@ -43,6 +44,7 @@ from trigger.store.models import (
     Recommendation,
     ReviewCase,
     ThresholdDecision,
+    row_id,
 )
 from trigger.store.partnerships import partnership_of
 from trigger.store.unit import (
@@ -53,6 +55,7 @@ from trigger.store.unit import (
     on_for_change,
     on_for_move,
     retried,
+    rows_matched,
 )
 from workflows import machine
 from workflows.machine import (
@@ -92,12 +95,12 @@ def _snapshot(session: Session, pol: Policy) -> None:
 def _next_reference(session: Session, partnership: Partnership, year: int) -> str:
     """PREFIX-YYYY-NNNN (CT-2026-0007, or CT-CHA-2026-0007 in a county), never the same twice: the
     partnership's row for the year is locked by the UPDATE that bumps it."""
-    mine = (CaseSequence.partnership_id == partnership.id, CaseSequence.year == year)
+    mine = (col(CaseSequence.partnership_id) == partnership.id, col(CaseSequence.year) == year)
     bumped = session.execute(update(CaseSequence).where(*mine).values(last=CaseSequence.last + 1))
-    if bumped.rowcount == 0:
+    if rows_matched(bumped) == 0:
         try:
             with session.begin_nested():
-                session.add(CaseSequence(partnership_id=partnership.id, year=year, last=1))
+                session.add(CaseSequence(partnership_id=row_id(partnership), year=year, last=1))
         except IntegrityError:  # another writer created the year's row first
             session.execute(update(CaseSequence).where(*mine).values(last=CaseSequence.last + 1))
     seq = session.exec(select(CaseSequence.last).where(*mine)).one()
@@ -286,7 +289,7 @@ def open_case(
     _snapshot(session, pol)
     for_another = third_party(applicant, victim)
     case = ReviewCase(
-        partnership_id=home.id,
+        partnership_id=row_id(home),
         reference=_next_reference(session, home, received.year),
         state="received",
         state_changed=received,
@@ -314,8 +317,10 @@ def open_case(
     session.add(case)
     session.flush()
     notified = []
-    for agency in session.exec(select(Agency).where(Agency.partnership_id == home.id).order_by(Agency.code)):
-        session.add(PartnerNotification(case_id=case.id, agency_id=agency.id, notified_on=on))
+    for agency in session.exec(
+        select(Agency).where(Agency.partnership_id == home.id).order_by(col(Agency.code))
+    ):
+        session.add(PartnerNotification(case_id=row_id(case), agency_id=row_id(agency), notified_on=on))
         notified.append(agency.code)
     audit.record(
         session,
@@ -373,7 +378,7 @@ def decide(
         )
         w.session.add(
             ThresholdDecision(
-                case_id=w.case.id,
+                case_id=row_id(w.case),
                 decided_on=on,
                 met=met,
                 route=route,
@@ -429,14 +434,15 @@ def assign(
             return w.case
         on = on_for_move(w.case, on)
         agency = find_agency(w.session, lead) if lead else None
-        facts = AssignFacts(lead_agency=agency and agency.code, reviewer=reviewer)
+        facts = AssignFacts(lead_agency=agency.code if agency else None, reviewer=reviewer)
         w.move(
             "assign",
             on,
             facts,
             reason=reason,
-            detail={"lead": agency and agency.code, "reviewer": reviewer, "spoc": bool(spoc)},
+            detail={"lead": facts.lead_agency, "reviewer": reviewer, "spoc": bool(spoc)},
         )
+        assert agency is not None  # the guard refuses an assignment without a lead agency
         w.case.lead_agency_id = agency.id
         w.case.reviewer = reviewer
         w.case.reviewer_email = reviewer_email
@@ -466,7 +472,9 @@ def issue_outcome(
     with changing(app, reference) as w:
         on = on_for_move(w.case, on)
         s = w.session
-        held = s.exec(select(Meeting).where(Meeting.case_id == w.case.id, Meeting.held.is_(True))).first()
+        held = s.exec(
+            select(Meeting).where(Meeting.case_id == w.case.id, col(Meeting.held).is_(True))
+        ).first()
         findings = s.exec(select(func.count()).select_from(Finding).where(Finding.case_id == w.case.id)).one()
         recs = s.exec(
             select(func.count()).select_from(Recommendation).where(Recommendation.case_id == w.case.id)
@@ -559,7 +567,7 @@ def lodge_appeal(
             },
         )
         row = Appeal(
-            case_id=w.case.id,
+            case_id=row_id(w.case),
             against=against,
             received=received,
             grounds=grounds,
@@ -570,14 +578,15 @@ def lodge_appeal(
     return row
 
 
-def involved(session: Session, case: ReviewCase) -> set[str]:
+def involved(session: Session, case: ReviewCase) -> frozenset[str]:
     """Everybody recorded as involved in the case: reviewer, lead agency, SPoC, hours, actors, and
     everybody a reassignment replaced (they stay involved). Compared by `checks.name_key` in the
     guard: case, repeated spaces and look-alike forms ignored."""
     names = {case.reviewer or "", case.spoc_name or "", case.applicant_name, case.victim_name}
     if case.lead_agency_id:
         lead = session.get(Agency, case.lead_agency_id)
-        names |= {lead.code, lead.name}
+        if lead is not None:  # the foreign key keeps it
+            names |= {lead.code, lead.name}
     names |= set(session.exec(select(HoursEntry.person).where(HoursEntry.case_id == case.id)).all())
     # making the appeal bundle is preparing the appeal, not handling the case: a chair may make their own
     acted = select(AuditEvent.actor).where(AuditEvent.case_id == case.id, AuditEvent.event != "appeal_bundle")
@@ -585,10 +594,12 @@ def involved(session: Session, case: ReviewCase) -> set[str]:
     names |= actors
     # a registered person who acted under their login is involved under their name too
     names |= (
-        set(session.exec(select(AppUser.name).where(AppUser.login.in_(actors))).all()) if actors else set()
+        set(session.exec(select(AppUser.name).where(col(AppUser.login).in_(actors))).all())
+        if actors
+        else set()
     )
     names |= reassignment.replaced_people(session, case)
-    return {n for n in names if n}
+    return frozenset(n for n in names if n)
 
 
 def _decider(session: Session, by: str) -> str:
@@ -624,8 +635,8 @@ def decide_appeal(
         on = on_for_move(w.case, on)
         row = w.session.exec(
             select(Appeal)
-            .where(Appeal.case_id == w.case.id, Appeal.decided_on.is_(None))
-            .order_by(Appeal.id.desc())
+            .where(Appeal.case_id == w.case.id, col(Appeal.decided_on).is_(None))
+            .order_by(col(Appeal.id).desc())
         ).first()
         against = row.against if row else "threshold"
         facts = AppealDecisionFacts(
@@ -696,12 +707,12 @@ def _last_move(session: Session, case: ReviewCase) -> str | None:
     return session.exec(
         select(AuditEvent.event)
         .where(AuditEvent.case_id == case.id, AuditEvent.to_state == case.state)
-        .order_by(AuditEvent.seq.desc())
+        .order_by(col(AuditEvent.seq).desc())
     ).first()
 
 
 def _closure_reason(
-    state: str, came_by: str | None, changed: date, window_end: date | None, on: date, actions: list[str]
+    state: str, came_by: str | None, changed: date, window_end: date | None, on: date, actions: Sequence[str]
 ) -> str | None:
     """The closure reason the record supports, or None. Only what is true: a window that ended with no
     appeal, an appeal dismissed on its day, and the actions as they ended."""

@@ -23,7 +23,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from trigger.cases import complaints, moves
 from trigger.codes import HATE_STRANDS, VICTIM_KINDS
@@ -367,8 +367,8 @@ def submit(app: App, application: Application) -> Receipt:
         session.flush()
         due = dict(
             session.exec(
-                select(Deadline.kind, Deadline.due).where(
-                    Deadline.case_id == case.id, Deadline.kind.in_(("acknowledge", "threshold_decision"))
+                select(col(Deadline.kind), col(Deadline.due)).where(
+                    Deadline.case_id == case.id, col(Deadline.kind).in_(("acknowledge", "threshold_decision"))
                 )
             ).all()
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from trigger.cases.corrections import detail, record_changes, required_reason, stamp
 from trigger.errors import GuardRefused, InvalidInput
@@ -40,7 +40,7 @@ def reassign(
             "give --reason"
         )
     why = required_reason(reason)
-    changes = []
+    changes: list[tuple[str, str | None, str | None]] = []
     if lead:
         agency = find_agency(w.session, lead)
         if agency.id != case.lead_agency_id:
@@ -74,8 +74,8 @@ def replaced_people(session: Session, case: ReviewCase) -> set[str]:
     rows = session.exec(
         select(Correction.old_value).where(
             Correction.case_id == case.id,
-            Correction.subject.in_(("assignment", "case")),
-            Correction.field.in_(("reviewer", "lead", "spoc")),
+            col(Correction.subject).in_(("assignment", "case")),
+            col(Correction.field).in_(("reviewer", "lead", "spoc")),
         )
     ).all()
     names = {r for r in rows if r}

@@ -18,12 +18,14 @@ outbox folder are overwritten and removed.
 
 from __future__ import annotations
 
+import glob
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parseaddr, parsedate_to_datetime
 
 from sqlalchemy import delete, func, select, update
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel, col
 
 from trigger.errors import GuardRefused
 from trigger.rules.calendar import add_months
@@ -89,14 +91,35 @@ ROW_FIELDS = (
     (Correction, {"old_value": None, "new_value": None, "reason": PURGED}),
     (Consultation, {"response": PURGED}),
 )
+
+
+def _table(model: type[SQLModel]) -> str:
+    name = model.__tablename__  # sqlmodel types it as a name or a function making one; a table has the name
+    assert isinstance(name, str)
+    return name
+
+
 TABLES = [
     "review_case",
     "letter_copy",
     "letter_delivery",
     "signposting",
     "case_key",
-    *(model.__tablename__ for model, _ in ROW_FIELDS),
+    *(_table(model) for model, _ in ROW_FIELDS),
 ]
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A purged case's message that may be in the outbox: the file recorded when it was written, or
+    (written before outbox names were unique, or never recorded: the online acknowledgement) the name
+    or glob it would have, with what its headers must say for it to be this case's and not another
+    database's: (header, value, how), `how` being "is" (an address: its address part), "has" (the
+    header contains the value) or "near" (Date: from a minute before the ISO moment to an hour after)."""
+
+    name: str
+    must: tuple[tuple[str, str, str], ...] = ()
+    glob: bool = False
 
 
 @dataclass
@@ -104,9 +127,12 @@ class Purged:
     cases: list[dict] = field(default_factory=list)
     imported_incidents: int = 0  # imported incident rows deleted (or, dry run, that would be)
     warnings: list[str] = field(default_factory=list)
-    outbox: list[str] = field(default_factory=list)  # the purged cases' messages, by outbox name
+    outbox: list[OutboxMessage] = field(default_factory=list)  # the purged cases' messages
 
 
+# a message found by its old name is the case's only if its Date header falls this near the moment
+# the engine recorded (a minute before, for clocks and rounding; an hour after, for a long sweep)
+LATE_BY = (timedelta(minutes=1), timedelta(hours=1))
 SNAPSHOT_WAIT = 60.0  # seconds to wait for older transactions before rewriting the tables
 
 
@@ -117,17 +143,17 @@ def latest_allowed(retention_years: int, on: date | None = None) -> date:
 
 def candidates(session: Session, closed_before: date, partnership_id: int | None = None) -> list[ReviewCase]:
     """Closed and withdrawn cases whose personal data is due to go (of one partnership, when given)."""
-    ours = [] if partnership_id is None else [ReviewCase.partnership_id == partnership_id]
+    ours = [] if partnership_id is None else [col(ReviewCase.partnership_id) == partnership_id]
     return list(
         session.scalars(
             select(ReviewCase)
             .where(
                 *ours,
-                ReviewCase.state.in_(TERMINAL),
-                ReviewCase.state_changed < closed_before,
-                ReviewCase.purged.is_(False),
+                col(ReviewCase.state).in_(TERMINAL),
+                col(ReviewCase.state_changed) < closed_before,
+                col(ReviewCase.purged).is_(False),
             )
-            .order_by(ReviewCase.reference)
+            .order_by(col(ReviewCase.reference))
         )
     )
 
@@ -166,19 +192,56 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
         result.warnings += _reclaim(app, xid)
     if not dry_run and result.outbox:
         try:
-            mail.Outbox(mail.outbox_dir()).discard(result.outbox)
+            discard(mail.Outbox(mail.outbox_dir()), result.outbox)
         except OSError as exc:
             result.warnings.append(f"the purged cases' messages could not be removed from the outbox: {exc}")
     return result
+
+
+def discard(outbox: mail.Outbox, messages: list[OutboxMessage]) -> int:
+    """Overwrite and remove the purged cases' messages from the outbox: the files recorded, and those
+    found by name whose headers say they are the case's own (another database's file of the same name
+    is left alone). Returns how many files went."""
+    names = []
+    for m in messages:
+        for name in outbox.names(m.name) if m.glob else [m.name]:
+            if not m.must or _says(outbox.read(name), m.must):
+                names.append(name)
+    return outbox.discard(names)
+
+
+def _says(msg, must: tuple[tuple[str, str, str], ...]) -> bool:
+    if msg is None:
+        return False
+    for header, wanted, how in must:
+        value = str(msg.get(header) or "").strip()
+        if how == "is":
+            ok = bool(wanted) and parseaddr(value)[1].lower() == parseaddr(wanted)[1].lower()
+        elif how == "has":
+            ok = bool(wanted) and wanted in value
+        else:
+            try:
+                moment = parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                return False
+            at = datetime.fromisoformat(wanted)
+            ok = moment.tzinfo is not None and at - LATE_BY[0] <= moment <= at + LATE_BY[1]
+        if not ok:
+            return False
+    return True
 
 
 def _purge_imported(session: Session, before: date, actor: str, dry_run: bool, partnership_id: int) -> int:
     """The partnership's imported incident rows (no case) reported before `before`, and its record of
     victims told about the Case Review before it (by their id in the partners' systems): deleted, with
     one audit event. Returns the number of incident rows."""
-    old = (Incident.case_id.is_(None), Incident.reported < before, Incident.partnership_id == partnership_id)
+    old = (
+        col(Incident.case_id).is_(None),
+        col(Incident.reported) < before,
+        col(Incident.partnership_id) == partnership_id,
+    )
     count = session.scalar(select(func.count()).select_from(Incident).where(*old)) or 0
-    told = (Signposting.told_on < before) & (Signposting.partnership_id == partnership_id)
+    told = (col(Signposting.told_on) < before) & (col(Signposting.partnership_id) == partnership_id)
     signposted = session.scalar(select(func.count()).select_from(Signposting).where(told)) or 0
     if (count or signposted) and not dry_run:
         session.execute(delete(Incident).where(*old))
@@ -256,10 +319,76 @@ def _reclaim(app: App, xid: int | None) -> list[str]:
     return warnings
 
 
-def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool, outbox: list[str]) -> dict:
+def _outbox_messages(session: Session, case: ReviewCase) -> list[OutboxMessage]:
+    """The messages about the case that may wait in the outbox: the files recorded as written; and, by
+    the names of old (one name per letter or reminder, shared by every database writing to the folder),
+    only those whose headers are the case's own: a letter's Message-ID, or a reminder's recipient,
+    reference and the hour it was sent."""
+    found: list[OutboxMessage] = []
+    sent = (
+        select(
+            col(LetterDelivery.outbox_file),
+            col(LetterDelivery.message_id),
+            col(LetterDelivery.via),
+            col(Letter.id),
+            col(Letter.kind),
+        )
+        .join(Letter, col(Letter.id) == col(LetterDelivery.letter_id))
+        .where(col(Letter.case_id) == case.id)
+    )
+    for file, message_id, via, letter_id, kind in session.execute(sent):
+        if file:
+            found.append(OutboxMessage(file))
+        elif via.startswith("outbox"):
+            found.append(OutboxMessage(f"letter-{letter_id}-{kind}.eml", (("Message-ID", message_id, "is"),)))
+    reminders = (
+        select(
+            col(Reminder.id),
+            col(Reminder.kind),
+            col(Reminder.recipient),
+            col(Reminder.sent_at),
+            col(Reminder.outbox_file),
+        )
+        .join(Deadline, col(Deadline.id) == col(Reminder.deadline_id))
+        .where(col(Deadline.case_id) == case.id)
+    )
+    for rid, kind, recipient, sent_at, file in session.execute(reminders):
+        if file:
+            found.append(OutboxMessage(file))
+        elif sent_at is not None:
+            must: tuple[tuple[str, str, str], ...] = (
+                ("To", recipient, "is"),
+                ("Message-ID", f".reminder-{rid}-{kind}@", "has"),
+                ("Subject", f" {case.reference} ", "has"),
+                ("Date", _utc(sent_at), "near"),
+            )
+            found.append(OutboxMessage(f"{rid}-{kind}.eml", must))
+    if case.email:  # the online acknowledgement (`trigger.cases.online`), to the address it went to
+        must = (
+            ("To", case.email, "is"),
+            ("Subject", f"({case.reference})", "has"),
+            ("Date", _utc(case.created_at), "near"),
+        )
+        name = mail.Outbox.safe_name(f"online-{case.reference}")
+        found += [
+            OutboxMessage(f"{glob.escape(name)}-*.eml", must, glob=True),
+            OutboxMessage(f"{name}.eml", must),
+        ]
+    return found
+
+
+def _utc(moment: datetime) -> str:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def _purge_case(
+    session: Session, case: ReviewCase, actor: str, dry_run: bool, outbox: list[OutboxMessage]
+) -> dict:
     initials = "".join(w[0] for w in case.victim_name.split() if w[:1].isalpha()).upper()[:3]
-    incidents = session.scalar(select(func.count()).select_from(Incident).where(Incident.case_id == case.id))
-    letters = session.scalar(select(func.count()).select_from(Letter).where(Letter.case_id == case.id))
+    incidents = session.scalar(
+        select(func.count()).select_from(Incident).where(col(Incident.case_id) == case.id)
+    )
+    letters = session.scalar(select(func.count()).select_from(Letter).where(col(Letter.case_id) == case.id))
     summary = {
         "reference": case.reference,
         "state": case.state,
@@ -270,29 +399,23 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool, o
     }
     if dry_run:
         return summary
+    outbox += _outbox_messages(session, case)  # read before the address and the rows are blanked
     for name, value in CASE_FIELDS.items():
         setattr(case, name, value)
     case.purged = True
     session.add(case)
     for model, values in ROW_FIELDS:
-        session.execute(update(model).where(model.case_id == case.id).values(**values))
+        session.execute(update(model).where(col(model.case_id) == case.id).values(**values))
     # the exact bytes of the letters sent are personal data through and through: the register keeps
     # each letter's kind, date and sha256 only
-    letter_ids = select(Letter.id).where(Letter.case_id == case.id)
-    session.execute(delete(LetterCopy).where(LetterCopy.letter_id.in_(letter_ids)))
+    letter_ids = select(col(Letter.id)).where(col(Letter.case_id) == case.id)
+    session.execute(delete(LetterCopy).where(col(LetterCopy.letter_id).in_(letter_ids)))
     # and the addresses the letters were e-mailed to
     session.execute(
-        update(LetterDelivery).where(LetterDelivery.letter_id.in_(letter_ids)).values(sent_to=PURGED)
+        update(LetterDelivery).where(col(LetterDelivery.letter_id).in_(letter_ids)).values(sent_to=PURGED)
     )
-    # the messages about the case that may wait in the outbox, by the names they were written under
-    outbox += [
-        f"letter-{i}-{kind}"
-        for i, kind in session.execute(select(Letter.id, Letter.kind).where(Letter.case_id == case.id))
-    ]
-    reminders = select(Reminder.id, Reminder.kind).join(Deadline, Deadline.id == Reminder.deadline_id)
-    outbox += [f"{i}-{kind}" for i, kind in session.execute(reminders.where(Deadline.case_id == case.id))]
     # the key goes, and with it every reason and detail of the case's audit events (the chain stays)
-    session.execute(delete(CaseKey).where(CaseKey.case_id == case.id))
+    session.execute(delete(CaseKey).where(col(CaseKey.case_id) == case.id))
     session.flush()
     audit.record(
         session,
@@ -304,11 +427,7 @@ def _purge_case(session: Session, case: ReviewCase, actor: str, dry_run: bool, o
         detail={
             "fields": [
                 *sorted(CASE_FIELDS),
-                *(
-                    f"{model.__tablename__}.{column}"
-                    for model, values in ROW_FIELDS
-                    for column in sorted(values)
-                ),
+                *(f"{_table(model)}.{column}" for model, values in ROW_FIELDS for column in sorted(values)),
                 "letter copies",
                 "outbox messages",
                 "audit reasons and details (the case's key)",

@@ -9,7 +9,7 @@ import math
 from datetime import date, datetime
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from trigger import checks
 from trigger.codes import (
@@ -24,7 +24,7 @@ from trigger.errors import GuardRefused, InvalidInput, NotFound
 from trigger.rules.calendar import wall_clock
 from trigger.store.access import REVIEW, needs
 from trigger.store.app import App
-from trigger.store.models import Action, EvidenceRequest, Finding, HoursEntry, Meeting, Recommendation
+from trigger.store.models import Action, EvidenceRequest, Finding, HoursEntry, Meeting, Recommendation, row_id
 from trigger.store.unit import (
     Work,
     changing,
@@ -77,21 +77,24 @@ def evidence(
         on = on_for_change(w.case, on or requested or answered)
         ag = find_agency(w.session, agency)
         agency = ag.code
+        case_id, agency_id = row_id(w.case), row_id(ag)
         if requested is not None:
-            row = EvidenceRequest(case_id=w.case.id, agency_id=ag.id, requested=requested, due=due, note=note)
+            row = EvidenceRequest(
+                case_id=case_id, agency_id=agency_id, requested=requested, due=due, note=note
+            )
             event = "evidence_request"
         else:
-            row = w.session.exec(
+            asked = w.session.exec(
                 select(EvidenceRequest)
                 .where(
-                    EvidenceRequest.case_id == w.case.id,
-                    EvidenceRequest.agency_id == ag.id,
-                    EvidenceRequest.answered.is_(None),
+                    EvidenceRequest.case_id == case_id,
+                    EvidenceRequest.agency_id == agency_id,
+                    col(EvidenceRequest.answered).is_(None),
                 )
-                .order_by(EvidenceRequest.id)
+                .order_by(col(EvidenceRequest.id))
             ).first()
-            if row is None:  # an answer that came without a formal request
-                row = EvidenceRequest(case_id=w.case.id, agency_id=ag.id)
+            # an answer that came without a formal request
+            row = asked if asked is not None else EvidenceRequest(case_id=case_id, agency_id=agency_id)
             row.answered, row.not_held = answered, not_held
             row.note = note or row.note
             event = "evidence_answer"
@@ -128,8 +131,8 @@ def log_hours(
         on = on_for_change(w.case, on or worked_on)
         ag = find_agency(w.session, agency)
         row = HoursEntry(
-            case_id=w.case.id,
-            agency_id=ag.id,
+            case_id=row_id(w.case),
+            agency_id=row_id(ag),
             person=person,
             hours=hours,
             worked_on=worked_on,
@@ -165,8 +168,10 @@ def meeting(
         not_before_receipt(w.case, at.date(), "--at")
         on = on_for_change(w.case, on or (at.date() if held else None))
         row = w.session.exec(
-            select(Meeting).where(Meeting.case_id == w.case.id, Meeting.held.is_(False)).order_by(Meeting.id)
-        ).first() or Meeting(case_id=w.case.id, at=at)
+            select(Meeting)
+            .where(Meeting.case_id == w.case.id, col(Meeting.held).is_(False))
+            .order_by(col(Meeting.id))
+        ).first() or Meeting(case_id=row_id(w.case), at=at)
         row.at = at
         row.held = held
         row.held_on = at.date() if held else None
@@ -196,7 +201,7 @@ def add_finding(
     with changing(app, reference) as w:
         _require_open_review(w, "a finding")
         on = on_for_change(w.case, on)
-        row = Finding(case_id=w.case.id, category=category, text=text, recorded_on=on)
+        row = Finding(case_id=row_id(w.case), category=category, text=text, recorded_on=on)
         w.session.add(row)
         w.session.flush()
         w.record("finding", on, detail={"id": row.id, "category": category})
@@ -213,7 +218,7 @@ def recommend(app: App, reference: str, *, to: str, text: str, on: date | None =
         _require_open_review(w, "a recommendation")
         on = on_for_change(w.case, on)
         ag = find_agency(w.session, to)
-        row = Recommendation(case_id=w.case.id, agency_id=ag.id, text=text, recorded_on=on)
+        row = Recommendation(case_id=row_id(w.case), agency_id=row_id(ag), text=text, recorded_on=on)
         w.session.add(row)
         w.session.flush()
         w.record("recommendation", on, detail={"id": row.id, "to": ag.code})
@@ -295,10 +300,10 @@ def add_action(
             w.session.exec(select(func.max(Action.number)).where(Action.case_id == w.case.id)).one() or 0
         ) + 1
         row = Action(
-            case_id=w.case.id,
+            case_id=row_id(w.case),
             number=number,
             action=action,
-            owner_agency_id=ag.id,
+            owner_agency_id=row_id(ag),
             due=due,
             resources=resources,
             outcome_measure=outcome_measure,
@@ -340,7 +345,7 @@ def update_action(
             raise NotFound(
                 f"{w.case.reference} has no action {number}; `trigger action list {w.case.reference}`"
             )
-        changes = {}
+        changes: dict[str, str | bool] = {}
         if status:
             row.status, changes["status"] = status, status
             row.completed_on = on if status in ACTION_FINISHED else None

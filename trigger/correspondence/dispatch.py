@@ -4,7 +4,8 @@ and a letter e-mailed to the applicant with its PDF attached (`letter --send`).
 Either way the register keeps exactly what went out: its bytes and sha256, and for an e-mail the
 address, the moment it was handed to the mail server (or written to the outbox) and its Message-ID.
 The e-mail goes over the same channel as the reminders (`trigger.store.mail`: `TRIGGER_SMTP_URL` over
-verified TLS, XOAUTH2 where configured, else the outbox folder), From `TRIGGER_MAIL_FROM`.
+verified TLS, XOAUTH2 where configured, else the outbox folder, where the file it was written to is
+recorded too), From `TRIGGER_MAIL_FROM`.
 """
 
 from __future__ import annotations
@@ -18,26 +19,24 @@ from datetime import date
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
 
 from letters.make import render
 from letters.render import LetterError
 from trigger.codes import RECORD_SUFFIXES
-from trigger.correspondence import (
-    Issued,
-    context,
-    letter_facts,
-    prepare,
-    refusal,
-    register,
-    templates_for,
-)
+from trigger.correspondence.context import context
+from trigger.correspondence.eligibility import refusal
+from trigger.correspondence.register import Issued, letter_facts, prepare, register, templates_for
 from trigger.errors import DeliveryFailed, GuardRefused, InvalidInput
+from trigger.rules.policy import Policy
 from trigger.store import channels, mail, notify
 from trigger.store.access import LETTERS, needs
 from trigger.store.app import App
 from trigger.store.mail import valid_address
-from trigger.store.models import LetterDelivery, ReviewCase
-from trigger.store.unit import changing, find_agency, on_for_change
+from trigger.store.models import LetterDelivery, ReviewCase, row_id
+from trigger.store.unit import Work, changing, find_agency, on_for_change
 
 
 @dataclass
@@ -46,6 +45,7 @@ class Sent:
     to: str
     message_id: str
     via: str
+    file: str | None = None  # the outbox file it was written to
 
 
 # -- the edited version actually sent ----------------------------------------------------------------
@@ -71,7 +71,7 @@ def record(
     return issued
 
 
-def _recorded(w, kind: str, content: bytes, fmt: str, on: date, recipient: str | None) -> Issued:
+def _recorded(w: Work, kind: str, content: bytes, fmt: str, on: date, recipient: str | None) -> Issued:
     why = refusal(w.session, w.case, kind, on)
     if why:
         raise GuardRefused(f"cannot record the {kind} letter: {why}")
@@ -96,24 +96,29 @@ def recorded_file(kind: str, path: str) -> tuple[bytes, str]:
         raise InvalidInput(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if not content:
         raise InvalidInput(f"{path} is empty; record the file that was actually sent")
-    problem = None
-    if fmt == "pdf" and not content.startswith(b"%PDF-"):
-        problem = "is not a PDF (it does not start with %PDF-)"
-    elif fmt == "docx":
-        try:
-            with zipfile.ZipFile(io.BytesIO(content)) as zf:
-                if "word/document.xml" not in zf.namelist():
-                    problem = "is not a Word document (it has no word/document.xml)"
-        except zipfile.BadZipFile:
-            problem = "is not a Word document (a .docx file is a zip archive)"
-    elif fmt in ("html", "txt"):
-        try:
-            content.decode("utf-8")
-        except UnicodeDecodeError:
-            problem = "is not UTF-8 text"
+    problem = _not_a(fmt, content)
     if problem:
         raise InvalidInput(f"{path} {problem}; record the {kind} letter as it was sent")
     return content, fmt
+
+
+def _not_a(fmt: str, content: bytes) -> str | None:
+    """What is wrong with a file that should be a letter in `fmt`, or None when it is one."""
+    if fmt == "pdf" and not content.startswith(b"%PDF-"):
+        return "is not a PDF (it does not start with %PDF-)"
+    if fmt == "docx":
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as zf:
+                if "word/document.xml" not in zf.namelist():
+                    return "is not a Word document (it has no word/document.xml)"
+        except zipfile.BadZipFile:
+            return "is not a Word document (a .docx file is a zip archive)"
+    if fmt in ("html", "txt"):
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError:
+            return "is not UTF-8 text"
+    return None
 
 
 # -- by e-mail -----------------------------------------------------------------------------------------
@@ -162,12 +167,13 @@ def send(
         body = _covering_note(ctx) if edited is not None else _text(kind, ctx, w.policy, templates)
         row = register(w, issued, edited=edited is not None)
         via = channel.describe() if by == "email" else f"{channel.describe()}, {by}"
+        written = None
         try:
             if isinstance(channel, notify.Notify):
                 message_id = _by_notify(channel, by, ctx, issued, address, body)
             else:
                 msg = _message(ctx, issued, address, mail.sender(), body)
-                channel.send(msg, f"letter-{row.id}-{issued.kind}")
+                written = channel.send(msg, f"letter-{row.id}-{issued.kind}")
                 message_id = msg["Message-ID"]
         except (smtplib.SMTPException, OSError, mail.MailError, mail.BadAddress, mail.Refused) as exc:
             raise DeliveryFailed(
@@ -176,8 +182,12 @@ def send(
             ) from None
         finally:
             channel.close()
-        w.session.add(LetterDelivery(letter_id=row.id, sent_to=address, message_id=message_id, via=via))
-    return Sent(issued, address, message_id, via)
+        w.session.add(
+            LetterDelivery(
+                letter_id=row_id(row), sent_to=address, message_id=message_id, via=via, outbox_file=written
+            )
+        )
+    return Sent(issued, address, message_id, via, written)
 
 
 def _by_notify(channel: notify.Notify, by: str, ctx: dict, issued: Issued, address: str, body: str) -> str:
@@ -195,43 +205,47 @@ def _by_notify(channel: notify.Notify, by: str, ctx: dict, issued: Issued, addre
     return channel.email(address, f"{title} ({ctx['reference']})", body, issued.content, filename, reference)
 
 
-def _address(session, case: ReviewCase, kind: str, recipient: str | None) -> str:
+def _address(session: Session, case: ReviewCase, kind: str, recipient: str | None) -> str:
     if kind == "information_request":
         if not recipient:
             raise InvalidInput("an information request goes to an agency: give --to AGENCY (its code)")
         agency = find_agency(session, recipient)
-        if not (agency.email or "").strip():
+        email = (agency.email or "").strip()
+        if not email:
             raise InvalidInput(
                 f"agency {agency.code} has no e-mail address, so the request cannot be e-mailed; "
                 f"add it with `trigger agency add {agency.code} ... --email ADDRESS`, or post the letter"
             )
-        return _checked(agency.email.strip(), f"agency {agency.code}'s e-mail address")
-    if not (case.email or "").strip():
+        return _checked(email, f"agency {agency.code}'s e-mail address")
+    email = (case.email or "").strip()
+    if not email:
         raise InvalidInput(
             f"{case.reference}: the applicant has no e-mail address on record, so the letter cannot be "
             "e-mailed; write it to a file (--format pdf -o FILE.pdf) and post it"
         )
-    return _checked(case.email.strip(), f"{case.reference}: the applicant's e-mail address")
+    return _checked(email, f"{case.reference}: the applicant's e-mail address")
 
 
-def _phone(session, case: ReviewCase, kind: str, recipient: str | None) -> str:
+def _phone(session: Session, case: ReviewCase, kind: str, recipient: str | None) -> str:
     if recipient or kind == "information_request":
         raise InvalidInput("a text message goes to the applicant's phone only; leave out --to")
-    if not (case.phone or "").strip():
+    phone = (case.phone or "").strip()
+    if not phone:
         raise InvalidInput(
             f"{case.reference}: the applicant has no phone number on record for a text message"
         )
-    return case.phone.strip()
+    return phone
 
 
-def _postal(session, case: ReviewCase, kind: str, recipient: str | None) -> str:
+def _postal(session: Session, case: ReviewCase, kind: str, recipient: str | None) -> str:
     if recipient or kind == "information_request":
         raise InvalidInput("a letter by post goes to the applicant's address only; leave out --to")
-    if not (case.address or "").strip() or not (case.postcode or "").strip():
+    address, postcode = (case.address or "").strip(), (case.postcode or "").strip()
+    if not address or not postcode:
         raise InvalidInput(
             f"{case.reference}: the applicant has no postal address and postcode on record to post to"
         )
-    return f"post: {case.address.strip().splitlines()[0]}, {case.postcode.strip()}"
+    return f"post: {address.splitlines()[0]}, {postcode}"
 
 
 def _checked(address: str, what: str) -> str:
@@ -241,7 +255,7 @@ def _checked(address: str, what: str) -> str:
     return address
 
 
-def _text(kind: str, ctx: dict, pol, templates: str | None) -> str:
+def _text(kind: str, ctx: dict[str, Any], pol: Policy, templates: str | None) -> str:
     try:
         return render(kind, ctx, "txt", templates_for(pol, templates), pol.glossary).decode("utf-8")
     except LetterError as exc:

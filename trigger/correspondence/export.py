@@ -7,7 +7,7 @@ import base64
 import json
 from datetime import UTC, datetime
 
-from trigger.correspondence import issued_documents
+from trigger.correspondence.register import issued_documents
 from trigger.read import views
 from trigger.read.chronology import chronology
 from trigger.read.views import iso

@@ -12,15 +12,17 @@ officers import or subscribe to in Outlook (docs/operations.md#calendars).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import NotRequired, TypedDict
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from trigger.codes import TIMESCALES
 from trigger.store import access
 from trigger.store.access import READ, needs
 from trigger.store.app import App
-from trigger.store.models import Agency, Deadline, Meeting, ReviewCase
+from trigger.store.models import Action, Agency, Deadline, Meeting, ReviewCase
 from workflows.machine import TERMINAL
 
 LONDON = ZoneInfo("Europe/London")
@@ -39,22 +41,33 @@ WHAT = {
 assert set(WHAT) == {*TIMESCALES, "action"}
 
 
+class Event(TypedDict):
+    """One calendar event: a deadline has its `day`, a meeting its `start`."""
+
+    uid: str
+    summary: str
+    day: NotRequired[date]
+    start: NotRequired[datetime]
+    kind: str
+    description: str
+
+
 def _same_person(a: str | None, b: str) -> bool:
     return a is not None and " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
 @needs(READ)
-def events(app: App, reviewer: str | None = None) -> list[dict]:
+def events(app: App, reviewer: str | None = None) -> list[Event]:
     """The calendar's events as plain data: open deadlines and meetings of cases still open (of one
     reviewer's cases, when named), in date order."""
-    out = []
+    out: list[Event] = []
     with app.read() as session:
-        agencies = dict(session.execute(select(Agency.id, Agency.code)).all())
+        agencies = dict(session.execute(select(col(Agency.id), col(Agency.code))).all())
         cases = {
             c.id: c
             for c in session.scalars(
                 select(ReviewCase).where(
-                    ReviewCase.state.not_in(tuple(TERMINAL)), *access.case_filter(session, ReviewCase)
+                    col(ReviewCase.state).not_in(tuple(TERMINAL)), *access.case_filter(session, ReviewCase)
                 )
             )
             if reviewer is None or _same_person(c.reviewer, reviewer)
@@ -65,18 +78,18 @@ def events(app: App, reviewer: str | None = None) -> list[dict]:
         open_deadlines = session.scalars(
             select(Deadline)
             .where(
-                Deadline.case_id.in_(ids),
-                Deadline.met_on.is_(None),
-                Deadline.not_applicable.is_(False),
+                col(Deadline.case_id).in_(ids),
+                col(Deadline.met_on).is_(None),
+                col(Deadline.not_applicable).is_(False),
             )
-            .order_by(Deadline.due, Deadline.id)
+            .order_by(col(Deadline.due), col(Deadline.id))
         ).all()
-        numbers = {}
+        numbers: dict[int, int] = {}
         if any(d.action_id for d in open_deadlines):
-            from trigger.store.models import Action
-
             numbers = dict(
-                session.execute(select(Action.id, Action.number).where(Action.case_id.in_(ids))).all()
+                session.execute(
+                    select(col(Action.id), col(Action.number)).where(col(Action.case_id).in_(ids))
+                ).all()
             )
         for d in open_deadlines:
             c = cases[d.case_id]
@@ -95,7 +108,7 @@ def events(app: App, reviewer: str | None = None) -> list[dict]:
                 }
             )
         for m in session.scalars(
-            select(Meeting).where(Meeting.case_id.in_(ids)).order_by(Meeting.at, Meeting.id)
+            select(Meeting).where(col(Meeting.case_id).in_(ids)).order_by(col(Meeting.at), col(Meeting.id))
         ):
             c = cases[m.case_id]
             out.append(
@@ -111,7 +124,7 @@ def events(app: App, reviewer: str | None = None) -> list[dict]:
     return out
 
 
-def _about(c: ReviewCase, agencies: dict, first: str) -> str:
+def _about(c: ReviewCase, agencies: dict[int, str], first: str) -> str:
     lead = agencies.get(c.lead_agency_id) if c.lead_agency_id else None
     return "\n".join(
         [

@@ -10,8 +10,9 @@
   that lost a claim neither sends nor counts the reminder. Claims it will not use are released.
 - **Failures.** A temporary failure (no connection, a timeout, 4xx, TLS or login) backs off (minutes,
   then hours: `next_attempt_at`) and is retried for at least a day; a permanent refusal (5xx), or a day
-  of failures, marks the reminder `failed` and reports it to the manager (by the outbox when SMTP itself
-  is failing). `status` and `show` list them; `retry` puts them back.
+  of failures, marks the reminder `failed` and reports it to the manager. A report SMTP cannot take for
+  now is copied to the outbox and sent by the first run whose mail works, once. `status` and `show`
+  list them; `retry` puts them back.
 - Bodies carry the case reference, the deadline kind, the due date and the victim's initials only.
 """
 
@@ -21,24 +22,41 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, func, literal_column, or_, select, update
-from sqlmodel import Session
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    or_,
+    select,
+    update,
+)
+from sqlmodel import Session, col
 
 from trigger.deadlines import notices, undelivered
+from trigger.deadlines.dbclock import clock, dialect
 from trigger.errors import InvalidInput
 from trigger.read.views import initials
 from trigger.rules.deadlines import is_duty
 from trigger.store import access, audit, channels, mail
 from trigger.store.access import REMINDERS, needs
 from trigger.store.app import App
+from trigger.store.channels import Channel
 from trigger.store.models import Action, Deadline, Reminder, ReviewCase
 from trigger.store.partnerships import managers
 from workflows.machine import TERMINAL
 
+if TYPE_CHECKING:
+    import threading
+
+_T = TypeVar("_T")
 LONDON = ZoneInfo("Europe/London")
 CLAIM_SECONDS = 60.0  # a claim's life; renewed as the sweep goes
 BATCH = 100  # reminders claimed at a time
@@ -78,28 +96,6 @@ def backoff(failures: int) -> timedelta:
     return BACKOFF[min(failures, len(BACKOFF)) - 1]
 
 
-def _dialect(db) -> str:
-    return (db.bind if isinstance(db, Session) else db).dialect.name
-
-
-def clock(db, plus: float = 0.0):
-    """The database's clock (UTC), `plus` seconds ahead, as SQL comparable with our DateTime columns.
-    SQLite's is the clock of the host holding the file; PostgreSQL's the server's (`clock_timestamp`,
-    not the transaction's start). `db` is a Session or a Connection."""
-    if _dialect(db) == "sqlite":
-        return func.strftime("%Y-%m-%d %H:%M:%f", "now", f"{plus:+.3f} seconds")
-    now = func.timezone("UTC", func.clock_timestamp())
-    return now + literal_column(f"interval '{round(plus * 1000)} milliseconds'") if plus else now
-
-
-def db_now(db) -> datetime:
-    """The database's clock, read (UTC, aware)."""
-    value = (db.execute(select(clock(db)))).scalar_one()
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC)
-
-
 # -- what is due ----------------------------------------------------------------------------------------
 
 
@@ -116,6 +112,7 @@ class Due:
     first_failed: datetime | None = None
     action_number: int | None = None
     alone: bool = False  # the manager is the only one told: the reviewer has no address
+    outbox_file: str | None = None  # the file it was written to, when the outbox is the channel
 
 
 @dataclass
@@ -169,81 +166,89 @@ class Result:
         }
 
 
-def _chunks(items: list, size: int = 500):
+def _chunks(items: list[_T], size: int = 500) -> Iterator[list[_T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
 
-def _ready(today: date, now: datetime):
+def _ready(today: date, now: datetime) -> ColumnElement[bool]:
     """A pending reminder whose day has come and that is not backing off."""
     return and_(
-        Reminder.status == "pending",
-        Reminder.send_on <= today,
-        or_(Reminder.next_attempt_at.is_(None), Reminder.next_attempt_at <= now),
+        col(Reminder.status) == "pending",
+        col(Reminder.send_on) <= today,
+        or_(col(Reminder.next_attempt_at).is_(None), col(Reminder.next_attempt_at) <= now),
     )
 
 
-def _abandoned(db):
+def _abandoned(db: Session | Connection) -> ColumnElement[bool]:
     """A claim that ran out (its runner crashed, or was too slow): anyone may take it."""
     return and_(
-        Reminder.status == "claimed", or_(Reminder.claim_until.is_(None), Reminder.claim_until < clock(db))
+        col(Reminder.status) == "claimed",
+        or_(col(Reminder.claim_until).is_(None), col(Reminder.claim_until) < clock(db)),
     )
 
 
-def _candidates(session: Session, today: date, now: datetime, limit: int | None):
+def _candidates(session: Session, today: date, now: datetime, limit: int | None) -> list[Row]:
     """The reminders due (and those abandoned), with what their message needs. Two steps so the planner
     cannot pick a scan of the cases: the ids from the reminder table alone through its (status,
     send_on) index, then their deadline and case by primary key."""
-    pg = session.bind.dialect.name == "postgresql"
+    pg = dialect(session) == "postgresql"
     ids: list[int] = []
     visible = access.visible_cases(session)  # a manager's sweep: their partnership's reminders only
     ours = (
         []
         if visible is None
-        else [Reminder.deadline_id.in_(select(Deadline.id).where(Deadline.case_id.in_(visible)))]
+        else [
+            col(Reminder.deadline_id).in_(select(col(Deadline.id)).where(col(Deadline.case_id).in_(visible)))
+        ]
     )
     for where in (_ready(today, now), _abandoned(session)):
         # no ORDER BY here: it would tempt SQLite into walking every pending row in id order
-        query = select(Reminder.id).where(where, *ours)
+        query = select(col(Reminder.id)).where(where, *ours)
         if limit:
             query = query.limit(limit)
         if pg:  # several runners on one PostgreSQL: each takes rows the others have not locked
             query = query.with_for_update(skip_locked=True)
         ids.extend(sorted(session.execute(query).scalars()))
-    cols = (
-        Reminder.id,
-        Reminder.kind,
-        Reminder.recipient,
-        Reminder.attempts,
-        Reminder.first_failed_at,
-        Deadline.kind,
-        Deadline.due,
-        Deadline.met_on,
-        Deadline.not_applicable,
-        Action.number,
-        ReviewCase.reference,
-        ReviewCase.state,
-        ReviewCase.victim_name,
-        ReviewCase.reviewer,
-        ReviewCase.reviewer_email,
-        ReviewCase.partnership_id,
-    )
-    rows = []
+    cols = [
+        col(c)
+        for c in (
+            Reminder.id,
+            Reminder.kind,
+            Reminder.recipient,
+            Reminder.attempts,
+            Reminder.first_failed_at,
+            Deadline.kind,
+            Deadline.due,
+            Deadline.met_on,
+            Deadline.not_applicable,
+            Action.number,
+            ReviewCase.reference,
+            ReviewCase.state,
+            ReviewCase.victim_name,
+            ReviewCase.reviewer,
+            ReviewCase.reviewer_email,
+            ReviewCase.partnership_id,
+        )
+    ]
+    rows: list[Row] = []
     for chunk in _chunks(ids):
         rows.extend(
             session.execute(
                 select(*cols)
-                .join(Deadline, Deadline.id == Reminder.deadline_id)
-                .join(ReviewCase, ReviewCase.id == Deadline.case_id)
-                .outerjoin(Action, Action.id == Deadline.action_id)
-                .where(Reminder.id.in_(chunk))
-                .order_by(Reminder.id)
+                .join(Deadline, col(Deadline.id) == col(Reminder.deadline_id))
+                .join(ReviewCase, col(ReviewCase.id) == col(Deadline.case_id))
+                .outerjoin(Action, col(Action.id) == col(Deadline.action_id))
+                .where(col(Reminder.id).in_(chunk))
+                .order_by(col(Reminder.id))
             ).all()
         )
     return rows
 
 
-def _sorted_out(rows, today: date, managers: dict[int, str]) -> tuple[dict[int, Due], list[int]]:
+def _sorted_out(
+    rows: Sequence[Row], today: date, managers: dict[int, str]
+) -> tuple[dict[int, Due], list[int]]:
     wanted: dict[int, Due] = {}
     cancelled: list[int] = []
     for row in rows:
@@ -287,7 +292,7 @@ def _sorted_out(rows, today: date, managers: dict[int, str]) -> tuple[dict[int, 
 class Progress:
     """What a sweep is doing, for a service that must stop it: its channel and the message in hand."""
 
-    channel: object = None
+    channel: Channel | None = None
     in_hand: int | None = None
 
 
@@ -297,7 +302,17 @@ class Progress:
 class _Sweep:
     """One runner's pass over the reminders it claimed."""
 
-    def __init__(self, app: App, runner: str, now: datetime, channel, result: Result, stop, progress, window):
+    def __init__(
+        self,
+        app: App,
+        runner: str,
+        now: datetime,
+        channel: Channel,
+        result: Result,
+        stop: threading.Event | None,
+        progress: Progress,
+        window: float,
+    ):
         self.app, self.runner, self.now, self.channel = app, runner, now, channel
         self.result, self.stop, self.progress = result, stop, progress
         self.window = window
@@ -307,19 +322,19 @@ class _Sweep:
         self.held: list[Due] = []
         self.renewed = time.monotonic()
         self.in_hand: Due | None = None
-        self.mail_from = getattr(channel, "mail_from", None)
+        self.mail_from = channel.mail_from
 
-    def _mine(self):
-        return and_(Reminder.claimed_by == self.runner, Reminder.status == "claimed")
+    def _mine(self) -> ColumnElement[bool]:
+        return and_(col(Reminder.claimed_by) == self.runner, col(Reminder.status) == "claimed")
 
-    def claim(self, conn, items: list[Due]) -> list[Due]:
+    def claim(self, conn: Connection, items: list[Due]) -> list[Due]:
         ids = [d.id for d in items]
         with conn.begin():
             won = set(
                 conn.execute(
                     update(Reminder)
                     .where(
-                        Reminder.id.in_(ids),
+                        col(Reminder.id).in_(ids),
                         or_(_ready(self.now.astimezone(LONDON).date(), self.now), _abandoned(conn)),
                     )
                     .values(
@@ -328,7 +343,7 @@ class _Sweep:
                         claim_until=clock(conn, self.window),
                         claimed_by=self.runner,
                     )
-                    .returning(Reminder.id)
+                    .returning(col(Reminder.id))
                 ).scalars()
             )
         self.result.skipped += len(ids) - len(won)
@@ -336,7 +351,7 @@ class _Sweep:
         self.renewed = time.monotonic()
         return list(self.held)
 
-    def _renew_rest(self, conn, rest: list[Due]) -> list[Due]:
+    def _renew_rest(self, conn: Connection, rest: list[Due]) -> list[Due]:
         """Renew the claims still queued. One that ran out and was taken by another runner (its
         `claimed_by` changed) is that runner's now; one nobody took is still ours."""
         if not rest:
@@ -346,21 +361,23 @@ class _Sweep:
                 conn.execute(
                     update(Reminder)
                     .where(
-                        Reminder.id.in_([d.id for d in rest]),
+                        col(Reminder.id).in_([d.id for d in rest]),
                         self._mine(),
                     )
                     .values(claim_until=clock(conn, self.window))
-                    .returning(Reminder.id)
+                    .returning(col(Reminder.id))
                 ).scalars()
             )
         self.renewed = time.monotonic()
         self.result.lost += len(rest) - len(kept)
         return [d for d in rest if d.id in kept]
 
-    def _statements(self, conn) -> None:
+    def _statements(self, conn: Connection) -> None:
         """The per-message statements, built once a sweep (the database's clock differs by dialect)."""
         mine = and_(
-            Reminder.id == bindparam("rid"), Reminder.claimed_by == self.runner, Reminder.status == "claimed"
+            col(Reminder.id) == bindparam("rid"),
+            col(Reminder.claimed_by) == self.runner,
+            col(Reminder.status) == "claimed",
         )
         self._keep = update(Reminder).where(mine).values(claim_until=clock(conn, self.lease))
         self._done = (
@@ -374,10 +391,11 @@ class _Sweep:
                 next_attempt_at=None,
                 first_failed_at=None,
                 claim_until=None,
+                outbox_file=bindparam("file"),
             )
         )
 
-    def send_held(self, conn) -> None:
+    def send_held(self, conn: Connection) -> None:
 
         if not hasattr(self, "_keep"):
             self._statements(conn)
@@ -389,7 +407,8 @@ class _Sweep:
                     self.result.stopped = True
                     return
                 if time.monotonic() - self.renewed > self.window / 3:
-                    sent = self._mark_sent(conn, sent)
+                    self._mark_sent(conn, sent)
+                    sent = None
                     queue = self._renew_rest(conn, queue)
                     if not queue:
                         return
@@ -399,9 +418,10 @@ class _Sweep:
                 # may take: nobody else can take it before the send is over, sent or cut off
                 with conn.begin():
                     if sent is not None:
-                        conn.execute(self._done, {"rid": sent.id})
+                        conn.execute(self._done, {"rid": sent.id, "file": sent.outbox_file})
                     ours = conn.execute(self._keep, {"rid": item.id}).rowcount
-                sent = self._counted(sent)  # only once its mark is committed
+                self._counted(sent)  # only once its mark is committed
+                sent = None
                 if not ours:
                     self.result.lost += 1
                     continue
@@ -424,7 +444,8 @@ class _Sweep:
                     msg = notices.reminder(
                         facts, item.recipient, self.mail_from, idstring=f"reminder-{item.id}-{item.kind}"
                     )
-                    self.channel.send(msg, f"{item.id}-{item.kind}")
+                    written = self.channel.send(msg, f"{item.id}-{item.kind}")
+                    item.outbox_file = written if isinstance(written, str) else None
                 except Exception as exc:  # noqa: BLE001 - every failure is recorded, the reminder kept or reported
                     self._failed(conn, item, mail.classify(exc))
                 else:
@@ -433,12 +454,12 @@ class _Sweep:
         finally:
             self._mark_sent(conn, sent)
 
-    def _mark_sent(self, conn, item: Due | None) -> None:
-        """Mark a sent reminder in its own transaction (returns None: nothing left to mark)."""
+    def _mark_sent(self, conn: Connection, item: Due | None) -> None:
+        """Mark a sent reminder in its own transaction."""
         if item is not None:
             with conn.begin():
-                conn.execute(self._done, {"rid": item.id})
-        return self._counted(item)
+                conn.execute(self._done, {"rid": item.id, "file": item.outbox_file})
+        self._counted(item)
 
     def _counted(self, item: Due | None) -> None:
         if item is not None:
@@ -448,12 +469,11 @@ class _Sweep:
                     f"{item.reference}: only the manager was told of the {item.deadline_kind} deadline; "
                     "the reviewer has no e-mail address"
                 )
-        return None
 
-    def _failed(self, conn, item: Due, failure) -> None:
+    def _failed(self, conn: Connection, item: Due, failure: mail.Failure) -> None:
         first = item.first_failed or self.now
         error = failure.text[:500]
-        values: dict = {
+        values: dict[str, object] = {
             "attempts": Reminder.attempts + 1,
             "last_error": error,
             "first_failed_at": first,
@@ -469,9 +489,9 @@ class _Sweep:
             values.update(status="pending", next_attempt_at=retry_at)
             self.result.failed.append((item.id, error, retry_at))
         with conn.begin():
-            conn.execute(update(Reminder).where(Reminder.id == item.id, self._mine()).values(**values))
+            conn.execute(update(Reminder).where(col(Reminder.id) == item.id, self._mine()).values(**values))
 
-    def release(self, conn) -> None:
+    def release(self, conn: Connection) -> None:
         """Give back the claims this runner will not use (not the message in hand: it may be out)."""
         ids = [d.id for d in self.held if self.in_hand is None or d.id != self.in_hand.id]
         if not ids:
@@ -479,13 +499,13 @@ class _Sweep:
         with conn.begin():
             self.result.released += conn.execute(
                 update(Reminder)
-                .where(Reminder.id.in_(ids), self._mine())
+                .where(col(Reminder.id).in_(ids), self._mine())
                 .values(status="pending", claimed_by=None, claimed_at=None, claim_until=None)
             ).rowcount
         self.held = []
 
 
-def _connection(app: App):
+def _connection(app: App) -> Connection:
     """A connection whose transactions take SQLite's write lock at BEGIN (the `trigger_write` option of
     `trigger.store.app`), for the small transactions of a sweep."""
     return app.engine.execution_options(trigger_write=True).connect()
@@ -498,12 +518,24 @@ def release_claims(app: App, runner: str, keep: int | None = None) -> int:
     with _connection(app) as conn, conn.begin():
         return conn.execute(
             update(Reminder)
-            .where(Reminder.claimed_by == runner, Reminder.status == "claimed", Reminder.id != (keep or -1))
+            .where(
+                col(Reminder.claimed_by) == runner,
+                col(Reminder.status) == "claimed",
+                col(Reminder.id) != (keep or -1),
+            )
             .values(status="pending", claimed_by=None, claimed_at=None, claim_until=None)
         ).rowcount
 
 
-def transport(app: App):
+def _tell(result: Result, told: undelivered.Told) -> None:
+    result.reported += told.count
+    result.reported_via = told.via or result.reported_via
+    result.report_error = told.error or result.report_error
+    if told.owed:
+        result.warnings.append(told.owed)
+
+
+def transport(app: App) -> Channel:
     """The channel; it lives in `trigger.store.channels`, kept here for older callers."""
 
     return channels.transport(app)
@@ -520,9 +552,9 @@ def run(
     *,
     dry_run: bool = False,
     runner: str | None = None,
-    channel=None,
+    channel: Channel | None = None,
     limit: int | None = None,
-    stop=None,
+    stop: threading.Event | None = None,
     progress: Progress | None = None,
 ) -> Result:
     """Send, once each, every reminder due at `now`. Safe to run repeatedly and concurrently.
@@ -551,26 +583,29 @@ def run(
         for chunk in _chunks(result.cancelled):
             session.execute(
                 update(Reminder)
-                .where(Reminder.id.in_(chunk), or_(_ready(today, now), _abandoned(session)))
+                .where(col(Reminder.id).in_(chunk), or_(_ready(today, now), _abandoned(session)))
                 .values(status="cancelled", claimed_by=None, claim_until=None)
             )
+    assert channel is not None  # taken above for everything but a dry run, which has returned
     result.channel = channel.describe()
     progress = progress if progress is not None else Progress()
     progress.channel = channel
     sweep = _Sweep(app, runner, now, channel, result, stop, progress, window)
     items = list(wanted.values())
     try:
+        _tell(result, undelivered.report(app, channel, now))  # reports owed since mail last failed
         with _connection(app) as conn:
             raw = conn.connection.dbapi_connection
+            assert raw is not None  # None only once the connection is closed
             sqlite = conn.dialect.name == "sqlite"
             if sqlite:  # WAL: a crash loses nothing; only a power cut could lose the last marks
                 raw.execute("PRAGMA synchronous=NORMAL")
             try:
-                for chunk in _chunks(items, BATCH):
+                for batch in _chunks(items, BATCH):
                     if stop is not None and stop.is_set():
                         result.stopped = True
                         break
-                    result.due.extend(sweep.claim(conn, chunk))
+                    result.due.extend(sweep.claim(conn, batch))
                     sweep.send_held(conn)
                     sweep.release(conn)
                     if result.stopped:
@@ -581,8 +616,7 @@ def run(
                     conn.rollback()
                     raw.execute("PRAGMA synchronous=FULL")
         if not result.stopped:  # a stopping service leaves the report to the next sweep
-            told = undelivered.report(app, channel, now)
-            result.reported, result.reported_via, result.report_error = told.count, told.via, told.error
+            _tell(result, undelivered.report(app, channel, now))
     finally:
         channel.close()
     if result.sent or result.failed or result.gave_up or result.reported:

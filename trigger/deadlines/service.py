@@ -20,22 +20,31 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
 
 from trigger.deadlines import notices, reminders
+from trigger.deadlines.dbclock import db_now
 from trigger.errors import InvalidInput
 from trigger.rules.deadlines import is_duty
 from trigger.store import access, channels
 from trigger.store.access import REMINDERS, needs
 from trigger.store.app import App
+from trigger.store.channels import Channel
 from trigger.store.models import Deadline, Partnership, ReviewCase, Setting
 from trigger.store.partnerships import manager_address
 from trigger.store.schedule import recipients
 from trigger.store.unit import default_policy
 from workflows.machine import TERMINAL
+
+if TYPE_CHECKING:  # the policy model is only read here
+    from trigger.rules.policy import Policy
 
 LONDON = reminders.LONDON
 STOP_GRACE = 8.0  # seconds the message in hand may still take once asked to stop
@@ -45,7 +54,7 @@ STOP_WITHIN = 9.5  # seconds after the first signal by which the process is gone
 # -- the morning digest ---------------------------------------------------------------------------------
 
 
-def _digest_state(session, key: str) -> dict | None:
+def _digest_state(session: Session, key: str) -> dict | None:
     row = session.get(Setting, key)
     if row is None:
         return None
@@ -56,7 +65,7 @@ def _digest_state(session, key: str) -> dict | None:
     return state if isinstance(state, dict) else {"state": "done"}  # an older plain timestamp: sent
 
 
-def _save_digest_state(session, key: str, state: dict) -> None:
+def _save_digest_state(session: Session, key: str, state: dict) -> None:
     row = session.get(Setting, key)
     if row is None:
         session.add(Setting(key=key, value=json.dumps(state)))
@@ -65,12 +74,12 @@ def _save_digest_state(session, key: str, state: dict) -> None:
         session.add(row)
 
 
-def _working(app: App, session, today: date) -> tuple[dict, str]:
+def _working(app: App, session: Session, today: date) -> tuple[dict[int, Policy], str]:
     """The partnerships the digest covers (the user's, or every one) for which `today` is a working
     day under their own policy (England and Wales differ), and the day's record key."""
     scope = access.scope_of(session)
-    pids = [scope] if scope is not None else list(session.execute(select(Partnership.id)).scalars())
-    working = {}
+    pids = [scope] if scope is not None else list(session.execute(select(col(Partnership.id))).scalars())
+    working: dict[int, Policy] = {}
     for pid in pids:
         pol = default_policy(app, session, pid)
         if pol.calendar().is_working_day(today):
@@ -82,9 +91,9 @@ def _working(app: App, session, today: date) -> tuple[dict, str]:
 def digest(
     app: App,
     now: datetime | None = None,
-    channel=None,
+    channel: Channel | None = None,
     runner: str | None = None,
-    stop=None,
+    stop: threading.Event | None = None,
     progress: reminders.Progress | None = None,
 ) -> dict:
     """One message per recipient, on working days: their open deadlines overdue or due within
@@ -103,7 +112,7 @@ def digest(
             state = _digest_state(session, key) or {"state": "new", "sent_to": []}
             if state.get("state") == "done":
                 return {"date": today.isoformat(), "skipped": "already sent", "sent": 0}
-            clock_now = reminders.db_now(session)
+            clock_now = db_now(session)
             if state.get("state") == "claimed" and datetime.fromisoformat(state["until"]) > clock_now:
                 return {"date": today.isoformat(), "skipped": "being sent by another runner", "sent": 0}
             state.update(
@@ -114,14 +123,14 @@ def digest(
                 horizon = pol.calendar().due(today, pol.warn_before)
                 rows = session.execute(
                     select(Deadline, ReviewCase)
-                    .join(ReviewCase, ReviewCase.id == Deadline.case_id)
+                    .join(ReviewCase, col(ReviewCase.id) == col(Deadline.case_id))
                     .where(
-                        Deadline.met_on.is_(None),
-                        Deadline.not_applicable.is_(False),
-                        Deadline.missed.is_(False),
-                        Deadline.due <= horizon,
-                        ReviewCase.state.not_in(TERMINAL),
-                        ReviewCase.partnership_id == pid,
+                        col(Deadline.met_on).is_(None),
+                        col(Deadline.not_applicable).is_(False),
+                        col(Deadline.missed).is_(False),
+                        col(Deadline.due) <= horizon,
+                        col(ReviewCase.state).not_in(TERMINAL),
+                        col(ReviewCase.partnership_id) == pid,
                     )
                 ).all()
                 manager = manager_address(session, pol, pid)
@@ -199,7 +208,9 @@ def digest_pending(app: App, now: datetime, at: tuple[int, int]) -> bool:
 
 
 @needs(REMINDERS)
-def serve(app: App, *, every: int = 300, digest_at: str = "07:30", log=print) -> int:
+def serve(
+    app: App, *, every: int = 300, digest_at: str = "07:30", log: Callable[[str], object] = print
+) -> int:
     """APScheduler 3.11 BlockingScheduler (Europe/London): a sweep every `every` seconds (one at
     start-up) and the morning digest at `digest_at` Monday to Friday (the digest skips bank holidays
     itself). Returns the exit status: 0 after a clean stop, 1 after a second signal."""
@@ -285,7 +296,7 @@ def serve(app: App, *, every: int = 300, digest_at: str = "07:30", log=print) ->
     signals: list[str] = []
     leaving = threading.Event()  # set once the service is on its way out at once: later signals ignored
 
-    def on_signal(signum, _frame) -> None:
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         signals.append(name)
         if leaving.is_set():

@@ -19,7 +19,7 @@ import codecs
 import csv
 import io
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -201,7 +201,7 @@ class DateReader:
 class _Counted(io.RawIOBase):
     """A binary reader that counts the bytes read through it, for the progress bar."""
 
-    def __init__(self, raw):
+    def __init__(self, raw: io.BufferedIOBase):
         self.raw, self.done = raw, 0
 
     def readable(self) -> bool:
@@ -222,7 +222,7 @@ class Source:
     header: list[str]
     rows: Iterator[tuple[int, list[str]]]
     total: int | None  # bytes (CSV) or rows (XLSX) for the progress bar; None when unknown
-    done: object  # callable giving how much of `total` has been read
+    done: Callable[[], int]  # how much of `total` has been read
     strict_width: bool  # CSV rows must have the header's width; a workbook's short rows are padded
     encoding: str | None = None
 
@@ -231,14 +231,15 @@ _ZIP = b"PK\x03\x04"
 _OLE = b"\xd0\xcf\x11\xe0"  # the old binary .xls (and other Office 97 files)
 
 
-def open_source(path: str | Path | None, data: bytes | None = None) -> Source:
+def open_source(path: str | Path, data: bytes | None = None) -> Source:
     """Open a file, or `data` (standard input's bytes) when `path` is "-"; the caller closes nothing:
     the rows iterator closes the file when it ends (`close_source` ends it early)."""
     name = "standard input" if data is not None else str(path)
+    opener: Opener
     if data is not None:
         head, opener, size = data[:8], (lambda: io.BytesIO(data)), len(data)
     else:
-        p = Path(path)  # type: ignore[arg-type]
+        p = Path(path)
         try:
             with p.open("rb") as fh:
                 head = fh.read(8)
@@ -259,14 +260,17 @@ def open_source(path: str | Path | None, data: bytes | None = None) -> Source:
     return _csv(name, opener, size)
 
 
-def _binary_opener(p: Path):
-    def opener():
+Opener = Callable[[], io.BufferedIOBase]  # opens the file (or standard input's bytes) again, from the start
+
+
+def _binary_opener(p: Path) -> Opener:
+    def opener() -> io.BufferedIOBase:
         return p.open("rb")
 
     return opener
 
 
-def _encoding(name: str, opener) -> str:
+def _encoding(name: str, opener: Opener) -> str:
     """utf-8-sig (which also reads UTF-8 without a BOM), else cp1252; UTF-16 and undecodable refused."""
     with opener() as fh:
         first = fh.read(4096)
@@ -280,20 +284,20 @@ def _encoding(name: str, opener) -> str:
                 '"CSV UTF-8 (Comma delimited)" or as .xlsx'
             )
         fh.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
+        utf8 = codecs.getincrementaldecoder("utf-8")()
         try:
             while chunk := fh.read(1 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
+                utf8.decode(chunk)
+            utf8.decode(b"", final=True)
             return "utf-8-sig"
         except UnicodeDecodeError:
             pass
         fh.seek(0)
-        decoder = codecs.getincrementaldecoder("cp1252")()
+        cp1252 = codecs.getincrementaldecoder("cp1252")()
         lines = 0
         try:
             while chunk := fh.read(1 << 20):
-                decoder.decode(chunk)
+                cp1252.decode(chunk)
                 lines += chunk.count(b"\n")
             return "cp1252"
         except UnicodeDecodeError as exc:
@@ -305,7 +309,7 @@ def _encoding(name: str, opener) -> str:
             ) from None
 
 
-def _csv(name: str, opener, size: int) -> Source:
+def _csv(name: str, opener: Opener, size: int) -> Source:
     encoding = _encoding(name, opener)
     raw = opener()
     counted = _Counted(raw)
@@ -355,7 +359,7 @@ def _not_swallowed(name: str, start: int, end: int, row: list[str], width: int) 
                 )
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
@@ -371,7 +375,7 @@ def _cell(value) -> str:
     return str(value)
 
 
-def _xlsx(name: str, opener) -> Source:
+def _xlsx(name: str, opener: Opener) -> Source:
     try:
         from openpyxl import load_workbook
     except ImportError:  # pragma: no cover - a base dependency

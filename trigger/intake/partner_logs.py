@@ -9,12 +9,14 @@ file twice adds nothing the second time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import islice
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Insert, func, select
+from sqlmodel import col
 
 from trigger import checks
 from trigger.codes import HATE_STRANDS
@@ -34,7 +36,7 @@ from trigger.intake.log_files import (
 from trigger.store import access, audit
 from trigger.store.access import COMPLAINTS, needs
 from trigger.store.app import App, today, writers_lock
-from trigger.store.models import Agency, Incident
+from trigger.store.models import Agency, Incident, metadata
 
 CHUNK = 20_000
 
@@ -106,10 +108,10 @@ def _rows(
     cmap: ColumnMap,
     agencies: dict[str, int],
     dates: DateReader,
-    as_of,
-    result,
+    as_of: date | str,
+    result: ImportResult,
     partnership_id: int,
-):
+) -> Iterator[tuple[object, ...]]:
     """Validate the file row by row: yields the good rows (tuples in ROW order) and records every bad
     one, with its line (or row) number, in `result.bad`. The partner's header names and values go
     through the column map; the loop stays lean for a million rows."""
@@ -133,13 +135,13 @@ def _rows(
     # what no cell may hold (NUL, control characters) and how long each may be (checks.text)
     limits = [checks.TEXT_MAX] * width
     for column, limit in (("location", checks.SHORT_MAX), ("description", checks.TEXT_MAX)):
-        if at.get(column) is not None:
-            limits[at[column]] = limit
-    one_line = set()  # an id, a code, a date: never a line break
+        if (i := at.get(column)) is not None:
+            limits[i] = limit
+    one_line: set[int] = set()  # an id, a code, a date: never a line break
     for column in ("victim_id", "occurred", "reported", "agency", "agency_ref", "hate", "category"):
-        if at.get(column) is not None:
-            limits[at[column]] = checks.REF_MAX
-            one_line.add(at[column])
+        if (i := at.get(column)) is not None:
+            limits[i] = checks.REF_MAX
+            one_line.add(i)
     names = list(source.header)
 
     def cell(row, i, column):
@@ -248,7 +250,7 @@ def _rows(
         )
 
 
-def _year(day) -> int:
+def _year(day: date | str) -> int:
     """The year of a date the reader gave back (a date, or ISO text on SQLite)."""
     return day.year if hasattr(day, "year") else int(str(day)[:4])
 
@@ -275,25 +277,33 @@ class _BulkInsert:
     executemany directly, because SQLAlchemy's per-row parameter processing cost more than SQLite's
     own insert work on a million rows."""
 
-    def __init__(self, conn):
+    def __init__(self, conn: Connection):
         self.conn = conn
         dialect = conn.dialect
+        table = metadata.tables["incident"]
+        unique = ["agency_id", "agency_ref"]
+        stmt: Insert
         if dialect.name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
+            from sqlalchemy.dialects import sqlite
+
+            stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=unique)
         elif dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects import postgresql
+
+            stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=unique)
         else:  # pragma: no cover - the project supports SQLite and PostgreSQL
             raise InvalidInput(f"importing incidents is not supported on {dialect.name}")
         self.sqlite = dialect.name == "sqlite"
-        stmt = insert(Incident.__table__).on_conflict_do_nothing(index_elements=["agency_id", "agency_ref"])
         compiled = stmt.compile(dialect=dialect, column_keys=list(ROW))
         position = {key: i for i, key in enumerate(ROW)}
-        self.order = [position[k] for k in compiled.positiontup] if compiled.positional else None
+        keys = compiled.positiontup if compiled.positional else None
+        self.order = [position[k] for k in keys] if keys is not None else None
         self.sql = str(compiled)
 
-    def __call__(self, chunk: list[tuple]) -> None:
+    def __call__(self, chunk: list[tuple[object, ...]]) -> None:
         if not chunk:
             return
+        params: Sequence[dict[str, object]] | Sequence[tuple[object, ...]]
         if self.order is None:
             params = [dict(zip(ROW, r, strict=False)) for r in chunk]
         elif self.order == list(range(len(ROW))):
@@ -343,13 +353,13 @@ def import_file(
             writers_lock(session)
             pid = access.acting_partnership(session)  # an import carries its partnership
             # agency codes are the same whatever their case (`CBC` is `cbc`), the partnership's own
-            ours = select(Agency.code, Agency.id).where(Agency.partnership_id == pid)
+            ours = select(col(Agency.code), col(Agency.id)).where(col(Agency.partnership_id) == pid)
             agencies = {checks.code_key(c): i for c, i in session.execute(ours)}
             insert = _BulkInsert(conn)
             count = (
                 select(func.count())
                 .select_from(Incident)
-                .where(Incident.case_id.is_(None), Incident.partnership_id == pid)
+                .where(col(Incident.case_id).is_(None), col(Incident.partnership_id) == pid)
             )
             before = session.execute(count).scalar_one()
             if insert.sqlite:  # a bigger page cache for this transaction: the indexes stay in memory

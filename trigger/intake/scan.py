@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, case, extract, func, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, case, extract, func, or_, select
+from sqlmodel import col
 
 from trigger.cases import duties
 from trigger.rules.threshold import window_start
@@ -35,11 +36,13 @@ class ScanRules:
     hate_route: bool = False
 
 
-def _months(col):
-    return extract("year", col) * 12 + extract("month", col)
+def _months(day: SQLColumnExpression[date]) -> ColumnElement[int]:
+    return extract("year", day) * 12 + extract("month", day)
 
 
-def within_one_month(occurred, reported):
+def within_one_month(
+    occurred: SQLColumnExpression[date], reported: SQLColumnExpression[date]
+) -> ColumnElement[bool]:
     """SQL for s.104's "made within one month beginning with the behaviour": the report is in the same
     calendar month, or in the next with a smaller day number (equivalent to docs/procedure.md#counting-months,
     month ends included; see calendar.months_beginning_with and the property test that ties the two)."""
@@ -47,24 +50,24 @@ def within_one_month(occurred, reported):
     return or_(gap == 0, and_(gap == 1, extract("day", reported) < extract("day", occurred)))
 
 
-def scan_query(as_of: date, rules: ScanRules, partnership_id: int | None = None):
+def scan_query(as_of: date, rules: ScanRules, partnership_id: int | None = None) -> tuple[Select, date]:
     """The victims of one partnership's incident log (all of them when `partnership_id` is None: a
     database of one partnership)."""
     start = window_start(as_of)  # an application on as_of is within six months of reports from here
     # each report in the window, with its s.104 qualifying flag computed once
     reports = (
         select(
-            Incident.victim_ref.label("victim_id"),
-            Incident.reported.label("reported"),
-            Incident.hate.label("hate"),
-            case((within_one_month(Incident.occurred, Incident.reported), 1), else_=0).label("q"),
+            col(Incident.victim_ref).label("victim_id"),
+            col(Incident.reported).label("reported"),
+            col(Incident.hate).label("hate"),
+            case((within_one_month(col(Incident.occurred), col(Incident.reported)), 1), else_=0).label("q"),
         )
         .where(
-            Incident.victim_ref.is_not(None),
-            Incident.reported >= start,
-            Incident.reported <= as_of,
-            Incident.voided_on.is_(None),  # a complaint recorded in error counts nowhere
-            *([Incident.partnership_id == partnership_id] if partnership_id is not None else []),
+            col(Incident.victim_ref).is_not(None),
+            col(Incident.reported) >= start,
+            col(Incident.reported) <= as_of,
+            col(Incident.voided_on).is_(None),  # a complaint recorded in error counts nowhere
+            *([col(Incident.partnership_id) == partnership_id] if partnership_id is not None else []),
         )
         .subquery("report")
     )
@@ -105,10 +108,10 @@ def scan(app: App, as_of: date, rules: ScanRules | None = None) -> dict:
         # victims with a case still open (few): they need no signposting
         open_cases = set(
             conn.execute(
-                select(ReviewCase.victim_ref).where(
-                    ReviewCase.victim_ref.is_not(None),
-                    ReviewCase.state.not_in(TERMINAL),
-                    ReviewCase.partnership_id == pid,
+                select(col(ReviewCase.victim_ref)).where(
+                    col(ReviewCase.victim_ref).is_not(None),
+                    col(ReviewCase.state).not_in(TERMINAL),
+                    col(ReviewCase.partnership_id) == pid,
                 )
             ).scalars()
         )

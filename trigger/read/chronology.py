@@ -4,9 +4,11 @@ appeal bundle."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from trigger.read.views import iso
 from trigger.store import seal
@@ -24,26 +26,28 @@ from trigger.store.models import (
     Recommendation,
     ReviewCase,
     ThresholdDecision,
+    row_id,
 )
 
 # -- a case's chronology -------------------------------------------------------------------------------------
 
 
-def chronology(session: Session, case: ReviewCase) -> list[dict]:
+def chronology(session: Session, case: ReviewCase) -> list[dict[str, object]]:
     """The whole history of a case in date order, for the Ombudsman or an appeal bundle: every audited
     event, complaint, decision with its reasons, evidence, meeting, finding, recommendation and its
     response, action, appeal and letter. Each entry: date, kind, summary, and the facts it rests on."""
     codes = {a.id: a.code for a in session.scalars(select(Agency)).all()}
-    items: list[tuple] = []
+    items: list[tuple[date, int, int, dict[str, object]]] = []
 
-    def add(day, order, kind, summary, **facts):
+    def add(day: date | None, order: int, kind: str, summary: str, **facts: object) -> None:
         if day is None:
             return
         items.append((day, order, len(items), {"date": iso(day), "kind": kind, "summary": summary, **facts}))
 
     events = session.scalars(
-        select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)
+        select(AuditEvent).where(col(AuditEvent.case_id) == case.id).order_by(col(AuditEvent.seq))
     ).all()
+    seal.require_key(session, case)
     sealed = seal.Opener(session, [case.id])  # reasons and details, or what purge left of them
     # who recorded each thing that has its own entry below, so the event itself is not listed again
     by = _recorded_by(events, sealed)
@@ -74,7 +78,9 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             reason=reason,
             detail=detail,
         )
-    for i in session.scalars(select(Incident).where(Incident.case_id == case.id).order_by(Incident.id)).all():
+    for i in session.scalars(
+        select(Incident).where(col(Incident.case_id) == case.id).order_by(col(Incident.id))
+    ).all():
         add(
             i.reported,
             1,
@@ -82,7 +88,7 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             f"complaint #{i.id} to {codes.get(i.agency_id)} about behaviour on {iso(i.occurred)}"
             + (f" (hate: {i.hate})" if i.hate else "")
             + (f", same as #{i.same_as_id}" if i.same_as_id else "")
-            + _recorded(by.get(("incident_add", i.id)))
+            + _recorded(by.get(("incident_add", row_id(i))))
             + (f"; VOID since {iso(i.voided_on)}: {i.void_reason}" if i.voided_on else ""),
             id=i.id,
             void=i.voided_on is not None,
@@ -94,7 +100,9 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             description=i.description,
         )
     for t in session.scalars(
-        select(ThresholdDecision).where(ThresholdDecision.case_id == case.id).order_by(ThresholdDecision.id)
+        select(ThresholdDecision)
+        .where(col(ThresholdDecision.case_id) == case.id)
+        .order_by(col(ThresholdDecision.id))
     ).all():
         verdict = (
             "met" if t.met else ("rejected as " + t.rejection_category if t.rejection_category else "not met")
@@ -115,7 +123,9 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             explanation=json.loads(t.explanation) if t.explanation else None,
         )
     for r in session.scalars(
-        select(EvidenceRequest).where(EvidenceRequest.case_id == case.id).order_by(EvidenceRequest.id)
+        select(EvidenceRequest)
+        .where(col(EvidenceRequest.case_id) == case.id)
+        .order_by(col(EvidenceRequest.id))
     ).all():
         add(
             r.requested,
@@ -134,7 +144,9 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             not_held=r.not_held,
             note=r.note,
         )
-    for m in session.scalars(select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.id)).all():
+    for m in session.scalars(
+        select(Meeting).where(col(Meeting.case_id) == case.id).order_by(col(Meeting.id))
+    ).all():
         add(
             m.at.date(),
             4,
@@ -147,51 +159,55 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
             victim_involvement=m.victim_involvement,
             attendees=m.attendees,
         )
-    for f in session.scalars(select(Finding).where(Finding.case_id == case.id).order_by(Finding.id)).all():
+    for f in session.scalars(
+        select(Finding).where(col(Finding.case_id) == case.id).order_by(col(Finding.id))
+    ).all():
         add(
             f.recorded_on,
             5,
             "finding",
             f"finding ({f.category})"
             + (f": {f.text}" if f.text else "")
-            + _recorded(by.get(("finding", f.id))),
+            + _recorded(by.get(("finding", row_id(f)))),
             id=f.id,
             category=f.category,
             text=f.text,
         )
-    for r in session.scalars(
-        select(Recommendation).where(Recommendation.case_id == case.id).order_by(Recommendation.id)
+    for rec in session.scalars(
+        select(Recommendation).where(col(Recommendation.case_id) == case.id).order_by(col(Recommendation.id))
     ).all():
         add(
-            r.recorded_on,
+            rec.recorded_on,
             6,
             "recommendation",
-            f"recommendation {r.id} to {codes.get(r.agency_id)}: {r.text}"
-            + _recorded(by.get(("recommendation", r.id))),
-            id=r.id,
-            to=codes.get(r.agency_id),
-            text=r.text,
+            f"recommendation {rec.id} to {codes.get(rec.agency_id)}: {rec.text}"
+            + _recorded(by.get(("recommendation", row_id(rec)))),
+            id=rec.id,
+            to=codes.get(rec.agency_id),
+            text=rec.text,
         )
         add(
-            r.responded_on,
+            rec.responded_on,
             6,
             "recommendation_response",
-            f"{codes.get(r.agency_id)} had regard to recommendation {r.id}: {r.response}"
-            + (f" ({r.response_reason})" if r.response_reason else ""),
-            id=r.id,
-            response=r.response,
-            reason=r.response_reason,
+            f"{codes.get(rec.agency_id)} had regard to recommendation {rec.id}: {rec.response}"
+            + (f" ({rec.response_reason})" if rec.response_reason else ""),
+            id=rec.id,
+            response=rec.response,
+            reason=rec.response_reason,
         )
-    action_added = {}
-    for e in session.execute(
-        select(AuditEvent.case_id, AuditEvent.seq, AuditEvent.on, AuditEvent.detail).where(
-            AuditEvent.case_id == case.id, AuditEvent.event == "action_add"
-        )
+    action_added: dict[int, date] = {}
+    for added in session.execute(
+        select(
+            col(AuditEvent.case_id), col(AuditEvent.seq), col(AuditEvent.on), col(AuditEvent.detail)
+        ).where(col(AuditEvent.case_id) == case.id, col(AuditEvent.event) == "action_add")
     ).all():
-        number = sealed.details(e).get("number")
+        number = sealed.details(added).get("number")
         if number is not None:
-            action_added[number] = e.on
-    for a in session.scalars(select(Action).where(Action.case_id == case.id).order_by(Action.number)).all():
+            action_added[number] = added.on
+    for a in session.scalars(
+        select(Action).where(col(Action.case_id) == case.id).order_by(col(Action.number))
+    ).all():
         add(
             action_added.get(a.number, a.due),
             7,
@@ -209,7 +225,7 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
         # its completion is the `action_update` event above, listed once there
     lodged = [e.actor for e in events if e.event == "appeal"]
     for n, ap in enumerate(
-        session.scalars(select(Appeal).where(Appeal.case_id == case.id).order_by(Appeal.id)).all()
+        session.scalars(select(Appeal).where(col(Appeal.case_id) == case.id).order_by(col(Appeal.id))).all()
     ):
         add(
             ap.received,
@@ -234,21 +250,23 @@ def chronology(session: Session, case: ReviewCase) -> list[dict]:
                 decided_by=ap.decided_by,
                 reason=ap.reason,
             )
-    for lt in session.scalars(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)).all():
+    for lt in session.scalars(
+        select(Letter).where(col(Letter.case_id) == case.id).order_by(col(Letter.id))
+    ).all():
         add(
             lt.issued_on,
             9,
             "letter",
             f"{lt.kind} letter issued to {lt.recipient} ({lt.format}, sha256 {lt.content_hash[:12]})"
             + (" (the edited version sent, recorded from its file)" if lt.edited else "")
-            + _recorded(by.get(("letter", lt.id))),
+            + _recorded(by.get(("letter", row_id(lt)))),
             letter_kind=lt.kind,
             recipient=lt.recipient,
             format=lt.format,
             content_hash=lt.content_hash,
         )
     for c in session.scalars(
-        select(Consultation).where(Consultation.case_id == case.id).order_by(Consultation.id)
+        select(Consultation).where(col(Consultation.case_id) == case.id).order_by(col(Consultation.id))
     ).all():
         add(
             c.consulted_on,
@@ -303,8 +321,8 @@ _KEYS = {
 }
 
 
-def _recorded_by(events, sealed: seal.Opener) -> dict[tuple[str, int], str]:
-    out = {}
+def _recorded_by(events: Sequence[AuditEvent], sealed: seal.Opener) -> dict[tuple[str, int], str]:
+    out: dict[tuple[str, int], str] = {}
     for e in events:
         key = _KEYS.get(e.event)
         if key and e.detail:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlmodel import Session
 
 from trigger.store import seal
@@ -28,7 +28,7 @@ LETTER_CASE_FIELDS = (
 )
 
 
-def of_case(session: Session, case: Any) -> list[Any]:
+def of_case(session: Session, case: Any) -> list[Row]:
     """A case's corrections (rows of `correction`), with those of agencies its record names, oldest first."""
     c = t.correction
     agencies = _agencies_named(session, case)
@@ -50,7 +50,7 @@ def _agencies_named(session: Session, case: Any) -> set[int]:
     return ids
 
 
-def _touches_letter(c: Any, kind: str) -> bool:
+def _touches_letter(c: Row, kind: str) -> bool:
     if kind == "appeal_bundle":
         return True  # the bundle carries the whole record
     if c.subject == "case":
@@ -62,7 +62,7 @@ def _touches_letter(c: Any, kind: str) -> bool:
     return c.subject == "incident"
 
 
-def letter_marks(session: Session, case: Any, letters: list[Any], found: list[Any]) -> dict[int, list[Any]]:
+def letter_marks(session: Session, case: Any, letters: list[Row], found: list[Row]) -> dict[int, list[Row]]:
     """For each letter, the corrections (of `found`, the case's) that changed a fact it showed:
     recorded after the letter was issued, of a value in force when it was (set before it: a reviewer
     corrected after a letter sent before anyone was assigned does not touch it). `show` marks such a
@@ -80,8 +80,8 @@ def letter_marks(session: Session, case: Any, letters: list[Any], found: list[An
     for e in events:
         if e.event == "assign":
             assigned = assigned or e.seq
-        elif e.detail:
-            issued[sealed.details(e).get("letter")] = e.seq
+        elif e.detail and (letter := sealed.details(e).get("letter")) is not None:
+            issued[letter] = e.seq
     since: dict[int, int] = {}  # correction id -> the seq from which the value it replaced was in force
     last: dict[tuple, int] = {}
     for c in sorted(found, key=lambda c: c.audit_seq or 0):
@@ -89,7 +89,7 @@ def letter_marks(session: Session, case: Any, letters: list[Any], found: list[An
         start = assigned if c.subject == "assignment" or c.field in ("spoc", "spoc_email") else 0
         since[c.id] = last.get(key, start)
         last[key] = c.audit_seq or 0
-    out: dict[int, list[Any]] = {}
+    out: dict[int, list[Row]] = {}
     for lt in letters:
         at = issued.get(lt.id)
         out[lt.id] = [

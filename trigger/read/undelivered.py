@@ -37,6 +37,7 @@ _COLUMNS = (
     R.c.first_failed_at,
     R.c.next_attempt_at,
     R.c.reported_at,
+    R.c.report_copied_at,
     D.c.kind.label("deadline_kind"),
     D.c.due,
     C.c.reference,

@@ -8,11 +8,12 @@ that `show` and `list` never build the SQLModel classes and stay near the import
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Row, Table, select
 from sqlmodel import Session
 
 from trigger.cases import decisions
@@ -26,6 +27,11 @@ from trigger.store import tables as t
 from trigger.store.access import READ_CASE, needs
 from trigger.store.app import App, today
 
+if TYPE_CHECKING:  # the policy model and the threshold rule are loaded only when a view needs them
+    from trigger.rules.calendar import WorkingCalendar
+    from trigger.rules.policy import Policy
+    from trigger.rules.threshold import Explanation
+
 
 def iso(day: date | None) -> str | None:
     """A date as ISO text, or None: how dates leave the engine in JSON and letter contexts."""
@@ -38,7 +44,7 @@ def initials(name: str | None) -> str:
     return ".".join(p[0].upper() for p in parts) + ("." if parts else "")
 
 
-def _action_view(a: Any, reference: str, owner: str | None) -> dict:
+def _action_view(a: Row, reference: str, owner: str | None) -> dict:
     return {
         "reference": reference,
         "number": a.number,
@@ -65,7 +71,7 @@ def show(app: App, reference: str) -> dict:
         return view
 
 
-def case_row(session: Session, reference: str) -> Any:
+def case_row(session: Session, reference: str) -> Row:
     """The review_case row of a reference (as `trigger.store.unit.find_case`, without the models)."""
     ref = reference.strip().upper()
     seen = access.case_filter(session, one=True)  # another partnership's case is not there
@@ -76,7 +82,7 @@ def case_row(session: Session, reference: str) -> Any:
     return row
 
 
-def _deliveries(session: Session, letter_ids: list[int]) -> dict[int, Any]:
+def _deliveries(session: Session, letter_ids: list[int]) -> dict[int, Row]:
     """Letters sent by e-mail from the engine (`letter --send`): the delivery of each, by letter id."""
     if not letter_ids:
         return {}
@@ -88,12 +94,12 @@ def _deliveries(session: Session, letter_ids: list[int]) -> dict[int, Any]:
     return {row.letter_id: row for row in rows}
 
 
-def _of_case(session: Session, table: Any, case: Any, *order: Any) -> list[Any]:
+def _of_case(session: Session, table: Table, case: Any, *order: ColumnElement[Any]) -> list[Row]:
     """The rows of a table that belong to the case, in the order given."""
     return list(session.execute(select(table).where(table.c.case_id == case.id).order_by(*order)).all())
 
 
-def _policy(session: Session, case: Any) -> Any:
+def _policy(session: Session, case: Any) -> Policy:
     # the policy model and the unit of work are loaded only when a view needs them (a late working-day
     # deadline, a decision whose complaints were corrected): `show` stays near the import floor
     from trigger.store.unit import case_policy
@@ -101,7 +107,7 @@ def _policy(session: Session, case: Any) -> Any:
     return case_policy(session, case)
 
 
-def _explain(session: Session, case: Any, policy: Any) -> Any:
+def _explain(session: Session, case: Any, policy: Policy) -> Explanation:
     from trigger.cases import complaints  # only for a decided case whose complaints were corrected since
 
     return complaints.explain(session, case, policy)
@@ -120,6 +126,7 @@ def case_view(session: Session, case: Any) -> dict:
     letters = _of_case(session, t.letter, case, t.letter.c.id)
     sent = _deliveries(session, [lt.id for lt in letters])
     events = _of_case(session, t.audit_event, case, t.audit_event.c.on, t.audit_event.c.seq)
+    seal.require_key(session, case)
     sealed = seal.Opener(session, [case.id])  # reasons and details, or what purge left of them
     meetings = _of_case(session, t.meeting, case, t.meeting.c.id.desc())
     meeting_row = meetings[0] if meetings else None
@@ -282,11 +289,11 @@ def case_view(session: Session, case: Any) -> dict:
     }
 
 
-def deadline_fact(d: Any) -> deadlines.DeadlineFact:
+def deadline_fact(d: Row) -> deadlines.DeadlineFact:
     return deadlines.DeadlineFact(d.kind, d.due, d.span, d.met_on, d.not_applicable, d.missed)
 
 
-def _deadline_view(d: Any, as_of: date, calendar) -> dict:
+def _deadline_view(d: Row, as_of: date, calendar: Callable[[], WorkingCalendar]) -> dict:
     fact = deadline_fact(d)
     status = deadlines.status(fact, as_of)
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from trigger.codes import ACTION_OPEN
 from trigger.store import access
@@ -30,18 +31,20 @@ def action_tracker(
     as_of = as_of or today()
     with app.read() as session:
         query = (
-            select(Action, ReviewCase.reference, Agency.code)
-            .join(ReviewCase, Action.case_id == ReviewCase.id)
-            .join(Agency, Action.owner_agency_id == Agency.id)
+            select(Action, col(ReviewCase.reference), col(Agency.code))
+            .join(ReviewCase, col(Action.case_id) == col(ReviewCase.id))
+            .join(Agency, col(Action.owner_agency_id) == col(Agency.id))
             .where(*access.case_filter(session, ReviewCase))  # the partnership's cases
         )
         if reference:
-            query = query.where(Action.case_id == find_case(session, reference).id)
+            query = query.where(col(Action.case_id) == find_case(session, reference).id)
         if owner:
-            query = query.where(Agency.id == find_agency(session, owner).id)
+            query = query.where(col(Agency.id) == find_agency(session, owner).id)
         if overdue:
-            query = query.where(Action.status.in_(ACTION_OPEN), Action.due < as_of)
-        rows = session.execute(query.order_by(Action.due, ReviewCase.reference, Action.number)).all()
+            query = query.where(col(Action.status).in_(ACTION_OPEN), col(Action.due) < as_of)
+        rows = session.execute(
+            query.order_by(col(Action.due), col(ReviewCase.reference), col(Action.number))
+        ).all()
     out = []
     for a, ref, code in rows:
         late = a.status in ACTION_OPEN and a.due < as_of

@@ -12,11 +12,26 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, distinct, func, literal, select, union_all
-from sqlmodel import Session
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    ScalarSelect,
+    Select,
+    SQLColumnExpression,
+    and_,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    select,
+    union_all,
+)
+from sqlmodel import Session, col
 
 from trigger.reports.common import Period, median
 from trigger.store import access, audit
@@ -39,14 +54,16 @@ SUPPRESS_BELOW = 5
 # -- small SQL helpers -------------------------------------------------------------------------------------
 
 
-def _days_between(conn, later, earlier):
+def _days_between(
+    conn: Connection, later: SQLColumnExpression[date | None], earlier: SQLColumnExpression[date | None]
+) -> ColumnElement[int]:
     """Whole days from `earlier` to `later`, in the database's own date arithmetic."""
     if conn.dialect.name == "sqlite":
         return cast(func.julianday(later) - func.julianday(earlier), Integer)
     return cast(later - earlier, Integer)
 
 
-def _by_day(conn, stmt) -> dict[date, int]:
+def _by_day(conn: Connection, stmt: Select) -> dict[date, int]:
     """Rows of (day, count) into a dict; SQLite hands back ISO strings for an aggregated date."""
     out: dict[date, int] = {}
     for day, n in conn.execute(stmt):
@@ -56,12 +73,12 @@ def _by_day(conn, stmt) -> dict[date, int]:
     return out
 
 
-def _histogram(conn, stmt) -> dict[int, int]:
+def _histogram(conn: Connection, stmt: Select) -> dict[int, int]:
     return {int(d): int(c) for d, c in conn.execute(stmt) if d is not None}
 
 
-def _in(col, p: Period):
-    return col.between(p.start, p.end)
+def _in(day: SQLColumnExpression[date | None], p: Period) -> ColumnElement[bool]:
+    return day.between(p.start, p.end)
 
 
 # -- the annual return ---------------------------------------------------------------------------------------
@@ -70,69 +87,92 @@ def _in(col, p: Period):
 _EPOCH = date(1970, 1, 1)
 
 
-def _day_number(conn, col):
+def _day_number(conn: Connection, day: SQLColumnExpression[date | None]) -> ColumnElement[int]:
     """Days since 1970-01-01 as an integer, so that row-level results need no date parsing."""
     if conn.dialect.name == "sqlite":
-        return cast(func.julianday(col) - 2440587.5, Integer)
-    return cast(col - literal(_EPOCH), Integer)
+        return cast(func.julianday(day) - 2440587.5, Integer)
+    return cast(day - literal(_EPOCH), Integer)
 
 
-def _outcome_figures(conn, p: Period, ours: Callable[[Any], list]) -> dict:
+# the clauses that keep a query to the cases the user sees, given the query's case-id column
+Ours = Callable[[SQLColumnExpression[int | None]], list[ColumnElement[bool]]]
+
+
+@dataclass
+class _Outcomes:
+    """The reviews carried out in a period, folded from the audit log (`_outcome_figures`)."""
+
+    reviews: Counter[date] = field(default_factory=Counter)  # by the day of the case's first outcome
+    with_recs: Counter[date] = field(default_factory=Counter)
+    lead: Counter[int | None] = field(default_factory=Counter)  # by lead agency id
+    from_receipt: Counter[int] = field(default_factory=Counter)  # by days from receipt to outcome
+    from_met: Counter[int] = field(default_factory=Counter)  # by days from the met decision to outcome
+    unmet: int = 0  # reviews on cases not decided met before their outcome
+    early: int = 0  # outcomes dated before the case was received
+    not_consulted: int = 0  # reviews whose draft action plan was not put to the victim
+
+
+def _outcome_figures(conn: Connection, p: Period, ours: Ours) -> _Outcomes:
     """Everything about the reviews carried out in the period from one pass over the audit log: each case
     counted once, on the day of its first outcome there (`issue_outcome`). The per-case facts (lead
     agency, day received, met decisions and upheld threshold appeals before the outcome, a
     recommendation) are gathered in a CTE and folded by UNION ALL into small histograms."""
 
-    def day(col):
-        return _day_number(conn, col)
+    def day(column: SQLColumnExpression[date | None]) -> ColumnElement[int]:
+        return _day_number(conn, column)
 
     fo = (
-        select(AuditEvent.case_id.label("case_id"), func.min(AuditEvent.on).label("first"))
+        select(col(AuditEvent.case_id).label("case_id"), func.min(col(AuditEvent.on)).label("first"))
         .where(
-            AuditEvent.event == "issue_outcome",
-            AuditEvent.case_id.is_not(None),
-            _in(AuditEvent.on, p),
-            *ours(AuditEvent.case_id),
+            col(AuditEvent.event) == "issue_outcome",
+            col(AuditEvent.case_id).is_not(None),
+            _in(col(AuditEvent.on), p),
+            *ours(col(AuditEvent.case_id)),
         )
-        .group_by(AuditEvent.case_id)
+        .group_by(col(AuditEvent.case_id))
         .subquery()
     )
 
-    def met_on(agg):
+    decided_on = col(ThresholdDecision.decided_on)
+
+    def met_on(aggregate: ColumnElement[date | None]) -> ScalarSelect[date | None]:
+        """`aggregate` (the first or last) of the case's met decisions up to its first outcome."""
         return (
-            select(agg(ThresholdDecision.decided_on))
+            select(aggregate)
             .where(
-                ThresholdDecision.case_id == fo.c.case_id,
-                ThresholdDecision.met.is_(True),
-                ThresholdDecision.decided_on <= fo.c.first,
+                col(ThresholdDecision.case_id) == fo.c.case_id,
+                col(ThresholdDecision.met).is_(True),
+                col(ThresholdDecision.decided_on) <= fo.c.first,
             )
             .scalar_subquery()
         )
 
     upheld_on = (
-        select(func.min(Appeal.decided_on))
+        select(func.min(col(Appeal.decided_on)))
         .where(
-            Appeal.case_id == fo.c.case_id,
-            Appeal.against == "threshold",
-            Appeal.upheld.is_(True),
-            Appeal.decided_on <= fo.c.first,
+            col(Appeal.case_id) == fo.c.case_id,
+            col(Appeal.against) == "threshold",
+            col(Appeal.upheld).is_(True),
+            col(Appeal.decided_on) <= fo.c.first,
         )
         .scalar_subquery()
     )
-    has_rec = select(Recommendation.id).where(Recommendation.case_id == fo.c.case_id).exists()
+    has_rec = select(col(Recommendation.id)).where(col(Recommendation.case_id) == fo.c.case_id).exists()
     o = (
         select(
             day(fo.c.first).label("first"),
-            ReviewCase.lead_agency_id.label("lead"),
-            (day(fo.c.first) - day(ReviewCase.received)).label("from_receipt"),
-            (day(fo.c.first) - day(met_on(func.max))).label("from_met"),
+            col(ReviewCase.lead_agency_id).label("lead"),
+            (day(fo.c.first) - day(col(ReviewCase.received))).label("from_receipt"),
+            (day(fo.c.first) - day(met_on(func.max(decided_on)))).label("from_met"),
             case((has_rec, 1), else_=0).label("has_rec"),
-            case((and_(met_on(func.min).is_(None), upheld_on.is_(None)), 1), else_=0).label("unmet"),
+            case((and_(met_on(func.min(decided_on)).is_(None), upheld_on.is_(None)), 1), else_=0).label(
+                "unmet"
+            ),
             # 2025 guidance: the draft action plan put to the victim before the outcome (`trigger consult`)
-            case((ReviewCase.victim_consulted.is_(True), 0), else_=1).label("not_consulted"),
+            case((col(ReviewCase.victim_consulted).is_(True), 0), else_=1).label("not_consulted"),
         )
         .select_from(fo)
-        .join(ReviewCase, ReviewCase.id == fo.c.case_id)
+        .join(ReviewCase, col(ReviewCase.id) == fo.c.case_id)
         .cte("outcome")
     )
     n = func.count().label("n")
@@ -149,26 +189,25 @@ def _outcome_figures(conn, p: Period, ours: Callable[[Any], list]) -> dict:
         select(literal("early"), literal(0), literal(0), n).where(o.c.from_receipt < 0),
         select(literal("not_consulted"), literal(0), literal(0), n).where(o.c.not_consulted == 1),
     ]
-    out = {
-        "reviews": Counter(),
-        "with_recs": Counter(),
-        "lead": Counter(),
-        "from_receipt": Counter(),
-        "from_met": Counter(),
-        "unmet": 0,
-        "early": 0,
-        "not_consulted": 0,
-    }
+    out = _Outcomes()
     for kind, k, k2, count in conn.execute(union_all(*parts)):
         if kind == "day":
             d = _EPOCH + timedelta(days=int(k))
-            out["reviews"][d] += count
+            out.reviews[d] += count
             if k2:
-                out["with_recs"][d] += count
-        elif kind in ("unmet", "early", "not_consulted"):
-            out[kind] += count
+                out.with_recs[d] += count
+        elif kind == "unmet":
+            out.unmet += count
+        elif kind == "early":
+            out.early += count
+        elif kind == "not_consulted":
+            out.not_consulted += count
+        elif kind == "lead":
+            out.lead[k] += count
+        elif kind == "from_receipt":
+            out.from_receipt[k] += count
         else:
-            out[kind][k] += count
+            out.from_met[k] += count
     return out
 
 
@@ -193,53 +232,58 @@ def _annual(session: Session, p: Period) -> dict:
     # one partnership's return (a user's own, or --partnership); every partnership's for a county total
     scope = access.visible_cases(session)
 
-    def ours(case_col) -> list:
-        return [] if scope is None else [case_col.in_(scope)]
+    def ours(case_id: SQLColumnExpression[int | None]) -> list[ColumnElement[bool]]:
+        return [] if scope is None else [case_id.in_(scope)]
 
     mine = access.case_filter(session, ReviewCase)
     # s.104 (publication duty) (a): applications, by the date received
     applications = _by_day(
         conn,
-        select(ReviewCase.received, func.count())
-        .where(_in(ReviewCase.received, p), *mine)
-        .group_by(ReviewCase.received),
+        select(col(ReviewCase.received), func.count())
+        .where(_in(col(ReviewCase.received), p), *mine)
+        .group_by(col(ReviewCase.received)),
     )
     # the channel mix: coalesce() keeps SQLite from a lookup per row through the index, a full scan is faster
     channels = dict(
         ex(
-            select(ReviewCase.channel, func.count())
-            .where(func.coalesce(ReviewCase.received, ReviewCase.received).between(p.start, p.end), *mine)
-            .group_by(ReviewCase.channel)
-            .order_by(ReviewCase.channel)
+            select(col(ReviewCase.channel), func.count())
+            .where(
+                func.coalesce(col(ReviewCase.received), col(ReviewCase.received)).between(p.start, p.end),
+                *mine,
+            )
+            .group_by(col(ReviewCase.channel))
+            .order_by(col(ReviewCase.channel))
         ).all()
     )
     # s.104 (publication duty) (b): threshold not met, by decision date; rejections are reported as
     # not met (docs/procedure.md#rejection)
     not_met = _by_day(
         conn,
-        select(ThresholdDecision.decided_on, func.count())
+        select(col(ThresholdDecision.decided_on), func.count())
         .where(
-            _in(ThresholdDecision.decided_on, p),
-            ThresholdDecision.met.is_(False),
-            *ours(ThresholdDecision.case_id),
+            _in(col(ThresholdDecision.decided_on), p),
+            col(ThresholdDecision.met).is_(False),
+            *ours(col(ThresholdDecision.case_id)),
         )
-        .group_by(ThresholdDecision.decided_on),
+        .group_by(col(ThresholdDecision.decided_on)),
     )
     # s.104 (publication duty) (c) and (d): reviews carried out by the day the outcome was issued, a case
     # once in a period (its first outcome there), and of those the reviews with recommendations
     outcomes = _outcome_figures(conn, p, ours)
-    reviews, with_recs, leads = outcomes["reviews"], outcomes["with_recs"], outcomes["lead"]
+    reviews, with_recs, leads = outcomes.reviews, outcomes.with_recs, outcomes.lead
 
     decisions = ex(
         select(
-            ThresholdDecision.met,
-            ThresholdDecision.route,
-            ThresholdDecision.rejection_category.is_not(None),
+            col(ThresholdDecision.met),
+            col(ThresholdDecision.route),
+            col(ThresholdDecision.rejection_category).is_not(None),
             func.count(),
         )
-        .where(_in(ThresholdDecision.decided_on, p), *ours(ThresholdDecision.case_id))
+        .where(_in(col(ThresholdDecision.decided_on), p), *ours(col(ThresholdDecision.case_id)))
         .group_by(
-            ThresholdDecision.met, ThresholdDecision.route, ThresholdDecision.rejection_category.is_not(None)
+            col(ThresholdDecision.met),
+            col(ThresholdDecision.route),
+            col(ThresholdDecision.rejection_category).is_not(None),
         )
     ).all()
     met = sum(n for m, _r, _j, n in decisions if m)
@@ -248,35 +292,37 @@ def _annual(session: Session, p: Period) -> dict:
     decided = sum(n for *_x, n in decisions)
     # withdrawn is terminal, so the day it last moved is the day it was withdrawn
     withdrawals = ex(
-        select(func.count()).where(ReviewCase.state == "withdrawn", _in(ReviewCase.state_changed, p), *mine)
+        select(func.count()).where(
+            col(ReviewCase.state) == "withdrawn", _in(col(ReviewCase.state_changed), p), *mine
+        )
     ).scalar()
     appeals_rows = ex(
-        select(Appeal.against, func.count())
-        .where(_in(Appeal.received, p), *ours(Appeal.case_id))
-        .group_by(Appeal.against)
+        select(col(Appeal.against), func.count())
+        .where(_in(col(Appeal.received), p), *ours(col(Appeal.case_id)))
+        .group_by(col(Appeal.against))
     ).all()
     decided_rows = ex(
-        select(Appeal.upheld, func.count())
-        .where(_in(Appeal.decided_on, p), *ours(Appeal.case_id))
-        .group_by(Appeal.upheld)
+        select(col(Appeal.upheld), func.count())
+        .where(_in(col(Appeal.decided_on), p), *ours(col(Appeal.case_id)))
+        .group_by(col(Appeal.upheld))
     ).all()
 
-    received_to_decision = _days_between(conn, ThresholdDecision.decided_on, ReviewCase.received)
-    appeal_days = _days_between(conn, Appeal.decided_on, Appeal.received)
+    received_to_decision = _days_between(conn, col(ThresholdDecision.decided_on), col(ReviewCase.received))
+    appeal_days = _days_between(conn, col(Appeal.decided_on), col(Appeal.received))
     stages = {
         "received_to_decision": _histogram(
             conn,
             select(received_to_decision, func.count())
-            .join(ReviewCase, ReviewCase.id == ThresholdDecision.case_id)
-            .where(_in(ThresholdDecision.decided_on, p), *mine)
+            .join(ReviewCase, col(ReviewCase.id) == col(ThresholdDecision.case_id))
+            .where(_in(col(ThresholdDecision.decided_on), p), *mine)
             .group_by(received_to_decision),
         ),
-        "decision_to_outcome": dict(outcomes["from_met"]),
-        "received_to_outcome": dict(outcomes["from_receipt"]),
+        "decision_to_outcome": dict(outcomes.from_met),
+        "received_to_outcome": dict(outcomes.from_receipt),
         "appeal_to_decision": _histogram(
             conn,
             select(appeal_days, func.count())
-            .where(_in(Appeal.decided_on, p), *ours(Appeal.case_id))
+            .where(_in(col(Appeal.decided_on), p), *ours(col(Appeal.case_id)))
             .group_by(appeal_days),
         ),
     }
@@ -287,7 +333,7 @@ def _annual(session: Session, p: Period) -> dict:
 
     # lead-agency shares of the reviews carried out: the denominator is the real number of reviews
     total_reviews = sum(reviews.values())
-    agencies = {a.id: a for a in ex(select(Agency.id, Agency.code, Agency.name))}
+    agencies = {a.id: a for a in ex(select(col(Agency.id), col(Agency.code), col(Agency.name)))}
     lead_agencies = []
     for lead, n in sorted(
         leads.items(), key=lambda kv: (-kv[1], agencies[kv[0]].code if kv[0] in agencies else "")
@@ -307,9 +353,9 @@ def _annual(session: Session, p: Period) -> dict:
         {
             r or "awaiting": n
             for r, n in ex(
-                select(Recommendation.response, func.count())
-                .where(_in(Recommendation.recorded_on, p), *ours(Recommendation.case_id))
-                .group_by(Recommendation.response)
+                select(col(Recommendation.response), func.count())
+                .where(_in(col(Recommendation.recorded_on), p), *ours(col(Recommendation.case_id)))
+                .group_by(col(Recommendation.response))
             )
         }
     )
@@ -334,7 +380,7 @@ def _annual(session: Session, p: Period) -> dict:
         "threshold_not_met": sum(not_met.values()),
         "reviews_carried_out": total_reviews,
         "reviews_with_recommendations": sum(with_recs.values()),
-        "reviews_plan_not_put_to_victim": outcomes["not_consulted"],
+        "reviews_plan_not_put_to_victim": outcomes.not_consulted,
         "threshold_decisions": decided,
         "threshold_met": met,
         "rejections": rejections,
@@ -360,15 +406,17 @@ def _within(series: dict[date, int], q: Period) -> int:
     return sum(n for d, n in series.items() if q.start <= d <= q.end)
 
 
-def _as_date(day) -> date:
+def _as_date(day: date | str) -> date:
     return date.fromisoformat(day[:10]) if isinstance(day, str) else day
 
 
-def _checks(conn, p: Period, d: dict, outcomes: dict, ours: Callable[[Any], list], mine: list) -> list[dict]:
+def _checks(
+    conn: Connection, p: Period, d: dict, outcomes: _Outcomes, ours: Ours, mine: list[ColumnElement[bool]]
+) -> list[dict]:
     """Rules any true table obeys; a failure means the records are wrong and the table must not be
     published as it stands (docs/procedure.md#reporting: Reigate's 4 received, 4 not met and 4 reviews)."""
 
-    def ex(stmt):
+    def ex(stmt: Select) -> int:
         return int(conn.execute(stmt).scalar() or 0)
 
     checks = []
@@ -381,12 +429,14 @@ def _checks(conn, p: Period, d: dict, outcomes: dict, ours: Callable[[Any], list
         d["threshold_met"] + d["threshold_not_met"] == d["threshold_decisions"],
         f"met {d['threshold_met']} + not met {d['threshold_not_met']} = decided {d['threshold_decisions']}",
     )
-    apps_to_end = ex(select(func.count()).where(ReviewCase.received <= p.end, *mine))
+    apps_to_end = ex(select(func.count()).where(col(ReviewCase.received) <= p.end, *mine))
     decided_to_end, met_to_end = conn.execute(
         select(
-            func.count(distinct(ThresholdDecision.case_id)),
-            func.count(distinct(case((ThresholdDecision.met.is_(True), ThresholdDecision.case_id)))),
-        ).where(ThresholdDecision.decided_on <= p.end, *ours(ThresholdDecision.case_id))
+            func.count(distinct(col(ThresholdDecision.case_id))),
+            func.count(
+                distinct(case((col(ThresholdDecision.met).is_(True), col(ThresholdDecision.case_id))))
+            ),
+        ).where(col(ThresholdDecision.decided_on) <= p.end, *ours(col(ThresholdDecision.case_id)))
     ).one()
     check(
         "no decision without an application",
@@ -396,9 +446,11 @@ def _checks(conn, p: Period, d: dict, outcomes: dict, ours: Callable[[Any], list
     early = ex(
         select(func.count())
         .select_from(ThresholdDecision)
-        .join(ReviewCase, ReviewCase.id == ThresholdDecision.case_id)
+        .join(ReviewCase, col(ReviewCase.id) == col(ThresholdDecision.case_id))
         .where(
-            _in(ThresholdDecision.decided_on, p), ThresholdDecision.decided_on < ReviewCase.received, *mine
+            _in(col(ThresholdDecision.decided_on), p),
+            col(ThresholdDecision.decided_on) < col(ReviewCase.received),
+            *mine,
         )
     )
     check(
@@ -407,18 +459,20 @@ def _checks(conn, p: Period, d: dict, outcomes: dict, ours: Callable[[Any], list
         f"{early} decisions in the period dated before the case was received",
     )
     # s.104(4)/(5): a review needs the threshold met, by a decision or an appeal upheld, before its outcome
-    unmet, early_outcomes = outcomes["unmet"], outcomes["early"]
+    unmet, early_outcomes = outcomes.unmet, outcomes.early
     reviewed_to_end = ex(
-        select(func.count(distinct(AuditEvent.case_id))).where(
-            AuditEvent.event == "issue_outcome", AuditEvent.on <= p.end, *ours(AuditEvent.case_id)
+        select(func.count(distinct(col(AuditEvent.case_id)))).where(
+            col(AuditEvent.event) == "issue_outcome",
+            col(AuditEvent.on) <= p.end,
+            *ours(col(AuditEvent.case_id)),
         )
     )
     upheld_to_end = ex(
-        select(func.count(distinct(Appeal.case_id))).where(
-            Appeal.against == "threshold",
-            Appeal.upheld.is_(True),
-            Appeal.decided_on <= p.end,
-            *ours(Appeal.case_id),
+        select(func.count(distinct(col(Appeal.case_id)))).where(
+            col(Appeal.against) == "threshold",
+            col(Appeal.upheld).is_(True),
+            col(Appeal.decided_on) <= p.end,
+            *ours(col(Appeal.case_id)),
         )
     )
     check(
@@ -443,8 +497,12 @@ def _checks(conn, p: Period, d: dict, outcomes: dict, ours: Callable[[Any], list
         f"{d['reviews_with_recommendations']} reviews with recommendations "
         f"<= {d['reviews_carried_out']} reviews",
     )
-    appealed_to_end = ex(select(func.count()).where(Appeal.received <= p.end, *ours(Appeal.case_id)))
-    appeals_decided_to_end = ex(select(func.count()).where(Appeal.decided_on <= p.end, *ours(Appeal.case_id)))
+    appealed_to_end = ex(
+        select(func.count()).where(col(Appeal.received) <= p.end, *ours(col(Appeal.case_id)))
+    )
+    appeals_decided_to_end = ex(
+        select(func.count()).where(col(Appeal.decided_on) <= p.end, *ours(col(Appeal.case_id)))
+    )
     check(
         "appeals decided within appeals lodged",
         appeals_decided_to_end <= appealed_to_end and d["appeals_upheld"] <= d["appeals_decided"],
@@ -476,7 +534,7 @@ def failed_checks(data: dict) -> list[dict]:
 # -- small-number suppression --------------------------------------------------------------------------------
 
 
-def _small(n) -> bool:
+def _small(n: object) -> bool:
     return isinstance(n, int) and 0 < n < SUPPRESS_BELOW
 
 

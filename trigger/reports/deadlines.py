@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from trigger.codes import DEADLINE_KINDS
 from trigger.reports.common import median
@@ -32,7 +34,7 @@ assert set(COLUMNS) == set(STATUSES)
 
 
 @needs(READ)
-def deadline_performance(app: App, as_of: date | None = None) -> list[dict]:
+def deadline_performance(app: App, as_of: date | None = None) -> list[dict[str, object]]:
     """On-time share and median days per kind of deadline (docs/procedure.md#reporting), from the
     Deadline rows, each judged by the one status rule `show` uses. A deadline met late or missed
     was not on time; one still overdue is not on time either. The appeal window is the applicant's
@@ -41,47 +43,53 @@ def deadline_performance(app: App, as_of: date | None = None) -> list[dict]:
     as_of = as_of or today()
     with app.read() as session:
         visible = access.visible_cases(session)  # the partnership's cases
-        ours = [Deadline.case_id.in_(visible)] if visible is not None else []
+        ours = [col(Deadline.case_id).in_(visible)] if visible is not None else []
         rows = session.execute(
             select(
-                Deadline.kind,
-                Deadline.due,
-                Deadline.met_on,
-                Deadline.not_applicable,
-                Deadline.missed,
-                Deadline.anchor,
+                col(Deadline.kind),
+                col(Deadline.due),
+                col(Deadline.met_on),
+                col(Deadline.not_applicable),
+                col(Deadline.missed),
+                col(Deadline.anchor),
             ).where(*ours)
         ).all()
-    out = {}
+    tallies: dict[str, _Tally] = {}
     for kind, due, met_on, na, missed, anchor in rows:
-        s = out.setdefault(
-            kind,
-            {
-                "kind": kind,
-                "deadlines": 0,
-                **dict.fromkeys(COLUMNS.values(), 0),
-                "_late": Counter(),
-                "_taken": Counter(),
-            },
-        )
-        s["deadlines"] += 1
-        st = status(DeadlineFact(kind, due, None, met_on, na, missed), as_of)
-        s[COLUMNS[st]] += 1
+        t = tallies.setdefault(kind, _Tally(kind))
+        t.deadlines += 1
+        t.by_column[COLUMNS[status(DeadlineFact(kind, due, None, met_on, na, missed), as_of)]] += 1
         if met_on is not None:
-            s["_late"][(met_on - due).days] += 1
+            t.late[(met_on - due).days] += 1
             start = anchor_date(anchor)
             if start is not None:
-                s["_taken"][(met_on - start).days] += 1
+                t.taken[(met_on - start).days] += 1
     result = []
-    for s in sorted(out.values(), key=lambda s: _KIND_ORDER.get(s["kind"], 99)):
-        judged = s["met_on_time"] + s["met_late"] + s["missed"] + s["overdue"]
-        s["on_time_share"] = (
-            round(100 * s["met_on_time"] / judged, 1) if judged and is_duty(s["kind"]) else None
+    for t in sorted(tallies.values(), key=lambda t: _KIND_ORDER.get(t.kind, 99)):
+        row: dict[str, object] = {
+            "kind": t.kind,
+            "deadlines": t.deadlines,
+            **{column: t.by_column[column] for column in COLUMNS.values()},
+        }
+        judged = sum(t.by_column[c] for c in ("met_on_time", "met_late", "missed", "overdue"))
+        row["on_time_share"] = (
+            round(100 * t.by_column["met_on_time"] / judged, 1) if judged and is_duty(t.kind) else None
         )
-        s["median_days_taken"] = median(dict(s.pop("_taken")))[0]
-        s["median_days_from_due"] = median(dict(s.pop("_late")))[0]
-        result.append(s)
+        row["median_days_taken"] = median(dict(t.taken))[0]
+        row["median_days_from_due"] = median(dict(t.late))[0]
+        result.append(row)
     return result
+
+
+@dataclass
+class _Tally:
+    """One kind of deadline, counted: by the report's column, and the days late and taken of those met."""
+
+    kind: str
+    deadlines: int = 0
+    by_column: Counter[str] = field(default_factory=Counter)
+    late: Counter[int] = field(default_factory=Counter)  # days from the due day to the day met
+    taken: Counter[int] = field(default_factory=Counter)  # days from the anchor to the day met
 
 
 _KIND_ORDER = {k: i for i, k in enumerate(DEADLINE_KINDS)}

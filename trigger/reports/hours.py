@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
+from sqlmodel import col
 
 from trigger.errors import InvalidInput
 from trigger.store import access
@@ -24,43 +25,45 @@ def hours(app: App, start: date | None = None, end: date | None = None) -> dict:
         raise InvalidInput(f"--to {end.isoformat()} is before --from {start.isoformat()}; swap them")
     with app.read() as session:
         rate = default_policy(app, session).hourly_rate
-        cond = [HoursEntry.voided_on.is_(None)]  # an entry logged in error counts nowhere
+        cond: list[ColumnElement[bool]] = [
+            col(HoursEntry.voided_on).is_(None)
+        ]  # an entry logged in error counts nowhere
         visible = access.visible_cases(session)  # the partnership's cases
         if visible is not None:
-            cond.append(HoursEntry.case_id.in_(visible))
+            cond.append(col(HoursEntry.case_id).in_(visible))
         if start:
-            cond.append(HoursEntry.worked_on >= start)
+            cond.append(col(HoursEntry.worked_on) >= start)
         if end:
-            cond.append(HoursEntry.worked_on <= end)
-        total_h = func.sum(HoursEntry.hours)
+            cond.append(col(HoursEntry.worked_on) <= end)
+        total_h = func.sum(col(HoursEntry.hours))
         by_case = [
             {"reference": ref, "hours": round(float(h), 2), "cost": round(float(h) * rate, 2)}
             for ref, h in session.execute(
-                select(ReviewCase.reference, total_h)
-                .join(ReviewCase, ReviewCase.id == HoursEntry.case_id)
+                select(col(ReviewCase.reference), total_h)
+                .join(ReviewCase, col(ReviewCase.id) == col(HoursEntry.case_id))
                 .where(*cond)
-                .group_by(ReviewCase.reference)
-                .order_by(total_h.desc(), ReviewCase.reference)
+                .group_by(col(ReviewCase.reference))
+                .order_by(total_h.desc(), col(ReviewCase.reference))
             )
         ]
         by_agency = [
             {"agency": code, "hours": round(float(h), 2), "cost": round(float(h) * rate, 2)}
             for code, h in session.execute(
-                select(Agency.code, total_h)
-                .join(Agency, Agency.id == HoursEntry.agency_id)
+                select(col(Agency.code), total_h)
+                .join(Agency, col(Agency.id) == col(HoursEntry.agency_id))
                 .where(*cond)
-                .group_by(Agency.code)
-                .order_by(total_h.desc(), Agency.code)
+                .group_by(col(Agency.code))
+                .order_by(total_h.desc(), col(Agency.code))
             )
         ]
         by_person = [
             {"person": person, "agency": code, "hours": round(float(h), 2), "cost": round(float(h) * rate, 2)}
             for person, code, h in session.execute(
-                select(HoursEntry.person, Agency.code, total_h)
-                .join(Agency, Agency.id == HoursEntry.agency_id)
+                select(col(HoursEntry.person), col(Agency.code), total_h)
+                .join(Agency, col(Agency.id) == col(HoursEntry.agency_id))
                 .where(*cond)
-                .group_by(HoursEntry.person, Agency.code)
-                .order_by(total_h.desc(), HoursEntry.person)
+                .group_by(col(HoursEntry.person), col(Agency.code))
+                .order_by(total_h.desc(), col(HoursEntry.person))
             )
         ]
     total = sum(r["hours"] for r in by_case)

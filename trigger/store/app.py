@@ -8,6 +8,7 @@ The database defaults to a SQLite file in the user's data directory, created pri
 
 from __future__ import annotations
 
+import atexit
 import functools
 import getpass
 import os
@@ -297,6 +298,12 @@ def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+
+
+# the connections are closed as the program ends, so SQLite folds its WAL into the database file and
+# removes it (a file copied or moved afterwards is the whole database), whatever order the interpreter
+# tears its modules down in
+atexit.register(dispose_engines)
 
 
 def _acting(name: str) -> str:

@@ -10,18 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import PurePath
 
-from sqlalchemy import func, update
+from sqlalchemy import event, func, update
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from trigger.checks import ID_MAX
 from trigger.errors import InvalidInput, NotPermitted
-from trigger.store import access, seal
+from trigger.store import access, facts, seal, tables
 from trigger.store.app import App, writers_lock
-from trigger.store.models import AuditEvent, AuditHead, Partnership, ReviewCase, utcnow
+from trigger.store.models import AuditEvent, AuditHead, CaseKey, Partnership, ReviewCase, utcnow
 
 GENESIS = "0" * 64
 
@@ -50,6 +51,19 @@ def _digest(event: AuditEvent) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+@dataclass
+class _Pending:
+    """An event appended in the transaction in hand, chained as the transaction commits (`_finish`)."""
+
+    row: AuditEvent
+    detail: dict
+    sealed: bool
+    snapshot: bool
+
+
+PENDING = "audit_pending"  # session.info: the events appended in this transaction, in order
+
+
 def record(
     session: Session,
     case: ReviewCase | None,
@@ -63,11 +77,16 @@ def record(
     detail: dict | None = None,
     partnership_id: int | None = None,
     sealed: bool = True,
+    snapshot: bool = False,
 ) -> AuditEvent:
     """Append one event in the caller's transaction, marked with the partnership it belongs to (the
-    case's, else the one given, else the acting user's) so that each partnership sees its own. A case's
-    event has its reason and detail sealed under the case's key (`trigger.store.seal`), unless `sealed` is
-    False (the purge's own event, written as the key goes)."""
+    case's, else the one given, else the acting user's) so that each partnership sees its own. Its
+    number is taken now; its detail gets the facts of the rows the transaction wrote, and it is sealed
+    and chained, as the transaction commits (`_finish`), so it carries the rows as committed. A case's
+    event has its reason and detail sealed under the case's key (`trigger.store.seal`), unless `sealed`
+    is False (the purge's own event, written as the key goes); with `snapshot`, it carries the facts
+    of every row of the case (the purge's, whose rows change outside the ORM). Until then the event is
+    seen by `pending` only."""
     writers_lock(session)
     if partnership_id is None:
         partnership_id = case.partnership_id if case is not None else access.scope_of(session)
@@ -86,19 +105,83 @@ def record(
         from_state=from_state,
         to_state=to_state,
         reason=reason,
-        detail=json.dumps(detail, sort_keys=True, default=str) if detail else None,
-        prev_hash=head.last_hash or GENESIS,
+        detail=None,
+        prev_hash="",
         hash="",
         partnership_id=partnership_id,
     )
-    if case is not None and sealed:
-        seal.seal_event(session, row)  # the hash covers the ciphertext: docs/operations.md#erasure
-    row.hash = _digest(row)
-    head.last_hash = row.hash
-    session.add(row)
+    # written once, whole, as the transaction commits: the log is append-only (on PostgreSQL under
+    # `db grant` even its writers may not UPDATE a row), so nothing is stored before it is final
+    pending = _Pending(row, dict(detail or {}), case is not None and sealed, snapshot)
+    session.info.setdefault(PENDING, []).append(pending)
+    return row
+
+
+def _finish(session: Session) -> None:
+    """Just before a transaction commits: put the facts of the rows it wrote into its events (each
+    case's last event carries its case's rows, the transaction's last event the partnership's), seal
+    each case's event under its key and chain them (docs/architecture.md#the-record-checks-itself)."""
+    if session.in_nested_transaction() or not session.info.get(PENDING):
+        return
+    session.flush()  # the last rows, and so their facts (`facts.collect`)
+    pending: list[_Pending] = session.info.pop(PENDING)
+    wrote = facts.written(session)
+    last = {p.row.case_id: p for p in pending}
+    first: dict[int | None, int] = {}
+    for p in pending:
+        first.setdefault(p.row.case_id, p.row.seq)
+    for case_id, p in last.items():
+        carried: dict[str, dict | None] = wrote.get(case_id, {})
+        if case_id is not None and (p.snapshot or not _carries_facts(session, case_id, first[case_id])):
+            # the whole case: the purge's rows, or a case whose earlier events predate the facts
+            carried = dict(facts.snapshot(session.connection(), [case_id]).get(case_id, {}))
+            p.detail["baseline"] = True
+        p.detail["facts"] = carried
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1)).one()
+    prev = head.last_hash or GENESIS
+    for p in sorted(pending, key=lambda p: p.row.seq):
+        row = p.row
+        p.detail.setdefault("facts", {})
+        row.detail = json.dumps(p.detail, sort_keys=True, default=str)
+        row.prev_hash = prev
+        if p.sealed:
+            seal.seal_event(session, row)  # the hash covers the ciphertext: docs/operations.md#erasure
+        row.hash = prev = _digest(row)
+    session.add_all(p.row for p in sorted(pending, key=lambda p: p.row.seq))
+    head.last_hash = prev
     session.add(head)
     session.flush()
-    return row
+
+
+def pending(session: Session, case_id: int) -> list[AuditEvent]:
+    """The case's events appended in this transaction, not yet written (`record`)."""
+    return [p.row for p in session.info.get(PENDING, ()) if p.row.case_id == case_id]
+
+
+def _carries_facts(session: Session, case_id: int, before: int) -> bool:
+    """Whether the case's last event before `before` carries facts (its history does too), or the case
+    has no earlier event (its rows are all new in this transaction)."""
+    ev = tables.audit_event
+    earlier = session.execute(
+        select(ev.c.seq, ev.c.detail)
+        .where(ev.c.case_id == case_id, ev.c.seq < before)
+        .order_by(ev.c.seq.desc())
+        .limit(1)
+    ).first()
+    if earlier is None:
+        return True
+    text = earlier.detail
+    if seal.is_sealed(text):
+        key = session.get(CaseKey, case_id)
+        text = seal.opened(key.key, case_id, earlier.seq, "detail", text) if key is not None else None
+    try:
+        return isinstance(recorded := json.loads(text or "null"), dict) and "facts" in recorded
+    except ValueError:
+        return False
+
+
+event.listen(OrmSession, "before_flush", facts.collect)
+event.listen(OrmSession, "before_commit", _finish)
 
 
 def ensure_head(session: Session) -> None:
@@ -113,6 +196,11 @@ class Verification:
     events: int
     broken_seq: int | None = None
     problem: str | None = None
+    # the tables against the log (`trigger.store.replay`): one line per difference
+    differences: list[str] = field(default_factory=list)
+    cases: int = 0
+    partial: int = 0  # cases whose older events cannot be replayed in full
+    agencies_unknown: int = 0
 
 
 def verify(session: Session) -> Verification:
@@ -287,14 +375,20 @@ def runs_through(session: Session, anchor: Anchor) -> str | None:
 
 @access.needs(access.AUDIT)
 def verify_through(app: App, anchors: list[Anchor]) -> Verification:
-    """`trigger audit verify --anchor FILE`: the chain holds, and still runs through every anchor."""
+    """`trigger audit verify`: the chain holds, still runs through every anchor given, and the tables
+    hold what the log says (`trigger.store.replay`: every difference named)."""
+    from trigger.store import replay
+
     with app.read() as session:
         _whole_chain_readable(session, "verifying")
         result = verify(session)
-        if not result.ok:
-            return result
-        for anchor in anchors:
+        for anchor in anchors if result.ok else ():
             problem = runs_through(session, anchor)
             if problem is not None:
-                return Verification(False, result.events, anchor.seq, problem)
+                result = Verification(False, result.events, anchor.seq, problem)
+                break
+        checked = replay.replay(session)
+        result.differences = checked.differences
+        result.cases, result.partial = checked.cases, checked.partial
+        result.agencies_unknown = checked.agencies_unknown
         return result

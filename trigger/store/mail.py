@@ -2,7 +2,8 @@
 (docs/architecture.md#sending-mail).
 
     transport(app)          the configured channel: `Smtp` (TRIGGER_SMTP_URL) or `Outbox`
-    channel.send(msg, name) deliver one `EmailMessage` (`name` names the outbox file)
+    channel.send(msg, name) deliver one `EmailMessage`; the outbox returns the file it wrote (`name`
+                            and a digest of the Message-ID), SMTP None
     channel.close()         end the SMTP session
     sender()                the From address (TRIGGER_MAIL_FROM; refused when unset under SMTP)
     classify(exc)           a failed send as a `Failure`: permanent (a 5xx refusal of the message) or not
@@ -28,18 +29,25 @@ Settings, all read from the environment:
 
 from __future__ import annotations
 
+import errno
+import glob
+import hashlib
 import ipaddress
 import os
 import shlex
 import smtplib
 import socket
 import ssl
+import stat
 import subprocess
 import threading
 import time
+import uuid
 from dataclasses import dataclass
+from email import policy as email_policy
 from email.message import EmailMessage
-from email.utils import parseaddr
+from email.parser import BytesHeaderParser
+from email.utils import make_msgid, parseaddr
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -225,7 +233,10 @@ def _app_token(app) -> str:
 
 
 class Outbox:
-    """No SMTP server configured: each message becomes an .eml file in the outbox folder (0600)."""
+    """No SMTP server configured: each message becomes an .eml file in the outbox folder (0600), under a
+    name of its own (`name`, then a digest of its Message-ID) created exclusively, so that a message is
+    never written over another: not another database's sharing the folder, not one written before a
+    database was made again (docs/operations.md#the-outbox)."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -235,37 +246,73 @@ class Outbox:
         return f"outbox {self.folder}"
 
     @staticmethod
-    def _safe(name: str) -> str:
+    def safe_name(name: str) -> str:
         return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
 
-    def send(self, msg: EmailMessage, name: str) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        safe = self._safe(name)
-        tmp = self.folder / f".{safe}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")))  # mail's line ends (RFC 5322)
-        tmp.replace(self.folder / f"{safe}.eml")  # atomic: a reader never sees half a message
+    @classmethod
+    def file_name(cls, name: str, message_id: str) -> str:
+        """The file a message is written to: its name, then the first 16 hex digits of the sha256 of its
+        Message-ID (unique to the message: a random part and the moment it was made)."""
+        digest = hashlib.sha256(message_id.strip().encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        return f"{cls.safe_name(name)[:120]}-{digest}.eml"
 
-    def discard(self, names: list[str]) -> int:
-        """Remove the messages `send` wrote under these names (and any half-written one), their bytes
-        overwritten first: a purged case's letters and reminders (docs/operations.md#erasure).
-        Returns how many files went."""
-        gone = 0
-        for name in names:
-            safe = self._safe(name)
-            for path in (self.folder / f"{safe}.eml", self.folder / f".{safe}.tmp"):
+    def send(self, msg: EmailMessage, name: str) -> str:
+        """Write the message and return the name of the file it is in (the engine records it). The bytes
+        go to a temporary file first and are linked into place: a reader never sees half a message, and
+        a file already there is never replaced (another is chosen)."""
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not msg["Message-ID"]:
+            msg["Message-ID"] = make_msgid(domain=domain_of(self.mail_from))
+        target = self.file_name(name, str(msg["Message-ID"]))
+        data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))  # mail's line ends (RFC 5322)
+        tmp = self.folder / f".{target[:-4]}.{uuid.uuid4().hex[:8]}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            for n in range(1, 100):
+                chosen = target if n == 1 else f"{target[:-4]}-{n}.eml"
                 try:
-                    size = path.stat().st_size
-                    with open(path, "r+b") as out:
-                        out.write(b"\0" * size)
-                        out.flush()
-                        os.fsync(out.fileno())
-                    path.unlink()
-                except FileNotFoundError:
+                    _place(tmp, self.folder / chosen, data)
+                    return chosen
+                except FileExistsError:
                     continue
-                gone += 1
+            raise FileExistsError(errno.EEXIST, "no free name in the outbox", str(self.folder / target))
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def discard(self, files: list[str]) -> int:
+        """Remove these files (names `send` returned) and any half-written copy of them, their bytes
+        overwritten first: a purged case's letters and reminders (docs/operations.md#erasure). A name
+        with a folder in it is ignored. Returns how many files went."""
+        gone = 0
+        for name in files:
+            if not name or Path(name).name != name or name.startswith("."):
+                continue
+            stem = name[:-4] if name.endswith(".eml") else name
+            for path in [self.folder / name, *self.folder.glob(f".{glob.escape(stem)}.*.tmp")]:
+                if _wipe(path):
+                    gone += 1
         return gone
+
+    def names(self, pattern: str) -> list[str]:
+        """The names of the messages in the folder matching a glob pattern."""
+        return sorted(p.name for p in self.folder.glob(pattern) if not p.name.startswith("."))
+
+    def read(self, name: str) -> EmailMessage | None:
+        """The headers of an outbox file (None when it is not there, or is not a regular file)."""
+        path = self.folder / name
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return None
+            parsed = BytesHeaderParser(policy=email_policy.default).parse(f)
+        return parsed
 
     def limit(self, seconds: float) -> None:
         pass
@@ -275,6 +322,42 @@ class Outbox:
 
     def close(self) -> None:
         pass
+
+
+def _place(tmp: Path, path: Path, data: bytes) -> None:
+    """Put the written file at `path`, which must not exist (FileExistsError): a hard link, or on a file
+    system without them the file created exclusively and written again."""
+    try:
+        os.link(tmp, path)
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _wipe(path: Path) -> bool:
+    """Overwrite a regular file with zeros and remove it (a link is removed, its target left alone)."""
+    try:
+        fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        path.unlink(missing_ok=True)
+        return True
+    with os.fdopen(fd, "r+b") as out:
+        size = os.fstat(out.fileno()).st_size
+        out.write(b"\0" * size)
+        out.flush()
+        os.fsync(out.fileno())
+    path.unlink(missing_ok=True)
+    return True
 
 
 # -- SMTP ---------------------------------------------------------------------------------------------

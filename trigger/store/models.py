@@ -337,6 +337,8 @@ class LetterDelivery(SQLModel, table=True):
     sent_at: datetime = Field(default_factory=utcnow)
     message_id: str
     via: str = Field(max_length=120)  # "smtp host:port" or "outbox"
+    # the file written in the outbox folder (a name of its own: nothing there is ever replaced)
+    outbox_file: str | None = Field(default=None, max_length=160)
 
 
 class LetterCopy(SQLModel, table=True):
@@ -391,6 +393,10 @@ class Reminder(SQLModel, table=True):
     first_failed_at: datetime | None = None
     failure: str | None = Field(default=None, max_length=16)  # failed because: refused, expired
     reported_at: datetime | None = None  # the manager was told it failed
+    # the report could not be mailed then: a copy went to the outbox, and it is sent when mail works again
+    report_copied_at: datetime | None = None
+    report_claim_until: datetime | None = None  # a runner is sending the report until then (database clock)
+    outbox_file: str | None = Field(default=None, max_length=160)  # sent to the outbox folder, as this file
 
 
 class AuditHead(SQLModel, table=True):

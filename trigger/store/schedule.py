@@ -30,6 +30,7 @@ from trigger.rules.deadlines import (
     is_duty,
 )
 from trigger.rules.policy import Policy
+from trigger.store import audit
 from trigger.store.models import (
     Action,
     Agency,
@@ -58,11 +59,14 @@ def facts(session: Session, case: ReviewCase) -> CaseFacts:
             .order_by(col(ThresholdDecision.id))
         )
     ]
-    events = session.exec(
+    kinds = ("issue_outcome", "bundle", "appeal_bundle")
+    logged = session.exec(
         select(col(AuditEvent.event), col(AuditEvent.on)).where(
-            AuditEvent.case_id == cid, col(AuditEvent.event).in_(("issue_outcome", "bundle", "appeal_bundle"))
+            AuditEvent.case_id == cid, col(AuditEvent.event).in_(kinds)
         )
     ).all()
+    # and the change in hand's own event, written as its transaction commits
+    events = [*logged, *((e.event, e.on) for e in audit.pending(session, row_id(case)) if e.event in kinds)]
     meetings = [
         m.held_on
         for m in session.exec(select(Meeting).where(Meeting.case_id == cid, col(Meeting.held).is_(True)))
@@ -214,6 +218,7 @@ def _schedule_reminders(
                     # one whose deadline stands waits for `trigger reminders retry`)
                     row.send_on, row.status, row.attempts = dates[kind], "pending", 0
                     row.next_attempt_at = row.first_failed_at = row.failure = row.reported_at = None
+                    row.report_copied_at = row.report_claim_until = None
                     session.add(row)
     for key, row in existing.items():
         if key not in wanted and row.status in ("pending", "failed"):

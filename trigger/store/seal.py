@@ -20,11 +20,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from trigger.errors import Damaged
 from trigger.store import tables as t
 
 PREFIX = "sealed:"  # before the base64 of nonce + ciphertext + tag
 NONCE = 12  # bytes: AES-GCM's standard 96-bit nonce, random for each value
 FIELDS = ("reason", "detail")
+CARRIED = ("facts", "baseline")  # what an event carries for `audit verify` (trigger.store.facts)
 
 
 def _aead(key: bytes) -> Any:
@@ -63,8 +65,35 @@ def seal_event(session: Any, event: Any) -> None:
         setattr(event, field, PREFIX + base64.b64encode(nonce + sealed).decode("ascii"))
 
 
+def opened(key: bytes, case_id: int, seq: int, field: str, stored: str) -> str | None:
+    """One sealed value opened with the case's key; None when the key does not open it."""
+    data = base64.b64decode(stored[len(PREFIX) :])
+    try:
+        return _aead(key).decrypt(data[:NONCE], data[NONCE:], _bound(case_id, seq, field)).decode()
+    except Exception:  # noqa: BLE001 - another key, or altered
+        return None
+
+
 def is_sealed(stored: str | None) -> bool:
     return stored is not None and stored.startswith(PREFIX)
+
+
+def require_key(session: Any, case: Any) -> None:
+    """Refuse to show a case whose key is gone though it was never purged (deleted outside the
+    engine): its reasons and details would show as blanks, as if the record held none."""
+    if case.purged:
+        return
+    ck, ev = t.case_key, t.audit_event
+    if session.execute(select(ck.c.case_id).where(ck.c.case_id == case.id)).first() is not None:
+        return
+    sealed = ev.c.detail.startswith(PREFIX) | ev.c.reason.startswith(PREFIX)
+    if session.execute(select(ev.c.seq).where(ev.c.case_id == case.id, sealed).limit(1)).first() is None:
+        return  # written before sealing began: nothing needs the key
+    raise Damaged(
+        f"{case.reference}: the case's key is gone, so the reasons and details of its events cannot be "
+        "read, yet it was never purged: the record was changed outside the engine; run `trigger audit "
+        "verify`, and restore the database from a backup"
+    )
 
 
 class Opener:
@@ -119,10 +148,30 @@ class Opener:
         return self._open(row, "reason")[0]
 
     def detail(self, row: Any) -> str | None:
-        """The detail's JSON text, as recorded; after purge `{"erased": "[erased by purge on DATE]"}`."""
+        """The detail's JSON text, as recorded but for the facts of the rows it carries (which only
+        `trigger audit verify` reads); after purge `{"erased": "[erased by purge on DATE]"}`."""
         text, erased = self._open(row, "detail")
-        return json.dumps({"erased": text}) if erased else text
+        if erased:
+            return json.dumps({"erased": text})
+        if text and '"facts"' in text:
+            data = json.loads(text)
+            for carried in CARRIED:
+                data.pop(carried, None)
+            return json.dumps(data, sort_keys=True) if data else None
+        return text
 
     def details(self, row: Any) -> dict:
         text = self.detail(row)
         return json.loads(text) if text else {}
+
+    def recorded(self, row: Any) -> dict | None:
+        """The detail as recorded, with the facts it carries; None when it cannot be opened (the key
+        is gone or does not open it) or there is none."""
+        text, erased = self._open(row, "detail")
+        if erased or not text:
+            return None
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None

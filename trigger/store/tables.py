@@ -279,6 +279,7 @@ def _letter_delivery() -> Table:
         Column("sent_at", UTCDateTime()),
         Column("message_id", AutoString()),
         Column("via", AutoString()),
+        Column("outbox_file", AutoString()),
     )
 
 
@@ -368,6 +369,9 @@ def _reminder() -> Table:
         Column("first_failed_at", UTCDateTime()),
         Column("failure", AutoString()),
         Column("reported_at", UTCDateTime()),
+        Column("report_copied_at", UTCDateTime()),
+        Column("report_claim_until", UTCDateTime()),
+        Column("outbox_file", AutoString()),
     )
 
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func
+from sqlalchemy import CursorResult, Result, func
 from sqlmodel import Session, col, select
 
 from trigger import checks
@@ -166,6 +166,14 @@ class Work:
         self.case.state_changed = on
         self.record(trigger, on, from_state=before, to_state=after, reason=reason, detail=detail)
         return after
+
+
+def rows_matched(result: Result) -> int:
+    """How many rows an UPDATE run through a Session matched. Session.execute is typed to return a plain
+    Result; an UPDATE's is a CursorResult, which carries the count."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
+    return result.rowcount
 
 
 def last_event(session: Session, case_id: int) -> int:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-12-06 01:49:25.974272
+Create Date: 2026-12-06 17:43:16.685601
 
 """
 from typing import Sequence, Union
@@ -440,6 +440,7 @@ def upgrade() -> None:
     sa.Column('sent_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('via', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('outbox_file', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=True),
     sa.ForeignKeyConstraint(['letter_id'], ['letter.id'], name=op.f('fk_letter_delivery_letter_id_letter')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_letter_delivery'))
     )
@@ -463,6 +464,9 @@ def upgrade() -> None:
     sa.Column('first_failed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('failure', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
     sa.Column('reported_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('report_copied_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('report_claim_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('outbox_file', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=True),
     sa.ForeignKeyConstraint(['deadline_id'], ['deadline.id'], name=op.f('fk_reminder_deadline_id_deadline')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder')),
     sa.UniqueConstraint('deadline_id', 'kind', 'recipient', name=op.f('uq_reminder_deadline_id'))

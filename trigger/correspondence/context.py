@@ -1,0 +1,528 @@
+"""The facts a letter template receives: one plain-data context per letter (its fields are documented
+in `letters.fields.FIELDS`), one function per part of the letter.
+
+Every date and fact in a letter comes from the case (its rows, its audit events and its policy);
+nothing is typed into a letter but what the officer gives with it (a delay letter's new date and
+reason). The context is plain dicts, lists and strings, so that a partnership's own templates run in
+the sandbox with nothing to reach through.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from letters.fields import FIELDS
+from trigger.cases import complaints, decisions
+from trigger.codes import (
+    ACTION_STATUS_LABELS,
+    APPLICATION_CLOSED_TITLES,
+    FINDING_LABELS,
+    INVOLVEMENT_LABELS,
+    LETTER_TITLES,
+)
+from trigger.correspondence.eligibility import STAGES, appeals_of, event_on, reported_decision
+from trigger.errors import GuardRefused, InvalidInput, PolicyError
+from trigger.read import views
+from trigger.read.views import iso
+from trigger.rules import policy as policies
+from trigger.rules.policy import Policy
+from trigger.store.models import (
+    Action,
+    Agency,
+    Appeal,
+    EvidenceRequest,
+    Finding,
+    Incident,
+    Meeting,
+    Recommendation,
+    ReviewCase,
+)
+from trigger.store.partnerships import manager_address, partnership_of
+from trigger.store.schedule import due_date
+from trigger.store.unit import find_agency
+
+Part = dict[str, Any]  # one part of a letter's context: plain values only
+NameOf = Callable[[int | None], str | None]  # an agency's id -> its name
+
+ROUTES = {
+    # s.104(4): the statutory threshold; s.104(5): the bodies' own local routes and discretion
+    "statutory": "You made enough qualifying complaints to meet the legal threshold.",
+    "hate": "One of your complaints was about a hate incident, which meets our local threshold.",
+    "community": "Several people complained about the same incident, which meets our local threshold.",
+    "discretionary": "We used our discretion to hold a review, although the threshold was not reached.",
+    # Sch 4 para 3: the decision that stands after an upheld appeal against a not-met decision
+    "appeal": "Your appeal was upheld, so the threshold for a review is treated as met.",
+}
+
+
+def context(
+    session: Session,
+    case: ReviewCase,
+    pol: Policy,
+    kind: str,
+    on: date,
+    recipient: str | None = None,
+    fmt: str = "html",
+    facts: dict[str, Any] | None = None,
+) -> Part:
+    """The plain-data context of one letter (documented in `letters.fields.FIELDS`). `facts` are what
+    the officer gave with the letter itself (a delay letter's new date and reason)."""
+    name_of = _names(session)
+    decision = reported_decision(session, case, kind, on)
+    to, info = _recipient(session, case, kind, recipient)
+    threshold = _threshold(session, case, pol, decision, name_of)
+    issued = event_on(session, case, "issue_outcome")
+    appeals = appeals_of(session, case)
+    closure = _closure(case, decision, issued)
+    return {
+        "letter": _letter(case, pol, kind, on, fmt, closure["after"]),
+        "partnership": _partnership(pol),
+        "letterhead": _letterhead(session, pol),
+        "reference": case.reference,
+        "spoc": _spoc(session, case, pol),
+        "recipient": to,
+        "applicant": {"name": case.applicant_name, "initials": views.initials(case.applicant_name)},
+        "victim": _victim(case),
+        "case": _case(case, threshold["decided"]),
+        "next_step": {
+            "what": "threshold_decision",
+            "due": iso(due_date(session, case, pol, "threshold_decision", case.received)),
+        },
+        "threshold": threshold,
+        "review": _review(session, case, pol, decision, name_of),
+        "meeting": _meeting(session, case, pol),
+        "outcome": _outcome(session, case, issued, name_of),
+        "appeal_route": _appeal_route(session, case, pol, kind, decision, issued),
+        "appeal": _appeal(session, case, pol, kind, appeals),
+        "delay": _delay(session, case, pol, decision, appeals, facts or {}),
+        "information_request": info,
+        "closure": closure,
+    }
+
+
+def _names(session: Session) -> NameOf:
+    """The agencies' names by id, as a lookup that gives None for no agency (or one not found)."""
+    agencies = {a.id: a.name for a in session.exec(select(Agency))}
+    return lambda agency_id: agencies.get(agency_id)
+
+
+# -- who writes, and to whom ------------------------------------------------------------------------
+
+
+def _letter(case: ReviewCase, pol: Policy, kind: str, on: date, fmt: str, after: str) -> Part:
+    """The letter itself: its kind, date, format, language and title. A Welsh policy writes every
+    letter in both languages; so does any case whose applicant asked for Welsh, under any policy
+    (never a silent English letter)."""
+    bilingual = bool(pol.welsh or case.language == "cy")
+    title, title_cy = LETTER_TITLES[kind]
+    if kind == "closure" and after != "review":
+        title, title_cy = APPLICATION_CLOSED_TITLES
+    return {
+        "kind": kind,
+        "date": on.isoformat(),
+        "format": fmt,
+        "bilingual": bilingual,
+        "language": "cy" if bilingual else "en",
+        "title": title,
+        "title_cy": title_cy,
+    }
+
+
+def _partnership(pol: Policy) -> Part:
+    return {
+        "name": pol.partnership,
+        "area": pol.area,
+        "nation": pol.nation,
+        "policy": f"{pol.name} {pol.version}",
+    }
+
+
+def _letterhead(session: Session, pol: Policy) -> Part:
+    """The letterhead block: the logo as a data: URI (so HTML, PDF and Word carry it alike), the
+    address lines, telephone and web address."""
+    return {
+        "logo": pol.letterhead.logo_uri(_policy_folder(session)),
+        "address": list(pol.letterhead.address),
+        "telephone": pol.letterhead.telephone or None,
+        "web": pol.letterhead.web or None,
+    }
+
+
+def _policy_folder(session: Session) -> str | None:
+    """The folder of the policy file of the case's partnership (chosen at `trigger init` or `partnership
+    add`): where a relative logo is read from when the case's policy comes from its stored snapshot."""
+    row = partnership_of(session)
+    try:
+        return str(policies.resolve(row.policy if row is not None else "llr").resolve().parent)
+    except PolicyError:
+        return None
+
+
+def _spoc(session: Session, case: ReviewCase, pol: Policy) -> Part:
+    """Who the applicant deals with, and who signs: the case's named single point of contact when one
+    is recorded, else the policy's letterhead signatory, else the manager
+    (docs/procedure.md#point-of-contact). The one place a per-case SPoC drops in."""
+    if case.spoc_name:  # the case's named SPoC (2025 guidance), set at assign or by case update
+        return {
+            "name": case.spoc_name,
+            "person": True,
+            "role": "Single point of contact",
+            "email": case.spoc_email or manager_address(session, pol) or None,
+        }
+    head = pol.letterhead
+    if head.signatory_name:
+        return {
+            "name": head.signatory_name,
+            "person": True,
+            "role": head.signatory_role or None,
+            "email": manager_address(session, pol) or None,
+        }
+    # the manager's name in the policy is usually a role ("Community Safety Manager"): letters say
+    # "contact us" rather than naming a role as if it were a person
+    return {
+        "name": pol.manager_name,
+        "person": False,
+        "role": None,
+        "email": manager_address(session, pol) or None,
+    }
+
+
+def _recipient(session: Session, case: ReviewCase, kind: str, recipient: str | None) -> tuple[Part, Part]:
+    """Who the letter goes to (the applicant, or for an information request the agency asked), and
+    the request's facts (all None for any other letter)."""
+    if kind == "information_request":
+        return _agency_asked(session, case, recipient)
+    address = [line.strip() for line in (case.address or "").split(",") if line.strip()]
+    if case.postcode:
+        address.append(case.postcode)
+    to = {"name": recipient or case.applicant_name, "address": address, "is_agency": False}
+    return to, {"agency": None, "agency_code": None, "requested": None, "due": None}
+
+
+def _agency_asked(session: Session, case: ReviewCase, recipient: str | None) -> tuple[Part, Part]:
+    code = (recipient or "").strip()
+    if not code:
+        raise InvalidInput("an information request goes to an agency: give --to AGENCY (its code)")
+    agency = find_agency(session, code)
+    req = session.exec(
+        select(EvidenceRequest)
+        .where(
+            EvidenceRequest.case_id == case.id,
+            EvidenceRequest.agency_id == agency.id,
+            col(EvidenceRequest.requested).is_not(None),
+        )
+        .order_by(col(EvidenceRequest.id).desc())
+    ).first()
+    if req is None:
+        raise GuardRefused(
+            f"no evidence request to {code} on {case.reference}; record it first with "
+            f"`trigger evidence {case.reference} --agency {code} --requested DATE --due DATE`"
+        )
+    info = {
+        "agency": agency.name,
+        "agency_code": agency.code,
+        "requested": iso(req.requested),
+        "due": iso(req.due),
+    }
+    to = {"name": agency.name, "address": [agency.email] if agency.email else [], "is_agency": True}
+    return to, info
+
+
+def _victim(case: ReviewCase) -> Part:
+    return {
+        "name": case.victim_name,
+        "third_party": case.applicant_name != case.victim_name,
+        "consent_date": iso(case.consent_date),
+    }
+
+
+def _case(case: ReviewCase, decided: str | None) -> Part:
+    return {
+        "received": iso(case.received),
+        "channel": case.channel,
+        "state": case.state,
+        "statement": case.statement,
+        "decided": decided,
+    }
+
+
+# -- the threshold decision, with the explanation it was based on -------------------------------------
+
+
+def _threshold(
+    session: Session, case: ReviewCase, pol: Policy, decision: decisions.Standing | None, name_of: NameOf
+) -> Part:
+    if decision is None:
+        return {
+            "decided": None,
+            "by_appeal": False,
+            "local_routes": [],
+            "local_route_facts": [],
+            "met": None,
+            "route": None,
+            "route_text": None,
+            "reason": None,
+            "rejection_category": None,
+            "required": pol.qualifying_complaints,
+            "counted": [],
+            "excluded": [],
+        }
+    explained = _explanation(session, case, pol, decision)
+    incidents = {i.id: i for i in session.exec(select(Incident).where(Incident.case_id == case.id))}
+    routes = explained.get("routes", {})
+    local = [r for r in ("hate", "community") if r in routes]
+    return {
+        "decided": iso(decision.decided),
+        "by_appeal": decision.by_appeal,
+        "local_routes": [routes[r] for r in local],
+        "local_route_facts": [_route_facts(r, routes[r], explained.get(r)) for r in local],
+        "met": decision.met,
+        "route": decision.route,
+        "route_text": ROUTES.get(decision.route or "", ""),
+        "reason": decision.reason,
+        "rejection_category": decision.rejection_category,
+        "required": explained.get("statutory_required", pol.qualifying_complaints),
+        "counted": [_complaint(v, incidents, name_of) for v in explained.get("counted", [])],
+        "excluded": [_complaint(v, incidents, name_of) for v in explained.get("excluded", [])],
+    }
+
+
+def _explanation(session: Session, case: ReviewCase, pol: Policy, decision: decisions.Standing) -> Part:
+    """The explanation the decision recorded when it was made; for a decision recorded without one,
+    the threshold check over the complaints as they are now."""
+    first = decision.original
+    recorded: Part | None = json.loads(first.explanation) if first is not None and first.explanation else None
+    if recorded is None:
+        recorded = complaints.explain(session, case, pol).as_dict()
+    return recorded
+
+
+def _complaint(v: Part, incidents: dict[int | None, Incident], name_of: NameOf) -> Part:
+    """One complaint of the explanation, counted or not, with why and the facts of its incident."""
+    inc = incidents.get(v["id"])
+    return {
+        "id": v["id"],
+        "reason": v["reason"],
+        **_why(v["reason"]),
+        "occurred": iso(inc.occurred) if inc else None,
+        "reported": iso(inc.reported) if inc else None,
+        "agency": name_of(inc.agency_id) if inc else None,
+    }
+
+
+_LATE = re.compile(r"reported (\d+) days after the behaviour")
+_SAME = re.compile(r"the same incident as complaint (\d+)")
+
+
+def _why(reason: str) -> Part:
+    """Why a complaint was not counted, as a code a Welsh sentence can be written for (the stored
+    explanation holds the English sentence of trigger.rules.threshold.why_not_qualifying)."""
+    if reason.startswith("reported after the application"):
+        return {"why": "after_application", "days": None, "same_as": None}
+    if late := _LATE.match(reason):
+        return {"why": "late", "days": int(late.group(1)), "same_as": None}
+    if reason.startswith("reported more than six months before"):
+        return {"why": "stale", "days": None, "same_as": None}
+    if same := _SAME.match(reason):
+        return {"why": "same", "days": None, "same_as": int(same.group(1))}
+    return {"why": None, "days": None, "same_as": None}
+
+
+_HATE = re.compile(r"Complaint (\d+) is a qualifying report of a hate incident \(([^)]*)\)")
+_ASIDE = re.compile(r"but the local rule that (.*) \(stricter than the Act\) sets it aside")
+_PEOPLE = re.compile(r"(\d+) different (?:person|people) complained")
+_NEEDED = re.compile(r"(?:at least (\d+) needed|the local community route needs (\d+))")
+
+
+def _route_facts(route: str, line: str, counted: Part | None = None) -> Part:
+    """A local route's line of the explanation (English, as trigger.rules.threshold words it) as facts
+    a Welsh sentence can be written from: which route, met or why not, and the numbers it names. The
+    community route's count comes as data (`counted`) in explanations made since it counts per incident."""
+    facts: Part = {"route": route, "met": "not met" not in line and "route needs" not in line}
+    facts.update({"complaint": None, "strand": None, "caveat": None, "people": None, "needed": None})
+    facts.update({"occurred": None, "complaints": []})
+    if counted:
+        return {**facts, **{k: counted[k] for k in ("met", "people", "needed", "occurred", "complaints")}}
+    if hate := _HATE.search(line):
+        facts.update(complaint=int(hate.group(1)), strand=hate.group(2) or None)
+    if aside := _ASIDE.search(line):
+        facts["caveat"] = aside.group(1)
+    if people := _PEOPLE.search(line):
+        facts["people"] = int(people.group(1))
+    if needed := _NEEDED.search(line):
+        facts["needed"] = int(needed.group(1) or needed.group(2))
+    return facts
+
+
+# -- the review, the meeting and the outcome ----------------------------------------------------------
+
+
+def _review(
+    session: Session, case: ReviewCase, pol: Policy, decision: decisions.Standing | None, name_of: NameOf
+) -> Part:
+    due = None
+    if decision is not None and decision.met and decision.decided is not None:
+        due = iso(due_date(session, case, pol, "review", decision.decided))
+    return {"lead_agency": name_of(case.lead_agency_id), "reviewer": case.reviewer, "due": due}
+
+
+def _meeting(session: Session, case: ReviewCase, pol: Policy) -> Part:
+    """The case's latest review meeting (every field None before one is scheduled)."""
+    row = session.exec(
+        select(Meeting).where(Meeting.case_id == case.id).order_by(col(Meeting.id).desc())
+    ).first()
+    if row is None:
+        return {
+            "date": None,
+            "at": None,
+            "held": None,
+            "victim_involvement": None,
+            "outcome_letter_due": None,
+        }
+    return {
+        "date": iso(row.at.date()),
+        "at": row.at.strftime("%H:%M"),
+        "held": row.held,
+        "victim_involvement": INVOLVEMENT_LABELS.get(row.victim_involvement or case.victim_involvement or ""),
+        "outcome_letter_due": iso(due_date(session, case, pol, "outcome_letter", row.at.date())),
+    }
+
+
+def _outcome(session: Session, case: ReviewCase, issued: date | None, name_of: NameOf) -> Part:
+    """The review's outcome: findings, recommendations and the actions still standing."""
+    findings = session.exec(select(Finding).where(Finding.case_id == case.id).order_by(col(Finding.id))).all()
+    recs = session.exec(
+        select(Recommendation).where(Recommendation.case_id == case.id).order_by(col(Recommendation.id))
+    ).all()
+    actions = session.exec(select(Action).where(Action.case_id == case.id).order_by(col(Action.number))).all()
+    return {
+        "issued": iso(issued),
+        "findings": [
+            {"code": f.category, "category": FINDING_LABELS.get(f.category, f.category), "text": f.text}
+            for f in findings
+        ],
+        "recommendations": [
+            {"to": name_of(r.agency_id), "text": r.text, "response": r.response} for r in recs
+        ],
+        "no_recommendations_reason": case.no_recommendations_reason,
+        "victim_consulted": case.victim_consulted,
+        "actions": [_action(a, name_of) for a in actions if a.status != "dropped"],
+    }
+
+
+def _action(a: Action, name_of: NameOf) -> Part:
+    return {
+        "number": a.number,
+        "action": a.action,
+        "owner": name_of(a.owner_agency_id),
+        "due": iso(a.due),
+        "status": a.status,
+        "status_label": ACTION_STATUS_LABELS.get(a.status, a.status),
+    }
+
+
+# -- appeals ------------------------------------------------------------------------------------------
+
+
+def _appeal_route(
+    session: Session,
+    case: ReviewCase,
+    pol: Policy,
+    kind: str,
+    decision: decisions.Standing | None,
+    issued: date | None,
+) -> Part:
+    """How to appeal against what this letter reports: a threshold decision or the outcome."""
+    opened = None  # the day the appeal window opens, from the decision this letter reports
+    if kind in ("threshold_not_met", "rejection") and decision is not None:
+        opened = decision.decided
+    elif kind == "outcome":
+        opened = issued
+    window = pol.timescales["appeal_window"]
+    return {
+        "body": pol.appeal_body,
+        # what an appeal from this letter would be against: the grounds are framed by it
+        "against": "outcome" if kind == "outcome" else "threshold" if opened else None,
+        "grounds": [
+            {"code": k, "text": v}
+            for k, v in pol.grounds_against("outcome" if kind == "outcome" else "threshold").items()
+        ],
+        "last_day": iso(due_date(session, case, pol, "appeal_window", opened)) if opened else None,
+        "window": window.describe(),
+        "window_count": window.count,
+        "window_unit": window.unit,
+        "final": pol.appeal_final,
+    }
+
+
+def _appeal(session: Session, case: ReviewCase, pol: Policy, kind: str, appeals: list[Appeal]) -> Part:
+    """The appeal the letter is about: the latest, or for an appeal outcome the latest decided (every
+    field None before an appeal is lodged)."""
+    if not appeals:
+        return dict.fromkeys(FIELDS["appeal"])
+    chosen = appeals[-1]
+    decided = [a for a in appeals if a.decided_on]
+    if kind == "appeal_outcome" and decided:
+        chosen = decided[-1]
+    against_outcome = chosen.against == "outcome"
+    return {
+        "received": iso(chosen.received),
+        "against": "outcome of the review" if against_outcome else "threshold decision",
+        "against_code": "outcome" if against_outcome else "threshold",
+        "grounds": chosen.grounds,
+        "grounds_text": pol.appeal_grounds.get(chosen.grounds, chosen.grounds),
+        "due": iso(due_date(session, case, pol, "appeal_decision", chosen.received)),
+        "decided_on": iso(chosen.decided_on),
+        "upheld": chosen.upheld,
+        "decided_by": chosen.decided_by,
+        "reason": chosen.reason,
+    }
+
+
+# -- a delay, and the closure -------------------------------------------------------------------------
+
+
+def _delay(
+    session: Session,
+    case: ReviewCase,
+    pol: Policy,
+    decision: decisions.Standing | None,
+    appeals: list[Appeal],
+    facts: dict[str, Any],
+) -> Part:
+    """The step a delay letter apologises for, when it was due, and the new date and reason the
+    officer gave (every field None while no step is pending)."""
+    if case.state not in STAGES:
+        return {"stage": None, "step": None, "due": None, "until": None, "reason": None}
+    deadline_kind, step = STAGES[case.state]
+    anchor = {
+        "threshold_decision": case.received,
+        "review": decision.decided if decision and decision.decided else case.received,
+        "appeal_decision": appeals[-1].received if appeals else case.state_changed,
+    }[deadline_kind]
+    return {
+        "stage": deadline_kind,
+        "step": step,
+        "due": iso(due_date(session, case, pol, deadline_kind, anchor)),
+        "until": facts.get("until"),
+        "reason": facts.get("reason"),
+    }
+
+
+def _closure(case: ReviewCase, decision: decisions.Standing | None, issued: date | None) -> Part:
+    """When and why the case closed, and what the closure ends: a review, or an application that never
+    became one."""
+    after = "review"
+    if issued is None and decision is not None and not decision.met:
+        after = "rejected" if decision.rejection_category else "not_met"
+    return {
+        "closed_on": iso(case.state_changed) if case.state == "closed" else None,
+        "reason": case.closure_reason,
+        "after": after,
+    }

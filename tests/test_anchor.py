@@ -81,7 +81,7 @@ def test_an_anchor_names_the_head_and_the_database_and_no_person(db, case, tmp_p
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", anchor["at"])
     assert anchor["first_hash"] == raw_sql("SELECT hash FROM audit_event WHERE seq = 1")[0][0]
     assert anchor["partnerships"] == [{"code": "main", "name": "Leicester, Leicestershire and Rutland"}]
-    assert anchor["database"].startswith(("SQLite file trigger.store.db", "PostgreSQL database test on "))
+    assert anchor["database"].startswith(("SQLite file trigger.db", "PostgreSQL database test on "))
     text = json.dumps(anchor)
     for personal in ("Ann Example", "tester", "Five reports", str(tmp_path), "postgres@"):
         assert personal not in text

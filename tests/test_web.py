@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 from tests.support.cases import county
 from tests.support.databases import ON_POSTGRES
 from tests.support.sql import raw_sql
+from tests.support.waiting import HANG
 from tests.support.webdoor import Applicant, ago, date_parts, incident, victim_answers
 from trigger.cases import online
 from trigger.errors import NotFound, NotPermitted
@@ -533,7 +534,9 @@ def test_web_serve_without_the_web_extra_names_it_in_one_line(tmp_path):
         "import sys; sys.modules['uvicorn'] = None; sys.argv = ['trigger', 'web', 'serve']; "
         "import cli; cli.main()"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=HANG
+    )
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
         "Error: the web door needs the web extra: pip install 'community-trigger[web]' (uvicorn is missing)"

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.waiting import HANG
 from tests.support.webdoor import ago
 
 pytestmark = [pytest.mark.any_engine, pytest.mark.slow]
@@ -66,7 +67,7 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + HANG
         while True:
             try:
                 urllib.request.urlopen(self.url + "/apply", timeout=5).read()
@@ -79,7 +80,7 @@ class Server:
     def stop(self) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=30)
+        code = self.proc.wait(timeout=HANG)
         self.log.close()
         return code
 
@@ -93,6 +94,7 @@ def server(db, tmp_path):
 
 def _page(browser, width: int = 1280):
     context = browser.new_context(viewport={"width": width, "height": 900})
+    context.set_default_timeout(HANG * 1000)  # waits for a page or an element end only on a hang
     return context.new_page()
 
 

@@ -113,7 +113,7 @@ def letter(
         place(staged, consequence)
         return issued
     try:
-        with changing(app, reference) as w:
+        with changing(app, reference, pol) as w:
             w.lock()
             if _letter_context(w.session, w.case, w.policy, kind, fmt, on, recipient, facts) != ctx:
                 raise Retry(

@@ -51,6 +51,8 @@ FIELDS: dict = {
                 "caveat": None,
                 "people": None,
                 "needed": None,
+                "occurred": None,
+                "complaints": [None],
             }
         ],
         "met": None,

@@ -55,7 +55,7 @@ ROUTES = {
     # s.104(4): the statutory threshold; s.104(5): the bodies' own local routes and discretion
     "statutory": "You made enough qualifying complaints to meet the legal threshold.",
     "hate": "One of your complaints was about a hate incident, which meets our local threshold.",
-    "community": "Several people complained about the same problem, which meets our local threshold.",
+    "community": "Several people complained about the same incident, which meets our local threshold.",
     "discretionary": "We used our discretion to hold a review, although the threshold was not reached.",
     # Sch 4 para 3: the decision that stands after an upheld appeal against a not-met decision
     "appeal": "Your appeal was upheld, so the threshold for a review is treated as met.",
@@ -261,7 +261,7 @@ def _threshold(
         "decided": iso(decision.decided),
         "by_appeal": decision.by_appeal,
         "local_routes": [routes[r] for r in local],
-        "local_route_facts": [_route_facts(r, routes[r]) for r in local],
+        "local_route_facts": [_route_facts(r, routes[r], explained.get(r)) for r in local],
         "met": decision.met,
         "route": decision.route,
         "route_text": ROUTES.get(decision.route or "", ""),
@@ -320,11 +320,15 @@ _PEOPLE = re.compile(r"(\d+) different (?:person|people) complained")
 _NEEDED = re.compile(r"(?:at least (\d+) needed|the local community route needs (\d+))")
 
 
-def _route_facts(route: str, line: str) -> Part:
+def _route_facts(route: str, line: str, counted: Part | None = None) -> Part:
     """A local route's line of the explanation (English, as trigger.rules.threshold words it) as facts
-    a Welsh sentence can be written from: which route, met or why not, and the numbers it names."""
+    a Welsh sentence can be written from: which route, met or why not, and the numbers it names. The
+    community route's count comes as data (`counted`) in explanations made since it counts per incident."""
     facts: Part = {"route": route, "met": "not met" not in line and "route needs" not in line}
     facts.update({"complaint": None, "strand": None, "caveat": None, "people": None, "needed": None})
+    facts.update({"occurred": None, "complaints": []})
+    if counted:
+        return {**facts, **{k: counted[k] for k in ("met", "people", "needed", "occurred", "complaints")}}
     if hate := _HATE.search(line):
         facts.update(complaint=int(hate.group(1)), strand=hate.group(2) or None)
     if aside := _ASIDE.search(line):

@@ -32,9 +32,10 @@ LETTERHEAD = (
 )
 
 
-def _activate(trigger, partnership: str, name: str = "Ann Example", *extra: str) -> str:
+def _activate(trigger, partnership: str | None, name: str = "Ann Example") -> str:
+    """A case received on 2 March 2026 (in the database's only partnership when none is named)."""
     args = ["activate", "--applicant", name, "--received", "2026-03-02", "--channel", "online"]
-    args += ["--statement", "x", "--partnership", partnership, *extra]
+    args += ["--statement", "x", *(["--partnership", partnership] if partnership else [])]
     return trigger.json(*args)["reference"]
 
 
@@ -119,17 +120,7 @@ def test_init_names_the_partnership_in_both_languages(trigger):
         "--name-cy",
         "Partneriaeth Diogelwch Cymunedol Caerdydd",
     )
-    ref = trigger.json(
-        "activate",
-        "--applicant",
-        "Ann Example",
-        "--received",
-        "2026-03-02",
-        "--channel",
-        "online",
-        "--statement",
-        "x",
-    )["reference"]
+    ref = _activate(trigger, None)
     text = _letter(trigger, ref)
     assert [line for line in text.splitlines() if line][:2] == [
         "Partneriaeth Diogelwch Cymunedol Caerdydd",
@@ -140,17 +131,7 @@ def test_init_names_the_partnership_in_both_languages(trigger):
 def test_each_part_falls_back_to_the_policys_letterhead_until_set(trigger, tmp_path):
     policy = letterhead_policy(tmp_path)  # Charnwood's policy: logo, address, telephone, web, signatory
     trigger("init", "--policy", policy, "--manager-email", "csm@example.gov.uk")
-    ref = trigger.json(
-        "activate",
-        "--applicant",
-        "Ann Example",
-        "--received",
-        "2026-03-02",
-        "--channel",
-        "online",
-        "--statement",
-        "x",
-    )["reference"]
+    ref = _activate(trigger, None)
     before = _letter(trigger, ref)
     assert before.splitlines()[0] == "Charnwood Community Safety Partnership"  # the policy's name
     assert "Southfield Road" in before and "01509 263151" in before and "Priya Shah" in before

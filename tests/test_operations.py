@@ -8,10 +8,8 @@ import configparser
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
 import tomllib
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pytest
 import yaml
 
 from tests.support.incident_logs import ECINS_HEADER, ECINS_ROWS, csv_bytes
+from tests.support.serving import serve_until
 
 pytestmark = pytest.mark.any_engine  # consoles, installs, config files and logging: the same on any database
 
@@ -225,26 +224,13 @@ def test_a_broken_config_file_is_one_line_naming_the_file(db, tmp_path, text, ex
 
 @pytest.mark.slow
 def test_reminders_serve_logs_each_sweep_through_logging_on_stderr(db, tmp_path):
-    env = {**os.environ, "TRIGGER_OUTBOX": str(tmp_path / "outbox")}
-    proc = subprocess.Popen(
-        [sys.executable, "cli.py", "reminders", "serve", "--every", "5"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    code, out, log = serve_until(
+        " trigger.deadlines.reminders: sweep ",
+        "--every",
+        "5",
+        env={"TRIGGER_OUTBOX": str(tmp_path / "outbox")},
     )
-    lines = []
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        lines.append(line)
-        if " trigger.deadlines.reminders: sweep " in line or not line:
-            break
-    proc.send_signal(signal.SIGTERM)
-    out, rest = proc.communicate(timeout=30)
-    log = "".join(lines) + rest
-    assert proc.returncode == 0 and out == "", log
+    assert code == 0 and out == "", log
     assert re.search(
         r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO trigger.deadlines.reminders: serving: sweep every 5s",
         log,

@@ -19,6 +19,7 @@ lines, as `from <package> import <module>` (`from trigger.cases import moves`), 
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import sys
@@ -26,7 +27,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -267,6 +268,33 @@ def output_options(listing: console.Listing | None) -> Callable[[F], F]:
     return add
 
 
+LETTERHEAD_OPTIONS = (
+    ("--name-cy", "name_cy", "TEXT", "Its name in Welsh, for the Welsh half of bilingual letters."),
+    ("--address", "address", "LINE", "A line of its address on the letterhead (repeat for each line)."),
+    ("--telephone", "telephone", "TEXT", "The telephone number on the letterhead."),
+    ("--web", "web", "URL", "The web address on the letterhead."),
+    ("--logo", "logo", "FILE", "Its logo: a PNG, JPEG or GIF file (read now, kept in the database)."),
+    ("--signatory-name", "signatory_name", "TEXT", "Who signs letters when a case has no named contact."),
+    ("--signatory-role", "signatory_role", "TEXT", "The signatory's role, e.g. Community Safety Manager."),
+)
+
+
+def letterhead_options(f: F) -> F:
+    """The partnership's own letterhead (each part falls back to the policy's [letterhead] while unset;
+    an empty value clears it): gathered into one `letterhead` dict for the command."""
+
+    @functools.wraps(f)
+    def gather(*args: Any, **kwargs: Any) -> Any:
+        given = {key: kwargs.pop(key) for _, key, _, _ in LETTERHEAD_OPTIONS}
+        given["address"] = tuple(given["address"]) or None  # not given: left as it is
+        return f(*args, letterhead=given, **kwargs)
+
+    for flag, key, metavar, text in reversed(LETTERHEAD_OPTIONS):
+        multiple = key == "address"
+        gather = click.option(flag, key, default=None, multiple=multiple, metavar=metavar, help=text)(gather)
+    return cast(F, gather)
+
+
 def force_option(f: F) -> F:
     return click.option("--force", "force", is_flag=True, help="Replace the output file if it exists.")(f)
 
@@ -453,14 +481,22 @@ def main() -> None:
     help="The first partnership's code (default main); rerun, the partnership whose settings change.",
 )
 @click.option("--name", default=None, help="The first partnership's name (default: its policy's area).")
+@click.option("--name-cy", default=None, metavar="TEXT", help="Its name in Welsh, for bilingual letters.")
 @pass_ctx
-def init(c, policy_name, manager_email, force, code, name):
+def init(c, policy_name, manager_email, force, code, name, name_cy):
     """Create the database and choose the partnership's policy. Safe to rerun; on a database that
-    already holds cases it refuses to change the policy or the manager unless --force."""
+    already holds cases it refuses to change the policy or the manager unless --force. The rest of
+    its letterhead: `trigger partnership update`."""
     from trigger.access import partnership
 
     pol, changed = partnership.init(
-        c.app, c.policy or policy_name, manager_email, force=force, code=code, name=name
+        c.app,
+        c.policy or policy_name,
+        manager_email,
+        force=force,
+        code=code,
+        name=name,
+        letterhead=partnership.LetterheadInput(name_cy=name_cy),
     )
     click.echo(f"Initialised {c.app.url} with policy {pol.name} {pol.version} ({pol.area}).")
     for line in changed:
@@ -557,10 +593,11 @@ def partnership_group():
     help="Its case references' prefix, e.g. CT-CHA for CT-CHA-2026-0001 (default CT-CODE).",
 )
 @click.option("--manager-email", default=None, help="Where its escalations and the morning digest go.")
+@letterhead_options
 @pass_ctx
-def partnership_add(c, code, name, policy_name, reference_prefix, manager_email):
-    """Add a partnership, with its own policy, reference series, manager and the agencies its policy
-    lists."""
+def partnership_add(c, code, name, policy_name, reference_prefix, manager_email, letterhead):
+    """Add a partnership, with its own policy, reference series, manager, letterhead and the agencies
+    its policy lists. Each part of the letterhead not given is its policy's [letterhead]."""
     from trigger.access import partnership
 
     row = partnership.add_partnership(
@@ -570,11 +607,34 @@ def partnership_add(c, code, name, policy_name, reference_prefix, manager_email)
         policy=policy_name,
         reference_prefix=reference_prefix,
         manager_email=manager_email,
+        letterhead=partnership.LetterheadInput(**letterhead),
     )
     click.echo(
         f"Added partnership {row.code} ({row.name}), policy {row.policy}, "
         f"references {row.reference_prefix}-YYYY-NNNN."
     )
+
+
+@partnership_group.command("update")
+@click.argument("code")
+@click.option("--name", default=None, metavar="TEXT", help="Its name, as letters give it.")
+@letterhead_options
+@click.option("--reason", default=None, metavar="TEXT", help="Why it changed (kept in the audit log).")
+@pass_ctx
+def partnership_update(c, code, name, letterhead, reason):
+    """Change a partnership's name or letterhead (recorded). Letters issued before keep what they
+    said; letters made from now on carry the change. An empty value clears a part, so the policy's
+    [letterhead] shows again."""
+    from trigger.access import partnership
+
+    row, changed = partnership.update_partnership(
+        c.app, code, reason=reason, name=name, letterhead=partnership.LetterheadInput(**letterhead)
+    )
+    if not changed:
+        click.echo(f"Partnership {row.code} already reads so; nothing changed.")
+    else:
+        parts = ", ".join(part.replace("_", " ") for part in changed)
+        click.echo(f"Updated partnership {row.code} ({row.name}): {parts}.")
 
 
 @partnership_group.command("list")
@@ -1796,7 +1856,7 @@ def calendar_due(c, start, span, nation, as_json):
     its roll-forward rule (the policy chosen at init, or --policy).
     """
     from trigger.deadlines import working_days
-    from trigger.rules import calendar
+    from trigger.rules import calendar, dates
 
     data = working_days.due(c.app, start, span, nation)
     if as_json:
@@ -1805,7 +1865,7 @@ def calendar_due(c, start, span, nation, as_json):
         due = date.fromisoformat(data["due"])
         click.echo(
             f"{calendar.parse_span(data['span']).describe()} after {start.isoformat()} "
-            f"({data['nation']}, policy {data['policy']}): {due.isoformat()} ({due.strftime('%A')})"
+            f"({data['nation']}, policy {data['policy']}): {due.isoformat()} ({dates.weekday(due)})"
         )
 
 

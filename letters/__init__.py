@@ -1,1 +1,2 @@
-"""What is sent: Jinja2 templates for every letter kind, the renderer and the bundled font."""
+"""What is sent: Jinja2 templates for every letter kind, their rendering to HTML, text, PDF and Word, and
+the bundled fonts. Pure: the context comes in as plain data (`trigger.correspondence.context`)."""

@@ -29,7 +29,7 @@ FIELDS: dict = {
         "title": None,
         "title_cy": None,
     },
-    "partnership": {"name": None, "area": None, "nation": None, "policy": None},
+    "partnership": {"name": None, "name_cy": None, "area": None, "nation": None, "policy": None},
     "letterhead": {"logo": None, "address": [None], "telephone": None, "web": None},
     "reference": None,
     "spoc": {"name": None, "person": None, "role": None, "email": None},

@@ -326,6 +326,7 @@ TABLE = [
     (("db", "upgrade"), SETUP),
     (("db", "grant"), SETUP),
     (("partnership", "add", "C", "--name", "C", "--policy", "llr"), SETUP),
+    (("partnership", "update", "A", "--web", "www.a.gov.uk", "--reason", "new site"), SETUP),
     (("backup", "{tmp}/backup.db", "--force"), SETUP),
     (("user", "add", "newbie", "--name", "New Person", "--role", "viewer", "--partnership", "A"), USERS),
     (("user", "disable", "spare", "--reason", "left the council"), USERS),

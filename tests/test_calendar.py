@@ -104,7 +104,12 @@ def test_closure_days_never_count(start, n, closed):
         ),
         ("2026-12-24", "1wd", "2026-12-29", "Christmas Eve counts; 25 and 28 Dec do not"),
         ("2027-12-24", "1wd", "2027-12-29", "Christmas 2027 on a Saturday: substitutes 27 and 28 Dec"),
-        ("2026-12-19", "20wd", "2027-01-20", "the SPEC's own question"),
+        (
+            "2026-12-19",
+            "20wd",
+            "2027-01-20",
+            "over Christmas and New Year: 25, 28 Dec and 1 Jan are not counted",
+        ),
         ("2026-04-02", "1wd", "2026-04-07", "Good Friday 3 and Easter Monday 6 April 2026"),
         ("2027-03-25", "1wd", "2027-03-30", "Easter 2027: 26 and 29 March"),
         ("2026-12-22", "14d", "2027-01-05", "calendar days: 5 Jan 2027 is a Tuesday"),

@@ -27,7 +27,7 @@ def _session():
 
 
 def issue_letter(ref: str, kind: str, on: str) -> None:
-    """Letters (issue 5) record a register row; here it is written directly."""
+    """Issuing a letter records a register row; here it is written directly."""
     with _session() as s:
         case = s.exec(select(ReviewCase).where(ReviewCase.reference == ref)).one()
         s.add(

@@ -15,22 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from letters.render import dyddiad, longdate
-
-# the Welsh months as Welsh public bodies write them; the letters take them from Babel's CLDR data
-MONTHS_CY = (
-    "Ionawr",
-    "Chwefror",
-    "Mawrth",
-    "Ebrill",
-    "Mai",
-    "Mehefin",
-    "Gorffennaf",
-    "Awst",
-    "Medi",
-    "Hydref",
-    "Tachwedd",
-    "Rhagfyr",
-)
+from trigger.rules.dates import MONTHS, long_date
 
 
 def review_to_outcome(db, ref):
@@ -489,7 +474,8 @@ def test_richmond_preset_has_its_own_timescales(trigger):
 def test_dates_read_back_in_english_and_welsh(day):
     en, cy = longdate(day), dyddiad(day)
     assert en == f"{day.day} {day:%B} {day.year}"
-    assert cy == f"{day.day} {MONTHS_CY[day.month - 1]} {day.year}"
+    assert cy == f"{day.day} {MONTHS['cy'][day.month - 1]} {day.year}"
+    assert (long_date(day), long_date(day, "cy")) == (en, cy)  # the engine's own text writes them alike
 
 
 # -- partnership templates ------------------------------------------------------------------------------

@@ -46,9 +46,11 @@ def _figure(rows, measure, period="2025/26"):
 def test_the_tidy_csv_has_one_number_per_row_and_a_suppressed_flag_never_the_text_lt5(db, year):
     rows = _tidy(db("report", "annual", "--year", "2025", "--publish", "--csv").stdout)
     assert list(rows[0]) == HEADER
-    assert {r["partnership"] for r in rows} == {"Leicester, Leicestershire and Rutland"}
+    assert {r["partnership"] for r in rows} == {
+        "Leicester, Leicestershire and Rutland Community Safety Partnership"
+    }
     assert _figure(rows, "applications") | {} == {
-        "partnership": "Leicester, Leicestershire and Rutland",
+        "partnership": "Leicester, Leicestershire and Rutland Community Safety Partnership",
         "period": "2025/26",
         "period_from": "2025-04-01",
         "period_to": "2026-03-31",
@@ -130,7 +132,7 @@ def test_the_xlsx_reads_back_with_numbers_as_numbers(db, year, tmp_path):
     cells = next(book["Figures"].iter_rows(min_row=2, max_row=2))
     assert cells[2].is_date and cells[2].number_format == "yyyy-mm-dd"
     notes = dict(book["Notes"].iter_rows(values_only=True))
-    assert notes["Partnership"] == "Leicester, Leicestershire and Rutland"
+    assert notes["Partnership"] == "Leicester, Leicestershire and Rutland Community Safety Partnership"
     assert "value is empty and suppressed is TRUE" in notes["Suppression"]
     # the same rows as the CSV
     csv_rows = _tidy(db("report", "annual", "--year", "2025", "--publish", "--csv").stdout)
@@ -303,7 +305,8 @@ def test_a_partnership_template_extends_ours_and_a_broken_one_is_one_line(db, ye
     path = tmp_path / "p.html"
     db("report", "annual", "--year", "2025", "--html", path, "--templates", folder)
     html = path.read_text()
-    assert '<p class="brand">Melton CSP: Leicester, Leicestershire and Rutland</p>' in html
+    brand = "Melton CSP: Leicester, Leicestershire and Rutland Community Safety Partnership"
+    assert f'<p class="brand">{brand}</p>' in html
     assert "<caption>The statutory figures, 2025/26</caption>" in html  # the rest is ours
     (folder / "annual.html").write_text("{{ partnership.__class__.__mro__ }}", encoding="utf-8")
     err = db.fails(

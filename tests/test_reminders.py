@@ -374,7 +374,7 @@ def test_bad_now_is_one_clear_line(db):
 
 
 def test_dates_read_as_uk_long_dates():
-    from trigger.deadlines.notices import long_date
+    from trigger.rules.dates import long_date_with_weekday
 
-    assert long_date(date(2027, 1, 8)) == "Friday 8 January 2027"
-    assert long_date(date(2026, 12, 28)) == "Monday 28 December 2026"
+    assert long_date_with_weekday(date(2027, 1, 8)) == "Friday 8 January 2027"
+    assert long_date_with_weekday(date(2026, 12, 28)) == "Monday 28 December 2026"

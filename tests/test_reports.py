@@ -58,7 +58,8 @@ def test_annual_table_and_csv_show_the_statutory_counts(db, year):
     header = "partnership,period,period_from,period_to,section,measure,label,value,suppressed"
     assert text.splitlines()[0] == header
     assert (
-        '"Leicester, Leicestershire and Rutland",2025/26,2025-04-01,2026-03-31,statutory,'
+        '"Leicester, Leicestershire and Rutland Community Safety Partnership",'
+        "2025/26,2025-04-01,2026-03-31,statutory,"
         "reviews_with_recommendations,Reviews resulting in recommendations,2,false"
     ) in text.splitlines()
 

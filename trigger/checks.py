@@ -14,7 +14,6 @@ policy loader and the command line can use them too (docs/architecture.md#bad-in
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
@@ -217,15 +216,6 @@ def whole(value: int | None, what: str, *, low: int = 1, high: int = ID_MAX) -> 
         return None
     if not (low <= value <= high):
         raise InvalidInput(f"{what} {value} is out of range; give a number from {low} to {high}")
-    return value
-
-
-def amount(value: float, what: str, *, low: float, high: float) -> float:
-    """A quantity (hours): a finite number above `low` and at most `high`."""
-    if not math.isfinite(value) or not (low < value <= high):
-        raise InvalidInput(
-            f"{what} {value:g} is out of range; give a number above {low:g} and at most {high:g}"
-        )
     return value
 
 

@@ -63,8 +63,6 @@ INVOLVEMENT_LABELS = {
 }
 VICTIM_INVOLVEMENT = tuple(INVOLVEMENT_LABELS)
 
-RESPONSES = ("accepted", "declined")  # a body's response to a recommendation: it "had regard" (s.104)
-
 # -- deadlines and reminders ------------------------------------------------------------------------
 
 # the policy timescales, in the order a case meets them (docs/procedure.md#llr-timescales)
@@ -80,7 +78,6 @@ TIMESCALES = (
 DEADLINE_KINDS = (*TIMESCALES, "action")
 # the applicant's own time limit, not a duty of the partnership: never overdue, no reminders
 NOT_DUTIES = ("appeal_window",)
-REMINDER_KINDS = ("warning", "overdue", "escalation")
 
 NATIONS = ("england", "wales")
 

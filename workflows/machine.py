@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from transitions import Machine, MachineError
@@ -22,47 +23,54 @@ from transitions import Machine, MachineError
 from trigger.checks import name_key
 from trigger.errors import GuardRefused, IllegalMove
 
-STATES = [
-    "received",
-    "threshold_not_met",
-    "threshold_met",
-    "in_review",
-    "outcome_issued",
-    "appealed",
-    "closed",
-    "withdrawn",
-]
-TERMINAL = ("closed", "withdrawn")
+
+class State(StrEnum):
+    """The states of a case. A member is its value, the string stored in `review_case.state` and
+    printed in JSON: `State.CLOSED == "closed"`."""
+
+    RECEIVED = "received"
+    THRESHOLD_NOT_MET = "threshold_not_met"
+    THRESHOLD_MET = "threshold_met"
+    IN_REVIEW = "in_review"
+    OUTCOME_ISSUED = "outcome_issued"
+    APPEALED = "appealed"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+# The states in order, as plain strings: transitions would name an Enum state by its member's name
+# (`CLOSED`), so the machine below is given the values.
+STATES = [state.value for state in State]
+TERMINAL = (State.CLOSED, State.WITHDRAWN)
 OPEN_STATES = [s for s in STATES if s not in TERMINAL]
 # evidence, hours, the meeting, findings, recommendations and actions are recorded once the threshold
 # is met, and the action plan is still monitored after the outcome and during an appeal
-REVIEW_WORK_STATES = ("threshold_met", "in_review", "outcome_issued", "appealed")
+REVIEW_WORK_STATES = (State.THRESHOLD_MET, State.IN_REVIEW, State.OUTCOME_ISSUED, State.APPEALED)
 # an appeal lies against a not-met decision or an outcome (Sch 4 para 3; docs/procedure.md#appeals)
-APPEALABLE_STATES = ("threshold_not_met", "outcome_issued")
+APPEALABLE_STATES = (State.THRESHOLD_NOT_MET, State.OUTCOME_ISSUED)
 
-_DECIDED = tuple(s for s in STATES if s != "received")
+_DECIDED = tuple(s for s in State if s != State.RECEIVED)
 # Which letters each state allows: a letter about a step the case has not reached is never sent. The
 # facts (a decision recorded, a meeting scheduled...) are checked by `trigger.correspondence.eligibility` too.
 LETTER_STATES: dict[str, tuple[str, ...]] = {
-    "acknowledgement": tuple(STATES),
-    "information_request": tuple(OPEN_STATES),
-    "threshold_met": tuple(s for s in _DECIDED if s != "threshold_not_met"),
-    "threshold_not_met": ("threshold_not_met", "appealed", "closed", "withdrawn"),
-    "rejection": ("threshold_not_met", "appealed", "closed", "withdrawn"),
+    "acknowledgement": tuple(State),
+    "information_request": tuple(State(s) for s in OPEN_STATES),
+    "threshold_met": tuple(s for s in _DECIDED if s != State.THRESHOLD_NOT_MET),
+    "threshold_not_met": (State.THRESHOLD_NOT_MET, State.APPEALED, *TERMINAL),
+    "rejection": (State.THRESHOLD_NOT_MET, State.APPEALED, *TERMINAL),
     "meeting_invitation": REVIEW_WORK_STATES,
     # a delay notice is about a step still pending: the decision, the review or the appeal decision
-    "delay": ("received", "threshold_met", "in_review", "appealed"),
-    "outcome": ("outcome_issued", "appealed", "closed", "withdrawn"),
+    "delay": (State.RECEIVED, State.THRESHOLD_MET, State.IN_REVIEW, State.APPEALED),
+    "outcome": (State.OUTCOME_ISSUED, State.APPEALED, *TERMINAL),
     "appeal_acknowledgement": (
-        "appealed",
-        "threshold_met",
-        "in_review",
-        "outcome_issued",
-        "closed",
-        "withdrawn",
+        State.APPEALED,
+        State.THRESHOLD_MET,
+        State.IN_REVIEW,
+        State.OUTCOME_ISSUED,
+        *TERMINAL,
     ),
-    "appeal_outcome": ("threshold_met", "in_review", "outcome_issued", "closed", "withdrawn"),
-    "closure": ("closed",),
+    "appeal_outcome": (State.THRESHOLD_MET, State.IN_REVIEW, State.OUTCOME_ISSUED, *TERMINAL),
+    "closure": (State.CLOSED,),
 }
 
 # The command a user types for each trigger.
@@ -364,7 +372,7 @@ def fire(state: str, trigger: str, facts: Facts) -> str:
             f"cannot {COMMANDS[trigger]}: the case is {state}; allowed moves from {state}: {allowed}"
         )
     guard(state, facts)
-    flow = CaseFlow(state)
+    flow = CaseFlow(State(state).value)  # a plain string: transitions takes an Enum state by its name
     _machine(flow)
     try:
         moved = flow.trigger(trigger, facts=facts)

@@ -4,8 +4,8 @@ Builds SQLite databases with bulk Core inserts (not the CLI): N cases, each with
 reminders (most already sent or still in the future), of which D are due now; then times one
 `reminders.run` sweep (claim, send to an in-memory channel, mark sent) and the dry run.
 
-    /work/venv/bin/python tests/perf/bench_reminders.py            # the grid: 10k/100k cases x 1k/5k due
-    /work/venv/bin/python tests/perf/bench_reminders.py --cases 100000 --due 5000
+    python tests/perf/bench_reminders.py                       # the grid: 10k/100k cases x 1k/5k due
+    python tests/perf/bench_reminders.py --cases 100000 --due 5000
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Builds a SQLite database with bulk Core inserts (review_case, threshold_decision
 recommendation, appeal rows shaped as the engine writes them), then times the annual return for the
 performance year that holds most of them, in-process and through the real command line.
 
-    /work/venv/bin/python tests/perf/bench_report.py [N_CASES]
+    python tests/perf/bench_report.py [N_CASES]
 
 `run(n_cases, path) -> dict` is the entry point for a common harness.
 """

@@ -1,7 +1,7 @@
 """Benchmark: import and scan a county's full incident history (goal, as in tests/perf/bench.py: scan of
 1,000,000 incidents in under 5 s on two cores).
 
-    /work/venv/bin/python tests/perf/bench_scan.py [N_INCIDENTS] [DB_PATH]
+    python tests/perf/bench_scan.py [N_INCIDENTS] [DB_PATH]
 
 Generates N incidents (default 1,000,000) for N/5 victims over five and a half years into a CSV, imports
 it through `trigger.intake.partner_logs.import_csv` into a fresh SQLite file, then times

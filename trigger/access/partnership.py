@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from trigger import checks
 from trigger.codes import AGENCY_KINDS, not_one_of
-from trigger.errors import GuardRefused, InvalidInput
+from trigger.errors import GuardRefused, InvalidInput, NotFound, PolicyError
 from trigger.rules import policy as policies
 from trigger.rules.policy import Policy
 from trigger.store import access, audit, db, outputs
@@ -48,6 +50,68 @@ def _check_prefix(prefix: str) -> str:
     return prefix
 
 
+@dataclass(frozen=True)
+class LetterheadInput:
+    """A partnership's letterhead as given to `init` or `partnership add|update`: None leaves a part as
+    it is; an empty text (or no address lines) clears it, so the policy's [letterhead] shows again."""
+
+    name_cy: str | None = None
+    address: tuple[str, ...] | None = None
+    telephone: str | None = None
+    web: str | None = None
+    logo: str | None = None  # a PNG, JPEG or GIF file, read when given
+    signatory_name: str | None = None
+    signatory_role: str | None = None
+
+
+ADDRESS_LINES = 8  # a postal address and a building: enough for any letterhead
+
+
+def _letterhead_values(given: LetterheadInput) -> dict[str, object]:
+    """The columns to set from what was given, each checked (one clear line for a bad one)."""
+    values: dict[str, object] = {}
+    for column, what in (
+        ("name_cy", "--name-cy"),
+        ("signatory_name", "--signatory-name"),
+        ("signatory_role", "--signatory-role"),
+        ("telephone", "--telephone"),
+    ):
+        if (value := getattr(given, column)) is not None:
+            values[column] = checks.name(value, what)
+    if given.web is not None:
+        web = checks.name(given.web, "--web")
+        if web and (" " in web or "." not in web):
+            raise InvalidInput(f"--web {web!r} is not a web address; give one like www.charnwood.gov.uk")
+        values["web"] = web
+    if given.address is not None:
+        lines = [line for line in (checks.name(text, "--address") for text in given.address) if line]
+        if len(lines) > ADDRESS_LINES:
+            raise InvalidInput(
+                f"--address is given {len(lines)} times; a letterhead has at most {ADDRESS_LINES} lines"
+            )
+        values["address"] = "\n".join(lines) or None
+    if given.logo is not None:
+        if given.logo.strip():
+            path = Path(given.logo).expanduser()
+            try:
+                values["logo_type"], values["logo"] = policies.read_logo(path.parent, path.name, "--logo")
+            except PolicyError as exc:
+                raise InvalidInput(str(exc)) from None
+        else:
+            values["logo_type"] = values["logo"] = None
+    return values
+
+
+def _set_letterhead(row: Partnership, values: dict[str, object]) -> list[str]:
+    """Set the letterhead's columns on the row; the names of the parts that changed (for the audit)."""
+    changed = []
+    for column, value in values.items():
+        if getattr(row, column) != value:
+            setattr(row, column, value)
+            changed.append(column)
+    return sorted(set(changed) - {"logo_type"})
+
+
 @retried
 @needs(SETUP)
 def init(
@@ -58,6 +122,7 @@ def init(
     force: bool = False,
     code: str | None = None,
     name: str | None = None,
+    letterhead: LetterheadInput = LetterheadInput(),
 ) -> tuple[Policy, list[str]]:
     """Create the schema and the first partnership (code `main` unless given), remember its policy and
     manager, register its relevant bodies. Rerun, it changes the settings of that partnership (or of
@@ -67,6 +132,7 @@ def init(
     if manager_email and manager_email.strip():
         manager_email = checks.email(manager_email, "--manager-email")
     name = checks.name(name, "--name")
+    head = _letterhead_values(letterhead)
     pol = policies.load(policy_name) if policy_name else None  # a bad policy is refused before anything
     code = _check_code(code) if code is not None else None
     state = db.schema_state(app.engine)
@@ -119,10 +185,13 @@ def init(
             row.name = name.strip()
         if manager_email is not None:
             row.manager_email = manager_email.strip() or None
+        letterhead_changed = _set_letterhead(row, head)
         session.add(row)
         session.flush()
         added = _register_agencies(session, row, pol)
         detail: dict = {"policy": pol.name, "version": pol.version, "agencies_added": added}
+        if letterhead_changed:
+            detail["letterhead"] = letterhead_changed
         if cases and changes:
             detail |= {"forced": True, "cases": cases, "changed": changes}
         audit.record(session, None, "init", actor=app.actor, on=today(), detail=detail, partnership_id=row.id)
@@ -191,14 +260,16 @@ def add_partnership(
     policy: str,
     reference_prefix: str | None = None,
     manager_email: str | None = None,
+    letterhead: LetterheadInput = LetterheadInput(),
 ) -> Partnership:
     """A further partnership in this database, with its own policy, reference series (`CT-CODE` unless
-    given), manager and the relevant bodies its policy lists."""
+    given), manager, letterhead and the relevant bodies its policy lists."""
     code = _check_code(code)
     if not (name or "").strip():
         raise InvalidInput("a partnership needs a name (--name)")
     name = checks.name(name, "--name", required=True) or ""
     manager_email = checks.email(manager_email, "--manager-email")
+    head = _letterhead_values(letterhead)
     pol = policies.load(policy)  # a bad policy is refused before anything
     prefix = _check_prefix(reference_prefix or f"{FIRST_PREFIX}-{code}")
     with app.write() as session:
@@ -217,6 +288,7 @@ def add_partnership(
             reference_prefix=prefix,
             manager_email=manager_email,
         )
+        letterhead_changed = _set_letterhead(row, head)
         session.add(row)
         session.flush()
         added = _register_agencies(session, row, pol)
@@ -231,10 +303,47 @@ def add_partnership(
                 "policy": f"{pol.name} {pol.version}",
                 "prefix": prefix,
                 "agencies_added": added,
+                "letterhead": letterhead_changed,
             },
             partnership_id=row.id,
         )
     return row
+
+
+@retried
+@needs(SETUP)
+def update_partnership(
+    app: App, code: str, *, reason: str | None, name: str | None = None, letterhead: LetterheadInput
+) -> tuple[Partnership, list[str]]:
+    """`trigger partnership update CODE`: change its name or letterhead (recorded in the audit log, with
+    the reason). Letters issued before keep the bytes they were sent with; new ones carry the change.
+    Returns the row and the names of the parts that changed (none: nothing was written)."""
+    code = _check_code(code)
+    name = checks.name(name, "--name")
+    reason = checks.words(reason, "--reason")
+    head = _letterhead_values(letterhead)
+    with app.write() as session:
+        row = session.exec(select(Partnership).where(func.lower(Partnership.code) == code.lower())).first()
+        if row is None:
+            raise NotFound(f"no partnership {code!r} in this database (`trigger partnership list`)")
+        changed = _set_letterhead(row, head)
+        if name is not None and name != row.name:
+            row.name = name
+            changed.insert(0, "name")
+        if not changed:
+            return row, []
+        session.add(row)
+        audit.record(
+            session,
+            None,
+            "partnership_update",
+            actor=app.actor,
+            on=today(),
+            reason=reason,
+            detail={"code": row.code, "changed": changed},
+            partnership_id=row.id,
+        )
+    return row, changed
 
 
 @needs(READ_CASE)

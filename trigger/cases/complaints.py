@@ -1,5 +1,10 @@
 """Complaints on a case and the threshold they meet (s.104(4)-(5)): recording a complaint, and the
-check that explains, complaint by complaint, what counts and why (`trigger check`)."""
+check that explains, complaint by complaint, what counts and why (`trigger check`).
+
+A complaint is an `incident` row (the table, and `trigger incident add|update|void`, keep the word the
+case systems use). The partners' incident logs, imported in bulk for the proactive scan rather than
+recorded on a case, are `trigger.intake`'s.
+"""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from trigger.rules.threshold import long_date
+from trigger.rules.dates import iso, long_date
 from trigger.store import seal
 from trigger.store import tables as t
 
@@ -28,10 +28,6 @@ if TYPE_CHECKING:  # the threshold rule is read only for a decision whose compla
 
 # Read with the Core tables (rows read like the models' objects), so that `show` need not build the
 # models (docs/architecture.md#speed); `case` is a ReviewCase or a review_case row.
-
-
-def iso(day: date | None) -> str | None:
-    return day.isoformat() if day else None
 
 
 # the audit events of corrections that can change what the threshold check says

@@ -23,8 +23,8 @@ from trigger.cases import complaints, duties, reassignment
 from trigger.codes import ACTION_OPEN, CHANNELS, LANGUAGES, REJECTION_CATEGORIES, VICTIM_KINDS, not_one_of
 from trigger.errors import GuardRefused, InvalidInput, NotInitialised, NotPermitted, PolicyError
 from trigger.rules.calendar import add_months
+from trigger.rules.dates import long_date
 from trigger.rules.policy import Policy
-from trigger.rules.threshold import long_date
 from trigger.store import access, audit, schedule
 from trigger.store.access import ACTIVATE, APPEAL_DECISION, DECIDE, REVIEW, needs
 from trigger.store.app import App
@@ -66,6 +66,7 @@ from workflows.machine import (
     CloseFacts,
     DecideFacts,
     OutcomeFacts,
+    State,
     WithdrawFacts,
 )
 
@@ -291,7 +292,7 @@ def open_case(
     case = ReviewCase(
         partnership_id=row_id(home),
         reference=_next_reference(session, home, received.year),
-        state="received",
+        state=State.RECEIVED,
         state_changed=received,
         received=received,
         channel=channel,
@@ -328,7 +329,7 @@ def open_case(
         "activate",
         actor=app.actor,
         on=on,
-        to_state="received",
+        to_state=State.RECEIVED,
         detail={
             "channel": channel,
             "third_party": bool(for_another),
@@ -419,7 +420,7 @@ def assign(
         spoc_email = checks.email(spoc_email, "--spoc-email")
     reason = checks.words(reason, "--reason")
     with changing(app, reference) as w:
-        if w.case.state in REVIEW_WORK_STATES and w.case.state != "threshold_met":
+        if w.case.state in REVIEW_WORK_STATES and w.case.state != State.THRESHOLD_MET:
             on = on_for_change(w.case, on)
             reassignment.reassign(
                 w,
@@ -546,7 +547,7 @@ def lodge_appeal(
                 f"--received {received.isoformat()} is before the decision appealed against "
                 f"({w.case.state_changed.isoformat()})"
             )
-        against = "outcome" if w.case.state == "outcome_issued" else "threshold"
+        against = "outcome" if w.case.state == State.OUTCOME_ISSUED else "threshold"
         window_end = appeal_window_end(w.session, w.case, w.policy)
         facts = AppealFacts(
             grounds=grounds,
@@ -656,7 +657,7 @@ def decide_appeal(
         if row is not None:
             row.decided_on, row.upheld, row.decided_by, row.reason = on, upheld, by, reason
             w.session.add(row)
-        if w.case.state == "closed":
+        if w.case.state == State.CLOSED:
             w.case.closure_reason = f"the appeal was dismissed on {long_date(on)}: {reason.strip()}"
     return w.case
 
@@ -679,7 +680,7 @@ def close(
         came_by = _last_move(s, w.case)
         # an appeal against the outcome that stands, dismissed (an earlier appeal, against the threshold
         # decision, does not end the window of the outcome that followed)
-        appeal_decided = w.case.state == "outcome_issued" and came_by == "decide_appeal"
+        appeal_decided = w.case.state == State.OUTCOME_ISSUED and came_by == "decide_appeal"
         window_end = appeal_window_end(s, w.case, w.policy)
         before = w.case.state
         changed = w.case.state_changed
@@ -716,13 +717,13 @@ def _closure_reason(
 ) -> str | None:
     """The closure reason the record supports, or None. Only what is true: a window that ended with no
     appeal, an appeal dismissed on its day, and the actions as they ended."""
-    if state == "outcome_issued" and came_by == "decide_appeal":
+    if state == State.OUTCOME_ISSUED and came_by == "decide_appeal":
         ground = f"the appeal was dismissed on {long_date(changed)}"
     elif window_end is not None and on > window_end and came_by in ("decide", "issue_outcome"):
         ground = f"no appeal was lodged within the window, which ended on {long_date(window_end)}"
     else:
         return None
-    if state != "outcome_issued":
+    if state != State.OUTCOME_ISSUED:
         return ground
     done, dropped = actions.count("done"), actions.count("dropped")
     if any(a in ACTION_OPEN for a in actions):

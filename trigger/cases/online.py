@@ -30,11 +30,12 @@ from trigger.codes import HATE_STRANDS, VICTIM_KINDS
 from trigger.errors import InvalidInput, NotFound
 from trigger.rules import policy as policies
 from trigger.rules.calendar import Span
+from trigger.rules.dates import long_date
 from trigger.store import mail, schedule
 from trigger.store.access import APPLY, needs
 from trigger.store.app import App, retried, today
 from trigger.store.models import Agency, Deadline, Partnership, Setting
-from trigger.store.partnerships import partnership_of
+from trigger.store.partnerships import heading
 from trigger.store.unit import Work, find_agency
 
 ACTOR = "applicant (online)"
@@ -89,13 +90,12 @@ def _door(session, row: Partnership, app: App) -> Door:
     agencies = session.exec(
         select(Agency.code, Agency.name).where(Agency.partnership_id == row.id).order_by(Agency.name)
     ).all()
-    image = pol.letterhead.logo_image  # (MIME type, bytes), read when the policy was loaded
-    logo_type, logo = image if image is not None else ("", None)
-    head = pol.letterhead
+    own = heading(session, pol, row.id)  # the partnership's letterhead, else its policy's
+    head = own.letterhead
+    logo_type, logo = head.logo_image if head.logo_image is not None else ("", None)
     return Door(
         code=row.code,
-        # `init` names a partnership after its policy's area; the door names the partnership itself
-        name=pol.partnership if row.name in ("", pol.area) else row.name,
+        name=own.name,
         welsh_first=pol.nation == "wales",
         agencies=tuple((a.code, a.name) for a in agencies),
         hate_route=pol.hate_route,
@@ -372,8 +372,7 @@ def submit(app: App, application: Application) -> Receipt:
                 )
             ).all()
         )
-        home = partnership_of(session, case.partnership_id)
-        name = home.name if home is not None else pol.partnership
+        name = heading(session, pol, case.partnership_id).name
     return Receipt(
         reference=case.reference,
         received=received,
@@ -390,11 +389,7 @@ def submit(app: App, application: Application) -> Receipt:
 
 
 def _day(day: date | None, language: str) -> str:
-    from babel.dates import format_date  # Babel's CLDR data: loaded only when a message is written
-
-    if day is None:
-        return "-"
-    return format_date(day, "d MMMM y", locale="cy" if language == "cy" else "en_GB")
+    return long_date(day, language) if day is not None else "-"
 
 
 def acknowledgement(receipt: Receipt, to: str, mail_from: str) -> EmailMessage:

@@ -29,8 +29,8 @@ from trigger.codes import (
 from trigger.correspondence.eligibility import STAGES, appeals_of, event_on, reported_decision
 from trigger.errors import GuardRefused, InvalidInput, PolicyError
 from trigger.read import views
-from trigger.read.views import iso
 from trigger.rules import policy as policies
+from trigger.rules.dates import iso
 from trigger.rules.policy import Policy
 from trigger.store.models import (
     Action,
@@ -43,9 +43,10 @@ from trigger.store.models import (
     Recommendation,
     ReviewCase,
 )
-from trigger.store.partnerships import manager_address, partnership_of
+from trigger.store.partnerships import Heading, heading, manager_address, partnership_of
 from trigger.store.schedule import due_date
 from trigger.store.unit import find_agency
+from workflows.machine import State
 
 Part = dict[str, Any]  # one part of a letter's context: plain values only
 NameOf = Callable[[int | None], str | None]  # an agency's id -> its name
@@ -74,6 +75,7 @@ def context(
     """The plain-data context of one letter (documented in `letters.fields.FIELDS`). `facts` are what
     the officer gave with the letter itself (a delay letter's new date and reason)."""
     name_of = _names(session)
+    head = heading(session, pol, case.partnership_id)
     decision = reported_decision(session, case, kind, on)
     to, info = _recipient(session, case, kind, recipient)
     threshold = _threshold(session, case, pol, decision, name_of)
@@ -82,10 +84,10 @@ def context(
     closure = _closure(case, decision, issued)
     return {
         "letter": _letter(case, pol, kind, on, fmt, closure["after"]),
-        "partnership": _partnership(pol),
-        "letterhead": _letterhead(session, pol),
+        "partnership": _partnership(pol, head),
+        "letterhead": _letterhead(session, head, case.partnership_id),
         "reference": case.reference,
-        "spoc": _spoc(session, case, pol),
+        "spoc": _spoc(session, case, pol, head),
         "recipient": to,
         "applicant": {"name": case.applicant_name, "initials": views.initials(case.applicant_name)},
         "victim": _victim(case),
@@ -134,37 +136,40 @@ def _letter(case: ReviewCase, pol: Policy, kind: str, on: date, fmt: str, after:
     }
 
 
-def _partnership(pol: Policy) -> Part:
+def _partnership(pol: Policy, head: Heading) -> Part:
+    """The partnership that handles the case: its own name (and Welsh name), else its policy's."""
     return {
-        "name": pol.partnership,
+        "name": head.name,
+        "name_cy": head.name_cy,
         "area": pol.area,
         "nation": pol.nation,
         "policy": f"{pol.name} {pol.version}",
     }
 
 
-def _letterhead(session: Session, pol: Policy) -> Part:
+def _letterhead(session: Session, head: Heading, partnership_id: int | None) -> Part:
     """The letterhead block: the logo as a data: URI (so HTML, PDF and Word carry it alike), the
     address lines, telephone and web address."""
+    lines = head.letterhead
     return {
-        "logo": pol.letterhead.logo_uri(_policy_folder(session)),
-        "address": list(pol.letterhead.address),
-        "telephone": pol.letterhead.telephone or None,
-        "web": pol.letterhead.web or None,
+        "logo": lines.logo_uri(_policy_folder(session, partnership_id)),
+        "address": list(lines.address),
+        "telephone": lines.telephone or None,
+        "web": lines.web or None,
     }
 
 
-def _policy_folder(session: Session) -> str | None:
+def _policy_folder(session: Session, partnership_id: int | None) -> str | None:
     """The folder of the policy file of the case's partnership (chosen at `trigger init` or `partnership
     add`): where a relative logo is read from when the case's policy comes from its stored snapshot."""
-    row = partnership_of(session)
+    row = partnership_of(session, partnership_id)
     try:
         return str(policies.resolve(row.policy if row is not None else "llr").resolve().parent)
     except PolicyError:
         return None
 
 
-def _spoc(session: Session, case: ReviewCase, pol: Policy) -> Part:
+def _spoc(session: Session, case: ReviewCase, pol: Policy, heading: Heading) -> Part:
     """Who the applicant deals with, and who signs: the case's named single point of contact when one
     is recorded, else the policy's letterhead signatory, else the manager
     (docs/procedure.md#point-of-contact). The one place a per-case SPoC drops in."""
@@ -175,7 +180,7 @@ def _spoc(session: Session, case: ReviewCase, pol: Policy) -> Part:
             "role": "Single point of contact",
             "email": case.spoc_email or manager_address(session, pol) or None,
         }
-    head = pol.letterhead
+    head = heading.letterhead
     if head.signatory_name:
         return {
             "name": head.signatory_name,
@@ -518,7 +523,7 @@ def _closure(case: ReviewCase, decision: decisions.Standing | None, issued: date
     if issued is None and decision is not None and not decision.met:
         after = "rejected" if decision.rejection_category else "not_met"
     return {
-        "closed_on": iso(case.state_changed) if case.state == "closed" else None,
+        "closed_on": iso(case.state_changed) if case.state == State.CLOSED else None,
         "reason": case.closure_reason,
         "after": after,
     }

@@ -16,14 +16,14 @@ from sqlmodel import Session, col, select
 from trigger.cases import decisions
 from trigger.codes import LETTER_KINDS
 from trigger.store.models import Appeal, AuditEvent, Meeting, ReviewCase
-from workflows.machine import LETTER_STATES, TERMINAL
+from workflows.machine import LETTER_STATES, TERMINAL, State
 
-STAGES = {
+STAGES: dict[str, tuple[str, str]] = {
     # the step a delay letter apologises for, and its deadline (docs/architecture.md#letters-and-states)
-    "received": ("threshold_decision", "decide whether the threshold for a review is met"),
-    "threshold_met": ("review", "finish your review"),
-    "in_review": ("review", "finish your review"),
-    "appealed": ("appeal_decision", "decide your appeal"),
+    State.RECEIVED: ("threshold_decision", "decide whether the threshold for a review is met"),
+    State.THRESHOLD_MET: ("review", "finish your review"),
+    State.IN_REVIEW: ("review", "finish your review"),
+    State.APPEALED: ("appeal_decision", "decide your appeal"),
 }
 
 
@@ -151,7 +151,7 @@ def _appeal_outcome(session: Session, case: ReviewCase, kind: str, on: date) -> 
 
 
 def _closure(session: Session, case: ReviewCase, kind: str, on: date) -> str | None:
-    if case.state != "closed":
+    if case.state != State.CLOSED:
         ref = case.reference
         return f"{ref} is {case.state}, not closed; close it with `trigger close {ref}` first"
     if on < case.state_changed:

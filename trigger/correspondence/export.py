@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from trigger.correspondence.register import issued_documents
 from trigger.read import views
 from trigger.read.chronology import chronology
-from trigger.read.views import iso
+from trigger.rules.dates import iso
 from trigger.store.access import READ_CASE, needs
 from trigger.store.app import App
 from trigger.store.outputs import zip_files

@@ -17,24 +17,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
+from trigger.rules.dates import long_date_with_weekday
 from trigger.store.mail import domain_of
 
 LONDON = ZoneInfo("Europe/London")
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 LABELS = {
     "warning": "Deadline approaching",
@@ -82,15 +68,10 @@ _DUTIES = {
 }
 
 
-def long_date(day: date) -> str:
-    """`2027-01-08` -> `Friday 8 January 2027` (UK style: weekday, day, month, year; no commas)."""
-    return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
 def _moment(when: datetime) -> str:
     """A moment in UK time: `Monday 5 October 2026 at 08:00`."""
     local = when.astimezone(LONDON)
-    return f"{long_date(local.date())} at {local:%H:%M}"
+    return f"{long_date_with_weekday(local.date())} at {local:%H:%M}"
 
 
 def duty(deadline_kind: str, reference: str, action_number: int | None = None) -> tuple[str, str, str]:
@@ -167,7 +148,7 @@ class ReminderFacts:
 def reminder(facts: ReminderFacts, to: str, mail_from: str, idstring: str) -> EmailMessage:
     what, todo, command = duty(facts.deadline_kind, facts.reference, facts.action_number)
     label = LABELS[facts.kind]
-    due = long_date(facts.due)
+    due = long_date_with_weekday(facts.due)
     when = "is due on" if facts.kind == "warning" else "was due on"
     lines = [
         f"{label}.",
@@ -224,7 +205,7 @@ def failure_report(items: list[Undelivered], to: str | None, mail_from: str, ids
             + (f" (since {_moment(i.first_failed)})" if i.first_failed else "")
         )
         lines += [
-            f"- {i.reference}: {LABELS[i.kind].lower()} about {what}, due {long_date(i.due)}",
+            f"- {i.reference}: {LABELS[i.kind].lower()} about {what}, due {long_date_with_weekday(i.due)}",
             f"  to {i.recipient}: {why}",
             f"  last error: {i.error}",
         ]
@@ -248,14 +229,18 @@ def digest(
     items: list[tuple[str, str, date]], day: date, to: str, mail_from: str, idstring: str
 ) -> EmailMessage:
     """The morning digest: one recipient's open deadlines overdue or due soon, soonest first."""
-    lines = [f"Open deadlines overdue or due soon, as of {long_date(day)}:", ""]
+    lines = [f"Open deadlines overdue or due soon, as of {long_date_with_weekday(day)}:", ""]
     for ref, kind, due in sorted(items, key=lambda i: (i[2], i[0])):
         what = duty(kind, ref)[0]
         late = "  OVERDUE" if due < day else ""
-        lines.append(f"{ref}  {kind:20} due {long_date(due)}{late}   ({what})")
+        lines.append(f"{ref}  {kind:20} due {long_date_with_weekday(due)}{late}   ({what})")
     lines += ["", "`trigger show REF` shows a case and what is due next."]
     msg = EmailMessage(policy=POLICY)
     _body(msg, "\n".join(lines) + "\n" + _FOOTER)
     return _headers(
-        msg, mail_from, to, f"Community Trigger deadlines for {long_date(day)}: {len(items)}", idstring
+        msg,
+        mail_from,
+        to,
+        f"Community Trigger deadlines for {long_date_with_weekday(day)}: {len(items)}",
+        idstring,
     )

@@ -535,12 +535,6 @@ def _tell(result: Result, told: undelivered.Told) -> None:
         result.warnings.append(told.owed)
 
 
-def transport(app: App) -> Channel:
-    """The channel; it lives in `trigger.store.channels`, kept here for older callers."""
-
-    return channels.transport(app)
-
-
 def runner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 

@@ -14,6 +14,7 @@ from datetime import date
 from trigger.errors import InvalidInput
 from trigger.rules import policy as policies
 from trigger.rules.calendar import parse_span
+from trigger.rules.dates import weekday
 from trigger.rules.policy import Policy
 from trigger.store import outputs
 from trigger.store.access import READ_CASE, needs
@@ -56,6 +57,6 @@ def holidays(app: App, year: int, nation: str | None = None) -> list[dict]:
     """The days the policy's calendar does not count in YEAR: bank holidays and its closure days."""
     policy = calendar_policy(app, nation)
     return [
-        {"date": d.isoformat(), "weekday": d.strftime("%A"), "name": name}
+        {"date": d.isoformat(), "weekday": weekday(d), "name": name}
         for d, name in policy.calendar().holidays_in(year)
     ]

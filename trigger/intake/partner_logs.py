@@ -1,4 +1,5 @@
-"""`trigger incidents import FILE`: load a case system's incident log for `trigger scan`.
+"""`trigger incidents import FILE`: load a case system's incident log for `trigger scan`. These rows
+belong to no case; a complaint recorded on a case is `trigger.cases.complaints`'s.
 
 The file (CSV in UTF-8 or Windows-1252, or .xlsx; a file or standard input) and the partner's column
 names are `trigger.intake.log_files`'s business; here every row is validated, and a file with any bad

@@ -1,4 +1,5 @@
-"""The read paths: `views` (a case as plain data, for `show`, the bundle and export), `listing`
-(`trigger list`) and `corrected` (which issued letters a later correction touched). They read the Core
-tables of `trigger.store.tables`, never build the models, so `show` and `list` stay near the import
-floor."""
+"""The read paths: `views` (one case as plain data, for `show`, the bundle and export), `listing`
+(`trigger list`: the cases, one line each), `corrected_facts` (the corrections recorded on a case and
+the issued letters they touched), `chronology` (a case's history) and `undelivered` (reminders not
+delivered). All but `chronology` read the Core tables of `trigger.store.tables` and never build the
+models, so `show` and `list` stay near the import floor."""

@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from trigger.read.views import iso
+from trigger.rules.dates import iso
 from trigger.store import seal
 from trigger.store.models import (
     Action,

@@ -1,4 +1,5 @@
-"""The case list (`trigger list`): every case with its next deadline and its overdue ones.
+"""The case list (`trigger list`): every case, one line each, with its next deadline and its overdue
+ones. One case in full is `trigger.read.views`.
 
 It reads with the Core tables of `trigger.store.tables` and imports nothing else of the engine's, because
 listing 10,000 cases must stay near the import floor (docs/architecture.md#speed).

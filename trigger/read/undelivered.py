@@ -11,11 +11,11 @@ Reads the Core tables (`trigger/store/tables.py`), so that `show` uses it withou
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, or_, select
 
+from trigger.rules.dates import iso_moment
 from trigger.store import access
 from trigger.store.access import READ, needs
 from trigger.store.tables import deadline as D
@@ -90,16 +90,12 @@ def undelivered(session, case_id: int | None = None) -> list[dict]:
                 "because": r.failure,
                 "attempts": r.attempts,
                 "last_error": r.last_error,
-                "failing_since": iso(r.first_failed_at),
-                "next_attempt": iso(r.next_attempt_at) if r.status == "pending" else None,
+                "failing_since": iso_moment(r.first_failed_at),
+                "next_attempt": iso_moment(r.next_attempt_at) if r.status == "pending" else None,
                 "reported": r.reported_at is not None,
             }
         )
     return out
-
-
-def iso(moment: datetime | None) -> str | None:
-    return moment.replace(tzinfo=UTC).isoformat(timespec="seconds") if moment else None
 
 
 @needs(READ)

@@ -1,5 +1,5 @@
-"""Reading cases: the one place a case is turned into plain data for output (`case_view`), and the
-case list with its next and overdue deadlines.
+"""One case as plain data: the one place a case is turned into data for output (`case_view`), which
+`show`, the appeal bundle and `export` print. The list of many cases is `trigger.read.listing`.
 
 Everything here reads with the Core tables of `trigger.store.tables` (rows read like the models' objects), so
 that `show` and `list` never build the SQLModel classes and stay near the import floor
@@ -19,9 +19,10 @@ from sqlmodel import Session
 from trigger.cases import decisions
 from trigger.codes import ACTION_OPEN
 from trigger.errors import NotFound
-from trigger.read import corrected
+from trigger.read import corrected_facts
 from trigger.read.undelivered import undelivered
 from trigger.rules import deadlines
+from trigger.rules.dates import iso
 from trigger.store import access, seal
 from trigger.store import tables as t
 from trigger.store.access import READ_CASE, needs
@@ -31,11 +32,6 @@ if TYPE_CHECKING:  # the policy model and the threshold rule are loaded only whe
     from trigger.rules.calendar import WorkingCalendar
     from trigger.rules.policy import Policy
     from trigger.rules.threshold import Explanation
-
-
-def iso(day: date | None) -> str | None:
-    """A date as ISO text, or None: how dates leave the engine in JSON and letter contexts."""
-    return day.isoformat() if day else None
 
 
 def initials(name: str | None) -> str:
@@ -135,8 +131,8 @@ def case_view(session: Session, case: Any) -> dict:
     appeals = _of_case(session, t.appeal, case, t.appeal.c.id)
     evidence_rows = _of_case(session, t.evidence_request, case, t.evidence_request.c.id)
     consultations = _of_case(session, t.consultation, case, t.consultation.c.id)
-    fixes = corrected.of_case(session, case)
-    marks = corrected.letter_marks(session, case, letters, fixes) if fixes else {}
+    fixes = corrected_facts.of_case(session, case)
+    marks = corrected_facts.letter_marks(session, case, letters, fixes) if fixes else {}
     note = decisions.since_corrected(session, case, lambda: _explain(session, case, policy()))
     return {
         "reference": case.reference,

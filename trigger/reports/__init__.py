@@ -1,3 +1,4 @@
 """The reports, one module each: `annual` (the published return), `hours` (review hours and cost),
-`deadlines` (on-time performance), `actions` (the action-plan tracker) and `chronology` (a case's
-history, its export and the appeal bundle's chronology). `common` holds the reporting period."""
+`deadlines` (on-time performance) and `actions` (the action-plan tracker); `publish` writes the annual
+return as a tidy table, a spreadsheet (`ods` for OpenDocument) and a web page (`templates/`).
+`common` holds the reporting period. A case's chronology is a read path, `trigger.read.chronology`."""

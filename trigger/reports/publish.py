@@ -16,11 +16,10 @@ from datetime import date
 from pathlib import Path
 
 from trigger.reports.annual import LABELS, STAGE_LABELS, STATUTORY, SUPPRESSED
-from trigger.store import access
+from trigger.store import access, partnerships
 from trigger.store.access import READ, needs
 from trigger.store.app import App
 from trigger.store.outputs import csv_cell
-from trigger.store.partnerships import partnership_of
 from trigger.store.unit import default_policy
 
 COLUMNS = (
@@ -75,14 +74,13 @@ SHORT = {
 
 @needs(READ)
 def partnership_name(app: App) -> str:
-    """The name of the partnership whose return it is (the area of the policy chosen at `trigger init`,
-    unless named otherwise); "All partnerships" for a county's total."""
+    """The name of the partnership whose return it is, as its letters give it (its own name, else its
+    policy's partnership name); "All partnerships" for a county's total."""
     with app.read() as session:
         scope = access.scope_of(session)
         if scope is None and access.partnerships(session) > 1:
             return "All partnerships"
-        row = partnership_of(session, scope)
-        return row.name if row is not None else default_policy(app, session).area
+        return partnerships.heading(session, default_policy(app, session), scope).name
 
 
 # -- the tidy table --------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from trigger.rules.calendar import months_beginning_with
+from trigger.rules.dates import long_date
 
 STRICTER = "stricter than the Act"
 DIARY_CATEGORIES = ("diary", "diary_sheet")  # how an incident log marks a diary-sheet entry
@@ -197,10 +198,6 @@ def _ids(ids, prefix: bool = True) -> str:
     if len(ids) <= 1:
         return head + "".join(ids)
     return head + ", ".join(ids[:-1]) + " and " + ids[-1]
-
-
-def long_date(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
 
 
 # -- the statutory definition ---------------------------------------------------------------------------

@@ -8,5 +8,7 @@
 - `unit`: the unit of work (`changing`) and how a use-case finds a case, an agency, a partnership
   and its policy
 - `schedule`: the deadline and reminder rows, refreshed inside every change
-- `outputs` (files written: temporary file, then renamed) and `mail` (SMTP or the outbox)
+- `partnerships`: a partnership's own settings (its row, its manager's address) as use-cases read them
+- `outputs` (files written: temporary file, then renamed)
+- `channels`, the way a message leaves: `notify` (GOV.UK Notify) or `mail` (SMTP or the outbox)
 """

@@ -29,7 +29,6 @@ from trigger.codes import ROLES
 from trigger.errors import InvalidInput, NotFound, NotPermitted
 from trigger.store import tables as t
 
-SCOPED_ROLES = ROLES[1:]  # every role but admin belongs to one partnership
 UNDER_APPEAL = "appealed"
 
 

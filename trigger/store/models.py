@@ -1,6 +1,6 @@
 """The tables. One row per thing the procedure creates; the workflow state is a plain string column
-(`review_case.state`) that only `workflows.machine` may move, and every change to a case is an
-`audit_event` row written in the same transaction.
+(`review_case.state`, holding the values of `workflows.machine.State`) that only `workflows.machine`
+may move, and every change to a case is an `audit_event` row written in the same transaction.
 
 Table names avoid SQL keywords (`review_case`, never `case`). Dates that the procedure reasons about
 (received, decided, due) are `date`; moments of recording are UTC `datetime`.
@@ -64,6 +64,15 @@ class Partnership(SQLModel, table=True):
     reference_prefix: str = Field(default="CT", max_length=12, unique=True)  # CT-CHA -> CT-CHA-2026-0001
     manager_email: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # its own letterhead (`partnership add|update`); where one is empty the policy's [letterhead] is used
+    name_cy: str | None = None  # the Welsh name, for the Welsh half of bilingual letters
+    address: str | None = None  # the address lines, one per line
+    telephone: str | None = None
+    web: str | None = None
+    logo: bytes | None = Field(default=None, sa_column=Column("logo", LargeBinary, nullable=True))
+    logo_type: str | None = Field(default=None, max_length=16)  # the logo's MIME type: image/png, ...
+    signatory_name: str | None = None
+    signatory_role: str | None = None
 
 
 class AppUser(SQLModel, table=True):
@@ -179,7 +188,7 @@ class Incident(SQLModel, table=True):
     case_id: int | None = Field(default=None, foreign_key="review_case.id", index=True)
     victim_ref: str | None = Field(default=None, index=True)
     occurred: date
-    reported: date = Field(index=True)  # the proactive scan reads a six-month window of reports (issue 3)
+    reported: date = Field(index=True)  # the proactive scan reads a six-month window of reports
     agency_id: int = Field(foreign_key="agency.id")
     agency_ref: str | None = None
     hate: str | None = None  # empty or a strand: race, religion, sexual_orientation, disability, transgender

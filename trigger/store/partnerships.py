@@ -1,13 +1,15 @@
 """A partnership's own settings as every use-case reads them: its row (the case's, the user's, the one
-chosen with --partnership, or the database's only one) and its manager's address (the single point of
-contact). Setting them up is `trigger.access.partnership`."""
+chosen with --partnership, or the database's only one), its manager's address (the single point of
+contact) and its letterhead. Setting them up is `trigger.access.partnership`."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session, select
 
 from trigger.rules import policy as policies
-from trigger.rules.policy import Policy
+from trigger.rules.policy import Letterhead, Policy
 from trigger.store import access
 from trigger.store.models import Partnership, row_id
 
@@ -38,3 +40,40 @@ def managers(session: Session, override: str | None = None) -> dict[int, str]:
         fallback = row.manager_email or (forced or policies.load(row.policy)).manager_email
         out[row_id(row)] = (fallback or "").strip()
     return out
+
+
+@dataclass(frozen=True)
+class Heading:
+    """Who a letter, an e-mail or a page comes from: the partnership's name (and Welsh name, None when
+    it has none) and its letterhead, each part the partnership's own where set, else its policy's."""
+
+    name: str
+    name_cy: str | None
+    letterhead: Letterhead
+
+
+def heading(session: Session, policy: Policy, partnership_id: int | None = None) -> Heading:
+    """The letterhead of the partnership that handles the case, set by `partnership add|update` or
+    `init`, falling back to the policy's [letterhead] part by part (docs/architecture.md#letterheads)."""
+    row = partnership_of(session, partnership_id)
+    if row is None:
+        return Heading(policy.partnership, None, policy.letterhead)
+    head = policy.letterhead
+    lines = tuple(line for line in (row.address or "").splitlines() if line.strip())
+    head = replace(
+        head,
+        address=lines or head.address,
+        telephone=row.telephone or head.telephone,
+        web=row.web or head.web,
+        signatory_name=row.signatory_name or head.signatory_name,
+        signatory_role=(row.signatory_role or "") if row.signatory_name else head.signatory_role,
+    )
+    if row.logo and row.logo_type:
+        head = replace(head, logo="(the partnership's own)", logo_image=(row.logo_type, row.logo))
+    return Heading(name_of(row, policy), row.name_cy or None, head)
+
+
+def name_of(row: Partnership, policy: Policy) -> str:
+    """A partnership's name as its letters give it: the name it was given, else (a partnership `init`
+    named after its policy's area) the policy's partnership name."""
+    return policy.partnership if row.name.strip() in ("", policy.area) else row.name

@@ -319,6 +319,14 @@ def _partnership() -> Table:
         Column("reference_prefix", AutoString()),
         Column("manager_email", AutoString()),
         Column("created_at", UTCDateTime()),
+        Column("name_cy", AutoString()),
+        Column("address", AutoString()),
+        Column("telephone", AutoString()),
+        Column("web", AutoString()),
+        Column("logo", LargeBinary()),
+        Column("logo_type", AutoString()),
+        Column("signatory_name", AutoString()),
+        Column("signatory_role", AutoString()),
     )
 
 

@@ -3,8 +3,8 @@ the case's refreshed deadlines (`changing`). Also what every use-case needs to f
 or an agency by its code, the checks on an `--on` date, the database's settings and the policy a case
 runs under.
 
-This is the public core the use-case modules (`cases`, `complaints`, `review`, `correspondence`,
-...) share; they import it, never each other's private helpers.
+This is the public core the use-case packages (`trigger.cases`, `trigger.correspondence`,
+`trigger.intake`, `trigger.deadlines`...) share; they import it, never each other's private helpers.
 """
 
 from __future__ import annotations

@@ -14,11 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from babel.dates import format_date
-
 from letters.glossary import welsh_name
 from trigger.cases import online
 from trigger.codes import HATE_STRANDS
+from trigger.rules.dates import long_date
 from trigger.web import forms
 from trigger.web.drafts import Draft
 from trigger.web.forms import Problems
@@ -155,7 +154,7 @@ def _back(p: Page, draft: Draft) -> str:
 def _day_text(iso: str | None, language: str) -> str:
     if not iso:
         return ""
-    return format_date(date.fromisoformat(iso), "d MMMM y", locale="cy" if language == "cy" else "en_GB")
+    return long_date(date.fromisoformat(iso), language)
 
 
 def agency_name(door: online.Door, code: str, language: str) -> str:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-12-06 17:43:16.685601
+Create Date: 2026-12-06 18:20:11.707754
 
 """
 from typing import Sequence, Union
@@ -35,6 +35,14 @@ def upgrade() -> None:
     sa.Column('reference_prefix', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
     sa.Column('manager_email', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('name_cy', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('address', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('telephone', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('web', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('logo', sa.LargeBinary(), nullable=True),
+    sa.Column('logo_type', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('signatory_name', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('signatory_role', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_partnership')),
     sa.UniqueConstraint('code', name=op.f('uq_partnership_code')),
     sa.UniqueConstraint('reference_prefix', name=op.f('uq_partnership_reference_prefix'))

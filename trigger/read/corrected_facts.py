@@ -1,6 +1,9 @@
-"""What has been corrected on a case, read with the Core tables (so that `show` need not build the
-models, docs/architecture.md#speed): its corrections, those of the agencies its record names, and the
-letters each one marks as issued before a fact they showed was corrected."""
+"""Reading what has been corrected on a case, for `show`: its corrections, those of the agencies its
+record names, and the letters each one marks as issued before a fact they showed was corrected.
+
+The corrections themselves are made by `trigger.cases.corrections`; this module only reads them, with
+the Core tables, so that `show` need not build the models (docs/architecture.md#speed).
+"""
 
 from __future__ import annotations
 

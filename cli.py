@@ -213,8 +213,13 @@ class Ctx:
         if self._app is None:
             from trigger.store import app
 
-            self._app = app.App(self.db, self.actor, self.policy, self.partnership)
+            self._app = app.App(self.db, self.actor, self.policy, self.partnership, notice=say_waiting)
         return self._app
+
+
+def say_waiting(text: str) -> None:
+    """A change that has waited a few seconds for its turn says so, once, on stderr."""
+    print(text, file=sys.stderr, flush=True)
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
@@ -543,20 +548,35 @@ def db_current(c, as_json):
 
 
 @db_group.command("grant")
+@click.option(
+    "--prefix",
+    default=None,
+    metavar="NAME",
+    help="Name this database's group roles NAME_admin, NAME_manager, ... (default: after the database, "
+    "and its schema when not public; kept for later runs).",
+)
 @pass_ctx
-def db_grant(c):
-    """PostgreSQL: create the group roles (trigger_admin, trigger_manager, trigger_reviewer,
-    trigger_chair, trigger_clerk, trigger_viewer), grant them least privilege on this schema's tables,
-    make the audit log append-only and turn on row-level security, so that a login sees and changes
-    only what its role allows, with psql too. Safe to rerun (after `db upgrade`, run it again)."""
+def db_grant(c, prefix):
+    """PostgreSQL: create this database's group roles (<database>_admin, _manager, _reviewer, _chair,
+    _clerk, _viewer), grant them least privilege on this schema's tables, make the audit log and the
+    records of who did what append-only and turn on row-level security, so that a login sees and
+    changes only what its role allows, with psql too, and nothing in another database on the server.
+    Safe to rerun (after `db upgrade`, run it again)."""
     from trigger.access import grants
 
-    done = grants.grant(c.app)
+    done = grants.grant(c.app, prefix)
     made = f"created {', '.join(done.groups_created)}" if done.groups_created else "the groups existed"
     click.echo(
-        f"Granted schema {done.schema}: {made}; {done.tables} tables, {done.policies} with row-level "
-        "security; audit_event is append-only."
+        f"Granted schema {done.schema} to the groups {done.prefix}_*: {made}; {done.tables} tables, "
+        f"{done.policies} with row-level security; audit_event and the records of who did what are "
+        "append-only."
     )
+    if done.old_groups:
+        click.echo(
+            f"The server-wide groups of old ({', '.join(done.old_groups)}) hold nothing here any more; "
+            f"drop them once every database on this server has run `trigger db grant`: "
+            f"DROP ROLE {', '.join(done.old_groups)};"
+        )
     for login, group in done.logins:
         click.echo(f"  {login}: {group or 'no group (disabled, or no such login on this server)'}")
 
@@ -1998,7 +2018,7 @@ def reminders_serve(c, every, digest_at):
 
 @cli.group("web")
 def web_group():
-    """The applicant's door: apply online, in English or Welsh (needs the web extra)."""
+    """The applicant's door: apply online and follow a case, in English or Welsh (the web extra)."""
 
 
 @web_group.command("serve")
@@ -2014,6 +2034,38 @@ def web_serve(c, host, port):
     from trigger.web import serve
 
     serve.run(c.app.url, host=host, port=port, policy=c.policy)
+
+
+@web_group.command("link")
+@click.argument("reference")
+@click.option("--revoke", is_flag=True, help="Stop every link to the case working (needs --reason).")
+@click.option("--reissue", is_flag=True, help="Make a new link and stop the earlier ones (needs --reason).")
+@click.option("--reason", help="Why the link is revoked or reissued (kept in the case's record).")
+@on_option
+@pass_ctx
+def web_link(c, reference, revoke, reissue, reason, on):
+    """Print the applicant's private link to their case page at the online door.
+
+    The link is shown once: only a hash of it is kept, so a case that has one already needs --reissue
+    for a new one. It stops working when revoked, or once the case has been closed or withdrawn for
+    the policy's [web] link_expires_after. Its address starts with the policy's [web] base_url.
+    """
+    from trigger.cases import links
+
+    if revoke and reissue:
+        raise click.UsageError("give --revoke or --reissue, not both")
+    if revoke:
+        count = links.revoke(c.app, reference, reason=reason, on=on)
+        click.echo(f"{reference.strip().upper()}: {count} link{'' if count == 1 else 's'} revoked.")
+        return
+    issued = links.issue(c.app, reference, reissue=reissue, reason=reason, on=on)
+    click.echo(issued.link)
+    if not issued.public:
+        click.echo(
+            "The door has no public address yet: put it in front of the link, or set [web] base_url "
+            "in the partnership's policy so that letters carry the whole link.",
+            err=True,
+        )
 
 
 # -- reports and records -------------------------------------------------------------------------------

@@ -51,6 +51,8 @@ FIELDS: dict = {
                 "caveat": None,
                 "people": None,
                 "needed": None,
+                "occurred": None,
+                "complaints": [None],
             }
         ],
         "met": None,
@@ -104,6 +106,7 @@ FIELDS: dict = {
     },
     "delay": {"stage": None, "step": None, "due": None, "until": None, "reason": None},
     "information_request": {"agency": None, "agency_code": None, "requested": None, "due": None},
+    "online": {"link": None},
     "closure": {"closed_on": None, "reason": None, "after": None},
 }
 

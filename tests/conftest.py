@@ -96,7 +96,7 @@ def migrated_template(tmp_path_factory, pg_admin) -> Path | None:
     """One SQLite database migrated to the newest schema, copied for every test (SQLite runs only)."""
     if pg_admin is not None:
         return None
-    path = tmp_path_factory.mktemp("template") / "trigger.store.db"
+    path = tmp_path_factory.mktemp("template") / "trigger.db"
     database.upgrade(get_engine(f"sqlite:///{path}"))
     dispose_engines()
     return path
@@ -126,7 +126,7 @@ def db_url(request, sqlite_home, pg_admin, migrated_template, pg_worker_schema):
     no schema at all for a test marked `no_schema`."""
     empty = request.node.get_closest_marker("no_schema") is not None
     if pg_admin is None:
-        path = sqlite_home / "trigger.store.db"
+        path = sqlite_home / "trigger.db"
         url = f"sqlite:///{path}"
         dispose_engines()
         remove_sqlite(path)

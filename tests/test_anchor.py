@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import stat
 from datetime import date
 from pathlib import Path
@@ -18,7 +19,7 @@ import sqlalchemy
 from sqlmodel import Session, select
 
 from tests.support.databases import sqlite_only
-from tests.support.serving import serve_until
+from tests.support.serving import Serve
 from tests.support.sql import raw_sql
 from trigger.store import audit
 from trigger.store.models import AuditEvent
@@ -84,7 +85,7 @@ def test_an_anchor_names_the_head_and_the_database_and_no_person(db, case, tmp_p
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", anchor["at"])
     assert anchor["first_hash"] == raw_sql("SELECT hash FROM audit_event WHERE seq = 1")[0][0]
     assert anchor["partnerships"] == [{"code": "main", "name": "Leicester, Leicestershire and Rutland"}]
-    assert anchor["database"].startswith(("SQLite file trigger.store.db", "PostgreSQL database test on "))
+    assert anchor["database"].startswith(("SQLite file trigger.db", "PostgreSQL database test on "))
     text = json.dumps(anchor)
     for personal in ("Ann Example", "tester", "Five reports", str(tmp_path), "postgres@"):
         assert personal not in text
@@ -389,18 +390,17 @@ def test_without_a_mail_server_the_anchor_goes_to_the_outbox(db, case, tmp_path,
 
 @pytest.mark.slow
 def test_reminders_serve_keeps_an_anchor_when_it_starts(db, case, tmp_path):
-    code, _out, log = serve_until(
-        "anchor: the audit chain at event",
-        "--every",
-        "3600",
-        "--digest-at",
-        "23:59",
-        env={"TRIGGER_OUTBOX": str(tmp_path / "outbox")},
-    )
+    serve = Serve(env={"TRIGGER_OUTBOX": str(tmp_path / "outbox")})
+    try:
+        serve.wait_until(lambda: any(line.startswith("anchor: ") for line in serve.lines), "its anchor")
+        serve.signal(signal.SIGTERM)
+        assert serve.finish() == 0, serve.log
+    finally:
+        serve.kill()
     seq, last = _head()
     (kept,) = _kept(tmp_path / "home" / "anchors")
-    assert (kept["seq"], kept["hash"], kept["taken_by"]) == (seq, last, "reminders serve"), log
-    assert code == 0, log
+    assert (kept["seq"], kept["hash"], kept["taken_by"]) == (seq, last, "reminders serve"), serve.log
+    assert f"anchor: the audit chain at event {seq} kept in " in "\n".join(serve.lines)
 
 
 def test_the_daily_anchor_is_kept_once_a_day_and_only_when_the_chain_grew(db, case, tmp_path):

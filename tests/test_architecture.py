@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.waiting import HANG
+
 pytestmark = pytest.mark.any_engine  # the import graph and the sources: the same on any database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +76,7 @@ def _imported_after(modules: list[str], blocked: tuple[str, ...] = ()) -> set[st
         "print(' '.join(sorted({m.split('.')[0] for m, mod in sys.modules.items() if mod is not None})))\n"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False, timeout=60
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False, timeout=HANG
     )
     assert proc.returncode == 0, proc.stderr
     return set(proc.stdout.split())
@@ -328,7 +330,7 @@ def test_help_loads_no_database_library():
         "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=HANG
     )
     loaded = set(proc.stdout.splitlines()[-1].split())
     assert not loaded & {"sqlalchemy", "sqlmodel", "rich", "jinja2", "transitions", "alembic", "pydantic"}

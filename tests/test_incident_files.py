@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy
 
 from tests.support.incident_logs import ECINS_HEADER, ECINS_ROWS, csv_bytes
+from tests.support.waiting import HANG
 from trigger.intake import log_files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -321,7 +322,7 @@ def test_the_progress_bar_shows_on_a_terminal_only(db, tmp_path):
             break
     os.close(master)
     stdout = proc.stdout.read()
-    proc.wait(timeout=60)
+    proc.wait(timeout=HANG)
     assert proc.returncode == 0 and b"Imported 4 of 4 rows" in stdout
     assert b"Importing" in terminal and "━".encode() in terminal  # rich's bar, on the terminal
     piped = subprocess.run(
@@ -329,7 +330,7 @@ def test_the_progress_bar_shows_on_a_terminal_only(db, tmp_path):
         cwd=ROOT,
         env=env,
         capture_output=True,
-        timeout=60,
+        timeout=HANG,
     )
     assert piped.returncode == 0 and piped.stderr == b""  # no bar when stderr is not a terminal
 

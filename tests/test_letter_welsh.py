@@ -372,8 +372,12 @@ def test_the_local_routes_are_explained_in_welsh_too(trigger, tmp_path):
         "Ddeddf (rhaid rhoi gwybod am bob digwyddiad o fewn 7 diwrnod) yn ei rhoi o'r neilltu" in cymraeg
     )
     assert (
-        "Ni chwynodd neb am y broblem hon o fewn chwe mis; mae angen 3 ar gyfer y llwybr cymunedol lleol."
-        in cymraeg
+        "Nid oes cwyn gymwys yn cyfrif; mae angen 3 o bobl wahanol am yr un digwyddiad ar gyfer y llwybr "
+        "cymunedol lleol." in cymraeg
     )
     assert "each incident must be reported within 7 days (stricter than the Act) sets it aside" in english
-    assert "the local community route needs 3." in english  # the set-aside complaint counts for no route
+    # the set-aside complaint counts for no route
+    assert (
+        "No qualifying complaint counts for the local community route, which needs 3 different people to "
+        "complain about the same incident within six months." in english
+    )

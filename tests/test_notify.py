@@ -138,7 +138,7 @@ def test_reminders_go_through_notify_once_each_through_its_rate_limit_errors_and
     ]
     # the last one: Notify takes it but its answer comes after our time limit
     monkeypatch.setenv("TRIGGER_SMTP_TIMEOUT", "1")
-    notify.answer_late = 3
+    notify.answer_late = True
     out = notifying.json("reminders", "run", "--now", "2027-01-08T08:10")
     assert out["sent"] == 0 and "did not answer" in out["failed"][0]["error"]
     out = notifying.json("reminders", "run", "--now", "2027-01-08T09:00")

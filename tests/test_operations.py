@@ -8,6 +8,7 @@ import configparser
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tomllib
@@ -17,7 +18,8 @@ import pytest
 import yaml
 
 from tests.support.incident_logs import ECINS_HEADER, ECINS_ROWS, csv_bytes
-from tests.support.serving import serve_until
+from tests.support.serving import Serve
+from tests.support.waiting import HANG
 
 pytestmark = pytest.mark.any_engine  # consoles, installs, config files and logging: the same on any database
 
@@ -30,7 +32,7 @@ def _run(*args, env=None, **kwargs):
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         capture_output=True,
-        timeout=120,
+        timeout=HANG,
         **kwargs,
     )
 
@@ -85,7 +87,7 @@ def test_python_dash_m_trigger_is_the_same_command(db):
         [sys.executable, "-m", "trigger", "agency", "list", "--json"],
         cwd=ROOT,
         capture_output=True,
-        timeout=60,
+        timeout=HANG,
     )
     assert proc.returncode == 0 and b'"code": "police"' in proc.stdout
     help_text = subprocess.run(
@@ -106,7 +108,7 @@ def _fresh_user(tmp_path) -> dict:
 
 def _init(env):
     return subprocess.run(
-        [sys.executable, "cli.py", "init"], cwd=ROOT, env=env, capture_output=True, timeout=120
+        [sys.executable, "cli.py", "init"], cwd=ROOT, env=env, capture_output=True, timeout=HANG
     )
 
 
@@ -131,7 +133,7 @@ def test_a_new_install_keeps_its_data_in_the_data_folder_and_an_old_one_keeps_it
         cwd=ROOT,
         env=env,
         capture_output=True,
-        timeout=120,
+        timeout=HANG,
     )
     assert first.returncode == 0, first.stderr
     assert f"the database is {old / 'trigger.db'}, the folder used before" in first.stderr.decode()
@@ -140,7 +142,7 @@ def test_a_new_install_keeps_its_data_in_the_data_folder_and_an_old_one_keeps_it
         cwd=ROOT,
         env=env,
         capture_output=True,
-        timeout=120,
+        timeout=HANG,
     )
     assert "Gower" in again.stdout.decode() and not again.stderr  # the same database, named once
     assert not (Path(env["HOME"]) / ".local" / "share" / "community-trigger" / "trigger.db").exists()
@@ -224,13 +226,15 @@ def test_a_broken_config_file_is_one_line_naming_the_file(db, tmp_path, text, ex
 
 @pytest.mark.slow
 def test_reminders_serve_logs_each_sweep_through_logging_on_stderr(db, tmp_path):
-    code, out, log = serve_until(
-        " trigger.deadlines.reminders: sweep ",
-        "--every",
-        "5",
-        env={"TRIGGER_OUTBOX": str(tmp_path / "outbox")},
-    )
-    assert code == 0 and out == "", log
+    serve = Serve("--every", "5", env={"TRIGGER_OUTBOX": str(tmp_path / "outbox")})
+    try:
+        serve.wait_until(serve.swept, "its first sweep")
+        serve.signal(signal.SIGTERM)
+        assert serve.finish() == 0, serve.log
+    finally:
+        serve.kill()
+    log = "\n".join(serve.log)
+    assert serve.out == [], log
     assert re.search(
         r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO trigger.deadlines.reminders: serving: sweep every 5s",
         log,
@@ -289,7 +293,7 @@ def test_a_postgresql_url_without_psycopg_says_which_extra_to_install(tmp_path):
         cwd=ROOT,
         env={**os.environ, "TRIGGER_DB": "postgresql+psycopg://trigger@127.0.0.1:5432/ct"},
         capture_output=True,
-        timeout=60,
+        timeout=HANG,
     )
     assert proc.returncode == 1
     assert proc.stderr.decode() == (
@@ -452,7 +456,7 @@ def test_the_systemd_unit_is_hardened_to_an_exposure_of_three_or_less(tmp_path):
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=HANG,
     )
     score = re.search(r"Overall exposure level for trigger-reminders.service: ([0-9.]+)", proc.stdout)
     assert score and float(score[1]) <= 3.0, proc.stdout[-2000:]

@@ -20,6 +20,7 @@ import pytest
 
 from tests.support.databases import ON_POSTGRES, sqlite_only
 from tests.support.sql import database_dump
+from tests.support.waiting import HANG
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,7 +106,7 @@ def test_a_letter_to_standard_output_that_is_full_is_not_recorded(case):
             stdout=full,
             stderr=subprocess.PIPE,
             text=True,
-            timeout=120,
+            timeout=HANG,
         )
     assert proc.returncode == 1
     assert proc.stderr == (
@@ -116,7 +117,7 @@ def test_a_letter_to_standard_output_that_is_full_is_not_recorded(case):
         cwd=ROOT,
         env=env,
         capture_output=True,
-        timeout=120,
+        timeout=HANG,
     )
     assert b'"letters": []' in show.stdout
 
@@ -135,7 +136,7 @@ def _run_with_file_size_limit(limit: int, *args: str) -> subprocess.CompletedPro
         env=dict(os.environ),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG,
         preexec_fn=limited,
     )
 
@@ -218,7 +219,11 @@ def test_no_output_ever_goes_to_the_database_its_wal_or_its_journal(db, appealed
     live = Path(os.environ["TRIGGER_DB"][len("sqlite:///") :])
     (tmp_path / "link.db").symlink_to(live)
     os.link(live, tmp_path / "hard.db")
-    names = [live, Path(f"{live}-wal"), Path(f"{live}-journal"), Path(f"{live}-shm"), tmp_path / "link.db"]
+    names = [
+        live,
+        *(Path(f"{live}{end}") for end in ("-wal", "-journal", "-shm", "-queue")),
+        tmp_path / "link.db",
+    ]
     names.append(tmp_path / "hard.db")
     before = database_dump()
     raw = live.read_bytes()

@@ -35,23 +35,43 @@ NAMES = {
     "clerk_a": "Cleo Clerk",
     "view_a": "Vin Viewer",
 }
+GROUP_ROLES = ("admin", "manager", "reviewer", "chair", "clerk", "viewer")
 COMPLAINTS = (("2026-01-10", "2026-01-12"), ("2026-01-20", "2026-01-21"), ("2026-02-03", "2026-02-04"))
 
 
 class County:
-    """A county database in its own schema, owned by its own login, with a login per role."""
+    """A county database in its own schema (or, given `database`, a database of its own, in its public
+    schema), owned by its own login, with a login per role."""
 
-    def __init__(self, admin_engine, tag: str, folder):
+    def __init__(self, admin_engine, tag: str, folder, database: str | None = None):
         self.admin = admin_engine
-        self.schema = f"ct_{tag}"
+        self.database = database or make_url(SERVER).database
+        self.schema = "public" if database else f"ct_{tag}"
         self.login = {role: f"ct_{tag}_{role}" for role in ("owner", *ROLES)}
+        self.visitors: dict[str, str] = {}  # logins of other databases, connecting here (not dropped)
+        # `db grant` names the groups after the database (and the schema, when not public)
+        prefix = self.database if database else f"{self.database}_{self.schema}"
+        self.groups = {role: f"{prefix}_{role}" for role in GROUP_ROLES}
         self.folder = folder
         self.runner = Runner()
 
+    def drop(self) -> None:
+        """Its schema (or database), its logins and its groups, gone from the server."""
+        dispose_engines()
+        with self.admin.connect() as conn:
+            if self.schema == "public":
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+            else:
+                conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+            for role in [*self.login.values(), *self.groups.values()]:
+                conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
+
     def url(self, who: str) -> str:
-        login = self.login[who]
-        base = make_url(SERVER).set(username=login, password=None)
+        login = self.login.get(who) or self.visitors[who]
+        base = make_url(SERVER).set(username=login, password=None, database=self.database)
         text = base.render_as_string(hide_password=False)
+        if self.schema == "public":
+            return text
         return f"{text}?options={quote(f'-csearch_path={self.schema}', safe='')}"
 
     def cli(self, who: str, *args, env: dict | None = None):
@@ -187,11 +207,7 @@ def county(server, tmp_path_factory):
         )["reference"]
         yield c
     finally:
-        dispose_engines()
-        with server.connect() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {c.schema} CASCADE")
-            for login in c.login.values():
-                conn.exec_driver_sql(f"DROP ROLE IF EXISTS {login}")
+        c.drop()
 
 
 def test_the_groups_are_given_to_each_login_by_its_role(county, server):
@@ -199,14 +215,14 @@ def test_the_groups_are_given_to_each_login_by_its_role(county, server):
         rows = conn.execute(
             sqlalchemy.text(
                 "SELECT r.rolname, g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
-                "JOIN pg_roles r ON r.oid = m.member WHERE r.rolname LIKE :p AND g.rolname LIKE 'trigger\\_%'"
+                "JOIN pg_roles r ON r.oid = m.member WHERE r.rolname LIKE :p"
             ),
             {"p": f"ct\\_{county.schema[3:]}\\_%"},
         ).all()
     groups = dict(rows)
-    assert groups[county.login["mgr_a"]] == "trigger_manager"
-    assert groups[county.login["view_a"]] == "trigger_viewer"
-    assert groups[county.login["chair_a"]] == "trigger_chair"
+    assert groups[county.login["mgr_a"]] == county.groups["manager"] == f"test_{county.schema}_manager"
+    assert groups[county.login["view_a"]] == county.groups["viewer"]
+    assert groups[county.login["chair_a"]] == county.groups["chair"]
     assert county.login["stranger"] not in groups
 
 
@@ -327,6 +343,7 @@ def test_a_chair_sees_and_decides_only_what_went_to_appeal(county):
         "chair_a", "INSERT INTO finding (case_id, category, recorded_on) VALUES (1, 'risk', current_date)"
     )
     county.ok("chair_a", "bundle", appealed, "-o", county.folder / f"{appealed}.zip", "--on", "2026-03-13")
+    assert _chairs_view(county, appealed) == (1, ["appeal_bundle"], 1)  # the case, its bundle and bytes
     county.ok(
         "chair_a",
         "appeal-decision",
@@ -341,6 +358,74 @@ def test_a_chair_sees_and_decides_only_what_went_to_appeal(county):
     )
     events = json.loads(county.ok("mgr_a", "show", appealed, "--json").stdout)["events"]
     assert (events[-1]["event"], events[-1]["actor"]) == ("decide_appeal", county.login["chair_a"])
+    # decided: no longer theirs, for psql as for the command line
+    assert f"Error: no case '{appealed}'" in county.cli("chair_a", "show", appealed).stderr
+    assert _chairs_view(county, appealed) == (0, [], 0)
+    assert county.sql("chair_a", "SELECT count(*) FROM appeal")[0][0] == 0
+    assert county.sql("mgr_a", "SELECT count(*) FROM review_case WHERE reference = :r", r=appealed)[0][0] == 1
+
+
+def _chairs_view(county, ref: str) -> tuple[int, list[str], int]:
+    """What the chair's own login reads of a case by raw SQL: the case, its letters' kinds, the bytes
+    of its bundle."""
+    case = county.sql("chair_a", "SELECT count(*) FROM review_case WHERE reference = :r", r=ref)[0][0]
+    kinds = county.sql(
+        "chair_a",
+        "SELECT l.kind FROM letter l JOIN review_case c ON c.id = l.case_id WHERE c.reference = :r",
+        r=ref,
+    )
+    copies = county.sql(
+        "chair_a",
+        "SELECT count(*) FROM letter_copy k JOIN letter l ON l.id = k.letter_id "
+        "WHERE l.kind = 'appeal_bundle' AND l.case_id = (SELECT case_id FROM appeal WHERE case_id IN "
+        "(SELECT id FROM review_case WHERE reference = :r) LIMIT 1)",
+        r=ref,
+    )
+    return case, [k for (k,) in kinds], copies[0][0]
+
+
+def _signposted(county, victim: str, day: str) -> None:
+    """A victim in an imported incident log, told about the Case Review on `day` (by the clerk)."""
+    log = county.folder / f"{victim}.csv"
+    log.write_text(f"victim_id,occurred,reported,agency,agency_ref\n{victim},{day},{day},police,R-{victim}\n")
+    county.ok("clerk_a", "incidents", "import", log)
+    county.ok("clerk_a", "signpost", victim, "--how", "letter", "--on", day)
+
+
+WHO_DID_WHAT = ("signposting", "consultation", "correction", "threshold_decision")
+
+
+def test_the_records_of_who_did_what_are_append_only_for_every_role(county):
+    ref = _met_case(county, "Rita Reviewer")  # a threshold decision
+    county.ok("rev_a", "consult", ref, "--response", "agrees with the plan", "--on", "2026-03-09")
+    county.ok("mgr_a", "case", "update", ref, "--phone", "0116 496 0000", "--reason", "new number")
+    _signposted(county, "VIC-123", "2026-03-08")
+    # a correction made by a clerk is stamped with its audit event under the grants
+    [incident] = json.loads(county.ok("mgr_a", "show", ref, "--json").stdout)["incidents"][:1]
+    county.ok(
+        "clerk_a", "incident", "update", str(incident["id"]), "--reported", "2026-01-13", "--reason", "typo"
+    )
+    stamped = county.sql("mgr_a", "SELECT count(*) FROM correction WHERE audit_seq IS NULL")[0][0]
+    assert stamped == 0
+    for table in WHO_DID_WHAT:
+        assert county.sql("mgr_a", f"SELECT count(*) FROM {table}")[0][0] >= 1, table
+        for who in ("admin", "mgr_a", "rev_a", "chair_a", "clerk_a", "view_a"):
+            err = county.refused(who, f"UPDATE {table} SET actor = 'someone else'")
+            assert f"permission denied for table {table}" in err, (who, table)
+        # not even the tables' owner, who may do anything else
+        for statement in (
+            f"UPDATE {table} SET actor = 'someone else'",
+            f"DELETE FROM {table}",
+            f"TRUNCATE {table}",
+        ):
+            assert "records who did what and is append-only" in county.refused("owner", statement)
+    # what a manager may change (the text a purge blanks) stays the text of a purged case only
+    assert "append-only" in county.refused("mgr_a", "UPDATE consultation SET response = '[purged]'")
+    assert "append-only" in county.refused("mgr_a", "UPDATE correction SET reason = '[purged]'")
+    assert "append-only" in county.refused("mgr_a", "DELETE FROM signposting")  # a recent one
+    assert {r[0] for r in county.sql("mgr_a", "SELECT DISTINCT actor FROM consultation")} == {
+        county.login["rev_a"]
+    }
 
 
 def test_a_whole_case_runs_through_the_command_line_under_the_grants(county, tmp_path):
@@ -427,6 +512,11 @@ def test_a_manager_purges_their_own_partnership_and_is_told_who_must_vacuum(coun
             "--json",
         ).stdout
     )["reference"]
+    # who did what on it: a correction, a threshold decision, a victim told of the Case Review
+    county.ok("mgr_a", "case", "update", old, "--phone", "0116 496 0001", "--reason", "Olive's new number",
+              "--on", "2018-01-03")  # fmt: skip
+    county.ok("mgr_a", "decide", old, "--not-met", "--reason", "Olive reported once", "--on", "2018-01-05")
+    _signposted(county, "OLIVE-1", "2018-01-04")
     county.ok("mgr_a", "withdraw", old, "--reason", "the applicant moved away", "--on", "2018-02-01")
     assert (
         "purging personal data needs the manager role"
@@ -439,6 +529,15 @@ def test_a_manager_purges_their_own_partnership_and_is_told_who_must_vacuum(coun
         county.sql("mgr_a", "SELECT applicant_name FROM review_case WHERE reference = :r", r=old)[0][0]
         != "Olive Old"
     )
+    # the purge blanked the text of the records of who did what (append-only otherwise) and kept who
+    texts = county.sql(
+        "mgr_a",
+        "SELECT r.reason, r.actor, t.reason, t.actor FROM correction r, threshold_decision t "
+        "WHERE r.case_id = t.case_id AND t.case_id = (SELECT id FROM review_case WHERE reference = :r)",
+        r=old,
+    )
+    assert texts == [("[purged]", county.login["mgr_a"], None, county.login["mgr_a"])]
+    assert county.sql("mgr_a", "SELECT count(*) FROM signposting WHERE victim_ref = 'OLIVE-1'")[0][0] == 0
 
 
 def test_a_live_cases_key_is_deleted_by_nobody(county):
@@ -485,7 +584,15 @@ def test_a_disabled_login_loses_its_group(county, server):
 
 def test_db_grant_is_safe_to_rerun_and_only_for_the_owner(county):
     again = county.ok("owner", "db", "grant").stdout
-    assert "the groups existed" in again and "audit_event is append-only" in again
+    assert "the groups existed" in again and "the records of who did what are append-only" in again
+    assert f"to the groups {county.groups['admin'][: -len('_admin')]}_*" in again
+    # the groups keep their names: another prefix is refused in one line, and so is a bad one
+    err = county.cli("owner", "db", "grant", "--prefix", "ct_other").stderr
+    assert err.startswith(f"Error: this database's group roles are {county.groups['admin']}, ")
+    assert len(err.strip().splitlines()) == 1
+    err = county.cli("owner", "db", "grant", "--prefix", "Live DB").stderr
+    assert "--prefix 'Live DB' cannot name this database's group roles" in err
+    assert "--prefix 'trigger'" in county.cli("owner", "db", "grant", "--prefix", "trigger").stderr
     assert (
         "setting up the database and its partnerships needs the admin role"
         in county.cli("mgr_a", "db", "grant").stderr
@@ -534,3 +641,91 @@ def _met_case(county, reviewer: str, appeal: bool = False) -> str:
             "mgr_a", "appeal", ref, "--received", "2026-03-12", "--grounds", "facts", "--on", "2026-03-12"
         )
     return ref
+
+
+@pytest.fixture
+def second_database(server, county, tmp_path):
+    """Another database on the same server (a live one beside the test one, say), set up by its own
+    owner; `prepare(db)` runs as the superuser in it before `db grant` does."""
+    tag = secrets.token_hex(4)
+    other = County(server, tag, tmp_path, database=f"ct_{tag}_live")
+    with server.connect() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {other.login['owner']} LOGIN CREATEROLE")
+        for role in ("mgr_a", "stranger"):
+            conn.exec_driver_sql(f"CREATE ROLE {other.login[role]} LOGIN")
+        conn.exec_driver_sql(f"CREATE DATABASE {other.database} OWNER {other.login['owner']}")
+    inside = sqlalchemy.create_engine(
+        make_url(SERVER).set(database=other.database), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+
+    def prepare(before_grant=None):
+        other.ok("owner", "init", "--policy", "llr", "--manager-email", "live@example.gov.uk")
+        if before_grant is not None:
+            with inside.connect() as conn:
+                before_grant(conn)
+        granted = other.ok("owner", "db", "grant")
+        other.ok("owner", "user", "add", other.login["owner"], "--name", "Live Owner", "--role", "admin")
+        other.ok("owner", "user", "add", other.login["mgr_a"], "--name", "Lee Live", "--role", "manager")
+        return granted
+
+    try:
+        yield other, prepare
+    finally:
+        inside.dispose()
+        other.drop()
+
+
+def test_a_login_given_a_role_in_one_database_has_nothing_in_another_on_the_server(county, second_database):
+    live, prepare = second_database
+
+    def borrow_the_test_databases_groups(conn):
+        prefix = county.groups["admin"].removesuffix("_admin")
+        err = live.cli("owner", "db", "grant", "--prefix", prefix).stderr
+        assert f"the role {county.groups['admin']} already exists for another database (" in err
+        assert f"schema {county.schema}); give this one group roles of its own" in err
+
+    prepare(borrow_the_test_databases_groups)
+    assert live.groups["manager"] == f"{live.database}_manager" != county.groups["manager"]
+    # the test database's reviewer, at the live database: the command line and psql alike refuse
+    live.visitors["visitor"] = county.login["rev_a"]
+    assert (
+        f"the login {county.login['rev_a']} may not use this database" in live.cli("visitor", "list").stderr
+    )
+    for statement in (
+        "SELECT count(*) FROM app_user",
+        "SELECT count(*) FROM review_case",
+        "UPDATE audit_head SET seq = seq",
+        "INSERT INTO setting (key, value) VALUES ('x', 'y')",
+    ):
+        assert "permission denied" in live.refused("visitor", statement)
+    # and the live manager, at the test database's schema
+    county.visitors["visitor"] = live.login["mgr_a"]
+    for statement in ("SELECT count(*) FROM app_user", "UPDATE audit_head SET seq = seq"):
+        county.refused("visitor", statement, codes=("42501", "42P01"))
+    # each where it belongs
+    assert live.sql("mgr_a", "SELECT count(*) FROM review_case")[0][0] == 0
+    assert county.sql("rev_a", "SELECT count(*) FROM review_case")[0][0] >= 1
+
+
+def test_db_grant_takes_from_the_server_wide_groups_of_old_what_they_had(server, second_database):
+    live, prepare = second_database
+
+    def as_the_old_release_did(conn):
+        # the old `db grant`: cluster-wide groups, shared with every other database on the server
+        conn.exec_driver_sql(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'trigger_reviewer') "
+            "THEN CREATE ROLE trigger_reviewer NOLOGIN; END IF; "
+            "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        )
+        conn.exec_driver_sql("GRANT USAGE ON SCHEMA public TO trigger_reviewer")
+        conn.exec_driver_sql("GRANT SELECT ON ALL TABLES IN SCHEMA public TO trigger_reviewer")
+        conn.exec_driver_sql(f"GRANT trigger_reviewer TO {live.login['stranger']}")  # a reviewer elsewhere
+        assert live.sql("stranger", "SELECT count(*) FROM app_user") == [(0,)]  # the leak
+
+    out = prepare(as_the_old_release_did).stdout
+    assert (
+        "The server-wide groups of old (trigger_reviewer) hold nothing here any more; drop them once every "
+        "database on this server has run `trigger db grant`: DROP ROLE trigger_reviewer;" in out
+    )
+    assert "permission denied for table app_user" in live.refused("stranger", "SELECT count(*) FROM app_user")
+    assert "groups of old" not in live.ok("owner", "db", "grant").stdout  # said once, when it was done

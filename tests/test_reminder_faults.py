@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -21,8 +20,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.mailservers import MANAGER, Collect, Server, due_ids, figures, make_cases, overdue_now
+from tests.support.mailservers import (
+    MANAGER,
+    Collect,
+    Server,
+    claims_held,
+    due_ids,
+    figures,
+    make_cases,
+    overdue_now,
+    run_out_claims,
+)
 from tests.support.racers import at_once
+from tests.support.serving import Serve
+from tests.support.waiting import HANG, until
 from trigger.deadlines import service
 from trigger.store.app import App
 
@@ -251,21 +262,26 @@ def test_a_digest_whose_send_failed_is_retried_and_sent_once(db, mail):
 
 @pytest.mark.slow
 def test_two_runners_whose_sweep_outlives_the_claim_window_send_each_message_once(db, mail, monkeypatch):
-    # each message takes a second, the claim window is half a second: the queued claims run out while
-    # their runner is busy with the message in hand, and a runner started 0.6 s later takes them over
-    server = mail(Server(Collect(delay=1.0)).start())
+    # the claim window is half a second: the first runner's queued claims run out while the server sits
+    # on the message in hand; a second runner takes them over, and the first, its message done, finds
+    # them taken and leaves them
+    server = mail(Server(Collect(held=True)).start())
     monkeypatch.setenv("TRIGGER_CLAIM_SECONDS", "0.5")
+    monkeypatch.setenv("TRIGGER_SMTP_TIMEOUT", "600")  # the message in hand stays claimed while it is held
     make_cases(db, 1)
     expected = due_ids(db, "2027-01-08T08:00")
-    runner = ["cli.py", "reminders", "run", "--now", "2027-01-08T08:00", "--json"]
-    outs = at_once([runner, runner, runner], after=[0, 0.6, 1.2])
-    assert all(r.returncode == 0 for r in outs), outs
-    results = [json.loads(r.stdout) for r in outs]
-    assert sum(r["sent"] for r in results) == 4
-    assert sum(r["lost"] for r in results) > 0  # claims did run out and were taken over
-    got = figures(
-        "three runners, sweep slower than the claim window", expected, server.handler.reminder_ids()
-    )
+    runner = cli("reminders", "run", "--now", "2027-01-08T08:00", "--json")
+    first = subprocess.Popen(runner, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    until(lambda: server.handler.receiving == 1, "the first runner's first message")
+    until(lambda: claims_held() == 1, "the first runner's queued claims to run out")
+    second = subprocess.Popen(runner, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    until(lambda: server.handler.receiving == 2, "the second runner's first message")
+    server.handler.held = False
+    outs = [p.communicate(timeout=HANG) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], outs
+    ran = [json.loads(out) for out, _ in outs]
+    assert (ran[0]["sent"], ran[0]["lost"], ran[1]["sent"]) == (1, 3, 3)  # taken over, never sent twice
+    got = figures("two runners, sweep slower than the claim window", expected, server.handler.reminder_ids())
     assert (got["delivered"], got["doubled"], got["lost"]) == (4, 0, 0)
 
 
@@ -296,10 +312,8 @@ def test_runners_whose_clocks_differ_by_fifteen_minutes_send_each_message_once(d
             )
         )
         # the first runner is part-way through its sweep (it holds its claims) before the second starts
-        end = time.monotonic() + 60
-        while server.handler.receiving == 0 and time.monotonic() < end:
-            time.sleep(0.05)
-    outs = [p.communicate(timeout=120) for p in procs]
+        until(lambda: server.handler.receiving > 0, "the first runner's first message")
+    outs = [p.communicate(timeout=HANG) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
     results = [json.loads(o) for o, _ in outs]
     # the first runner's claims were still good by the database's clock: the fast runner took none
@@ -311,97 +325,47 @@ def test_runners_whose_clocks_differ_by_fifteen_minutes_send_each_message_once(d
 # -- reminders serve: signals; a runner killed -------------------------------------------------------------
 
 
-class Serve:
-    """`trigger reminders serve` in a subprocess, its output collected line by line."""
-
-    def __init__(self, *args: str, env: dict | None = None):
-        self.proc = subprocess.Popen(
-            # a digest at 23:59: the sweeps in these tests are not followed by the day's digest
-            cli("reminders", "serve", "--every", "3600", "--digest-at", "23:59", *args),
-            cwd=ROOT,
-            env=dict(os.environ, PYTHONUNBUFFERED="1", **(env or {})),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        # its log is on stderr through `logging`:
-        # "2026-11-28 08:00:00,123 INFO trigger.deadlines.reminders: sweep ..."
-        for line in self.proc.stdout:
-            self.lines.append(
-                line.rstrip("\n").partition(" trigger.deadlines.reminders: ")[2] or line.rstrip("\n")
-            )
-
-    def wait_until(self, check, timeout: float = 30) -> None:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if check():
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"timed out; output so far: {self.lines}")
-
-    def signal(self, signum) -> float:
-        self.proc.send_signal(signum)
-        return time.monotonic()
-
-    def finish(self, timeout: float = 15) -> int:
-        code = self.proc.wait(timeout=timeout)
-        self.reader.join(timeout=5)
-        return code
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_serve_stops_cleanly_on_a_signal_and_releases_its_claims(db, mail, signum):
-    server = mail(Server(Collect(delay=0.5)).start())
+    server = mail(Server(Collect(held=True)).start())
     overdue_now(db, 3)
     expected = due_ids(db)
     serve = Serve()
     try:
-        serve.wait_until(lambda: len(server.handler.reminder_ids()) >= 2)
-        signalled = serve.signal(signum)
+        serve.wait_until(lambda: server.handler.receiving == 1, "the first message in hand")
+        serve.signal(signum)
+        serve.wait_until(lambda: any(line.startswith("stopping on ") for line in serve.lines), "the stop")
+        server.handler.held = False  # the message in hand goes through; nothing after it
         assert serve.finish() == 0
-        took = time.monotonic() - signalled
-        assert took < 10, took
     finally:
         serve.kill()
     assert any(line.startswith(f"stopping on {signum.name}") for line in serve.lines), serve.lines
     assert serve.lines[-1] == "stopped"
     sweep = next(line for line in serve.lines if line.startswith("sweep "))
-    delivered_before = len(server.handler.reminder_ids())
-    assert 2 <= delivered_before < 12 and f"sent {delivered_before}," in sweep  # the one in hand finished
+    assert len(server.handler.reminder_ids()) == 1 and "sent 1," in sweep  # the one in hand finished
     status = db.json("reminders", "status")
     assert status["counts"]["claimed"] == 0  # every claim it did not use was given back
-    assert f"released {12 - delivered_before}" in sweep
-    server.handler.delay = 0
+    assert "released 11" in sweep
     out = db.json("reminders", "run")  # the rest, by the next runner, at once
-    assert out["sent"] == 12 - delivered_before
+    assert out["sent"] == 11
     got = figures(f"serve stopped by {signum.name} mid-sweep", expected, server.handler.reminder_ids())
     assert (got["delivered"], got["doubled"], got["lost"]) == (12, 0, 0)
 
 
 @pytest.mark.slow
-def test_a_stop_while_the_server_sits_on_a_message_still_exits_within_ten_seconds(db, mail):
-    # the server takes 30 s over each message; the first signal allows the message in hand eight seconds
-    server = mail(Server(Collect(delay=30)).start())
+def test_a_stop_while_the_server_sits_on_a_message_cuts_it_off_after_its_eight_seconds(db, mail):
+    # the server never answers; the first signal allows the message in hand eight seconds, then cuts it off
+    server = mail(Server(Collect(held=True)).start())
     overdue_now(db, 1)
     expected = due_ids(db)
     serve = Serve()
     try:
-        serve.wait_until(lambda: server.handler.receiving >= 1)
-        signalled = serve.signal(signal.SIGTERM)
+        serve.wait_until(lambda: server.handler.receiving >= 1, "the first message in hand")
+        signalled = time.monotonic()
+        serve.signal(signal.SIGTERM)
         assert serve.finish() == 0
-        took = time.monotonic() - signalled
-        assert 7 < took < 10, took
+        assert time.monotonic() - signalled > 7  # the message in hand was given its time
     finally:
         serve.kill()
     assert serve.lines[-1] == "stopped", serve.lines
@@ -410,7 +374,7 @@ def test_a_stop_while_the_server_sits_on_a_message_still_exits_within_ten_second
     assert status["counts"]["claimed"] == 0 and server.handler.messages == []
     [cut] = [r for r in status["undelivered"] if r["status"] == "retrying"]  # kept, to be tried again
     assert "cut off" in cut["last_error"] and cut["next_attempt"]
-    server.handler.delay = 0
+    server.handler.held = False
     db("reminders", "retry")
     assert db.json("reminders", "run")["sent"] == len(expected)
     got = figures("serve stopped while the server sat on a message", expected, server.handler.reminder_ids())
@@ -419,20 +383,19 @@ def test_a_stop_while_the_server_sits_on_a_message_still_exits_within_ten_second
 
 @pytest.mark.slow
 def test_a_second_signal_stops_serve_at_once_and_still_releases_the_claims(db, mail):
-    # the server takes 20 s over each message: the first signal would wait up to eight seconds for it
-    server = mail(Server(Collect(delay=20)).start())
+    # the server sits on every message: the first signal would give the one in hand eight seconds
+    server = mail(Server(Collect(held=True)).start())
     overdue_now(db, 2)
     expected = due_ids(db)
     serve = Serve()
     try:
-        serve.wait_until(lambda: any(line.startswith("serving") for line in serve.lines))
-        time.sleep(1.5)  # the first message is in hand, the server sitting on it
+        serve.wait_until(lambda: server.handler.receiving >= 1, "the first message in hand")
         serve.signal(signal.SIGTERM)
-        time.sleep(0.3)
-        second = serve.signal(signal.SIGINT)
+        serve.wait_until(
+            lambda: any(line.startswith("stopping on SIGTERM") for line in serve.lines), "a stop"
+        )
+        serve.signal(signal.SIGINT)
         assert serve.finish() == 1
-        took = time.monotonic() - second
-        assert took < 2.5, took
     finally:
         serve.kill()
     assert any(line.startswith("stopped at once (second signal, SIGINT)") for line in serve.lines), (
@@ -440,7 +403,7 @@ def test_a_second_signal_stops_serve_at_once_and_still_releases_the_claims(db, m
     )
     assert db.json("reminders", "status")["counts"]["claimed"] == 0  # nothing left stuck
     assert server.handler.messages == []  # the message cut off never reached the mailbox
-    server.handler.delay = 0
+    server.handler.held = False
     db("reminders", "retry")  # the message cut off is backing off: let it go now
     assert db.json("reminders", "run")["sent"] == 8
     got = figures("serve stopped by a second signal", expected, server.handler.reminder_ids())
@@ -449,9 +412,9 @@ def test_a_second_signal_stops_serve_at_once_and_still_releases_the_claims(db, m
 
 @pytest.mark.slow
 def test_a_runner_killed_mid_send_loses_nothing_and_doubles_nothing(db, mail, monkeypatch):
-    server = mail(Server(Collect(delay=3)).start())
+    server = mail(Server(Collect(held=True)).start())
     monkeypatch.setenv("TRIGGER_CLAIM_SECONDS", "0.5")
-    monkeypatch.setenv("TRIGGER_SMTP_TIMEOUT", "3")
+    monkeypatch.setenv("TRIGGER_SMTP_TIMEOUT", "600")
     make_cases(db, 2)
     expected = due_ids(db, "2027-01-08T08:00")
     proc = subprocess.Popen(
@@ -461,21 +424,17 @@ def test_a_runner_killed_mid_send_loses_nothing_and_doubles_nothing(db, mail, mo
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    end = time.monotonic() + 30
-    while server.handler.receiving == 0 and time.monotonic() < end:
-        time.sleep(0.05)
-    sending = time.monotonic()
-    time.sleep(0.2)  # mid-send: the server is sitting on the first message
-    proc.kill()  # kill -9
+    until(lambda: server.handler.receiving == 1, "the runner's first message")
+    proc.kill()  # kill -9 mid-send: the server is sitting on the message
     proc.wait()
-    server.handler.delay = 0
-    time.sleep(0.8)
-    # the queued claims (half a second) have run out: the next runner sends those at once; the message
-    # in hand keeps its claim (half a second, plus the three a send may take, plus one) in case it went
-    # out
+    until(lambda: server.handler.cut_off == 1, "the server to see the runner gone")
+    server.handler.held = False
+    until(lambda: claims_held() == 1, "the queued claims (half a second) to run out")
+    # the next runner sends those at once; the message in hand keeps its claim (half a second, plus
+    # the 600 a send may take, plus one) in case it went out
     assert run(db, "2027-01-08T08:00")["sent"] == 7
     assert db.json("reminders", "status")["counts"]["claimed"] == 1
-    time.sleep(max(0.0, sending + 4.5 + 0.5 - time.monotonic()))
+    run_out_claims()  # its time passes
     assert run(db, "2027-01-08T08:00")["sent"] == 1
     assert server.handler.receiving == 9  # the one cut off by the kill never reached the mailbox
     assert db.json("reminders", "status")["counts"]["claimed"] == 0

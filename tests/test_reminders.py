@@ -4,28 +4,22 @@
 from __future__ import annotations
 
 import os
-import select as _select
 import signal
-import subprocess
-import sys
 import threading
-import time
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session, create_engine, select
 
-from tests.support.mailservers import MANAGER, Collect, Server, make_cases
+from tests.support.mailservers import MANAGER, Collect, Server, make_cases, run_out_claims
 from tests.support.racers import at_once
+from tests.support.serving import Serve
 from trigger.deadlines import reminders, service
 from trigger.store.app import App
 from trigger.store.models import Reminder
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -186,8 +180,7 @@ def test_a_deadline_only_the_manager_hears_of_is_a_warning(db, case, smtp):
     )
 
 
-def test_a_crash_between_claim_and_send_keeps_the_claim_until_it_runs_out(db, cases_, monkeypatch):
-    monkeypatch.setenv("TRIGGER_CLAIM_SECONDS", "1")
+def test_a_crash_between_claim_and_send_keeps_the_claim_until_it_runs_out(db, cases_):
     cases_(1)
     app = App()
 
@@ -212,8 +205,8 @@ def test_a_crash_between_claim_and_send_keeps_the_claim_until_it_runs_out(db, ca
         def send(self, msg, name):
             sent.append(msg["Subject"])
 
-    assert reminders.run(app, now, channel=Keep()).sent == []  # its claim has not run out
-    time.sleep(2.2)  # the claim (one second) and the send's allowance (one more) run out
+    assert reminders.run(app, now, channel=Keep()).sent == []  # its claim (a minute) has not run out
+    run_out_claims()  # the minute passes
     assert len(reminders.run(app, now, channel=Keep()).sent) == 1
     assert len(sent) == 1
 
@@ -265,52 +258,16 @@ def test_two_processes_never_double_send(db, cases_, smtp):
 @pytest.mark.slow
 def test_serve_sweeps_and_stops_cleanly_on_sigterm(db, cases_, tmp_path):
     cases_(1)
-    env = dict(os.environ, TRIGGER_OUTBOX=str(tmp_path / "out"), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "cli.py"),
-            "reminders",
-            "serve",
-            "--every",
-            "3600",
-            "--digest-at",
-            "23:59",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-    # serve logs through `logging`, on stderr:
-    # "2026-03-14 07:30:00,123 INFO trigger.deadlines.reminders: sweep ..."
-    def sweep(line: str) -> bool:
-        return " trigger.deadlines.reminders: sweep " in line
-
-    lines, deadline = [], time.monotonic() + 60
+    serve = Serve(env={"TRIGGER_OUTBOX": str(tmp_path / "out")})
     try:
-        while time.monotonic() < deadline and not any(sweep(line) for line in lines):
-            ready, _, _ = _select.select([proc.stderr], [], [], deadline - time.monotonic())
-            if ready:
-                line = proc.stderr.readline()
-                if not line:
-                    break
-                lines.append(line)
-        assert any(sweep(line) for line in lines), lines
-        started = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=10)
-        assert proc.returncode == 0, err
-        assert time.monotonic() - started < 5
-        assert out == ""
-        lines += err.splitlines()
-        assert sum(sweep(line) for line in lines) == 1
-        assert any("stopped" in line for line in lines)
+        serve.wait_until(serve.swept, "its first sweep")
+        serve.signal(signal.SIGTERM)
+        assert serve.finish() == 0, serve.log  # stopped by the signal, not by the next sweep an hour away
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        serve.kill()
+    assert serve.out == []
+    assert sum(line.startswith("sweep ") for line in serve.lines) == 1
+    assert any("stopped" in line for line in serve.lines)
 
 
 class Keep:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from letters.render import CONTENT_POLICY
 from tests.support.sql import database_dump
+from tests.support.waiting import HANG, until
 from trigger.correspondence import register
 from trigger.store.app import App
 
@@ -56,12 +56,9 @@ def test_a_hostile_template_is_stopped_with_one_line_and_nothing_recorded(db, ca
     source, words = HOSTILE[attack]
     folder = _folder(tmp_path, source)
     before = database_dump()
-    began = time.monotonic()
     result = db.fails("letter", case, "acknowledgement", "--templates", folder, "-o", tmp_path / "a.html")
-    took = time.monotonic() - began
     line = _one_line(result)
-    assert words in line, line
-    assert took < 30, f"the template ran {took:.0f} s"  # the limit is 5 s; start-up on a busy machine
+    assert words in line, line  # stopped (unstopped, the loops would run for hours), and said why
     assert database_dump() == before and not (tmp_path / "a.html").exists()
 
 
@@ -105,9 +102,10 @@ def test_a_partners_pdf_renders_in_the_child_within_its_limits(db, case, tmp_pat
 @pytest.mark.slow
 def test_other_users_are_not_kept_waiting_while_a_partners_letter_renders(db, case, tmp_path):
     """A legitimate but slow template (seconds of loops), rendered while another officer
-    logs hours: the hours are saved at once, and the letter is still recorded afterwards."""
+    logs hours: the hours are saved while the letter is still rendering (the other officer never waits
+    for it), and the letter is still recorded afterwards."""
     slow = (
-        "{% for i in range(100000) %}{% for j in range(400) %}{% endfor %}{% endfor %}"
+        "{% for i in range(100000) %}{% for j in range(1200) %}{% endfor %}{% endfor %}"  # seconds of CPU
         + (SHIPPED / "acknowledgement.html").read_text()
     )
     folder = _folder(tmp_path, slow)
@@ -125,38 +123,32 @@ def test_other_users_are_not_kept_waiting_while_a_partners_letter_renders(db, ca
         text=True,
     )
     try:
-        _wait_for_the_sandbox(letter.pid)
-        began = time.monotonic()
+        until(lambda: _sandbox_of(letter.pid), "the letter to start rendering")
         hours = db(
             "hours", case, "--agency", "cbc", "--person", "Sam", "--hours", "2", "--date", "2026-03-10"
         )
-        took = time.monotonic() - began
-        assert letter.poll() is None, "the letter finished before the other user's change was tried"
+        assert letter.poll() is None, "the other user's change waited for the letter to render"
     finally:
-        _, err = letter.communicate(timeout=300)
+        _, err = letter.communicate(timeout=HANG)
     assert hours.exit_code == 0
     assert letter.returncode == 0, err
-    assert took < 2, f"the other user waited {took:.1f} s"
     assert [lt["kind"] for lt in db.json("show", case)["letters"]] == ["acknowledgement"]
     assert db.json("show", case)["hours_total"] == 2
 
 
-def _wait_for_the_sandbox(parent: int, timeout: float = 60) -> None:
-    """Until the letter command has started its rendering child (`letters.sandbox`)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                status = (entry / "status").read_text()
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if f"\nPPid:\t{parent}\n" in status and b"letters.sandbox" in cmdline:
-                return
-        time.sleep(0.05)
-    raise AssertionError("the letter never started rendering")
+def _sandbox_of(parent: int) -> bool:
+    """Whether the letter command `parent` has started its rendering child (`letters.sandbox`)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if f"\nPPid:\t{parent}\n" in status and b"letters.sandbox" in cmdline:
+            return True
+    return False
 
 
 def test_a_letter_whose_case_changes_while_it_renders_is_rendered_again(db, case, monkeypatch):
@@ -187,13 +179,12 @@ def test_a_partners_annual_page_template_has_the_same_limits(db, case, tmp_path,
     monkeypatch.setenv("TRIGGER_RENDER_SECONDS", "1")
     folder = _folder(tmp_path, "")
     (folder / "annual.html").write_text(HOSTILE["nested loops"][0])
-    began = time.monotonic()
     result = db.fails(
         "report", "annual", "--year", "2025", "--html", tmp_path / "p.html", "--templates", folder
     )
     line = _one_line(result)
     assert "the annual page template in" in line and "ran for more than 1 s and was stopped" in line, line
-    assert time.monotonic() - began < 30 and not (tmp_path / "p.html").exists()
+    assert not (tmp_path / "p.html").exists()
     (folder / "annual.html").unlink()
     (folder / "annual.html").symlink_to("/etc/passwd")
     line = _one_line(

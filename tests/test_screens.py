@@ -19,6 +19,7 @@ import click
 import pytest
 
 import cli
+from tests.support.waiting import HANG
 from trigger import console
 
 pytestmark = pytest.mark.any_engine  # what a terminal shows: the same on any database
@@ -81,7 +82,7 @@ def on_terminal(width: int, commands: list[list[str]]) -> list[str]:
             break
         chunks.append(data)
     os.close(master)
-    assert proc.wait(timeout=120) == 0
+    assert proc.wait(timeout=HANG) == 0
     text = re.sub(r"\x1b\[[0-9;]*m", "", b"".join(chunks).decode()).replace("\r\n", "\n")
     return text.split(MARK + "\n")[1:]
 

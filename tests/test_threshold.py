@@ -3,6 +3,7 @@ the explanation."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -212,6 +213,147 @@ def test_community_route_counts_distinct_people_with_the_victim_as_one():
     e = evaluate(reports, D("2026-03-02"), rules)
     assert (e.met, e.route, e.statutory_count) == (True, "community", 1)
     assert "3 different people" in e.routes["community"]
+
+
+COMMUNITY = Rules(community_route=True, community_individuals=3)
+
+
+def test_three_people_about_three_different_incidents_do_not_meet_the_community_route():
+    # docs/procedure.md#llr-threshold: three people about the same incident, not about the case
+    reports = [
+        complaint(1, "2026-01-10", "2026-01-12"),
+        complaint(2, "2026-01-20", "2026-01-21", "cbc", complainant="Neighbour A"),
+        complaint(3, "2026-02-01", "2026-02-03", "emh", complainant="Shopkeeper B"),
+    ]
+    e = evaluate(reports, D("2026-03-02"), COMMUNITY)
+    assert e.route == "statutory"  # three separate incidents still meet the Act's count
+    assert e.community is not None and not e.community.met
+    assert e.routes["community"] == (
+        "No incident was complained about by 3 different people within six months: the most was one "
+        "person, about the behaviour on 10 January 2026 (complaint 1). The local community route needs 3 "
+        "about the same incident."
+    )
+    assert e.as_dict()["community"] == {
+        "met": False,
+        "needed": 3,
+        "people": 1,
+        "incident": 1,
+        "occurred": "2026-01-10",
+        "complaints": [1],
+    }
+    assert evaluate(reports[1:], D("2026-03-02"), COMMUNITY).route is None  # two people, two incidents
+
+
+def test_community_route_names_the_incident_three_people_complained_about():
+    reports = [
+        complaint(1, "2026-01-10", "2026-01-12", complainant="Neighbour A"),  # another incident
+        complaint(2, "2026-02-01", "2026-02-02"),
+        complaint(3, "2026-02-01", "2026-02-02", "cbc", same_as=2, complainant="Neighbour A."),
+        complaint(4, "2026-02-01", "2026-02-04", "emh", same_as=3, complainant="Shopkeeper B"),
+    ]
+    e = evaluate(reports, D("2026-03-02"), COMMUNITY)
+    assert (e.met, e.route) == (True, "community")
+    assert e.routes["community"] == (
+        "3 different people complained about the same incident, the behaviour on 1 February 2026 "
+        "(complaints 2, 3 and 4), within six months (at least 3 needed), which meets the local community "
+        "route."
+    )
+    assert e.as_dict()["community"]["incident"] == 2 and e.community is not None and e.community.met
+
+
+def test_names_differing_only_in_case_accents_or_punctuation_are_one_person():
+    reports = [
+        complaint(1, "2026-02-01", "2026-02-02", complainant="Zoë Hart"),
+        complaint(2, "2026-02-01", "2026-02-02", "cbc", same_as=1, complainant="zoe  hart."),
+        complaint(3, "2026-02-01", "2026-02-03", "emh", same_as=1),
+    ]
+    e = evaluate(reports, D("2026-03-02"), COMMUNITY)
+    assert e.community is not None and e.community.most is not None
+    assert (e.met, e.community.most.people) == (False, 2)
+
+
+def _incidents(complaints: list[Complaint]) -> list[set[int]]:
+    """The oracle's incidents: the complaints joined by their links, found by merging sets (not by
+    following each link to its first report, as the engine does)."""
+    groups: list[set[int]] = []
+    for c in complaints:
+        joined = [g for g in groups if c.id in g or (c.same_as is not None and c.same_as in g)]
+        merged = {c.id, *([c.same_as] if c.same_as is not None else [])}.union(*joined)
+        groups = [g for g in groups if g not in joined] + [merged]
+    return groups
+
+
+def _person(name: str | None) -> str:
+    return "".join(ch for ch in (name or "the victim").casefold() if ch.isalnum())
+
+
+linked_reports = st.lists(
+    st.tuples(
+        st.integers(0, 150),  # the behaviour, days after 1 October 2025
+        st.integers(0, 40),  # reported this many days later (some too late to qualify)
+        st.sampled_from([None, "Neighbour A", "neighbour a", "Shopkeeper B", "Carer C", "Dee D"]),
+        st.integers(0, 12),  # links to the report this many places back (0: a new incident)
+    ),
+    max_size=12,
+)
+
+
+def _linked(raw) -> list[Complaint]:
+    base = date(2025, 10, 1)
+    out: list[Complaint] = []
+    for i, (day, lag, who, back) in enumerate(raw):
+        same_as = out[i - back].id if 0 < back <= i else None
+        occurred = out[i - back].occurred if same_as else base + timedelta(days=day)
+        out.append(Complaint(i + 1, occurred, occurred + timedelta(days=lag), "police", None, same_as, who))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(linked_reports, st.integers(1, 5))
+def test_community_route_counts_different_people_per_incident_as_an_oracle_does(raw, needed):
+    complaints = _linked(raw)
+    application = D("2026-03-02")
+    e = evaluate(complaints, application, Rules(community_route=True, community_individuals=needed))
+    in_time = {c.id for c in complaints if qualifies(c, application) is None}
+    by_id = {c.id: c for c in complaints}
+    incidents = _incidents(complaints)
+    people = [{_person(by_id[i].complainant) for i in group if i in in_time} for group in incidents]
+    most = max((len(p) for p in people), default=0)
+    assert e.community is not None
+    assert (e.community.most.people if e.community.most else 0) == most
+    assert (e.route == "community") == (most >= needed and not e.statutory_met)
+    assert e.community.met == (most >= needed)
+    if e.community.most is not None:  # the incident named is one the oracle finds with that many people
+        named = next(g for g in incidents if e.community.most.incident in g)
+        assert set(e.community.most.complaints) == named & in_time
+        assert f"{most} different people" in e.routes["community"] or most == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(linked_reports, st.integers(2, 5))
+def test_people_complaining_about_separate_incidents_never_add_up(raw, needed):
+    # the same complainants, each report made its own incident: no incident has more than one person
+    complaints = [dataclasses.replace(c, same_as=None) for c in _linked(raw)]
+    e = evaluate(complaints, D("2026-03-02"), Rules(community_route=True, community_individuals=needed))
+    assert e.community is not None and not e.community.met
+    assert e.route != "community"
+
+
+@settings(max_examples=200, deadline=None)
+@given(linked_reports, st.sampled_from([None, "Neighbour A", "New Person"]), st.integers(1, 5))
+def test_another_report_of_an_incident_never_lowers_the_count(raw, who, needed):
+    complaints = _linked(raw)
+    rules = Rules(community_route=True, community_individuals=needed)
+    before = evaluate(complaints, D("2026-03-02"), rules)
+    if not complaints:
+        return
+    first = complaints[0]
+    again = Complaint(len(complaints) + 1, first.occurred, first.reported, "cbc", None, first.id, who)
+    after = evaluate([*complaints, again], D("2026-03-02"), rules)
+    assert before.community is not None and after.community is not None
+    people = lambda e: e.community.most.people if e.community.most else 0  # noqa: E731
+    assert people(before) <= people(after) <= people(before) + 1
+    assert after.statutory_count == before.statutory_count  # a linked report is the same incident
 
 
 # -- stricter local caveats (docs/procedure.md#stricter-local-caveats) ---------------------------------------
@@ -469,6 +611,58 @@ def test_three_people_complaining_about_the_same_incident_meet_a_community_route
     result = trigger.json("check", ref)
     assert (result["met"], result["route"], result["statutory_count"]) == (True, "community", 1)
     assert "3 different people complained" in trigger("check", ref).stdout
+
+
+def test_check_names_the_incident_that_met_the_community_route_or_the_most_any_reached(
+    trigger, tmp_path: Path
+):
+    area = tmp_path / "oadby.toml"
+    area.write_text(_policy_text(name='"oadby"', community_route="true", hate_route="false"))
+    trigger("init", "--policy", str(area))
+    ref = _new_case(trigger)
+    # three people, each about a different incident: the Act's count is met, the community route is not
+    party = _add(trigger, ref, "2026-02-07", "2026-02-08")
+    _add(trigger, ref, "2026-02-14", "2026-02-15", "cbc", "--complainant", "Next-door neighbour")
+    _add(trigger, ref, "2026-02-21", "2026-02-23", "emh", "--complainant", "Shop owner")
+    out = trigger("check", ref).stdout
+    assert out.startswith(f"{ref}: threshold MET (statutory route)\n")
+    assert (
+        "No incident was complained about by 3 different people within six months: the most was one "
+        "person, about the behaviour on 7 February 2026 (complaint 1). The local community route needs 3 "
+        "about the same incident." in " ".join(out.split())
+    )
+    # those two were about another street; then two more people report the party of 7 February
+    for wrong in ("2", "3"):
+        trigger("incident", "void", wrong, "--reason", "about another street", "--on", "2026-03-03")
+    _add(
+        trigger,
+        ref,
+        "2026-02-07",
+        "2026-02-09",
+        "cbc",
+        "--same-as",
+        party,
+        "--complainant",
+        "Next-door neighbour",
+    )
+    _add(
+        trigger, ref, "2026-02-07", "2026-02-10", "police", "--same-as", party, "--complainant", "Shop owner"
+    )
+    result = trigger.json("check", ref)
+    assert (result["met"], result["route"]) == (True, "community")
+    assert result["community"] == {
+        "met": True,
+        "needed": 3,
+        "people": 3,
+        "incident": party,
+        "occurred": "2026-02-07",
+        "complaints": [party, 4, 5],
+    }
+    assert (
+        "3 different people complained about the same incident, the behaviour on 7 February 2026 "
+        "(complaints 1, 4 and 5), within six months (at least 3 needed), which meets the local community "
+        "route." in " ".join(trigger("check", ref).stdout.split())
+    )
 
 
 def test_a_hate_complaint_set_aside_by_a_caveat_is_said_so_never_hidden():

@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 from tests.support.cases import county
 from tests.support.databases import ON_POSTGRES
 from tests.support.sql import raw_sql
+from tests.support.waiting import HANG
 from tests.support.webdoor import Applicant, ago, date_parts, incident, victim_answers
 from trigger.cases import online
 from trigger.errors import NotFound, NotPermitted
@@ -89,7 +90,13 @@ def test_a_victim_applies_and_the_case_is_the_one_activate_would_make(door, trig
     assert online_case["channel"] == "online" and online_case["third_party"] is False
     events = online_case["events"]
     assert {e["actor"] for e in events} == {"applicant (online)"}
-    assert [e["event"] for e in events] == ["activate", "incident_add", "incident_add", "incident_add"]
+    assert [e["event"] for e in events] == [
+        "activate",
+        "incident_add",
+        "incident_add",
+        "incident_add",
+        "web_link",  # the applicant's private link, on the confirmation page
+    ]
     assert events[0]["detail"]["consent_to_share"] is True
     assert [i["hate"] for i in online_case["incidents"]] == [None, None, "race"]
 
@@ -533,7 +540,9 @@ def test_web_serve_without_the_web_extra_names_it_in_one_line(tmp_path):
         "import sys; sys.modules['uvicorn'] = None; sys.argv = ['trigger', 'web', 'serve']; "
         "import cli; cli.main()"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=HANG
+    )
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
         "Error: the web door needs the web extra: pip install 'community-trigger[web]' (uvicorn is missing)"

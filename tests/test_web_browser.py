@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.webdoor import ago
+from tests.support.waiting import HANG
+from tests.support.webdoor import AHEAD, activate, ago, reviewed_case
 
 pytestmark = [pytest.mark.any_engine, pytest.mark.slow]
 
@@ -66,7 +67,7 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + HANG
         while True:
             try:
                 urllib.request.urlopen(self.url + "/apply", timeout=5).read()
@@ -79,7 +80,7 @@ class Server:
     def stop(self) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=30)
+        code = self.proc.wait(timeout=HANG)
         self.log.close()
         return code
 
@@ -93,6 +94,7 @@ def server(db, tmp_path):
 
 def _page(browser, width: int = 1280):
     context = browser.new_context(viewport={"width": width, "height": 900})
+    context.set_default_timeout(HANG * 1000)  # waits for a page or an element end only on a hang
     return context.new_page()
 
 
@@ -543,3 +545,87 @@ def test_the_server_log_holds_no_personal_data_and_sigterm_stops_it_cleanly(serv
     # the client's address neither (the only address is the one the server listens on)
     assert [line for line in log.splitlines() if "127.0.0.1" in line and "listening on" not in line] == []
     assert "Traceback" not in log
+
+
+# -- the applicant's own case page ----------------------------------------------------------------------
+
+
+def _states(trigger, tmp_path) -> dict[str, str]:
+    """A case in each state the page shows differently, and its link: received; under review, late,
+    with a delay letter; outcome issued, with its action plan and letters."""
+    received = activate(trigger, applicant="Robin Ashworth", received=ago(6).isoformat())
+    late = reviewed_case(trigger, outcome=False)
+    trigger(
+        "letter",
+        late,
+        "delay",
+        "--format",
+        "txt",
+        "--until",
+        AHEAD.isoformat(),
+        "--on",
+        "2026-04-10",
+        "--reason",
+        "The housing association's records came late.",
+        "-o",
+        tmp_path / "delay.txt",
+    )
+    outcome = reviewed_case(trigger, outcome=True)
+    trigger(
+        "letter",
+        outcome,
+        "acknowledgement",
+        "--format",
+        "txt",
+        "--on",
+        "2026-03-03",
+        "-o",
+        tmp_path / "a.txt",
+    )
+    trigger("letter", outcome, "outcome", "--format", "txt", "--on", "2026-03-25", "-o", tmp_path / "o.txt")
+    return {
+        name: trigger("web", "link", ref).stdout.strip()
+        for name, ref in (("received", received), ("late", late), ("outcome", outcome))
+    }
+
+
+@pytest.mark.parametrize("lang", ["en", "cy"])
+def test_the_case_page_passes_axe_in_every_state_at_320_and_1280_pixels(
+    server, browser, trigger, tmp_path, lang
+):
+    found: list[str] = []
+    states = _states(trigger, tmp_path)
+    for width in (320, 1280):
+        for state, link in states.items():
+            page = _page(browser, width)
+            tag = f"{lang}-{width}-case"
+            page.goto(server.url + link)
+            assert page.url == server.url + "/case"  # the token has left the address bar
+            if lang == "cy":
+                with page.expect_navigation():
+                    page.get_by_role("link", name="Cymraeg").click()
+            assert (
+                page.get_by_role("heading", level=1)
+                .inner_text()
+                .startswith({"en": "Case", "cy": "Achos"}[lang])
+            )
+            _axe(page, f"{tag}-{state}", found)
+            page.context.close()
+        page = _page(browser, width)
+        page.goto(server.url + "/case/" + "x" * 43 + (f"?lang={lang}" if lang == "cy" else ""))
+        _axe(page, f"{lang}-{width}-dead-link", found)
+        page.context.close()
+    assert found == []
+
+
+def test_a_letter_downloads_from_the_page_as_issued(server, browser, trigger, tmp_path):
+    ref = reviewed_case(trigger, outcome=True)
+    trigger("letter", ref, "outcome", "--format", "pdf", "--on", "2026-03-25", "-o", tmp_path / "o.pdf")
+    page = _page(browser)
+    page.goto(server.url + trigger("web", "link", ref).stdout.strip())
+    with page.expect_download() as download:
+        page.get_by_role("link", name="The outcome of your ASB Case Review").click()
+    saved = tmp_path / "downloaded.pdf"
+    download.value.save_as(saved)
+    trigger("letter", ref, "--issued", "1", "-o", tmp_path / "issued.pdf")
+    assert saved.read_bytes() == (tmp_path / "issued.pdf").read_bytes()

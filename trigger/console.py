@@ -566,7 +566,7 @@ def print_policy(p: Policy) -> None:
     click.echo(
         f"Threshold: {p.qualifying_complaints} qualifying complaints"
         + (", or one hate incident" if p.hate_route else "")
-        + (f", or {p.community_individuals} people about the same problem" if p.community_route else "")
+        + (f", or {p.community_individuals} people about the same incident" if p.community_route else "")
     )
     for kind, span in p.timescales.items():
         click.echo(f"  {kind:20} {span.describe()}")

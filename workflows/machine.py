@@ -18,7 +18,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from transitions import Machine, MachineError
+from transitions import EventData, Machine, MachineError
 
 from trigger.checks import name_key
 from trigger.errors import GuardRefused, IllegalMove
@@ -324,20 +324,20 @@ class CaseFlow:
         self.state = state
 
     # conditions that choose the destination, read from the move's facts
-    def met(self, event) -> bool:
+    def met(self, event: EventData) -> bool:
         facts: DecideFacts = event.kwargs["facts"]
         return facts.met and not facts.rejection_category
 
-    def upheld(self, event) -> bool:
+    def upheld(self, event: EventData) -> bool:
         facts: AppealDecisionFacts = event.kwargs["facts"]
         return facts.upheld
 
-    def against_outcome(self, event) -> bool:
+    def against_outcome(self, event: EventData) -> bool:
         facts: AppealDecisionFacts = event.kwargs["facts"]
         return facts.against == "outcome"
 
 
-def _machine(flow: CaseFlow, machine_cls=Machine, **extra) -> Machine:
+def _machine(flow: CaseFlow, machine_cls: type[Machine] = Machine, **extra: Any) -> Machine:
     return machine_cls(
         model=flow,
         states=STATES,

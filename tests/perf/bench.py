@@ -454,7 +454,7 @@ def main(argv=None) -> int:
     for engine_name in engines:
         cleanup = None
         if engine_name == "sqlite":
-            db_url = f"sqlite:///{tempfile.mkdtemp(prefix='bench-db-')}/trigger.store.db"
+            db_url = f"sqlite:///{tempfile.mkdtemp(prefix='bench-db-')}/trigger.db"
         else:
             db_url, cleanup = fresh_postgres_schema(args.pg_url)
         try:

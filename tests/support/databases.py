@@ -50,7 +50,7 @@ def copy_sqlite(source: Path, target: Path) -> None:
 
 def remove_sqlite(path: Path) -> None:
     """A SQLite file and what SQLite keeps beside it, so a copy put there starts clean."""
-    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
+    for name in (path.name, *(f"{path.name}{end}" for end in ("-wal", "-shm", "-journal", "-queue"))):
         (path.parent / name).unlink(missing_ok=True)
 
 

@@ -22,6 +22,12 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+from sqlalchemy import func, select
+
+from tests.support.sql import raw_sql
+from trigger.deadlines.dbclock import clock
+from trigger.store.app import App
+from trigger.store.models import Reminder
 
 MANAGER = "csm@example.gov.uk"
 
@@ -38,11 +44,13 @@ class Collect:
 
     refuse: answer that many messages 451 first; reject: addresses refused 550 at RCPT; fail_all: answer
     every DATA with this reply; delay: seconds to wait before accepting DATA (a slow server: if the
-    client goes away meanwhile, aiosmtpd cancels the handler and nothing is kept); token: the XOAUTH2
-    token to accept (for user `user`)."""
+    client goes away meanwhile, aiosmtpd cancels the handler and nothing is kept; `cut_off` counts
+    those); held: while true, every DATA waits (a server sitting on its messages until the test lets
+    them go); token: the XOAUTH2 token to accept (for user `user`)."""
 
-    def __init__(self, refuse=0, reject=(), delay=0.0, token=None, user=None, fail_all=None):
+    def __init__(self, refuse=0, reject=(), delay=0.0, token=None, user=None, fail_all=None, held=False):
         self.messages, self.refuse, self.refused = [], refuse, 0
+        self.held, self.cut_off = held, 0
         self.reject, self.delay, self.token, self.user, self.fail_all = (
             set(reject),
             delay,
@@ -62,8 +70,14 @@ class Collect:
 
     async def handle_DATA(self, server, session, envelope):
         self.receiving += 1
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        try:
+            while self.held:
+                await asyncio.sleep(0.02)
+            if self.delay:
+                await asyncio.sleep(self.delay)
+        except asyncio.CancelledError:  # the client went away mid-send
+            self.cut_off += 1
+            raise
         with self.lock:
             if self.fail_all:
                 return self.fail_all
@@ -209,6 +223,18 @@ def overdue_now(trigger, n: int) -> list[str]:
     """Cases received forty days ago: their overdue notices and escalations are due today, by the real
     clock (for the tests of `reminders serve` and of runners whose clocks differ)."""
     return make_cases(trigger, n, (date.today() - timedelta(days=40)).isoformat())
+
+
+def claims_held() -> int:
+    """How many reminders are claimed by a runner and not yet run out, by the database's clock."""
+    with App().read() as session:
+        live = (Reminder.status == "claimed", Reminder.claim_until > clock(session))
+        return session.execute(select(func.count()).select_from(Reminder).where(*live)).scalar_one()
+
+
+def run_out_claims() -> None:
+    """Every claim held runs out, as it would once its time is up by the database's clock."""
+    raw_sql("UPDATE reminder SET claim_until = :past WHERE status = 'claimed'", past=datetime(2000, 1, 1))
 
 
 def due_ids(trigger, now: str | None = None) -> set[int]:

@@ -1,13 +1,14 @@
 """Real processes racing each other, started at one moment.
 
-`at_once(commands, after)` runs each command (`["cli.py", *args]` as `python cli.py ...`, or `["-c", code,
+`at_once(commands)` runs each command (`["cli.py", *args]` as `python cli.py ...`, or `["-c", code,
 *args]` as `python -c code ...`) in a process of its own and returns what each printed and its exit
 code. One launcher process imports the engine once and forks a child per command; every child waits
-on one pipe, and closing it starts them all together (or each `after[i]` seconds later, for a race
-whose runners join one after another). Each child is a real process with its own
+on one pipe, and closing it starts them all together. Each child is a real process with its own
 database connections, so the races are real; what is shared is only the time it took to import the
 libraries (two thirds of a second a process), which is neither part of the race nor worth paying
-forty times, and no start moment has to be guessed far enough ahead for a busy machine.
+forty times, and no start moment has to be guessed far enough ahead for a busy machine. (A race
+whose runners must join one after another waits for what the first has done, not for a time: see
+`started` and `tests.support.waiting`.)
 
 Run as a script it is the launcher: the commands come as JSON on standard input, the results go out
 as JSON on standard output.
@@ -15,27 +16,30 @@ as JSON on standard output.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import runpy
 import subprocess
 import sys
 import tempfile
-import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from tests.support.waiting import HANG
+from trigger.store import queue
 
 ROOT = Path(__file__).resolve().parents[2]
 PRELOAD = ("cli", "trigger.store.app", "trigger.cases.moves", "trigger.cases.review", "trigger.read.views")
 
 
-def at_once(
-    commands: list[list[str]], after: list[float] | None = None, timeout: float = 120
-) -> list[subprocess.CompletedProcess]:
+def at_once(commands: list[list[str]], timeout: float = HANG) -> list[subprocess.CompletedProcess]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     launched = subprocess.run(
         [sys.executable, __file__],
-        input=json.dumps({"commands": commands, "after": after or [0.0] * len(commands)}),
+        input=json.dumps({"commands": commands}),
         capture_output=True,
         text=True,
         env=env,
@@ -48,6 +52,32 @@ def at_once(
         subprocess.CompletedProcess(cmd, r["returncode"], r["stdout"], r["stderr"])
         for cmd, r in zip(commands, json.loads(launched.stdout), strict=True)
     ]
+
+
+def started(command: list[str], **env: str) -> subprocess.Popen:
+    """One command (`["cli.py", *args]`) started now in a process of its own, its output piped (text), so
+    a test can read a line it prints while it is still running; `env` is added to the environment."""
+    return subprocess.Popen(
+        [sys.executable, *command],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT), **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@contextmanager
+def holding_the_queue(db_url: str) -> Iterator[None]:
+    """Somebody else's change in progress: this process holds the SQLite database's writers' queue
+    (`trigger.store.queue`) until the block ends."""
+    path = Path(f"{db_url.removeprefix('sqlite:///')}{queue.SUFFIX}")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _run(command: list[str]) -> int:
@@ -70,13 +100,13 @@ def _run(command: list[str]) -> int:
     return 0
 
 
-def _launch(commands: list[list[str]], after: list[float]) -> list[dict]:
+def _launch(commands: list[list[str]]) -> list[dict]:
     for module in PRELOAD:
         __import__(module)
     folder = Path(tempfile.mkdtemp(prefix="racers-"))
     go_read, go_write = os.pipe()
     children = []
-    for n, (command, wait) in enumerate(zip(commands, after, strict=True)):
+    for n, command in enumerate(commands):
         out, err = folder / f"{n}.out", folder / f"{n}.err"
         sys.stdout.flush()
         sys.stderr.flush()
@@ -88,7 +118,6 @@ def _launch(commands: list[list[str]], after: list[float]) -> list[dict]:
             os.dup2(os.open(out, os.O_WRONLY | os.O_CREAT, 0o600), 1)
             os.dup2(os.open(err, os.O_WRONLY | os.O_CREAT, 0o600), 2)
             os.read(go_read, 1)  # returns when the launcher closes its end: every child at once
-            time.sleep(wait)
             code = _run(command)
             sys.stdout.flush()
             sys.stderr.flush()
@@ -115,4 +144,4 @@ def _launch(commands: list[list[str]], after: list[float]) -> list[dict]:
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
     spec = json.loads(sys.stdin.read())
-    json.dump(_launch(spec["commands"], spec["after"]), sys.stdout)
+    json.dump(_launch(spec["commands"]), sys.stdout)

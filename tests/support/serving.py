@@ -1,38 +1,73 @@
-"""`trigger reminders serve` as a real process: started, read until a line says what a test waits for,
-then stopped with SIGTERM."""
+"""`trigger reminders serve` in a process of its own, its log read line by line as it comes, for the tests
+that watch it sweep and send it signals."""
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
+from tests.support.waiting import HANG, until
+
 ROOT = Path(__file__).resolve().parents[2]
+# its log: "2026-11-28 08:00:00,123 INFO trigger.deadlines.reminders: sweep ..."
+REMINDERS = " trigger.deadlines.reminders: "
 
 
-def serve_until(
-    marker: str, *args: str, env: dict | None = None, timeout: float = 90
-) -> tuple[int, str, str]:
-    """Run `trigger reminders serve ARGS` until a line of its log (stderr) holds `marker` (or it ends),
-    then stop it with SIGTERM: (its exit status, its standard output, its whole log)."""
-    proc = subprocess.Popen(
-        [sys.executable, "cli.py", "reminders", "serve", *args],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines = []
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        line = proc.stderr.readline()
-        lines.append(line)
-        if marker in line or not line:
-            break
-    proc.send_signal(signal.SIGTERM)
-    out, rest = proc.communicate(timeout=30)
-    return proc.returncode, out, "".join(lines) + rest
+class Serve:
+    """`trigger reminders serve ARGS` (an hourly sweep and a digest at 23:59 unless ARGS say otherwise,
+    so that nothing but the test's signal ends it): its log (stderr) in `log`, its stdout in `out`."""
+
+    def __init__(self, *args: str, env: dict | None = None):
+        args = args or ("--every", "3600", "--digest-at", "23:59")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "cli.py"), "reminders", "serve", *args],
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONUNBUFFERED="1", **(env or {})),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.log: list[str] = []
+        self.out: list[str] = []
+        self.readers = [
+            threading.Thread(target=self._read, args=(stream, kept), daemon=True)
+            for stream, kept in ((self.proc.stderr, self.log), (self.proc.stdout, self.out))
+        ]
+        for reader in self.readers:
+            reader.start()
+
+    @staticmethod
+    def _read(stream, kept: list[str]) -> None:
+        for line in stream:
+            kept.append(line.rstrip("\n"))
+
+    @property
+    def lines(self) -> list[str]:
+        """What the reminder service logged, each line without its time and level."""
+        return [line.partition(REMINDERS)[2] or line for line in self.log]
+
+    def wait_until(self, check, what: str) -> None:
+        until(lambda: check() or self.proc.poll() is not None, what)
+        if not check():
+            raise AssertionError(f"serve ended before {what}: {self.log}")
+
+    def swept(self) -> bool:
+        return any(line.startswith("sweep ") for line in self.lines)
+
+    def signal(self, signum) -> None:
+        self.proc.send_signal(signum)
+
+    def finish(self) -> int:
+        """Its exit status, once it has exited (a hang, never a slow machine, fails the test)."""
+        code = self.proc.wait(timeout=HANG)
+        for reader in self.readers:
+            reader.join(timeout=HANG)
+        return code
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()

@@ -112,3 +112,97 @@ class Applicant:
         assert where.endswith("/done"), where
         r = self.open("done")
         return REFERENCE.search(r.text).group(1).strip()
+
+
+def open_case(client, link: str) -> str:
+    """Open an applicant's private link (a path, /case/TOKEN) and return their case page."""
+    opened = client.get(link, follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == "/case", (link, opened.status_code)
+    page = client.get("/case", follow_redirects=False)
+    assert page.status_code == 200, page.status_code
+    return page.text
+
+
+def statuses(app, paths, client: tuple[str, int]) -> list[int]:
+    """GET each path from one client straight through the ASGI application (no HTTP client in between,
+    so thousands of requests take seconds): the status of each answer."""
+    import asyncio
+
+    async def get(path: str) -> int:
+        answer: dict = {}
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                answer["status"] = message["status"]
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"testserver")],
+            "client": client,
+            "server": ("testserver", 80),
+        }
+        await app(scope, receive, send)
+        return answer["status"]
+
+    async def run() -> list[int]:
+        return [await get(path) for path in paths]
+
+    return asyncio.run(run())
+
+
+# -- cases as officers record them through the command line (the `trigger` fixture) ------------------
+
+AHEAD = ago(-365)  # a due date a year ahead
+
+
+def activate(trigger, applicant="Ann Example", received="2026-03-02") -> str:
+    return trigger.json(
+        "activate",
+        "--applicant",
+        applicant,
+        "--received",
+        received,
+        "--channel",
+        "phone",
+        "--statement",
+        "Nothing has changed",
+    )["reference"]
+
+
+def reviewed_case(trigger, *, outcome: bool, applicant="Ann Example") -> str:
+    """A case received on 2 March 2026, met and assigned (reviewer Sam Reviewer, Jo Bloggs its point of
+    contact), with hours, an evidence request and, when `outcome`, its outcome and an action plan."""
+    ref = activate(trigger, applicant=applicant)
+    trigger("case", "update", ref, "--vulnerability", "Lives alone, anxious", "--reason", "told on the phone")
+    trigger("decide", ref, "--met", "--reason", "discretion", "--on", "2026-03-10")
+    trigger("assign", ref, "--lead", "cbc", "--reviewer", "Sam Reviewer", "--on", "2026-03-11")
+    trigger(
+        "case", "update", ref, "--spoc", "Jo Bloggs", "--spoc-email", "jo@example.gov.uk", "--reason", "named"
+    )
+    trigger("hours", ref, "--agency", "cbc", "--person", "Pat Hours", "--hours", "2", "--date", "2026-03-12")
+    trigger("evidence", ref, "--agency", "emh", "--requested", "2026-03-12", "--due", "2026-03-20")
+    if outcome:
+        trigger("meeting", ref, "--at", "2026-03-20T10:00", "--held", "--on", "2026-03-20")
+        trigger("finding", ref, "--category", "silo_working", "--text", "Internal finding text")
+        trigger("recommend", ref, "--to", "police", "--text", "Share reports weekly")
+        for action, owner, due in (
+            ("Share logs weekly", "police", "2026-04-01"),
+            ("Visit", "emh", AHEAD.isoformat()),
+        ):
+            trigger(
+                "action", "add", ref, "--action", action, "--owner", owner, "--due", due, "--on", "2026-03-21"
+            )
+        trigger("action", "update", ref, "2", "--status", "in_progress", "--note", "Internal note: rang Pat")
+        trigger("outcome", ref, "--on", "2026-03-25", "--victim-consulted")
+    return ref

@@ -114,7 +114,7 @@ def add(
         if on_server and group is None:
             notes.append(
                 f"{login} is registered; run `trigger db grant` to give the login its group "
-                f"({grants.group_of(role)}) on this server"
+                f"({grants.group_for(session, role)}) on this server"
             )
         elif group:
             notes.append(f"the login {login} now has the group {group}")

@@ -54,6 +54,7 @@ from trigger.store.unit import (
     not_future,
     on_for_change,
     on_for_move,
+    policy_of_new_case,
     retried,
     rows_matched,
 )
@@ -229,8 +230,9 @@ def activate(
         vulnerability=vulnerability,
         on=on,
     )
+    policy = policy_of_new_case(app)
     with app.write() as session:
-        case, pol = open_case(app, session, **fields)
+        case, pol = open_case(app, session, policy=policy, **fields)
         schedule.refresh(session, case, pol)
     return case
 
@@ -280,13 +282,15 @@ def open_case(
     accessibility: str | None = None,
     vulnerability: str | None = None,
     detail: dict | None = None,
+    policy: Policy | None = None,
 ) -> tuple[ReviewCase, Policy]:
     """The case of a checked application (`checked_application`), its notices to the partners and its
-    audit event, inside the caller's transaction; the caller refreshes its deadlines."""
+    audit event, inside the caller's transaction; the caller refreshes its deadlines. `policy` is the
+    one `policy_of_new_case` read before the transaction, used if it is still the partnership's."""
     home = partnership_of(session)  # the user's, the one chosen with --partnership, or the only one
     if home is None:
         raise NotInitialised("this database has no partnership yet; run `trigger init` first")
-    pol = default_policy(app, session, home.id)
+    pol = default_policy(app, session, home.id, known=policy)
     _snapshot(session, pol)
     for_another = third_party(applicant, victim)
     case = ReviewCase(

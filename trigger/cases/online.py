@@ -25,7 +25,7 @@ from email.utils import format_datetime, make_msgid
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from trigger.cases import complaints, moves
+from trigger.cases import complaints, links, moves
 from trigger.codes import HATE_STRANDS, VICTIM_KINDS
 from trigger.errors import InvalidInput, NotFound
 from trigger.rules import policy as policies
@@ -36,7 +36,7 @@ from trigger.store.access import APPLY, needs
 from trigger.store.app import App, retried, today
 from trigger.store.models import Agency, Deadline, Partnership, Setting
 from trigger.store.partnerships import heading
-from trigger.store.unit import Work, find_agency
+from trigger.store.unit import Work, find_agency, policy_of_new_case
 
 ACTOR = "applicant (online)"
 CHANNEL = "online"
@@ -266,6 +266,19 @@ class Receipt:
     acknowledge_by: date | None
     decision_by: date | None
     review_span: Span
+    # the applicant's private link to their case page (`trigger.cases.links`): shown on the confirmation
+    # and carried by the e-mail when the door has a public address; kept in the database as a hash only
+    token: str = field(default="", repr=False)
+    base_url: str = ""
+
+    @property
+    def link_path(self) -> str:
+        return links.address("", self.token)
+
+    @property
+    def link(self) -> str | None:
+        """The whole link, when the door has a public address."""
+        return links.address(self.base_url, self.token) if self.base_url and self.token else None
 
 
 def _victim_kind(who: str) -> str:
@@ -337,9 +350,14 @@ def submit(app: App, application: Application) -> Receipt:
         preferred_contact=application.preferred_contact,
         **fields,
     )
+    policy = policy_of_new_case(app)
     with app.write() as session:
         case, pol = moves.open_case(
-            app, session, **checked, detail={"consent_to_share": True, "applied_as": application.who}
+            app,
+            session,
+            **checked,
+            detail={"consent_to_share": True, "applied_as": application.who},
+            policy=policy,
         )
         session.info["case_partnership"] = case.partnership_id
         work = Work(session, case, pol, app.actor)
@@ -363,6 +381,11 @@ def submit(app: App, application: Application) -> Receipt:
                 complainant=None,
                 category=None,
             )
+        token = links.new_token()
+        link = links.keep(work, token, links.BY_APPLICATION, received)
+        by = links.BY_APPLICATION
+        work.record("web_link", received, detail={"link": link.id, "replaced": [], "by": by})
+        base_url = links.door_policy(session, case).web_base_url
         schedule.refresh(session, case, pol)
         session.flush()
         due = dict(
@@ -382,6 +405,8 @@ def submit(app: App, application: Application) -> Receipt:
         acknowledge_by=due.get("acknowledge"),
         decision_by=due.get("threshold_decision"),
         review_span=pol.timescales["review"],
+        token=token,
+        base_url=base_url,
     )
 
 
@@ -404,7 +429,13 @@ def acknowledgement(receipt: Receipt, to: str, mail_from: str) -> EmailMessage:
         "is met.\n"
         f"- If it is met, the review will be finished within {receipt.review_span.describe()} of that "
         "decision.\n\n"
-        "In an emergency call 999. Otherwise call 101 or report online.\n"
+        + (
+            "You can follow your case, and take part in the review, on your own private page:\n\n"
+            f"{receipt.link}\n\nKeep this link private: anyone who has it can see your case.\n\n"
+            if receipt.link
+            else ""
+        )
+        + "In an emergency call 999. Otherwise call 101 or report online.\n"
     )
     text = english
     subject = f"Your application for an ASB Case Review ({receipt.reference})"
@@ -420,7 +451,14 @@ def acknowledgement(receipt: Receipt, to: str, mail_from: str) -> EmailMessage:
             "adolygiad wedi'i gyrraedd.\n"
             f"- Os yw wedi'i gyrraedd, bydd yr adolygiad wedi'i orffen o fewn {span_cy} i'r penderfyniad "
             "hwnnw.\n\n"
-            "Mewn argyfwng, ffoniwch 999. Fel arall, ffoniwch 101 neu rhowch wybod ar-lein.\n"
+            + (
+                "Gallwch ddilyn eich achos, a chymryd rhan yn yr adolygiad, ar eich tudalen breifat eich "
+                f"hun:\n\n{receipt.link}\n\nCadwch y ddolen hon yn breifat: gall unrhyw un sydd â hi weld "
+                "eich achos.\n\n"
+                if receipt.link
+                else ""
+            )
+            + "Mewn argyfwng, ffoniwch 999. Fel arall, ffoniwch 101 neu rhowch wybod ar-lein.\n"
         )
         text = f"{welsh}\n{'-' * 60}\n\n{english}"
         subject = f"Eich cais am Adolygiad Achos / {subject}"

@@ -67,7 +67,7 @@ def make(
     consequence = "the bundle was not recorded"
     staged = stage(output, content, consequence)
     try:
-        with changing(app, reference) as w:
+        with changing(app, reference, pol) as w:
             w.lock()
             if (w.case.version, last_event(w.session, row_id(w.case))) != seen:
                 raise Retry(

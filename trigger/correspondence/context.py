@@ -43,7 +43,7 @@ from trigger.store.models import (
     Recommendation,
     ReviewCase,
 )
-from trigger.store.partnerships import Heading, heading, manager_address, partnership_of
+from trigger.store.partnerships import Heading, heading, partnership_of, point_of_contact
 from trigger.store.schedule import due_date
 from trigger.store.unit import find_agency
 from workflows.machine import State
@@ -55,7 +55,7 @@ ROUTES = {
     # s.104(4): the statutory threshold; s.104(5): the bodies' own local routes and discretion
     "statutory": "You made enough qualifying complaints to meet the legal threshold.",
     "hate": "One of your complaints was about a hate incident, which meets our local threshold.",
-    "community": "Several people complained about the same problem, which meets our local threshold.",
+    "community": "Several people complained about the same incident, which meets our local threshold.",
     "discretionary": "We used our discretion to hold a review, although the threshold was not reached.",
     # Sch 4 para 3: the decision that stands after an upheld appeal against a not-met decision
     "appeal": "Your appeal was upheld, so the threshold for a review is treated as met.",
@@ -73,7 +73,8 @@ def context(
     facts: dict[str, Any] | None = None,
 ) -> Part:
     """The plain-data context of one letter (documented in `letters.fields.FIELDS`). `facts` are what
-    the officer gave with the letter itself (a delay letter's new date and reason)."""
+    the officer gave with the letter itself (a delay letter's new date and reason), and the applicant's
+    link an acknowledgement carries (`register.link_facts`)."""
     name_of = _names(session)
     head = heading(session, pol, case.partnership_id)
     decision = reported_decision(session, case, kind, on)
@@ -87,7 +88,7 @@ def context(
         "partnership": _partnership(pol, head),
         "letterhead": _letterhead(session, head, case.partnership_id),
         "reference": case.reference,
-        "spoc": _spoc(session, case, pol, head),
+        "spoc": point_of_contact(session, case, pol, head),
         "recipient": to,
         "applicant": {"name": case.applicant_name, "initials": views.initials(case.applicant_name)},
         "victim": _victim(case),
@@ -104,6 +105,9 @@ def context(
         "appeal": _appeal(session, case, pol, kind, appeals),
         "delay": _delay(session, case, pol, decision, appeals, facts or {}),
         "information_request": info,
+        # the applicant's private link to their case page (an acknowledgement, when the door has a
+        # public address): made for this letter, kept as a hash (`trigger.cases.links`)
+        "online": {"link": (facts or {}).get("link")},
         "closure": closure,
     }
 
@@ -167,35 +171,6 @@ def _policy_folder(session: Session, partnership_id: int | None) -> str | None:
         return str(policies.resolve(row.policy if row is not None else "llr").resolve().parent)
     except PolicyError:
         return None
-
-
-def _spoc(session: Session, case: ReviewCase, pol: Policy, heading: Heading) -> Part:
-    """Who the applicant deals with, and who signs: the case's named single point of contact when one
-    is recorded, else the policy's letterhead signatory, else the manager
-    (docs/procedure.md#point-of-contact). The one place a per-case SPoC drops in."""
-    if case.spoc_name:  # the case's named SPoC (2025 guidance), set at assign or by case update
-        return {
-            "name": case.spoc_name,
-            "person": True,
-            "role": "Single point of contact",
-            "email": case.spoc_email or manager_address(session, pol) or None,
-        }
-    head = heading.letterhead
-    if head.signatory_name:
-        return {
-            "name": head.signatory_name,
-            "person": True,
-            "role": head.signatory_role or None,
-            "email": manager_address(session, pol) or None,
-        }
-    # the manager's name in the policy is usually a role ("Community Safety Manager"): letters say
-    # "contact us" rather than naming a role as if it were a person
-    return {
-        "name": pol.manager_name,
-        "person": False,
-        "role": None,
-        "email": manager_address(session, pol) or None,
-    }
 
 
 def _recipient(session: Session, case: ReviewCase, kind: str, recipient: str | None) -> tuple[Part, Part]:
@@ -286,7 +261,7 @@ def _threshold(
         "decided": iso(decision.decided),
         "by_appeal": decision.by_appeal,
         "local_routes": [routes[r] for r in local],
-        "local_route_facts": [_route_facts(r, routes[r]) for r in local],
+        "local_route_facts": [_route_facts(r, routes[r], explained.get(r)) for r in local],
         "met": decision.met,
         "route": decision.route,
         "route_text": ROUTES.get(decision.route or "", ""),
@@ -345,11 +320,15 @@ _PEOPLE = re.compile(r"(\d+) different (?:person|people) complained")
 _NEEDED = re.compile(r"(?:at least (\d+) needed|the local community route needs (\d+))")
 
 
-def _route_facts(route: str, line: str) -> Part:
+def _route_facts(route: str, line: str, counted: Part | None = None) -> Part:
     """A local route's line of the explanation (English, as trigger.rules.threshold words it) as facts
-    a Welsh sentence can be written from: which route, met or why not, and the numbers it names."""
+    a Welsh sentence can be written from: which route, met or why not, and the numbers it names. The
+    community route's count comes as data (`counted`) in explanations made since it counts per incident."""
     facts: Part = {"route": route, "met": "not met" not in line and "route needs" not in line}
     facts.update({"complaint": None, "strand": None, "caveat": None, "people": None, "needed": None})
+    facts.update({"occurred": None, "complaints": []})
+    if counted:
+        return {**facts, **{k: counted[k] for k in ("met", "people", "needed", "occurred", "complaints")}}
     if hate := _HATE.search(line):
         facts.update(complaint=int(hate.group(1)), strand=hate.group(2) or None)
     if aside := _ASIDE.search(line):

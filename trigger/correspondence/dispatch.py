@@ -28,7 +28,15 @@ from letters.render import LetterError
 from trigger.codes import RECORD_SUFFIXES
 from trigger.correspondence.context import context
 from trigger.correspondence.eligibility import refusal
-from trigger.correspondence.register import Issued, letter_facts, prepare, register, templates_for
+from trigger.correspondence.register import (
+    Issued,
+    keep_link,
+    letter_facts,
+    link_facts,
+    prepare,
+    register,
+    templates_for,
+)
 from trigger.errors import DeliveryFailed, GuardRefused, InvalidInput
 from trigger.rules.policy import Policy
 from trigger.store import channels, mail, notify
@@ -162,10 +170,12 @@ def send(
         if edited is not None:
             issued = _recorded(w, kind, edited[0], "pdf", on, recipient)
         else:
+            facts = link_facts(w.session, w.case, kind, facts)
             issued = prepare(w.session, w.case, w.policy, kind, "pdf", on, recipient, templates, facts)
         ctx = context(w.session, w.case, w.policy, kind, on, recipient, "txt", facts)
         body = _covering_note(ctx) if edited is not None else _text(kind, ctx, w.policy, templates)
-        row = register(w, issued, edited=edited is not None)
+        row = register(w, issued, edited=edited is not None, facts=facts)
+        keep_link(w, facts, on)
         via = channel.describe() if by == "email" else f"{channel.describe()}, {by}"
         written = None
         try:

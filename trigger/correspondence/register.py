@@ -20,6 +20,7 @@ from letters.check import check_folder
 from letters.make import render
 from letters.render import LetterError
 from trigger import checks
+from trigger.cases import links
 from trigger.codes import LETTER_FORMATS, LETTER_KINDS
 from trigger.correspondence.context import context
 from trigger.correspondence.eligibility import refusal
@@ -105,6 +106,7 @@ def letter(
         case = find_case(session, reference)
         on = on_for_change(case, on)
         pol = case_policy(session, case)
+        facts = link_facts(session, case, kind, facts, preview=preview)
         ctx = _letter_context(session, case, pol, kind, fmt, on, recipient, facts)
     issued = _rendered(ctx, kind, fmt, on, pol, templates)
     consequence = "the letter was not written" if preview else "the letter was not recorded"
@@ -113,13 +115,14 @@ def letter(
         place(staged, consequence)
         return issued
     try:
-        with changing(app, reference) as w:
+        with changing(app, reference, pol) as w:
             w.lock()
             if _letter_context(w.session, w.case, w.policy, kind, fmt, on, recipient, facts) != ctx:
                 raise Retry(
                     f"{w.case.reference} changed while the letter was being rendered; run the command again"
                 )
-            register(w, issued)
+            register(w, issued, facts=facts)
+            keep_link(w, facts, on)
             if staged is not None:
                 w.before_commit.append(lambda: place(staged, consequence))
     except BaseException:
@@ -229,8 +232,35 @@ def place(staged: Staged | None, consequence: str) -> None:
 # -- the register ---------------------------------------------------------------------------------------
 
 
-def register(w: Work, issued: Issued, *, edited: bool = False) -> Letter:
-    """Add the letter to the register, with its bytes, and its audit event (no personal data)."""
+PREVIEW_TOKEN = "preview-only-no-link-was-made"  # a preview shows where the link goes, not a working one
+
+
+def link_facts(
+    session: Session, case: ReviewCase, kind: str, facts: dict[str, Any], *, preview: bool = False
+) -> dict[str, Any]:
+    """An acknowledgement carries the applicant's private link to their case page when the
+    partnership's door has a public address (`[web] base_url`): a new link for each letter issued
+    (`keep_link` stores its hash when the letter is registered), none in a preview."""
+    if kind != "acknowledgement":
+        return facts
+    base = links.door_policy(session, case).web_base_url
+    if not base:
+        return facts
+    return {**facts, "link": links.address(base, PREVIEW_TOKEN if preview else links.new_token())}
+
+
+def keep_link(w: Work, facts: dict[str, Any], on: date) -> None:
+    """Store (as its hash) the link the letter being registered carries, with its audit event."""
+    if not facts.get("link"):
+        return
+    row = links.keep(w, links.token_in(facts["link"]), links.BY_LETTER, on)
+    w.record("web_link", on, detail={"link": row.id, "replaced": [], "by": links.BY_LETTER})
+
+
+def register(w: Work, issued: Issued, *, edited: bool = False, facts: dict[str, Any] | None = None) -> Letter:
+    """Add the letter to the register, with its bytes, and its audit event (no personal data; a delay
+    letter's new date and reason, sealed with the event, are what the applicant's page says of the
+    delay)."""
     row = Letter(
         case_id=row_id(w.case),
         kind=issued.kind,
@@ -251,6 +281,8 @@ def register(w: Work, issued: Issued, *, edited: bool = False) -> Letter:
     }
     if edited:
         detail["edited"] = True
+    if issued.kind == "delay" and facts:
+        detail["until"], detail["reason"] = facts.get("until"), facts.get("reason")
     # the recipient stays in the register row; the audit log carries no personal data
     w.record("letter", issued.issued_on, detail=detail)
     issued.letter_id = row.id

@@ -506,9 +506,9 @@ class _Sweep:
 
 
 def _connection(app: App) -> Connection:
-    """A connection whose transactions take SQLite's write lock at BEGIN (the `trigger_write` option of
-    `trigger.store.app`), for the small transactions of a sweep."""
-    return app.engine.execution_options(trigger_write=True).connect()
+    """A connection whose transactions wait for their turn and take SQLite's write lock at BEGIN
+    (`App.write_engine`), for the small transactions of a sweep."""
+    return app.write_engine.connect()
 
 
 @needs(REMINDERS)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the policy model and the threshold rule are loaded only whe
     from trigger.rules.calendar import WorkingCalendar
     from trigger.rules.policy import Policy
     from trigger.rules.threshold import Explanation
+    from trigger.store.models import Deadline  # a row of the models reads the same (the applicant's page)
 
 
 def initials(name: str | None) -> str:
@@ -285,7 +286,7 @@ def case_view(session: Session, case: Any) -> dict:
     }
 
 
-def deadline_fact(d: Row) -> deadlines.DeadlineFact:
+def deadline_fact(d: Row | Deadline) -> deadlines.DeadlineFact:
     return deadlines.DeadlineFact(d.kind, d.due, d.span, d.met_on, d.not_applicable, d.missed)
 
 

@@ -14,7 +14,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:  # the holidays package is imported only when working days are counted
+    from holidays import HolidayBase
 
 # the `holidays` package's subdivision codes for the two nations the Act covers
 SUBDIVISIONS = {"england": "ENG", "wales": "WLS"}
@@ -95,13 +99,13 @@ def parse_span(text: str) -> Span:
 
 
 @lru_cache(maxsize=16)
-def _bank_holidays(nation: str):
+def _bank_holidays(nation: str) -> HolidayBase:
     if nation not in SUBDIVISIONS:
         raise ValueError(f"unknown nation {nation!r}; use england or wales")
     return _united_kingdom()(subdiv=SUBDIVISIONS[nation])
 
 
-def _united_kingdom() -> type:
+def _united_kingdom() -> type[HolidayBase]:
     """The `holidays` package's United Kingdom calendar (the one `country_holidays("GB")` gives), loaded
     from its own file: importing it by name first imports `holidays.countries`, the module of every
     country in the world, which costs a write command a fifth of its time."""

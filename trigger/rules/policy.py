@@ -137,6 +137,24 @@ class NotifyFile(_Section):
     reminder_template: TemplateId = ""  # reminders and reports to staff: ((subject)), ((body))
 
 
+def _base_url(text: str) -> str:
+    if not text:
+        return text
+    if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~\-/]*)?", text):
+        raise ValueError(
+            f"{text!r} is not the door's public address: give it as https://host or https://host/path, "
+            "with no query or fragment"
+        )
+    return text.rstrip("/")
+
+
+class WebFile(_Section):
+    # the applicant's door (docs/operations.md#the-applicants-door): its public address, which letters
+    # and e-mails carry the applicant's private link to, and how long after a case ends the link works
+    base_url: Annotated[str, AfterValidator(_base_url)] = ""
+    link_expires_after: Timescale = "90d"
+
+
 class ThresholdFile(_Section):
     qualifying_complaints: Annotated[int, AfterValidator(_qualifying)]
     hate_route: bool
@@ -217,6 +235,7 @@ class PolicyFile(_Section):
     agencies: Annotated[list[AgencyFile], AfterValidator(_unique_codes)] = []
     letterhead: LetterheadFile = LetterheadFile()
     notify: NotifyFile = NotifyFile()
+    web: WebFile = WebFile()
     # English -> Welsh for this partnership's own names and phrases (appeal body, grounds, roles),
     # read on top of letters/templates/glossary.toml by bilingual letters
     glossary: dict[str, str] = {}
@@ -363,6 +382,9 @@ class Policy:
     letterhead: Letterhead = Letterhead()
     notify: NotifyTemplates = NotifyTemplates()
     glossary: dict[str, str] = field(default_factory=dict)
+    web_base_url: str = ""  # the applicant's door's public address ("" when it has none)
+    # how long after the case ends the applicant's link still works
+    link_expires_after: Span = field(default_factory=lambda: Span(90, "d"))
     appeal_only: dict[str, str] = field(default_factory=dict)  # ground -> "threshold" or "outcome"
     path: str = ""
     text: str = field(default="", repr=False)
@@ -418,6 +440,8 @@ def _policy(f: PolicyFile, where: str, text: str) -> Policy:
         anchor_folder=f.anchor_folder,
         letterhead=_letterhead(f.letterhead, where),
         notify=NotifyTemplates(**f.notify.model_dump()),
+        web_base_url=f.web.base_url,
+        link_expires_after=parse_span(f.web.link_expires_after),
         appeal_only=dict(f.appeal.only),
         glossary=dict(f.glossary),
         path=where,

@@ -8,7 +8,8 @@ How the routes fit together:
   the complaint) about separate incidents. When the count reaches the policy's number the threshold
   is met and nothing local can change that;
 - the **local routes** (s.104(5)) are the partnership's own: one qualifying hate incident (LLR), or
-  N distinct people complaining about the same problem within six months;
+  N different people complaining about the same incident within six months (an incident being a
+  report and the reports linked to it with --same-as; docs/procedure.md#llr-threshold);
 - **stricter local caveats** (docs/procedure.md#stricter-local-caveats: Horsham's 7 days, Ashfield's
   diary sheets, Melton's latest report within a month) are the partnership's discretion too, so they are
   applied to the local routes only, never to the statutory count, and every explanation labels them
@@ -17,9 +18,11 @@ How the routes fit together:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from trigger.checks import name_key
 from trigger.rules.calendar import months_beginning_with
 from trigger.rules.dates import long_date
 
@@ -90,6 +93,62 @@ class Caveat:
         }
 
 
+@dataclass(frozen=True)
+class IncidentPeople:
+    """Who complained about one incident: the report it was first recorded as (followed through
+    --same-as links), the day of the behaviour, the qualifying reports of it and how many different
+    people made them."""
+
+    incident: int
+    occurred: date
+    complaints: tuple[int, ...]
+    people: int
+
+
+@dataclass(frozen=True)
+class CommunityCount:
+    """The local community route: the incident the most different people complained about, if any."""
+
+    needed: int
+    most: IncidentPeople | None
+
+    @property
+    def met(self) -> bool:
+        return self.most is not None and self.most.people >= self.needed
+
+    def as_dict(self) -> dict:
+        most = self.most
+        return {
+            "met": self.met,
+            "needed": self.needed,
+            "people": most.people if most else 0,
+            "incident": most.incident if most else None,
+            "occurred": most.occurred.isoformat() if most else None,
+            "complaints": list(most.complaints) if most else [],
+        }
+
+    def text(self) -> str:
+        """What the explanation says of the route: which incident met it, or the most any one reached."""
+        most = self.most
+        if most is None:
+            return (
+                "No qualifying complaint counts for the local community route, which needs "
+                f"{self.needed} different people to complain about the same incident within six months."
+            )
+        which = f"the behaviour on {long_date(most.occurred)} ({_ids(most.complaints)})"
+        if self.met:
+            return (
+                f"{most.people} different people complained about the same incident, {which}, within six "
+                f"months (at least {self.needed} needed), which meets the local community route."
+            )
+        who = "one person" if most.people == 1 else f"{most.people} different people"
+        return (
+            f"No incident was complained about by {self.needed} different people within six months: the "
+            f"most was {who}, about {which}. The local community route needs {self.needed} about the "
+            "same incident."
+        )
+
+
 @dataclass
 class Explanation:
     met: bool
@@ -103,6 +162,7 @@ class Explanation:
     caveats: list[Caveat] = field(default_factory=list)
     possible_duplicates: list[tuple[int, ...]] = field(default_factory=list)
     void: list[Verdict] = field(default_factory=list)  # recorded in error: kept, never counted
+    community: CommunityCount | None = None  # when the policy has the community route
 
     @property
     def statutory_met(self) -> bool:
@@ -122,6 +182,7 @@ class Explanation:
             "stricter_caveats": [c.as_dict() for c in self.caveats],
             "possible_duplicates": [list(group) for group in self.possible_duplicates],
             "void": [_verdict_dict(v) for v in self.void],
+            "community": self.community.as_dict() if self.community else None,
             "text": self.text(),
         }
 
@@ -192,12 +253,12 @@ def _verdict_dict(v: Verdict) -> dict:
     return out
 
 
-def _ids(ids, prefix: bool = True) -> str:
-    ids = [str(i) for i in ids]
-    head = ("complaint " if len(ids) == 1 else "complaints ") if prefix else ""
-    if len(ids) <= 1:
-        return head + "".join(ids)
-    return head + ", ".join(ids[:-1]) + " and " + ids[-1]
+def _ids(ids: Iterable[int], prefix: bool = True) -> str:
+    names = [str(i) for i in ids]
+    head = ("complaint " if len(names) == 1 else "complaints ") if prefix else ""
+    if len(names) <= 1:
+        return head + "".join(names)
+    return head + ", ".join(names[:-1]) + " and " + names[-1]
 
 
 # -- the statutory definition ---------------------------------------------------------------------------
@@ -318,25 +379,14 @@ def evaluate(complaints: list[Complaint], application: date, rules: Rules) -> Ex
                 "No qualifying complaint is about a hate incident, "
                 "so the local hate incident route is not met."
             )
+    community = None
     if rules.community_route:
-        # s.104(5): N distinct people complain about one problem in six months (docs/procedure.md#threshold)
-        people: dict[str, int] = {}
-        for c in local_pool:
-            people.setdefault((c.complainant or "").strip().casefold() or "the victim", c.id)
-        n = len(people)
-        if n >= rules.community_individuals:
-            routes["community"] = (
-                f"{n} different people complained about this problem within six months "
-                f"(at least {rules.community_individuals} needed), which meets the local "
-                "community route."
-            )
+        # s.104(5), LLR procedure (Leicester City): three people about the same incident, counted per incident
+        most = next(iter(people_per_incident(local_pool, by_id)), None)
+        community = CommunityCount(rules.community_individuals, most)
+        routes["community"] = community.text()
+        if community.met:
             route = route or "community"
-        else:
-            routes["community"] = (
-                f"{n} different {'person' if n == 1 else 'people'} complained about this "
-                f"problem within six months; the local community route needs "
-                f"{rules.community_individuals}."
-            )
 
     for name in rules.stricter_caveats:
         effect = caveat_effects.get(name, "It made no difference here.")
@@ -360,7 +410,27 @@ def evaluate(complaints: list[Complaint], application: date, rules: Rules) -> Ex
         routes=routes,
         caveats=caveats,
         possible_duplicates=_possible_duplicates(ordered),
+        community=community,
     )
+
+
+def people_per_incident(pool: list[Complaint], by_id: dict[int, Complaint]) -> list[IncidentPeople]:
+    """Each incident of `pool` with the different people who complained about it (a complaint with no
+    complainant is the victim's; names compared as `checks.name_key` compares them), the incident the
+    most people complained about first, then the earlier behaviour."""
+    reports: dict[int, list[Complaint]] = {}
+    for c in pool:
+        reports.setdefault(_root(c, by_id), []).append(c)
+    out = [
+        IncidentPeople(
+            incident=root,
+            occurred=by_id[root].occurred,
+            complaints=tuple(sorted(c.id for c in group)),
+            people=len({name_key(c.complainant) or "the victim" for c in group}),
+        )
+        for root, group in reports.items()
+    ]
+    return sorted(out, key=lambda i: (-i.people, i.occurred, i.incident))
 
 
 def _caveat_notes(ordered: list[Complaint], rules: Rules) -> dict[int, str]:

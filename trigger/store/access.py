@@ -67,6 +67,9 @@ AUDIT = Permission("audit", "verifying the audit log", ("admin", "manager"))
 # the public's one permission, through the online door only (`App(public=True)`): no role holds it,
 # so it is not among PERMISSIONS, the roles' table
 APPLY = Permission("apply", "applying online", ())
+# the applicant at their own case page (`trigger.cases.links`): what the link opens, nothing else
+FOLLOW = Permission("follow", "following one's own case online", ())
+PUBLIC = (APPLY, FOLLOW)
 
 PERMISSIONS = (
     SETUP,
@@ -258,11 +261,15 @@ def enter(app: Acting, session: Session) -> Access:
 
 
 def _enter_public(app: Acting, session: Session, conn: Connection) -> Access:
-    """A member of the public at the online door: nobody registered, allowed to apply and nothing else,
-    for the partnership whose door they came through."""
+    """A member of the public at the online door: nobody registered, allowed to apply and to follow the
+    case their private link opens (the use-cases of `FOLLOW` find the case by the link, never by a
+    reference the public types), and nothing else, for the partnership whose door they came through."""
     need = app.needs[-1] if app.needs else None
-    if need is not APPLY:
-        raise NotPermitted(f"the online door only takes applications, not {need.what if need else 'this'}")
+    if need not in PUBLIC:
+        raise NotPermitted(
+            "the online door only takes applications and opens an applicant's own case, "
+            f"not {need.what if need else 'this'}"
+        )
     app.who = Actor(app.actor)
     scope = partnership_by_code(conn, app.partnership).id if app.partnership else None
     access = Access(app.who, need, scope)

@@ -39,7 +39,7 @@ from trigger.errors import (
     TriggerError,
 )
 from trigger.settings import DB_NAME, data_dir
-from trigger.store import access, db, outputs
+from trigger.store import access, db, outputs, queue
 
 
 def default_db_url() -> str:
@@ -69,18 +69,36 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")  # the CLI and the reminder service read and write at once
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA busy_timeout=10000")  # a writer sets its own, from what is left of its patience
     # a deleted or overwritten value is zeroed in the file, not left in free space until reused, so
     # that purge erases for good (docs/operations.md#erasure)
     cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 
-def _sqlite_begin(conn: Connection) -> None:
-    # A writer takes the write lock at BEGIN (IMMEDIATE), so it waits its turn under busy_timeout
-    # instead of failing with "database is locked" when a reader's snapshot turns into a write
-    # after another writer committed (SQLITE_BUSY_SNAPSHOT). Readers begin DEFERRED and never block.
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("trigger_write") else "BEGIN")
+def _sqlite_begin(writers: queue.Queue | None, conn: Connection) -> None:
+    # A writer takes the write lock at BEGIN (IMMEDIATE), never by turning a reader's snapshot into a
+    # write, which fails at once when another writer committed in between (SQLITE_BUSY_SNAPSHOT); and
+    # before that it waits for its turn in the writers' queue (`trigger.store.queue`), which hands
+    # the lock on in order. Readers begin DEFERRED and never block.
+    options = conn.get_execution_options()
+    if not options.get("trigger_write"):
+        conn.exec_driver_sql("BEGIN")
+        return
+    limit = queue.patience()
+    raw = conn.connection.dbapi_connection
+    turn = writers.join(limit, options.get("trigger_notice")) if writers is not None else None
+    try:
+        if isinstance(raw, queue.QueuedConnection):
+            raw.turn = turn  # ended just after this transaction's COMMIT or ROLLBACK
+        # SQLite's own wait, for a writer outside the queue (another program): what patience is left
+        left = limit - (turn.waited if turn is not None else 0.0)
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={max(1, int(left * 1000))}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        if turn is not None:
+            turn.end()
+        raise
 
 
 def _postgres_session(dbapi_conn, _record) -> None:
@@ -143,14 +161,15 @@ def get_engine(url: str) -> Engine:
         os.chmod(path, 0o600)  # personal data: private to its owner
     kwargs = {}
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"check_same_thread": False}
+        kwargs["connect_args"] = {"check_same_thread": False, "factory": queue.QueuedConnection}
     try:
         engine = create_engine(url, **kwargs)
     except ImportError as exc:  # the URL's driver is not installed
         raise missing_driver(url, exc) from None
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        writers = queue.Queue(path) if path is not None else None
+        event.listen(engine, "begin", functools.partial(_sqlite_begin, writers))
     elif engine.dialect.name == "postgresql":
         event.listen(engine, "connect", _postgres_session)
     _engines[url] = engine
@@ -318,7 +337,8 @@ class App:
     """What every command needs: where the data is, who is acting, which policy by default, and the
     partnership chosen with --partnership (`public`: the online door, whose one permission is to apply).
     `needs` is the stack of permissions the use-cases in hand
-    declared (`trigger.store.access.needs`); `who` is the acting user once resolved."""
+    declared (`trigger.store.access.needs`); `who` is the acting user once resolved. `notice` is told
+    when a change has waited a few seconds for its turn (the command line prints it on stderr)."""
 
     def __init__(
         self,
@@ -327,6 +347,7 @@ class App:
         policy: str | None = None,
         partnership: str | None = None,
         public: bool = False,
+        notice: queue.Notice | None = None,
     ):
         self.url = url or db_url()
         self.public = public  # the online door: a member of the public, who may only apply
@@ -339,17 +360,23 @@ class App:
         self._schema_checked = False
         self._ahead = False
         self._writer: Engine | None = None
+        self.notice = notice
 
     @property
     def engine(self) -> Engine:
         return get_engine(self.url)
 
     @property
-    def _write_engine(self) -> Engine:
-        # the same pool; only the BEGIN differs on SQLite (see _sqlite_begin)
+    def write_engine(self) -> Engine:
+        """The engine for changes: the same pool; on SQLite each transaction waits for its turn in the
+        writers' queue and begins IMMEDIATE (`_sqlite_begin`)."""
         if self._writer is None:
-            self._writer = self.engine.execution_options(trigger_write=True)
+            self._writer = self.engine.execution_options(trigger_write=True, trigger_notice=self._notice)
         return self._writer
+
+    def _notice(self, text: str) -> None:
+        if self.notice is not None:
+            self.notice(text)
 
     def require_file(self) -> None:
         """A SQLite file that does not exist is refused before the engine would make it (and its
@@ -411,7 +438,7 @@ class App:
         user's simultaneous change becomes `ConcurrentChange` (one clear line), or `Retry` when running
         the command again settles it (see `retried`)."""
         self.require_schema(writing=True)
-        with Session(self._write_engine, expire_on_commit=False) as session:
+        with Session(self.write_engine, expire_on_commit=False) as session:
             event.listen(session, "before_flush", _lock_before_flush)
             try:
                 _enter(self, session)

@@ -505,3 +505,18 @@ class Signposting(SQLModel, table=True):
     actor: str
     created_at: datetime = Field(default_factory=utcnow)
     partnership_id: int = Field(foreign_key="partnership.id", index=True)
+
+
+class ApplicantLink(SQLModel, table=True):
+    """The applicant's private link to their case page at the online door (`trigger web link`): only the
+    sha256 of its random token is kept, never the token; a link stops working when revoked, or once the
+    case has been closed or withdrawn for the policy's `[web] link_expires_after`."""
+
+    __tablename__ = "applicant_link"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="review_case.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    issued_on: date
+    issued_for: str = Field(max_length=32)  # what gave it: trigger web link, a letter, the online door
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_on: date | None = None

@@ -5,8 +5,8 @@
   flushed to disk, and only then renamed into place, so a full disk or a missing folder leaves no
   half-written file and, for a letter, nothing recorded;
 - an existing file is never replaced without `--force`;
-- nothing is ever written over the database file, its WAL or its journal (symbolic and hard links
-  resolved);
+- nothing is ever written over the database file, its WAL, its journal or its writers' queue
+  (symbolic and hard links resolved);
 - a character device or a pipe (`/dev/stdout`, a FIFO) is written to directly, as a stream.
 
 Writing is in two steps, `stage` (the temporary file) and `place` (the rename), so that a command
@@ -58,11 +58,12 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def database_files(db_url: str | None) -> list[Path]:
-    """The files of a SQLite database: the file itself and its WAL, shared-memory and journal files."""
+    """The files of a SQLite database: the file itself, its WAL, shared-memory and journal files, and the
+    writers' queue (`trigger.store.queue`)."""
     path = sqlite_path(db_url or "")
     if path is None:
         return []
-    return [Path(f"{path}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")]
+    return [Path(f"{path}{suffix}") for suffix in ("", "-wal", "-shm", "-journal", "-queue")]
 
 
 def _is_database(target: Path, db_url: str | None) -> bool:

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from trigger.rules import policy as policies
 from trigger.rules.policy import Letterhead, Policy
 from trigger.store import access
-from trigger.store.models import Partnership, row_id
+from trigger.store.models import Partnership, ReviewCase, row_id
 
 
 def partnership_of(session: Session, partnership_id: int | None = None) -> Partnership | None:
@@ -77,3 +77,33 @@ def name_of(row: Partnership, policy: Policy) -> str:
     """A partnership's name as its letters give it: the name it was given, else (a partnership `init`
     named after its policy's area) the policy's partnership name."""
     return policy.partnership if row.name.strip() in ("", policy.area) else row.name
+
+
+def point_of_contact(session: Session, case: ReviewCase, pol: Policy, head: Heading | None = None) -> dict:
+    """Who the applicant deals with, and who signs: the case's named single point of contact when one
+    is recorded, else the policy's letterhead signatory, else the manager
+    (docs/procedure.md#point-of-contact). The one place a per-case SPoC drops in. `head`: the
+    partnership's letterhead, when the caller has it already."""
+    if case.spoc_name:  # the case's named SPoC (2025 guidance), set at assign or by case update
+        return {
+            "name": case.spoc_name,
+            "person": True,
+            "role": "Single point of contact",
+            "email": case.spoc_email or manager_address(session, pol, case.partnership_id) or None,
+        }
+    letterhead = (head or heading(session, pol, case.partnership_id)).letterhead
+    if letterhead.signatory_name:
+        return {
+            "name": letterhead.signatory_name,
+            "person": True,
+            "role": letterhead.signatory_role or None,
+            "email": manager_address(session, pol, case.partnership_id) or None,
+        }
+    # the manager's name in the policy is usually a role ("Community Safety Manager"): letters say
+    # "contact us" rather than naming a role as if it were a person
+    return {
+        "name": pol.manager_name,
+        "person": False,
+        "role": None,
+        "email": manager_address(session, pol, case.partnership_id) or None,
+    }

@@ -29,11 +29,16 @@ FIELDS = ("reason", "detail")
 CARRIED = ("facts", "baseline")  # what an event carries for `audit verify` (trigger.store.facts)
 
 
-def _aead(key: bytes) -> Any:
-    # imported only when there is text to seal or open: `list` and `--help` never pay for it
+def ready() -> Any:
+    """The cipher (AES-GCM), imported only when there is text to seal or open: `list` and `--help`
+    never pay for it; a change imports it before its turn in the writers' queue."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    return AESGCM(key)
+    return AESGCM
+
+
+def _aead(key: bytes) -> Any:
+    return ready()(key)
 
 
 def _bound(case_id: int, seq: int, field: str) -> bytes:

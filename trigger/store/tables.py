@@ -78,6 +78,20 @@ def _appeal() -> Table:
     )
 
 
+def _applicant_link() -> Table:
+    return Table(
+        "applicant_link",
+        metadata,
+        Column("id", Integer(), primary_key=True),
+        Column("case_id", Integer()),
+        Column("token_hash", AutoString()),
+        Column("issued_on", Date()),
+        Column("issued_for", AutoString()),
+        Column("created_at", UTCDateTime()),
+        Column("revoked_on", Date()),
+    )
+
+
 def _audit_event() -> Table:
     return Table(
         "audit_event",
@@ -473,6 +487,7 @@ _BUILD = {
     "agency": _agency,
     "app_user": _app_user,
     "appeal": _appeal,
+    "applicant_link": _applicant_link,
     "audit_event": _audit_event,
     "audit_head": _audit_head,
     "case_key": _case_key,

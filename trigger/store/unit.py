@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from trigger import checks
 from trigger.errors import ConcurrentChange, InvalidInput, NotFound, Retry
-from trigger.store import access, audit, schedule
+from trigger.store import access, audit, schedule, seal
 from trigger.store.app import App, retried, today, writers_lock
 from trigger.store.models import Agency, AuditEvent, PolicySnapshot, ReviewCase, row_id, utcnow
 
@@ -32,17 +32,25 @@ from workflows import machine
 # -- policies ---------------------------------------------------------------------------------------
 
 
-def default_policy(app: App, session: Session, partnership_id: int | None = None) -> Policy:
+def default_policy(
+    app: App, session: Session, partnership_id: int | None = None, known: Policy | None = None
+) -> Policy:
     """The policy a new case starts under: `--policy`, else its partnership's (the one chosen at
-    `trigger init` or `trigger partnership add`)."""
+    `trigger init` or `trigger partnership add`); `known`, when it was loaded from that file (read
+    before the change joined the writers' queue: `load_ahead`)."""
     if app.policy_override:
-        return policies.load(app.policy_override)
-    row = partnership_of(session, partnership_id)
-    return policies.load(row.policy if row is not None else "llr")
+        name = app.policy_override
+    else:
+        row = partnership_of(session, partnership_id)
+        name = row.policy if row is not None else "llr"
+    if known is not None and known.path == str(policies.resolve(name)):
+        return known
+    return policies.load(name)
 
 
-def case_policy(session: Session, case: ReviewCase) -> Policy:
-    """The policy version the case started under, from its stored snapshot."""
+def case_policy(session: Session, case: ReviewCase, known: Policy | None = None) -> Policy:
+    """The policy version the case started under, from its stored snapshot (`known`, when it is that
+    snapshot's, already parsed: `load_ahead`)."""
     snap = session.exec(
         select(PolicySnapshot).where(
             PolicySnapshot.name == case.policy_name, PolicySnapshot.version == case.policy_version
@@ -50,7 +58,36 @@ def case_policy(session: Session, case: ReviewCase) -> Policy:
     ).first()
     if snap is None:
         return policies.load(case.policy_name)
-    return policies.parse(snap.text, f"{case.policy_name} {case.policy_version} (as stored)")
+    where = f"{case.policy_name} {case.policy_version} (as stored)"
+    if known is not None and known.text == snap.text and known.path == where:
+        return known
+    return policies.parse(snap.text, where)
+
+
+def load_ahead(policy: Policy) -> Policy:
+    """Load what a change under `policy` needs that is slow to load (its bank holidays, the cipher
+    that seals the audit log's text) before the change joins the writers' queue, so that its turn is
+    spent on the database alone (docs/architecture.md#optimistic-locking)."""
+    policy.calendar()
+    seal.ready()
+    return policy
+
+
+def _policy_of_case(app: App, reference: str) -> Policy:
+    """The policy a case runs under, read outside any write transaction, with what it needs loaded
+    (`load_ahead`)."""
+    app.require_schema(writing=True)  # a database the code must not write is refused before it is read
+    with app.read() as session:
+        return load_ahead(case_policy(session, find_case(session, reference)))
+
+
+def policy_of_new_case(app: App) -> Policy:
+    """The policy a new case would start under, read outside any write transaction, with what it
+    needs loaded (`load_ahead`)."""
+    app.require_schema(writing=True)
+    with app.read() as session:
+        home = partnership_of(session)
+        return load_ahead(default_policy(app, session, home.id if home is not None else None))
 
 
 # -- finding things ---------------------------------------------------------------------------------
@@ -209,17 +246,20 @@ def _version_check(case: ReviewCase, version: int | None, seen: int) -> Callable
 
 
 @contextmanager
-def changing(app: App, reference: str) -> Iterator[Work]:
+def changing(app: App, reference: str, policy: Policy | None = None) -> Iterator[Work]:
     """Load a case for change; then, in one transaction: the change, its audit event, the case's
     refreshed deadlines, and whatever must happen just before the commit (`Work.before_commit`: a
     letter's file put in place). The case's version (optimistic lock) moves only when the case row
     itself changes (a move, an edit of the case); an addition to the case leaves it alone, so two
-    people adding to one case never clash (docs/architecture.md#optimistic-locking).
+    people adding to one case never clash (docs/architecture.md#optimistic-locking). The case's
+    policy is read first, outside the transaction (`_policy_of_case`, or `policy` when the caller
+    has it already).
 
     Use-case functions that use this are wrapped in `retried`."""
+    known = load_ahead(policy) if policy is not None else _policy_of_case(app, reference)
     with app.write() as session:
         case = find_case(session, reference)
-        work = Work(session, case, case_policy(session, case), app.actor)
+        work = Work(session, case, case_policy(session, case, known), app.actor)
         session.info.setdefault("on_lock", []).append(
             _version_check(case, case.version, last_event(session, row_id(case)))
         )

@@ -4,6 +4,7 @@
     /apply                     the start page (a county: the list of its partnerships' doors)
     /apply/CODE                a partnership's own start page, with its name and letterhead
     /apply/CODE/STEP           one question a page (`journey`), then check your answers, then sent
+    /case/TOKEN, /case/...     the applicant's own case page, opened by their private link (`casepages`)
     /static/...                GOV.UK Frontend's assets and the door's own, served from the package
 
 Every page is in English and Welsh (`?lang=cy` on any page switches; Welsh first under a Welsh
@@ -12,155 +13,32 @@ policy), works without JavaScript, and is answered through `guard.Guard` (header
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from trigger.cases import online
 from trigger.errors import NotFound, TriggerError
-from trigger.store.app import App
-from trigger.web import journey
-from trigger.web.drafts import COOKIE, Draft, Drafts
-from trigger.web.forms import MAX_FIELDS, Problems
-from trigger.web.guard import BodyTooLarge, Guard, RateLimit, client_of, log
-from trigger.web.words import LANGUAGES, say
-
-HERE = Path(__file__).resolve().parent
-SUBMISSIONS_PER_HOUR = 10  # applications one client may send in an hour (a support worker's few, not a bot's)
-DOOR_SECONDS = 30.0  # how long a partnership's name, letterhead and agencies are kept before reading again
-
-
-class Web:
-    """The door's state in this process: the database, the drafts, the templates, the limits."""
-
-    def __init__(self, url: str | None, submissions_per_hour: int, policy: str | None = None):
-        self.url, self.policy = url, policy
-        session_key, csrf_key = online.web_keys(self.app(None))
-        self.drafts = Drafts(session_key, csrf_key)
-        self.submissions = RateLimit(submissions_per_hour)
-        self.env = Environment(
-            loader=ChoiceLoader(
-                [
-                    FileSystemLoader(HERE / "templates"),
-                    PrefixLoader(
-                        {"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates")}
-                    ),
-                ]
-            ),
-            autoescape=select_autoescape(default=True, default_for_string=True),
-            auto_reload=False,  # the templates ship in the package: no file checks on every render
-        )
-        self._doors: dict[str | None, tuple[float, online.Door]] = {}
-
-    def app(self, code: str | None) -> App:
-        """The engine's App for one request: the public at the door of partnership `code`."""
-        return App(self.url, actor=online.ACTOR, policy=self.policy, partnership=code, public=True)
-
-    def door(self, code: str | None) -> online.Door:
-        now = time.monotonic()
-        cached = self._doors.get(code)
-        if cached is not None and now - cached[0] < DOOR_SECONDS:
-            return cached[1]
-        found = online.door(self.app(None), code)
-        self._doors[code] = (now, found)
-        return found
-
-
-# -- pages ---------------------------------------------------------------------------------------------
-
-
-def language_of(draft: Draft | None, door: online.Door | None) -> str:
-    if draft is not None and draft.language in LANGUAGES:
-        return draft.language
-    return "cy" if door is not None and door.welsh_first else "en"
-
-
-def render(
-    web: Web,
-    request: Request,
-    template: str,
-    *,
-    door: online.Door | None,
-    draft: Draft | None,
-    status: int = 200,
-    problems: Problems | None = None,
-    **context,
-) -> HTMLResponse:
-    lang = language_of(draft, door)
-    base = f"/apply/{door.code}" if door is not None else "/apply"
-    languages = [("cy", "Cymraeg"), ("en", "English")]
-    if not (door is not None and door.welsh_first):
-        languages.reverse()
-    errors = dict(problems.messages) if problems else {}
-    link = context.pop("error_link", lambda name: f"#{journey.anchor(name)}")
-    html = web.env.get_template(template).render(
-        t=lambda key, **values: say(key, lang, **values),
-        lang=lang,
-        door=door,
-        base=base,
-        start_url=context.pop("start_url", base),
-        languages=languages,
-        csrf=web.drafts.csrf(draft) if draft is not None else "",
-        errors=errors,
-        error_list=[{"text": message, "href": link(name)} for name, message in errors.items()],
-        values=context.pop("values", {}),
-        **context,
-    )
-    response = HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
-    if draft is not None:
-        keep(web, request, response, draft)
-    return response
-
-
-def keep(web: Web, request: Request, response: Response, draft: Draft) -> None:
-    """The session cookie: signed, HttpOnly, SameSite=Lax, Secure when the request came over TLS."""
-    response.set_cookie(
-        COOKIE,
-        web.drafts.cookie(draft),
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/apply",
-    )
-
-
-def problem(
-    web: Web, request: Request, status: int, title: str, text: str, door=None, draft=None
-) -> HTMLResponse:
-    start = f"/apply/{door.code}" if door is not None else "/apply"
-    return render(
-        web,
-        request,
-        "problem.html",
-        door=door,
-        draft=draft,
-        status=status,
-        title_key=title,
-        text_key=text,
-        start_url=start,
-    )
-
-
-def redirect(web: Web, request: Request, url: str, draft: Draft | None = None, background=None) -> Response:
-    response = RedirectResponse(url, status_code=303, background=background)
-    response.headers["cache-control"] = "no-store"
-    if draft is not None:
-        keep(web, request, response, draft)
-    return response
-
-
-async def read_form(request: Request):
-    """The form a page sent, bounded in fields (the body's size is bounded by the guard)."""
-    return await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=200_000)
-
+from trigger.web import casepages, journey
+from trigger.web.drafts import COOKIE, Draft
+from trigger.web.forms import Problems
+from trigger.web.guard import BodyTooLarge, Guard, client_of, log
+from trigger.web.pages import (
+    GUESSES_PER_HOUR,
+    HERE,
+    SUBMISSIONS_PER_HOUR,
+    Web,
+    language_of,
+    problem,
+    read_form,
+    redirect,
+    render,
+)
+from trigger.web.words import LANGUAGES
 
 # -- the application --------------------------------------------------------------------------------------
 
@@ -171,10 +49,11 @@ def create_app(
     submissions_per_hour: int = SUBMISSIONS_PER_HOUR,
     posts_per_hour: int | None = None,
     policy: str | None = None,
+    guesses_per_hour: int = GUESSES_PER_HOUR,
 ):
     """The door over the database at `url` (default: TRIGGER_DB or the user's database). Its secrets
     (the session key, the form key) are made once and kept in the database's settings."""
-    web = Web(url, submissions_per_hour, policy)
+    web = Web(url, submissions_per_hour, policy, guesses_per_hour)
 
     async def door_or_404(request: Request, code: str | None):
         try:
@@ -298,6 +177,9 @@ def create_app(
         if draft is None or draft.receipt is None:
             return redirect(web, request, f"/apply/{door.code}")
         context = journey.confirmation(draft.receipt, language_of(draft, door))
+        receipt = draft.receipt
+        # the whole link as the applicant will use it: the door's public address, else this server's
+        context["link"] = receipt.link or str(request.base_url).rstrip("/") + receipt.link_path
         return render(web, request, "done.html", door=door, draft=draft, **context)
 
     async def not_found(request: Request, exc) -> Response:
@@ -314,6 +196,7 @@ def create_app(
         Route("/apply/{code}/done", done),
         Route("/apply/{code}/{step:str}/{n:int}", step, methods=["GET", "POST"]),
         Route("/apply/{code}/{step:str}", step, methods=["GET", "POST"]),
+        *casepages.routes(web),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     starlette = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})

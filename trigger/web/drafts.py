@@ -13,8 +13,12 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from hashlib import sha256
+from typing import TYPE_CHECKING
 
 from itsdangerous import BadSignature, TimestampSigner
+
+if TYPE_CHECKING:
+    from trigger.cases.online import Receipt
 
 IDLE_SECONDS = 3600  # the start page tells the applicant: answers are deleted after 60 minutes
 MOST_DRAFTS = 5000  # memory bound: a draft holds at most about 250 KB (the field limits)
@@ -30,7 +34,7 @@ class Draft:
     language: str | None = None
     answers: dict = field(default_factory=dict)
     incidents: list[dict] = field(default_factory=list)
-    receipt: object | None = None
+    receipt: Receipt | None = None
     touched: float = field(default_factory=time.monotonic)
 
 

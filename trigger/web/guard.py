@@ -5,13 +5,15 @@
 - a limit on the size of a request's body (413 before the application reads it);
 - a limit on how many forms one client may send in an hour (429);
 - one log line per request with the method, the path, the status and the time taken: never a
-  client's address, a query string, a form's contents or an exception's message, which may hold
-  personal data; an unexpected error is logged by its type and answered with a plain 500 page.
+  client's address, a query string, a form's contents, an applicant's private link or an exception's
+  message, which may hold personal data or open a case; an unexpected error is logged by its type
+  and answered with a plain 500 page.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import deque
@@ -48,6 +50,14 @@ class RateLimit:
         self._lock = threading.Lock()
 
     def allow(self, client: str) -> bool:
+        """Count one event of the client's, unless it has had its most already."""
+        return self._event(client, count=True)
+
+    def spent(self, client: str) -> bool:
+        """Whether the client has had its most already (nothing counted)."""
+        return not self._event(client, count=False)
+
+    def _event(self, client: str, count: bool) -> bool:
         now = time.monotonic()
         with self._lock:
             times = self._seen.setdefault(client, deque())
@@ -55,11 +65,20 @@ class RateLimit:
                 times.popleft()
             if len(times) >= self.most:
                 return False
-            times.append(now)
+            if count:
+                times.append(now)
             if len(self._seen) > 100_000:  # forget clients gone quiet, so memory stays bounded
                 for key in [k for k, v in self._seen.items() if not v or now - v[-1] > self.window]:
                     del self._seen[key]
             return True
+
+
+_LINK = re.compile(r"/case/[^/]{20,}")  # an applicant's private link: /case/TOKEN
+
+
+def loggable(path: str) -> str:
+    """A path as the log may hold it: an applicant's private link without its token."""
+    return _LINK.sub("/case/[link]", path)
 
 
 def client_of(scope) -> str:
@@ -67,7 +86,7 @@ def client_of(scope) -> str:
     return client[0] if client else "unknown"
 
 
-def _plain_page(status: int, title_key: str, text_key: str) -> bytes:
+def plain_page(status: int, title_key: str, text_key: str) -> bytes:
     """A bilingual page for a refusal made before the application runs (no template, no session)."""
     parts = []
     for language in ("en", "cy"):
@@ -120,11 +139,11 @@ class Guard:
             if status["code"] == 0:
                 await self._answer(send_with_headers, 413, "too_large_title", "refused_text")
         except Exception as exc:  # noqa: BLE001 - anything unexpected: its type only, never its message
-            log.error("%s %s failed: %s", scope["method"], scope["path"], type(exc).__name__)
+            log.error("%s %s failed: %s", scope["method"], loggable(scope["path"]), type(exc).__name__)
             if status["code"] == 0:
                 await self._answer(send_with_headers, 500, "broken_title", "broken_text")
         took = (time.perf_counter() - started) * 1000
-        log.info("%s %s %s %.1fms", scope["method"], scope["path"], status["code"], took)
+        log.info("%s %s %s %.1fms", scope["method"], loggable(scope["path"]), status["code"], took)
 
     def _refusal(self, scope) -> tuple[int, str, str] | None:
         if scope["method"] != "POST":
@@ -155,7 +174,7 @@ class Guard:
 
     @staticmethod
     async def _answer(send, status: int, title_key: str, text_key: str) -> None:
-        body = _plain_page(status, title_key, text_key)
+        body = plain_page(status, title_key, text_key)
         await send(
             {
                 "type": "http.response.start",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal, overload
 
 from letters.glossary import welsh_name
 from trigger.cases import online
@@ -49,7 +50,12 @@ ORDER = (
 )
 
 
+@overload
+def page(name: Literal["check"], number: None) -> Page: ...
+@overload
+def page(name: str, number: int | None) -> Page | None: ...
 def page(name: str, number: int | None) -> Page | None:
+    """The page of that name (and complaint number, for `incident`), or None: no such page."""
     if name not in ORDER or (name == "incident") != (number is not None):
         return None
     return Page(name, f"{name}.html", number)
@@ -336,7 +342,7 @@ def _incident(p: Page, form, draft: Draft, door: online.Door, problems: Problems
     hate = text(form, "hate")
     if hate not in ("no", "unsure", *HATE_STRANDS):
         problems.add("hate", say("err_hate_required", problems.language))
-    if problems:
+    if problems or occurred is None or reported is None or agency is None:  # each None added a problem
         return ""
     complaint = online.Complaint(
         occurred=occurred,

@@ -33,6 +33,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "Built with GOV.UK Frontend (MIT licence). Run by {partnership}.",
         "Wedi'i adeiladu gyda GOV.UK Frontend (trwydded MIT). Yn cael ei redeg gan {partnership}.",
     ),
+    "footer_built_plain": (
+        "Built with GOV.UK Frontend (MIT licence).",
+        "Wedi'i adeiladu gyda GOV.UK Frontend (trwydded MIT).",
+    ),
     "emergency": (
         "In an emergency call 999. Otherwise call 101 or report online.",
         "Mewn argyfwng, ffoniwch 999. Fel arall, ffoniwch 101 neu rhowch wybod ar-lein.",
@@ -369,6 +373,19 @@ TEXT: dict[str, tuple[str, str]] = {
         "Keep your reference number and quote it when you contact us.",
         "Cadwch eich cyfeirnod a'i nodi pan fyddwch yn cysylltu â ni.",
     ),
+    "done_follow": ("Follow your case online", "Dilyn eich achos ar-lein"),
+    "done_follow_text": (
+        "You can follow your case, and take part in the review, on your own private page:",
+        "Gallwch ddilyn eich achos, a chymryd rhan yn yr adolygiad, ar eich tudalen breifat eich hun:",
+    ),
+    "done_follow_private": (
+        "Keep this link private: anyone who has it can see your case.",
+        "Cadwch y ddolen hon yn breifat: gall unrhyw un sydd â hi weld eich achos.",
+    ),
+    "done_follow_email": (
+        "We have sent it to you by email too.",
+        "Rydym wedi'i hanfon atoch drwy e-bost hefyd.",
+    ),
     "done_keep_reporting": (
         "Please keep reporting any new incidents.",
         "Daliwch ati i roi gwybod am unrhyw ddigwyddiadau newydd.",
@@ -377,6 +394,141 @@ TEXT: dict[str, tuple[str, str]] = {
     "span_wd": ("{n} working days", "{n} diwrnod gwaith"),
     "span_d_1": ("1 day", "1 diwrnod"),
     "span_d": ("{n} days", "{n} diwrnod"),
+    # -- the applicant's own case page -----------------------------------------------------------------------
+    "case_service": ("Your ASB Case Review", "Eich Adolygiad Achos"),
+    "case_caption": ("Your ASB Case Review", "Eich Adolygiad Achos"),
+    "case_title": ("Case {reference}", "Achos {reference}"),
+    "case_stage": ("Where your case is now", "Ble mae eich achos nawr"),
+    "case_history": ("What has happened so far", "Beth sydd wedi digwydd hyd yma"),
+    "stage_received": ("Received", "Wedi dod i law"),
+    "stage_threshold": (
+        "Deciding whether the threshold for a review is met",
+        "Penderfynu a yw'r trothwy ar gyfer adolygiad wedi'i gyrraedd",
+    ),
+    "stage_review": ("Under review", "Yn cael ei adolygu"),
+    "stage_outcome": ("Outcome issued", "Canlyniad wedi'i gyhoeddi"),
+    "stage_appeal": ("Appeal", "Apêl"),
+    "stage_closed": ("Closed", "Wedi cau"),
+    "moved_received": ("We received your application", "Cawsom eich cais"),
+    "moved_threshold_met": (
+        "The threshold was met: your case will be reviewed",
+        "Cafodd y trothwy ei gyrraedd: bydd eich achos yn cael ei adolygu",
+    ),
+    "moved_threshold_not_met": (
+        "We decided the threshold for a review was not met",
+        "Gwnaethom benderfynu nad oedd y trothwy ar gyfer adolygiad wedi'i gyrraedd",
+    ),
+    "moved_in_review": ("The review started", "Dechreuodd yr adolygiad"),
+    "moved_outcome_issued": (
+        "We sent you the outcome of the review",
+        "Anfonwyd canlyniad yr adolygiad atoch",
+    ),
+    "moved_appealed": ("We received your appeal", "Cawsom eich apêl"),
+    "moved_closed": ("Your case was closed", "Cafodd eich achos ei gau"),
+    "moved_withdrawn": ("Your application was withdrawn", "Cafodd eich cais ei dynnu'n ôl"),
+    "next_heading": ("What happens next", "Beth sy'n digwydd nesaf"),
+    "next_threshold_decision": (
+        "{name} will decide whether the threshold for a review is met by {date}.",
+        "Bydd {name} yn penderfynu a yw'r trothwy ar gyfer adolygiad wedi'i gyrraedd erbyn {date}.",
+    ),
+    "next_review": (
+        "{name} will finish the review and send you its outcome by {date}.",
+        "Bydd {name} yn gorffen yr adolygiad ac yn anfon y canlyniad atoch erbyn {date}.",
+    ),
+    "next_appeal_decision": (
+        "{name} will decide your appeal by {date}.",
+        "Bydd {name} yn penderfynu ar eich apêl erbyn {date}.",
+    ),
+    "next_appeal_window": (
+        "If you are not satisfied with the decision, you can appeal until {date}.",
+        "Os nad ydych yn fodlon â'r penderfyniad, gallwch apelio tan {date}.",
+    ),
+    "next_actions": (
+        "{name} is making sure the actions in your action plan are carried out.",
+        "Mae {name} yn sicrhau bod y camau yn eich cynllun gweithredu yn cael eu cyflawni.",
+    ),
+    "next_closing": (
+        "{name} will write to you when your case is closed, to say when and why.",
+        "Bydd {name} yn ysgrifennu atoch pan fydd eich achos yn cau, i ddweud pryd a pham.",
+    ),
+    "next_threshold_decision_nodate": (
+        "{name} will decide whether the threshold for a review is met.",
+        "Bydd {name} yn penderfynu a yw'r trothwy ar gyfer adolygiad wedi'i gyrraedd.",
+    ),
+    "next_review_nodate": (
+        "{name} will finish the review and send you its outcome.",
+        "Bydd {name} yn gorffen yr adolygiad ac yn anfon y canlyniad atoch.",
+    ),
+    "next_appeal_decision_nodate": (
+        "{name} will decide your appeal.",
+        "Bydd {name} yn penderfynu ar eich apêl.",
+    ),
+    "late_text": (
+        "This is late: it was due by {date}.",
+        "Mae hyn yn hwyr: roedd i fod i ddigwydd erbyn {date}.",
+    ),
+    "delay_said": ("On {date} we wrote to you about the delay.", "Ar {date} ysgrifennwyd atoch am yr oedi."),
+    "delay_reason": ("We said:", "Dywedom:"),
+    "delay_until": (
+        "We now expect to do this by {date}.",
+        "Rydym bellach yn disgwyl gwneud hyn erbyn {date}.",
+    ),
+    "delay_none": (
+        "We have not written to you about the delay yet. You can ask your point of contact why it is late.",
+        "Nid ydym wedi ysgrifennu atoch am yr oedi eto. Gallwch ofyn i'ch pwynt cyswllt pam mae'n hwyr.",
+    ),
+    "poc_heading": ("Your point of contact", "Eich pwynt cyswllt"),
+    "poc_name": ("Name", "Enw"),
+    "poc_team": ("The community safety team", "Y tîm diogelwch cymunedol"),
+    "poc_email": ("Email", "E-bost"),
+    "poc_telephone": ("Telephone", "Ffôn"),
+    "poc_address": ("Address", "Cyfeiriad"),
+    "poc_quote": (
+        "Give your case reference, {reference}, when you contact us.",
+        "Rhowch gyfeirnod eich achos, {reference}, pan fyddwch yn cysylltu â ni.",
+    ),
+    "letters_heading": ("Letters we have sent you", "Llythyrau rydym wedi'u hanfon atoch"),
+    "letters_none": ("We have not sent you a letter yet.", "Nid ydym wedi anfon llythyr atoch eto."),
+    "letters_sent": ("Sent", "Anfonwyd"),
+    "letters_letter": ("Letter", "Llythyr"),
+    "letters_intro": (
+        "Each letter downloads exactly as we sent it.",
+        "Mae pob llythyr yn cael ei lawrlwytho yn union fel y gwnaethom ei anfon.",
+    ),
+    "format_pdf": ("PDF", "PDF"),
+    "format_docx": ("Word document", "dogfen Word"),
+    "format_html": ("web page", "tudalen we"),
+    "format_txt": ("text file", "ffeil testun"),
+    "plan_heading": ("Your action plan", "Eich cynllun gweithredu"),
+    "plan_intro": (
+        "These are the actions the agencies agreed to take after the review, and how far each has got.",
+        "Dyma'r camau y cytunodd yr asiantaethau i'w cymryd ar ôl yr adolygiad, a pha mor bell mae pob "
+        "un wedi mynd.",
+    ),
+    "plan_numbered": ("Action {n}", "Cam gweithredu {n}"),
+    "plan_action": ("Action", "Cam gweithredu"),
+    "plan_who": ("Who", "Pwy"),
+    "plan_due": ("By", "Erbyn"),
+    "plan_progress": ("Progress", "Cynnydd"),
+    "progress_open": ("Not started", "Heb ddechrau"),
+    "progress_in_progress": ("In progress", "Ar waith"),
+    "progress_done": ("Done", "Wedi'i gwblhau"),
+    "progress_dropped": ("Dropped", "Wedi'i ollwng"),
+    "progress_late": ("Late", "Yn hwyr"),
+    "progress_done_on": ("Done on {date}", "Wedi'i gwblhau ar {date}"),
+    "link_title": ("This link does not work", "Nid yw'r ddolen hon yn gweithio"),
+    "link_text": (
+        "Check that you copied the whole link from your letter or email. A link stops working when a new "
+        "one is sent to you, and some time after your case has closed. To ask for a new link, contact the "
+        "community safety team and give your case reference.",
+        "Gwiriwch eich bod wedi copïo'r ddolen gyfan o'ch llythyr neu'ch e-bost. Mae dolen yn peidio â "
+        "gweithio pan fydd un newydd yn cael ei hanfon atoch, a pheth amser ar ôl i'ch achos gau. I ofyn "
+        "am ddolen newydd, cysylltwch â'r tîm diogelwch cymunedol a rhowch gyfeirnod eich achos.",
+    ),
+    "too_many_links_text": (
+        "Please wait an hour and try your link again, or contact the community safety team.",
+        "Arhoswch awr a rhowch gynnig arall ar eich dolen, neu cysylltwch â'r tîm diogelwch cymunedol.",
+    ),
     # -- problems -------------------------------------------------------------------------------------------
     "expired_title": (
         "Sorry, we could not accept this form",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-12-06 18:20:11.707754
+Create Date: 2026-12-06 18:46:20.751782
 
 """
 from typing import Sequence, Union
@@ -203,6 +203,21 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('appeal', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_appeal_case_id'), ['case_id'], unique=False)
+
+    op.create_table('applicant_link',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('issued_on', sa.Date(), nullable=False),
+    sa.Column('issued_for', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('revoked_on', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['review_case.id'], name=op.f('fk_applicant_link_case_id_review_case')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_applicant_link')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_applicant_link_token_hash'))
+    )
+    with op.batch_alter_table('applicant_link', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_applicant_link_case_id'), ['case_id'], unique=False)
 
     op.create_table('audit_event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -560,6 +575,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_audit_event_case_id'))
 
     op.drop_table('audit_event')
+    with op.batch_alter_table('applicant_link', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_applicant_link_case_id'))
+
+    op.drop_table('applicant_link')
     with op.batch_alter_table('appeal', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_appeal_case_id'))
 

@@ -2158,6 +2158,7 @@ def report_annual(
     --csv is tidy: one row per partnership, period, measure and value, with a suppressed flag.
     """
     from trigger.reports import annual, common, publish
+    from trigger.store import anchors
 
     if output and not as_csv:
         raise click.UsageError("-o/--output is for --csv; the other formats name their file themselves")
@@ -2184,6 +2185,10 @@ def report_annual(
         click.echo(("\ufeff" if console.stdout_is_a_file() else "") + publish.csv_text(rows), nl=False)
     elif not targets:
         console.print_annual(annual.annual_rows(data), period, suppress, wide)
+    if suppress and not failed:  # figures published: the chain's head kept (docs/operations.md#audit-anchors)
+        _kept, why_not = anchors.keep_quietly(c.app, "report annual --publish")
+        if why_not:
+            click.echo(f"Warning: {why_not}", err=True)
     if failed:
         for f in failed:
             click.echo(f"Inconsistent: {f['name']}: {f['detail']}", err=True)
@@ -2245,30 +2250,30 @@ def audit_group():
 @audit_group.command("verify")
 @click.option(
     "--anchor",
-    "anchors",
+    "files",
     multiple=True,
     metavar="FILE",
     help="An anchor kept outside the database (`audit anchor`, or a published return's JSON): fail "
     "unless the chain still runs through it. Repeat for several.",
 )
 @pass_ctx
-def audit_verify(c, anchors):
+def audit_verify(c, files):
     """Check every event's hash and link, and replay each case's events to check its rows against
     them (state, decision, complaints, agencies, hours, actions, deadlines, letters, the case's key);
-    print each difference in one line and exit 1 if there is any. With --anchor, also that the chain
-    still runs through each kept head, so a history rewritten in the database (every hash computed
-    again) is found, not only an edited row.
+    print each difference in one line and exit 1 if there is any. The chain must still run through the
+    newest anchor kept in the anchor folder (TRIGGER_ANCHOR_DIR, the policy's anchor_folder, or the data
+    directory's), and through each --anchor given, so a history rewritten in the database (every hash
+    computed again) or cut back is found, not only an edited row.
 
     \b
         trigger audit verify
         trigger audit verify --anchor audit-anchor-2026-03.json \\
             --anchor audit-anchor-2026-04.json
     """
-    from trigger.store import audit
+    from trigger.store import anchors, audit
 
-    kept = [audit.read_anchor(path) for path in anchors]
-    result = audit.verify_through(c.app, kept)
-    console.print_verification(result, kept)
+    result, through = anchors.verify(c.app, [audit.read_anchor(path) for path in files])
+    console.print_verification(result, through)
 
 
 @audit_group.command("anchor")
@@ -2277,27 +2282,41 @@ def audit_verify(c, anchors):
     "--output",
     default=None,
     metavar="FILE",
-    help="Write the anchor to this file (private to you); without it, print it.",
+    help="Write the anchor to this file (private to you); without it (and without --mail), print it.",
+)
+@click.option(
+    "--mail",
+    "send",
+    is_flag=True,
+    help="E-mail the anchor to the manager (TRIGGER_SMTP_URL, or the outbox folder), to keep it outside "
+    "this machine.",
 )
 @force_option
 @pass_ctx
-def audit_anchor(c, output, force):
+def audit_anchor(c, output, send, force):
     """Write the head of the audit chain (its sequence, hash and the time, UTC) as JSON, to keep outside
-    the database: `audit verify --anchor FILE` later fails if the history up to it was rewritten. Keep
-    one a month somewhere the database's users cannot write.
+    the database: `audit verify --anchor FILE` later fails if the history up to it was rewritten. A copy
+    is kept in the anchor folder too, which `audit verify` checks by itself. Keep one a month somewhere
+    the database's users cannot write, or send it to the manager with --mail.
 
     \b
         trigger audit anchor -o audit-anchor-2026-03.json
+        trigger audit anchor --mail
     """
-    from trigger.store import audit, outputs
+    from trigger.store import anchors, audit, outputs
 
-    target = output_target(c, output, force)
+    target = output_target(c, output, force) if output or not send else None
     anchor = audit.take_anchor(c.app)
-    outputs.write(target, audit.anchor_json(anchor))
+    kept = anchors.keep(c.app, "audit anchor", anchor)
+    if target is not None:
+        outputs.write(target, audit.anchor_json(anchor))
     if output:
         click.echo(
             f"Anchored the audit chain at event {anchor['seq']} ({anchor['at']}) in {output}.", err=True
         )
+    if send:
+        to, via = anchors.send(c.app, kept.anchor)
+        click.echo(f"Sent the anchor of event {anchor['seq']} to {', '.join(to)} by {via}.", err=True)
 
 
 @cli.command()

@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import stat
+from datetime import date
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -16,6 +19,7 @@ import sqlalchemy
 from sqlmodel import Session, select
 
 from tests.support.databases import sqlite_only
+from tests.support.serving import Serve
 from tests.support.sql import raw_sql
 from trigger.store import audit
 from trigger.store.models import AuditEvent
@@ -98,10 +102,13 @@ def test_the_chain_verifies_through_a_kept_anchor_as_it_grows(db, anchored):
     )
 
 
-def test_a_rewritten_history_passes_plain_verify_but_not_the_anchor(db, anchored):
+def test_a_rewritten_history_passes_plain_verify_but_not_the_anchor(db, anchored, tmp_path, monkeypatch):
     path, seq = anchored
     _rewrite_history(2, "Nothing was reported")
-    assert "Audit chain intact" in db("audit", "verify").stdout  # the chain alone cannot tell
+    # the copy kept in the anchor folder finds it by itself (checked below); elsewhere, the chain alone
+    # cannot tell
+    monkeypatch.setenv("TRIGGER_ANCHOR_DIR", str(tmp_path / "elsewhere"))
+    assert "Audit chain intact" in db("audit", "verify").stdout
     result = db.fails("audit", "verify", "--anchor", path)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -111,12 +118,17 @@ def test_a_rewritten_history_passes_plain_verify_but_not_the_anchor(db, anchored
     )
 
 
-def test_a_log_cut_back_before_the_anchor_is_found(db, case, anchored):
-    path, seq = anchored
-    keep = seq - 2
+def _cut_back(keep: int) -> None:
+    """Delete every event after `keep` and rewind the head to it: a log that is whole, only shorter."""
     (kept_hash,) = raw_sql("SELECT hash FROM audit_event WHERE seq = :s", s=keep)[0]
     raw_sql("DELETE FROM audit_event WHERE seq > :s", s=keep)
     raw_sql("UPDATE audit_head SET seq = :s, last_hash = :h WHERE id = 1", s=keep, h=kept_hash)
+
+
+def test_a_log_cut_back_before_the_anchor_is_found(db, case, anchored):
+    path, seq = anchored
+    keep = seq - 2
+    _cut_back(keep)
     # the chain that is left holds, but the rows are ahead of it: the case's move and the rows it wrote
     plain = db.fails("audit", "verify")
     assert f"{case}: state is in_review, the log says received since 2026-03-02\n" in plain.stdout
@@ -253,3 +265,154 @@ def test_published_files_carry_the_anchor_where_it_fits(db, case, tmp_path):
     }
     assert f"event {seq} of the audit log had the SHA-256 hash {last}" in notes["Audit anchor"]
     assert last not in table.read_text(encoding="utf-8-sig")  # the tidy CSV holds measures only
+
+
+# -- anchors kept in the anchor folder, taken without being asked ------------------------------------------
+
+
+def _kept(folder: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("audit-anchor-*.json"))]
+
+
+def test_every_anchor_taken_is_kept_private_in_the_folder_and_checked_by_plain_verify(db, anchored, tmp_path):
+    path, seq = anchored
+    folder = tmp_path / "home" / "anchors"  # the data directory's (TRIGGER_HOME in the tests)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    (kept,) = folder.glob("audit-anchor-*.json")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert json.loads(kept.read_text())["hash"] == json.loads(path.read_text())["hash"]
+    out = db("audit", "verify").stdout
+    assert f"running through event {seq} (anchored " in out and f"kept in {folder})." in out
+    _rewrite_history(2, "Nothing was reported")
+    result = db.fails("audit", "verify")  # nobody had to give the anchor
+    assert f"but the anchor {kept} (taken " in result.stderr
+    assert "the history up to it was written again" in result.stderr
+
+
+def test_events_deleted_and_the_head_rewound_past_the_kept_anchor_are_found(db, anchored):
+    _path, seq = anchored
+    _cut_back(seq - 2)
+    result = db.fails("audit", "verify")
+    assert f"audit chain broken at event {seq}: event {seq} is missing, but the anchor " in result.stderr
+    assert "(the log was cut back)" in result.stderr
+
+
+def test_the_anchor_folder_is_the_environments_or_the_policys(db, case, tmp_path, monkeypatch):
+    policy = tmp_path / "policies" / "melton.toml"
+    policy.parent.mkdir()
+    text = (Path(__file__).parents[1] / "workflows" / "llr.toml").read_text()
+    policy.write_text('anchor_folder = "anchors-kept"\n' + text)
+    db("--policy", policy, "audit", "anchor")
+    assert len(_kept(policy.parent / "anchors-kept")) == 1
+    monkeypatch.setenv("TRIGGER_ANCHOR_DIR", str(tmp_path / "elsewhere"))
+    db("--policy", policy, "audit", "anchor")
+    assert len(_kept(tmp_path / "elsewhere")) == 1 and len(_kept(policy.parent / "anchors-kept")) == 1
+
+
+def test_a_folder_shared_by_two_databases_checks_each_against_its_own(db, case, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRIGGER_ANCHOR_DIR", str(tmp_path / "shared"))
+    db("audit", "anchor")
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    db("--db", other, "init")
+    db("--db", other, "audit", "anchor")  # the other database's head: another chain altogether
+    assert len({a["database_id"] for a in _kept(tmp_path / "shared")}) == 2
+    assert "Audit chain intact" in db("audit", "verify").stdout
+    assert "Audit chain intact" in db("--db", other, "audit", "verify").stdout
+
+
+def test_purge_and_a_published_return_keep_an_anchor(db, tmp_path):
+    from tests.support.cases import received_case
+    from trigger.cases import moves
+    from trigger.store.app import App
+
+    folder = tmp_path / "home" / "anchors"
+    ref = received_case(App(), date(2018, 5, 1))
+    moves.withdraw(App(), ref, reason="moved away", on=date(2018, 6, 1))
+    db("report", "annual", "--year", "2018", "--publish", "--json")
+    assert [a["taken_by"] for a in _kept(folder)] == ["report annual --publish"]
+    db("purge", "--closed-before", "2020-01-01")
+    seq, last = _head()
+    newest = _kept(folder)[-1]
+    assert (newest["taken_by"], newest["seq"], newest["hash"]) == ("purge", seq, last)
+    db("report", "annual", "--year", "2018")  # figures not published: nothing kept
+    assert len(_kept(folder)) == 2
+
+
+def test_an_anchor_is_mailed_to_the_manager_through_the_mail_server(db, case, tmp_path, monkeypatch):
+    from tests.support.mailservers import MANAGER, Collect, Server
+
+    db("init", "--manager-email", MANAGER)
+    handler = Collect()
+    server = Server(handler).start()
+    try:
+        monkeypatch.setenv("TRIGGER_SMTP_URL", server.url())
+        monkeypatch.setenv("TRIGGER_MAIL_FROM", "community.safety@council.example")
+        result = db("audit", "anchor", "--mail")
+    finally:
+        server.stop()
+    seq, last = _head()
+    assert result.stdout == ""
+    assert result.stderr == f"Sent the anchor of event {seq} to {MANAGER} by smtp 127.0.0.1:{server.port}.\n"
+    (msg,) = handler.messages
+    assert msg["To"] == MANAGER and f"event {seq}" in msg["Subject"]
+    assert msg["Auto-Submitted"] == "auto-generated"
+    (attachment,) = list(msg.iter_attachments())
+    sent = json.loads(attachment.get_content())
+    assert (sent["seq"], sent["hash"]) == (seq, last)
+    kept = tmp_path / "sent.json"
+    kept.write_bytes(attachment.get_content())
+    assert f"running through event {seq} " in db("audit", "verify", "--anchor", kept).stdout
+    assert len(_kept(tmp_path / "home" / "anchors")) == 1  # and a copy kept, as every anchor
+
+
+def test_an_anchor_that_cannot_be_sent_is_one_line(db, case, monkeypatch):
+    from tests.support.mailservers import MANAGER, Collect, Server
+
+    db("init", "--manager-email", MANAGER)
+    server = Server(Collect(fail_all="554 5.7.1 No thanks")).start()
+    try:
+        monkeypatch.setenv("TRIGGER_SMTP_URL", server.url())
+        monkeypatch.setenv("TRIGGER_MAIL_FROM", "community.safety@council.example")
+        result = db.fails("audit", "anchor", "--mail")
+    finally:
+        server.stop()
+    assert result.stderr.startswith(f"Error: could not send the anchor to {MANAGER} by smtp 127.0.0.1:")
+    assert result.stderr.count("\n") == 1
+
+
+def test_without_a_mail_server_the_anchor_goes_to_the_outbox(db, case, tmp_path, monkeypatch):
+    db("init", "--manager-email", "csm@example.gov.uk")
+    monkeypatch.setenv("TRIGGER_OUTBOX", str(tmp_path / "outbox"))
+    assert "by outbox " in db("audit", "anchor", "--mail").stderr
+    (eml,) = (tmp_path / "outbox").glob("*.eml")
+    assert b"csm@example.gov.uk" in eml.read_bytes() and b'filename="audit-anchor-' in eml.read_bytes()
+
+
+@pytest.mark.slow
+def test_reminders_serve_keeps_an_anchor_when_it_starts(db, case, tmp_path):
+    serve = Serve(env={"TRIGGER_OUTBOX": str(tmp_path / "outbox")})
+    try:
+        serve.wait_until(lambda: any(line.startswith("anchor: ") for line in serve.lines), "its anchor")
+        serve.signal(signal.SIGTERM)
+        assert serve.finish() == 0, serve.log
+    finally:
+        serve.kill()
+    seq, last = _head()
+    (kept,) = _kept(tmp_path / "home" / "anchors")
+    assert (kept["seq"], kept["hash"], kept["taken_by"]) == (seq, last, "reminders serve"), serve.log
+    assert f"anchor: the audit chain at event {seq} kept in " in "\n".join(serve.lines)
+
+
+def test_the_daily_anchor_is_kept_once_a_day_and_only_when_the_chain_grew(db, case, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from trigger.store import anchors
+    from trigger.store.app import App
+
+    assert anchors.keep_daily(App()) is not None
+    assert anchors.keep_daily(App()) is None  # kept today already
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    assert anchors.keep_daily(App(), tomorrow) is None  # nothing happened since
+    _more_events(db, case)
+    assert anchors.keep_daily(App(), tomorrow).anchor["seq"] == _head()[0]
+    assert len(_kept(tmp_path / "home" / "anchors")) == 2

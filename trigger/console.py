@@ -737,6 +737,13 @@ def print_purge(result: Purged, closed_before: date, dry_run: bool) -> None:
         )
 
 
+def _through(anchor: Anchor) -> str:
+    said = [f"anchored {anchor.at}"] if anchor.at else []
+    if anchor.kept:
+        said.append(f"kept in {os.path.dirname(anchor.source)}")
+    return f"event {anchor.seq}" + (f" ({', '.join(said)})" if said else "")
+
+
 def print_verification(result: Verification, kept: list[Anchor]) -> None:
     """`trigger audit verify`: each difference between the tables and the log on a line of its own,
     then the chain; exit 1 (one line on stderr) when anything is wrong."""
@@ -750,7 +757,7 @@ def print_verification(result: Verification, kept: list[Anchor]) -> None:
             "changed outside the engine; the log is the record (restore the rows from a backup, or "
             "correct them through the commands)"
         )
-    through = ", ".join(f"event {a.seq}" + (f" (anchored {a.at})" if a.at else "") for a in kept)
+    through = ", ".join(_through(a) for a in kept)
     click.echo(
         f"Audit chain intact: {result.events} events" + (f", running through {through}." if kept else ".")
     )

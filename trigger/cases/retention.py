@@ -29,7 +29,7 @@ from sqlmodel import Session, SQLModel, col
 
 from trigger.errors import GuardRefused
 from trigger.rules.calendar import add_months
-from trigger.store import access, audit, mail
+from trigger.store import access, anchors, audit, mail
 from trigger.store.access import PURGE, needs
 from trigger.store.app import App, today
 from trigger.store.models import (
@@ -190,6 +190,9 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
             session.rollback()
     if not dry_run and (result.cases or result.imported_incidents):
         result.warnings += _reclaim(app, xid)
+        # the chain's head after the purge, kept outside the database (docs/operations.md#audit-anchors)
+        _kept, why_not = anchors.keep_quietly(app, "purge")
+        result.warnings += [why_not] if why_not else []
     if not dry_run and result.outbox:
         try:
             discard(mail.Outbox(mail.outbox_dir()), result.outbox)

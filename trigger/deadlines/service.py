@@ -33,7 +33,7 @@ from trigger.deadlines import notices, reminders
 from trigger.deadlines.dbclock import db_now
 from trigger.errors import InvalidInput
 from trigger.rules.deadlines import is_duty
-from trigger.store import access, channels
+from trigger.store import access, anchors, channels
 from trigger.store.access import REMINDERS, needs
 from trigger.store.app import App
 from trigger.store.channels import Channel
@@ -282,6 +282,26 @@ def serve(
         replace_existing=True,
         next_run_time=datetime.now(LONDON),
         misfire_grace_time=max(every, 60),
+    )
+
+    def anchor() -> None:
+        if stop.is_set():
+            return
+        with busy:
+            kept, why_not = anchors.keep_quietly(app, "reminders serve", daily=True)
+            if kept is not None:
+                log(f"anchor: the audit chain at event {kept.anchor['seq']} kept in {kept.path}")
+            elif why_not:
+                log(f"warning: {why_not}")
+
+    sched.add_job(
+        anchor,
+        "interval",
+        hours=1,
+        id="anchor",
+        replace_existing=True,
+        next_run_time=datetime.now(LONDON),
+        misfire_grace_time=3600,
     )
     sched.add_job(
         morning,

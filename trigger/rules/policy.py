@@ -222,6 +222,8 @@ class PolicyFile(_Section):
     welsh: bool | None = None  # bilingual letters for applicants who ask for Welsh (default: a Welsh nation)
     partnership: str = ""  # the letterhead; default "<area> Community Safety Partnership"
     templates: str = ""  # a folder of the partnership's own letter templates (rendered in the sandbox)
+    # where anchors of the audit chain are kept (docs/operations.md#audit-anchors); relative to the policy
+    anchor_folder: str = Field("", max_length=4096)
     retention_years: int = Field(ge=1, le=100)
     hourly_rate: float = Field(ge=0, le=10_000, allow_inf_nan=False)  # pounds an hour
     closures: list[Day] = Field([], max_length=1_000)
@@ -376,6 +378,7 @@ class Policy:
     welsh: bool = False
     partnership: str = ""
     templates: str = ""
+    anchor_folder: str = ""  # as written in the policy (relative to its folder)
     letterhead: Letterhead = Letterhead()
     notify: NotifyTemplates = NotifyTemplates()
     glossary: dict[str, str] = field(default_factory=dict)
@@ -434,6 +437,7 @@ def _policy(f: PolicyFile, where: str, text: str) -> Policy:
         welsh=f.nation == "wales" if f.welsh is None else f.welsh,
         partnership=f.partnership or f"{f.area} Community Safety Partnership",
         templates=f.templates,
+        anchor_folder=f.anchor_folder,
         letterhead=_letterhead(f.letterhead, where),
         notify=NotifyTemplates(**f.notify.model_dump()),
         web_base_url=f.web.base_url,

@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 from sqlalchemy import event, func, update
 from sqlalchemy.orm import Session as OrmSession
@@ -248,6 +248,7 @@ class Anchor:
     hash: str
     at: str | None = None
     source: str = "kept"
+    kept: bool = False  # found in the anchor folder (`trigger.store.anchors`), not given
 
     @property
     def named(self) -> str:
@@ -296,6 +297,20 @@ def _database_label(url: str) -> str:
     return f"PostgreSQL database {parsed.database} on {where}"
 
 
+def database_id(url: str) -> str:
+    """Which database an anchor belongs to, as a digest: the SQLite file's full path, or the PostgreSQL
+    server, port, database and options (the login left out: every person logs in as themselves)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        where = str(Path(parsed.database or "").expanduser().resolve()) if parsed.database else ":memory:"
+    else:
+        query = "&".join(f"{k}={v}" for k, v in sorted(parsed.query.items()))
+        where = f"{parsed.host}:{parsed.port}/{parsed.database}?{query}"
+    return hashlib.sha256(f"{parsed.get_backend_name()}:{where}".encode()).hexdigest()[:32]
+
+
 @access.needs(access.AUDIT)
 def take_anchor(app: App) -> dict:
     """`trigger audit anchor`: the head of a chain that verifies, with what a person needs to know
@@ -319,6 +334,7 @@ def take_anchor(app: App) -> dict:
             **anchor,
             "first_hash": first,
             "database": _database_label(app.url),
+            "database_id": database_id(app.url),
             "partnerships": [{"code": code, "name": name} for code, name in partnerships],
         }
 

@@ -300,8 +300,8 @@ def _consent(application: Application) -> tuple[str | None, date | None, str | N
 @needs(APPLY)
 def submit(app: App, application: Application) -> Receipt:
     """Create the case of an online application with its complaints, in one transaction with their
-    audit events (s.104(1)), passed to every relevant body (s.104(3)); nothing at all when any answer
-    is refused."""
+    audit events (s.104(1)), to be passed to the relevant bodies (s.104(3): `trigger share`); nothing
+    at all when any answer is refused."""
     check_choice("who", application.who, WHO)
     if not application.share_consent:
         raise FieldProblem("share_consent", InvalidInput("consent to share is required", "required"))

@@ -245,6 +245,8 @@ class Application:
     share_consent: bool
     complaints: tuple[Complaint, ...]
     victim: str | None = None
+    victim_address: str | None = None  # the person applied for: their own address (a copy goes there)
+    victim_postcode: str | None = None
     consent_date: date | None = None
     consent_method: str | None = None
     email: str | None = None
@@ -334,6 +336,8 @@ def submit(app: App, application: Application) -> Receipt:
         ("consent_method", consent_method),
         ("address", application.address),
         ("postcode", application.postcode),
+        ("victim_address", application.victim_address if application.who == "behalf" else None),
+        ("victim_postcode", application.victim_postcode if application.who == "behalf" else None),
         ("email", application.email),
         ("phone", application.phone),
         ("accessibility", application.accessibility),

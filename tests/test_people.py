@@ -323,6 +323,9 @@ def test_the_welsh_invitation_states_the_place_and_the_reply_by_day(db, tmp_path
     )
     invite = pdf(db, tmp_path, ref, "meeting_invitation", "--on", "2026-03-09")
     assert "Lleoliad: Neuadd y Dref" in invite
+    ack = pdf(db, tmp_path, ref, "acknowledgement", "--on", "2026-03-06", "--preview")
+    assert "Nid ydym wedi anfon eich cais at yr asiantaethau perthnasol eto (" in ack
+    assert "EMH Homes, Leicester, Leicestershire and Rutland Integrated Care Board a Leicestershire" in ack
     assert "erbyn 16 Mawrth 2026 sut yr hoffai Derek Walton gymryd rhan" in invite
     assert "Ynghylch / About Derek Walton" in invite
 
@@ -361,8 +364,10 @@ def test_nothing_says_every_body_was_told_until_each_is_recorded(db, tmp_path):
     ]
     assert [s["agency"] for s in shown["not_told"]] == ["emh", "icb"]
     ack = pdf(db, tmp_path, ref, "acknowledgement", "--on", "2026-03-03", "--preview")
-    assert "We have passed your application to Charnwood Borough Council, Leicestershire Police." in ack
-    assert "We have not yet passed it to EMH Homes" in ack
+    assert "We have passed your application to Charnwood Borough Council and Leicestershire Police." in ack
+    assert (
+        "We have not yet passed it to EMH Homes and Leicester, Leicestershire and Rutland Integrated" in ack
+    )
 
     refused = db.fails("share", ref, "--agency", "police")
     assert "police was told about" in refused.stderr and "on 2026-03-03 already" in refused.stderr

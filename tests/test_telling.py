@@ -1,0 +1,206 @@
+"""The applicant told, by e-mail, that their case changed: once per change, by the reminder sweep, with
+no personal details, and never again once they said stop (docs/operations.md#telling-the-applicant)."""
+
+from __future__ import annotations
+
+import os
+from email.message import EmailMessage
+
+import pytest
+from sqlmodel import Session, create_engine, select
+
+from tests.support.cases import THREE_COMPLAINTS, add_complaints
+from tests.support.mailservers import Collect, Server
+from trigger.store.models import ApplicantNotice
+
+APPLICANT = "ann.example@example.org"
+# what must never leave in a notice: the applicant's and victim's names, address, statement, complaints
+PERSONAL = ("Ann", "Example", "Vera", "Victim", "Secret Street", "LE11 9ZZ", "shed fire", "07700 900123")
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    """`smtp(**handler_options)`: a real SMTP server on loopback that TRIGGER_SMTP_URL points at."""
+    started = []
+
+    def start(**options) -> Server:
+        server = Server(Collect(**options)).start()
+        started.append(server)
+        monkeypatch.setenv("TRIGGER_SMTP_URL", server.url())
+        monkeypatch.setenv("TRIGGER_MAIL_FROM", "Community Safety <community.safety@council.example>")
+        return server
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+def applicant_case(db, language: str = "en") -> str:
+    ref = db.json(
+        "activate",
+        "--applicant",
+        "Ann Example",
+        "--victim",
+        "Vera Victim",
+        "--consent-date",
+        "2026-03-01",
+        "--received",
+        "2026-03-02",
+        "--channel",
+        "online",
+        "--email",
+        APPLICANT,
+        "--phone",
+        "07700 900123",
+        "--address",
+        "1 Secret Street",
+        "--postcode",
+        "LE11 9ZZ",
+        "--language",
+        language,
+        "--statement",
+        "Nothing has changed since the shed fire",
+    )["reference"]
+    add_complaints(db, ref, THREE_COMPLAINTS, on="2026-03-03")
+    return ref
+
+
+def sweep(db, now: str = "2026-06-30T08:00") -> dict:
+    return db.json("reminders", "run", "--now", now)["notices"]
+
+
+def to_applicant(server: Server) -> list[EmailMessage]:
+    return [m for m in server.handler.messages if m["To"] == APPLICANT]
+
+
+def notices() -> list[ApplicantNotice]:
+    with Session(create_engine(os.environ["TRIGGER_DB"])) as s:
+        return list(s.exec(select(ApplicantNotice).order_by(ApplicantNotice.id)))
+
+
+def assert_nothing_personal(msg: EmailMessage) -> None:
+    raw = bytes(msg).decode("ascii", "replace")
+    text = msg.get_content()
+    for personal in PERSONAL:
+        assert personal not in raw and personal not in text, personal
+
+
+def test_each_stage_change_and_letter_tells_the_applicant_once_and_nothing_personal(db, smtp, tmp_path):
+    server = smtp()
+    ref = applicant_case(db)
+    assert sweep(db)["sent"] == 0  # arriving is told by the acknowledgement, not by a notice
+
+    db("decide", ref, "--met", "--on", "2026-03-05")  # deciding the threshold -> under review
+    told = sweep(db)
+    assert told["sent"] == 1
+    assert sweep(db)["sent"] == 0  # the sweep run again sends nothing twice
+    [moved] = to_applicant(server)
+    assert moved["Subject"] == f"News about your ASB Case Review ({ref})"
+    body = moved.get_content()
+    assert "your case has moved to a new stage." in body
+    assert "private link we gave you in your acknowledgement letter or email" in body
+    assert "/case/" not in body  # the door has no public address in this policy: no address to give
+    assert moved["Auto-Submitted"] == "auto-generated"
+    assert_nothing_personal(moved)
+
+    db(
+        "assign", ref, "--lead", "cbc", "--reviewer", "Sam Reviewer", "--on", "2026-03-06"
+    )  # still under review
+    db("hours", "log", ref, "--agency", "cbc", "--person", "Sam", "--hours", "2", "--date", "2026-03-07")
+    assert sweep(db)["sent"] == 0
+
+    db("letter", ref, "threshold_met", "--format", "txt", "--on", "2026-03-07")  # a letter issued
+    db("evidence", ref, "--agency", "police", "--requested", "2026-03-07", "--due", "2026-03-21")
+    db("letter", ref, "information_request", "--to", "police", "--format", "txt", "--on", "2026-03-07")
+    assert sweep(db)["sent"] == 1  # the applicant's letter only, not the agency's
+    letter = to_applicant(server)[-1]
+    assert "There is news about your ASB Case Review" in letter.get_content()
+    assert "we have sent you a letter." in letter.get_content()
+    assert_nothing_personal(letter)
+
+    db("meeting", ref, "--at", "2026-03-20T10:00", "--held", "--victim-involvement", "attend")
+    db("finding", ref, "--category", "silo_working", "--text", "Reports never shared", "--on", "2026-03-20")
+    db(
+        "outcome",
+        ref,
+        "--no-recommendations",
+        "Response was reasonable",
+        "--victim-consulted",
+        "--on",
+        "2026-03-23",
+    )
+    db("close", ref, "--reason", "done", "--on", "2026-05-01")
+    assert sweep(db)["sent"] == 2  # outcome issued; closed
+    assert len(to_applicant(server)) == 4
+    assert [(n.stage, n.letters) for n in notices()] == [
+        ("review", 0),
+        (None, 1),
+        ("outcome", 0),
+        ("closed", 0),
+    ]
+    for msg in to_applicant(server):
+        assert_nothing_personal(msg)
+    # each notice sent is in the case's record: the day, the channel, never the address
+    shown = db.json("show", ref)
+    told = [e for e in shown["events"] if e["event"] == "applicant_notice"]
+    assert len(told) == 4 and all(APPLICANT not in str(e) for e in told)
+    assert "The tables hold what the log says: 1 case(s) replayed." in db("audit", "verify").stdout
+
+
+def test_no_notice_after_the_applicant_turned_them_off(db, smtp):
+    server = smtp()
+    ref = applicant_case(db)
+    db("decide", ref, "--met", "--on", "2026-03-05")  # made, not yet sent
+    db("case", "update", ref, "--notices", "off", "--reason", "asked by phone to stop the e-mails")
+    assert sweep(db) == {"sent": 0, "failed": [], "gave_up": [], "cancelled": 1}
+    db("assign", ref, "--lead", "cbc", "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
+    db("letter", ref, "threshold_met", "--format", "txt", "--on", "2026-03-07")
+    assert sweep(db)["sent"] == 0
+    assert to_applicant(server) == []
+    shown = db.json("show", ref)
+    assert any(c["field"] == "notices" and c["new"] == "no" for c in shown["corrections"])
+    db("case", "update", ref, "--notices", "on", "--reason", "asked to have them again")
+    db("withdraw", ref, "--reason", "moved away", "--on", "2026-03-10")
+    assert sweep(db)["sent"] == 1
+
+
+def test_a_notice_not_sent_while_mail_is_down_is_sent_once_when_it_comes_back(db, smtp):
+    server = smtp()
+    ref = applicant_case(db)
+    db("decide", ref, "--met", "--on", "2026-03-05")
+    server.stop()  # the mail server goes away
+    first = sweep(db, "2026-06-30T08:00")
+    assert first["sent"] == 0 and len(first["failed"]) == 1
+    server.start()  # and comes back on its port
+    assert sweep(db, "2026-06-30T08:01")["sent"] == 0  # backing off
+    assert sweep(db, "2026-06-30T09:00")["sent"] == 1
+    assert sweep(db, "2026-06-30T10:00")["sent"] == 0
+    assert len(to_applicant(server)) == 1
+    [row] = notices()
+    assert row.status == "sent" and row.attempts == 2
+    assert len([e for e in db.json("show", ref)["events"] if e["event"] == "applicant_notice"]) == 1
+
+
+def test_a_welsh_speaking_applicant_is_told_in_welsh_first_then_english(db, smtp):
+    server = smtp()
+    ref = applicant_case(db, "cy")
+    db("decide", ref, "--met", "--on", "2026-03-05")
+    assert sweep(db)["sent"] == 1
+    [msg] = to_applicant(server)
+    assert msg["Subject"] == f"Newyddion am eich Adolygiad Achos / News about your ASB Case Review ({ref})"
+    assert msg["Content-Language"] == "cy, en"
+    body = msg.get_content()
+    welsh = body.index("Mae newyddion am eich Adolygiad Achos")
+    assert welsh < body.index("There is news about your ASB Case Review")
+    assert "mae eich achos wedi symud i gam newydd" in body
+    assert_nothing_personal(msg)
+
+
+def test_a_letter_emailed_to_the_applicant_is_its_own_notice(db, smtp):
+    server = smtp()
+    ref = applicant_case(db)
+    db("letter", ref, "acknowledgement", "--send", "--on", "2026-03-03")
+    assert sweep(db)["sent"] == 0
+    [letter] = to_applicant(server)
+    assert letter["Subject"] == f"Your application for an ASB Case Review ({ref})"
+    assert notices() == []

@@ -1,17 +1,22 @@
 """The applicant told, by e-mail, that their case changed: once per change, by the reminder sweep, with
-no personal details, and never again once they said stop (docs/operations.md#telling-the-applicant)."""
+no personal details, and never again once they said stop, on the phone to an officer or on their own
+case page (Starlette's test client over the test's database) (docs/operations.md#telling-the-applicant)."""
 
 from __future__ import annotations
 
 import os
+import re
 from email.message import EmailMessage
 
 import pytest
 from sqlmodel import Session, create_engine, select
+from starlette.testclient import TestClient
 
 from tests.support.cases import THREE_COMPLAINTS, add_complaints
 from tests.support.mailservers import Collect, Server
+from tests.support.webdoor import open_case
 from trigger.store.models import ApplicantNotice
+from trigger.web.app import create_app
 
 APPLICANT = "ann.example@example.org"
 # what must never leave in a notice: the applicant's and victim's names, address, statement, complaints
@@ -204,3 +209,34 @@ def test_a_letter_emailed_to_the_applicant_is_its_own_notice(db, smtp):
     [letter] = to_applicant(server)
     assert letter["Subject"] == f"Your application for an ASB Case Review ({ref})"
     assert notices() == []
+
+
+def csrf_of(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+
+
+def test_the_applicant_stops_the_messages_from_their_case_page_in_welsh_or_english(db, smtp):
+    server = smtp()
+    ref = applicant_case(db, "cy")
+    link = db("web", "link", ref).stdout.strip()
+    with TestClient(create_app(), follow_redirects=False) as door:
+        page = open_case(door, link)
+        assert "E-byst am eich achos" in page and "Atal y negeseuon hyn" in page  # Welsh first
+        english = door.get("/case?lang=en")
+        page = door.get("/case").text
+        assert english.status_code == 303 and "Emails about your case" in page
+        assert "We email you when your case moves to a new stage" in page
+        # a form without its token, or with another visit's, records nothing
+        assert door.post("/case/notices", data={"notices": "off"}).status_code == 403
+        assert door.post("/case/notices", data={"notices": "off", "csrf_token": "0" * 64}).status_code == 403
+        assert db.json("show", ref)["corrections"] == []
+        sent = door.post("/case/notices", data={"notices": "off", "csrf_token": csrf_of(page)})
+        assert sent.status_code == 303 and sent.headers["location"] == "/case#notices"
+        page = door.get("/case").text
+        assert "You asked us not to email you when your case changes." in page
+        assert "Start these messages again" in page
+    [correction] = db.json("show", ref)["corrections"]
+    assert (correction["field"], correction["old"], correction["new"]) == ("notices", "yes", "no")
+    assert correction["by"] == "applicant (online)"
+    db("decide", ref, "--met", "--on", "2026-03-05")
+    assert sweep(db)["sent"] == 0 and to_applicant(server) == []

@@ -135,6 +135,9 @@ class CasePage:
     contact: Contact
     letters: tuple[LetterEntry, ...]
     plan: tuple[PlanAction, ...]  # the action plan, once issued (empty before)
+    # e-mails when the case changes (docs/operations.md#telling-the-applicant): on or off; None when
+    # the applicant gave no e-mail address, so there is nothing to turn on or off
+    notices: bool | None = None
 
 
 def _history(session: Session, case: ReviewCase) -> tuple[Move, ...]:
@@ -314,6 +317,7 @@ def case_page(app: App, link_id: int) -> CasePage | None:
             contact=_contact(session, case, pol, name),
             letters=_letters(session, case),
             plan=plan,
+            notices=case.notices if (case.email or "").strip() else None,
         )
 
 

@@ -1093,7 +1093,8 @@ def case_group():
     "--notices",
     default=None,
     type=click.Choice(codes.SWITCH),
-    help="E-mail the applicant when the stage changes or a letter is issued (off: as they asked).",
+    help="Tell the applicant (e-mail; text through GOV.UK Notify) when the stage changes or a letter is "
+    "issued; off: as they asked.",
 )
 @click.option("--reason", required=True, help="Why the correction is made (kept with the old and new value).")
 @on_option

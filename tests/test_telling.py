@@ -12,11 +12,13 @@ import pytest
 from sqlmodel import Session, create_engine, select
 from starlette.testclient import TestClient
 
+from tests.support import notify as contract
 from tests.support.cases import THREE_COMPLAINTS, add_complaints
 from tests.support.mailservers import Collect, Server
 from tests.support.webdoor import open_case
 from trigger.store.models import ApplicantNotice
 from trigger.web.app import create_app
+from workflows import PRESETS_DIR
 
 APPLICANT = "ann.example@example.org"
 # what must never leave in a notice: the applicant's and victim's names, address, statement, complaints
@@ -78,9 +80,10 @@ def to_applicant(server: Server) -> list[EmailMessage]:
     return [m for m in server.handler.messages if m["To"] == APPLICANT]
 
 
-def notices() -> list[ApplicantNotice]:
+def notices(channel: str = "email") -> list[ApplicantNotice]:
     with Session(create_engine(os.environ["TRIGGER_DB"])) as s:
-        return list(s.exec(select(ApplicantNotice).order_by(ApplicantNotice.id)))
+        query = select(ApplicantNotice).where(ApplicantNotice.channel == channel)
+        return list(s.exec(query.order_by(ApplicantNotice.id)))
 
 
 def assert_nothing_personal(msg: EmailMessage) -> None:
@@ -157,7 +160,8 @@ def test_no_notice_after_the_applicant_turned_them_off(db, smtp):
     ref = applicant_case(db)
     db("decide", ref, "--met", "--on", "2026-03-05")  # made, not yet sent
     db("case", "update", ref, "--notices", "off", "--reason", "asked by phone to stop the e-mails")
-    assert sweep(db) == {"sent": 0, "failed": [], "gave_up": [], "cancelled": 1}
+    # the e-mail made before, and its text (texts go through GOV.UK Notify only), are cancelled
+    assert sweep(db) == {"sent": 0, "failed": [], "gave_up": [], "cancelled": 2}
     db("assign", ref, "--lead", "cbc", "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
     db("letter", ref, "threshold_met", "--format", "txt", "--on", "2026-03-07")
     assert sweep(db)["sent"] == 0
@@ -240,3 +244,48 @@ def test_the_applicant_stops_the_messages_from_their_case_page_in_welsh_or_engli
     assert correction["by"] == "applicant (online)"
     db("decide", ref, "--met", "--on", "2026-03-05")
     assert sweep(db)["sent"] == 0 and to_applicant(server) == []
+
+
+@pytest.fixture
+def notifying(trigger, monkeypatch, tmp_path):
+    """A partnership that sends through GOV.UK Notify (its API on loopback), texts to applicants included."""
+    state, server = contract.serve()
+    monkeypatch.setenv("TRIGGER_NOTIFY_API_KEY", contract.API_KEY)
+    monkeypatch.setenv("TRIGGER_NOTIFY_URL", state.url)
+    monkeypatch.delenv("TRIGGER_SMTP_URL", raising=False)
+    policy = tmp_path / "notify.toml"
+    policy.write_text(
+        (PRESETS_DIR / "llr.toml").read_text().replace('version = "2022.02"', 'version = "2022.02-notify"')
+        + f'\n[notify]\nreminder_template = "{contract.REMINDER_TEMPLATE}"\n'
+        f'notice_template = "{contract.NOTICE_TEMPLATE}"\n'
+    )
+    trigger("init", "--policy", policy, "--manager-email", "csm@example.gov.uk")
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.slow
+def test_through_notify_the_applicant_is_emailed_and_texted_once_per_change(notifying, trigger):
+    ref = applicant_case(trigger, "cy")
+    sweep(trigger, "2026-03-06T08:00")  # the reminders to staff due by then
+    trigger("decide", ref, "--met", "--on", "2026-03-05")
+    notifying.fail_next.append(500)  # Notify's error on the first send: kept and retried
+    first = sweep(trigger, "2026-03-06T08:00")
+    assert first["sent"] == 1 and len(first["failed"]) == 1
+    assert sweep(trigger, "2026-03-06T09:00")["sent"] == 1
+    assert sweep(trigger, "2026-03-06T10:00")["sent"] == 0
+    emails = [n for n in notifying.of("email") if n["email_address"] == APPLICANT]
+    [text] = notifying.of("sms")
+    assert len(emails) == 1
+    assert text["phone_number"] == "07700 900123" and text["template_id"] == contract.NOTICE_TEMPLATE
+    body = text["personalisation"]["body"]
+    assert body.startswith(
+        f"Newyddion am eich Adolygiad Achos {ref}: mae eich achos wedi symud i gam newydd."
+    )
+    assert f"News about your ASB Case Review {ref}: your case has moved to a new stage." in body
+    for personal in PERSONAL:
+        assert personal not in body and personal not in str(emails[0]["personalisation"]), personal
+    assert [n.status for n in notices("sms")] == ["sent"]
+    told = [e for e in trigger.json("show", ref)["events"] if e["event"] == "applicant_notice"]
+    assert len(told) == 2

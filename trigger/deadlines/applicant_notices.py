@@ -42,6 +42,7 @@ class NoticeDue:
     first_failed: datetime | None = None
     outbox_file: str | None = None
     alone: bool = False  # as a reminder's: never, a notice goes to the applicant alone
+    channel: str = "email"  # or sms
     kind: str = "notice"
     deadline_kind: str = ""
 
@@ -68,10 +69,11 @@ class _Doors:
 
 
 def due(
-    session: Session, wanted: Sequence[ColumnElement[bool]], limit: int | None
+    session: Session, wanted: Sequence[ColumnElement[bool]], limit: int | None, texts: bool
 ) -> tuple[list[NoticeDue], list[int]]:
     """The notices to send now (`wanted`: due, or abandoned by a runner that crashed), and those to
-    cancel: the applicant turned notices off, or has no e-mail address now, or the case was purged."""
+    cancel: the applicant turned notices off, or has no address (or phone number) now, or the case was
+    purged; and texts, unless they can be sent (`texts`: through GOV.UK Notify, with its template)."""
     visible = access.visible_cases(session)
     ours = [] if visible is None else [col(ApplicantNotice.case_id).in_(visible)]
     query = select(ApplicantNotice).where(or_(*wanted), *ours).order_by(col(ApplicantNotice.id))
@@ -82,8 +84,14 @@ def due(
     cancelled: list[int] = []
     for notice in session.execute(query).scalars():
         case = session.get(ReviewCase, notice.case_id)
-        email = (case.email or "").strip() if case is not None else ""
-        if case is None or not case.notices or case.purged or not email or notice.channel != "email":
+        to = "" if case is None else (case.phone if notice.channel == "sms" else case.email) or ""
+        if (
+            case is None
+            or not case.notices
+            or case.purged
+            or not to.strip()
+            or (notice.channel == "sms" and not texts)
+        ):
             cancelled.append(notice.id or 0)
             continue
         door, name, name_cy, telephone = doors.of(case)
@@ -98,7 +106,17 @@ def due(
             door=door,
         )
         first = notice.first_failed_at and notice.first_failed_at.replace(tzinfo=UTC)
-        send.append(NoticeDue(notice.id or 0, email, case.reference, news, notice.attempts, first))
+        send.append(
+            NoticeDue(
+                notice.id or 0,
+                to.strip(),
+                case.reference,
+                news,
+                notice.attempts,
+                first,
+                channel=notice.channel,
+            )
+        )
     return send, cancelled
 
 

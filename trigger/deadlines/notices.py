@@ -334,6 +334,21 @@ def news_text(news: News) -> str:
     return "\n".join(_news_welsh(news)) + "\n\n" + "-" * 60 + "\n\n" + english + "\n"
 
 
+def news_sms(news: News) -> str:
+    """The notice as a text message: short, and as bare of details as the e-mail."""
+    english = (
+        f"News about your ASB Case Review {news.reference}: {_what(news, False)}. See your case page "
+        "with the private link from your letter. To stop these texts, use your case page."
+    )
+    if not news.welsh:
+        return english
+    welsh = (
+        f"Newyddion am eich Adolygiad Achos {news.reference}: {_what(news, True)}. Gwelwch dudalen eich "
+        "achos gyda'r ddolen breifat o'ch llythyr. I atal y negeseuon hyn, defnyddiwch dudalen eich achos."
+    )
+    return f"{welsh}\n\n{english}"
+
+
 def applicant_notice(news: News, to: str, mail_from: str, idstring: str) -> EmailMessage:
     msg = EmailMessage(policy=POLICY)
     _body(msg, news_text(news) + _FOOTER)

@@ -45,7 +45,7 @@ from trigger.deadlines.dbclock import clock, dialect
 from trigger.errors import InvalidInput
 from trigger.read.views import initials
 from trigger.rules.deadlines import is_duty
-from trigger.store import access, audit, channels, mail
+from trigger.store import access, audit, channels, mail, notify
 from trigger.store.access import REMINDERS, needs
 from trigger.store.app import App
 from trigger.store.channels import Channel
@@ -553,6 +553,9 @@ class _NoticeSweep(_Sweep):
     table = ApplicantNotice
 
     def deliver(self, item) -> str | None:
+        if item.channel == "sms" and isinstance(self.channel, notify.Notify):
+            self.channel.text(item.recipient, notices.news_sms(item.news), f"trigger-notice-{item.id}-sms")
+            return None
         if not mail.valid_address(item.recipient):
             raise mail.BadAddress("the applicant's e-mail address is not valid; nothing was sent")
         msg = notices.applicant_notice(
@@ -576,7 +579,8 @@ def _tell_applicants(
     today = now.astimezone(LONDON).date()
     with app.write() as session:
         wanted = [_ready(today, now, ApplicantNotice), _abandoned(session, ApplicantNotice)]
-        items, told.cancelled = applicant_notices.due(session, wanted, None)
+        texts = isinstance(channel, notify.Notify) and channel.texts()
+        items, told.cancelled = applicant_notices.due(session, wanted, None, texts)
         applicant_notices.cancel(session, told.cancelled, wanted)
     if not items:
         return told

@@ -6,9 +6,11 @@ threshold, under review, outcome issued, appeal, closed), or a letter to the app
 the register, it adds one `applicant_notice` row. The row commits with the change and its audit event,
 so a change rolled back tells nobody; the reminder sweep sends it, once (`trigger.deadlines.reminders`).
 
-A letter e-mailed to the applicant in the same change (`letter --send`) is its own notice. A case whose
-applicant turned the notices off (their case page, or `case update --notices off`), or that has no
-e-mail address, or was purged, gets none.
+One notice is made for each way the applicant can be reached: an e-mail to their address, and a text
+to their phone number, which is sent only where the partnership uses GOV.UK Notify (and cancelled
+otherwise). A letter e-mailed to the applicant in the same change (`letter --send`) is its own notice.
+A case whose applicant turned the notices off (their case page, or `case update --notices off`), or
+was purged, gets none.
 """
 
 from __future__ import annotations
@@ -46,23 +48,30 @@ def _letters(session: Session, case: ReviewCase) -> tuple[int, list[date]]:
     return len([i for i in issued if i not in delivered]), days
 
 
-def queue(session: Session, case: ReviewCase, stage_before: str, welsh: bool) -> ApplicantNotice | None:
-    """The notice the change in hand owes the applicant, added to its transaction (or None); in Welsh
-    first, then English, when the applicant asked for Welsh or the policy is `welsh` (as the letters)."""
-    if not case.notices or case.purged or not (case.email or "").strip():
-        return None
+def queue(session: Session, case: ReviewCase, stage_before: str, welsh: bool) -> list[ApplicantNotice]:
+    """The notices the change in hand owes the applicant, added to its transaction: an e-mail, and a
+    text message when they gave a phone number (sent only through GOV.UK Notify); in Welsh first, then
+    English, when the applicant asked for Welsh or the policy is `welsh` (as the letters)."""
+    if not case.notices or case.purged:
+        return []
+    ways = [w for w, to in (("email", case.email), ("sms", case.phone)) if (to or "").strip()]
+    if not ways:
+        return []
     stage = stage_of(case)
     moved = stage if stage != stage_before else None
     letters, days = _letters(session, case)
     if moved is None and not letters:
-        return None
-    notice = ApplicantNotice(
-        case_id=row_id(case),
-        channel="email",
-        stage=moved,
-        letters=letters,
-        language="cy" if welsh or case.language == "cy" else "en",
-        send_on=max(days) if days else case.state_changed,
-    )
-    session.add(notice)
-    return notice
+        return []
+    made = [
+        ApplicantNotice(
+            case_id=row_id(case),
+            channel=way,
+            stage=moved,
+            letters=letters,
+            language="cy" if welsh or case.language == "cy" else "en",
+            send_on=max(days) if days else case.state_changed,
+        )
+        for way in ways
+    ]
+    session.add_all(made)
+    return made

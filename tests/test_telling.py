@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import re
+from email import message_from_bytes
+from email import policy as email_policy
 from email.message import EmailMessage
 
 import pytest
@@ -289,3 +291,26 @@ def test_through_notify_the_applicant_is_emailed_and_texted_once_per_change(noti
     assert [n.status for n in notices("sms")] == ["sent"]
     told = [e for e in trigger.json("show", ref)["events"] if e["event"] == "applicant_notice"]
     assert len(told) == 2
+
+
+def test_without_smtp_the_notice_goes_to_the_outbox_and_names_the_doors_address(
+    trigger, tmp_path, monkeypatch
+):
+    policy = tmp_path / "web.toml"
+    text = (PRESETS_DIR / "llr.toml").read_text().replace("# [web]\n# base_url = ", "[web]\nbase_url = ")
+    policy.write_text(text)
+    monkeypatch.delenv("TRIGGER_SMTP_URL", raising=False)
+    monkeypatch.setenv("TRIGGER_OUTBOX", str(tmp_path / "outbox"))
+    trigger("init", "--policy", policy, "--manager-email", "csm@example.gov.uk")
+    ref = applicant_case(trigger)
+    trigger("decide", ref, "--met", "--on", "2026-03-05")
+    assert sweep(trigger)["sent"] == 1
+    [row] = notices()
+    msg = message_from_bytes(
+        (tmp_path / "outbox" / row.outbox_file).read_bytes(), policy=email_policy.default
+    )
+    assert msg["To"] == APPLICANT and msg["Subject"] == f"News about your ASB Case Review ({ref})"
+    body = msg.get_content()
+    assert "(it begins https://apply.example.gov.uk/case/)" in body
+    assert "If you have lost your link, contact" in body
+    assert_nothing_personal(msg)

@@ -532,7 +532,11 @@ class ApplicantNotice(SQLModel, table=True):
     so a change rolled back makes none; `recorded_at`: the audit event saying it was sent is written."""
 
     __tablename__ = "applicant_notice"
-    __table_args__ = (Index("ix_applicant_notice_status_send_on", "status", "send_on"),)
+    # a sweep reads the notices due, and those sent whose audit event is still to write, by index
+    __table_args__ = (
+        Index("ix_applicant_notice_status_send_on", "status", "send_on"),
+        Index("ix_applicant_notice_status_recorded_at", "status", "recorded_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="review_case.id", index=True)
     channel: str = Field(max_length=8)  # email, sms (through GOV.UK Notify)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-12-06 20:32:14.544003
+Create Date: 2026-12-06 20:58:22.270824
 
 """
 from typing import Sequence, Union
@@ -246,6 +246,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('applicant_notice', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_applicant_notice_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_applicant_notice_status_recorded_at', ['status', 'recorded_at'], unique=False)
         batch_op.create_index('ix_applicant_notice_status_send_on', ['status', 'send_on'], unique=False)
 
     op.create_table('audit_event',
@@ -606,6 +607,7 @@ def downgrade() -> None:
     op.drop_table('audit_event')
     with op.batch_alter_table('applicant_notice', schema=None) as batch_op:
         batch_op.drop_index('ix_applicant_notice_status_send_on')
+        batch_op.drop_index('ix_applicant_notice_status_recorded_at')
         batch_op.drop_index(batch_op.f('ix_applicant_notice_case_id'))
 
     op.drop_table('applicant_notice')

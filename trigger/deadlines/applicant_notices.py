@@ -23,6 +23,7 @@ from sqlmodel import Session, col
 from trigger.cases import links
 from trigger.deadlines import notices
 from trigger.store import access, audit
+from trigger.store.access import REMINDERS, needs
 from trigger.store.app import App
 from trigger.store.models import ApplicantNotice, ReviewCase
 from trigger.store.partnerships import heading
@@ -129,6 +130,7 @@ def cancel(session: Session, ids: list[int], wanted: Sequence[ColumnElement[bool
         )
 
 
+@needs(REMINDERS)
 def record_sent(app: App) -> int:
     """Write the audit event of each notice sent whose event is not written yet (one transaction): the
     case's record says the applicant was told, on which day and by which channel, never the address."""

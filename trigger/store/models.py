@@ -144,8 +144,13 @@ class ReviewCase(SQLModel, table=True):
     preferred_contact: str | None = None
     language: str = Field(default="en", max_length=2)
     accessibility: str | None = None
-    address: str | None = None
+    address: str | None = None  # the applicant's: email, phone, address and postcode are whom letters go to
     postcode: str | None = None
+    # the victim's own contact, when a third party applies (the copy a victim may have goes here)
+    victim_address: str | None = None
+    victim_postcode: str | None = None
+    victim_email: str | None = None
+    victim_phone: str | None = None
     beat: str | None = None
     statement: str  # the applicant's dissatisfaction with the response so far (required)
     vulnerability: str | None = None
@@ -180,6 +185,9 @@ class PartnerNotification(SQLModel, table=True):
     case_id: int = Field(foreign_key="review_case.id", index=True)
     agency_id: int = Field(foreign_key="agency.id")
     notified_on: date
+    # how it was passed on: "email" (sent by the engine) or "recorded" (`trigger share`: told another
+    # way); empty on notices the engine wrote at activation before it sent or recorded anything
+    method: str | None = Field(default=None, max_length=16)
 
 
 class Incident(SQLModel, table=True):
@@ -259,6 +267,11 @@ class Meeting(SQLModel, table=True):
     held_on: date | None = None
     victim_involvement: str | None = None  # attend, virtual, representative, statement, none
     attendees: str | None = None
+    # where and how to join, and the day to reply by: what the invitation states
+    place: str | None = None
+    link: str | None = None
+    phone: str | None = None
+    reply_by: date | None = None
 
 
 class Finding(SQLModel, table=True):

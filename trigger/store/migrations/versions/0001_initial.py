@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-12-06 20:58:22.270824
+Create Date: 2026-12-06 18:46:20.751782
 
 """
 from typing import Sequence, Union
@@ -151,7 +151,6 @@ def upgrade() -> None:
     sa.Column('spoc_email', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('victim_involvement', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('involvement_on', sa.Date(), nullable=True),
-    sa.Column('notices', sa.Boolean(), server_default=sa.text('(true)'), nullable=False),
     sa.Column('partnership_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['lead_agency_id'], ['agency.id'], name=op.f('fk_review_case_lead_agency_id_agency')),
     sa.ForeignKeyConstraint(['partnership_id'], ['partnership.id'], name=op.f('fk_review_case_partnership_id_partnership')),
@@ -219,35 +218,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('applicant_link', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_applicant_link_case_id'), ['case_id'], unique=False)
-
-    op.create_table('applicant_notice',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('case_id', sa.Integer(), nullable=False),
-    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-    sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
-    sa.Column('letters', sa.Integer(), nullable=False),
-    sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
-    sa.Column('send_on', sa.Date(), nullable=False),
-    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('claimed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('claim_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.Column('sent_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('next_attempt_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.Column('first_failed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.Column('failure', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
-    sa.Column('outbox_file', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=True),
-    sa.Column('recorded_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['case_id'], ['review_case.id'], name=op.f('fk_applicant_notice_case_id_review_case')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_applicant_notice'))
-    )
-    with op.batch_alter_table('applicant_notice', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_applicant_notice_case_id'), ['case_id'], unique=False)
-        batch_op.create_index('ix_applicant_notice_status_recorded_at', ['status', 'recorded_at'], unique=False)
-        batch_op.create_index('ix_applicant_notice_status_send_on', ['status', 'send_on'], unique=False)
 
     op.create_table('audit_event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -605,12 +575,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_audit_event_case_id'))
 
     op.drop_table('audit_event')
-    with op.batch_alter_table('applicant_notice', schema=None) as batch_op:
-        batch_op.drop_index('ix_applicant_notice_status_send_on')
-        batch_op.drop_index('ix_applicant_notice_status_recorded_at')
-        batch_op.drop_index(batch_op.f('ix_applicant_notice_case_id'))
-
-    op.drop_table('applicant_notice')
     with op.batch_alter_table('applicant_link', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_applicant_link_case_id'))
 

@@ -888,7 +888,9 @@ def activate(c, on, as_json, **given):
 @on_option
 @pass_ctx
 def share(c, reference, agencies, on):
-    """Record that the application was passed to the relevant bodies (s.104(3)): which, and the day.
+    """Pass the application to the relevant bodies (s.104(3)) and record which, and the day. With an
+    SMTP server set (TRIGGER_SMTP_URL), an agency with an e-mail address is e-mailed, and recorded once
+    sent; the others are recorded as passed on another way.
 
     \b
         trigger share CT-2026-0007

@@ -8,8 +8,11 @@ from __future__ import annotations
 import json
 import zipfile
 
+import pytest
+
 from tests.support.cases import THREE_COMPLAINTS, add_complaints
 from tests.support.letters import pdf_text
+from tests.support.mailservers import Collect, Server
 
 COUNCILLOR = "Council Offices, Southfield Road, Loughborough"
 DEREK = "14 Mill Lane, Shepshed"
@@ -50,6 +53,21 @@ def councillor_case(t, **extra) -> str:
     ref = t.json(*args)["reference"]
     add_complaints(t, ref, THREE_COMPLAINTS, on="2026-03-03")
     return ref
+
+
+@pytest.fixture
+def servers():
+    """aiosmtpd servers on loopback, stopped after the test."""
+    started: list[Server] = []
+
+    def start(handler=None) -> Server:
+        server = Server(handler or Collect()).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 def pdf(t, tmp_path, ref: str, kind: str, *extra: str) -> str:
@@ -361,3 +379,35 @@ def test_sharing_is_refused_before_the_application_was_received(db):
     refused = db.fails("share", ref, "--on", "2026-03-01")
     assert refused.stderr.count("\n") == 1
     assert db.json("show", ref)["shared"]["told"] == []
+
+
+def test_share_emails_each_agency_with_an_address_over_smtp_and_records_the_rest(db, servers, monkeypatch):
+    server = servers()
+    monkeypatch.setenv("TRIGGER_SMTP_URL", server.url())
+    monkeypatch.setenv("TRIGGER_MAIL_FROM", "csp@charnwood.example")
+    db("agency", "update", "police", "--email", "asb@police.example", "--reason", "their inbox")
+    ref = councillor_case(db)
+    said = db("share", ref, "--on", "2026-03-03").stdout
+    assert "Passed to every relevant body" in said
+    shown = {s["agency"]: s["how"] for s in db.json("show", ref)["shared"]["told"]}
+    assert shown == {"cbc": "recorded", "emh": "recorded", "icb": "recorded", "police": "email"}
+    [msg] = server.handler.messages
+    assert msg["To"] == "asb@police.example"
+    assert msg["Subject"] == f"ASB Case Review application {ref}: passed to Leicestershire Police (s.104(3))"
+    body = msg.get_content()
+    assert f"Reference: {ref}" in body and "About: Derek Walton" in body
+    assert "Applied for them by: Cllr Susan Lee" in body
+    assert "Council Offices" not in body and "Mill Lane" not in body  # no one's address leaves the case
+
+
+def test_a_send_the_server_refuses_leaves_that_agency_not_told(db, servers, monkeypatch):
+    server = servers(Collect(reject=("asb@police.example",)))
+    monkeypatch.setenv("TRIGGER_SMTP_URL", server.url())
+    monkeypatch.setenv("TRIGGER_MAIL_FROM", "csp@charnwood.example")
+    db("agency", "update", "police", "--email", "asb@police.example", "--reason", "their inbox")
+    ref = councillor_case(db)
+    refused = db.fails("share", ref, "--agency", "police", "--on", "2026-03-03")
+    assert refused.stderr.count("\n") == 1
+    assert "could not e-mail" in refused.stderr and "police (asb@police.example)" in refused.stderr
+    shared = db.json("show", ref)["shared"]
+    assert shared["told"] == [] and "share" not in [e["event"] for e in db.json("show", ref)["events"]]

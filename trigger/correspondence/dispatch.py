@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import smtplib
 import zipfile
 from dataclasses import dataclass
 from datetime import date
@@ -37,7 +36,7 @@ from trigger.correspondence.register import (
     register,
     templates_for,
 )
-from trigger.errors import DeliveryFailed, GuardRefused, InvalidInput
+from trigger.errors import GuardRefused, InvalidInput
 from trigger.rules.policy import Policy
 from trigger.store import channels, mail, notify
 from trigger.store.access import LETTERS, needs
@@ -180,20 +179,18 @@ def send(
         keep_link(w, facts, on)
         via = channel.describe() if by == "email" else f"{channel.describe()}, {by}"
         written = None
-        try:
+        with mail.sending(
+            channel,
+            lambda why: (
+                f"could not send the {kind} letter to {address} by {via}: {why}; nothing was recorded"
+            ),
+        ):
             if isinstance(channel, notify.Notify):
                 message_id = _by_notify(channel, by, ctx, issued, address, body)
             else:
                 msg = _message(ctx, issued, address, mail.sender(), body)
                 written = channel.send(msg, f"letter-{row.id}-{issued.kind}")
                 message_id = msg["Message-ID"]
-        except (smtplib.SMTPException, OSError, mail.MailError, mail.BadAddress, mail.Refused) as exc:
-            raise DeliveryFailed(
-                f"could not send the {kind} letter to {address} by {via}: "
-                f"{mail.classify(exc).text}; nothing was recorded"
-            ) from None
-        finally:
-            channel.close()
         w.session.add(
             LetterDelivery(
                 letter_id=row_id(row), sent_to=address, message_id=message_id, via=via, outbox_file=written

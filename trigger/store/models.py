@@ -547,7 +547,7 @@ class ApplicantLink(_Table, table=True):
     revoked_on: date | None = None
 
 
-class ApplicantNotice(SQLModel, table=True):
+class ApplicantNotice(_Table, table=True):
     """A message to the applicant that their case changed (its stage moved, a letter was issued) and
     to look at their case page, sent once by the reminder sweep as a reminder is; it carries no
     personal details (docs/operations.md#telling-the-applicant). Made in the transaction of the change,

@@ -60,6 +60,7 @@ def test_the_applicant_chooses_how_to_take_part_as_case_update_records_it(door, 
     ref = under_review(trigger, door)
     page = door.get("/case").text
     assert "Take part in the review" in page and "You have not told us yet" in page
+    assert f'<input type="hidden" name="reference" value="{ref}">' in door.get("/case/involvement").text
     answer = post(door, "/case/involvement", ref, involvement="attend")
     assert answer.status_code == 303 and answer.headers["location"] == "/case?done=involvement"
     page = door.get("/case?done=involvement").text

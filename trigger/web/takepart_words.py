@@ -40,9 +40,9 @@ TAKE_PART_TEXT: dict[str, tuple[str, str]] = {
     ),
     "draft_heading": ("Your draft action plan", "Eich cynllun gweithredu drafft"),
     "draft_intro": (
-        "The review has shared its draft action plan with you on {date}. These are the actions it "
-        "proposes. Tell us what you think before the plan is final.",
-        "Rhannodd yr adolygiad ei gynllun gweithredu drafft â chi ar {date}. Dyma'r camau y mae'n eu "
+        "On {date} the review shared its draft action plan with you. These are the actions it proposes. "
+        "Tell us what you think before the plan is final.",
+        "Ar {date} rhannodd yr adolygiad ei gynllun gweithredu drafft â chi. Dyma'r camau y mae'n eu "
         "cynnig. Dywedwch wrthym beth yw eich barn cyn i'r cynllun fod yn derfynol.",
     ),
     "draft_comment": ("Comment on the draft action plan", "Rhoi sylwadau ar y cynllun gweithredu drafft"),

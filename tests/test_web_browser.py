@@ -738,3 +738,7 @@ def test_the_applicant_takes_part_and_appeals_at_their_case_page(server, browser
     until(lambda: trigger.json("show", ref)["letters"], "the appeal acknowledgement")
     assert [lt["kind"] for lt in trigger.json("show", ref)["letters"]] == ["appeal_acknowledgement"]
     assert found == []
+    log = server.log_path.read_text()
+    assert "POST /case/appeal 303" in log
+    for personal in ("Robin", "Ashworth", "2am", "camera will help", "housing association"):
+        assert personal not in log, personal

@@ -186,20 +186,38 @@ def test_a_post_without_its_token_is_refused_and_records_nothing(door, trigger):
     assert trigger.json("show", ref)["events"] == before
 
 
-def test_a_form_naming_another_case_records_nothing_and_says_nothing_of_it(door, trigger):
-    mine = reviewed_case(trigger, outcome=False)
-    link = trigger("web", "link", mine).stdout.strip()
-    theirs = reviewed_case(trigger, outcome=False, applicant="Bob Neighbour")
+def _shared(trigger, applicant: str) -> str:
+    ref = reviewed_case(trigger, outcome=False, applicant=applicant)
+    trigger("action", "add", ref, "--action", "Visit", "--owner", "emh", "--due", "2027-01-31")
+    trigger("consult", ref, "--share-plan")
+    return ref
+
+
+def _appealable(trigger, applicant: str) -> str:
+    ref = activate(trigger, applicant=applicant)
+    trigger("decide", ref, "--not-met", "--reason", "Only one complaint")
+    return ref
+
+
+FORMS = {
+    "/case/involvement": (_shared, {"involvement": "attend"}),
+    "/case/statement": (_shared, {"written_statement": "words"}),
+    "/case/plan": (_shared, {"comment": "words"}),
+    "/case/appeal": (_appealable, {"grounds": "facts", "detail": "words"}),
+}
+
+
+@pytest.mark.parametrize("path", list(FORMS))
+def test_a_form_naming_another_case_records_nothing_and_says_nothing_of_it(door, trigger, path):
+    make, answers = FORMS[path]
+    mine, theirs = make(trigger, "Ann Example"), make(trigger, "Bob Neighbour")
+    open_case(door, trigger("web", "link", mine).stdout.strip())
     before = {ref: trigger.json("show", ref)["events"] for ref in (mine, theirs)}
-    for path, answers in (
-        ("/case/involvement", {"involvement": "attend"}),
-        ("/case/statement", {"written_statement": "words"}),
-    ):
-        open_case(door, link)  # a refused form ends the visit: the link opens a new one
-        answer = post(door, path, theirs, **answers)
-        assert answer.status_code == 404 and "This link does not work" in answer.text
-        assert theirs not in answer.text and "Bob Neighbour" not in answer.text
+    answer = post(door, path, theirs, **answers)
+    assert answer.status_code == 404 and "This link does not work" in answer.text
+    assert theirs not in answer.text and "Bob Neighbour" not in answer.text
     assert {ref: trigger.json("show", ref)["events"] for ref in (mine, theirs)} == before
+    assert door.get("/case").status_code == 404  # the visit ends with the refusal
 
 
 def test_a_revoked_link_records_nothing(door, trigger):

@@ -33,10 +33,13 @@ FIELDS: dict = {
     "letterhead": {"logo": None, "address": [None], "telephone": None, "web": None},
     "reference": None,
     "spoc": {"name": None, "person": None, "role": None, "email": None},
-    "recipient": {"name": None, "address": [None], "is_agency": None},
+    # copy_of: on the victim's copy (`--to victim`), the applicant the letter was written to
+    "recipient": {"name": None, "address": [None], "is_agency": None, "copy_of": None},
     "applicant": {"name": None, "initials": None},
     "victim": {"name": None, "third_party": None, "consent_date": None},
     "case": {"received": None, "channel": None, "state": None, "statement": None, "decided": None},
+    # s.104(3): the relevant bodies the application was passed to (names), those not yet, and whether all
+    "sharing": {"all": None, "told": [None], "not_told": [None]},
     "next_step": {"what": None, "due": None},
     "threshold": {
         "decided": None,
@@ -69,6 +72,10 @@ FIELDS: dict = {
         "date": None,
         "at": None,
         "held": None,
+        "place": None,  # where to come in person
+        "link": None,  # the joining link (online)
+        "phone": None,  # the telephone to join by
+        "reply_by": None,
         "victim_involvement": None,
         "outcome_letter_due": None,
     },
@@ -223,7 +230,7 @@ def referenced(ast: nodes.Template) -> list[str]:
 
 
 # The Welsh partials appear only in bilingual letters: they do not make an English letter complete.
-WELSH_PARTIALS = frozenset({"_appeal_cy.html", "_signpost_cy.html"})
+WELSH_PARTIALS = frozenset({"_appeal_cy.html", "_signpost_cy.html", "_shared_cy.html"})
 
 
 def template_paths(env: Environment, name: str, seen: set[str], skip: frozenset = frozenset()) -> set[tuple]:

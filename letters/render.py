@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import io
 import os
 import re
 import sys
+import types
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -396,13 +398,70 @@ def _no_library_search():
         ctypes.util.find_library = search
 
 
+# fontTools modules WeasyPrint imports for fonts a letter never has: variable fonts (the bundled DejaVu
+# faces are static) and subsetting without HarfBuzz-Subset (WeasyPrint uses HarfBuzz when it is there)
+_FONTTOOLS_FALLBACKS = {
+    "fontTools.subset": (),
+    "fontTools.varLib.instancer": ("instantiateVariableFont",),
+}
+
+
+class _OnFirstUse(types.ModuleType):
+    """Stands in for a module while WeasyPrint is imported: the real module is imported the first time
+    any of its names is used. `functions` are the names imported from it by name (`from M import f`),
+    which must exist when WeasyPrint binds them."""
+
+    def __init__(self, name: str, functions: tuple[str, ...]) -> None:
+        super().__init__(name)
+        for function in functions:
+            setattr(self, function, self._deferred(function))
+
+    def _deferred(self, function: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return getattr(self._real(), function)(*args, **kwargs)
+
+        return call
+
+    def _real(self) -> types.ModuleType:
+        if sys.modules.get(self.__name__) is self:  # used while WeasyPrint is still being imported
+            del sys.modules[self.__name__]
+        return importlib.import_module(self.__name__)
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("__"):  # what the import system asks of a module (__path__...)
+            raise AttributeError(attribute)
+        return getattr(self._real(), attribute)
+
+
+@contextlib.contextmanager
+def _fonttools_on_first_use():
+    """Defer the fontTools modules of `_FONTTOOLS_FALLBACKS` until WeasyPrint uses them: importing them
+    is a third of WeasyPrint's own import, and a letter's fonts never need them."""
+    placed = []
+    for name, functions in _FONTTOOLS_FALLBACKS.items():
+        if name not in sys.modules:
+            sys.modules[name] = _OnFirstUse(name, functions)
+            placed.append(name)
+    try:
+        yield
+    finally:
+        for name in placed:  # from here on, importing the name imports the real module
+            if isinstance(sys.modules.get(name), _OnFirstUse):
+                del sys.modules[name]
+
+
 def _import_weasyprint():
     """WeasyPrint, imported here: slow to import, and only the PDF path needs it."""
     try:  # WeasyPrint prints its advice on a missing library: only the second attempt's is shown
-        with _no_library_search(), contextlib.redirect_stdout(io.StringIO()):
+        with (
+            _no_library_search(),
+            _fonttools_on_first_use(),
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
             import weasyprint
     except OSError:  # a library only the search finds (outside the loader's own paths): search after all
-        import weasyprint
+        with _fonttools_on_first_use():
+            import weasyprint
     return weasyprint
 
 

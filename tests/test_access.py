@@ -274,6 +274,7 @@ TABLE = [
         ),
         COMPLAINTS,
     ),
+    (("share", RECEIVED, "--agency", "police"), ACTIVATE),
     (("incident", "update", "1", "--agency-ref", "CAD-9", "--reason", "typo"), COMPLAINTS),
     (("incident", "void", "2", "--reason", "recorded twice"), COMPLAINTS),
     (("incidents", "import", "{tmp}/log.csv"), COMPLAINTS),

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -357,3 +358,61 @@ def test_tests_share_helpers_only_through_tests_support_and_fixtures_only_throug
                 if any("fixture" in ast.unparse(d) for d in node.decorator_list):
                     offences.append(f"{where}:{node.lineno}: a fixture outside conftest.py ({node.name})")
     assert offences == []
+
+
+# What a command may leave unloaded (docs/architecture.md#speed): each heavy library only in the
+# commands that use it. A command here runs in a fresh interpreter as `trigger` runs it (`cli.main`).
+HEAVY = {"weasyprint", "fontTools", "apscheduler", "docx", "rich", "alembic", "openpyxl", "babel"}
+NEEDS = {
+    ("show", "{ref}"): set(),
+    ("list",): set(),
+    ("check", "{ref}"): set(),
+    (
+        "incident",
+        "add",
+        "{ref}",
+        "--occurred",
+        "2026-03-01",
+        "--reported",
+        "2026-03-01",
+        "--agency",
+        "police",
+    ): set(),
+    ("letter", "{ref}", "acknowledgement", "--preview"): {"babel"},
+    ("letter", "{ref}", "acknowledgement", "--format", "pdf", "-o", "{out}"): {
+        "babel",
+        "weasyprint",
+        "fontTools",
+    },
+}
+
+
+def _run_main(args: list[str]) -> dict:
+    """Run `trigger args` through `cli.main` in a fresh interpreter; what it left loaded and how it
+    left the cycle collector."""
+    code = (
+        "import gc, json, sys\n"
+        f"sys.argv = ['trigger', *{args!r}]\n"
+        "import cli\n"
+        "try:\n    cli.main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print(json.dumps({'modules': sorted(sys.modules), 'collecting': gc.isenabled(),"
+        " 'frozen': gc.get_freeze_count()}))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False, timeout=HANG
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_each_command_loads_only_the_heavy_libraries_it_uses(case, tmp_path):
+    for template, needed in NEEDS.items():
+        args = [a.format(ref=case, out=tmp_path / "letter.pdf") for a in template]
+        ran = _run_main(args)
+        loaded = {m.split(".")[0] for m in ran["modules"]} & HEAVY
+        assert loaded == needed, (args, loaded)
+        # fontTools' subsetting and variable-font modules: HarfBuzz subsets the static bundled fonts
+        assert not [m for m in ran["modules"] if m.startswith(("fontTools.subset", "fontTools.varLib"))]
+        # start-up done, the cycle collector runs again and the start-up's objects are set aside
+        assert ran["collecting"] and ran["frozen"] > 0, args

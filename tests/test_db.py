@@ -29,7 +29,7 @@ def test_init_migrates_an_empty_database_to_a_schema_that_matches_the_models(tri
     trigger("init", "--policy", "llr")
     assert _differences(url) == []
     shown = trigger("db", "current").stdout
-    assert "current: 0001_initial" in shown and "up to date" in shown
+    assert f"current: {database.head_revisions()[0]}" in shown and "up to date" in shown
     assert trigger.json("db", "current") == {
         "current": database.head_revisions(),
         "head": database.head_revisions(),
@@ -46,8 +46,8 @@ def test_db_upgrade_creates_the_schema_and_is_safe_to_rerun(trigger):
     assert _differences(url) == []
 
 
-def test_the_shipped_head_is_the_initial_revision_and_found_without_alembic():
-    assert database.head_revisions() == ["0001_initial"]
+def test_the_shipped_head_follows_the_initial_revision_and_is_found_without_alembic():
+    assert database.head_revisions() == ["0002_people_apart"]
     assert (database.VERSIONS / "0001_initial.py").read_text().count("import sqlmodel") == 1
 
 
@@ -74,12 +74,12 @@ def test_a_command_on_an_empty_database_says_run_init(trigger):
 
 
 def test_a_database_behind_the_code_warns_once_on_stderr(db, case, monkeypatch):
-    monkeypatch.setattr(database, "_head_cache", ["0002_future"])
+    monkeypatch.setattr(database, "_head_cache", ["0099_future"])
     result = db("show", case)
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert warnings == [
-        "warning: this database is at schema revision 0001_initial, the code expects "
-        "0002_future; run `trigger db upgrade`"
+        "warning: this database is at schema revision 0002_people_apart, the code expects "
+        "0099_future; run `trigger db upgrade`"
     ]
     assert case in result.stdout
 
@@ -108,7 +108,7 @@ def test_a_database_made_before_migrations_is_refused_until_adopted_after_a_chec
         assert "no record of its schema revision" in line and "trigger db upgrade --adopt" in line
     assert "no migrations applied" in trigger("db", "current").stdout  # never stamped by a refusal
     trigger("db", "upgrade", "--adopt")
-    assert "0001_initial" in trigger("db", "current").stdout
+    assert f"current: {database.head_revisions()[0]}" in trigger("db", "current").stdout
     assert trigger("list").stderr == ""
     assert "only for a database with tables but no revision" in _one_line(
         trigger.fails("db", "upgrade", "--adopt")

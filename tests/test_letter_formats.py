@@ -12,7 +12,7 @@ import docx
 import pypdf
 import pytest
 
-from tests.support.letters import applicant_case, letterhead_policy, pdf_pages, to_outcome
+from tests.support.letters import applicant_case, letterhead_policy, pdf_pages, pdf_text, to_outcome
 
 pytestmark = pytest.mark.any_engine  # a letter's layout, fonts and Word file: the same on any database
 
@@ -47,6 +47,24 @@ def test_the_pdf_is_tagged_and_uses_only_the_bundled_fonts(trigger, tmp_path, po
     assert catalog["/Lang"] == ("cy" if policy == "wales" else "en")
     names = fonts_of(out.read_bytes())
     assert names and all(BUNDLED.match(n) for n in names), names  # no system font crept in
+
+
+@pytest.mark.slow
+def test_without_harfbuzz_subset_the_fonts_are_subset_by_fonttools(monkeypatch):
+    # the PDF path imports fontTools' subsetter only when WeasyPrint falls back to it
+    from letters import render
+
+    html = '<html lang="cy"><p>Ŵyr ŷd — <b>bold</b> <i>italic</i></p></html>'
+    with_harfbuzz = render.pdf(html)
+    import weasyprint.pdf.fonts
+
+    monkeypatch.setattr(weasyprint.pdf.fonts, "harfbuzz_subset", None)
+    with_fonttools = render.pdf(html)
+    assert with_fonttools != with_harfbuzz  # the other subsetter was used
+    for data in (with_harfbuzz, with_fonttools):
+        assert "Ŵyr ŷd — bold italic" in pdf_text(data)
+        names = fonts_of(data)
+        assert names and all(BUNDLED.match(n) for n in names), names
 
 
 @pytest.mark.slow

@@ -113,6 +113,34 @@ def test_someone_applies_on_behalf_of_a_victim_with_their_consent(door, trigger)
     assert raw_sql("SELECT consent_method FROM review_case") == [("by phone (stated online)",)]
 
 
+def test_a_councillor_applies_online_and_each_person_keeps_their_own_address(door, trigger):
+    answers = victim_answers(name="Cllr Susan Lee")
+    answers["who"] = {"who": "behalf"}
+    answers["victim"] = {
+        "victim": "Derek Walton",
+        "victim_address": "14 Mill Lane, Shepshed",
+        "victim_postcode": "LE12 9AB",
+    }
+    answers["consent"] = {"consent_method": "writing", **date_parts("consent_date", ago(3))}
+    answers["contact"] = {
+        "preferred_contact": "letter",
+        "address": "Council Offices, Southfield Road, Loughborough",
+        "postcode": "LE11 2TX",
+    }
+    applicant = Applicant(door)
+    ref = applicant.apply(answers)
+    case = trigger.json("show", ref)
+    assert case["applicant_contact"]["address"] == "Council Offices, Southfield Road, Loughborough"
+    assert (case["victim_contact"]["address"], case["victim_contact"]["postcode"]) == (
+        "14 Mill Lane, Shepshed",
+        "LE12 9AB",
+    )
+    ack = trigger("letter", ref, "acknowledgement", "--format", "txt", "--preview").stdout
+    assert "Cllr Susan Lee\nCouncil Offices" in ack and "About: Derek Walton" in ack
+    copy = trigger("letter", ref, "acknowledgement", "--format", "txt", "--preview", "--to", "victim").stdout
+    assert "Derek Walton\n14 Mill Lane\nShepshed\nLE12 9AB" in copy
+
+
 def test_a_business_applies_through_its_authorised_representative(door, trigger):
     answers = victim_answers(name="Jo Owner")
     answers["who"] = {"who": "business"}

@@ -229,6 +229,8 @@ def test_someone_applies_on_behalf_of_a_victim_with_consent(server, browser, tri
     page.get_by_label(w["someone"]).check()
     _press(page, w["continue"])
     page.get_by_label("What is the name of the person you are applying for?").fill("Morgan Price")
+    page.get_by_label("Their address (optional)").fill("7 Park Road, Loughborough")
+    page.get_by_label("Their postcode (optional)").fill("LE11 2HQ")
     _press(page, w["continue"])
     page.get_by_label("By phone").check()
     _date(page, "When did they give permission?", ago(2))
@@ -260,6 +262,12 @@ def test_someone_applies_on_behalf_of_a_victim_with_consent(server, browser, tri
         True,
     )
     assert case["consent_date"] == ago(2).isoformat()
+    # each keeps their own address: letters to the councillor's, a copy to Morgan Price's
+    assert case["applicant_contact"]["address"] == "Council House, 1 Town Square"
+    assert (case["victim_contact"]["address"], case["victim_contact"]["postcode"]) == (
+        "7 Park Road, Loughborough",
+        "LE11 2HQ",
+    )
     assert [(i["agency"], i["hate"]) for i in case["incidents"]] == [("cbc", "disability")]
 
 

@@ -333,6 +333,24 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int | None], None] | Non
 # -- a case -----------------------------------------------------------------------------------------
 
 
+def sharing_line(reference: str, shared: dict) -> str:
+    """s.104(3): whom the application was passed to, and whom not yet (never "everyone" unrecorded)."""
+    told = ", ".join(f"{a['agency']} on {a['on']}" for a in shared["told"])
+    waiting = ", ".join(a["agency"] for a in shared["not_told"])
+    if shared["all"]:
+        return f"Passed to every relevant body: {told}."
+    if not shared["told"] and not shared["not_told"]:
+        return "No relevant bodies are registered yet (`trigger agency add`); nobody has been told."
+    line = f"Passed to {told}; " if told else ""
+    return line + f"not yet passed to {waiting}: record it with `trigger share {reference}`."
+
+
+def _contact_line(contact: dict) -> str:
+    """A person's address, postcode, e-mail and telephone on one line ("none recorded" for none)."""
+    given = [contact[k] for k in ("address", "postcode", "email", "phone") if contact.get(k)]
+    return ", ".join(given) if given else "none recorded"
+
+
 def print_case(d: dict) -> None:
     """`trigger show`: a case's state, threshold, people, letters, deadlines, corrections, timeline."""
     click.echo(
@@ -340,6 +358,13 @@ def print_case(d: dict) -> None:
     )
     who = d["applicant"] + (f" for {d['victim']} (consent {d['consent_date']})" if d["third_party"] else "")
     click.echo(f"Applicant: {who}")
+    for label, contact in (
+        ("Applicant's contact", d["applicant_contact"]),
+        ("Victim's contact", d["victim_contact"]),
+    ):
+        if contact is not None:
+            click.echo(f"{label}: {_contact_line(contact)}")
+    click.echo(sharing_line(d["reference"], d["shared"]))
     if d["spoc"]["name"]:
         click.echo(f"SPoC: {d['spoc']['name']}" + (f" <{d['spoc']['email']}>" if d["spoc"]["email"] else ""))
     if d["victim_involvement"]["choice"]:

@@ -85,7 +85,18 @@ def to_outcome(t, ref: str, *, lead: str, housing: str, findings: int = 1) -> No
     outcome on 23 March 2026."""
     t("decide", ref, "--met", "--on", "2026-03-05")
     t("assign", ref, "--lead", lead, "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
-    t("meeting", ref, "--at", "2026-03-20T10:00", "--victim-involvement", "attend", "--on", "2026-03-09")
+    t(
+        "meeting",
+        ref,
+        "--at",
+        "2026-03-20T10:00",
+        "--victim-involvement",
+        "attend",
+        "--on",
+        "2026-03-09",
+        "--place",
+        "Loughborough Town Hall, Market Place",
+    )
     t("meeting", ref, "--at", "2026-03-20T10:00", "--held", "--on", "2026-03-20")
     categories = ("silo_working", "vulnerability_missed", "powers_underused")
     for n in range(findings):

@@ -38,7 +38,6 @@ from trigger.store.models import (
     Finding,
     HoursEntry,
     Meeting,
-    PartnerNotification,
     Partnership,
     PolicySnapshot,
     Recommendation,
@@ -148,12 +147,20 @@ APPLICATION_CHECKS = {
     "beat": lambda v: checks.reference(v, "--beat", limit=checks.CODE_MAX),
     "email": lambda v: checks.email(v, "--email"),
     "phone": lambda v: checks.text(v, "--phone", limit=40, multiline=False),
+    # the victim's own contact when someone else applies (the applicant's is above)
+    "victim_address": lambda v: checks.text(v, "--victim-address", limit=checks.SHORT_MAX, multiline=False),
+    "victim_postcode": lambda v: checks.text(v, "--victim-postcode", limit=16, multiline=False),
+    "victim_email": lambda v: checks.email(v, "--victim-email"),
+    "victim_phone": lambda v: checks.text(v, "--victim-phone", limit=40, multiline=False),
     "accessibility": lambda v: checks.text(v, "--accessibility", limit=checks.SHORT_MAX),
     "vulnerability": lambda v: checks.text(v, "--vulnerability", limit=checks.SHORT_MAX),
     "channel": _one_of(CHANNELS, "a channel"),
     "victim_kind": _one_of(VICTIM_KINDS, "a victim kind"),
     "language": _language,
 }
+
+
+VICTIM_CONTACT = ("victim_address", "victim_postcode", "victim_email", "victim_phone")
 
 
 def check_field(name: str, value):
@@ -203,12 +210,17 @@ def activate(
     language: str = "en",
     email: str | None = None,
     phone: str | None = None,
+    victim_address: str | None = None,
+    victim_postcode: str | None = None,
+    victim_email: str | None = None,
+    victim_phone: str | None = None,
     preferred_contact: str | None = None,
     accessibility: str | None = None,
     vulnerability: str | None = None,
     on: date | None = None,
 ) -> ReviewCase:
-    """Log an application (s.104(1)) and pass it on to every relevant body (s.104(3))."""
+    """Log an application (s.104(1)); passing it to the relevant bodies (s.104(3)) is recorded as it
+    happens (`trigger.cases.sharing`)."""
     fields = checked_application(
         applicant=applicant,
         received=received,
@@ -225,6 +237,10 @@ def activate(
         language=language,
         email=email,
         phone=phone,
+        victim_address=victim_address,
+        victim_postcode=victim_postcode,
+        victim_email=victim_email,
+        victim_phone=victim_phone,
         preferred_contact=preferred_contact,
         accessibility=accessibility,
         vulnerability=vulnerability,
@@ -255,6 +271,13 @@ def checked_application(*, received: date, on: date | None = None, consent_date=
         )
     if for_another:
         check_consent(consent_date, received)
+    given = [name for name in VICTIM_CONTACT if cleaned.get(name)]
+    if given and not for_another:
+        # the applicant is the victim: one person, one contact (--address, --postcode, --email, --phone)
+        raise InvalidInput(
+            f"--{given[0].replace('_', '-')} is the victim's own contact when someone else applies; "
+            f"the applicant is the victim here, so give it with --{given[0].removeprefix('victim_')}"
+        )
     return {**cleaned, "received": received, "on": on, "consent_date": consent_date}
 
 
@@ -278,6 +301,10 @@ def open_case(
     language: str = "en",
     email: str | None = None,
     phone: str | None = None,
+    victim_address: str | None = None,
+    victim_postcode: str | None = None,
+    victim_email: str | None = None,
+    victim_phone: str | None = None,
     preferred_contact: str | None = None,
     accessibility: str | None = None,
     vulnerability: str | None = None,
@@ -313,6 +340,10 @@ def open_case(
         accessibility=accessibility,
         address=address,
         postcode=postcode,
+        victim_address=victim_address,
+        victim_postcode=victim_postcode,
+        victim_email=victim_email,
+        victim_phone=victim_phone,
         beat=beat,
         statement=statement,
         vulnerability=vulnerability,
@@ -321,12 +352,7 @@ def open_case(
     )
     session.add(case)
     session.flush()
-    notified = []
-    for agency in session.exec(
-        select(Agency).where(Agency.partnership_id == home.id).order_by(col(Agency.code))
-    ):
-        session.add(PartnerNotification(case_id=row_id(case), agency_id=row_id(agency), notified_on=on))
-        notified.append(agency.code)
+    # s.104(3): who is told is recorded when it happens (`trigger share`), never presumed here
     audit.record(
         session,
         case,
@@ -337,7 +363,6 @@ def open_case(
         detail={
             "channel": channel,
             "third_party": bool(for_another),
-            "partners_notified": notified,
             "policy": f"{pol.name} {pol.version}",
             **(detail or {}),
         },

@@ -245,6 +245,8 @@ class Application:
     share_consent: bool
     complaints: tuple[Complaint, ...]
     victim: str | None = None
+    victim_address: str | None = None  # the person applied for: their own address (a copy goes there)
+    victim_postcode: str | None = None
     consent_date: date | None = None
     consent_method: str | None = None
     email: str | None = None
@@ -300,8 +302,8 @@ def _consent(application: Application) -> tuple[str | None, date | None, str | N
 @needs(APPLY)
 def submit(app: App, application: Application) -> Receipt:
     """Create the case of an online application with its complaints, in one transaction with their
-    audit events (s.104(1)), passed to every relevant body (s.104(3)); nothing at all when any answer
-    is refused."""
+    audit events (s.104(1)), to be passed to the relevant bodies (s.104(3): `trigger share`); nothing
+    at all when any answer is refused."""
     check_choice("who", application.who, WHO)
     if not application.share_consent:
         raise FieldProblem("share_consent", InvalidInput("consent to share is required", "required"))
@@ -334,6 +336,8 @@ def submit(app: App, application: Application) -> Receipt:
         ("consent_method", consent_method),
         ("address", application.address),
         ("postcode", application.postcode),
+        ("victim_address", application.victim_address if application.who == "behalf" else None),
+        ("victim_postcode", application.victim_postcode if application.who == "behalf" else None),
         ("email", application.email),
         ("phone", application.phone),
         ("accessibility", application.accessibility),

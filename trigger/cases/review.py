@@ -144,6 +144,14 @@ def log_hours(
     return row
 
 
+def _link(value: str | None) -> str | None:
+    """A joining link: a web address (https://...), on one line."""
+    link = checks.text(value, "--link", limit=checks.SHORT_MAX, multiline=False)
+    if link is not None and not link.strip().lower().startswith(("https://", "http://")):
+        raise InvalidInput(f"--link {link!r} is not a web address; give the joining link, https://...")
+    return link.strip() if link else None
+
+
 @retried
 @needs(REVIEW)
 def meeting(
@@ -154,13 +162,27 @@ def meeting(
     held: bool = False,
     victim_involvement: str | None = None,
     attendees: str | None = None,
+    place: str | None = None,
+    link: str | None = None,
+    phone: str | None = None,
+    reply_by: date | None = None,
     on: date | None = None,
 ) -> Meeting:
+    """Schedule the review meeting (where it is, how to join, the day to reply by: what the invitation
+    states), or record it held."""
     if victim_involvement and victim_involvement not in VICTIM_INVOLVEMENT:
         raise InvalidInput(not_one_of(victim_involvement, "a victim involvement", VICTIM_INVOLVEMENT))
     attendees = checks.text(attendees, "--attendees", limit=checks.SHORT_MAX)
+    place = checks.text(place, "--place", limit=checks.SHORT_MAX)
+    link = _link(link)
+    phone = checks.text(phone, "--phone", limit=40, multiline=False)
     at = wall_clock(at)
     not_far_ahead(at.date(), "--at")
+    if reply_by is not None and reply_by > at.date():
+        raise InvalidInput(
+            f"--reply-by {reply_by.isoformat()} is after the meeting ({at.date().isoformat()}); "
+            "give a day on or before it"
+        )
     if held:
         not_future(at.date(), "--at")
     with changing(app, reference) as w:
@@ -177,6 +199,13 @@ def meeting(
         row.held_on = at.date() if held else None
         row.victim_involvement = victim_involvement or row.victim_involvement
         row.attendees = attendees or row.attendees
+        row.place, row.link, row.phone = place or row.place, link or row.link, phone or row.phone
+        row.reply_by = reply_by or row.reply_by
+        if row.reply_by is not None and row.reply_by < on:
+            raise InvalidInput(
+                f"--reply-by {row.reply_by.isoformat()} is before the day the meeting is arranged "
+                f"({on.isoformat()}); give a later day"
+            )
         if victim_involvement and victim_involvement != w.case.victim_involvement:
             # the victim's chosen involvement is also the case's (2025 guidance), changeable later
             w.case.victim_involvement, w.case.involvement_on = victim_involvement, on

@@ -18,7 +18,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from letters.fields import FIELDS
-from trigger.cases import complaints, decisions
+from trigger.cases import complaints, decisions, sharing
 from trigger.codes import (
     ACTION_STATUS_LABELS,
     APPLICATION_CLOSED_TITLES,
@@ -78,7 +78,7 @@ def context(
     name_of = _names(session)
     head = heading(session, pol, case.partnership_id)
     decision = reported_decision(session, case, kind, on)
-    to, info = _recipient(session, case, kind, recipient)
+    to, info = _recipient(session, case, kind, recipient, on)
     threshold = _threshold(session, case, pol, decision, name_of)
     issued = event_on(session, case, "issue_outcome")
     appeals = appeals_of(session, case)
@@ -93,6 +93,7 @@ def context(
         "applicant": {"name": case.applicant_name, "initials": views.initials(case.applicant_name)},
         "victim": _victim(case),
         "case": _case(case, threshold["decided"]),
+        "sharing": _sharing(session, case),
         "next_step": {
             "what": "threshold_decision",
             "due": iso(due_date(session, case, pol, "threshold_decision", case.received)),
@@ -173,16 +174,62 @@ def _policy_folder(session: Session, partnership_id: int | None) -> str | None:
         return None
 
 
-def _recipient(session: Session, case: ReviewCase, kind: str, recipient: str | None) -> tuple[Part, Part]:
-    """Who the letter goes to (the applicant, or for an information request the agency asked), and
-    the request's facts (all None for any other letter)."""
+VICTIM = "victim"  # `letter REF KIND --to victim`: the victim's copy of a letter to a third party
+
+
+def to_victim(recipient: str | None) -> bool:
+    """The letter asked for is the victim's copy (`--to victim`)."""
+    return (recipient or "").strip().lower() == VICTIM
+
+
+def _lines(address: str | None, postcode: str | None) -> list[str]:
+    lines = [line.strip() for line in (address or "").split(",") if line.strip()]
+    return [*lines, postcode] if postcode else lines
+
+
+def _recipient(
+    session: Session, case: ReviewCase, kind: str, recipient: str | None, on: date
+) -> tuple[Part, Part]:
+    """Who the letter goes to (the applicant at the applicant's address; the victim's copy at the
+    victim's; for an information request the agency asked), and the request's facts (all None for any
+    other letter)."""
+    no_request = {"agency": None, "agency_code": None, "requested": None, "due": None}
     if kind == "information_request":
         return _agency_asked(session, case, recipient)
-    address = [line.strip() for line in (case.address or "").split(",") if line.strip()]
-    if case.postcode:
-        address.append(case.postcode)
-    to = {"name": recipient or case.applicant_name, "address": address, "is_agency": False}
-    return to, {"agency": None, "agency_code": None, "requested": None, "due": None}
+    if to_victim(recipient):
+        victim_copy_refusal(case, on)
+        to = {
+            "name": case.victim_name,
+            "address": _lines(case.victim_address, case.victim_postcode),
+            "is_agency": False,
+            "copy_of": case.applicant_name,
+        }
+        return to, no_request
+    address = _lines(case.address, case.postcode)
+    to = {"name": recipient or case.applicant_name, "address": address, "is_agency": False, "copy_of": None}
+    return to, no_request
+
+
+def victim_copy_refusal(case: ReviewCase, on: date) -> None:
+    """A copy goes to the victim only when someone else applied for them with their consent (gov.uk
+    guidance: a third party applies with the victim's consent), given by the letter's date, and the
+    case holds where to send it."""
+    ref = case.reference
+    if case.applicant_name == case.victim_name:
+        raise GuardRefused(
+            f"{ref}: the applicant is the victim, so the letter already goes to them; leave out --to victim"
+        )
+    if case.consent_date is None or case.consent_date > on:
+        given = f" (given {case.consent_date.isoformat()})" if case.consent_date else ""
+        raise GuardRefused(
+            f"{ref}: no consent from the victim is recorded by {on.isoformat()}{given}, so no copy goes to "
+            f"them; record it with `trigger case update {ref} --consent-date DATE --reason TEXT`"
+        )
+    if not (case.victim_address or case.victim_email):
+        raise GuardRefused(
+            f"{ref}: the case holds no address or e-mail for the victim; add it with "
+            f"`trigger case update {ref} --victim-address TEXT --victim-postcode TEXT --reason TEXT`"
+        )
 
 
 def _agency_asked(session: Session, case: ReviewCase, recipient: str | None) -> tuple[Part, Part]:
@@ -210,7 +257,12 @@ def _agency_asked(session: Session, case: ReviewCase, recipient: str | None) -> 
         "requested": iso(req.requested),
         "due": iso(req.due),
     }
-    to = {"name": agency.name, "address": [agency.email] if agency.email else [], "is_agency": True}
+    to = {
+        "name": agency.name,
+        "address": [agency.email] if agency.email else [],
+        "is_agency": True,
+        "copy_of": None,
+    }
     return to, info
 
 
@@ -219,6 +271,16 @@ def _victim(case: ReviewCase) -> Part:
         "name": case.victim_name,
         "third_party": case.applicant_name != case.victim_name,
         "consent_date": iso(case.consent_date),
+    }
+
+
+def _sharing(session: Session, case: ReviewCase) -> Part:
+    """s.104(3): the relevant bodies the application was passed to, and those not yet, by name."""
+    passed = sharing.told(session, case)
+    return {
+        "all": passed["all"],
+        "told": [a["name"] for a in passed["told"]],
+        "not_told": [a["name"] for a in passed["not_told"]],
     }
 
 
@@ -358,17 +420,15 @@ def _meeting(session: Session, case: ReviewCase, pol: Policy) -> Part:
         select(Meeting).where(Meeting.case_id == case.id).order_by(col(Meeting.id).desc())
     ).first()
     if row is None:
-        return {
-            "date": None,
-            "at": None,
-            "held": None,
-            "victim_involvement": None,
-            "outcome_letter_due": None,
-        }
+        return dict.fromkeys(FIELDS["meeting"])
     return {
         "date": iso(row.at.date()),
         "at": row.at.strftime("%H:%M"),
         "held": row.held,
+        "place": row.place,
+        "link": row.link,
+        "phone": row.phone,
+        "reply_by": iso(row.reply_by),
         "victim_involvement": INVOLVEMENT_LABELS.get(row.victim_involvement or case.victim_involvement or ""),
         "outcome_letter_due": iso(due_date(session, case, pol, "outcome_letter", row.at.date())),
     }

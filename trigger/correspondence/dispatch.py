@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import smtplib
 import zipfile
 from dataclasses import dataclass
 from datetime import date
@@ -29,7 +28,7 @@ from letters.make import render
 from letters.render import LetterError
 from trigger.cases import links
 from trigger.codes import RECORD_SUFFIXES
-from trigger.correspondence.context import context
+from trigger.correspondence.context import context, to_victim, victim_copy_refusal
 from trigger.correspondence.eligibility import refusal
 from trigger.correspondence.register import (
     Issued,
@@ -41,7 +40,7 @@ from trigger.correspondence.register import (
     register,
     templates_for,
 )
-from trigger.errors import DeliveryFailed, GuardRefused, InvalidInput, TriggerError
+from trigger.errors import GuardRefused, InvalidInput, TriggerError
 from trigger.rules.policy import Policy
 from trigger.store import channels, mail, notify
 from trigger.store.access import LETTERS, TAKE_PART, needs
@@ -172,6 +171,8 @@ def send(
                 f"--by {by} goes through GOV.UK Notify: set TRIGGER_NOTIFY_API_KEY "
                 "(docs/operations.md#govuk-notify), or send by e-mail"
             )
+        if to_victim(recipient):
+            victim_copy_refusal(w.case, on)  # before asking for the victim's address
         address = {"email": _address, "sms": _phone, "post": _postal}[by](w.session, w.case, kind, recipient)
         if edited is not None:
             issued = _recorded(w, kind, edited[0], "pdf", on, recipient)
@@ -184,20 +185,18 @@ def send(
         keep_link(w, facts, on)
         via = channel.describe() if by == "email" else f"{channel.describe()}, {by}"
         written = None
-        try:
+        with mail.sending(
+            channel,
+            lambda why: (
+                f"could not send the {kind} letter to {address} by {via}: {why}; nothing was recorded"
+            ),
+        ):
             if isinstance(channel, notify.Notify):
                 message_id = _by_notify(channel, by, ctx, issued, address, body)
             else:
                 msg = _message(ctx, issued, address, mail.sender(), body)
                 written = channel.send(msg, f"letter-{row.id}-{issued.kind}")
                 message_id = msg["Message-ID"]
-        except (smtplib.SMTPException, OSError, mail.MailError, mail.BadAddress, mail.Refused) as exc:
-            raise DeliveryFailed(
-                f"could not send the {kind} letter to {address} by {via}: "
-                f"{mail.classify(exc).text}; nothing was recorded"
-            ) from None
-        finally:
-            channel.close()
         w.session.add(
             LetterDelivery(
                 letter_id=row_id(row), sent_to=address, message_id=message_id, via=via, outbox_file=written
@@ -233,33 +232,43 @@ def _address(session: Session, case: ReviewCase, kind: str, recipient: str | Non
                 f"add it with `trigger agency add {agency.code} ... --email ADDRESS`, or post the letter"
             )
         return _checked(email, f"agency {agency.code}'s e-mail address")
-    email = (case.email or "").strip()
+    who, prefix = _whose(recipient)
+    email = (getattr(case, prefix + "email") or "").strip()
     if not email:
         raise InvalidInput(
-            f"{case.reference}: the applicant has no e-mail address on record, so the letter cannot be "
+            f"{case.reference}: the {who} has no e-mail address on record, so the letter cannot be "
             "e-mailed; write it to a file (--format pdf -o FILE.pdf) and post it"
         )
-    return _checked(email, f"{case.reference}: the applicant's e-mail address")
+    return _checked(email, f"{case.reference}: the {who}'s e-mail address")
+
+
+def _whose(recipient: str | None) -> tuple[str, str]:
+    """Whose contact a letter goes to: the applicant's, or on the victim's copy the victim's (the
+    prefix of its columns)."""
+    return ("victim", "victim_") if to_victim(recipient) else ("applicant", "")
 
 
 def _phone(session: Session, case: ReviewCase, kind: str, recipient: str | None) -> str:
-    if recipient or kind == "information_request":
-        raise InvalidInput("a text message goes to the applicant's phone only; leave out --to")
-    phone = (case.phone or "").strip()
+    if (recipient and not to_victim(recipient)) or kind == "information_request":
+        raise InvalidInput("a text message goes to the applicant's phone, or with --to victim the victim's")
+    who, prefix = _whose(recipient)
+    phone = (getattr(case, prefix + "phone") or "").strip()
     if not phone:
-        raise InvalidInput(
-            f"{case.reference}: the applicant has no phone number on record for a text message"
-        )
+        raise InvalidInput(f"{case.reference}: the {who} has no phone number on record for a text message")
     return phone
 
 
 def _postal(session: Session, case: ReviewCase, kind: str, recipient: str | None) -> str:
-    if recipient or kind == "information_request":
-        raise InvalidInput("a letter by post goes to the applicant's address only; leave out --to")
-    address, postcode = (case.address or "").strip(), (case.postcode or "").strip()
+    if (recipient and not to_victim(recipient)) or kind == "information_request":
+        raise InvalidInput(
+            "a letter by post goes to the applicant's address, or with --to victim the victim's"
+        )
+    who, prefix = _whose(recipient)
+    address = (getattr(case, prefix + "address") or "").strip()
+    postcode = (getattr(case, prefix + "postcode") or "").strip()
     if not address or not postcode:
         raise InvalidInput(
-            f"{case.reference}: the applicant has no postal address and postcode on record to post to"
+            f"{case.reference}: the {who} has no postal address and postcode on record to post to"
         )
     return f"post: {address.splitlines()[0]}, {postcode}"
 

@@ -108,10 +108,19 @@ def _other_letter(ref: str, kind: str, decision: decisions.Standing) -> str | No
 
 
 def _meeting_invitation(session: Session, case: ReviewCase, kind: str, on: date) -> str | None:
-    row = session.exec(select(Meeting).where(Meeting.case_id == case.id)).first()
+    row = session.exec(
+        select(Meeting).where(Meeting.case_id == case.id).order_by(col(Meeting.id).desc())
+    ).first()
+    ref = case.reference
     if row is None:
-        ref = case.reference
         return f"{ref} has no review meeting; schedule it with `trigger meeting {ref} --at ...` first"
+    if not (row.place or row.link or row.phone):
+        # an invitation says where to come or how to join, or it invites to nothing
+        at = row.at.isoformat(timespec="minutes")
+        return (
+            f"{ref}'s meeting at {at} has no place, joining link or telephone; give --place "
+            f"(or --link, --phone) with `trigger meeting {ref} --at {at} --place TEXT` first"
+        )
     return None
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Row, Table, select
 from sqlmodel import Session
 
-from trigger.cases import decisions
+from trigger.cases import decisions, sharing
 from trigger.codes import ACTION_OPEN
 from trigger.errors import NotFound
 from trigger.read import corrected_facts
@@ -110,6 +110,11 @@ def _explain(session: Session, case: Any, policy: Policy) -> Explanation:
     return complaints.explain(session, case, policy)
 
 
+def _contact(case: Any, prefix: str) -> dict:
+    """One person's contact on the case: the applicant's columns, or the victim's (`victim_`)."""
+    return {name: getattr(case, prefix + name) for name in ("address", "postcode", "email", "phone")}
+
+
 def case_view(session: Session, case: Any) -> dict:
     """A case as plain data: what `show --json` prints and what the bundle and export carry."""
     codes = dict(session.execute(select(t.agency.c.id, t.agency.c.code)).all())
@@ -147,6 +152,10 @@ def case_view(session: Session, case: Any) -> dict:
         "consent_date": iso(case.consent_date),
         "language": case.language,
         "postcode": case.postcode,
+        # each person's own contact: letters go to the applicant's, a copy to the victim's (a third party)
+        "applicant_contact": _contact(case, ""),
+        "victim_contact": _contact(case, "victim_") if case.applicant_name != case.victim_name else None,
+        "shared": sharing.told(session, case),
         "beat": case.beat,
         "statement": case.statement,
         "policy": f"{case.policy_name} {case.policy_version}",
@@ -192,6 +201,10 @@ def case_view(session: Session, case: Any) -> dict:
             "at": meeting_row.at.isoformat(timespec="minutes"),
             "held": meeting_row.held,
             "victim_involvement": meeting_row.victim_involvement,
+            "place": meeting_row.place,
+            "link": meeting_row.link,
+            "phone": meeting_row.phone,
+            "reply_by": iso(meeting_row.reply_by),
         },
         "consultations": [
             {"on": iso(c.consulted_on), "response": c.response, "by": c.actor} for c in consultations

@@ -22,7 +22,7 @@ from trigger.store.outputs import FileTarget, OutputError, place_file, sqlite_pa
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSIONS = MIGRATIONS / "versions"
-INITIAL = "0001_initial"  # the first revision; a database made before migrations is adopted at it
+INITIAL = "0001_initial"  # the first revision (scripts/regen_migration.py rewrites it; later ones follow)
 
 UNADOPTED = (
     "this database has tables but no record of its schema revision (it was made before migrations, "
@@ -137,7 +137,7 @@ def _config(conn: Connection):
 def upgrade(engine: Engine, revision: str = "head", *, adopt: bool = False) -> SchemaState:
     """Bring the database to `revision` (default the newest). A database with tables but no revision
     record is refused unless `adopt` is given; then its tables are first checked against the models
-    (`adoption_problems`) and only a match is recorded at the initial revision. A database migrated by
+    (`adoption_problems`) and only a match is recorded at the newest revision. A database migrated by
     a newer trigger is refused."""
     shipped = sorted(shipped_revisions()[0])
     if revision not in ("head", *shipped):
@@ -169,7 +169,8 @@ def upgrade(engine: Engine, revision: str = "head", *, adopt: bool = False) -> S
 
     with engine.begin() as conn:
         if current_revisions(conn) is None and inspect(conn).has_table("review_case"):
-            command.stamp(_config(conn), INITIAL)
+            # adopted: its tables matched the models of this code, so it is at this code's newest revision
+            command.stamp(_config(conn), "head")
         command.upgrade(_config(conn), revision)
     return schema_state(engine)
 

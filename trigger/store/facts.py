@@ -77,6 +77,10 @@ KINDS = (
             "accessibility",
             "address",
             "postcode",
+            "victim_address",
+            "victim_postcode",
+            "victim_email",
+            "victim_phone",
             "statement",
             "vulnerability",
             "reviewer_email",
@@ -85,7 +89,7 @@ KINDS = (
             "closure_reason",
         ),
     ),
-    Kind("notification", "partner_notification", ("agency_id", "notified_on")),
+    Kind("notification", "partner_notification", ("agency_id", "notified_on", "method")),
     Kind(
         "complaint",
         "incident",
@@ -107,7 +111,12 @@ KINDS = (
         ("agency_id", "person", "hours", "worked_on", "voided_on"),
         ("note", "void_reason"),
     ),
-    Kind("meeting", "meeting", ("at", "held", "held_on", "victim_involvement"), ("attendees",)),
+    Kind(
+        "meeting",
+        "meeting",
+        ("at", "held", "held_on", "victim_involvement", "reply_by"),
+        ("attendees", "place", "link", "phone"),
+    ),
     Kind("finding", "finding", ("category", "recorded_on"), ("text",)),
     Kind(
         "recommendation",

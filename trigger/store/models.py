@@ -6,14 +6,15 @@ Table names avoid SQL keywords (`review_case`, never `case`). Dates that the pro
 (received, decided, due) are `date`; moments of recording are UTC `datetime`.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: pydantic would then evaluate every field's annotation
+# from its string, a cost each write command pays at start-up (docs/architecture.md#speed).
 from datetime import UTC, date, datetime
 from typing import Protocol
 
 from pydantic import NaiveDatetime
 from sqlalchemy import Column, Index, Integer, LargeBinary, MetaData, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import SQLModelConfig
 
 # Named constraints so that Alembic batch migrations on SQLite can alter them (it cannot drop an unnamed one).
 SQLModel.metadata.naming_convention = {
@@ -24,6 +25,14 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 metadata: MetaData = SQLModel.metadata
+
+
+class _Table(SQLModel):
+    """The base of every table. Each builds its pydantic validator only when something validates
+    through it, which the tables never do (the use-cases check their input): building 29 validators
+    would cost every write command a sixth of its start-up (docs/architecture.md#speed)."""
+
+    model_config = SQLModelConfig(defer_build=True)
 
 
 class _Row(Protocol):
@@ -44,7 +53,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Setting(SQLModel, table=True):
+class Setting(_Table, table=True):
     """Key/value settings of the whole database (e.g. the morning digest's record); what belongs to a
     partnership (its policy, its manager) is on its `partnership` row."""
 
@@ -52,7 +61,7 @@ class Setting(SQLModel, table=True):
     value: str = Field(default="")
 
 
-class Partnership(SQLModel, table=True):
+class Partnership(_Table, table=True):
     """A Community Safety Partnership: its own policy, reference series, agencies, officers, manager and
     cases. A database made by `trigger init` holds one; a county holds several
     (docs/architecture.md#partnerships-people-and-roles)."""
@@ -75,7 +84,7 @@ class Partnership(SQLModel, table=True):
     signatory_role: str | None = None
 
 
-class AppUser(SQLModel, table=True):
+class AppUser(_Table, table=True):
     """A registered person: their login (the database login on PostgreSQL), role and partnership. With
     nobody registered, the database trusts whoever runs a command."""
 
@@ -91,7 +100,7 @@ class AppUser(SQLModel, table=True):
     disabled_reason: str | None = None
 
 
-class Agency(SQLModel, table=True):
+class Agency(_Table, table=True):
     """A relevant body (s.105) or other partner of one partnership: council, police, health, housing,
     other. Codes are unique within the partnership."""
 
@@ -104,7 +113,7 @@ class Agency(SQLModel, table=True):
     partnership_id: int = Field(foreign_key="partnership.id", index=True)
 
 
-class CaseSequence(SQLModel, table=True):
+class CaseSequence(_Table, table=True):
     """The last reference number a partnership handed out in a year (CT-YYYY-NNNN); one locked row per
     partnership and year."""
 
@@ -119,7 +128,7 @@ class CaseSequence(SQLModel, table=True):
 _case_version = Column("version", Integer, nullable=False)
 
 
-class ReviewCase(SQLModel, table=True):
+class ReviewCase(_Table, table=True):
     """One application for an ASB case review."""
 
     __tablename__ = "review_case"
@@ -144,8 +153,13 @@ class ReviewCase(SQLModel, table=True):
     preferred_contact: str | None = None
     language: str = Field(default="en", max_length=2)
     accessibility: str | None = None
-    address: str | None = None
+    address: str | None = None  # the applicant's: email, phone, address and postcode are whom letters go to
     postcode: str | None = None
+    # the victim's own contact, when a third party applies (the copy a victim may have goes here)
+    victim_address: str | None = None
+    victim_postcode: str | None = None
+    victim_email: str | None = None
+    victim_phone: str | None = None
     beat: str | None = None
     statement: str  # the applicant's dissatisfaction with the response so far (required)
     vulnerability: str | None = None
@@ -169,7 +183,7 @@ class ReviewCase(SQLModel, table=True):
     partnership_id: int = Field(foreign_key="partnership.id", index=True)
 
 
-class PartnerNotification(SQLModel, table=True):
+class PartnerNotification(_Table, table=True):
     """s.104(3): every application is passed on to all the relevant bodies; when each was told."""
 
     __tablename__ = "partner_notification"
@@ -177,9 +191,12 @@ class PartnerNotification(SQLModel, table=True):
     case_id: int = Field(foreign_key="review_case.id", index=True)
     agency_id: int = Field(foreign_key="agency.id")
     notified_on: date
+    # how it was passed on: "email" (sent by the engine) or "recorded" (`trigger share`: told another
+    # way); empty on notices the engine wrote at activation before it sent or recorded anything
+    method: str | None = Field(default=None, max_length=16)
 
 
-class Incident(SQLModel, table=True):
+class Incident(_Table, table=True):
     """A complaint (report) of anti-social behaviour made to one agency. Recorded against a case, or
     imported from a case system's log with the victim's id there (`victim_ref`)."""
 
@@ -202,7 +219,7 @@ class Incident(SQLModel, table=True):
     partnership_id: int = Field(foreign_key="partnership.id", index=True)  # imports carry it too
 
 
-class ThresholdDecision(SQLModel, table=True):
+class ThresholdDecision(_Table, table=True):
     """A threshold decision (s.104(4)/(5)) and the explanation it was based on."""
 
     __tablename__ = "threshold_decision"
@@ -217,7 +234,7 @@ class ThresholdDecision(SQLModel, table=True):
     actor: str
 
 
-class EvidenceRequest(SQLModel, table=True):
+class EvidenceRequest(_Table, table=True):
     """A request to an agency for what it holds (Sch 4 para 7), and its answer."""
 
     __tablename__ = "evidence_request"
@@ -231,7 +248,7 @@ class EvidenceRequest(SQLModel, table=True):
     note: str | None = None
 
 
-class HoursEntry(SQLModel, table=True):
+class HoursEntry(_Table, table=True):
     """Review hours logged by a person of an agency."""
 
     __tablename__ = "hours_entry"
@@ -246,7 +263,7 @@ class HoursEntry(SQLModel, table=True):
     void_reason: str | None = None
 
 
-class Meeting(SQLModel, table=True):
+class Meeting(_Table, table=True):
     """The review meeting: scheduled, then held."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -256,9 +273,14 @@ class Meeting(SQLModel, table=True):
     held_on: date | None = None
     victim_involvement: str | None = None  # attend, virtual, representative, statement, none
     attendees: str | None = None
+    # where and how to join, and the day to reply by: what the invitation states
+    place: str | None = None
+    link: str | None = None
+    phone: str | None = None
+    reply_by: date | None = None
 
 
-class Finding(SQLModel, table=True):
+class Finding(_Table, table=True):
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="review_case.id", index=True)
     category: str = Field(max_length=32)
@@ -266,7 +288,7 @@ class Finding(SQLModel, table=True):
     recorded_on: date
 
 
-class Recommendation(SQLModel, table=True):
+class Recommendation(_Table, table=True):
     """A recommendation to a body, which must have regard to it (s.104)."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -282,7 +304,7 @@ class Recommendation(SQLModel, table=True):
 _action_version = Column("version", Integer, nullable=False)
 
 
-class Action(SQLModel, table=True):
+class Action(_Table, table=True):
     """A row of the action plan, in the partnership's own columns (those of the LLR partnerships' plans).
     Its own version (optimistic lock): two people updating one action at once are told."""
 
@@ -304,7 +326,7 @@ class Action(SQLModel, table=True):
     version: int | None = Field(default=None, sa_column=_action_version)
 
 
-class Appeal(SQLModel, table=True):
+class Appeal(_Table, table=True):
     """An appeal against a threshold decision or an outcome (Sch 4 para 3)."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -320,7 +342,7 @@ class Appeal(SQLModel, table=True):
     reason: str | None = None
 
 
-class Letter(SQLModel, table=True):
+class Letter(_Table, table=True):
     """The register of letters issued: kind, date, recipient and the sha256 of the bytes sent (kept in
     `letter_copy`)."""
 
@@ -336,7 +358,7 @@ class Letter(SQLModel, table=True):
     edited: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
 
 
-class LetterDelivery(SQLModel, table=True):
+class LetterDelivery(_Table, table=True):
     """A letter sent by e-mail from the engine (`letter --send`): to whom, when, and the message id."""
 
     __tablename__ = "letter_delivery"
@@ -350,7 +372,7 @@ class LetterDelivery(SQLModel, table=True):
     outbox_file: str | None = Field(default=None, max_length=160)
 
 
-class LetterCopy(SQLModel, table=True):
+class LetterCopy(_Table, table=True):
     """The exact bytes of an issued letter (or bundle), beside its register row so that reading the
     register never loads them; `trigger letter REF --issued N` gives them back."""
 
@@ -361,7 +383,7 @@ class LetterCopy(SQLModel, table=True):
     content: bytes = Field(sa_column=Column("content", LargeBinary, nullable=False))
 
 
-class Deadline(SQLModel, table=True):
+class Deadline(_Table, table=True):
     """A time limit a case is held to, computed from its policy; never silently dropped."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -376,7 +398,7 @@ class Deadline(SQLModel, table=True):
     missed: bool = False  # its stage ended after it fell due, without it being done
 
 
-class Reminder(SQLModel, table=True):
+class Reminder(_Table, table=True):
     """A deadline's reminder: claimed, sent, marked (docs/architecture.md#deadlines-and-reminders)."""
 
     # (status, send_on): a sweep reads only the pending reminders falling due, whatever the cases held
@@ -408,7 +430,7 @@ class Reminder(SQLModel, table=True):
     outbox_file: str | None = Field(default=None, max_length=160)  # sent to the outbox folder, as this file
 
 
-class AuditHead(SQLModel, table=True):
+class AuditHead(_Table, table=True):
     """One row: the newest event's hash. Updated first in every writing transaction, so that
     writers append to the chain one at a time on SQLite and PostgreSQL alike."""
 
@@ -418,7 +440,7 @@ class AuditHead(SQLModel, table=True):
     last_hash: str = ""
 
 
-class AuditEvent(SQLModel, table=True):
+class AuditEvent(_Table, table=True):
     """The append-only, hash-chained log of every change. Nothing updates or deletes a row."""
 
     __tablename__ = "audit_event"
@@ -439,7 +461,7 @@ class AuditEvent(SQLModel, table=True):
     partnership_id: int | None = Field(default=None, foreign_key="partnership.id", index=True)
 
 
-class CaseKey(SQLModel, table=True):
+class CaseKey(_Table, table=True):
     """The key that seals the free text of a case's audit events (docs/operations.md#erasure):
     `purge` deletes the row, and with it every reason and detail those events hold, while the chain
     still verifies over the ciphertext."""
@@ -451,7 +473,7 @@ class CaseKey(SQLModel, table=True):
     key: bytes = Field(sa_column=Column("key", LargeBinary, nullable=False))
 
 
-class PolicySnapshot(SQLModel, table=True):
+class PolicySnapshot(_Table, table=True):
     """The text of each policy version a case started under, so that editing or upgrading a policy
     file never silently changes a live case (docs/architecture.md#policies)."""
 
@@ -464,7 +486,7 @@ class PolicySnapshot(SQLModel, table=True):
     stored_at: datetime = Field(default_factory=utcnow)
 
 
-class Correction(SQLModel, table=True):
+class Correction(_Table, table=True):
     """One corrected value: what it was, what it became, why, who and when. The audit event of the
     correction names the fields and this row's id only, so that personal values stay here, with the
     case, and are purged with it (docs/architecture.md#corrections)."""
@@ -483,7 +505,7 @@ class Correction(SQLModel, table=True):
     audit_seq: int | None = None  # the audit event that recorded it (its place in the case's history)
 
 
-class Consultation(SQLModel, table=True):
+class Consultation(_Table, table=True):
     """The victim consulted on the draft action plan before the outcome (2025 guidance)."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -494,7 +516,7 @@ class Consultation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Signposting(SQLModel, table=True):
+class Signposting(_Table, table=True):
     """A victim who made a second report within six months, told about the Case Review (2025 guidance);
     by the victim's id in the partners' case system, as the scan lists them."""
 
@@ -507,7 +529,7 @@ class Signposting(SQLModel, table=True):
     partnership_id: int = Field(foreign_key="partnership.id", index=True)
 
 
-class ApplicantLink(SQLModel, table=True):
+class ApplicantLink(_Table, table=True):
     """The applicant's private link to their case page at the online door (`trigger web link`): only the
     sha256 of its random token is kept, never the token; a link stops working when revoked, or once the
     case has been closed or withdrawn for the policy's `[web] link_expires_after`."""

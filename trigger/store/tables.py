@@ -308,6 +308,10 @@ def _meeting() -> Table:
         Column("held_on", Date()),
         Column("victim_involvement", AutoString()),
         Column("attendees", AutoString()),
+        Column("place", AutoString()),
+        Column("link", AutoString()),
+        Column("phone", AutoString()),
+        Column("reply_by", Date()),
     )
 
 
@@ -319,6 +323,7 @@ def _partner_notification() -> Table:
         Column("case_id", Integer()),
         Column("agency_id", Integer()),
         Column("notified_on", Date()),
+        Column("method", AutoString()),
     )
 
 
@@ -421,6 +426,10 @@ def _review_case() -> Table:
         Column("accessibility", AutoString()),
         Column("address", AutoString()),
         Column("postcode", AutoString()),
+        Column("victim_address", AutoString()),
+        Column("victim_postcode", AutoString()),
+        Column("victim_email", AutoString()),
+        Column("victim_phone", AutoString()),
         Column("beat", AutoString()),
         Column("statement", AutoString()),
         Column("vulnerability", AutoString()),

@@ -65,6 +65,8 @@ def page(name: str, number: int | None) -> Page | None:
 PAGE_OF = {
     "who": "who",
     "victim": "victim",
+    "victim_address": "victim",
+    "victim_postcode": "victim",
     "authorised": "victim",
     "consent_method": "consent",
     "consent_date": "consent",
@@ -247,8 +249,15 @@ def take(p: Page, form, draft: Draft, door: online.Door, problems: Problems) -> 
         authorised = form.get("authorised") == "yes"
         if who != "behalf" and not authorised:
             problems.add("authorised", say("err_authorised_required", problems.language))
+        # the person's own address, apart from the applicant's (asked only of someone applying for them)
+        home = {
+            name: _field(problems, name, (text(form, name) or "").strip() or None)
+            if who == "behalf"
+            else None
+            for name in ("victim_address", "victim_postcode")
+        }
         if not problems:
-            a.update(victim=victim, authorised=authorised)
+            a.update(victim=victim, authorised=authorised, **home)
     elif p.name == "consent":
         try:
             method = online.check_choice(
@@ -397,6 +406,8 @@ def application(draft: Draft) -> online.Application:
             for i in draft.incidents
         ),
         victim=a.get("victim") if a.get("who") != "victim" else None,
+        victim_address=a.get("victim_address") if a.get("who") == "behalf" else None,
+        victim_postcode=a.get("victim_postcode") if a.get("who") == "behalf" else None,
         consent_date=date.fromisoformat(consent_date) if consent_date else None,
         consent_method=a.get("consent_method"),
         email=a.get("email"),
@@ -417,6 +428,9 @@ def _sections(draft: Draft, door: online.Door, language: str) -> list[dict]:
     about = [{"key": t("key_who"), "lines": [t(f"who_{who}")], "href": f"{base}/who"}]
     if who != "victim":
         about.append({"key": t("key_victim"), "lines": [a.get("victim", "")], "href": f"{base}/victim"})
+    home = [a[name] for name in ("victim_address", "victim_postcode") if who == "behalf" and a.get(name)]
+    if home:
+        about.append({"key": t("key_victim_address"), "lines": home, "href": f"{base}/victim"})
     if who == "behalf":
         method = t(f"consent_{a.get('consent_method', 'writing')}")
         when = _day_text(a.get("consent_date"), language)

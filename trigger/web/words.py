@@ -122,6 +122,13 @@ TEXT: dict[str, tuple[str, str]] = {
         "Enter the name of the person you are applying for",
         "Rhowch enw'r person rydych yn gwneud cais ar ei ran",
     ),
+    "victim_address_label": ("Their address (optional)", "Eu cyfeiriad (dewisol)"),
+    "victim_address_hint": (
+        "We write to you. With their address we can also send them a copy of our letters.",
+        "Rydym yn ysgrifennu atoch chi. Gyda'u cyfeiriad gallwn hefyd anfon copi o'n llythyrau atynt.",
+    ),
+    "victim_postcode_label": ("Their postcode (optional)", "Eu cod post (dewisol)"),
+    "key_victim_address": ("Their address", "Eu cyfeiriad"),
     "err_victim_required_business": ("Enter the name of the business", "Rhowch enw'r busnes"),
     "err_victim_required_community_group": (
         "Enter the name of the community group",
@@ -601,6 +608,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "label_phone": ("Your phone number", "eich rhif ffôn"),
     "label_address": ("Your address", "eich cyfeiriad"),
     "label_postcode": ("Your postcode", "eich cod post"),
+    "label_victim_address": ("Their address", "eu cyfeiriad"),
+    "label_victim_postcode": ("Their postcode", "eu cod post"),
     "label_statement": ("Your answer", "eich ateb"),
     "label_accessibility": ("Your answer", "eich ateb"),
     "label_description": ("The description", "y disgrifiad"),

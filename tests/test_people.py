@@ -1,0 +1,413 @@
+"""What a person receives: letters go to the person who applied, at their address, and name the person
+affected; the victim's copy goes to the victim's address only with their consent; the meeting
+invitation says where and how to join; and nothing says the application was passed to every relevant
+body (s.104(3)) unless each was recorded."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+
+from tests.support.cases import THREE_COMPLAINTS, add_complaints
+from tests.support.letters import pdf_text
+from tests.support.mailservers import Collect, Server
+
+COUNCILLOR = "Council Offices, Southfield Road, Loughborough"
+DEREK = "14 Mill Lane, Shepshed"
+
+
+def councillor_case(t, **extra) -> str:
+    """Cllr Susan Lee applies for her constituent Derek Walton (consent given 1 March 2026); each has
+    their own address."""
+    args = [
+        "activate",
+        "--applicant",
+        "Cllr Susan Lee",
+        "--victim",
+        "Derek Walton",
+        "--consent-date",
+        "2026-03-01",
+        "--received",
+        "2026-03-02",
+        "--channel",
+        "email",
+        "--statement",
+        "Mr Walton has reported the noise five times and nothing has changed",
+        "--address",
+        COUNCILLOR,
+        "--postcode",
+        "LE11 2TX",
+        "--email",
+        "susan.lee@charnwood.example",
+        "--victim-address",
+        DEREK,
+        "--victim-postcode",
+        "LE12 9AB",
+        "--victim-phone",
+        "07700 900123",
+    ]
+    for key, value in extra.items():
+        args += [f"--{key.replace('_', '-')}", value]
+    ref = t.json(*args)["reference"]
+    add_complaints(t, ref, THREE_COMPLAINTS, on="2026-03-03")
+    return ref
+
+
+@pytest.fixture
+def servers():
+    """aiosmtpd servers on loopback, stopped after the test."""
+    started: list[Server] = []
+
+    def start(handler=None) -> Server:
+        server = Server(handler or Collect()).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def pdf(t, tmp_path, ref: str, kind: str, *extra: str) -> str:
+    out = tmp_path / f"{kind}-{len(list(tmp_path.glob('*.pdf')))}.pdf"
+    t("letter", ref, kind, "--format", "pdf", "-o", out, *extra)
+    return " ".join(pdf_text(out).split())
+
+
+def test_a_councillors_letters_go_to_her_office_and_name_the_constituent(db, tmp_path):
+    ref = councillor_case(db)
+    ack = pdf(db, tmp_path, ref, "acknowledgement", "--on", "2026-03-03")
+    assert "Cllr Susan Lee Council Offices Southfield Road Loughborough LE11 2TX" in ack
+    assert "Mill Lane" not in ack  # never the victim's home
+    assert "About Derek Walton" in ack
+    assert "Dear Cllr Susan Lee," in ack
+    assert "You applied on behalf of Derek Walton, who gave consent on 1 March 2026." in ack
+    assert "We will check the reports of the anti-social behaviour affecting Derek Walton." in ack
+    assert "reports you made" not in ack
+
+    db("decide", ref, "--met", "--on", "2026-03-05")
+    met = pdf(db, tmp_path, ref, "threshold_met", "--on", "2026-03-05")
+    assert "Dear Cllr Susan Lee," in met and "About Derek Walton" in met
+    assert (
+        "Enough qualifying complaints were made about the behaviour affecting Derek Walton to meet the "
+        "legal threshold." in met
+    )
+    assert "You made enough qualifying complaints" not in met
+    assert "We will ask how Derek Walton wants to take part." in met
+
+
+def test_the_victims_copy_goes_to_the_victims_home_with_consent(db, tmp_path):
+    ref = councillor_case(db)
+    copy = pdf(db, tmp_path, ref, "acknowledgement", "--to", "victim", "--on", "2026-03-03")
+    assert copy.index("Derek Walton 14 Mill Lane Shepshed LE12 9AB") < copy.index("Reference")
+    assert "Council Offices" not in copy
+    assert (
+        "Copy for Derek Walton: this is a copy of our letter to Cllr Susan Lee, who applied for this "
+        "review on your behalf." in copy
+    )
+    shown = db.json("show", ref)
+    assert [(lt["kind"], lt["recipient"]) for lt in shown["letters"]] == [("acknowledgement", "Derek Walton")]
+
+
+def test_a_victims_copy_is_refused_without_consent_or_a_third_party(db, tmp_path):
+    # consent given on 4 March: a copy dated before it is refused, and nothing is recorded
+    late = councillor_case(db, consent_date="2026-03-04")
+    refused = db.fails("letter", late, "acknowledgement", "--to", "victim", "--on", "2026-03-03")
+    assert refused.stderr.count("\n") == 1
+    assert "no consent from the victim is recorded by 2026-03-03 (given 2026-03-04)" in refused.stderr
+    assert db.json("show", late)["letters"] == []
+    # the applicant is the victim: there is nobody else to copy
+    own = db.json(
+        "activate",
+        "--applicant",
+        "Ann Example",
+        "--received",
+        "2026-03-02",
+        "--channel",
+        "online",
+        "--statement",
+        "Nothing changed",
+    )["reference"]
+    refused = db.fails("letter", own, "acknowledgement", "--to", "victim", "--on", "2026-03-03")
+    assert "the applicant is the victim" in refused.stderr and refused.stderr.count("\n") == 1
+    # the victim's contact belongs to a third-party application
+    refused = db.fails(
+        "activate",
+        "--applicant",
+        "Ann Example",
+        "--received",
+        "2026-03-02",
+        "--channel",
+        "online",
+        "--statement",
+        "x",
+        "--victim-address",
+        "1 A Street",
+    )
+    assert "give it with --address" in refused.stderr
+
+
+def test_a_victims_copy_without_an_address_says_how_to_add_one(db):
+    ref = db.json(
+        "activate",
+        "--applicant",
+        "Cllr Susan Lee",
+        "--victim",
+        "Derek Walton",
+        "--consent-date",
+        "2026-03-01",
+        "--received",
+        "2026-03-02",
+        "--channel",
+        "email",
+        "--statement",
+        "x",
+        "--address",
+        COUNCILLOR,
+    )["reference"]
+    refused = db.fails("letter", ref, "acknowledgement", "--to", "victim", "--on", "2026-03-03")
+    assert f"trigger case update {ref} --victim-address" in refused.stderr
+    db(
+        "case",
+        "update",
+        ref,
+        "--victim-address",
+        DEREK,
+        "--victim-postcode",
+        "LE12 9AB",
+        "--reason",
+        "phoned",
+    )
+    text = db("letter", ref, "acknowledgement", "--to", "victim", "--on", "2026-03-03", "--format", "txt")
+    assert "14 Mill Lane\nShepshed\nLE12 9AB" in text.stdout
+
+
+def test_show_and_export_keep_the_two_people_apart(db, tmp_path):
+    ref = councillor_case(db)
+    shown = db.json("show", ref)
+    assert shown["applicant"] == "Cllr Susan Lee" and shown["victim"] == "Derek Walton"
+    assert shown["applicant_contact"] == {
+        "address": COUNCILLOR,
+        "postcode": "LE11 2TX",
+        "email": "susan.lee@charnwood.example",
+        "phone": None,
+    }
+    assert shown["victim_contact"] == {
+        "address": DEREK,
+        "postcode": "LE12 9AB",
+        "email": None,
+        "phone": "07700 900123",
+    }
+    screen = db("show", ref).stdout
+    assert f"Applicant's contact: {COUNCILLOR}, LE11 2TX, susan.lee@charnwood.example" in screen
+    assert f"Victim's contact: {DEREK}, LE12 9AB, 07700 900123" in screen
+    out = tmp_path / "case.zip"
+    db("export", ref, "-o", out)
+    with zipfile.ZipFile(out) as z:
+        name = next(n for n in z.namelist() if n.endswith(".json"))
+        exported = json.loads(z.read(name))
+    case = exported.get("case", exported)
+    assert case["applicant_contact"]["address"] == COUNCILLOR
+    assert case["victim_contact"]["address"] == DEREK
+
+
+def test_the_victims_contact_is_corrected_with_its_old_value_kept(db):
+    ref = councillor_case(db)
+    db("case", "update", ref, "--victim-address", "16 Mill Lane, Shepshed", "--reason", "house number")
+    shown = db.json("show", ref)
+    assert shown["victim_contact"]["address"] == "16 Mill Lane, Shepshed"
+    assert shown["applicant_contact"]["address"] == COUNCILLOR
+    fix = shown["corrections"][-1]
+    assert (fix["field"], fix["old"], fix["new"]) == ("victim_address", DEREK, "16 Mill Lane, Shepshed")
+
+
+# -- the meeting ----------------------------------------------------------------------------------------
+
+
+def _to_review(t, ref: str) -> None:
+    t("decide", ref, "--met", "--on", "2026-03-05")
+    t("assign", ref, "--lead", "cbc", "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
+
+
+def test_the_invitation_says_where_how_to_join_and_by_when_to_reply(db, tmp_path):
+    ref = councillor_case(db)
+    _to_review(db, ref)
+    db(
+        "meeting",
+        ref,
+        "--at",
+        "2026-03-20T10:00",
+        "--place",
+        "Loughborough Town Hall, Market Place",
+        "--link",
+        "https://meet.example.org/ct-1",
+        "--phone",
+        "01509 634 000",
+        "--reply-by",
+        "2026-03-16",
+        "--on",
+        "2026-03-09",
+    )
+    invite = pdf(db, tmp_path, ref, "meeting_invitation", "--on", "2026-03-09")
+    assert "The meeting is on 20 March 2026 at 10:00." in invite
+    assert "Place: Loughborough Town Hall, Market Place" in invite
+    assert "To join online: https://meet.example.org/ct-1" in invite
+    assert "To join by telephone: 01509 634 000" in invite
+    assert (
+        "Derek Walton chooses how to take part. They can come in person, join online, join by telephone, "
+        "send someone to speak for them" in invite
+    )
+    assert "Please tell us by 16 March 2026 how Derek Walton wants to take part." in invite
+    meeting = db.json("show", ref)["meeting"]
+    assert meeting["place"] == "Loughborough Town Hall, Market Place"
+    assert meeting["reply_by"] == "2026-03-16"
+
+
+def test_an_online_meeting_is_not_offered_in_person(db, tmp_path):
+    ref = councillor_case(db)
+    _to_review(db, ref)
+    db(
+        "meeting",
+        ref,
+        "--at",
+        "2026-03-20T10:00",
+        "--link",
+        "https://meet.example.org/ct-1",
+        "--on",
+        "2026-03-09",
+    )
+    invite = pdf(db, tmp_path, ref, "meeting_invitation", "--on", "2026-03-09")
+    assert "They can join online, send someone" in invite
+    assert "in person" not in invite
+
+
+def test_an_invitation_to_a_meeting_with_no_place_is_refused_naming_the_option(db):
+    ref = councillor_case(db)
+    _to_review(db, ref)
+    db("meeting", ref, "--at", "2026-03-20T10:00", "--on", "2026-03-09")
+    refused = db.fails("letter", ref, "meeting_invitation", "--on", "2026-03-09")
+    assert refused.stderr.count("\n") == 1
+    assert "has no place, joining link or telephone; give --place" in refused.stderr
+    assert db.json("show", ref)["letters"] == []
+
+
+def test_a_reply_by_day_after_the_meeting_is_refused(db):
+    ref = councillor_case(db)
+    _to_review(db, ref)
+    refused = db.fails(
+        "meeting", ref, "--at", "2026-03-20T10:00", "--place", "Town Hall", "--reply-by", "2026-03-21"
+    )
+    assert "--reply-by 2026-03-21 is after the meeting" in refused.stderr
+    assert db.json("show", ref)["meeting"] is None
+
+
+def test_the_welsh_invitation_states_the_place_and_the_reply_by_day(db, tmp_path):
+    ref = councillor_case(db, language="cy")
+    _to_review(db, ref)
+    db(
+        "meeting",
+        ref,
+        "--at",
+        "2026-03-20T10:00",
+        "--place",
+        "Neuadd y Dref",
+        "--reply-by",
+        "2026-03-16",
+        "--on",
+        "2026-03-09",
+    )
+    invite = pdf(db, tmp_path, ref, "meeting_invitation", "--on", "2026-03-09")
+    assert "Lleoliad: Neuadd y Dref" in invite
+    assert "erbyn 16 Mawrth 2026 sut yr hoffai Derek Walton gymryd rhan" in invite
+    assert "Ynghylch / About Derek Walton" in invite
+
+
+# -- s.104(3): passed to the relevant bodies --------------------------------------------------------------
+
+
+def test_nothing_says_every_body_was_told_until_each_is_recorded(db, tmp_path):
+    said = db(
+        "activate",
+        "--applicant",
+        "Ann Example",
+        "--received",
+        "2026-03-02",
+        "--channel",
+        "online",
+        "--statement",
+        "Nothing changed",
+        "--address",
+        "1 High Street, Loughborough",
+    ).stdout
+    ref = said.split()[0]
+    assert "every relevant body" not in said
+    assert f"not yet passed to cbc, emh, icb, police: record it with `trigger share {ref}`" in said
+    ack = pdf(db, tmp_path, ref, "acknowledgement", "--on", "2026-03-02", "--preview")
+    assert "We have not yet passed your application to the relevant agencies" in ack
+    assert "every agency" not in ack and "every relevant agency" not in ack
+
+    told = db("share", ref, "--agency", "police", "--agency", "CBC", "--on", "2026-03-03").stdout
+    assert "Passed to cbc on 2026-03-03, police on 2026-03-03; not yet passed to emh, icb" in told
+    shown = db.json("show", ref)["shared"]
+    assert shown["all"] is False
+    assert [(s["agency"], s["on"], s["how"]) for s in shown["told"]] == [
+        ("cbc", "2026-03-03", "recorded"),
+        ("police", "2026-03-03", "recorded"),
+    ]
+    assert [s["agency"] for s in shown["not_told"]] == ["emh", "icb"]
+    ack = pdf(db, tmp_path, ref, "acknowledgement", "--on", "2026-03-03", "--preview")
+    assert "We have passed your application to Charnwood Borough Council, Leicestershire Police." in ack
+    assert "We have not yet passed it to EMH Homes" in ack
+
+    refused = db.fails("share", ref, "--agency", "police")
+    assert "police was told about" in refused.stderr and "on 2026-03-03 already" in refused.stderr
+    db("share", ref, "--on", "2026-03-04")
+    shown = db.json("show", ref)["shared"]
+    assert shown["all"] is True and shown["not_told"] == []
+    assert "Passed to every relevant body: cbc on 2026-03-03" in db("show", ref).stdout
+    ack = pdf(db, tmp_path, ref, "acknowledgement", "--on", "2026-03-04")
+    assert "We have passed your application to every relevant agency:" in ack
+    assert "every relevant body has been told" in db.fails("share", ref).stderr
+    events = [e["event"] for e in db.json("show", ref)["events"]]
+    assert events.count("share") == 2
+
+
+def test_sharing_is_refused_before_the_application_was_received(db):
+    ref = councillor_case(db)
+    refused = db.fails("share", ref, "--on", "2026-03-01")
+    assert refused.stderr.count("\n") == 1
+    assert db.json("show", ref)["shared"]["told"] == []
+
+
+def test_share_emails_each_agency_with_an_address_over_smtp_and_records_the_rest(db, servers, monkeypatch):
+    server = servers()
+    monkeypatch.setenv("TRIGGER_SMTP_URL", server.url())
+    monkeypatch.setenv("TRIGGER_MAIL_FROM", "csp@charnwood.example")
+    db("agency", "update", "police", "--email", "asb@police.example", "--reason", "their inbox")
+    ref = councillor_case(db)
+    said = db("share", ref, "--on", "2026-03-03").stdout
+    assert "Passed to every relevant body" in said
+    shown = {s["agency"]: s["how"] for s in db.json("show", ref)["shared"]["told"]}
+    assert shown == {"cbc": "recorded", "emh": "recorded", "icb": "recorded", "police": "email"}
+    [msg] = server.handler.messages
+    assert msg["To"] == "asb@police.example"
+    assert msg["Subject"] == f"ASB Case Review application {ref}: passed to Leicestershire Police (s.104(3))"
+    body = msg.get_content()
+    assert f"Reference: {ref}" in body and "About: Derek Walton" in body
+    assert "Applied for them by: Cllr Susan Lee" in body
+    assert "Council Offices" not in body and "Mill Lane" not in body  # no one's address leaves the case
+
+
+def test_a_send_the_server_refuses_leaves_that_agency_not_told(db, servers, monkeypatch):
+    server = servers(Collect(reject=("asb@police.example",)))
+    monkeypatch.setenv("TRIGGER_SMTP_URL", server.url())
+    monkeypatch.setenv("TRIGGER_MAIL_FROM", "csp@charnwood.example")
+    db("agency", "update", "police", "--email", "asb@police.example", "--reason", "their inbox")
+    ref = councillor_case(db)
+    refused = db.fails("share", ref, "--agency", "police", "--on", "2026-03-03")
+    assert refused.stderr.count("\n") == 1
+    assert "could not e-mail" in refused.stderr and "police (asb@police.example)" in refused.stderr
+    shared = db.json("show", ref)["shared"]
+    assert shared["told"] == [] and "share" not in [e["event"] for e in db.json("show", ref)["events"]]

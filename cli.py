@@ -1140,6 +1140,13 @@ def case_group():
     type=click.Choice(codes.VICTIM_INVOLVEMENT),
     help="The victim's chosen involvement in the review, as they said when asked.",
 )
+@click.option(
+    "--notices",
+    default=None,
+    type=click.Choice(codes.SWITCH),
+    help="Tell the applicant (e-mail; text through GOV.UK Notify) when the stage changes or a letter is "
+    "issued; off: as they asked.",
+)
 @click.option("--reason", required=True, help="Why the correction is made (kept with the old and new value).")
 @on_option
 @pass_ctx
@@ -1152,6 +1159,8 @@ def case_update(c, reference, reason, on, **given):
             --address "11 High Street, Loughborough"
         trigger case update CT-2026-0007 --involvement virtual \\
             --reason "asked by phone"
+        trigger case update CT-2026-0007 --notices off \\
+            --reason "asked by phone to stop the e-mails"
     """
     from trigger.cases import corrections
 

@@ -591,6 +591,11 @@ def _states(trigger, tmp_path) -> dict[str, str]:
         tmp_path / "a.txt",
     )
     trigger("letter", outcome, "outcome", "--format", "txt", "--on", "2026-03-25", "-o", tmp_path / "o.txt")
+    # e-mails about the case: on for one, turned off for another (docs/operations.md#telling-the-applicant)
+    trigger("case", "update", outcome, "--email", "ann@example.org", "--reason", "given on the phone")
+    trigger(
+        "case", "update", received, "--email", "robin@example.org", "--notices", "off", "--reason", "asked"
+    )
     return {
         name: trigger("web", "link", ref).stdout.strip()
         for name, ref in (("received", received), ("late", late), ("outcome", outcome))
@@ -624,6 +629,19 @@ def test_the_case_page_passes_axe_in_every_state_at_320_and_1280_pixels(
         _axe(page, f"{lang}-{width}-dead-link", found)
         page.context.close()
     assert found == []
+
+
+def test_the_applicant_stops_the_emails_about_their_case_with_the_button(server, browser, trigger):
+    ref = activate(trigger)
+    trigger("case", "update", ref, "--email", "ann@example.org", "--reason", "given on the phone")
+    page = _page(browser)
+    page.goto(server.url + trigger("web", "link", ref).stdout.strip())
+    with page.expect_navigation():
+        page.get_by_role("button", name="Stop these messages").click()
+    assert page.url == server.url + "/case#notices"
+    assert "You asked us not to email you" in page.locator("#notices + p").inner_text()
+    assert page.get_by_role("button", name="Start these messages again").is_visible()
+    assert [c["by"] for c in trigger.json("show", ref)["corrections"]] == ["tester", "applicant (online)"]
 
 
 def test_a_letter_downloads_from_the_page_as_issued(server, browser, trigger, tmp_path):

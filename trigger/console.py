@@ -675,6 +675,16 @@ def print_reminder_run(result: Result, dry_run: bool) -> None:
         )
     if result.report_error:
         click.echo(f"warning: {result.report_error}", err=True)
+    told = result.notices
+    if told is not None and (told.sent or told.failed or told.gave_up or told.cancelled):
+        click.echo(
+            f"Applicants told their case changed: {len(told.sent)}, not sent {len(told.failed)} (kept and "
+            f"retried), given up {len(told.gave_up)}, cancelled {len(told.cancelled)}."
+        )
+        for nid, error, retry_at in told.failed:
+            click.echo(f"notice {nid} not sent: {error}; kept, next attempt {local_time(retry_at)}", err=True)
+        for nid, error, _because in told.gave_up:
+            click.echo(f"notice {nid} given up: {error}", err=True)
 
 
 def print_reminder_status(data: dict) -> None:

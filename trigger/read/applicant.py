@@ -41,20 +41,10 @@ from trigger.store.models import (
 )
 from trigger.store.partnerships import heading, name_of, partnership_of, point_of_contact
 from trigger.store.unit import case_policy
-from workflows.machine import APPEALABLE_STATES
+from workflows.machine import APPEALABLE_STATES, APPLICANT_STAGE_OF, APPLICANT_STAGES
 
-# the stages a case goes through, as the applicant is told them, and the stage of each state
-STAGES = ("received", "threshold", "review", "outcome", "appeal", "closed")
-STAGE_OF = {
-    "received": "threshold",  # received, and the threshold is being decided
-    "threshold_met": "review",
-    "in_review": "review",
-    "threshold_not_met": "outcome",  # the decision is the outcome of the application
-    "outcome_issued": "outcome",
-    "appealed": "appeal",
-    "closed": "closed",
-    "withdrawn": "closed",
-}
+# the stages as the applicant is told them, and the stage of each state
+STAGES, STAGE_OF = APPLICANT_STAGES, APPLICANT_STAGE_OF
 # the letters the applicant receives (not an agency's information request); an appeal bundle is not a
 # letter kind, so never among them
 TO_APPLICANT = tuple(kind for kind in LETTER_KINDS if kind != "information_request")
@@ -181,6 +171,9 @@ class CasePage:
     plan: tuple[PlanAction, ...]  # the action plan, once issued (empty before)
     taking_part: TakingPart | None = None  # while the review runs
     appeal: AppealOpen | None = None  # while an appeal may be made
+    # e-mails when the case changes (docs/operations.md#telling-the-applicant): on or off; None when
+    # the applicant gave no e-mail address, so there is nothing to turn on or off
+    notices: bool | None = None
 
 
 def _history(session: Session, case: ReviewCase) -> tuple[Move, ...]:
@@ -407,6 +400,7 @@ def case_page(app: App, link_id: int) -> CasePage | None:
             plan=plan,
             taking_part=_taking_part(session, case, pol),
             appeal=_appeal(session, case, pol),
+            notices=case.notices if (case.email or "").strip() else None,
         )
 
 

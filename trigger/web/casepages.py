@@ -7,6 +7,8 @@
                                next (who, by when, and when late what was said of the delay), the
                                point of contact, the letters sent and the action plan
     /case/letters/N            register entry N, exactly as issued (a download)
+    /case/notices              (POST) turn the e-mails about the case off or on again
+                               (docs/operations.md#telling-the-applicant)
 
 What the page shows is read by `trigger.read.applicant` for the case the link opens; no SQL and no
 rule here, only words.
@@ -23,12 +25,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from trigger.cases import links
+from trigger.cases import corrections, links
 from trigger.codes import LETTER_TITLES
 from trigger.read import applicant
 from trigger.web.follow import COOKIE, Visit
-from trigger.web.guard import client_of, plain_page
-from trigger.web.pages import Web, problem, redirect, render
+from trigger.web.guard import BodyTooLarge, client_of, plain_page
+from trigger.web.pages import Web, problem, read_form, redirect, render
 from trigger.web.words import LANGUAGES, TEXT, say
 
 HOME = "/case"
@@ -296,8 +298,28 @@ def routes(web: Web) -> list[Route]:
             },
         )
 
+    async def notices(request: Request) -> Response:
+        visit = visit_of(request)
+        try:
+            form = await read_form(request)
+        except BodyTooLarge:
+            return problem(web, request, 413, "too_large_title", "refused_text", start_url=HOME)
+        if not web.visits.csrf_ok(visit, form.get("csrf_token")):
+            return problem(
+                web, request, 403, "expired_title", "expired_text", start_url=HOME, service_key="case_service"
+            )
+        assert visit is not None  # csrf_ok holds only for a visit
+        wanted = form.get("notices")
+        if wanted not in ("on", "off"):
+            return problem(web, request, 400, "refused_title", "refused_text", start_url=HOME)
+        done = await run_in_threadpool(corrections.notices_online, web.app(None), visit.link, wanted == "on")
+        if done is None:
+            return closed_link(web, request)
+        return redirect(web, request, HOME + "#notices")
+
     return [
         Route(HOME, home),
+        Route(HOME + "/notices", notices, methods=["POST"]),
         Route(HOME + "/letters/{n:int}", letter),
         Route(HOME + "/{token:str}", open_link),
     ]

@@ -525,6 +525,20 @@ TEXT: dict[str, tuple[str, str]] = {
     "progress_dropped": ("Dropped", "Wedi'i ollwng"),
     "progress_late": ("Late", "Yn hwyr"),
     "progress_done_on": ("Done on {date}", "Wedi'i gwblhau ar {date}"),
+    "notices_heading": ("Emails about your case", "E-byst am eich achos"),
+    "notices_on_text": (
+        "We email you when your case moves to a new stage or we send you a letter. The email says only "
+        "that there is news, and to look at this page.",
+        "Rydym yn anfon e-bost atoch pan fydd eich achos yn symud i gam newydd neu pan fyddwn yn anfon "
+        "llythyr atoch. Mae'r e-bost yn dweud bod newyddion yn unig, ac i edrych ar y dudalen hon.",
+    ),
+    "notices_off_text": (
+        "You asked us not to email you when your case changes. We still send you our letters.",
+        "Gwnaethoch ofyn i ni beidio ag anfon e-bost atoch pan fydd eich achos yn newid. Rydym yn dal i "
+        "anfon ein llythyrau atoch.",
+    ),
+    "notices_stop": ("Stop these messages", "Atal y negeseuon hyn"),
+    "notices_start": ("Start these messages again", "Dechrau'r negeseuon hyn eto"),
     "link_title": ("This link does not work", "Nid yw'r ddolen hon yn gweithio"),
     "link_text": (
         "Check that you copied the whole link from your letter or email. A link stops working when a new "

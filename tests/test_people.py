@@ -13,6 +13,7 @@ import pytest
 from tests.support.cases import THREE_COMPLAINTS, add_complaints
 from tests.support.letters import pdf_text
 from tests.support.mailservers import Collect, Server
+from tests.support.sql import raw_sql
 
 COUNCILLOR = "Council Offices, Southfield Road, Loughborough"
 DEREK = "14 Mill Lane, Shepshed"
@@ -263,6 +264,8 @@ def test_the_invitation_says_where_how_to_join_and_by_when_to_reply(db, tmp_path
     meeting = db.json("show", ref)["meeting"]
     assert meeting["place"] == "Loughborough Town Hall, Market Place"
     assert meeting["reply_by"] == "2026-03-16"
+    db("case", "update", ref, "--victim-phone", "07700 900999", "--reason", "new number")
+    assert db("audit", "verify").exit_code == 0  # the meeting's and the case's rows are what the log says
 
 
 def test_an_online_meeting_is_not_offered_in_person(db, tmp_path):
@@ -320,6 +323,9 @@ def test_the_welsh_invitation_states_the_place_and_the_reply_by_day(db, tmp_path
     )
     invite = pdf(db, tmp_path, ref, "meeting_invitation", "--on", "2026-03-09")
     assert "Lleoliad: Neuadd y Dref" in invite
+    ack = pdf(db, tmp_path, ref, "acknowledgement", "--on", "2026-03-06", "--preview")
+    assert "Nid ydym wedi anfon eich cais at yr asiantaethau perthnasol eto (" in ack
+    assert "EMH Homes, Leicester, Leicestershire and Rutland Integrated Care Board a Leicestershire" in ack
     assert "erbyn 16 Mawrth 2026 sut yr hoffai Derek Walton gymryd rhan" in invite
     assert "Ynghylch / About Derek Walton" in invite
 
@@ -358,8 +364,10 @@ def test_nothing_says_every_body_was_told_until_each_is_recorded(db, tmp_path):
     ]
     assert [s["agency"] for s in shown["not_told"]] == ["emh", "icb"]
     ack = pdf(db, tmp_path, ref, "acknowledgement", "--on", "2026-03-03", "--preview")
-    assert "We have passed your application to Charnwood Borough Council, Leicestershire Police." in ack
-    assert "We have not yet passed it to EMH Homes" in ack
+    assert "We have passed your application to Charnwood Borough Council and Leicestershire Police." in ack
+    assert (
+        "We have not yet passed it to EMH Homes and Leicester, Leicestershire and Rutland Integrated" in ack
+    )
 
     refused = db.fails("share", ref, "--agency", "police")
     assert "police was told about" in refused.stderr and "on 2026-03-03 already" in refused.stderr
@@ -372,6 +380,7 @@ def test_nothing_says_every_body_was_told_until_each_is_recorded(db, tmp_path):
     assert "every relevant body has been told" in db.fails("share", ref).stderr
     events = [e["event"] for e in db.json("show", ref)["events"]]
     assert events.count("share") == 2
+    assert db("audit", "verify").exit_code == 0  # each notice is what its event says it is
 
 
 def test_sharing_is_refused_before_the_application_was_received(db):
@@ -411,3 +420,35 @@ def test_a_send_the_server_refuses_leaves_that_agency_not_told(db, servers, monk
     assert "could not e-mail" in refused.stderr and "police (asb@police.example)" in refused.stderr
     shared = db.json("show", ref)["shared"]
     assert shared["told"] == [] and "share" not in [e["event"] for e in db.json("show", ref)["events"]]
+
+
+def test_purge_blanks_the_victims_own_contact_too(db):
+    ref = db.json(
+        "activate",
+        "--applicant",
+        "Cllr Susan Lee",
+        "--victim",
+        "Derek Walton",
+        "--consent-date",
+        "2018-04-30",
+        "--received",
+        "2018-05-01",
+        "--channel",
+        "email",
+        "--statement",
+        "x",
+        "--address",
+        COUNCILLOR,
+        "--victim-address",
+        DEREK,
+        "--victim-postcode",
+        "LE12 9AB",
+        "--victim-email",
+        "derek@example.org",
+        "--victim-phone",
+        "07700 900123",
+    )["reference"]
+    db("withdraw", ref, "--reason", "moved away", "--on", "2018-05-03")
+    db("purge", "--closed-before", "2020-01-01")
+    columns = "victim_address, victim_postcode, victim_email, victim_phone, address"
+    assert raw_sql(f"SELECT {columns} FROM review_case WHERE reference = :ref", ref=ref) == [(None,) * 5]

@@ -2074,7 +2074,7 @@ def reminders_run(c, now_text, dry_run, as_json):
 
 
 @reminders_group.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (keys `counts`, `undelivered`).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (keys `counts`, `undelivered`, `notices`).")
 @pass_ctx
 def reminders_status(c, as_json):
     """Reminders by state, and every one not delivered: failed, retrying or being sent."""

@@ -688,8 +688,20 @@ def print_reminder_run(result: Result, dry_run: bool) -> None:
 
 
 def print_reminder_status(data: dict) -> None:
-    """`trigger reminders status`: counts by state, then every reminder not delivered and why."""
+    """`trigger reminders status`: counts by state, then every reminder not delivered and why; and the
+    applicant's notices the same way."""
     click.echo("Reminders: " + ", ".join(f"{k} {v}" for k, v in data["counts"].items()) + ".")
+    told = data.get("notices")
+    if told and any(told["counts"].values()):
+        click.echo("Applicants' notices: " + ", ".join(f"{k} {v}" for k, v in told["counts"].items()) + ".")
+        for n in told["undelivered"]:
+            when = local_time(datetime.fromisoformat(n["next_attempt"])) if n["next_attempt"] else ""
+            how = (
+                "FAILED" if n["status"] == "failed" else f"retrying ({n['attempts']} attempt(s)), next {when}"
+            )
+            click.echo(f"  {n['reference']}  notice {n['id']} by {n['channel']}: {how}")
+            if n["last_error"]:
+                click.echo(f"      last error: {n['last_error']}")
     rows = data["undelivered"]
     if not rows:
         click.echo("Every reminder due has been delivered.")

@@ -1170,18 +1170,48 @@ def case_update(c, reference, reason, on, **given):
 
 @cli.command()
 @click.argument("reference")
-@click.option("--response", required=True, help="What the victim said about the draft action plan.")
+@click.option("--response", default=None, help="What the victim said about the draft action plan.")
+@click.option(
+    "--share-plan",
+    is_flag=True,
+    help="Share the draft action plan with the applicant: their case page online shows it and takes "
+    "their comments.",
+)
 @on_option
+@exclusive("--response", "--share-plan")
 @pass_ctx
-def consult(c, reference, response, on):
-    """Record that the draft action plan was put to the victim before the outcome (2025 guidance)."""
+def consult(c, reference, response, share_plan, on):
+    """Record that the draft action plan was put to the victim before the outcome (2025 guidance), or
+    share the draft with the applicant at their case page online (--share-plan)."""
     from trigger.cases import duties
 
+    if share_plan:
+        actions = duties.share_plan(c.app, reference, on=on)
+        click.echo(
+            f"The draft action plan of {reference.upper()} ({actions} action{'s' if actions != 1 else ''}) "
+            "is shared with the applicant at their case page."
+        )
+        return
+    if response is None:
+        raise click.UsageError("give --response TEXT (what the victim said), or --share-plan")
     row = duties.consult(c.app, reference, on=on, response=response)
     click.echo(
         f"Consultation on the draft action plan of {reference.upper()} recorded "
         f"({row.consulted_on.isoformat()})."
     )
+
+
+@cli.command("victim-statement")
+@click.argument("reference")
+@click.option("--text", required=True, help="The victim's written statement, in their own words.")
+@on_option
+@pass_ctx
+def victim_statement(c, reference, text, on):
+    """Record the victim's written statement for the review meeting, given before it (2025 guidance)."""
+    from trigger.cases import duties
+
+    day = duties.victim_statement(c.app, reference, on=on, text=text)
+    click.echo(f"The victim's written statement on {reference.upper()} recorded ({day.isoformat()}).")
 
 
 # -- complaints ----------------------------------------------------------------------------------------
@@ -2044,7 +2074,7 @@ def reminders_run(c, now_text, dry_run, as_json):
 
 
 @reminders_group.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (keys `counts`, `undelivered`).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (keys `counts`, `undelivered`, `notices`).")
 @pass_ctx
 def reminders_status(c, as_json):
     """Reminders by state, and every one not delivered: failed, retrying or being sent."""

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.waiting import HANG
+from tests.support.waiting import HANG, until
 from tests.support.webdoor import AHEAD, activate, ago, reviewed_case
 
 pytestmark = [pytest.mark.any_engine, pytest.mark.slow]
@@ -655,3 +655,116 @@ def test_a_letter_downloads_from_the_page_as_issued(server, browser, trigger, tm
     download.value.save_as(saved)
     trigger("letter", ref, "--issued", "1", "-o", tmp_path / "issued.pdf")
     assert saved.read_bytes() == (tmp_path / "issued.pdf").read_bytes()
+
+
+# -- taking part in the review and appealing, at the case page -------------------------------------------
+
+PART_WORDS = {
+    "en": {"continue": "Continue", "send": "Send", "appeal": "Send your appeal", "case": "Case"},
+    "cy": {"continue": "Parhau", "send": "Anfon", "appeal": "Anfon eich apêl", "case": "Achos"},
+}
+
+
+def _follow(page, href: str) -> None:
+    with page.expect_navigation():
+        page.locator(f'main a[href="{href}"]').first.click()
+
+
+def _case_page(browser, server, link: str, lang: str, width: int):
+    page = _page(browser, width)
+    page.goto(server.url + link)
+    if lang == "cy":
+        with page.expect_navigation():
+            page.get_by_role("link", name="Cymraeg").click()
+    assert page.get_by_role("heading", level=1).inner_text().startswith(PART_WORDS[lang]["case"])
+    return page
+
+
+def _refused_then(page, lang: str, button: str, what: str, found: list) -> None:
+    """Send the form empty: its mistakes shown GOV.UK style (and checked by axe)."""
+    _press(page, button)
+    assert page.locator(".govuk-error-summary").count() == 1, what
+    _axe(page, f"{what}-errors", found)
+
+
+@pytest.mark.parametrize("lang", ["en", "cy"])
+def test_the_applicant_takes_part_and_appeals_at_their_case_page(server, browser, trigger, lang):
+    """Under review: choose to attend, give a statement, comment on the shared draft plan; after the
+    outcome: appeal. Every new page through axe at 320 and 1280 pixels; each step read back with
+    `trigger show --json`."""
+    today = ago(0).isoformat()
+    w = PART_WORDS[lang]
+    ref = reviewed_case(trigger, outcome=False, applicant="Robin Ashworth")
+    trigger(
+        "action", "add", ref, "--action", "Fit a door camera", "--owner", "emh", "--due", AHEAD.isoformat()
+    )
+    trigger("consult", ref, "--share-plan")
+    link = trigger("web", "link", ref).stdout.strip()
+    found: list[str] = []
+    tag = f"{lang}-part"
+    # wide: every new page as it first shows
+    page = _case_page(browser, server, link, lang, 1280)
+    _axe(page, f"{tag}-1280-case", found)
+    for href in ("/case/involvement", "/case/statement", "/case/plan"):
+        page.goto(server.url + href)
+        _axe(page, f"{tag}-1280-{href.rpartition('/')[2]}", found)
+    page.context.close()
+    # narrow: the applicant's own steps, with their mistakes first
+    page = _case_page(browser, server, link, lang, 320)
+    _axe(page, f"{tag}-320-case", found)
+    _follow(page, "/case/involvement")
+    _axe(page, f"{tag}-320-involvement", found)
+    _refused_then(page, lang, w["continue"], f"{tag}-320-involvement", found)
+    page.locator("#involvement").check()  # the first choice: in person
+    _press(page, w["continue"])
+    assert page.locator(".govuk-notification-banner--success").count() == 1
+    _axe(page, f"{tag}-320-case-chosen", found)
+    assert trigger.json("show", ref)["victim_involvement"]["choice"] == "attend"
+    _follow(page, "/case/statement")
+    _axe(page, f"{tag}-320-statement", found)
+    _refused_then(page, lang, w["send"], f"{tag}-320-statement", found)
+    page.locator("#written_statement").fill("The noise starts at 2am.\nI cannot sleep.")
+    _press(page, w["send"])
+    assert [s["text"] for s in trigger.json("show", ref)["victim_statements"]] == [
+        "The noise starts at 2am.\nI cannot sleep."
+    ]
+    _follow(page, "/case/plan")
+    _axe(page, f"{tag}-320-plan", found)
+    _refused_then(page, lang, w["send"], f"{tag}-320-plan", found)
+    page.locator("#comment").fill("A camera will help; please also move the bins.")
+    _press(page, w["send"])
+    _axe(page, f"{tag}-320-case-commented", found)
+    (comment,) = trigger.json("show", ref)["consultations"]
+    assert comment["by"] == "applicant (online)" and comment["response"].startswith("A camera")
+    page.context.close()
+    # the review ends; the outcome can be appealed
+    trigger("meeting", ref, "--at", f"{today}T09:00", "--held")
+    trigger("finding", ref, "--category", "silo_working")
+    trigger("recommend", ref, "--to", "police", "--text", "Share reports weekly")
+    trigger("outcome", ref)
+    page = _case_page(browser, server, link, lang, 1280)
+    _axe(page, f"{tag}-1280-case-outcome", found)
+    page.goto(server.url + "/case/appeal")
+    _axe(page, f"{tag}-1280-appeal", found)
+    page.context.close()
+    page = _case_page(browser, server, link, lang, 320)
+    _follow(page, "/case/appeal")
+    _axe(page, f"{tag}-320-appeal", found)
+    _refused_then(page, lang, w["appeal"], f"{tag}-320-appeal", found)
+    page.locator("#grounds").check()
+    page.locator("#detail").fill("The review did not look at the housing association's reports.")
+    _press(page, w["appeal"])
+    _axe(page, f"{tag}-320-case-appealed", found)
+    page.context.close()
+    shown = trigger.json("show", ref)
+    assert shown["state"] == "appealed"
+    (appeal,) = shown["appeals"]
+    assert appeal["detail"] == "The review did not look at the housing association's reports."
+    # acknowledged once the answer has gone (the letter is made after the page is sent)
+    until(lambda: trigger.json("show", ref)["letters"], "the appeal acknowledgement")
+    assert [lt["kind"] for lt in trigger.json("show", ref)["letters"]] == ["appeal_acknowledgement"]
+    assert found == []
+    log = server.log_path.read_text()
+    assert "POST /case/appeal 303" in log
+    for personal in ("Robin", "Ashworth", "2am", "camera will help", "housing association"):
+        assert personal not in log, personal

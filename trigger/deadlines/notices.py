@@ -18,6 +18,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
+from trigger.codes import INVOLVEMENT_LABELS
 from trigger.rules.dates import long_date_with_weekday
 from trigger.store.mail import domain_of
 
@@ -134,6 +135,25 @@ _FOOTER = "\n-- \nSent automatically by Community Trigger. Replies to this addre
 
 
 @dataclass(frozen=True)
+class VictimsVoice:
+    """How the victim takes part in the review (2025 guidance), for the reviewer's reminder: their
+    chosen involvement and how many statements and comments on the draft plan they gave (counts only;
+    their words stay in the case)."""
+
+    involvement: str | None
+    statements: int
+    comments: int
+
+    def lines(self, reference: str) -> list[str]:
+        chosen = INVOLVEMENT_LABELS.get(self.involvement or "", "not yet recorded")
+        return [
+            f"The victim's chosen involvement in the review meeting: {chosen}.",
+            f"Written statements from the victim: {self.statements}; comments on the draft action plan: "
+            f"{self.comments} (read them with `trigger show {reference}`).",
+        ]
+
+
+@dataclass(frozen=True)
 class ReminderFacts:
     """What one reminder says: the case by reference and initials, the deadline, when it falls due."""
 
@@ -144,6 +164,7 @@ class ReminderFacts:
     initials: str
     action_number: int | None = None
     alone: bool = False  # the manager is the only one told: the reviewer has no address
+    voice: VictimsVoice | None = None  # a review's reminder: how the victim takes part
 
 
 def reminder(facts: ReminderFacts, to: str, mail_from: str, idstring: str) -> EmailMessage:
@@ -164,6 +185,8 @@ def reminder(facts: ReminderFacts, to: str, mail_from: str, idstring: str) -> Em
         "",
         f"See the whole case with `trigger show {facts.reference}`.",
     ]
+    if facts.voice is not None:
+        lines += ["", *facts.voice.lines(facts.reference)]
     if facts.kind == "escalation":
         lines[5:5] = ["", "It is still not done, so it comes to you as the manager."]
     if facts.alone:

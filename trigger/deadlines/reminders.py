@@ -34,12 +34,14 @@ from sqlalchemy import (
     Row,
     and_,
     bindparam,
+    func,
     or_,
     select,
     update,
 )
 from sqlmodel import Session, col
 
+from trigger.cases.duties import STATEMENT
 from trigger.deadlines import applicant_notices, notices, undelivered
 from trigger.deadlines.dbclock import clock, dialect
 from trigger.errors import InvalidInput
@@ -49,7 +51,15 @@ from trigger.store import access, audit, channels, mail, notify
 from trigger.store.access import REMINDERS, needs
 from trigger.store.app import App
 from trigger.store.channels import Channel
-from trigger.store.models import Action, ApplicantNotice, Deadline, Reminder, ReviewCase
+from trigger.store.models import (
+    Action,
+    ApplicantNotice,
+    AuditEvent,
+    Consultation,
+    Deadline,
+    Reminder,
+    ReviewCase,
+)
 from trigger.store.partnerships import managers
 from workflows.machine import TERMINAL
 
@@ -114,6 +124,7 @@ class Due:
     action_number: int | None = None
     alone: bool = False  # the manager is the only one told: the reviewer has no address
     outbox_file: str | None = None  # the file it was written to, when the outbox is the channel
+    voice: notices.VictimsVoice | None = None  # how the victim takes part (a review's reminder only)
 
 
 @dataclass
@@ -244,6 +255,8 @@ def _candidates(session: Session, today: date, now: datetime, limit: int | None)
             ReviewCase.reviewer,
             ReviewCase.reviewer_email,
             ReviewCase.partnership_id,
+            ReviewCase.id,
+            ReviewCase.victim_involvement,
         )
     ]
     rows: list[Row] = []
@@ -261,14 +274,40 @@ def _candidates(session: Session, today: date, now: datetime, limit: int | None)
     return rows
 
 
+def _voices(session: Session, rows: Sequence[Row]) -> dict[int, tuple[int, int]]:
+    """For the cases whose review deadline a reminder is about: how many written statements the victim
+    gave and how many times they commented on the draft plan (two grouped queries, counts only: what
+    they said stays in the case)."""
+    ids = sorted({row[16] for row in rows if row[5] == "review"})
+    if not ids:
+        return {}
+    counts: dict[int, list[int]] = {i: [0, 0] for i in ids}
+    for chunk in _chunks(ids):
+        said = session.execute(
+            select(col(AuditEvent.case_id), func.count())
+            .where(col(AuditEvent.case_id).in_(chunk), col(AuditEvent.event) == STATEMENT)
+            .group_by(col(AuditEvent.case_id))
+        ).all()
+        for case_id, n in said:
+            counts[case_id][0] = n
+        commented = session.execute(
+            select(col(Consultation.case_id), func.count())
+            .where(col(Consultation.case_id).in_(chunk))
+            .group_by(col(Consultation.case_id))
+        ).all()
+        for case_id, n in commented:
+            counts[case_id][1] = n
+    return {i: (c[0], c[1]) for i, c in counts.items()}
+
+
 def _sorted_out(
-    rows: Sequence[Row], today: date, managers: dict[int, str]
+    rows: Sequence[Row], today: date, managers: dict[int, str], voices: dict[int, tuple[int, int]]
 ) -> tuple[dict[int, Due], list[int]]:
     wanted: dict[int, Due] = {}
     cancelled: list[int] = []
     for row in rows:
         rid, kind, recipient, attempts, first_failed, dkind, due, met_on, na, number = row[:10]
-        ref, state, victim, reviewer, reviewer_email, partnership_id = row[10:]
+        ref, state, victim, reviewer, reviewer_email, partnership_id, case_id, involvement = row[10:]
         manager = managers.get(partnership_id, "")  # the case's partnership's manager
         obsolete = (
             met_on is not None
@@ -299,6 +338,7 @@ def _sorted_out(
             first_failed and first_failed.replace(tzinfo=UTC),
             number,
             alone,
+            voice=notices.VictimsVoice(involvement, *voices[case_id]) if case_id in voices else None,
         )
     return wanted, cancelled
 
@@ -487,6 +527,7 @@ class _Sweep:
             item.initials,
             item.action_number,
             item.alone,
+            item.voice,
         )
         msg = notices.reminder(
             facts, item.recipient, self.mail_from, idstring=f"reminder-{item.id}-{item.kind}"
@@ -647,8 +688,9 @@ def run(
     if not dry_run and channel is None:
         channel = channels.transport(app)  # settings checked before anything is claimed
     with app.write() as session:
+        rows = _candidates(session, today, now, limit)
         wanted, result.cancelled = _sorted_out(
-            _candidates(session, today, now, limit), today, managers(session, app.policy_override)
+            rows, today, managers(session, app.policy_override), _voices(session, rows)
         )
         if dry_run:
             result.due = list(wanted.values())

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -34,6 +34,13 @@ from trigger.web.pages import Web, problem, read_form, redirect, render
 from trigger.web.words import LANGUAGES, TEXT, say
 
 HOME = "/case"
+# what the page confirms after one of the applicant's forms was recorded (`trigger.web.takepart`)
+DONE = {
+    "involvement": ("done_involvement", None),
+    "statement": ("done_statement", None),
+    "comment": ("done_comment", None),
+    "appeal": ("done_appeal", "done_appeal_text"),
+}
 MEDIA_TYPES = {
     "pdf": "application/pdf",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -46,6 +53,66 @@ def day(value: date | None, language: str) -> str:
     if value is None:
         return ""
     return format_date(value, "d MMMM y", locale="cy" if language == "cy" else "en_GB")
+
+
+def plan_words(actions: tuple[applicant.PlanAction, ...], lang: str) -> list[dict[str, Any]]:
+    """Each action of a plan as the page says it: who, by when and how far it has got."""
+    cy = lang == "cy"
+    return [
+        {
+            "number": a.number,
+            "action": a.action,
+            "who": a.owner_cy if cy else a.owner,
+            "due": day(a.due, lang),
+            "progress": say("progress_late", lang)
+            if a.late
+            else (
+                say("progress_done_on", lang, date=day(a.completed_on, lang))
+                if a.status == "done" and a.completed_on
+                else say(f"progress_{a.status}", lang)
+            ),
+            "tag": "red"
+            if a.late
+            else {"done": "green", "in_progress": "blue", "dropped": "grey"}.get(a.status, "grey"),
+        }
+        for a in actions
+    ]
+
+
+def part_words(page: applicant.CasePage, lang: str) -> dict[str, Any]:
+    """What the page says of the applicant's part in the review while it runs (how they will take part
+    in the meeting, their statements, the draft plan shared with them) and of an appeal open to them."""
+    part, appeal = page.taking_part, page.appeal
+    out: dict[str, Any] = {"part": None, "appeal_open": None}
+    if part is not None:
+        meeting = say("part_meeting_none", lang)
+        if part.meeting_at is not None:
+            when = part.meeting_at
+            meeting = (
+                say("part_meeting_held", lang, date=day(when.date(), lang))
+                if part.meeting_held
+                else say(
+                    "part_meeting_at",
+                    lang,
+                    date=day(when.date(), lang),
+                    time=format_time(when.time(), "HH:mm", locale="cy" if lang == "cy" else "en_GB"),
+                )
+            )
+        out["part"] = {
+            "how": say(f"involvement_{part.involvement}", lang) if part.involvement else None,
+            "meeting": meeting,
+            "held": part.meeting_held,
+            "statements": [say("part_statement_on", lang, date=day(d, lang)) for d in part.statements],
+            "shared": day(part.plan_shared, lang) if part.plan_shared else None,
+            "draft": plan_words(part.draft_plan, lang),
+            "commented": say("draft_commented", lang, dates=", ".join(day(d, lang) for d in part.comments))
+            if part.comments
+            else None,
+        }
+    if appeal is not None:
+        key = "appeal_open_late" if appeal.late else f"appeal_open_{appeal.against}"
+        out["appeal_open"] = say(key, lang, date=day(appeal.last_day, lang))
+    return out
 
 
 def words_of(page: applicant.CasePage, lang: str) -> dict[str, Any]:
@@ -76,25 +143,7 @@ def words_of(page: applicant.CasePage, lang: str) -> dict[str, Any]:
         }
         for entry in reversed(page.letters)
     ]
-    plan = [
-        {
-            "number": a.number,
-            "action": a.action,
-            "who": a.owner_cy if cy else a.owner,
-            "due": day(a.due, lang),
-            "progress": say("progress_late", lang)
-            if a.late
-            else (
-                say("progress_done_on", lang, date=day(a.completed_on, lang))
-                if a.status == "done" and a.completed_on
-                else say(f"progress_{a.status}", lang)
-            ),
-            "tag": "red"
-            if a.late
-            else {"done": "green", "in_progress": "blue", "dropped": "grey"}.get(a.status, "grey"),
-        }
-        for a in page.plan
-    ]
+    plan = plan_words(page.plan, lang)
     return {
         "stage_text": say(f"stage_{page.stage}", lang),
         "history": [
@@ -111,6 +160,7 @@ def words_of(page: applicant.CasePage, lang: str) -> dict[str, Any]:
         },
         "letters": letters_,
         "plan": plan,
+        **part_words(page, lang),
     }
 
 
@@ -144,6 +194,27 @@ def closed_link(web: Web, request: Request) -> Response:
     )
     response.delete_cookie(COOKIE, path=HOME)
     return response
+
+
+async def render_case(
+    web: Web, request: Request, template: str, visit: Visit, page: applicant.CasePage, **context: Any
+) -> Response:
+    """A page of the applicant's case, in their language, with their partnership's name and letterhead
+    and the visit's form token."""
+    door = await run_in_threadpool(web.door, page.partnership or None)
+    return render(
+        web,
+        request,
+        template,
+        door=door,
+        draft=None,
+        lang=visit.language or page.language,
+        csrf=web.visits.csrf(visit),
+        start_url=HOME,
+        service_key="case_service",
+        page=page,
+        **context,
+    )
 
 
 def routes(web: Web) -> list[Route]:
@@ -189,20 +260,14 @@ def routes(web: Web) -> list[Route]:
         if isinstance(found, Response):
             return found
         visit, page = found
-        lang = visit.language or page.language
-        door = await run_in_threadpool(web.door, page.partnership or None)
-        return render(
+        return await render_case(
             web,
             request,
             "case.html",
-            door=door,
-            draft=None,
-            lang=lang,
-            csrf=web.visits.csrf(visit),
-            start_url=HOME,
-            service_key="case_service",
-            page=page,
-            **words_of(page, lang),
+            visit,
+            page,
+            done=DONE.get(request.query_params.get("done", "")),
+            **words_of(page, visit.language or page.language),
         )
 
     async def letter(request: Request) -> Response:

@@ -8,6 +8,8 @@ council relies on it. `{name}` placeholders are filled by `say`.
 
 from __future__ import annotations
 
+from trigger.web.takepart_words import TAKE_PART_TEXT
+
 LANGUAGES = ("en", "cy")
 
 TEXT: dict[str, tuple[str, str]] = {
@@ -630,6 +632,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "label_reported": ("The date you reported it", "dyddiad y rhoesoch wybod amdano"),
     "label_consent_date": ("The date they gave permission", "dyddiad y gwnaethon nhw roi caniatâd"),
 }
+
+TEXT.update(TAKE_PART_TEXT)  # the forms of the case page: how to take part, a statement, a comment, an appeal
 
 
 def say(key: str, language: str, **values) -> str:

@@ -11,7 +11,7 @@ import zipfile
 import pytest
 
 from tests.support.cases import THREE_COMPLAINTS, add_complaints
-from tests.support.letters import pdf_text
+from tests.support.letters import pdf_text, to_outcome
 from tests.support.mailservers import Collect, Server
 from tests.support.sql import raw_sql
 
@@ -452,3 +452,13 @@ def test_purge_blanks_the_victims_own_contact_too(db):
     db("purge", "--closed-before", "2020-01-01")
     columns = "victim_address, victim_postcode, victim_email, victim_phone, address"
     assert raw_sql(f"SELECT {columns} FROM review_case WHERE reference = :ref", ref=ref) == [(None,) * 5]
+
+
+def test_the_outcome_to_a_councillor_says_the_constituent_was_asked_about_the_plan(db, tmp_path):
+    ref = councillor_case(db)
+    to_outcome(db, ref, lead="cbc", housing="emh")
+    outcome = pdf(db, tmp_path, ref, "outcome", "--on", "2026-03-24")
+    assert "Dear Cllr Susan Lee," in outcome and "About Derek Walton" in outcome
+    assert "We asked Derek Walton about this action plan before we finished it." in outcome
+    copy = pdf(db, tmp_path, ref, "outcome", "--on", "2026-03-24", "--to", "victim")
+    assert "Derek Walton 14 Mill Lane Shepshed LE12 9AB" in copy

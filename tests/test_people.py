@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import zipfile
+from email import message_from_bytes
+from email import policy as email_policy
 
 import pytest
 
@@ -462,3 +464,22 @@ def test_the_outcome_to_a_councillor_says_the_constituent_was_asked_about_the_pl
     assert "We asked Derek Walton about this action plan before we finished it." in outcome
     copy = pdf(db, tmp_path, ref, "outcome", "--on", "2026-03-24", "--to", "victim")
     assert "Derek Walton 14 Mill Lane Shepshed LE12 9AB" in copy
+
+
+def test_the_victims_copy_is_emailed_to_the_victim_and_the_applicants_to_her(db, outbox):
+    ref = councillor_case(db, victim_email="derek@example.org")
+    db("letter", ref, "acknowledgement", "--send", "--on", "2026-03-03")
+    db("letter", ref, "acknowledgement", "--send", "--to", "victim", "--on", "2026-03-03")
+    sent = [lt["sent"]["to"] for lt in db.json("show", ref)["letters"]]
+    assert sent == ["susan.lee@charnwood.example", "derek@example.org"]
+    to = sorted(
+        message_from_bytes(f.read_bytes(), policy=email_policy.default)["To"] for f in outbox.glob("*.eml")
+    )
+    assert to == ["derek@example.org", "susan.lee@charnwood.example"]
+
+
+def test_a_victims_copy_by_email_without_their_address_is_refused(db, outbox):
+    ref = councillor_case(db)
+    refused = db.fails("letter", ref, "acknowledgement", "--send", "--to", "victim", "--on", "2026-03-03")
+    assert refused.stderr.count("\n") == 1 and "the victim has no e-mail address on record" in refused.stderr
+    assert db.json("show", ref)["letters"] == [] and not list(outbox.glob("*.eml"))

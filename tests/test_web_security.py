@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 from tests.support.browser import Server
 from tests.support.webdoor import TOKEN, Applicant, open_case, reviewed_case, victim_answers
 from trigger.cases import links
+from trigger.web import journey
 from trigger.web.app import create_app
 from trigger.web.guard import loggable
 
@@ -75,20 +76,7 @@ def test_every_post_the_door_takes_is_refused_without_its_token_and_records_noth
     applicant.open()
     applicant.open("who")
     applicant.send("who", answers["who"])
-    steps = [
-        "who",
-        "victim",
-        "consent",
-        "name",
-        "contact",
-        "language",
-        "incident/1",
-        "incidents",
-        "statement",
-        "accessibility",
-        "share",
-        "check",
-    ]
+    steps = [name if name != "incident" else "incident/1" for name in journey.ORDER]  # every page
     for step in steps:
         for token in (None, "", "0" * 64, applicant.token[:-1] + "x"):
             data = {"who": "behalf", "applicant": "Mallory", "share_consent": "yes"}

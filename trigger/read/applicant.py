@@ -235,7 +235,12 @@ def _who(session: Session, case: ReviewCase, pol: Policy, who: str, partnership:
 
 
 def _next_step(
-    session: Session, case: ReviewCase, pol: Policy, partnership: str, plan: tuple[PlanAction, ...]
+    session: Session,
+    case: ReviewCase,
+    pol: Policy,
+    partnership: str,
+    plan: tuple[PlanAction, ...],
+    window_end: date | None,
 ) -> NextStep | None:
     as_of = today()
     if case.state in STEP_OF:
@@ -247,7 +252,6 @@ def _next_step(
         late = deadlines.status(deadline_fact(row), as_of) == "overdue"
         return NextStep(kind, who, name, name_cy, row.due, late, _delay(session, case) if late else None)
     if case.state in ("threshold_not_met", "outcome_issued"):
-        window_end = moves.appeal_window_end(session, case, pol)
         if window_end is not None and as_of <= window_end:
             return NextStep("appeal_window", "applicant", "", "", window_end)
         name, name_cy = partnership, welsh_name(partnership, pol.glossary)
@@ -355,12 +359,11 @@ def _taking_part(session: Session, case: ReviewCase, pol: Policy) -> TakingPart 
     )
 
 
-def _appeal(session: Session, case: ReviewCase, pol: Policy) -> AppealOpen | None:
+def _appeal(case: ReviewCase, pol: Policy, last_day: date | None) -> AppealOpen | None:
     """What `trigger appeal` would take now (docs/procedure.md#appeals)."""
     if case.state not in APPEALABLE_STATES:
         return None
     against = "outcome" if case.state == "outcome_issued" else "threshold"
-    last_day = moves.appeal_window_end(session, case, pol)
     grounds = tuple(
         Ground(code, text, welsh_name(text, pol.glossary))
         for code, text in pol.grounds_against(against).items()
@@ -387,6 +390,7 @@ def case_page(app: App, link_id: int) -> CasePage | None:
         pol = case_policy(session, case)
         code, name = _partnership(session, case, pol)
         plan = _plan(session, case, pol)
+        window_end = moves.appeal_window_end(session, case, pol)  # the next step's and the appeal's
         return CasePage(
             reference=case.reference,
             partnership=code,
@@ -394,12 +398,12 @@ def case_page(app: App, link_id: int) -> CasePage | None:
             state=case.state,
             stage=STAGE_OF[case.state],
             history=_history(session, case),
-            next_step=_next_step(session, case, pol, name, plan),
+            next_step=_next_step(session, case, pol, name, plan, window_end),
             contact=_contact(session, case, pol, name),
             letters=_letters(session, case),
             plan=plan,
             taking_part=_taking_part(session, case, pol),
-            appeal=_appeal(session, case, pol),
+            appeal=_appeal(case, pol, window_end),
             notices=case.notices if (case.email or "").strip() else None,
         )
 

@@ -36,6 +36,7 @@ from trigger.store.models import (
     Letter,
     LetterCopy,
     Meeting,
+    Partnership,
     ReviewCase,
     row_id,
 )
@@ -371,9 +372,8 @@ def _appeal(case: ReviewCase, pol: Policy, last_day: date | None) -> AppealOpen 
     return AppealOpen(against, grounds, last_day, last_day is not None and today() > last_day)
 
 
-def _partnership(session: Session, case: ReviewCase, pol: Policy) -> tuple[str, str]:
+def _partnership(home: Partnership | None, pol: Policy) -> tuple[str, str]:
     """The partnership's code and name, as its door and its letters give them."""
-    home = partnership_of(session, case.partnership_id)
     if home is None:
         return "", pol.partnership
     return home.code, name_of(home, pol)
@@ -388,7 +388,10 @@ def case_page(app: App, link_id: int) -> CasePage | None:
         if case is None:
             return None
         pol = case_policy(session, case)
-        code, name = _partnership(session, case, pol)
+        # held for the page's whole reading: the session keeps rows weakly, and the contact, the
+        # letterhead and the manager's address each ask for this one again
+        home = partnership_of(session, case.partnership_id)
+        code, name = _partnership(home, pol)
         plan = _plan(session, case, pol)
         window_end = moves.appeal_window_end(session, case, pol)  # the next step's and the appeal's
         return CasePage(

@@ -894,7 +894,9 @@ def activate(c, on, as_json, **given):
 @on_option
 @pass_ctx
 def share(c, reference, agencies, on):
-    """Record that the application was passed to the relevant bodies (s.104(3)): which, and the day.
+    """Pass the application to the relevant bodies (s.104(3)) and record which, and the day. With an
+    SMTP server set (TRIGGER_SMTP_URL), an agency with an e-mail address is e-mailed, and recorded once
+    sent; the others are recorded as passed on another way.
 
     \b
         trigger share CT-2026-0007
@@ -1144,6 +1146,13 @@ def case_group():
     type=click.Choice(codes.VICTIM_INVOLVEMENT),
     help="The victim's chosen involvement in the review, as they said when asked.",
 )
+@click.option(
+    "--notices",
+    default=None,
+    type=click.Choice(codes.SWITCH),
+    help="Tell the applicant (e-mail; text through GOV.UK Notify) when the stage changes or a letter is "
+    "issued; off: as they asked.",
+)
 @click.option("--reason", required=True, help="Why the correction is made (kept with the old and new value).")
 @on_option
 @pass_ctx
@@ -1156,6 +1165,8 @@ def case_update(c, reference, reason, on, **given):
             --address "11 High Street, Loughborough"
         trigger case update CT-2026-0007 --involvement virtual \\
             --reason "asked by phone"
+        trigger case update CT-2026-0007 --notices off \\
+            --reason "asked by phone to stop the e-mails"
     """
     from trigger.cases import corrections
 
@@ -1165,18 +1176,48 @@ def case_update(c, reference, reason, on, **given):
 
 @cli.command()
 @click.argument("reference")
-@click.option("--response", required=True, help="What the victim said about the draft action plan.")
+@click.option("--response", default=None, help="What the victim said about the draft action plan.")
+@click.option(
+    "--share-plan",
+    is_flag=True,
+    help="Share the draft action plan with the applicant: their case page online shows it and takes "
+    "their comments.",
+)
 @on_option
+@exclusive("--response", "--share-plan")
 @pass_ctx
-def consult(c, reference, response, on):
-    """Record that the draft action plan was put to the victim before the outcome (2025 guidance)."""
+def consult(c, reference, response, share_plan, on):
+    """Record that the draft action plan was put to the victim before the outcome (2025 guidance), or
+    share the draft with the applicant at their case page online (--share-plan)."""
     from trigger.cases import duties
 
+    if share_plan:
+        actions = duties.share_plan(c.app, reference, on=on)
+        click.echo(
+            f"The draft action plan of {reference.upper()} ({actions} action{'s' if actions != 1 else ''}) "
+            "is shared with the applicant at their case page."
+        )
+        return
+    if response is None:
+        raise click.UsageError("give --response TEXT (what the victim said), or --share-plan")
     row = duties.consult(c.app, reference, on=on, response=response)
     click.echo(
         f"Consultation on the draft action plan of {reference.upper()} recorded "
         f"({row.consulted_on.isoformat()})."
     )
+
+
+@cli.command("victim-statement")
+@click.argument("reference")
+@click.option("--text", required=True, help="The victim's written statement, in their own words.")
+@on_option
+@pass_ctx
+def victim_statement(c, reference, text, on):
+    """Record the victim's written statement for the review meeting, given before it (2025 guidance)."""
+    from trigger.cases import duties
+
+    day = duties.victim_statement(c.app, reference, on=on, text=text)
+    click.echo(f"The victim's written statement on {reference.upper()} recorded ({day.isoformat()}).")
 
 
 # -- complaints ----------------------------------------------------------------------------------------
@@ -2039,7 +2080,7 @@ def reminders_run(c, now_text, dry_run, as_json):
 
 
 @reminders_group.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (keys `counts`, `undelivered`).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (keys `counts`, `undelivered`, `notices`).")
 @pass_ctx
 def reminders_status(c, as_json):
     """Reminders by state, and every one not delivered: failed, retrying or being sent."""

@@ -131,6 +131,21 @@ def number(n, lang: str = "en") -> str:
     return format_decimal(n, locale="cy" if lang == "cy" else "en_GB")
 
 
+def andlist(items, lang: str = "en") -> str:
+    """`["A", "B", "C"]` -> `A, B and C` (English, CLDR's list pattern), `A, B a C` (Welsh: "ac" before
+    a vowel; CLDR writes the choice as "a(c)")."""
+    items = [str(i) for i in items]
+    if lang != "cy":
+        from babel.lists import format_list
+
+        return format_list(items, locale="en_GB")
+    if len(items) < 2:
+        return "".join(items)
+    last = items[-1]
+    joiner = "ac" if last[:1].lower() in "aeiouwyâêîôûŵŷ" else "a"
+    return f"{', '.join(items[:-1])} {joiner} {last}"
+
+
 def plural(n, one: str, other: str, lang: str = "en") -> str:
     """`plural(3, "{n} action", "{n} actions")` -> `3 actions`: the form CLDR's plural rule picks for
     the language ("one" or any other category), with the number formatted for it. A Welsh letter
@@ -166,6 +181,7 @@ FILTERS = {
     "dyddiad": dyddiad,
     "clock": clock,
     "number": number,
+    "andlist": andlist,
     "cy": _cy,
     "cyname": _cyname,
 }

@@ -304,6 +304,8 @@ TABLE = [
     (("action", "add", REVIEWING, "--action", "x", "--owner", "police", "--due", "2026-06-01"), REVIEW),
     (("action", "update", REVIEWING, "1", "--status", "in_progress"), REVIEW),
     (("consult", REVIEWING, "--response", "agreed"), REVIEW),
+    (("consult", REVIEWING, "--share-plan"), REVIEW),
+    (("victim-statement", REVIEWING, "--text", "in the victim's words"), REVIEW),
     (("outcome", REVIEWING, "--no-recommendations", "none needed"), REVIEW),
     (
         (

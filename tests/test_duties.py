@@ -93,7 +93,8 @@ def test_the_victims_chosen_involvement_is_recorded_when_asked_and_changeable(db
     ref = _met_case(db)
     db("assign", ref, "--lead", "cbc", "--reviewer", "Sam Reviewer", "--on", "2025-03-11")
     db("case", "update", ref, "--involvement", "attend", "--reason", "asked by phone", "--on", "2025-03-12")
-    assert db.json("show", ref)["victim_involvement"] == {"choice": "attend", "recorded": "2025-03-12"}
+    shown = db.json("show", ref)["victim_involvement"]
+    assert shown == {"choice": "attend", "recorded": "2025-03-12", "by": shown["by"]} and shown["by"]
     db(
         "case",
         "update",
@@ -106,7 +107,8 @@ def test_the_victims_chosen_involvement_is_recorded_when_asked_and_changeable(db
         "2025-03-14",
     )
     shown = db.json("show", ref)
-    assert shown["victim_involvement"] == {"choice": "virtual", "recorded": "2025-03-14"}
+    assert shown["victim_involvement"]["choice"] == "virtual"
+    assert shown["victim_involvement"]["recorded"] == "2025-03-14"
     fixes = [(c["field"], c["old"], c["new"], c["reason"]) for c in shown["corrections"]]
     assert fixes == [
         ("involvement", None, "attend", "asked by phone"),

@@ -7,9 +7,15 @@ from __future__ import annotations
 
 import json
 import zipfile
+from email import message_from_bytes
+from email import policy as email_policy
+
+import pytest
 
 from tests.support.cases import THREE_COMPLAINTS, add_complaints
-from tests.support.letters import pdf_text
+from tests.support.letters import pdf_text, to_outcome
+from tests.support.mailservers import Collect, Server
+from tests.support.sql import raw_sql
 
 COUNCILLOR = "Council Offices, Southfield Road, Loughborough"
 DEREK = "14 Mill Lane, Shepshed"
@@ -50,6 +56,21 @@ def councillor_case(t, **extra) -> str:
     ref = t.json(*args)["reference"]
     add_complaints(t, ref, THREE_COMPLAINTS, on="2026-03-03")
     return ref
+
+
+@pytest.fixture
+def servers():
+    """aiosmtpd servers on loopback, stopped after the test."""
+    started: list[Server] = []
+
+    def start(handler=None) -> Server:
+        server = Server(handler or Collect()).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 def pdf(t, tmp_path, ref: str, kind: str, *extra: str) -> str:
@@ -245,6 +266,8 @@ def test_the_invitation_says_where_how_to_join_and_by_when_to_reply(db, tmp_path
     meeting = db.json("show", ref)["meeting"]
     assert meeting["place"] == "Loughborough Town Hall, Market Place"
     assert meeting["reply_by"] == "2026-03-16"
+    db("case", "update", ref, "--victim-phone", "07700 900999", "--reason", "new number")
+    assert db("audit", "verify").exit_code == 0  # the meeting's and the case's rows are what the log says
 
 
 def test_an_online_meeting_is_not_offered_in_person(db, tmp_path):
@@ -302,6 +325,9 @@ def test_the_welsh_invitation_states_the_place_and_the_reply_by_day(db, tmp_path
     )
     invite = pdf(db, tmp_path, ref, "meeting_invitation", "--on", "2026-03-09")
     assert "Lleoliad: Neuadd y Dref" in invite
+    ack = pdf(db, tmp_path, ref, "acknowledgement", "--on", "2026-03-06", "--preview")
+    assert "Nid ydym wedi anfon eich cais at yr asiantaethau perthnasol eto (" in ack
+    assert "EMH Homes, Leicester, Leicestershire and Rutland Integrated Care Board a Leicestershire" in ack
     assert "erbyn 16 Mawrth 2026 sut yr hoffai Derek Walton gymryd rhan" in invite
     assert "Ynghylch / About Derek Walton" in invite
 
@@ -340,8 +366,10 @@ def test_nothing_says_every_body_was_told_until_each_is_recorded(db, tmp_path):
     ]
     assert [s["agency"] for s in shown["not_told"]] == ["emh", "icb"]
     ack = pdf(db, tmp_path, ref, "acknowledgement", "--on", "2026-03-03", "--preview")
-    assert "We have passed your application to Charnwood Borough Council, Leicestershire Police." in ack
-    assert "We have not yet passed it to EMH Homes" in ack
+    assert "We have passed your application to Charnwood Borough Council and Leicestershire Police." in ack
+    assert (
+        "We have not yet passed it to EMH Homes and Leicester, Leicestershire and Rutland Integrated" in ack
+    )
 
     refused = db.fails("share", ref, "--agency", "police")
     assert "police was told about" in refused.stderr and "on 2026-03-03 already" in refused.stderr
@@ -354,6 +382,7 @@ def test_nothing_says_every_body_was_told_until_each_is_recorded(db, tmp_path):
     assert "every relevant body has been told" in db.fails("share", ref).stderr
     events = [e["event"] for e in db.json("show", ref)["events"]]
     assert events.count("share") == 2
+    assert db("audit", "verify").exit_code == 0  # each notice is what its event says it is
 
 
 def test_sharing_is_refused_before_the_application_was_received(db):
@@ -361,3 +390,96 @@ def test_sharing_is_refused_before_the_application_was_received(db):
     refused = db.fails("share", ref, "--on", "2026-03-01")
     assert refused.stderr.count("\n") == 1
     assert db.json("show", ref)["shared"]["told"] == []
+
+
+def test_share_emails_each_agency_with_an_address_over_smtp_and_records_the_rest(db, servers, monkeypatch):
+    server = servers()
+    monkeypatch.setenv("TRIGGER_SMTP_URL", server.url())
+    monkeypatch.setenv("TRIGGER_MAIL_FROM", "csp@charnwood.example")
+    db("agency", "update", "police", "--email", "asb@police.example", "--reason", "their inbox")
+    ref = councillor_case(db)
+    said = db("share", ref, "--on", "2026-03-03").stdout
+    assert "Passed to every relevant body" in said
+    shown = {s["agency"]: s["how"] for s in db.json("show", ref)["shared"]["told"]}
+    assert shown == {"cbc": "recorded", "emh": "recorded", "icb": "recorded", "police": "email"}
+    [msg] = server.handler.messages
+    assert msg["To"] == "asb@police.example"
+    assert msg["Subject"] == f"ASB Case Review application {ref}: passed to Leicestershire Police (s.104(3))"
+    body = msg.get_content()
+    assert f"Reference: {ref}" in body and "About: Derek Walton" in body
+    assert "Applied for them by: Cllr Susan Lee" in body
+    assert "Council Offices" not in body and "Mill Lane" not in body  # no one's address leaves the case
+
+
+def test_a_send_the_server_refuses_leaves_that_agency_not_told(db, servers, monkeypatch):
+    server = servers(Collect(reject=("asb@police.example",)))
+    monkeypatch.setenv("TRIGGER_SMTP_URL", server.url())
+    monkeypatch.setenv("TRIGGER_MAIL_FROM", "csp@charnwood.example")
+    db("agency", "update", "police", "--email", "asb@police.example", "--reason", "their inbox")
+    ref = councillor_case(db)
+    refused = db.fails("share", ref, "--agency", "police", "--on", "2026-03-03")
+    assert refused.stderr.count("\n") == 1
+    assert "could not e-mail" in refused.stderr and "police (asb@police.example)" in refused.stderr
+    shared = db.json("show", ref)["shared"]
+    assert shared["told"] == [] and "share" not in [e["event"] for e in db.json("show", ref)["events"]]
+
+
+def test_purge_blanks_the_victims_own_contact_too(db):
+    ref = db.json(
+        "activate",
+        "--applicant",
+        "Cllr Susan Lee",
+        "--victim",
+        "Derek Walton",
+        "--consent-date",
+        "2018-04-30",
+        "--received",
+        "2018-05-01",
+        "--channel",
+        "email",
+        "--statement",
+        "x",
+        "--address",
+        COUNCILLOR,
+        "--victim-address",
+        DEREK,
+        "--victim-postcode",
+        "LE12 9AB",
+        "--victim-email",
+        "derek@example.org",
+        "--victim-phone",
+        "07700 900123",
+    )["reference"]
+    db("withdraw", ref, "--reason", "moved away", "--on", "2018-05-03")
+    db("purge", "--closed-before", "2020-01-01")
+    columns = "victim_address, victim_postcode, victim_email, victim_phone, address"
+    assert raw_sql(f"SELECT {columns} FROM review_case WHERE reference = :ref", ref=ref) == [(None,) * 5]
+
+
+def test_the_outcome_to_a_councillor_says_the_constituent_was_asked_about_the_plan(db, tmp_path):
+    ref = councillor_case(db)
+    to_outcome(db, ref, lead="cbc", housing="emh")
+    outcome = pdf(db, tmp_path, ref, "outcome", "--on", "2026-03-24")
+    assert "Dear Cllr Susan Lee," in outcome and "About Derek Walton" in outcome
+    assert "We asked Derek Walton about this action plan before we finished it." in outcome
+    copy = pdf(db, tmp_path, ref, "outcome", "--on", "2026-03-24", "--to", "victim")
+    assert "Derek Walton 14 Mill Lane Shepshed LE12 9AB" in copy
+
+
+def test_the_victims_copy_is_emailed_to_the_victim_and_the_applicants_to_her(db, outbox):
+    ref = councillor_case(db, victim_email="derek@example.org")
+    db("letter", ref, "acknowledgement", "--send", "--on", "2026-03-03")
+    db("letter", ref, "acknowledgement", "--send", "--to", "victim", "--on", "2026-03-03")
+    sent = [lt["sent"]["to"] for lt in db.json("show", ref)["letters"]]
+    assert sent == ["susan.lee@charnwood.example", "derek@example.org"]
+    to = sorted(
+        message_from_bytes(f.read_bytes(), policy=email_policy.default)["To"] for f in outbox.glob("*.eml")
+    )
+    assert to == ["derek@example.org", "susan.lee@charnwood.example"]
+
+
+def test_a_victims_copy_by_email_without_their_address_is_refused(db, outbox):
+    ref = councillor_case(db)
+    refused = db.fails("letter", ref, "acknowledgement", "--send", "--to", "victim", "--on", "2026-03-03")
+    assert refused.stderr.count("\n") == 1 and "the victim has no e-mail address on record" in refused.stderr
+    assert db.json("show", ref)["letters"] == [] and not list(outbox.glob("*.eml"))

@@ -432,6 +432,8 @@ def test_a_whole_case_runs_through_the_command_line_under_the_grants(county, tmp
     # every role's writes, and the engine's own for them (the audit head, the reference counter,
     # deadlines, reminder claims), work with no more than the groups give
     ref = _met_case(county, "Rita Reviewer")
+    # the applicant is told of each change (an `applicant_notice` made by whoever makes the change)
+    county.ok("mgr_a", "case", "update", ref, "--email", "ann@example.org", "--reason", "given by phone")
     county.ok("clerk_a", "letter", ref, "acknowledgement", "--format", "txt", "--on", "2026-03-03")
     county.ok("rev_a", "meeting", ref, "--at", "2026-03-10T10:00", "--held", "--on", "2026-03-10")
     county.ok(
@@ -469,10 +471,14 @@ def test_a_whole_case_runs_through_the_command_line_under_the_grants(county, tmp
     )
     sweep = json.loads(county.ok("mgr_a", "reminders", "run", "--now", "2026-12-01T09:00", "--json").stdout)
     assert sweep["sent"]  # claimed, sent to the outbox and marked, as a manager
+    assert sweep["notices"]["sent"] == 4  # the letter, the outcome, the appeal, the decision on it
     assert (
         json.loads(county.ok("admin", "reminders", "run", "--now", "2026-12-01T09:00", "--json").stdout)
         is not None
     )
+    county.ok("clerk_a", "letter", ref, "acknowledgement", "--format", "txt", "--on", "2026-03-17")
+    by_admin = county.ok("admin", "reminders", "run", "--now", "2026-12-01T09:00", "--json").stdout
+    assert json.loads(by_admin)["notices"]["sent"] == 1
     year = json.loads(county.ok("mgr_a", "report", "annual", "--year", "2025", "--json").stdout)
     assert year["reviews_carried_out"] >= 1
     assert "needs the admin role" in county.cli("mgr_a", "audit", "verify").stderr  # two partnerships

@@ -14,6 +14,7 @@ CHANNELS = ("online", "phone", "letter", "email", "in_person", "assisted")
 VICTIM_KINDS = ("individual", "business", "community_group")
 LANGUAGES = ("en", "cy")
 PREFERRED_CONTACT = ("email", "phone", "letter", "in_person")
+SWITCH = ("on", "off")  # a setting turned on or off (`case update --notices`)
 
 # s.105: the relevant bodies (council, police, health, registered housing providers) and other partners
 AGENCY_KINDS = ("council", "police", "health", "housing", "other")

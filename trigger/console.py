@@ -369,7 +369,12 @@ def print_case(d: dict) -> None:
         click.echo(f"SPoC: {d['spoc']['name']}" + (f" <{d['spoc']['email']}>" if d["spoc"]["email"] else ""))
     if d["victim_involvement"]["choice"]:
         inv = d["victim_involvement"]
-        click.echo(f"Victim's involvement: {inv['choice']} (recorded {inv['recorded']})")
+        by = f", by {inv['by']}" if inv.get("by") else ""
+        click.echo(f"Victim's involvement: {inv['choice']} (recorded {inv['recorded']}){by}")
+    for st in d["victim_statements"]:
+        click.echo(f"Victim's written statement ({st['on']}, by {st['by']}): {st['text']}")
+    if d["plan_shared"]:
+        click.echo(f"Draft action plan shared with the applicant: {', '.join(d['plan_shared'])}")
     _print_threshold(d["threshold"])
     if d["lead_agency"]:
         click.echo(f"Lead agency: {d['lead_agency']}; reviewer: {d['reviewer']}")
@@ -394,7 +399,8 @@ def print_case(d: dict) -> None:
         )
     if d["consultations"]:
         click.echo(
-            "Plan put to the victim: " + "; ".join(f"{c['on']}: {c['response']}" for c in d["consultations"])
+            "Plan put to the victim: "
+            + "; ".join(f"{c['on']} ({c['by']}): {c['response']}" for c in d["consultations"])
         )
     _print_letters(d["letters"])
     if d["closure_reason"]:
@@ -669,11 +675,33 @@ def print_reminder_run(result: Result, dry_run: bool) -> None:
         )
     if result.report_error:
         click.echo(f"warning: {result.report_error}", err=True)
+    told = result.notices
+    if told is not None and (told.sent or told.failed or told.gave_up or told.cancelled):
+        click.echo(
+            f"Applicants told their case changed: {len(told.sent)}, not sent {len(told.failed)} (kept and "
+            f"retried), given up {len(told.gave_up)}, cancelled {len(told.cancelled)}."
+        )
+        for nid, error, retry_at in told.failed:
+            click.echo(f"notice {nid} not sent: {error}; kept, next attempt {local_time(retry_at)}", err=True)
+        for nid, error, _because in told.gave_up:
+            click.echo(f"notice {nid} given up: {error}", err=True)
 
 
 def print_reminder_status(data: dict) -> None:
-    """`trigger reminders status`: counts by state, then every reminder not delivered and why."""
+    """`trigger reminders status`: counts by state, then every reminder not delivered and why; and the
+    applicant's notices the same way."""
     click.echo("Reminders: " + ", ".join(f"{k} {v}" for k, v in data["counts"].items()) + ".")
+    told = data.get("notices")
+    if told and any(told["counts"].values()):
+        click.echo("Applicants' notices: " + ", ".join(f"{k} {v}" for k, v in told["counts"].items()) + ".")
+        for n in told["undelivered"]:
+            when = local_time(datetime.fromisoformat(n["next_attempt"])) if n["next_attempt"] else ""
+            how = (
+                "FAILED" if n["status"] == "failed" else f"retrying ({n['attempts']} attempt(s)), next {when}"
+            )
+            click.echo(f"  {n['reference']}  notice {n['id']} by {n['channel']}: {how}")
+            if n["last_error"]:
+                click.echo(f"      last error: {n['last_error']}")
     rows = data["undelivered"]
     if not rows:
         click.echo("Every reminder due has been delivered.")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from trigger.access import partnership
-from trigger.cases import complaints, moves, review
+from trigger.cases import complaints, moves, review, sharing
 from trigger.correspondence import appeal_bundle, register
 from trigger.store.app import App
 
@@ -30,6 +30,7 @@ def run(app: App) -> list[str]:
         email="priya.demo@example.org",
         on=date(2026, 9, 1),
     ).reference
+    sharing.share(app, met, on=date(2026, 9, 1))  # s.104(3): passed to every relevant body, recorded
     register.letter(app, met, "acknowledgement", fmt="txt", on=date(2026, 9, 2))
     for occurred, reported, agency, ref in (
         (date(2026, 7, 4), date(2026, 7, 4), "police", "CAD-4411"),
@@ -123,10 +124,15 @@ def run(app: App) -> list[str]:
         received=date(2026, 10, 1),
         channel="email",
         statement="My neighbour's noise has gone on for a year and nobody has acted.",
-        postcode="LE12 9ZZ",
+        address="Demo Council Offices, Southfield Road",
+        postcode="LE11 9ZY",
+        victim_address="3 Example Close",
+        victim_postcode="LE12 9ZZ",
         beat="69",
         on=date(2026, 10, 1),
     ).reference
+    sharing.share(app, not_met, agencies=["police", "cbc"], on=date(2026, 10, 2))
+    sharing.share(app, not_met, on=date(2026, 10, 5))  # the rest, once their inboxes were confirmed
     complaints.add_incident(
         app,
         not_met,

@@ -48,6 +48,19 @@ OPEN_STATES = [s for s in STATES if s not in TERMINAL]
 REVIEW_WORK_STATES = (State.THRESHOLD_MET, State.IN_REVIEW, State.OUTCOME_ISSUED, State.APPEALED)
 # an appeal lies against a not-met decision or an outcome (Sch 4 para 3; docs/procedure.md#appeals)
 APPEALABLE_STATES = (State.THRESHOLD_NOT_MET, State.OUTCOME_ISSUED)
+# the stages a case goes through as the applicant is told them (their case page, the notices that
+# something changed), and the stage of each state (docs/operations.md#the-applicants-link)
+APPLICANT_STAGES = ("received", "threshold", "review", "outcome", "appeal", "closed")
+APPLICANT_STAGE_OF = {
+    "received": "threshold",  # received, and the threshold is being decided
+    "threshold_met": "review",
+    "in_review": "review",
+    "threshold_not_met": "outcome",  # the decision is the outcome of the application
+    "outcome_issued": "outcome",
+    "appealed": "appeal",
+    "closed": "closed",
+    "withdrawn": "closed",
+}
 
 _DECIDED = tuple(s for s in State if s != State.RECEIVED)
 # Which letters each state allows: a letter about a step the case has not reached is never sent. The

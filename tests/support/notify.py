@@ -40,10 +40,12 @@ API_KEY = f"trigger_test-{SERVICE_ID}-{SECRET}"
 EMAIL_TEMPLATE = "1d5b3c55-8a6e-4f3c-9e2a-6b8d7c0f1a21"
 SMS_TEMPLATE = "2e6c4d66-9b7f-4a4d-8f3b-7c9e8d1a2b32"
 REMINDER_TEMPLATE = "3f7d5e77-ac80-4b5e-9a4c-8daf9e2b3c43"
+NOTICE_TEMPLATE = "4a8e6f88-bd91-4c6f-8b5d-9eb0af3c4d54"
 TEMPLATES = {  # id -> (type, placeholders), as a service's templates would be set up
     EMAIL_TEMPLATE: ("email", {"subject", "body", "link_to_file"}),
     SMS_TEMPLATE: ("sms", {"reference", "title"}),
     REMINDER_TEMPLATE: ("email", {"subject", "body"}),
+    NOTICE_TEMPLATE: ("sms", {"body"}),
 }
 FIELDS = {
     "email": ({"email_address", "template_id"}, {"personalisation", "reference", "email_reply_to_id"}),

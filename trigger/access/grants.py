@@ -73,6 +73,8 @@ WRITES: dict[str, dict[str, tuple[str, ...]]] = {
     "letter_delivery": {"INSERT": ("manager", "clerk"), "UPDATE": ("manager",)},  # `letter --send`; purge
     "deadline": {"INSERT": CASE_WORK, "UPDATE": CASE_WORK},
     "reminder": {"INSERT": CASE_WORK, "UPDATE": ("admin", *CASE_WORK)},  # an admin may run the sweep
+    # the applicant's notices: made by every change to a case, sent and marked by the sweep
+    "applicant_notice": {"INSERT": CASE_WORK, "UPDATE": ("admin", *CASE_WORK)},
     "audit_head": {"UPDATE": WRITERS},  # every change appends to the chain (and locks its head)
     "audit_event": {"INSERT": WRITERS},  # never UPDATE, DELETE or TRUNCATE
     # a case's key is made with its first event and deleted only by purge (docs/operations.md#erasure)
@@ -123,6 +125,8 @@ POLICIES: dict[str, tuple[str, str]] = {
         "partnership_id IS NULL OR CASE WHEN case_id IS NULL THEN trigger_sees(partnership_id, false) "
         "ELSE case_id IN (SELECT id FROM review_case) END",
         "CASE WHEN partnership_id IS NULL AND case_id IS NULL THEN (SELECT trigger_role()) IS NOT NULL "
+        # an admin's sweep records the applicant's notices it sent (docs/operations.md#telling-the-applicant)
+        "WHEN event = 'applicant_notice' AND (SELECT trigger_role()) = 'admin' THEN true "
         "ELSE trigger_may_change(partnership_id, case_id) END",
     ),
     "correction": (
@@ -140,6 +144,10 @@ POLICIES: dict[str, tuple[str, str]] = {
         "deadline_id IN (SELECT id FROM deadline)",
         "(SELECT trigger_role()) = 'admin' "  # an admin may run the sweep
         "OR trigger_may_change(NULL, trigger_case_of('deadline', deadline_id))",
+    ),
+    "applicant_notice": (
+        "case_id IN (SELECT id FROM review_case)",
+        "(SELECT trigger_role()) = 'admin' OR trigger_may_change(NULL, case_id)",  # an admin's sweep
     ),
     "letter_copy": _child_of("letter", "letter_id"),
 }

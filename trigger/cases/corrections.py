@@ -21,19 +21,21 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from trigger import checks
+from trigger.cases import links
 from trigger.codes import (
     AGENCY_KINDS,
     CHANNELS,
     HATE_STRANDS,
     LANGUAGES,
     PREFERRED_CONTACT,
+    SWITCH,
     VICTIM_INVOLVEMENT,
     VICTIM_KINDS,
     not_one_of,
 )
 from trigger.errors import GuardRefused, InvalidInput, NotFound
 from trigger.store import access, audit, schedule
-from trigger.store.access import AGENCIES, COMPLAINTS, DECIDE, REVIEW, needs
+from trigger.store.access import AGENCIES, COMPLAINTS, DECIDE, FOLLOW, REVIEW, needs
 from trigger.store.app import App, today
 from trigger.store.models import (
     Action,
@@ -141,6 +143,12 @@ def _email(option: str) -> Callable[[str], str | None]:
     return lambda value: checks.email(value, option)
 
 
+def _switch(value: str) -> bool:
+    if value not in SWITCH:
+        raise InvalidInput(not_one_of(value, "--notices", SWITCH))
+    return value == "on"
+
+
 # option -> (column, required (cannot be cleared), check); the same checks as when the case was logged
 CASE_FIELDS: dict[str, tuple[str, bool, Callable[[Any], Any]]] = {
     "applicant": ("applicant_name", True, _name("--applicant")),
@@ -168,6 +176,8 @@ CASE_FIELDS: dict[str, tuple[str, bool, Callable[[Any], Any]]] = {
     "spoc": ("spoc_name", False, _name("--spoc")),
     "spoc_email": ("spoc_email", False, _email("--spoc-email")),
     "involvement": ("victim_involvement", False, _choice(VICTIM_INVOLVEMENT, "a victim involvement")),
+    # the applicant's notices that the case changed (docs/operations.md#telling-the-applicant)
+    "notices": ("notices", True, _switch),
 }
 
 
@@ -230,6 +240,31 @@ def update_case(
         )
         stamp(rows, w.record("case_update", on, reason=why, detail=detail(rows)))
     return rows
+
+
+@retried
+@needs(FOLLOW)
+def notices_online(app: App, link_id: int, wanted: bool) -> bool | None:
+    """The applicant turns their notices on or off at their case page: recorded as `case update
+    --notices` records it, by "applicant (online)". None when the link no longer opens the case."""
+    with app.read() as session:
+        case = links.usable(session, link_id)
+        if case is None:
+            return None
+        reference, case_id = case.reference, case.id
+    with changing(app, reference) as w:
+        if w.case.id != case_id or links.usable(w.session, link_id) is None:
+            return None
+        if w.case.notices == wanted:
+            return wanted  # already so (the form sent twice): nothing to record
+        on = today()
+        why = "asked on their case page"
+        rows = record_changes(
+            w.session, w.case, "case", w.case.id, [("notices", w.case.notices, wanted)], why, on, w.actor
+        )
+        w.case.notices = wanted
+        stamp(rows, w.record("case_update", on, reason=why, detail=detail(rows)))
+    return wanted
 
 
 def _check_received(w: Work, received: date) -> None:

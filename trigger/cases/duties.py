@@ -1,7 +1,12 @@
 """The duties of the 2025 statutory guidance, recorded as facts (docs/procedure.md#2025-revision):
 
 - the victim consulted on the draft action plan before the outcome (`trigger consult`); `outcome`
-  warns and the annual report counts the outcomes whose plan was not put to the victim;
+  warns and the annual report counts the outcomes whose plan was not put to the victim. The draft
+  plan may be shared with the applicant first (`trigger consult --share-plan`): their case page then
+  shows it, and they may comment on it there (recorded as a consultation, by "applicant (online)");
+- the victim's written statement for the review meeting (`trigger victim-statement`), one of the
+  ways the guidance lets a victim take part; kept as the event's reason, sealed under the case's key
+  and purged with it;
 - a victim who made a second report within six months told about the Case Review (`trigger
   signpost`), by their id in the partners' case system; `scan` marks the victims already told.
 
@@ -22,9 +27,22 @@ from trigger.errors import GuardRefused, InvalidInput, NotFound
 from trigger.store import access, audit
 from trigger.store.access import COMPLAINTS, REVIEW, needs
 from trigger.store.app import App, today
-from trigger.store.models import AuditEvent, Consultation, Incident, ReviewCase, Signposting, row_id
+from trigger.store.models import (
+    Action,
+    AuditEvent,
+    Consultation,
+    Incident,
+    Meeting,
+    ReviewCase,
+    Signposting,
+    row_id,
+)
 from trigger.store.unit import changing, not_future, on_for_change, retried
-from workflows.machine import REVIEW_WORK_STATES
+from workflows.machine import REVIEW_WORK_STATES, State
+
+# while the review runs: the plan is still a draft, the meeting still to come (2025 guidance)
+BEFORE_OUTCOME = (State.THRESHOLD_MET, State.IN_REVIEW)
+SHARE_PLAN, STATEMENT = "share_plan", "victim_statement"  # the events that record them
 
 
 def _words(text: str | None, option: str) -> str:
@@ -51,6 +69,65 @@ def consult(app: App, reference: str, *, on: date | None, response: str) -> Cons
         # the victim's words stay in the consultation row, purged with the case; the event names the row
         w.record("consult", on, detail={"consultation": row.id})
     return row
+
+
+def _while_review_runs(case: ReviewCase, what: str) -> None:
+    if case.state not in BEFORE_OUTCOME:
+        raise GuardRefused(
+            f"cannot {what}: {case.reference} is {case.state}; it is done while the review runs, before "
+            "the outcome"
+        )
+
+
+@retried
+@needs(REVIEW)
+def share_plan(app: App, reference: str, *, on: date | None) -> int:
+    """Share the draft action plan with the applicant (2025 guidance: consulted before it is final): their
+    case page shows the plan as it stands and takes their comments. The number of actions shared."""
+    with changing(app, reference) as w:
+        _while_review_runs(w.case, "share the draft action plan")
+        on = on_for_change(w.case, on)
+        actions = w.session.exec(
+            select(func.count(col(Action.id))).where(Action.case_id == row_id(w.case))
+        ).one()
+        if not actions:
+            raise GuardRefused(
+                f"{w.case.reference}'s action plan has no actions yet; add them with `trigger action add` "
+                "first, then share the draft"
+            )
+        w.record(SHARE_PLAN, on, detail={"actions": actions})
+    return actions
+
+
+def plan_shared(session: Session, case: ReviewCase) -> date | None:
+    """The day the draft plan was last shared with the applicant, while it is still a draft."""
+    if case.state not in BEFORE_OUTCOME:
+        return None
+    return session.exec(
+        select(func.max(AuditEvent.on)).where(AuditEvent.case_id == case.id, AuditEvent.event == SHARE_PLAN)
+    ).one()
+
+
+@retried
+@needs(REVIEW)
+def victim_statement(app: App, reference: str, *, on: date | None, text: str) -> date:
+    """Record the victim's written statement for the review meeting (2025 guidance: the victim chooses
+    how to take part, a written statement among the ways). Taken until the meeting is held."""
+    words = checks.required_words(text, "--text")
+    with changing(app, reference) as w:
+        _while_review_runs(w.case, "record a statement for the review meeting")
+        held = w.session.exec(
+            select(func.max(Meeting.held_on)).where(Meeting.case_id == row_id(w.case), col(Meeting.held))
+        ).one()
+        if held is not None:
+            raise GuardRefused(
+                f"the review meeting of {w.case.reference} was held on {held.isoformat()}; a statement is "
+                "given before it (record later words as a consultation on the plan, `trigger consult`)"
+            )
+        on = on_for_change(w.case, on)
+        # the victim's words are the event's reason: sealed under the case's key, purged with the case
+        w.record(STATEMENT, on, reason=words)
+    return on
 
 
 def consulted(session: Session, case: ReviewCase, until: date) -> Consultation | None:

@@ -35,6 +35,7 @@ from trigger.store.app import App, today
 from trigger.store.models import (
     Action,
     Appeal,
+    ApplicantNotice,
     CaseKey,
     Consultation,
     Correction,
@@ -370,6 +371,10 @@ def _outbox_messages(session: Session, case: ReviewCase) -> list[OutboxMessage]:
                 ("Date", _utc(sent_at), "near"),
             )
             found.append(OutboxMessage(f"{rid}-{kind}.eml", must))
+    told = select(col(ApplicantNotice.outbox_file)).where(
+        col(ApplicantNotice.case_id) == case.id, col(ApplicantNotice.outbox_file).is_not(None)
+    )
+    found += [OutboxMessage(file) for file in session.execute(told).scalars() if file]
     if case.email:  # the online acknowledgement (`trigger.cases.online`), to the address it went to
         must = (
             ("To", case.email, "is"),

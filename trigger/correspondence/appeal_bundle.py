@@ -231,7 +231,7 @@ def _minutes(session: Session, case: ReviewCase, view: View) -> str:
         lines.append(
             f"  Victim's involvement: {INVOLVEMENT_LABELS.get(m.victim_involvement or '', 'not recorded')}"
         )
-    lines += ["", "Findings:"]
+    lines += ["", *_victims_voice(view), "", "Findings:"]
     lines += [
         f"  - {FINDING_LABELS.get(f['category'], f['category'])}" + (f": {f['text']}" if f["text"] else "")
         for f in view["findings"]
@@ -242,6 +242,27 @@ def _minutes(session: Session, case: ReviewCase, view: View) -> str:
         for r in view["recommendations"]
     ] or ["  none"]
     return "\n".join(lines) + "\n"
+
+
+def _victims_voice(view: View) -> list[str]:
+    """How the victim took part (2025 guidance): their chosen involvement, their written statements and
+    what they said of the draft action plan, each with who recorded it (an officer, or the applicant
+    at their own case page)."""
+    inv = view["victim_involvement"]
+    lines = ["The victim's part in the review:"]
+    if inv["choice"]:
+        by = f", by {inv['by']}" if inv["by"] else ""
+        label = INVOLVEMENT_LABELS.get(inv["choice"], inv["choice"])
+        lines.append(f"  Chosen involvement: {label} (recorded {inv['recorded']}{by})")
+    else:
+        lines.append("  Chosen involvement: not recorded")
+    for st in view["victim_statements"]:
+        lines.append(f"  Written statement ({st['on']}, by {st['by']}): {st['text']}")
+    for day in view["plan_shared"]:
+        lines.append(f"  Draft action plan shared with the applicant: {day}")
+    for c in view["consultations"]:
+        lines.append(f"  On the draft action plan ({c['on']}, by {c['by']}): {c['response']}")
+    return lines
 
 
 def _outcome_and_plan(view: View) -> str:

@@ -1,5 +1,6 @@
 """Letters that leave the engine: the edited file recorded as the one sent (`letter --record FILE`),
-and a letter e-mailed to the applicant with its PDF attached (`letter --send`).
+a letter e-mailed to the applicant with its PDF attached (`letter --send`), and the acknowledgement
+of an appeal the applicant made at their own case page (sent the same way, or issued to the register).
 
 Either way the register keeps exactly what went out: its bytes and sha256, and for an e-mail the
 address, the moment it was handed to the mail server (or written to the outbox) and its Message-ID.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import smtplib
+import logging
 import zipfile
 from dataclasses import dataclass
 from datetime import date
@@ -25,26 +26,30 @@ from sqlmodel import Session
 
 from letters.make import render
 from letters.render import LetterError
+from trigger.cases import links
 from trigger.codes import RECORD_SUFFIXES
 from trigger.correspondence.context import context, to_victim, victim_copy_refusal
 from trigger.correspondence.eligibility import refusal
 from trigger.correspondence.register import (
     Issued,
     keep_link,
+    letter,
     letter_facts,
     link_facts,
     prepare,
     register,
     templates_for,
 )
-from trigger.errors import DeliveryFailed, GuardRefused, InvalidInput
+from trigger.errors import GuardRefused, InvalidInput, TriggerError
 from trigger.rules.policy import Policy
 from trigger.store import channels, mail, notify
-from trigger.store.access import LETTERS, needs
+from trigger.store.access import LETTERS, TAKE_PART, needs
 from trigger.store.app import App
 from trigger.store.mail import valid_address
 from trigger.store.models import LetterDelivery, ReviewCase, row_id
 from trigger.store.unit import Work, changing, find_agency, on_for_change
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -180,20 +185,18 @@ def send(
         keep_link(w, facts, on)
         via = channel.describe() if by == "email" else f"{channel.describe()}, {by}"
         written = None
-        try:
+        with mail.sending(
+            channel,
+            lambda why: (
+                f"could not send the {kind} letter to {address} by {via}: {why}; nothing was recorded"
+            ),
+        ):
             if isinstance(channel, notify.Notify):
                 message_id = _by_notify(channel, by, ctx, issued, address, body)
             else:
                 msg = _message(ctx, issued, address, mail.sender(), body)
                 written = channel.send(msg, f"letter-{row.id}-{issued.kind}")
                 message_id = msg["Message-ID"]
-        except (smtplib.SMTPException, OSError, mail.MailError, mail.BadAddress, mail.Refused) as exc:
-            raise DeliveryFailed(
-                f"could not send the {kind} letter to {address} by {via}: "
-                f"{mail.classify(exc).text}; nothing was recorded"
-            ) from None
-        finally:
-            channel.close()
         w.session.add(
             LetterDelivery(
                 letter_id=row_id(row), sent_to=address, message_id=message_id, via=via, outbox_file=written
@@ -322,3 +325,31 @@ def _message(ctx: dict, issued: Issued, to: str, mail_from: str, body: str) -> E
     # set after the attachment: making the message multipart moves Content-* headers into its first part
     msg["Content-Language"] = "cy, en" if ctx["letter"]["bilingual"] else "en"  # RFC 3282: Welsh first
     return msg
+
+
+# -- an appeal made at the applicant's own case page ---------------------------------------------------
+
+
+@needs(TAKE_PART)
+def acknowledge_online_appeal(app: App, link_id: int) -> Issued | None:
+    """Acknowledge an appeal the applicant made at their case page, as an officer would after `trigger
+    appeal`: the appeal acknowledgement letter e-mailed to them with its PDF (`letter --send`) when they
+    gave an address, else (or when the e-mail fails) issued to the register as a PDF (`letter --format
+    pdf`), which their page offers for download. A failure is logged by reference and kind only; the
+    appeal stands, and the letter can still be issued from the command line."""
+    with app.read() as session:
+        case = links.usable(session, link_id)
+        if case is None or case.state != "appealed":
+            return None
+        reference, email = case.reference, (case.email or "").strip()
+    kind = "appeal_acknowledgement"
+    if email:
+        try:
+            return send(app, reference, kind).issued
+        except TriggerError as exc:
+            log.warning("the %s of %s was not e-mailed: %s", kind, reference, type(exc).__name__)
+    try:
+        return letter(app, reference, kind, fmt="pdf")
+    except TriggerError as exc:
+        log.warning("the %s of %s was not issued: %s", kind, reference, type(exc).__name__)
+        return None

@@ -1,11 +1,12 @@
 """The e-mails the engine writes about deadlines: a reminder, the report of reminders that could not be
-delivered, and the morning digest (docs/architecture.md#sending-mail).
+delivered, and the morning digest (docs/architecture.md#sending-mail); and the applicant's notice that
+their case changed (docs/operations.md#telling-the-applicant).
 
 Each is a proper `EmailMessage`: `Date`, `Message-ID` (in the From address's domain), `Auto-Submitted:
 auto-generated` (RFC 3834, so out-of-office replies are not sent back) and Exchange's
 `X-Auto-Response-Suppress`, the configured From, UK long dates
 ("Friday 8 January 2027") and the next step as a command to run. Personal data stays out: a case is named
-by its reference and the victim's initials only.
+by its reference and the victim's initials only; the applicant's notice names nobody at all.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
+from trigger.codes import INVOLVEMENT_LABELS
 from trigger.rules.dates import long_date_with_weekday
 from trigger.store.mail import domain_of
 
@@ -133,6 +135,25 @@ _FOOTER = "\n-- \nSent automatically by Community Trigger. Replies to this addre
 
 
 @dataclass(frozen=True)
+class VictimsVoice:
+    """How the victim takes part in the review (2025 guidance), for the reviewer's reminder: their
+    chosen involvement and how many statements and comments on the draft plan they gave (counts only;
+    their words stay in the case)."""
+
+    involvement: str | None
+    statements: int
+    comments: int
+
+    def lines(self, reference: str) -> list[str]:
+        chosen = INVOLVEMENT_LABELS.get(self.involvement or "", "not yet recorded")
+        return [
+            f"The victim's chosen involvement in the review meeting: {chosen}.",
+            f"Written statements from the victim: {self.statements}; comments on the draft action plan: "
+            f"{self.comments} (read them with `trigger show {reference}`).",
+        ]
+
+
+@dataclass(frozen=True)
 class ReminderFacts:
     """What one reminder says: the case by reference and initials, the deadline, when it falls due."""
 
@@ -143,6 +164,7 @@ class ReminderFacts:
     initials: str
     action_number: int | None = None
     alone: bool = False  # the manager is the only one told: the reviewer has no address
+    voice: VictimsVoice | None = None  # a review's reminder: how the victim takes part
 
 
 def reminder(facts: ReminderFacts, to: str, mail_from: str, idstring: str) -> EmailMessage:
@@ -163,6 +185,8 @@ def reminder(facts: ReminderFacts, to: str, mail_from: str, idstring: str) -> Em
         "",
         f"See the whole case with `trigger show {facts.reference}`.",
     ]
+    if facts.voice is not None:
+        lines += ["", *facts.voice.lines(facts.reference)]
     if facts.kind == "escalation":
         lines[5:5] = ["", "It is still not done, so it comes to you as the manager."]
     if facts.alone:
@@ -244,3 +268,113 @@ def digest(
         f"Community Trigger deadlines for {long_date_with_weekday(day)}: {len(items)}",
         idstring,
     )
+
+
+# -- the applicant's notice that their case changed ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class News:
+    """What an applicant's notice says: that the case moved to a new stage and/or that letters were
+    issued, never which stage nor what they say (the case page, behind the private link, says that);
+    who to ask for a new link; in Welsh first, then English, when `welsh`."""
+
+    reference: str
+    moved: bool
+    letters: int
+    welsh: bool
+    partnership: str
+    partnership_cy: str | None = None
+    telephone: str = ""
+    door: str = ""  # the door's public address, "" when it has none
+
+
+def _what(news: News, welsh: bool) -> str:
+    if welsh:
+        letters = (
+            "rydym wedi anfon llythyr atoch"
+            if news.letters == 1
+            else f"rydym wedi anfon {news.letters} llythyr atoch"
+        )
+        moved = "mae eich achos wedi symud i gam newydd"
+        joined = " ac "
+    else:
+        letters = (
+            "we have sent you a letter" if news.letters == 1 else f"we have sent you {news.letters} letters"
+        )
+        moved = "your case has moved to a new stage"
+        joined = " and "
+    return joined.join(([moved] if news.moved else []) + ([letters] if news.letters else []))
+
+
+def _news_english(news: News) -> list[str]:
+    begins = f" (it begins {news.door.rstrip('/')}/case/)" if news.door else ""
+    phone = f" on {news.telephone}" if news.telephone else ""
+    return [
+        f"There is news about your ASB Case Review, reference {news.reference}: {_what(news, False)}.",
+        "",
+        "To see it, open your case page with the private link we gave you in your acknowledgement "
+        f"letter or email{begins}. The page shows where your case is now, what happens next and the "
+        "letters we have sent you.",
+        "",
+        f"If you have lost your link, contact {news.partnership}{phone} and we will send you a new one.",
+        "",
+        "For your privacy this message says only that something changed, not what.",
+        "",
+        'To stop these messages, choose "Stop these messages" on your case page, or tell us.',
+    ]
+
+
+def _news_welsh(news: News) -> list[str]:
+    begins = f" (mae'n dechrau gyda {news.door.rstrip('/')}/case/)" if news.door else ""
+    phone = f" ar {news.telephone}" if news.telephone else ""
+    return [
+        f"Mae newyddion am eich Adolygiad Achos, cyfeirnod {news.reference}: {_what(news, True)}.",
+        "",
+        "I'w weld, agorwch dudalen eich achos gyda'r ddolen breifat a roesom i chi yn eich llythyr neu "
+        f"e-bost cydnabod{begins}. Mae'r dudalen yn dangos ble mae eich achos nawr, beth sy'n digwydd "
+        "nesaf a'r llythyrau rydym wedi'u hanfon atoch.",
+        "",
+        f"Os ydych wedi colli eich dolen, cysylltwch â {news.partnership_cy or news.partnership}{phone} a "
+        "byddwn yn anfon un newydd atoch.",
+        "",
+        "Er mwyn eich preifatrwydd, mae'r neges hon yn dweud bod rhywbeth wedi newid yn unig, nid beth.",
+        "",
+        'I atal y negeseuon hyn, dewiswch "Atal y negeseuon hyn" ar dudalen eich achos, neu dywedwch wrthym.',
+    ]
+
+
+def news_subject(news: News) -> str:
+    english = f"News about your ASB Case Review ({news.reference})"
+    return f"Newyddion am eich Adolygiad Achos / {english}" if news.welsh else english
+
+
+def news_text(news: News) -> str:
+    """The notice's text: Welsh first, then English, when `welsh` (as the letters)."""
+    english = "\n".join(_news_english(news))
+    if not news.welsh:
+        return english + "\n"
+    return "\n".join(_news_welsh(news)) + "\n\n" + "-" * 60 + "\n\n" + english + "\n"
+
+
+def news_sms(news: News) -> str:
+    """The notice as a text message: short, and as bare of details as the e-mail."""
+    english = (
+        f"News about your ASB Case Review {news.reference}: {_what(news, False)}. See your case page "
+        "with the private link from your letter. To stop these texts, use your case page."
+    )
+    if not news.welsh:
+        return english
+    welsh = (
+        f"Newyddion am eich Adolygiad Achos {news.reference}: {_what(news, True)}. Gwelwch dudalen eich "
+        "achos gyda'r ddolen breifat o'ch llythyr. I atal y negeseuon hyn, defnyddiwch dudalen eich achos."
+    )
+    return f"{welsh}\n\n{english}"
+
+
+def applicant_notice(news: News, to: str, mail_from: str, idstring: str) -> EmailMessage:
+    msg = EmailMessage(policy=POLICY)
+    _body(msg, news_text(news) + _FOOTER)
+    msg = _headers(msg, mail_from, to, news_subject(news), idstring)
+    _put(msg, "Content-Language", "cy, en" if news.welsh else "en")  # RFC 3282: Welsh first
+    return msg

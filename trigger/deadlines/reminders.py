@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -34,22 +34,32 @@ from sqlalchemy import (
     Row,
     and_,
     bindparam,
+    func,
     or_,
     select,
     update,
 )
 from sqlmodel import Session, col
 
-from trigger.deadlines import notices, undelivered
+from trigger.cases.duties import STATEMENT
+from trigger.deadlines import applicant_notices, notices, undelivered
 from trigger.deadlines.dbclock import clock, dialect
 from trigger.errors import InvalidInput
 from trigger.read.views import initials
 from trigger.rules.deadlines import is_duty
-from trigger.store import access, audit, channels, mail
+from trigger.store import access, audit, channels, mail, notify
 from trigger.store.access import REMINDERS, needs
 from trigger.store.app import App
 from trigger.store.channels import Channel
-from trigger.store.models import Action, Deadline, Reminder, ReviewCase
+from trigger.store.models import (
+    Action,
+    ApplicantNotice,
+    AuditEvent,
+    Consultation,
+    Deadline,
+    Reminder,
+    ReviewCase,
+)
 from trigger.store.partnerships import managers
 from workflows.machine import TERMINAL
 
@@ -57,6 +67,7 @@ if TYPE_CHECKING:
     import threading
 
 _T = TypeVar("_T")
+Outgoing = type[Reminder] | type[ApplicantNotice]  # the rows a sweep claims and sends, column for column
 LONDON = ZoneInfo("Europe/London")
 CLAIM_SECONDS = 60.0  # a claim's life; renewed as the sweep goes
 BATCH = 100  # reminders claimed at a time
@@ -113,12 +124,13 @@ class Due:
     action_number: int | None = None
     alone: bool = False  # the manager is the only one told: the reviewer has no address
     outbox_file: str | None = None  # the file it was written to, when the outbox is the channel
+    voice: notices.VictimsVoice | None = None  # how the victim takes part (a review's reminder only)
 
 
 @dataclass
 class Result:
     now: datetime
-    due: list[Due] = field(default_factory=list)
+    due: list[Any] = field(default_factory=list)  # Due (or, for the applicant's notices, NoticeDue)
     sent: list[int] = field(default_factory=list)
     failed: list[tuple[int, str, datetime]] = field(default_factory=list)  # kept: (id, error, next try)
     gave_up: list[tuple[int, str, str]] = field(default_factory=list)  # (id, error, refused|expired)
@@ -132,6 +144,7 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     channel: str = ""
     stopped: bool = False
+    notices: Result | None = None  # the applicant's notices the sweep sent too
 
     def as_dict(self) -> dict:
         return {
@@ -152,6 +165,7 @@ class Result:
             "warnings": self.warnings,
             "channel": self.channel,
             "stopped": self.stopped,
+            "notices": self.notices.told() if self.notices is not None else None,
             "reminders": [
                 {
                     "id": d.id,
@@ -165,26 +179,38 @@ class Result:
             ],
         }
 
+    def told(self) -> dict:
+        """The applicant's notices, as `reminders run --json` gives them (no addresses)."""
+        return {
+            "sent": len(self.sent),
+            "failed": [
+                {"id": i, "error": e, "next_attempt": n.astimezone(UTC).isoformat()}
+                for i, e, n in self.failed
+            ],
+            "gave_up": [{"id": i, "error": e, "because": b} for i, e, b in self.gave_up],
+            "cancelled": len(self.cancelled),
+        }
 
-def _chunks(items: list[_T], size: int = 500) -> Iterator[list[_T]]:
+
+def _chunks(items: Sequence[_T], size: int = 500) -> Iterator[Sequence[_T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
 
-def _ready(today: date, now: datetime) -> ColumnElement[bool]:
-    """A pending reminder whose day has come and that is not backing off."""
+def _ready(today: date, now: datetime, table: Outgoing = Reminder) -> ColumnElement[bool]:
+    """A pending reminder (or applicant's notice) whose day has come and that is not backing off."""
     return and_(
-        col(Reminder.status) == "pending",
-        col(Reminder.send_on) <= today,
-        or_(col(Reminder.next_attempt_at).is_(None), col(Reminder.next_attempt_at) <= now),
+        col(table.status) == "pending",
+        col(table.send_on) <= today,
+        or_(col(table.next_attempt_at).is_(None), col(table.next_attempt_at) <= now),
     )
 
 
-def _abandoned(db: Session | Connection) -> ColumnElement[bool]:
+def _abandoned(db: Session | Connection, table: Outgoing = Reminder) -> ColumnElement[bool]:
     """A claim that ran out (its runner crashed, or was too slow): anyone may take it."""
     return and_(
-        col(Reminder.status) == "claimed",
-        or_(col(Reminder.claim_until).is_(None), col(Reminder.claim_until) < clock(db)),
+        col(table.status) == "claimed",
+        or_(col(table.claim_until).is_(None), col(table.claim_until) < clock(db)),
     )
 
 
@@ -229,6 +255,8 @@ def _candidates(session: Session, today: date, now: datetime, limit: int | None)
             ReviewCase.reviewer,
             ReviewCase.reviewer_email,
             ReviewCase.partnership_id,
+            ReviewCase.id,
+            ReviewCase.victim_involvement,
         )
     ]
     rows: list[Row] = []
@@ -246,14 +274,40 @@ def _candidates(session: Session, today: date, now: datetime, limit: int | None)
     return rows
 
 
+def _voices(session: Session, rows: Sequence[Row]) -> dict[int, tuple[int, int]]:
+    """For the cases whose review deadline a reminder is about: how many written statements the victim
+    gave and how many times they commented on the draft plan (two grouped queries, counts only: what
+    they said stays in the case)."""
+    ids = sorted({row[16] for row in rows if row[5] == "review"})
+    if not ids:
+        return {}
+    counts: dict[int, list[int]] = {i: [0, 0] for i in ids}
+    for chunk in _chunks(ids):
+        said = session.execute(
+            select(col(AuditEvent.case_id), func.count())
+            .where(col(AuditEvent.case_id).in_(chunk), col(AuditEvent.event) == STATEMENT)
+            .group_by(col(AuditEvent.case_id))
+        ).all()
+        for case_id, n in said:
+            counts[case_id][0] = n
+        commented = session.execute(
+            select(col(Consultation.case_id), func.count())
+            .where(col(Consultation.case_id).in_(chunk))
+            .group_by(col(Consultation.case_id))
+        ).all()
+        for case_id, n in commented:
+            counts[case_id][1] = n
+    return {i: (c[0], c[1]) for i, c in counts.items()}
+
+
 def _sorted_out(
-    rows: Sequence[Row], today: date, managers: dict[int, str]
+    rows: Sequence[Row], today: date, managers: dict[int, str], voices: dict[int, tuple[int, int]]
 ) -> tuple[dict[int, Due], list[int]]:
     wanted: dict[int, Due] = {}
     cancelled: list[int] = []
     for row in rows:
         rid, kind, recipient, attempts, first_failed, dkind, due, met_on, na, number = row[:10]
-        ref, state, victim, reviewer, reviewer_email, partnership_id = row[10:]
+        ref, state, victim, reviewer, reviewer_email, partnership_id, case_id, involvement = row[10:]
         manager = managers.get(partnership_id, "")  # the case's partnership's manager
         obsolete = (
             met_on is not None
@@ -284,8 +338,12 @@ def _sorted_out(
             first_failed and first_failed.replace(tzinfo=UTC),
             number,
             alone,
+            voice=notices.VictimsVoice(involvement, *voices[case_id]) if case_id in voices else None,
         )
     return wanted, cancelled
+
+
+Item = Due | applicant_notices.NoticeDue  # what a sweep claims and sends
 
 
 @dataclass
@@ -300,7 +358,9 @@ class Progress:
 
 
 class _Sweep:
-    """One runner's pass over the reminders it claimed."""
+    """One runner's pass over the reminders it claimed (a subclass: over the applicant's notices)."""
+
+    table: Outgoing = Reminder
 
     def __init__(
         self,
@@ -319,23 +379,26 @@ class _Sweep:
         # the message in hand must stay ours for as long as the transport may take to send it
         margin = max(1.0, min(5.0, self.window))  # time to record the outcome after the send
         self.lease = self.window + float(getattr(channel, "timeout", 0) or 0) + margin
-        self.held: list[Due] = []
+        self.held: list[Item] = []
         self.renewed = time.monotonic()
-        self.in_hand: Due | None = None
+        self.in_hand: Item | None = None
         self.mail_from = channel.mail_from
 
     def _mine(self) -> ColumnElement[bool]:
-        return and_(col(Reminder.claimed_by) == self.runner, col(Reminder.status) == "claimed")
+        return and_(col(self.table.claimed_by) == self.runner, col(self.table.status) == "claimed")
 
-    def claim(self, conn: Connection, items: list[Due]) -> list[Due]:
+    def claim(self, conn: Connection, items: Sequence[Item]) -> list[Item]:
         ids = [d.id for d in items]
         with conn.begin():
             won = set(
                 conn.execute(
-                    update(Reminder)
+                    update(self.table)
                     .where(
-                        col(Reminder.id).in_(ids),
-                        or_(_ready(self.now.astimezone(LONDON).date(), self.now), _abandoned(conn)),
+                        col(self.table.id).in_(ids),
+                        or_(
+                            _ready(self.now.astimezone(LONDON).date(), self.now, self.table),
+                            _abandoned(conn, self.table),
+                        ),
                     )
                     .values(
                         status="claimed",
@@ -343,7 +406,7 @@ class _Sweep:
                         claim_until=clock(conn, self.window),
                         claimed_by=self.runner,
                     )
-                    .returning(col(Reminder.id))
+                    .returning(col(self.table.id))
                 ).scalars()
             )
         self.result.skipped += len(ids) - len(won)
@@ -351,7 +414,7 @@ class _Sweep:
         self.renewed = time.monotonic()
         return list(self.held)
 
-    def _renew_rest(self, conn: Connection, rest: list[Due]) -> list[Due]:
+    def _renew_rest(self, conn: Connection, rest: list[Item]) -> list[Item]:
         """Renew the claims still queued. One that ran out and was taken by another runner (its
         `claimed_by` changed) is that runner's now; one nobody took is still ours."""
         if not rest:
@@ -359,13 +422,13 @@ class _Sweep:
         with conn.begin():
             kept = set(
                 conn.execute(
-                    update(Reminder)
+                    update(self.table)
                     .where(
-                        col(Reminder.id).in_([d.id for d in rest]),
+                        col(self.table.id).in_([d.id for d in rest]),
                         self._mine(),
                     )
                     .values(claim_until=clock(conn, self.window))
-                    .returning(col(Reminder.id))
+                    .returning(col(self.table.id))
                 ).scalars()
             )
         self.renewed = time.monotonic()
@@ -375,18 +438,18 @@ class _Sweep:
     def _statements(self, conn: Connection) -> None:
         """The per-message statements, built once a sweep (the database's clock differs by dialect)."""
         mine = and_(
-            col(Reminder.id) == bindparam("rid"),
-            col(Reminder.claimed_by) == self.runner,
-            col(Reminder.status) == "claimed",
+            col(self.table.id) == bindparam("rid"),
+            col(self.table.claimed_by) == self.runner,
+            col(self.table.status) == "claimed",
         )
-        self._keep = update(Reminder).where(mine).values(claim_until=clock(conn, self.lease))
+        self._keep = update(self.table).where(mine).values(claim_until=clock(conn, self.lease))
         self._done = (
-            update(Reminder)
+            update(self.table)
             .where(mine)
             .values(
                 status="sent",
                 sent_at=self.now,
-                attempts=Reminder.attempts + 1,
+                attempts=self.table.attempts + 1,
                 last_error=None,
                 next_attempt_at=None,
                 first_failed_at=None,
@@ -395,12 +458,27 @@ class _Sweep:
             )
         )
 
+    def send_all(self, conn: Connection, items: Sequence[Item]) -> None:
+        """Claim, send and mark `items` a batch at a time, until done or asked to stop."""
+        try:
+            for batch in _chunks(items, BATCH):
+                if self.stop is not None and self.stop.is_set():
+                    self.result.stopped = True
+                    break
+                self.result.due.extend(self.claim(conn, batch))
+                self.send_held(conn)
+                self.release(conn)
+                if self.result.stopped:
+                    break
+        finally:
+            self.release(conn)
+
     def send_held(self, conn: Connection) -> None:
 
         if not hasattr(self, "_keep"):
             self._statements(conn)
         queue = list(self.held)
-        sent: Due | None = None  # sent, to be marked in the very next transaction
+        sent: Item | None = None  # sent, to be marked in the very next transaction
         try:
             while queue:
                 if self.stop is not None and self.stop.is_set():
@@ -428,24 +506,7 @@ class _Sweep:
                 self.in_hand = item
                 self.progress.in_hand = item.id
                 try:
-                    if not mail.valid_address(item.recipient):
-                        raise mail.BadAddress(
-                            f"{item.recipient!r} is not an e-mail address; nothing was sent"
-                        )
-                    facts = notices.ReminderFacts(
-                        item.kind,
-                        item.reference,
-                        item.deadline_kind,
-                        item.due,
-                        item.initials,
-                        item.action_number,
-                        item.alone,
-                    )
-                    msg = notices.reminder(
-                        facts, item.recipient, self.mail_from, idstring=f"reminder-{item.id}-{item.kind}"
-                    )
-                    written = self.channel.send(msg, f"{item.id}-{item.kind}")
-                    item.outbox_file = written if isinstance(written, str) else None
+                    item.outbox_file = self.deliver(item)
                 except Exception as exc:  # noqa: BLE001 - every failure is recorded, the reminder kept or reported
                     self._failed(conn, item, mail.classify(exc))
                 else:
@@ -454,14 +515,34 @@ class _Sweep:
         finally:
             self._mark_sent(conn, sent)
 
-    def _mark_sent(self, conn: Connection, item: Due | None) -> None:
+    def deliver(self, item) -> str | None:
+        """Send one item; the outbox's file written, if that is the channel."""
+        if not mail.valid_address(item.recipient):
+            raise mail.BadAddress(f"{item.recipient!r} is not an e-mail address; nothing was sent")
+        facts = notices.ReminderFacts(
+            item.kind,
+            item.reference,
+            item.deadline_kind,
+            item.due,
+            item.initials,
+            item.action_number,
+            item.alone,
+            item.voice,
+        )
+        msg = notices.reminder(
+            facts, item.recipient, self.mail_from, idstring=f"reminder-{item.id}-{item.kind}"
+        )
+        written = self.channel.send(msg, f"{item.id}-{item.kind}")
+        return written if isinstance(written, str) else None
+
+    def _mark_sent(self, conn: Connection, item: Item | None) -> None:
         """Mark a sent reminder in its own transaction."""
         if item is not None:
             with conn.begin():
                 conn.execute(self._done, {"rid": item.id, "file": item.outbox_file})
         self._counted(item)
 
-    def _counted(self, item: Due | None) -> None:
+    def _counted(self, item: Item | None) -> None:
         if item is not None:
             self.result.sent.append(item.id)
             if item.alone:
@@ -470,11 +551,11 @@ class _Sweep:
                     "the reviewer has no e-mail address"
                 )
 
-    def _failed(self, conn: Connection, item: Due, failure: mail.Failure) -> None:
+    def _failed(self, conn: Connection, item: Item, failure: mail.Failure) -> None:
         first = item.first_failed or self.now
         error = failure.text[:500]
         values: dict[str, object] = {
-            "attempts": Reminder.attempts + 1,
+            "attempts": self.table.attempts + 1,
             "last_error": error,
             "first_failed_at": first,
             "claimed_by": None,
@@ -489,7 +570,9 @@ class _Sweep:
             values.update(status="pending", next_attempt_at=retry_at)
             self.result.failed.append((item.id, error, retry_at))
         with conn.begin():
-            conn.execute(update(Reminder).where(col(Reminder.id) == item.id, self._mine()).values(**values))
+            conn.execute(
+                update(self.table).where(col(self.table.id) == item.id, self._mine()).values(**values)
+            )
 
     def release(self, conn: Connection) -> None:
         """Give back the claims this runner will not use (not the message in hand: it may be out)."""
@@ -498,11 +581,54 @@ class _Sweep:
             return
         with conn.begin():
             self.result.released += conn.execute(
-                update(Reminder)
-                .where(col(Reminder.id).in_(ids), self._mine())
+                update(self.table)
+                .where(col(self.table.id).in_(ids), self._mine())
                 .values(status="pending", claimed_by=None, claimed_at=None, claim_until=None)
             ).rowcount
         self.held = []
+
+
+class _NoticeSweep(_Sweep):
+    """A pass over the applicant's notices claimed (docs/operations.md#telling-the-applicant)."""
+
+    table = ApplicantNotice
+
+    def deliver(self, item) -> str | None:
+        if item.channel == "sms" and isinstance(self.channel, notify.Notify):
+            self.channel.text(item.recipient, notices.news_sms(item.news), f"trigger-notice-{item.id}-sms")
+            return None
+        if not mail.valid_address(item.recipient):
+            raise mail.BadAddress("the applicant's e-mail address is not valid; nothing was sent")
+        msg = notices.applicant_notice(
+            item.news, item.recipient, self.mail_from, idstring=f"notice-{item.id}"
+        )
+        written = self.channel.send(msg, f"notice-{item.id}")
+        return written if isinstance(written, str) else None
+
+
+def _tell_applicants(
+    app: App,
+    now: datetime,
+    runner: str,
+    channel: Channel,
+    stop: threading.Event | None,
+    progress: Progress,
+    window: float,
+) -> Result:
+    """Send the applicant's notices due, once each, as the reminders are sent."""
+    told = Result(now)
+    today = now.astimezone(LONDON).date()
+    with app.write() as session:
+        wanted = [_ready(today, now, ApplicantNotice), _abandoned(session, ApplicantNotice)]
+        texts = isinstance(channel, notify.Notify) and channel.texts()
+        items, told.cancelled = applicant_notices.due(session, wanted, None, texts)
+        applicant_notices.cancel(session, told.cancelled, wanted)
+    if not items:
+        return told
+    sweep = _NoticeSweep(app, runner, now, channel, told, stop, progress, window)
+    with _connection(app) as conn:
+        sweep.send_all(conn, items)
+    return told
 
 
 def _connection(app: App) -> Connection:
@@ -562,8 +688,9 @@ def run(
     if not dry_run and channel is None:
         channel = channels.transport(app)  # settings checked before anything is claimed
     with app.write() as session:
+        rows = _candidates(session, today, now, limit)
         wanted, result.cancelled = _sorted_out(
-            _candidates(session, today, now, limit), today, managers(session, app.policy_override)
+            rows, today, managers(session, app.policy_override), _voices(session, rows)
         )
         if dry_run:
             result.due = list(wanted.values())
@@ -595,24 +722,19 @@ def run(
             if sqlite:  # WAL: a crash loses nothing; only a power cut could lose the last marks
                 raw.execute("PRAGMA synchronous=NORMAL")
             try:
-                for batch in _chunks(items, BATCH):
-                    if stop is not None and stop.is_set():
-                        result.stopped = True
-                        break
-                    result.due.extend(sweep.claim(conn, batch))
-                    sweep.send_held(conn)
-                    sweep.release(conn)
-                    if result.stopped:
-                        break
+                sweep.send_all(conn, items)
             finally:
-                sweep.release(conn)
                 if sqlite:
                     conn.rollback()
                     raw.execute("PRAGMA synchronous=FULL")
         if not result.stopped:  # a stopping service leaves the report to the next sweep
             _tell(result, undelivered.report(app, channel, now))
+        if not result.stopped:
+            result.notices = _tell_applicants(app, now, runner, channel, stop, progress, window)
+            result.stopped = result.notices.stopped
     finally:
         channel.close()
+    applicant_notices.record_sent(app)  # also those a sweep cut off before it could record them
     if result.sent or result.failed or result.gave_up or result.reported:
         with app.write() as session:
             audit.record(

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
 from letters.glossary import welsh_name
-from trigger.cases import links, moves
+from trigger.cases import duties, links, moves
 from trigger.checks import same_name
 from trigger.codes import ACTION_OPEN, LETTER_KINDS
 from trigger.read.views import deadline_fact
@@ -35,24 +35,16 @@ from trigger.store.models import (
     Deadline,
     Letter,
     LetterCopy,
+    Meeting,
     ReviewCase,
     row_id,
 )
 from trigger.store.partnerships import heading, name_of, partnership_of, point_of_contact
 from trigger.store.unit import case_policy
+from workflows.machine import APPEALABLE_STATES, APPLICANT_STAGE_OF, APPLICANT_STAGES
 
-# the stages a case goes through, as the applicant is told them, and the stage of each state
-STAGES = ("received", "threshold", "review", "outcome", "appeal", "closed")
-STAGE_OF = {
-    "received": "threshold",  # received, and the threshold is being decided
-    "threshold_met": "review",
-    "in_review": "review",
-    "threshold_not_met": "outcome",  # the decision is the outcome of the application
-    "outcome_issued": "outcome",
-    "appealed": "appeal",
-    "closed": "closed",
-    "withdrawn": "closed",
-}
+# the stages as the applicant is told them, and the stage of each state
+STAGES, STAGE_OF = APPLICANT_STAGES, APPLICANT_STAGE_OF
 # the letters the applicant receives (not an agency's information request); an appeal bundle is not a
 # letter kind, so never among them
 TO_APPLICANT = tuple(kind for kind in LETTER_KINDS if kind != "information_request")
@@ -133,6 +125,39 @@ class PlanAction:
 
 
 @dataclass(frozen=True)
+class TakingPart:
+    """The applicant's part in the review while it runs (2025 guidance): how they chose to take part in
+    the meeting, the meeting's time once set, the days they gave a written statement; the draft action
+    plan once the reviewer shared it, and the days they commented on it."""
+
+    involvement: str | None
+    meeting_at: datetime | None
+    meeting_held: bool
+    statements: tuple[date, ...]
+    plan_shared: date | None
+    draft_plan: tuple[PlanAction, ...]
+    comments: tuple[date, ...]
+
+
+@dataclass(frozen=True)
+class Ground:
+    code: str
+    text: str  # completes "You can appeal if you believe that ..."
+    text_cy: str
+
+
+@dataclass(frozen=True)
+class AppealOpen:
+    """The appeal the applicant may make now: against the threshold decision or the outcome, on the
+    policy's grounds, by the last day of the window (`late` once it has passed: then with a reason)."""
+
+    against: str  # threshold, outcome
+    grounds: tuple[Ground, ...]
+    last_day: date | None
+    late: bool
+
+
+@dataclass(frozen=True)
 class CasePage:
     reference: str
     partnership: str  # the partnership's code: its door's name, letterhead and contact
@@ -144,6 +169,11 @@ class CasePage:
     contact: Contact
     letters: tuple[LetterEntry, ...]
     plan: tuple[PlanAction, ...]  # the action plan, once issued (empty before)
+    taking_part: TakingPart | None = None  # while the review runs
+    appeal: AppealOpen | None = None  # while an appeal may be made
+    # e-mails when the case changes (docs/operations.md#telling-the-applicant): on or off; None when
+    # the applicant gave no e-mail address, so there is nothing to turn on or off
+    notices: bool | None = None
 
 
 def _history(session: Session, case: ReviewCase) -> tuple[Move, ...]:
@@ -271,6 +301,10 @@ def _plan(session: Session, case: ReviewCase, pol: Policy) -> tuple[PlanAction, 
     ).first()
     if issued is None:
         return ()
+    return _actions(session, case, pol)
+
+
+def _actions(session: Session, case: ReviewCase, pol: Policy) -> tuple[PlanAction, ...]:
     rows = session.exec(
         select(Action, Agency.name)
         .join(Agency, col(Agency.id) == Action.owner_agency_id)
@@ -291,6 +325,47 @@ def _plan(session: Session, case: ReviewCase, pol: Policy) -> tuple[PlanAction, 
         )
         for a, owner in rows
     )
+
+
+def _taking_part(session: Session, case: ReviewCase, pol: Policy) -> TakingPart | None:
+    if case.state not in duties.BEFORE_OUTCOME:
+        return None
+    meeting = session.exec(
+        select(Meeting).where(Meeting.case_id == row_id(case)).order_by(col(Meeting.id).desc())
+    ).first()
+    said = session.exec(
+        select(col(AuditEvent.on))
+        .where(AuditEvent.case_id == row_id(case), AuditEvent.event == duties.STATEMENT)
+        .order_by(col(AuditEvent.seq))
+    ).all()
+    shared = duties.plan_shared(session, case)
+    comments = (
+        tuple(c.consulted_on for c in duties.consultations(session, case) if c.consulted_on >= shared)
+        if shared
+        else ()
+    )
+    return TakingPart(
+        involvement=case.victim_involvement,
+        meeting_at=meeting.at if meeting is not None else None,
+        meeting_held=meeting is not None and meeting.held,
+        statements=tuple(said),
+        plan_shared=shared,
+        draft_plan=_actions(session, case, pol) if shared else (),
+        comments=comments,
+    )
+
+
+def _appeal(session: Session, case: ReviewCase, pol: Policy) -> AppealOpen | None:
+    """What `trigger appeal` would take now (docs/procedure.md#appeals)."""
+    if case.state not in APPEALABLE_STATES:
+        return None
+    against = "outcome" if case.state == "outcome_issued" else "threshold"
+    last_day = moves.appeal_window_end(session, case, pol)
+    grounds = tuple(
+        Ground(code, text, welsh_name(text, pol.glossary))
+        for code, text in pol.grounds_against(against).items()
+    )
+    return AppealOpen(against, grounds, last_day, last_day is not None and today() > last_day)
 
 
 def _partnership(session: Session, case: ReviewCase, pol: Policy) -> tuple[str, str]:
@@ -323,6 +398,9 @@ def case_page(app: App, link_id: int) -> CasePage | None:
             contact=_contact(session, case, pol, name),
             letters=_letters(session, case),
             plan=plan,
+            taking_part=_taking_part(session, case, pol),
+            appeal=_appeal(session, case, pol),
+            notices=case.notices if (case.email or "").strip() else None,
         )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import and_, func, or_, select
 from trigger.rules.dates import iso_moment
 from trigger.store import access
 from trigger.store.access import READ, needs
+from trigger.store.tables import applicant_notice as N
 from trigger.store.tables import deadline as D
 from trigger.store.tables import reminder as R
 from trigger.store.tables import review_case as C
@@ -98,6 +99,32 @@ def undelivered(session, case_id: int | None = None) -> list[dict]:
     return out
 
 
+def undelivered_notices(session) -> list[dict]:
+    """The applicant's notices not (yet) delivered, by case reference and channel (never the address):
+    failed, or retrying after a failure (docs/operations.md#telling-the-applicant)."""
+    failing = or_(N.c.status == "failed", and_(N.c.status == "pending", N.c.first_failed_at.is_not(None)))
+    rows = session.execute(
+        select(
+            N.c.id, N.c.channel, N.c.status, N.c.attempts, N.c.last_error, N.c.next_attempt_at, C.c.reference
+        )
+        .join(C, C.c.id == N.c.case_id)
+        .where(failing, *access.case_filter(session))
+        .order_by(C.c.reference, N.c.id)
+    ).all()
+    return [
+        {
+            "id": r.id,
+            "reference": r.reference,
+            "channel": r.channel,
+            "status": "failed" if r.status == "failed" else "retrying",
+            "attempts": r.attempts,
+            "last_error": r.last_error,
+            "next_attempt": iso_moment(r.next_attempt_at) if r.status == "pending" else None,
+        }
+        for r in rows
+    ]
+
+
 @needs(READ)
 def status(app: App) -> dict:
     """`trigger reminders status`: how many reminders stand in each state, and those not delivered."""
@@ -109,7 +136,20 @@ def status(app: App) -> dict:
                 .group_by(R.c.status)
             ).all()
         )
+        visible = access.visible_cases(session)
+        told = dict(
+            session.execute(
+                select(N.c.status, func.count())
+                .where(*([] if visible is None else [N.c.case_id.in_(visible)]))
+                .group_by(N.c.status)
+            ).all()
+        )
+        states = ("pending", "claimed", "sent", "failed", "cancelled")
         return {
-            "counts": {s: counts.get(s, 0) for s in ("pending", "claimed", "sent", "failed", "cancelled")},
+            "counts": {s: counts.get(s, 0) for s in states},
             "undelivered": undelivered(session),
+            "notices": {
+                "counts": {s: told.get(s, 0) for s in states},
+                "undelivered": undelivered_notices(session),
+            },
         }

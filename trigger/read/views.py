@@ -162,7 +162,11 @@ def case_view(session: Session, case: Any) -> dict:
         "lead_agency": code(case.lead_agency_id),
         "reviewer": case.reviewer,
         "spoc": {"name": case.spoc_name, "email": case.spoc_email},
-        "victim_involvement": {"choice": case.victim_involvement, "recorded": iso(case.involvement_on)},
+        "victim_involvement": {
+            "choice": case.victim_involvement,
+            "recorded": iso(case.involvement_on),
+            "by": _involvement_by(events, sealed),
+        },
         "threshold": decisions.view(session, case, note),
         "deadlines": [_deadline_view(d, as_of, lambda: policy().calendar()) for d in deadline_rows],
         "incidents": [
@@ -204,6 +208,14 @@ def case_view(session: Session, case: Any) -> dict:
         },
         "consultations": [
             {"on": iso(c.consulted_on), "response": c.response, "by": c.actor} for c in consultations
+        ],
+        # the draft plan shared with the applicant at their case page (`consult --share-plan`)
+        "plan_shared": [e.on.isoformat() for e in events if e.event == "share_plan"],
+        # the victim's written statements for the review meeting (`victim-statement`, or their page)
+        "victim_statements": [
+            {"on": e.on.isoformat(), "text": sealed.reason(e), "by": e.actor}
+            for e in events
+            if e.event == "victim_statement"
         ],
         "findings": [{"id": f.id, "category": f.category, "text": f.text} for f in findings],
         "recommendations": [
@@ -297,6 +309,20 @@ def case_view(session: Session, case: Any) -> dict:
             for e in events
         ],
     }
+
+
+def _involvement_by(events: list[Row], sealed: seal.Opener) -> str | None:
+    """Who recorded the victim's chosen involvement as it stands: an officer (`case update`, `meeting`)
+    or the applicant at their case page."""
+    by, choice = None, None
+    for e in events:
+        if e.event == "case_update" and "involvement" in (sealed.details(e) or {}).get("fields", ()):
+            by = e.actor
+        elif e.event in ("meeting_scheduled", "meeting_held"):
+            said = (sealed.details(e) or {}).get("victim_involvement")
+            if said and said != choice:
+                by, choice = e.actor, said
+    return by
 
 
 def deadline_fact(d: Row | Deadline) -> deadlines.DeadlineFact:

@@ -135,6 +135,7 @@ class NotifyFile(_Section):
     email_template: TemplateId = ""  # a letter by e-mail: ((subject)), ((body)), ((link_to_file))
     sms_template: TemplateId = ""  # a text that a letter was sent: ((reference)), ((title))
     reminder_template: TemplateId = ""  # reminders and reports to staff: ((subject)), ((body))
+    notice_template: TemplateId = ""  # a text to the applicant that their case changed: ((body))
 
 
 def _base_url(text: str) -> str:
@@ -346,6 +347,7 @@ class NotifyTemplates:
     email_template: str = ""
     sms_template: str = ""
     reminder_template: str = ""
+    notice_template: str = ""
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,10 @@ AUDIT = Permission("audit", "verifying the audit log", ("admin", "manager"))
 APPLY = Permission("apply", "applying online", ())
 # the applicant at their own case page (`trigger.cases.links`): what the link opens, nothing else
 FOLLOW = Permission("follow", "following one's own case online", ())
-PUBLIC = (APPLY, FOLLOW)
+# the applicant taking part in their own case (`trigger.cases.applicant`): the case their link opens,
+# through the same use-cases an officer's command calls (which may run only beneath it)
+TAKE_PART = Permission("take_part", "taking part in one's own case online", ())
+PUBLIC = (APPLY, FOLLOW, TAKE_PART)
 
 PERMISSIONS = (
     SETUP,
@@ -263,9 +266,11 @@ def enter(app: Acting, session: Session) -> Access:
 def _enter_public(app: Acting, session: Session, conn: Connection) -> Access:
     """A member of the public at the online door: nobody registered, allowed to apply and to follow the
     case their private link opens (the use-cases of `FOLLOW` find the case by the link, never by a
-    reference the public types), and nothing else, for the partnership whose door they came through."""
+    reference the public types), and nothing else, for the partnership whose door they came through.
+    An officer's use-case runs for them only beneath one of the door's own (`TAKE_PART`: the applicant
+    recording their involvement, a statement, a comment or an appeal as the command line would)."""
     need = app.needs[-1] if app.needs else None
-    if need not in PUBLIC:
+    if need not in PUBLIC and TAKE_PART not in app.needs:
         raise NotPermitted(
             "the online door only takes applications and opens an applicant's own case, "
             f"not {need.what if need else 'this'}"

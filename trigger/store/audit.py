@@ -158,6 +158,11 @@ def pending(session: Session, case_id: int) -> list[AuditEvent]:
     return [p.row for p in session.info.get(PENDING, ()) if p.row.case_id == case_id]
 
 
+def pending_details(session: Session, case_id: int) -> list[tuple[AuditEvent, dict]]:
+    """The case's events appended in this transaction, each with the detail it will carry."""
+    return [(p.row, p.detail) for p in session.info.get(PENDING, ()) if p.row.case_id == case_id]
+
+
 def _carries_facts(session: Session, case_id: int, before: int) -> bool:
     """Whether the case's last event before `before` carries facts (its history does too), or the case
     has no earlier event (its rows are all new in this transaction)."""

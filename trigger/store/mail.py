@@ -43,6 +43,8 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email import policy as email_policy
 from email.message import EmailMessage
@@ -50,9 +52,10 @@ from email.parser import BytesHeaderParser
 from email.utils import make_msgid, parseaddr
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
-from trigger.errors import InvalidInput, MissingDependency
+from trigger.errors import DeliveryFailed, InvalidInput, MissingDependency
 from trigger.store.app import App, data_dir
 
 DEFAULT_TIMEOUT = 30.0
@@ -171,6 +174,21 @@ def classify(exc: BaseException) -> Failure:
     if isinstance(exc, smtplib.SMTPException | OSError):
         return Failure(False, f"{type(exc).__name__}: {exc}")
     return Failure(False, f"{type(exc).__name__}: {exc}")
+
+
+SEND_ERRORS = (smtplib.SMTPException, OSError, MailError, BadAddress, Refused)
+
+
+@contextmanager
+def sending(channel: Smtp | Outbox | Any, failed: Callable[[str], str]) -> Iterator[None]:
+    """Send inside this block, then close `channel`; a send that did not happen is `DeliveryFailed`,
+    worded by `failed` from the reason (`classify`)."""
+    try:
+        yield
+    except SEND_ERRORS as exc:
+        raise DeliveryFailed(failed(classify(exc).text)) from None
+    finally:
+        channel.close()
 
 
 def _decode(value: object) -> str:

@@ -180,6 +180,9 @@ class ReviewCase(_Table, table=True):
     spoc_email: str | None = None
     victim_involvement: str | None = None  # attend, virtual, representative, statement, none
     involvement_on: date | None = None
+    # the applicant is e-mailed (and texted) when the stage changes or a letter is issued, unless they
+    # or an officer turned it off (docs/operations.md#telling-the-applicant)
+    notices: bool = Field(default=True, sa_column_kwargs={"server_default": text("true")})
     partnership_id: int = Field(foreign_key="partnership.id", index=True)
 
 
@@ -542,3 +545,37 @@ class ApplicantLink(_Table, table=True):
     issued_for: str = Field(max_length=32)  # what gave it: trigger web link, a letter, the online door
     created_at: datetime = Field(default_factory=utcnow)
     revoked_on: date | None = None
+
+
+class ApplicantNotice(_Table, table=True):
+    """A message to the applicant that their case changed (its stage moved, a letter was issued) and
+    to look at their case page, sent once by the reminder sweep as a reminder is; it carries no
+    personal details (docs/operations.md#telling-the-applicant). Made in the transaction of the change,
+    so a change rolled back makes none; `recorded_at`: the audit event saying it was sent is written."""
+
+    __tablename__ = "applicant_notice"
+    # a sweep reads the notices due, and those sent whose audit event is still to write, by index
+    __table_args__ = (
+        Index("ix_applicant_notice_status_send_on", "status", "send_on"),
+        Index("ix_applicant_notice_status_recorded_at", "status", "recorded_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="review_case.id", index=True)
+    channel: str = Field(max_length=8)  # email, sms (through GOV.UK Notify)
+    stage: str | None = Field(default=None, max_length=16)  # the stage the case moved to, if it moved
+    letters: int = 0  # letters issued to the applicant by the change
+    language: str = Field(default="en", max_length=2)  # cy: Welsh first, then English
+    send_on: date
+    status: str = Field(default="pending", max_length=16)  # pending claimed sent failed cancelled
+    claimed_at: datetime | None = None
+    claimed_by: str | None = None
+    claim_until: datetime | None = None
+    sent_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+    first_failed_at: datetime | None = None
+    failure: str | None = Field(default=None, max_length=16)  # refused, expired
+    outbox_file: str | None = Field(default=None, max_length=160)
+    recorded_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)

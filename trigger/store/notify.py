@@ -5,6 +5,7 @@ through Notify's own client (`notifications-python-client`, the `notify` extra).
     channel.send(msg, name)      a reminder, by the policy's `reminder_template` ((subject)), ((body))
     channel.email(...)           a letter by e-mail, its PDF as a link (`email_template`)
     channel.sms(...)             a text message that a letter was sent (`sms_template`)
+    channel.text(...)            a text to the applicant that their case changed (`notice_template`)
     channel.letter(...)          the letter's PDF printed and posted by Notify (precompiled)
 
 Every message carries a reference made from what it is (a reminder's id, a letter's sha256); before
@@ -150,6 +151,20 @@ class Notify:
                 template_id=template,
                 personalisation={"reference": case_reference, "title": title},
                 reference=reference,
+            ),
+        )
+
+    def texts(self) -> bool:
+        """Whether the applicant's notices may go by text: the policy names their template."""
+        return bool(self.templates.notice_template)
+
+    def text(self, phone: str, body: str, reference: str) -> str:
+        """A text to the applicant that their case changed (docs/operations.md#telling-the-applicant)."""
+        template = self._template("notice_template")
+        return self._call(
+            reference,
+            lambda: self._client.send_sms_notification(
+                phone_number=phone, template_id=template, personalisation={"body": body}, reference=reference
             ),
         )
 

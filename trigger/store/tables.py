@@ -92,6 +92,33 @@ def _applicant_link() -> Table:
     )
 
 
+def _applicant_notice() -> Table:
+    return Table(
+        "applicant_notice",
+        metadata,
+        Column("id", Integer(), primary_key=True),
+        Column("case_id", Integer()),
+        Column("channel", AutoString()),
+        Column("stage", AutoString()),
+        Column("letters", Integer()),
+        Column("language", AutoString()),
+        Column("send_on", Date()),
+        Column("status", AutoString()),
+        Column("claimed_at", UTCDateTime()),
+        Column("claimed_by", AutoString()),
+        Column("claim_until", UTCDateTime()),
+        Column("sent_at", UTCDateTime()),
+        Column("attempts", Integer()),
+        Column("last_error", AutoString()),
+        Column("next_attempt_at", UTCDateTime()),
+        Column("first_failed_at", UTCDateTime()),
+        Column("failure", AutoString()),
+        Column("outbox_file", AutoString()),
+        Column("recorded_at", UTCDateTime()),
+        Column("created_at", UTCDateTime()),
+    )
+
+
 def _audit_event() -> Table:
     return Table(
         "audit_event",
@@ -448,6 +475,7 @@ def _review_case() -> Table:
         Column("spoc_email", AutoString()),
         Column("victim_involvement", AutoString()),
         Column("involvement_on", Date()),
+        Column("notices", Boolean()),
         Column("partnership_id", Integer()),
     )
 
@@ -497,6 +525,7 @@ _BUILD = {
     "app_user": _app_user,
     "appeal": _appeal,
     "applicant_link": _applicant_link,
+    "applicant_notice": _applicant_notice,
     "audit_event": _audit_event,
     "audit_head": _audit_head,
     "case_key": _case_key,

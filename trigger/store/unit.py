@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from trigger import checks
 from trigger.errors import ConcurrentChange, InvalidInput, NotFound, Retry
-from trigger.store import access, audit, schedule, seal
+from trigger.store import access, audit, schedule, seal, telling
 from trigger.store.app import App, retried, today, writers_lock
 from trigger.store.models import Agency, AuditEvent, PolicySnapshot, ReviewCase, row_id, utcnow
 
@@ -248,18 +248,19 @@ def _version_check(case: ReviewCase, version: int | None, seen: int) -> Callable
 @contextmanager
 def changing(app: App, reference: str, policy: Policy | None = None) -> Iterator[Work]:
     """Load a case for change; then, in one transaction: the change, its audit event, the case's
-    refreshed deadlines, and whatever must happen just before the commit (`Work.before_commit`: a
-    letter's file put in place). The case's version (optimistic lock) moves only when the case row
-    itself changes (a move, an edit of the case); an addition to the case leaves it alone, so two
-    people adding to one case never clash (docs/architecture.md#optimistic-locking). The case's
-    policy is read first, outside the transaction (`_policy_of_case`, or `policy` when the caller
-    has it already).
+    refreshed deadlines, the notice the applicant is owed (`trigger.store.telling`), and whatever must
+    happen just before the commit (`Work.before_commit`: a letter's file put in place). The case's
+    version (optimistic lock) moves only when the case row itself changes (a move, an edit of the
+    case); an addition to the case leaves it alone, so two people adding to one case never clash
+    (docs/architecture.md#optimistic-locking). The case's policy is read first, outside the
+    transaction (`_policy_of_case`, or `policy` when the caller has it already).
 
     Use-case functions that use this are wrapped in `retried`."""
     known = load_ahead(policy) if policy is not None else _policy_of_case(app, reference)
     with app.write() as session:
         case = find_case(session, reference)
         work = Work(session, case, case_policy(session, case, known), app.actor)
+        stage = telling.stage_of(case)
         session.info.setdefault("on_lock", []).append(
             _version_check(case, case.version, last_event(session, row_id(case)))
         )
@@ -269,6 +270,7 @@ def changing(app: App, reference: str, policy: Policy | None = None) -> Iterator
             case.updated_at = utcnow()
             session.add(case)
         session.flush()  # the version check happens here: a stale writer gets ConcurrentChange
+        telling.queue(session, case, stage, work.policy.welsh)
         schedule.refresh(session, case, work.policy)
         session.flush()
         for step in work.before_commit:

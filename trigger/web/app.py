@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from trigger.cases import online
 from trigger.errors import NotFound, TriggerError
-from trigger.web import casepages, journey
+from trigger.web import casepages, journey, takepart
 from trigger.web.drafts import COOKIE, Draft
 from trigger.web.forms import Problems
 from trigger.web.guard import BodyTooLarge, Guard, client_of, log
@@ -196,6 +196,7 @@ def create_app(
         Route("/apply/{code}/done", done),
         Route("/apply/{code}/{step:str}/{n:int}", step, methods=["GET", "POST"]),
         Route("/apply/{code}/{step:str}", step, methods=["GET", "POST"]),
+        *takepart.routes(web),  # before the case pages: /case/TOKEN would take /case/appeal
         *casepages.routes(web),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

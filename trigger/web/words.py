@@ -8,6 +8,8 @@ council relies on it. `{name}` placeholders are filled by `say`.
 
 from __future__ import annotations
 
+from trigger.web.takepart_words import TAKE_PART_TEXT
+
 LANGUAGES = ("en", "cy")
 
 TEXT: dict[str, tuple[str, str]] = {
@@ -523,6 +525,20 @@ TEXT: dict[str, tuple[str, str]] = {
     "progress_dropped": ("Dropped", "Wedi'i ollwng"),
     "progress_late": ("Late", "Yn hwyr"),
     "progress_done_on": ("Done on {date}", "Wedi'i gwblhau ar {date}"),
+    "notices_heading": ("Emails about your case", "E-byst am eich achos"),
+    "notices_on_text": (
+        "We email you when your case moves to a new stage or we send you a letter. The email says only "
+        "that there is news, and to look at this page.",
+        "Rydym yn anfon e-bost atoch pan fydd eich achos yn symud i gam newydd neu pan fyddwn yn anfon "
+        "llythyr atoch. Mae'r e-bost yn dweud bod newyddion yn unig, ac i edrych ar y dudalen hon.",
+    ),
+    "notices_off_text": (
+        "You asked us not to email you when your case changes. We still send you our letters.",
+        "Gwnaethoch ofyn i ni beidio ag anfon e-bost atoch pan fydd eich achos yn newid. Rydym yn dal i "
+        "anfon ein llythyrau atoch.",
+    ),
+    "notices_stop": ("Stop these messages", "Atal y negeseuon hyn"),
+    "notices_start": ("Start these messages again", "Dechrau'r negeseuon hyn eto"),
     "link_title": ("This link does not work", "Nid yw'r ddolen hon yn gweithio"),
     "link_text": (
         "Check that you copied the whole link from your letter or email. A link stops working when a new "
@@ -616,6 +632,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "label_reported": ("The date you reported it", "dyddiad y rhoesoch wybod amdano"),
     "label_consent_date": ("The date they gave permission", "dyddiad y gwnaethon nhw roi caniatâd"),
 }
+
+TEXT.update(TAKE_PART_TEXT)  # the forms of the case page: how to take part, a statement, a comment, an appeal
+
+
+def sentence(text: str) -> str:
+    """`text` with a capital first letter: a sentence may start with a name pasted from the policy in
+    lower case ("the independent chair of ..."). Only that letter changes (Welsh "ll" becomes "Ll")."""
+    return text[:1].upper() + text[1:]
 
 
 def say(key: str, language: str, **values) -> str:

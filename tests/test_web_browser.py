@@ -569,3 +569,25 @@ def test_the_applicant_takes_part_and_appeals_at_their_case_page(server, browser
     assert "POST /case/appeal 303" in log
     for personal in ("Robin", "Ashworth", "2am", "camera will help", "housing association"):
         assert personal not in log, personal
+
+
+def test_chromium_sends_no_referer_from_any_case_page(server, browser, trigger, tmp_path):
+    """The browser itself, told by the door: no request it makes from a case page carries a Referer,
+    not even from the page of a dead link, which is shown at the link's own address."""
+    ref = reviewed_case(trigger, outcome=True)
+    trigger("letter", ref, "outcome", "--format", "txt", "--on", "2026-03-25", "-o", tmp_path / "o.txt")
+    other = activate(trigger)
+    dead = trigger("web", "link", other).stdout.strip()
+    trigger("web", "link", other, "--revoke", "--reason", "lost")
+    page = new_page(browser)
+    sent: list[tuple[str, str | None]] = []
+    page.on("request", lambda request: sent.append((request.url, request.headers.get("referer"))))
+    page.goto(server.url + dead)  # its page loads the door's stylesheets and script from the link's address
+    assert page.get_by_role("heading", level=1).inner_text() == "This link does not work"
+    page.goto(server.url + trigger("web", "link", ref).stdout.strip())
+    with page.expect_download():
+        page.locator('a[href="/case/letters/1"]').click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Cymraeg").click()
+    assert len(sent) > 6 and any("/static/" in url for url, _ in sent)
+    assert [(url, referer) for url, referer in sent if referer] == []

@@ -26,6 +26,7 @@ limits are lifted for it (every applicant comes from 127.0.0.1).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -47,7 +48,6 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from tests.perf.bench import populate  # noqa: E402
 from tests.support.webdoor import Applicant, victim_answers  # noqa: E402
 
 PG_DEFAULT = os.environ.get("TRIGGER_TEST_DB") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -173,6 +173,14 @@ FOLLOWED_PAGES = {
     "outcome": ["/case", "/case/letters/1", "/case/letters/2", "/case/appeal"],
     "appeal": ["/case", "/case/letters/3"],
 }
+
+
+def populate(url: str, cases: int) -> str:
+    """tests/perf/bench.py's database of `cases` cases (loaded from its file: a benchmark is a script)."""
+    spec = importlib.util.spec_from_file_location("_bench", Path(__file__).resolve().parent / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench.populate(url, cases)
 
 
 def _followed(url: str, home: Path, count: int) -> list[tuple[str, str]]:

@@ -40,6 +40,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from letters.fields import template_paths, unknown_field
 from letters.glossary import GlossaryError, welsh, welsh_name
+from letters.words import number, plural, quoted
 from trigger.codes import LETTER_KINDS
 from trigger.errors import MissingDependency
 
@@ -125,12 +126,6 @@ def clock(value) -> str:
     return str(value)[11:16]
 
 
-def number(n, lang: str = "en") -> str:
-    from babel.numbers import format_decimal
-
-    return format_decimal(n, locale="cy" if lang == "cy" else "en_GB")
-
-
 def andlist(items, lang: str = "en") -> str:
     """`["A", "B", "C"]` -> `A, B and C` (English, CLDR's list pattern), `A, B a C` (Welsh: "ac" before
     a vowel; CLDR writes the choice as "a(c)")."""
@@ -144,16 +139,6 @@ def andlist(items, lang: str = "en") -> str:
     last = items[-1]
     joiner = "ac" if last[:1].lower() in "aeiouwyâêîôûŵŷ" else "a"
     return f"{', '.join(items[:-1])} {joiner} {last}"
-
-
-def plural(n, one: str, other: str, lang: str = "en") -> str:
-    """`plural(3, "{n} action", "{n} actions")` -> `3 actions`: the form CLDR's plural rule picks for
-    the language ("one" or any other category), with the number formatted for it. A Welsh letter
-    writes its other form as "{n} o ..." (with the soft mutation), which suits every number but one."""
-    from babel import Locale
-
-    category = Locale.parse("cy" if lang == "cy" else "en_GB").plural_form(n)
-    return (one if category == "one" else other).replace("{n}", number(n, lang))
 
 
 @pass_context
@@ -182,6 +167,7 @@ FILTERS = {
     "clock": clock,
     "number": number,
     "andlist": andlist,
+    "quoted": quoted,
     "cy": _cy,
     "cyname": _cyname,
 }

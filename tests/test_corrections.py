@@ -354,7 +354,7 @@ def test_init_on_a_database_with_cases_refuses_to_switch_policy_or_manager_unles
     _met_case(db)
     before = _events()
     policy = db.fails("init", "--policy", "richmond")
-    assert "this database holds 1 case(s); init would change the policy from llr to richmond" in policy.stderr
+    assert "this database holds 1 case; init would change the policy from llr to richmond" in policy.stderr
     assert policy.stderr.count("\n") == 1
     manager = db.fails("init", "--manager-email", "someone@else.example")
     assert "the manager from csm@example.gov.uk to someone@else.example" in manager.stderr

@@ -154,7 +154,7 @@ def test_each_stage_change_and_letter_tells_the_applicant_once_and_nothing_perso
     shown = db.json("show", ref)
     told = [e for e in shown["events"] if e["event"] == "applicant_notice"]
     assert len(told) == 4 and all(APPLICANT not in str(e) for e in told)
-    assert "The tables hold what the log says: 1 case(s) replayed." in db("audit", "verify").stdout
+    assert "The tables hold what the log says: 1 case replayed." in db("audit", "verify").stdout
 
 
 def test_no_notice_after_the_applicant_turned_them_off(db, smtp):

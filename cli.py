@@ -12,8 +12,8 @@ one place (`TriggerGroup.invoke`).
 
 Imports, one rule: `trigger --help` must not load the engine, so at the top of this file are only the
 standard library, click and the light modules of the face (`trigger.codes`, `trigger.errors`,
-`trigger.settings`, `trigger.console`). A command imports each engine module it calls on its first
-lines, as `from <package> import <module>` (`from trigger.cases import moves`), then calls
+`trigger.settings`, `trigger.console`, `letters.words`). A command imports each engine module it calls
+on its first lines, as `from <package> import <module>` (`from trigger.cases import moves`), then calls
 `module.function(...)`: never a name out of a module, never an alias.
 """
 

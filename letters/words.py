@@ -14,8 +14,11 @@ _ENDS = ".!?…"
 
 
 def number(n, lang: str = "en") -> str:
-    """`1234` -> `1,234`: the number as CLDR writes it in the language."""
-    from babel.numbers import format_decimal  # imported here: only counting for a reader needs Babel
+    """`1234` -> `1,234`: the number as CLDR writes it in the language (its decimal pattern
+    `#,##0.###`)."""
+    if lang != "cy" and isinstance(n, int):
+        return f"{n:,}"  # en_GB's pattern for a whole number, without loading Babel
+    from babel.numbers import format_decimal  # imported here: only a letter or a Welsh count needs Babel
 
     return format_decimal(n, locale="cy" if lang == "cy" else "en_GB")
 
@@ -24,9 +27,14 @@ def plural(n, one: str, other: str, lang: str = "en") -> str:
     """`plural(3, "{n} action", "{n} actions")` -> `3 actions`: the form CLDR's plural rule picks for
     the language ("one" or any other category), with the number formatted for it. A Welsh letter
     writes its other form as "{n} o ..." (with the soft mutation), which suits every number but one."""
-    from babel import Locale
+    if lang == "cy" or not isinstance(n, int):
+        from babel import Locale
 
-    category = Locale.parse("cy" if lang == "cy" else "en_GB").plural_form(n)
+        category = Locale.parse("cy" if lang == "cy" else "en_GB").plural_form(n)
+    else:
+        # CLDR's English rule, "one: i = 1 and v = 0", for a whole number: the command line's
+        # `check` and listings count in English without loading Babel
+        category = "one" if n == 1 else "other"
     return (one if category == "one" else other).replace("{n}", number(n, lang))
 
 

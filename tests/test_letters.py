@@ -454,7 +454,7 @@ def test_welsh_policy_gives_bilingual_letters_welsh_first(trigger):
     cymraeg = text[welsh:english]
     assert "Ar 10 Mawrth 2026 gwnaethom benderfynu nad yw'r trothwy" in cymraeg and "Yn gywir," in cymraeg
     # the whole letter in Welsh, not a summary: the reasons, the signposting and the appeal route
-    assert "Gwnaethom gyfrif un gŵyn:" in cymraeg and "Nid yw'r cwynion hyn yn cyfrif:" in cymraeg
+    assert "Gwnaethom gyfrif un gŵyn:" in cymraeg and "Nid yw'r gŵyn hon yn cyfrif:" in cymraeg
     assert "rhoddwyd gwybod amdano 50 diwrnod ar ôl yr ymddygiad, a'r terfyn yw mis." in cymraeg
     assert "Help arall" in cymraeg and "Cymorth i Ddioddefwyr" in cymraeg
     assert "Swyddfa Comisiynydd yr Heddlu a Throseddu Gwent" in cymraeg

@@ -6,210 +6,53 @@ as it first shows, and at 320 pixels with its mistakes shown. The server's log i
 data, and it stops cleanly on SIGTERM.
 
 Run once (any_engine): what the browser sees does not depend on the database, which the page tests
-(test_web.py) run on both engines. Set TRIGGER_SCREENSHOTS=FOLDER to keep a PNG of every page.
+(test_web.py) run on both engines. Set TRIGGER_SCREENSHOTS=FOLDER to keep a PNG of every page
+(tests/support/browser.py).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
-from tests.support.waiting import HANG, until
+from tests.support.browser import (
+    PART_WORDS,
+    WORDS,
+    axe,
+    case_page,
+    chromium,  # noqa: F401 - the `browser` fixture
+    door_server,  # noqa: F401 - the `server` fixture
+    fill_date,
+    fill_incident,
+    follow,
+    need_chromium,
+    new_page,
+    press,
+    reference_of,
+    victim_journey,
+)
+from tests.support.waiting import until
 from tests.support.webdoor import AHEAD, activate, ago, reviewed_case
 
 pytestmark = [pytest.mark.any_engine, pytest.mark.slow]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[1]
-playwright_api = pytest.importorskip("playwright.sync_api")
-if not os.path.exists(CHROMIUM):
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
-
-SHOTS = os.environ.get("TRIGGER_SCREENSHOTS")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`trigger web serve` in its own process, its log (stderr) kept."""
-
-    def __init__(self, tmp_path: Path):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = tmp_path / "serve.log"
-        self.log = open(self.log_path, "w")  # closed in stop()
-        env = {**os.environ, "TRIGGER_OUTBOX": str(tmp_path / "outbox")}
-        self.proc = subprocess.Popen(
-            [sys.executable, "cli.py", "web", "serve", "--port", str(self.port)],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + HANG
-        while True:
-            try:
-                urllib.request.urlopen(self.url + "/apply", timeout=5).read()
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"the server did not start:\n{self.log_path.read_text()}") from None
-                time.sleep(0.2)
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=HANG)
-        self.log.close()
-        return code
-
-
-@pytest.fixture
-def server(db, tmp_path):
-    s = Server(tmp_path)
-    yield s
-    s.stop()
-
-
-def _page(browser, width: int = 1280):
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    context.set_default_timeout(HANG * 1000)  # waits for a page or an element end only on a hang
-    return context.new_page()
-
-
-def _shot(page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
-
-
-def _date(page, legend: str, day) -> None:
-    group = page.get_by_role("group", name=legend)
-    group.get_by_label({"en": "Day", "cy": "Diwrnod"}[page.locator("html").get_attribute("lang")]).fill(
-        str(day.day)
-    )
-    group.locator("input").nth(1).fill(str(day.month))
-    group.locator("input").nth(2).fill(str(day.year))
-
-
-def _incident(page, text: str, days: int, agency: str, hate: str, ref: str = "") -> None:
-    lang = page.locator("html").get_attribute("lang")
-    w = WORDS[lang]
-    page.get_by_label(w["what"]).fill(text)
-    _date(page, w["when"], ago(days))
-    _date(page, w["reported"], ago(days - 1))
-    page.get_by_role("group", name=w["to"]).get_by_label(agency).check()
-    if ref:
-        page.get_by_label(w["ref"]).fill(ref)
-    page.get_by_role("group", name=w["hate"]).get_by_label(hate, exact=True).check()
-    _press(page, w["continue"])
-
-
-WORDS = {
-    "en": {
-        "start": "Start now",
-        "continue": "Continue",
-        "me": "Me: I have experienced the anti-social behaviour",
-        "someone": "Someone else: I am applying for them with their permission",
-        "name": "What is your full name?",
-        "by_email": "By email",
-        "email": "Email address",
-        "english": "English",
-        "what": "What happened?",
-        "when": "When did it happen?",
-        "reported": "When did you report it?",
-        "to": "Who did you report it to?",
-        "ref": "Reference number (optional)",
-        "hate": "Do you think it was motivated by hate?",
-        "no": "No",
-        "why": "Why are you unhappy with the response to your reports?",
-        "needs": "Do you have any accessibility needs? (optional)",
-        "agree": "I agree to this information being shared with the partner agencies for this review",
-        "send": "Accept and send",
-        "sent": "Application sent",
-    },
-    "cy": {
-        "start": "Dechrau nawr",
-        "continue": "Parhau",
-        "me": "Fi: rwyf wedi profi'r ymddygiad gwrthgymdeithasol",
-        "name": "Beth yw eich enw llawn?",
-        "by_email": "Drwy e-bost",
-        "email": "Cyfeiriad e-bost",
-        "welsh": "Cymraeg",
-        "what": "Beth ddigwyddodd?",
-        "when": "Pryd digwyddodd hyn?",
-        "reported": "Pryd rhoesoch wybod amdano?",
-        "to": "I bwy y rhoesoch wybod amdano?",
-        "ref": "Cyfeirnod (dewisol)",
-        "hate": "Ydych chi'n credu mai casineb oedd y cymhelliad?",
-        "no": "Nac ydw",
-        "why": "Pam ydych chi'n anhapus â'r ymateb i'ch adroddiadau?",
-        "needs": "Oes gennych unrhyw anghenion hygyrchedd? (dewisol)",
-        "agree": (
-            "Rwy'n cytuno i'r wybodaeth hon gael ei rhannu â'r asiantaethau partner ar gyfer yr adolygiad hwn"
-        ),
-        "send": "Derbyn ac anfon",
-        "sent": "Cais wedi'i anfon",
-    },
-}
-
-
-def _reference(page) -> str:
-    return page.locator(".app-reference").inner_text().strip()
-
-
-def _victim_journey(page, lang: str, name: str, email: str, language_choice: str) -> str:
-    w = WORDS[lang]
-    _press(page, w["start"])
-    page.get_by_label(w["me"]).check()
-    _press(page, w["continue"])
-    page.get_by_label(w["name"]).fill(name)
-    _press(page, w["continue"])
-    page.get_by_label(w["by_email"]).check()
-    page.get_by_label(w["email"]).fill(email)
-    _press(page, w["continue"])
-    page.get_by_label(language_choice, exact=True).check()
-    _press(page, w["continue"])
-    return w
+need_chromium()
 
 
 def test_a_victim_applies_in_the_browser_and_the_manager_sees_the_case(server, browser, trigger):
-    page = _page(browser)
+    page = new_page(browser)
     page.goto(server.url + "/apply")
-    w = _victim_journey(page, "en", "Robin Ashworth", "robin@example.org", "English")
-    _incident(page, "Youths kicking the door at night", 30, "Leicestershire Police", "No", "CAD-2001")
+    w = victim_journey(page, "en", "Robin Ashworth", "robin@example.org", "English")
+    fill_incident(page, "Youths kicking the door at night", 30, "Leicestershire Police", "No", "CAD-2001")
     page.get_by_label("No", exact=True).check()  # another incident? no
-    _press(page, w["continue"])
+    press(page, w["continue"])
     page.get_by_label(w["why"]).fill("Three reports and no one came.")
-    _press(page, w["continue"])
-    _press(page, w["continue"])  # no accessibility needs
+    press(page, w["continue"])
+    press(page, w["continue"])  # no accessibility needs
     page.get_by_label(w["agree"]).check()
-    _press(page, w["continue"])
+    press(page, w["continue"])
     assert "Robin Ashworth" in page.inner_text("main")
-    _press(page, w["send"])
+    press(page, w["send"])
     assert page.get_by_role("heading", name=w["sent"]).is_visible()
-    ref = _reference(page)
+    ref = reference_of(page)
     case = trigger.json("show", ref)
     assert (case["applicant"], case["channel"], case["language"], case["third_party"]) == (
         "Robin Ashworth",
@@ -222,40 +65,40 @@ def test_a_victim_applies_in_the_browser_and_the_manager_sees_the_case(server, b
 
 
 def test_someone_applies_on_behalf_of_a_victim_with_consent(server, browser, trigger):
-    page = _page(browser, 320)
+    page = new_page(browser, 320)
     page.goto(server.url + "/apply")
     w = WORDS["en"]
-    _press(page, w["start"])
+    press(page, w["start"])
     page.get_by_label(w["someone"]).check()
-    _press(page, w["continue"])
+    press(page, w["continue"])
     page.get_by_label("What is the name of the person you are applying for?").fill("Morgan Price")
     page.get_by_label("Their address (optional)").fill("7 Park Road, Loughborough")
     page.get_by_label("Their postcode (optional)").fill("LE11 2HQ")
-    _press(page, w["continue"])
+    press(page, w["continue"])
     page.get_by_label("By phone").check()
-    _date(page, "When did they give permission?", ago(2))
-    _press(page, w["continue"])
+    fill_date(page, "When did they give permission?", ago(2))
+    press(page, w["continue"])
     page.get_by_label(w["name"]).fill("Councillor Jean Hale")
-    _press(page, w["continue"])
+    press(page, w["continue"])
     page.get_by_label("By letter").check()
     page.get_by_label("Address", exact=True).fill("Council House, 1 Town Square")
     page.get_by_label("Postcode").fill("LE1 1AA")
-    _press(page, w["continue"])
+    press(page, w["continue"])
     page.get_by_label("English", exact=True).check()
-    _press(page, w["continue"])
-    _incident(
+    press(page, w["continue"])
+    fill_incident(
         page, "Threats shouted in the street", 12, "Charnwood Borough Council", "Yes, because of disability"
     )
     page.get_by_label("No", exact=True).check()
-    _press(page, w["continue"])
+    press(page, w["continue"])
     page.get_by_label(w["why"]).fill("The council did not call back.")
-    _press(page, w["continue"])
+    press(page, w["continue"])
     page.get_by_label(w["needs"]).fill("Large print letters")
-    _press(page, w["continue"])
+    press(page, w["continue"])
     page.get_by_label(w["agree"]).check()
-    _press(page, w["continue"])
-    _press(page, w["send"])
-    case = trigger.json("show", _reference(page))
+    press(page, w["continue"])
+    press(page, w["send"])
+    case = trigger.json("show", reference_of(page))
     assert (case["applicant"], case["victim"], case["third_party"]) == (
         "Councillor Jean Hale",
         "Morgan Price",
@@ -272,24 +115,24 @@ def test_someone_applies_on_behalf_of_a_victim_with_consent(server, browser, tri
 
 
 def test_an_application_in_welsh(server, browser, trigger):
-    page = _page(browser)
+    page = new_page(browser)
     page.goto(server.url + "/apply")
     with page.expect_navigation():
         page.get_by_role("link", name="Cymraeg").click()
     assert page.locator("html").get_attribute("lang") == "cy"
-    w = _victim_journey(page, "cy", "Gwenllian ap Rhys", "gwen@example.org", "Cymraeg")
-    _incident(page, "Sŵn uchel bob nos", 20, "Leicestershire Police", "Nac ydw")
+    w = victim_journey(page, "cy", "Gwenllian ap Rhys", "gwen@example.org", "Cymraeg")
+    fill_incident(page, "Sŵn uchel bob nos", 20, "Leicestershire Police", "Nac ydw")
     page.get_by_label("Nac ydw", exact=True).check()
-    _press(page, w["continue"])
+    press(page, w["continue"])
     page.get_by_label(w["why"]).fill("Does dim byd wedi newid.")
-    _press(page, w["continue"])
-    _press(page, w["continue"])
+    press(page, w["continue"])
+    press(page, w["continue"])
     page.get_by_label(w["agree"]).check()
-    _press(page, w["continue"])
-    _press(page, w["send"])
+    press(page, w["continue"])
+    press(page, w["send"])
     assert page.get_by_role("heading", name=w["sent"]).is_visible()
     assert "Byddwn yn rhoi gwybod i chi erbyn" in page.inner_text("main")
-    case = trigger.json("show", _reference(page))
+    case = trigger.json("show", reference_of(page))
     assert (case["language"], case["applicant"], case["statement"]) == (
         "cy",
         "Gwenllian ap Rhys",
@@ -299,55 +142,55 @@ def test_an_application_in_welsh(server, browser, trigger):
 
 
 def test_mistakes_are_shown_linked_and_corrected(server, browser, trigger):
-    page = _page(browser)
+    page = new_page(browser)
     page.goto(server.url + "/apply")
     w = WORDS["en"]
-    _press(page, w["start"])
-    _press(page, w["continue"])
+    press(page, w["start"])
+    press(page, w["continue"])
     summary = page.locator(".govuk-error-summary")
     assert summary.is_visible() and page.title().startswith("Error:")
     summary.get_by_role("link", name="Select who this application is for").click()
     assert page.evaluate("document.activeElement.id") == "who"
     page.get_by_label(w["me"]).check()
-    _press(page, w["continue"])
+    press(page, w["continue"])
     page.get_by_label(w["name"]).fill("Dana Fox")
-    _press(page, w["continue"])
+    press(page, w["continue"])
     page.get_by_label(w["by_email"]).check()
     page.get_by_label(w["email"]).fill("dana@")
-    _press(page, w["continue"])
+    press(page, w["continue"])
     assert "Enter an email address in the correct format" in summary.inner_text()
     page.get_by_label(w["email"]).fill("dana@example.org")
-    _press(page, w["continue"])
+    press(page, w["continue"])
     page.get_by_label("English", exact=True).check()
-    _press(page, w["continue"])
+    press(page, w["continue"])
     page.get_by_label(w["what"]).fill("Graffiti on my fence")
     group = page.get_by_role("group", name=w["when"])
     group.get_by_label("Day").fill("31")
     group.get_by_label("Month").fill("2")
     group.get_by_label("Year").fill("2026")
-    _press(page, w["continue"])
+    press(page, w["continue"])
     errors = summary.inner_text()
     assert "The date it happened must be a real date" in errors and "Enter the date you reported it" in errors
     assert page.get_by_label(w["what"]).input_value() == "Graffiti on my fence"  # kept as typed
-    _incident(page, "Graffiti on my fence", 9, "EMH Homes", "No")
+    fill_incident(page, "Graffiti on my fence", 9, "EMH Homes", "No")
     page.get_by_label("No", exact=True).check()
-    _press(page, w["continue"])
-    _press(page, w["continue"])  # no statement: refused
+    press(page, w["continue"])
+    press(page, w["continue"])  # no statement: refused
     assert "Tell us why you are unhappy with the response" in summary.inner_text()
     page.get_by_label(w["why"]).fill("Nobody removed it.")
-    _press(page, w["continue"])
-    _press(page, w["continue"])
-    _press(page, w["continue"])  # sharing not agreed: refused
+    press(page, w["continue"])
+    press(page, w["continue"])
+    press(page, w["continue"])  # sharing not agreed: refused
     assert "Confirm that you agree" in summary.inner_text()
     page.get_by_label(w["agree"]).check()
-    _press(page, w["continue"])
+    press(page, w["continue"])
     with page.expect_navigation():
         page.get_by_role("link", name="Change Your name").click()
     page.get_by_label(w["name"]).fill("Dana J. Fox")
-    _press(page, w["continue"])
+    press(page, w["continue"])
     assert page.get_by_role("heading", name="Check your answers before sending your application").is_visible()
-    _press(page, w["send"])
-    case = trigger.json("show", _reference(page))
+    press(page, w["send"])
+    case = trigger.json("show", reference_of(page))
     assert case["applicant"] == "Dana J. Fox" and case["incidents"][0]["agency"] == "emh"
 
 
@@ -362,7 +205,7 @@ def _tab_to(page, selector: str, most: int = 80) -> None:
 
 
 def test_the_whole_application_by_keyboard_alone(server, browser, trigger):
-    page = _page(browser)
+    page = new_page(browser)
     page.goto(server.url + "/apply")
     keys = page.keyboard
     _tab_to(page, "a.govuk-button--start")
@@ -425,7 +268,7 @@ def test_the_whole_application_by_keyboard_alone(server, browser, trigger):
     _tab_to(page, "main button.govuk-button")
     keys.press("Enter")
     page.wait_for_url("**/done")
-    case = trigger.json("show", _reference(page))
+    case = trigger.json("show", reference_of(page))
     assert (
         case["applicant"] == "Kim Keyboard"
         and case["incidents"][0]["description"] == "Loud music every night"
@@ -435,115 +278,93 @@ def test_the_whole_application_by_keyboard_alone(server, browser, trigger):
 # -- axe-core on every page -----------------------------------------------------------------------------
 
 
-def _press(page, name: str) -> None:
-    """Press a form's button and wait for the page it leads to: a click alone returns before the
-    answer arrives, and on a busy machine the next look would still see the old page."""
-    with page.expect_navigation():
-        page.get_by_role("button", name=name).click()
-
-
-def _axe(page, what: str, found: list) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    for v in results.response["violations"]:
-        targets = [n["target"] for n in v["nodes"]][:3]
-        found.append(f"{what}: {v['id']} ({v['impact']}) {v['help']} {targets}")
-    # WCAG 1.4.10 reflow: at 320 CSS pixels (a 1280-pixel screen zoomed to 400%, so 200% as well)
-    # nothing needs scrolling sideways
-    wide = page.evaluate("document.documentElement.scrollWidth")
-    if wide > page.viewport_size["width"]:
-        found.append(f"{what}: {wide} pixels wide in a {page.viewport_size['width']}-pixel window")
-    _shot(page, what)
-
-
 def _empty_submit(page, lang: str, what: str, found: list) -> None:
     """The page with its mistakes shown (at 320 pixels: the narrowest, where they crowd most)."""
     if page.viewport_size["width"] != 320:
         return
-    _press(page, WORDS[lang]["continue"])
+    press(page, WORDS[lang]["continue"])
     assert page.locator(".govuk-error-summary").count() == 1, what
-    _axe(page, f"{what}-errors", found)
+    axe(page, f"{what}-errors", found)
 
 
 @pytest.mark.parametrize("lang", ["en", "cy"])
 def test_every_page_passes_axe_in_both_languages_at_320_and_1280_pixels(server, browser, lang):
     found: list[str] = []
     for width in (320, 1280):
-        page = _page(browser, width)
+        page = new_page(browser, width)
         w = WORDS[lang]
         tag = f"{lang}-{width}"
         page.goto(server.url + f"/apply?lang={lang}")
-        _axe(page, f"{tag}-start", found)
-        _press(page, w["start"])
-        _axe(page, f"{tag}-who", found)
+        axe(page, f"{tag}-start", found)
+        press(page, w["start"])
+        axe(page, f"{tag}-who", found)
         _empty_submit(page, lang, f"{tag}-who", found)
         page.locator("#who-2").check()  # someone else: the victim and consent pages too
-        _press(page, w["continue"])
-        _axe(page, f"{tag}-victim", found)
+        press(page, w["continue"])
+        axe(page, f"{tag}-victim", found)
         _empty_submit(page, lang, f"{tag}-victim", found)
         page.locator("#victim").fill("Morgan Price")
-        _press(page, w["continue"])
-        _axe(page, f"{tag}-consent", found)
+        press(page, w["continue"])
+        axe(page, f"{tag}-consent", found)
         _empty_submit(page, lang, f"{tag}-consent", found)
         page.locator("#consent_method").check()
         for part, value in zip(
             ("day", "month", "year"), (ago(1).day, ago(1).month, ago(1).year), strict=True
         ):
             page.locator(f"#consent_date-{part}").fill(str(value))
-        _press(page, w["continue"])
-        _axe(page, f"{tag}-name", found)
+        press(page, w["continue"])
+        axe(page, f"{tag}-name", found)
         _empty_submit(page, lang, f"{tag}-name", found)
         page.locator("#applicant").fill("Sam Support")
-        _press(page, w["continue"])
-        _axe(page, f"{tag}-contact", found)
+        press(page, w["continue"])
+        axe(page, f"{tag}-contact", found)
         _empty_submit(page, lang, f"{tag}-contact", found)
         page.locator("#preferred_contact").check()
         page.locator("#email").fill("sam@example.org")
-        _press(page, w["continue"])
-        _axe(page, f"{tag}-language", found)
+        press(page, w["continue"])
+        axe(page, f"{tag}-language", found)
         page.locator("#language-2" if lang == "cy" else "#language").check()
-        _press(page, w["continue"])
-        _axe(page, f"{tag}-incident", found)
+        press(page, w["continue"])
+        axe(page, f"{tag}-incident", found)
         _empty_submit(page, lang, f"{tag}-incident", found)
-        _incident(page, "Noise", 20, "Leicestershire Police", w["no"], "CAD-1")
-        _axe(page, f"{tag}-incidents", found)
+        fill_incident(page, "Noise", 20, "Leicestershire Police", w["no"], "CAD-1")
+        axe(page, f"{tag}-incidents", found)
         _empty_submit(page, lang, f"{tag}-incidents", found)
         page.locator("#another-2").check()
-        _press(page, w["continue"])
-        _axe(page, f"{tag}-statement", found)
+        press(page, w["continue"])
+        axe(page, f"{tag}-statement", found)
         _empty_submit(page, lang, f"{tag}-statement", found)
         page.locator("#statement").fill("Nothing changed")
-        _press(page, w["continue"])
-        _axe(page, f"{tag}-accessibility", found)
-        _press(page, w["continue"])
-        _axe(page, f"{tag}-share", found)
+        press(page, w["continue"])
+        axe(page, f"{tag}-accessibility", found)
+        press(page, w["continue"])
+        axe(page, f"{tag}-share", found)
         _empty_submit(page, lang, f"{tag}-share", found)
         page.locator("#share_consent").check()
-        _press(page, w["continue"])
-        _axe(page, f"{tag}-check", found)
-        _press(page, w["send"])
-        _axe(page, f"{tag}-done", found)
+        press(page, w["continue"])
+        axe(page, f"{tag}-check", found)
+        press(page, w["send"])
+        axe(page, f"{tag}-done", found)
         page.goto(server.url + "/apply/main/no-such-page")
-        _axe(page, f"{tag}-not-found", found)
+        axe(page, f"{tag}-not-found", found)
         page.context.close()
     assert found == []
 
 
 def test_the_server_log_holds_no_personal_data_and_sigterm_stops_it_cleanly(server, browser):
-    page = _page(browser)
+    page = new_page(browser)
     page.goto(server.url + "/apply")
-    w = _victim_journey(page, "en", "Zebedee Quartermain", "zebedee.q@example.org", "English")
-    _incident(page, "Xylophone thrown at window", 8, "EMH Homes", "No", "REF-ZQ-77")
+    w = victim_journey(page, "en", "Zebedee Quartermain", "zebedee.q@example.org", "English")
+    fill_incident(page, "Xylophone thrown at window", 8, "EMH Homes", "No", "REF-ZQ-77")
     page.get_by_label("No", exact=True).check()
-    _press(page, w["continue"])
+    press(page, w["continue"])
     page.get_by_label(w["why"]).fill("Quibbling neighbours ignored")
-    _press(page, w["continue"])
-    _press(page, w["continue"])
+    press(page, w["continue"])
+    press(page, w["continue"])
     page.get_by_label(w["agree"]).check()
-    _press(page, w["continue"])
-    _press(page, w["send"])
-    ref = _reference(page)
+    press(page, w["continue"])
+    press(page, w["send"])
+    ref = reference_of(page)
     page.context.close()
     assert server.stop() == 0
     log = server.log_path.read_text()
@@ -610,7 +431,7 @@ def test_the_case_page_passes_axe_in_every_state_at_320_and_1280_pixels(
     states = _states(trigger, tmp_path)
     for width in (320, 1280):
         for state, link in states.items():
-            page = _page(browser, width)
+            page = new_page(browser, width)
             tag = f"{lang}-{width}-case"
             page.goto(server.url + link)
             assert page.url == server.url + "/case"  # the token has left the address bar
@@ -622,11 +443,11 @@ def test_the_case_page_passes_axe_in_every_state_at_320_and_1280_pixels(
                 .inner_text()
                 .startswith({"en": "Case", "cy": "Achos"}[lang])
             )
-            _axe(page, f"{tag}-{state}", found)
+            axe(page, f"{tag}-{state}", found)
             page.context.close()
-        page = _page(browser, width)
+        page = new_page(browser, width)
         page.goto(server.url + "/case/" + "x" * 43 + (f"?lang={lang}" if lang == "cy" else ""))
-        _axe(page, f"{lang}-{width}-dead-link", found)
+        axe(page, f"{lang}-{width}-dead-link", found)
         page.context.close()
     assert found == []
 
@@ -634,7 +455,7 @@ def test_the_case_page_passes_axe_in_every_state_at_320_and_1280_pixels(
 def test_the_applicant_stops_the_emails_about_their_case_with_the_button(server, browser, trigger):
     ref = activate(trigger)
     trigger("case", "update", ref, "--email", "ann@example.org", "--reason", "given on the phone")
-    page = _page(browser)
+    page = new_page(browser)
     page.goto(server.url + trigger("web", "link", ref).stdout.strip())
     with page.expect_navigation():
         page.get_by_role("button", name="Stop these messages").click()
@@ -647,7 +468,7 @@ def test_the_applicant_stops_the_emails_about_their_case_with_the_button(server,
 def test_a_letter_downloads_from_the_page_as_issued(server, browser, trigger, tmp_path):
     ref = reviewed_case(trigger, outcome=True)
     trigger("letter", ref, "outcome", "--format", "pdf", "--on", "2026-03-25", "-o", tmp_path / "o.pdf")
-    page = _page(browser)
+    page = new_page(browser)
     page.goto(server.url + trigger("web", "link", ref).stdout.strip())
     with page.expect_download() as download:
         page.get_by_role("link", name="The outcome of your ASB Case Review").click()
@@ -659,32 +480,12 @@ def test_a_letter_downloads_from_the_page_as_issued(server, browser, trigger, tm
 
 # -- taking part in the review and appealing, at the case page -------------------------------------------
 
-PART_WORDS = {
-    "en": {"continue": "Continue", "send": "Send", "appeal": "Send your appeal", "case": "Case"},
-    "cy": {"continue": "Parhau", "send": "Anfon", "appeal": "Anfon eich apêl", "case": "Achos"},
-}
-
-
-def _follow(page, href: str) -> None:
-    with page.expect_navigation():
-        page.locator(f'main a[href="{href}"]').first.click()
-
-
-def _case_page(browser, server, link: str, lang: str, width: int):
-    page = _page(browser, width)
-    page.goto(server.url + link)
-    if lang == "cy":
-        with page.expect_navigation():
-            page.get_by_role("link", name="Cymraeg").click()
-    assert page.get_by_role("heading", level=1).inner_text().startswith(PART_WORDS[lang]["case"])
-    return page
-
 
 def _refused_then(page, lang: str, button: str, what: str, found: list) -> None:
     """Send the form empty: its mistakes shown GOV.UK style (and checked by axe)."""
-    _press(page, button)
+    press(page, button)
     assert page.locator(".govuk-error-summary").count() == 1, what
-    _axe(page, f"{what}-errors", found)
+    axe(page, f"{what}-errors", found)
 
 
 @pytest.mark.parametrize("lang", ["en", "cy"])
@@ -703,37 +504,37 @@ def test_the_applicant_takes_part_and_appeals_at_their_case_page(server, browser
     found: list[str] = []
     tag = f"{lang}-part"
     # wide: every new page as it first shows
-    page = _case_page(browser, server, link, lang, 1280)
-    _axe(page, f"{tag}-1280-case", found)
+    page = case_page(browser, server, link, lang, 1280)
+    axe(page, f"{tag}-1280-case", found)
     for href in ("/case/involvement", "/case/statement", "/case/plan"):
         page.goto(server.url + href)
-        _axe(page, f"{tag}-1280-{href.rpartition('/')[2]}", found)
+        axe(page, f"{tag}-1280-{href.rpartition('/')[2]}", found)
     page.context.close()
     # narrow: the applicant's own steps, with their mistakes first
-    page = _case_page(browser, server, link, lang, 320)
-    _axe(page, f"{tag}-320-case", found)
-    _follow(page, "/case/involvement")
-    _axe(page, f"{tag}-320-involvement", found)
+    page = case_page(browser, server, link, lang, 320)
+    axe(page, f"{tag}-320-case", found)
+    follow(page, "/case/involvement")
+    axe(page, f"{tag}-320-involvement", found)
     _refused_then(page, lang, w["continue"], f"{tag}-320-involvement", found)
     page.locator("#involvement").check()  # the first choice: in person
-    _press(page, w["continue"])
+    press(page, w["continue"])
     assert page.locator(".govuk-notification-banner--success").count() == 1
-    _axe(page, f"{tag}-320-case-chosen", found)
+    axe(page, f"{tag}-320-case-chosen", found)
     assert trigger.json("show", ref)["victim_involvement"]["choice"] == "attend"
-    _follow(page, "/case/statement")
-    _axe(page, f"{tag}-320-statement", found)
+    follow(page, "/case/statement")
+    axe(page, f"{tag}-320-statement", found)
     _refused_then(page, lang, w["send"], f"{tag}-320-statement", found)
     page.locator("#written_statement").fill("The noise starts at 2am.\nI cannot sleep.")
-    _press(page, w["send"])
+    press(page, w["send"])
     assert [s["text"] for s in trigger.json("show", ref)["victim_statements"]] == [
         "The noise starts at 2am.\nI cannot sleep."
     ]
-    _follow(page, "/case/plan")
-    _axe(page, f"{tag}-320-plan", found)
+    follow(page, "/case/plan")
+    axe(page, f"{tag}-320-plan", found)
     _refused_then(page, lang, w["send"], f"{tag}-320-plan", found)
     page.locator("#comment").fill("A camera will help; please also move the bins.")
-    _press(page, w["send"])
-    _axe(page, f"{tag}-320-case-commented", found)
+    press(page, w["send"])
+    axe(page, f"{tag}-320-case-commented", found)
     (comment,) = trigger.json("show", ref)["consultations"]
     assert comment["by"] == "applicant (online)" and comment["response"].startswith("A camera")
     page.context.close()
@@ -742,19 +543,19 @@ def test_the_applicant_takes_part_and_appeals_at_their_case_page(server, browser
     trigger("finding", ref, "--category", "silo_working")
     trigger("recommend", ref, "--to", "police", "--text", "Share reports weekly")
     trigger("outcome", ref)
-    page = _case_page(browser, server, link, lang, 1280)
-    _axe(page, f"{tag}-1280-case-outcome", found)
+    page = case_page(browser, server, link, lang, 1280)
+    axe(page, f"{tag}-1280-case-outcome", found)
     page.goto(server.url + "/case/appeal")
-    _axe(page, f"{tag}-1280-appeal", found)
+    axe(page, f"{tag}-1280-appeal", found)
     page.context.close()
-    page = _case_page(browser, server, link, lang, 320)
-    _follow(page, "/case/appeal")
-    _axe(page, f"{tag}-320-appeal", found)
+    page = case_page(browser, server, link, lang, 320)
+    follow(page, "/case/appeal")
+    axe(page, f"{tag}-320-appeal", found)
     _refused_then(page, lang, w["appeal"], f"{tag}-320-appeal", found)
     page.locator("#grounds").check()
     page.locator("#detail").fill("The review did not look at the housing association's reports.")
-    _press(page, w["appeal"])
-    _axe(page, f"{tag}-320-case-appealed", found)
+    press(page, w["appeal"])
+    axe(page, f"{tag}-320-case-appealed", found)
     page.context.close()
     shown = trigger.json("show", ref)
     assert shown["state"] == "appealed"
@@ -768,3 +569,25 @@ def test_the_applicant_takes_part_and_appeals_at_their_case_page(server, browser
     assert "POST /case/appeal 303" in log
     for personal in ("Robin", "Ashworth", "2am", "camera will help", "housing association"):
         assert personal not in log, personal
+
+
+def test_chromium_sends_no_referer_from_any_case_page(server, browser, trigger, tmp_path):
+    """The browser itself, told by the door: no request it makes from a case page carries a Referer,
+    not even from the page of a dead link, which is shown at the link's own address."""
+    ref = reviewed_case(trigger, outcome=True)
+    trigger("letter", ref, "outcome", "--format", "txt", "--on", "2026-03-25", "-o", tmp_path / "o.txt")
+    other = activate(trigger)
+    dead = trigger("web", "link", other).stdout.strip()
+    trigger("web", "link", other, "--revoke", "--reason", "lost")
+    page = new_page(browser)
+    sent: list[tuple[str, str | None]] = []
+    page.on("request", lambda request: sent.append((request.url, request.headers.get("referer"))))
+    page.goto(server.url + dead)  # its page loads the door's stylesheets and script from the link's address
+    assert page.get_by_role("heading", level=1).inner_text() == "This link does not work"
+    page.goto(server.url + trigger("web", "link", ref).stdout.strip())
+    with page.expect_download():
+        page.locator('a[href="/case/letters/1"]').click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Cymraeg").click()
+    assert len(sent) > 6 and any("/static/" in url for url, _ in sent)
+    assert [(url, referer) for url, referer in sent if referer] == []

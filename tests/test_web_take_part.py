@@ -320,6 +320,8 @@ def test_an_appeal_inside_the_window_is_lodged_as_trigger_appeal_and_acknowledge
     assert [lt["kind"] for lt in shown["letters"]] == ["appeal_acknowledgement"]
     page = door.get("/case?done=appeal").text
     assert "We have received your appeal" in page and "Your appeal has been acknowledged" not in page
+    # what happens next starts with the policy's appeal body, a capital to start the sentence
+    assert '<p class="govuk-body">The independent chair of another Community Safety Partnership' in page
     assert "/case/letters/1" in page
     assert door.get("/case/appeal").headers["location"] == "/case"  # one appeal: no longer offered
     # the chair's bundle carries the applicant's own words

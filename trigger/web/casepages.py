@@ -31,7 +31,7 @@ from trigger.read import applicant
 from trigger.web.follow import COOKIE, Visit
 from trigger.web.guard import BodyTooLarge, client_of, plain_page
 from trigger.web.pages import Web, problem, read_form, redirect, render
-from trigger.web.words import LANGUAGES, TEXT, say
+from trigger.web.words import LANGUAGES, TEXT, say, sentence
 
 HOME = "/case"
 # what the page confirms after one of the applicant's forms was recorded (`trigger.web.takepart`)
@@ -125,7 +125,9 @@ def words_of(page: applicant.CasePage, lang: str) -> dict[str, Any]:
         dated = step.due is not None and not step.late  # a late step's day is in its warning
         key = f"next_{step.what}" + ("" if dated or f"next_{step.what}_nodate" not in TEXT else "_nodate")
         next_step = {
-            "text": say(key, lang, name=step.name_cy if cy else step.name, date=day(step.due, lang)),
+            "text": sentence(
+                say(key, lang, name=step.name_cy if cy else step.name, date=day(step.due, lang))
+            ),
             "late": say("late_text", lang, date=day(step.due, lang)) if step.late else None,
             "delay_said": say("delay_said", lang, date=day(delay.written_on, lang)) if delay else None,
             "delay_reason": delay.reason if delay else None,

@@ -73,11 +73,14 @@ class RateLimit:
             return True
 
 
-_LINK = re.compile(r"/case/[^/]{20,}")  # an applicant's private link: /case/TOKEN
+# an applicant's private link, /case/TOKEN: anything after /case/ that is not one of the case pages'
+# own names (trigger.web.casepages, trigger.web.takepart), so a link cut short, or with more after it,
+# is never logged either
+_LINK = re.compile(r"^/case/(?!(?:involvement|statement|plan|appeal|notices|letters/\d+)$)[^/]*")
 
 
 def loggable(path: str) -> str:
-    """A path as the log may hold it: an applicant's private link without its token."""
+    """A path as the log may hold it: an applicant's private link without its token, whole or part."""
     return _LINK.sub("/case/[link]", path)
 
 

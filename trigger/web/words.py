@@ -636,6 +636,12 @@ TEXT: dict[str, tuple[str, str]] = {
 TEXT.update(TAKE_PART_TEXT)  # the forms of the case page: how to take part, a statement, a comment, an appeal
 
 
+def sentence(text: str) -> str:
+    """`text` with a capital first letter: a sentence may start with a name pasted from the policy in
+    lower case ("the independent chair of ..."). Only that letter changes (Welsh "ll" becomes "Ll")."""
+    return text[:1].upper() + text[1:]
+
+
 def say(key: str, language: str, **values) -> str:
     """The text of `key` in `language` ("en" or "cy"), its placeholders filled."""
     english, welsh = TEXT[key]

@@ -1,0 +1,237 @@
+"""The applicant's door in a real browser, for the browser tests: `trigger web serve` in its own process
+(`Server`), Playwright driving Debian's Chromium (`browser`, a fixture; no browser download exists
+here), the applicant's steps as a person takes them (`press`, `fill_incident`, `victim_journey`...)
+and axe-core on a page (`axe`). Set TRIGGER_SCREENSHOTS=FOLDER to keep a PNG of every page checked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support.waiting import HANG
+from tests.support.webdoor import ago
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = os.environ.get("TRIGGER_SCREENSHOTS")
+
+
+def need_chromium() -> None:
+    """Skip the calling test module unless Playwright and Debian's Chromium are both installed."""
+    pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module", name="browser")
+def chromium():
+    """Debian's Chromium under Playwright, one for a test module (import it as the `browser` fixture)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`trigger web serve` in its own process, its log (stderr) kept."""
+
+    def __init__(self, tmp_path: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp_path / "serve.log"
+        self.log = open(self.log_path, "w")  # closed in stop()
+        env = {**os.environ, "TRIGGER_OUTBOX": str(tmp_path / "outbox")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "cli.py", "web", "serve", "--port", str(self.port)],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + HANG
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/apply", timeout=5).read()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"the server did not start:\n{self.log_path.read_text()}") from None
+                time.sleep(0.2)
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=HANG)
+        self.log.close()
+        return code
+
+
+@pytest.fixture(name="server")
+def door_server(db, tmp_path):
+    """`trigger web serve` over the test's own database (import it as the `server` fixture)."""
+    s = Server(tmp_path)
+    yield s
+    s.stop()
+
+
+def new_page(browser, width: int = 1280):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    context.set_default_timeout(HANG * 1000)  # waits for a page or an element end only on a hang
+    return context.new_page()
+
+
+def shot(page, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def fill_date(page, legend: str, day) -> None:
+    group = page.get_by_role("group", name=legend)
+    group.get_by_label({"en": "Day", "cy": "Diwrnod"}[page.locator("html").get_attribute("lang")]).fill(
+        str(day.day)
+    )
+    group.locator("input").nth(1).fill(str(day.month))
+    group.locator("input").nth(2).fill(str(day.year))
+
+
+def fill_incident(page, text: str, days: int, agency: str, hate: str, ref: str = "") -> None:
+    lang = page.locator("html").get_attribute("lang")
+    w = WORDS[lang]
+    page.get_by_label(w["what"]).fill(text)
+    fill_date(page, w["when"], ago(days))
+    fill_date(page, w["reported"], ago(days - 1))
+    page.get_by_role("group", name=w["to"]).get_by_label(agency).check()
+    if ref:
+        page.get_by_label(w["ref"]).fill(ref)
+    page.get_by_role("group", name=w["hate"]).get_by_label(hate, exact=True).check()
+    press(page, w["continue"])
+
+
+WORDS = {
+    "en": {
+        "start": "Start now",
+        "continue": "Continue",
+        "me": "Me: I have experienced the anti-social behaviour",
+        "someone": "Someone else: I am applying for them with their permission",
+        "name": "What is your full name?",
+        "by_email": "By email",
+        "email": "Email address",
+        "english": "English",
+        "what": "What happened?",
+        "when": "When did it happen?",
+        "reported": "When did you report it?",
+        "to": "Who did you report it to?",
+        "ref": "Reference number (optional)",
+        "hate": "Do you think it was motivated by hate?",
+        "no": "No",
+        "why": "Why are you unhappy with the response to your reports?",
+        "needs": "Do you have any accessibility needs? (optional)",
+        "agree": "I agree to this information being shared with the partner agencies for this review",
+        "send": "Accept and send",
+        "sent": "Application sent",
+    },
+    "cy": {
+        "start": "Dechrau nawr",
+        "continue": "Parhau",
+        "me": "Fi: rwyf wedi profi'r ymddygiad gwrthgymdeithasol",
+        "name": "Beth yw eich enw llawn?",
+        "by_email": "Drwy e-bost",
+        "email": "Cyfeiriad e-bost",
+        "welsh": "Cymraeg",
+        "what": "Beth ddigwyddodd?",
+        "when": "Pryd digwyddodd hyn?",
+        "reported": "Pryd rhoesoch wybod amdano?",
+        "to": "I bwy y rhoesoch wybod amdano?",
+        "ref": "Cyfeirnod (dewisol)",
+        "hate": "Ydych chi'n credu mai casineb oedd y cymhelliad?",
+        "no": "Nac ydw",
+        "why": "Pam ydych chi'n anhapus â'r ymateb i'ch adroddiadau?",
+        "needs": "Oes gennych unrhyw anghenion hygyrchedd? (dewisol)",
+        "agree": (
+            "Rwy'n cytuno i'r wybodaeth hon gael ei rhannu â'r asiantaethau partner ar gyfer yr adolygiad hwn"
+        ),
+        "send": "Derbyn ac anfon",
+        "sent": "Cais wedi'i anfon",
+    },
+}
+
+
+def reference_of(page) -> str:
+    return page.locator(".app-reference").inner_text().strip()
+
+
+def victim_journey(page, lang: str, name: str, email: str, language_choice: str) -> str:
+    w = WORDS[lang]
+    press(page, w["start"])
+    page.get_by_label(w["me"]).check()
+    press(page, w["continue"])
+    page.get_by_label(w["name"]).fill(name)
+    press(page, w["continue"])
+    page.get_by_label(w["by_email"]).check()
+    page.get_by_label(w["email"]).fill(email)
+    press(page, w["continue"])
+    page.get_by_label(language_choice, exact=True).check()
+    press(page, w["continue"])
+    return w
+
+
+def press(page, name: str) -> None:
+    """Press a form's button and wait for the page it leads to: a click alone returns before the
+    answer arrives, and on a busy machine the next look would still see the old page."""
+    with page.expect_navigation():
+        page.get_by_role("button", name=name).click()
+
+
+def axe(page, what: str, found: list) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    for v in results.response["violations"]:
+        targets = [n["target"] for n in v["nodes"]][:3]
+        found.append(f"{what}: {v['id']} ({v['impact']}) {v['help']} {targets}")
+    # WCAG 1.4.10 reflow: at 320 CSS pixels (a 1280-pixel screen zoomed to 400%, so 200% as well)
+    # nothing needs scrolling sideways
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    if wide > page.viewport_size["width"]:
+        found.append(f"{what}: {wide} pixels wide in a {page.viewport_size['width']}-pixel window")
+    shot(page, what)
+
+
+PART_WORDS = {
+    "en": {"continue": "Continue", "send": "Send", "appeal": "Send your appeal", "case": "Case"},
+    "cy": {"continue": "Parhau", "send": "Anfon", "appeal": "Anfon eich apêl", "case": "Achos"},
+}
+
+
+def follow(page, href: str) -> None:
+    with page.expect_navigation():
+        page.locator(f'main a[href="{href}"]').first.click()
+
+
+def case_page(browser, server, link: str, lang: str, width: int):
+    page = new_page(browser, width)
+    page.goto(server.url + link)
+    if lang == "cy":
+        with page.expect_navigation():
+            page.get_by_role("link", name="Cymraeg").click()
+    assert page.get_by_role("heading", level=1).inner_text().startswith(PART_WORDS[lang]["case"])
+    return page

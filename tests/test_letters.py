@@ -190,14 +190,17 @@ def test_every_kind_carries_the_cases_facts(db, case):
         case,
         "--dismissed",
         "--by",
-        "Chair of Melton CSP",
+        "Alex Chair",
         "--reason",
         "The review considered every report.",
         "--on",
         "2026-04-20",
     )
     decided = letter(db, case, "appeal_outcome", "--on", "2026-04-20")
-    assert "On 20 April 2026 Chair of Melton CSP decided your appeal" in decided
+    assert (
+        "On 20 April 2026 Alex Chair, the independent chair of another Community Safety Partnership in "
+        "Leicester, Leicestershire and Rutland, decided your appeal"
+    ) in " ".join(decided.split())
     assert (
         "Your appeal is not upheld. The decision stands." in decided and "This decision is final." in decided
     )
@@ -832,3 +835,24 @@ def test_one_complaint_is_counted_as_one_and_typed_words_are_quoted_in_both_lang
     delay = " ".join(delay.split())
     assert "The reason we recorded: “two agencies have not replied yet.”" in delay
     assert "Y rheswm a gofnodwyd gennym: “two agencies have not replied yet.”" in delay
+
+
+def test_the_appeal_outcome_names_the_deciders_role_and_body_in_both_languages(trigger):
+    ref = welsh_case(trigger)
+    trigger("appeal", ref, "--received", "2026-03-20", "--grounds", "facts", "--on", "2026-03-20")
+    trigger(
+        "appeal-decision",
+        ref,
+        *("--dismissed", "--by", "Alex Chair", "--reason", "every report was considered"),
+        *("--on", "2026-04-01"),
+    )
+    text = " ".join(letter(trigger, ref, "appeal_outcome", "--on", "2026-04-01").split())
+    assert (
+        "On 1 April 2026 Alex Chair, for the Office of the Police and Crime Commissioner for Gwent, "
+        "decided your appeal against the threshold decision."
+    ) in text
+    assert (
+        "Y sawl a wnaeth y penderfyniad oedd Alex Chair, ar ran Swyddfa Comisiynydd yr Heddlu a "
+        "Throseddu Gwent."
+    ) in text
+    assert "The reason recorded with the decision: “every report was considered.”" in text

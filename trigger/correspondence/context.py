@@ -487,6 +487,7 @@ def _appeal_route(
     window = pol.timescales["appeal_window"]
     return {
         "body": pol.appeal_body,
+        "decider": pol.appeal_decider,
         # what an appeal from this letter would be against: the grounds are framed by it
         "against": "outcome" if kind == "outcome" else "threshold" if opened else None,
         "grounds": [

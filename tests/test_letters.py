@@ -856,3 +856,26 @@ def test_the_appeal_outcome_names_the_deciders_role_and_body_in_both_languages(t
         "Throseddu Gwent."
     ) in text
     assert "The reason recorded with the decision: “every report was considered.”" in text
+
+
+def test_the_chairs_report_form_gives_the_threshold_reasoning_first(db, tmp_path):
+    ref, first, late = not_met_case(db)
+    db("decide", ref, "--not-met", "--reason", "only one complaint in time", "--on", "2026-03-10")
+    db("appeal", ref, "--received", "2026-03-20", "--grounds", "facts", "--on", "2026-03-20")
+    out = tmp_path / "bundle.zip"
+    db("bundle", ref, "-o", out, "--on", "2026-03-20")
+    with zipfile.ZipFile(out) as zf:
+        form = zf.read("01-report-form.txt").decode()
+    assert form.index(
+        "Threshold reasoning, as recorded with the decision of 2026-03-10: not met."
+    ) < form.index("Received: 2026-03-02")
+    assert "  The reason recorded with the decision: “only one complaint in time.”" in form
+    assert (
+        "Counted: 1 complaint of 2, against a threshold of 3:\n"
+        f"  #{first} occurred 2026-02-01, reported 2026-02-02 to emh\n"
+        "Not counted, and why:\n"
+        f"  #{late} occurred 2025-12-01, reported 2026-01-20 to cbc: reported 50 days after the behaviour; "
+        "the limit is one month (the month beginning with 1 December 2025 ended on 31 December 2025)\n"
+    ) in form
+    assert "Local hate route: No qualifying complaint is about a hate incident" in form
+    assert "In full: The application was made on 2 March 2026." in " ".join(form.split())

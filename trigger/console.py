@@ -464,7 +464,7 @@ def _print_letters(letters: list[dict]) -> None:
         return
     click.echo("Letters (the register; `trigger letter REF --issued N -o FILE` gives one back as sent):")
     for lt in letters:
-        fixed = ", ".join(dict.fromkeys(c["field"] for c in lt["corrected_since"]))
+        fixed = ", ".join(dict.fromkeys(c["fact"] for c in lt["corrected_since"]))
         click.echo(
             f"  {lt['number']}. {lt['kind']} {lt['issued_on']} ({lt['format']}, sha256 {lt['hash'][:12]})"
             + (" edited, as sent" if lt["edited"] else "")

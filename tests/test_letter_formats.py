@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import zipfile
 
 import docx
 import pypdf
@@ -212,6 +213,18 @@ def test_a_bilingual_docx_is_welsh_first_marked_welsh_and_english_starts_a_page(
     assert language(paragraphs[welsh]) == "cy-GB" and language(paragraphs[english]) == "en-GB"
     assert "Cawsom y cais ar 2 Mawrth 2026." in " ".join(texts[welsh:english])
     assert any("Tudalen" in p.text for p in document.sections[0].footer.paragraphs)
+    # the running header on every page, and properties naming the partnership, the letter, the language
+    section = document.sections[0]
+    assert not section.different_first_page_header_footer
+    assert section.header.paragraphs[0].text.endswith(f"Safer Gwent Community Safety Partnership\t{ref}")
+    props = document.core_properties
+    assert props.author == "Safer Gwent Community Safety Partnership" and props.language == "cy-GB"
+    assert props.title.endswith(f"Your application for an ASB Case Review ({ref})")
+    with zipfile.ZipFile(out) as zf:
+        assert "docProps/thumbnail.jpeg" not in zf.namelist()
+        app = zf.read("docProps/app.xml").decode()
+    assert "<Application>Community Trigger</Application>" in app and "Macintosh" not in app
+    assert "<Company>Safer Gwent Community Safety Partnership</Company>" in app
 
 
 def test_docx_needs_a_file_and_keeps_names_exactly(db, tmp_path):

@@ -80,9 +80,11 @@ def test_without_harfbuzz_subset_the_fonts_are_subset_by_fonttools(monkeypatch):
     with_harfbuzz = render.pdf(html)
     import weasyprint.pdf.fonts
 
+    harfbuzz = weasyprint.pdf.fonts.harfbuzz_subset  # None on a host without libharfbuzz-subset0
     monkeypatch.setattr(weasyprint.pdf.fonts, "harfbuzz_subset", None)
     with_fonttools = render.pdf(html)
-    assert with_fonttools != with_harfbuzz  # the other subsetter was used
+    if harfbuzz is not None:
+        assert with_fonttools != with_harfbuzz  # the other subsetter was used
     for data in (with_harfbuzz, with_fonttools):
         assert "Ŵyr ŷd — bold italic" in pdf_text(data)
         names = fonts_of(data)

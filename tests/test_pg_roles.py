@@ -6,7 +6,8 @@ than the command line gives them.
 Real logins on the real server (127.0.0.1:5432, TRIGGER_TEST_DB's when set): created here with
 unique names, set up by the county's own recipe (README, "A county on one PostgreSQL database": an
 owner login runs `init`, `partnership add`, `db grant` and registers people), dropped afterwards. These
-run in the SQLite pass too, and skip only when the server cannot be reached.
+run in the SQLite pass, and skip only when the server cannot be reached; being on the server whatever the
+pass, they are marked `any_engine` so that the PostgreSQL pass does not run them a second time.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ NAMES = {
     "view_a": "Vin Viewer",
 }
 GROUP_ROLES = ("admin", "manager", "reviewer", "chair", "clerk", "viewer")
+pytestmark = pytest.mark.any_engine
+
 COMPLAINTS = (("2026-01-10", "2026-01-12"), ("2026-01-20", "2026-01-21"), ("2026-02-03", "2026-02-04"))
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,12 +169,37 @@ def upgrade(engine: Engine, revision: str = "head", *, adopt: bool = False) -> S
         return state  # nothing to apply: skip loading Alembic and its environment
     from alembic import command
 
-    with engine.begin() as conn:
+    with migrating(engine) as conn:
         if current_revisions(conn) is None and inspect(conn).has_table("review_case"):
             # adopted: its tables matched the models of this code, so it is at this code's newest revision
             command.stamp(_config(conn), "head")
         command.upgrade(_config(conn), revision)
     return schema_state(engine)
+
+
+@contextmanager
+def migrating(engine: Engine) -> Iterator[Connection]:
+    """One transaction for a migration. On SQLite a batch migration rebuilds a table (copy, drop the
+    old, rename), and dropping a table that other rows refer to fails while foreign keys are enforced;
+    SQLite ignores the switch inside a transaction, so enforcement is off from before BEGIN, and the
+    references are checked before COMMIT instead (https://www.sqlite.org/lang_altertable.html)."""
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                yield conn
+                if raw is not None:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise InvalidInput(
+                            f"the migration left a row of {broken[0]} pointing at a missing row of "
+                            f"{broken[2]}; nothing was changed"
+                        )
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def adoption_problems(engine: Engine) -> list[str]:

@@ -517,6 +517,7 @@ def _pdf_ua(document, pdf) -> None:
                     cell.setdefault("A", pydyf.Dictionary({"O": "/Table"}))
                     cell["A"]["Scope"] = "/Row" if row_header else "/Column"
     objects = {o.reference: o for o in pdf.objects if isinstance(o, pydyf.Object)}
+    _section_languages(document, pdf, objects)
     root = objects[pdf.catalog["StructTreeRoot"]]
     placed: set = set()
     stack = list(root["K"])
@@ -548,6 +549,25 @@ def _pdf_ua(document, pdf) -> None:
                 stream[i - 1] = "/Artifact"
                 item.clear()
                 item["Type"] = "/Pagination"
+
+
+def _section_languages(document, pdf, objects: dict) -> None:
+    """Each part of a bilingual letter tagged with its language (a `<section lang>`), not only the
+    document's first: WeasyPrint gives a structure element no /Lang. The English part starts a new
+    page, so a page holds one language's section, and each section's element on it takes that
+    language."""
+    import pydyf
+
+    on_page: dict = {}  # page reference -> the languages of the sections drawn on it
+    for index, page in enumerate(document.pages):
+        for box in _boxes(page._page_box):
+            if box.element_tag == "section" and box.element is not None and box.element.attrib.get("lang"):
+                on_page.setdefault(pdf.page_references[index], set()).add(box.element.attrib["lang"])
+    for element in objects.values():
+        if isinstance(element, pydyf.Dictionary) and element.get("S") == "/Sect":
+            languages = on_page.get(element.get("Pg"), set())
+            if len(languages) == 1:
+                element["Lang"] = pydyf.String(next(iter(languages)))
 
 
 def _boxes(box):

@@ -59,6 +59,10 @@ def test_the_pdf_is_tagged_and_uses_only_the_bundled_fonts(trigger, tmp_path, po
         ]
         assert len(artifacts) == (1 if number == 1 else 3), number  # page 1 shows the letterhead instead
         assert all(a["/Type"] == "/Pagination" for a in artifacts)
+    # each part tagged with its own language: a bilingual letter's English part is English
+    parts = [str(e["/Lang"]) for e in structure(catalog["/StructTreeRoot"]) if e["/S"] == "/Sect"]
+    assert parts[0] == ("cy" if policy == "wales" else "en") and parts[-1] == "en", parts
+    assert parts == sorted(parts), parts  # the Welsh part first, then the English (each maybe split by pages)
 
 
 def structure(node):

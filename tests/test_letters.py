@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import tempfile
 import zipfile
 from datetime import date
 
@@ -796,3 +797,26 @@ def test_a_ground_open_only_against_a_threshold_decision_is_not_offered_against_
         "appeal", ref, "--received", "2026-03-25", "--grounds", "threshold", "--on", "2026-03-25"
     )
     assert "'threshold' is not a ground of appeal" in refused.stderr
+
+
+def test_a_compiled_template_is_used_until_its_text_changes(tmp_path, monkeypatch):
+    from letters import render
+
+    shipped, temp = tmp_path / "templates", tmp_path / "tmp"
+    shipped.mkdir()
+    temp.mkdir()
+    monkeypatch.setattr(render, "TEMPLATES_DIR", shipped)
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+
+    def letter() -> str:  # each command starts with a fresh environment
+        monkeypatch.setattr(render, "_default_env", None)
+        return render.environment().get_template("note.html").render(name="Ann")
+
+    (shipped / "note.html").write_text("Dear {{ name }}")
+    assert letter() == "Dear Ann"
+    [folder] = temp.iterdir()  # Jinja's private folder for this user, with the compiled template
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    assert len(list(folder.iterdir())) == 1
+    assert letter() == "Dear Ann"
+    (shipped / "note.html").write_text("Dyma {{ name }}")  # edited: compiled again
+    assert letter() == "Dyma Ann"

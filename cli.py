@@ -12,8 +12,8 @@ one place (`TriggerGroup.invoke`).
 
 Imports, one rule: `trigger --help` must not load the engine, so at the top of this file are only the
 standard library, click and the light modules of the face (`trigger.codes`, `trigger.errors`,
-`trigger.settings`, `trigger.console`). A command imports each engine module it calls on its first
-lines, as `from <package> import <module>` (`from trigger.cases import moves`), then calls
+`trigger.settings`, `trigger.console`, `letters.words`). A command imports each engine module it calls
+on its first lines, as `from <package> import <module>` (`from trigger.cases import moves`), then calls
 `module.function(...)`: never a name out of a module, never an alias.
 """
 
@@ -32,6 +32,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
+from letters.words import plural
 from trigger import codes, console, errors, settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -1194,7 +1195,7 @@ def consult(c, reference, response, share_plan, on):
     if share_plan:
         actions = duties.share_plan(c.app, reference, on=on)
         click.echo(
-            f"The draft action plan of {reference.upper()} ({actions} action{'s' if actions != 1 else ''}) "
+            f"The draft action plan of {reference.upper()} ({plural(actions, '{n} action', '{n} actions')}) "
             "is shared with the applicant at their case page."
         )
         return
@@ -1356,7 +1357,7 @@ def incidents_import(c, file, column_map, date_format, skip_bad, as_json):
     click.echo(
         f"Imported {result.imported} of {result.rows} rows from {result.file}"
         + (f"; {result.already_held} already held" if result.already_held else "")
-        + (f"; {len(result.bad)} bad row{'s' if len(result.bad) != 1 else ''} skipped" if result.bad else "")
+        + (f"; {plural(len(result.bad), '{n} bad row', '{n} bad rows')} skipped" if result.bad else "")
         + "."
     )
 
@@ -1892,7 +1893,7 @@ def letters_check(folder):
     for line in problems:
         click.echo(line)
     if problems:
-        raise click.ClickException(f"{len(problems)} problem(s) in {folder}")
+        raise click.ClickException(f"{plural(len(problems), '{n} problem', '{n} problems')} in {folder}")
     click.echo(f"{folder}: every template is fine.")
 
 
@@ -2048,7 +2049,7 @@ def calendar_ics(c, reviewer, output, force):
     if target is not None:
         outputs.write(target, content)
         count = content.count(b"BEGIN:VEVENT")
-        click.echo(f"Wrote {count} event{'s' if count != 1 else ''} to {output}.", err=True)
+        click.echo(f"Wrote {plural(count, '{n} event', '{n} events')} to {output}.", err=True)
     else:
         click.echo(content, nl=False)
 
@@ -2103,7 +2104,10 @@ def reminders_retry(c, reference):
     count = undelivered.retry(c.app, reference)
     where = f" on {reference.upper()}" if reference else ""
     if count:
-        click.echo(f"Put back {count} reminder(s){where}; the next `trigger reminders run` sends them.")
+        click.echo(
+            f"Put back {plural(count, '{n} reminder', '{n} reminders')}{where}; "
+            "the next `trigger reminders run` sends them."
+        )
     else:
         click.echo(f"No failed reminders{where}.")
 
@@ -2171,7 +2175,7 @@ def web_link(c, reference, revoke, reissue, reason, on):
         raise click.UsageError("give --revoke or --reissue, not both")
     if revoke:
         count = links.revoke(c.app, reference, reason=reason, on=on)
-        click.echo(f"{reference.strip().upper()}: {count} link{'' if count == 1 else 's'} revoked.")
+        click.echo(f"{reference.strip().upper()}: {plural(count, '{n} link', '{n} links')} revoked.")
         return
     issued = links.issue(c.app, reference, reissue=reissue, reason=reason, on=on)
     click.echo(issued.link)
@@ -2308,7 +2312,8 @@ def report_annual(
         for f in failed:
             click.echo(f"Inconsistent: {f['name']}: {f['detail']}", err=True)
         raise click.ClickException(
-            f"{len(failed)} consistency check(s) failed; correct the records before publishing"
+            f"{plural(len(failed), '{n} consistency check', '{n} consistency checks')} failed; "
+            "correct the records before publishing"
         )
 
 

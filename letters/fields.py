@@ -91,6 +91,7 @@ FIELDS: dict = {
     },
     "appeal_route": {
         "body": None,
+        "decider": None,  # who decides an appeal, after their name: a role and the body they act for
         "against": None,
         "grounds": [{"code": None, "text": None}],
         "last_day": None,

@@ -41,6 +41,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from letters.fields import template_paths, unknown_field
 from letters.glossary import GlossaryError, welsh, welsh_name
+from letters.words import number, plural, quoted
 from trigger.codes import LETTER_KINDS
 from trigger.errors import MissingDependency
 
@@ -126,12 +127,6 @@ def clock(value) -> str:
     return str(value)[11:16]
 
 
-def number(n, lang: str = "en") -> str:
-    from babel.numbers import format_decimal
-
-    return format_decimal(n, locale="cy" if lang == "cy" else "en_GB")
-
-
 def andlist(items, lang: str = "en") -> str:
     """`["A", "B", "C"]` -> `A, B and C` (English, CLDR's list pattern), `A, B a C` (Welsh: "ac" before
     a vowel; CLDR writes the choice as "a(c)")."""
@@ -145,16 +140,6 @@ def andlist(items, lang: str = "en") -> str:
     last = items[-1]
     joiner = "ac" if last[:1].lower() in "aeiouwyâêîôûŵŷ" else "a"
     return f"{', '.join(items[:-1])} {joiner} {last}"
-
-
-def plural(n, one: str, other: str, lang: str = "en") -> str:
-    """`plural(3, "{n} action", "{n} actions")` -> `3 actions`: the form CLDR's plural rule picks for
-    the language ("one" or any other category), with the number formatted for it. A Welsh letter
-    writes its other form as "{n} o ..." (with the soft mutation), which suits every number but one."""
-    from babel import Locale
-
-    category = Locale.parse("cy" if lang == "cy" else "en_GB").plural_form(n)
-    return (one if category == "one" else other).replace("{n}", number(n, lang))
 
 
 @pass_context
@@ -183,6 +168,7 @@ FILTERS = {
     "clock": clock,
     "number": number,
     "andlist": andlist,
+    "quoted": quoted,
     "cy": _cy,
     "cyname": _cyname,
 }
@@ -540,5 +526,84 @@ def pdf(html: str) -> bytes:
     css = weasyprint.CSS(string=_font_css(), font_config=fonts, url_fetcher=fetcher)
     # no base URL: a relative address resolves to nothing, and the fetcher refuses it anyway
     return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf(
-        stylesheets=[css], font_config=fonts, pdf_variant="pdf/ua-1"
+        stylesheets=[css], font_config=fonts, pdf_variant="pdf/ua-1", finisher=_pdf_ua
     )
+
+
+def _pdf_ua(document, pdf) -> None:
+    """What WeasyPrint's PDF/UA tagging leaves to us: each table header cell's scope (Matterhorn
+    15-003), and the running header and page numbers, drawn in the page margins, marked as pagination
+    artifacts rather than as content with no place in the structure tree (Matterhorn 01-001)."""
+    import pydyf
+
+    for page in document.pages:
+        for row in _boxes(page._page_box):
+            if row.element_tag != "tr":
+                continue
+            # a header cell heads its row when its HTML says so, or when the row also holds data cells
+            heads_row = any(c.element_tag == "td" for c in row.children)
+            for box in row.children:
+                cell = getattr(box, "mark", None)
+                if box.element_tag == "th" and isinstance(cell, pydyf.Dictionary):
+                    scope = box.element.attrib.get("scope") if box.element is not None else None
+                    row_header = scope == "row" if scope in ("row", "col") else heads_row
+                    cell.setdefault("A", pydyf.Dictionary({"O": "/Table"}))
+                    cell["A"]["Scope"] = "/Row" if row_header else "/Column"
+    objects = {o.reference: o for o in pdf.objects if isinstance(o, pydyf.Object)}
+    _section_languages(document, pdf, objects)
+    root = objects[pdf.catalog["StructTreeRoot"]]
+    placed: set = set()
+    stack = list(root["K"])
+    while stack:
+        ref = stack.pop()
+        if ref in placed or ref not in objects:
+            continue
+        placed.add(ref)
+        stack += [k for k in objects[ref].get("K", []) if not isinstance(k, int)]
+    margins: dict = {}  # page -> the marked-content ids of elements outside the tree: the margin boxes
+    for ref, element in objects.items():
+        if (
+            isinstance(element, pydyf.Dictionary)
+            and element.get("Type") == "/StructElem"
+            and ref not in placed
+        ):
+            if "Pg" in element:
+                margins.setdefault(element["Pg"], set()).update(k for k in element["K"] if isinstance(k, int))
+    for page_ref, ids in margins.items():
+        contents = objects[page_ref]["Contents"]
+        stream = objects[contents].stream
+        for i, item in enumerate(stream):
+            if (
+                isinstance(item, pydyf.Dictionary)
+                and item.get("MCID") in ids
+                and i
+                and stream[i + 1] == b"BDC"
+            ):
+                stream[i - 1] = "/Artifact"
+                item.clear()
+                item["Type"] = "/Pagination"
+
+
+def _section_languages(document, pdf, objects: dict) -> None:
+    """Each part of a bilingual letter tagged with its language (a `<section lang>`), not only the
+    document's first: WeasyPrint gives a structure element no /Lang. The English part starts a new
+    page, so a page holds one language's section, and each section's element on it takes that
+    language."""
+    import pydyf
+
+    on_page: dict = {}  # page reference -> the languages of the sections drawn on it
+    for index, page in enumerate(document.pages):
+        for box in _boxes(page._page_box):
+            if box.element_tag == "section" and box.element is not None and box.element.attrib.get("lang"):
+                on_page.setdefault(pdf.page_references[index], set()).add(box.element.attrib["lang"])
+    for element in objects.values():
+        if isinstance(element, pydyf.Dictionary) and element.get("S") == "/Sect":
+            languages = on_page.get(element.get("Pg"), set())
+            if len(languages) == 1:
+                element["Lang"] = pydyf.String(next(iter(languages)))
+
+
+def _boxes(box):
+    yield box
+    for child in getattr(box, "children", ()):
+        yield from _boxes(child)

@@ -9,7 +9,9 @@ and drifts from the first. Names are written as text runs, so `A & B <x>` stays 
 The document is meant to be edited before it is sent: real headings (Heading 1 and 2, so Word's
 navigation pane and screen readers see the structure), bulleted lists, the action plan as a Word
 table whose header row repeats, the Welsh half marked as Welsh (cy-GB) for Word's proofing, the
-sign-off kept together, and the page number in the footer. The same facts give the same bytes.
+sign-off kept together, the partnership and the reference in a header on every page, and the page
+number in the footer. The document's properties name the letter, the partnership and the language,
+never the template it was made from. The same facts give the same bytes.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ def docx_of(html: str, dated: date | None = None) -> bytes:
     body = parse(html)
     builder = _Builder(doc, body)
     builder.walk(body, lang="cy-GB" if document_language(html) == "cy" else "en-GB")
+    _header(doc, body)
     _footer(doc, bilingual=builder.bilingual)
     _properties(doc, html, body, dated or date(2000, 1, 1))
     out = io.BytesIO()
@@ -119,6 +122,29 @@ def _language(element, lang: str) -> None:
     node.set(qn("w:val"), lang)
 
 
+def _header(doc, body: Element) -> None:
+    """The running header on every page, as the PDF's: the partnership (its Welsh name first in a
+    bilingual letter) at the left, the reference at the right."""
+    from docx.enum.text import WD_TAB_ALIGNMENT
+    from docx.shared import Mm, Pt, RGBColor
+
+    section = doc.sections[0]
+    section.different_first_page_header_footer = False
+    para = section.header.paragraphs[0]
+    para.paragraph_format.tab_stops.add_tab_stop(Mm(170), WD_TAB_ALIGNMENT.RIGHT)
+    names = [(n.text(), _lang(n.attrs.get("lang"), "en-GB")) for n in _all_of_class(body, "partnership")]
+    pieces: list[tuple[str, str]] = []
+    for i, (name, lang) in enumerate(names):
+        pieces += [(" / ", "en-GB")] if i else []
+        pieces.append((name, lang))
+    pieces.append(("\t" + _text_of_class(body, "reference"), "en-GB"))
+    for text, lang in pieces:
+        run = para.add_run(text)
+        run.font.size = Pt(8.5)
+        run.font.color.rgb = RGBColor(0x44, 0x44, 0x44)
+        _language(run._r, lang)
+
+
 def _footer(doc, bilingual: bool) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt
@@ -161,11 +187,39 @@ def _properties(doc, html: str, body: Element, dated: date) -> None:
     title = re.search(r"<title>(.*?)</title>", html, re.S)
     props = doc.core_properties
     props.title = _SPACE.sub(" ", _unescape(title.group(1))).strip() if title else ""
-    props.author = props.last_modified_by = _text_of_class(body, "partnership")
+    names = _all_of_class(body, "partnership")  # a bilingual letter names it in Welsh first
+    props.author = props.last_modified_by = names[-1].text() if names else ""
     props.language = "cy-GB" if document_language(html) == "cy" else "en-GB"
     props.created = props.modified = datetime(dated.year, dated.month, dated.day, 9, 0)
     props.revision = 1
-    props.comments = props.keywords = props.subject = props.category = ""
+    props.comments = props.subject = ""
+    props.category = "ASB Case Review letter"
+    props.keywords = _text_of_class(body, "reference")
+    _application(doc, props.author, props.title)
+
+
+def _application(doc, partnership: str, title: str) -> None:
+    """The extended properties (docProps/app.xml) of this letter, in place of python-docx's template's
+    ("Microsoft Macintosh Word", Normal.dotm), and no template thumbnail."""
+    from xml.sax.saxutils import escape
+
+    package = doc.part.package
+    for rel_id, rel in list(package.rels.items()):
+        if rel.reltype.endswith("/metadata/thumbnail"):
+            del package.rels[rel_id]
+    app = next((p for p in package.iter_parts() if p.partname == "/docProps/app.xml"), None)
+    if app is None:
+        return
+    app._blob = (
+        "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+        '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
+        'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+        "<Application>Community Trigger</Application><DocSecurity>0</DocSecurity>"
+        '<TitlesOfParts><vt:vector size="1" baseType="lpstr">'
+        f"<vt:lpstr>{escape(title)}</vt:lpstr></vt:vector></TitlesOfParts>"
+        f"<Company>{escape(partnership)}</Company>"
+        "</Properties>"
+    ).encode()
 
 
 def _unescape(text: str) -> str:
@@ -175,13 +229,18 @@ def _unescape(text: str) -> str:
 
 
 def _text_of_class(body: Element, name: str) -> str:
-    stack = [body]
+    found = _all_of_class(body, name)
+    return found[0].text() if found else ""
+
+
+def _all_of_class(body: Element, name: str) -> list[Element]:
+    out, stack = [], [body]
     while stack:
         node = stack.pop(0)
         if name in node.classes():
-            return node.text()
+            out.append(node)
         stack.extend(node.elements())
-    return ""
+    return out
 
 
 def _fixed_zip(data: bytes) -> bytes:

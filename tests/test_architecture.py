@@ -290,7 +290,14 @@ def test_the_read_tables_are_generated_from_the_models():
 
 
 COMMAND_LINE = ("cli.py", "trigger/console.py")
-COMMAND_LINE_TOP = ("click", "trigger.codes", "trigger.errors", "trigger.settings", "trigger.console")
+COMMAND_LINE_TOP = (
+    "click",
+    "trigger.codes",
+    "trigger.errors",
+    "trigger.settings",
+    "trigger.console",
+    "letters.words",
+)
 
 
 @pytest.mark.parametrize("path", COMMAND_LINE)

@@ -136,7 +136,7 @@ def test_a_letter_issued_before_a_correction_is_marked_and_kept_as_sent(db, tmp_
     assert [c["field"] for c in letters[0]["corrected_since"]] == ["case.address"]
     assert letters[1]["corrected_since"] == []
     assert "1. threshold_met 2025-05-06 (txt, sha256 " in db("show", ref).stdout
-    assert "facts since corrected: case.address" in db("show", ref).stdout
+    assert "facts since corrected: the applicant's address" in db("show", ref).stdout
     # the register still gives back exactly what was sent
     db("letter", ref, "--issued", "1", "-o", tmp_path / "sent.txt")
     assert (tmp_path / "sent.txt").read_text() == sent
@@ -178,6 +178,31 @@ def test_a_complaint_correction_feeds_the_check_and_flags_the_decided_case(db):
     assert fixes == {"occurred": ("2025-04-03", "2025-03-11"), "reported": ("2025-04-04", "2025-04-20")}
     event = next(e for e in shown["events"] if e["event"] == "incident_update")
     assert event["detail"]["incident"] == 3 and event["reason"] == "CAD date"
+
+
+def test_a_corrected_complaint_marks_only_the_letters_that_showed_it_and_says_so_in_words(db):
+    ref = db.json(
+        "activate",
+        *("--applicant", "Ann Example", "--received", "2025-05-01", "--channel", "online"),
+        *("--statement", "Nothing has changed", "--address", "12 Ashby Road", "--postcode", "LE11 3AA"),
+    )["reference"]
+    db("letter", ref, "acknowledgement", "--format", "txt", "--on", "2025-05-01")  # before any complaint
+    for occurred, reported in (
+        ("2025-03-10", "2025-03-12"),
+        ("2025-03-20", "2025-03-21"),
+        ("2025-04-03", "2025-04-04"),
+    ):
+        db("incident", "add", ref, *("--occurred", occurred, "--reported", reported, "--agency", "police"))
+    db("decide", ref, "--met", "--on", "2025-05-06")
+    db("letter", ref, "threshold_met", "--format", "txt", "--on", "2025-05-06")
+    db("incident", "update", "3", "--reported", "2025-04-20", "--reason", "CAD date")
+    acknowledgement, met = db.json("show", ref)["letters"]
+    assert acknowledgement["corrected_since"] == []
+    assert [c["fact"] for c in met["corrected_since"]] == ["the date complaint 3 was reported"]
+    shown = db("show", ref).stdout
+    assert "threshold_met 2025-05-06 (txt, sha256 " in shown
+    assert "facts since corrected: the date complaint 3 was reported" in shown
+    assert "incident.reported" not in shown and shown.count("facts since corrected") == 1
 
 
 def test_a_correction_that_changes_nothing_the_check_says_raises_no_flag(db):
@@ -354,7 +379,7 @@ def test_init_on_a_database_with_cases_refuses_to_switch_policy_or_manager_unles
     _met_case(db)
     before = _events()
     policy = db.fails("init", "--policy", "richmond")
-    assert "this database holds 1 case(s); init would change the policy from llr to richmond" in policy.stderr
+    assert "this database holds 1 case; init would change the policy from llr to richmond" in policy.stderr
     assert policy.stderr.count("\n") == 1
     manager = db.fails("init", "--manager-email", "someone@else.example")
     assert "the manager from csm@example.gov.uk to someone@else.example" in manager.stderr

@@ -242,5 +242,5 @@ def test_rerunning_init_changes_the_named_partnership_only(trigger):
     assert rows["GW"]["manager_email"] == "gwent@example.gov.uk"
     assert rows["CITY"]["manager_email"] == "city@example.gov.uk"
     err = trigger.fails("init", "--partnership", "CHA", "--policy", "wales").stderr
-    assert "holds 1 case(s); init would change the policy from llr to wales" in err
+    assert "holds 1 case; init would change the policy from llr to wales" in err
     assert "this database has no partnership 'XX'" in trigger.fails("init", "--partnership", "XX").stderr

@@ -139,7 +139,7 @@ def test_on_sqlite_no_byte_of_the_person_is_left_in_the_file_its_wal_or_shm(db, 
     assert NAME.encode() in read("review_case") and REASON.encode() in read("correction")
 
     result = db("purge", "--closed-before", "2020-01-01")
-    assert "Purged personal data of 1 case(s)" in result.stdout and result.stderr == ""
+    assert "Purged personal data of 1 case" in result.stdout and result.stderr == ""
     files = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
     for f in files:
         if f.exists():
@@ -187,7 +187,7 @@ def test_on_postgresql_no_byte_of_the_person_is_left_in_the_table_files(db, old_
     assert NAME.encode() in _pg_bytes(relations["review_case:review_case"])  # the check can see it
 
     result = db("purge", "--closed-before", "2020-01-01")
-    assert "Purged personal data of 1 case(s)" in result.stdout and result.stderr == ""
+    assert "Purged personal data of 1 case" in result.stdout and result.stderr == ""
     raw_sql("CHECKPOINT")
     relations = _pg_relations()  # VACUUM FULL gave the tables new files
     left = {n: h for n, p in relations.items() if (h := _found(_pg_bytes(p)))}

@@ -218,7 +218,7 @@ def test_letters_check_names_each_reference_outside_the_letter_with_its_line(tri
         )
         assert f"{name}: line {line}: {what} points outside the letter" in out, (name, what)
     assert out.count("points outside the letter") == len(REFERENCES)
-    assert f"{len(REFERENCES)} problem(s) in {folder}" in result.stderr and "Traceback" not in result.stderr
+    assert f"{len(REFERENCES)} problems in {folder}" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_letters_check_accepts_the_logo_data_uris_and_links_within_the_letter(trigger, tmp_path):

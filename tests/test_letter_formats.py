@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import zipfile
 
 import docx
 import pypdf
@@ -47,6 +48,31 @@ def test_the_pdf_is_tagged_and_uses_only_the_bundled_fonts(trigger, tmp_path, po
     assert catalog["/Lang"] == ("cy" if policy == "wales" else "en")
     names = fonts_of(out.read_bytes())
     assert names and all(BUNDLED.match(n) for n in names), names  # no system font crept in
+    # PDF/UA: each header cell carries its scope (Matterhorn 15-003): the reference block heads rows
+    scopes = [str(e["/A"]["/Scope"]) for e in structure(catalog["/StructTreeRoot"]) if e["/S"] == "/TH"]
+    assert scopes and set(scopes) == {"/Row"}, scopes
+    # the running header and "Page N of M" are pagination artifacts, on every page
+    for number, page in enumerate(reader.pages, start=1):
+        operations = pypdf.generic.ContentStream(page.get_contents(), reader).operations
+        artifacts = [
+            args[1] for args, op in operations if op == b"BDC" and args[0] == "/Artifact" and len(args) > 1
+        ]
+        assert len(artifacts) == (1 if number == 1 else 3), number  # page 1 shows the letterhead instead
+        assert all(a["/Type"] == "/Pagination" for a in artifacts)
+    # each part tagged with its own language: a bilingual letter's English part is English
+    parts = [str(e["/Lang"]) for e in structure(catalog["/StructTreeRoot"]) if e["/S"] == "/Sect"]
+    assert parts[0] == ("cy" if policy == "wales" else "en") and parts[-1] == "en", parts
+    assert parts == sorted(parts), parts  # the Welsh part first, then the English (each maybe split by pages)
+
+
+def structure(node):
+    """Every structure element below a node of the structure tree."""
+    kids = node.get("/K", [])
+    for kid in kids if isinstance(kids, list) else [kids]:
+        kid = kid.get_object() if hasattr(kid, "get_object") else kid
+        if isinstance(kid, dict) and "/S" in kid:
+            yield kid
+            yield from structure(kid)
 
 
 @pytest.mark.slow
@@ -214,6 +240,18 @@ def test_a_bilingual_docx_is_welsh_first_marked_welsh_and_english_starts_a_page(
     assert language(paragraphs[welsh]) == "cy-GB" and language(paragraphs[english]) == "en-GB"
     assert "Cawsom y cais ar 2 Mawrth 2026." in " ".join(texts[welsh:english])
     assert any("Tudalen" in p.text for p in document.sections[0].footer.paragraphs)
+    # the running header on every page, and properties naming the partnership, the letter, the language
+    section = document.sections[0]
+    assert not section.different_first_page_header_footer
+    assert section.header.paragraphs[0].text.endswith(f"Safer Gwent Community Safety Partnership\t{ref}")
+    props = document.core_properties
+    assert props.author == "Safer Gwent Community Safety Partnership" and props.language == "cy-GB"
+    assert props.title.endswith(f"Your application for an ASB Case Review ({ref})")
+    with zipfile.ZipFile(out) as zf:
+        assert "docProps/thumbnail.jpeg" not in zf.namelist()
+        app = zf.read("docProps/app.xml").decode()
+    assert "<Application>Community Trigger</Application>" in app and "Macintosh" not in app
+    assert "<Company>Safer Gwent Community Safety Partnership</Company>" in app
 
 
 def test_docx_needs_a_file_and_keeps_names_exactly(db, tmp_path):

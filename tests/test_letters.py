@@ -191,14 +191,17 @@ def test_every_kind_carries_the_cases_facts(db, case):
         case,
         "--dismissed",
         "--by",
-        "Chair of Melton CSP",
+        "Alex Chair",
         "--reason",
         "The review considered every report.",
         "--on",
         "2026-04-20",
     )
     decided = letter(db, case, "appeal_outcome", "--on", "2026-04-20")
-    assert "On 20 April 2026 Chair of Melton CSP decided your appeal" in decided
+    assert (
+        "On 20 April 2026 Alex Chair, the independent chair of another Community Safety Partnership in "
+        "Leicester, Leicestershire and Rutland, decided your appeal"
+    ) in " ".join(decided.split())
     assert (
         "Your appeal is not upheld. The decision stands." in decided and "This decision is final." in decided
     )
@@ -422,14 +425,14 @@ def test_pdf_keeps_welsh_letters_and_the_em_dash(trigger, tmp_path):
         "Siân Llŷr",
         "Tŷ'r Ŵyl",
         "Heol y Dŵr",
-        "Only one complaint counts — two more are needed.",
+        "The reason recorded with the decision: “Only one complaint counts — two more are needed.”",
         "Safer Gwent Community Safety Partnership",
         "Tudalen 1 o 4 / Page 1 of 4",
         "Annwyl Siân Llŷr",
         "Y diwrnod olaf i apelio yw 9 Ebrill 2026",
         "The last day to appeal is 9 April 2026.",
     ):
-        assert fact in text, fact
+        assert fact in " ".join(text.split()), fact
     assert trigger.json("show", ref)["letters"][0]["kind"] == "threshold_not_met"
 
 
@@ -455,7 +458,7 @@ def test_welsh_policy_gives_bilingual_letters_welsh_first(trigger):
     cymraeg = text[welsh:english]
     assert "Ar 10 Mawrth 2026 gwnaethom benderfynu nad yw'r trothwy" in cymraeg and "Yn gywir," in cymraeg
     # the whole letter in Welsh, not a summary: the reasons, the signposting and the appeal route
-    assert "Gwnaethom gyfrif un gŵyn:" in cymraeg and "Nid yw'r cwynion hyn yn cyfrif:" in cymraeg
+    assert "Gwnaethom gyfrif un gŵyn:" in cymraeg and "Nid yw'r gŵyn hon yn cyfrif:" in cymraeg
     assert "rhoddwyd gwybod amdano 50 diwrnod ar ôl yr ymddygiad, a'r terfyn yw mis." in cymraeg
     assert "Help arall" in cymraeg and "Cymorth i Ddioddefwyr" in cymraeg
     assert "Swyddfa Comisiynydd yr Heddlu a Throseddu Gwent" in cymraeg
@@ -703,7 +706,7 @@ def test_the_delay_letter_gives_the_new_date_and_why(db, case):
         "2026-03-10",
     )
     assert "We will not be able to decide whether the threshold for a review is met by 16 March 2026" in text
-    assert "The reason: Two agencies have not replied yet." in text
+    assert "The reason we recorded: “Two agencies have not replied yet.”" in text
     assert "We now expect to decide whether the threshold for a review is met by 27 March 2026." in text
     assert db.json("show", case)["letters"][-1]["kind"] == "delay"
 
@@ -797,6 +800,86 @@ def test_a_ground_open_only_against_a_threshold_decision_is_not_offered_against_
         "appeal", ref, "--received", "2026-03-25", "--grounds", "threshold", "--on", "2026-03-25"
     )
     assert "'threshold' is not a ground of appeal" in refused.stderr
+
+
+# -- words a person reads -----------------------------------------------------------------------------
+
+
+@pytest.mark.any_engine
+def test_one_complaint_is_counted_as_one_and_typed_words_are_quoted_in_both_languages(trigger):
+    trigger("init", "--policy", "wales")
+    ref = trigger.json(
+        "activate",
+        *("--applicant", "Siân Llŷr", "--received", "2026-03-02", "--channel", "phone"),
+        *("--statement", "Ignored", "--language", "cy"),
+    )["reference"]
+    trigger(
+        "incident",
+        "add",
+        ref,
+        *("--occurred", "2026-02-01", "--reported", "2026-02-02", "--agency", "ncc", "--hate", "race"),
+        *("--on", "2026-03-03"),
+    )
+    checked = " ".join(trigger("check", ref).stdout.split())
+    assert "One complaint is recorded and it qualifies (complaint 1); the threshold under section " in checked
+    assert "104(4) is 3 qualifying complaints." in checked and "Of the 1 complaint" not in checked
+    trigger("decide", ref, "--met", "--on", "2026-03-05")
+    met = " ".join(letter(trigger, ref, "threshold_met", "--on", "2026-03-05").split())
+    assert "Your complaint was about a hate incident, which meets our local threshold." in met
+    assert "Roedd eich cwyn am ddigwyddiad casineb, ac mae hynny'n cyrraedd ein trothwy lleol." in met
+    assert "One of your complaints" not in met and "un o'ch cwynion" not in met
+    trigger("assign", ref, "--lead", "ncc", "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
+    trigger("hours", ref, *("--agency", "ncc", "--person", "R", "--hours", "1", "--date", "2026-03-08"))
+    assert "1 review, mean 1 hour" in trigger("report", "hours").stdout
+    typed = ("--reason", "  two agencies have not replied yet  ")
+    delay = letter(trigger, ref, "delay", "--preview", "--until", "2026-06-30", *typed, "--on", "2026-05-20")
+    delay = " ".join(delay.split())
+    assert "The reason we recorded: “two agencies have not replied yet.”" in delay
+    assert "Y rheswm a gofnodwyd gennym: “two agencies have not replied yet.”" in delay
+
+
+def test_the_appeal_outcome_names_the_deciders_role_and_body_in_both_languages(trigger):
+    ref = welsh_case(trigger)
+    trigger("appeal", ref, "--received", "2026-03-20", "--grounds", "facts", "--on", "2026-03-20")
+    trigger(
+        "appeal-decision",
+        ref,
+        *("--dismissed", "--by", "Alex Chair", "--reason", "every report was considered"),
+        *("--on", "2026-04-01"),
+    )
+    text = " ".join(letter(trigger, ref, "appeal_outcome", "--on", "2026-04-01").split())
+    assert (
+        "On 1 April 2026 Alex Chair, for the Office of the Police and Crime Commissioner for Gwent, "
+        "decided your appeal against the threshold decision."
+    ) in text
+    assert (
+        "Y sawl a wnaeth y penderfyniad oedd Alex Chair, ar ran Swyddfa Comisiynydd yr Heddlu a "
+        "Throseddu Gwent."
+    ) in text
+    assert "The reason recorded with the decision: “every report was considered.”" in text
+
+
+def test_the_chairs_report_form_gives_the_threshold_reasoning_first(db, tmp_path):
+    ref, first, late = not_met_case(db)
+    db("decide", ref, "--not-met", "--reason", "only one complaint in time", "--on", "2026-03-10")
+    db("appeal", ref, "--received", "2026-03-20", "--grounds", "facts", "--on", "2026-03-20")
+    out = tmp_path / "bundle.zip"
+    db("bundle", ref, "-o", out, "--on", "2026-03-20")
+    with zipfile.ZipFile(out) as zf:
+        form = zf.read("01-report-form.txt").decode()
+    assert form.index(
+        "Threshold reasoning, as recorded with the decision of 2026-03-10: not met."
+    ) < form.index("Received: 2026-03-02")
+    assert "  The reason recorded with the decision: “only one complaint in time.”" in form
+    assert (
+        "Counted: 1 complaint of 2, against a threshold of 3:\n"
+        f"  #{first} occurred 2026-02-01, reported 2026-02-02 to emh\n"
+        "Not counted, and why:\n"
+        f"  #{late} occurred 2025-12-01, reported 2026-01-20 to cbc: reported 50 days after the behaviour; "
+        "the limit is one month (the month beginning with 1 December 2025 ended on 31 December 2025)\n"
+    ) in form
+    assert "Local hate route: No qualifying complaint is about a hate incident" in form
+    assert "In full: The application was made on 2 March 2026." in " ".join(form.split())
 
 
 def test_a_compiled_template_is_used_until_its_text_changes(tmp_path, monkeypatch):

@@ -49,7 +49,7 @@ def test_met_case_is_reviewed_outcome_issued_and_closed(db, case):
     ]
     assert all(e["actor"] == "tester" for e in shown["events"])
     # every row the life wrote is what the log says it is
-    assert "The tables hold what the log says: 1 case(s) replayed." in db("audit", "verify").stdout
+    assert "The tables hold what the log says: 1 case replayed." in db("audit", "verify").stdout
 
 
 def test_not_met_is_refused_while_the_statutory_count_is_met(db, case):
@@ -95,4 +95,4 @@ def test_appeal_against_not_met_dismissed_closes_the_case(db):
         "2026-03-30",
     )
     assert db.json("show", ref)["state"] == "closed"
-    assert "The tables hold what the log says: 1 case(s) replayed." in db("audit", "verify").stdout
+    assert "The tables hold what the log says: 1 case replayed." in db("audit", "verify").stdout

@@ -351,7 +351,7 @@ def _build_old():
 def test_purge_removes_personal_data_and_keeps_figures_and_chain(db, old):
     figures = db.json("report", "annual", "--year", "2018")
     dry = db("purge", "--closed-before", "2020-01-01", "--dry-run").stdout
-    assert "Would purge personal data of 2 case(s)" in dry and "victim AE" in dry and "1 letters" in dry
+    assert "Would purge personal data of 2 cases" in dry and "victim AE" in dry and "1 letter" in dry
     assert db.json("show", old["closed"])["applicant"] == "Ann Example"
     db("purge", "--closed-before", "2020-01-01")
     shown = db.json("show", old["closed"])
@@ -367,7 +367,7 @@ def test_purge_removes_personal_data_and_keeps_figures_and_chain(db, old):
     )[0][0]
     recipients = {r[0] for r in raw_sql("SELECT DISTINCT recipient FROM letter")}
     assert leftovers == 0 and recipients == {"[purged]"}
-    assert "Purged personal data of 0 case(s)" in db("purge", "--closed-before", "2020-01-01").stdout
+    assert "Purged personal data of 0 cases" in db("purge", "--closed-before", "2020-01-01").stdout
 
 
 def test_purge_refuses_a_date_inside_the_retention_period(db, old):

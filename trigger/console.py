@@ -25,6 +25,15 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from letters.words import plural
+
+# The two forms of the things the command line counts (letters.words.plural picks one).
+_CASES = ("{n} case", "{n} cases")
+_CLAIMED = ("{n} claimed reminder", "{n} claimed reminders")
+_UNDELIVERED = ("{n} undelivered reminder", "{n} undelivered reminders")
+_IMPORTED_ROWS = ("{n} imported incident row", "{n} imported incident rows")
+_DIFFERENCES = ("{n} difference", "{n} differences")
+
 if TYPE_CHECKING:
     from trigger.cases.retention import Purged
     from trigger.deadlines.reminders import Result
@@ -455,7 +464,7 @@ def _print_letters(letters: list[dict]) -> None:
         return
     click.echo("Letters (the register; `trigger letter REF --issued N -o FILE` gives one back as sent):")
     for lt in letters:
-        fixed = ", ".join(dict.fromkeys(c["field"] for c in lt["corrected_since"]))
+        fixed = ", ".join(dict.fromkeys(c["fact"] for c in lt["corrected_since"]))
         click.echo(
             f"  {lt['number']}. {lt['kind']} {lt['issued_on']} ({lt['format']}, sha256 {lt['hash'][:12]})"
             + (" edited, as sent" if lt["edited"] else "")
@@ -494,7 +503,7 @@ def _deadline_status(dl: dict) -> str:
     if st == "met_late":
         unit = "working day" if (dl["span"] or "").endswith("wd") else "day"
         n = dl["days_late"]
-        return f"met late {met_on} ({n} {unit}{'' if n == 1 else 's'} late)"
+        return f"met late {met_on} ({plural(n, '{n} ' + unit, '{n} ' + unit + 's')} late)"
     if st == "late_accepted":
         return f"late appeal accepted {met_on}"
     if st in ("overdue", "missed"):
@@ -626,12 +635,12 @@ def print_scan(found: dict, wide: bool = False) -> None:
     a, b = len(found["second_report"]), len(found["meets_threshold"])
     told = sum(1 for r in found["second_report"] if r["told"])
     say(
-        f"(a) {a} {'victim' if a == 1 else 'victims'} made a second report within six months; "
+        f"(a) {plural(a, '{n} victim', '{n} victims')} made a second report within six months; "
         "tell them about the ASB Case Review (2025 guidance)"
         + (f"; {told} already told (told_on; record with `trigger signpost`)." if told else ".")
     )
     say(
-        f"(b) {b} {'victim meets' if b == 1 else 'victims meet'} the threshold with no open case; "
+        f"(b) {plural(b, '{n} victim meets', '{n} victims meet')} the threshold with no open case; "
         "signpost them to the ASB Case Review."
     )
     rows = found["second_report"] + found["meets_threshold"]
@@ -653,7 +662,7 @@ def print_reminder_run(result: Result, dry_run: bool) -> None:
     for line in result.warnings:
         click.echo(f"warning: {line}", err=True)
     if dry_run:
-        click.echo(f"{len(result.due)} reminder(s) due; nothing sent (dry run).")
+        click.echo(f"{plural(len(result.due), '{n} reminder', '{n} reminders')} due; nothing sent (dry run).")
         return
     others = result.skipped + result.lost
     click.echo(
@@ -663,7 +672,7 @@ def print_reminder_run(result: Result, dry_run: bool) -> None:
         + (f" via {result.channel}." if result.channel else ".")
     )
     if result.stopped:
-        click.echo(f"Stopped early; {result.released} claimed reminder(s) given back.")
+        click.echo(f"Stopped early; {plural(result.released, *_CLAIMED)} given back.")
     for rid, error, retry_at in result.failed:
         click.echo(f"reminder {rid} not sent: {error}; kept, next attempt {local_time(retry_at)}", err=True)
     for rid, error, because in result.gave_up:
@@ -671,7 +680,7 @@ def print_reminder_run(result: Result, dry_run: bool) -> None:
         click.echo(f"reminder {rid} given up ({why}): {error}", err=True)
     if result.reported:
         click.echo(
-            f"Reported {result.reported} undelivered reminder(s) to the manager via {result.reported_via}."
+            f"Reported {plural(result.reported, *_UNDELIVERED)} to the manager via {result.reported_via}."
         )
     if result.report_error:
         click.echo(f"warning: {result.report_error}", err=True)
@@ -697,7 +706,9 @@ def print_reminder_status(data: dict) -> None:
         for n in told["undelivered"]:
             when = local_time(datetime.fromisoformat(n["next_attempt"])) if n["next_attempt"] else ""
             how = (
-                "FAILED" if n["status"] == "failed" else f"retrying ({n['attempts']} attempt(s)), next {when}"
+                "FAILED"
+                if n["status"] == "failed"
+                else f"retrying ({plural(n['attempts'], '{n} attempt', '{n} attempts')}), next {when}"
             )
             click.echo(f"  {n['reference']}  notice {n['id']} by {n['channel']}: {how}")
             if n["last_error"]:
@@ -714,7 +725,7 @@ def print_reminder_status(data: dict) -> None:
             ) + ("; manager told" if r["reported"] else "; manager not yet told")
         elif r["status"] == "retrying":
             when = local_time(datetime.fromisoformat(r["next_attempt"])) if r["next_attempt"] else "now"
-            how = f"retrying ({r['attempts']} attempt(s)), next {when}"
+            how = f"retrying ({plural(r['attempts'], '{n} attempt', '{n} attempts')}), next {when}"
         else:
             how = "being sent now"
         click.echo(
@@ -761,17 +772,18 @@ def print_hours_report(data: dict, as_csv: bool, wide: bool = False) -> None:
         return
     longest = data["longest_review"]
     say(
-        f"Total {data['total_hours']:g} hours, £{data['total_cost']:,.2f} "
+        f"Total {_hours(data['total_hours'])}, £{data['total_cost']:,.2f} "
         f"at £{data['hourly_rate']:g}/hour; "
-        f"{data['cases']} reviews, mean {data['mean_hours_per_review'] or 0:g} hours"
-        + (f", longest {longest['reference']} ({longest['hours']:g} hours)." if longest else ".")
+        f"{plural(data['cases'], '{n} review', '{n} reviews')}, "
+        f"mean {_hours(data['mean_hours_per_review'] or 0)}"
+        + (f", longest {longest['reference']} ({_hours(longest['hours'])})." if longest else ".")
     )
 
 
 def purged_imports(result: Purged, closed_before: date, dry_run: bool) -> str:
     """`trigger purge`: the line about the imported incident rows."""
     return (
-        f"{'Would remove' if dry_run else 'Removed'} {result.imported_incidents} imported incident row(s) "
+        f"{'Would remove' if dry_run else 'Removed'} {plural(result.imported_incidents, *_IMPORTED_ROWS)} "
         f"reported before {closed_before.isoformat()}."
     )
 
@@ -780,13 +792,15 @@ def print_purge(result: Purged, closed_before: date, dry_run: bool) -> None:
     """`trigger purge`: how many cases, the imported rows, then each case purged."""
     verb = "Would purge" if dry_run else "Purged"
     click.echo(
-        f"{verb} personal data of {len(result.cases)} case(s) closed before {closed_before.isoformat()}."
+        f"{verb} personal data of {plural(len(result.cases), *_CASES)} "
+        f"closed before {closed_before.isoformat()}."
     )
     click.echo(purged_imports(result, closed_before, dry_run))
     for r in result.cases:
         click.echo(
             f"  {r['reference']}  {r['state']} {r['closed']}  victim {r['victim_initials']}  "
-            f"{r['incidents']} complaints, {r['letters']} letters"
+            f"{plural(r['incidents'], '{n} complaint', '{n} complaints')}, "
+            f"{plural(r['letters'], '{n} letter', '{n} letters')}"
         )
 
 
@@ -806,7 +820,8 @@ def print_verification(result: Verification, kept: list[Anchor]) -> None:
         raise click.ClickException(f"audit chain broken at event {result.broken_seq}: {result.problem}")
     if result.differences:
         raise click.ClickException(
-            f"{len(result.differences)} difference(s) between the tables and the audit log: the rows were "
+            f"{plural(len(result.differences), *_DIFFERENCES)} between the tables and the audit log: "
+            "the rows were "
             "changed outside the engine; the log is the record (restore the rows from a backup, or "
             "correct them through the commands)"
         )
@@ -814,14 +829,19 @@ def print_verification(result: Verification, kept: list[Anchor]) -> None:
     click.echo(
         f"Audit chain intact: {result.events} events" + (f", running through {through}." if kept else ".")
     )
-    click.echo(f"The tables hold what the log says: {result.cases} case(s) replayed.")
+    click.echo(f"The tables hold what the log says: {plural(result.cases, *_CASES)} replayed.")
     if result.partial or result.agencies_unknown:
         older = [
-            f"{result.partial} case(s)" if result.partial else "",
-            f"{result.agencies_unknown} agency(ies)" if result.agencies_unknown else "",
+            plural(result.partial, "{n} case", "{n} cases") if result.partial else "",
+            plural(result.agencies_unknown, "{n} agency", "{n} agencies") if result.agencies_unknown else "",
         ]
         click.echo(
             f"Note: {' and '.join(o for o in older if o)} began before the log carried the rows of each "
             "change, so their older events cannot be replayed in full (state, key and purge checked).",
             err=True,
         )
+
+
+def _hours(n: float) -> str:
+    """`1` -> `1 hour`, `2.5` -> `2.5 hours`."""
+    return plural(n, "{n} hour", "{n} hours")

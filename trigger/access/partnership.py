@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from letters.words import plural
 from trigger import checks
 from trigger.codes import AGENCY_KINDS, not_one_of
 from trigger.errors import GuardRefused, InvalidInput, NotFound, PolicyError
@@ -170,7 +171,8 @@ def init(
             changes.append(f"the manager from {current_manager} to {manager_email.strip()}")
         if cases and changes and not force:
             raise GuardRefused(
-                f"this database holds {cases} case(s); init would change {' and '.join(changes)}: give "
+                f"this database holds {plural(cases, '{n} case', '{n} cases')}; "
+                f"init would change {' and '.join(changes)}: give "
                 "--force to change it (recorded), or rerun without those options"
             )
         if row is None:

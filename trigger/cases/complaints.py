@@ -8,6 +8,7 @@ recorded on a case, are `trigger.intake`'s.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from sqlmodel import Session, col, select
@@ -147,6 +148,16 @@ def rules(pol: Policy) -> threshold.Rules:
         community_individuals=pol.community_individuals,
         stricter_caveats=pol.stricter_caveats,
     )
+
+
+def as_decided(session: Session, case: ReviewCase, pol: Policy, decision: decisions.Standing) -> dict:
+    """The explanation the threshold decision recorded when it was made (what its letter and the
+    chair's bundle give); for a decision recorded without one, the check over the complaints as they
+    are now."""
+    first = decision.original
+    if first is not None and first.explanation:
+        return json.loads(first.explanation)
+    return explain(session, case, pol).as_dict()
 
 
 def explain(session: Session, case: ReviewCase, pol: Policy) -> threshold.Explanation:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from letters.words import plural
 from trigger.rules.dates import iso, long_date
 from trigger.store import seal
 from trigger.store import tables as t
@@ -143,7 +144,7 @@ def _said(explained: dict) -> str:
     else:
         said = "not met"
     n = explained.get("statutory_count") or 0
-    return f"{said}, {n} qualifying complaint{'' if n == 1 else 's'}"
+    return f"{said}, {plural(n, '{n} qualifying complaint', '{n} qualifying complaints')}"
 
 
 def since_corrected(session: Session, case: Any, now: Callable[[], Explanation]) -> str | None:

@@ -1,22 +1,26 @@
 """The appeal bundle (`trigger bundle REF`): the papers the independent chair reads, as one zip kept in
 the case's register like a letter.
 
-It holds the report form, the chronology, a summary of the meeting's minutes, every letter as issued
-(the bytes the register keeps, checked against their sha256), the outcome and action plan, and the
-appeal in the appellant's own words (docs/procedure.md#appeals).
+It holds the report form (the threshold reasoning first: which complaints counted, which did not,
+and why, as the decision recorded it), the chronology, a summary of the meeting's minutes, every
+letter as issued (the bytes the register keeps, checked against their sha256), the outcome and
+action plan, and the appeal in the appellant's own words (docs/procedure.md#appeals).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import textwrap
 import zipfile
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from letters.words import plural, quoted
 from trigger import checks
+from trigger.cases import complaints, decisions
 from trigger.codes import FINDING_LABELS, INVOLVEMENT_LABELS
 from trigger.correspondence.eligibility import appeals_of
 from trigger.correspondence.register import Issued, issued_documents, place, register_number, stage
@@ -112,7 +116,7 @@ def _bundle_content(s: Session, case: ReviewCase, pol: Policy) -> bytes:
     now = datetime.now(UTC)
     view = views.case_view(s, case)
     files = [
-        ("01-report-form.txt", _report_form(view).encode(), now),
+        ("01-report-form.txt", _report_form(view, _reasoning(s, case, pol, view)).encode(), now),
         ("02-chronology.txt", chronology_text(s, case).encode(), now),
         ("03-meeting-minutes-summary.txt", _minutes(s, case, view).encode(), now),
     ]
@@ -145,10 +149,66 @@ def _letters(s: Session, case: ReviewCase) -> tuple[list[tuple[str, bytes, datet
     return files, index
 
 
-def _report_form(view: View) -> str:
+def _reasoning(s: Session, case: ReviewCase, pol: Policy, view: View) -> list[str]:
+    """The threshold reasoning the chair reads first: the decision, each complaint counted or not and
+    why, the local routes, and the explanation in full, from the decision's own record (s.104(4);
+    docs/procedure.md#appeals)."""
+    standing = decisions.standing(s, case)
+    if standing.original is None:
+        return ["Threshold reasoning: the threshold has not been decided."]
+    explained = complaints.as_decided(s, case, pol, standing)
+    first = standing.original
+    incidents = {i["id"]: i for i in view["incidents"]}
+
+    def complaint(v: dict) -> str:
+        i = incidents.get(v["id"])
+        said = f"  #{v['id']}"
+        if i is not None:
+            said += f" occurred {i['occurred']}, reported {i['reported']} to {i['agency']}"
+        return said
+
+    found = "met" if first.met else "not met"
+    if first.route:
+        found += f" ({first.route} route)"
+    lines = [
+        f"Threshold reasoning, as recorded with the decision of {first.decided_on}: {found}.",
+    ]
+    if not first.explanation:
+        lines.append(
+            "  (No reasoning was recorded with the decision: this is the check as the complaints are now.)"
+        )
+    if first.reason:
+        lines.append("  " + quoted(first.reason, "The reason recorded with the decision"))
+    counted, excluded = explained.get("counted", []), explained.get("excluded", [])
+    total = len(counted) + len(excluded)
+    lines.append(
+        f"Counted: {plural(len(counted), '{n} complaint', '{n} complaints')} of {total}, "
+        f"against a threshold of {explained.get('statutory_required', pol.qualifying_complaints)}:"
+    )
+    lines += [complaint(v) for v in counted] or ["  none"]
+    lines.append("Not counted, and why:")
+    lines += [
+        f"{complaint(v)}: {v['reason']}" + (f" ({v['detail']})" if v.get("detail") else "") for v in excluded
+    ] or ["  none"]
+    for v in explained.get("void", []):
+        lines.append(f"{complaint(v)}: void, not counted: {v['reason']}")
+    for route, said in explained.get("routes", {}).items():
+        if route != "statutory":
+            lines.append(f"Local {route} route: {said}")
+    if explained.get("text"):
+        lines += [
+            "In full:",
+            *textwrap.wrap(explained["text"], 100, initial_indent="  ", subsequent_indent="  "),
+        ]
+    return lines
+
+
+def _report_form(view: View, reasoning: list[str]) -> str:
     t = view["threshold"]
     lines = [
         f"ASB Case Review report form: {view['reference']}",
+        "",
+        *reasoning,
         "",
         f"Received: {view['received']} ({view['channel']})",
         f"Applicant: {view['applicant']}"

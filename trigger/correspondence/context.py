@@ -9,7 +9,6 @@ the sandbox with nothing to reach through.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from datetime import date
@@ -315,7 +314,7 @@ def _threshold(
             "counted": [],
             "excluded": [],
         }
-    explained = _explanation(session, case, pol, decision)
+    explained = complaints.as_decided(session, case, pol, decision)
     incidents = {i.id: i for i in session.exec(select(Incident).where(Incident.case_id == case.id))}
     routes = explained.get("routes", {})
     local = [r for r in ("hate", "community") if r in routes]
@@ -333,16 +332,6 @@ def _threshold(
         "counted": [_complaint(v, incidents, name_of) for v in explained.get("counted", [])],
         "excluded": [_complaint(v, incidents, name_of) for v in explained.get("excluded", [])],
     }
-
-
-def _explanation(session: Session, case: ReviewCase, pol: Policy, decision: decisions.Standing) -> Part:
-    """The explanation the decision recorded when it was made; for a decision recorded without one,
-    the threshold check over the complaints as they are now."""
-    first = decision.original
-    recorded: Part | None = json.loads(first.explanation) if first is not None and first.explanation else None
-    if recorded is None:
-        recorded = complaints.explain(session, case, pol).as_dict()
-    return recorded
 
 
 def _complaint(v: Part, incidents: dict[int | None, Incident], name_of: NameOf) -> Part:
@@ -487,6 +476,7 @@ def _appeal_route(
     window = pol.timescales["appeal_window"]
     return {
         "body": pol.appeal_body,
+        "decider": pol.appeal_decider,
         # what an appeal from this letter would be against: the grounds are framed by it
         "against": "outcome" if kind == "outcome" else "threshold" if opened else None,
         "grounds": [

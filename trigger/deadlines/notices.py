@@ -18,6 +18,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
+from letters.words import plural
 from trigger.codes import INVOLVEMENT_LABELS
 from trigger.rules.dates import long_date_with_weekday
 from trigger.store.mail import domain_of
@@ -217,7 +218,8 @@ class Undelivered:
 def failure_report(items: list[Undelivered], to: str | None, mail_from: str, idstring: str) -> EmailMessage:
     refs = sorted({i.reference for i in items})
     lines = [
-        f"{len(items)} deadline reminder(s) could not be delivered, so the people below have not been told.",
+        f"{plural(len(items), '{n} deadline reminder', '{n} deadline reminders')} could not be delivered, "
+        "so the people below have not been told.",
         "",
     ]
     for i in items:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, update
 
+from letters.words import plural
 from trigger.deadlines import notices
 from trigger.deadlines.dbclock import clock
 from trigger.read.undelivered import ours, reminder_rows
@@ -151,7 +152,8 @@ def _owed(app: App, rows, msg, name: str, now: datetime, why: str, told: Told) -
             fresh = []
     _settle(app, {r.id for r in rows}, copied=fresh, copied_at=now)
     told.owed = (
-        f"the report of {len(rows)} undelivered reminder(s) could not be mailed to the manager "
+        f"the report of {plural(len(rows), '{n} undelivered reminder', '{n} undelivered reminders')} "
+        "could not be mailed to the manager "
         f"({why}){where}; it will be sent when mail works again"
     )
     return told

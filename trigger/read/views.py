@@ -139,6 +139,7 @@ def case_view(session: Session, case: Any) -> dict:
     consultations = _of_case(session, t.consultation, case, t.consultation.c.id)
     fixes = corrected_facts.of_case(session, case)
     marks = corrected_facts.letter_marks(session, case, letters, fixes) if fixes else {}
+    codes = corrected_facts.agency_codes(session, fixes)
     note = decisions.since_corrected(session, case, lambda: _explain(session, case, policy()))
     return {
         "reference": case.reference,
@@ -265,7 +266,11 @@ def case_view(session: Session, case: Any) -> dict:
                 "format": lt.format,
                 "hash": lt.content_hash,
                 "corrected_since": [
-                    {"field": f"{c.subject}.{c.field}", "on": iso(c.corrected_on)}
+                    {
+                        "field": f"{c.subject}.{c.field}",
+                        "fact": corrected_facts.in_words(c, codes),
+                        "on": iso(c.corrected_on),
+                    }
                     for c in marks.get(lt.id, [])
                 ],
                 "edited": lt.edited,  # registered from the edited file actually sent

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from letters.words import plural
+
 if TYPE_CHECKING:  # the holidays package is imported only when working days are counted
     from holidays import HolidayBase
 
@@ -79,7 +81,7 @@ class Span:
 
     def describe(self) -> str:
         noun = "working day" if self.unit == "wd" else "day"
-        return f"{self.count} {noun}{'' if self.count == 1 else 's'}"
+        return plural(self.count, "{n} " + noun, "{n} " + noun + "s")
 
 
 def parse_span(text: str) -> Span:

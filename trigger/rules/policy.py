@@ -177,6 +177,9 @@ class TimescalesFile(_Section):
 
 class AppealFile(_Section):
     body: str
+    # who decided, as an appeal outcome names them after their name: a role and the body they act for
+    # ("Alex Chair, the independent chair of another ... Partnership, decided your appeal"); the body if unset
+    decider: str | None = None
     final: bool = True
     grounds: dict[str, str] = Field(min_length=1)
     # a ground that applies to one kind of decision only: code -> "threshold" or "outcome"
@@ -367,6 +370,7 @@ class Policy:
     timescales: dict[str, Span]
     roll_forward: bool
     appeal_body: str
+    appeal_decider: str
     appeal_final: bool
     appeal_grounds: dict[str, str]
     warn_before: Span
@@ -426,6 +430,7 @@ def _policy(f: PolicyFile, where: str, text: str) -> Policy:
         timescales={name: parse_span(getattr(f.timescales, name)) for name in TIMESCALES},
         roll_forward=f.timescales.roll_forward,
         appeal_body=f.appeal.body,
+        appeal_decider=f.appeal.decider or f.appeal.body,
         appeal_final=f.appeal.final,
         appeal_grounds=dict(f.appeal.grounds),
         warn_before=parse_span(f.reminders.warn_before),

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from letters.words import number, plural
 from trigger.checks import name_key
 from trigger.rules.calendar import months_beginning_with
 from trigger.rules.dates import long_date
@@ -198,23 +199,23 @@ class Explanation:
             "incident reported more than once counts once."
         )
         ids = _ids([v.id for v in self.counted])
-        noun = "complaint" if total == 1 else "complaints"
+        required = plural(self.statutory_required, "{n} qualifying complaint", "{n} qualifying complaints")
+        threshold = f"the threshold under section 104(4) is {required}."
         if total == 0:
-            parts.append(
-                f"No complaints are recorded; the threshold under section 104(4) is "
-                f"{self.statutory_required} qualifying complaints."
-            )
+            parts.append(f"No complaints are recorded; {threshold}")
+        elif total == 1:
+            found = "it qualifies" if self.counted else "it does not qualify"
+            only = _ids([v.id for v in self.counted + self.excluded])
+            parts.append(f"One complaint is recorded and {found} ({only}); {threshold}")
         elif self.counted:
-            parts.append(
-                f"Of the {total} {noun} recorded, {self.statutory_count} about separate incidents "
-                f"{'qualifies' if self.statutory_count == 1 else 'qualify'} ({ids}); the threshold under "
-                f"section 104(4) is {self.statutory_required} qualifying complaints."
+            qualifying = plural(
+                self.statutory_count,
+                "{n} qualifies",
+                "{n} about separate incidents qualify",
             )
+            parts.append(f"Of the {number(total)} complaints recorded, {qualifying} ({ids}); {threshold}")
         else:
-            parts.append(
-                f"Of the {total} {noun} recorded, none qualifies; the threshold under section 104(4) is "
-                f"{self.statutory_required} qualifying complaints."
-            )
+            parts.append(f"Of the {number(total)} complaints recorded, none qualifies; {threshold}")
         for v in self.excluded:
             parts.append(
                 f"Complaint {v.id} was not counted: {v.reason}" + (f" ({v.detail})." if v.detail else ".")

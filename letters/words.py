@@ -1,0 +1,54 @@
+"""The words a person reads: how many of a thing (CLDR's plural rules, in English and Welsh) and how
+a person's own typed words enter a letter (a lead-in, quotation marks, end punctuation).
+
+Letters, reports and the command line count and quote through these two, so that no message says
+"1 reviews" and no typed reason is pasted into a letter as a bare fragment.
+"""
+
+from __future__ import annotations
+
+import re
+
+_QUOTES = "\"'“”‘’«»"
+_ENDS = ".!?…"
+
+
+def number(n, lang: str = "en") -> str:
+    """`1234` -> `1,234`: the number as CLDR writes it in the language (its decimal pattern
+    `#,##0.###`)."""
+    if lang != "cy" and isinstance(n, int):
+        return f"{n:,}"  # en_GB's pattern for a whole number, without loading Babel
+    from babel.numbers import format_decimal  # imported here: only a letter or a Welsh count needs Babel
+
+    return format_decimal(n, locale="cy" if lang == "cy" else "en_GB")
+
+
+def plural(n, one: str, other: str, lang: str = "en") -> str:
+    """`plural(3, "{n} action", "{n} actions")` -> `3 actions`: the form CLDR's plural rule picks for
+    the language ("one" or any other category), with the number formatted for it. A Welsh letter
+    writes its other form as "{n} o ..." (with the soft mutation), which suits every number but one."""
+    if lang == "cy" or not isinstance(n, int):
+        from babel import Locale
+
+        category = Locale.parse("cy" if lang == "cy" else "en_GB").plural_form(n)
+    else:
+        # CLDR's English rule, "one: i = 1 and v = 0", for a whole number: the command line's
+        # `check` and listings count in English without loading Babel
+        category = "one" if n == 1 else "other"
+    return (one if category == "one" else other).replace("{n}", number(n, lang))
+
+
+def quoted(words, lead: str) -> str:
+    """`quoted("Only one complaint within the time limits", "The reason recorded")` ->
+    `The reason recorded: “Only one complaint within the time limits.”`: a person's words as they
+    typed them, inside quotation marks (GOV.UK style: double, curly), ended as a sentence, after a
+    lead-in that says whose words they are. Quotation marks the person typed round the whole are
+    dropped, not doubled; the words themselves are never changed."""
+    text = re.sub(r"\s+", " ", str(words or "")).strip()
+    while len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
+        text = text[1:-1].strip()
+    if not text:
+        return ""
+    if text[-1] not in _ENDS:
+        text += "."
+    return f"{lead.rstrip(': ')}: “{text}”"

@@ -265,3 +265,30 @@ def year(db, snapshot):
     """Cases around the 2025/26 performance year (1 Apr 2025 to 31 Mar 2026), with known figures
     (built once per run; each test gets its own copy)."""
     return snapshot("year", build_year)
+
+
+# -- the applicant's door in a real browser (tests/support/browser.py) ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium under Playwright, one for a test module (the module skips itself first when
+    either is missing: `tests.support.browser.need_chromium`)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.browser import CHROMIUM
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def server(db, tmp_path):
+    """`trigger web serve` over the test's own database, in its own process, its log kept."""
+    from tests.support.browser import Server
+
+    s = Server(tmp_path)
+    yield s
+    s.stop()

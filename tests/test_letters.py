@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from letters.render import dyddiad, longdate
+from tests.support.letters import invite
 from trigger.rules.dates import MONTHS, long_date
 
 
@@ -23,18 +24,7 @@ def review_to_outcome(db, ref):
     """Carry the `case` fixture (three qualifying police complaints) through to an issued outcome."""
     db("decide", ref, "--met", "--on", "2026-03-05")
     db("assign", ref, "--lead", "cbc", "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
-    db(
-        "meeting",
-        ref,
-        "--at",
-        "2026-03-20T10:00",
-        "--victim-involvement",
-        "attend",
-        "--on",
-        "2026-03-09",
-        "--place",
-        "Loughborough Town Hall, Market Place",
-    )
+    invite(db, ref)
     db("meeting", ref, "--at", "2026-03-20T10:00", "--held", "--on", "2026-03-20")
     db(
         "finding",

@@ -19,8 +19,6 @@ from tests.support.browser import (
     WORDS,
     axe,
     case_page,
-    chromium,  # noqa: F401 - the `browser` fixture
-    door_server,  # noqa: F401 - the `server` fixture
     fill_date,
     fill_incident,
     follow,

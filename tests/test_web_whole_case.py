@@ -18,8 +18,6 @@ from tests.support.browser import (
     PART_WORDS,
     WORDS,
     axe,
-    chromium,  # noqa: F401 - the `browser` fixture
-    door_server,  # noqa: F401 - the `server` fixture
     fill_incident,
     follow,
     need_chromium,

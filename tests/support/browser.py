@@ -1,7 +1,8 @@
 """The applicant's door in a real browser, for the browser tests: `trigger web serve` in its own process
-(`Server`), Playwright driving Debian's Chromium (`browser`, a fixture; no browser download exists
-here), the applicant's steps as a person takes them (`press`, `fill_incident`, `victim_journey`...)
-and axe-core on a page (`axe`). Set TRIGGER_SCREENSHOTS=FOLDER to keep a PNG of every page checked.
+(`Server`; the `server` fixture), Playwright driving Debian's Chromium (the `browser` fixture; both in
+conftest.py; no browser download exists here), the applicant's steps as a person takes them (`press`,
+`fill_incident`, `victim_journey`...) and axe-core on a page (`axe`). Set TRIGGER_SCREENSHOTS=FOLDER
+to keep a PNG of every page checked.
 """
 
 from __future__ import annotations
@@ -31,17 +32,6 @@ def need_chromium() -> None:
     pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
-
-
-@pytest.fixture(scope="module", name="browser")
-def chromium():
-    """Debian's Chromium under Playwright, one for a test module (import it as the `browser` fixture)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 def free_port() -> int:
@@ -82,14 +72,6 @@ class Server:
         code = self.proc.wait(timeout=HANG)
         self.log.close()
         return code
-
-
-@pytest.fixture(name="server")
-def door_server(db, tmp_path):
-    """`trigger web serve` over the test's own database (import it as the `server` fixture)."""
-    s = Server(tmp_path)
-    yield s
-    s.stop()
 
 
 def new_page(browser, width: int = 1280):

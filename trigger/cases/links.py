@@ -185,7 +185,10 @@ def usable(session: Session, link_id: int, as_of: date | None = None) -> ReviewC
     if row is None or row.revoked_on is not None:
         return None
     case = session.get(ReviewCase, row.case_id)
-    if case is None or not works(case, door_policy(session, case), as_of or today()):
+    if case is None:
+        return None
+    # only an ended case's link can have expired: the door's policy is read for those alone
+    if case.state in TERMINAL and not works(case, door_policy(session, case), as_of or today()):
         return None
     return case
 

@@ -36,6 +36,7 @@ from trigger.store.models import (
     Letter,
     LetterCopy,
     Meeting,
+    Partnership,
     ReviewCase,
     row_id,
 )
@@ -235,7 +236,12 @@ def _who(session: Session, case: ReviewCase, pol: Policy, who: str, partnership:
 
 
 def _next_step(
-    session: Session, case: ReviewCase, pol: Policy, partnership: str, plan: tuple[PlanAction, ...]
+    session: Session,
+    case: ReviewCase,
+    pol: Policy,
+    partnership: str,
+    plan: tuple[PlanAction, ...],
+    window_end: date | None,
 ) -> NextStep | None:
     as_of = today()
     if case.state in STEP_OF:
@@ -247,7 +253,6 @@ def _next_step(
         late = deadlines.status(deadline_fact(row), as_of) == "overdue"
         return NextStep(kind, who, name, name_cy, row.due, late, _delay(session, case) if late else None)
     if case.state in ("threshold_not_met", "outcome_issued"):
-        window_end = moves.appeal_window_end(session, case, pol)
         if window_end is not None and as_of <= window_end:
             return NextStep("appeal_window", "applicant", "", "", window_end)
         name, name_cy = partnership, welsh_name(partnership, pol.glossary)
@@ -355,12 +360,11 @@ def _taking_part(session: Session, case: ReviewCase, pol: Policy) -> TakingPart 
     )
 
 
-def _appeal(session: Session, case: ReviewCase, pol: Policy) -> AppealOpen | None:
+def _appeal(case: ReviewCase, pol: Policy, last_day: date | None) -> AppealOpen | None:
     """What `trigger appeal` would take now (docs/procedure.md#appeals)."""
     if case.state not in APPEALABLE_STATES:
         return None
     against = "outcome" if case.state == "outcome_issued" else "threshold"
-    last_day = moves.appeal_window_end(session, case, pol)
     grounds = tuple(
         Ground(code, text, welsh_name(text, pol.glossary))
         for code, text in pol.grounds_against(against).items()
@@ -368,9 +372,8 @@ def _appeal(session: Session, case: ReviewCase, pol: Policy) -> AppealOpen | Non
     return AppealOpen(against, grounds, last_day, last_day is not None and today() > last_day)
 
 
-def _partnership(session: Session, case: ReviewCase, pol: Policy) -> tuple[str, str]:
+def _partnership(home: Partnership | None, pol: Policy) -> tuple[str, str]:
     """The partnership's code and name, as its door and its letters give them."""
-    home = partnership_of(session, case.partnership_id)
     if home is None:
         return "", pol.partnership
     return home.code, name_of(home, pol)
@@ -385,8 +388,12 @@ def case_page(app: App, link_id: int) -> CasePage | None:
         if case is None:
             return None
         pol = case_policy(session, case)
-        code, name = _partnership(session, case, pol)
+        # held for the page's whole reading: the session keeps rows weakly, and the contact, the
+        # letterhead and the manager's address each ask for this one again
+        home = partnership_of(session, case.partnership_id)
+        code, name = _partnership(home, pol)
         plan = _plan(session, case, pol)
+        window_end = moves.appeal_window_end(session, case, pol)  # the next step's and the appeal's
         return CasePage(
             reference=case.reference,
             partnership=code,
@@ -394,12 +401,12 @@ def case_page(app: App, link_id: int) -> CasePage | None:
             state=case.state,
             stage=STAGE_OF[case.state],
             history=_history(session, case),
-            next_step=_next_step(session, case, pol, name, plan),
+            next_step=_next_step(session, case, pol, name, plan, window_end),
             contact=_contact(session, case, pol, name),
             letters=_letters(session, case),
             plan=plan,
             taking_part=_taking_part(session, case, pol),
-            appeal=_appeal(session, case, pol),
+            appeal=_appeal(case, pol, window_end),
             notices=case.notices if (case.email or "").strip() else None,
         )
 

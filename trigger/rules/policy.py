@@ -8,6 +8,7 @@ flat, frozen `Policy` built from a valid file.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import os
 import re
@@ -512,7 +513,14 @@ def load(name_or_path: str) -> Policy:
 
 
 def parse(text: str, where: str = "<policy>") -> Policy:
-    """Validate a policy's TOML text; any problem raises PolicyError naming the file, key and reason."""
+    """Validate a policy's TOML text; any problem raises PolicyError naming the file, key and reason.
+    The same text is parsed once per process: a long-running process (the door, `reminders serve`)
+    reads a case's policy on every request, and a Policy is never changed once made."""
+    return _parse(text, where)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(text: str, where: str) -> Policy:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import tempfile
 import zipfile
 from datetime import date
 
@@ -869,3 +870,26 @@ def test_the_chairs_report_form_gives_the_threshold_reasoning_first(db, tmp_path
     ) in form
     assert "Local hate route: No qualifying complaint is about a hate incident" in form
     assert "In full: The application was made on 2 March 2026." in " ".join(form.split())
+
+
+def test_a_compiled_template_is_used_until_its_text_changes(tmp_path, monkeypatch):
+    from letters import render
+
+    shipped, temp = tmp_path / "templates", tmp_path / "tmp"
+    shipped.mkdir()
+    temp.mkdir()
+    monkeypatch.setattr(render, "TEMPLATES_DIR", shipped)
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+
+    def letter() -> str:  # each command starts with a fresh environment
+        monkeypatch.setattr(render, "_default_env", None)
+        return render.environment().get_template("note.html").render(name="Ann")
+
+    (shipped / "note.html").write_text("Dear {{ name }}")
+    assert letter() == "Dear Ann"
+    [folder] = temp.iterdir()  # Jinja's private folder for this user, with the compiled template
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    assert len(list(folder.iterdir())) == 1
+    assert letter() == "Dear Ann"
+    (shipped / "note.html").write_text("Dyma {{ name }}")  # edited: compiled again
+    assert letter() == "Dyma Ann"

@@ -35,6 +35,7 @@ from jinja2 import (
     pass_context,
     select_autoescape,
 )
+from jinja2.bccache import Bucket, FileSystemBytecodeCache
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
@@ -196,12 +197,44 @@ def _env(templates_dir: str | Path | None = None) -> Environment:
         "keep_trailing_newline": True,
     }
     if templates_dir is None:
-        return _configure(Environment(loader=ConfinedLoader(str(TEMPLATES_DIR)), **options))
+        loader = ConfinedLoader(str(TEMPLATES_DIR))
+        cache = _compiled_templates(options)
+        return _configure(Environment(loader=loader, bytecode_cache=cache, **options))
     folder = Path(templates_dir)
     if not folder.is_dir():
         raise LetterError(f"{templates_dir}: no such template folder")
     loader = ConfinedLoader([str(folder), str(TEMPLATES_DIR)])
     return _configure(ImmutableSandboxedEnvironment(loader=loader, **options))
+
+
+class _CompiledTemplates(FileSystemBytecodeCache):
+    """Jinja's own cache of compiled templates, which a write that fails leaves as it was."""
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:  # a full or read-only disk: the template is compiled again next time
+            pass
+
+
+def _compiled_templates(options: dict[str, Any]) -> FileSystemBytecodeCache | None:
+    """The shipped templates compiled once rather than by every letter (a fiftieth of a PDF letter's
+    CPU time, docs/architecture.md#speed): Jinja's bytecode cache, in the private folder it makes for
+    this user in the system's temporary folder (created 0700; refused unless this user owns it and no
+    one else may open it). A template read from disk is compiled again whenever its text differs from
+    the text it was compiled from; the compiled code also depends on Jinja's version and on the
+    environment's options, which name the files. A partnership's own templates are not cached: they are
+    compiled in the sandbox every time."""
+    import hashlib
+
+    import jinja2
+
+    flags = {key: value for key, value in options.items() if isinstance(value, bool)}
+    fingerprint = hashlib.sha256(f"{jinja2.__version__} {sorted(flags.items())}".encode()).hexdigest()
+    try:
+        return _CompiledTemplates(pattern=f"trigger-letters-{fingerprint[:16]}-%s.cache")
+    except (OSError, RuntimeError):  # no private folder to be had: compile every time, as before
+        return None
 
 
 _default_env: Environment | None = None

@@ -71,6 +71,39 @@ def test_uids_are_stable_across_exports_and_changes(db, assigned):
     assert set(third) <= set(first)
 
 
+def test_two_partnerships_databases_give_the_same_case_reference_different_uids(
+    db, assigned, tmp_path, monkeypatch
+):
+    # an officer of two partnerships, each with its own database and its own CT-2026-0001, subscribes to both
+    ours = {str(e["uid"]) for e in _events(_calendar(db))}
+    monkeypatch.setenv("TRIGGER_DB", f"sqlite:///{tmp_path / 'other.db'}")
+    db("init", "--policy", "llr", "--name", "Charnwood Community Safety Partnership")
+    ref = db.json(
+        "activate", "--applicant", "Bo", "--received", "2026-03-02", "--channel", "phone", "--statement", "x"
+    )["reference"]
+    assert ref == assigned
+    theirs = {str(e["uid"]) for e in _events(_calendar(db))}
+    assert ours and theirs and not ours & theirs
+    assert all(uid.split("@")[1].endswith(".community-trigger") for uid in ours | theirs)
+
+
+def test_the_time_zone_block_is_read_alike_by_another_reader(db, assigned):
+    # vobject, not the icalendar package that wrote the file: a winter meeting is GMT, a summer one BST
+    import vobject
+
+    winter = db.json(
+        "activate", "--applicant", "Bo", "--received", "2026-09-01", "--channel", "phone", "--statement", "x"
+    )["reference"]
+    db("decide", winter, "--met", "--reason", "a vulnerable victim", "--on", "2026-09-02")
+    db("meeting", winter, "--at", "2026-12-15T10:00")
+    feed = vobject.readOne(db("calendar", "ics").stdout)
+    starts = sorted(e.dtstart.value for e in feed.vevent_list if isinstance(e.dtstart.value, datetime))
+    assert [(s.month, s.hour, s.utcoffset()) for s in starts] == [
+        (7, 10, timedelta(hours=1)),
+        (12, 10, timedelta(0)),
+    ]
+
+
 def test_reviewer_filter_and_closed_cases(db, assigned):
     other = db.json(
         "activate", "--applicant", "Bob", "--received", "2026-03-02", "--channel", "phone", "--statement", "x"

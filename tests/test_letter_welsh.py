@@ -8,7 +8,7 @@ import pytest
 
 from letters.glossary import GLOSSARY_FILE, shipped, welsh
 from letters.render import plural
-from tests.support.letters import applicant_case, pdf_text
+from tests.support.letters import applicant_case, invite, pdf_text
 from trigger.codes import (
     ACTION_STATUS_LABELS,
     FINDING_LABELS,
@@ -126,18 +126,7 @@ def walk_every_kind(t, render) -> dict[str, str]:
     t("decide", ref, "--met", "--on", "2026-03-05")
     got["threshold_met"] = render(ref, "threshold_met", "--on", "2026-03-05")
     t("assign", ref, "--lead", "ncc", "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
-    t(
-        "meeting",
-        ref,
-        "--at",
-        "2026-03-20T10:00",
-        "--victim-involvement",
-        "attend",
-        "--on",
-        "2026-03-09",
-        "--place",
-        "Loughborough Town Hall, Market Place",
-    )
+    invite(t, ref)
     got["meeting_invitation"] = render(ref, "meeting_invitation", "--on", "2026-03-09")
     got["delay"] = render(ref, "delay", "--until", "2026-05-01", "--on", "2026-03-10")
     t("meeting", ref, "--at", "2026-03-20T10:00", "--held", "--on", "2026-03-20")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import tempfile
 import zipfile
 from datetime import date
 
@@ -15,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from letters.render import dyddiad, longdate
+from tests.support.letters import invite
 from trigger.rules.dates import MONTHS, long_date
 
 
@@ -22,18 +24,7 @@ def review_to_outcome(db, ref):
     """Carry the `case` fixture (three qualifying police complaints) through to an issued outcome."""
     db("decide", ref, "--met", "--on", "2026-03-05")
     db("assign", ref, "--lead", "cbc", "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
-    db(
-        "meeting",
-        ref,
-        "--at",
-        "2026-03-20T10:00",
-        "--victim-involvement",
-        "attend",
-        "--on",
-        "2026-03-09",
-        "--place",
-        "Loughborough Town Hall, Market Place",
-    )
+    invite(db, ref)
     db("meeting", ref, "--at", "2026-03-20T10:00", "--held", "--on", "2026-03-20")
     db(
         "finding",
@@ -879,3 +870,26 @@ def test_the_chairs_report_form_gives_the_threshold_reasoning_first(db, tmp_path
     ) in form
     assert "Local hate route: No qualifying complaint is about a hate incident" in form
     assert "In full: The application was made on 2 March 2026." in " ".join(form.split())
+
+
+def test_a_compiled_template_is_used_until_its_text_changes(tmp_path, monkeypatch):
+    from letters import render
+
+    shipped, temp = tmp_path / "templates", tmp_path / "tmp"
+    shipped.mkdir()
+    temp.mkdir()
+    monkeypatch.setattr(render, "TEMPLATES_DIR", shipped)
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+
+    def letter() -> str:  # each command starts with a fresh environment
+        monkeypatch.setattr(render, "_default_env", None)
+        return render.environment().get_template("note.html").render(name="Ann")
+
+    (shipped / "note.html").write_text("Dear {{ name }}")
+    assert letter() == "Dear Ann"
+    [folder] = temp.iterdir()  # Jinja's private folder for this user, with the compiled template
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    assert len(list(folder.iterdir())) == 1
+    assert letter() == "Dear Ann"
+    (shipped / "note.html").write_text("Dyma {{ name }}")  # edited: compiled again
+    assert letter() == "Dyma Ann"

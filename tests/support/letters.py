@@ -80,11 +80,8 @@ def applicant_case(
     return ref
 
 
-def to_outcome(t, ref: str, *, lead: str, housing: str, findings: int = 1) -> None:
-    """Decide, assign, hold the meeting, record findings, a recommendation and two actions, issue the
-    outcome on 23 March 2026."""
-    t("decide", ref, "--met", "--on", "2026-03-05")
-    t("assign", ref, "--lead", lead, "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
+def invite(t, ref: str) -> None:
+    """The review meeting on 20 March 2026 at a town hall, the applicant to attend, invited on 9 March."""
     t(
         "meeting",
         ref,
@@ -97,6 +94,14 @@ def to_outcome(t, ref: str, *, lead: str, housing: str, findings: int = 1) -> No
         "--place",
         "Loughborough Town Hall, Market Place",
     )
+
+
+def to_outcome(t, ref: str, *, lead: str, housing: str, findings: int = 1) -> None:
+    """Decide, assign, hold the meeting, record findings, a recommendation and two actions, issue the
+    outcome on 23 March 2026."""
+    t("decide", ref, "--met", "--on", "2026-03-05")
+    t("assign", ref, "--lead", lead, "--reviewer", "Sam Reviewer", "--on", "2026-03-06")
+    invite(t, ref)
     t("meeting", ref, "--at", "2026-03-20T10:00", "--held", "--on", "2026-03-20")
     categories = ("silo_working", "vulnerability_missed", "powers_underused")
     for n in range(findings):

@@ -4,7 +4,12 @@ officers import or subscribe to in Outlook (docs/operations.md#calendars).
 - A deadline is an all-day event on its due date; a meeting a timed event in Europe/London.
 - Each event's UID is built from the row's id, which a refreshed deadline keeps
   (docs/architecture.md#deadlines-and-reminders), so a re-exported file updates events in place
-  instead of duplicating them.
+  instead of duplicating them; after the @ comes the partnership (its code and a digest of when it was
+  made), so an officer subscribed to the feeds of two partnerships, each with its own database and
+  its own case CT-2026-0001, sees both.
+- The Europe/London block states the UK's summer-time rule as yearly rules (the Summer Time Order
+  2002: the last Sunday of March and of October, at 01:00 GMT), which every reader applies alike;
+  icalendar's own block lists single dates, which some readers (vobject) apply to the wrong season.
 - The summary says the case reference and what falls due; nothing names the applicant or the
   victim, because calendars are shared, synced to phones and shown in notifications.
 """
@@ -12,6 +17,7 @@ officers import or subscribe to in Outlook (docs/operations.md#calendars).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from hashlib import sha256
 from typing import NotRequired, TypedDict
 from zoneinfo import ZoneInfo
 
@@ -22,7 +28,7 @@ from trigger.codes import TIMESCALES
 from trigger.store import access
 from trigger.store.access import READ, needs
 from trigger.store.app import App
-from trigger.store.models import Action, Agency, Deadline, Meeting, ReviewCase
+from trigger.store.models import Action, Agency, Deadline, Meeting, Partnership, ReviewCase
 from workflows.machine import TERMINAL
 
 LONDON = ZoneInfo("Europe/London")
@@ -56,6 +62,11 @@ def _same_person(a: str | None, b: str) -> bool:
     return a is not None and " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
+def _domain(p: Partnership) -> str:
+    made = sha256(f"{p.code}|{p.created_at.isoformat()}".encode()).hexdigest()[:8]
+    return f"{p.code.lower()}-{made}"
+
+
 @needs(READ)
 def events(app: App, reviewer: str | None = None) -> list[Event]:
     """The calendar's events as plain data: open deadlines and meetings of cases still open (of one
@@ -63,6 +74,7 @@ def events(app: App, reviewer: str | None = None) -> list[Event]:
     out: list[Event] = []
     with app.read() as session:
         agencies = dict(session.execute(select(col(Agency.id), col(Agency.code))).all())
+        domains = {p.id: _domain(p) for p in session.scalars(select(Partnership))}
         cases = {
             c.id: c
             for c in session.scalars(
@@ -98,7 +110,7 @@ def events(app: App, reviewer: str | None = None) -> list[Event]:
                 what = f"action {numbers[d.action_id]} due"
             out.append(
                 {
-                    "uid": f"{c.reference}-{d.kind}-{d.id}@{DOMAIN}",
+                    "uid": f"{c.reference}-{d.kind}-{d.id}@{domains[c.partnership_id]}.{DOMAIN}",
                     "summary": f"{c.reference}: {what} ({d.kind})",
                     "day": d.due,
                     "kind": d.kind,
@@ -113,7 +125,7 @@ def events(app: App, reviewer: str | None = None) -> list[Event]:
             c = cases[m.case_id]
             out.append(
                 {
-                    "uid": f"{c.reference}-meeting-{m.id}@{DOMAIN}",
+                    "uid": f"{c.reference}-meeting-{m.id}@{domains[c.partnership_id]}.{DOMAIN}",
                     "summary": f"{c.reference}: case review meeting" + (" (held)" if m.held else ""),
                     "start": m.at.replace(tzinfo=LONDON),
                     "kind": "meeting",
@@ -150,7 +162,8 @@ def ics(app: App, reviewer: str | None = None, now: datetime | None = None) -> b
     name = "ASB case reviews" + (f": {' '.join(reviewer.split())}" if reviewer else "")
     cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", "Europe/London")
-    for e in events(app, reviewer):
+    found = events(app, reviewer)
+    for e in found:
         ev = Event()
         ev.add("uid", e["uid"])
         ev.add("dtstamp", stamp)
@@ -166,5 +179,30 @@ def ics(app: App, reviewer: str | None = None, now: datetime | None = None) -> b
         ev.add("description", e["description"])
         ev.add("categories", ["ASB case review", e["kind"]])
         cal.add_component(ev)
-    cal.add_missing_timezones()
+    if any("start" in e for e in found):
+        cal.subcomponents.insert(0, _london())  # before the events that name it
     return cal.to_ical()
+
+
+def _london():
+    """Europe/London as two yearly rules (Summer Time Order 2002, SI 2002/262): summer time from the last
+    Sunday of March at 01:00 GMT, Greenwich Mean Time from the last Sunday of October at 01:00 GMT."""
+    from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
+
+    summer = TimezoneDaylight()
+    summer.add("tzname", "BST")
+    summer.add("tzoffsetfrom", timedelta(0))
+    summer.add("tzoffsetto", timedelta(hours=1))
+    summer.add("dtstart", datetime(1996, 3, 31, 1, 0))
+    summer.add("rrule", {"freq": "yearly", "bymonth": 3, "byday": "-1SU"})
+    winter = TimezoneStandard()
+    winter.add("tzname", "GMT")
+    winter.add("tzoffsetfrom", timedelta(hours=1))
+    winter.add("tzoffsetto", timedelta(0))
+    winter.add("dtstart", datetime(1996, 10, 27, 2, 0))
+    winter.add("rrule", {"freq": "yearly", "bymonth": 10, "byday": "-1SU"})
+    zone = Timezone()
+    zone.add("tzid", "Europe/London")
+    zone.add_component(summer)
+    zone.add_component(winter)
+    return zone

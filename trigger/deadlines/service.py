@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from letters.words import plural
 from trigger.deadlines import notices, reminders
 from trigger.deadlines.dbclock import db_now
 from trigger.errors import InvalidInput
@@ -248,7 +249,10 @@ def serve(
                 for line in r.warnings:
                     log(f"warning: {line}")
                 if r.reported:
-                    log(f"{r.reported} undelivered reminder(s) reported to the manager via {r.reported_via}")
+                    log(
+                        f"{plural(r.reported, '{n} undelivered reminder', '{n} undelivered reminders')} "
+                        f"reported to the manager via {r.reported_via}"
+                    )
                 if r.report_error:
                     log(f"warning: {r.report_error}")
             except Exception as exc:  # noqa: BLE001 - one bad sweep must not stop the service
@@ -357,7 +361,7 @@ def serve(
         busy.acquire(timeout=1.0)
         keep = progress.in_hand if getattr(channel, "phase", "") == "sending" else None
         released = reminders.release_claims(app, runner, keep=keep)
-        log(f"stopped at once ({why}); {released} claim(s) released")
+        log(f"stopped at once ({why}); {plural(released, '{n} claim', '{n} claims')} released")
         _exit_now(1)  # the sweep's thread may still be waiting on the network: do not wait for it
     for s, handler in previous.items():
         signal.signal(s, handler)

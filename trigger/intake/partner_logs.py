@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Insert, func, select
 from sqlmodel import col
 
+from letters.words import plural
 from trigger import checks
 from trigger.codes import HATE_STRANDS
 from trigger.errors import InvalidInput
@@ -80,7 +81,7 @@ class ImportRefused(InvalidInput):
         self.result = result
         n = len(result.bad)
         super().__init__(
-            f"{_short(result.file)}: {n} bad row{'s' if n != 1 else ''} (listed above); "
+            f"{_short(result.file)}: {plural(n, '{n} bad row', '{n} bad rows')} (listed above); "
             "nothing was imported. "
             "Fix them, or give --skip-bad to import the good rows"
         )

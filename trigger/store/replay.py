@@ -193,7 +193,7 @@ def _case(row: Any, events: list[Any], now: dict[str, dict], opener: seal.Opener
             complete = False
     if unopened:
         out.append(
-            f"{who}: the case's key does not open event{'s' if len(unopened) > 1 else ''} "
+            f"{who}: the case's key does not open {'event' if len(unopened) == 1 else 'events'} "
             f"{', '.join(map(str, unopened[:5]))}{'...' if len(unopened) > 5 else ''} "
             "(the key or the events were changed outside the engine)"
         )

@@ -7,6 +7,7 @@ import json
 
 from sqlmodel import select
 
+from tests.support.letters import to_outcome
 from trigger.store.app import App
 from trigger.store.models import AuditEvent
 
@@ -89,6 +90,26 @@ def test_letters_use_the_decision_that_stands(db):
     assert "the appeal upheld on 2025-06-20 replaced the decision" in refused.stderr
     outcome = db("letter", ref, "appeal_outcome", "--format", "txt", "--on", "2025-06-20").stdout
     assert "Your appeal is upheld." in outcome and "now treated as met" in outcome
+
+
+def test_an_outcome_confirmed_on_appeal_cannot_be_appealed_again(db, case):
+    # the appeal body's decision is final (docs/procedure.md#appeals)
+    to_outcome(db, case, lead="cbc", housing="cbc")
+    db("appeal", case, "--received", "2026-03-30", "--grounds", "facts", "--on", "2026-03-30")
+    db(
+        "appeal-decision",
+        case,
+        *("--dismissed", "--by", "Chair of Melton CSP", "--reason", "no new facts", "--on", "2026-04-10"),
+    )
+    before = db.json("show", case)
+    assert before["state"] == "outcome_issued"
+    err = db.fails("appeal", case, "--received", "2026-04-13", "--grounds", "facts", "--on", "2026-04-13")
+    lines = err.stderr.strip().splitlines()
+    assert lines == [
+        "Error: this decision was appealed and the appeal dismissed on 2026-04-10; that decision is final "
+        "and cannot be appealed again"
+    ]
+    assert db.json("show", case) == before
 
 
 def test_a_dismissed_appeal_confirms_the_decision_on_its_day(db):

@@ -373,6 +373,16 @@ def test_an_appeal_is_offered_only_where_trigger_appeal_takes_one(door, trigger)
     assert trigger.json("show", ref)["appeals"] == []
 
 
+def test_an_outcome_confirmed_on_appeal_is_not_offered_for_appeal_again(door, trigger):
+    ref = reviewed_case(trigger, outcome=True)
+    trigger("appeal", ref, "--received", "2026-12-01", "--grounds", "facts", "--late-reason", "away")
+    trigger("appeal-decision", ref, "--dismissed", "--by", "Chair of Melton CSP", "--reason", "no new facts")
+    assert trigger.json("show", ref)["state"] == "outcome_issued"
+    open_case(door, trigger("web", "link", ref).stdout.strip())
+    assert "Appeal against the decision" not in door.get("/case").text
+    assert door.get("/case/appeal").headers["location"] == "/case"  # and the engine refuses: test_decisions
+
+
 def test_a_ground_the_policy_does_not_list_is_refused(door, trigger):
     ref = not_met_today(trigger, door)
     answer = post(door, "/case/appeal", ref, grounds="threshold", detail="words")

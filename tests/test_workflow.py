@@ -154,7 +154,10 @@ class CaseLife(RuleBasedStateMachine):
             assert self._legal(before_state, after_state), f"{before_state} -> {after_state} by {move}"
         else:
             assert not changed and after_moves == before_moves
+        if accepted and move == "appeal_dismissed" and after_state == "outcome_issued":
+            self.final_outcome = True  # confirmed on appeal: no second appeal against it
         self.history.append(after_state)
+        assert not (getattr(self, "final_outcome", False) and after_state == "appealed"), self.history
 
     @staticmethod
     def _legal(source, dest):

@@ -174,6 +174,7 @@ class AppealFacts:
     received: date
     window_end: date | None
     late_reason: str | None = None
+    dismissed_on: date | None = None  # this decision was appealed before, and that appeal dismissed
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,12 @@ def _guard_issue_outcome(state: str, f: OutcomeFacts) -> None:
 
 
 def _guard_appeal(state: str, f: AppealFacts) -> None:
+    # the appeal body's decision is final (docs/procedure.md#appeals): one appeal per decision
+    if f.dismissed_on is not None:
+        raise GuardRefused(
+            f"this decision was appealed and the appeal dismissed on {f.dismissed_on.isoformat()}; "
+            "that decision is final and cannot be appealed again"
+        )
     if f.grounds not in f.allowed_grounds:
         raise GuardRefused(
             f"{f.grounds!r} is not a ground of appeal under this policy; "

@@ -132,7 +132,7 @@ def appeal(
     their ground and own words; after it, why it is late too (Sch 4 para 3; docs/procedure.md#appeals)."""
     with app.read() as session:
         case = _their_case(session, link_id, reference)
-        if case.state not in APPEALABLE_STATES:
+        if case.state not in APPEALABLE_STATES or moves.dismissed_appeal(session, case) is not None:
             raise GuardRefused(f"{case.reference} is {case.state}: there is nothing to appeal against now")
         pol = case_policy(session, case)
         allowed = pol.grounds_against("outcome" if case.state == "outcome_issued" else "threshold")

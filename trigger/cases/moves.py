@@ -540,10 +540,23 @@ def issue_outcome(
     return w.case, warnings
 
 
-def appeal_window_end(session: Session, case: ReviewCase, pol: Policy) -> date | None:
-    """The last day to appeal the decision the case stands on, or None when nothing is open to appeal.
-    LLR: twenty working days from the not-met notice or the outcome (docs/procedure.md#appeals)."""
+def dismissed_appeal(session: Session, case: ReviewCase) -> Appeal | None:
+    """The appeal that already confirmed the decision the case stands on, if any: a dismissed appeal
+    against an outcome returns the case to `outcome_issued`, and the next appeal of a case can only be
+    against a decision made after an upheld one, so the case's latest appeal tells."""
     if case.state not in machine.APPEALABLE_STATES:
+        return None
+    latest = session.exec(
+        select(Appeal).where(Appeal.case_id == case.id).order_by(col(Appeal.id).desc()).limit(1)
+    ).first()
+    return latest if latest is not None and latest.upheld is False else None
+
+
+def appeal_window_end(session: Session, case: ReviewCase, pol: Policy) -> date | None:
+    """The last day to appeal the decision the case stands on, or None when nothing is open to appeal
+    (nor ever will be: a decision confirmed on appeal is final).
+    LLR: twenty working days from the not-met notice or the outcome (docs/procedure.md#appeals)."""
+    if case.state not in machine.APPEALABLE_STATES or dismissed_appeal(session, case) is not None:
         return None
     return schedule.due_date(session, case, pol, "appeal_window", case.state_changed)
 
@@ -578,12 +591,14 @@ def lodge_appeal(
             )
         against = "outcome" if w.case.state == State.OUTCOME_ISSUED else "threshold"
         window_end = appeal_window_end(w.session, w.case, w.policy)
+        dismissed = dismissed_appeal(w.session, w.case)
         facts = AppealFacts(
             grounds=grounds,
             allowed_grounds=w.policy.grounds_against(against),
             received=received,
             window_end=window_end,
             late_reason=late_reason,
+            dismissed_on=dismissed.decided_on if dismissed is not None else None,
         )
         w.move(
             "appeal",

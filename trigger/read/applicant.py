@@ -360,9 +360,10 @@ def _taking_part(session: Session, case: ReviewCase, pol: Policy) -> TakingPart 
     )
 
 
-def _appeal(case: ReviewCase, pol: Policy, last_day: date | None) -> AppealOpen | None:
-    """What `trigger appeal` would take now (docs/procedure.md#appeals)."""
-    if case.state not in APPEALABLE_STATES:
+def _appeal(case: ReviewCase, pol: Policy, last_day: date | None, final: bool) -> AppealOpen | None:
+    """What `trigger appeal` would take now (docs/procedure.md#appeals): nothing once the decision has
+    been confirmed on appeal (`final`)."""
+    if case.state not in APPEALABLE_STATES or final:
         return None
     against = "outcome" if case.state == "outcome_issued" else "threshold"
     grounds = tuple(
@@ -406,7 +407,7 @@ def case_page(app: App, link_id: int) -> CasePage | None:
             letters=_letters(session, case),
             plan=plan,
             taking_part=_taking_part(session, case, pol),
-            appeal=_appeal(case, pol, window_end),
+            appeal=_appeal(case, pol, window_end, moves.dismissed_appeal(session, case) is not None),
             notices=case.notices if (case.email or "").strip() else None,
         )
 

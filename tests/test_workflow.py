@@ -181,4 +181,4 @@ CaseLife.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestCaseLife = CaseLife.TestCase
-TestCaseLife.pytestmark = [pytest.mark.slow]
+TestCaseLife.pytestmark = [pytest.mark.slow, pytest.mark.any_engine]  # its own SQLite file, whatever the pass

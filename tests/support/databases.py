@@ -33,9 +33,11 @@ def pg_url_safe() -> str:
 
 def with_search_path(url: str, schema: str) -> str:
     """The URL of one schema: libpq's `options=-csearch_path=...` makes it the default for every
-    connection."""
+    connection. Its commits do not wait for the WAL to reach the disk (synchronous_commit off: a test
+    database needs no durability across a crash of the server, and the wait was a fifth of each test's
+    time); they are still atomic and in order."""
     sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options={quote(f'-csearch_path={schema}', safe='')}"
+    return f"{url}{sep}options={quote(f'-csearch_path={schema} -csynchronous_commit=off', safe='')}"
 
 
 def copy_sqlite(source: Path, target: Path) -> None:
@@ -76,7 +78,9 @@ def keep_engine(url: str) -> None:
 # only while this is as it was after migrating.
 _SCHEMA_PRINT = """
 SELECT
-  (SELECT count(*) FROM information_schema.columns WHERE table_schema = :s),
+  (SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+     JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = :s AND c.relkind IN ('r', 'v', 'f', 'p') AND a.attnum > 0 AND NOT a.attisdropped),
   (SELECT count(*) FROM pg_policies WHERE schemaname = :s),
   (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = :s),
   (SELECT string_agg(c.relname || ':' || c.relrowsecurity || ':' || coalesce(c.relacl::text, ''), ','

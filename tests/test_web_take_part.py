@@ -379,8 +379,11 @@ def test_an_outcome_confirmed_on_appeal_is_not_offered_for_appeal_again(door, tr
     trigger("appeal-decision", ref, "--dismissed", "--by", "Chair of Melton CSP", "--reason", "no new facts")
     assert trigger.json("show", ref)["state"] == "outcome_issued"
     open_case(door, trigger("web", "link", ref).stdout.strip())
-    assert "Appeal against the decision" not in door.get("/case").text
+    page = door.get("/case").text
+    assert "Appeal against the decision" not in page
     assert door.get("/case/appeal").headers["location"] == "/case"  # and the engine refuses: test_decisions
+    # the history tells the appeal's decision, not a second sending of the outcome
+    assert "Your appeal was not upheld" in page and page.count("We sent you the outcome of the review") == 1
 
 
 def test_a_ground_the_policy_does_not_list_is_refused(door, trigger):

@@ -60,7 +60,8 @@ STEP_OF = {
 
 @dataclass(frozen=True)
 class Move:
-    """A day the case changed: the state it went into (`received` for the day it arrived)."""
+    """A day the case changed: the state it went into (`received` for the day it arrived), or how an
+    appeal was decided (`appeal_upheld`, `appeal_dismissed`)."""
 
     on: date
     state: str
@@ -185,7 +186,14 @@ def _history(session: Session, case: ReviewCase) -> tuple[Move, ...]:
         .order_by(col(AuditEvent.seq))
     ).all()
     for e in events:
-        if e.from_state is not None and e.to_state is not None and e.to_state != moves_[-1].state:
+        if e.from_state is None or e.to_state is None:
+            continue
+        if e.from_state == "appealed":  # the appeal decided, whatever state it left the case in
+            upheld = e.to_state in ("in_review", "threshold_met")
+            moves_.append(Move(e.on, "appeal_upheld" if upheld else "appeal_dismissed"))
+            if e.to_state == "closed":
+                moves_.append(Move(e.on, "closed"))
+        elif e.to_state != moves_[-1].state:
             moves_.append(Move(e.on, e.to_state))
     return tuple(moves_)
 

@@ -433,6 +433,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "Anfonwyd canlyniad yr adolygiad atoch",
     ),
     "moved_appealed": ("We received your appeal", "Cawsom eich apêl"),
+    "moved_appeal_upheld": ("Your appeal was upheld", "Cafodd eich apêl ei chynnal"),
+    "moved_appeal_dismissed": ("Your appeal was not upheld", "Ni chafodd eich apêl ei chynnal"),
     "moved_closed": ("Your case was closed", "Cafodd eich achos ei gau"),
     "moved_withdrawn": ("Your application was withdrawn", "Cafodd eich cais ei dynnu'n ôl"),
     "next_heading": ("What happens next", "Beth sy'n digwydd nesaf"),

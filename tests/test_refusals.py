@@ -512,7 +512,7 @@ def test_the_table_covers_every_kind_of_bad_input_the_issue_names():
 def test_a_read_only_postgresql_login_is_told_in_one_line_and_nothing_changes(db, world):
     role = f"ro_{secrets.token_hex(4)}"
     url = os.environ["TRIGGER_DB"]
-    schema = sqlalchemy.engine.make_url(url).query["options"].split("=", 1)[1]
+    schema = sqlalchemy.engine.make_url(url).query["options"].split()[0].split("=", 1)[1]  # -csearch_path=...
     admin = sqlalchemy.create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
     with admin.connect() as conn:
         conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN")

@@ -270,6 +270,22 @@ def test_serve_sweeps_and_stops_cleanly_on_sigterm(db, cases_, tmp_path):
     assert any("stopped" in line for line in serve.lines)
 
 
+
+@pytest.mark.slow
+def test_a_signal_while_it_starts_its_jobs_stops_it_cleanly(db, cases_, tmp_path):
+    # the signal lands while the scheduler is still handing out the first jobs (a moment that once
+    # deadlocked the service when its signal handler stopped the scheduler itself)
+    cases_(1)
+    serve = Serve(env={"TRIGGER_OUTBOX": str(tmp_path / "out")})
+    try:
+        serve.wait_until(lambda: any(line.startswith("serving:") for line in serve.lines), "its start")
+        serve.signal(signal.SIGTERM)
+        assert serve.finish() == 0, serve.log
+    finally:
+        serve.kill()
+    assert serve.lines[-1] == "stopped", serve.log
+    assert sum(line.startswith("sweep ") for line in serve.lines) <= 1
+
 class Keep:
     mail_from = "csp@council.example"
 

@@ -212,10 +212,14 @@ def digest_pending(app: App, now: datetime, at: tuple[int, int]) -> bool:
 def serve(
     app: App, *, every: int = 300, digest_at: str = "07:30", log: Callable[[str], object] = print
 ) -> int:
-    """APScheduler 3.11 BlockingScheduler (Europe/London): a sweep every `every` seconds (one at
+    """APScheduler 3.11 BackgroundScheduler (Europe/London): a sweep every `every` seconds (one at
     start-up) and the morning digest at `digest_at` Monday to Friday (the digest skips bank holidays
-    itself). Returns the exit status: 0 after a clean stop, 1 after a second signal."""
-    from apscheduler.schedulers.blocking import BlockingScheduler  # only this command pays for it
+    itself). Returns the exit status: 0 after a clean stop, 1 after a second signal.
+
+    The signal handler only notes the signal (a second one raises): the main thread, which does nothing
+    but wait for it, does the stopping. A handler that stopped the scheduler itself could deadlock on a
+    lock the interrupted main thread held (the thread pool's, while it started a job's thread)."""
+    from apscheduler.schedulers.background import BackgroundScheduler  # only this command pays for it
 
     try:
         hour, minute = (int(p) for p in digest_at.split(":"))
@@ -275,7 +279,7 @@ def serve(
         except Exception as exc:  # noqa: BLE001
             log(f"digest failed: {type(exc).__name__}: {exc}")
 
-    sched = BlockingScheduler(
+    sched = BackgroundScheduler(
         timezone=LONDON, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
     )
     sched.add_job(
@@ -321,35 +325,28 @@ def serve(
     leaving = threading.Event()  # set once the service is on its way out at once: later signals ignored
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        signals.append(name)
-        if leaving.is_set():
-            return
-        if len(signals) == 1:
-            log(f"stopping on {name}: finishing the message in hand")
-            stop.set()
-            if progress.channel is not None:
-                progress.channel.limit(STOP_GRACE)
-            sched.shutdown(wait=False)
-        else:
+        signals.append(signal.Signals(signum).name)  # no lock taken here: the main thread acts on it
+        if len(signals) > 1 and not leaving.is_set():
             leaving.set()
-            raise _StopNow(f"second signal, {name}")
+            raise _StopNow(f"second signal, {signals[-1]}")
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     log(f"serving: sweep every {every}s, digest {digest_at} on working days (Europe/London)")
-    started = None
     try:
-        try:
-            sched.start()
-            started = time.monotonic()
-            # wait for the job in hand to finish its message and release its claims
-            while not busy.acquire(timeout=0.1):
-                if time.monotonic() - started > STOP_WITHIN:
-                    raise _StopNow("time")
-            busy.release()
-        except (KeyboardInterrupt, SystemExit):
-            stop.set()
-            raise _StopNow("interrupt") from None
+        sched.start()
+        while not signals:
+            time.sleep(0.1)
+        log(f"stopping on {signals[0]}: finishing the message in hand")
+        stop.set()
+        if progress.channel is not None:
+            progress.channel.limit(STOP_GRACE)
+        sched.shutdown(wait=False)
+        started = time.monotonic()
+        # wait for the job in hand to finish its message and release its claims
+        while not busy.acquire(timeout=0.1):
+            if time.monotonic() - started > STOP_WITHIN:
+                raise _StopNow("time")
+        busy.release()
     except _StopNow as why:
         leaving.set()
         stop.set()

@@ -270,7 +270,6 @@ def test_serve_sweeps_and_stops_cleanly_on_sigterm(db, cases_, tmp_path):
     assert any("stopped" in line for line in serve.lines)
 
 
-
 @pytest.mark.slow
 def test_a_signal_while_it_starts_its_jobs_stops_it_cleanly(db, cases_, tmp_path):
     # the signal lands while the scheduler is still handing out the first jobs (a moment that once
@@ -285,6 +284,7 @@ def test_a_signal_while_it_starts_its_jobs_stops_it_cleanly(db, cases_, tmp_path
         serve.kill()
     assert serve.lines[-1] == "stopped", serve.log
     assert sum(line.startswith("sweep ") for line in serve.lines) <= 1
+
 
 class Keep:
     mail_from = "csp@council.example"

@@ -343,6 +343,11 @@ def test_an_appeal_made_online_is_emailed_when_the_applicant_gave_an_address(doo
     assert letter["kind"] == "appeal_acknowledgement" and letter["sent"]["to"] == "ann@example.org"
     messages = [p.read_text() for p in (tmp_path / "outbox").glob("*.eml")]
     assert any("ann@example.org" in m and ref in m for m in messages)
+    # the letter's e-mail is the news: no "your case has moved" seconds after it
+    trigger("reminders", "run")
+    outbox = [p.read_text() for p in (tmp_path / "outbox").glob("*.eml")]
+    to_ann = [m for m in outbox if "ann@example.org" in m]
+    assert len(to_ann) == 1 and "Your appeal" in to_ann[0], to_ann
 
 
 def test_after_the_window_the_appeal_needs_a_reason_for_lateness(door, trigger):

@@ -149,7 +149,9 @@ def events(app: App, reviewer: str | None = None) -> list[Event]:
             if names.welsh(c):
                 event["summary"] = f"{c.reference}: {what_cy} / {what} ({d.kind})"
                 first_cy = f"Dyddiad cau: {d.kind}" + (f" ({d.span})" if d.span else "")
-                event["description"] = names.both(c, _about_cy(c, agencies, first_cy), event["description"])
+                event["description"] = names.both(
+                    c, _about(c, agencies, first_cy, ABOUT_CY, NONE_CY), event["description"]
+                )
                 event["welsh"] = True
             out.append(event)
         for m in session.scalars(
@@ -168,7 +170,9 @@ def events(app: App, reviewer: str | None = None) -> list[Event]:
                 event["summary"] = (
                     f"{c.reference}: {MEETING_CY}{held} / " + event["summary"].partition(": ")[2]
                 )
-                about_cy = _about_cy(c, agencies, "Cyfarfod yr adolygiad; amcangyfrif yw'r amser gorffen")
+                about_cy = _about(
+                    c, agencies, "Cyfarfod yr adolygiad; amcangyfrif yw'r amser gorffen", ABOUT_CY, NONE_CY
+                )
                 event["description"] = names.both(c, about_cy, event["description"])
                 event["welsh"] = True
             out.append(event)
@@ -176,17 +180,33 @@ def events(app: App, reviewer: str | None = None) -> list[Event]:
     return out
 
 
-def _about(c: ReviewCase, agencies: dict[int, str], first: str) -> str:
+# the lines under an event's first, in English and in Welsh ({lead} and {reviewer} filled, else "none")
+ABOUT = (
+    "Case: {reference} ({state})",
+    "Lead agency: {lead}",
+    "Reviewer: {reviewer}",
+    "See: trigger show {reference}",
+)
+ABOUT_CY = (
+    "Achos: {reference} ({state})",
+    "Asiantaeth arweiniol: {lead}",
+    "Adolygydd: {reviewer}",
+    "Gweler: trigger show {reference}",
+)
+NONE = ("not yet assigned", "not yet assigned")  # no lead agency, no reviewer
+NONE_CY = ("heb ei phennu eto", "heb ei bennu eto")  # asiantaeth is feminine, adolygydd masculine
+
+
+def _about(c: ReviewCase, agencies: dict[int, str], first: str, lines=ABOUT, none=NONE) -> str:
+    """The event's description: what it is, then the case, its lead agency (by code) and reviewer."""
     lead = agencies.get(c.lead_agency_id) if c.lead_agency_id else None
-    return "\n".join(
-        [
-            first,
-            f"Case: {c.reference} ({c.state})",
-            f"Lead agency: {lead or 'not yet assigned'}",
-            f"Reviewer: {c.reviewer or 'not yet assigned'}",
-            f"See: trigger show {c.reference}",
-        ]
-    )
+    filled = {
+        "reference": c.reference,
+        "state": c.state,
+        "lead": lead or none[0],
+        "reviewer": c.reviewer or none[1],
+    }
+    return "\n".join([first, *(line.format(**filled) for line in lines)])
 
 
 class _Names:
@@ -215,20 +235,6 @@ class _Names:
             self.heads[c.partnership_id] = (head.name_cy or welsh_name(head.name, pol.glossary), head.name)
         name_cy, name = self.heads[c.partnership_id]
         return f"{name_cy}\n{welsh}\n\n{name}\n{english}"
-
-
-def _about_cy(c: ReviewCase, agencies: dict[int, str], first: str) -> str:
-    """The Welsh of `_about`: the lead agency by its code, as there."""
-    lead = agencies.get(c.lead_agency_id) if c.lead_agency_id else None
-    return "\n".join(
-        [
-            first,
-            f"Achos: {c.reference} ({c.state})",
-            f"Asiantaeth arweiniol: {lead or 'heb ei phennu eto'}",
-            f"Adolygydd: {c.reviewer or 'heb ei bennu eto'}",
-            f"Gweler: trigger show {c.reference}",
-        ]
-    )
 
 
 @needs(READ)

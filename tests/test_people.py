@@ -18,6 +18,7 @@ from tests.support.databases import sqlite_only
 from tests.support.letters import pdf_text, to_outcome
 from tests.support.mailservers import Collect, Server
 from tests.support.sql import raw_sql
+from tests.support.terminal import on_terminal
 
 COUNCILLOR = "Council Offices, Southfield Road, Loughborough"
 DEREK = "14 Mill Lane, Shepshed"
@@ -273,8 +274,6 @@ def test_the_invitation_says_where_how_to_join_and_by_when_to_reply(db, tmp_path
 
 
 def test_show_on_an_80_column_terminal_gives_the_whole_meeting(db):
-    from tests.test_screens import on_terminal
-
     ref = councillor_case(db)
     _to_review(db, ref)
     link = "https://meet.example.org/charnwood-community-safety/asb-case-review-meetings/ct-2026-0001-march"

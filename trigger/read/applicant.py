@@ -188,7 +188,7 @@ def _history(session: Session, case: ReviewCase) -> tuple[Move, ...]:
     for e in events:
         if e.from_state is None or e.to_state is None:
             continue
-        if e.from_state == "appealed":  # the appeal decided, whatever state it left the case in
+        if e.event == "decide_appeal":  # the appeal decided, whatever state it left the case in
             upheld = e.to_state in ("in_review", "threshold_met")
             moves_.append(Move(e.on, "appeal_upheld" if upheld else "appeal_dismissed"))
             if e.to_state == "closed":

@@ -223,6 +223,29 @@ def test_a_letter_emailed_to_the_applicant_is_its_own_notice(db, smtp):
     assert notices() == []
 
 
+def test_a_copy_to_the_victim_is_not_news_of_a_letter_to_the_applicant(db, smtp, tmp_path):
+    server = smtp()
+    ref = applicant_case(db)
+    db(
+        "case",
+        "update",
+        ref,
+        "--victim-address",
+        "2 Other Road",
+        "--victim-postcode",
+        "LE11 8AA",
+        "--reason",
+        "given",
+    )
+    sweep(db)  # what the case's start owed the applicant
+    before = len(to_applicant(server))
+    db("letter", ref, "acknowledgement", "--to", "victim", "--on", "2026-03-03", "-o", tmp_path / "copy.html")
+    assert sweep(db)["sent"] == 0
+    assert len(to_applicant(server)) == before
+    db("letter", ref, "acknowledgement", "--on", "2026-03-03", "-o", tmp_path / "theirs.html")
+    assert sweep(db)["sent"] == 1  # their own letter is theirs to be told of
+
+
 def csrf_of(page: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
 

@@ -198,6 +198,21 @@ def test_a_notice_not_sent_while_mail_is_down_is_sent_once_when_it_comes_back(db
     assert len([e for e in db.json("show", ref)["events"] if e["event"] == "applicant_notice"]) == 1
 
 
+def test_a_refused_address_is_given_up_and_never_kept_or_shown(db, smtp):
+    smtp(reject=(APPLICANT,))  # 550 at RCPT: the server quotes the address it refused
+    ref = applicant_case(db)
+    db("decide", ref, "--met", "--on", "2026-03-05")
+    run = db("reminders", "run", "--now", "2026-06-30T08:00")
+    told = db.json("reminders", "run", "--now", "2026-06-30T08:05", "--json")
+    status = db("reminders", "status")
+    listed = db.json("reminders", "status")["notices"]
+    [row] = notices()
+    assert row.status == "failed" and row.failure == "refused"
+    assert "550" in row.last_error and "the applicant's address" in row.last_error
+    for seen in (run.stdout + run.stderr, str(told), status.stdout, str(listed), row.last_error):
+        assert APPLICANT not in seen.lower(), seen
+
+
 def test_a_welsh_speaking_applicant_is_told_in_welsh_first_then_english(db, smtp):
     server = smtp()
     ref = applicant_case(db, "cy")

@@ -337,6 +337,28 @@ def test_through_notify_the_applicant_is_emailed_and_texted_once_per_change(noti
     assert len(told) == 2
 
 
+@pytest.mark.slow
+def test_an_applicant_told_only_by_text_can_stop_the_texts_at_their_case_page(notifying, trigger):
+    ref = trigger.json(
+        "activate",
+        *("--applicant", "Ann Example", "--received", "2026-03-02", "--channel", "phone"),
+        *("--phone", "07700 900123", "--statement", "Nothing has changed since the shed fire"),
+    )["reference"]
+    add_complaints(trigger, ref, THREE_COMPLAINTS, on="2026-03-03")
+    link = trigger("web", "link", ref).stdout.strip()
+    with TestClient(create_app(), follow_redirects=False) as door:
+        page = open_case(door, link)
+        assert "Texts about your case" in page and "We text you when your case moves" in page
+        assert "email" not in page.split('id="notices"')[1].split("</form>")[0].lower()
+        sent = door.post("/case/notices", data={"notices": "off", "csrf_token": csrf_of(page)})
+        assert sent.status_code == 303
+        page = door.get("/case").text
+        assert "You asked us not to text you when your case changes." in page
+    trigger("decide", ref, "--met", "--on", "2026-03-05")
+    sweep(trigger, "2026-03-06T08:00")
+    assert notifying.of("sms") == []
+
+
 def test_without_smtp_the_notice_goes_to_the_outbox_and_names_the_doors_address(
     trigger, tmp_path, monkeypatch
 ):

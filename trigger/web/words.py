@@ -363,8 +363,8 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "done_next": ("What happens next", "Beth sy'n digwydd nesaf"),
     "done_shared": (
-        "We have shared your application with the agencies in {partnership}.",
-        "Rydym wedi rhannu eich cais â'r asiantaethau yn {partnership}.",
+        "We will pass your application to the agencies in {partnership}.",
+        "Byddwn yn anfon eich cais ymlaen i'r asiantaethau yn {partnership}.",
     ),
     "done_acknowledge": (
         "We will write to you by {date} to acknowledge your application.",

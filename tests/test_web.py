@@ -42,8 +42,12 @@ def cases(trigger) -> list[dict]:
 
 
 def test_a_victim_applies_and_the_case_is_the_one_activate_would_make(door, trigger):
-    ref = Applicant(door).apply(victim_answers())
+    applicant = Applicant(door)
+    ref = applicant.apply(victim_answers())
     assert [c["reference"] for c in cases(trigger)] == [ref]  # the manager sees it in `list` at once
+    # nothing is passed to the agencies until the manager does it (`trigger share`): never "we have"
+    assert "We will pass your application to the agencies in" in applicant.page
+    assert "We have shared" not in applicant.page
     online_case = trigger.json("show", ref)
     by_hand = trigger.json(
         "activate",

@@ -401,6 +401,15 @@ def test_an_outcome_confirmed_on_appeal_is_not_offered_for_appeal_again(door, tr
     assert "gweithdrefn gwyno&#39;r asiantaeth honno, ac yna&#39;r Ombwdsmon." in welsh
 
 
+def test_an_application_withdrawn_while_its_appeal_waits_says_withdrawn_not_dismissed(door, trigger):
+    ref = not_met_today(trigger, door)
+    trigger("appeal", ref, "--received", TODAY, "--grounds", "facts", "--detail", "You missed my reports")
+    trigger("withdraw", ref, "--reason", "The applicant has moved away")
+    page = door.get("/case").text
+    assert "Your application was withdrawn" in page
+    assert "Your appeal was not upheld" not in page and "Your appeal was upheld" not in page
+
+
 def test_a_ground_the_policy_does_not_list_is_refused(door, trigger):
     ref = not_met_today(trigger, door)
     answer = post(door, "/case/appeal", ref, grounds="threshold", detail="words")

@@ -153,10 +153,10 @@ def _notice(w: Work, agencies: list[Agency], on: date, method: str) -> None:
     w.record("share", on, detail={"agencies": [a.code for a in agencies], "method": method})
 
 
-@retried
 def _send(app: App, reference: str, code: str, on: date | None) -> None:
     """E-mail the application to one agency and record it, in one transaction: a send the server
-    refuses leaves nothing recorded for that agency."""
+    refuses leaves nothing recorded for that agency. Never run again on a lost race (`retried`): the
+    e-mail may be out already, and a second would go to the agency (as `letter --send`)."""
     with changing(app, reference) as w:
         on = on_for_change(w.case, on)
         agency = find_agency(w.session, code)

@@ -22,8 +22,9 @@ from datetime import date
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from trigger.checks import same_name
 from trigger.store import audit
-from trigger.store.models import ApplicantNotice, LetterDelivery, ReviewCase, row_id
+from trigger.store.models import ApplicantNotice, Letter, LetterDelivery, ReviewCase, row_id
 from workflows.machine import APPLICANT_STAGE_OF
 
 NOT_TO_APPLICANT = ("information_request",)  # a letter to an agency is not the applicant's news
@@ -48,7 +49,13 @@ def _letters(session: Session, case: ReviewCase) -> tuple[int, list[date]]:
     delivered = set(
         session.exec(select(col(LetterDelivery.letter_id)).where(col(LetterDelivery.letter_id).in_(issued)))
     )
-    return len([i for i in issued if i not in delivered]), days
+    # addressed to the applicant: a copy to the victim (`letter --to victim`) is not their letter
+    theirs = [
+        row.id
+        for row in session.exec(select(Letter).where(col(Letter.id).in_(issued)))
+        if same_name(row.recipient, case.applicant_name)
+    ]
+    return len([i for i in theirs if i not in delivered]), days
 
 
 def queue(session: Session, case: ReviewCase, stage_before: str, welsh: bool) -> list[ApplicantNotice]:

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy
 
 from tests.support.databases import ON_POSTGRES, sqlite_only
-from tests.support.sql import raw_sql
+from tests.support.sql import raw_sql, read_column
 
 # words that occur nowhere else, so that a byte found is one of the case's
 NAME = "Quenbury Zaltwhistle"
@@ -30,7 +30,7 @@ WITHDRAWN = "moving in with Ermintrude Scobbleton"
 EMAIL = "quenbury@zaltwhistle.example"
 MARKERS = (NAME, OLD_ADDRESS, ADDRESS, REASON, WITHDRAWN, EMAIL)
 # the tables whose personal fields are sealed under the case's key (trigger.store.sealed)
-SEALED_TABLES = ("review_case", "correction", "incident")
+SEALED_TABLES = ("review_case", "correction", "incident", "letter", "letter_copy", "letter_delivery")
 
 
 def _found(data: bytes, markers: tuple[str, ...] = MARKERS) -> list[str]:
@@ -97,8 +97,10 @@ def _before_purge_the_data_is_there_and_the_audit_log_holds_it_sealed(db, ref, o
     )
     assert len(stored) == 2 and all(reason.startswith("sealed:") for reason, _ in stored)
     assert all(detail is None or detail.startswith("sealed:") for _, detail in stored)
-    copies = b"".join(bytes(r[0]) for r in raw_sql("SELECT content FROM letter_copy"))
-    assert NAME.encode() in copies and ADDRESS.encode() in copies  # the register holds the letter's bytes
+    stored = [bytes(r[0]) for r in raw_sql("SELECT content FROM letter_copy")]
+    assert stored and all(c.startswith(b"sealed:c") for c in stored) and _found(b"".join(stored)) == []
+    copies = b"".join(read_column("letter_copy", "content"))
+    assert NAME.encode() in copies and ADDRESS.encode() in copies  # the register gives the letter's bytes
     mail = _outbox_text(outbox)
     assert NAME in mail and ADDRESS in mail and EMAIL in mail  # the e-mailed letter
     assert any(p.name.startswith("letter-") for p in outbox.glob("*.eml"))
@@ -141,9 +143,10 @@ def test_on_sqlite_no_byte_of_the_person_is_left_in_the_file_its_wal_or_shm(db, 
 
     assert {"audit_event", "ix_audit_event_case_id"} <= set(names)
     assert _found(b"".join(read(n) for n in names if n in pages)) == []
-    # nor do the case's own rows: its names, addresses and statement, the correction's values
-    assert {n: h for n in SEALED_TABLES if (h := _found(read(n)))} == {}
-    assert NAME.encode() in read("letter_copy")  # the check can see: the bytes of the letters sent
+    # nor does anything else: the case's names, addresses and statement, the correction's values,
+    # the letters sent and whom they were e-mailed to are sealed under the case's key
+    assert _found(data) == []
+    assert old_case.encode() in read("review_case")  # the check can see: the reference is stored as is
 
     result = db("purge", "--closed-before", "2020-01-01")
     assert "Purged personal data of 1 case" in result.stdout and result.stderr == ""
@@ -192,7 +195,7 @@ def test_on_postgresql_no_byte_of_the_person_is_left_in_the_table_files(db, old_
     # the audit log's files, and those of the case's own rows, hold no plaintext even before the purge
     sealed = [n for n in relations if n.split(":")[0] in ("audit_event", *SEALED_TABLES)]
     assert {n: h for n in sealed if (h := _found(_pg_bytes(relations[n])))} == {}
-    assert NAME.encode() in _pg_bytes(relations["letter_copy:letter_copy"])  # the check can see it
+    assert old_case.encode() in _pg_bytes(relations["review_case:review_case"])  # the check can see
 
     result = db("purge", "--closed-before", "2020-01-01")
     assert "Purged personal data of 1 case" in result.stdout and result.stderr == ""
@@ -264,7 +267,7 @@ def _wal_since(lsn: str) -> bytes:
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs TRIGGER_TEST_DB (PostgreSQL's WAL and pg_dump)")
 @pytest.mark.slow
-def test_on_postgresql_no_marker_is_in_the_wal_or_in_a_dump_taken_before_the_purge(db, tmp_path):
+def test_on_postgresql_no_marker_is_in_the_wal_or_in_a_dump_taken_before_the_purge(db, tmp_path, outbox):
     """What the server copies beyond the tables (the WAL, and so archives and replicas; `pg_dump`)
     only ever held the case's values sealed: none of the markers is in them, in any encoding, before
     or after the purge, while the engine showed them all until the purge. The markers are this run's
@@ -288,6 +291,7 @@ def test_on_postgresql_no_marker_is_in_the_wal_or_in_a_dump_taken_before_the_pur
         db("incident", "add", ref, "--occurred", day, "--reported", day, "--agency", "police",
            "--description", said, "--on", "2018-05-02")  # fmt: skip
     db("case", "update", ref, "--address", street, "--reason", reason, "--on", "2018-05-02")
+    db("letter", ref, "acknowledgement", "--send", "--on", "2018-05-03")  # its bytes kept, and whom to
     db("withdraw", ref, "--reason", reason, "--on", "2019-01-10")
     shown = db("show", ref).stdout
     assert name in shown and street in shown  # the engine reads them
@@ -323,9 +327,11 @@ def test_values_written_before_sealing_began_are_sealed_by_the_upgrade(db, old_c
     with database.migrating(get_engine(os.environ["TRIGGER_DB"])) as conn:
         command.downgrade(database._config(conn), "0003_applicant_notices")
     assert raw_sql("SELECT applicant_name, address FROM review_case") == [(NAME, ADDRESS)]
+    assert NAME.encode() in b"".join(bytes(r[0]) for r in raw_sql("SELECT content FROM letter_copy"))
     assert "up to date" in db("db", "upgrade").stdout
     ((name, address),) = raw_sql("SELECT applicant_name, address FROM review_case")
     assert name.startswith("sealed:c") and address.startswith("sealed:c")
     assert [r[0][:8] for r in raw_sql("SELECT new_value FROM correction")] == ["sealed:c"]
+    assert {bytes(r[0])[:8] for r in raw_sql("SELECT content FROM letter_copy")} == {b"sealed:c"}
     after = db.json("show", old_case)
     assert {k: after[k] for k in before if k != "events"} == {k: before[k] for k in before if k != "events"}

@@ -16,7 +16,7 @@ from sqlalchemy import Column, Index, Integer, LargeBinary, MetaData, UniqueCons
 from sqlmodel import Field, SQLModel
 from sqlmodel.main import SQLModelConfig
 
-from trigger.store.sealed import Sealed
+from trigger.store.sealed import Sealed, SealedBytes
 
 # Named constraints so that Alembic batch migrations on SQLite can alter them (it cannot drop an unnamed one).
 SQLModel.metadata.naming_convention = {
@@ -370,7 +370,7 @@ class LetterDelivery(_Table, table=True):
     __tablename__ = "letter_delivery"
     id: int | None = Field(default=None, primary_key=True)
     letter_id: int = Field(foreign_key="letter.id", index=True)
-    sent_to: str
+    sent_to: str = Field(sa_type=Sealed)
     sent_at: datetime = Field(default_factory=utcnow)
     message_id: str
     via: str = Field(max_length=120)  # "smtp host:port" or "outbox"
@@ -386,7 +386,7 @@ class LetterCopy(_Table, table=True):
     letter_id: int = Field(
         foreign_key="letter.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
     )
-    content: bytes = Field(sa_column=Column("content", LargeBinary, nullable=False))
+    content: bytes = Field(sa_column=Column("content", SealedBytes, nullable=False))
 
 
 class Deadline(_Table, table=True):

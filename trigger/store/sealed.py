@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import column, table
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import LargeBinary, TypeDecorator
 from sqlmodel.sql.sqltypes import AutoString
 
 PREFIX = "sealed:"  # an audit event's: sealed:<base64>; a field's: sealed:c<case id>:<base64>
@@ -100,6 +100,22 @@ class Keyring:
         data = self._aead(case_id, self._writing_key(case_id)).encrypt(nonce, value.encode(), _bound(case_id))
         return f"{PREFIX}c{case_id}:{base64.b64encode(nonce + data).decode('ascii')}"
 
+    def seal_bytes(self, case_id: int, value: bytes) -> bytes:
+        nonce = os.urandom(NONCE)
+        data = self._aead(case_id, self._writing_key(case_id)).encrypt(nonce, value, _bound(case_id))
+        return f"{PREFIX}c{case_id}:".encode() + nonce + data
+
+    def open_bytes(self, stored: bytes) -> bytes:
+        scope, _, data = stored[len(PREFIX) :].partition(b":")
+        case_id = int(scope[1:])
+        key = self.key(case_id)
+        if key is None:
+            return GONE.encode()
+        try:
+            return self._aead(case_id, key).decrypt(data[:NONCE], data[NONCE:], _bound(case_id))
+        except Exception:  # noqa: BLE001 - another case's value, or altered
+            return ALTERED.encode()
+
     def open(self, stored: str) -> str:
         scope, _, body = stored[len(PREFIX) :].partition(":")
         case_id = int(scope[1:])
@@ -131,6 +147,26 @@ class Sealed(TypeDecorator):
         return value if ring is None else ring.open(value)
 
 
+class SealedBytes(TypeDecorator):
+    """Binary content (the exact bytes of a letter sent) stored sealed under its case's key: the
+    prefix `sealed:c<case>:`, then the nonce and the ciphertext."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = bytes(value)
+        if not value.startswith(_BYTES_PREFIX):
+            return value
+        ring = _ring.get()
+        return value if ring is None else ring.open_bytes(value)
+
+
+_BYTES_PREFIX = (PREFIX + "c").encode()
+
+
 def use(session: Session) -> Token:
     """Read and write with `session`'s keys until `done`: its sealed values open, and its changes seal."""
     ring = Keyring(session.connection)
@@ -158,7 +194,7 @@ def _sealed_fields(cls: type) -> tuple[str, ...]:
     if fields is None:
         mapper: Any = inspect(cls, raiseerr=False)
         cols = mapper.columns if mapper is not None else []
-        fields = _SEALED[cls] = tuple(c.key for c in cols if isinstance(c.type, Sealed))
+        fields = _SEALED[cls] = tuple(c.key for c in cols if isinstance(c.type, (Sealed, SealedBytes)))
     return fields
 
 
@@ -171,11 +207,28 @@ def _next_case_id(session: Session) -> int:
     return conn.execute(text("SELECT coalesce(max(id), 0) + 1 FROM review_case")).scalar_one()
 
 
+def _plain(value: object) -> bool:
+    if isinstance(value, str):
+        return not value.startswith(PREFIX)
+    return isinstance(value, bytes) and not value.startswith(_BYTES_PREFIX)
+
+
+def _case_of(session: Session, row: Any) -> int | None:
+    """The case a row's values belong to: its own `case_id`, or that of the letter it belongs to."""
+    if hasattr(row, "case_id"):
+        return row.case_id
+    if getattr(row, "letter_id", None) is not None:
+        letter = text("SELECT case_id FROM letter WHERE id = :letter")
+        return session.connection().execute(letter, {"letter": row.letter_id}).scalar_one_or_none()
+    return None
+
+
 def _seal_changes(session: Session, _context: object, _instances: object) -> None:
     ring = ring_of(session)
     if ring is None:
         return
-    plain: list[tuple[Any, str, str]] = session.info.setdefault("unsealed", [])
+    plain: list[tuple[Any, str, Any]] = []
+    session.info["unsealed"] = plain
     for row in [*session.new, *session.dirty]:
         fields = _sealed_fields(type(row))
         if not fields:
@@ -184,8 +237,7 @@ def _seal_changes(session: Session, _context: object, _instances: object) -> Non
         changed = [
             f
             for f in fields
-            if isinstance(value := state.dict.get(f), str)
-            and not value.startswith(PREFIX)
+            if _plain(state.dict.get(f))
             and (state.pending or state.transient or state.attrs[f].history.has_changes())
         ]
         if not changed:
@@ -197,12 +249,16 @@ def _seal_changes(session: Session, _context: object, _instances: object) -> Non
                 row.id = _next_case_id(session)
             case_id = row.id
         else:
-            case_id = row.case_id
+            case_id = _case_of(session, row)
             if case_id is None:
                 continue
         for f in changed:
             value = state.dict[f]
-            setattr(row, f, ring.seal(case_id, value))
+            setattr(
+                row,
+                f,
+                ring.seal_bytes(case_id, value) if isinstance(value, bytes) else ring.seal(case_id, value),
+            )
             plain.append((row, f, value))
 
 

@@ -7,7 +7,7 @@ trigger/store/models.py by scripts/read_tables.py; do not edit (a test checks it
 from sqlalchemy import Boolean, Column, Date, DateTime, Float, Integer, LargeBinary, MetaData, Table
 from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 
-from trigger.store.sealed import Sealed
+from trigger.store.sealed import Sealed, SealedBytes
 
 metadata = MetaData()
 
@@ -308,7 +308,7 @@ def _letter_copy() -> Table:
         "letter_copy",
         metadata,
         Column("letter_id", Integer(), primary_key=True),
-        Column("content", LargeBinary()),
+        Column("content", SealedBytes()),
     )
 
 
@@ -318,7 +318,7 @@ def _letter_delivery() -> Table:
         metadata,
         Column("id", Integer(), primary_key=True),
         Column("letter_id", Integer()),
-        Column("sent_to", AutoString()),
+        Column("sent_to", Sealed()),
         Column("sent_at", UTCDateTime()),
         Column("message_id", AutoString()),
         Column("via", AutoString()),

@@ -44,6 +44,8 @@ SEALED = (
     ("letter", ("recipient",)),
     ("correction", ("old_value", "new_value", "reason")),
     ("consultation", ("response",)),
+    ("letter_delivery", ("sent_to",)),  # the case's by its letter
+    ("letter_copy", ("content",)),  # the exact bytes of a letter sent (binary), keyed by its letter
 )  # fmt: skip
 APPEND_ONLY = ("consultation", "correction", "threshold_decision")  # guarded by a trigger on PostgreSQL
 
@@ -58,15 +60,29 @@ def _keys(conn) -> dict[int, bytes]:
     return {cid: bytes(key) for cid, key in conn.execute(sa.text("SELECT case_id, key FROM case_key"))}
 
 
+ROW_ID = {"letter_copy": "letter_id"}
+
+
 def _rows(conn, table: str, columns: tuple[str, ...]):
-    scope = "id" if table == "review_case" else "case_id"
     listed = ", ".join(f"t.{c}" for c in columns)
-    return conn.execute(
-        sa.text(
-            f"SELECT t.id, c.id, {listed} FROM {table} t JOIN review_case c ON c.id = t.{scope} "
-            "WHERE NOT c.purged"
-        )
-    ).all()
+    if table in ("letter_copy", "letter_delivery"):
+        joined = "JOIN letter l ON l.id = t.letter_id JOIN review_case c ON c.id = l.case_id"
+    else:
+        joined = f"JOIN review_case c ON c.id = t.{'id' if table == 'review_case' else 'case_id'}"
+    row_id = ROW_ID.get(table, "id")
+    return conn.execute(sa.text(f"SELECT t.{row_id}, c.id, {listed} FROM {table} t {joined} WHERE NOT c.purged")).all()
+
+
+def _is_plain(value) -> bool:
+    if isinstance(value, (bytes, memoryview)):
+        return not bytes(value).startswith(PREFIX.encode())
+    return value is not None and not value.startswith(PREFIX)
+
+
+def _update(conn, table: str, values: dict, row_id: int) -> None:
+    sets = ", ".join(f"{c} = :{c}" for c in values)
+    key = ROW_ID.get(table, "id")
+    conn.execute(sa.text(f"UPDATE {table} SET {sets} WHERE {key} = :row_id"), {**values, "row_id": row_id})
 
 
 def _guards(conn, enable: bool) -> None:
@@ -81,7 +97,7 @@ def upgrade() -> None:
     _guards(conn, enable=False)
     for table, columns in SEALED:
         for row_id, case_id, *values in _rows(conn, table, columns):
-            plain = {c: v for c, v in zip(columns, values) if v is not None and not v.startswith(PREFIX)}
+            plain = {c: v for c, v in zip(columns, values) if _is_plain(v)}
             if not plain:
                 continue
             if case_id not in keys:
@@ -92,10 +108,13 @@ def upgrade() -> None:
             sealed = {}
             for column, value in plain.items():
                 nonce = os.urandom(12)
-                data = aead.encrypt(nonce, value.encode(), f"case {case_id}".encode())
-                sealed[column] = f"{PREFIX}c{case_id}:{base64.b64encode(nonce + data).decode('ascii')}"
-            sets = ", ".join(f"{c} = :{c}" for c in sealed)
-            conn.execute(sa.text(f"UPDATE {table} SET {sets} WHERE id = :row_id"), {**sealed, "row_id": row_id})
+                binary = isinstance(value, (bytes, memoryview))
+                data = aead.encrypt(nonce, bytes(value) if binary else value.encode(), f"case {case_id}".encode())
+                if binary:
+                    sealed[column] = f"{PREFIX}c{case_id}:".encode() + nonce + data
+                else:
+                    sealed[column] = f"{PREFIX}c{case_id}:{base64.b64encode(nonce + data).decode('ascii')}"
+            _update(conn, table, sealed, row_id)
     _guards(conn, enable=True)
 
 
@@ -106,12 +125,18 @@ def downgrade() -> None:
     for table, columns in SEALED:
         for row_id, case_id, *values in _rows(conn, table, columns):
             opened = {}
+            prefix = f"{PREFIX}c{case_id}:"
             for column, value in zip(columns, values):
-                if value is None or not value.startswith(f"{PREFIX}c{case_id}:") or case_id not in keys:
+                if value is None or case_id not in keys:
                     continue
-                data = base64.b64decode(value.split(":", 2)[2])
-                opened[column] = _aead(keys[case_id]).decrypt(data[:12], data[12:], f"case {case_id}".encode()).decode()
+                if isinstance(value, (bytes, memoryview)):
+                    value = bytes(value)
+                    if value.startswith(prefix.encode()):
+                        data = value[len(prefix):]
+                        opened[column] = _aead(keys[case_id]).decrypt(data[:12], data[12:], f"case {case_id}".encode())
+                elif value.startswith(prefix):
+                    data = base64.b64decode(value[len(prefix):])
+                    opened[column] = _aead(keys[case_id]).decrypt(data[:12], data[12:], f"case {case_id}".encode()).decode()
             if opened:
-                sets = ", ".join(f"{c} = :{c}" for c in opened)
-                conn.execute(sa.text(f"UPDATE {table} SET {sets} WHERE id = :row_id"), {**opened, "row_id": row_id})
+                _update(conn, table, opened, row_id)
     _guards(conn, enable=True)

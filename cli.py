@@ -2291,10 +2291,11 @@ def report_annual(
         raise click.ClickException(
             "not writing figures to publish: " + "; ".join(f"{f['name']} ({f['detail']})" for f in failed)
         )
-    name = publish.partnership_name(c.app) if (targets or as_csv or (as_json and suppress)) else ""
-    rows = publish.tidy_rows(data, name) if (targets or as_csv or (as_json and suppress)) else []
+    tidy = bool(targets or as_csv or (as_json and suppress))
+    who = publish.publisher(c.app) if tidy else publish.Publisher("")
+    rows = publish.tidy_rows(data, who.name, who.name_cy) if tidy else []
     if targets:
-        _write_published(targets, data, rows, name, templates)
+        _write_published(targets, data, rows, who, templates)
         written = ", ".join(f for f in files.values() if f)
         suppressed = ", small numbers suppressed" if suppress else ""
         click.echo(f"Wrote {written} ({period.label}{suppressed}).", err=True)
@@ -2317,15 +2318,15 @@ def report_annual(
         )
 
 
-def _write_published(targets: dict, data: dict, rows: list, name: str, templates: str | None) -> None:
+def _write_published(targets: dict, data: dict, rows: list, who, templates: str | None) -> None:
     """The annual return's files to publish: the page, the workbooks, the tidy CSV (Excel's BOM)."""
     from trigger.reports import publish
     from trigger.store import outputs
 
     content = {
-        "html": lambda: publish.render_page(data, name, templates).encode("utf-8"),
-        "xlsx": lambda: publish.xlsx_bytes(rows, data, name),
-        "ods": lambda: publish.ods_bytes(rows, data, name),
+        "html": lambda: publish.render_page(data, who.name, templates, who.name_cy).encode("utf-8"),
+        "xlsx": lambda: publish.xlsx_bytes(rows, data, who.name),
+        "ods": lambda: publish.ods_bytes(rows, data, who.name),
         "csv": lambda: publish.csv_text(rows).encode("utf-8-sig"),
     }
     for kind, target in targets.items():

@@ -39,7 +39,7 @@ FIELDS: dict = {
     "victim": {"name": None, "third_party": None, "consent_date": None},
     "case": {"received": None, "channel": None, "state": None, "statement": None, "decided": None},
     # s.104(3): the relevant bodies the application was passed to (names), those not yet, and whether all
-    "sharing": {"all": None, "told": [None], "not_told": [None]},
+    "sharing": {"all": None, "told": [None], "not_recorded": [None], "not_told": [None]},
     "next_step": {"what": None, "due": None},
     "threshold": {
         "decided": None,

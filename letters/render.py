@@ -41,7 +41,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from letters.fields import template_paths, unknown_field
 from letters.glossary import GlossaryError, welsh, welsh_name
-from letters.words import number, plural, quoted
+from letters.words import OTHER_HELP, number, plural, quoted
 from trigger.codes import LETTER_KINDS
 from trigger.errors import MissingDependency
 
@@ -182,6 +182,7 @@ def _configure(env: Environment) -> Environment:
     env.globals["KINDS"] = LETTER_KINDS
     env.globals["plural"] = plural
     env.globals["no_welsh"] = _no_welsh
+    env.globals["other_help"] = OTHER_HELP
     return env
 
 

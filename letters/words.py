@@ -9,6 +9,33 @@ from __future__ import annotations
 
 import re
 
+# Where else a person can turn, said at the end of the letters that end a stage (a threshold not met,
+# a rejection, a closure, an appeal's outcome) and on the case page once it has an outcome: the
+# Home Office's routes (agencies' complaints, then the Ombudsman) and help while it goes on.
+OTHER_HELP: dict[str, tuple[str, tuple[str, ...]]] = {
+    "en": (
+        "Other help",
+        (
+            "Keep reporting anti-social behaviour. In an emergency call 999. "
+            "Otherwise call 101 or report it online.",
+            "Victim Support can help you, whether or not you report to the police: www.victimsupport.org.uk.",
+            "If you are unhappy with how one agency dealt with you, you can use that agency's complaints "
+            "procedure, and then the Ombudsman.",
+        ),
+    ),
+    "cy": (
+        "Help arall",
+        (
+            "Daliwch ati i roi gwybod am ymddygiad gwrthgymdeithasol. Mewn argyfwng, ffoniwch 999. "
+            "Fel arall, ffoniwch 101 neu rhowch wybod ar-lein.",
+            "Gall Cymorth i Ddioddefwyr eich helpu, p'un a ydych yn rhoi gwybod i'r heddlu ai peidio: "
+            "www.victimsupport.org.uk.",
+            "Os nad ydych yn fodlon ar y ffordd y deliodd un asiantaeth â chi, gallwch ddefnyddio "
+            "gweithdrefn gwyno'r asiantaeth honno, ac yna'r Ombwdsmon.",
+        ),
+    ),
+}
+
 _QUOTES = "\"'“”‘’«»"
 _ENDS = ".!?…"
 

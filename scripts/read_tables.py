@@ -65,7 +65,10 @@ def source() -> str:
             f'        "{table.name}",\n        metadata,\n{body}\n    )\n'
         )
         table_names.append(table.name)
-    imports = "\n".join(f"from {m} import {', '.join(sorted(names))}" for m, names in sorted(modules.items()))
+    lines = {m: f"from {m} import {', '.join(sorted(names))}" for m, names in sorted(modules.items())}
+    ours = [line for m, line in lines.items() if m.startswith("trigger.")]  # first-party: a block of its own
+    imports = "\n".join(line for m, line in lines.items() if not m.startswith("trigger."))
+    imports += "".join(f"\n\n{line}" for line in ours)
     entries = "\n".join(f'    "{name}": _{name},' for name in table_names)
     return HEADER.format(imports=imports) + "\n\n" + "\n\n".join(tables) + FOOTER.format(entries=entries)
 

@@ -7,16 +7,19 @@ and `show` and `export` say the text was erased."""
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
+import subprocess
 from datetime import date
 from email import message_from_bytes
 from email import policy as email_policy
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 from tests.support.databases import ON_POSTGRES, sqlite_only
-from tests.support.sql import raw_sql
+from tests.support.sql import raw_sql, read_column
 
 # words that occur nowhere else, so that a byte found is one of the case's
 NAME = "Quenbury Zaltwhistle"
@@ -26,13 +29,15 @@ REASON = "Yorvaldine misheard the street"
 WITHDRAWN = "moving in with Ermintrude Scobbleton"
 EMAIL = "quenbury@zaltwhistle.example"
 MARKERS = (NAME, OLD_ADDRESS, ADDRESS, REASON, WITHDRAWN, EMAIL)
+# the tables whose personal fields are sealed under the case's key (trigger.store.sealed)
+SEALED_TABLES = ("review_case", "correction", "incident", "letter", "letter_copy", "letter_delivery")
 
 
-def _found(data: bytes) -> list[str]:
+def _found(data: bytes, markers: tuple[str, ...] = MARKERS) -> list[str]:
     """The markers in `data`, in UTF-8 (SQLite's and PostgreSQL's text), UTF-16 either way round (a
     SQLite file may store text so), and lower case."""
     hits = []
-    for marker in MARKERS:
+    for marker in markers:
         for text in {marker, marker.lower()}:
             for encoding in ("utf-8", "utf-16-le", "utf-16-be"):
                 if text.encode(encoding) in data:
@@ -92,8 +97,10 @@ def _before_purge_the_data_is_there_and_the_audit_log_holds_it_sealed(db, ref, o
     )
     assert len(stored) == 2 and all(reason.startswith("sealed:") for reason, _ in stored)
     assert all(detail is None or detail.startswith("sealed:") for _, detail in stored)
-    copies = b"".join(bytes(r[0]) for r in raw_sql("SELECT content FROM letter_copy"))
-    assert NAME.encode() in copies and ADDRESS.encode() in copies  # the register holds the letter's bytes
+    stored = [bytes(r[0]) for r in raw_sql("SELECT content FROM letter_copy")]
+    assert stored and all(c.startswith(b"sealed:c") for c in stored) and _found(b"".join(stored)) == []
+    copies = b"".join(read_column("letter_copy", "content"))
+    assert NAME.encode() in copies and ADDRESS.encode() in copies  # the register gives the letter's bytes
     mail = _outbox_text(outbox)
     assert NAME in mail and ADDRESS in mail and EMAIL in mail  # the e-mailed letter
     assert any(p.name.startswith("letter-") for p in outbox.glob("*.eml"))
@@ -136,7 +143,10 @@ def test_on_sqlite_no_byte_of_the_person_is_left_in_the_file_its_wal_or_shm(db, 
 
     assert {"audit_event", "ix_audit_event_case_id"} <= set(names)
     assert _found(b"".join(read(n) for n in names if n in pages)) == []
-    assert NAME.encode() in read("review_case") and REASON.encode() in read("correction")
+    # nor does anything else: the case's names, addresses and statement, the correction's values,
+    # the letters sent and whom they were e-mailed to are sealed under the case's key
+    assert _found(data) == []
+    assert old_case.encode() in read("review_case")  # the check can see: the reference is stored as is
 
     result = db("purge", "--closed-before", "2020-01-01")
     assert "Purged personal data of 1 case" in result.stdout and result.stderr == ""
@@ -182,9 +192,10 @@ def test_on_postgresql_no_byte_of_the_person_is_left_in_the_table_files(db, old_
     relations = _pg_relations()
     audit_files = [n for n in relations if n.startswith("audit_event:")]
     assert len(audit_files) >= 4 and "case_key:case_key" in relations  # heap, indexes, TOAST
-    # the audit log's files hold no plaintext even before the purge
-    assert {n: h for n in audit_files if (h := _found(_pg_bytes(relations[n])))} == {}
-    assert NAME.encode() in _pg_bytes(relations["review_case:review_case"])  # the check can see it
+    # the audit log's files, and those of the case's own rows, hold no plaintext even before the purge
+    sealed = [n for n in relations if n.split(":")[0] in ("audit_event", *SEALED_TABLES)]
+    assert {n: h for n in sealed if (h := _found(_pg_bytes(relations[n])))} == {}
+    assert old_case.encode() in _pg_bytes(relations["review_case:review_case"])  # the check can see
 
     result = db("purge", "--closed-before", "2020-01-01")
     assert "Purged personal data of 1 case" in result.stdout and result.stderr == ""
@@ -244,3 +255,83 @@ def test_text_recorded_after_a_purge_reads_and_the_purged_text_stays_erased(db):
     assert events["withdraw"]["reason"] == f"[erased by purge on {date.today().isoformat()}]"
     assert events["note"]["reason"] == "asked about by phone"
     assert "intact" in db("audit", "verify").stdout
+
+
+def _wal_since(lsn: str) -> bytes:
+    """The bytes of the server's WAL from `lsn` on (this test's, and whatever was written since)."""
+    (folder,) = raw_sql("SELECT current_setting('data_directory') || '/pg_wal'")[0]
+    first, offset = raw_sql("SELECT file_name, file_offset FROM pg_walfile_name_offset(:l)", l=lsn)[0]
+    names = sorted(p for p in Path(folder).iterdir() if len(p.name) == 24 and p.name[8:] >= first[8:])
+    return b"".join(p.read_bytes()[offset if p.name == first else 0 :] for p in names)
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs TRIGGER_TEST_DB (PostgreSQL's WAL and pg_dump)")
+@pytest.mark.slow
+def test_on_postgresql_no_marker_is_in_the_wal_or_in_a_dump_taken_before_the_purge(db, tmp_path, outbox):
+    """What the server copies beyond the tables (the WAL, and so archives and replicas; `pg_dump`)
+    only ever held the case's values sealed: none of the markers is in them, in any encoding, before
+    or after the purge, while the engine showed them all until the purge. The markers are this run's
+    own, so that a page image of an earlier test's rows cannot stand in for them."""
+    if not raw_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0][0]:
+        pytest.skip("reading the server's WAL needs a superuser")
+    (folder,) = raw_sql("SELECT current_setting('data_directory') || '/pg_wal'")[0]
+    if not os.access(folder, os.R_OK):
+        pytest.skip(f"the server's WAL ({folder}) is not readable on this machine")
+    run = secrets.token_hex(3)
+    name, address, street = f"Quenbury Zalt{run}", f"4 Vexmoor{run} Lane", f"9 Prundle{run} Close"
+    statement, reason, email = f"Yorvald{run} cannot sleep", f"Ermintrude{run} moved", f"q{run}@zalt.example"
+    said = f"Scobble{run} shouted at the door"
+    markers = (name, address, street, statement, reason, email, said)
+    (lsn,) = raw_sql("SELECT pg_current_wal_lsn()::text")[0]
+    ref = db.json(
+        "activate", "--applicant", name, "--received", "2018-05-01", "--channel", "online",
+        "--statement", statement, "--address", address, "--postcode", "LE11 1AA", "--email", email,
+    )["reference"]  # fmt: skip
+    for day in ("2018-04-03", "2018-04-10", "2018-04-17"):
+        db("incident", "add", ref, "--occurred", day, "--reported", day, "--agency", "police",
+           "--description", said, "--on", "2018-05-02")  # fmt: skip
+    db("case", "update", ref, "--address", street, "--reason", reason, "--on", "2018-05-02")
+    db("letter", ref, "acknowledgement", "--send", "--on", "2018-05-03")  # its bytes kept, and whom to
+    db("withdraw", ref, "--reason", reason, "--on", "2019-01-10")
+    shown = db("show", ref).stdout
+    assert name in shown and street in shown  # the engine reads them
+    (schema,) = raw_sql("SELECT current_schema()")[0]
+    url = sqlalchemy.engine.make_url(os.environ["TRIGGER_DB"])
+    dump = tmp_path / "before-purge.sql"
+    server = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
+    subprocess.run(
+        ["pg_dump", *server, "-d", url.database or "postgres", "-n", schema, "-f", str(dump)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert "sealed:c" in dump.read_text() and _found(dump.read_bytes(), markers) == []
+    raw_sql("CHECKPOINT")
+    wal = _wal_since(lsn)
+    assert ref.encode() in wal and _found(wal, markers) == []  # the case's row is there, sealed
+
+    result = db("purge", "--closed-before", "2020-01-01")
+    assert "Purged personal data of 1 case" in result.stdout and result.stderr == ""
+    raw_sql("CHECKPOINT")
+    assert _found(_wal_since(lsn), markers) == []
+    assert raw_sql("SELECT count(*) FROM case_key")[0][0] == 0
+
+
+def test_values_written_before_sealing_began_are_sealed_by_the_upgrade(db, old_case):
+    """A database of the revision before sealing holds the values in the clear; `trigger db upgrade`
+    seals them in place under each case's key, and the case reads as it did."""
+    from alembic import command
+
+    from trigger.store import db as database
+    from trigger.store.app import get_engine
+
+    before = db.json("show", old_case)
+    with database.migrating(get_engine(os.environ["TRIGGER_DB"])) as conn:
+        command.downgrade(database._config(conn), "0003_applicant_notices")
+    assert raw_sql("SELECT applicant_name, address FROM review_case") == [(NAME, ADDRESS)]
+    assert NAME.encode() in b"".join(bytes(r[0]) for r in raw_sql("SELECT content FROM letter_copy"))
+    assert "up to date" in db("db", "upgrade").stdout
+    ((name, address),) = raw_sql("SELECT applicant_name, address FROM review_case")
+    assert name.startswith("sealed:c") and address.startswith("sealed:c")
+    assert [r[0][:8] for r in raw_sql("SELECT new_value FROM correction")] == ["sealed:c"]
+    assert {bytes(r[0])[:8] for r in raw_sql("SELECT content FROM letter_copy")} == {b"sealed:c"}
+    after = db.json("show", old_case)
+    assert {k: after[k] for k in before if k != "events"} == {k: before[k] for k in before if k != "events"}

@@ -6,6 +6,7 @@ body (s.104(3)) unless each was recorded."""
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from email import message_from_bytes
 from email import policy as email_policy
@@ -13,9 +14,11 @@ from email import policy as email_policy
 import pytest
 
 from tests.support.cases import THREE_COMPLAINTS, add_complaints
+from tests.support.databases import sqlite_only
 from tests.support.letters import pdf_text, to_outcome
 from tests.support.mailservers import Collect, Server
 from tests.support.sql import raw_sql
+from tests.support.terminal import on_terminal
 
 COUNCILLOR = "Council Offices, Southfield Road, Loughborough"
 DEREK = "14 Mill Lane, Shepshed"
@@ -270,6 +273,32 @@ def test_the_invitation_says_where_how_to_join_and_by_when_to_reply(db, tmp_path
     assert db("audit", "verify").exit_code == 0  # the meeting's and the case's rows are what the log says
 
 
+def test_show_on_an_80_column_terminal_gives_the_whole_meeting(db):
+    ref = councillor_case(db)
+    _to_review(db, ref)
+    link = "https://meet.example.org/charnwood-community-safety/asb-case-review-meetings/ct-2026-0001-march"
+    db(
+        *("meeting", ref, "--at", "2026-03-20T10:00", "--link", link, "--phone", "01509 634 000 (PIN 4471)"),
+        *("--place", "Loughborough Town Hall, Committee Room 2, Market Place, Loughborough LE11 3EB"),
+        *("--reply-by", "2026-03-16", "--on", "2026-03-09"),
+    )
+    [screen] = on_terminal(80, [["show", ref]])
+    lines = screen.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Meeting:"))
+    assert all(len(line) <= 80 for line in lines[: at + 7] if link not in line), screen
+    assert lines[at] == "Meeting: 2026-03-20 at 10:00"
+    block = "\n".join(lines[at : at + 7])
+    assert (
+        "  Place: Loughborough Town Hall, Committee Room 2, Market Place, Loughborough\n    LE11 3EB" in block
+    )
+    assert f"  Join online:\n    {link}\n" in block  # the link on a line of its own, never split
+    assert "  Join by telephone: 01509 634 000 (PIN 4471)\n  Reply by: 2026-03-16" in block
+    db("meeting", ref, "--at", "2026-03-20T10:00", "--held", "--on", "2026-03-20")
+    shown = db("show", ref).stdout  # a pipe: each line whole
+    assert "Meeting: 2026-03-20 at 10:00 (held)\n" in shown
+    assert "  Place: Loughborough Town Hall, Committee Room 2, Market Place, Loughborough LE11 3EB\n" in shown
+
+
 def test_an_online_meeting_is_not_offered_in_person(db, tmp_path):
     ref = councillor_case(db)
     _to_review(db, ref)
@@ -383,6 +412,70 @@ def test_nothing_says_every_body_was_told_until_each_is_recorded(db, tmp_path):
     events = [e["event"] for e in db.json("show", ref)["events"]]
     assert events.count("share") == 2
     assert db("audit", "verify").exit_code == 0  # each notice is what its event says it is
+
+
+def _as_an_older_engine_opened_it(ref: str) -> None:
+    """The notices an engine older than the sharing record wrote at `activate`: one for each agency,
+    dated the day received, with nothing to say how (or whether) the application was passed on."""
+    raw_sql(
+        "INSERT INTO partner_notification (case_id, agency_id, notified_on) "
+        "SELECT c.id, a.id, c.received FROM review_case c "
+        "JOIN agency a ON a.partnership_id = c.partnership_id "
+        "WHERE c.reference = :ref",
+        ref=ref,
+    )
+
+
+@sqlite_only  # SQLite's batch migrations rebuild the tables; the rows are the point
+def test_a_case_from_before_the_sharing_record_says_not_recorded_never_not_told(db, tmp_path):
+    from alembic import command
+
+    from trigger.store import db as database
+    from trigger.store.app import get_engine
+
+    ref = councillor_case(db)
+    with database.migrating(get_engine(os.environ["TRIGGER_DB"])) as conn:
+        command.downgrade(database._config(conn), database.INITIAL)  # the schema before the record
+    _as_an_older_engine_opened_it(ref)
+    assert "up to date" in db("db", "upgrade").stdout
+
+    shown = db("show", ref).stdout
+    assert (
+        "Not recorded whether passed to cbc, emh, icb, police (the case was opened before it was "
+        f"recorded): record it with `trigger share {ref}`." in shown
+    )
+    assert "every relevant body" not in shown and "not yet passed" not in shown
+    shared = db.json("show", ref)["shared"]
+    assert (shared["all"], shared["told"], shared["not_told"]) == (False, [], [])
+    assert [(a["agency"], a["listed_on"]) for a in shared["not_recorded"]] == [
+        (code, "2026-03-02") for code in ("cbc", "emh", "icb", "police")
+    ]
+    ack = pdf(db, tmp_path, ref, "acknowledgement", "--on", "2026-03-03", "--preview")
+    assert (
+        "Our records do not show whether your application was passed to Charnwood Borough Council, EMH "
+        "Homes, Leicester, Leicestershire and Rutland Integrated Care Board and Leicestershire Police; we "
+        "will make sure it is, and record it." in ack
+    )
+    assert "every relevant agency" not in ack and "not yet passed" not in ack
+
+    told = db("share", ref, "--agency", "police", "--on", "2026-03-04").stdout
+    assert "Passed to police on 2026-03-04; not recorded whether passed to cbc, emh, icb (" in told
+    ack = pdf(db, tmp_path, ref, "acknowledgement", "--on", "2026-03-04", "--preview")
+    assert "We have passed your application to Leicestershire Police. Our records do not show" in ack
+    assert "Passed to every relevant body" in db("share", ref, "--on", "2026-03-05").stdout
+
+
+def test_an_older_cases_welsh_letter_says_the_record_does_not_show(db, tmp_path):
+    ref = councillor_case(db, language="cy")
+    _as_an_older_engine_opened_it(ref)
+    db("share", ref, "--agency", "cbc", "--on", "2026-03-03")
+    ack = pdf(db, tmp_path, ref, "acknowledgement", "--on", "2026-03-03", "--preview")
+    assert "Rydym wedi anfon eich cais at Charnwood Borough Council. Nid yw ein cofnodion yn dangos a " in ack
+    assert (
+        "gafodd eich cais ei anfon at EMH Homes, Leicester, Leicestershire and Rutland Integrated Care Board "
+        "a Leicestershire Police; byddwn yn sicrhau ei fod yn cael ei anfon, ac yn cofnodi hynny." in ack
+    )
+    assert "Nid ydym wedi'i anfon eto" not in ack
 
 
 def test_sharing_is_refused_before_the_application_was_received(db):

@@ -198,6 +198,21 @@ def test_a_notice_not_sent_while_mail_is_down_is_sent_once_when_it_comes_back(db
     assert len([e for e in db.json("show", ref)["events"] if e["event"] == "applicant_notice"]) == 1
 
 
+def test_a_refused_address_is_given_up_and_never_kept_or_shown(db, smtp):
+    smtp(reject=(APPLICANT,))  # 550 at RCPT: the server quotes the address it refused
+    ref = applicant_case(db)
+    db("decide", ref, "--met", "--on", "2026-03-05")
+    run = db("reminders", "run", "--now", "2026-06-30T08:00")
+    told = db.json("reminders", "run", "--now", "2026-06-30T08:05", "--json")
+    status = db("reminders", "status")
+    listed = db.json("reminders", "status")["notices"]
+    [row] = notices()
+    assert row.status == "failed" and row.failure == "refused"
+    assert "550" in row.last_error and "the applicant's address" in row.last_error
+    for seen in (run.stdout + run.stderr, str(told), status.stdout, str(listed), row.last_error):
+        assert APPLICANT not in seen.lower(), seen
+
+
 def test_a_welsh_speaking_applicant_is_told_in_welsh_first_then_english(db, smtp):
     server = smtp()
     ref = applicant_case(db, "cy")
@@ -221,6 +236,29 @@ def test_a_letter_emailed_to_the_applicant_is_its_own_notice(db, smtp):
     [letter] = to_applicant(server)
     assert letter["Subject"] == f"Your application for an ASB Case Review ({ref})"
     assert notices() == []
+
+
+def test_a_copy_to_the_victim_is_not_news_of_a_letter_to_the_applicant(db, smtp, tmp_path):
+    server = smtp()
+    ref = applicant_case(db)
+    db(
+        "case",
+        "update",
+        ref,
+        "--victim-address",
+        "2 Other Road",
+        "--victim-postcode",
+        "LE11 8AA",
+        "--reason",
+        "given",
+    )
+    sweep(db)  # what the case's start owed the applicant
+    before = len(to_applicant(server))
+    db("letter", ref, "acknowledgement", "--to", "victim", "--on", "2026-03-03", "-o", tmp_path / "copy.html")
+    assert sweep(db)["sent"] == 0
+    assert len(to_applicant(server)) == before
+    db("letter", ref, "acknowledgement", "--on", "2026-03-03", "-o", tmp_path / "theirs.html")
+    assert sweep(db)["sent"] == 1  # their own letter is theirs to be told of
 
 
 def csrf_of(page: str) -> str:
@@ -297,6 +335,28 @@ def test_through_notify_the_applicant_is_emailed_and_texted_once_per_change(noti
     assert [n.status for n in notices("sms")] == ["sent"]
     told = [e for e in trigger.json("show", ref)["events"] if e["event"] == "applicant_notice"]
     assert len(told) == 2
+
+
+@pytest.mark.slow
+def test_an_applicant_told_only_by_text_can_stop_the_texts_at_their_case_page(notifying, trigger):
+    ref = trigger.json(
+        "activate",
+        *("--applicant", "Ann Example", "--received", "2026-03-02", "--channel", "phone"),
+        *("--phone", "07700 900123", "--statement", "Nothing has changed since the shed fire"),
+    )["reference"]
+    add_complaints(trigger, ref, THREE_COMPLAINTS, on="2026-03-03")
+    link = trigger("web", "link", ref).stdout.strip()
+    with TestClient(create_app(), follow_redirects=False) as door:
+        page = open_case(door, link)
+        assert "Texts about your case" in page and "We text you when your case moves" in page
+        assert "email" not in page.split('id="notices"')[1].split("</form>")[0].lower()
+        sent = door.post("/case/notices", data={"notices": "off", "csrf_token": csrf_of(page)})
+        assert sent.status_code == 303
+        page = door.get("/case").text
+        assert "You asked us not to text you when your case changes." in page
+    trigger("decide", ref, "--met", "--on", "2026-03-05")
+    sweep(trigger, "2026-03-06T08:00")
+    assert notifying.of("sms") == []
 
 
 def test_without_smtp_the_notice_goes_to_the_outbox_and_names_the_doors_address(

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from tests.support.cases import county
 from tests.support.databases import ON_POSTGRES
-from tests.support.sql import raw_sql
+from tests.support.sql import raw_sql, read_column
 from tests.support.waiting import HANG
 from tests.support.webdoor import Applicant, ago, date_parts, incident, victim_answers
 from trigger.cases import online
@@ -42,8 +42,12 @@ def cases(trigger) -> list[dict]:
 
 
 def test_a_victim_applies_and_the_case_is_the_one_activate_would_make(door, trigger):
-    ref = Applicant(door).apply(victim_answers())
+    applicant = Applicant(door)
+    ref = applicant.apply(victim_answers())
     assert [c["reference"] for c in cases(trigger)] == [ref]  # the manager sees it in `list` at once
+    # nothing is passed to the agencies until the manager does it (`trigger share`): never "we have"
+    assert "We will pass your application to the agencies in" in applicant.page
+    assert "We have shared" not in applicant.page
     online_case = trigger.json("show", ref)
     by_hand = trigger.json(
         "activate",
@@ -110,7 +114,9 @@ def test_someone_applies_on_behalf_of_a_victim_with_their_consent(door, trigger)
     case = trigger.json("show", ref)
     assert (case["applicant"], case["victim"], case["third_party"]) == ("Sam Support", "Pat Victim", True)
     assert case["consent_date"] == ago(3).isoformat()
-    assert raw_sql("SELECT consent_method FROM review_case") == [("by phone (stated online)",)]
+    stored = raw_sql("SELECT consent_method FROM review_case")[0][0]
+    assert stored.startswith("sealed:")  # how consent was given: sealed (docs/operations.md#erasure)
+    assert read_column("review_case", "consent_method") == ["by phone (stated online)"]
 
 
 def test_a_councillor_applies_online_and_each_person_keeps_their_own_address(door, trigger):

@@ -343,6 +343,11 @@ def test_an_appeal_made_online_is_emailed_when_the_applicant_gave_an_address(doo
     assert letter["kind"] == "appeal_acknowledgement" and letter["sent"]["to"] == "ann@example.org"
     messages = [p.read_text() for p in (tmp_path / "outbox").glob("*.eml")]
     assert any("ann@example.org" in m and ref in m for m in messages)
+    # the letter's e-mail is the news: no "your case has moved" seconds after it
+    trigger("reminders", "run")
+    outbox = [p.read_text() for p in (tmp_path / "outbox").glob("*.eml")]
+    to_ann = [m for m in outbox if "ann@example.org" in m]
+    assert len(to_ann) == 1 and "Your appeal" in to_ann[0], to_ann
 
 
 def test_after_the_window_the_appeal_needs_a_reason_for_lateness(door, trigger):
@@ -367,7 +372,9 @@ def test_after_the_window_the_appeal_needs_a_reason_for_lateness(door, trigger):
 
 def test_an_appeal_is_offered_only_where_trigger_appeal_takes_one(door, trigger):
     ref = under_review(trigger, door)
-    assert "Appeal against the decision" not in door.get("/case").text
+    page = door.get("/case").text
+    assert "Appeal against the decision" not in page
+    assert 'id="other-help"' not in page  # a review still going on: nothing to turn elsewhere for yet
     assert door.get("/case/appeal").headers["location"] == "/case"
     answer = post_with(door, "/case/appeal", ref, grounds="facts", detail="words")
     assert answer.status_code == 409
@@ -385,6 +392,22 @@ def test_an_outcome_confirmed_on_appeal_is_not_offered_for_appeal_again(door, tr
     assert door.get("/case/appeal").headers["location"] == "/case"  # and the engine refuses: test_decisions
     # the history tells the appeal's decision, not a second sending of the outcome
     assert "Your appeal was not upheld" in page and page.count("We sent you the outcome of the review") == 1
+    # where else to turn, now that the review and its appeal are over, as the letters say it
+    assert '<h2 class="govuk-heading-m" id="other-help">Other help</h2>' in page
+    assert "use that agency&#39;s complaints procedure, and then the Ombudsman." in page
+    door.get("/case?lang=cy")  # the switch sets the language, then the page
+    welsh = door.get("/case").text
+    assert '<h2 class="govuk-heading-m" id="other-help">Help arall</h2>' in welsh
+    assert "gweithdrefn gwyno&#39;r asiantaeth honno, ac yna&#39;r Ombwdsmon." in welsh
+
+
+def test_an_application_withdrawn_while_its_appeal_waits_says_withdrawn_not_dismissed(door, trigger):
+    ref = not_met_today(trigger, door)
+    trigger("appeal", ref, "--received", TODAY, "--grounds", "facts", "--detail", "You missed my reports")
+    trigger("withdraw", ref, "--reason", "The applicant has moved away")
+    page = door.get("/case").text
+    assert "Your application was withdrawn" in page
+    assert "Your appeal was not upheld" not in page and "Your appeal was upheld" not in page
 
 
 def test_a_ground_the_policy_does_not_list_is_refused(door, trigger):

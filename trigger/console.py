@@ -179,10 +179,22 @@ def screen_width() -> int | None:
     return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
-def say(text: str) -> None:
-    """A line of prose, wrapped at spaces to the screen (a file or a pipe gets it whole)."""
+def say(text: str, indent: str = "") -> None:
+    """A line of prose, wrapped at spaces to the screen (a file or a pipe gets it whole); `indent`
+    before each of its lines."""
     width = screen_width()
-    lines = textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) if width else [text]
+    lines = (
+        textwrap.wrap(
+            text,
+            width,
+            initial_indent=indent,
+            subsequent_indent=indent + "  " if indent else "",  # a hanging indent under a label
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        if width
+        else [indent + text]
+    )
     click.echo("\n".join(lines))
 
 
@@ -343,15 +355,24 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int | None], None] | Non
 
 
 def sharing_line(reference: str, shared: dict) -> str:
-    """s.104(3): whom the application was passed to, and whom not yet (never "everyone" unrecorded)."""
+    """s.104(3): whom the application was passed to, whom not yet, and (a case opened before that was
+    recorded) whom the record cannot say; never "everyone" unrecorded."""
     told = ", ".join(f"{a['agency']} on {a['on']}" for a in shared["told"])
+    unknown = ", ".join(a["agency"] for a in shared["not_recorded"])
     waiting = ", ".join(a["agency"] for a in shared["not_told"])
     if shared["all"]:
         return f"Passed to every relevant body: {told}."
-    if not shared["told"] and not shared["not_told"]:
+    if not (told or unknown or waiting):
         return "No relevant bodies are registered yet (`trigger agency add`); nobody has been told."
-    line = f"Passed to {told}; " if told else ""
-    return line + f"not yet passed to {waiting}: record it with `trigger share {reference}`."
+    parts = [f"Passed to {told}"] if told else []
+    if unknown:
+        parts.append(f"not recorded whether passed to {unknown} (the case was opened before it was recorded)")
+    if waiting:
+        parts.append(f"not yet passed to {waiting}")
+    line = "; ".join(parts)
+    if unknown and not told:
+        line = line[:1].upper() + line[1:]
+    return line + f": record it with `trigger share {reference}`."
 
 
 def _contact_line(contact: dict) -> str:
@@ -372,8 +393,8 @@ def print_case(d: dict) -> None:
         ("Victim's contact", d["victim_contact"]),
     ):
         if contact is not None:
-            click.echo(f"{label}: {_contact_line(contact)}")
-    click.echo(sharing_line(d["reference"], d["shared"]))
+            say(f"{label}: {_contact_line(contact)}")
+    say(sharing_line(d["reference"], d["shared"]))
     if d["spoc"]["name"]:
         click.echo(f"SPoC: {d['spoc']['name']}" + (f" <{d['spoc']['email']}>" if d["spoc"]["email"] else ""))
     if d["victim_involvement"]["choice"]:
@@ -387,6 +408,8 @@ def print_case(d: dict) -> None:
     _print_threshold(d["threshold"])
     if d["lead_agency"]:
         click.echo(f"Lead agency: {d['lead_agency']}; reviewer: {d['reviewer']}")
+    if d["meeting"]:
+        _print_meeting(d["meeting"])
     void = [i for i in d["incidents"] if i["void"]]
     click.echo(
         f"Complaints: {len(d['incidents']) - len(void)}"
@@ -435,6 +458,21 @@ def print_case(d: dict) -> None:
                 + (f" ({r['last_error']})" if r["last_error"] else "")
             )
     _print_timeline(d["events"])
+
+
+def _print_meeting(m: dict) -> None:
+    """The review meeting as the invitation gives it: when, where, how to join and by when to reply,
+    each on its own line, wrapped at spaces to the screen (a link is never split)."""
+    day, _, at = m["at"].partition("T")
+    say(f"Meeting: {day} at {at}" + (" (held)" if m["held"] else ""))
+    for label, value in (
+        ("Place", m["place"]),
+        ("Join online", m["link"]),
+        ("Join by telephone", m["phone"]),
+        ("Reply by", m["reply_by"] or "no date set"),
+    ):
+        if value:
+            say(f"{label}: {value}", indent="  ")
 
 
 def _print_threshold(t: dict) -> None:

@@ -8,6 +8,8 @@ import sqlite3
 
 import sqlalchemy
 
+from trigger.store import tables
+from trigger.store.app import App
 from trigger.store.models import metadata
 
 
@@ -21,6 +23,14 @@ def raw_sql(statement: str, **params) -> list[tuple]:
             return [tuple(row) for row in result] if result.returns_rows else []
     finally:
         engine.dispose()
+
+
+def read_column(table: str, column: str) -> list:
+    """A column as the engine reads it (sealed personal values opened with their case's key), in
+    primary-key order."""
+    with App().read() as session:
+        read = getattr(tables, table)
+        return list(session.scalars(sqlalchemy.select(read.c[column]).order_by(*read.primary_key.columns)))
 
 
 # one engine per database URL for the dumps: its cache keeps their forty-odd statements compiled (a fresh

@@ -23,6 +23,7 @@ from trigger.store import access, audit, db, outputs
 from trigger.store.access import AGENCIES, READ_CASE, SETUP, needs
 from trigger.store.app import App, retried, today, writers_lock
 from trigger.store.models import Agency, AppUser, Partnership, ReviewCase, row_id
+from trigger.store.unit import default_policy
 
 FIRST_CODE = "main"  # the partnership `trigger init` makes when not told its code
 FIRST_PREFIX = "CT"  # CT-2026-0001, as a database of one partnership always had
@@ -346,6 +347,15 @@ def update_partnership(
             partnership_id=row.id,
         )
     return row, changed
+
+
+def welsh_in_scope(app: App, session: Session) -> bool:
+    """Whether what is published for the partnership the session sees (every partnership, for a
+    county's total) is to be in Welsh too: its policy is Welsh (or, for a county, any one's is), as
+    that partnership's letters are. `--policy` stands in for each partnership's own."""
+    scope = access.scope_of(session)
+    rows: list[int | None] = [scope] if scope is not None else list(session.exec(select(Partnership.id)))
+    return any(default_policy(app, session, partnership_id).welsh for partnership_id in rows or [None])
 
 
 @needs(READ_CASE)

@@ -201,9 +201,10 @@ def meeting(
         row.attendees = attendees or row.attendees
         row.place, row.link, row.phone = place or row.place, link or row.link, phone or row.phone
         row.reply_by = reply_by or row.reply_by
-        if row.reply_by is not None and row.reply_by < on:
+        # only a reply-by day given now: the invitation's day has passed by the time the meeting is held
+        if reply_by is not None and reply_by < on:
             raise InvalidInput(
-                f"--reply-by {row.reply_by.isoformat()} is before the day the meeting is arranged "
+                f"--reply-by {reply_by.isoformat()} is before the day the meeting is arranged "
                 f"({on.isoformat()}); give a later day"
             )
         if victim_involvement and victim_involvement != w.case.victim_involvement:

@@ -35,7 +35,12 @@ EMAIL = "email"  # e-mailed by the engine (an SMTP server set) to the agency's a
 def told(session: Session, case: Any) -> dict:
     """s.104(3): which of the partnership's relevant bodies were told about the application (when,
     how), which not yet, and whether all were. Only a notice recorded with how it was passed on counts
-    (`trigger share`); none is presumed."""
+    (`trigger share`); none is presumed.
+
+    A case opened by an engine older than this record has a notice without a method for each body
+    there was when it opened: that engine listed every body as notified at `activate`, whether or not
+    anything was sent. Such a body is `not_recorded` (the record cannot say whether it was told), never
+    told and never "not told"; `trigger share` records it like any other."""
     agencies = session.execute(
         select(t.agency.c.id, t.agency.c.code, t.agency.c.name)
         .where(t.agency.c.partnership_id == case.partnership_id)
@@ -43,19 +48,32 @@ def told(session: Session, case: Any) -> dict:
     ).all()
     notices = session.execute(
         select(t.partner_notification)
-        .where(t.partner_notification.c.case_id == case.id, t.partner_notification.c.method.is_not(None))
+        .where(t.partner_notification.c.case_id == case.id)
         .order_by(t.partner_notification.c.notified_on, t.partner_notification.c.id)
     ).all()
     first: dict[int, Any] = {}
+    listed: dict[int, Any] = {}  # the older engine's notices, which say nothing of how or whether
     for n in notices:
-        first.setdefault(n.agency_id, n)
+        (first if n.method is not None else listed).setdefault(n.agency_id, n)
     passed = [
         {"agency": a.code, "name": a.name, "on": iso(first[a.id].notified_on), "how": first[a.id].method}
         for a in agencies
         if a.id in first
     ]
-    not_told = [{"agency": a.code, "name": a.name} for a in agencies if a.id not in first]
-    return {"all": bool(agencies) and not not_told, "told": passed, "not_told": not_told}
+    unknown = [
+        {"agency": a.code, "name": a.name, "listed_on": iso(listed[a.id].notified_on)}
+        for a in agencies
+        if a.id not in first and a.id in listed
+    ]
+    not_told = [
+        {"agency": a.code, "name": a.name} for a in agencies if a.id not in first and a.id not in listed
+    ]
+    return {
+        "all": bool(agencies) and not not_told and not unknown,
+        "told": passed,
+        "not_recorded": unknown,
+        "not_told": not_told,
+    }
 
 
 @needs(READ_CASE)
@@ -111,7 +129,8 @@ def _record(app: App, reference: str, agencies: Sequence[str], on: date | None, 
                 if agency not in chosen:
                     chosen.append(agency)
         else:
-            chosen = [find_agency(w.session, row["agency"]) for row in before["not_told"]]
+            waiting = sorted(before["not_recorded"] + before["not_told"], key=lambda r: r["agency"])
+            chosen = [find_agency(w.session, row["agency"]) for row in waiting]
             if not chosen:
                 raise GuardRefused(f"every relevant body has been told about {w.case.reference} already")
         mailed = [a for a in chosen if by_mail and (a.email or "").strip()]
@@ -134,10 +153,10 @@ def _notice(w: Work, agencies: list[Agency], on: date, method: str) -> None:
     w.record("share", on, detail={"agencies": [a.code for a in agencies], "method": method})
 
 
-@retried
 def _send(app: App, reference: str, code: str, on: date | None) -> None:
     """E-mail the application to one agency and record it, in one transaction: a send the server
-    refuses leaves nothing recorded for that agency."""
+    refuses leaves nothing recorded for that agency. Never run again on a lost race (`retried`): the
+    e-mail may be out already, and a second would go to the agency (as `letter --send`)."""
     with changing(app, reference) as w:
         on = on_for_change(w.case, on)
         agency = find_agency(w.session, code)

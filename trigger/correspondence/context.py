@@ -279,6 +279,7 @@ def _sharing(session: Session, case: ReviewCase) -> Part:
     return {
         "all": passed["all"],
         "told": [a["name"] for a in passed["told"]],
+        "not_recorded": [a["name"] for a in passed["not_recorded"]],
         "not_told": [a["name"] for a in passed["not_told"]],
     }
 

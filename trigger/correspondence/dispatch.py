@@ -42,7 +42,7 @@ from trigger.correspondence.register import (
 )
 from trigger.errors import GuardRefused, InvalidInput, TriggerError
 from trigger.rules.policy import Policy
-from trigger.store import channels, mail, notify
+from trigger.store import channels, mail, notify, telling
 from trigger.store.access import LETTERS, TAKE_PART, needs
 from trigger.store.app import App
 from trigger.store.mail import valid_address
@@ -202,6 +202,8 @@ def send(
                 letter_id=row_id(row), sent_to=address, message_id=message_id, via=via, outbox_file=written
             )
         )
+        if by == "email" and kind != "information_request" and not to_victim(recipient):
+            telling.told_by_letter(w.session, w.case)
     return Sent(issued, address, message_id, via, written)
 
 

@@ -12,6 +12,11 @@ officers import or subscribe to in Outlook (docs/operations.md#calendars).
   icalendar's own block lists single dates, which some readers (vobject) apply to the wrong season.
 - The summary says the case reference and what falls due; nothing names the applicant or the
   victim, because calendars are shared, synced to phones and shown in notifications.
+- A case under a Welsh policy has its event in Welsh first, then English, as its letters are: the
+  summary "Welsh / English", the description a Welsh half headed by the partnership's Welsh name and
+  an English half headed by its name; the calendar's own name too when the feed's policy is Welsh.
+  The Welsh is the letters' and the door's (letters/templates/glossary.toml, trigger/web/words.py)
+  where they have it, else plain Welsh (`WHAT_CY` and the lines below it) a translator should confirm.
 """
 
 from __future__ import annotations
@@ -24,11 +29,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlmodel import col
 
+from letters.glossary import welsh_name
+from trigger.access.partnership import welsh_in_scope
 from trigger.codes import TIMESCALES
+from trigger.rules.policy import Policy
 from trigger.store import access
 from trigger.store.access import READ, needs
 from trigger.store.app import App
 from trigger.store.models import Action, Agency, Deadline, Meeting, Partnership, ReviewCase
+from trigger.store.partnerships import heading
+from trigger.store.unit import case_policy
 from workflows.machine import TERMINAL
 
 LONDON = ZoneInfo("Europe/London")
@@ -45,6 +55,22 @@ WHAT = {
     "action": "action due",
 }
 assert set(WHAT) == {*TIMESCALES, "action"}
+CALENDAR = "ASB case reviews"
+CALENDAR_CY = "Adolygiadau Achos Ymddygiad Gwrthgymdeithasol"
+WHAT_CY = {
+    "acknowledge": "llythyr cydnabod yn ddyledus",
+    "threshold_decision": "penderfyniad y trothwy yn ddyledus",
+    "review": "adolygiad yn ddyledus",
+    "outcome_letter": "llythyr canlyniad yn ddyledus",
+    "appeal_window": "y cyfnod apelio yn cau",
+    "appeal_bundle": "bwndel yr apêl yn ddyledus",
+    "appeal_decision": "penderfyniad yr apêl yn ddyledus",
+    "action": "cam gweithredu yn ddyledus",
+}
+assert set(WHAT_CY) == set(WHAT)
+ACTION_DUE_CY = "cam gweithredu {n} yn ddyledus"
+MEETING_CY = "cyfarfod yr adolygiad"  # "Cyfarfod yr adolygiad", the door's name for it
+HELD_CY = "wedi'i gynnal"
 
 
 class Event(TypedDict):
@@ -56,6 +82,7 @@ class Event(TypedDict):
     start: NotRequired[datetime]
     kind: str
     description: str
+    welsh: NotRequired[bool]
 
 
 def _same_person(a: str | None, b: str) -> bool:
@@ -87,6 +114,7 @@ def events(app: App, reviewer: str | None = None) -> list[Event]:
         if not cases:
             return []
         ids = list(cases)
+        names = _Names(session)
         open_deadlines = session.scalars(
             select(Deadline)
             .where(
@@ -106,47 +134,115 @@ def events(app: App, reviewer: str | None = None) -> list[Event]:
         for d in open_deadlines:
             c = cases[d.case_id]
             what = WHAT.get(d.kind, d.kind.replace("_", " "))
+            what_cy = WHAT_CY.get(d.kind, what)
             if d.kind == "action" and d.action_id in numbers:
                 what = f"action {numbers[d.action_id]} due"
-            out.append(
-                {
-                    "uid": f"{c.reference}-{d.kind}-{d.id}@{domains[c.partnership_id]}.{DOMAIN}",
-                    "summary": f"{c.reference}: {what} ({d.kind})",
-                    "day": d.due,
-                    "kind": d.kind,
-                    "description": _about(
-                        c, agencies, f"Deadline: {d.kind}" + (f" ({d.span})" if d.span else "")
-                    ),
-                }
-            )
+                what_cy = ACTION_DUE_CY.format(n=numbers[d.action_id])
+            first = f"Deadline: {d.kind}" + (f" ({d.span})" if d.span else "")
+            event: Event = {
+                "uid": f"{c.reference}-{d.kind}-{d.id}@{domains[c.partnership_id]}.{DOMAIN}",
+                "summary": f"{c.reference}: {what} ({d.kind})",
+                "day": d.due,
+                "kind": d.kind,
+                "description": _about(c, agencies, first),
+            }
+            if names.welsh(c):
+                event["summary"] = f"{c.reference}: {what_cy} / {what} ({d.kind})"
+                first_cy = f"Dyddiad cau: {d.kind}" + (f" ({d.span})" if d.span else "")
+                event["description"] = names.both(
+                    c, _about(c, agencies, first_cy, ABOUT_CY, NONE_CY), event["description"]
+                )
+                event["welsh"] = True
+            out.append(event)
         for m in session.scalars(
             select(Meeting).where(col(Meeting.case_id).in_(ids)).order_by(col(Meeting.at), col(Meeting.id))
         ):
             c = cases[m.case_id]
-            out.append(
-                {
-                    "uid": f"{c.reference}-meeting-{m.id}@{domains[c.partnership_id]}.{DOMAIN}",
-                    "summary": f"{c.reference}: case review meeting" + (" (held)" if m.held else ""),
-                    "start": m.at.replace(tzinfo=LONDON),
-                    "kind": "meeting",
-                    "description": _about(c, agencies, "Case review meeting; the end time is assumed"),
-                }
-            )
+            event = {
+                "uid": f"{c.reference}-meeting-{m.id}@{domains[c.partnership_id]}.{DOMAIN}",
+                "summary": f"{c.reference}: case review meeting" + (" (held)" if m.held else ""),
+                "start": m.at.replace(tzinfo=LONDON),
+                "kind": "meeting",
+                "description": _about(c, agencies, "Case review meeting; the end time is assumed"),
+            }
+            if names.welsh(c):
+                held = f" ({HELD_CY})" if m.held else ""
+                event["summary"] = (
+                    f"{c.reference}: {MEETING_CY}{held} / " + event["summary"].partition(": ")[2]
+                )
+                about_cy = _about(
+                    c, agencies, "Cyfarfod yr adolygiad; amcangyfrif yw'r amser gorffen", ABOUT_CY, NONE_CY
+                )
+                event["description"] = names.both(c, about_cy, event["description"])
+                event["welsh"] = True
+            out.append(event)
     out.sort(key=lambda e: e.get("day") or e["start"].date())
     return out
 
 
-def _about(c: ReviewCase, agencies: dict[int, str], first: str) -> str:
+# the lines under an event's first, in English and in Welsh ({lead} and {reviewer} filled, else "none")
+ABOUT = (
+    "Case: {reference} ({state})",
+    "Lead agency: {lead}",
+    "Reviewer: {reviewer}",
+    "See: trigger show {reference}",
+)
+ABOUT_CY = (
+    "Achos: {reference} ({state})",
+    "Asiantaeth arweiniol: {lead}",
+    "Adolygydd: {reviewer}",
+    "Gweler: trigger show {reference}",
+)
+NONE = ("not yet assigned", "not yet assigned")  # no lead agency, no reviewer
+NONE_CY = ("heb ei phennu eto", "heb ei bennu eto")  # asiantaeth is feminine, adolygydd masculine
+
+
+def _about(c: ReviewCase, agencies: dict[int, str], first: str, lines=ABOUT, none=NONE) -> str:
+    """The event's description: what it is, then the case, its lead agency (by code) and reviewer."""
     lead = agencies.get(c.lead_agency_id) if c.lead_agency_id else None
-    return "\n".join(
-        [
-            first,
-            f"Case: {c.reference} ({c.state})",
-            f"Lead agency: {lead or 'not yet assigned'}",
-            f"Reviewer: {c.reviewer or 'not yet assigned'}",
-            f"See: trigger show {c.reference}",
-        ]
-    )
+    filled = {
+        "reference": c.reference,
+        "state": c.state,
+        "lead": lead or none[0],
+        "reviewer": c.reviewer or none[1],
+    }
+    return "\n".join([first, *(line.format(**filled) for line in lines)])
+
+
+class _Names:
+    """Under which policy each case runs (its stored snapshot, read once a version), whether that is
+    Welsh, and its partnership's names in English and Welsh (the letters' heading)."""
+
+    def __init__(self, session):
+        self.session = session
+        self.policies: dict[tuple[str, str], Policy] = {}
+        self.heads: dict[int, tuple[str, str]] = {}
+
+    def policy(self, c: ReviewCase) -> Policy:
+        key = (c.policy_name, c.policy_version)
+        if key not in self.policies:
+            self.policies[key] = case_policy(self.session, c)
+        return self.policies[key]
+
+    def welsh(self, c: ReviewCase) -> bool:
+        return self.policy(c).welsh
+
+    def both(self, c: ReviewCase, welsh: str, english: str) -> str:
+        """The Welsh half headed by the partnership's Welsh name, then the English by its name."""
+        if c.partnership_id not in self.heads:
+            pol = self.policy(c)
+            head = heading(self.session, pol, c.partnership_id)
+            self.heads[c.partnership_id] = (head.name_cy or welsh_name(head.name, pol.glossary), head.name)
+        name_cy, name = self.heads[c.partnership_id]
+        return f"{name_cy}\n{welsh}\n\n{name}\n{english}"
+
+
+@needs(READ)
+def welsh_feed(app: App) -> bool:
+    """The feed's own name is Welsh first when the policy of the partnership it is for is Welsh (for a
+    county's feed, any partnership's)."""
+    with app.read() as session:
+        return welsh_in_scope(app, session)
 
 
 def ics(app: App, reviewer: str | None = None, now: datetime | None = None) -> bytes:
@@ -159,10 +255,12 @@ def ics(app: App, reviewer: str | None = None, now: datetime | None = None) -> b
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    name = "ASB case reviews" + (f": {' '.join(reviewer.split())}" if reviewer else "")
+    found = events(app, reviewer)
+    welsh = welsh_feed(app) or any(e.get("welsh") for e in found)
+    name = (f"{CALENDAR_CY} / " if welsh else "") + CALENDAR
+    name += f": {' '.join(reviewer.split())}" if reviewer else ""
     cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", "Europe/London")
-    found = events(app, reviewer)
     for e in found:
         ev = Event()
         ev.add("uid", e["uid"])
@@ -177,7 +275,8 @@ def ics(app: App, reviewer: str | None = None, now: datetime | None = None) -> b
             ev.add("dtend", e["start"] + MEETING_LENGTH)
         ev.add("summary", e["summary"])
         ev.add("description", e["description"])
-        ev.add("categories", ["ASB case review", e["kind"]])
+        welsh_category = ["Adolygiad Achos Ymddygiad Gwrthgymdeithasol"] if e.get("welsh") else []
+        ev.add("categories", [*welsh_category, "ASB case review", e["kind"]])
         cal.add_component(ev)
     if any("start" in e for e in found):
         cal.subcomponents.insert(0, _london())  # before the events that name it

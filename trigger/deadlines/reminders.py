@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 import uuid
@@ -551,9 +552,13 @@ class _Sweep:
                     "the reviewer has no e-mail address"
                 )
 
+    def said(self, item: Item, text: str) -> str:
+        """A failure as it is kept and shown (`reminders status`, the sweep's log): as the server said it."""
+        return text
+
     def _failed(self, conn: Connection, item: Item, failure: mail.Failure) -> None:
         first = item.first_failed or self.now
-        error = failure.text[:500]
+        error = self.said(item, failure.text)[:500]
         values: dict[str, object] = {
             "attempts": self.table.attempts + 1,
             "last_error": error,
@@ -592,6 +597,10 @@ class _NoticeSweep(_Sweep):
     """A pass over the applicant's notices claimed (docs/operations.md#telling-the-applicant)."""
 
     table = ApplicantNotice
+
+    def said(self, item: Item, text: str) -> str:
+        """The applicant's address never kept or shown: a refusal often quotes it."""
+        return re.sub(re.escape(item.recipient), "the applicant's address", text, flags=re.IGNORECASE)
 
     def deliver(self, item) -> str | None:
         if item.channel == "sms" and isinstance(self.channel, notify.Notify):

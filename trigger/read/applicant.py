@@ -25,7 +25,7 @@ from trigger.codes import ACTION_OPEN, LETTER_KINDS
 from trigger.read.views import deadline_fact
 from trigger.rules import deadlines
 from trigger.rules.policy import Policy
-from trigger.store import seal
+from trigger.store import notify, seal
 from trigger.store.access import FOLLOW, needs
 from trigger.store.app import App, today
 from trigger.store.models import (
@@ -173,9 +173,10 @@ class CasePage:
     plan: tuple[PlanAction, ...]  # the action plan, once issued (empty before)
     taking_part: TakingPart | None = None  # while the review runs
     appeal: AppealOpen | None = None  # while an appeal may be made
-    # e-mails when the case changes (docs/operations.md#telling-the-applicant): on or off; None when
-    # the applicant gave no e-mail address, so there is nothing to turn on or off
+    # messages when the case changes (docs/operations.md#telling-the-applicant): on or off; None when
+    # they can reach the applicant no way, so there is nothing to turn on or off
     notices: bool | None = None
+    notices_by: str = "email"  # how: email, sms (texts go only through GOV.UK Notify), or both
 
 
 def _history(session: Session, case: ReviewCase) -> tuple[Move, ...]:
@@ -188,7 +189,7 @@ def _history(session: Session, case: ReviewCase) -> tuple[Move, ...]:
     for e in events:
         if e.from_state is None or e.to_state is None:
             continue
-        if e.from_state == "appealed":  # the appeal decided, whatever state it left the case in
+        if e.event == "decide_appeal":  # the appeal decided, whatever state it left the case in
             upheld = e.to_state in ("in_review", "threshold_met")
             moves_.append(Move(e.on, "appeal_upheld" if upheld else "appeal_dismissed"))
             if e.to_state == "closed":
@@ -388,6 +389,14 @@ def _partnership(home: Partnership | None, pol: Policy) -> tuple[str, str]:
     return home.code, name_of(home, pol)
 
 
+def _told_by(case: ReviewCase) -> str | None:
+    """How the notices reach the applicant (as `trigger.store.telling` makes them): by e-mail, by text
+    (only through GOV.UK Notify), both, or None."""
+    email = bool((case.email or "").strip())
+    text = bool((case.phone or "").strip()) and notify.configured()
+    return "both" if email and text else "email" if email else "sms" if text else None
+
+
 @needs(FOLLOW)
 def case_page(app: App, link_id: int) -> CasePage | None:
     """The page of the case the link opens, or None when the link no longer works (revoked, or the case
@@ -403,6 +412,7 @@ def case_page(app: App, link_id: int) -> CasePage | None:
         code, name = _partnership(home, pol)
         plan = _plan(session, case, pol)
         window_end = moves.appeal_window_end(session, case, pol)  # the next step's and the appeal's
+        told_by = _told_by(case)
         return CasePage(
             reference=case.reference,
             partnership=code,
@@ -416,7 +426,8 @@ def case_page(app: App, link_id: int) -> CasePage | None:
             plan=plan,
             taking_part=_taking_part(session, case, pol),
             appeal=_appeal(case, pol, window_end, moves.dismissed_appeal(session, case) is not None),
-            notices=case.notices if (case.email or "").strip() else None,
+            notices=case.notices if told_by else None,
+            notices_by=told_by or "email",
         )
 
 

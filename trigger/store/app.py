@@ -39,7 +39,7 @@ from trigger.errors import (
     TriggerError,
 )
 from trigger.settings import DB_NAME, data_dir
-from trigger.store import access, db, outputs, queue
+from trigger.store import access, db, outputs, queue, sealed
 
 
 def default_db_url() -> str:
@@ -420,6 +420,7 @@ class App:
         """A read-only session."""
         self.require_schema()
         with Session(self.engine, expire_on_commit=False) as session:
+            keys = sealed.use(session)
             try:
                 _enter(self, session)
                 yield session
@@ -430,6 +431,8 @@ class App:
                 if refused is None:
                     raise
                 raise refused from None
+            finally:
+                sealed.done(keys)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -440,6 +443,8 @@ class App:
         self.require_schema(writing=True)
         with Session(self.write_engine, expire_on_commit=False) as session:
             event.listen(session, "before_flush", _lock_before_flush)
+            sealed.seal_on_flush(session)
+            keys = sealed.use(session)
             try:
                 _enter(self, session)
                 yield session
@@ -461,6 +466,8 @@ class App:
             except BaseException:
                 session.rollback()
                 raise
+            finally:
+                sealed.done(keys)
 
 
 def _enter(app: App, session: Session) -> None:

@@ -16,6 +16,8 @@ from sqlalchemy import Column, Index, Integer, LargeBinary, MetaData, UniqueCons
 from sqlmodel import Field, SQLModel
 from sqlmodel.main import SQLModelConfig
 
+from trigger.store.sealed import Sealed, SealedBytes
+
 # Named constraints so that Alembic batch migrations on SQLite can alter them (it cannot drop an unnamed one).
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -142,35 +144,36 @@ class ReviewCase(_Table, table=True):
     received: date = Field(index=True)
     channel: str = Field(max_length=16)
     # the applicant, and the victim when a third party applies with consent (2025 guidance)
-    applicant_name: str
-    victim_name: str
+    applicant_name: str = Field(sa_type=Sealed)
+    victim_name: str = Field(sa_type=Sealed)
     victim_kind: str = Field(default="individual", max_length=16)
     victim_ref: str | None = Field(default=None, index=True)  # the victim's id in imported incident logs
     consent_date: date | None = None
-    consent_method: str | None = None
-    email: str | None = None
-    phone: str | None = None
+    consent_method: str | None = Field(default=None, sa_type=Sealed)
+    email: str | None = Field(default=None, sa_type=Sealed)
+    phone: str | None = Field(default=None, sa_type=Sealed)
     preferred_contact: str | None = None
     language: str = Field(default="en", max_length=2)
-    accessibility: str | None = None
-    address: str | None = None  # the applicant's: email, phone, address and postcode are whom letters go to
-    postcode: str | None = None
+    accessibility: str | None = Field(default=None, sa_type=Sealed)
+    # the applicant's: email, phone, address and postcode are whom letters go to
+    address: str | None = Field(default=None, sa_type=Sealed)
+    postcode: str | None = Field(default=None, sa_type=Sealed)
     # the victim's own contact, when a third party applies (the copy a victim may have goes here)
-    victim_address: str | None = None
-    victim_postcode: str | None = None
-    victim_email: str | None = None
-    victim_phone: str | None = None
+    victim_address: str | None = Field(default=None, sa_type=Sealed)
+    victim_postcode: str | None = Field(default=None, sa_type=Sealed)
+    victim_email: str | None = Field(default=None, sa_type=Sealed)
+    victim_phone: str | None = Field(default=None, sa_type=Sealed)
     beat: str | None = None
-    statement: str  # the applicant's dissatisfaction with the response so far (required)
-    vulnerability: str | None = None
+    statement: str = Field(sa_type=Sealed)  # the applicant's dissatisfaction with the response (required)
+    vulnerability: str | None = Field(default=None, sa_type=Sealed)
     policy_name: str
     policy_version: str
     lead_agency_id: int | None = Field(default=None, foreign_key="agency.id")
     reviewer: str | None = None
     reviewer_email: str | None = None
-    no_recommendations_reason: str | None = None
+    no_recommendations_reason: str | None = Field(default=None, sa_type=Sealed)
     victim_consulted: bool | None = None
-    closure_reason: str | None = None
+    closure_reason: str | None = Field(default=None, sa_type=Sealed)
     purged: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -213,9 +216,9 @@ class Incident(_Table, table=True):
     agency_ref: str | None = None
     hate: str | None = None  # empty or a strand: race, religion, sexual_orientation, disability, transgender
     category: str | None = None
-    location: str | None = None
-    description: str | None = None
-    complainant: str | None = None  # who complained, for the community route
+    location: str | None = Field(default=None, sa_type=Sealed)
+    description: str | None = Field(default=None, sa_type=Sealed)
+    complainant: str | None = Field(default=None, sa_type=Sealed)  # who complained, for the community route
     same_as_id: int | None = Field(default=None, foreign_key="incident.id")
     voided_on: date | None = None  # recorded in error: kept, excluded from every count
     void_reason: str | None = None
@@ -232,7 +235,7 @@ class ThresholdDecision(_Table, table=True):
     met: bool
     route: str | None = None  # statutory, hate, community, discretionary; null when not met
     rejection_category: str | None = None
-    reason: str | None = None
+    reason: str | None = Field(default=None, sa_type=Sealed)
     explanation: str | None = None  # JSON of the threshold check at the time
     actor: str
 
@@ -248,7 +251,7 @@ class EvidenceRequest(_Table, table=True):
     due: date | None = None
     answered: date | None = None
     not_held: bool = False  # "no data held" is a finding in its own right
-    note: str | None = None
+    note: str | None = Field(default=None, sa_type=Sealed)
 
 
 class HoursEntry(_Table, table=True):
@@ -261,7 +264,7 @@ class HoursEntry(_Table, table=True):
     person: str
     hours: float
     worked_on: date
-    note: str | None = None
+    note: str | None = Field(default=None, sa_type=Sealed)
     voided_on: date | None = None  # logged in error: kept, excluded from every total
     void_reason: str | None = None
 
@@ -275,11 +278,11 @@ class Meeting(_Table, table=True):
     held: bool = False
     held_on: date | None = None
     victim_involvement: str | None = None  # attend, virtual, representative, statement, none
-    attendees: str | None = None
+    attendees: str | None = Field(default=None, sa_type=Sealed)
     # where and how to join, and the day to reply by: what the invitation states
-    place: str | None = None
-    link: str | None = None
-    phone: str | None = None
+    place: str | None = Field(default=None, sa_type=Sealed)
+    link: str | None = Field(default=None, sa_type=Sealed)
+    phone: str | None = Field(default=None, sa_type=Sealed)
     reply_by: date | None = None
 
 
@@ -287,7 +290,7 @@ class Finding(_Table, table=True):
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="review_case.id", index=True)
     category: str = Field(max_length=32)
-    text: str | None = None
+    text: str | None = Field(default=None, sa_type=Sealed)
     recorded_on: date
 
 
@@ -297,10 +300,10 @@ class Recommendation(_Table, table=True):
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="review_case.id", index=True)
     agency_id: int = Field(foreign_key="agency.id")
-    text: str
+    text: str = Field(sa_type=Sealed)
     recorded_on: date
     response: str | None = None  # accepted, declined
-    response_reason: str | None = None
+    response_reason: str | None = Field(default=None, sa_type=Sealed)
     responded_on: date | None = None
 
 
@@ -316,14 +319,14 @@ class Action(_Table, table=True):
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="review_case.id", index=True)
     number: int  # 1, 2, 3 within the case
-    action: str
+    action: str = Field(sa_type=Sealed)
     owner_agency_id: int = Field(foreign_key="agency.id")
     due: date
     status: str = Field(default="open", max_length=16)  # open, in_progress, done, dropped
     rag: str | None = Field(default=None, max_length=8)  # red, amber, green
-    resources: str | None = None
-    outcome_measure: str | None = None
-    progress: str | None = None  # dated progress notes, newest last
+    resources: str | None = Field(default=None, sa_type=Sealed)
+    outcome_measure: str | None = Field(default=None, sa_type=Sealed)
+    progress: str | None = Field(default=None, sa_type=Sealed)  # dated progress notes, newest last
     jag: bool = False  # handed to the JAG
     completed_on: date | None = None
     version: int | None = Field(default=None, sa_column=_action_version)
@@ -337,12 +340,12 @@ class Appeal(_Table, table=True):
     against: str = Field(max_length=16)  # threshold, outcome
     received: date
     grounds: str
-    detail: str | None = None
-    late_reason: str | None = None
+    detail: str | None = Field(default=None, sa_type=Sealed)
+    late_reason: str | None = Field(default=None, sa_type=Sealed)
     decided_on: date | None = None
     upheld: bool | None = None
     decided_by: str | None = None
-    reason: str | None = None
+    reason: str | None = Field(default=None, sa_type=Sealed)
 
 
 class Letter(_Table, table=True):
@@ -353,7 +356,7 @@ class Letter(_Table, table=True):
     case_id: int = Field(foreign_key="review_case.id", index=True)
     kind: str = Field(max_length=32)
     issued_on: date
-    recipient: str
+    recipient: str = Field(sa_type=Sealed)
     format: str = Field(default="html", max_length=8)
     content_hash: str
     created_at: datetime = Field(default_factory=utcnow)
@@ -367,7 +370,7 @@ class LetterDelivery(_Table, table=True):
     __tablename__ = "letter_delivery"
     id: int | None = Field(default=None, primary_key=True)
     letter_id: int = Field(foreign_key="letter.id", index=True)
-    sent_to: str
+    sent_to: str = Field(sa_type=Sealed)
     sent_at: datetime = Field(default_factory=utcnow)
     message_id: str
     via: str = Field(max_length=120)  # "smtp host:port" or "outbox"
@@ -383,7 +386,7 @@ class LetterCopy(_Table, table=True):
     letter_id: int = Field(
         foreign_key="letter.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
     )
-    content: bytes = Field(sa_column=Column("content", LargeBinary, nullable=False))
+    content: bytes = Field(sa_column=Column("content", SealedBytes, nullable=False))
 
 
 class Deadline(_Table, table=True):
@@ -499,9 +502,9 @@ class Correction(_Table, table=True):
     subject: str = Field(max_length=16)  # case, incident, hours, agency, assignment
     subject_id: int | None = None  # the incident, hours entry or agency corrected
     field: str = Field(max_length=32)
-    old_value: str | None = None
-    new_value: str | None = None
-    reason: str | None = None
+    old_value: str | None = Field(default=None, sa_type=Sealed)
+    new_value: str | None = Field(default=None, sa_type=Sealed)
+    reason: str | None = Field(default=None, sa_type=Sealed)
     corrected_on: date  # the --on day
     actor: str
     created_at: datetime = Field(default_factory=utcnow)
@@ -514,7 +517,7 @@ class Consultation(_Table, table=True):
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="review_case.id", index=True)
     consulted_on: date
-    response: str
+    response: str = Field(sa_type=Sealed)
     actor: str
     created_at: datetime = Field(default_factory=utcnow)
 

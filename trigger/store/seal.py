@@ -21,20 +21,16 @@ from typing import Any
 from sqlalchemy import select
 
 from trigger.errors import Damaged
+from trigger.store import sealed
 from trigger.store import tables as t
 
-PREFIX = "sealed:"  # before the base64 of nonce + ciphertext + tag
-NONCE = 12  # bytes: AES-GCM's standard 96-bit nonce, random for each value
+PREFIX = sealed.PREFIX  # before the base64 of nonce + ciphertext + tag
+NONCE = sealed.NONCE
 FIELDS = ("reason", "detail")
 CARRIED = ("facts", "baseline")  # what an event carries for `audit verify` (trigger.store.facts)
 
 
-def ready() -> Any:
-    """The cipher (AES-GCM), imported only when there is text to seal or open: `list` and `--help`
-    never pay for it; a change imports it before its turn in the writers' queue."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    return AESGCM
+ready = sealed.ready  # a change imports the cipher before its turn in the writers' queue
 
 
 def _aead(key: bytes) -> Any:
@@ -53,6 +49,9 @@ def key_of(session: Any, case_id: int) -> bytes:
     row = session.get(CaseKey, case_id)
     if row is None:
         row = CaseKey(case_id=case_id, key=os.urandom(32))
+        ring = sealed.ring_of(session)
+        if ring is not None:  # the case's sealed fields, flushed with it, take this key too
+            ring.remember(case_id, row.key)
         session.add(row)
         session.flush()
     return row.key

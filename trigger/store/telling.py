@@ -8,7 +8,9 @@ so a change rolled back tells nobody; the reminder sweep sends it, once (`trigge
 
 One notice is made for each way the applicant can be reached: an e-mail to their address, and a text
 to their phone number, which is sent only where the partnership uses GOV.UK Notify (and cancelled
-otherwise). A letter e-mailed to the applicant in the same change (`letter --send`) is its own notice.
+otherwise). A letter e-mailed to the applicant in the same change (`letter --send`) is its own notice, and
+stands for the e-mails not yet sent that only said the case moved (`told_by_letter`): one message,
+not a letter and a "your case moved" seconds apart (as after an appeal made online).
 A case whose applicant turned the notices off (their case page, or `case update --notices off`), or
 was purged, gets none.
 """
@@ -17,10 +19,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from trigger.checks import same_name
 from trigger.store import audit
-from trigger.store.models import ApplicantNotice, LetterDelivery, ReviewCase, row_id
+from trigger.store.models import ApplicantNotice, Letter, LetterDelivery, ReviewCase, row_id
 from workflows.machine import APPLICANT_STAGE_OF
 
 NOT_TO_APPLICANT = ("information_request",)  # a letter to an agency is not the applicant's news
@@ -45,7 +49,13 @@ def _letters(session: Session, case: ReviewCase) -> tuple[int, list[date]]:
     delivered = set(
         session.exec(select(col(LetterDelivery.letter_id)).where(col(LetterDelivery.letter_id).in_(issued)))
     )
-    return len([i for i in issued if i not in delivered]), days
+    # addressed to the applicant: a copy to the victim (`letter --to victim`) is not their letter
+    theirs = [
+        row.id
+        for row in session.exec(select(Letter).where(col(Letter.id).in_(issued)))
+        if same_name(row.recipient, case.applicant_name)
+    ]
+    return len([i for i in theirs if i not in delivered]), days
 
 
 def queue(session: Session, case: ReviewCase, stage_before: str, welsh: bool) -> list[ApplicantNotice]:
@@ -75,3 +85,18 @@ def queue(session: Session, case: ReviewCase, stage_before: str, welsh: bool) ->
     ]
     session.add_all(made)
     return made
+
+
+def told_by_letter(session: Session, case: ReviewCase) -> None:
+    """A letter e-mailed to the applicant tells them where their case stands: the e-mail notices still
+    waiting that said only that it moved are cancelled (one telling of a letter issued stays)."""
+    session.execute(
+        update(ApplicantNotice)
+        .where(
+            col(ApplicantNotice.case_id) == row_id(case),
+            col(ApplicantNotice.channel) == "email",
+            col(ApplicantNotice.status) == "pending",
+            col(ApplicantNotice.letters) == 0,
+        )
+        .values(status="cancelled")
+    )

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from letters.words import OTHER_HELP
 from trigger.cases import corrections, links
 from trigger.codes import LETTER_TITLES
 from trigger.read import applicant
@@ -162,6 +163,8 @@ def words_of(page: applicant.CasePage, lang: str) -> dict[str, Any]:
         },
         "letters": letters_,
         "plan": plan,
+        # once there is an outcome (or the case closed), where else to turn, as the letters say it
+        "other_help": OTHER_HELP[lang] if page.stage in ("outcome", "closed") else None,
         **part_words(page, lang),
     }
 

@@ -74,9 +74,9 @@ class RateLimit:
 
 
 # an applicant's private link, /case/TOKEN: anything after /case/ that is not one of the case pages'
-# own names (trigger.web.casepages, trigger.web.takepart), so a link cut short, or with more after it,
-# is never logged either
-_LINK = re.compile(r"^/case/(?!(?:involvement|statement|plan|appeal|notices|letters/\d+)$)[^/]*")
+# own names (trigger.web.casepages, trigger.web.takepart), with all that follows it, so a link cut
+# short, with more after it, or typed after a page's name, is never logged either
+_LINK = re.compile(r"^/case/(?!(?:involvement|statement|plan|appeal|notices|letters/\d+)$).*")
 
 
 def loggable(path: str) -> str:

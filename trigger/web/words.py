@@ -363,8 +363,8 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "done_next": ("What happens next", "Beth sy'n digwydd nesaf"),
     "done_shared": (
-        "We have shared your application with the agencies in {partnership}.",
-        "Rydym wedi rhannu eich cais â'r asiantaethau yn {partnership}.",
+        "We will pass your application to the agencies in {partnership}.",
+        "Byddwn yn anfon eich cais ymlaen i'r asiantaethau yn {partnership}.",
     ),
     "done_acknowledge": (
         "We will write to you by {date} to acknowledge your application.",
@@ -538,6 +538,31 @@ TEXT: dict[str, tuple[str, str]] = {
         "You asked us not to email you when your case changes. We still send you our letters.",
         "Gwnaethoch ofyn i ni beidio ag anfon e-bost atoch pan fydd eich achos yn newid. Rydym yn dal i "
         "anfon ein llythyrau atoch.",
+    ),
+    "notices_heading_sms": ("Texts about your case", "Negeseuon testun am eich achos"),
+    "notices_on_text_sms": (
+        "We text you when your case moves to a new stage or we send you a letter. The text says only "
+        "that there is news, and to look at this page.",
+        "Rydym yn anfon neges destun atoch pan fydd eich achos yn symud i gam newydd neu pan fyddwn yn "
+        "anfon llythyr atoch. Mae'r neges yn dweud bod newyddion yn unig, ac i edrych ar y dudalen hon.",
+    ),
+    "notices_off_text_sms": (
+        "You asked us not to text you when your case changes. We still send you our letters.",
+        "Gwnaethoch ofyn i ni beidio ag anfon neges destun atoch pan fydd eich achos yn newid. Rydym yn "
+        "dal i anfon ein llythyrau atoch.",
+    ),
+    "notices_heading_both": ("Emails and texts about your case", "E-byst a negeseuon testun am eich achos"),
+    "notices_on_text_both": (
+        "We email and text you when your case moves to a new stage or we send you a letter. The messages "
+        "say only that there is news, and to look at this page.",
+        "Rydym yn anfon e-bost a neges destun atoch pan fydd eich achos yn symud i gam newydd neu pan "
+        "fyddwn yn anfon llythyr atoch. Mae'r negeseuon yn dweud bod newyddion yn unig, ac i edrych ar y "
+        "dudalen hon.",
+    ),
+    "notices_off_text_both": (
+        "You asked us not to email or text you when your case changes. We still send you our letters.",
+        "Gwnaethoch ofyn i ni beidio ag anfon e-bost na neges destun atoch pan fydd eich achos yn newid. "
+        "Rydym yn dal i anfon ein llythyrau atoch.",
     ),
     "notices_stop": ("Stop these messages", "Atal y negeseuon hyn"),
     "notices_start": ("Start these messages again", "Dechrau'r negeseuon hyn eto"),

@@ -1,0 +1,60 @@
+"""What a person sees on a terminal of a given width: commands run in one process on a real
+pseudo-terminal (not a width setting), as the screen tests and the show tests read them."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import termios
+from pathlib import Path
+
+from tests.support.waiting import HANG
+
+ROOT = Path(__file__).resolve().parents[2]
+MARK = "----8<----"
+
+
+def on_terminal(width: int, commands: list[list[str]]) -> list[str]:
+    """What each command shows on a pseudo-terminal `width` columns wide (one process runs them all,
+    its standard output and error the terminal), ANSI styles taken out."""
+    code = (
+        "import json, sys\n"
+        "import cli\n"
+        "cli.utf8_output()\n"
+        "for args in json.loads(sys.argv[1]):\n"
+        f"    print({MARK!r}, flush=True)\n"
+        "    try:\n"
+        "        cli.cli.main(args, prog_name='trigger')\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, width, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, json.dumps(commands)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=ROOT,
+        env={**env, "TRIGGER_USER": "ada"},
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the last process holding the terminal closed it
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=HANG) == 0
+    text = re.sub(r"\x1b\[[0-9;]*m", "", b"".join(chunks).decode()).replace("\r\n", "\n")
+    return text.split(MARK + "\n")[1:]

@@ -1,0 +1,281 @@
+"""Personal fields stored sealed under their case's key (docs/operations.md#erasure).
+
+A value in the WAL, an archive or a backup outlives every UPDATE and VACUUM: only a value that was
+never written in the clear can be erased from them. So the columns typed `Sealed` (names, addresses,
+contact details, statements, what a complaint says) reach the database as AES-GCM ciphertext under
+the key of their case (`case_key`, the key that seals its audit text), a random nonce for each value,
+the case bound in. `purge` deletes the key, and every copy of the values, wherever it lies, can never
+be read again.
+
+One mechanism, at the store's boundary, so that no use-case seals or opens anything itself:
+- writing: a session's `before_flush` replaces each new or changed sealed value of an ORM row by its
+  sealed form, and `after_flush_postexec` puts the plain value back on the row, so the code that made
+  the change goes on reading what it wrote;
+- reading: the column type opens the value with the keys of the session that reads it (`Keyring`,
+  fetched as first needed), for the ORM and the Core read paths alike (`trigger.store.tables`).
+
+A value stored in the clear (written before sealing began, or a purge's placeholder) reads as it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Callable
+from contextvars import ContextVar, Token
+from typing import Any
+
+from sqlalchemy import event, insert, inspect, select, text
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql import column, table
+from sqlalchemy.types import LargeBinary, TypeDecorator
+from sqlmodel.sql.sqltypes import AutoString
+
+PREFIX = "sealed:"  # an audit event's: sealed:<base64>; a field's: sealed:c<case id>:<base64>
+NONCE = 12  # bytes: AES-GCM's standard 96-bit nonce, random for each value
+GONE = "[erased: the case's key is gone]"
+ALTERED = "[sealed text that does not open: run `trigger audit verify`]"
+
+_keys = table("case_key", column("case_id"), column("key"))
+_ring: ContextVar[Keyring | None] = ContextVar("trigger_keyring", default=None)
+
+
+def ready() -> Any:
+    """The cipher (AES-GCM), imported only when there is text to seal or open: `list` and `--help`
+    never pay for it."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return AESGCM
+
+
+def _bound(case_id: int) -> bytes:
+    return f"case {case_id}".encode()
+
+
+class Keyring:
+    """The case keys one session (or connection) reads and writes with: the first case's fetched alone,
+    then, at the next case not yet fetched, every key at once (a listing of many cases costs one query)."""
+
+    def __init__(self, connection: Callable[[], Connection]):
+        self._connection = connection
+        self._keys: dict[int, bytes | None] = {}
+        self._aeads: dict[int, Any] = {}
+        self._fetched = 0
+        self.made: list[tuple[int, bytes]] = []  # keys made in this flush, inserted after it
+
+    def key(self, case_id: int) -> bytes | None:
+        if case_id not in self._keys:
+            query = select(_keys.c.case_id, _keys.c.key)
+            if not self._fetched:
+                query = query.where(_keys.c.case_id == case_id)
+            self._fetched += 1
+            self._keys.update({cid: bytes(key) for cid, key in self._connection().execute(query)})
+            self._keys.setdefault(case_id, None)
+        return self._keys[case_id]
+
+    def remember(self, case_id: int, key: bytes) -> None:
+        self._keys[case_id] = key
+
+    def _writing_key(self, case_id: int) -> bytes:
+        key = self._keys.get(case_id)
+        if key is None:
+            self._keys.pop(case_id, None)  # made since it was looked for (an audit event's `key_of`)
+            key = self.key(case_id)
+        if key is None:
+            key = os.urandom(32)
+            self._keys[case_id] = key
+            self.made.append((case_id, key))
+        return key
+
+    def _aead(self, case_id: int, key: bytes) -> Any:
+        aead = self._aeads.get(case_id)
+        if aead is None:
+            aead = self._aeads[case_id] = ready()(key)
+        return aead
+
+    def seal(self, case_id: int, value: str) -> str:
+        nonce = os.urandom(NONCE)
+        data = self._aead(case_id, self._writing_key(case_id)).encrypt(nonce, value.encode(), _bound(case_id))
+        return f"{PREFIX}c{case_id}:{base64.b64encode(nonce + data).decode('ascii')}"
+
+    def seal_bytes(self, case_id: int, value: bytes) -> bytes:
+        nonce = os.urandom(NONCE)
+        data = self._aead(case_id, self._writing_key(case_id)).encrypt(nonce, value, _bound(case_id))
+        return f"{PREFIX}c{case_id}:".encode() + nonce + data
+
+    def open_bytes(self, stored: bytes) -> bytes:
+        scope, _, data = stored[len(PREFIX) :].partition(b":")
+        case_id = int(scope[1:])
+        key = self.key(case_id)
+        if key is None:
+            return GONE.encode()
+        try:
+            return self._aead(case_id, key).decrypt(data[:NONCE], data[NONCE:], _bound(case_id))
+        except Exception:  # noqa: BLE001 - another case's value, or altered
+            return ALTERED.encode()
+
+    def open(self, stored: str) -> str:
+        scope, _, body = stored[len(PREFIX) :].partition(":")
+        case_id = int(scope[1:])
+        key = self.key(case_id)
+        if key is None:
+            return GONE
+        data = base64.b64decode(body)
+        try:
+            return self._aead(case_id, key).decrypt(data[:NONCE], data[NONCE:], _bound(case_id)).decode()
+        except Exception:  # noqa: BLE001 - another case's value, or altered
+            return ALTERED
+
+
+def is_sealed_field(stored: object) -> bool:
+    return isinstance(stored, str) and stored.startswith(PREFIX + "c")
+
+
+class Sealed(TypeDecorator):
+    """A text column stored sealed under its case's key, read back in the clear by a session that
+    holds the key (`Keyring`)."""
+
+    impl = AutoString
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if not is_sealed_field(value):
+            return value
+        ring = _ring.get()
+        return value if ring is None else ring.open(value)
+
+
+class SealedBytes(TypeDecorator):
+    """Binary content (the exact bytes of a letter sent) stored sealed under its case's key: the
+    prefix `sealed:c<case>:`, then the nonce and the ciphertext."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = bytes(value)
+        if not value.startswith(_BYTES_PREFIX):
+            return value
+        ring = _ring.get()
+        return value if ring is None else ring.open_bytes(value)
+
+
+_BYTES_PREFIX = (PREFIX + "c").encode()
+
+
+def use(session: Session) -> Token:
+    """Read and write with `session`'s keys until `done`: its sealed values open, and its changes seal."""
+    ring = Keyring(session.connection)
+    session.info["keyring"] = ring
+    return _ring.set(ring)
+
+
+def use_connection(conn: Connection) -> Token:
+    return _ring.set(Keyring(lambda: conn))
+
+
+def done(token: Token) -> None:
+    _ring.reset(token)
+
+
+def ring_of(session: Session) -> Keyring | None:
+    return session.info.get("keyring")
+
+
+_SEALED: dict[type, tuple[str, ...]] = {}
+
+
+def _sealed_fields(cls: type) -> tuple[str, ...]:
+    fields = _SEALED.get(cls)
+    if fields is None:
+        mapper: Any = inspect(cls, raiseerr=False)
+        cols = mapper.columns if mapper is not None else []
+        fields = _SEALED[cls] = tuple(c.key for c in cols if isinstance(c.type, (Sealed, SealedBytes)))
+    return fields
+
+
+def _next_case_id(session: Session) -> int:
+    """A new case's id before its row is written: its values are sealed under a key named by it. The
+    writers' lock is held (every flush takes it first), so no other case takes the same one."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        return conn.execute(text("SELECT nextval(pg_get_serial_sequence('review_case', 'id'))")).scalar_one()
+    return conn.execute(text("SELECT coalesce(max(id), 0) + 1 FROM review_case")).scalar_one()
+
+
+def _plain(value: object) -> bool:
+    if isinstance(value, str):
+        return not value.startswith(PREFIX)
+    return isinstance(value, bytes) and not value.startswith(_BYTES_PREFIX)
+
+
+def _case_of(session: Session, row: Any) -> int | None:
+    """The case a row's values belong to: its own `case_id`, or that of the letter it belongs to."""
+    if hasattr(row, "case_id"):
+        return row.case_id
+    if getattr(row, "letter_id", None) is not None:
+        letter = text("SELECT case_id FROM letter WHERE id = :letter")
+        return session.connection().execute(letter, {"letter": row.letter_id}).scalar_one_or_none()
+    return None
+
+
+def _seal_changes(session: Session, _context: object, _instances: object) -> None:
+    ring = ring_of(session)
+    if ring is None:
+        return
+    plain: list[tuple[Any, str, Any]] = []
+    session.info["unsealed"] = plain
+    for row in [*session.new, *session.dirty]:
+        fields = _sealed_fields(type(row))
+        if not fields:
+            continue
+        state = inspect(row)
+        changed = [
+            f
+            for f in fields
+            if _plain(state.dict.get(f))
+            and (state.pending or state.transient or state.attrs[f].history.has_changes())
+        ]
+        if not changed:
+            continue
+        if row.__tablename__ == "review_case":
+            if row.purged:
+                continue  # the purge's placeholders: the key goes in the same change
+            if row.id is None:
+                row.id = _next_case_id(session)
+            case_id = row.id
+        else:
+            case_id = _case_of(session, row)
+            if case_id is None:
+                continue
+        for f in changed:
+            value = state.dict[f]
+            setattr(
+                row,
+                f,
+                ring.seal_bytes(case_id, value) if isinstance(value, bytes) else ring.seal(case_id, value),
+            )
+            plain.append((row, f, value))
+
+
+def _store_keys(session: Session, _context: object) -> None:
+    ring = ring_of(session)
+    if ring is not None and ring.made:
+        made, ring.made = ring.made, []
+        session.connection().execute(insert(_keys), [{"case_id": c, "key": k} for c, k in made])
+
+
+def _plain_again(session: Session, _context: object) -> None:
+    for row, field, value in session.info.pop("unsealed", []):
+        set_committed_value(row, field, value)
+
+
+def seal_on_flush(session: Session) -> None:
+    """Seal `session`'s new and changed personal values as they are written (after the writers' lock)."""
+    event.listen(session, "before_flush", _seal_changes)
+    event.listen(session, "after_flush", _store_keys)
+    event.listen(session, "after_flush_postexec", _plain_again)

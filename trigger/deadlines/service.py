@@ -257,6 +257,8 @@ def serve(
         if stop.is_set():
             return
         with busy:
+            if stop.is_set():  # asked to stop while another job held the lock
+                return
             try:
                 progress.channel = progress.in_hand = None
                 r = reminders.run(app, runner=runner, stop=stop, progress=progress)
@@ -313,6 +315,8 @@ def serve(
         if stop.is_set():
             return
         with busy:
+            if stop.is_set():  # asked to stop while the sweep held the lock: the stop has the last word
+                return
             kept, why_not = anchors.keep_quietly(app, "reminders serve", daily=True)
             if kept is not None:
                 log(f"anchor: the audit chain at event {kept.anchor['seq']} kept in {kept.path}")

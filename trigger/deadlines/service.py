@@ -240,6 +240,8 @@ def serve(
         if stop.is_set():
             return
         with busy:
+            if stop.is_set():  # asked to stop while it waited for the job in hand: nothing new starts
+                return
             try:
                 progress.channel = progress.in_hand = None
                 r = reminders.run(app, runner=runner, stop=stop, progress=progress)
@@ -271,6 +273,8 @@ def serve(
             with busy:
                 morning(locked=True)
             return
+        if stop.is_set():
+            return
         try:
             d = digest(app, runner=runner, stop=stop, progress=progress)
             note = f" ({d['skipped']})" if d.get("skipped") else ""
@@ -296,6 +300,8 @@ def serve(
         if stop.is_set():
             return
         with busy:
+            if stop.is_set():
+                return
             kept, why_not = anchors.keep_quietly(app, "reminders serve", daily=True)
             if kept is not None:
                 log(f"anchor: the audit chain at event {kept.anchor['seq']} kept in {kept.path}")

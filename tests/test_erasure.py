@@ -280,8 +280,8 @@ def test_on_postgresql_no_marker_is_in_the_wal_or_in_a_dump_taken_before_the_pur
     run = secrets.token_hex(3)
     name, address, street = f"Quenbury Zalt{run}", f"4 Vexmoor{run} Lane", f"9 Prundle{run} Close"
     statement, reason, email = f"Yorvald{run} cannot sleep", f"Ermintrude{run} moved", f"q{run}@zalt.example"
-    said = f"Scobble{run} shouted at the door"
-    markers = (name, address, street, statement, reason, email, said)
+    said, logged = f"Scobble{run} shouted at the door", f"Thistlewood{run} banged on the wall"
+    markers = (name, address, street, statement, reason, email, said, logged)
     (lsn,) = raw_sql("SELECT pg_current_wal_lsn()::text")[0]
     ref = db.json(
         "activate", "--applicant", name, "--received", "2018-05-01", "--channel", "online",
@@ -293,6 +293,12 @@ def test_on_postgresql_no_marker_is_in_the_wal_or_in_a_dump_taken_before_the_pur
     db("case", "update", ref, "--address", street, "--reason", reason, "--on", "2018-05-02")
     db("letter", ref, "acknowledgement", "--send", "--on", "2018-05-03")  # its bytes kept, and whom to
     db("withdraw", ref, "--reason", reason, "--on", "2019-01-10")
+    log = tmp_path / "log.csv"  # a partner's log, with a row of 2018 about another victim
+    log.write_text(
+        "victim_id,occurred,reported,agency,agency_ref,hate,category,location,description\n"
+        f"V77,2018-03-01,2018-03-02,police,CAD-{run},,,,{logged}\n"
+    )
+    db("incidents", "import", log)
     shown = db("show", ref).stdout
     assert name in shown and street in shown  # the engine reads them
     (schema,) = raw_sql("SELECT current_schema()")[0]
@@ -313,6 +319,7 @@ def test_on_postgresql_no_marker_is_in_the_wal_or_in_a_dump_taken_before_the_pur
     raw_sql("CHECKPOINT")
     assert _found(_wal_since(lsn), markers) == []
     assert raw_sql("SELECT count(*) FROM case_key")[0][0] == 0
+    assert raw_sql("SELECT count(*) FROM log_key WHERE month < '2020-01'")[0][0] == 0
 
 
 def test_values_written_before_sealing_began_are_sealed_by_the_upgrade(db, old_case):

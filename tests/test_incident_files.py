@@ -18,28 +18,25 @@ import pytest
 import sqlalchemy
 
 from tests.support.incident_logs import ECINS_HEADER, ECINS_ROWS, csv_bytes
+from tests.support.sql import raw_sql
 from tests.support.waiting import HANG
 from trigger.intake import log_files
+from trigger.store.app import App
+from trigger.store.sealed import Sealed
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _incidents():
-    engine = sqlalchemy.create_engine(os.environ["TRIGGER_DB"])
-    try:
-        with engine.connect() as conn:
-            return [
-                tuple(r)
-                for r in conn.execute(
-                    sqlalchemy.text(
-                        "SELECT victim_ref, occurred, reported, a.code, agency_ref, hate, category, "
-                        "location, description FROM incident JOIN agency a ON a.id = incident.agency_id "
-                        "ORDER BY incident.id"
-                    )
-                )
-            ]
-    finally:
-        engine.dispose()
+    """The imported rows as the engine reads them: their text is stored sealed under the month's key
+    (docs/operations.md#erasure) and opened here with it."""
+    query = sqlalchemy.text(
+        "SELECT victim_ref, occurred, reported, a.code, agency_ref, hate, category, "
+        "location, description FROM incident JOIN agency a ON a.id = incident.agency_id "
+        "ORDER BY incident.id"
+    ).columns(location=Sealed(), description=Sealed())
+    with App().read() as session:
+        return [tuple(r) for r in session.execute(query)]
 
 
 def _day(value) -> str:
@@ -86,6 +83,7 @@ def test_utf8_with_or_without_a_byte_order_mark(db, tmp_path, encoding):
     result = db.json("incidents", "import", path, "--map", "ecins")
     assert result["imported"] == 4
     assert _incidents()[0][7:] == ("Café Row", "£250 damage")  # no "Ã©", no BOM in the first header
+    assert raw_sql("SELECT description FROM incident")[0][0].startswith("sealed:m")  # stored sealed
 
 
 def test_utf16_is_refused_in_one_line_saying_how_to_save_the_file(db, tmp_path):

@@ -65,6 +65,8 @@ def test_purge_removes_old_imported_rows_and_every_free_text_of_the_case(db, old
     assert "Removed 1 imported incident row reported before 2020-01-01." in out
     left = raw_sql("SELECT agency_ref FROM incident WHERE case_id IS NULL")
     assert [r[0] for r in left] == ["CAD-2026"]  # the 2012 row is gone, the recent one kept
+    # and the key its text was sealed under: a backup's copy of the row can no longer be read
+    assert [r[0] for r in raw_sql("SELECT month FROM log_key")] == ["2026-01"]
     shown = db.json("show", old_case)
     # the audit events' reasons too: their case's key went with the purge (docs/operations.md#erasure)
     dumped = (
@@ -109,9 +111,9 @@ def test_on_postgresql_the_purged_name_is_gone_from_the_table_files(db, old_case
                 hits.append(table)
         return hits
 
-    # the case's rows are sealed under its key from the start, while the engine reads them; an imported
-    # partner log row is stored as imported until the purge deletes it (docs/operations.md#erasure)
-    assert found_in_files() == ["incident"] and SECRET in db("show", old_case).stdout
+    # the case's rows are sealed under its key from the start, the imported log's rows under the key of
+    # the month they were reported, while the engine reads them (docs/operations.md#erasure)
+    assert found_in_files() == [] and SECRET in db("show", old_case).stdout
     purged = db("purge", "--closed-before", "2020-01-01")
     assert "Purged personal data of 1 case" in purged.stdout and purged.stderr == ""
     assert found_in_files() == [], purged.stdout

@@ -79,6 +79,8 @@ WRITES: dict[str, dict[str, tuple[str, ...]]] = {
     "audit_event": {"INSERT": WRITERS},  # never UPDATE, DELETE or TRUNCATE
     # a case's key is made with its first event and deleted only by purge (docs/operations.md#erasure)
     "case_key": {"INSERT": CASE_WORK, "DELETE": ("manager",)},
+    # the keys of the imported logs' months: made by an import, deleted only by purge
+    "log_key": {"INSERT": ("manager", "clerk"), "DELETE": ("manager",)},
     "policy_snapshot": {"INSERT": ("manager", "clerk")},
     "correction": {
         "INSERT": ("admin", "manager", "reviewer", "clerk"),
@@ -121,6 +123,7 @@ POLICIES: dict[str, tuple[str, str]] = {
         "trigger_may_change(partnership_id, case_id)",
     ),
     "signposting": ("trigger_sees(partnership_id, false)", "trigger_may_change(partnership_id, NULL)"),
+    "log_key": ("trigger_sees(partnership_id, false)", "trigger_may_change(partnership_id, NULL)"),
     "audit_event": (
         "partnership_id IS NULL OR CASE WHEN case_id IS NULL THEN trigger_sees(partnership_id, false) "
         "ELSE case_id IN (SELECT id FROM review_case) END",

@@ -47,6 +47,7 @@ from trigger.store.models import (
     Letter,
     LetterCopy,
     LetterDelivery,
+    LogKey,
     Meeting,
     Recommendation,
     Reminder,
@@ -110,6 +111,7 @@ TABLES = [
     "letter_delivery",
     "signposting",
     "case_key",
+    "log_key",
     *(_table(model) for model, _ in ROW_FIELDS),
 ]
 
@@ -254,6 +256,11 @@ def _purge_imported(session: Session, before: date, actor: str, dry_run: bool, p
     if (count or signposted) and not dry_run:
         session.execute(delete(Incident).where(*old))
         session.execute(delete(Signposting).where(told))
+    if not dry_run:
+        # the keys of the months whose rows are gone, and with them every copy of those rows' text
+        months = (col(LogKey.partnership_id) == partnership_id) & (col(LogKey.month) < before.isoformat()[:7])
+        session.execute(delete(LogKey).where(months))
+    if (count or signposted) and not dry_run:
         audit.record(
             session,
             None,

@@ -257,7 +257,7 @@ def serve(
         if stop.is_set():
             return
         with busy:
-            if stop.is_set():  # asked to stop while another job held the lock
+            if stop.is_set():  # asked to stop while it waited for the job in hand: nothing new starts
                 return
             try:
                 progress.channel = progress.in_hand = None
@@ -290,6 +290,8 @@ def serve(
             with busy:
                 morning(locked=True)
             return
+        if stop.is_set():
+            return
         try:
             d = digest(app, runner=runner, stop=stop, progress=progress)
             note = f" ({d['skipped']})" if d.get("skipped") else ""
@@ -315,7 +317,7 @@ def serve(
         if stop.is_set():
             return
         with busy:
-            if stop.is_set():  # asked to stop while the sweep held the lock: the stop has the last word
+            if stop.is_set():
                 return
             kept, why_not = anchors.keep_quietly(app, "reminders serve", daily=True)
             if kept is not None:

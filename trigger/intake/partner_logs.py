@@ -17,7 +17,7 @@ from itertools import islice
 from pathlib import Path
 
 from sqlalchemy import Connection, Insert, func, select
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from letters.words import plural
 from trigger import checks
@@ -35,7 +35,7 @@ from trigger.intake.log_files import (
     open_source,
     positions,
 )
-from trigger.store import access, audit
+from trigger.store import access, audit, sealed
 from trigger.store.access import COMPLAINTS, needs
 from trigger.store.app import App, today, writers_lock
 from trigger.store.models import Agency, Incident, metadata
@@ -252,6 +252,27 @@ def _rows(
         )
 
 
+FREE_TEXT = (ROW.index("location"), ROW.index("description"))  # what a row says of the victim, sealed
+_REPORTED, _PARTNERSHIP = ROW.index("reported"), ROW.index("partnership_id")
+
+
+def _sealed(rows: Iterator[tuple[object, ...]], session: Session) -> Iterator[tuple[object, ...]]:
+    """The rows with their free text sealed under the partnership's key for the month each was reported
+    (docs/operations.md#erasure), so that the purge of those months erases them from backups too."""
+    ring = sealed.ring_of(session)
+    if ring is None:  # pragma: no cover - every write session has its keyring
+        raise RuntimeError("an import writes through a session with its keys")
+    for row in rows:
+        if any(row[i] for i in FREE_TEXT):
+            month, pid = str(row[_REPORTED])[:7], row[_PARTNERSHIP]
+            values = list(row)
+            for i in FREE_TEXT:
+                if values[i]:
+                    values[i] = ring.seal_log(pid, month, values[i])  # type: ignore[arg-type]
+            row = tuple(values)
+        yield row
+
+
 def _year(day: date | str) -> int:
     """The year of a date the reader gave back (a date, or ISO text on SQLite)."""
     return day.year if hasattr(day, "year") else int(str(day)[:4])
@@ -368,7 +389,9 @@ def import_file(
                 conn.exec_driver_sql("PRAGMA cache_size=-262144")
             try:
                 dates = DateReader(fmt, as_text=insert.sqlite)  # SQLAlchemy's Date is ISO text on SQLite
-                rows = _rows(source, cmap, agencies, dates, dates.today(today()), result, pid)
+                rows = _sealed(
+                    _rows(source, cmap, agencies, dates, dates.today(today()), result, pid), session
+                )
                 while chunk := list(islice(rows, CHUNK)):
                     if skip_bad or not result.bad:
                         insert(chunk)

@@ -479,6 +479,18 @@ class CaseKey(_Table, table=True):
     key: bytes = Field(sa_column=Column("key", LargeBinary, nullable=False))
 
 
+class LogKey(_Table, table=True):
+    """The key that seals the rows of partners' logs (`trigger import`) reported in one month
+    (docs/operations.md#erasure): `purge` deletes the keys of the months whose rows it deletes."""
+
+    __tablename__ = "log_key"
+    partnership_id: int = Field(
+        foreign_key="partnership.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    month: str = Field(primary_key=True, max_length=7)  # YYYY-MM of the rows' reported day
+    key: bytes = Field(sa_column=Column("key", LargeBinary, nullable=False))
+
+
 class PolicySnapshot(_Table, table=True):
     """The text of each policy version a case started under, so that editing or upgrading a policy
     file never silently changes a live case (docs/architecture.md#policies)."""

@@ -39,6 +39,7 @@ GONE = "[erased: the case's key is gone]"
 ALTERED = "[sealed text that does not open: run `trigger audit verify`]"
 
 _keys = table("case_key", column("case_id"), column("key"))
+_log_keys = table("log_key", column("partnership_id"), column("month"), column("key"))
 _ring: ContextVar[Keyring | None] = ContextVar("trigger_keyring", default=None)
 
 
@@ -61,9 +62,10 @@ class Keyring:
     def __init__(self, connection: Callable[[], Connection]):
         self._connection = connection
         self._keys: dict[int, bytes | None] = {}
-        self._aeads: dict[int, Any] = {}
+        self._aeads: dict[int | str, Any] = {}
         self._fetched = 0
         self.made: list[tuple[int, bytes]] = []  # keys made in this flush, inserted after it
+        self._log_keys: dict[tuple[int, str], bytes] = {}
 
     def key(self, case_id: int) -> bytes | None:
         if case_id not in self._keys:
@@ -74,6 +76,35 @@ class Keyring:
             self._keys.update({cid: bytes(key) for cid, key in self._connection().execute(query)})
             self._keys.setdefault(case_id, None)
         return self._keys[case_id]
+
+    def log_key(self, partnership_id: int, month: str, *, make: bool = False) -> bytes | None:
+        """The key sealing a partnership's imported log rows reported in `month` (YYYY-MM); made (and
+        stored at once, inside the caller's change) when `make` and there is none yet."""
+        scope = (partnership_id, month)
+        key = self._log_keys.get(scope)
+        if key is None:
+            found = select(_log_keys.c.key).where(
+                _log_keys.c.partnership_id == partnership_id, _log_keys.c.month == month
+            )
+            stored = self._connection().execute(found).scalar()
+            key = bytes(stored) if stored is not None else None
+            if key is None and make:
+                key = os.urandom(32)
+                row = {"partnership_id": partnership_id, "month": month, "key": key}
+                self._connection().execute(insert(_log_keys), [row])
+            if key is not None:
+                self._log_keys[scope] = key
+        return key
+
+    def seal_log(self, partnership_id: int, month: str, value: str) -> str:
+        """A value of an imported log row, sealed under its partnership's key for its reported month."""
+        scope = f"m{partnership_id}/{month}"
+        key = self.log_key(partnership_id, month, make=True)
+        assert key is not None  # made when missing
+        aead = self._aead(scope, key)
+        nonce = os.urandom(NONCE)
+        data = aead.encrypt(nonce, value.encode(), scope.encode())
+        return f"{PREFIX}{scope}:{base64.b64encode(nonce + data).decode('ascii')}"
 
     def remember(self, case_id: int, key: bytes) -> None:
         self._keys[case_id] = key
@@ -89,10 +120,10 @@ class Keyring:
             self.made.append((case_id, key))
         return key
 
-    def _aead(self, case_id: int, key: bytes) -> Any:
-        aead = self._aeads.get(case_id)
+    def _aead(self, scope: int | str, key: bytes) -> Any:
+        aead = self._aeads.get(scope)
         if aead is None:
-            aead = self._aeads[case_id] = ready()(key)
+            aead = self._aeads[scope] = ready()(key)
         return aead
 
     def seal(self, case_id: int, value: str) -> str:
@@ -118,6 +149,8 @@ class Keyring:
 
     def open(self, stored: str) -> str:
         scope, _, body = stored[len(PREFIX) :].partition(":")
+        if scope.startswith("m"):
+            return self._open_log(scope, body)
         case_id = int(scope[1:])
         key = self.key(case_id)
         if key is None:
@@ -128,9 +161,20 @@ class Keyring:
         except Exception:  # noqa: BLE001 - another case's value, or altered
             return ALTERED
 
+    def _open_log(self, scope: str, body: str) -> str:
+        pid, _, month = scope[1:].partition("/")
+        key = self.log_key(int(pid), month)
+        if key is None:
+            return GONE
+        data = base64.b64decode(body)
+        try:
+            return self._aead(scope, key).decrypt(data[:NONCE], data[NONCE:], scope.encode()).decode()
+        except Exception:  # noqa: BLE001 - another month's value, or altered
+            return ALTERED
+
 
 def is_sealed_field(stored: object) -> bool:
-    return isinstance(stored, str) and stored.startswith(PREFIX + "c")
+    return isinstance(stored, str) and stored.startswith((PREFIX + "c", PREFIX + "m"))
 
 
 class Sealed(TypeDecorator):

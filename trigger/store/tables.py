@@ -326,6 +326,16 @@ def _letter_delivery() -> Table:
     )
 
 
+def _log_key() -> Table:
+    return Table(
+        "log_key",
+        metadata,
+        Column("partnership_id", Integer(), primary_key=True),
+        Column("month", AutoString(), primary_key=True),
+        Column("key", LargeBinary()),
+    )
+
+
 def _meeting() -> Table:
     return Table(
         "meeting",
@@ -542,6 +552,7 @@ _BUILD = {
     "letter": _letter,
     "letter_copy": _letter_copy,
     "letter_delivery": _letter_delivery,
+    "log_key": _log_key,
     "meeting": _meeting,
     "partner_notification": _partner_notification,
     "partnership": _partnership,

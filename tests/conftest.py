@@ -271,9 +271,11 @@ def year(db, snapshot):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def chromium():
     """Debian's Chromium under Playwright, one for a test module (the module skips itself first when
-    either is missing: `tests.support.browser.need_chromium`)."""
+    either is missing: `tests.support.browser.need_chromium`). Not one for the whole process: Playwright's
+    synchronous API keeps an event loop running in this thread while it is open, and a later test's
+    `asyncio.run()` would fail."""
     from playwright.sync_api import sync_playwright
 
     from tests.support.browser import CHROMIUM
@@ -282,6 +284,15 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield b
         b.close()
+
+
+@pytest.fixture
+def browser(chromium):
+    """The browser for one test: each page it opens (`new_page`) is a context of its own, and every
+    context still open is closed when the test ends (an open page keeps Chromium busy however idle)."""
+    yield chromium
+    for context in chromium.contexts:
+        context.close()
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ clean stop (docs/architecture.md#deadlines-and-reminders).
 APScheduler holds two jobs in memory and nothing else; the deadlines and reminders stay in our tables.
 
 - **Stopping.** On SIGTERM or SIGINT the service stops taking messages, finishes the one in hand (cut off
-  after `STOP_GRACE` seconds if the server is that slow: it is then kept for a later retry), releases the
+  after `STOP_GRACE` seconds if the server is that slow: it is then kept for a later retry;
+  `TRIGGER_STOP_GRACE` may shorten it), releases the
   claims it will not use and exits, all within ten seconds. A second signal cuts the message in hand at
   once, releases every claim the service holds and exits.
 - **The digest** goes to each recipient once a working day. The day's row in `setting` (`digest:DATE`)
@@ -49,7 +50,22 @@ if TYPE_CHECKING:  # the policy model is only read here
 
 LONDON = reminders.LONDON
 STOP_GRACE = 8.0  # seconds the message in hand may still take once asked to stop
-STOP_WITHIN = 9.5  # seconds after the first signal by which the process is gone
+STOP_AFTER_GRACE = 1.5  # seconds after the grace by which the process is gone (9.5 s by default)
+
+
+def stop_grace() -> float:
+    """TRIGGER_STOP_GRACE: the seconds the message in hand may still take once a stop is asked; it can
+    only shorten the default (8), so a service still stops within ten seconds."""
+    text = os.environ.get("TRIGGER_STOP_GRACE", "").strip()
+    if not text:
+        return STOP_GRACE
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0
+    if not 0.5 <= value <= STOP_GRACE:
+        raise InvalidInput(f"TRIGGER_STOP_GRACE {text!r} is not a number of seconds from 0.5 to 8")
+    return value
 
 
 # -- the morning digest ---------------------------------------------------------------------------------
@@ -103,7 +119,7 @@ def digest(
     now = now or datetime.now(UTC)
     today = now.astimezone(LONDON).date()
     runner = runner or reminders.runner_id()
-    window = reminders.claim_seconds() + STOP_GRACE + 60
+    window = reminders.claim_seconds() + STOP_GRACE + 60  # the longest grace a stop may give
     per: dict[str, list[tuple[str, str, date]]] = {}
     try:
         with app.write() as session:
@@ -231,6 +247,7 @@ def serve(
         pass
 
     channels.transport(app)  # settings checked before the service starts (one clear line if wrong)
+    grace = stop_grace()
     runner = reminders.runner_id()
     stop = threading.Event()
     busy = threading.Lock()  # held while a job runs, so the stop knows when the work is over
@@ -345,12 +362,12 @@ def serve(
         log(f"stopping on {signals[0]}: finishing the message in hand")
         stop.set()
         if progress.channel is not None:
-            progress.channel.limit(STOP_GRACE)
+            progress.channel.limit(grace)
         sched.shutdown(wait=False)
         started = time.monotonic()
         # wait for the job in hand to finish its message and release its claims
         while not busy.acquire(timeout=0.1):
-            if time.monotonic() - started > STOP_WITHIN:
+            if time.monotonic() - started > grace + STOP_AFTER_GRACE:
                 raise _StopNow("time")
         busy.release()
     except _StopNow as why:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from trigger.errors import InvalidInput
@@ -113,3 +114,19 @@ def load_config() -> tuple[Path | None, dict]:
         raise InvalidInput(f"{path} is not valid TOML: {exc}") from None
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+
+
+def seconds(name: str, default: float, fits: Callable[[float], bool], expected: str) -> float:
+    """A number of seconds from the environment variable `name` (`default` when unset or empty); a
+    value that is not a number, or that `fits` refuses, is one line saying what it must be (`expected`,
+    as in "from 0.5 to 8")."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")  # fits nothing
+    if not fits(value):
+        raise InvalidInput(f"{name} {text!r} is not a number of seconds {expected}")
+    return value

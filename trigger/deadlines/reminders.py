@@ -42,6 +42,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col
 
+from trigger import settings
 from trigger.cases.duties import STATEMENT
 from trigger.deadlines import applicant_notices, notices, undelivered
 from trigger.deadlines.dbclock import clock, dialect
@@ -91,16 +92,9 @@ def parse_now(text: str | None) -> datetime:
 
 def claim_seconds() -> float:
     """TRIGGER_CLAIM_SECONDS, the life of a claim (default 60)."""
-    text = os.environ.get("TRIGGER_CLAIM_SECONDS", "").strip()
-    if not text:
-        return CLAIM_SECONDS
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0
-    if not 0.5 <= value <= 3600:
-        raise InvalidInput(f"TRIGGER_CLAIM_SECONDS {text!r} is not a number of seconds from 0.5 to 3600")
-    return value
+    return settings.seconds(
+        "TRIGGER_CLAIM_SECONDS", CLAIM_SECONDS, lambda v: 0.5 <= v <= 3600, "from 0.5 to 3600"
+    )
 
 
 def backoff(failures: int) -> timedelta:

@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from letters.words import plural
+from trigger import settings
 from trigger.deadlines import notices, reminders
 from trigger.deadlines.dbclock import db_now
 from trigger.errors import InvalidInput
@@ -56,16 +57,9 @@ STOP_AFTER_GRACE = 1.5  # seconds after the grace by which the process is gone (
 def stop_grace() -> float:
     """TRIGGER_STOP_GRACE: the seconds the message in hand may still take once a stop is asked; it can
     only shorten the default (8), so a service still stops within ten seconds."""
-    text = os.environ.get("TRIGGER_STOP_GRACE", "").strip()
-    if not text:
-        return STOP_GRACE
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0
-    if not 0.5 <= value <= STOP_GRACE:
-        raise InvalidInput(f"TRIGGER_STOP_GRACE {text!r} is not a number of seconds from 0.5 to 8")
-    return value
+    return settings.seconds(
+        "TRIGGER_STOP_GRACE", STOP_GRACE, lambda v: 0.5 <= v <= STOP_GRACE, "from 0.5 to 8"
+    )
 
 
 # -- the morning digest ---------------------------------------------------------------------------------

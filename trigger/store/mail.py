@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
+from trigger import settings
 from trigger.errors import DeliveryFailed, InvalidInput, MissingDependency
 from trigger.store.app import App, data_dir
 
@@ -85,16 +86,9 @@ def outbox_dir() -> Path:
 
 
 def timeout() -> float:
-    text = os.environ.get("TRIGGER_SMTP_TIMEOUT", "").strip()
-    if not text:
-        return DEFAULT_TIMEOUT
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0
-    if not 0 < value <= 600:
-        raise InvalidInput(f"TRIGGER_SMTP_TIMEOUT {text!r} is not a number of seconds between 0 and 600")
-    return value
+    return settings.seconds(
+        "TRIGGER_SMTP_TIMEOUT", DEFAULT_TIMEOUT, lambda v: 0 < v <= 600, "between 0 and 600"
+    )
 
 
 @lru_cache(maxsize=4096)

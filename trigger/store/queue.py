@@ -25,7 +25,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from trigger.errors import ConcurrentChange, InvalidInput
+from trigger import settings
+from trigger.errors import ConcurrentChange
 
 try:
     import fcntl
@@ -42,18 +43,12 @@ Notice = Callable[[str], None]
 
 def patience() -> float:
     """TRIGGER_WAIT_SECONDS: how long a change waits for its turn before giving up (default 300)."""
-    text = os.environ.get("TRIGGER_WAIT_SECONDS", "").strip()
-    if not text:
-        return PATIENCE
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0
-    if not 0 < value <= PATIENCE_MAX:
-        raise InvalidInput(
-            f"TRIGGER_WAIT_SECONDS {text!r} is not a number of seconds above 0 and up to {PATIENCE_MAX:.0f}"
-        )
-    return value
+    return settings.seconds(
+        "TRIGGER_WAIT_SECONDS",
+        PATIENCE,
+        lambda v: 0 < v <= PATIENCE_MAX,
+        f"above 0 and up to {PATIENCE_MAX:.0f}",
+    )
 
 
 def gave_up(waited: float) -> ConcurrentChange:

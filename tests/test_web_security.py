@@ -10,10 +10,15 @@ thousand guessed links throttled, a form naming another case's reference, a revo
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
@@ -22,7 +27,7 @@ from tests.support.webdoor import TOKEN, Applicant, open_case, reviewed_case, vi
 from trigger.cases import links
 from trigger.web import journey
 from trigger.web.app import create_app
-from trigger.web.guard import loggable
+from trigger.web.guard import Guard, loggable
 
 
 @pytest.fixture
@@ -242,3 +247,19 @@ def test_the_servers_own_log_never_holds_a_token(db, trigger, tmp_path):
         pieces = {token[i : i + 8] for i in range(len(token) - 7)}
         assert not [p for p in pieces if p in log], "a piece of a token is in the log"
     assert "Traceback" not in log
+
+
+def test_the_log_times_a_page_to_its_last_byte_and_the_work_after_it_apart(caplog):
+    async def after() -> None:
+        await asyncio.sleep(0.2)  # an e-mail sent once the applicant has the page
+
+    async def page(request):
+        return PlainTextResponse("done", background=BackgroundTask(after))
+
+    door = Guard(Starlette(routes=[Route("/apply/main/done", page)]))
+    with caplog.at_level(logging.INFO, logger="trigger.web"), TestClient(door) as client:
+        assert client.get("/apply/main/done").text == "done"
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("GET /apply/main/done")]
+    found = re.fullmatch(r"GET /apply/main/done 200 ([\d.]+)ms \(then ([\d.]+)ms after it\)", line)
+    assert found, line
+    assert float(found[2]) >= 200  # the work after the page is named apart, never in the page's time

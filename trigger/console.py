@@ -854,6 +854,8 @@ def print_verification(result: Verification, kept: list[Anchor]) -> None:
     then the chain; exit 1 (one line on stderr) when anything is wrong."""
     for line in result.differences:
         click.echo(line)
+    if result.keys:
+        click.echo(result.keys)
     if not result.ok:
         raise click.ClickException(f"audit chain broken at event {result.broken_seq}: {result.problem}")
     if result.differences:

@@ -29,7 +29,7 @@ from sqlmodel import Session, SQLModel, col
 
 from trigger.errors import GuardRefused
 from trigger.rules.calendar import add_months
-from trigger.store import access, anchors, audit, mail
+from trigger.store import access, anchors, audit, keystore, mail
 from trigger.store.access import PURGE, needs
 from trigger.store.app import App, today
 from trigger.store.models import (
@@ -172,6 +172,8 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
     incident rows reported before it; one transaction, one audit event per case and one for the
     imported rows. Returns what was (or, with dry_run, would be) purged."""
     result = Purged()
+    store = None
+    purged: list[int] = []
     with app.write() as session:
         pid = access.acting_partnership(session)  # a partnership purges its own cases, under its policy
         pol = default_policy(app, session, pid)
@@ -192,9 +194,21 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
             if case.state_changed >= latest_allowed(case_pol.retention_years):
                 continue
             result.cases.append(_purge_case(session, case, app.actor, dry_run, result.outbox))
+            purged.append(case.id)
         result.imported_incidents = _purge_imported(session, closed_before, app.actor, dry_run, pid)
         if dry_run:
             session.rollback()
+        else:
+            store = keystore.configured()
+            if store is not None:
+                # the key store's keys go last before the commit, once every change above is written:
+                # committed there first, so no purged case's key is ever left behind; should this
+                # commit then fail, the cases stay unpurged without their keys, and a rerun ends it
+                session.flush()
+                store.delete("case_key", [(case_id,) for case_id in purged])
+                store.delete_months(pid, closed_before.isoformat()[:7])
+    if not dry_run and store is not None and purged:
+        result.warnings += [w for w in [store.reclaim()] if w]
     if not dry_run and (result.cases or result.imported_incidents):
         result.warnings += _reclaim(app, xid)
         # the chain's head after the purge, kept outside the database (docs/operations.md#audit-anchors)
@@ -284,9 +298,9 @@ WHERE (datname = current_database() OR datname IS NULL) AND pid <> pg_backend_pi
 _SINCE = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint - %(xid)s"
 
 
-def _reclaim(app: App, xid: int | None) -> list[str]:
-    """After the commit, outside any transaction: make the old bytes unreadable from the files.
-    Returns warnings for the user (none when all went well)."""
+def _reclaim(app: App, xid: int | None, tables: list[str] = TABLES) -> list[str]:
+    """After the commit, outside any transaction: make the old bytes of `tables` unreadable from the
+    files. Returns warnings for the user (none when all went well)."""
     engine = app.engine
     warnings = []
     with engine.connect() as conn:
@@ -317,11 +331,11 @@ def _reclaim(app: App, xid: int | None) -> list[str]:
             if owner is not None:
                 warnings.append(
                     f"the purged text may stay in the table files until the tables' owner ({owner}) runs "
-                    f"`VACUUM (FULL) {', '.join(TABLES)}`; this login may not"
+                    f"`VACUUM (FULL) {', '.join(tables)}`; this login may not"
                 )
                 return warnings
             # a plain VACUUM only marks the space reusable; FULL rewrites each table and its indexes
-            conn.exec_driver_sql("VACUUM (FULL) " + ", ".join(TABLES))
+            conn.exec_driver_sql("VACUUM (FULL) " + ", ".join(tables))
         elif engine.dialect.name == "sqlite":
             # every page the purge changed goes into the file (zeroed where freed: secure_delete, set on
             # every connection) and the WAL, which still holds the pages as they were, is emptied

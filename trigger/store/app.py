@@ -317,6 +317,7 @@ def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+    sealed.keystore.dispose()
 
 
 # the connections are closed as the program ends, so SQLite folds its WAL into the database file and

@@ -270,6 +270,26 @@ def backup(url: str, file: str | os.PathLike[str], *, force: bool = False) -> in
     return backup_sqlite(source, target)
 
 
+def backup_keys(url: str, file: str | os.PathLike[str], *, force: bool = False, db_url: str | None = None) -> int:
+    """`trigger backup --keys FILE`: a SQLite key store copied as the database is (the online backup
+    API); a PostgreSQL one with pg_dump. Returns the copy's size in bytes."""
+    source = sqlite_path(url)
+    if source is None:
+        raise InvalidInput(
+            f"the key store {safe_url(url)} is a PostgreSQL database: back it up with pg_dump, e.g. "
+            "`pg_dump -Fc -f trigger-keys.dump DBNAME`, and keep those copies for days, not months "
+            "(docs/operations.md#the-key-store)"
+        )
+    if not source.exists():
+        raise NotInitialised(f"there is no key store at {source} yet; run `trigger keys move` first")
+    target = FileTarget(file, force=force, db_url=db_url)
+    if target.stream:
+        raise InvalidInput(f"{file} is not a regular file; a backup goes to a file")
+    if target.path == Path(os.path.realpath(source)):
+        raise InvalidInput(f"{file} is the key store itself; name another file")
+    return backup_sqlite(source, target)
+
+
 def refuse_unregistered(engine: Engine) -> None:
     """A PostgreSQL login without a group cannot see or read the tables `db grant` protects: say so,
     rather than "no database here" or "no migration history"."""

@@ -111,7 +111,7 @@ def move(app: App, *, to_database: bool = False) -> Moved:
 
 
 def _out(app: App, store: keystore.Store) -> Moved:
-    from trigger.cases.retention import _reclaim
+    from trigger.cases.retention import reclaim
 
     done = Moved(store.where, False)
     with app.write() as session:
@@ -155,7 +155,7 @@ def _out(app: App, store: keystore.Store) -> Moved:
             detail={"to": "key store", "store": keystore.safe(store.url), **_counted(done.moved)},
         )
     if any(done.moved.values()):
-        done.warnings += _reclaim(app, xid, KEY_TABLES)
+        done.warnings += reclaim(app, xid, KEY_TABLES)
     return done
 
 

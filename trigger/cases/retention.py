@@ -210,7 +210,7 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
     if not dry_run and store is not None and purged:
         result.warnings += [w for w in [store.reclaim()] if w]
     if not dry_run and (result.cases or result.imported_incidents):
-        result.warnings += _reclaim(app, xid)
+        result.warnings += reclaim(app, xid)
         # the chain's head after the purge, kept outside the database (docs/operations.md#audit-anchors)
         _kept, why_not = anchors.keep_quietly(app, "purge")
         result.warnings += [why_not] if why_not else []
@@ -298,7 +298,7 @@ WHERE (datname = current_database() OR datname IS NULL) AND pid <> pg_backend_pi
 _SINCE = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint - %(xid)s"
 
 
-def _reclaim(app: App, xid: int | None, tables: list[str] = TABLES) -> list[str]:
+def reclaim(app: App, xid: int | None, tables: list[str] = TABLES) -> list[str]:
     """After the commit, outside any transaction: make the old bytes of `tables` unreadable from the
     files. Returns warnings for the user (none when all went well)."""
     engine = app.engine

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from trigger.errors import InvalidInput, NotInitialised, NotPermitted
-from trigger.store.outputs import FileTarget, OutputError, place_file, sqlite_path, temp_beside
+from trigger.store.outputs import FileTarget, OutputError, place_file, safe_url, sqlite_path, temp_beside
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSIONS = MIGRATIONS / "versions"
@@ -34,11 +34,6 @@ UNADOPTED = (
 
 _REV = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(.+)$", re.M)
 _head_cache: list[str] | None = None
-
-
-def safe_url(url: str) -> str:
-    """The URL for a message: any password hidden."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def shipped_revisions() -> tuple[set[str], set[str]]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -43,7 +42,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from trigger.errors import InvalidInput, NotInitialised, StorageError
+from trigger.errors import InvalidInput, MissingDependency, NotInitialised, StorageError
+from trigger.store.outputs import safe_url, sqlite_path
 
 ENV = "TRIGGER_KEYSTORE"
 MARKER = "key_store"  # the database's setting: its keys are kept in a key store (its URL, password hidden)
@@ -72,8 +72,6 @@ class KeyStoreError(StorageError):
 
 def safe(url: str) -> str:
     """The URL for a message: any password hidden."""
-    from trigger.store.db import safe_url
-
     return safe_url(url)
 
 
@@ -90,13 +88,6 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def _sqlite_file(url: str) -> Path | None:
-    if not url.startswith("sqlite:///"):
-        return None
-    raw = url[len("sqlite:///") :].split("?")[0]
-    return None if raw in ("", ":memory:") else Path(raw)
-
-
 class Store:
     """One key store (one per URL per process: `configured`)."""
 
@@ -109,7 +100,7 @@ class Store:
                 f"{ENV}={safe(url)}: a key store is a SQLite file (sqlite:////FOLDER/trigger-keys.db) or a "
                 "PostgreSQL database (postgresql+psycopg://USER@HOST/DATABASE)"
             )
-        self.path = _sqlite_file(url)
+        self.path = sqlite_path(url)
         if scheme == "sqlite" and self.path is None:
             raise InvalidInput(f"{ENV}={safe(url)}: a SQLite key store must be a file, sqlite:////FOLDER/FILE")
         self._engine: Engine | None = None
@@ -133,10 +124,11 @@ class Store:
                         ) from None
             try:
                 engine = create_engine(self.url)
-            except ImportError as exc:
-                from trigger.store.app import missing_driver
-
-                raise missing_driver(self.url, exc) from None
+            except ImportError:
+                raise MissingDependency(
+                    f"{ENV}={safe(self.url)} needs PostgreSQL's driver, psycopg 3; install the postgres "
+                    "extra: pip install 'community-trigger[postgres]'"
+                ) from None
             if self.path is not None:
                 event.listen(engine, "connect", _sqlite_pragmas)
             self._engine = engine

@@ -630,9 +630,7 @@ def keys_group():
 
 
 @keys_group.command("move")
-@click.option(
-    "--to-database", is_flag=True, help="Move them back from the key store into the database."
-)
+@click.option("--to-database", is_flag=True, help="Move them back from the key store into the database.")
 @pass_ctx
 def keys_move(c, to_database):
     """Move every key from the database to the key store TRIGGER_KEYSTORE names (copied, read back and

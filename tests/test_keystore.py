@@ -19,12 +19,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
+from tests import test_pg_roles
 from tests.support.databases import ON_POSTGRES, sqlite_only
 from tests.support.sql import raw_sql
-from tests.test_pg_roles import server  # noqa: F401 - the fixture: the test server, or skipped
 from trigger.store.app import dispose_engines
 
 ROOT = Path(__file__).resolve().parent.parent
+pg_server = test_pg_roles.server  # the fixture: the test server, or the test skipped
 NAME = "Quenbury Keystonewhistle"
 REASON = "moving in with Ermintrude Keyholder"
 
@@ -44,7 +45,9 @@ def _keys(path: Path) -> list[bytes]:
     """Every key the key store's file holds (case keys and month keys)."""
     conn = sqlite3.connect(path)
     try:
-        return [bytes(k) for (k,) in conn.execute("SELECT key FROM case_key UNION ALL SELECT key FROM log_key")]
+        return [
+            bytes(k) for (k,) in conn.execute("SELECT key FROM case_key UNION ALL SELECT key FROM log_key")
+        ]
     finally:
         conn.close()
 
@@ -98,7 +101,10 @@ def test_on_sqlite_the_database_holds_no_key_and_a_copy_taken_before_the_purge_c
     assert raw_sql("SELECT count(*) FROM case_key")[0][0] == 0
     assert NAME in db("show", old).stdout and "Bea New" in db("show", new).stdout
     verified = db("audit", "verify").stdout
-    assert f"Keys: 2 case keys and 1 month key, kept in the key store sqlite:///{store}; none in the database." in verified
+    assert (
+        f"Keys: 2 case keys and 1 month key, kept in the key store sqlite:///{store}; none in the database."
+        in verified
+    )
 
     before = tmp_path / "before-purge.db"
     backed = db("backup", before)
@@ -196,7 +202,17 @@ def test_a_backup_of_the_database_refuses_while_keys_are_still_in_it(db, store, 
     if ON_POSTGRES:
         pytest.skip("PostgreSQL is backed up with pg_dump")
     monkeypatch.delenv("TRIGGER_KEYSTORE")
-    db("activate", "--applicant", "Ann", "--received", "2026-05-01", "--channel", "online", "--statement", "x")
+    db(
+        "activate",
+        "--applicant",
+        "Ann",
+        "--received",
+        "2026-05-01",
+        "--channel",
+        "online",
+        "--statement",
+        "x",
+    )
     monkeypatch.setenv("TRIGGER_KEYSTORE", f"sqlite:///{store}")
     line = _one_line(db("backup", tmp_path / "b.db", ok=False))
     assert "1 keys are still in the database" in line and "trigger keys move" in line
@@ -230,8 +246,17 @@ def test_keys_move_killed_midway_and_run_again_loses_nothing(db, store, tmp_path
     one place or both, the cases read, and a rerun finishes the move."""
     monkeypatch.delenv("TRIGGER_KEYSTORE")
     refs = [
-        db.json("activate", "--applicant", f"Person {n}", "--received", "2026-05-01", "--channel", "online",
-                "--statement", "x")["reference"]  # fmt: skip
+        db.json(
+            "activate",
+            "--applicant",
+            f"Person {n}",
+            "--received",
+            "2026-05-01",
+            "--channel",
+            "online",
+            "--statement",
+            "x",
+        )["reference"]
         for n in range(3)
     ]
     monkeypatch.setenv("TRIGGER_KEYSTORE", f"sqlite:///{store}")
@@ -321,16 +346,15 @@ def test_on_postgresql_no_key_is_in_the_wal_or_a_dump(db, store, tmp_path):
 
 
 @pytest.mark.any_engine
-def test_under_db_grant_every_role_works_with_a_key_store(server, tmp_path):
+def test_under_db_grant_every_role_works_with_a_key_store(pg_server, tmp_path):
+    server = pg_server
     """A county database under `db grant`, its keys moved to a SQLite key store by the tables' owner:
     a clerk records a case, a manager reads, decides and purges it; the database holds no key, and the
     manager may not move keys (only the owner may)."""
-    from tests.test_pg_roles import County
-
     keys = tmp_path / "keys"
     keys.mkdir()
     env = {"TRIGGER_KEYSTORE": f"sqlite:///{keys / 'trigger-keys.db'}"}
-    c = County(server, secrets.token_hex(4), tmp_path)
+    c = test_pg_roles.County(server, secrets.token_hex(4), tmp_path)
     with server.connect() as conn:
         conn.exec_driver_sql(f"CREATE ROLE {c.login['owner']} LOGIN CREATEROLE")
         for role in ("mgr_a", "clerk_a"):
@@ -344,8 +368,23 @@ def test_under_db_grant_every_role_works_with_a_key_store(server, tmp_path):
              "--partnership", "A")  # fmt: skip
         c.ok("owner", "user", "add", c.login["clerk_a"], "--name", "Cleo Clerk", "--role", "clerk",
              "--partnership", "A")  # fmt: skip
-        old = json.loads(c.ok("clerk_a", "activate", "--applicant", "Olive Keyed", "--received", "2018-01-02",
-                              "--channel", "phone", "--statement", "x", "--on", "2018-01-02", "--json").stdout)
+        old = json.loads(
+            c.ok(
+                "clerk_a",
+                "activate",
+                "--applicant",
+                "Olive Keyed",
+                "--received",
+                "2018-01-02",
+                "--channel",
+                "phone",
+                "--statement",
+                "x",
+                "--on",
+                "2018-01-02",
+                "--json",
+            ).stdout
+        )
         ref = old["reference"]  # its key made in the database, before the store
         refused = c.cli("mgr_a", "keys", "move", env=env)
         assert refused.exit_code != 0 and "Traceback" not in refused.stderr
@@ -354,8 +393,22 @@ def test_under_db_grant_every_role_works_with_a_key_store(server, tmp_path):
         assert moved.exit_code == 0, moved.stderr
         assert "Moved 1 case key" in moved.stdout
         assert c.sql("owner", "SELECT count(*) FROM case_key")[0][0] == 0
-        new = json.loads(c.cli("clerk_a", "activate", "--applicant", "Nell New", "--received", "2026-03-02",
-                               "--channel", "online", "--statement", "y", "--json", env=env).stdout)["reference"]
+        new = json.loads(
+            c.cli(
+                "clerk_a",
+                "activate",
+                "--applicant",
+                "Nell New",
+                "--received",
+                "2026-03-02",
+                "--channel",
+                "online",
+                "--statement",
+                "y",
+                "--json",
+                env=env,
+            ).stdout
+        )["reference"]
         assert "Nell New" in c.cli("mgr_a", "show", new, env=env).stdout
         assert "Olive Keyed" in c.cli("mgr_a", "show", ref, env=env).stdout
         withdrawn = c.cli("mgr_a", "withdraw", ref, "--reason", "Olive moved", "--on", "2018-02-01", env=env)

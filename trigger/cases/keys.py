@@ -99,13 +99,17 @@ def _set_marker(session: Session, value: str | None) -> None:
     conn = session.connection()
     conn.execute(text("DELETE FROM setting WHERE key = :k"), {"k": keystore.MARKER})
     if value is not None:
-        conn.execute(text("INSERT INTO setting (key, value) VALUES (:k, :v)"), {"k": keystore.MARKER, "v": value})
+        conn.execute(
+            text("INSERT INTO setting (key, value) VALUES (:k, :v)"), {"k": keystore.MARKER, "v": value}
+        )
 
 
 @needs(SETUP)
 def move(app: App, *, to_database: bool = False) -> Moved:
     """Move every key to the key store `TRIGGER_KEYSTORE` names (or back to the database); refused
     when none is set. Safe to rerun, and to rerun after an interruption."""
+    with app.read():  # who may (only an admin), before what is set
+        pass
     store = keystore.required()
     return _back(app, store) if to_database else _out(app, store)
 

@@ -7,7 +7,10 @@ everything the published figures and the audit chain rest on: dates, states, cha
 agencies, counts. Imported incident rows (partners' logs, kept only for `trigger scan`) reported
 before the same date are deleted. Audit rows are never touched: the reasons and details of a case's
 events are sealed under the case's key (`trigger.store.seal`), and the purge deletes the key, in the same
-transaction, so the chain still verifies while the text is gone (docs/operations.md#erasure).
+transaction, so the chain still verifies while the text is gone (docs/operations.md#erasure). With a key
+store (`trigger.store.keystore`) the keys are deleted there, after every other change of the purge is
+written and just before its commit: no purged case's key is ever left behind, and should the commit
+then fail, the cases stay unpurged without their keys until the purge is run again.
 
 After the commit, the space the old values took is cleaned too: on PostgreSQL a `VACUUM FULL` of the
 tables touched rewrites them (a plain VACUUM leaves the old bytes in the table file until the space is
@@ -54,6 +57,7 @@ from trigger.store.models import (
     ReviewCase,
     Signposting,
     ThresholdDecision,
+    row_id,
 )
 from trigger.store.unit import case_policy, default_policy, retried
 from workflows.machine import TERMINAL
@@ -194,7 +198,7 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
             if case.state_changed >= latest_allowed(case_pol.retention_years):
                 continue
             result.cases.append(_purge_case(session, case, app.actor, dry_run, result.outbox))
-            purged.append(case.id)
+            purged.append(row_id(case))
         result.imported_incidents = _purge_imported(session, closed_before, app.actor, dry_run, pid)
         if dry_run:
             session.rollback()

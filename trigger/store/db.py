@@ -265,7 +265,9 @@ def backup(url: str, file: str | os.PathLike[str], *, force: bool = False) -> in
     return backup_sqlite(source, target)
 
 
-def backup_keys(url: str, file: str | os.PathLike[str], *, force: bool = False, db_url: str | None = None) -> int:
+def backup_keys(
+    url: str, file: str | os.PathLike[str], *, force: bool = False, db_url: str | None = None
+) -> int:
     """`trigger backup --keys FILE`: a SQLite key store copied as the database is (the online backup
     API); a PostgreSQL one with pg_dump. Returns the copy's size in bytes."""
     source = sqlite_path(url)

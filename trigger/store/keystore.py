@@ -102,7 +102,9 @@ class Store:
             )
         self.path = sqlite_path(url)
         if scheme == "sqlite" and self.path is None:
-            raise InvalidInput(f"{ENV}={safe(url)}: a SQLite key store must be a file, sqlite:////FOLDER/FILE")
+            raise InvalidInput(
+                f"{ENV}={safe(url)}: a SQLite key store must be a file, sqlite:////FOLDER/FILE"
+            )
         self._engine: Engine | None = None
         self._ready = False
 
@@ -137,7 +139,9 @@ class Store:
     def _failed(self, exc: BaseException) -> KeyStoreError:
         orig = getattr(exc, "orig", None) or exc
         first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-        return KeyStoreError(f"{self.where} cannot be reached or refused the change ({first}); nothing was saved")
+        return KeyStoreError(
+            f"{self.where} cannot be reached or refused the change ({first}); nothing was saved"
+        )
 
     @contextmanager
     def connect(self, *, write: bool = False) -> Iterator[Connection]:
@@ -171,7 +175,9 @@ class Store:
             return {cid: bytes(key) for cid, key in conn.execute(query)}
 
     def log_key(self, partnership_id: int, month: str) -> bytes | None:
-        query = select(log_key.c.key).where(log_key.c.partnership_id == partnership_id, log_key.c.month == month)
+        query = select(log_key.c.key).where(
+            log_key.c.partnership_id == partnership_id, log_key.c.month == month
+        )
         with self.connect() as conn:
             found = conn.execute(query).scalar()
         return bytes(found) if found is not None else None
@@ -260,7 +266,8 @@ def required() -> Store:
     if store is None:
         raise InvalidInput(
             f"{ENV} is not set: name the key store the keys go to, e.g. "
-            f"{ENV}=sqlite:////srv/keys/trigger-keys.db (docs/operations.md#the-key-store); nothing was changed"
+            f"{ENV}=sqlite:////srv/keys/trigger-keys.db (docs/operations.md#the-key-store); "
+            "nothing was changed"
         )
     return store
 

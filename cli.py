@@ -2539,6 +2539,8 @@ def demo_(keep):
     from trigger.store import app
 
     folder = Path(tempfile.mkdtemp(prefix="trigger-demo-"))
+    # the fictional cases keep their keys in the throw-away database, never in the real key store
+    os.environ.pop("TRIGGER_KEYSTORE", None)
     demo_app = app.App(f"sqlite:///{folder / 'demo.db'}", actor="demo-manager")
     collect_garbage_from_here()
     try:

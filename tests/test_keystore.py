@@ -6,9 +6,7 @@ for in the database's files, its dumps and WAL; and on real interruptions of `tr
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import signal
 import sqlite3
 import subprocess
@@ -19,13 +17,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
-from tests import test_pg_roles
 from tests.support.databases import ON_POSTGRES, sqlite_only
 from tests.support.sql import raw_sql
 from trigger.store.app import dispose_engines
 
 ROOT = Path(__file__).resolve().parent.parent
-pg_server = test_pg_roles.server  # the fixture: the test server, or the test skipped
 NAME = "Quenbury Keystonewhistle"
 REASON = "moving in with Ermintrude Keyholder"
 
@@ -343,81 +339,3 @@ def test_on_postgresql_no_key_is_in_the_wal_or_a_dump(db, store, tmp_path):
     assert "Purged personal data of 1 case" in purged.stdout
     assert _keys(store) == [] and [k for k in keys if k in store.read_bytes()] == []
     assert "intact" in db("audit", "verify").stdout
-
-
-@pytest.mark.any_engine
-def test_under_db_grant_every_role_works_with_a_key_store(pg_server, tmp_path):
-    server = pg_server
-    """A county database under `db grant`, its keys moved to a SQLite key store by the tables' owner:
-    a clerk records a case, a manager reads, decides and purges it; the database holds no key, and the
-    manager may not move keys (only the owner may)."""
-    keys = tmp_path / "keys"
-    keys.mkdir()
-    env = {"TRIGGER_KEYSTORE": f"sqlite:///{keys / 'trigger-keys.db'}"}
-    c = test_pg_roles.County(server, secrets.token_hex(4), tmp_path)
-    with server.connect() as conn:
-        conn.exec_driver_sql(f"CREATE ROLE {c.login['owner']} LOGIN CREATEROLE")
-        for role in ("mgr_a", "clerk_a"):
-            conn.exec_driver_sql(f"CREATE ROLE {c.login[role]} LOGIN")
-        conn.exec_driver_sql(f"CREATE SCHEMA {c.schema} AUTHORIZATION {c.login['owner']}")
-    try:
-        c.ok("owner", "init", "--policy", "llr", "--partnership", "A", "--name", "Partnership A")
-        c.ok("owner", "db", "grant")
-        c.ok("owner", "user", "add", c.login["owner"], "--name", "Database Owner", "--role", "admin")
-        c.ok("owner", "user", "add", c.login["mgr_a"], "--name", "Mia Manager", "--role", "manager",
-             "--partnership", "A")  # fmt: skip
-        c.ok("owner", "user", "add", c.login["clerk_a"], "--name", "Cleo Clerk", "--role", "clerk",
-             "--partnership", "A")  # fmt: skip
-        old = json.loads(
-            c.ok(
-                "clerk_a",
-                "activate",
-                "--applicant",
-                "Olive Keyed",
-                "--received",
-                "2018-01-02",
-                "--channel",
-                "phone",
-                "--statement",
-                "x",
-                "--on",
-                "2018-01-02",
-                "--json",
-            ).stdout
-        )
-        ref = old["reference"]  # its key made in the database, before the store
-        refused = c.cli("mgr_a", "keys", "move", env=env)
-        assert refused.exit_code != 0 and "Traceback" not in refused.stderr
-        assert "the tables' owner" in refused.stderr or "needs the admin role" in refused.stderr
-        moved = c.cli("owner", "keys", "move", env=env)
-        assert moved.exit_code == 0, moved.stderr
-        assert "Moved 1 case key" in moved.stdout
-        assert c.sql("owner", "SELECT count(*) FROM case_key")[0][0] == 0
-        new = json.loads(
-            c.cli(
-                "clerk_a",
-                "activate",
-                "--applicant",
-                "Nell New",
-                "--received",
-                "2026-03-02",
-                "--channel",
-                "online",
-                "--statement",
-                "y",
-                "--json",
-                env=env,
-            ).stdout
-        )["reference"]
-        assert "Nell New" in c.cli("mgr_a", "show", new, env=env).stdout
-        assert "Olive Keyed" in c.cli("mgr_a", "show", ref, env=env).stdout
-        withdrawn = c.cli("mgr_a", "withdraw", ref, "--reason", "Olive moved", "--on", "2018-02-01", env=env)
-        assert withdrawn.exit_code == 0, withdrawn.stderr
-        purged = c.cli("mgr_a", "purge", "--closed-before", "2019-01-01", env=env)
-        assert purged.exit_code == 0 and ref in purged.stdout, purged.stderr
-        assert len(_keys(keys / "trigger-keys.db")) == 1  # the live case's only
-        assert c.sql("owner", "SELECT count(*) FROM case_key")[0][0] == 0
-        without = c.cli("mgr_a", "show", new)
-        assert "this database's keys are kept in a key store" in without.stderr
-    finally:
-        c.drop()

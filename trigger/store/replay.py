@@ -295,9 +295,7 @@ def _keys_held(conn: Any) -> tuple[str, list[str]]:
     main = {name: conn.execute(select(getattr(t, name).c.key)).all() for name in keystore.TABLES}
     months = [(pid, month) for pid, month, _key in conn.execute(select(*t.log_key.c))]
     if store is None:
-        line = (
-            f"Keys: {keystore.counts(main)}, kept in the database (no key store: {keystore.ENV} is not set)."
-        )
+        line = ""  # kept in the database, as they always were: nothing more to say
     else:
         kept = {name: store.rows(name) for name in keystore.TABLES}
         months += [(pid, month) for pid, month, _key in kept["log_key"]]

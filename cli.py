@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import gc
 import logging
+import os
 import shutil
 import sys
 import tempfile

@@ -15,10 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-import sqlalchemy
 
 from tests.support.databases import ON_POSTGRES, sqlite_only
-from tests.support.sql import raw_sql
+from tests.support.sql import pg_dump, raw_sql, wal_readable, wal_since
 from trigger.store.app import dispose_engines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,11 +47,13 @@ def _keys(path: Path) -> list[bytes]:
         conn.close()
 
 
+def _activate(db, name: str, received: str = "2026-05-01", statement: str = "x") -> str:
+    args = ("--applicant", name, "--received", received, "--channel", "online", "--statement", statement)
+    return db.json("activate", *args)["reference"]
+
+
 def _old_case(db, tmp_path) -> str:
-    ref = db.json(
-        "activate", "--applicant", NAME, "--received", "2018-05-01", "--channel", "online",
-        "--statement", f"{NAME} cannot sleep",
-    )["reference"]  # fmt: skip
+    ref = _activate(db, NAME, "2018-05-01", f"{NAME} cannot sleep")
     db("withdraw", ref, "--reason", REASON, "--on", "2019-01-10")
     log = tmp_path / "log.csv"
     log.write_text(
@@ -85,10 +86,7 @@ def test_on_sqlite_the_database_holds_no_key_and_a_copy_taken_before_the_purge_c
     moved = db("keys", "move")
     assert "Moved 1 case key and 1 month key to the key store" in moved.stdout
     assert oct(store.stat().st_mode & 0o777) == "0o600"
-    new = db.json(
-        "activate", "--applicant", "Bea New", "--received", "2026-05-01", "--channel", "online",
-        "--statement", "the noise goes on",
-    )["reference"]  # fmt: skip
+    new = _activate(db, "Bea New", statement="the noise goes on")
     keys = _keys(store)
     assert len(keys) == 3 and all(len(k) == 32 for k in keys)
     for f in _db_files():  # neither the moved keys nor the one made since are in the database's files
@@ -150,16 +148,15 @@ def test_keys_move_without_a_key_store_is_refused(db, monkeypatch):
 
 
 def test_a_key_store_set_but_never_moved_to_refuses_to_make_keys(db, store):
-    result = db("activate", "--applicant", "A", "--received", "2026-05-01", "--channel", "online",
-                "--statement", "x", ok=False)  # fmt: skip
+    args = ("--applicant", "A", "--received", "2026-05-01", "--channel", "online", "--statement", "x")
+    result = db("activate", *args, ok=False)
     assert "were never moved to the key store" in _one_line(result)
     assert raw_sql("SELECT count(*) FROM review_case")[0][0] == 0
 
 
 def test_without_the_key_store_a_database_whose_keys_are_in_one_refuses_in_one_line(db, store, monkeypatch):
     db("keys", "move")
-    ref = db.json("activate", "--applicant", "Ann", "--received", "2026-05-01", "--channel", "online",
-                  "--statement", "x")["reference"]  # fmt: skip
+    ref = _activate(db, "Ann")
     monkeypatch.delenv("TRIGGER_KEYSTORE")
     for args in (("show", ref), ("audit", "verify"), ("case", "update", ref, "--phone", "0116 496 0000",
                                                      "--reason", "new number")):  # fmt: skip
@@ -181,8 +178,7 @@ def test_an_unreachable_key_store_is_one_line_and_nothing_is_saved(db, tmp_path,
 
 def test_a_key_missing_from_the_key_store_is_named_by_show_and_verify(db, store):
     db("keys", "move")
-    ref = db.json("activate", "--applicant", "Ann", "--received", "2026-05-01", "--channel", "online",
-                  "--statement", "x")["reference"]  # fmt: skip
+    ref = _activate(db, "Ann")
     db("withdraw", ref, "--reason", "moved away", "--on", "2026-05-02")
     conn = sqlite3.connect(store)
     with conn:
@@ -198,17 +194,7 @@ def test_a_backup_of_the_database_refuses_while_keys_are_still_in_it(db, store, 
     if ON_POSTGRES:
         pytest.skip("PostgreSQL is backed up with pg_dump")
     monkeypatch.delenv("TRIGGER_KEYSTORE")
-    db(
-        "activate",
-        "--applicant",
-        "Ann",
-        "--received",
-        "2026-05-01",
-        "--channel",
-        "online",
-        "--statement",
-        "x",
-    )
+    _activate(db, "Ann")
     monkeypatch.setenv("TRIGGER_KEYSTORE", f"sqlite:///{store}")
     line = _one_line(db("backup", tmp_path / "b.db", ok=False))
     assert "1 keys are still in the database" in line and "trigger keys move" in line
@@ -236,39 +222,34 @@ def _marker() -> list:
     return raw_sql("SELECT value FROM setting WHERE key = 'key_store'")
 
 
+def _killed_while_the_store_waits(store: Path, args: tuple[str, ...], ready) -> None:
+    """Run `trigger ARGS` while a reader holds the key store (a shared lock: no writer commits), and
+    kill it once `ready()` and its change to the store waits to commit."""
+    reader = sqlite3.connect(store)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM case_key").fetchall()
+    running = _cli(*args)
+    _until(ready)
+    _until(lambda: Path(f"{store}-journal").exists())
+    running.send_signal(signal.SIGKILL)
+    running.wait()
+    reader.rollback()
+    reader.close()
+
+
 def test_keys_move_killed_midway_and_run_again_loses_nothing(db, store, tmp_path, monkeypatch):
     """Killed while the key store's change waits to commit (a reader holds the store), and, moving
     back, after the database committed and before the store's keys were deleted: every key is still in
     one place or both, the cases read, and a rerun finishes the move."""
     monkeypatch.delenv("TRIGGER_KEYSTORE")
-    refs = [
-        db.json(
-            "activate",
-            "--applicant",
-            f"Person {n}",
-            "--received",
-            "2026-05-01",
-            "--channel",
-            "online",
-            "--statement",
-            "x",
-        )["reference"]
-        for n in range(3)
-    ]
+    refs = [_activate(db, f"Person {n}") for n in range(3)]
     monkeypatch.setenv("TRIGGER_KEYSTORE", f"sqlite:///{store}")
     dispose_engines()
     from trigger.store import keystore
 
     keystore.Store(f"sqlite:///{store}").rows("case_key")  # the store's tables, empty
-    reader = sqlite3.connect(store)
-    reader.execute("BEGIN")
-    reader.execute("SELECT count(*) FROM case_key").fetchall()  # a shared lock: no writer commits
-    move = _cli("keys", "move")
-    _until(lambda: Path(f"{store}-journal").exists())  # the copy is written, waiting to commit
-    move.send_signal(signal.SIGKILL)
-    move.wait()
-    reader.rollback()
-    reader.close()
+    # the copy is written, waiting to commit
+    _killed_while_the_store_waits(store, ("keys", "move"), lambda: True)
     assert raw_sql("SELECT count(*) FROM case_key")[0][0] == 3 and _marker() == []
     dispose_engines()
     assert _keys(store) == []  # the store's half-made change rolled back
@@ -276,16 +257,9 @@ def test_keys_move_killed_midway_and_run_again_loses_nothing(db, store, tmp_path
     assert "Moved 3 case keys" in done.stdout and len(_keys(store)) == 3
     assert raw_sql("SELECT count(*) FROM case_key")[0][0] == 0
 
-    reader = sqlite3.connect(store)
-    reader.execute("BEGIN")
-    reader.execute("SELECT count(*) FROM case_key").fetchall()
-    back = _cli("keys", "move", "--to-database")
-    _until(lambda: _marker() == [] and raw_sql("SELECT count(*) FROM case_key")[0][0] == 3)
-    _until(lambda: Path(f"{store}-journal").exists())  # deleting from the store, waiting to commit
-    back.send_signal(signal.SIGKILL)
-    back.wait()
-    reader.rollback()
-    reader.close()
+    # the database committed; deleting from the store, waiting to commit
+    committed = lambda: _marker() == [] and raw_sql("SELECT count(*) FROM case_key")[0][0] == 3  # noqa: E731
+    _killed_while_the_store_waits(store, ("keys", "move", "--to-database"), committed)
     dispose_engines()
     assert len(_keys(store)) == 3 and raw_sql("SELECT count(*) FROM case_key")[0][0] == 3  # in both
     for n, ref in enumerate(refs):
@@ -301,39 +275,22 @@ def test_keys_move_killed_midway_and_run_again_loses_nothing(db, store, tmp_path
 # -- PostgreSQL ----------------------------------------------------------------------------------------------
 
 
-def _wal_since(lsn: str) -> bytes:
-    (folder,) = raw_sql("SELECT current_setting('data_directory') || '/pg_wal'")[0]
-    first, offset = raw_sql("SELECT file_name, file_offset FROM pg_walfile_name_offset(:l)", l=lsn)[0]
-    names = sorted(p for p in Path(folder).iterdir() if len(p.name) == 24 and p.name[8:] >= first[8:])
-    return b"".join(p.read_bytes()[offset if p.name == first else 0 :] for p in names)
-
-
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs TRIGGER_TEST_DB (PostgreSQL's WAL and pg_dump)")
 @pytest.mark.slow
 def test_on_postgresql_no_key_is_in_the_wal_or_a_dump(db, store, tmp_path):
-    if not raw_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0][0]:
-        pytest.skip("reading the server's WAL needs a superuser")
-    (folder,) = raw_sql("SELECT current_setting('data_directory') || '/pg_wal'")[0]
-    if not os.access(folder, os.R_OK):
-        pytest.skip(f"the server's WAL ({folder}) is not readable on this machine")
+    why_not = wal_readable()
+    if why_not:
+        pytest.skip(why_not)
     (lsn,) = raw_sql("SELECT pg_current_wal_lsn()::text")[0]
     db("keys", "move")
     ref = _old_case(db, tmp_path)
     assert NAME in db("show", ref).stdout
     keys = _keys(store)
     assert len(keys) == 2 and raw_sql("SELECT count(*) FROM case_key")[0][0] == 0
-    (schema,) = raw_sql("SELECT current_schema()")[0]
-    url = sqlalchemy.engine.make_url(os.environ["TRIGGER_DB"])
-    dump = tmp_path / "dump.sql"
-    server = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
-    subprocess.run(
-        ["pg_dump", *server, "-d", url.database or "postgres", "-n", schema, "-f", str(dump)],
-        check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
-    data = dump.read_bytes()
+    data = pg_dump(tmp_path / "dump.sql")
     assert b"sealed:c" in data and [k for k in keys if k in data or k.hex().encode() in data] == []
     raw_sql("CHECKPOINT")
-    wal = _wal_since(lsn)
+    wal = wal_since(lsn)
     assert ref.encode() in wal and [k for k in keys if k in wal] == []
     purged = db("purge", "--closed-before", "2020-01-01")
     assert "Purged personal data of 1 case" in purged.stdout

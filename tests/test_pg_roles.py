@@ -762,22 +762,9 @@ def test_under_db_grant_every_role_works_with_a_key_store(server, tmp_path):
              "--partnership", "A")  # fmt: skip
         c.ok("owner", "user", "add", c.login["clerk_a"], "--name", "Cleo Clerk", "--role", "clerk",
              "--partnership", "A")  # fmt: skip
+        olive = ("--applicant", "Olive Keyed", "--received", "2018-01-02", "--channel", "phone")
         old = json.loads(
-            c.ok(
-                "clerk_a",
-                "activate",
-                "--applicant",
-                "Olive Keyed",
-                "--received",
-                "2018-01-02",
-                "--channel",
-                "phone",
-                "--statement",
-                "x",
-                "--on",
-                "2018-01-02",
-                "--json",
-            ).stdout
+            c.ok("clerk_a", "activate", *olive, "--statement", "x", "--on", "2018-01-02", "--json").stdout
         )
         ref = old["reference"]  # its key made in the database, before the store
         refused = c.cli("mgr_a", "keys", "move", env=env)

@@ -150,21 +150,17 @@ def _out(app: App, store: keystore.Store) -> Moved:
             conn.exec_driver_sql(f"ALTER TABLE case_key ENABLE TRIGGER {guard}")
         done.moved = {name: list(held) for name, held in keys.items()}
         _set_marker(session, keystore.safe(store.url))
-        audit.record(
-            session,
-            None,
-            "keys_move",
-            actor=app.actor,
-            on=today(),
-            detail={"to": "key store", "store": keystore.safe(store.url), **_counted(done.moved)},
-        )
+        _recorded(session, app, store, done)
     if any(done.moved.values()):
         done.warnings += reclaim(app, xid, KEY_TABLES)
     return done
 
 
-def _counted(moved: dict[str, list]) -> dict[str, int]:
-    return {"case_keys": len(moved.get("case_key", ())), "month_keys": len(moved.get("log_key", ()))}
+def _recorded(session: Session, app: App, store: keystore.Store, done: Moved) -> None:
+    """The move, in the audit log: which way, the key store and how many keys."""
+    counted = {name: len(done.moved.get(name, ())) for name in KEY_TABLES}
+    detail = {"to": "database" if done.to_database else "key store", "store": keystore.safe(store.url)}
+    audit.record(session, None, "keys_move", actor=app.actor, on=today(), detail={**detail, **counted})
 
 
 def _back(app: App, store: keystore.Store) -> Moved:
@@ -200,14 +196,7 @@ def _back(app: App, store: keystore.Store) -> Moved:
             if moving:
                 conn.execute(insert(table), moving)
         _set_marker(session, None)
-        audit.record(
-            session,
-            None,
-            "keys_move",
-            actor=app.actor,
-            on=today(),
-            detail={"to": "database", "store": keystore.safe(store.url), **_counted(done.moved)},
-        )
+        _recorded(session, app, store, done)
     # committed: read back from the database, and only then deleted from the store
     with app.engine.connect() as conn:
         here = _database_keys(conn)

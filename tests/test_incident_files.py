@@ -28,13 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _incidents():
-    """The imported rows as the engine reads them: their text is stored sealed under the month's key
-    (docs/operations.md#erasure) and opened here with it."""
+    """The imported rows as the engine reads them: their victim's id and text are stored sealed under
+    the month's key (docs/operations.md#erasure) and opened here with it."""
     query = sqlalchemy.text(
         "SELECT victim_ref, occurred, reported, a.code, agency_ref, hate, category, "
         "location, description FROM incident JOIN agency a ON a.id = incident.agency_id "
         "ORDER BY incident.id"
-    ).columns(location=Sealed(), description=Sealed())
+    ).columns(victim_ref=Sealed(), location=Sealed(), description=Sealed())
     with App().read() as session:
         return [tuple(r) for r in session.execute(query)]
 

@@ -83,7 +83,9 @@ def test_utf8_with_or_without_a_byte_order_mark(db, tmp_path, encoding):
     result = db.json("incidents", "import", path, "--map", "ecins")
     assert result["imported"] == 4
     assert _incidents()[0][7:] == ("Café Row", "£250 damage")  # no "Ã©", no BOM in the first header
-    assert raw_sql("SELECT description FROM incident")[0][0].startswith("sealed:m")  # stored sealed
+    assert raw_sql("SELECT description FROM incident ORDER BY id")[0][0].startswith(
+        "sealed:m"
+    )  # stored sealed
 
 
 def test_utf16_is_refused_in_one_line_saying_how_to_save_the_file(db, tmp_path):

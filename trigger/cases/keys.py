@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, delete, insert, select, text
 from sqlmodel import Session
 
-from trigger.errors import Damaged, NotPermitted, StorageError
-from trigger.store import audit, keystore
+from trigger.errors import Damaged, NotInitialised, NotPermitted, StorageError
+from trigger.store import audit, db, keystore
 from trigger.store import tables as t
 from trigger.store.access import SETUP, needs
 from trigger.store.app import App, today, writers_lock
@@ -48,7 +48,13 @@ def _match(table, name: str, ident: tuple):
 
 
 def _describe(name: str, ident: tuple) -> str:
-    return f"case {ident[0]}" if name == "case_key" else f"partnership {ident[0]}'s month {ident[1]}"
+    if name == "case_key":
+        return f"case {ident[0]}"
+    return (
+        f"partnership {ident[0]}'s month {ident[1]}"
+        if name == "log_key"
+        else f"partnership {ident[0]}'s match key"
+    )
 
 
 def _database_keys(conn) -> dict[str, dict[tuple, bytes]]:
@@ -111,6 +117,11 @@ def move(app: App, *, to_database: bool = False) -> Moved:
     with app.read():  # who may (only an admin), before what is set
         pass
     store = keystore.required()
+    if not db.schema_state(app.engine).up_to_date:
+        raise NotInitialised(
+            "the database's schema is not this trigger's: run `trigger db upgrade` first (its migrations "
+            "may make keys in the database); nothing was moved"
+        )
     return _back(app, store) if to_database else _out(app, store)
 
 

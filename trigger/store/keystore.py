@@ -4,8 +4,8 @@
 A key kept in the same database as the values it seals is copied with them into the WAL, its
 archives, base backups and every dump or SQLite copy: a copy taken before a purge still opens the
 purged case. With `TRIGGER_KEYSTORE` set to a SQLAlchemy URL (`sqlite:////srv/keys/trigger-keys.db`,
-or a PostgreSQL database on another server), the key tables (`case_key`, `log_key`) live there and
-nowhere else, so the database's files and backups hold only ciphertext, and a purge that deletes a
+or a PostgreSQL database on another server), the key tables (`case_key`, `log_key`, `match_key`) live
+there and nowhere else, so the database's files and backups hold only ciphertext, and a purge that deletes a
 key from the store erases every copy of the values it sealed, wherever they lie, once the key store's
 own (short-lived) backups from before it are gone.
 
@@ -62,8 +62,19 @@ log_key = Table(
     Column("month", String(7), primary_key=True),
     Column("key", LargeBinary, nullable=False),
 )
+match_key = Table(
+    "match_key",
+    metadata,
+    Column("partnership_id", Integer, primary_key=True, autoincrement=False),
+    Column("key", LargeBinary, nullable=False),
+)
 # each key table: the columns that name a key (the rest is the key itself)
-TABLES: dict[str, tuple[str, ...]] = {"case_key": ("case_id",), "log_key": ("partnership_id", "month")}
+TABLES: dict[str, tuple[str, ...]] = {
+    "case_key": ("case_id",),
+    "log_key": ("partnership_id", "month"),
+    "match_key": ("partnership_id",),
+}
+NOUNS = {"case_key": "case key", "log_key": "month key", "match_key": "match key"}
 
 
 class KeyStoreError(StorageError):
@@ -178,6 +189,12 @@ class Store:
         query = select(log_key.c.key).where(
             log_key.c.partnership_id == partnership_id, log_key.c.month == month
         )
+        with self.connect() as conn:
+            found = conn.execute(query).scalar()
+        return bytes(found) if found is not None else None
+
+    def match_key(self, partnership_id: int) -> bytes | None:
+        query = select(match_key.c.key).where(match_key.c.partnership_id == partnership_id)
         with self.connect() as conn:
             found = conn.execute(query).scalar()
         return bytes(found) if found is not None else None
@@ -298,10 +315,12 @@ def refuse_unmoved(store: Store) -> NotInitialised:
 
 
 def counts(rows: dict[str, Any]) -> str:
-    """`3 case keys and 1 month key` from {table: rows}."""
+    """`3 case keys and 1 month key` from {table: rows} (match keys named when there are any)."""
     from letters.words import plural
 
-    return (
-        f"{plural(len(rows.get('case_key', ())), '{n} case key', '{n} case keys')} and "
-        f"{plural(len(rows.get('log_key', ())), '{n} month key', '{n} month keys')}"
-    )
+    parts = [
+        plural(len(rows.get(name, ())), f"{{n}} {noun}", f"{{n}} {noun}s")
+        for name, noun in NOUNS.items()
+        if name != "match_key" or rows.get(name)
+    ]
+    return ", ".join(parts[:-1]) + " and " + parts[-1]

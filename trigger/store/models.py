@@ -147,7 +147,9 @@ class ReviewCase(_Table, table=True):
     applicant_name: str = Field(sa_type=Sealed)
     victim_name: str = Field(sa_type=Sealed)
     victim_kind: str = Field(default="individual", max_length=16)
-    victim_ref: str | None = Field(default=None, index=True)  # the victim's id in imported incident logs
+    # the victim's id in imported incident logs: sealed, and matched on by its keyed hash (`match_key`)
+    victim_ref: str | None = Field(default=None, sa_type=Sealed)
+    victim_hash: bytes | None = Field(default=None, sa_type=LargeBinary, index=True)
     consent_date: date | None = None
     consent_method: str | None = Field(default=None, sa_type=Sealed)
     email: str | None = Field(default=None, sa_type=Sealed)
@@ -209,7 +211,8 @@ class Incident(_Table, table=True):
     __table_args__ = (UniqueConstraint("agency_id", "agency_ref"),)
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, foreign_key="review_case.id", index=True)
-    victim_ref: str | None = Field(default=None, index=True)
+    victim_ref: str | None = Field(default=None, sa_type=Sealed)  # imported: under its month's log key
+    victim_hash: bytes | None = Field(default=None, sa_type=LargeBinary, index=True)  # what the scan groups
     occurred: date
     reported: date = Field(index=True)  # the proactive scan reads a six-month window of reports
     agency_id: int = Field(foreign_key="agency.id")
@@ -339,7 +342,7 @@ class Appeal(_Table, table=True):
     case_id: int = Field(foreign_key="review_case.id", index=True)
     against: str = Field(max_length=16)  # threshold, outcome
     received: date
-    grounds: str
+    grounds: str = Field(sa_type=Sealed)
     detail: str | None = Field(default=None, sa_type=Sealed)
     late_reason: str | None = Field(default=None, sa_type=Sealed)
     decided_on: date | None = None
@@ -491,6 +494,18 @@ class LogKey(_Table, table=True):
     key: bytes = Field(sa_column=Column("key", LargeBinary, nullable=False))
 
 
+class MatchKey(_Table, table=True):
+    """The key of a partnership's keyed hashes of victims' ids (`victim_hash`: HMAC-SHA256), which the
+    scan and the duty to signpost match on (docs/operations.md#erasure): made on first need, kept
+    while the partnership keeps any record of a victim."""
+
+    __tablename__ = "match_key"
+    partnership_id: int = Field(
+        foreign_key="partnership.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    key: bytes = Field(sa_column=Column("key", LargeBinary, nullable=False))
+
+
 class PolicySnapshot(_Table, table=True):
     """The text of each policy version a case started under, so that editing or upgrading a policy
     file never silently changes a live case (docs/architecture.md#policies)."""
@@ -539,9 +554,12 @@ class Signposting(_Table, table=True):
     by the victim's id in the partners' case system, as the scan lists them."""
 
     id: int | None = Field(default=None, primary_key=True)
-    victim_ref: str = Field(index=True)
+    # no case's: sealed under the partnership's log key for the month it was told (`log_key`), which
+    # the purge of that month deletes with the record
+    victim_ref: str = Field(sa_type=Sealed)
+    victim_hash: bytes | None = Field(default=None, sa_type=LargeBinary, index=True)  # as the incidents'
     told_on: date
-    how: str
+    how: str = Field(sa_type=Sealed)
     actor: str
     created_at: datetime = Field(default_factory=utcnow)
     partnership_id: int = Field(foreign_key="partnership.id", index=True)

@@ -8,6 +8,7 @@ import json
 from sqlmodel import select
 
 from tests.support.letters import to_outcome
+from tests.support.sql import raw_sql
 from trigger.store.app import App
 from trigger.store.models import AuditEvent
 
@@ -103,6 +104,9 @@ def test_an_outcome_confirmed_on_appeal_cannot_be_appealed_again(db, case):
     )
     before = db.json("show", case)
     assert before["state"] == "outcome_issued"
+    # the grounds are stored sealed under the case's key (docs/operations.md#erasure), read as given
+    assert [a["grounds"] for a in before["appeals"]] == ["facts"]
+    assert raw_sql("SELECT grounds FROM appeal")[0][0].startswith("sealed:c")
     err = db.fails("appeal", case, "--received", "2026-04-13", "--grounds", "facts", "--on", "2026-04-13")
     lines = err.stderr.strip().splitlines()
     assert lines == [

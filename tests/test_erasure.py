@@ -28,9 +28,18 @@ ADDRESS = "9 Prundlefield Close"
 REASON = "Yorvaldine misheard the street"
 WITHDRAWN = "moving in with Ermintrude Scobbleton"
 EMAIL = "quenbury@zaltwhistle.example"
-MARKERS = (NAME, OLD_ADDRESS, ADDRESS, REASON, WITHDRAWN, EMAIL)
-# the tables whose personal fields are sealed under the case's key (trigger.store.sealed)
-SEALED_TABLES = ("review_case", "correction", "incident", "letter", "letter_copy", "letter_delivery")
+# the victim's ids in the partners' systems (on the case; in an imported log), how the imported victim
+# was told about the Case Review, and the grounds of an appeal
+VICTIM_REF = "QZW-Grimblethorpe-17"
+LOGGED_REF = "LOG-Wendlesham-42"
+HOW = "Bartholomew Snickett leaflet"
+GROUNDS = "Fennimore misread the log"
+MARKERS = (NAME, OLD_ADDRESS, ADDRESS, REASON, WITHDRAWN, EMAIL, VICTIM_REF, LOGGED_REF, HOW, GROUNDS)
+# the tables whose personal fields are sealed under the case's key or a log key (trigger.store.sealed)
+SEALED_TABLES = (
+    "review_case", "correction", "incident", "letter", "letter_copy", "letter_delivery", "signposting",
+    "appeal",
+)  # fmt: skip
 
 
 def _found(data: bytes, markers: tuple[str, ...] = MARKERS) -> list[str]:
@@ -45,15 +54,43 @@ def _found(data: bytes, markers: tuple[str, ...] = MARKERS) -> list[str]:
     return hits
 
 
+def _appeal(ref: str, grounds: str, received: date) -> None:
+    """An appeal on the case, written through the engine's own session (the grounds a policy offers
+    are codes; this one is a marker, to be looked for in the bytes)."""
+    from sqlmodel import select
+
+    from trigger.store.app import App
+    from trigger.store.models import Appeal, ReviewCase
+
+    with App().write() as session:
+        case = session.exec(select(ReviewCase).where(ReviewCase.reference == ref)).one()
+        session.add(Appeal(case_id=case.id, against="threshold", received=received, grounds=grounds))
+
+
+def _signposted(db, tmp_path: Path, victim: str, how: str, agency_ref: str) -> None:
+    """A partner's log of 2018 with two reports of `victim`, imported; the victim told on 2018-03-20."""
+    log = tmp_path / f"log-{agency_ref}.csv"
+    log.write_text(
+        "victim_id,occurred,reported,agency,agency_ref,hate,category,location,description\n"
+        f"{victim},2018-03-01,2018-03-02,police,{agency_ref}-1,,,,\n"
+        f"{victim},2018-03-08,2018-03-09,police,{agency_ref}-2,,,,\n"
+    )
+    db("incidents", "import", log)
+    db("signpost", victim, "--how", how, "--on", "2018-03-20")
+
+
 @pytest.fixture
 def old_case(db, outbox, tmp_path):
     """A case of 2018, withdrawn in 2019: its address corrected with a reason, a letter issued and one
-    e-mailed (to the outbox), its reminders sent to the outbox."""
+    e-mailed (to the outbox), its reminders sent to the outbox, an appeal recorded; and a partner's log
+    of 2018 about another victim, who was told about the Case Review."""
     ref = db.json(
         "activate", "--applicant", NAME, "--received", "2018-05-01", "--channel", "online",
         "--statement", f"{NAME} cannot sleep", "--address", OLD_ADDRESS, "--postcode", "LE11 1AA",
-        "--email", EMAIL,
+        "--email", EMAIL, "--victim-ref", VICTIM_REF,
     )["reference"]  # fmt: skip
+    _signposted(db, tmp_path, LOGGED_REF, HOW, "CAD-OLD")
+    _appeal(ref, GROUNDS, date(2018, 5, 20))
     for day in ("2018-04-03", "2018-04-10", "2018-04-17"):
         db(
             "incident",
@@ -88,6 +125,11 @@ def _outbox_text(folder: Path) -> str:
 
 def _before_purge_the_data_is_there_and_the_audit_log_holds_it_sealed(db, ref, outbox):
     shown = db.json("show", ref)
+    assert [a["grounds"] for a in shown["appeals"]] == [GROUNDS]
+    assert read_column("review_case", "victim_ref") == [VICTIM_REF]
+    assert set(read_column("incident", "victim_ref")) == {VICTIM_REF, LOGGED_REF}  # the complaints carry it
+    assert read_column("signposting", "how") == [HOW]
+    assert read_column("signposting", "victim_ref") == [LOGGED_REF]
     events = {e["event"]: e for e in shown["events"]}
     assert events["case_update"]["reason"] == REASON and events["withdraw"]["reason"] == WITHDRAWN
     stored = raw_sql(
@@ -281,15 +323,20 @@ def test_on_postgresql_no_marker_is_in_the_wal_or_in_a_dump_taken_before_the_pur
     name, address, street = f"Quenbury Zalt{run}", f"4 Vexmoor{run} Lane", f"9 Prundle{run} Close"
     statement, reason, email = f"Yorvald{run} cannot sleep", f"Ermintrude{run} moved", f"q{run}@zalt.example"
     said, logged = f"Scobble{run} shouted at the door", f"Thistlewood{run} banged on the wall"
-    markers = (name, address, street, statement, reason, email, said, logged)
+    victim, imported = f"QZW-{run}-Grimble", f"LOG-{run}-Wendle"
+    how, grounds = f"Snickett{run} leaflet", f"Fennimore{run} misread the log"
+    markers = (name, address, street, statement, reason, email, said, logged, victim, imported, how, grounds)
     (lsn,) = raw_sql("SELECT pg_current_wal_lsn()::text")[0]
     ref = db.json(
         "activate", "--applicant", name, "--received", "2018-05-01", "--channel", "online",
         "--statement", statement, "--address", address, "--postcode", "LE11 1AA", "--email", email,
+        "--victim-ref", victim,
     )["reference"]  # fmt: skip
     for day in ("2018-04-03", "2018-04-10", "2018-04-17"):
         db("incident", "add", ref, "--occurred", day, "--reported", day, "--agency", "police",
            "--description", said, "--on", "2018-05-02")  # fmt: skip
+    _appeal(ref, grounds, date(2018, 5, 20))
+    _signposted(db, tmp_path, imported, how, f"CAD-{run}-S")
     db("case", "update", ref, "--address", street, "--reason", reason, "--on", "2018-05-02")
     db("letter", ref, "acknowledgement", "--send", "--on", "2018-05-03")  # its bytes kept, and whom to
     db("withdraw", ref, "--reason", reason, "--on", "2019-01-10")
@@ -301,6 +348,9 @@ def test_on_postgresql_no_marker_is_in_the_wal_or_in_a_dump_taken_before_the_pur
     db("incidents", "import", log)
     shown = db("show", ref).stdout
     assert name in shown and street in shown  # the engine reads them
+    assert [a["grounds"] for a in db.json("show", ref)["appeals"]] == [grounds]
+    listed = {r["victim_id"]: r["told_on"] for r in db.json("scan", "--as-of", "2018-06-30")["second_report"]}
+    assert listed == {victim: None, imported: "2018-03-20"}
     (schema,) = raw_sql("SELECT current_schema()")[0]
     url = sqlalchemy.engine.make_url(os.environ["TRIGGER_DB"])
     dump = tmp_path / "before-purge.sql"
@@ -320,6 +370,9 @@ def test_on_postgresql_no_marker_is_in_the_wal_or_in_a_dump_taken_before_the_pur
     assert _found(_wal_since(lsn), markers) == []
     assert raw_sql("SELECT count(*) FROM case_key")[0][0] == 0
     assert raw_sql("SELECT count(*) FROM log_key WHERE month < '2020-01'")[0][0] == 0
+    # what the backup taken before the purge holds of them can no longer be opened: their keys are gone
+    assert raw_sql("SELECT count(*) FROM signposting")[0][0] == 0
+    assert "sealed:m" in dump.read_text()  # the imported rows and the signposting, sealed
 
 
 def test_values_written_before_sealing_began_are_sealed_by_the_upgrade(db, old_case):
@@ -331,9 +384,17 @@ def test_values_written_before_sealing_began_are_sealed_by_the_upgrade(db, old_c
     from trigger.store.app import get_engine
 
     before = db.json("show", old_case)
+    scanned = db.json("scan", "--as-of", "2018-06-30")
+    told = [(r["victim_id"], r["told_on"]) for r in scanned["second_report"]]
+    assert told == [(LOGGED_REF, "2018-03-20"), (VICTIM_REF, None)]  # the case's complaints carry its id
     with database.migrating(get_engine(os.environ["TRIGGER_DB"])) as conn:
         command.downgrade(database._config(conn), "0003_applicant_notices")
-    assert raw_sql("SELECT applicant_name, address FROM review_case") == [(NAME, ADDRESS)]
+    assert raw_sql("SELECT applicant_name, address, victim_ref FROM review_case") == [
+        (NAME, ADDRESS, VICTIM_REF)
+    ]
+    assert raw_sql("SELECT victim_ref, how FROM signposting") == [(LOGGED_REF, HOW)]
+    assert raw_sql("SELECT grounds FROM appeal") == [(GROUNDS,)]
+    assert {r[0] for r in raw_sql("SELECT victim_ref FROM incident")} == {VICTIM_REF, LOGGED_REF}
     assert NAME.encode() in b"".join(bytes(r[0]) for r in raw_sql("SELECT content FROM letter_copy"))
     assert "up to date" in db("db", "upgrade").stdout
     ((name, address),) = raw_sql("SELECT applicant_name, address FROM review_case")
@@ -342,3 +403,13 @@ def test_values_written_before_sealing_began_are_sealed_by_the_upgrade(db, old_c
     assert {bytes(r[0])[:8] for r in raw_sql("SELECT content FROM letter_copy")} == {b"sealed:c"}
     after = db.json("show", old_case)
     assert {k: after[k] for k in before if k != "events"} == {k: before[k] for k in before if k != "events"}
+    # the victim's ids, how they were told and the grounds sealed; the ids matched on by their hash
+    ((ref, digest),) = raw_sql("SELECT victim_ref, victim_hash FROM review_case")
+    assert ref.startswith("sealed:c") and len(bytes(digest)) == 32
+    ((ref, how, digest),) = raw_sql("SELECT victim_ref, how, victim_hash FROM signposting")
+    assert ref.startswith("sealed:m") and how.startswith("sealed:m") and len(bytes(digest)) == 32
+    assert raw_sql("SELECT grounds FROM appeal")[0][0].startswith("sealed:c")
+    stored = raw_sql("SELECT case_id IS NULL, victim_ref, victim_hash FROM incident")
+    assert {(imported, ref[:8]) for imported, ref, _ in stored} == {(True, "sealed:m"), (False, "sealed:c")}
+    assert len({bytes(h) for *_, h in stored}) == 2  # one hash per victim
+    assert db.json("scan", "--as-of", "2018-06-30") == scanned

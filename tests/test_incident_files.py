@@ -28,13 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _incidents():
-    """The imported rows as the engine reads them: their text is stored sealed under the month's key
-    (docs/operations.md#erasure) and opened here with it."""
+    """The imported rows as the engine reads them: their victim's id and text are stored sealed under
+    the month's key (docs/operations.md#erasure) and opened here with it."""
     query = sqlalchemy.text(
         "SELECT victim_ref, occurred, reported, a.code, agency_ref, hate, category, "
         "location, description FROM incident JOIN agency a ON a.id = incident.agency_id "
         "ORDER BY incident.id"
-    ).columns(location=Sealed(), description=Sealed())
+    ).columns(victim_ref=Sealed(), location=Sealed(), description=Sealed())
     with App().read() as session:
         return [tuple(r) for r in session.execute(query)]
 
@@ -83,7 +83,9 @@ def test_utf8_with_or_without_a_byte_order_mark(db, tmp_path, encoding):
     result = db.json("incidents", "import", path, "--map", "ecins")
     assert result["imported"] == 4
     assert _incidents()[0][7:] == ("Café Row", "£250 damage")  # no "Ã©", no BOM in the first header
-    assert raw_sql("SELECT description FROM incident")[0][0].startswith("sealed:m")  # stored sealed
+    assert raw_sql("SELECT description FROM incident ORDER BY id")[0][0].startswith(
+        "sealed:m"
+    )  # stored sealed
 
 
 def test_utf16_is_refused_in_one_line_saying_how_to_save_the_file(db, tmp_path):

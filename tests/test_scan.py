@@ -14,6 +14,7 @@ import sqlalchemy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.sql import read_column
 from trigger.intake.scan import ScanRules, scan_query, within_one_month
 from trigger.rules.calendar import months_beginning_with
 from trigger.rules.threshold import Complaint, Rules, evaluate
@@ -63,7 +64,12 @@ def test_import_stores_every_row_without_a_case_and_with_the_victims_id(db, tmp_
     rows = _db_rows("SELECT case_id, victim_ref, agency_ref, hate FROM incident ORDER BY id")
     assert len(rows) == 13
     assert all(case_id is None for case_id, *_ in rows)
-    assert rows[0][1:] == ("V1", "P-1", None) and rows[3][1:] == ("V2", "P-2", "race")
+    assert rows[0][2:] == ("P-1", None) and rows[3][2:] == ("P-2", "race")
+    # the victim's id is stored sealed under the month's log key, beside its keyed hash
+    assert all(ref.startswith("sealed:m") for _, ref, *_ in rows)
+    assert read_column("incident", "victim_ref")[:4] == ["V1", "V1", "V1", "V2"]
+    hashes = [bytes(h) for (h,) in _db_rows("SELECT victim_hash FROM incident ORDER BY id")]
+    assert len(hashes[0]) == 32 and hashes[0] == hashes[1] != hashes[3]
 
 
 def test_reimporting_the_same_file_adds_nothing(db, tmp_path):
@@ -261,6 +267,7 @@ def test_scan_counts_what_check_would_count_for_an_application_on_the_as_of_date
                 [
                     {
                         "victim_ref": "V1",
+                        "victim_hash": b"V1",  # what the scan groups on (a keyed hash, in the engine)
                         "occurred": o,
                         "reported": r,
                         "agency_id": 1,
@@ -282,3 +289,58 @@ def test_scan_counts_what_check_would_count_for_an_application_on_the_as_of_date
     if listed is not None:
         assert listed.qualifying == explained.statutory_count
     assert (listed is not None and (listed.qualifying >= 3 or listed.hate >= 1)) == explained.met
+
+
+# -- the victim's id: sealed, matched on its keyed hash (docs/operations.md#erasure) -------------------------
+
+
+def test_the_victims_id_is_stored_sealed_and_matched_on_its_keyed_hash(county):
+    """The case's id and the imported rows' are sealed under different keys (the case's, the month's),
+    yet match: the scan leaves V5 out of (b) by the hash both share, and a corrected id moves the match."""
+    assert _db_rows("SELECT count(*) FROM incident WHERE victim_ref LIKE 'V%'") == [(0,)]
+    ((ref, case_hash),) = _db_rows("SELECT victim_ref, victim_hash FROM review_case")
+    assert ref.startswith("sealed:c1:") and read_column("review_case", "victim_ref") == ["V5"]
+    imported = {bytes(h) for (h,) in _db_rows("SELECT victim_hash FROM incident")}
+    v5 = {
+        bytes(h) for (h,) in _db_rows("SELECT victim_hash FROM incident WHERE agency_ref IN ('P-5', 'P-6')")
+    }
+    assert v5 == {bytes(case_hash)} and len(imported) == 6  # V1 to V6
+    assert _db_rows("SELECT count(*) FROM match_key") == [(1,)]
+    # the case's id corrected: the correction shows the ids as given, and the scan follows the new one
+    county(
+        "case",
+        "update",
+        "CT-2026-0001",
+        "--victim-ref",
+        "V1",
+        "--reason",
+        "the police's id",
+        "--on",
+        "2026-03-16",
+    )
+    (fixed,) = county.json("show", "CT-2026-0001")["corrections"]
+    assert (fixed["field"], fixed["old"], fixed["new"]) == ("victim_ref", "V5", "V1")
+    meets = {
+        r["victim_id"]: r["route"] for r in county.json("scan", "--as-of", "2026-03-20")["meets_threshold"]
+    }
+    assert meets == {"V2": "hate", "V5": "statutory"}
+    ((now,),) = _db_rows("SELECT victim_hash FROM review_case")
+    assert bytes(now) != bytes(case_hash) and bytes(now) in imported
+
+
+def test_a_signposting_record_is_sealed_under_its_months_log_key_and_read_as_written(county):
+    told = county("signpost", "V3", "--on", "2026-03-18", "--how", "Phone call to Mrs Example")
+    assert told.stdout == "Victim V3 told about the ASB Case Review on 2026-03-18; `scan` marks them.\n"
+    ((ref, how, digest),) = _db_rows("SELECT victim_ref, how, victim_hash FROM signposting")
+    assert ref.startswith("sealed:m1/2026-03:") and how.startswith("sealed:m1/2026-03:")
+    assert read_column("signposting", "how") == ["Phone call to Mrs Example"]
+    (v3,) = {
+        bytes(h) for (h,) in _db_rows("SELECT victim_hash FROM incident WHERE agency_ref IN ('P-3', 'C-3')")
+    }
+    assert bytes(digest) == v3
+    second = {
+        r["victim_id"]: r["told_on"] for r in county.json("scan", "--as-of", "2026-03-20")["second_report"]
+    }
+    assert second == {"V1": None, "V3": "2026-03-18", "V5": None}
+    text = county("scan", "--as-of", "2026-03-20").stdout
+    assert "Phone call" not in text and "V3" in text

@@ -6,7 +6,8 @@
 Generates N incidents (default 1,000,000) for N/5 victims over five and a half years into a CSV, imports
 it through `trigger.intake.partner_logs.import_csv` into a fresh SQLite file, then times
 `trigger.intake.scan.scan` and a
-bare `SELECT victim_ref, count(*) FROM incident GROUP BY victim_ref` over the same table. `run()` is the
+bare `SELECT victim_hash, count(*) FROM incident GROUP BY victim_hash` over the same table (the keyed hash
+of the victim's id, which the scan groups on: the id itself is stored sealed). `run()` is the
 entry point for a common bench harness.
 """
 
@@ -88,7 +89,8 @@ def run(n_incidents: int = 1_000_000, path: str | os.PathLike | None = None) -> 
     with app.engine.connect() as conn:  # warm the page cache equally for both queries
         conn.execute(text("SELECT count(*) FROM incident")).scalar_one()
         t0 = time.perf_counter()
-        bare_rows = conn.execute(text("SELECT victim_ref, count(*) FROM incident GROUP BY victim_ref")).all()
+        bare = "SELECT victim_hash, count(*) FROM incident GROUP BY victim_hash"
+        bare_rows = conn.execute(text(bare)).all()
         bare_s = time.perf_counter() - t0
 
     rules = scanning.ScanRules(qualifying_complaints=3, hate_route=True)

@@ -81,6 +81,9 @@ WRITES: dict[str, dict[str, tuple[str, ...]]] = {
     "case_key": {"INSERT": CASE_WORK, "DELETE": ("manager",)},
     # the keys of the imported logs' months: made by an import, deleted only by purge
     "log_key": {"INSERT": ("manager", "clerk"), "DELETE": ("manager",)},
+    # the key of the keyed hashes of victims' ids: made by the first change that stores an id, never
+    # updated nor deleted (the hashes of every record kept depend on it)
+    "match_key": {"INSERT": ("manager", "reviewer", "clerk")},
     "policy_snapshot": {"INSERT": ("manager", "clerk")},
     "correction": {
         "INSERT": ("admin", "manager", "reviewer", "clerk"),
@@ -124,6 +127,7 @@ POLICIES: dict[str, tuple[str, str]] = {
     ),
     "signposting": ("trigger_sees(partnership_id, false)", "trigger_may_change(partnership_id, NULL)"),
     "log_key": ("trigger_sees(partnership_id, false)", "trigger_may_change(partnership_id, NULL)"),
+    "match_key": ("trigger_sees(partnership_id, false)", "trigger_may_change(partnership_id, NULL)"),
     "audit_event": (
         "partnership_id IS NULL OR CASE WHEN case_id IS NULL THEN trigger_sees(partnership_id, false) "
         "ELSE case_id IN (SELECT id FROM review_case) END",

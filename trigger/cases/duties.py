@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from trigger import checks
 from trigger.errors import GuardRefused, InvalidInput, NotFound
-from trigger.store import access, audit
+from trigger.store import access, audit, sealed
 from trigger.store.access import COMPLAINTS, REVIEW, needs
 from trigger.store.app import App, today
 from trigger.store.models import (
@@ -166,7 +166,13 @@ def signpost(app: App, victim_ref: str, *, on: date | None, how: str) -> Signpos
     with app.write() as session:
         pid = access.acting_partnership(session)
         ours = Incident.partnership_id == pid
-        known = session.exec(select(Incident.id).where(Incident.victim_ref == ref, ours).limit(1)).first()
+        # the id is stored sealed: the complaints are found by its keyed hash (docs/operations.md#erasure)
+        digest = sealed.match(session, pid, ref)
+        known = None
+        if digest is not None:
+            known = session.exec(
+                select(Incident.id).where(Incident.victim_hash == digest, ours).limit(1)
+            ).first()
         if known is None:
             raise NotFound(
                 f"no complaints are recorded for victim {ref!r}; give the id `trigger scan` lists "
@@ -188,24 +194,24 @@ def signpost(app: App, victim_ref: str, *, on: date | None, how: str) -> Signpos
 
 
 def told(
-    session_or_conn, victim_refs: Iterable[str], as_of: date, partnership_id: int | None = None
-) -> dict[str, date]:
-    """The latest day each victim was told about the Case Review, on or before `as_of` (by the
-    partnership given, or any). One grouped query over the signposting record (far smaller than the
-    incident log the scan reads)."""
-    wanted = set(victim_refs)
-    out: dict[str, date] = {}
+    session_or_conn, victim_hashes: Iterable[bytes], as_of: date, partnership_id: int | None = None
+) -> dict[bytes, date]:
+    """The latest day each victim, by the keyed hash of their id (`victim_hash`), was told about the
+    Case Review, on or before `as_of` (by the partnership given, or any). One grouped query over the
+    signposting record (far smaller than the incident log the scan reads)."""
+    wanted = set(victim_hashes)
+    out: dict[bytes, date] = {}
     if not wanted:
         return out
     rows = session_or_conn.execute(
-        select(Signposting.victim_ref, func.max(Signposting.told_on))
+        select(col(Signposting.victim_hash), func.max(Signposting.told_on))
         .where(
             Signposting.told_on <= as_of,
             *([Signposting.partnership_id == partnership_id] if partnership_id is not None else []),
         )
-        .group_by(Signposting.victim_ref)
+        .group_by(col(Signposting.victim_hash))
     ).all()
-    for ref, day in rows:
-        if ref in wanted:
-            out[ref] = day if isinstance(day, date) else date.fromisoformat(str(day))
+    for digest, day in rows:
+        if digest is not None and bytes(digest) in wanted:
+            out[bytes(digest)] = day if isinstance(day, date) else date.fromisoformat(str(day))
     return out

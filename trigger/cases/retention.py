@@ -65,6 +65,7 @@ CASE_FIELDS = {
     "victim_name": PURGED,
     "statement": PURGED,
     "victim_ref": None,
+    "victim_hash": None,
     "consent_method": None,
     "email": None,
     "phone": None,
@@ -83,10 +84,13 @@ CASE_FIELDS = {
 }
 # free text in the case's other rows: (table, {column: value}); the audit chain is never touched
 ROW_FIELDS = (
-    (Incident, {"description": None, "location": None, "complainant": None, "victim_ref": None}),
+    (
+        Incident,
+        {"description": None, "location": None, "complainant": None, "victim_ref": None, "victim_hash": None},
+    ),
     (Letter, {"recipient": PURGED}),
     (Meeting, {"attendees": None, "place": None, "link": None, "phone": None}),
-    (Appeal, {"detail": None, "late_reason": None, "reason": None}),
+    (Appeal, {"grounds": PURGED, "detail": None, "late_reason": None, "reason": None}),
     (HoursEntry, {"note": None}),
     (EvidenceRequest, {"note": None}),
     (ThresholdDecision, {"reason": None}),

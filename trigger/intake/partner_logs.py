@@ -102,7 +102,8 @@ ROW = (
     "location",
     "description",
     "partnership_id",
-)  # the order of the tuples `_rows` yields
+    "victim_hash",
+)  # the order of the tuples `_rows` yields (`_sealed` fills the keyed hash)
 
 
 def _rows(
@@ -249,28 +250,32 @@ def _rows(
             cell(row, i_loc, "location") or None,
             cell(row, i_desc, "description") or None,
             partnership_id,  # an import carries the partnership it was made for
+            None,
         )
 
 
-FREE_TEXT = (ROW.index("location"), ROW.index("description"))  # what a row says of the victim, sealed
-_REPORTED, _PARTNERSHIP = ROW.index("reported"), ROW.index("partnership_id")
+# what a row says of the victim, sealed: their id in the partner's system, where and what happened
+FREE_TEXT = (ROW.index("victim_ref"), ROW.index("location"), ROW.index("description"))
+_VICTIM, _REPORTED, _PARTNERSHIP, _HASH = (
+    ROW.index(c) for c in ("victim_ref", "reported", "partnership_id", "victim_hash")
+)
 
 
 def _sealed(rows: Iterator[tuple[object, ...]], session: Session) -> Iterator[tuple[object, ...]]:
-    """The rows with their free text sealed under the partnership's key for the month each was reported
-    (docs/operations.md#erasure), so that the purge of those months erases them from backups too."""
+    """The rows with their victim's id and free text sealed under the partnership's key for the month
+    each was reported (docs/operations.md#erasure), so that the purge of those months erases them from
+    backups too; and beside the id its keyed hash, which the scan groups on."""
     ring = sealed.ring_of(session)
     if ring is None:  # pragma: no cover - every write session has its keyring
         raise RuntimeError("an import writes through a session with its keys")
     for row in rows:
-        if any(row[i] for i in FREE_TEXT):
-            month, pid = str(row[_REPORTED])[:7], row[_PARTNERSHIP]
-            values = list(row)
-            for i in FREE_TEXT:
-                if values[i]:
-                    values[i] = ring.seal_log(pid, month, values[i])  # type: ignore[arg-type]
-            row = tuple(values)
-        yield row
+        month, pid = str(row[_REPORTED])[:7], row[_PARTNERSHIP]
+        values = list(row)
+        values[_HASH] = ring.match(pid, values[_VICTIM], make=True)  # type: ignore[arg-type]
+        for i in FREE_TEXT:
+            if values[i]:
+                values[i] = ring.seal_log(pid, month, values[i])  # type: ignore[arg-type]
+        yield tuple(values)
 
 
 def _year(day: date | str) -> int:

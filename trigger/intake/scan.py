@@ -6,7 +6,9 @@
     can signpost them (Jan 2021 guidance; Ombudsman Oct 2021; docs/procedure.md#what-the-guidance-asks).
 
 One GROUP BY over the incidents in the six-month window, in the database; no Python loop per row.
-Victims appear by their id in the partners' case system, never by name.
+Victims appear by their id in the partners' case system, never by name. The id is stored sealed, so
+the database groups and matches on its keyed hash (`victim_hash`, docs/operations.md#erasure) and one
+sealed id of each victim listed is opened to name them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlmodel import col
 
 from trigger.cases import duties
 from trigger.rules.threshold import window_start
-from trigger.store import access
+from trigger.store import access, sealed
 from trigger.store.access import READ, needs
 from trigger.store.app import App
 from trigger.store.models import Incident, ReviewCase
@@ -57,13 +59,14 @@ def scan_query(as_of: date, rules: ScanRules, partnership_id: int | None = None)
     # each report in the window, with its s.104 qualifying flag computed once
     reports = (
         select(
+            col(Incident.victim_hash).label("victim_hash"),
             col(Incident.victim_ref).label("victim_id"),
             col(Incident.reported).label("reported"),
             col(Incident.hate).label("hate"),
             case((within_one_month(col(Incident.occurred), col(Incident.reported)), 1), else_=0).label("q"),
         )
         .where(
-            col(Incident.victim_ref).is_not(None),
+            col(Incident.victim_hash).is_not(None),
             col(Incident.reported) >= start,
             col(Incident.reported) <= as_of,
             col(Incident.voided_on).is_(None),  # a complaint recorded in error counts nowhere
@@ -73,20 +76,21 @@ def scan_query(as_of: date, rules: ScanRules, partnership_id: int | None = None)
     )
     per_victim = (
         select(
-            reports.c.victim_id,
+            reports.c.victim_hash,
+            func.min(reports.c.victim_id).label("victim_id"),  # any of the victim's sealed ids opens to it
             func.count().label("reports"),
             func.sum(reports.c.q).label("qualifying"),
             func.sum(case((reports.c.hate.is_not(None), reports.c.q), else_=0)).label("hate"),
             func.min(reports.c.reported).label("first_report"),
             func.max(reports.c.reported).label("last_report"),
         )
-        .group_by(reports.c.victim_id)
+        .group_by(reports.c.victim_hash)
         .subquery("victim")
     )
     wanted = or_(per_victim.c.reports >= 2, per_victim.c.qualifying >= rules.qualifying_complaints)
     if rules.hate_route:
         wanted = or_(wanted, per_victim.c.hate >= 1)
-    return select(per_victim).where(wanted).order_by(per_victim.c.victim_id), start
+    return select(per_victim).where(wanted), start
 
 
 @needs(READ)
@@ -105,18 +109,25 @@ def scan(app: App, as_of: date, rules: ScanRules | None = None) -> dict:
     query, start = scan_query(as_of, rules, ours)
     second, meeting = [], []
     with app.engine.connect() as conn:
+        keys = sealed.use_connection(conn)  # the victims' ids listed are opened with their log keys
         # victims with a case still open (few): they need no signposting
         open_cases = set(
             conn.execute(
-                select(col(ReviewCase.victim_ref)).where(
-                    col(ReviewCase.victim_ref).is_not(None),
+                select(col(ReviewCase.victim_hash)).where(
+                    col(ReviewCase.victim_hash).is_not(None),
                     col(ReviewCase.state).not_in(TERMINAL),
                     col(ReviewCase.partnership_id) == pid,
                 )
             ).scalars()
         )
-        for victim, reports, qualifying, hate, first, last in conn.execute(query):
-            open_case = victim in open_cases
+        try:
+            victims = sorted(conn.execute(query).all(), key=lambda r: r.victim_id)  # by id, as opened
+        finally:
+            sealed.done(keys)
+        hashes: dict[str, bytes] = {}
+        for digest, victim, reports, qualifying, hate, first, last in victims:
+            hashes[victim] = digest
+            open_case = digest in open_cases
             first = first if isinstance(first, date) else date.fromisoformat(first)
             last = last if isinstance(last, date) else date.fromisoformat(last)
             row = {
@@ -134,9 +145,9 @@ def scan(app: App, as_of: date, rules: ScanRules | None = None) -> dict:
                     {**row, "list": MEETS_THRESHOLD, "route": "statutory" if statutory else "hate"}
                 )
         # victims already told about the Case Review (`trigger signpost`), and when
-        told = duties.told(conn, {r["victim_id"] for r in (*second, *meeting)}, as_of, ours)
+        told = duties.told(conn, {hashes[r["victim_id"]] for r in (*second, *meeting)}, as_of, ours)
     for row in (*second, *meeting):
-        day = told.get(row["victim_id"])
+        day = told.get(hashes[row["victim_id"]])
         row["told_on"] = day.isoformat() if day else None
         row["told"] = day is not None and day.isoformat() >= row["first_report"]
     return {

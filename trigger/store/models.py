@@ -161,7 +161,9 @@ class ReviewCase(TableBase, table=True):
     applicant_name: str = Field(sa_type=Sealed)
     victim_name: str = Field(sa_type=Sealed)
     victim_kind: str = Field(default="individual", max_length=16)
-    victim_ref: str | None = Field(default=None, index=True)  # the victim's id in imported incident logs
+    # the victim's id in imported incident logs: sealed, and matched on by its keyed hash (`match_key`)
+    victim_ref: str | None = Field(default=None, sa_type=Sealed)
+    victim_hash: bytes | None = Field(default=None, sa_type=LargeBinary, index=True)
     consent_date: date | None = None
     consent_method: str | None = Field(default=None, sa_type=Sealed)
     email: str | None = Field(default=None, sa_type=Sealed)
@@ -267,7 +269,7 @@ class Appeal(TableBase, table=True):
     case_id: int = Field(foreign_key="review_case.id", index=True)
     against: str = Field(max_length=16)  # threshold, outcome
     received: date
-    grounds: str
+    grounds: str = Field(sa_type=Sealed)
     detail: str | None = Field(default=None, sa_type=Sealed)
     late_reason: str | None = Field(default=None, sa_type=Sealed)
     decided_on: date | None = None
@@ -405,6 +407,18 @@ class LogKey(TableBase, table=True):
         foreign_key="partnership.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
     )
     month: str = Field(primary_key=True, max_length=7)  # YYYY-MM of the rows' reported day
+    key: bytes = Field(sa_column=Column("key", LargeBinary, nullable=False))
+
+
+class MatchKey(TableBase, table=True):
+    """The key of a partnership's keyed hashes of victims' ids (`victim_hash`: HMAC-SHA256), which the
+    scan and the duty to signpost match on (docs/operations.md#erasure): made on first need, kept
+    while the partnership keeps any record of a victim."""
+
+    __tablename__ = "match_key"
+    partnership_id: int = Field(
+        foreign_key="partnership.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
     key: bytes = Field(sa_column=Column("key", LargeBinary, nullable=False))
 
 

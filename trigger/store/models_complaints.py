@@ -6,7 +6,7 @@ first time a command names one (docs/architecture.md#speed)."""
 # from its string, a cost each write command pays at start-up (docs/architecture.md#speed).
 from datetime import date
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import LargeBinary, UniqueConstraint
 from sqlmodel import Field
 
 from trigger.store.sealed import Sealed
@@ -33,7 +33,8 @@ class Incident(TableBase, table=True):
     __table_args__ = (UniqueConstraint("agency_id", "agency_ref"),)
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, foreign_key="review_case.id", index=True)
-    victim_ref: str | None = Field(default=None, index=True)
+    victim_ref: str | None = Field(default=None, sa_type=Sealed)  # imported: under its month's log key
+    victim_hash: bytes | None = Field(default=None, sa_type=LargeBinary, index=True)  # what the scan groups
     occurred: date
     reported: date = Field(index=True)  # the proactive scan reads a six-month window of reports
     agency_id: int = Field(foreign_key="agency.id")

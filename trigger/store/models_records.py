@@ -6,7 +6,7 @@ guidance duties (consultation, signposting) and the applicant's private link. Ta
 # from its string, a cost each write command pays at start-up (docs/architecture.md#speed).
 from datetime import date, datetime
 
-from sqlalchemy import Column
+from sqlalchemy import Column, LargeBinary
 from sqlmodel import Field
 
 from trigger.store.sealed import Sealed, SealedBytes
@@ -59,9 +59,12 @@ class Signposting(TableBase, table=True):
     by the victim's id in the partners' case system, as the scan lists them."""
 
     id: int | None = Field(default=None, primary_key=True)
-    victim_ref: str = Field(index=True)
+    # no case's: sealed under the partnership's log key for the month it was told (`log_key`), which
+    # the purge of that month deletes with the record
+    victim_ref: str = Field(sa_type=Sealed)
+    victim_hash: bytes | None = Field(default=None, sa_type=LargeBinary, index=True)  # as the incidents'
     told_on: date
-    how: str
+    how: str = Field(sa_type=Sealed)
     actor: str
     created_at: datetime = Field(default_factory=utcnow)
     partnership_id: int = Field(foreign_key="partnership.id", index=True)

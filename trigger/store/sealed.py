@@ -14,12 +14,22 @@ One mechanism, at the store's boundary, so that no use-case seals or opens anyth
 - reading: the column type opens the value with the keys of the session that reads it (`Keyring`,
   fetched as first needed), for the ORM and the Core read paths alike (`trigger.store.tables`).
 
+A row of no case (a signposting record, an imported log row written through the ORM) is sealed under
+its partnership's key for its month (`log_key`: `Keyring.seal_log`), which the purge of that month
+deletes with the rows.
+
+The victim's id in the partners' systems (`victim_ref`), which the scan and the duty to signpost group
+and match on, is sealed like any other field and stored beside it as a keyed hash (`victim_hash`:
+HMAC-SHA256 under the partnership's `match_key`, made on first need), so that the database matches on
+the hash and never holds the id in the clear.
+
 A value stored in the clear (written before sealing began, or a purge's placeholder) reads as it is.
 """
 
 from __future__ import annotations
 
 import base64
+import hmac
 import os
 from collections.abc import Callable
 from contextvars import ContextVar, Token
@@ -40,6 +50,11 @@ ALTERED = "[sealed text that does not open: run `trigger audit verify`]"
 
 _keys = table("case_key", column("case_id"), column("key"))
 _log_keys = table("log_key", column("partnership_id"), column("month"), column("key"))
+_match_keys = table("match_key", column("partnership_id"), column("key"))
+# a sealed column and the column holding its keyed hash, which the engine matches on in SQL
+HASHED = {"victim_ref": "victim_hash"}
+# a row of no case: the column whose month names its log key (`log_key`), by table
+_MONTH_OF = {"incident": "reported", "signposting": "told_on"}
 _ring: ContextVar[Keyring | None] = ContextVar("trigger_keyring", default=None)
 
 
@@ -66,6 +81,7 @@ class Keyring:
         self._fetched = 0
         self.made: list[tuple[int, bytes]] = []  # keys made in this flush, inserted after it
         self._log_keys: dict[tuple[int, str], bytes] = {}
+        self._match_keys: dict[int, bytes] = {}
 
     def key(self, case_id: int) -> bytes | None:
         if case_id not in self._keys:
@@ -95,6 +111,30 @@ class Keyring:
             if key is not None:
                 self._log_keys[scope] = key
         return key
+
+    def match_key(self, partnership_id: int, *, make: bool = False) -> bytes | None:
+        """The key of a partnership's keyed hashes of victims' ids (`match`); made (and stored at once,
+        inside the caller's change) when `make` and there is none yet."""
+        key = self._match_keys.get(partnership_id)
+        if key is None:
+            found = select(_match_keys.c.key).where(_match_keys.c.partnership_id == partnership_id)
+            stored = self._connection().execute(found).scalar()
+            key = bytes(stored) if stored is not None else None
+            if key is None and make:
+                key = os.urandom(32)
+                self._connection().execute(
+                    insert(_match_keys), [{"partnership_id": partnership_id, "key": key}]
+                )
+            if key is not None:
+                self._match_keys[partnership_id] = key
+        return key
+
+    def match(self, partnership_id: int, value: str, *, make: bool = False) -> bytes | None:
+        """The keyed hash (HMAC-SHA256 under the partnership's `match_key`) of a victim's id, exactly as
+        given: what the database matches and groups on. None when the partnership has no key yet (and
+        so no id stored to match) and `make` is not given."""
+        key = self.match_key(partnership_id, make=make)
+        return None if key is None else hmac.digest(key, value.encode(), "sha256")
 
     def seal_log(self, partnership_id: int, month: str, value: str) -> str:
         """A value of an imported log row, sealed under its partnership's key for its reported month."""
@@ -230,6 +270,15 @@ def ring_of(session: Session) -> Keyring | None:
     return session.info.get("keyring")
 
 
+def match(session: Session, partnership_id: int, value: str) -> bytes | None:
+    """The keyed hash a victim's id is stored with in the partnership (`Keyring.match`), to find their
+    rows by; None when the partnership has no key yet, and so no row to find."""
+    ring = ring_of(session)
+    if ring is None:  # pragma: no cover - every session of the engine has its keyring
+        raise RuntimeError("a match on a victim's id reads through a session with its keys")
+    return ring.match(partnership_id, value)
+
+
 _SEALED: dict[type, tuple[str, ...]] = {}
 
 
@@ -267,6 +316,29 @@ def _case_of(session: Session, row: Any) -> int | None:
     return None
 
 
+def _log_scope(row: Any) -> tuple[int, str] | None:
+    """The partnership and month (YYYY-MM) whose log key seals a row of no case, if its table has one."""
+    month_of = _MONTH_OF.get(row.__tablename__)
+    day = getattr(row, month_of) if month_of else None
+    if day is None or getattr(row, "partnership_id", None) is None:
+        return None
+    return row.partnership_id, str(day)[:7]
+
+
+def _hash_changes(ring: Keyring, row: Any, state: Any, fields: tuple[str, ...]) -> None:
+    """Set the keyed hash beside each hashed field written (None beside no value), before it is sealed."""
+    for field, hashed in HASHED.items():
+        if field not in fields:
+            continue
+        if not (state.pending or state.transient or state.attrs[field].history.has_changes()):
+            continue
+        value = state.dict.get(field)
+        if value is None:
+            setattr(row, hashed, None)
+        elif _plain(value):
+            setattr(row, hashed, ring.match(row.partnership_id, value, make=True))
+
+
 def _seal_changes(session: Session, _context: object, _instances: object) -> None:
     ring = ring_of(session)
     if ring is None:
@@ -278,6 +350,8 @@ def _seal_changes(session: Session, _context: object, _instances: object) -> Non
         if not fields:
             continue
         state = inspect(row)
+        if not (row.__tablename__ == "review_case" and row.purged):
+            _hash_changes(ring, row, state, fields)
         changed = [
             f
             for f in fields
@@ -294,15 +368,18 @@ def _seal_changes(session: Session, _context: object, _instances: object) -> Non
             case_id = row.id
         else:
             case_id = _case_of(session, row)
-            if case_id is None:
-                continue
+        scope = _log_scope(row) if case_id is None else None
+        if case_id is None and scope is None:
+            continue
         for f in changed:
             value = state.dict[f]
-            setattr(
-                row,
-                f,
-                ring.seal_bytes(case_id, value) if isinstance(value, bytes) else ring.seal(case_id, value),
-            )
+            if scope is not None:
+                stored: str | bytes = ring.seal_log(*scope, value)
+            elif isinstance(value, bytes):
+                stored = ring.seal_bytes(case_id, value)
+            else:
+                stored = ring.seal(case_id, value)
+            setattr(row, f, stored)
             plain.append((row, f, value))
 
 

@@ -70,7 +70,7 @@ def _appeal() -> Table:
         Column("case_id", Integer()),
         Column("against", AutoString()),
         Column("received", Date()),
-        Column("grounds", AutoString()),
+        Column("grounds", Sealed()),
         Column("detail", Sealed()),
         Column("late_reason", Sealed()),
         Column("decided_on", Date()),
@@ -270,7 +270,8 @@ def _incident() -> Table:
         metadata,
         Column("id", Integer(), primary_key=True),
         Column("case_id", Integer()),
-        Column("victim_ref", AutoString()),
+        Column("victim_ref", Sealed()),
+        Column("victim_hash", LargeBinary()),
         Column("occurred", Date()),
         Column("reported", Date()),
         Column("agency_id", Integer()),
@@ -332,6 +333,15 @@ def _log_key() -> Table:
         metadata,
         Column("partnership_id", Integer(), primary_key=True),
         Column("month", AutoString(), primary_key=True),
+        Column("key", LargeBinary()),
+    )
+
+
+def _match_key() -> Table:
+    return Table(
+        "match_key",
+        metadata,
+        Column("partnership_id", Integer(), primary_key=True),
         Column("key", LargeBinary()),
     )
 
@@ -455,7 +465,8 @@ def _review_case() -> Table:
         Column("applicant_name", Sealed()),
         Column("victim_name", Sealed()),
         Column("victim_kind", AutoString()),
-        Column("victim_ref", AutoString()),
+        Column("victim_ref", Sealed()),
+        Column("victim_hash", LargeBinary()),
         Column("consent_date", Date()),
         Column("consent_method", Sealed()),
         Column("email", Sealed()),
@@ -506,9 +517,10 @@ def _signposting() -> Table:
         "signposting",
         metadata,
         Column("id", Integer(), primary_key=True),
-        Column("victim_ref", AutoString()),
+        Column("victim_ref", Sealed()),
+        Column("victim_hash", LargeBinary()),
         Column("told_on", Date()),
-        Column("how", AutoString()),
+        Column("how", Sealed()),
         Column("actor", AutoString()),
         Column("created_at", UTCDateTime()),
         Column("partnership_id", Integer()),
@@ -553,6 +565,7 @@ _BUILD = {
     "letter_copy": _letter_copy,
     "letter_delivery": _letter_delivery,
     "log_key": _log_key,
+    "match_key": _match_key,
     "meeting": _meeting,
     "partner_notification": _partner_notification,
     "partnership": _partnership,

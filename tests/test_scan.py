@@ -279,7 +279,7 @@ def test_scan_counts_what_check_would_count_for_an_application_on_the_as_of_date
                 ],
             )
         query, _start = scan_query(as_of, ScanRules(qualifying_complaints=3, hate_route=True))
-        found = {row.victim_id: row for row in conn.execute(query)}
+        found = {bytes(row.victim_hash).decode(): row for row in conn.execute(query)}
     explained = evaluate(
         [Complaint(i, o, r, "police", h) for i, (o, r, h) in enumerate(reports)],
         as_of,
@@ -344,3 +344,48 @@ def test_a_signposting_record_is_sealed_under_its_months_log_key_and_read_as_wri
     assert second == {"V1": None, "V3": "2026-03-18", "V5": None}
     text = county("scan", "--as-of", "2026-03-20").stdout
     assert "Phone call" not in text and "V3" in text
+
+
+def test_a_report_moved_to_another_month_is_resealed_and_outlives_the_purge_of_its_old_month(db, tmp_path):
+    """A row's sealed values move to its new month's log key with the corrected date: the purge of the old
+    month leaves it readable, and each victim keeps their own "told" date."""
+    lines = [
+        "V3,2019-12-20,2019-12-20,police,P-1,,noise,Loughborough,loud music",
+        "V3,2020-02-01,2020-02-01,police,P-2,,noise,Loughborough,loud music",
+        "V4,2019-12-21,2019-12-21,police,P-3,,noise,Shepshed,shouting",
+        "V4,2020-02-02,2020-02-02,police,P-4,,noise,Shepshed,shouting",
+    ]
+    db("incidents", "import", _write(tmp_path, lines))
+    db("incident", "update", "1", "--reported", "2020-01-15", "--reason", "the log's date was wrong")
+    db("incident", "update", "3", "--reported", "2020-01-16", "--reason", "the log's date was wrong")
+    moved = _db_rows("SELECT victim_ref, location, description FROM incident WHERE id IN (1, 3)")
+    assert all(v.startswith("sealed:m1/2020-01:") for row in moved for v in row)
+    db("signpost", "V4", "--how", "letter", "--on", "2020-02-20")
+    db("purge", "--closed-before", "2020-01-01")
+    assert read_column("incident", "victim_ref") == ["V3", "V3", "V4", "V4"]
+    assert read_column("incident", "description")[0] == "loud music"
+    listed = csv.DictReader(io.StringIO(db("scan", "--as-of", "2020-03-01", "--csv").stdout))
+    told = {r["victim_id"]: r["told_on"] for r in listed if r["list"] == "second_report"}
+    assert told == {"V3": "", "V4": "2020-02-20"}
+
+
+def test_victims_whose_reports_no_longer_open_stay_apart_in_the_scan(db, tmp_path):
+    """Reports kept after their month's key went (left so by an earlier version) read as erased: the
+    scan names each victim by a report that opens, and never lends one victim's "told" date to another."""
+    lines = [
+        "V3,2019-12-20,2019-12-20,police,P-1,,,,",
+        "V3,2020-02-01,2020-02-01,police,P-2,,,,",
+        "V4,2019-12-21,2019-12-21,police,P-3,,,,",
+        "V4,2020-02-02,2020-02-02,police,P-4,,,,",
+        "V5,2019-12-22,2019-12-22,police,P-5,,,,",
+        "V5,2019-12-23,2019-12-23,police,P-6,,,,",
+    ]
+    db("incidents", "import", _write(tmp_path, lines))
+    db("signpost", "V4", "--how", "letter", "--on", "2020-02-20")
+    engine = sqlalchemy.create_engine(os.environ["TRIGGER_DB"])
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("DELETE FROM log_key WHERE month = '2019-12'"))
+    engine.dispose()
+    listed = list(csv.DictReader(io.StringIO(db("scan", "--as-of", "2020-03-01", "--csv").stdout)))
+    told = [(r["victim_id"], r["told_on"]) for r in listed if r["list"] == "second_report"]
+    assert told == [("V3", ""), ("V4", "2020-02-20"), ("[erased: the case's key is gone]", "")]

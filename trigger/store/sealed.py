@@ -325,6 +325,23 @@ def _log_scope(row: Any) -> tuple[int, str] | None:
     return row.partnership_id, str(day)[:7]
 
 
+def _moved_month(row: Any, state: Any, fields: tuple[str, ...], changed: list[str]) -> list[str]:
+    """A row of no case whose month changed (a corrected report date): its other sealed values, opened
+    when read, to seal again under the new month's log key, so that the purge of the old month does not
+    erase a row it keeps (docs/operations.md#erasure). A value that did not open stays as stored."""
+    month_of = _MONTH_OF.get(row.__tablename__)
+    if month_of is None or state.pending or state.transient or getattr(row, "case_id", None) is not None:
+        return []
+    was = state.attrs[month_of].history.deleted
+    if not was or str(was[0])[:7] == str(getattr(row, month_of))[:7]:
+        return []
+    return [
+        f
+        for f in fields
+        if f not in changed and _plain(state.dict.get(f)) and state.dict.get(f) not in (GONE, ALTERED)
+    ]
+
+
 def _hash_changes(ring: Keyring, row: Any, state: Any, fields: tuple[str, ...]) -> None:
     """Set the keyed hash beside each hashed field written (None beside no value), before it is sealed."""
     for field, hashed in HASHED.items():
@@ -358,6 +375,7 @@ def _seal_changes(session: Session, _context: object, _instances: object) -> Non
             if _plain(state.dict.get(f))
             and (state.pending or state.transient or state.attrs[f].history.has_changes())
         ]
+        changed += _moved_month(row, state, fields, changed)
         if not changed:
             continue
         if row.__tablename__ == "review_case":

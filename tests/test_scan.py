@@ -14,6 +14,7 @@ import sqlalchemy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.cases import THREE_COMPLAINTS, add_complaints
 from tests.support.sql import read_column
 from trigger.intake.scan import ScanRules, scan_query, within_one_month
 from trigger.rules.calendar import months_beginning_with
@@ -389,3 +390,28 @@ def test_victims_whose_reports_no_longer_open_stay_apart_in_the_scan(db, tmp_pat
     listed = list(csv.DictReader(io.StringIO(db("scan", "--as-of", "2020-03-01", "--csv").stdout)))
     told = [(r["victim_id"], r["told_on"]) for r in listed if r["list"] == "second_report"]
     assert told == [("V3", ""), ("V4", "2020-02-20"), ("[erased: the case's key is gone]", "")]
+
+
+def test_a_cases_corrected_victim_id_carries_its_complaints_with_it(db):
+    """Complaints recorded on a case hold the case's victim id as a copy: corrected on the case, they
+    follow it in the same correction, and the scan counts them under the new id only."""
+    ref = db.json(
+        "activate",
+        "--applicant",
+        "Eve Example",
+        "--received",
+        "2026-03-02",
+        "--channel",
+        "phone",
+        "--statement",
+        "Nothing done",
+        "--victim-ref",
+        "V8",
+    )["reference"]
+    add_complaints(db, ref, THREE_COMPLAINTS[:2], on="2026-03-03")
+    db("case", "update", ref, "--victim-ref", "V9", "--reason", "the police's id", "--on", "2026-03-10")
+    fixed = [(c["field"], c["old"], c["new"]) for c in db.json("show", ref)["corrections"]]
+    assert fixed == [("victim_ref", "V8", "V9")] * 3  # the case's, then each complaint's
+    assert read_column("incident", "victim_ref") == ["V9", "V9"]
+    second = db.json("scan", "--as-of", "2026-03-20")["second_report"]
+    assert [(r["victim_id"], r["reports"]) for r in second] == [("V9", 2)]

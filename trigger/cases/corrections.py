@@ -238,7 +238,28 @@ def update_case(
         rows = record_changes(
             w.session, w.case, "case", w.case.id, [(n, o, v) for n, _c, o, v in changes], why, on, w.actor
         )
+        if any(name == "victim_ref" for name, *_ in changes):
+            rows += _complaints_follow(w, why, on)
         stamp(rows, w.record("case_update", on, reason=why, detail=detail(rows)))
+    return rows
+
+
+def _complaints_follow(w: Work, why: str, on: date) -> list[Correction]:
+    """A complaint recorded on a case holds the case's victim id as a copy (`record_complaint`; an
+    imported row, with an id of its own, never joins a case): corrected on the case, each complaint's
+    follows, with its own correction row, in the same change."""
+    rows: list[Correction] = []
+    new = w.case.victim_ref
+    for complaint in w.session.exec(
+        select(Incident).where(Incident.case_id == w.case.id).order_by(col(Incident.id))
+    ):
+        if complaint.victim_ref == new:
+            continue
+        old, complaint.victim_ref = complaint.victim_ref, new
+        w.session.add(complaint)
+        rows += record_changes(
+            w.session, w.case, "incident", complaint.id, [("victim_ref", old, new)], why, on, w.actor
+        )
     return rows
 
 

@@ -415,3 +415,41 @@ def test_a_cases_corrected_victim_id_carries_its_complaints_with_it(db):
     assert read_column("incident", "victim_ref") == ["V9", "V9"]
     second = db.json("scan", "--as-of", "2026-03-20")["second_report"]
     assert [(r["victim_id"], r["reports"]) for r in second] == [("V9", 2)]
+
+
+def test_ids_whose_key_is_gone_go_through_a_downgrade_and_upgrade_as_erased(db, tmp_path):
+    """Rows kept after their month's key went (left so by an earlier version): downgrade writes what the
+    purge writes for their id, and upgrade hashes every sealed id it can open and says what it cannot."""
+    from alembic import command
+
+    from trigger.store import db as database
+    from trigger.store.app import get_engine
+
+    lines = [
+        "V3,2019-12-20,2019-12-20,police,P-1,,,,",
+        "V3,2020-02-01,2020-02-01,police,P-2,,,,",
+        "V4,2019-12-21,2019-12-21,police,P-3,,,,",
+        "V4,2020-02-02,2020-02-02,police,P-4,,,,",
+    ]
+    db("incidents", "import", _write(tmp_path, lines))
+    stored = _db_rows("SELECT victim_ref, victim_hash FROM incident ORDER BY id")
+    engine = sqlalchemy.create_engine(os.environ["TRIGGER_DB"])
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("DELETE FROM log_key WHERE month = '2019-12'"))
+    with database.migrating(get_engine(os.environ["TRIGGER_DB"])) as conn:
+        command.downgrade(database._config(conn), "0005_log_keys")
+    assert _db_rows("SELECT victim_ref FROM incident ORDER BY id") == [(None,), ("V3",), (None,), ("V4",)]
+    # as an earlier downgrade left them: ids sealed, one under the key that is gone, one under a kept one
+    with engine.begin() as conn:
+        for row_id in (1, 2):
+            put = sqlalchemy.text("UPDATE incident SET victim_ref = :ref WHERE id = :id")
+            conn.execute(put, {"ref": stored[row_id - 1][0], "id": row_id})
+    engine.dispose()
+    upgraded = db("db", "upgrade")
+    assert "0006: 1 victim id(s) sealed under a key that is gone" in upgraded.stderr
+    assert _db_rows("SELECT count(*) FROM incident WHERE victim_ref IS NOT NULL AND victim_hash IS NULL") == [
+        (0,)
+    ]
+    assert read_column("incident", "victim_ref") == [None, "V3", None, "V4"]
+    hashes = [h and bytes(h) for (h,) in _db_rows("SELECT victim_hash FROM incident ORDER BY id")]
+    assert hashes[0] is None and hashes[2] is None and hashes[1] != hashes[3]

@@ -15,7 +15,8 @@ the command line with `psql` can do no more than its role allows on the command 
   refuse UPDATE, DELETE and TRUNCATE even to the tables' owner, but for what the engine itself must
   do: stamp a correction with its audit event, blank a purged case's text, delete old signposting.
   A case's key (`case_key`, which opens the text of its events) is never updated, and deleted only
-  for a case being purged.
+  for a case being purged. A partnership's key of its victims' hashes (`match_key`) is never updated
+  or deleted: every hash kept, and so every match, depends on it.
 - **Row-level security**: each login sees and changes only its own partnership's rows, looked up in
   `app_user` by `session_user`; an admin reads every partnership and changes no case; a reviewer
   changes only the cases they review; a chair sees a case, and its bundle, only while it is under
@@ -320,6 +321,12 @@ BEGIN
   RAISE EXCEPTION 'a case''s key goes only with the purge of its personal data: % on case_key is refused',
     TG_OP USING ERRCODE = 'insufficient_privilege';
 END $$;
+CREATE OR REPLACE FUNCTION {s}.trigger_match_key_kept() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the key of the victims'' hashes is kept while any hash is: % on match_key is refused',
+    TG_OP USING ERRCODE = 'insufficient_privilege';
+END $$;
 CREATE OR REPLACE FUNCTION {s}.trigger_who_did_what() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE blanks jsonb := CASE TG_TABLE_NAME {blanks} END;
@@ -480,6 +487,12 @@ def grant(app: App, prefix: str | None = None) -> Granted:
         conn.exec_driver_sql(
             f"CREATE TRIGGER trigger_key_kept BEFORE UPDATE OR DELETE ON {keys} "
             f"FOR EACH ROW EXECUTE FUNCTION {s}.trigger_key_kept()"
+        )
+        # without it no victim's id kept matches again (docs/operations.md#erasure)
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS trigger_match_key_kept ON {s}.match_key")
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER trigger_match_key_kept BEFORE UPDATE OR DELETE ON {s}.match_key "
+            f"FOR EACH ROW EXECUTE FUNCTION {s}.trigger_match_key_kept()"
         )
         conn.execute(
             text(

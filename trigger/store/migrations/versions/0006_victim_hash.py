@@ -172,11 +172,9 @@ def upgrade() -> None:
     ).all()
     batch = []
     for row_id, pid, case_id, reported, ref in incidents:
-        seal = (
-            (lambda v, c=case_id: keys.seal_case(c, v))
-            if case_id is not None
-            else (lambda v, p=pid, d=reported: keys.seal_log(p, d, v))
-        )
+        def seal(value: str, pid=pid, case_id=case_id, reported=reported) -> str:
+            return keys.seal_case(case_id, value) if case_id is not None else keys.seal_log(pid, reported, value)
+
         found, erased = _hashed(keys, pid, ref, seal)
         batch.append({"row_id": row_id, **found})
         gone += erased

@@ -13,7 +13,8 @@ the command line with `psql` can do no more than its role allows on the command 
 - **Append-only for everybody**: the audit log, and the records of who did what (`signposting`,
   `consultation`, `correction`, `threshold_decision`: a correction of them is a new row). Triggers
   refuse UPDATE, DELETE and TRUNCATE even to the tables' owner, but for what the engine itself must
-  do: stamp a correction with its audit event, blank a purged case's text, delete old signposting.
+  do: stamp a correction with its audit event, blank a purged case's text, delete old signposting
+  and the corrections of the old imported rows it deletes.
   A case's key (`case_key`, which opens the text of its events) is never updated, and deleted only
   for a case being purged. A partnership's key of its victims' hashes (`match_key`) is never updated
   or deleted: every hash kept, and so every match, depends on it.
@@ -344,6 +345,11 @@ BEGIN
   ELSIF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'signposting'
         AND (to_jsonb(OLD) ->> 'told_on')::date < current_date - interval '1 year' THEN
     RETURN OLD;  -- purge: old enough for every retention a policy may set
+  ELSIF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'correction' AND to_jsonb(OLD) ->> 'case_id' IS NULL
+        AND to_jsonb(OLD) ->> 'subject' = 'incident'
+        AND EXISTS (SELECT 1 FROM {s}.incident i WHERE i.id = (to_jsonb(OLD) ->> 'subject_id')::integer
+                    AND i.case_id IS NULL AND i.reported < current_date - interval '1 year') THEN
+    RETURN OLD;  -- purge: a correction of an imported row it deletes (as old as the signposting it may)
   END IF;
   RAISE EXCEPTION '% records who did what and is append-only: % is refused (a correction is a new row)',
     TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege';

@@ -444,13 +444,20 @@ def update_incident(
                 "incident_update",
                 actor=actor,
                 on=on,
-                reason=why,
+                reason=_logged_reason(case, why),
                 detail=detail(rows, incident=row.id),
             ),
         )
         return rows
 
     return _on_incident(app, incident_id, on, change)
+
+
+def _logged_reason(case: ReviewCase | None, why: str) -> str | None:
+    """The reason an event carries: a case's events are sealed under its key; an event of no case is
+    stored as written and kept for ever, so the reason for an imported row stays only in its correction
+    rows, sealed under the row's log key and purged with it (docs/operations.md#erasure)."""
+    return why if case is not None else None
 
 
 def _same_as(session: Session, row: Incident, value: str | int) -> int | None:
@@ -500,7 +507,7 @@ def void_incident(app: App, incident_id: int, *, reason: str | None, on: date | 
                 "incident_void",
                 actor=actor,
                 on=on,
-                reason=why,
+                reason=_logged_reason(case, why),
                 detail=detail(rows, incident=row.id),
             ),
         )

@@ -325,6 +325,18 @@ def _log_scope(row: Any) -> tuple[int, str] | None:
     return row.partnership_id, str(day)[:7]
 
 
+def _corrected(session: Session, row: Any) -> Any:
+    """The imported row a correction of no case corrects, as this change leaves it: the correction is
+    sealed under that row's log key (its month), to go with it (docs/architecture.md#corrections)."""
+    if row.__tablename__ != "correction" or row.subject != "incident" or row.subject_id is None:
+        return None
+    held: Any
+    for held in session.identity_map.values():
+        if getattr(held, "__tablename__", None) == "incident" and held.id == row.subject_id:
+            return held
+    return None
+
+
 def _moved_month(row: Any, state: Any, fields: tuple[str, ...], changed: list[str]) -> list[str]:
     """A row of no case whose month changed (a corrected report date): its other sealed values, opened
     when read, to seal again under the new month's log key, so that the purge of the old month does not
@@ -386,7 +398,7 @@ def _seal_changes(session: Session, _context: object, _instances: object) -> Non
             case_id = row.id
         else:
             case_id = _case_of(session, row)
-        scope = _log_scope(row) if case_id is None else None
+        scope = _log_scope(_corrected(session, row) or row) if case_id is None else None
         if case_id is None and scope is None:
             continue
         for f in changed:

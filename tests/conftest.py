@@ -286,13 +286,20 @@ def chromium():
         b.close()
 
 
+@pytest.fixture(scope="module")
+def _tab(chromium):
+    from tests.support.browser import Tab
+
+    return Tab(chromium)
+
+
 @pytest.fixture
-def browser(chromium):
-    """The browser for one test: each page it opens (`new_page`) is a context of its own, and every
-    context still open is closed when the test ends (an open page keeps Chromium busy however idle)."""
-    yield chromium
-    for context in chromium.contexts:
-        context.close()
+def browser(_tab):
+    """The browser for one test: its one tab (`tests.support.browser.Tab`), which `new_page` hands back
+    as a new visitor opens it. Left empty when the test ends (an open page keeps Chromium busy however
+    idle)."""
+    yield _tab
+    _tab.leave()
 
 
 @pytest.fixture

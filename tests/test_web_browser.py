@@ -345,7 +345,6 @@ def test_every_page_passes_axe_in_both_languages_at_320_and_1280_pixels(server, 
         axe(page, f"{tag}-done", found)
         page.goto(server.url + "/apply/main/no-such-page")
         axe(page, f"{tag}-not-found", found)
-        page.context.close()
     assert found == []
 
 
@@ -442,11 +441,9 @@ def test_the_case_page_passes_axe_in_every_state_at_320_and_1280_pixels(
                 .startswith({"en": "Case", "cy": "Achos"}[lang])
             )
             axe(page, f"{tag}-{state}", found)
-            page.context.close()
         page = new_page(browser, width)
         page.goto(server.url + "/case/" + "x" * 43 + (f"?lang={lang}" if lang == "cy" else ""))
         axe(page, f"{lang}-{width}-dead-link", found)
-        page.context.close()
     assert found == []
 
 
@@ -507,7 +504,6 @@ def test_the_applicant_takes_part_and_appeals_at_their_case_page(server, browser
     for href in ("/case/involvement", "/case/statement", "/case/plan"):
         page.goto(server.url + href)
         axe(page, f"{tag}-1280-{href.rpartition('/')[2]}", found)
-    page.context.close()
     # narrow: the applicant's own steps, with their mistakes first
     page = case_page(browser, server, link, lang, 320)
     axe(page, f"{tag}-320-case", found)
@@ -535,7 +531,6 @@ def test_the_applicant_takes_part_and_appeals_at_their_case_page(server, browser
     axe(page, f"{tag}-320-case-commented", found)
     (comment,) = trigger.json("show", ref)["consultations"]
     assert comment["by"] == "applicant (online)" and comment["response"].startswith("A camera")
-    page.context.close()
     # the review ends; the outcome can be appealed
     trigger("meeting", ref, "--at", f"{today}T09:00", "--held")
     trigger("finding", ref, "--category", "silo_working")
@@ -545,7 +540,6 @@ def test_the_applicant_takes_part_and_appeals_at_their_case_page(server, browser
     axe(page, f"{tag}-1280-case-outcome", found)
     page.goto(server.url + "/case/appeal")
     axe(page, f"{tag}-1280-appeal", found)
-    page.context.close()
     page = case_page(browser, server, link, lang, 320)
     follow(page, "/case/appeal")
     axe(page, f"{tag}-320-appeal", found)
@@ -554,7 +548,6 @@ def test_the_applicant_takes_part_and_appeals_at_their_case_page(server, browser
     page.locator("#detail").fill("The review did not look at the housing association's reports.")
     press(page, w["appeal"])
     axe(page, f"{tag}-320-case-appealed", found)
-    page.context.close()
     shown = trigger.json("show", ref)
     assert shown["state"] == "appealed"
     (appeal,) = shown["appeals"]
@@ -589,3 +582,4 @@ def test_chromium_sends_no_referer_from_any_case_page(server, browser, trigger, 
         page.get_by_role("link", name="Cymraeg").click()
     assert len(sent) > 6 and any("/static/" in url for url, _ in sent)
     assert [(url, referer) for url, referer in sent if referer] == []
+    page.context.close()  # and the listener with it: the next test's page is a new context's

@@ -202,5 +202,4 @@ def test_a_whole_case_the_applicant_at_their_page_the_officers_at_the_command_li
     case.look("appeal-decided", "outcome")
     assert case.letters()[0] == "/case/letters/5"
     case.download_as_issued(5)
-    page.context.close()
     assert case.found == []

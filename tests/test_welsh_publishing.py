@@ -200,7 +200,6 @@ def test_the_welsh_page_passes_axe_in_chromium_wide_and_narrow(welsh_page, brows
             else ["Y ffigurau statudol fesul chwarter, 2025/26", "The statutory figures by quarter, 2025/26"]
         )
         found = [f for f in found if "pixels wide" not in f]
-        page.context.close()
     assert found == []
 
 

@@ -74,10 +74,37 @@ class Server:
         return code
 
 
-def new_page(browser, width: int = 1280):
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    context.set_default_timeout(HANG * 1000)  # waits for a page or an element end only on a hang
-    return context.new_page()
+class Tab:
+    """Chromium's one tab for a test module. A new browser context for every page started a renderer
+    process of its own for each, most of a page's CPU; a test asks `new_page` instead, which hands this
+    tab back as a new visitor opens it: no cookies (so no session, no case), an empty page, the window
+    as wide as asked. A test that closes the page's context (`page.context.close()`: to drop its
+    connections, or the listeners it put on the page) gets a new context at its next `new_page`."""
+
+    def __init__(self, chromium):
+        self.chromium = chromium
+        self.page = None
+
+    def open(self, width: int):
+        if self.page is None or self.page.is_closed():
+            context = self.chromium.new_context(viewport={"width": width, "height": 900})
+            context.set_default_timeout(HANG * 1000)  # waits for a page or an element end only on a hang
+            self.page = context.new_page()
+        else:
+            self.page.goto("about:blank")
+            self.page.context.clear_cookies()
+            self.page.set_viewport_size({"width": width, "height": 900})
+        return self.page
+
+    def leave(self) -> None:
+        """Leave the tab empty (the test's page left running keeps Chromium busy)."""
+        if self.page is not None and not self.page.is_closed():
+            self.page.goto("about:blank")
+
+
+def new_page(browser: Tab, width: int = 1280):
+    """The tab, as a new visitor opens it, `width` CSS pixels wide."""
+    return browser.open(width)
 
 
 def shot(page, name: str) -> None:

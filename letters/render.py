@@ -41,6 +41,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from letters.fields import template_paths, unknown_field
 from letters.glossary import GlossaryError, welsh, welsh_name
+from letters.heavy import import_for_good
 from letters.words import OTHER_HELP, number, plural, quoted
 from trigger.codes import LETTER_KINDS
 from trigger.errors import MissingDependency
@@ -494,11 +495,10 @@ def _import_weasyprint():
             _fonttools_on_first_use(),
             contextlib.redirect_stdout(io.StringIO()),
         ):
-            import weasyprint
+            return import_for_good("weasyprint")
     except OSError:  # a library only the search finds (outside the loader's own paths): search after all
         with _fonttools_on_first_use():
-            import weasyprint
-    return weasyprint
+            return import_for_good("weasyprint")
 
 
 def pdf(html: str) -> bytes:

@@ -22,6 +22,7 @@ import re
 import zipfile
 from datetime import date, datetime
 
+from letters.heavy import import_for_good
 from letters.markup import Element, document_language, parse
 from trigger.errors import MissingDependency
 
@@ -36,6 +37,7 @@ def docx_of(html: str, dated: date | None = None) -> bytes:
     """The Word document of a rendered letter; `dated` (the letter's date) stamps its properties, so
     the same letter always gives the same bytes."""
     try:
+        import_for_good("docx")
         from docx import Document
     except ModuleNotFoundError as exc:
         if exc.name != "docx":
@@ -201,7 +203,7 @@ def _properties(doc, html: str, body: Element, dated: date) -> None:
 def _application(doc, partnership: str, title: str) -> None:
     """The extended properties (docProps/app.xml) of this letter, in place of python-docx's template's
     ("Microsoft Macintosh Word", Normal.dotm), and no template thumbnail."""
-    from xml.sax.saxutils import escape
+    from html import escape  # not xml.sax.saxutils: it imports urllib.request, a hundredth of the letter
 
     package = doc.part.package
     for rel_id, rel in list(package.rels.items()):
@@ -216,8 +218,8 @@ def _application(doc, partnership: str, title: str) -> None:
         'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
         "<Application>Community Trigger</Application><DocSecurity>0</DocSecurity>"
         '<TitlesOfParts><vt:vector size="1" baseType="lpstr">'
-        f"<vt:lpstr>{escape(title)}</vt:lpstr></vt:vector></TitlesOfParts>"
-        f"<Company>{escape(partnership)}</Company>"
+        f"<vt:lpstr>{escape(title, quote=False)}</vt:lpstr></vt:vector></TitlesOfParts>"
+        f"<Company>{escape(partnership, quote=False)}</Company>"
         "</Properties>"
     ).encode()
 

@@ -369,28 +369,37 @@ def test_tests_share_helpers_only_through_tests_support_and_fixtures_only_throug
 
 # What a command may leave unloaded (docs/architecture.md#speed): each heavy library only in the
 # commands that use it. A command here runs in a fresh interpreter as `trigger` runs it (`cli.main`).
+NEXT_COMPLAINT = (
+    "incident",
+    "add",
+    "{ref}",
+    "--occurred",
+    "2026-03-01",
+    "--reported",
+    "2026-03-01",
+    "--agency",
+    "police",
+)
 HEAVY = {"weasyprint", "fontTools", "apscheduler", "docx", "rich", "alembic", "openpyxl", "babel"}
 NEEDS = {
     ("show", "{ref}"): set(),
     ("list",): set(),
     ("check", "{ref}"): set(),
-    (
-        "incident",
-        "add",
-        "{ref}",
-        "--occurred",
-        "2026-03-01",
-        "--reported",
-        "2026-03-01",
-        "--agency",
-        "police",
-    ): set(),
+    NEXT_COMPLAINT: set(),
     ("letter", "{ref}", "acknowledgement", "--preview"): {"babel"},
     ("letter", "{ref}", "acknowledgement", "--format", "pdf", "-o", "{out}"): {
         "babel",
         "weasyprint",
         "fontTools",
     },
+    ("letter", "{ref}", "acknowledgement", "--format", "docx", "-o", "{docx}"): {"babel", "docx"},
+}
+
+
+# the tables built on first use that some of these commands build (trigger/store/models.py)
+TABLES_BUILT = {
+    ("check", "{ref}"): {"models_complaints"},
+    NEXT_COMPLAINT: {"models_complaints"},
 }
 
 
@@ -403,8 +412,11 @@ def _run_main(args: list[str]) -> dict:
         "import cli\n"
         "try:\n    cli.main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
         "ffi = sys.modules.get('weasyprint.text.ffi')\n"
+        "heavy = [sys.modules[m].__dict__ for m in ('weasyprint', 'docx') if m in sys.modules]\n"
+        "scanned = {id(o) for o in gc.get_objects()}\n"
         "print(json.dumps({'modules': sorted(sys.modules), 'collecting': gc.isenabled(),"
-        " 'frozen': gc.get_freeze_count(), 'fonttools_subsets': bool(ffi and not ffi.harfbuzz_subset)}))"
+        " 'frozen': gc.get_freeze_count(), 'fonttools_subsets': bool(ffi and not ffi.harfbuzz_subset),"
+        " 'heavy_scanned': [id(d) in scanned for d in heavy]}))"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False, timeout=HANG
@@ -416,7 +428,8 @@ def _run_main(args: list[str]) -> dict:
 @pytest.mark.slow
 def test_each_command_loads_only_the_heavy_libraries_it_uses(case, tmp_path):
     for template, needed in NEEDS.items():
-        args = [a.format(ref=case, out=tmp_path / "letter.pdf") for a in template]
+        places = {"out": tmp_path / "letter.pdf", "docx": tmp_path / "letter.docx"}
+        args = [a.format(ref=case, **places) for a in template]
         ran = _run_main(args)
         loaded = {m.split(".")[0] for m in ran["modules"]} & HEAVY
         assert loaded == needed, (args, loaded)
@@ -426,3 +439,8 @@ def test_each_command_loads_only_the_heavy_libraries_it_uses(case, tmp_path):
         assert ran["fonttools_subsets"] or not subsetters, (args, subsetters)
         # start-up done, the cycle collector runs again and the start-up's objects are set aside
         assert ran["collecting"] and ran["frozen"] > 0, args
+        # so are those of WeasyPrint's or python-docx's import, made while the command runs
+        assert not any(ran["heavy_scanned"]), args
+        # the tables a command builds: those it names (`trigger.store.models`), not every one
+        built = {m.rpartition(".")[2] for m in ran["modules"] if m.startswith("trigger.store.models_")}
+        assert built == TABLES_BUILT.get(template, built), (args, built)

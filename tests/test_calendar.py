@@ -4,7 +4,12 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import subprocess
+import sys
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -14,10 +19,11 @@ from tests.support.runner import Runner
 from trigger.errors import PolicyError
 from trigger.rules import deadlines
 from trigger.rules import policy as policies
-from trigger.rules.calendar import Span, WorkingCalendar, parse_span
+from trigger.rules.calendar import STORED_YEARS, Span, WorkingCalendar, parse_span
 
 pytestmark = pytest.mark.any_engine  # working-day arithmetic: the same on any database
 
+ROOT = Path(__file__).resolve().parents[1]
 ENG = WorkingCalendar("england")
 WLS = WorkingCalendar("wales")
 days = st.dates(min_value=date(2019, 1, 1), max_value=date(2030, 12, 31))
@@ -140,6 +146,69 @@ def test_bank_holidays_are_those_of_the_holidays_package_for_both_nations():
         for year in range(1990, 2101):
             _ = date(year, 1, 1) in theirs
             assert ours.holidays_in(year) == sorted((d, n) for d, n in theirs.items() if d.year == year)
+
+
+_COUNT_IN_A_FRESH_PROCESS = """
+import json, sys
+from datetime import date
+from trigger.rules.calendar import WorkingCalendar
+cal = WorkingCalendar(sys.argv[1])
+print(json.dumps({
+    "due": cal.add_working_days(date(2022, 9, 16), 1).isoformat(),
+    "year": [[d.isoformat(), n] for d, n in cal.holidays_in(int(sys.argv[2]))],
+    "asked_the_package": "holidays" in sys.modules,
+}))
+"""
+
+
+def _count_in_a_fresh_process(tmp_path, nation: str = "england", year: int = 2022) -> dict:
+    """Working days counted by a new process whose temporary folder is tmp_path (where the stored copy
+    of the bank holidays is kept)."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", _COUNT_IN_A_FRESH_PROCESS, nation, str(year)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout)
+
+
+def _package_year(subdiv: str, year: int) -> list[list[str]]:
+    import holidays
+
+    theirs = holidays.country_holidays("GB", subdiv=subdiv, years=year)
+    return [[d.isoformat(), n] for d, n in sorted(theirs.items())]
+
+
+def test_the_bank_holidays_are_computed_once_then_read_from_the_stored_copy(tmp_path):
+    first = _count_in_a_fresh_process(tmp_path)
+    (copy,) = (tmp_path / f"_jinja2-cache-{os.getuid()}").glob("trigger-bank-holidays-england-*.json")
+    assert oct(copy.parent.stat().st_mode & 0o777) == "0o700"
+    second = _count_in_a_fresh_process(tmp_path)
+    # Friday 16 September 2022: the next working day is Tuesday 20th, past the Queen's state funeral
+    assert first["due"] == second["due"] == "2022-09-20"
+    assert first["year"] == second["year"] == _package_year("ENG", 2022)
+    assert first["asked_the_package"] and not second["asked_the_package"]
+
+
+def test_a_damaged_stored_copy_is_computed_again(tmp_path):
+    _count_in_a_fresh_process(tmp_path, "wales")
+    (copy,) = (tmp_path / f"_jinja2-cache-{os.getuid()}").glob("trigger-bank-holidays-wales-*.json")
+    for damage in ("{not json", json.dumps({"2022": [["2022-13-40", "Nothing"]]}), "[]"):
+        copy.write_text(damage, encoding="utf-8")
+        again = _count_in_a_fresh_process(tmp_path, "wales")
+        assert again["due"] == "2022-09-20" and again["year"] == _package_year("WLS", 2022)
+        assert again["asked_the_package"]
+        assert _count_in_a_fresh_process(tmp_path, "wales")["asked_the_package"] is False  # stored again
+
+
+def test_a_year_beyond_the_stored_copy_is_asked_of_the_package(tmp_path):
+    far = STORED_YEARS.stop + 5
+    counted = _count_in_a_fresh_process(tmp_path, "england", far)
+    assert counted["year"] == _package_year("ENG", far)
 
 
 def test_closure_days_move_deadlines():

@@ -47,7 +47,7 @@ def test_db_upgrade_creates_the_schema_and_is_safe_to_rerun(trigger):
 
 
 def test_the_shipped_head_follows_the_initial_revision_and_is_found_without_alembic():
-    assert database.head_revisions() == ["0006_victim_hash"]
+    assert database.head_revisions() == ["0007_sealed_log_corrections"]
     assert (database.VERSIONS / "0001_initial.py").read_text().count("import sqlmodel") == 1
 
 
@@ -78,7 +78,7 @@ def test_a_database_behind_the_code_warns_once_on_stderr(db, case, monkeypatch):
     result = db("show", case)
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert warnings == [
-        "warning: this database is at schema revision 0006_victim_hash, the code expects "
+        "warning: this database is at schema revision 0007_sealed_log_corrections, the code expects "
         "0099_future; run `trigger db upgrade`"
     ]
     assert case in result.stdout

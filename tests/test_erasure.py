@@ -32,7 +32,13 @@ VICTIM_REF = "QZW-Grimblethorpe-17"
 LOGGED_REF = "LOG-Wendlesham-42"
 HOW = "Bartholomew Snickett leaflet"
 GROUNDS = "Fennimore misread the log"
-MARKERS = (NAME, OLD_ADDRESS, ADDRESS, REASON, WITHDRAWN, EMAIL, VICTIM_REF, LOGGED_REF, HOW, GROUNDS)
+# an imported row's description corrected, and why: in the correction table, sealed under its log key
+LOG_FIX = "Hortensia Quibbleworth's doorway"
+LOG_WHY = "Ptolemy Vantablack gave the wrong door"
+MARKERS = (
+    NAME, OLD_ADDRESS, ADDRESS, REASON, WITHDRAWN, EMAIL, VICTIM_REF, LOGGED_REF, HOW, GROUNDS,
+    LOG_FIX, LOG_WHY,
+)  # fmt: skip
 # the tables whose personal fields are sealed under the case's key or a log key (trigger.store.sealed)
 SEALED_TABLES = (
     "review_case", "correction", "incident", "letter", "letter_copy", "letter_delivery", "signposting",
@@ -88,6 +94,8 @@ def old_case(db, outbox, tmp_path):
         "--email", EMAIL, "--victim-ref", VICTIM_REF,
     )["reference"]  # fmt: skip
     _signposted(db, tmp_path, LOGGED_REF, HOW, "CAD-OLD")
+    ((row,),) = raw_sql("SELECT id FROM incident WHERE agency_ref = 'CAD-OLD-1'")
+    db("incident", "update", row, "--description", LOG_FIX, "--reason", LOG_WHY, "--on", "2018-03-25")
     _appeal(ref, GROUNDS, date(2018, 5, 20))
     for day in ("2018-04-03", "2018-04-10", "2018-04-17"):
         db(
@@ -381,7 +389,10 @@ def test_values_written_before_sealing_began_are_sealed_by_the_upgrade(db, old_c
     assert "up to date" in db("db", "upgrade").stdout
     ((name, address),) = raw_sql("SELECT applicant_name, address FROM review_case")
     assert name.startswith("sealed:c") and address.startswith("sealed:c")
-    assert [r[0][:8] for r in raw_sql("SELECT new_value FROM correction")] == ["sealed:c"]
+    assert [r[0][:8] for r in raw_sql("SELECT new_value FROM correction ORDER BY id")] == [
+        "sealed:m",
+        "sealed:c",
+    ]
     assert {bytes(r[0])[:8] for r in raw_sql("SELECT content FROM letter_copy")} == {b"sealed:c"}
     after = db.json("show", old_case)
     assert {k: after[k] for k in before if k != "events"} == {k: before[k] for k in before if k != "events"}

@@ -577,6 +577,10 @@ def test_a_live_cases_key_is_deleted_by_nobody(county):
         r=ref,
     )
     assert "permission denied for table case_key" in county.refused("rev_a", live, r=ref)
+    # the key of the victims' hashes: deleting it would leave every id kept unmatched
+    _signposted(county, "RITA-1", "2026-01-04")
+    for sql in ("DELETE FROM match_key", "UPDATE match_key SET key = key"):
+        assert "match_key is refused" in county.refused("owner", sql)
 
 
 def test_an_unregistered_login_is_kept_out(county):

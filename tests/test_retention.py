@@ -56,6 +56,17 @@ def old_case(db, tmp_path):
         + "V9,2026-01-10,2026-01-11,police,CAD-2026,,,,recent report\n"
     )
     db("incidents", "import", log)
+    for agency_ref in ("CAD-2012", "CAD-2026"):  # what each row said is kept in its correction
+        ((row,),) = raw_sql("SELECT id FROM incident WHERE agency_ref = :r", r=agency_ref)
+        db(
+            "incident",
+            "update",
+            row,
+            "--description",
+            "at Ashby Road",
+            "--reason",
+            f"{SECRET} gave the street",
+        )
     return ref
 
 
@@ -65,6 +76,12 @@ def test_purge_removes_old_imported_rows_and_every_free_text_of_the_case(db, old
     assert "Removed 1 imported incident row reported before 2020-01-01." in out
     left = raw_sql("SELECT agency_ref FROM incident WHERE case_id IS NULL")
     assert [r[0] for r in left] == ["CAD-2026"]  # the 2012 row is gone, the recent one kept
+    # and its correction, which kept what it said and why; the recent row's stays, and reads
+    fixed = raw_sql(
+        "SELECT c.reason FROM correction c JOIN incident i ON i.id = c.subject_id WHERE c.case_id IS NULL"
+    )
+    assert raw_sql("SELECT count(*) FROM correction WHERE case_id IS NULL") == [(1,)] and len(fixed) == 1
+    assert fixed[0][0].startswith("sealed:m1/2026-01:")
     # and the key its text was sealed under: a backup's copy of the row can no longer be read
     assert [r[0] for r in raw_sql("SELECT month FROM log_key")] == ["2026-01"]
     shown = db.json("show", old_case)
@@ -99,6 +116,7 @@ def test_on_postgresql_the_purged_name_is_gone_from_the_table_files(db, old_case
         "meeting",
         "threshold_decision",
         "recommendation",
+        "correction",
     )
 
     def found_in_files() -> list[str]:

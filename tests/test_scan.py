@@ -14,6 +14,7 @@ import sqlalchemy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.cases import THREE_COMPLAINTS, add_complaints
 from tests.support.sql import read_column
 from trigger.intake.scan import ScanRules, scan_query, within_one_month
 from trigger.rules.calendar import months_beginning_with
@@ -279,7 +280,7 @@ def test_scan_counts_what_check_would_count_for_an_application_on_the_as_of_date
                 ],
             )
         query, _start = scan_query(as_of, ScanRules(qualifying_complaints=3, hate_route=True))
-        found = {row.victim_id: row for row in conn.execute(query)}
+        found = {bytes(row.victim_hash).decode(): row for row in conn.execute(query)}
     explained = evaluate(
         [Complaint(i, o, r, "police", h) for i, (o, r, h) in enumerate(reports)],
         as_of,
@@ -344,3 +345,111 @@ def test_a_signposting_record_is_sealed_under_its_months_log_key_and_read_as_wri
     assert second == {"V1": None, "V3": "2026-03-18", "V5": None}
     text = county("scan", "--as-of", "2026-03-20").stdout
     assert "Phone call" not in text and "V3" in text
+
+
+def test_a_report_moved_to_another_month_is_resealed_and_outlives_the_purge_of_its_old_month(db, tmp_path):
+    """A row's sealed values move to its new month's log key with the corrected date: the purge of the old
+    month leaves it readable, and each victim keeps their own "told" date."""
+    lines = [
+        "V3,2019-12-20,2019-12-20,police,P-1,,noise,Loughborough,loud music",
+        "V3,2020-02-01,2020-02-01,police,P-2,,noise,Loughborough,loud music",
+        "V4,2019-12-21,2019-12-21,police,P-3,,noise,Shepshed,shouting",
+        "V4,2020-02-02,2020-02-02,police,P-4,,noise,Shepshed,shouting",
+    ]
+    db("incidents", "import", _write(tmp_path, lines))
+    db("incident", "update", "1", "--reported", "2020-01-15", "--reason", "the log's date was wrong")
+    db("incident", "update", "3", "--reported", "2020-01-16", "--reason", "the log's date was wrong")
+    moved = _db_rows("SELECT victim_ref, location, description FROM incident WHERE id IN (1, 3)")
+    assert all(v.startswith("sealed:m1/2020-01:") for row in moved for v in row)
+    db("signpost", "V4", "--how", "letter", "--on", "2020-02-20")
+    db("purge", "--closed-before", "2020-01-01")
+    assert read_column("incident", "victim_ref") == ["V3", "V3", "V4", "V4"]
+    assert read_column("incident", "description")[0] == "loud music"
+    listed = csv.DictReader(io.StringIO(db("scan", "--as-of", "2020-03-01", "--csv").stdout))
+    told = {r["victim_id"]: r["told_on"] for r in listed if r["list"] == "second_report"}
+    assert told == {"V3": "", "V4": "2020-02-20"}
+
+
+def test_victims_whose_reports_no_longer_open_stay_apart_in_the_scan(db, tmp_path):
+    """Reports kept after their month's key went (left so by an earlier version) read as erased: the
+    scan names each victim by a report that opens, and never lends one victim's "told" date to another."""
+    lines = [
+        "V3,2019-12-20,2019-12-20,police,P-1,,,,",
+        "V3,2020-02-01,2020-02-01,police,P-2,,,,",
+        "V4,2019-12-21,2019-12-21,police,P-3,,,,",
+        "V4,2020-02-02,2020-02-02,police,P-4,,,,",
+        "V5,2019-12-22,2019-12-22,police,P-5,,,,",
+        "V5,2019-12-23,2019-12-23,police,P-6,,,,",
+    ]
+    db("incidents", "import", _write(tmp_path, lines))
+    db("signpost", "V4", "--how", "letter", "--on", "2020-02-20")
+    engine = sqlalchemy.create_engine(os.environ["TRIGGER_DB"])
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("DELETE FROM log_key WHERE month = '2019-12'"))
+    engine.dispose()
+    listed = list(csv.DictReader(io.StringIO(db("scan", "--as-of", "2020-03-01", "--csv").stdout)))
+    told = [(r["victim_id"], r["told_on"]) for r in listed if r["list"] == "second_report"]
+    assert told == [("V3", ""), ("V4", "2020-02-20"), ("[erased: the case's key is gone]", "")]
+
+
+def test_a_cases_corrected_victim_id_carries_its_complaints_with_it(db):
+    """Complaints recorded on a case hold the case's victim id as a copy: corrected on the case, they
+    follow it in the same correction, and the scan counts them under the new id only."""
+    ref = db.json(
+        "activate",
+        "--applicant",
+        "Eve Example",
+        "--received",
+        "2026-03-02",
+        "--channel",
+        "phone",
+        "--statement",
+        "Nothing done",
+        "--victim-ref",
+        "V8",
+    )["reference"]
+    add_complaints(db, ref, THREE_COMPLAINTS[:2], on="2026-03-03")
+    db("case", "update", ref, "--victim-ref", "V9", "--reason", "the police's id", "--on", "2026-03-10")
+    fixed = [(c["field"], c["old"], c["new"]) for c in db.json("show", ref)["corrections"]]
+    assert fixed == [("victim_ref", "V8", "V9")] * 3  # the case's, then each complaint's
+    assert read_column("incident", "victim_ref") == ["V9", "V9"]
+    second = db.json("scan", "--as-of", "2026-03-20")["second_report"]
+    assert [(r["victim_id"], r["reports"]) for r in second] == [("V9", 2)]
+
+
+def test_ids_whose_key_is_gone_go_through_a_downgrade_and_upgrade_as_erased(db, tmp_path):
+    """Rows kept after their month's key went (left so by an earlier version): downgrade writes what the
+    purge writes for their id, and upgrade hashes every sealed id it can open and says what it cannot."""
+    from alembic import command
+
+    from trigger.store import db as database
+    from trigger.store.app import get_engine
+
+    lines = [
+        "V3,2019-12-20,2019-12-20,police,P-1,,,,",
+        "V3,2020-02-01,2020-02-01,police,P-2,,,,",
+        "V4,2019-12-21,2019-12-21,police,P-3,,,,",
+        "V4,2020-02-02,2020-02-02,police,P-4,,,,",
+    ]
+    db("incidents", "import", _write(tmp_path, lines))
+    stored = _db_rows("SELECT victim_ref, victim_hash FROM incident ORDER BY id")
+    engine = sqlalchemy.create_engine(os.environ["TRIGGER_DB"])
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("DELETE FROM log_key WHERE month = '2019-12'"))
+    with database.migrating(get_engine(os.environ["TRIGGER_DB"])) as conn:
+        command.downgrade(database._config(conn), "0005_log_keys")
+    assert _db_rows("SELECT victim_ref FROM incident ORDER BY id") == [(None,), ("V3",), (None,), ("V4",)]
+    # as an earlier downgrade left them: ids sealed, one under the key that is gone, one under a kept one
+    with engine.begin() as conn:
+        for row_id in (1, 2):
+            put = sqlalchemy.text("UPDATE incident SET victim_ref = :ref WHERE id = :id")
+            conn.execute(put, {"ref": stored[row_id - 1][0], "id": row_id})
+    engine.dispose()
+    upgraded = db("db", "upgrade")
+    assert "0006: 1 victim id(s) sealed under a key that is gone" in upgraded.stderr
+    assert _db_rows("SELECT count(*) FROM incident WHERE victim_ref IS NOT NULL AND victim_hash IS NULL") == [
+        (0,)
+    ]
+    assert read_column("incident", "victim_ref") == [None, "V3", None, "V4"]
+    hashes = [h and bytes(h) for (h,) in _db_rows("SELECT victim_hash FROM incident ORDER BY id")]
+    assert hashes[0] is None and hashes[2] is None and hashes[1] != hashes[3]

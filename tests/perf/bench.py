@@ -1,6 +1,7 @@
 """Every benchmark, one entry point: figures against the project's speed goals.
 
     python tests/perf/bench.py [--quick] [--json] [--db sqlite|postgres|both] [--pg-url URL] [--commands]
+                               [--only NAME,NAME...]
 
 Each line names the figure, the measured value, the goal and the ratio (measured / goal). Start-up
 figures are the best wall-clock runs of the real command line in fresh processes. Command figures are
@@ -9,7 +10,9 @@ import floor measured between them in the same run: CPU time, because the machin
 the load average at the start and the end is printed beside them. The scan, reminder
 and report benchmarks live beside this file (bench_scan.py, bench_reminders.py, bench_report.py);
 each is imported and its `run(...)` called with the sizes its goal names (smaller with --quick) on SQLite;
-one that fails is reported as a line and does not stop the others.
+one that fails is reported as a line and does not stop the others. `--only` measures just the named
+commands (`--only activate,decide,"letter --format pdf"`: the names the figures start with, after the
+engine); the steps of the review before the last named one still run, unmeasured, to bring the case there.
 """
 
 from __future__ import annotations
@@ -224,23 +227,31 @@ def startup(results: list, runs: int) -> None:
     line(results, "trigger --help", helptime, "s", 0.25, "< 0.25 s")
 
 
-def show_and_list(results: list, engine_name: str, db_url: str, cases: int, runs: int) -> str:
-    """show and list on a database of `cases` cases; returns the reference of its first case."""
+def show_and_list(
+    results: list, engine_name: str, db_url: str, cases: int, runs: int, only: set[str] | None = None
+) -> str:
+    """show and list on a database of `cases` cases (those named in `only`, when given); returns the
+    reference of its first case."""
     home = tempfile.mkdtemp(prefix="bench-home-")
     t = time.perf_counter()
     ref = populate(db_url, cases)
     built = time.perf_counter() - t
     env = base_env(db_url, home)
-    for figure, args in (
-        (f"show on {cases:,} cases", ["show", ref]),
-        (f"show --json on {cases:,} cases", ["show", ref, "--json"]),
-        (f"list on {cases:,} cases", ["list"]),
-        (f"list --json on {cases:,} cases", ["list", "--json"]),
-        (f"list --state in_review on {cases:,} cases", ["list", "--state", "in_review"]),
+    measured = len(results)
+    for name, args in (
+        ("show", ["show", ref]),
+        ("show --json", ["show", ref, "--json"]),
+        ("list", ["list"]),
+        ("list --json", ["list", "--json"]),
+        ("list --state in_review", ["list", "--state", "in_review"]),
     ):
+        if only is not None and name not in only:
+            continue
         value, local_floor, bare = paired([*TRIGGER, *args], env, runs, FLOORS[engine_name])
-        against_floor(results, f"[{engine_name}] {figure}", value, local_floor, 1.3, engine_name, bare)
-    results[-1]["note"] += f"; database built in {built:.1f} s"
+        figure = f"[{engine_name}] {name} on {cases:,} cases"
+        against_floor(results, figure, value, local_floor, 1.3, engine_name, bare)
+    if len(results) > measured:
+        results[-1]["note"] += f"; database built in {built:.1f} s"
     return ref
 
 
@@ -312,17 +323,29 @@ LIFECYCLE = (
 )
 
 
-def lifecycle(results: list, engine_name: str, db_url: str, cases: int, runs: int) -> None:
+def lifecycle(
+    results: list, engine_name: str, db_url: str, cases: int, runs: int, only: set[str] | None = None
+) -> None:
     """Every step of a case's review, each a fresh process, on the database `show_and_list` built: the
-    median CPU time of each command against the median of the import floor measured between them."""
+    median CPU time of each command against the median of the import floor measured between them. With
+    `only`, the steps named there are measured, and the steps before the last of them run unmeasured."""
     env = base_env(db_url, tempfile.mkdtemp(prefix="bench-home-"))
     floor_cmd = [PY, "-c", FLOORS[engine_name]]
     samples: dict[str, list[float]] = {}
     floors: list[float] = []
+    steps = list(LIFECYCLE)
+    if only is not None:
+        named = [i for i, (figure, _) in enumerate(steps) if figure in only]
+        steps = steps[: named[-1] + 1] if named else []
     for run in range(runs + 1):  # the first run warms the caches and is not counted
         fields = {"ref": "", "out": tempfile.mkdtemp(prefix="bench-letters-")}
-        for figure, template in LIFECYCLE:
+        for figure, template in steps:
             args = shlex.split(template.format(**fields))
+            if only is not None and figure not in only:
+                _, out = cpu([*TRIGGER, *args], env)
+                if figure == "activate":
+                    fields["ref"] = json.loads(out)["reference"]
+                continue
             floor_used = cpu(floor_cmd, env)[0]
             used, out = cpu([*TRIGGER, *args], env)
             if figure == "activate":
@@ -444,12 +467,25 @@ def main(argv=None) -> int:
         action="store_true",
         help="only the start-up and command figures (not scan, reminders, report)",
     )
+    ap.add_argument(
+        "--only",
+        default=None,
+        metavar="NAMES",
+        help="only these commands, comma-separated figure names (activate,decide,...): implies --commands",
+    )
     args = ap.parse_args(argv)
+    only = {name.strip() for name in args.only.split(",") if name.strip()} if args.only else None
+    if only is not None:
+        known = {figure for figure, _ in LIFECYCLE} | {"show", "show --json", "list", "list --json"}
+        known |= {"list --state in_review", "trigger --help"}
+        if only - known:
+            ap.error(f"unknown figures {sorted(only - known)}; known: {', '.join(sorted(known))}")
     runs = 3 if args.quick else 7
     cases = 1_000 if args.quick else 10_000
     results: list = []
     load = "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
-    startup(results, runs)
+    if only is None or "trigger --help" in only:
+        startup(results, runs)
     engines = ["sqlite"] + (["postgres"] if args.db in ("postgres", "both") else [])
     for engine_name in engines:
         cleanup = None
@@ -458,12 +494,12 @@ def main(argv=None) -> int:
         else:
             db_url, cleanup = fresh_postgres_schema(args.pg_url)
         try:
-            show_and_list(results, engine_name, db_url, cases, runs)
-            lifecycle(results, engine_name, db_url, cases, runs)
+            show_and_list(results, engine_name, db_url, cases, runs, only)
+            lifecycle(results, engine_name, db_url, cases, runs, only)
         finally:
             if cleanup:
                 cleanup()
-    for bench in () if args.commands else (scan, reminders, report):
+    for bench in () if args.commands or only is not None else (scan, reminders, report):
         try:
             bench(results, args.quick)
         except Exception as exc:  # noqa: BLE001 - one failing benchmark must not hide the others' figures

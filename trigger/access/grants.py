@@ -13,9 +13,11 @@ the command line with `psql` can do no more than its role allows on the command 
 - **Append-only for everybody**: the audit log, and the records of who did what (`signposting`,
   `consultation`, `correction`, `threshold_decision`: a correction of them is a new row). Triggers
   refuse UPDATE, DELETE and TRUNCATE even to the tables' owner, but for what the engine itself must
-  do: stamp a correction with its audit event, blank a purged case's text, delete old signposting.
+  do: stamp a correction with its audit event, blank a purged case's text, delete old signposting
+  and the corrections of the old imported rows it deletes.
   A case's key (`case_key`, which opens the text of its events) is never updated, and deleted only
-  for a case being purged.
+  for a case being purged. A partnership's key of its victims' hashes (`match_key`) is never updated
+  or deleted: every hash kept, and so every match, depends on it.
 - **Row-level security**: each login sees and changes only its own partnership's rows, looked up in
   `app_user` by `session_user`; an admin reads every partnership and changes no case; a reviewer
   changes only the cases they review; a chair sees a case, and its bundle, only while it is under
@@ -320,6 +322,12 @@ BEGIN
   RAISE EXCEPTION 'a case''s key goes only with the purge of its personal data: % on case_key is refused',
     TG_OP USING ERRCODE = 'insufficient_privilege';
 END $$;
+CREATE OR REPLACE FUNCTION {s}.trigger_match_key_kept() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the key of the victims'' hashes is kept while any hash is: % on match_key is refused',
+    TG_OP USING ERRCODE = 'insufficient_privilege';
+END $$;
 CREATE OR REPLACE FUNCTION {s}.trigger_who_did_what() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE blanks jsonb := CASE TG_TABLE_NAME {blanks} END;
@@ -337,6 +345,11 @@ BEGIN
   ELSIF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'signposting'
         AND (to_jsonb(OLD) ->> 'told_on')::date < current_date - interval '1 year' THEN
     RETURN OLD;  -- purge: old enough for every retention a policy may set
+  ELSIF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'correction' AND to_jsonb(OLD) ->> 'case_id' IS NULL
+        AND to_jsonb(OLD) ->> 'subject' = 'incident'
+        AND EXISTS (SELECT 1 FROM {s}.incident i WHERE i.id = (to_jsonb(OLD) ->> 'subject_id')::integer
+                    AND i.case_id IS NULL AND i.reported < current_date - interval '1 year') THEN
+    RETURN OLD;  -- purge: a correction of an imported row it deletes (as old as the signposting it may)
   END IF;
   RAISE EXCEPTION '% records who did what and is append-only: % is refused (a correction is a new row)',
     TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege';
@@ -480,6 +493,12 @@ def grant(app: App, prefix: str | None = None) -> Granted:
         conn.exec_driver_sql(
             f"CREATE TRIGGER trigger_key_kept BEFORE UPDATE OR DELETE ON {keys} "
             f"FOR EACH ROW EXECUTE FUNCTION {s}.trigger_key_kept()"
+        )
+        # without it no victim's id kept matches again (docs/operations.md#erasure)
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS trigger_match_key_kept ON {s}.match_key")
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER trigger_match_key_kept BEFORE UPDATE OR DELETE ON {s}.match_key "
+            f"FOR EACH ROW EXECUTE FUNCTION {s}.trigger_match_key_kept()"
         )
         conn.execute(
             text(

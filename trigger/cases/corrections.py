@@ -238,7 +238,28 @@ def update_case(
         rows = record_changes(
             w.session, w.case, "case", w.case.id, [(n, o, v) for n, _c, o, v in changes], why, on, w.actor
         )
+        if any(name == "victim_ref" for name, *_ in changes):
+            rows += _complaints_follow(w, why, on)
         stamp(rows, w.record("case_update", on, reason=why, detail=detail(rows)))
+    return rows
+
+
+def _complaints_follow(w: Work, why: str, on: date) -> list[Correction]:
+    """A complaint recorded on a case holds the case's victim id as a copy (`record_complaint`; an
+    imported row, with an id of its own, never joins a case): corrected on the case, each complaint's
+    follows, with its own correction row, in the same change."""
+    rows: list[Correction] = []
+    new = w.case.victim_ref
+    for complaint in w.session.exec(
+        select(Incident).where(Incident.case_id == w.case.id).order_by(col(Incident.id))
+    ):
+        if complaint.victim_ref == new:
+            continue
+        old, complaint.victim_ref = complaint.victim_ref, new
+        w.session.add(complaint)
+        rows += record_changes(
+            w.session, w.case, "incident", complaint.id, [("victim_ref", old, new)], why, on, w.actor
+        )
     return rows
 
 
@@ -423,13 +444,20 @@ def update_incident(
                 "incident_update",
                 actor=actor,
                 on=on,
-                reason=why,
+                reason=_logged_reason(case, why),
                 detail=detail(rows, incident=row.id),
             ),
         )
         return rows
 
     return _on_incident(app, incident_id, on, change)
+
+
+def _logged_reason(case: ReviewCase | None, why: str) -> str | None:
+    """The reason an event carries: a case's events are sealed under its key; an event of no case is
+    stored as written and kept for ever, so the reason for an imported row stays only in its correction
+    rows, sealed under the row's log key and purged with it (docs/operations.md#erasure)."""
+    return why if case is not None else None
 
 
 def _same_as(session: Session, row: Incident, value: str | int) -> int | None:
@@ -479,7 +507,7 @@ def void_incident(app: App, incident_id: int, *, reason: str | None, on: date | 
                 "incident_void",
                 actor=actor,
                 on=on,
-                reason=why,
+                reason=_logged_reason(case, why),
                 detail=detail(rows, incident=row.id),
             ),
         )

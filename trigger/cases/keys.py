@@ -65,13 +65,13 @@ def _database_keys(conn) -> dict[str, dict[tuple, bytes]]:
     return out
 
 
-def _owner_only(session: Session) -> str | None:
+def _owner_only(session: Session) -> list[tuple[str, str]]:
     """On PostgreSQL: only the tables' owner (or a superuser) may move keys, as only they may lift the
-    guard that keeps a live case's key from being deleted (`trigger db grant`); the guard's name when
-    it is installed, else None."""
+    guards that keep a live case's key and a match key from being deleted (`trigger db grant`): the
+    (table, trigger) of each installed (none on SQLite)."""
     conn = session.connection()
     if conn.dialect.name != "postgresql":
-        return None
+        return []
     owner, me, superuser = conn.execute(
         text(
             "SELECT pg_get_userbyid(c.relowner), current_user, (SELECT rolsuper FROM pg_roles "
@@ -86,12 +86,13 @@ def _owner_only(session: Session) -> str | None:
         )
     guarded = conn.execute(
         text(
-            "SELECT 1 FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n "
-            "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relname = 'case_key' "
-            "AND g.tgname = 'trigger_key_kept'"
+            "SELECT c.relname, g.tgname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+            "AND (c.relname, g.tgname) IN (('case_key', 'trigger_key_kept'), "
+            "('match_key', 'trigger_match_key_kept'))"
         )
-    ).first()
-    return "trigger_key_kept" if guarded else None
+    ).all()
+    return [(table, name) for table, name in guarded]
 
 
 def _xid(session: Session) -> int | None:
@@ -151,14 +152,14 @@ def _out(app: App, store: keystore.Store) -> Moved:
             if any(there.get(ident) != key for ident, key in held.items()):
                 raise StorageError(f"{store.where} did not keep the keys written to it; nothing was deleted")
         # 3. only then deleted from the database (each row only if it still holds that key)
-        if guard:
-            conn.exec_driver_sql(f"ALTER TABLE case_key DISABLE TRIGGER {guard}")
+        for table, name in guard:
+            conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER {name}")
         for name, held in keys.items():
             table = _table(name)
             for ident, key in held.items():
                 conn.execute(delete(table).where(_match(table, name, ident), table.c.key == key))
-        if guard:
-            conn.exec_driver_sql(f"ALTER TABLE case_key ENABLE TRIGGER {guard}")
+        for table, name in guard:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {name}")
         done.moved = {name: list(held) for name, held in keys.items()}
         _set_marker(session, keystore.safe(store.url))
         _recorded(session, app, store, done)

@@ -264,9 +264,9 @@ def _says(msg, must: tuple[tuple[str, str, str], ...]) -> bool:
 
 
 def _purge_imported(session: Session, before: date, actor: str, dry_run: bool, partnership_id: int) -> int:
-    """The partnership's imported incident rows (no case) reported before `before`, and its record of
-    victims told about the Case Review before it (by their id in the partners' systems): deleted, with
-    one audit event. Returns the number of incident rows."""
+    """The partnership's imported incident rows (no case) reported before `before`, with their
+    corrections, and its record of victims told about the Case Review before it (by their id in the
+    partners' systems): deleted, with one audit event. Returns the number of incident rows."""
     old = (
         col(Incident.case_id).is_(None),
         col(Incident.reported) < before,
@@ -276,6 +276,15 @@ def _purge_imported(session: Session, before: date, actor: str, dry_run: bool, p
     told = (col(Signposting.told_on) < before) & (col(Signposting.partnership_id) == partnership_id)
     signposted = session.scalar(select(func.count()).select_from(Signposting).where(told)) or 0
     if (count or signposted) and not dry_run:
+        # the corrections of those rows first: they hold what the rows said (docs/architecture.md#corrections)
+        # (one by one, few: the purge's event carries each as deleted, as `audit verify` expects)
+        gone = select(col(Incident.id)).where(*old)
+        corrected = (col(Correction.case_id).is_(None), col(Correction.subject) == "incident")
+        for row in session.scalars(
+            select(Correction).where(*corrected, col(Correction.subject_id).in_(gone))
+        ):
+            session.delete(row)
+        session.flush()
         session.execute(delete(Incident).where(*old))
         session.execute(delete(Signposting).where(told))
     if not dry_run:

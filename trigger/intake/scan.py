@@ -7,8 +7,8 @@
 
 One GROUP BY over the incidents in the six-month window, in the database; no Python loop per row.
 Victims appear by their id in the partners' case system, never by name. The id is stored sealed, so
-the database groups and matches on its keyed hash (`victim_hash`, docs/operations.md#erasure) and one
-sealed id of each victim listed is opened to name them.
+the database groups and matches on its keyed hash (`victim_hash`, docs/operations.md#erasure); each victim
+listed is kept apart by that hash, and named by the id of their newest report that still opens.
 """
 
 from __future__ import annotations
@@ -16,7 +16,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, case, extract, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    SQLColumnExpression,
+    and_,
+    case,
+    extract,
+    func,
+    or_,
+    select,
+)
 from sqlmodel import col
 
 from trigger.cases import duties
@@ -60,7 +71,6 @@ def scan_query(as_of: date, rules: ScanRules, partnership_id: int | None = None)
     reports = (
         select(
             col(Incident.victim_hash).label("victim_hash"),
-            col(Incident.victim_ref).label("victim_id"),
             col(Incident.reported).label("reported"),
             col(Incident.hate).label("hate"),
             case((within_one_month(col(Incident.occurred), col(Incident.reported)), 1), else_=0).label("q"),
@@ -77,7 +87,6 @@ def scan_query(as_of: date, rules: ScanRules, partnership_id: int | None = None)
     per_victim = (
         select(
             reports.c.victim_hash,
-            func.min(reports.c.victim_id).label("victim_id"),  # any of the victim's sealed ids opens to it
             func.count().label("reports"),
             func.sum(reports.c.q).label("qualifying"),
             func.sum(case((reports.c.hate.is_not(None), reports.c.q), else_=0)).label("hate"),
@@ -91,6 +100,28 @@ def scan_query(as_of: date, rules: ScanRules, partnership_id: int | None = None)
     if rules.hate_route:
         wanted = or_(wanted, per_victim.c.hate >= 1)
     return select(per_victim).where(wanted), start
+
+
+def _names(conn: Connection, query: Select, partnership_id: int | None) -> dict[bytes, str]:
+    """The id each listed victim is shown by: that of their newest report whose sealed id still opens (a
+    report kept after its month's key went reads as erased, and names nobody)."""
+    listed = query.subquery("listed")
+    rows = conn.execute(
+        select(col(Incident.victim_hash), col(Incident.victim_ref))
+        .join(listed, listed.c.victim_hash == col(Incident.victim_hash))
+        .where(*([col(Incident.partnership_id) == partnership_id] if partnership_id is not None else []))
+        .order_by(col(Incident.reported).desc(), col(Incident.id).desc())
+    )
+    names: dict[bytes, str] = {}
+    for digest, ref in rows:
+        if (
+            digest is not None
+            and ref
+            and ref not in (sealed.GONE, sealed.ALTERED)
+            and not sealed.is_sealed_field(ref)
+        ):
+            names.setdefault(bytes(digest), ref)
+    return names
 
 
 @needs(READ)
@@ -121,17 +152,19 @@ def scan(app: App, as_of: date, rules: ScanRules | None = None) -> dict:
             ).scalars()
         )
         try:
-            victims = sorted(conn.execute(query).all(), key=lambda r: r.victim_id)  # by id, as opened
+            victims = list(conn.execute(query).all())
+            names = _names(conn, query, ours)
         finally:
             sealed.done(keys)
-        hashes: dict[str, bytes] = {}
-        for digest, victim, reports, qualifying, hate, first, last in victims:
-            hashes[victim] = digest
+        victims.sort(key=lambda r: (names.get(bytes(r.victim_hash), sealed.GONE), bytes(r.victim_hash)))
+        for digest, reports, qualifying, hate, first, last in victims:
+            digest = bytes(digest)
             open_case = digest in open_cases
             first = first if isinstance(first, date) else date.fromisoformat(first)
             last = last if isinstance(last, date) else date.fromisoformat(last)
             row = {
-                "victim_id": victim,
+                "victim_hash": digest,  # what keeps two victims apart, whatever their ids read
+                "victim_id": names.get(digest, sealed.GONE),
                 "reports": reports,
                 "qualifying": int(qualifying or 0),
                 "first_report": first.isoformat(),
@@ -145,9 +178,9 @@ def scan(app: App, as_of: date, rules: ScanRules | None = None) -> dict:
                     {**row, "list": MEETS_THRESHOLD, "route": "statutory" if statutory else "hate"}
                 )
         # victims already told about the Case Review (`trigger signpost`), and when
-        told = duties.told(conn, {hashes[r["victim_id"]] for r in (*second, *meeting)}, as_of, ours)
+        told = duties.told(conn, {r["victim_hash"] for r in (*second, *meeting)}, as_of, ours)
     for row in (*second, *meeting):
-        day = told.get(hashes[row["victim_id"]])
+        day = told.get(row.pop("victim_hash"))
         row["told_on"] = day.isoformat() if day else None
         row["told"] = day is not None and day.isoformat() >= row["first_report"]
     return {

@@ -1,15 +1,21 @@
 """Dates the procedure counts in: calendar months "beginning with" a day, working days in England or
 Wales, and policy timescales with explicit units (`1wd`, `14d`). The one date-arithmetic module.
 
-Pure functions over plain values; nothing here opens the database.
+Pure functions over plain values; nothing here opens the database. The one file it keeps is a stored
+copy of the bank holidays (`BankHolidays`).
 """
 
 from __future__ import annotations
 
 import calendar as _cal
+import contextlib
+import hashlib
 import importlib.util
+import json
+import os
 import re
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -18,6 +24,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from letters.words import plural
+from trigger.checks import YEAR_MAX, YEAR_MIN
 
 if TYPE_CHECKING:  # the holidays package is imported only when working days are counted
     from holidays import HolidayBase
@@ -101,10 +108,136 @@ def parse_span(text: str) -> Span:
 
 
 @lru_cache(maxsize=16)
-def _bank_holidays(nation: str) -> HolidayBase:
+def _bank_holidays(nation: str) -> BankHolidays:
     if nation not in SUBDIVISIONS:
         raise ValueError(f"unknown nation {nation!r}; use england or wales")
-    return _united_kingdom()(subdiv=SUBDIVISIONS[nation])
+    return BankHolidays(nation)
+
+
+# The years a date may have (trigger.checks.YEAR_MIN to YEAR_MAX) and the longest timescale either side:
+# the years whose bank holidays are kept in the stored copy; any other year is asked of `holidays`.
+STORED_YEARS = range(YEAR_MIN - 11, YEAR_MAX + 12)
+
+
+class BankHolidays:
+    """A nation's bank holidays with their names, by year: those the `holidays` package gives for the
+    United Kingdom's subdivision. Reading them from the package costs a command that counts working
+    days about a twentieth of its CPU time (the package imports every calendar system it knows), so the days
+    of `STORED_YEARS` are computed by it once and kept in a stored copy (`_stored_copy`) named by the
+    package's version and its files, which later commands read instead."""
+
+    def __init__(self, nation: str) -> None:
+        self.nation = nation
+        self._years: dict[int, dict[date, str]] = {}
+        self._stored: dict[str, list[list[str]]] | None = None
+        self._package: HolidayBase | None = None
+
+    def __contains__(self, day: date) -> bool:
+        return day in self.of_year(day.year)
+
+    def of_year(self, year: int) -> dict[date, str]:
+        """The bank holidays of a year: day -> name."""
+        days = self._years.get(year)
+        if days is None:
+            if year in STORED_YEARS:
+                if self._stored is None:
+                    self._stored = _stored_copy(self.nation, self._from_package)
+                listed = self._stored[str(year)]
+            else:
+                listed = self._from_package(range(year, year + 1))[str(year)]
+            days = self._years[year] = {date.fromisoformat(day): name for day, name in listed}
+        return days
+
+    def _from_package(self, years: range) -> dict[str, list[list[str]]]:
+        """The days of `years` as the `holidays` package gives them: {"2026": [["2026-01-01", name]...]}."""
+        if self._package is None:
+            self._package = _united_kingdom()(subdiv=SUBDIVISIONS[self.nation])
+        for year in years:
+            _ = date(year, 1, 1) in self._package  # `holidays` fills a year when first asked about it
+        found: dict[str, list[list[str]]] = {str(year): [] for year in years}
+        for day, name in sorted(self._package.items()):
+            if day.year in years:
+                found[str(day.year)].append([day.isoformat(), name])
+        return found
+
+
+def _stored_copy(
+    nation: str, compute: Callable[[range], dict[str, list[list[str]]]]
+) -> dict[str, list[list[str]]]:
+    """The bank holidays of `STORED_YEARS` from the stored copy, or computed (`compute`) and stored.
+
+    The copy is a JSON file in the private folder Jinja keeps for this user in the system's temporary
+    folder (created 0700; refused unless this user owns it and no one else may open it), the folder the
+    letters' compiled templates are kept in. Its name carries the nation, the years and the `holidays`
+    package's version and files (their sizes and times), so another version of the package, or an
+    edited one, is asked again. A copy that cannot be read or does not hold every year is computed again;
+    where no copy can be kept, the package is asked every time, as without one."""
+    folder, name = _copy_place(nation)
+    if folder is not None:
+        try:
+            with open(os.path.join(folder, name), encoding="utf-8") as f:
+                stored = json.load(f)
+            if _holds_every_year(stored):
+                return stored
+        except (OSError, ValueError):
+            pass
+    days = compute(STORED_YEARS)
+    if folder is not None:
+        _store(folder, name, days)
+    return days
+
+
+def _holds_every_year(stored: object) -> bool:
+    """Whether a stored copy read back is one: every year of `STORED_YEARS`, each day a valid date."""
+    if not isinstance(stored, dict):
+        return False
+    for year in STORED_YEARS:
+        days = stored.get(str(year))
+        if not isinstance(days, list):
+            return False
+        for entry in days:
+            if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(v, str) for v in entry)):
+                return False
+            if date.fromisoformat(entry[0]).year != year:  # ValueError on a date that is none
+                return False
+    return True
+
+
+def _store(folder: str, name: str, days: dict[str, list[list[str]]]) -> None:
+    """Write the stored copy whole (a temporary file renamed into place), or not at all."""
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=".bank-holidays-", dir=folder)
+    except OSError:  # a read-only folder: the package is asked again next time
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(days, f)
+        os.replace(temporary, os.path.join(folder, name))
+    except OSError:  # a full or read-only disk: the package is asked again next time
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+
+
+def _copy_place(nation: str) -> tuple[str | None, str]:
+    """The private folder the stored copy is kept in (None where there is none) and the copy's name."""
+    from jinja2 import FileSystemBytecodeCache
+
+    spec = importlib.util.find_spec("holidays")
+    places = spec.submodule_search_locations if spec is not None else None
+    if not places:
+        return None, ""
+    package = Path(next(iter(places)))
+    identity = [nation, str(STORED_YEARS)]
+    try:
+        identity.append((package / "version.py").read_text(encoding="utf-8"))
+        for part in ("countries/united_kingdom.py", "holiday_base.py", "groups/christian.py"):
+            found = (package / part).stat()
+            identity.append(f"{part} {found.st_size} {found.st_mtime_ns}")
+        folder = FileSystemBytecodeCache().directory
+    except (OSError, RuntimeError):  # no such file, or no private folder to be had
+        return None, ""
+    key = hashlib.sha256("\n".join(identity).encode()).hexdigest()[:16]
+    return folder, f"trigger-bank-holidays-{nation}-{key}.json"
 
 
 def _united_kingdom() -> type[HolidayBase]:
@@ -183,7 +316,6 @@ class WorkingCalendar:
 
     def holidays_in(self, year: int) -> list[tuple[date, str]]:
         """The bank holidays (and closure days) of a year, in date order."""
-        _ = date(year, 1, 1) in self._holidays  # `holidays` fills a year when first asked about it
-        days = {d: name for d, name in self._holidays.items() if d.year == year}
+        days = dict(self._holidays.of_year(year))
         days.update({d: "Partnership closure day" for d in self.closures if d.year == year})
         return sorted(days.items())

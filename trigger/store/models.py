@@ -4,58 +4,72 @@ may move, and every change to a case is an `audit_event` row written in the same
 
 Table names avoid SQL keywords (`review_case`, never `case`). Dates that the procedure reasons about
 (received, decided, due) are `date`; moments of recording are UTC `datetime`.
+
+The tables every change to a case touches are defined here. Those only some commands use live in
+`models_complaints.py`, `models_review.py` and `models_records.py` and are built the first time a
+command names one (`from trigger.store.models import Finding` as ever): building a table costs a
+command about 4 ms of CPU (docs/architecture.md#speed). `metadata` builds them all.
 """
 
 # No `from __future__ import annotations` here: pydantic would then evaluate every field's annotation
 # from its string, a cost each write command pays at start-up (docs/architecture.md#speed).
-from datetime import UTC, date, datetime
-from typing import Protocol
+import importlib
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 from pydantic import NaiveDatetime
 from sqlalchemy import Column, Index, Integer, LargeBinary, MetaData, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
-from sqlmodel.main import SQLModelConfig
+from sqlmodel import Field
 
-from trigger.store.sealed import Sealed, SealedBytes
+from trigger.store.sealed import Sealed
+from trigger.store.table_base import METADATA, TableBase, row_id, utcnow
 
-# Named constraints so that Alembic batch migrations on SQLite can alter them (it cannot drop an unnamed one).
-SQLModel.metadata.naming_convention = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
+__all__ = ["row_id", "utcnow"]  # re-exported: every use-case takes them from here
+
+if TYPE_CHECKING:  # built on first use (`__getattr__`); named here for the type checker
+    from trigger.store.models_complaints import Incident, PartnerNotification  # noqa: F401
+    from trigger.store.models_records import (  # noqa: F401
+        ApplicantLink,
+        Consultation,
+        Correction,
+        LetterCopy,
+        Signposting,
+    )
+    from trigger.store.models_review import EvidenceRequest, Finding, HoursEntry, Recommendation  # noqa: F401
+
+    metadata: MetaData
+
+# the tables built on first use, and the module each is in
+_ELSEWHERE = {
+    "PartnerNotification": "models_complaints",
+    "Incident": "models_complaints",
+    "EvidenceRequest": "models_review",
+    "HoursEntry": "models_review",
+    "Finding": "models_review",
+    "Recommendation": "models_review",
+    "LetterCopy": "models_records",
+    "Correction": "models_records",
+    "Consultation": "models_records",
+    "Signposting": "models_records",
+    "ApplicantLink": "models_records",
 }
-metadata: MetaData = SQLModel.metadata
 
 
-class _Table(SQLModel):
-    """The base of every table. Each builds its pydantic validator only when something validates
-    through it, which the tables never do (the use-cases check their input): building 29 validators
-    would cost every write command a sixth of its start-up (docs/architecture.md#speed)."""
-
-    model_config = SQLModelConfig(defer_build=True)
-
-
-class _Row(Protocol):
-    @property
-    def id(self) -> int | None: ...
-
-
-def row_id(row: _Row) -> int:
-    """The id of a stored row. The database gives a row its id when it is flushed, so a row read back or
-    flushed always has one; None here is a row used before its flush, a mistake in the code."""
-    if row.id is None:
-        raise RuntimeError(f"a {type(row).__name__} row has no id until it is flushed")
-    return row.id
+def __getattr__(name: str) -> Any:
+    """A table of `_ELSEWHERE`, built when first named; `metadata`, with every table built."""
+    if name == "metadata":
+        for every in dict.fromkeys(_ELSEWHERE.values()):
+            importlib.import_module(f"trigger.store.{every}")
+        return METADATA
+    module = _ELSEWHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    table = getattr(importlib.import_module(f"trigger.store.{module}"), name)
+    globals()[name] = table
+    return table
 
 
-def utcnow() -> datetime:
-    """Moments of recording are timezone-aware UTC (sqlmodel refuses naive datetimes)."""
-    return datetime.now(UTC)
-
-
-class Setting(_Table, table=True):
+class Setting(TableBase, table=True):
     """Key/value settings of the whole database (e.g. the morning digest's record); what belongs to a
     partnership (its policy, its manager) is on its `partnership` row."""
 
@@ -63,7 +77,7 @@ class Setting(_Table, table=True):
     value: str = Field(default="")
 
 
-class Partnership(_Table, table=True):
+class Partnership(TableBase, table=True):
     """A Community Safety Partnership: its own policy, reference series, agencies, officers, manager and
     cases. A database made by `trigger init` holds one; a county holds several
     (docs/architecture.md#partnerships-people-and-roles)."""
@@ -86,7 +100,7 @@ class Partnership(_Table, table=True):
     signatory_role: str | None = None
 
 
-class AppUser(_Table, table=True):
+class AppUser(TableBase, table=True):
     """A registered person: their login (the database login on PostgreSQL), role and partnership. With
     nobody registered, the database trusts whoever runs a command."""
 
@@ -102,7 +116,7 @@ class AppUser(_Table, table=True):
     disabled_reason: str | None = None
 
 
-class Agency(_Table, table=True):
+class Agency(TableBase, table=True):
     """A relevant body (s.105) or other partner of one partnership: council, police, health, housing,
     other. Codes are unique within the partnership."""
 
@@ -115,7 +129,7 @@ class Agency(_Table, table=True):
     partnership_id: int = Field(foreign_key="partnership.id", index=True)
 
 
-class CaseSequence(_Table, table=True):
+class CaseSequence(TableBase, table=True):
     """The last reference number a partnership handed out in a year (CT-YYYY-NNNN); one locked row per
     partnership and year."""
 
@@ -130,11 +144,11 @@ class CaseSequence(_Table, table=True):
 _case_version = Column("version", Integer, nullable=False)
 
 
-class ReviewCase(_Table, table=True):
+class ReviewCase(TableBase, table=True):
     """One application for an ASB case review."""
 
     __tablename__ = "review_case"
-    __mapper_args__ = {"version_id_col": _case_version}
+    __mapper_args__ = {"version_id_col": _case_version}  # noqa: RUF012
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=24, unique=True, index=True)
@@ -191,44 +205,7 @@ class ReviewCase(_Table, table=True):
     partnership_id: int = Field(foreign_key="partnership.id", index=True)
 
 
-class PartnerNotification(_Table, table=True):
-    """s.104(3): every application is passed on to all the relevant bodies; when each was told."""
-
-    __tablename__ = "partner_notification"
-    id: int | None = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="review_case.id", index=True)
-    agency_id: int = Field(foreign_key="agency.id")
-    notified_on: date
-    # how it was passed on: "email" (sent by the engine) or "recorded" (`trigger share`: told another
-    # way); empty on notices the engine wrote at activation before it sent or recorded anything
-    method: str | None = Field(default=None, max_length=16)
-
-
-class Incident(_Table, table=True):
-    """A complaint (report) of anti-social behaviour made to one agency. Recorded against a case, or
-    imported from a case system's log with the victim's id there (`victim_ref`)."""
-
-    __table_args__ = (UniqueConstraint("agency_id", "agency_ref"),)
-    id: int | None = Field(default=None, primary_key=True)
-    case_id: int | None = Field(default=None, foreign_key="review_case.id", index=True)
-    victim_ref: str | None = Field(default=None, sa_type=Sealed)  # imported: under its month's log key
-    victim_hash: bytes | None = Field(default=None, sa_type=LargeBinary, index=True)  # what the scan groups
-    occurred: date
-    reported: date = Field(index=True)  # the proactive scan reads a six-month window of reports
-    agency_id: int = Field(foreign_key="agency.id")
-    agency_ref: str | None = None
-    hate: str | None = None  # empty or a strand: race, religion, sexual_orientation, disability, transgender
-    category: str | None = None
-    location: str | None = Field(default=None, sa_type=Sealed)
-    description: str | None = Field(default=None, sa_type=Sealed)
-    complainant: str | None = Field(default=None, sa_type=Sealed)  # who complained, for the community route
-    same_as_id: int | None = Field(default=None, foreign_key="incident.id")
-    voided_on: date | None = None  # recorded in error: kept, excluded from every count
-    void_reason: str | None = None
-    partnership_id: int = Field(foreign_key="partnership.id", index=True)  # imports carry it too
-
-
-class ThresholdDecision(_Table, table=True):
+class ThresholdDecision(TableBase, table=True):
     """A threshold decision (s.104(4)/(5)) and the explanation it was based on."""
 
     __tablename__ = "threshold_decision"
@@ -243,36 +220,7 @@ class ThresholdDecision(_Table, table=True):
     actor: str
 
 
-class EvidenceRequest(_Table, table=True):
-    """A request to an agency for what it holds (Sch 4 para 7), and its answer."""
-
-    __tablename__ = "evidence_request"
-    id: int | None = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="review_case.id", index=True)
-    agency_id: int = Field(foreign_key="agency.id")
-    requested: date | None = None
-    due: date | None = None
-    answered: date | None = None
-    not_held: bool = False  # "no data held" is a finding in its own right
-    note: str | None = Field(default=None, sa_type=Sealed)
-
-
-class HoursEntry(_Table, table=True):
-    """Review hours logged by a person of an agency."""
-
-    __tablename__ = "hours_entry"
-    id: int | None = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="review_case.id", index=True)
-    agency_id: int = Field(foreign_key="agency.id")
-    person: str
-    hours: float
-    worked_on: date
-    note: str | None = Field(default=None, sa_type=Sealed)
-    voided_on: date | None = None  # logged in error: kept, excluded from every total
-    void_reason: str | None = None
-
-
-class Meeting(_Table, table=True):
+class Meeting(TableBase, table=True):
     """The review meeting: scheduled, then held."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -289,36 +237,15 @@ class Meeting(_Table, table=True):
     reply_by: date | None = None
 
 
-class Finding(_Table, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="review_case.id", index=True)
-    category: str = Field(max_length=32)
-    text: str | None = Field(default=None, sa_type=Sealed)
-    recorded_on: date
-
-
-class Recommendation(_Table, table=True):
-    """A recommendation to a body, which must have regard to it (s.104)."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="review_case.id", index=True)
-    agency_id: int = Field(foreign_key="agency.id")
-    text: str = Field(sa_type=Sealed)
-    recorded_on: date
-    response: str | None = None  # accepted, declined
-    response_reason: str | None = Field(default=None, sa_type=Sealed)
-    responded_on: date | None = None
-
-
 _action_version = Column("version", Integer, nullable=False)
 
 
-class Action(_Table, table=True):
+class Action(TableBase, table=True):
     """A row of the action plan, in the partnership's own columns (those of the LLR partnerships' plans).
     Its own version (optimistic lock): two people updating one action at once are told."""
 
     __table_args__ = (UniqueConstraint("case_id", "number"),)
-    __mapper_args__ = {"version_id_col": _action_version}
+    __mapper_args__ = {"version_id_col": _action_version}  # noqa: RUF012
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="review_case.id", index=True)
     number: int  # 1, 2, 3 within the case
@@ -335,7 +262,7 @@ class Action(_Table, table=True):
     version: int | None = Field(default=None, sa_column=_action_version)
 
 
-class Appeal(_Table, table=True):
+class Appeal(TableBase, table=True):
     """An appeal against a threshold decision or an outcome (Sch 4 para 3)."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -351,7 +278,7 @@ class Appeal(_Table, table=True):
     reason: str | None = Field(default=None, sa_type=Sealed)
 
 
-class Letter(_Table, table=True):
+class Letter(TableBase, table=True):
     """The register of letters issued: kind, date, recipient and the sha256 of the bytes sent (kept in
     `letter_copy`)."""
 
@@ -367,7 +294,7 @@ class Letter(_Table, table=True):
     edited: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
 
 
-class LetterDelivery(_Table, table=True):
+class LetterDelivery(TableBase, table=True):
     """A letter sent by e-mail from the engine (`letter --send`): to whom, when, and the message id."""
 
     __tablename__ = "letter_delivery"
@@ -381,18 +308,7 @@ class LetterDelivery(_Table, table=True):
     outbox_file: str | None = Field(default=None, max_length=160)
 
 
-class LetterCopy(_Table, table=True):
-    """The exact bytes of an issued letter (or bundle), beside its register row so that reading the
-    register never loads them; `trigger letter REF --issued N` gives them back."""
-
-    __tablename__ = "letter_copy"
-    letter_id: int = Field(
-        foreign_key="letter.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
-    )
-    content: bytes = Field(sa_column=Column("content", SealedBytes, nullable=False))
-
-
-class Deadline(_Table, table=True):
+class Deadline(TableBase, table=True):
     """A time limit a case is held to, computed from its policy; never silently dropped."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -407,7 +323,7 @@ class Deadline(_Table, table=True):
     missed: bool = False  # its stage ended after it fell due, without it being done
 
 
-class Reminder(_Table, table=True):
+class Reminder(TableBase, table=True):
     """A deadline's reminder: claimed, sent, marked (docs/architecture.md#deadlines-and-reminders)."""
 
     # (status, send_on): a sweep reads only the pending reminders falling due, whatever the cases held
@@ -439,7 +355,7 @@ class Reminder(_Table, table=True):
     outbox_file: str | None = Field(default=None, max_length=160)  # sent to the outbox folder, as this file
 
 
-class AuditHead(_Table, table=True):
+class AuditHead(TableBase, table=True):
     """One row: the newest event's hash. Updated first in every writing transaction, so that
     writers append to the chain one at a time on SQLite and PostgreSQL alike."""
 
@@ -449,7 +365,7 @@ class AuditHead(_Table, table=True):
     last_hash: str = ""
 
 
-class AuditEvent(_Table, table=True):
+class AuditEvent(TableBase, table=True):
     """The append-only, hash-chained log of every change. Nothing updates or deletes a row."""
 
     __tablename__ = "audit_event"
@@ -470,7 +386,7 @@ class AuditEvent(_Table, table=True):
     partnership_id: int | None = Field(default=None, foreign_key="partnership.id", index=True)
 
 
-class CaseKey(_Table, table=True):
+class CaseKey(TableBase, table=True):
     """The key that seals the free text of a case's audit events (docs/operations.md#erasure):
     `purge` deletes the row, and with it every reason and detail those events hold, while the chain
     still verifies over the ciphertext."""
@@ -482,7 +398,7 @@ class CaseKey(_Table, table=True):
     key: bytes = Field(sa_column=Column("key", LargeBinary, nullable=False))
 
 
-class LogKey(_Table, table=True):
+class LogKey(TableBase, table=True):
     """The key that seals the rows of partners' logs (`trigger import`) reported in one month
     (docs/operations.md#erasure): `purge` deletes the keys of the months whose rows it deletes."""
 
@@ -494,7 +410,7 @@ class LogKey(_Table, table=True):
     key: bytes = Field(sa_column=Column("key", LargeBinary, nullable=False))
 
 
-class MatchKey(_Table, table=True):
+class MatchKey(TableBase, table=True):
     """The key of a partnership's keyed hashes of victims' ids (`victim_hash`: HMAC-SHA256), which the
     scan and the duty to signpost match on (docs/operations.md#erasure): made on first need, kept
     while the partnership keeps any record of a victim."""
@@ -506,7 +422,7 @@ class MatchKey(_Table, table=True):
     key: bytes = Field(sa_column=Column("key", LargeBinary, nullable=False))
 
 
-class PolicySnapshot(_Table, table=True):
+class PolicySnapshot(TableBase, table=True):
     """The text of each policy version a case started under, so that editing or upgrading a policy
     file never silently changes a live case (docs/architecture.md#policies)."""
 
@@ -519,68 +435,7 @@ class PolicySnapshot(_Table, table=True):
     stored_at: datetime = Field(default_factory=utcnow)
 
 
-class Correction(_Table, table=True):
-    """One corrected value: what it was, what it became, why, who and when. The audit event of the
-    correction names the fields and this row's id only, so that personal values stay here, with the
-    case, and are purged with it (docs/architecture.md#corrections)."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    case_id: int | None = Field(default=None, foreign_key="review_case.id", index=True)
-    subject: str = Field(max_length=16)  # case, incident, hours, agency, assignment
-    subject_id: int | None = None  # the incident, hours entry or agency corrected
-    field: str = Field(max_length=32)
-    old_value: str | None = Field(default=None, sa_type=Sealed)
-    new_value: str | None = Field(default=None, sa_type=Sealed)
-    reason: str | None = Field(default=None, sa_type=Sealed)
-    corrected_on: date  # the --on day
-    actor: str
-    created_at: datetime = Field(default_factory=utcnow)
-    audit_seq: int | None = None  # the audit event that recorded it (its place in the case's history)
-
-
-class Consultation(_Table, table=True):
-    """The victim consulted on the draft action plan before the outcome (2025 guidance)."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="review_case.id", index=True)
-    consulted_on: date
-    response: str = Field(sa_type=Sealed)
-    actor: str
-    created_at: datetime = Field(default_factory=utcnow)
-
-
-class Signposting(_Table, table=True):
-    """A victim who made a second report within six months, told about the Case Review (2025 guidance);
-    by the victim's id in the partners' case system, as the scan lists them."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    # no case's: sealed under the partnership's log key for the month it was told (`log_key`), which
-    # the purge of that month deletes with the record
-    victim_ref: str = Field(sa_type=Sealed)
-    victim_hash: bytes | None = Field(default=None, sa_type=LargeBinary, index=True)  # as the incidents'
-    told_on: date
-    how: str = Field(sa_type=Sealed)
-    actor: str
-    created_at: datetime = Field(default_factory=utcnow)
-    partnership_id: int = Field(foreign_key="partnership.id", index=True)
-
-
-class ApplicantLink(_Table, table=True):
-    """The applicant's private link to their case page at the online door (`trigger web link`): only the
-    sha256 of its random token is kept, never the token; a link stops working when revoked, or once the
-    case has been closed or withdrawn for the policy's `[web] link_expires_after`."""
-
-    __tablename__ = "applicant_link"
-    id: int | None = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="review_case.id", index=True)
-    token_hash: str = Field(max_length=64, unique=True)
-    issued_on: date
-    issued_for: str = Field(max_length=32)  # what gave it: trigger web link, a letter, the online door
-    created_at: datetime = Field(default_factory=utcnow)
-    revoked_on: date | None = None
-
-
-class ApplicantNotice(_Table, table=True):
+class ApplicantNotice(TableBase, table=True):
     """A message to the applicant that their case changed (its stage moved, a letter was issued) and
     to look at their case page, sent once by the reminder sweep as a reminder is; it carries no
     personal details (docs/operations.md#telling-the-applicant). Made in the transaction of the change,

@@ -397,6 +397,35 @@ def _log_scope(row: Any) -> tuple[int, str] | None:
     return row.partnership_id, str(day)[:7]
 
 
+def _corrected(session: Session, row: Any) -> Any:
+    """The imported row a correction of no case corrects, as this change leaves it: the correction is
+    sealed under that row's log key (its month), to go with it (docs/architecture.md#corrections)."""
+    if row.__tablename__ != "correction" or row.subject != "incident" or row.subject_id is None:
+        return None
+    held: Any
+    for held in session.identity_map.values():
+        if getattr(held, "__tablename__", None) == "incident" and held.id == row.subject_id:
+            return held
+    return None
+
+
+def _moved_month(row: Any, state: Any, fields: tuple[str, ...], changed: list[str]) -> list[str]:
+    """A row of no case whose month changed (a corrected report date): its other sealed values, opened
+    when read, to seal again under the new month's log key, so that the purge of the old month does not
+    erase a row it keeps (docs/operations.md#erasure). A value that did not open stays as stored."""
+    month_of = _MONTH_OF.get(row.__tablename__)
+    if month_of is None or state.pending or state.transient or getattr(row, "case_id", None) is not None:
+        return []
+    was = state.attrs[month_of].history.deleted
+    if not was or str(was[0])[:7] == str(getattr(row, month_of))[:7]:
+        return []
+    return [
+        f
+        for f in fields
+        if f not in changed and _plain(state.dict.get(f)) and state.dict.get(f) not in (GONE, ALTERED)
+    ]
+
+
 def _hash_changes(ring: Keyring, row: Any, state: Any, fields: tuple[str, ...]) -> None:
     """Set the keyed hash beside each hashed field written (None beside no value), before it is sealed."""
     for field, hashed in HASHED.items():
@@ -430,6 +459,7 @@ def _seal_changes(session: Session, _context: object, _instances: object) -> Non
             if _plain(state.dict.get(f))
             and (state.pending or state.transient or state.attrs[f].history.has_changes())
         ]
+        changed += _moved_month(row, state, fields, changed)
         if not changed:
             continue
         if row.__tablename__ == "review_case":
@@ -440,7 +470,7 @@ def _seal_changes(session: Session, _context: object, _instances: object) -> Non
             case_id = row.id
         else:
             case_id = _case_of(session, row)
-        scope = _log_scope(row) if case_id is None else None
+        scope = _log_scope(_corrected(session, row) or row) if case_id is None else None
         if case_id is None and scope is None:
             continue
         for f in changed:

@@ -1,15 +1,12 @@
 """Alembic environment: run against the connection `trigger.store.db` hands over (never a config file URL).
 
 Batch mode ("move and copy") is rendered for SQLite, which lacks most ALTER TABLE; the metadata's
-naming convention (models.py) gives every constraint the name a batch migration needs.
+naming convention (table_base.py) gives every constraint the name a batch migration needs.
 """
 
 from alembic import context
-from sqlmodel import SQLModel
 
-import trigger.store.models  # noqa: F401  (the tables register on import)
-
-target_metadata = SQLModel.metadata
+from trigger.store.models import metadata as target_metadata  # every table, built
 
 
 def include_name(name, type_, parent_names):

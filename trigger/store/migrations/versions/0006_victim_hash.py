@@ -13,12 +13,17 @@ sealed under its case's key. This seals the values written before, in place, in 
 `trigger.store.sealed`, written out here so that this migration does the same whatever the code
 becomes. Purged cases hold no id and are left as they are.
 
-Downgrade opens the values again, with the keys still there, and drops the hashes and their key.
+A value whose key is gone was erased by a purge (a row kept after its month's key went, left so by an
+earlier version): it cannot be opened or hashed. Upgrade hashes every sealed id it can open, clears the
+ids it cannot (as the purge clears them) and says how many; downgrade writes what the purge writes for
+each such value. Downgrade opens the values again, with the keys still there, and drops the hashes and
+their key.
 """
 
 import base64
 import hmac
 import os
+import sys
 from typing import Sequence, Union
 
 import sqlalchemy as sa
@@ -32,6 +37,7 @@ depends_on: Union[str, Sequence[str], None] = None
 PREFIX = "sealed:"
 HASHED = ("incident", "review_case", "signposting")  # the tables with a victim's id
 CHUNK = 5000
+PURGED = "[purged]"  # what the purge writes in a text it blanks (trigger.cases.retention)
 
 
 def _aead(key: bytes):
@@ -80,8 +86,8 @@ class _Keys:
         return f"{PREFIX}{scope}:{base64.b64encode(nonce + data).decode('ascii')}"
 
     def open(self, value):
-        """A sealed value opened (case or log scope); the value as it is when it is not sealed or its key
-        is gone."""
+        """A sealed value opened (case or log scope); the value as it is when it is not sealed; None when
+        its key is gone (erased by a purge)."""
         if value is None or not value.startswith((PREFIX + "c", PREFIX + "m")):
             return value
         scope, _, body = value[len(PREFIX):].partition(":")
@@ -91,7 +97,7 @@ class _Keys:
         else:
             key, bound = self.case.get(int(scope[1:])), f"case {scope[1:]}".encode()
         if key is None:
-            return value
+            return None
         data = base64.b64decode(body)
         return self._aead(scope, key).decrypt(data[:12], data[12:], bound).decode()
 
@@ -112,6 +118,25 @@ def _update(conn, table: str, rows: list[dict]) -> None:
         chunk = rows[i : i + CHUNK]
         sets = ", ".join(f"{c} = :{c}" for c in chunk[0] if c != "row_id")
         conn.execute(sa.text(f"UPDATE {table} SET {sets} WHERE id = :row_id"), chunk)
+
+
+def _hashed(keys: _Keys, pid: int, ref: str, seal) -> tuple[dict, int]:
+    """A victim's id sealed (when plain) beside its hash; an id sealed already is hashed as it opens,
+    and cleared, as the purge clears it, when its key is gone: (the values, 1 if cleared)."""
+    if _plain(ref):
+        return {"victim_ref": seal(ref), "victim_hash": keys.digest(pid, ref)}, 0
+    opened = keys.open(ref)
+    if opened is None:
+        return {"victim_ref": None, "victim_hash": None}, 1
+    return {"victim_ref": ref, "victim_hash": keys.digest(pid, opened)}, 0
+
+
+def _opened(keys: _Keys, value, erased):
+    """A value opened for the schema before sealing; what the purge writes for it when its key is gone."""
+    if _plain(value) or value is None:
+        return value
+    opened = keys.open(value)
+    return erased if opened is None else opened
 
 
 def _guard(conn, enable: bool) -> None:
@@ -135,28 +160,46 @@ def upgrade() -> None:
     cases = conn.execute(
         sa.text("SELECT id, partnership_id, victim_ref FROM review_case WHERE victim_ref IS NOT NULL AND NOT purged")
     ).all()
-    _update(conn, "review_case", [
-        {"row_id": cid, "victim_ref": keys.seal_case(cid, ref), "victim_hash": keys.digest(pid, ref)}
-        for cid, pid, ref in cases if _plain(ref)
-    ])  # fmt: skip
+    gone = 0
+    batch: list[dict] = []
+    for cid, pid, ref in cases:
+        found, erased = _hashed(keys, pid, ref, lambda v, cid=cid: keys.seal_case(cid, v))
+        batch.append({"row_id": cid, **found})
+        gone += erased
+    _update(conn, "review_case", batch)
     incidents = conn.execute(
         sa.text("SELECT id, partnership_id, case_id, reported, victim_ref FROM incident WHERE victim_ref IS NOT NULL")
     ).all()
-    batch: list[dict] = []
+    batch = []
     for row_id, pid, case_id, reported, ref in incidents:
-        if not _plain(ref):
-            continue
-        sealed = keys.seal_case(case_id, ref) if case_id is not None else keys.seal_log(pid, reported, ref)
-        batch.append({"row_id": row_id, "victim_ref": sealed, "victim_hash": keys.digest(pid, ref)})
+        def seal(value: str, pid=pid, case_id=case_id, reported=reported) -> str:
+            return keys.seal_case(case_id, value) if case_id is not None else keys.seal_log(pid, reported, value)
+
+        found, erased = _hashed(keys, pid, ref, seal)
+        batch.append({"row_id": row_id, **found})
+        gone += erased
     _update(conn, "incident", batch)
     told = conn.execute(sa.text("SELECT id, partnership_id, told_on, victim_ref, how FROM signposting")).all()
     _guard(conn, enable=False)
-    _update(conn, "signposting", [
-        {"row_id": row_id, "victim_ref": keys.seal_log(pid, on, ref), "how": keys.seal_log(pid, on, how),
-         "victim_hash": keys.digest(pid, ref)}
-        for row_id, pid, on, ref, how in told if _plain(ref)
-    ])  # fmt: skip
+    signs, unopened = [], 0
+    for row_id, pid, on, ref, how in told:
+        opened = ref if _plain(ref) else keys.open(ref)
+        if opened is None:
+            unopened += 1  # the record stays (append-only), unmatched
+            continue
+        signs.append({
+            "row_id": row_id, "victim_hash": keys.digest(pid, opened),
+            "victim_ref": keys.seal_log(pid, on, ref) if _plain(ref) else ref,
+            "how": keys.seal_log(pid, on, how) if _plain(how) else how,
+        })  # fmt: skip
+    _update(conn, "signposting", signs)
     _guard(conn, enable=True)
+    if gone or unopened:
+        sys.stderr.write(
+            f"0006: {gone + unopened} victim id(s) sealed under a key that is gone (erased by a purge) cannot "
+            f"be matched: {gone} cleared on cases and complaints, {unopened} signposting record(s) left "
+            "without a hash\n"
+        )
     appeals = conn.execute(
         sa.text("SELECT a.id, a.case_id, a.grounds FROM appeal a JOIN review_case c ON c.id = a.case_id WHERE NOT c.purged")
     ).all()
@@ -175,16 +218,16 @@ def downgrade() -> None:
     keys = _Keys(conn)
     for table in ("review_case", "incident"):
         rows = conn.execute(sa.text(f"SELECT id, victim_ref FROM {table} WHERE victim_ref IS NOT NULL")).all()
-        _update(conn, table, [{"row_id": i, "victim_ref": keys.open(v)} for i, v in rows if not _plain(v)])
+        _update(conn, table, [{"row_id": i, "victim_ref": _opened(keys, v, None)} for i, v in rows if not _plain(v)])
     told = conn.execute(sa.text("SELECT id, victim_ref, how FROM signposting")).all()
     _guard(conn, enable=False)
     _update(conn, "signposting", [
-        {"row_id": i, "victim_ref": keys.open(ref), "how": keys.open(how)}
+        {"row_id": i, "victim_ref": _opened(keys, ref, PURGED), "how": _opened(keys, how, PURGED)}
         for i, ref, how in told if not (_plain(ref) and _plain(how))
     ])  # fmt: skip
     _guard(conn, enable=True)
     appeals = conn.execute(sa.text("SELECT id, grounds FROM appeal")).all()
-    _update(conn, "appeal", [{"row_id": i, "grounds": keys.open(g)} for i, g in appeals if not _plain(g)])
+    _update(conn, "appeal", [{"row_id": i, "grounds": _opened(keys, g, PURGED)} for i, g in appeals if not _plain(g)])
     for table in HASHED:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(batch_op.f(f"ix_{table}_victim_hash"))

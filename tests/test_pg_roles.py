@@ -780,7 +780,8 @@ def test_under_db_grant_every_role_works_with_a_key_store(server, tmp_path):
              "--partnership", "A")  # fmt: skip
         c.ok("owner", "user", "add", c.login["clerk_a"], "--name", "Cleo Clerk", "--role", "clerk",
              "--partnership", "A")  # fmt: skip
-        olive = ("--applicant", "Olive Keyed", "--received", "2018-01-02", "--channel", "phone")
+        olive = ("--applicant", "Olive Keyed", "--received", "2018-01-02", "--channel", "phone",
+                 "--victim-ref", "V-OLIVE-77")  # fmt: skip
         old = json.loads(
             c.ok("clerk_a", "activate", *olive, "--statement", "x", "--on", "2018-01-02", "--json").stdout
         )
@@ -792,6 +793,8 @@ def test_under_db_grant_every_role_works_with_a_key_store(server, tmp_path):
         assert moved.exit_code == 0, moved.stderr
         assert "Moved 1 case key" in moved.stdout
         assert c.sql("owner", "SELECT count(*) FROM case_key")[0][0] == 0
+        # the partnership's key of the victims' hashes went with it, past its guard against deletion
+        assert c.sql("owner", "SELECT count(*) FROM match_key")[0][0] == 0
         new = json.loads(
             c.cli(
                 "clerk_a",
@@ -817,6 +820,7 @@ def test_under_db_grant_every_role_works_with_a_key_store(server, tmp_path):
         held = sqlite3.connect(keys / "trigger-keys.db")
         try:
             assert held.execute("SELECT count(*) FROM case_key").fetchone()[0] == 1  # the live case's only
+            assert held.execute("SELECT count(*) FROM match_key").fetchone()[0] == 1
         finally:
             held.close()
         assert c.sql("owner", "SELECT count(*) FROM case_key")[0][0] == 0

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import gc
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -605,14 +606,66 @@ def db_grant(c, prefix):
 
 @cli.command()
 @click.argument("file")
+@click.option(
+    "--keys",
+    is_flag=True,
+    help="Copy the key store (TRIGGER_KEYSTORE) to FILE instead; keep these copies for days, not months.",
+)
 @force_option
 @pass_ctx
-def backup(c, file, force):
-    """Copy the SQLite database to FILE while others may be using it (PostgreSQL: use pg_dump)."""
+def backup(c, file, keys, force):
+    """Copy the SQLite database to FILE while others may be using it (PostgreSQL: use pg_dump). With a
+    key store set, the database's copy holds no key, and `--keys` copies the key store (its copies
+    decide when a purge is final in every backup: docs/operations.md#the-key-store)."""
     from trigger.access import partnership
 
-    size = partnership.backup(c.app, file, force=force)
-    click.echo(f"Backed up {c.app.url} to {file} ({size:,} bytes). Restore: stop trigger, copy it back.")
+    size = partnership.backup(c.app, file, force=force, keys=keys)
+    what = "the key store" if keys else c.app.url
+    click.echo(f"Backed up {what} to {file} ({size:,} bytes). Restore: stop trigger, copy it back.")
+
+
+@cli.group("keys")
+def keys_group():
+    """The keys that seal personal data: in the database, or in a key store of their own
+    (TRIGGER_KEYSTORE), so that backups of the database never hold them."""
+
+
+@keys_group.command("move")
+@click.option("--to-database", is_flag=True, help="Move them back from the key store into the database.")
+@pass_ctx
+def keys_move(c, to_database):
+    """Move every key from the database to the key store TRIGGER_KEYSTORE names (copied, read back and
+    compared, and only then deleted from the database), or back with --to-database. Safe to rerun,
+    after an interruption too; recorded in the audit log. On PostgreSQL, run it as the tables' owner.
+
+    \b
+        TRIGGER_KEYSTORE=sqlite:////srv/keys/trigger-keys.db trigger keys move
+    """
+    from trigger.cases import keys
+
+    done = keys.move(c.app, to_database=to_database)
+    moved = keystore_counts(done.moved)
+    if to_database:
+        click.echo(f"Moved {moved} from {done.where} back to the database; none is left in the key store.")
+        if done.dropped:
+            click.echo(
+                f"Deleted from the key store {done.dropped} keys of no case (or of a purged one): "
+                "left by changes that did not commit.",
+                err=True,
+            )
+    else:
+        click.echo(
+            f"Moved {moved} to {done.where} (read back and compared); none is left in the database. "
+            "Its backups taken before now still hold them until they expire."
+        )
+    for warning in done.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+
+
+def keystore_counts(moved: dict) -> str:
+    from trigger.store import keystore
+
+    return keystore.counts(moved)
 
 
 @cli.group("partnership")
@@ -2487,6 +2540,8 @@ def demo_(keep):
     from trigger.store import app
 
     folder = Path(tempfile.mkdtemp(prefix="trigger-demo-"))
+    # the fictional cases keep their keys in the throw-away database, never in the real key store
+    os.environ.pop("TRIGGER_KEYSTORE", None)
     demo_app = app.App(f"sqlite:///{folder / 'demo.db'}", actor="demo-manager")
     collect_garbage_from_here()
     try:

@@ -332,6 +332,7 @@ TABLE = [
     (("partnership", "add", "C", "--name", "C", "--policy", "llr"), SETUP),
     (("partnership", "update", "A", "--web", "www.a.gov.uk", "--reason", "new site"), SETUP),
     (("backup", "{tmp}/backup.db", "--force"), SETUP),
+    (("keys", "move"), SETUP),  # refused before it looks for TRIGGER_KEYSTORE
     (("user", "add", "newbie", "--name", "New Person", "--role", "viewer", "--partnership", "A"), USERS),
     (("user", "disable", "spare", "--reason", "left the council"), USERS),
     (("user", "list"), PEOPLE),

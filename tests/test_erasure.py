@@ -9,17 +9,15 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
-import subprocess
 from datetime import date
 from email import message_from_bytes
 from email import policy as email_policy
 from pathlib import Path
 
 import pytest
-import sqlalchemy
 
 from tests.support.databases import ON_POSTGRES, sqlite_only
-from tests.support.sql import raw_sql, read_column
+from tests.support.sql import pg_dump, raw_sql, read_column, wal_readable, wal_since
 
 # words that occur nowhere else, so that a byte found is one of the case's
 NAME = "Quenbury Zaltwhistle"
@@ -307,14 +305,6 @@ def test_text_recorded_after_a_purge_reads_and_the_purged_text_stays_erased(db):
     assert "intact" in db("audit", "verify").stdout
 
 
-def _wal_since(lsn: str) -> bytes:
-    """The bytes of the server's WAL from `lsn` on (this test's, and whatever was written since)."""
-    (folder,) = raw_sql("SELECT current_setting('data_directory') || '/pg_wal'")[0]
-    first, offset = raw_sql("SELECT file_name, file_offset FROM pg_walfile_name_offset(:l)", l=lsn)[0]
-    names = sorted(p for p in Path(folder).iterdir() if len(p.name) == 24 and p.name[8:] >= first[8:])
-    return b"".join(p.read_bytes()[offset if p.name == first else 0 :] for p in names)
-
-
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs TRIGGER_TEST_DB (PostgreSQL's WAL and pg_dump)")
 @pytest.mark.slow
 def test_on_postgresql_no_marker_is_in_the_wal_or_in_a_dump_taken_before_the_purge(db, tmp_path, outbox):
@@ -322,11 +312,9 @@ def test_on_postgresql_no_marker_is_in_the_wal_or_in_a_dump_taken_before_the_pur
     only ever held the case's values sealed: none of the markers is in them, in any encoding, before
     or after the purge, while the engine showed them all until the purge. The markers are this run's
     own, so that a page image of an earlier test's rows cannot stand in for them."""
-    if not raw_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0][0]:
-        pytest.skip("reading the server's WAL needs a superuser")
-    (folder,) = raw_sql("SELECT current_setting('data_directory') || '/pg_wal'")[0]
-    if not os.access(folder, os.R_OK):
-        pytest.skip(f"the server's WAL ({folder}) is not readable on this machine")
+    why_not = wal_readable()
+    if why_not:
+        pytest.skip(why_not)
     run = secrets.token_hex(3)
     name, address, street = f"Quenbury Zalt{run}", f"4 Vexmoor{run} Lane", f"9 Prundle{run} Close"
     statement, reason, email = f"Yorvald{run} cannot sleep", f"Ermintrude{run} moved", f"q{run}@zalt.example"
@@ -359,23 +347,17 @@ def test_on_postgresql_no_marker_is_in_the_wal_or_in_a_dump_taken_before_the_pur
     assert [a["grounds"] for a in db.json("show", ref)["appeals"]] == [grounds]
     listed = {r["victim_id"]: r["told_on"] for r in db.json("scan", "--as-of", "2018-06-30")["second_report"]}
     assert listed == {victim: None, imported: "2018-03-20"}
-    (schema,) = raw_sql("SELECT current_schema()")[0]
-    url = sqlalchemy.engine.make_url(os.environ["TRIGGER_DB"])
     dump = tmp_path / "before-purge.sql"
-    server = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
-    subprocess.run(
-        ["pg_dump", *server, "-d", url.database or "postgres", "-n", schema, "-f", str(dump)],
-        check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
+    pg_dump(dump)
     assert "sealed:c" in dump.read_text() and _found(dump.read_bytes(), markers) == []
     raw_sql("CHECKPOINT")
-    wal = _wal_since(lsn)
+    wal = wal_since(lsn)
     assert ref.encode() in wal and _found(wal, markers) == []  # the case's row is there, sealed
 
     result = db("purge", "--closed-before", "2020-01-01")
     assert "Purged personal data of 1 case" in result.stdout and result.stderr == ""
     raw_sql("CHECKPOINT")
-    assert _found(_wal_since(lsn), markers) == []
+    assert _found(wal_since(lsn), markers) == []
     assert raw_sql("SELECT count(*) FROM case_key")[0][0] == 0
     assert raw_sql("SELECT count(*) FROM log_key WHERE month < '2020-01'")[0][0] == 0
     # what the backup taken before the purge holds of them can no longer be opened: their keys are gone

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sqlite3
 from urllib.parse import quote
 
 import pytest
@@ -756,3 +757,74 @@ def test_db_grant_takes_from_the_server_wide_groups_of_old_what_they_had(server,
     )
     assert "permission denied for table app_user" in live.refused("stranger", "SELECT count(*) FROM app_user")
     assert "groups of old" not in live.ok("owner", "db", "grant").stdout  # said once, when it was done
+
+
+def test_under_db_grant_every_role_works_with_a_key_store(server, tmp_path):
+    """A county database under `db grant`, its keys moved to a SQLite key store by the tables' owner:
+    a clerk records a case, a manager reads, decides and purges it; the database holds no key, and the
+    manager may not move keys (only the owner may)."""
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    env = {"TRIGGER_KEYSTORE": f"sqlite:///{keys / 'trigger-keys.db'}"}
+    c = County(server, secrets.token_hex(4), tmp_path)
+    with server.connect() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {c.login['owner']} LOGIN CREATEROLE")
+        for role in ("mgr_a", "clerk_a"):
+            conn.exec_driver_sql(f"CREATE ROLE {c.login[role]} LOGIN")
+        conn.exec_driver_sql(f"CREATE SCHEMA {c.schema} AUTHORIZATION {c.login['owner']}")
+    try:
+        c.ok("owner", "init", "--policy", "llr", "--partnership", "A", "--name", "Partnership A")
+        c.ok("owner", "db", "grant")
+        c.ok("owner", "user", "add", c.login["owner"], "--name", "Database Owner", "--role", "admin")
+        c.ok("owner", "user", "add", c.login["mgr_a"], "--name", "Mia Manager", "--role", "manager",
+             "--partnership", "A")  # fmt: skip
+        c.ok("owner", "user", "add", c.login["clerk_a"], "--name", "Cleo Clerk", "--role", "clerk",
+             "--partnership", "A")  # fmt: skip
+        olive = ("--applicant", "Olive Keyed", "--received", "2018-01-02", "--channel", "phone",
+                 "--victim-ref", "V-OLIVE-77")  # fmt: skip
+        old = json.loads(
+            c.ok("clerk_a", "activate", *olive, "--statement", "x", "--on", "2018-01-02", "--json").stdout
+        )
+        ref = old["reference"]  # its key made in the database, before the store
+        refused = c.cli("mgr_a", "keys", "move", env=env)
+        assert refused.exit_code != 0 and "Traceback" not in refused.stderr
+        assert "the tables' owner" in refused.stderr or "needs the admin role" in refused.stderr
+        moved = c.cli("owner", "keys", "move", env=env)
+        assert moved.exit_code == 0, moved.stderr
+        assert "Moved 1 case key" in moved.stdout
+        assert c.sql("owner", "SELECT count(*) FROM case_key")[0][0] == 0
+        # the partnership's key of the victims' hashes went with it, past its guard against deletion
+        assert c.sql("owner", "SELECT count(*) FROM match_key")[0][0] == 0
+        new = json.loads(
+            c.cli(
+                "clerk_a",
+                "activate",
+                "--applicant",
+                "Nell New",
+                "--received",
+                "2026-03-02",
+                "--channel",
+                "online",
+                "--statement",
+                "y",
+                "--json",
+                env=env,
+            ).stdout
+        )["reference"]
+        assert "Nell New" in c.cli("mgr_a", "show", new, env=env).stdout
+        assert "Olive Keyed" in c.cli("mgr_a", "show", ref, env=env).stdout
+        withdrawn = c.cli("mgr_a", "withdraw", ref, "--reason", "Olive moved", "--on", "2018-02-01", env=env)
+        assert withdrawn.exit_code == 0, withdrawn.stderr
+        purged = c.cli("mgr_a", "purge", "--closed-before", "2019-01-01", env=env)
+        assert purged.exit_code == 0 and ref in purged.stdout, purged.stderr
+        held = sqlite3.connect(keys / "trigger-keys.db")
+        try:
+            assert held.execute("SELECT count(*) FROM case_key").fetchone()[0] == 1  # the live case's only
+            assert held.execute("SELECT count(*) FROM match_key").fetchone()[0] == 1
+        finally:
+            held.close()
+        assert c.sql("owner", "SELECT count(*) FROM case_key")[0][0] == 0
+        without = c.cli("mgr_a", "show", new)
+        assert "this database's keys are kept in a key store" in without.stderr
+    finally:
+        c.drop()

@@ -854,6 +854,8 @@ def print_verification(result: Verification, kept: list[Anchor]) -> None:
     then the chain; exit 1 (one line on stderr) when anything is wrong."""
     for line in result.differences:
         click.echo(line)
+    if result.keys and (result.differences or not result.ok):
+        click.echo(result.keys)  # where the keys were looked for
     if not result.ok:
         raise click.ClickException(f"audit chain broken at event {result.broken_seq}: {result.problem}")
     if result.differences:
@@ -868,6 +870,8 @@ def print_verification(result: Verification, kept: list[Anchor]) -> None:
         f"Audit chain intact: {result.events} events" + (f", running through {through}." if kept else ".")
     )
     click.echo(f"The tables hold what the log says: {plural(result.cases, *_CASES)} replayed.")
+    if result.keys:
+        click.echo(result.keys)
     if result.partial or result.agencies_unknown:
         older = [
             plural(result.partial, "{n} case", "{n} cases") if result.partial else "",

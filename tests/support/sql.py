@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+from pathlib import Path
 
 import sqlalchemy
 
@@ -60,3 +62,37 @@ def database_dump(url: str | None = None) -> dict:
         finally:
             conn.close()
     return tables
+
+
+# -- what the PostgreSQL server copies beyond the tables -------------------------------------------------
+
+
+def wal_readable() -> str | None:
+    """Why this test's server's WAL cannot be read here (not a superuser, or its folder out of reach),
+    or None when it can."""
+    if not raw_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0][0]:
+        return "reading the server's WAL needs a superuser"
+    (folder,) = raw_sql("SELECT current_setting('data_directory') || '/pg_wal'")[0]
+    if not os.access(folder, os.R_OK):
+        return f"the server's WAL ({folder}) is not readable on this machine"
+    return None
+
+
+def wal_since(lsn: str) -> bytes:
+    """The bytes of the server's WAL from `lsn` on (this test's, and whatever was written since)."""
+    (folder,) = raw_sql("SELECT current_setting('data_directory') || '/pg_wal'")[0]
+    first, offset = raw_sql("SELECT file_name, file_offset FROM pg_walfile_name_offset(:l)", l=lsn)[0]
+    names = sorted(p for p in Path(folder).iterdir() if len(p.name) == 24 and p.name[8:] >= first[8:])
+    return b"".join(p.read_bytes()[offset if p.name == first else 0 :] for p in names)
+
+
+def pg_dump(target: Path) -> bytes:
+    """`pg_dump` of this test's schema, as plain SQL, into `target`; its bytes."""
+    (schema,) = raw_sql("SELECT current_schema()")[0]
+    url = sqlalchemy.engine.make_url(os.environ["TRIGGER_DB"])
+    server = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
+    subprocess.run(
+        ["pg_dump", *server, "-d", url.database or "postgres", "-n", schema, "-f", str(target)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    return target.read_bytes()

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from letters.words import plural
@@ -19,7 +19,7 @@ from trigger.codes import AGENCY_KINDS, not_one_of
 from trigger.errors import GuardRefused, InvalidInput, NotFound, PolicyError
 from trigger.rules import policy as policies
 from trigger.rules.policy import Policy
-from trigger.store import access, audit, db, outputs
+from trigger.store import access, audit, db, keystore, outputs
 from trigger.store.access import AGENCIES, READ_CASE, SETUP, needs
 from trigger.store.app import App, retried, today, writers_lock
 from trigger.store.models import Agency, AppUser, Partnership, ReviewCase, row_id
@@ -223,13 +223,33 @@ def schema(app: App) -> db.SchemaState:
 
 
 @needs(SETUP)
-def backup(app: App, target: str | os.PathLike[str], *, force: bool = False) -> int:
-    """`trigger backup FILE` (SQLite): once people are registered, only an admin copies the database."""
+def backup(app: App, target: str | os.PathLike[str], *, force: bool = False, keys: bool = False) -> int:
+    """`trigger backup FILE` (SQLite): once people are registered, only an admin copies the database.
+    With a key store set, the copy must hold no key (docs/operations.md#the-key-store); `keys` copies
+    the key store instead."""
     source = outputs.sqlite_path(app.url)
-    if source is not None and source.exists() and db.schema_state(app.engine).current is not None:
-        with app.read():  # PostgreSQL is pg_dump's, which `db.backup` says
+    store = keystore.configured()
+    if keys:
+        store = keystore.required()
+        with app.read():  # only an admin
             pass
+        return db.backup_keys(store.url, target, force=force, db_url=app.url)
+    if source is not None and source.exists() and db.schema_state(app.engine).current is not None:
+        with app.read() as session:  # PostgreSQL is pg_dump's, which `db.backup` says
+            if store is not None:
+                held = _keys_in_database(session)
+                if held:
+                    raise InvalidInput(
+                        f"{held} keys are still in the database, not in {store.where}: a copy would hold "
+                        "them beside the data; run `trigger keys move` first (or unset TRIGGER_KEYSTORE to "
+                        "back up the keys with the database); nothing was written"
+                    )
     return db.backup(app.url, target, force=force)
+
+
+def _keys_in_database(session: Session) -> int:
+    conn = session.connection()
+    return sum(conn.execute(text(f"SELECT count(*) FROM {name}")).scalar() or 0 for name in keystore.TABLES)
 
 
 def create_schema(app: App) -> None:

@@ -7,7 +7,10 @@ everything the published figures and the audit chain rest on: dates, states, cha
 agencies, counts. Imported incident rows (partners' logs, kept only for `trigger scan`) reported
 before the same date are deleted. Audit rows are never touched: the reasons and details of a case's
 events are sealed under the case's key (`trigger.store.seal`), and the purge deletes the key, in the same
-transaction, so the chain still verifies while the text is gone (docs/operations.md#erasure).
+transaction, so the chain still verifies while the text is gone (docs/operations.md#erasure). With a key
+store (`trigger.store.keystore`) the keys are deleted there, after every other change of the purge is
+written and just before its commit: no purged case's key is ever left behind, and should the commit
+then fail, the cases stay unpurged without their keys until the purge is run again.
 
 After the commit, the space the old values took is cleaned too: on PostgreSQL a `VACUUM FULL` of the
 tables touched rewrites them (a plain VACUUM leaves the old bytes in the table file until the space is
@@ -29,7 +32,7 @@ from sqlmodel import Session, SQLModel, col
 
 from trigger.errors import GuardRefused
 from trigger.rules.calendar import add_months
-from trigger.store import access, anchors, audit, mail
+from trigger.store import access, anchors, audit, keystore, mail
 from trigger.store.access import PURGE, needs
 from trigger.store.app import App, today
 from trigger.store.models import (
@@ -54,6 +57,7 @@ from trigger.store.models import (
     ReviewCase,
     Signposting,
     ThresholdDecision,
+    row_id,
 )
 from trigger.store.unit import case_policy, default_policy, retried
 from workflows.machine import TERMINAL
@@ -176,6 +180,8 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
     incident rows reported before it; one transaction, one audit event per case and one for the
     imported rows. Returns what was (or, with dry_run, would be) purged."""
     result = Purged()
+    store = None
+    purged: list[int] = []
     with app.write() as session:
         pid = access.acting_partnership(session)  # a partnership purges its own cases, under its policy
         pol = default_policy(app, session, pid)
@@ -196,11 +202,23 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
             if case.state_changed >= latest_allowed(case_pol.retention_years):
                 continue
             result.cases.append(_purge_case(session, case, app.actor, dry_run, result.outbox))
+            purged.append(row_id(case))
         result.imported_incidents = _purge_imported(session, closed_before, app.actor, dry_run, pid)
         if dry_run:
             session.rollback()
+        else:
+            store = keystore.configured()
+            if store is not None:
+                # the key store's keys go last before the commit, once every change above is written:
+                # committed there first, so no purged case's key is ever left behind; should this
+                # commit then fail, the cases stay unpurged without their keys, and a rerun ends it
+                session.flush()
+                store.delete("case_key", [(case_id,) for case_id in purged])
+                store.delete_months(pid, closed_before.isoformat()[:7])
+    if not dry_run and store is not None and purged:
+        result.warnings += [w for w in [store.reclaim()] if w]
     if not dry_run and (result.cases or result.imported_incidents):
-        result.warnings += _reclaim(app, xid)
+        result.warnings += reclaim(app, xid)
         # the chain's head after the purge, kept outside the database (docs/operations.md#audit-anchors)
         _kept, why_not = anchors.keep_quietly(app, "purge")
         result.warnings += [why_not] if why_not else []
@@ -297,9 +315,9 @@ WHERE (datname = current_database() OR datname IS NULL) AND pid <> pg_backend_pi
 _SINCE = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint - %(xid)s"
 
 
-def _reclaim(app: App, xid: int | None) -> list[str]:
-    """After the commit, outside any transaction: make the old bytes unreadable from the files.
-    Returns warnings for the user (none when all went well)."""
+def reclaim(app: App, xid: int | None, tables: list[str] = TABLES) -> list[str]:
+    """After the commit, outside any transaction: make the old bytes of `tables` unreadable from the
+    files. Returns warnings for the user (none when all went well)."""
     engine = app.engine
     warnings = []
     with engine.connect() as conn:
@@ -330,11 +348,11 @@ def _reclaim(app: App, xid: int | None) -> list[str]:
             if owner is not None:
                 warnings.append(
                     f"the purged text may stay in the table files until the tables' owner ({owner}) runs "
-                    f"`VACUUM (FULL) {', '.join(TABLES)}`; this login may not"
+                    f"`VACUUM (FULL) {', '.join(tables)}`; this login may not"
                 )
                 return warnings
             # a plain VACUUM only marks the space reusable; FULL rewrites each table and its indexes
-            conn.exec_driver_sql("VACUUM (FULL) " + ", ".join(TABLES))
+            conn.exec_driver_sql("VACUUM (FULL) " + ", ".join(tables))
         elif engine.dialect.name == "sqlite":
             # every page the purge changed goes into the file (zeroed where freed: secure_delete, set on
             # every connection) and the WAL, which still holds the pages as they were, is emptied

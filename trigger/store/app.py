@@ -122,11 +122,11 @@ def check_url(url: str) -> None:
     scheme = url.split(":", 1)[0].split("+", 1)[0].lower() if ":" in url else ""
     if scheme == "postgres":
         raise InvalidInput(
-            f"{db.safe_url(url)}: write a PostgreSQL URL as postgresql+psycopg://USER@HOST/DATABASE"
+            f"{outputs.safe_url(url)}: write a PostgreSQL URL as postgresql+psycopg://USER@HOST/DATABASE"
         )
     if scheme not in SUPPORTED:
         raise InvalidInput(
-            f"{db.safe_url(url)}: only SQLite (sqlite:///FILE) and PostgreSQL "
+            f"{outputs.safe_url(url)}: only SQLite (sqlite:///FILE) and PostgreSQL "
             "(postgresql+psycopg://USER@HOST/DATABASE) databases are supported"
         )
 
@@ -317,6 +317,7 @@ def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+    sealed.keystore.dispose()
 
 
 # the connections are closed as the program ends, so SQLite folds its WAL into the database file and

@@ -206,6 +206,7 @@ class Verification:
     cases: int = 0
     partial: int = 0  # cases whose older events cannot be replayed in full
     agencies_unknown: int = 0
+    keys: str = ""  # where the keys are kept (`trigger.store.replay`)
 
 
 def verify(session: Session) -> Verification:
@@ -412,4 +413,5 @@ def verify_through(app: App, anchors: list[Anchor]) -> Verification:
         result.differences = checked.differences
         result.cases, result.partial = checked.cases, checked.partial
         result.agencies_unknown = checked.agencies_unknown
+        result.keys = checked.keys
         return result

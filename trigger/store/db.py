@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from trigger.errors import InvalidInput, NotInitialised, NotPermitted
-from trigger.store.outputs import FileTarget, OutputError, place_file, sqlite_path, temp_beside
+from trigger.store.outputs import FileTarget, OutputError, place_file, safe_url, sqlite_path, temp_beside
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSIONS = MIGRATIONS / "versions"
@@ -34,11 +34,6 @@ UNADOPTED = (
 
 _REV = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(.+)$", re.M)
 _head_cache: list[str] | None = None
-
-
-def safe_url(url: str) -> str:
-    """The URL for a message: any password hidden."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def shipped_revisions() -> tuple[set[str], set[str]]:
@@ -267,6 +262,28 @@ def backup(url: str, file: str | os.PathLike[str], *, force: bool = False) -> in
     target = FileTarget(file, force=force, db_url=url)
     if target.stream:
         raise InvalidInput(f"{file} is not a regular file; a backup goes to a file")
+    return backup_sqlite(source, target)
+
+
+def backup_keys(
+    url: str, file: str | os.PathLike[str], *, force: bool = False, db_url: str | None = None
+) -> int:
+    """`trigger backup --keys FILE`: a SQLite key store copied as the database is (the online backup
+    API); a PostgreSQL one with pg_dump. Returns the copy's size in bytes."""
+    source = sqlite_path(url)
+    if source is None:
+        raise InvalidInput(
+            f"the key store {safe_url(url)} is a PostgreSQL database: back it up with pg_dump, e.g. "
+            "`pg_dump -Fc -f trigger-keys.dump DBNAME`, and keep those copies for days, not months "
+            "(docs/operations.md#the-key-store)"
+        )
+    if not source.exists():
+        raise NotInitialised(f"there is no key store at {source} yet; run `trigger keys move` first")
+    target = FileTarget(file, force=force, db_url=db_url)
+    if target.stream:
+        raise InvalidInput(f"{file} is not a regular file; a backup goes to a file")
+    if target.path == Path(os.path.realpath(source)):
+        raise InvalidInput(f"{file} is the key store itself; name another file")
     return backup_sqlite(source, target)
 
 

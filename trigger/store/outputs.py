@@ -49,6 +49,11 @@ class Target(Protocol):
 # -- where the database lives -------------------------------------------------------------------------
 
 
+def safe_url(url: str) -> str:
+    """A database URL for a message: any password hidden."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file of a `sqlite:///` URL; None for any other database (or an in-memory one)."""
     if not url.startswith("sqlite:///"):

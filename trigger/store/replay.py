@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from trigger.store import facts, seal
+from trigger.store import facts, keystore, seal, sealed
 from trigger.store import tables as t
 
 CHUNK = 400  # cases replayed at a time: memory stays flat however many the database holds
@@ -79,6 +79,7 @@ class Replay:
     cases: int = 0
     partial: int = 0  # cases whose older events cannot be replayed in full
     agencies_unknown: int = 0  # agencies older than the log's facts
+    keys: str = ""  # where the keys are kept, in one line
 
 
 def _text(value: Any) -> str:
@@ -177,6 +178,11 @@ def _case(row: Any, events: list[Any], now: dict[str, dict], opener: seal.Opener
             f"{who}: the case's key is gone, so the reasons and details of its {len(sealed)} events can no "
             "longer be read, yet the case was never purged"
         )
+    if purge is not None and keyed and not any(e.seq > purge.seq for e in sealed):
+        out.append(
+            f"{who}: purged on {purge.on}, but its key is still held, so a copy of the database taken "
+            "before the purge can still be read: run `trigger purge` again to delete it"
+        )
     model: dict[str, dict | None] = {}
     complete = False
     unopened = []
@@ -235,7 +241,10 @@ def replay(session: Any) -> Replay:
             select(rc.c.id, rc.c.reference, rc.c.state, rc.c.state_changed, rc.c.purged).order_by(rc.c.id)
         )
     }
-    keyed = {r.case_id for r in conn.execute(select(t.case_key.c.case_id))}
+    sealed.keys_reachable(conn)
+    keyed = set(sealed.case_keys(conn))
+    result.keys, held = _keys_held(conn)
+    result.differences += held
     columns = (
         ev.c.seq,
         ev.c.case_id,
@@ -275,6 +284,40 @@ def replay(session: Any) -> Replay:
             result.partial += not complete
     _partnership_rows(conn, result, names)
     return result
+
+
+def _keys_held(conn: Any) -> tuple[str, list[str]]:
+    """Where the keys are kept (one line), and a line for each partnership whose month keys older than
+    its last purge of imported rows are still held."""
+    import json
+
+    store = keystore.configured()
+    main = {name: conn.execute(select(getattr(t, name).c.key)).all() for name in keystore.TABLES}
+    months = [(pid, month) for pid, month, _key in conn.execute(select(*t.log_key.c))]
+    if store is None:
+        line = ""  # kept in the database, as they always were: nothing more to say
+    else:
+        kept = {name: store.rows(name) for name in keystore.TABLES}
+        months += [(pid, month) for pid, month, _key in kept["log_key"]]
+        line = f"Keys: {keystore.counts(kept)}, kept in {store.where}"
+        if any(main.values()):
+            line += f"; {keystore.counts(main)} still in the database too: run `trigger keys move` to finish"
+        else:
+            line += "; none in the database."
+    ev = t.audit_event
+    purged_before: dict[int, str] = {}
+    query = select(ev.c.partnership_id, ev.c.detail).where(ev.c.event == "purge_imported").order_by(ev.c.seq)
+    for pid, detail in conn.execute(query):
+        before = json.loads(detail).get("before", "") if detail and not seal.is_sealed(detail) else ""
+        if before:
+            purged_before[pid] = max(before[:7], purged_before.get(pid, ""))
+    late = sorted({(pid, m) for pid, m in months if m < purged_before.get(pid, "")})
+    out = [
+        f"the imported rows of {m} (partnership {pid}) were purged, but the key of their month is still "
+        "held: run `trigger purge` again to delete it"
+        for pid, m in late
+    ]
+    return line, out
 
 
 def _partnership_rows(conn: Any, result: Replay, names: _Names) -> None:

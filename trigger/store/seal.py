@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 
 from trigger.errors import Damaged
-from trigger.store import sealed
+from trigger.store import keystore, sealed
 from trigger.store import tables as t
 
 PREFIX = sealed.PREFIX  # before the base64 of nonce + ciphertext + tag
@@ -42,19 +42,10 @@ def _bound(case_id: int, seq: int, field: str) -> bytes:
 
 
 def key_of(session: Any, case_id: int) -> bytes:
-    """The case's key, made with its first sealed event. The caller holds the writers' lock (every
-    append does), so two first events of one case never make two keys."""
-    from trigger.store.models import CaseKey
-
-    row = session.get(CaseKey, case_id)
-    if row is None:
-        row = CaseKey(case_id=case_id, key=os.urandom(32))
-        ring = sealed.ring_of(session)
-        if ring is not None:  # the case's sealed fields, flushed with it, take this key too
-            ring.remember(case_id, row.key)
-        session.add(row)
-        session.flush()
-    return row.key
+    """The case's key, made with its first sealed event (in the key store when one is set:
+    `trigger.store.sealed.Keyring.writing_key`). The caller holds the writers' lock (every append
+    does), so two first events of one case never make two keys."""
+    return sealed.writing_key(session, case_id)
 
 
 def seal_event(session: Any, event: Any) -> None:
@@ -87,12 +78,21 @@ def require_key(session: Any, case: Any) -> None:
     engine): its reasons and details would show as blanks, as if the record held none."""
     if case.purged:
         return
-    ck, ev = t.case_key, t.audit_event
-    if session.execute(select(ck.c.case_id).where(ck.c.case_id == case.id)).first() is not None:
+    ev = t.audit_event
+    conn = session.connection()
+    if sealed.case_keys(conn, [case.id]):
         return
-    sealed = ev.c.detail.startswith(PREFIX) | ev.c.reason.startswith(PREFIX)
-    if session.execute(select(ev.c.seq).where(ev.c.case_id == case.id, sealed).limit(1)).first() is None:
+    sealed.keys_reachable(conn)  # kept in a key store that is not set: say so, not "the key is gone"
+    closed = ev.c.detail.startswith(PREFIX) | ev.c.reason.startswith(PREFIX)
+    if session.execute(select(ev.c.seq).where(ev.c.case_id == case.id, closed).limit(1)).first() is None:
         return  # written before sealing began: nothing needs the key
+    store = keystore.configured()
+    if store is not None:
+        raise Damaged(
+            f"{case.reference}: the case's key is not in {store.where}, so its personal data and the "
+            "reasons and details of its events cannot be read: the case was purged after this copy of the "
+            "database was taken (or the key store is not this database's)"
+        )
     raise Damaged(
         f"{case.reference}: the case's key is gone, so the reasons and details of its events cannot be "
         "read, yet it was never purged: the record was changed outside the engine; run `trigger audit "
@@ -109,9 +109,9 @@ class Opener:
     def __init__(self, session: Any, case_ids: Any):
         self._session = session
         self._ids = sorted({c for c in case_ids if c is not None})
-        ck = t.case_key
-        found = select(ck.c.case_id, ck.c.key).where(ck.c.case_id.in_(self._ids))
-        self._keys: dict[int, bytes] = dict(session.execute(found).all()) if self._ids else {}
+        self._keys = sealed.case_keys(session.connection(), self._ids)
+        if len(self._keys) < len(self._ids):
+            sealed.keys_reachable(session.connection())
         self._aeads: dict[int, Any] = {}
         self._purged: dict[int, Any] | None = None
 

@@ -43,6 +43,8 @@ from sqlalchemy.sql import column, table
 from sqlalchemy.types import LargeBinary, TypeDecorator
 from sqlmodel.sql.sqltypes import AutoString
 
+from trigger.store import keystore
+
 PREFIX = "sealed:"  # an audit event's: sealed:<base64>; a field's: sealed:c<case id>:<base64>
 NONCE = 12  # bytes: AES-GCM's standard 96-bit nonce, random for each value
 GONE = "[erased: the case's key is gone]"
@@ -72,59 +74,89 @@ def _bound(case_id: int) -> bytes:
 
 class Keyring:
     """The case keys one session (or connection) reads and writes with: the first case's fetched alone,
-    then, at the next case not yet fetched, every key at once (a listing of many cases costs one query)."""
+    then, at the next case not yet fetched, every key at once (a listing of many cases costs one query).
+    With a key store (`trigger.store.keystore`) the keys are read from it (and from the database, for
+    any not moved yet), and a key made is committed to it before the change that uses it can commit."""
 
     def __init__(self, connection: Callable[[], Connection]):
         self._connection = connection
+        self._store = keystore.configured()
         self._keys: dict[int, bytes | None] = {}
         self._aeads: dict[int | str, Any] = {}
         self._fetched = 0
-        self.made: list[tuple[int, bytes]] = []  # keys made in this flush, inserted after it
+        self.made: list[tuple[int, bytes]] = []  # keys made in this flush, inserted after it (no store)
         self._log_keys: dict[tuple[int, str], bytes] = {}
         self._match_keys: dict[int, bytes] = {}
+        self._kept_in: list[str | None] = []  # the database's word on where its keys are, once read
+
+    def _reachable(self, *, writing: bool) -> None:
+        """A key looked for and not found: refuse when the database says its keys are in a key store and
+        none is set (they would read as erased, and a second key would be made); and, to make a key,
+        when a store is set that the keys were never moved to."""
+        if not self._kept_in:
+            self._kept_in.append(keystore.marker(self._connection()))
+        kept_in = self._kept_in[0]
+        if self._store is None and kept_in is not None:
+            raise keystore.refuse_without_store(kept_in)
+        if writing and self._store is not None and kept_in is None:
+            raise keystore.refuse_unmoved(self._store)
 
     def key(self, case_id: int) -> bytes | None:
         if case_id not in self._keys:
-            query = select(_keys.c.case_id, _keys.c.key)
-            if not self._fetched:
-                query = query.where(_keys.c.case_id == case_id)
+            ids = None if self._fetched else [case_id]
             self._fetched += 1
-            self._keys.update({cid: bytes(key) for cid, key in self._connection().execute(query)})
+            self._keys.update(case_keys(self._connection(), ids, self._store))
             self._keys.setdefault(case_id, None)
+            if self._keys[case_id] is None:
+                self._reachable(writing=False)
         return self._keys[case_id]
 
     def log_key(self, partnership_id: int, month: str, *, make: bool = False) -> bytes | None:
         """The key sealing a partnership's imported log rows reported in `month` (YYYY-MM); made (and
-        stored at once, inside the caller's change) when `make` and there is none yet."""
+        stored at once: in the key store, committed; else inside the caller's change) when `make` and
+        there is none yet."""
         scope = (partnership_id, month)
         key = self._log_keys.get(scope)
         if key is None:
-            found = select(_log_keys.c.key).where(
-                _log_keys.c.partnership_id == partnership_id, _log_keys.c.month == month
-            )
-            stored = self._connection().execute(found).scalar()
-            key = bytes(stored) if stored is not None else None
+            key = self._store.log_key(partnership_id, month) if self._store is not None else None
+            if key is None:
+                found = select(_log_keys.c.key).where(
+                    _log_keys.c.partnership_id == partnership_id, _log_keys.c.month == month
+                )
+                stored = self._connection().execute(found).scalar()
+                key = bytes(stored) if stored is not None else None
+            if key is None:
+                self._reachable(writing=make)
             if key is None and make:
                 key = os.urandom(32)
-                row = {"partnership_id": partnership_id, "month": month, "key": key}
-                self._connection().execute(insert(_log_keys), [row])
+                if self._store is not None:
+                    key = self._store.put_log_key(partnership_id, month, key)
+                else:
+                    row = {"partnership_id": partnership_id, "month": month, "key": key}
+                    self._connection().execute(insert(_log_keys), [row])
             if key is not None:
                 self._log_keys[scope] = key
         return key
 
     def match_key(self, partnership_id: int, *, make: bool = False) -> bytes | None:
-        """The key of a partnership's keyed hashes of victims' ids (`match`); made (and stored at once,
-        inside the caller's change) when `make` and there is none yet."""
+        """The key of a partnership's keyed hashes of victims' ids (`match`); made (and stored at once:
+        in the key store, committed; else inside the caller's change) when `make` and there is none."""
         key = self._match_keys.get(partnership_id)
         if key is None:
-            found = select(_match_keys.c.key).where(_match_keys.c.partnership_id == partnership_id)
-            stored = self._connection().execute(found).scalar()
-            key = bytes(stored) if stored is not None else None
+            key = self._store.match_key(partnership_id) if self._store is not None else None
+            if key is None:
+                found = select(_match_keys.c.key).where(_match_keys.c.partnership_id == partnership_id)
+                stored = self._connection().execute(found).scalar()
+                key = bytes(stored) if stored is not None else None
+            if key is None:
+                self._reachable(writing=make)
             if key is None and make:
                 key = os.urandom(32)
-                self._connection().execute(
-                    insert(_match_keys), [{"partnership_id": partnership_id, "key": key}]
-                )
+                if self._store is not None:
+                    key = self._store.put("match_key", [(partnership_id, key)])[(partnership_id,)]
+                else:
+                    row = {"partnership_id": partnership_id, "key": key}
+                    self._connection().execute(insert(_match_keys), [row])
             if key is not None:
                 self._match_keys[partnership_id] = key
         return key
@@ -146,18 +178,23 @@ class Keyring:
         data = aead.encrypt(nonce, value.encode(), scope.encode())
         return f"{PREFIX}{scope}:{base64.b64encode(nonce + data).decode('ascii')}"
 
-    def remember(self, case_id: int, key: bytes) -> None:
-        self._keys[case_id] = key
-
-    def _writing_key(self, case_id: int) -> bytes:
+    def writing_key(self, case_id: int) -> bytes:
+        """The case's key, made when it has none: committed to the key store at once, or (no store)
+        inserted with the next flush, after the case's own row."""
         key = self._keys.get(case_id)
         if key is None:
             self._keys.pop(case_id, None)  # made since it was looked for (an audit event's `key_of`)
             key = self.key(case_id)
         if key is None:
+            self._reachable(writing=True)
             key = os.urandom(32)
+            if self._store is not None:
+                # durable before the change sealed under it commits; if that change rolls back, the
+                # key stays behind unused (the next case of the same number takes it)
+                key = self._store.put_case_key(case_id, key)
+            else:
+                self.made.append((case_id, key))
             self._keys[case_id] = key
-            self.made.append((case_id, key))
         return key
 
     def _aead(self, scope: int | str, key: bytes) -> Any:
@@ -168,12 +205,12 @@ class Keyring:
 
     def seal(self, case_id: int, value: str) -> str:
         nonce = os.urandom(NONCE)
-        data = self._aead(case_id, self._writing_key(case_id)).encrypt(nonce, value.encode(), _bound(case_id))
+        data = self._aead(case_id, self.writing_key(case_id)).encrypt(nonce, value.encode(), _bound(case_id))
         return f"{PREFIX}c{case_id}:{base64.b64encode(nonce + data).decode('ascii')}"
 
     def seal_bytes(self, case_id: int, value: bytes) -> bytes:
         nonce = os.urandom(NONCE)
-        data = self._aead(case_id, self._writing_key(case_id)).encrypt(nonce, value, _bound(case_id))
+        data = self._aead(case_id, self.writing_key(case_id)).encrypt(nonce, value, _bound(case_id))
         return f"{PREFIX}c{case_id}:".encode() + nonce + data
 
     def open_bytes(self, stored: bytes) -> bytes:
@@ -211,6 +248,41 @@ class Keyring:
             return self._aead(scope, key).decrypt(data[:NONCE], data[NONCE:], scope.encode()).decode()
         except Exception:  # noqa: BLE001 - another month's value, or altered
             return ALTERED
+
+
+def case_keys(conn: Connection, ids: list[int] | None = None, store: Any = None) -> dict[int, bytes]:
+    """The case keys (of `ids`, or all): the database's, and over them the key store's when one is set
+    (`store`, else the one configured)."""
+    if ids is not None and not ids:
+        return {}
+    query = select(_keys.c.case_id, _keys.c.key)
+    if ids is not None:
+        query = query.where(_keys.c.case_id.in_(ids))
+    found = {cid: bytes(key) for cid, key in conn.execute(query)}
+    store = store if store is not None else keystore.configured()
+    if store is not None:
+        found.update(store.case_keys(ids))
+    return found
+
+
+def keys_reachable(conn: Connection) -> None:
+    """Refuse (one line) when the database's keys are kept in a key store and none is set."""
+    if keystore.configured() is None:
+        kept_in = keystore.marker(conn)
+        if kept_in is not None:
+            raise keystore.refuse_without_store(kept_in)
+
+
+def writing_key(session: Session, case_id: int) -> bytes:
+    """The case's key to seal with, made (and stored: `Keyring.writing_key`) when it has none."""
+    ring = ring_of(session)
+    if ring is None:  # a session without the store's hooks: a key made goes in at once
+        ring = Keyring(session.connection)
+        key = ring.writing_key(case_id)
+        _store_keys(session, None)
+        session.info["keyring"] = ring
+        return key
+    return ring.writing_key(case_id)
 
 
 def is_sealed_field(stored: object) -> bool:

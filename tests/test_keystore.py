@@ -1,0 +1,298 @@
+"""The key store (docs/operations.md#the-key-store): with TRIGGER_KEYSTORE set, the keys that seal
+personal data live in a database of their own, so the database's files, its WAL and its backups hold
+none of them, and a purge that deletes a key from the store makes every earlier copy of the database
+unreadable for that case. Proved on the bytes: the keys are read from the key store's file and looked
+for in the database's files, its dumps and WAL; and on real interruptions of `trigger keys move`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.databases import ON_POSTGRES, sqlite_only
+from tests.support.sql import pg_dump, raw_sql, wal_readable, wal_since
+from trigger.store.app import dispose_engines
+
+ROOT = Path(__file__).resolve().parent.parent
+NAME = "Quenbury Keystonewhistle"
+REASON = "moving in with Ermintrude Keyholder"
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch) -> Path:
+    """TRIGGER_KEYSTORE: a SQLite file in a folder of its own."""
+    folder = tmp_path / "keys"
+    folder.mkdir()
+    path = folder / "trigger-keys.db"
+    monkeypatch.setenv("TRIGGER_KEYSTORE", f"sqlite:///{path}")
+    yield path
+    dispose_engines()
+
+
+def _keys(path: Path) -> list[bytes]:
+    """Every key the key store's file holds (case keys, month keys, match keys)."""
+    conn = sqlite3.connect(path)
+    try:
+        every = (
+            "SELECT key FROM case_key UNION ALL SELECT key FROM log_key UNION ALL SELECT key FROM match_key"
+        )
+        return [bytes(k) for (k,) in conn.execute(every)]
+    finally:
+        conn.close()
+
+
+def _activate(db, name: str, received: str = "2026-05-01", statement: str = "x") -> str:
+    args = ("--applicant", name, "--received", received, "--channel", "online", "--statement", statement)
+    return db.json("activate", *args)["reference"]
+
+
+def _old_case(db, tmp_path) -> str:
+    ref = _activate(db, NAME, "2018-05-01", f"{NAME} cannot sleep")
+    db("withdraw", ref, "--reason", REASON, "--on", "2019-01-10")
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "victim_id,occurred,reported,agency,agency_ref,hate,category,location,description\n"
+        "V77,2018-03-01,2018-03-02,police,CAD-1,,,,Thistlekey banged on the wall\n"
+    )
+    db("incidents", "import", log)
+    return ref
+
+
+def _db_files() -> list[Path]:
+    path = Path(os.environ["TRIGGER_DB"][len("sqlite:///") :])
+    return [p for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()]
+
+
+def _one_line(result) -> str:
+    assert result.exit_code != 0 and "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@sqlite_only
+def test_on_sqlite_the_database_holds_no_key_and_a_copy_taken_before_the_purge_cannot_be_read(
+    db, store, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("TRIGGER_KEYSTORE")
+    old = _old_case(db, tmp_path)  # its keys made in the database, as before a key store was set
+    monkeypatch.setenv("TRIGGER_KEYSTORE", f"sqlite:///{store}")
+    moved = db("keys", "move")
+    assert "Moved 1 case key, 1 month key and 1 match key to the key store" in moved.stdout
+    assert oct(store.stat().st_mode & 0o777) == "0o600"
+    new = _activate(db, "Bea New", statement="the noise goes on")
+    keys = _keys(store)
+    assert len(keys) == 4 and all(len(k) == 32 for k in keys)
+    for f in _db_files():  # neither the moved keys nor the one made since are in the database's files
+        data = f.read_bytes()
+        assert [k for k in keys if k in data] == [], f
+    assert raw_sql("SELECT count(*) FROM case_key")[0][0] == 0
+    assert NAME in db("show", old).stdout and "Bea New" in db("show", new).stdout
+    verified = db("audit", "verify").stdout
+    kept = "Keys: 2 case keys, 1 month key and 1 match key, kept in the key store"
+    assert f"{kept} sqlite:///{store}; none in the database." in verified
+
+    before = tmp_path / "before-purge.db"
+    backed = db("backup", before)
+    assert "Backed up" in backed.stdout
+    assert [k for k in keys if k in before.read_bytes()] == []  # the backup holds no key
+    key_copy = tmp_path / "keys-backup.db"
+    db("backup", "--keys", key_copy)
+    assert set(keys) <= {k for k in keys if k in key_copy.read_bytes()}
+
+    purged = db("purge", "--closed-before", "2020-01-01")
+    assert "Purged personal data of 1 case" in purged.stdout and purged.stderr == ""
+    left = _keys(store)
+    assert len(left) == 2  # the live case's, and the partnership's match key (kept while it keeps ids)
+    gone = [k for k in keys if k not in left]
+    assert len(gone) == 2 and [k for k in gone if k in store.read_bytes()] == []  # zeroed in the file
+    assert "intact" in db("audit", "verify").stdout
+
+    # the copy taken before the purge: its case cannot be read, in one line
+    monkeypatch.setenv("TRIGGER_DB", f"sqlite:///{before}")
+    shown = db("show", old, ok=False)
+    line = _one_line(shown)
+    assert f"{old}: the case's key is not in the key store" in line and "cannot be read" in line
+    assert NAME not in shown.stdout
+    assert "Bea New" in db("show", new).stdout  # the live case opens from the copy with the store
+
+
+def test_keys_move_back_to_the_database_and_out_again(db, store, tmp_path):
+    db("keys", "move")  # none yet: the database now says its keys are in the store
+    old = _old_case(db, tmp_path)
+    assert raw_sql("SELECT count(*) FROM case_key")[0][0] == 0 and len(_keys(store)) == 3
+    back = db("keys", "move", "--to-database")
+    assert "Moved 1 case key, 1 month key and 1 match key from the key store" in back.stdout
+    assert _keys(store) == [] and raw_sql("SELECT count(*) FROM case_key")[0][0] == 1
+    assert NAME in db("show", old).stdout
+    events = [e["event"] for e in db.json("show", old)["events"]]
+    assert events  # the case's own; the moves are the database's events:
+    assert raw_sql("SELECT count(*) FROM audit_event WHERE event = 'keys_move'")[0][0] == 2
+    again = db("keys", "move")
+    assert "Moved 1 case key, 1 month key and 1 match key" in again.stdout and len(_keys(store)) == 3
+    assert db("keys", "move").stdout.startswith("Moved 0 case keys and 0 month keys")  # rerun: nothing
+
+
+def test_keys_move_without_a_key_store_is_refused(db, monkeypatch):
+    monkeypatch.delenv("TRIGGER_KEYSTORE", raising=False)
+    line = _one_line(db("keys", "move", ok=False))
+    assert line.startswith("Error: TRIGGER_KEYSTORE is not set") and "nothing was changed" in line
+
+
+def test_a_key_store_set_but_never_moved_to_refuses_to_make_keys(db, store):
+    args = ("--applicant", "A", "--received", "2026-05-01", "--channel", "online", "--statement", "x")
+    result = db("activate", *args, ok=False)
+    assert "were never moved to the key store" in _one_line(result)
+    assert raw_sql("SELECT count(*) FROM review_case")[0][0] == 0
+
+
+def test_without_the_key_store_a_database_whose_keys_are_in_one_refuses_in_one_line(db, store, monkeypatch):
+    db("keys", "move")
+    ref = _activate(db, "Ann")
+    monkeypatch.delenv("TRIGGER_KEYSTORE")
+    for args in (("show", ref), ("audit", "verify"), ("case", "update", ref, "--phone", "0116 496 0000",
+                                                     "--reason", "new number")):  # fmt: skip
+        line = _one_line(db(*args, ok=False))
+        assert "this database's keys are kept in a key store" in line and "TRIGGER_KEYSTORE" in line
+
+
+def test_an_unreachable_key_store_is_one_line_and_nothing_is_saved(db, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRIGGER_KEYSTORE", f"sqlite:///{tmp_path / 'no-such-folder' / 'keys.db'}")
+    line = _one_line(db("keys", "move", ok=False))
+    assert "cannot be reached" in line and "no-such-folder" in line
+    monkeypatch.setenv("TRIGGER_KEYSTORE", "postgresql+psycopg://nobody@127.0.0.1:9/keys")
+    line = _one_line(db("keys", "move", ok=False))
+    assert "the key store postgresql+psycopg://nobody@127.0.0.1:9/keys cannot be reached" in line
+    monkeypatch.setenv("TRIGGER_KEYSTORE", "mysql://x@y/z")
+    assert "a key store is a SQLite file" in _one_line(db("keys", "move", ok=False))
+    assert raw_sql("SELECT count(*) FROM audit_event WHERE event = 'keys_move'")[0][0] == 0
+
+
+def test_a_key_missing_from_the_key_store_is_named_by_show_and_verify(db, store):
+    db("keys", "move")
+    ref = _activate(db, "Ann")
+    db("withdraw", ref, "--reason", "moved away", "--on", "2026-05-02")
+    conn = sqlite3.connect(store)
+    with conn:
+        conn.execute("DELETE FROM case_key")
+    conn.close()
+    assert "the case's key is not in the key store" in _one_line(db("show", ref, ok=False))
+    verified = db("audit", "verify", ok=False)
+    assert f"{ref}: the case's key is gone" in verified.stdout and "Traceback" not in verified.stderr
+    assert "Keys: 0 case keys and 0 month keys, kept in the key store" in verified.stdout
+
+
+def test_a_backup_of_the_database_refuses_while_keys_are_still_in_it(db, store, tmp_path, monkeypatch):
+    if ON_POSTGRES:
+        pytest.skip("PostgreSQL is backed up with pg_dump")
+    monkeypatch.delenv("TRIGGER_KEYSTORE")
+    _activate(db, "Ann")
+    monkeypatch.setenv("TRIGGER_KEYSTORE", f"sqlite:///{store}")
+    line = _one_line(db("backup", tmp_path / "b.db", ok=False))
+    assert "1 keys are still in the database" in line and "trigger keys move" in line
+    assert not (tmp_path / "b.db").exists()
+
+
+# -- interrupted, for real ---------------------------------------------------------------------------------
+
+
+def _cli(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "cli.py"), *args], cwd=ROOT, env=dict(os.environ),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def _until(what, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while not what():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.02)
+
+
+def _marker() -> list:
+    return raw_sql("SELECT value FROM setting WHERE key = 'key_store'")
+
+
+def _killed_while_the_store_waits(store: Path, args: tuple[str, ...], ready) -> None:
+    """Run `trigger ARGS` while a reader holds the key store (a shared lock: no writer commits), and
+    kill it once `ready()` and its change to the store waits to commit."""
+    reader = sqlite3.connect(store)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM case_key").fetchall()
+    running = _cli(*args)
+    _until(ready)
+    _until(lambda: Path(f"{store}-journal").exists())
+    running.send_signal(signal.SIGKILL)
+    running.wait()
+    reader.rollback()
+    reader.close()
+
+
+def test_keys_move_killed_midway_and_run_again_loses_nothing(db, store, tmp_path, monkeypatch):
+    """Killed while the key store's change waits to commit (a reader holds the store), and, moving
+    back, after the database committed and before the store's keys were deleted: every key is still in
+    one place or both, the cases read, and a rerun finishes the move."""
+    monkeypatch.delenv("TRIGGER_KEYSTORE")
+    refs = [_activate(db, f"Person {n}") for n in range(3)]
+    monkeypatch.setenv("TRIGGER_KEYSTORE", f"sqlite:///{store}")
+    dispose_engines()
+    from trigger.store import keystore
+
+    keystore.Store(f"sqlite:///{store}").rows("case_key")  # the store's tables, empty
+    # the copy is written, waiting to commit
+    _killed_while_the_store_waits(store, ("keys", "move"), lambda: True)
+    assert raw_sql("SELECT count(*) FROM case_key")[0][0] == 3 and _marker() == []
+    dispose_engines()
+    assert _keys(store) == []  # the store's half-made change rolled back
+    done = db("keys", "move")
+    assert "Moved 3 case keys" in done.stdout and len(_keys(store)) == 3
+    assert raw_sql("SELECT count(*) FROM case_key")[0][0] == 0
+
+    # the database committed; deleting from the store, waiting to commit
+    committed = lambda: _marker() == [] and raw_sql("SELECT count(*) FROM case_key")[0][0] == 3  # noqa: E731
+    _killed_while_the_store_waits(store, ("keys", "move", "--to-database"), committed)
+    dispose_engines()
+    assert len(_keys(store)) == 3 and raw_sql("SELECT count(*) FROM case_key")[0][0] == 3  # in both
+    for n, ref in enumerate(refs):
+        assert f"Person {n}" in db("show", ref).stdout
+    again = db("keys", "move", "--to-database")
+    assert "Moved 3 case keys" in again.stdout and _keys(store) == []
+    monkeypatch.delenv("TRIGGER_KEYSTORE")
+    for n, ref in enumerate(refs):
+        assert f"Person {n}" in db("show", ref).stdout
+    assert "intact" in db("audit", "verify").stdout
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs TRIGGER_TEST_DB (PostgreSQL's WAL and pg_dump)")
+@pytest.mark.slow
+def test_on_postgresql_no_key_is_in_the_wal_or_a_dump(db, store, tmp_path):
+    why_not = wal_readable()
+    if why_not:
+        pytest.skip(why_not)
+    (lsn,) = raw_sql("SELECT pg_current_wal_lsn()::text")[0]
+    db("keys", "move")
+    ref = _old_case(db, tmp_path)
+    assert NAME in db("show", ref).stdout
+    keys = _keys(store)
+    assert len(keys) == 3 and raw_sql("SELECT count(*) FROM case_key")[0][0] == 0
+    data = pg_dump(tmp_path / "dump.sql")
+    assert b"sealed:c" in data and [k for k in keys if k in data or k.hex().encode() in data] == []
+    raw_sql("CHECKPOINT")
+    wal = wal_since(lsn)
+    assert ref.encode() in wal and [k for k in keys if k in wal] == []
+    purged = db("purge", "--closed-before", "2020-01-01")
+    assert "Purged personal data of 1 case" in purged.stdout
+    gone = [k for k in keys if k not in _keys(store)]
+    assert len(gone) == 2 and [k for k in gone if k in store.read_bytes()] == []  # the match key stays
+    assert "intact" in db("audit", "verify").stdout

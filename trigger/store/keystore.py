@@ -1,0 +1,326 @@
+"""The key store: the keys that seal personal data kept in a database of their own
+(`TRIGGER_KEYSTORE`; docs/operations.md#the-key-store).
+
+A key kept in the same database as the values it seals is copied with them into the WAL, its
+archives, base backups and every dump or SQLite copy: a copy taken before a purge still opens the
+purged case. With `TRIGGER_KEYSTORE` set to a SQLAlchemy URL (`sqlite:////srv/keys/trigger-keys.db`,
+or a PostgreSQL database on another server), the key tables (`case_key`, `log_key`, `match_key`) live
+there and nowhere else, so the database's files and backups hold only ciphertext, and a purge that deletes a
+key from the store erases every copy of the values it sealed, wherever they lie, once the key store's
+own (short-lived) backups from before it are gone.
+
+A SQLite key store is created private (0600), with `secure_delete` (a deleted key is zeroed in the
+file) and a rollback journal that is deleted at each commit (no WAL lingers beside it); each write is
+committed, and so on disk, before the change that uses the key commits (`trigger.store.sealed`).
+
+The database records that its keys are kept in a store (the setting `key_store`, written by
+`trigger keys move`), so that a command run without `TRIGGER_KEYSTORE` refuses, in one line, rather
+than read the values as erased or make a second key for a case.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    and_,
+    create_engine,
+    delete,
+    event,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from trigger.errors import InvalidInput, MissingDependency, NotInitialised, StorageError
+from trigger.store.outputs import safe_url, sqlite_path
+
+ENV = "TRIGGER_KEYSTORE"
+MARKER = "key_store"  # the database's setting: its keys are kept in a key store (its URL, password hidden)
+
+metadata = MetaData()
+case_key = Table(
+    "case_key",
+    metadata,
+    Column("case_id", Integer, primary_key=True, autoincrement=False),
+    Column("key", LargeBinary, nullable=False),
+)
+log_key = Table(
+    "log_key",
+    metadata,
+    Column("partnership_id", Integer, primary_key=True, autoincrement=False),
+    Column("month", String(7), primary_key=True),
+    Column("key", LargeBinary, nullable=False),
+)
+match_key = Table(
+    "match_key",
+    metadata,
+    Column("partnership_id", Integer, primary_key=True, autoincrement=False),
+    Column("key", LargeBinary, nullable=False),
+)
+# each key table: the columns that name a key (the rest is the key itself)
+TABLES: dict[str, tuple[str, ...]] = {
+    "case_key": ("case_id",),
+    "log_key": ("partnership_id", "month"),
+    "match_key": ("partnership_id",),
+}
+NOUNS = {"case_key": "case key", "log_key": "month key", "match_key": "match key"}
+
+
+class KeyStoreError(StorageError):
+    """The key store cannot be reached, or refused a read or a write: nothing was saved."""
+
+
+def safe(url: str) -> str:
+    """The URL for a message: any password hidden."""
+    return safe_url(url)
+
+
+def configured_url() -> str | None:
+    return os.environ.get(ENV, "").strip() or None
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA secure_delete=ON")  # a deleted key is zeroed in the file, not left in free space
+    cur.execute("PRAGMA journal_mode=DELETE")  # the journal goes at each commit: no WAL keeps old pages
+    cur.execute("PRAGMA synchronous=FULL")  # committed means on disk, before the change using it commits
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+class Store:
+    """One key store (one per URL per process: `configured`)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.where = f"the key store {safe(url)}"
+        scheme = url.split(":", 1)[0].split("+", 1)[0].lower() if ":" in url else ""
+        if scheme not in ("sqlite", "postgresql"):
+            raise InvalidInput(
+                f"{ENV}={safe(url)}: a key store is a SQLite file (sqlite:////FOLDER/trigger-keys.db) or a "
+                "PostgreSQL database (postgresql+psycopg://USER@HOST/DATABASE)"
+            )
+        self.path = sqlite_path(url)
+        if scheme == "sqlite" and self.path is None:
+            raise InvalidInput(
+                f"{ENV}={safe(url)}: a SQLite key store must be a file, sqlite:////FOLDER/FILE"
+            )
+        self._engine: Engine | None = None
+        self._ready = False
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            if self.path is not None:
+                if not self.path.parent.is_dir():
+                    raise KeyStoreError(
+                        f"{self.where} cannot be reached: its folder {self.path.parent} does not exist; "
+                        "nothing was saved"
+                    )
+                if not self.path.exists():
+                    try:
+                        os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+                    except OSError as exc:
+                        raise KeyStoreError(
+                            f"{self.where} cannot be created: {exc.strerror}; nothing was saved"
+                        ) from None
+            try:
+                engine = create_engine(self.url)
+            except ImportError:
+                raise MissingDependency(
+                    f"{ENV}={safe(self.url)} needs PostgreSQL's driver, psycopg 3; install the postgres "
+                    "extra: pip install 'community-trigger[postgres]'"
+                ) from None
+            if self.path is not None:
+                event.listen(engine, "connect", _sqlite_pragmas)
+            self._engine = engine
+        return self._engine
+
+    def _failed(self, exc: BaseException) -> KeyStoreError:
+        orig = getattr(exc, "orig", None) or exc
+        first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+        return KeyStoreError(
+            f"{self.where} cannot be reached or refused the change ({first}); nothing was saved"
+        )
+
+    @contextmanager
+    def connect(self, *, write: bool = False) -> Iterator[Connection]:
+        """A connection in a transaction, committed at the end (and so durable) when `write`."""
+        try:
+            with self.engine.connect() as conn:
+                if not self._ready:
+                    if self.path is not None:
+                        os.chmod(self.path, 0o600)  # keys: private to their owner, like the database
+                    with conn.begin():
+                        metadata.create_all(conn, checkfirst=True)
+                    self._ready = True
+                with conn.begin():
+                    yield conn
+        except (DBAPIError, SQLAlchemyError, OSError) as exc:
+            if isinstance(exc, KeyStoreError):
+                raise
+            raise self._failed(exc) from None
+
+    def rows(self, table: str) -> list[tuple]:
+        """Every key of a table: (the columns naming it..., the key)."""
+        t = metadata.tables[table]
+        with self.connect() as conn:
+            return [(*r[:-1], bytes(r[-1])) for r in conn.execute(select(*t.c))]
+
+    def case_keys(self, ids: Iterable[int] | None = None) -> dict[int, bytes]:
+        query = select(case_key.c.case_id, case_key.c.key)
+        if ids is not None:
+            query = query.where(case_key.c.case_id.in_(list(ids)))
+        with self.connect() as conn:
+            return {cid: bytes(key) for cid, key in conn.execute(query)}
+
+    def log_key(self, partnership_id: int, month: str) -> bytes | None:
+        query = select(log_key.c.key).where(
+            log_key.c.partnership_id == partnership_id, log_key.c.month == month
+        )
+        with self.connect() as conn:
+            found = conn.execute(query).scalar()
+        return bytes(found) if found is not None else None
+
+    def match_key(self, partnership_id: int) -> bytes | None:
+        query = select(match_key.c.key).where(match_key.c.partnership_id == partnership_id)
+        with self.connect() as conn:
+            found = conn.execute(query).scalar()
+        return bytes(found) if found is not None else None
+
+    def put(self, table: str, rows: list[tuple]) -> dict[tuple, bytes]:
+        """Store keys (each `(naming columns..., key)`) not held yet, and commit before returning: the
+        key each name now has in the store (an existing one is kept, not replaced)."""
+        t = metadata.tables[table]
+        names = TABLES[table]
+        held: dict[tuple, bytes] = {}
+        with self.connect(write=True) as conn:
+            for row in rows:
+                ident = tuple(row[:-1])
+                match = and_(*(t.c[n] == v for n, v in zip(names, ident, strict=True)))
+                found = conn.execute(select(t.c.key).where(match)).scalar()
+                if found is None:
+                    conn.execute(t.insert().values(**dict(zip(names, ident, strict=True)), key=row[-1]))
+                    held[ident] = row[-1]
+                else:
+                    held[ident] = bytes(found)
+        return held
+
+    def put_case_key(self, case_id: int, key: bytes) -> bytes:
+        return self.put("case_key", [(case_id, key)])[(case_id,)]
+
+    def put_log_key(self, partnership_id: int, month: str, key: bytes) -> bytes:
+        return self.put("log_key", [(partnership_id, month, key)])[(partnership_id, month)]
+
+    def delete(self, table: str, idents: Iterable[tuple]) -> int:
+        t = metadata.tables[table]
+        names = TABLES[table]
+        gone = 0
+        with self.connect(write=True) as conn:
+            for ident in idents:
+                match = and_(*(t.c[n] == v for n, v in zip(names, ident, strict=True)))
+                gone += conn.execute(delete(t).where(match)).rowcount or 0
+        return gone
+
+    def delete_months(self, partnership_id: int, before: str) -> int:
+        """The partnership's month keys before `before` (YYYY-MM)."""
+        with self.connect(write=True) as conn:
+            done = conn.execute(
+                delete(log_key).where(log_key.c.partnership_id == partnership_id, log_key.c.month < before)
+            )
+            return done.rowcount or 0
+
+    def reclaim(self) -> str | None:
+        """After a deletion, on PostgreSQL: rewrite the key tables so the deleted keys leave their files
+        (SQLite zeroes them as they go: secure_delete). A warning when it could not, else None."""
+        if self.path is not None:
+            return None
+        try:
+            with self.engine.connect() as conn:
+                auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+                auto.exec_driver_sql("VACUUM (FULL) " + ", ".join(TABLES))
+        except (DBAPIError, SQLAlchemyError) as exc:
+            first = (str(getattr(exc, "orig", exc)).strip().splitlines() or ["refused"])[0]
+            return (
+                f"the deleted keys may stay in {self.where}'s table files until its owner runs "
+                f"`VACUUM (FULL) {', '.join(TABLES)}` there ({first})"
+            )
+        return None
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+_stores: dict[str, Store] = {}
+
+
+def configured() -> Store | None:
+    """The key store `TRIGGER_KEYSTORE` names; None when it is not set (the keys are in the database)."""
+    url = configured_url()
+    if url is None:
+        return None
+    store = _stores.get(url)
+    if store is None:
+        store = _stores[url] = Store(url)
+    return store
+
+
+def required() -> Store:
+    """The key store, for a command that is about it: refused in one line when none is set."""
+    store = configured()
+    if store is None:
+        raise InvalidInput(
+            f"{ENV} is not set: name the key store the keys go to, e.g. "
+            f"{ENV}=sqlite:////srv/keys/trigger-keys.db (docs/operations.md#the-key-store); "
+            "nothing was changed"
+        )
+    return store
+
+
+def dispose() -> None:
+    for store in _stores.values():
+        store.dispose()
+    _stores.clear()
+
+
+def marker(conn: Connection) -> str | None:
+    """The key store the database says its keys are kept in (its URL, password hidden), or None."""
+    return conn.execute(text("SELECT value FROM setting WHERE key = :k"), {"k": MARKER}).scalar()
+
+
+def refuse_without_store(kept_in: str) -> NotInitialised:
+    return NotInitialised(
+        f"this database's keys are kept in a key store ({kept_in}), and {ENV} is not set: set it to the "
+        "key store's URL (docs/operations.md#the-key-store); nothing was changed"
+    )
+
+
+def refuse_unmoved(store: Store) -> NotInitialised:
+    return NotInitialised(
+        f"{ENV} is set, but this database's keys were never moved to {store.where}: run `trigger keys "
+        f"move` first (or unset {ENV} to keep them in the database); nothing was saved"
+    )
+
+
+def counts(rows: dict[str, Any]) -> str:
+    """`3 case keys and 1 month key` from {table: rows} (match keys named when there are any)."""
+    from letters.words import plural
+
+    parts = [
+        plural(len(rows.get(name, ())), f"{{n}} {noun}", f"{{n}} {noun}s")
+        for name, noun in NOUNS.items()
+        if name != "match_key" or rows.get(name)
+    ]
+    return ", ".join(parts[:-1]) + " and " + parts[-1]

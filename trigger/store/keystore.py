@@ -77,6 +77,12 @@ TABLES: dict[str, tuple[str, ...]] = {
 NOUNS = {"case_key": "case key", "log_key": "month key", "match_key": "match key"}
 
 
+def _named(table: str, ident: tuple) -> Any:
+    """The condition picking the key `ident` names in `table` (one value per naming column)."""
+    t = metadata.tables[table]
+    return and_(*(t.c[n] == v for n, v in zip(TABLES[table], ident, strict=True)))
+
+
 class KeyStoreError(StorageError):
     """The key store cannot be reached, or refused a read or a write: nothing was saved."""
 
@@ -185,18 +191,11 @@ class Store:
         with self.connect() as conn:
             return {cid: bytes(key) for cid, key in conn.execute(query)}
 
-    def log_key(self, partnership_id: int, month: str) -> bytes | None:
-        query = select(log_key.c.key).where(
-            log_key.c.partnership_id == partnership_id, log_key.c.month == month
-        )
+    def key(self, table: str, ident: tuple) -> bytes | None:
+        """The key `table` holds under `ident` (the values of its naming columns), or None."""
+        t = metadata.tables[table]
         with self.connect() as conn:
-            found = conn.execute(query).scalar()
-        return bytes(found) if found is not None else None
-
-    def match_key(self, partnership_id: int) -> bytes | None:
-        query = select(match_key.c.key).where(match_key.c.partnership_id == partnership_id)
-        with self.connect() as conn:
-            found = conn.execute(query).scalar()
+            found = conn.execute(select(t.c.key).where(_named(table, ident))).scalar()
         return bytes(found) if found is not None else None
 
     def put(self, table: str, rows: list[tuple]) -> dict[tuple, bytes]:
@@ -208,8 +207,7 @@ class Store:
         with self.connect(write=True) as conn:
             for row in rows:
                 ident = tuple(row[:-1])
-                match = and_(*(t.c[n] == v for n, v in zip(names, ident, strict=True)))
-                found = conn.execute(select(t.c.key).where(match)).scalar()
+                found = conn.execute(select(t.c.key).where(_named(table, ident))).scalar()
                 if found is None:
                     conn.execute(t.insert().values(**dict(zip(names, ident, strict=True)), key=row[-1]))
                     held[ident] = row[-1]
@@ -220,17 +218,12 @@ class Store:
     def put_case_key(self, case_id: int, key: bytes) -> bytes:
         return self.put("case_key", [(case_id, key)])[(case_id,)]
 
-    def put_log_key(self, partnership_id: int, month: str, key: bytes) -> bytes:
-        return self.put("log_key", [(partnership_id, month, key)])[(partnership_id, month)]
-
     def delete(self, table: str, idents: Iterable[tuple]) -> int:
         t = metadata.tables[table]
-        names = TABLES[table]
         gone = 0
         with self.connect(write=True) as conn:
             for ident in idents:
-                match = and_(*(t.c[n] == v for n, v in zip(names, ident, strict=True)))
-                gone += conn.execute(delete(t).where(match)).rowcount or 0
+                gone += conn.execute(delete(t).where(_named(table, ident))).rowcount or 0
         return gone
 
     def delete_months(self, partnership_id: int, before: str) -> int:

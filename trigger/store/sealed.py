@@ -35,7 +35,7 @@ from collections.abc import Callable
 from contextvars import ContextVar, Token
 from typing import Any
 
-from sqlalchemy import and_, event, insert, inspect, select, text
+from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -131,8 +131,8 @@ class Keyring:
             key = self._store.key(keys.name, ident) if self._store is not None else None
             names = keystore.TABLES[keys.name]
             if key is None:
-                match = and_(*(keys.c[n] == v for n, v in zip(names, ident, strict=True)))
-                stored = self._connection().execute(select(keys.c.key).where(match)).scalar()
+                found = select(keys.c.key).where(keystore.named(keys, ident))
+                stored = self._connection().execute(found).scalar()
                 key = bytes(stored) if stored is not None else None
             if key is None:
                 self._reachable(writing=make)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, delete, insert, select, text
+from sqlalchemy import delete, insert, select, text
 from sqlmodel import Session
 
 from trigger.errors import Damaged, NotInitialised, NotPermitted, StorageError
@@ -26,6 +26,7 @@ from trigger.store import audit, db, keystore
 from trigger.store import tables as t
 from trigger.store.access import SETUP, needs
 from trigger.store.app import App, today, writers_lock
+from trigger.store.outputs import safe_url
 
 KEY_TABLES = list(keystore.TABLES)
 
@@ -41,10 +42,6 @@ class Moved:
 
 def _table(name: str):
     return getattr(t, name)
-
-
-def _match(table, name: str, ident: tuple):
-    return and_(*(table.c[c] == v for c, v in zip(keystore.TABLES[name], ident, strict=True)))
 
 
 def _describe(name: str, ident: tuple) -> str:
@@ -157,11 +154,11 @@ def _out(app: App, store: keystore.Store) -> Moved:
         for name, held in keys.items():
             table = _table(name)
             for ident, key in held.items():
-                conn.execute(delete(table).where(_match(table, name, ident), table.c.key == key))
+                conn.execute(delete(table).where(keystore.named(table, ident), table.c.key == key))
         for table, name in guard:
             conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {name}")
         done.moved = {name: list(held) for name, held in keys.items()}
-        _set_marker(session, keystore.safe(store.url))
+        _set_marker(session, safe_url(store.url))
         _recorded(session, app, store, done)
     if any(done.moved.values()):
         done.warnings += reclaim(app, xid, KEY_TABLES)
@@ -171,7 +168,7 @@ def _out(app: App, store: keystore.Store) -> Moved:
 def _recorded(session: Session, app: App, store: keystore.Store, done: Moved) -> None:
     """The move, in the audit log: which way, the key store and how many keys."""
     counted = {name: len(done.moved.get(name, ())) for name in KEY_TABLES}
-    detail = {"to": "database" if done.to_database else "key store", "store": keystore.safe(store.url)}
+    detail = {"to": "database" if done.to_database else "key store", "store": safe_url(store.url)}
     audit.record(session, None, "keys_move", actor=app.actor, on=today(), detail={**detail, **counted})
 
 

@@ -77,13 +77,14 @@ TABLES: dict[str, tuple[str, ...]] = {
 NOUNS = {"case_key": "case key", "log_key": "month key", "match_key": "match key"}
 
 
+def named(keys: Any, ident: tuple) -> Any:
+    """The condition picking the key `ident` names (one value per naming column, `TABLES`) in the key
+    table `keys`, the key store's or the database's."""
+    return and_(*(keys.c[n] == v for n, v in zip(TABLES[keys.name], ident, strict=True)))
+
+
 class KeyStoreError(StorageError):
     """The key store cannot be reached, or refused a read or a write: nothing was saved."""
-
-
-def safe(url: str) -> str:
-    """The URL for a message: any password hidden."""
-    return safe_url(url)
 
 
 def configured_url() -> str | None:
@@ -104,17 +105,17 @@ class Store:
 
     def __init__(self, url: str):
         self.url = url
-        self.where = f"the key store {safe(url)}"
+        self.where = f"the key store {safe_url(url)}"
         scheme = url.split(":", 1)[0].split("+", 1)[0].lower() if ":" in url else ""
         if scheme not in ("sqlite", "postgresql"):
             raise InvalidInput(
-                f"{ENV}={safe(url)}: a key store is a SQLite file (sqlite:////FOLDER/trigger-keys.db) or a "
-                "PostgreSQL database (postgresql+psycopg://USER@HOST/DATABASE)"
+                f"{ENV}={safe_url(url)}: a key store is a SQLite file (sqlite:////FOLDER/trigger-keys.db) "
+                "or a PostgreSQL database (postgresql+psycopg://USER@HOST/DATABASE)"
             )
         self.path = sqlite_path(url)
         if scheme == "sqlite" and self.path is None:
             raise InvalidInput(
-                f"{ENV}={safe(url)}: a SQLite key store must be a file, sqlite:////FOLDER/FILE"
+                f"{ENV}={safe_url(url)}: a SQLite key store must be a file, sqlite:////FOLDER/FILE"
             )
         self._engine: Engine | None = None
         self._ready = False
@@ -139,7 +140,7 @@ class Store:
                 engine = create_engine(self.url)
             except ImportError:
                 raise MissingDependency(
-                    f"{ENV}={safe(self.url)} needs PostgreSQL's driver, psycopg 3; install the postgres "
+                    f"{ENV}={safe_url(self.url)} needs PostgreSQL's driver, psycopg 3; install the postgres "
                     "extra: pip install 'community-trigger[postgres]'"
                 ) from None
             if self.path is not None:
@@ -185,18 +186,11 @@ class Store:
         with self.connect() as conn:
             return {cid: bytes(key) for cid, key in conn.execute(query)}
 
-    def log_key(self, partnership_id: int, month: str) -> bytes | None:
-        query = select(log_key.c.key).where(
-            log_key.c.partnership_id == partnership_id, log_key.c.month == month
-        )
+    def key(self, table: str, ident: tuple) -> bytes | None:
+        """The key `table` holds under `ident` (the values of its naming columns), or None."""
+        t = metadata.tables[table]
         with self.connect() as conn:
-            found = conn.execute(query).scalar()
-        return bytes(found) if found is not None else None
-
-    def match_key(self, partnership_id: int) -> bytes | None:
-        query = select(match_key.c.key).where(match_key.c.partnership_id == partnership_id)
-        with self.connect() as conn:
-            found = conn.execute(query).scalar()
+            found = conn.execute(select(t.c.key).where(named(t, ident))).scalar()
         return bytes(found) if found is not None else None
 
     def put(self, table: str, rows: list[tuple]) -> dict[tuple, bytes]:
@@ -208,8 +202,7 @@ class Store:
         with self.connect(write=True) as conn:
             for row in rows:
                 ident = tuple(row[:-1])
-                match = and_(*(t.c[n] == v for n, v in zip(names, ident, strict=True)))
-                found = conn.execute(select(t.c.key).where(match)).scalar()
+                found = conn.execute(select(t.c.key).where(named(t, ident))).scalar()
                 if found is None:
                     conn.execute(t.insert().values(**dict(zip(names, ident, strict=True)), key=row[-1]))
                     held[ident] = row[-1]
@@ -220,17 +213,12 @@ class Store:
     def put_case_key(self, case_id: int, key: bytes) -> bytes:
         return self.put("case_key", [(case_id, key)])[(case_id,)]
 
-    def put_log_key(self, partnership_id: int, month: str, key: bytes) -> bytes:
-        return self.put("log_key", [(partnership_id, month, key)])[(partnership_id, month)]
-
     def delete(self, table: str, idents: Iterable[tuple]) -> int:
         t = metadata.tables[table]
-        names = TABLES[table]
         gone = 0
         with self.connect(write=True) as conn:
             for ident in idents:
-                match = and_(*(t.c[n] == v for n, v in zip(names, ident, strict=True)))
-                gone += conn.execute(delete(t).where(match)).rowcount or 0
+                gone += conn.execute(delete(t).where(named(t, ident))).rowcount or 0
         return gone
 
     def delete_months(self, partnership_id: int, before: str) -> int:

@@ -85,8 +85,7 @@ class Keyring:
         self._aeads: dict[int | str, Any] = {}
         self._fetched = 0
         self.made: list[tuple[int, bytes]] = []  # keys made in this flush, inserted after it (no store)
-        self._log_keys: dict[tuple[int, str], bytes] = {}
-        self._match_keys: dict[int, bytes] = {}
+        self._scoped: dict[str, dict[tuple, bytes]] = {}  # log_key and match_key: {table: {ident: key}}
         self._kept_in: list[str | None] = []  # the database's word on where its keys are, once read
 
     def _reachable(self, *, writing: bool) -> None:
@@ -112,40 +111,27 @@ class Keyring:
         return self._keys[case_id]
 
     def log_key(self, partnership_id: int, month: str, *, make: bool = False) -> bytes | None:
-        """The key sealing a partnership's imported log rows reported in `month` (YYYY-MM); made (and
-        stored at once: in the key store, committed; else inside the caller's change) when `make` and
-        there is none yet."""
-        scope = (partnership_id, month)
-        key = self._log_keys.get(scope)
-        if key is None:
-            key = self._store.log_key(partnership_id, month) if self._store is not None else None
-            if key is None:
-                found = select(_log_keys.c.key).where(
-                    _log_keys.c.partnership_id == partnership_id, _log_keys.c.month == month
-                )
-                stored = self._connection().execute(found).scalar()
-                key = bytes(stored) if stored is not None else None
-            if key is None:
-                self._reachable(writing=make)
-            if key is None and make:
-                key = os.urandom(32)
-                if self._store is not None:
-                    key = self._store.put_log_key(partnership_id, month, key)
-                else:
-                    row = {"partnership_id": partnership_id, "month": month, "key": key}
-                    self._connection().execute(insert(_log_keys), [row])
-            if key is not None:
-                self._log_keys[scope] = key
-        return key
+        """The key sealing a partnership's imported log rows reported in `month` (YYYY-MM); made when
+        `make` and there is none yet (`_scoped_key`)."""
+        return self._scoped_key(_log_keys, (partnership_id, month), make=make)
 
     def match_key(self, partnership_id: int, *, make: bool = False) -> bytes | None:
-        """The key of a partnership's keyed hashes of victims' ids (`match`); made (and stored at once:
-        in the key store, committed; else inside the caller's change) when `make` and there is none."""
-        key = self._match_keys.get(partnership_id)
+        """The key of a partnership's keyed hashes of victims' ids (`match`); made when `make` and there
+        is none yet (`_scoped_key`)."""
+        return self._scoped_key(_match_keys, (partnership_id,), make=make)
+
+    def _scoped_key(self, keys: Any, ident: tuple, *, make: bool) -> bytes | None:
+        """A partnership's key from the table `keys` (log_key or match_key), named by `ident` (the values
+        of its naming columns, `keystore.TABLES`): read from the key store, else the database; made
+        when `make` and there is none, and stored at once (in the key store, committed; else inside the
+        caller's change)."""
+        cache = self._scoped.setdefault(keys.name, {})
+        key = cache.get(ident)
         if key is None:
-            key = self._store.match_key(partnership_id) if self._store is not None else None
+            key = self._store.key(keys.name, ident) if self._store is not None else None
+            names = keystore.TABLES[keys.name]
             if key is None:
-                found = select(_match_keys.c.key).where(_match_keys.c.partnership_id == partnership_id)
+                found = select(keys.c.key).where(keystore.named(keys, ident))
                 stored = self._connection().execute(found).scalar()
                 key = bytes(stored) if stored is not None else None
             if key is None:
@@ -153,12 +139,12 @@ class Keyring:
             if key is None and make:
                 key = os.urandom(32)
                 if self._store is not None:
-                    key = self._store.put("match_key", [(partnership_id, key)])[(partnership_id,)]
+                    key = self._store.put(keys.name, [(*ident, key)])[ident]
                 else:
-                    row = {"partnership_id": partnership_id, "key": key}
-                    self._connection().execute(insert(_match_keys), [row])
+                    row = {**dict(zip(names, ident, strict=True)), "key": key}
+                    self._connection().execute(insert(keys), [row])
             if key is not None:
-                self._match_keys[partnership_id] = key
+                cache[ident] = key
         return key
 
     def match(self, partnership_id: int, value: str, *, make: bool = False) -> bytes | None:

@@ -20,11 +20,11 @@ from sqlmodel import Session
 
 from trigger.errors import DeliveryFailed, GuardRefused, InvalidInput
 from trigger.rules.dates import iso, long_date
-from trigger.store import mail
+from trigger.store import mail, models
 from trigger.store import tables as t
 from trigger.store.access import ACTIVATE, READ_CASE, needs
 from trigger.store.app import App
-from trigger.store.models import Agency, PartnerNotification, row_id
+from trigger.store.models import Agency, row_id
 from trigger.store.partnerships import heading
 from trigger.store.unit import Work, changing, find_agency, find_case, on_for_change, retried
 
@@ -145,7 +145,7 @@ def _record(app: App, reference: str, agencies: Sequence[str], on: date | None, 
 def _notice(w: Work, agencies: list[Agency], on: date, method: str) -> None:
     for agency in agencies:
         w.session.add(
-            PartnerNotification(
+            models.PartnerNotification(
                 case_id=row_id(w.case), agency_id=row_id(agency), notified_on=on, method=method
             )
         )

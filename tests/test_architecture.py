@@ -386,13 +386,10 @@ NEEDS = {
     ("list",): set(),
     ("check", "{ref}"): set(),
     NEXT_COMPLAINT: set(),
-    ("letter", "{ref}", "acknowledgement", "--preview"): {"babel"},
-    ("letter", "{ref}", "acknowledgement", "--format", "pdf", "-o", "{out}"): {
-        "babel",
-        "weasyprint",
-        "fontTools",
-    },
-    ("letter", "{ref}", "acknowledgement", "--format", "docx", "-o", "{docx}"): {"babel", "docx"},
+    # an English letter writes its dates, lists and whole numbers without Babel's locale data
+    ("letter", "{ref}", "acknowledgement", "--preview"): set(),
+    ("letter", "{ref}", "acknowledgement", "--format", "pdf", "-o", "{out}"): {"weasyprint", "fontTools"},
+    ("letter", "{ref}", "acknowledgement", "--format", "docx", "-o", "{docx}"): {"docx"},
 }
 
 
@@ -460,15 +457,15 @@ def _tables_built(ran: dict) -> set[str]:
 def test_the_moves_of_a_case_and_its_letters_build_only_the_tables_they_write(case, db, tmp_path):
     """activate, decide, assign and outcome write none of the tables built on first use, and a letter
     only the copy of what it issued: what they read of the others they read on the read tables."""
+    activate = ["activate", "--applicant", "Bo Example", "--received", "2026-03-02", "--channel", "online"]
     steps = [
-        ("activate", "--applicant", "Bo Example", "--received", "2026-03-02", "--channel", "online")
-        + ("--statement", "Nothing has changed"),
-        ("decide", case, "--met", "--on", "2026-03-09"),
-        ("letter", case, "threshold_met", "--format", "docx", "-o", str(tmp_path / "met.docx")),
-        ("assign", case, "--lead", "cbc", "--reviewer", "Morgan Reviewer", "--on", "2026-03-10"),
+        [*activate, "--statement", "Nothing has changed"],
+        ["decide", case, "--met", "--on", "2026-03-09"],
+        ["letter", case, "threshold_met", "--format", "docx", "-o", str(tmp_path / "met.docx")],
+        ["assign", case, "--lead", "cbc", "--reviewer", "Morgan Reviewer", "--on", "2026-03-10"],
     ]
     for args in steps:
-        built = _tables_built(_run_main(list(args)))
+        built = _tables_built(_run_main(args))
         assert built == ({"models_letters"} if args[0] == "letter" else set()), (args, built)
     db("meeting", case, "--at", "2026-03-20T10:00", "--held", "--on", "2026-03-20")
     db("finding", case, "--category", "silo_working", "--text", "Reports never linked", "--on", "2026-03-20")

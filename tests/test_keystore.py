@@ -240,13 +240,12 @@ def test_keys_move_killed_midway_and_run_again_loses_nothing(db, store, tmp_path
     """Killed while the key store's change waits to commit (a reader holds the store), and, moving
     back, after the database committed and before the store's keys were deleted: every key is still in
     one place or both, the cases read, and a rerun finishes the move."""
+    db("keys", "move")  # the store made and bound to the database (no key yet), then left again
+    db("keys", "move", "--to-database")
     monkeypatch.delenv("TRIGGER_KEYSTORE")
     refs = [_activate(db, f"Person {n}") for n in range(3)]
     monkeypatch.setenv("TRIGGER_KEYSTORE", f"sqlite:///{store}")
     dispose_engines()
-    from trigger.store import keystore
-
-    keystore.Store(f"sqlite:///{store}").rows("case_key")  # the store's tables, empty
     # the copy is written, waiting to commit
     _killed_while_the_store_waits(store, ("keys", "move"), lambda: True)
     assert raw_sql("SELECT count(*) FROM case_key")[0][0] == 3 and _marker() == []

@@ -29,6 +29,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import (
     Column,
@@ -166,7 +167,7 @@ class Store:
             if self.path is not None:
                 path = self.path  # opened, never created: only `create` makes the file
                 options["creator"] = lambda: sqlite3.connect(
-                    f"file:{path}?mode=rw", uri=True, check_same_thread=False
+                    f"file:{quote(str(path))}?mode=rw", uri=True, check_same_thread=False
                 )
             try:
                 engine = create_engine(self.url, **options)

@@ -438,7 +438,9 @@ def test_the_case_page_passes_axe_in_every_state_at_320_and_1280_pixels(
         if lang == "cy":
             with page.expect_navigation():
                 page.get_by_role("link", name="Cymraeg").click()
-        assert page.get_by_role("heading", level=1).inner_text().startswith({"en": "Case", "cy": "Achos"}[lang])
+        assert (
+            page.get_by_role("heading", level=1).inner_text().startswith({"en": "Case", "cy": "Achos"}[lang])
+        )
         axe(page, f"{lang}-case-{state}", found, BOTH)
     page = new_page(browser, 320)
     page.goto(server.url + "/case/" + "x" * 43 + (f"?lang={lang}" if lang == "cy" else ""))

@@ -48,8 +48,11 @@ hypothesis.settings.load_profile("trigger")
 
 
 def pytest_collection_modifyitems(config, items):
-    """On PostgreSQL leave out the tests marked `any_engine`: the SQLite pass has run them, and what they
-    prove (a PDF's layout, a console's encoding) would be the same on any database."""
+    """The tests in a real browser first: they take seconds each, and started last they kept one
+    parallel worker busy after the other had finished. On PostgreSQL leave out the tests marked
+    `any_engine`: the SQLite pass has run them, and what they prove (a PDF's layout, a console's
+    encoding) would be the same on any database."""
+    items.sort(key=lambda item: "browser" not in getattr(item, "fixturenames", ()))  # stable: else as found
     if not ON_POSTGRES:
         return
     same = [item for item in items if item.get_closest_marker("any_engine") is not None]

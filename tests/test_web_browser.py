@@ -349,7 +349,8 @@ def test_every_page_passes_axe_in_both_languages_at_320_and_1280_pixels(server, 
     assert found == []
 
 
-def test_the_server_log_holds_no_personal_data_and_sigterm_stops_it_cleanly(server, browser):
+def test_the_server_log_holds_no_personal_data_and_sigterm_stops_it_cleanly(own_server, browser):
+    server = own_server
     page = new_page(browser)
     page.goto(server.url + "/apply")
     w = victim_journey(page, "en", "Zebedee Quartermain", "zebedee.q@example.org", "English")

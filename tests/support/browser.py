@@ -41,14 +41,15 @@ def free_port() -> int:
 
 
 class Server:
-    """`trigger web serve` in its own process, its log (stderr) kept."""
+    """`trigger web serve` in its own process (`env` added to this one's), its log (stderr) kept."""
 
-    def __init__(self, tmp_path: Path):
+    def __init__(self, tmp_path: Path, env: dict[str, str] | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.db_path: Path | None = None  # the database file it serves, when the test keeps it
         self.log_path = tmp_path / "serve.log"
         self.log = open(self.log_path, "w")  # closed in stop()
-        env = {**os.environ, "TRIGGER_OUTBOX": str(tmp_path / "outbox")}
+        env = {**os.environ, "TRIGGER_OUTBOX": str(tmp_path / "outbox"), **(env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "cli.py", "web", "serve", "--port", str(self.port)],
             cwd=ROOT,

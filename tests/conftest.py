@@ -319,10 +319,10 @@ def _door_server(tmp_path_factory):
 def server(db, db_url, tmp_path, tmp_path_factory, monkeypatch, _door_server):
     """`trigger web serve` in its own process over this test's database, its log kept. On SQLite it is
     the module's server (`_door_server`) over a database file of its own, which each test refills with
-    a copy of its own database as it stands (so a test fills it before asking for `server`), and which
-    the test's command line then uses too: each test starts from its own data, the server from where
-    the last left its memory (visits, limits, the log; a test that needs a server of its own, to stop
-    it, asks for `own_server`). On PostgreSQL a server of the test's own."""
+    a copy of its own database as it stands (a fixture that puts a `snapshot` in place comes before
+    `server`), and which the test's command line then uses too: each test starts from its own data, the
+    server from where the last left its memory (visits, limits, the log; a test that stops the server
+    asks for `own_server`). On PostgreSQL a server of the test's own."""
     from tests.support.browser import Server
 
     if ON_POSTGRES:

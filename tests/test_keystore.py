@@ -515,7 +515,12 @@ def test_on_a_postgresql_key_store_a_key_is_never_changed_and_no_password_is_kep
             conn.exec_driver_sql(f"SET search_path = {schema}")
             conn.exec_driver_sql("INSERT INTO match_key VALUES (99, '\\x00')")
             conn.commit()
-            for statement in ("UPDATE case_key SET key = key", "DELETE FROM match_key", "TRUNCATE case_key"):
+            for statement in (
+                "UPDATE case_key SET key = key",
+                "DELETE FROM match_key",
+                "TRUNCATE case_key",
+                "UPDATE keystore_id SET id = 'another'",
+            ):
                 with pytest.raises(sqlalchemy.exc.DBAPIError, match="is refused"):
                     with conn.begin():
                         conn.exec_driver_sql(statement)

@@ -381,10 +381,10 @@ class Store:
 
 
 def guard(conn: Connection) -> None:
-    """On a PostgreSQL key store: a key is never changed, and a match key never deleted (but by the
-    tables' owner inside `trigger keys move`), whoever the login. A case's or a month's key can still
-    be deleted by any login holding DELETE (a purge's): the store cannot see the database, to know
-    whether the case was purged (docs/operations.md#the-key-store)."""
+    """On a PostgreSQL key store: a key is never changed, a match key never deleted (but by the
+    tables' owner inside `trigger keys move`), nor the store's id, whoever the login. A case's or a
+    month's key can still be deleted by any login holding DELETE (a purge's): the store cannot see
+    the database, to know whether the case was purged (docs/operations.md#the-key-store)."""
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     cursor.execute(  # the driver's own cursor: no parameters, so RAISE's % placeholders stay as they are
         "CREATE OR REPLACE FUNCTION trigger_store_key_kept() RETURNS trigger LANGUAGE plpgsql AS $$ "
@@ -392,7 +392,13 @@ def guard(conn: Connection) -> None:
         "% on % is refused', TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END $$"
     )
     cursor.close()
-    for table, ops in (("case_key", "UPDATE"), ("log_key", "UPDATE"), ("match_key", "UPDATE OR DELETE")):
+    guarded = (
+        ("case_key", "UPDATE"),
+        ("log_key", "UPDATE"),
+        ("match_key", "UPDATE OR DELETE"),
+        ("keystore_id", "UPDATE OR DELETE"),  # the id binding the store to its database
+    )
+    for table, ops in guarded:
         for name, when, each in (
             ("trigger_key_kept", ops, "ROW"),
             ("trigger_key_kept_all", "TRUNCATE", "STATEMENT"),

@@ -2510,6 +2510,13 @@ def purge(c, closed_before, dry_run, as_json, as_csv):
     from trigger.cases import retention
 
     result = retention.purge(c.app, closed_before, dry_run=dry_run)
+    if result.stray_keys:
+        stray = result.stray_keys
+        click.echo(
+            f"Deleted from the key store {len(stray['cases'])} case keys and {len(stray['months'])} month "
+            "keys that earlier purges had deleted (brought back by a restored copy of the key store).",
+            err=True,
+        )
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     if as_json or as_csv:

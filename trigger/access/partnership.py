@@ -231,8 +231,8 @@ def backup(app: App, target: str | os.PathLike[str], *, force: bool = False, key
     store = keystore.configured()
     if keys:
         store = keystore.required()
-        with app.read():  # only an admin
-            pass
+        with app.read() as session:  # only an admin; and only this database's key store
+            store.check(session.connection())
         return db.backup_keys(store.url, target, force=force, db_url=app.url)
     if source is not None and source.exists() and db.schema_state(app.engine).current is not None:
         with app.read() as session:  # PostgreSQL is pg_dump's, which `db.backup` says

@@ -7,7 +7,10 @@ place or both, and a rerun finishes the move (a key already where it goes, with 
 not copied again; one with other bytes is refused, and nothing is deleted). The whole move holds the
 writers' lock, so no change makes a key meanwhile; it is recorded in the audit log.
 
-Moving out, the database records that its keys are kept in a store (`trigger.store.keystore.MARKER`),
+Moving out, the key store is made if there is none (no other command makes one), and bound to the
+database: a random id, committed in the database first (`keystore.ID_SETTING`), then written into the
+store, whose own id, if it has one, must be the same (another database's store is refused, nothing
+moved). The database records that its keys are kept in a store (`trigger.store.keystore.MARKER`),
 and the old key rows are cleaned from its files as a purge cleans them (`VACUUM (FULL)` on
 PostgreSQL, the WAL emptied on SQLite). Moving back, the keys of cases that no longer exist or were
 purged (a change that rolled back after its key was stored) stay out of the database and leave the
@@ -16,6 +19,7 @@ store with the rest.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, insert, select, text
@@ -26,7 +30,6 @@ from trigger.store import audit, db, keystore
 from trigger.store import tables as t
 from trigger.store.access import SETUP, needs
 from trigger.store.app import App, today, writers_lock
-from trigger.store.outputs import safe_url
 
 KEY_TABLES = list(keystore.TABLES)
 
@@ -123,15 +126,35 @@ def move(app: App, *, to_database: bool = False) -> Moved:
     return _back(app, store) if to_database else _out(app, store)
 
 
+def _store_id(app: App) -> str:
+    """The id binding the database to its key store (`keystore.ID_SETTING`): made and committed in the
+    database first, so that a move interrupted after the store took it finds it again."""
+    with app.write() as session:
+        writers_lock(session)
+        _owner_only(session)
+        conn = session.connection()
+        query = text("SELECT value FROM setting WHERE key = :k")
+        ident = conn.execute(query, {"k": keystore.ID_SETTING}).scalar()
+        if ident is None:
+            ident = secrets.token_hex(16)
+            conn.execute(
+                text("INSERT INTO setting (key, value) VALUES (:k, :v)"),
+                {"k": keystore.ID_SETTING, "v": ident},
+            )
+    return ident
+
+
 def _out(app: App, store: keystore.Store) -> Moved:
     from trigger.cases.retention import reclaim
 
     done = Moved(store.where, False)
+    bond = _store_id(app)
     with app.write() as session:
         writers_lock(session)  # no change makes a key while they move
         guard = _owner_only(session)
         xid = _xid(session)
         conn = session.connection()
+        store.create(conn, bond)  # made, or refused when it is another database's
         keys = _database_keys(conn)
         # 1. copied, and committed in the store
         for name, held in keys.items():
@@ -158,7 +181,7 @@ def _out(app: App, store: keystore.Store) -> Moved:
         for table, name in guard:
             conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {name}")
         done.moved = {name: list(held) for name, held in keys.items()}
-        _set_marker(session, safe_url(store.url))
+        _set_marker(session, keystore.described(store.url))
         _recorded(session, app, store, done)
     if any(done.moved.values()):
         done.warnings += reclaim(app, xid, KEY_TABLES)
@@ -168,7 +191,8 @@ def _out(app: App, store: keystore.Store) -> Moved:
 def _recorded(session: Session, app: App, store: keystore.Store, done: Moved) -> None:
     """The move, in the audit log: which way, the key store and how many keys."""
     counted = {name: len(done.moved.get(name, ())) for name in KEY_TABLES}
-    detail = {"to": "database" if done.to_database else "key store", "store": safe_url(store.url)}
+    where = keystore.described(store.url)
+    detail = {"to": "database" if done.to_database else "key store", "store": where}
     audit.record(session, None, "keys_move", actor=app.actor, on=today(), detail={**detail, **counted})
 
 
@@ -179,6 +203,7 @@ def _back(app: App, store: keystore.Store) -> Moved:
         writers_lock(session)
         _owner_only(session)
         conn = session.connection()
+        store.check(conn)  # this database's, or refused
         cases = dict(conn.execute(select(t.review_case.c.id, t.review_case.c.purged)).all())
         partnerships = set(conn.execute(select(t.partnership.c.id)).scalars())
         here = _database_keys(conn)
@@ -219,7 +244,7 @@ def _back(app: App, store: keystore.Store) -> Moved:
                     f"from {store.where}"
                 )
     for name in KEY_TABLES:
-        store.delete(name, leaving[name])
+        store.delete(name, leaving[name], lift=True)
     warning = store.reclaim()
     done.warnings += [warning] if warning else []
     return done

@@ -10,7 +10,9 @@ events are sealed under the case's key (`trigger.store.seal`), and the purge del
 transaction, so the chain still verifies while the text is gone (docs/operations.md#erasure). With a key
 store (`trigger.store.keystore`) the keys are deleted there, after every other change of the purge is
 written and just before its commit: no purged case's key is ever left behind, and should the commit
-then fail, the cases stay unpurged without their keys until the purge is run again.
+then fail, the cases stay unpurged without their keys until the purge is run again. Each purge also
+deletes there the keys of the partnership's cases and months purged before that the store holds again
+(a copy of it restored from before that purge), with an audit event (`purge_keys`).
 
 After the commit, the space the old values took is cleaned too: on PostgreSQL a `VACUUM FULL` of the
 tables touched rewrites them (a plain VACUUM leaves the old bytes in the table file until the space is
@@ -22,6 +24,7 @@ outbox folder are overwritten and removed.
 from __future__ import annotations
 
 import glob
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -33,6 +36,7 @@ from sqlmodel import Session, SQLModel, col
 from trigger.errors import GuardRefused
 from trigger.rules.calendar import add_months
 from trigger.store import access, anchors, audit, keystore, mail
+from trigger.store import tables as t
 from trigger.store.access import PURGE, needs
 from trigger.store.app import App, today
 from trigger.store.models import (
@@ -59,6 +63,7 @@ from trigger.store.models import (
     ThresholdDecision,
     row_id,
 )
+from trigger.store.sealed import PREFIX
 from trigger.store.unit import case_policy, default_policy, retried
 from workflows.machine import TERMINAL
 
@@ -143,6 +148,8 @@ class Purged:
     imported_incidents: int = 0  # imported incident rows deleted (or, dry run, that would be)
     warnings: list[str] = field(default_factory=list)
     outbox: list[OutboxMessage] = field(default_factory=list)  # the purged cases' messages
+    # keys a purge deleted before, found again in the key store (a restored copy) and deleted now
+    stray_keys: dict[str, list[str]] = field(default_factory=dict)
 
 
 # a message found by its old name is the case's only if its Date header falls this near the moment
@@ -207,15 +214,28 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
         if dry_run:
             session.rollback()
         else:
-            store = keystore.configured()
+            store = keystore.checked(session.connection())
             if store is not None:
                 # the key store's keys go last before the commit, once every change above is written:
                 # committed there first, so no purged case's key is ever left behind; should this
                 # commit then fail, the cases stay unpurged without their keys, and a rerun ends it
+                stray, reached, months = _stray_keys(session, store, pid, set(purged))
+                if stray or months:
+                    result.stray_keys = {"cases": sorted(stray.values()), "months": months}
+                    detail = {"case_keys": result.stray_keys["cases"], "month_keys": months}
+                    audit.record(
+                        session,
+                        None,
+                        "purge_keys",
+                        actor=app.actor,
+                        on=today(),
+                        detail=detail,
+                        partnership_id=pid,
+                    )
                 session.flush()
-                store.delete("case_key", [(case_id,) for case_id in purged])
-                store.delete_months(pid, closed_before.isoformat()[:7])
-    if not dry_run and store is not None and purged:
+                store.delete("case_key", [(case_id,) for case_id in [*purged, *stray]])
+                store.delete_months(pid, max(closed_before.isoformat()[:7], reached))
+    if not dry_run and store is not None and (purged or result.stray_keys):
         result.warnings += [w for w in [store.reclaim()] if w]
     if not dry_run and (result.cases or result.imported_incidents):
         result.warnings += reclaim(app, xid)
@@ -228,6 +248,39 @@ def purge(app: App, closed_before: date, *, dry_run: bool = False) -> Purged:
         except OSError as exc:
             result.warnings.append(f"the purged cases' messages could not be removed from the outbox: {exc}")
     return result
+
+
+def _stray_keys(
+    session: Session, store: keystore.Store, pid: int, now: set[int]
+) -> tuple[dict[int, str], str, list[str]]:
+    """The keys a purge of the partnership deleted before and the key store holds again (a copy of the
+    store restored from before that purge, or a move interrupted and a purge run without the store):
+    {case id: reference} of its purged cases (but those sealed again since their purge); the month
+    (YYYY-MM) its purges of imported rows reached; and the keys of months before it held again."""
+    held = {ident[0] for ident in store.held("case_key")} - now
+    rc, ev = t.review_case, t.audit_event
+    stray: dict[int, str] = {}
+    if held:
+        p = ev.alias("purge_event")
+        last = select(func.max(p.c.seq)).where(p.c.case_id == rc.c.id, p.c.event == "purge")
+        sealed_since = (
+            select(ev.c.seq)
+            .where(
+                ev.c.case_id == rc.c.id,
+                ev.c.seq > last.scalar_subquery(),
+                ev.c.detail.startswith(PREFIX) | ev.c.reason.startswith(PREFIX),
+            )
+            .exists()
+        )
+        query = select(rc.c.id, rc.c.reference).where(rc.c.partnership_id == pid, rc.c.purged, ~sealed_since)
+        stray = {cid: ref for cid, ref in session.execute(query) if cid in held}
+    reached = ""
+    purges = select(ev.c.detail).where(ev.c.event == "purge_imported", ev.c.partnership_id == pid)
+    for (detail,) in session.execute(purges):
+        if detail and detail.startswith("{"):
+            reached = max(reached, str(json.loads(detail).get("before", ""))[:7])
+    months = sorted(m for of, m in store.held("log_key") if of == pid and m < reached)
+    return stray, reached, months
 
 
 def discard(outbox: mail.Outbox, messages: list[OutboxMessage]) -> int:

@@ -15,15 +15,21 @@ committed, and so on disk, before the change that uses the key commits (`trigger
 
 The database records that its keys are kept in a store (the setting `key_store`, written by
 `trigger keys move`), so that a command run without `TRIGGER_KEYSTORE` refuses, in one line, rather
-than read the values as erased or make a second key for a case.
+than read the values as erased or make a second key for a case. Only `trigger keys move` makes a
+key store, and it binds the two: a random id written into the store (`keystore_id`) and into the
+database (the setting `key_store_id`). Every program checks them once, on its first use of the store
+(`Store.check`), and refuses in one line a store that is missing, or is another database's, or the
+database itself.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import (
     Column,
@@ -36,17 +42,19 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    inspect,
     select,
     text,
 )
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from trigger.errors import InvalidInput, MissingDependency, NotInitialised, StorageError
 from trigger.store.outputs import safe_url, sqlite_path
 
 ENV = "TRIGGER_KEYSTORE"
-MARKER = "key_store"  # the database's setting: its keys are kept in a key store (its URL, password hidden)
+MARKER = "key_store"  # the database's setting: its keys are kept in a key store (`described`)
+ID_SETTING = "key_store_id"  # the database's setting: the id of its key store (`keystore_id`)
 
 metadata = MetaData()
 case_key = Table(
@@ -68,6 +76,8 @@ match_key = Table(
     Column("partnership_id", Integer, primary_key=True, autoincrement=False),
     Column("key", LargeBinary, nullable=False),
 )
+# the key store's id, one row, written by `trigger keys move` (and in the database: `ID_SETTING`)
+keystore_id = Table("keystore_id", metadata, Column("id", String(32), primary_key=True))
 # each key table: the columns that name a key (the rest is the key itself)
 TABLES: dict[str, tuple[str, ...]] = {
     "case_key": ("case_id",),
@@ -89,6 +99,34 @@ class KeyStoreError(StorageError):
 
 def configured_url() -> str | None:
     return os.environ.get(ENV, "").strip() or None
+
+
+def described(url: str) -> str:
+    """What identifies a key store, for the database's record and the audit log: its driver, host and
+    database (or file), without its login, password or options."""
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        return safe_url(url)
+    return URL.create(u.drivername, host=u.host, port=u.port, database=u.database).render_as_string()
+
+
+def _same_database(url: str, db_url: str) -> bool:
+    """Whether the key store's URL names the database itself (a key store is a database of its own)."""
+    mine, theirs = sqlite_path(url), sqlite_path(db_url)
+    if mine is not None or theirs is not None:
+        if mine is None or theirs is None:
+            return False
+        try:
+            return os.path.samefile(mine, theirs)
+        except OSError:
+            return os.path.realpath(mine) == os.path.realpath(theirs)
+    try:
+        a, b = make_url(url), make_url(db_url)
+    except ArgumentError:
+        return False
+    same = (a.get_backend_name(), a.host or "", a.port, a.database, a.query.get("options"))
+    return same == (b.get_backend_name(), b.host or "", b.port, b.database, b.query.get("options"))
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -113,31 +151,26 @@ class Store:
                 "or a PostgreSQL database (postgresql+psycopg://USER@HOST/DATABASE)"
             )
         self.path = sqlite_path(url)
-        if scheme == "sqlite" and self.path is None:
+        if scheme == "sqlite" and (self.path is None or not self.path.is_absolute() or "?" in url):
+            # a relative path names another store from another folder; options (`?mode=ro`) do not apply
             raise InvalidInput(
-                f"{ENV}={safe_url(url)}: a SQLite key store must be a file, sqlite:////FOLDER/FILE"
+                f"{ENV}={safe_url(url)}: a SQLite key store must be a file named by its absolute path "
+                "alone, sqlite:////FOLDER/FILE"
             )
         self._engine: Engine | None = None
-        self._ready = False
+        self._bound: set[str] = set()  # the databases it was checked against (`check`)
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            options: dict[str, Any] = {}
             if self.path is not None:
-                if not self.path.parent.is_dir():
-                    raise KeyStoreError(
-                        f"{self.where} cannot be reached: its folder {self.path.parent} does not exist; "
-                        "nothing was saved"
-                    )
-                if not self.path.exists():
-                    try:
-                        os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-                    except OSError as exc:
-                        raise KeyStoreError(
-                            f"{self.where} cannot be created: {exc.strerror}; nothing was saved"
-                        ) from None
+                path = self.path  # opened, never created: only `create` makes the file
+                options["creator"] = lambda: sqlite3.connect(
+                    f"file:{quote(str(path))}?mode=rw", uri=True, check_same_thread=False
+                )
             try:
-                engine = create_engine(self.url)
+                engine = create_engine(self.url, **options)
             except ImportError:
                 raise MissingDependency(
                     f"{ENV}={safe_url(self.url)} needs PostgreSQL's driver, psycopg 3; install the postgres "
@@ -156,22 +189,105 @@ class Store:
         )
 
     @contextmanager
-    def connect(self, *, write: bool = False) -> Iterator[Connection]:
-        """A connection in a transaction, committed at the end (and so durable) when `write`."""
+    def connect(self, *, write: bool = False, checked: bool = True) -> Iterator[Connection]:
+        """A connection in a transaction, committed at the end (and so durable) when `write`. Only
+        once the store was checked against the database (`check`, `create`)."""
+        if checked and not self._bound:
+            raise RuntimeError(f"{self.where} used before it was checked against the database")
         try:
-            with self.engine.connect() as conn:
-                if not self._ready:
-                    if self.path is not None:
-                        os.chmod(self.path, 0o600)  # keys: private to their owner, like the database
-                    with conn.begin():
-                        metadata.create_all(conn, checkfirst=True)
-                    self._ready = True
-                with conn.begin():
-                    yield conn
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
         except (DBAPIError, SQLAlchemyError, OSError) as exc:
             if isinstance(exc, KeyStoreError):
                 raise
             raise self._failed(exc) from None
+
+    def _not_the_database(self, db_url: str) -> None:
+        if _same_database(self.url, db_url):
+            raise InvalidInput(
+                f"{ENV} names the database itself ({safe_url(self.url)}): the key store is a database of "
+                "its own, e.g. sqlite:////srv/keys/trigger-keys.db (docs/operations.md#the-key-store); "
+                "nothing was changed"
+            )
+
+    def _held_id(self) -> str | bool | None:
+        """The store's id; None when it records none (made by an older trigger); False when there is
+        no key store there at all."""
+        if self.path is not None and not self.path.exists():
+            return False
+        with self.connect(checked=False) as conn:
+            tables = inspect(conn)
+            if not tables.has_table("case_key"):
+                return False
+            if not tables.has_table("keystore_id"):
+                return None
+            return conn.execute(select(keystore_id.c.id)).scalar()
+
+    def _foreign(self, held: str, wanted: str | None, what: str) -> InvalidInput:
+        return InvalidInput(
+            f"{self.where} is not this database's key store: it holds another database's keys (its id "
+            f"{held[:8]}, this database's {wanted[:8] if wanted else 'none'}); set {ENV} to this "
+            f"database's own key store (docs/operations.md#the-key-store); {what}"
+        )
+
+    def check(self, conn: Connection) -> Store:
+        """Refuse, in one line, to use a key store that is not the database's (`conn`): missing (only
+        `trigger keys move` makes one), another database's (their ids differ), or the database
+        itself. Once per database per process."""
+        db_url = conn.engine.url.render_as_string(hide_password=False)
+        if db_url in self._bound:
+            return self
+        self._not_the_database(db_url)
+        kept_in = marker(conn)
+        wanted = conn.execute(text("SELECT value FROM setting WHERE key = :k"), {"k": ID_SETTING}).scalar()
+        held = self._held_id()
+        if held is False:
+            if kept_in is None and wanted is None:
+                raise refuse_unmoved(self)
+            raise KeyStoreError(
+                f"there is no key store at {safe_url(self.url)} (its file or tables are gone, or not "
+                f"mounted, or {ENV} names the wrong place): only `trigger keys move` makes one; restore "
+                "the key store, or set its right URL; nothing was changed"
+            )
+        if held is None:
+            raise NotInitialised(
+                f"{self.where} does not record which database it serves (an older trigger made it): run "
+                "`trigger keys move` once more to bind it to this database; nothing was changed"
+            )
+        if held != wanted:
+            raise self._foreign(str(held), wanted, "nothing was changed")
+        self._bound.add(db_url)
+        return self
+
+    def create(self, conn: Connection, ident: str) -> None:
+        """`trigger keys move`: make the key store if there is none (a SQLite file private to its
+        owner, the key tables) and write the database's id `ident` into it, or check that the store
+        is the database's (`conn`): refused, in one line, when it carries another id."""
+        db_url = conn.engine.url.render_as_string(hide_password=False)
+        self._not_the_database(db_url)
+        if self.path is not None:
+            if not self.path.parent.is_dir():
+                raise KeyStoreError(
+                    f"{self.where} cannot be reached: its folder {self.path.parent} does not exist; "
+                    "nothing was saved"
+                )
+            try:
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+                os.chmod(self.path, 0o600)  # keys: private to their owner, like the database
+            except OSError as exc:
+                raise KeyStoreError(
+                    f"{self.where} cannot be created: {exc.strerror}; nothing was saved"
+                ) from None
+        with self.connect(write=True, checked=False) as store:
+            metadata.create_all(store, checkfirst=True)
+            held = store.execute(select(keystore_id.c.id)).scalar()
+            if held is None:
+                store.execute(keystore_id.insert().values(id=ident))
+            elif held != ident:
+                raise self._foreign(held, ident, "nothing was moved")
+            if self.path is None:
+                guard(store)
+        self._bound.add(db_url)
 
     def rows(self, table: str) -> list[tuple]:
         """Every key of a table: (the columns naming it..., the key)."""
@@ -213,12 +329,25 @@ class Store:
     def put_case_key(self, case_id: int, key: bytes) -> bytes:
         return self.put("case_key", [(case_id, key)])[(case_id,)]
 
-    def delete(self, table: str, idents: Iterable[tuple]) -> int:
+    def held(self, table: str) -> set[tuple]:
+        """The names of the keys a table holds (`TABLES`), without the keys."""
+        t = metadata.tables[table]
+        with self.connect() as conn:
+            return {tuple(r) for r in conn.execute(select(*(t.c[n] for n in TABLES[table])))}
+
+    def delete(self, table: str, idents: Iterable[tuple], *, lift: bool = False) -> int:
+        """Delete keys; with `lift` (`trigger keys move`, as the owner) past a PostgreSQL store's guard
+        on match keys (`guard`)."""
         t = metadata.tables[table]
         gone = 0
+        lifted = lift and self.path is None and table == "match_key"
         with self.connect(write=True) as conn:
+            if lifted:
+                conn.exec_driver_sql("ALTER TABLE match_key DISABLE TRIGGER trigger_match_key_kept")
             for ident in idents:
                 gone += conn.execute(delete(t).where(named(t, ident))).rowcount or 0
+            if lifted:
+                conn.exec_driver_sql("ALTER TABLE match_key ENABLE TRIGGER trigger_match_key_kept")
         return gone
 
     def delete_months(self, partnership_id: int, before: str) -> int:
@@ -251,6 +380,38 @@ class Store:
             self._engine.dispose()
 
 
+def guard(conn: Connection) -> None:
+    """On a PostgreSQL key store: a key is never changed, a match key never deleted (but by the
+    tables' owner inside `trigger keys move`), nor the store's id, whoever the login. A case's or a
+    month's key can still be deleted by any login holding DELETE (a purge's): the store cannot see
+    the database, to know whether the case was purged (docs/operations.md#the-key-store)."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(  # the driver's own cursor: no parameters, so RAISE's % placeholders stay as they are
+        "CREATE OR REPLACE FUNCTION trigger_store_key_kept() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN RAISE EXCEPTION 'a key in the key store is never changed, and a match key never deleted: "
+        "% on % is refused', TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END $$"
+    )
+    cursor.close()
+    guarded = (
+        ("case_key", "UPDATE"),
+        ("log_key", "UPDATE"),
+        ("match_key", "UPDATE OR DELETE"),
+        ("keystore_id", "UPDATE OR DELETE"),  # the id binding the store to its database
+    )
+    for table, ops in guarded:
+        for name, when, each in (
+            ("trigger_key_kept", ops, "ROW"),
+            ("trigger_key_kept_all", "TRUNCATE", "STATEMENT"),
+        ):
+            if table == "match_key" and name == "trigger_key_kept":
+                name = "trigger_match_key_kept"
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER {name} BEFORE {when} ON {table} FOR EACH {each} "
+                "EXECUTE FUNCTION trigger_store_key_kept()"
+            )
+
+
 _stores: dict[str, Store] = {}
 
 
@@ -263,6 +424,13 @@ def configured() -> Store | None:
     if store is None:
         store = _stores[url] = Store(url)
     return store
+
+
+def checked(conn: Connection) -> Store | None:
+    """The key store `TRIGGER_KEYSTORE` names, checked to be the database's (`Store.check`); None when
+    it is not set."""
+    store = configured()
+    return store.check(conn) if store is not None else None
 
 
 def required() -> Store:
@@ -284,7 +452,7 @@ def dispose() -> None:
 
 
 def marker(conn: Connection) -> str | None:
-    """The key store the database says its keys are kept in (its URL, password hidden), or None."""
+    """The key store the database says its keys are kept in (`described`), or None."""
     return conn.execute(text("SELECT value FROM setting WHERE key = :k"), {"k": MARKER}).scalar()
 
 

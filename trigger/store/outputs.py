@@ -49,9 +49,20 @@ class Target(Protocol):
 # -- where the database lives -------------------------------------------------------------------------
 
 
+SECRET_OPTIONS = ("password", "passfile", "sslpassword")  # a URL's options that hold or name a secret
+
+
 def safe_url(url: str) -> str:
-    """A database URL for a message: any password hidden."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    """A database URL for a message: any password hidden, in the login part or in its options."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url.split("?")[0])
+    parsed = parsed.difference_update_query(SECRET_OPTIONS)
+    return parsed.render_as_string(hide_password=True)
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -291,7 +291,7 @@ def _keys_held(conn: Any) -> tuple[str, list[str]]:
     its last purge of imported rows are still held."""
     import json
 
-    store = keystore.configured()
+    store = keystore.checked(conn)
     main = {name: conn.execute(select(getattr(t, name).c.key)).all() for name in keystore.TABLES}
     months = [(pid, month) for pid, month, _key in conn.execute(select(*t.log_key.c))]
     if store is None:

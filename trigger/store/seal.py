@@ -20,7 +20,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from trigger.errors import Damaged
 from trigger.store import keystore, sealed
 from trigger.store import tables as t
 
@@ -86,18 +85,7 @@ def require_key(session: Any, case: Any) -> None:
     closed = ev.c.detail.startswith(PREFIX) | ev.c.reason.startswith(PREFIX)
     if session.execute(select(ev.c.seq).where(ev.c.case_id == case.id, closed).limit(1)).first() is None:
         return  # written before sealing began: nothing needs the key
-    store = keystore.configured()
-    if store is not None:
-        raise Damaged(
-            f"{case.reference}: the case's key is not in {store.where}, so its personal data and the "
-            "reasons and details of its events cannot be read: the case was purged after this copy of the "
-            "database was taken (or the key store is not this database's)"
-        )
-    raise Damaged(
-        f"{case.reference}: the case's key is gone, so the reasons and details of its events cannot be "
-        "read, yet it was never purged: the record was changed outside the engine; run `trigger audit "
-        "verify`, and restore the database from a backup"
-    )
+    raise sealed.missing_key(case.reference, keystore.configured())
 
 
 class Opener:

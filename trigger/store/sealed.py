@@ -43,6 +43,7 @@ from sqlalchemy.sql import column, table
 from sqlalchemy.types import LargeBinary, TypeDecorator
 from sqlmodel.sql.sqltypes import AutoString
 
+from trigger.errors import Damaged
 from trigger.store import keystore
 
 PREFIX = "sealed:"  # an audit event's: sealed:<base64>; a field's: sealed:c<case id>:<base64>
@@ -128,7 +129,11 @@ class Keyring:
         cache = self._scoped.setdefault(keys.name, {})
         key = cache.get(ident)
         if key is None:
-            key = self._store.key(keys.name, ident) if self._store is not None else None
+            key = (
+                self._store.check(self._connection()).key(keys.name, ident)
+                if self._store is not None
+                else None
+            )
             names = keystore.TABLES[keys.name]
             if key is None:
                 found = select(keys.c.key).where(keystore.named(keys, ident))
@@ -173,6 +178,7 @@ class Keyring:
             key = self.key(case_id)
         if key is None:
             self._reachable(writing=True)
+            self._may_make(case_id)
             key = os.urandom(32)
             if self._store is not None:
                 # durable before the change sealed under it commits; if that change rolls back, the
@@ -182,6 +188,24 @@ class Keyring:
                 self.made.append((case_id, key))
             self._keys[case_id] = key
         return key
+
+    def _may_make(self, case_id: int) -> None:
+        """A case is given a key only while nothing of it is sealed: a case being created, a purged one
+        (what was sealed went with its old key), or one written before sealing began. Otherwise its
+        key is missing (a key store not this database's, or restored from an older copy, or the key
+        deleted outside the engine), and a new key would seal its values apart from the old ones, which
+        could then never be read again, even with the real key back: refused, nothing changed."""
+        conn = self._connection()
+        case = conn.execute(
+            text("SELECT reference, purged FROM review_case WHERE id = :c"), {"c": case_id}
+        ).first()
+        if case is None or case.purged:
+            return
+        seen = text(
+            "SELECT 1 FROM audit_event WHERE case_id = :c AND (detail LIKE :p OR reason LIKE :p) LIMIT 1"
+        )
+        if conn.execute(seen, {"c": case_id, "p": PREFIX + "%"}).first() is not None:
+            raise missing_key(case.reference, self._store)
 
     def _aead(self, scope: int | str, key: bytes) -> Any:
         aead = self._aeads.get(scope)
@@ -247,8 +271,24 @@ def case_keys(conn: Connection, ids: list[int] | None = None, store: Any = None)
     found = {cid: bytes(key) for cid, key in conn.execute(query)}
     store = store if store is not None else keystore.configured()
     if store is not None:
-        found.update(store.case_keys(ids))
+        found.update(store.check(conn).case_keys(ids))
     return found
+
+
+def missing_key(reference: str, store: Any) -> Damaged:
+    """A case not purged whose key is gone, though its events were sealed under it."""
+    if store is not None:
+        return Damaged(
+            f"{reference}: the case's key is not in {store.where}, so its personal data and the "
+            "reasons and details of its events cannot be read: the case was purged after this copy of the "
+            "database was taken (or the key store was restored from a copy older than the case); nothing "
+            "was changed"
+        )
+    return Damaged(
+        f"{reference}: the case's key is gone, so the reasons and details of its events cannot be "
+        "read, yet it was never purged: the record was changed outside the engine; run `trigger audit "
+        "verify`, and restore the database from a backup; nothing was changed"
+    )
 
 
 def keys_reachable(conn: Connection) -> None:

@@ -42,7 +42,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from letters.fields import template_paths, unknown_field
 from letters.glossary import GlossaryError, welsh, welsh_name
 from letters.heavy import import_for_good
-from letters.words import OTHER_HELP, number, plural, quoted
+from letters.words import OTHER_HELP, long_date, number, plural, quoted
 from trigger.codes import LETTER_KINDS
 from trigger.errors import MissingDependency
 
@@ -98,7 +98,9 @@ class ConfinedLoader(FileSystemLoader):
 
 
 # -- dates, numbers and terms -------------------------------------------------------------------------
-# Dates and numbers come from Babel's CLDR data (en_GB and cy), never from hand-made month tables.
+# Dates, numbers and lists are CLDR's (en_GB and cy). A date is CLDR's long date with CLDR's month
+# names (`letters.words.long_date`, which a test holds equal to Babel's), so a letter loads Babel's
+# locale data only for what needs its rules: a Welsh count, a list, a number that is not whole.
 
 
 def _as_date(value) -> date:
@@ -111,16 +113,12 @@ def _as_date(value) -> date:
 
 def longdate(value) -> str:
     """`2026-03-05` -> `5 March 2026` (GOV.UK style: no ordinal, no comma)."""
-    from babel.dates import format_date  # imported here: only rendering a letter needs Babel
-
-    return format_date(_as_date(value), format="long", locale="en_GB")
+    return long_date(_as_date(value))
 
 
 def dyddiad(value) -> str:
     """`2026-03-05` -> `5 Mawrth 2026`."""
-    from babel.dates import format_date
-
-    return format_date(_as_date(value), format="long", locale="cy")
+    return long_date(_as_date(value), "cy")
 
 
 def clock(value) -> str:
@@ -129,17 +127,14 @@ def clock(value) -> str:
 
 
 def andlist(items, lang: str = "en") -> str:
-    """`["A", "B", "C"]` -> `A, B and C` (English, CLDR's list pattern), `A, B a C` (Welsh: "ac" before
-    a vowel; CLDR writes the choice as "a(c)")."""
+    """`["A", "B", "C"]` -> `A, B and C` (English: CLDR's en_GB list pattern, "{0}, {1}" and at the end
+    "{0} and {1}", with no comma before "and"), `A, B a C` (Welsh: "ac" before a vowel; CLDR writes the
+    choice as "a(c)"). Written here, as a date is, so that a letter loads no locale data for it."""
     items = [str(i) for i in items]
-    if lang != "cy":
-        from babel.lists import format_list
-
-        return format_list(items, locale="en_GB")
     if len(items) < 2:
         return "".join(items)
     last = items[-1]
-    joiner = "ac" if last[:1].lower() in "aeiouwyâêîôûŵŷ" else "a"
+    joiner = "and" if lang != "cy" else "ac" if last[:1].lower() in "aeiouwyâêîôûŵŷ" else "a"
     return f"{', '.join(items[:-1])} {joiner} {last}"
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import io
 import re
-import zipfile
+import struct
 from datetime import date, datetime
 
 from letters.heavy import import_for_good
@@ -245,15 +245,29 @@ def _all_of_class(body: Element, name: str) -> list[Element]:
     return out
 
 
+_LOCAL, _CENTRAL, _END = b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06"
+_JAN_1980 = struct.pack("<HH", 0, 1 << 5 | 1)  # 00:00 on 1 January 1980, as a zip entry's DOS time and date
+
+
 def _fixed_zip(data: bytes) -> bytes:
-    """Re-pack with fixed entry times (python-docx stamps the time of saving), keeping the order."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(fixed, src.read(info.filename))
-    return out.getvalue()
+    """The package with every entry stamped 00:00 on 1 January 1980 (python-docx stamps the time of
+    saving), where the zip format keeps an entry's time: its local header and its record in the central
+    directory (PKWARE's APPNOTE, 4.3.7 and 4.3.12). The compressed bytes are left as python-docx wrote
+    them, not inflated and deflated again."""
+    out = bytearray(data)
+    end = data.rindex(_END)  # the end of central directory record (python-docx writes no comment)
+    count, _size, start = struct.unpack_from("<HII", data, end + 10)
+    at = start
+    for _ in range(count):
+        if data[at : at + 4] != _CENTRAL:
+            raise ValueError("not a zip file python-docx wrote")
+        names, extra, comment = struct.unpack_from("<HHH", data, at + 28)
+        (local,) = struct.unpack_from("<I", data, at + 42)
+        if data[local : local + 4] != _LOCAL:
+            raise ValueError("not a zip file python-docx wrote")
+        out[at + 12 : at + 16] = out[local + 10 : local + 14] = _JAN_1980
+        at += 46 + names + extra + comment
+    return bytes(out)
 
 
 # -- the letter ----------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""The words a person reads: how many of a thing (CLDR's plural rules, in English and Welsh) and how
-a person's own typed words enter a letter (a lead-in, quotation marks, end punctuation).
+"""The words a person reads: a date written out (CLDR's long date, in English and Welsh), how many of
+a thing (CLDR's plural rules) and how a person's own typed words enter a letter (a lead-in, quotation
+marks, end punctuation).
 
 Letters, reports and the command line count and quote through these two, so that no message says
 "1 reviews" and no typed reason is pasted into a letter as a bare fragment.
@@ -8,6 +9,7 @@ Letters, reports and the command line count and quote through these two, so that
 from __future__ import annotations
 
 import re
+from datetime import date
 
 # Where else a person can turn, said at the end of the letters that end a stage (a threshold not met,
 # a rejection, a closure, an appeal's outcome) and on the case page once it has an outcome: the
@@ -35,6 +37,47 @@ OTHER_HELP: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
 }
+
+# CLDR's month names (the format context's wide names) for en_GB and cy, the ones Babel gives (a test
+# holds them equal): a letter, a notice and the command line write a date without loading Babel.
+MONTHS = {
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+    "cy": (
+        "Ionawr",
+        "Chwefror",
+        "Mawrth",
+        "Ebrill",
+        "Mai",
+        "Mehefin",
+        "Gorffennaf",
+        "Awst",
+        "Medi",
+        "Hydref",
+        "Tachwedd",
+        "Rhagfyr",
+    ),
+}
+
+
+def long_date(day: date, language: str = "en") -> str:
+    """`2026-03-02` -> `2 March 2026`: CLDR's long date for en_GB and cy, "d MMMM y" in both (GOV.UK
+    style: no weekday, no ordinal, no comma); with `language="cy"`, `2 Mawrth 2026` (any other
+    language: English)."""
+    return f"{day.day} {MONTHS['cy' if language == 'cy' else 'en'][day.month - 1]} {day.year}"
+
 
 _QUOTES = "\"'“”‘’«»"
 _ENDS = ".!?…"

@@ -34,19 +34,10 @@ from trigger.codes import (
     not_one_of,
 )
 from trigger.errors import GuardRefused, InvalidInput, NotFound
-from trigger.store import access, audit, schedule
+from trigger.store import access, audit, models, schedule
 from trigger.store.access import AGENCIES, COMPLAINTS, DECIDE, FOLLOW, REVIEW, needs
 from trigger.store.app import App, today
-from trigger.store.models import (
-    Action,
-    Agency,
-    AuditEvent,
-    Correction,
-    HoursEntry,
-    Incident,
-    ReviewCase,
-    row_id,
-)
+from trigger.store.models import Action, Agency, AuditEvent, ReviewCase, row_id
 from trigger.store.unit import Work, case_policy, changing, find_agency, not_future, on_for_change, retried
 from workflows.machine import TERMINAL
 
@@ -78,9 +69,9 @@ def record_changes(
     reason: str | None,
     on: date,
     actor: str,
-) -> list[Correction]:
+) -> list[models.Correction]:
     rows = [
-        Correction(
+        models.Correction(
             case_id=case.id if case is not None else None,
             subject=subject,
             subject_id=subject_id,
@@ -98,14 +89,14 @@ def record_changes(
     return rows
 
 
-def stamp(rows: list[Correction], event: AuditEvent) -> list[Correction]:
+def stamp(rows: list[models.Correction], event: AuditEvent) -> list[models.Correction]:
     """Each correction row remembers the audit event that recorded it: its place in the history."""
     for r in rows:
         r.audit_seq = event.seq
     return rows
 
 
-def detail(rows: list[Correction], **ids: Any) -> dict:
+def detail(rows: list[models.Correction], **ids: Any) -> dict:
     """What the audit event carries: field names and row ids, never the values."""
     return {**ids, "fields": [r.field for r in rows], "corrections": [r.id for r in rows]}
 
@@ -209,7 +200,7 @@ def _changes(row: Any, fields: dict, given: dict[str, Any]) -> list[tuple[str, s
 @needs(DECIDE)
 def update_case(
     app: App, reference: str, *, reason: str | None, on: date | None = None, **given: Any
-) -> list[Correction]:
+) -> list[models.Correction]:
     """`trigger case update`: correct the case's own facts, each with its old and new value."""
     unknown = set(given) - set(CASE_FIELDS)
     if unknown:
@@ -244,14 +235,14 @@ def update_case(
     return rows
 
 
-def _complaints_follow(w: Work, why: str, on: date) -> list[Correction]:
+def _complaints_follow(w: Work, why: str, on: date) -> list[models.Correction]:
     """A complaint recorded on a case holds the case's victim id as a copy (`record_complaint`; an
     imported row, with an id of its own, never joins a case): corrected on the case, each complaint's
     follows, with its own correction row, in the same change."""
-    rows: list[Correction] = []
+    rows: list[models.Correction] = []
     new = w.case.victim_ref
     for complaint in w.session.exec(
-        select(Incident).where(Incident.case_id == w.case.id).order_by(col(Incident.id))
+        select(models.Incident).where(models.Incident.case_id == w.case.id).order_by(col(models.Incident.id))
     ):
         if complaint.victim_ref == new:
             continue
@@ -302,10 +293,10 @@ def _check_received(w: Work, received: date) -> None:
 # -- complaints ---------------------------------------------------------------------------------------
 
 
-def _visible_incident(session: Session, incident_id: int) -> Incident | None:
+def _visible_incident(session: Session, incident_id: int) -> models.Incident | None:
     """A complaint the acting user may see (their partnership's), or None; its partnership is then the
     one whose agencies a correction names."""
-    row = session.get(Incident, incident_id)
+    row = session.get(models.Incident, incident_id)
     if row is None:
         return None
     scope = access.scope_of(session)
@@ -315,7 +306,7 @@ def _visible_incident(session: Session, incident_id: int) -> Incident | None:
     return row
 
 
-def _incident(session: Session, incident_id: int) -> Incident:
+def _incident(session: Session, incident_id: int) -> models.Incident:
     row = _visible_incident(session, incident_id)
     if row is None:
         raise NotFound(f"no complaint {incident_id}; `trigger show REF` lists a case's complaints")
@@ -352,7 +343,7 @@ def update_incident(
     category: str | None = None,
     description: str | None = None,
     on: date | None = None,
-) -> list[Correction]:
+) -> list[models.Correction]:
     """`trigger incident update`: correct a complaint; the threshold check reads the corrected values."""
     given = {
         "occurred": occurred,
@@ -383,7 +374,7 @@ def update_incident(
     if isinstance(same_as, int):
         checks.whole(same_as, "--same-as")
 
-    def change(session: Session, case: ReviewCase | None, on: date, actor: str) -> list[Correction]:
+    def change(session: Session, case: ReviewCase | None, on: date, actor: str) -> list[models.Correction]:
         row = _incident(session, incident_id)
         new: dict[str, Any] = {}
         if occurred is not None:
@@ -416,8 +407,10 @@ def update_incident(
         ref = new.get("agency_ref", row.agency_ref)
         if ("agency_id" in new or "agency_ref" in new) and ref:
             clash = session.exec(
-                select(Incident).where(
-                    Incident.agency_id == agency_id, Incident.agency_ref == ref, Incident.id != row.id
+                select(models.Incident).where(
+                    models.Incident.agency_id == agency_id,
+                    models.Incident.agency_ref == ref,
+                    models.Incident.id != row.id,
                 )
             ).first()
             if clash is not None:
@@ -460,7 +453,7 @@ def _logged_reason(case: ReviewCase | None, why: str) -> str | None:
     return why if case is not None else None
 
 
-def _same_as(session: Session, row: Incident, value: str | int) -> int | None:
+def _same_as(session: Session, row: models.Incident, value: str | int) -> int | None:
     if str(value).strip().lower() == NONE:
         return None
     try:
@@ -468,7 +461,7 @@ def _same_as(session: Session, row: Incident, value: str | int) -> int | None:
     except ValueError:
         raise InvalidInput(f"--same-as {value!r} is not a complaint id (or none)") from None
     checks.whole(target_id, "--same-as")
-    target = session.get(Incident, target_id)
+    target = session.get(models.Incident, target_id)
     if (
         target is None
         or target.case_id != row.case_id
@@ -477,24 +470,26 @@ def _same_as(session: Session, row: Incident, value: str | int) -> int | None:
     ):
         raise NotFound(f"--same-as {target_id}: no other complaint {target_id} on the same case")
     seen = {row.id}
-    probe: Incident | None = target
+    probe: models.Incident | None = target
     while probe is not None and probe.same_as_id is not None:  # a loop of links would count nothing
         if probe.same_as_id in seen:
             raise InvalidInput(f"--same-as {target_id} would link complaint {row.id} to itself")
         seen.add(probe.id)
-        probe = session.get(Incident, probe.same_as_id)
+        probe = session.get(models.Incident, probe.same_as_id)
     return target_id
 
 
 @retried
 @needs(COMPLAINTS)
-def void_incident(app: App, incident_id: int, *, reason: str | None, on: date | None = None) -> Correction:
+def void_incident(
+    app: App, incident_id: int, *, reason: str | None, on: date | None = None
+) -> models.Correction:
     """`trigger incident void`: a complaint recorded in error stays on the record, with the reason, and
     is left out of every count (the threshold check, the scan)."""
     checks.whole(incident_id, "the complaint id")
     why = required_reason(reason)
 
-    def change(session: Session, case: ReviewCase | None, on: date, actor: str) -> list[Correction]:
+    def change(session: Session, case: ReviewCase | None, on: date, actor: str) -> list[models.Correction]:
         row = _incident(session, incident_id)
         row.voided_on, row.void_reason = on, why
         session.add(row)
@@ -516,7 +511,7 @@ def void_incident(app: App, incident_id: int, *, reason: str | None, on: date | 
     return _on_incident(app, incident_id, on, change)[0]
 
 
-def _on_incident(app: App, incident_id: int, on: date | None, change) -> list[Correction]:
+def _on_incident(app: App, incident_id: int, on: date | None, change) -> list[models.Correction]:
     reference = _case_of(app, incident_id)
     if reference is None:  # an imported log's row, with no case
         on = not_future(on or today(), "--on")
@@ -534,13 +529,13 @@ def _on_incident(app: App, incident_id: int, on: date | None, change) -> list[Co
 @needs(REVIEW)
 def void_hours(
     app: App, reference: str, entry: int, *, reason: str | None, on: date | None = None
-) -> Correction:
+) -> models.Correction:
     """`trigger hours void`: an hours entry logged in error, kept and left out of every total."""
     checks.whole(entry, "the hours entry")
     why = required_reason(reason)
     with changing(app, reference) as w:
         on = on_for_change(w.case, on)
-        row = w.session.get(HoursEntry, entry)
+        row = w.session.get(models.HoursEntry, entry)
         if row is None or row.case_id != w.case.id:
             raise NotFound(
                 f"{w.case.reference} has no hours entry {entry}; `trigger show {w.case.reference}` lists them"
@@ -569,7 +564,7 @@ def update_agency(
     kind: str | None = None,
     email: str | None = None,
     reason: str | None = None,
-) -> list[Correction]:
+) -> list[models.Correction]:
     """`trigger agency update`: an agency's name, kind or address; the reminders of its open cases go
     to the new address from now on."""
     if name is None and kind is None and email is None:

@@ -18,23 +18,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Row, func
 from sqlmodel import Session, col, select
 
 from trigger import checks
 from trigger.errors import GuardRefused, InvalidInput, NotFound
-from trigger.store import access, audit, sealed
+from trigger.store import access, audit, models, sealed
+from trigger.store import tables as t
 from trigger.store.access import COMPLAINTS, REVIEW, needs
 from trigger.store.app import App, today
 from trigger.store.models import (
     Action,
     AuditEvent,
-    Consultation,
-    Incident,
     Meeting,
     ReviewCase,
-    Signposting,
     row_id,
 )
 from trigger.store.unit import changing, not_future, on_for_change, retried
@@ -53,7 +52,7 @@ def _words(text: str | None, option: str) -> str:
 
 @retried
 @needs(REVIEW)
-def consult(app: App, reference: str, *, on: date | None, response: str) -> Consultation:
+def consult(app: App, reference: str, *, on: date | None, response: str) -> models.Consultation:
     """Record that the draft action plan was put to the victim, and what they said (2025 guidance)."""
     words = _words(response, "--response")
     with changing(app, reference) as w:
@@ -63,7 +62,7 @@ def consult(app: App, reference: str, *, on: date | None, response: str) -> Cons
                 "drafted once the threshold is met"
             )
         on = on_for_change(w.case, on)
-        row = Consultation(case_id=row_id(w.case), consulted_on=on, response=words, actor=w.actor)
+        row = models.Consultation(case_id=row_id(w.case), consulted_on=on, response=words, actor=w.actor)
         w.session.add(row)
         w.session.flush()
         # the victim's words stay in the consultation row, purged with the case; the event names the row
@@ -130,33 +129,35 @@ def victim_statement(app: App, reference: str, *, on: date | None, text: str) ->
     return on
 
 
-def consulted(session: Session, case: ReviewCase, until: date) -> Consultation | None:
+def consulted(session: Session, case: ReviewCase, until: date) -> Row[Any] | None:
     """The latest consultation on the plan of the outcome issued on `until`: on or before it, and after
-    any earlier outcome (whose plan it was)."""
+    any earlier outcome (whose plan it was). Read on the read tables: `outcome` builds no table for it
+    (docs/architecture.md#speed)."""
     earlier = session.exec(
         select(func.max(AuditEvent.on)).where(
             AuditEvent.case_id == case.id, AuditEvent.event == "issue_outcome", AuditEvent.on < until
         )
     ).one()
-    query = select(Consultation).where(Consultation.case_id == case.id, Consultation.consulted_on <= until)
+    consultation = t.consultation.c
+    query = t.consultation.select().where(consultation.case_id == case.id, consultation.consulted_on <= until)
     if earlier is not None:
-        query = query.where(Consultation.consulted_on > earlier)
-    return session.exec(
-        query.order_by(col(Consultation.consulted_on).desc(), col(Consultation.id).desc())
-    ).first()
+        query = query.where(consultation.consulted_on > earlier)
+    return session.execute(query.order_by(consultation.consulted_on.desc(), consultation.id.desc())).first()
 
 
-def consultations(session: Session, case: ReviewCase) -> list[Consultation]:
+def consultations(session: Session, case: ReviewCase) -> list[models.Consultation]:
     return list(
         session.exec(
-            select(Consultation).where(Consultation.case_id == case.id).order_by(col(Consultation.id))
+            select(models.Consultation)
+            .where(models.Consultation.case_id == case.id)
+            .order_by(col(models.Consultation.id))
         )
     )
 
 
 @retried
 @needs(COMPLAINTS)
-def signpost(app: App, victim_ref: str, *, on: date | None, how: str) -> Signposting:
+def signpost(app: App, victim_ref: str, *, on: date | None, how: str) -> models.Signposting:
     """Record that a victim (by their id in the partners' case system) was told about the Case Review."""
     ref = checks.reference(victim_ref, "the victim's id")
     if not ref:
@@ -165,20 +166,20 @@ def signpost(app: App, victim_ref: str, *, on: date | None, how: str) -> Signpos
     on = not_future(on or today(), "--on")
     with app.write() as session:
         pid = access.acting_partnership(session)
-        ours = Incident.partnership_id == pid
+        ours = models.Incident.partnership_id == pid
         # the id is stored sealed: the complaints are found by its keyed hash (docs/operations.md#erasure)
         digest = sealed.match(session, pid, ref)
         known = None
         if digest is not None:
             known = session.exec(
-                select(Incident.id).where(Incident.victim_hash == digest, ours).limit(1)
+                select(models.Incident.id).where(models.Incident.victim_hash == digest, ours).limit(1)
             ).first()
         if known is None:
             raise NotFound(
                 f"no complaints are recorded for victim {ref!r}; give the id `trigger scan` lists "
                 "(import the incident log first with `trigger incidents import`)"
             )
-        row = Signposting(victim_ref=ref, told_on=on, how=words, actor=app.actor, partnership_id=pid)
+        row = models.Signposting(victim_ref=ref, told_on=on, how=words, actor=app.actor, partnership_id=pid)
         session.add(row)
         session.flush()
         audit.record(
@@ -204,12 +205,12 @@ def told(
     if not wanted:
         return out
     rows = session_or_conn.execute(
-        select(col(Signposting.victim_hash), func.max(Signposting.told_on))
+        select(col(models.Signposting.victim_hash), func.max(models.Signposting.told_on))
         .where(
-            Signposting.told_on <= as_of,
-            *([Signposting.partnership_id == partnership_id] if partnership_id is not None else []),
+            models.Signposting.told_on <= as_of,
+            *([models.Signposting.partnership_id == partnership_id] if partnership_id is not None else []),
         )
-        .group_by(col(Signposting.victim_hash))
+        .group_by(col(models.Signposting.victim_hash))
     ).all()
     for digest, day in rows:
         if digest is not None and bytes(digest) in wanted:

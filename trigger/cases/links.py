@@ -24,9 +24,10 @@ from trigger import checks
 from trigger.errors import GuardRefused, InvalidInput, PolicyError
 from trigger.rules import policy as policies
 from trigger.rules.policy import Policy
+from trigger.store import models
 from trigger.store.access import FOLLOW, LETTERS, needs
 from trigger.store.app import App, today
-from trigger.store.models import ApplicantLink, ReviewCase, row_id
+from trigger.store.models import ReviewCase, row_id
 from trigger.store.partnerships import partnership_of
 from trigger.store.unit import Work, case_policy, changing, on_for_change, retried
 from workflows.machine import TERMINAL
@@ -83,21 +84,25 @@ def token_in(link: str) -> str:
     return link.rpartition(PATH)[2]
 
 
-def keep(w: Work, token: str, issued_for: str, on: date) -> ApplicantLink:
+def keep(w: Work, token: str, issued_for: str, on: date) -> models.ApplicantLink:
     """Store a new link to the case in hand as its token's hash (in the caller's transaction, which
     records its audit event)."""
-    row = ApplicantLink(case_id=row_id(w.case), token_hash=digest(token), issued_on=on, issued_for=issued_for)
+    row = models.ApplicantLink(
+        case_id=row_id(w.case), token_hash=digest(token), issued_on=on, issued_for=issued_for
+    )
     w.session.add(row)
     w.session.flush()
     return row
 
 
-def _active(session: Session, case: ReviewCase) -> list[ApplicantLink]:
+def _active(session: Session, case: ReviewCase) -> list[models.ApplicantLink]:
     return list(
         session.exec(
-            select(ApplicantLink)
-            .where(ApplicantLink.case_id == row_id(case), col(ApplicantLink.revoked_on).is_(None))
-            .order_by(col(ApplicantLink.id))
+            select(models.ApplicantLink)
+            .where(
+                models.ApplicantLink.case_id == row_id(case), col(models.ApplicantLink.revoked_on).is_(None)
+            )
+            .order_by(col(models.ApplicantLink.id))
         )
     )
 
@@ -181,7 +186,7 @@ def revoke(app: App, reference: str, *, reason: str | None, on: date | None = No
 
 def usable(session: Session, link_id: int, as_of: date | None = None) -> ReviewCase | None:
     """The case a link opens, while it works: not revoked, and its case not ended too long ago."""
-    row = session.get(ApplicantLink, link_id)
+    row = session.get(models.ApplicantLink, link_id)
     if row is None or row.revoked_on is not None:
         return None
     case = session.get(ReviewCase, row.case_id)
@@ -199,7 +204,9 @@ def opened(app: App, token: str) -> int | None:
     token that is unknown, revoked or expired alike. The stored hash is compared in constant time."""
     wanted = digest(token) if _TOKEN.fullmatch(token or "") else _NOBODY
     with app.read() as session:
-        row = session.exec(select(ApplicantLink).where(ApplicantLink.token_hash == wanted)).first()
+        row = session.exec(
+            select(models.ApplicantLink).where(models.ApplicantLink.token_hash == wanted)
+        ).first()
         stored = row.token_hash if row is not None else _NOBODY
         if not hmac.compare_digest(stored, wanted) or row is None or wanted == _NOBODY:
             return None

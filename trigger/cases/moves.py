@@ -26,6 +26,7 @@ from trigger.rules.calendar import add_months
 from trigger.rules.dates import long_date
 from trigger.rules.policy import Policy
 from trigger.store import access, audit, schedule
+from trigger.store import tables as t
 from trigger.store.access import ACTIVATE, APPEAL_DECISION, DECIDE, REVIEW, needs
 from trigger.store.app import App
 from trigger.store.models import (
@@ -35,12 +36,9 @@ from trigger.store.models import (
     AppUser,
     AuditEvent,
     CaseSequence,
-    Finding,
-    HoursEntry,
     Meeting,
     Partnership,
     PolicySnapshot,
-    Recommendation,
     ReviewCase,
     ThresholdDecision,
     row_id,
@@ -505,10 +503,13 @@ def issue_outcome(
         held = s.exec(
             select(Meeting).where(Meeting.case_id == w.case.id, col(Meeting.held).is_(True))
         ).first()
-        findings = s.exec(select(func.count()).select_from(Finding).where(Finding.case_id == w.case.id)).one()
-        recs = s.exec(
-            select(func.count()).select_from(Recommendation).where(Recommendation.case_id == w.case.id)
-        ).one()
+        # counted on the read tables: the move builds neither table (docs/architecture.md#speed)
+        findings = s.execute(
+            select(func.count()).select_from(t.finding).where(t.finding.c.case_id == w.case.id)
+        ).scalar_one()
+        recs = s.execute(
+            select(func.count()).select_from(t.recommendation).where(t.recommendation.c.case_id == w.case.id)
+        ).scalar_one()
         facts = OutcomeFacts(
             meeting_held=held is not None,
             findings=findings,
@@ -632,7 +633,9 @@ def involved(session: Session, case: ReviewCase) -> frozenset[str]:
         lead = session.get(Agency, case.lead_agency_id)
         if lead is not None:  # the foreign key keeps it
             names |= {lead.code, lead.name}
-    names |= set(session.exec(select(HoursEntry.person).where(HoursEntry.case_id == case.id)).all())
+    names |= set(
+        session.execute(select(t.hours_entry.c.person).where(t.hours_entry.c.case_id == case.id)).scalars()
+    )
     # making the appeal bundle is preparing the appeal, not handling the case: a chair may make their own
     acted = select(AuditEvent.actor).where(AuditEvent.case_id == case.id, AuditEvent.event != "appeal_bundle")
     actors = set(session.exec(acted).all())

@@ -12,7 +12,8 @@ from sqlmodel import Session, col, select
 
 from trigger.cases.corrections import detail, record_changes, required_reason, stamp
 from trigger.errors import GuardRefused, InvalidInput
-from trigger.store.models import Agency, Correction, ReviewCase
+from trigger.store import models
+from trigger.store.models import Agency, ReviewCase
 from trigger.store.unit import Work, find_agency
 from workflows.machine import REVIEW_WORK_STATES
 
@@ -27,7 +28,7 @@ def reassign(
     spoc_email: str | None,
     reason: str | None,
     on: date,
-) -> list[Correction]:
+) -> list[models.Correction]:
     """`trigger assign REF ... --reason` once the review has started: a new lead agency or reviewer (a
     reviewer on leave, say). The one replaced stays on the list of people involved in the case, so can
     never decide its appeal (`trigger.cases.moves.involved`)."""
@@ -72,10 +73,10 @@ def reassign(
 def replaced_people(session: Session, case: ReviewCase) -> set[str]:
     """Everybody a reassignment replaced: former reviewers, lead agencies and SPoCs of the case."""
     rows = session.exec(
-        select(Correction.old_value).where(
-            Correction.case_id == case.id,
-            col(Correction.subject).in_(("assignment", "case")),
-            col(Correction.field).in_(("reviewer", "lead", "spoc")),
+        select(models.Correction.old_value).where(
+            models.Correction.case_id == case.id,
+            col(models.Correction.subject).in_(("assignment", "case")),
+            col(models.Correction.field).in_(("reviewer", "lead", "spoc")),
         )
     ).all()
     names = {r for r in rows if r}

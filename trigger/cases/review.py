@@ -22,9 +22,10 @@ from trigger.codes import (
 )
 from trigger.errors import GuardRefused, InvalidInput, NotFound
 from trigger.rules.calendar import wall_clock
+from trigger.store import models
 from trigger.store.access import REVIEW, needs
 from trigger.store.app import App
-from trigger.store.models import Action, EvidenceRequest, Finding, HoursEntry, Meeting, Recommendation, row_id
+from trigger.store.models import Action, Meeting, row_id
 from trigger.store.unit import (
     Work,
     changing,
@@ -59,7 +60,7 @@ def evidence(
     not_held: bool = False,
     note: str | None = None,
     on: date | None = None,
-) -> EvidenceRequest:
+) -> models.EvidenceRequest:
     """Ask an agency for what it holds (Sch 4 para 7), or record its answer."""
     if (requested is None) == (answered is None):
         raise InvalidInput("give either --requested DATE --due DATE, or --answered DATE")
@@ -79,22 +80,22 @@ def evidence(
         agency = ag.code
         case_id, agency_id = row_id(w.case), row_id(ag)
         if requested is not None:
-            row = EvidenceRequest(
+            row = models.EvidenceRequest(
                 case_id=case_id, agency_id=agency_id, requested=requested, due=due, note=note
             )
             event = "evidence_request"
         else:
             asked = w.session.exec(
-                select(EvidenceRequest)
+                select(models.EvidenceRequest)
                 .where(
-                    EvidenceRequest.case_id == case_id,
-                    EvidenceRequest.agency_id == agency_id,
-                    col(EvidenceRequest.answered).is_(None),
+                    models.EvidenceRequest.case_id == case_id,
+                    models.EvidenceRequest.agency_id == agency_id,
+                    col(models.EvidenceRequest.answered).is_(None),
                 )
-                .order_by(col(EvidenceRequest.id))
+                .order_by(col(models.EvidenceRequest.id))
             ).first()
             # an answer that came without a formal request
-            row = asked if asked is not None else EvidenceRequest(case_id=case_id, agency_id=agency_id)
+            row = asked if asked is not None else models.EvidenceRequest(case_id=case_id, agency_id=agency_id)
             row.answered, row.not_held = answered, not_held
             row.note = note or row.note
             event = "evidence_answer"
@@ -119,7 +120,7 @@ def log_hours(
     worked_on: date,
     note: str | None = None,
     on: date | None = None,
-) -> HoursEntry:
+) -> models.HoursEntry:
     if not (math.isfinite(hours) and HOURS_MIN <= hours <= 24):
         raise InvalidInput(
             f"--hours {hours:g} is not a day's work; give a number of hours from {HOURS_MIN} to 24"
@@ -130,7 +131,7 @@ def log_hours(
     with changing(app, reference) as w:
         on = on_for_change(w.case, on or worked_on)
         ag = find_agency(w.session, agency)
-        row = HoursEntry(
+        row = models.HoursEntry(
             case_id=row_id(w.case),
             agency_id=row_id(ag),
             person=person,
@@ -224,14 +225,14 @@ def meeting(
 @needs(REVIEW)
 def add_finding(
     app: App, reference: str, *, category: str, text: str | None = None, on: date | None = None
-) -> Finding:
+) -> models.Finding:
     if category not in FINDING_CATEGORIES:
         raise InvalidInput(not_one_of(category, "a finding category", FINDING_CATEGORIES))
     text = checks.words(text, "--text")
     with changing(app, reference) as w:
         _require_open_review(w, "a finding")
         on = on_for_change(w.case, on)
-        row = Finding(case_id=row_id(w.case), category=category, text=text, recorded_on=on)
+        row = models.Finding(case_id=row_id(w.case), category=category, text=text, recorded_on=on)
         w.session.add(row)
         w.session.flush()
         w.record("finding", on, detail={"id": row.id, "category": category})
@@ -240,7 +241,9 @@ def add_finding(
 
 @retried
 @needs(REVIEW)
-def recommend(app: App, reference: str, *, to: str, text: str, on: date | None = None) -> Recommendation:
+def recommend(
+    app: App, reference: str, *, to: str, text: str, on: date | None = None
+) -> models.Recommendation:
     if not text.strip():
         raise InvalidInput("a recommendation needs its text (--text)")
     text = checks.words(text, "--text") or ""
@@ -248,7 +251,7 @@ def recommend(app: App, reference: str, *, to: str, text: str, on: date | None =
         _require_open_review(w, "a recommendation")
         on = on_for_change(w.case, on)
         ag = find_agency(w.session, to)
-        row = Recommendation(case_id=row_id(w.case), agency_id=row_id(ag), text=text, recorded_on=on)
+        row = models.Recommendation(case_id=row_id(w.case), agency_id=row_id(ag), text=text, recorded_on=on)
         w.session.add(row)
         w.session.flush()
         w.record("recommendation", on, detail={"id": row.id, "to": ag.code})
@@ -265,7 +268,7 @@ def respond_to_recommendation(
     accepted: bool,
     reason: str | None = None,
     on: date | None = None,
-) -> Recommendation:
+) -> models.Recommendation:
     """Record that the body a recommendation was made to "had regard" to it (s.104, subsection
     unverified): accepted, or declined with its reason."""
     number = checks.whole(number, "the recommendation number") or 0
@@ -274,7 +277,7 @@ def respond_to_recommendation(
         raise InvalidInput("a declined recommendation needs the body's reason (--reason TEXT)")
     with changing(app, reference) as w:
         on = on_for_change(w.case, on)
-        row = w.session.get(Recommendation, number)
+        row = w.session.get(models.Recommendation, number)
         if row is None or row.case_id != w.case.id:
             raise NotFound(
                 f"{w.case.reference} has no recommendation {number}; `trigger show "

@@ -20,11 +20,11 @@ from sqlmodel import Session
 
 from trigger.errors import DeliveryFailed, GuardRefused, InvalidInput
 from trigger.rules.dates import iso, long_date
-from trigger.store import mail
+from trigger.store import models
 from trigger.store import tables as t
 from trigger.store.access import ACTIVATE, READ_CASE, needs
 from trigger.store.app import App
-from trigger.store.models import Agency, PartnerNotification, row_id
+from trigger.store.models import Agency, row_id
 from trigger.store.partnerships import heading
 from trigger.store.unit import Work, changing, find_agency, find_case, on_for_change, retried
 
@@ -145,7 +145,7 @@ def _record(app: App, reference: str, agencies: Sequence[str], on: date | None, 
 def _notice(w: Work, agencies: list[Agency], on: date, method: str) -> None:
     for agency in agencies:
         w.session.add(
-            PartnerNotification(
+            models.PartnerNotification(
                 case_id=row_id(w.case), agency_id=row_id(agency), notified_on=on, method=method
             )
         )
@@ -157,6 +157,10 @@ def _send(app: App, reference: str, code: str, on: date | None) -> None:
     """E-mail the application to one agency and record it, in one transaction: a send the server
     refuses leaves nothing recorded for that agency. Never run again on a lost race (`retried`): the
     e-mail may be out already, and a second would go to the agency (as `letter --send`)."""
+    # the mail module (smtplib, ssl, the e-mail parser: about 8 ms of CPU) is loaded only when a notice
+    # is e-mailed: `activate`, `show` and every letter read who was told (`told`) and send nothing
+    from trigger.store import mail
+
     with changing(app, reference) as w:
         on = on_for_change(w.case, on)
         agency = find_agency(w.session, code)
@@ -177,6 +181,8 @@ def _send(app: App, reference: str, code: str, on: date | None) -> None:
 def message(case: Any, agency: Agency, to: str, mail_from: str, partnership: str) -> EmailMessage:
     """The e-mail that passes an application to a relevant body: the case's reference, when it was
     received, whom it is about and who applied; its details stay in the case, asked for by reference."""
+    from trigger.store import mail  # as `_send`: only a notice e-mailed needs it
+
     third = case.applicant_name != case.victim_name
     lines = [
         f"{partnership} has received an application for an ASB Case Review (Anti-social Behaviour, "

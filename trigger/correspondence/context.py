@@ -5,6 +5,9 @@ Every date and fact in a letter comes from the case (its rows, its audit events 
 nothing is typed into a letter but what the officer gives with it (a delay letter's new date and
 reason). The context is plain dicts, lists and strings, so that a partnership's own templates run in
 the sandbox with nothing to reach through.
+
+The complaints, findings, recommendations and evidence requests are read on the read tables
+(`trigger.store.tables`): a letter builds none of their models (docs/architecture.md#speed).
 """
 
 from __future__ import annotations
@@ -31,17 +34,8 @@ from trigger.read import views
 from trigger.rules import policy as policies
 from trigger.rules.dates import iso
 from trigger.rules.policy import Policy
-from trigger.store.models import (
-    Action,
-    Agency,
-    Appeal,
-    EvidenceRequest,
-    Finding,
-    Incident,
-    Meeting,
-    Recommendation,
-    ReviewCase,
-)
+from trigger.store import tables as t
+from trigger.store.models import Action, Agency, Appeal, Meeting, ReviewCase
 from trigger.store.partnerships import Heading, heading, partnership_of, point_of_contact
 from trigger.store.schedule import due_date
 from trigger.store.unit import find_agency
@@ -236,14 +230,11 @@ def _agency_asked(session: Session, case: ReviewCase, recipient: str | None) -> 
     if not code:
         raise InvalidInput("an information request goes to an agency: give --to AGENCY (its code)")
     agency = find_agency(session, code)
-    req = session.exec(
-        select(EvidenceRequest)
-        .where(
-            EvidenceRequest.case_id == case.id,
-            EvidenceRequest.agency_id == agency.id,
-            col(EvidenceRequest.requested).is_not(None),
-        )
-        .order_by(col(EvidenceRequest.id).desc())
+    asked = t.evidence_request.c
+    req = session.execute(
+        t.evidence_request.select()
+        .where(asked.case_id == case.id, asked.agency_id == agency.id, asked.requested.is_not(None))
+        .order_by(asked.id.desc())
     ).first()
     if req is None:
         raise GuardRefused(
@@ -316,7 +307,7 @@ def _threshold(
             "excluded": [],
         }
     explained = complaints.as_decided(session, case, pol, decision)
-    incidents = {i.id: i for i in session.exec(select(Incident).where(Incident.case_id == case.id))}
+    incidents = {i.id: i for i in session.execute(t.incident.select().where(t.incident.c.case_id == case.id))}
     routes = explained.get("routes", {})
     local = [r for r in ("hate", "community") if r in routes]
     return {
@@ -335,7 +326,7 @@ def _threshold(
     }
 
 
-def _complaint(v: Part, incidents: dict[int | None, Incident], name_of: NameOf) -> Part:
+def _complaint(v: Part, incidents: dict[int, Any], name_of: NameOf) -> Part:
     """One complaint of the explanation, counted or not, with why and the facts of its incident."""
     inc = incidents.get(v["id"])
     return {
@@ -426,9 +417,12 @@ def _meeting(session: Session, case: ReviewCase, pol: Policy) -> Part:
 
 def _outcome(session: Session, case: ReviewCase, issued: date | None, name_of: NameOf) -> Part:
     """The review's outcome: findings, recommendations and the actions still standing."""
-    findings = session.exec(select(Finding).where(Finding.case_id == case.id).order_by(col(Finding.id))).all()
-    recs = session.exec(
-        select(Recommendation).where(Recommendation.case_id == case.id).order_by(col(Recommendation.id))
+    finding, recommendation = t.finding, t.recommendation
+    findings = session.execute(
+        finding.select().where(finding.c.case_id == case.id).order_by(finding.c.id)
+    ).all()
+    recs = session.execute(
+        recommendation.select().where(recommendation.c.case_id == case.id).order_by(recommendation.c.id)
     ).all()
     actions = session.exec(select(Action).where(Action.case_id == case.id).order_by(col(Action.number))).all()
     return {

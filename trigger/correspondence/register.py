@@ -26,9 +26,10 @@ from trigger.correspondence.context import context
 from trigger.correspondence.eligibility import refusal
 from trigger.errors import GuardRefused, InvalidInput, NotFound, Retry
 from trigger.rules.policy import Policy
+from trigger.store import models
 from trigger.store.access import LETTERS, READ_CASE, needs
 from trigger.store.app import App
-from trigger.store.models import Letter, LetterCopy, ReviewCase, row_id
+from trigger.store.models import Letter, ReviewCase, row_id
 from trigger.store.outputs import OutputError, Staged, Target
 from trigger.store.unit import Work, case_policy, changing, find_case, on_for_change, retried
 
@@ -272,7 +273,7 @@ def register(w: Work, issued: Issued, *, edited: bool = False, facts: dict[str, 
     )
     w.session.add(row)
     w.session.flush()
-    w.session.add(LetterCopy(letter_id=row_id(row), content=issued.content))  # exactly what was sent
+    w.session.add(models.LetterCopy(letter_id=row_id(row), content=issued.content))  # exactly what was sent
     detail: dict[str, Any] = {
         "letter": row.id,
         "kind": issued.kind,
@@ -315,7 +316,7 @@ def issued_copy(app: App, reference: str, number: int) -> Issued:
                 f"{case.reference}` lists them)"
             )
         row = rows[number - 1]
-        copy = session.get(LetterCopy, row.id)
+        copy = session.get(models.LetterCopy, row.id)
         if copy is None:
             raise NotFound(
                 f"entry {number} of {case.reference} ({row.kind}, {row.issued_on}) has no stored copy "
@@ -341,7 +342,7 @@ def issued_documents(
     for n, lt in enumerate(_entries(session, case), start=1):
         if exclude_bundles and lt.kind == "appeal_bundle":
             continue
-        copy = session.get(LetterCopy, lt.id)
+        copy = session.get(models.LetterCopy, lt.id)
         content = bytes(copy.content) if copy is not None else None
         out.append(
             {

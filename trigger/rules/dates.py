@@ -2,46 +2,20 @@
 long form where a person does ("2 March 2026"; "2 Mawrth 2026" in the Welsh half of a message). The
 one place dates are formatted; `trigger.rules.calendar` is the one place they are counted.
 
-Pure and standard library only. The month and day names are CLDR's for en_GB and cy, the ones Babel
-gives the letter templates' `longdate` and `dyddiad` filters (a test holds them equal); they are kept
-here so that writing a date never loads Babel and never depends on the process's locale, as
-strftime's `%B` and `%A` do.
+Pure and standard library only. The long date and its month names are `letters.words`' (CLDR's for
+en_GB and cy, the ones Babel gives; a test holds them equal), which the letter templates' `longdate`
+and `dyddiad` filters write too: so writing a date never loads Babel and never depends on the
+process's locale, as strftime's `%B` and `%A` do.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-MONTHS = {
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-    "cy": (
-        "Ionawr",
-        "Chwefror",
-        "Mawrth",
-        "Ebrill",
-        "Mai",
-        "Mehefin",
-        "Gorffennaf",
-        "Awst",
-        "Medi",
-        "Hydref",
-        "Tachwedd",
-        "Rhagfyr",
-    ),
-}
+from letters.words import MONTHS, long_date
+
+__all__ = ["MONTHS", "long_date"]  # re-exported: the engine writes every date through this module
+
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -53,12 +27,6 @@ def iso(day: date | None) -> str | None:
 def iso_moment(moment: datetime | None) -> str | None:
     """A moment stored as UTC without its zone, as ISO text with the zone (`2026-03-02T09:30:00+00:00`)."""
     return moment.replace(tzinfo=UTC).isoformat(timespec="seconds") if moment else None
-
-
-def long_date(day: date, language: str = "en") -> str:
-    """`2026-03-02` -> `2 March 2026` (GOV.UK style: no weekday, no ordinal, no comma); with
-    `language="cy"`, `2 Mawrth 2026` (any other language: English)."""
-    return f"{day.day} {MONTHS['cy' if language == 'cy' else 'en'][day.month - 1]} {day.year}"
 
 
 def weekday(day: date) -> str:

@@ -251,6 +251,8 @@ class PolicyFile(_Section):
 
 @dataclass(frozen=True)
 class AgencySpec:
+    """One relevant body of the policy's `[[agencies]]`."""
+
     code: str
     name: str
     kind: str
@@ -259,6 +261,8 @@ class AgencySpec:
 
 @dataclass(frozen=True)
 class Letterhead:
+    """The top of every letter and who signs it, as the policy's `[letterhead]` gives them."""
+
     logo: str = ""  # as written in the policy: a file in the policy's folder
     logo_base: str = ""  # the policy file's folder, which the logo is read from ("" when unknown)
     address: tuple[str, ...] = ()
@@ -348,6 +352,8 @@ def _logo_type(data: bytes, target: Path, what: str) -> str:
 
 @dataclass(frozen=True)
 class NotifyTemplates:
+    """The policy's GOV.UK Notify templates, by id (`[notify]`)."""
+
     email_template: str = ""
     sms_template: str = ""
     reminder_template: str = ""
@@ -356,6 +362,8 @@ class NotifyTemplates:
 
 @dataclass(frozen=True)
 class Policy:
+    """The flat, frozen policy the engine reads, built from a valid file."""
+
     name: str
     title: str
     area: str

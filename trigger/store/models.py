@@ -6,9 +6,11 @@ Table names avoid SQL keywords (`review_case`, never `case`). Dates that the pro
 (received, decided, due) are `date`; moments of recording are UTC `datetime`.
 
 The tables every change to a case touches are defined here. Those only some commands use live in
-`models_complaints.py`, `models_review.py` and `models_records.py` and are built the first time a
-command names one (`from trigger.store.models import Finding` as ever): building a table costs a
-command about 4 ms of CPU (docs/architecture.md#speed). `metadata` builds them all.
+`models_complaints.py`, `models_review.py`, `models_letters.py` and `models_records.py` and are built
+the first time a command names one (`from trigger.store.models import Finding`, or `models.Finding`):
+building a table costs a command about 4 ms of CPU (docs/architecture.md#speed). A module that the
+common commands import names such a table where it uses it (`models.Incident`), so that importing the
+module builds nothing. `metadata` builds them all.
 """
 
 # No `from __future__ import annotations` here: pydantic would then evaluate every field's annotation
@@ -28,13 +30,8 @@ __all__ = ["row_id", "utcnow"]  # re-exported: every use-case takes them from he
 
 if TYPE_CHECKING:  # built on first use (`__getattr__`); named here for the type checker
     from trigger.store.models_complaints import Incident, PartnerNotification  # noqa: F401
-    from trigger.store.models_records import (  # noqa: F401
-        ApplicantLink,
-        Consultation,
-        Correction,
-        LetterCopy,
-        Signposting,
-    )
+    from trigger.store.models_letters import LetterCopy  # noqa: F401
+    from trigger.store.models_records import ApplicantLink, Consultation, Correction, Signposting  # noqa: F401
     from trigger.store.models_review import EvidenceRequest, Finding, HoursEntry, Recommendation  # noqa: F401
 
     metadata: MetaData
@@ -47,7 +44,7 @@ _ELSEWHERE = {
     "HoursEntry": "models_review",
     "Finding": "models_review",
     "Recommendation": "models_review",
-    "LetterCopy": "models_records",
+    "LetterCopy": "models_letters",
     "Correction": "models_records",
     "Consultation": "models_records",
     "Signposting": "models_records",

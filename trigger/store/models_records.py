@@ -1,27 +1,16 @@
-"""The records a case keeps beside its work: the bytes of its letters, its corrections, the 2025
-guidance duties (consultation, signposting) and the applicant's private link. Tables of
-`trigger.store.models`, built the first time a command names one (docs/architecture.md#speed)."""
+"""The records a case keeps beside its work: its corrections, the 2025 guidance duties (consultation,
+signposting) and the applicant's private link. Tables of `trigger.store.models`, built the first time
+a command names one (docs/architecture.md#speed)."""
 
 # No `from __future__ import annotations` here: pydantic would then evaluate every field's annotation
 # from its string, a cost each write command pays at start-up (docs/architecture.md#speed).
 from datetime import date, datetime
 
-from sqlalchemy import Column, LargeBinary
+from sqlalchemy import LargeBinary
 from sqlmodel import Field
 
-from trigger.store.sealed import Sealed, SealedBytes
+from trigger.store.sealed import Sealed
 from trigger.store.table_base import TableBase, utcnow
-
-
-class LetterCopy(TableBase, table=True):
-    """The exact bytes of an issued letter (or bundle), beside its register row so that reading the
-    register never loads them; `trigger letter REF --issued N` gives them back."""
-
-    __tablename__ = "letter_copy"
-    letter_id: int = Field(
-        foreign_key="letter.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
-    )
-    content: bytes = Field(sa_column=Column("content", SealedBytes, nullable=False))
 
 
 class Correction(TableBase, table=True):

@@ -7,8 +7,11 @@ from datetime import date, datetime
 
 import pytest
 from babel.dates import format_date
+from babel.lists import format_list
+from hypothesis import given
+from hypothesis import strategies as st
 
-from letters.render import dyddiad, longdate
+from letters.render import andlist, dyddiad, longdate
 from trigger.rules.dates import iso, iso_moment, long_date, long_date_with_weekday, weekday
 from trigger.rules.threshold import Complaint, why_not_qualifying
 
@@ -20,9 +23,15 @@ EVERY_MONTH = [date(2026, month, day) for month in range(1, 13) for day in (1, 9
 @pytest.mark.parametrize("day", EVERY_MONTH, ids=str)
 def test_the_long_date_is_the_one_the_letters_print(day):
     # the letter templates' filters format with Babel's CLDR data; the engine's own text agrees
-    assert long_date(day) == longdate(day) == format_date(day, "d MMMM y", locale="en_GB")
-    assert long_date(day, "cy") == dyddiad(day) == format_date(day, "d MMMM y", locale="cy")
+    assert long_date(day) == longdate(day) == format_date(day, format="long", locale="en_GB")
+    assert long_date(day, "cy") == dyddiad(day) == format_date(day, format="long", locale="cy")
     assert weekday(day) == format_date(day, "EEEE", locale="en_GB")
+
+
+@given(st.lists(st.text(st.characters(categories=["L", "N", "Zs"]), min_size=1, max_size=12), max_size=6))
+def test_an_english_list_in_a_letter_is_cldrs(items):
+    # the letters join a list themselves, so as not to load Babel's locale data; it is CLDR's en_GB list
+    assert andlist(items) == format_list(items, locale="en_GB")
 
 
 def test_the_long_forms():

@@ -48,8 +48,11 @@ hypothesis.settings.load_profile("trigger")
 
 
 def pytest_collection_modifyitems(config, items):
-    """On PostgreSQL leave out the tests marked `any_engine`: the SQLite pass has run them, and what they
-    prove (a PDF's layout, a console's encoding) would be the same on any database."""
+    """The tests in a real browser first: they take seconds each, and started last they kept one
+    parallel worker busy after the other had finished. On PostgreSQL leave out the tests marked
+    `any_engine`: the SQLite pass has run them, and what they prove (a PDF's layout, a console's
+    encoding) would be the same on any database."""
+    items.sort(key=lambda item: "browser" not in getattr(item, "fixturenames", ()))  # stable: else as found
     if not ON_POSTGRES:
         return
     same = [item for item in items if item.get_closest_marker("any_engine") is not None]
@@ -302,9 +305,65 @@ def browser(_tab):
     _tab.leave()
 
 
+@pytest.fixture(scope="module")
+def _door_server(tmp_path_factory):
+    """The `trigger web serve` a test module's tests share (SQLite): started by the first test to ask for
+    it (`server`), stopped after the module's last. Starting one for each test was a second of CPU each."""
+    kept: dict[str, object] = {}
+    yield kept
+    if kept:
+        kept["server"].stop()
+
+
 @pytest.fixture
-def server(db, tmp_path):
-    """`trigger web serve` over the test's own database, in its own process, its log kept."""
+def server(db, db_url, tmp_path, tmp_path_factory, monkeypatch, _door_server):
+    """`trigger web serve` in its own process over this test's database, its log kept. On SQLite it is
+    the module's server (`_door_server`) over a database file of its own, which each test refills with
+    a copy of its own database as it stands (a fixture that puts a `snapshot` in place comes before
+    `server`), and which the test's command line then uses too: each test starts from its own data, the
+    server from where the last left its memory (visits, limits, the log; a test that stops the server
+    asks for `own_server`). On PostgreSQL a server of the test's own."""
+    from tests.support.browser import Server
+
+    if ON_POSTGRES:
+        s = Server(tmp_path)
+        yield s
+        s.stop()
+        return
+    mine = Path(db_url.removeprefix("sqlite:///"))
+    dispose_engines()
+    s = _door_server.get("server")
+    if s is None:
+        folder = tmp_path_factory.mktemp("door")
+        shared = folder / "trigger.db"
+        copy_sqlite(mine, shared)
+        s = Server(
+            folder,
+            env={
+                "TRIGGER_DB": f"sqlite:///{shared}",
+                "TRIGGER_HOME": str(folder / "home"),
+                # the module's applications all come from this one client
+                "TRIGGER_WEB_SUBMISSIONS_PER_HOUR": "1000",
+            },
+        )
+        s.db_path = shared
+        _door_server["server"] = s
+    else:
+        assert s.proc.poll() is None, (
+            "the module's server has stopped: a test wanting to stop it asks for own_server"
+        )
+        copy_sqlite(mine, s.db_path)  # in place: the server's connections read the copy
+    url = f"sqlite:///{s.db_path}"
+    monkeypatch.setenv("TRIGGER_DB", url)
+    keep_engine(url)
+    yield s
+    dispose_engines()
+
+
+@pytest.fixture
+def own_server(db, tmp_path):
+    """`trigger web serve` over the test's own database, in its own process, its log kept: for a test
+    that stops it."""
     from tests.support.browser import Server
 
     s = Server(tmp_path)

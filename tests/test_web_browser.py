@@ -15,6 +15,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.browser import (
+    BOTH,
     PART_WORDS,
     WORDS,
     axe,
@@ -22,6 +23,7 @@ from tests.support.browser import (
     fill_date,
     fill_incident,
     follow,
+    narrow,
     need_chromium,
     new_page,
     press,
@@ -277,9 +279,9 @@ def test_the_whole_application_by_keyboard_alone(server, browser, trigger):
 
 
 def _empty_submit(page, lang: str, what: str, found: list) -> None:
-    """The page with its mistakes shown (at 320 pixels: the narrowest, where they crowd most)."""
-    if page.viewport_size["width"] != 320:
-        return
+    """The page sent empty: its mistakes shown, checked at 320 pixels (the narrowest, where they crowd
+    most)."""
+    narrow(page)
     press(page, WORDS[lang]["continue"])
     assert page.locator(".govuk-error-summary").count() == 1, what
     axe(page, f"{what}-errors", found)
@@ -287,68 +289,65 @@ def _empty_submit(page, lang: str, what: str, found: list) -> None:
 
 @pytest.mark.parametrize("lang", ["en", "cy"])
 def test_every_page_passes_axe_in_both_languages_at_320_and_1280_pixels(server, browser, lang):
+    """One application, each page checked as it first shows at 320 and at 1280 pixels (the window
+    resized on the page), and with its mistakes shown at 320."""
     found: list[str] = []
-    for width in (320, 1280):
-        page = new_page(browser, width)
-        w = WORDS[lang]
-        tag = f"{lang}-{width}"
-        page.goto(server.url + f"/apply?lang={lang}")
-        axe(page, f"{tag}-start", found)
-        press(page, w["start"])
-        axe(page, f"{tag}-who", found)
-        _empty_submit(page, lang, f"{tag}-who", found)
-        page.locator("#who-2").check()  # someone else: the victim and consent pages too
-        press(page, w["continue"])
-        axe(page, f"{tag}-victim", found)
-        _empty_submit(page, lang, f"{tag}-victim", found)
-        page.locator("#victim").fill("Morgan Price")
-        press(page, w["continue"])
-        axe(page, f"{tag}-consent", found)
-        _empty_submit(page, lang, f"{tag}-consent", found)
-        page.locator("#consent_method").check()
-        for part, value in zip(
-            ("day", "month", "year"), (ago(1).day, ago(1).month, ago(1).year), strict=True
-        ):
-            page.locator(f"#consent_date-{part}").fill(str(value))
-        press(page, w["continue"])
-        axe(page, f"{tag}-name", found)
-        _empty_submit(page, lang, f"{tag}-name", found)
-        page.locator("#applicant").fill("Sam Support")
-        press(page, w["continue"])
-        axe(page, f"{tag}-contact", found)
-        _empty_submit(page, lang, f"{tag}-contact", found)
-        page.locator("#preferred_contact").check()
-        page.locator("#email").fill("sam@example.org")
-        press(page, w["continue"])
-        axe(page, f"{tag}-language", found)
-        page.locator("#language-2" if lang == "cy" else "#language").check()
-        press(page, w["continue"])
-        axe(page, f"{tag}-incident", found)
-        _empty_submit(page, lang, f"{tag}-incident", found)
-        fill_incident(page, "Noise", 20, "Leicestershire Police", w["no"], "CAD-1")
-        axe(page, f"{tag}-incidents", found)
-        _empty_submit(page, lang, f"{tag}-incidents", found)
-        page.locator("#another-2").check()
-        press(page, w["continue"])
-        axe(page, f"{tag}-statement", found)
-        _empty_submit(page, lang, f"{tag}-statement", found)
-        page.locator("#statement").fill("Nothing changed")
-        press(page, w["continue"])
-        axe(page, f"{tag}-accessibility", found)
-        press(page, w["continue"])
-        axe(page, f"{tag}-share", found)
-        _empty_submit(page, lang, f"{tag}-share", found)
-        page.locator("#share_consent").check()
-        press(page, w["continue"])
-        axe(page, f"{tag}-check", found)
-        press(page, w["send"])
-        axe(page, f"{tag}-done", found)
-        page.goto(server.url + "/apply/main/no-such-page")
-        axe(page, f"{tag}-not-found", found)
+    page = new_page(browser, 320)
+    w = WORDS[lang]
+
+    def look(name: str, mistakes: bool = True) -> None:
+        axe(page, f"{lang}-{name}", found, BOTH)
+        if mistakes:
+            _empty_submit(page, lang, f"{lang}-{name}", found)
+
+    page.goto(server.url + f"/apply?lang={lang}")
+    look("start", mistakes=False)
+    press(page, w["start"])
+    look("who")
+    page.locator("#who-2").check()  # someone else: the victim and consent pages too
+    press(page, w["continue"])
+    look("victim")
+    page.locator("#victim").fill("Morgan Price")
+    press(page, w["continue"])
+    look("consent")
+    page.locator("#consent_method").check()
+    for part, value in zip(("day", "month", "year"), (ago(1).day, ago(1).month, ago(1).year), strict=True):
+        page.locator(f"#consent_date-{part}").fill(str(value))
+    press(page, w["continue"])
+    look("name")
+    page.locator("#applicant").fill("Sam Support")
+    press(page, w["continue"])
+    look("contact")
+    page.locator("#preferred_contact").check()
+    page.locator("#email").fill("sam@example.org")
+    press(page, w["continue"])
+    look("language", mistakes=False)
+    page.locator("#language-2" if lang == "cy" else "#language").check()
+    press(page, w["continue"])
+    look("incident")
+    fill_incident(page, "Noise", 20, "Leicestershire Police", w["no"], "CAD-1")
+    look("incidents")
+    page.locator("#another-2").check()
+    press(page, w["continue"])
+    look("statement")
+    page.locator("#statement").fill("Nothing changed")
+    press(page, w["continue"])
+    look("accessibility", mistakes=False)
+    press(page, w["continue"])
+    look("share")
+    page.locator("#share_consent").check()
+    press(page, w["continue"])
+    look("check", mistakes=False)
+    press(page, w["send"])
+    assert page.get_by_role("heading", name=w["sent"]).is_visible()
+    look("done", mistakes=False)
+    page.goto(server.url + "/apply/main/no-such-page")
+    look("not-found", mistakes=False)
     assert found == []
 
 
-def test_the_server_log_holds_no_personal_data_and_sigterm_stops_it_cleanly(server, browser):
+def test_the_server_log_holds_no_personal_data_and_sigterm_stops_it_cleanly(own_server, browser):
+    server = own_server
     page = new_page(browser)
     page.goto(server.url + "/apply")
     w = victim_journey(page, "en", "Zebedee Quartermain", "zebedee.q@example.org", "English")
@@ -377,8 +376,8 @@ def test_the_server_log_holds_no_personal_data_and_sigterm_stops_it_cleanly(serv
 
 
 def _states(trigger, tmp_path) -> dict[str, str]:
-    """A case in each state the page shows differently, and its link: received; under review, late,
-    with a delay letter; outcome issued, with its action plan and letters."""
+    """A case in each state the page shows differently: received; under review, late, with a delay
+    letter; outcome issued, with its action plan and letters. Their references."""
     received = activate(trigger, applicant="Robin Ashworth", received=ago(6).isoformat())
     late = reviewed_case(trigger, outcome=False)
     trigger(
@@ -414,36 +413,36 @@ def _states(trigger, tmp_path) -> dict[str, str]:
     trigger(
         "case", "update", received, "--email", "robin@example.org", "--notices", "off", "--reason", "asked"
     )
-    return {
-        name: trigger("web", "link", ref).stdout.strip()
-        for name, ref in (("received", received), ("late", late), ("outcome", outcome))
-    }
+    return {"received": received, "late": late, "outcome": outcome}
+
+
+@pytest.fixture
+def case_states(db, snapshot, tmp_path) -> dict[str, str]:
+    """`_states`, built once per test process and copied for each test (before its server starts)."""
+    return snapshot(f"case-states-{ago(0)}", lambda: _states(db, tmp_path))
 
 
 @pytest.mark.parametrize("lang", ["en", "cy"])
 def test_the_case_page_passes_axe_in_every_state_at_320_and_1280_pixels(
-    server, browser, trigger, tmp_path, lang
+    case_states, server, browser, trigger, lang
 ):
+    """Each state's page opened by its link, and checked at 320 and 1280 pixels (the window resized
+    on the page); and the page of a dead link."""
     found: list[str] = []
-    states = _states(trigger, tmp_path)
-    for width in (320, 1280):
-        for state, link in states.items():
-            page = new_page(browser, width)
-            tag = f"{lang}-{width}-case"
-            page.goto(server.url + link)
-            assert page.url == server.url + "/case"  # the token has left the address bar
-            if lang == "cy":
-                with page.expect_navigation():
-                    page.get_by_role("link", name="Cymraeg").click()
-            assert (
-                page.get_by_role("heading", level=1)
-                .inner_text()
-                .startswith({"en": "Case", "cy": "Achos"}[lang])
-            )
-            axe(page, f"{tag}-{state}", found)
-        page = new_page(browser, width)
-        page.goto(server.url + "/case/" + "x" * 43 + (f"?lang={lang}" if lang == "cy" else ""))
-        axe(page, f"{lang}-{width}-dead-link", found)
+    for state, ref in case_states.items():
+        page = new_page(browser, 320)
+        page.goto(server.url + trigger("web", "link", ref).stdout.strip())
+        assert page.url == server.url + "/case"  # the token has left the address bar
+        if lang == "cy":
+            with page.expect_navigation():
+                page.get_by_role("link", name="Cymraeg").click()
+        assert (
+            page.get_by_role("heading", level=1).inner_text().startswith({"en": "Case", "cy": "Achos"}[lang])
+        )
+        axe(page, f"{lang}-case-{state}", found, BOTH)
+    page = new_page(browser, 320)
+    page.goto(server.url + "/case/" + "x" * 43 + (f"?lang={lang}" if lang == "cy" else ""))
+    axe(page, f"{lang}-dead-link", found, BOTH)
     assert found == []
 
 
@@ -477,7 +476,9 @@ def test_a_letter_downloads_from_the_page_as_issued(server, browser, trigger, tm
 
 
 def _refused_then(page, lang: str, button: str, what: str, found: list) -> None:
-    """Send the form empty: its mistakes shown GOV.UK style (and checked by axe)."""
+    """Send the form empty (at 320 pixels, where mistakes crowd most): its mistakes shown GOV.UK style
+    (and checked by axe)."""
+    narrow(page)
     press(page, button)
     assert page.locator(".govuk-error-summary").count() == 1, what
     axe(page, f"{what}-errors", found)
@@ -486,8 +487,8 @@ def _refused_then(page, lang: str, button: str, what: str, found: list) -> None:
 @pytest.mark.parametrize("lang", ["en", "cy"])
 def test_the_applicant_takes_part_and_appeals_at_their_case_page(server, browser, trigger, lang):
     """Under review: choose to attend, give a statement, comment on the shared draft plan; after the
-    outcome: appeal. Every new page through axe at 320 and 1280 pixels; each step read back with
-    `trigger show --json`."""
+    outcome: appeal. Every page through axe at 320 and 1280 pixels, and each form's mistakes at 320;
+    each step read back with `trigger show --json`."""
     today = ago(0).isoformat()
     w = PART_WORDS[lang]
     ref = reviewed_case(trigger, outcome=False, applicant="Robin Ashworth")
@@ -498,37 +499,30 @@ def test_the_applicant_takes_part_and_appeals_at_their_case_page(server, browser
     link = trigger("web", "link", ref).stdout.strip()
     found: list[str] = []
     tag = f"{lang}-part"
-    # wide: every new page as it first shows
-    page = case_page(browser, server, link, lang, 1280)
-    axe(page, f"{tag}-1280-case", found)
-    for href in ("/case/involvement", "/case/statement", "/case/plan"):
-        page.goto(server.url + href)
-        axe(page, f"{tag}-1280-{href.rpartition('/')[2]}", found)
-    # narrow: the applicant's own steps, with their mistakes first
     page = case_page(browser, server, link, lang, 320)
-    axe(page, f"{tag}-320-case", found)
+    axe(page, f"{tag}-case", found, BOTH)
     follow(page, "/case/involvement")
-    axe(page, f"{tag}-320-involvement", found)
-    _refused_then(page, lang, w["continue"], f"{tag}-320-involvement", found)
+    axe(page, f"{tag}-involvement", found, BOTH)
+    _refused_then(page, lang, w["continue"], f"{tag}-involvement", found)
     page.locator("#involvement").check()  # the first choice: in person
     press(page, w["continue"])
     assert page.locator(".govuk-notification-banner--success").count() == 1
-    axe(page, f"{tag}-320-case-chosen", found)
+    axe(page, f"{tag}-case-chosen", found, BOTH)
     assert trigger.json("show", ref)["victim_involvement"]["choice"] == "attend"
     follow(page, "/case/statement")
-    axe(page, f"{tag}-320-statement", found)
-    _refused_then(page, lang, w["send"], f"{tag}-320-statement", found)
+    axe(page, f"{tag}-statement", found, BOTH)
+    _refused_then(page, lang, w["send"], f"{tag}-statement", found)
     page.locator("#written_statement").fill("The noise starts at 2am.\nI cannot sleep.")
     press(page, w["send"])
     assert [s["text"] for s in trigger.json("show", ref)["victim_statements"]] == [
         "The noise starts at 2am.\nI cannot sleep."
     ]
     follow(page, "/case/plan")
-    axe(page, f"{tag}-320-plan", found)
-    _refused_then(page, lang, w["send"], f"{tag}-320-plan", found)
+    axe(page, f"{tag}-plan", found, BOTH)
+    _refused_then(page, lang, w["send"], f"{tag}-plan", found)
     page.locator("#comment").fill("A camera will help; please also move the bins.")
     press(page, w["send"])
-    axe(page, f"{tag}-320-case-commented", found)
+    axe(page, f"{tag}-case-commented", found, BOTH)
     (comment,) = trigger.json("show", ref)["consultations"]
     assert comment["by"] == "applicant (online)" and comment["response"].startswith("A camera")
     # the review ends; the outcome can be appealed
@@ -536,18 +530,16 @@ def test_the_applicant_takes_part_and_appeals_at_their_case_page(server, browser
     trigger("finding", ref, "--category", "silo_working")
     trigger("recommend", ref, "--to", "police", "--text", "Share reports weekly")
     trigger("outcome", ref)
-    page = case_page(browser, server, link, lang, 1280)
-    axe(page, f"{tag}-1280-case-outcome", found)
-    page.goto(server.url + "/case/appeal")
-    axe(page, f"{tag}-1280-appeal", found)
-    page = case_page(browser, server, link, lang, 320)
+    page.goto(server.url + "/case")  # the applicant back at their page
+    assert page.get_by_role("heading", level=1).inner_text().startswith(w["case"])
+    axe(page, f"{tag}-case-outcome", found, BOTH)
     follow(page, "/case/appeal")
-    axe(page, f"{tag}-320-appeal", found)
-    _refused_then(page, lang, w["appeal"], f"{tag}-320-appeal", found)
+    axe(page, f"{tag}-appeal", found, BOTH)
+    _refused_then(page, lang, w["appeal"], f"{tag}-appeal", found)
     page.locator("#grounds").check()
     page.locator("#detail").fill("The review did not look at the housing association's reports.")
     press(page, w["appeal"])
-    axe(page, f"{tag}-320-case-appealed", found)
+    axe(page, f"{tag}-case-appealed", found, BOTH)
     shown = trigger.json("show", ref)
     assert shown["state"] == "appealed"
     (appeal,) = shown["appeals"]

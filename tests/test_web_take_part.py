@@ -22,7 +22,11 @@ from trigger.store.app import App
 from trigger.web.app import create_app
 
 ONLINE = "applicant (online)"
-TODAY = date.today().isoformat()
+
+
+def today() -> str:
+    """The day the door records (read when asked: a run may pass midnight)."""
+    return date.today().isoformat()
 
 
 @pytest.fixture
@@ -46,9 +50,21 @@ def errors_of(html: str) -> list[str]:
     return Applicant.errors_of(html)
 
 
-def under_review(trigger, door, applicant="Ann Example") -> str:
-    """A case under review whose applicant has opened their page (the client holds the visit)."""
-    ref = reviewed_case(trigger, outcome=False, applicant=applicant)
+@pytest.fixture
+def reviewed(db, snapshot) -> str:
+    """A case under review (`reviewed_case`), built once per test process and copied for each test;
+    a test names it before `door`, so the copy is made before its door opens."""
+    return snapshot("take-part-reviewed", lambda: reviewed_case(db, outcome=False))
+
+
+@pytest.fixture
+def concluded(db, snapshot) -> str:
+    """A case whose outcome was issued on 25 March 2026 (`reviewed_case`), built as `reviewed` is."""
+    return snapshot("take-part-concluded", lambda: reviewed_case(db, outcome=True))
+
+
+def under_review(trigger, door, ref: str) -> str:
+    """The case under review (`reviewed`) with its applicant at their page (the client holds the visit)."""
     open_case(door, trigger("web", "link", ref).stdout.strip())
     return ref
 
@@ -56,8 +72,8 @@ def under_review(trigger, door, applicant="Ann Example") -> str:
 # -- taking part in the review ------------------------------------------------------------------------
 
 
-def test_the_applicant_chooses_how_to_take_part_as_case_update_records_it(door, trigger):
-    ref = under_review(trigger, door)
+def test_the_applicant_chooses_how_to_take_part_as_case_update_records_it(reviewed, door, trigger):
+    ref = under_review(trigger, door, reviewed)
     page = door.get("/case").text
     assert "Take part in the review" in page and "You have not told us yet" in page
     assert f'<input type="hidden" name="reference" value="{ref}">' in door.get("/case/involvement").text
@@ -67,24 +83,24 @@ def test_the_applicant_chooses_how_to_take_part_as_case_update_records_it(door, 
     assert "We have recorded how you will take part" in page
     assert "I will come to the meeting in person" in page
     shown = trigger.json("show", ref)
-    assert shown["victim_involvement"] == {"choice": "attend", "recorded": TODAY, "by": ONLINE}
+    assert shown["victim_involvement"] == {"choice": "attend", "recorded": today(), "by": ONLINE}
     (fix,) = [c for c in shown["corrections"] if c["field"] == "involvement"]
     assert (fix["old"], fix["new"], fix["by"]) == (None, "attend", ONLINE)
     assert "chosen by the applicant at their case page" in fix["reason"]
     post(door, "/case/involvement", ref, involvement="virtual")  # changeable, as by the officer
     assert trigger.json("show", ref)["victim_involvement"]["choice"] == "virtual"
-    assert f"Victim's involvement: virtual (recorded {TODAY}), by {ONLINE}" in trigger("show", ref).stdout
+    assert f"Victim's involvement: virtual (recorded {today()}), by {ONLINE}" in trigger("show", ref).stdout
 
 
-def test_a_written_statement_is_recorded_until_the_meeting_is_held(door, trigger):
-    ref = under_review(trigger, door)
+def test_a_written_statement_is_recorded_until_the_meeting_is_held(reviewed, door, trigger):
+    ref = under_review(trigger, door, reviewed)
     words = "The noise starts at 2am.\nI have not slept properly since March."
     assert post(door, "/case/statement", ref, written_statement=words).status_code == 303
     shown = trigger.json("show", ref)
-    assert shown["victim_statements"] == [{"on": TODAY, "text": words, "by": ONLINE}]
+    assert shown["victim_statements"] == [{"on": today(), "text": words, "by": ONLINE}]
     assert "Given on" in door.get("/case").text
     assert "victim_statement by applicant (online): The noise starts at 2am." in trigger("export", ref).stdout
-    trigger("meeting", ref, "--at", f"{TODAY}T09:00", "--held")
+    trigger("meeting", ref, "--at", f"{today()}T09:00", "--held")
     page = door.get("/case").text
     assert "The review meeting has been held" in page and 'href="/case/statement"' not in page
     assert door.get("/case/statement").headers["location"] == "/case"
@@ -102,8 +118,10 @@ def post_with(client, path: str, ref: str, **answers):
     return client.post(path, data={"csrf_token": token, "reference": ref, **answers})
 
 
-def test_the_draft_plan_is_shown_once_shared_and_the_applicants_comment_is_a_consultation(door, trigger):
-    ref = under_review(trigger, door)
+def test_the_draft_plan_is_shown_once_shared_and_the_applicants_comment_is_a_consultation(
+    reviewed, door, trigger
+):
+    ref = under_review(trigger, door, reviewed)
     trigger("action", "add", ref, "--action", "Fit a door camera", "--owner", "emh", "--due", "2027-01-31")
     assert "Your draft action plan" not in door.get("/case").text
     assert door.get("/case/plan").headers["location"] == "/case"  # not shared yet
@@ -114,19 +132,19 @@ def test_the_draft_plan_is_shown_once_shared_and_the_applicants_comment_is_a_con
     words = "A camera will help, but the landlord should also move the bins."
     assert post(door, "/case/plan", ref, comment=words).status_code == 303
     shown = trigger.json("show", ref)
-    assert shown["consultations"] == [{"on": TODAY, "response": words, "by": ONLINE}]
-    assert shown["plan_shared"] == [TODAY]
+    assert shown["consultations"] == [{"on": today(), "response": words, "by": ONLINE}]
+    assert shown["plan_shared"] == [today()]
     assert "You sent comments on" in door.get("/case").text
     # the outcome sees the plan as put to the victim: no warning
-    trigger("meeting", ref, "--at", f"{TODAY}T09:00", "--held")
+    trigger("meeting", ref, "--at", f"{today()}T09:00", "--held")
     trigger("finding", ref, "--category", "silo_working")
     trigger("recommend", ref, "--to", "police", "--text", "Share reports weekly")
     issued = trigger("outcome", ref)
     assert "was not put to the victim" not in issued.stderr
 
 
-def test_mistakes_are_shown_gov_uk_style_and_nothing_is_recorded(door, trigger):
-    ref = under_review(trigger, door)
+def test_mistakes_are_shown_gov_uk_style_and_nothing_is_recorded(reviewed, door, trigger):
+    ref = under_review(trigger, door, reviewed)
     trigger("action", "add", ref, "--action", "Visit", "--owner", "emh", "--due", "2027-01-31")
     trigger("consult", ref, "--share-plan")
     before = trigger.json("show", ref)
@@ -160,8 +178,8 @@ def test_mistakes_are_shown_gov_uk_style_and_nothing_is_recorded(door, trigger):
         assert after[key] == before[key], key
 
 
-def test_a_form_in_welsh_is_answered_in_welsh(door, trigger):
-    ref = under_review(trigger, door)
+def test_a_form_in_welsh_is_answered_in_welsh(reviewed, door, trigger):
+    ref = under_review(trigger, door, reviewed)
     door.get("/case?lang=cy")
     page = door.get("/case").text
     assert "Cymryd rhan yn yr adolygiad" in page
@@ -172,8 +190,8 @@ def test_a_form_in_welsh_is_answered_in_welsh(door, trigger):
     assert "Byddaf yn ymuno â'r cyfarfod ar-lein" in door.get("/case").text.replace("&#39;", "'")
 
 
-def test_a_post_without_its_token_is_refused_and_records_nothing(door, trigger):
-    ref = under_review(trigger, door)
+def test_a_post_without_its_token_is_refused_and_records_nothing(reviewed, door, trigger):
+    ref = under_review(trigger, door, reviewed)
     before = trigger.json("show", ref)["events"]
     for path, answers in (
         ("/case/involvement", {"involvement": "attend"}),
@@ -208,10 +226,25 @@ FORMS = {
 }
 
 
+@pytest.fixture
+def pairs(db, snapshot) -> dict[str, list[str]]:
+    """For each kind of case a form is for, two such cases, Ann Example's and Bob Neighbour's (built once
+    per test process and copied for each test)."""
+
+    def build() -> dict[str, list[str]]:
+        return {
+            make.__name__: [make(db, "Ann Example"), make(db, "Bob Neighbour")]
+            for make in dict.fromkeys(make for make, _ in FORMS.values())
+        }
+
+    return snapshot("take-part-pairs", build)
+
+
 @pytest.mark.parametrize("path", list(FORMS))
-def test_a_form_naming_another_case_records_nothing_and_says_nothing_of_it(door, trigger, path):
+def test_a_form_naming_another_case_records_nothing_and_says_nothing_of_it(pairs, door, trigger, path):
     make, answers = FORMS[path]
-    mine, theirs = make(trigger, "Ann Example"), make(trigger, "Bob Neighbour")
+    mine, theirs = pairs[make.__name__]
+    assert trigger.json("show", theirs)["applicant"] == "Bob Neighbour"
     open_case(door, trigger("web", "link", mine).stdout.strip())
     before = {ref: trigger.json("show", ref)["events"] for ref in (mine, theirs)}
     answer = post(door, path, theirs, **answers)
@@ -221,8 +254,8 @@ def test_a_form_naming_another_case_records_nothing_and_says_nothing_of_it(door,
     assert door.get("/case").status_code == 404  # the visit ends with the refusal
 
 
-def test_a_revoked_link_records_nothing(door, trigger):
-    ref = under_review(trigger, door)
+def test_a_revoked_link_records_nothing(reviewed, door, trigger):
+    ref = under_review(trigger, door, reviewed)
     token = form_token(door, "/case/statement")
     trigger("web", "link", ref, "--revoke", "--reason", "phone stolen")
     before = trigger.json("show", ref)["events"]
@@ -233,10 +266,10 @@ def test_a_revoked_link_records_nothing(door, trigger):
     assert trigger.json("show", ref)["events"] == before
 
 
-def test_forms_are_limited_per_link(db, trigger, tmp_path, monkeypatch):
+def test_forms_are_limited_per_link(reviewed, trigger, tmp_path, monkeypatch):
     monkeypatch.setattr("trigger.web.takepart.FORMS_PER_LINK", 3)
     with TestClient(create_app(), follow_redirects=False) as door:
-        ref = under_review(trigger, door)
+        ref = under_review(trigger, door, reviewed)
         codes = [
             post(door, "/case/statement", ref, written_statement=f"part {n}").status_code for n in range(4)
         ]
@@ -254,8 +287,8 @@ def test_the_public_cannot_call_an_officers_command_directly(db, trigger):
         taking_part.give_statement(App(actor=ONLINE, public=True), 999, ref, "words")
 
 
-def test_the_bundle_and_the_reviewers_reminder_carry_the_applicants_part(door, trigger, tmp_path):
-    ref = under_review(trigger, door)
+def test_the_bundle_and_the_reviewers_reminder_carry_the_applicants_part(reviewed, door, trigger, tmp_path):
+    ref = under_review(trigger, door, reviewed)
     trigger("action", "add", ref, "--action", "Visit", "--owner", "emh", "--due", "2027-01-31")
     trigger("consult", ref, "--share-plan")
     post(door, "/case/involvement", ref, involvement="statement")
@@ -266,15 +299,15 @@ def test_the_bundle_and_the_reviewers_reminder_carry_the_applicants_part(door, t
     assert "The victim's chosen involvement in the review meeting: send a written statement" in outbox
     assert "Written statements from the victim: 1; comments on the draft action plan: 1" in outbox
     assert "My own words" not in outbox  # counts only: the words stay in the case
-    trigger("meeting", ref, "--at", f"{TODAY}T09:00", "--held")
+    trigger("meeting", ref, "--at", f"{today()}T09:00", "--held")
     trigger("finding", ref, "--category", "silo_working")
     trigger("recommend", ref, "--to", "police", "--text", "Share reports weekly")
     trigger("outcome", ref)
-    trigger("appeal", ref, "--received", TODAY, "--grounds", "facts", "--detail", "The plan is too thin")
+    trigger("appeal", ref, "--received", today(), "--grounds", "facts", "--detail", "The plan is too thin")
     minutes = _bundle_minutes(trigger, tmp_path, ref)
-    assert f"Written statement ({TODAY}, by {ONLINE}): My own words for the panel" in minutes
-    assert f"On the draft action plan ({TODAY}, by {ONLINE}): My view of the plan" in minutes
-    assert f"Chosen involvement: send a written statement (recorded {TODAY}, by {ONLINE})" in minutes
+    assert f"Written statement ({today()}, by {ONLINE}): My own words for the panel" in minutes
+    assert f"On the draft action plan ({today()}, by {ONLINE}): My view of the plan" in minutes
+    assert f"Chosen involvement: send a written statement (recorded {today()}, by {ONLINE})" in minutes
 
 
 def _bundle_minutes(trigger, tmp_path, ref) -> str:
@@ -310,7 +343,7 @@ def test_an_appeal_inside_the_window_is_lodged_as_trigger_appeal_and_acknowledge
     (appeal,) = shown["appeals"]
     assert (appeal["against"], appeal["received"], appeal["grounds"], appeal["detail"]) == (
         "threshold",
-        TODAY,
+        today(),
         "facts",
         words,
     )
@@ -350,8 +383,8 @@ def test_an_appeal_made_online_is_emailed_when_the_applicant_gave_an_address(doo
     assert len(to_ann) == 1 and "Your appeal" in to_ann[0], to_ann
 
 
-def test_after_the_window_the_appeal_needs_a_reason_for_lateness(door, trigger):
-    ref = reviewed_case(trigger, outcome=True)  # outcome issued on 25 March 2026: the window is past
+def test_after_the_window_the_appeal_needs_a_reason_for_lateness(concluded, door, trigger):
+    ref = concluded  # outcome issued on 25 March 2026: the window is past
     open_case(door, trigger("web", "link", ref).stdout.strip())
     form = door.get("/case/appeal").text
     assert "Appeal against the outcome of the review" in form and "Why is your appeal late?" in form
@@ -370,8 +403,8 @@ def test_after_the_window_the_appeal_needs_a_reason_for_lateness(door, trigger):
     assert (appeal["against"], appeal["late_reason"]) == ("outcome", "I was in hospital")
 
 
-def test_an_appeal_is_offered_only_where_trigger_appeal_takes_one(door, trigger):
-    ref = under_review(trigger, door)
+def test_an_appeal_is_offered_only_where_trigger_appeal_takes_one(reviewed, door, trigger):
+    ref = under_review(trigger, door, reviewed)
     page = door.get("/case").text
     assert "Appeal against the decision" not in page
     assert 'id="other-help"' not in page  # a review still going on: nothing to turn elsewhere for yet
@@ -381,8 +414,8 @@ def test_an_appeal_is_offered_only_where_trigger_appeal_takes_one(door, trigger)
     assert trigger.json("show", ref)["appeals"] == []
 
 
-def test_an_outcome_confirmed_on_appeal_is_not_offered_for_appeal_again(door, trigger):
-    ref = reviewed_case(trigger, outcome=True)
+def test_an_outcome_confirmed_on_appeal_is_not_offered_for_appeal_again(concluded, door, trigger):
+    ref = concluded
     trigger("appeal", ref, "--received", "2026-12-01", "--grounds", "facts", "--late-reason", "away")
     trigger("appeal-decision", ref, "--dismissed", "--by", "Chair of Melton CSP", "--reason", "no new facts")
     assert trigger.json("show", ref)["state"] == "outcome_issued"
@@ -403,7 +436,7 @@ def test_an_outcome_confirmed_on_appeal_is_not_offered_for_appeal_again(door, tr
 
 def test_an_application_withdrawn_while_its_appeal_waits_says_withdrawn_not_dismissed(door, trigger):
     ref = not_met_today(trigger, door)
-    trigger("appeal", ref, "--received", TODAY, "--grounds", "facts", "--detail", "You missed my reports")
+    trigger("appeal", ref, "--received", today(), "--grounds", "facts", "--detail", "You missed my reports")
     trigger("withdraw", ref, "--reason", "The applicant has moved away")
     page = door.get("/case").text
     assert "Your application was withdrawn" in page

@@ -41,14 +41,15 @@ def free_port() -> int:
 
 
 class Server:
-    """`trigger web serve` in its own process, its log (stderr) kept."""
+    """`trigger web serve` in its own process (`env` added to this one's), its log (stderr) kept."""
 
-    def __init__(self, tmp_path: Path):
+    def __init__(self, tmp_path: Path, env: dict[str, str] | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.db_path: Path | None = None  # the database file it serves, when the test keeps it
         self.log_path = tmp_path / "serve.log"
         self.log = open(self.log_path, "w")  # closed in stop()
-        env = {**os.environ, "TRIGGER_OUTBOX": str(tmp_path / "outbox")}
+        env = {**os.environ, "TRIGGER_OUTBOX": str(tmp_path / "outbox"), **(env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "cli.py", "web", "serve", "--port", str(self.port)],
             cwd=ROOT,
@@ -210,19 +211,38 @@ def press(page, name: str) -> None:
         page.get_by_role("button", name=name).click()
 
 
-def axe(page, what: str, found: list) -> None:
-    from axe_playwright_python.sync_playwright import Axe
+BOTH = (320, 1280)  # the narrowest window WCAG asks to work in, and a desktop's
 
-    results = Axe().run(page)
-    for v in results.response["violations"]:
-        targets = [n["target"] for n in v["nodes"]][:3]
-        found.append(f"{what}: {v['id']} ({v['impact']}) {v['help']} {targets}")
-    # WCAG 1.4.10 reflow: at 320 CSS pixels (a 1280-pixel screen zoomed to 400%, so 200% as well)
-    # nothing needs scrolling sideways
-    wide = page.evaluate("document.documentElement.scrollWidth")
-    if wide > page.viewport_size["width"]:
-        found.append(f"{what}: {wide} pixels wide in a {page.viewport_size['width']}-pixel window")
-    shot(page, what)
+
+def axe(page, what: str, found: list, widths: tuple[int, ...] = ()) -> None:
+    """axe-core on the page as it stands, at each of `widths` in turn (the window resized on the same
+    page: its state, and its form posts, made once), or at the window's own width; and at each, WCAG 1.4.10
+    reflow. axe's script goes into the page once, for all the widths."""
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    if not page.evaluate("typeof window.axe === 'object' && typeof window.axe.run === 'function'"):
+        page.evaluate(AXE_SCRIPT)
+    now = page.viewport_size["width"]
+    for width in sorted(widths or (now,), key=lambda w: w != now):  # the window's own width first
+        if width != page.viewport_size["width"]:
+            page.set_viewport_size({"width": width, "height": page.viewport_size["height"]})
+        tag = f"{what}-{width}" if widths else what
+        results = page.evaluate("axe.run({resultTypes: ['violations']})")
+        for v in results["violations"]:
+            targets = [n["target"] for n in v["nodes"]][:3]
+            found.append(f"{tag}: {v['id']} ({v['impact']}) {v['help']} {targets}")
+        # WCAG 1.4.10 reflow: at 320 CSS pixels (a 1280-pixel screen zoomed to 400%, so 200% as well)
+        # nothing needs scrolling sideways
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        if wide > width:
+            found.append(f"{tag}: {wide} pixels wide in a {width}-pixel window")
+        shot(page, tag)
+
+
+def narrow(page) -> None:
+    """The window at 320 pixels, where a page's mistakes crowd most."""
+    if page.viewport_size["width"] != 320:
+        page.set_viewport_size({"width": 320, "height": page.viewport_size["height"]})
 
 
 PART_WORDS = {

@@ -10,7 +10,6 @@ itself enforces is tests/test_pg_roles.py.
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import click
 import pytest
 
 import cli
+from tests.support.databases import copy_sqlite, keep_engine, remove_sqlite
 from tests.support.runner import Runner
 from trigger.store import access
 from trigger.store.access import (
@@ -206,11 +206,16 @@ def template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def county(template, tmp_path):
-    """This test's own copy of the template, and a runner acting as a given login."""
-    path = tmp_path / "county.db"
-    shutil.copy(template, path)
+def county(template, tmp_path, sqlite_home):
+    """This test's own copy of the template, and a runner acting as a given login. The copy is put at
+    one path per test process, so its engine (and the statements SQLAlchemy compiled for it) is the one
+    earlier tests used (`keep_engine`), as for the `db` fixture's database."""
+    path = sqlite_home / "county.db"
     url = f"sqlite:///{path}"
+    dispose_engines()
+    remove_sqlite(path)
+    copy_sqlite(template, path)
+    keep_engine(url)
     runner = Runner()
     (tmp_path / "log.csv").write_text(LOG.replace("L1", "M1").replace("L2", "M2"), encoding="utf-8")
 

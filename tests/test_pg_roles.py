@@ -23,6 +23,7 @@ import sqlalchemy
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from tests.support.databases import keep_engine
 from tests.support.runner import Runner
 from trigger.store.app import dispose_engines
 
@@ -58,10 +59,13 @@ class County:
         self.groups = {role: f"{prefix}_{role}" for role in GROUP_ROLES}
         self.folder = folder
         self.runner = Runner()
+        self.engines: dict[str, sqlalchemy.Engine] = {}  # `sql`'s, one a login (no connection kept)
 
     def drop(self) -> None:
         """Its schema (or database), its logins and its groups, gone from the server."""
         dispose_engines()
+        for engine in self.engines.values():
+            engine.dispose()
         with self.admin.connect() as conn:
             if self.schema == "public":
                 conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
@@ -86,6 +90,9 @@ class County:
             mp.delenv("TRIGGER_SMTP_URL", raising=False)
             for key, value in (env or {}).items():
                 mp.setenv(key, value)
+            # the engine this process used for the login before, its pool emptied: what SQLAlchemy
+            # learnt of the server and compiled is kept, each command still connects anew
+            keep_engine(self.url(who))
             result = self.runner("--db", self.url(who), *args, ok=False)
         dispose_engines()
         return result
@@ -98,15 +105,14 @@ class County:
     def sql(self, who: str, statement: str, **params):
         """Run one statement as the login, in a transaction rolled back afterwards; return the rows
         (or the rowcount of a change)."""
-        engine = sqlalchemy.create_engine(self.url(who), poolclass=NullPool)
-        try:
-            with engine.connect() as conn:
-                result = conn.execute(sqlalchemy.text(statement), params)
-                out = result.all() if result.returns_rows else result.rowcount
-                conn.rollback()
-                return out
-        finally:
-            engine.dispose()
+        url = self.url(who)
+        if url not in self.engines:
+            self.engines[url] = sqlalchemy.create_engine(url, poolclass=NullPool)
+        with self.engines[url].connect() as conn:
+            result = conn.execute(sqlalchemy.text(statement), params)
+            out = result.all() if result.returns_rows else result.rowcount
+            conn.rollback()
+            return out
 
     def refused(self, who: str, statement: str, *, codes=("42501",), **params) -> str:
         """The server's refusal of a statement by the login: insufficient privilege (42501), or for a

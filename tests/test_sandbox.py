@@ -42,7 +42,7 @@ def _folder(tmp_path: Path, acknowledgement: str) -> Path:
 HOSTILE = {
     "nested loops": (
         "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
-        "ran for more than 5 s and was stopped",
+        "ran for more than 1 s and was stopped",  # the limit set to one second below
     ),
     "output without end": (
         "{% for i in range(100000) %}{% for j in range(100000) %}{{ reference }}{% endfor %}{% endfor %}",
@@ -55,14 +55,30 @@ HOSTILE = {
 
 @pytest.mark.any_engine  # the sandbox stops the template before anything reaches the database
 @pytest.mark.parametrize("attack", HOSTILE)
-def test_a_hostile_template_is_stopped_with_one_line_and_nothing_recorded(db, case, tmp_path, attack):
+def test_a_hostile_template_is_stopped_with_one_line_and_nothing_recorded(
+    db, case, tmp_path, monkeypatch, attack
+):
     source, words = HOSTILE[attack]
+    if attack == "nested loops":
+        # stopped at one second rather than waiting out the default five (a core busy all the while);
+        # the default itself is the next test's
+        monkeypatch.setenv("TRIGGER_RENDER_SECONDS", "1")
     folder = _folder(tmp_path, source)
     before = database_dump()
     result = db.fails("letter", case, "acknowledgement", "--templates", folder, "-o", tmp_path / "a.html")
     line = _one_line(result)
     assert words in line, line  # stopped (unstopped, the loops would run for hours), and said why
     assert database_dump() == before and not (tmp_path / "a.html").exists()
+
+
+def test_a_template_gets_five_seconds_unless_trigger_render_seconds_says_otherwise(monkeypatch):
+    from letters import sandbox
+
+    monkeypatch.delenv("TRIGGER_RENDER_SECONDS", raising=False)
+    assert sandbox.seconds() == 5.0
+    for value, limit in (("1", 1.0), ("120", 120.0), ("0", 5.0), ("601", 5.0), ("soon", 5.0)):
+        monkeypatch.setenv("TRIGGER_RENDER_SECONDS", value)
+        assert sandbox.seconds() == limit, value
 
 
 def test_a_link_out_of_the_template_folder_is_refused_and_named_by_letters_check(db, case, tmp_path):
@@ -187,7 +203,7 @@ def test_a_letter_whose_case_changes_while_it_renders_is_rendered_again(db, case
 def test_a_partners_annual_page_template_has_the_same_limits(db, case, tmp_path, monkeypatch):
     """The published annual page may be the partnership's own template (`report annual --templates`):
     it runs in the same child, with the same time limit and no link out of its folder. (The limit is
-    set to one second here; the letters' test above waits out the default five.)"""
+    set to one second here, as for the letters' test above.)"""
     monkeypatch.setenv("TRIGGER_RENDER_SECONDS", "1")
     folder = _folder(tmp_path, "")
     (folder / "annual.html").write_text(HOSTILE["nested loops"][0])

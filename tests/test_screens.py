@@ -125,9 +125,13 @@ def rows_of(name: str, data) -> list[dict]:
 def test_listings_at_60_80_and_120_columns_cut_no_reference_date_or_header(county, db):
     jsons = {name: rows_of(name, db.json("--as", "ada", *args)) for name, (args, _) in SCREENS.items()}
     assert jsons["list"] and jsons["action list"] and jsons["scan"]
-    for width in WIDTHS:
-        screens = on_terminal(width, [args for args, _ in SCREENS.values()])
-        for (name, (_, listing)), screen in zip(SCREENS.items(), screens, strict=True):
+    # every width in one process, the terminal resized between commands
+    screens = on_terminal(
+        [width for width in WIDTHS for _ in SCREENS], [args for _ in WIDTHS for args, _ in SCREENS.values()]
+    )
+    for at, width in enumerate(WIDTHS):
+        shown_at = screens[at * len(SCREENS) : (at + 1) * len(SCREENS)]
+        for (name, (_, listing)), screen in zip(SCREENS.items(), shown_at, strict=True):
             where = f"`trigger {name}` at {width} columns:\n{screen}"
             assert all(len(line) <= width for line in screen.splitlines()), where
             assert "…" not in screen, where

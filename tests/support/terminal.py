@@ -19,14 +19,18 @@ ROOT = Path(__file__).resolve().parents[2]
 MARK = "----8<----"
 
 
-def on_terminal(width: int, commands: list[list[str]]) -> list[str]:
-    """What each command shows on a pseudo-terminal `width` columns wide (one process runs them all,
-    its standard output and error the terminal), ANSI styles taken out."""
+def on_terminal(width: int | list[int], commands: list[list[str]]) -> list[str]:
+    """What each command shows on a pseudo-terminal `width` columns wide, or each on one as wide as
+    its entry in a list of widths (one process runs them all, its standard output and error the
+    terminal, resized between commands as a person resizes a window), ANSI styles taken out."""
+    widths = width if isinstance(width, list) else [width] * len(commands)
+    assert len(widths) == len(commands)
     code = (
-        "import json, sys\n"
+        "import fcntl, json, struct, sys, termios\n"
         "import cli\n"
         "cli.utf8_output()\n"
-        "for args in json.loads(sys.argv[1]):\n"
+        "for width, args in json.loads(sys.argv[1]):\n"
+        "    fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack('HHHH', 50, width, 0, 0))\n"
         f"    print({MARK!r}, flush=True)\n"
         "    try:\n"
         "        cli.cli.main(args, prog_name='trigger')\n"
@@ -35,9 +39,9 @@ def on_terminal(width: int, commands: list[list[str]]) -> list[str]:
     )
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, width, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, widths[0], 0, 0))
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, json.dumps(commands)],
+        [sys.executable, "-c", code, json.dumps(list(zip(widths, commands, strict=True)))],
         stdin=slave,
         stdout=slave,
         stderr=slave,

@@ -38,11 +38,18 @@ _SECRETS = ("TRIGGER_DB", "TRIGGER_SMTP_URL", "TRIGGER_SMTP_TOKEN_CMD", "PGPASSW
 
 
 def seconds() -> float:
-    try:
-        value = float(os.environ.get("TRIGGER_RENDER_SECONDS", RENDER_SECONDS))
-    except ValueError:
+    """The time limit for a partnership's template: TRIGGER_RENDER_SECONDS, or 5 when unset or empty; a
+    value that is not a number of seconds from over 0 to 600 is refused in one line (not ignored)."""
+    text = os.environ.get("TRIGGER_RENDER_SECONDS", "").strip()
+    if not text:
         return RENDER_SECONDS
-    return value if 0 < value <= 600 else RENDER_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 600:
+        raise LetterError(f"TRIGGER_RENDER_SECONDS {text!r} is not a number of seconds between 0 and 600")
+    return value
 
 
 def render_isolated(jobs: list[tuple[str, dict, str]], templates_dir: str | Path) -> list[bytes]:

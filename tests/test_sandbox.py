@@ -76,9 +76,23 @@ def test_a_template_gets_five_seconds_unless_trigger_render_seconds_says_otherwi
 
     monkeypatch.delenv("TRIGGER_RENDER_SECONDS", raising=False)
     assert sandbox.seconds() == 5.0
-    for value, limit in (("1", 1.0), ("120", 120.0), ("0", 5.0), ("601", 5.0), ("soon", 5.0)):
+    for value, limit in (("1", 1.0), ("120", 120.0), ("600", 600.0), ("", 5.0)):
         monkeypatch.setenv("TRIGGER_RENDER_SECONDS", value)
         assert sandbox.seconds() == limit, value
+
+
+@pytest.mark.parametrize("value", ["0", "601", "soon", "-3"])
+def test_a_time_limit_that_is_not_one_is_refused_in_one_line_and_nothing_recorded(
+    db, case, tmp_path, monkeypatch, value
+):
+    monkeypatch.setenv("TRIGGER_RENDER_SECONDS", value)
+    folder = _folder(tmp_path, "Dear {{ applicant }}")
+    before = database_dump()
+    result = db.fails("letter", case, "acknowledgement", "--templates", folder, "-o", tmp_path / "a.html")
+    assert result.stderr == (
+        f"Error: TRIGGER_RENDER_SECONDS {value!r} is not a number of seconds between 0 and 600\n"
+    ), result.stderr
+    assert database_dump() == before and not (tmp_path / "a.html").exists()
 
 
 def test_a_link_out_of_the_template_folder_is_refused_and_named_by_letters_check(db, case, tmp_path):

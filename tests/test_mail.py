@@ -289,3 +289,28 @@ def test_a_send_longer_than_the_smtp_timeout_is_cut_off_and_kept(db, mail_env, s
     server.handler.held = False
     assert "Sent 1," in run(db, "2026-12-23T08:05").stdout
     assert len(server.handler.messages) == 1
+
+
+def test_a_send_ended_by_the_sockets_own_timeout_is_said_as_cut_off_too(mail_env, servers, monkeypatch):
+    """On a busy machine the watchdog's thread may wake after the socket's own timeout (the same length)
+    has ended the send: the sender hears the same words either way. The watchdog is kept from firing
+    here, so only the socket's timeout can end the send."""
+    from email.message import EmailMessage
+
+    from trigger.store import mail
+
+    server = servers(Collect(held=True))
+    mail_env.setenv("TRIGGER_SMTP_URL", server.url())
+    mail_env.setenv("TRIGGER_SMTP_TIMEOUT", "1")
+    smtp = mail.transport()
+    monkeypatch.setattr(smtp._dog, "arm", lambda seconds, action: None)  # a watchdog that never wakes
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "trigger@example.org", "csm@example.org", "Due soon"
+    msg.set_content("A deadline is near.")
+    with pytest.raises(mail.MailError) as err:
+        smtp.send(msg, "reminder-1")
+    assert str(err.value) == (
+        "the send was cut off (it took longer than the time allowed); it may be tried again"
+    )
+    assert server.handler.receiving == 1 and server.handler.messages == []
+    server.handler.held = False

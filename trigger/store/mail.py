@@ -85,6 +85,9 @@ def outbox_dir() -> Path:
     return Path(os.environ.get("TRIGGER_OUTBOX") or data_dir() / "outbox")
 
 
+OVERRAN = "it took longer than the time allowed"  # why a send was cut off at its time limit
+
+
 def timeout() -> float:
     return settings.seconds(
         "TRIGGER_SMTP_TIMEOUT", DEFAULT_TIMEOUT, lambda v: 0 < v <= 600, "between 0 and 600"
@@ -592,13 +595,15 @@ class Smtp:
         allowed = self.timeout
         if self._stop_by is not None:  # a service asked to stop: what is left of its grace only
             allowed = max(0.1, min(allowed, self._stop_by - time.monotonic()))
-        self._dog.arm(allowed, lambda: self._cut_connection("it took longer than the time allowed"))
+        started = time.monotonic()
+        self._dog.arm(allowed, lambda: self._cut_connection(OVERRAN))
         try:
             conn = self._conn if self._conn is not None and getattr(self._conn, "sock", None) else None
             if conn is None:
                 try:
                     conn = self._open()
                 except BaseException as exc:
+                    self._overran(exc, started, allowed)
                     if not isinstance(exc, Exception) or self._cut:
                         raise
                     self.broken = classify(exc).text
@@ -606,6 +611,7 @@ class Smtp:
             self.phase = "sending"
             conn.send_message(msg)
         except BaseException as exc:
+            self._overran(exc, started, allowed)
             self._drop()
             if (
                 self._cut
@@ -617,6 +623,18 @@ class Smtp:
         finally:
             self._dog.disarm()
             self.phase = "idle"
+
+    def _overran(self, exc: BaseException, started: float, allowed: float) -> None:
+        """The socket's own timeout is as long as the watchdog's, and on a busy machine the watchdog's
+        thread may wake after it: a connection that failed once the time allowed had run out was cut
+        for taking too long, whichever of the two ended it."""
+        if (
+            not self._cut
+            and isinstance(exc, OSError)
+            and not isinstance(exc, smtplib.SMTPResponseException)
+            and time.monotonic() - started >= allowed
+        ):
+            self._cut = OVERRAN
 
     def limit(self, seconds: float) -> None:
         """Allow the message in hand, and any after it, at most `seconds` more (a service asked to stop)."""

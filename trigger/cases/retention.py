@@ -63,7 +63,7 @@ from trigger.store.models import (
     ThresholdDecision,
     row_id,
 )
-from trigger.store.sealed import PREFIX
+from trigger.store.sealed import sealed_event
 from trigger.store.unit import case_policy, default_policy, retried
 from workflows.machine import TERMINAL
 
@@ -268,7 +268,7 @@ def _stray_keys(
             .where(
                 ev.c.case_id == rc.c.id,
                 ev.c.seq > last.scalar_subquery(),
-                ev.c.detail.startswith(PREFIX) | ev.c.reason.startswith(PREFIX),
+                sealed_event(ev),
             )
             .exists()
         )

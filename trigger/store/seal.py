@@ -82,7 +82,7 @@ def require_key(session: Any, case: Any) -> None:
     if sealed.case_keys(conn, [case.id]):
         return
     sealed.keys_reachable(conn)  # kept in a key store that is not set: say so, not "the key is gone"
-    closed = ev.c.detail.startswith(PREFIX) | ev.c.reason.startswith(PREFIX)
+    closed = sealed.sealed_event(ev)
     if session.execute(select(ev.c.seq).where(ev.c.case_id == case.id, closed).limit(1)).first() is None:
         return  # written before sealing began: nothing needs the key
     raise sealed.missing_key(case.reference, keystore.configured())

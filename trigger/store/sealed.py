@@ -201,10 +201,8 @@ class Keyring:
         ).first()
         if case is None or case.purged:
             return
-        seen = text(
-            "SELECT 1 FROM audit_event WHERE case_id = :c AND (detail LIKE :p OR reason LIKE :p) LIMIT 1"
-        )
-        if conn.execute(seen, {"c": case_id, "p": PREFIX + "%"}).first() is not None:
+        seen = select(_EVENTS.c.case_id).where(_EVENTS.c.case_id == case_id, sealed_event(_EVENTS)).limit(1)
+        if conn.execute(seen).first() is not None:
             raise missing_key(case.reference, self._store)
 
     def _aead(self, scope: int | str, key: bytes) -> Any:
@@ -273,6 +271,16 @@ def case_keys(conn: Connection, ids: list[int] | None = None, store: Any = None)
     if store is not None:
         found.update(store.check(conn).case_keys(ids))
     return found
+
+
+# the audit log's columns that tell whether a case has anything sealed (the engine's tables live above)
+_EVENTS = table("audit_event", column("case_id"), column("detail"), column("reason"))
+
+
+def sealed_event(events: Any) -> Any:
+    """Where an audit event (of `events`, the audit log's table) holds a reason or detail sealed under
+    its case's key: a case with one needs its key to be read."""
+    return events.c.detail.startswith(PREFIX) | events.c.reason.startswith(PREFIX)
 
 
 def missing_key(reference: str, store: Any) -> Damaged:

@@ -92,8 +92,10 @@ def record(
         partnership_id = case.partnership_id if case is not None else access.scope_of(session)
     # take the head row first: the write lock (SQLite) or row lock (PostgreSQL) orders the appends
     session.execute(update(AuditHead).where(col(AuditHead.id) == 1).values(seq=col(AuditHead.seq) + 1))
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1)).one()
-    session.refresh(head)
+    # read back as the database now has it (the row may be in the session from before the UPDATE)
+    head = session.exec(
+        select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
+    ).one()
     row = AuditEvent(
         seq=head.seq,
         case_id=case.id if case is not None else None,

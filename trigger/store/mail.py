@@ -485,7 +485,10 @@ class Smtp:
             raise InvalidInput(
                 f"TRIGGER_SMTP_URL would log in to {self.host} without TLS: add ?starttls=1 or use smtps://"
             )
-        self.context = self._tls_context()
+        self._cafile = (os.environ.get("TRIGGER_SMTP_CAFILE") or "").strip()
+        # loading the system's trust store costs tens of milliseconds: only for a session that uses TLS,
+        # when it opens; a CA file given is read now all the same, so a bad one is refused in one line
+        self._context = self._tls_context(self._cafile) if self._cafile else None
         self.timeout = limit or timeout()
         if self.auth == "xoauth2" and self.app_login:
             self._msal = _msal_app(*self.app_login, timeout=self.timeout)
@@ -497,11 +500,16 @@ class Smtp:
         self.broken: str | None = None
         self._stop_by: float | None = None
 
+    @property
+    def context(self) -> ssl.SSLContext:
+        if self._context is None:
+            self._context = self._tls_context(self._cafile)
+        return self._context
+
     @staticmethod
-    def _tls_context() -> ssl.SSLContext:
+    def _tls_context(cafile: str) -> ssl.SSLContext:
         # verified against the system's trust store (certificate and host name), plus our CA file if given
         context = ssl.create_default_context()
-        cafile = (os.environ.get("TRIGGER_SMTP_CAFILE") or "").strip()
         if cafile:
             try:
                 context.load_verify_locations(cafile=cafile)

@@ -148,17 +148,25 @@ def refresh(session: Session, case: ReviewCase, policy: Policy) -> None:
 
 
 def recipients(
-    session: Session, case: ReviewCase, policy: Policy, deadline: Deadline
+    session: Session,
+    case: ReviewCase,
+    policy: Policy,
+    deadline: Deadline,
+    manager: str | None = None,
+    lead: Agency | None = None,
 ) -> dict[str, list[str]]:
     """Who is told about a deadline: the reviewer and the lead agency's contact (and an action's owner)
     for warnings and overdue notices, the manager for escalations; anyone without an address is skipped.
-    Before a reviewer is assigned the manager (the SPoC) is the one answerable, so gets the notices."""
-    manager = manager_address(session, policy)
+    Before a reviewer is assigned the manager (the SPoC) is the one answerable, so gets the notices.
+    `manager` (`manager_address`) and `lead` (the case's lead agency): when the caller has read them."""
+    if manager is None:
+        manager = manager_address(session, policy)
     people = []
     if case.reviewer_email:
         people.append(case.reviewer_email.strip())
     if case.lead_agency_id:
-        lead = session.get(Agency, case.lead_agency_id)
+        if lead is None or lead.id != case.lead_agency_id:
+            lead = session.get(Agency, case.lead_agency_id)
         if lead is not None and lead.email:
             people.append(lead.email.strip())
     if deadline.action_id:
@@ -197,11 +205,17 @@ def _schedule_reminders(
         for r in session.exec(select(Reminder).where(col(Reminder.deadline_id).in_(ids))):
             existing[(r.deadline_id, r.kind, r.recipient)] = r
     wanted: set[tuple[int, str, str]] = set()
+    # read once for all the case's deadlines, not once for each
+    manager: str | None = None
+    lead: Agency | None = None
     for d in deadlines:
         if d.not_applicable or d.missed or d.met_on is not None or not is_duty(d.kind):
             continue
+        if manager is None:
+            manager = manager_address(session, policy)
+            lead = session.get(Agency, case.lead_agency_id) if case.lead_agency_id else None
         dates = reminder_dates(policy, d, case.received)
-        for kind, people in recipients(session, case, policy, d).items():
+        for kind, people in recipients(session, case, policy, d, manager, lead).items():
             for person in people:
                 key = (row_id(d), kind, person)
                 wanted.add(key)

@@ -4,6 +4,7 @@ the applicant's language with GOV.UK Frontend's layout (templates/base.html)."""
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,22 @@ GUESSES_PER_HOUR = 20  # links one client may try that open nothing (a mistyped 
 DOOR_SECONDS = 30.0  # how long a partnership's name, letterhead and agencies are kept before reading again
 
 
+@functools.cache
+def templates() -> Environment:
+    """The door's templates, one Environment for the process: they ship in the package and never change
+    while it runs, so each is compiled once however many apps are made (a test makes one per test)."""
+    return Environment(
+        loader=ChoiceLoader(
+            [
+                FileSystemLoader(HERE / "templates"),
+                PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates")}),
+            ]
+        ),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        auto_reload=False,  # the templates ship in the package: no file checks on every render
+    )
+
+
 class Web:
     """The door's state in this process: the database, the drafts, the templates, the limits."""
 
@@ -43,18 +60,7 @@ class Web:
         self.visits = Visits(session_key, csrf_key)
         self.submissions = RateLimit(submissions_per_hour)
         self.guesses = RateLimit(guesses_per_hour)
-        self.env = Environment(
-            loader=ChoiceLoader(
-                [
-                    FileSystemLoader(HERE / "templates"),
-                    PrefixLoader(
-                        {"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates")}
-                    ),
-                ]
-            ),
-            autoescape=select_autoescape(default=True, default_for_string=True),
-            auto_reload=False,  # the templates ship in the package: no file checks on every render
-        )
+        self.env = templates()
         self._doors: dict[str | None, tuple[float, online.Door]] = {}
 
     def app(self, code: str | None) -> App:

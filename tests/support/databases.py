@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,13 +44,24 @@ def with_search_path(url: str, schema: str) -> str:
 
 
 def copy_sqlite(source: Path, target: Path) -> None:
-    """A consistent copy of a SQLite database (the online backup API; no WAL left behind)."""
+    """A consistent copy of a SQLite database, with no WAL left behind. Two files nobody has open (no
+    `-wal` or `-shm` beside either, as SQLite leaves a database when its last connection closes) are
+    copied as files, a tenth of the time; otherwise through the online backup API, which also copies
+    into a database a server holds open."""
+    if not (_in_use(source) or _in_use(target)):
+        remove_sqlite(target)
+        shutil.copyfile(source, target)
+        return
     src, dst = sqlite3.connect(source), sqlite3.connect(target)
     try:
         src.backup(dst)
     finally:
         src.close()
         dst.close()
+
+
+def _in_use(path: Path) -> bool:
+    return any((path.parent / f"{path.name}{end}").exists() for end in ("-wal", "-shm"))
 
 
 def remove_sqlite(path: Path) -> None:

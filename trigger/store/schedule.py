@@ -205,14 +205,15 @@ def _schedule_reminders(
         for r in session.exec(select(Reminder).where(col(Reminder.deadline_id).in_(ids))):
             existing[(r.deadline_id, r.kind, r.recipient)] = r
     wanted: set[tuple[int, str, str]] = set()
-    # read once for all the case's deadlines, not once for each
+    # read once for all the case's deadlines, not once for each: the case's own partnership's manager (the
+    # partnership in hand whenever a case changes, named here so that it is not looked for)
     manager: str | None = None
     lead: Agency | None = None
     for d in deadlines:
         if d.not_applicable or d.missed or d.met_on is not None or not is_duty(d.kind):
             continue
         if manager is None:
-            manager = manager_address(session, policy)
+            manager = manager_address(session, policy, case.partnership_id)
             lead = session.get(Agency, case.lead_agency_id) if case.lead_agency_id else None
         dates = reminder_dates(policy, d, case.received)
         for kind, people in recipients(session, case, policy, d, manager, lead).items():

@@ -22,7 +22,10 @@ import pytest
 from tests.support.waiting import HANG
 from tests.support.webdoor import ago
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Debian's headless shell (apt-get install chromium-headless-shell) when it is there: the same Blink as
+# chromium's, without the browser window's machinery that headless chromium still runs (a third less
+# CPU over the browser tests); chromium itself otherwise
+CHROMIUM = shutil.which("chromium-headless-shell") or shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = os.environ.get("TRIGGER_SCREENSHOTS")
 
@@ -31,7 +34,10 @@ def need_chromium() -> None:
     """Skip the calling test module unless Playwright and Debian's Chromium are both installed."""
     pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+        pytest.skip(
+            "Debian's chromium is not installed (apt-get install chromium-headless-shell)",
+            allow_module_level=True,
+        )
 
 
 def free_port() -> int:
@@ -214,6 +220,12 @@ def press(page, name: str) -> None:
 BOTH = (320, 1280)  # the narrowest window WCAG asks to work in, and a desktop's
 
 
+# axe's violations, only what a finding says: the whole result (every rule that passed, with its nodes)
+# crossing to Python cost as much as the run itself
+VIOLATIONS = """axe.run({resultTypes: ['violations']}).then(results => results.violations.map(v => (
+    {id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map(n => n.target)})))"""
+
+
 def axe(page, what: str, found: list, widths: tuple[int, ...] = ()) -> None:
     """axe-core on the page as it stands, at each of `widths` in turn (the window resized on the same
     page: its state, and its form posts, made once), or at the window's own width; and at each, WCAG 1.4.10
@@ -227,10 +239,8 @@ def axe(page, what: str, found: list, widths: tuple[int, ...] = ()) -> None:
         if width != page.viewport_size["width"]:
             page.set_viewport_size({"width": width, "height": page.viewport_size["height"]})
         tag = f"{what}-{width}" if widths else what
-        results = page.evaluate("axe.run({resultTypes: ['violations']})")
-        for v in results["violations"]:
-            targets = [n["target"] for n in v["nodes"]][:3]
-            found.append(f"{tag}: {v['id']} ({v['impact']}) {v['help']} {targets}")
+        for v in page.evaluate(VIOLATIONS):
+            found.append(f"{tag}: {v['id']} ({v['impact']}) {v['help']} {v['targets']}")
         # WCAG 1.4.10 reflow: at 320 CSS pixels (a 1280-pixel screen zoomed to 400%, so 200% as well)
         # nothing needs scrolling sideways
         wide = page.evaluate("document.documentElement.scrollWidth")

@@ -333,6 +333,25 @@ def test_a_digest_whose_send_failed_is_retried_not_marked_sent(db, cases_):
     assert service.digest(app, datetime(2026, 12, 29, 9, 0, tzinfo=UTC), channel=Keep())["sent"] == 0
 
 
+def test_a_countys_digest_tells_each_partnerships_manager_of_its_own_cases_only(db, cases_):
+    """A county database: the morning digest run for the whole county gives each partnership's manager
+    the deadlines of their own partnership's cases (unassigned, so the manager is the one answerable)."""
+    [ours] = cases_(1)
+    charnwood = "csp@charnwood.example.gov.uk"
+    db(*"partnership add cha --name Charnwood --policy llr --manager-email".split(), charnwood)
+    theirs = db.json(
+        *"activate --partnership cha --applicant Bo --received 2026-12-01 --channel online".split(),
+        *("--statement", "Nothing has changed"),
+    )["reference"]
+    keep = Keep()
+    out = service.digest(App(), datetime(2026, 12, 29, 7, 30, tzinfo=UTC), channel=keep)
+    assert out["sent"] == 2
+    told = {m["To"]: m.get_content() for m in keep.messages}
+    assert set(told) == {MANAGER, charnwood}
+    assert ours in told[MANAGER] and theirs not in told[MANAGER]
+    assert theirs in told[charnwood] and ours not in told[charnwood]
+
+
 def test_a_digest_never_tried_is_due_once_its_time_has_passed(db, cases_):
     cases_(1)
     app = App()

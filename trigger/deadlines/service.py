@@ -148,7 +148,7 @@ def digest(
                 for deadline, case in rows:
                     if not is_duty(deadline.kind):
                         continue
-                    people = set(recipients(session, case, pol, deadline)["warning"])
+                    people = set(recipients(session, case, deadline, manager)["warning"])
                     if deadline.due < today and manager:
                         people.add(manager)
                     for person in people:

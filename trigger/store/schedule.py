@@ -150,22 +150,20 @@ def refresh(session: Session, case: ReviewCase, policy: Policy) -> None:
 def recipients(
     session: Session,
     case: ReviewCase,
-    policy: Policy,
     deadline: Deadline,
-    manager: str | None = None,
+    manager: str,
     lead: Agency | None = None,
 ) -> dict[str, list[str]]:
     """Who is told about a deadline: the reviewer and the lead agency's contact (and an action's owner)
     for warnings and overdue notices, the manager for escalations; anyone without an address is skipped.
     Before a reviewer is assigned the manager (the SPoC) is the one answerable, so gets the notices.
-    `manager` (`manager_address`) and `lead` (the case's lead agency): when the caller has read them."""
-    if manager is None:
-        manager = manager_address(session, policy)
+    `manager`: the case's own partnership's (`manager_address` with its id: a county database has
+    several); `lead`, the case's lead agency when the caller has read it."""
     people = []
     if case.reviewer_email:
         people.append(case.reviewer_email.strip())
     if case.lead_agency_id:
-        if lead is None or lead.id != case.lead_agency_id:
+        if lead is None:
             lead = session.get(Agency, case.lead_agency_id)
         if lead is not None and lead.email:
             people.append(lead.email.strip())
@@ -216,7 +214,7 @@ def _schedule_reminders(
             manager = manager_address(session, policy, case.partnership_id)
             lead = session.get(Agency, case.lead_agency_id) if case.lead_agency_id else None
         dates = reminder_dates(policy, d, case.received)
-        for kind, people in recipients(session, case, policy, d, manager, lead).items():
+        for kind, people in recipients(session, case, d, manager, lead).items():
             for person in people:
                 key = (row_id(d), kind, person)
                 wanted.add(key)

@@ -502,8 +502,21 @@ def _import_weasyprint():
 def pdf(html: str) -> bytes:
     """HTML to a tagged PDF (PDF/UA-1) with the bundled DejaVu faces only, so Welsh ŵ and ŷ print the
     same whatever fonts the host has. Nothing else is fetched but `data:` URIs (`_fetcher`)."""
+    document, options = _laid_out(html)
+    return document.write_pdf(finisher=_pdf_ua, **options)
+
+
+def layout(html: str) -> Any:
+    """The pages of the PDF `pdf` makes of this HTML, laid out and not yet written (WeasyPrint's
+    `Document`): where each line falls, without the cost of writing the file."""
+    return _laid_out(html)[0]
+
+
+def _laid_out(html: str) -> tuple[Any, dict[str, Any]]:
+    """The HTML laid out in pages for `pdf`, and the options its writing takes."""
     try:
         weasyprint = _import_weasyprint()
+        from weasyprint import DEFAULT_OPTIONS
         from weasyprint.text.fonts import FontConfiguration
     except ModuleNotFoundError as exc:
         if exc.name != "weasyprint":
@@ -522,14 +535,15 @@ def pdf(html: str) -> bytes:
 
     fetcher = _fetcher()
     fonts, css = _bundled_fonts(weasyprint, FontConfiguration)
+    # as HTML.write_pdf does: the same options for the layout and for the writing
+    options = {**DEFAULT_OPTIONS, "stylesheets": [css], "pdf_variant": "pdf/ua-1"}
     try:
         # no base URL: a relative address resolves to nothing, and the fetcher refuses it anyway
-        return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf(
-            stylesheets=[css], font_config=fonts, pdf_variant="pdf/ua-1", finisher=_pdf_ua
-        )
+        document = weasyprint.HTML(string=html, url_fetcher=fetcher).render(font_config=fonts, **options)
     finally:
         if _fonts_added(fonts):
             _FONTS.pop(threading.get_ident(), None)
+    return document, options
 
 
 # this thread's font configuration holding the bundled faces, and the stylesheet that declares them

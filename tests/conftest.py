@@ -273,36 +273,29 @@ def year(db, snapshot):
 # -- the applicant's door in a real browser (tests/support/browser.py) ----------------------------------
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian's Chromium under Playwright, one for a test module (the module skips itself first when
-    either is missing: `tests.support.browser.need_chromium`). Not one for the whole process: Playwright's
-    synchronous API keeps an event loop running in this thread while it is open, and a later test's
-    `asyncio.run()` would fail."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.support.browser import CHROMIUM
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def _tab(chromium):
-    from tests.support.browser import Tab
-
-    return Tab(chromium)
-
-
 @pytest.fixture
-def browser(_tab):
-    """The browser for one test: its one tab (`tests.support.browser.Tab`), which `new_page` hands back
-    as a new visitor opens it. Left empty when the test ends (an open page keeps Chromium busy however
-    idle)."""
-    yield _tab
-    _tab.leave()
+def browser():
+    """The browser for one test: the test process's one tab (`tests.support.browser.Tab`), which
+    `new_page` hands back as a new visitor opens it. Left empty when the test ends (an open page keeps
+    Chromium busy however idle)."""
+    from tests.support.browser import CHROME
+
+    tab = CHROME.tab()
+    yield tab
+    tab.leave()
+
+
+@pytest.hookimpl(trylast=True)  # after the test's fixtures, the tab's among them, have ended
+def pytest_runtest_teardown(item, nextitem):
+    """Close Chromium after the last of a run of browser tests (they run first:
+    `pytest_collection_modifyitems`), not at each module's end: one Chromium and one Playwright driver
+    for the test process, started again only if a browser test comes later. Closed before the next
+    test, not kept for the session: Playwright's synchronous API keeps an event loop running in this
+    thread while it is open, and a later test's `asyncio.run()` would fail."""
+    if "browser" in item.fixturenames and (nextitem is None or "browser" not in nextitem.fixturenames):
+        from tests.support.browser import CHROME
+
+        CHROME.close()
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ import os
 import secrets
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import hypothesis
 import pytest
@@ -287,31 +288,38 @@ def browser():
 
 @pytest.hookimpl(trylast=True)  # after the test's fixtures, the tab's among them, have ended
 def pytest_runtest_teardown(item, nextitem):
-    """Close Chromium after the last of a run of browser tests (they run first:
-    `pytest_collection_modifyitems`), not at each module's end: one Chromium and one Playwright driver
-    for the test process, started again only if a browser test comes later. Closed before the next
-    test, not kept for the session: Playwright's synchronous API keeps an event loop running in this
-    thread while it is open, and a later test's `asyncio.run()` would fail."""
+    """Close Chromium, and stop the browser tests' server, after the last of a run of browser tests (they
+    run first: `pytest_collection_modifyitems`), not at each module's end: one Chromium, one Playwright
+    driver and one server for the test process, started again only if a browser test comes later.
+    Closed before the next test, not kept for the session: Playwright's synchronous API keeps an event
+    loop running in this thread while it is open, and a later test's `asyncio.run()` would fail."""
     if "browser" in item.fixturenames and (nextitem is None or "browser" not in nextitem.fixturenames):
         from tests.support.browser import CHROME
 
         CHROME.close()
+        _stop_door_server()
 
 
-@pytest.fixture(scope="module")
-def _door_server(tmp_path_factory):
-    """The `trigger web serve` a test module's tests share (SQLite): started by the first test to ask for
-    it (`server`), stopped after the module's last. Starting one for each test was a second of CPU each."""
-    kept: dict[str, object] = {}
-    yield kept
-    if kept:
-        kept["server"].stop()
+# the `trigger web serve` the browser tests of a test process share (SQLite): started by the first to ask
+# for it (`server`), stopped with Chromium after the last of them (`pytest_runtest_teardown`); one for
+# each test, or each test module, was a second of CPU each
+_DOOR_SERVER: dict[str, Any] = {}
+
+
+def _stop_door_server() -> None:
+    s = _DOOR_SERVER.pop("server", None)
+    if s is not None:
+        s.stop()
+
+
+def pytest_sessionfinish(session):
+    _stop_door_server()
 
 
 @pytest.fixture
-def server(db, db_url, tmp_path, tmp_path_factory, monkeypatch, _door_server):
+def server(db, db_url, tmp_path, tmp_path_factory, monkeypatch):
     """`trigger web serve` in its own process over this test's database, its log kept. On SQLite it is
-    the module's server (`_door_server`) over a database file of its own, which each test refills with
+    the test process's (`_DOOR_SERVER`) over a database file of its own, which each test refills with
     a copy of its own database as it stands (a fixture that puts a `snapshot` in place comes before
     `server`), and which the test's command line then uses too: each test starts from its own data, the
     server from where the last left its memory (visits, limits, the log; a test that stops the server
@@ -325,7 +333,7 @@ def server(db, db_url, tmp_path, tmp_path_factory, monkeypatch, _door_server):
         return
     mine = Path(db_url.removeprefix("sqlite:///"))
     dispose_engines()
-    s = _door_server.get("server")
+    s = _DOOR_SERVER.get("server")
     if s is None:
         folder = tmp_path_factory.mktemp("door")
         shared = folder / "trigger.db"
@@ -335,15 +343,15 @@ def server(db, db_url, tmp_path, tmp_path_factory, monkeypatch, _door_server):
             env={
                 "TRIGGER_DB": f"sqlite:///{shared}",
                 "TRIGGER_HOME": str(folder / "home"),
-                # the module's applications all come from this one client
+                # the process's applications all come from this one client
                 "TRIGGER_WEB_SUBMISSIONS_PER_HOUR": "1000",
             },
         )
         s.db_path = shared
-        _door_server["server"] = s
+        _DOOR_SERVER["server"] = s
     else:
         assert s.proc.poll() is None, (
-            "the module's server has stopped: a test wanting to stop it asks for own_server"
+            "the shared server has stopped: a test wanting to stop it asks for own_server"
         )
         copy_sqlite(mine, s.db_path)  # in place: the server's connections read the copy
     url = f"sqlite:///{s.db_path}"

@@ -11,13 +11,16 @@ uses that are not in it, the fields a kind must show that it leaves out, and tem
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import importlib
 import io
 import os
 import re
+import shutil
 import sys
+import threading
 import types
 from datetime import date, datetime
 from pathlib import Path
@@ -499,8 +502,21 @@ def _import_weasyprint():
 def pdf(html: str) -> bytes:
     """HTML to a tagged PDF (PDF/UA-1) with the bundled DejaVu faces only, so Welsh ŵ and ŷ print the
     same whatever fonts the host has. Nothing else is fetched but `data:` URIs (`_fetcher`)."""
+    document, options = _laid_out(html)
+    return document.write_pdf(finisher=_pdf_ua, **options)
+
+
+def layout(html: str) -> Any:
+    """The pages of the PDF `pdf` makes of this HTML, laid out and not yet written (WeasyPrint's
+    `Document`): where each line falls, without the cost of writing the file."""
+    return _laid_out(html)[0]
+
+
+def _laid_out(html: str) -> tuple[Any, dict[str, Any]]:
+    """The HTML laid out in pages for `pdf`, and the options its writing takes."""
     try:
         weasyprint = _import_weasyprint()
+        from weasyprint import DEFAULT_OPTIONS
         from weasyprint.text.fonts import FontConfiguration
     except ModuleNotFoundError as exc:
         if exc.name != "weasyprint":
@@ -517,13 +533,52 @@ def pdf(html: str) -> bytes:
             "WEASYPRINT_DLL_DIRECTORIES=C:\\msys64\\mingw64\\bin; or use --format html or txt"
         ) from None
 
-    fonts = FontConfiguration()
     fetcher = _fetcher()
-    css = weasyprint.CSS(string=_font_css(), font_config=fonts, url_fetcher=fetcher)
-    # no base URL: a relative address resolves to nothing, and the fetcher refuses it anyway
-    return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf(
-        stylesheets=[css], font_config=fonts, pdf_variant="pdf/ua-1", finisher=_pdf_ua
-    )
+    fonts, css = _bundled_fonts(weasyprint, FontConfiguration)
+    # as HTML.write_pdf does: the same options for the layout and for the writing
+    options = {**DEFAULT_OPTIONS, "stylesheets": [css], "pdf_variant": "pdf/ua-1"}
+    try:
+        # no base URL: a relative address resolves to nothing, and the fetcher refuses it anyway
+        document = weasyprint.HTML(string=html, url_fetcher=fetcher).render(font_config=fonts, **options)
+    finally:
+        if _fonts_added(fonts):
+            _FONTS.pop(threading.get_ident(), None)
+    return document, options
+
+
+# this thread's font configuration holding the bundled faces, and the stylesheet that declares them
+_FONTS: dict[int, tuple[Any, Any]] = {}
+
+
+def _bundled_fonts(weasyprint: Any, configuration: Any) -> tuple[Any, Any]:
+    """The font configuration with the bundled faces added, and the stylesheet naming them for every
+    box: made once for each thread that renders (gathering the host's fonts and adding the faces was a
+    tenth of a letter's time), not shared between threads, as Pango's font map is not made for that."""
+    made = _FONTS.get(threading.get_ident())
+    if made is None:
+        fonts = configuration()
+        css = weasyprint.CSS(string=_font_css(), font_config=fonts, url_fetcher=_fetcher())
+        made = _FONTS[threading.get_ident()] = (fonts, css)
+    return made
+
+
+def _fonts_added(fonts: Any) -> bool:
+    """Whether a letter's own @font-face rules added faces to the configuration beside the bundled ones
+    (WeasyPrint keeps a file for each face it adds): then the configuration is not used again, so that
+    no face one letter declared is there for another."""
+    folder = getattr(fonts, "_folder", None)
+    return folder is None or sum(1 for _ in Path(folder).iterdir()) != len(FONT_FILES)
+
+
+@atexit.register
+def _drop_fonts() -> None:
+    """Remove the folders of font files the kept configurations made (a configuration removes its own
+    when dropped, which the interpreter's exit does not wait for)."""
+    for fonts, _css in _FONTS.values():
+        folder = getattr(fonts, "_folder", None)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+    _FONTS.clear()
 
 
 def _pdf_ua(document, pdf) -> None:

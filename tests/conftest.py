@@ -14,6 +14,7 @@ copy (SQLite); on PostgreSQL it builds it for each test.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import secrets
@@ -60,6 +61,17 @@ def pytest_collection_modifyitems(config, items):
     if same:
         config.hook.pytest_deselected(items=same)
         items[:] = [item for item in items if item.get_closest_marker("any_engine") is None]
+
+
+def pytest_collection_finish(session):
+    """Spare the garbage collector the work it redoes for every test: what stands once the tests are
+    collected (the modules, their classes and tables) is frozen out of its reach, and it runs a full
+    collection less often (each went through everything the process had loaded, again and again: about
+    a tenth of the tests' time). Garbage is still collected: the youngest objects every ten thousand
+    allocations rather than every seven hundred."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 def pytest_report_header(config):

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import time_machine
 
+from tests.support.databases import copy_sqlite
 from tests.support.letters import applicant_case
 from trigger.cases import online
 from trigger.rules.calendar import Span
@@ -30,14 +31,16 @@ MANAGER = "csm@example.gov.uk"
 
 
 @pytest.fixture
-def use(trigger, tmp_path, monkeypatch):
-    """`use(name, policy)`: point the command line at the SQLite database `name` (made if new)."""
+def use(trigger, tmp_path, monkeypatch, migrated_template):
+    """`use(name, policy)`: point the command line at the SQLite database `name` (made if new: a copy of
+    the migrated template, as every test's own database is, then `trigger init`)."""
 
     def switch(name: str, policy: str = "llr") -> Path:
         dispose_engines()
         path = tmp_path / f"{name}.db"
         monkeypatch.setenv("TRIGGER_DB", f"sqlite:///{path}")
         if not path.exists():
+            copy_sqlite(migrated_template, path)
             trigger("init", "--policy", policy, "--manager-email", MANAGER)
         return path
 

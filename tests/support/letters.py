@@ -122,3 +122,26 @@ def to_outcome(t, ref: str, *, lead: str, housing: str, findings: int = 1) -> No
     ):
         t("action", "add", ref, "--action", action, "--owner", owner, "--due", due, "--on", "2026-03-20")
     t("outcome", ref, "--victim-consulted", "--on", "2026-03-23")
+
+
+def laid_out_pages(html_file) -> list[str]:
+    """The text of each page of the PDF that `trigger letter --format pdf` makes of the letter `trigger
+    letter --format html` wrote to `html_file`, read from the layout the PDF is written from
+    (`letters.render.layout`: the same pages and lines), without writing the file and parsing it back.
+    A line is its words as laid out, the page's margin boxes (the running header, the page numbers)
+    among them."""
+    from weasyprint.formatting_structure import boxes
+
+    from letters import render
+
+    html = Path(html_file).read_text(encoding="utf-8").replace(f"{render.CONTENT_POLICY}\n", "", 1)
+
+    def lines(box, out: list[str]) -> list[str]:
+        if isinstance(box, boxes.LineBox):
+            out.append("".join(b.text for b in box.descendants() if isinstance(b, boxes.TextBox)))
+        else:
+            for child in getattr(box, "children", ()):
+                lines(child, out)
+        return out
+
+    return ["\n".join(lines(page._page_box, [])) for page in render.layout(html).pages]

@@ -41,27 +41,26 @@ _DUMPERS: dict[str, sqlalchemy.Engine] = {}
 
 
 def database_dump(url: str | None = None) -> dict:
-    """Every table of the models, every row in primary-key order (SQLAlchemy, so the same on SQLite and
-    PostgreSQL); on SQLite also the `sqlite3` module's `.dump` of the file (what the `sqlite3` shell
-    prints)."""
+    """The whole database as plain data. On SQLite the `sqlite3` module's `.dump` of the file (what the
+    `sqlite3` shell prints): every table's definition and every row of every table, the models' and any
+    other, every value. On PostgreSQL every table of the models, every row in primary-key order."""
     url = url or os.environ["TRIGGER_DB"]
+    if url.startswith("sqlite:///"):
+        conn = sqlite3.connect(url[len("sqlite:///") :])
+        try:
+            return {"-- sqlite3 .dump": list(conn.iterdump())}
+        finally:
+            conn.close()
     engine = _DUMPERS.get(url)
     if engine is None:
         engine = _DUMPERS[url] = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
     with engine.connect() as conn:
-        tables = {
+        return {
             table.name: [
                 tuple(row) for row in conn.execute(table.select().order_by(*table.primary_key.columns))
             ]
             for table in metadata.sorted_tables
         }
-    if url.startswith("sqlite:///"):
-        conn = sqlite3.connect(url[len("sqlite:///") :])
-        try:
-            tables["-- sqlite3 .dump"] = list(conn.iterdump())
-        finally:
-            conn.close()
-    return tables
 
 
 # -- what the PostgreSQL server copies beyond the tables -------------------------------------------------

@@ -162,7 +162,13 @@ class Actor:
 
 
 def users_registered(conn: Connection) -> bool:
-    return bool(conn.execute(select(func.count()).select_from(t.app_user)).scalar())
+    return bool(conn.execute(_count_users()).scalar())
+
+
+@functools.cache
+def _count_users() -> Select[Any]:
+    """Built once per process: every command asks it as its session opens."""
+    return select(func.count()).select_from(t.app_user)
 
 
 def resolve(conn: Connection, typed: str, typed_given: bool) -> Actor:

@@ -12,9 +12,11 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path, PurePath
+from typing import Any
 
-from sqlalchemy import event, func, update
+from sqlalchemy import Integer, bindparam, event, func, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
@@ -91,11 +93,9 @@ def record(
     if partnership_id is None:
         partnership_id = case.partnership_id if case is not None else access.scope_of(session)
     # take the head row first: the write lock (SQLite) or row lock (PostgreSQL) orders the appends
-    session.execute(update(AuditHead).where(col(AuditHead.id) == 1).values(seq=col(AuditHead.seq) + 1))
+    session.execute(_head()["bump"])
     # read back as the database now has it (the row may be in the session from before the UPDATE)
-    head = session.exec(
-        select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
-    ).one()
+    head = session.exec(_head()["reread"]).one()
     row = AuditEvent(
         seq=head.seq,
         case_id=case.id if case is not None else None,
@@ -119,6 +119,17 @@ def record(
     return row
 
 
+@cache
+def _head() -> dict[str, Any]:
+    """The statements on the log's head row, built once per process (every change runs them)."""
+    one = col(AuditHead.id) == 1
+    return {
+        "bump": update(AuditHead).where(one).values(seq=col(AuditHead.seq) + 1),
+        "reread": select(AuditHead).where(one).execution_options(populate_existing=True),
+        "read": select(AuditHead).where(one),
+    }
+
+
 def _finish(session: Session) -> None:
     """Just before a transaction commits: put the facts of the rows it wrote into its events (each
     case's last event carries its case's rows, the transaction's last event the partnership's), seal
@@ -139,7 +150,7 @@ def _finish(session: Session) -> None:
             carried = dict(facts.snapshot(session.connection(), [case_id]).get(case_id, {}))
             p.detail["baseline"] = True
         p.detail["facts"] = carried
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1)).one()
+    head = session.exec(_head()["read"]).one()
     prev = head.last_hash or GENESIS
     for p in sorted(pending, key=lambda p: p.row.seq):
         row = p.row
@@ -155,6 +166,19 @@ def _finish(session: Session) -> None:
     session.flush()
 
 
+@cache
+def _earlier() -> Any:
+    """The case's last event before a number (`cid`, `before`): built once per process."""
+    ev = tables.audit_event
+    cid, before = bindparam("cid", type_=Integer()), bindparam("before", type_=Integer())
+    return (
+        select(ev.c.seq, ev.c.detail)
+        .where(ev.c.case_id == cid, ev.c.seq < before)
+        .order_by(ev.c.seq.desc())
+        .limit(1)
+    )
+
+
 def pending(session: Session, case_id: int) -> list[AuditEvent]:
     """The case's events appended in this transaction, not yet written (`record`)."""
     return [p.row for p in session.info.get(PENDING, ()) if p.row.case_id == case_id]
@@ -168,13 +192,7 @@ def pending_details(session: Session, case_id: int) -> list[tuple[AuditEvent, di
 def _carries_facts(session: Session, case_id: int, before: int) -> bool:
     """Whether the case's last event before `before` carries facts (its history does too), or the case
     has no earlier event (its rows are all new in this transaction)."""
-    ev = tables.audit_event
-    earlier = session.execute(
-        select(ev.c.seq, ev.c.detail)
-        .where(ev.c.case_id == case_id, ev.c.seq < before)
-        .order_by(ev.c.seq.desc())
-        .limit(1)
-    ).first()
+    earlier = session.execute(_earlier(), {"cid": case_id, "before": before}).first()
     if earlier is None:
         return True
     text = earlier.detail

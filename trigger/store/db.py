@@ -8,6 +8,7 @@ files' own `revision = ...` lines, and the database's from `alembic_version`, in
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -85,8 +86,14 @@ class SchemaState:
         """The database carries a revision this code does not know: a newer `trigger` migrated it."""
         if not self.current:
             return False
-        known = {p.stem for p in VERSIONS.glob("*.py")} | set(self.heads)
+        known = _revision_files() | set(self.heads)
         return any(r not in known for r in self.current)
+
+
+@functools.cache
+def _revision_files() -> frozenset[str]:
+    """The names of the shipped revision files (read once: every command checks the schema)."""
+    return frozenset(p.stem for p in VERSIONS.glob("*.py"))
 
 
 def schema_state(engine: Engine) -> SchemaState:

@@ -17,8 +17,13 @@ module reads its facts from the database and writes the rows:
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import cache
+from typing import Any
 
+from sqlalchemy import Integer, Select, bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from trigger.rules.deadlines import (
     ActionFact,
@@ -31,59 +36,56 @@ from trigger.rules.deadlines import (
 )
 from trigger.rules.policy import Policy
 from trigger.store import audit
+from trigger.store import tables as t
 from trigger.store.models import (
     Action,
     Agency,
-    Appeal,
-    AuditEvent,
     Deadline,
-    Letter,
-    Meeting,
     Reminder,
     ReviewCase,
-    ThresholdDecision,
     row_id,
 )
 from trigger.store.partnerships import manager_address
 from workflows.machine import TERMINAL
 
 
+@cache
+def _facts_statements() -> dict[str, Select[Any]]:
+    """The Core statements `facts` reads with, the case's id a bound parameter (`cid`): built once per
+    process, so a change spends nothing on building them or on their cache keys; and reading only the
+    columns the deadlines use (no sealed text opened, no objects made)."""
+    cid = bindparam("cid", type_=Integer())
+    td, ev, m, ap, ac, lt = (t.threshold_decision, t.audit_event, t.meeting, t.appeal, t.action, t.letter)
+    return {
+        "decisions": sa_select(td.c.decided_on, td.c.met).where(td.c.case_id == cid).order_by(td.c.id),
+        "events": sa_select(ev.c.event, ev.c.on).where(ev.c.case_id == cid, ev.c.event.in_(_LOGGED)),
+        "meetings": sa_select(m.c.held_on).where(m.c.case_id == cid, m.c.held.is_(True)),
+        "appeals": sa_select(ap.c.received, ap.c.against, ap.c.decided_on, ap.c.upheld)
+        .where(ap.c.case_id == cid)
+        .order_by(ap.c.id),
+        "actions": sa_select(ac.c.id, ac.c.number, ac.c.due, ac.c.status, ac.c.completed_on)
+        .where(ac.c.case_id == cid)
+        .order_by(ac.c.number),
+        "letters": sa_select(lt.c.kind, lt.c.issued_on).where(lt.c.case_id == cid),
+    }
+
+
+_LOGGED = ("issue_outcome", "bundle", "appeal_bundle")  # the audit events a deadline depends on
+
+
 def facts(session: Session, case: ReviewCase) -> CaseFacts:
-    """What the case's deadlines depend on, read from its rows and its audit events."""
-    cid = case.id
-    decisions = [
-        Decision(d.decided_on, d.met)
-        for d in session.exec(
-            select(ThresholdDecision)
-            .where(ThresholdDecision.case_id == cid)
-            .order_by(col(ThresholdDecision.id))
-        )
-    ]
-    kinds = ("issue_outcome", "bundle", "appeal_bundle")
-    logged = session.exec(
-        select(col(AuditEvent.event), col(AuditEvent.on)).where(
-            AuditEvent.case_id == cid, col(AuditEvent.event).in_(kinds)
-        )
-    ).all()
+    """What the case's deadlines depend on, read from its rows and its audit events (as flushed: `refresh`
+    flushes first)."""
+    q = _facts_statements()
+    at = {"cid": case.id}
+    decisions = [Decision(on, met) for on, met in session.execute(q["decisions"], at)]
+    logged = session.execute(q["events"], at).all()
     # and the change in hand's own event, written as its transaction commits
-    events = [*logged, *((e.event, e.on) for e in audit.pending(session, row_id(case)) if e.event in kinds)]
-    meetings = [
-        m.held_on
-        for m in session.exec(select(Meeting).where(Meeting.case_id == cid, col(Meeting.held).is_(True)))
-        if m.held_on
-    ]
-    appeals = [
-        AppealFact(a.received, a.against, a.decided_on, a.upheld)
-        for a in session.exec(select(Appeal).where(Appeal.case_id == cid).order_by(col(Appeal.id)))
-    ]
-    actions = [
-        ActionFact(row_id(a), a.number, a.due, a.status, a.completed_on)
-        for a in session.exec(select(Action).where(Action.case_id == cid).order_by(col(Action.number)))
-    ]
-    letters = [
-        (k, d)
-        for k, d in session.exec(select(col(Letter.kind), col(Letter.issued_on)).where(Letter.case_id == cid))
-    ]
+    events = [*logged, *((e.event, e.on) for e in audit.pending(session, row_id(case)) if e.event in _LOGGED)]
+    meetings = [on for (on,) in session.execute(q["meetings"], at) if on]
+    appeals = [AppealFact(*row) for row in session.execute(q["appeals"], at)]
+    actions = [ActionFact(*row) for row in session.execute(q["actions"], at)]
+    letters = [(k, d) for k, d in session.execute(q["letters"], at)]
     return CaseFacts(
         state=case.state,
         received=case.received,
@@ -96,6 +98,19 @@ def facts(session: Session, case: ReviewCase) -> CaseFacts:
         bundles=[on for ev, on in events if ev != "issue_outcome"],
         ended_on=case.state_changed if case.state in TERMINAL else None,
     )
+
+
+@cache
+def _deadline_rows() -> SelectOfScalar[Deadline]:
+    """The case's deadline rows (case id `cid`), built once per process like `_facts_statements`."""
+    cid = bindparam("cid", type_=Integer())
+    return select(Deadline).where(Deadline.case_id == cid).order_by(col(Deadline.id))
+
+
+@cache
+def _reminder_rows() -> SelectOfScalar[Reminder]:
+    """The reminders of some deadlines (their ids `ids`), built once per process."""
+    return select(Reminder).where(col(Reminder.deadline_id).in_(bindparam("ids", expanding=True)))
 
 
 def due_date(session: Session, case: ReviewCase, policy: Policy, kind: str, anchor: date) -> date:
@@ -115,7 +130,7 @@ def refresh(session: Session, case: ReviewCase, policy: Policy) -> None:
     """Bring the case's deadline rows (and their reminders) up to date with its state and history."""
     session.flush()
     computed = compute(policy, facts(session, case))
-    rows = session.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.id))).all()
+    rows = session.exec(_deadline_rows(), params={"cid": case.id}).all()
     by_action = {r.action_id: r for r in rows if r.kind == "action"}
     by_kind: dict[str, list[Deadline]] = {}
     for r in rows:
@@ -200,7 +215,7 @@ def _schedule_reminders(
     ids = [row_id(d) for d in deadlines]
     existing: dict[tuple[int, str, str], Reminder] = {}
     if ids:
-        for r in session.exec(select(Reminder).where(col(Reminder.deadline_id).in_(ids))):
+        for r in session.exec(_reminder_rows(), params={"ids": ids}):
             existing[(r.deadline_id, r.kind, r.recipient)] = r
     wanted: set[tuple[int, str, str]] = set()
     # read once for all the case's deadlines, not once for each: the case's own partnership's manager (the

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from contextvars import ContextVar, Token
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select, text
+from sqlalchemy import bindparam, event, insert, inspect, select, text
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -52,6 +52,9 @@ GONE = "[erased: the case's key is gone]"
 ALTERED = "[sealed text that does not open: run `trigger audit verify`]"
 
 _keys = table("case_key", column("case_id"), column("key"))
+# built once: a command reading a case reads its key through them (their cache keys made once too)
+_KEYS_ALL = select(_keys.c.case_id, _keys.c.key)
+_KEYS_OF = _KEYS_ALL.where(_keys.c.case_id.in_(bindparam("ids", expanding=True)))
 _log_keys = table("log_key", column("partnership_id"), column("month"), column("key"))
 _match_keys = table("match_key", column("partnership_id"), column("key"))
 # a sealed column and the column holding its keyed hash, which the engine matches on in SQL
@@ -263,10 +266,11 @@ def case_keys(conn: Connection, ids: list[int] | None = None, store: Any = None)
     (`store`, else the one configured)."""
     if ids is not None and not ids:
         return {}
-    query = select(_keys.c.case_id, _keys.c.key)
-    if ids is not None:
-        query = query.where(_keys.c.case_id.in_(ids))
-    found = {cid: bytes(key) for cid, key in conn.execute(query)}
+    if ids is None:
+        rows = conn.execute(_KEYS_ALL)
+    else:
+        rows = conn.execute(_KEYS_OF, {"ids": ids})
+    found = {cid: bytes(key) for cid, key in rows}
     store = store if store is not None else keystore.configured()
     if store is not None:
         found.update(store.check(conn).case_keys(ids))

@@ -13,15 +13,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
+from typing import Any
 
-from sqlalchemy import CursorResult, Result, func
-from sqlmodel import Session, col, select
+from sqlalchemy import CursorResult, Integer, Result, Select, bindparam, func
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, select
 
 from trigger import checks
 from trigger.errors import ConcurrentChange, InvalidInput, NotFound, Retry
 from trigger.store import access, audit, schedule, seal, telling
+from trigger.store import tables as t
 from trigger.store.app import App, retried, today, writers_lock
-from trigger.store.models import Agency, AuditEvent, PolicySnapshot, ReviewCase, row_id, utcnow
+from trigger.store.models import Agency, AuditEvent, ReviewCase, row_id, utcnow
 
 __all__ = ["retried", "writers_lock"]  # re-exported: the use-case modules take them from here
 from trigger.rules import policy as policies
@@ -51,17 +55,30 @@ def default_policy(
 def case_policy(session: Session, case: ReviewCase, known: Policy | None = None) -> Policy:
     """The policy version the case started under, from its stored snapshot (`known`, when it is that
     snapshot's, already parsed: `load_ahead`)."""
-    snap = session.exec(
-        select(PolicySnapshot).where(
-            PolicySnapshot.name == case.policy_name, PolicySnapshot.version == case.policy_version
-        )
+    stored = session.execute(
+        _statements()["snapshot"], {"name": case.policy_name, "version": case.policy_version}
     ).first()
-    if snap is None:
+    if stored is None:
         return policies.load(case.policy_name)
     where = f"{case.policy_name} {case.policy_version} (as stored)"
-    if known is not None and known.text == snap.text and known.path == where:
+    if known is not None and known.text == stored.text and known.path == where:
         return known
-    return policies.parse(snap.text, where)
+    return policies.parse(stored.text, where)
+
+
+@cache
+def _statements() -> dict[str, Select[Any]]:
+    """The reads every change of a case makes, built once per process (and so their cache keys): the
+    stored policy text (`name`, `version`), the case's newest event and its row's version (`cid`)."""
+    snap, ev, case = t.policy_snapshot, t.audit_event, t.review_case
+    cid = bindparam("cid", type_=Integer())
+    return {
+        "snapshot": sa_select(snap.c.text)
+        .where(snap.c.name == bindparam("name"), snap.c.version == bindparam("version"))
+        .limit(1),
+        "last_event": sa_select(func.max(ev.c.seq)).where(ev.c.case_id == cid),
+        "version": sa_select(case.c.version).where(case.c.id == cid),
+    }
 
 
 def load_ahead(policy: Policy) -> Policy:
@@ -215,7 +232,7 @@ def rows_matched(result: Result) -> int:
 
 def last_event(session: Session, case_id: int) -> int:
     """The newest audit event of a case: it moves whenever anything about the case changes."""
-    return session.exec(select(func.max(AuditEvent.seq)).where(AuditEvent.case_id == case_id)).one() or 0
+    return session.execute(_statements()["last_event"], {"cid": case_id}).scalar() or 0
 
 
 def _version_check(case: ReviewCase, version: int | None, seen: int) -> Callable[[Session], None]:
@@ -229,8 +246,7 @@ def _version_check(case: ReviewCase, version: int | None, seen: int) -> Callable
       the case: it runs again too, so the move is judged on every fact as it now stands."""
 
     def check(session: Session) -> None:
-        current = select(col(ReviewCase.version)).where(col(ReviewCase.id) == case.id)
-        now = session.connection().execute(current).scalar()
+        now = session.connection().execute(_statements()["version"], {"cid": case.id}).scalar()
         moving = case in session.dirty and session.is_modified(case)
         if now != version:
             if moving:

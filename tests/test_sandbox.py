@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 from datetime import date
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from letters.render import CONTENT_POLICY
+from tests.support.racers import started
 from tests.support.sql import database_dump
 from tests.support.waiting import HANG, until
 from trigger.correspondence import register
@@ -144,17 +143,12 @@ def test_other_users_are_not_kept_waiting_while_a_partners_letter_renders(db, ca
     )
     folder = _folder(tmp_path, slow)
     db("decide", case, "--met", "--on", "2026-03-05")
-    env = dict(os.environ, TRIGGER_RENDER_SECONDS="120")
-    letter = subprocess.Popen(
+    letter = started(
         [
-            *(sys.executable, "cli.py", "letter", case, "acknowledgement", "--templates", str(folder)),
+            *("cli.py", "letter", case, "acknowledgement", "--templates", str(folder)),
             *("-o", str(tmp_path / "slow.html"), "--on", "2026-03-03"),
         ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        TRIGGER_RENDER_SECONDS="120",
     )
     child: list[int] = []
     hours: list = []

@@ -36,15 +36,20 @@ and whether they start together), and each round's results go out as one line of
 from __future__ import annotations
 
 import atexit
+import ctypes
 import gc
+import io
 import json
 import os
 import runpy
 import select
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -74,25 +79,118 @@ def forked(
     ]
 
 
+def spawn(
+    command: list[str],
+    warmth: str = "engine",
+    env: dict[str, str] | None = None,
+    stdin=None,
+    stdout=None,
+    stderr=None,
+    text: bool = False,
+) -> Spawned:
+    """`command` (see the module's docstring) started now in a child of the launcher for `warmth`, as
+    `subprocess.Popen(command, stdin=..., stdout=..., stderr=..., text=...)` starts it: each stream
+    None (this process's), `subprocess.PIPE`, `subprocess.DEVNULL`, a file descriptor or a file. It
+    is this process's child (the launcher hands it over), to wait for, signal and read as a Popen."""
+    mine, theirs = [], []
+    for n, how in enumerate((stdin, stdout, stderr)):
+        if how is None:
+            theirs.append(n)
+        elif how == subprocess.PIPE:
+            read, write = os.pipe()
+            mine.append((n, read if n else write))
+            theirs.append(write if n else read)
+        elif how == subprocess.DEVNULL:
+            theirs.append(os.open(os.devnull, os.O_RDWR))
+        else:
+            theirs.append(how if isinstance(how, int) else how.fileno())
+    try:
+        pid = _Launcher.kept(warmth).spawn(command, dict(os.environ) if env is None else env, theirs)
+    finally:
+        for how, fd in zip((stdin, stdout, stderr), theirs, strict=True):
+            if how in (subprocess.PIPE, subprocess.DEVNULL):
+                os.close(fd)
+    streams = {n: os.fdopen(fd, ("w" if n == 0 else "r") + ("" if text else "b")) for n, fd in mine}
+    return Spawned(command, pid, streams.get(0), streams.get(1), streams.get(2))
+
+
+class Spawned:
+    """A spawned child, as much of `subprocess.Popen` as the tests use."""
+
+    def __init__(self, args, pid: int, stdin, stdout, stderr):
+        self.args, self.pid, self.stdin, self.stdout, self.stderr = args, pid, stdin, stdout, stderr
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if end is not None and time.monotonic() > end:
+                raise subprocess.TimeoutExpired(self.args, timeout or 0)
+            time.sleep(0.005)
+        assert self.returncode is not None
+        return self.returncode
+
+    def communicate(self, timeout: float | None = None):
+        if self.stdin is not None:
+            self.stdin.close()
+        read: dict[int, object] = {}
+        readers = [
+            threading.Thread(target=lambda n, f: read.__setitem__(n, f.read()), args=(n, f), daemon=True)
+            for n, f in ((1, self.stdout), (2, self.stderr))
+            if f is not None
+        ]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join(timeout)
+        self.wait(timeout)
+        for f in (self.stdout, self.stderr):
+            if f is not None:
+                f.close()
+        return read.get(1), read.get(2)
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
 _KEPT: dict[str, _Launcher] = {}  # by warmth
+_FRAME = struct.Struct(">Q")
+_PR_SET_CHILD_SUBREAPER = 36  # prctl(2)
 
 
 class _Launcher:
-    """A launcher process this test process keeps (started when first asked for, ended at exit)."""
+    """A launcher process this test process keeps (started when first asked for, ended at exit), spoken
+    to over a socket: a request and its answer each a length and JSON, file descriptors passed along."""
 
     def __init__(self, warmth: str):
         self.warmth = warmth
         self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # its own stderr, read if it fails
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, warmth],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
+            [sys.executable, __file__, warmth, str(theirs.fileno())],
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
             stderr=self.log,
-            text=True,
+            pass_fds=(theirs.fileno(),),
             env=dict(os.environ, PYTHONPATH=str(ROOT)),
             cwd=ROOT,
             start_new_session=True,  # a hung round is ended with every child it forked
         )
+        theirs.close()
 
     @classmethod
     def kept(cls, warmth: str) -> _Launcher:
@@ -105,38 +203,69 @@ class _Launcher:
     def round(
         self, commands: list[list[str]], together: bool, env: dict[str, str], timeout: float
     ) -> list[dict]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        request = {"commands": commands, "env": env, "together": together}
+        return self._ask({"commands": commands, "env": env, "together": together}, [], timeout)
+
+    def spawn(self, command: list[str], env: dict[str, str], stdio: list[int]) -> int:
+        """The child's pid, this process's child: the launcher forks a child that forks it and ends,
+        and an orphan goes to its nearest ancestor that asked for them (PR_SET_CHILD_SUBREAPER), this
+        process, only while it asks."""
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         try:
-            self.proc.stdin.write(json.dumps(request) + "\n")
-            self.proc.stdin.flush()
-            if not select.select([self.proc.stdout], [], [], timeout)[0]:
+            return self._ask({"spawn": command, "env": env}, stdio, HANG)["pid"]
+        finally:
+            libc.prctl(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+    def _ask(self, request: dict, fds: list[int], timeout: float):
+        try:
+            _send(self.sock, request, fds)
+            if not select.select([self.sock], [], [], timeout)[0]:
                 raise subprocess.TimeoutExpired(self.proc.args, timeout)
-            line = self.proc.stdout.readline()
+            answer, _ = _receive(self.sock)
         except BaseException:
             self.stop(kill=True)  # a round cut short leaves nothing behind for the next
             raise
-        if not line:
+        if answer is None:
             self.stop()
             self.log.seek(0)
             raise AssertionError(
                 f"the {self.warmth} launcher failed ({self.proc.returncode}):\n{self.log.read()}"
             )
-        return json.loads(line)
+        return answer
 
     def stop(self, kill: bool = False) -> None:
-        if self.proc.poll() is None:
-            if kill:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            else:
-                self.proc.stdin.close()  # type: ignore[union-attr]
+        if self.proc.poll() is None and kill:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.sock.close()  # the launcher reads the end and exits
         self.proc.wait()
-        self.proc.stdout.close()  # type: ignore[union-attr]
         if _KEPT.get(self.warmth) is self:
             del _KEPT[self.warmth]
 
 
+def _send(sock: socket.socket, message, fds: list[int] | tuple = ()) -> None:
+    data = json.dumps(message).encode("utf-8")
+    data = _FRAME.pack(len(data)) + data
+    sent = socket.send_fds(sock, [data[:65536]], list(fds)) if fds else sock.send(data[:65536])
+    sock.sendall(data[sent:])
+
+
+def _receive(sock: socket.socket):
+    """A message and the file descriptors sent with it; (None, []) at the end."""
+    data, fds, _, _ = socket.recv_fds(sock, 65536, 3)
+    if not data:
+        return None, []
+    while len(data) < _FRAME.size or len(data) < _FRAME.size + _FRAME.unpack_from(data)[0]:
+        more = sock.recv(1 << 20)
+        if not more:
+            return None, []
+        data += more
+    return json.loads(data[_FRAME.size :]), fds
+
+
 # -- the launcher ----------------------------------------------------------------------------------------
+
+
+_CHANNEL: list[socket.socket] = []  # in the launcher: the socket the test process speaks on
 
 
 def _warm(warmth: str) -> None:
@@ -170,9 +299,12 @@ def _warm(warmth: str) -> None:
 
 def _run(command: list[str], env: dict[str, str]) -> int:
     """In the child: what `python <command>` would do, run with the environment `env`; its exit status."""
+    for sock in _CHANNEL:  # the launcher's, not the child's
+        sock.close()
     os.environ.clear()
     os.environ.update(env)
     time.tzset()
+    tempfile.tempdir = None  # as in a fresh interpreter: TMPDIR is read when first needed
     try:
         if command[0] == "-c":
             sys.argv = ["-c", *command[2:]]
@@ -249,18 +381,87 @@ def _ended(pid: int, status: int | None, out: Path, err: Path) -> dict:
     return result
 
 
-def _serve(warmth: str) -> None:
-    """The launcher: warm up once, then fork each round's children from this state, which no round
-    changes."""
+def _serve(warmth: str, channel: int | None) -> None:
+    """The launcher: warm up once, then fork each request's children from this state, which no request
+    changes. Spoken to over the socket `channel`; without one (a script's use), each line of standard
+    input is a round and its results go out as a line."""
     _warm(warmth)
-    for line in sys.stdin:
-        round_ = json.loads(line)
-        env = round_.get("env", dict(os.environ))
-        results = _launch(round_["commands"], env, round_.get("together", True))
-        sys.stdout.write(json.dumps(results) + "\n")
-        sys.stdout.flush()
+    if channel is None:
+        for line in sys.stdin:
+            round_ = json.loads(line)
+            env = round_.get("env", dict(os.environ))
+            results = _launch(round_["commands"], env, round_.get("together", True))
+            sys.stdout.write(json.dumps(results) + "\n")
+            sys.stdout.flush()
+        return
+    sock = socket.socket(fileno=channel)
+    _CHANNEL.append(sock)
+    while True:
+        request, fds = _receive(sock)
+        if request is None:
+            return
+        if "spawn" in request:
+            _send(sock, {"pid": _spawn(request["spawn"], request["env"], fds, sock)})
+        else:
+            _send(sock, _launch(request["commands"], request["env"], request["together"]))
+
+
+def _spawn(command: list[str], env: dict[str, str], stdio: list[int], sock: socket.socket) -> int:
+    """Fork a child that forks `command`'s process (its standard streams `stdio`) and ends at once,
+    leaving it to the test process; its pid."""
+    report_read, report_write = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    middle = os.fork()
+    if middle == 0:
+        pid = os.fork()
+        if pid == 0:
+            os.close(report_read)
+            os.close(report_write)
+            for target, fd in enumerate(stdio):
+                os.dup2(fd, target)
+            for fd in set(stdio) - {0, 1, 2}:
+                os.close(fd)
+            _fresh_streams(env)
+            raise SystemExit(_run(command, env))  # as the interpreter ends (see `_fork`)
+        os.write(report_write, str(pid).encode())
+        os._exit(0)
+    os.close(report_write)
+    pid = int(os.read(report_read, 32))
+    os.close(report_read)
+    os.waitpid(middle, 0)  # ended: the child is the test process's now
+    for fd in stdio:
+        os.close(fd)
+    return pid
+
+
+def _fresh_streams(env: dict[str, str]) -> None:
+    """sys.stdin, stdout and stderr made anew over file descriptors 0, 1 and 2, as an interpreter makes
+    them when it starts (line-buffered on a terminal, stderr always; unbuffered with PYTHONUNBUFFERED),
+    in the encoding the launcher's have."""
+    unbuffered = bool(env.get("PYTHONUNBUFFERED"))
+    for fd, name in enumerate(("stdin", "stdout", "stderr")):
+        old = getattr(sys, name)
+        writing = fd > 0
+        raw = io.FileIO(fd, "wb" if writing else "rb", closefd=False)
+        if writing and unbuffered:
+            buffer = raw
+        elif writing:
+            buffer = io.BufferedWriter(raw)
+        else:
+            buffer = io.BufferedReader(raw)
+        stream = io.TextIOWrapper(
+            buffer,  # type: ignore[arg-type]
+            encoding=old.encoding,
+            errors=old.errors,
+            newline="\n",
+            line_buffering=writing and not unbuffered and (fd == 2 or os.isatty(fd)),
+            write_through=writing and unbuffered,
+        )
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
 
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
-    _serve(sys.argv[1] if len(sys.argv) > 1 else "engine")
+    _serve(sys.argv[1] if len(sys.argv) > 1 else "engine", int(sys.argv[2]) if len(sys.argv) > 2 else None)

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.forks import forked
+from tests.support.forks import Spawned, forked, spawn
 from tests.support.waiting import HANG
 from trigger.store import queue
 
@@ -35,17 +35,12 @@ def at_once(commands: list[list[str]], timeout: float = HANG) -> list[subprocess
     return forked(commands, "engine", together=True, timeout=timeout)
 
 
-def started(command: list[str], **env: str) -> subprocess.Popen:
-    """One command (`["cli.py", *args]`) started now in a process of its own, its output piped (text), so
-    a test can read a line it prints while it is still running; `env` is added to the environment."""
-    return subprocess.Popen(
-        [sys.executable, *command],
-        cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=str(ROOT), **env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def started(command: list[str], stdout=subprocess.PIPE, stderr=subprocess.PIPE, **env: str) -> Spawned:
+    """One command (`["cli.py", *args]` or `["-c", code, *args]`) started now in a process of its own,
+    forked as the racers are (`tests.support.forks.spawn`), its output piped (text) unless `stdout` or
+    `stderr` say otherwise, so a test can read a line it prints while it is still running, signal it
+    and wait for it as for a Popen; `env` is added to the environment."""
+    return spawn(command, env=dict(os.environ, **env), stdout=stdout, stderr=stderr, text=True)
 
 
 @contextmanager

@@ -9,6 +9,10 @@ closing it starts them), else each runs after the one before has ended. A fresh 
 about half a second of CPU importing its libraries: the launcher pays it once. A child ends as the
 interpreter ends (exit handlers, every object let go).
 
+`spawn(command, ...)` starts one command now, its standard streams whatever the test gives it (pipes, a
+terminal, a file), and hands back the process as a Popen: the test process is its parent, waits for
+it, signals or kills it.
+
 The warmths:
 
 - `"engine"`: the command line, the engine, the cipher, the letter templates, the database's driver,
@@ -30,7 +34,8 @@ with the session, not against the test that started it.
 
 Run as a script (`python tests/support/forks.py [WARMTH]`, "engine" by default) it is the launcher:
 each line of standard input is one round (JSON: the commands; optionally the environment they run in
-and whether they start together), and each round's results go out as one line of JSON.
+and whether they start together), and each round's results go out as one line of JSON. (A test
+process speaks to it over a socket instead, which carries a spawned command's streams.)
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import os
 import secrets
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import hypothesis
 import pytest
@@ -273,52 +274,52 @@ def year(db, snapshot):
 # -- the applicant's door in a real browser (tests/support/browser.py) ----------------------------------
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian's Chromium under Playwright, one for a test module (the module skips itself first when
-    either is missing: `tests.support.browser.need_chromium`). Not one for the whole process: Playwright's
-    synchronous API keeps an event loop running in this thread while it is open, and a later test's
-    `asyncio.run()` would fail."""
-    from playwright.sync_api import sync_playwright
+@pytest.fixture
+def browser():
+    """The browser for one test: the test process's one tab (`tests.support.browser.Tab`), which
+    `new_page` hands back as a new visitor opens it. Left empty when the test ends (an open page keeps
+    Chromium busy however idle)."""
+    from tests.support.browser import CHROME
 
-    from tests.support.browser import CHROMIUM
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
+    tab = CHROME.tab()
+    yield tab
+    tab.leave()
 
 
-@pytest.fixture(scope="module")
-def _tab(chromium):
-    from tests.support.browser import Tab
+@pytest.hookimpl(trylast=True)  # after the test's fixtures, the tab's among them, have ended
+def pytest_runtest_teardown(item, nextitem):
+    """Close Chromium, and stop the browser tests' server, after the last of a run of browser tests (they
+    run first: `pytest_collection_modifyitems`), not at each module's end: one Chromium, one Playwright
+    driver and one server for the test process, started again only if a browser test comes later.
+    Closed before the next test, not kept for the session: Playwright's synchronous API keeps an event
+    loop running in this thread while it is open, and a later test's `asyncio.run()` would fail."""
+    if "browser" in item.fixturenames and (nextitem is None or "browser" not in nextitem.fixturenames):
+        from tests.support.browser import CHROME
 
-    return Tab(chromium)
+        CHROME.close()
+        _stop_door_server()
+
+
+# the `trigger web serve` the browser tests of a test process share (SQLite): started by the first to ask
+# for it (`server`), stopped with Chromium after the last of them (`pytest_runtest_teardown`); one for
+# each test, or each test module, was a second of CPU each
+_DOOR_SERVER: dict[str, Any] = {}
+
+
+def _stop_door_server() -> None:
+    s = _DOOR_SERVER.pop("server", None)
+    if s is not None:
+        s.stop()
+
+
+def pytest_sessionfinish(session):
+    _stop_door_server()
 
 
 @pytest.fixture
-def browser(_tab):
-    """The browser for one test: its one tab (`tests.support.browser.Tab`), which `new_page` hands back
-    as a new visitor opens it. Left empty when the test ends (an open page keeps Chromium busy however
-    idle)."""
-    yield _tab
-    _tab.leave()
-
-
-@pytest.fixture(scope="module")
-def _door_server(tmp_path_factory):
-    """The `trigger web serve` a test module's tests share (SQLite): started by the first test to ask for
-    it (`server`), stopped after the module's last. Starting one for each test was a second of CPU each."""
-    kept: dict[str, object] = {}
-    yield kept
-    if kept:
-        kept["server"].stop()
-
-
-@pytest.fixture
-def server(db, db_url, tmp_path, tmp_path_factory, monkeypatch, _door_server):
+def server(db, db_url, tmp_path, tmp_path_factory, monkeypatch):
     """`trigger web serve` in its own process over this test's database, its log kept. On SQLite it is
-    the module's server (`_door_server`) over a database file of its own, which each test refills with
+    the test process's (`_DOOR_SERVER`) over a database file of its own, which each test refills with
     a copy of its own database as it stands (a fixture that puts a `snapshot` in place comes before
     `server`), and which the test's command line then uses too: each test starts from its own data, the
     server from where the last left its memory (visits, limits, the log; a test that stops the server
@@ -332,7 +333,7 @@ def server(db, db_url, tmp_path, tmp_path_factory, monkeypatch, _door_server):
         return
     mine = Path(db_url.removeprefix("sqlite:///"))
     dispose_engines()
-    s = _door_server.get("server")
+    s = _DOOR_SERVER.get("server")
     if s is None:
         folder = tmp_path_factory.mktemp("door")
         shared = folder / "trigger.db"
@@ -342,15 +343,15 @@ def server(db, db_url, tmp_path, tmp_path_factory, monkeypatch, _door_server):
             env={
                 "TRIGGER_DB": f"sqlite:///{shared}",
                 "TRIGGER_HOME": str(folder / "home"),
-                # the module's applications all come from this one client
+                # the process's applications all come from this one client
                 "TRIGGER_WEB_SUBMISSIONS_PER_HOUR": "1000",
             },
         )
         s.db_path = shared
-        _door_server["server"] = s
+        _DOOR_SERVER["server"] = s
     else:
         assert s.proc.poll() is None, (
-            "the module's server has stopped: a test wanting to stop it asks for own_server"
+            "the shared server has stopped: a test wanting to stop it asks for own_server"
         )
         copy_sqlite(mine, s.db_path)  # in place: the server's connections read the copy
     url = f"sqlite:///{s.db_path}"

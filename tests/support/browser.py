@@ -1,7 +1,7 @@
 """The applicant's door in a real browser, for the browser tests: `trigger web serve` in its own process
-(`Server`; the `server` fixture), Playwright driving Debian's Chromium (the `browser` fixture; both in
-conftest.py; no browser download exists here), the applicant's steps as a person takes them (`press`,
-`fill_incident`, `victim_journey`...) and axe-core on a page (`axe`). Set TRIGGER_SCREENSHOTS=FOLDER
+(`Server`; the `server` fixture in conftest.py), Playwright driving Debian's Chromium (`CHROME`, through
+the `browser` fixture; no browser download exists here), the applicant's steps as a person takes them
+(`press`, `fill_incident`, `victim_journey`...) and axe-core on a page (`axe`). Set TRIGGER_SCREENSHOTS=FOLDER
 to keep a PNG of every page checked.
 """
 
@@ -107,6 +107,36 @@ class Tab:
         """Leave the tab empty (the test's page left running keeps Chromium busy)."""
         if self.page is not None and not self.page.is_closed():
             self.page.goto("about:blank")
+
+
+class Chrome:
+    """Debian's Chromium under Playwright, one for the test process, started by the first browser test
+    (`tab`) and closed after the last of a run of them (`close`, from conftest.py's
+    `pytest_runtest_teardown`): a launch, its Playwright driver's and its first pages' (their scripts
+    and styles parsed afresh), was a second of CPU for each test module that had one of its own."""
+
+    def __init__(self):
+        self._playwright = None
+        self._chromium = None
+        self._tab: Tab | None = None
+
+    def tab(self) -> Tab:
+        if self._tab is None:
+            from playwright.sync_api import sync_playwright
+
+            self._playwright = sync_playwright().start()
+            self._chromium = self._playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            self._tab = Tab(self._chromium)
+        return self._tab
+
+    def close(self) -> None:
+        if self._tab is not None:
+            self._chromium.close()
+            self._playwright.stop()
+            self._playwright = self._chromium = self._tab = None
+
+
+CHROME = Chrome()  # the test process's
 
 
 def new_page(browser: Tab, width: int = 1280):
@@ -264,13 +294,3 @@ PART_WORDS = {
 def follow(page, href: str) -> None:
     with page.expect_navigation():
         page.locator(f'main a[href="{href}"]').first.click()
-
-
-def case_page(browser, server, link: str, lang: str, width: int):
-    page = new_page(browser, width)
-    page.goto(server.url + link)
-    if lang == "cy":
-        with page.expect_navigation():
-            page.get_by_role("link", name="Cymraeg").click()
-    assert page.get_by_role("heading", level=1).inner_text().startswith(PART_WORDS[lang]["case"])
-    return page

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.forks import forked
 from tests.support.waiting import HANG
 
 pytestmark = pytest.mark.any_engine  # the import graph and the sources: the same on any database
@@ -69,18 +70,22 @@ def _modules(package: str) -> list[str]:
     )
 
 
-def _imported_after(modules: list[str], blocked: tuple[str, ...] = ()) -> set[str]:
+def _imported_after(modules: list[str], blocked: tuple[str, ...] = (), floor: bool = False) -> set[str]:
     """Import `modules` in a fresh interpreter (with `blocked` made unimportable) and return the
-    top-level packages that ended up loaded."""
+    top-level packages that ended up loaded; with `floor`, in a process forked from one that has imported
+    only the third-party libraries of `tests.support.forks.FLOOR` (not click, none of ours)."""
     code = (
         "import sys\n"
         f"for name in {blocked!r}: sys.modules[name] = None\n"
         f"for name in {modules!r}: __import__(name)\n"
         "print(' '.join(sorted({m.split('.')[0] for m, mod in sys.modules.items() if mod is not None})))\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False, timeout=HANG
-    )
+    if floor:
+        (proc,) = forked([["-c", code]], "floor")
+    else:
+        proc = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False, timeout=HANG
+        )
     assert proc.returncode == 0, proc.stderr
     return set(proc.stdout.split())
 
@@ -267,7 +272,7 @@ def test_the_engine_imports_without_click():
         for m in _modules("trigger")
         if not m.startswith("trigger.store.migrations") and (m == "trigger" or _layer_of(m) not in FACES)
     ]
-    assert "click" not in _imported_after(engine, blocked=("click",))
+    assert "click" not in _imported_after(engine, blocked=("click",), floor=True)
 
 
 def test_no_module_imports_another_modules_private_names():
@@ -381,7 +386,9 @@ def test_tests_share_helpers_only_through_tests_support_and_fixtures_only_throug
 
 
 # What a command may leave unloaded (docs/architecture.md#speed): each heavy library only in the
-# commands that use it. A command here runs in a fresh interpreter as `trigger` runs it (`cli.main`).
+# commands that use it. A command here runs as `trigger` runs it (`cli.main`), in a process forked from
+# one that has imported only the third-party libraries every such command imports and none of ours, no
+# heavy one, not click (`tests.support.forks.FLOOR`): what it loads beyond them it loads itself.
 NEXT_COMPLAINT = (
     "incident",
     "add",
@@ -419,12 +426,12 @@ TABLES_BUILT = {
 }
 
 
-def _run_main(args: list[str]) -> dict:
-    """Run `trigger args` through `cli.main` in a fresh interpreter; what it left loaded and how it
-    left the cycle collector."""
+def _run_main(*commands: list[str]) -> list[dict]:
+    """Run `trigger args` for each of `commands` through `cli.main`, one after another, each in a process
+    of its own (see above); what each left loaded and how it left the cycle collector."""
     code = (
         "import gc, json, sys\n"
-        f"sys.argv = ['trigger', *{args!r}]\n"
+        "sys.argv = ['trigger', *sys.argv[1:]]\n"
         "import cli\n"
         "try:\n    cli.main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
         "ffi = sys.modules.get('weasyprint.text.ffi')\n"
@@ -434,19 +441,18 @@ def _run_main(args: list[str]) -> dict:
         " 'frozen': gc.get_freeze_count(), 'fonttools_subsets': bool(ffi and not ffi.harfbuzz_subset),"
         " 'heavy_scanned': [id(d) in scanned for d in heavy]}))"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False, timeout=HANG
-    )
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.splitlines()[-1])
+    ran = []
+    for args, proc in zip(commands, forked([["-c", code, *args] for args in commands], "floor"), strict=True):
+        assert proc.returncode == 0, (args, proc.stderr)
+        ran.append(json.loads(proc.stdout.splitlines()[-1]))
+    return ran
 
 
 @pytest.mark.slow
 def test_each_command_loads_only_the_heavy_libraries_it_uses(case, tmp_path):
-    for template, needed in NEEDS.items():
-        places = {"out": tmp_path / "letter.pdf", "docx": tmp_path / "letter.docx"}
-        args = [a.format(ref=case, **places) for a in template]
-        ran = _run_main(args)
+    places = {"out": tmp_path / "letter.pdf", "docx": tmp_path / "letter.docx"}
+    commands = [[a.format(ref=case, **places) for a in template] for template in NEEDS]
+    for (template, needed), args, ran in zip(NEEDS.items(), commands, _run_main(*commands), strict=True):
         loaded = {m.split(".")[0] for m in ran["modules"]} & HEAVY
         assert loaded == needed, (args, loaded)
         # fontTools' subsetting and variable-font modules: HarfBuzz-Subset, where the host has it,
@@ -477,14 +483,15 @@ def test_the_moves_of_a_case_and_its_letters_build_only_the_tables_they_write(ca
         ["letter", case, "threshold_met", "--format", "docx", "-o", str(tmp_path / "met.docx")],
         ["assign", case, "--lead", "cbc", "--reviewer", "Morgan Reviewer", "--on", "2026-03-10"],
     ]
-    for args in steps:
-        built = _tables_built(_run_main(args))
+    for args, ran in zip(steps, _run_main(*steps), strict=True):
+        built = _tables_built(ran)
         assert built == ({"models_letters"} if args[0] == "letter" else set()), (args, built)
     db("meeting", case, "--at", "2026-03-20T10:00", "--held", "--on", "2026-03-20")
     db("finding", case, "--category", "silo_working", "--text", "Reports never linked", "--on", "2026-03-20")
     db("recommend", case, "--to", "police", "--text", "Flag the street", "--on", "2026-03-20")
-    for args in (
-        ("outcome", case, "--victim-consulted", "--on", "2026-03-25"),
-        ("letter", case, "outcome", "--preview"),
-    ):
-        assert _tables_built(_run_main(list(args))) == set(), args
+    steps = [
+        ["outcome", case, "--victim-consulted", "--on", "2026-03-25"],
+        ["letter", case, "outcome", "--preview"],
+    ]
+    for args, ran in zip(steps, _run_main(*steps), strict=True):
+        assert _tables_built(ran) == set(), args

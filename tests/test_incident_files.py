@@ -9,7 +9,6 @@ import os
 import pty
 import select
 import subprocess
-import sys
 from datetime import date, datetime
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import openpyxl
 import pytest
 import sqlalchemy
 
+from tests.support.forks import spawn
 from tests.support.incident_logs import ECINS_HEADER, ECINS_ROWS, csv_bytes
 from tests.support.sql import raw_sql
 from tests.support.waiting import HANG
@@ -299,13 +299,8 @@ def test_the_progress_bar_shows_on_a_terminal_only(db, tmp_path):
     path.write_bytes(csv_bytes([ECINS_HEADER, *ECINS_ROWS], "cp1252"))
     env = dict(os.environ, COLUMNS="100")
     master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "cli.py", "incidents", "import", str(path), "--map", "ecins"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=slave,
-    )
+    command = ["cli.py", "incidents", "import", str(path), "--map", "ecins"]
+    proc = spawn(command, env=env, stdout=subprocess.PIPE, stderr=slave)
     os.close(slave)
     terminal = b""
     while True:  # read the terminal while the command runs, or a full pty would block it
@@ -325,14 +320,9 @@ def test_the_progress_bar_shows_on_a_terminal_only(db, tmp_path):
     proc.wait(timeout=HANG)
     assert proc.returncode == 0 and b"Imported 4 of 4 rows" in stdout
     assert b"Importing" in terminal and "━".encode() in terminal  # rich's bar, on the terminal
-    piped = subprocess.run(
-        [sys.executable, "cli.py", "incidents", "import", str(path), "--map", "ecins"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        timeout=HANG,
-    )
-    assert piped.returncode == 0 and piped.stderr == b""  # no bar when stderr is not a terminal
+    piped = spawn(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, err = piped.communicate(timeout=HANG)
+    assert piped.returncode == 0 and err == b""  # no bar when stderr is not a terminal
 
 
 def test_the_audit_event_names_the_format_encoding_and_map_but_no_person(db, tmp_path):

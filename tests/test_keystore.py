@@ -11,8 +11,6 @@ import os
 import shutil
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,10 +19,11 @@ import sqlalchemy
 from sqlalchemy.pool import NullPool
 
 from tests.support.databases import ON_POSTGRES, sqlite_only
+from tests.support.forks import Spawned
+from tests.support.racers import started
 from tests.support.sql import pg_dump, raw_sql, wal_readable, wal_since
 from trigger.store.app import dispose_engines
 
-ROOT = Path(__file__).resolve().parent.parent
 NAME = "Quenbury Keystonewhistle"
 REASON = "moving in with Ermintrude Keyholder"
 
@@ -207,11 +206,8 @@ def test_a_backup_of_the_database_refuses_while_keys_are_still_in_it(db, store, 
 # -- interrupted, for real ---------------------------------------------------------------------------------
 
 
-def _cli(*args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "cli.py"), *args], cwd=ROOT, env=dict(os.environ),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+def _cli(*args: str) -> Spawned:
+    return started(["cli.py", *args])
 
 
 def _until(what, timeout: float = 30.0) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.forks import forked
 from tests.support.incident_logs import ECINS_HEADER, ECINS_ROWS, csv_bytes
 from tests.support.serving import Serve
 from tests.support.waiting import HANG
@@ -83,17 +84,11 @@ def test_a_txt_letter_with_a_welsh_name_prints_on_a_cp1252_console(db):
 
 @pytest.mark.slow
 def test_python_dash_m_trigger_is_the_same_command(db):
-    proc = subprocess.run(
-        [sys.executable, "-m", "trigger", "agency", "list", "--json"],
-        cwd=ROOT,
-        capture_output=True,
-        timeout=HANG,
+    listed, helped = forked(
+        [["-m", "trigger", "agency", "list", "--json"], ["-m", "trigger", "--help"]], "floor"
     )
-    assert proc.returncode == 0 and b'"code": "police"' in proc.stdout
-    help_text = subprocess.run(
-        [sys.executable, "-m", "trigger", "--help"], cwd=ROOT, capture_output=True
-    ).stdout
-    assert help_text.startswith(b"Usage: trigger ")
+    assert listed.returncode == 0 and '"code": "police"' in listed.stdout
+    assert helped.stdout.startswith("Usage: trigger ")
 
 
 # -- the data directory -----------------------------------------------------------------------------------
@@ -106,17 +101,18 @@ def _fresh_user(tmp_path) -> dict:
     return {**env, "HOME": str(home), "TRIGGER_USER": "tester"}
 
 
-def _init(env):
-    return subprocess.run(
-        [sys.executable, "cli.py", "init"], cwd=ROOT, env=env, capture_output=True, timeout=HANG
-    )
+def _as_user(env: dict, *args: str) -> subprocess.CompletedProcess:
+    """`trigger ARGS` in a process of its own with the user's environment `env` (what the data folder is
+    is read there, with nothing of this process's settings)."""
+    (proc,) = forked([["cli.py", *args]], "floor", env=env)
+    return proc
 
 
 @pytest.mark.slow
 def test_a_new_install_keeps_its_data_in_the_data_folder_and_an_old_one_keeps_its_database(tmp_path):
     env = _fresh_user(tmp_path)
     home = Path(env["HOME"])
-    proc = _init(env)
+    proc = _as_user(env, "init")
     assert proc.returncode == 0, proc.stderr
     data = home / ".local" / "share" / "community-trigger"  # platformdirs.user_data_dir on Linux
     assert (data / "trigger.db").is_file() and oct(data.stat().st_mode & 0o777) == "0o700"
@@ -126,25 +122,13 @@ def test_a_new_install_keeps_its_data_in_the_data_folder_and_an_old_one_keeps_it
     old = Path(env["HOME"]) / ".config" / "community-trigger"  # where click.get_app_dir put it before
     old.mkdir(parents=True)
     (old / "trigger.toml").write_text('as = "Sam Reviewer"\n')
-    assert _init(env).returncode == 0
+    assert _as_user(env, "init").returncode == 0
     (Path(env["HOME"]) / ".local" / "share" / "community-trigger" / "trigger.db").rename(old / "trigger.db")
-    first = subprocess.run(
-        [sys.executable, "cli.py", "agency", "add", "gower", "--name", "Gower", "--kind", "council"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        timeout=HANG,
-    )
+    first = _as_user(env, "agency", "add", "gower", "--name", "Gower", "--kind", "council")
     assert first.returncode == 0, first.stderr
-    assert f"the database is {old / 'trigger.db'}, the folder used before" in first.stderr.decode()
-    again = subprocess.run(
-        [sys.executable, "cli.py", "agency", "list", "--csv"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        timeout=HANG,
-    )
-    assert "Gower" in again.stdout.decode() and not again.stderr  # the same database, named once
+    assert f"the database is {old / 'trigger.db'}, the folder used before" in first.stderr
+    again = _as_user(env, "agency", "list", "--csv")
+    assert "Gower" in again.stdout and not again.stderr  # the same database, named once
     assert not (Path(env["HOME"]) / ".local" / "share" / "community-trigger" / "trigger.db").exists()
 
 
@@ -288,18 +272,25 @@ def test_v_and_q_choose_how_much_is_logged(capsys, verbosity, shown):
 @pytest.mark.slow
 def test_a_postgresql_url_without_psycopg_says_which_extra_to_install(tmp_path):
     code = "import sys; sys.modules['psycopg'] = None; import cli; sys.argv = ['trigger', 'list']; cli.main()"
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**os.environ, "TRIGGER_DB": "postgresql+psycopg://trigger@127.0.0.1:5432/ct"},
-        capture_output=True,
-        timeout=HANG,
-    )
+    env = {**os.environ, "TRIGGER_DB": "postgresql+psycopg://trigger@127.0.0.1:5432/ct"}
+    (proc,) = forked([["-c", code]], "floor", env=env)
     assert proc.returncode == 1
-    assert proc.stderr.decode() == (
+    assert proc.stderr == (
         "Error: this database URL needs PostgreSQL's driver, psycopg 3; "
         "install the postgres extra: pip install 'community-trigger[postgres]'\n"
     )
+
+
+def _with_fake_library(folder: Path, *args) -> str:
+    """What `trigger ARGS` writes on stderr, exiting 1, when the libraries in `folder` are found before
+    the installed ones (as PYTHONPATH would put them: in a process of its own that has imported neither)."""
+    code = (
+        f"import runpy, sys; sys.path.insert(0, {str(folder)!r}); sys.argv = ['cli.py', *sys.argv[1:]]; "
+        "runpy.run_path('cli.py', run_name='__main__')"
+    )
+    (proc,) = forked([["-c", code, *map(str, args)]], "floor")
+    assert proc.returncode == 1, proc.stderr
+    return proc.stderr
 
 
 @pytest.mark.slow
@@ -312,18 +303,10 @@ def test_a_pdf_without_pango_names_the_packages_to_install(db, case, tmp_path):
         '              "cannot open shared object file")\n'
     )
     out = tmp_path / "letter.pdf"
-    proc = _run(
-        "letter",
-        case,
-        "acknowledgement",
-        "--format",
-        "pdf",
-        "-o",
-        out,
-        env={"PYTHONPATH": str(tmp_path / "fake")},
+    err = _with_fake_library(
+        tmp_path / "fake", "letter", case, "acknowledgement", "--format", "pdf", "-o", out
     )
-    err = proc.stderr.decode()
-    assert proc.returncode == 1 and err.count("\n") == 1, err
+    assert err.count("\n") == 1, err
     assert (
         "PDF letters need the Pango library, which is not installed (cannot load library 'libpango-1.0-0'"
         in err
@@ -344,11 +327,8 @@ def test_a_letter_format_whose_extra_is_not_installed_names_the_extra(db, case, 
         f"raise ModuleNotFoundError(\"No module named '{module}'\", name='{module}')\n"
     )
     out = tmp_path / f"letter.{fmt}"
-    proc = _run(
-        "letter", case, "acknowledgement", "--format", fmt, "-o", out, env={"PYTHONPATH": str(fake.parent)}
-    )
-    err = proc.stderr.decode()
-    assert proc.returncode == 1 and err.count("\n") == 1, err
+    err = _with_fake_library(fake.parent, "letter", case, "acknowledgement", "--format", fmt, "-o", out)
+    assert err.count("\n") == 1, err
     assert f"install the {extra} extra: pip install 'community-trigger[{extra}]'" in err
     assert not out.exists()
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.databases import ON_POSTGRES, sqlite_only
+from tests.support.forks import spawn
 from tests.support.sql import database_dump
 from tests.support.waiting import HANG
 
@@ -97,19 +98,16 @@ def test_a_bundle_that_cannot_be_written_is_not_recorded(db, appealed, tmp_path,
 
 def test_a_letter_to_standard_output_that_is_full_is_not_recorded(db, case):
     """`trigger letter ... > /dev/full`: the real command line, its standard output a full disk."""
-    env = dict(os.environ)
     with open("/dev/full", "wb") as full:
-        proc = subprocess.run(
-            [sys.executable, "cli.py", "letter", case, "acknowledgement", "--on", "2026-03-03"],
-            cwd=ROOT,
-            env=env,
+        proc = spawn(
+            ["cli.py", "letter", case, "acknowledgement", "--on", "2026-03-03"],
             stdout=full,
             stderr=subprocess.PIPE,
             text=True,
-            timeout=HANG,
         )
+        _, err = proc.communicate(timeout=HANG)
     assert proc.returncode == 1
-    assert proc.stderr == (
+    assert err == (
         "Error: cannot write to standard output: No space left on device; the letter was not recorded\n"
     )
     assert db.json("show", case)["letters"] == []  # read back in this process: what was recorded

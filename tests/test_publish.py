@@ -9,7 +9,6 @@ import csv
 import io
 import re
 import subprocess
-import sys
 import zipfile
 from datetime import datetime
 from html.parser import HTMLParser
@@ -18,7 +17,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from tests.support.forks import spawn
 from tests.support.sql import raw_sql
+from tests.support.waiting import HANG
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = [
@@ -99,20 +100,12 @@ def test_csv_written_to_a_file_starts_with_a_byte_order_mark_and_stdout_does_not
 @pytest.mark.slow
 def test_csv_redirected_to_a_file_gets_the_byte_order_mark(db, year, tmp_path):
     target = tmp_path / "redirected.csv"
+    command = ["cli.py", "report", "annual", "--year", "2025", "--csv"]
     with target.open("wb") as fh:
-        subprocess.run(
-            [sys.executable, "cli.py", "report", "annual", "--year", "2025", "--csv"],
-            cwd=ROOT,
-            stdout=fh,
-            check=True,
-        )
+        assert spawn(command, stdout=fh).wait(timeout=HANG) == 0
     assert target.read_bytes().startswith(b"\xef\xbb\xbfpartnership,")
-    piped = subprocess.run(
-        [sys.executable, "cli.py", "report", "annual", "--year", "2025", "--csv"],
-        cwd=ROOT,
-        capture_output=True,
-    )
-    assert piped.stdout.startswith(b"partnership,")
+    out, _ = spawn(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE).communicate(timeout=HANG)
+    assert out.startswith(b"partnership,")
 
 
 def test_the_xlsx_reads_back_with_numbers_as_numbers(db, year, tmp_path):

@@ -8,10 +8,8 @@ figures: expected / delivered / doubled / lost (docs/architecture.md#deadlines-a
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -31,7 +29,7 @@ from tests.support.mailservers import (
     overdue_now,
     run_out_claims,
 )
-from tests.support.racers import at_once
+from tests.support.racers import at_once, started
 from tests.support.serving import Serve
 from tests.support.waiting import HANG, until
 from trigger.deadlines import service
@@ -67,10 +65,6 @@ def outbox(tmp_path) -> list:
     return [
         message_from_bytes(p.read_bytes(), policy=email_policy.default) for p in sorted(folder.glob("*.eml"))
     ]
-
-
-def cli(*args: str) -> list[str]:
-    return [sys.executable, str(ROOT / "cli.py"), *args]
 
 
 # -- a server that is down, refuses, or refuses for good -----------------------------------------------------
@@ -273,11 +267,11 @@ def test_two_runners_whose_sweep_outlives_the_claim_window_send_each_message_onc
     monkeypatch.setenv("TRIGGER_SMTP_TIMEOUT", "600")  # the message in hand stays claimed while it is held
     make_cases(db, 1)
     expected = due_ids(db, "2027-01-08T08:00")
-    runner = cli("reminders", "run", "--now", "2027-01-08T08:00", "--json")
-    first = subprocess.Popen(runner, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    runner = ["cli.py", "reminders", "run", "--now", "2027-01-08T08:00", "--json"]
+    first = started(runner)
     until(lambda: server.handler.receiving == 1, "the first runner's first message")
     until(lambda: claims_held() == 1, "the first runner's queued claims to run out")
-    second = subprocess.Popen(runner, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = started(runner)
     until(lambda: server.handler.receiving == 2, "the second runner's first message")
     server.handler.held = False
     outs = [p.communicate(timeout=HANG) for p in (first, second)]
@@ -301,19 +295,10 @@ def test_runners_whose_clocks_differ_by_fifteen_minutes_send_each_message_once(d
         f"sys.argv = ['cli.py', 'reminders', 'run', '--json']; runpy.run_path({str(ROOT / 'cli.py')!r}, "
         "run_name='__main__')"
     )
-    commands = [cli("reminders", "run", "--json"), [sys.executable, "-c", fast]]
+    commands = [["cli.py", "reminders", "run", "--json"], ["-c", fast]]
     procs = []
     for command in commands:
-        procs.append(
-            subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=dict(os.environ),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        )
+        procs.append(started(command))
         # the first runner is part-way through its sweep (it holds its claims) before the second starts
         until(lambda: server.handler.receiving > 0, "the first runner's first message")
     outs = [p.communicate(timeout=HANG) for p in procs]
@@ -430,10 +415,8 @@ def test_a_runner_killed_mid_send_loses_nothing_and_doubles_nothing(db, mail, mo
     monkeypatch.setenv("TRIGGER_SMTP_TIMEOUT", "600")
     make_cases(db, 2)
     expected = due_ids(db, "2027-01-08T08:00")
-    proc = subprocess.Popen(
-        cli("reminders", "run", "--now", "2027-01-08T08:00"),
-        cwd=ROOT,
-        env=dict(os.environ),
+    proc = started(
+        ["cli.py", "reminders", "run", "--now", "2027-01-08T08:00"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

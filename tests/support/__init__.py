@@ -7,6 +7,7 @@
 - `letters`: cases walked through every letter, a letterhead policy, PDFs read back;
 - `incident_logs`: a partner's incident export as Excel saves it;
 - `mailservers`: real SMTP servers on loopback and the figures of a mail-fault scenario;
+- `forks`: commands in processes of their own, forked from a launcher that has imported their libraries;
 - `racers`: real processes started together, for the races.
 
 Tests import from here, never from `conftest` or from another test module.

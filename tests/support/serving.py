@@ -1,17 +1,13 @@
-"""`trigger reminders serve` in a process of its own, its log read line by line as it comes, for the tests
-that watch it sweep and send it signals."""
+"""`trigger reminders serve` in a process of its own (`tests.support.racers.started`), its log read line
+by line as it comes, for the tests that watch it sweep and send it signals."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
+from tests.support.racers import started
 from tests.support.waiting import HANG, until
 
-ROOT = Path(__file__).resolve().parents[2]
 # its log: "2026-11-28 08:00:00,123 INFO trigger.deadlines.reminders: sweep ..."
 REMINDERS = " trigger.deadlines.reminders: "
 
@@ -22,14 +18,7 @@ class Serve:
 
     def __init__(self, *args: str, env: dict | None = None):
         args = args or ("--every", "3600", "--digest-at", "23:59")
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "cli.py"), "reminders", "serve", *args],
-            cwd=ROOT,
-            env=dict(os.environ, PYTHONUNBUFFERED="1", **(env or {})),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        self.proc = started(["cli.py", "reminders", "serve", *args], PYTHONUNBUFFERED="1", **(env or {}))
         self.log: list[str] = []
         self.out: list[str] = []
         self.readers = [

@@ -1,5 +1,6 @@
 """What a person sees on a terminal of a given width: commands run in one process on a real
-pseudo-terminal (not a width setting), as the screen tests and the show tests read them."""
+pseudo-terminal (not a width setting), as the screen tests and the show tests read them (the process
+forked, `tests.support.forks.spawn`, its standard streams made for the terminal as Python makes them)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ import json
 import os
 import re
 import struct
-import subprocess
-import sys
 import termios
 from pathlib import Path
 
+from tests.support.forks import spawn
 from tests.support.waiting import HANG
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,13 +40,12 @@ def on_terminal(width: int | list[int], commands: list[list[str]]) -> list[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, widths[0], 0, 0))
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, json.dumps(list(zip(widths, commands, strict=True)))],
+    proc = spawn(
+        ["-c", code, json.dumps(list(zip(widths, commands, strict=True)))],
+        env={**env, "TRIGGER_USER": "ada"},
         stdin=slave,
         stdout=slave,
         stderr=slave,
-        cwd=ROOT,
-        env={**env, "TRIGGER_USER": "ada"},
     )
     os.close(slave)
     chunks = []

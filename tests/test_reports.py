@@ -308,11 +308,14 @@ def test_nothing_in_the_program_updates_or_deletes_audit_rows():
     pattern = re.compile(
         r"(update|delete)\s*\(\s*AuditEvent|(UPDATE|DELETE\s+FROM)\s+audit_event", re.IGNORECASE
     )
-    offenders = [
-        str(p.relative_to(ROOT))
-        for p in ROOT.glob("**/*.py")
-        if "tests" not in p.parts and ".venv" not in p.parts and pattern.search(p.read_text())
+    # the program's own code only: a walk of the whole checkout also read every library of a virtual
+    # environment kept inside it (CI's `.ci-venv`), thousands of files that are not the program
+    program = [
+        ROOT / "cli.py",
+        *(p for top in ("trigger", "workflows", "letters", "scripts") for p in (ROOT / top).rglob("*.py")),
     ]
+    offenders = [str(p.relative_to(ROOT)) for p in program if pattern.search(p.read_text())]
+    assert len(program) > 100
     assert offenders == []
 
 

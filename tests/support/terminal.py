@@ -10,12 +10,10 @@ import os
 import re
 import struct
 import termios
-from pathlib import Path
 
 from tests.support.forks import spawn
 from tests.support.waiting import HANG
 
-ROOT = Path(__file__).resolve().parents[2]
 MARK = "----8<----"
 
 

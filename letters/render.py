@@ -11,18 +11,21 @@ uses that are not in it, the fields a kind must show that it leaves out, and tem
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import importlib
 import io
 import os
 import re
+import shutil
 import sys
 import threading
 import types
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from jinja2 import (
     Environment,
@@ -348,9 +351,8 @@ def _undefined_field(env: Environment, name: str) -> str | None:
 # Only the bundled fonts: every box, the page-margin boxes included, is set in "Letter Sans" with
 # !important (a user stylesheet, so it wins over a partnership's own CSS), and the faces are the
 # files in fonts/. The PDF is tagged (PDF/UA-1), so screen readers get headings, lists and tables.
-# A letter fetches nothing (docs/architecture.md#letters-fetch-nothing): the font configuration is
-# given the font files, the renderer only `data:` URIs (the policy's logo is one), and every other
-# address is refused.
+# A letter fetches nothing else (docs/architecture.md#letters-fetch-nothing): the renderer is given
+# those font files and `data:` URIs (the policy's logo is one), and every other address is refused.
 
 FONT_FILES = {
     ("normal", "normal"): "DejaVuSans.ttf",
@@ -370,9 +372,20 @@ _MARGIN_BOXES = (
 
 
 def _font_css() -> str:
+    faces = "".join(
+        f'@font-face {{ font-family: "{FONT_FAMILY}"; src: url("{(FONTS_DIR / name).as_uri()}"); '
+        f"font-weight: {weight}; font-style: {style}; }}\n"
+        for (weight, style), name in FONT_FILES.items()
+    )
     family = f'font-family: "{FONT_FAMILY}" !important;'
     boxes = " ".join(f"@{box} {{ {family} }}" for box in _MARGIN_BOXES)
-    return f"*, *::before, *::after, *::marker {{ {family} }}\n@page {{ {family} {boxes} }}\n"
+    return f"{faces}*, *::before, *::after, *::marker {{ {family} }}\n@page {{ {family} {boxes} }}\n"
+
+
+def _font_uris() -> dict[str, Path]:
+    """The bundled font files by the address the @font-face rules give them (unquoted, as WeasyPrint
+    may re-quote it)."""
+    return {unquote((FONTS_DIR / name).as_uri()): FONTS_DIR / name for name in FONT_FILES.values()}
 
 
 class Refused(ValueError):
@@ -380,11 +393,16 @@ class Refused(ValueError):
 
 
 def _fetcher():
-    """WeasyPrint's fetcher, allowed `data:` URIs only."""
-    from weasyprint.urls import URLFetcher
+    """WeasyPrint's fetcher, allowed `data:` URIs only, with the bundled fonts served from fonts/."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    fonts = _font_uris()
 
     class LetterFetcher(URLFetcher):
         def fetch(self, url, headers=None):
+            font = fonts.get(unquote(url))
+            if font is not None:
+                return URLFetcherResponse(url, font.read_bytes(), {"Content-Type": "font/ttf"})
             if not url.lower().startswith("data:"):
                 raise Refused(f"a letter fetches nothing: {url[:200]} refused")
             return super().fetch(url, headers)
@@ -532,7 +550,7 @@ def _laid_out(html: str) -> tuple[Any, dict[str, Any]]:
     return document, options
 
 
-# this thread's font configuration holding the bundled faces, and the stylesheet that names them
+# this thread's font configuration holding the bundled faces, and the stylesheet that declares them
 _FONTS: dict[int, tuple[Any, Any]] = {}
 
 
@@ -543,55 +561,28 @@ def _bundled_fonts(weasyprint: Any, configuration: Any) -> tuple[Any, Any]:
     made = _FONTS.get(threading.get_ident())
     if made is None:
         fonts = configuration()
-        _add_bundled_faces(fonts)
-        made = _FONTS[threading.get_ident()] = (fonts, weasyprint.CSS(string=_font_css()))
+        css = weasyprint.CSS(string=_font_css(), font_config=fonts, url_fetcher=_fetcher())
+        made = _FONTS[threading.get_ident()] = (fonts, css)
     return made
 
 
-def _add_bundled_faces(fonts: Any) -> None:
-    """Give Fontconfig the bundled faces as the family FONT_FAMILY, with the rules WeasyPrint writes for
-    an @font-face (the family put first, the face's weight and slant, WeasyPrint's default font
-    features), but read from fonts/ itself: for an @font-face WeasyPrint copies each face, some 700 kB,
-    to a folder of its own and loads rules for each, about 8 ms of CPU for a PDF letter. The PDF is
-    the same, byte for byte. WeasyPrint keeps its Fontconfig configuration in `_config`, which has no
-    public name."""
-    from xml.etree.ElementTree import Element, SubElement, tostring
-
-    from weasyprint.text.constants import FONTCONFIG_STYLE, FONTCONFIG_WEIGHT
-    from weasyprint.text.ffi import ffi, fontconfig, pangoft2
-    from weasyprint.text.fonts import font_features
-
-    def edit(rule: Element, name: str, mode: str, kind: str, *values: str) -> None:
-        change = SubElement(rule, "edit", name=name, mode=mode)
-        for value in values:
-            SubElement(change, kind).text = value
-
-    rules = Element("fontconfig")
-    features = [f"{key} {value}" for key, value in font_features().items()]
-    for (weight, style), name in FONT_FILES.items():
-        scan, font = (SubElement(rules, "match", target=target) for target in ("scan", "font"))
-        for rule in (scan, font):
-            test = SubElement(rule, "test", name="file", compare="eq")
-            SubElement(test, "string").text = (FONTS_DIR / name).as_posix()
-        edit(scan, "family", "prepend", "string", FONT_FAMILY)
-        edit(scan, "slant", "assign_replace", "const", FONTCONFIG_STYLE[style])
-        edit(scan, "weight", "assign_replace", "int", str(FONTCONFIG_WEIGHT[weight]))
-        if features:
-            edit(font, "fontfeatures", "assign_replace", "string", *features)
-    doctype = b'<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
-    fontconfig.FcConfigParseAndLoadFromMemory(fonts._config, doctype + tostring(rules), True)
-    for name in FONT_FILES.values():
-        path = (FONTS_DIR / name).as_posix()
-        if not fontconfig.FcConfigAppFontAddFile(fonts._config, os.fsencode(path)):
-            raise LetterError(f"the bundled font {path} could not be loaded; reinstall the package")
-    pangoft2.pango_fc_font_map_config_changed(ffi.cast("PangoFcFontMap *", fonts.font_map))
-
-
 def _fonts_added(fonts: Any) -> bool:
-    """Whether a letter's own @font-face rules added faces to the configuration (WeasyPrint keeps the
-    faces it adds in a folder of its own): then the configuration is not used again, so that no face
-    one letter declared is there for another."""
-    return getattr(fonts, "_folder", None) is not None
+    """Whether a letter's own @font-face rules added faces to the configuration beside the bundled ones
+    (WeasyPrint keeps a file for each face it adds): then the configuration is not used again, so that
+    no face one letter declared is there for another."""
+    folder = getattr(fonts, "_folder", None)
+    return folder is None or sum(1 for _ in Path(folder).iterdir()) != len(FONT_FILES)
+
+
+@atexit.register
+def _drop_fonts() -> None:
+    """Remove the folders of font files the kept configurations made (a configuration removes its own
+    when dropped, which the interpreter's exit does not wait for)."""
+    for fonts, _css in _FONTS.values():
+        folder = getattr(fonts, "_folder", None)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+    _FONTS.clear()
 
 
 def _pdf_ua(document, pdf) -> None:

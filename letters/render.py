@@ -433,11 +433,15 @@ def _no_library_search():
         ctypes.util.find_library = search
 
 
-# fontTools modules WeasyPrint imports for fonts a letter never has: variable fonts (the bundled DejaVu
-# faces are static) and subsetting without HarfBuzz-Subset (WeasyPrint uses HarfBuzz when it is there)
-_FONTTOOLS_FALLBACKS = {
+# Modules WeasyPrint imports for what a letter never has, with the names it imports from them by name:
+# fontTools' variable-font instancer (the bundled DejaVu faces are static), its subsetter (WeasyPrint
+# subsets with HarfBuzz-Subset when it is there) and its WOFF2 decoder (the faces are TrueType files),
+# and Pillow's colour management, which only a stylesheet's @color-profile rule uses.
+_UNUSED_BY_LETTERS = {
     "fontTools.subset": (),
     "fontTools.varLib.instancer": ("instantiateVariableFont",),
+    "fontTools.ttLib.woff2": (),
+    "PIL.ImageCms": ("ImageCmsProfile",),
 }
 
 
@@ -469,11 +473,11 @@ class _OnFirstUse(types.ModuleType):
 
 
 @contextlib.contextmanager
-def _fonttools_on_first_use():
-    """Defer the fontTools modules of `_FONTTOOLS_FALLBACKS` until WeasyPrint uses them: importing them
-    is a third of WeasyPrint's own import, and a letter's fonts never need them."""
+def _unused_on_first_use():
+    """Defer the modules of `_UNUSED_BY_LETTERS` until WeasyPrint uses them: importing them is a third
+    of WeasyPrint's own import, and a letter never needs them."""
     placed = []
-    for name, functions in _FONTTOOLS_FALLBACKS.items():
+    for name, functions in _UNUSED_BY_LETTERS.items():
         if name not in sys.modules:
             sys.modules[name] = _OnFirstUse(name, functions)
             placed.append(name)
@@ -490,12 +494,12 @@ def _import_weasyprint():
     try:  # WeasyPrint prints its advice on a missing library: only the second attempt's is shown
         with (
             _no_library_search(),
-            _fonttools_on_first_use(),
+            _unused_on_first_use(),
             contextlib.redirect_stdout(io.StringIO()),
         ):
             return import_for_good("weasyprint")
     except OSError:  # a library only the search finds (outside the loader's own paths): search after all
-        with _fonttools_on_first_use():
+        with _unused_on_first_use():
             return import_for_good("weasyprint")
 
 

@@ -11,14 +11,13 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.support.forks import spawn
 from tests.support.waiting import HANG
 from tests.support.webdoor import ago
 
@@ -26,7 +25,6 @@ from tests.support.webdoor import ago
 # chromium's, without the browser window's machinery that headless chromium still runs (a third less
 # CPU over the browser tests); chromium itself otherwise
 CHROMIUM = shutil.which("chromium-headless-shell") or shutil.which("chromium") or "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
 SHOTS = os.environ.get("TRIGGER_SCREENSHOTS")
 
 
@@ -47,7 +45,7 @@ def free_port() -> int:
 
 
 class Server:
-    """`trigger web serve` in its own process (`env` added to this one's), its log (stderr) kept."""
+    """`trigger web serve` in its own process (`env` added to this one's), its output and log kept."""
 
     def __init__(self, tmp_path: Path, env: dict[str, str] | None = None):
         self.port = free_port()
@@ -56,12 +54,9 @@ class Server:
         self.log_path = tmp_path / "serve.log"
         self.log = open(self.log_path, "w")  # closed in stop()
         env = {**os.environ, "TRIGGER_OUTBOX": str(tmp_path / "outbox"), **(env or {})}
-        self.proc = subprocess.Popen(
-            [sys.executable, "cli.py", "web", "serve", "--port", str(self.port)],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+        # forked from the test process's engine launcher (a fresh interpreter spent half a second importing)
+        self.proc = spawn(
+            ["cli.py", "web", "serve", "--port", str(self.port)], env=env, stdout=self.log, stderr=self.log
         )
         deadline = time.monotonic() + HANG
         while True:

@@ -57,6 +57,7 @@ import tempfile
 import threading
 import time
 import traceback
+import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -271,6 +272,8 @@ def _receive(sock: socket.socket):
 
 
 _CHANNEL: list[socket.socket] = []  # in the launcher: the socket the test process speaks on
+# in the launcher: cli.py compiled once, for every child that runs it (each compiled its 2,500 lines again)
+_SCRIPTS: dict[str, types.CodeType] = {}
 
 
 def _warm(warmth: str) -> None:
@@ -279,6 +282,9 @@ def _warm(warmth: str) -> None:
     leaves the collector as a fresh interpreter has it; the "engine" launcher sets what it made aside
     (`gc.freeze`), as a command does once started."""
     gc.disable()
+    _SCRIPTS["cli.py"] = compile(
+        (ROOT / "cli.py").read_bytes(), str(ROOT / "cli.py"), "exec"
+    )  # not an import
     if warmth == "floor":
         for module in FLOOR:
             __import__(module)
@@ -317,9 +323,13 @@ def _run(command: list[str], env: dict[str, str]) -> int:
         elif command[0] == "-m":
             sys.argv = ["-m", *command[2:]]
             runpy.run_module(command[1], run_name="__main__", alter_sys=True)
-        else:
+        else:  # as `python script`: the script's code run as the module __main__
             sys.argv = [command[0], *command[1:]]
-            runpy.run_path(str(ROOT / command[0]), run_name="__main__")
+            path = ROOT / command[0]
+            code = _SCRIPTS.get(command[0]) or compile(path.read_bytes(), str(path), "exec")
+            main = sys.modules["__main__"] = types.ModuleType("__main__")
+            main.__file__ = str(path)
+            exec(code, main.__dict__)
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
             return exc.code or 0

@@ -282,9 +282,8 @@ def _warm(warmth: str) -> None:
     leaves the collector as a fresh interpreter has it; the "engine" launcher sets what it made aside
     (`gc.freeze`), as a command does once started."""
     gc.disable()
-    _SCRIPTS["cli.py"] = compile(
-        (ROOT / "cli.py").read_bytes(), str(ROOT / "cli.py"), "exec"
-    )  # not an import
+    # compiling imports nothing: the floor launcher's check of what is loaded still holds
+    _SCRIPTS["cli.py"] = compile((ROOT / "cli.py").read_bytes(), str(ROOT / "cli.py"), "exec")
     if warmth == "floor":
         for module in FLOOR:
             __import__(module)
